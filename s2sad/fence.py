@@ -1,0 +1,113 @@
+"""Fence: reject the Python s2sad cannot differentiate, before any lowering.
+
+Every rejection is an `S2SADError` located at the user's file and line that
+names the construct and says what to write instead. What passes the fence is
+what `desugar` and `ssa` know how to lower.
+"""
+
+import gast
+
+from s2sad import errors
+
+# node type -> (construct, what to do instead)
+_UNSUPPORTED = {
+    gast.Try: ("try/except", "move the error handling outside the "
+               "differentiated function"),
+    gast.With: ("`with` blocks", "move the context manager outside the "
+                "differentiated function"),
+    gast.Global: ("`global`", "pass the value in as an argument"),
+    gast.Nonlocal: ("`nonlocal`", "pass the value in as an argument and "
+                    "return the new value"),
+    gast.Delete: ("`del`", "let the variable go out of scope instead"),
+    gast.Yield: ("generators (`yield`)", "return a list or an array"),
+    gast.YieldFrom: ("generators (`yield from`)", "return a list or an array"),
+    gast.AsyncFunctionDef: ("async functions", "use a plain function"),
+    gast.AsyncFor: ("`async for`", "use a plain loop"),
+    gast.AsyncWith: ("`async with`", "use plain code"),
+    gast.Await: ("`await`", "use plain code"),
+    gast.Lambda: ("lambda expressions", "define the function at module level "
+                  "with `def`"),
+    gast.FunctionDef: ("nested function definitions", "define the function at "
+                       "module level and call it"),
+    gast.ClassDef: ("classes defined inside the function", "define the class "
+                    "at module level"),
+    gast.Import: ("imports inside the function", "import at module level"),
+    gast.ImportFrom: ("imports inside the function", "import at module level"),
+    gast.ListComp: ("list comprehensions", "write an explicit loop"),
+    gast.SetComp: ("set comprehensions", "write an explicit loop"),
+    gast.DictComp: ("dict comprehensions", "write an explicit loop"),
+    gast.GeneratorExp: ("generator expressions", "write an explicit loop"),
+    gast.Starred: ("starred expressions (`*args`)", "pass the arguments "
+                   "one by one"),
+    gast.Raise: ("`raise`", "validate the inputs before calling the "
+                 "differentiated function"),
+    gast.Assert: ("`assert`", "validate the inputs before calling the "
+                  "differentiated function"),
+    gast.Break: ("`break`", "rewrite the loop with a condition"),
+    gast.Continue: ("`continue`", "rewrite the loop body with an `if`"),
+    gast.BoolOp: ("`and`/`or`", "use nested `if` statements or np.logical_and"),
+    gast.JoinedStr: ("f-strings", "format strings outside the function"),
+    gast.NamedExpr: ("assignment expressions (`:=`)", "assign on a line of its "
+                     "own"),
+}
+
+
+def check(source):
+    """Raise a located error for the first unsupported construct in `source`."""
+    func = source.tree
+    args = func.args
+    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+        raise source.error(
+            errors.UnsupportedSyntaxError, func,
+            f"{func.name}: *args, **kwargs, keyword-only and positional-only "
+            "parameters are not supported yet; use plain positional parameters")
+    for stmt in func.body:
+        _check(source, stmt, in_loop=False)
+
+
+def _check(source, node, in_loop):
+    kind = type(node)
+    if kind in _UNSUPPORTED:
+        what, instead = _UNSUPPORTED[kind]
+        raise source.error(errors.UnsupportedSyntaxError, node,
+                           f"{what} is not supported; {instead}")
+    if isinstance(node, (gast.For, gast.While)):
+        if node.orelse:
+            raise source.error(
+                errors.UnsupportedSyntaxError, node,
+                "`else` on a loop is not supported; set a flag in the loop "
+                "and test it after the loop")
+    elif isinstance(node, gast.Return) and in_loop:
+        raise source.error(
+            errors.UnsupportedSyntaxError, node,
+            "`return` inside a loop is not supported yet; store the result "
+            "in a variable and return after the loop")
+    elif isinstance(node, gast.Compare) and len(node.ops) > 1:
+        raise source.error(
+            errors.UnsupportedSyntaxError, node,
+            "chained comparisons (`a < b < c`) are not supported yet; write "
+            "`if a < b:` nested in `if b < c:`")
+    elif isinstance(node, (gast.Assign, gast.AugAssign)):
+        targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+        for target in targets:
+            _check_target(source, target)
+    elif isinstance(node, gast.Expr) and not isinstance(node.value, gast.Constant):
+        raise source.error(
+            errors.UnsupportedSyntaxError, node,
+            "expression statements (such as a bare call) are not supported "
+            "yet; assign the result to a variable or move the call outside")
+    loops = (gast.For, gast.While)
+    for child in gast.iter_child_nodes(node):
+        _check(source, child, in_loop or isinstance(node, loops))
+
+
+def _check_target(source, target):
+    if isinstance(target, (gast.Tuple, gast.List)):
+        for elt in target.elts:
+            _check_target(source, elt)
+    elif not isinstance(target, gast.Name):
+        kind = "x[...]" if isinstance(target, gast.Subscript) else "x.attr"
+        raise source.error(
+            errors.UnsupportedSyntaxError, target,
+            f"assignment into {kind} is not supported yet; build a new value "
+            "(np.where, np.concatenate) instead of updating in place")

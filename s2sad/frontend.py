@@ -1,0 +1,150 @@
+"""Frontend: from a live Python function to a parsed, located, resolved tree.
+
+`parse(func)` retrieves the source with `inspect`, dedents it, parses it with
+`gast`, drops decorators and returns a `Source`: the `gast.FunctionDef`, where
+every node's line number maps back to the user's file, and a resolver that
+turns every free name (closure cells, module globals, builtins) into the live
+object it denotes right now.
+"""
+
+import builtins
+import inspect
+import linecache
+import textwrap
+
+import gast
+
+from s2sad import errors
+
+_MISSING = object()
+
+
+class Source:
+    """A parsed function plus what is needed to locate and resolve its names.
+
+    Attributes:
+        func: the live function (None for source parsed from text).
+        tree: the `gast.FunctionDef`, decorators removed.
+        filename: the user's file, for error messages.
+        first_line: the file line of the tree's line 1.
+        lines: the dedented source lines (tree line numbering).
+        globals: the function's module namespace.
+        cells: closure variable name -> cell.
+    """
+
+    def __init__(self, func, tree, filename, first_line, lines, globals_, cells):
+        self.func = func
+        self.tree = tree
+        self.filename = filename
+        self.first_line = first_line
+        self.lines = lines
+        self.globals = globals_
+        self.cells = cells
+
+    @property
+    def name(self):
+        return self.tree.name
+
+    def lineno(self, node):
+        """The user's file line of a gast node (or None)."""
+        line = getattr(node, "lineno", None)
+        return None if line is None else line + self.first_line - 1
+
+    def line_text(self, node):
+        """The stripped source text of the line a node starts on."""
+        line = getattr(node, "lineno", None)
+        if line is None or not 0 < line <= len(self.lines):
+            return ""
+        return self.lines[line - 1].strip()
+
+    def error(self, cls, node, message):
+        """Build an S2SADError of class `cls` located at `node`."""
+        return cls(message, self.filename, self.lineno(node) or self.first_line)
+
+    def lookup(self, name):
+        """The live object a free name denotes, or `_MISSING`."""
+        cell = self.cells.get(name)
+        if cell is not None:
+            try:
+                return cell.cell_contents
+            except ValueError:  # an unassigned closure cell
+                return _MISSING
+        if name in self.globals:
+            return self.globals[name]
+        return getattr(builtins, name, _MISSING)
+
+    def resolve(self, expr):
+        """Statically resolve a dotted name (`np.linalg.norm`) to its object.
+
+        Returns `_MISSING` when `expr` is not a dotted name of free names.
+        """
+        if isinstance(expr, gast.Name):
+            return self.lookup(expr.id)
+        if isinstance(expr, gast.Attribute):
+            base = self.resolve(expr.value)
+            if base is _MISSING:
+                return _MISSING
+            return getattr(base, expr.attr, _MISSING)
+        return _MISSING
+
+
+def is_missing(value):
+    return value is _MISSING
+
+
+def parse(func):
+    """Parse a live function into a `Source`.
+
+    Raises:
+        SourceUnavailableError: for built-ins, lambdas, and functions defined
+            where `inspect` cannot find source (the REPL, `exec`).
+    """
+    code = getattr(func, "__code__", None)
+    if code is None:
+        raise errors.SourceUnavailableError(
+            f"cannot differentiate {func!r}: it is not a Python function "
+            "with source code; wrap it in a `def` or give it a rule with "
+            "s2sad.adjoint")
+    filename = code.co_filename
+    if func.__name__ == "<lambda>":
+        raise errors.UnsupportedSyntaxError(
+            "lambda functions are not supported yet; define the function "
+            "with `def`", filename, code.co_firstlineno)
+    try:
+        lines, first_line = inspect.getsourcelines(func)
+    except (OSError, TypeError) as exc:
+        raise errors.SourceUnavailableError(
+            f"cannot read the source of {func.__qualname__} ({exc}); s2sad "
+            "needs functions defined in a file (not the REPL or exec)",
+            filename, code.co_firstlineno) from None
+    cells = dict(zip(code.co_freevars, func.__closure__ or ()))
+    return parse_source("".join(lines), filename, first_line,
+                        func.__globals__, cells, func=func)
+
+
+def parse_source(text, filename="<string>", first_line=1, globals_=None,
+                 cells=None, func=None):
+    """Parse the text of one function definition into a `Source`."""
+    text = textwrap.dedent(text)
+    try:
+        module = gast.parse(text)
+    except SyntaxError as exc:
+        raise errors.UnsupportedSyntaxError(
+            f"cannot parse the function source: {exc.msg}", filename,
+            first_line + (exc.lineno or 1) - 1) from None
+    defs = [n for n in module.body if isinstance(n, gast.FunctionDef)]
+    if not defs:
+        kind = type(module.body[0]).__name__ if module.body else "nothing"
+        raise errors.UnsupportedSyntaxError(
+            f"expected a function definition, found {kind}", filename, first_line)
+    tree = defs[0]
+    tree.decorator_list = []
+    if globals_ is None:
+        globals_ = {}
+    return Source(func, tree, filename, first_line, text.splitlines(),
+                  globals_, cells or {})
+
+
+def register_source(filename, text):
+    """Make `text` the source of `filename` for tracebacks, pdb and inspect."""
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)

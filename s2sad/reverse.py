@@ -1,0 +1,303 @@
+"""Reverse mode: from the SSA form to a Python function computing the gradient.
+
+The generated function runs the primal statements forward (the forward sweep),
+seeds the output's adjoint with 1, then walks the SSA statements backwards and
+instantiates each one's adjoint template (the reverse sweep). Adjoints exist
+only for active names (`analysis.active`); contributions to one name are
+accumulated in program order; branches are replayed with the same test, so
+every primal value an adjoint reads is still defined.
+"""
+
+import gast
+
+from s2sad import analysis, codegen, errors, runtime, ssa, template
+
+
+class Generated:
+    """A generated function: its gast tree and the free names it needs.
+
+    Attributes:
+        tree: a `gast.FunctionDef`.
+        imports: name -> object for names the generated code uses that the
+            user's function does not (numpy as `np`, s2sad's `runtime`).
+    """
+
+    def __init__(self, tree, imports, adjoint_names):
+        self.tree = tree
+        self.imports = imports
+        self.adjoint_names = adjoint_names
+        self.runtime_name = next((n for n, v in imports.items()
+                                  if v is runtime), "runtime")
+
+
+def transform(func, argnums, has_aux=False, with_value=False):
+    """Generate the gradient of an SSA function.
+
+    Args:
+        func: an `ssa.Function`.
+        argnums: parameter position (int: return one gradient) or tuple of
+            positions (return a tuple of gradients).
+        has_aux: the function returns `(output, aux)`; aux is passed through.
+        with_value: return `(value, gradient)` instead of the gradient.
+
+    Returns:
+        A `Generated` function `grad_<name>(params...)`.
+    """
+    return _Reverse(func, argnums, has_aux, with_value).generate()
+
+
+class _Reverse:
+    def __init__(self, func, argnums, has_aux, with_value):
+        self.func = func
+        self.source = func.source
+        self.namer = func.namer
+        self.argnums = argnums
+        self.has_aux = has_aux
+        self.with_value = with_value
+        self.imports = {}
+        positions = (argnums,) if isinstance(argnums, int) else argnums
+        self.wrt = [func.params[i] for i in positions]
+        self.output, self.aux = self.split_output()
+        self.active = analysis.active(func, self.wrt, [self.output])
+        self.scalars = analysis.known_scalars(func)
+        self.bars = {}  # SSA name -> its adjoint's name
+        self.defined = set()  # SSA names whose adjoint is assigned by now
+        self.line = None  # the source line of the adjoint block being emitted
+        self.locals = set(func.params) | {
+            s.target for s in ssa.walk(func.body) if isinstance(s, ssa.Assign)}
+
+    # -- names --
+
+    def bar(self, name):
+        if name not in self.bars:
+            self.bars[name] = self.namer.fresh(f"{name}_bar")
+        return self.bars[name]
+
+    def import_name(self, name, value):
+        """The name generated code uses to reach `value` (`np`, `runtime`)."""
+        for known, obj in self.imports.items():
+            if obj is value:
+                return known
+        if self.source.lookup(name) is value and name not in self.locals:
+            return name  # the user's namespace already binds it
+        new = name if name not in self.namer.taken else self.namer.fresh(name)
+        self.namer.reserve(new)
+        self.imports[new] = value
+        return new
+
+    # -- structure --
+
+    def split_output(self):
+        ret = analysis.returned(self.func.body)[-1]
+        if not self.has_aux:
+            return ret, None
+        pair = next((s for s in ssa.walk(self.func.body)
+                     if isinstance(s, ssa.Assign) and isinstance(ret, ssa.Var)
+                     and s.target == ret.name and s.fn is ssa.make_tuple
+                     and len(s.args) == 2), None)
+        if pair is None:
+            raise self.source.error(
+                errors.UnsupportedSyntaxError, self.func.source.tree,
+                "has_aux=True needs the function to end with "
+                "`return output, aux`")
+        return pair.args
+
+    def generate(self):
+        body = ssa.to_python(self.func.body)
+        body = [s for s in body if not isinstance(s, gast.Return)]
+        out = self.output
+        seed_at = len(body)
+        if isinstance(out, ssa.Var) and out.name in self.active:
+            body.append(self.check_scalar(ssa.render_operand(out)))
+            seed_at = len(body)
+            body.append(ssa.assign(self.bar(out.name),
+                                   gast.Constant(1.0, None)))
+            self.defined.add(out.name)
+            body += self.reverse_block(self.func.body)
+        grads = [self.gradient_of(p) for p in self.wrt]
+        result = grads[0] if isinstance(self.argnums, int) \
+            else gast.Tuple(grads, gast.Load())
+        if self.has_aux:
+            result = gast.Tuple([result, ssa.render_operand(self.aux)],
+                                gast.Load())
+        if self.with_value:
+            result = gast.Tuple([ssa.render_operand(out), result], gast.Load())
+        body.append(gast.Return(result))
+        adjoint_names = {n.id for s in body[seed_at:] for n in gast.walk(s)
+                         if isinstance(n, gast.Name)
+                         and isinstance(n.ctx, gast.Store)}
+        return Generated(self.function_def(body), self.imports, adjoint_names)
+
+    def function_def(self, body):
+        prefix = "value_and_grad" if self.with_value else "grad"
+        name = f"{prefix}_{self.func.name}"
+        wrt = ", ".join(self.wrt)
+        doc = (f"Gradient of {self.func.name} with respect to {wrt}.\n\n    "
+               f"Generated by s2sad from {self.source.filename}, line "
+               f"{self.source.first_line}; do not edit.\n    ")
+        params = [gast.Name(p, gast.Param(), None, None)
+                  for p in self.func.params]
+        return gast.FunctionDef(
+            name=name, args=gast.arguments(params, [], None, [], [], None, []),
+            body=[gast.Expr(gast.Constant(doc, None))] + body,
+            decorator_list=[], returns=None, type_comment=None, type_params=[])
+
+    def check_scalar(self, value):
+        """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""
+        call = self.runtime_call(
+            "check_scalar", [value, gast.Constant(self.func.name, None)])
+        test = gast.UnaryOp(gast.Not(), gast.Call(
+            gast.Name("isinstance", gast.Load(), None, None),
+            [value, gast.Name("float", gast.Load(), None, None)], []))
+        return gast.If(test, [gast.Expr(call)], [])
+
+    def gradient_of(self, param):
+        if param in self.defined:
+            return _name(self.bars[param])
+        return self.runtime_call("zeros_like", [_name(param)])
+
+    def runtime_call(self, helper, args):
+        runtime_name = self.import_name("runtime", runtime)
+        return gast.Call(gast.Attribute(_name(runtime_name), helper,
+                                        gast.Load()), args, [])
+
+    # -- the reverse sweep --
+
+    def reverse_block(self, stmts):
+        out = []
+        for stmt in reversed(stmts):
+            if isinstance(stmt, ssa.Assign):
+                out += self.reverse_assign(stmt)
+            elif isinstance(stmt, ssa.If):
+                out += self.reverse_if(stmt)
+            elif isinstance(stmt, (ssa.For, ssa.While)):
+                if any(phi.target in self.active for phi in stmt.phis) or any(
+                        isinstance(s, ssa.Assign) and s.target in self.active
+                        for s in ssa.walk([stmt])):
+                    raise self.source.error(
+                        errors.UnsupportedSyntaxError, stmt.node,
+                        "reverse mode through loops is not supported yet; "
+                        "unroll the loop or move it out of the "
+                        "differentiated path")
+        return out
+
+    def reverse_if(self, stmt):
+        before = set(self.defined)
+        saved_line = self.line
+        branches = []
+        for body, side in ((stmt.body, "left"), (stmt.orelse, "right")):
+            self.defined = set(before)
+            self.line = None
+            out = []
+            for phi in stmt.phis:
+                source = getattr(phi, side)
+                if phi.target in self.defined and isinstance(source, ssa.Var) \
+                        and source.name in self.active:
+                    self.accumulate(out, source.name, _name(self.bars[phi.target]))
+            out += self.reverse_block(body)
+            branches.append((out, self.defined))
+        (then, then_defined), (orelse, else_defined) = branches
+        # A name assigned inside a branch is not visible before the `if`, so
+        # only names defined earlier need an adjoint on both paths.
+        local = {s.target for s in ssa.walk(stmt.body + stmt.orelse)
+                 if isinstance(s, ssa.Assign)}
+        local |= {p.target for s in ssa.walk(stmt.body + stmt.orelse)
+                  if isinstance(s, (ssa.If, ssa.For, ssa.While)) for p in s.phis}
+        for name in sorted(then_defined - else_defined - local):
+            orelse.append(self.zero(name))
+        for name in sorted(else_defined - then_defined - local):
+            then.append(self.zero(name))
+        self.defined = (then_defined | else_defined) - local
+        self.line = saved_line
+        if not then and not orelse:
+            return []
+        return [gast.If(ssa.render_operand(stmt.test), then or [gast.Pass()],
+                        orelse)]
+
+    def zero(self, name):
+        return ssa.assign(self.bar(name),
+                          self.runtime_call("zeros_like", [_name(name)]))
+
+    def reverse_assign(self, stmt):
+        if stmt.target not in self.defined:
+            return []
+        out = self.comment_for(stmt)
+        target_bar = _name(self.bars[stmt.target])
+        if stmt.fn is ssa.identity:
+            (source,) = stmt.args
+            if isinstance(source, ssa.Var) and source.name in self.active:
+                self.accumulate(out, source.name, target_bar)
+            return out
+        rule = analysis.rule_of(stmt)
+        if rule is None or (rule.differentiable and rule.partials is None
+                            and rule.adjoint is None):
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"no derivative rule for {_describe(stmt)}; define one with "
+                "@s2sad.adjoint, or mark it s2sad.non_differentiable")
+        if not rule.differentiable:
+            return []
+        tmpl = rule.partials or rule.adjoint
+        try:
+            operands = template.bind(tmpl, stmt, output=_OUTPUT)
+        except TypeError as exc:
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"the derivative rule for {_describe(stmt)} does not accept "
+                f"these arguments ({exc})") from None
+        output_param = tmpl.params[0]
+        filled = template.fill(tmpl, operands, {output_param: self.bars[stmt.target]},
+                               self.namer, self.import_name)
+        out += filled.stmts
+        if rule.partials is not None:
+            partials = filled.returned
+            partials = partials.elts if isinstance(partials, gast.Tuple) \
+                else [partials]
+            contributions = [
+                (p, gast.BinOp(target_bar, gast.Mult(), partial))
+                for p, partial in zip(tmpl.params[1:], partials)
+                if not (isinstance(partial, gast.Constant)
+                        and partial.value is None)]
+        else:
+            contributions = filled.contributions
+        inputs = tmpl.params[1:]
+        for param, expr in contributions:
+            operand = operands[param]
+            if not (isinstance(operand, ssa.Var) and operand.name in self.active):
+                continue
+            others = [operands[p] for p in inputs if p != param]
+            if rule.broadcasts and not all(
+                    analysis.is_scalar(o, self.scalars) for o in others):
+                expr = self.runtime_call("unbroadcast", [expr, _name(operand.name)])
+            self.accumulate(out, operand.name, expr)
+        return out
+
+    def accumulate(self, out, name, expr):
+        bar = self.bar(name)
+        if name in self.defined:
+            expr = gast.BinOp(_name(bar), gast.Add(), expr)
+        self.defined.add(name)
+        out.append(ssa.assign(bar, expr))
+
+    def comment_for(self, stmt):
+        line = self.source.lineno(stmt.node)
+        if line is None or line == self.line:
+            return []
+        self.line = line
+        text = self.source.line_text(stmt.node)
+        return [codegen.comment(f"grad of line {line}: {text}")]
+
+
+_OUTPUT = object()
+
+
+def _name(name):
+    return gast.Name(name, gast.Load(), None, None)
+
+
+def _describe(stmt):
+    if stmt.callee is not None:
+        return f"`{ssa._text(stmt.callee)}`"
+    if stmt.fn is getattr:
+        return f"attribute `.{stmt.args[1].value}`"
+    return f"{getattr(stmt.fn, '__name__', repr(stmt.fn))}"

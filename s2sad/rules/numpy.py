@@ -1,0 +1,157 @@
+"""Rules for NumPy functions.
+
+Conventions at kinks: `np.abs` has derivative 0 at 0 (`np.sign`);
+`np.maximum`/`np.minimum` split the gradient equally between tied inputs;
+`np.where` sends the gradient to the branch it selected.
+"""
+
+import numpy as np
+
+from s2sad import runtime
+from s2sad.rules.registry import adjoint, d, elementwise, non_differentiable
+
+# ---- elementwise: trigonometric ----
+
+
+@elementwise(np.sin)
+def sin(y, x):
+    return np.cos(x)
+
+
+@elementwise(np.cos)
+def cos(y, x):
+    return -np.sin(x)
+
+
+@elementwise(np.tan)
+def tan(y, x):
+    return 1.0 + y * y
+
+
+@elementwise(np.arcsin, domain="unit")
+def arcsin(y, x):
+    return 1.0 / np.sqrt(1.0 - x * x)
+
+
+@elementwise(np.arccos, domain="unit")
+def arccos(y, x):
+    return -1.0 / np.sqrt(1.0 - x * x)
+
+
+@elementwise(np.arctan)
+def arctan(y, x):
+    return 1.0 / (1.0 + x * x)
+
+
+@elementwise(np.arctan2, domain="nonzero")
+def arctan2(z, y, x):
+    return x / (x * x + y * y), -y / (x * x + y * y)
+
+
+# ---- elementwise: hyperbolic ----
+
+
+@elementwise(np.tanh)
+def tanh(y, x):
+    return 1.0 - y * y
+
+
+@elementwise(np.sinh)
+def sinh(y, x):
+    return np.cosh(x)
+
+
+@elementwise(np.cosh)
+def cosh(y, x):
+    return np.sinh(x)
+
+
+# ---- elementwise: exponential, logarithm, powers ----
+
+
+@elementwise(np.exp)
+def exp(y, x):
+    return y
+
+
+@elementwise(np.expm1)
+def expm1(y, x):
+    return y + 1.0
+
+
+@elementwise(np.log, domain="positive")
+def log(y, x):
+    return 1.0 / x
+
+
+@elementwise(np.log1p, domain="positive")
+def log1p(y, x):
+    return 1.0 / (1.0 + x)
+
+
+@elementwise(np.sqrt, domain="positive")
+def sqrt(y, x):
+    return 0.5 / y
+
+
+@elementwise(np.square)
+def square(y, x):
+    return 2.0 * x
+
+
+# ---- elementwise: piecewise ----
+
+
+@elementwise(np.abs, np.absolute, domain="nonzero")
+def abs(y, x):
+    return np.sign(x)
+
+
+@elementwise(np.maximum, domain="distinct")
+def maximum(z, x, y):
+    return runtime.balanced_max_partial(x, y), runtime.balanced_max_partial(y, x)
+
+
+@elementwise(np.minimum, domain="distinct")
+def minimum(z, x, y):
+    return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
+
+
+@adjoint(np.where, broadcasts=True)
+def where(y, condition, x, z):
+    d[x] = np.where(condition, d[y], 0.0)
+    d[z] = np.where(condition, 0.0, d[y])
+
+
+# ---- reductions ----
+
+
+@adjoint(np.sum)
+def sum(y, x, axis=None, keepdims=False):
+    d[x] = runtime.unreduce(d[y], x, axis, keepdims)
+
+
+@adjoint(np.mean)
+def mean(y, x, axis=None, keepdims=False):
+    d[x] = runtime.unreduce(d[y] / runtime.reduced_size(x, axis), x, axis,
+                            keepdims)
+
+
+# ---- products ----
+
+
+@adjoint(np.dot)
+def dot(z, x, y):
+    d[x] = runtime.dot_adjoint_a(d[z], x, y)
+    d[y] = runtime.dot_adjoint_b(d[z], x, y)
+
+
+# ---- non-differentiable ----
+
+non_differentiable(
+    np.shape, np.ndim, np.size, np.sign, np.floor, np.ceil, np.round,
+    np.trunc, np.isfinite, np.isnan, np.isinf, np.argmax, np.argmin,
+    np.argsort, np.zeros, np.ones, np.empty, np.full, np.eye, np.arange,
+    np.linspace, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
+    np.not_equal, np.logical_and, np.logical_or, np.logical_not)

@@ -1,0 +1,71 @@
+"""Rules for Python's operators (`+ - * / ** @`, unary minus, comparisons).
+
+NumPy's ufunc spellings of the same operations share these rules.
+"""
+
+import operator
+
+import numpy as np
+
+from s2sad import runtime
+from s2sad.rules.registry import adjoint, d, elementwise, non_differentiable
+
+# ---- arithmetic ----
+
+
+@elementwise(operator.add, np.add)
+def add(z, x, y):
+    return 1.0, 1.0
+
+
+@elementwise(operator.sub, np.subtract)
+def sub(z, x, y):
+    return 1.0, -1.0
+
+
+@elementwise(operator.mul, np.multiply)
+def mul(z, x, y):
+    return y, x
+
+
+@elementwise(operator.truediv, np.divide, np.true_divide, domain="nonzero")
+def truediv(z, x, y):
+    return 1.0 / y, -z / y
+
+
+@elementwise(operator.pow, np.power, domain="positive")
+def pow(z, x, y):
+    return y * x ** (y - 1), np.log(x) * z
+
+
+@elementwise(operator.neg, np.negative)
+def neg(y, x):
+    return -1.0
+
+
+@elementwise(operator.pos, np.positive)
+def pos(y, x):
+    return 1.0
+
+
+@elementwise(operator.mod, np.mod, np.remainder, domain="positive")
+def mod(z, x, y):
+    return 1.0, -np.floor(x / y)
+
+
+# ---- products ----
+
+
+@adjoint(operator.matmul, np.matmul)
+def matmul(z, x, y):
+    d[x] = runtime.matmul_adjoint_a(d[z], x, y)
+    d[y] = runtime.matmul_adjoint_b(d[z], x, y)
+
+
+# ---- non-differentiable ----
+
+non_differentiable(
+    operator.floordiv, np.floor_divide, operator.eq, operator.ne, operator.lt,
+    operator.le, operator.gt, operator.ge, operator.is_, operator.is_not,
+    operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
+    operator.lshift, operator.rshift)

@@ -1,0 +1,178 @@
+"""The rule registry: derivative templates keyed by the function they differentiate.
+
+Three ways to declare a rule, cheapest first:
+
+    @elementwise(np.tanh)               # partial derivatives; both modes follow
+    def tanh(y, x):
+        return 1.0 - y * y
+
+    @adjoint(np.sum)                    # a reverse-mode template in d[x] syntax
+    def sum_rev(y, x, axis=None, keepdims=False):
+        d[x] = runtime.unreduce(d[y], x, axis, keepdims)
+
+    non_differentiable(np.shape, np.argmax)
+
+The first parameter of a template is the primal output; the rest mirror the
+function's signature with its defaults. In an adjoint template `d[x] = expr`
+states the contribution of this operation to x's adjoint: the engine, not the
+rule, accumulates contributions, unbroadcasts them (for rules declared
+`broadcasts=True`, which every multi-input elementwise rule is) and drops those
+of inactive inputs. A partial given as `None` marks a non-differentiable input.
+"""
+
+import inspect
+import textwrap
+
+import gast
+
+
+class _D:
+    """The `d[x]` of templates: "the adjoint (or tangent) of x"."""
+
+    def __getitem__(self, name):
+        raise TypeError("templates are not callable: `d[...]` only has a "
+                        "meaning inside a rule template")
+
+    __setitem__ = __getitem__
+
+
+d = _D()
+
+
+class Template:
+    """A parsed template function: parameters, defaults, body, globals."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = fn.__name__
+        tree = gast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+        self.params = [a.id for a in tree.args.args]
+        self.body = tree.body
+        if self.body and isinstance(self.body[0], gast.Expr) and isinstance(
+                self.body[0].value, gast.Constant):
+            self.body = self.body[1:]  # drop the docstring
+        self.signature = inspect.signature(fn)
+        self.globals = fn.__globals__
+
+
+class Rule:
+    """Everything s2sad knows about differentiating one function.
+
+    Attributes:
+        key: the function (or `(getattr, "T")` for an attribute read).
+        adjoint: reverse `Template`, or None.
+        partials: `Template` returning the partial derivatives, or None.
+        broadcasts: whether inputs may broadcast against each other.
+        domain: where random test inputs are valid ("real", "positive", ...).
+        differentiable: False for functions with zero derivative.
+    """
+
+    def __init__(self, key):
+        self.key = key
+        self.adjoint = None
+        self.partials = None
+        self.broadcasts = False
+        self.domain = "real"
+        self.differentiable = True
+
+    @property
+    def name(self):
+        key = self.key
+        if isinstance(key, tuple):
+            return f"attribute .{key[1]}"
+        module = getattr(key, "__module__", None) or type(key).__module__
+        name = getattr(key, "__name__", repr(key))
+        if module in (None, "builtins", "numpy") and not isinstance(key, type):
+            module = {"numpy": "np"}.get(module, module)
+        return f"{module}.{name}" if module and module != "builtins" else name
+
+    def inputs(self):
+        """Names of the template's input parameters (all but the output)."""
+        template = self.partials or self.adjoint
+        return template.params[1:] if template else []
+
+    def __repr__(self):
+        return f"<rule {self.name}>"
+
+
+_RULES = {}
+
+
+def _rule(fn):
+    try:
+        rule = _RULES.get(fn)
+    except TypeError:  # an unhashable callable never has a rule
+        return None
+    if rule is None:
+        rule = _RULES[fn] = Rule(fn)
+    return rule
+
+
+def elementwise(*fns, domain="real"):
+    """Declare partial derivatives; `return` one expression per input."""
+    def register(template_fn):
+        template = Template(template_fn)
+        _validate(template, partials=True)
+        for fn in fns:
+            rule = _rule(fn)
+            rule.partials = template
+            rule.broadcasts = len(template.params) > 2
+            rule.domain = domain
+        return template_fn
+    return register
+
+
+def adjoint(*fns, broadcasts=False, domain="real"):
+    """Declare a reverse-mode template in `d[x] = ...` syntax."""
+    def register(template_fn):
+        template = Template(template_fn)
+        _validate(template, partials=False)
+        for fn in fns:
+            rule = _rule(fn)
+            rule.adjoint = template
+            rule.broadcasts = broadcasts
+            rule.domain = domain
+        return template_fn
+    return register
+
+
+def non_differentiable(*fns):
+    """Declare functions whose derivative is zero wherever it exists."""
+    for fn in fns:
+        _rule(fn).differentiable = False
+    return fns[0] if len(fns) == 1 else fns
+
+
+def attribute(name):
+    """The registry key of the attribute read `x.name`."""
+    return (getattr, name)
+
+
+def lookup(key):
+    """The `Rule` for a function or attribute key, or None."""
+    try:
+        return _RULES.get(key)
+    except TypeError:
+        return None
+
+
+def all_rules():
+    return list(_RULES.values())
+
+
+def _validate(template, partials):
+    """Reject malformed templates at import time, not when differentiating."""
+    params = set(template.params)
+    where = f"rule template {template.name}"
+    if len(template.params) < 2:
+        raise TypeError(f"{where}: needs the output and at least one input")
+    for node in gast.walk(gast.Module(body=template.body, type_ignores=[])):
+        if isinstance(node, gast.Subscript) and isinstance(
+                node.value, gast.Name) and node.value.id == "d":
+            if not (isinstance(node.slice, gast.Name)
+                    and node.slice.id in params):
+                raise TypeError(f"{where}: d[...] must name a parameter")
+            if partials:
+                raise TypeError(f"{where}: partials templates do not use d[]")
+    if partials and not isinstance(template.body[-1], gast.Return):
+        raise TypeError(f"{where}: must end with `return <partials>`")

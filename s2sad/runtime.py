@@ -1,0 +1,126 @@
+"""Helpers that generated code calls. Small, pure, and free of s2sad internals.
+
+Every helper returns a new value and never writes into its arguments, so
+generated code never modifies the caller's arrays.
+"""
+
+import numpy as np
+
+from s2sad import errors
+
+
+def unbroadcast(g, x):
+    """Sum `g` down to the shape of `x`, undoing NumPy broadcasting."""
+    if type(g) is float:  # a Python float gradient: x was a scalar too
+        return g
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if not shape and isinstance(x, (float, int)):
+        return float(g)
+    return g.reshape(shape)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """The adjoint of a sum over `axis`: spread `g` back over `x`'s shape."""
+    shape = np.shape(x)
+    if not shape:
+        return g
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.array(np.broadcast_to(g, shape), dtype=np.result_type(g, float))
+
+
+def reduced_size(x, axis=None):
+    """How many elements a reduction over `axis` combines."""
+    shape = np.shape(x)
+    if axis is None:
+        return int(np.prod(shape, dtype=np.int64))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+def zeros_like(x):
+    """A zero adjoint shaped like `x` (0.0 for Python numbers)."""
+    if isinstance(x, (float, int)):
+        return 0.0
+    x = np.asarray(x)
+    dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else float
+    return np.zeros(x.shape, dtype)
+
+
+def check_scalar(y, name):
+    """`grad` seeds the output with 1: it must be a scalar."""
+    if np.ndim(y) != 0:
+        raise errors.GradientShapeError(
+            f"grad of {name} requires a scalar output, got an array of shape "
+            f"{np.shape(y)}; use s2sad.vjp or s2sad.jacobian for "
+            "non-scalar outputs, or reduce the output (np.sum)")
+
+
+def getitem_adjoint(g, x, index):
+    """The adjoint of `x[index]`: `g` scattered into zeros, duplicates summed."""
+    out = np.zeros(np.shape(x), np.result_type(g, float))
+    np.add.at(out, index, g)
+    return out
+
+
+def _swap(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def matmul_adjoint_a(g, a, b):
+    """d(a @ b)/da applied to the output adjoint `g`."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if b_nd == 1:
+        if a_nd == 1:
+            return g * b
+        return unbroadcast(np.expand_dims(g, -1) * b, a)
+    if a_nd == 1:
+        return unbroadcast(np.matmul(b, np.expand_dims(g, -1))[..., 0], a)
+    return unbroadcast(np.matmul(g, _swap(b)), a)
+
+
+def matmul_adjoint_b(g, a, b):
+    """d(a @ b)/db applied to the output adjoint `g`."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 1:
+        if b_nd == 1:
+            return g * a
+        return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
+    if b_nd == 1:
+        return unbroadcast(np.matmul(_swap(a), np.expand_dims(g, -1))[..., 0], b)
+    return unbroadcast(np.matmul(_swap(a), g), b)
+
+
+def dot_adjoint_a(g, a, b):
+    """d(np.dot(a, b))/da: a scalar factor scales; otherwise as matmul."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise errors.S2SADError("np.dot of arrays with more than 2 dimensions "
+                                "is not differentiable yet; use np.matmul or "
+                                "np.einsum")
+    return matmul_adjoint_a(g, a, b)
+
+
+def dot_adjoint_b(g, a, b):
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if np.ndim(a) > 2 or np.ndim(b) > 2:
+        raise errors.S2SADError("np.dot of arrays with more than 2 dimensions "
+                                "is not differentiable yet; use np.matmul or "
+                                "np.einsum")
+    return matmul_adjoint_b(g, a, b)
+
+
+def balanced_max_partial(a, b):
+    """The partial of max(a, b) w.r.t. a: 1 where a wins, 1/2 on ties."""
+    return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))

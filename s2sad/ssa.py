@@ -1,0 +1,699 @@
+"""Three-address SSA form: lowering from the desugared tree, and printing.
+
+Every statement of the lowered function has one of these forms:
+
+    Assign   target = fn(operand, ..., key=operand, ...)     one operation
+    If       if operand: [stmts] else: [stmts]; target = phi(then, else) ...
+    For      header phis; for target in operand: [stmts]
+    While    header phis; while ([stmts]; operand): [stmts]
+    Return   return operand
+
+An operand is a `Var` (an SSA name), a `Free` (a module global, closure value
+or dotted name such as `np.pi`, read at run time) or a `Const`. Each SSA name
+is assigned exactly once; joins after `if` and at loop headers are explicit
+`Phi` nodes. `fn` is a live object that keys the rule registry: an `operator`
+function for Python operators (`operator.add` for `+`), the resolved callee for
+calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
+
+    >>> import numpy as np
+    >>> from s2sad import frontend
+    >>> src = frontend.parse_source("def f(x): return np.sin(x * x) + x",
+    ...                             globals_={"np": np})
+    >>> print(to_source(lower(src)))
+    def f(x):
+        _t1 = x * x
+        _t2 = np.sin(_t1)
+        _t3 = _t2 + x
+        return _t3
+"""
+
+import builtins
+import operator
+
+import astor
+import gast
+
+from s2sad import desugar, errors, fence, frontend
+from s2sad.naming import Namer, names_in
+
+
+# ---- operands ----
+
+class Var:
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+    def __eq__(self, other):
+        return isinstance(other, Var) and other.name == self.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+class Free:
+    """A name from outside the function (`A`, `np.pi`), read at run time."""
+    __slots__ = ("expr", "value")
+
+    def __init__(self, expr, value):
+        self.expr = expr
+        self.value = value
+
+    def __repr__(self):
+        return astor.to_source(gast.gast_to_ast(self.expr)).strip()
+
+
+class Const:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
+
+
+# ---- operation markers (keys of the rule registry) ----
+
+def identity(x):
+    """`y = x`: a copy (also the form constants take: `y = 2.0`)."""
+    return x
+
+
+def make_tuple(*items):
+    return items
+
+
+def make_list(*items):
+    return list(items)
+
+
+def is_in(a, b):
+    return a in b
+
+
+def is_not_in(a, b):
+    return a not in b
+
+
+# ---- statements ----
+
+class Assign:
+    """`target = fn(*args, **kwargs)`, one operation."""
+
+    def __init__(self, target, fn, args, kwargs=(), callee=None, node=None):
+        self.target = target
+        self.fn = fn
+        self.args = tuple(args)
+        self.kwargs = tuple(kwargs)  # ((name, operand), ...)
+        self.callee = callee  # gast expression of the callee, for calls
+        self.node = node  # the user's statement, for locations
+
+    def operands(self):
+        return self.args + tuple(v for _, v in self.kwargs)
+
+
+class Phi:
+    def __init__(self, target, left, right):
+        self.target = target
+        self.left = left  # the `then` value, or the loop-entry value
+        self.right = right  # the `else` value, or the loop back-edge value
+
+
+class If:
+    def __init__(self, test, body, orelse, phis, node):
+        self.test, self.body, self.orelse = test, body, orelse
+        self.phis, self.node = phis, node
+
+
+class For:
+    def __init__(self, target, iter, body, phis, node):
+        self.target, self.iter, self.body = target, iter, body
+        self.phis, self.node = phis, node
+
+
+class While:
+    def __init__(self, test_body, test, body, phis, node):
+        self.test_body, self.test, self.body = test_body, test, body
+        self.phis, self.node = phis, node
+
+
+class Return:
+    def __init__(self, value, node):
+        self.value, self.node = value, node
+
+
+class Function:
+    """A lowered function: parameters, SSA body and the names it uses."""
+
+    def __init__(self, name, params, body, source, namer):
+        self.name, self.params, self.body = name, params, body
+        self.source, self.namer = source, namer
+
+    def __str__(self):
+        return to_source(self)
+
+
+def walk(stmts):
+    """Every statement, nested ones included, in program order."""
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, If):
+            yield from walk(stmt.body)
+            yield from walk(stmt.orelse)
+        elif isinstance(stmt, For):
+            yield from walk(stmt.body)
+        elif isinstance(stmt, While):
+            yield from walk(stmt.test_body)
+            yield from walk(stmt.body)
+
+
+# ---- lowering ----
+
+_BINOPS = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+    gast.Div: operator.truediv, gast.FloorDiv: operator.floordiv,
+    gast.Mod: operator.mod, gast.Pow: operator.pow,
+    gast.MatMult: operator.matmul, gast.BitAnd: operator.and_,
+    gast.BitOr: operator.or_, gast.BitXor: operator.xor,
+    gast.LShift: operator.lshift, gast.RShift: operator.rshift,
+}
+_UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos,
+             gast.Not: operator.not_, gast.Invert: operator.invert}
+_CMPOPS = {
+    gast.Eq: operator.eq, gast.NotEq: operator.ne, gast.Lt: operator.lt,
+    gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge,
+    gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.In: is_in,
+    gast.NotIn: is_not_in,
+}
+_CONST_TYPES = (int, float, complex, bool, str, bytes, type(None),
+                type(Ellipsis))
+
+
+def lower(source):
+    """Lower a parsed function to three-address SSA.
+
+    Args:
+        source: a `frontend.Source`; its tree is fenced and desugared here.
+
+    Returns:
+        An `ssa.Function`.
+    """
+    fence.check(source)
+    desugar.desugar(source)
+    return _Lowering(source).function()
+
+
+class _Lowering:
+    def __init__(self, source):
+        self.source = source
+        self.namer = Namer(names_in(source.tree))
+        self.env = {}  # user name -> current SSA name
+        self.defined = set()  # user names that already have a first version
+        self.maybe_undefined = {}  # user name -> the `if` that defines it once
+        self.out = []
+
+    def error(self, node, message, cls=errors.UnsupportedSyntaxError):
+        return self.source.error(cls, node, message)
+
+    # -- structure --
+
+    def function(self):
+        tree = self.source.tree
+        params = [arg.id for arg in tree.args.args]
+        for name in params:
+            self.env[name] = name
+            self.defined.add(name)
+        body, _ = self.block(tree.body)
+        return Function(tree.name, params, body, self.source, self.namer)
+
+    def block(self, stmts):
+        """Lower statements into a fresh list; return (list, return operand)."""
+        saved, self.out = self.out, []
+        returned = None
+        for stmt in stmts:
+            returned = self.statement(stmt)
+        block, self.out = self.out, saved
+        return block, returned
+
+    def statement(self, node):
+        if isinstance(node, gast.Assign):
+            self.assign(node)
+        elif isinstance(node, gast.Return):
+            value = self.expr(node.value) if node.value is not None \
+                else Const(None)
+            self.out.append(Return(value, node))
+            return value
+        elif isinstance(node, gast.If):
+            return self.if_(node)
+        elif isinstance(node, gast.For):
+            self.for_(node)
+        elif isinstance(node, gast.While):
+            self.while_(node)
+        elif not isinstance(node, gast.Pass):
+            raise self.error(node, f"{type(node).__name__} statements are not "
+                             "supported")
+        return None
+
+    def assign(self, node):
+        value_node = node.value
+        first, *others = node.targets
+        if isinstance(first, gast.Name):
+            value = self.expr(value_node, target=first.id)
+        elif isinstance(value_node, (gast.Tuple, gast.List)) \
+                and isinstance(first, (gast.Tuple, gast.List)) \
+                and len(value_node.elts) == len(first.elts):
+            # `a, b = b, a`: evaluate every right-hand side before binding.
+            values = [self.expr(elt) for elt in value_node.elts]
+            for target, value in zip(first.elts, values):
+                self.bind(target, value, node)
+            value = None
+        else:
+            value = self.expr(value_node)
+            self.bind(first, value, node)
+        for target in others:
+            if value is None:
+                raise self.error(node, "chained assignment of an unpacked "
+                                 "tuple is not supported; split it")
+            self.bind(target, value, node)
+
+    def bind(self, target, value, node):
+        """Assign an operand to a (possibly nested tuple) target."""
+        if isinstance(target, gast.Name):
+            self.emit(self.define(target.id), identity, [value], node=node)
+            return
+        for i, elt in enumerate(target.elts):
+            name = self.namer.temp()
+            self.emit(name, operator.getitem, [value, Const(i)], node=node)
+            self.bind(elt, Var(name), node)
+
+    def define(self, name):
+        """The SSA name for a new definition of user variable `name`."""
+        self.maybe_undefined.pop(name, None)
+        if name not in self.defined:
+            self.defined.add(name)
+            self.env[name] = name
+        else:
+            self.env[name] = self.namer.fresh(name)
+        return self.env[name]
+
+    def emit(self, target, fn, args, kwargs=(), callee=None, node=None):
+        self.out.append(Assign(target, fn, args, kwargs, callee, node))
+        return Var(target)
+
+    def branches(self, node, then, orelse):
+        """Lower two exclusive blocks (callables); join the variables they set."""
+        before = dict(self.env)
+        then_block, then_ret = self.block_with(then)
+        then_env, self.env = self.env, dict(before)
+        else_block, else_ret = self.block_with(orelse)
+        else_env, self.env = self.env, dict(before)
+        phis = []
+        for name in sorted(set(then_env) | set(else_env)):
+            a, b = then_env.get(name), else_env.get(name)
+            if a == b:
+                self.env[name] = a
+            elif a is None or b is None:
+                self.env.pop(name, None)
+                self.maybe_undefined[name] = node
+            else:
+                phis.append(Phi(self.namer.fresh(name), Var(a), Var(b)))
+                self.env[name] = phis[-1].target
+        return then_block, then_ret, else_block, else_ret, phis
+
+    def block_with(self, lower_fn):
+        saved, self.out = self.out, []
+        returned = lower_fn()
+        block, self.out = self.out, saved
+        return block, returned
+
+    def if_(self, node):
+        test = self.expr(node.test)
+
+        def lower_all(stmts):
+            def run():
+                returned = None
+                for stmt in stmts:
+                    returned = self.statement(stmt)
+                return returned
+            return run
+        then_block, then_ret, else_block, else_ret, phis = self.branches(
+            node, lower_all(node.body), lower_all(node.orelse))
+        returned = None
+        if (then_ret is None) != (else_ret is None):
+            raise errors.S2SADInternalError(
+                "return lifting left a one-sided return", self.source.filename,
+                self.source.lineno(node))
+        if then_ret is not None:
+            # both branches end in `return`: join the results, return once
+            then_block.pop()
+            else_block.pop()
+            result = self.namer.temp()
+            phis.append(Phi(result, then_ret, else_ret))
+            returned = Var(result)
+        self.out.append(If(test, then_block, else_block, phis, node))
+        if returned is not None:
+            self.out.append(Return(returned, node))
+        return returned
+
+    def loop_phis(self, body_nodes):
+        """Header phis for the variables a loop body assigns (latch filled later)."""
+        phis = []
+        for name in sorted(_assigned(body_nodes)):
+            if name in self.env:
+                phi = Phi(self.namer.fresh(name), Var(self.env[name]), None)
+                self.env[name] = phi.target
+                phis.append(phi)
+        return phis
+
+    def close_loop(self, phis, body_env, before_loop):
+        for phi in phis:
+            user = next(k for k, v in self.env.items() if v == phi.target)
+            phi.right = Var(body_env[user]) if user in body_env else Var(phi.target)
+        for name in set(body_env) - set(before_loop):
+            self.maybe_undefined.setdefault(name, None)
+
+    def for_(self, node):
+        iterable = self.expr(node.iter)
+        phis = self.loop_phis(node.body + [node.target])
+        header_env = dict(self.env)
+        if not isinstance(node.target, gast.Name):
+            raise self.error(node.target, "unpacking in a `for` target is "
+                             "not supported yet; unpack inside the loop")
+        target = self.define(node.target.id)
+        body, _ = self.block(node.body)
+        body_env = self.env
+        self.env = dict(header_env)
+        self.env[node.target.id] = target
+        self.close_loop(phis, body_env, header_env)
+        self.out.append(For(target, iterable, body, phis, node))
+
+    def while_(self, node):
+        phis = self.loop_phis(node.body)
+        header_env = dict(self.env)
+        test_body, test = self.block_with(lambda: self.expr(node.test))
+        body, _ = self.block(node.body)
+        body_env = self.env
+        self.env = dict(header_env)
+        self.close_loop(phis, body_env, header_env)
+        self.out.append(While(test_body, test, body, phis, node))
+
+    # -- expressions --
+
+    def expr(self, node, target=None):
+        """Lower an expression to an operand, emitting its operations.
+
+        With `target`, the outermost operation is assigned to that user name.
+        """
+        if isinstance(node, (gast.Name, gast.Constant)) or self.is_free(node):
+            fn, args, kwargs, callee = identity, [self.operand(node)], (), None
+        else:
+            fn, args, kwargs, callee = self.operation(node)
+        if fn is identity and target is None:
+            return args[0]
+        name = self.define(target) if target else self.namer.temp()
+        return self.emit(name, fn, args, kwargs, callee, node)
+
+    def operand(self, node):
+        if isinstance(node, gast.Constant):
+            return Const(node.value)
+        if isinstance(node, gast.Name):
+            if node.id in self.env:
+                return Var(self.env[node.id])
+            if node.id in self.maybe_undefined:
+                where = self.maybe_undefined[node.id]
+                what = (f"the `if` at line {self.source.lineno(where)}"
+                        if where is not None else "a loop body")
+                raise self.error(node, f"'{node.id}' is assigned only inside "
+                                 f"{what}, so it may be undefined here; assign "
+                                 "it before or on every path")
+            if node.id in self.defined or node.id in _assigned_names(self.source):
+                raise self.error(node, f"'{node.id}' is used before it is "
+                                 "assigned", errors.NameResolutionError)
+        value = self.source.resolve(node)
+        if frontend.is_missing(value):
+            raise self.error(node, f"name '{_text(node)}' is not defined",
+                             errors.NameResolutionError)
+        return Free(node, value)
+
+    def is_free(self, node):
+        """Is `node` a dotted name of free names, such as `np.pi`?"""
+        while isinstance(node, gast.Attribute):
+            node = node.value
+        return (isinstance(node, gast.Name) and node.id not in self.env
+                and node.id not in self.defined
+                and node.id not in _assigned_names(self.source))
+
+    def operation(self, node):
+        """(fn, args, kwargs, callee) for one operation, operands lowered."""
+        if isinstance(node, gast.BinOp):
+            return (_BINOPS[type(node.op)],
+                    [self.expr(node.left), self.expr(node.right)], (), None)
+        if isinstance(node, gast.UnaryOp):
+            if isinstance(node.operand, gast.Constant) and isinstance(
+                    node.op, (gast.USub, gast.UAdd)) and isinstance(
+                    node.operand.value, (int, float, complex)):
+                value = node.operand.value
+                value = -value if isinstance(node.op, gast.USub) else value
+                return identity, [Const(value)], (), None
+            return _UNARYOPS[type(node.op)], [self.expr(node.operand)], (), None
+        if isinstance(node, gast.Compare):
+            return (_CMPOPS[type(node.ops[0])],
+                    [self.expr(node.left), self.expr(node.comparators[0])],
+                    (), None)
+        if isinstance(node, gast.Call):
+            return self.call(node)
+        if isinstance(node, gast.Attribute):
+            return getattr, [self.expr(node.value), Const(node.attr)], (), None
+        if isinstance(node, gast.Subscript):
+            return (operator.getitem,
+                    [self.expr(node.value), self.index(node.slice)], (), None)
+        if isinstance(node, gast.Tuple):
+            return make_tuple, [self.expr(e) for e in node.elts], (), None
+        if isinstance(node, gast.List):
+            return make_list, [self.expr(e) for e in node.elts], (), None
+        if isinstance(node, gast.IfExp):
+            return self.if_exp(node)
+        raise self.error(node, f"{type(node).__name__} expressions are not "
+                         "supported yet")
+
+    def call(self, node):
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error(node, "`**kwargs` at a call site is not "
+                                 "supported yet; pass keywords one by one")
+        if not self.is_free(node.func):
+            if isinstance(node.func, gast.Attribute):
+                method = node.func.attr
+                raise self.error(node, f"method calls such as `.{method}(...)` "
+                                 "are not supported yet; call the function "
+                                 f"instead (e.g. np.{method}(x, ...))")
+            raise self.error(node, f"calling '{_text(node.func)}', a local "
+                             "variable, is not supported yet; call a module-"
+                             "level function by name")
+        callee = self.operand(node.func)
+        args = [self.expr(a) for a in node.args]
+        kwargs = [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
+        return callee.value, args, kwargs, node.func
+
+    def index(self, node):
+        """Lower a subscript index; constant slices and tuples stay constant."""
+        if isinstance(node, gast.Slice):
+            parts = [self.expr(p) if p is not None else Const(None)
+                     for p in (node.lower, node.upper, node.step)]
+            if all(isinstance(p, Const) for p in parts):
+                return Const(slice(*(p.value for p in parts)))
+            return self.emit(self.namer.temp(), slice, parts, node=node)
+        if isinstance(node, gast.Tuple):
+            parts = [self.index(e) for e in node.elts]
+            if all(isinstance(p, Const) for p in parts):
+                return Const(tuple(p.value for p in parts))
+            return self.emit(self.namer.temp(), make_tuple, parts, node=node)
+        return self.expr(node)
+
+    def if_exp(self, node):
+        test = self.expr(node.test)
+        then_block, then_value = self.block_with(lambda: self.expr(node.body))
+        else_block, else_value = self.block_with(lambda: self.expr(node.orelse))
+        result = self.namer.temp()
+        self.out.append(If(test, then_block, else_block,
+                           [Phi(result, then_value, else_value)], node))
+        return identity, [Var(result)], (), None
+
+
+def _assigned(nodes):
+    """User names assigned anywhere in `nodes` (targets of = and for)."""
+    names = set()
+    for node in nodes:
+        for sub in gast.walk(node):
+            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
+                names.add(sub.id)
+    return names
+
+
+def _assigned_names(source):
+    cached = getattr(source, "_assigned", None)
+    if cached is None:
+        cached = source._assigned = _assigned([source.tree]) | {
+            a.id for a in source.tree.args.args}
+    return cached
+
+
+def _text(node):
+    return astor.to_source(gast.gast_to_ast(node)).strip()
+
+
+# ---- printing ----
+
+_OP_NODES = {fn: op for op, fn in {**_BINOPS, **_UNARYOPS, **_CMPOPS}.items()}
+
+
+def render_operand(operand):
+    """A gast expression for an operand."""
+    if isinstance(operand, Var):
+        return gast.Name(id=operand.name, ctx=gast.Load(), annotation=None,
+                         type_comment=None)
+    if isinstance(operand, Free):
+        return operand.expr
+    return render_constant(operand.value)
+
+
+def render_constant(value):
+    if isinstance(value, slice):
+        parts = [None if v is None else render_constant(v)
+                 for v in (value.start, value.stop, value.step)]
+        return gast.Slice(*parts)
+    if isinstance(value, tuple):
+        return gast.Tuple([render_constant(v) for v in value], gast.Load())
+    if not isinstance(value, _CONST_TYPES):
+        raise errors.S2SADInternalError(f"cannot print constant {value!r}")
+    return gast.Constant(value=value, kind=None)
+
+
+def render_call(fn, args, kwargs=(), callee=None):
+    """A gast expression computing one operation on rendered operands."""
+    if fn is identity:
+        return args[0]
+    if fn in _OP_NODES:
+        op = _OP_NODES[fn]()
+        if isinstance(op, gast.unaryop):
+            return gast.UnaryOp(op, args[0])
+        if isinstance(op, gast.cmpop):
+            return gast.Compare(args[0], [op], [args[1]])
+        return gast.BinOp(args[0], op, args[1])
+    if fn is getattr:
+        return gast.Attribute(args[0], args[1].value, gast.Load())
+    if fn is operator.getitem:
+        return gast.Subscript(args[0], args[1], gast.Load())
+    if fn is make_tuple:
+        return gast.Tuple(list(args), gast.Load())
+    if fn is make_list:
+        return gast.List(list(args), gast.Load())
+    if fn is slice and callee is None:
+        return gast.Slice(*[None if isinstance(a, gast.Constant)
+                            and a.value is None else a for a in args])
+    if callee is None:
+        raise errors.S2SADInternalError(f"no callee to print for {fn!r}")
+    keywords = [gast.keyword(k, v) for k, v in kwargs]
+    return gast.Call(callee, list(args), keywords)
+
+
+def render_assign(stmt):
+    value = render_call(stmt.fn, [render_operand(a) for a in stmt.args],
+                        [(k, render_operand(v)) for k, v in stmt.kwargs],
+                        stmt.callee)
+    return assign(stmt.target, value)
+
+
+def assign(name, value):
+    target = gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                       type_comment=None)
+    return gast.Assign(targets=[target], value=value, type_comment=None)
+
+
+def to_source(func):
+    """Print an SSA function as Python, phis written as `x_2 = phi(x, x_1)`."""
+    tree = gast.FunctionDef(
+        name=func.name,
+        args=gast.arguments([gast.Name(p, gast.Param(), None, None)
+                             for p in func.params], [], None, [], [], None, []),
+        body=_render_ssa_block(func.body), decorator_list=[], returns=None,
+        type_comment=None, type_params=[])
+    return astor.to_source(gast.gast_to_ast(tree))
+
+
+def _phi_line(phi):
+    call = gast.Call(gast.Name("phi", gast.Load(), None, None),
+                     [render_operand(phi.left), render_operand(phi.right)], [])
+    return assign(phi.target, call)
+
+
+def _render_ssa_block(stmts):
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, Assign):
+            out.append(render_assign(stmt))
+        elif isinstance(stmt, Return):
+            out.append(gast.Return(render_operand(stmt.value)))
+        elif isinstance(stmt, If):
+            out.append(gast.If(render_operand(stmt.test),
+                               _render_ssa_block(stmt.body) or [gast.Pass()],
+                               _render_ssa_block(stmt.orelse)))
+            out.extend(_phi_line(phi) for phi in stmt.phis)
+        elif isinstance(stmt, For):
+            body = [_phi_line(phi) for phi in stmt.phis]
+            body += _render_ssa_block(stmt.body)
+            target = gast.Name(stmt.target, gast.Store(), None, None)
+            out.append(gast.For(target, render_operand(stmt.iter),
+                                body or [gast.Pass()], [], None))
+        elif isinstance(stmt, While):
+            body = [_phi_line(phi) for phi in stmt.phis]
+            body += _render_ssa_block(stmt.test_body)
+            body.append(gast.If(gast.UnaryOp(gast.Not(),
+                                             render_operand(stmt.test)),
+                                [gast.Break()], []))
+            body += _render_ssa_block(stmt.body)
+            out.append(gast.While(gast.Constant(True, None), body, []))
+    return out
+
+
+def to_python(stmts):
+    """Executable Python for SSA statements: each phi becomes a copy on the
+    edge it joins (end of each branch; loop entry and end of loop body)."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, Assign):
+            out.append(render_assign(stmt))
+        elif isinstance(stmt, Return):
+            out.append(gast.Return(render_operand(stmt.value)))
+        elif isinstance(stmt, If):
+            then = to_python(stmt.body) + _copies(stmt.phis, "left")
+            orelse = to_python(stmt.orelse) + _copies(stmt.phis, "right")
+            out.append(gast.If(render_operand(stmt.test), then or [gast.Pass()],
+                               orelse))
+        elif isinstance(stmt, For):
+            out += _copies(stmt.phis, "left")
+            body = to_python(stmt.body) + _copies(stmt.phis, "right")
+            target = gast.Name(stmt.target, gast.Store(), None, None)
+            out.append(gast.For(target, render_operand(stmt.iter),
+                                body or [gast.Pass()], [], None))
+        elif isinstance(stmt, While):
+            out += _copies(stmt.phis, "left")
+            body = to_python(stmt.test_body)
+            body.append(gast.If(gast.UnaryOp(gast.Not(),
+                                             render_operand(stmt.test)),
+                                [gast.Break()], []))
+            body += to_python(stmt.body) + _copies(stmt.phis, "right")
+            out.append(gast.While(gast.Constant(True, None), body, []))
+    return out
+
+
+def _copies(phis, side):
+    return [assign(phi.target, render_operand(getattr(phi, side)))
+            for phi in phis
+            if not (isinstance(getattr(phi, side), Var)
+                    and getattr(phi, side).name == phi.target)]

@@ -1,0 +1,126 @@
+"""Fill a rule template: substitute operands and adjoint names into its body.
+
+A template's parameters are bound to the operands of one SSA statement; its
+local variables become fresh temporaries; its free names (`np`, `runtime`,
+`math`) become names the generated code can reach; `d[p]` becomes the adjoint
+(or tangent) name of p. Statements `d[p] = expr` are returned apart, as
+contributions, for the engine to accumulate.
+"""
+
+import copy
+
+import gast
+
+from s2sad import errors, ssa
+
+_NO_VALUE = object()
+
+
+def bind(template, stmt, output):
+    """Map template parameters to operands of `stmt` (output first).
+
+    Raises:
+        TypeError: when the call's arguments do not fit the template.
+    """
+    markers = [object() for _ in stmt.args]
+    kw_markers = {k: object() for k, _ in stmt.kwargs}
+    by_marker = {id(m): a for m, a in zip(markers, stmt.args)}
+    by_marker.update({id(kw_markers[k]): v for k, v in stmt.kwargs})
+    bound = template.signature.bind(output, *markers, **kw_markers)
+    bound.apply_defaults()
+    result = {}
+    for name, value in bound.arguments.items():
+        if value is output:
+            result[name] = ssa.Var(stmt.target)
+        elif id(value) in by_marker:
+            result[name] = by_marker[id(value)]
+        else:
+            result[name] = ssa.Const(value)  # a default from the template
+    return result
+
+
+class Filled:
+    """A filled template: plain statements, contributions, returned values."""
+
+    def __init__(self):
+        self.stmts = []
+        self.contributions = []  # (parameter name, gast expression)
+        self.returned = None  # gast expression, for partials templates
+
+
+def fill(template, operands, d_names, namer, import_name):
+    """Instantiate `template` for one statement.
+
+    Args:
+        template: a `registry.Template`.
+        operands: parameter name -> ssa operand.
+        d_names: parameter name -> name that `d[parameter]` reads.
+        namer: the function's `Namer`, for template locals.
+        import_name: callable (name, object) -> the name generated code uses
+            to reach a free name of the template.
+    """
+    locals_ = {}
+    filled = Filled()
+    rewriter = _Rewriter(template, operands, d_names, locals_, namer,
+                         import_name)
+    for stmt in template.body:
+        if isinstance(stmt, gast.Return):
+            filled.returned = rewriter.visit(copy.deepcopy(stmt.value))
+            break
+        target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
+        if _is_d(target):
+            value = rewriter.visit(copy.deepcopy(stmt.value))
+            filled.contributions.append((target.slice.id, value))
+        else:
+            filled.stmts.append(rewriter.visit(copy.deepcopy(stmt)))
+    return filled
+
+
+def _is_d(node):
+    return (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == "d")
+
+
+class _Rewriter(gast.NodeTransformer):
+    def __init__(self, template, operands, d_names, locals_, namer, import_name):
+        self.template = template
+        self.operands = operands
+        self.d_names = d_names
+        self.locals = locals_
+        self.namer = namer
+        self.import_name = import_name
+        self.assigned = {n.id for s in template.body for n in gast.walk(s)
+                         if isinstance(n, gast.Name)
+                         and isinstance(n.ctx, gast.Store)}
+
+    def visit_Subscript(self, node):
+        if _is_d(node):
+            name = self.d_names.get(node.slice.id)
+            if name is None:
+                raise errors.S2SADInternalError(
+                    f"template {self.template.name} reads d[{node.slice.id}], "
+                    "which has no adjoint here")
+            return _name(name)
+        return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        name = node.id
+        if name in self.operands and name not in self.assigned:
+            return copy.deepcopy(ssa.render_operand(self.operands[name]))
+        if name in self.assigned:
+            if name not in self.locals:
+                self.locals[name] = self.namer.temp()
+            return gast.Name(self.locals[name], node.ctx, None, None)
+        value = self.template.globals.get(name, _NO_VALUE)
+        if value is _NO_VALUE:
+            import builtins
+            value = getattr(builtins, name, _NO_VALUE)
+            if value is not _NO_VALUE:
+                return node
+            raise errors.S2SADInternalError(
+                f"template {self.template.name}: unknown name {name}")
+        return _name(self.import_name(name, value))
+
+
+def _name(name):
+    return gast.Name(name, gast.Load(), None, None)
