@@ -26,7 +26,10 @@ stats = {"transformations": 0}  # counted for tests of the cache
 def differentiate(func, argnums=0, has_aux=False, with_value=False,
                   optimize_code=True):
     """Run the pipeline on `func`; return the compiled generated function."""
-    key = (func.__code__, tuple(func.__closure__ or ()), argnums, has_aux,
+    if not hasattr(func, "__code__"):
+        frontend.parse(func)  # raises the error that explains why
+    # Cells are unhashable; the cached function holds them, so ids stay unique.
+    key = (func.__code__, tuple(map(id, func.__closure__ or ())), argnums, has_aux,
            with_value, optimize_code, "reverse")
     cached = _CACHE.get(key)
     if cached is not None:
@@ -53,6 +56,7 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     compiled.source = text
     compiled.ssa = ssa.to_source(lowered)
     compiled.__wrapped_primal__ = func
+    compiled.__s2sad_cells__ = func.__closure__  # keeps the cache key's ids alive
     stats["transformations"] += 1
     _CACHE[key] = compiled
     return compiled

@@ -19,7 +19,7 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
     >>> from s2sad import frontend
     >>> src = frontend.parse_source("def f(x): return np.sin(x * x) + x",
     ...                             globals_={"np": np})
-    >>> print(to_source(lower(src)))
+    >>> print(to_source(lower(src)), end="")
     def f(x):
         _t1 = x * x
         _t2 = np.sin(_t1)
@@ -90,6 +90,10 @@ def make_tuple(*items):
 
 def make_list(*items):
     return list(items)
+
+
+def make_dict(*keys_and_values):
+    return dict(zip(keys_and_values[::2], keys_and_values[1::2]))
 
 
 def is_in(a, b):
@@ -476,6 +480,10 @@ class _Lowering:
             return make_tuple, [self.expr(e) for e in node.elts], (), None
         if isinstance(node, gast.List):
             return make_list, [self.expr(e) for e in node.elts], (), None
+        if isinstance(node, gast.Dict) and None not in node.keys:
+            pairs = [self.expr(p) for kv in zip(node.keys, node.values)
+                     for p in kv]
+            return make_dict, pairs, (), None
         if isinstance(node, gast.IfExp):
             return self.if_exp(node)
         raise self.error(node, f"{type(node).__name__} expressions are not "
@@ -562,13 +570,18 @@ def render_operand(operand):
     return render_constant(operand.value)
 
 
-def render_constant(value):
+def render_constant(value, index=False):
+    """A gast expression for a constant; `index=True` writes slices as `a:b`."""
     if isinstance(value, slice):
-        parts = [None if v is None else render_constant(v)
-                 for v in (value.start, value.stop, value.step)]
-        return gast.Slice(*parts)
+        parts = [render_constant(v) for v in (value.start, value.stop,
+                                               value.step)]
+        if index:
+            return gast.Slice(*[None if v is None else p for v, p in zip(
+                (value.start, value.stop, value.step), parts)])
+        return gast.Call(gast.Name("slice", gast.Load(), None, None), parts, [])
     if isinstance(value, tuple):
-        return gast.Tuple([render_constant(v) for v in value], gast.Load())
+        return gast.Tuple([render_constant(v, index) for v in value],
+                          gast.Load())
     if not isinstance(value, _CONST_TYPES):
         raise errors.S2SADInternalError(f"cannot print constant {value!r}")
     return gast.Constant(value=value, kind=None)
@@ -593,6 +606,8 @@ def render_call(fn, args, kwargs=(), callee=None):
         return gast.Tuple(list(args), gast.Load())
     if fn is make_list:
         return gast.List(list(args), gast.Load())
+    if fn is make_dict:
+        return gast.Dict(list(args[::2]), list(args[1::2]))
     if fn is slice and callee is None:
         return gast.Slice(*[None if isinstance(a, gast.Constant)
                             and a.value is None else a for a in args])
@@ -603,7 +618,10 @@ def render_call(fn, args, kwargs=(), callee=None):
 
 
 def render_assign(stmt):
-    value = render_call(stmt.fn, [render_operand(a) for a in stmt.args],
+    args = [render_operand(a) for a in stmt.args]
+    if stmt.fn is operator.getitem and isinstance(stmt.args[1], Const):
+        args[1] = render_constant(stmt.args[1].value, index=True)
+    value = render_call(stmt.fn, args,
                         [(k, render_operand(v)) for k, v in stmt.kwargs],
                         stmt.callee)
     return assign(stmt.target, value)

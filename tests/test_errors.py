@@ -1,0 +1,206 @@
+"""Bad input: every refusal is an S2SADError located at the user's line."""
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import errors
+
+
+def no_rule(x):
+    return math.gamma(x) * 2.0
+
+
+def method_call(x):
+    return x.sum()
+
+
+def loop_in_path(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x
+    return s
+
+
+def vector_output(x):
+    return x * 2.0
+
+
+def maybe_undefined(x):
+    if x > 0:
+        y = x
+    return y
+
+
+def local_callee(x, f):
+    return f(x)
+
+
+def undefined_name(x):
+    return x * not_defined_anywhere  # noqa: F821
+
+
+def _try(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def _with(x):
+    with open("f") as fh:
+        fh.read()
+    return x
+
+
+def _global(x):
+    global SOMETHING
+    SOMETHING = x
+    return x
+
+
+def _del(x):
+    y = x
+    del y
+    return x
+
+
+def _generator(x):
+    yield x
+
+
+def _lambda(x):
+    f = lambda t: t * 2  # noqa: E731
+    return f(x)
+
+
+def _nested(x):
+    def inner(t):
+        return t * 2
+    return inner(x)
+
+
+def _for_else(x):
+    for i in range(2):
+        x = x * 2
+    else:
+        x = x + 1
+    return x
+
+
+def _subscript_assign(x):
+    x[0] = 1.0
+    return np.sum(x)
+
+
+def _break(x):
+    while True:
+        break
+    return x
+
+
+def _and(x):
+    if x > 0 and x < 1:
+        return x
+    return -x
+
+
+def _chained(x):
+    if 0 < x < 1:
+        return x
+    return -x
+
+
+def _bare_call(x):
+    print(x)
+    return x
+
+
+# (function, args, error class, the source line the error must name, words)
+BAD = [
+    (no_rule, (1.5,), errors.UnsupportedCallError, "return math.gamma",
+     "math.gamma"),
+    (method_call, (np.ones(2),), errors.UnsupportedSyntaxError, "x.sum()",
+     ".sum("),
+    (loop_in_path, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
+     "loops"),
+    (maybe_undefined, (1.5,), errors.UnsupportedSyntaxError, "return y",
+     "may be undefined"),
+    (local_callee, (1.5, abs), errors.UnsupportedSyntaxError, "return f(x)",
+     "local"),
+    (undefined_name, (1.5,), errors.NameResolutionError, "not_defined_anywhere",
+     "not defined"),
+    (_try, (1.5,), errors.UnsupportedSyntaxError, "try:", "try"),
+    (_with, (1.5,), errors.UnsupportedSyntaxError, "with open", "with"),
+    (_global, (1.5,), errors.UnsupportedSyntaxError, "global SOMETHING",
+     "global"),
+    (_del, (1.5,), errors.UnsupportedSyntaxError, "del y", "del"),
+    (_generator, (1.5,), errors.UnsupportedSyntaxError, "yield x", "yield"),
+    (_lambda, (1.5,), errors.UnsupportedSyntaxError, "lambda t", "lambda"),
+    (_nested, (1.5,), errors.UnsupportedSyntaxError, "def inner", "nested"),
+    (_for_else, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
+     "else"),
+    (_subscript_assign, (np.ones(2),), errors.UnsupportedSyntaxError,
+     "x[0] = 1.0", "assignment into"),
+    (_break, (1.5,), errors.UnsupportedSyntaxError, "        break",
+     "break"),
+    (_and, (0.5,), errors.UnsupportedSyntaxError, "x > 0 and", "and"),
+    (_chained, (0.5,), errors.UnsupportedSyntaxError, "0 < x < 1", "chained"),
+    (_bare_call, (0.5,), errors.UnsupportedSyntaxError, "print(x)",
+     "expression statements"),
+]
+
+
+def _line_of(func, text):
+    lines, first = inspect.getsourcelines(func)
+    for offset, line in enumerate(lines):
+        if text in line:
+            return first + offset
+    raise AssertionError(f"{text!r} is not in {func.__name__}")
+
+
+@pytest.mark.parametrize("func, args, cls, line_text, words", BAD,
+                         ids=[row[0].__name__ for row in BAD])
+def test_unsupported_input_gets_a_located_error(func, args, cls, line_text,
+                                                words):
+    with pytest.raises(cls) as info:
+        s2sad.grad(func)(*args)
+    message = str(info.value)
+    assert message.startswith(f"{__file__}:{_line_of(func, line_text)}: "), \
+        message
+    assert words in message
+    assert isinstance(info.value, s2sad.S2SADError)
+
+
+def test_non_scalar_output_is_refused_at_run_time():
+    g = s2sad.grad(vector_output)
+    with pytest.raises(errors.GradientShapeError, match="scalar output"):
+        g(np.ones(3))
+    assert g(2.0) == 2.0
+
+
+def test_functions_without_source_are_refused():
+    with pytest.raises(errors.SourceUnavailableError):
+        s2sad.grad(len)
+    namespace = {}
+    exec("def made(x):\n    return x * x\n", namespace)
+    with pytest.raises(errors.SourceUnavailableError, match="source"):
+        s2sad.grad(namespace["made"])
+
+
+def test_bad_argnums_are_refused():
+    with pytest.raises(s2sad.S2SADError, match="argnums"):
+        s2sad.grad(vector_output, argnums=3)
+    with pytest.raises(s2sad.S2SADError, match="argnums"):
+        s2sad.grad(vector_output, argnums="x")
+
+
+def test_an_unused_function_without_a_rule_is_fine():
+    def f(x, n):
+        k = math.factorial(n)
+        return x * k
+    assert s2sad.grad(f)(2.0, 3) == 6.0
