@@ -91,12 +91,6 @@ def _check(source, node, in_loop):
         targets = node.targets if isinstance(node, gast.Assign) else [node.target]
         for target in targets:
             _check_target(source, target)
-    elif isinstance(node, gast.Expr) and not isinstance(
-            node.value, (gast.Constant, gast.Yield, gast.YieldFrom, gast.Await)):
-        raise source.error(
-            errors.UnsupportedSyntaxError, node,
-            "expression statements (such as a bare call) are not supported "
-            "yet; assign the result to a variable or move the call outside")
     loops = (gast.For, gast.While)
     for child in gast.iter_child_nodes(node):
         _check(source, child, in_loop or isinstance(node, loops))

@@ -107,7 +107,7 @@ def is_not_in(a, b):
 # ---- statements ----
 
 class Assign:
-    """`target = fn(*args, **kwargs)`, one operation."""
+    """`target = fn(*args, **kwargs)`, one operation (no target: an effect)."""
 
     def __init__(self, target, fn, args, kwargs=(), callee=None, node=None):
         self.target = target
@@ -254,6 +254,9 @@ class _Lowering:
             return value
         elif isinstance(node, gast.If):
             return self.if_(node)
+        elif isinstance(node, gast.Expr):  # a call for its effect: print(x)
+            fn, args, kwargs, callee = self.operation(node.value)
+            self.emit(None, fn, args, kwargs, callee, node)
         elif isinstance(node, gast.For):
             self.for_(node)
         elif isinstance(node, gast.While):
@@ -628,6 +631,8 @@ def render_assign(stmt):
 
 
 def assign(name, value):
+    if name is None:
+        return gast.Expr(value)
     target = gast.Name(id=name, ctx=gast.Store(), annotation=None,
                        type_comment=None)
     return gast.Assign(targets=[target], value=value, type_comment=None)

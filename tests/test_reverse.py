@@ -102,3 +102,12 @@ def test_float_and_array_arguments_share_one_transformation():
     ga, gb = f(1.5, 0.5)
     s2sad.check_grads(corpus.broadcasting, (1.5, 0.5))
     assert np.shape(ga) == () and np.shape(gb) == ()
+
+
+def test_calls_for_their_effect_run_in_the_forward_sweep(capsys):
+    def f(x):
+        y = x * x
+        print("y is", y)
+        return y
+    assert s2sad.grad(f)(3.0) == 6.0
+    assert capsys.readouterr().out == "y is 9.0\n"

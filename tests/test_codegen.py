@@ -1,0 +1,90 @@
+"""Generated code: deterministic, cached, debuggable, self-contained."""
+
+import inspect
+import linecache
+import sys
+import traceback
+
+import numpy as np
+
+import s2sad
+from s2sad import api
+from tests import corpus
+
+
+def fresh(func):
+    """A copy of `func` with its own code object, so it misses the cache."""
+    return type(func)(func.__code__.replace(), func.__globals__, func.__name__,
+                      func.__defaults__, func.__closure__)
+
+
+def test_generation_is_deterministic():
+    first = s2sad.grad(fresh(corpus.branches), argnums=(0, 1)).source
+    second = s2sad.grad(fresh(corpus.branches), argnums=(0, 1)).source
+    assert first == second
+
+
+def test_a_function_is_transformed_once_per_options():
+    f = fresh(corpus.polynomial)
+    before = api.stats["transformations"]
+    g = s2sad.grad(f)
+    assert s2sad.grad(f) is g
+    assert api.stats["transformations"] == before + 1
+    s2sad.grad(f, argnums=1)
+    s2sad.value_and_grad(f)
+    s2sad.grad(f, optimize=False)
+    assert api.stats["transformations"] == before + 4
+    s2sad.grad(f, argnums=1)
+    assert api.stats["transformations"] == before + 4
+
+
+def test_source_and_ssa_are_attached():
+    g = s2sad.grad(corpus.polynomial)
+    assert g.source.startswith("def grad_polynomial(x, y):")
+    assert g.ssa.startswith("def polynomial(x, y):")
+    assert s2sad.show(corpus.polynomial) == g.source
+    assert s2sad.show(corpus.polynomial, stage="ssa") == g.ssa
+
+
+def test_inspect_and_linecache_show_the_generated_source():
+    g = s2sad.grad(corpus.branches)
+    assert inspect.getsource(g) == g.source
+    filename = g.__code__.co_filename
+    assert filename.startswith("<s2sad:grad_branches:")
+    assert "".join(linecache.getlines(filename)) == g.source
+
+
+def test_a_traceback_inside_a_gradient_shows_the_generated_line():
+    def f(x, y):
+        return np.sum(x * y)
+    g = s2sad.grad(f)
+    try:
+        g(np.ones(3), np.ones(4))  # the forward sweep fails to broadcast
+    except ValueError:
+        text = traceback.format_exc()
+    else:
+        raise AssertionError("expected a broadcasting error")
+    assert "grad_f" in text and "x * y" in text
+
+
+def test_generated_code_writes_nothing_into_the_users_module():
+    before = set(vars(sys.modules[corpus.__name__]))
+    s2sad.grad(corpus.numpy_mix, argnums=(0, 1))
+    assert set(vars(sys.modules[corpus.__name__])) == before
+
+
+def test_each_adjoint_block_names_its_source_line():
+    source = s2sad.grad(corpus.branches).source
+    line = inspect.getsourcelines(corpus.branches)[1] + 2
+    assert f"# grad of line {line}: z = x * y" in source
+
+
+def test_unoptimised_code_is_kept_for_teaching():
+    raw = s2sad.grad(corpus.polynomial, optimize=False)
+    assert raw.source != s2sad.grad(corpus.polynomial).source
+    assert raw(1.3, -0.7) == s2sad.grad(corpus.polynomial)(1.3, -0.7)
+
+
+def test_gradients_can_be_transformed_again():
+    g = s2sad.grad(corpus.polynomial)
+    assert "def grad_polynomial" in s2sad.show(g, stage="ssa")
