@@ -70,28 +70,70 @@ def active(func, wrt, outputs):
     return varied & useful
 
 
-_SCALAR_OPS = {operator.add, operator.sub, operator.mul, operator.truediv,
-               operator.pow, operator.neg, operator.pos, ssa.identity}
-
-
 def is_scalar(operand, scalars):
-    """Is `operand` a Python number (a constant or a name in `scalars`)?"""
+    """Is `operand` rank 0: a number constant or a name in `scalars`?"""
     if isinstance(operand, ssa.Const):
-        return isinstance(operand.value, (int, float)) and not isinstance(
-            operand.value, bool)
+        return isinstance(operand.value, (int, float))
     return isinstance(operand, ssa.Var) and operand.name in scalars
 
 
-def known_scalars(func):
-    scalars = set()
+def _scalar_result(stmt, scalars, ranges):
+    """Does `stmt` give a rank-0 value when the names in `scalars` are?"""
+    if isinstance(stmt, ssa.For):
+        return isinstance(stmt.iter, ssa.Var) and stmt.iter.name in ranges
+    if getattr(stmt.fn, "__module__", None) == "math" or stmt.fn in (
+            float, int, len):
+        return True
+    rule = rule_of(stmt)
+    elementwise = stmt.fn is ssa.identity or (
+        rule is not None and rule.partials is not None)
+    return elementwise and all(is_scalar(a, scalars) for a in stmt.operands())
+
+
+def known_scalars(func, assume=()):
+    """Names that hold rank-0 values (numbers, 0-d results) on every run.
+
+    Args:
+        assume: parameters taken to be numbers (the caller guards this).
+
+    The greatest fixpoint: every definition starts as a candidate and is
+    dropped when its operands are not all rank 0, so loop-carried values
+    that stay numbers are found.
+    """
+    ranges = {s.target for s in ssa.walk(func.body)
+              if isinstance(s, ssa.Assign) and s.fn is range}
+    defs = []  # (name, test)
     for stmt in ssa.walk(func.body):
-        if not isinstance(stmt, ssa.Assign):
-            continue
-        module = getattr(stmt.fn, "__module__", None)
-        if module == "math" or stmt.fn in (float, len, int) or (
-                stmt.fn in _SCALAR_OPS
-                and all(is_scalar(a, scalars) for a in stmt.args)):
-            scalars.add(stmt.target)
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+            defs.append((stmt.target, stmt))
+        elif isinstance(stmt, ssa.For):
+            defs.append((stmt.target, stmt))
+        if isinstance(stmt, (ssa.If, ssa.For, ssa.While)):
+            defs += [(phi.target, phi) for phi in stmt.phis]
+    scalars = set(assume) | {name for name, _ in defs}
+    changed = True
+    while changed:
+        changed = False
+        for name, node in defs:
+            if name not in scalars:
+                continue
+            if isinstance(node, ssa.Phi):
+                ok = is_scalar(node.left, scalars) and is_scalar(
+                    node.right, scalars)
+            else:
+                ok = _scalar_result(node, scalars, ranges)
+            if not ok:
+                scalars.discard(name)
+                changed = True
     return scalars
 
 
+def is_elementwise_program(func, active_names):
+    """Do all active statements use elementwise rules (or copies)?"""
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.target in active_names:
+            rule = rule_of(stmt)
+            if stmt.fn is not ssa.identity and (
+                    rule is None or rule.partials is None):
+                return False
+    return True

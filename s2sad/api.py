@@ -39,10 +39,12 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
         source = frontend.parse(func)
         lowered = ssa.lower(source)
         generated = reverse.transform(lowered, argnums, has_aux, with_value)
-        if optimize_code:
-            optimize.optimize(generated.tree, generated.adjoint_names,
-                              generated.runtime_name)
-        text = codegen.to_source(generated.tree)
+        texts = []
+        for part in generated:
+            if optimize_code:
+                optimize.optimize(part.tree, part.adjoint_names,
+                                  part.runtime_name)
+            texts.append(codegen.to_source(part.tree))
     except errors.S2SADError:
         raise
     except Exception as exc:  # a bug in s2sad, not in the user's code
@@ -50,10 +52,14 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
             f"s2sad failed on {func.__qualname__}: {type(exc).__name__}: "
             f"{exc}; please report this with the function",
             func.__code__.co_filename, func.__code__.co_firstlineno) from exc
-    compiled = codegen.compile_function(
-        text, generated.tree.name, func.__globals__, source.cells,
-        generated.imports)
-    compiled.source = text
+    compiled = None
+    for part, text in reversed(list(zip(generated, texts))):
+        imports = dict(part.imports)
+        if part.calls:
+            imports[part.calls] = compiled
+        compiled = codegen.compile_function(
+            text, part.tree.name, func.__globals__, source.cells, imports)
+    compiled.source = "\n\n".join(texts)
     compiled.ssa = ssa.to_source(lowered)
     compiled.__wrapped_primal__ = func
     compiled.__s2sad_cells__ = func.__closure__  # keeps the cache key's ids alive

@@ -45,7 +45,6 @@ _UNSUPPORTED = {
                   "differentiated function"),
     gast.Break: ("`break`", "rewrite the loop with a condition"),
     gast.Continue: ("`continue`", "rewrite the loop body with an `if`"),
-    gast.BoolOp: ("`and`/`or`", "use nested `if` statements or np.logical_and"),
     gast.JoinedStr: ("f-strings", "format strings outside the function"),
     gast.NamedExpr: ("assignment expressions (`:=`)", "assign on a line of its "
                      "own"),

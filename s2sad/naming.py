@@ -18,6 +18,11 @@ class Namer:
         self.taken = set(taken)
         self._temps = 0
 
+    def copy(self):
+        new = Namer(self.taken)
+        new._temps = self._temps
+        return new
+
     def reserve(self, name):
         self.taken.add(name)
         return name

@@ -1,9 +1,10 @@
 """Optimisation passes on generated code, run to a fixpoint.
 
-- constant folding (`2 - 1` -> `1`) everywhere;
+- constant folding (`2 - 1` -> `1`) and `x ** 2` -> `x * x` everywhere;
 - algebraic identities (`g * 1.0`, `0.0 + g`, `g * -1.0`, `g * (1.0 / y)`,
-  `x ** 1`, `-(-g)`) only in adjoint statements, whose values are floats, so a
-  user's `n * 1.0` (an int-to-float conversion) is never removed;
+  `x ** 1`, `-(-g)`, `2 * g` -> `2.0 * g`) only in adjoint statements, whose
+  values are floats, so a user's `n * 1.0` (an int-to-float conversion) is
+  never removed;
 - copy and constant propagation for names assigned once;
 - merging an adjoint's first value into its next accumulation
   (`a_bar = g1; a_bar = a_bar + g2` -> `a_bar = g1 + g2`);
@@ -97,12 +98,23 @@ class _Passes:
         folded = _fold(node)
         if folded is not None:
             return folded
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Pow) \
+                and isinstance(node.left, gast.Name) and _is_number(node.right, 2):
+            # x ** 2 -> x * x: the same correctly rounded value, without pow()
+            return gast.BinOp(node.left, gast.Mult(), copy.deepcopy(node.left))
         if identities:
             return self.identity(node)
         return node
 
     def identity(self, node):
         if isinstance(node, gast.BinOp):
+            if isinstance(node.op, (gast.Mult, gast.Add, gast.Sub, gast.Div)):
+                # adjoints are floats: `2 * x` -> `2.0 * x` skips int coercion
+                for field in ("left", "right"):
+                    value = getattr(node, field)
+                    if _is_number(value) and type(value.value) is int:
+                        setattr(node, field, gast.Constant(float(value.value),
+                                                           None))
             left, right, op = node.left, node.right, node.op
             if isinstance(op, gast.Mult):
                 for a, b in ((left, right), (right, left)):

@@ -22,10 +22,12 @@ class Generated:
             user's function does not (numpy as `np`, s2sad's `runtime`).
     """
 
-    def __init__(self, tree, imports, adjoint_names):
+    def __init__(self, tree, imports, adjoint_names, runtime_checks, calls):
         self.tree = tree
         self.imports = imports
         self.adjoint_names = adjoint_names
+        self.runtime_checks = runtime_checks  # unbroadcasts + shape checks
+        self.calls = calls  # the other generated function it calls, or None
         self.runtime_name = next((n for n, v in imports.items()
                                   if v is runtime), "runtime")
 
@@ -41,16 +43,31 @@ def transform(func, argnums, has_aux=False, with_value=False):
         with_value: return `(value, gradient)` instead of the gradient.
 
     Returns:
-        A `Generated` function `grad_<name>(params...)`.
+        A list of `Generated` functions, the entry point first. For a program
+        that is elementwise on its differentiated path, the entry point is
+        specialised to Python floats (no unbroadcasting, no shape check) and
+        calls the general version, `<name>_arrays`, for any other input.
     """
-    return _Reverse(func, argnums, has_aux, with_value).generate()
+    general = _Reverse(func, argnums, has_aux, with_value).generate()
+    guard = _Reverse.scalar_guard(func, argnums, general)
+    if not guard:
+        return [general]
+    general = _Reverse(func, argnums, has_aux, with_value,
+                       arrays=True).generate()
+    scalar = _Reverse(func, argnums, has_aux, with_value, assume_scalar=guard,
+                      fallback=general.tree.name).generate()
+    return [scalar, general]
 
 
 class _Reverse:
-    def __init__(self, func, argnums, has_aux, with_value):
+    def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
+                 fallback=None, arrays=False):
         self.func = func
+        self.arrays = arrays
         self.source = func.source
-        self.namer = func.namer
+        self.namer = func.namer.copy()
+        self.fallback = fallback
+        self.runtime_checks = 0
         self.argnums = argnums
         self.has_aux = has_aux
         self.with_value = with_value
@@ -59,7 +76,8 @@ class _Reverse:
         self.wrt = [func.params[i] for i in positions]
         self.output, self.aux = self.split_output()
         self.active = analysis.active(func, self.wrt, [self.output])
-        self.scalars = analysis.known_scalars(func)
+        self.scalars = analysis.known_scalars(func, assume_scalar)
+        self.assume_scalar = assume_scalar
         self.bars = {}  # SSA name -> its adjoint's name
         self.defined = set()  # SSA names whose adjoint is assigned by now
         self.line = None  # the source line of the adjoint block being emitted
@@ -108,7 +126,8 @@ class _Reverse:
         out = self.output
         seed_at = len(body)
         if isinstance(out, ssa.Var) and out.name in self.active:
-            body.append(self.check_scalar(ssa.render_operand(out)))
+            if not analysis.is_scalar(out, self.scalars):
+                body.append(self.check_scalar(ssa.render_operand(out)))
             seed_at = len(body)
             body.append(ssa.assign(self.bar(out.name),
                                    gast.Constant(1.0, None)))
@@ -126,13 +145,46 @@ class _Reverse:
         adjoint_names = {n.id for s in body[seed_at:] for n in gast.walk(s)
                          if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Store)}
-        return Generated(self.function_def(body), self.imports, adjoint_names)
+        if self.fallback:
+            body.insert(0, self.guard())
+        return Generated(self.function_def(body), self.imports, adjoint_names,
+                         self.runtime_checks, self.fallback)
+
+    @staticmethod
+    def scalar_guard(func, argnums, general):
+        """Parameters to test for `float` in a scalar variant, or None."""
+        if not general.runtime_checks:
+            return None
+        probe = _Reverse(func, argnums, False, False)
+        if not analysis.is_elementwise_program(func, probe.active):
+            return None
+        used = {o.name for s in ssa.walk(func.body)
+                if isinstance(s, ssa.Assign) and s.target in probe.active
+                for o in s.operands() if isinstance(o, ssa.Var)}
+        return tuple(p for p in func.params if p in used or p in probe.wrt)
+
+    def guard(self):
+        """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`."""
+        tests = [gast.Compare(
+            gast.Attribute(_name(p), "__class__", gast.Load()), [gast.IsNot()],
+            [_name("float")]) for p in self.assume_scalar]
+        test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
+        self.namer.reserve(self.fallback)
+        call = gast.Call(_name(self.fallback),
+                         [_name(p) for p in self.func.params], [])
+        return gast.If(test, [gast.Return(call)], [])
 
     def function_def(self, body):
         prefix = "value_and_grad" if self.with_value else "grad"
-        name = f"{prefix}_{self.func.name}"
+        name = f"{prefix}_{self.func.name}" + ("_arrays" if self.arrays else "")
         wrt = ", ".join(self.wrt)
-        doc = (f"Gradient of {self.func.name} with respect to {wrt}.\n\n    "
+        if self.fallback:
+            kind = f" (Python floats; other inputs go to {self.fallback})"
+        elif self.arrays:
+            kind = " (any NumPy shapes, with broadcasting)"
+        else:
+            kind = ""
+        doc = (f"Gradient of {self.func.name} with respect to {wrt}{kind}.\n\n    "
                f"Generated by s2sad from {self.source.filename}, line "
                f"{self.source.first_line}; do not edit.\n    ")
         params = [gast.Name(p, gast.Param(), None, None)
@@ -144,6 +196,7 @@ class _Reverse:
 
     def check_scalar(self, value):
         """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""
+        self.runtime_checks += 1
         call = self.runtime_call(
             "check_scalar", [value, gast.Constant(self.func.name, None)])
         test = gast.UnaryOp(gast.Not(), gast.Call(
@@ -269,6 +322,7 @@ class _Reverse:
             if rule.broadcasts and not all(
                     analysis.is_scalar(o, self.scalars) for o in others):
                 expr = self.runtime_call("unbroadcast", [expr, _name(operand.name)])
+                self.runtime_checks += 1
             self.accumulate(out, operand.name, expr)
         return out
 

@@ -489,6 +489,8 @@ class _Lowering:
             return make_dict, pairs, (), None
         if isinstance(node, gast.IfExp):
             return self.if_exp(node)
+        if isinstance(node, gast.BoolOp):
+            return self.bool_op(node)
         raise self.error(node, f"{type(node).__name__} expressions are not "
                          "supported yet")
 
@@ -525,6 +527,23 @@ class _Lowering:
                 return Const(tuple(p.value for p in parts))
             return self.emit(self.namer.temp(), make_tuple, parts, node=node)
         return self.expr(node)
+
+    def bool_op(self, node):
+        """`a or b`: b is evaluated only when a is falsy (`and`: truthy);
+        the result is a phi of the two values, as in Python."""
+        result = self.expr(node.values[0])
+        for value in node.values[1:]:
+            block, operand = self.block_with(lambda: self.expr(value))
+            joined = self.namer.temp()
+            if isinstance(node.op, gast.Or):
+                branch = If(result, [], block, [Phi(joined, result, operand)],
+                            node)
+            else:
+                branch = If(result, block, [], [Phi(joined, operand, result)],
+                            node)
+            self.out.append(branch)
+            result = Var(joined)
+        return identity, [result], (), None
 
     def if_exp(self, node):
         test = self.expr(node.test)

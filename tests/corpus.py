@@ -91,6 +91,13 @@ def conditional_expression(x, y):
     return a * a + (y if y > 0 else -y)
 
 
+def boolean_operators(x, y):
+    a = (x > 0 and y) or x * 2.0
+    b = x > 1.0 or y > 1.0
+    c = a if b and not x < -3.0 else a * a
+    return c * y + (0.0 or x)
+
+
 def one_sided_branch(x, y):
     z = x * 2.0
     if y > 0:
@@ -171,6 +178,9 @@ CASES = {
     "nested_branches_c": (nested_branches, (-1.5, 0.7), (0, 1)),
     "conditional_expression_a": (conditional_expression, (1.5, 0.7), (0, 1)),
     "conditional_expression_b": (conditional_expression, (0.5, -0.7), (0, 1)),
+    "boolean_operators_a": (boolean_operators, (1.5, 0.7), (0, 1)),
+    "boolean_operators_b": (boolean_operators, (-1.5, 0.7), (0, 1)),
+    "boolean_operators_c": (boolean_operators, (0.5, 0.3), (0, 1)),
     "one_sided_branch_a": (one_sided_branch, (1.5, 0.7), (0, 1)),
     "one_sided_branch_b": (one_sided_branch, (1.5, -0.7), (0, 1)),
     "globals_and_constants": (globals_and_constants, (_V,), (0,)),

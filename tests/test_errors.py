@@ -103,12 +103,6 @@ def _break(x):
     return x
 
 
-def _and(x):
-    if x > 0 and x < 1:
-        return x
-    return -x
-
-
 def _chained(x):
     if 0 < x < 1:
         return x
@@ -143,7 +137,6 @@ BAD = [
      "x[0] = 1.0", "assignment into"),
     (_break, (1.5,), errors.UnsupportedSyntaxError, "        break",
      "break"),
-    (_and, (0.5,), errors.UnsupportedSyntaxError, "x > 0 and", "and"),
     (_chained, (0.5,), errors.UnsupportedSyntaxError, "0 < x < 1", "chained"),
 ]
 
