@@ -41,16 +41,30 @@ def optimize(tree, adjoint_names=(), runtime_name="runtime"):
     changed = True
     while changed:
         changed = False
-        for step in (passes.simplify, passes.propagate, passes.merge,
-                     passes.eliminate):
+        for step in (passes.simplify, passes.propagate, passes.merge):
             changed |= step(tree)
+    passes.eliminate(tree)  # nothing above needs dead code gone first
     tree.body = _clean(tree.body)
     return tree
 
 
 def _names(node, ctx):
-    return [n.id for n in gast.walk(node)
-            if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)]
+    """Identifiers of the `ctx` (Load or Store) names in `node`, in order."""
+    found = []
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if type(node) is gast.Name:
+            if isinstance(node.ctx, ctx):
+                found.append(node.id)
+            continue
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, gast.AST):
+                stack.append(value)
+            elif type(value) is list:
+                stack.extend(v for v in value if isinstance(v, gast.AST))
+    return found
 
 
 def _is_number(node, value=None):
@@ -76,16 +90,13 @@ class _Passes:
     # -- expressions --
 
     def simplify(self, tree):
-        changed = False
+        self.changed = False
         for block in _blocks(tree.body):
             for stmt in block:
                 if isinstance(stmt, gast.Assign):
                     identities = stmt.targets[0].id in self.adjoint_names
-                    new = self.expr(stmt.value, identities)
-                    if gast.dump(new) != gast.dump(stmt.value):
-                        stmt.value = new
-                        changed = True
-        return changed
+                    stmt.value = self.expr(stmt.value, identities)
+        return self.changed
 
     def expr(self, node, identities):
         for field, value in gast.iter_fields(node):
@@ -95,16 +106,18 @@ class _Passes:
                 setattr(node, field, [self.expr(v, identities)
                                       if isinstance(v, gast.expr) else v
                                       for v in value])
-        folded = _fold(node)
-        if folded is not None:
-            return folded
-        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Pow) \
-                and isinstance(node.left, gast.Name) and _is_number(node.right, 2):
+        new = _fold(node)
+        if new is None and isinstance(node, gast.BinOp) and isinstance(
+                node.op, gast.Pow) and isinstance(node.left, gast.Name) \
+                and _is_number(node.right, 2):
             # x ** 2 -> x * x: the same correctly rounded value, without pow()
-            return gast.BinOp(node.left, gast.Mult(), copy.deepcopy(node.left))
-        if identities:
-            return self.identity(node)
-        return node
+            new = gast.BinOp(node.left, gast.Mult(), copy.deepcopy(node.left))
+        if new is None and identities:
+            new = self.identity(node)
+        if new is None or new is node:
+            return node
+        self.changed = True
+        return new
 
     def identity(self, node):
         if isinstance(node, gast.BinOp):
@@ -115,6 +128,7 @@ class _Passes:
                     if _is_number(value) and type(value.value) is int:
                         setattr(node, field, gast.Constant(float(value.value),
                                                            None))
+                        self.changed = True
             left, right, op = node.left, node.right, node.op
             if isinstance(op, gast.Mult):
                 for a, b in ((left, right), (right, left)):
@@ -194,60 +208,79 @@ class _Passes:
         """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints."""
         changed = False
         for block in _blocks(tree.body):
+            accumulated = {s.targets[0].id for s in block if _accumulation(s)}
+            names = {}  # id(statement) -> (loads, stores), computed lazily
+
+            def names_of(stmt):
+                if id(stmt) not in names:
+                    names[id(stmt)] = (set(_names(stmt, gast.Load)),
+                                       set(_names(stmt, gast.Store)))
+                return names[id(stmt)]
             i = 0
             while i < len(block):
-                if self.merge_at(block, i):
-                    changed = True
-                else:
+                first = block[i]
+                j = None
+                if isinstance(first, gast.Assign) and first.targets[0].id in (
+                        accumulated & self.adjoint_names):
+                    j = _merge_target(block, i, names_of)
+                if j is None:
                     i += 1
+                    continue
+                block[j].value.left = first.value
+                names.pop(id(block[j]), None)
+                del block[i]
+                changed = True
         return changed
-
-    def merge_at(self, block, i):
-        first = block[i]
-        if not (isinstance(first, gast.Assign)
-                and first.targets[0].id in self.adjoint_names):
-            return False
-        name = first.targets[0].id
-        reads = set(_names(first.value, gast.Load))
-        for j in range(i + 1, len(block)):
-            stmt = block[j]
-            if name in _names(stmt, gast.Load) + _names(stmt, gast.Store):
-                break
-            if reads & set(_names(stmt, gast.Store)):
-                return False
-        else:
-            return False
-        value = getattr(stmt, "value", None)
-        if not (isinstance(stmt, gast.Assign) and stmt.targets[0].id == name
-                and isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add)
-                and isinstance(value.left, gast.Name) and value.left.id == name
-                and name not in _names(value.right, gast.Load)):
-            return False
-        value.left = first.value
-        del block[i]
-        return True
 
     def eliminate(self, tree):
         """Drop assignments whose target is never read (self-reads excluded)."""
+        reads = {}  # id(statement) -> names it reads, its own target excluded
+        loads = collections.Counter()
+        for block in _blocks(tree.body):
+            for stmt in block:
+                own = stmt.targets[0].id if isinstance(stmt, gast.Assign) else None
+                reads[id(stmt)] = [n for n in _names(_shallow(stmt), gast.Load)
+                                   if n != own]
+                loads.update(reads[id(stmt)])
         changed = False
-        while True:
-            loads = collections.Counter()
-            for block in _blocks(tree.body):
-                for stmt in block:
-                    own = stmt.targets[0].id if isinstance(stmt, gast.Assign) else None
-                    for name in _names(_shallow(stmt), gast.Load):
-                        if name != own:
-                            loads[name] += 1
+        removed = True
+        while removed:  # removing a statement may orphan what it read
             removed = False
             for block in _blocks(tree.body):
-                keep = [s for s in block if not (
-                    isinstance(s, gast.Assign) and loads[s.targets[0].id] == 0)]
-                if len(keep) != len(block):
-                    block[:] = keep
-                    removed = True
-            if not removed:
-                return changed
-            changed = True
+                keep = []
+                for stmt in block:
+                    if isinstance(stmt, gast.Assign) and not loads[
+                            stmt.targets[0].id]:
+                        loads.subtract(reads[id(stmt)])
+                        removed = changed = True
+                    else:
+                        keep.append(stmt)
+                block[:] = keep
+        return changed
+
+
+def _accumulation(stmt):
+    """Is `stmt` of the form `a = a + g` (g not reading a)?"""
+    if not isinstance(stmt, gast.Assign):
+        return False
+    name, value = stmt.targets[0].id, stmt.value
+    return (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add)
+            and isinstance(value.left, gast.Name) and value.left.id == name
+            and name not in _names(value.right, gast.Load))
+
+
+def _merge_target(block, i, names_of):
+    """The index of the accumulation `block[i]` can be folded into, or None."""
+    name = block[i].targets[0].id
+    reads = names_of(block[i])[0]
+    for j in range(i + 1, len(block)):
+        loads, stores = names_of(block[j])
+        if name in loads or name in stores:
+            return j if _accumulation(block[j]) and block[j].targets[
+                0].id == name else None
+        if reads & stores:
+            return None
+    return None
 
 
 def _shallow(stmt):
