@@ -8,6 +8,8 @@ accumulated in program order; branches are replayed with the same test, so
 every primal value an adjoint reads is still defined.
 """
 
+import inspect
+
 import gast
 
 from s2sad import analysis, codegen, errors, runtime, ssa, template
@@ -290,10 +292,16 @@ class _Reverse:
         rule = analysis.rule_of(stmt)
         if rule is None or (rule.differentiable and rule.partials is None
                             and rule.adjoint is None):
+            if inspect.isfunction(stmt.fn):
+                advice = ("calls into your own functions are not "
+                          "differentiated yet; inline its body here, or give "
+                          "it a rule with @s2sad.adjoint")
+            else:
+                advice = ("define one with @s2sad.adjoint, or mark it "
+                          "s2sad.non_differentiable if its derivative is zero")
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
-                f"no derivative rule for {_describe(stmt)}; define one with "
-                "@s2sad.adjoint, or mark it s2sad.non_differentiable")
+                f"no derivative rule for {_describe(stmt)}; {advice}")
         if not rule.differentiable:
             return []
         tmpl = rule.partials or rule.adjoint

@@ -14,6 +14,14 @@ def no_rule(x):
     return math.gamma(x) * 2.0
 
 
+def helper(x):
+    return x * x
+
+
+def calls_user_function(x):
+    return helper(x) + 1.0
+
+
 def method_call(x):
     return x.sum()
 
@@ -113,6 +121,8 @@ def _chained(x):
 BAD = [
     (no_rule, (1.5,), errors.UnsupportedCallError, "return math.gamma",
      "math.gamma"),
+    (calls_user_function, (1.5,), errors.UnsupportedCallError,
+     "return helper(x)", "your own functions"),
     (method_call, (np.ones(2),), errors.UnsupportedSyntaxError, "x.sum()",
      ".sum("),
     (loop_in_path, (1.5,), errors.UnsupportedSyntaxError, "for i in range",

@@ -111,3 +111,10 @@ def test_calls_for_their_effect_run_in_the_forward_sweep(capsys):
         return y
     assert s2sad.grad(f)(3.0) == 6.0
     assert capsys.readouterr().out == "y is 9.0\n"
+
+
+def test_a_users_template_rule_is_used():
+    from tests import rules_for_tests
+    x = np.array([0.3, -1.2, 2.0])
+    s2sad.check_grads(rules_for_tests.uses_softplus, (x,))
+    assert "np.exp(-" in s2sad.grad(rules_for_tests.uses_softplus).source
