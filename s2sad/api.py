@@ -28,8 +28,11 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     """Run the pipeline on `func`; return the compiled generated function."""
     if not hasattr(func, "__code__"):
         frontend.parse(func)  # raises the error that explains why
-    # Cells are unhashable; the cached function holds them, so ids stay unique.
-    key = (func.__code__, tuple(map(id, func.__closure__ or ())), argnums, has_aux,
+    # Code objects compare by content, so two same-text functions in different
+    # modules would collide: key on identities. The cached function holds the
+    # primal (hence its code, globals and cells), so the ids stay unique.
+    key = (id(func.__code__), id(func.__globals__),
+           tuple(map(id, func.__closure__ or ())), argnums, has_aux,
            with_value, optimize_code, "reverse")
     cached = _CACHE.get(key)
     if cached is not None:
@@ -61,8 +64,7 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
             text, part.tree.name, func.__globals__, source.cells, imports)
     compiled.source = "\n\n".join(texts)
     compiled.ssa = ssa.to_source(lowered)
-    compiled.__wrapped_primal__ = func
-    compiled.__s2sad_cells__ = func.__closure__  # keeps the cache key's ids alive
+    compiled.__wrapped_primal__ = func  # keeps the cache key's ids alive
     stats["transformations"] += 1
     _CACHE[key] = compiled
     return compiled

@@ -121,6 +121,13 @@ def dot_adjoint_b(g, a, b):
     return matmul_adjoint_b(g, a, b)
 
 
+def sign(x):
+    """np.sign, fast for Python floats: the derivative of abs (0 at 0)."""
+    if x.__class__ is float:
+        return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+    return np.sign(x)
+
+
 def balanced_max_partial(a, b):
     """The partial of max(a, b) w.r.t. a: 1 where a wins, 1/2 on ties."""
     return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))

@@ -99,3 +99,18 @@ def test_scalar_programs_get_a_float_variant_and_an_array_fallback():
     assert g(np.float64(1.3), np.array(-0.7)) == floats  # via the fallback
     s2sad.check_grads(corpus.broadcasting, (np.array([1.3, 0.2]),
                                            np.array([[-0.7], [0.4]])))
+
+
+def test_same_source_in_two_modules_gets_two_gradients(tmp_path):
+    import importlib.util
+    modules = []
+    for name, scale in (("same_a", 2.0), ("same_b", 5.0)):
+        path = tmp_path / f"{name}.py"
+        path.write_text(f"SCALE = {scale}\n\n\ndef f(x):\n    return SCALE * x * x\n")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    assert modules[0].f.__code__ == modules[1].f.__code__  # equal by content
+    assert s2sad.grad(modules[0].f)(1.0) == 4.0
+    assert s2sad.grad(modules[1].f)(1.0) == 10.0

@@ -1,7 +1,6 @@
 """Rules for Python built-ins."""
 
 import builtins
-import math
 
 from s2sad import runtime
 from s2sad.rules.registry import elementwise, non_differentiable
@@ -9,7 +8,7 @@ from s2sad.rules.registry import elementwise, non_differentiable
 
 @elementwise(builtins.abs, domain="nonzero")
 def abs(y, x):
-    return math.copysign(1.0, x)
+    return runtime.sign(x)
 
 
 @elementwise(builtins.float)

@@ -2,6 +2,7 @@
 
 import math
 
+from s2sad import runtime
 from s2sad.rules.registry import elementwise, non_differentiable
 
 # ---- trigonometric ----
@@ -95,7 +96,7 @@ def pow(z, x, y):
 
 @elementwise(math.fabs, domain="nonzero")
 def fabs(y, x):
-    return math.copysign(1.0, x)
+    return runtime.sign(x)
 
 
 non_differentiable(math.floor, math.ceil, math.trunc, math.isfinite,

@@ -1,0 +1,181 @@
+"""Command line: print the code s2sad generates for the functions in a file.
+
+    s2sad FILE [NAME ...] [--mode reverse|forward] [--argnums 0,1]
+               [--stage ssa|grad] [--no-optimize] [-o OUT]
+
+FILE is imported under a module name other than `__main__`, so its
+`if __name__ == "__main__":` block does not run. Without NAMEs, every
+top-level function defined in FILE that takes arguments is transformed, in
+source order. Without --argnums, each function is differentiated with respect
+to all of its positional parameters.
+
+Exit status: 0 on success; 1 if any function could not be transformed (one
+`file:line: message` line per function on stderr) or a NAME does not exist;
+2 for bad arguments, a FILE that cannot be imported or an OUT that cannot be
+written.
+"""
+
+import argparse
+import importlib.util
+import inspect
+import os
+import pathlib
+import sys
+import traceback
+
+import s2sad
+
+
+def main(argv=None):
+    """Run the command line with `argv` (default: sys.argv[1:]).
+
+    Returns:
+        The exit status.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        module = _import_file(args.file)
+    except ImportError as err:
+        print(err, file=sys.stderr)
+        return 2
+    try:
+        functions = _select(module, args.names)
+    except LookupError as err:
+        print(f"{args.file}: {err.args[0]}", file=sys.stderr)
+        return 1
+    outputs, failed = [], False
+    for func in functions:
+        try:
+            outputs.append(_show(func, args))
+        except s2sad.S2SADError as err:
+            print(_one_line(str(err)), file=sys.stderr)
+            failed = True
+    try:
+        _write("\n\n\n".join(outputs), args.output)
+    except OSError as err:
+        print(f"s2sad: cannot write {args.output}: {err.strerror}",
+              file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="s2sad",
+        description="Print the derivative code s2sad generates for the "
+                    "functions in FILE.")
+    parser.add_argument("file", metavar="FILE", help="a Python source file")
+    parser.add_argument("names", metavar="NAME", nargs="*",
+                        help="functions to transform (default: every "
+                             "top-level function defined in FILE)")
+    parser.add_argument("--mode", choices=("reverse", "forward"),
+                        default="reverse", help="AD mode (default: reverse)")
+    parser.add_argument("--argnums", type=_argnums, default=None,
+                        help="comma-separated positional arguments to "
+                             "differentiate, e.g. 0,1 (default: all)")
+    parser.add_argument("--stage", choices=("ssa", "grad"), default="grad",
+                        help="print the SSA form or the generated "
+                             "derivative (default: grad)")
+    parser.add_argument("--no-optimize", action="store_true",
+                        help="skip the optimizer")
+    parser.add_argument("-o", dest="output", metavar="OUT",
+                        help="write to OUT instead of standard output")
+    return parser
+
+
+def _argnums(text):
+    """`0` -> 0, `0,1` -> (0, 1), as `s2sad.grad` takes them."""
+    try:
+        numbers = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas, got {text!r}") from None
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+def _import_file(path):
+    """Import the file at `path` as a module named `s2sad_user_<stem>`.
+
+    The module is registered in sys.modules (inspect.getsource needs it) and
+    the file's directory is on sys.path while it runs, so that it can import
+    its siblings.
+
+    Raises:
+        ImportError: with a one-line message if the file is missing or fails.
+    """
+    if not os.path.isfile(path):
+        raise ImportError(f"{path}: no such file")
+    name = "s2sad_user_" + pathlib.Path(path).stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None:
+        raise ImportError(f"{path}: not a Python source file")
+    module = importlib.util.module_from_spec(spec)
+    directory = os.path.dirname(os.path.abspath(path))
+    sys.modules[name] = module
+    sys.path.insert(0, directory)
+    try:
+        spec.loader.exec_module(module)
+    except (Exception, SystemExit) as err:
+        del sys.modules[name]
+        raise ImportError(_import_failure(path, err)) from None
+    finally:
+        sys.path.remove(directory)
+    return module
+
+
+def _import_failure(path, err):
+    """`file:line: Type: message` for an exception raised importing `path`."""
+    syntax = isinstance(err, SyntaxError)
+    lineno = err.lineno if syntax else None
+    for frame in traceback.extract_tb(err.__traceback__):
+        if os.path.abspath(frame.filename) == os.path.abspath(path):
+            lineno = frame.lineno
+    where = f"{path}:{lineno}" if lineno else path
+    message = err.msg if syntax else str(err)
+    kind = type(err).__name__
+    return _one_line(f"{where}: cannot import: {kind}: {message}")
+
+
+def _select(module, names):
+    """The functions to transform, in the order given or in source order.
+
+    Raises:
+        LookupError: if one of `names` is not a function in `module`.
+    """
+    if names:
+        for name in names:
+            if not inspect.isfunction(getattr(module, name, None)):
+                raise LookupError(f"no function named {name!r}")
+        return [getattr(module, name) for name in names]
+    defined = [obj for obj in vars(module).values()
+               if inspect.isfunction(obj)
+               and obj.__module__ == module.__name__
+               and obj.__code__.co_argcount > 0]
+    return sorted(defined, key=lambda func: func.__code__.co_firstlineno)
+
+
+def _show(func, args):
+    argnums = args.argnums
+    if argnums is None:
+        argnums = _all_positional(func)
+    return s2sad.show(func, mode=args.mode, stage=args.stage, argnums=argnums,
+                      optimize=not args.no_optimize).rstrip("\n")
+
+
+def _all_positional(func):
+    """Every positional parameter: 0 for one (as `grad(f)`), else a tuple."""
+    count = func.__code__.co_argcount
+    return 0 if count == 1 else tuple(range(count))
+
+
+def _write(text, output):
+    if not text:
+        return
+    if output is None:
+        print(text)
+    else:
+        pathlib.Path(output).write_text(text + "\n")
+
+
+def _one_line(text):
+    return " ".join(text.splitlines())

@@ -1,0 +1,422 @@
+"""Every rule in the registry, checked against central differences.
+
+The registry is the test table: the cases of
+`test_rule_matches_central_differences` are built from `registry.all_rules()`,
+so no rule can be registered unchecked. A rule's rows come from
+`SPECIAL_CASES` when it has an entry there (integer axes, index arrays,
+conditions, products, built-ins); otherwise they are generated from its
+arity, `broadcasts` and `domain`:
+
+- numpy and operator rules: Python floats, 0-d arrays, (3,) and (2, 3) inputs,
+  plus broadcasting pairs for two-input rules; operators that have a Python
+  syntax are checked both called (`OP(x0, x1)`) and spelled (`x0 + x1`);
+- math rules: Python floats.
+
+Each row becomes a module-level function written to a file (s2sad reads
+source with `inspect`), `probe_<n>(x0, x1, ...)`, that returns
+`np.sum(<expression> * W)` with W a fixed random array of the output's shape
+(a float for math rules), so the adjoint of every output element counts. Its
+s2sad gradient w.r.t. every float input is compared with central differences
+in float64 by `s2sad.check_grads` (eps 1e-6, rtol 1e-6, atol 1e-8).
+
+Non-differentiable numpy and math functions of one array are checked to pass
+no gradient. Engine bugs found here are listed in `KNOWN_BUGS` and run as
+strict xfails: they stay visible, and the suite says when one gets fixed.
+"""
+
+import builtins
+import importlib.util
+import itertools
+import operator
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad.rules import registry
+
+# ---- inputs ----
+
+
+class Draw:
+    """A random float input, drawn from the rule's domain when the test runs.
+
+    Args:
+        shape: an array shape, or None for a Python float.
+    """
+
+    def __init__(self, shape=None):
+        self.shape = shape
+
+    def __repr__(self):
+        if self.shape is None:
+            return "float"
+        return "x".join(map(str, self.shape)) or "0d"
+
+
+def arr(*shape):
+    """A random float array of `shape`; with no arguments, a 0-d array."""
+    return Draw(shape)
+
+
+FLOAT = Draw()
+ALL = None  # as argnums: every float input of the row
+
+
+def draw(domain, shape, rng):
+    """One input from `domain`: an array of `shape`, or a Python float."""
+    size = () if shape is None else shape
+    if domain in ("real", "distinct"):
+        x = rng.standard_normal(size)
+    elif domain == "positive":
+        x = rng.uniform(0.5, 2.0, size)
+    elif domain == "unit":
+        x = rng.uniform(-0.8, 0.8, size)
+    elif domain == "nonzero":
+        x = rng.uniform(0.5, 2.0, size) * rng.choice([-1.0, 1.0], size)
+    else:
+        raise ValueError(f"no sampler for domain {domain!r}")
+    return float(x) if shape is None else np.asarray(x)
+
+
+def draw_args(args, domain, rng):
+    """`args` with every `Draw` replaced by a value; "distinct" avoids ties."""
+    for _ in range(100):
+        values = [
+            draw(domain, a.shape, rng) if isinstance(a, Draw) else a
+            for a in args
+        ]
+        if domain != "distinct" or _apart(values):
+            return values
+    raise AssertionError(f"could not draw tie-free inputs for {args}")
+
+
+def _apart(values, gap=1e-2):
+    """Whether all float elements of `values` are pairwise `gap` apart."""
+    flat = np.concatenate([np.ravel(v) for v in values if is_float(v)])
+    return bool(np.all(np.diff(np.sort(flat)) >= gap))
+
+
+def is_float(value):
+    return isinstance(value, float) or (
+        isinstance(value, np.ndarray) and value.dtype.kind == "f"
+    )
+
+
+def module_of(key):
+    return getattr(key, "__module__", None)
+
+
+# ---- generated rows: rules whose inputs are all float arrays ----
+
+SHAPES = [None, (), (3,), (2, 3)]
+BROADCAST_PAIRS = [
+    ((2, 3), (3,)),
+    ((3,), (2, 3)),
+    ((2, 1), (1, 3)),
+    ((2, 3), None),
+    (None, (2, 3)),
+]
+
+SYNTAX = {
+    operator.add: "x0 + x1",
+    operator.sub: "x0 - x1",
+    operator.mul: "x0 * x1",
+    operator.truediv: "x0 / x1",
+    operator.pow: "x0 ** x1",
+    operator.mod: "x0 % x1",
+    operator.neg: "-x0",
+    operator.pos: "+x0",
+}
+
+
+def generated_rows(rule):
+    """Every spelling of the call x every shape row the rule admits."""
+    template = rule.partials or rule.adjoint
+    inputs = list(template.signature.parameters.values())[1:]
+    n = sum(p.default is p.empty for p in inputs)
+    spellings = [f"OP({', '.join(f'x{i}' for i in range(n))})"]
+    if rule.key in SYNTAX:
+        spellings.append(SYNTAX[rule.key])
+    if module_of(rule.key) == "math":
+        shapes = [(None,) * n]
+    else:
+        shapes = [(s,) * n for s in SHAPES]
+        if n == 2 and rule.broadcasts:
+            shapes += BROADCAST_PAIRS
+    return [
+        (expr, [Draw(s) for s in row], ALL)
+        for expr in spellings
+        for row in shapes
+    ]
+
+
+# ---- special rows: (expression, args, argnums) ----
+# `OP` is the rule's key; args are `Draw`s or literal constants.
+
+MASK = np.array([[True, False, True], [False, False, True]])
+DUPLICATES = np.array([0, 2, 0])
+
+REDUCTION_ROWS = [
+    ("OP(x0)", [arr(2, 3)], ALL),
+    ("OP(x0)", [arr(3)], ALL),
+    ("OP(x0)", [arr()], ALL),
+    ("OP(x0, axis=None)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=0)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=1)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=-1)", [arr(2, 3)], ALL),
+    ("OP(x0, 0)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=(0, 1))", [arr(2, 3)], ALL),
+    ("OP(x0, axis=(0, 2))", [arr(2, 3, 4)], ALL),
+    ("OP(x0, keepdims=True)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=1, keepdims=True)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=-1, keepdims=True)", [arr(3)], ALL),
+    ("OP(x0, axis=(0, 1), keepdims=True)", [arr(2, 3)], ALL),
+]
+
+PRODUCT_SHAPES = [
+    ((2, 3), (3, 4)),  # matrix, matrix
+    ((2, 3), (3,)),  # matrix, vector
+    ((3,), (3, 4)),  # vector, matrix
+    ((3,), (3,)),  # vector, vector
+]
+BATCHED_SHAPES = [
+    ((2, 3, 4), (4, 5)),
+    ((3, 4), (2, 4, 5)),
+    ((2, 3, 4), (2, 4, 5)),
+    ((2, 1, 2, 3), (4, 3, 2)),  # batch dimensions broadcast
+    ((2, 3, 4), (4,)),
+    ((4,), (2, 4, 5)),
+]
+
+
+def product_rows(spellings, shapes):
+    return [
+        (expr, [arr(*a), arr(*b)], ALL)
+        for expr in spellings
+        for a, b in shapes
+    ]
+
+
+SPECIAL_CASES = {
+    np.sum: REDUCTION_ROWS,
+    np.mean: REDUCTION_ROWS,
+    np.where: [
+        ("OP(x0, x1, x2)", [MASK, arr(2, 3), arr(2, 3)], (1, 2)),
+        ("OP(x0, x1, x2)", [MASK, arr(3), FLOAT], (1, 2)),
+        ("OP(x0, x1, x2)", [MASK, arr(2, 1), arr(1, 3)], (1, 2)),
+        ("OP(x0, x1, x2)", [MASK[0], arr(2, 3), arr(2, 1)], (1, 2)),
+        ("OP(x0, x1, x2)", [MASK, FLOAT, FLOAT], (1, 2)),
+        ("OP(x0 > 0.0, x0, x1)", [arr(2, 3), arr(3)], ALL),
+    ],
+    np.dot: product_rows(["OP(x0, x1)"], PRODUCT_SHAPES)
+    + [
+        ("OP(x0, x1)", [FLOAT, arr(2, 3)], ALL),
+        ("OP(x0, x1)", [arr(2, 3), FLOAT], ALL),
+        ("OP(x0, x1)", [arr(), arr(3)], ALL),
+        ("OP(x0, x1)", [arr(3), arr()], ALL),
+    ],
+    np.matmul: product_rows(["OP(x0, x1)"], PRODUCT_SHAPES + BATCHED_SHAPES),
+    operator.matmul: product_rows(
+        ["x0 @ x1", "OP(x0, x1)"], PRODUCT_SHAPES + BATCHED_SHAPES
+    ),
+    operator.getitem: [
+        ("x0[1]", [arr(3)], ALL),
+        ("x0[1]", [arr(2, 3)], ALL),
+        ("x0[-1]", [arr(3)], ALL),
+        ("x0[-1]", [arr(2, 3)], ALL),
+        ("x0[1:]", [arr(5)], ALL),
+        ("x0[::2]", [arr(5)], ALL),
+        ("x0[::-2]", [arr(5)], ALL),
+        ("x0[:, 1]", [arr(2, 3)], ALL),
+        ("x0[1, -1]", [arr(2, 3)], ALL),
+        ("x0[:, ::2]", [arr(2, 3)], ALL),
+        ("x0[x1]", [arr(3), DUPLICATES], (0,)),
+        ("x0[x1]", [arr(3, 2), DUPLICATES], (0,)),
+        ("x0[x1]", [arr(2, 3), MASK], (0,)),
+        ("x0[x1, 1]", [arr(3, 2), DUPLICATES], (0,)),
+        ("x0[..., 0]", [arr(2, 3)], ALL),
+        ("x0[:, None]", [arr(3)], ALL),
+        ("OP(x0, 1)", [arr(3)], ALL),
+        ("OP(x0, x1)", [arr(3), DUPLICATES], (0,)),
+    ],
+    registry.attribute("T"): [
+        ("x0.T", [arr(3)], ALL),
+        ("x0.T", [arr(2, 3)], ALL),
+        ("x0.T", [arr(2, 3, 4)], ALL),
+    ],
+    builtins.abs: [
+        ("OP(x0)", [FLOAT], ALL),
+        ("abs(x0)", [FLOAT], ALL),
+        ("OP(x0)", [arr()], ALL),
+        ("OP(x0)", [arr(3)], ALL),
+        ("abs(x0)", [arr(2, 3)], ALL),
+    ],
+    builtins.float: [
+        ("OP(x0)", [FLOAT], ALL),
+        ("float(x0)", [FLOAT], ALL),
+        ("OP(x0)", [arr()], ALL),
+    ],
+    builtins.max: [
+        ("OP(x0, x1)", [FLOAT, FLOAT], ALL),
+        ("max(x0, x1)", [1.5, -0.3], ALL),
+        ("max(x0, x1)", [-0.3, 1.5], ALL),
+        ("OP(x0, x1)", [arr(), arr()], ALL),
+    ],
+    builtins.min: [
+        ("OP(x0, x1)", [FLOAT, FLOAT], ALL),
+        ("min(x0, x1)", [1.5, -0.3], ALL),
+        ("min(x0, x1)", [-0.3, 1.5], ALL),
+        ("OP(x0, x1)", [arr(), arr()], ALL),
+    ],
+}
+
+# ---- known engine bugs: case id -> (exception raised, symptom) ----
+
+KNOWN_BUGS = {}  # case id -> (exception, symptom), run as strict xfails
+
+# ---- the cases ----
+
+
+def describe(arg):
+    """An argument as it appears in a case id."""
+    if isinstance(arg, np.ndarray) and arg.dtype == bool:
+        return f"bool{list(arg.shape)}"
+    if isinstance(arg, np.ndarray):
+        return str(arg.tolist())
+    return repr(arg)
+
+
+def rule_cases():
+    """One `pytest.param(rule, expr, args, argnums)` per row of every rule."""
+    for rule in registry.all_rules():
+        if not rule.differentiable:
+            continue
+        rows = SPECIAL_CASES.get(rule.key) or generated_rows(rule)
+        for expr, args, argnums in rows:
+            described = ", ".join(map(describe, args))
+            case_id = f"{rule.name}: {expr} on {described}"
+            marks = ()
+            if case_id in KNOWN_BUGS:
+                raises, reason = KNOWN_BUGS[case_id]
+                marks = pytest.mark.xfail(
+                    raises=raises, reason=reason, strict=True
+                )
+            yield pytest.param(
+                rule, expr, args, argnums, id=case_id, marks=marks
+            )
+
+
+RULE_CASES = list(rule_cases())
+_SERIAL = itertools.count()
+
+
+def load_probe(directory, stem, body, nargs, **namespace):
+    """Write `def <stem>_<n>(x0, ...): return <body>` to a file and import it.
+
+    `namespace` is bound in the module after import: s2sad resolves names
+    when it transforms the function, not when the module is executed. The
+    serial number `n` makes every probe's code object unique: s2sad caches
+    transformations by code-object equality, which ignores globals, so two
+    probes with the same text would share the first one's gradient.
+    """
+    name = f"{stem}_{next(_SERIAL)}"
+    params = ", ".join(f"x{i}" for i in range(nargs))
+    path = directory / f"{name}.py"
+    path.write_text(
+        f"import numpy as np\n\n\ndef {name}({params}):\n    return {body}\n"
+    )
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    vars(module).update(namespace)
+    return getattr(module, name)
+
+
+# ---- tests ----
+
+
+@pytest.mark.parametrize("rule, expr, args, argnums", RULE_CASES)
+def test_rule_matches_central_differences(
+    rule, expr, args, argnums, tmp_path, rng
+):
+    values = draw_args(args, rule.domain, rng)
+    if argnums is ALL:
+        argnums = tuple(i for i, v in enumerate(values) if is_float(v))
+    namespace = {"OP": rule.key} if callable(rule.key) else {}
+    primal = load_probe(tmp_path, "primal", expr, len(values), **namespace)
+    out = primal(*values)
+    if type(out) is float:
+        body, weight = f"({expr}) * W", float(rng.standard_normal())
+    else:
+        body = f"np.sum(({expr}) * W)"
+        weight = rng.standard_normal(np.shape(out))
+    probe = load_probe(
+        tmp_path, "probe", body, len(values), W=weight, **namespace
+    )
+    s2sad.check_grads(
+        probe, values, argnums=argnums, eps=1e-6, rtol=1e-6, atol=1e-8
+    )
+
+
+def test_every_differentiable_library_rule_is_exercised():
+    # Rules that tests register for user functions are not the library's.
+    checked = {id(case.values[0]) for case in RULE_CASES}
+    missing = [
+        rule.name
+        for rule in registry.all_rules()
+        if rule.differentiable
+        and id(rule) not in checked
+        and (rule.partials or rule.adjoint).fn.__module__.startswith("s2sad.")
+    ]
+    assert not missing
+
+
+def test_tables_name_only_differentiable_rules():
+    for key in [*SPECIAL_CASES, *SYNTAX]:
+        rule = registry.lookup(key)
+        assert rule is not None and rule.differentiable, key
+
+
+def test_case_ids_are_unique_and_cover_the_known_bugs():
+    ids = [case.id for case in RULE_CASES]
+    assert len(set(ids)) == len(ids)
+    assert set(KNOWN_BUGS) <= set(ids)
+
+
+# ---- non-differentiable functions pass no gradient ----
+
+UNINITIALISED = {np.empty_like}  # output values are arbitrary memory
+SAMPLE = np.array([[0.3, -1.2, 2.5], [-0.7, 1.9, 0.1]])
+
+
+def maps_one_float_array(rule):
+    """Whether the key maps one float array (math: one float) to numbers."""
+    module = module_of(rule.key)
+    if module not in ("numpy", "math") or rule.key in UNINITIALISED:
+        return False
+    try:
+        out = rule.key(0.3 if module == "math" else SAMPLE)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(out, (np.ndarray, np.generic, int, float))
+
+
+ZERO_GRADIENT_RULES = [
+    rule
+    for rule in registry.all_rules()
+    if not rule.differentiable and maps_one_float_array(rule)
+]
+
+
+@pytest.mark.parametrize("rule", ZERO_GRADIENT_RULES, ids=lambda r: r.name)
+def test_non_differentiable_function_passes_no_gradient(rule, tmp_path, rng):
+    if module_of(rule.key) == "math":
+        x, body = float(rng.standard_normal()), "OP(x0) * x0"
+    else:
+        x, body = rng.standard_normal((2, 3)), "np.sum(OP(x0) * x0)"
+    probe = load_probe(tmp_path, "probe", body, 1, OP=rule.key)
+    g = s2sad.grad(probe)(x)
+    assert np.shape(g) == np.shape(x)
+    expected = np.asarray(rule.key(x), dtype=float)
+    np.testing.assert_array_equal(g, np.broadcast_to(expected, np.shape(x)))
