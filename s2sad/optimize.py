@@ -2,7 +2,8 @@
 
 - constant folding (`2 - 1` -> `1`) and `x ** 2` -> `x * x` everywhere;
 - algebraic identities (`g * 1.0`, `0.0 + g`, `g * -1.0`, `g * (1.0 / y)`,
-  `x ** 1`, `-(-g)`, `2 * g` -> `2.0 * g`) only in adjoint statements, whose
+  `x ** 1`, `-(-g)`, `e + e` -> `2.0 * e`, `2 * g` -> `2.0 * g`, default
+  arguments of runtime helpers dropped) only in adjoint statements, whose
   values are floats, so a user's `n * 1.0` (an int-to-float conversion) is
   never removed;
 - copy and constant propagation for names assigned once;
@@ -17,11 +18,12 @@ except for expression statements (the scalar-output check), which are kept.
 
 import collections
 import copy
+import inspect
 import operator
 
 import gast
 
-from s2sad import codegen
+from s2sad import codegen, runtime
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
          gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -140,6 +142,8 @@ class _Passes:
                         right.op, gast.Div) and _is_number(right.left, 1):
                     return gast.BinOp(left, gast.Div(), right.right)
             if isinstance(op, gast.Add):
+                if gast.dump(left) == gast.dump(right):  # d * d gives g*d twice
+                    return gast.BinOp(gast.Constant(2.0, None), gast.Mult(), left)
                 if _is_number(left, 0):
                     return right
                 if _is_number(right, 0):
@@ -158,12 +162,15 @@ class _Passes:
         if self.is_runtime_call(node, "unbroadcast") and isinstance(
                 node.args[0], gast.Constant) and type(node.args[0].value) is float:
             return node.args[0]  # a Python float needs no unbroadcasting
+        if self.is_runtime_call(node, ""):
+            return _drop_default_arguments(node)
         return node
 
     def is_runtime_call(self, node, helper):
         func = getattr(node, "func", None)
         return (isinstance(node, gast.Call) and isinstance(func, gast.Attribute)
-                and func.attr == helper and isinstance(func.value, gast.Name)
+                and func.attr == (helper or func.attr)
+                and isinstance(func.value, gast.Name)
                 and func.value.id == self.runtime_name)
 
     # -- statements --
@@ -290,6 +297,27 @@ def _shallow(stmt):
     if isinstance(stmt, gast.For):
         return stmt.iter
     return stmt
+
+
+def _drop_default_arguments(call):
+    """`runtime.unreduce(g, x, None, False)` -> `runtime.unreduce(g, x)`."""
+    helper = getattr(runtime, call.func.attr, None)
+    if helper is None or call.keywords:
+        return call
+    params = list(inspect.signature(helper).parameters.values())
+    args = list(call.args)
+    while args and len(args) <= len(params):
+        default = params[len(args) - 1].default
+        last = args[-1]
+        same = isinstance(last, gast.Constant) and (
+            last.value is default or (type(last.value) is type(default)
+                                      and last.value == default))
+        if not same:
+            break
+        args.pop()
+    if len(args) == len(call.args):
+        return call
+    return gast.Call(call.func, args, [])
 
 
 def _fold(node):

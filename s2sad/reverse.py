@@ -334,7 +334,8 @@ class _Reverse:
                 continue
             others = [operands[p] for p in inputs if p != param]
             if rule.broadcasts and not all(
-                    analysis.is_scalar(o, self.scalars) for o in others):
+                    o == operand or analysis.is_scalar(o, self.scalars)
+                    for o in others):
                 expr = self.runtime_call("unbroadcast", [expr, _name(operand.name)])
                 self.runtime_checks += 1
             self.accumulate(out, operand.name, expr)
