@@ -143,15 +143,21 @@ def _select(module, names):
         LookupError: if one of `names` is not a function in `module`.
     """
     if names:
-        for name in names:
-            if not inspect.isfunction(getattr(module, name, None)):
+        found = [_primal(getattr(module, name, None)) for name in names]
+        for name, func in zip(names, found):
+            if not inspect.isfunction(func):
                 raise LookupError(f"no function named {name!r}")
-        return [getattr(module, name) for name in names]
-    defined = [obj for obj in vars(module).values()
-               if inspect.isfunction(obj)
-               and obj.__module__ == module.__name__
-               and obj.__code__.co_argcount > 0]
+        return found
+    defined = [func for func in map(_primal, vars(module).values())
+               if inspect.isfunction(func)
+               and func.__module__ == module.__name__
+               and func.__code__.co_argcount > 0]
     return sorted(defined, key=lambda func: func.__code__.co_firstlineno)
+
+
+def _primal(obj):
+    """The user's function behind `obj` (`@s2sad.grad` replaces it)."""
+    return getattr(obj, "__wrapped_primal__", obj)
 
 
 def _show(func, args):

@@ -1,0 +1,182 @@
+"""The command line: `s2sad FILE [NAME ...]` and `python -m s2sad`."""
+
+import pathlib
+import subprocess
+import sys
+
+from s2sad import cli
+
+_ROOT = pathlib.Path(__file__).resolve().parent.parent
+_SEEDS = _ROOT / "examples" / "seeds.py"
+_SEED_NAMES = ["f", "g", "logistic", "logistic_map4", "two_xtx", "dot_loss",
+               "linreg"]
+
+_BAD = '''\
+import numpy as np
+
+
+def fine(x):
+    return np.sin(x) * x
+
+
+def guarded(x):
+    try:
+        y = np.log(x)
+    except ValueError:
+        y = x
+    return y
+'''
+_TRY_LINE = 9
+
+
+def _run(*args, cwd=_ROOT):
+    return subprocess.run([sys.executable, "-m", "s2sad", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_default_prints_the_gradient_of_every_seed():
+    result = _run(_SEEDS)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    for name in _SEED_NAMES:
+        assert f"def grad_{name}(" in result.stdout
+    assert "def grad_f(x, y):" in result.stdout
+
+
+def test_default_argnums_are_all_positional_parameters(capsys):
+    assert cli.main([str(_SEEDS), "linreg"]) == 0
+    assert "return w_bar, X_bar, y_bar" in capsys.readouterr().out
+
+
+def test_argnums_selects_parameters(capsys):
+    assert cli.main([str(_SEEDS), "linreg", "--argnums", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "w_bar" in out
+    assert "X_bar" not in out
+
+
+def test_named_functions_in_the_order_given(capsys):
+    assert cli.main([str(_SEEDS), "logistic", "f"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("def grad_logistic(") < out.index("def grad_f(")
+    assert "def grad_g(" not in out
+
+
+def test_stage_ssa_prints_the_lowered_function(capsys):
+    assert cli.main([str(_SEEDS), "f", "--stage", "ssa"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("def f(x, y):")
+    assert "_t1 = " in out
+    assert "grad" not in out
+
+
+def test_no_optimize_is_accepted(capsys):
+    assert cli.main([str(_SEEDS), "f", "--no-optimize"]) == 0
+    assert "def grad_f(" in capsys.readouterr().out
+
+
+def test_output_file(tmp_path, capsys):
+    out = tmp_path / "grads.py"
+    assert cli.main([str(_SEEDS), "f", "g", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    text = out.read_text()
+    assert "def grad_f(" in text and "def grad_g(" in text
+    compile(text, str(out), "exec")
+
+
+def test_unsupported_syntax_is_one_located_line_and_exit_1(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text(_BAD)
+    result = _run(path)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}:{_TRY_LINE}:")
+    assert "Traceback" not in result.stderr
+    assert "def grad_fine(" in result.stdout
+
+
+def test_unknown_name_exits_1(capsys):
+    assert cli.main([str(_SEEDS), "f", "nope"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"{_SEEDS}: no function named 'nope'\n"
+    assert captured.out == ""
+
+
+def test_missing_file_exits_2_without_traceback(tmp_path):
+    result = _run(tmp_path / "missing.py")
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert result.stdout == ""
+
+
+def test_file_that_fails_to_import_exits_2_with_its_line(tmp_path):
+    path = tmp_path / "raises.py"
+    path.write_text("x = 1\nraise RuntimeError('boom')\n")
+    result = _run(path)
+    assert result.returncode == 2
+    assert result.stderr == \
+        f"{path}:2: cannot import: RuntimeError: boom\n"
+
+
+def test_main_block_does_not_run(tmp_path):
+    marker = tmp_path / "marker"
+    path = tmp_path / "script.py"
+    path.write_text(
+        "import pathlib\n\n\n"
+        "def square(x):\n"
+        "    return x * x\n\n\n"
+        "if __name__ == '__main__':\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "    print('MAIN BLOCK RAN')\n")
+    result = _run(path)
+    assert result.returncode == 0, result.stderr
+    assert "def grad_square(" in result.stdout
+    assert "MAIN BLOCK RAN" not in result.stdout
+    assert not marker.exists()
+
+
+def test_sibling_imports_and_functions_without_parameters(tmp_path):
+    (tmp_path / "helper.py").write_text("SCALE = 3.0\n")
+    (tmp_path / "model.py").write_text(
+        "import helper\n\n\n"
+        "def constant():\n"
+        "    return helper.SCALE\n\n\n"
+        "def scaled(x):\n"
+        "    return helper.SCALE * x\n")
+    result = _run(tmp_path / "model.py", cwd=_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "def grad_scaled(" in result.stdout
+    assert "grad_constant" not in result.stdout
+
+
+def test_functions_imported_into_the_file_are_skipped(tmp_path):
+    path = tmp_path / "imports.py"
+    path.write_text("from math import sin\n"
+                    "from os.path import join\n\n\n"
+                    "def mine(x):\n"
+                    "    return x * x\n")
+    result = _run(path)
+    assert result.returncode == 0, result.stderr
+    assert "def grad_mine(" in result.stdout
+    assert "join" not in result.stdout
+
+
+def test_forward_mode_is_passed_to_the_engine(capsys):
+    status = cli.main([str(_SEEDS), "f", "--mode", "forward"])
+    captured = capsys.readouterr()
+    if status == 0:
+        assert "def jvp_f(" in captured.out
+    else:
+        assert status == 1
+        assert captured.err.count("\n") == 1
+        assert captured.err.startswith(f"{_SEEDS}:")
+
+
+def test_functions_decorated_with_grad_are_shown_from_their_source(tmp_path,
+                                                                   capsys):
+    path = tmp_path / "decorated.py"
+    path.write_text("import s2sad\n\n\n@s2sad.grad\ndef sq(x):\n"
+                    "    return x * x\n")
+    assert cli.main([str(path)]) == 0
+    assert "def grad_sq(x):" in capsys.readouterr().out
