@@ -96,7 +96,7 @@ class _Passes:
         for block in _blocks(tree.body):
             for stmt in block:
                 if isinstance(stmt, gast.Assign):
-                    identities = stmt.targets[0].id in self.adjoint_names
+                    identities = _target(stmt) in self.adjoint_names
                     stmt.value = self.expr(stmt.value, identities)
         return self.changed
 
@@ -181,9 +181,9 @@ class _Passes:
         replace = {}
         for block in _blocks(tree.body):
             for stmt in block:
-                if not isinstance(stmt, gast.Assign):
+                target, value = _target(stmt), getattr(stmt, "value", None)
+                if target is None:
                     continue
-                target, value = stmt.targets[0].id, stmt.value
                 if stores[target] != 1:
                     continue
                 if isinstance(value, gast.Constant) or (
@@ -208,14 +208,14 @@ class _Passes:
                             value[i] = copy.deepcopy(resolve(item))
         for block in _blocks(tree.body):
             block[:] = [s for s in block if not (
-                isinstance(s, gast.Assign) and s.targets[0].id in replace)]
+                _target(s) in replace)]
         return True
 
     def merge(self, tree):
         """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints."""
         changed = False
         for block in _blocks(tree.body):
-            accumulated = {s.targets[0].id for s in block if _accumulation(s)}
+            accumulated = {_target(s) for s in block if _accumulation(s)}
             names = {}  # id(statement) -> (loads, stores), computed lazily
 
             def names_of(stmt):
@@ -227,8 +227,7 @@ class _Passes:
             while i < len(block):
                 first = block[i]
                 j = None
-                if isinstance(first, gast.Assign) and first.targets[0].id in (
-                        accumulated & self.adjoint_names):
+                if _target(first) in accumulated & self.adjoint_names:
                     j = _merge_target(block, i, names_of)
                 if j is None:
                     i += 1
@@ -245,7 +244,7 @@ class _Passes:
         loads = collections.Counter()
         for block in _blocks(tree.body):
             for stmt in block:
-                own = stmt.targets[0].id if isinstance(stmt, gast.Assign) else None
+                own = _target(stmt)
                 reads[id(stmt)] = [n for n in _names(_shallow(stmt), gast.Load)
                                    if n != own]
                 loads.update(reads[id(stmt)])
@@ -256,8 +255,8 @@ class _Passes:
             for block in _blocks(tree.body):
                 keep = []
                 for stmt in block:
-                    if isinstance(stmt, gast.Assign) and not loads[
-                            stmt.targets[0].id]:
+                    name = _target(stmt)
+                    if name is not None and not loads[name] and not _pops(stmt):
                         loads.subtract(reads[id(stmt)])
                         removed = changed = True
                     else:
@@ -268,9 +267,10 @@ class _Passes:
 
 def _accumulation(stmt):
     """Is `stmt` of the form `a = a + g` (g not reading a)?"""
-    if not isinstance(stmt, gast.Assign):
+    name = _target(stmt)
+    if name is None:
         return False
-    name, value = stmt.targets[0].id, stmt.value
+    value = stmt.value
     return (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Add)
             and isinstance(value.left, gast.Name) and value.left.id == name
             and name not in _names(value.right, gast.Load))
@@ -278,16 +278,30 @@ def _accumulation(stmt):
 
 def _merge_target(block, i, names_of):
     """The index of the accumulation `block[i]` can be folded into, or None."""
-    name = block[i].targets[0].id
+    name = _target(block[i])
     reads = names_of(block[i])[0]
     for j in range(i + 1, len(block)):
         loads, stores = names_of(block[j])
         if name in loads or name in stores:
-            return j if _accumulation(block[j]) and block[j].targets[
-                0].id == name else None
+            return j if _accumulation(block[j]) and _target(
+                block[j]) == name else None
         if reads & stores:
             return None
     return None
+
+
+def _target(stmt):
+    """The name a statement assigns, if it is `name = value`; else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def _pops(stmt):
+    """`x = tape.pop()` must stay even when x is unread: the tape moves."""
+    value = stmt.value
+    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+            and value.func.attr == "pop")
 
 
 def _shallow(stmt):

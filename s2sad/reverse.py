@@ -9,6 +9,7 @@ every primal value an adjoint reads is still defined.
 """
 
 import inspect
+import operator
 
 import gast
 
@@ -83,8 +84,11 @@ class _Reverse:
         self.bars = {}  # SSA name -> its adjoint's name
         self.defined = set()  # SSA names whose adjoint is assigned by now
         self.line = None  # the source line of the adjoint block being emitted
-        self.locals = set(func.params) | {
-            s.target for s in ssa.walk(func.body) if isinstance(s, ssa.Assign)}
+        self.locals = set(func.params) | _defined_in(func.body)
+        self.tape = None  # the name of the tape list, once a loop needs one
+        self.pushes = {}  # (id(region), place) -> names pushed there
+        self.trips = {}  # id(while loop) -> its trip counter's name
+        self.loop_depth = 0
 
     # -- names --
 
@@ -123,18 +127,21 @@ class _Reverse:
         return pair.args
 
     def generate(self):
-        body = ssa.to_python(self.func.body)
-        body = [s for s in body if not isinstance(s, gast.Return)]
         out = self.output
-        seed_at = len(body)
+        sweep = []
         if isinstance(out, ssa.Var) and out.name in self.active:
             if not analysis.is_scalar(out, self.scalars):
-                body.append(self.check_scalar(ssa.render_operand(out)))
-            seed_at = len(body)
-            body.append(ssa.assign(self.bar(out.name),
-                                   gast.Constant(1.0, None)))
+                sweep.append(self.check_scalar(ssa.render_operand(out)))
+            sweep.append(ssa.assign(self.bar(out.name),
+                                    gast.Constant(1.0, None)))
             self.defined.add(out.name)
-            body += self.reverse_block(self.func.body)
+            sweep += self.reverse_block(self.func.body)
+        body = [s for s in ssa.to_python(self.func.body, self.forward_extra)
+                if not isinstance(s, gast.Return)]
+        if self.pushes:
+            body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
+        seed_at = len(body)
+        body += sweep
         grads = [self.gradient_of(p) for p in self.wrt]
         result = grads[0] if isinstance(self.argnums, int) \
             else gast.Tuple(grads, gast.Load())
@@ -233,14 +240,7 @@ class _Reverse:
             elif isinstance(stmt, ssa.If):
                 out += self.reverse_if(stmt)
             elif isinstance(stmt, (ssa.For, ssa.While)):
-                if any(phi.target in self.active for phi in stmt.phis) or any(
-                        isinstance(s, ssa.Assign) and s.target in self.active
-                        for s in ssa.walk([stmt])):
-                    raise self.source.error(
-                        errors.UnsupportedSyntaxError, stmt.node,
-                        "reverse mode through loops is not supported yet; "
-                        "unroll the loop or move it out of the "
-                        "differentiated path")
+                out += self.reverse_loop(stmt)
         return out
 
     def reverse_if(self, stmt):
@@ -257,6 +257,8 @@ class _Reverse:
                         and source.name in self.active:
                     self.accumulate(out, source.name, _name(self.bars[phi.target]))
             out += self.reverse_block(body)
+            if self.loop_depth:
+                out = self.restore(stmt, side, body, out) + out
             branches.append((out, self.defined))
         (then, then_defined), (orelse, else_defined) = branches
         # A name assigned inside a branch is not visible before the `if`, so
@@ -276,9 +278,139 @@ class _Reverse:
         return [gast.If(ssa.render_operand(stmt.test), then or [gast.Pass()],
                         orelse)]
 
-    def zero(self, name):
-        return ssa.assign(self.bar(name),
-                          self.runtime_call("zeros_like", [_name(name)]))
+    def zero(self, name, like=None):
+        """`name_bar = runtime.zeros_like(like or name)`."""
+        like = ssa.Var(name) if like is None else like
+        if isinstance(like, ssa.Var):
+            value = self.runtime_call("zeros_like", [_name(like.name)])
+        else:
+            value = gast.Constant(0.0, None)
+        return ssa.assign(self.bar(name), value)
+
+    def reverse_loop(self, stmt):
+        """Replay a loop backwards: `for i in reversed(r)` or the trip count.
+
+        Header phi `h = phi(entry, latch)`: on each reverse iteration the
+        latch's adjoint is h's adjoint from the iteration after it; h's own
+        adjoint restarts; after the loop, entry's adjoint gets the rest.
+        Names from outside the loop that collect adjoints inside it start
+        at zero before it, so the loop body only ever accumulates.
+        """
+        inner = list(ssa.walk([stmt]))
+        local = _defined_in([stmt])
+        phis = [p for p in stmt.phis if p.target in self.active]
+        if not phis and not any(isinstance(s, ssa.Assign)
+                                and s.target in self.active for s in inner):
+            return []
+        incoming = set()
+        for s in inner:
+            if isinstance(s, ssa.Assign) and s.target in self.active:
+                incoming |= {o.name for o in s.operands()
+                             if isinstance(o, ssa.Var)}
+            for phi in getattr(s, "phis", ()):
+                # the loop's own entries get their adjoint after it
+                sides = (phi.right,) if s is stmt else (phi.left, phi.right)
+                if phi.target in self.active:
+                    incoming |= {o.name for o in sides if isinstance(o, ssa.Var)}
+        incoming = (incoming & self.active) - local
+        out = []
+        for name in sorted(incoming) + [p.target for p in phis]:
+            if name not in self.defined:
+                out.append(self.zero(name))
+                self.defined.add(name)
+        outside = self.defined - local
+        saved_line, self.line = self.line, None
+        body = []
+        for phi in phis:
+            latch = phi.right
+            if isinstance(latch, ssa.Var) and latch.name in self.active:
+                self.accumulate(body, latch.name, _name(self.bars[phi.target]))
+            self.defined.discard(phi.target)
+        self.loop_depth += 1
+        body += self.reverse_block(stmt.body)
+        self.loop_depth -= 1
+        for phi in phis:
+            if phi.target not in self.defined:
+                body.append(self.zero(phi.target, like=phi.left))
+        body = self.restore(stmt, "end", stmt.body, body, phis) + body
+        self.defined = outside | {p.target for p in phis}
+        self.line = saved_line
+        if isinstance(stmt, ssa.For):
+            iterations = gast.Call(_name("reversed"),
+                                   [ssa.render_operand(stmt.iter)], [])
+            target = gast.Name(stmt.target, gast.Store(), None, None)
+        else:
+            self.trips[id(stmt)] = self.namer.fresh("_trips")
+            iterations = gast.Call(_name("range"),
+                                   [_name(self.trips[id(stmt)])], [])
+            target = gast.Name("_", gast.Store(), None, None)
+        out.append(gast.For(target, iterations, body, [], None))
+        for phi in phis:
+            if isinstance(phi.left, ssa.Var) and phi.left.name in self.active:
+                self.accumulate(out, phi.left.name, _name(self.bars[phi.target]))
+        return out
+
+    def restore(self, region, place, block, reverse_code, phis=()):
+        """Bring back the values of one loop iteration (or branch) that
+        `reverse_code` reads: recompute rank-0 elementwise ones from the
+        others, pop the rest from the tape (pushed at `place` going forward).
+
+        Returns the statements that go before `reverse_code`.
+        """
+        defs = {s.target: s for s in block
+                if isinstance(s, ssa.Assign) and s.target is not None}
+        own = set(defs) | {p.target for s in block
+                           for p in getattr(s, "phis", ())}
+        own |= {p.target for p in phis} | {
+            s.target for s in block if isinstance(s, ssa.For)}
+        if isinstance(region, ssa.While) and place == "end":
+            own |= _defined_in(region.test_body)
+        reads = {n.id for s in reverse_code for n in gast.walk(s)
+                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        need = reads & own
+        recompute = []
+        for stmt in reversed(block):
+            if isinstance(stmt, ssa.Assign) and stmt.target in need \
+                    and self.recomputable(stmt):
+                recompute.insert(0, stmt)
+                need.discard(stmt.target)
+                need |= {o.name for o in stmt.operands()
+                         if isinstance(o, ssa.Var) and o.name in own}
+        taped = sorted(need)
+        prologue = []
+        if taped:
+            if self.tape is None:
+                self.tape = self.namer.fresh("_tape")
+            self.pushes[(id(region), place)] = taped
+            pop = gast.Call(gast.Attribute(_name(self.tape), "pop", gast.Load()),
+                            [], [])
+            prologue.append(gast.Assign([_pack(taped, gast.Store())], pop, None))
+        return prologue + [ssa.render_assign(s) for s in recompute]
+
+    def recomputable(self, stmt):
+        """Cheaper to recompute than to tape: rank-0 and elementwise."""
+        rule = analysis.rule_of(stmt)
+        cheap = stmt.fn is ssa.identity or stmt.fn in _COMPARISONS or (
+            rule is not None and rule.partials is not None)
+        return cheap and all(analysis.is_scalar(o, self.scalars)
+                             for o in stmt.operands())
+
+    def forward_extra(self, region, place):
+        """Tape pushes and trip counts inserted into the forward sweep."""
+        out = []
+        trips = self.trips.get(id(region))
+        if trips and place == "before":
+            out.append(ssa.assign(trips, gast.Constant(0, None)))
+        taped = self.pushes.get((id(region), place))
+        if taped:
+            push = gast.Call(gast.Attribute(_name(self.tape), "append",
+                                            gast.Load()),
+                             [_pack(taped, gast.Load())], [])
+            out.append(gast.Expr(push))
+        if trips and place == "end":
+            out.append(ssa.assign(trips, gast.BinOp(
+                _name(trips), gast.Add(), gast.Constant(1, None))))
+        return out
 
     def reverse_assign(self, stmt):
         if stmt.target not in self.defined:
@@ -290,10 +422,17 @@ class _Reverse:
             if isinstance(source, ssa.Var) and source.name in self.active:
                 self.accumulate(out, source.name, target_bar)
             return out
+        if stmt.fn in (ssa.make_tuple, ssa.make_list):
+            # the adjoint of a sequence holds one adjoint per item
+            for i, item in enumerate(stmt.args):
+                if isinstance(item, ssa.Var) and item.name in self.active:
+                    self.accumulate(out, item.name, gast.Subscript(
+                        target_bar, gast.Constant(i, None), gast.Load()))
+            return out
         rule = analysis.rule_of(stmt)
         if rule is None or (rule.differentiable and rule.partials is None
                             and rule.adjoint is None):
-            if inspect.isfunction(stmt.fn):
+            if stmt.callee is not None and inspect.isfunction(stmt.fn):
                 advice = ("calls into your own functions are not "
                           "differentiated yet; inline its body here, or give "
                           "it a rule with @s2sad.adjoint")
@@ -363,6 +502,29 @@ _OUTPUT = object()
 
 def _name(name):
     return gast.Name(name, gast.Load(), None, None)
+
+
+def _pack(names, ctx):
+    """`a` for one name, `(a, b)` for several."""
+    if len(names) == 1:
+        return gast.Name(names[0], ctx, None, None)
+    return gast.Tuple([gast.Name(n, ctx, None, None) for n in names], ctx)
+
+
+def _defined_in(stmts):
+    """Every SSA name defined in `stmts`: assignments, phis, loop targets."""
+    names = set()
+    for s in ssa.walk(stmts):
+        if isinstance(s, ssa.Assign) and s.target is not None:
+            names.add(s.target)
+        elif isinstance(s, ssa.For):
+            names.add(s.target)
+        names |= {p.target for p in getattr(s, "phis", ())}
+    return names
+
+
+_COMPARISONS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt,
+                operator.ge, operator.not_)
 
 
 def _describe(stmt):

@@ -67,6 +67,20 @@ class Free:
         return astor.to_source(gast.gast_to_ast(self.expr)).strip()
 
 
+class Undefined:
+    """The entry value of a variable first assigned inside a loop."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "undefined"
+
+    def __eq__(self, other):
+        return isinstance(other, Undefined)
+
+    def __hash__(self):
+        return 0
+
+
 class Const:
     __slots__ = ("value",)
 
@@ -367,46 +381,48 @@ class _Lowering:
             self.out.append(Return(returned, node))
         return returned
 
-    def loop_phis(self, body_nodes):
-        """Header phis for the variables a loop body assigns (latch filled later)."""
+    def loop_phis(self, body_nodes, exclude=()):
+        """Header phis for the variables a loop body assigns.
+
+        A variable first assigned inside the loop gets a phi too, entering as
+        `Undefined`, so its last value is readable after the loop (as in
+        Python). Returns (user name, phi) pairs; latches are set by
+        `close_loop`.
+        """
         phis = []
-        for name in sorted(_assigned(body_nodes)):
-            if name in self.env:
-                phi = Phi(self.namer.fresh(name), Var(self.env[name]), None)
-                self.env[name] = phi.target
-                phis.append(phi)
+        for name in sorted(_assigned(body_nodes) - set(exclude)):
+            entry = Var(self.env[name]) if name in self.env else Undefined()
+            phi = Phi(self.namer.fresh(name), entry, None)
+            self.env[name] = phi.target
+            self.maybe_undefined.pop(name, None)
+            phis.append((name, phi))
         return phis
 
-    def close_loop(self, phis, body_env, before_loop):
-        for phi in phis:
-            user = next(k for k, v in self.env.items() if v == phi.target)
-            phi.right = Var(body_env[user]) if user in body_env else Var(phi.target)
-        for name in set(body_env) - set(before_loop):
-            self.maybe_undefined.setdefault(name, None)
+    def close_loop(self, phis, body_env):
+        """Set each phi's back-edge value; after the loop, names are the phis."""
+        for name, phi in phis:
+            phi.right = Var(body_env[name])
+            self.env[name] = phi.target
+        return [phi for _, phi in phis]
 
     def for_(self, node):
-        iterable = self.expr(node.iter)
-        phis = self.loop_phis(node.body + [node.target])
-        header_env = dict(self.env)
         if not isinstance(node.target, gast.Name):
-            raise self.error(node.target, "unpacking in a `for` target is "
-                             "not supported yet; unpack inside the loop")
+            raise errors.S2SADInternalError(
+                "desugar left a `for` with an unpacking target",
+                self.source.filename, self.source.lineno(node))
+        iterable = self.expr(node.iter)
+        phis = self.loop_phis(node.body, exclude=[node.target.id])
         target = self.define(node.target.id)
         body, _ = self.block(node.body)
-        body_env = self.env
-        self.env = dict(header_env)
+        phis = self.close_loop(phis, self.env)
         self.env[node.target.id] = target
-        self.close_loop(phis, body_env, header_env)
         self.out.append(For(target, iterable, body, phis, node))
 
     def while_(self, node):
         phis = self.loop_phis(node.body)
-        header_env = dict(self.env)
         test_body, test = self.block_with(lambda: self.expr(node.test))
         body, _ = self.block(node.body)
-        body_env = self.env
-        self.env = dict(header_env)
-        self.close_loop(phis, body_env, header_env)
+        phis = self.close_loop(phis, self.env)
         self.out.append(While(test_body, test, body, phis, node))
 
     # -- expressions --
@@ -589,6 +605,8 @@ def render_operand(operand):
                          type_comment=None)
     if isinstance(operand, Free):
         return operand.expr
+    if isinstance(operand, Undefined):
+        return gast.Constant(None, None)
     return render_constant(operand.value)
 
 
@@ -703,9 +721,18 @@ def _render_ssa_block(stmts):
     return out
 
 
-def to_python(stmts):
+def to_python(stmts, extra=None):
     """Executable Python for SSA statements: each phi becomes a copy on the
-    edge it joins (end of each branch; loop entry and end of loop body)."""
+    edge it joins (end of each branch; loop entry and end of loop body).
+
+    Args:
+        extra: optional callable (region statement, place) -> gast statements
+            to insert; places are "before" a loop, "end" of a loop body
+            (before the back-edge copies), and "left"/"right", the ends of
+            an `if`'s branches.
+    """
+    def more(stmt, place):
+        return extra(stmt, place) if extra else []
     out = []
     for stmt in stmts:
         if isinstance(stmt, Assign):
@@ -713,23 +740,27 @@ def to_python(stmts):
         elif isinstance(stmt, Return):
             out.append(gast.Return(render_operand(stmt.value)))
         elif isinstance(stmt, If):
-            then = to_python(stmt.body) + _copies(stmt.phis, "left")
-            orelse = to_python(stmt.orelse) + _copies(stmt.phis, "right")
+            then = to_python(stmt.body, extra) + more(stmt, "left") \
+                + _copies(stmt.phis, "left")
+            orelse = to_python(stmt.orelse, extra) + more(stmt, "right") \
+                + _copies(stmt.phis, "right")
             out.append(gast.If(render_operand(stmt.test), then or [gast.Pass()],
                                orelse))
         elif isinstance(stmt, For):
-            out += _copies(stmt.phis, "left")
-            body = to_python(stmt.body) + _copies(stmt.phis, "right")
+            out += _copies(stmt.phis, "left") + more(stmt, "before")
+            body = to_python(stmt.body, extra) + more(stmt, "end") \
+                + _copies(stmt.phis, "right")
             target = gast.Name(stmt.target, gast.Store(), None, None)
             out.append(gast.For(target, render_operand(stmt.iter),
                                 body or [gast.Pass()], [], None))
         elif isinstance(stmt, While):
-            out += _copies(stmt.phis, "left")
-            body = to_python(stmt.test_body)
+            out += _copies(stmt.phis, "left") + more(stmt, "before")
+            body = to_python(stmt.test_body, extra)
             body.append(gast.If(gast.UnaryOp(gast.Not(),
                                              render_operand(stmt.test)),
                                 [gast.Break()], []))
-            body += to_python(stmt.body) + _copies(stmt.phis, "right")
+            body += to_python(stmt.body, extra) + more(stmt, "end") \
+                + _copies(stmt.phis, "right")
             out.append(gast.While(gast.Constant(True, None), body, []))
     return out
 

@@ -26,13 +26,6 @@ def method_call(x):
     return x.sum()
 
 
-def loop_in_path(x):
-    s = 0.0
-    for i in range(3):
-        s = s + x
-    return s
-
-
 def vector_output(x):
     return x * 2.0
 
@@ -125,8 +118,6 @@ BAD = [
      "return helper(x)", "your own functions"),
     (method_call, (np.ones(2),), errors.UnsupportedSyntaxError, "x.sum()",
      ".sum("),
-    (loop_in_path, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
-     "loops"),
     (maybe_undefined, (1.5,), errors.UnsupportedSyntaxError, "return y",
      "may be undefined"),
     (local_callee, (1.5, abs), errors.UnsupportedSyntaxError, "return f(x)",

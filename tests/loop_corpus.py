@@ -1,0 +1,151 @@
+"""Functions with loops, and points to check them at: (function, args, argnums)."""
+
+import math
+
+import numpy as np
+
+
+def logistic_map(x, n):
+    L = x
+    for i in range(n):
+        L = 4.0 * L * (1.0 - L)
+    return L
+
+
+def range_forms(x):
+    s = x
+    for i in range(2, 9, 3):
+        s = s * x + i
+    for i in range(5, 0, -2):
+        s = s - x / i
+    for i in range(0):
+        s = s * 100.0
+    return s
+
+
+def data_dependent_bounds(x, n):
+    s = 0.0
+    for i in range(n * 2 - 1):
+        s = s + math.sin(x * i)
+    return s
+
+
+def while_loop(x):
+    s = x
+    k = 0
+    while k < 4 and s < 100.0:
+        s = s * s + 1.0
+        k += 1
+    return s
+
+
+def branch_in_loop(x, y):
+    s = 0.0
+    for i in range(5):
+        if s > 1.0:
+            s = s * 0.5 + x
+        elif i % 2 == 0:
+            s = s + x * y
+        else:
+            s = s - y
+    return s
+
+
+def nested_loops(x, y):
+    s = x
+    for i in range(3):
+        t = y
+        for j in range(i + 1):
+            t = t * s + j
+        s = s + math.tanh(t)
+    return s
+
+
+def loop_in_branch(x, y):
+    if x > 0:
+        s = y
+        for i in range(3):
+            s = s * x
+    else:
+        s = -y
+    return s + x
+
+
+def rows_of_an_array(X, w):
+    s = 0.0
+    for row in X:
+        s = s + np.dot(row, w)
+    return s
+
+
+def enumerate_and_zip(x, w):
+    s = 0.0
+    for i, xi in enumerate(x):
+        s = s + xi * i
+    for a, b in zip(x, w):
+        s = s + a * b * b
+    for i, wi in enumerate(w, 1):
+        s = s + wi / i
+    return s
+
+
+def lists_and_tuples(x, y):
+    s = 0.0
+    for v in [x, y, x * y]:
+        s = s + v * v
+    for v in (x, 2.0):
+        s = s * v
+    return s
+
+
+def loop_variable_after_loop(x):
+    for i in range(3):
+        y = x * i
+    return y * i + x
+
+
+def swap_in_loop(x, y):
+    a, b = x, y
+    for i in range(3):
+        a, b = b, a * b
+    return a + b
+
+
+def tanh_rnn(h, W, U, xs):
+    for x in xs:
+        h = np.tanh(h @ W + x @ U)
+    return np.sum(h * h)
+
+
+def loop_never_runs(x):
+    s = x * 2.0
+    for i in range(0):
+        s = s * x
+    return s
+
+
+_rng = np.random.default_rng(3)
+_X = _rng.standard_normal((4, 3))
+_W = _rng.standard_normal((3, 3)) * 0.5
+_U = _rng.standard_normal((2, 3)) * 0.5
+_XS = _rng.standard_normal((5, 4, 2))
+
+CASES = {
+    "logistic_map": (logistic_map, (0.3, 4), (0,)),
+    "range_forms": (range_forms, (0.7,), (0,)),
+    "data_dependent_bounds": (data_dependent_bounds, (0.7, 3), (0,)),
+    "while_loop": (while_loop, (1.1,), (0,)),
+    "while_loop_early_exit": (while_loop, (4.0,), (0,)),
+    "branch_in_loop": (branch_in_loop, (0.6, 0.9), (0, 1)),
+    "branch_in_loop_b": (branch_in_loop, (0.1, 0.2), (0, 1)),
+    "nested_loops": (nested_loops, (0.4, 0.3), (0, 1)),
+    "loop_in_branch": (loop_in_branch, (0.8, 0.5), (0, 1)),
+    "loop_in_branch_b": (loop_in_branch, (-0.8, 0.5), (0, 1)),
+    "rows_of_an_array": (rows_of_an_array, (_X, _X[0]), (0, 1)),
+    "enumerate_and_zip": (enumerate_and_zip, (_X[1], _X[2]), (0, 1)),
+    "lists_and_tuples": (lists_and_tuples, (0.7, -1.2), (0, 1)),
+    "loop_variable_after_loop": (loop_variable_after_loop, (0.7,), (0,)),
+    "swap_in_loop": (swap_in_loop, (0.7, 1.3), (0, 1)),
+    "tanh_rnn": (tanh_rnn, (_X[0], _W, _U, _XS), (0, 1, 2, 3)),
+    "loop_never_runs": (loop_never_runs, (0.7,), (0,)),
+}
