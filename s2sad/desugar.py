@@ -6,6 +6,11 @@ After this pass:
 - every `for` loops over `range(...)`: `for x in X` is
   `for _k in range(len(X)): x = X[_k]`, and `enumerate`, `zip` and unpacking
   targets become index reads the same way, so a row's adjoint lands in X;
+- no loop has `break`, `continue` or `return`: `continue` is lifted like an
+  early return (what follows moves into the branches that go on); `break`
+  sets a flag the loop test reads (a `for` that breaks becomes a `while`
+  over its range); `return v` in a loop is `flag = True; value = v; break`
+  with `if flag: return value` after the loop;
 - every `return` is the last statement of its block, and every path through
   the function ends in one (`return None` is added where control falls off
   the end). Statements after an `if` that returns on some paths are moved
@@ -24,7 +29,7 @@ from s2sad.naming import Namer, names_in
 def desugar(source):
     """Rewrite `source.tree` in place into canonical form; return it."""
     func = source.tree
-    loops = _IndexLoops(source, Namer(names_in(func)))
+    loops = _Loops(source, Namer(names_in(func)))
     body = []
     for stmt in func.body:
         new = loops.visit(_AugAssign().visit(stmt))
@@ -32,7 +37,7 @@ def desugar(source):
     body = [s for s in body if not _is_constant_expr(s)]
     if not body or not _always_returns(body):
         body.append(gast.Return(value=gast.Constant(value=None, kind=None)))
-    func.body = _lift_returns(body)
+    func.body = _lift(body, gast.Return)
     return func
 
 
@@ -45,8 +50,8 @@ class _AugAssign(gast.NodeTransformer):
         return gast.copy_location(new, node)
 
 
-class _IndexLoops(gast.NodeTransformer):
-    """`for target in iterable` -> `for _k in range(n): target = seq[_k]`."""
+class _Loops(gast.NodeTransformer):
+    """Loops into canonical form: index loops over `range`, no early exits."""
 
     def __init__(self, source, namer):
         self.source = source
@@ -56,11 +61,20 @@ class _IndexLoops(gast.NodeTransformer):
         return (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
                 and self.source.lookup(node.func.id) is getattr(builtins, name))
 
+    def visit_While(self, node):
+        self.generic_visit(node)
+        return self.exits(node)
+
     def visit_For(self, node):
         self.generic_visit(node)
+        *before, loop = self.index_loop(node)
+        return before + self.exits(loop)
+
+    def index_loop(self, node):
+        """`for target in iterable` -> `for _k in range(n): target = seq[_k]`."""
         if self.builtin(node.iter, "range") and isinstance(node.target,
                                                             gast.Name):
-            return node
+            return [node]
         before, reads, count, index = [], [], [], None
         if self.builtin(node.iter, "enumerate") and len(node.iter.args) in (1, 2) \
                 and isinstance(node.target, gast.Tuple) \
@@ -95,6 +109,45 @@ class _IndexLoops(gast.NodeTransformer):
                         _call("range", [length]), body, node.orelse, None)
         gast.copy_location(loop, node)
         return before + [loop]
+
+    def exits(self, loop):
+        """Rewrite `return`, `break` and `continue` out of a loop's body."""
+        before, after = [], []
+        if _exits(loop.body, gast.Return):
+            flag, value = self.namer.fresh("_returned"), self.namer.fresh("_result")
+            before += [_set(flag, _const(False), loop), _set(value, _const(None), loop)]
+            loop.body = _replace(loop.body, gast.Return, lambda node: [
+                _set(value, node.value or _const(None), node),
+                _set(flag, _const(True), node), gast.Break()])
+            after.append(gast.copy_location(gast.If(
+                _load(flag), [gast.Return(_load(value))], []), loop))
+        if _exits(loop.body, gast.Break):
+            broke = self.namer.fresh("_broke")
+            before.append(_set(broke, _const(False), loop))
+            loop.body = _replace(loop.body, gast.Break, lambda node: [
+                _set(broke, _const(True), node), gast.Continue()])
+            if isinstance(loop, gast.For):
+                loop, setup = self.while_over_range(loop)
+                before += setup
+            not_broke = gast.UnaryOp(gast.Not(), _load(broke))
+            forever = isinstance(loop.test, gast.Constant) and loop.test.value is True
+            loop.test = not_broke if forever else gast.BoolOp(
+                gast.And(), [not_broke, loop.test])
+        if _exits(loop.body, gast.Continue):
+            loop.body = _strip(_lift(loop.body, gast.Continue), gast.Continue) \
+                or [gast.Pass()]
+        return before + [loop] + after
+
+    def while_over_range(self, loop):
+        """`for i in range(...)` -> `_k = 0; while _k < len(r): i = r[_k]; ...`."""
+        seq, k = self.namer.temp(), self.namer.fresh("_k")
+        setup = [_set(seq, loop.iter, loop), _set(k, _const(0), loop)]
+        test = gast.Compare(_load(k), [gast.Lt()], [_call("len", [_load(seq)])])
+        step = [_assign(_store(loop.target), gast.Subscript(
+                    _load(seq), _load(k), gast.Load()), loop),
+                _set(k, _binop(_load(k), _const(1)), loop)]
+        return gast.copy_location(gast.While(test, step + loop.body, []),
+                                  loop), setup
 
     def index_name(self, node):
         if not hasattr(node, "_s2sad_index"):
@@ -131,38 +184,79 @@ def _assign(target, value, where):
         gast.Assign(targets=[target], value=value, type_comment=None), where)
 
 
+def _set(name, value, where):
+    return _assign(gast.Name(name, gast.Store(), None, None), value, where)
+
+
 def _is_constant_expr(stmt):
     return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
 
 
-def _contains_return(stmts):
-    return any(isinstance(n, gast.Return)
-               for s in stmts for n in gast.walk(s))
+def _nodes(stmts):
+    """Every node in `stmts`, not looking inside nested loops (or defs)."""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (gast.For, gast.While, gast.FunctionDef)):
+            stack.extend(gast.iter_child_nodes(node))
 
 
-def _always_returns(stmts):
+def _exits(stmts, kind):
+    return any(isinstance(node, kind) for node in _nodes(stmts))
+
+
+def _always_returns(stmts, kind=gast.Return):
     for stmt in stmts:
-        if isinstance(stmt, gast.Return):
+        if isinstance(stmt, kind):
             return True
-        if isinstance(stmt, gast.If) and _always_returns(stmt.body) \
-                and _always_returns(stmt.orelse):
+        if isinstance(stmt, gast.If) and _always_returns(stmt.body, kind) \
+                and _always_returns(stmt.orelse, kind):
             return True
     return False
 
 
-def _lift_returns(stmts):
-    """Move what follows a returning `if` into its non-returning branches."""
+def _lift(stmts, kind):
+    """Move what follows an `if` that exits (`kind`: Return or Continue) on
+    some paths into its branches that do not, so exits end their blocks."""
     out = []
     for i, stmt in enumerate(stmts):
         out.append(stmt)
-        if isinstance(stmt, gast.Return):
+        if isinstance(stmt, kind):
             return out  # anything after it is unreachable
-        if isinstance(stmt, gast.If) and _contains_return([stmt]):
+        if isinstance(stmt, gast.If) and _exits([stmt], kind):
             rest = stmts[i + 1:]
             for field in ("body", "orelse"):
                 branch = getattr(stmt, field)
-                if not _always_returns(branch):
+                if not _always_returns(branch, kind):
                     branch = branch + copy.deepcopy(rest)
-                setattr(stmt, field, _lift_returns(branch))
+                setattr(stmt, field, _lift(branch, kind))
             return out
+    return out
+
+
+def _replace(stmts, kind, make):
+    """Replace each `kind` statement (outside nested loops) by `make(node)`."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, kind):
+            out += make(stmt)
+        elif isinstance(stmt, gast.If):
+            stmt.body = _replace(stmt.body, kind, make)
+            stmt.orelse = _replace(stmt.orelse, kind, make)
+            out.append(stmt)
+        else:
+            out.append(stmt)
+    return out
+
+
+def _strip(stmts, kind):
+    """Drop `kind` statements, which `_lift` left at the ends of blocks."""
+    out = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.If):
+            stmt.body = _strip(stmt.body, kind) or [gast.Pass()]
+            stmt.orelse = _strip(stmt.orelse, kind)
+        if not isinstance(stmt, kind):
+            out.append(stmt)
     return out

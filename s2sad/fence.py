@@ -43,8 +43,6 @@ _UNSUPPORTED = {
                  "differentiated function"),
     gast.Assert: ("`assert`", "validate the inputs before calling the "
                   "differentiated function"),
-    gast.Break: ("`break`", "rewrite the loop with a condition"),
-    gast.Continue: ("`continue`", "rewrite the loop body with an `if`"),
     gast.JoinedStr: ("f-strings", "format strings outside the function"),
     gast.NamedExpr: ("assignment expressions (`:=`)", "assign on a line of its "
                      "own"),
@@ -61,10 +59,10 @@ def check(source):
             f"{func.name}: *args, **kwargs, keyword-only and positional-only "
             "parameters are not supported yet; use plain positional parameters")
     for stmt in func.body:
-        _check(source, stmt, in_loop=False)
+        _check(source, stmt)
 
 
-def _check(source, node, in_loop):
+def _check(source, node):
     kind = type(node)
     if kind in _UNSUPPORTED:
         what, instead = _UNSUPPORTED[kind]
@@ -76,23 +74,12 @@ def _check(source, node, in_loop):
                 errors.UnsupportedSyntaxError, node,
                 "`else` on a loop is not supported; set a flag in the loop "
                 "and test it after the loop")
-    elif isinstance(node, gast.Return) and in_loop:
-        raise source.error(
-            errors.UnsupportedSyntaxError, node,
-            "`return` inside a loop is not supported yet; store the result "
-            "in a variable and return after the loop")
-    elif isinstance(node, gast.Compare) and len(node.ops) > 1:
-        raise source.error(
-            errors.UnsupportedSyntaxError, node,
-            "chained comparisons (`a < b < c`) are not supported yet; write "
-            "`if a < b:` nested in `if b < c:`")
     elif isinstance(node, (gast.Assign, gast.AugAssign)):
         targets = node.targets if isinstance(node, gast.Assign) else [node.target]
         for target in targets:
             _check_target(source, target)
-    loops = (gast.For, gast.While)
     for child in gast.iter_child_nodes(node):
-        _check(source, child, in_loop or isinstance(node, loops))
+        _check(source, child)
 
 
 def _check_target(source, target):

@@ -151,9 +151,11 @@ class _Reverse:
         if self.with_value:
             result = gast.Tuple([ssa.render_operand(out), result], gast.Load())
         body.append(gast.Return(result))
+        # primal names the sweep restores or recomputes are not adjoints
         adjoint_names = {n.id for s in body[seed_at:] for n in gast.walk(s)
                          if isinstance(n, gast.Name)
-                         and isinstance(n.ctx, gast.Store)}
+                         and isinstance(n.ctx, gast.Store)} - self.locals \
+            - set(self.trips.values())
         if self.fallback:
             body.insert(0, self.guard())
         return Generated(self.function_def(body), self.imports, adjoint_names,
@@ -332,7 +334,7 @@ class _Reverse:
         for phi in phis:
             if phi.target not in self.defined:
                 body.append(self.zero(phi.target, like=phi.left))
-        body = self.restore(stmt, "end", stmt.body, body, phis) + body
+        body = self.restore(stmt, "end", stmt.body, body) + body
         self.defined = outside | {p.target for p in phis}
         self.line = saved_line
         if isinstance(stmt, ssa.For):
@@ -344,13 +346,15 @@ class _Reverse:
             iterations = gast.Call(_name("range"),
                                    [_name(self.trips[id(stmt)])], [])
             target = gast.Name("_", gast.Store(), None, None)
-        out.append(gast.For(target, iterations, body, [], None))
+        loop = gast.For(target, iterations, body, [], None)
+        loop.restores = self.restored | {target.id}
+        out.append(loop)
         for phi in phis:
             if isinstance(phi.left, ssa.Var) and phi.left.name in self.active:
                 self.accumulate(out, phi.left.name, _name(self.bars[phi.target]))
         return out
 
-    def restore(self, region, place, block, reverse_code, phis=()):
+    def restore(self, region, place, block, reverse_code):
         """Bring back the values of one loop iteration (or branch) that
         `reverse_code` reads: recompute rank-0 elementwise ones from the
         others, pop the rest from the tape (pushed at `place` going forward).
@@ -361,13 +365,13 @@ class _Reverse:
                 if isinstance(s, ssa.Assign) and s.target is not None}
         own = set(defs) | {p.target for s in block
                            for p in getattr(s, "phis", ())}
-        own |= {p.target for p in phis} | {
-            s.target for s in block if isinstance(s, ssa.For)}
-        if isinstance(region, ssa.While) and place == "end":
-            own |= _defined_in(region.test_body)
-        reads = {n.id for s in reverse_code for n in gast.walk(s)
-                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
-        need = reads & own
+        own |= {s.target for s in block if isinstance(s, ssa.For)}
+        own |= {self.trips[id(s)] for s in block if id(s) in self.trips}
+        if place == "end":  # a loop body: its header values are its own too
+            own |= {p.target for p in region.phis}
+            if isinstance(region, ssa.While):
+                own |= _defined_in(region.test_body)
+        need = _reads(reverse_code) & own
         recompute = []
         for stmt in reversed(block):
             if isinstance(stmt, ssa.Assign) and stmt.target in need \
@@ -377,6 +381,7 @@ class _Reverse:
                 need |= {o.name for o in stmt.operands()
                          if isinstance(o, ssa.Var) and o.name in own}
         taped = sorted(need)
+        self.restored = set(taped) | {s.target for s in recompute}
         prologue = []
         if taped:
             if self.tape is None:
@@ -509,6 +514,25 @@ def _pack(names, ctx):
     if len(names) == 1:
         return gast.Name(names[0], ctx, None, None)
     return gast.Tuple([gast.Name(n, ctx, None, None) for n in names], ctx)
+
+
+def _reads(stmts):
+    """Names the reverse code reads from the iteration it runs in: inside a
+    nested reverse loop, what that loop restores for itself does not count."""
+    found = set()
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        nested = getattr(node, "restores", None)
+        if nested is not None:
+            stack.append(node.iter)
+            found |= _reads(node.body) - nested
+        elif isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Load):
+                found.add(node.id)
+        else:
+            stack.extend(gast.iter_child_nodes(node))
+    return found
 
 
 def _defined_in(stmts):

@@ -484,10 +484,12 @@ class _Lowering:
                 value = -value if isinstance(node.op, gast.USub) else value
                 return identity, [Const(value)], (), None
             return _UNARYOPS[type(node.op)], [self.expr(node.operand)], (), None
-        if isinstance(node, gast.Compare):
+        if isinstance(node, gast.Compare) and len(node.ops) == 1:
             return (_CMPOPS[type(node.ops[0])],
                     [self.expr(node.left), self.expr(node.comparators[0])],
                     (), None)
+        if isinstance(node, gast.Compare):
+            return self.compare_chain(node)
         if isinstance(node, gast.Call):
             return self.call(node)
         if isinstance(node, gast.Attribute):
@@ -559,6 +561,28 @@ class _Lowering:
                             node)
             self.out.append(branch)
             result = Var(joined)
+        return identity, [result], (), None
+
+    def compare_chain(self, node):
+        """`a < b < c` is `a < b and b < c` with b evaluated once."""
+        left = self.expr(node.left)
+        result = None
+        for op, comparator in zip(node.ops, node.comparators):
+            def compare(left=left, op=op, comparator=comparator):
+                right = self.expr(comparator)
+                test = self.emit(self.namer.temp(), _CMPOPS[type(op)],
+                                 [left, right], node=node)
+                return right, test
+            if result is None:
+                left, result = compare()
+                continue
+            holder = {}
+            block, _ = self.block_with(
+                lambda: holder.update(zip(("right", "test"), compare())))
+            joined = self.namer.temp()
+            self.out.append(If(result, block, [],
+                               [Phi(joined, holder["test"], result)], node))
+            left, result = holder["right"], Var(joined)
         return identity, [result], (), None
 
     def if_exp(self, node):

@@ -149,3 +149,69 @@ CASES = {
     "tanh_rnn": (tanh_rnn, (_X[0], _W, _U, _XS), (0, 1, 2, 3)),
     "loop_never_runs": (loop_never_runs, (0.7,), (0,)),
 }
+
+
+def break_continue(x, y):
+    s = 0.0
+    for i in range(10):
+        if i % 3 == 1:
+            continue
+        s = s + x * i
+        if s > 4.0:
+            break
+        s = s * y
+    return s + i
+
+
+def return_in_loop(x, y):
+    s = x
+    for i in range(6):
+        s = s * y + 1.0
+        if s > 3.0:
+            return s * x
+    return -s
+
+
+def nested_break(x):
+    total = 0.0
+    for i in range(4):
+        j = 0
+        while True:
+            total = total + x * j
+            j += 1
+            if j > i:
+                break
+    return total
+
+
+def while_with_continue(x):
+    s = x
+    k = 0
+    while k < 6:
+        k += 1
+        if k == 2:
+            continue
+        s = s * 0.9 + math.sin(s)
+    return s
+
+
+def chained_comparison(x, y):
+    s = 0.0
+    for i in range(4):
+        if 0.0 < s < 1.0 <= y:
+            s = s + x * y
+        else:
+            s = s + x
+    return s
+
+
+CASES.update({
+    "break_continue": (break_continue, (0.6, 0.9), (0, 1)),
+    "break_continue_early": (break_continue, (1.6, 0.9), (0, 1)),
+    "return_in_loop": (return_in_loop, (0.6, 1.4), (0, 1)),
+    "return_in_loop_never": (return_in_loop, (0.1, 0.2), (0, 1)),
+    "nested_break": (nested_break, (0.6,), (0,)),
+    "while_with_continue": (while_with_continue, (0.6,), (0,)),
+    "chained_comparison": (chained_comparison, (0.3, 1.5), (0, 1)),
+    "chained_comparison_b": (chained_comparison, (0.3, 0.5), (0, 1)),
+})

@@ -93,21 +93,17 @@ def _for_else(x):
     return x
 
 
-def _subscript_assign(x):
-    x[0] = 1.0
-    return np.sum(x)
-
-
-def _break(x):
-    while True:
-        break
+def _while_else(x):
+    while x < 10:
+        x = x * 2
+    else:
+        x = x + 1
     return x
 
 
-def _chained(x):
-    if 0 < x < 1:
-        return x
-    return -x
+def _subscript_assign(x):
+    x[0] = 1.0
+    return np.sum(x)
 
 
 # (function, args, error class, the source line the error must name, words)
@@ -134,11 +130,10 @@ BAD = [
     (_nested, (1.5,), errors.UnsupportedSyntaxError, "def inner", "nested"),
     (_for_else, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
      "else"),
+    (_while_else, (1.5,), errors.UnsupportedSyntaxError, "while x < 10",
+     "else"),
     (_subscript_assign, (np.ones(2),), errors.UnsupportedSyntaxError,
      "x[0] = 1.0", "assignment into"),
-    (_break, (1.5,), errors.UnsupportedSyntaxError, "        break",
-     "break"),
-    (_chained, (0.5,), errors.UnsupportedSyntaxError, "0 < x < 1", "chained"),
 ]
 
 
