@@ -8,10 +8,13 @@ accumulated in program order; branches are replayed with the same test, so
 every primal value an adjoint reads is still defined.
 """
 
+import collections
+import copy
 import inspect
 import operator
 
 import gast
+import numpy as np
 
 from s2sad import analysis, codegen, errors, runtime, ssa, template
 
@@ -386,11 +389,45 @@ class _Reverse:
         if taped:
             if self.tape is None:
                 self.tape = self.namer.fresh("_tape")
-            self.pushes[(id(region), place)] = taped
+            pushed, popped = self.shapes_only(taped, reverse_code)
+            self.pushes[(id(region), place)] = pushed
             pop = gast.Call(gast.Attribute(_name(self.tape), "pop", gast.Load()),
                             [], [])
-            prologue.append(gast.Assign([_pack(taped, gast.Store())], pop, None))
+            prologue.append(gast.Assign([_pack(popped, gast.Store())], pop, None))
         return prologue + [ssa.render_assign(s) for s in recompute]
+
+    def shapes_only(self, taped, reverse_code):
+        """Tape only the shape of values the reverse reads only to
+        unbroadcast against, so the arrays themselves can be freed.
+
+        Returns the expressions to push and the names to pop into; rewrites
+        those reads in `reverse_code` to `runtime.unbroadcast_to`.
+        """
+        targets = collections.defaultdict(list)  # name -> unbroadcast calls
+        for node in _walk(reverse_code):
+            if _is_helper_call(node, "unbroadcast") and isinstance(
+                    node.args[1], gast.Name):
+                targets[node.args[1].id].append(node)
+        reads = collections.Counter(
+            n.id for n in _walk(reverse_code)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
+        pushed, popped = [], []
+        for name in taped:
+            calls = targets.get(name, [])
+            if not calls or len(calls) != reads[name]:
+                pushed.append(_name(name))
+                popped.append(name)
+                continue
+            shape = self.namer.fresh(f"{name}_shape")
+            numpy = self.import_name("np", np)
+            pushed.append(gast.Call(gast.Attribute(_name(numpy), "shape",
+                                                   gast.Load()),
+                                    [_name(name)], []))
+            popped.append(shape)
+            for call in calls:
+                call.func.attr = "unbroadcast_to"
+                call.args[1] = _name(shape)
+        return pushed, popped
 
     def recomputable(self, stmt):
         """Cheaper to recompute than to tape: rank-0 and elementwise."""
@@ -406,11 +443,12 @@ class _Reverse:
         trips = self.trips.get(id(region))
         if trips and place == "before":
             out.append(ssa.assign(trips, gast.Constant(0, None)))
-        taped = self.pushes.get((id(region), place))
-        if taped:
+        pushed = self.pushes.get((id(region), place))
+        if pushed:
+            value = pushed[0] if len(pushed) == 1 else gast.Tuple(
+                copy.deepcopy(pushed), gast.Load())
             push = gast.Call(gast.Attribute(_name(self.tape), "append",
-                                            gast.Load()),
-                             [_pack(taped, gast.Load())], [])
+                                            gast.Load()), [value], [])
             out.append(gast.Expr(push))
         if trips and place == "end":
             out.append(ssa.assign(trips, gast.BinOp(
@@ -507,6 +545,17 @@ _OUTPUT = object()
 
 def _name(name):
     return gast.Name(name, gast.Load(), None, None)
+
+
+def _walk(stmts):
+    for stmt in stmts:
+        yield from gast.walk(stmt)
+
+
+def _is_helper_call(node, helper):
+    """Is `node` a call `<runtime>.helper(...)`?"""
+    return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+            and node.func.attr == helper)
 
 
 def _pack(names, ctx):

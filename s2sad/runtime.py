@@ -13,9 +13,24 @@ def unbroadcast(g, x):
     """Sum `g` down to the shape of `x`, undoing NumPy broadcasting."""
     if type(g) is float:  # a Python float gradient: x was a scalar too
         return g
-    shape = np.shape(x)
-    if np.shape(g) == shape:
+    shape = getattr(x, "shape", None)
+    if shape is None:  # a Python number, list or tuple
+        shape = np.shape(x)
+    if getattr(g, "shape", ()) == shape:
         return g
+    g = _sum_to(g, shape)
+    return float(g) if isinstance(x, (float, int)) else g
+
+
+def unbroadcast_to(g, shape):
+    """`unbroadcast` when only the shape of x was kept (a loop's tape)."""
+    if type(g) is float or getattr(g, "shape", ()) == shape:
+        return g
+    return _sum_to(g, shape)
+
+
+def _sum_to(g, shape):
+    """Sum the axes broadcasting added to reach `g`'s shape from `shape`."""
     g = np.asarray(g)
     extra = g.ndim - len(shape)
     if extra > 0:
@@ -23,8 +38,6 @@ def unbroadcast(g, x):
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
-    if not shape and isinstance(x, (float, int)):
-        return float(g)
     return g.reshape(shape)
 
 
@@ -76,8 +89,16 @@ def _swap(a):
     return np.swapaxes(a, -1, -2)
 
 
+def _matrices(a, b):
+    """Are both operands 2-D arrays (the common case, handled directly)?"""
+    return (a.__class__ is np.ndarray and b.__class__ is np.ndarray
+            and a.ndim == 2 and b.ndim == 2)
+
+
 def matmul_adjoint_a(g, a, b):
     """d(a @ b)/da applied to the output adjoint `g`."""
+    if _matrices(a, b):
+        return g @ b.T
     a_nd, b_nd = np.ndim(a), np.ndim(b)
     if b_nd == 1:
         if a_nd == 1:
@@ -90,6 +111,8 @@ def matmul_adjoint_a(g, a, b):
 
 def matmul_adjoint_b(g, a, b):
     """d(a @ b)/db applied to the output adjoint `g`."""
+    if _matrices(a, b):
+        return a.T @ g
     a_nd, b_nd = np.ndim(a), np.ndim(b)
     if a_nd == 1:
         if b_nd == 1:

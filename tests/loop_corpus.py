@@ -215,3 +215,15 @@ CASES.update({
     "chained_comparison": (chained_comparison, (0.3, 1.5), (0, 1)),
     "chained_comparison_b": (chained_comparison, (0.3, 0.5), (0, 1)),
 })
+
+
+def broadcasting_in_loop(a, v):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(np.tanh(a * v + i) * v)
+        v = v * 0.5 + a
+    return s
+
+
+CASES["broadcasting_in_loop"] = (
+    broadcasting_in_loop, (_X[:2, :1], _X[3]), (0, 1))
