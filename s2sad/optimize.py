@@ -17,13 +17,12 @@ except for expression statements (the scalar-output check), which are kept.
 """
 
 import collections
-import copy
 import inspect
 import operator
 
 import gast
 
-from s2sad import codegen, runtime
+from s2sad import codegen, runtime, trees
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
          gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -40,33 +39,15 @@ def optimize(tree, adjoint_names=(), runtime_name="runtime"):
         runtime_name: what the generated code calls s2sad's runtime.
     """
     passes = _Passes(set(adjoint_names), runtime_name)
-    changed = True
-    while changed:
-        changed = False
-        for step in (passes.simplify, passes.propagate, passes.merge):
-            changed |= step(tree)
+    passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
+    while passes.propagate(tree) | passes.merge(tree):
+        passes.simplify(tree)  # new operands may simplify further
     passes.eliminate(tree)  # nothing above needs dead code gone first
     tree.body = _clean(tree.body)
     return tree
 
 
-def _names(node, ctx):
-    """Identifiers of the `ctx` (Load or Store) names in `node`, in order."""
-    found = []
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        if type(node) is gast.Name:
-            if isinstance(node.ctx, ctx):
-                found.append(node.id)
-            continue
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if isinstance(value, gast.AST):
-                stack.append(value)
-            elif type(value) is list:
-                stack.extend(v for v in value if isinstance(v, gast.AST))
-    return found
+_names = trees.names
 
 
 def _is_number(node, value=None):
@@ -101,7 +82,8 @@ class _Passes:
         return self.changed
 
     def expr(self, node, identities):
-        for field, value in gast.iter_fields(node):
+        for field in node._fields:
+            value = getattr(node, field, None)
             if isinstance(value, gast.expr):
                 setattr(node, field, self.expr(value, identities))
             elif isinstance(value, list):
@@ -113,13 +95,13 @@ class _Passes:
                 node.op, gast.Pow) and isinstance(node.left, gast.Name) \
                 and _is_number(node.right, 2):
             # x ** 2 -> x * x: the same correctly rounded value, without pow()
-            new = gast.BinOp(node.left, gast.Mult(), copy.deepcopy(node.left))
+            new = gast.BinOp(node.left, gast.Mult(), trees.clone(node.left))
         if new is None and identities:
             new = self.identity(node)
         if new is None or new is node:
             return node
         self.changed = True
-        return new
+        return self.expr(new, identities)  # the result may simplify again
 
     def identity(self, node):
         if isinstance(node, gast.BinOp):
@@ -142,7 +124,7 @@ class _Passes:
                         right.op, gast.Div) and _is_number(right.left, 1):
                     return gast.BinOp(left, gast.Div(), right.right)
             if isinstance(op, gast.Add):
-                if gast.dump(left) == gast.dump(right):  # d * d gives g*d twice
+                if trees.same(left, right):  # d * d gives g * d twice
                     return gast.BinOp(gast.Constant(2.0, None), gast.Mult(), left)
                 if _is_number(left, 0):
                     return right
@@ -192,20 +174,11 @@ class _Passes:
         if not replace:
             return False
 
-        def resolve(value):
+        for name, value in replace.items():
             while isinstance(value, gast.Name) and value.id in replace:
                 value = replace[value.id]
-            return value
-        for node in gast.walk(tree):
-            for field, value in gast.iter_fields(node):
-                if isinstance(value, gast.Name) and isinstance(
-                        value.ctx, gast.Load) and value.id in replace:
-                    setattr(node, field, copy.deepcopy(resolve(value)))
-                elif isinstance(value, list):
-                    for i, item in enumerate(value):
-                        if isinstance(item, gast.Name) and isinstance(
-                                item.ctx, gast.Load) and item.id in replace:
-                            value[i] = copy.deepcopy(resolve(item))
+            replace[name] = value
+        trees.replace_names(tree, replace)
         for block in _blocks(tree.body):
             block[:] = [s for s in block if not (
                 _target(s) in replace)]

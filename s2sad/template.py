@@ -7,11 +7,9 @@ local variables become fresh temporaries; its free names (`np`, `runtime`,
 contributions, for the engine to accumulate.
 """
 
-import copy
-
 import gast
 
-from s2sad import errors, ssa
+from s2sad import errors, ssa, trees
 
 _NO_VALUE = object()
 
@@ -65,14 +63,14 @@ def fill(template, operands, d_names, namer, import_name):
                          import_name)
     for stmt in template.body:
         if isinstance(stmt, gast.Return):
-            filled.returned = rewriter.visit(copy.deepcopy(stmt.value))
+            filled.returned = rewriter.visit(trees.clone(stmt.value))
             break
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
         if _is_d(target):
-            value = rewriter.visit(copy.deepcopy(stmt.value))
+            value = rewriter.visit(trees.clone(stmt.value))
             filled.contributions.append((target.slice.id, value))
         else:
-            filled.stmts.append(rewriter.visit(copy.deepcopy(stmt)))
+            filled.stmts.append(rewriter.visit(trees.clone(stmt)))
     return filled
 
 
@@ -106,7 +104,7 @@ class _Rewriter(gast.NodeTransformer):
     def visit_Name(self, node):
         name = node.id
         if name in self.operands and name not in self.assigned:
-            return copy.deepcopy(ssa.render_operand(self.operands[name]))
+            return trees.clone(ssa.render_operand(self.operands[name]))
         if name in self.assigned:
             if name not in self.locals:
                 self.locals[name] = self.namer.temp()
