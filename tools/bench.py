@@ -1,0 +1,404 @@
+"""Benchmark s2sad's generated gradients against hand-written ones.
+
+Measures, in one run:
+  * for each program (the SEEDS.md worked examples, math-module variants,
+    a 10000 x 1000 linear regression, the logistic map as a loop, a scalar
+    loop with a branch, a tanh RNN), the time of s2sad's gradient relative to
+    a hand-written NumPy/Python gradient, after checking they agree;
+  * the peak memory of the logistic map's gradient at n = 1,000,000 against
+    a hand-written taped reverse pass;
+  * the first-call transformation time of a ~20-line function;
+  * the cost of a cached `s2sad.grad(f)` call.
+
+Times are minima over repeats of `timeit` loops of ~0.2 s each; only ratios
+against the hand-written code are compared with targets. Run it with
+
+    python tools/bench.py [--quick] [--markdown FILE]
+"""
+
+import argparse
+import math
+import os
+import platform
+import statistics
+import time
+import timeit
+import tracemalloc
+
+import numpy as np
+
+import s2sad
+import s2sad.api
+
+SCALAR_TARGET = 1.3
+LINREG_TARGET = 1.1
+LOOP_TARGET = 2.0
+RNN_TARGET = 1.2
+MEMORY_TARGET = 2.0
+TRANSFORM_TARGET_MS = 20.0
+CACHED_TARGET_US = 10.0
+
+
+# The programs and their hand-written gradients.
+
+def f(x, y):
+    return x ** 2 * y + y + 2
+
+
+def f_hand(x, y):
+    return 2 * x * y, x * x + 1
+
+
+def g(x1, x2):
+    return np.log(x1) + x1 * x2 - np.sin(x2)
+
+
+def g_hand(x1, x2):
+    return 1 / x1 + x2, x1 - np.cos(x2)
+
+
+def g_math(x1, x2):
+    return math.log(x1) + x1 * x2 - math.sin(x2)
+
+
+def g_math_hand(x1, x2):
+    return 1 / x1 + x2, x1 - math.cos(x2)
+
+
+def logistic(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def logistic_hand(z):
+    s = 1 / (1 + np.exp(-z))
+    return s * (1 - s)
+
+
+def logistic_math(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def logistic_math_hand(z):
+    s = 1 / (1 + math.exp(-z))
+    return s * (1 - s)
+
+
+def logistic_map4(x):
+    l1 = x
+    l2 = 4 * l1 * (1 - l1)
+    l3 = 4 * l2 * (1 - l2)
+    l4 = 4 * l3 * (1 - l3)
+    return l4
+
+
+def logistic_map4_hand(x):
+    l2 = 4 * x * (1 - x)
+    d2 = 4 * (1 - 2 * x)
+    l3 = 4 * l2 * (1 - l2)
+    d3 = 4 * d2 * (1 - 2 * l2)
+    return 4 * d3 * (1 - 2 * l3)
+
+
+def two_xtx(x):
+    return 2 * x @ x
+
+
+def two_xtx_hand(x):
+    return 4 * x
+
+
+def dot_loss(w, x, y):
+    return (np.dot(x, w) - y) ** 2
+
+
+def dot_loss_hand(w, x, y):
+    return 2 * (np.dot(x, w) - y) * x
+
+
+def linreg(w, X, y):
+    return np.sum((X @ w - y) ** 2)
+
+
+def linreg_hand(w, X, y):
+    # Parenthesised: `2 * X.T @ r` would scale all of X before the product.
+    return 2 * (X.T @ (X @ w - y))
+
+
+def logistic_map(x, n):
+    L = x
+    for i in range(n):
+        L = 4.0 * L * (1.0 - L)
+    return L
+
+
+def logistic_map_hand(x, n):
+    tape, L = [], x
+    for _ in range(n):
+        tape.append(L)
+        L = 4.0 * L * (1.0 - L)
+    g = 1.0
+    for _ in range(n):
+        L = tape.pop()
+        g = g * 4.0 * (1.0 - 2.0 * L)
+    return g
+
+
+def loop_branch(x, n):
+    s = 0.0
+    for i in range(n):
+        if s > 1.0:
+            s = s * 0.5 + x
+        else:
+            s = s + x * x
+    return s
+
+
+def loop_branch_hand(x, n):
+    tape, s = [], 0.0
+    for _ in range(n):
+        halve = s > 1.0
+        tape.append(halve)
+        s = s * 0.5 + x if halve else s + x * x
+    gs, gx = 1.0, 0.0
+    for _ in range(n):
+        if tape.pop():
+            gx += gs
+            gs = gs * 0.5
+        else:
+            gx += gs * 2.0 * x
+    return gx
+
+
+def rnn(h, W, U, xs):
+    for x in xs:
+        h = np.tanh(h @ W + x @ U)
+    return np.sum(h * h)
+
+
+def rnn_hand(h, W, U, xs):
+    hs = [h]
+    for x in xs:
+        h = np.tanh(h @ W + x @ U)
+        hs.append(h)
+    dh = 2.0 * h
+    dW, dU = np.zeros_like(W), np.zeros_like(U)
+    for t in range(len(xs) - 1, -1, -1):
+        dpre = dh * (1.0 - hs[t + 1] * hs[t + 1])
+        dW += hs[t].T @ dpre
+        dU += xs[t].T @ dpre
+        dh = dpre @ W.T
+    return dW, dU
+
+
+def twenty(x, y):
+    a = x * y + 1.0
+    b = np.sin(a) * x
+    c = np.exp(-0.1 * b)
+    d = a * c - y
+    e = np.log(1.0 + d * d)
+    h = e / (1.0 + x * x)
+    k = np.cos(h) + b
+    m = k ** 2 - a
+    if m > 0:
+        n = np.sqrt(m + 1.0)
+        p = n * c
+    else:
+        n = np.tanh(m)
+        p = n - c
+    q = p * h + e
+    r = q / (1.0 + np.abs(d))
+    s = r * x - y * e
+    t = np.exp(-s * s)
+    u = t + m * 0.5
+    v = u * k
+    return v + q
+
+
+def programs(quick):
+    """(name, function, argnums, args, hand-written gradient, target)."""
+    rng = np.random.default_rng(0)
+    rows, cols = (1000, 100) if quick else (10000, 1000)
+    X = rng.standard_normal((rows, cols))
+    y = rng.standard_normal(rows)
+    w = rng.standard_normal(cols)
+    x3, w3 = np.array([1.0, 2.0, 3.0]), np.array([0.5, -0.25, 2.0])
+    return [
+        ("f(x, y) at (3, 4)", f, (0, 1), (3.0, 4.0), f_hand, SCALAR_TARGET),
+        ("g(x1, x2), np", g, (0, 1), (2.0, 5.0), g_hand, SCALAR_TARGET),
+        ("g(x1, x2), math", g_math, (0, 1), (2.0, 5.0), g_math_hand,
+         SCALAR_TARGET),
+        ("logistic, np", logistic, 0, (1.5,), logistic_hand, SCALAR_TARGET),
+        ("logistic, math", logistic_math, 0, (1.5,), logistic_math_hand,
+         SCALAR_TARGET),
+        ("logistic map L(4)", logistic_map4, 0, (0.3,), logistic_map4_hand,
+         SCALAR_TARGET),
+        ("2 x @ x, x = arange(4) (no target)", two_xtx, 0,
+         (np.arange(4.0),), two_xtx_hand, None),
+        ("(dot(x, w) - y)**2, 3-vectors (no target)", dot_loss, 0,
+         (w3, x3, 0.5), dot_loss_hand, None),
+        (f"linreg {rows}x{cols}", linreg, 0, (w, X, y), linreg_hand,
+         LINREG_TARGET),
+        ("logistic map loop, n = 1000", logistic_map, 0, (0.3, 1000),
+         logistic_map_hand, LOOP_TARGET),
+        ("logistic map loop, n = 100000", logistic_map, 0, (0.3, 100_000),
+         logistic_map_hand, LOOP_TARGET),
+        ("scalar loop with an if, n = 1000", loop_branch, 0, (0.3, 1000),
+         loop_branch_hand, LOOP_TARGET),
+        ("tanh RNN, T = 100, hidden 64, batch 16", rnn, (1, 2),
+         (rng.standard_normal((16, 64)), rng.standard_normal((64, 64)) * 0.1,
+          rng.standard_normal((64, 64)) * 0.1,
+          rng.standard_normal((100, 16, 64))), rnn_hand, RNN_TARGET),
+    ]
+
+
+def best_times(calls, repeat):
+    """Seconds per call of each `(fn, args)`: the min over `repeat` loops of
+    ~0.2 s each, interleaved so that a change in machine load hits all."""
+    timers = [timeit.Timer("fn(*args)", globals={"fn": fn, "args": args})
+              for fn, args in calls]
+    numbers = [timer.autorange()[0] for timer in timers]
+    best = [math.inf] * len(timers)
+    for _ in range(repeat):
+        for i, (timer, number) in enumerate(zip(timers, numbers)):
+            best[i] = min(best[i], timer.timeit(number) / number)
+    return best
+
+
+def same_gradient(actual, expected):
+    if isinstance(expected, tuple):
+        return (isinstance(actual, tuple) and len(actual) == len(expected)
+                and all(map(same_gradient, actual, expected)))
+    if np.shape(actual) != np.shape(expected):
+        return False
+    # The logistic map is chaotic: over 10**5 steps its derivative overflows
+    # in both versions (to inf or nan, depending on the order of operations).
+    both_overflowed = ~np.isfinite(actual) & ~np.isfinite(expected)
+    return bool(np.all(both_overflowed | np.isclose(actual, expected,
+                                                    rtol=1e-10)))
+
+
+def fmt_time(seconds):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def bench_program(name, fn, argnums, args, hand, target, repeat):
+    wanted = "-" if target is None else f"<= {target}"
+    try:
+        generated = s2sad.grad(fn, argnums=argnums)
+        actual, expected = generated(*args), hand(*args)
+        if not same_gradient(actual, expected):
+            with np.printoptions(threshold=6, precision=6):
+                return [name, "-", "-", "-", wanted,
+                        f"WRONG: s2sad {actual!r}, hand-written "
+                        f"{expected!r}"]
+        t_hand, t_s2sad = best_times([(hand, args), (generated, args)],
+                                     repeat)
+    except Exception as exc:
+        return [name, "-", "-", "-", wanted,
+                f"ERROR: {type(exc).__name__}: {exc}"]
+    ratio = t_s2sad / t_hand
+    met = "-" if target is None else "yes" if ratio <= target else "no"
+    return [name, fmt_time(t_hand), fmt_time(t_s2sad), f"{ratio:.3f}",
+            wanted, met]
+
+
+def peak_bytes(fn, *args):
+    """Peak memory `tracemalloc` sees while `fn(*args)` runs."""
+    tracemalloc.start()
+    try:
+        fn(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def bench_memory(n):
+    """Peak memory of the logistic map's gradient, s2sad / hand-written."""
+    generated = s2sad.grad(logistic_map)
+    generated(0.3, 10)  # transformed before measuring
+    hand = peak_bytes(logistic_map_hand, 0.3, n)
+    ours = peak_bytes(generated, 0.3, n)
+    ratio = ours / hand
+    return [f"peak memory, logistic map n = {n:,}",
+            f"{hand / 2**20:.1f} MiB", f"{ours / 2**20:.1f} MiB",
+            f"{ratio:.3f}", f"<= {MEMORY_TARGET}",
+            "yes" if ratio <= MEMORY_TARGET else "no"]
+
+
+def bench_transform(runs):
+    """Median first-call transformation time of `twenty`, in seconds."""
+    times = []
+    for _ in range(runs):
+        s2sad.api._CACHE.clear()
+        start = time.perf_counter()
+        s2sad.grad(twenty, argnums=(0, 1))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_cached(repeat):
+    """Seconds per `s2sad.grad(f)` call once f is transformed."""
+    s2sad.grad(f)
+    return best_times([(s2sad.grad, (f,))], repeat)[0]
+
+
+def bench_overhead(name, measure, target, unit, scale):
+    try:
+        seconds = measure()
+    except Exception as exc:
+        return [name, "-", "-", "-", f"< {target:g} {unit}",
+                f"ERROR: {type(exc).__name__}: {exc}"]
+    value = seconds / scale
+    return [name, "-", f"{value:.3g} {unit}", "-", f"< {target:g} {unit}",
+            "yes" if value < target else "no"]
+
+
+def markdown_table(header, rows):
+    def line(cells):  # one line per row; a "|" in a message is escaped
+        cells = (" ".join(c.replace("|", "\\|").split()) for c in cells)
+        return "| " + " | ".join(cells) + " |"
+    return "\n".join([line(header), "|---" * len(header) + "|"]
+                     + [line(row) for row in rows])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer repeats and a 1000x100 linreg")
+    parser.add_argument("--markdown", metavar="FILE",
+                        help="also write the report to FILE")
+    opts = parser.parse_args()
+    repeat = 2 if opts.quick else 5
+    rows = []
+    for name, fn, argnums, args, hand, target in programs(opts.quick):
+        reps = min(repeat, 3) if fn in (linreg, rnn) else repeat
+        rows.append(bench_program(name, fn, argnums, args, hand, target,
+                                  reps))
+    rows.append(bench_memory(100_000 if opts.quick else 1_000_000))
+    rows.append(bench_overhead(
+        "transformation, 20-line function (median)",
+        lambda: bench_transform(5 if opts.quick else 21),
+        TRANSFORM_TARGET_MS, "ms", 1e-3))
+    rows.append(bench_overhead(
+        "cached s2sad.grad(f) call", lambda: bench_cached(repeat),
+        CACHED_TARGET_US, "us", 1e-6))
+    report = "\n".join([
+        f"- Python {platform.python_version()}, NumPy {np.__version__}",
+        f"- CPU: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} logical cores",
+        "- ratio = s2sad time / hand-written time (lower is better)",
+        "",
+        markdown_table(["benchmark", "hand-written", "s2sad", "ratio",
+                        "target", "met"], rows),
+    ])
+    print(report)
+    if opts.markdown:
+        with open(opts.markdown, "w") as out:
+            out.write(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
