@@ -89,17 +89,16 @@ def _swap(a):
     return np.swapaxes(a, -1, -2)
 
 
-def _matrices(a, b):
-    """Are both operands 2-D arrays (the common case, handled directly)?"""
-    return (a.__class__ is np.ndarray and b.__class__ is np.ndarray
-            and a.ndim == 2 and b.ndim == 2)
+def _ndim(a):
+    """np.ndim without its dispatch cost for arrays (the common case)."""
+    return a.ndim if a.__class__ is np.ndarray else np.ndim(a)
 
 
 def matmul_adjoint_a(g, a, b):
     """d(a @ b)/da applied to the output adjoint `g`."""
-    if _matrices(a, b):
+    a_nd, b_nd = _ndim(a), _ndim(b)
+    if a_nd == 2 and b_nd == 2:
         return g @ b.T
-    a_nd, b_nd = np.ndim(a), np.ndim(b)
     if b_nd == 1:
         if a_nd == 1:
             return g * b
@@ -111,9 +110,9 @@ def matmul_adjoint_a(g, a, b):
 
 def matmul_adjoint_b(g, a, b):
     """d(a @ b)/db applied to the output adjoint `g`."""
-    if _matrices(a, b):
+    a_nd, b_nd = _ndim(a), _ndim(b)
+    if a_nd == 2 and b_nd == 2:
         return a.T @ g
-    a_nd, b_nd = np.ndim(a), np.ndim(b)
     if a_nd == 1:
         if b_nd == 1:
             return g * a
@@ -125,23 +124,26 @@ def matmul_adjoint_b(g, a, b):
 
 def dot_adjoint_a(g, a, b):
     """d(np.dot(a, b))/da: a scalar factor scales; otherwise as matmul."""
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
+    if _scalar_factor(a, b):
         return unbroadcast(g * b, a)
-    if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise errors.S2SADError("np.dot of arrays with more than 2 dimensions "
-                                "is not differentiable yet; use np.matmul or "
-                                "np.einsum")
     return matmul_adjoint_a(g, a, b)
 
 
 def dot_adjoint_b(g, a, b):
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
+    """d(np.dot(a, b))/db."""
+    if _scalar_factor(a, b):
         return unbroadcast(g * a, b)
-    if np.ndim(a) > 2 or np.ndim(b) > 2:
+    return matmul_adjoint_b(g, a, b)
+
+
+def _scalar_factor(a, b):
+    """Is np.dot(a, b) a product by a scalar? (Refuses what it cannot do.)"""
+    a_nd, b_nd = _ndim(a), _ndim(b)
+    if a_nd > 2 or b_nd > 2:
         raise errors.S2SADError("np.dot of arrays with more than 2 dimensions "
                                 "is not differentiable yet; use np.matmul or "
                                 "np.einsum")
-    return matmul_adjoint_b(g, a, b)
+    return a_nd == 0 or b_nd == 0
 
 
 def sign(x):
