@@ -50,6 +50,9 @@ def optimize(tree, adjoint_names=(), runtime_name="runtime"):
 _names = trees.names
 
 
+_LEAVES = (gast.Name, gast.Constant)
+
+
 def _is_number(node, value=None):
     ok = (isinstance(node, gast.Constant) and type(node.value) in (int, float))
     return ok and (value is None or node.value == value)
@@ -82,6 +85,8 @@ class _Passes:
         return self.changed
 
     def expr(self, node, identities):
+        if type(node) in _LEAVES:
+            return node
         for field in node._fields:
             value = getattr(node, field, None)
             if isinstance(value, gast.expr):
