@@ -8,7 +8,6 @@ names get adjoints.
 constants, results of `math` functions and of arithmetic on known scalars), so
 the engine can skip unbroadcasting against them.
 """
-import operator
 
 from s2sad import ssa
 from s2sad.rules import registry

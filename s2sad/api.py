@@ -45,7 +45,7 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
         texts = []
         for part in generated:
             if optimize_code:
-                optimize.optimize(part.tree, part.adjoint_names,
+                optimize.optimize(part.tree, part.derivative_names,
                                   part.runtime_name)
             texts.append(codegen.to_source(part.tree))
     except errors.S2SADError:

@@ -3,7 +3,7 @@
 - constant folding (`2 - 1` -> `1`) and `x ** 2` -> `x * x` everywhere;
 - algebraic identities (`g * 1.0`, `0.0 + g`, `g * -1.0`, `g * (1.0 / y)`,
   `x ** 1`, `-(-g)`, `e + e` -> `2.0 * e`, `2 * g` -> `2.0 * g`, default
-  arguments of runtime helpers dropped) only in adjoint statements, whose
+  arguments of runtime helpers dropped) only in derivative statements, whose
   values are floats, so a user's `n * 1.0` (an int-to-float conversion) is
   never removed;
 - copy and constant propagation for names assigned once;
@@ -30,15 +30,15 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
          gast.Mod: operator.mod}
 
 
-def optimize(tree, adjoint_names=(), runtime_name="runtime"):
+def optimize(tree, derivative_names=(), runtime_name="runtime"):
     """Optimise a generated `gast.FunctionDef` in place and return it.
 
     Args:
-        adjoint_names: names assigned by the reverse sweep; algebraic
+        derivative_names: names the derivative code assigns; algebraic
             identities apply only to their statements.
         runtime_name: what the generated code calls s2sad's runtime.
     """
-    passes = _Passes(set(adjoint_names), runtime_name)
+    passes = _Passes(set(derivative_names), runtime_name)
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
     while passes.propagate(tree) | passes.merge(tree):
         passes.simplify(tree)  # new operands may simplify further
@@ -69,8 +69,8 @@ def _blocks(stmts):
 
 
 class _Passes:
-    def __init__(self, adjoint_names, runtime_name):
-        self.adjoint_names = adjoint_names
+    def __init__(self, derivative_names, runtime_name):
+        self.derivative_names = derivative_names
         self.runtime_name = runtime_name
 
     # -- expressions --
@@ -80,7 +80,7 @@ class _Passes:
         for block in _blocks(tree.body):
             for stmt in block:
                 if isinstance(stmt, gast.Assign):
-                    identities = _target(stmt) in self.adjoint_names
+                    identities = _target(stmt) in self.derivative_names
                     stmt.value = self.expr(stmt.value, identities)
         return self.changed
 
@@ -205,7 +205,7 @@ class _Passes:
             while i < len(block):
                 first = block[i]
                 j = None
-                if _target(first) in accumulated & self.adjoint_names:
+                if _target(first) in accumulated & self.derivative_names:
                     j = _merge_target(block, i, names_of)
                 if j is None:
                     i += 1

@@ -10,32 +10,13 @@ every primal value an adjoint reads is still defined.
 
 import collections
 import copy
-import inspect
 import operator
 
 import gast
 import numpy as np
 
-from s2sad import analysis, codegen, errors, runtime, ssa, template
-
-
-class Generated:
-    """A generated function: its gast tree and the free names it needs.
-
-    Attributes:
-        tree: a `gast.FunctionDef`.
-        imports: name -> object for names the generated code uses that the
-            user's function does not (numpy as `np`, s2sad's `runtime`).
-    """
-
-    def __init__(self, tree, imports, adjoint_names, runtime_checks, calls):
-        self.tree = tree
-        self.imports = imports
-        self.adjoint_names = adjoint_names
-        self.runtime_checks = runtime_checks  # unbroadcasts + shape checks
-        self.calls = calls  # the other generated function it calls, or None
-        self.runtime_name = next((n for n, v in imports.items()
-                                  if v is runtime), "runtime")
+from s2sad import analysis, errors, ssa
+from s2sad.transform import Generated, Transform, defined_in, load
 
 
 def transform(func, argnums, has_aux=False, with_value=False):
@@ -65,29 +46,21 @@ def transform(func, argnums, has_aux=False, with_value=False):
     return [scalar, generated]
 
 
-class _Reverse:
+class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
                  fallback=None):
-        self.func = func
+        super().__init__(func, argnums)
         self.arrays = False
-        self.source = func.source
-        self.namer = func.namer.copy()
         self.fallback = fallback
         self.runtime_checks = 0
-        self.argnums = argnums
         self.has_aux = has_aux
         self.with_value = with_value
-        self.imports = {}
-        positions = (argnums,) if isinstance(argnums, int) else argnums
-        self.wrt = [func.params[i] for i in positions]
         self.output, self.aux = self.split_output()
         self.active = analysis.active(func, self.wrt, [self.output])
         self.scalars = analysis.known_scalars(func, assume_scalar)
         self.assume_scalar = assume_scalar
         self.bars = {}  # SSA name -> its adjoint's name
         self.defined = set()  # SSA names whose adjoint is assigned by now
-        self.line = None  # the source line of the adjoint block being emitted
-        self.locals = set(func.params) | _defined_in(func.body)
         self.tape = None  # the name of the tape list, once a loop needs one
         self.pushes = {}  # (id(region), place) -> names pushed there
         self.trips = {}  # id(while loop) -> its trip counter's name
@@ -99,18 +72,6 @@ class _Reverse:
         if name not in self.bars:
             self.bars[name] = self.namer.fresh(f"{name}_bar")
         return self.bars[name]
-
-    def import_name(self, name, value):
-        """The name generated code uses to reach `value` (`np`, `runtime`)."""
-        for known, obj in self.imports.items():
-            if obj is value:
-                return known
-        if self.source.lookup(name) is value and name not in self.locals:
-            return name  # the user's namespace already binds it
-        new = name if name not in self.namer.taken else self.namer.fresh(name)
-        self.namer.reserve(new)
-        self.imports[new] = value
-        return new
 
     # -- structure --
 
@@ -155,14 +116,14 @@ class _Reverse:
             result = gast.Tuple([ssa.render_operand(out), result], gast.Load())
         body.append(gast.Return(result))
         # primal names the sweep restores or recomputes are not adjoints
-        adjoint_names = {n.id for s in body[seed_at:] for n in gast.walk(s)
+        derivative_names = {n.id for s in body[seed_at:] for n in gast.walk(s)
                          if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Store)} - self.locals \
             - set(self.trips.values())
         if self.fallback:
             body.insert(0, self.guard())
-        return Generated(self.function_def(body), self.imports, adjoint_names,
-                         self.runtime_checks, self.fallback)
+        return Generated(self.gradient_function(body), self.imports,
+                         derivative_names, self.runtime_checks, self.fallback)
 
     def scalar_guard(self, generated):
         """Parameters to test for `float` in a scalar variant, or None."""
@@ -177,43 +138,34 @@ class _Reverse:
     def rename_as_arrays(self, tree):
         """Make a generated tree the `_arrays` fallback of a scalar variant."""
         self.arrays = True
-        tree.name += "_arrays"
-        tree.body[0] = self.docstring()
+        renamed = self.gradient_function([])
+        tree.name, tree.body[0] = renamed.name, renamed.body[0]
 
     def guard(self):
         """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`."""
         tests = [gast.Compare(
-            gast.Attribute(_name(p), "__class__", gast.Load()), [gast.IsNot()],
-            [_name("float")]) for p in self.assume_scalar]
+            gast.Attribute(load(p), "__class__", gast.Load()), [gast.IsNot()],
+            [load("float")]) for p in self.assume_scalar]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
         self.namer.reserve(self.fallback)
-        call = gast.Call(_name(self.fallback),
-                         [_name(p) for p in self.func.params], [])
+        call = gast.Call(load(self.fallback),
+                         [load(p) for p in self.func.params], [])
         return gast.If(test, [gast.Return(call)], [])
 
-    def function_def(self, body):
+    def gradient_function(self, body):
         prefix = "value_and_grad" if self.with_value else "grad"
-        name = f"{prefix}_{self.func.name}"
-        params = [gast.Name(p, gast.Param(), None, None)
-                  for p in self.func.params]
-        return gast.FunctionDef(
-            name=name, args=gast.arguments(params, [], None, [], [], None, []),
-            body=[self.docstring()] + body,
-            decorator_list=[], returns=None, type_comment=None, type_params=[])
-
-    def docstring(self):
-        wrt = ", ".join(self.wrt)
         if self.fallback:
-            kind = (f"Specialised to Python floats; other inputs go to "
+            note = (f"Specialised to Python floats; other inputs go to "
                     f"{self.fallback}.\n    ")
         elif self.arrays:
-            kind = "For any NumPy shapes, with broadcasting.\n    "
+            note = "For any NumPy shapes, with broadcasting.\n    "
         else:
-            kind = ""
-        doc = (f"Gradient of {self.func.name} with respect to {wrt}.\n\n    "
-               f"{kind}Generated by s2sad from {self.source.filename}, line "
-               f"{self.source.first_line}; do not edit.\n    ")
-        return gast.Expr(gast.Constant(doc, None))
+            note = ""
+        summary = (f"Gradient of {self.func.name} with respect to "
+                   f"{', '.join(self.wrt)}.")
+        suffix = "_arrays" if self.arrays else ""
+        return self.function_def(f"{prefix}_{self.func.name}{suffix}",
+                                 self.func.params, body, summary, note)
 
     def check_scalar(self, value):
         """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""
@@ -227,13 +179,8 @@ class _Reverse:
 
     def gradient_of(self, param):
         if param in self.defined:
-            return _name(self.bars[param])
-        return self.runtime_call("zeros_like", [_name(param)])
-
-    def runtime_call(self, helper, args):
-        runtime_name = self.import_name("runtime", runtime)
-        return gast.Call(gast.Attribute(_name(runtime_name), helper,
-                                        gast.Load()), args, [])
+            return load(self.bars[param])
+        return self.runtime_call("zeros_like", [load(param)])
 
     # -- the reverse sweep --
 
@@ -260,7 +207,7 @@ class _Reverse:
                 source = getattr(phi, side)
                 if phi.target in self.defined and isinstance(source, ssa.Var) \
                         and source.name in self.active:
-                    self.accumulate(out, source.name, _name(self.bars[phi.target]))
+                    self.accumulate(out, source.name, load(self.bars[phi.target]))
             out += self.reverse_block(body)
             if self.loop_depth:
                 out = self.restore(stmt, side, body, out) + out
@@ -287,7 +234,7 @@ class _Reverse:
         """`name_bar = runtime.zeros_like(like or name)`."""
         like = ssa.Var(name) if like is None else like
         if isinstance(like, ssa.Var):
-            value = self.runtime_call("zeros_like", [_name(like.name)])
+            value = self.runtime_call("zeros_like", [load(like.name)])
         else:
             value = gast.Constant(0.0, None)
         return ssa.assign(self.bar(name), value)
@@ -302,7 +249,7 @@ class _Reverse:
         at zero before it, so the loop body only ever accumulates.
         """
         inner = list(ssa.walk([stmt]))
-        local = _defined_in([stmt])
+        local = defined_in([stmt])
         phis = [p for p in stmt.phis if p.target in self.active]
         if not phis and not any(isinstance(s, ssa.Assign)
                                 and s.target in self.active for s in inner):
@@ -329,7 +276,7 @@ class _Reverse:
         for phi in phis:
             latch = phi.right
             if isinstance(latch, ssa.Var) and latch.name in self.active:
-                self.accumulate(body, latch.name, _name(self.bars[phi.target]))
+                self.accumulate(body, latch.name, load(self.bars[phi.target]))
             self.defined.discard(phi.target)
         self.loop_depth += 1
         body += self.reverse_block(stmt.body)
@@ -341,20 +288,20 @@ class _Reverse:
         self.defined = outside | {p.target for p in phis}
         self.line = saved_line
         if isinstance(stmt, ssa.For):
-            iterations = gast.Call(_name("reversed"),
+            iterations = gast.Call(load("reversed"),
                                    [ssa.render_operand(stmt.iter)], [])
             target = gast.Name(stmt.target, gast.Store(), None, None)
         else:
             self.trips[id(stmt)] = self.namer.fresh("_trips")
-            iterations = gast.Call(_name("range"),
-                                   [_name(self.trips[id(stmt)])], [])
+            iterations = gast.Call(load("range"),
+                                   [load(self.trips[id(stmt)])], [])
             target = gast.Name("_", gast.Store(), None, None)
         loop = gast.For(target, iterations, body, [], None)
         loop.restores = self.restored | {target.id}
         out.append(loop)
         for phi in phis:
             if isinstance(phi.left, ssa.Var) and phi.left.name in self.active:
-                self.accumulate(out, phi.left.name, _name(self.bars[phi.target]))
+                self.accumulate(out, phi.left.name, load(self.bars[phi.target]))
         return out
 
     def restore(self, region, place, block, reverse_code):
@@ -373,7 +320,7 @@ class _Reverse:
         if place == "end":  # a loop body: its header values are its own too
             own |= {p.target for p in region.phis}
             if isinstance(region, ssa.While):
-                own |= _defined_in(region.test_body)
+                own |= defined_in(region.test_body)
         need = _reads(reverse_code) & own
         recompute = []
         for stmt in reversed(block):
@@ -391,7 +338,7 @@ class _Reverse:
                 self.tape = self.namer.fresh("_tape")
             pushed, popped = self.shapes_only(taped, reverse_code)
             self.pushes[(id(region), place)] = pushed
-            pop = gast.Call(gast.Attribute(_name(self.tape), "pop", gast.Load()),
+            pop = gast.Call(gast.Attribute(load(self.tape), "pop", gast.Load()),
                             [], [])
             prologue.append(gast.Assign([_pack(popped, gast.Store())], pop, None))
         return prologue + [ssa.render_assign(s) for s in recompute]
@@ -415,18 +362,18 @@ class _Reverse:
         for name in taped:
             calls = targets.get(name, [])
             if not calls or len(calls) != reads[name]:
-                pushed.append(_name(name))
+                pushed.append(load(name))
                 popped.append(name)
                 continue
             shape = self.namer.fresh(f"{name}_shape")
             numpy = self.import_name("np", np)
-            pushed.append(gast.Call(gast.Attribute(_name(numpy), "shape",
+            pushed.append(gast.Call(gast.Attribute(load(numpy), "shape",
                                                    gast.Load()),
-                                    [_name(name)], []))
+                                    [load(name)], []))
             popped.append(shape)
             for call in calls:
                 call.func.attr = "unbroadcast_to"
-                call.args[1] = _name(shape)
+                call.args[1] = load(shape)
         return pushed, popped
 
     def recomputable(self, stmt):
@@ -447,19 +394,19 @@ class _Reverse:
         if pushed:
             value = pushed[0] if len(pushed) == 1 else gast.Tuple(
                 copy.deepcopy(pushed), gast.Load())
-            push = gast.Call(gast.Attribute(_name(self.tape), "append",
+            push = gast.Call(gast.Attribute(load(self.tape), "append",
                                             gast.Load()), [value], [])
             out.append(gast.Expr(push))
         if trips and place == "end":
             out.append(ssa.assign(trips, gast.BinOp(
-                _name(trips), gast.Add(), gast.Constant(1, None))))
+                load(trips), gast.Add(), gast.Constant(1, None))))
         return out
 
     def reverse_assign(self, stmt):
         if stmt.target not in self.defined:
             return []
-        out = self.comment_for(stmt)
-        target_bar = _name(self.bars[stmt.target])
+        out = self.comment_for(stmt, "grad of")
+        target_bar = load(self.bars[stmt.target])
         if stmt.fn is ssa.identity:
             (source,) = stmt.args
             if isinstance(source, ssa.Var) and source.name in self.active:
@@ -472,32 +419,11 @@ class _Reverse:
                     self.accumulate(out, item.name, gast.Subscript(
                         target_bar, gast.Constant(i, None), gast.Load()))
             return out
-        rule = analysis.rule_of(stmt)
-        if rule is None or (rule.differentiable and rule.partials is None
-                            and rule.adjoint is None):
-            if stmt.callee is not None and inspect.isfunction(stmt.fn):
-                advice = ("calls into your own functions are not "
-                          "differentiated yet; inline its body here, or give "
-                          "it a rule with @s2sad.adjoint")
-            else:
-                advice = ("define one with @s2sad.adjoint, or mark it "
-                          "s2sad.non_differentiable if its derivative is zero")
-            raise self.source.error(
-                errors.UnsupportedCallError, stmt.node,
-                f"no derivative rule for {_describe(stmt)}; {advice}")
-        if not rule.differentiable:
-            return []
-        tmpl = rule.partials or rule.adjoint
-        try:
-            operands = template.bind(tmpl, stmt, output=_OUTPUT)
-        except TypeError as exc:
-            raise self.source.error(
-                errors.UnsupportedCallError, stmt.node,
-                f"the derivative rule for {_describe(stmt)} does not accept "
-                f"these arguments ({exc})") from None
-        output_param = tmpl.params[0]
-        filled = template.fill(tmpl, operands, {output_param: self.bars[stmt.target]},
-                               self.namer, self.import_name)
+        found = self.rule_template(stmt, "adjoint", lambda tmpl, _: {
+            tmpl.params[0]: self.bars[stmt.target]})
+        if found is None:
+            return out
+        rule, tmpl, operands, filled = found
         out += filled.stmts
         if rule.partials is not None:
             partials = filled.returned
@@ -519,7 +445,7 @@ class _Reverse:
             if rule.broadcasts and not all(
                     o == operand or analysis.is_scalar(o, self.scalars)
                     for o in others):
-                expr = self.runtime_call("unbroadcast", [expr, _name(operand.name)])
+                expr = self.runtime_call("unbroadcast", [expr, load(operand.name)])
                 self.runtime_checks += 1
             self.accumulate(out, operand.name, expr)
         return out
@@ -527,24 +453,10 @@ class _Reverse:
     def accumulate(self, out, name, expr):
         bar = self.bar(name)
         if name in self.defined:
-            expr = gast.BinOp(_name(bar), gast.Add(), expr)
+            expr = gast.BinOp(load(bar), gast.Add(), expr)
         self.defined.add(name)
         out.append(ssa.assign(bar, expr))
 
-    def comment_for(self, stmt):
-        line = self.source.lineno(stmt.node)
-        if line is None or line == self.line:
-            return []
-        self.line = line
-        text = self.source.line_text(stmt.node)
-        return [codegen.comment(f"grad of line {line}: {text}")]
-
-
-_OUTPUT = object()
-
-
-def _name(name):
-    return gast.Name(name, gast.Load(), None, None)
 
 
 def _walk(stmts):
@@ -584,25 +496,5 @@ def _reads(stmts):
     return found
 
 
-def _defined_in(stmts):
-    """Every SSA name defined in `stmts`: assignments, phis, loop targets."""
-    names = set()
-    for s in ssa.walk(stmts):
-        if isinstance(s, ssa.Assign) and s.target is not None:
-            names.add(s.target)
-        elif isinstance(s, ssa.For):
-            names.add(s.target)
-        names |= {p.target for p in getattr(s, "phis", ())}
-    return names
-
-
 _COMPARISONS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt,
                 operator.ge, operator.not_)
-
-
-def _describe(stmt):
-    if stmt.callee is not None:
-        return f"`{ssa._text(stmt.callee)}`"
-    if stmt.fn is getattr:
-        return f"attribute `.{stmt.args[1].value}`"
-    return f"{getattr(stmt.fn, '__name__', repr(stmt.fn))}"

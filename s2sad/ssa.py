@@ -27,7 +27,6 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
         return _t3
 """
 
-import builtins
 import operator
 
 import astor

@@ -2,4 +2,5 @@
 
 from s2sad.rules import builtins, math, numpy, operators, syntax  # noqa: F401
 from s2sad.rules.registry import (  # noqa: F401
-    adjoint, all_rules, attribute, d, elementwise, lookup, non_differentiable)
+    adjoint, all_rules, attribute, d, elementwise, lookup, non_differentiable,
+    tangent)

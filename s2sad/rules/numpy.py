@@ -8,7 +8,8 @@ Conventions at kinks: `np.abs` has derivative 0 at 0 (`np.sign`);
 import numpy as np
 
 from s2sad import runtime
-from s2sad.rules.registry import adjoint, d, elementwise, non_differentiable
+from s2sad.rules.registry import (
+    adjoint, d, elementwise, non_differentiable, tangent)
 
 # ---- elementwise: trigonometric ----
 
@@ -123,6 +124,11 @@ def where(y, condition, x, z):
     d[z] = np.where(condition, 0.0, d[y])
 
 
+@tangent(np.where)
+def where_fwd(y, condition, x, z):
+    d[y] = np.where(condition, d[x], 0.0) + np.where(condition, 0.0, d[z])
+
+
 # ---- reductions ----
 
 
@@ -131,10 +137,20 @@ def sum(y, x, axis=None, keepdims=False):
     d[x] = runtime.unreduce(d[y], x, axis, keepdims)
 
 
+@tangent(np.sum)
+def sum_fwd(y, x, axis=None, keepdims=False):
+    d[y] = np.sum(d[x], axis=axis, keepdims=keepdims)
+
+
 @adjoint(np.mean)
 def mean(y, x, axis=None, keepdims=False):
     d[x] = runtime.unreduce(d[y] / runtime.reduced_size(x, axis), x, axis,
                             keepdims)
+
+
+@tangent(np.mean)
+def mean_fwd(y, x, axis=None, keepdims=False):
+    d[y] = np.mean(d[x], axis=axis, keepdims=keepdims)
 
 
 # ---- products ----
@@ -144,6 +160,11 @@ def mean(y, x, axis=None, keepdims=False):
 def dot(z, x, y):
     d[x] = runtime.dot_adjoint_a(d[z], x, y)
     d[y] = runtime.dot_adjoint_b(d[z], x, y)
+
+
+@tangent(np.dot)
+def dot_fwd(z, x, y):
+    d[z] = np.dot(d[x], y) + np.dot(x, d[y])
 
 
 # ---- non-differentiable ----

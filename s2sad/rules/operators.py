@@ -8,7 +8,8 @@ import operator
 import numpy as np
 
 from s2sad import runtime
-from s2sad.rules.registry import adjoint, d, elementwise, non_differentiable
+from s2sad.rules.registry import (
+    adjoint, d, elementwise, non_differentiable, tangent)
 
 # ---- arithmetic ----
 
@@ -60,6 +61,11 @@ def mod(z, x, y):
 def matmul(z, x, y):
     d[x] = runtime.matmul_adjoint_a(d[z], x, y)
     d[y] = runtime.matmul_adjoint_b(d[z], x, y)
+
+
+@tangent(operator.matmul, np.matmul)
+def matmul_fwd(z, x, y):
+    d[z] = d[x] @ y + x @ d[y]
 
 
 # ---- non-differentiable ----

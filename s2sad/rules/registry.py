@@ -10,6 +10,10 @@ Three ways to declare a rule, cheapest first:
     def sum_rev(y, x, axis=None, keepdims=False):
         d[x] = runtime.unreduce(d[y], x, axis, keepdims)
 
+    @tangent(np.sum)                    # and its forward-mode twin
+    def sum_fwd(y, x, axis=None, keepdims=False):
+        d[y] = np.sum(d[x], axis=axis, keepdims=keepdims)
+
     non_differentiable(np.shape, np.argmax)
 
 The first parameter of a template is the primal output; the rest mirror the
@@ -18,6 +22,10 @@ states the contribution of this operation to x's adjoint: the engine, not the
 rule, accumulates contributions, unbroadcasts them (for rules declared
 `broadcasts=True`, which every multi-input elementwise rule is) and drops those
 of inactive inputs. A partial given as `None` marks a non-differentiable input.
+
+A tangent template assigns `d[y]` once, as a sum of terms each linear in one
+input's tangent (`d[z] = d[x] @ y + x @ d[y]`); the engine drops the terms of
+inactive inputs. Elementwise rules need none: their partials give it.
 """
 
 import inspect
@@ -61,6 +69,7 @@ class Rule:
     Attributes:
         key: the function (or `(getattr, "T")` for an attribute read).
         adjoint: reverse `Template`, or None.
+        tangent: forward `Template`, or None.
         partials: `Template` returning the partial derivatives, or None.
         broadcasts: whether inputs may broadcast against each other.
         domain: where random test inputs are valid ("real", "positive", ...).
@@ -70,6 +79,7 @@ class Rule:
     def __init__(self, key):
         self.key = key
         self.adjoint = None
+        self.tangent = None
         self.partials = None
         self.broadcasts = False
         self.domain = "real"
@@ -134,6 +144,28 @@ def adjoint(*fns, broadcasts=False, domain="real"):
             rule.domain = domain
         return template_fn
     return register
+
+
+def tangent(*fns):
+    """Declare a forward-mode template: `d[y] = <sum of linear terms>`."""
+    def register(template_fn):
+        template = Template(template_fn)
+        _validate(template, partials=False)
+        assigns = [s for s in template.body if isinstance(s, gast.Assign)
+                   and _is_d_of(s.targets[0], template.params[0])]
+        if len(assigns) != 1:
+            raise TypeError(f"tangent template {template.name}: must assign "
+                            f"d[{template.params[0]}] exactly once")
+        for fn in fns:
+            _rule(fn).tangent = template
+        return template_fn
+    return register
+
+
+def _is_d_of(node, name):
+    return (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == "d" and isinstance(node.slice, gast.Name)
+            and node.slice.id == name)
 
 
 def non_differentiable(*fns):

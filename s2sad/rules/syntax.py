@@ -5,7 +5,8 @@ import operator
 import numpy as np
 
 from s2sad import runtime, ssa
-from s2sad.rules.registry import adjoint, attribute, d, non_differentiable
+from s2sad.rules.registry import (
+    adjoint, attribute, d, non_differentiable, tangent)
 
 
 @adjoint(operator.getitem)
@@ -13,9 +14,19 @@ def getitem(y, x, index):
     d[x] = runtime.getitem_adjoint(d[y], x, index)
 
 
+@tangent(operator.getitem)
+def getitem_fwd(y, x, index):
+    d[y] = d[x][index]
+
+
 @adjoint(attribute("T"))
 def transpose_attribute(y, x, name):
     d[x] = np.transpose(d[y])
+
+
+@tangent(attribute("T"))
+def transpose_attribute_fwd(y, x, name):
+    d[y] = np.transpose(d[x])
 
 
 non_differentiable(ssa.is_in, ssa.is_not_in, attribute("shape"),
