@@ -17,15 +17,20 @@ import functools
 
 import numpy as np
 
-from s2sad import codegen, errors, frontend, optimize, reverse, ssa
+from s2sad import codegen, errors, forward, frontend, optimize, reverse, ssa
 
 _CACHE = {}
 stats = {"transformations": 0}  # counted for tests of the cache
 
 
 def differentiate(func, argnums=0, has_aux=False, with_value=False,
-                  optimize_code=True):
-    """Run the pipeline on `func`; return the compiled generated function."""
+                  optimize_code=True, mode="reverse"):
+    """Run the pipeline on `func`; return the compiled generated function.
+
+    Args:
+        mode: "reverse" (a gradient) or "forward" (a Jacobian-vector product
+            `jvp_f(*args, *tangents of argnums) -> (value, tangent)`).
+    """
     if not hasattr(func, "__code__"):
         frontend.parse(func)  # raises the error that explains why
     # Code objects compare by content, so two same-text functions in different
@@ -33,7 +38,7 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     # primal (hence its code, globals and cells), so the ids stay unique.
     key = (id(func.__code__), id(func.__globals__),
            tuple(map(id, func.__closure__ or ())), argnums, has_aux,
-           with_value, optimize_code, "reverse")
+           with_value, optimize_code, mode)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -41,7 +46,11 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     try:
         source = frontend.parse(func)
         lowered = ssa.lower(source)
-        generated = reverse.transform(lowered, argnums, has_aux, with_value)
+        if mode == "forward":
+            generated = [forward.transform(lowered, argnums)]
+        else:
+            generated = reverse.transform(lowered, argnums, has_aux,
+                                          with_value)
         texts = []
         for part in generated:
             if optimize_code:
@@ -118,27 +127,92 @@ def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
     """The source s2sad generates for `f`, as a string.
 
     Args:
-        mode: "reverse" (forward mode is not implemented yet).
-        stage: "ssa" for the lowered form, "grad" for the generated gradient.
+        mode: "reverse" for the gradient, "forward" for the JVP function.
+        stage: "ssa" for the lowered form, "grad" for the generated code.
     """
     if stage == "ssa":
         return ssa.to_source(ssa.lower(frontend.parse(f)))
     if stage != "grad":
         raise errors.S2SADError(f"unknown stage {stage!r}; use 'ssa' or 'grad'")
-    if mode != "reverse":
+    if mode not in ("reverse", "forward"):
         raise errors.S2SADError(
-            f"mode {mode!r} is not supported yet; use mode='reverse'",
-            f.__code__.co_filename, f.__code__.co_firstlineno)
-    return differentiate(f, argnums, optimize_code=optimize).source
+            f"unknown mode {mode!r}; use 'reverse' or 'forward'")
+    if mode == "forward" and isinstance(argnums, int):
+        argnums = (argnums,)
+    return differentiate(f, argnums, optimize_code=optimize, mode=mode).source
 
 
-def check_grads(f, args, argnums=None, eps=1e-6, rtol=1e-6, atol=1e-8,
-                directions=3, seed=0):
-    """Check s2sad's gradient of `f` at `args` against central differences.
+def jvp(f, primals, tangents):
+    """Forward mode: `f(*primals)` and its derivative along `tangents`.
 
-    Every component is compared with `(f(x + eps e_i) - f(x - eps e_i)) / 2eps`
-    and, along `directions` random unit vectors `v`, `v . grad f` is compared
-    with `(f(x + eps v) - f(x - eps v)) / 2eps`.
+    Args:
+        primals: a tuple of all of f's arguments.
+        tangents: a tuple of the same length; the tangents of integer (and
+            bool) arguments are ignored.
+
+    Returns:
+        `(f(*primals), J @ tangents)`.
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise errors.S2SADError(
+            f"jvp needs one tangent per primal: got {len(primals)} primals "
+            f"and {len(tangents)} tangents")
+    argnums = tuple(i for i, p in enumerate(primals) if _differentiable(p))
+    if not argnums:
+        return f(*primals), 0.0
+    jvp_f = differentiate(f, argnums, mode="forward")
+    return jvp_f(*primals, *(tangents[i] for i in argnums))
+
+
+def jacfwd(f, argnums=0):
+    """The Jacobian of `f` by forward mode: one JVP per input element.
+
+    Returns a function of f's arguments giving an array of shape
+    `f(...).shape + x.shape` for `argnums` an int (a tuple of them for a
+    tuple of argnums).
+    """
+    def jacobian_fn(*args):
+        positions = (argnums,) if isinstance(argnums, int) else argnums
+        jvp_f = differentiate(f, tuple(positions), mode="forward")
+        columns = []
+        for i in positions:
+            x = np.asarray(args[i], dtype=float)
+            zeros = [np.zeros_like(np.asarray(args[j], dtype=float))
+                     for j in positions]
+            out, block = None, []
+            for idx in np.ndindex(*x.shape):
+                tangents = list(zeros)
+                basis = np.zeros(x.shape)
+                basis[idx] = 1.0
+                tangents[positions.index(i)] = _like(args[i], basis)
+                out, column = jvp_f(*args, *tangents)
+                block.append(np.asarray(column, dtype=float))
+            out_shape = np.shape(out if out is not None else f(*args))
+            stacked = np.stack(block, axis=-1) if block else np.zeros(
+                out_shape + (0,))
+            columns.append(stacked.reshape(out_shape + x.shape))
+        return columns[0] if isinstance(argnums, int) else tuple(columns)
+    return jacobian_fn
+
+
+def _differentiable(value):
+    """Does a primal of this type get a tangent? (Not ints or bools.)"""
+    if isinstance(value, (bool, int, np.integer, np.bool_)):
+        return False
+    return not (isinstance(value, np.ndarray)
+                and not np.issubdtype(value.dtype, np.inexact))
+
+
+def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,
+                rtol=1e-6, atol=1e-8, directions=3, seed=0):
+    """Check s2sad's derivatives of `f` at `args` against central differences.
+
+    In reverse mode ("rev") every component of the gradient is compared with
+    `(f(x + eps e_i) - f(x - eps e_i)) / 2eps`, and, along `directions` random
+    unit vectors `v`, `v . grad f` with `(f(x + eps v) - f(x - eps v)) / 2eps`.
+    In forward mode ("fwd") `jvp` along the same basis and random directions
+    is compared with the same differences. f must return a scalar for "rev".
 
     Raises:
         AssertionError: with the mismatching values.
@@ -146,27 +220,37 @@ def check_grads(f, args, argnums=None, eps=1e-6, rtol=1e-6, atol=1e-8,
     args = list(args)
     if argnums is None:
         argnums = tuple(range(len(args)))
-    grads = grad(f, argnums=argnums)(*args)
     rng = np.random.default_rng(seed)
-    for i, g in zip(argnums, grads):
+    grads = grad(f, argnums=argnums)(*args) if "rev" in modes else None
+    for k, i in enumerate(argnums):
         x = np.asarray(args[i], dtype=float)
 
         def along(v):
             plus, minus = list(args), list(args)
             plus[i] = _like(args[i], x + eps * v)
             minus[i] = _like(args[i], x - eps * v)
-            return (f(*plus) - f(*minus)) / (2 * eps)
-        numeric = np.zeros(x.shape)
-        for idx in np.ndindex(*x.shape):
-            basis = np.zeros(x.shape)
-            basis[idx] = 1.0
-            numeric[idx] = along(basis)
-        _assert_close(g, numeric, rtol, atol, f"d{f.__name__}/d(arg {i})")
-        for _ in range(directions):
-            v = rng.standard_normal(x.shape)
-            v /= np.linalg.norm(v) or 1.0
-            _assert_close(np.sum(np.asarray(g) * v), along(v), rtol, atol,
-                          f"directional derivative of {f.__name__} (arg {i})")
+            return (np.asarray(f(*plus)) - np.asarray(f(*minus))) / (2 * eps)
+
+        def tangent(v):
+            tangents = [_like(a, np.zeros_like(np.asarray(a, dtype=float)))
+                        for a in args]
+            tangents[i] = _like(args[i], v)
+            return jvp(f, args, tangents)[1]
+        basis = [np.eye(x.size)[j].reshape(x.shape) for j in range(x.size)]
+        randoms = [v / (np.linalg.norm(v) or 1.0) for v in
+                   (rng.standard_normal(x.shape) for _ in range(directions))]
+        what = f"{f.__name__} (arg {i})"
+        if "rev" in modes:
+            g = np.asarray(grads[k])
+            numeric = np.array([along(v) for v in basis]).reshape(x.shape)
+            _assert_close(g, numeric, rtol, atol, f"reverse d{what}")
+            for v in randoms:
+                _assert_close(np.sum(g * v), along(v), rtol, atol,
+                              f"reverse directional derivative of {what}")
+        if "fwd" in modes:
+            for v in basis + randoms:
+                _assert_close(tangent(v), along(v), rtol, atol,
+                              f"forward directional derivative of {what}")
 
 
 def _like(original, value):

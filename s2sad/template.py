@@ -33,8 +33,13 @@ def bind(template, stmt, output):
         elif id(value) in by_marker:
             result[name] = by_marker[id(value)]
         else:
-            result[name] = ssa.Const(value)  # a default from the template
+            result[name] = Default(value)  # the caller did not pass it
     return result
+
+
+class Default(ssa.Const):
+    """A template parameter the call left at its default: a keyword
+    argument `name=parameter` in the template is then left out too."""
 
 
 class Filled:
@@ -90,6 +95,12 @@ class _Rewriter(gast.NodeTransformer):
         self.assigned = {n.id for s in template.body for n in gast.walk(s)
                          if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Store)}
+
+    def visit_Call(self, node):
+        node.keywords = [kw for kw in node.keywords if not (
+            isinstance(kw.value, gast.Name)
+            and isinstance(self.operands.get(kw.value.id), Default))]
+        return self.generic_visit(node)
 
     def visit_Subscript(self, node):
         if _is_d(node):

@@ -86,12 +86,12 @@ class Transform:
             return None
         if tmpl is None:
             mode = "reverse" if kind == "adjoint" else "forward"
-            if stmt.callee is not None and inspect.isfunction(stmt.fn):
+            if rule is not None:
+                advice = f"it has no {mode}-mode rule; add one with @s2sad.{kind}"
+            elif stmt.callee is not None and inspect.isfunction(stmt.fn):
                 advice = ("calls into your own functions are not "
                           "differentiated yet; inline its body here, or give "
                           f"it a rule with @s2sad.{kind}")
-            elif rule is not None:
-                advice = f"it has no {mode}-mode rule; add one with @s2sad.{kind}"
             else:
                 advice = (f"define one with @s2sad.{kind}, or mark it "
                           "s2sad.non_differentiable if its derivative is zero")

@@ -113,8 +113,18 @@ def test_calls_for_their_effect_run_in_the_forward_sweep(capsys):
     assert capsys.readouterr().out == "y is 9.0\n"
 
 
-def test_a_users_template_rule_is_used():
+def test_a_users_template_rules_are_used():
     from tests import rules_for_tests
     x = np.array([0.3, -1.2, 2.0])
     s2sad.check_grads(rules_for_tests.uses_softplus, (x,))
     assert "np.exp(-" in s2sad.grad(rules_for_tests.uses_softplus).source
+    assert "np.exp(-" in s2sad.show(rules_for_tests.uses_softplus,
+                                    mode="forward")
+
+
+def test_a_rule_for_one_mode_only_says_so_in_the_other():
+    from tests import rules_for_tests
+    x = np.array([0.3, -1.2, 2.0])
+    s2sad.check_grads(rules_for_tests.uses_wobble, (x,), modes=("rev",))
+    with pytest.raises(s2sad.S2SADError, match="no forward-mode rule"):
+        s2sad.jvp(rules_for_tests.uses_wobble, (x,), (x,))

@@ -1,0 +1,167 @@
+"""Forward mode: from the SSA form to a Python function computing a JVP.
+
+`jvp_f(x, y, x_dot, y_dot)` runs f's statements in order and, after each one
+on a differentiated path, its tangent: `d[y] = sum of d[x_i] * partial_i`
+for elementwise rules, the rule's tangent template otherwise (terms of
+inputs with no tangent dropped). Branches and loops carry tangents through
+their phis like the values themselves, so forward mode needs no tape.
+"""
+
+import gast
+
+from s2sad import analysis, ssa
+from s2sad.transform import Generated, Transform, load
+
+
+def transform(func, argnums):
+    """Generate the forward-mode derivative of an SSA function.
+
+    Args:
+        func: an `ssa.Function`.
+        argnums: the positions of the parameters that have tangents.
+
+    Returns:
+        A `Generated` function `jvp_<name>(params..., tangents...)` that
+        returns `(value, tangent of the value)`.
+    """
+    return _Forward(func, argnums).generate()
+
+
+class _Forward(Transform):
+    def __init__(self, func, argnums):
+        super().__init__(func, argnums)
+        self.output = analysis.returned(func.body)[-1]
+        self.active = analysis.active(func, self.wrt, [self.output])
+        self.dots = {p: self.namer.fresh(f"{p}_dot") for p in self.wrt}
+
+    def dot(self, name):
+        if name not in self.dots:
+            self.dots[name] = self.namer.fresh(f"{name}_dot")
+        return self.dots[name]
+
+    def generate(self):
+        body = self.block(self.func.body)
+        out = self.output
+        result = gast.Tuple([ssa.render_operand(out), self.tangent_of(out)],
+                            gast.Load())
+        body.append(gast.Return(result))
+        derivative = {n for n in self.dots.values()} | {
+            n.id for s in body for n in gast.walk(s)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
+        } - self.locals
+        params = self.func.params + [self.dots[p] for p in self.wrt]
+        summary = (f"Jacobian-vector product of {self.func.name}: its value "
+                   f"and tangent given tangents of {', '.join(self.wrt)}.")
+        tree = self.function_def(f"jvp_{self.func.name}", params, body, summary)
+        return Generated(tree, self.imports, derivative)
+
+    def tangent_of(self, operand):
+        """The tangent of an operand: its dot name, or a zero like it."""
+        if isinstance(operand, ssa.Var) and operand.name in self.active:
+            return load(self.dots[operand.name])
+        if isinstance(operand, ssa.Var):
+            return self.runtime_call("zeros_like", [load(operand.name)])
+        if isinstance(operand, ssa.Undefined):
+            return gast.Constant(None, None)
+        return gast.Constant(0.0, None)
+
+    def copies(self, phis, side):
+        """Values and tangents along one edge into the phis."""
+        out = []
+        for phi in phis:
+            source = getattr(phi, side)
+            if isinstance(source, ssa.Var) and source.name == phi.target:
+                continue
+            out.append(ssa.assign(phi.target, ssa.render_operand(source)))
+            if phi.target in self.active:
+                out.append(ssa.assign(self.dot(phi.target),
+                                      self.tangent_of(source)))
+        return out
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ssa.Assign):
+                out += self.comment_for(stmt, "from")
+                out.append(ssa.render_assign(stmt))
+                if stmt.target in self.active:
+                    out += self.tangent(stmt)
+            elif isinstance(stmt, ssa.If):
+                then = self.block(stmt.body) + self.copies(stmt.phis, "left")
+                orelse = self.block(stmt.orelse) + self.copies(stmt.phis,
+                                                               "right")
+                out.append(gast.If(ssa.render_operand(stmt.test),
+                                   then or [gast.Pass()], orelse))
+            elif isinstance(stmt, ssa.For):
+                out += self.copies(stmt.phis, "left")
+                body = self.block(stmt.body) + self.copies(stmt.phis, "right")
+                target = gast.Name(stmt.target, gast.Store(), None, None)
+                out.append(gast.For(target, ssa.render_operand(stmt.iter),
+                                    body or [gast.Pass()], [], None))
+            elif isinstance(stmt, ssa.While):
+                out += self.copies(stmt.phis, "left")
+                body = self.block(stmt.test_body)
+                body.append(gast.If(gast.UnaryOp(
+                    gast.Not(), ssa.render_operand(stmt.test)),
+                    [gast.Break()], []))
+                body += self.block(stmt.body) + self.copies(stmt.phis, "right")
+                out.append(gast.While(gast.Constant(True, None), body, []))
+        return out
+
+    def tangent(self, stmt):
+        """The statements computing the tangent of `stmt.target`."""
+        out = []
+        target_dot = self.dot(stmt.target)
+        if stmt.fn is ssa.identity:
+            out.append(ssa.assign(target_dot, self.tangent_of(stmt.args[0])))
+            return out
+        if stmt.fn in (ssa.make_tuple, ssa.make_list):
+            items = [self.tangent_of(a) for a in stmt.args]
+            kind = gast.Tuple if stmt.fn is ssa.make_tuple else gast.List
+            out.append(ssa.assign(target_dot, kind(items, gast.Load())))
+            return out
+
+        def d_names(tmpl, operands):
+            names = {tmpl.params[0]: target_dot}
+            for param in tmpl.params[1:]:
+                operand = operands[param]
+                active = isinstance(operand, ssa.Var) and \
+                    operand.name in self.active
+                names[param] = self.dots[operand.name] if active else _NO_TANGENT
+            return names
+        found = self.rule_template(stmt, "tangent", d_names)
+        if found is None:  # a zero derivative: the target is not active
+            return []
+        rule, tmpl, operands, filled = found
+        out += filled.stmts
+        if rule.partials is not None:
+            partials = filled.returned
+            partials = partials.elts if isinstance(partials, gast.Tuple) \
+                else [partials]
+            terms = [gast.BinOp(load(self.dots[operands[p].name]), gast.Mult(),
+                                partial)
+                     for p, partial in zip(tmpl.params[1:], partials)
+                     if isinstance(operands[p], ssa.Var)
+                     and operands[p].name in self.active
+                     and not (isinstance(partial, gast.Constant)
+                              and partial.value is None)]
+        else:
+            (_, expr), = filled.contributions
+            terms = [t for t in _terms(expr) if not any(
+                isinstance(n, gast.Name) and n.id == _NO_TANGENT
+                for n in gast.walk(t))]
+        value = terms[0]
+        for term in terms[1:]:
+            value = gast.BinOp(value, gast.Add(), term)
+        out.append(ssa.assign(target_dot, value))
+        return out
+
+
+_NO_TANGENT = "_s2sad_no_tangent"  # d[x] of an input without a tangent
+
+
+def _terms(expr):
+    """The summands of `a + b + c`."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add):
+        return _terms(expr.left) + _terms(expr.right)
+    return [expr]

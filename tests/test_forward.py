@@ -1,0 +1,74 @@
+"""Forward mode: jvp and jacfwd. (Every corpus and rule test also checks
+forward mode: `check_grads` compares both modes with central differences.)"""
+
+import numpy as np
+import pytest
+
+import s2sad
+from tests import corpus, loop_corpus
+
+
+def vector_function(x, a):
+    y = np.sin(x) * a
+    if a > 0:
+        y = y + x * x
+    return y * np.sum(x)
+
+
+def finite_difference_jacobian(f, args, i, eps=1e-6):
+    x = np.asarray(args[i], dtype=float)
+    columns = []
+    for idx in np.ndindex(*x.shape):
+        step = np.zeros(x.shape)
+        step[idx] = eps
+        plus, minus = list(args), list(args)
+        plus[i], minus[i] = x + step, x - step
+        columns.append((np.asarray(f(*plus)) - np.asarray(f(*minus))) / (2 * eps))
+    out_shape = np.shape(f(*args))
+    return np.stack(columns, axis=-1).reshape(out_shape + x.shape)
+
+
+def test_jvp_returns_the_value_and_the_directional_derivative():
+    value, tangent = s2sad.jvp(corpus.polynomial, (1.3, -0.7), (1.0, 0.0))
+    assert value == corpus.polynomial(1.3, -0.7)
+    assert tangent == pytest.approx(s2sad.grad(corpus.polynomial)(1.3, -0.7),
+                                    rel=1e-14)
+
+
+def test_integer_primals_get_no_tangent():
+    value, tangent = s2sad.jvp(loop_corpus.logistic_map, (0.3, 4), (1.0, 7))
+    assert tangent == pytest.approx(
+        s2sad.grad(loop_corpus.logistic_map)(0.3, 4), rel=1e-13)
+
+
+def test_jvp_checks_its_arguments():
+    with pytest.raises(s2sad.S2SADError, match="one tangent per primal"):
+        s2sad.jvp(corpus.polynomial, (1.0, 2.0), (1.0,))
+
+
+def test_jacfwd_of_a_vector_function_matches_finite_differences():
+    x = np.array([0.3, -1.2, 0.8])
+    for a in (0.5, -0.5):
+        jac = s2sad.jacfwd(vector_function)(x, a)
+        expected = finite_difference_jacobian(vector_function, (x, a), 0)
+        assert jac.shape == (3, 3)
+        np.testing.assert_allclose(jac, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_jacfwd_of_several_arguments_and_matrix_inputs():
+    X = np.array([[1.0, 2.0, 0.5], [0.1, -0.3, 0.7]])
+    w, y = np.array([0.3, -1.2, 0.8]), np.array([0.2, -0.1])
+    jw, jX = s2sad.jacfwd(corpus.matrix_products, argnums=(0, 1))(w, X, y)
+    assert jw.shape == (3,) and jX.shape == (2, 3)
+    np.testing.assert_allclose(jw, s2sad.grad(corpus.matrix_products)(w, X, y),
+                               rtol=1e-12)
+    np.testing.assert_allclose(
+        jX, finite_difference_jacobian(corpus.matrix_products, (w, X, y), 1),
+        rtol=1e-6)
+
+
+def test_forward_code_is_shown_and_reads_like_the_loop():
+    text = s2sad.show(loop_corpus.logistic_map, mode="forward")
+    assert text.startswith("def jvp_logistic_map(x, n, x_dot):")
+    assert "for i in _t1:" in text and "_tape" not in text
+    assert "return L_1, L_1_dot" in text
