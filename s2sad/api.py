@@ -48,6 +48,8 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
         lowered = ssa.lower(source)
         if mode == "forward":
             generated = [forward.transform(lowered, argnums)]
+        elif mode == "vjp":
+            generated = reverse.transform_vjp(lowered, argnums)
         else:
             generated = reverse.transform(lowered, argnums, has_aux,
                                           with_value)
@@ -69,8 +71,10 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
         imports = dict(part.imports)
         if part.calls:
             imports[part.calls] = compiled
-        compiled = codegen.compile_function(
+        later, compiled = compiled, codegen.compile_function(
             text, part.tree.name, func.__globals__, source.cells, imports)
+        if mode == "vjp":
+            compiled.backward = later
     compiled.source = "\n\n".join(texts)
     compiled.ssa = ssa.to_source(lowered)
     compiled.__wrapped_primal__ = func  # keeps the cache key's ids alive
@@ -163,6 +167,68 @@ def jvp(f, primals, tangents):
         return f(*primals), 0.0
     jvp_f = differentiate(f, argnums, mode="forward")
     return jvp_f(*primals, *(tangents[i] for i in argnums))
+
+
+def vjp(f, *primals):
+    """Reverse mode for any output: `(f(*primals), vjp_fn)`.
+
+    The forward sweep runs once, here; `vjp_fn(cotangent)` can then be called
+    with many cotangents (shaped like the output) and returns one cotangent
+    per primal (None for integer primals).
+    """
+    argnums = tuple(i for i, p in enumerate(primals) if _differentiable(p))
+    if not argnums:
+        return f(*primals), lambda cotangent: (None,) * len(primals)
+    forward_fn = differentiate(f, argnums, mode="vjp")
+    value, residuals = forward_fn(*primals)
+    backward = forward_fn.backward
+
+    def vjp_fn(cotangent):
+        grads = iter(backward(*residuals, cotangent))
+        return tuple(next(grads) if i in argnums else None
+                     for i in range(len(primals)))
+    return value, vjp_fn
+
+
+def jacrev(f, argnums=0):
+    """The Jacobian of `f` by reverse mode: one backward sweep per output
+    element. Same shapes as `jacfwd`."""
+    def jacobian_fn(*args):
+        positions = (argnums,) if isinstance(argnums, int) else argnums
+        value, vjp_fn = vjp(f, *args)
+        out_shape = np.shape(value)
+        rows = [[] for _ in positions]
+        for idx in np.ndindex(*out_shape):
+            basis = np.zeros(out_shape)
+            basis[idx] = 1.0
+            cotangents = vjp_fn(basis if out_shape else 1.0)
+            for row, i in zip(rows, positions):
+                row.append(np.asarray(cotangents[i], dtype=float))
+        blocks = []
+        for row, i in zip(rows, positions):
+            in_shape = np.shape(args[i])
+            stacked = np.stack(row) if row else np.zeros((0,) + in_shape)
+            blocks.append(stacked.reshape(out_shape + in_shape))
+        return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+    return jacobian_fn
+
+
+def jacobian(f, argnums=0):
+    """The Jacobian of `f`, by forward mode when it has fewer inputs than
+    outputs and by reverse mode otherwise (the cheaper one: one pass per
+    input or per output). The returned function records the mode it used
+    last in its `mode` attribute."""
+    forward_fn, reverse_fn = jacfwd(f, argnums), jacrev(f, argnums)
+
+    def jacobian_fn(*args):
+        positions = (argnums,) if isinstance(argnums, int) else argnums
+        inputs = sum(np.size(args[i]) for i in positions)
+        outputs = np.size(f(*args))
+        jacobian_fn.mode = "forward" if inputs < outputs else "reverse"
+        chosen = forward_fn if jacobian_fn.mode == "forward" else reverse_fn
+        return chosen(*args)
+    jacobian_fn.mode = None
+    return jacobian_fn
 
 
 def jacfwd(f, argnums=0):

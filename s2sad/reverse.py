@@ -15,8 +15,20 @@ import operator
 import gast
 import numpy as np
 
-from s2sad import analysis, errors, ssa
+from s2sad import analysis, errors, ssa, trees
 from s2sad.transform import Generated, Transform, defined_in, load
+
+
+def transform_vjp(func, argnums):
+    """Generate a vector-Jacobian product in two functions.
+
+    Returns:
+        `[vjp_<name>(params) -> (value, residuals),
+          vjp_bwd_<name>(*residuals, value_bar) -> cotangents of argnums]`:
+        the forward sweep runs once; the backward one can run for many
+        cotangents (it works on its own copy of the tape).
+    """
+    return _Reverse(func, argnums, False, False, split=True).generate_split()
 
 
 def transform(func, argnums, has_aux=False, with_value=False):
@@ -48,8 +60,9 @@ def transform(func, argnums, has_aux=False, with_value=False):
 
 class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
-                 fallback=None):
+                 fallback=None, split=False):
         super().__init__(func, argnums)
+        self.split = split
         self.arrays = False
         self.fallback = fallback
         self.runtime_checks = 0
@@ -90,20 +103,73 @@ class _Reverse(Transform):
                 "`return output, aux`")
         return pair.args
 
-    def generate(self):
+    def sweeps(self):
+        """(forward sweep, reverse sweep) as statement lists."""
         out = self.output
         sweep = []
         if isinstance(out, ssa.Var) and out.name in self.active:
-            if not analysis.is_scalar(out, self.scalars):
-                sweep.append(self.check_scalar(ssa.render_operand(out)))
-            sweep.append(ssa.assign(self.bar(out.name),
-                                    gast.Constant(1.0, None)))
+            if self.split:
+                self.bar(out.name)  # a parameter of the backward function
+            else:
+                if not analysis.is_scalar(out, self.scalars):
+                    sweep.append(self.check_scalar(ssa.render_operand(out)))
+                sweep.append(ssa.assign(self.bar(out.name),
+                                        gast.Constant(1.0, None)))
             self.defined.add(out.name)
             sweep += self.reverse_block(self.func.body)
         body = [s for s in ssa.to_python(self.func.body, self.forward_extra)
                 if not isinstance(s, gast.Return)]
         if self.pushes:
             body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
+        return body, sweep
+
+    def derivative_names(self, sweep):
+        """Names the sweep assigns that are not primal values it restores."""
+        return {n for s in sweep for n in trees.names(s, gast.Store)} \
+            - self.locals - set(self.trips.values())
+
+    def generate_split(self):
+        forward, sweep = self.sweeps()
+        # A loop body's values are restored by the sweep itself (and may not
+        # exist when the loop ran no iteration): everything else is passed.
+        in_loops = set()
+        for stmt in ssa.walk(self.func.body):
+            if isinstance(stmt, (ssa.For, ssa.While)):
+                in_loops |= defined_in(stmt.body + getattr(stmt, "test_body", []))
+                in_loops |= {getattr(stmt, "target", None)}
+        primal = set(self.func.params) | self.locals | set(
+            self.trips.values()) | ({self.tape} if self.tape else set())
+        used = {n for s in sweep for n in trees.names(s, gast.Load)}
+        residuals = sorted((used & primal) - in_loops)
+        value = ssa.render_operand(self.output)
+        forward.append(gast.Return(gast.Tuple(
+            [value, gast.Tuple([load(r) for r in residuals], gast.Load())],
+            gast.Load())))
+        name = self.func.name
+        fwd = self.function_def(
+            f"vjp_{name}", self.func.params, forward,
+            f"Forward sweep of {name} for a vector-Jacobian product: its "
+            "value and what the backward sweep reads.")
+        cotangent = self.bars.get(getattr(self.output, "name", None)) or \
+            self.namer.fresh("value_bar")
+        backward = []
+        if self.tape:  # each call pops its own copy
+            backward.append(ssa.assign(self.tape, gast.Call(
+                load("list"), [load(self.tape)], [])))
+        backward += sweep
+        backward.append(gast.Return(gast.Tuple(
+            [self.gradient_of(p) for p in self.wrt], gast.Load())))
+        bwd = self.function_def(
+            f"vjp_bwd_{name}", residuals + [cotangent], backward,
+            f"Backward sweep of {name}: the cotangents of "
+            f"{', '.join(self.wrt)} given the cotangent {cotangent} of its "
+            "value.")
+        return [Generated(fwd, self.imports, set()),
+                Generated(bwd, self.imports, self.derivative_names(sweep))]
+
+    def generate(self):
+        out = self.output
+        body, sweep = self.sweeps()
         seed_at = len(body)
         body += sweep
         grads = [self.gradient_of(p) for p in self.wrt]
@@ -115,11 +181,7 @@ class _Reverse(Transform):
         if self.with_value:
             result = gast.Tuple([ssa.render_operand(out), result], gast.Load())
         body.append(gast.Return(result))
-        # primal names the sweep restores or recomputes are not adjoints
-        derivative_names = {n.id for s in body[seed_at:] for n in gast.walk(s)
-                         if isinstance(n, gast.Name)
-                         and isinstance(n.ctx, gast.Store)} - self.locals \
-            - set(self.trips.values())
+        derivative_names = self.derivative_names(body[seed_at:])
         if self.fallback:
             body.insert(0, self.guard())
         return Generated(self.gradient_function(body), self.imports,

@@ -72,3 +72,60 @@ def test_forward_code_is_shown_and_reads_like_the_loop():
     assert text.startswith("def jvp_logistic_map(x, n, x_dot):")
     assert "for i in _t1:" in text and "_tape" not in text
     assert "return L_1, L_1_dot" in text
+
+
+def spread(a, b):
+    t = np.linspace(0.0, 1.0, 50)
+    return np.sin(a * t) + b * t * t
+
+
+def collapse(x):
+    return np.sum(np.tanh(x) * x)
+
+
+def looped_vector(x, n):
+    y = x
+    for i in range(n):
+        y = np.sin(y) * x + i
+    return y
+
+
+def test_vjp_runs_forward_once_and_takes_many_cotangents():
+    x = np.array([0.3, -1.2, 0.8])
+    value, vjp_fn = s2sad.vjp(looped_vector, x, 3)
+    np.testing.assert_array_equal(value, looped_vector(x, 3))
+    jac = finite_difference_jacobian(looped_vector, (x, 3), 0)
+    for cotangent in (np.ones(3), np.array([1.0, 0.0, 0.0]),
+                      np.array([0.5, -2.0, 1.0])):
+        dx, dn = vjp_fn(cotangent)
+        assert dn is None  # an integer argument
+        np.testing.assert_allclose(dx, cotangent @ jac, rtol=1e-6, atol=1e-8)
+    assert vjp_fn(np.ones(3))[0] == pytest.approx(vjp_fn(np.ones(3))[0])
+
+
+def test_vjp_when_a_loop_does_not_run():
+    x = np.array([0.3, -1.2])
+    np.testing.assert_array_equal(s2sad.vjp(looped_vector, x, 0)[1](
+        np.array([2.0, 3.0]))[0], [2.0, 3.0])
+
+
+def test_jacrev_matches_jacfwd_and_finite_differences():
+    x = np.array([0.3, -1.2, 0.8])
+    expected = finite_difference_jacobian(looped_vector, (x, 2), 0)
+    np.testing.assert_allclose(s2sad.jacrev(looped_vector)(x, 2), expected,
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2sad.jacfwd(looped_vector)(x, 2),
+                               s2sad.jacrev(looped_vector)(x, 2), rtol=1e-12)
+
+
+def test_jacobian_picks_forward_for_few_inputs_and_reverse_for_few_outputs():
+    wide = s2sad.jacobian(spread, argnums=(0, 1))
+    ja, jb = wide(0.7, -0.3)
+    assert wide.mode == "forward" and ja.shape == (50,) and jb.shape == (50,)
+    np.testing.assert_allclose(
+        ja, finite_difference_jacobian(spread, (0.7, -0.3), 0), rtol=1e-6)
+    tall = s2sad.jacobian(collapse)
+    x = np.linspace(-1.0, 1.0, 50)
+    jx = tall(x)
+    assert tall.mode == "reverse" and jx.shape == (50,)
+    np.testing.assert_allclose(jx, s2sad.grad(collapse)(x), rtol=1e-12)
