@@ -1,8 +1,8 @@
 """s2sad: source-to-source automatic differentiation for Python and NumPy."""
 
 from s2sad.api import (  # noqa: F401
-    check_grads, grad, jacfwd, jacobian, jacrev, jvp, show, value_and_grad,
-    vjp)
+    check_grads, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, show,
+    value_and_grad, vjp)
 from s2sad.errors import S2SADError  # noqa: F401
 from s2sad.rules.registry import (  # noqa: F401
     adjoint, elementwise, non_differentiable, tangent)

@@ -71,8 +71,6 @@ def active(func, wrt, outputs):
 
 def is_scalar(operand, scalars):
     """Is `operand` rank 0: a number constant or a name in `scalars`?"""
-    if isinstance(operand, ssa.Undefined):
-        return True  # no value of its own: the loop's values decide
     if isinstance(operand, ssa.Const):
         return isinstance(operand.value, (int, float))
     return isinstance(operand, ssa.Var) and operand.name in scalars

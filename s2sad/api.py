@@ -33,6 +33,16 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     """
     if not hasattr(func, "__code__"):
         frontend.parse(func)  # raises the error that explains why
+    if getattr(func, "__s2sad_taped__", False):
+        code = func.__wrapped_primal__.__code__
+        raise errors.UnsupportedSyntaxError(
+            f"a second derivative of {code.co_name} would differentiate "
+            "the tape its gradient keeps for its loops, which s2sad cannot "
+            "do yet; unroll the loop, or differentiate a loop-free version",
+            code.co_filename, code.co_firstlineno)
+    # A gradient of a gradient starts from the general variant: the float
+    # specialisation is the same function, behind a guard.
+    func = getattr(func, "__s2sad_general__", func)
     # Code objects compare by content, so two same-text functions in different
     # modules would collide: key on identities. The cached function holds the
     # primal (hence its code, globals and cells), so the ids stay unique.
@@ -75,6 +85,9 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
             text, part.tree.name, func.__globals__, source.cells, imports)
         if mode == "vjp":
             compiled.backward = later
+        elif later is not None:
+            compiled.__s2sad_general__ = later
+    compiled.__s2sad_taped__ = any(part.taped for part in generated)
     compiled.source = "\n\n".join(texts)
     compiled.ssa = ssa.to_source(lowered)
     compiled.__wrapped_primal__ = func  # keeps the cache key's ids alive
@@ -260,6 +273,29 @@ def jacfwd(f, argnums=0):
             columns.append(stacked.reshape(out_shape + x.shape))
         return columns[0] if isinstance(argnums, int) else tuple(columns)
     return jacobian_fn
+
+
+def hessian(f, argnums=0):
+    """The Hessian of a scalar function, forward over reverse: the forward-
+    mode Jacobian of s2sad's gradient (shape `x.shape + x.shape`)."""
+    if not isinstance(argnums, int):
+        raise errors.S2SADError("hessian takes one argument position "
+                                "(argnums=int)")
+    return jacfwd(grad(f, argnums=argnums), argnums=argnums)
+
+
+def hvp(f, primals, tangents):
+    """Hessian-vector product of a scalar function at `primals` along
+    `tangents`: the JVP of its gradient (forward over reverse).
+
+    Returns a tuple with the product for each float primal (None for ints).
+    """
+    argnums = tuple(i for i, p in enumerate(primals) if _differentiable(p))
+    gradient = grad(f, argnums=argnums)
+    _, product = jvp(gradient, primals, tangents)
+    parts = iter(product)
+    return tuple(next(parts) if i in argnums else None
+                 for i in range(len(primals)))
 
 
 def _differentiable(value):

@@ -150,6 +150,10 @@ class _Forward(Transform):
             terms = [t for t in _terms(expr) if not any(
                 isinstance(n, gast.Name) and n.id == _NO_TANGENT
                 for n in gast.walk(t))]
+        if not terms:  # active only through inputs read for their shape
+            out.append(ssa.assign(target_dot, self.runtime_call(
+                "zeros_like", [load(stmt.target)])))
+            return out
         value = terms[0]
         for term in terms[1:]:
             value = gast.BinOp(value, gast.Add(), term)

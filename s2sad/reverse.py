@@ -164,8 +164,10 @@ class _Reverse(Transform):
             f"Backward sweep of {name}: the cotangents of "
             f"{', '.join(self.wrt)} given the cotangent {cotangent} of its "
             "value.")
-        return [Generated(fwd, self.imports, set()),
-                Generated(bwd, self.imports, self.derivative_names(sweep))]
+        taped = self.tape is not None
+        return [Generated(fwd, self.imports, set(), taped=taped),
+                Generated(bwd, self.imports, self.derivative_names(sweep),
+                          taped=taped)]
 
     def generate(self):
         out = self.output
@@ -185,7 +187,8 @@ class _Reverse(Transform):
         if self.fallback:
             body.insert(0, self.guard())
         return Generated(self.gradient_function(body), self.imports,
-                         derivative_names, self.runtime_checks, self.fallback)
+                         derivative_names, self.runtime_checks, self.fallback,
+                         taped=self.tape is not None)
 
     def scalar_guard(self, generated):
         """Parameters to test for `float` in a scalar variant, or None."""

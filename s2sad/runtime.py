@@ -41,6 +41,14 @@ def _sum_to(g, shape):
     return g.reshape(shape)
 
 
+def broadcast_like(g, target):
+    """`g` spread over the shape of `target` (the adjoint of unbroadcast)."""
+    shape = np.shape(target)
+    if np.shape(g) == shape:
+        return g
+    return np.array(np.broadcast_to(g, shape), dtype=np.result_type(g, float))
+
+
 def unreduce(g, x, axis=None, keepdims=False):
     """The adjoint of a sum over `axis`: spread `g` back over `x`'s shape."""
     shape = np.shape(x)
@@ -71,6 +79,10 @@ def zeros_like(x):
 
 def check_scalar(y, name):
     """`grad` seeds the output with 1: it must be a scalar."""
+    if y is None:
+        raise errors.GradientShapeError(
+            f"grad of {name}: the function returned None here (a variable "
+            "assigned on only some paths?); return a number")
     if np.ndim(y) != 0:
         raise errors.GradientShapeError(
             f"grad of {name} requires a scalar output, got an array of shape "

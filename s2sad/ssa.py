@@ -231,7 +231,6 @@ class _Lowering:
         self.namer = Namer(names_in(source.tree))
         self.env = {}  # user name -> current SSA name
         self.defined = set()  # user names that already have a first version
-        self.maybe_undefined = {}  # user name -> the `if` that defines it once
         self.out = []
 
     def error(self, node, message, cls=errors.UnsupportedSyntaxError):
@@ -313,7 +312,6 @@ class _Lowering:
 
     def define(self, name):
         """The SSA name for a new definition of user variable `name`."""
-        self.maybe_undefined.pop(name, None)
         if name not in self.defined:
             self.defined.add(name)
             self.env[name] = name
@@ -337,11 +335,10 @@ class _Lowering:
             a, b = then_env.get(name), else_env.get(name)
             if a == b:
                 self.env[name] = a
-            elif a is None or b is None:
-                self.env.pop(name, None)
-                self.maybe_undefined[name] = node
-            else:
-                phis.append(Phi(self.namer.fresh(name), Var(a), Var(b)))
+            else:  # a name set on one path only joins as `Undefined`
+                phis.append(Phi(self.namer.fresh(name),
+                                Var(a) if a else Undefined(),
+                                Var(b) if b else Undefined()))
                 self.env[name] = phis[-1].target
         return then_block, then_ret, else_block, else_ret, phis
 
@@ -393,7 +390,6 @@ class _Lowering:
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
             self.env[name] = phi.target
-            self.maybe_undefined.pop(name, None)
             phis.append((name, phi))
         return phis
 
@@ -446,13 +442,6 @@ class _Lowering:
         if isinstance(node, gast.Name):
             if node.id in self.env:
                 return Var(self.env[node.id])
-            if node.id in self.maybe_undefined:
-                where = self.maybe_undefined[node.id]
-                what = (f"the `if` at line {self.source.lineno(where)}"
-                        if where is not None else "a loop body")
-                raise self.error(node, f"'{node.id}' is assigned only inside "
-                                 f"{what}, so it may be undefined here; assign "
-                                 "it before or on every path")
             if node.id in self.defined or node.id in _assigned_names(self.source):
                 raise self.error(node, f"'{node.id}' is used before it is "
                                  "assigned", errors.NameResolutionError)

@@ -24,15 +24,18 @@ class Generated:
             tangents, template temporaries): values that are floats.
         runtime_checks: how many unbroadcasts and shape checks it makes.
         calls: the name of another generated function it calls, or None.
+        taped: whether it keeps a tape for loops (and so cannot be
+            differentiated again yet).
     """
 
     def __init__(self, tree, imports, derivative_names, runtime_checks=0,
-                 calls=None):
+                 calls=None, taped=False):
         self.tree = tree
         self.imports = imports
         self.derivative_names = derivative_names
         self.runtime_checks = runtime_checks
         self.calls = calls
+        self.taped = taped
         self.runtime_name = next((n for n, v in imports.items()
                                   if v is runtime), "runtime")
 

@@ -114,8 +114,6 @@ BAD = [
      "return helper(x)", "your own functions"),
     (method_call, (np.ones(2),), errors.UnsupportedSyntaxError, "x.sum()",
      ".sum("),
-    (maybe_undefined, (1.5,), errors.UnsupportedSyntaxError, "return y",
-     "may be undefined"),
     (local_callee, (1.5, abs), errors.UnsupportedSyntaxError, "return f(x)",
      "local"),
     (undefined_name, (1.5,), errors.NameResolutionError, "not_defined_anywhere",
@@ -163,6 +161,13 @@ def test_non_scalar_output_is_refused_at_run_time():
     with pytest.raises(errors.GradientShapeError, match="scalar output"):
         g(np.ones(3))
     assert g(2.0) == 2.0
+
+
+def test_a_value_set_on_one_path_only_is_an_error_on_the_other():
+    g = s2sad.grad(maybe_undefined)
+    assert g(1.5) == 1.0
+    with pytest.raises(errors.GradientShapeError, match="returned None"):
+        g(-1.5)
 
 
 def test_functions_without_source_are_refused():

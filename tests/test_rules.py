@@ -33,6 +33,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad import runtime
 from s2sad.rules import registry
 
 # ---- inputs ----
@@ -198,6 +199,12 @@ def product_rows(spellings, shapes):
     ]
 
 
+# (adjoint g shaped like a @ b, a, b) for the matmul/dot adjoint helpers
+_PRODUCTS = [(arr(2, 4), arr(2, 3), arr(3, 4)), (arr(4), arr(3), arr(3, 4)),
+             (arr(2), arr(2, 3), arr(3)), (FLOAT, arr(3), arr(3))]
+RUNTIME_PRODUCT_ROWS_A = [("OP(x0, x1, x2)", list(p), (0, 2)) for p in _PRODUCTS]
+RUNTIME_PRODUCT_ROWS_B = [("OP(x0, x1, x2)", list(p), (0, 1)) for p in _PRODUCTS]
+
 SPECIAL_CASES = {
     np.sum: REDUCTION_ROWS,
     np.mean: REDUCTION_ROWS,
@@ -268,6 +275,37 @@ SPECIAL_CASES = {
         ("min(x0, x1)", [1.5, -0.3], ALL),
         ("min(x0, x1)", [-0.3, 1.5], ALL),
         ("OP(x0, x1)", [arr(), arr()], ALL),
+    ],
+    # The runtime helpers generated code calls: differentiated when a
+    # gradient is differentiated again. Arguments read only for their shape
+    # are left out of argnums.
+    runtime.unbroadcast: [
+        ("OP(x0, x1)", [arr(2, 3), arr(3)], (0,)),
+        ("OP(x0, x1)", [arr(2, 3), arr(2, 1)], (0,)),
+        ("OP(x0, x1)", [arr(3), FLOAT], (0,)),
+        ("OP(x0, x1)", [arr(3), arr(3)], (0,)),
+    ],
+    runtime.unbroadcast_to: [
+        ("OP(x0, (3,))", [arr(2, 3)], ALL),
+        ("OP(x0, (2, 1))", [arr(2, 3)], ALL),
+        ("OP(x0, ())", [arr(3)], ALL),
+    ],
+    runtime.unreduce: [
+        ("OP(x0, x1)", [FLOAT, arr(2, 3)], (0,)),
+        ("OP(x0, x1, 0)", [arr(3), arr(2, 3)], (0,)),
+        ("OP(x0, x1, 1, True)", [arr(2, 1), arr(2, 3)], (0,)),
+    ],
+    runtime.getitem_adjoint: [
+        ("OP(x0, x1, 1)", [arr(3), arr(2, 3)], (0,)),
+        ("OP(x0, x1, x2)", [arr(3), arr(3), DUPLICATES], (0,)),
+    ],
+    runtime.matmul_adjoint_a: RUNTIME_PRODUCT_ROWS_A,
+    runtime.dot_adjoint_a: RUNTIME_PRODUCT_ROWS_A + [
+        ("OP(x0, x1, x2)", [arr(3), FLOAT, arr(3)], (0, 2)),
+    ],
+    runtime.matmul_adjoint_b: RUNTIME_PRODUCT_ROWS_B,
+    runtime.dot_adjoint_b: RUNTIME_PRODUCT_ROWS_B + [
+        ("OP(x0, x1, x2)", [arr(3), arr(3), FLOAT], (0, 1)),
     ],
 }
 

@@ -46,7 +46,7 @@ def test_every_name_is_assigned_once(func):
 def test_statements_are_three_address(func):
     lowered = ssa.lower(frontend.parse(func))
     defined = set(definitions(lowered))
-    operand_types = (ssa.Var, ssa.Free, ssa.Const)
+    operand_types = (ssa.Var, ssa.Free, ssa.Const, ssa.Undefined)
     for stmt in ssa.walk(lowered.body):
         if isinstance(stmt, ssa.Assign):
             operands = stmt.operands()

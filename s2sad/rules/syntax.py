@@ -29,5 +29,6 @@ def transpose_attribute_fwd(y, x, name):
     d[y] = np.transpose(d[x])
 
 
-non_differentiable(ssa.is_in, ssa.is_not_in, attribute("shape"),
+non_differentiable(ssa.is_in, ssa.is_not_in, attribute("__class__"),
+                   attribute("shape"),
                    attribute("ndim"), attribute("size"), attribute("dtype"))

@@ -1,0 +1,110 @@
+"""Rules for the helpers generated code calls, so that generated code can be
+differentiated again (gradients of gradients, Hessians).
+
+Each helper is linear in the adjoint it receives, and the matmul/dot ones
+bilinear: `matmul_adjoint_a(g, a, b)` is the VJP of `a -> a @ b` at g, so its
+adjoint w.r.t. g is that map's forward action `ybar @ b`, and w.r.t. b it is
+`matmul_adjoint_b(g, ybar, b)` (both sides equal <g, ybar @ b_dot>). The
+array arguments they read only for a shape get no derivative.
+"""
+
+import numpy as np
+
+from s2sad import runtime
+from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+
+# ---- broadcasting and reductions ----
+
+
+@adjoint(runtime.unbroadcast)
+def unbroadcast_rev(y, g, x):
+    d[g] = runtime.broadcast_like(d[y], g)
+
+
+@tangent(runtime.unbroadcast)
+def unbroadcast_fwd(y, g, x):
+    d[y] = runtime.unbroadcast(d[g], x)
+
+
+@adjoint(runtime.unbroadcast_to)
+def unbroadcast_to_rev(y, g, shape):
+    d[g] = runtime.broadcast_like(d[y], g)
+
+
+@tangent(runtime.unbroadcast_to)
+def unbroadcast_to_fwd(y, g, shape):
+    d[y] = runtime.unbroadcast_to(d[g], shape)
+
+
+@adjoint(runtime.unreduce)
+def unreduce_rev(y, g, x, axis=None, keepdims=False):
+    d[g] = np.sum(d[y], axis=axis, keepdims=keepdims)
+
+
+@tangent(runtime.unreduce)
+def unreduce_fwd(y, g, x, axis=None, keepdims=False):
+    d[y] = runtime.unreduce(d[g], x, axis, keepdims)
+
+
+@adjoint(runtime.getitem_adjoint)
+def getitem_adjoint_rev(y, g, x, index):
+    d[g] = d[y][index]
+
+
+@tangent(runtime.getitem_adjoint)
+def getitem_adjoint_fwd(y, g, x, index):
+    d[y] = runtime.getitem_adjoint(d[g], x, index)
+
+
+# ---- products ----
+
+
+@adjoint(runtime.matmul_adjoint_a)
+def matmul_adjoint_a_rev(y, g, a, b):
+    d[g] = np.matmul(d[y], b)
+    d[b] = runtime.matmul_adjoint_b(g, d[y], b)
+
+
+@tangent(runtime.matmul_adjoint_a)
+def matmul_adjoint_a_fwd(y, g, a, b):
+    d[y] = runtime.matmul_adjoint_a(d[g], a, b) + \
+        runtime.matmul_adjoint_a(g, a, d[b])
+
+
+@adjoint(runtime.matmul_adjoint_b)
+def matmul_adjoint_b_rev(y, g, a, b):
+    d[g] = np.matmul(a, d[y])
+    d[a] = runtime.matmul_adjoint_a(g, a, d[y])
+
+
+@tangent(runtime.matmul_adjoint_b)
+def matmul_adjoint_b_fwd(y, g, a, b):
+    d[y] = runtime.matmul_adjoint_b(d[g], a, b) + \
+        runtime.matmul_adjoint_b(g, d[a], b)
+
+
+@adjoint(runtime.dot_adjoint_a)
+def dot_adjoint_a_rev(y, g, a, b):
+    d[g] = np.dot(d[y], b)
+    d[b] = runtime.dot_adjoint_b(g, d[y], b)
+
+
+@tangent(runtime.dot_adjoint_a)
+def dot_adjoint_a_fwd(y, g, a, b):
+    d[y] = runtime.dot_adjoint_a(d[g], a, b) + runtime.dot_adjoint_a(g, a, d[b])
+
+
+@adjoint(runtime.dot_adjoint_b)
+def dot_adjoint_b_rev(y, g, a, b):
+    d[g] = np.dot(a, d[y])
+    d[a] = runtime.dot_adjoint_a(g, a, d[y])
+
+
+@tangent(runtime.dot_adjoint_b)
+def dot_adjoint_b_fwd(y, g, a, b):
+    d[y] = runtime.dot_adjoint_b(d[g], a, b) + runtime.dot_adjoint_b(g, d[a], b)
+
+
+non_differentiable(runtime.zeros_like, runtime.check_scalar,
+                   runtime.reduced_size, runtime.sign,
+                   runtime.balanced_max_partial)

@@ -1,0 +1,95 @@
+"""Derivatives of derivatives: generated code is transformed again."""
+
+import math
+
+import numpy as np
+import pytest
+
+import s2sad
+from tests import loop_corpus
+
+
+def quartic(x):
+    return x ** 4 + 3.0 * x ** 3 - 2.0 * x
+
+
+def branchy(x):
+    if x > 0.5:
+        y = math.sin(x) * x * x
+    else:
+        y = math.exp(x) / (1.0 + x * x)
+    return y * x
+
+
+def loss(w, X, y):
+    return np.sum(np.tanh(X @ w - y) ** 2) + np.dot(w, w) * 0.1
+
+
+def mlp_loss(W1, W2, x, t):
+    h = np.tanh(x @ W1)
+    d = h @ W2 - t
+    return np.mean(d * d)
+
+
+def test_fourth_derivative_of_a_polynomial_is_exact():
+    g1 = s2sad.grad(quartic)
+    g2, g3 = s2sad.grad(g1), s2sad.grad(s2sad.grad(g1))
+    g4 = s2sad.grad(g3)
+    x = 1.5
+    assert g1(x) == pytest.approx(4 * x ** 3 + 9 * x ** 2 - 2, rel=1e-15)
+    assert g2(x) == pytest.approx(12 * x ** 2 + 18 * x, rel=1e-15)
+    assert g3(x) == pytest.approx(24 * x + 18, rel=1e-15)
+    assert g4(x) == 24.0
+
+
+@pytest.mark.parametrize("x", [0.3, 0.9])
+def test_second_derivative_through_branches(x):
+    eps = 1e-5
+    g = s2sad.grad(branchy)
+    expected = (g(x + eps) - g(x - eps)) / (2 * eps)
+    assert s2sad.grad(g)(x) == pytest.approx(expected, rel=1e-6)
+    assert s2sad.hessian(branchy)(x) == pytest.approx(expected, rel=1e-6)
+
+
+def gradient_differences(f, args, i, eps=1e-5):
+    x = args[i]
+    rows = []
+    for e in np.eye(x.size):
+        plus, minus = list(args), list(args)
+        plus[i] = x + eps * e.reshape(x.shape)
+        minus[i] = x - eps * e.reshape(x.shape)
+        g = s2sad.grad(f, argnums=i)
+        rows.append((g(*plus) - g(*minus)) / (2 * eps))
+    return np.array(rows).reshape(x.shape + x.shape)
+
+
+def test_hessian_of_a_regression_loss():
+    rng = np.random.default_rng(0)
+    X, w, y = rng.standard_normal((6, 3)), rng.standard_normal(3), \
+        rng.standard_normal(6)
+    H = s2sad.hessian(loss)(w, X, y)
+    np.testing.assert_allclose(H, H.T, rtol=1e-12)
+    np.testing.assert_allclose(H, gradient_differences(loss, [w, X, y], 0),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_hessian_vector_product_of_an_mlp():
+    rng = np.random.default_rng(1)
+    W1, W2 = rng.standard_normal((4, 5)) * 0.5, rng.standard_normal((5, 2))
+    x, t = rng.standard_normal((3, 4)), rng.standard_normal((3, 2))
+    v1 = rng.standard_normal(W1.shape)
+    zeros = [np.zeros_like(a) for a in (W2, x, t)]
+    hv = s2sad.hvp(mlp_loss, (W1, W2, x, t), (v1, *zeros))[0]
+    eps = 1e-6
+    g = s2sad.grad(mlp_loss)
+    expected = (g(W1 + eps * v1, W2, x, t) - g(W1 - eps * v1, W2, x, t)) / (
+        2 * eps)
+    np.testing.assert_allclose(hv, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_reverse_over_reverse_through_loops_is_refused_at_the_users_line():
+    with pytest.raises(s2sad.S2SADError) as info:
+        s2sad.grad(s2sad.grad(loop_corpus.logistic_map))(0.3, 3)
+    line = loop_corpus.logistic_map.__code__.co_firstlineno
+    assert str(info.value).startswith(f"{loop_corpus.__file__}:{line}:")
+    assert "loops" in str(info.value)
