@@ -164,18 +164,15 @@ def jvp(f, primals, tangents):
 
     Args:
         primals: a tuple of all of f's arguments.
-        tangents: a tuple of the same length; the tangents of integer (and
-            bool) arguments are ignored.
+        tangents: a tuple of the same length; a tangent of None holds that
+            argument constant, and those of integer (and bool) arguments are
+            ignored.
 
     Returns:
         `(f(*primals), J @ tangents)`.
     """
     primals, tangents = tuple(primals), tuple(tangents)
-    if len(primals) != len(tangents):
-        raise errors.S2SADError(
-            f"jvp needs one tangent per primal: got {len(primals)} primals "
-            f"and {len(tangents)} tangents")
-    argnums = tuple(i for i, p in enumerate(primals) if _differentiable(p))
+    argnums = _with_tangents(primals, tangents, "jvp")
     if not argnums:
         return f(*primals), 0.0
     jvp_f = differentiate(f, argnums, mode="forward")
@@ -288,14 +285,30 @@ def hvp(f, primals, tangents):
     """Hessian-vector product of a scalar function at `primals` along
     `tangents`: the JVP of its gradient (forward over reverse).
 
-    Returns a tuple with the product for each float primal (None for ints).
+    A tangent of None holds that argument constant (data, say); the Hessian
+    is taken with respect to the others.
+
+    Returns:
+        A tuple with the product for each primal (None where held constant).
     """
-    argnums = tuple(i for i, p in enumerate(primals) if _differentiable(p))
+    primals, tangents = tuple(primals), tuple(tangents)
+    argnums = _with_tangents(primals, tangents, "hvp")
     gradient = grad(f, argnums=argnums)
-    _, product = jvp(gradient, primals, tangents)
+    _, product = jvp(gradient, primals, tuple(
+        t if i in argnums else None for i, t in enumerate(tangents)))
     parts = iter(product)
     return tuple(next(parts) if i in argnums else None
                  for i in range(len(primals)))
+
+
+def _with_tangents(primals, tangents, what):
+    """The positions that get a tangent: floats whose tangent is not None."""
+    if len(primals) != len(tangents):
+        raise errors.S2SADError(
+            f"{what} needs one tangent per primal: got {len(primals)} primals "
+            f"and {len(tangents)} tangents")
+    return tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
+                 if t is not None and _differentiable(p))
 
 
 def _differentiable(value):

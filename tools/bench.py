@@ -7,6 +7,8 @@ Measures, in one run:
     a hand-written NumPy/Python gradient, after checking they agree;
   * the peak memory of the logistic map's gradient at n = 1,000,000 against
     a hand-written taped reverse pass;
+  * forward mode: the generated JVP against the primal, and a Hessian-vector
+    product (forward over reverse) of an MLP loss against its gradient;
   * the first-call transformation time of a ~20-line function;
   * the cost of a cached `s2sad.grad(f)` call.
 
@@ -35,6 +37,8 @@ LINREG_TARGET = 1.1
 LOOP_TARGET = 2.0
 RNN_TARGET = 1.2
 MEMORY_TARGET = 2.0
+JVP_TARGET = 3.0
+HVP_TARGET = 5.0
 TRANSFORM_TARGET_MS = 20.0
 CACHED_TARGET_US = 10.0
 
@@ -188,6 +192,41 @@ def rnn_hand(h, W, U, xs):
         dU += xs[t].T @ dpre
         dh = dpre @ W.T
     return dW, dU
+
+
+def mlp(W1, W2, x, t):
+    h = np.tanh(x @ W1)
+    d = h @ W2 - t
+    return np.mean(d * d)
+
+
+def bench_forward(repeat):
+    """Rows: JVP / primal for the MLP and `f`; HVP / gradient for the MLP."""
+    rng = np.random.default_rng(1)
+    W1 = rng.standard_normal((784, 256)) * 0.05
+    W2 = rng.standard_normal((256, 10)) * 0.1
+    x, t = rng.standard_normal((64, 784)), rng.standard_normal((64, 10))
+    V1, V2 = rng.standard_normal(W1.shape), rng.standard_normal(W2.shape)
+    mlp_jvp = s2sad.api.differentiate(mlp, (0, 1), mode="forward")
+    f_jvp = s2sad.api.differentiate(f, (0, 1), mode="forward")
+    gradient = s2sad.grad(mlp, argnums=(0, 1))
+
+    def hvp():
+        return s2sad.hvp(mlp, (W1, W2, x, t), (V1, V2, None, None))
+    rows = []
+    for name, (base, ours), target in [
+            ("JVP of an MLP loss (784-256-10, batch 64) / primal",
+             ((mlp, (W1, W2, x, t)), (mlp_jvp, (W1, W2, x, t, V1, V2))),
+             JVP_TARGET),
+            ("JVP of f(x, y) / primal",
+             ((f, (3.0, 4.0)), (f_jvp, (3.0, 4.0, 1.0, 0.5))), JVP_TARGET),
+            ("HVP of the MLP loss / its gradient",
+             ((gradient, (W1, W2, x, t)), (hvp, ())), HVP_TARGET)]:
+        t_base, t_ours = best_times([base, ours], repeat)
+        ratio = t_ours / t_base
+        rows.append([name, fmt_time(t_base), fmt_time(t_ours), f"{ratio:.3f}",
+                     f"<= {target}", "yes" if ratio <= target else "no"])
+    return rows
 
 
 def twenty(x, y):
@@ -378,6 +417,7 @@ def main():
         rows.append(bench_program(name, fn, argnums, args, hand, target,
                                   reps))
     rows.append(bench_memory(100_000 if opts.quick else 1_000_000))
+    rows += bench_forward(min(repeat, 3))
     rows.append(bench_overhead(
         "transformation, 20-line function (median)",
         lambda: bench_transform(5 if opts.quick else 21),
@@ -391,8 +431,8 @@ def main():
         f"{os.cpu_count()} logical cores",
         "- ratio = s2sad time / hand-written time (lower is better)",
         "",
-        markdown_table(["benchmark", "hand-written", "s2sad", "ratio",
-                        "target", "met"], rows),
+        markdown_table(["benchmark", "hand-written (or base)", "s2sad",
+                        "ratio", "target", "met"], rows),
     ])
     print(report)
     if opts.markdown:
