@@ -15,6 +15,8 @@ from s2sad.rules import registry
 
 def rule_of(stmt):
     """The registry rule for an SSA assignment (None if there is none)."""
+    if isinstance(stmt.fn, ssa.Method):
+        return registry.lookup(stmt.fn)
     if stmt.fn is getattr:
         return registry.lookup(registry.attribute(stmt.args[1].value))
     return registry.lookup(stmt.fn)
@@ -31,7 +33,12 @@ def _edges(stmts):
     """(target, [source names]) for every data dependence that carries a derivative."""
     for stmt in ssa.walk(stmts):
         if isinstance(stmt, ssa.Assign):
-            if _propagates(stmt):
+            rule = rule_of(stmt)
+            if rule is not None and rule.mutates and isinstance(
+                    stmt.args[0], ssa.Var):  # receiver.append(value)
+                yield stmt.args[0].name, [a.name for a in stmt.args[1:]
+                                          if isinstance(a, ssa.Var)]
+            if stmt.target is not None and _propagates(stmt):
                 yield stmt.target, [a.name for a in stmt.operands()
                                     if isinstance(a, ssa.Var)]
         elif isinstance(stmt, (ssa.If, ssa.For, ssa.While)):

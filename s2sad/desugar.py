@@ -72,8 +72,14 @@ class _Loops(gast.NodeTransformer):
 
     def index_loop(self, node):
         """`for target in iterable` -> `for _k in range(n): target = seq[_k]`."""
-        if self.builtin(node.iter, "range") and isinstance(node.target,
-                                                            gast.Name):
+        if self.builtin(node.iter, "reversed") and len(node.iter.args) == 1:
+            # reversed(seq) -> seq[::-1]: sliceable, sized and reversible
+            node.iter = gast.Subscript(node.iter.args[0], gast.Slice(
+                None, None, _const(-1)), gast.Load())
+        is_range = self.builtin(node.iter, "range") or (
+            isinstance(node.iter, gast.Subscript)
+            and self.builtin(node.iter.value, "range"))
+        if is_range and isinstance(node.target, gast.Name):
             return [node]
         before, reads, count, index = [], [], [], None
         if self.builtin(node.iter, "enumerate") and len(node.iter.args) in (1, 2) \

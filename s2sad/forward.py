@@ -86,6 +86,8 @@ class _Forward(Transform):
                 out.append(ssa.render_assign(stmt))
                 if stmt.target in self.active:
                     out += self.tangent(stmt)
+                elif stmt.target is None:
+                    out += self.mutation(stmt)
             elif isinstance(stmt, ssa.If):
                 then = self.block(stmt.body) + self.copies(stmt.phis, "left")
                 orelse = self.block(stmt.orelse) + self.copies(stmt.phis,
@@ -107,6 +109,17 @@ class _Forward(Transform):
                 body += self.block(stmt.body) + self.copies(stmt.phis, "right")
                 out.append(gast.While(gast.Constant(True, None), body, []))
         return out
+
+    def mutation(self, stmt):
+        """`items.append(v)` on a list with tangents: `items_dot.append(v_dot)`."""
+        rule = analysis.rule_of(stmt)
+        receiver = stmt.args[0]
+        if not (rule is not None and rule.mutates and isinstance(receiver, ssa.Var)
+                and receiver.name in self.active):
+            return []
+        args = [load(self.dots[receiver.name])] + [
+            self.tangent_of(a) for a in stmt.args[1:]]
+        return [gast.Expr(ssa.render_call(stmt.fn, args))]
 
     def tangent(self, stmt):
         """The statements computing the tangent of `stmt.target`."""

@@ -468,6 +468,8 @@ class _Reverse(Transform):
         return out
 
     def reverse_assign(self, stmt):
+        if stmt.target is None:
+            self.refuse_mutation(stmt)
         if stmt.target not in self.defined:
             return []
         out = self.comment_for(stmt, "grad of")
@@ -514,6 +516,19 @@ class _Reverse(Transform):
                 self.runtime_checks += 1
             self.accumulate(out, operand.name, expr)
         return out
+
+    def refuse_mutation(self, stmt):
+        """A method changing a differentiated value (`items.append(x)`) has
+        no reverse rule yet: refuse it rather than drop its adjoint."""
+        rule = analysis.rule_of(stmt)
+        receiver = stmt.args[0] if stmt.args else None
+        if rule is not None and rule.mutates and isinstance(receiver, ssa.Var) \
+                and receiver.name in self.active:
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"reverse mode through `.{stmt.fn.name}()` on a differentiated "
+                "list is not supported yet; build the values into an array "
+                "(np.stack) or a tuple instead")
 
     def accumulate(self, out, name, expr):
         bar = self.bar(name)

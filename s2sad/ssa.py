@@ -97,6 +97,25 @@ def identity(x):
     return x
 
 
+class Method:
+    """The operation `receiver.name(*args)`: one object per method name, so
+    it can key the rule registry (`ssa.method("append")`)."""
+    _interned = {}
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"<method .{self.name}()>"
+
+
+def method(name):
+    """The (unique) `Method` for `name`."""
+    if name not in Method._interned:
+        Method._interned[name] = Method(name)
+    return Method._interned[name]
+
+
 def make_tuple(*items):
     return items
 
@@ -506,11 +525,11 @@ class _Lowering:
                 raise self.error(node, "`**kwargs` at a call site is not "
                                  "supported yet; pass keywords one by one")
         if not self.is_free(node.func):
-            if isinstance(node.func, gast.Attribute):
-                method = node.func.attr
-                raise self.error(node, f"method calls such as `.{method}(...)` "
-                                 "are not supported yet; call the function "
-                                 f"instead (e.g. np.{method}(x, ...))")
+            if isinstance(node.func, gast.Attribute):  # receiver.name(...)
+                receiver = self.expr(node.func.value)
+                args = [self.expr(a) for a in node.args]
+                kwargs = [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
+                return method(node.func.attr), [receiver] + args, kwargs, None
             raise self.error(node, f"calling '{_text(node.func)}', a local "
                              "variable, is not supported yet; call a module-"
                              "level function by name")
@@ -660,6 +679,10 @@ def render_call(fn, args, kwargs=(), callee=None):
         return gast.List(list(args), gast.Load())
     if fn is make_dict:
         return gast.Dict(list(args[::2]), list(args[1::2]))
+    if isinstance(fn, Method):
+        keywords = [gast.keyword(k, v) for k, v in kwargs]
+        return gast.Call(gast.Attribute(args[0], fn.name, gast.Load()),
+                         list(args[1:]), keywords)
     if fn is slice and callee is None:
         return gast.Slice(*[None if isinstance(a, gast.Constant)
                             and a.value is None else a for a in args])

@@ -89,7 +89,10 @@ class Transform:
             return None
         if tmpl is None:
             mode = "reverse" if kind == "adjoint" else "forward"
-            if rule is not None:
+            if isinstance(stmt.fn, ssa.Method):
+                advice = ("method calls are not differentiated yet; call the "
+                          f"function instead (e.g. np.{stmt.fn.name}(x, ...))")
+            elif rule is not None:
                 advice = f"it has no {mode}-mode rule; add one with @s2sad.{kind}"
             elif stmt.callee is not None and inspect.isfunction(stmt.fn):
                 advice = ("calls into your own functions are not "
@@ -146,6 +149,8 @@ def describe(stmt):
         return f"`{ssa._text(stmt.callee)}`"
     if stmt.fn is getattr:
         return f"attribute `.{stmt.args[1].value}`"
+    if isinstance(stmt.fn, ssa.Method):
+        return f"`.{stmt.fn.name}()`"
     return f"{getattr(stmt.fn, '__name__', repr(stmt.fn))}"
 
 

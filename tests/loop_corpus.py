@@ -227,3 +227,15 @@ def broadcasting_in_loop(a, v):
 
 CASES["broadcasting_in_loop"] = (
     broadcasting_in_loop, (_X[:2, :1], _X[3]), (0, 1))
+
+
+def reversed_loops(x, v):
+    s = x
+    for i in reversed(range(1, 4)):
+        s = s * x + i
+    for vi in reversed(v):
+        s = s * 0.5 + vi * s
+    return s
+
+
+CASES["reversed_loops"] = (reversed_loops, (0.7, _X[0]), (0, 1))

@@ -93,6 +93,13 @@ def _for_else(x):
     return x
 
 
+def appends(x):
+    items = []
+    items.append(x * 2.0)
+    items.append(x)
+    return items[0] * items[1]
+
+
 def _while_else(x):
     while x < 10:
         x = x * 2
@@ -112,8 +119,8 @@ BAD = [
      "math.gamma"),
     (calls_user_function, (1.5,), errors.UnsupportedCallError,
      "return helper(x)", "your own functions"),
-    (method_call, (np.ones(2),), errors.UnsupportedSyntaxError, "x.sum()",
-     ".sum("),
+    (method_call, (np.ones(2),), errors.UnsupportedCallError, "x.sum()",
+     "np.sum(x"),
     (local_callee, (1.5, abs), errors.UnsupportedSyntaxError, "return f(x)",
      "local"),
     (undefined_name, (1.5,), errors.NameResolutionError, "not_defined_anywhere",
@@ -128,6 +135,8 @@ BAD = [
     (_nested, (1.5,), errors.UnsupportedSyntaxError, "def inner", "nested"),
     (_for_else, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
      "else"),
+    (appends, (1.5,), errors.UnsupportedCallError, "items.append(x)",
+     ".append()"),
     (_while_else, (1.5,), errors.UnsupportedSyntaxError, "while x < 10",
      "else"),
     (_subscript_assign, (np.ones(2),), errors.UnsupportedSyntaxError,

@@ -84,12 +84,15 @@ class Rule:
         self.broadcasts = False
         self.domain = "real"
         self.differentiable = True
+        self.mutates = False  # a method that changes its receiver
 
     @property
     def name(self):
         key = self.key
         if isinstance(key, tuple):
             return f"attribute .{key[1]}"
+        if isinstance(getattr(key, "name", None), str):  # ssa.method(...)
+            return f"method .{key.name}()"
         module = getattr(key, "__module__", None) or type(key).__module__
         name = getattr(key, "__name__", repr(key))
         if module in (None, "builtins", "numpy") and not isinstance(key, type):
@@ -173,6 +176,14 @@ def non_differentiable(*fns):
     for fn in fns:
         _rule(fn).differentiable = False
     return fns[0] if len(fns) == 1 else fns
+
+
+def mutating(*methods):
+    """Declare methods that change their receiver (`list.append`): what they
+    are given flows into the receiver, and forward mode applies the same
+    method to the tangents."""
+    for key in methods:
+        _rule(key).mutates = True
 
 
 def attribute(name):
