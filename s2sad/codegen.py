@@ -38,8 +38,7 @@ def is_comment(stmt):
 
 def to_source(tree):
     """Python source for a gast FunctionDef, comments included."""
-    node = ast.fix_missing_locations(gast.gast_to_ast(tree))
-    text = astor.to_source(node)
+    text = astor.to_source(gast.gast_to_ast(tree))  # needs no line numbers
     return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {_unescape(m.group(3))}",
                              text)
 
