@@ -33,14 +33,6 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     """
     if not hasattr(func, "__code__"):
         frontend.parse(func)  # raises the error that explains why
-    if getattr(func, "__s2sad_taped__", False) and mode != "forward":
-        code = func.__wrapped_primal__.__code__
-        raise errors.UnsupportedSyntaxError(
-            f"a second reverse-mode derivative of {code.co_name} would "
-            "differentiate the tape its gradient keeps for its loops, which "
-            "s2sad cannot do yet; use s2sad.hessian or s2sad.hvp (forward "
-            "over reverse), or unroll the loop",
-            code.co_filename, code.co_firstlineno)
     # A gradient of a gradient starts from the general variant: the float
     # specialisation is the same function, behind a guard.
     func = getattr(func, "__s2sad_general__", func)
@@ -88,7 +80,6 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
             compiled.backward = later
         elif later is not None:
             compiled.__s2sad_general__ = later
-    compiled.__s2sad_taped__ = any(part.taped for part in generated)
     compiled.source = "\n\n".join(texts)
     compiled.ssa = ssa.to_source(lowered)
     compiled.__wrapped_primal__ = func  # keeps the cache key's ids alive

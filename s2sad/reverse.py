@@ -75,6 +75,7 @@ class _Reverse(Transform):
         self.bars = {}  # SSA name -> its adjoint's name
         self.defined = set()  # SSA names whose adjoint is assigned by now
         self.tape = None  # the name of the tape list, once a loop needs one
+        self.stacks = _stacks(func.body)
         self.pushes = {}  # (id(region), place) -> names pushed there
         self.trips = {}  # id(while loop) -> its trip counter's name
         self.loop_depth = 0
@@ -296,9 +297,11 @@ class _Reverse(Transform):
                         orelse)]
 
     def zero(self, name, like=None):
-        """`name_bar = runtime.zeros_like(like or name)`."""
+        """`name_bar = runtime.zeros_like(like or name)`; `[]` for a stack."""
         like = ssa.Var(name) if like is None else like
-        if isinstance(like, ssa.Var):
+        if name in self.stacks:
+            value = gast.List([], gast.Load())
+        elif isinstance(like, ssa.Var):
             value = self.runtime_call("zeros_like", [load(like.name)])
         else:
             value = gast.Constant(0.0, None)
@@ -316,9 +319,12 @@ class _Reverse(Transform):
         inner = list(ssa.walk([stmt]))
         local = defined_in([stmt])
         phis = [p for p in stmt.phis if p.target in self.active]
-        if not phis and not any(isinstance(s, ssa.Assign)
-                                and s.target in self.active for s in inner):
-            return []
+        if not phis and not any(
+                isinstance(s, ssa.Assign) and (s.target in self.active or (
+                    s.fn in _STACK_OPS and isinstance(s.args[0], ssa.Var)
+                    and s.args[0].name in self.active))
+                for s in inner):
+            return []  # (a stack it pushes to must be popped in step)
         incoming = set()
         for s in inner:
             if isinstance(s, ssa.Assign) and s.target in self.active:
@@ -468,6 +474,9 @@ class _Reverse(Transform):
         return out
 
     def reverse_assign(self, stmt):
+        if stmt.fn in _STACK_OPS and isinstance(stmt.args[0], ssa.Var) \
+                and stmt.args[0].name in self.active & self.stacks:
+            return self.reverse_stack_op(stmt)
         if stmt.target is None:
             self.refuse_mutation(stmt)
         if stmt.target not in self.defined:
@@ -515,6 +524,29 @@ class _Reverse(Transform):
                 expr = self.runtime_call("unbroadcast", [expr, load(operand.name)])
                 self.runtime_checks += 1
             self.accumulate(out, operand.name, expr)
+        return out
+
+    def reverse_stack_op(self, stmt):
+        """A list used as a stack (the tapes of generated code): its adjoint
+        is a stack too. `v = items.pop()` pushes v's adjoint; going back past
+        `items.append(v)` pops it into v's adjoint."""
+        items = stmt.args[0].name
+        stack = load(self.bar(items))
+        out = self.comment_for(stmt, "grad of")
+        if stmt.fn is _POP:
+            value = load(self.bars[stmt.target]) if stmt.target in \
+                self.defined else self.runtime_call(
+                    "zeros_like", [load(stmt.target)])
+            out.append(gast.Expr(ssa.render_call(_APPEND, [stack, value])))
+            return out
+        popped = ssa.render_call(_POP, [stack])
+        value = stmt.args[1]
+        if isinstance(value, ssa.Var) and value.name in self.active:
+            temp = self.namer.temp()
+            out.append(ssa.assign(temp, popped))
+            self.accumulate(out, value.name, load(temp))
+        else:
+            out.append(gast.Expr(popped))
         return out
 
     def refuse_mutation(self, stmt):
@@ -575,6 +607,31 @@ def _reads(stmts):
             stack.extend(gast.iter_child_nodes(node))
     return found
 
+
+_APPEND, _POP = ssa.method("append"), ssa.method("pop")
+_STACK_OPS = (_APPEND, _POP)
+
+
+def _stacks(stmts):
+    """Lists made empty and then only pushed to and popped from (the tapes
+    of generated code): their adjoint is a stack popped in step."""
+    made = {s.target for s in ssa.walk(stmts) if isinstance(s, ssa.Assign)
+            and s.fn is ssa.make_list and not s.args}
+    for stmt in ssa.walk(stmts):
+        if isinstance(stmt, ssa.Assign):
+            pushes = stmt.fn in _STACK_OPS
+            operands = stmt.operands()
+        else:  # tests, iterables, returned values and joins
+            pushes = False
+            operands = [getattr(stmt, f) for f in ("test", "iter", "value")
+                        if hasattr(stmt, f)]
+            operands += [o for p in getattr(stmt, "phis", ())
+                         for o in (p.left, p.right)]
+        for k, operand in enumerate(operands):
+            if isinstance(operand, ssa.Var) and operand.name in made \
+                    and not (pushes and k == 0):
+                made.discard(operand.name)
+    return made
 
 _COMPARISONS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt,
                 operator.ge, operator.not_)

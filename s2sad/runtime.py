@@ -69,9 +69,14 @@ def reduced_size(x, axis=None):
 
 
 def zeros_like(x):
-    """A zero adjoint shaped like `x` (0.0 for Python numbers)."""
+    """A zero adjoint shaped like `x` (0.0 for Python numbers; for a tuple or
+    list, an object array of the items' zeros, as `getitem_adjoint` makes)."""
     if isinstance(x, (float, int)):
         return 0.0
+    if isinstance(x, (tuple, list)):
+        out = np.empty(len(x), dtype=object)
+        out[:] = [zeros_like(item) for item in x]
+        return out
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else float
     return np.zeros(x.shape, dtype)
@@ -91,7 +96,16 @@ def check_scalar(y, name):
 
 
 def getitem_adjoint(g, x, index):
-    """The adjoint of `x[index]`: `g` scattered into zeros, duplicates summed."""
+    """The adjoint of `x[index]`: `g` scattered into zeros, duplicates summed.
+
+    The adjoint of a tuple or list is an object array holding one adjoint per
+    item, so that adding two of them adds item by item (as `+` on tuples
+    would concatenate).
+    """
+    if isinstance(x, (tuple, list)):
+        out = zeros_like(x)
+        out[index] = out[index] + g
+        return out
     out = np.zeros(np.shape(x), np.result_type(g, float))
     np.add.at(out, index, g)
     return out

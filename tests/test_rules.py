@@ -285,6 +285,11 @@ SPECIAL_CASES = {
         ("OP(x0, x1)", [arr(3), FLOAT], (0,)),
         ("OP(x0, x1)", [arr(3), arr(3)], (0,)),
     ],
+    runtime.broadcast_like: [
+        ("OP(x0, x1)", [arr(3), arr(2, 3)], (0,)),
+        ("OP(x0, x1)", [FLOAT, arr(3)], (0,)),
+        ("OP(x0, x1)", [arr(2, 1), arr(2, 3)], (0,)),
+    ],
     runtime.unbroadcast_to: [
         ("OP(x0, (3,))", [arr(2, 3)], ALL),
         ("OP(x0, (2, 1))", [arr(2, 3)], ALL),

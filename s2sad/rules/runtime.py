@@ -36,6 +36,16 @@ def unbroadcast_to_fwd(y, g, shape):
     d[y] = runtime.unbroadcast_to(d[g], shape)
 
 
+@adjoint(runtime.broadcast_like)
+def broadcast_like_rev(y, g, target):
+    d[g] = runtime.unbroadcast(d[y], g)
+
+
+@tangent(runtime.broadcast_like)
+def broadcast_like_fwd(y, g, target):
+    d[y] = runtime.broadcast_like(d[g], target)
+
+
 @adjoint(runtime.unreduce)
 def unreduce_rev(y, g, x, axis=None, keepdims=False):
     d[g] = np.sum(d[y], axis=axis, keepdims=keepdims)
