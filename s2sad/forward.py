@@ -10,7 +10,7 @@ their phis like the values themselves, so forward mode needs no tape.
 import gast
 
 from s2sad import analysis, ssa
-from s2sad.transform import Generated, Transform, load
+from s2sad.transform import Generated, Transform, load, partials
 
 
 def transform(func, argnums):
@@ -148,16 +148,11 @@ class _Forward(Transform):
         rule, tmpl, operands, filled = found
         out += filled.stmts
         if rule.partials is not None:
-            partials = filled.returned
-            partials = partials.elts if isinstance(partials, gast.Tuple) \
-                else [partials]
             terms = [gast.BinOp(load(self.dots[operands[p].name]), gast.Mult(),
                                 partial)
-                     for p, partial in zip(tmpl.params[1:], partials)
+                     for p, partial in partials(tmpl, filled)
                      if isinstance(operands[p], ssa.Var)
-                     and operands[p].name in self.active
-                     and not (isinstance(partial, gast.Constant)
-                              and partial.value is None)]
+                     and operands[p].name in self.active]
         else:
             (_, expr), = filled.contributions
             terms = [t for t in _terms(expr) if not any(

@@ -16,7 +16,7 @@ import gast
 import numpy as np
 
 from s2sad import analysis, errors, ssa, trees
-from s2sad.transform import Generated, Transform, defined_in, load
+from s2sad.transform import Generated, Transform, defined_in, load, partials
 
 
 def transform_vjp(func, argnums):
@@ -502,14 +502,8 @@ class _Reverse(Transform):
         rule, tmpl, operands, filled = found
         out += filled.stmts
         if rule.partials is not None:
-            partials = filled.returned
-            partials = partials.elts if isinstance(partials, gast.Tuple) \
-                else [partials]
-            contributions = [
-                (p, gast.BinOp(target_bar, gast.Mult(), partial))
-                for p, partial in zip(tmpl.params[1:], partials)
-                if not (isinstance(partial, gast.Constant)
-                        and partial.value is None)]
+            contributions = [(p, gast.BinOp(target_bar, gast.Mult(), partial))
+                             for p, partial in partials(tmpl, filled)]
         else:
             contributions = filled.contributions
         inputs = tmpl.params[1:]

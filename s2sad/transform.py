@@ -138,6 +138,15 @@ class Transform:
 _OUTPUT = object()
 
 
+def partials(tmpl, filled):
+    """(input parameter, partial derivative) pairs of a filled elementwise
+    rule, without the inputs it declares non-differentiable (None)."""
+    returned = filled.returned
+    exprs = returned.elts if isinstance(returned, gast.Tuple) else [returned]
+    return [(param, expr) for param, expr in zip(tmpl.params[1:], exprs)
+            if not (isinstance(expr, gast.Constant) and expr.value is None)]
+
+
 def load(identifier):
     """A gast expression reading `identifier`."""
     return gast.Name(identifier, gast.Load(), None, None)
