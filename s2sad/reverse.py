@@ -9,7 +9,6 @@ every primal value an adjoint reads is still defined.
 """
 
 import collections
-import copy
 import operator
 
 import gast
@@ -464,7 +463,7 @@ class _Reverse(Transform):
         pushed = self.pushes.get((id(region), place))
         if pushed:
             value = pushed[0] if len(pushed) == 1 else gast.Tuple(
-                copy.deepcopy(pushed), gast.Load())
+                trees.clone(pushed), gast.Load())
             push = gast.Call(gast.Attribute(load(self.tape), "append",
                                             gast.Load()), [value], [])
             out.append(gast.Expr(push))
