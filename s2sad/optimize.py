@@ -10,7 +10,7 @@
 - merging an adjoint's first value into its next accumulation
   (`a_bar = g1; a_bar = a_bar + g2` -> `a_bar = g1 + g2`);
 - dead-code elimination: assignments nobody reads, empty branches, and
-  comments left with no code under them.
+  comments left with no code of their own under them.
 
 Passes never change results; generated code is assumed free of side effects
 except for expression statements (the scalar-output check), which are kept.
@@ -345,5 +345,5 @@ def _clean(stmts):
             continue
         out.append(stmt)
     return [s for i, s in enumerate(out) if not (
-        codegen.is_comment(s) and (i + 1 == len(out)
-                                   or codegen.is_comment(out[i + 1])))]
+        codegen.is_comment(s) and (i + 1 == len(out) or isinstance(
+            out[i + 1], gast.Return) or codegen.is_comment(out[i + 1])))]
