@@ -122,3 +122,37 @@ def test_hessian_through_loops_is_forward_over_reverse(name):
     expected = gradient_differences(func, args, i)
     scale = max(1.0, np.abs(expected).max())
     np.testing.assert_allclose(H, expected, rtol=1e-6, atol=1e-8 * scale)
+
+
+def second_differences(f, x, h=1e-4):
+    """H_ij from four values of f around x (second-order central differences)."""
+    n = x.size
+    H = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
+            H[i, j] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
+                       + f(x - ei - ej)) / (4 * h * h)
+    return H
+
+
+def collapse_and_branch(x):
+    y = np.sum(np.tanh(x) * x)
+    if y > 0.5:
+        y = y * y
+    return y + np.sum(np.sin(x) * x[0])
+
+
+def rosenbrock(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
+@pytest.mark.parametrize("func", [rosenbrock, collapse_and_branch])
+def test_hessian_against_second_order_central_differences(func):
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    np.testing.assert_allclose(s2sad.hessian(func)(x),
+                               second_differences(func, x),
+                               rtol=1e-5, atol=1e-5)
