@@ -50,8 +50,8 @@ class _Forward(Transform):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
         } - self.locals
         params = self.func.params + [self.dots[p] for p in self.wrt]
-        summary = (f"Jacobian-vector product of {self.func.name}: its value "
-                   f"and tangent given tangents of {', '.join(self.wrt)}.")
+        summary = (f"Value and tangent of {self.func.name} along tangents of "
+                   f"{', '.join(self.wrt)}.")
         tree = self.function_def(f"jvp_{self.func.name}", params, body, summary)
         return Generated(tree, self.imports, derivative)
 
