@@ -179,6 +179,16 @@ def sign(x):
     return np.sign(x)
 
 
+def inside(x, low, high):
+    """1.0 where low <= x <= high (a None bound is open), else 0.0."""
+    mask = np.ones(np.shape(x), dtype=bool)
+    if low is not None:
+        mask &= np.asarray(x) >= low
+    if high is not None:
+        mask &= np.asarray(x) <= high
+    return mask.astype(float) if mask.ndim else float(mask)
+
+
 def balanced_max_partial(a, b):
     """The partial of max(a, b) w.r.t. a: 1 where a wins, 1/2 on ties."""
     return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))

@@ -73,6 +73,8 @@ def draw(domain, shape, rng):
         x = rng.uniform(0.5, 2.0, size)
     elif domain == "unit":
         x = rng.uniform(-0.8, 0.8, size)
+    elif domain == "above_one":
+        x = rng.uniform(1.2, 3.0, size)
     elif domain == "nonzero":
         x = rng.uniform(0.5, 2.0, size) * rng.choice([-1.0, 1.0], size)
     else:
@@ -251,6 +253,12 @@ SPECIAL_CASES = {
         ("x0.T", [arr(3)], ALL),
         ("x0.T", [arr(2, 3)], ALL),
         ("x0.T", [arr(2, 3, 4)], ALL),
+    ],
+    np.clip: [
+        ("OP(x0, -0.5, 0.5)", [arr(2, 3)], ALL),
+        ("OP(x0, None, 0.5)", [arr(3)], ALL),
+        ("OP(x0, -0.5, None)", [FLOAT], ALL),
+        ("OP(x0, x1, x2)", [arr(2, 3), -0.5, arr(3)], (0,)),
     ],
     builtins.abs: [
         ("OP(x0)", [FLOAT], ALL),

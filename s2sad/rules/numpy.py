@@ -2,7 +2,9 @@
 
 Conventions at kinks: `np.abs` has derivative 0 at 0 (`np.sign`);
 `np.maximum`/`np.minimum` split the gradient equally between tied inputs;
-`np.where` sends the gradient to the branch it selected.
+`np.where` sends the gradient to the branch it selected; `np.clip` passes
+the gradient to x inside the bounds, the bounds included, and treats the
+bounds as constants.
 """
 
 import numpy as np
@@ -49,6 +51,26 @@ def arctan2(z, y, x):
     return x / (x * x + y * y), -y / (x * x + y * y)
 
 
+@elementwise(np.deg2rad, np.radians)
+def deg2rad(y, x):
+    return np.pi / 180.0
+
+
+@elementwise(np.rad2deg, np.degrees)
+def rad2deg(y, x):
+    return 180.0 / np.pi
+
+
+@elementwise(np.hypot, domain="nonzero")
+def hypot(z, x, y):
+    return x / z, y / z
+
+
+@elementwise(np.sinc, domain="nonzero")
+def sinc(y, x):
+    return (np.cos(np.pi * x) - y) / x
+
+
 # ---- elementwise: hyperbolic ----
 
 
@@ -60,6 +82,21 @@ def tanh(y, x):
 @elementwise(np.sinh)
 def sinh(y, x):
     return np.cosh(x)
+
+
+@elementwise(np.arcsinh)
+def arcsinh(y, x):
+    return 1.0 / np.sqrt(x * x + 1.0)
+
+
+@elementwise(np.arccosh, domain="above_one")
+def arccosh(y, x):
+    return 1.0 / np.sqrt(x * x - 1.0)
+
+
+@elementwise(np.arctanh, domain="unit")
+def arctanh(y, x):
+    return 1.0 / (1.0 - x * x)
 
 
 @elementwise(np.cosh)
@@ -80,6 +117,11 @@ def expm1(y, x):
     return y + 1.0
 
 
+@elementwise(np.exp2)
+def exp2(y, x):
+    return y * np.log(2.0)
+
+
 @elementwise(np.log, domain="positive")
 def log(y, x):
     return 1.0 / x
@@ -88,6 +130,26 @@ def log(y, x):
 @elementwise(np.log1p, domain="positive")
 def log1p(y, x):
     return 1.0 / (1.0 + x)
+
+
+@elementwise(np.log2, domain="positive")
+def log2(y, x):
+    return 1.0 / (x * np.log(2.0))
+
+
+@elementwise(np.log10, domain="positive")
+def log10(y, x):
+    return 1.0 / (x * np.log(10.0))
+
+
+@elementwise(np.logaddexp)
+def logaddexp(z, x, y):
+    return np.exp(x - z), np.exp(y - z)
+
+
+@elementwise(np.logaddexp2)
+def logaddexp2(z, x, y):
+    return np.exp2(x - z), np.exp2(y - z)
 
 
 @elementwise(np.sqrt, domain="positive")
@@ -100,22 +162,42 @@ def square(y, x):
     return 2.0 * x
 
 
+@elementwise(np.cbrt, domain="nonzero")
+def cbrt(y, x):
+    return 1.0 / (3.0 * y * y)
+
+
+@elementwise(np.reciprocal, domain="nonzero")
+def reciprocal(y, x):
+    return -y * y
+
+
+@elementwise(np.float_power, domain="positive")
+def float_power(z, x, y):
+    return y * np.float_power(x, y - 1.0), np.log(x) * z
+
+
 # ---- elementwise: piecewise ----
 
 
-@elementwise(np.abs, np.absolute, domain="nonzero")
+@elementwise(np.abs, np.absolute, np.fabs, domain="nonzero")
 def abs(y, x):
     return runtime.sign(x)
 
 
-@elementwise(np.maximum, domain="distinct")
+@elementwise(np.maximum, np.fmax, domain="distinct")
 def maximum(z, x, y):
     return runtime.balanced_max_partial(x, y), runtime.balanced_max_partial(y, x)
 
 
-@elementwise(np.minimum, domain="distinct")
+@elementwise(np.minimum, np.fmin, domain="distinct")
 def minimum(z, x, y):
     return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
+
+
+@elementwise(np.clip)
+def clip(y, x, a_min, a_max):
+    return runtime.inside(x, a_min, a_max), None, None
 
 
 @adjoint(np.where, broadcasts=True)

@@ -116,5 +116,5 @@ def dot_adjoint_b_fwd(y, g, a, b):
 
 
 non_differentiable(runtime.zeros_like, runtime.check_scalar,
-                   runtime.reduced_size, runtime.sign,
+                   runtime.reduced_size, runtime.sign, runtime.inside,
                    runtime.balanced_max_partial)
