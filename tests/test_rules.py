@@ -34,6 +34,7 @@ import pytest
 
 import s2sad
 from s2sad import runtime, ssa
+from tests import rule_rows_reductions, rule_rows_shape
 from s2sad.rules import registry
 
 # ---- inputs ----
@@ -321,6 +322,9 @@ SPECIAL_CASES = {
         ("OP(x0, x1, x2)", [arr(3), arr(3), FLOAT], (0, 1)),
     ],
 }
+
+for _rows in (rule_rows_reductions.ROWS, rule_rows_shape.ROWS):
+    SPECIAL_CASES.update(_rows)
 
 # ---- known engine bugs: case id -> (exception raised, symptom) ----
 

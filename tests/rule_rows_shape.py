@@ -1,0 +1,6 @@
+"""Rows of the registry test for the rules in s2sad/rules/numpy_shape.py:
+rule key -> [(expression, args, argnums)], merged into SPECIAL_CASES."""
+
+import numpy as np  # noqa: F401
+
+ROWS = {}
