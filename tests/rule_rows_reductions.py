@@ -3,4 +3,6 @@ rule key -> [(expression, args, argnums)], merged into SPECIAL_CASES."""
 
 import numpy as np  # noqa: F401
 
+from tests.rule_inputs import ALL, FLOAT, arr  # noqa: F401
+
 ROWS = {}

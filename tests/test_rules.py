@@ -35,34 +35,12 @@ import pytest
 import s2sad
 from s2sad import runtime, ssa
 from tests import rule_rows_reductions, rule_rows_shape
+from tests.rule_inputs import ALL, FLOAT, Draw, arr
 from s2sad.rules import registry
 
 # ---- inputs ----
 
 
-class Draw:
-    """A random float input, drawn from the rule's domain when the test runs.
-
-    Args:
-        shape: an array shape, or None for a Python float.
-    """
-
-    def __init__(self, shape=None):
-        self.shape = shape
-
-    def __repr__(self):
-        if self.shape is None:
-            return "float"
-        return "x".join(map(str, self.shape)) or "0d"
-
-
-def arr(*shape):
-    """A random float array of `shape`; with no arguments, a 0-d array."""
-    return Draw(shape)
-
-
-FLOAT = Draw()
-ALL = None  # as argnums: every float input of the row
 
 
 def draw(domain, shape, rng):

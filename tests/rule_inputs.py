@@ -1,0 +1,26 @@
+"""How rows of the registry test (tests/test_rules.py) name their inputs."""
+
+
+class Draw:
+    """A random float input, drawn from the rule's domain when the test runs.
+
+    Args:
+        shape: an array shape, or None for a Python float.
+    """
+
+    def __init__(self, shape=None):
+        self.shape = shape
+
+    def __repr__(self):
+        if self.shape is None:
+            return "float"
+        return "x".join(map(str, self.shape)) or "0d"
+
+
+def arr(*shape):
+    """A random float array of `shape`; with no arguments, a 0-d array."""
+    return Draw(shape)
+
+
+FLOAT = Draw()
+ALL = None  # as argnums: every float input of the row
