@@ -9,14 +9,26 @@ constants, results of `math` functions and of arithmetic on known scalars), so
 the engine can skip unbroadcasting against them.
 """
 
+import numpy as np
+
 from s2sad import ssa
 from s2sad.rules import registry
+
+# ndarray methods whose NumPy function has another name
+_ARRAY_METHODS = {"flatten": "ravel", "conj": "conjugate"}
 
 
 def rule_of(stmt):
     """The registry rule for an SSA assignment (None if there is none)."""
     if isinstance(stmt.fn, ssa.Method):
-        return registry.lookup(stmt.fn)
+        # `x.sum(axis=0)` is `np.sum(x, axis=0)`: an array method without a
+        # rule of its own uses the NumPy function's, the receiver first.
+        own = registry.lookup(stmt.fn)
+        if own is not None:
+            return own
+        name = _ARRAY_METHODS.get(stmt.fn.name, stmt.fn.name)
+        function = getattr(np, name, None)
+        return registry.lookup(function) if callable(function) else None
     if stmt.fn is getattr:
         return registry.lookup(registry.attribute(stmt.args[1].value))
     return registry.lookup(stmt.fn)

@@ -226,6 +226,7 @@ _CMPOPS = {
     gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.In: is_in,
     gast.NotIn: is_not_in,
 }
+_SHAPE_METHODS = ("reshape", "transpose")  # take a shape as several ints
 _CONST_TYPES = (int, float, complex, bool, str, bytes, type(None),
                 type(Ellipsis))
 
@@ -528,6 +529,10 @@ class _Lowering:
             if isinstance(node.func, gast.Attribute):  # receiver.name(...)
                 receiver = self.expr(node.func.value)
                 args = [self.expr(a) for a in node.args]
+                if node.func.attr in _SHAPE_METHODS and len(args) > 1:
+                    # x.reshape(2, 3) is np.reshape(x, (2, 3))
+                    args = [self.emit(self.namer.temp(), make_tuple, args,
+                                      node=node)]
                 kwargs = [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
                 return method(node.func.attr), [receiver] + args, kwargs, None
             raise self.error(node, f"calling '{_text(node.func)}', a local "
