@@ -1,6 +1,372 @@
-"""Rules for NumPy shape functions: adjoint and tangent templates side by side."""
+"""Rules for NumPy shape functions: adjoint and tangent templates side by side.
+
+All of these functions are linear in their array input, so each tangent
+applies the function itself to the input's tangent, and each adjoint applies
+the transposed map, built from functions that have rules of their own (so
+gradients can be differentiated again). The private helpers below only
+compute shapes, axes and constant selection matrices from their arguments:
+they are declared non-differentiable.
+"""
 
 import numpy as np
 
-from s2sad import runtime  # noqa: F401
-from s2sad.rules.registry import adjoint, d, tangent  # noqa: F401
+from s2sad import errors, runtime
+from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+
+# ---- shape-only helpers the templates call ----
+
+
+def _inverse_axes(axes):
+    """The permutation undoing `np.transpose(x, axes)` (None stays None)."""
+    if axes is None:
+        return None
+    n = len(axes)
+    return tuple(int(i) for i in np.argsort([int(a) % n for a in axes]))
+
+
+def _negated(shift):
+    """`-shift` for an int or a sequence of ints (np.roll's shift)."""
+    if isinstance(shift, (int, np.integer)):
+        return -shift
+    return tuple(-int(s) for s in shift)
+
+
+def _tile_shapes(x, reps):
+    """For np.tile(x, reps): the output split into (reps_i, shape_i) pairs,
+    and the axes of the reps in that split."""
+    shape = tuple(np.shape(x))
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    n = max(len(shape), len(reps))
+    shape = (1,) * (n - len(shape)) + shape
+    reps = (1,) * (n - len(reps)) + reps
+    split = tuple(v for pair in zip(reps, shape) for v in pair)
+    return split, tuple(range(0, 2 * n, 2))
+
+
+def _tile_split(x, reps):
+    return _tile_shapes(x, reps)[0]
+
+
+def _tile_axes(x, reps):
+    return _tile_shapes(x, reps)[1]
+
+
+def _repeat_axis(axis):
+    """The axis np.repeat repeats along, in its (raveled if None) output."""
+    return 0 if axis is None else axis
+
+
+def _repeat_matrix(x, repeats, axis=None):
+    """M with M[i, j] = 1 where output index i along the axis copies input
+    index j: the adjoint of np.repeat is `g @ M` along that axis."""
+    n = np.size(x) if axis is None else np.shape(x)[axis]
+    source = np.repeat(np.arange(n), repeats)
+    m = np.zeros((len(source), n))
+    m[np.arange(len(source)), source] = 1.0
+    return m
+
+
+def _diagonal_rows(x, offset=0, axis1=0, axis2=1):
+    """R (n, L): R[i, l] = 1 where row i holds element l of the diagonal."""
+    shape = np.shape(x)
+    n, m = shape[axis1], shape[axis2]
+    rows = np.arange(n)[:, None] - max(-offset, 0)
+    length = max(min(n - max(-offset, 0), m - max(offset, 0)), 0)
+    return (rows == np.arange(length)[None, :]).astype(float)
+
+
+def _diagonal_cols(x, offset=0, axis1=0, axis2=1):
+    """C (L, m): C[l, j] = 1 where column j holds element l of the diagonal."""
+    shape = np.shape(x)
+    n, m = shape[axis1], shape[axis2]
+    cols = np.arange(m)[None, :] - max(offset, 0)
+    length = max(min(n - max(-offset, 0), m - max(offset, 0)), 0)
+    return (cols == np.arange(length)[:, None]).astype(float)
+
+
+def _diag_pad(v, k=0):
+    """Pad widths taking np.diag(g, k) to v's shape (see `diag_rev`)."""
+    shape = np.shape(v)
+    if len(shape) != 2:
+        return ((0, 0),) * len(shape)
+    size = len(np.diagonal(np.empty(shape, dtype=bool), k)) + abs(k)
+    return tuple((0, max(n - size, 0)) for n in shape)
+
+
+def _diag_crop(v, k=0):
+    """The index that crops the padded np.diag(g, k) to v's shape."""
+    return tuple(slice(0, n) for n in np.shape(v))
+
+
+def _pad_crop(array, pad_width, mode="constant"):
+    """The index selecting `array` inside np.pad(array, pad_width)."""
+    if mode != "constant":
+        raise errors.S2SADError(f"np.pad with mode={mode!r} is not "
+                                "differentiable yet; only mode='constant'")
+    shape = np.shape(array)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int),
+                             (len(shape), 2))
+    return tuple(slice(int(before), int(before) + n)
+                 for (before, _), n in zip(widths, shape))
+
+
+def _scalar_only(constant_values):
+    """1.0, checking that np.pad's differentiated constant is one number."""
+    if np.ndim(constant_values) != 0:
+        raise errors.S2SADError("np.pad: only a single number as "
+                                "constant_values is differentiable yet")
+    return 1.0
+
+
+non_differentiable(_scalar_only, _inverse_axes, _negated, _tile_split, _tile_axes,
+                   _repeat_axis, _repeat_matrix, _diagonal_rows,
+                   _diagonal_cols, _diag_pad, _diag_crop, _pad_crop)
+
+# ---- reshaping ----
+
+
+@adjoint(np.reshape)
+def reshape(y, a, shape=None, order="C", newshape=None, copy=None):
+    d[a] = np.reshape(d[y], np.shape(a), order=order)
+
+
+@tangent(np.reshape)
+def reshape_fwd(y, a, shape=None, order="C", newshape=None, copy=None):
+    d[y] = np.reshape(d[a], np.shape(y), order=order)
+
+
+@adjoint(np.ravel)
+def ravel(y, a, order="C"):
+    d[a] = np.reshape(d[y], np.shape(a), order=order)
+
+
+@tangent(np.ravel)
+def ravel_fwd(y, a, order="C"):
+    d[y] = np.ravel(d[a], order=order)
+
+
+@adjoint(np.expand_dims)
+def expand_dims(y, a, axis):
+    d[a] = np.reshape(d[y], np.shape(a))
+
+
+@tangent(np.expand_dims)
+def expand_dims_fwd(y, a, axis):
+    d[y] = np.expand_dims(d[a], axis)
+
+
+@adjoint(np.squeeze)
+def squeeze(y, a, axis=None):
+    d[a] = np.reshape(d[y], np.shape(a))
+
+
+@tangent(np.squeeze)
+def squeeze_fwd(y, a, axis=None):
+    d[y] = np.squeeze(d[a], axis)
+
+
+@adjoint(np.atleast_1d)
+def atleast_1d(y, x):
+    d[x] = np.reshape(d[y], np.shape(x))
+
+
+@tangent(np.atleast_1d)
+def atleast_1d_fwd(y, x):
+    d[y] = np.atleast_1d(d[x])
+
+
+@adjoint(np.atleast_2d)
+def atleast_2d(y, x):
+    d[x] = np.reshape(d[y], np.shape(x))
+
+
+@tangent(np.atleast_2d)
+def atleast_2d_fwd(y, x):
+    d[y] = np.atleast_2d(d[x])
+
+
+# ---- permuting axes ----
+
+
+@adjoint(np.transpose)
+def transpose(y, a, axes=None):
+    d[a] = np.transpose(d[y], _inverse_axes(axes))
+
+
+@tangent(np.transpose)
+def transpose_fwd(y, a, axes=None):
+    d[y] = np.transpose(d[a], axes)
+
+
+@adjoint(np.swapaxes)
+def swapaxes(y, a, axis1, axis2):
+    d[a] = np.swapaxes(d[y], axis1, axis2)
+
+
+@tangent(np.swapaxes)
+def swapaxes_fwd(y, a, axis1, axis2):
+    d[y] = np.swapaxes(d[a], axis1, axis2)
+
+
+@adjoint(np.moveaxis)
+def moveaxis(y, a, source, destination):
+    d[a] = np.moveaxis(d[y], destination, source)
+
+
+@tangent(np.moveaxis)
+def moveaxis_fwd(y, a, source, destination):
+    d[y] = np.moveaxis(d[a], source, destination)
+
+
+# ---- broadcasting and repeating ----
+
+
+@adjoint(np.broadcast_to)
+def broadcast_to(y, array, shape, subok=False):
+    d[array] = runtime.unbroadcast(d[y], array)
+
+
+@tangent(np.broadcast_to)
+def broadcast_to_fwd(y, array, shape, subok=False):
+    d[y] = runtime.broadcast_like(d[array], y)
+
+
+@adjoint(np.tile)
+def tile(y, A, reps):
+    d[A] = np.reshape(np.sum(np.reshape(d[y], _tile_split(A, reps)),
+                             axis=_tile_axes(A, reps)), np.shape(A))
+
+
+@tangent(np.tile)
+def tile_fwd(y, A, reps):
+    d[y] = np.tile(d[A], reps)
+
+
+@adjoint(np.repeat)
+def repeat(y, a, repeats, axis=None):
+    d[a] = np.reshape(np.moveaxis(np.matmul(
+        np.moveaxis(d[y], _repeat_axis(axis), -1),
+        _repeat_matrix(a, repeats, axis)), -1, _repeat_axis(axis)),
+        np.shape(a))
+
+
+@tangent(np.repeat)
+def repeat_fwd(y, a, repeats, axis=None):
+    d[y] = np.repeat(d[a], repeats, axis)
+
+
+# ---- reordering elements ----
+
+
+@adjoint(np.flip)
+def flip(y, m, axis=None):
+    d[m] = np.flip(d[y], axis)
+
+
+@tangent(np.flip)
+def flip_fwd(y, m, axis=None):
+    d[y] = np.flip(d[m], axis)
+
+
+@adjoint(np.fliplr)
+def fliplr(y, m):
+    d[m] = np.fliplr(d[y])
+
+
+@tangent(np.fliplr)
+def fliplr_fwd(y, m):
+    d[y] = np.fliplr(d[m])
+
+
+@adjoint(np.flipud)
+def flipud(y, m):
+    d[m] = np.flipud(d[y])
+
+
+@tangent(np.flipud)
+def flipud_fwd(y, m):
+    d[y] = np.flipud(d[m])
+
+
+@adjoint(np.roll)
+def roll(y, a, shift, axis=None):
+    d[a] = np.roll(d[y], _negated(shift), axis)
+
+
+@tangent(np.roll)
+def roll_fwd(y, a, shift, axis=None):
+    d[y] = np.roll(d[a], shift, axis)
+
+
+@adjoint(np.rot90)
+def rot90(y, m, k=1, axes=(0, 1)):
+    d[m] = np.rot90(d[y], -k, axes=axes)
+
+
+@tangent(np.rot90)
+def rot90_fwd(y, m, k=1, axes=(0, 1)):
+    d[y] = np.rot90(d[m], k, axes=axes)
+
+
+# ---- diagonals and triangles ----
+
+
+@adjoint(np.diagonal)
+def diagonal(y, a, offset=0, axis1=0, axis2=1):
+    d[a] = np.moveaxis(np.matmul(
+        np.expand_dims(d[y], -2) * _diagonal_rows(a, offset, axis1, axis2),
+        _diagonal_cols(a, offset, axis1, axis2)), (-2, -1), (axis1, axis2))
+
+
+@tangent(np.diagonal)
+def diagonal_fwd(y, a, offset=0, axis1=0, axis2=1):
+    d[y] = np.diagonal(d[a], offset, axis1, axis2)
+
+
+@adjoint(np.diag)
+def diag(y, v, k=0):
+    # v a vector: the adjoint reads the k-th diagonal of d[y]. v a matrix:
+    # it is np.diag(d[y], k), a square matrix padded or cropped to v's shape.
+    d[v] = np.pad(np.diag(d[y], k), _diag_pad(v, k))[_diag_crop(v, k)]
+
+
+@tangent(np.diag)
+def diag_fwd(y, v, k=0):
+    d[y] = np.diag(d[v], k)
+
+
+@adjoint(np.tril)
+def tril(y, m, k=0):
+    d[m] = runtime.unbroadcast(np.tril(d[y], k), m)  # a vector m broadcasts
+
+
+@tangent(np.tril)
+def tril_fwd(y, m, k=0):
+    d[y] = np.tril(d[m], k)
+
+
+@adjoint(np.triu)
+def triu(y, m, k=0):
+    d[m] = runtime.unbroadcast(np.triu(d[y], k), m)  # a vector m broadcasts
+
+
+@tangent(np.triu)
+def triu_fwd(y, m, k=0):
+    d[y] = np.triu(d[m], k)
+
+
+# ---- padding ----
+
+
+@adjoint(np.pad)
+def pad(y, array, pad_width, mode="constant", constant_values=0):
+    d[array] = d[y][_pad_crop(array, pad_width, mode)]
+    d[constant_values] = _scalar_only(constant_values) * (
+        np.sum(d[y]) - np.sum(d[y][_pad_crop(array, pad_width, mode)]))
+
+
+@tangent(np.pad)
+def pad_fwd(y, array, pad_width, mode="constant", constant_values=0):
+    d[y] = np.pad(d[array], pad_width, mode=mode) + np.pad(
+        np.zeros(np.shape(array)), pad_width, mode=mode,
+        constant_values=d[constant_values])
