@@ -1,8 +1,8 @@
 """Derivative rules, one module per namespace, and the registry they fill."""
 
 from s2sad.rules import (  # noqa: F401
-    builtins, math, numpy, numpy_reductions, numpy_shape, operators, runtime,
-    syntax)
+    builtins, math, numpy, numpy_linalg, numpy_products, numpy_reductions,
+    numpy_shape, operators, runtime, syntax)
 from s2sad.rules.registry import (  # noqa: F401
     adjoint, all_rules, attribute, d, elementwise, lookup, non_differentiable,
     tangent)

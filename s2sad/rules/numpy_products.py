@@ -1,0 +1,1 @@
+"""Rules for NumPy products: adjoint and tangent templates side by side."""
