@@ -73,10 +73,8 @@ def zeros_like(x):
     list, an object array of the items' zeros, as `getitem_adjoint` makes)."""
     if isinstance(x, (float, int)):
         return 0.0
-    if isinstance(x, (tuple, list)):
-        out = np.empty(len(x), dtype=object)
-        out[:] = [zeros_like(item) for item in x]
-        return out
+    if _is_sequence(x):
+        return sequence([zeros_like(item) for item in x])
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else float
     return np.zeros(x.shape, dtype)
@@ -102,13 +100,104 @@ def getitem_adjoint(g, x, index):
     item, so that adding two of them adds item by item (as `+` on tuples
     would concatenate).
     """
-    if isinstance(x, (tuple, list)):
+    if _is_sequence(x):
         out = zeros_like(x)
         out[index] = out[index] + g
         return out
     out = np.zeros(np.shape(x), np.result_type(g, float))
     np.add.at(out, index, g)
     return out
+
+
+def sequence(items):
+    """An object array holding `items`: the adjoint of a list or tuple."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
+
+
+def _as_sequence_of(pieces, like):
+    """`pieces` as the adjoint of `like`: one item each for a list or tuple,
+    stacked back into one array for an array (np.stack of a 2-d array)."""
+    if _is_sequence(like):
+        return sequence(pieces)
+    return np.reshape(np.stack(pieces), np.shape(like))
+
+
+def _is_sequence(x):
+    """A list or tuple, or the object array standing for one's adjoint."""
+    return isinstance(x, (list, tuple)) or getattr(x, "dtype", None) == object
+
+
+def _join_sizes(g, arrays, axis):
+    """How much of a joined array's `axis` each of `arrays` fills: all of its
+    own axis, or 1 where the join first promoted it to g's rank (np.vstack
+    of vectors, np.dstack, np.column_stack)."""
+    ndim = np.ndim(g)
+    return [np.shape(a)[axis] if np.ndim(a) == ndim else 1 for a in arrays]
+
+
+def concatenate_adjoint(g, arrays, axis=0):
+    """The adjoint of np.concatenate(arrays, axis) (and of hstack, vstack,
+    dstack, column_stack, which join along `axis` after promoting ranks):
+    `g` cut back into pieces shaped like `arrays`."""
+    if axis is None:
+        g, axis = np.ravel(g), 0
+        sizes = [np.size(a) for a in arrays]
+    else:
+        sizes = _join_sizes(g, arrays, axis)
+    cuts = np.cumsum(sizes)[:-1]
+    pieces = [np.reshape(p, np.shape(a))
+              for p, a in zip(np.split(g, cuts, axis=axis), arrays)]
+    return _as_sequence_of(pieces, arrays)
+
+
+def concatenate_pieces(pieces, g, axis=0):
+    """The inverse of `concatenate_adjoint`: `pieces` joined into g's shape."""
+    if axis is None:
+        return np.concatenate([np.ravel(p) for p in pieces])
+    shape = list(np.shape(g))
+    sizes = _join_sizes(g, pieces, axis)
+    return np.concatenate([
+        np.reshape(p, shape[:axis] + [n] + shape[axis + 1:])
+        for p, n in zip(pieces, sizes)], axis=axis)
+
+
+def unstack(g, arrays, axis=0):
+    """The adjoint of np.stack(arrays, axis) (and of np.array(arrays)):
+    the slices of `g` along `axis`, one per stacked array."""
+    if not _is_sequence(arrays):  # np.stack of an array stacks its rows
+        return np.moveaxis(g, axis, 0) if np.ndim(arrays) else g
+    return sequence([np.take(g, i, axis=axis) for i in range(len(arrays))])
+
+
+def stack_pieces(pieces, arrays, axis=0):
+    """The inverse of `unstack`: `pieces` stacked along `axis`."""
+    if not _is_sequence(arrays):
+        return np.moveaxis(pieces, 0, axis) if np.ndim(arrays) else pieces
+    return np.stack(list(pieces), axis=axis)
+
+
+def repeat_adjoint(g, x, repeats, axis=None):
+    """The adjoint of np.repeat(x, repeats, axis): each run of copies in `g`
+    summed back onto the element it copied."""
+    shape = np.shape(x)
+    g = np.asarray(g)
+    if axis is None:
+        g, axis, n = np.ravel(g), 0, int(np.prod(shape, dtype=np.int64))
+    else:
+        axis, n = axis % len(shape), shape[axis]
+    repeats = np.broadcast_to(np.asarray(repeats, dtype=np.int64), (n,))
+    if g.shape[axis] == 0:
+        return np.zeros(shape, np.result_type(g, float))
+    starts = np.cumsum(repeats) - repeats
+    out = np.add.reduceat(g, np.minimum(starts, g.shape[axis] - 1), axis=axis)
+    if not repeats.all():  # reduceat gives g[start] for an empty run
+        empty = np.reshape(repeats == 0, [-1 if i == axis else 1
+                                          for i in range(g.ndim)])
+        out = np.where(empty, 0.0, out)
+    return np.reshape(out, shape)
 
 
 def _swap(a):

@@ -174,3 +174,75 @@ ROWS = {
         ("OP(x0, 1, constant_values=x1)", [arr(3), FLOAT], (1,)),
     ],
 }
+
+# ---- joining and splitting: list arguments ----
+
+ROWS.update({
+    np.concatenate: [
+        ("OP([x0, x1])", [arr(3), arr(2)], ALL),
+        ("OP([x0, x1], axis=1)", [arr(2, 3), arr(2, 1)], ALL),
+        ("OP((x0, x1, x0), 0)", [arr(2, 3), arr(1, 3)], ALL),
+        ("OP([x0, np.ones(2)])", [arr(3)], ALL),
+        ("OP([x0, x1], axis=None)", [arr(2, 3), arr(4)], ALL),
+        ("OP([x0, 2.0 * x0], -1)", [arr(2, 2)], ALL),
+        ("OP(x0)", [arr(2, 3)], ALL),
+    ],
+    np.hstack: [
+        ("OP([x0, x1])", [arr(3), arr(2)], ALL),
+        ("OP((x0, x1))", [arr(2, 3), arr(2, 1)], ALL),
+        ("OP([x0, x1])", [arr(), arr(2)], ALL),
+    ],
+    np.vstack: [
+        ("OP([x0, x1])", [arr(3), arr(3)], ALL),
+        ("OP([x0, x1])", [arr(2, 3), arr(3)], ALL),
+        ("OP((x0, x1))", [arr(2, 3), arr(1, 3)], ALL),
+    ],
+    np.dstack: [
+        ("OP([x0, x1])", [arr(2, 3), arr(2, 3)], ALL),
+        ("OP([x0, x1])", [arr(3), arr(1, 3, 2)], ALL),
+    ],
+    np.column_stack: [
+        ("OP([x0, x1])", [arr(3), arr(3)], ALL),
+        ("OP((x0, x1))", [arr(3, 2), arr(3)], ALL),
+    ],
+    np.stack: [
+        ("OP([x0, x1])", [arr(3), arr(3)], ALL),
+        ("OP([x0, x1], axis=1)", [arr(2, 3), arr(2, 3)], ALL),
+        ("OP((x0, x1, x0), -1)", [arr(2), arr(2)], ALL),
+        ("OP([x0, x1])", [arr(), FLOAT], ALL),
+        ("OP(x0, axis=1)", [arr(2, 3)], ALL),
+    ],
+    np.array: [
+        ("OP([x0, x1])", [FLOAT, FLOAT], ALL),
+        ("OP([x0, 1.0, x1 * x0])", [FLOAT, FLOAT], ALL),
+        ("OP([[x0, x1], [x1, x0]])", [FLOAT, FLOAT], ALL),
+        ("OP([x0, x1])", [arr(3), arr(3)], ALL),
+        ("OP((x0, x1), dtype=float)", [arr(2, 2), arr(2, 2)], ALL),
+        ("OP(x0)", [arr(2, 3)], ALL),
+        ("OP(x0, ndmin=2)", [arr(3)], ALL),
+    ],
+    np.asarray: [
+        ("OP([x0, x1])", [FLOAT, arr()], ALL),
+        ("OP(x0)", [arr(3)], ALL),
+    ],
+    np.split: [
+        ("OP(x0, 2)[1]", [arr(4)], ALL),
+        ("OP(x0, [1, 3])[1] * OP(x0, [1, 3])[2][0]", [arr(5)], ALL),
+        ("np.stack(OP(x0, 3, axis=1))", [arr(2, 3)], ALL),
+        ("OP(x0, (1,), -1)[0]", [arr(2, 3)], ALL),
+    ],
+    np.array_split: [
+        ("np.concatenate(OP(x0, 3)[::2])", [arr(5)], ALL),
+        ("OP(x0, 2, axis=1)[1]", [arr(2, 5)], ALL),
+    ],
+    np.hsplit: [
+        ("OP(x0, 2)[1]", [arr(4)], ALL),
+        ("OP(x0, [1])[1]", [arr(2, 3)], ALL),
+    ],
+    np.vsplit: [
+        ("OP(x0, 2)[0]", [arr(4, 3)], ALL),
+    ],
+    np.dsplit: [
+        ("OP(x0, [1])[1]", [arr(2, 2, 3)], ALL),
+    ],
+})

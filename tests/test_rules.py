@@ -293,6 +293,35 @@ SPECIAL_CASES = {
         ("OP(x0, x1, 1)", [arr(3), arr(2, 3)], (0,)),
         ("OP(x0, x1, x2)", [arr(3), arr(3), DUPLICATES], (0,)),
     ],
+    runtime.concatenate_adjoint: [
+        ("OP(x0, [x1, x2])[0]", [arr(5), arr(3), arr(2)], (0,)),
+        ("OP(x0, (x1, x2), 1)[1]", [arr(2, 4), arr(2, 3), arr(2, 1)], (0,)),
+        ("OP(x0, [x1, x2], None)[1]", [arr(7), arr(3), arr(2, 2)], (0,)),
+        ("OP(x0, [x1, x2], 0)[0]", [arr(2, 3), arr(3), arr(3)], (0,)),
+    ],
+    runtime.concatenate_pieces: [
+        ("OP([x0, x1], x2)", [arr(3), arr(2), arr(5)], (0, 1)),
+        ("OP([x0, x1], x2, 1)", [arr(2, 3), arr(2), arr(2, 4)], (0, 1)),
+        ("OP((x0, x1), x2, None)", [arr(3), arr(2, 2), arr(7)], (0, 1)),
+    ],
+    runtime.unstack: [
+        ("OP(x0, [x1, x1])[1]", [arr(2, 3), arr(3)], (0,)),
+        ("OP(x0, (x1, x1, x1), 1)[2]", [arr(2, 3), arr(2)], (0,)),
+        ("OP(x0, x1, 1)", [arr(2, 3), arr(3, 2)], (0,)),
+        ("OP(x0, x1)", [arr(), FLOAT], (0,)),
+    ],
+    runtime.stack_pieces: [
+        ("OP([x0, x1], [x2, x2])", [arr(3), arr(3), arr(3)], (0, 1)),
+        ("OP((x0, x1), [x2, x2], 1)", [arr(3), arr(3), arr(3)], (0, 1)),
+        ("OP(x0, x1, 1)", [arr(3, 2), arr(2, 3)], (0,)),
+    ],
+    runtime.repeat_adjoint: [
+        ("OP(x0, x1, 2)", [arr(6), arr(3)], (0,)),
+        ("OP(x0, x1, 2)", [arr(12), arr(2, 3)], (0,)),
+        ("OP(x0, x1, (1, 0, 2), 0)", [arr(3, 2), arr(3, 2)], (0,)),
+        ("OP(x0, x1, 2, -1)", [arr(2, 6), arr(2, 3)], (0,)),
+        ("OP(x0, x1, (0, 0), 0)", [arr(0, 2), arr(2, 2)], (0,)),
+    ],
     runtime.matmul_adjoint_a: RUNTIME_PRODUCT_ROWS_A,
     runtime.dot_adjoint_a: RUNTIME_PRODUCT_ROWS_A + [
         ("OP(x0, x1, x2)", [arr(3), FLOAT, arr(3)], (0, 2)),

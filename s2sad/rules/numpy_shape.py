@@ -51,19 +51,9 @@ def _tile_axes(x, reps):
     return _tile_shapes(x, reps)[1]
 
 
-def _repeat_axis(axis):
-    """The axis np.repeat repeats along, in its (raveled if None) output."""
-    return 0 if axis is None else axis
-
-
-def _repeat_matrix(x, repeats, axis=None):
-    """M with M[i, j] = 1 where output index i along the axis copies input
-    index j: the adjoint of np.repeat is `g @ M` along that axis."""
-    n = np.size(x) if axis is None else np.shape(x)[axis]
-    source = np.repeat(np.arange(n), repeats)
-    m = np.zeros((len(source), n))
-    m[np.arange(len(source)), source] = 1.0
-    return m
+def _hstack_axis(joined):
+    """The axis np.hstack joins along: 0 for vectors, else 1."""
+    return 0 if np.ndim(joined) == 1 else 1
 
 
 def _diagonal_rows(x, offset=0, axis1=0, axis2=1):
@@ -118,8 +108,8 @@ def _scalar_only(constant_values):
     return 1.0
 
 
-non_differentiable(_scalar_only, _inverse_axes, _negated, _tile_split, _tile_axes,
-                   _repeat_axis, _repeat_matrix, _diagonal_rows,
+non_differentiable(_scalar_only, _inverse_axes, _negated, _tile_split,
+                   _tile_axes, _hstack_axis, _diagonal_rows,
                    _diagonal_cols, _diag_pad, _diag_crop, _pad_crop)
 
 # ---- reshaping ----
@@ -244,10 +234,7 @@ def tile_fwd(y, A, reps):
 
 @adjoint(np.repeat)
 def repeat(y, a, repeats, axis=None):
-    d[a] = np.reshape(np.moveaxis(np.matmul(
-        np.moveaxis(d[y], _repeat_axis(axis), -1),
-        _repeat_matrix(a, repeats, axis)), -1, _repeat_axis(axis)),
-        np.shape(a))
+    d[a] = runtime.repeat_adjoint(d[y], a, repeats, axis)
 
 
 @tangent(np.repeat)
@@ -370,3 +357,126 @@ def pad_fwd(y, array, pad_width, mode="constant", constant_values=0):
     d[y] = np.pad(d[array], pad_width, mode=mode) + np.pad(
         np.zeros(np.shape(array)), pad_width, mode=mode,
         constant_values=d[constant_values])
+
+
+# ---- joining and splitting ----
+# A list argument's adjoint is a sequence of adjoints, one per item (an
+# object array, see runtime.sequence); its tangent is the list of tangents.
+
+
+@adjoint(np.concatenate)
+def concatenate(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[arrays] = runtime.concatenate_adjoint(d[y], arrays, axis)
+
+
+@tangent(np.concatenate)
+def concatenate_fwd(y, arrays, axis=0, out=None, dtype=None,
+                    casting="same_kind"):
+    d[y] = np.concatenate(d[arrays], axis)
+
+
+@adjoint(np.hstack)
+def hstack(y, tup, dtype=None, casting="same_kind"):
+    d[tup] = runtime.concatenate_adjoint(d[y], tup, _hstack_axis(y))
+
+
+@tangent(np.hstack)
+def hstack_fwd(y, tup, dtype=None, casting="same_kind"):
+    d[y] = np.hstack(d[tup])
+
+
+@adjoint(np.vstack)
+def vstack(y, tup, dtype=None, casting="same_kind"):
+    d[tup] = runtime.concatenate_adjoint(d[y], tup, 0)
+
+
+@tangent(np.vstack)
+def vstack_fwd(y, tup, dtype=None, casting="same_kind"):
+    d[y] = np.vstack(d[tup])
+
+
+@adjoint(np.dstack)
+def dstack(y, tup):
+    d[tup] = runtime.concatenate_adjoint(d[y], tup, 2)
+
+
+@tangent(np.dstack)
+def dstack_fwd(y, tup):
+    d[y] = np.dstack(d[tup])
+
+
+@adjoint(np.column_stack)
+def column_stack(y, tup):
+    d[tup] = runtime.concatenate_adjoint(d[y], tup, 1)
+
+
+@tangent(np.column_stack)
+def column_stack_fwd(y, tup):
+    d[y] = np.column_stack(d[tup])
+
+
+@adjoint(np.stack)
+def stack(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[arrays] = runtime.unstack(d[y], arrays, axis)
+
+
+@tangent(np.stack)
+def stack_fwd(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[y] = np.stack(d[arrays], axis)
+
+
+@adjoint(np.array, np.asarray)
+def array(y, object, dtype=None, copy=True, order="K", subok=False,
+          ndmin=0, like=None):
+    d[object] = runtime.unstack(np.reshape(d[y], np.shape(object)), object, 0)
+
+
+@tangent(np.array, np.asarray)
+def array_fwd(y, object, dtype=None, copy=True, order="K", subok=False,
+              ndmin=0, like=None):
+    d[y] = np.array(d[object], dtype, ndmin=ndmin)
+
+
+@adjoint(np.split, np.array_split)
+def split(y, ary, indices_or_sections, axis=0):
+    d[ary] = np.concatenate(d[y], axis)
+
+
+@tangent(np.split)
+def split_fwd(y, ary, indices_or_sections, axis=0):
+    d[y] = np.split(d[ary], indices_or_sections, axis)
+
+
+@tangent(np.array_split)
+def array_split_fwd(y, ary, indices_or_sections, axis=0):
+    d[y] = np.array_split(d[ary], indices_or_sections, axis)
+
+
+@adjoint(np.hsplit)
+def hsplit(y, ary, indices_or_sections):
+    d[ary] = np.hstack(d[y])
+
+
+@tangent(np.hsplit)
+def hsplit_fwd(y, ary, indices_or_sections):
+    d[y] = np.hsplit(d[ary], indices_or_sections)
+
+
+@adjoint(np.vsplit)
+def vsplit(y, ary, indices_or_sections):
+    d[ary] = np.vstack(d[y])
+
+
+@tangent(np.vsplit)
+def vsplit_fwd(y, ary, indices_or_sections):
+    d[y] = np.vsplit(d[ary], indices_or_sections)
+
+
+@adjoint(np.dsplit)
+def dsplit(y, ary, indices_or_sections):
+    d[ary] = np.dstack(d[y])
+
+
+@tangent(np.dsplit)
+def dsplit_fwd(y, ary, indices_or_sections):
+    d[y] = np.dsplit(d[ary], indices_or_sections)

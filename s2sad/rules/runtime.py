@@ -66,6 +66,59 @@ def getitem_adjoint_fwd(y, g, x, index):
     d[y] = runtime.getitem_adjoint(d[g], x, index)
 
 
+# ---- joining, splitting and repeating ----
+
+
+@adjoint(runtime.concatenate_adjoint)
+def concatenate_adjoint_rev(y, g, arrays, axis=0):
+    d[g] = runtime.concatenate_pieces(d[y], g, axis)
+
+
+@tangent(runtime.concatenate_adjoint)
+def concatenate_adjoint_fwd(y, g, arrays, axis=0):
+    d[y] = runtime.concatenate_adjoint(d[g], arrays, axis)
+
+
+@adjoint(runtime.concatenate_pieces)
+def concatenate_pieces_rev(y, pieces, g, axis=0):
+    d[pieces] = runtime.concatenate_adjoint(d[y], pieces, axis)
+
+
+@tangent(runtime.concatenate_pieces)
+def concatenate_pieces_fwd(y, pieces, g, axis=0):
+    d[y] = runtime.concatenate_pieces(d[pieces], g, axis)
+
+
+@adjoint(runtime.unstack)
+def unstack_rev(y, g, arrays, axis=0):
+    d[g] = runtime.stack_pieces(d[y], arrays, axis)
+
+
+@tangent(runtime.unstack)
+def unstack_fwd(y, g, arrays, axis=0):
+    d[y] = runtime.unstack(d[g], arrays, axis)
+
+
+@adjoint(runtime.stack_pieces)
+def stack_pieces_rev(y, pieces, arrays, axis=0):
+    d[pieces] = runtime.unstack(d[y], arrays, axis)
+
+
+@tangent(runtime.stack_pieces)
+def stack_pieces_fwd(y, pieces, arrays, axis=0):
+    d[y] = runtime.stack_pieces(d[pieces], arrays, axis)
+
+
+@adjoint(runtime.repeat_adjoint)
+def repeat_adjoint_rev(y, g, x, repeats, axis=None):
+    d[g] = np.reshape(np.repeat(d[y], repeats, axis), np.shape(g))
+
+
+@tangent(runtime.repeat_adjoint)
+def repeat_adjoint_fwd(y, g, x, repeats, axis=None):
+    d[y] = runtime.repeat_adjoint(d[g], x, repeats, axis)
+
+
 # ---- products ----
 
 
