@@ -146,6 +146,21 @@ def known_scalars(func, assume=()):
     return scalars
 
 
+def uses_complex(func):
+    """Does the function make complex values (a complex literal, or a call
+    such as np.fft.fft)? Its reverse sweep then takes the real part of every
+    adjoint flowing into a real value (see runtime.unbroadcast)."""
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign):
+            if any(isinstance(o, ssa.Const) and isinstance(o.value, complex)
+                   for o in stmt.operands()):
+                return True
+            rule = rule_of(stmt)
+            if stmt.fn is complex or (rule is not None and rule.makes_complex):
+                return True
+    return False
+
+
 def is_elementwise_program(func, active_names):
     """Do all active statements use elementwise rules (or copies)?"""
     for stmt in ssa.walk(func.body):

@@ -339,7 +339,7 @@ def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,
             return (np.asarray(f(*plus)) - np.asarray(f(*minus))) / (2 * eps)
 
         def tangent(v):
-            tangents = [_like(a, np.zeros_like(np.asarray(a, dtype=float)))
+            tangents = [_like(a, np.zeros(np.shape(a), np.result_type(a, float)))
                         for a in args]
             tangents[i] = _like(args[i], v)
             return jvp(f, args, tangents)[1]

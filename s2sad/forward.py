@@ -147,7 +147,7 @@ class _Forward(Transform):
             return []
         rule, tmpl, operands, filled = found
         out += filled.stmts
-        if rule.partials is not None:
+        if tmpl is rule.partials:
             terms = [gast.BinOp(load(self.dots[operands[p].name]), gast.Mult(),
                                 partial)
                      for p, partial in partials(tmpl, filled)

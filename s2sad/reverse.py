@@ -192,7 +192,8 @@ class _Reverse(Transform):
 
     def scalar_guard(self, generated):
         """Parameters to test for `float` in a scalar variant, or None."""
-        if not generated.runtime_checks or not analysis.is_elementwise_program(
+        if self.complex or not generated.runtime_checks or \
+                not analysis.is_elementwise_program(
                 self.func, self.active):
             return None
         used = {o.name for s in ssa.walk(self.func.body)
@@ -429,6 +430,8 @@ class _Reverse(Transform):
             n.id for n in _walk(reverse_code)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
         pushed, popped = [], []
+        if self.complex:  # unbroadcast needs the dtype too, for the real part
+            return [load(name) for name in taped], list(taped)
         for name in taped:
             calls = targets.get(name, [])
             if not calls or len(calls) != reads[name]:
@@ -500,7 +503,7 @@ class _Reverse(Transform):
             return out
         rule, tmpl, operands, filled = found
         out += filled.stmts
-        if rule.partials is not None:
+        if tmpl is rule.partials:
             contributions = [(p, gast.BinOp(target_bar, gast.Mult(), partial))
                              for p, partial in partials(tmpl, filled)]
         else:
@@ -511,7 +514,7 @@ class _Reverse(Transform):
             if not (isinstance(operand, ssa.Var) and operand.name in self.active):
                 continue
             others = [operands[p] for p in inputs if p != param]
-            if rule.broadcasts and not all(
+            if self.complex or rule.broadcasts and not all(
                     o == operand or analysis.is_scalar(o, self.scalars)
                     for o in others):
                 expr = self.runtime_call("unbroadcast", [expr, load(operand.name)])

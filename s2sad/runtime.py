@@ -10,9 +10,13 @@ from s2sad import errors
 
 
 def unbroadcast(g, x):
-    """Sum `g` down to the shape of `x`, undoing NumPy broadcasting."""
+    """Sum `g` down to the shape of `x`, undoing NumPy broadcasting; and
+    keep its real part if x is real (the adjoint of the cast of a real value
+    into complex arithmetic)."""
     if type(g) is float:  # a Python float gradient: x was a scalar too
         return g
+    if _is_complex(g) and not _is_complex(x):
+        g = g.real
     shape = getattr(x, "shape", None)
     if shape is None:  # a Python number, list or tuple
         shape = np.shape(x)
@@ -20,6 +24,15 @@ def unbroadcast(g, x):
         return g
     g = _sum_to(g, shape)
     return float(g) if isinstance(x, (float, int)) else g
+
+
+def _is_complex(v):
+    """np.iscomplexobj without its cost for arrays and numbers."""
+    dtype = getattr(v, "dtype", None)
+    if dtype is not None:
+        return dtype.kind == "c"
+    return isinstance(v, complex) or (
+        isinstance(v, (list, tuple)) and np.iscomplexobj(v))
 
 
 def unbroadcast_to(g, shape):
@@ -86,6 +99,10 @@ def check_scalar(y, name):
         raise errors.GradientShapeError(
             f"grad of {name}: the function returned None here (a variable "
             "assigned on only some paths?); return a number")
+    if _is_complex(y):
+        raise errors.GradientShapeError(
+            f"grad of {name} requires a real output, got a complex one; "
+            "differentiate np.real(...) or np.abs(...) of it, or use s2sad.vjp")
     if np.ndim(y) != 0:
         raise errors.GradientShapeError(
             f"grad of {name} requires a scalar output, got an array of shape "
@@ -200,6 +217,18 @@ def repeat_adjoint(g, x, repeats, axis=None):
     return np.reshape(out, shape)
 
 
+def fit_to(g, x):
+    """`g` cropped or zero-padded at the end of each axis to x's shape (the
+    transpose of the padding or cropping an FFT's `n` or `s` applies)."""
+    shape = np.shape(x)
+    if np.shape(g) == shape:
+        return g
+    out = np.zeros(shape, np.result_type(g, float))
+    common = tuple(slice(0, min(a, b)) for a, b in zip(np.shape(g), shape))
+    out[common] = g[common]
+    return out
+
+
 def _swap(a):
     return np.swapaxes(a, -1, -2)
 
@@ -262,10 +291,40 @@ def _scalar_factor(a, b):
 
 
 def sign(x):
-    """np.sign, fast for Python floats: the derivative of abs (0 at 0)."""
+    """The derivative of abs, 0 at 0: np.sign, fast for Python floats; for
+    complex z, conj(z) / |z| (its adjoint rule, see rules/numpy.py)."""
     if x.__class__ is float:
         return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+    if _is_complex(x):
+        size = np.abs(x)
+        return np.conj(x) / np.where(size == 0.0, 1.0, size)
     return np.sign(x)
+
+
+def sign_derivative(t, z):
+    """The derivative of `sign` along t: 0 for real z (sign is piecewise
+    constant); for complex z, d(conj(z) / |z|) = conj(t) / r - conj(z)
+    Re(conj(z) t) / r**3, with r = |z|. This real-linear map is its own
+    adjoint under JAX's convention, so it is also sign's adjoint."""
+    if not _is_complex(z):
+        return 0.0 * np.real(t)
+    r = _nonzero(np.abs(z))
+    return np.conj(t) / r - np.conj(z) * np.real(np.conj(z) * t) / r ** 3
+
+
+def _nonzero(r):
+    return np.where(r == 0.0, 1.0, r)
+
+
+def real_only(t, z):
+    """Zero like t for real z; for complex z, the derivatives of sign's own
+    derivatives (third derivatives of abs) are refused, not guessed (unless
+    t is zero: no perturbation)."""
+    if _is_complex(z) and np.any(t):
+        raise errors.S2SADError(
+            "third and higher derivatives of np.abs of complex values are "
+            "not supported; write |z| as np.sqrt(np.real(z * np.conj(z)))")
+    return 0.0 * t
 
 
 def inside(x, low, high):

@@ -53,6 +53,7 @@ class Transform:
         self.imports = {}
         self.locals = set(func.params) | defined_in(func.body)
         self.line = None  # the source line of the block being emitted
+        self.complex = analysis.uses_complex(func)
 
     def import_name(self, name, value):
         """The name generated code uses to reach `value` (`np`, `runtime`)."""
@@ -84,7 +85,8 @@ class Transform:
             has a zero derivative.
         """
         rule = analysis.rule_of(stmt)
-        tmpl = None if rule is None else rule.partials or getattr(rule, kind)
+        # a mode's own template overrides the partials (np.abs's tangent)
+        tmpl = None if rule is None else getattr(rule, kind) or rule.partials
         if rule is not None and not rule.differentiable:
             return None
         if tmpl is None:

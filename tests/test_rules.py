@@ -35,7 +35,7 @@ import pytest
 import s2sad
 from s2sad import runtime, ssa
 from tests import (
-    rule_rows_linalg, rule_rows_products, rule_rows_reductions,
+    rule_rows_complex, rule_rows_linalg, rule_rows_products, rule_rows_reductions,
     rule_rows_shape)
 from tests.rule_inputs import ALL, FLOAT, Draw, arr
 from s2sad.rules import registry
@@ -333,7 +333,8 @@ SPECIAL_CASES = {
 }
 
 for _rows in (rule_rows_reductions.ROWS, rule_rows_shape.ROWS,
-              rule_rows_products.ROWS, rule_rows_linalg.ROWS):
+              rule_rows_products.ROWS, rule_rows_linalg.ROWS,
+              rule_rows_complex.ROWS):
     SPECIAL_CASES.update(_rows)
 
 # ---- known engine bugs: case id -> (exception raised, symptom) ----

@@ -1,7 +1,7 @@
 """Derivative rules, one module per namespace, and the registry they fill."""
 
 from s2sad.rules import (  # noqa: F401
-    builtins, math, numpy, numpy_linalg, numpy_products, numpy_reductions,
+    builtins, math, numpy, numpy_fft, numpy_linalg, numpy_products, numpy_reductions,
     numpy_shape, operators, runtime, syntax)
 from s2sad.rules.registry import (  # noqa: F401
     adjoint, all_rules, attribute, d, elementwise, lookup, non_differentiable,

@@ -182,7 +182,13 @@ def float_power(z, x, y):
 
 @elementwise(np.abs, np.absolute, np.fabs, domain="nonzero")
 def abs(y, x):
-    return runtime.sign(x)
+    return runtime.sign(x)  # conj(x) / |x| for complex x
+
+
+@tangent(np.abs, np.absolute)
+def abs_fwd(y, x):
+    # d|z| = Re(conj(z) dz) / |z|: the partial alone would be complex
+    d[y] = np.real(d[x] * runtime.sign(x))
 
 
 @elementwise(np.maximum, np.fmax, domain="distinct")
@@ -209,6 +215,71 @@ def where(y, condition, x, z):
 @tangent(np.where)
 def where_fwd(y, condition, x, z):
     d[y] = np.where(condition, d[x], 0.0) + np.where(condition, 0.0, d[z])
+
+
+# ---- complex parts ----
+# Complex adjoints follow JAX's convention: the adjoint c of a complex z is
+# such that dL = Re(c dz), so a holomorphic function's adjoint needs no
+# conjugate (c = ybar f'(z)) and grad of a real function of z is
+# dL/dRe(z) - i dL/dIm(z). A real value's adjoint is real: the real part is
+# kept where a real value enters complex arithmetic (runtime.unbroadcast).
+
+
+@adjoint(np.real, makes_complex=True)
+def real(y, val):
+    d[val] = np.real(d[y])
+
+
+@tangent(np.real)
+def real_fwd(y, val):
+    d[y] = np.real(d[val])
+
+
+@adjoint(np.imag, makes_complex=True)
+def imag(y, val):
+    d[val] = -1j * np.real(d[y])
+
+
+@tangent(np.imag)
+def imag_fwd(y, val):
+    d[y] = np.imag(d[val])
+
+
+@adjoint(np.conj, np.conjugate, makes_complex=True)
+def conj(y, x):
+    d[x] = np.conj(d[y])
+
+
+@tangent(np.conj, np.conjugate)
+def conj_fwd(y, x):
+    d[y] = np.conj(d[x])
+
+
+@adjoint(np.angle, makes_complex=True, domain="nonzero")
+def angle(y, z, deg=False):
+    d[z] = -1j * np.real(d[y]) * _degrees(deg) / z
+
+
+@tangent(np.angle)
+def angle_fwd(y, z, deg=False):
+    d[y] = np.imag(d[z] / z) * _degrees(deg)
+
+
+@adjoint(np.real_if_close, makes_complex=True)
+def real_if_close(y, a, tol=100):
+    d[a] = d[y]
+
+
+@tangent(np.real_if_close)
+def real_if_close_fwd(y, a, tol=100):
+    d[y] = runtime.unbroadcast(d[a], y)  # real where the result is
+
+
+def _degrees(deg):
+    return 180.0 / np.pi if deg else 1.0
+
+
+non_differentiable(_degrees)
 
 
 # ---- reductions ----

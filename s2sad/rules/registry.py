@@ -74,6 +74,8 @@ class Rule:
         broadcasts: whether inputs may broadcast against each other.
         domain: where random test inputs are valid ("real", "positive", ...).
         differentiable: False for functions with zero derivative.
+        makes_complex: True for functions that give complex values (np.fft):
+            their callers' reverse sweeps take real parts (runtime.unbroadcast).
     """
 
     def __init__(self, key):
@@ -85,6 +87,7 @@ class Rule:
         self.domain = "real"
         self.differentiable = True
         self.mutates = False  # a method that changes its receiver
+        self.makes_complex = False  # gives complex values from real ones
 
     @property
     def name(self):
@@ -135,7 +138,7 @@ def elementwise(*fns, domain="real"):
     return register
 
 
-def adjoint(*fns, broadcasts=False, domain="real"):
+def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False):
     """Declare a reverse-mode template in `d[x] = ...` syntax."""
     def register(template_fn):
         template = Template(template_fn)
@@ -145,6 +148,7 @@ def adjoint(*fns, broadcasts=False, domain="real"):
             rule.adjoint = template
             rule.broadcasts = broadcasts
             rule.domain = domain
+            rule.makes_complex = makes_complex
         return template_fn
     return register
 

@@ -119,6 +119,16 @@ def repeat_adjoint_fwd(y, g, x, repeats, axis=None):
     d[y] = runtime.repeat_adjoint(d[g], x, repeats, axis)
 
 
+@adjoint(runtime.fit_to)
+def fit_to_rev(y, g, x):
+    d[g] = runtime.fit_to(d[y], g)
+
+
+@tangent(runtime.fit_to)
+def fit_to_fwd(y, g, x):
+    d[y] = runtime.fit_to(d[g], x)
+
+
 # ---- products ----
 
 
@@ -168,6 +178,30 @@ def dot_adjoint_b_fwd(y, g, a, b):
     d[y] = runtime.dot_adjoint_b(d[g], a, b) + runtime.dot_adjoint_b(g, d[a], b)
 
 
+# ---- the derivative of abs ----
+
+
+@adjoint(runtime.sign)
+def sign_rev(y, x):
+    d[x] = runtime.sign_derivative(d[y], x)
+
+
+@tangent(runtime.sign)
+def sign_fwd(y, x):
+    d[y] = runtime.sign_derivative(d[x], x)
+
+
+@adjoint(runtime.sign_derivative)
+def sign_derivative_rev(y, t, z):
+    d[t] = runtime.sign_derivative(d[y], z)
+    d[z] = runtime.real_only(d[y], z)
+
+
+@tangent(runtime.sign_derivative)
+def sign_derivative_fwd(y, t, z):
+    d[y] = runtime.sign_derivative(d[t], z) + runtime.real_only(d[z], z)
+
+
 non_differentiable(runtime.zeros_like, runtime.check_scalar,
-                   runtime.reduced_size, runtime.sign, runtime.inside,
+                   runtime.reduced_size, runtime.real_only, runtime.inside,
                    runtime.balanced_max_partial)

@@ -1,0 +1,103 @@
+"""Complex values: JAX's convention, real parts where real meets complex,
+FFT-based losses to second order, and the one refusal."""
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import errors
+
+
+def squared_modulus(z):
+    return np.sum(np.abs(z) ** 2)
+
+
+def real_of_square(z):
+    return np.real(np.sum(z ** 2))
+
+
+def scaled_modulus(z, w):
+    return np.sum(np.abs(z * w) ** 2)
+
+
+def power(x):
+    spectrum = np.fft.rfft(x)
+    return np.sum(np.abs(spectrum) ** 2) / x.size
+
+
+def filtered(x, h):
+    y = np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(h), x.size)
+    return np.sum(y ** 2)
+
+
+def phase(x):
+    return np.sum(np.angle(np.exp(0.5j * x) * (1.0 + 1j)))
+
+
+def modulus_third(x):
+    return np.abs(x * (1.0 + 2.0j)) ** 3
+
+
+def complex_output(z):
+    return z ** 2
+
+
+Z = np.array([1.0 + 2.0j, 3.0 - 1.0j, -0.5 + 0.25j])
+
+
+def test_gradient_of_a_real_function_of_z_is_d_dx_minus_i_d_dy():
+    # |z|^2 = x^2 + y^2: 2x - 2iy, as JAX returns
+    np.testing.assert_allclose(s2sad.grad(squared_modulus)(Z), 2 * np.conj(Z))
+
+
+def test_holomorphic_steps_need_no_conjugate():
+    # Re(z^2) = x^2 - y^2: 2x + 2iy
+    np.testing.assert_allclose(s2sad.grad(real_of_square)(Z), 2 * Z)
+
+
+def test_a_real_input_meeting_a_complex_one_gets_a_real_gradient():
+    w = np.array([0.5, 2.0, -1.0])
+    gz, gw = s2sad.grad(scaled_modulus, argnums=(0, 1))(Z, w)
+    np.testing.assert_allclose(gz, 2 * np.conj(Z) * w * w)
+    assert gw.dtype == np.float64
+    np.testing.assert_allclose(gw, 2 * w * np.abs(Z) ** 2)
+
+
+@pytest.mark.parametrize("func, nargs", [(power, 1), (filtered, 2), (phase, 1)])
+def test_fft_losses_against_central_differences(func, nargs, rng):
+    args = [rng.standard_normal(8) for _ in range(nargs)]
+    s2sad.check_grads(func, args)
+    gradient = s2sad.grad(func)(*args)
+    assert gradient.dtype == np.float64
+
+
+@pytest.mark.parametrize("func", [power, filtered])
+def test_fft_hessians_against_differences_of_the_gradient(func, rng):
+    x = rng.standard_normal(8)
+    args = (x,) if func is power else (x, rng.standard_normal(8))
+    gradient = s2sad.grad(func)
+    eps = 1e-6
+    columns = []
+    for e in np.eye(8):
+        plus = gradient(x + eps * e, *args[1:])
+        minus = gradient(x - eps * e, *args[1:])
+        columns.append((plus - minus) / (2 * eps))
+    np.testing.assert_allclose(s2sad.hessian(func)(*args), np.array(columns),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_third_derivatives_of_complex_abs_are_refused_not_guessed():
+    third = s2sad.grad(s2sad.grad(s2sad.grad(modulus_third)))
+    with pytest.raises(errors.S2SADError, match="third and higher"):
+        third(0.7)
+
+
+def test_second_derivatives_of_complex_abs():
+    # |x (1 + 2i)|^3 = 5^1.5 |x|^3: second derivative 6 5^1.5 |x|
+    second = s2sad.grad(s2sad.grad(modulus_third))
+    assert second(0.7) == pytest.approx(6 * 5 ** 1.5 * 0.7, rel=1e-12)
+
+
+def test_grad_of_a_complex_output_is_refused():
+    with pytest.raises(errors.GradientShapeError, match="complex"):
+        s2sad.grad(complex_output)(1.0 + 1.0j)
