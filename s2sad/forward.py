@@ -173,7 +173,11 @@ _NO_TANGENT = "_s2sad_no_tangent"  # d[x] of an input without a tangent
 
 
 def _terms(expr):
-    """The summands of `a + b + c`."""
-    if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add):
-        return _terms(expr.left) + _terms(expr.right)
+    """The summands of `a + b - c` (`-c` for a subtracted term)."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Add,
+                                                             gast.Sub)):
+        right = _terms(expr.right)
+        if isinstance(expr.op, gast.Sub):
+            right = [gast.UnaryOp(gast.USub(), t) for t in right]
+        return _terms(expr.left) + right
     return [expr]

@@ -59,7 +59,7 @@ def broadcast_like(g, target):
     shape = np.shape(target)
     if np.shape(g) == shape:
         return g
-    return np.array(np.broadcast_to(g, shape), dtype=np.result_type(g, float))
+    return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, target))
 
 
 def unreduce(g, x, axis=None, keepdims=False):
@@ -69,7 +69,13 @@ def unreduce(g, x, axis=None, keepdims=False):
         return g
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
-    return np.array(np.broadcast_to(g, shape), dtype=np.result_type(g, float))
+    return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, x))
+
+
+def _float_type(g, like):
+    """The dtype of an adjoint `g` spread over `like`: a Python-number g takes
+    like's precision (float32 stays float32), never an integer type."""
+    return np.result_type(g, getattr(like, "dtype", 0.0), 0.0)
 
 
 def reduced_size(x, axis=None):
@@ -121,7 +127,7 @@ def getitem_adjoint(g, x, index):
         out = zeros_like(x)
         out[index] = out[index] + g
         return out
-    out = np.zeros(np.shape(x), np.result_type(g, float))
+    out = np.zeros(np.shape(x), np.result_type(g, 0.0))
     np.add.at(out, index, g)
     return out
 
@@ -207,7 +213,7 @@ def repeat_adjoint(g, x, repeats, axis=None):
         axis, n = axis % len(shape), shape[axis]
     repeats = np.broadcast_to(np.asarray(repeats, dtype=np.int64), (n,))
     if g.shape[axis] == 0:
-        return np.zeros(shape, np.result_type(g, float))
+        return np.zeros(shape, np.result_type(g, 0.0))
     starts = np.cumsum(repeats) - repeats
     out = np.add.reduceat(g, np.minimum(starts, g.shape[axis] - 1), axis=axis)
     if not repeats.all():  # reduceat gives g[start] for an empty run
@@ -223,10 +229,68 @@ def fit_to(g, x):
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
-    out = np.zeros(shape, np.result_type(g, float))
+    out = np.zeros(shape, np.result_type(g, 0.0))
     common = tuple(slice(0, min(a, b)) for a, b in zip(np.shape(g), shape))
     out[common] = g[common]
     return out
+
+
+def take_along_axis_adjoint(g, arr, indices, axis):
+    """The adjoint of np.take_along_axis(arr, indices, axis): `g` added into
+    zeros shaped like `arr` at `indices`, repeated indices summed."""
+    out = np.zeros(np.shape(arr), np.result_type(g, 0.0))
+    if axis is None:
+        np.add.at(out.reshape(-1), indices, g)
+        return out
+    axis = axis % out.ndim
+    index = list(np.ix_(*[np.arange(n) for n in np.shape(indices)]))
+    index[axis] = indices
+    np.add.at(out, tuple(index), g)
+    return out
+
+
+def diff_adjoint(g, a, n=1, axis=-1, prepend=None, append=None, part=1):
+    """The adjoint of np.diff(a, n, axis, prepend, append): the transposed
+    differences, cropped to the `part` of the extended axis asked for:
+    0 for prepend, 1 for a, 2 for append (before unbroadcasting)."""
+    for _ in range(n):
+        widths = [(0, 0)] * np.ndim(g)
+        widths[axis] = (1, 0)
+        before = np.pad(g, widths)
+        widths[axis] = (0, 1)
+        g = before - np.pad(g, widths)
+    lengths = [0 if prepend is None else _extent(prepend, g, axis),
+               np.shape(a)[axis], 0 if append is None else _extent(
+                   append, g, axis)]
+    start = sum(lengths[:part])
+    index = [slice(None)] * np.ndim(g)
+    index[axis] = slice(start, start + lengths[part])
+    return g[tuple(index)]
+
+
+def _extent(values, g, axis):
+    """How far `prepend`/`append` extends np.diff's axis."""
+    return np.shape(values)[axis] if np.ndim(values) == np.ndim(g) else 1
+
+
+def diff_widths(a, axis=-1, prepend=None, append=None, part=1):
+    """Zero-padding widths taking `part` of np.diff's extended input (see
+    diff_adjoint) to the whole of it."""
+    lengths = [0 if prepend is None else _extent(prepend, a, axis),
+               np.shape(a)[axis], 0 if append is None else _extent(
+                   append, a, axis)]
+    widths = [(0, 0)] * np.ndim(a)
+    widths[axis] = (sum(lengths[:part]), sum(lengths[part + 1:]))
+    return widths
+
+
+def cast_like(g, x):
+    """`g` in x's floating dtype (the adjoint of x.astype(...)): a float32
+    input gets a float32 gradient."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", None) == dtype:
+        return g
+    return np.asarray(g).astype(dtype)
 
 
 def _swap(a):

@@ -3,6 +3,7 @@ rule key -> [(expression, args, argnums)], merged into SPECIAL_CASES."""
 
 import numpy as np
 
+from s2sad import ssa
 from tests.rule_inputs import ALL, FLOAT, arr
 
 ROWS = {
@@ -244,5 +245,83 @@ ROWS.update({
     ],
     np.dsplit: [
         ("OP(x0, [1])[1]", [arr(2, 2, 3)], ALL),
+    ],
+})
+
+# ---- differences, sorting, selection, construction, casts ----
+
+ORDER = np.array([[2, 0, 1], [1, 1, 0]])
+TAKEN = np.array([3, 0, 3, -1])
+
+ROWS.update({
+    np.atleast_3d: [
+        ("OP(x0)", [arr(3)], ALL),
+        ("OP(x0)", [arr(2, 3)], ALL),
+        ("OP(x0)", [FLOAT], ALL),
+    ],
+    np.rollaxis: [
+        ("OP(x0, 2)", [arr(2, 3, 4)], ALL),
+        ("OP(x0, 0, 3)", [arr(2, 3, 4)], ALL),
+        ("OP(x0, -1, 1)", [arr(2, 3, 4)], ALL),
+        ("OP(x0, 1)", [arr(2, 3)], ALL),
+    ],
+    np.diff: [
+        ("OP(x0)", [arr(5)], ALL),
+        ("OP(x0, 2)", [arr(5)], ALL),
+        ("OP(x0, axis=0)", [arr(3, 4)], ALL),
+        ("OP(x0, 3, -1)", [arr(2, 5)], ALL),
+        ("OP(x0, prepend=0.0)", [arr(4)], ALL),
+        ("OP(x0, 2, 0, append=np.ones((2, 3)))", [arr(3, 3)], ALL),
+        ("OP(x0, prepend=np.ones(2), append=1.0)", [arr(4)], ALL),
+        ("OP(x0, prepend=x1, append=x2)", [arr(4), FLOAT, arr(2)], ALL),
+        ("OP(x0, 2, 0, prepend=x1)", [arr(3, 2), arr(1, 2)], ALL),
+        ("OP(x0, axis=1, append=x1)", [arr(3, 2), arr(3, 2)], ALL),
+    ],
+    np.sort: [
+        ("OP(x0)", [arr(5)], ALL),
+        ("OP(x0, axis=0)", [arr(3, 4)], ALL),
+        ("OP(x0, None)", [arr(2, 3)], ALL),
+        ("OP(x0, kind='stable')", [arr(2, 3)], ALL),
+    ],
+    np.partition: [
+        ("OP(x0, 2)", [arr(5)], ALL),
+        ("OP(x0, 1, axis=0)", [arr(3, 4)], ALL),
+        ("OP(x0, (0, 2), None)", [arr(2, 3)], ALL),
+    ],
+    np.take_along_axis: [
+        ("OP(x0, x1, 1)", [arr(2, 3), ORDER], (0,)),
+        ("OP(x0, x1, 0)", [arr(3, 3), ORDER], (0,)),
+        ("OP(x0, x1, None)", [arr(2, 3), TAKEN], (0,)),
+    ],
+    np.take: [
+        ("OP(x0, x1)", [arr(5), TAKEN], (0,)),
+        ("OP(x0, x1)", [arr(2, 3), TAKEN], (0,)),
+        ("OP(x0, x1, axis=1)", [arr(2, 4), TAKEN], (0,)),
+        ("OP(x0, 1, 0)", [arr(3, 2)], ALL),
+        ("OP(x0, x1, -1)", [arr(2, 3), ORDER], (0,)),
+    ],
+    np.full: [
+        ("OP((2, 3), x0)", [FLOAT], ALL),
+        ("OP((2, 3), x0)", [arr(3)], ALL),
+        ("OP(3, x0, dtype=float)", [arr()], ALL),
+    ],
+    np.full_like: [
+        ("OP(np.ones((2, 3)), x0)", [FLOAT], ALL),
+        ("OP(x1, x0)", [arr(2, 1), arr(2, 3)], (0,)),
+    ],
+    np.linspace: [
+        ("OP(x0, x1, 5)", [FLOAT, FLOAT], ALL),
+        ("OP(x0, x1, 4, endpoint=False)", [FLOAT, FLOAT], ALL),
+        ("OP(x0, x1, 3)", [arr(2), arr(2)], ALL),
+        ("OP(x0, x1, 3, axis=1)", [arr(2), FLOAT], ALL),
+        ("OP(x0, 2.0, 6)", [arr()], ALL),
+    ],
+    np.nan_to_num: [
+        ("OP(x0)", [arr(2, 3)], ALL),
+        ("OP(x0 / x1)", [arr(3), arr(3)], ALL),
+        ("OP(x0, nan=1.0)", [FLOAT], ALL),
+    ],
+    ssa.method("astype"): [
+        ("x0.astype(float)", [arr(2, 3)], ALL),
     ],
 })

@@ -39,6 +39,7 @@ from tests import (
     rule_rows_shape)
 from tests.rule_inputs import ALL, FLOAT, Draw, arr
 from s2sad.rules import registry
+from s2sad.rules.registry import d
 
 # ---- inputs ----
 
@@ -322,6 +323,19 @@ SPECIAL_CASES = {
         ("OP(x0, x1, 2, -1)", [arr(2, 6), arr(2, 3)], (0,)),
         ("OP(x0, x1, (0, 0), 0)", [arr(0, 2), arr(2, 2)], (0,)),
     ],
+    runtime.take_along_axis_adjoint: [
+        ("OP(x0, x1, x2, 1)", [arr(2, 3), arr(2, 3), np.array([[2, 0, 2],
+                                                         [1, 1, 0]])], (0,)),
+        ("OP(x0, x1, x2, None)", [arr(3), arr(4), DUPLICATES], (0,)),
+    ],
+    runtime.diff_adjoint: [
+        ("OP(x0, x1)", [arr(4), arr(5)], (0,)),
+        ("OP(x0, x1, 2, 0)", [arr(2, 3), arr(4, 3)], (0,)),
+        ("OP(x0, x1, 1, -1, 0.0, np.ones(2))", [arr(6), arr(4)], (0,)),
+        ("OP(x0, x1, 1, -1, 0.0, np.ones(2), 2)", [arr(6), arr(4)], (0,)),
+        ("OP(x0, x1, 2, 0, np.ones((1, 2)), None, 0)", [arr(1, 2), arr(2, 2)],
+         (0,)),
+    ],
     runtime.matmul_adjoint_a: RUNTIME_PRODUCT_ROWS_A,
     runtime.dot_adjoint_a: RUNTIME_PRODUCT_ROWS_A + [
         ("OP(x0, x1, x2)", [arr(3), FLOAT, arr(3)], (0, 2)),
@@ -336,6 +350,26 @@ for _rows in (rule_rows_reductions.ROWS, rule_rows_shape.ROWS,
               rule_rows_products.ROWS, rule_rows_linalg.ROWS,
               rule_rows_complex.ROWS):
     SPECIAL_CASES.update(_rows)
+
+# ---- a rule defined here, for the template conventions tested below ----
+
+
+def difference(x, y):
+    return x - y
+
+
+@registry.adjoint(difference)
+def difference_rev(z, x, y):
+    d[x] = d[z]
+    d[y] = -d[z]
+
+
+@registry.tangent(difference)
+def difference_fwd(z, x, y):
+    d[z] = d[x] - d[y]  # two terms: each dropped alone when inactive
+
+
+SPECIAL_CASES[difference] = [("OP(x0, x1)", [arr(2, 3), arr(2, 3)], ALL)]
 
 # ---- known engine bugs: case id -> (exception raised, symptom) ----
 
@@ -493,3 +527,21 @@ def test_non_differentiable_function_passes_no_gradient(rule, tmp_path, rng):
     assert np.shape(g) == np.shape(x)
     expected = np.asarray(rule.key(x), dtype=float)
     np.testing.assert_array_equal(g, np.broadcast_to(expected, np.shape(x)))
+
+
+def test_a_subtracted_tangent_term_is_kept_when_the_other_is_inactive(
+        tmp_path):
+    first = load_probe(tmp_path, "first", "OP(x0, 2.0) * 3.0", 1,
+                       OP=difference)
+    second = load_probe(tmp_path, "second", "OP(2.0, x0) * 3.0", 1,
+                        OP=difference)
+    assert s2sad.jvp(first, (1.0,), (1.0,)) == (-3.0, 3.0)
+    assert s2sad.jvp(second, (1.0,), (1.0,)) == (3.0, -3.0)
+
+
+def test_a_tangent_term_mixing_two_tangents_is_refused_at_registration():
+    def mixed(z, x, y):
+        d[z] = (d[x] + d[y]) * 2.0
+
+    with pytest.raises(TypeError, match="one term per input"):
+        registry.tangent(difference)(mixed)

@@ -9,7 +9,7 @@ bounds as constants.
 
 import numpy as np
 
-from s2sad import runtime
+from s2sad import errors, runtime
 from s2sad.rules.registry import (
     adjoint, d, elementwise, non_differentiable, tangent)
 
@@ -279,9 +279,6 @@ def _degrees(deg):
     return 180.0 / np.pi if deg else 1.0
 
 
-non_differentiable(_degrees)
-
-
 # ---- reductions ----
 
 
@@ -320,12 +317,80 @@ def dot_fwd(z, x, y):
     d[z] = np.dot(d[x], y) + np.dot(x, d[y])
 
 
+# ---- construction: differentiable in the values filled in ----
+
+
+@elementwise(np.nan_to_num)
+def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return np.isfinite(x) * 1.0, None, None, None, None
+
+
+@adjoint(np.full)
+def full(y, shape, fill_value, dtype=None, order="C", like=None):
+    d[fill_value] = runtime.unbroadcast(d[y], fill_value)
+
+
+@tangent(np.full)
+def full_fwd(y, shape, fill_value, dtype=None, order="C", like=None):
+    d[y] = runtime.broadcast_like(d[fill_value], y)
+
+
+@adjoint(np.full_like)
+def full_like(y, a, fill_value, dtype=None, order="K", subok=True,
+              shape=None):
+    d[fill_value] = runtime.unbroadcast(d[y], fill_value)
+
+
+@tangent(np.full_like)
+def full_like_fwd(y, a, fill_value, dtype=None, order="K", subok=True,
+                  shape=None):
+    d[y] = runtime.broadcast_like(d[fill_value], y)
+
+
+@adjoint(np.linspace)
+def linspace(y, start, stop, num=50, endpoint=True, retstep=False,
+             dtype=None, axis=0):
+    d[start] = runtime.unbroadcast(np.sum(d[y] * (1.0 - _fractions(
+        y, num, endpoint, retstep, axis)), axis), start)
+    d[stop] = runtime.unbroadcast(np.sum(d[y] * _fractions(
+        y, num, endpoint, retstep, axis), axis), stop)
+
+
+@tangent(np.linspace)
+def linspace_fwd(y, start, stop, num=50, endpoint=True, retstep=False,
+                 dtype=None, axis=0):
+    d[y] = np.expand_dims(runtime.broadcast_like(d[start], _ends(y, axis)),
+                          axis) * (1.0 - _fractions(
+        y, num, endpoint, retstep, axis)) + np.expand_dims(
+        runtime.broadcast_like(d[stop], _ends(y, axis)), axis) * _fractions(
+        y, num, endpoint, retstep, axis)
+
+
+def _ends(y, axis):
+    """An array shaped like np.linspace's start and stop, broadcast."""
+    return np.empty(np.delete(np.shape(y), axis))
+
+
+def _fractions(y, num, endpoint, retstep, axis):
+    """How far along from start to stop each sample of np.linspace lies,
+    shaped to broadcast along `axis` of its result."""
+    if retstep:
+        raise errors.S2SADError("np.linspace with retstep=True is not "
+                                "differentiable yet; compute the step as "
+                                "(stop - start) / (num - 1)")
+    t = np.linspace(0.0, 1.0, num, endpoint)
+    shape = [1] * np.ndim(y)
+    shape[axis] = num
+    return np.reshape(t, shape)
+
+
 # ---- non-differentiable ----
 
 non_differentiable(
     np.shape, np.ndim, np.size, np.sign, np.floor, np.ceil, np.round,
     np.trunc, np.isfinite, np.isnan, np.isinf, np.argmax, np.argmin,
-    np.argsort, np.zeros, np.ones, np.empty, np.full, np.eye, np.arange,
-    np.linspace, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+    np.argsort, np.argpartition, np.zeros, np.ones, np.empty, np.eye,
+    np.arange, np.zeros_like, np.ones_like, np.empty_like,
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
-    np.not_equal, np.logical_and, np.logical_or, np.logical_not)
+    np.not_equal, np.logical_and, np.logical_or, np.logical_not,
+    _degrees, _ends, _fractions)

@@ -10,7 +10,7 @@ they are declared non-differentiable.
 
 import numpy as np
 
-from s2sad import errors, runtime
+from s2sad import errors, runtime, ssa
 from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
 
 # ---- shape-only helpers the templates call ----
@@ -54,6 +54,34 @@ def _tile_axes(x, reps):
 def _hstack_axis(joined):
     """The axis np.hstack joins along: 0 for vectors, else 1."""
     return 0 if np.ndim(joined) == 1 else 1
+
+
+def _inverse_rollaxis(a, axis, start=0):
+    """The permutation undoing np.rollaxis(a, axis, start)."""
+    n = np.ndim(a)
+    axis, start = axis % n, start + n if start < 0 else start
+    if axis < start:
+        start -= 1
+    order = [i for i in range(n) if i != axis]
+    order.insert(start, axis)
+    return tuple(int(i) for i in np.argsort(order))
+
+
+def _sort_axis(axis):
+    """The axis np.sort/np.partition works along once axis=None flattened."""
+    return -1 if axis is None else axis
+
+
+def _sort_shape(a, axis):
+    """The shape np.sort(a, axis) sorts: flat for axis=None."""
+    return (-1,) if axis is None else np.shape(a)
+
+
+def _take_index(a, indices, axis):
+    """The subscript equal to np.take(a, indices, axis)."""
+    if axis is None:
+        return np.unravel_index(np.asarray(indices) % np.size(a), np.shape(a))
+    return (slice(None),) * (axis % np.ndim(a)) + (indices,)
 
 
 def _diagonal_rows(x, offset=0, axis1=0, axis2=1):
@@ -109,7 +137,8 @@ def _scalar_only(constant_values):
 
 
 non_differentiable(_scalar_only, _inverse_axes, _negated, _tile_split,
-                   _tile_axes, _hstack_axis, _diagonal_rows,
+                   _tile_axes, _hstack_axis, _inverse_rollaxis, _sort_axis,
+                   _sort_shape, _take_index, _diagonal_rows,
                    _diagonal_cols, _diag_pad, _diag_crop, _pad_crop)
 
 # ---- reshaping ----
@@ -165,6 +194,16 @@ def atleast_1d_fwd(y, x):
     d[y] = np.atleast_1d(d[x])
 
 
+@adjoint(np.atleast_3d)
+def atleast_3d(y, x):
+    d[x] = np.reshape(d[y], np.shape(x))
+
+
+@tangent(np.atleast_3d)
+def atleast_3d_fwd(y, x):
+    d[y] = np.atleast_3d(d[x])
+
+
 @adjoint(np.atleast_2d)
 def atleast_2d(y, x):
     d[x] = np.reshape(d[y], np.shape(x))
@@ -206,6 +245,16 @@ def moveaxis(y, a, source, destination):
 @tangent(np.moveaxis)
 def moveaxis_fwd(y, a, source, destination):
     d[y] = np.moveaxis(d[a], source, destination)
+
+
+@adjoint(np.rollaxis)
+def rollaxis(y, a, axis, start=0):
+    d[a] = np.transpose(d[y], _inverse_rollaxis(a, axis, start))
+
+
+@tangent(np.rollaxis)
+def rollaxis_fwd(y, a, axis, start=0):
+    d[y] = np.rollaxis(d[a], axis, start)
 
 
 # ---- broadcasting and repeating ----
@@ -480,3 +529,92 @@ def dsplit(y, ary, indices_or_sections):
 @tangent(np.dsplit)
 def dsplit_fwd(y, ary, indices_or_sections):
     d[y] = np.dsplit(d[ary], indices_or_sections)
+
+
+# ---- differences, sorting and selection ----
+
+
+@adjoint(np.diff)
+def diff(y, a, n=1, axis=-1, prepend=None, append=None):
+    d[a] = runtime.diff_adjoint(d[y], a, n, axis, prepend, append)
+    d[prepend] = runtime.unbroadcast(runtime.diff_adjoint(
+        d[y], a, n, axis, prepend, append, 0), prepend)
+    d[append] = runtime.unbroadcast(runtime.diff_adjoint(
+        d[y], a, n, axis, prepend, append, 2), append)
+
+
+@tangent(np.diff)
+def diff_fwd(y, a, n=1, axis=-1, prepend=None, append=None):
+    d[y] = np.diff(np.pad(d[a], runtime.diff_widths(a, axis, prepend, append)),
+                   n, axis) + np.diff(np.pad(runtime.broadcast_like(
+        d[prepend], runtime.diff_adjoint(y, a, n, axis, prepend, append, 0)),
+        runtime.diff_widths(a, axis, prepend, append, 0)), n, axis) + np.diff(
+        np.pad(runtime.broadcast_like(d[append], runtime.diff_adjoint(
+            y, a, n, axis, prepend, append, 2)),
+        runtime.diff_widths(a, axis, prepend, append, 2)), n, axis)
+
+
+@adjoint(np.sort)
+def sort(y, a, axis=-1, kind=None, order=None, stable=None):
+    d[a] = np.reshape(runtime.take_along_axis_adjoint(
+        d[y], np.reshape(a, _sort_shape(a, axis)),
+        np.argsort(np.reshape(a, _sort_shape(a, axis)), _sort_axis(axis),
+                   kind), _sort_axis(axis)), np.shape(a))
+
+
+@tangent(np.sort)
+def sort_fwd(y, a, axis=-1, kind=None, order=None, stable=None):
+    d[y] = np.take_along_axis(
+        np.reshape(d[a], _sort_shape(a, axis)),
+        np.argsort(np.reshape(a, _sort_shape(a, axis)), _sort_axis(axis),
+                   kind), _sort_axis(axis))
+
+
+@adjoint(np.partition)
+def partition(y, a, kth, axis=-1, kind="introselect", order=None):
+    d[a] = np.reshape(runtime.take_along_axis_adjoint(
+        d[y], np.reshape(a, _sort_shape(a, axis)),
+        np.argpartition(np.reshape(a, _sort_shape(a, axis)), kth,
+                        _sort_axis(axis), kind), _sort_axis(axis)), np.shape(a))
+
+
+@tangent(np.partition)
+def partition_fwd(y, a, kth, axis=-1, kind="introselect", order=None):
+    d[y] = np.take_along_axis(
+        np.reshape(d[a], _sort_shape(a, axis)),
+        np.argpartition(np.reshape(a, _sort_shape(a, axis)), kth,
+                        _sort_axis(axis), kind), _sort_axis(axis))
+
+
+@adjoint(np.take_along_axis)
+def take_along_axis(y, arr, indices, axis):
+    d[arr] = runtime.take_along_axis_adjoint(d[y], arr, indices, axis)
+
+
+@tangent(np.take_along_axis)
+def take_along_axis_fwd(y, arr, indices, axis):
+    d[y] = np.take_along_axis(d[arr], indices, axis)
+
+
+@adjoint(np.take)
+def take(y, a, indices, axis=None, out=None, mode="raise"):
+    d[a] = runtime.getitem_adjoint(d[y], a, _take_index(a, indices, axis))
+
+
+@tangent(np.take)
+def take_fwd(y, a, indices, axis=None, out=None, mode="raise"):
+    d[y] = np.take(d[a], indices, axis)
+
+
+# ---- casts ----
+
+
+@adjoint(ssa.method("astype"))
+def astype(y, x, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    d[x] = runtime.cast_like(d[y], x)
+
+
+@tangent(ssa.method("astype"))
+def astype_fwd(y, x, dtype, order="K", casting="unsafe", subok=True,
+               copy=True):
+    d[y] = runtime.cast_like(d[x], y)

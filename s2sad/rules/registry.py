@@ -163,10 +163,27 @@ def tangent(*fns):
         if len(assigns) != 1:
             raise TypeError(f"tangent template {template.name}: must assign "
                             f"d[{template.params[0]}] exactly once")
+        for term in _summands(assigns[0].value):
+            tangents = {n.slice.id for n in gast.walk(term)
+                        if isinstance(n, gast.Subscript)
+                        and _is_d_of(n, getattr(n.slice, "id", None))}
+            if len(tangents) > 1:
+                raise TypeError(
+                    f"tangent template {template.name}: a term reads the "
+                    f"tangents of {sorted(tangents)}; write one term per "
+                    "input's tangent, joined by + or -")
         for fn in fns:
             _rule(fn).tangent = template
         return template_fn
     return register
+
+
+def _summands(expr):
+    """The terms of `a + b - c`, as forward mode splits a tangent."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Add,
+                                                             gast.Sub)):
+        return _summands(expr.left) + _summands(expr.right)
+    return [expr]
 
 
 def _is_d_of(node, name):

@@ -129,6 +129,39 @@ def fit_to_fwd(y, g, x):
     d[y] = runtime.fit_to(d[g], x)
 
 
+@adjoint(runtime.take_along_axis_adjoint)
+def take_along_axis_adjoint_rev(y, g, arr, indices, axis):
+    d[g] = np.take_along_axis(d[y], indices, axis)
+
+
+@tangent(runtime.take_along_axis_adjoint)
+def take_along_axis_adjoint_fwd(y, g, arr, indices, axis):
+    d[y] = runtime.take_along_axis_adjoint(d[g], arr, indices, axis)
+
+
+@adjoint(runtime.diff_adjoint)
+def diff_adjoint_rev(y, g, a, n=1, axis=-1, prepend=None, append=None,
+                     part=1):
+    d[g] = np.diff(np.pad(d[y], runtime.diff_widths(a, axis, prepend, append,
+                                                    part)), n, axis)
+
+
+@tangent(runtime.diff_adjoint)
+def diff_adjoint_fwd(y, g, a, n=1, axis=-1, prepend=None, append=None,
+                     part=1):
+    d[y] = runtime.diff_adjoint(d[g], a, n, axis, prepend, append, part)
+
+
+@adjoint(runtime.cast_like)
+def cast_like_rev(y, g, x):
+    d[g] = runtime.cast_like(d[y], g)
+
+
+@tangent(runtime.cast_like)
+def cast_like_fwd(y, g, x):
+    d[y] = runtime.cast_like(d[g], x)
+
+
 # ---- products ----
 
 
@@ -202,6 +235,6 @@ def sign_derivative_fwd(y, t, z):
     d[y] = runtime.sign_derivative(d[t], z) + runtime.real_only(d[z], z)
 
 
-non_differentiable(runtime.zeros_like, runtime.check_scalar,
+non_differentiable(runtime.zeros_like, runtime.check_scalar, runtime.diff_widths,
                    runtime.reduced_size, runtime.real_only, runtime.inside,
                    runtime.balanced_max_partial)
