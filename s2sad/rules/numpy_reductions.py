@@ -1,6 +1,625 @@
-"""Rules for NumPy reductions functions: adjoint and tangent templates side by side."""
+"""Rules for NumPy reductions: adjoint and tangent templates side by side.
+
+Every function here takes `axis` (None, an int, a negative int or a tuple)
+and `keepdims` wherever NumPy does; the adjoints spread the output's adjoint
+back over the reduced axes with `runtime.unreduce`, the tangents reduce
+`d[x] * weights` with `np.sum`.
+
+Conventions:
+
+- np.max, np.min (and np.amax, np.amin): the gradient goes to the elements
+  equal to the result, split equally among tied ones (k tied maxima get 1/k
+  each), as np.maximum gives 1/2 to each of two tied inputs. A NaN result
+  sends its gradient to the NaN elements.
+- np.prod and np.cumprod are exact where elements are 0: nothing is divided
+  by x. np.prod multiplies exclusive cumulative products from both ends
+  (O(n)); the derivatives of np.cumprod solve the linear recurrence
+  h[i] = a[i] * h[i-1] + b[i] by a parallel scan (O(n log n), exact).
+- np.var and np.std take `ddof`; np.std has gradient 0 where it is 0 (all
+  the reduced elements equal), where it has no derivative.
+- np.average: `a` and `weights` are both differentiable; `returned=True` is
+  refused (an S2SADError when the derivative runs).
+- np.linalg.norm: ord None, 2, 1, inf, -inf and 0 for vectors; None, 'fro',
+  'nuc', 2, -2, 1, -1, inf, -inf for matrices (axis a 2-tuple, or a 2-d
+  input with ord given). Every norm has gradient 0 at 0; ord 1 has the
+  derivative of abs (np.sign, 0 at 0); ord inf, the matrix 1/inf norms and
+  ord 2/-2 (largest/smallest singular value) split ties like np.max; the
+  nuclear norm has gradient U Vt over the nonzero singular values, and
+  singular values equal to 0 pass no gradient. Other ords (vector p-norms
+  for p not in 0, 1, 2, inf) are refused with an S2SADError.
+
+The private helpers below come in two kinds. Shape helpers (`_moved`,
+`_first`, `_tie_weights`, ...) compute axes, shapes, masks and constant
+weights: they are declared non-differentiable. `_shift`, `_forward_scan`,
+`_backward_scan`, `_safe_reciprocal`, `_svd`, `_matrix_view`,
+`_matrix_view_back`, `_weights_for` and `_weights_back` are differentiable
+in their array arguments: each has rules of its own here, built from
+functions with rules, so gradients can be differentiated again.
+"""
+
+import numbers
 
 import numpy as np
 
-from s2sad import runtime  # noqa: F401
-from s2sad.rules.registry import adjoint, d, tangent  # noqa: F401
+from s2sad import errors, runtime
+from s2sad.rules.registry import (
+    adjoint, d, elementwise, non_differentiable, tangent)
+
+# ---- shape-only helpers the templates call ----
+
+
+def _reduced(x, axis):
+    """The axes a reduction over `axis` combines, non-negative and sorted."""
+    ndim = np.ndim(x)
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(sorted(int(a) % ndim for a in axes))
+
+
+def _moved(x, axis):
+    """The permutation moving the reduced axes of x to the end."""
+    reduced = _reduced(x, axis)
+    kept = tuple(i for i in range(np.ndim(x)) if i not in reduced)
+    return kept + reduced
+
+
+def _restored(x, axis):
+    """The permutation undoing `_moved(x, axis)`."""
+    return tuple(int(i) for i in np.argsort(_moved(x, axis)))
+
+
+def _merged(x, axis):
+    """x's shape after `_moved`, with the reduced axes merged into one."""
+    shape = np.shape(x)
+    reduced = _reduced(x, axis)
+    kept = tuple(shape[i] for i in range(len(shape)) if i not in reduced)
+    return kept + (int(np.prod([shape[i] for i in reduced], dtype=np.int64)),)
+
+
+def _unmerged(x, axis):
+    """x's shape after `_moved`: the inverse of `_merged`'s reshape."""
+    shape = np.shape(x)
+    return tuple(shape[i] for i in _moved(x, axis))
+
+
+def _scan_axis(axis):
+    """The axis np.cumsum and np.cumprod run along (None: of the ravel)."""
+    return 0 if axis is None else axis
+
+
+def _first(x, axis):
+    """1.0 at index 0 along `axis`, 0.0 elsewhere, shaped like x."""
+    out = np.zeros(np.shape(x))
+    index = [slice(None)] * out.ndim
+    index[axis] = slice(0, 1)
+    out[tuple(index)] = 1.0
+    return out
+
+
+def _tie_weights(a, y, axis=None, keepdims=False):
+    """Where the max or min `y` of `a` over `axis` came from: 1/k at each of
+    the k elements equal to it (NaN matching NaN), 0 elsewhere."""
+    a = np.asarray(a)
+    if axis is not None and not keepdims:
+        y = np.expand_dims(y, axis)
+    hit = (a == y) | (np.isnan(a) & np.isnan(y))
+    return hit / np.maximum(np.sum(hit, axis=axis, keepdims=True), 1)
+
+
+def _diagonal_mask(a, offset=0, axis1=0, axis2=1):
+    """M (n, m): 1.0 where np.trace(a, offset, axis1, axis2) reads."""
+    shape = np.shape(a)
+    n, m = shape[axis1], shape[axis2]
+    return np.eye(n, m, offset)
+
+
+def _single_output(returned):
+    """1.0, checking that np.average was not asked for the sum of weights."""
+    if returned:
+        raise errors.S2SADError(
+            "np.average with returned=True is not differentiable yet; "
+            "compute the sum of weights separately (np.sum(weights))")
+    return 1.0
+
+
+def _norm_kind(x, ord, axis):
+    """Which norm np.linalg.norm(x, ord, axis) computes, and over which axes:
+    ("euclidean" | "l1" | "linf" | "l0" | "matrix" | "spectral", axes)."""
+    ndim = np.ndim(x)
+    if axis is None:
+        if ord is None:
+            return "euclidean", tuple(range(ndim))
+        axes = tuple(range(ndim))
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(int(a) % ndim for a in axis)
+    else:
+        axes = (int(axis) % ndim,)
+    inf = isinstance(ord, numbers.Number) and abs(ord) == np.inf
+    if len(axes) == 1:
+        if ord is None or ord == 2:
+            return "euclidean", axes
+        if ord == 1:
+            return "l1", axes
+        if inf:
+            return "linf", axes
+        if ord == 0:
+            return "l0", axes
+    elif len(axes) == 2:
+        if ord is None or ord == "fro":
+            return "euclidean", axes
+        if inf or ord in (1, -1):
+            return "matrix", axes
+        if ord in (2, -2, "nuc"):
+            return "spectral", axes
+    raise errors.S2SADError(
+        f"np.linalg.norm with ord={ord!r} over {len(axes)} axes is not "
+        "differentiable yet; s2sad has ord None, 2, 1, inf, -inf, 0 for "
+        "vectors and None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf for "
+        "matrices")
+
+
+def _euclidean(x, ord=None, axis=None):
+    """1.0 for the 2-norm of vectors and the Frobenius norm, else 0.0."""
+    return 1.0 if _norm_kind(x, ord, axis)[0] == "euclidean" else 0.0
+
+
+def _norm_kinks(x, y, ord=None, axis=None, keepdims=False):
+    """dy/dx for the norms made of abs, max and min (0.0 for the others)."""
+    kind, axes = _norm_kind(x, ord, axis)
+    if kind == "l1":
+        return np.sign(x)
+    if kind == "linf":
+        return np.sign(x) * _tie_weights(np.abs(x), y, axes[0], keepdims)
+    if kind != "matrix":
+        return 0.0
+    # ord 1 and -1: the largest or smallest column sum (summed over axes[0]);
+    # inf and -inf: the largest or smallest row sum (summed over axes[1]).
+    summed, picked = axes if ord in (1, -1) else axes[::-1]
+    sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+    if not keepdims:
+        y = np.expand_dims(y, axes)
+    return np.sign(x) * _tie_weights(sums, y, picked, True)
+
+
+def _singular_weights(s, ord):
+    """dy/ds for the norms made of the singular values s: 1 for 'nuc', the
+    largest (ord 2) or smallest (ord -2) one with ties split; 0 where s is
+    0, where the nuclear and the spectral norm have kinks."""
+    if ord == "nuc":
+        weights = np.ones(np.shape(s))
+    else:
+        pick = np.max if ord == 2 else np.min
+        weights = _tie_weights(s, pick(s, axis=-1), -1)
+    return np.where(np.asarray(s) > 0, weights, 0.0)
+
+
+def _eye_like(s):
+    """The identity matrix as large as the vector of singular values s."""
+    return np.eye(np.shape(s)[-1])
+
+
+def _weights_shape(weights, a, axis):
+    """For np.average: the permutation and shape that make `weights` broadcast
+    against `a` (None, None when it is already a's shape)."""
+    shape = np.shape(a)
+    if np.shape(weights) == shape:
+        return None, None
+    # as NumPy does: weights shaped like a's axes in the order of `axis`
+    axes = [int(i) % len(shape) for i in (
+        axis if isinstance(axis, (tuple, list)) else (axis,))]
+    order = tuple(int(i) for i in np.argsort(axes))
+    return order, tuple(n if i in axes else 1 for i, n in enumerate(shape))
+
+
+non_differentiable(_moved, _restored, _merged, _unmerged, _scan_axis, _first,
+                   _tie_weights, _diagonal_mask, _single_output, _euclidean,
+                   _norm_kinks, _singular_weights, _eye_like)
+
+# ---- differentiable helpers ----
+
+
+def _shift(v, axis, step):
+    """v moved `step` places along `axis`, zeros shifted in:
+    out[i] = v[i - step]."""
+    v = np.asarray(v)
+    out = np.zeros(v.shape, np.result_type(v, float))
+    n = v.shape[axis]
+    if abs(step) >= n:
+        return out
+    src, dst = [slice(None)] * v.ndim, [slice(None)] * v.ndim
+    if step >= 0:
+        src[axis], dst[axis] = slice(0, n - step), slice(step, n)
+    else:
+        src[axis], dst[axis] = slice(-step, n), slice(0, n + step)
+    out[tuple(dst)] = v[tuple(src)]
+    return out
+
+
+def _forward_scan(a, b, axis):
+    """h along `axis` with h[i] = a[i] * h[i-1] + b[i], h[-1] = 0 (a[0] is
+    not read): h[i] = sum over k <= i of b[k] * a[k+1] * ... * a[i].
+
+    A Hillis-Steele scan of the affine maps h -> a[i] * h + b[i]: log2(n)
+    vectorised steps, no division, so exact where a has zeros.
+    """
+    dtype = np.result_type(a, b, float)
+    A, h = (np.moveaxis(np.atleast_1d(np.asarray(v, dtype)), axis, -1)
+            for v in (a, b))
+    A, h = (v.copy() for v in np.broadcast_arrays(A, h))
+    n, step = h.shape[-1], 1
+    while step < n:
+        h[..., step:] = h[..., step:] + A[..., step:] * h[..., :-step]
+        A[..., step:] = A[..., step:] * A[..., :-step]
+        step *= 2
+    return np.moveaxis(h, -1, axis)
+
+
+def _backward_scan(a, b, axis):
+    """h along `axis` with h[i] = a[i+1] * h[i+1] + b[i], h[n] = 0: the
+    transpose of `_forward_scan(a, ., axis)` (same links a[1:])."""
+    flipped = _shift(np.flip(np.asarray(a), axis), axis, 1)
+    return np.flip(_forward_scan(flipped, np.flip(np.asarray(b), axis), axis),
+                   axis)
+
+
+def _safe_reciprocal(x):
+    """1 / x, and 0 where x is 0."""
+    if x.__class__ is float:
+        return 1.0 / x if x else 0.0
+    x = np.asarray(x)
+    nonzero = x != 0
+    return np.where(nonzero, 1.0 / np.where(nonzero, x, 1.0), 0.0)
+
+
+def _weights_for(weights, a, axis):
+    """np.average's weights, reshaped to broadcast against `a` (ones for
+    weights None)."""
+    if weights is None:
+        return np.ones(np.shape(a))
+    order, shape = _weights_shape(weights, a, axis)
+    if shape is None:
+        return np.asarray(weights)
+    return np.reshape(np.transpose(weights, order), shape)
+
+
+def _weights_back(g, weights, a, axis):
+    """The transpose of `_weights_for`: `g`, shaped like its output, put back
+    into the shape of `weights`."""
+    order, shape = _weights_shape(weights, a, axis)
+    if shape is None:
+        return g
+    moved = tuple(np.shape(weights)[i] for i in order)
+    return np.transpose(np.reshape(g, moved), np.argsort(order))
+
+
+def _svd(x):
+    """The thin SVD over the last two axes: a tuple (U, s, Vt)."""
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    return u, s, vt
+
+
+def _matrix_view(v, x, ord=None, axis=None):
+    """For the norms of singular values, `v` (shaped like x) with the norm's
+    (row, column) axes moved last; for the other norms, a constant 1x1 zero
+    matrix, whose SVD is cheap and passes no gradient. (Not a conditional
+    expression in the norm's templates: `s2sad.vjp` of generated code with a
+    branch fails when the branch did not run.)"""
+    kind, axes = _norm_kind(x, ord, axis)
+    if kind != "spectral":
+        return np.zeros((1, 1))
+    return np.moveaxis(v, axes, (-2, -1))
+
+
+def _matrix_view_back(g, x, ord=None, axis=None):
+    """The transpose of `_matrix_view`: g's last two axes moved back to the
+    norm's axes (zeros shaped like x for the other norms)."""
+    kind, axes = _norm_kind(x, ord, axis)
+    if kind != "spectral":
+        return np.zeros(np.shape(x))
+    return np.moveaxis(g, (-2, -1), axes)
+
+
+# ---- rules of the differentiable helpers ----
+
+
+@adjoint(_shift)
+def shift(y, v, axis, step):
+    d[v] = _shift(d[y], axis, -step)
+
+
+@tangent(_shift)
+def shift_fwd(y, v, axis, step):
+    d[y] = _shift(d[v], axis, step)
+
+
+# h = L(a) b, L lower triangular; its transpose is _backward_scan(a, ., axis).
+# The adjoint of b solves the transposed recurrence; a[i] multiplies h[i-1].
+
+
+@adjoint(_forward_scan)
+def forward_scan(h, a, b, axis):
+    back = _backward_scan(a, d[h], axis)
+    d[a] = back * _shift(h, axis, 1)
+    d[b] = back
+
+
+@tangent(_forward_scan)
+def forward_scan_fwd(h, a, b, axis):
+    d[h] = _forward_scan(a, d[a] * _shift(h, axis, 1), axis) + \
+        _forward_scan(a, d[b], axis)
+
+
+@adjoint(_backward_scan)
+def backward_scan(h, a, b, axis):
+    ahead = _forward_scan(a, d[h], axis)
+    d[a] = _shift(ahead, axis, 1) * h
+    d[b] = ahead
+
+
+@tangent(_backward_scan)
+def backward_scan_fwd(h, a, b, axis):
+    d[h] = _backward_scan(a, _shift(d[a] * h, axis, -1), axis) + \
+        _backward_scan(a, d[b], axis)
+
+
+@adjoint(_matrix_view)
+def matrix_view(y, v, x, ord=None, axis=None):
+    d[v] = _matrix_view_back(d[y], x, ord, axis)
+
+
+@tangent(_matrix_view)
+def matrix_view_fwd(y, v, x, ord=None, axis=None):
+    d[y] = _matrix_view(d[v], x, ord, axis)
+
+
+@adjoint(_matrix_view_back)
+def matrix_view_back(y, g, x, ord=None, axis=None):
+    d[g] = _matrix_view(d[y], x, ord, axis)
+
+
+@tangent(_matrix_view_back)
+def matrix_view_back_fwd(y, g, x, ord=None, axis=None):
+    d[y] = _matrix_view_back(d[g], x, ord, axis)
+
+
+@elementwise(_safe_reciprocal, domain="nonzero")
+def safe_reciprocal(y, x):
+    return -y * y
+
+
+@adjoint(_weights_for)
+def weights_for(y, weights, a, axis):
+    d[weights] = _weights_back(d[y], weights, a, axis)
+
+
+@tangent(_weights_for)
+def weights_for_fwd(y, weights, a, axis):
+    d[y] = _weights_for(d[weights], a, axis)
+
+
+@adjoint(_weights_back)
+def weights_back(y, g, weights, a, axis):
+    d[g] = _weights_for(d[y], a, axis)
+
+
+@tangent(_weights_back)
+def weights_back_fwd(y, g, weights, a, axis):
+    d[y] = _weights_back(d[g], weights, a, axis)
+
+
+# The thin SVD x = U diag(s) Vt, k = min(m, n) singular values. With
+# P = U^T dx V and gaps[i, j] = 1 / (s[j]^2 - s[i]^2) (0 for equal values),
+# U^T dU = gaps * (P S + S P^T), V^T dV = gaps * (S P + P^T S), ds = diag(P),
+# plus the parts of dU (dV) outside the span of U (V) when m > k (n > k).
+# The adjoint is that map transposed; both read only the SVD's outputs.
+
+
+@adjoint(_svd)
+def svd(y, x):
+    v = np.swapaxes(y[2], -1, -2)
+    row = np.expand_dims(y[1], -2)
+    col = np.expand_dims(y[1], -1)
+    gaps = _safe_reciprocal(row * row - col * col)
+    inv = np.expand_dims(_safe_reciprocal(y[1]), -2)
+    j = np.swapaxes(y[0], -1, -2) @ d[y][0]
+    k = y[2] @ np.swapaxes(d[y][2], -1, -2)
+    core = gaps * (j - np.swapaxes(j, -1, -2)) * row + col * (
+        gaps * (k - np.swapaxes(k, -1, -2))) + np.expand_dims(
+            d[y][1], -2) * _eye_like(y[1])
+    d[x] = y[0] @ core @ y[2] + ((d[y][0] - y[0] @ j) * inv) @ y[2] + (
+        y[0] * inv) @ (d[y][2] - d[y][2] @ v @ y[2])
+
+
+@tangent(_svd)
+def svd_fwd(y, x):
+    v = np.swapaxes(y[2], -1, -2)
+    row = np.expand_dims(y[1], -2)
+    col = np.expand_dims(y[1], -1)
+    gaps = _safe_reciprocal(row * row - col * col)
+    inv = np.expand_dims(_safe_reciprocal(y[1]), -2)
+    p = np.swapaxes(y[0], -1, -2) @ d[x] @ v
+    d[y] = (
+        y[0] @ (gaps * (p * row + col * np.swapaxes(p, -1, -2)))
+        + (d[x] @ v - y[0] @ p) * inv,
+        np.diagonal(p, 0, -2, -1),
+        np.swapaxes(v @ (gaps * (col * p + np.swapaxes(p, -1, -2) * row))
+                    + (np.swapaxes(d[x], -1, -2) @ y[0]
+                       - v @ np.swapaxes(p, -1, -2)) * inv, -1, -2))
+
+
+# ---- products ----
+# np.prod: d[a] is d[y] times the product of the other reduced elements,
+# the product of everything before (left) and after (right) each one along
+# the reduced axes merged into the last: exclusive cumulative products.
+
+
+@adjoint(np.prod)
+def prod(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
+    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
+    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
+                    _first(t, -1), -1)
+    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
+                          _restored(a, axis))
+    d[a] = runtime.unreduce(d[y], a, axis, keepdims) * others
+
+
+@tangent(np.prod)
+def prod_fwd(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
+    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
+    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
+                    _first(t, -1), -1)
+    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
+                          _restored(a, axis))
+    d[y] = np.sum(d[a] * others, axis=axis, keepdims=keepdims)
+
+
+# ---- cumulative sums and products (axis None: of the ravel) ----
+# y[i] = a[i] * y[i-1] makes d[y] = L(a) (d[a] * before), with `before` the
+# exclusive cumulative product (y shifted, 1 first); its adjoint is
+# before * L(a)^T d[y].
+
+
+@adjoint(np.cumsum)
+def cumsum(y, a, axis=None, dtype=None, out=None):
+    along = _scan_axis(axis)
+    d[a] = np.reshape(np.flip(np.cumsum(np.flip(d[y], along), along), along),
+                      np.shape(a))
+
+
+@tangent(np.cumsum)
+def cumsum_fwd(y, a, axis=None, dtype=None, out=None):
+    d[y] = np.cumsum(d[a], axis=axis)
+
+
+@adjoint(np.cumprod)
+def cumprod(y, a, axis=None, dtype=None, out=None):
+    along = _scan_axis(axis)
+    before = _shift(y, along, 1) + _first(y, along)
+    d[a] = np.reshape(before * _backward_scan(
+        np.reshape(a, np.shape(y)), d[y], along), np.shape(a))
+
+
+@tangent(np.cumprod)
+def cumprod_fwd(y, a, axis=None, dtype=None, out=None):
+    along = _scan_axis(axis)
+    before = _shift(y, along, 1) + _first(y, along)
+    d[y] = _forward_scan(np.reshape(a, np.shape(y)),
+                         np.reshape(d[a], np.shape(y)) * before, along)
+
+
+# ---- extrema: ties split equally ----
+
+
+@adjoint(np.max, np.amax, np.min, np.amin, domain="distinct")
+def extremum(y, a, axis=None, out=None, keepdims=False):
+    d[a] = runtime.unreduce(d[y], a, axis, keepdims) * _tie_weights(
+        a, y, axis, keepdims)
+
+
+@tangent(np.max, np.amax, np.min, np.amin)
+def extremum_fwd(y, a, axis=None, out=None, keepdims=False):
+    d[y] = np.sum(d[a] * _tie_weights(a, y, axis, keepdims), axis=axis,
+                  keepdims=keepdims)
+
+
+# ---- moments ----
+# The mean's own dependence on a drops out: the deviations sum to 0.
+
+
+@adjoint(np.var)
+def var(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    d[a] = runtime.unreduce(d[y], a, axis, keepdims) * (
+        2.0 * (a - np.mean(a, axis=axis, keepdims=True))
+        / (runtime.reduced_size(a, axis) - ddof))
+
+
+@tangent(np.var)
+def var_fwd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
+                  axis=axis, keepdims=keepdims) * (
+        2.0 / (runtime.reduced_size(a, axis) - ddof))
+
+
+@adjoint(np.std)
+def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    d[a] = runtime.unreduce(d[y] * _safe_reciprocal(y), a, axis, keepdims) * (
+        (a - np.mean(a, axis=axis, keepdims=True))
+        / (runtime.reduced_size(a, axis) - ddof))
+
+
+@tangent(np.std)
+def std_fwd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
+                  axis=axis, keepdims=keepdims) * (
+        _safe_reciprocal(y) / (runtime.reduced_size(a, axis) - ddof))
+
+
+@adjoint(np.average, domain="positive")  # weights far from summing to 0
+def average(y, a, axis=None, weights=None, returned=False, keepdims=False):
+    w = _weights_for(weights, a, axis)
+    total = _single_output(returned) * np.sum(
+        runtime.broadcast_like(w, a), axis=axis, keepdims=keepdims)
+    spread = runtime.unreduce(d[y] / total, a, axis, keepdims)
+    d[a] = spread * w
+    d[weights] = _weights_back(runtime.unbroadcast(
+        spread * (a - runtime.unreduce(y, a, axis, keepdims)), w),
+        weights, a, axis)
+
+
+@tangent(np.average)
+def average_fwd(y, a, axis=None, weights=None, returned=False,
+                keepdims=False):
+    w = _weights_for(weights, a, axis)
+    total = _single_output(returned) * np.sum(
+        runtime.broadcast_like(w, a), axis=axis, keepdims=keepdims)
+    d[y] = np.sum(d[a] * w, axis=axis, keepdims=keepdims) / total + np.sum(
+        _weights_for(d[weights], a, axis) * (
+            a - runtime.unreduce(y, a, axis, keepdims)),
+        axis=axis, keepdims=keepdims) / total
+
+
+# ---- diagonals ----
+
+
+@adjoint(np.trace)
+def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    d[a] = np.moveaxis(np.expand_dims(d[y], (-2, -1)) * _diagonal_mask(
+        a, offset, axis1, axis2), (-2, -1), (axis1, axis2))
+
+
+@tangent(np.trace)
+def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    d[y] = np.trace(d[a], offset, axis1, axis2)
+
+
+# ---- norms ----
+# dy/dx is x / y for the 2-norm and the Frobenius norm (0 where y is 0);
+# U diag(w) Vt for the norms of the singular values (w from
+# `_singular_weights`); the others are piecewise linear, with constant
+# weights (`_norm_kinks`). Each term is 0 where another kind of norm applies.
+
+
+@adjoint(np.linalg.norm, domain="nonzero")  # away from the kinks of abs
+def norm(y, x, ord=None, axis=None, keepdims=False):
+    usv = _svd(_matrix_view(x, x, ord, axis))
+    d[x] = runtime.unreduce(d[y], x, axis, keepdims) * (
+        x * runtime.unreduce(_safe_reciprocal(y * _euclidean(x, ord, axis)),
+                             x, axis, keepdims)
+        + _norm_kinks(x, y, ord, axis, keepdims)
+        + _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
+            usv[1], ord), -2) @ usv[2], x, ord, axis))
+
+
+@tangent(np.linalg.norm)
+def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
+    usv = _svd(_matrix_view(x, x, ord, axis))
+    d[y] = np.sum(d[x] * (
+        x * runtime.unreduce(_safe_reciprocal(y * _euclidean(x, ord, axis)),
+                             x, axis, keepdims)
+        + _norm_kinks(x, y, ord, axis, keepdims)
+        + _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
+            usv[1], ord), -2) @ usv[2], x, ord, axis)), axis=axis,
+        keepdims=keepdims)
