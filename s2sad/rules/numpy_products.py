@@ -1,1 +1,423 @@
-"""Rules for NumPy products: adjoint and tangent templates side by side."""
+"""Rules for NumPy products: adjoint and tangent templates side by side.
+
+Every product here is bilinear (np.einsum multilinear), so each tangent is
+the product itself with one input replaced by its tangent, and each adjoint
+is the transposed map: another product of the output's adjoint with the
+other inputs. Two differentiable helpers carry the adjoints, with rules of
+their own so that gradients can be differentiated again:
+
+- `tensordot_adjoint_a/b(g, a, b, axes)` (np.tensordot, np.inner), which
+  are bilinear in (g, b) and (g, a) like runtime.matmul_adjoint_a/b;
+- `einsum_product(spec, a, b, c)` (np.einsum): a generalised einsum of at
+  most three operands whose output may repeat an index (placing values on
+  a diagonal) or have indices no operand has (broadcasting). Its adjoint
+  w.r.t. one operand swaps that operand's subscripts with the output's, so
+  the adjoint of an `einsum_product` is another one, with as many operands.
+
+np.einsum takes at most three operands here: templates cannot be variadic
+(a `*operands` parameter is neither rendered nor given adjoints), so the
+rule names three operand slots and a fourth, `more`, only to refuse it.
+
+The private helpers below only compute subscripts, axes and shapes from
+their arguments: they are declared non-differentiable. Complex inputs are
+not supported (np.vdot would conjugate its first argument).
+"""
+
+import collections
+import functools
+import string
+
+import numpy as np
+
+from s2sad import errors, runtime
+from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+
+# ---- np.einsum subscripts, made explicit ----
+# A spec is einsum subscripts with an explicit output and one index per
+# size: "ij,jk->ik". Its output may repeat an index (values on a diagonal)
+# or name indices no operand has, whose sizes then follow: "j->iij;i=3".
+
+_MAX_OPERANDS = 3
+
+
+def _einsum_check(subscripts, more=None):
+    """Refuse the np.einsum calls not differentiable yet."""
+    if not isinstance(subscripts, str):
+        raise errors.S2SADError(
+            "np.einsum in the interleaved form (operand, sublist, ...) is "
+            "not differentiable yet; pass the subscripts as a string, e.g. "
+            "np.einsum('ij,jk->ik', a, b)")
+    if more is not None:
+        raise errors.S2SADError(
+            f"np.einsum of more than {_MAX_OPERANDS} operands is not "
+            "differentiable yet; split it into np.einsum calls of at most "
+            f"{_MAX_OPERANDS} operands each, e.g. np.einsum('ij,jk,kl->il', "
+            "a, b, c) @ d for np.einsum('ij,jk,kl,lm->im', a, b, c, d)")
+
+
+def _einsum_spec(subscripts, a, b=None, c=None):
+    """The spec of np.einsum(subscripts, a[, b[, c]])."""
+    shapes = tuple(tuple(np.shape(x)) for x in (a, b, c) if x is not None)
+    return _explicit(subscripts, shapes)
+
+
+@functools.lru_cache(maxsize=512)
+def _explicit(subscripts, shapes):
+    """np.einsum's subscripts for operands of `shapes` as a spec: implicit
+    output and ellipses written out, and an index of its own for each axis
+    NumPy broadcasts (size 1, where the index is larger elsewhere)."""
+    text = subscripts.replace(" ", "")
+    lhs, arrow, out = text.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes) or "->" in out:
+        raise errors.S2SADError(f"np.einsum: subscripts {subscripts!r} do not "
+                                f"fit {len(shapes)} operand(s)")
+    fresh = iter(ch for ch in string.ascii_letters if ch not in text)
+    # ellipsis dimensions, aligned to the right, get indices of their own
+    extra = [len(shape) - (len(t) - 3) if "..." in t else 0
+             for t, shape in zip(terms, shapes)]
+    n_ellipsis = max(extra, default=0)
+    shared = "".join(next(fresh) for _ in range(n_ellipsis))
+    terms = [t.replace("...", shared[n_ellipsis - n:] if n else "")
+             for t, n in zip(terms, extra)]
+    sizes = {}
+    for term, shape in zip(terms, shapes):
+        if len(term) != len(shape):
+            raise errors.S2SADError(f"np.einsum: subscripts {subscripts!r} do "
+                                    f"not fit an operand of shape {shape}")
+        for index, n in zip(term, shape):
+            sizes[index] = max(sizes.get(index, 1), n)
+    if arrow:
+        output = out.replace("...", shared)
+    else:  # implicit: the broadcast dimensions, then indices seen once
+        seen = collections.Counter(lhs.replace("...", "").replace(",", ""))
+        output = shared + "".join(sorted(k for k, n in seen.items() if n == 1))
+    terms = ["".join(next(fresh) if n == 1 and sizes[index] != 1 else index
+                     for index, n in zip(term, shape))
+             for term, shape in zip(terms, shapes)]
+    return ",".join(terms) + "->" + output
+
+
+def _split(spec):
+    """(input terms, output, {index: size} given after ';') of a spec."""
+    body, _, given = spec.partition(";")
+    lhs, _, output = body.partition("->")
+    sizes = dict((k, int(n)) for k, _, n in (
+        item.partition("=") for item in given.split(",") if item))
+    return lhs.split(","), output, sizes
+
+
+def _adjoint_spec(spec, k, operand):
+    """The spec of the adjoint w.r.t. operand k: the output's adjoint takes
+    slot k, and the result is indexed like operand k (given for its shape:
+    its indices no other operand has get their sizes from it)."""
+    return _transposed(spec, k, tuple(np.shape(operand)))
+
+
+@functools.lru_cache(maxsize=512)
+def _transposed(spec, k, shape):
+    terms, output, _ = _split(spec)
+    terms[k], output = output, terms[k]
+    present = "".join(terms)
+    sizes = {index: n for index, n in zip(output, shape)
+             if index not in present}
+    given = ",".join(f"{index}={n}" for index, n in sizes.items())
+    return ",".join(terms) + "->" + output + (";" + given if given else "")
+
+
+@functools.lru_cache(maxsize=512)
+def _einsum_plan(spec):
+    """(np.einsum subscripts, number of operands, constants) for a spec.
+
+    The subscripts add a constant operand for each output index repeated
+    ("eye": values on the diagonal) or found in no operand ("ones": they
+    broadcast), as (kind, size, operand, axis): a size of None is read from
+    that axis of that operand."""
+    terms, output, sizes = _split(spec)
+    where = {index: (i, axis) for i, term in enumerate(terms)
+             for axis, index in enumerate(term)}
+    fresh = iter(ch for ch in string.ascii_letters
+                 if ch not in spec.partition(";")[0])
+    out, extra_terms, constants = "", [], []
+    for index in output:
+        if index in out:
+            out += next(fresh)
+            extra_terms.append(index + out[-1])
+            constants.append(("eye", sizes.get(index)) + where.get(
+                index, (None, None)))
+        else:
+            out += index
+    for index in dict.fromkeys(output):
+        if index not in where and index not in output.partition(index)[2]:
+            extra_terms.append(index)
+            constants.append(("ones", sizes[index], None, None))
+    subscripts = ",".join(terms + extra_terms) + "->" + out
+    return subscripts, len(terms), tuple(constants)
+
+
+non_differentiable(_einsum_check, _einsum_spec, _adjoint_spec)
+
+# ---- the differentiable helpers ----
+
+
+def einsum_product(spec, a, b=None, c=None):
+    """np.einsum of the operands by a spec (see above): a generalised
+    einsum whose output may repeat indices or have indices of its own."""
+    subscripts, count, constants = _einsum_plan(spec)
+    operands = [a, b, c][:count]
+    for kind, n, i, axis in constants:
+        n = np.shape(operands[i])[axis] if n is None else n
+        operands.append(np.eye(n) if kind == "eye" else np.ones(n))
+    # a contraction path (and BLAS) pays off for many or large operands
+    optimize = len(operands) > 2 or sum(map(np.size, operands)) > 10000
+    return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+def _tensordot_axes(a, b, axes=2):
+    """np.tensordot's `axes` as two tuples of non-negative axes."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        return tuple(range(a_nd - n, a_nd)), tuple(range(n))
+    a_axes, b_axes = axes
+    a_axes = (a_axes,) if isinstance(a_axes, (int, np.integer)) else a_axes
+    b_axes = (b_axes,) if isinstance(b_axes, (int, np.integer)) else b_axes
+    return (tuple(int(i) % a_nd for i in a_axes),
+            tuple(int(i) % b_nd for i in b_axes))
+
+
+def _tensordot_transposed(a, b, axes, k):
+    """For the adjoint w.r.t. operand k (0: a, 1: b) of
+    np.tensordot(a, b, axes): the axes of the np.tensordot of the output's
+    adjoint g with the other operand, and the permutation taking its
+    result to operand k's axis order."""
+    a_axes, b_axes = _tensordot_axes(a, b, axes)
+    a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
+    b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
+    if k == 0:  # tensordot(g, b): g's b_free part against b's free axes
+        contract = (list(range(len(a_free), len(a_free) + len(b_free))),
+                    b_free)
+        order = a_free + [a_axes[b_axes.index(i)] for i in sorted(b_axes)]
+    else:  # tensordot(a, g): a's free axes against g's a_free part
+        contract = (a_free, list(range(len(a_free))))
+        order = [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free
+    return contract, tuple(int(i) for i in np.argsort(order))
+
+
+def tensordot_adjoint_a(g, a, b, axes=2):
+    """d(np.tensordot(a, b, axes))/da applied to the output adjoint `g`."""
+    contract, perm = _tensordot_transposed(a, b, axes, 0)
+    return np.transpose(np.tensordot(g, b, contract), perm)
+
+
+def tensordot_adjoint_b(g, a, b, axes=2):
+    """d(np.tensordot(a, b, axes))/db applied to the output adjoint `g`."""
+    contract, perm = _tensordot_transposed(a, b, axes, 1)
+    return np.transpose(np.tensordot(a, g, contract), perm)
+
+
+# ---- shape-only helpers the templates call ----
+
+
+def _inner_axes(a, b):
+    """np.inner(a, b) as np.tensordot(a, b, axes): the last axes, or none
+    when one of them is a scalar (a plain product)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return 0
+    return [-1], [-1]
+
+
+def _kron_padded(x, other):
+    """x's shape with leading 1s up to the rank np.kron(x, other) has."""
+    return (1,) * max(np.ndim(other) - np.ndim(x), 0) + np.shape(x)
+
+
+def _kron_split(a, b):
+    """np.kron(a, b)'s shape with each axis split into (a's, b's) sizes."""
+    return tuple(n for pair in zip(_kron_padded(a, b), _kron_padded(b, a))
+                 for n in pair)
+
+
+def _kron_subscripts(a, b, k):
+    """Subscripts contracting the split output adjoint with the other
+    operand, leaving operand k's (0: a, 1: b) axes."""
+    n = max(np.ndim(a), np.ndim(b))
+    left, right = string.ascii_letters[:n], string.ascii_letters[n:2 * n]
+    split = "".join(i + j for i, j in zip(left, right))
+    return (f"{split},{right}->{left}" if k == 0
+            else f"{split},{left}->{right}")
+
+
+def _vector_axis(x, axis_x, axis=None):
+    """The axis of x holding np.cross's 3-vectors (`axis` overrides)."""
+    axis_x = axis_x if axis is None else axis
+    shape = np.shape(x)
+    if not -len(shape) <= axis_x < len(shape) or shape[axis_x] != 3:
+        raise errors.S2SADError(
+            "np.cross is differentiable for 3-vectors only; pad 2-vectors "
+            "with a zero third component: np.pad(v, (0, 1)) for one vector, "
+            "np.pad(v, ((0, 0), (0, 1))) for rows of vectors")
+    return axis_x
+
+
+non_differentiable(_inner_axes, _kron_padded, _kron_split, _kron_subscripts,
+                   _vector_axis)
+
+# ---- np.vdot, np.outer, np.inner, np.tensordot ----
+
+
+@adjoint(np.vdot)
+def vdot(y, a, b):
+    d[a] = np.reshape(d[y] * b, np.shape(a))
+    d[b] = np.reshape(d[y] * a, np.shape(b))
+
+
+@tangent(np.vdot)
+def vdot_fwd(y, a, b):
+    d[y] = np.vdot(d[a], b) + np.vdot(a, d[b])
+
+
+@adjoint(np.outer)
+def outer(y, a, b):
+    d[a] = np.reshape(np.dot(d[y], np.ravel(b)), np.shape(a))
+    d[b] = np.reshape(np.dot(np.ravel(a), d[y]), np.shape(b))
+
+
+@tangent(np.outer)
+def outer_fwd(y, a, b):
+    d[y] = np.outer(d[a], b) + np.outer(a, d[b])
+
+
+@adjoint(np.inner)
+def inner(y, a, b):
+    d[a] = tensordot_adjoint_a(d[y], a, b, _inner_axes(a, b))
+    d[b] = tensordot_adjoint_b(d[y], a, b, _inner_axes(a, b))
+
+
+@tangent(np.inner)
+def inner_fwd(y, a, b):
+    d[y] = np.inner(d[a], b) + np.inner(a, d[b])
+
+
+@adjoint(np.tensordot)
+def tensordot(y, a, b, axes=2):
+    d[a] = tensordot_adjoint_a(d[y], a, b, axes)
+    d[b] = tensordot_adjoint_b(d[y], a, b, axes)
+
+
+@tangent(np.tensordot)
+def tensordot_fwd(y, a, b, axes=2):
+    d[y] = np.tensordot(d[a], b, axes) + np.tensordot(a, d[b], axes)
+
+
+# `tensordot_adjoint_a(g, a, b, axes)` is the VJP of a -> tensordot(a, b)
+# at g, so its adjoint w.r.t. g is that map's forward action
+# tensordot(ybar, b), and w.r.t. b it is tensordot_adjoint_b(g, ybar, b)
+# (both sides equal <g, tensordot(ybar, b_dot)>); likewise for _b. The
+# operand whose adjoint they compute is read only for its shape.
+
+
+@adjoint(tensordot_adjoint_a)
+def tensordot_adjoint_a_rev(y, g, a, b, axes=2):
+    d[g] = np.tensordot(d[y], b, axes)
+    d[b] = tensordot_adjoint_b(g, d[y], b, axes)
+
+
+@tangent(tensordot_adjoint_a)
+def tensordot_adjoint_a_fwd(y, g, a, b, axes=2):
+    d[y] = tensordot_adjoint_a(d[g], a, b, axes) + \
+        tensordot_adjoint_a(g, a, d[b], axes)
+
+
+@adjoint(tensordot_adjoint_b)
+def tensordot_adjoint_b_rev(y, g, a, b, axes=2):
+    d[g] = np.tensordot(a, d[y], axes)
+    d[a] = tensordot_adjoint_a(g, a, d[y], axes)
+
+
+@tangent(tensordot_adjoint_b)
+def tensordot_adjoint_b_fwd(y, g, a, b, axes=2):
+    d[y] = tensordot_adjoint_b(d[g], a, b, axes) + \
+        tensordot_adjoint_b(g, d[a], b, axes)
+
+
+# ---- np.einsum ----
+# Up to three operands; a fourth (`more`) is refused when the derivative
+# runs (templates cannot be variadic, see the module docstring). The check
+# is an expression statement, which generated code always keeps: the
+# refusal happens even when only `more` (or, in the interleaved form,
+# the array taking the `subscripts` slot) is differentiated.
+
+
+@adjoint(np.einsum)
+def einsum(y, subscripts, a, b=None, c=None, more=None, *rest,
+           optimize=False, dtype=None, order="K", casting="safe"):
+    _einsum_check(subscripts, more=more)
+    spec = _einsum_spec(subscripts, a, b, c)
+    d[a] = einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c)
+    d[b] = einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c)
+    d[c] = einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y])
+
+
+@tangent(np.einsum)
+def einsum_fwd(y, subscripts, a, b=None, c=None, more=None, *rest,
+               optimize=False, dtype=None, order="K", casting="safe"):
+    _einsum_check(subscripts, more=more)
+    spec = _einsum_spec(subscripts, a, b, c)
+    d[y] = einsum_product(spec, d[a], b, c) + \
+        einsum_product(spec, a, d[b], c) + einsum_product(spec, a, b, d[c])
+
+
+@adjoint(einsum_product)
+def einsum_product_rev(y, spec, a, b=None, c=None):
+    d[a] = einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c)
+    d[b] = einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c)
+    d[c] = einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y])
+
+
+@tangent(einsum_product)
+def einsum_product_fwd(y, spec, a, b=None, c=None):
+    d[y] = einsum_product(spec, d[a], b, c) + \
+        einsum_product(spec, a, d[b], c) + einsum_product(spec, a, b, d[c])
+
+
+# ---- np.kron, np.cross ----
+
+
+@adjoint(np.kron)
+def kron(y, a, b):
+    # np.kron(a, b) is a's and b's outer product with axes interleaved and
+    # merged pairwise: split d[y]'s axes again and contract with the other.
+    d[a] = np.reshape(np.einsum(
+        _kron_subscripts(a, b, 0), np.reshape(d[y], _kron_split(a, b)),
+        np.reshape(b, _kron_padded(b, a))), np.shape(a))
+    d[b] = np.reshape(np.einsum(
+        _kron_subscripts(a, b, 1), np.reshape(d[y], _kron_split(a, b)),
+        np.reshape(a, _kron_padded(a, b))), np.shape(b))
+
+
+@tangent(np.kron)
+def kron_fwd(y, a, b):
+    d[y] = np.kron(d[a], b) + np.kron(a, d[b])
+
+
+@adjoint(np.cross)
+def cross(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    # <g, a x b> = <a, b x g> = <b, g x a>: computed with the vectors on the
+    # last axis, unbroadcast (a (3,) against b (n, 3)), then moved back.
+    d[a] = np.moveaxis(runtime.unbroadcast(
+        np.cross(b, d[y], _vector_axis(b, axisb, axis),
+                 _vector_axis(y, axisc, axis)),
+        np.moveaxis(a, _vector_axis(a, axisa, axis), -1)),
+        -1, _vector_axis(a, axisa, axis))
+    d[b] = np.moveaxis(runtime.unbroadcast(
+        np.cross(d[y], a, _vector_axis(y, axisc, axis),
+                 _vector_axis(a, axisa, axis)),
+        np.moveaxis(b, _vector_axis(b, axisb, axis), -1)),
+        -1, _vector_axis(b, axisb, axis))
+
+
+@tangent(np.cross)
+def cross_fwd(y, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    d[y] = np.cross(d[a], b, axisa, axisb, axisc, axis) + \
+        np.cross(a, d[b], axisa, axisb, axisc, axis)
