@@ -1,1 +1,373 @@
-"""Rules for NumPy linear algebra (np.linalg): adjoint and tangent templates side by side."""
+"""Rules for NumPy linear algebra (np.linalg): adjoint and tangent templates side by side.
+
+Every rule works on stacks of matrices (`...xMxN`) wherever NumPy does: the
+templates transpose with `np.swapaxes(x, -1, -2)` and multiply with `@`.
+They are written only with functions that have rules themselves (these
+included: the adjoint of `det` calls `np.linalg.inv`, that of `eigvalsh`
+calls `np.linalg.eigh`), so generated code can be differentiated again. The
+private helpers below compute only shapes, identity matrices, masks and
+checks: they are declared non-differentiable.
+
+Conventions, where the derivative depends on more than the function:
+
+- `cholesky`, `eigh` and `eigvalsh` assume a symmetric input (NumPy reads one
+  triangle only). Their tangents symmetrize the input's tangent, and their
+  gradients are symmetric, `(G + G^T) / 2`, as in JAX and autograd: exact
+  for perturbations that keep the input symmetric.
+- The eigenvectors of `eigh` are differentiated where the eigenvalues are
+  distinct, the singular vectors of `svd` where the singular values are
+  distinct and nonzero: their derivatives divide by the gaps. At exactly
+  repeated values the tied pairs' terms are taken as 0, which is exact when
+  the function does not depend on the basis of the repeated eigenspace, as
+  for eigenvalues alone (`eigvalsh`, or `w` of `w, v = np.linalg.eigh(a)`)
+  and singular values alone (`compute_uv=False`).
+- `inv`, `solve`, `det`, `slogdet` and negative powers in `matrix_power`
+  need an invertible matrix; `slogdet`'s sign has no derivative (its tangent
+  is zero). `pinv` is differentiated at full rank, where it is smooth.
+- `qr` is differentiated in its reduced mode for square or tall inputs of
+  full column rank (R invertible); `svd` with `full_matrices=False`, or with
+  the default `full_matrices=True` on square inputs (the same factors).
+  Other modes fail when the derivative runs, with an `S2SADError` saying
+  what to write instead.
+- `svd(..., hermitian=True)` is differentiated as the SVD it returns, with
+  the input assumed symmetric (the gradient is not symmetrized).
+- Complex matrices: `inv`, `solve`, `det` and `matrix_power` are
+  holomorphic, and their rules (plain transposes, no conjugates) hold for
+  complex inputs under the convention of the rest of s2sad (JAX's). The
+  other rules are for real matrices and refuse complex ones.
+"""
+
+import numpy as np
+
+from s2sad import errors, runtime
+from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+
+# ---- shape-only helpers the templates call ----
+
+
+def _matrix_shape(b, x):
+    """x = np.linalg.solve(a, b) seen as a stack of matrices: a vector
+    right-hand side (b 1-d, as NumPy 2 reads it) gets a trailing axis."""
+    shape = tuple(np.shape(x))
+    return shape + (1,) if np.ndim(b) == 1 else shape
+
+
+def _eye_of(w):
+    """The n x n identity for vectors w of shape (..., n)."""
+    return np.eye(np.shape(w)[-1])
+
+
+def _ties(gaps):
+    """1.0 where a gap between eigenvalues (or squared singular values) is
+    exactly zero, the diagonal included: F = (1 - ties) / (gaps + ties) is
+    then 0 there, which is exact whenever the derivative exists (the loss
+    does not depend on the basis chosen in a repeated eigenspace)."""
+    return (np.asarray(gaps) == 0.0).astype(float)
+
+
+def _identity(a, axis):
+    """The identity matrix as large as a's `axis`."""
+    return np.eye(np.shape(a)[axis])
+
+
+def _lower_axis(upper=False):
+    """The axis to swap with -1 to get the lower Cholesky factor (-1: none)."""
+    return -2 if upper else -1
+
+
+def _half_lower(l):
+    """The mask of Phi: ones below the diagonal, 1/2 on it, zeros above."""
+    n = np.shape(l)[-1]
+    return np.tril(np.ones((n, n))) - 0.5 * np.eye(n)
+
+
+def _strictly_lower(a, mode="reduced"):
+    """Ones strictly below the diagonal of R, checking that the derivative
+    of np.linalg.qr(a, mode) is the one we know (reduced, m >= n)."""
+    m, n = np.shape(a)[-2:]
+    if mode != "reduced":
+        raise errors.S2SADError(
+            f"np.linalg.qr with mode={mode!r} is not differentiable yet; "
+            "use mode='reduced' (the default)")
+    if m < n:
+        raise errors.S2SADError(
+            f"np.linalg.qr of a wide matrix ({m}x{n}) is not differentiable "
+            "yet: R's last columns are not determined smoothly; take the QR "
+            "of a square or tall matrix")
+    return np.tril(np.ones((n, n)), -1)
+
+
+def _svd_eye(a, full_matrices=True, compute_uv=True):
+    """The k x k identity (k = min(m, n)) of np.linalg.svd(a), checking that
+    the factors asked for are the reduced ones."""
+    m, n = np.shape(a)[-2:]
+    if compute_uv and full_matrices and m != n:
+        raise errors.S2SADError(
+            f"np.linalg.svd of a {m}x{n} matrix with full_matrices=True (the "
+            "default) is not differentiable: the extra singular vectors are "
+            "not unique; pass full_matrices=False")
+    return np.eye(min(m, n))
+
+
+def _block(a, i):
+    """E_i, the i-th block row (i = 0, 1) of the 2n x 2n identity as an
+    n x 2n matrix: E_0^T X E_0 + E_0^T Y E_1 + E_1^T X E_1 is the block
+    matrix [[X, Y], [0, X]]."""
+    n = np.shape(a)[-1]
+    return np.eye(2 * n)[i * n:(i + 1) * n]
+
+
+def _real_only(a, name):
+    """Refuse a complex input where the rule transposes without conjugating
+    (the derivative of a complex decomposition is not that of a real one)."""
+    if np.iscomplexobj(a):
+        raise errors.S2SADError(
+            f"np.linalg.{name} of a complex matrix is not differentiable yet; "
+            "its derivative rule is for real matrices")
+
+
+non_differentiable(_matrix_shape, _eye_of, _ties, _identity, _lower_axis,
+                   _half_lower, _strictly_lower, _svd_eye, _block, _real_only)
+
+# ---- inverses and linear systems ----
+
+
+@adjoint(np.linalg.inv)
+def inv(y, a):
+    yt = np.swapaxes(y, -1, -2)
+    d[a] = -(yt @ d[y] @ yt)
+
+
+@tangent(np.linalg.inv)
+def inv_fwd(y, a):
+    d[y] = -(y @ d[a] @ y)
+
+
+@adjoint(np.linalg.solve)
+def solve(y, a, b):
+    # A vector b (1-d) is a one-column matrix here; batch axes that a or b
+    # gained by broadcasting are summed away.
+    ym = np.reshape(y, _matrix_shape(b, y))
+    gb = np.linalg.solve(np.swapaxes(a, -1, -2),
+                         np.reshape(d[y], _matrix_shape(b, y)))
+    d[a] = runtime.unbroadcast(-(gb @ np.swapaxes(ym, -1, -2)), a)
+    d[b] = runtime.unbroadcast(np.reshape(gb, np.shape(y)), b)
+
+
+@tangent(np.linalg.solve)
+def solve_fwd(y, a, b):
+    d[y] = np.linalg.solve(a, d[b]) + np.reshape(np.linalg.solve(
+        a, -(d[a] @ np.reshape(y, _matrix_shape(b, y)))), np.shape(y))
+
+
+@adjoint(np.linalg.pinv)
+def pinv(y, a, rcond=None, hermitian=False, rtol=None):
+    # Golub and Pereyra's derivative of the pseudo-inverse at full rank.
+    _real_only(a, "pinv")
+    yt = np.swapaxes(y, -1, -2)
+    gt = np.swapaxes(d[y], -1, -2)
+    d[a] = -(yt @ d[y] @ yt) + (_identity(a, -2) - a @ y) @ gt @ y @ yt + \
+        yt @ y @ gt @ (_identity(a, -1) - y @ a)
+
+
+@tangent(np.linalg.pinv)
+def pinv_fwd(y, a, rcond=None, hermitian=False, rtol=None):
+    _real_only(a, "pinv")
+    d[y] = -(y @ d[a] @ y) + y @ np.swapaxes(y, -1, -2) @ np.swapaxes(
+        d[a], -1, -2) @ (_identity(a, -2) - a @ y) + (
+        _identity(a, -1) - y @ a) @ np.swapaxes(d[a], -1, -2) @ np.swapaxes(
+        y, -1, -2) @ y
+
+
+@adjoint(np.linalg.matrix_power)
+def matrix_power(y, a, n):
+    # The derivative of a matrix function f along e is the corner block of
+    # f([[a, e], [0, a]]); its adjoint at g is the same at a's transpose.
+    at = np.swapaxes(a, -1, -2)
+    top = _block(a, 0)
+    bottom = _block(a, 1)
+    d[a] = top @ np.linalg.matrix_power(
+        top.T @ at @ top + top.T @ d[y] @ bottom + bottom.T @ at @ bottom,
+        n) @ bottom.T
+
+
+@tangent(np.linalg.matrix_power)
+def matrix_power_fwd(y, a, n):
+    d[y] = _block(a, 0) @ np.linalg.matrix_power(
+        _block(a, 0).T @ a @ _block(a, 0) + _block(a, 0).T @ d[a] @ _block(
+            a, 1) + _block(a, 1).T @ a @ _block(a, 1), n) @ _block(a, 1).T
+
+
+# ---- determinants ----
+
+
+@adjoint(np.linalg.det)
+def det(y, a):
+    d[a] = np.expand_dims(d[y] * y, (-2, -1)) * np.swapaxes(
+        np.linalg.inv(a), -1, -2)
+
+
+@tangent(np.linalg.det)
+def det_fwd(y, a):
+    d[y] = y * np.sum(np.swapaxes(np.linalg.inv(a), -1, -2) * d[a],
+                      axis=(-2, -1))
+
+
+@adjoint(np.linalg.slogdet)
+def slogdet(y, a):
+    # y is (sign, logabsdet); d[y] holds one adjoint per item, and the
+    # sign's is ignored: it is piecewise constant.
+    _real_only(a, "slogdet")
+    d[a] = np.expand_dims(d[y][1], (-2, -1)) * np.swapaxes(
+        np.linalg.inv(a), -1, -2)
+
+
+@tangent(np.linalg.slogdet)
+def slogdet_fwd(y, a):
+    _real_only(a, "slogdet")
+    d[y] = (runtime.zeros_like(y[0]), np.sum(
+        np.swapaxes(np.linalg.inv(a), -1, -2) * d[a], axis=(-2, -1)))
+
+
+# ---- decompositions ----
+
+
+@adjoint(np.linalg.cholesky)
+def cholesky(y, a, upper=False):
+    # dL = L Phi(L^-1 dA L^-T): the adjoint is L^-T Phi(L^T Lbar) L^-1,
+    # symmetrized.
+    _real_only(a, "cholesky")
+    l = np.swapaxes(y, _lower_axis(upper), -1)
+    lbar = np.swapaxes(d[y], _lower_axis(upper), -1)
+    linv = np.linalg.inv(l)
+    grad = np.swapaxes(linv, -1, -2) @ (
+        (np.swapaxes(l, -1, -2) @ lbar) * _half_lower(l)) @ linv
+    d[a] = 0.5 * (grad + np.swapaxes(grad, -1, -2))
+
+
+@tangent(np.linalg.cholesky)
+def cholesky_fwd(y, a, upper=False):
+    _real_only(a, "cholesky")
+    l = np.swapaxes(y, _lower_axis(upper), -1)
+    linv = np.linalg.inv(l)
+    d[y] = np.swapaxes(l @ ((linv @ (0.5 * (d[a] + np.swapaxes(
+        d[a], -1, -2))) @ np.swapaxes(linv, -1, -2)) * _half_lower(l)),
+        _lower_axis(upper), -1)
+
+
+@adjoint(np.linalg.eigh)
+def eigh(y, a, UPLO="L"):
+    # A = V diag(w) V^T: Abar = V (diag(wbar) + F * (V^T Vbar)) V^T,
+    # symmetrized, with F[i, j] = 1 / (w[j] - w[i]) off the diagonal.
+    _real_only(a, "eigh")
+    w = y[0]
+    v = y[1]
+    vt = np.swapaxes(v, -1, -2)
+    eye = _eye_of(w)
+    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    ties = _ties(gaps)
+    f = (1.0 - ties) / (gaps + ties)
+    grad = v @ (np.expand_dims(d[y][0], -2) * eye + f * (vt @ d[y][1])) @ vt
+    d[a] = 0.5 * (grad + np.swapaxes(grad, -1, -2))
+
+
+@tangent(np.linalg.eigh)
+def eigh_fwd(y, a, UPLO="L"):
+    _real_only(a, "eigh")
+    w = y[0]
+    v = y[1]
+    eye = _eye_of(w)
+    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    ties = _ties(gaps)
+    f = (1.0 - ties) / (gaps + ties)
+    p = np.swapaxes(v, -1, -2) @ (0.5 * (d[a] + np.swapaxes(d[a], -1, -2))) @ v
+    d[y] = (np.sum(p * eye, axis=-1), v @ (f * p))
+
+
+@adjoint(np.linalg.eigvalsh)
+def eigvalsh(y, a, UPLO="L"):
+    _real_only(a, "eigvalsh")
+    v = np.linalg.eigh(a, UPLO=UPLO)[1]
+    d[a] = (v * np.expand_dims(d[y], -2)) @ np.swapaxes(v, -1, -2)
+
+
+@tangent(np.linalg.eigvalsh)
+def eigvalsh_fwd(y, a, UPLO="L"):
+    _real_only(a, "eigvalsh")
+    v = np.linalg.eigh(a, UPLO=UPLO)[1]
+    d[y] = np.sum(v * (d[a] @ v), axis=-2)
+
+
+@adjoint(np.linalg.qr)
+def qr(y, a, mode="reduced"):
+    # dQ = Q (O - C) + dA R^-1 and dR = (C - O) R, with C = Q^T dA R^-1 and
+    # O = tril(C, -1) - tril(C, -1)^T; the adjoint is their transpose.
+    _real_only(a, "qr")
+    lower = _strictly_lower(a, mode)
+    q = y[0]
+    r = y[1]
+    n = np.swapaxes(q, -1, -2) @ d[y][0] - d[y][1] @ np.swapaxes(r, -1, -2)
+    cbar = (n - np.swapaxes(n, -1, -2)) * lower - n
+    d[a] = (d[y][0] + q @ cbar) @ np.swapaxes(np.linalg.inv(r), -1, -2)
+
+
+@tangent(np.linalg.qr)
+def qr_fwd(y, a, mode="reduced"):
+    _real_only(a, "qr")
+    lower = _strictly_lower(a, mode)
+    q = y[0]
+    r = y[1]
+    s = d[a] @ np.linalg.inv(r)
+    c = np.swapaxes(q, -1, -2) @ s
+    o = c * lower - np.swapaxes(c * lower, -1, -2)
+    d[y] = (q @ (o - c) + s, (c - o) @ r)
+
+
+@adjoint(np.linalg.svd)
+def svd(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+    # Townsend's adjoint of A = U diag(s) V^T, with F[i, j] = 1 / (s[j]^2 -
+    # s[i]^2) off the diagonal. With compute_uv=False, y is s alone: U and V
+    # are computed again and their adjoints are zero.
+    _real_only(a, "svd")
+    eye = _svd_eye(a, full_matrices, compute_uv)
+    usv = y if compute_uv else np.linalg.svd(a, full_matrices=False)
+    u = usv[0]
+    s = usv[1]
+    vt = usv[2]
+    gu = d[y][0] if compute_uv else runtime.zeros_like(u)
+    gs = d[y][1] if compute_uv else d[y]
+    gvt = d[y][2] if compute_uv else runtime.zeros_like(vt)
+    row = np.expand_dims(s, -2)
+    col = np.expand_dims(s, -1)
+    gaps = row * row - col * col
+    ties = _ties(gaps)
+    f = (1.0 - ties) / (gaps + ties)
+    ut_gu = np.swapaxes(u, -1, -2) @ gu
+    gvt_v = gvt @ np.swapaxes(vt, -1, -2)
+    inner = f * (ut_gu - np.swapaxes(ut_gu, -1, -2)) * row + \
+        np.expand_dims(gs, -2) * eye + \
+        col * (f * (np.swapaxes(gvt_v, -1, -2) - gvt_v))
+    d[a] = u @ inner @ vt + ((gu - u @ ut_gu) / row) @ vt + \
+        u @ ((gvt - gvt_v @ vt) / col)
+
+
+@tangent(np.linalg.svd)
+def svd_fwd(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+    _real_only(a, "svd")
+    eye = _svd_eye(a, full_matrices, compute_uv)
+    usv = y if compute_uv else np.linalg.svd(a, full_matrices=False)
+    u = usv[0]
+    s = usv[1]
+    v = np.swapaxes(usv[2], -1, -2)
+    row = np.expand_dims(s, -2)
+    col = np.expand_dims(s, -1)
+    gaps = row * row - col * col
+    ties = _ties(gaps)
+    f = (1.0 - ties) / (gaps + ties)
+    p = np.swapaxes(u, -1, -2) @ d[a] @ v
+    pt = np.swapaxes(p, -1, -2)
+    ds = np.sum(p * eye, axis=-1)
+    du = u @ (f * (p * row + col * pt)) + (d[a] @ v - u @ p) / row
+    dv = v @ (f * (col * p + pt * row)) + (
+        np.swapaxes(d[a], -1, -2) @ u - v @ pt) / row
+    d[y] = (du, ds, np.swapaxes(dv, -1, -2)) if compute_uv else ds
