@@ -141,6 +141,13 @@ class _Reverse(Transform):
             self.trips.values()) | ({self.tape} if self.tape else set())
         used = {n for s in sweep for n in trees.names(s, gast.Load)}
         residuals = sorted((used & primal) - in_loops)
+        # A value made in a branch exists only when its branch ran; the
+        # backward sweep reads it only then, but it is passed either way.
+        always = set(self.func.params) | {
+            getattr(s, "target", None) for s in self.func.body} | {
+            p.target for s in self.func.body for p in getattr(s, "phis", ())}
+        forward[:0] = [ssa.assign(r, gast.Constant(None, None))
+                       for r in residuals if r not in always]
         value = ssa.render_operand(self.output)
         forward.append(gast.Return(gast.Tuple(
             [value, gast.Tuple([load(r) for r in residuals], gast.Load())],

@@ -78,6 +78,15 @@ def _float_type(g, like):
     return np.result_type(g, getattr(like, "dtype", 0.0), 0.0)
 
 
+def expand_reduced(g, x, axis=None, keepdims=False):
+    """`g`, the adjoint of a reduction of x over `axis`, with the reduced axes
+    put back as length 1, so it broadcasts against x (unreduce without the
+    copy, for adjoints that multiply it by an array shaped like x)."""
+    if axis is None or keepdims or np.ndim(g) == 0:
+        return g
+    return np.expand_dims(g, axis)
+
+
 def reduced_size(x, axis=None):
     """How many elements a reduction over `axis` combines."""
     shape = np.shape(x)

@@ -109,6 +109,25 @@ def test_vjp_when_a_loop_does_not_run():
         np.array([2.0, 3.0]))[0], [2.0, 3.0])
 
 
+def branch_made(x, flag):
+    if flag:
+        y = np.sin(x) * x
+    else:
+        z = np.cos(x)
+        y = z * z if z[0] > 0.0 else x
+    return y
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_vjp_when_a_branch_did_not_run(flag):
+    # values made in the branch not taken are passed to the backward sweep
+    # as None, and never read there
+    x = np.array([0.3, -1.2])
+    expected = finite_difference_jacobian(branch_made, (x, flag), 0)
+    np.testing.assert_allclose(s2sad.jacrev(branch_made)(x, flag), expected,
+                               rtol=1e-6, atol=1e-8)
+
+
 def test_jacrev_matches_jacfwd_and_finite_differences():
     x = np.array([0.3, -1.2, 0.8])
     expected = finite_difference_jacobian(looped_vector, (x, 2), 0)

@@ -290,6 +290,12 @@ SPECIAL_CASES = {
         ("OP(x0, x1, 0)", [arr(3), arr(2, 3)], (0,)),
         ("OP(x0, x1, 1, True)", [arr(2, 1), arr(2, 3)], (0,)),
     ],
+    runtime.expand_reduced: [
+        ("OP(x0, x1) * x1", [FLOAT, arr(2, 3)], (0,)),
+        ("OP(x0, x1, 0) * x1", [arr(3), arr(2, 3)], (0,)),
+        ("OP(x0, x1, (0, 2)) * x1", [arr(3), arr(2, 3, 4)], (0,)),
+        ("OP(x0, x1, 1, True) * x1", [arr(2, 1), arr(2, 3)], (0,)),
+    ],
     runtime.getitem_adjoint: [
         ("OP(x0, x1, 1)", [arr(3), arr(2, 3)], (0,)),
         ("OP(x0, x1, x2)", [arr(3), arr(3), DUPLICATES], (0,)),

@@ -159,20 +159,20 @@ def _norm_kind(x, ord, axis):
         "matrices")
 
 
-def _euclidean(x, ord=None, axis=None):
-    """1.0 for the 2-norm of vectors and the Frobenius norm, else 0.0."""
-    return 1.0 if _norm_kind(x, ord, axis)[0] == "euclidean" else 0.0
+def _is_norm(x, ord, axis, kind):
+    """Is np.linalg.norm(x, ord, axis) of this kind (see `_norm_kind`)?"""
+    return _norm_kind(x, ord, axis)[0] == kind
 
 
 def _norm_kinks(x, y, ord=None, axis=None, keepdims=False):
-    """dy/dx for the norms made of abs, max and min (0.0 for the others)."""
+    """dy/dx for the norms made of abs, max and min (zeros for ord 0)."""
     kind, axes = _norm_kind(x, ord, axis)
     if kind == "l1":
         return np.sign(x)
     if kind == "linf":
         return np.sign(x) * _tie_weights(np.abs(x), y, axes[0], keepdims)
     if kind != "matrix":
-        return 0.0
+        return np.zeros(np.shape(x))
     # ord 1 and -1: the largest or smallest column sum (summed over axes[0]);
     # inf and -inf: the largest or smallest row sum (summed over axes[1]).
     summed, picked = axes if ord in (1, -1) else axes[::-1]
@@ -213,7 +213,7 @@ def _weights_shape(weights, a, axis):
 
 
 non_differentiable(_moved, _restored, _merged, _unmerged, _scan_axis, _first,
-                   _tie_weights, _diagonal_mask, _single_output, _euclidean,
+                   _tie_weights, _diagonal_mask, _single_output, _is_norm,
                    _norm_kinks, _singular_weights, _eye_like)
 
 # ---- differentiable helpers ----
@@ -265,8 +265,8 @@ def _backward_scan(a, b, axis):
 
 def _safe_reciprocal(x):
     """1 / x, and 0 where x is 0."""
-    if x.__class__ is float:
-        return 1.0 / x if x else 0.0
+    if x.__class__ is float or x.__class__ is np.float64:
+        return 1.0 / x if x else 0.0 * x
     x = np.asarray(x)
     nonzero = x != 0
     return np.where(nonzero, 1.0 / np.where(nonzero, x, 1.0), 0.0)
@@ -462,7 +462,7 @@ def prod(y, a, axis=None, dtype=None, out=None, keepdims=False):
                     _first(t, -1), -1)
     others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
                           _restored(a, axis))
-    d[a] = runtime.unreduce(d[y], a, axis, keepdims) * others
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * others
 
 
 @tangent(np.prod)
@@ -515,7 +515,7 @@ def cumprod_fwd(y, a, axis=None, dtype=None, out=None):
 
 @adjoint(np.max, np.amax, np.min, np.amin, domain="distinct")
 def extremum(y, a, axis=None, out=None, keepdims=False):
-    d[a] = runtime.unreduce(d[y], a, axis, keepdims) * _tie_weights(
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * _tie_weights(
         a, y, axis, keepdims)
 
 
@@ -531,7 +531,7 @@ def extremum_fwd(y, a, axis=None, out=None, keepdims=False):
 
 @adjoint(np.var)
 def var(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    d[a] = runtime.unreduce(d[y], a, axis, keepdims) * (
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
         2.0 * (a - np.mean(a, axis=axis, keepdims=True))
         / (runtime.reduced_size(a, axis) - ddof))
 
@@ -545,7 +545,8 @@ def var_fwd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 @adjoint(np.std)
 def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    d[a] = runtime.unreduce(d[y] * _safe_reciprocal(y), a, axis, keepdims) * (
+    d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
+                                  keepdims) * (
         (a - np.mean(a, axis=axis, keepdims=True))
         / (runtime.reduced_size(a, axis) - ddof))
 
@@ -599,27 +600,31 @@ def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 # dy/dx is x / y for the 2-norm and the Frobenius norm (0 where y is 0);
 # U diag(w) Vt for the norms of the singular values (w from
 # `_singular_weights`); the others are piecewise linear, with constant
-# weights (`_norm_kinks`). Each term is 0 where another kind of norm applies.
+# weights (`_norm_kinks`). Only the kind of norm called for is computed.
 
 
 @adjoint(np.linalg.norm, domain="nonzero")  # away from the kinks of abs
 def norm(y, x, ord=None, axis=None, keepdims=False):
-    usv = _svd(_matrix_view(x, x, ord, axis))
-    d[x] = runtime.unreduce(d[y], x, axis, keepdims) * (
-        x * runtime.unreduce(_safe_reciprocal(y * _euclidean(x, ord, axis)),
-                             x, axis, keepdims)
-        + _norm_kinks(x, y, ord, axis, keepdims)
-        + _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
-            usv[1], ord), -2) @ usv[2], x, ord, axis))
+    usv = _svd(_matrix_view(x, x, ord, axis)) if _is_norm(
+        x, ord, axis, "spectral") else None
+    d[x] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), x, axis,
+                                  keepdims) * x if _is_norm(
+        x, ord, axis, "euclidean") else runtime.expand_reduced(
+        d[y], x, axis, keepdims) * (_matrix_view_back(
+            usv[0] * np.expand_dims(_singular_weights(usv[1], ord), -2)
+            @ usv[2], x, ord, axis) if _is_norm(x, ord, axis, "spectral")
+        else _norm_kinks(x, y, ord, axis, keepdims))
 
 
 @tangent(np.linalg.norm)
 def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
-    usv = _svd(_matrix_view(x, x, ord, axis))
+    usv = _svd(_matrix_view(x, x, ord, axis)) if _is_norm(
+        x, ord, axis, "spectral") else None
     d[y] = np.sum(d[x] * (
-        x * runtime.unreduce(_safe_reciprocal(y * _euclidean(x, ord, axis)),
-                             x, axis, keepdims)
-        + _norm_kinks(x, y, ord, axis, keepdims)
-        + _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
-            usv[1], ord), -2) @ usv[2], x, ord, axis)), axis=axis,
+        x * runtime.expand_reduced(_safe_reciprocal(y), x, axis, keepdims)
+        if _is_norm(x, ord, axis, "euclidean") else
+        _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
+            usv[1], ord), -2) @ usv[2], x, ord, axis)
+        if _is_norm(x, ord, axis, "spectral") else
+        _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
         keepdims=keepdims)

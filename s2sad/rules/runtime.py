@@ -56,6 +56,16 @@ def unreduce_fwd(y, g, x, axis=None, keepdims=False):
     d[y] = runtime.unreduce(d[g], x, axis, keepdims)
 
 
+@adjoint(runtime.expand_reduced)
+def expand_reduced_rev(y, g, x, axis=None, keepdims=False):
+    d[g] = np.reshape(d[y], np.shape(g))
+
+
+@tangent(runtime.expand_reduced)
+def expand_reduced_fwd(y, g, x, axis=None, keepdims=False):
+    d[y] = runtime.expand_reduced(d[g], x, axis, keepdims)
+
+
 @adjoint(runtime.getitem_adjoint)
 def getitem_adjoint_rev(y, g, x, index):
     d[g] = d[y][index]
