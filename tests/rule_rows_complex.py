@@ -6,6 +6,7 @@ array), so central differences in the real inputs check them."""
 import numpy as np
 
 from s2sad import runtime
+from s2sad.rules import registry
 
 from tests.rule_inputs import ALL, FLOAT, arr
 
@@ -62,6 +63,13 @@ ROWS = {
         ("OP(x0, x1)", [arr(3), arr(3)], ALL),
         ("np.real(OP(x0 + 1j * x1, x2 + 1j * x3) * x4)",
          [arr(3), arr(3), arr(3), arr(3), C3x4[0, :3]], (0, 1)),
+    ],
+    registry.attribute("real"): [
+        ("(x0 * (1.0 + 2.0j) + x1 * x0 * 1j).real", [arr(3), arr(3)], ALL),
+        ("x0.real", [arr(2, 3)], ALL),
+    ],
+    registry.attribute("imag"): [
+        ("((x0 + 1j * x1) ** 3).imag", [arr(3), arr(3)], ALL),
     ],
     np.fft.fft: [
         ("np.real(OP(x0) * x1)", [arr(8), C8], (0,)),

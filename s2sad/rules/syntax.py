@@ -29,6 +29,26 @@ def transpose_attribute_fwd(y, x, name):
     d[y] = np.transpose(d[x])
 
 
+@adjoint(attribute("real"), makes_complex=True)
+def real_attribute(y, x, name):
+    d[x] = np.real(d[y])
+
+
+@tangent(attribute("real"))
+def real_attribute_fwd(y, x, name):
+    d[y] = np.real(d[x])
+
+
+@adjoint(attribute("imag"), makes_complex=True)
+def imag_attribute(y, x, name):
+    d[x] = -1j * np.real(d[y])  # the convention of rules/numpy.py
+
+
+@tangent(attribute("imag"))
+def imag_attribute_fwd(y, x, name):
+    d[y] = np.imag(d[x])
+
+
 non_differentiable(ssa.is_in, ssa.is_not_in, attribute("__class__"),
                    attribute("shape"),
                    attribute("ndim"), attribute("size"), attribute("dtype"))
