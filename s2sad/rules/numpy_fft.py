@@ -15,7 +15,8 @@ and the normalisation swapped between "backward" and "forward".
 import numpy as np
 
 from s2sad import runtime
-from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+from s2sad.rules.registry import (
+    adjoint, d, linear, non_differentiable, tangent)
 
 
 
@@ -203,22 +204,4 @@ def irfftn_fwd(y, a, s=None, axes=None, norm=None, out=None):
 
 # ---- shifts: permutations, each the other's transpose ----
 
-
-@adjoint(np.fft.fftshift)
-def fftshift_rev(y, x, axes=None):
-    d[x] = np.fft.ifftshift(d[y], axes)
-
-
-@tangent(np.fft.fftshift)
-def fftshift_fwd(y, x, axes=None):
-    d[y] = np.fft.fftshift(d[x], axes)
-
-
-@adjoint(np.fft.ifftshift)
-def ifftshift_rev(y, x, axes=None):
-    d[x] = np.fft.fftshift(d[y], axes)
-
-
-@tangent(np.fft.ifftshift)
-def ifftshift_fwd(y, x, axes=None):
-    d[y] = np.fft.ifftshift(d[x], axes)
+linear(np.fft.fftshift, np.fft.ifftshift)

@@ -43,7 +43,7 @@ import numpy as np
 
 from s2sad import errors, runtime
 from s2sad.rules.registry import (
-    adjoint, d, elementwise, non_differentiable, tangent)
+    adjoint, d, elementwise, linear, non_differentiable, tangent)
 
 # ---- shape-only helpers the templates call ----
 
@@ -363,24 +363,7 @@ def backward_scan_fwd(h, a, b, axis):
         _backward_scan(a, d[b], axis)
 
 
-@adjoint(_matrix_view)
-def matrix_view(y, v, x, ord=None, axis=None):
-    d[v] = _matrix_view_back(d[y], x, ord, axis)
-
-
-@tangent(_matrix_view)
-def matrix_view_fwd(y, v, x, ord=None, axis=None):
-    d[y] = _matrix_view(d[v], x, ord, axis)
-
-
-@adjoint(_matrix_view_back)
-def matrix_view_back(y, g, x, ord=None, axis=None):
-    d[g] = _matrix_view(d[y], x, ord, axis)
-
-
-@tangent(_matrix_view_back)
-def matrix_view_back_fwd(y, g, x, ord=None, axis=None):
-    d[y] = _matrix_view_back(d[g], x, ord, axis)
+linear(_matrix_view, _matrix_view_back)
 
 
 @elementwise(_safe_reciprocal, domain="nonzero")

@@ -11,7 +11,8 @@ they are declared non-differentiable.
 import numpy as np
 
 from s2sad import errors, runtime, ssa
-from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+from s2sad.rules.registry import (
+    adjoint, d, linear, non_differentiable, tangent)
 
 # ---- shape-only helpers the templates call ----
 
@@ -216,6 +217,9 @@ def atleast_2d_fwd(y, x):
 
 # ---- permuting axes ----
 
+linear(np.swapaxes)
+
+
 
 @adjoint(np.transpose)
 def transpose(y, a, axes=None):
@@ -225,16 +229,6 @@ def transpose(y, a, axes=None):
 @tangent(np.transpose)
 def transpose_fwd(y, a, axes=None):
     d[y] = np.transpose(d[a], axes)
-
-
-@adjoint(np.swapaxes)
-def swapaxes(y, a, axis1, axis2):
-    d[a] = np.swapaxes(d[y], axis1, axis2)
-
-
-@tangent(np.swapaxes)
-def swapaxes_fwd(y, a, axis1, axis2):
-    d[y] = np.swapaxes(d[a], axis1, axis2)
 
 
 @adjoint(np.moveaxis)
@@ -293,35 +287,10 @@ def repeat_fwd(y, a, repeats, axis=None):
 
 # ---- reordering elements ----
 
+linear(np.flip)
+linear(np.fliplr)
+linear(np.flipud)
 
-@adjoint(np.flip)
-def flip(y, m, axis=None):
-    d[m] = np.flip(d[y], axis)
-
-
-@tangent(np.flip)
-def flip_fwd(y, m, axis=None):
-    d[y] = np.flip(d[m], axis)
-
-
-@adjoint(np.fliplr)
-def fliplr(y, m):
-    d[m] = np.fliplr(d[y])
-
-
-@tangent(np.fliplr)
-def fliplr_fwd(y, m):
-    d[y] = np.fliplr(d[m])
-
-
-@adjoint(np.flipud)
-def flipud(y, m):
-    d[m] = np.flipud(d[y])
-
-
-@tangent(np.flipud)
-def flipud_fwd(y, m):
-    d[y] = np.flipud(d[m])
 
 
 @adjoint(np.roll)

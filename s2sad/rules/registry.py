@@ -50,10 +50,11 @@ d = _D()
 class Template:
     """A parsed template function: parameters, defaults, body, globals."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, source=None):
         self.fn = fn
         self.name = fn.__name__
-        tree = gast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+        source = source or textwrap.dedent(inspect.getsource(fn))
+        tree = gast.parse(source).body[0]
         self.params = [a.id for a in tree.args.args]
         self.body = tree.body
         if self.body and isinstance(self.body[0], gast.Expr) and isinstance(
@@ -61,6 +62,12 @@ class Template:
             self.body = self.body[1:]  # drop the docstring
         self.signature = inspect.signature(fn)
         self.globals = fn.__globals__
+
+
+def _template(template_fn):
+    if isinstance(template_fn, _Generated):
+        return Template(template_fn.fn, template_fn.source)
+    return Template(template_fn)
 
 
 class Rule:
@@ -141,7 +148,7 @@ def elementwise(*fns, domain="real"):
 def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False):
     """Declare a reverse-mode template in `d[x] = ...` syntax."""
     def register(template_fn):
-        template = Template(template_fn)
+        template = _template(template_fn)
         _validate(template, partials=False)
         for fn in fns:
             rule = _rule(fn)
@@ -156,7 +163,7 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False):
 def tangent(*fns):
     """Declare a forward-mode template: `d[y] = <sum of linear terms>`."""
     def register(template_fn):
-        template = Template(template_fn)
+        template = _template(template_fn)
         _validate(template, partials=False)
         assigns = [s for s in template.body if isinstance(s, gast.Assign)
                    and _is_d_of(s.targets[0], template.params[0])]
@@ -184,6 +191,62 @@ def _summands(expr):
                                                              gast.Sub)):
         return _summands(expr.left) + _summands(expr.right)
     return [expr]
+
+
+def linear(fn, transpose=None):
+    """Declare `fn` linear in its first argument, the others held fixed: its
+    tangent is `fn` applied to that argument's tangent, and its adjoint is
+    `transpose` (fn itself when omitted: np.flip, a self-adjoint map) applied
+    to the output's adjoint with the same other arguments; and the same of
+    `transpose`, whose transpose is fn. Writes the templates `@adjoint` and
+    `@tangent` would take."""
+    _linear(fn, transpose or fn)
+    if transpose is not None and transpose is not fn:
+        _linear(transpose, fn)
+
+
+def _linear(fn, transpose):
+    params = list(inspect.signature(fn).parameters.values())
+    first, rest = params[0].name, [p.name for p in params[1:]]
+    signature = ", ".join(["y"] + [str(p) for p in params])
+    args = ", ".join(rest)
+    namespace = {"d": d}
+    call = {f: _spelling(f, namespace) for f in (fn, transpose)}
+    for kind, declare, body in (
+            ("rev", adjoint, f"d[{first}] = {call[transpose]}(d[y], {args})"),
+            ("fwd", tangent, f"d[y] = {call[fn]}(d[{first}], {args})")):
+        source = f"def {fn.__name__}_{kind}({signature}):\n    {body}\n"
+        exec(compile(source, f"<s2sad.linear {fn.__name__}>", "exec"),
+             namespace)
+        declare(fn)(_Generated(namespace[f"{fn.__name__}_{kind}"], source))
+
+
+class _Generated:
+    """A template function written by `linear`, with its source."""
+
+    def __init__(self, fn, source):
+        self.fn, self.source = fn, source
+
+
+def _spelling(fn, namespace):
+    """How a template names `fn`: `np.fft.fftshift`, `runtime.unstack`, or
+    its bare name; binds what that needs in `namespace`."""
+    module = getattr(fn, "__module__", "") or ""
+    if module.split(".")[0] == "numpy":
+        import numpy
+        path = ["np"] + module.split(".")[1:] + [fn.__name__]
+        value = numpy
+        for part in path[1:]:
+            value = getattr(value, part, None)
+        if value is fn:
+            namespace["np"] = numpy
+            return ".".join(path)
+    if module == "s2sad.runtime":
+        from s2sad import runtime
+        namespace["runtime"] = runtime
+        return f"runtime.{fn.__name__}"
+    namespace[fn.__name__] = fn
+    return fn.__name__
 
 
 def _is_d_of(node, name):

@@ -11,7 +11,8 @@ array arguments they read only for a shape get no derivative.
 import numpy as np
 
 from s2sad import runtime
-from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+from s2sad.rules.registry import (
+    adjoint, d, linear, non_differentiable, tangent)
 
 # ---- broadcasting and reductions ----
 
@@ -99,24 +100,7 @@ def concatenate_pieces_fwd(y, pieces, g, axis=0):
     d[y] = runtime.concatenate_pieces(d[pieces], g, axis)
 
 
-@adjoint(runtime.unstack)
-def unstack_rev(y, g, arrays, axis=0):
-    d[g] = runtime.stack_pieces(d[y], arrays, axis)
-
-
-@tangent(runtime.unstack)
-def unstack_fwd(y, g, arrays, axis=0):
-    d[y] = runtime.unstack(d[g], arrays, axis)
-
-
-@adjoint(runtime.stack_pieces)
-def stack_pieces_rev(y, pieces, arrays, axis=0):
-    d[pieces] = runtime.unstack(d[y], arrays, axis)
-
-
-@tangent(runtime.stack_pieces)
-def stack_pieces_fwd(y, pieces, arrays, axis=0):
-    d[y] = runtime.stack_pieces(d[pieces], arrays, axis)
+linear(runtime.unstack, runtime.stack_pieces)
 
 
 @adjoint(runtime.repeat_adjoint)
