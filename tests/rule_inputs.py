@@ -24,3 +24,23 @@ def arr(*shape):
 
 FLOAT = Draw()
 ALL = None  # as argnums: every float input of the row
+
+
+# the rows every reduction over `axis` with `keepdims` is checked on
+REDUCTIONS = [
+    ("OP(x0)", [arr(2, 3)], ALL),
+    ("OP(x0)", [arr(3)], ALL),
+    ("OP(x0)", [arr()], ALL),
+    ("OP(x0, axis=None)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=0)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=1)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=-1)", [arr(2, 3)], ALL),
+    ("OP(x0, 0)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=(0, 1))", [arr(2, 3)], ALL),
+    ("OP(x0, axis=(0, 2))", [arr(2, 3, 4)], ALL),
+    ("OP(x0, axis=(-1, 0))", [arr(2, 3, 4)], ALL),
+    ("OP(x0, keepdims=True)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=1, keepdims=True)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=-1, keepdims=True)", [arr(3)], ALL),
+    ("OP(x0, axis=(0, 1), keepdims=True)", [arr(2, 3)], ALL),
+]

@@ -10,27 +10,10 @@ by value instead.
 import numpy as np
 
 from s2sad.rules import numpy_reductions as reductions
-from tests.rule_inputs import ALL, FLOAT, arr
+from tests.rule_inputs import ALL, FLOAT, REDUCTIONS, arr
 
 # the rows of np.sum and np.mean in tests/test_rules.py (not imported: that
 # module imports this one)
-REDUCTIONS = [
-    ("OP(x0)", [arr(2, 3)], ALL),
-    ("OP(x0)", [arr(3)], ALL),
-    ("OP(x0)", [arr()], ALL),
-    ("OP(x0, axis=None)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=0)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=1)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=-1)", [arr(2, 3)], ALL),
-    ("OP(x0, 0)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=(0, 1))", [arr(2, 3)], ALL),
-    ("OP(x0, axis=(0, 2))", [arr(2, 3, 4)], ALL),
-    ("OP(x0, axis=(-1, 0))", [arr(2, 3, 4)], ALL),
-    ("OP(x0, keepdims=True)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=1, keepdims=True)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=-1, keepdims=True)", [arr(3)], ALL),
-    ("OP(x0, axis=(0, 1), keepdims=True)", [arr(2, 3)], ALL),
-]
 
 ZEROS_1 = np.array([1.5, 0.0, -2.0, 0.7])
 ZEROS_2 = np.array([0.0, 0.0, 3.0])

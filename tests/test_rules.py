@@ -37,7 +37,7 @@ from s2sad import runtime, ssa
 from tests import (
     rule_rows_complex, rule_rows_linalg, rule_rows_products, rule_rows_reductions,
     rule_rows_shape)
-from tests.rule_inputs import ALL, FLOAT, Draw, arr
+from tests.rule_inputs import ALL, FLOAT, REDUCTIONS, Draw, arr
 from s2sad.rules import registry
 from s2sad.rules.registry import d
 
@@ -142,22 +142,6 @@ def generated_rows(rule):
 MASK = np.array([[True, False, True], [False, False, True]])
 DUPLICATES = np.array([0, 2, 0])
 
-REDUCTION_ROWS = [
-    ("OP(x0)", [arr(2, 3)], ALL),
-    ("OP(x0)", [arr(3)], ALL),
-    ("OP(x0)", [arr()], ALL),
-    ("OP(x0, axis=None)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=0)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=1)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=-1)", [arr(2, 3)], ALL),
-    ("OP(x0, 0)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=(0, 1))", [arr(2, 3)], ALL),
-    ("OP(x0, axis=(0, 2))", [arr(2, 3, 4)], ALL),
-    ("OP(x0, keepdims=True)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=1, keepdims=True)", [arr(2, 3)], ALL),
-    ("OP(x0, axis=-1, keepdims=True)", [arr(3)], ALL),
-    ("OP(x0, axis=(0, 1), keepdims=True)", [arr(2, 3)], ALL),
-]
 
 PRODUCT_SHAPES = [
     ((2, 3), (3, 4)),  # matrix, matrix
@@ -190,8 +174,8 @@ RUNTIME_PRODUCT_ROWS_A = [("OP(x0, x1, x2)", list(p), (0, 2)) for p in _PRODUCTS
 RUNTIME_PRODUCT_ROWS_B = [("OP(x0, x1, x2)", list(p), (0, 1)) for p in _PRODUCTS]
 
 SPECIAL_CASES = {
-    np.sum: REDUCTION_ROWS,
-    np.mean: REDUCTION_ROWS,
+    np.sum: REDUCTIONS,
+    np.mean: REDUCTIONS,
     np.where: [
         ("OP(x0, x1, x2)", [MASK, arr(2, 3), arr(2, 3)], (1, 2)),
         ("OP(x0, x1, x2)", [MASK, arr(3), FLOAT], (1, 2)),
