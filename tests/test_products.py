@@ -180,6 +180,14 @@ def cross_of_2_vectors(x):
 
 
 @pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors")
+def _numpy_crosses_2_vectors():
+    try:
+        np.cross(np.ones(2), np.ones(2))
+    except ValueError:  # removed in NumPy 2.5
+        return False
+    return True
+
+
 @pytest.mark.parametrize("f, shape, message", [
     (einsum_four_operands, (2, 2), "more than 3 operands"),
     (einsum_interleaved, (2, 2), "interleaved form"),
@@ -190,6 +198,8 @@ def cross_of_2_vectors(x):
 ])
 def test_refused_forms_say_what_to_write_instead(f, shape, message):
     x = np.ones(shape)
+    if f is cross_of_2_vectors and not _numpy_crosses_2_vectors():
+        pytest.skip("this NumPy has no np.cross of 2-vectors")
     with pytest.raises(errors.S2SADError, match=message):
         s2sad.grad(f)(x)
     if f is cross_of_2_vectors:  # the tangent template holds for them
