@@ -516,6 +516,8 @@ class _Reverse(Transform):
         else:
             contributions = filled.contributions
         inputs = tmpl.params[1:]
+        self.check_covered(stmt, rule, tmpl, operands,
+                           {p for p, _ in contributions}, self.active)
         for param, expr in contributions:
             operand = operands[param]
             if not (isinstance(operand, ssa.Var) and operand.name in self.active):

@@ -410,6 +410,23 @@ def inside(x, low, high):
     return mask.astype(float) if mask.ndim else float(mask)
 
 
+def clip_low(x, low, high):
+    """The partial of np.clip(x, low, high) = min(max(x, low), high) w.r.t.
+    low: 1.0 where low > x and low <= high."""
+    mask = np.asarray(x) < low
+    if high is not None:
+        mask &= np.asarray(low) <= high
+    return mask.astype(float) if mask.ndim else float(mask)
+
+
+def clip_high(x, low, high):
+    """The partial of np.clip w.r.t. high: 1.0 where max(x, low) > high."""
+    mask = np.asarray(x) > high
+    if low is not None:
+        mask |= np.asarray(low) > high
+    return mask.astype(float) if mask.ndim else float(mask)
+
+
 def balanced_max_partial(a, b):
     """The partial of max(a, b) w.r.t. a: 1 where a wins, 1/2 on ties."""
     return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))

@@ -117,6 +117,25 @@ class Transform:
                                self.namer, self.import_name)
         return rule, tmpl, operands, filled
 
+    def check_covered(self, stmt, rule, tmpl, operands, covered, active):
+        """A differentiated value passed where the rule gives no derivative
+        would get a silent zero: refuse it, unless the rule declares that
+        input constant (read for its shape or dtype) or its partial None."""
+        declared = set(rule.constants)
+        if tmpl is rule.partials:
+            declared |= set(tmpl.params[1:])  # partials() dropped the None
+        for param in tmpl.params[1:]:
+            operand = operands.get(param)
+            if param in covered or param in declared or not (
+                    isinstance(operand, ssa.Var) and operand.name in active):
+                continue
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"{describe(stmt)} has no derivative with respect to its "
+                f"argument `{param}`, and a differentiated value reaches it "
+                "here; compute that argument from values that are not "
+                "differentiated")
+
     def comment_for(self, stmt, verb):
         """`# <verb> line N: <source>` when a new source line begins."""
         line = self.source.lineno(stmt.node)

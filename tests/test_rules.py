@@ -225,6 +225,8 @@ SPECIAL_CASES = {
         ("OP(x0, None, 0.5)", [arr(3)], ALL),
         ("OP(x0, -0.5, None)", [FLOAT], ALL),
         ("OP(x0, x1, x2)", [arr(2, 3), -0.5, arr(3)], (0,)),
+        ("OP(x0, x1, x2)", [arr(2, 3), arr(3), FLOAT], ALL),
+        ("OP(x0, x1 - 1.0, x1 + 1.0)", [arr(2, 3), arr(2, 1)], ALL),
     ],
     builtins.abs: [
         ("OP(x0)", [FLOAT], ALL),
@@ -360,6 +362,23 @@ def difference_fwd(z, x, y):
 
 
 SPECIAL_CASES[difference] = [("OP(x0, x1)", [arr(2, 3), arr(2, 3)], ALL)]
+
+
+def scaled(x, s):
+    return x * s
+
+
+@registry.adjoint(scaled)
+def scaled_rev(y, x, s):
+    d[x] = d[y] * s  # no d[s], and s not declared constant
+
+
+@registry.tangent(scaled)
+def scaled_fwd(y, x, s):
+    d[y] = d[x] * s
+
+
+SPECIAL_CASES[scaled] = [("OP(x0, 2.0)", [arr(3)], ALL)]
 
 # ---- known engine bugs: case id -> (exception raised, symptom) ----
 
@@ -535,3 +554,12 @@ def test_a_tangent_term_mixing_two_tangents_is_refused_at_registration():
 
     with pytest.raises(TypeError, match="one term per input"):
         registry.tangent(difference)(mixed)
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_a_differentiated_value_where_a_rule_has_no_derivative_is_refused(
+        tmp_path, mode):
+    probe = load_probe(tmp_path, "probe", "np.sum(OP(x0, x0))", 1, OP=scaled)
+    with pytest.raises(s2sad.errors.UnsupportedCallError,
+                       match="no derivative with respect to its argument `s`"):
+        s2sad.check_grads(probe, [np.ones(3)], modes=(mode,))

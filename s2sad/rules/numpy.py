@@ -3,8 +3,8 @@
 Conventions at kinks: `np.abs` has derivative 0 at 0 (`np.sign`);
 `np.maximum`/`np.minimum` split the gradient equally between tied inputs;
 `np.where` sends the gradient to the branch it selected; `np.clip` passes
-the gradient to x inside the bounds, the bounds included, and treats the
-bounds as constants.
+the gradient to x inside the bounds, the bounds included, and to the bound
+x lies beyond.
 """
 
 import numpy as np
@@ -201,9 +201,10 @@ def minimum(z, x, y):
     return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
 
 
-@elementwise(np.clip)
+@elementwise(np.clip, domain="distinct")
 def clip(y, x, a_min, a_max):
-    return runtime.inside(x, a_min, a_max), None, None
+    return (runtime.inside(x, a_min, a_max), runtime.clip_low(x, a_min, a_max),
+            runtime.clip_high(x, a_min, a_max))
 
 
 @adjoint(np.where, broadcasts=True)
@@ -335,7 +336,7 @@ def full_fwd(y, shape, fill_value, dtype=None, order="C", like=None):
     d[y] = runtime.broadcast_like(d[fill_value], y)
 
 
-@adjoint(np.full_like)
+@adjoint(np.full_like, constants=("a",))
 def full_like(y, a, fill_value, dtype=None, order="K", subok=True,
               shape=None):
     d[fill_value] = runtime.unbroadcast(d[y], fill_value)

@@ -317,7 +317,7 @@ def tensordot_fwd(y, a, b, axes=2):
 # operand whose adjoint they compute is read only for its shape.
 
 
-@adjoint(tensordot_adjoint_a)
+@adjoint(tensordot_adjoint_a, constants=("a", "axes"))
 def tensordot_adjoint_a_rev(y, g, a, b, axes=2):
     d[g] = np.tensordot(d[y], b, axes)
     d[b] = tensordot_adjoint_b(g, d[y], b, axes)
@@ -329,7 +329,7 @@ def tensordot_adjoint_a_fwd(y, g, a, b, axes=2):
         tensordot_adjoint_a(g, a, d[b], axes)
 
 
-@adjoint(tensordot_adjoint_b)
+@adjoint(tensordot_adjoint_b, constants=("b", "axes"))
 def tensordot_adjoint_b_rev(y, g, a, b, axes=2):
     d[g] = np.tensordot(a, d[y], axes)
     d[a] = tensordot_adjoint_a(g, a, d[y], axes)
@@ -349,7 +349,7 @@ def tensordot_adjoint_b_fwd(y, g, a, b, axes=2):
 # the array taking the `subscripts` slot) is differentiated.
 
 
-@adjoint(np.einsum)
+@adjoint(np.einsum, constants=("subscripts", "more"))
 def einsum(y, subscripts, a, b=None, c=None, more=None, *rest,
            optimize=False, dtype=None, order="K", casting="safe"):
     _einsum_check(subscripts, more=more)

@@ -371,7 +371,7 @@ def safe_reciprocal(y, x):
     return -y * y
 
 
-@adjoint(_weights_for)
+@adjoint(_weights_for, constants=("a", "axis"))
 def weights_for(y, weights, a, axis):
     d[weights] = _weights_back(d[y], weights, a, axis)
 
@@ -381,7 +381,7 @@ def weights_for_fwd(y, weights, a, axis):
     d[y] = _weights_for(d[weights], a, axis)
 
 
-@adjoint(_weights_back)
+@adjoint(_weights_back, constants=("weights", "a", "axis"))
 def weights_back(y, g, weights, a, axis):
     d[g] = _weights_for(d[y], a, axis)
 

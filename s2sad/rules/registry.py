@@ -61,6 +61,8 @@ class Template:
                 self.body[0].value, gast.Constant):
             self.body = self.body[1:]  # drop the docstring
         self.signature = inspect.signature(fn)
+        self.reads_d = {n.slice.id for n in gast.walk(gast.Module(
+            body=self.body, type_ignores=[])) if _is_d(n)}
         self.globals = fn.__globals__
 
 
@@ -95,6 +97,7 @@ class Rule:
         self.differentiable = True
         self.mutates = False  # a method that changes its receiver
         self.makes_complex = False  # gives complex values from real ones
+        self.constants = ()  # inputs without a derivative (shapes, dtypes)
 
     @property
     def name(self):
@@ -145,8 +148,16 @@ def elementwise(*fns, domain="real"):
     return register
 
 
-def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False):
-    """Declare a reverse-mode template in `d[x] = ...` syntax."""
+def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
+            constants=()):
+    """Declare a reverse-mode template in `d[x] = ...` syntax.
+
+    Args:
+        constants: inputs the rule gives no derivative for by design (read
+            for their shape or dtype only). Any other input the template
+            writes no `d[...]` for is refused when a differentiated value
+            reaches it, rather than given a silent zero.
+    """
     def register(template_fn):
         template = _template(template_fn)
         _validate(template, partials=False)
@@ -156,6 +167,7 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False):
             rule.broadcasts = broadcasts
             rule.domain = domain
             rule.makes_complex = makes_complex
+            rule.constants = tuple(constants)
         return template_fn
     return register
 
@@ -183,6 +195,12 @@ def tangent(*fns):
             _rule(fn).tangent = template
         return template_fn
     return register
+
+
+def _is_d(node):
+    return isinstance(node, gast.Subscript) and isinstance(
+        node.value, gast.Name) and node.value.id == "d" and isinstance(
+        node.slice, gast.Name)
 
 
 def _summands(expr):
@@ -213,12 +231,13 @@ def _linear(fn, transpose):
     namespace = {"d": d}
     call = {f: _spelling(f, namespace) for f in (fn, transpose)}
     for kind, declare, body in (
-            ("rev", adjoint, f"d[{first}] = {call[transpose]}(d[y], {args})"),
-            ("fwd", tangent, f"d[y] = {call[fn]}(d[{first}], {args})")):
+            ("rev", adjoint(fn, constants=rest),
+             f"d[{first}] = {call[transpose]}(d[y], {args})"),
+            ("fwd", tangent(fn), f"d[y] = {call[fn]}(d[{first}], {args})")):
         source = f"def {fn.__name__}_{kind}({signature}):\n    {body}\n"
         exec(compile(source, f"<s2sad.linear {fn.__name__}>", "exec"),
              namespace)
-        declare(fn)(_Generated(namespace[f"{fn.__name__}_{kind}"], source))
+        declare(_Generated(namespace[f"{fn.__name__}_{kind}"], source))
 
 
 class _Generated:

@@ -17,7 +17,7 @@ from s2sad.rules.registry import (
 # ---- broadcasting and reductions ----
 
 
-@adjoint(runtime.unbroadcast)
+@adjoint(runtime.unbroadcast, constants=("x",))
 def unbroadcast_rev(y, g, x):
     d[g] = runtime.broadcast_like(d[y], g)
 
@@ -27,7 +27,7 @@ def unbroadcast_fwd(y, g, x):
     d[y] = runtime.unbroadcast(d[g], x)
 
 
-@adjoint(runtime.unbroadcast_to)
+@adjoint(runtime.unbroadcast_to, constants=("shape",))
 def unbroadcast_to_rev(y, g, shape):
     d[g] = runtime.broadcast_like(d[y], g)
 
@@ -37,7 +37,7 @@ def unbroadcast_to_fwd(y, g, shape):
     d[y] = runtime.unbroadcast_to(d[g], shape)
 
 
-@adjoint(runtime.broadcast_like)
+@adjoint(runtime.broadcast_like, constants=("target",))
 def broadcast_like_rev(y, g, target):
     d[g] = runtime.unbroadcast(d[y], g)
 
@@ -47,7 +47,7 @@ def broadcast_like_fwd(y, g, target):
     d[y] = runtime.broadcast_like(d[g], target)
 
 
-@adjoint(runtime.unreduce)
+@adjoint(runtime.unreduce, constants=("x", "axis", "keepdims"))
 def unreduce_rev(y, g, x, axis=None, keepdims=False):
     d[g] = np.sum(d[y], axis=axis, keepdims=keepdims)
 
@@ -57,7 +57,7 @@ def unreduce_fwd(y, g, x, axis=None, keepdims=False):
     d[y] = runtime.unreduce(d[g], x, axis, keepdims)
 
 
-@adjoint(runtime.expand_reduced)
+@adjoint(runtime.expand_reduced, constants=("x", "axis", "keepdims"))
 def expand_reduced_rev(y, g, x, axis=None, keepdims=False):
     d[g] = np.reshape(d[y], np.shape(g))
 
@@ -67,7 +67,7 @@ def expand_reduced_fwd(y, g, x, axis=None, keepdims=False):
     d[y] = runtime.expand_reduced(d[g], x, axis, keepdims)
 
 
-@adjoint(runtime.getitem_adjoint)
+@adjoint(runtime.getitem_adjoint, constants=("x", "index"))
 def getitem_adjoint_rev(y, g, x, index):
     d[g] = d[y][index]
 
@@ -80,7 +80,7 @@ def getitem_adjoint_fwd(y, g, x, index):
 # ---- joining, splitting and repeating ----
 
 
-@adjoint(runtime.concatenate_adjoint)
+@adjoint(runtime.concatenate_adjoint, constants=("arrays", "axis"))
 def concatenate_adjoint_rev(y, g, arrays, axis=0):
     d[g] = runtime.concatenate_pieces(d[y], g, axis)
 
@@ -90,7 +90,7 @@ def concatenate_adjoint_fwd(y, g, arrays, axis=0):
     d[y] = runtime.concatenate_adjoint(d[g], arrays, axis)
 
 
-@adjoint(runtime.concatenate_pieces)
+@adjoint(runtime.concatenate_pieces, constants=("g", "axis"))
 def concatenate_pieces_rev(y, pieces, g, axis=0):
     d[pieces] = runtime.concatenate_adjoint(d[y], pieces, axis)
 
@@ -103,7 +103,7 @@ def concatenate_pieces_fwd(y, pieces, g, axis=0):
 linear(runtime.unstack, runtime.stack_pieces)
 
 
-@adjoint(runtime.repeat_adjoint)
+@adjoint(runtime.repeat_adjoint, constants=("x", "repeats", "axis"))
 def repeat_adjoint_rev(y, g, x, repeats, axis=None):
     d[g] = np.reshape(np.repeat(d[y], repeats, axis), np.shape(g))
 
@@ -113,7 +113,7 @@ def repeat_adjoint_fwd(y, g, x, repeats, axis=None):
     d[y] = runtime.repeat_adjoint(d[g], x, repeats, axis)
 
 
-@adjoint(runtime.fit_to)
+@adjoint(runtime.fit_to, constants=("x",))
 def fit_to_rev(y, g, x):
     d[g] = runtime.fit_to(d[y], g)
 
@@ -123,7 +123,7 @@ def fit_to_fwd(y, g, x):
     d[y] = runtime.fit_to(d[g], x)
 
 
-@adjoint(runtime.take_along_axis_adjoint)
+@adjoint(runtime.take_along_axis_adjoint, constants=("arr", "indices", "axis"))
 def take_along_axis_adjoint_rev(y, g, arr, indices, axis):
     d[g] = np.take_along_axis(d[y], indices, axis)
 
@@ -133,7 +133,7 @@ def take_along_axis_adjoint_fwd(y, g, arr, indices, axis):
     d[y] = runtime.take_along_axis_adjoint(d[g], arr, indices, axis)
 
 
-@adjoint(runtime.diff_adjoint)
+@adjoint(runtime.diff_adjoint, constants=("a", "n", "axis", "prepend", "append", "part"))
 def diff_adjoint_rev(y, g, a, n=1, axis=-1, prepend=None, append=None,
                      part=1):
     d[g] = np.diff(np.pad(d[y], runtime.diff_widths(a, axis, prepend, append,
@@ -146,7 +146,7 @@ def diff_adjoint_fwd(y, g, a, n=1, axis=-1, prepend=None, append=None,
     d[y] = runtime.diff_adjoint(d[g], a, n, axis, prepend, append, part)
 
 
-@adjoint(runtime.cast_like)
+@adjoint(runtime.cast_like, constants=("x",))
 def cast_like_rev(y, g, x):
     d[g] = runtime.cast_like(d[y], g)
 
@@ -159,7 +159,7 @@ def cast_like_fwd(y, g, x):
 # ---- products ----
 
 
-@adjoint(runtime.matmul_adjoint_a)
+@adjoint(runtime.matmul_adjoint_a, constants=("a",))
 def matmul_adjoint_a_rev(y, g, a, b):
     d[g] = np.matmul(d[y], b)
     d[b] = runtime.matmul_adjoint_b(g, d[y], b)
@@ -171,7 +171,7 @@ def matmul_adjoint_a_fwd(y, g, a, b):
         runtime.matmul_adjoint_a(g, a, d[b])
 
 
-@adjoint(runtime.matmul_adjoint_b)
+@adjoint(runtime.matmul_adjoint_b, constants=("b",))
 def matmul_adjoint_b_rev(y, g, a, b):
     d[g] = np.matmul(a, d[y])
     d[a] = runtime.matmul_adjoint_a(g, a, d[y])
@@ -183,7 +183,7 @@ def matmul_adjoint_b_fwd(y, g, a, b):
         runtime.matmul_adjoint_b(g, d[a], b)
 
 
-@adjoint(runtime.dot_adjoint_a)
+@adjoint(runtime.dot_adjoint_a, constants=("a",))
 def dot_adjoint_a_rev(y, g, a, b):
     d[g] = np.dot(d[y], b)
     d[b] = runtime.dot_adjoint_b(g, d[y], b)
@@ -194,7 +194,7 @@ def dot_adjoint_a_fwd(y, g, a, b):
     d[y] = runtime.dot_adjoint_a(d[g], a, b) + runtime.dot_adjoint_a(g, a, d[b])
 
 
-@adjoint(runtime.dot_adjoint_b)
+@adjoint(runtime.dot_adjoint_b, constants=("b",))
 def dot_adjoint_b_rev(y, g, a, b):
     d[g] = np.dot(a, d[y])
     d[a] = runtime.dot_adjoint_a(g, a, d[y])
@@ -231,4 +231,5 @@ def sign_derivative_fwd(y, t, z):
 
 non_differentiable(runtime.zeros_like, runtime.check_scalar, runtime.diff_widths,
                    runtime.reduced_size, runtime.real_only, runtime.inside,
+                   runtime.clip_low, runtime.clip_high,
                    runtime.balanced_max_partial)
