@@ -146,8 +146,7 @@ class _Forward(Transform):
         if found is None:  # a zero derivative: the target is not active
             return []
         rule, tmpl, operands, filled = found
-        self.check_covered(stmt, rule, tmpl, operands, tmpl.reads_d,
-                           self.active)
+        self.check_covered(stmt, rule, tmpl, operands, tmpl.reads_d)
         out += filled.stmts
         if tmpl is rule.partials:
             terms = [gast.BinOp(load(self.dots[operands[p].name]), gast.Mult(),

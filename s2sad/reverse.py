@@ -428,6 +428,8 @@ class _Reverse(Transform):
         Returns the expressions to push and the names to pop into; rewrites
         those reads in `reverse_code` to `runtime.unbroadcast_to`.
         """
+        if self.complex:  # unbroadcast needs the dtype too, for the real part
+            return [load(name) for name in taped], list(taped)
         targets = collections.defaultdict(list)  # name -> unbroadcast calls
         for node in _walk(reverse_code):
             if _is_helper_call(node, "unbroadcast") and isinstance(
@@ -437,8 +439,6 @@ class _Reverse(Transform):
             n.id for n in _walk(reverse_code)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
         pushed, popped = [], []
-        if self.complex:  # unbroadcast needs the dtype too, for the real part
-            return [load(name) for name in taped], list(taped)
         for name in taped:
             calls = targets.get(name, [])
             if not calls or len(calls) != reads[name]:
@@ -517,7 +517,7 @@ class _Reverse(Transform):
             contributions = filled.contributions
         inputs = tmpl.params[1:]
         self.check_covered(stmt, rule, tmpl, operands,
-                           {p for p, _ in contributions}, self.active)
+                           {p for p, _ in contributions})
         for param, expr in contributions:
             operand = operands[param]
             if not (isinstance(operand, ssa.Var) and operand.name in self.active):

@@ -268,29 +268,38 @@ def diff_adjoint(g, a, n=1, axis=-1, prepend=None, append=None, part=1):
         before = np.pad(g, widths)
         widths[axis] = (0, 1)
         g = before - np.pad(g, widths)
-    lengths = [0 if prepend is None else _extent(prepend, g, axis),
-               np.shape(a)[axis], 0 if append is None else _extent(
-                   append, g, axis)]
+    lengths = _diff_lengths(a, axis, prepend, append)
     start = sum(lengths[:part])
     index = [slice(None)] * np.ndim(g)
     index[axis] = slice(start, start + lengths[part])
     return g[tuple(index)]
 
 
-def _extent(values, g, axis):
-    """How far `prepend`/`append` extends np.diff's axis."""
-    return np.shape(values)[axis] if np.ndim(values) == np.ndim(g) else 1
+def _diff_lengths(a, axis, prepend, append):
+    """The lengths of prepend, a and append along np.diff's extended axis
+    (a scalar, or an array of lower rank, extends it by 1)."""
+    def extent(values):
+        if values is None:
+            return 0
+        return np.shape(values)[axis] if np.ndim(values) == np.ndim(a) else 1
+    return [extent(prepend), np.shape(a)[axis], extent(append)]
 
 
 def diff_widths(a, axis=-1, prepend=None, append=None, part=1):
     """Zero-padding widths taking `part` of np.diff's extended input (see
     diff_adjoint) to the whole of it."""
-    lengths = [0 if prepend is None else _extent(prepend, a, axis),
-               np.shape(a)[axis], 0 if append is None else _extent(
-                   append, a, axis)]
+    lengths = _diff_lengths(a, axis, prepend, append)
     widths = [(0, 0)] * np.ndim(a)
     widths[axis] = (sum(lengths[:part]), sum(lengths[part + 1:]))
     return widths
+
+
+def diff_part(a, axis=-1, prepend=None, append=None, part=1):
+    """An empty array shaped like `part` of np.diff's extended input (see
+    diff_adjoint): what a prepended scalar is broadcast to."""
+    shape = list(np.shape(a))
+    shape[axis] = _diff_lengths(a, axis, prepend, append)[part]
+    return np.empty(shape)
 
 
 def cast_like(g, x):
@@ -369,8 +378,7 @@ def sign(x):
     if x.__class__ is float:
         return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
     if _is_complex(x):
-        size = np.abs(x)
-        return np.conj(x) / np.where(size == 0.0, 1.0, size)
+        return np.conj(x) / _nonzero(np.abs(x))
     return np.sign(x)
 
 
@@ -407,6 +415,11 @@ def inside(x, low, high):
         mask &= np.asarray(x) >= low
     if high is not None:
         mask &= np.asarray(x) <= high
+    return _as_float(mask)
+
+
+def _as_float(mask):
+    """A boolean mask as 1.0 and 0.0 (a Python float for a single value)."""
     return mask.astype(float) if mask.ndim else float(mask)
 
 
@@ -416,7 +429,7 @@ def clip_low(x, low, high):
     mask = np.asarray(x) < low
     if high is not None:
         mask &= np.asarray(low) <= high
-    return mask.astype(float) if mask.ndim else float(mask)
+    return _as_float(mask)
 
 
 def clip_high(x, low, high):
@@ -424,7 +437,7 @@ def clip_high(x, low, high):
     mask = np.asarray(x) > high
     if low is not None:
         mask |= np.asarray(low) > high
-    return mask.astype(float) if mask.ndim else float(mask)
+    return _as_float(mask)
 
 
 def balanced_max_partial(a, b):

@@ -117,17 +117,18 @@ class Transform:
                                self.namer, self.import_name)
         return rule, tmpl, operands, filled
 
-    def check_covered(self, stmt, rule, tmpl, operands, covered, active):
+    def check_covered(self, stmt, rule, tmpl, operands, covered):
         """A differentiated value passed where the rule gives no derivative
         would get a silent zero: refuse it, unless the rule declares that
-        input constant (read for its shape or dtype) or its partial None."""
-        declared = set(rule.constants)
+        input constant (read for its shape or dtype). An elementwise rule
+        declares an input constant by giving it the partial None."""
         if tmpl is rule.partials:
-            declared |= set(tmpl.params[1:])  # partials() dropped the None
+            return
         for param in tmpl.params[1:]:
             operand = operands.get(param)
-            if param in covered or param in declared or not (
-                    isinstance(operand, ssa.Var) and operand.name in active):
+            if param in covered or param in rule.constants or not (
+                    isinstance(operand, ssa.Var)
+                    and operand.name in self.active):
                 continue
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,

@@ -351,20 +351,19 @@ def full_like_fwd(y, a, fill_value, dtype=None, order="K", subok=True,
 @adjoint(np.linspace)
 def linspace(y, start, stop, num=50, endpoint=True, retstep=False,
              dtype=None, axis=0):
-    d[start] = runtime.unbroadcast(np.sum(d[y] * (1.0 - _fractions(
-        y, num, endpoint, retstep, axis)), axis), start)
-    d[stop] = runtime.unbroadcast(np.sum(d[y] * _fractions(
-        y, num, endpoint, retstep, axis), axis), stop)
+    t = _fractions(y, num, endpoint, retstep, axis)
+    d[start] = runtime.unbroadcast(np.sum(d[y] * (1.0 - t), axis), start)
+    d[stop] = runtime.unbroadcast(np.sum(d[y] * t, axis), stop)
 
 
 @tangent(np.linspace)
 def linspace_fwd(y, start, stop, num=50, endpoint=True, retstep=False,
                  dtype=None, axis=0):
-    d[y] = np.expand_dims(runtime.broadcast_like(d[start], _ends(y, axis)),
-                          axis) * (1.0 - _fractions(
-        y, num, endpoint, retstep, axis)) + np.expand_dims(
-        runtime.broadcast_like(d[stop], _ends(y, axis)), axis) * _fractions(
-        y, num, endpoint, retstep, axis)
+    t = _fractions(y, num, endpoint, retstep, axis)
+    ends = _ends(y, axis)
+    d[y] = np.expand_dims(runtime.broadcast_like(d[start], ends), axis) * (
+        1.0 - t) + np.expand_dims(runtime.broadcast_like(d[stop], ends),
+                                  axis) * t
 
 
 def _ends(y, axis):

@@ -588,26 +588,26 @@ def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 
 @adjoint(np.linalg.norm, domain="nonzero")  # away from the kinks of abs
 def norm(y, x, ord=None, axis=None, keepdims=False):
-    usv = _svd(_matrix_view(x, x, ord, axis)) if _is_norm(
-        x, ord, axis, "spectral") else None
+    spectral = _is_norm(x, ord, axis, "spectral")
+    usv = _svd(_matrix_view(x, x, ord, axis)) if spectral else None
     d[x] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), x, axis,
                                   keepdims) * x if _is_norm(
         x, ord, axis, "euclidean") else runtime.expand_reduced(
         d[y], x, axis, keepdims) * (_matrix_view_back(
             usv[0] * np.expand_dims(_singular_weights(usv[1], ord), -2)
-            @ usv[2], x, ord, axis) if _is_norm(x, ord, axis, "spectral")
+            @ usv[2], x, ord, axis) if spectral
         else _norm_kinks(x, y, ord, axis, keepdims))
 
 
 @tangent(np.linalg.norm)
 def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
-    usv = _svd(_matrix_view(x, x, ord, axis)) if _is_norm(
-        x, ord, axis, "spectral") else None
+    spectral = _is_norm(x, ord, axis, "spectral")
+    usv = _svd(_matrix_view(x, x, ord, axis)) if spectral else None
     d[y] = np.sum(d[x] * (
         x * runtime.expand_reduced(_safe_reciprocal(y), x, axis, keepdims)
         if _is_norm(x, ord, axis, "euclidean") else
         _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
             usv[1], ord), -2) @ usv[2], x, ord, axis)
-        if _is_norm(x, ord, axis, "spectral") else
+        if spectral else
         _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
         keepdims=keepdims)

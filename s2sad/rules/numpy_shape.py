@@ -516,43 +516,49 @@ def diff(y, a, n=1, axis=-1, prepend=None, append=None):
 def diff_fwd(y, a, n=1, axis=-1, prepend=None, append=None):
     d[y] = np.diff(np.pad(d[a], runtime.diff_widths(a, axis, prepend, append)),
                    n, axis) + np.diff(np.pad(runtime.broadcast_like(
-        d[prepend], runtime.diff_adjoint(y, a, n, axis, prepend, append, 0)),
+        d[prepend], runtime.diff_part(a, axis, prepend, append, 0)),
         runtime.diff_widths(a, axis, prepend, append, 0)), n, axis) + np.diff(
-        np.pad(runtime.broadcast_like(d[append], runtime.diff_adjoint(
-            y, a, n, axis, prepend, append, 2)),
-        runtime.diff_widths(a, axis, prepend, append, 2)), n, axis)
+        np.pad(runtime.broadcast_like(
+            d[append], runtime.diff_part(a, axis, prepend, append, 2)),
+            runtime.diff_widths(a, axis, prepend, append, 2)), n, axis)
+
+
+# Both gather: y = take_along_axis(a, order, along), with `a` flattened for
+# axis=None and `order` from np.argsort / np.argpartition.
 
 
 @adjoint(np.sort)
 def sort(y, a, axis=-1, kind=None, order=None, stable=None):
+    along = _sort_axis(axis)
+    flat = np.reshape(a, _sort_shape(a, axis))
     d[a] = np.reshape(runtime.take_along_axis_adjoint(
-        d[y], np.reshape(a, _sort_shape(a, axis)),
-        np.argsort(np.reshape(a, _sort_shape(a, axis)), _sort_axis(axis),
-                   kind), _sort_axis(axis)), np.shape(a))
+        d[y], flat, np.argsort(flat, along, kind), along), np.shape(a))
 
 
 @tangent(np.sort)
 def sort_fwd(y, a, axis=-1, kind=None, order=None, stable=None):
+    along = _sort_axis(axis)
     d[y] = np.take_along_axis(
         np.reshape(d[a], _sort_shape(a, axis)),
-        np.argsort(np.reshape(a, _sort_shape(a, axis)), _sort_axis(axis),
-                   kind), _sort_axis(axis))
+        np.argsort(np.reshape(a, _sort_shape(a, axis)), along, kind), along)
 
 
 @adjoint(np.partition)
 def partition(y, a, kth, axis=-1, kind="introselect", order=None):
+    along = _sort_axis(axis)
+    flat = np.reshape(a, _sort_shape(a, axis))
     d[a] = np.reshape(runtime.take_along_axis_adjoint(
-        d[y], np.reshape(a, _sort_shape(a, axis)),
-        np.argpartition(np.reshape(a, _sort_shape(a, axis)), kth,
-                        _sort_axis(axis), kind), _sort_axis(axis)), np.shape(a))
+        d[y], flat, np.argpartition(flat, kth, along, kind), along),
+        np.shape(a))
 
 
 @tangent(np.partition)
 def partition_fwd(y, a, kth, axis=-1, kind="introselect", order=None):
+    along = _sort_axis(axis)
     d[y] = np.take_along_axis(
         np.reshape(d[a], _sort_shape(a, axis)),
-        np.argpartition(np.reshape(a, _sort_shape(a, axis)), kth,
-                        _sort_axis(axis), kind), _sort_axis(axis))
+        np.argpartition(np.reshape(a, _sort_shape(a, axis)), kth, along,
+                        kind), along)
 
 
 @adjoint(np.take_along_axis)

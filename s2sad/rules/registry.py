@@ -32,6 +32,7 @@ import inspect
 import textwrap
 
 import gast
+import numpy
 
 
 class _D:
@@ -178,14 +179,12 @@ def tangent(*fns):
         template = _template(template_fn)
         _validate(template, partials=False)
         assigns = [s for s in template.body if isinstance(s, gast.Assign)
-                   and _is_d_of(s.targets[0], template.params[0])]
+                   and _is_d(s.targets[0], template.params[0])]
         if len(assigns) != 1:
             raise TypeError(f"tangent template {template.name}: must assign "
                             f"d[{template.params[0]}] exactly once")
         for term in _summands(assigns[0].value):
-            tangents = {n.slice.id for n in gast.walk(term)
-                        if isinstance(n, gast.Subscript)
-                        and _is_d_of(n, getattr(n.slice, "id", None))}
+            tangents = {n.slice.id for n in gast.walk(term) if _is_d(n)}
             if len(tangents) > 1:
                 raise TypeError(
                     f"tangent template {template.name}: a term reads the "
@@ -197,10 +196,11 @@ def tangent(*fns):
     return register
 
 
-def _is_d(node):
-    return isinstance(node, gast.Subscript) and isinstance(
-        node.value, gast.Name) and node.value.id == "d" and isinstance(
-        node.slice, gast.Name)
+def _is_d(node, name=None):
+    """Is `node` `d[<a name>]` (`d[name]`, when name is given)?"""
+    return (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
+            and node.value.id == "d" and isinstance(node.slice, gast.Name)
+            and name in (None, node.slice.id))
 
 
 def _summands(expr):
@@ -252,7 +252,6 @@ def _spelling(fn, namespace):
     its bare name; binds what that needs in `namespace`."""
     module = getattr(fn, "__module__", "") or ""
     if module.split(".")[0] == "numpy":
-        import numpy
         path = ["np"] + module.split(".")[1:] + [fn.__name__]
         value = numpy
         for part in path[1:]:
@@ -266,12 +265,6 @@ def _spelling(fn, namespace):
         return f"runtime.{fn.__name__}"
     namespace[fn.__name__] = fn
     return fn.__name__
-
-
-def _is_d_of(node, name):
-    return (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
-            and node.value.id == "d" and isinstance(node.slice, gast.Name)
-            and node.slice.id == name)
 
 
 def non_differentiable(*fns):
