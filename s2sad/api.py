@@ -20,6 +20,7 @@ import numpy as np
 from s2sad import codegen, errors, forward, frontend, optimize, reverse, ssa
 
 _CACHE = {}
+_UNDER_WAY = set()  # keys of transformations in progress (recursion)
 stats = {"transformations": 0}  # counted for tests of the cache
 
 
@@ -33,19 +34,47 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     """
     if not hasattr(func, "__code__"):
         frontend.parse(func)  # raises the error that explains why
+    func = getattr(func, "__s2sad_general__", func)
+    key = _key(func, argnums, has_aux, with_value, optimize_code, mode)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    _check_argnums(func, argnums)
+    _UNDER_WAY.add(key)
+    try:
+        compiled = _transform(func, argnums, has_aux, with_value,
+                              optimize_code, mode)
+    finally:
+        _UNDER_WAY.discard(key)
+    stats["transformations"] += 1
+    _CACHE[key] = compiled
+    return compiled
+
+
+def _key(func, argnums, has_aux=False, with_value=False, optimize_code=True,
+         mode="reverse"):
     # A gradient of a gradient starts from the general variant: the float
     # specialisation is the same function, behind a guard.
     func = getattr(func, "__s2sad_general__", func)
     # Code objects compare by content, so two same-text functions in different
     # modules would collide: key on identities. The cached function holds the
     # primal (hence its code, globals and cells), so the ids stay unique.
-    key = (id(func.__code__), id(func.__globals__),
-           tuple(map(id, func.__closure__ or ())), argnums, has_aux,
-           with_value, optimize_code, mode)
-    cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    _check_argnums(func, argnums)
+    return (id(func.__code__), id(func.__globals__),
+            tuple(map(id, func.__closure__ or ())), argnums, has_aux,
+            with_value, optimize_code, mode)
+
+
+def transformed(func, argnums, mode):
+    """The generated derivative of a callee (`mode` "vjp" or "forward"), or
+    None while it is itself being generated (a recursive call)."""
+    if _key(func, argnums, mode=mode) in _UNDER_WAY:
+        return None
+    return differentiate(func, argnums, mode=mode)
+
+
+def _transform(func, argnums, has_aux, with_value, optimize_code, mode):
+    """Parse, lower, transform, optimise and compile: `differentiate`
+    without the cache."""
     try:
         source = frontend.parse(func)
         lowered = ssa.lower(source)
@@ -80,12 +109,26 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
             compiled.backward = later
         elif later is not None:
             compiled.__s2sad_general__ = later
-    compiled.source = "\n\n".join(texts)
+        if not (mode == "vjp" and later is None):  # not a backward sweep
+            compiled.__defaults__ = func.__defaults__
+            compiled.__kwdefaults__ = func.__kwdefaults__
+    compiled.tangent_names = generated[0].tangent_names
+    callees = [c for part in generated for c in part.callees]
+    compiled.source = _chain_source("\n\n".join(texts), callees)
     compiled.ssa = ssa.to_source(lowered)
     compiled.__wrapped_primal__ = func  # keeps the cache key's ids alive
-    stats["transformations"] += 1
-    _CACHE[key] = compiled
     return compiled
+
+
+def _chain_source(own, callees):
+    """The generated source of a function and, after it, of the generated
+    functions of the user code it calls (each once)."""
+    texts = [own]
+    for callee in callees:
+        text = callee.source
+        if all(text not in t for t in texts):
+            texts.append(text)
+    return "\n\n".join(texts)
 
 
 def _check_argnums(func, argnums):
@@ -168,7 +211,12 @@ def jvp(f, primals, tangents):
     if not argnums:
         return f(*primals), 0.0
     jvp_f = differentiate(f, argnums, mode="forward")
-    return jvp_f(*primals, *(tangents[i] for i in argnums))
+    return _call_jvp(jvp_f, primals, [tangents[i] for i in argnums])
+
+
+def _call_jvp(jvp_f, primals, tangents):
+    """Call a generated jvp function: its tangents go by name."""
+    return jvp_f(*primals, **dict(zip(jvp_f.tangent_names, tangents)))
 
 
 def vjp(f, *primals):
@@ -254,7 +302,7 @@ def jacfwd(f, argnums=0):
                 basis = np.zeros(x.shape)
                 basis[idx] = 1.0
                 tangents[positions.index(i)] = _like(args[i], basis)
-                out, column = jvp_f(*args, *tangents)
+                out, column = _call_jvp(jvp_f, args, tangents)
                 block.append(np.asarray(column, dtype=float))
             out_shape = np.shape(out if out is not None else f(*args))
             stacked = np.stack(block, axis=-1) if block else np.zeros(
@@ -339,8 +387,7 @@ def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,
             return (np.asarray(f(*plus)) - np.asarray(f(*minus))) / (2 * eps)
 
         def tangent(v):
-            tangents = [_like(a, np.zeros(np.shape(a), np.result_type(a, float)))
-                        for a in args]
+            tangents = [None] * len(args)
             tangents[i] = _like(args[i], v)
             return jvp(f, args, tangents)[1]
         basis = [np.eye(x.size)[j].reshape(x.shape) for j in range(x.size)]

@@ -37,8 +37,6 @@ _UNSUPPORTED = {
     gast.SetComp: ("set comprehensions", "write an explicit loop"),
     gast.DictComp: ("dict comprehensions", "write an explicit loop"),
     gast.GeneratorExp: ("generator expressions", "write an explicit loop"),
-    gast.Starred: ("starred expressions (`*args`)", "pass the arguments "
-                   "one by one"),
     gast.Raise: ("`raise`", "validate the inputs before calling the "
                  "differentiated function"),
     gast.Assert: ("`assert`", "validate the inputs before calling the "
@@ -52,18 +50,23 @@ _UNSUPPORTED = {
 def check(source):
     """Raise a located error for the first unsupported construct in `source`."""
     func = source.tree
-    args = func.args
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        raise source.error(
-            errors.UnsupportedSyntaxError, func,
-            f"{func.name}: *args, **kwargs, keyword-only and positional-only "
-            "parameters are not supported yet; use plain positional parameters")
     for stmt in func.body:
         _check(source, stmt)
 
 
 def _check(source, node):
     kind = type(node)
+    if isinstance(node, gast.Call):  # `f(*args)` is the one starred form
+        for arg in node.args:
+            _check(source, arg.value if isinstance(arg, gast.Starred) else arg)
+        for part in [node.func] + node.keywords:
+            _check(source, part)
+        return
+    if kind is gast.Starred:
+        raise source.error(
+            errors.UnsupportedSyntaxError, node,
+            "starred expressions (`*xs`) are supported in calls only; build "
+            "the tuple or list with `+` or index it instead")
     if kind in _UNSUPPORTED:
         what, instead = _UNSUPPORTED[kind]
         raise source.error(errors.UnsupportedSyntaxError, node,

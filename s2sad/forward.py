@@ -9,7 +9,7 @@ their phis like the values themselves, so forward mode needs no tape.
 
 import gast
 
-from s2sad import analysis, ssa
+from s2sad import analysis, ssa, template
 from s2sad.transform import Generated, Transform, load, partials
 
 
@@ -32,6 +32,7 @@ class _Forward(Transform):
         super().__init__(func, argnums)
         self.output = analysis.returned(func.body)[-1]
         self.active = analysis.active(func, self.wrt, [self.output])
+        self.scalars = analysis.known_scalars(func)
         self.dots = {p: self.namer.fresh(f"{p}_dot") for p in self.wrt}
 
     def dot(self, name):
@@ -49,11 +50,15 @@ class _Forward(Transform):
             n.id for s in body for n in gast.walk(s)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
         } - self.locals
-        params = self.func.params + [self.dots[p] for p in self.wrt]
+        tangents = [self.dots[p] for p in self.wrt]
+        # after defaults or *args, tangents can only be keyword parameters
+        params = ssa.signature(self.func, extra=tangents) if self.func.plain \
+            else ssa.signature(self.func, keyword_only=tangents)
         summary = (f"Value and tangent of {self.func.name} along tangents of "
                    f"{', '.join(self.wrt)}.")
         tree = self.function_def(f"jvp_{self.func.name}", params, body, summary)
-        return Generated(tree, self.imports, derivative)
+        return Generated(tree, self.imports, derivative,
+                         tangent_names=tangents, callees=self.callees)
 
     def tangent_of(self, operand):
         """The tangent of an operand: its dot name, or a zero like it."""
@@ -83,6 +88,10 @@ class _Forward(Transform):
         for stmt in stmts:
             if isinstance(stmt, ssa.Assign):
                 out += self.comment_for(stmt, "from")
+                site = self.call_site(stmt, "forward")
+                if site is not None:
+                    out.append(self.forward_call(site))
+                    continue
                 out.append(ssa.render_assign(stmt))
                 if stmt.target in self.active:
                     out += self.tangent(stmt)
@@ -109,6 +118,23 @@ class _Forward(Transform):
                 body += self.block(stmt.body) + self.copies(stmt.phis, "right")
                 out.append(gast.While(gast.Constant(True, None), body, []))
         return out
+
+    def forward_call(self, site):
+        """`y, y_dot = jvp_g(args..., x_dot=a_dot)`: a call into user code
+        runs the callee's jvp function."""
+        stmt = site.stmt
+        dots = [load(self.dots[o.name]) for o in site.operands]
+        if site.binding:
+            keywords = [gast.keyword(site.tangent_names[i], dot)
+                        for i, dot in zip(site.binding.order, dots)]
+            value = self.direct_call(site, keywords)
+        else:
+            value = self.dispatch_call(site, "jvp", gast.Dict(
+                [gast.Constant(s, None) for s in site.slots], dots))
+        return gast.Assign([gast.Tuple(
+            [gast.Name(stmt.target, gast.Store(), None, None),
+             gast.Name(self.dot(stmt.target), gast.Store(), None, None)],
+            gast.Store())], value, None)
 
     def mutation(self, stmt):
         """`items.append(v)` on a list with tangents: `items_dot.append(v_dot)`."""
@@ -166,6 +192,15 @@ class _Forward(Transform):
         value = terms[0]
         for term in terms[1:]:
             value = gast.BinOp(value, gast.Add(), term)
+        if rule.broadcasts and any(
+                not (isinstance(o, ssa.Var) and o.name in self.active)
+                and not analysis.is_scalar(o, self.scalars)
+                for o in (operands[p] for p in tmpl.params[1:])
+                if not isinstance(o, template.Default)):
+            # an input without a tangent may broadcast the output wider
+            # than the tangents: `y + a` with only scalar `a` varying
+            value = self.runtime_call("broadcast_like",
+                                      [value, load(stmt.target)])
         out.append(ssa.assign(target_dot, value))
         return out
 

@@ -77,6 +77,7 @@ class _Reverse(Transform):
         self.stacks = _stacks(func.body)
         self.pushes = {}  # (id(region), place) -> names pushed there
         self.trips = {}  # id(while loop) -> its trip counter's name
+        self.call_forms = {}  # id(call) -> (CallSite, residuals' name)
         self.loop_depth = 0
 
     # -- names --
@@ -117,7 +118,8 @@ class _Reverse(Transform):
                                         gast.Constant(1.0, None)))
             self.defined.add(out.name)
             sweep += self.reverse_block(self.func.body)
-        body = [s for s in ssa.to_python(self.func.body, self.forward_extra)
+        body = [s for s in ssa.to_python(self.func.body, self.forward_extra,
+                                         self.render_primal)
                 if not isinstance(s, gast.Return)]
         if self.pushes:
             body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
@@ -135,7 +137,8 @@ class _Reverse(Transform):
         in_loops = set()
         for stmt in ssa.walk(self.func.body):
             if isinstance(stmt, (ssa.For, ssa.While)):
-                in_loops |= defined_in(stmt.body + getattr(stmt, "test_body", []))
+                inner = stmt.body + getattr(stmt, "test_body", [])
+                in_loops |= defined_in(inner) | self.residuals_in(inner)
                 in_loops |= {getattr(stmt, "target", None)}
         primal = set(self.func.params) | self.locals | set(
             self.trips.values()) | ({self.tape} if self.tape else set())
@@ -143,9 +146,11 @@ class _Reverse(Transform):
         residuals = sorted((used & primal) - in_loops)
         # A value made in a branch exists only when its branch ran; the
         # backward sweep reads it only then, but it is passed either way.
-        always = set(self.func.params) | {
+        always = set(self.func.all_params) | {
             getattr(s, "target", None) for s in self.func.body} | {
             p.target for s in self.func.body for p in getattr(s, "phis", ())}
+        always |= {self.call_forms[id(s)][1] for s in self.func.body
+                   if id(s) in self.call_forms}
         forward[:0] = [ssa.assign(r, gast.Constant(None, None))
                        for r in residuals if r not in always]
         value = ssa.render_operand(self.output)
@@ -154,7 +159,7 @@ class _Reverse(Transform):
             gast.Load())))
         name = self.func.name
         fwd = self.function_def(
-            f"vjp_{name}", self.func.params, forward,
+            f"vjp_{name}", ssa.signature(self.func), forward,
             f"Forward sweep of {name} for a vector-Jacobian product: its "
             "value and what the backward sweep reads.")
         cotangent = self.bars.get(getattr(self.output, "name", None)) or \
@@ -172,7 +177,8 @@ class _Reverse(Transform):
             f"{', '.join(self.wrt)} given the cotangent {cotangent} of its "
             "value.")
         taped = self.tape is not None
-        return [Generated(fwd, self.imports, set(), taped=taped),
+        return [Generated(fwd, self.imports, set(), taped=taped,
+                          callees=self.callees),
                 Generated(bwd, self.imports, self.derivative_names(sweep),
                           taped=taped)]
 
@@ -195,11 +201,12 @@ class _Reverse(Transform):
             body.insert(0, self.guard())
         return Generated(self.gradient_function(body), self.imports,
                          derivative_names, self.runtime_checks, self.fallback,
-                         taped=self.tape is not None)
+                         taped=self.tape is not None, callees=self.callees)
 
     def scalar_guard(self, generated):
         """Parameters to test for `float` in a scalar variant, or None."""
-        if self.complex or not generated.runtime_checks or \
+        if self.complex or not self.func.plain or not generated.runtime_checks \
+                or self.callees or \
                 not analysis.is_elementwise_program(
                 self.func, self.active):
             return None
@@ -238,7 +245,7 @@ class _Reverse(Transform):
                    f"{', '.join(self.wrt)}.")
         suffix = "_arrays" if self.arrays else ""
         return self.function_def(f"{prefix}_{self.func.name}{suffix}",
-                                 self.func.params, body, summary, note)
+                                 ssa.signature(self.func), body, summary, note)
 
     def check_scalar(self, value):
         """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""
@@ -394,6 +401,7 @@ class _Reverse(Transform):
         own = set(defs) | {p.target for s in block
                            for p in getattr(s, "phis", ())}
         own |= {s.target for s in block if isinstance(s, ssa.For)}
+        own |= self.residuals_in(block, nested=False)
         own |= {self.trips[id(s)] for s in block if id(s) in self.trips}
         if place == "end":  # a loop body: its header values are its own too
             own |= {p.target for p in region.phis}
@@ -490,6 +498,9 @@ class _Reverse(Transform):
             self.refuse_mutation(stmt)
         if stmt.target not in self.defined:
             return []
+        site = self.call_site(stmt, "vjp")
+        if site is not None:
+            return self.reverse_call(site)
         out = self.comment_for(stmt, "grad of")
         target_bar = load(self.bars[stmt.target])
         if stmt.fn is ssa.identity:
@@ -530,6 +541,54 @@ class _Reverse(Transform):
                 self.runtime_checks += 1
             self.accumulate(out, operand.name, expr)
         return out
+
+    def reverse_call(self, site):
+        """A call into user code: going forward it runs the callee's vjp
+        function, keeping its residuals (or, dispatched at run time, its
+        pullback); going back, the callee's backward function gives the
+        cotangents of the differentiated arguments."""
+        stmt = site.stmt
+        out = self.comment_for(stmt, "grad of")
+        kind = "residuals" if site.binding else "pullback"
+        kept = self.namer.fresh(f"{stmt.target}_{kind}")
+        self.locals.add(kept)
+        self.call_forms[id(stmt)] = (site, kept)
+        target_bar = load(self.bars[stmt.target])
+        if site.binding:
+            pull = gast.Call(load(site.backward), [
+                gast.Starred(load(kept), gast.Load()), target_bar], [])
+        else:
+            pull = gast.Call(load(kept), [target_bar], [])
+        parts = [self.namer.temp() for _ in site.slots]
+        out.append(gast.Assign([gast.Tuple(
+            [gast.Name(p, gast.Store(), None, None) for p in parts],
+            gast.Store())], pull, None))
+        for operand, part in zip(site.operands, parts):
+            self.accumulate(out, operand.name, load(part))
+        return out
+
+    def render_primal(self, stmt):
+        """A primal statement of the forward sweep: a call into user code
+        whose adjoint is needed runs the callee's vjp function."""
+        form = self.call_forms.get(id(stmt))
+        if form is None:
+            return ssa.render_assign(stmt)
+        site, kept = form
+        if site.binding:
+            value = self.direct_call(site)
+        else:
+            value = self.dispatch_call(site, "vjp", gast.Tuple(
+                [gast.Constant(s, None) for s in site.slots], gast.Load()))
+        return gast.Assign([gast.Tuple(
+            [gast.Name(stmt.target, gast.Store(), None, None),
+             gast.Name(kept, gast.Store(), None, None)], gast.Store())],
+            value, None)
+
+    def residuals_in(self, stmts, nested=True):
+        """The names keeping calls' residuals (or pullbacks) in `stmts`."""
+        found = ssa.walk(stmts) if nested else stmts
+        return {self.call_forms[id(s)][1] for s in found
+                if id(s) in self.call_forms}
 
     def reverse_stack_op(self, stmt):
         """A list used as a stack (the tapes of generated code): its adjoint

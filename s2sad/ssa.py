@@ -32,7 +32,7 @@ import operator
 import astor
 import gast
 
-from s2sad import desugar, errors, fence, frontend
+from s2sad import desugar, errors, fence, frontend, trees
 from s2sad.naming import Namer, names_in
 
 
@@ -64,6 +64,17 @@ class Free:
 
     def __repr__(self):
         return astor.to_source(gast.gast_to_ast(self.expr)).strip()
+
+
+class Spread:
+    """`*operand` among a call's arguments (`g(*xs)`)."""
+    __slots__ = ("operand",)
+
+    def __init__(self, operand):
+        self.operand = operand
+
+    def __repr__(self):
+        return f"*{self.operand!r}"
 
 
 class Undefined:
@@ -116,6 +127,12 @@ def method(name):
     return Method._interned[name]
 
 
+def call(function, *args, **kwargs):
+    """`function(...)` where the callee is a value (a parameter, a local
+    function, `fns[0]`) known only at run time."""
+    return function(*args, **kwargs)
+
+
 def make_tuple(*items):
     return items
 
@@ -150,7 +167,14 @@ class Assign:
         self.node = node  # the user's statement, for locations
 
     def operands(self):
-        return self.args + tuple(v for _, v in self.kwargs)
+        """Every operand read, `*xs` and `**kw` unwrapped."""
+        return tuple(a.operand if isinstance(a, Spread) else a
+                     for a in self.args) + tuple(v for _, v in self.kwargs)
+
+    def spreads(self):
+        """Does the call pass `*xs` or `**kw`?"""
+        return any(isinstance(a, Spread) for a in self.args) or any(
+            k is None for k, _ in self.kwargs)
 
 
 class Phi:
@@ -184,11 +208,28 @@ class Return:
 
 
 class Function:
-    """A lowered function: parameters, SSA body and the names it uses."""
+    """A lowered function: parameters, SSA body and the names it uses.
 
-    def __init__(self, name, params, body, source, namer):
+    Attributes:
+        params: the positional parameters (what `argnums` counts).
+        all_params: every parameter, `*args`, keyword-only and `**kwargs`
+            included.
+        arguments: the `gast.arguments` of the user's signature (defaults,
+            keyword-only parameters), which generated functions repeat.
+    """
+
+    def __init__(self, name, params, body, source, namer, arguments=None,
+                 all_params=None):
         self.name, self.params, self.body = name, params, body
         self.source, self.namer = source, namer
+        self.arguments = arguments
+        self.all_params = all_params if all_params is not None else params
+
+    @property
+    def plain(self):
+        """Does the signature have only positional parameters, no defaults?"""
+        return self.all_params == self.params and not (
+            self.arguments and self.arguments.defaults)
 
     def __str__(self):
         return to_source(self)
@@ -260,12 +301,14 @@ class _Lowering:
 
     def function(self):
         tree = self.source.tree
-        params = [arg.id for arg in tree.args.args]
-        for name in params:
+        params = parameters(tree.args)
+        everything = parameters(tree.args, all_kinds=True)
+        for name in everything:
             self.env[name] = name
             self.defined.add(name)
         body, _ = self.block(tree.body)
-        return Function(tree.name, params, body, self.source, self.namer)
+        return Function(tree.name, params, body, self.source, self.namer,
+                        tree.args, everything)
 
     def block(self, stmts):
         """Lower statements into a fresh list; return (list, return operand)."""
@@ -520,27 +563,29 @@ class _Lowering:
         raise self.error(node, f"{type(node).__name__} expressions are not "
                          "supported yet")
 
+    def arguments(self, node):
+        """A call's lowered arguments: positional (`*xs` as `Spread`) and
+        keyword (`**kw` with the key None)."""
+        args = [Spread(self.expr(a.value)) if isinstance(a, gast.Starred)
+                else self.expr(a) for a in node.args]
+        return args, [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
+
     def call(self, node):
-        for kw in node.keywords:
-            if kw.arg is None:
-                raise self.error(node, "`**kwargs` at a call site is not "
-                                 "supported yet; pass keywords one by one")
         if not self.is_free(node.func):
             if isinstance(node.func, gast.Attribute):  # receiver.name(...)
                 receiver = self.expr(node.func.value)
-                args = [self.expr(a) for a in node.args]
-                if node.func.attr in _SHAPE_METHODS and len(args) > 1:
+                args, kwargs = self.arguments(node)
+                if node.func.attr in _SHAPE_METHODS and len(args) > 1 and \
+                        not any(isinstance(a, Spread) for a in args):
                     # x.reshape(2, 3) is np.reshape(x, (2, 3))
                     args = [self.emit(self.namer.temp(), make_tuple, args,
                                       node=node)]
-                kwargs = [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
                 return method(node.func.attr), [receiver] + args, kwargs, None
-            raise self.error(node, f"calling '{_text(node.func)}', a local "
-                             "variable, is not supported yet; call a module-"
-                             "level function by name")
+            function = self.expr(node.func)
+            args, kwargs = self.arguments(node)
+            return call, [function] + args, kwargs, None
         callee = self.operand(node.func)
-        args = [self.expr(a) for a in node.args]
-        kwargs = [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
+        args, kwargs = self.arguments(node)
         return callee.value, args, kwargs, node.func
 
     def index(self, node):
@@ -607,6 +652,16 @@ class _Lowering:
         return identity, [Var(result)], (), None
 
 
+def parameters(args, all_kinds=False):
+    """The parameter names of a `gast.arguments`: the positional ones, or
+    (`all_kinds`) all of them in order, `*args` and `**kwargs` included."""
+    names = [a.id for a in args.posonlyargs + args.args]
+    if all_kinds:
+        names += [a.id for a in [args.vararg] + args.kwonlyargs + [args.kwarg]
+                  if a is not None]
+    return names
+
+
 def _assigned(nodes):
     """User names assigned anywhere in `nodes` (targets of = and for)."""
     names = set()
@@ -620,8 +675,8 @@ def _assigned(nodes):
 def _assigned_names(source):
     cached = getattr(source, "_assigned", None)
     if cached is None:
-        cached = source._assigned = _assigned([source.tree]) | {
-            a.id for a in source.tree.args.args}
+        cached = source._assigned = _assigned([source.tree]) | set(
+            parameters(source.tree.args, all_kinds=True))
     return cached
 
 
@@ -643,6 +698,8 @@ def render_operand(operand):
         return operand.expr
     if isinstance(operand, Undefined):
         return gast.Constant(None, None)
+    if isinstance(operand, Spread):
+        return gast.Starred(render_operand(operand.operand), gast.Load())
     return render_constant(operand.value)
 
 
@@ -688,6 +745,9 @@ def render_call(fn, args, kwargs=(), callee=None):
         keywords = [gast.keyword(k, v) for k, v in kwargs]
         return gast.Call(gast.Attribute(args[0], fn.name, gast.Load()),
                          list(args[1:]), keywords)
+    if fn is call:
+        keywords = [gast.keyword(k, v) for k, v in kwargs]
+        return gast.Call(args[0], list(args[1:]), keywords)
     if fn is slice and callee is None:
         return gast.Slice(*[None if isinstance(a, gast.Constant)
                             and a.value is None else a for a in args])
@@ -718,12 +778,34 @@ def assign(name, value):
 def to_source(func):
     """Print an SSA function as Python, phis written as `x_2 = phi(x, x_1)`."""
     tree = gast.FunctionDef(
-        name=func.name,
-        args=gast.arguments([gast.Name(p, gast.Param(), None, None)
-                             for p in func.params], [], None, [], [], None, []),
+        name=func.name, args=signature(func),
         body=_render_ssa_block(func.body), decorator_list=[], returns=None,
         type_comment=None, type_params=[])
     return astor.to_source(gast.gast_to_ast(tree))
+
+
+def signature(func, extra=(), keyword_only=()):
+    """A `gast.arguments` repeating func's signature (defaults written as
+    the user wrote them, annotations dropped), with `extra` positional and
+    `keyword_only` parameters added at the end of their kinds."""
+    def params(names):
+        return [gast.Name(n, gast.Param(), None, None) for n in names]
+    args = func.arguments
+    if args is None:
+        return gast.arguments(params(func.params + list(extra)), [], None,
+                              params(keyword_only), [None] * len(keyword_only),
+                              None, [])
+    def strip(arg):
+        return None if arg is None else gast.Name(arg.id, gast.Param(), None,
+                                                  None)
+    defaults = [trees.clone(d) for d in args.defaults]
+    kw_defaults = [None if d is None else trees.clone(d)
+                   for d in args.kw_defaults]
+    return gast.arguments(
+        [strip(a) for a in args.args] + params(extra),
+        [strip(a) for a in args.posonlyargs], strip(args.vararg),
+        [strip(a) for a in args.kwonlyargs] + params(keyword_only),
+        kw_defaults + [None] * len(keyword_only), strip(args.kwarg), defaults)
 
 
 def _phi_line(phi):
@@ -761,7 +843,7 @@ def _render_ssa_block(stmts):
     return out
 
 
-def to_python(stmts, extra=None):
+def to_python(stmts, extra=None, render=render_assign):
     """Executable Python for SSA statements: each phi becomes a copy on the
     edge it joins (end of each branch; loop entry and end of loop body).
 
@@ -770,36 +852,38 @@ def to_python(stmts, extra=None):
             to insert; places are "before" a loop, "end" of a loop body
             (before the back-edge copies), and "left"/"right", the ends of
             an `if`'s branches.
+        render: how an `Assign` is written (reverse mode writes calls into
+            user code as calls of their vjp functions).
     """
     def more(stmt, place):
         return extra(stmt, place) if extra else []
     out = []
     for stmt in stmts:
         if isinstance(stmt, Assign):
-            out.append(render_assign(stmt))
+            out.append(render(stmt))
         elif isinstance(stmt, Return):
             out.append(gast.Return(render_operand(stmt.value)))
         elif isinstance(stmt, If):
-            then = to_python(stmt.body, extra) + more(stmt, "left") \
+            then = to_python(stmt.body, extra, render) + more(stmt, "left") \
                 + _copies(stmt.phis, "left")
-            orelse = to_python(stmt.orelse, extra) + more(stmt, "right") \
+            orelse = to_python(stmt.orelse, extra, render) + more(stmt, "right") \
                 + _copies(stmt.phis, "right")
             out.append(gast.If(render_operand(stmt.test), then or [gast.Pass()],
                                orelse))
         elif isinstance(stmt, For):
             out += _copies(stmt.phis, "left") + more(stmt, "before")
-            body = to_python(stmt.body, extra) + more(stmt, "end") \
+            body = to_python(stmt.body, extra, render) + more(stmt, "end") \
                 + _copies(stmt.phis, "right")
             target = gast.Name(stmt.target, gast.Store(), None, None)
             out.append(gast.For(target, render_operand(stmt.iter),
                                 body or [gast.Pass()], [], None))
         elif isinstance(stmt, While):
             out += _copies(stmt.phis, "left") + more(stmt, "before")
-            body = to_python(stmt.test_body, extra)
+            body = to_python(stmt.test_body, extra, render)
             body.append(gast.If(gast.UnaryOp(gast.Not(),
                                              render_operand(stmt.test)),
                                 [gast.Break()], []))
-            body += to_python(stmt.body, extra) + more(stmt, "end") \
+            body += to_python(stmt.body, extra, render) + more(stmt, "end") \
                 + _copies(stmt.phis, "right")
             out.append(gast.While(gast.Constant(True, None), body, []))
     return out

@@ -10,7 +10,8 @@ import inspect
 
 import gast
 
-from s2sad import analysis, codegen, errors, runtime, ssa, template
+from s2sad import (
+    analysis, calls, codegen, errors, runtime, ssa, template, trees)
 
 
 class Generated:
@@ -29,13 +30,15 @@ class Generated:
     """
 
     def __init__(self, tree, imports, derivative_names, runtime_checks=0,
-                 calls=None, taped=False):
+                 calls=None, taped=False, tangent_names=None, callees=()):
         self.tree = tree
         self.imports = imports
         self.derivative_names = derivative_names
         self.runtime_checks = runtime_checks
         self.calls = calls
         self.taped = taped
+        self.tangent_names = tangent_names  # a jvp function's tangents
+        self.callees = list(callees)  # generated code of the user calls
         self.runtime_name = next((n for n, v in imports.items()
                                   if v is runtime), "runtime")
 
@@ -51,9 +54,10 @@ class Transform:
         positions = (argnums,) if isinstance(argnums, int) else argnums
         self.wrt = [func.params[i] for i in positions]
         self.imports = {}
-        self.locals = set(func.params) | defined_in(func.body)
+        self.locals = set(func.all_params) | defined_in(func.body)
         self.line = None  # the source line of the block being emitted
         self.complex = analysis.uses_complex(func)
+        self.callees = []  # generated functions of user code it calls
 
     def import_name(self, name, value):
         """The name generated code uses to reach `value` (`np`, `runtime`)."""
@@ -85,6 +89,11 @@ class Transform:
             has a zero derivative.
         """
         rule = analysis.rule_of(stmt)
+        if stmt.spreads() and (rule is None or rule.differentiable):
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"{describe(stmt)} is given differentiated values through "
+                "`*` or `**`; pass its arguments one by one")
         # a mode's own template overrides the partials (np.abs's tangent)
         tmpl = None if rule is None else getattr(rule, kind) or rule.partials
         if rule is not None and not rule.differentiable:
@@ -96,10 +105,6 @@ class Transform:
                           f"function instead (e.g. np.{stmt.fn.name}(x, ...))")
             elif rule is not None:
                 advice = f"it has no {mode}-mode rule; add one with @s2sad.{kind}"
-            elif stmt.callee is not None and inspect.isfunction(stmt.fn):
-                advice = ("calls into your own functions are not "
-                          "differentiated yet; inline its body here, or give "
-                          f"it a rule with @s2sad.{kind}")
             else:
                 advice = (f"define one with @s2sad.{kind}, or mark it "
                           "s2sad.non_differentiable if its derivative is zero")
@@ -137,6 +142,95 @@ class Transform:
                 "here; compute that argument from values that are not "
                 "differentiated")
 
+    def call_site(self, stmt, mode):
+        """The `CallSite` of a call into user code on a differentiated path
+        (None for any other statement). `mode` is "vjp" or "forward"."""
+        if stmt.target not in self.active:
+            return None
+        if stmt.fn is ssa.call:
+            receiver, function, args = None, stmt.args[0], stmt.args[1:]
+        elif isinstance(stmt.fn, ssa.Method) and analysis.rule_of(stmt) is None:
+            receiver, function, args = stmt.args[0], None, stmt.args[1:]
+            if isinstance(receiver, ssa.Var) and receiver.name in self.active:
+                raise self.source.error(
+                    errors.UnsupportedCallError, stmt.node,
+                    f"{describe(stmt)} is called on a differentiated value; "
+                    "s2sad differentiates arrays, numbers and containers of "
+                    "them, not objects: pass the parameters themselves (a "
+                    "dict or tuple) as the differentiated argument")
+        elif stmt.callee is not None and calls.is_user_function(stmt.fn):
+            receiver, function, args = None, None, stmt.args
+        else:
+            return None
+        site = CallSite(stmt, receiver, function, args, self.active)
+        if any(k is None for k, v in stmt.kwargs
+               if isinstance(v, ssa.Var) and v.name in self.active):
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"differentiated values are passed to {describe(stmt)} "
+                "through `**`; pass them by name")
+        if function is None and receiver is None and not stmt.spreads():
+            self.bind_static(site, mode)
+        return site
+
+    def bind_static(self, site, mode):
+        """Resolve a call to a function known now to its generated
+        derivative; leave it to run-time dispatch when that is itself being
+        generated (recursion) or is a user-written derivative."""
+        from s2sad import api
+        stmt = site.stmt
+        fn, leading = stmt.fn, ()
+        if inspect.ismethod(fn):
+            fn, leading = fn.__func__, (stmt.callee.value,)
+        if not inspect.isfunction(fn):
+            return
+        try:
+            binding = calls.bind(fn, len(leading), len(site.args),
+                                 [k for k, _ in stmt.kwargs], site.slots)
+        except errors.UnsupportedCallError as exc:
+            raise self.source.error(errors.UnsupportedCallError, stmt.node,
+                                    f"{describe(stmt)}: {exc.message}") from None
+        generated = api.transformed(fn, binding.argnums, mode)
+        if generated is None:
+            return
+        self.callees.append(generated)
+        site.binding, site.leading = binding, list(leading)
+        name = fn.__name__
+        if mode == "vjp":
+            site.forward = self.import_name(f"vjp_{name}", generated)
+            site.backward = self.import_name(f"vjp_bwd_{name}",
+                                             generated.backward)
+        else:
+            site.forward = self.import_name(f"jvp_{name}", generated)
+            site.tangent_names = generated.tangent_names
+
+    def dispatch_call(self, site, helper, extra):
+        """`calls.<helper>(function, (args...), {keywords...}, extra)`; the
+        positions of `*xs` arguments go as `spread=(...)`."""
+        calls_name = self.import_name("calls", calls)
+        stmt = site.stmt
+        args = [ssa.render_operand(getattr(a, "operand", a)) for a in site.args]
+        keys = [None if k is None else gast.Constant(k, None)
+                for k, _ in stmt.kwargs]
+        values = [ssa.render_operand(v) for _, v in stmt.kwargs]
+        spread = [gast.Constant(i, None) for i, a in enumerate(site.args)
+                  if isinstance(a, ssa.Spread)]
+        keywords = [gast.keyword("spread", gast.Tuple(spread, gast.Load()))] \
+            if spread else []
+        return gast.Call(
+            gast.Attribute(load(calls_name), helper, gast.Load()),
+            [site.function_expr(), gast.Tuple(args, gast.Load()),
+             gast.Dict(keys, values), extra], keywords)
+
+    def direct_call(self, site, extra_keywords=()):
+        """`<generated>(leading..., args..., keywords...)` for a static site."""
+        stmt = site.stmt
+        args = [trees.clone(a) for a in site.leading] + [
+            ssa.render_operand(a) for a in site.args]
+        keywords = [gast.keyword(k, ssa.render_operand(v))
+                    for k, v in stmt.kwargs] + list(extra_keywords)
+        return gast.Call(load(site.forward), args, keywords)
+
     def comment_for(self, stmt, verb):
         """`# <verb> line N: <source>` when a new source line begins."""
         line = self.source.lineno(stmt.node)
@@ -147,17 +241,58 @@ class Transform:
         return [codegen.comment(f"{verb} line {line}: {text}")]
 
     def function_def(self, fn_name, params, body, summary, note=""):
+        """A generated `def`; `params` is a list of names or, for functions
+        taking the user's arguments, a `gast.arguments` (`ssa.signature`)."""
         doc = (f"{summary}\n\n    {note}Generated by s2sad from "
                f"{self.source.filename}, line {self.source.first_line}; do "
                "not edit.\n    ")
-        args = [gast.Name(p, gast.Param(), None, None) for p in params]
+        if isinstance(params, list):
+            params = gast.arguments(
+                [gast.Name(p, gast.Param(), None, None) for p in params], [],
+                None, [], [], None, [])
         return gast.FunctionDef(
-            name=fn_name, args=gast.arguments(args, [], None, [], [], None, []),
+            name=fn_name, args=params,
             body=[gast.Expr(gast.Constant(doc, None))] + body,
             decorator_list=[], returns=None, type_comment=None, type_params=[])
 
 
 _OUTPUT = object()
+
+
+class CallSite:
+    """A call into user code whose value is differentiated.
+
+    Attributes:
+        stmt: the SSA statement.
+        args: the call's positional operands (receiver and callee apart).
+        slots: the differentiated arguments: positions and keywords.
+        operands: the operand in each slot.
+        binding: a `calls.Binding` when the callee is resolved now (static),
+            else None: the generated code dispatches at run time.
+        forward / backward: the names generated code calls, when static.
+    """
+
+    def __init__(self, stmt, receiver, function, args, active):
+        self.stmt, self.receiver, self.function = stmt, receiver, function
+        self.args = list(args)
+        slots = [(i, getattr(a, "operand", a)) for i, a in enumerate(self.args)]
+        slots += [(k, v) for k, v in stmt.kwargs if k is not None]
+        slots = [(slot, a) for slot, a in slots
+                 if isinstance(a, ssa.Var) and a.name in active]
+        self.slots = [slot for slot, _ in slots]
+        self.operands = [a for _, a in slots]
+        self.binding = None
+        self.leading = []
+        self.forward = self.backward = self.tangent_names = None
+
+    def function_expr(self):
+        """The callee, as generated code reads it at run time."""
+        if self.receiver is not None:
+            return gast.Attribute(ssa.render_operand(self.receiver),
+                                  self.stmt.fn.name, gast.Load())
+        if self.function is not None:
+            return ssa.render_operand(self.function)
+        return trees.clone(self.stmt.callee)
 
 
 def partials(tmpl, filled):

@@ -14,14 +14,6 @@ def no_rule(x):
     return math.gamma(x) * 2.0
 
 
-def helper(x):
-    return x * x
-
-
-def calls_user_function(x):
-    return helper(x) + 1.0
-
-
 def vector_output(x):
     return x * 2.0
 
@@ -30,10 +22,6 @@ def maybe_undefined(x):
     if x > 0:
         y = x
     return y
-
-
-def local_callee(x, f):
-    return f(x)
 
 
 def undefined_name(x):
@@ -113,10 +101,6 @@ def _subscript_assign(x):
 BAD = [
     (no_rule, (1.5,), errors.UnsupportedCallError, "return math.gamma",
      "math.gamma"),
-    (calls_user_function, (1.5,), errors.UnsupportedCallError,
-     "return helper(x)", "your own functions"),
-    (local_callee, (1.5, abs), errors.UnsupportedSyntaxError, "return f(x)",
-     "local"),
     (undefined_name, (1.5,), errors.NameResolutionError, "not_defined_anywhere",
      "not defined"),
     (_try, (1.5,), errors.UnsupportedSyntaxError, "try:", "try"),

@@ -148,3 +148,12 @@ def test_jacobian_picks_forward_for_few_inputs_and_reverse_for_few_outputs():
     jx = tall(x)
     assert tall.mode == "reverse" and jx.shape == (50,)
     np.testing.assert_allclose(jx, s2sad.grad(collapse)(x), rtol=1e-12)
+
+
+def test_tangent_is_broadcast_by_an_input_without_one():
+    """`y + a` with only the scalar `a` varying: the tangent has y's shape."""
+    def f(y, a):
+        return np.sum(y + a * 2.0)
+    value, tangent = s2sad.jvp(f, (np.zeros(3), 0.5), (None, 1.0))
+    assert tangent == 6.0
+    s2sad.check_grads(f, (np.zeros(3), 0.5), argnums=(1,))

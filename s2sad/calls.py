@@ -1,0 +1,330 @@
+"""Calls into the user's own functions: binding, and dispatch at run time.
+
+A call `y = g(a, b, k=c)` to a Python function without a derivative rule is
+differentiated by differentiating g itself, once per (function, parameters
+differentiated), cached by `api.differentiate`: reverse mode calls its
+vector-Jacobian pair, `vjp_g` going forward and `vjp_bwd_g` going back;
+forward mode calls `jvp_g`. When the callee is known when f is transformed
+(a module-level function, a method of a module-level object), f's generated
+code calls those functions by name. When it is a value known only at run time
+(a parameter, a local function, a lambda, `model.forward` on an argument) or
+is itself being transformed (recursion), the generated code calls `vjp` or
+`jvp` here, which bind the arguments and dispatch to the cached
+transformation of the actual function object.
+
+A call site names its differentiated arguments by *slot*: the position of a
+positional argument, or the keyword of a keyword argument.
+"""
+
+import builtins
+import inspect
+
+import numpy
+
+from s2sad import errors, frontend, runtime
+from s2sad.rules import registry
+
+
+class CustomVJP:
+    """A function with a derivative the user wrote in plain Python, for code
+    s2sad cannot read (a black box, a C extension) or should not (a solver
+    with a cheaper adjoint). See `s2sad.custom_vjp`."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.fwd = self.bwd = self.jvp = None
+        self.__name__ = getattr(fn, "__name__", "custom_vjp")
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    def defvjp(self, fwd, bwd):
+        """`fwd(*args) -> (value, residuals)`; `bwd(residuals, value_bar)`
+        -> one cotangent per positional argument (None for none)."""
+        self.fwd, self.bwd = fwd, bwd
+        return self
+
+    def defjvp(self, jvp):
+        """`jvp(primals, tangents) -> (value, tangent)`, tuples of the
+        positional arguments and their tangents (None: held constant)."""
+        self.jvp = jvp
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+
+def is_user_function(fn):
+    """Does s2sad differentiate calls to `fn` through its source (or the
+    user's plain-Python derivative), rather than through a registry rule?"""
+    if registry.lookup(fn) is not None:
+        return False
+    fn = getattr(fn, "__func__", fn)  # a bound method: its function
+    return isinstance(fn, CustomVJP) or inspect.isfunction(fn)
+
+
+def callee(function):
+    """(function to differentiate, leading arguments) for a callable: a
+    bound method is its function with `self` first; a callable with a rule
+    (np.sin passed as a value) is wrapped in a function that calls it."""
+    self = getattr(function, "__self__", None)
+    inner = getattr(function, "__func__", None)
+    if inner is not None and self is not None and is_user_function(inner):
+        return inner, (self,)
+    if isinstance(function, CustomVJP) or inspect.isfunction(function):
+        return function, ()
+    if registry.lookup(function) is not None:
+        return function, ()
+    raise errors.UnsupportedCallError(
+        f"cannot differentiate a call to {function!r}: it has no source and "
+        "no derivative rule; give it one with @s2sad.custom_vjp")
+
+
+class Binding:
+    """Where a call site's differentiated arguments land in the callee.
+
+    Attributes:
+        argnums: the callee's positional parameters that receive them, in
+            order (what the callee is differentiated with respect to).
+        order: for each differentiated slot, in the order given, the index
+            of its parameter in `argnums`.
+    """
+
+    def __init__(self, argnums, order):
+        self.argnums, self.order = argnums, order
+
+
+_BINDINGS = {}
+
+
+def bind(fn, leading, npositional, keywords, slots):
+    """Bind a call's differentiated slots to fn's positional parameters.
+
+    Args:
+        leading: how many arguments come before the call's own (a bound
+            method's `self`).
+        npositional: how many positional arguments the call passes.
+        keywords: the keyword names it passes.
+        slots: the differentiated slots (ints: positions in the call's own
+            arguments; strs: keywords).
+
+    Raises:
+        UnsupportedCallError (unlocated) when the call does not fit fn's
+        signature, or a differentiated value lands in `*args`, `**kwargs` or
+        a keyword-only parameter.
+    """
+    key = (fn, leading, npositional, tuple(keywords), tuple(slots))
+    found = _BINDINGS.get(key)
+    if found is not None:
+        return found
+    name = getattr(fn, "__name__", repr(fn))
+    if registry.lookup(fn) is not None or isinstance(fn, CustomVJP):
+        # a rule or a user derivative: one parameter per positional argument
+        params = ()
+        if isinstance(fn, CustomVJP):
+            try:
+                params = list(inspect.signature(fn.fn).parameters)
+            except (TypeError, ValueError):
+                pass
+        by_name = {p: i for i, p in enumerate(params)}
+        positions = []
+        for slot in slots:
+            if isinstance(slot, int):
+                positions.append(leading + slot)
+            elif slot in by_name:
+                positions.append(by_name[slot])
+            else:
+                raise errors.UnsupportedCallError(
+                    f"{name}: pass the differentiated argument `{slot}=` "
+                    "positionally")
+    else:
+        positions = _positions(fn, name, leading, npositional, keywords, slots)
+    argnums = tuple(sorted(set(positions)))
+    found = Binding(argnums, [argnums.index(p) for p in positions])
+    _BINDINGS[key] = found
+    return found
+
+
+def _positions(fn, name, leading, npositional, keywords, slots):
+    signature = inspect.signature(fn)
+    positional = [p.name for p in signature.parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    markers = [object() for _ in range(leading + npositional)]
+    named = {k: object() for k in keywords}
+    try:
+        bound = signature.bind(*markers, **named)
+    except TypeError as exc:
+        raise errors.UnsupportedCallError(
+            f"the call does not fit {name}'s signature ({exc})") from None
+    where = {}  # id(marker) -> parameter name, or None inside *args/**kwargs
+    for param, value in bound.arguments.items():
+        kind = signature.parameters[param].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            where.update((id(v), None) for v in value)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            where.update((id(v), None) for v in value.values())
+        elif kind is inspect.Parameter.KEYWORD_ONLY:
+            where[id(value)] = None
+        else:
+            where[id(value)] = param
+    positions = []
+    for slot in slots:
+        marker = markers[leading + slot] if isinstance(slot, int) \
+            else named[slot]
+        param = where.get(id(marker))
+        if param is None:
+            raise errors.UnsupportedCallError(
+                f"a differentiated value is passed to {name} through *args, "
+                "**kwargs or a keyword-only parameter; s2sad differentiates "
+                "positional parameters: give it a parameter of its own")
+        positions.append(positional.index(param))
+    return positions
+
+
+# ---- dispatch at run time (called by generated code) ----
+
+def vjp(function, args, kwargs, slots, spread=()):
+    """`function(*args, **kwargs)` and its pullback: a function from the
+    value's cotangent to the cotangents of the arguments in `slots`.
+
+    Args:
+        spread: the positions of arguments written `*xs` at the call site;
+            the cotangent of such a slot is one per item.
+    """
+    from s2sad import api
+    fn, leading = callee(function)
+    flat = _Flat(args, slots, spread)
+    binding = bind(fn, len(leading), len(flat.args), tuple(kwargs), flat.slots)
+    args = leading + flat.args
+    if isinstance(fn, CustomVJP):
+        _check_custom(fn, "fwd")
+        value, residuals = fn.fwd(*args, **kwargs)
+        positions = binding.argnums
+
+        def pullback(value_bar):
+            cotangents = tuple(fn.bwd(residuals, value_bar))
+            return flat.regroup(cotangents[positions[i]]
+                                for i in binding.order)
+        return value, pullback
+    forward = api.differentiate(_as_function(fn, len(args), kwargs),
+                                binding.argnums, mode="vjp")
+    value, residuals = forward(*args, **kwargs)
+
+    def pullback(value_bar):
+        cotangents = forward.backward(*residuals, value_bar)
+        return flat.regroup(cotangents[i] for i in binding.order)
+    return value, pullback
+
+
+def jvp(function, args, kwargs, tangents, spread=()):
+    """`function(*args, **kwargs)` and its tangent along `tangents`, a dict
+    slot -> tangent of that argument (one per item for a `*xs` slot)."""
+    from s2sad import api
+    fn, leading = callee(function)
+    flat = _Flat(args, tuple(tangents), spread)
+    binding = bind(fn, len(leading), len(flat.args), tuple(kwargs), flat.slots)
+    args = leading + flat.args
+    by_param = [None] * len(binding.argnums)
+    for tangent, i in zip(flat.spread_tangents(tangents.values()),
+                          binding.order):
+        by_param[i] = tangent if by_param[i] is None else by_param[i] + tangent
+    if isinstance(fn, CustomVJP):
+        _check_custom(fn, "jvp")
+        full = [None] * len(args)
+        for position, tangent in zip(binding.argnums, by_param):
+            full[position] = tangent
+        return fn.jvp(args, tuple(full))
+    jvp_fn = api.differentiate(_as_function(fn, len(args), kwargs),
+                               binding.argnums, mode="forward")
+    return jvp_fn(*args, **kwargs, **dict(zip(jvp_fn.tangent_names, by_param)))
+
+
+class _Flat:
+    """A call's arguments with its `*xs` spread, and the way back: the
+    differentiated slots become positions in the spread arguments (only the
+    items that hold numbers: a spread tuple may also carry flags and
+    functions), and their cotangents are grouped again per slot."""
+
+    def __init__(self, args, slots, spread):
+        flat, where = [], {}
+        for i, arg in enumerate(args):
+            if i in spread:
+                where[i] = list(range(len(flat), len(flat) + len(arg)))
+                flat.extend(arg)
+            else:
+                where[i] = len(flat)
+                flat.append(arg)
+        self.args = tuple(flat)
+        self.groups, self.slots = [], []
+        for slot in slots:
+            if isinstance(slot, int) and slot in spread:
+                group = [p if _differentiable(flat[p]) else None
+                         for p in where[slot]]
+                self.slots += [p for p in group if p is not None]
+            else:
+                group = where[slot] if isinstance(slot, int) else slot
+                self.slots.append(group)
+            self.groups.append(group)
+
+    def regroup(self, values):
+        """Per-slot values from per-position ones (a sequence per `*xs`)."""
+        values = iter(values)
+        return tuple(
+            runtime.sequence([0.0 if p is None else next(values) for p in g])
+            if isinstance(g, list) else next(values) for g in self.groups)
+
+    def spread_tangents(self, tangents):
+        """Per-position tangents from per-slot ones."""
+        out = []
+        for group, tangent in zip(self.groups, tangents):
+            if isinstance(group, list):
+                out += [t for p, t in zip(group, tangent) if p is not None]
+            else:
+                out.append(tangent)
+        return out
+
+
+def _differentiable(value):
+    """Can a value carry a derivative (not a flag, a count or a function)?"""
+    if isinstance(value, (bool, int, numpy.integer, numpy.bool_)) or \
+            value is None or callable(value):
+        return False
+    if isinstance(value, numpy.ndarray):
+        return value.dtype.kind in "fcO"
+    return True
+
+
+def _check_custom(fn, part):
+    if getattr(fn, part) is None:
+        how = "defvjp(fwd, bwd)" if part == "fwd" else "defjvp(jvp)"
+        mode = "reverse" if part == "fwd" else "forward"
+        raise errors.UnsupportedCallError(
+            f"{fn.__name__} has no {mode}-mode derivative; give it one with "
+            f"{fn.__name__}.{how}")
+
+
+_WRAPPERS = {}
+
+
+def _as_function(fn, nargs, kwargs):
+    """A Python function for a callable with a rule (np.sin passed as a
+    value), so it can be differentiated like the user's functions."""
+    if inspect.isfunction(fn):
+        return fn
+    if kwargs:
+        raise errors.UnsupportedCallError(
+            f"{getattr(fn, '__name__', fn)!r} passed as a value is called with "
+            "keywords; pass its arguments positionally")
+    key = (fn, nargs)
+    if key not in _WRAPPERS:
+        name = getattr(fn, "__name__", "function")
+        if not name.isidentifier() or hasattr(builtins, f"call_{name}"):
+            name = "function"
+        params = ", ".join(f"x{i}" for i in range(nargs))
+        text = (f"def call_{name}({params}):\n"
+                f"    return {name}({params})\n")
+        filename = f"<s2sad:call_{name}:{nargs}>"
+        frontend.register_source(filename, text)
+        namespace = {name: fn}
+        exec(compile(text, filename, "exec"), namespace)
+        _WRAPPERS[key] = namespace[f"call_{name}"]
+    return _WRAPPERS[key]
