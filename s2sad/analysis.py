@@ -45,11 +45,6 @@ def _edges(stmts):
     """(target, [source names]) for every data dependence that carries a derivative."""
     for stmt in ssa.walk(stmts):
         if isinstance(stmt, ssa.Assign):
-            rule = rule_of(stmt)
-            if rule is not None and rule.mutates and isinstance(
-                    stmt.args[0], ssa.Var):  # receiver.append(value)
-                yield stmt.args[0].name, [a.name for a in stmt.args[1:]
-                                          if isinstance(a, ssa.Var)]
             if stmt.target is not None and _propagates(stmt):
                 yield stmt.target, [a.name for a in stmt.operands()
                                     if isinstance(a, ssa.Var)]
@@ -86,6 +81,23 @@ def active(func, wrt, outputs):
                         useful.add(s)
                         changed = True
     return varied & useful
+
+
+def maybe_containers(func):
+    """Parameters whose value may be a tuple, list or dict (a pytree): those
+    the function indexes, or passes whole to user code or to a function
+    that takes sequences. Their gradients are given back in the argument's
+    structure (runtime.tree_like)."""
+    found = set()
+    params = set(func.params)
+    for stmt in ssa.walk(func.body):
+        if not isinstance(stmt, ssa.Assign) or stmt.fn is ssa.identity:
+            continue
+        rule = rule_of(stmt)
+        if rule is None or rule.sequences:
+            found |= {o.name for o in stmt.operands()
+                      if isinstance(o, ssa.Var) and o.name in params}
+    return found
 
 
 def is_scalar(operand, scalars):

@@ -378,33 +378,85 @@ def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,
     rng = np.random.default_rng(seed)
     grads = grad(f, argnums=argnums)(*args) if "rev" in modes else None
     for k, i in enumerate(argnums):
-        x = np.asarray(args[i], dtype=float)
+        # a tuple, list or dict argument is checked leaf by leaf
+        for path, leaf in _leaves(args[i]):
+            where = f"{f.__name__} (arg {i}{''.join(f'[{p!r}]' for p in path)})"
+            _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
+                        directions, where,
+                        None if grads is None else _get(grads[k], path))
 
-        def along(v):
-            plus, minus = list(args), list(args)
-            plus[i] = _like(args[i], x + eps * v)
-            minus[i] = _like(args[i], x - eps * v)
-            return (np.asarray(f(*plus)) - np.asarray(f(*minus))) / (2 * eps)
 
-        def tangent(v):
-            tangents = [None] * len(args)
-            tangents[i] = _like(args[i], v)
-            return jvp(f, args, tangents)[1]
-        basis = [np.eye(x.size)[j].reshape(x.shape) for j in range(x.size)]
-        randoms = [v / (np.linalg.norm(v) or 1.0) for v in
-                   (rng.standard_normal(x.shape) for _ in range(directions))]
-        what = f"{f.__name__} (arg {i})"
-        if "rev" in modes:
-            g = np.asarray(grads[k])
-            numeric = np.array([along(v) for v in basis]).reshape(x.shape)
-            _assert_close(g, numeric, rtol, atol, f"reverse d{what}")
-            for v in randoms:
-                _assert_close(np.sum(g * v), along(v), rtol, atol,
-                              f"reverse directional derivative of {what}")
-        if "fwd" in modes:
-            for v in basis + randoms:
-                _assert_close(tangent(v), along(v), rtol, atol,
-                              f"forward directional derivative of {what}")
+def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
+                directions, what, g):
+    x = np.asarray(leaf, dtype=float)
+
+    def at(value):
+        moved = list(args)
+        moved[i] = _put(args[i], path, _like(leaf, value))
+        return moved
+
+    def along(v):
+        return (np.asarray(f(*at(x + eps * v))) -
+                np.asarray(f(*at(x - eps * v)))) / (2 * eps)
+
+    def tangent(v):
+        tangents = [None] * len(args)
+        tangents[i] = _put(_zeros(args[i]), path, _like(leaf, v))
+        return jvp(f, args, tangents)[1]
+    basis = [np.eye(x.size)[j].reshape(x.shape) for j in range(x.size)]
+    randoms = [v / (np.linalg.norm(v) or 1.0) for v in
+               (rng.standard_normal(x.shape) for _ in range(directions))]
+    if "rev" in modes:
+        g = np.asarray(g)
+        numeric = np.array([along(v) for v in basis]).reshape(x.shape)
+        _assert_close(g, numeric, rtol, atol, f"reverse d{what}")
+        for v in randoms:
+            _assert_close(np.sum(g * v), along(v), rtol, atol,
+                          f"reverse directional derivative of {what}")
+    if "fwd" in modes:
+        for v in basis + randoms:
+            _assert_close(tangent(v), along(v), rtol, atol,
+                          f"forward directional derivative of {what}")
+
+
+def _leaves(tree, path=()):
+    """(path, leaf) for the numbers and arrays in nested tuples, lists and
+    dicts."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _leaves(value, path + (key,))
+    elif isinstance(tree, (list, tuple)):
+        for j, value in enumerate(tree):
+            yield from _leaves(value, path + (j,))
+    else:
+        yield path, tree
+
+
+def _get(tree, path):
+    for key in path:
+        tree = tree[key]
+    return tree
+
+
+def _put(tree, path, value):
+    """A copy of `tree` with the leaf at `path` replaced."""
+    if not path:
+        return value
+    key, rest = path[0], path[1:]
+    if isinstance(tree, dict):
+        return {**tree, key: _put(tree[key], rest, value)}
+    items = list(tree)
+    items[key] = _put(items[key], rest, value)
+    if isinstance(tree, list):
+        return items
+    return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+
+
+def _zeros(tree):
+    """Zero tangents in the structure of `tree`."""
+    for path, leaf in _leaves(tree):
+        tree = _put(tree, path, _like(leaf, np.zeros(np.shape(leaf))))
+    return tree
 
 
 def _like(original, value):

@@ -59,7 +59,12 @@ def is_user_function(fn):
     if registry.lookup(fn) is not None:
         return False
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
+    if getattr(fn, "__module__", None) in _OWN_MODULES:
+        return False  # s2sad's helpers have rules or no derivative
     return isinstance(fn, CustomVJP) or inspect.isfunction(fn)
+
+
+_OWN_MODULES = ("s2sad.runtime", "s2sad.calls")
 
 
 def callee(function):

@@ -29,9 +29,11 @@ from s2sad.naming import Namer, names_in
 def desugar(source):
     """Rewrite `source.tree` in place into canonical form; return it."""
     func = source.tree
-    loops = _Loops(source, Namer(names_in(func)))
+    namer = Namer(names_in(func))
+    loops = _Loops(source, namer)
+    comprehensions = _Comprehensions(source, namer)
     body = []
-    for stmt in func.body:
+    for stmt in comprehensions.block(func.body):
         new = loops.visit(_AugAssign().visit(stmt))
         body += new if isinstance(new, list) else [new]
     body = [s for s in body if not _is_constant_expr(s)]
@@ -39,6 +41,92 @@ def desugar(source):
         body.append(gast.Return(value=gast.Constant(value=None, kind=None)))
     func.body = _lift(body, gast.Return)
     return func
+
+
+class _Comprehensions:
+    """`[elt for t in xs if c]` -> a list built before the statement:
+    `_t1 = []; for t_1 in xs: if c: _t1.append(elt)`, the comprehension's
+    own variables renamed (they do not leak, as in Python 3)."""
+
+    def __init__(self, source, namer):
+        self.source, self.namer = source, namer
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(stmt, field, None), list):
+                    setattr(stmt, field, self.block(getattr(stmt, field)))
+            before = []
+            for field in ("value", "test", "iter", "targets", "target"):
+                if hasattr(stmt, field) and not isinstance(stmt, gast.While):
+                    setattr(stmt, field, self.hoist(getattr(stmt, field),
+                                                    before))
+            if isinstance(stmt, gast.While) and _has_comprehension(stmt.test):
+                raise self.error(stmt.test, "in a `while` test")
+            out += before + [stmt]
+        return out
+
+    def error(self, node, where):
+        from s2sad import errors
+        return self.source.error(
+            errors.UnsupportedSyntaxError, node,
+            f"a list comprehension {where} is not supported; assign it to a "
+            "variable on a line of its own first")
+
+    def hoist(self, node, before):
+        if isinstance(node, list):
+            return [self.hoist(n, before) for n in node]
+        if not isinstance(node, gast.AST):
+            return node
+        if isinstance(node, (gast.IfExp, gast.BoolOp)) and _has_comprehension(
+                node):
+            raise self.error(node, "inside `... if ... else ...`, `and` or "
+                             "`or`")
+        if isinstance(node, gast.ListComp):
+            return self.lower(node, before)
+        for field in node._fields:
+            setattr(node, field, self.hoist(getattr(node, field), before))
+        return node
+
+    def lower(self, comp, before):
+        renames = {}
+        for generator in comp.generators:
+            for name in gast.walk(generator.target):
+                if isinstance(name, gast.Name):
+                    renames[name.id] = self.namer.fresh(name.id)
+        comp = _Rename(renames).visit(comp)
+        result = self.namer.temp()
+        inner = gast.Expr(gast.Call(gast.Attribute(
+            _load(result), "append", gast.Load()), [comp.elt], []))
+        body = [inner]
+        for generator in reversed(comp.generators):
+            for test in reversed(generator.ifs):
+                body = [gast.If(test, body, [])]
+            body = [gast.For(_store(generator.target), generator.iter, body,
+                             [], None)]
+        for stmt in body + [inner]:
+            gast.copy_location(stmt, comp)
+        for node in gast.walk(body[0]):
+            if isinstance(node, gast.stmt):
+                gast.copy_location(node, comp)
+        before.append(_set(result, gast.List([], gast.Load()), comp))
+        before += self.block(body)
+        return _load(result)
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, renames):
+        self.renames = renames
+
+    def visit_Name(self, node):
+        if node.id in self.renames:
+            node.id = self.renames[node.id]
+        return node
+
+
+def _has_comprehension(node):
+    return any(isinstance(n, gast.ListComp) for n in gast.walk(node))
 
 
 class _AugAssign(gast.NodeTransformer):

@@ -33,10 +33,10 @@ _UNSUPPORTED = {
                     "at module level"),
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
-    gast.ListComp: ("list comprehensions", "write an explicit loop"),
     gast.SetComp: ("set comprehensions", "write an explicit loop"),
     gast.DictComp: ("dict comprehensions", "write an explicit loop"),
-    gast.GeneratorExp: ("generator expressions", "write an explicit loop"),
+    gast.GeneratorExp: ("generator expressions", "use a list comprehension "
+                        "(`sum([x * x for x in xs])`)"),
     gast.Raise: ("`raise`", "validate the inputs before calling the "
                  "differentiated function"),
     gast.Assert: ("`assert`", "validate the inputs before calling the "
@@ -89,9 +89,14 @@ def _check_target(source, target):
     if isinstance(target, (gast.Tuple, gast.List)):
         for elt in target.elts:
             _check_target(source, elt)
-    elif not isinstance(target, gast.Name):
-        kind = "x[...]" if isinstance(target, gast.Subscript) else "x.attr"
+    elif isinstance(target, gast.Attribute):
         raise source.error(
             errors.UnsupportedSyntaxError, target,
-            f"assignment into {kind} is not supported yet; build a new value "
-            "(np.where, np.concatenate) instead of updating in place")
+            "assignment to an attribute (`obj.attr = ...`) is not supported: "
+            "s2sad does not change objects; return the new value instead")
+    elif isinstance(target, gast.Subscript) and isinstance(
+            target.value, gast.Subscript):
+        raise source.error(
+            errors.UnsupportedSyntaxError, target,
+            "assignment into `x[i][j]` is not supported; write `x[i, j]`, or "
+            "take the row into a variable, update it and assign it back")

@@ -96,7 +96,7 @@ class _Forward(Transform):
                 if stmt.target in self.active:
                     out += self.tangent(stmt)
                 elif stmt.target is None:
-                    out += self.mutation(stmt)
+                    self.refuse_mutation(stmt)
             elif isinstance(stmt, ssa.If):
                 then = self.block(stmt.body) + self.copies(stmt.phis, "left")
                 orelse = self.block(stmt.orelse) + self.copies(stmt.phis,
@@ -136,17 +136,6 @@ class _Forward(Transform):
              gast.Name(self.dot(stmt.target), gast.Store(), None, None)],
             gast.Store())], value, None)
 
-    def mutation(self, stmt):
-        """`items.append(v)` on a list with tangents: `items_dot.append(v_dot)`."""
-        rule = analysis.rule_of(stmt)
-        receiver = stmt.args[0]
-        if not (rule is not None and rule.mutates and isinstance(receiver, ssa.Var)
-                and receiver.name in self.active):
-            return []
-        args = [load(self.dots[receiver.name])] + [
-            self.tangent_of(a) for a in stmt.args[1:]]
-        return [gast.Expr(ssa.render_call(stmt.fn, args))]
-
     def tangent(self, stmt):
         """The statements computing the tangent of `stmt.target`."""
         out = []
@@ -159,14 +148,30 @@ class _Forward(Transform):
             kind = gast.Tuple if stmt.fn is ssa.make_tuple else gast.List
             out.append(ssa.assign(target_dot, kind(items, gast.Load())))
             return out
+        if stmt.fn is ssa.make_dict:
+            keys = [ssa.render_operand(k) for k in stmt.args[::2]]
+            items = [self.tangent_of(v) for v in stmt.args[1::2]]
+            out.append(ssa.assign(target_dot, gast.Dict(keys, items)))
+            return out
+
+        if stmt.fn is getattr and analysis.rule_of(stmt) is None:
+            out.append(ssa.assign(target_dot, gast.Attribute(
+                self.tangent_of(stmt.args[0]), stmt.args[1].value,
+                gast.Load())))
+            return out
 
         def d_names(tmpl, operands):
             names = {tmpl.params[0]: target_dot}
             for param in tmpl.params[1:]:
                 operand = operands[param]
-                active = isinstance(operand, ssa.Var) and \
-                    operand.name in self.active
-                names[param] = self.dots[operand.name] if active else _NO_TANGENT
+                if isinstance(operand, ssa.Var) and operand.name in self.active:
+                    names[param] = self.dots[operand.name]
+                elif tmpl.structural and param in tmpl.reads_d:
+                    names[param] = self.namer.temp()  # zeros, set below
+                    out.append(ssa.assign(names[param],
+                                          self.tangent_of(operand)))
+                else:
+                    names[param] = _NO_TANGENT
             return names
         found = self.rule_template(stmt, "tangent", d_names)
         if found is None:  # a zero derivative: the target is not active

@@ -74,10 +74,10 @@ class _Reverse(Transform):
         self.bars = {}  # SSA name -> its adjoint's name
         self.defined = set()  # SSA names whose adjoint is assigned by now
         self.tape = None  # the name of the tape list, once a loop needs one
-        self.stacks = _stacks(func.body)
         self.pushes = {}  # (id(region), place) -> names pushed there
         self.trips = {}  # id(while loop) -> its trip counter's name
         self.call_forms = {}  # id(call) -> (CallSite, residuals' name)
+        self.containers = analysis.maybe_containers(func)
         self.loop_depth = 0
 
     # -- names --
@@ -140,9 +140,12 @@ class _Reverse(Transform):
                 inner = stmt.body + getattr(stmt, "test_body", [])
                 in_loops |= defined_in(inner) | self.residuals_in(inner)
                 in_loops |= {getattr(stmt, "target", None)}
-        primal = set(self.func.params) | self.locals | set(
+        primal = set(self.func.all_params) | self.locals | set(
             self.trips.values()) | ({self.tape} if self.tape else set())
-        used = {n for s in sweep for n in trees.names(s, gast.Load)}
+        returned = gast.Return(gast.Tuple(
+            [self.gradient_of(p) for p in self.wrt], gast.Load()))
+        used = {n for s in sweep + [returned]
+                for n in trees.names(s, gast.Load)}
         residuals = sorted((used & primal) - in_loops)
         # A value made in a branch exists only when its branch ran; the
         # backward sweep reads it only then, but it is passed either way.
@@ -169,8 +172,7 @@ class _Reverse(Transform):
             backward.append(ssa.assign(self.tape, gast.Call(
                 load("list"), [load(self.tape)], [])))
         backward += sweep
-        backward.append(gast.Return(gast.Tuple(
-            [self.gradient_of(p) for p in self.wrt], gast.Load())))
+        backward.append(returned)
         bwd = self.function_def(
             f"vjp_bwd_{name}", residuals + [cotangent], backward,
             f"Backward sweep of {name}: the cotangents of "
@@ -259,7 +261,11 @@ class _Reverse(Transform):
 
     def gradient_of(self, param):
         if param in self.defined:
-            return load(self.bars[param])
+            gradient = load(self.bars[param])
+            if param in self.containers:  # in the argument's structure
+                gradient = self.runtime_call("tree_like",
+                                             [gradient, load(param)])
+            return gradient
         return self.runtime_call("zeros_like", [load(param)])
 
     # -- the reverse sweep --
@@ -313,9 +319,7 @@ class _Reverse(Transform):
     def zero(self, name, like=None):
         """`name_bar = runtime.zeros_like(like or name)`; `[]` for a stack."""
         like = ssa.Var(name) if like is None else like
-        if name in self.stacks:
-            value = gast.List([], gast.Load())
-        elif isinstance(like, ssa.Var):
+        if isinstance(like, ssa.Var):
             value = self.runtime_call("zeros_like", [load(like.name)])
         else:
             value = gast.Constant(0.0, None)
@@ -333,12 +337,9 @@ class _Reverse(Transform):
         inner = list(ssa.walk([stmt]))
         local = defined_in([stmt])
         phis = [p for p in stmt.phis if p.target in self.active]
-        if not phis and not any(
-                isinstance(s, ssa.Assign) and (s.target in self.active or (
-                    s.fn in _STACK_OPS and isinstance(s.args[0], ssa.Var)
-                    and s.args[0].name in self.active))
-                for s in inner):
-            return []  # (a stack it pushes to must be popped in step)
+        if not phis and not any(isinstance(s, ssa.Assign)
+                                and s.target in self.active for s in inner):
+            return []
         incoming = set()
         for s in inner:
             if isinstance(s, ssa.Assign) and s.target in self.active:
@@ -491,9 +492,6 @@ class _Reverse(Transform):
         return out
 
     def reverse_assign(self, stmt):
-        if stmt.fn in _STACK_OPS and isinstance(stmt.args[0], ssa.Var) \
-                and stmt.args[0].name in self.active & self.stacks:
-            return self.reverse_stack_op(stmt)
         if stmt.target is None:
             self.refuse_mutation(stmt)
         if stmt.target not in self.defined:
@@ -508,12 +506,25 @@ class _Reverse(Transform):
             if isinstance(source, ssa.Var) and source.name in self.active:
                 self.accumulate(out, source.name, target_bar)
             return out
-        if stmt.fn in (ssa.make_tuple, ssa.make_list):
-            # the adjoint of a sequence holds one adjoint per item
-            for i, item in enumerate(stmt.args):
+        if stmt.fn in (ssa.make_tuple, ssa.make_list, ssa.make_dict):
+            # the adjoint of a container holds one adjoint per item
+            items = enumerate(stmt.args) if stmt.fn is not ssa.make_dict \
+                else ((ssa.render_operand(k), v)
+                      for k, v in zip(stmt.args[::2], stmt.args[1::2]))
+            for key, item in items:
                 if isinstance(item, ssa.Var) and item.name in self.active:
+                    key = key if isinstance(key, gast.AST) \
+                        else gast.Constant(key, None)
                     self.accumulate(out, item.name, gast.Subscript(
-                        target_bar, gast.Constant(i, None), gast.Load()))
+                        trees.clone(target_bar), key, gast.Load()))
+            return out
+        if stmt.fn is getattr and analysis.rule_of(stmt) is None:
+            # a field of a namedtuple argument (anything else is refused)
+            source = stmt.args[0]
+            if isinstance(source, ssa.Var) and source.name in self.active:
+                self.accumulate(out, source.name, self.runtime_call(
+                    "attribute_adjoint", [target_bar, load(source.name),
+                                          ssa.render_operand(stmt.args[1])]))
             return out
         found = self.rule_template(stmt, "adjoint", lambda tmpl, _: {
             tmpl.params[0]: self.bars[stmt.target]})
@@ -590,42 +601,6 @@ class _Reverse(Transform):
         return {self.call_forms[id(s)][1] for s in found
                 if id(s) in self.call_forms}
 
-    def reverse_stack_op(self, stmt):
-        """A list used as a stack (the tapes of generated code): its adjoint
-        is a stack too. `v = items.pop()` pushes v's adjoint; going back past
-        `items.append(v)` pops it into v's adjoint."""
-        items = stmt.args[0].name
-        stack = load(self.bar(items))
-        out = self.comment_for(stmt, "grad of")
-        if stmt.fn is _POP:
-            value = load(self.bars[stmt.target]) if stmt.target in \
-                self.defined else self.runtime_call(
-                    "zeros_like", [load(stmt.target)])
-            out.append(gast.Expr(ssa.render_call(_APPEND, [stack, value])))
-            return out
-        popped = ssa.render_call(_POP, [stack])
-        value = stmt.args[1]
-        if isinstance(value, ssa.Var) and value.name in self.active:
-            temp = self.namer.temp()
-            out.append(ssa.assign(temp, popped))
-            self.accumulate(out, value.name, load(temp))
-        else:
-            out.append(gast.Expr(popped))
-        return out
-
-    def refuse_mutation(self, stmt):
-        """A method changing a differentiated value (`items.append(x)`) has
-        no reverse rule yet: refuse it rather than drop its adjoint."""
-        rule = analysis.rule_of(stmt)
-        receiver = stmt.args[0] if stmt.args else None
-        if rule is not None and rule.mutates and isinstance(receiver, ssa.Var) \
-                and receiver.name in self.active:
-            raise self.source.error(
-                errors.UnsupportedCallError, stmt.node,
-                f"reverse mode through `.{stmt.fn.name}()` on a differentiated "
-                "list is not supported yet; build the values into an array "
-                "(np.stack) or a tuple instead")
-
     def accumulate(self, out, name, expr):
         bar = self.bar(name)
         if name in self.defined:
@@ -671,31 +646,6 @@ def _reads(stmts):
             stack.extend(gast.iter_child_nodes(node))
     return found
 
-
-_APPEND, _POP = ssa.method("append"), ssa.method("pop")
-_STACK_OPS = (_APPEND, _POP)
-
-
-def _stacks(stmts):
-    """Lists made empty and then only pushed to and popped from (the tapes
-    of generated code): their adjoint is a stack popped in step."""
-    made = {s.target for s in ssa.walk(stmts) if isinstance(s, ssa.Assign)
-            and s.fn is ssa.make_list and not s.args}
-    for stmt in ssa.walk(stmts):
-        if isinstance(stmt, ssa.Assign):
-            pushes = stmt.fn in _STACK_OPS
-            operands = stmt.operands()
-        else:  # tests, iterables, returned values and joins
-            pushes = False
-            operands = [getattr(stmt, f) for f in ("test", "iter", "value")
-                        if hasattr(stmt, f)]
-            operands += [o for p in getattr(stmt, "phis", ())
-                         for o in (p.left, p.right)]
-        for k, operand in enumerate(operands):
-            if isinstance(operand, ssa.Var) and operand.name in made \
-                    and not (pushes and k == 0):
-                made.discard(operand.name)
-    return made
 
 _COMPARISONS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt,
                 operator.ge, operator.not_)

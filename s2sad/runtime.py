@@ -15,6 +15,12 @@ def unbroadcast(g, x):
     into complex arithmetic)."""
     if type(g) is float:  # a Python float gradient: x was a scalar too
         return g
+    if isinstance(x, (list, tuple, dict)):
+        if isinstance(x, dict) or len(g) == len(x):
+            return g
+        raise errors.S2SADError(
+            "`+` joins two lists or tuples here, which s2sad differentiates "
+            "as addition; use .append/.extend on a list, or np.concatenate")
     if _is_complex(g) and not _is_complex(x):
         g = g.real
     shape = getattr(x, "shape", None)
@@ -101,6 +107,8 @@ def zeros_like(x):
     list, an object array of the items' zeros, as `getitem_adjoint` makes)."""
     if isinstance(x, (float, int)):
         return 0.0
+    if isinstance(x, dict):
+        return DictAdjoint({k: zeros_like(v) for k, v in x.items()})
     if _is_sequence(x):
         return sequence([zeros_like(item) for item in x])
     x = np.asarray(x)
@@ -132,7 +140,7 @@ def getitem_adjoint(g, x, index):
     item, so that adding two of them adds item by item (as `+` on tuples
     would concatenate).
     """
-    if _is_sequence(x):
+    if _is_sequence(x) or isinstance(x, dict):
         out = zeros_like(x)
         out[index] = out[index] + g
         return out
@@ -443,3 +451,112 @@ def clip_high(x, low, high):
 def balanced_max_partial(a, b):
     """The partial of max(a, b) w.r.t. a: 1 where a wins, 1/2 on ties."""
     return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+
+
+# ---- containers: s2sad's SSA form never changes a list, dict or array in
+# place; `xs.append(v)` is `xs = appended(xs, v)`, `y[i] = v` is
+# `y = setitem(y, i, v)`. The adjoint of a list or tuple is an object array
+# (`sequence`), of a dict a `DictAdjoint`, so that `+` adds item by item.
+
+class DictAdjoint(dict):
+    """The adjoint of a dict: one adjoint per key; `+` adds key by key."""
+
+    def __add__(self, other):
+        out = DictAdjoint(self)
+        if isinstance(other, dict):
+            for key, value in other.items():
+                out[key] = out[key] + value if key in out else value
+        elif not (isinstance(other, (int, float)) and other == 0):
+            return NotImplemented
+        return out
+
+    __radd__ = __add__
+
+
+def appended(items, value):
+    """`items` with `value` added at the end, as a new list."""
+    if getattr(items, "dtype", None) == object:  # an adjoint stays one
+        return sequence(list(items) + [value])
+    return list(items) + [value]
+
+
+def extended(items, values):
+    """`items` followed by the items of `values`, as a new list."""
+    if getattr(items, "dtype", None) == object:
+        return sequence(list(items) + list(values))
+    return list(items) + list(values)
+
+
+def popped(items, index=-1):
+    """`(items without items[index], items[index])`, leaving items as is."""
+    rest = list(items)
+    value = rest.pop(index)
+    if getattr(items, "dtype", None) == object:
+        rest = sequence(rest)
+    return rest, value
+
+
+def inserted(items, index, value):
+    """The inverse of `popped(items, index)`: `value` put back at `index`
+    (counted, when negative, from the end of the list it was popped from)."""
+    out = list(items)
+    out.insert(index if index >= 0 else len(out) + 1 + index, value)
+    return sequence(out) if getattr(items, "dtype", None) == object else out
+
+
+def spread_over(g, items):
+    """The adjoint of Python's `sum(items)`: `g` for every item (summed
+    down to the item's shape where the sum broadcast it)."""
+    if _is_sequence(items):
+        return sequence([unbroadcast(g, item) for item in items])
+    return np.array(np.broadcast_to(g, np.shape(items)),
+                    dtype=_float_type(g, items))
+
+
+def setitem(x, index, value):
+    """A copy of `x` (an array, list or dict) with `x[index] = value`."""
+    if isinstance(x, dict):
+        out = type(x)(x)
+    elif isinstance(x, list):
+        out = list(x)
+    else:
+        out = np.array(x, copy=True)
+    out[index] = value
+    return out
+
+
+def attribute_adjoint(g, x, name):
+    """The adjoint of `x.name` for a namedtuple x: `g` at that field."""
+    fields = getattr(type(x), "_fields", None)
+    if fields is None or name not in fields:
+        raise errors.S2SADError(
+            f"cannot differentiate the attribute .{name} of a "
+            f"{type(x).__name__} object: s2sad differentiates arrays, numbers "
+            "and tuples, lists, dicts and namedtuples of them; pass the "
+            "parameters in one of those")
+    return getitem_adjoint(g, x, fields.index(name))
+
+
+def tree_like(g, x):
+    """A gradient in the structure of the argument `x`: adjoints of tuples,
+    lists and dicts (object arrays, `DictAdjoint`s) become tuples, lists
+    and dicts again."""
+    if isinstance(x, dict):
+        return {k: tree_like(g[k], v) if k in g else zeros_like(v)
+                for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [tree_like(gi, xi) for gi, xi in zip(g, x)]
+        if isinstance(x, list):
+            return items
+        return type(x)(*items) if hasattr(x, "_fields") else tuple(items)
+    return g
+
+
+def tree_adjoint(g, x):
+    """The inverse of `tree_like`: a gradient in the structure of `x` as an
+    adjoint (object arrays for tuples and lists, a DictAdjoint for dicts)."""
+    if isinstance(x, dict):
+        return DictAdjoint({k: tree_adjoint(g[k], v) for k, v in x.items()})
+    if isinstance(x, (list, tuple)):
+        return sequence([tree_adjoint(gi, xi) for gi, xi in zip(g, x)])
+    return g

@@ -28,11 +28,14 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
 """
 
 import operator
+import re
 
 import astor
 import gast
 
-from s2sad import desugar, errors, fence, frontend, trees
+import numpy as np
+
+from s2sad import desugar, errors, fence, frontend, runtime, trees
 from s2sad.naming import Namer, names_in
 
 
@@ -219,11 +222,12 @@ class Function:
     """
 
     def __init__(self, name, params, body, source, namer, arguments=None,
-                 all_params=None):
+                 all_params=None, imports=None):
         self.name, self.params, self.body = name, params, body
         self.source, self.namer = source, namer
         self.arguments = arguments
         self.all_params = all_params if all_params is not None else params
+        self.imports = imports or {}  # names of s2sad's own that it calls
 
     @property
     def plain(self):
@@ -293,6 +297,10 @@ class _Lowering:
         self.env = {}  # user name -> current SSA name
         self.defined = set()  # user names that already have a first version
         self.out = []
+        self.defs = {}  # SSA name -> its Assign or Phi
+        self.shared = {}  # SSA name -> where else its value is reachable
+        self.made = set()  # SSA names of new values that look like views
+        self.imports = {}
 
     def error(self, node, message, cls=errors.UnsupportedSyntaxError):
         return self.source.error(cls, node, message)
@@ -308,7 +316,7 @@ class _Lowering:
             self.defined.add(name)
         body, _ = self.block(tree.body)
         return Function(tree.name, params, body, self.source, self.namer,
-                        tree.args, everything)
+                        tree.args, everything, self.imports)
 
     def block(self, stmts):
         """Lower statements into a fresh list; return (list, return operand)."""
@@ -329,6 +337,8 @@ class _Lowering:
             return value
         elif isinstance(node, gast.If):
             return self.if_(node)
+        elif isinstance(node, gast.Expr) and self.list_update(node):
+            pass
         elif isinstance(node, gast.Expr):  # a call for its effect: print(x)
             fn, args, kwargs, callee = self.operation(node.value)
             self.emit(None, fn, args, kwargs, callee, node)
@@ -344,6 +354,11 @@ class _Lowering:
     def assign(self, node):
         value_node = node.value
         first, *others = node.targets
+        if _is_update(value_node, "pop", self.env):  # v = items.pop()
+            value = self.list_update(gast.Expr(value_node), node)
+            for target in node.targets:
+                self.bind(target, value, node)
+            return
         if isinstance(first, gast.Name):
             value = self.expr(value_node, target=first.id)
         elif isinstance(value_node, (gast.Tuple, gast.List)) \
@@ -368,6 +383,9 @@ class _Lowering:
         if isinstance(target, gast.Name):
             self.emit(self.define(target.id), identity, [value], node=node)
             return
+        if isinstance(target, gast.Subscript):
+            self.set_item(target, value, node)
+            return
         for i, elt in enumerate(target.elts):
             name = self.namer.temp()
             self.emit(name, operator.getitem, [value, Const(i)], node=node)
@@ -383,8 +401,113 @@ class _Lowering:
         return self.env[name]
 
     def emit(self, target, fn, args, kwargs=(), callee=None, node=None):
-        self.out.append(Assign(target, fn, args, kwargs, callee, node))
+        stmt = Assign(target, fn, args, kwargs, callee, node)
+        self.out.append(stmt)
+        self.defs[target] = stmt
+        where = _SHARES.get(fn)
+        if fn in (runtime.appended, runtime.setitem):
+            args = args[1:]  # the list or array updated is not kept
+        for arg in args if where else ():
+            if isinstance(arg, Var):
+                self.shared.setdefault(arg.name, where.format(
+                    target=_user_name(target or "")))
         return Var(target)
+
+    # -- updates in place, as new values --
+
+    def runtime_call(self, helper):
+        """The callee expression `runtime.<helper>` (s2sad's helpers)."""
+        if runtime not in self.imports.values():
+            self.imports[self.namer.fresh("runtime")] = runtime
+        name = next(n for n, v in self.imports.items() if v is runtime)
+        return gast.Attribute(gast.Name(name, gast.Load(), None, None),
+                              helper, gast.Load())
+
+    def list_update(self, stmt, node=None):
+        """`items.append(v)`, `.extend(vs)`, `.pop(i)` on a local list, as
+        `items = runtime.appended(items, v)` and so on. Returns the popped
+        value (an operand), True for the others, or None for any other
+        statement."""
+        call = stmt.value
+        kind = next((k for k in _LIST_UPDATES if _is_update(call, k, self.env)),
+                    None)
+        if kind is None:
+            return None
+        node = node or stmt
+        name = call.func.value.id
+        self.check_unshared(name, node, f"`.{kind}()` on")
+        args, kwargs = self.arguments(call)
+        if kwargs or any(isinstance(a, Spread) for a in args):
+            raise self.error(node, f"pass the arguments of `.{kind}()` "
+                             "positionally")
+        helper = _LIST_UPDATES[kind]
+        old = Var(self.env[name])
+        if kind != "pop":
+            self.emit(self.define(name), helper, [old] + args,
+                      callee=self.runtime_call(helper.__name__), node=node)
+            return True
+        both = self.emit(self.namer.temp(), helper, [old] + args,
+                         callee=self.runtime_call(helper.__name__), node=node)
+        rest = self.emit(self.define(name), operator.getitem, [both, Const(0)],
+                         node=node)
+        self.made.add(rest.name)  # a new list, not a view
+        return self.emit(self.namer.temp(), operator.getitem,
+                         [both, Const(1)], node=node)
+
+    def set_item(self, target, value, node):
+        """`y[index] = value` as `y = runtime.setitem(y, index, value)`."""
+        base = target.value
+        if not (isinstance(base, gast.Name) and base.id in self.env):
+            what = "a module-level value" if isinstance(base, gast.Name) \
+                else f"`{_text(base)}`"
+            raise self.error(node, f"assignment into {what} is not supported; "
+                             "s2sad never changes values in place: build a "
+                             "new array (np.where, np.concatenate) or copy "
+                             "into a local variable first")
+        self.check_unshared(base.id, node, "assignment into")
+        index = self.index(target.slice)
+        old = Var(self.env[base.id])
+        self.emit(self.define(base.id), runtime.setitem, [old, index, value],
+                  callee=self.runtime_call("setitem"), node=node)
+
+    def check_unshared(self, name, node, what):
+        """s2sad updates a list or array by making a new one, which is
+        Python's meaning only when nothing else holds the old one: refuse
+        arguments (the caller's data), views and aliases."""
+        where = self.sharing(self.env[name], set())
+        if where:
+            copy = f"list({name})" if "pop" in what or "extend" in what or \
+                "append" in what else f"np.copy({name})"
+            raise self.error(node, f"{what} `{name}` would also change "
+                             f"{where}; s2sad does not change values in "
+                             f"place: make a copy first (`{name} = {copy}`)")
+
+    def sharing(self, version, seen):
+        """Where else the value of SSA name `version` is reachable, or None."""
+        if version in seen or version in self.made:
+            return None
+        seen.add(version)
+        if version in self.shared:
+            return self.shared[version]
+        stmt = self.defs.get(version)
+        if stmt is None:
+            return "the caller's argument"
+        if isinstance(stmt, Phi):
+            return next(filter(None, (
+                self.sharing(side.name, seen) for side in (stmt.left, stmt.right)
+                if isinstance(side, Var))), None)
+        if stmt.fn is identity:
+            source = stmt.args[0]
+            if isinstance(source, Free):
+                return f"the module-level value `{source!r}`"
+            if isinstance(source, Var):
+                return self.sharing(source.name, seen) or \
+                    f"`{_user_name(source.name)}`"
+            return None
+        if stmt.fn in _VIEWS or (isinstance(stmt.fn, Method)
+                                 and stmt.fn.name in _VIEW_METHODS):
+            return "the array it is a view of"
+        return None
 
     def branches(self, node, then, orelse):
         """Lower two exclusive blocks (callables); join the variables they set."""
@@ -403,6 +526,7 @@ class _Lowering:
                                 Var(a) if a else Undefined(),
                                 Var(b) if b else Undefined()))
                 self.env[name] = phis[-1].target
+                self.defs[phis[-1].target] = phis[-1]
         return then_block, then_ret, else_block, else_ret, phis
 
     def block_with(self, lower_fn):
@@ -453,6 +577,7 @@ class _Lowering:
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
             self.env[name] = phi.target
+            self.defs[phi.target] = phi
             phis.append((name, phi))
         return phis
 
@@ -652,6 +777,35 @@ class _Lowering:
         return identity, [Var(result)], (), None
 
 
+_LIST_UPDATES = {"append": runtime.appended, "extend": runtime.extended,
+                 "pop": runtime.popped}
+# operations whose result shares memory with their first operand
+_VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
+          np.squeeze, np.expand_dims, np.asarray, np.asanyarray,
+          np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to,
+          np.moveaxis, np.swapaxes, np.diagonal, np.real, np.imag, np.flip,
+          np.fliplr, np.flipud, np.rot90}
+_VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
+                 "swapaxes", "diagonal"}
+# operations that keep their operands reachable from their result
+_SHARES = {identity: "`{target}`", make_tuple: "a tuple", make_list: "a list",
+           make_dict: "a dict", runtime.appended: "an item of a list",
+           runtime.setitem: "an item of an array or list"}
+
+
+def _is_update(call, kind, env):
+    """Is `call` `<local name>.<kind>(...)`?"""
+    return (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+            and call.func.attr == kind and isinstance(call.func.value, gast.Name)
+            and call.func.value.id in env)
+
+
+def _user_name(ssa_name):
+    """The user variable an SSA name versions (`h` for `h_2`)."""
+    match = re.match(r"^(.*?)_\d+$", ssa_name)
+    return match.group(1) if match and match.group(1) else ssa_name
+
+
 def parameters(args, all_kinds=False):
     """The parameter names of a `gast.arguments`: the positional ones, or
     (`all_kinds`) all of them in order, `*args` and `**kwargs` included."""
@@ -669,6 +823,13 @@ def _assigned(nodes):
         for sub in gast.walk(node):
             if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
                 names.add(sub.id)
+            elif isinstance(sub, gast.Subscript) and isinstance(
+                    sub.ctx, gast.Store) and isinstance(sub.value, gast.Name):
+                names.add(sub.value.id)  # y[i] = v makes a new y
+            elif isinstance(sub, gast.Call) and isinstance(
+                    sub.func, gast.Attribute) and sub.func.attr in \
+                    _LIST_UPDATES and isinstance(sub.func.value, gast.Name):
+                names.add(sub.func.value.id)  # so does items.append(v)
     return names
 
 

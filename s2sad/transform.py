@@ -53,7 +53,7 @@ class Transform:
         self.argnums = argnums
         positions = (argnums,) if isinstance(argnums, int) else argnums
         self.wrt = [func.params[i] for i in positions]
-        self.imports = {}
+        self.imports = dict(func.imports)
         self.locals = set(func.all_params) | defined_in(func.body)
         self.line = None  # the source line of the block being emitted
         self.complex = analysis.uses_complex(func)
@@ -230,6 +230,19 @@ class Transform:
         keywords = [gast.keyword(k, ssa.render_operand(v))
                     for k, v in stmt.kwargs] + list(extra_keywords)
         return gast.Call(load(site.forward), args, keywords)
+
+    def refuse_mutation(self, stmt):
+        """A method called for its effect on a differentiated value (`x.sort()`,
+        `items.insert(0, v)`) would change it behind the derivative's back."""
+        if isinstance(stmt.fn, ssa.Method) and any(
+                isinstance(o, ssa.Var) and o.name in self.active
+                for o in stmt.operands()):
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"{describe(stmt)} changes a value in place, which s2sad "
+                "does not differentiate; use the function that returns a new "
+                "value (np.sort(x), xs = xs[:i] + [v] + xs[i:]), or .append, "
+                ".extend and .pop, which s2sad rewrites that way")
 
     def comment_for(self, stmt, verb):
         """`# <verb> line N: <source>` when a new source line begins."""

@@ -153,6 +153,28 @@ def test_recursion_gives_the_exact_power_rule():
     assert (value, tangent) == (32.0, 80.0)
 
 
+def test_two_layer_model_class_with_parameter_dict():
+    rng = np.random.default_rng(0)
+    params = {"w1": rng.standard_normal((4, 3)), "b1": rng.standard_normal(4),
+              "w2": rng.standard_normal((2, 4))}
+    model, x = TwoLayer(), rng.standard_normal(3)
+
+    def loss(params, x):
+        return np.sum(model.forward(params, x) ** 2)
+    grads = s2sad.grad(loss)(params, x)
+    assert set(grads) == set(params)
+    eps = 1e-6
+    for name, value in params.items():
+        numeric = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            bumped = {k: v.copy() for k, v in params.items()}
+            bumped[name][idx] += eps
+            up = loss(bumped, x)
+            bumped[name][idx] -= 2 * eps
+            numeric[idx] = (up - loss(bumped, x)) / (2 * eps)
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8)
+
+
 def test_generated_source_has_one_function_per_user_function():
     source = s2sad.grad(calls_with_defaults).source
     assert source.count("def vjp_scaled_square(x, scale=2.0):") == 1

@@ -77,13 +77,6 @@ def _for_else(x):
     return x
 
 
-def appends(x):
-    items = []
-    items.append(x * 2.0)
-    items.append(x)
-    return items[0] * items[1]
-
-
 def _while_else(x):
     while x < 10:
         x = x * 2
@@ -113,8 +106,6 @@ BAD = [
     (_nested, (1.5,), errors.UnsupportedSyntaxError, "def inner", "nested"),
     (_for_else, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
      "else"),
-    (appends, (1.5,), errors.UnsupportedCallError, "items.append(x)",
-     ".append()"),
     (_while_else, (1.5,), errors.UnsupportedSyntaxError, "while x < 10",
      "else"),
     (_subscript_assign, (np.ones(2),), errors.UnsupportedSyntaxError,

@@ -35,8 +35,8 @@ import pytest
 import s2sad
 from s2sad import runtime, ssa
 from tests import (
-    rule_rows_complex, rule_rows_linalg, rule_rows_products, rule_rows_reductions,
-    rule_rows_shape)
+    rule_rows_complex, rule_rows_containers, rule_rows_linalg,
+    rule_rows_products, rule_rows_reductions, rule_rows_shape)
 from tests.rule_inputs import ALL, FLOAT, REDUCTIONS, Draw, arr
 from s2sad.rules import registry
 from s2sad.rules.registry import d
@@ -339,6 +339,7 @@ SPECIAL_CASES = {
 }
 
 for _rows in (rule_rows_reductions.ROWS, rule_rows_shape.ROWS,
+              rule_rows_containers.ROWS,
               rule_rows_products.ROWS, rule_rows_linalg.ROWS,
               rule_rows_complex.ROWS):
     SPECIAL_CASES.update(_rows)
@@ -459,6 +460,7 @@ def test_rule_matches_central_differences(
     if argnums is ALL:
         argnums = tuple(i for i, v in enumerate(values) if is_float(v))
     namespace = {"OP": rule.key} if callable(rule.key) else {}
+    namespace["runtime"] = runtime
     primal = load_probe(tmp_path, "primal", expr, len(values), **namespace)
     out = primal(*values)
     if type(out) is float:

@@ -2,9 +2,9 @@
 
 import builtins
 
-from s2sad import runtime, ssa
+from s2sad import runtime
 from s2sad.rules.registry import (
-    d, elementwise, mutating, non_differentiable, tangent)
+    adjoint, d, elementwise, non_differentiable, takes_sequences, tangent)
 
 
 @elementwise(builtins.abs, domain="nonzero")
@@ -27,19 +27,81 @@ def min(z, x, y):
     return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
 
 
-# ---- lists (the tapes of generated code, differentiated again) ----
+# ---- lists (s2sad's SSA form updates them by copying, see runtime) ----
 
-mutating(ssa.method("append"))
+takes_sequences(runtime.appended, runtime.extended, runtime.popped,
+                runtime.inserted,
+                builtins.list, builtins.tuple, builtins.sum, builtins.len)
 
 
-@tangent(ssa.method("pop"))
-def pop_fwd(y, items):
-    d[y] = d[items].pop()
+@adjoint(runtime.appended)
+def appended_rev(y, items, value):
+    d[items] = d[y][:-1]
+    d[value] = d[y][-1]
+
+
+@tangent(runtime.appended, structural=True)
+def appended_fwd(y, items, value):
+    d[y] = runtime.appended(d[items], d[value])
+
+
+@adjoint(runtime.extended)
+def extended_rev(y, items, values):
+    d[items] = d[y][:len(items)]
+    d[values] = d[y][len(items):]
+
+
+@tangent(runtime.extended, structural=True)
+def extended_fwd(y, items, values):
+    d[y] = runtime.extended(d[items], d[values])
+
+
+@adjoint(runtime.popped, constants=("index",))
+def popped_rev(y, items, index=-1):
+    d[items] = runtime.inserted(d[y][0], index, d[y][1])
+
+
+@tangent(runtime.popped)
+def popped_fwd(y, items, index=-1):
+    d[y] = runtime.popped(d[items], index)
+
+
+@adjoint(runtime.inserted, constants=("index",))
+def inserted_rev(y, items, index, value):
+    rest, item = runtime.popped(d[y], index)
+    d[items] = rest
+    d[value] = item
+
+
+@tangent(runtime.inserted, structural=True)
+def inserted_fwd(y, items, index, value):
+    d[y] = runtime.inserted(d[items], index, d[value])
+
+
+@adjoint(builtins.list, builtins.tuple)
+def list_rev(y, items):
+    d[items] = d[y]
 
 
 @tangent(builtins.list)
 def list_fwd(y, items):
     d[y] = list(d[items])
+
+
+@tangent(builtins.tuple)
+def tuple_fwd(y, items):
+    d[y] = tuple(d[items])
+
+
+@adjoint(builtins.sum)
+def sum_rev(y, items, start=0):
+    d[items] = runtime.spread_over(d[y], items)
+    d[start] = d[y]
+
+
+@tangent(builtins.sum)
+def sum_fwd(y, items, start=0):
+    d[y] = sum(d[items]) + d[start]
 
 
 non_differentiable(builtins.len, builtins.range, builtins.int, builtins.round,

@@ -12,7 +12,7 @@ import numpy as np
 
 from s2sad import errors, runtime, ssa
 from s2sad.rules.registry import (
-    adjoint, d, linear, non_differentiable, tangent)
+    adjoint, d, linear, non_differentiable, takes_sequences, tangent)
 
 # ---- shape-only helpers the templates call ----
 
@@ -380,6 +380,10 @@ def pad_fwd(y, array, pad_width, mode="constant", constant_values=0):
 # ---- joining and splitting ----
 # A list argument's adjoint is a sequence of adjoints, one per item (an
 # object array, see runtime.sequence); its tangent is the list of tangents.
+
+
+takes_sequences(np.concatenate, np.hstack, np.vstack, np.dstack,
+                np.column_stack, np.stack, np.array, np.asarray)
 
 
 @adjoint(np.concatenate)

@@ -65,6 +65,7 @@ class Template:
         self.reads_d = {n.slice.id for n in gast.walk(gast.Module(
             body=self.body, type_ignores=[])) if _is_d(n)}
         self.globals = fn.__globals__
+        self.structural = False  # see `tangent`
 
 
 def _template(template_fn):
@@ -96,9 +97,9 @@ class Rule:
         self.broadcasts = False
         self.domain = "real"
         self.differentiable = True
-        self.mutates = False  # a method that changes its receiver
         self.makes_complex = False  # gives complex values from real ones
         self.constants = ()  # inputs without a derivative (shapes, dtypes)
+        self.sequences = False  # takes lists or tuples of arrays
 
     @property
     def name(self):
@@ -173,17 +174,24 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
     return register
 
 
-def tangent(*fns):
-    """Declare a forward-mode template: `d[y] = <sum of linear terms>`."""
+def tangent(*fns, structural=False):
+    """Declare a forward-mode template: `d[y] = <sum of linear terms>`.
+
+    Args:
+        structural: the template builds a container from its inputs'
+            tangents (`runtime.appended(d[items], d[value])`) rather than
+            adding terms: an input without a tangent gets zeros instead.
+    """
     def register(template_fn):
         template = _template(template_fn)
+        template.structural = structural
         _validate(template, partials=False)
         assigns = [s for s in template.body if isinstance(s, gast.Assign)
                    and _is_d(s.targets[0], template.params[0])]
         if len(assigns) != 1:
             raise TypeError(f"tangent template {template.name}: must assign "
                             f"d[{template.params[0]}] exactly once")
-        for term in _summands(assigns[0].value):
+        for term in [] if structural else _summands(assigns[0].value):
             tangents = {n.slice.id for n in gast.walk(term) if _is_d(n)}
             if len(tangents) > 1:
                 raise TypeError(
@@ -274,12 +282,12 @@ def non_differentiable(*fns):
     return fns[0] if len(fns) == 1 else fns
 
 
-def mutating(*methods):
-    """Declare methods that change their receiver (`list.append`): what they
-    are given flows into the receiver, and forward mode applies the same
-    method to the tangents."""
-    for key in methods:
-        _rule(key).mutates = True
+def takes_sequences(*fns):
+    """Declare functions that take a list or tuple of values (np.stack): a
+    differentiated argument given to them whole may be one, and its gradient
+    is given back as one."""
+    for fn in fns:
+        _rule(fn).sequences = True
 
 
 def attribute(name):

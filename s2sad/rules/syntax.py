@@ -6,7 +6,7 @@ import numpy as np
 
 from s2sad import runtime, ssa
 from s2sad.rules.registry import (
-    adjoint, attribute, d, non_differentiable, tangent)
+    adjoint, attribute, d, non_differentiable, takes_sequences, tangent)
 
 
 @adjoint(operator.getitem)
@@ -17,6 +17,20 @@ def getitem(y, x, index):
 @tangent(operator.getitem)
 def getitem_fwd(y, x, index):
     d[y] = d[x][index]
+
+
+takes_sequences(operator.getitem, runtime.setitem)
+
+
+@adjoint(runtime.setitem, constants=("index",))
+def setitem(y, x, index, value):
+    d[x] = runtime.setitem(d[y], index, 0.0)
+    d[value] = runtime.unbroadcast(d[y][index], value)
+
+
+@tangent(runtime.setitem, structural=True)
+def setitem_fwd(y, x, index, value):
+    d[y] = runtime.setitem(d[x], index, d[value])
 
 
 @adjoint(attribute("T"))

@@ -1,0 +1,60 @@
+"""Rows for the rules of containers and in-place updates: Python's list
+built-ins, and the runtime helpers s2sad's SSA form writes `xs.append(v)`,
+`xs.pop(i)` and `y[i] = v` as (see tests/test_rules.py for the format)."""
+
+import builtins
+
+from s2sad import runtime
+from tests.rule_inputs import ALL, FLOAT, arr
+
+ROWS = {
+    runtime.appended: [
+        ("np.stack(OP([x0, x1], x0 * 2.0))", [arr(3), arr(3)], ALL),
+        ("np.stack(OP((x0,), x1))", [arr(2), arr(2)], ALL),
+    ],
+    runtime.extended: [
+        ("np.stack(OP([x0], [x1, x0]))", [arr(3), arr(3)], ALL),
+        ("np.stack(OP([x0, x1], ()))", [arr(2), arr(2)], ALL),
+    ],
+    runtime.popped: [
+        ("np.stack(OP([x0, x1, 2.0 * x0], 1)[0])", [arr(3), arr(3)], ALL),
+        ("OP([x0, x1], -1)[1] * x0", [arr(3), arr(3)], ALL),
+        ("OP([x0, x1])[1] + OP([x1, x0], 0)[1]", [arr(2), arr(2)], ALL),
+    ],
+    runtime.inserted: [
+        ("np.stack(OP([x0, x1], -1, 3.0 * x1))", [arr(2), arr(2)], ALL),
+        ("np.stack(OP([x0], 0, x1))", [arr(3), arr(3)], ALL),
+        ("np.stack(OP([x0, x1], -2, x0))", [arr(2), arr(2)], ALL),
+    ],
+    runtime.setitem: [
+        ("OP(x0, 1, x1)", [arr(3), FLOAT], ALL),
+        ("OP(x0, slice(1, None), x1)", [arr(3), arr(2)], ALL),
+        ("OP(x0, (0, slice(None)), x1)", [arr(2, 3), arr(3)], ALL),
+        ("OP(x0, slice(None, 2), x1)", [arr(3), arr()], ALL),
+        ("OP(x0, 0, x1)", [arr(2, 3), arr(1)], ALL),
+    ],
+    runtime.tree_like: [
+        ("OP(x0, x1)", [arr(3), arr(3)], (0,)),
+        ("np.stack(OP(runtime.sequence([x0, x1]), [x0, x1]))",
+         [arr(2), arr(2)], ALL),
+    ],
+    runtime.tree_adjoint: [
+        ("OP(x0, x1)", [arr(3), arr(3)], (0,)),
+        ("np.stack(list(OP((x0, x1), (x1, x0))))", [arr(2), arr(2)], ALL),
+    ],
+    builtins.list: [
+        ("np.stack(OP((x0, x1)))", [arr(3), arr(3)], ALL),
+    ],
+    builtins.tuple: [
+        ("np.stack(OP([x0, 2.0 * x1]))", [arr(3), arr(3)], ALL),
+    ],
+    builtins.sum: [
+        ("OP([x0, x1, x0 * x1])", [arr(3), arr(3)], ALL),
+        ("OP([x0, x1], x0)", [arr(3), FLOAT], ALL),
+        ("OP((x0, x1))", [arr(2, 3), arr(3)], ALL),
+        ("OP(x0)", [arr(2, 3)], ALL),
+    ],
+}
+ROWS[runtime.sequence] = [
+    ("np.stack(list(OP([x0, x1])))", [arr(3), arr(3)], ALL),
+]

@@ -1,0 +1,238 @@
+"""Containers and updates in place: tuple, list and dict values and
+arguments (pytrees), list methods, comprehensions, `sum`/`len`/`zip`, and
+assignment into arrays the function made. s2sad's SSA form makes each update
+a new value (`y[i] = v` is `y = runtime.setitem(y, i, v)`), so the adjoint
+sees every version; updates that would change a value something else holds
+are refused."""
+
+import collections
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import errors
+
+Params = collections.namedtuple("Params", "w b")
+
+
+def tuple_argument(p, x):
+    w, b = p
+    return np.sum(np.tanh(w * x + b))
+
+
+def nested_argument(p):
+    (a, b), rest = p["pair"], p["list"]
+    return a * b + np.sum(rest[0] * rest[1]) + p["scale"] ** 2
+
+
+def namedtuple_argument(p, x):
+    return np.sum((p.w * x + p.b) ** 2)
+
+
+def dict_literal(x, y):
+    q = {"a": x * 2.0, "b": y}
+    q["c"] = q["a"] * q["b"]
+    return q["c"] + q["a"]
+
+
+def swaps_and_unpacking(x, y):
+    a, (b, c) = x, (y, x * y)
+    a, b = b, a
+    return a * 3.0 + b * c
+
+
+def tanh_rnn(w, xs):
+    hs = [0.0]
+    for x in xs:
+        hs.append(np.tanh(w * hs[-1] + x))
+    return sum(hs) / len(hs)
+
+
+def list_methods(x):
+    stack = [x, 2.0 * x, 3.0 * x]
+    a = stack.pop()
+    b = stack.pop(0)
+    stack.extend([a * b, b])
+    return stack[0] * stack[1] + stack[-1] * stack[2]
+
+
+def comprehension(x, ys):
+    zs = [x * y for y in ys if y > 0]
+    return sum([z * z for z in zs]) + len(zs) * x
+
+
+def zipped(xs, ys):
+    return sum([a * b for a, b in zip(xs, ys)])
+
+
+def nested_comprehension(x):
+    return sum([x ** i * j for i in range(3) for j in range(i)])
+
+
+def array_updates(x):
+    y = np.zeros(4)
+    y[0] = x[0] * 2.0
+    y[1:3] += x[1:] ** 2
+    y[3] = y[1] * y[0]
+    for i in range(3):
+        y[i + 1] = y[i + 1] + y[i] * x[i % 2]
+    return np.sum(y * y)
+
+
+def matrix_rows(x):
+    m = np.ones((3, 2))
+    for i in range(3):
+        m[i, :] = m[i, :] * x * (i + 1.0)
+    m[:, 1] -= x[0]
+    return np.sum(m ** 3)
+
+
+def updates_in_a_branch(x):
+    y = np.zeros(2)
+    if x[0] > 0:
+        y[0] = np.sin(x[0])
+    else:
+        y[1] = x[1] * x[0]
+    return np.sum(y) + y[0] * x[1]
+
+
+CASES = [
+    (tuple_argument, ((np.array([0.5, -1.0]), 0.3), np.array([1.0, 2.0])),
+     (0,)),
+    (nested_argument, ({"pair": (1.5, -0.5), "list": [np.ones(2) * 0.3,
+                                                       np.arange(2.0)],
+                        "scale": 0.7},), (0,)),
+    (namedtuple_argument, (Params(np.array([0.2, 0.4]), 0.1),
+                           np.array([1.0, -1.0])), (0,)),
+    (dict_literal, (1.5, 2.0), (0, 1)),
+    (swaps_and_unpacking, (1.5, -0.5), (0, 1)),
+    (tanh_rnn, (0.5, np.array([0.1, -0.3, 0.7])), (0, 1)),
+    (list_methods, (1.3,), (0,)),
+    (comprehension, (0.7, [1.0, -2.0, 3.0]), (0, 1)),
+    (zipped, ([0.5, 1.5, -0.3], (2.0, 1.0, 3.0)), (0, 1)),
+    (nested_comprehension, (0.7,), (0,)),
+    (array_updates, (np.array([0.5, -0.7, 1.1]),), (0,)),
+    (matrix_rows, (np.array([0.5, -0.7]),), (0,)),
+    (updates_in_a_branch, (np.array([0.5, -0.7]),), (0,)),
+    (updates_in_a_branch, (np.array([-0.5, -0.7]),), (0,)),
+]
+
+
+@pytest.mark.parametrize("func,args,argnums", CASES,
+                         ids=lambda c: getattr(c, "__name__", ""))
+def test_containers_match_central_differences(func, args, argnums):
+    s2sad.check_grads(func, args, argnums=argnums)
+
+
+def test_gradients_come_back_in_the_arguments_structure():
+    p = {"pair": (1.5, -0.5), "list": [np.ones(2), np.arange(2.0)],
+         "scale": 0.7}
+    g = s2sad.grad(nested_argument)(p)
+    assert isinstance(g, dict) and isinstance(g["pair"], tuple) \
+        and isinstance(g["list"], list)
+    assert g["pair"] == (-0.5, 1.5) and g["scale"] == pytest.approx(1.4)
+    named = s2sad.grad(namedtuple_argument)(Params(1.0, 0.5), 2.0)
+    assert isinstance(named, Params)
+
+
+def test_caller_data_is_not_changed():
+    x = np.array([0.5, -0.7, 1.1])
+    before = x.copy()
+    s2sad.grad(array_updates)(x)
+    s2sad.jvp(array_updates, (x,), (np.ones(3),))
+    assert np.array_equal(x, before)
+
+
+def pytree_output(x):
+    return {"double": 2.0 * x, "pair": (x * x, np.sin(x))}
+
+
+def test_vjp_and_jvp_of_a_pytree_output():
+    x = np.array([0.3, -1.2])
+    value, pullback = s2sad.vjp(pytree_output, x)
+    assert set(value) == {"double", "pair"}
+    cotangent = {"double": np.ones(2), "pair": (np.ones(2), 2.0 * np.ones(2))}
+    (g,) = pullback(cotangent)
+    np.testing.assert_allclose(g, 2.0 + 2.0 * x + 2.0 * np.cos(x))
+    _, tangent = s2sad.jvp(pytree_output, (x,), (np.ones(2),))
+    np.testing.assert_allclose(tangent["pair"][1], np.cos(x))
+
+
+def with_aux(x):
+    y = np.sum(x ** 2)
+    return y, {"norm": np.sqrt(y), "items": [x[0]]}
+
+
+def test_has_aux_passes_a_pytree_through():
+    g, aux = s2sad.grad(with_aux, has_aux=True)(np.array([3.0, 4.0]))
+    np.testing.assert_allclose(g, [6.0, 8.0])
+    assert aux["norm"] == 5.0 and aux["items"] == [3.0]
+
+
+# ---- refusals: updates that would change what something else holds ----
+
+def updates_an_argument(x):
+    x[0] = 1.0
+    return np.sum(x)
+
+
+def appends_to_an_argument(xs, v):
+    xs.append(v)
+    return sum(xs)
+
+
+def updates_a_view(x):
+    y = x * 1.0
+    row = y[0:2]
+    row[0] = 5.0
+    return np.sum(y)
+
+
+def updates_an_alias(x):
+    y = np.zeros(2)
+    z = y
+    y[0] = x
+    return np.sum(z)
+
+
+def updates_an_attribute(x, obj):
+    obj.value = x
+    return x
+
+
+def sorts_in_place(x):
+    y = x * 2.0
+    y.sort()
+    return np.sum(y * x)
+
+
+def conditional_comprehension(x, flag):
+    return sum([x * i for i in range(3)] if flag else [x])
+
+
+REFUSED = [
+    (updates_an_argument, (np.ones(2),), "x[0] = 1.0", "caller's argument"),
+    (appends_to_an_argument, ([1.0], 2.0), "xs.append(v)",
+     "caller's argument"),
+    (updates_a_view, (np.ones(3),), "row[0] = 5.0", "view"),
+    (updates_an_alias, (1.0,), "y[0] = x", "`z`"),
+    (updates_an_attribute, (1.0, None), "obj.value = x", "attribute"),
+    (sorts_in_place, (np.ones(3),), "y.sort()", "in place"),
+    (conditional_comprehension, (1.0, True), "return sum(",
+     "list comprehension"),
+]
+
+
+@pytest.mark.parametrize("func,args,line,words", REFUSED,
+                         ids=lambda c: getattr(c, "__name__", ""))
+def test_updates_of_shared_values_are_refused_with_a_location(
+        func, args, line, words):
+    import inspect
+    lines, first = inspect.getsourcelines(func)
+    lineno = first + next(i for i, text in enumerate(lines) if line in text)
+    for mode in ("reverse", "forward"):
+        with pytest.raises(errors.S2SADError) as info:
+            s2sad.show(func, mode=mode)
+        assert f"test_containers.py:{lineno}:" in str(info.value)
+        assert words in str(info.value)
