@@ -17,7 +17,8 @@ import functools
 
 import numpy as np
 
-from s2sad import codegen, errors, forward, frontend, optimize, reverse, ssa
+from s2sad import (
+    codegen, errors, forward, frontend, optimize, reverse, runtime, ssa)
 
 _CACHE = {}
 _UNDER_WAY = set()  # keys of transformations in progress (recursion)
@@ -234,9 +235,10 @@ def vjp(f, *primals):
     backward = forward_fn.backward
 
     def vjp_fn(cotangent):
-        grads = iter(backward(*residuals, cotangent))
-        return tuple(next(grads) if i in argnums else None
-                     for i in range(len(primals)))
+        grads = iter(backward(*residuals, runtime.tree_adjoint(cotangent,
+                                                               value)))
+        return tuple(runtime.tree_like(next(grads), p) if i in argnums
+                     else None for i, p in enumerate(primals))
     return value, vjp_fn
 
 

@@ -67,6 +67,14 @@ def is_user_function(fn):
 _OWN_MODULES = ("s2sad.runtime", "s2sad.calls")
 
 
+def name_of(fn):
+    """The name generated code gives a function's derivatives (`vjp_<name>`):
+    a lambda is named after its line, as `frontend` parses it."""
+    if fn.__name__ == "<lambda>":
+        return f"lambda_{fn.__code__.co_firstlineno}"
+    return fn.__name__
+
+
 def callee(function):
     """(function to differentiate, leading arguments) for a callable: a
     bound method is its function with `self` first; a callable with a rule

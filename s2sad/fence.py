@@ -25,10 +25,6 @@ _UNSUPPORTED = {
     gast.AsyncFor: ("`async for`", "use a plain loop"),
     gast.AsyncWith: ("`async with`", "use plain code"),
     gast.Await: ("`await`", "use plain code"),
-    gast.Lambda: ("lambda expressions", "define the function at module level "
-                  "with `def`"),
-    gast.FunctionDef: ("nested function definitions", "define the function at "
-                       "module level and call it"),
     gast.ClassDef: ("classes defined inside the function", "define the class "
                     "at module level"),
     gast.Import: ("imports inside the function", "import at module level"),

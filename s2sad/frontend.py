@@ -12,6 +12,7 @@ import inspect
 import linecache
 import textwrap
 
+import astor
 import gast
 
 from s2sad import errors
@@ -106,10 +107,6 @@ def parse(func):
             "with source code; wrap it in a `def` or give it a rule with "
             "s2sad.adjoint")
     filename = code.co_filename
-    if func.__name__ == "<lambda>":
-        raise errors.UnsupportedSyntaxError(
-            "lambda functions are not supported yet; define the function "
-            "with `def`", filename, code.co_firstlineno)
     try:
         lines, first_line = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
@@ -118,8 +115,39 @@ def parse(func):
             "needs functions defined in a file (not the REPL or exec)",
             filename, code.co_firstlineno) from None
     cells = dict(zip(code.co_freevars, func.__closure__ or ()))
-    return parse_source("".join(lines), filename, first_line,
-                        func.__globals__, cells, func=func)
+    text = "".join(lines)
+    if func.__name__ == "<lambda>":
+        text = _lambda_as_def(func, text, filename, first_line)
+    return parse_source(text, filename, first_line, func.__globals__, cells,
+                        func=func)
+
+
+def _lambda_as_def(func, text, filename, first_line):
+    """The source of a lambda, written as the `def` it stands for (on the
+    lambda's line, so locations stay right)."""
+    code = func.__code__
+    line = code.co_firstlineno - first_line + 1
+    try:
+        module = gast.parse(textwrap.dedent(text))
+    except SyntaxError:
+        module = None
+    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    found = [] if module is None else [
+        n for n in gast.walk(module) if isinstance(n, gast.Lambda)
+        and n.lineno == line and [a.id for a in n.args.args
+                                  + n.args.kwonlyargs] == params]
+    if len(found) != 1:
+        raise errors.SourceUnavailableError(
+            "cannot single out this lambda in its source line; define the "
+            "function with `def`", filename, code.co_firstlineno)
+    lam = found[0]
+    definition = gast.FunctionDef(
+        f"lambda_{code.co_firstlineno}", lam.args,
+        [gast.copy_location(gast.Return(lam.body), lam)], [], None, None, [])
+    gast.copy_location(definition, lam)
+    source = astor.to_source(gast.gast_to_ast(definition))
+    # put the def on the lambda's line, its body on the same line
+    return "\n" * (line - 1) + source.replace("\n    ", " ", 1)
 
 
 def parse_source(text, filename="<string>", first_line=1, globals_=None,

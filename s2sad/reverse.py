@@ -262,7 +262,9 @@ class _Reverse(Transform):
     def gradient_of(self, param):
         if param in self.defined:
             gradient = load(self.bars[param])
-            if param in self.containers:  # in the argument's structure
+            if param in self.containers and not self.split:
+                # in the argument's structure (vjp's cotangents stay
+                # adjoints, to be added up by their callers)
                 gradient = self.runtime_call("tree_like",
                                              [gradient, load(param)])
             return gradient

@@ -136,6 +136,12 @@ def call(function, *args, **kwargs):
     return function(*args, **kwargs)
 
 
+def make_function(*captured):
+    """A nested `def` or lambda: the statement carries its definition
+    (`Assign.definition`); the operands are the local values it captures."""
+    raise TypeError("make_function is a marker, not a function")
+
+
 def make_tuple(*items):
     return items
 
@@ -168,6 +174,7 @@ class Assign:
         self.kwargs = tuple(kwargs)  # ((name, operand), ...)
         self.callee = callee  # gast expression of the callee, for calls
         self.node = node  # the user's statement, for locations
+        self.definition = None  # the def or lambda of a make_function
 
     def operands(self):
         """Every operand read, `*xs` and `**kw` unwrapped."""
@@ -342,6 +349,8 @@ class _Lowering:
         elif isinstance(node, gast.Expr):  # a call for its effect: print(x)
             fn, args, kwargs, callee = self.operation(node.value)
             self.emit(None, fn, args, kwargs, callee, node)
+        elif isinstance(node, gast.FunctionDef):
+            self.function_value(node, node.name)
         elif isinstance(node, gast.For):
             self.for_(node)
         elif isinstance(node, gast.While):
@@ -412,6 +421,45 @@ class _Lowering:
                 self.shared.setdefault(arg.name, where.format(
                     target=_user_name(target or "")))
         return Var(target)
+
+    def function_value(self, node, name=None):
+        """A nested def (or lambda) as a `make_function` statement. The
+        names it reads from this function are renamed to their SSA versions
+        now; Python reads them when the function runs, which is the same
+        value only if they are assigned once."""
+        if getattr(node, "decorator_list", None):
+            raise self.error(node, "decorated nested functions are not "
+                             "supported; define the function at module level")
+        inner = parameters(node.args, all_kinds=True)
+        local = set(inner) | (_assigned([node]) if name else set())
+        captured = sorted(n.id for n in gast.walk(node)
+                          if isinstance(n, gast.Name)
+                          and isinstance(n.ctx, gast.Load)
+                          and n.id in self.env and n.id not in local)
+        for var in captured:
+            if self.assignments(var) > 1:
+                raise self.error(node, f"the nested function reads `{var}`, "
+                                 "which this function assigns more than once; "
+                                 "pass it as an argument instead")
+        definition = trees.clone(node)
+        renames = {v: self.env[v] for v in captured if self.env[v] != v}
+        for n in gast.walk(definition):
+            if isinstance(n, gast.Name) and n.id in renames:
+                n.id = renames[n.id]
+        target = self.define(name) if name else self.namer.temp()
+        stmt = Assign(target, make_function,
+                      [Var(self.env[v]) for v in captured], node=node)
+        stmt.definition = definition
+        self.out.append(stmt)
+        self.defs[target] = stmt
+        return Var(target)
+
+    def assignments(self, name):
+        """How many times the function assigns `name` (a parameter once)."""
+        count = sum(isinstance(n, gast.Name) and n.id == name
+                    and isinstance(n.ctx, gast.Store)
+                    for n in gast.walk(self.source.tree))
+        return count + (name in parameters(self.source.tree.args, True))
 
     # -- updates in place, as new values --
 
@@ -683,6 +731,8 @@ class _Lowering:
             return make_dict, pairs, (), None
         if isinstance(node, gast.IfExp):
             return self.if_exp(node)
+        if isinstance(node, gast.Lambda):
+            return identity, [self.function_value(node)], (), None
         if isinstance(node, gast.BoolOp):
             return self.bool_op(node)
         raise self.error(node, f"{type(node).__name__} expressions are not "
@@ -820,8 +870,10 @@ def _assigned(nodes):
     """User names assigned anywhere in `nodes` (targets of = and for)."""
     names = set()
     for node in nodes:
-        for sub in gast.walk(node):
-            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
+        for sub in _walk_outside_defs(node):
+            if isinstance(sub, gast.FunctionDef) and sub is not node:
+                names.add(sub.name)
+            elif isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
                 names.add(sub.id)
             elif isinstance(sub, gast.Subscript) and isinstance(
                     sub.ctx, gast.Store) and isinstance(sub.value, gast.Name):
@@ -831,6 +883,17 @@ def _assigned(nodes):
                     _LIST_UPDATES and isinstance(sub.func.value, gast.Name):
                 names.add(sub.func.value.id)  # so does items.append(v)
     return names
+
+
+def _walk_outside_defs(node):
+    """gast.walk, not looking inside nested functions' bodies."""
+    stack = [node]
+    while stack:
+        sub = stack.pop()
+        yield sub
+        if isinstance(sub, (gast.FunctionDef, gast.Lambda)) and sub is not node:
+            continue
+        stack.extend(gast.iter_child_nodes(sub))
 
 
 def _assigned_names(source):
@@ -919,6 +982,12 @@ def render_call(fn, args, kwargs=(), callee=None):
 
 
 def render_assign(stmt):
+    if stmt.fn is make_function:
+        definition = trees.clone(stmt.definition)
+        if isinstance(definition, gast.Lambda):
+            return assign(stmt.target, definition)
+        definition.name = stmt.target
+        return definition
     args = [render_operand(a) for a in stmt.args]
     if stmt.fn is operator.getitem and isinstance(stmt.args[1], Const):
         args[1] = render_constant(stmt.args[1].value, index=True)

@@ -89,6 +89,8 @@ class Transform:
             has a zero derivative.
         """
         rule = analysis.rule_of(stmt)
+        if stmt.fn is ssa.make_function:
+            raise self.closure_error(stmt, stmt.target)
         if stmt.spreads() and (rule is None or rule.differentiable):
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
@@ -162,6 +164,8 @@ class Transform:
             receiver, function, args = None, None, stmt.args
         else:
             return None
+        if isinstance(function, ssa.Var) and function.name in self.active:
+            raise self.closure_error(stmt, function.name)
         site = CallSite(stmt, receiver, function, args, self.active)
         if any(k is None for k, v in stmt.kwargs
                if isinstance(v, ssa.Var) and v.name in self.active):
@@ -195,7 +199,7 @@ class Transform:
             return
         self.callees.append(generated)
         site.binding, site.leading = binding, list(leading)
-        name = fn.__name__
+        name = calls.name_of(fn)
         if mode == "vjp":
             site.forward = self.import_name(f"vjp_{name}", generated)
             site.backward = self.import_name(f"vjp_bwd_{name}",
@@ -230,6 +234,23 @@ class Transform:
         keywords = [gast.keyword(k, ssa.render_operand(v))
                     for k, v in stmt.kwargs] + list(extra_keywords)
         return gast.Call(load(site.forward), args, keywords)
+
+    def closure_error(self, stmt, function):
+        """A nested function that reads differentiated values of this one
+        through its closure: s2sad differentiates its arguments only."""
+        made = next((s for s in ssa.walk(self.func.body)
+                     if isinstance(s, ssa.Assign) and s.target == function
+                     and s.fn is ssa.make_function), None)
+        reads = [f"`{ssa._user_name(o.name)}`" for o in made.args
+                 if o.name in self.active] if made else []
+        what = ", ".join(reads) or "differentiated values"
+        name = ssa._user_name(function)
+        return self.source.error(
+            errors.UnsupportedCallError, stmt.node,
+            f"`{name}` reads {what} of the function around it through its "
+            "closure, which s2sad does not differentiate; pass "
+            f"{'them' if len(reads) > 1 else 'it'} to `{name}` as an argument "
+            "instead")
 
     def refuse_mutation(self, stmt):
         """A method called for its effect on a differentiated value (`x.sort()`,

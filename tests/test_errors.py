@@ -58,17 +58,6 @@ def _generator(x):
     yield x
 
 
-def _lambda(x):
-    f = lambda t: t * 2  # noqa: E731
-    return f(x)
-
-
-def _nested(x):
-    def inner(t):
-        return t * 2
-    return inner(x)
-
-
 def _for_else(x):
     for i in range(2):
         x = x * 2
@@ -102,8 +91,6 @@ BAD = [
      "global"),
     (_del, (1.5,), errors.UnsupportedSyntaxError, "del y", "del"),
     (_generator, (1.5,), errors.UnsupportedSyntaxError, "yield x", "yield"),
-    (_lambda, (1.5,), errors.UnsupportedSyntaxError, "lambda t", "lambda"),
-    (_nested, (1.5,), errors.UnsupportedSyntaxError, "def inner", "nested"),
     (_for_else, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
      "else"),
     (_while_else, (1.5,), errors.UnsupportedSyntaxError, "while x < 10",

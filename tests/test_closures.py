@@ -1,0 +1,112 @@
+"""Nested functions, lambdas and closures.
+
+A nested def or lambda is a value of the function it is in; calls to it
+dispatch at run time to its own transformation. The closure of the function
+being differentiated is read when the gradient runs, not when it was made.
+"""
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import errors
+
+square = lambda x: x * x  # noqa: E731
+power = lambda x, k=3: x ** k  # noqa: E731
+
+
+def module_lambdas(x):
+    return square(x) + power(x) + power(x, k=2)
+
+
+def nested_def(x, w):
+    scale = 2.0 * w
+
+    def inner(t):
+        return np.sin(t) * scale
+    return inner(x) + inner(x * x)
+
+
+def local_lambda(x):
+    f = lambda t: t ** 2 + 1.0  # noqa: E731
+    return f(x) * x
+
+
+def lambda_argument(x):
+    return apply_twice(lambda t: np.tanh(t) * 2.0, x)
+
+
+def apply_twice(fn, x):
+    return fn(fn(x))
+
+
+def recursive_nested(x):
+    def fact_power(t, n):
+        if n == 0:
+            return 1.0
+        return t * fact_power(t, n - 1)
+    return fact_power(x, 4)
+
+
+CASES = [
+    (module_lambdas, (0.7,), (0,)),
+    (nested_def, (0.7, 1.3), (0,)),
+    (local_lambda, (0.7,), (0,)),
+    (lambda_argument, (0.4,), (0,)),
+    (recursive_nested, (1.1,), (0,)),
+]
+
+
+@pytest.mark.parametrize("func,args,argnums", CASES,
+                         ids=lambda c: getattr(c, "__name__", ""))
+def test_nested_functions_match_central_differences(func, args, argnums):
+    s2sad.check_grads(func, args, argnums=argnums)
+
+
+def test_a_module_level_lambda_is_differentiated_by_itself():
+    assert s2sad.grad(square)(3.0) == 6.0
+    assert s2sad.grad(power)(2.0) == 12.0
+    source = s2sad.grad(module_lambdas).source
+    assert "def vjp_lambda_" in source
+
+
+def make_scaled(scale):
+    def scaled(x):
+        return scale * x * x
+    return scaled
+
+
+def test_a_closure_reads_its_captured_value_at_call_time():
+    f = make_scaled(2.0)
+    g = s2sad.grad(f)
+    assert g(1.0) == 4.0
+    f.__closure__[0].cell_contents = 5.0  # as `nonlocal scale` would
+    assert g(1.0) == 10.0
+    assert s2sad.jvp(f, (1.0,), (1.0,)) == (5.0, 10.0)
+
+
+def captures_a_differentiated_value(x, w):
+    def inner(t):
+        return t * w
+    return inner(x)
+
+
+def captures_a_reassigned_value(x):
+    w = 1.0
+    w = w * 2.0
+
+    def inner(t):
+        return t * w
+    return inner(x)
+
+
+def test_refused_closures_name_the_line_and_the_way_out():
+    with pytest.raises(errors.UnsupportedCallError,
+                       match=r"test_closures.py:\d+: `inner` reads `w` .* "
+                             "pass it to `inner` as an argument"):
+        s2sad.grad(captures_a_differentiated_value, argnums=(0, 1))(1.0, 2.0)
+    # not differentiating w, the closure is only a value
+    assert s2sad.grad(captures_a_differentiated_value)(1.0, 2.0) == 2.0
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match="assigns more than once"):
+        s2sad.grad(captures_a_reassigned_value)(1.0)
