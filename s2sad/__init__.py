@@ -4,7 +4,8 @@ from s2sad.api import (  # noqa: F401
     check_grads, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, show,
     value_and_grad, vjp)
 from s2sad.errors import S2SADError  # noqa: F401
+from s2sad.extend import custom_vjp, grad_of, stop_gradient  # noqa: F401
 from s2sad.rules.registry import (  # noqa: F401
-    adjoint, elementwise, non_differentiable, tangent)
+    adjoint, d, elementwise, non_differentiable, tangent)
 
 __version__ = "0.1.0"

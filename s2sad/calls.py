@@ -59,6 +59,8 @@ def is_user_function(fn):
     if registry.lookup(fn) is not None:
         return False
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
+    if isinstance(fn, CustomVJP):
+        return True
     if getattr(fn, "__module__", None) in _OWN_MODULES:
         return False  # s2sad's helpers have rules or no derivative
     return isinstance(fn, CustomVJP) or inspect.isfunction(fn)

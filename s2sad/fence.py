@@ -13,8 +13,9 @@ from s2sad import errors
 _UNSUPPORTED = {
     gast.Try: ("try/except", "move the error handling outside the "
                "differentiated function"),
-    gast.With: ("`with` blocks", "move the context manager outside the "
-                "differentiated function"),
+    gast.With: ("`with` blocks other than `with s2sad.grad_of(x) as dx:`",
+                "move the context manager outside the differentiated "
+                "function"),
     gast.Global: ("`global`", "pass the value in as an argument"),
     gast.Nonlocal: ("`nonlocal`", "pass the value in as an argument and "
                     "return the new value"),
@@ -52,6 +53,15 @@ def check(source):
 
 def _check(source, node):
     kind = type(node)
+    if kind is gast.With and _is_grad_of(source, node):
+        for stmt in node.body:
+            if any(isinstance(n, gast.Return) for n in gast.walk(stmt)):
+                raise source.error(
+                    errors.UnsupportedSyntaxError, stmt,
+                    "`return` inside `with s2sad.grad_of(...)` is not "
+                    "supported: the block runs in the backward pass")
+            _check(source, stmt)
+        return
     if isinstance(node, gast.Call):  # `f(*args)` is the one starred form
         for arg in node.args:
             _check(source, arg.value if isinstance(arg, gast.Starred) else arg)
@@ -79,6 +89,19 @@ def _check(source, node):
             _check_target(source, target)
     for child in gast.iter_child_nodes(node):
         _check(source, child)
+
+
+def _is_grad_of(source, node):
+    """Is `node` `with s2sad.grad_of(<name>) as <name>:`?"""
+    from s2sad import extend  # (extend needs the rules, which need ssa)
+    if len(node.items) != 1:
+        return False
+    item = node.items[0]
+    call = item.context_expr
+    return (isinstance(call, gast.Call) and len(call.args) == 1
+            and not call.keywords and isinstance(call.args[0], gast.Name)
+            and isinstance(item.optional_vars, gast.Name)
+            and source.resolve(call.func) is extend.grad_of)
 
 
 def _check_target(source, target):

@@ -14,7 +14,7 @@ import operator
 import gast
 import numpy as np
 
-from s2sad import analysis, errors, ssa, trees
+from s2sad import analysis, codegen, errors, ssa, trees
 from s2sad.transform import Generated, Transform, defined_in, load, partials
 
 
@@ -78,6 +78,10 @@ class _Reverse(Transform):
         self.trips = {}  # id(while loop) -> its trip counter's name
         self.call_forms = {}  # id(call) -> (CallSite, residuals' name)
         self.containers = analysis.maybe_containers(func)
+        self.hooks = collections.defaultdict(list)  # name -> its GradOfs
+        for stmt in ssa.walk(func.body):
+            if isinstance(stmt, ssa.GradOf):
+                self.hooks[stmt.var].append(stmt)
         self.loop_depth = 0
 
     # -- names --
@@ -118,6 +122,7 @@ class _Reverse(Transform):
                                         gast.Constant(1.0, None)))
             self.defined.add(out.name)
             sweep += self.reverse_block(self.func.body)
+            sweep += self.run_hooks(self.func.all_params)
         body = [s for s in ssa.to_python(self.func.body, self.forward_extra,
                                          self.render_primal)
                 if not isinstance(s, gast.Return)]
@@ -275,6 +280,11 @@ class _Reverse(Transform):
     def reverse_block(self, stmts):
         out = []
         for stmt in reversed(stmts):
+            # a value's adjoint is complete just before its definition's
+            made = [stmt.target] if isinstance(stmt, ssa.Assign) else [
+                p.target for p in getattr(stmt, "phis", ())] + [
+                getattr(stmt, "target", None)]
+            out += self.run_hooks(made)
             if isinstance(stmt, ssa.Assign):
                 out += self.reverse_assign(stmt)
             elif isinstance(stmt, ssa.If):
@@ -553,6 +563,24 @@ class _Reverse(Transform):
                 expr = self.runtime_call("unbroadcast", [expr, load(operand.name)])
                 self.runtime_checks += 1
             self.accumulate(out, operand.name, expr)
+        return out
+
+    def run_hooks(self, names):
+        """The bodies of `with s2sad.grad_of(name) as dx:` for these names,
+        `dx` bound to the complete adjoint and then replacing it."""
+        out = []
+        for name in names:
+            for hook in self.hooks.get(name, ()):
+                if name not in self.defined:
+                    continue  # no gradient flows through it
+                line = self.source.lineno(hook.node)
+                out.append(codegen.comment(
+                    f"gradient hook, line {line}: "
+                    f"{self.source.line_text(hook.node)}"))
+                out.append(ssa.assign(hook.name, load(self.bars[name])))
+                out += ssa.to_python(hook.body)
+                out.append(ssa.assign(self.bars[name],
+                                      ssa.render_operand(hook.result)))
         return out
 
     def reverse_call(self, site):

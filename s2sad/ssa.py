@@ -217,6 +217,16 @@ class Return:
         self.value, self.node = value, node
 
 
+class GradOf:
+    """`with s2sad.grad_of(var) as name: body`: `body` (SSA statements,
+    not part of the primal) runs in the backward pass with `name` bound to
+    var's adjoint; `result` is then its new adjoint."""
+
+    def __init__(self, var, name, body, result, node):
+        self.var, self.name, self.body = var, name, body
+        self.result, self.node = result, node
+
+
 class Function:
     """A lowered function: parameters, SSA body and the names it uses.
 
@@ -351,6 +361,8 @@ class _Lowering:
             self.emit(None, fn, args, kwargs, callee, node)
         elif isinstance(node, gast.FunctionDef):
             self.function_value(node, node.name)
+        elif isinstance(node, gast.With):  # fenced: s2sad.grad_of
+            self.grad_of(node)
         elif isinstance(node, gast.For):
             self.for_(node)
         elif isinstance(node, gast.While):
@@ -421,6 +433,22 @@ class _Lowering:
                 self.shared.setdefault(arg.name, where.format(
                     target=_user_name(target or "")))
         return Var(target)
+
+    def grad_of(self, node):
+        """A gradient hook: its body is lowered in a scope of its own (it
+        does not run going forward, so what it assigns is not visible
+        after it)."""
+        item = node.items[0]
+        var = self.expr(item.context_expr.args[0])
+        if not isinstance(var, Var):
+            raise self.error(node, "s2sad.grad_of takes a variable of this "
+                             "function")
+        saved = dict(self.env), set(self.defined)
+        name = self.define(item.optional_vars.id)
+        body, _ = self.block(node.body)
+        result = Var(self.env[item.optional_vars.id])
+        self.env, self.defined = saved
+        self.out.append(GradOf(var.name, name, body, result, node))
 
     def function_value(self, node, name=None):
         """A nested def (or lambda) as a `make_function` statement. The
@@ -621,7 +649,9 @@ class _Lowering:
         `close_loop`.
         """
         phis = []
-        for name in sorted(_assigned(body_nodes) - set(exclude)):
+        updated = _assigned(body_nodes, updates=True) - _assigned(body_nodes)
+        names = _assigned(body_nodes) | {n for n in updated if n in self.env}
+        for name in sorted(names - set(exclude)):
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
             self.env[name] = phi.target
@@ -866,8 +896,10 @@ def parameters(args, all_kinds=False):
     return names
 
 
-def _assigned(nodes):
-    """User names assigned anywhere in `nodes` (targets of = and for)."""
+def _assigned(nodes, updates=False):
+    """User names assigned anywhere in `nodes` (targets of = and for, defs);
+    with `updates`, also those updated in place (`y[i] = v`,
+    `items.append(v)`), which s2sad's SSA form gives new versions."""
     names = set()
     for node in nodes:
         for sub in _walk_outside_defs(node):
@@ -875,6 +907,8 @@ def _assigned(nodes):
                 names.add(sub.name)
             elif isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
                 names.add(sub.id)
+            elif not updates:
+                continue
             elif isinstance(sub, gast.Subscript) and isinstance(
                     sub.ctx, gast.Store) and isinstance(sub.value, gast.Name):
                 names.add(sub.value.id)  # y[i] = v makes a new y
@@ -1062,6 +1096,13 @@ def _render_ssa_block(stmts):
             target = gast.Name(stmt.target, gast.Store(), None, None)
             out.append(gast.For(target, render_operand(stmt.iter),
                                 body or [gast.Pass()], [], None))
+        elif isinstance(stmt, GradOf):
+            call = gast.Call(gast.Name("grad_of", gast.Load(), None, None),
+                             [render_operand(Var(stmt.var))], [])
+            out.append(gast.With([gast.withitem(call, gast.Name(
+                stmt.name, gast.Store(), None, None))],
+                _render_ssa_block(stmt.body) + [assign(
+                    stmt.name, render_operand(stmt.result))], None))
         elif isinstance(stmt, While):
             body = [_phi_line(phi) for phi in stmt.phis]
             body += _render_ssa_block(stmt.test_body)

@@ -1,0 +1,164 @@
+"""What users write to steer differentiation: rules for their own functions
+(templates, plain-Python derivatives, zero derivatives), stop_gradient, and
+gradient hooks (`with s2sad.grad_of(x) as dx:`)."""
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import d, errors
+
+# ---- template rules for a user function ----
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))  # s2sad would differentiate this; the rule wins
+
+
+@s2sad.adjoint(softplus)
+def softplus_rev(y, x):
+    d[x] = d[y] / (1.0 + np.exp(-x))
+
+
+@s2sad.tangent(softplus)
+def softplus_fwd(y, x):
+    d[y] = d[x] / (1.0 + np.exp(-x))
+
+
+def uses_softplus(x):
+    return np.sum(softplus(x * 2.0))
+
+
+def test_template_rules_for_a_user_function():
+    x = np.array([0.3, -1.2])
+    s2sad.check_grads(uses_softplus, (x,))
+    source = s2sad.grad(uses_softplus).source
+    assert "np.exp(-" in source and "vjp_softplus" not in source
+
+
+# ---- a black box with a derivative in plain Python ----
+
+_namespace = {}
+exec("def cube_root(x):\n    return np.cbrt(x)\n", {"np": np}, _namespace)
+black_box = s2sad.custom_vjp(_namespace["cube_root"])  # no source to read
+black_box.defvjp(lambda x: (np.cbrt(x), np.cbrt(x)),
+                 lambda root, g: (g / (3.0 * root ** 2),))
+black_box.defjvp(lambda primals, tangents: (
+    np.cbrt(primals[0]), tangents[0] / (3.0 * np.cbrt(primals[0]) ** 2)))
+
+
+def uses_black_box(x):
+    return np.sum(black_box(x * x + 1.0) * x)
+
+
+def test_custom_vjp_for_a_black_box():
+    s2sad.check_grads(uses_black_box, (np.array([0.5, 2.0]),))
+
+
+half_only_forward = s2sad.custom_vjp(lambda x: x * 0.5)
+
+
+def uses_half(x):
+    return half_only_forward(x)
+
+
+def test_a_custom_vjp_without_a_mode_says_so():
+    with pytest.raises(errors.UnsupportedCallError, match="defvjp"):
+        s2sad.grad(uses_half)(1.0)
+
+
+# ---- zero derivatives ----
+
+def noisy_round(x):
+    return np.round(x * 10.0) / 10.0
+
+
+s2sad.non_differentiable(noisy_round)
+
+
+def uses_round(x):
+    return x * noisy_round(x)
+
+
+def uses_stop_gradient(x):
+    return x * s2sad.stop_gradient(x * x)
+
+
+def test_non_differentiable_user_function_and_stop_gradient():
+    assert s2sad.grad(uses_round)(0.44) == pytest.approx(0.4)
+    assert s2sad.jvp(uses_round, (0.44,), (1.0,))[1] == pytest.approx(0.4)
+    assert s2sad.grad(uses_stop_gradient)(3.0) == 9.0
+    assert s2sad.jvp(uses_stop_gradient, (3.0,), (1.0,)) == (27.0, 9.0)
+
+
+# ---- gradient hooks ----
+
+SEEN = []
+
+
+def clipped(x):
+    h = np.sin(x) * 3.0
+    with s2sad.grad_of(h) as dh:
+        SEEN.append(dh)
+        dh = np.clip(dh, -1.0, 1.0)
+    return np.sum(h * h)
+
+
+def test_a_hook_sees_the_complete_gradient_and_replaces_it():
+    x = np.array([0.3, 1.0])
+    SEEN.clear()
+    g = s2sad.grad(clipped)(x)
+    h = np.sin(x) * 3.0
+    np.testing.assert_allclose(SEEN[0], 2.0 * h)  # all of it, at once
+    np.testing.assert_allclose(g, np.clip(2.0 * h, -1, 1) * 3.0 * np.cos(x))
+
+
+def halved_rnn(w, xs):
+    h = 0.0
+    for x in xs:
+        h = np.tanh(w * h + x)
+        with s2sad.grad_of(h) as dh:
+            dh = 0.5 * dh
+    return h
+
+
+def test_hooks_in_a_loop_run_once_per_iteration():
+    w, xs = 0.5, [0.1, 0.2]
+    h1 = np.tanh(0.1)
+    h2 = np.tanh(w * h1 + 0.2)
+    expected = 0.5 * (1 - h2 ** 2) * h1  # h2's adjoint halved; h1 adds 0
+    assert s2sad.grad(halved_rnn)(w, xs) == pytest.approx(expected)
+
+
+def replaced(x):
+    with s2sad.grad_of(x) as dx:
+        dx = 7.0
+    return x * x
+
+
+def test_hooks_run_normally_undifferentiated_and_in_forward_mode():
+    assert s2sad.grad(replaced)(2.0) == 7.0
+    SEEN.clear()
+    assert clipped(np.zeros(2)) == 0.0  # the block ran with dx = 0
+    np.testing.assert_array_equal(SEEN[0], np.zeros(2))
+    value, tangent = s2sad.jvp(replaced, (2.0,), (1.0,))
+    assert (value, tangent) == (4.0, 4.0)  # forward mode ignores hooks
+
+
+def other_with(x):
+    with open("nothing") as f:
+        f.read()
+    return x
+
+
+def returns_in_hook(x):
+    with s2sad.grad_of(x) as dx:
+        return dx
+    return x
+
+
+@pytest.mark.parametrize("func,words", [
+    (other_with, "grad_of"), (returns_in_hook, "backward pass")])
+def test_hook_misuse_is_refused(func, words):
+    with pytest.raises(errors.UnsupportedSyntaxError, match=words):
+        s2sad.grad(func)(1.0)
