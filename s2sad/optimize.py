@@ -165,6 +165,9 @@ class _Passes:
     def propagate(self, tree):
         """Replace names assigned once to a name or a constant by that value."""
         stores = collections.Counter(_names(tree, gast.Store))
+        # a parameter is assigned once already, by the call
+        stores.update(n.id for n in gast.walk(tree.args)
+                      if isinstance(n, gast.Name))
         replace = {}
         for block in _blocks(tree.body):
             for stmt in block:

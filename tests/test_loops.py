@@ -85,3 +85,17 @@ def test_loops_that_do_not_touch_the_gradient_record_nothing():
     source = s2sad.grad(f).source
     assert "_tape" not in source and "reversed" not in source
     assert s2sad.grad(f)(2.0, 4) == 6.0
+
+
+def test_vjp_through_a_loop_whose_output_is_its_carried_value():
+    """The backward sweep's cotangent parameter is reassigned in the loop:
+    copy propagation must not take it for a name assigned once."""
+    def product(x, scales):
+        total = x
+        for s in scales:
+            total = total * s
+        return total
+    _, pullback = s2sad.vjp(product, 0.7, [1.3, 2.0])
+    x_bar, scales_bar = pullback(1.0)
+    assert x_bar == pytest.approx(2.6)
+    assert scales_bar == pytest.approx([1.4, 0.91])
