@@ -89,7 +89,7 @@ def maybe_containers(func):
     that takes sequences. Their gradients are given back in the argument's
     structure (runtime.tree_like)."""
     found = set()
-    params = set(func.params)
+    params = set(func.params) | {func.vararg}
     for stmt in ssa.walk(func.body):
         if not isinstance(stmt, ssa.Assign) or stmt.fn is ssa.identity:
             continue

@@ -14,6 +14,7 @@ options), so `grad(f)` is cheap after the first call.
 """
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -133,7 +134,9 @@ def _chain_source(own, callees):
 
 
 def _check_argnums(func, argnums):
-    nparams = func.__code__.co_argcount
+    # one more for *args (what calls.Binding differentiates items of)
+    nparams = func.__code__.co_argcount + bool(
+        func.__code__.co_flags & inspect.CO_VARARGS)
     positions = (argnums,) if isinstance(argnums, int) else argnums
     if not isinstance(positions, tuple) or not positions or not all(
             isinstance(i, int) and 0 <= i < nparams for i in positions):

@@ -99,13 +99,38 @@ class Binding:
 
     Attributes:
         argnums: the callee's positional parameters that receive them, in
-            order (what the callee is differentiated with respect to).
+            order (what the callee is differentiated with respect to); the
+            number of positional parameters stands for `*args`.
         order: for each differentiated slot, in the order given, the index
-            of its parameter in `argnums`.
+            of its parameter in `argnums`, or (index, item) for an item of
+            `*args`.
     """
 
-    def __init__(self, argnums, order):
+    def __init__(self, argnums, order, nitems=0):
         self.argnums, self.order = argnums, order
+        self.nitems = nitems  # how many arguments `*args` takes
+
+    def pick(self, cotangents):
+        """Per-slot cotangents from the callee's, per parameter."""
+        return [cotangents[i] if isinstance(i, int) else cotangents[i[0]][i[1]]
+                for i in self.order]
+
+    def spread(self, tangents, args):
+        """Per-parameter tangents from per-slot ones (all of `*args` gets
+        one: zeros where no slot gives it)."""
+        by_param = [None] * len(self.argnums)
+        for tangent, i in zip(tangents, self.order):
+            if isinstance(i, tuple):
+                i, item = i
+                if by_param[i] is None:
+                    start = len(args) - self.nitems
+                    by_param[i] = [runtime.zeros_like(a)
+                                   for a in args[start:]]
+                by_param[i][item] = tangent
+            else:
+                by_param[i] = tangent if by_param[i] is None \
+                    else by_param[i] + tangent
+        return [tuple(t) if isinstance(t, list) else t for t in by_param]
 
 
 _BINDINGS = {}
@@ -153,8 +178,13 @@ def bind(fn, leading, npositional, keywords, slots):
                     "positionally")
     else:
         positions = _positions(fn, name, leading, npositional, keywords, slots)
-    argnums = tuple(sorted(set(positions)))
-    found = Binding(argnums, [argnums.index(p) for p in positions])
+    plain = sorted({p for p in positions if isinstance(p, int)})
+    starred = [p for p in positions if not isinstance(p, int)]
+    argnums = tuple(plain + ([starred[0][0]] if starred else []))
+    found = Binding(argnums, [argnums.index(p) if isinstance(p, int)
+                              else (argnums.index(p[0]), p[1])
+                              for p in positions],
+                    len(starred[0][2]) if starred else 0)
     _BINDINGS[key] = found
     return found
 
@@ -170,11 +200,12 @@ def _positions(fn, name, leading, npositional, keywords, slots):
     except TypeError as exc:
         raise errors.UnsupportedCallError(
             f"the call does not fit {name}'s signature ({exc})") from None
-    where = {}  # id(marker) -> parameter name, or None inside *args/**kwargs
+    where = {}  # id(marker) -> parameter name, (*args, item), or None
     for param, value in bound.arguments.items():
         kind = signature.parameters[param].kind
         if kind is inspect.Parameter.VAR_POSITIONAL:
-            where.update((id(v), None) for v in value)
+            where.update((id(v), (len(positional), k, value))
+                         for k, v in enumerate(value))
         elif kind is inspect.Parameter.VAR_KEYWORD:
             where.update((id(v), None) for v in value.values())
         elif kind is inspect.Parameter.KEYWORD_ONLY:
@@ -188,10 +219,12 @@ def _positions(fn, name, leading, npositional, keywords, slots):
         param = where.get(id(marker))
         if param is None:
             raise errors.UnsupportedCallError(
-                f"a differentiated value is passed to {name} through *args, "
+                f"a differentiated value is passed to {name} through "
                 "**kwargs or a keyword-only parameter; s2sad differentiates "
-                "positional parameters: give it a parameter of its own")
-        positions.append(positional.index(param))
+                "positional parameters and *args: give it a parameter of its "
+                "own")
+        positions.append(param if isinstance(param, tuple)
+                         else positional.index(param))
     return positions
 
 
@@ -217,8 +250,8 @@ def vjp(function, args, kwargs, slots, spread=()):
 
         def pullback(value_bar):
             cotangents = tuple(fn.bwd(residuals, value_bar))
-            return flat.regroup(cotangents[positions[i]]
-                                for i in binding.order)
+            return flat.regroup(binding.pick([cotangents[p]
+                                              for p in positions]))
         return value, pullback
     forward = api.differentiate(_as_function(fn, len(args), kwargs),
                                 binding.argnums, mode="vjp")
@@ -226,7 +259,7 @@ def vjp(function, args, kwargs, slots, spread=()):
 
     def pullback(value_bar):
         cotangents = forward.backward(*residuals, value_bar)
-        return flat.regroup(cotangents[i] for i in binding.order)
+        return flat.regroup(binding.pick(cotangents))
     return value, pullback
 
 
@@ -238,10 +271,7 @@ def jvp(function, args, kwargs, tangents, spread=()):
     flat = _Flat(args, tuple(tangents), spread)
     binding = bind(fn, len(leading), len(flat.args), tuple(kwargs), flat.slots)
     args = leading + flat.args
-    by_param = [None] * len(binding.argnums)
-    for tangent, i in zip(flat.spread_tangents(tangents.values()),
-                          binding.order):
-        by_param[i] = tangent if by_param[i] is None else by_param[i] + tangent
+    by_param = binding.spread(flat.spread_tangents(tangents.values()), args)
     if isinstance(fn, CustomVJP):
         _check_custom(fn, "jvp")
         full = [None] * len(args)

@@ -600,12 +600,15 @@ class _Reverse(Transform):
                 gast.Starred(load(kept), gast.Load()), target_bar], [])
         else:
             pull = gast.Call(load(kept), [target_bar], [])
-        parts = [self.namer.temp() for _ in site.slots]
+        # a static backward gives the callee's parameters' cotangents, in
+        # their order; a pullback gives them per slot
+        order = site.binding.order if site.binding else range(len(site.slots))
+        parts = [self.namer.temp() for _ in range(max(order, default=-1) + 1)]
         out.append(gast.Assign([gast.Tuple(
             [gast.Name(p, gast.Store(), None, None) for p in parts],
             gast.Store())], pull, None))
-        for operand, part in zip(site.operands, parts):
-            self.accumulate(out, operand.name, load(part))
+        for operand, i in zip(site.operands, order):
+            self.accumulate(out, operand.name, load(parts[i]))
         return out
 
     def render_primal(self, stmt):

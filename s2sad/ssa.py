@@ -245,6 +245,8 @@ class Function:
         self.arguments = arguments
         self.all_params = all_params if all_params is not None else params
         self.imports = imports or {}  # names of s2sad's own that it calls
+        self.vararg = arguments.vararg.id if arguments is not None and \
+            arguments.vararg is not None else None
 
     @property
     def plain(self):

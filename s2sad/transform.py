@@ -52,7 +52,9 @@ class Transform:
         self.namer = func.namer.copy()
         self.argnums = argnums
         positions = (argnums,) if isinstance(argnums, int) else argnums
-        self.wrt = [func.params[i] for i in positions]
+        # past the positional parameters: *args (see calls.Binding)
+        self.wrt = [func.params[i] if i < len(func.params) else func.vararg
+                    for i in positions]
         self.imports = dict(func.imports)
         self.locals = set(func.all_params) | defined_in(func.body)
         self.line = None  # the source line of the block being emitted
@@ -194,6 +196,8 @@ class Transform:
         except errors.UnsupportedCallError as exc:
             raise self.source.error(errors.UnsupportedCallError, stmt.node,
                                     f"{describe(stmt)}: {exc.message}") from None
+        if any(isinstance(i, tuple) for i in binding.order):
+            return  # into *args: dispatched at run time, per call
         generated = api.transformed(fn, binding.argnums, mode)
         if generated is None:
             return

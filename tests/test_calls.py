@@ -117,7 +117,32 @@ def variable_callee(x):
     return g(x)
 
 
+def rich_signature(x, *scales, power=2, **unused):
+    total = x ** power
+    for s in scales:
+        total = total * s
+    return total
+
+
+def star_call_sites(x, y):
+    args = (x, 2.0, 0.5)
+    options = {"power": 3}
+    return rich_signature(*args, **options) + scaled_square(*[y], scale=x)
+
+
+def keywords_out_of_order(x, y):
+    return scaled_square(scale=y, x=x) + polar(t=x, r=y)[1]
+
+
+def splat_into_plain(x, y):
+    pair = (x, y)
+    return polar(*pair)[0] * polar(*pair)[1]
+
+
 CASES = [
+    (star_call_sites, (0.7, 1.3)),
+    (splat_into_plain, (1.2, 0.4)),
+    (keywords_out_of_order, (1.2, 0.4)),
     (calls_with_defaults, (1.3,)),
     (calls_keyword_only, (0.7,)),
     (calls_power, (1.7,)),
@@ -162,17 +187,23 @@ def test_two_layer_model_class_with_parameter_dict():
     def loss(params, x):
         return np.sum(model.forward(params, x) ** 2)
     grads = s2sad.grad(loss)(params, x)
-    assert set(grads) == set(params)
-    eps = 1e-6
-    for name, value in params.items():
-        numeric = np.zeros_like(value)
-        for idx in np.ndindex(value.shape):
-            bumped = {k: v.copy() for k, v in params.items()}
-            bumped[name][idx] += eps
-            up = loss(bumped, x)
-            bumped[name][idx] -= 2 * eps
-            numeric[idx] = (up - loss(bumped, x)) / (2 * eps)
-        np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-8)
+    assert isinstance(grads, dict) and set(grads) == set(params)
+    s2sad.check_grads(loss, (params, x), argnums=(0,))
+
+
+def test_a_keyword_only_parameter_is_not_differentiated_and_says_so():
+    def through_keyword_only(x):
+        return with_keyword_only(1.0, offset=x)
+    with pytest.raises(s2sad.S2SADError, match="parameter of its own"):
+        s2sad.grad(through_keyword_only)(2.0)
+
+
+def test_differentiating_through_varargs():
+    def through_varargs(x, y):
+        return rich_signature(x, y, 2.0, x * y, power=3)
+    s2sad.check_grads(through_varargs, (0.7, 1.3))
+    g = s2sad.grad(rich_signature)(0.7, 1.3, 0.4)  # with respect to x
+    assert g == pytest.approx(2 * 0.7 * 1.3 * 0.4)
 
 
 def test_generated_source_has_one_function_per_user_function():
