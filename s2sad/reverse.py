@@ -158,7 +158,7 @@ class _Reverse(Transform):
             getattr(s, "target", None) for s in self.func.body} | {
             p.target for s in self.func.body for p in getattr(s, "phis", ())}
         always |= {self.call_forms[id(s)][1] for s in self.func.body
-                   if id(s) in self.call_forms}
+                   if id(s) in self.call_forms} | {self.tape}
         forward[:0] = [ssa.assign(r, gast.Constant(None, None))
                        for r in residuals if r not in always]
         value = ssa.render_operand(self.output)

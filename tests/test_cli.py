@@ -1,5 +1,6 @@
 """The command line: `s2sad FILE [NAME ...]` and `python -m s2sad`."""
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -180,3 +181,17 @@ def test_functions_decorated_with_grad_are_shown_from_their_source(tmp_path,
                     "    return x * x\n")
     assert cli.main([str(path)]) == 0
     assert "def grad_sq(x):" in capsys.readouterr().out
+
+
+def test_the_model_example_dumps_one_function_per_user_function():
+    model = _ROOT / "examples" / "model.py"
+    result = _run(model, "loss", "--argnums", "0")
+    assert result.returncode == 0, result.stderr
+    for name in ("grad_loss", "vjp_forward", "vjp_bwd_forward", "vjp_layer",
+                 "vjp_bwd_layer"):
+        assert result.stdout.count(f"def {name}(") == 1, name
+    assert "# gradient hook, line 22" in result.stdout
+    env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+    ran = subprocess.run([sys.executable, str(model)], capture_output=True,
+                         text=True, cwd=_ROOT, env=env)
+    assert ran.returncode == 0 and "checked" in ran.stdout, ran.stderr
