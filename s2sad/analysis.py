@@ -59,8 +59,14 @@ def returned(stmts):
     return [s.value for s in ssa.walk(stmts) if isinstance(s, ssa.Return)]
 
 
+def varied(func, wrt):
+    """SSA names that depend on `wrt` through differentiable operations."""
+    return active(func, wrt, None)
+
+
 def active(func, wrt, outputs):
-    """SSA names on a differentiable path from `wrt` to `outputs`."""
+    """SSA names on a differentiable path from `wrt` to `outputs` (with
+    outputs None: every name depending on `wrt`)."""
     edges = list(_edges(func.body))
     varied = set(wrt)
     changed = True
@@ -70,6 +76,8 @@ def active(func, wrt, outputs):
             if target not in varied and any(s in varied for s in sources):
                 varied.add(target)
                 changed = True
+    if outputs is None:
+        return varied
     useful = {o.name for o in outputs if isinstance(o, ssa.Var)}
     changed = True
     while changed:

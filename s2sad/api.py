@@ -19,7 +19,8 @@ import inspect
 import numpy as np
 
 from s2sad import (
-    codegen, errors, forward, frontend, optimize, reverse, runtime, ssa)
+    calls, codegen, errors, forward, frontend, optimize, reverse, runtime,
+    ssa)
 
 _CACHE = {}
 _UNDER_WAY = set()  # keys of transformations in progress (recursion)
@@ -61,9 +62,12 @@ def _key(func, argnums, has_aux=False, with_value=False, optimize_code=True,
     # Code objects compare by content, so two same-text functions in different
     # modules would collide: key on identities. The cached function holds the
     # primal (hence its code, globals and cells), so the ids stay unique.
+    # Defaults are part of the function too (`lambda t, i=i: ...` in a
+    # loop); the generated functions hold the same tuples, keeping ids unique.
     return (id(func.__code__), id(func.__globals__),
-            tuple(map(id, func.__closure__ or ())), argnums, has_aux,
-            with_value, optimize_code, mode)
+            tuple(map(id, func.__closure__ or ())), id(func.__defaults__),
+            id(func.__kwdefaults__), argnums, has_aux, with_value,
+            optimize_code, mode)
 
 
 def transformed(func, argnums, mode):
@@ -230,7 +234,8 @@ def vjp(f, *primals):
     with many cotangents (shaped like the output) and returns one cotangent
     per primal (None for integer primals).
     """
-    argnums = tuple(i for i, p in enumerate(primals) if _differentiable(p))
+    argnums = tuple(i for i, p in enumerate(primals)
+                    if calls.differentiable(p))
     if not argnums:
         return f(*primals), lambda cotangent: (None,) * len(primals)
     forward_fn = differentiate(f, argnums, mode="vjp")
@@ -353,15 +358,7 @@ def _with_tangents(primals, tangents, what):
             f"{what} needs one tangent per primal: got {len(primals)} primals "
             f"and {len(tangents)} tangents")
     return tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
-                 if t is not None and _differentiable(p))
-
-
-def _differentiable(value):
-    """Does a primal of this type get a tangent? (Not ints or bools.)"""
-    if isinstance(value, (bool, int, np.integer, np.bool_)):
-        return False
-    return not (isinstance(value, np.ndarray)
-                and not np.issubdtype(value.dtype, np.inexact))
+                 if t is not None and calls.differentiable(p))
 
 
 def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,

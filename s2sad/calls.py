@@ -81,13 +81,13 @@ def callee(function):
     """(function to differentiate, leading arguments) for a callable: a
     bound method is its function with `self` first; a callable with a rule
     (np.sin passed as a value) is wrapped in a function that calls it."""
+    if registry.lookup(function) is not None:
+        return function, ()  # a rule wins over the source
     self = getattr(function, "__self__", None)
     inner = getattr(function, "__func__", None)
     if inner is not None and self is not None and is_user_function(inner):
         return inner, (self,)
     if isinstance(function, CustomVJP) or inspect.isfunction(function):
-        return function, ()
-    if registry.lookup(function) is not None:
         return function, ()
     raise errors.UnsupportedCallError(
         f"cannot differentiate a call to {function!r}: it has no source and "
@@ -245,11 +245,18 @@ def vjp(function, args, kwargs, slots, spread=()):
     args = leading + flat.args
     if isinstance(fn, CustomVJP):
         _check_custom(fn, "fwd")
+        args, kwargs = _positional(fn, args, kwargs)
         value, residuals = fn.fwd(*args, **kwargs)
         positions = binding.argnums
 
         def pullback(value_bar):
             cotangents = tuple(fn.bwd(residuals, value_bar))
+            if len(cotangents) < len(args):
+                raise errors.UnsupportedCallError(
+                    f"the bwd rule of {fn.__name__} returned "
+                    f"{len(cotangents)} cotangents for {len(args)} "
+                    "arguments; return one per positional argument (None "
+                    "for those without)")
             return flat.regroup(binding.pick([cotangents[p]
                                               for p in positions]))
         return value, pullback
@@ -274,7 +281,9 @@ def jvp(function, args, kwargs, tangents, spread=()):
     by_param = binding.spread(flat.spread_tangents(tangents.values()), args)
     if isinstance(fn, CustomVJP):
         _check_custom(fn, "jvp")
-        full = [None] * len(args)
+        args, kwargs = _positional(fn, args, kwargs)
+        full = [runtime.zeros_like(a) if differentiable(a) else None
+                for a in args]  # zeros for the arguments held constant
         for position, tangent in zip(binding.argnums, by_param):
             full[position] = tangent
         return fn.jvp(args, tuple(full))
@@ -302,7 +311,7 @@ class _Flat:
         self.groups, self.slots = [], []
         for slot in slots:
             if isinstance(slot, int) and slot in spread:
-                group = [p if _differentiable(flat[p]) else None
+                group = [p if differentiable(flat[p]) else None
                          for p in where[slot]]
                 self.slots += [p for p in group if p is not None]
             else:
@@ -328,14 +337,24 @@ class _Flat:
         return out
 
 
-def _differentiable(value):
-    """Can a value carry a derivative (not a flag, a count or a function)?"""
+def differentiable(value):
+    """Can a value carry a derivative (not a flag, a count, an integer array
+    or a function)?"""
     if isinstance(value, (bool, int, numpy.integer, numpy.bool_)) or \
             value is None or callable(value):
         return False
     if isinstance(value, numpy.ndarray):
         return value.dtype.kind in "fcO"
     return True
+
+
+def _positional(fn, args, kwargs):
+    """A custom_vjp's arguments, keywords given by position (its rules take
+    one cotangent or tangent per positional argument)."""
+    if not kwargs:
+        return args, kwargs
+    bound = inspect.signature(fn.fn).bind(*args, **kwargs)
+    return tuple(bound.args), bound.kwargs
 
 
 def _check_custom(fn, part):
@@ -353,7 +372,7 @@ _WRAPPERS = {}
 def _as_function(fn, nargs, kwargs):
     """A Python function for a callable with a rule (np.sin passed as a
     value), so it can be differentiated like the user's functions."""
-    if inspect.isfunction(fn):
+    if inspect.isfunction(fn) and registry.lookup(fn) is None:
         return fn
     if kwargs:
         raise errors.UnsupportedCallError(

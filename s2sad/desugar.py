@@ -160,10 +160,7 @@ class _Loops(gast.NodeTransformer):
 
     def index_loop(self, node):
         """`for target in iterable` -> `for _k in range(n): target = seq[_k]`."""
-        if self.builtin(node.iter, "reversed") and len(node.iter.args) == 1:
-            # reversed(seq) -> seq[::-1]: sliceable, sized and reversible
-            node.iter = gast.Subscript(node.iter.args[0], gast.Slice(
-                None, None, _const(-1)), gast.Load())
+        node.iter = self.unreversed(node.iter)
         is_range = self.builtin(node.iter, "range") or (
             isinstance(node.iter, gast.Subscript)
             and self.builtin(node.iter.value, "range"))
@@ -187,6 +184,7 @@ class _Loops(gast.NodeTransformer):
             sequences = list(zip(node.iter.args, node.target.elts))
         else:
             sequences = [(node.iter, node.target)]
+        sequences = [(self.unreversed(s), t) for s, t in sequences]
         index = index or self.index_name(node)
         for seq, target in sequences:
             if not isinstance(seq, gast.Name):
@@ -203,6 +201,13 @@ class _Loops(gast.NodeTransformer):
                         _call("range", [length]), body, node.orelse, None)
         gast.copy_location(loop, node)
         return before + [loop]
+
+    def unreversed(self, seq):
+        """reversed(seq) -> seq[::-1]: sliceable, sized and reversible."""
+        if self.builtin(seq, "reversed") and len(seq.args) == 1:
+            return gast.Subscript(seq.args[0], gast.Slice(
+                None, None, _const(-1)), gast.Load())
+        return seq
 
     def exits(self, loop):
         """Rewrite `return`, `break` and `continue` out of a loop's body."""

@@ -96,7 +96,7 @@ class _Forward(Transform):
                 if stmt.target in self.active:
                     out += self.tangent(stmt)
                 elif stmt.target is None:
-                    self.refuse_mutation(stmt)
+                    self.check_effect(stmt)
             elif isinstance(stmt, ssa.If):
                 then = self.block(stmt.body) + self.copies(stmt.phis, "left")
                 orelse = self.block(stmt.orelse) + self.copies(stmt.phis,

@@ -197,11 +197,15 @@ class _Reverse(Transform):
         grads = [self.gradient_of(p) for p in self.wrt]
         result = grads[0] if isinstance(self.argnums, int) \
             else gast.Tuple(grads, gast.Load())
-        if self.has_aux:
-            result = gast.Tuple([result, ssa.render_operand(self.aux)],
-                                gast.Load())
+        value = ssa.render_operand(out)
+        if self.has_aux:  # JAX's layouts: (grad, aux), ((value, aux), grad)
+            aux = ssa.render_operand(self.aux)
+            if self.with_value:
+                value = gast.Tuple([value, aux], gast.Load())
+            else:
+                result = gast.Tuple([result, aux], gast.Load())
         if self.with_value:
-            result = gast.Tuple([ssa.render_operand(out), result], gast.Load())
+            result = gast.Tuple([value, result], gast.Load())
         body.append(gast.Return(result))
         derivative_names = self.derivative_names(body[seed_at:])
         if self.fallback:
@@ -505,7 +509,7 @@ class _Reverse(Transform):
 
     def reverse_assign(self, stmt):
         if stmt.target is None:
-            self.refuse_mutation(stmt)
+            self.check_effect(stmt)
         if stmt.target not in self.defined:
             return []
         site = self.call_site(stmt, "vjp")

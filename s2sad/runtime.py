@@ -487,8 +487,19 @@ def extended(items, values):
     return list(items) + list(values)
 
 
+def concatenated(a, b):
+    """`a + b` for lists or tuples (an adjoint, an object array, stays one)."""
+    if getattr(a, "dtype", None) == object or getattr(b, "dtype", None) == object:
+        return sequence(list(a) + list(b))
+    return a + b
+
+
 def popped(items, index=-1):
-    """`(items without items[index], items[index])`, leaving items as is."""
+    """`(items without items[index], items[index])`, leaving items as is
+    (for a dict, the key `index`)."""
+    if isinstance(items, dict):
+        rest = type(items)(items)
+        return rest, rest.pop(index)
     rest = list(items)
     value = rest.pop(index)
     if getattr(items, "dtype", None) == object:
@@ -499,6 +510,10 @@ def popped(items, index=-1):
 def inserted(items, index, value):
     """The inverse of `popped(items, index)`: `value` put back at `index`
     (counted, when negative, from the end of the list it was popped from)."""
+    if isinstance(items, dict):
+        out = type(items)(items)
+        out[index] = value
+        return out
     out = list(items)
     out.insert(index if index >= 0 else len(out) + 1 + index, value)
     return sequence(out) if getattr(items, "dtype", None) == object else out
@@ -535,6 +550,26 @@ def attribute_adjoint(g, x, name):
             "and tuples, lists, dicts and namedtuples of them; pass the "
             "parameters in one of those")
     return getitem_adjoint(g, x, fields.index(name))
+
+
+def keep_last(part, x, index):
+    """`part`, shaped like `x[index]`, with zeros where a repeated index of
+    `x[index] = value` was overwritten by a later one: NumPy keeps the last
+    write, so only that element of `value` reaches x."""
+    if not isinstance(x, np.ndarray) or _plain_index(index):
+        return part
+    ids = np.full(x.shape, -1, np.int64)
+    slots = np.arange(np.size(ids[index])).reshape(np.shape(ids[index]))
+    ids[index] = slots
+    return part * (ids[index] == slots)
+
+
+def _plain_index(index):
+    """Ints, slices, `...` and None: every element is written once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer,
+                                                             slice))
+               for p in parts)
 
 
 def tree_like(g, x):

@@ -460,22 +460,29 @@ class _Lowering:
         if getattr(node, "decorator_list", None):
             raise self.error(node, "decorated nested functions are not "
                              "supported; define the function at module level")
-        inner = parameters(node.args, all_kinds=True)
-        local = set(inner) | (_assigned([node]) if name else set())
-        captured = sorted(n.id for n in gast.walk(node)
-                          if isinstance(n, gast.Name)
-                          and isinstance(n.ctx, gast.Load)
-                          and n.id in self.env and n.id not in local)
-        for var in captured:
+        local = set(parameters(node.args, all_kinds=True)) | (
+            _assigned([node]) if name else set())
+
+        def reads(parts, skip=()):
+            return {n.id for part in parts for n in gast.walk(part)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+                    and n.id in self.env and n.id not in skip}
+        definition = trees.clone(node)
+        # defaults are read now, the body when the function runs
+        defaults = [d for d in definition.args.defaults
+                    + definition.args.kw_defaults if d is not None]
+        body = definition.body if name else [definition.body]
+        in_body = reads(body, local)
+        for var in sorted(in_body):
             if self.assignments(var) > 1:
                 raise self.error(node, f"the nested function reads `{var}`, "
                                  "which this function assigns more than once; "
                                  "pass it as an argument instead")
-        definition = trees.clone(node)
-        renames = {v: self.env[v] for v in captured if self.env[v] != v}
-        for n in gast.walk(definition):
-            if isinstance(n, gast.Name) and n.id in renames:
-                n.id = renames[n.id]
+        captured = sorted(in_body | reads(defaults))
+        for parts, names in ((defaults, reads(defaults)), (body, in_body)):
+            for n in (n for part in parts for n in gast.walk(part)):
+                if isinstance(n, gast.Name) and n.id in names:
+                    n.id = self.env[n.id]
         target = self.define(name) if name else self.namer.temp()
         stmt = Assign(target, make_function,
                       [Var(self.env[v]) for v in captured], node=node)
@@ -547,6 +554,28 @@ class _Lowering:
         old = Var(self.env[base.id])
         self.emit(self.define(base.id), runtime.setitem, [old, index, value],
                   callee=self.runtime_call("setitem"), node=node)
+
+    def is_sequence(self, operand, seen=None):
+        """Is `operand` known to be a list or tuple (made by a literal, a
+        comprehension, list(), tuple() or a list update)?"""
+        if isinstance(operand, Const):
+            return isinstance(operand.value, tuple)
+        if not isinstance(operand, Var):
+            return False
+        seen = seen if seen is not None else set()
+        if operand.name in seen:
+            return False
+        seen.add(operand.name)
+        stmt = self.defs.get(operand.name)
+        if isinstance(stmt, Phi):
+            return any(self.is_sequence(side, seen)
+                       for side in (stmt.left, stmt.right))
+        if stmt is None:
+            return False
+        if stmt.fn is identity or operand.name in self.made:
+            return operand.name in self.made or self.is_sequence(
+                stmt.args[0], seen)
+        return stmt.fn in _SEQUENCES
 
     def check_unshared(self, name, node, what):
         """s2sad updates a list or array by making a new one, which is
@@ -730,8 +759,16 @@ class _Lowering:
     def operation(self, node):
         """(fn, args, kwargs, callee) for one operation, operands lowered."""
         if isinstance(node, gast.BinOp):
-            return (_BINOPS[type(node.op)],
-                    [self.expr(node.left), self.expr(node.right)], (), None)
+            args = [self.expr(node.left), self.expr(node.right)]
+            if isinstance(node.op, (gast.Add, gast.Mult)) and any(
+                    self.is_sequence(a) for a in args):
+                if isinstance(node.op, gast.Mult):
+                    raise self.error(node, "repeating a list or tuple "
+                                     "(`n * xs`) is not supported; build it "
+                                     "with a comprehension or np.tile")
+                return (runtime.concatenated, args, (),
+                        self.runtime_call("concatenated"))
+            return _BINOPS[type(node.op)], args, (), None
         if isinstance(node, gast.UnaryOp):
             if isinstance(node.operand, gast.Constant) and isinstance(
                     node.op, (gast.USub, gast.UAdd)) and isinstance(
@@ -802,7 +839,9 @@ class _Lowering:
                      for p in (node.lower, node.upper, node.step)]
             if all(isinstance(p, Const) for p in parts):
                 return Const(slice(*(p.value for p in parts)))
-            return self.emit(self.namer.temp(), slice, parts, node=node)
+            return self.emit(self.namer.temp(), slice, parts,
+                             callee=gast.Name("slice", gast.Load(), None, None),
+                             node=node)
         if isinstance(node, gast.Tuple):
             parts = [self.index(e) for e in node.elts]
             if all(isinstance(p, Const) for p in parts):
@@ -861,6 +900,8 @@ class _Lowering:
 
 _LIST_UPDATES = {"append": runtime.appended, "extend": runtime.extended,
                  "pop": runtime.popped}
+_SEQUENCES = {make_list, make_tuple, list, tuple, runtime.appended,
+              runtime.extended, runtime.concatenated, runtime.inserted}
 # operations whose result shares memory with their first operand
 _VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
           np.squeeze, np.expand_dims, np.asarray, np.asanyarray,

@@ -11,7 +11,7 @@ import inspect
 import gast
 
 from s2sad import (
-    analysis, calls, codegen, errors, runtime, ssa, template, trees)
+    analysis, calls, codegen, errors, frontend, runtime, ssa, template, trees)
 
 
 class Generated:
@@ -60,6 +60,7 @@ class Transform:
         self.line = None  # the source line of the block being emitted
         self.complex = analysis.uses_complex(func)
         self.callees = []  # generated functions of user code it calls
+        self.varied = None  # names depending on wrt, when needed
 
     def import_name(self, name, value):
         """The name generated code uses to reach `value` (`np`, `runtime`)."""
@@ -93,6 +94,13 @@ class Transform:
         rule = analysis.rule_of(stmt)
         if stmt.fn is ssa.make_function:
             raise self.closure_error(stmt, stmt.target)
+        if stmt.fn in (calls.vjp, calls.jvp):
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                "second derivatives through calls dispatched at run time "
+                "(recursion, nested functions, lambdas, functions passed as "
+                "values, methods of arguments, custom_vjp) are not supported "
+                "yet; call a module-level function by name instead")
         if stmt.spreads() and (rule is None or rule.differentiable):
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
@@ -158,10 +166,11 @@ class Transform:
             if isinstance(receiver, ssa.Var) and receiver.name in self.active:
                 raise self.source.error(
                     errors.UnsupportedCallError, stmt.node,
-                    f"{describe(stmt)} is called on a differentiated value; "
-                    "s2sad differentiates arrays, numbers and containers of "
-                    "them, not objects: pass the parameters themselves (a "
-                    "dict or tuple) as the differentiated argument")
+                    f"no derivative rule for {describe(stmt)} of a "
+                    "differentiated value: for an array, call the NumPy "
+                    "function instead; for an object of your own class, pass "
+                    "its parameters (a dict or tuple) as the differentiated "
+                    "argument and call the method on the object")
         elif stmt.callee is not None and calls.is_user_function(stmt.fn):
             receiver, function, args = None, None, stmt.args
         else:
@@ -252,22 +261,33 @@ class Transform:
         return self.source.error(
             errors.UnsupportedCallError, stmt.node,
             f"`{name}` reads {what} of the function around it through its "
-            "closure, which s2sad does not differentiate; pass "
+            "closure or a default value, which s2sad does not "
+            "differentiate; pass "
             f"{'them' if len(reads) > 1 else 'it'} to `{name}` as an argument "
             "instead")
 
-    def refuse_mutation(self, stmt):
-        """A method called for its effect on a differentiated value (`x.sort()`,
-        `items.insert(0, v)`) would change it behind the derivative's back."""
-        if isinstance(stmt.fn, ssa.Method) and any(
-                isinstance(o, ssa.Var) and o.name in self.active
-                for o in stmt.operands()):
+    def check_effect(self, stmt):
+        """A call made for its effect, given differentiated values, may
+        change them behind the derivative's back: a method (`x.sort()`,
+        `items.insert(0, v)`) or a function known only at run time is
+        refused; a function of the user's is read, which refuses changes
+        to its arguments where they are made."""
+        if self.varied is None:
+            self.varied = analysis.varied(self.func, self.wrt)
+        if not any(isinstance(o, ssa.Var) and o.name in self.varied
+                   for o in stmt.operands()):
+            return
+        if isinstance(stmt.fn, ssa.Method) or stmt.fn is ssa.call:
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
-                f"{describe(stmt)} changes a value in place, which s2sad "
-                "does not differentiate; use the function that returns a new "
-                "value (np.sort(x), xs = xs[:i] + [v] + xs[i:]), or .append, "
-                ".extend and .pop, which s2sad rewrites that way")
+                f"{describe(stmt)} is called for its effect on a "
+                "differentiated value, which s2sad cannot follow; use a "
+                "function that returns the new value (np.sort(x), a new "
+                "list), or .append, .extend and .pop, which s2sad rewrites "
+                "that way")
+        if calls.is_user_function(stmt.fn) and not isinstance(
+                stmt.fn, calls.CustomVJP):
+            ssa.lower(frontend.parse(getattr(stmt.fn, "__func__", stmt.fn)))
 
     def comment_for(self, stmt, verb):
         """`# <verb> line N: <source>` when a new source line begins."""
@@ -355,6 +375,8 @@ def describe(stmt):
         return f"attribute `.{stmt.args[1].value}`"
     if isinstance(stmt.fn, ssa.Method):
         return f"`.{stmt.fn.name}()`"
+    if stmt.fn is ssa.call:
+        return f"`{ssa._text(ssa.render_operand(stmt.args[0]))}(...)`"
     return f"{getattr(stmt.fn, '__name__', repr(stmt.fn))}"
 
 

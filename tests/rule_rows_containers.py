@@ -58,3 +58,12 @@ ROWS = {
 ROWS[runtime.sequence] = [
     ("np.stack(list(OP([x0, x1])))", [arr(3), arr(3)], ALL),
 ]
+ROWS[runtime.concatenated] = [
+    ("np.stack(OP([x0, x1], [x0 * x1]))", [arr(3), arr(3)], ALL),
+    ("np.stack(OP((x0,), (x1, 2.0 * x0)))", [arr(2), arr(2)], ALL),
+]
+ROWS[runtime.keep_last] = [
+    ("OP(x0, x1, [0, 0, 1])", [arr(3), arr(4)], (0,)),
+    ("OP(x0, x1, 1)", [FLOAT, arr(4)], (0,)),
+    ("OP(x0, x1, (slice(None), [2, 2]))", [arr(2, 2), arr(2, 3)], (0,)),
+]

@@ -325,3 +325,7 @@ ROWS.update({
         ("x0.astype(float)", [arr(2, 3)], ALL),
     ],
 })
+ROWS[np.copy] = [
+    ("OP(x0)", [arr(2, 3)], ALL),
+    ("OP(x0) * x0", [FLOAT], ALL),
+]

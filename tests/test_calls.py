@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from s2sad import d
 
 # ---- callees ----
 
@@ -228,3 +229,85 @@ def test_a_callee_is_transformed_once_and_reused():
 def test_second_order_through_a_call():
     hessian = s2sad.hessian(calls_with_defaults)(0.8)
     assert np.isclose(hessian, 4.0 + 6.0 - np.sin(0.8))
+
+
+# ---- regressions found by adversarial testing ----
+
+def appender(items, value):
+    items.append(value)
+
+
+def mutates_through_a_helper(x):
+    items = [x]
+    appender(items, x * 2.0)
+    return sum(items)
+
+
+def mutates_through_a_bound_method(x):
+    items = [x]
+    push = items.append
+    push(x * 2.0)
+    return sum(items)
+
+
+def test_changes_made_for_their_effect_are_refused_where_they_happen():
+    with pytest.raises(s2sad.S2SADError, match=r"test_calls.py:\d+: "
+                       r"`.append\(\)` on `items` would also change the "
+                       "caller's argument"):
+        s2sad.grad(mutates_through_a_helper)(0.7)
+    with pytest.raises(s2sad.S2SADError, match="for its effect"):
+        s2sad.grad(mutates_through_a_bound_method)(0.7)
+
+
+def make_scaled_sine(k):
+    def scaled_sine(t, k=k):
+        return k * np.sin(t)
+    return scaled_sine
+
+
+SINE_2, SINE_3 = make_scaled_sine(2.0), make_scaled_sine(3.0)
+
+
+def two_defaults(x):
+    return SINE_2(x) + SINE_3(x)
+
+
+def lambdas_with_defaults(x):
+    fns = []
+    for i in range(3):
+        fns.append(lambda t, i=i: t * i)
+    return fns[1](x) + fns[2](x)
+
+
+def test_default_values_belong_to_the_function_object():
+    assert s2sad.grad(two_defaults)(0.7) == pytest.approx(5 * np.cos(0.7))
+    assert s2sad.jvp(two_defaults, (0.7,), (1.0,))[1] == pytest.approx(
+        5 * np.cos(0.7))
+    assert s2sad.grad(SINE_3)(0.0) == 3.0 and s2sad.grad(SINE_2)(0.0) == 2.0
+    assert s2sad.grad(lambdas_with_defaults)(0.7) == 3.0
+
+
+def square_rule_7(x):
+    return x * x
+
+
+def rule_through_values(x):
+    g = square_rule_7
+    return g(x) + apply(square_rule_7, x)
+
+
+def test_a_rule_wins_when_the_function_is_a_value():
+    # registered here, not at import, so the registry test does not see it
+    @s2sad.adjoint(square_rule_7)
+    def square_rule_7_rev(y, x):
+        d[x] = d[y] * 7.0  # deliberately not the source's derivative
+    assert s2sad.grad(rule_through_values)(1.0) == 14.0
+
+
+def hessian_through_recursion(x):
+    return power(x, 3)
+
+
+def test_second_order_through_run_time_dispatch_says_so():
+    with pytest.raises(s2sad.S2SADError, match="dispatched at run time"):
+        s2sad.hessian(hessian_through_recursion)(1.3)

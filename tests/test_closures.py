@@ -110,3 +110,25 @@ def test_refused_closures_name_the_line_and_the_way_out():
     with pytest.raises(errors.UnsupportedSyntaxError,
                        match="assigns more than once"):
         s2sad.grad(captures_a_reassigned_value)(1.0)
+
+
+def default_reads_a_differentiated_value(x):
+    y = x * 2.0
+
+    def g(t, y=y):
+        return t * y
+    return g(3.0)
+
+
+def default_reads_a_constant(x, w):
+    s = 2.0 * w
+
+    def g(t, k=s):
+        return t * k
+    return g(x)
+
+
+def test_defaults_of_nested_functions():
+    with pytest.raises(errors.UnsupportedCallError, match="default value"):
+        s2sad.grad(default_reads_a_differentiated_value)(1.0)
+    s2sad.check_grads(default_reads_a_constant, (0.7, 1.3), argnums=(0,))

@@ -218,7 +218,7 @@ REFUSED = [
     (updates_a_view, (np.ones(3),), "row[0] = 5.0", "view"),
     (updates_an_alias, (1.0,), "y[0] = x", "`z`"),
     (updates_an_attribute, (1.0, None), "obj.value = x", "attribute"),
-    (sorts_in_place, (np.ones(3),), "y.sort()", "in place"),
+    (sorts_in_place, (np.ones(3),), "y.sort()", "for its effect"),
     (conditional_comprehension, (1.0, True), "return sum(",
      "list comprehension"),
 ]
@@ -236,3 +236,66 @@ def test_updates_of_shared_values_are_refused_with_a_location(
             s2sad.show(func, mode=mode)
         assert f"test_containers.py:{lineno}:" in str(info.value)
         assert words in str(info.value)
+
+
+# ---- regressions found by adversarial testing ----
+
+def duplicate_writes(x):
+    y = np.zeros(3)
+    y[[0, 0]] = x[:2]  # NumPy keeps the last write
+    y[[1, 1, 2]] += x
+    return y[0] + np.sum(y * y)
+
+
+def variable_slices(x, i):
+    return np.sum(x[:i + 1] ** 2) + np.sum(x[i:]) + x[1:2 * i:2][0]
+
+
+def copies_then_updates(x):
+    y = x.copy()
+    y[0] = 2.0 * y[1]
+    return np.sum(np.copy(y) * x)
+
+
+def concatenates(x):
+    items = [x]
+    items += [2.0 * x]
+    pair = (x, x * x) + (3.0,)
+    return sum(items) + pair[1] * pair[2]
+
+
+def reversed_enumerate(x):
+    items = [x, 2.0 * x, 3.0 * x]
+    total = 0.0
+    for i, v in enumerate(reversed(items)):
+        total = total + i * v
+    return total
+
+
+def dict_pop(x):
+    table = {"a": x, "b": 2.0 * x}
+    v = table.pop("a")
+    return v * table["b"]
+
+
+@pytest.mark.parametrize("func,args", [
+    (duplicate_writes, (np.array([0.5, 1.5, -0.7]),)),
+    (variable_slices, (np.array([0.5, 1.5, -0.7, 0.2]), 1)),
+    (copies_then_updates, (np.array([0.5, 1.5, -0.7]),)),
+    (concatenates, (0.7,)),
+    (reversed_enumerate, (0.7,)),
+    (dict_pop, (0.7,)),
+], ids=lambda c: getattr(c, "__name__", ""))
+def test_regressions(func, args):
+    s2sad.check_grads(func, args, argnums=(0,))
+
+
+def repeats_a_list(x):
+    a = [x, 2.0 * x]
+    b = 2 * a
+    return len(b) * b[0]
+
+
+def test_list_repetition_is_refused():
+    with pytest.raises(errors.UnsupportedSyntaxError, match="repeating"):
+        s2sad.grad(repeats_a_list)(1.0)

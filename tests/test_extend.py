@@ -6,34 +6,9 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import d, errors
+from s2sad import errors
 
-# ---- template rules for a user function ----
-
-
-def softplus(x):
-    return np.log1p(np.exp(x))  # s2sad would differentiate this; the rule wins
-
-
-@s2sad.adjoint(softplus)
-def softplus_rev(y, x):
-    d[x] = d[y] / (1.0 + np.exp(-x))
-
-
-@s2sad.tangent(softplus)
-def softplus_fwd(y, x):
-    d[y] = d[x] / (1.0 + np.exp(-x))
-
-
-def uses_softplus(x):
-    return np.sum(softplus(x * 2.0))
-
-
-def test_template_rules_for_a_user_function():
-    x = np.array([0.3, -1.2])
-    s2sad.check_grads(uses_softplus, (x,))
-    source = s2sad.grad(uses_softplus).source
-    assert "np.exp(-" in source and "vjp_softplus" not in source
+# (template rules for a user function: tests/test_reverse.py)
 
 
 # ---- a black box with a derivative in plain Python ----
@@ -162,3 +137,38 @@ def returns_in_hook(x):
 def test_hook_misuse_is_refused(func, words):
     with pytest.raises(errors.UnsupportedSyntaxError, match=words):
         s2sad.grad(func)(1.0)
+
+
+def mul_sin(a, b):
+    return a * np.sin(b)
+
+
+keyword_custom = s2sad.custom_vjp(mul_sin)
+keyword_custom.defvjp(
+    lambda a, b: (mul_sin(a, b), (a, b)),
+    lambda res, g: (g * np.sin(res[1]), g * res[0] * np.cos(res[1])))
+keyword_custom.defjvp(lambda p, t: (
+    mul_sin(*p), t[0] * np.sin(p[1]) + p[0] * np.cos(p[1]) * t[1]))
+
+
+def uses_keyword_custom(x, y):
+    return np.sum(keyword_custom(b=y, a=x) ** 2)
+
+
+def test_custom_vjp_with_keywords_and_constant_arguments():
+    x, y = np.array([0.5, 2.0]), np.array([1.0, -0.3])
+    s2sad.check_grads(uses_keyword_custom, (x, y))
+    s2sad.check_grads(uses_keyword_custom, (x, y), argnums=(0,))  # y: None
+
+
+too_few = s2sad.custom_vjp(mul_sin)
+too_few.defvjp(lambda a, b: (mul_sin(a, b), None), lambda res, g: (g,))
+
+
+def uses_too_few(x):
+    return too_few(x, 2.0)
+
+
+def test_a_bwd_rule_with_too_few_cotangents_is_explained():
+    with pytest.raises(errors.UnsupportedCallError, match="one per positional"):
+        s2sad.grad(uses_too_few)(1.0)

@@ -69,7 +69,7 @@ def test_has_aux_passes_the_auxiliary_value_through():
         return y * 3.0, {"y": y}
     g, aux = s2sad.grad(f, has_aux=True)(2.0)
     assert g == 12.0 and aux == {"y": 4.0}
-    (value, (g, aux)) = s2sad.value_and_grad(f, has_aux=True)(2.0)
+    ((value, aux), g) = s2sad.value_and_grad(f, has_aux=True)(2.0)  # as JAX
     assert value == 12.0 and g == 12.0
 
 

@@ -30,7 +30,7 @@ def min(z, x, y):
 # ---- lists (s2sad's SSA form updates them by copying, see runtime) ----
 
 takes_sequences(runtime.appended, runtime.extended, runtime.popped,
-                runtime.inserted,
+                runtime.inserted, runtime.concatenated,
                 builtins.list, builtins.tuple, builtins.sum, builtins.len)
 
 
@@ -54,6 +54,17 @@ def extended_rev(y, items, values):
 @tangent(runtime.extended, structural=True)
 def extended_fwd(y, items, values):
     d[y] = runtime.extended(d[items], d[values])
+
+
+@adjoint(runtime.concatenated)
+def concatenated_rev(y, a, b):
+    d[a] = d[y][:len(a)]
+    d[b] = d[y][len(a):]
+
+
+@tangent(runtime.concatenated, structural=True)
+def concatenated_fwd(y, a, b):
+    d[y] = runtime.concatenated(d[a], d[b])
 
 
 @adjoint(runtime.popped, constants=("index",))

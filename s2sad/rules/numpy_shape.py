@@ -287,6 +287,7 @@ def repeat_fwd(y, a, repeats, axis=None):
 
 # ---- reordering elements ----
 
+linear(np.copy)
 linear(np.flip)
 linear(np.fliplr)
 linear(np.flipud)

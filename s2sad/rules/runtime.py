@@ -103,6 +103,7 @@ def concatenate_pieces_fwd(y, pieces, g, axis=0):
 linear(runtime.unstack, runtime.stack_pieces)
 linear(runtime.tree_like, runtime.tree_adjoint)
 linear(runtime.sequence)
+linear(runtime.keep_last)
 
 
 @adjoint(runtime.repeat_adjoint, constants=("x", "repeats", "axis"))

@@ -25,7 +25,8 @@ takes_sequences(operator.getitem, runtime.setitem)
 @adjoint(runtime.setitem, constants=("index",))
 def setitem(y, x, index, value):
     d[x] = runtime.setitem(d[y], index, 0.0)
-    d[value] = runtime.unbroadcast(d[y][index], value)
+    d[value] = runtime.unbroadcast(runtime.keep_last(d[y][index], x, index),
+                                   value)
 
 
 @tangent(runtime.setitem, structural=True)
