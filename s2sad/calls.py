@@ -61,6 +61,8 @@ def is_user_function(fn):
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
     if isinstance(fn, CustomVJP):
         return True
+    if _call_method(fn) is not None:  # an instance of a class with __call__
+        return True
     if getattr(fn, "__module__", None) in _OWN_MODULES:
         return False  # s2sad's helpers have rules or no derivative
     return isinstance(fn, CustomVJP) or inspect.isfunction(fn)
@@ -69,11 +71,22 @@ def is_user_function(fn):
 _OWN_MODULES = ("s2sad.runtime", "s2sad.calls")
 
 
+def _call_method(obj):
+    """`type(obj).__call__` when obj is an instance of a user's class."""
+    if inspect.isfunction(obj) or inspect.isclass(obj) or \
+            inspect.ismethod(obj) or isinstance(obj, CustomVJP):
+        return None
+    method = getattr(type(obj), "__call__", None)
+    return method if inspect.isfunction(method) else None
+
+
 def name_of(fn):
     """The name generated code gives a function's derivatives (`vjp_<name>`):
     a lambda is named after its line, as `frontend` parses it."""
     if fn.__name__ == "<lambda>":
         return f"lambda_{fn.__code__.co_firstlineno}"
+    if fn.__name__ == "__call__":  # an instance called: its class's name
+        return fn.__qualname__.split(".")[-2]
     return fn.__name__
 
 
@@ -89,6 +102,8 @@ def callee(function):
         return inner, (self,)
     if isinstance(function, CustomVJP) or inspect.isfunction(function):
         return function, ()
+    if _call_method(function) is not None:
+        return _call_method(function), (function,)
     raise errors.UnsupportedCallError(
         f"cannot differentiate a call to {function!r}: it has no source and "
         "no derivative rule; give it one with @s2sad.custom_vjp")

@@ -56,7 +56,7 @@ class _Forward(Transform):
             else ssa.signature(self.func, keyword_only=tangents)
         summary = (f"Value and tangent of {self.func.name} along tangents of "
                    f"{', '.join(self.wrt)}.")
-        tree = self.function_def(f"jvp_{self.func.name}", params, body, summary)
+        tree = self.function_def(f"jvp_{self.name}", params, body, summary)
         return Generated(tree, self.imports, derivative,
                          tangent_names=tangents, callees=self.callees)
 

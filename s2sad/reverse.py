@@ -165,7 +165,7 @@ class _Reverse(Transform):
         forward.append(gast.Return(gast.Tuple(
             [value, gast.Tuple([load(r) for r in residuals], gast.Load())],
             gast.Load())))
-        name = self.func.name
+        name = self.name
         fwd = self.function_def(
             f"vjp_{name}", ssa.signature(self.func), forward,
             f"Forward sweep of {name} for a vector-Jacobian product: its "
@@ -255,7 +255,7 @@ class _Reverse(Transform):
         summary = (f"Gradient of {self.func.name} with respect to "
                    f"{', '.join(self.wrt)}.")
         suffix = "_arrays" if self.arrays else ""
-        return self.function_def(f"{prefix}_{self.func.name}{suffix}",
+        return self.function_def(f"{prefix}_{self.name}{suffix}",
                                  ssa.signature(self.func), body, summary, note)
 
     def check_scalar(self, value):

@@ -608,8 +608,11 @@ class _Lowering:
             if isinstance(source, Free):
                 return f"the module-level value `{source!r}`"
             if isinstance(source, Var):
-                return self.sharing(source.name, seen) or \
-                    f"`{_user_name(source.name)}`"
+                # (its own copy into this name is not another holder)
+                deeper = self.sharing(source.name, seen)
+                if deeper == f"`{_user_name(version)}`":
+                    deeper = None
+                return deeper or f"`{_user_name(source.name)}`"
             return None
         if stmt.fn in _VIEWS or (isinstance(stmt.fn, Method)
                                  and stmt.fn.name in _VIEW_METHODS):

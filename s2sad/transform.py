@@ -60,6 +60,9 @@ class Transform:
         self.line = None  # the source line of the block being emitted
         self.complex = analysis.uses_complex(func)
         self.callees = []  # generated functions of user code it calls
+        # what generated functions are named after (`vjp_<name>`)
+        self.name = calls.name_of(self.source.func) if self.source.func \
+            else func.name
         self.varied = None  # names depending on wrt, when needed
 
     def import_name(self, name, value):
@@ -197,6 +200,8 @@ class Transform:
         fn, leading = stmt.fn, ()
         if inspect.ismethod(fn):
             fn, leading = fn.__func__, (stmt.callee.value,)
+        elif calls._call_method(fn) is not None:  # model(x): its __call__
+            fn, leading = calls._call_method(fn), (stmt.callee,)
         if not inspect.isfunction(fn):
             return
         try:
@@ -258,6 +263,8 @@ class Transform:
                  if o.name in self.active] if made else []
         what = ", ".join(reads) or "differentiated values"
         name = ssa._user_name(function)
+        if name.startswith("_"):  # a lambda or partial with no name of its own
+            name = "the function called here"
         return self.source.error(
             errors.UnsupportedCallError, stmt.node,
             f"`{name}` reads {what} of the function around it through its "

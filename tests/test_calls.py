@@ -311,3 +311,23 @@ def hessian_through_recursion(x):
 def test_second_order_through_run_time_dispatch_says_so():
     with pytest.raises(s2sad.S2SADError, match="dispatched at run time"):
         s2sad.hessian(hessian_through_recursion)(1.3)
+
+
+class Scaled:
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, x):
+        return np.tanh(self.w * x)
+
+
+SCALED = Scaled(0.5)
+
+
+def calls_an_instance(x):
+    return SCALED(x) + apply(SCALED, x)
+
+
+def test_an_instance_with_call_is_a_function():
+    s2sad.check_grads(calls_an_instance, (0.7,))
+    assert "def vjp_Scaled(self, x):" in s2sad.grad(calls_an_instance).source
