@@ -11,21 +11,21 @@ from s2sad import errors
 
 # node type -> (construct, what to do instead)
 _UNSUPPORTED = {
-    gast.Try: ("try/except", "move the error handling outside the "
+    gast.Try: ("try/except blocks", "move the error handling outside the "
                "differentiated function"),
     gast.With: ("`with` blocks other than `with s2sad.grad_of(x) as dx:`",
                 "move the context manager outside the differentiated "
                 "function"),
-    gast.Global: ("`global`", "pass the value in as an argument"),
-    gast.Nonlocal: ("`nonlocal`", "pass the value in as an argument and "
+    gast.Global: ("`global` statements", "pass the value in as an argument"),
+    gast.Nonlocal: ("`nonlocal` statements", "pass the value in as an argument and "
                     "return the new value"),
-    gast.Delete: ("`del`", "let the variable go out of scope instead"),
+    gast.Delete: ("`del` statements", "let the variable go out of scope instead"),
     gast.Yield: ("generators (`yield`)", "return a list or an array"),
     gast.YieldFrom: ("generators (`yield from`)", "return a list or an array"),
     gast.AsyncFunctionDef: ("async functions", "use a plain function"),
-    gast.AsyncFor: ("`async for`", "use a plain loop"),
-    gast.AsyncWith: ("`async with`", "use plain code"),
-    gast.Await: ("`await`", "use plain code"),
+    gast.AsyncFor: ("`async for` loops", "use a plain loop"),
+    gast.AsyncWith: ("`async with` blocks", "use plain code"),
+    gast.Await: ("`await` expressions", "use plain code"),
     gast.ClassDef: ("classes defined inside the function", "define the class "
                     "at module level"),
     gast.Import: ("imports inside the function", "import at module level"),
@@ -34,9 +34,9 @@ _UNSUPPORTED = {
     gast.DictComp: ("dict comprehensions", "write an explicit loop"),
     gast.GeneratorExp: ("generator expressions", "use a list comprehension "
                         "(`sum([x * x for x in xs])`)"),
-    gast.Raise: ("`raise`", "validate the inputs before calling the "
+    gast.Raise: ("`raise` statements", "validate the inputs before calling the "
                  "differentiated function"),
-    gast.Assert: ("`assert`", "validate the inputs before calling the "
+    gast.Assert: ("`assert` statements", "validate the inputs before calling the "
                   "differentiated function"),
     gast.JoinedStr: ("f-strings", "format strings outside the function"),
     gast.NamedExpr: ("assignment expressions (`:=`)", "assign on a line of its "
@@ -76,7 +76,7 @@ def _check(source, node):
     if kind in _UNSUPPORTED:
         what, instead = _UNSUPPORTED[kind]
         raise source.error(errors.UnsupportedSyntaxError, node,
-                           f"{what} is not supported; {instead}")
+                           f"{what} are not supported; {instead}")
     if isinstance(node, (gast.For, gast.While)):
         if node.orelse:
             raise source.error(

@@ -161,6 +161,11 @@ def parse_source(text, filename="<string>", first_line=1, globals_=None,
             f"cannot parse the function source: {exc.msg}", filename,
             first_line + (exc.lineno or 1) - 1) from None
     defs = [n for n in module.body if isinstance(n, gast.FunctionDef)]
+    if not defs and module.body and isinstance(module.body[0],
+                                               gast.AsyncFunctionDef):
+        raise errors.UnsupportedSyntaxError(
+            "async functions are not supported; use a plain function",
+            filename, first_line)
     if not defs:
         kind = type(module.body[0]).__name__ if module.body else "nothing"
         raise errors.UnsupportedSyntaxError(
