@@ -62,6 +62,8 @@ def _blocks(stmts):
     """Every statement list in `stmts`, itself first."""
     yield stmts
     for stmt in stmts:
+        if isinstance(stmt, gast.FunctionDef):
+            continue  # a nested function of the user's, left as written
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):

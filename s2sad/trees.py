@@ -32,6 +32,31 @@ def same(a, b):
                for f in a._fields)
 
 
+def _replace_in_function(node, replacement):
+    """`replace_names` for a nested function: its defaults are read where
+    it is defined, its body with its own names shadowing."""
+    args = node.args
+    args.defaults = [_replaced(d, replacement) for d in args.defaults]
+    args.kw_defaults = [None if d is None else _replaced(d, replacement)
+                        for d in args.kw_defaults]
+    own = {n.id for n in gast.walk(args) if isinstance(n, gast.Name)}
+    body = node.body if isinstance(node.body, list) else [node.body]
+    own |= set(names(gast.Module(body=body, type_ignores=[]), gast.Store))
+    inner = {k: v for k, v in replacement.items() if k not in own}
+    if isinstance(node.body, list):  # (wrapped: a def in it is nested too)
+        replace_names(gast.Module(body=node.body, type_ignores=[]), inner)
+    else:
+        node.body = _replaced(node.body, inner)
+
+
+def _replaced(expr, replacement):
+    if type(expr) is gast.Name and isinstance(expr.ctx, gast.Load) \
+            and expr.id in replacement:
+        return clone(replacement[expr.id])
+    replace_names(expr, replacement)
+    return expr
+
+
 def names(node, ctx):
     """Identifiers of the `ctx` (gast.Load or gast.Store) names in `node`."""
     found = []
@@ -52,10 +77,16 @@ def names(node, ctx):
 
 
 def replace_names(tree, replacement):
-    """Replace every loaded name `n` in `tree` by a clone of `replacement[n]`."""
+    """Replace every loaded name `n` in `tree` by a clone of `replacement[n]`,
+    except inside a nested function where `n` is its own (a parameter or a
+    name it assigns)."""
     stack = [tree]
     while stack:
         node = stack.pop()
+        if node is not tree and isinstance(node, (gast.FunctionDef,
+                                                  gast.Lambda)):
+            _replace_in_function(node, replacement)
+            continue
         for field in node._fields:
             value = getattr(node, field, None)
             if type(value) is gast.Name and isinstance(value.ctx, gast.Load) \

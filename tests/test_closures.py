@@ -132,3 +132,16 @@ def test_defaults_of_nested_functions():
     with pytest.raises(errors.UnsupportedCallError, match="default value"):
         s2sad.grad(default_reads_a_differentiated_value)(1.0)
     s2sad.check_grads(default_reads_a_constant, (0.7, 1.3), argnums=(0,))
+
+
+def shadows_a_copied_name(x):
+    t = x
+
+    def inner(t):
+        return t * 2.0
+    return inner(3.0) * t + (lambda t: t + 1.0)(t)
+
+
+def test_the_optimizer_leaves_a_nested_functions_own_names_alone():
+    assert s2sad.grad(shadows_a_copied_name)(1.0) == 7.0
+    s2sad.check_grads(shadows_a_copied_name, (1.0,))
