@@ -491,6 +491,11 @@ def concatenated(a, b):
     """`a + b` for lists or tuples (an adjoint, an object array, stays one)."""
     if getattr(a, "dtype", None) == object or getattr(b, "dtype", None) == object:
         return sequence(list(a) + list(b))
+    if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))):
+        raise errors.S2SADError(
+            f"`+` of a {type(a).__name__} and a {type(b).__name__}: s2sad "
+            "took it for joining two lists or tuples; for arithmetic, make "
+            "the tuple an array (np.array(...)) first")
     return a + b
 
 

@@ -319,6 +319,7 @@ class _Lowering:
         self.defs = {}  # SSA name -> its Assign or Phi
         self.shared = {}  # SSA name -> where else its value is reachable
         self.made = set()  # SSA names of new values that look like views
+        self.stale = {}  # SSA name of a view -> (array, update) after it
         self.imports = {}
 
     def error(self, node, message, cls=errors.UnsupportedSyntaxError):
@@ -552,8 +553,26 @@ class _Lowering:
         self.check_unshared(base.id, node, "assignment into")
         index = self.index(target.slice)
         old = Var(self.env[base.id])
+        if not self.is_sequence(old):  # an array's views see the update
+            for view in self.views_of(old.name):
+                self.stale.setdefault(view, (base.id, node))
         self.emit(self.define(base.id), runtime.setitem, [old, index, value],
                   callee=self.runtime_call("setitem"), node=node)
+
+    def views_of(self, version):
+        """SSA names made from `version` by operations that may return a
+        view of it (`y[0]`, `y.T`, `y.reshape(...)`), transitively."""
+        found, todo = set(), [version]
+        while todo:
+            source = todo.pop()
+            for name, stmt in self.defs.items():
+                if isinstance(stmt, Assign) and name not in found and (
+                        stmt.fn in _VIEWS or (isinstance(stmt.fn, Method) and
+                                              stmt.fn.name in _VIEW_METHODS)) \
+                        and stmt.args and stmt.args[0] == Var(source):
+                    found.add(name)
+                    todo.append(name)
+        return found
 
     def is_sequence(self, operand, seen=None):
         """Is `operand` known to be a list or tuple (made by a literal, a
@@ -741,7 +760,16 @@ class _Lowering:
             return Const(node.value)
         if isinstance(node, gast.Name):
             if node.id in self.env:
-                return Var(self.env[node.id])
+                version = self.env[node.id]
+                if version in self.stale:
+                    array, update = self.stale[version]
+                    raise self.error(
+                        node, f"`{node.id}` may be a view of `{array}`, "
+                        f"which line {self.source.lineno(update)} changed "
+                        "after it was taken; s2sad updates arrays by making "
+                        "new ones, so the view would not see the change: "
+                        "take it after the update, or copy it (`.copy()`)")
+                return Var(version)
             if node.id in self.defined or node.id in _assigned_names(self.source):
                 raise self.error(node, f"'{node.id}' is used before it is "
                                  "assigned", errors.NameResolutionError)

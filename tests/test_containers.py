@@ -189,6 +189,13 @@ def updates_a_view(x):
     return np.sum(y)
 
 
+def reads_a_view_after_an_update(x):
+    y = x * 1.0
+    row = y[0:2]
+    y[0] = 5.0
+    return np.sum(row)
+
+
 def updates_an_alias(x):
     y = np.zeros(2)
     z = y
@@ -217,6 +224,8 @@ REFUSED = [
      "caller's argument"),
     (updates_a_view, (np.ones(3),), "row[0] = 5.0", "view"),
     (updates_an_alias, (1.0,), "y[0] = x", "`z`"),
+    (reads_a_view_after_an_update, (np.ones(3),), "return np.sum(row)",
+     "view of `y`"),
     (updates_an_attribute, (1.0, None), "obj.value = x", "attribute"),
     (sorts_in_place, (np.ones(3),), "y.sort()", "for its effect"),
     (conditional_comprehension, (1.0, True), "return sum(",
