@@ -359,7 +359,12 @@ def differentiable(value):
             value is None or callable(value):
         return False
     if isinstance(value, numpy.ndarray):
-        return value.dtype.kind in "fcO"
+        return value.dtype.kind in "fc" or (
+            value.dtype == object and any(map(differentiable, value.flat)))
+    if isinstance(value, (list, tuple)):  # a pytree: if any leaf is
+        return any(map(differentiable, value))
+    if isinstance(value, dict):
+        return any(map(differentiable, value.values()))
     return True
 
 

@@ -144,7 +144,6 @@ class _Reverse(Transform):
             if isinstance(stmt, (ssa.For, ssa.While)):
                 inner = stmt.body + getattr(stmt, "test_body", [])
                 in_loops |= defined_in(inner) | self.residuals_in(inner)
-                in_loops |= {getattr(stmt, "target", None)}
         primal = set(self.func.all_params) | self.locals | set(
             self.trips.values()) | ({self.tape} if self.tape else set())
         returned = gast.Return(gast.Tuple(

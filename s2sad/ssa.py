@@ -320,6 +320,8 @@ class _Lowering:
         self.shared = {}  # SSA name -> where else its value is reachable
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
+        self.blocks = {}  # SSA name -> the statement list defining it
+        self.top = None  # the function body's statement list
         self.imports = {}
 
     def error(self, node, message, cls=errors.UnsupportedSyntaxError):
@@ -341,6 +343,8 @@ class _Lowering:
     def block(self, stmts):
         """Lower statements into a fresh list; return (list, return operand)."""
         saved, self.out = self.out, []
+        if self.top is None:
+            self.top = self.out
         returned = None
         for stmt in stmts:
             returned = self.statement(stmt)
@@ -428,6 +432,7 @@ class _Lowering:
         stmt = Assign(target, fn, args, kwargs, callee, node)
         self.out.append(stmt)
         self.defs[target] = stmt
+        self.blocks[target] = self.out
         where = _SHARES.get(fn)
         if fn in (runtime.appended, runtime.setitem):
             args = args[1:]  # the list or array updated is not kept
@@ -446,6 +451,14 @@ class _Lowering:
         if not isinstance(var, Var):
             raise self.error(node, "s2sad.grad_of takes a variable of this "
                              "function")
+        if self.blocks.get(var.name, self.top) is not self.out:
+            # the backward pass runs the hook where the adjoint is complete,
+            # at the definition: it must run exactly when the definition does
+            raise self.error(node, "`with s2sad.grad_of(...)` must be in the "
+                             "same block as the assignment of its variable "
+                             "(not in a branch, after a `return`, `break` or "
+                             "`continue`, or in another loop); move it next "
+                             "to the assignment")
         saved = dict(self.env), set(self.defined)
         name = self.define(item.optional_vars.id)
         body, _ = self.block(node.body)
@@ -631,11 +644,13 @@ class _Lowering:
                 deeper = self.sharing(source.name, seen)
                 if deeper == f"`{_user_name(version)}`":
                     deeper = None
+                if source.name.startswith("_"):  # a compiler temporary
+                    return deeper
                 return deeper or f"`{_user_name(source.name)}`"
             return None
         if stmt.fn in _VIEWS or (isinstance(stmt.fn, Method)
                                  and stmt.fn.name in _VIEW_METHODS):
-            return "the array it is a view of"
+            return "what it was taken from (a view or an item of it)"
         return None
 
     def branches(self, node, then, orelse):
@@ -656,6 +671,7 @@ class _Lowering:
                                 Var(b) if b else Undefined()))
                 self.env[name] = phis[-1].target
                 self.defs[phis[-1].target] = phis[-1]
+                self.blocks[phis[-1].target] = self.out
         return then_block, then_ret, else_block, else_ret, phis
 
     def block_with(self, lower_fn):
@@ -709,6 +725,7 @@ class _Lowering:
             phi = Phi(self.namer.fresh(name), entry, None)
             self.env[name] = phi.target
             self.defs[phi.target] = phi
+            self.blocks[phi.target] = self.out
             phis.append((name, phi))
         return phis
 
@@ -855,12 +872,24 @@ class _Lowering:
                     # x.reshape(2, 3) is np.reshape(x, (2, 3))
                     args = [self.emit(self.namer.temp(), make_tuple, args,
                                       node=node)]
+                if node.func.attr in _WRITER_METHODS or any(
+                        k == "out" for k, _ in kwargs):
+                    raise self.error(node, f"`.{node.func.attr}()` writes "
+                                     "into an array in place, which s2sad "
+                                     "does not follow; build the new array "
+                                     "and assign it instead")
                 return method(node.func.attr), [receiver] + args, kwargs, None
             function = self.expr(node.func)
             args, kwargs = self.arguments(node)
             return call, [function] + args, kwargs, None
         callee = self.operand(node.func)
         args, kwargs = self.arguments(node)
+        if _writes_in_place(callee.value, kwargs):
+            raise self.error(node, f"`{_text(node.func)}` writes into an "
+                             "array in place, which s2sad does not follow; "
+                             "assign its result to a name instead (`y = "
+                             "np.sin(x)`, `y = np.where(mask, v, y)`, "
+                             "`y[i] = v`)")
         return callee.value, args, kwargs, node.func
 
     def index(self, node):
@@ -945,6 +974,26 @@ _VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
 _SHARES = {identity: "`{target}`", make_tuple: "a tuple", make_list: "a list",
            make_dict: "a dict", runtime.appended: "an item of a list",
            runtime.setitem: "an item of an array or list"}
+
+
+# NumPy functions that write into one of their arguments
+_WRITERS = {np.copyto, np.put, np.place, np.putmask, np.fill_diagonal,
+            np.put_along_axis}
+_WRITER_METHODS = {"fill", "put", "itemset", "resize", "setfield"}
+
+
+def _writes_in_place(fn, kwargs):
+    """Does calling `fn` change an array it is given (`out=`, np.copyto,
+    np.add.at)?"""
+    if any(k == "out" for k, _ in kwargs):
+        return True
+    if getattr(fn, "__name__", None) == "at" and isinstance(
+            getattr(fn, "__self__", None), np.ufunc):
+        return True
+    try:
+        return fn in _WRITERS
+    except TypeError:
+        return False
 
 
 def _is_update(call, kind, env):

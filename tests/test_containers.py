@@ -308,3 +308,60 @@ def repeats_a_list(x):
 def test_list_repetition_is_refused():
     with pytest.raises(errors.UnsupportedSyntaxError, match="repeating"):
         s2sad.grad(repeats_a_list)(1.0)
+
+
+def copies_into(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y ** 2)
+
+
+def writes_out(x):
+    y = x * 1.0
+    np.sin(x, out=y)
+    return np.sum(y)
+
+
+def adds_at(x):
+    y = np.zeros(3)
+    np.add.at(y, [0, 0], x[:2])
+    return np.sum(y)
+
+
+def fills(x):
+    y = x * 1.0
+    y.fill(2.0)
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("func", [copies_into, writes_out, adds_at, fills])
+def test_numpy_writes_in_place_are_refused(func):
+    with pytest.raises(errors.UnsupportedSyntaxError, match="in place"):
+        s2sad.grad(func)(np.ones(3))
+
+
+def loop_variable_after_the_loop(x):
+    for i in range(3):
+        x = x * 1.5
+    return x * i
+
+
+def calls_it(x):
+    return loop_variable_after_the_loop(x)
+
+
+def test_vjp_keeps_a_loop_variable_read_after_the_loop():
+    assert s2sad.grad(calls_it)(0.7) == pytest.approx(2 * 1.5 ** 3)
+    _, pullback = s2sad.vjp(loop_variable_after_the_loop, 0.7)
+    assert pullback(1.0)[0] == pytest.approx(2 * 1.5 ** 3)
+
+
+def reshaped(x, shape):
+    return np.reshape(x, shape) * 2.0
+
+
+def test_vjp_leaves_integer_tuples_alone():
+    value, pullback = s2sad.vjp(reshaped, np.arange(6.0), (2, 3))
+    g, shape_bar = pullback(np.ones((2, 3)))
+    np.testing.assert_array_equal(g, 2.0 * np.ones(6))
+    assert shape_bar is None

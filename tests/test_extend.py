@@ -172,3 +172,27 @@ def uses_too_few(x):
 def test_a_bwd_rule_with_too_few_cotangents_is_explained():
     with pytest.raises(errors.UnsupportedCallError, match="one per positional"):
         s2sad.grad(uses_too_few)(1.0)
+
+
+def hook_in_a_branch(x):
+    y = x * x
+    if x > 0:
+        with s2sad.grad_of(y) as dy:
+            dy = -dy
+    return y
+
+
+def hook_after_a_break(x):
+    for i in range(3):
+        x = x * 2.0
+        if i == 1:
+            break
+        with s2sad.grad_of(x) as dx:
+            dx = 10.0 * dx
+    return x
+
+
+@pytest.mark.parametrize("func", [hook_in_a_branch, hook_after_a_break])
+def test_a_hook_must_run_exactly_when_its_variable_is_assigned(func):
+    with pytest.raises(errors.UnsupportedSyntaxError, match="same block"):
+        s2sad.grad(func)(0.5)

@@ -384,7 +384,7 @@ def pad_fwd(y, array, pad_width, mode="constant", constant_values=0):
 
 
 takes_sequences(np.concatenate, np.hstack, np.vstack, np.dstack,
-                np.column_stack, np.stack, np.array, np.asarray)
+                np.column_stack, np.stack, np.array, np.asarray, np.copy)
 
 
 @adjoint(np.concatenate)
