@@ -480,13 +480,6 @@ def appended(items, value):
     return list(items) + [value]
 
 
-def extended(items, values):
-    """`items` followed by the items of `values`, as a new list."""
-    if getattr(items, "dtype", None) == object:
-        return sequence(list(items) + list(values))
-    return list(items) + list(values)
-
-
 def concatenated(a, b):
     """`a + b` for lists or tuples (an adjoint, an object array, stays one)."""
     if getattr(a, "dtype", None) == object or getattr(b, "dtype", None) == object:

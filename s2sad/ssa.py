@@ -541,6 +541,10 @@ class _Lowering:
                              "positionally")
         helper = _LIST_UPDATES[kind]
         old = Var(self.env[name])
+        if kind == "extend":  # items + list(values)
+            args = [self.emit(self.namer.temp(), list, args, node=node,
+                              callee=gast.Name("list", gast.Load(), None,
+                                               None))]
         if kind != "pop":
             self.emit(self.define(name), helper, [old] + args,
                       callee=self.runtime_call(helper.__name__), node=node)
@@ -958,10 +962,10 @@ class _Lowering:
         return identity, [Var(result)], (), None
 
 
-_LIST_UPDATES = {"append": runtime.appended, "extend": runtime.extended,
+_LIST_UPDATES = {"append": runtime.appended, "extend": runtime.concatenated,
                  "pop": runtime.popped}
 _SEQUENCES = {make_list, make_tuple, list, tuple, runtime.appended,
-              runtime.extended, runtime.concatenated, runtime.inserted}
+              runtime.concatenated, runtime.inserted}
 # operations whose result shares memory with their first operand
 _VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
           np.squeeze, np.expand_dims, np.asarray, np.asanyarray,

@@ -12,10 +12,6 @@ ROWS = {
         ("np.stack(OP([x0, x1], x0 * 2.0))", [arr(3), arr(3)], ALL),
         ("np.stack(OP((x0,), x1))", [arr(2), arr(2)], ALL),
     ],
-    runtime.extended: [
-        ("np.stack(OP([x0], [x1, x0]))", [arr(3), arr(3)], ALL),
-        ("np.stack(OP([x0, x1], ()))", [arr(2), arr(2)], ALL),
-    ],
     runtime.popped: [
         ("np.stack(OP([x0, x1, 2.0 * x0], 1)[0])", [arr(3), arr(3)], ALL),
         ("OP([x0, x1], -1)[1] * x0", [arr(3), arr(3)], ALL),

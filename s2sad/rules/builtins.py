@@ -29,7 +29,7 @@ def min(z, x, y):
 
 # ---- lists (s2sad's SSA form updates them by copying, see runtime) ----
 
-takes_sequences(runtime.appended, runtime.extended, runtime.popped,
+takes_sequences(runtime.appended, runtime.popped,
                 runtime.inserted, runtime.concatenated,
                 builtins.list, builtins.tuple, builtins.sum, builtins.len)
 
@@ -43,17 +43,6 @@ def appended_rev(y, items, value):
 @tangent(runtime.appended, structural=True)
 def appended_fwd(y, items, value):
     d[y] = runtime.appended(d[items], d[value])
-
-
-@adjoint(runtime.extended)
-def extended_rev(y, items, values):
-    d[items] = d[y][:len(items)]
-    d[values] = d[y][len(items):]
-
-
-@tangent(runtime.extended, structural=True)
-def extended_fwd(y, items, values):
-    d[y] = runtime.extended(d[items], d[values])
 
 
 @adjoint(runtime.concatenated)
