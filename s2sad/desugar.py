@@ -95,7 +95,10 @@ class _Comprehensions:
             for name in gast.walk(generator.target):
                 if isinstance(name, gast.Name):
                     renames[name.id] = self.namer.fresh(name.id)
+        outer = comp.generators[0].iter  # evaluated outside the comprehension
+        comp.generators[0].iter = gast.Constant(None, None)
         comp = _Rename(renames).visit(comp)
+        comp.generators[0].iter = outer
         result = self.namer.temp()
         inner = gast.Expr(gast.Call(gast.Attribute(
             _load(result), "append", gast.Load()), [comp.elt], []))
@@ -105,8 +108,6 @@ class _Comprehensions:
                 body = [gast.If(test, body, [])]
             body = [gast.For(_store(generator.target), generator.iter, body,
                              [], None)]
-        for stmt in body + [inner]:
-            gast.copy_location(stmt, comp)
         for node in gast.walk(body[0]):
             if isinstance(node, gast.stmt):
                 gast.copy_location(node, comp)

@@ -131,10 +131,7 @@ class _Forward(Transform):
         else:
             value = self.dispatch_call(site, "jvp", gast.Dict(
                 [gast.Constant(s, None) for s in site.slots], dots))
-        return gast.Assign([gast.Tuple(
-            [gast.Name(stmt.target, gast.Store(), None, None),
-             gast.Name(self.dot(stmt.target), gast.Store(), None, None)],
-            gast.Store())], value, None)
+        return ssa.unpack([stmt.target, self.dot(stmt.target)], value)
 
     def tangent(self, stmt):
         """The statements computing the tangent of `stmt.target`."""

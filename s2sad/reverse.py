@@ -607,9 +607,7 @@ class _Reverse(Transform):
         # their order; a pullback gives them per slot
         order = site.binding.order if site.binding else range(len(site.slots))
         parts = [self.namer.temp() for _ in range(max(order, default=-1) + 1)]
-        out.append(gast.Assign([gast.Tuple(
-            [gast.Name(p, gast.Store(), None, None) for p in parts],
-            gast.Store())], pull, None))
+        out.append(ssa.unpack(parts, pull))
         for operand, i in zip(site.operands, order):
             self.accumulate(out, operand.name, load(parts[i]))
         return out
@@ -626,10 +624,7 @@ class _Reverse(Transform):
         else:
             value = self.dispatch_call(site, "vjp", gast.Tuple(
                 [gast.Constant(s, None) for s in site.slots], gast.Load()))
-        return gast.Assign([gast.Tuple(
-            [gast.Name(stmt.target, gast.Store(), None, None),
-             gast.Name(kept, gast.Store(), None, None)], gast.Store())],
-            value, None)
+        return ssa.unpack([stmt.target, kept], value)
 
     def residuals_in(self, stmts, nested=True):
         """The names keeping calls' residuals (or pullbacks) in `stmts`."""

@@ -27,6 +27,7 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
         return _t3
 """
 
+import collections
 import operator
 import re
 
@@ -321,6 +322,8 @@ class _Lowering:
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
         self.blocks = {}  # SSA name -> the statement list defining it
+        self.viewers = {}  # SSA name -> names made from it by view operations
+        self.stores = None  # user name -> how often the function assigns it
         self.top = None  # the function body's statement list
         self.imports = {}
 
@@ -433,6 +436,9 @@ class _Lowering:
         self.out.append(stmt)
         self.defs[target] = stmt
         self.blocks[target] = self.out
+        if (fn in _VIEWS or isinstance(fn, Method) and fn.name in
+                _VIEW_METHODS) and args and isinstance(args[0], Var):
+            self.viewers.setdefault(args[0].name, []).append(target)
         where = _SHARES.get(fn)
         if fn in (runtime.appended, runtime.setitem):
             args = args[1:]  # the list or array updated is not kept
@@ -507,10 +513,12 @@ class _Lowering:
 
     def assignments(self, name):
         """How many times the function assigns `name` (a parameter once)."""
-        count = sum(isinstance(n, gast.Name) and n.id == name
-                    and isinstance(n.ctx, gast.Store)
-                    for n in gast.walk(self.source.tree))
-        return count + (name in parameters(self.source.tree.args, True))
+        if self.stores is None:
+            self.stores = collections.Counter(
+                n.id for n in gast.walk(self.source.tree)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+            self.stores.update(parameters(self.source.tree.args, True))
+        return self.stores[name]
 
     # -- updates in place, as new values --
 
@@ -581,12 +589,8 @@ class _Lowering:
         view of it (`y[0]`, `y.T`, `y.reshape(...)`), transitively."""
         found, todo = set(), [version]
         while todo:
-            source = todo.pop()
-            for name, stmt in self.defs.items():
-                if isinstance(stmt, Assign) and name not in found and (
-                        stmt.fn in _VIEWS or (isinstance(stmt.fn, Method) and
-                                              stmt.fn.name in _VIEW_METHODS)) \
-                        and stmt.args and stmt.args[0] == Var(source):
+            for name in self.viewers.get(todo.pop(), ()):
+                if name not in found:
                     found.add(name)
                     todo.append(name)
         return found
@@ -1156,6 +1160,13 @@ def render_assign(stmt):
                         [(k, render_operand(v)) for k, v in stmt.kwargs],
                         stmt.callee)
     return assign(stmt.target, value)
+
+
+def unpack(names, value):
+    """`a, b = value` (a tuple target even for one name)."""
+    return gast.Assign([gast.Tuple(
+        [gast.Name(n, gast.Store(), None, None) for n in names],
+        gast.Store())], value, None)
 
 
 def assign(name, value):

@@ -365,3 +365,12 @@ def test_vjp_leaves_integer_tuples_alone():
     g, shape_bar = pullback(np.ones((2, 3)))
     np.testing.assert_array_equal(g, 2.0 * np.ones(6))
     assert shape_bar is None
+
+
+def comprehension_over_its_own_name(x):
+    x = [x, 2.0 * x]
+    return sum([x * x for x in x])  # the iterable is the outer x
+
+
+def test_a_comprehension_variable_does_not_rename_the_iterable():
+    s2sad.check_grads(comprehension_over_its_own_name, (0.7,))
