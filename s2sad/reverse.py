@@ -144,6 +144,8 @@ class _Reverse(Transform):
             if isinstance(stmt, (ssa.For, ssa.While)):
                 inner = stmt.body + getattr(stmt, "test_body", [])
                 in_loops |= defined_in(inner) | self.residuals_in(inner)
+                if isinstance(stmt, ssa.For):
+                    in_loops.add(stmt.target)  # the sweep's loop binds it
         primal = set(self.func.all_params) | self.locals | set(
             self.trips.values()) | ({self.tape} if self.tape else set())
         returned = gast.Return(gast.Tuple(

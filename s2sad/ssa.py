@@ -717,18 +717,18 @@ class _Lowering:
             self.out.append(Return(returned, node))
         return returned
 
-    def loop_phis(self, body_nodes, exclude=()):
+    def loop_phis(self, body_nodes, also=()):
         """Header phis for the variables a loop body assigns.
 
         A variable first assigned inside the loop gets a phi too, entering as
         `Undefined`, so its last value is readable after the loop (as in
-        Python). Returns (user name, phi) pairs; latches are set by
+        Python); so does each name in `also` (a `for` loop's target). Returns (user name, phi) pairs; latches are set by
         `close_loop`.
         """
         phis = []
         updated = _assigned(body_nodes, updates=True) - _assigned(body_nodes)
         names = _assigned(body_nodes) | {n for n in updated if n in self.env}
-        for name in sorted(names - set(exclude)):
+        for name in sorted(names | set(also)):
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
             self.env[name] = phi.target
@@ -750,11 +750,12 @@ class _Lowering:
                 "desugar left a `for` with an unpacking target",
                 self.source.filename, self.source.lineno(node))
         iterable = self.expr(node.iter)
-        phis = self.loop_phis(node.body, exclude=[node.target.id])
+        # the target is carried like the body's variables: after a loop that
+        # ran no iteration it keeps the value it had before (or none)
+        phis = self.loop_phis(node.body, also=[node.target.id])
         target = self.define(node.target.id)
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
-        self.env[node.target.id] = target
         self.out.append(For(target, iterable, body, phis, node))
 
     def while_(self, node):

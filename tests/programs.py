@@ -32,7 +32,10 @@ an input coordinate, or central differences with eps 1e-4 and 1e-6 disagree.
 
 `ProgramFiles` writes programs to importable modules (s2sad reads source with
 `inspect`), and `check` compares `s2sad.grad` with central differences via
-`s2sad.check_grads`, raising `ProgramFailure` with the program's source.
+`s2sad.check_grads`, raising `ProgramFailure` with the program's source; with
+`optimizer=True` it also checks that the optimiser changes no result: the
+gradient, a JVP and a VJP with `optimize=False` equal the optimised ones to
+the last few bits.
 """
 
 import importlib.util
@@ -46,6 +49,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 import s2sad
+from s2sad import api
 
 LIMIT = 4.0  # bound on |value| of every variable after every assignment
 MAX_STATEMENTS = 12
@@ -53,6 +57,9 @@ MAX_DEPTH = 2  # nesting of compound statements
 MAX_TRIPS = 4
 LENGTH = 3  # of the input arrays
 RTOL, ATOL = 1e-6, 1e-8  # check_grads' defaults; never loosened
+# Optimised and unoptimised code compute the same operations, except that
+# `x ** 2` becomes `x * x` (pow may differ from x * x in the last bit).
+SAME_RTOL = 1e-13
 
 HEADER = "import math\n\nimport numpy as np\n\n\n"
 LOCALS = ("a", "b", "c", "d", "e", "f")
@@ -1245,8 +1252,11 @@ def central_differences(func, args, eps=1e-6):
     return tuple(float(g) if g.ndim == 0 else g for g in grads)
 
 
-def check(case, files):
+def check(case, files, optimizer=False):
     """Check s2sad's derivatives of `case` against central differences.
+
+    With `optimizer`, also checks that optimised and unoptimised code agree
+    (`check_optimizer`).
 
     Raises:
         ProgramFailure: the derivatives disagree or s2sad failed (a refusal
@@ -1257,8 +1267,33 @@ def check(case, files):
     try:
         s2sad.check_grads(prog, case.args, argnums=(0, 1), rtol=RTOL,
                           atol=ATOL)
+        if optimizer:
+            check_optimizer(prog, case.args)
     except Exception as exc:  # a mismatch, a refusal, or a crash
         raise ProgramFailure(_describe(case, prog, exc)) from exc
+
+
+def check_optimizer(prog, args):
+    """The gradient, a JVP and a VJP of `prog` at `args` are the same with
+    and without the optimiser."""
+    tangents = tuple(np.full_like(a, t) for a, t in zip(args, (0.7, -0.3)))
+    for optimize in (False, True):
+        grad = api.differentiate(prog, (0, 1), optimize_code=optimize)
+        jvp = api.differentiate(prog, (0, 1), optimize_code=optimize,
+                                mode="forward")
+        vjp = api.differentiate(prog, (0, 1), optimize_code=optimize,
+                                mode="vjp")
+        value, residuals = vjp(*args)
+        results = (grad(*args), api._call_jvp(jvp, args, tangents),
+                   vjp.backward(*residuals, 1.3))
+        if not optimize:
+            unoptimised = results
+    for what, ours, raw in zip(("gradient", "jvp", "vjp"), results,
+                               unoptimised):
+        np.testing.assert_allclose(
+            np.array(ours, dtype=float), np.array(raw, dtype=float),
+            rtol=SAME_RTOL, atol=0,
+            err_msg=f"the optimiser changed the {what}")
 
 
 def _describe(case, prog, error):

@@ -6,13 +6,17 @@ atol 1e-8) compares `s2sad.grad(prog, argnums=(0, 1))` with central
 differences. A failure shows the point, both gradients and the source.
 
 Examples are derandomized so every run (and CI) tests the same programs
-(650 in all); `tools/random_programs.py` runs many more with a chosen seed.
+(650 in all, 200 more of every family for the optimiser);
+`tools/random_programs.py` runs many more with a chosen seed.
 Every program must be differentiated: a refusal fails the test like a wrong
-gradient. `check_grads` compares both reverse and forward mode.
+gradient. `check_grads` compares both reverse and forward mode. The optimiser
+test also compares the gradient, a JVP and a VJP with and without the
+optimiser: passes must never change a result.
 """
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests import programs
 
@@ -49,3 +53,11 @@ def test_loop_programs(files, case):
 @given(case=programs.cases(loops=True, break_continue=True))
 def test_break_and_continue_programs(files, case):
     programs.check(case, files)
+
+
+@_settings(200)
+@given(case=st.one_of(
+    programs.cases(), programs.cases(arrays=True),
+    programs.cases(loops=True, break_continue=True)))
+def test_the_optimiser_changes_no_result(files, case):
+    programs.check(case, files, optimizer=True)

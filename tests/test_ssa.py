@@ -78,8 +78,9 @@ def test_if_joins_are_explicit_phis():
 
 def test_loops_have_header_joins():
     text = ssa.to_source(ssa.lower(frontend.parse(loops)))
-    assert "for k in _t1:\n        i_1 = phi(i, i_2)\n        s_1 = phi(s, s_2)" \
-        in text
+    # the target is carried too: after a loop of no iteration, k is as before
+    assert "for k in _t1:\n        i_1 = phi(i, i_2)\n        k_1 = phi(None, k)" \
+        "\n        s_1 = phi(s, s_2)" in text
     assert "s_3 = phi(s_1, s_4)" in text
     assert "if not _t" in text and "break" in text
 

@@ -6,7 +6,8 @@
 Draws `--count` programs from `tests/programs.py` (with the given construct
 families switched on) with hypothesis seeded by `--seed`, and checks each
 gradient against central differences exactly as tests/test_random_programs.py
-does. Progress goes to stderr; every mismatch is printed with the point, the
+does, and that the gradient, a JVP and a VJP are the same with and without
+the optimiser. Progress goes to stderr; every mismatch is printed with the point, the
 two gradients and the program's source. The exit status is 1 if any program
 failed. Programs s2sad refuses with an error that says loops (or `break`,
 `continue`) are not supported yet are counted as unsupported, not failures.
@@ -58,7 +59,7 @@ def main(argv=None):
                               break_continue=options.break_continue))
         def run(case):
             try:
-                programs.check(case, files)
+                programs.check(case, files, optimizer=True)
                 counts["checked"] += 1
             except programs.ProgramFailure as failure:
                 if options.shrink:
