@@ -24,6 +24,7 @@ from s2sad import (
 
 _CACHE = {}
 _UNDER_WAY = set()  # keys of transformations in progress (recursion)
+_OPTIMIZING = []  # optimize_code of each transformation in progress
 stats = {"transformations": 0}  # counted for tests of the cache
 
 
@@ -44,11 +45,13 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
         return cached
     _check_argnums(func, argnums)
     _UNDER_WAY.add(key)
+    _OPTIMIZING.append(optimize_code)
     try:
         compiled = _transform(func, argnums, has_aux, with_value,
                               optimize_code, mode)
     finally:
         _UNDER_WAY.discard(key)
+        _OPTIMIZING.pop()
     stats["transformations"] += 1
     _CACHE[key] = compiled
     return compiled
@@ -72,10 +75,15 @@ def _key(func, argnums, has_aux=False, with_value=False, optimize_code=True,
 
 def transformed(func, argnums, mode):
     """The generated derivative of a callee (`mode` "vjp" or "forward"), or
-    None while it is itself being generated (a recursive call)."""
-    if _key(func, argnums, mode=mode) in _UNDER_WAY:
+    None while it is itself being generated (a recursive call). It is
+    optimised if its caller is: `optimize=False` shows the whole chain as
+    generated."""
+    optimize_code = _OPTIMIZING[-1] if _OPTIMIZING else True
+    if _key(func, argnums, optimize_code=optimize_code, mode=mode) \
+            in _UNDER_WAY:
         return None
-    return differentiate(func, argnums, mode=mode)
+    return differentiate(func, argnums, optimize_code=optimize_code,
+                         mode=mode)
 
 
 def _transform(func, argnums, has_aux, with_value, optimize_code, mode):
@@ -91,12 +99,15 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode):
         else:
             generated = reverse.transform(lowered, argnums, has_aux,
                                           with_value)
-        texts = []
         for part in generated:
             if optimize_code:
                 optimize.optimize(part.tree, part.derivative_names,
-                                  part.runtime_name)
-            texts.append(codegen.to_source(part.tree))
+                                  part.runtime_name,
+                                  _resolver(part.imports, func.__globals__,
+                                            source.cells))
+        if optimize_code and mode == "vjp":
+            optimize.prune_residuals(generated[0].tree, generated[1].tree)
+        texts = [codegen.to_source(part.tree) for part in generated]
     except errors.S2SADError:
         raise
     except Exception as exc:  # a bug in s2sad, not in the user's code
@@ -124,6 +135,16 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode):
     compiled.ssa = ssa.to_source(lowered)
     compiled.__wrapped_primal__ = func  # keeps the cache key's ids alive
     return compiled
+
+
+def _resolver(imports, user_globals, cells):
+    """What a free name of generated code is, as far as the optimiser may
+    rely on it: closure cells can change between calls, so they are not."""
+    def resolve(name):
+        if name in cells:
+            return None
+        return imports[name] if name in imports else user_globals.get(name)
+    return resolve
 
 
 def _chain_source(own, callees):

@@ -7,6 +7,9 @@
   values are floats, so a user's `n * 1.0` (an int-to-float conversion) is
   never removed;
 - copy and constant propagation for names assigned once;
+- reuse of common subexpressions: a pure expression already held by a name
+  (`y = np.exp(x)` in the forward sweep) is read from that name wherever it
+  comes again with the same operands (`g * np.exp(x)` in the adjoint);
 - merging an adjoint's first value into its next accumulation
   (`a_bar = g1; a_bar = a_bar + g2` -> `a_bar = g1 + g2`);
 - dead-code elimination: assignments nobody reads, empty branches, and
@@ -16,13 +19,16 @@ Passes never change results; generated code is assumed free of side effects
 except for expression statements (the scalar-output check), which are kept.
 """
 
+import builtins
 import collections
 import inspect
 import operator
 
 import gast
+import numpy as np
 
 from s2sad import codegen, runtime, trees
+from s2sad.rules import registry
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
          gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -30,21 +36,75 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
          gast.Mod: operator.mod}
 
 
-def optimize(tree, derivative_names=(), runtime_name="runtime"):
+def optimize(tree, derivative_names=(), runtime_name="runtime",
+             resolve=None):
     """Optimise a generated `gast.FunctionDef` in place and return it.
 
     Args:
         derivative_names: names the derivative code assigns; algebraic
             identities apply only to their statements.
         runtime_name: what the generated code calls s2sad's runtime.
+        resolve: maps a free name of the generated code to its object (or
+            None); calls of functions it resolves to NumPy, `math` or
+            builtins functions with derivative rules count as pure, so
+            repeated calls are computed once. Without it, only arithmetic
+            and s2sad's runtime helpers are reused.
     """
-    passes = _Passes(set(derivative_names), runtime_name)
+    passes = _Passes(set(derivative_names), runtime_name, resolve)
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
-    while passes.propagate(tree) | passes.merge(tree):
+    while passes.propagate(tree) | passes.merge(tree) | passes.reuse(tree):
         passes.simplify(tree)  # new operands may simplify further
     passes.eliminate(tree)  # nothing above needs dead code gone first
     tree.body = _clean(tree.body)
     return tree
+
+
+def prune_residuals(forward, backward):
+    """Drop the residuals a backward sweep never reads: from its parameters
+    (all but the last, the cotangent) and from the tuple its forward sweep
+    returns last, `(value, (residuals...))`; then what only they read."""
+    params = backward.args.args[:-1]
+    live = _live_in(backward.body)
+    keep = [i for i, param in enumerate(params) if param.id in live]
+    if len(keep) == len(params):
+        return
+    backward.args.args = [params[i] for i in keep] + backward.args.args[-1:]
+    residuals = forward.body[-1].value.elts[1]
+    residuals.elts = [residuals.elts[i] for i in keep]
+    _Passes(set(), None, None).eliminate(forward)
+    forward.body = _clean(forward.body)
+
+
+def _live_in(stmts):
+    """The names `stmts` may read before assigning them."""
+    live = set()
+
+    def reads(node, assigned):
+        live.update(n for n in _names(node, gast.Load) if n not in assigned)
+
+    def visit(block, assigned):
+        """Visit `block`; return what is assigned on every path through it."""
+        assigned = set(assigned)
+        for stmt in block:
+            if isinstance(stmt, gast.If):
+                reads(stmt.test, assigned)
+                assigned = visit(stmt.body, assigned) & visit(stmt.orelse,
+                                                              assigned)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                if isinstance(stmt, gast.For):
+                    reads(stmt.iter, assigned)
+                    visit(stmt.body, assigned | set(_names(stmt.target,
+                                                           gast.Store)))
+                else:
+                    reads(stmt.test, assigned)
+                    visit(stmt.body, assigned)
+                visit(stmt.orelse, assigned)  # the body may not have run
+            else:
+                reads(stmt, assigned)  # a nested def: every name it reads
+                assigned |= set(_names(stmt, gast.Store))
+        return assigned
+    visit(stmts, set())
+    return live
 
 
 _names = trees.names
@@ -71,9 +131,10 @@ def _blocks(stmts):
 
 
 class _Passes:
-    def __init__(self, derivative_names, runtime_name):
+    def __init__(self, derivative_names, runtime_name, resolve):
         self.derivative_names = derivative_names
         self.runtime_name = runtime_name
+        self.resolve = resolve or (lambda name: None)
 
     # -- expressions --
 
@@ -133,6 +194,11 @@ class _Passes:
             if isinstance(op, gast.Add):
                 if trees.same(left, right):  # d * d gives g * d twice
                     return gast.BinOp(gast.Constant(2.0, None), gast.Mult(), left)
+                if isinstance(left, gast.BinOp) and isinstance(
+                        left.op, gast.Add) and trees.same(left.right, right):
+                    # ... in an accumulation: a_bar + g * d + g * d
+                    return gast.BinOp(left.left, gast.Add(), gast.BinOp(
+                        gast.Constant(2.0, None), gast.Mult(), right))
                 if _is_number(left, 0):
                     return right
                 if _is_number(right, 0):
@@ -221,8 +287,45 @@ class _Passes:
                 changed = True
         return changed
 
+    def reuse(self, tree):
+        """Read a pure expression from the name that already holds it.
+
+        A name holds the value of `name = expr` from that statement on, in
+        the block and the blocks nested in it, until `name` or a name `expr`
+        reads is assigned again; a loop body starts without what the loop
+        assigns, which its previous iteration may have changed.
+        """
+        self.changed = False
+        self.local = set(_names(tree, gast.Store)) | {
+            n.id for n in gast.walk(tree.args) if isinstance(n, gast.Name)}
+        self.pure_calls = {}  # call key -> does it name a pure function?
+        _Held(self).block(tree.body)
+        return self.changed
+
+    def is_pure_call(self, func):
+        """Does `func` (a call's function) name a side-effect-free function?"""
+        path = []
+        while isinstance(func, gast.Attribute):
+            path.append(func.attr)
+            func = func.value
+        if not isinstance(func, gast.Name) or func.id in self.local:
+            return False
+        if func.id == self.runtime_name:
+            return True
+        obj = self.resolve(func.id)
+        if obj is None:
+            obj = getattr(builtins, func.id, None)
+        for attr in reversed(path):
+            obj = getattr(obj, attr, None)
+        rule = registry.lookup(obj)
+        module = getattr(obj, "__module__", None) or ""
+        return rule is not None and (
+            module.split(".")[0] in ("numpy", "math", "cmath", "builtins")
+            or module.startswith("s2sad.") or isinstance(obj, np.ufunc))
+
     def eliminate(self, tree):
-        """Drop assignments whose target is never read (self-reads excluded)."""
+        """Drop assignments whose target is never read (self-reads excluded)
+        and loops over ranges left with nothing to do."""
         reads = {}  # id(statement) -> names it reads, its own target excluded
         loads = collections.Counter()
         for block in _blocks(tree.body):
@@ -231,21 +334,159 @@ class _Passes:
                 reads[id(stmt)] = [n for n in _names(_shallow(stmt), gast.Load)
                                    if n != own]
                 loads.update(reads[id(stmt)])
+
+        def dead(stmt):
+            if isinstance(stmt, gast.For):
+                return not stmt.body and not stmt.orelse and _inert(
+                    stmt.iter) and not any(
+                        loads[n] for n in _names(stmt.target, gast.Store))
+            name = _target(stmt)
+            return name is not None and not loads[name] and not _pops(stmt)
         changed = False
         removed = True
-        while removed:  # removing a statement may orphan what it read
+        while removed:  # an emptied loop body shows in its block next round
             removed = False
             for block in _blocks(tree.body):
                 keep = []
-                for stmt in block:
-                    name = _target(stmt)
-                    if name is not None and not loads[name] and not _pops(stmt):
+                for stmt in reversed(block):  # a chain of dead values at once
+                    if dead(stmt):
                         loads.subtract(reads[id(stmt)])
                         removed = changed = True
                     else:
                         keep.append(stmt)
-                block[:] = keep
+                block[:] = reversed(keep)
         return changed
+
+
+# Expressions whose value depends only on their operands (given pure calls).
+# List, dict and set displays are left out: each makes a new mutable object.
+_PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare,
+         gast.BoolOp, gast.IfExp, gast.Attribute, gast.Subscript, gast.Slice,
+         gast.Tuple, gast.Call, gast.keyword, gast.Load, gast.operator,
+         gast.unaryop, gast.cmpop, gast.boolop)
+_SCOPES = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
+           gast.GeneratorExp)
+
+
+class _Held:
+    """The walk of `_Passes.reuse`: which expressions names hold, undone on
+    leaving a block through a log of changes."""
+
+    def __init__(self, passes):
+        self.passes = passes
+        self.holder = {}  # expression key -> name holding its value
+        self.readers = collections.defaultdict(list)  # name -> keys reading it
+        self.log = []  # (key, previous holder or None), to undo
+
+    def block(self, stmts):
+        for stmt in stmts:
+            if isinstance(stmt, gast.FunctionDef):
+                self.forget({stmt.name})
+                continue
+            if isinstance(stmt, (gast.For, gast.While)):
+                self.loop(stmt)
+                continue
+            if isinstance(stmt, gast.If):
+                stmt.test = self.expr(stmt.test)[0]
+                for branch in (stmt.body, stmt.orelse):
+                    mark = len(self.log)
+                    self.block(branch)
+                    self.undo(mark)
+                self.forget(set(_names(stmt, gast.Store)))
+                continue
+            if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
+                    and stmt.value is not None:
+                stmt.value, key, reads = self.expr(stmt.value)
+            else:
+                key = None
+            self.forget(set(_names(stmt, gast.Store)))
+            target = _target(stmt)
+            if key is not None and target is not None and target not in reads \
+                    and not isinstance(stmt.value, _LEAVES):
+                self.hold(key, target, reads)
+
+    def loop(self, stmt):
+        assigned = set(_names(stmt, gast.Store))
+        if isinstance(stmt, gast.For):
+            stmt.iter = self.expr(stmt.iter)[0]  # evaluated once, before
+        mark = len(self.log)
+        self.forget(assigned)  # as the previous iteration may have left them
+        if isinstance(stmt, gast.While):
+            stmt.test = self.expr(stmt.test)[0]
+        self.block(stmt.body)
+        self.undo(mark)
+        self.forget(assigned)
+        mark = len(self.log)
+        self.block(stmt.orelse)
+        self.undo(mark)
+        self.forget(assigned)
+
+    def expr(self, node):
+        """`node` with held subexpressions read from their holders, its key
+        (None unless pure) and the names it reads."""
+        if type(node) is gast.Name:
+            return node, ("name", node.id), {node.id}
+        if type(node) is gast.Constant:
+            return node, ("constant", type(node.value), node.value), set()
+        if isinstance(node, _SCOPES):  # its own names may shadow ours
+            return node, None, set(_names(node, gast.Load))
+        pure = isinstance(node, _PURE) and not (isinstance(
+            node, gast.Call) and not self.passes.is_pure_call(node.func))
+        parts, reads = [type(node)], set()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, gast.AST):
+                value, part, more = self.expr(value)
+                setattr(node, field, value)
+                reads |= more
+            elif isinstance(value, list):
+                items = [self.expr(v) if isinstance(v, gast.AST)
+                         else (v, ("value", v), set()) for v in value]
+                setattr(node, field, [v for v, _, _ in items])
+                part = tuple(k for _, k, _ in items)
+                pure = pure and None not in part
+                for _, _, more in items:
+                    reads |= more
+            else:
+                part = ("value", value)
+            pure = pure and part is not None
+            parts.append(part)
+        if not pure:
+            return node, None, reads
+        key = tuple(parts)
+        held = self.holder.get(key)
+        if held is None:
+            return node, key, reads
+        self.passes.changed = True
+        return gast.Name(held, gast.Load(), None, None), ("name", held), {held}
+
+    def hold(self, key, name, reads):
+        self.log.append(("holder", key, self.holder.get(key)))
+        self.holder[key] = name
+        for read in reads | {name}:
+            self.readers[read].append(key)
+
+    def forget(self, names):
+        """Drop what names hold and what is held that reads them (a key
+        listed under a name it no longer depends on is dropped too, which
+        only loses a reuse)."""
+        for name in names:
+            keys = self.readers.pop(name, None)
+            if keys is None:
+                continue
+            self.log.append(("readers", name, keys))
+            for key in keys:
+                if key in self.holder:
+                    self.log.append(("holder", key, self.holder.pop(key)))
+
+    def undo(self, mark):
+        while len(self.log) > mark:
+            kind, key, previous = self.log.pop()
+            table = self.holder if kind == "holder" else self.readers
+            if previous is None:
+                table.pop(key, None)
+            else:
+                table[key] = previous
 
 
 def _accumulation(stmt):
@@ -278,6 +519,16 @@ def _target(stmt):
     if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
         return stmt.targets[0].id
     return None
+
+
+def _inert(node):
+    """Is `node` a name, a constant, or range/reversed/len of them (a loop
+    over it does nothing but loop)?"""
+    if isinstance(node, _LEAVES):
+        return True
+    return (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+            and node.func.id in ("range", "reversed", "len")
+            and not node.keywords and all(map(_inert, node.args)))
 
 
 def _pops(stmt):
@@ -329,6 +580,8 @@ def _fold(node):
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
             and _is_number(node.operand):
         return gast.Constant(-node.operand.value, None)
+    if isinstance(node, gast.IfExp) and isinstance(node.test, gast.Constant):
+        return node.body if node.test.value else node.orelse
     return None
 
 

@@ -1,0 +1,271 @@
+"""The optimiser: each pass on small pieces of code, and what it leaves in
+the generated code of whole functions.
+
+That the passes never change a result is checked over the random programs
+(`tests.programs.check_optimizer`), in reverse and forward mode and for VJPs.
+"""
+
+import ast
+import textwrap
+
+import gast
+import numpy as np
+
+import s2sad
+from s2sad import api, codegen, optimize
+from tests import corpus, loop_corpus
+
+
+def optimized(source, derivatives=(), namespace=None):
+    """`source` (one def) through the optimiser, as source text. Free names
+    resolve in `namespace` (NumPy as `np` by default)."""
+    tree = gast.parse(textwrap.dedent(source)).body[0]
+    namespace = {"np": np} if namespace is None else namespace
+    optimize.optimize(tree, derivatives, "runtime", namespace.get)
+    return codegen.to_source(tree)
+
+
+def body(source):
+    """The statements of a def's source, dedented, without the def line."""
+    return textwrap.dedent(source.split("\n", 1)[1]).strip()
+
+
+def code(source):
+    """Generated source without its comments and docstring."""
+    return ast.unparse(ast.Module(ast.parse(source).body[0].body[1:], []))
+
+
+# -- the passes --
+
+def test_constants_fold_and_identities_apply_to_derivatives_only():
+    out = optimized("""
+        def f(x, n, g):
+            k = 2 * 3 - 1
+            m = n * 1.0
+            x_bar = g * 1.0 + 0.0
+            y_bar = -(-g) * k
+            return m, x_bar, y_bar
+        """, derivatives={"x_bar", "y_bar"})
+    # `n * 1.0` turns an int into a float: the user's code keeps it; an
+    # adjoint is a float already, so its int constants become floats
+    assert body(out) == textwrap.dedent("""\
+        m = n * 1.0
+        y_bar = g * 5.0
+        return m, g, y_bar""")
+
+
+def test_copies_propagate_and_dead_assignments_go():
+    out = optimized("""
+        def f(x, tape):
+            a = x
+            b = a * 2.0
+            unused = np.sin(b)
+            c, d = tape.pop()
+            return b
+        """)
+    # the pop moves the tape, so it stays though c and d are never read
+    assert body(out) == textwrap.dedent("""\
+        b = x * 2.0
+        c, d = tape.pop()
+        return b""")
+
+
+def test_an_adjoints_first_value_merges_into_its_accumulation():
+    out = optimized("""
+        def f(g, x, y):
+            x_bar = g * y
+            t = g + 1.0
+            x_bar = x_bar + t * x
+            return x_bar
+        """, derivatives={"x_bar"})
+    assert body(out) == "t = g + 1.0\nx_bar = g * y + t * x\nreturn x_bar"
+
+
+def test_a_pure_expression_held_by_a_name_is_read_from_it():
+    out = optimized("""
+        def f(x, c, g):
+            y = np.exp(x)
+            z = x * 2.0
+            if c:
+                q = g * np.exp(x) + np.sin(x)
+            else:
+                q = np.sin(x)
+            for i in range(3):
+                e = np.exp(x) * i + x * 2.0
+            return y, z, q, e
+        """)
+    assert out.count("np.exp") == 1
+    assert "q = g * y + np.sin(x)" in out
+    assert "e = y * i + z" in out
+
+
+def test_reuse_stops_where_an_operand_or_the_holder_changes():
+    out = optimized("""
+        def f(x, c):
+            a = np.exp(x)
+            x = x + 1.0
+            b = np.exp(x)
+            a = b * 3.0
+            d = b * 3.0
+            for i in range(3):
+                e = np.sin(x)
+                x = x * 2.0
+            if c:
+                h = np.cos(x)
+            k = np.cos(x)
+            s = x * 2.0
+            while s > 1.0:
+                s = np.sqrt(s)
+                t = np.sqrt(s)
+            return a, b, d, e, h, k, t
+        """)
+    assert out.count("np.exp(x)") == 2  # x changed between them
+    assert "d = a" in out or "d = b * 3.0" in out
+    assert out.count("np.sin(x)") == 1
+    assert "k = np.cos(x)" in out  # the branch may not have run
+    assert "t = np.sqrt(s)" in out  # s changed: the loop assigns it
+
+
+def test_only_pure_calls_are_reused():
+    def user_function(x):
+        return x
+
+    out = optimized("""
+        def f(x, cell, np_local):
+            a = np.random.rand(3)
+            b = np.random.rand(3)
+            c = user_function(x)
+            d = user_function(x)
+            e = cell(x)
+            k = cell(x)
+            m = x.sum()
+            n = x.sum()
+            t = []
+            u = []
+            return a, b, c, d, e, k, m, n, t, u
+        """, namespace={"np": np, "user_function": user_function})
+    for call in ("np.random.rand(3)", "user_function(x)", "cell(x)",
+                 "x.sum()"):
+        assert out.count(call) == 2, call
+    assert "t = []" in out and "u = []" in out  # two lists, not one
+
+
+def test_a_local_name_shadowing_numpy_is_not_trusted():
+    out = optimized("""
+        def f(x, np):
+            a = np.exp(x)
+            b = np.exp(x)
+            return a, b
+        """)
+    assert out.count("np.exp(x)") == 2
+
+
+# -- what is left in generated code --
+
+def test_no_adjoint_for_what_does_not_reach_a_requested_gradient():
+    def f(x, y):
+        z = np.sin(y) * 2.0
+        return x * z + np.cos(y)
+
+    source = code(s2sad.grad(f, argnums=0).source)
+    assert "y_bar" not in source and "z_bar" not in source
+    assert source.count("np.cos") == 1  # the value's, not sin's derivative
+
+
+def test_a_value_computed_in_the_forward_sweep_is_not_recomputed():
+    def f(x):
+        y = np.exp(x)
+        return np.sum(y * np.exp(x))
+
+    assert code(s2sad.grad(f).source).count("np.exp") == 1
+
+
+def test_no_dead_code_and_no_tape_entry_left_unread():
+    """Over the corpus: every name the optimised code assigns is read, and
+    so is every value the backward sweep takes off a tape."""
+    cases = list(corpus.CASES.values()) + list(loop_corpus.CASES.values())
+    for func, _, argnums in cases:
+        tree = ast.parse(s2sad.grad(func, argnums=argnums).source)
+        loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Load)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value,
+                                                           ast.Call):
+                popped = getattr(node.value.func, "attr", None) == "pop"
+                targets = [t for t in ast.walk(node.targets[0])
+                           if isinstance(t, ast.Name)]
+                if popped or len(targets) == 1:
+                    unread = [t.id for t in targets if t.id not in loaded]
+                    assert not unread, (func.__name__, unread)
+
+
+def helper(x, y):
+    return x * y + y
+
+
+def calls_helper(x, y):
+    return helper(x, 2.0 * y) * x
+
+
+def test_unoptimised_code_is_unoptimised_down_the_call_chain():
+    raw = s2sad.grad(calls_helper, argnums=(0, 1), optimize=False)
+    callee = raw.source[raw.source.index("def vjp_bwd_helper"):]
+    assert "* 1.0" in callee
+    assert "* 1.0" not in s2sad.grad(calls_helper, argnums=(0, 1)).source
+    assert raw(1.3, 0.4) == s2sad.grad(calls_helper, argnums=(0, 1))(1.3, 0.4)
+
+
+def test_a_conditional_expression_with_a_constant_test_folds():
+    out = optimized("""
+        def f(x, y):
+            a = x if True else y
+            b = x if 0 else y * 2.0
+            return a, b
+        """)
+    assert body(out) == "b = y * 2.0\nreturn x, b"
+
+
+def loop_over_pairs(pairs, x):
+    for w, b in pairs:
+        x = np.tanh(w * x + b)
+    return x
+
+
+def test_a_backward_sweep_is_passed_only_what_it_reads():
+    cases = list(corpus.CASES.values()) + list(loop_corpus.CASES.values())
+    for func, _, argnums in cases + [(loop_over_pairs, None, (0, 1))]:
+        source = api.differentiate(func, argnums, mode="vjp").source
+        backward = next(node for node in ast.parse(source).body
+                        if node.name.startswith("vjp_bwd_"))
+        loaded = {n.id for n in ast.walk(backward) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Load)}
+        unread = [a.arg for a in backward.args.args if a.arg not in loaded]
+        assert not unread, (func.__name__, unread)
+
+
+def test_residuals_the_backward_sweep_overwrites_first_are_not_passed():
+    forward = gast.parse(textwrap.dedent("""
+        def fwd(x, n):
+            s_1 = None
+            for i in range(n):
+                s_1 = x * i
+            t = np.sin(x)
+            return x, (i, n, s_1, t, x)
+        """)).body[0]
+    backward = gast.parse(textwrap.dedent("""
+        def bwd(i, n, s_1, t, x, g):
+            for i in reversed(range(n)):  # i is the loop's own
+                s_1 = x * i
+                g = g * s_1
+            if n > 2:
+                t = 2.0
+            else:
+                x = 3.0
+            return g * t * x
+        """)).body[0]
+    optimize.prune_residuals(forward, backward)
+    # s_1 is read only after the loop set it; t and x may be read unchanged
+    assert [a.id for a in backward.args.args] == ["n", "t", "x", "g"]
+    assert body(codegen.to_source(forward)) == textwrap.dedent("""\
+        t = np.sin(x)
+        return x, (n, t, x)""")
