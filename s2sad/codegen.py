@@ -12,6 +12,7 @@ the generated function, so nothing is written into the user's module.
 
 import ast
 import hashlib
+import math
 import re
 import types
 
@@ -38,9 +39,21 @@ def is_comment(stmt):
 
 def to_source(tree):
     """Python source for a gast FunctionDef, comments included."""
+    tree = _NegativeNumbers().visit(tree)  # the same values, in place
     text = astor.to_source(gast.gast_to_ast(tree))  # needs no line numbers
     return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {_unescape(m.group(3))}",
                              text)
+
+
+class _NegativeNumbers(gast.NodeTransformer):
+    """A negative number constant as `-(number)`: astor prints a constant as
+    it is, so `Constant(-1.0) ** 2` would read back as `-(1.0 ** 2)`."""
+
+    def visit_Constant(self, node):
+        value = node.value
+        if type(value) in (int, float) and math.copysign(1, value) < 0:
+            return gast.UnaryOp(gast.USub(), gast.Constant(-value, None))
+        return node
 
 
 def _unescape(text):

@@ -114,3 +114,15 @@ def test_same_source_in_two_modules_gets_two_gradients(tmp_path):
     assert modules[0].f.__code__ == modules[1].f.__code__  # equal by content
     assert s2sad.grad(modules[0].f)(1.0) == 4.0
     assert s2sad.grad(modules[1].f)(1.0) == 10.0
+
+
+def negative_base(x, n):
+    return (-2.0) ** n * x
+
+
+def test_a_negative_number_keeps_its_parentheses():
+    # printed bare, `-2.0 ** n` would be -(2.0 ** n)
+    for optimize in (True, False):
+        grad = s2sad.grad(negative_base, optimize=optimize)
+        assert grad(1.5, 2) == 4.0
+        assert "(-2.0) ** n" in grad.source
