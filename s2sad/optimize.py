@@ -55,6 +55,7 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     while passes.propagate(tree) | passes.merge(tree) | passes.reuse(tree):
         passes.simplify(tree)  # new operands may simplify further
     passes.eliminate(tree)  # nothing above needs dead code gone first
+    passes.in_place(tree)
     tree.body = _clean(tree.body)
     return tree
 
@@ -101,6 +102,9 @@ def _live_in(stmts):
                 visit(stmt.orelse, assigned)  # the body may not have run
             else:
                 reads(stmt, assigned)  # a nested def: every name it reads
+                if isinstance(stmt, gast.AugAssign):
+                    reads(gast.Name(stmt.target.id, gast.Load(), None, None),
+                          assigned)
                 assigned |= set(_names(stmt, gast.Store))
         return assigned
     visit(stmts, set())
@@ -323,6 +327,24 @@ class _Passes:
             module.split(".")[0] in ("numpy", "math", "cmath", "builtins")
             or module.startswith("s2sad.") or isinstance(obj, np.ufunc))
 
+    def in_place(self, tree):
+        """`a_bar = a_bar + g` -> `a_bar += g` in a loop, where a_bar starts
+        as a new array (`runtime.zeros_like(a)`) before the loop, nothing
+        else assigns it and nothing in the loop reads it otherwise: the
+        array is the generated code's own, so it is added into rather than
+        copied at each iteration."""
+        stores = collections.Counter(_names(tree, gast.Store))
+        for block in _blocks(tree.body):
+            for i, stmt in enumerate(block):
+                name = _target(stmt)
+                if name not in self.derivative_names or not \
+                        self.is_runtime_call(stmt.value, "zeros_like"):
+                    continue
+                loop = next((s for s in block[i + 1:] if name in _names(
+                    s, gast.Load) or name in _names(s, gast.Store)), None)
+                if isinstance(loop, (gast.For, gast.While)):
+                    _add_in_place(name, loop, stores[name] - 1)
+
     def eliminate(self, tree):
         """Drop assignments whose target is never read (self-reads excluded)
         and loops over ranges left with nothing to do."""
@@ -487,6 +509,28 @@ class _Held:
                 table.pop(key, None)
             else:
                 table[key] = previous
+
+
+def _add_in_place(name, loop, assignments):
+    """Turn `loop`'s accumulations of `name` into `+=` if they are all of its
+    `assignments` and `loop` reads `name` nowhere else."""
+    sites = []
+    for block in _blocks(loop.body):
+        for i, stmt in enumerate(block):
+            if name in _names(_shallow(stmt), gast.Load) or name in _names(
+                    _shallow(stmt), gast.Store):
+                if not _accumulation(stmt):
+                    return
+                sites.append((block, i))
+    header = [loop.test] if isinstance(loop, gast.While) else [loop.iter,
+                                                                 loop.target]
+    if len(sites) != assignments or any(
+            name in _names(node, gast.Load) for node in header + loop.orelse):
+        return
+    for block, i in sites:
+        stmt = block[i]
+        block[i] = gast.AugAssign(stmt.targets[0], gast.Add(),
+                                  stmt.value.right)
 
 
 def _accumulation(stmt):

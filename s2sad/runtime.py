@@ -73,6 +73,9 @@ def unreduce(g, x, axis=None, keepdims=False):
     shape = np.shape(x)
     if not shape:
         return g
+    if axis is None and type(g) is float and x.__class__ is np.ndarray \
+            and x.dtype.kind in "fc":
+        return np.full_like(x, g)  # the common case, without dispatch
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
     return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, x))
@@ -95,9 +98,9 @@ def expand_reduced(g, x, axis=None, keepdims=False):
 
 def reduced_size(x, axis=None):
     """How many elements a reduction over `axis` combines."""
-    shape = np.shape(x)
     if axis is None:
-        return int(np.prod(shape, dtype=np.int64))
+        return x.size if x.__class__ is np.ndarray else int(np.size(x))
+    shape = np.shape(x)
     axes = axis if isinstance(axis, tuple) else (axis,)
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
@@ -333,9 +336,13 @@ def matmul_adjoint_a(g, a, b):
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
         return g @ b.T
+    if a_nd == 1 and b_nd == 2:
+        return b @ g
     if b_nd == 1:
         if a_nd == 1:
             return g * b
+        if a_nd == 2:
+            return np.expand_dims(g, -1) * b
         return unbroadcast(np.expand_dims(g, -1) * b, a)
     if a_nd == 1:
         return unbroadcast(np.matmul(b, np.expand_dims(g, -1))[..., 0], a)
@@ -347,9 +354,13 @@ def matmul_adjoint_b(g, a, b):
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
         return a.T @ g
+    if a_nd == 2 and b_nd == 1:
+        return g @ a
     if a_nd == 1:
         if b_nd == 1:
             return g * a
+        if b_nd == 2:
+            return np.expand_dims(a, -1) * g
         return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
     if b_nd == 1:
         return unbroadcast(np.matmul(_swap(a), np.expand_dims(g, -1))[..., 0], b)

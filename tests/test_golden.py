@@ -1,6 +1,6 @@
-"""Golden files: the generated code of the seed examples and of a few
-typical models, held in `tests/golden/`, so that any change to generated code
-is reviewed as a diff.
+"""Golden files: the generated code of the seed examples and of the typical
+models in `examples/models.py` (the programs the benchmarks time), held in
+`tests/golden/`, so that any change to generated code is reviewed as a diff.
 
 After a deliberate change to generated code, rewrite the files with
 
@@ -10,6 +10,7 @@ and read `git diff tests/golden` before committing it.
 """
 
 import difflib
+import importlib.util
 import os
 import pathlib
 
@@ -17,11 +18,18 @@ import pytest
 
 import s2sad
 from s2sad import cli
-from tests.golden import models
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 ROOT = GOLDEN.parent.parent
 UPDATE = os.environ.get("S2SAD_UPDATE_GOLDEN") == "1"
+
+
+def _models():
+    spec = importlib.util.spec_from_file_location(
+        "s2sad_example_models", ROOT / "examples" / "models.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def command_line(path, *options):
@@ -34,8 +42,9 @@ def command_line(path, *options):
 
 
 def model_code(mode):
-    """The generated code of every function in `models`."""
+    """The generated code of every function in examples/models.py."""
     def generate(tmp_path):
+        models = _models()
         return "\n\n\n".join(
             s2sad.show(getattr(models, name), mode=mode, argnums=argnums)
             .rstrip("\n") for name, argnums in models.ARGNUMS.items()) + "\n"
