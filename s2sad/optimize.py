@@ -315,7 +315,8 @@ class _Passes:
         if not isinstance(func, gast.Name) or func.id in self.local:
             return False
         if func.id == self.runtime_name:
-            return True
+            # a zero adjoint is a new array that `in_place` may add into
+            return path != ["zeros_like"]
         obj = self.resolve(func.id)
         if obj is None:
             obj = getattr(builtins, func.id, None)

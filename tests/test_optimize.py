@@ -269,3 +269,24 @@ def test_residuals_the_backward_sweep_overwrites_first_are_not_passed():
     assert body(codegen.to_source(forward)) == textwrap.dedent("""\
         t = np.sin(x)
         return x, (n, t, x)""")
+
+
+def test_a_loops_accumulation_into_its_own_array_is_in_place():
+    out = optimized("""
+        def f(xs, W, g):
+            W_bar = runtime.zeros_like(W)
+            U_bar = runtime.zeros_like(W)
+            V_bar = runtime.zeros_like(W)
+            for x in xs:
+                W_bar = W_bar + g * x
+                U_bar = U_bar + g
+                t = U_bar * 2.0
+                V_bar = V_bar + x
+            V_bar = V_bar + g
+            return W_bar, t, V_bar
+        """, derivatives={"W_bar", "U_bar", "V_bar"})
+    # each accumulator keeps its own zeros, which it may be added into
+    assert out.count("runtime.zeros_like(W)") == 3
+    assert "W_bar += g * x" in out
+    assert "U_bar = U_bar + g" in out  # read in the loop: t may keep it
+    assert "V_bar = V_bar + x" in out  # assigned after the loop too
