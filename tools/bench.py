@@ -4,7 +4,8 @@ Measures, in one run:
   * for each program (the SEEDS.md worked examples, math-module variants,
     a 10000 x 1000 linear regression, the logistic map as a loop, a scalar
     loop with a branch, a tanh RNN), the time of s2sad's gradient relative to
-    a hand-written NumPy/Python gradient, after checking they agree;
+    a hand-written NumPy/Python gradient, after checking they agree (the
+    programs and the hand-written gradients are in programs.py);
   * the peak memory of the logistic map's gradient at n = 1,000,000 against
     a hand-written taped reverse pass;
   * forward mode: the generated JVP against the primal, and a Hessian-vector
@@ -19,6 +20,7 @@ against the hand-written code are compared with targets. Run it with
 """
 
 import argparse
+import itertools
 import math
 import os
 import platform
@@ -31,6 +33,12 @@ import numpy as np
 
 import s2sad
 import s2sad.api
+from programs import (
+    dot_loss, dot_loss_hand, f, f_hand, g, g_hand, g_math, g_math_hand,
+    linreg, linreg_hand, linreg_inputs, logistic, logistic_hand,
+    logistic_map, logistic_map4, logistic_map4_hand, logistic_map_hand,
+    logistic_math, logistic_math_hand, loop_branch, loop_branch_hand, mlp,
+    mlp_inputs, rnn, rnn_hand, rnn_inputs, two_xtx, two_xtx_hand)
 
 SCALAR_TARGET = 1.3
 LINREG_TARGET = 1.1
@@ -43,169 +51,10 @@ TRANSFORM_TARGET_MS = 20.0
 CACHED_TARGET_US = 10.0
 
 
-# The programs and their hand-written gradients.
-
-def f(x, y):
-    return x ** 2 * y + y + 2
-
-
-def f_hand(x, y):
-    return 2 * x * y, x * x + 1
-
-
-def g(x1, x2):
-    return np.log(x1) + x1 * x2 - np.sin(x2)
-
-
-def g_hand(x1, x2):
-    return 1 / x1 + x2, x1 - np.cos(x2)
-
-
-def g_math(x1, x2):
-    return math.log(x1) + x1 * x2 - math.sin(x2)
-
-
-def g_math_hand(x1, x2):
-    return 1 / x1 + x2, x1 - math.cos(x2)
-
-
-def logistic(z):
-    return 1 / (1 + np.exp(-z))
-
-
-def logistic_hand(z):
-    s = 1 / (1 + np.exp(-z))
-    return s * (1 - s)
-
-
-def logistic_math(z):
-    return 1 / (1 + math.exp(-z))
-
-
-def logistic_math_hand(z):
-    s = 1 / (1 + math.exp(-z))
-    return s * (1 - s)
-
-
-def logistic_map4(x):
-    l1 = x
-    l2 = 4 * l1 * (1 - l1)
-    l3 = 4 * l2 * (1 - l2)
-    l4 = 4 * l3 * (1 - l3)
-    return l4
-
-
-def logistic_map4_hand(x):
-    l2 = 4 * x * (1 - x)
-    d2 = 4 * (1 - 2 * x)
-    l3 = 4 * l2 * (1 - l2)
-    d3 = 4 * d2 * (1 - 2 * l2)
-    return 4 * d3 * (1 - 2 * l3)
-
-
-def two_xtx(x):
-    return 2 * x @ x
-
-
-def two_xtx_hand(x):
-    return 4 * x
-
-
-def dot_loss(w, x, y):
-    return (np.dot(x, w) - y) ** 2
-
-
-def dot_loss_hand(w, x, y):
-    return 2 * (np.dot(x, w) - y) * x
-
-
-def linreg(w, X, y):
-    return np.sum((X @ w - y) ** 2)
-
-
-def linreg_hand(w, X, y):
-    # Parenthesised: `2 * X.T @ r` would scale all of X before the product.
-    return 2 * (X.T @ (X @ w - y))
-
-
-def logistic_map(x, n):
-    L = x
-    for i in range(n):
-        L = 4.0 * L * (1.0 - L)
-    return L
-
-
-def logistic_map_hand(x, n):
-    tape, L = [], x
-    for _ in range(n):
-        tape.append(L)
-        L = 4.0 * L * (1.0 - L)
-    g = 1.0
-    for _ in range(n):
-        L = tape.pop()
-        g = g * 4.0 * (1.0 - 2.0 * L)
-    return g
-
-
-def loop_branch(x, n):
-    s = 0.0
-    for i in range(n):
-        if s > 1.0:
-            s = s * 0.5 + x
-        else:
-            s = s + x * x
-    return s
-
-
-def loop_branch_hand(x, n):
-    tape, s = [], 0.0
-    for _ in range(n):
-        halve = s > 1.0
-        tape.append(halve)
-        s = s * 0.5 + x if halve else s + x * x
-    gs, gx = 1.0, 0.0
-    for _ in range(n):
-        if tape.pop():
-            gx += gs
-            gs = gs * 0.5
-        else:
-            gx += gs * 2.0 * x
-    return gx
-
-
-def rnn(h, W, U, xs):
-    for x in xs:
-        h = np.tanh(h @ W + x @ U)
-    return np.sum(h * h)
-
-
-def rnn_hand(h, W, U, xs):
-    hs = [h]
-    for x in xs:
-        h = np.tanh(h @ W + x @ U)
-        hs.append(h)
-    dh = 2.0 * h
-    dW, dU = np.zeros_like(W), np.zeros_like(U)
-    for t in range(len(xs) - 1, -1, -1):
-        dpre = dh * (1.0 - hs[t + 1] * hs[t + 1])
-        dW += hs[t].T @ dpre
-        dU += xs[t].T @ dpre
-        dh = dpre @ W.T
-    return dW, dU
-
-
-def mlp(W1, W2, x, t):
-    h = np.tanh(x @ W1)
-    d = h @ W2 - t
-    return np.mean(d * d)
-
-
 def bench_forward(repeat):
     """Rows: JVP / primal for the MLP and `f`; HVP / gradient for the MLP."""
-    rng = np.random.default_rng(1)
-    W1 = rng.standard_normal((784, 256)) * 0.05
-    W2 = rng.standard_normal((256, 10)) * 0.1
-    x, t = rng.standard_normal((64, 784)), rng.standard_normal((64, 10))
+    W1, W2, x, t = mlp_inputs()
+    rng = np.random.default_rng(2)
     V1, V2 = rng.standard_normal(W1.shape), rng.standard_normal(W2.shape)
     mlp_jvp = s2sad.api.differentiate(mlp, (0, 1), mode="forward")
     f_jvp = s2sad.api.differentiate(f, (0, 1), mode="forward")
@@ -255,11 +104,7 @@ def twenty(x, y):
 
 def programs(quick):
     """(name, function, argnums, args, hand-written gradient, target)."""
-    rng = np.random.default_rng(0)
     rows, cols = (1000, 100) if quick else (10000, 1000)
-    X = rng.standard_normal((rows, cols))
-    y = rng.standard_normal(rows)
-    w = rng.standard_normal(cols)
     x3, w3 = np.array([1.0, 2.0, 3.0]), np.array([0.5, -0.25, 2.0])
     return [
         ("f(x, y) at (3, 4)", f, (0, 1), (3.0, 4.0), f_hand, SCALAR_TARGET),
@@ -275,7 +120,8 @@ def programs(quick):
          (np.arange(4.0),), two_xtx_hand, None),
         ("(dot(x, w) - y)**2, 3-vectors (no target)", dot_loss, 0,
          (w3, x3, 0.5), dot_loss_hand, None),
-        (f"linreg {rows}x{cols}", linreg, 0, (w, X, y), linreg_hand,
+        (f"linreg {rows}x{cols}", linreg, 0, linreg_inputs(rows, cols),
+         linreg_hand,
          LINREG_TARGET),
         ("logistic map loop, n = 1000", logistic_map, 0, (0.3, 1000),
          logistic_map_hand, LOOP_TARGET),
@@ -284,36 +130,58 @@ def programs(quick):
         ("scalar loop with an if, n = 1000", loop_branch, 0, (0.3, 1000),
          loop_branch_hand, LOOP_TARGET),
         ("tanh RNN, T = 100, hidden 64, batch 16", rnn, (1, 2),
-         (rng.standard_normal((16, 64)), rng.standard_normal((64, 64)) * 0.1,
-          rng.standard_normal((64, 64)) * 0.1,
-          rng.standard_normal((100, 16, 64))), rnn_hand, RNN_TARGET),
+         rnn_inputs(100), rnn_hand, RNN_TARGET),
     ]
 
 
-def best_times(calls, repeat):
+def best_times(calls, repeat, loop_seconds=0.2, budget=math.inf):
     """Seconds per call of each `(fn, args)`: the min over `repeat` loops of
-    ~0.2 s each, interleaved so that a change in machine load hits all."""
+    at least `loop_seconds` each, interleaved so that a change in machine
+    load hits all. A call whose loops have taken `budget` seconds in all gets
+    no more loops (the loop that sized it counts as its first)."""
     timers = [timeit.Timer("fn(*args)", globals={"fn": fn, "args": args})
               for fn, args in calls]
-    numbers = [timer.autorange()[0] for timer in timers]
-    best = [math.inf] * len(timers)
+    sized = [loop_size(timer, loop_seconds) for timer in timers]
+    numbers = [number for number, _ in sized]
+    best = [seconds / number for number, seconds in sized]
+    spent = [seconds for _, seconds in sized]
     for _ in range(repeat):
         for i, (timer, number) in enumerate(zip(timers, numbers)):
-            best[i] = min(best[i], timer.timeit(number) / number)
+            if spent[i] < budget:
+                seconds = timer.timeit(number)
+                spent[i] += seconds
+                best[i] = min(best[i], seconds / number)
     return best
 
 
-def same_gradient(actual, expected):
+def loop_size(timer, seconds):
+    """(n, time of n calls) for the first n of 1, 2, 5, 10, 20, 50, ... whose
+    calls take at least `seconds` (`timeit.Timer.autorange` for any time)."""
+    number = 1
+    for multiple in itertools.cycle((2, 2.5, 2)):
+        elapsed = timer.timeit(number)
+        if elapsed >= seconds:
+            return number, elapsed
+        number = int(number * multiple)
+
+
+def same_gradient(actual, expected, rtol=1e-10):
+    """Whether two gradients (floats, arrays or tuples of them) agree to
+    `rtol`, relative to each array's largest entry."""
     if isinstance(expected, tuple):
         return (isinstance(actual, tuple) and len(actual) == len(expected)
-                and all(map(same_gradient, actual, expected)))
-    if np.shape(actual) != np.shape(expected):
+                and all(same_gradient(a, e, rtol)
+                        for a, e in zip(actual, expected)))
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
         return False
     # The logistic map is chaotic: over 10**5 steps its derivative overflows
     # in both versions (to inf or nan, depending on the order of operations).
     both_overflowed = ~np.isfinite(actual) & ~np.isfinite(expected)
-    return bool(np.all(both_overflowed | np.isclose(actual, expected,
-                                                    rtol=1e-10)))
+    finite = np.abs(expected[np.isfinite(expected)])
+    atol = rtol * np.max(finite, initial=0.0)
+    return bool(np.all(both_overflowed | np.isclose(
+        actual, expected, rtol=rtol, atol=atol)))
 
 
 def fmt_time(seconds):
