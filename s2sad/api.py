@@ -14,6 +14,7 @@ options), so `grad(f)` is cheap after the first call.
 """
 
 import functools
+import gc
 import inspect
 
 import numpy as np
@@ -46,12 +47,19 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     _check_argnums(func, argnums)
     _UNDER_WAY.add(key)
     _OPTIMIZING.append(optimize_code)
+    collecting = gc.isenabled()
+    # The passes make and drop many tree nodes and free them by reference
+    # counting; the cycle collector would walk every live object again and
+    # again, making large functions cost more than linear time.
+    gc.disable()
     try:
         compiled = _transform(func, argnums, has_aux, with_value,
                               optimize_code, mode)
     finally:
         _UNDER_WAY.discard(key)
         _OPTIMIZING.pop()
+        if collecting and not _OPTIMIZING:
+            gc.enable()
     stats["transformations"] += 1
     _CACHE[key] = compiled
     return compiled

@@ -17,10 +17,12 @@ class Namer:
     def __init__(self, taken=()):
         self.taken = set(taken)
         self._temps = 0
+        self._next = {}  # stem -> the suffix to try first (names only grow)
 
     def copy(self):
         new = Namer(self.taken)
         new._temps = self._temps
+        new._next = dict(self._next)
         return new
 
     def reserve(self, name):
@@ -33,9 +35,10 @@ class Namer:
             return self.reserve(base)
         match = _VERSIONED.match(base)
         stem = match.group(1) if match and match.group(1) else base
-        i = 1
+        i = self._next.get(stem, 1)
         while f"{stem}_{i}" in self.taken:
             i += 1
+        self._next[stem] = i + 1
         return self.reserve(f"{stem}_{i}")
 
     def temp(self):

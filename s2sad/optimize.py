@@ -21,6 +21,7 @@ except for expression statements (the scalar-output check), which are kept.
 
 import builtins
 import collections
+import functools
 import inspect
 import operator
 
@@ -248,6 +249,13 @@ class _Passes:
                     continue
                 if stores[target] != 1:
                     continue
+                if replace:
+                    # what is known so far, folded now: a chain of constants
+                    # (`b = 1.0; c = unbroadcast(b * 1.0, y); ...`) resolves
+                    # in this pass, not one link per round of `optimize`
+                    trees.replace_names(stmt, replace)
+                    stmt.value = value = self.expr(
+                        stmt.value, target in self.derivative_names)
                 if isinstance(value, gast.Constant) or (
                         isinstance(value, gast.Name) and stores[value.id] <= 1):
                     replace[target] = value
@@ -268,7 +276,9 @@ class _Passes:
         """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints."""
         changed = False
         for block in _blocks(tree.body):
-            accumulated = {_target(s) for s in block if _accumulation(s)}
+            # (computed once per block, not once per statement)
+            candidates = {_target(s) for s in block
+                          if _accumulation(s)} & self.derivative_names
             names = {}  # id(statement) -> (loads, stores), computed lazily
 
             def names_of(stmt):
@@ -280,7 +290,8 @@ class _Passes:
             while i < len(block):
                 first = block[i]
                 j = None
-                if _target(first) in accumulated & self.derivative_names:
+                if _target(first) in candidates and \
+                        _sum_length(first.value) < _MAX_TERMS:
                     j = _merge_target(block, i, names_of)
                 if j is None:
                     i += 1
@@ -545,6 +556,20 @@ def _accumulation(stmt):
             and name not in _names(value.right, gast.Load))
 
 
+# Merged accumulations stop at this many terms: `a = g1 + g2 + ...` nests
+# one BinOp per term, and printing (gast_to_ast, astor) recurses per level.
+_MAX_TERMS = 64
+
+
+def _sum_length(expr):
+    """How many terms `expr` adds up along its left spine."""
+    count = 1
+    while isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add):
+        count += 1
+        expr = expr.left
+    return count
+
+
 def _merge_target(block, i, names_of):
     """The index of the accumulation `block[i]` can be folded into, or None."""
     name = _target(block[i])
@@ -592,12 +617,17 @@ def _shallow(stmt):
     return stmt
 
 
+@functools.lru_cache(maxsize=None)
+def _parameters(helper):
+    return list(inspect.signature(helper).parameters.values())
+
+
 def _drop_default_arguments(call):
     """`runtime.unreduce(g, x, None, False)` -> `runtime.unreduce(g, x)`."""
     helper = getattr(runtime, call.func.attr, None)
     if helper is None or call.keywords:
         return call
-    params = list(inspect.signature(helper).parameters.values())
+    params = _parameters(helper)
     args = list(call.args)
     while args and len(args) <= len(params):
         default = params[len(args) - 1].default

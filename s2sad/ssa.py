@@ -669,7 +669,14 @@ class _Lowering:
         else_block, else_ret = self.block_with(orelse)
         else_env, self.env = self.env, dict(before)
         phis = []
-        for name in sorted(set(then_env) | set(else_env)):
+        # only the names a branch changed (sorting every name in scope made
+        # each `if` cost O(n log n))
+        changed = {name for env in (then_env, else_env)
+                   for name, version in env.items()
+                   if before.get(name) != version}
+        changed |= (before.keys() - then_env.keys()) | (
+            before.keys() - else_env.keys())
+        for name in sorted(changed):
             a, b = then_env.get(name), else_env.get(name)
             if a == b:
                 self.env[name] = a
