@@ -4,20 +4,15 @@
 (through differentiable operations) and reach the returned value. Only active
 names get adjoints.
 
-`known_scalars(func)`: names statically known to hold a rank-0 value (literal
-constants, results of `math` functions, full reductions such as `np.sum(x)`,
-and arithmetic on known scalars), so the engine can skip unbroadcasting
-against them, and `grad` checking that its output is one.
+`known_scalars(func)`: names statically known to hold a Python number (literal
+constants, results of `math` functions and of arithmetic on known scalars), so
+the engine can skip unbroadcasting against them.
 """
 
 import numpy as np
 
 from s2sad import ssa
 from s2sad.rules import registry
-
-# Called with one argument, these reduce every axis: the result is rank 0.
-_FULL_REDUCTIONS = (np.sum, np.mean, np.prod, np.max, np.min, np.amax,
-                    np.amin, np.var, np.std, np.linalg.norm)
 
 # ndarray methods whose NumPy function has another name
 _ARRAY_METHODS = {"flatten": "ravel", "conj": "conjugate"}
@@ -126,9 +121,6 @@ def _scalar_result(stmt, scalars, ranges):
         return isinstance(stmt.iter, ssa.Var) and stmt.iter.name in ranges
     if getattr(stmt.fn, "__module__", None) == "math" or stmt.fn in (
             float, int, len):
-        return True
-    if stmt.fn in _FULL_REDUCTIONS and len(stmt.args) == 1 \
-            and not stmt.kwargs:
         return True
     rule = rule_of(stmt)
     elementwise = stmt.fn is ssa.identity or (

@@ -112,7 +112,8 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode):
                 optimize.optimize(part.tree, part.derivative_names,
                                   part.runtime_name,
                                   _resolver(part.imports, func.__globals__,
-                                            source.cells))
+                                            source.cells),
+                                  arrays=not part.floats)
         if optimize_code and mode == "vjp":
             optimize.prune_residuals(generated[0].tree, generated[1].tree)
         texts = [codegen.to_source(part.tree) for part in generated]

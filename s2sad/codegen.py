@@ -53,6 +53,15 @@ class _NegativeNumbers(gast.NodeTransformer):
         value = node.value
         if type(value) in (int, float) and math.copysign(1, value) < 0:
             return gast.UnaryOp(gast.USub(), gast.Constant(-value, None))
+        if type(value) is complex and (value.real or math.copysign(
+                1, value.imag) < 0):  # astor prints -1j, (1+2j) bare
+            imaginary = gast.Constant(complex(0.0, abs(value.imag)), None)
+            if not value.real:
+                return (gast.UnaryOp(gast.USub(), imaginary)
+                        if value.imag < 0 else imaginary)
+            op = gast.Sub() if math.copysign(1, value.imag) < 0 else gast.Add()
+            return gast.BinOp(self.visit_Constant(gast.Constant(
+                value.real, None)), op, imaginary)
         return node
 
 

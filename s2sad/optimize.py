@@ -38,7 +38,7 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
 
 
 def optimize(tree, derivative_names=(), runtime_name="runtime",
-             resolve=None):
+             resolve=None, arrays=True):
     """Optimise a generated `gast.FunctionDef` in place and return it.
 
     Args:
@@ -50,13 +50,16 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
             builtins functions with derivative rules count as pure, so
             repeated calls are computed once. Without it, only arithmetic
             and s2sad's runtime helpers are reused.
+        arrays: whether adjoints may be arrays (False for code specialised
+            to Python floats): loops then add into the arrays they own.
     """
     passes = _Passes(set(derivative_names), runtime_name, resolve)
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
     while passes.propagate(tree) | passes.merge(tree) | passes.reuse(tree):
         passes.simplify(tree)  # new operands may simplify further
     passes.eliminate(tree)  # nothing above needs dead code gone first
-    passes.in_place(tree)
+    if arrays:
+        passes.in_place(tree)
     tree.body = _clean(tree.body)
     return tree
 
@@ -103,9 +106,6 @@ def _live_in(stmts):
                 visit(stmt.orelse, assigned)  # the body may not have run
             else:
                 reads(stmt, assigned)  # a nested def: every name it reads
-                if isinstance(stmt, gast.AugAssign):
-                    reads(gast.Name(stmt.target.id, gast.Load(), None, None),
-                          assigned)
                 assigned |= set(_names(stmt, gast.Store))
         return assigned
     visit(stmts, set())
@@ -340,10 +340,11 @@ class _Passes:
             or module.startswith("s2sad.") or isinstance(obj, np.ufunc))
 
     def in_place(self, tree):
-        """`a_bar = a_bar + g` -> `a_bar += g` in a loop, where a_bar starts
-        as a new array (`runtime.zeros_like(a)`) before the loop, nothing
-        else assigns it and nothing in the loop reads it otherwise: the
-        array is the generated code's own, so it is added into rather than
+        """`a_bar = a_bar + g` -> `a_bar = runtime.accumulated(a_bar, g)` in
+        a loop, where a_bar starts as a new array (`runtime.zeros_like(a)`)
+        before the loop, nothing else assigns it and nothing in the loop
+        reads it otherwise: the array is the generated code's own, so g is
+        added into it (when the sum has its shape and dtype) rather than
         copied at each iteration."""
         stores = collections.Counter(_names(tree, gast.Store))
         for block in _blocks(tree.body):
@@ -355,7 +356,8 @@ class _Passes:
                 loop = next((s for s in block[i + 1:] if name in _names(
                     s, gast.Load) or name in _names(s, gast.Store)), None)
                 if isinstance(loop, (gast.For, gast.While)):
-                    _add_in_place(name, loop, stores[name] - 1)
+                    _add_in_place(name, loop, stores[name] - 1,
+                                  self.runtime_name)
 
     def eliminate(self, tree):
         """Drop assignments whose target is never read (self-reads excluded)
@@ -404,13 +406,32 @@ _SCOPES = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
 
 class _Held:
     """The walk of `_Passes.reuse`: which expressions names hold, undone on
-    leaving a block through a log of changes."""
+    leaving a block through a log of changes.
+
+    A call that is not pure (a user function, a method, `tape.pop()`) may
+    change what an attribute, an item or an array holds, so nothing held
+    before it is reused after it: each holder records the epoch it was made
+    in, and such a call starts a new epoch that the holders must reach.
+    """
 
     def __init__(self, passes):
         self.passes = passes
-        self.holder = {}  # expression key -> name holding its value
+        self.holder = {}  # expression key -> (name holding it, its epoch)
         self.readers = collections.defaultdict(list)  # name -> keys reading it
-        self.log = []  # (key, previous holder or None), to undo
+        self.log = []  # (kind, key, previous value or None), to undo
+        self.epoch = 0  # raised by each impure call ...
+        self.barrier = 0  # ... the last one on this path
+
+    def impure(self, node):
+        """Does `node` call something that is not pure?"""
+        return any(isinstance(n, gast.Call)
+                   and not self.passes.is_pure_call(n.func)
+                   for n in gast.walk(node))
+
+    def fence(self):
+        """Nothing held so far is reused on this path."""
+        self.epoch += 1
+        self.barrier = self.epoch
 
     def block(self, stmts):
         for stmt in stmts:
@@ -421,19 +442,30 @@ class _Held:
                 self.loop(stmt)
                 continue
             if isinstance(stmt, gast.If):
+                if self.impure(stmt.test):
+                    self.fence()
                 stmt.test = self.expr(stmt.test)[0]
+                start, barriers = self.barrier, []
                 for branch in (stmt.body, stmt.orelse):
                     mark = len(self.log)
+                    self.barrier = start
                     self.block(branch)
                     self.undo(mark)
+                    barriers.append(self.barrier)
+                self.barrier = max(barriers)
                 self.forget(set(_names(stmt, gast.Store)))
                 continue
+            impure = self.impure(stmt)
+            if impure:
+                self.fence()
             if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
                     and stmt.value is not None:
                 stmt.value, key, reads = self.expr(stmt.value)
             else:
                 key = None
             self.forget(set(_names(stmt, gast.Store)))
+            if impure:
+                self.fence()
             target = _target(stmt)
             if key is not None and target is not None and target not in reads \
                     and not isinstance(stmt.value, _LEAVES):
@@ -442,9 +474,13 @@ class _Held:
     def loop(self, stmt):
         assigned = set(_names(stmt, gast.Store))
         if isinstance(stmt, gast.For):
+            if self.impure(stmt.iter):
+                self.fence()
             stmt.iter = self.expr(stmt.iter)[0]  # evaluated once, before
         mark = len(self.log)
         self.forget(assigned)  # as the previous iteration may have left them
+        if self.impure(stmt):  # ... and its calls may have changed
+            self.fence()
         if isinstance(stmt, gast.While):
             stmt.test = self.expr(stmt.test)[0]
         self.block(stmt.body)
@@ -489,14 +525,15 @@ class _Held:
             return node, None, reads
         key = tuple(parts)
         held = self.holder.get(key)
-        if held is None:
+        if held is None or held[1] < self.barrier:
             return node, key, reads
         self.passes.changed = True
-        return gast.Name(held, gast.Load(), None, None), ("name", held), {held}
+        name = held[0]
+        return gast.Name(name, gast.Load(), None, None), ("name", name), {name}
 
     def hold(self, key, name, reads):
         self.log.append(("holder", key, self.holder.get(key)))
-        self.holder[key] = name
+        self.holder[key] = (name, self.epoch)
         for read in reads | {name}:
             self.readers[read].append(key)
 
@@ -523,9 +560,9 @@ class _Held:
                 table[key] = previous
 
 
-def _add_in_place(name, loop, assignments):
-    """Turn `loop`'s accumulations of `name` into `+=` if they are all of its
-    `assignments` and `loop` reads `name` nowhere else."""
+def _add_in_place(name, loop, assignments, runtime_name):
+    """Turn `loop`'s accumulations of `name` into `runtime.accumulated` if
+    they are all of its `assignments` and `loop` reads `name` nowhere else."""
     sites = []
     for block in _blocks(loop.body):
         for i, stmt in enumerate(block):
@@ -539,10 +576,11 @@ def _add_in_place(name, loop, assignments):
     if len(sites) != assignments or any(
             name in _names(node, gast.Load) for node in header + loop.orelse):
         return
+    helper = gast.Attribute(gast.Name(runtime_name, gast.Load(), None, None),
+                            "accumulated", gast.Load())
     for block, i in sites:
         stmt = block[i]
-        block[i] = gast.AugAssign(stmt.targets[0], gast.Add(),
-                                  stmt.value.right)
+        stmt.value = gast.Call(helper, [stmt.value.left, stmt.value.right], [])
 
 
 def _accumulation(stmt):

@@ -213,7 +213,8 @@ class _Reverse(Transform):
             body.insert(0, self.guard())
         return Generated(self.gradient_function(body), self.imports,
                          derivative_names, self.runtime_checks, self.fallback,
-                         taped=self.tape is not None, callees=self.callees)
+                         taped=self.tape is not None, callees=self.callees,
+                         floats=bool(self.assume_scalar))
 
     def scalar_guard(self, generated):
         """Parameters to test for `float` in a scalar variant, or None."""

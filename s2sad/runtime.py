@@ -105,6 +105,15 @@ def reduced_size(x, axis=None):
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
+def accumulated(total, term):
+    """`total + term`, written into `total` (an adjoint array the generated
+    code owns, in a loop) when the sum has total's shape and dtype."""
+    if total.__class__ is np.ndarray and term.__class__ is np.ndarray \
+            and term.shape == total.shape and term.dtype == total.dtype:
+        return np.add(total, term, out=total)
+    return total + term
+
+
 def zeros_like(x):
     """A zero adjoint shaped like `x` (0.0 for Python numbers; for a tuple or
     list, an object array of the items' zeros, as `getitem_adjoint` makes)."""
@@ -331,18 +340,26 @@ def _ndim(a):
     return a.ndim if a.__class__ is np.ndarray else np.ndim(a)
 
 
+def _real_like(g, x):
+    """The adjoint `g` of `x`, real if x is (unbroadcast does this on the
+    general path)."""
+    if g.__class__ is np.ndarray and g.dtype.kind == "c" and not _is_complex(x):
+        return g.real
+    return g
+
+
 def matmul_adjoint_a(g, a, b):
     """d(a @ b)/da applied to the output adjoint `g`."""
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
-        return g @ b.T
+        return _real_like(g @ b.T, a)
     if a_nd == 1 and b_nd == 2:
-        return b @ g
+        return _real_like(b @ g, a)
     if b_nd == 1:
         if a_nd == 1:
-            return g * b
+            return _real_like(g * b, a)
         if a_nd == 2:
-            return np.expand_dims(g, -1) * b
+            return _real_like(np.expand_dims(g, -1) * b, a)
         return unbroadcast(np.expand_dims(g, -1) * b, a)
     if a_nd == 1:
         return unbroadcast(np.matmul(b, np.expand_dims(g, -1))[..., 0], a)
@@ -353,14 +370,14 @@ def matmul_adjoint_b(g, a, b):
     """d(a @ b)/db applied to the output adjoint `g`."""
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
-        return a.T @ g
+        return _real_like(a.T @ g, b)
     if a_nd == 2 and b_nd == 1:
-        return g @ a
+        return _real_like(g @ a, b)
     if a_nd == 1:
         if b_nd == 1:
-            return g * a
+            return _real_like(g * a, b)
         if b_nd == 2:
-            return np.expand_dims(a, -1) * g
+            return _real_like(np.expand_dims(a, -1) * g, b)
         return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
     if b_nd == 1:
         return unbroadcast(np.matmul(_swap(a), np.expand_dims(g, -1))[..., 0], b)

@@ -27,11 +27,15 @@ class Generated:
         calls: the name of another generated function it calls, or None.
         taped: whether it keeps a tape for loops (and so cannot be
             differentiated again yet).
+        floats: whether it is specialised to Python floats (its adjoints
+            are numbers, never arrays to add into).
     """
 
     def __init__(self, tree, imports, derivative_names, runtime_checks=0,
-                 calls=None, taped=False, tangent_names=None, callees=()):
+                 calls=None, taped=False, tangent_names=None, callees=(),
+                 floats=False):
         self.tree = tree
+        self.floats = floats
         self.imports = imports
         self.derivative_names = derivative_names
         self.runtime_checks = runtime_checks

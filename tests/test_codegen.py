@@ -126,3 +126,12 @@ def test_a_negative_number_keeps_its_parentheses():
         grad = s2sad.grad(negative_base, optimize=optimize)
         assert grad(1.5, 2) == 4.0
         assert "(-2.0) ** n" in grad.source
+
+
+def negative_imaginary(x):
+    return (x * (-1j) ** 2 + x * (2.0 - 1.5j)).real
+
+
+def test_complex_constants_keep_their_sign():
+    value, slope = s2sad.value_and_grad(negative_imaginary)(2.0)
+    assert (value, slope) == (2.0, 1.0)

@@ -207,3 +207,14 @@ def test_refused_forms_say_what_to_write_instead(f, shape, message):
     else:
         with pytest.raises(errors.S2SADError, match=message):
             s2sad.jvp(f, (x,), (x,))
+
+
+def matrix_vector_energy(A, b):
+    return np.sum(np.abs(A @ b) ** 2)
+
+
+def test_a_real_matrix_gets_a_real_gradient_from_a_complex_product():
+    A, b = np.array([[1.0, 2.0]]), np.array([1 + 1j, 0.5j])
+    grad = s2sad.grad(matrix_vector_energy)(A, b)
+    assert grad.dtype == np.float64
+    np.testing.assert_allclose(grad, [[6.0, 2.0]])
