@@ -58,7 +58,7 @@ def differentiate(func, argnums=0, has_aux=False, with_value=False,
     finally:
         _UNDER_WAY.discard(key)
         _OPTIMIZING.pop()
-        if collecting and not _OPTIMIZING:
+        if collecting:  # the outermost transformation
             gc.enable()
     stats["transformations"] += 1
     _CACHE[key] = compiled

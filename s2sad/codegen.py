@@ -53,15 +53,15 @@ class _NegativeNumbers(gast.NodeTransformer):
         value = node.value
         if type(value) in (int, float) and math.copysign(1, value) < 0:
             return gast.UnaryOp(gast.USub(), gast.Constant(-value, None))
-        if type(value) is complex and (value.real or math.copysign(
-                1, value.imag) < 0):  # astor prints -1j, (1+2j) bare
+        if type(value) is complex:  # astor prints -1j and (1+2j) bare
+            negative = math.copysign(1, value.imag) < 0
             imaginary = gast.Constant(complex(0.0, abs(value.imag)), None)
-            if not value.real:
-                return (gast.UnaryOp(gast.USub(), imaginary)
-                        if value.imag < 0 else imaginary)
-            op = gast.Sub() if math.copysign(1, value.imag) < 0 else gast.Add()
-            return gast.BinOp(self.visit_Constant(gast.Constant(
-                value.real, None)), op, imaginary)
+            if value.real:
+                return gast.BinOp(
+                    self.visit_Constant(gast.Constant(value.real, None)),
+                    gast.Sub() if negative else gast.Add(), imaginary)
+            if negative:
+                return gast.UnaryOp(gast.USub(), imaginary)
         return node
 
 

@@ -12,11 +12,17 @@
   comes again with the same operands (`g * np.exp(x)` in the adjoint);
 - merging an adjoint's first value into its next accumulation
   (`a_bar = g1; a_bar = a_bar + g2` -> `a_bar = g1 + g2`);
-- dead-code elimination: assignments nobody reads, empty branches, and
-  comments left with no code of their own under them.
+- dead-code elimination: assignments nobody reads, loops over ranges left
+  empty, empty branches, and comments left with no code of their own under
+  them;
+- in a loop, accumulation into an adjoint array the code owns in place
+  (`runtime.accumulated`), except in code specialised to Python floats.
 
-Passes never change results; generated code is assumed free of side effects
-except for expression statements (the scalar-output check), which are kept.
+`prune_residuals` then drops what a vjp's backward sweep never reads.
+
+Passes never change results. Only calls of known pure functions are reused,
+and never across a call that is not (it may change what an attribute, an
+item or an array holds); expression statements are kept.
 """
 
 import builtins
@@ -105,7 +111,7 @@ def _live_in(stmts):
                     visit(stmt.body, assigned)
                 visit(stmt.orelse, assigned)  # the body may not have run
             else:
-                reads(stmt, assigned)  # a nested def: every name it reads
+                reads(stmt, assigned)  # (of a nested def, all it reads)
                 assigned |= set(_names(stmt, gast.Store))
         return assigned
     visit(stmts, set())
@@ -313,7 +319,7 @@ class _Passes:
         self.changed = False
         self.local = set(_names(tree, gast.Store)) | {
             n.id for n in gast.walk(tree.args) if isinstance(n, gast.Name)}
-        self.pure_calls = {}  # call key -> does it name a pure function?
+        self.pure_calls = {}  # (name, attributes) -> is it a pure function?
         _Held(self).block(tree.body)
         return self.changed
 
@@ -325,12 +331,19 @@ class _Passes:
             func = func.value
         if not isinstance(func, gast.Name) or func.id in self.local:
             return False
-        if func.id == self.runtime_name:
+        key = (func.id, tuple(path))
+        if key not in self.pure_calls:
+            self.pure_calls[key] = self._names_pure_function(func.id, path)
+        return self.pure_calls[key]
+
+    def _names_pure_function(self, name, path):
+        """`is_pure_call` for `name.<reversed path>`, a free name."""
+        if name == self.runtime_name:
             # a zero adjoint is a new array that `in_place` may add into
             return path != ["zeros_like"]
-        obj = self.resolve(func.id)
+        obj = self.resolve(name)
         if obj is None:
-            obj = getattr(builtins, func.id, None)
+            obj = getattr(builtins, name, None)
         for attr in reversed(path):
             obj = getattr(obj, attr, None)
         rule = registry.lookup(obj)

@@ -21,8 +21,7 @@ def unbroadcast(g, x):
         raise errors.S2SADError(
             "`+` joins two lists or tuples here, which s2sad differentiates "
             "as addition; use .append/.extend on a list, or np.concatenate")
-    if _is_complex(g) and not _is_complex(x):
-        g = g.real
+    g = _real_like(g, x)
     shape = getattr(x, "shape", None)
     if shape is None:  # a Python number, list or tuple
         shape = np.shape(x)
@@ -341,9 +340,9 @@ def _ndim(a):
 
 
 def _real_like(g, x):
-    """The adjoint `g` of `x`, real if x is (unbroadcast does this on the
-    general path)."""
-    if g.__class__ is np.ndarray and g.dtype.kind == "c" and not _is_complex(x):
+    """The adjoint `g` of `x`, real if x is (the adjoint of the cast of a
+    real value into complex arithmetic)."""
+    if _is_complex(g) and not _is_complex(x):
         return g.real
     return g
 

@@ -671,11 +671,11 @@ class _Lowering:
         phis = []
         # only the names a branch changed (sorting every name in scope made
         # each `if` cost O(n log n))
+        # (each branch starts from a copy of `before`, and names are never
+        # removed from an environment)
         changed = {name for env in (then_env, else_env)
                    for name, version in env.items()
                    if before.get(name) != version}
-        changed |= (before.keys() - then_env.keys()) | (
-            before.keys() - else_env.keys())
         for name in sorted(changed):
             a, b = then_env.get(name), else_env.get(name)
             if a == b:
@@ -729,8 +729,8 @@ class _Lowering:
 
         A variable first assigned inside the loop gets a phi too, entering as
         `Undefined`, so its last value is readable after the loop (as in
-        Python); so does each name in `also` (a `for` loop's target). Returns (user name, phi) pairs; latches are set by
-        `close_loop`.
+        Python); so does each name in `also` (a `for` loop's target).
+        Returns (user name, phi) pairs; latches are set by `close_loop`.
         """
         phis = []
         updated = _assigned(body_nodes, updates=True) - _assigned(body_nodes)
