@@ -1,4 +1,4 @@
-"""Codegen: gast -> Python source (astor) -> a live function.
+"""Codegen: gast -> Python source (`ast.unparse`) -> a live function.
 
 Comments cannot live in an AST, so `comment(text)` makes a marker statement
 that `to_source` turns into a `# text` line. `compile_function` compiles the
@@ -16,10 +16,9 @@ import math
 import re
 import types
 
-import astor
 import gast
 
-from s2sad import frontend
+from s2sad import frontend, trees
 
 _COMMENT = "\x00s2sad-comment:"
 _COMMENT_LINE = re.compile(r"^(\s*)(['\"])\\x00s2sad-comment:(.*)\2$",
@@ -40,20 +39,21 @@ def is_comment(stmt):
 def to_source(tree):
     """Python source for a gast FunctionDef, comments included."""
     tree = _NegativeNumbers().visit(tree)  # the same values, in place
-    text = astor.to_source(gast.gast_to_ast(tree))  # needs no line numbers
+    text = trees.unparse(tree) + "\n"
     return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {_unescape(m.group(3))}",
                              text)
 
 
 class _NegativeNumbers(gast.NodeTransformer):
-    """A negative number constant as `-(number)`: astor prints a constant as
-    it is, so `Constant(-1.0) ** 2` would read back as `-(1.0 ** 2)`."""
+    """A negative number constant as `-(number)`: a printer prints a
+    constant as it is, so `Constant(-1.0) ** 2` would read back as
+    `-(1.0 ** 2)`."""
 
     def visit_Constant(self, node):
         value = node.value
         if type(value) in (int, float) and math.copysign(1, value) < 0:
             return gast.UnaryOp(gast.USub(), gast.Constant(-value, None))
-        if type(value) is complex:  # astor prints -1j and (1+2j) bare
+        if type(value) is complex:  # printed bare: -1j, (1+2j)
             negative = math.copysign(1, value.imag) < 0
             imaginary = gast.Constant(complex(0.0, abs(value.imag)), None)
             if value.real:

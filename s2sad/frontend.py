@@ -12,10 +12,9 @@ import inspect
 import linecache
 import textwrap
 
-import astor
 import gast
 
-from s2sad import errors
+from s2sad import errors, trees
 
 _MISSING = object()
 
@@ -145,7 +144,7 @@ def _lambda_as_def(func, text, filename, first_line):
         f"lambda_{code.co_firstlineno}", lam.args,
         [gast.copy_location(gast.Return(lam.body), lam)], [], None, None, [])
     gast.copy_location(definition, lam)
-    source = astor.to_source(gast.gast_to_ast(definition))
+    source = trees.unparse(definition) + "\n"
     # put the def on the lambda's line, its body on the same line
     return "\n" * (line - 1) + source.replace("\n    ", " ", 1)
 

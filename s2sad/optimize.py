@@ -608,7 +608,7 @@ def _accumulation(stmt):
 
 
 # Merged accumulations stop at this many terms: `a = g1 + g2 + ...` nests
-# one BinOp per term, and printing (gast_to_ast, astor) recurses per level.
+# one BinOp per term, and printing (gast_to_ast, ast.unparse) recurses per level.
 _MAX_TERMS = 64
 
 

@@ -31,7 +31,6 @@ import collections
 import operator
 import re
 
-import astor
 import gast
 
 import numpy as np
@@ -67,7 +66,7 @@ class Free:
         self.value = value
 
     def __repr__(self):
-        return astor.to_source(gast.gast_to_ast(self.expr)).strip()
+        return trees.unparse(self.expr)
 
 
 class Spread:
@@ -1078,7 +1077,7 @@ def _assigned_names(source):
 
 
 def _text(node):
-    return astor.to_source(gast.gast_to_ast(node)).strip()
+    return trees.unparse(node)
 
 
 # ---- printing ----
@@ -1191,7 +1190,7 @@ def to_source(func):
         name=func.name, args=signature(func),
         body=_render_ssa_block(func.body), decorator_list=[], returns=None,
         type_comment=None, type_params=[])
-    return astor.to_source(gast.gast_to_ast(tree))
+    return trees.unparse(tree) + "\n"
 
 
 def signature(func, extra=(), keyword_only=()):

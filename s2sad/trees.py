@@ -4,6 +4,8 @@
 three things the passes need, directly.
 """
 
+import ast
+
 import gast
 
 
@@ -101,3 +103,10 @@ def replace_names(tree, replacement):
                         value[i] = clone(replacement[item.id])
                     elif isinstance(item, gast.AST):
                         stack.append(item)
+
+
+def unparse(node):
+    """Python source for a gast node (`ast.unparse`, which reads line
+    numbers that generated nodes do not have)."""
+    tree = ast.fix_missing_locations(gast.gast_to_ast(node))
+    return ast.unparse(tree)

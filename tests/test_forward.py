@@ -71,7 +71,7 @@ def test_forward_code_is_shown_and_reads_like_the_loop():
     text = s2sad.show(loop_corpus.logistic_map, mode="forward")
     assert text.startswith("def jvp_logistic_map(x, n, x_dot):")
     assert "for i in _t1:" in text and "_tape" not in text
-    assert "return L_1, L_1_dot" in text
+    assert "return (L_1, L_1_dot)" in text
 
 
 def spread(a, b):

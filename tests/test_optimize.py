@@ -51,7 +51,7 @@ def test_constants_fold_and_identities_apply_to_derivatives_only():
     assert body(out) == textwrap.dedent("""\
         m = n * 1.0
         y_bar = g * 5.0
-        return m, g, y_bar""")
+        return (m, g, y_bar)""")
 
 
 def test_copies_propagate_and_dead_assignments_go():
@@ -222,7 +222,7 @@ def test_a_conditional_expression_with_a_constant_test_folds():
             b = x if 0 else y * 2.0
             return a, b
         """)
-    assert body(out) == "b = y * 2.0\nreturn x, b"
+    assert body(out) == "b = y * 2.0\nreturn (x, b)"
 
 
 def loop_over_pairs(pairs, x):
@@ -268,7 +268,7 @@ def test_residuals_the_backward_sweep_overwrites_first_are_not_passed():
     assert [a.id for a in backward.args.args] == ["n", "t", "x", "g"]
     assert body(codegen.to_source(forward)) == textwrap.dedent("""\
         t = np.sin(x)
-        return x, (n, t, x)""")
+        return (x, (n, t, x))""")
 
 
 def test_a_loops_accumulation_into_its_own_array_is_in_place():
