@@ -1,8 +1,8 @@
 """s2sad: source-to-source automatic differentiation for Python and NumPy."""
 
 from s2sad.api import (  # noqa: F401
-    check_grads, grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, show,
-    value_and_grad, vjp)
+    Derivative, check_grads, clear_cache, grad, hessian, hvp, jacfwd,
+    jacobian, jacrev, jvp, show, value_and_grad, vjp)
 from s2sad.errors import S2SADError  # noqa: F401
 from s2sad.extend import custom_vjp, grad_of, stop_gradient  # noqa: F401
 from s2sad.rules.registry import (  # noqa: F401

@@ -8,177 +8,256 @@
     print(f.source)  # the generated Python
     print(f.ssa)     # the SSA form it came from
 
-The whole pipeline is `differentiate`: parse, lower to SSA, transform,
-optimize, emit. A transformation is cached per (code object, closure cells,
-options), so `grad(f)` is cheap after the first call.
+The pipeline and its cache live in `derive`; this module takes any
+callable the user hands it to the function s2sad differentiates (`_derived`)
+and gives the derivative its public shape.
 """
 
 import functools
-import gc
 import inspect
+import sys
 
 import numpy as np
 
-from s2sad import (
-    calls, codegen, errors, forward, frontend, optimize, reverse, runtime,
-    ssa)
+from s2sad import calls, derive, errors, frontend, runtime, ssa
 
-_CACHE = {}
-_UNDER_WAY = set()  # keys of transformations in progress (recursion)
-_OPTIMIZING = []  # optimize_code of each transformation in progress
-stats = {"transformations": 0}  # counted for tests of the cache
+stats = derive.stats  # counted for tests of the cache
+clear_cache = derive.clear_cache
+
+
+class Derivative:
+    """What `grad` and `value_and_grad` return: a callable that computes the
+    derivative with the code s2sad generated, kept fresh.
+
+    Each call first checks, with identity tests that cost well under a
+    microsecond, that nothing the generated code was built on has changed
+    since it was generated (a helper redefined, a global or closure cell
+    rebound, a method patched, a new rule, the function's own code or
+    defaults); if something has, the derivative is generated again. It
+    pickles by reference to the function it differentiates, so worker
+    processes derive it again on load.
+
+    Attributes:
+        fun: the callable it differentiates.
+        source: the generated Python (the callees' generated code after it).
+        ssa: the SSA form of the function it was generated from.
+    """
+
+    def __init__(self, f, argnums=0, has_aux=False, with_value=False,
+                 optimize=True):
+        self.fun = self._f = f
+        self._options = (argnums, has_aux, with_value, optimize)
+        for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+            value = getattr(f, name, None)
+            if isinstance(value, str):
+                setattr(self, name, value)
+        self._refresh()
+
+    def __call__(self, *args, **kwargs):
+        if not self._fresh():
+            self._refresh()
+        return self._target(*args, **kwargs)
+
+    def _refresh(self):
+        self._instance, self._current, self._fresh = _derived(
+            self._f, self._options[0], None, **self._derive_options())
+        self._target = self._current
+        if calls.has_rule(self._f):  # np.tanh: a wrapper per arity
+            self._target = functools.partial(_by_arity, self._f,
+                                             self._options[0],
+                                             self._derive_options())
+
+    def _derive_options(self):
+        _, has_aux, with_value, optimize = self._options
+        return dict(has_aux=has_aux, with_value=with_value,
+                    optimize_code=optimize, mode="reverse")
+
+    def __s2sad_current__(self):
+        """The generated function as it is now, with the arguments a bound
+        method or partial fixes (for derivatives of derivatives)."""
+        if not self._fresh():
+            self._refresh()
+        return self._current
+
+    def __s2sad_is_fresh__(self):
+        return self._fresh()
+
+    @property
+    def source(self):
+        return self.__s2sad_current__() and self._instance.source
+
+    @property
+    def ssa(self):
+        return self.__s2sad_current__() and self._instance.ssa
+
+    @property
+    def __wrapped__(self):
+        # what `inspect.getsource` and debuggers show: the generated code
+        self.__s2sad_current__()
+        return self._instance
+
+    @property
+    def __signature__(self):
+        return inspect.signature(self._f)
+
+    def __get__(self, obj, owner=None):
+        # as a method (`@s2sad.grad` on a def in a class body), like the
+        # function it stands for
+        return self if obj is None else functools.partial(self, obj)
+
+    def __repr__(self):
+        kind = "value_and_grad" if self._options[2] else "grad"
+        return f"<s2sad {kind} of {self._f!r}>"
+
+    def __reduce__(self):
+        # the decorated function is the module's attribute: by name
+        found = sys.modules.get(getattr(self, "__module__", None))
+        for part in getattr(self, "__qualname__", "<>").split("."):
+            found = getattr(found, part, None)
+        if found is self:
+            return self.__qualname__
+        return (_rebuild, (self._f,) + self._options)
+
+
+def _by_arity(f, argnums, options, *args, **kwargs):
+    """Call the derivative of a function known by its rule (np.tanh), made
+    for the number of arguments given."""
+    return _derived(f, argnums, len(args), **options)[1](*args, **kwargs)
+
+
+def _rebuild(f, argnums, has_aux, with_value, optimize):
+    """A Derivative made again from its function (unpickling)."""
+    return Derivative(f, argnums, has_aux, with_value, optimize)
 
 
 def differentiate(func, argnums=0, has_aux=False, with_value=False,
                   optimize_code=True, mode="reverse"):
-    """Run the pipeline on `func`; return the compiled generated function.
+    """The generated function (see `derive.derive`) for any callable with
+    source code or a rule, as long as it binds no arguments of its own."""
+    instance, target, _ = _derived(func, argnums, None, has_aux=has_aux,
+                                   with_value=with_value,
+                                   optimize_code=optimize_code, mode=mode)
+    if target is not instance:
+        raise errors.S2SADError(
+            f"{func!r} binds arguments of its own; use s2sad.grad or "
+            "s2sad.vjp, which pass them")
+    return instance
 
-    Args:
-        mode: "reverse" (a gradient) or "forward" (a Jacobian-vector product
-            `jvp_f(*args, *tangents of argnums) -> (value, tangent)`).
+
+def _derived(f, argnums, nargs, **options):
+    """Derive any callable: a function, a bound method (classmethods
+    included), a functools.partial, an object with `__call__`, a function
+    with a rule or a custom_vjp (`nargs` arguments: a wrapper calling it is
+    differentiated), or a Derivative (a derivative of a derivative).
+
+    `argnums` counts the callable's own parameters, as the user calls it.
+
+    Returns:
+        (generated function, the function to call with the user's
+        arguments, a guard: a function returning whether it is fresh).
     """
-    if not hasattr(func, "__code__"):
-        frontend.parse(func)  # raises the error that explains why
-    func = getattr(func, "__s2sad_general__", func)
-    key = _key(func, argnums, has_aux, with_value, optimize_code, mode)
-    cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    _check_argnums(func, argnums)
-    _UNDER_WAY.add(key)
-    _OPTIMIZING.append(optimize_code)
-    collecting = gc.isenabled()
-    # The passes make and drop many tree nodes and free them by reference
-    # counting; the cycle collector would walk every live object again and
-    # again, making large functions cost more than linear time.
-    gc.disable()
-    try:
-        compiled = _transform(func, argnums, has_aux, with_value,
-                              optimize_code, mode)
-    finally:
-        _UNDER_WAY.discard(key)
-        _OPTIMIZING.pop()
-        if collecting:  # the outermost transformation
-            gc.enable()
-    stats["transformations"] += 1
-    _CACHE[key] = compiled
-    return compiled
+    fn, leading, keywords = calls.target(f, nargs)
+    shifted, items = _check_argnums(fn, argnums, len(leading), f)
+    if items and options.get("mode", "reverse") == "reverse":
+        # items of *args (a decorator's `wrapper(*args, **kwargs)`): the
+        # gradient of the whole tuple, and the items asked for from it
+        instance = derive.derive(fn, shifted, **options)
+        target = _picking(functools.partial(instance, *leading, **keywords),
+                          items, isinstance(argnums, int), options)
+        return instance, target, _freshness(f, fn, instance)
+    if items:
+        raise errors.S2SADError(
+            f"{getattr(f, '__qualname__', f)!r}: forward mode and vjp take "
+            "items of *args as a whole; pass argnums up to the tuple itself",
+            fn.__code__.co_filename, fn.__code__.co_firstlineno)
+    instance = derive.derive(fn, shifted, **options)
+    target = functools.partial(instance, *leading, **keywords) \
+        if leading or keywords else instance
+    return instance, target, _freshness(f, fn, instance)
 
 
-def _key(func, argnums, has_aux=False, with_value=False, optimize_code=True,
-         mode="reverse"):
-    # A gradient of a gradient starts from the general variant: the float
-    # specialisation is the same function, behind a guard.
-    func = getattr(func, "__s2sad_general__", func)
-    # Code objects compare by content, so two same-text functions in different
-    # modules would collide: key on identities. The cached function holds the
-    # primal (hence its code, globals and cells), so the ids stay unique.
-    # Defaults are part of the function too (`lambda t, i=i: ...` in a
-    # loop); the generated functions hold the same tuples, keeping ids unique.
-    return (id(func.__code__), id(func.__globals__),
-            tuple(map(id, func.__closure__ or ())), id(func.__defaults__),
-            id(func.__kwdefaults__), argnums, has_aux, with_value,
-            optimize_code, mode)
+def _picking(target, items, single, options):
+    """`target`, a gradient with respect to some parameters and the `*args`
+    tuple, giving instead the gradients `items` names: an int is the index
+    of a parameter's gradient, a 1-tuple the index of an item of *args."""
+    has_aux, with_value = options.get("has_aux"), options.get("with_value")
+
+    def pick(grads):
+        chosen = tuple(grads[-1][i[0]] if isinstance(i, tuple) else grads[i]
+                       for i in items)
+        return chosen[0] if single else chosen
+
+    def gradient(*args, **kwargs):
+        out = target(*args, **kwargs)
+        if with_value:
+            return out[0], pick(out[1])
+        return (pick(out[0]), out[1]) if has_aux else pick(out)
+    return gradient
 
 
-def transformed(func, argnums, mode):
-    """The generated derivative of a callee (`mode` "vjp" or "forward"), or
-    None while it is itself being generated (a recursive call). It is
-    optimised if its caller is: `optimize=False` shows the whole chain as
-    generated."""
-    optimize_code = _OPTIMIZING[-1] if _OPTIMIZING else True
-    if _key(func, argnums, optimize_code=optimize_code, mode=mode) \
-            in _UNDER_WAY:
-        return None
-    return differentiate(func, argnums, optimize_code=optimize_code,
-                         mode=mode)
+def _freshness(f, fn, instance):
+    """A guard for what `_derived` resolved: the generated code's own guard
+    (which covers the rule registry), the function it was made from still
+    having the same code and defaults, and, for a derivative of a
+    derivative or an object with `__call__`, that one still fresh or its
+    class's `__call__` the same."""
+    code, defaults, kwdefaults = fn.__code__, fn.__defaults__, \
+        fn.__kwdefaults__
+    generated = instance.__s2sad_fresh__
+    outer = getattr(type(f), "__s2sad_is_fresh__", None)
+    if outer is not None:
+        outer = outer.__get__(f)
+    elif calls.call_method(f) is not None:
+        owner, method = type(f), calls.call_method(f)
+
+        def outer():
+            return owner.__call__ is method
+    if outer is None:
+        def fresh():
+            return (fn.__code__ is code and fn.__defaults__ is defaults
+                    and fn.__kwdefaults__ is kwdefaults and generated())
+    else:
+        def fresh():
+            return (fn.__code__ is code and fn.__defaults__ is defaults
+                    and fn.__kwdefaults__ is kwdefaults and generated()
+                    and outer())
+    return fresh
 
 
-def _transform(func, argnums, has_aux, with_value, optimize_code, mode):
-    """Parse, lower, transform, optimise and compile: `differentiate`
-    without the cache."""
-    try:
-        source = frontend.parse(func)
-        lowered = ssa.lower(source)
-        if mode == "forward":
-            generated = [forward.transform(lowered, argnums)]
-        elif mode == "vjp":
-            generated = reverse.transform_vjp(lowered, argnums)
-        else:
-            generated = reverse.transform(lowered, argnums, has_aux,
-                                          with_value)
-        for part in generated:
-            if optimize_code:
-                optimize.optimize(part.tree, part.derivative_names,
-                                  part.runtime_name,
-                                  _resolver(part.imports, func.__globals__,
-                                            source.cells),
-                                  arrays=not part.floats)
-        if optimize_code and mode == "vjp":
-            optimize.prune_residuals(generated[0].tree, generated[1].tree)
-        texts = [codegen.to_source(part.tree) for part in generated]
-    except errors.S2SADError:
-        raise
-    except Exception as exc:  # a bug in s2sad, not in the user's code
-        raise errors.S2SADInternalError(
-            f"s2sad failed on {func.__qualname__}: {type(exc).__name__}: "
-            f"{exc}; please report this with the function",
-            func.__code__.co_filename, func.__code__.co_firstlineno) from exc
-    compiled = None
-    for part, text in reversed(list(zip(generated, texts))):
-        imports = dict(part.imports)
-        if part.calls:
-            imports[part.calls] = compiled
-        later, compiled = compiled, codegen.compile_function(
-            text, part.tree.name, func.__globals__, source.cells, imports)
-        if mode == "vjp":
-            compiled.backward = later
-        elif later is not None:
-            compiled.__s2sad_general__ = later
-        if not (mode == "vjp" and later is None):  # not a backward sweep
-            compiled.__defaults__ = func.__defaults__
-            compiled.__kwdefaults__ = func.__kwdefaults__
-    compiled.tangent_names = generated[0].tangent_names
-    callees = [c for part in generated for c in part.callees]
-    compiled.source = _chain_source("\n\n".join(texts), callees)
-    compiled.ssa = ssa.to_source(lowered)
-    compiled.__wrapped_primal__ = func  # keeps the cache key's ids alive
-    return compiled
+def _check_argnums(func, argnums, leading=0, user=None):
+    """Check that argnums name parameters the user passes, counted past
+    `leading` bound arguments.
 
-
-def _resolver(imports, user_globals, cells):
-    """What a free name of generated code is, as far as the optimiser may
-    rely on it: closure cells can change between calls, so they are not."""
-    def resolve(name):
-        if name in cells:
-            return None
-        return imports[name] if name in imports else user_globals.get(name)
-    return resolve
-
-
-def _chain_source(own, callees):
-    """The generated source of a function and, after it, of the generated
-    functions of the user code it calls (each once)."""
-    texts = [own]
-    for callee in callees:
-        text = callee.source
-        if all(text not in t for t in texts):
-            texts.append(text)
-    return "\n\n".join(texts)
-
-
-def _check_argnums(func, argnums):
-    # one more for *args (what calls.Binding differentiates items of)
-    nparams = func.__code__.co_argcount + bool(
-        func.__code__.co_flags & inspect.CO_VARARGS)
+    Returns:
+        (the positions to differentiate in func's own signature, None or,
+        when some fall in `*args`, what each of argnums is there: an index
+        into the gradients of those positions, or (item,) of the `*args`
+        tuple, which is then the last position).
+    """
+    code = func.__code__
+    fixed = code.co_argcount - leading
+    varargs = bool(code.co_flags & inspect.CO_VARARGS)
     positions = (argnums,) if isinstance(argnums, int) else argnums
     if not isinstance(positions, tuple) or not positions or not all(
-            isinstance(i, int) and 0 <= i < nparams for i in positions):
+            isinstance(i, int) and 0 <= i and (i < fixed or varargs)
+            for i in positions):
+        bound = f" besides the {leading} it binds" if leading else ""
+        name = getattr(user, "__qualname__", None) or func.__qualname__
         raise errors.S2SADError(
-            f"argnums={argnums!r} does not name parameters of "
-            f"{func.__qualname__}, which takes {nparams}; give an int or a "
-            "tuple of ints in range", func.__code__.co_filename,
-            func.__code__.co_firstlineno)
+            f"argnums={argnums!r} does not name parameters of {name}, which "
+            f"takes {fixed}{bound}; give an int or a tuple of ints from 0 "
+            f"to {fixed - 1}", code.co_filename, code.co_firstlineno)
+    if all(i < fixed for i in positions):
+        if not leading:
+            return argnums, None
+        if isinstance(argnums, int):
+            return argnums + leading, None
+        return tuple(i + leading for i in argnums), None
+    own = sorted({i + leading for i in positions if i < fixed})
+    shifted = tuple(own) + (code.co_argcount,)
+    items = [own.index(i + leading) if i < fixed else (i - fixed,)
+             for i in positions]
+    return shifted, items
 
 
 def _decorator(with_value):
@@ -188,7 +267,7 @@ def _decorator(with_value):
         if f is None:  # @grad(argnums=...)
             return functools.partial(transform, argnums=argnums,
                                      has_aux=has_aux, optimize=optimize)
-        return differentiate(f, argnums, has_aux, with_value, optimize)
+        return Derivative(f, argnums, has_aux, with_value, optimize)
     return transform
 
 
@@ -197,15 +276,20 @@ grad.__name__ = grad.__qualname__ = "grad"
 grad.__doc__ = """The gradient of a scalar-valued function.
 
 Args:
-    f: the function (also usable as `@grad` or `@grad(argnums=...)`).
-    argnums: which positional argument(s) to differentiate: an int (returns
-        one gradient) or a tuple of ints (returns a tuple).
+    f: the function (also usable as `@grad` or `@grad(argnums=...)`): any
+        callable with Python source or a derivative rule: a function, a
+        bound method, a functools.partial, an object with `__call__`, a
+        function wrapped by a decorator, np.tanh.
+    argnums: which positional argument(s) to differentiate, counted as the
+        callable is called (a bound method's `self` is not counted): an int
+        (returns one gradient) or a tuple of ints (returns a tuple).
     has_aux: f returns `(output, aux)`; the result is `(gradient, aux)`.
     optimize: run the optimisation passes (False keeps the code as generated).
 
 Returns:
-    A Python function with f's parameters; `.source` is its code and `.ssa`
-    the SSA form of f it was generated from.
+    A `Derivative`: call it with f's arguments. `.source` is its code and
+    `.ssa` the SSA form of f it was generated from. It follows changes to
+    the code it was built on (see `Derivative`).
 """
 
 value_and_grad = _decorator(with_value=True)
@@ -221,7 +305,7 @@ def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
         stage: "ssa" for the lowered form, "grad" for the generated code.
     """
     if stage == "ssa":
-        return ssa.to_source(ssa.lower(frontend.parse(f)))
+        return ssa.to_source(ssa.lower(frontend.parse(calls.target(f)[0])))
     if stage != "grad":
         raise errors.S2SADError(f"unknown stage {stage!r}; use 'ssa' or 'grad'")
     if mode not in ("reverse", "forward"):
@@ -229,7 +313,8 @@ def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
             f"unknown mode {mode!r}; use 'reverse' or 'forward'")
     if mode == "forward" and isinstance(argnums, int):
         argnums = (argnums,)
-    return differentiate(f, argnums, optimize_code=optimize, mode=mode).source
+    return _derived(f, argnums, None, optimize_code=optimize,
+                    mode=mode)[0].source
 
 
 def jvp(f, primals, tangents):
@@ -248,13 +333,15 @@ def jvp(f, primals, tangents):
     argnums = _with_tangents(primals, tangents, "jvp")
     if not argnums:
         return f(*primals), 0.0
-    jvp_f = differentiate(f, argnums, mode="forward")
-    return _call_jvp(jvp_f, primals, [tangents[i] for i in argnums])
+    jvp_f, target, _ = _derived(f, argnums, len(primals), mode="forward")
+    return _call_jvp(jvp_f, primals, [tangents[i] for i in argnums], target)
 
 
-def _call_jvp(jvp_f, primals, tangents):
-    """Call a generated jvp function: its tangents go by name."""
-    return jvp_f(*primals, **dict(zip(jvp_f.tangent_names, tangents)))
+def _call_jvp(jvp_f, primals, tangents, target=None):
+    """Call a generated jvp function (through `target`, which passes the
+    arguments a bound method or partial fixes): its tangents go by name."""
+    return (target or jvp_f)(*primals,
+                             **dict(zip(jvp_f.tangent_names, tangents)))
 
 
 def vjp(f, *primals):
@@ -268,8 +355,8 @@ def vjp(f, *primals):
                     if calls.differentiable(p))
     if not argnums:
         return f(*primals), lambda cotangent: (None,) * len(primals)
-    forward_fn = differentiate(f, argnums, mode="vjp")
-    value, residuals = forward_fn(*primals)
+    forward_fn, target, _ = _derived(f, argnums, len(primals), mode="vjp")
+    value, residuals = target(*primals)
     backward = forward_fn.backward
 
     def vjp_fn(cotangent):
@@ -330,7 +417,8 @@ def jacfwd(f, argnums=0):
     """
     def jacobian_fn(*args):
         positions = (argnums,) if isinstance(argnums, int) else argnums
-        jvp_f = differentiate(f, tuple(positions), mode="forward")
+        jvp_f, target, _ = _derived(f, tuple(positions), len(args),
+                                    mode="forward")
         columns = []
         for i in positions:
             x = np.asarray(args[i], dtype=float)
@@ -342,7 +430,7 @@ def jacfwd(f, argnums=0):
                 basis = np.zeros(x.shape)
                 basis[idx] = 1.0
                 tangents[positions.index(i)] = _like(args[i], basis)
-                out, column = _call_jvp(jvp_f, args, tangents)
+                out, column = _call_jvp(jvp_f, args, tangents, target)
                 block.append(np.asarray(column, dtype=float))
             out_shape = np.shape(out if out is not None else f(*args))
             stacked = np.stack(block, axis=-1) if block else np.zeros(
@@ -412,7 +500,8 @@ def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,
     for k, i in enumerate(argnums):
         # a tuple, list or dict argument is checked leaf by leaf
         for path, leaf in _leaves(args[i]):
-            where = f"{f.__name__} (arg {i}{''.join(f'[{p!r}]' for p in path)})"
+            name = getattr(f, "__name__", None) or repr(f)
+            where = f"{name} (arg {i}{''.join(f'[{p!r}]' for p in path)})"
             _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
                         directions, where,
                         None if grads is None else _get(grads[k], path))

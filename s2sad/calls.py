@@ -2,7 +2,7 @@
 
 A call `y = g(a, b, k=c)` to a Python function without a derivative rule is
 differentiated by differentiating g itself, once per (function, parameters
-differentiated), cached by `api.differentiate`: reverse mode calls its
+differentiated), cached by `derive.derive`: reverse mode calls its
 vector-Jacobian pair, `vjp_g` going forward and `vjp_bwd_g` going back;
 forward mode calls `jvp_g`. When the callee is known when f is transformed
 (a module-level function, a method of a module-level object), f's generated
@@ -17,11 +17,12 @@ positional argument, or the keyword of a keyword argument.
 """
 
 import builtins
+import functools
 import inspect
 
 import numpy
 
-from s2sad import errors, frontend, runtime
+from s2sad import derive, errors, frontend, runtime
 from s2sad.rules import registry
 
 
@@ -58,10 +59,12 @@ def is_user_function(fn):
     user's plain-Python derivative), rather than through a registry rule?"""
     if registry.lookup(fn) is not None:
         return False
+    if getattr(type(fn), "__s2sad_current__", None) is not None:
+        return True  # a Derivative: its generated code
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
     if isinstance(fn, CustomVJP):
         return True
-    if _call_method(fn) is not None:  # an instance of a class with __call__
+    if call_method(fn) is not None:  # an instance of a class with __call__
         return True
     if getattr(fn, "__module__", None) in _OWN_MODULES:
         return False  # s2sad's helpers have rules or no derivative
@@ -71,10 +74,11 @@ def is_user_function(fn):
 _OWN_MODULES = ("s2sad.runtime", "s2sad.calls")
 
 
-def _call_method(obj):
+def call_method(obj):
     """`type(obj).__call__` when obj is an instance of a user's class."""
     if inspect.isfunction(obj) or inspect.isclass(obj) or \
-            inspect.ismethod(obj) or isinstance(obj, CustomVJP):
+            inspect.ismethod(obj) or isinstance(obj, CustomVJP) or \
+            getattr(type(obj), "__s2sad_current__", None) is not None:
         return None
     method = getattr(type(obj), "__call__", None)
     return method if inspect.isfunction(method) else None
@@ -91,22 +95,73 @@ def name_of(fn):
 
 
 def callee(function):
-    """(function to differentiate, leading arguments) for a callable: a
-    bound method is its function with `self` first; a callable with a rule
-    (np.sin passed as a value) is wrapped in a function that calls it."""
-    if registry.lookup(function) is not None:
-        return function, ()  # a rule wins over the source
+    """(function to differentiate, leading arguments, keywords) for a
+    callable: a bound method is its function with `self` first; a
+    functools.partial its function with the arguments it binds; an object
+    with `__call__` that method with the object first; a Derivative the
+    generated code it runs now. A callable with a rule (np.sin passed as a
+    value) or a custom_vjp is returned as it is.
+
+    Raises:
+        SourceUnavailableError (unlocated): no source and no rule.
+    """
+    if has_rule(function):
+        return function, (), {}  # a rule wins over the source
+    if isinstance(function, functools.partial):
+        fn, leading, keywords = callee(function.func)
+        return fn, leading + function.args, {**keywords, **function.keywords}
+    current = getattr(type(function), "__s2sad_current__", None)
+    if current is not None:  # a Derivative: what it computes now
+        return callee(current(function))
     self = getattr(function, "__self__", None)
     inner = getattr(function, "__func__", None)
+    if isinstance(function, staticmethod):
+        return callee(inner)
     if inner is not None and self is not None and is_user_function(inner):
-        return inner, (self,)
-    if isinstance(function, CustomVJP) or inspect.isfunction(function):
-        return function, ()
-    if _call_method(function) is not None:
-        return _call_method(function), (function,)
-    raise errors.UnsupportedCallError(
-        f"cannot differentiate a call to {function!r}: it has no source and "
-        "no derivative rule; give it one with @s2sad.custom_vjp")
+        fn, leading, keywords = callee(inner)
+        return fn, (self,) + leading, keywords
+    if inspect.isfunction(function):
+        return function, (), {}
+    if call_method(function) is not None:
+        return call_method(function), (function,), {}
+    what = getattr(function, "__qualname__", None) or repr(function)
+    raise errors.SourceUnavailableError(
+        f"cannot differentiate {what}: it has no Python source s2sad can "
+        "read and no derivative rule; give it a rule with @s2sad.adjoint "
+        "and @s2sad.tangent, or wrap it in s2sad.custom_vjp with fwd and bwd "
+        "functions")
+
+
+def target(function, nargs=None):
+    """`callee`, with a callable known by its rule or custom_vjp wrapped in
+    a Python function calling it with `nargs` positional arguments (by
+    default as many as it requires), so it is differentiated like the
+    user's functions."""
+    fn, leading, keywords = callee(function)
+    if has_rule(fn):
+        if nargs is None:
+            nargs = _arity(fn) - len(leading)
+        fn = _as_function(fn, len(leading) + nargs, keywords)
+    return fn, leading, keywords
+
+
+def has_rule(fn):
+    """Is `fn` differentiated by a rule or the user's own derivative?"""
+    return registry.lookup(fn) is not None or isinstance(fn, CustomVJP)
+
+
+def _arity(fn):
+    """How many positional arguments `fn` requires (a ufunc: its inputs)."""
+    if isinstance(fn, numpy.ufunc):
+        return fn.nin
+    try:
+        signature = inspect.signature(fn.fn if isinstance(fn, CustomVJP)
+                                      else fn)
+    except (TypeError, ValueError):
+        return 1
+    return sum(1 for p in signature.parameters.values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               and p.default is p.empty) or 1
 
 
 class Binding:
@@ -149,6 +204,22 @@ class Binding:
 
 
 _BINDINGS = {}
+_MAX_BINDINGS = 4096
+
+
+def clear_cache():
+    _BINDINGS.clear()
+    _WRAPPERS.clear()
+
+
+def _signature_key(fn):
+    """What `bind` depends on: a function's code and which parameters have
+    defaults (not the function object: the closures made per call of an
+    outer function would all be kept)."""
+    if not inspect.isfunction(fn):
+        return fn
+    return (fn.__code__, len(fn.__defaults__ or ()),
+            tuple(fn.__kwdefaults__ or ()))
 
 
 def bind(fn, leading, npositional, keywords, slots):
@@ -167,7 +238,8 @@ def bind(fn, leading, npositional, keywords, slots):
         signature, or a differentiated value lands in `*args`, `**kwargs` or
         a keyword-only parameter.
     """
-    key = (fn, leading, npositional, tuple(keywords), tuple(slots))
+    key = (_signature_key(fn), leading, npositional, tuple(keywords),
+           tuple(slots))
     found = _BINDINGS.get(key)
     if found is not None:
         return found
@@ -200,6 +272,8 @@ def bind(fn, leading, npositional, keywords, slots):
                               else (argnums.index(p[0]), p[1])
                               for p in positions],
                     len(starred[0][2]) if starred else 0)
+    if len(_BINDINGS) >= _MAX_BINDINGS:
+        _BINDINGS.clear()
     _BINDINGS[key] = found
     return found
 
@@ -253,8 +327,8 @@ def vjp(function, args, kwargs, slots, spread=()):
         spread: the positions of arguments written `*xs` at the call site;
             the cotangent of such a slot is one per item.
     """
-    from s2sad import api
-    fn, leading = callee(function)
+    fn, leading, bound = callee(function)
+    kwargs = {**bound, **kwargs}
     flat = _Flat(args, slots, spread)
     binding = bind(fn, len(leading), len(flat.args), tuple(kwargs), flat.slots)
     args = leading + flat.args
@@ -275,8 +349,8 @@ def vjp(function, args, kwargs, slots, spread=()):
             return flat.regroup(binding.pick([cotangents[p]
                                               for p in positions]))
         return value, pullback
-    forward = api.differentiate(_as_function(fn, len(args), kwargs),
-                                binding.argnums, mode="vjp")
+    forward = derive.derive(_as_function(fn, len(args), kwargs),
+                            binding.argnums, mode="vjp")
     value, residuals = forward(*args, **kwargs)
 
     def pullback(value_bar):
@@ -288,8 +362,8 @@ def vjp(function, args, kwargs, slots, spread=()):
 def jvp(function, args, kwargs, tangents, spread=()):
     """`function(*args, **kwargs)` and its tangent along `tangents`, a dict
     slot -> tangent of that argument (one per item for a `*xs` slot)."""
-    from s2sad import api
-    fn, leading = callee(function)
+    fn, leading, bound = callee(function)
+    kwargs = {**bound, **kwargs}
     flat = _Flat(args, tuple(tangents), spread)
     binding = bind(fn, len(leading), len(flat.args), tuple(kwargs), flat.slots)
     args = leading + flat.args
@@ -302,8 +376,8 @@ def jvp(function, args, kwargs, tangents, spread=()):
         for position, tangent in zip(binding.argnums, by_param):
             full[position] = tangent
         return fn.jvp(args, tuple(full))
-    jvp_fn = api.differentiate(_as_function(fn, len(args), kwargs),
-                               binding.argnums, mode="forward")
+    jvp_fn = derive.derive(_as_function(fn, len(args), kwargs),
+                           binding.argnums, mode="forward")
     return jvp_fn(*args, **kwargs, **dict(zip(jvp_fn.tangent_names, by_param)))
 
 

@@ -157,7 +157,7 @@ def _select(module, names):
 
 def _primal(obj):
     """The user's function behind `obj` (`@s2sad.grad` replaces it)."""
-    return getattr(obj, "__wrapped_primal__", obj)
+    return obj.fun if isinstance(obj, s2sad.Derivative) else obj
 
 
 def _show(func, args):

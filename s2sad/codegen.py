@@ -1,13 +1,13 @@
-"""Codegen: gast -> Python source (`ast.unparse`) -> a live function.
+"""Codegen: gast -> Python source (`ast.unparse`) -> compiled code.
 
 Comments cannot live in an AST, so `comment(text)` makes a marker statement
-that `to_source` turns into a `# text` line. `compile_function` compiles the
-source under a stable pseudo-filename registered in `linecache` (so tracebacks,
-pdb and `inspect.getsource` show the generated code) and binds its free names:
-the user's module globals stay live (the function's `__globals__` is the
-user's module dict), the user's closure cells are shared, and s2sad's own
-names (`runtime`, `np` when the user did not import it) are closure cells of
-the generated function, so nothing is written into the user's module.
+that `to_source` turns into a `# text` line. `compile_code` compiles the source
+under a stable pseudo-filename registered in `linecache` (so tracebacks, pdb
+and `inspect.getsource` show the generated code) into a code object whose
+free names are closure variables: `derive` binds them to the user's closure
+cells and to s2sad's own names (`runtime`, `np` when the user did not import
+it), and makes the user's module dict the function's globals, so nothing is
+written into the user's module.
 """
 
 import ast
@@ -69,22 +69,24 @@ def _unescape(text):
     return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
 
 
-def compile_function(text, name, user_globals, cells, imports):
-    """Compile generated source into a function.
+def compile_code(text, name, free):
+    """Compile the generated source of one `def name(...)`.
 
     Args:
-        text: the source of one `def name(...)`.
-        user_globals: the user's module dict (the function's globals).
-        cells: the user's closure cells, by name.
-        imports: name -> object for s2sad's own free names.
+        free: the names that are closure variables of the function (the
+            user's closure cells and s2sad's own names); any other free name
+            is a global of the user's module.
+
+    Returns:
+        The code object of `name`.
     """
     digest = hashlib.sha1(text.encode()).hexdigest()[:10]
     filename = f"<s2sad:{name}:{digest}>"
     frontend.register_source(filename, text)
     inner = ast.parse(text, filename)
-    free = sorted(set(imports) | set(cells))
-    # def _outer(): runtime = ...; def name(...): ...; return name
-    # makes `imports` closure variables of `name` without touching globals.
+    free = sorted(free)
+    # def _s2sad_outer(): runtime = None; def name(...): ...; return name
+    # makes the free names closure variables of `name`.
     outer = ast.parse(
         "def _s2sad_outer():\n" + "".join(f"    {n} = None\n" for n in free)
         + f"    return {name}", filename).body[0]
@@ -93,11 +95,5 @@ def compile_function(text, name, user_globals, cells, imports):
     code = compile(module, filename, "exec")
     outer_code = next(c for c in code.co_consts
                       if isinstance(c, types.CodeType))
-    inner_code = next(c for c in outer_code.co_consts
-                      if isinstance(c, types.CodeType) and c.co_name == name)
-    closure = []
-    for var in inner_code.co_freevars:
-        closure.append(types.CellType(imports[var]) if var in imports
-                       else cells[var])
-    return types.FunctionType(inner_code, user_globals, name, None,
-                              tuple(closure))
+    return next(c for c in outer_code.co_consts
+                if isinstance(c, types.CodeType) and c.co_name == name)

@@ -30,6 +30,9 @@ class Source:
         lines: the dedented source lines (tree line numbering).
         globals: the function's module namespace.
         cells: closure variable name -> cell.
+        resolved: every free or dotted name looked up, as a tuple path
+            (`("np", "tanh")`) -> the object it denoted: what a generated
+            derivative is built on, and its guard checks (see `derive`).
     """
 
     def __init__(self, func, tree, filename, first_line, lines, globals_, cells):
@@ -40,6 +43,7 @@ class Source:
         self.lines = lines
         self.globals = globals_
         self.cells = cells
+        self.resolved = {}
 
     @property
     def name(self):
@@ -63,6 +67,9 @@ class Source:
 
     def lookup(self, name):
         """The live object a free name denotes, or `_MISSING`."""
+        return self._record((name,), self._lookup(name))
+
+    def _lookup(self, name):
         cell = self.cells.get(name)
         if cell is not None:
             try:
@@ -78,14 +85,26 @@ class Source:
 
         Returns `_MISSING` when `expr` is not a dotted name of free names.
         """
-        if isinstance(expr, gast.Name):
-            return self.lookup(expr.id)
-        if isinstance(expr, gast.Attribute):
-            base = self.resolve(expr.value)
-            if base is _MISSING:
-                return _MISSING
-            return getattr(base, expr.attr, _MISSING)
-        return _MISSING
+        path = []
+        while isinstance(expr, gast.Attribute):
+            path.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, gast.Name):
+            return _MISSING
+        value = self._lookup(expr.id)
+        for attr in reversed(path):
+            if value is _MISSING:
+                break
+            try:
+                value = getattr(value, attr, _MISSING)
+            except Exception:  # a property that raises
+                value = _MISSING
+        return self._record((expr.id, *reversed(path)), value)
+
+    def _record(self, path, value):
+        if value is not _MISSING:
+            self.resolved[path] = value
+        return value
 
 
 def is_missing(value):
@@ -107,7 +126,10 @@ def parse(func):
             "s2sad.adjoint")
     filename = code.co_filename
     try:
-        lines, first_line = inspect.getsourcelines(func)
+        # from the code object: the function itself would be unwrapped
+        # (`functools.wraps` sets __wrapped__), giving the wrapped function's
+        # source for the wrapper's code
+        lines, first_line = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise errors.SourceUnavailableError(
             f"cannot read the source of {func.__qualname__} ({exc}); s2sad "

@@ -11,7 +11,8 @@ import inspect
 import gast
 
 from s2sad import (
-    analysis, calls, codegen, errors, frontend, runtime, ssa, template, trees)
+    analysis, calls, codegen, derive, errors, frontend, runtime, ssa, template,
+    trees)
 
 
 class Generated:
@@ -199,15 +200,20 @@ class Transform:
         """Resolve a call to a function known now to its generated
         derivative; leave it to run-time dispatch when that is itself being
         generated (recursion) or is a user-written derivative."""
-        from s2sad import api
         stmt = site.stmt
-        fn, leading = stmt.fn, ()
-        if inspect.ismethod(fn):
-            fn, leading = fn.__func__, (stmt.callee.value,)
-        elif calls._call_method(fn) is not None:  # model(x): its __call__
-            fn, leading = calls._call_method(fn), (stmt.callee,)
-        if not inspect.isfunction(fn):
+        try:
+            fn, leading, keywords = calls.callee(stmt.fn)
+        except errors.S2SADError:  # refused where it is called
             return
+        if not inspect.isfunction(fn) or keywords or len(leading) > 1:
+            return
+        if leading:  # the bound object, read where the call reads it
+            if leading[0] is getattr(stmt.fn, "__self__", None):
+                leading = [stmt.callee.value]
+            elif leading[0] is stmt.fn:  # model(x): its __call__
+                leading = [stmt.callee]
+            else:
+                return
         try:
             binding = calls.bind(fn, len(leading), len(site.args),
                                  [k for k, _ in stmt.kwargs], site.slots)
@@ -216,7 +222,7 @@ class Transform:
                                     f"{describe(stmt)}: {exc.message}") from None
         if any(isinstance(i, tuple) for i in binding.order):
             return  # into *args: dispatched at run time, per call
-        generated = api.transformed(fn, binding.argnums, mode)
+        generated = derive.transformed(fn, binding.argnums, mode)
         if generated is None:
             return
         self.callees.append(generated)
@@ -296,9 +302,10 @@ class Transform:
                 "function that returns the new value (np.sort(x), a new "
                 "list), or .append, .extend and .pop, which s2sad rewrites "
                 "that way")
-        if calls.is_user_function(stmt.fn) and not isinstance(
-                stmt.fn, calls.CustomVJP):
-            ssa.lower(frontend.parse(getattr(stmt.fn, "__func__", stmt.fn)))
+        if calls.is_user_function(stmt.fn):
+            fn = calls.callee(stmt.fn)[0]
+            if inspect.isfunction(fn):
+                ssa.lower(frontend.parse(fn))
 
     def comment_for(self, stmt, verb):
         """`# <verb> line N: <source>` when a new source line begins."""

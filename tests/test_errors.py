@@ -136,8 +136,8 @@ def test_a_value_set_on_one_path_only_is_an_error_on_the_other():
 
 
 def test_functions_without_source_are_refused():
-    with pytest.raises(errors.SourceUnavailableError):
-        s2sad.grad(len)
+    with pytest.raises(errors.SourceUnavailableError, match="no derivative rule"):
+        s2sad.grad(print)
     namespace = {}
     exec("def made(x):\n    return x * x\n", namespace)
     with pytest.raises(errors.SourceUnavailableError, match="source"):

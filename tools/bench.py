@@ -11,7 +11,9 @@ Measures, in one run:
   * forward mode: the generated JVP against the primal, and a Hessian-vector
     product (forward over reverse) of an MLP loss against its gradient;
   * the first-call transformation time of a ~20-line function;
-  * the cost of a cached `s2sad.grad(f)` call.
+  * the cost of a cached `s2sad.grad(f)` call, and what a gradient's
+    freshness guards add to each of its calls (the gradient called against
+    its generated function called directly).
 
 Times are minima over repeats of `timeit` loops of ~0.2 s each; only ratios
 against the hand-written code are compared with targets. Run it with
@@ -49,6 +51,7 @@ JVP_TARGET = 3.0
 HVP_TARGET = 5.0
 TRANSFORM_TARGET_MS = 20.0
 CACHED_TARGET_US = 10.0
+GUARD_TARGET_US = 1.0
 
 
 def bench_forward(repeat):
@@ -239,7 +242,7 @@ def bench_transform(runs):
     """Median first-call transformation time of `twenty`, in seconds."""
     times = []
     for _ in range(runs):
-        s2sad.api._CACHE.clear()
+        s2sad.clear_cache()
         start = time.perf_counter()
         s2sad.grad(twenty, argnums=(0, 1))
         times.append(time.perf_counter() - start)
@@ -250,6 +253,19 @@ def bench_cached(repeat):
     """Seconds per `s2sad.grad(f)` call once f is transformed."""
     s2sad.grad(f)
     return best_times([(s2sad.grad, (f,))], repeat)[0]
+
+
+def bench_guards(fn, args, repeat):
+    """Seconds a gradient's guards (and the call through it) add to a call
+    of the generated function it runs; without args, the guards alone
+    (what a call of a large program adds is below the noise of timing it)."""
+    gradient = s2sad.grad(fn, argnums=(0, 1))
+    if args is None:
+        return best_times([(gradient.__s2sad_is_fresh__, ())], repeat)[0]
+    generated = gradient.__wrapped__
+    direct, guarded = best_times([(generated, args), (gradient, args)],
+                                 repeat)
+    return guarded - direct
 
 
 def bench_overhead(name, measure, target, unit, scale):
@@ -293,6 +309,14 @@ def main():
     rows.append(bench_overhead(
         "cached s2sad.grad(f) call", lambda: bench_cached(repeat),
         CACHED_TARGET_US, "us", 1e-6))
+    rows.append(bench_overhead(
+        "guards per call, f(x, y) (gradient vs its generated code)",
+        lambda: bench_guards(f, (3.0, 4.0), repeat), GUARD_TARGET_US, "us",
+        1e-6))
+    rows.append(bench_overhead(
+        "guards per call, MLP loss (the guards alone)",
+        lambda: bench_guards(mlp, None, repeat), GUARD_TARGET_US,
+        "us", 1e-6))
     report = "\n".join([
         f"- Python {platform.python_version()}, NumPy {np.__version__}",
         f"- CPU: {platform.processor() or platform.machine()}, "

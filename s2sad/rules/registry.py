@@ -124,6 +124,12 @@ class Rule:
 
 
 _RULES = {}
+version = 0  # counts changes to the rules: generated code checks it
+
+
+def _changed():
+    global version
+    version += 1
 
 
 def _rule(fn):
@@ -146,6 +152,7 @@ def elementwise(*fns, domain="real"):
             rule.partials = template
             rule.broadcasts = len(template.params) > 2
             rule.domain = domain
+        _changed()
         return template_fn
     return register
 
@@ -170,6 +177,7 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
             rule.domain = domain
             rule.makes_complex = makes_complex
             rule.constants = tuple(constants)
+        _changed()
         return template_fn
     return register
 
@@ -200,6 +208,7 @@ def tangent(*fns, structural=False):
                     "input's tangent, joined by + or -")
         for fn in fns:
             _rule(fn).tangent = template
+        _changed()
         return template_fn
     return register
 
@@ -279,6 +288,7 @@ def non_differentiable(*fns):
     """Declare functions whose derivative is zero wherever it exists."""
     for fn in fns:
         _rule(fn).differentiable = False
+    _changed()
     return fns[0] if len(fns) == 1 else fns
 
 
@@ -288,6 +298,7 @@ def takes_sequences(*fns):
     is given back as one."""
     for fn in fns:
         _rule(fn).sequences = True
+    _changed()
 
 
 def attribute(name):

@@ -1,0 +1,366 @@
+"""Cached derivation: look up, guard, transform, store.
+
+`derive(func, argnums, ...)` returns the generated derivative of a Python
+function, ready to call. The pipeline (parse, lower, transform, optimise,
+emit) runs once per *transformation*: one per code object, module and
+options, shared by every function made from that code (the closures of one
+`def`, a helper redefined with the same text). What differs between such
+functions, their closure cells and default values, is never part of a
+transformation: each function gets an *instance* of it, the compiled code
+bound to that function's own cells and defaults, so the cache keeps no
+captured value alive.
+
+Never stale. Whatever the transformation resolved while it was generated is
+recorded (`frontend.Source.resolved`): every free name and dotted name it
+looked up (globals, builtins, closure cells, attributes of modules and
+objects), the rule registry it consulted, and the generated derivatives of
+the functions it calls by name, with their code and defaults. An instance
+carries a guard, `__s2sad_fresh__()`, compiled from that record into one
+Python expression read in the function's own namespace (`h is <h then> and
+np.tanh is <np.tanh then> and type(C) is float and ...`): a function, class
+or module must be the very object it was; any other value must still be of
+the same type. A failed guard means the user changed something the derivative
+was built on (a helper redefined in a notebook, a global rebound, a method
+patched, a module reloaded, a new rule): `derive` then transforms again.
+
+Thread safety: transformations run one at a time under one lock (reentrant:
+a transformation derives its callees), and a transformation is stored only
+when it is complete. The cycle collector, paused while transforming, is
+enabled again when the outermost transformation ends.
+"""
+
+import collections
+import gc
+import threading
+import types
+import weakref
+
+from s2sad import codegen, errors, forward, frontend, optimize, reverse, ssa
+from s2sad.rules import registry
+
+MAX_TRANSFORMATIONS = 512  # kept in the cache, least recently used dropped
+MAX_VARIANTS = 8  # transformations of one code that differ in what they read
+
+_LOCK = threading.RLock()
+_CACHE = collections.OrderedDict()  # key -> [Transformation, ...]
+_UNDER_WAY = set()  # keys of transformations in progress (recursion)
+_BUILDS = []  # the transformations in progress, innermost last
+_PAUSED = {"depth": 0, "collecting": False}  # the cycle collector's pause
+stats = {"transformations": 0}  # counted for tests of the cache
+
+
+def derive(func, argnums=0, has_aux=False, with_value=False,
+           optimize_code=True, mode="reverse"):
+    """The generated derivative of the Python function `func`, fresh.
+
+    Args:
+        mode: "reverse" (a gradient), "vjp" (a forward sweep returning the
+            value and residuals, with the backward sweep as `.backward`) or
+            "forward" (a Jacobian-vector product `jvp_f(*args, *tangents)`).
+
+    Returns:
+        A generated function bound to func's closure and defaults, with
+        `.source`, `.ssa` and its guard `__s2sad_fresh__`.
+    """
+    # A gradient of a gradient starts from the general variant: the float
+    # specialisation is the same function, behind a test of its arguments.
+    func = getattr(func, "__s2sad_general__", func)
+    key = (id(func.__code__), id(func.__globals__), argnums, has_aux,
+           with_value, optimize_code, mode)
+    found = _lookup(key, func)
+    if found is not None:
+        return found
+    with _LOCK:
+        found = _lookup(key, func)  # another thread may have made it
+        if found is not None:
+            return found
+        transformation = _build(key, func, argnums, has_aux, with_value,
+                                optimize_code, mode)
+        variants = _CACHE.setdefault(key, [])
+        variants.insert(0, transformation)
+        del variants[MAX_VARIANTS:]
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > MAX_TRANSFORMATIONS:
+            _CACHE.popitem(last=False)
+        return transformation.instance(func)
+
+
+def transformed(func, argnums, mode):
+    """The generated derivative of a callee that generated code calls by
+    name (`mode` "vjp" or "forward"), or None while it is itself being
+    generated (a recursive call). It is optimised if its caller is:
+    `optimize=False` shows the whole chain as generated. The caller's guard
+    covers it from then on."""
+    optimize_code = _BUILDS[-1].optimize_code if _BUILDS else True
+    key = (id(func.__code__), id(func.__globals__), argnums, False, False,
+           optimize_code, mode)
+    if key in _UNDER_WAY:
+        return None
+    instance = derive(func, argnums, optimize_code=optimize_code, mode=mode)
+    if _BUILDS:
+        _BUILDS[-1].callees.append((func, instance))
+    return instance
+
+
+def clear_cache():
+    """Forget every transformation (and the call bindings derived from
+    them). Gradients already made keep working and stay fresh."""
+    from s2sad import calls
+    with _LOCK:
+        _CACHE.clear()
+        calls.clear_cache()
+
+
+def _lookup(key, func):
+    """A fresh instance of a cached transformation for `func`, or None."""
+    for transformation in tuple(_CACHE.get(key, ())):
+        instance = transformation.instance(func)
+        if instance.__s2sad_fresh__():
+            try:
+                _CACHE.move_to_end(key)
+            except KeyError:  # dropped meanwhile by another thread
+                pass
+            return instance
+    return None
+
+
+class _Build:
+    """What a transformation in progress records besides its Source."""
+
+    def __init__(self, optimize_code):
+        self.optimize_code = optimize_code
+        self.callees = []  # (function, instance) called by name
+
+
+def _build(key, func, argnums, has_aux, with_value, optimize_code, mode):
+    """Run the pipeline under the lock, the cycle collector paused."""
+    _UNDER_WAY.add(key)
+    build = _Build(optimize_code)
+    _BUILDS.append(build)
+    if _PAUSED["depth"] == 0:
+        _PAUSED["collecting"] = gc.isenabled()
+        # The passes make and drop many tree nodes and free them by
+        # reference counting; the cycle collector would walk every live
+        # object again and again, making large functions cost more than
+        # linear time.
+        gc.disable()
+    _PAUSED["depth"] += 1
+    try:
+        transformation = _transform(func, argnums, has_aux, with_value,
+                                    optimize_code, mode, build)
+    finally:
+        _UNDER_WAY.discard(key)
+        _BUILDS.pop()
+        _PAUSED["depth"] -= 1
+        if _PAUSED["depth"] == 0 and _PAUSED["collecting"]:
+            gc.enable()
+    stats["transformations"] += 1
+    return transformation
+
+
+def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
+               build):
+    """Parse, lower, transform, optimise and compile."""
+    try:
+        source = frontend.parse(func)
+        lowered = ssa.lower(source)
+        if mode == "forward":
+            generated = [forward.transform(lowered, argnums)]
+        elif mode == "vjp":
+            generated = reverse.transform_vjp(lowered, argnums)
+        else:
+            generated = reverse.transform(lowered, argnums, has_aux,
+                                          with_value)
+        for part in generated:
+            if optimize_code:
+                optimize.optimize(part.tree, part.derivative_names,
+                                  part.runtime_name,
+                                  _resolver(part.imports, source),
+                                  arrays=not part.floats)
+        if optimize_code and mode == "vjp":
+            optimize.prune_residuals(generated[0].tree, generated[1].tree)
+        texts = [codegen.to_source(part.tree) for part in generated]
+        parts = [_Part(codegen.compile_code(
+            text, part.tree.name,
+            {*part.imports, *source.cells, *filter(None, [part.calls])}),
+            part.imports, part.calls) for part, text in zip(generated, texts)]
+        guard = _Guard(source, build.callees,
+                       hasattr(func, "__s2sad_fresh__"))
+    except errors.S2SADError:
+        raise
+    except Exception as exc:  # a bug in s2sad, not in the user's code
+        raise errors.S2SADInternalError(
+            f"s2sad failed on {func.__qualname__}: {type(exc).__name__}: "
+            f"{exc}; please report this with the function",
+            func.__code__.co_filename, func.__code__.co_firstlineno) from exc
+    callees = [instance for _, instance in build.callees]
+    return Transformation(
+        func, parts, guard, mode,
+        source=_chain_source("\n\n".join(texts), callees),
+        ssa_text=ssa.to_source(lowered),
+        tangent_names=generated[0].tangent_names)
+
+
+def _resolver(imports, source):
+    """What a free name of generated code is, as far as the optimiser may
+    rely on it: closure cells can change between calls, so they are not."""
+    def resolve(name):
+        if name in imports:
+            return imports[name]
+        if name in source.cells:
+            return None
+        value = source.lookup(name)
+        return None if frontend.is_missing(value) else value
+    return resolve
+
+
+def _chain_source(own, callees):
+    """The generated source of a function and, after it, of the generated
+    functions of the user code it calls (each once)."""
+    texts = [own]
+    for callee in callees:
+        text = callee.source
+        if all(text not in t for t in texts):
+            texts.append(text)
+    return "\n\n".join(texts)
+
+
+class _Part:
+    """One compiled generated function of a transformation (a gradient, its
+    float variant's fallback, a vjp's backward sweep)."""
+
+    def __init__(self, code, imports, calls):
+        self.code = code
+        # s2sad's own free names as cells, shared by every instance
+        self.cells = {name: types.CellType(value)
+                      for name, value in imports.items()}
+        self.calls = calls  # the name it calls the next part by, or None
+
+
+class Transformation:
+    """The generated code of one function's code object, for any function
+    made from it; `instance(func)` binds it to func's cells and defaults."""
+
+    def __init__(self, func, parts, guard, mode, source, ssa_text,
+                 tangent_names):
+        self.code = func.__code__  # keeps the cache key's id unique
+        self.globals = func.__globals__
+        self.parts = parts  # the entry point first
+        self.guard = guard
+        self.mode = mode
+        self.source, self.ssa = source, ssa_text
+        self.tangent_names = tangent_names
+        self.shared = None  # the instance of closure-free functions
+        self.instances = weakref.WeakKeyDictionary()  # func -> instance
+
+    def instance(self, func):
+        """The generated function bound to `func` (made once per function,
+        dropped with it)."""
+        if func.__closure__ is None and self.shared is not None and \
+                _same_defaults(self.shared, func):
+            return self.shared
+        instance = self.instances.get(func)
+        if instance is None or not _same_defaults(instance, func):
+            instance = self._instantiate(func)
+            if func.__closure__ is None and self.shared is None:
+                self.shared = instance
+            else:
+                self.instances[func] = instance
+        return instance
+
+    def _instantiate(self, func):
+        user = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+        fresh = self.guard.instance(self.globals, user, func)
+        later = None
+        for part in reversed(self.parts):
+            cells = {**part.cells, **user}
+            if part.calls:
+                cells[part.calls] = types.CellType(later)
+            made = types.FunctionType(
+                part.code, self.globals, part.code.co_name, None,
+                tuple(cells[name] for name in part.code.co_freevars))
+            made.__s2sad_fresh__ = fresh
+            if self.mode == "vjp":
+                made.backward = later
+            elif later is not None:
+                made.__s2sad_general__ = later
+            if not (self.mode == "vjp" and later is None):  # not a backward
+                made.__defaults__ = func.__defaults__
+                made.__kwdefaults__ = func.__kwdefaults__
+            later = made
+        later.source, later.ssa = self.source, self.ssa
+        later.tangent_names = self.tangent_names
+        return later
+
+
+def _same_defaults(instance, func):
+    return instance.__defaults__ is func.__defaults__ and \
+        instance.__kwdefaults__ is func.__kwdefaults__
+
+
+class _Guard:
+    """The freshness test of a transformation, compiled once: one Python
+    expression over what the transformation resolved, read where the user's
+    function reads it (its module, builtins, its closure cells)."""
+
+    def __init__(self, source, callees, primal_generated):
+        tests = ["_s2sad_registry.version == _s2sad_version"]
+        cells = {"_s2sad_registry": registry,
+                 "_s2sad_version": registry.version, "_s2sad_type": type}
+        for k, (path, value) in enumerate(source.resolved.items()):
+            expected = f"_s2sad_e{k}"
+            read = ".".join(path)
+            if _is_code(value):
+                # a bound method is made anew at each read: same function
+                # and same object
+                same = "==" if _is_bound(value) else "is"
+                tests.append(f"{read} {same} {expected}")
+                cells[expected] = value
+            else:  # data: only its kind may have shaped the code
+                tests.append(f"_s2sad_type({read}) is {expected}")
+                cells[expected] = type(value)
+        for k, (callee, instance) in enumerate(callees):
+            # the callee's own guard, and the code and defaults it was made
+            # for (the same object may have been given new ones)
+            names = [f"_s2sad_{part}{k}" for part in "cgqdw"]
+            tests.append(
+                f"{names[0]}() and {names[1]}.__code__ is {names[2]} and "
+                f"{names[1]}.__defaults__ is {names[3]} and "
+                f"{names[1]}.__kwdefaults__ is {names[4]}")
+            cells.update(zip(names, (
+                instance.__s2sad_fresh__, callee, callee.__code__,
+                callee.__defaults__, callee.__kwdefaults__)))
+        if primal_generated:  # a derivative of generated code
+            tests.append("_s2sad_primal()")
+        self.cells = {name: types.CellType(value)
+                      for name, value in cells.items()}
+        self.primal_generated = primal_generated
+        self.text = ("def _s2sad_fresh():\n    try:\n        return (\n"
+                     + " and\n".join(f"            {t}" for t in tests)
+                     + ")\n    except Exception:  # a name gone: not fresh\n"
+                     "        return False\n")
+        free = set(self.cells) | set(source.cells)
+        if primal_generated:
+            free.add("_s2sad_primal")
+        self.code = codegen.compile_code(self.text, "_s2sad_fresh", free)
+
+    def instance(self, user_globals, user_cells, func):
+        cells = {**self.cells, **user_cells}
+        if self.primal_generated:
+            cells["_s2sad_primal"] = types.CellType(func.__s2sad_fresh__)
+        return types.FunctionType(
+            self.code, user_globals, "_s2sad_fresh", None,
+            tuple(cells[name] for name in self.code.co_freevars))
+
+
+def _is_code(value):
+    """Is `value` something the generated code's shape depends on by
+    identity (a function, class, module or callable object) rather than a
+    value it only reads (a number, an array, a list)?"""
+    return callable(value) or isinstance(value, types.ModuleType)
+
+
+def _is_bound(value):
+    self = getattr(value, "__self__", None)
+    return isinstance(value, (types.MethodType, types.BuiltinMethodType)) \
+        and self is not None and not isinstance(self, types.ModuleType)

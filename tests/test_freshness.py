@@ -1,0 +1,242 @@
+"""The right function, every time: a gradient differentiates the code Python
+would run at that moment.
+
+Each test is a program as a user writes it: a helper redefined as in a
+notebook cell, a global alias rebound, a method patched, a closure cell
+changed, a module reloaded, a rule added later. After the change, the next
+gradient must follow it, and the value s2sad computes must equal f(*args).
+"""
+
+import importlib
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import d
+
+
+class Notebook:
+    """Cells run one after another in one namespace, each from a file of
+    its own, as IPython runs them (so s2sad can read their source)."""
+
+    def __init__(self, folder):
+        self.folder, self.count = folder, 0
+        self.namespace = {"__name__": "__notebook__"}
+
+    def run(self, text):
+        self.count += 1
+        path = self.folder / f"cell_{self.count}.py"
+        path.write_text(textwrap.dedent(text))
+        exec(compile(path.read_text(), str(path), "exec"), self.namespace)
+        return self.namespace
+
+    def __getitem__(self, name):
+        return self.namespace[name]
+
+
+@pytest.fixture
+def notebook(tmp_path):
+    return Notebook(tmp_path)
+
+
+def test_a_redefined_helper_changes_the_next_gradient(notebook):
+    notebook.run("""
+        import s2sad
+
+        def h(x):
+            return 2.0 * x
+
+        def f(x):
+            return h(x) * x
+    """)
+    assert s2sad.grad(notebook["f"])(2.0) == 8.0
+    notebook.run("""
+        def h(x):
+            return x ** 3
+    """)
+    f = notebook["f"]
+    assert f(2.0) == 16.0
+    assert s2sad.value_and_grad(f)(2.0) == (16.0, 32.0)
+
+
+def test_a_gradient_made_before_the_change_follows_it(notebook):
+    notebook.run("""
+        import numpy as np
+        def h(x):
+            return np.sin(x)
+        def f(x):
+            return h(x) * x
+    """)
+    g = s2sad.grad(notebook["f"])
+    forward = s2sad.hessian(notebook["f"])
+    assert g(0.5) == pytest.approx(np.sin(0.5) + 0.5 * np.cos(0.5))
+    notebook.run("""
+        def h(x):
+            return np.exp(x)
+    """)
+    assert g(0.5) == pytest.approx(np.exp(0.5) * 1.5)
+    assert forward(0.5) == pytest.approx(np.exp(0.5) * 2.5)
+    s2sad.check_grads(notebook["f"], (0.5,))
+
+
+def test_a_rebound_global_alias_is_followed(notebook):
+    notebook.run("""
+        import numpy as np
+        act = np.tanh
+        def layer(x):
+            return act(x) * 2.0
+    """)
+    g = s2sad.grad(notebook["layer"])
+    assert g(0.3) == pytest.approx(2.0 * (1.0 - np.tanh(0.3) ** 2))
+    notebook.run("act = np.sin")
+    assert g(0.3) == pytest.approx(2.0 * np.cos(0.3))
+    out, tangent = s2sad.jvp(notebook["layer"], (0.3,), (1.0,))
+    assert out == notebook["layer"](0.3)
+    assert tangent == pytest.approx(2.0 * np.cos(0.3))
+
+
+def test_a_global_that_changes_kind_is_followed(notebook):
+    notebook.run("""
+        import numpy as np
+        scale = 2.0
+        def loss(w):
+            return np.sum(scale * w * w)
+    """)
+    w = np.array([1.0, -2.0])
+    g = s2sad.grad(notebook["loss"])
+    np.testing.assert_allclose(g(w), 4.0 * w)
+    notebook.run("scale = np.array([1.0, 3.0])")
+    np.testing.assert_allclose(g(w), 2.0 * np.array([1.0, 3.0]) * w)
+    s2sad.check_grads(notebook["loss"], (w,))
+
+
+def test_a_patched_method_of_a_module_level_model_is_followed(notebook):
+    notebook.run("""
+        import numpy as np
+        class Model:
+            def __init__(self, scale):
+                self.scale = scale
+            def forward(self, x):
+                return self.scale * x * x
+        model = Model(3.0)
+        def loss(x):
+            return model.forward(x) + x
+    """)
+    g = s2sad.grad(notebook["loss"])
+    assert g(2.0) == 13.0
+    notebook.run("""
+        def forward(self, x):
+            return self.scale * np.sin(x)
+        Model.forward = forward
+    """)
+    assert g(2.0) == pytest.approx(3.0 * np.cos(2.0) + 1.0)
+    notebook.run("model.scale = 5.0")  # an attribute: read at run time
+    assert g(2.0) == pytest.approx(5.0 * np.cos(2.0) + 1.0)
+    notebook.run("model = Model(7.0)")  # a new object of the same name
+    assert g(2.0) == pytest.approx(7.0 * np.cos(2.0) + 1.0)
+
+
+def test_a_function_held_in_a_closure_cell_is_followed():
+    def make():
+        act = np.tanh
+
+        def f(x):
+            return act(x) * x
+
+        def use_sin():
+            nonlocal act
+            act = np.sin
+        return f, use_sin
+    f, use_sin = make()
+    g = s2sad.grad(f)
+    assert g(0.4) == pytest.approx(np.tanh(0.4) + 0.4 * (1 - np.tanh(0.4) ** 2))
+    use_sin()
+    assert g(0.4) == pytest.approx(np.sin(0.4) + 0.4 * np.cos(0.4))
+    assert s2sad.value_and_grad(f)(0.4)[0] == f(0.4)
+
+
+def test_new_defaults_and_new_code_are_followed():
+    def f(x, k=2.0):
+        return k * x * x
+    g = s2sad.grad(f)
+    assert g(1.5) == 6.0
+    f.__defaults__ = (3.0,)
+    assert g(1.5) == 9.0
+
+    def cube(x, k=2.0):
+        return k * x ** 3
+    f.__code__ = cube.__code__
+    assert g(1.5) == pytest.approx(3.0 * 3 * 1.5 ** 2)
+
+
+def test_a_reloaded_module_is_followed(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "reloaded_physics.py"
+    path.write_text("def drag(v):\n    return 0.5 * v * v\n\n"
+                    "def energy(v):\n    return drag(v) + v\n")
+    module = importlib.import_module("reloaded_physics")
+    energy = module.energy
+    g = s2sad.grad(energy)
+    assert g(2.0) == 3.0
+    path.write_text("def drag(v):\n    return 0.25 * v * v * v\n\n"
+                    "def energy(v):\n    return drag(v) + v\n")
+    importlib.invalidate_caches()
+    sys.modules.pop("reloaded_physics")  # no stale bytecode timestamps
+    module = importlib.import_module("reloaded_physics")
+    assert s2sad.grad(module.energy)(2.0) == 4.0
+    del sys.modules["reloaded_physics"]
+
+
+def test_a_rule_added_later_wins_passed_directly_and_called():
+    def softclip(x):
+        return np.tanh(x)  # pretend this were a black box
+
+    def model(x):
+        return softclip(x) * 2.0
+    g_direct, g_called = s2sad.grad(softclip), s2sad.grad(model)
+    assert g_direct(0.2) == pytest.approx(1 - np.tanh(0.2) ** 2)
+
+    @s2sad.adjoint(softclip)
+    def _(y, x):
+        d[x] = d[y] * 7.0  # a deliberately different rule
+
+    @s2sad.tangent(softclip)
+    def _(y, x):
+        d[y] = d[x] * 7.0
+    assert g_direct(0.2) == 7.0
+    assert g_called(0.2) == 14.0
+    assert s2sad.jvp(softclip, (0.2,), (1.0,))[1] == 7.0
+
+
+def test_a_custom_vjp_wins_when_passed_directly():
+    @s2sad.custom_vjp
+    def safe_log(x):
+        return np.log(x)
+
+    def fwd(x):
+        return np.log(x), x
+
+    def bwd(x, g):
+        return (g / np.maximum(x, 1e-3),)
+    safe_log.defvjp(fwd, bwd)
+    assert s2sad.grad(safe_log)(1e-6) == pytest.approx(1e3)
+    assert s2sad.value_and_grad(safe_log)(2.0) == (np.log(2.0), 0.5)
+
+
+def test_a_derivative_of_a_derivative_follows_the_helper(notebook):
+    notebook.run("""
+        def h(x):
+            return x ** 3
+        def f(x):
+            return h(x) + x
+    """)
+    second = s2sad.grad(s2sad.grad(notebook["f"]))
+    assert second(2.0) == 12.0
+    notebook.run("""
+        def h(x):
+            return x ** 4
+    """)
+    assert second(2.0) == 48.0
