@@ -1,11 +1,13 @@
 """Optimisation passes on generated code, run to a fixpoint.
 
-- constant folding (`2 - 1` -> `1`) and `x ** 2` -> `x * x` everywhere;
-- algebraic identities (`g * 1.0`, `0.0 + g`, `g * -1.0`, `g * (1.0 / y)`,
-  `x ** 1`, `-(-g)`, `e + e` -> `2.0 * e`, `2 * g` -> `2.0 * g`, default
-  arguments of runtime helpers dropped) only in derivative statements, whose
-  values are floats, so a user's `n * 1.0` (an int-to-float conversion) is
-  never removed;
+- constant folding (`2 - 1` -> `1`);
+- algebraic identities (`x ** 2` -> `x * x`, `g * 1.0`, `0.0 + g`,
+  `g * -1.0`, `g * (1.0 / y)`, `x ** 1`, `-(-g)`, `e + e` -> `2.0 * e`,
+  `2 * g` -> `2.0 * g`, default arguments of runtime helpers dropped) only in
+  derivative statements, whose values are floats, so a user's `n * 1.0` (an
+  int-to-float conversion) is never removed and the primal's values are
+  Python's to the last bit (`x ** 2` calls pow, which is not always
+  correctly rounded);
 - copy and constant propagation for names assigned once;
 - reuse of common subexpressions: a pure expression already held by a name
   (`y = np.exp(x)` in the forward sweep) is read from that name wherever it
@@ -170,10 +172,11 @@ class _Passes:
                                       if isinstance(v, gast.expr) else v
                                       for v in value])
         new = _fold(node)
-        if new is None and isinstance(node, gast.BinOp) and isinstance(
-                node.op, gast.Pow) and isinstance(node.left, gast.Name) \
-                and _is_number(node.right, 2):
-            # x ** 2 -> x * x: the same correctly rounded value, without pow()
+        if new is None and identities and isinstance(node, gast.BinOp) and \
+                isinstance(node.op, gast.Pow) and isinstance(
+                node.left, gast.Name) and _is_number(node.right, 2):
+            # x ** 2 -> x * x, without pow(); not in the primal, whose value
+            # must be Python's: pow is not always correctly rounded
             new = gast.BinOp(node.left, gast.Mult(), trees.clone(node.left))
         if new is None and identities:
             new = self.identity(node)

@@ -354,3 +354,16 @@ def test_code_that_accumulates_in_place_differentiates_again():
                for e in np.eye(3)]
     np.testing.assert_allclose(hessian, np.array(columns).T, rtol=1e-6,
                                atol=1e-8)
+
+
+def test_the_value_is_pythons_to_the_last_bit():
+    # pow is not always correctly rounded: x ** 2 != x * x here, and the
+    # value s2sad returns must be f's
+    def f(x):
+        return x ** 2 + x ** 2 * x
+
+    x = 2.816867967154855
+    assert x ** 2 != x * x
+    assert s2sad.value_and_grad(f)(x)[0] == f(x)
+    assert s2sad.value_and_grad(f)(np.float64(x))[0] == f(np.float64(x))
+    assert s2sad.jvp(f, (x,), (1.0,))[0] == f(x)
