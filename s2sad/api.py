@@ -77,24 +77,36 @@ class Derivative:
         method or partial fixes (for derivatives of derivatives)."""
         if not self._fresh():
             self._refresh()
+        picks = getattr(self._current, "__s2sad_picks__", None)
+        if picks is not None:
+            raise errors.UnsupportedCallError(
+                f"a derivative of this gradient of {picks.__qualname__}, "
+                "taken with respect to items of its *args (a decorator's "
+                "wrapper(*args, **kwargs)), is not supported yet; "
+                "differentiate the undecorated function",
+                picks.__code__.co_filename, picks.__code__.co_firstlineno)
         return self._current
 
     def __s2sad_is_fresh__(self):
         return self._fresh()
 
+    def _fresh_instance(self):
+        if not self._fresh():
+            self._refresh()
+        return self._instance
+
     @property
     def source(self):
-        return self.__s2sad_current__() and self._instance.source
+        return self._fresh_instance().source
 
     @property
     def ssa(self):
-        return self.__s2sad_current__() and self._instance.ssa
+        return self._fresh_instance().ssa
 
     @property
     def __wrapped__(self):
         # what `inspect.getsource` and debuggers show: the generated code
-        self.__s2sad_current__()
-        return self._instance
+        return self._fresh_instance()
 
     @property
     def __signature__(self):
@@ -164,12 +176,14 @@ def _derived(f, argnums, nargs, **options):
         instance = derive.derive(fn, shifted, **options)
         target = _picking(functools.partial(instance, *leading, **keywords),
                           items, isinstance(argnums, int), options)
+        target.__s2sad_picks__ = fn
         return instance, target, _freshness(f, fn, instance)
     if items:
         raise errors.S2SADError(
-            f"{getattr(f, '__qualname__', f)!r}: forward mode and vjp take "
-            "items of *args as a whole; pass argnums up to the tuple itself",
-            fn.__code__.co_filename, fn.__code__.co_firstlineno)
+            f"{fn.__qualname__} takes *args: its generated forward-mode code "
+            "takes the tuple as a whole; use s2sad.jvp or s2sad.vjp, which "
+            "take its items", fn.__code__.co_filename,
+            fn.__code__.co_firstlineno)
     instance = derive.derive(fn, shifted, **options)
     target = functools.partial(instance, *leading, **keywords) \
         if leading or keywords else instance
@@ -333,15 +347,8 @@ def jvp(f, primals, tangents):
     argnums = _with_tangents(primals, tangents, "jvp")
     if not argnums:
         return f(*primals), 0.0
-    jvp_f, target, _ = _derived(f, argnums, len(primals), mode="forward")
-    return _call_jvp(jvp_f, primals, [tangents[i] for i in argnums], target)
-
-
-def _call_jvp(jvp_f, primals, tangents, target=None):
-    """Call a generated jvp function (through `target`, which passes the
-    arguments a bound method or partial fixes): its tangents go by name."""
-    return (target or jvp_f)(*primals,
-                             **dict(zip(jvp_f.tangent_names, tangents)))
+    # the dispatch generated code uses for a call: any callable, *args too
+    return calls.jvp(f, primals, {}, {i: tangents[i] for i in argnums})
 
 
 def vjp(f, *primals):
@@ -355,13 +362,10 @@ def vjp(f, *primals):
                     if calls.differentiable(p))
     if not argnums:
         return f(*primals), lambda cotangent: (None,) * len(primals)
-    forward_fn, target, _ = _derived(f, argnums, len(primals), mode="vjp")
-    value, residuals = target(*primals)
-    backward = forward_fn.backward
+    value, pullback = calls.vjp(f, primals, {}, argnums)
 
     def vjp_fn(cotangent):
-        grads = iter(backward(*residuals, runtime.tree_adjoint(cotangent,
-                                                               value)))
+        grads = iter(pullback(runtime.tree_adjoint(cotangent, value)))
         return tuple(runtime.tree_like(next(grads), p) if i in argnums
                      else None for i, p in enumerate(primals))
     return value, vjp_fn
@@ -417,20 +421,17 @@ def jacfwd(f, argnums=0):
     """
     def jacobian_fn(*args):
         positions = (argnums,) if isinstance(argnums, int) else argnums
-        jvp_f, target, _ = _derived(f, tuple(positions), len(args),
-                                    mode="forward")
         columns = []
         for i in positions:
             x = np.asarray(args[i], dtype=float)
-            zeros = [np.zeros_like(np.asarray(args[j], dtype=float))
-                     for j in positions]
+            zeros = {j: np.zeros_like(np.asarray(args[j], dtype=float))
+                     for j in positions}
             out, block = None, []
             for idx in np.ndindex(*x.shape):
-                tangents = list(zeros)
                 basis = np.zeros(x.shape)
                 basis[idx] = 1.0
-                tangents[positions.index(i)] = _like(args[i], basis)
-                out, column = _call_jvp(jvp_f, args, tangents, target)
+                tangents = {**zeros, i: _like(args[i], basis)}
+                out, column = calls.jvp(f, args, {}, tangents)
                 block.append(np.asarray(column, dtype=float))
             out_shape = np.shape(out if out is not None else f(*args))
             stacked = np.stack(block, axis=-1) if block else np.zeros(

@@ -279,7 +279,9 @@ def bind(fn, leading, npositional, keywords, slots):
 
 
 def _positions(fn, name, leading, npositional, keywords, slots):
-    signature = inspect.signature(fn)
+    # the function's own parameters, not those of a function it wraps
+    # (functools.wraps sets __wrapped__, which inspect would follow)
+    signature = inspect.signature(fn, follow_wrapped=False)
     positional = [p.name for p in signature.parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     markers = [object() for _ in range(leading + npositional)]

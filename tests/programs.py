@@ -1284,7 +1284,7 @@ def check_optimizer(prog, args):
         vjp = api.differentiate(prog, (0, 1), optimize_code=optimize,
                                 mode="vjp")
         value, residuals = vjp(*args)
-        results = (grad(*args), api._call_jvp(jvp, args, tangents),
+        results = (grad(*args), jvp(*args, **dict(zip(jvp.tangent_names, tangents))),
                    vjp.backward(*residuals, 1.3))
         if not optimize:
             unoptimised = results

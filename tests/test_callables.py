@@ -173,3 +173,35 @@ def test_a_derivative_pickles_by_reference():
 @s2sad.grad
 def grad_of_cubic(x):
     return x ** 3
+
+
+def passthrough(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+@passthrough
+@passthrough
+def portfolio_variance(weights, cov):
+    return weights @ cov @ weights
+
+
+def test_stacked_decorators_in_every_mode():
+    # inspect.signature would follow __wrapped__ to the innermost function:
+    # each wrapper's arguments bind to its own *args
+    w = np.array([0.2, 0.3, 0.5])
+    cov = np.array([[0.04, 0.01, 0.0], [0.01, 0.09, 0.02], [0.0, 0.02, 0.16]])
+    dw, dcov = s2sad.grad(portfolio_variance, argnums=(0, 1))(w, cov)
+    np.testing.assert_allclose(dw, 2 * cov @ w)
+    np.testing.assert_allclose(dcov, np.outer(w, w))
+    value, vjp_fn = s2sad.vjp(portfolio_variance, w, cov)
+    assert value == portfolio_variance(w, cov)
+    np.testing.assert_allclose(vjp_fn(1.0)[0], 2 * cov @ w)
+    assert s2sad.jvp(portfolio_variance, (w, cov), (w, None))[1] == \
+        pytest.approx(2 * w @ cov @ w)
+    s2sad.check_grads(portfolio_variance, (w, cov))
+    with pytest.raises(errors.UnsupportedCallError,
+                       match="items of its \\*args.*undecorated"):
+        s2sad.hessian(portfolio_variance)(w, cov)
