@@ -7,9 +7,12 @@ turns every free name (closure cells, module globals, builtins) into the live
 object it denotes right now.
 """
 
+import __future__
 import builtins
+import functools
 import inspect
 import linecache
+import operator
 import textwrap
 
 import gast
@@ -137,10 +140,49 @@ def parse(func):
             filename, code.co_firstlineno) from None
     cells = dict(zip(code.co_freevars, func.__closure__ or ()))
     text = "".join(lines)
-    if func.__name__ == "<lambda>":
+    if code.co_name == "<lambda>":
         text = _lambda_as_def(func, text, filename, first_line)
+    else:
+        _check_unchanged(code, text, first_line)
     return parse_source(text, filename, first_line, func.__globals__, cells,
                         func=func)
+
+
+def _check_unchanged(code, text, first_line):
+    """Refuse source text that is not the code Python runs: a file edited
+    after it was imported (inspect reads the file as it is now, at the line
+    the code started on). The text must define the same function, with the
+    same parameters and constants."""
+    try:
+        compiled = compile(textwrap.dedent(text), code.co_filename, "exec",
+                           flags=code.co_flags & _FUTURE_FLAGS,
+                           dont_inherit=True)
+    except SyntaxError:
+        compiled = None
+    found = None if compiled is None else next(
+        (c for c in compiled.co_consts if isinstance(c, type(code))
+         and c.co_name == code.co_name), None)
+    if found is None or _shape(found) != _shape(code):
+        raise errors.SourceUnavailableError(
+            f"the source of {code.co_name} in {code.co_filename} has changed "
+            "since Python loaded it, and s2sad differentiates the code that "
+            "runs: reload the module (importlib.reload) or run the cell or "
+            "script again", code.co_filename, first_line)
+
+
+_FUTURE_FLAGS = functools.reduce(operator.or_, (
+    getattr(__future__, name).compiler_flag
+    for name in __future__.all_feature_names))
+
+
+def _shape(code):
+    """What a function's code shows of its text: parameters and constants
+    (not how names are scoped, which depends on where it was compiled)."""
+    consts = tuple(c if not isinstance(c, type(code)) else _shape(c)
+                   for c in code.co_consts)
+    return (code.co_varnames[:code.co_argcount + code.co_kwonlyargcount],
+            code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS),
+            repr(consts))
 
 
 def _lambda_as_def(func, text, filename, first_line):

@@ -240,3 +240,24 @@ def test_a_derivative_of_a_derivative_follows_the_helper(notebook):
             return x ** 4
     """)
     assert second(2.0) == 48.0
+
+
+def test_a_file_edited_after_import_is_refused_not_misread(tmp_path,
+                                                          monkeypatch):
+    # inspect reads the file as it is now; Python runs what it loaded
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    path = tmp_path / "edited_pricing.py"
+    path.write_text("import numpy as np\n\ndef discount(t, r):\n"
+                    "    return np.exp(-r * t)\n")
+    module = importlib.import_module("edited_pricing")
+    path.write_text("import numpy as np\n\ndef simple(t, r):\n"
+                    "    return 1.0 / (1.0 + r * t)\n\n"
+                    "def discount(t, r):\n    return np.exp(-r * t)\n")
+    with pytest.raises(s2sad.S2SADError, match="changed since Python loaded"):
+        s2sad.grad(module.discount)
+    path.write_text("import numpy as np\n\ndef discount(t, r):\n"
+                    "    return np.exp(-2.0 * r * t)\n")
+    with pytest.raises(s2sad.S2SADError, match="reload the module"):
+        s2sad.grad(module.discount)
+    del sys.modules["edited_pricing"]
