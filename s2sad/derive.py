@@ -31,6 +31,7 @@ enabled again when the outermost transformation ends.
 
 import collections
 import gc
+import inspect
 import threading
 import types
 import weakref
@@ -85,12 +86,19 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         return transformation.instance(func)
 
 
-def transformed(func, argnums, mode):
+def transformed(func, argnums, mode, cell=None):
     """The generated derivative of a callee that generated code calls by
     name (`mode` "vjp" or "forward"), or None while it is itself being
     generated (a recursive call). It is optimised if its caller is:
     `optimize=False` shows the whole chain as generated. The caller's guard
-    covers it from then on."""
+    covers it from then on.
+
+    Args:
+        cell: the name of the caller's closure cell the callee was read
+            from (a decorator's `fn`, a helper made by the same factory):
+            each instance of the caller then calls the derivative of the
+            function in its own cell (see `name_cell_callee`).
+    """
     optimize_code = _BUILDS[-1].optimize_code if _BUILDS else True
     key = (id(func.__code__), id(func.__globals__), argnums, False, False,
            optimize_code, mode)
@@ -98,8 +106,21 @@ def transformed(func, argnums, mode):
         return None
     instance = derive(func, argnums, optimize_code=optimize_code, mode=mode)
     if _BUILDS:
-        _BUILDS[-1].callees.append((func, instance))
+        build = _BUILDS[-1]
+        build.shown.append(instance)
+        if cell is not None:
+            build.cell_callees.append(_CellCallee(cell, func.__code__,
+                                                  argnums, mode,
+                                                  optimize_code))
+        elif not any(f is func and i is instance for f, i in build.callees):
+            build.callees.append((func, instance))
     return instance
+
+
+def name_cell_callee(forward, backward=None):
+    """The names the generated code calls the last cell callee's derivative
+    by (its forward function, and backward sweep in reverse mode)."""
+    _BUILDS[-1].cell_callees[-1].names = (forward, backward)
 
 
 def clear_cache():
@@ -130,6 +151,21 @@ class _Build:
     def __init__(self, optimize_code):
         self.optimize_code = optimize_code
         self.callees = []  # (function, instance) called by name
+        self.cell_callees = []  # _CellCallee: called by name, per instance
+        self.shown = []  # every callee's instance, for `.source`
+
+
+class _CellCallee:
+    """A callee read from a closure cell: the caller's generated code is
+    shared by every closure of its code, and each instance binds `names` to
+    the derivative of the function in its own cell (which must have the
+    same code)."""
+
+    def __init__(self, cell, code, argnums, mode, optimize_code):
+        self.cell, self.code = cell, code
+        self.argnums, self.mode = argnums, mode
+        self.optimize_code = optimize_code
+        self.names = (None, None)
 
 
 def _build(key, func, argnums, has_aux, with_value, optimize_code, mode):
@@ -180,12 +216,13 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         if optimize_code and mode == "vjp":
             optimize.prune_residuals(generated[0].tree, generated[1].tree)
         texts = [codegen.to_source(part.tree) for part in generated]
+        per_instance = {n for c in build.cell_callees for n in c.names}
         parts = [_Part(codegen.compile_code(
             text, part.tree.name,
             {*part.imports, *source.cells, *filter(None, [part.calls])}),
-            part.imports, part.calls) for part, text in zip(generated, texts)]
-        guard = _Guard(source, build.callees,
-                       hasattr(func, "__s2sad_fresh__"))
+            {k: v for k, v in part.imports.items() if k not in per_instance},
+            part.calls) for part, text in zip(generated, texts)]
+        guard = _Guard(source, build.callees, build.cell_callees)
     except errors.S2SADError:
         raise
     except Exception as exc:  # a bug in s2sad, not in the user's code
@@ -193,10 +230,9 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             f"s2sad failed on {func.__qualname__}: {type(exc).__name__}: "
             f"{exc}; please report this with the function",
             func.__code__.co_filename, func.__code__.co_firstlineno) from exc
-    callees = [instance for _, instance in build.callees]
     return Transformation(
-        func, parts, guard, mode,
-        source=_chain_source("\n\n".join(texts), callees),
+        func, parts, guard, mode, build,
+        source=_chain_source("\n\n".join(texts), build.shown),
         ssa_text=ssa.to_source(lowered),
         tangent_names=generated[0].tangent_names)
 
@@ -241,12 +277,14 @@ class Transformation:
     """The generated code of one function's code object, for any function
     made from it; `instance(func)` binds it to func's cells and defaults."""
 
-    def __init__(self, func, parts, guard, mode, source, ssa_text,
+    def __init__(self, func, parts, guard, mode, build, source, ssa_text,
                  tangent_names):
         self.code = func.__code__  # keeps the cache key's id unique
         self.globals = func.__globals__
         self.parts = parts  # the entry point first
         self.guard = guard
+        self.callees = [instance for _, instance in build.callees]
+        self.cell_callees = build.cell_callees
         self.mode = mode
         self.source, self.ssa = source, ssa_text
         self.tangent_names = tangent_names
@@ -270,16 +308,37 @@ class Transformation:
 
     def _instantiate(self, func):
         user = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
-        fresh = self.guard.instance(self.globals, user, func)
+        # guards: this code's own, then those of every generated function it
+        # calls (each once: a guard does not call its callees' guards, so
+        # the cost is the number of functions, not of paths to them)
+        guards = [self.guard.instance(self.globals, user)]
+        cells = {}
+        for callee in self.cell_callees:
+            fn = _contents(user.get(callee.cell))
+            if getattr(fn, "__code__", None) is not callee.code:
+                continue  # another function: the own guard fails
+            generated = derive(fn, callee.argnums, mode=callee.mode,
+                               optimize_code=callee.optimize_code)
+            forward, backward = callee.names
+            cells[forward] = types.CellType(generated)
+            if backward is not None:
+                cells[backward] = types.CellType(generated.backward)
+            guards += generated.__s2sad_guards__
+        for generated in self.callees:
+            guards += generated.__s2sad_guards__
+        guards += getattr(func, "__s2sad_guards__", ())  # generated primal
+        guards = tuple({id(g): g for g in guards}.values())
+        fresh = _all(guards)
         later = None
         for part in reversed(self.parts):
-            cells = {**part.cells, **user}
+            made_cells = {**part.cells, **user, **cells}
             if part.calls:
-                cells[part.calls] = types.CellType(later)
+                made_cells[part.calls] = types.CellType(later)
             made = types.FunctionType(
                 part.code, self.globals, part.code.co_name, None,
-                tuple(cells[name] for name in part.code.co_freevars))
-            made.__s2sad_fresh__ = fresh
+                tuple(made_cells.get(name) or types.CellType()
+                      for name in part.code.co_freevars))
+            made.__s2sad_fresh__, made.__s2sad_guards__ = fresh, guards
             if self.mode == "vjp":
                 made.backward = later
             elif later is not None:
@@ -298,18 +357,54 @@ def _same_defaults(instance, func):
         instance.__kwdefaults__ is func.__kwdefaults__
 
 
-class _Guard:
-    """The freshness test of a transformation, compiled once: one Python
-    expression over what the transformation resolved, read where the user's
-    function reads it (its module, builtins, its closure cells)."""
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except (AttributeError, ValueError):  # no such cell, or empty
+        return None
 
-    def __init__(self, source, callees, primal_generated):
+
+def _all(guards):
+    """One guard that passes when all of `guards` do."""
+    if len(guards) == 1:
+        return guards[0]
+
+    def fresh():
+        for guard in guards:
+            if not guard():
+                return False
+        return True
+    return fresh
+
+
+class _Guard:
+    """The freshness test of a transformation's own resolutions, compiled
+    once: one Python expression over what it resolved, read where the
+    user's function reads it (its module, builtins, its closure cells)."""
+
+    def __init__(self, source, callees, cell_callees):
         tests = ["_s2sad_registry.version == _s2sad_version"]
         cells = {"_s2sad_registry": registry,
                  "_s2sad_version": registry.version, "_s2sad_type": type}
+        self.per_instance = {}  # guard name -> the user cell it holds
+        called = {c.cell for c in cell_callees}
         for k, (path, value) in enumerate(source.resolved.items()):
             expected = f"_s2sad_e{k}"
             read = ".".join(path)
+            if path[0] in source.cells and len(path) == 1 and \
+                    inspect.isfunction(value) and \
+                    registry.lookup(value) is None:
+                # a function of the user's in a closure cell: each instance
+                # has its own (called by name: the one it was made with)
+                if path[0] in called:
+                    tests.append(f"{read} is {expected} and "
+                                 f"{expected}.__code__ is _s2sad_c{k}")
+                    self.per_instance[expected] = path[0]
+                    cells[f"_s2sad_c{k}"] = value.__code__
+                else:  # only read (passed on, called at run time)
+                    tests.append(f"_s2sad_type({read}) is {expected}")
+                    cells[expected] = types.FunctionType
+                continue
             if _is_code(value):
                 # a bound method is made anew at each read: same function
                 # and same object
@@ -319,35 +414,31 @@ class _Guard:
             else:  # data: only its kind may have shaped the code
                 tests.append(f"_s2sad_type({read}) is {expected}")
                 cells[expected] = type(value)
-        for k, (callee, instance) in enumerate(callees):
-            # the callee's own guard, and the code and defaults it was made
-            # for (the same object may have been given new ones)
-            names = [f"_s2sad_{part}{k}" for part in "cgqdw"]
+        for k, (callee, _) in enumerate(callees):
+            # the code and defaults a callee's derivative was made for (the
+            # same object may have been given new ones)
+            names = [f"_s2sad_{part}{k}" for part in "fcdw"]
             tests.append(
-                f"{names[0]}() and {names[1]}.__code__ is {names[2]} and "
-                f"{names[1]}.__defaults__ is {names[3]} and "
-                f"{names[1]}.__kwdefaults__ is {names[4]}")
-            cells.update(zip(names, (
-                instance.__s2sad_fresh__, callee, callee.__code__,
-                callee.__defaults__, callee.__kwdefaults__)))
-        if primal_generated:  # a derivative of generated code
-            tests.append("_s2sad_primal()")
+                f"{names[0]}.__code__ is {names[1]} and "
+                f"{names[0]}.__defaults__ is {names[2]} and "
+                f"{names[0]}.__kwdefaults__ is {names[3]}")
+            cells.update(zip(names, (callee, callee.__code__,
+                                     callee.__defaults__,
+                                     callee.__kwdefaults__)))
         self.cells = {name: types.CellType(value)
                       for name, value in cells.items()}
-        self.primal_generated = primal_generated
         self.text = ("def _s2sad_fresh():\n    try:\n        return (\n"
                      + " and\n".join(f"            {t}" for t in tests)
                      + ")\n    except Exception:  # a name gone: not fresh\n"
                      "        return False\n")
-        free = set(self.cells) | set(source.cells)
-        if primal_generated:
-            free.add("_s2sad_primal")
-        self.code = codegen.compile_code(self.text, "_s2sad_fresh", free)
+        self.code = codegen.compile_code(
+            self.text, "_s2sad_fresh",
+            set(self.cells) | set(source.cells) | set(self.per_instance))
 
-    def instance(self, user_globals, user_cells, func):
+    def instance(self, user_globals, user_cells):
         cells = {**self.cells, **user_cells}
-        if self.primal_generated:
-            cells["_s2sad_primal"] = types.CellType(func.__s2sad_fresh__)
+        for name, cell in self.per_instance.items():
+            cells[name] = types.CellType(_contents(user_cells.get(cell)))
         return types.FunctionType(
             self.code, user_globals, "_s2sad_fresh", None,
             tuple(cells[name] for name in self.code.co_freevars))

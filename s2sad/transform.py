@@ -222,7 +222,11 @@ class Transform:
                                     f"{describe(stmt)}: {exc.message}") from None
         if any(isinstance(i, tuple) for i in binding.order):
             return  # into *args: dispatched at run time, per call
-        generated = derive.transformed(fn, binding.argnums, mode)
+        # a function in a closure cell: each closure calls its own
+        cell = stmt.callee.id if not leading and isinstance(
+            stmt.callee, gast.Name) and stmt.callee.id in self.source.cells \
+            else None
+        generated = derive.transformed(fn, binding.argnums, mode, cell)
         if generated is None:
             return
         self.callees.append(generated)
@@ -235,6 +239,8 @@ class Transform:
         else:
             site.forward = self.import_name(f"jvp_{name}", generated)
             site.tangent_names = generated.tangent_names
+        if cell is not None:
+            derive.name_cell_callee(site.forward, site.backward)
 
     def dispatch_call(self, site, helper, extra):
         """`calls.<helper>(function, (args...), {keywords...}, extra)`; the

@@ -183,3 +183,59 @@ def test_a_notebook_in_a_real_kernel():
     assert printed(3).split() == ["8.0", "(8.0,", "8.0)"]
     assert printed(5).split() == ["16.0", "32.0", "(16.0,", "32.0)"]
     assert printed(6).strip() == "[2. 2.]"
+
+
+def make_model_loss(X, y, lam):
+    def predict(w):
+        return np.tanh(X @ w)
+    penalty = lambda w: lam * np.sum(w * w)  # noqa: E731
+
+    def loss(w):
+        return np.mean((predict(w) - y) ** 2) + penalty(w)
+    return loss
+
+
+def test_closures_calling_their_own_helpers_share_and_keep_nothing():
+    w = np.zeros(8)
+    for X, y in batches(3):  # transformed here
+        s2sad.value_and_grad(make_model_loss(X, y, 0.1))(w)
+    before = api.stats["transformations"]
+    for X, y in batches(100, seed=1):
+        loss = make_model_loss(X, y, 0.1)
+        value, dw = s2sad.value_and_grad(loss)(w)
+        assert value == loss(w)
+        w = w - 0.1 * dw
+    assert api.stats["transformations"] == before
+    del X, y, loss
+    gc.collect()
+    kept = [o for o in gc.get_objects()
+            if isinstance(o, np.ndarray) and o.shape == (64, 8)]
+    assert not kept
+    X, y = next(batches(1, seed=2))
+    s2sad.check_grads(make_model_loss(X, y, 0.3), (w,))
+
+
+def level0(x):
+    return np.sin(x)
+
+
+def level1(x):
+    return level0(x) + level0(2.0 * x)
+
+
+def level2(x):
+    return level1(x) + level1(2.0 * x)
+
+
+def level3(x):
+    return level2(x) + level2(2.0 * x)
+
+
+def test_a_gradient_checks_each_function_it_calls_once():
+    # the guards of a call graph are one per function, not one per path
+    g = s2sad.grad(level3)
+    assert len(g.__wrapped__.__s2sad_guards__) == 4
+    # level3(x) = sum of sin(s x) over the 8 paths' scales s
+    scales = [2.0 ** bin(path).count("1") for path in range(8)]
+    assert g(0.3) == pytest.approx(sum(s * np.cos(s * 0.3) for s in scales))
+    s2sad.check_grads(level3, (0.3,))
