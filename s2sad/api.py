@@ -51,7 +51,12 @@ class Derivative:
             value = getattr(f, name, None)
             if isinstance(value, str):
                 setattr(self, name, value)
-        self._refresh()
+        try:
+            self._refresh()
+        except errors.NameResolutionError:
+            # a name defined further down the module or in a later cell:
+            # Python needs it only when the function runs, and so do we
+            self._fresh = _stale
 
     def __call__(self, *args, **kwargs):
         if not self._fresh():
@@ -129,6 +134,10 @@ class Derivative:
         if found is self:
             return self.__qualname__
         return (_rebuild, (self._f,) + self._options)
+
+
+def _stale():
+    return False
 
 
 def _by_arity(f, argnums, options, *args, **kwargs):

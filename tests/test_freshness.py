@@ -261,3 +261,24 @@ def test_a_file_edited_after_import_is_refused_not_misread(tmp_path,
     with pytest.raises(s2sad.S2SADError, match="reload the module"):
         s2sad.grad(module.discount)
     del sys.modules["edited_pricing"]
+
+
+def test_names_defined_further_down_are_read_when_the_gradient_runs(
+        notebook):
+    notebook.run("""
+        import numpy as np
+        import s2sad
+
+        @s2sad.grad
+        def dloss(w):
+            return np.sum(helper(w) ** 2)
+
+        def helper(w):
+            return np.tanh(w) * SCALE
+    """)
+    with pytest.raises(s2sad.S2SADError, match="'SCALE' is not defined"):
+        notebook["dloss"](np.ones(2))
+    notebook.run("SCALE = 3.0")
+    w = np.array([0.1, -0.4])
+    expected = 2 * 9.0 * np.tanh(w) * (1 - np.tanh(w) ** 2)
+    np.testing.assert_allclose(notebook["dloss"](w), expected)
