@@ -1,9 +1,10 @@
-"""The worked examples of SEEDS.md, as plain functions s2sad differentiates.
+"""Textbook worked examples of automatic differentiation, with their published
+answers, as plain functions s2sad differentiates.
 
 `s2sad examples/seeds.py` prints the generated gradient of every function
 below with respect to all of its arguments; `python examples/seeds.py`
-evaluates each gradient at the point SEEDS.md uses and prints it next to the
-published answer.
+evaluates each gradient at the point the textbook uses and prints it next to
+the published answer.
 """
 
 import math

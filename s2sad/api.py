@@ -235,15 +235,11 @@ def _freshness(f, fn, instance):
 
         def outer():
             return owner.__call__ is method
-    if outer is None:
-        def fresh():
-            return (fn.__code__ is code and fn.__defaults__ is defaults
-                    and fn.__kwdefaults__ is kwdefaults and generated())
-    else:
-        def fresh():
-            return (fn.__code__ is code and fn.__defaults__ is defaults
-                    and fn.__kwdefaults__ is kwdefaults and generated()
-                    and outer())
+
+    def fresh():
+        return (fn.__code__ is code and fn.__defaults__ is defaults
+                and fn.__kwdefaults__ is kwdefaults and generated()
+                and (outer is None or outer()))
     return fresh
 
 

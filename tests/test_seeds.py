@@ -1,4 +1,4 @@
-"""The worked examples of SEEDS.md, reproduced exactly (examples/seeds.py)."""
+"""The textbook worked examples, reproduced exactly (examples/seeds.py)."""
 
 import importlib.util
 import math

@@ -1,9 +1,9 @@
 """Benchmark s2sad's generated gradients against hand-written ones.
 
 Measures, in one run:
-  * for each program (the SEEDS.md worked examples, math-module variants,
-    a 10000 x 1000 linear regression, the logistic map as a loop, a scalar
-    loop with a branch, a tanh RNN), the time of s2sad's gradient relative to
+  * for each program (the textbook worked examples in examples/seeds.py,
+    math-module variants, a 10000 x 1000 linear regression, the logistic
+    map as a loop, a scalar loop with a branch, a tanh RNN), the time of s2sad's gradient relative to
     a hand-written NumPy/Python gradient, after checking they agree (the
     programs and the hand-written gradients are in programs.py);
   * the peak memory of the logistic map's gradient at n = 1,000,000 against

@@ -1,13 +1,13 @@
 """Compare s2sad's gradients with hand-written ones and with other AD tools.
 
-For each program (the SEEDS.md worked examples, the logistic map as a loop,
-a scalar loop with a branch, linear regression, an MLP and a tanh RNN, all in
-float64; the programs and their hand-written gradients are in programs.py),
-each tool's gradient is built, called once and checked against the
-hand-written gradient (to 1e-10 relative to the largest entry) before it is
-timed; a tool that fails or disagrees gets a note instead of a time. The
-tools are s2sad, the hand-written NumPy/Python gradient, and the peers that
-are installed:
+For each program (the textbook worked examples in examples/seeds.py, the
+logistic map as a loop, a scalar loop with a branch, linear regression, an MLP
+and a tanh RNN, all in float64; the programs and their hand-written gradients
+are in programs.py), each tool's gradient is built, called once and checked
+against the hand-written gradient (to 1e-10 relative to the largest entry)
+before it is timed; a tool that fails or disagrees gets a note instead of a
+time. The tools are s2sad, the hand-written NumPy/Python gradient, and the
+peers that are installed:
 
   * autograd: `autograd.grad` of the program written with `autograd.numpy`;
   * JAX: `jax.grad` run eagerly, on the same program written with
