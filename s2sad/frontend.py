@@ -9,10 +9,12 @@ object it denotes right now.
 
 import __future__
 import builtins
+import dis
 import functools
 import inspect
 import linecache
 import operator
+import re
 import textwrap
 
 import gast
@@ -151,18 +153,17 @@ def parse(func):
 def _check_unchanged(code, text, first_line):
     """Refuse source text that is not the code Python runs: a file edited
     after it was imported (inspect reads the file as it is now, at the line
-    the code started on). The text must define the same function, with the
-    same parameters and constants."""
+    the code started on). The text must compile to the same function: the
+    same parameters, constants and instructions."""
     try:
         compiled = compile(textwrap.dedent(text), code.co_filename, "exec",
                            flags=code.co_flags & _FUTURE_FLAGS,
                            dont_inherit=True)
-    except SyntaxError:
-        compiled = None
-    found = None if compiled is None else next(
-        (c for c in compiled.co_consts if isinstance(c, type(code))
-         and c.co_name == code.co_name), None)
-    if found is None or _shape(found) != _shape(code):
+    except SyntaxError:  # `nonlocal` of an enclosing function: unverifiable
+        return
+    found = next((c for c in compiled.co_consts if isinstance(c, type(code))
+                  and c.co_name == code.co_name), None)
+    if found is None or not _same_code(code, found):
         raise errors.SourceUnavailableError(
             f"the source of {code.co_name} in {code.co_filename} has changed "
             "since Python loaded it, and s2sad differentiates the code that "
@@ -175,14 +176,51 @@ _FUTURE_FLAGS = functools.reduce(operator.or_, (
     for name in __future__.all_feature_names))
 
 
-def _shape(code):
-    """What a function's code shows of its text: parameters and constants
-    (not how names are scoped, which depends on where it was compiled)."""
-    consts = tuple(c if not isinstance(c, type(code)) else _shape(c)
-                   for c in code.co_consts)
-    return (code.co_varnames[:code.co_argcount + code.co_kwonlyargcount],
-            code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS),
-            repr(consts))
+def _same_code(code, other):
+    """Does `other`, compiled from the text on its own, show the same
+    function as `code`: parameters, constants and instructions? Code that
+    reads enclosing functions' variables (or `super()`'s `__class__`)
+    compiles differently on its own: its instructions are not compared."""
+    count = code.co_argcount + code.co_kwonlyargcount
+    flags = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+    if code.co_varnames[:count] != other.co_varnames[:count] or \
+            code.co_flags & flags != other.co_flags & flags or \
+            len(code.co_consts) != len(other.co_consts):
+        return False
+    for mine, theirs in zip(code.co_consts, other.co_consts):
+        if isinstance(mine, type(code)):
+            if not (isinstance(theirs, type(code))
+                    and _same_code(mine, theirs)):
+                return False
+        elif repr(mine) != repr(theirs):
+            return False
+    return bool(code.co_freevars) or \
+        _instructions(code) == _instructions(other)
+
+
+# reads of a free name: a global on its own, a cell where it was written;
+# a method call on a name the module imports is an attribute read (3.11)
+_LOADS = {**dict.fromkeys(("LOAD_DEREF", "LOAD_GLOBAL", "LOAD_NAME",
+                           "LOAD_CLASSDEREF"), "LOAD_FREE"),
+          "LOAD_METHOD": "LOAD_ATTR"}
+_SKIPPED = {"PUSH_NULL", "COPY_FREE_VARS", "RESUME", "NOP", "EXTENDED_ARG",
+            "CACHE"}
+_JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+_MANGLED = re.compile(r"^_[A-Za-z0-9]\w*?(__\w+)$")  # `_Model__w` in a class
+
+
+def _instructions(code):
+    out = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _SKIPPED:
+            continue
+        arg = ins.argval
+        if ins.opcode in _JUMPS or isinstance(arg, type(code)):
+            arg = None  # targets move with skipped instructions
+        elif isinstance(arg, str):
+            arg = _MANGLED.sub(r"\1", arg)
+        out.append((_LOADS.get(ins.opname, ins.opname), repr(arg)))
+    return tuple(out)
 
 
 def _lambda_as_def(func, text, filename, first_line):
