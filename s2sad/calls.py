@@ -61,6 +61,8 @@ def is_user_function(fn):
         return False
     if getattr(type(fn), "__s2sad_current__", None) is not None:
         return True  # a Derivative: its generated code
+    if isinstance(fn, functools.partial):  # dispatched at run time
+        return is_user_function(fn.func)
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
     if isinstance(fn, CustomVJP):
         return True

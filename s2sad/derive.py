@@ -136,6 +136,10 @@ def _lookup(key, func):
     """A fresh instance of a cached transformation for `func`, or None."""
     for transformation in tuple(_CACHE.get(key, ())):
         instance = transformation.instance(func)
+        if not instance.__s2sad_fresh__():
+            # a function in one of its cells rebound (to the same code):
+            # binding anew may be enough
+            instance = transformation.instance(func, anew=True)
         if instance.__s2sad_fresh__():
             try:
                 _CACHE.move_to_end(key)
@@ -291,14 +295,14 @@ class Transformation:
         self.shared = None  # the instance of closure-free functions
         self.instances = weakref.WeakKeyDictionary()  # func -> instance
 
-    def instance(self, func):
+    def instance(self, func, anew=False):
         """The generated function bound to `func` (made once per function,
-        dropped with it)."""
+        dropped with it; `anew`: made again, for cells that changed)."""
         if func.__closure__ is None and self.shared is not None and \
                 _same_defaults(self.shared, func):
             return self.shared
         instance = self.instances.get(func)
-        if instance is None or not _same_defaults(instance, func):
+        if anew or instance is None or not _same_defaults(instance, func):
             instance = self._instantiate(func)
             if func.__closure__ is None and self.shared is None:
                 self.shared = instance
@@ -397,8 +401,12 @@ class _Guard:
                 # a function of the user's in a closure cell: each instance
                 # has its own (called by name: the one it was made with)
                 if path[0] in called:
+                    # the same function, with the code the transformation
+                    # was made for and the defaults its derivative was
                     tests.append(f"{read} is {expected} and "
-                                 f"{expected}.__code__ is _s2sad_c{k}")
+                                 f"{expected}.__code__ is _s2sad_c{k} and "
+                                 f"{expected}.__defaults__ is {expected}d and "
+                                 f"{expected}.__kwdefaults__ is {expected}w")
                     self.per_instance[expected] = path[0]
                     cells[f"_s2sad_c{k}"] = value.__code__
                 else:  # only read (passed on, called at run time)
@@ -411,6 +419,11 @@ class _Guard:
                 same = "==" if _is_bound(value) else "is"
                 tests.append(f"{read} {same} {expected}")
                 cells[expected] = value
+                method = _call_method(value)
+                if method is not None:  # an object called: its class's method
+                    tests.append(f"_s2sad_type({read}).__call__ is "
+                                 f"{expected}m")
+                    cells[f"{expected}m"] = method
             else:  # data: only its kind may have shaped the code
                 tests.append(f"_s2sad_type({read}) is {expected}")
                 cells[expected] = type(value)
@@ -433,12 +446,19 @@ class _Guard:
                      "        return False\n")
         self.code = codegen.compile_code(
             self.text, "_s2sad_fresh",
-            set(self.cells) | set(source.cells) | set(self.per_instance))
+            set(self.cells) | set(source.cells) | {
+                f"{name}{suffix}" for name in self.per_instance
+                for suffix in ("", "d", "w")})
 
     def instance(self, user_globals, user_cells):
         cells = {**self.cells, **user_cells}
         for name, cell in self.per_instance.items():
-            cells[name] = types.CellType(_contents(user_cells.get(cell)))
+            value = _contents(user_cells.get(cell))
+            cells[name] = types.CellType(value)
+            cells[f"{name}d"] = types.CellType(
+                getattr(value, "__defaults__", None))
+            cells[f"{name}w"] = types.CellType(
+                getattr(value, "__kwdefaults__", None))
         return types.FunctionType(
             self.code, user_globals, "_s2sad_fresh", None,
             tuple(cells[name] for name in self.code.co_freevars))
@@ -449,6 +469,17 @@ def _is_code(value):
     identity (a function, class, module or callable object) rather than a
     value it only reads (a number, an array, a list)?"""
     return callable(value) or isinstance(value, types.ModuleType)
+
+
+def _call_method(value):
+    """The Python `__call__` of an object that is not a function, class,
+    method or Derivative (`model(x)` runs `type(model).__call__`)."""
+    if isinstance(value, (type, types.FunctionType, types.MethodType,
+                          types.BuiltinFunctionType)) or hasattr(
+            type(value), "__s2sad_current__"):
+        return None
+    method = getattr(type(value), "__call__", None)
+    return method if isinstance(method, types.FunctionType) else None
 
 
 def _is_bound(value):

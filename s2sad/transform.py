@@ -208,12 +208,15 @@ class Transform:
         if not inspect.isfunction(fn) or keywords or len(leading) > 1:
             return
         if leading:  # the bound object, read where the call reads it
-            if leading[0] is getattr(stmt.fn, "__self__", None):
-                leading = [stmt.callee.value]
-            elif leading[0] is stmt.fn:  # model(x): its __call__
+            if leading[0] is stmt.fn:  # model(x): its __call__
                 leading = [stmt.callee]
-            else:
+            elif leading[0] is not getattr(stmt.fn, "__self__", None):
                 return
+            elif isinstance(stmt.callee, gast.Attribute):  # model.forward
+                leading = [stmt.callee.value]
+            else:  # a bound method kept in a variable: act = model.act
+                leading = [gast.Attribute(trees.clone(stmt.callee),
+                                          "__self__", gast.Load())]
         try:
             binding = calls.bind(fn, len(leading), len(site.args),
                                  [k for k, _ in stmt.kwargs], site.slots)
@@ -223,7 +226,7 @@ class Transform:
         if any(isinstance(i, tuple) for i in binding.order):
             return  # into *args: dispatched at run time, per call
         # a function in a closure cell: each closure calls its own
-        cell = stmt.callee.id if not leading and isinstance(
+        cell = stmt.callee.id if inspect.isfunction(stmt.fn) and isinstance(
             stmt.callee, gast.Name) and stmt.callee.id in self.source.cells \
             else None
         generated = derive.transformed(fn, binding.argnums, mode, cell)

@@ -282,3 +282,109 @@ def test_names_defined_further_down_are_read_when_the_gradient_runs(
     w = np.array([0.1, -0.4])
     expected = 2 * 9.0 * np.tanh(w) * (1 - np.tanh(w) ** 2)
     np.testing.assert_allclose(notebook["dloss"](w), expected)
+
+
+def power(z, p=2.0):
+    return z ** p
+
+
+def make_sum_of(helper):
+    def loss(w):
+        return np.sum(helper(w))
+    return loss
+
+
+def test_a_closure_helper_given_new_defaults_is_followed():
+    loss, w = make_sum_of(power), np.array([1.5, 2.0])
+    g = s2sad.grad(loss)
+    np.testing.assert_allclose(g(w), 2 * w)
+    power.__defaults__ = (3.0,)
+    try:
+        np.testing.assert_allclose(g(w), 3 * w ** 2)
+        value, tangent = s2sad.jvp(loss, (w,), (np.ones(2),))
+        assert value == loss(w) and tangent == pytest.approx(np.sum(3 * w ** 2))
+    finally:
+        power.__defaults__ = (2.0,)
+
+
+def test_a_closure_helper_rebound_to_the_same_code_is_bound_anew():
+    def make():
+        scale = 1.0
+        helper = lambda z: scale * z * z  # noqa: E731
+
+        def loss(w):
+            return helper(w) + w
+
+        def rescale(value):
+            nonlocal helper
+            helper = lambda z: value * z * z  # noqa: E731
+        return loss, rescale
+    loss, rescale = make()
+    g = s2sad.grad(loss)
+    assert g(2.0) == 5.0
+    rescale(3.0)  # another lambda's code: transformed again, once
+    assert g(2.0) == 13.0
+    before = api_stats()
+    for k in range(5):  # the same code each time
+        rescale(float(k))
+        assert g(2.0) == 4.0 * k + 1.0
+    assert api_stats() == before  # bound anew, not transformed again
+
+
+def api_stats():
+    return s2sad.api.stats["transformations"]
+
+
+def test_a_patched_call_method_is_followed(notebook):
+    notebook.run("""
+        import numpy as np
+        class Activation:
+            def __call__(self, z):
+                return np.sin(z)
+        act = Activation()
+        def loss(w):
+            return np.sum(act(w))
+    """)
+    w = np.array([0.3, 0.7])
+    g = s2sad.grad(notebook["loss"])
+    np.testing.assert_allclose(g(w), np.cos(w))
+    notebook.run("Activation.__call__ = lambda self, z: z ** 2")
+    np.testing.assert_allclose(g(w), 2 * w)
+    value, tangent = s2sad.jvp(notebook["loss"], (w,), (np.ones(2),))
+    assert value == notebook["loss"](w)
+
+
+def test_bound_methods_and_partials_kept_in_variables(notebook):
+    notebook.run("""
+        import functools
+        import numpy as np
+        class Model:
+            def __init__(self, c):
+                self.c = c
+            def act(self, z):
+                return self.c * np.tanh(z)
+        act = Model(2.0).act
+        def scaled(z, k):
+            return k * z * z
+        half = functools.partial(scaled, k=0.5)
+        def loss(w):
+            return np.sum(act(w)) + np.sum(half(w))
+    """)
+    w = np.array([0.1, -0.2])
+    np.testing.assert_allclose(s2sad.grad(notebook["loss"])(w),
+                               2.0 * (1 - np.tanh(w) ** 2) + w)
+    s2sad.check_grads(notebook["loss"], (w,))
+
+
+def test_a_gradient_held_in_a_closure_is_called():
+    def base(w):
+        return np.sum(np.sin(w) * w)
+
+    def make(gradient):
+        def loss(w):
+            return base(w) + 0.5 * np.sum(gradient(w) ** 2)
+        return loss
+    loss, w = make(s2sad.grad(base)), np.array([0.4, 1.1])
+    value, dw = s2sad.value_and_grad(loss)(w)
+    assert value == loss(w)
+    s2sad.check_grads(loss, (w,), modes=("rev",))
