@@ -145,12 +145,12 @@ def parse(func):
     if code.co_name == "<lambda>":
         text = _lambda_as_def(func, text, filename, first_line)
     else:
-        _check_unchanged(code, text, first_line)
+        _check_unchanged(code, text)
     return parse_source(text, filename, first_line, func.__globals__, cells,
                         func=func)
 
 
-def _check_unchanged(code, text, first_line):
+def _check_unchanged(code, text):
     """Refuse source text that is not the code Python runs: a file edited
     after it was imported (inspect reads the file as it is now, at the line
     the code started on). The text must compile to the same function: the
@@ -168,7 +168,7 @@ def _check_unchanged(code, text, first_line):
             f"the source of {code.co_name} in {code.co_filename} has changed "
             "since Python loaded it, and s2sad differentiates the code that "
             "runs: reload the module (importlib.reload) or run the cell or "
-            "script again", code.co_filename, first_line)
+            "script again", code.co_filename, code.co_firstlineno)
 
 
 _FUTURE_FLAGS = functools.reduce(operator.or_, (
