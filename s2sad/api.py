@@ -15,6 +15,7 @@ and gives the derivative its public shape.
 
 import functools
 import inspect
+import operator
 import sys
 
 import numpy as np
@@ -56,21 +57,26 @@ class Derivative:
         except errors.NameResolutionError:
             # a name defined further down the module or in a later cell:
             # Python needs it only when the function runs, and so do we
-            self._fresh = _stale
+            self._fresh, self._entry = _stale, self._call_stale
 
-    def __call__(self, *args, **kwargs):
-        if not self._fresh():
-            self._refresh()
+    # calling a Derivative calls its `_entry`, a closure that tests the
+    # guards and calls the generated code: the class's __call__ reads it
+    # (through a C getter), without a Python method in between
+    __call__ = property(operator.attrgetter("_entry"))
+
+    def _call_stale(self, *args, **kwargs):
+        self._refresh()
         return self._target(*args, **kwargs)
 
     def _refresh(self):
         self._instance, self._current, self._fresh = _derived(
             self._f, self._options[0], None, **self._derive_options())
-        self._target = self._current
+        target = self._current
         if calls.has_rule(self._f):  # np.tanh: a wrapper per arity
-            self._target = functools.partial(_by_arity, self._f,
-                                             self._options[0],
-                                             self._derive_options())
+            target = functools.partial(_by_arity, self._f, self._options[0],
+                                       self._derive_options())
+        self._target = target
+        self._entry = self._fresh.calling(target, self._call_stale)
 
     def _derive_options(self):
         _, has_aux, with_value, optimize = self._options
@@ -240,6 +246,18 @@ def _freshness(f, fn, instance):
         return (fn.__code__ is code and fn.__defaults__ is defaults
                 and fn.__kwdefaults__ is kwdefaults and generated()
                 and (outer is None or outer()))
+
+    def calling(then, otherwise):
+        """`then(...)` if fresh, else `otherwise(...)`: the same test
+        inline, which saves a call on every call of a gradient."""
+        def call(*args, **kwargs):
+            if (fn.__code__ is code and fn.__defaults__ is defaults
+                    and fn.__kwdefaults__ is kwdefaults and generated()
+                    and (outer is None or outer())):
+                return then(*args, **kwargs)
+            return otherwise(*args, **kwargs)
+        return call
+    fresh.calling = calling
     return fresh
 
 
