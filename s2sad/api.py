@@ -15,7 +15,6 @@ and gives the derivative its public shape.
 
 import functools
 import inspect
-import operator
 import sys
 
 import numpy as np
@@ -57,12 +56,16 @@ class Derivative:
         except errors.NameResolutionError:
             # a name defined further down the module or in a later cell:
             # Python needs it only when the function runs, and so do we
-            self._fresh, self._entry = _stale, self._call_stale
+            self._fresh = _stale
 
-    # calling a Derivative calls its `_entry`, a closure that tests the
-    # guards and calls the generated code: the class's __call__ reads it
-    # (through a C getter), without a Python method in between
-    __call__ = property(operator.attrgetter("_entry"))
+    # slots: the attributes each call reads are the quickest to read
+    __slots__ = ("_fresh", "_target", "_instance", "_current", "_f",
+                 "_options", "fun", "__dict__", "__weakref__")
+
+    def __call__(self, *args, **kwargs):
+        if self._fresh():
+            return self._target(*args, **kwargs)
+        return self._call_stale(*args, **kwargs)
 
     def _call_stale(self, *args, **kwargs):
         self._refresh()
@@ -76,7 +79,6 @@ class Derivative:
             target = functools.partial(_by_arity, self._f, self._options[0],
                                        self._derive_options())
         self._target = target
-        self._entry = self._fresh.calling(target, self._call_stale)
 
     def _derive_options(self):
         _, has_aux, with_value, optimize = self._options
@@ -225,14 +227,11 @@ def _picking(target, items, single, options):
 
 
 def _freshness(f, fn, instance):
-    """A guard for what `_derived` resolved: the generated code's own guard
-    (which covers the rule registry), the function it was made from still
+    """A guard for what `_derived` resolved: the generated code's guards
+    (which cover the rule registry), the function it was made from still
     having the same code and defaults, and, for a derivative of a
     derivative or an object with `__call__`, that one still fresh or its
-    class's `__call__` the same."""
-    code, defaults, kwdefaults = fn.__code__, fn.__defaults__, \
-        fn.__kwdefaults__
-    generated = instance.__s2sad_fresh__
+    class's `__call__` the same: one compiled test (`derive.checker`)."""
     outer = getattr(type(f), "__s2sad_is_fresh__", None)
     if outer is not None:
         outer = outer.__get__(f)
@@ -241,24 +240,7 @@ def _freshness(f, fn, instance):
 
         def outer():
             return owner.__call__ is method
-
-    def fresh():
-        return (fn.__code__ is code and fn.__defaults__ is defaults
-                and fn.__kwdefaults__ is kwdefaults and generated()
-                and (outer is None or outer()))
-
-    def calling(then, otherwise):
-        """`then(...)` if fresh, else `otherwise(...)`: the same test
-        inline, which saves a call on every call of a gradient."""
-        def call(*args, **kwargs):
-            if (fn.__code__ is code and fn.__defaults__ is defaults
-                    and fn.__kwdefaults__ is kwdefaults and generated()
-                    and (outer is None or outer())):
-                return then(*args, **kwargs)
-            return otherwise(*args, **kwargs)
-        return call
-    fresh.calling = calling
-    return fresh
+    return derive.checker(fn, instance, outer)
 
 
 def _check_argnums(func, argnums, leading=0, user=None):

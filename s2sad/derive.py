@@ -315,7 +315,8 @@ class Transformation:
         # guards: this code's own, then those of every generated function it
         # calls (each once: a guard does not call its callees' guards, so
         # the cost is the number of functions, not of paths to them)
-        guards = [self.guard.instance(self.globals, user)]
+        own, guard_cells = self.guard.instance(self.globals, user)
+        guards = [own]
         cells = {}
         for callee in self.cell_callees:
             fn = _contents(user.get(callee.cell))
@@ -353,6 +354,8 @@ class Transformation:
             later = made
         later.source, later.ssa = self.source, self.ssa
         later.tangent_names = self.tangent_names
+        later.__s2sad_transformation__ = self
+        later.__s2sad_guard_cells__ = guard_cells
         return later
 
 
@@ -440,17 +443,24 @@ class _Guard:
                                      callee.__kwdefaults__)))
         self.cells = {name: types.CellType(value)
                       for name, value in cells.items()}
-        self.text = ("def _s2sad_fresh():\n    try:\n        return (\n"
-                     + " and\n".join(f"            {t}" for t in tests)
-                     + ")\n    except Exception:  # a name gone: not fresh\n"
-                     "        return False\n")
-        self.code = codegen.compile_code(
-            self.text, "_s2sad_fresh",
-            set(self.cells) | set(source.cells) | {
-                f"{name}{suffix}" for name in self.per_instance
-                for suffix in ("", "d", "w")})
+        self.tests = tests
+        self.free = set(self.cells) | set(source.cells) | {
+            f"{name}{suffix}" for name in self.per_instance
+            for suffix in ("", "d", "w")}
+        self.code = self._compile(())
+        self.checkers = {}  # extra tests -> code (see `checker`)
+
+    def _compile(self, extra):
+        text = ("def _s2sad_fresh():\n    try:\n        return (\n"
+                + " and\n".join(f"            {t}"
+                                 for t in self.tests + list(extra))
+                + ")\n    except Exception:  # a name gone: not fresh\n"
+                "        return False\n")
+        return codegen.compile_code(text, "_s2sad_fresh", self.free | {
+            name for test in extra for name in _PRIMAL_NAMES if name in test})
 
     def instance(self, user_globals, user_cells):
+        """(the guard bound to one function's cells, those cells)."""
         cells = {**self.cells, **user_cells}
         for name, cell in self.per_instance.items():
             value = _contents(user_cells.get(cell))
@@ -459,9 +469,45 @@ class _Guard:
                 getattr(value, "__defaults__", None))
             cells[f"{name}w"] = types.CellType(
                 getattr(value, "__kwdefaults__", None))
+        return self._bind(self.code, user_globals, cells), cells
+
+    def checker(self, instance, func, others, outer):
+        """One function testing, inline, this guard (with the cells of
+        `instance`), that `func` still has the code and defaults the
+        instance was made with, `others` (the guards of what it calls) and
+        `outer`: a Derivative's test on each call, with no call between."""
+        extra = [_PRIMAL_TEST] + (["_s2sad_others()"] if others else []) + (
+            ["_s2sad_outer()"] if outer else [])
+        key = tuple(extra)
+        if key not in self.checkers:
+            self.checkers[key] = self._compile(extra)
+        cells = dict(instance.__s2sad_guard_cells__)
+        cells.update((name, types.CellType(value)) for name, value in zip(
+            _PRIMAL_NAMES, (func, func.__code__, func.__defaults__,
+                            func.__kwdefaults__, _all(others), outer)))
+        return self._bind(self.checkers[key], instance.__globals__, cells)
+
+    @staticmethod
+    def _bind(code, user_globals, cells):
         return types.FunctionType(
-            self.code, user_globals, "_s2sad_fresh", None,
-            tuple(cells[name] for name in self.code.co_freevars))
+            code, user_globals, "_s2sad_fresh", None,
+            tuple(cells[name] for name in code.co_freevars))
+
+
+_PRIMAL_NAMES = ("_s2sad_fn", "_s2sad_fncode", "_s2sad_fndefaults",
+                 "_s2sad_fnkwdefaults", "_s2sad_others", "_s2sad_outer")
+_PRIMAL_TEST = ("_s2sad_fn.__code__ is _s2sad_fncode and "
+                "_s2sad_fn.__defaults__ is _s2sad_fndefaults and "
+                "_s2sad_fn.__kwdefaults__ is _s2sad_fnkwdefaults")
+
+
+def checker(func, instance, outer=None):
+    """A function testing on each call that `instance`, the generated code
+    of `func`, is fresh and `func` unchanged, with its own guard inline
+    (see `_Guard.checker`); `outer` is one more test."""
+    guard = instance.__s2sad_transformation__.guard
+    others = instance.__s2sad_guards__[1:]
+    return guard.checker(instance, func, others, outer)
 
 
 def _is_code(value):
