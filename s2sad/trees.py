@@ -5,6 +5,8 @@ three things the passes need, directly.
 """
 
 import ast
+import re
+import sys
 
 import gast
 
@@ -107,6 +109,13 @@ def replace_names(tree, replacement):
 
 def unparse(node):
     """Python source for a gast node (`ast.unparse`, which reads line
-    numbers that generated nodes do not have)."""
+    numbers that generated nodes do not have), the same on every Python."""
     tree = ast.fix_missing_locations(gast.gast_to_ast(node))
-    return ast.unparse(tree)
+    text = ast.unparse(tree)
+    if sys.version_info < (3, 11):
+        # 3.10 writes tuple targets in parentheses: `(a, b) = f()`
+        text = _TUPLE_TARGET.sub(r"\1\2 = ", text)
+    return text
+
+
+_TUPLE_TARGET = re.compile(r"^(\s*)\(([\w, ]+)\) = ", re.MULTILINE)
