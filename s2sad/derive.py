@@ -3,12 +3,13 @@
 `derive(func, argnums, ...)` returns the generated derivative of a Python
 function, ready to call. The pipeline (parse, lower, transform, optimise,
 emit) runs once per *transformation*: one per code object, module and
-options, shared by every function made from that code (the closures of one
-`def`, a helper redefined with the same text). What differs between such
-functions, their closure cells and default values, is never part of a
-transformation: each function gets an *instance* of it, the compiled code
-bound to that function's own cells and defaults, so the cache keeps no
-captured value alive.
+options, shared by every function made from that code (the closures one
+`def` makes, call after call). What differs between such functions, their
+closure cells and default values, is never part of a transformation: each
+function gets an *instance* of it, the compiled code bound to that
+function's own cells and defaults (and, for a helper called from a cell, to
+the derivative of the helper in that cell), so the cache keeps no captured
+value alive.
 
 Never stale. Whatever the transformation resolved while it was generated is
 recorded (`frontend.Source.resolved`): every free name and dotted name it
@@ -22,6 +23,9 @@ or module must be the very object it was; any other value must still be of
 the same type. A failed guard means the user changed something the derivative
 was built on (a helper redefined in a notebook, a global rebound, a method
 patched, a module reloaded, a new rule): `derive` then transforms again.
+A guard tests only its own transformation's record; an instance carries the
+guards of every generated function below it, each once, so a check costs
+one guard per function of the call graph.
 
 Thread safety: transformations run one at a time under one lock (reentrant:
 a transformation derives its callees), and a transformation is stored only
@@ -36,7 +40,8 @@ import threading
 import types
 import weakref
 
-from s2sad import codegen, errors, forward, frontend, optimize, reverse, ssa
+from s2sad import (
+    calls, codegen, errors, forward, frontend, optimize, reverse, ssa)
 from s2sad.rules import registry
 
 MAX_TRANSFORMATIONS = 512  # kept in the cache, least recently used dropped
@@ -422,7 +427,7 @@ class _Guard:
                 same = "==" if _is_bound(value) else "is"
                 tests.append(f"{read} {same} {expected}")
                 cells[expected] = value
-                method = _call_method(value)
+                method = calls.call_method(value)
                 if method is not None:  # an object called: its class's method
                     tests.append(f"_s2sad_type({read}).__call__ is "
                                  f"{expected}m")
@@ -515,17 +520,6 @@ def _is_code(value):
     identity (a function, class, module or callable object) rather than a
     value it only reads (a number, an array, a list)?"""
     return callable(value) or isinstance(value, types.ModuleType)
-
-
-def _call_method(value):
-    """The Python `__call__` of an object that is not a function, class,
-    method or Derivative (`model(x)` runs `type(model).__call__`)."""
-    if isinstance(value, (type, types.FunctionType, types.MethodType,
-                          types.BuiltinFunctionType)) or hasattr(
-            type(value), "__s2sad_current__"):
-        return None
-    method = getattr(type(value), "__call__", None)
-    return method if isinstance(method, types.FunctionType) else None
 
 
 def _is_bound(value):
