@@ -481,16 +481,20 @@ class _Guard:
         `instance`), that `func` still has the code and defaults the
         instance was made with, `others` (the guards of what it calls) and
         `outer`: a Derivative's test on each call, with no call between."""
-        extra = [_PRIMAL_TEST] + (["_s2sad_others()"] if others else []) + (
-            ["_s2sad_outer()"] if outer else [])
-        key = tuple(extra)
-        if key not in self.checkers:
-            self.checkers[key] = self._compile(extra)
-        cells = dict(instance.__s2sad_guard_cells__)
-        cells.update((name, types.CellType(value)) for name, value in zip(
-            _PRIMAL_NAMES, (func, func.__code__, func.__defaults__,
-                            func.__kwdefaults__, _all(others), outer)))
-        return self._bind(self.checkers[key], instance.__globals__, cells)
+        key = (bool(others), outer is not None)
+        code = self.checkers.get(key)
+        if code is None:
+            code = self.checkers[key] = self._compile(
+                [_PRIMAL_TEST] + (["_s2sad_others()"] if others else [])
+                + (["_s2sad_outer()"] if outer else []))
+        primal = dict(zip(_PRIMAL_NAMES, (
+            func, func.__code__, func.__defaults__, func.__kwdefaults__,
+            _all(others), outer)))
+        cells = instance.__s2sad_guard_cells__
+        return types.FunctionType(
+            code, instance.__globals__, "_s2sad_fresh", None,
+            tuple(types.CellType(primal[name]) if name in primal
+                  else cells[name] for name in code.co_freevars))
 
     @staticmethod
     def _bind(code, user_globals, cells):
