@@ -88,8 +88,7 @@ class Derivative:
     def __s2sad_current__(self):
         """The generated function as it is now, with the arguments a bound
         method or partial fixes (for derivatives of derivatives)."""
-        if not self._fresh():
-            self._refresh()
+        self._fresh_instance()
         picks = getattr(self._current, "__s2sad_picks__", None)
         if picks is not None:
             raise errors.UnsupportedCallError(
@@ -233,10 +232,11 @@ def _freshness(f, fn, instance):
     derivative or an object with `__call__`, that one still fresh or its
     class's `__call__` the same: one compiled test (`derive.checker`)."""
     outer = getattr(type(f), "__s2sad_is_fresh__", None)
+    method = calls.call_method(f)
     if outer is not None:
         outer = outer.__get__(f)
-    elif calls.call_method(f) is not None:
-        owner, method = type(f), calls.call_method(f)
+    elif method is not None:
+        owner = type(f)
 
         def outer():
             return owner.__call__ is method

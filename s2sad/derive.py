@@ -364,6 +364,14 @@ class Transformation:
         return later
 
 
+def _unchanged(function, code, defaults, kwdefaults):
+    """Guard text: the function named `function` still has the code and
+    defaults held by the other names."""
+    return (f"{function}.__code__ is {code} and "
+            f"{function}.__defaults__ is {defaults} and "
+            f"{function}.__kwdefaults__ is {kwdefaults}")
+
+
 def _same_defaults(instance, func):
     return instance.__defaults__ is func.__defaults__ and \
         instance.__kwdefaults__ is func.__kwdefaults__
@@ -411,10 +419,9 @@ class _Guard:
                 if path[0] in called:
                     # the same function, with the code the transformation
                     # was made for and the defaults its derivative was
-                    tests.append(f"{read} is {expected} and "
-                                 f"{expected}.__code__ is _s2sad_c{k} and "
-                                 f"{expected}.__defaults__ is {expected}d and "
-                                 f"{expected}.__kwdefaults__ is {expected}w")
+                    tests.append(f"{read} is {expected} and " + _unchanged(
+                        expected, f"_s2sad_c{k}", f"{expected}d",
+                        f"{expected}w"))
                     self.per_instance[expected] = path[0]
                     cells[f"_s2sad_c{k}"] = value.__code__
                 else:  # only read (passed on, called at run time)
@@ -439,10 +446,7 @@ class _Guard:
             # the code and defaults a callee's derivative was made for (the
             # same object may have been given new ones)
             names = [f"_s2sad_{part}{k}" for part in "fcdw"]
-            tests.append(
-                f"{names[0]}.__code__ is {names[1]} and "
-                f"{names[0]}.__defaults__ is {names[2]} and "
-                f"{names[0]}.__kwdefaults__ is {names[3]}")
+            tests.append(_unchanged(*names))
             cells.update(zip(names, (callee, callee.__code__,
                                      callee.__defaults__,
                                      callee.__kwdefaults__)))
@@ -505,9 +509,7 @@ class _Guard:
 
 _PRIMAL_NAMES = ("_s2sad_fn", "_s2sad_fncode", "_s2sad_fndefaults",
                  "_s2sad_fnkwdefaults", "_s2sad_others", "_s2sad_outer")
-_PRIMAL_TEST = ("_s2sad_fn.__code__ is _s2sad_fncode and "
-                "_s2sad_fn.__defaults__ is _s2sad_fndefaults and "
-                "_s2sad_fn.__kwdefaults__ is _s2sad_fnkwdefaults")
+_PRIMAL_TEST = _unchanged(*_PRIMAL_NAMES[:4])
 
 
 def checker(func, instance, outer=None):
