@@ -351,9 +351,12 @@ def jvp(f, primals, tangents):
     primals, tangents = tuple(primals), tuple(tangents)
     argnums = _with_tangents(primals, tangents, "jvp")
     if not argnums:
-        return f(*primals), 0.0
+        value = f(*primals)
+        return value, runtime.tangents(None, value)
     # the dispatch generated code uses for a call: any callable, *args too
-    return calls.jvp(f, primals, {}, {i: tangents[i] for i in argnums})
+    value, tangent = calls.jvp(f, primals, {},
+                               {i: tangents[i] for i in argnums}, owned=True)
+    return value, runtime.tangents(tangent, value, (primals, tangents))
 
 
 def vjp(f, *primals):
@@ -367,12 +370,16 @@ def vjp(f, *primals):
                     if calls.differentiable(p))
     if not argnums:
         return f(*primals), lambda cotangent: (None,) * len(primals)
-    value, pullback = calls.vjp(f, primals, {}, argnums)
+    value, pullback = calls.vjp(f, primals, {}, argnums, owned=True)
 
     def vjp_fn(cotangent):
-        grads = iter(pullback(runtime.tree_adjoint(cotangent, value)))
-        return tuple(runtime.tree_like(next(grads), p) if i in argnums
-                     else None for i, p in enumerate(primals))
+        runtime.check_cotangent(cotangent, value, f)
+        grads = pullback(runtime.tree_adjoint(cotangent, value))
+        grads = iter(runtime.gradients(
+            [runtime.tree_like(g, primals[i]) for g, i in zip(grads, argnums)],
+            [primals[i] for i in argnums], (cotangent,)))
+        return tuple(next(grads) if i in argnums else None
+                     for i in range(len(primals)))
     return value, vjp_fn
 
 
@@ -436,7 +443,7 @@ def jacfwd(f, argnums=0):
                 basis = np.zeros(x.shape)
                 basis[idx] = 1.0
                 tangents = {**zeros, i: _like(args[i], basis)}
-                out, column = calls.jvp(f, args, {}, tangents)
+                out, column = calls.jvp(f, args, {}, tangents, owned=True)
                 block.append(np.asarray(column, dtype=float))
             out_shape = np.shape(out if out is not None else f(*args))
             stacked = np.stack(block, axis=-1) if block else np.zeros(

@@ -323,13 +323,15 @@ def _positions(fn, name, leading, npositional, keywords, slots):
 
 # ---- dispatch at run time (called by generated code) ----
 
-def vjp(function, args, kwargs, slots, spread=()):
+def vjp(function, args, kwargs, slots, spread=(), owned=False):
     """`function(*args, **kwargs)` and its pullback: a function from the
     value's cotangent to the cotangents of the arguments in `slots`.
 
     Args:
         spread: the positions of arguments written `*xs` at the call site;
             the cotangent of such a slot is one per item.
+        owned: called by `s2sad.vjp` (see `derive.derive`), not from
+            generated code.
     """
     fn, leading, bound = callee(function)
     kwargs = {**bound, **kwargs}
@@ -354,7 +356,7 @@ def vjp(function, args, kwargs, slots, spread=()):
                                               for p in positions]))
         return value, pullback
     forward = derive.derive(_as_function(fn, len(args), kwargs),
-                            binding.argnums, mode="vjp")
+                            binding.argnums, mode="vjp", owned=owned)
     value, residuals = forward(*args, **kwargs)
 
     def pullback(value_bar):
@@ -363,9 +365,10 @@ def vjp(function, args, kwargs, slots, spread=()):
     return value, pullback
 
 
-def jvp(function, args, kwargs, tangents, spread=()):
+def jvp(function, args, kwargs, tangents, spread=(), owned=False):
     """`function(*args, **kwargs)` and its tangent along `tangents`, a dict
-    slot -> tangent of that argument (one per item for a `*xs` slot)."""
+    slot -> tangent of that argument (one per item for a `*xs` slot);
+    `owned` as for `vjp`."""
     fn, leading, bound = callee(function)
     kwargs = {**bound, **kwargs}
     flat = _Flat(args, tuple(tangents), spread)
@@ -381,7 +384,7 @@ def jvp(function, args, kwargs, tangents, spread=()):
             full[position] = tangent
         return fn.jvp(args, tuple(full))
     jvp_fn = derive.derive(_as_function(fn, len(args), kwargs),
-                           binding.argnums, mode="forward")
+                           binding.argnums, mode="forward", owned=owned)
     return jvp_fn(*args, **kwargs, **dict(zip(jvp_fn.tangent_names, by_param)))
 
 

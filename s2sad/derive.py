@@ -56,13 +56,17 @@ stats = {"transformations": 0}  # counted for tests of the cache
 
 
 def derive(func, argnums=0, has_aux=False, with_value=False,
-           optimize_code=True, mode="reverse"):
+           optimize_code=True, mode="reverse", owned=False):
     """The generated derivative of the Python function `func`, fresh.
 
     Args:
         mode: "reverse" (a gradient), "vjp" (a forward sweep returning the
             value and residuals, with the backward sweep as `.backward`) or
             "forward" (a Jacobian-vector product `jvp_f(*args, *tangents)`).
+        owned: func is called on values only the derivative holds (by
+            `grad`, `vjp` or `jvp`, not from generated code), so it may
+            update its arguments in place: generated code never changes
+            them. A gradient ("reverse") is always owned.
 
     Returns:
         A generated function bound to func's closure and defaults, with
@@ -71,8 +75,9 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
     # A gradient of a gradient starts from the general variant: the float
     # specialisation is the same function, behind a test of its arguments.
     func = getattr(func, "__s2sad_general__", func)
+    owned = owned or mode == "reverse"
     key = (id(func.__code__), id(func.__globals__), argnums, has_aux,
-           with_value, optimize_code, mode)
+           with_value, optimize_code, mode, owned)
     found = _lookup(key, func)
     if found is not None:
         return found
@@ -81,7 +86,7 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         if found is not None:
             return found
         transformation = _build(key, func, argnums, has_aux, with_value,
-                                optimize_code, mode)
+                                optimize_code, mode, owned)
         variants = _CACHE.setdefault(key, [])
         variants.insert(0, transformation)
         del variants[MAX_VARIANTS:]
@@ -106,7 +111,7 @@ def transformed(func, argnums, mode, cell=None):
     """
     optimize_code = _BUILDS[-1].optimize_code if _BUILDS else True
     key = (id(func.__code__), id(func.__globals__), argnums, False, False,
-           optimize_code, mode)
+           optimize_code, mode, False)
     if key in _UNDER_WAY:
         return None
     instance = derive(func, argnums, optimize_code=optimize_code, mode=mode)
@@ -177,7 +182,8 @@ class _CellCallee:
         self.names = (None, None)
 
 
-def _build(key, func, argnums, has_aux, with_value, optimize_code, mode):
+def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
+           owned):
     """Run the pipeline under the lock, the cycle collector paused."""
     _UNDER_WAY.add(key)
     build = _Build(optimize_code)
@@ -192,7 +198,7 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode):
     _PAUSED["depth"] += 1
     try:
         transformation = _transform(func, argnums, has_aux, with_value,
-                                    optimize_code, mode, build)
+                                    optimize_code, mode, owned, build)
     finally:
         _UNDER_WAY.discard(key)
         _BUILDS.pop()
@@ -204,11 +210,11 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode):
 
 
 def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
-               build):
+               owned, build):
     """Parse, lower, transform, optimise and compile."""
     try:
         source = frontend.parse(func)
-        lowered = ssa.lower(source)
+        lowered = ssa.lower(source, owned)
         if mode == "forward":
             generated = [forward.transform(lowered, argnums)]
         elif mode == "vjp":

@@ -135,6 +135,7 @@ class _AugAssign(gast.NodeTransformer):
         load = copy.deepcopy(node.target)
         load.ctx = gast.Load()
         value = gast.BinOp(left=load, op=node.op, right=node.value)
+        value.s2sad_in_place = True  # `a += b` updates an array or list
         new = gast.Assign(targets=[node.target], value=value, type_comment=None)
         return gast.copy_location(new, node)
 
@@ -276,7 +277,11 @@ def _binop(left, right):
 
 
 def _call(name, args):
-    return gast.Call(_load(name), args, [])
+    """A call of the builtin `name`, whatever the user's module calls `name`
+    (the mark tells the lowering which object it is)."""
+    func = _load(name)
+    func.s2sad_builtin = getattr(builtins, name)
+    return gast.Call(func, args, [])
 
 
 def _assign(target, value, where):

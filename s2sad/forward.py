@@ -64,11 +64,13 @@ class _Forward(Transform):
         """The tangent of an operand: its dot name, or a zero like it."""
         if isinstance(operand, ssa.Var) and operand.name in self.active:
             return load(self.dots[operand.name])
-        if isinstance(operand, ssa.Var):
-            return self.runtime_call("zeros_like", [load(operand.name)])
         if isinstance(operand, ssa.Undefined):
             return gast.Constant(None, None)
-        return gast.Constant(0.0, None)
+        if isinstance(operand, ssa.Const) and isinstance(
+                operand.value, (int, float, complex)):
+            return gast.Constant(0.0, None)
+        # a variable, a module-level array (`C`), a constant tuple
+        return self.runtime_call("zeros_like", [ssa.render_operand(operand)])
 
     def copies(self, phis, side):
         """Values and tangents along one edge into the phis."""

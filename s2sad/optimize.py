@@ -393,7 +393,9 @@ class _Passes:
                     stmt.iter) and not any(
                         loads[n] for n in _names(stmt.target, gast.Store))
             name = _target(stmt)
-            return name is not None and not loads[name] and not _pops(stmt)
+            return name is not None and not loads[name] and not _pops(stmt) \
+                and (name in self.derivative_names or _cannot_raise(
+                    stmt.value))
         changed = False
         removed = True
         while removed:  # an emptied loop body shows in its block next round
@@ -643,6 +645,17 @@ def _target(stmt):
     if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
         return stmt.targets[0].id
     return None
+
+
+def _cannot_raise(node):
+    """Is `node` a name, a constant, or a tuple of them? The user's own
+    statements are kept even when nothing reads them unless they are: a
+    call, an operation or an index may raise (`math.log(-1.0)`, shapes
+    that do not broadcast), and then the derivative raises too, as the
+    function does."""
+    if isinstance(node, (gast.Tuple, gast.List)):
+        return all(map(_cannot_raise, node.elts))
+    return isinstance(node, _LEAVES)
 
 
 def _inert(node):

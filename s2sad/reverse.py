@@ -176,7 +176,7 @@ class _Reverse(Transform):
         backward = []
         if self.tape:  # each call pops its own copy
             backward.append(ssa.assign(self.tape, gast.Call(
-                load("list"), [load(self.tape)], [])))
+                self.builtin("list"), [load(self.tape)], [])))
         backward += sweep
         backward.append(returned)
         bwd = self.function_def(
@@ -196,8 +196,19 @@ class _Reverse(Transform):
         seed_at = len(body)
         body += sweep
         grads = [self.gradient_of(p) for p in self.wrt]
-        result = grads[0] if isinstance(self.argnums, int) \
-            else gast.Tuple(grads, gast.Load())
+        derivative_names = self.derivative_names(body[seed_at:])
+        if self.assume_scalar or not self.runtime_checks:  # numbers only
+            if analysis.may_make_ints(self.func):  # floats in, a float out
+                grads = [gast.Call(self.builtin("float"), [g], [])
+                         for g in grads]
+            result = grads[0] if isinstance(self.argnums, int) \
+                else gast.Tuple(grads, gast.Load())
+        elif isinstance(self.argnums, int):
+            result = self.runtime_call("gradient", grads + [load(self.wrt[0])])
+        else:
+            result = self.runtime_call("gradients", [
+                gast.Tuple(grads, gast.Load()),
+                gast.Tuple([load(p) for p in self.wrt], gast.Load())])
         value = ssa.render_operand(out)
         if self.has_aux:  # JAX's layouts: (grad, aux), ((value, aux), grad)
             aux = ssa.render_operand(self.aux)
@@ -208,7 +219,6 @@ class _Reverse(Transform):
         if self.with_value:
             result = gast.Tuple([value, result], gast.Load())
         body.append(gast.Return(result))
-        derivative_names = self.derivative_names(body[seed_at:])
         if self.fallback:
             body.insert(0, self.guard())
         return Generated(self.gradient_function(body), self.imports,
@@ -238,7 +248,7 @@ class _Reverse(Transform):
         """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`."""
         tests = [gast.Compare(
             gast.Attribute(load(p), "__class__", gast.Load()), [gast.IsNot()],
-            [load("float")]) for p in self.assume_scalar]
+            [self.builtin("float")]) for p in self.assume_scalar]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),
@@ -266,8 +276,7 @@ class _Reverse(Transform):
         call = self.runtime_call(
             "check_scalar", [value, gast.Constant(self.func.name, None)])
         test = gast.UnaryOp(gast.Not(), gast.Call(
-            gast.Name("isinstance", gast.Load(), None, None),
-            [value, gast.Name("float", gast.Load(), None, None)], []))
+            self.builtin("isinstance"), [value, self.builtin("float")], []))
         return gast.If(test, [gast.Expr(call)], [])
 
     def gradient_of(self, param):
@@ -392,12 +401,12 @@ class _Reverse(Transform):
         self.defined = outside | {p.target for p in phis}
         self.line = saved_line
         if isinstance(stmt, ssa.For):
-            iterations = gast.Call(load("reversed"),
+            iterations = gast.Call(self.builtin("reversed"),
                                    [ssa.render_operand(stmt.iter)], [])
             target = gast.Name(stmt.target, gast.Store(), None, None)
         else:
             self.trips[id(stmt)] = self.namer.fresh("_trips")
-            iterations = gast.Call(load("range"),
+            iterations = gast.Call(self.builtin("range"),
                                    [load(self.trips[id(stmt)])], [])
             target = gast.Name("_", gast.Store(), None, None)
         loop = gast.For(target, iterations, body, [], None)

@@ -4,6 +4,9 @@ Every helper returns a new value and never writes into its arguments, so
 generated code never modifies the caller's arrays.
 """
 
+import copy
+import operator
+
 import numpy as np
 
 from s2sad import errors
@@ -127,8 +130,191 @@ def zeros_like(x):
     return np.zeros(x.shape, dtype)
 
 
+def gradient(g, x):
+    """The derivative with respect to `x` as s2sad returns it: in x's
+    structure, type and shape, in x's floating dtype (float64 for integers),
+    real for a real x, and never sharing memory with x."""
+    return gradients((g,), (x,))[0]
+
+
+def gradients(gs, xs, others=()):
+    """`gradient` of each of `gs` for each of `xs`; none of the results
+    shares memory with another, with any of `xs` or with `others` (the
+    cotangents a vjp was given)."""
+    held = list(_arrays((xs, others)))
+    return tuple(_unshared(_like(g, x), held) for g, x in zip(gs, xs))
+
+
+def tangents(t, value, others=()):
+    """A jvp's tangent `t` of the output `value` as s2sad returns it: in the
+    output's structure, type and shape (zeros where it does not depend on
+    the inputs, or holds integers), real for a real output, and sharing no
+    memory with `others` (the primals and their tangents)."""
+    held = list(_arrays((value, others)))
+    return _unshared(_like(_tangent_zeros(t, value), value), held)
+
+
+def _tangent_zeros(t, value):
+    if isinstance(value, dict):
+        return {k: _tangent_zeros(t[k] if isinstance(t, dict) and k in t
+                                  else 0.0, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if not isinstance(t, (list, tuple, np.ndarray)) or \
+                len(t) != len(value):
+            t = [0.0] * len(value)
+        return [_tangent_zeros(ti, vi) for ti, vi in zip(t, value)]
+    if t is None or isinstance(value, (bool, int, np.integer, np.bool_)) or \
+            getattr(getattr(value, "dtype", None), "kind", "f") in "biu":
+        return 0.0 * np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+    return t
+
+
+def check_cotangent(cotangent, value, f):
+    """A vjp's cotangent must be shaped like the output of `f` it stands
+    for."""
+    name = getattr(f, "__qualname__", None) or type(f).__name__
+    if isinstance(value, (list, tuple, dict)):
+        expected = dict if isinstance(value, dict) else (list, tuple)
+        if not isinstance(cotangent, expected) or \
+                len(cotangent) != len(value):
+            raise errors.GradientShapeError(
+                f"the cotangent given to the vjp of {name} must have the "
+                f"structure of its output (a {type(value).__name__} of "
+                f"{len(value)}), got {type(cotangent).__name__}")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            check_cotangent(cotangent[k], v, f)
+        return
+    shape, given = np.shape(value), np.shape(cotangent)
+    if given != shape:
+        raise errors.GradientShapeError(
+            f"the cotangent given to the vjp of {name} has shape {given}; "
+            f"it must have the output's shape {shape}")
+    if _is_complex(cotangent) and not _is_complex(value):
+        raise errors.GradientShapeError(
+            f"the cotangent given to the vjp of {name} is complex but its "
+            "output is real; give a real cotangent")
+
+
+def ungradients(g, gs):
+    """The adjoint of `gradients` with respect to `gs`."""
+    return sequence([unbroadcast(gi, item) for gi, item in zip(g, gs)])
+
+
+def _like(g, x):
+    cls = x.__class__
+    if cls is float or cls is int or cls is bool:
+        return g if g.__class__ is float else float(np.real(g))
+    if cls is complex:
+        return complex(g)
+    if isinstance(x, dict):
+        return {k: _like(g[k], v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [_like(gi, xi) for gi, xi in zip(g, x)]
+        if isinstance(x, list):
+            return items
+        return cls(*items) if hasattr(x, "_fields") else tuple(items)
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return g
+    if dtype.kind not in "fc":
+        dtype = np.dtype(float)
+    if dtype.kind == "f" and _is_complex(g):
+        g = np.real(g)
+    if isinstance(x, np.generic):
+        return dtype.type(g)
+    if g.__class__ is not x.__class__ or g.shape != x.shape:
+        # (a number for an array, or a size-1 array's gradient)
+        g = np.broadcast_to(g, x.shape).astype(dtype)
+    elif g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _arrays(tree):
+    """The arrays in a structure of tuples, lists and dicts."""
+    if isinstance(tree, np.ndarray):
+        yield tree
+    elif isinstance(tree, (list, tuple)):
+        for item in tree:
+            yield from _arrays(item)
+    elif isinstance(tree, dict):
+        for item in tree.values():
+            yield from _arrays(item)
+
+
+def _unshared(g, held):
+    """`g`, its arrays copied where they share memory with `held` (and
+    added to it)."""
+    if isinstance(g, np.ndarray):
+        if any(np.may_share_memory(g, a) for a in held):
+            g = g.copy()
+        held.append(g)
+        return g
+    if isinstance(g, dict):
+        return {k: _unshared(v, held) for k, v in g.items()}
+    if isinstance(g, (list, tuple)):
+        items = [_unshared(v, held) for v in g]
+        if isinstance(g, list):
+            return items
+        return type(g)(*items) if hasattr(g, "_fields") else tuple(items)
+    return g
+
+
+def _updating(op, symbol):
+    """The helper generated code calls for `a <symbol>= b`: what Python
+    leaves in `a`, as a new value. A number (any type without the in-place
+    method) gets `a <symbol> b`, as in Python; an array or list is updated in
+    a copy, so the result keeps the array's dtype and shape and NumPy's
+    casting and broadcasting errors are raised where Python raises them."""
+    name = f"i{op.__name__.rstrip('_')}"
+    in_place = getattr(operator, name)
+    method = f"__{name}__"
+
+    def update(a, b):
+        if a.__class__ is float or not hasattr(type(a), method):
+            return op(a, b)
+        if isinstance(a, np.ndarray):
+            out = op(a, b)  # the same values when nothing is cast
+            if out.__class__ is a.__class__ and out.dtype == a.dtype \
+                    and out.shape == a.shape:
+                return out
+            out = a.copy()
+        else:
+            out = copy.copy(a)
+        return in_place(out, b)
+    update.__name__ = update.__qualname__ = name
+    update.__doc__ = (f"`a {symbol}= b` without changing `a` (see "
+                      "`_updating`).")
+    return update
+
+
+iadd = _updating(operator.add, "+")
+isub = _updating(operator.sub, "-")
+imul = _updating(operator.mul, "*")
+itruediv = _updating(operator.truediv, "/")
+ifloordiv = _updating(operator.floordiv, "//")
+imod = _updating(operator.mod, "%")
+ipow = _updating(operator.pow, "**")
+imatmul = _updating(operator.matmul, "@")
+iand = _updating(operator.and_, "&")
+ior = _updating(operator.or_, "|")
+ixor = _updating(operator.xor, "^")
+ilshift = _updating(operator.lshift, "<<")
+irshift = _updating(operator.rshift, ">>")
+
+
+def check_unshared(value, message):
+    """Refuse an update in place (`b += x`) of an array or list that other
+    names also hold: s2sad makes a new value, which they would not see."""
+    if value.__class__ is not float and hasattr(type(value), "__iadd__") \
+            or isinstance(value, np.ndarray):
+        raise errors.UnsupportedSyntaxError(message)
+
+
 def check_scalar(y, name):
-    """`grad` seeds the output with 1: it must be a scalar."""
+    """`grad` seeds the output with 1: it must be a scalar (or, as in
+    autograd, an array of one element)."""
     if y is None:
         raise errors.GradientShapeError(
             f"grad of {name}: the function returned None here (a variable "
@@ -137,7 +323,7 @@ def check_scalar(y, name):
         raise errors.GradientShapeError(
             f"grad of {name} requires a real output, got a complex one; "
             "differentiate np.real(...) or np.abs(...) of it, or use s2sad.vjp")
-    if np.ndim(y) != 0:
+    if np.ndim(y) != 0 and np.size(y) != 1:
         raise errors.GradientShapeError(
             f"grad of {name} requires a scalar output, got an array of shape "
             f"{np.shape(y)}; use s2sad.vjp or s2sad.jacobian for "
@@ -321,6 +507,16 @@ def diff_part(a, axis=-1, prepend=None, append=None, part=1):
     return np.empty(shape)
 
 
+def through_cast(g, cast):
+    """The derivative `g` carried through a cast whose result is `cast`: zero
+    when it holds integers or booleans (a value that passes through an
+    integer type is constant nearby), else `g` as it is."""
+    kind = getattr(getattr(cast, "dtype", None), "kind", None)
+    if kind is None:
+        return 0.0 * g if isinstance(cast, (int, bool)) else g
+    return np.zeros_like(g, dtype=float) if kind in "biu" else g
+
+
 def cast_like(g, x):
     """`g` in x's floating dtype (the adjoint of x.astype(...)): a float32
     input gets a float32 gradient."""
@@ -486,7 +682,25 @@ def balanced_max_partial(a, b):
 # (`sequence`), of a dict a `DictAdjoint`, so that `+` adds item by item.
 
 class DictAdjoint(dict):
-    """The adjoint of a dict: one adjoint per key; `+` adds key by key."""
+    """The adjoint of a dict: one adjoint per key; `+` adds key by key, and
+    a number scales every entry (adjoints are vectors: the optimiser writes
+    `g + g` as `2.0 * g`)."""
+
+    def __mul__(self, other):
+        if isinstance(other, dict) or np.ndim(other) != 0:
+            return NotImplemented
+        return DictAdjoint({k: v * other for k, v in self.items()})
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return DictAdjoint({k: -v for k, v in self.items()})
+
+    def __sub__(self, other):
+        return self + -other
+
+    def __rsub__(self, other):
+        return -self + other
 
     def __add__(self, other):
         out = DictAdjoint(self)

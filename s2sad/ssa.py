@@ -282,6 +282,12 @@ _BINOPS = {
     gast.BitOr: operator.or_, gast.BitXor: operator.xor,
     gast.LShift: operator.lshift, gast.RShift: operator.rshift,
 }
+_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/",
+            gast.FloorDiv: "//", gast.Mod: "%", gast.Pow: "**",
+            gast.MatMult: "@", gast.BitAnd: "&", gast.BitOr: "|",
+            gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>"}
+_IN_PLACE = {op: getattr(runtime, "i" + fn.__name__.rstrip("_"))
+             for op, fn in _BINOPS.items()}
 _UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos,
              gast.Not: operator.not_, gast.Invert: operator.invert}
 _CMPOPS = {
@@ -295,23 +301,29 @@ _CONST_TYPES = (int, float, complex, bool, str, bytes, type(None),
                 type(Ellipsis))
 
 
-def lower(source):
+def lower(source, owned=False):
     """Lower a parsed function to three-address SSA.
 
     Args:
         source: a `frontend.Source`; its tree is fenced and desugared here.
+        owned: the arguments are the derivative's own (the function is
+            differentiated for its caller, not called from generated code):
+            updating them in place is a new value, which Python's caller
+            would see but nothing in the function does. Otherwise such an
+            update is refused.
 
     Returns:
         An `ssa.Function`.
     """
     fence.check(source)
     desugar.desugar(source)
-    return _Lowering(source).function()
+    return _Lowering(source, owned).function()
 
 
 class _Lowering:
-    def __init__(self, source):
+    def __init__(self, source, owned=False):
         self.source = source
+        self.owned = owned  # the arguments are the derivative's own copies
         self.namer = Namer(names_in(source.tree))
         self.env = {}  # user name -> current SSA name
         self.defined = set()  # user names that already have a first version
@@ -390,7 +402,10 @@ class _Lowering:
                 self.bind(target, value, node)
             return
         if isinstance(first, gast.Name):
+            before = self.env.get(first.id)
             value = self.expr(value_node, target=first.id)
+            if getattr(value_node, "s2sad_in_place", False) and before:
+                self.updated(first.id, before, node)
         elif isinstance(value_node, (gast.Tuple, gast.List)) \
                 and isinstance(first, (gast.Tuple, gast.List)) \
                 and len(value_node.elts) == len(first.elts):
@@ -401,6 +416,8 @@ class _Lowering:
             value = None
         else:
             value = self.expr(value_node)
+            if getattr(value_node, "s2sad_in_place", False):
+                self.updated_item(first, value, node)
             self.bind(first, value, node)
         for target in others:
             if value is None:
@@ -431,6 +448,9 @@ class _Lowering:
         return self.env[name]
 
     def emit(self, target, fn, args, kwargs=(), callee=None, node=None):
+        for arg in list(args) + [v for _, v in kwargs]:
+            if isinstance(arg, Var) and arg.name in self.stale:
+                raise self.stale_error(arg.name, node)
         stmt = Assign(target, fn, args, kwargs, callee, node)
         self.out.append(stmt)
         self.defs[target] = stmt
@@ -523,11 +543,21 @@ class _Lowering:
 
     def runtime_call(self, helper):
         """The callee expression `runtime.<helper>` (s2sad's helpers)."""
-        if runtime not in self.imports.values():
-            self.imports[self.namer.fresh("runtime")] = runtime
-        name = next(n for n, v in self.imports.items() if v is runtime)
-        return gast.Attribute(gast.Name(name, gast.Load(), None, None),
-                              helper, gast.Load())
+        return gast.Attribute(self.own("runtime", runtime), helper,
+                              gast.Load())
+
+    def own(self, name, value):
+        """A name reading `value`, one of s2sad's own (a builtin, runtime)
+        that the user's names cannot shadow: `name` when the user's module
+        means the same by it, else a fresh name bound for generated code."""
+        for known, obj in self.imports.items():
+            if obj is value:
+                return gast.Name(known, gast.Load(), None, None)
+        if self.source.lookup(name) is not value or \
+                name in _assigned_names(self.source):
+            name = self.namer.fresh(name)
+            self.imports[name] = value
+        return gast.Name(name, gast.Load(), None, None)
 
     def list_update(self, stmt, node=None):
         """`items.append(v)`, `.extend(vs)`, `.pop(i)` on a local list, as
@@ -550,8 +580,7 @@ class _Lowering:
         old = Var(self.env[name])
         if kind == "extend":  # items + list(values)
             args = [self.emit(self.namer.temp(), list, args, node=node,
-                              callee=gast.Name("list", gast.Load(), None,
-                                               None))]
+                              callee=self.own("list", list))]
         if kind != "pop":
             self.emit(self.define(name), helper, [old] + args,
                       callee=self.runtime_call(helper.__name__), node=node)
@@ -577,11 +606,131 @@ class _Lowering:
         self.check_unshared(base.id, node, "assignment into")
         index = self.index(target.slice)
         old = Var(self.env[base.id])
+        self.emit(self.define(base.id), runtime.setitem, [old, index, value],
+                  callee=self.runtime_call("setitem"), node=node)
         if not self.is_sequence(old):  # an array's views see the update
             for view in self.views_of(old.name):
                 self.stale.setdefault(view, (base.id, node))
-        self.emit(self.define(base.id), runtime.setitem, [old, index, value],
-                  callee=self.runtime_call("setitem"), node=node)
+
+    def updated(self, name, version, node):
+        """After `name op= value`: an array or list was changed in place,
+        which every other holder of it sees. Its views are stale; when other
+        names may hold it, generated code refuses arrays and lists (numbers
+        are rebound, and nothing else sees that)."""
+        for view in self.views_of(version):
+            self.stale.setdefault(view, (name, node))
+        where = self.sharing(version, set())
+        if where:
+            symbol = _SYMBOLS[type(node.value.op)]
+            message = self.source.error(
+                errors.UnsupportedSyntaxError, node,
+                f"`{name} {symbol}= ...` changes the array or list `{name}` "
+                f"in place, and so also {where}; s2sad makes a new value "
+                f"instead: write `{name} = {name} {symbol} ...` if the other "
+                f"should keep its value, or copy first (`{name} = "
+                f"np.copy({name})`)").args[0]
+            self.emit(None, runtime.check_unshared,
+                      [Var(version), Const(message)], node=node,
+                      callee=self.runtime_call("check_unshared"))
+
+    def updated_item(self, target, value, node):
+        """Before `items[k] op= v` stores its result: the item, if an array
+        or list, was changed in place, and with it whatever else holds it
+        (`items = [w]`: w too); generated code refuses that."""
+        base = target.value
+        if not (isinstance(base, gast.Name) and base.id in self.env
+                and isinstance(value, Var)):
+            return
+        item = self.defs[value.name].args[0]
+        if isinstance(item, Var) and self.holds_shared(self.env[base.id],
+                                                        set()):
+            symbol = _SYMBOLS[type(node.value.op)]
+            message = self.source.error(
+                errors.UnsupportedSyntaxError, node,
+                f"`{_text(target)} {symbol}= ...` changes that item in place "
+                f"if it is an array or list, and `{base.id}` holds values "
+                "that other names also hold, which would change with it; "
+                "s2sad makes a new value instead: write "
+                f"`{_text(target)} = {_text(target)} {symbol} ...`, or put "
+                f"copies into `{base.id}`").args[0]
+            self.emit(None, runtime.check_unshared, [item, Const(message)],
+                      node=node, callee=self.runtime_call("check_unshared"))
+
+    def holds_shared(self, version, seen):
+        """May the list, tuple or dict `version` hold a value that a name
+        of this function also holds (`items = [w]`)?"""
+        if version in seen:
+            return False
+        seen.add(version)
+        stmt = self.defs.get(version)
+        if isinstance(stmt, Phi):
+            return any(self.holds_shared(side.name, seen)
+                       for side in (stmt.left, stmt.right)
+                       if isinstance(side, Var))
+        if stmt is None:  # an argument: its items are the caller's
+            return False
+        if stmt.fn in (identity, list, tuple, runtime.concatenated):
+            return any(self.holds_shared(a.name, seen) for a in stmt.args
+                       if isinstance(a, Var))
+        if stmt.fn in (make_list, make_tuple, make_dict):
+            return any(isinstance(a, Var) and self.named(a.name)
+                       for a in stmt.args)
+        if stmt.fn not in (runtime.appended, runtime.setitem,
+                           runtime.inserted):
+            return False
+        container, *values = stmt.args
+        if not isinstance(container, Var):
+            return False
+        if self.holds_shared(container.name, seen):
+            return True
+        # (an array stores copies of what is written into it)
+        return self.holds_references(container.name, set()) and any(
+            isinstance(a, Var) and self.named(a.name) for a in values)
+
+    def holds_references(self, version, seen):
+        """Is `version` a list, tuple or dict (whose items are the values
+        put in, not copies)?"""
+        if version in seen:
+            return False
+        seen.add(version)
+        stmt = self.defs.get(version)
+        if isinstance(stmt, Phi):
+            return any(self.holds_references(side.name, seen)
+                       for side in (stmt.left, stmt.right)
+                       if isinstance(side, Var))
+        if stmt is None:
+            return False
+        if stmt.fn in (make_list, make_tuple, make_dict, list, tuple, dict):
+            return True
+        if stmt.fn in (identity, runtime.appended, runtime.setitem,
+                       runtime.inserted) and isinstance(stmt.args[0], Var):
+            return self.holds_references(stmt.args[0].name, seen)
+        return False
+
+    def named(self, version):
+        """Is `version` a value a name holds: a variable, or a view of one
+        (`[w.T]`), rather than a new value only the container holds?"""
+        stmt = self.defs.get(version)
+        if not version.startswith("_") or stmt is None:
+            return True
+        if stmt.fn is identity or stmt.fn in _VIEWS or (
+                isinstance(stmt.fn, Method) and stmt.fn.name in _VIEW_METHODS):
+            return any(isinstance(a, Var) and self.named(a.name)
+                       for a in stmt.args[:1])
+        return False
+
+    def stale_error(self, version, node):
+        array, update = self.stale[version]
+        what = f"`{_user_name(version)}`" if not version.startswith("_") \
+            else "a value read earlier"
+        return self.error(
+            node, f"{what} may be a view of `{array}`, which line "
+            f"{self.source.lineno(update)} changed after the view was taken "
+            "(NumPy "
+            "views see such changes: `a[0], a[1] = a[1], a[0]` does not swap "
+            "rows); s2sad updates arrays by making new ones, so the view "
+            "would not see the change: take it after the update, or copy "
+            "it (`.copy()`)")
 
     def views_of(self, version):
         """SSA names made from `version` by operations that may return a
@@ -636,8 +785,8 @@ class _Lowering:
         if version in self.shared:
             return self.shared[version]
         stmt = self.defs.get(version)
-        if stmt is None:
-            return "the caller's argument"
+        if stmt is None:  # an argument: owned, or the caller's
+            return None if self.owned else "the caller's argument"
         if isinstance(stmt, Phi):
             return next(filter(None, (
                 self.sharing(side.name, seen) for side in (stmt.left, stmt.right)
@@ -794,17 +943,14 @@ class _Lowering:
             if node.id in self.env:
                 version = self.env[node.id]
                 if version in self.stale:
-                    array, update = self.stale[version]
-                    raise self.error(
-                        node, f"`{node.id}` may be a view of `{array}`, "
-                        f"which line {self.source.lineno(update)} changed "
-                        "after it was taken; s2sad updates arrays by making "
-                        "new ones, so the view would not see the change: "
-                        "take it after the update, or copy it (`.copy()`)")
+                    raise self.stale_error(version, node)
                 return Var(version)
             if node.id in self.defined or node.id in _assigned_names(self.source):
                 raise self.error(node, f"'{node.id}' is used before it is "
                                  "assigned", errors.NameResolutionError)
+        if hasattr(node, "s2sad_builtin"):  # a builtin desugar calls
+            return Free(self.own(node.id, node.s2sad_builtin),
+                        node.s2sad_builtin)
         value = self.source.resolve(node)
         if frontend.is_missing(value):
             raise self.error(node, f"name '{_text(node)}' is not defined",
@@ -813,6 +959,8 @@ class _Lowering:
 
     def is_free(self, node):
         """Is `node` a dotted name of free names, such as `np.pi`?"""
+        if hasattr(node, "s2sad_builtin"):
+            return True
         while isinstance(node, gast.Attribute):
             node = node.value
         return (isinstance(node, gast.Name) and node.id not in self.env
@@ -831,6 +979,9 @@ class _Lowering:
                                      "with a comprehension or np.tile")
                 return (runtime.concatenated, args, (),
                         self.runtime_call("concatenated"))
+            if getattr(node, "s2sad_in_place", False):  # a += b
+                helper = _IN_PLACE[type(node.op)]
+                return helper, args, (), self.runtime_call(helper.__name__)
             return _BINOPS[type(node.op)], args, (), None
         if isinstance(node, gast.UnaryOp):
             if isinstance(node.operand, gast.Constant) and isinstance(
@@ -905,7 +1056,7 @@ class _Lowering:
                              "assign its result to a name instead (`y = "
                              "np.sin(x)`, `y = np.where(mask, v, y)`, "
                              "`y[i] = v`)")
-        return callee.value, args, kwargs, node.func
+        return callee.value, args, kwargs, callee.expr
 
     def index(self, node):
         """Lower a subscript index; constant slices and tuples stay constant."""
@@ -915,7 +1066,7 @@ class _Lowering:
             if all(isinstance(p, Const) for p in parts):
                 return Const(slice(*(p.value for p in parts)))
             return self.emit(self.namer.temp(), slice, parts,
-                             callee=gast.Name("slice", gast.Load(), None, None),
+                             callee=self.own("slice", slice),
                              node=node)
         if isinstance(node, gast.Tuple):
             parts = [self.index(e) for e in node.elts]
@@ -1107,7 +1258,9 @@ def render_constant(value, index=False):
         if index:
             return gast.Slice(*[None if v is None else p for v, p in zip(
                 (value.start, value.stop, value.step), parts)])
-        return gast.Call(gast.Name("slice", gast.Load(), None, None), parts, [])
+        func = gast.Name("slice", gast.Load(), None, None)
+        func.s2sad_builtin = slice  # bound by the transformation
+        return gast.Call(func, parts, [])
     if isinstance(value, tuple):
         return gast.Tuple([render_constant(v, index) for v in value],
                           gast.Load())

@@ -18,7 +18,8 @@ def clone(node):
     if not isinstance(node, gast.AST):
         return node
     new = type(node)(**{f: clone(getattr(node, f, None)) for f in node._fields})
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset",
+                 "s2sad_builtin"):
         if hasattr(node, attr):
             setattr(new, attr, getattr(node, attr))
     return new

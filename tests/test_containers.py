@@ -219,9 +219,6 @@ def conditional_comprehension(x, flag):
 
 
 REFUSED = [
-    (updates_an_argument, (np.ones(2),), "x[0] = 1.0", "caller's argument"),
-    (appends_to_an_argument, ([1.0], 2.0), "xs.append(v)",
-     "caller's argument"),
     (updates_a_view, (np.ones(3),), "row[0] = 5.0", "view"),
     (updates_an_alias, (1.0,), "y[0] = x", "`z`"),
     (reads_a_view_after_an_update, (np.ones(3),), "return np.sum(row)",
@@ -245,6 +242,45 @@ def test_updates_of_shared_values_are_refused_with_a_location(
             s2sad.show(func, mode=mode)
         assert f"test_containers.py:{lineno}:" in str(info.value)
         assert words in str(info.value)
+
+
+def calls_an_updater(x):
+    y = x * 2.0
+    total = updates_an_argument(y)
+    return total + np.sum(y)  # Python's y has changed
+
+
+def calls_an_appender(x):
+    xs = [x]
+    total = appends_to_an_argument(xs, x)
+    return total * len(xs)  # Python's xs has changed
+
+
+@pytest.mark.parametrize("caller, func, args, line", [
+    (calls_an_updater, updates_an_argument, (np.ones(2),), "x[0] = 1.0"),
+    (calls_an_appender, appends_to_an_argument, (1.0,), "xs.append(v)")],
+    ids=lambda c: getattr(c, "__name__", ""))
+def test_a_function_called_with_a_value_may_not_update_it(
+        caller, func, args, line):
+    import inspect
+    lines, first = inspect.getsourcelines(func)
+    lineno = first + next(i for i, text in enumerate(lines) if line in text)
+    for mode in ("reverse", "forward"):
+        with pytest.raises(errors.S2SADError) as info:
+            s2sad.show(caller, mode=mode)
+        assert f"test_containers.py:{lineno}:" in str(info.value)
+        assert "caller's argument" in str(info.value)
+
+
+def test_the_function_differentiated_may_update_its_arguments():
+    x = np.array([3.0, 4.0])
+    value, g = s2sad.value_and_grad(updates_an_argument)(x)
+    assert value == 5.0 and list(g) == [0.0, 1.0]
+    assert list(x) == [3.0, 4.0]
+    xs = [1.5]
+    value, (g_xs, g_v) = s2sad.value_and_grad(
+        appends_to_an_argument, argnums=(0, 1))(xs, 2.0)
+    assert (value, g_xs, g_v) == (3.5, [1.0], 1.0) and xs == [1.5]
 
 
 # ---- regressions found by adversarial testing ----

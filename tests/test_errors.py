@@ -74,11 +74,6 @@ def _while_else(x):
     return x
 
 
-def _subscript_assign(x):
-    x[0] = 1.0
-    return np.sum(x)
-
-
 # (function, args, error class, the source line the error must name, words)
 BAD = [
     (no_rule, (1.5,), errors.UnsupportedCallError, "return math.gamma",
@@ -95,8 +90,6 @@ BAD = [
      "else"),
     (_while_else, (1.5,), errors.UnsupportedSyntaxError, "while x < 10",
      "else"),
-    (_subscript_assign, (np.ones(2),), errors.UnsupportedSyntaxError,
-     "x[0] = 1.0", "assignment into"),
 ]
 
 

@@ -338,6 +338,21 @@ SPECIAL_CASES = {
     ],
 }
 
+# `a op= b` keeps a's shape: b broadcasts into a, never a into b
+UPDATE_ROWS = [("OP(x0, x1)", [a, b], ALL) for a, b in [
+    (FLOAT, FLOAT), (arr(), arr()), (arr(3), arr(3)), (arr(2, 3), arr(3)),
+    (arr(2, 3), arr(2, 1)), (arr(2, 3), FLOAT)]]
+for _update in (runtime.iadd, runtime.isub, runtime.imul, runtime.itruediv,
+                runtime.ipow, runtime.imod):
+    SPECIAL_CASES[_update] = UPDATE_ROWS
+SPECIAL_CASES[runtime.imatmul] = [
+    ("OP(x0, x1)", [arr(2, 3), arr(3, 3)], ALL),
+    ("OP(x0, x1)", [arr(3, 3), arr(3, 3)], ALL)]
+SPECIAL_CASES[runtime.gradients] = [
+    ("OP((x0, x1), (x2, x3))[0] * OP((x0, x1), (x2, x3))[1]",
+     [arr(2, 3), arr(3), arr(2, 3), arr(3)], (0, 1)),
+    ("OP((x0, x1), (x1, x0))[1]", [FLOAT, FLOAT], (0,))]
+
 for _rows in (rule_rows_reductions.ROWS, rule_rows_shape.ROWS,
               rule_rows_containers.ROWS,
               rule_rows_products.ROWS, rule_rows_linalg.ROWS,

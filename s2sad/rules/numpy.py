@@ -388,8 +388,9 @@ def _fractions(y, num, endpoint, retstep, axis):
 
 non_differentiable(
     np.shape, np.ndim, np.size, np.sign, np.floor, np.ceil, np.round,
-    np.trunc, np.isfinite, np.isnan, np.isinf, np.argmax, np.argmin,
-    np.argsort, np.argpartition, np.zeros, np.ones, np.empty, np.eye,
+    np.around, np.rint, np.fix, np.trunc, np.isfinite, np.isnan, np.isinf,
+    np.argmax, np.argmin, np.argsort, np.argpartition, np.zeros, np.ones,
+    np.empty, np.eye,
     np.arange, np.zeros_like, np.ones_like, np.empty_like,
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
     np.not_equal, np.logical_and, np.logical_or, np.logical_not,

@@ -451,13 +451,14 @@ def stack_fwd(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
 @adjoint(np.array, np.asarray)
 def array(y, object, dtype=None, copy=True, order="K", subok=False,
           ndmin=0, like=None):
-    d[object] = runtime.unstack(np.reshape(d[y], np.shape(object)), object, 0)
+    d[object] = runtime.unstack(
+        np.reshape(runtime.through_cast(d[y], y), np.shape(object)), object, 0)
 
 
 @tangent(np.array, np.asarray)
 def array_fwd(y, object, dtype=None, copy=True, order="K", subok=False,
               ndmin=0, like=None):
-    d[y] = np.array(d[object], dtype, ndmin=ndmin)
+    d[y] = runtime.through_cast(np.array(d[object], ndmin=ndmin), y)
 
 
 @adjoint(np.split, np.array_split)
@@ -591,10 +592,10 @@ def take_fwd(y, a, indices, axis=None, out=None, mode="raise"):
 
 @adjoint(ssa.method("astype"))
 def astype(y, x, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    d[x] = runtime.cast_like(d[y], x)
+    d[x] = runtime.cast_like(runtime.through_cast(d[y], y), x)
 
 
 @tangent(ssa.method("astype"))
 def astype_fwd(y, x, dtype, order="K", casting="unsafe", subok=True,
                copy=True):
-    d[y] = runtime.cast_like(d[x], y)
+    d[y] = runtime.through_cast(runtime.cast_like(d[x], y), y)

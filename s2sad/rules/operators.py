@@ -14,27 +14,28 @@ from s2sad.rules.registry import (
 # ---- arithmetic ----
 
 
-@elementwise(operator.add, np.add, runtime.accumulated)
+@elementwise(operator.add, np.add, runtime.accumulated, runtime.iadd)
 def add(z, x, y):
     return 1.0, 1.0
 
 
-@elementwise(operator.sub, np.subtract)
+@elementwise(operator.sub, np.subtract, runtime.isub)
 def sub(z, x, y):
     return 1.0, -1.0
 
 
-@elementwise(operator.mul, np.multiply)
+@elementwise(operator.mul, np.multiply, runtime.imul)
 def mul(z, x, y):
     return y, x
 
 
-@elementwise(operator.truediv, np.divide, np.true_divide, domain="nonzero")
+@elementwise(operator.truediv, np.divide, np.true_divide, runtime.itruediv,
+             domain="nonzero")
 def truediv(z, x, y):
     return 1.0 / y, -z / y
 
 
-@elementwise(operator.pow, np.power, domain="positive")
+@elementwise(operator.pow, np.power, runtime.ipow, domain="positive")
 def pow(z, x, y):
     return y * x ** (y - 1), np.log(x) * z
 
@@ -49,7 +50,8 @@ def pos(y, x):
     return 1.0
 
 
-@elementwise(operator.mod, np.mod, np.remainder, domain="positive")
+@elementwise(operator.mod, np.mod, np.remainder, runtime.imod,
+             domain="positive")
 def mod(z, x, y):
     return 1.0, -np.floor(x / y)
 
@@ -57,13 +59,13 @@ def mod(z, x, y):
 # ---- products ----
 
 
-@adjoint(operator.matmul, np.matmul)
+@adjoint(operator.matmul, np.matmul, runtime.imatmul)
 def matmul(z, x, y):
     d[x] = runtime.matmul_adjoint_a(d[z], x, y)
     d[y] = runtime.matmul_adjoint_b(d[z], x, y)
 
 
-@tangent(operator.matmul, np.matmul)
+@tangent(operator.matmul, np.matmul, runtime.imatmul)
 def matmul_fwd(z, x, y):
     d[z] = d[x] @ y + x @ d[y]
 
@@ -74,4 +76,6 @@ non_differentiable(
     operator.floordiv, np.floor_divide, operator.eq, operator.ne, operator.lt,
     operator.le, operator.gt, operator.ge, operator.is_, operator.is_not,
     operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
-    operator.lshift, operator.rshift)
+    operator.lshift, operator.rshift, runtime.ifloordiv, runtime.iand,
+    runtime.ior, runtime.ixor, runtime.ilshift, runtime.irshift,
+    runtime.check_unshared)

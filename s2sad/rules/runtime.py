@@ -104,6 +104,7 @@ linear(runtime.unstack, runtime.stack_pieces)
 linear(runtime.tree_like, runtime.tree_adjoint)
 linear(runtime.sequence)
 linear(runtime.keep_last)
+linear(runtime.through_cast)  # zero or the identity: self-adjoint
 
 
 @adjoint(runtime.repeat_adjoint, constants=("x", "repeats", "axis"))
@@ -237,3 +238,26 @@ non_differentiable(runtime.zeros_like, runtime.check_scalar, runtime.diff_widths
                    runtime.reduced_size, runtime.real_only, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
                    runtime.balanced_max_partial)
+
+
+# ---- what a gradient function returns ----
+
+
+@adjoint(runtime.gradient, constants=("x",))
+def gradient_rev(y, g, x):
+    d[g] = runtime.unbroadcast(d[y], g)
+
+
+@tangent(runtime.gradient)
+def gradient_fwd(y, g, x):
+    d[y] = runtime.gradient(d[g], x)
+
+
+@adjoint(runtime.gradients, constants=("xs", "others"))
+def gradients_rev(y, gs, xs, others=()):
+    d[gs] = runtime.ungradients(d[y], gs)
+
+
+@tangent(runtime.gradients, structural=True)
+def gradients_fwd(y, gs, xs, others=()):
+    d[y] = runtime.gradients(d[gs], xs)

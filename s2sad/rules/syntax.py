@@ -25,13 +25,13 @@ takes_sequences(operator.getitem, runtime.setitem)
 @adjoint(runtime.setitem, constants=("index",))
 def setitem(y, x, index, value):
     d[x] = runtime.setitem(d[y], index, 0.0)
-    d[value] = runtime.unbroadcast(runtime.keep_last(d[y][index], x, index),
-                                   value)
+    d[value] = runtime.unbroadcast(runtime.keep_last(
+        runtime.through_cast(d[y], y)[index], x, index), value)
 
 
 @tangent(runtime.setitem, structural=True)
 def setitem_fwd(y, x, index, value):
-    d[y] = runtime.setitem(d[x], index, d[value])
+    d[y] = runtime.through_cast(runtime.setitem(d[x], index, d[value]), y)
 
 
 @adjoint(attribute("T"))
