@@ -603,6 +603,30 @@ def _scalar_factor(a, b):
     return a_nd == 0 or b_nd == 0
 
 
+def divide(a, b):
+    """`a / b` as NumPy computes it, for Python numbers too (inf or nan where
+    they raise): derivative statements divide values that may be either
+    (see rules/ieee.py)."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        return np.divide(a, b)
+
+
+def power(a, b):
+    """`a ** b` as NumPy computes it, for Python numbers too: inf for 0 to a
+    negative power and on overflow, nan for a negative number to a
+    fractional power (where Python raises or makes a complex number)."""
+    try:
+        result = a ** b
+    except (ZeroDivisionError, OverflowError):
+        return np.power(a, b)
+    if result.__class__ is complex and not (_is_complex(a) or
+                                            _is_complex(b)):
+        return np.power(a, b)
+    return result
+
+
 def sign(x):
     """The derivative of abs, 0 at 0: np.sign, fast for Python floats; for
     complex z, conj(z) / |z| (its adjoint rule, see rules/numpy.py)."""

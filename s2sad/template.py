@@ -4,12 +4,15 @@ A template's parameters are bound to the operands of one SSA statement; its
 local variables become fresh temporaries; its free names (`np`, `runtime`,
 `math`) become names the generated code can reach; `d[p]` becomes the adjoint
 (or tangent) name of p. Statements `d[p] = expr` are returned apart, as
-contributions, for the engine to accumulate.
+contributions, for the engine to accumulate. Divisions, powers and `math`
+calls of the filled code compute as NumPy does, never raising
+(`rules.ieee`): only the user's own statements keep Python's semantics.
 """
 
 import gast
 
-from s2sad import errors, ssa, trees
+from s2sad import errors, runtime, ssa, trees
+from s2sad.rules import ieee
 
 _NO_VALUE = object()
 
@@ -51,7 +54,8 @@ class Filled:
         self.returned = None  # gast expression, for partials templates
 
 
-def fill(template, operands, d_names, namer, import_name):
+def fill(template, operands, d_names, namer, import_name, numbers=(),
+         arrays=()):
     """Instantiate `template` for one statement.
 
     Args:
@@ -61,21 +65,39 @@ def fill(template, operands, d_names, namer, import_name):
         namer: the function's `Namer`, for template locals.
         import_name: callable (name, object) -> the name generated code uses
             to reach a free name of the template.
+        numbers: the parameters whose values are rank 0 (numbers), as are
+            their adjoints or tangents.
+        arrays: the parameters whose values are NumPy values (arithmetic
+            on them is IEEE already).
     """
     locals_ = {}
     filled = Filled()
     rewriter = _Rewriter(template, operands, d_names, locals_, namer,
                          import_name)
+    named = {p: o.name for p, o in operands.items()
+             if isinstance(o, ssa.Var)}
+    lowering = ieee.Lowering(
+        {named[p] for p in numbers if p in named}
+        | {d_names[p] for p in numbers if d_names.get(p)},
+        {named[p] for p in arrays if p in named},
+        {n for n in d_names.values() if n}, rewriter.free.get,
+        lambda: import_name("np", ieee.np),
+        lambda: import_name("runtime", runtime), namer.temp)
     for stmt in template.body:
         if isinstance(stmt, gast.Return):
-            filled.returned = rewriter.visit(trees.clone(stmt.value))
+            hoisted, filled.returned = lowering.expression(
+                rewriter.visit(trees.clone(stmt.value)))
+            filled.stmts += hoisted
             break
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
         if _is_d(target):
-            value = rewriter.visit(trees.clone(stmt.value))
+            hoisted, value = lowering.expression(
+                rewriter.visit(trees.clone(stmt.value)))
+            filled.stmts += hoisted
             filled.contributions.append((target.slice.id, value))
         else:
-            filled.stmts.append(rewriter.visit(trees.clone(stmt)))
+            filled.stmts += lowering.statement(
+                rewriter.visit(trees.clone(stmt)))
     return filled
 
 
@@ -92,6 +114,7 @@ class _Rewriter(gast.NodeTransformer):
         self.locals = locals_
         self.namer = namer
         self.import_name = import_name
+        self.free = {}  # name in the filled code -> the object it names
         self.assigned = {n.id for s in template.body for n in gast.walk(s)
                          if isinstance(n, gast.Name)
                          and isinstance(n.ctx, gast.Store)}
@@ -128,7 +151,9 @@ class _Rewriter(gast.NodeTransformer):
                 return node
             raise errors.S2SADInternalError(
                 f"template {self.template.name}: unknown name {name}")
-        return _name(self.import_name(name, value))
+        reached = self.import_name(name, value)
+        self.free[reached] = value
+        return _name(reached)
 
 
 def _name(name):

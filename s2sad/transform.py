@@ -14,6 +14,7 @@ import gast
 from s2sad import (
     analysis, calls, codegen, derive, errors, frontend, runtime, ssa, template,
     trees)
+from s2sad.rules import ieee
 
 
 class Generated:
@@ -70,6 +71,7 @@ class Transform:
         self.name = calls.name_of(self.source.func) if self.source.func \
             else func.name
         self.varied = None  # names depending on wrt, when needed
+        self.numpy_values = None  # names holding NumPy values, when needed
 
     def import_name(self, name, value):
         """The name generated code uses to reach `value` (`np`, `runtime`)."""
@@ -144,8 +146,17 @@ class Transform:
                 errors.UnsupportedCallError, stmt.node,
                 f"the derivative rule for {describe(stmt)} does not accept "
                 f"these arguments ({exc})") from None
+        if self.numpy_values is None:
+            self.numpy_values = ieee.numpy_values(
+                (s.target, s.fn, {o.name for o in s.operands()
+                                  if isinstance(o, ssa.Var)})
+                for s in ssa.walk(self.func.body) if isinstance(s, ssa.Assign))
+        numbers = {p for p, o in operands.items()
+                   if analysis.is_scalar(o, self.scalars)}
+        arrays = {p for p, o in operands.items() if isinstance(o, ssa.Var)
+                  and o.name in self.numpy_values}
         filled = template.fill(tmpl, operands, d_names(tmpl, operands),
-                               self.namer, self.import_name)
+                               self.namer, self.import_name, numbers, arrays)
         return rule, tmpl, operands, filled
 
     def check_covered(self, stmt, rule, tmpl, operands, covered):

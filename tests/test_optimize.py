@@ -60,12 +60,15 @@ def test_copies_propagate_and_dead_assignments_go():
             a = x
             b = a * 2.0
             unused = np.sin(b)
+            kept = np.log(b)
             c, d = tape.pop()
             return b
-        """)
-    # the pop moves the tape, so it stays though c and d are never read
+        """, derivatives={"unused"})
+    # the pop moves the tape, so it stays though c and d are never read; the
+    # user's own statement stays too: it may raise, as the function does
     assert body(out) == textwrap.dedent("""\
         b = x * 2.0
+        kept = np.log(b)
         c, d = tape.pop()
         return b""")
 
@@ -266,7 +269,10 @@ def test_residuals_the_backward_sweep_overwrites_first_are_not_passed():
     optimize.prune_residuals(forward, backward)
     # s_1 is read only after the loop set it; t and x may be read unchanged
     assert [a.id for a in backward.args.args] == ["n", "t", "x", "g"]
+    # (the loop stays: it is the function's own, which may raise)
     assert body(codegen.to_source(forward)) == textwrap.dedent("""\
+        for i in range(n):
+            s_1 = x * i
         t = np.sin(x)
         return (x, (n, t, x))""")
 

@@ -9,21 +9,26 @@ from s2sad.rules.registry import (
 
 @elementwise(builtins.abs, domain="nonzero")
 def abs(y, x):
+    """0 at x = 0 (sign(0)); JAX gives 1 there, s2sad the midpoint of the
+    subgradient, as autograd."""
     return runtime.sign(x)
 
 
 @elementwise(builtins.float)
 def float(y, x):
+    """No special points."""
     return 1.0
 
 
 @elementwise(builtins.max, domain="distinct")
 def max(z, x, y):
+    """Ties split the gradient equally (1/2 each), as JAX's maximum."""
     return runtime.balanced_max_partial(x, y), runtime.balanced_max_partial(y, x)
 
 
 @elementwise(builtins.min, domain="distinct")
 def min(z, x, y):
+    """Ties split the gradient equally (1/2 each), as JAX's minimum."""
     return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
 
 

@@ -18,36 +18,43 @@ from s2sad.rules.registry import (
 
 @elementwise(np.sin)
 def sin(y, x):
+    """Total: no special points."""
     return np.cos(x)
 
 
 @elementwise(np.cos)
 def cos(y, x):
+    """Total: no special points."""
     return -np.sin(x)
 
 
 @elementwise(np.tan)
 def tan(y, x):
+    """1 + tan(x)**2: inf where tan(x) overflows."""
     return 1.0 + y * y
 
 
 @elementwise(np.arcsin, domain="unit")
 def arcsin(y, x):
+    """inf at x = +-1 (1 / sqrt(0)), as JAX; nan beyond."""
     return 1.0 / np.sqrt(1.0 - x * x)
 
 
 @elementwise(np.arccos, domain="unit")
 def arccos(y, x):
+    """-inf at x = +-1, as JAX; nan beyond."""
     return -1.0 / np.sqrt(1.0 - x * x)
 
 
 @elementwise(np.arctan)
 def arctan(y, x):
+    """Total: no special points."""
     return 1.0 / (1.0 + x * x)
 
 
 @elementwise(np.arctan2, domain="nonzero")
 def arctan2(z, y, x):
+    """nan at (0, 0) (0 / 0), as JAX."""
     return x / (x * x + y * y), -y / (x * x + y * y)
 
 
@@ -63,6 +70,7 @@ def rad2deg(y, x):
 
 @elementwise(np.hypot, domain="nonzero")
 def hypot(z, x, y):
+    """nan at (0, 0) (0 / 0); JAX differentiates its own formula there."""
     return x / z, y / z
 
 
@@ -124,21 +132,26 @@ def exp2(y, x):
 
 @elementwise(np.log, domain="positive")
 def log(y, x):
+    """inf at x = 0 (1 / 0), as JAX; for x < 0 the value is nan and the
+    derivative 1 / x."""
     return 1.0 / x
 
 
 @elementwise(np.log1p, domain="positive")
 def log1p(y, x):
+    """inf at x = -1, as JAX."""
     return 1.0 / (1.0 + x)
 
 
 @elementwise(np.log2, domain="positive")
 def log2(y, x):
+    """inf at x = 0, as JAX."""
     return 1.0 / (x * np.log(2.0))
 
 
 @elementwise(np.log10, domain="positive")
 def log10(y, x):
+    """inf at x = 0, as JAX."""
     return 1.0 / (x * np.log(10.0))
 
 
@@ -154,6 +167,7 @@ def logaddexp2(z, x, y):
 
 @elementwise(np.sqrt, domain="positive")
 def sqrt(y, x):
+    """inf at x = 0 (0.5 / 0), as JAX; nan for x < 0."""
     return 0.5 / y
 
 
@@ -164,17 +178,22 @@ def square(y, x):
 
 @elementwise(np.cbrt, domain="nonzero")
 def cbrt(y, x):
+    """inf at x = 0 (1 / (3 * 0)), as JAX."""
     return 1.0 / (3.0 * y * y)
 
 
 @elementwise(np.reciprocal, domain="nonzero")
 def reciprocal(y, x):
+    """-inf at x = 0 (-inf * inf), as JAX."""
     return -y * y
 
 
 @elementwise(np.float_power, domain="positive")
 def float_power(z, x, y):
-    return y * np.float_power(x, y - 1.0), np.log(x) * z
+    """Special points as `**` (rules/operators.py): d/dx is 0 where
+    y == 0; d/dy takes log 0 as 0."""
+    return (y * np.float_power(x, np.where(y == 0, 1.0, y - 1.0)),
+            np.log(np.where(x == 0, 1.0, x)) * z)
 
 
 # ---- elementwise: piecewise ----
@@ -182,6 +201,8 @@ def float_power(z, x, y):
 
 @elementwise(np.abs, np.absolute, np.fabs, domain="nonzero")
 def abs(y, x):
+    """0 at x = 0 (np.sign); JAX gives 1 there, s2sad the midpoint of the
+    subgradient, as autograd."""
     return runtime.sign(x)  # conj(x) / |x| for complex x
 
 
@@ -193,11 +214,13 @@ def abs_fwd(y, x):
 
 @elementwise(np.maximum, np.fmax, domain="distinct")
 def maximum(z, x, y):
+    """Ties split the gradient equally (1/2 each), as JAX."""
     return runtime.balanced_max_partial(x, y), runtime.balanced_max_partial(y, x)
 
 
 @elementwise(np.minimum, np.fmin, domain="distinct")
 def minimum(z, x, y):
+    """Ties split the gradient equally (1/2 each), as JAX."""
     return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
 
 
