@@ -193,14 +193,22 @@ class _Reverse(Transform):
     def generate(self):
         out = self.output
         body, sweep = self.sweeps()
+        # the backward sweep restores loop values from the tape: a value
+        # returned with the gradient is kept before it runs
+        restored = set(trees.names(gast.Module(sweep, []), gast.Store))
+        kept = {}
+        for operand in (out, self.aux) if self.with_value else ():
+            if isinstance(operand, ssa.Var) and operand.name in restored:
+                kept[operand.name] = self.namer.fresh(f"{operand.name}_value")
+                body.append(ssa.assign(kept[operand.name], load(operand.name)))
         seed_at = len(body)
         body += sweep
         grads = [self.gradient_of(p) for p in self.wrt]
         derivative_names = self.derivative_names(body[seed_at:])
-        if self.assume_scalar or not self.runtime_checks:  # numbers only
-            if analysis.may_make_ints(self.func):  # floats in, a float out
-                grads = [gast.Call(self.builtin("float"), [g], [])
-                         for g in grads]
+        if self.assume_scalar:  # floats in, a float out (not an int, or
+            # a NumPy float from a rule or a special point)
+            grads = [gast.Call(self.builtin("float"), [g], [])
+                     for g in grads]
             result = grads[0] if isinstance(self.argnums, int) \
                 else gast.Tuple(grads, gast.Load())
         elif isinstance(self.argnums, int):
@@ -209,9 +217,13 @@ class _Reverse(Transform):
             result = self.runtime_call("gradients", [
                 gast.Tuple(grads, gast.Load()),
                 gast.Tuple([load(p) for p in self.wrt], gast.Load())])
-        value = ssa.render_operand(out)
+        def value_of(operand):
+            if isinstance(operand, ssa.Var) and operand.name in kept:
+                return load(kept[operand.name])
+            return ssa.render_operand(operand)
+        value = value_of(out)
         if self.has_aux:  # JAX's layouts: (grad, aux), ((value, aux), grad)
-            aux = ssa.render_operand(self.aux)
+            aux = value_of(self.aux)
             if self.with_value:
                 value = gast.Tuple([value, aux], gast.Load())
             else:
