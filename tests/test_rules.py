@@ -24,6 +24,7 @@ no gradient. Engine bugs found here are listed in `KNOWN_BUGS` and run as
 strict xfails: they stay visible, and the suite says when one gets fixed.
 """
 
+import ast
 import builtins
 import importlib.util
 import itertools
@@ -569,3 +570,177 @@ def test_a_differentiated_value_where_a_rule_has_no_derivative_is_refused(
     with pytest.raises(s2sad.errors.UnsupportedCallError,
                        match="no derivative with respect to its argument `s`"):
         s2sad.check_grads(probe, [np.ones(3)], modes=(mode,))
+
+
+# ---- a rule handles every argument it accepts, or the call is refused ----
+
+
+def test_a_template_that_never_reads_a_parameter_is_refused_at_registration():
+    def ignores_mode(y, x, mode="raise"):
+        d[x] = d[y]
+
+    with pytest.raises(TypeError, match="never reads mode"):
+        registry.adjoint(difference)(ignores_mode)
+
+
+def test_an_annotated_parameter_need_not_be_read():
+    def handled(y, x, out: registry.only(None) = None,
+                order: registry.via_output = "K"):
+        d[x] = d[y]
+
+    template = registry.Template(handled)
+    registry._validate(template, partials=False)
+    assert list(template.restricted) == ["out"]
+    assert template.via_output == {"order"}
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+@pytest.mark.parametrize("call, refused", [
+    ("np.cumsum(x0, dtype=np.int64)", "only dtype=None or a floating-point"),
+    ("np.linspace(x0, 2.0, 3, dtype=int)", "only dtype=None or a floating"),
+    ("np.sum(x0, dtype=np.float64)", "does not handle its argument `dtype=`"),
+    ("np.max(x0, initial=-1.0)", "does not handle its argument `initial=`"),
+    ("np.sin(x0, where=x0 > 0)", "does not handle its argument `where=`"),
+    ("np.sum(x0, None, np.float32)", "does not handle its positional "
+     "argument 3"),
+])
+def test_an_argument_a_rule_does_not_handle_is_refused_where_it_is_written(
+        tmp_path, mode, call, refused):
+    probe = load_probe(tmp_path, "probe", f"np.sum({call})", 1)
+    if refused is None:  # the value handled: a correct derivative
+        s2sad.check_grads(probe, [np.ones((2, 2))], modes=(mode,))
+        return
+    with pytest.raises(s2sad.errors.UnsupportedCallError) as info:
+        s2sad.check_grads(probe, [np.ones((2, 2))], modes=(mode,))
+    assert refused in str(info.value)
+    assert str(info.value).startswith(f"{probe.__code__.co_filename}:5: ")
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_a_value_known_at_run_time_is_checked_when_the_derivative_runs(
+        tmp_path, mode):
+    probe = load_probe(tmp_path, "probe", "np.sum(np.cumsum(x0, dtype=x1))", 2)
+    x = np.arange(3.0)
+    s2sad.check_grads(probe, [x, np.float64], argnums=(0,), modes=(mode,))
+    with pytest.raises(s2sad.errors.UnsupportedCallError) as info:
+        s2sad.check_grads(probe, [x, np.int64], argnums=(0,), modes=(mode,))
+    assert str(info.value).startswith(
+        f"{probe.__code__.co_filename}:5: the derivative rule for `np.cumsum`"
+        " handles only dtype=None or a floating-point dtype, not ")
+
+
+# ---- a declared zero derivative proves itself: the value does not move ----
+# An input a rule gives no derivative (non_differentiable, a partial None,
+# Rule.constants) must leave the value piecewise constant: perturbed by a
+# small step at random points, the value stays put (it may jump, across a
+# floor or a comparison, but never moves by a small nonzero amount). Only
+# float inputs are perturbed: shapes, axes and dtypes are not.
+
+STEP = 1e-7
+
+
+def moves_continuously(call, values, i, rng):
+    """Whether a small step in float input i moves call(*values) by a small
+    nonzero amount (a jump, or no change, is piecewise constant)."""
+    base = np.asarray(call(*values), dtype=float)
+    direction = rng.standard_normal(np.shape(values[i]))
+    for scale in (STEP, STEP / 8):
+        moved = list(values)
+        moved[i] = values[i] + scale * direction
+        if type(values[i]) is float:
+            moved[i] = float(moved[i])
+        change = np.abs(np.asarray(call(*moved), dtype=float) - base)
+        change = change[np.isfinite(change)]
+        if not np.any((change > 0) & (change < 1e3 * scale)):
+            return False
+    return True
+
+
+def float_call(rule):
+    """(args, call) for a non-differentiable rule NumPy or math accepts
+    float arguments for (1 to 3 of them), or None."""
+    if module_of(rule.key) not in ("numpy", "math", "_operator", "builtins") \
+            or rule.key in UNINITIALISED:
+        return None
+    for n in (1, 2, 3):
+        for shape in ((2, 3), None):
+            args = [draw("real", shape, np.random.default_rng(n))
+                    for _ in range(n)]
+            try:
+                out = rule.key(*args)
+                np.asarray(out, dtype=float)
+            except Exception:
+                continue
+            return shape, n
+    return None
+
+
+NON_DIFFERENTIABLE = [
+    pytest.param(rule, *float_call(rule), id=rule.name)
+    for rule in registry.all_rules()
+    if not rule.differentiable and float_call(rule) is not None]
+
+
+@pytest.mark.parametrize("rule, shape, n", NON_DIFFERENTIABLE)
+def test_a_non_differentiable_function_is_piecewise_constant(rule, shape, n,
+                                                             rng):
+    for _ in range(5):
+        values = [draw("real", shape, rng) for _ in range(n)]
+        for i in range(n):
+            assert not moves_continuously(rule.key, values, i, rng), (
+                f"{rule.name} changes continuously with argument {i}: it "
+                "has a derivative; give it a rule")
+
+
+def constant_inputs(rule):
+    """The template parameters of `rule` it gives no derivative for."""
+    if rule.partials is not None:
+        returned = rule.partials.body[-1].value
+        partials = returned.elts if hasattr(returned, "elts") else [returned]
+        return {p for p, e in zip(rule.partials.params[1:], partials)
+                if getattr(e, "value", 0) is None
+                and type(e).__name__ == "Constant"}
+    return set(rule.constants)
+
+
+def constant_cases():
+    for rule in registry.all_rules():
+        constants = constant_inputs(rule) if rule.differentiable else ()
+        if not constants or not callable(rule.key):
+            continue
+        template = rule.partials or rule.adjoint
+        for expr, args, _ in SPECIAL_CASES.get(rule.key) or generated_rows(
+                rule):
+            call = ast.parse(expr, mode="eval").body
+            if not (isinstance(call, ast.Call) and isinstance(
+                    call.func, ast.Name) and call.func.id == "OP"):
+                continue
+            names = [a.id if isinstance(a, ast.Name) else None
+                     for a in call.args]
+            keywords = {k.arg: k.value.id if isinstance(k.value, ast.Name)
+                        else None for k in call.keywords}
+            try:
+                bound = template.signature.bind(None, *names, **keywords)
+            except TypeError:
+                continue
+            others = {v for p, v in bound.arguments.items()
+                      if p not in constants}
+            for param in constants:
+                name = bound.arguments.get(param)
+                if name and name.startswith("x") and name not in others:
+                    yield pytest.param(rule, expr, args, int(name[1:]),
+                                       id=f"{rule.name}: {param} of {expr}")
+
+
+@pytest.mark.parametrize("rule, expr, args, i", list(constant_cases()))
+def test_an_input_a_rule_holds_constant_is_piecewise_constant(
+        rule, expr, args, i, rng):
+    call = eval(f"lambda {', '.join(f'x{k}' for k in range(len(args)))}: "
+                f"{expr}", {"OP": rule.key, "np": np, "runtime": runtime})
+    for _ in range(5):
+        values = draw_args(args, rule.domain, rng)
+        if not is_float(values[i]):
+            continue
+        assert not moves_continuously(call, values, i, rng), (
+            f"{rule.name}: {expr} changes continuously with x{i}, which "
+            "the rule holds constant")
