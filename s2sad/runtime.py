@@ -136,15 +136,16 @@ def check_argument(value, allowed, message):
 
 
 def is_float_dtype(dtype):
-    """Does `dtype` name a real floating-point type (float, np.float32)?"""
+    """Does `dtype` name a floating-point type (float, np.float32,
+    complex), whose cast has derivative 1 (an integer's has 0)?"""
     try:
-        return np.issubdtype(np.dtype(dtype), np.floating)
+        return np.issubdtype(np.dtype(dtype), np.inexact)
     except TypeError:
         return False
 
 
 def check_float_dtype(dtype, message):
-    """A derivative rule handles only `dtype=None` or a floating-point dtype
+    """A derivative rule handles only `dtype=None` or a float or complex dtype
     of an argument whose value was not known when s2sad wrote the code."""
     if dtype is not None and not is_float_dtype(dtype):
         raise errors.UnsupportedCallError(f"{message}, not {dtype!r}")

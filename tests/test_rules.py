@@ -27,8 +27,10 @@ strict xfails: they stay visible, and the suite says when one gets fixed.
 import ast
 import builtins
 import importlib.util
+import inspect
 import itertools
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -596,8 +598,8 @@ def test_an_annotated_parameter_need_not_be_read():
 
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 @pytest.mark.parametrize("call, refused", [
-    ("np.cumsum(x0, dtype=np.int64)", "only dtype=None or a floating-point"),
-    ("np.linspace(x0, 2.0, 3, dtype=int)", "only dtype=None or a floating"),
+    ("np.cumsum(x0, dtype=np.int64)", "only dtype=None or a float or"),
+    ("np.linspace(x0, 2.0, 3, dtype=int)", "only dtype=None or a float or"),
     ("np.sum(x0, dtype=np.float64)", "does not handle its argument `dtype=`"),
     ("np.max(x0, initial=-1.0)", "does not handle its argument `initial=`"),
     ("np.sin(x0, where=x0 > 0)", "does not handle its argument `where=`"),
@@ -626,7 +628,7 @@ def test_a_value_known_at_run_time_is_checked_when_the_derivative_runs(
         s2sad.check_grads(probe, [x, np.int64], argnums=(0,), modes=(mode,))
     assert str(info.value).startswith(
         f"{probe.__code__.co_filename}:5: the derivative rule for `np.cumsum`"
-        " handles only dtype=None or a floating-point dtype, not ")
+        " handles only dtype=None or a float or complex dtype, not ")
 
 
 # ---- a declared zero derivative proves itself: the value does not move ----
@@ -744,3 +746,133 @@ def test_an_input_a_rule_holds_constant_is_piecewise_constant(
         assert not moves_continuously(call, values, i, rng), (
             f"{rule.name}: {expr} changes continuously with x{i}, which "
             "the rule holds constant")
+
+
+# ---- every keyword of a NumPy function: handled right, or refused ----
+# Each rule of a NumPy function is called (on its first row) with each
+# keyword of the function's signature (for ufuncs, the ufunc keywords) at
+# values other than what the row passes: the derivative must match central
+# differences with the value equal to NumPy's, or s2sad must refuse the
+# call with an error located at the probe's line.
+
+UFUNC_KEYWORDS = ["out", "where", "casting", "order", "dtype", "subok"]
+KEYWORD_VALUES = {
+    "out": ["None", "np.empty(np.shape(x0))"],
+    "where": ["True", "x0 > 0"],
+    "casting": ["'unsafe'", "'no'"],
+    "order": ["'F'", "'C'"],
+    "dtype": ["np.float64", "np.int64", "None"],
+    "subok": ["False"],
+    "keepdims": ["True"],
+    "axis": ["0", "-1"],
+    "mode": ["'wrap'", "'clip'"],
+    "copy": ["False", "True"],
+    "initial": ["-1.0"],
+    "ddof": ["1"],
+    "like": ["np.empty(0)"],
+    "norm": ["'ortho'", "'forward'"],
+    "n": ["2"],
+    "kind": ["'stable'"],
+    "stable": ["True"],
+    "endpoint": ["False"],
+    "deg": ["True"],
+    "tol": ["1e6"],
+    "hermitian": ["True"],
+    "full_matrices": ["False"],
+    "compute_uv": ["False"],
+}
+
+
+def numpy_keywords(key):
+    if isinstance(key, np.ufunc):
+        return UFUNC_KEYWORDS
+    try:
+        params = inspect.signature(key).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                 p.KEYWORD_ONLY)]
+
+
+def keyword_cases():
+    for rule in registry.all_rules():
+        if not rule.differentiable or not callable(rule.key) or not (
+                module_of(rule.key) or "").startswith("numpy"):
+            continue
+        for expr, args, argnums in SPECIAL_CASES.get(rule.key) or \
+                generated_rows(rule):
+            call = ast.parse(expr, mode="eval").body
+            if isinstance(call, ast.Call) and isinstance(
+                    call.func, ast.Name) and call.func.id == "OP":
+                break
+        else:
+            continue
+        try:
+            bound = inspect.signature(rule.key).bind(*call.args, **{
+                k.arg: k.value for k in call.keywords})
+            passed = set(bound.arguments)
+        except (TypeError, ValueError):
+            passed = {k.arg for k in call.keywords}
+        for keyword in numpy_keywords(rule.key):
+            if keyword in passed:
+                continue
+            for value in KEYWORD_VALUES.get(keyword, ["None"]):
+                with_keyword = ast.Call(call.func, call.args, call.keywords + [
+                    ast.keyword(keyword, ast.parse(value, mode="eval").body)])
+                text = ast.unparse(with_keyword)
+                yield pytest.param(rule, text, args, argnums,
+                                   id=f"{rule.name}: {text}")
+
+
+@pytest.mark.parametrize("rule, expr, args, argnums", list(keyword_cases()))
+def test_every_keyword_is_handled_or_refused(rule, expr, args, argnums,
+                                             tmp_path, rng):
+    values = draw_args(args, rule.domain, rng)
+    if argnums is ALL:
+        argnums = tuple(i for i, v in enumerate(values) if is_float(v))
+    namespace = {"OP": rule.key, "runtime": runtime}
+    primal = load_probe(tmp_path, "primal", expr, len(values), **namespace)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = primal(*values)
+        weight = rng.standard_normal(np.shape(out))
+        np.sum(np.asarray(out) * weight).astype(float)
+    except Exception:  # NumPy refuses the call, or it gives no numbers
+        pytest.skip("not a valid call of the NumPy function")
+    probe = load_probe(tmp_path, "probe", f"np.sum(({expr}) * W)",
+                       len(values), W=weight, **namespace)
+    try:
+        value, _ = s2sad.value_and_grad(probe, argnums=argnums)(*values)
+        assert value == probe(*values)
+        s2sad.check_grads(probe, values, argnums=argnums, eps=1e-6,
+                          rtol=1e-6, atol=1e-8)
+    except s2sad.errors.S2SADError as exc:
+        assert str(exc).startswith(f"{probe.__code__.co_filename}:5: "), exc
+
+
+def test_a_template_parameter_named_as_the_functions_is_in_its_position():
+    # np.sum(x, 0, np.float32) passes dtype third: a template with keepdims
+    # third would read it as keepdims. Parameters NumPy takes by keyword
+    # only are keyword-only in the template, so passing them by position
+    # is refused (as it is where NumPy takes them positionally too).
+    wrong = []
+    for rule in registry.all_rules():
+        try:
+            function = inspect.signature(rule.key).parameters
+        except (TypeError, ValueError):
+            continue
+        for template in {rule.adjoint, rule.tangent, rule.partials} - {None}:
+            params = list(template.signature.parameters.values())[1:]
+            for name in set(function) & {p.name for p in params}:
+                at = _position(params, name)
+                if at is not None and at != _position(function.values(),
+                                                      name):
+                    wrong.append(f"{template.name}: {name}")
+    assert not wrong
+
+
+def _position(params, name):
+    positional = [p.name for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return positional.index(name) if name in positional else None

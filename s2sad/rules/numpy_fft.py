@@ -190,7 +190,7 @@ def irfft2_rev(y, a, s: via_output = None, axes=(-2, -1), norm=None,
                out: only(None) = None):
     d[a] = runtime.fit_to(np.conj(np.fft.rfft2(np.real(d[y]), None, axes,
                                             _swapped(norm)))
-                          * _hermitian_weights(y, axes[-1]), a)
+                          * _hermitian_weights(y, _last_axis(y, axes)), a)
 
 
 @tangent(np.fft.irfft2)

@@ -376,14 +376,16 @@ def triu_fwd(y, m, k=0):
 
 
 @adjoint(np.pad)
-def pad(y, array, pad_width, mode="constant", constant_values=0):
+def pad(y, array, pad_width, mode: only("constant") = "constant",
+        constant_values=0):
     d[array] = d[y][_pad_crop(array, pad_width, mode)]
     d[constant_values] = _scalar_only(constant_values) * (
         np.sum(d[y]) - np.sum(d[y][_pad_crop(array, pad_width, mode)]))
 
 
 @tangent(np.pad)
-def pad_fwd(y, array, pad_width, mode="constant", constant_values=0):
+def pad_fwd(y, array, pad_width, mode: only("constant") = "constant",
+            constant_values=0):
     d[y] = np.pad(d[array], pad_width, mode=mode) + np.pad(
         np.zeros(np.shape(array)), pad_width, mode=mode,
         constant_values=d[constant_values])
@@ -399,8 +401,8 @@ takes_sequences(np.concatenate, np.hstack, np.vstack, np.dstack,
 
 
 @adjoint(np.concatenate)
-def concatenate(y, arrays, axis=0, out: only(None) = None,
-                *, dtype: float_dtype = None, casting: via_output = "same_kind"):
+def concatenate(y, arrays, axis=0, out: only(None) = None, *,
+                dtype: float_dtype = None, casting: via_output = "same_kind"):
     d[arrays] = runtime.concatenate_adjoint(d[y], arrays, axis)
 
 
@@ -468,16 +470,16 @@ def stack_fwd(y, arrays, axis=0, out: only(None) = None,
 
 
 @adjoint(np.array, np.asarray)
-def array(y, object, dtype: via_output = None, *, copy: via_output = True,
+def array(y, object, dtype: float_dtype = None, *, copy: via_output = True,
           order: via_output = "K", subok: via_output = False,
           ndmin: via_output = 0, like: only(None) = None):
     d[object] = runtime.unstack(np.reshape(d[y], np.shape(object)), object, 0)
 
 
 @tangent(np.array, np.asarray)
-def array_fwd(y, object, dtype=None, *, copy: via_output = True,
-              order: via_output = "K", subok: via_output = False, ndmin=0,
-              like: only(None) = None):
+def array_fwd(y, object, dtype: float_dtype = None, *,
+              copy: via_output = True, order: via_output = "K",
+              subok: via_output = False, ndmin=0, like: only(None) = None):
     d[y] = np.array(d[object], dtype, ndmin=ndmin)
 
 

@@ -24,7 +24,7 @@ an adjoint or tangent template must be read by its body, or annotated:
     def take(y, a, indices, axis=None, out: only(None) = None, mode="raise"):
 
 `only(...)` lists the values the rule handles (`float_dtype`: None or a
-floating-point dtype) (others are refused: when
+float or complex dtype) (others are refused: when
 s2sad transforms the call if the value is a constant, else when the
 derivative runs); `via_output` marks an argument whose effect on the
 derivative the template reads from the output y (its shape, dtype, values)
@@ -84,7 +84,7 @@ class only:
 
 
 class _FloatDtype(only):
-    """`dtype: float_dtype = None`: None or a floating-point dtype, whose
+    """`dtype: float_dtype = None`: None or a float or complex dtype, whose
     cast has derivative 1 (an integer dtype's would be 0)."""
 
     check = "check_float_dtype"
@@ -96,7 +96,7 @@ class _FloatDtype(only):
         return []
 
     def __repr__(self):
-        return "None or a floating-point dtype"
+        return "None or a float or complex dtype"
 
 
 float_dtype = _FloatDtype()
