@@ -169,20 +169,22 @@ class _Loops(gast.NodeTransformer):
         if is_range and isinstance(node.target, gast.Name):
             return [node]
         before, reads, count, index = [], [], [], None
-        if self.builtin(node.iter, "enumerate") and len(node.iter.args) in (1, 2) \
+        if self.builtin(node.iter, "enumerate") \
                 and isinstance(node.target, gast.Tuple) \
                 and len(node.target.elts) == 2:
             counter, target = node.target.elts
-            sequences = [(node.iter.args[0], target)]
-            start = node.iter.args[1] if len(node.iter.args) == 2 else None
+            iterable, start = self.arguments(node.iter, "enumerate",
+                                             ["iterable", "start"], 1)
+            sequences = [(iterable, target)]
             if start is None and isinstance(counter, gast.Name):
                 index = counter.id
             else:
                 reads.append((counter, _binop(_load(self.index_name(node)),
                                               start or _const(0))))
-        elif self.builtin(node.iter, "zip") and not node.iter.keywords \
+        elif self.builtin(node.iter, "zip") \
                 and isinstance(node.target, gast.Tuple) \
                 and len(node.target.elts) == len(node.iter.args):
+            self.not_strict(node.iter)
             sequences = list(zip(node.iter.args, node.target.elts))
         else:
             sequences = [(node.iter, node.target)]
@@ -203,6 +205,42 @@ class _Loops(gast.NodeTransformer):
                         _call("range", [length]), body, node.orelse, None)
         gast.copy_location(loop, node)
         return before + [loop]
+
+    def arguments(self, call, name, params, required):
+        """The arguments of a call to a built-in, None where not given, in
+        the order of `params`; a call that does not fit is refused."""
+        names = [k.arg for k in call.keywords]
+        values = call.args + [None] * (len(params) - len(call.args))
+        fits = len(call.args) <= len(params) and not any(
+            isinstance(a, gast.Starred) for a in call.args)
+        for keyword in call.keywords:
+            if keyword.arg not in params[len(call.args):]:
+                fits = False
+                break
+            values[params.index(keyword.arg)] = keyword.value
+        if not fits or any(v is None for v in values[:required]) or \
+                len(set(names)) < len(names):
+            raise self.error(call, f"this call of `{name}` in a `for` loop "
+                             "is not supported; pass "
+                             f"{', '.join(params)} by position or name")
+        return values
+
+    def not_strict(self, call):
+        """`zip(..., strict=False)` loops like `zip(...)`; `strict=True`
+        (which raises when the lengths differ) is refused."""
+        for keyword in call.keywords:
+            if keyword.arg == "strict" and isinstance(
+                    keyword.value, gast.Constant) and not keyword.value.value:
+                continue
+            what = "`strict=`" if keyword.arg == "strict" else \
+                f"argument `{keyword.arg}=`" if keyword.arg else "`**`"
+            raise self.error(call, f"`zip` with {what} in a `for` loop is not "
+                             "supported; leave it out, and check that the "
+                             "lengths agree before calling the function")
+
+    def error(self, node, message):
+        from s2sad import errors
+        return self.source.error(errors.UnsupportedSyntaxError, node, message)
 
     def unreversed(self, seq):
         """reversed(seq) -> seq[::-1]: sliceable, sized and reversible."""

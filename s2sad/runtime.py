@@ -311,6 +311,29 @@ def check_unshared(value, message):
             or isinstance(value, np.ndarray):
         raise errors.UnsupportedSyntaxError(message)
 
+def check_argument(value, allowed, message):
+    """A derivative rule handles only the `allowed` values of an argument
+    whose value was not known when s2sad wrote the code."""
+    if not any(value is v or (type(value) is type(v) and value == v)
+               for v in allowed):
+        raise errors.UnsupportedCallError(f"{message}, not {value!r}")
+
+
+def is_float_dtype(dtype):
+    """Does `dtype` name a floating-point type (float, np.float32,
+    complex), whose cast has derivative 1 (an integer's has 0)?"""
+    try:
+        return np.issubdtype(np.dtype(dtype), np.inexact)
+    except TypeError:
+        return False
+
+
+def check_float_dtype(dtype, message):
+    """A derivative rule handles only `dtype=None` or a float or complex dtype
+    of an argument whose value was not known when s2sad wrote the code."""
+    if dtype is not None and not is_float_dtype(dtype):
+        raise errors.UnsupportedCallError(f"{message}, not {dtype!r}")
+
 
 def check_scalar(y, name):
     """`grad` seeds the output with 1: it must be a scalar (or, as in

@@ -142,10 +142,9 @@ class Transform:
         try:
             operands = template.bind(tmpl, stmt, output=_OUTPUT)
         except TypeError as exc:
-            raise self.source.error(
-                errors.UnsupportedCallError, stmt.node,
-                f"the derivative rule for {describe(stmt)} does not accept "
-                f"these arguments ({exc})") from None
+            raise self.unhandled_argument(stmt, tmpl, exc) from None
+        checks = [self.check_value(stmt, param, operands[param], allowed)
+                  for param, allowed in tmpl.restricted.items()]
         if self.numpy_values is None:
             self.numpy_values = ieee.numpy_values(
                 (s.target, s.fn, {o.name for o in s.operands()
@@ -157,7 +156,46 @@ class Transform:
                   and o.name in self.numpy_values}
         filled = template.fill(tmpl, operands, d_names(tmpl, operands),
                                self.namer, self.import_name, numbers, arrays)
+        filled.stmts[:0] = [c for c in checks if c is not None]
         return rule, tmpl, operands, filled
+
+    def unhandled_argument(self, stmt, tmpl, exc):
+        """The located error for a call passing an argument its rule's
+        template does not declare (so could not have handled)."""
+        params = tmpl.params[1:]
+        positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in
+                         tmpl.signature.parameters.values()) - 1
+        extra = [k for k, _ in stmt.kwargs if k not in params]
+        if extra:
+            what = f"argument `{extra[0]}=`"
+        elif len(stmt.args) > positional:
+            what = f"positional argument {positional + 1}"
+        else:
+            what = f"these arguments ({exc})"
+        return self.source.error(
+            errors.UnsupportedCallError, stmt.node,
+            f"the derivative rule for {describe(stmt)} does not handle its "
+            f"{what} (it handles {', '.join(params)}); leave that argument "
+            "out (compute its effect separately), or register a rule that "
+            "handles it with @s2sad.adjoint and @s2sad.tangent")
+
+    def check_value(self, stmt, param, operand, allowed):
+        """Refuse a value of `param` the rule does not handle: now for a
+        constant; for a value known only at run time, the statement that
+        checks it when the derivative runs (else None)."""
+        message = (f"the derivative rule for {describe(stmt)} handles only "
+                   f"{param}={allowed!r}")
+        if isinstance(operand, ssa.Const):
+            if allowed.allows(operand.value):
+                return None
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"{message}, not {operand.value!r}; leave that argument out "
+                "or register a rule that handles it")
+        where = f"{self.source.filename}:{self.source.lineno(stmt.node)}"
+        return gast.Expr(self.runtime_call(allowed.check, [
+            ssa.render_operand(operand), *allowed.check_args(),
+            gast.Constant(f"{where}: {message}", None)]))
 
     def check_covered(self, stmt, rule, tmpl, operands, covered):
         """A differentiated value passed where the rule gives no derivative

@@ -239,3 +239,23 @@ def reversed_loops(x, v):
 
 
 CASES["reversed_loops"] = (reversed_loops, (0.7, _X[0]), (0, 1))
+
+
+def bond_price(y, cfs):
+    p = 0.0
+    for t, c in enumerate(cfs, start=1):
+        p += c / (1 + y) ** t
+    return p
+
+
+def keyword_builtins(x, w):
+    s = sum([c * x ** t for t, c in enumerate(start=2, iterable=w)])
+    for a, b in zip(w, w[::-1], strict=False):
+        s = s + a * b * x
+    for k, a in enumerate(w[1:], start=-1):
+        s = s + k * a * x
+    return s
+
+
+CASES["bond_price"] = (bond_price, (0.05, [5.0, 105.0]), (0, 1))
+CASES["keyword_builtins"] = (keyword_builtins, (0.7, _X[0]), (0, 1))

@@ -299,6 +299,11 @@ ROWS.update({
         ("OP(x0, x1, axis=1)", [arr(2, 4), TAKEN], (0,)),
         ("OP(x0, 1, 0)", [arr(3, 2)], ALL),
         ("OP(x0, x1, -1)", [arr(2, 3), ORDER], (0,)),
+        ("OP(x0, [0, 5, -7], mode='wrap')", [arr(4)], ALL),
+        ("OP(x0, [0, 5, -7], mode='clip')", [arr(4)], ALL),
+        ("OP(x0, [[4, -1], [0, 3]], 1, mode='wrap')", [arr(2, 3)], ALL),
+        ("OP(x0, [4, -1, 1], 0, None, 'clip')", [arr(3, 2)], ALL),
+        ("OP(x0, [0, -1], mode='raise')", [arr(3)], ALL),
     ],
     np.full: [
         ("OP((2, 3), x0)", [FLOAT], ALL),
@@ -320,6 +325,11 @@ ROWS.update({
         ("OP(x0)", [arr(2, 3)], ALL),
         ("OP(x0 / x1)", [arr(3), arr(3)], ALL),
         ("OP(x0, nan=1.0)", [FLOAT], ALL),
+        ("OP(x0 + x1, nan=x2, posinf=x3, neginf=x2 - x3)",
+         [np.array([np.nan, 1.0, np.inf, -np.inf]), arr(4), FLOAT, FLOAT],
+         (1, 2, 3)),
+        ("OP(x0 + x1, True, x2)", [np.array([np.nan, 2.0]), arr(2), FLOAT],
+         (1, 2)),
     ],
     ssa.method("astype"): [
         ("x0.astype(float)", [arr(2, 3)], ALL),

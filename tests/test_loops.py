@@ -99,3 +99,43 @@ def test_vjp_through_a_loop_whose_output_is_its_carried_value():
     x_bar, scales_bar = pullback(1.0)
     assert x_bar == pytest.approx(2.6)
     assert scales_bar == pytest.approx([1.4, 0.91])
+
+
+@pytest.mark.parametrize("name", ["bond_price", "keyword_builtins"])
+def test_keywords_of_loop_builtins_are_followed(name):
+    func, args, argnums = CASES[name]
+    value, _ = s2sad.value_and_grad(func, argnums=argnums)(*args)
+    assert value == func(*args)
+
+
+def test_bond_price_with_enumerate_start():
+    value, grad = s2sad.value_and_grad(loop_corpus.bond_price)(0.05,
+                                                                [5.0, 105.0])
+    assert value == pytest.approx(100.0, rel=1e-12)
+    assert grad == pytest.approx(-185.94104308390024, rel=1e-12)
+
+
+def zip_strict(x, w):
+    s = 0.0
+    for a, b in zip(x, w, strict=True):
+        s = s + a * b
+    return s
+
+
+def enumerate_spread(x, options):
+    s = 0.0
+    for i, a in enumerate(x, **options):
+        s = s + i * a
+    return s
+
+
+@pytest.mark.parametrize("func, message", [
+    (zip_strict, "`zip` with `strict=` in a `for` loop is not supported"),
+    (enumerate_spread, "this call of `enumerate` in a `for` loop is not "
+     "supported"),
+])
+def test_a_loop_builtin_argument_not_followed_is_refused(func, message):
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError) as info:
+        s2sad.grad(func)(np.ones(2), np.ones(2))
+    line = func.__code__.co_firstlineno + 2
+    assert str(info.value).startswith(f"{__file__}:{line}: {message}")

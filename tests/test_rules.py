@@ -24,10 +24,13 @@ no gradient. Engine bugs found here are listed in `KNOWN_BUGS` and run as
 strict xfails: they stay visible, and the suite says when one gets fixed.
 """
 
+import ast
 import builtins
 import importlib.util
+import inspect
 import itertools
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -584,3 +587,307 @@ def test_a_differentiated_value_where_a_rule_has_no_derivative_is_refused(
     with pytest.raises(s2sad.errors.UnsupportedCallError,
                        match="no derivative with respect to its argument `s`"):
         s2sad.check_grads(probe, [np.ones(3)], modes=(mode,))
+
+
+# ---- a rule handles every argument it accepts, or the call is refused ----
+
+
+def test_a_template_that_never_reads_a_parameter_is_refused_at_registration():
+    def ignores_mode(y, x, mode="raise"):
+        d[x] = d[y]
+
+    with pytest.raises(TypeError, match="never reads mode"):
+        registry.adjoint(difference)(ignores_mode)
+
+
+def test_an_annotated_parameter_need_not_be_read():
+    def handled(y, x, out: registry.only(None) = None,
+                order: registry.via_output = "K"):
+        d[x] = d[y]
+
+    template = registry.Template(handled)
+    registry._validate(template, partials=False)
+    assert list(template.restricted) == ["out"]
+    assert template.via_output == {"order"}
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+@pytest.mark.parametrize("call, refused", [
+    ("np.cumsum(x0, dtype=np.int64)", "only dtype=None or a float or"),
+    ("np.linspace(x0, 2.0, 3, dtype=int)", "only dtype=None or a float or"),
+    ("np.sum(x0, dtype=np.float64)", "does not handle its argument `dtype=`"),
+    ("np.max(x0, initial=-1.0)", "does not handle its argument `initial=`"),
+    ("np.sin(x0, where=x0 > 0)", "does not handle its argument `where=`"),
+    ("np.sum(x0, None, np.float32)", "does not handle its positional "
+     "argument 3"),
+])
+def test_an_argument_a_rule_does_not_handle_is_refused_where_it_is_written(
+        tmp_path, mode, call, refused):
+    probe = load_probe(tmp_path, "probe", f"np.sum({call})", 1)
+    if refused is None:  # the value handled: a correct derivative
+        s2sad.check_grads(probe, [np.ones((2, 2))], modes=(mode,))
+        return
+    with pytest.raises(s2sad.errors.UnsupportedCallError) as info:
+        s2sad.check_grads(probe, [np.ones((2, 2))], modes=(mode,))
+    assert refused in str(info.value)
+    assert str(info.value).startswith(f"{probe.__code__.co_filename}:5: ")
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_a_value_known_at_run_time_is_checked_when_the_derivative_runs(
+        tmp_path, mode):
+    probe = load_probe(tmp_path, "probe", "np.sum(np.cumsum(x0, dtype=x1))", 2)
+    x = np.arange(3.0)
+    s2sad.check_grads(probe, [x, np.float64], argnums=(0,), modes=(mode,))
+    with pytest.raises(s2sad.errors.UnsupportedCallError) as info:
+        s2sad.check_grads(probe, [x, np.int64], argnums=(0,), modes=(mode,))
+    assert str(info.value).startswith(
+        f"{probe.__code__.co_filename}:5: the derivative rule for `np.cumsum`"
+        " handles only dtype=None or a float or complex dtype, not ")
+
+
+# ---- a declared zero derivative proves itself: the value does not move ----
+# An input a rule gives no derivative (non_differentiable, a partial None,
+# Rule.constants) must leave the value piecewise constant: perturbed by a
+# small step at random points, the value stays put (it may jump, across a
+# floor or a comparison, but never moves by a small nonzero amount). Only
+# float inputs are perturbed: shapes, axes and dtypes are not.
+
+STEP = 1e-7
+
+
+def moves_continuously(call, values, i, rng):
+    """Whether a small step in float input i moves call(*values) by a small
+    nonzero amount (a jump, or no change, is piecewise constant)."""
+    base = np.asarray(call(*values), dtype=float)
+    direction = rng.standard_normal(np.shape(values[i]))
+    for scale in (STEP, STEP / 8):
+        moved = list(values)
+        moved[i] = values[i] + scale * direction
+        if type(values[i]) is float:
+            moved[i] = float(moved[i])
+        change = np.abs(np.asarray(call(*moved), dtype=float) - base)
+        change = change[np.isfinite(change)]
+        if not np.any((change > 0) & (change < 1e3 * scale)):
+            return False
+    return True
+
+
+def float_call(rule):
+    """(args, call) for a non-differentiable rule NumPy or math accepts
+    float arguments for (1 to 3 of them), or None."""
+    if module_of(rule.key) not in ("numpy", "math", "_operator", "builtins") \
+            or rule.key in UNINITIALISED:
+        return None
+    for n in (1, 2, 3):
+        for shape in ((2, 3), None):
+            args = [draw("real", shape, np.random.default_rng(n))
+                    for _ in range(n)]
+            try:
+                out = rule.key(*args)
+                np.asarray(out, dtype=float)
+            except Exception:
+                continue
+            return shape, n
+    return None
+
+
+NON_DIFFERENTIABLE = [
+    pytest.param(rule, *float_call(rule), id=rule.name)
+    for rule in registry.all_rules()
+    if not rule.differentiable and float_call(rule) is not None]
+
+
+@pytest.mark.parametrize("rule, shape, n", NON_DIFFERENTIABLE)
+def test_a_non_differentiable_function_is_piecewise_constant(rule, shape, n,
+                                                             rng):
+    for _ in range(5):
+        values = [draw("real", shape, rng) for _ in range(n)]
+        for i in range(n):
+            assert not moves_continuously(rule.key, values, i, rng), (
+                f"{rule.name} changes continuously with argument {i}: it "
+                "has a derivative; give it a rule")
+
+
+def constant_inputs(rule):
+    """The template parameters of `rule` it gives no derivative for."""
+    if rule.partials is not None:
+        returned = rule.partials.body[-1].value
+        partials = returned.elts if hasattr(returned, "elts") else [returned]
+        return {p for p, e in zip(rule.partials.params[1:], partials)
+                if getattr(e, "value", 0) is None
+                and type(e).__name__ == "Constant"}
+    return set(rule.constants)
+
+
+def constant_cases():
+    for rule in registry.all_rules():
+        constants = constant_inputs(rule) if rule.differentiable else ()
+        if not constants or not callable(rule.key):
+            continue
+        template = rule.partials or rule.adjoint
+        for expr, args, _ in SPECIAL_CASES.get(rule.key) or generated_rows(
+                rule):
+            call = ast.parse(expr, mode="eval").body
+            if not (isinstance(call, ast.Call) and isinstance(
+                    call.func, ast.Name) and call.func.id == "OP"):
+                continue
+            names = [a.id if isinstance(a, ast.Name) else None
+                     for a in call.args]
+            keywords = {k.arg: k.value.id if isinstance(k.value, ast.Name)
+                        else None for k in call.keywords}
+            try:
+                bound = template.signature.bind(None, *names, **keywords)
+            except TypeError:
+                continue
+            others = {v for p, v in bound.arguments.items()
+                      if p not in constants}
+            for param in constants:
+                name = bound.arguments.get(param)
+                if name and name.startswith("x") and name not in others:
+                    yield pytest.param(rule, expr, args, int(name[1:]),
+                                       id=f"{rule.name}: {param} of {expr}")
+
+
+@pytest.mark.parametrize("rule, expr, args, i", list(constant_cases()))
+def test_an_input_a_rule_holds_constant_is_piecewise_constant(
+        rule, expr, args, i, rng):
+    call = eval(f"lambda {', '.join(f'x{k}' for k in range(len(args)))}: "
+                f"{expr}", {"OP": rule.key, "np": np, "runtime": runtime})
+    for _ in range(5):
+        values = draw_args(args, rule.domain, rng)
+        if not is_float(values[i]):
+            continue
+        assert not moves_continuously(call, values, i, rng), (
+            f"{rule.name}: {expr} changes continuously with x{i}, which "
+            "the rule holds constant")
+
+
+# ---- every keyword of a NumPy function: handled right, or refused ----
+# Each rule of a NumPy function is called (on its first row) with each
+# keyword of the function's signature (for ufuncs, the ufunc keywords) at
+# values other than what the row passes: the derivative must match central
+# differences with the value equal to NumPy's, or s2sad must refuse the
+# call with an error located at the probe's line.
+
+UFUNC_KEYWORDS = ["out", "where", "casting", "order", "dtype", "subok"]
+KEYWORD_VALUES = {
+    "out": ["None", "np.empty(np.shape(x0))"],
+    "where": ["True", "x0 > 0"],
+    "casting": ["'unsafe'", "'no'"],
+    "order": ["'F'", "'C'"],
+    "dtype": ["np.float64", "np.int64", "None"],
+    "subok": ["False"],
+    "keepdims": ["True"],
+    "axis": ["0", "-1"],
+    "mode": ["'wrap'", "'clip'"],
+    "copy": ["False", "True"],
+    "initial": ["-1.0"],
+    "ddof": ["1"],
+    "like": ["np.empty(0)"],
+    "norm": ["'ortho'", "'forward'"],
+    "n": ["2"],
+    "kind": ["'stable'"],
+    "stable": ["True"],
+    "endpoint": ["False"],
+    "deg": ["True"],
+    "tol": ["1e6"],
+    "hermitian": ["True"],
+    "full_matrices": ["False"],
+    "compute_uv": ["False"],
+}
+
+
+def numpy_keywords(key):
+    if isinstance(key, np.ufunc):
+        return UFUNC_KEYWORDS
+    try:
+        params = inspect.signature(key).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                 p.KEYWORD_ONLY)]
+
+
+def keyword_cases():
+    for rule in registry.all_rules():
+        if not rule.differentiable or not callable(rule.key) or not (
+                module_of(rule.key) or "").startswith("numpy"):
+            continue
+        for expr, args, argnums in SPECIAL_CASES.get(rule.key) or \
+                generated_rows(rule):
+            call = ast.parse(expr, mode="eval").body
+            if isinstance(call, ast.Call) and isinstance(
+                    call.func, ast.Name) and call.func.id == "OP":
+                break
+        else:
+            continue
+        try:
+            bound = inspect.signature(rule.key).bind(*call.args, **{
+                k.arg: k.value for k in call.keywords})
+            passed = set(bound.arguments)
+        except (TypeError, ValueError):
+            passed = {k.arg for k in call.keywords}
+        for keyword in numpy_keywords(rule.key):
+            if keyword in passed:
+                continue
+            for value in KEYWORD_VALUES.get(keyword, ["None"]):
+                with_keyword = ast.Call(call.func, call.args, call.keywords + [
+                    ast.keyword(keyword, ast.parse(value, mode="eval").body)])
+                text = ast.unparse(with_keyword)
+                yield pytest.param(rule, text, args, argnums,
+                                   id=f"{rule.name}: {text}")
+
+
+@pytest.mark.parametrize("rule, expr, args, argnums", list(keyword_cases()))
+def test_every_keyword_is_handled_or_refused(rule, expr, args, argnums,
+                                             tmp_path, rng):
+    values = draw_args(args, rule.domain, rng)
+    if argnums is ALL:
+        argnums = tuple(i for i, v in enumerate(values) if is_float(v))
+    namespace = {"OP": rule.key, "runtime": runtime}
+    primal = load_probe(tmp_path, "primal", expr, len(values), **namespace)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = primal(*values)
+        weight = rng.standard_normal(np.shape(out))
+        np.sum(np.asarray(out) * weight).astype(float)
+    except Exception:  # NumPy refuses the call, or it gives no numbers
+        pytest.skip("not a valid call of the NumPy function")
+    probe = load_probe(tmp_path, "probe", f"np.sum(({expr}) * W)",
+                       len(values), W=weight, **namespace)
+    try:
+        value, _ = s2sad.value_and_grad(probe, argnums=argnums)(*values)
+        assert value == probe(*values)
+        s2sad.check_grads(probe, values, argnums=argnums, eps=1e-6,
+                          rtol=1e-6, atol=1e-8)
+    except s2sad.errors.S2SADError as exc:
+        assert str(exc).startswith(f"{probe.__code__.co_filename}:5: "), exc
+
+
+def test_a_template_parameter_named_as_the_functions_is_in_its_position():
+    # np.sum(x, 0, np.float32) passes dtype third: a template with keepdims
+    # third would read it as keepdims. Parameters NumPy takes by keyword
+    # only are keyword-only in the template, so passing them by position
+    # is refused (as it is where NumPy takes them positionally too).
+    wrong = []
+    for rule in registry.all_rules():
+        try:
+            function = inspect.signature(rule.key).parameters
+        except (TypeError, ValueError):
+            continue
+        for template in {rule.adjoint, rule.tangent, rule.partials} - {None}:
+            params = list(template.signature.parameters.values())[1:]
+            for name in set(function) & {p.name for p in params}:
+                at = _position(params, name)
+                if at is not None and at != _position(function.values(),
+                                                      name):
+                    wrong.append(f"{template.name}: {name}")
+    assert not wrong
+
+
+def _position(params, name):
+    positional = [p.name for p in params
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return positional.index(name) if name in positional else None

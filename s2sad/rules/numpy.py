@@ -11,7 +11,8 @@ import numpy as np
 
 from s2sad import errors, runtime
 from s2sad.rules.registry import (
-    adjoint, d, elementwise, non_differentiable, tangent)
+    adjoint, d, elementwise, float_dtype, non_differentiable, only,
+    tangent, via_output)
 
 # ---- elementwise: trigonometric ----
 
@@ -212,6 +213,12 @@ def abs_fwd(y, x):
     d[y] = np.real(d[x] * runtime.sign(x))
 
 
+@elementwise(np.copysign, domain="nonzero")
+def copysign(z, x, y):
+    # |x| with y's sign: constant in y away from 0, 0 in x at 0 as np.abs
+    return runtime.sign(x) * np.copysign(1.0, y), None
+
+
 @elementwise(np.maximum, np.fmax, domain="distinct")
 def maximum(z, x, y):
     """Ties split the gradient equally (1/2 each), as JAX."""
@@ -290,12 +297,12 @@ def angle_fwd(y, z, deg=False):
 
 
 @adjoint(np.real_if_close, makes_complex=True)
-def real_if_close(y, a, tol=100):
+def real_if_close(y, a, tol: via_output = 100):
     d[a] = d[y]
 
 
 @tangent(np.real_if_close)
-def real_if_close_fwd(y, a, tol=100):
+def real_if_close_fwd(y, a, tol: via_output = 100):
     d[y] = runtime.unbroadcast(d[a], y)  # real where the result is
 
 
@@ -307,23 +314,23 @@ def _degrees(deg):
 
 
 @adjoint(np.sum)
-def sum(y, x, axis=None, keepdims=False):
+def sum(y, x, axis=None, *, keepdims=False):
     d[x] = runtime.unreduce(d[y], x, axis, keepdims)
 
 
 @tangent(np.sum)
-def sum_fwd(y, x, axis=None, keepdims=False):
+def sum_fwd(y, x, axis=None, *, keepdims=False):
     d[y] = np.sum(d[x], axis=axis, keepdims=keepdims)
 
 
 @adjoint(np.mean)
-def mean(y, x, axis=None, keepdims=False):
+def mean(y, x, axis=None, *, keepdims=False):
     d[x] = runtime.unreduce(d[y] / runtime.reduced_size(x, axis), x, axis,
                             keepdims)
 
 
 @tangent(np.mean)
-def mean_fwd(y, x, axis=None, keepdims=False):
+def mean_fwd(y, x, axis=None, *, keepdims=False):
     d[y] = np.mean(d[x], axis=axis, keepdims=keepdims)
 
 
@@ -346,34 +353,39 @@ def dot_fwd(z, x, y):
 
 @elementwise(np.nan_to_num)
 def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
-    return np.isfinite(x) * 1.0, None, None, None, None
+    return (np.isfinite(x) * 1.0, None, np.isnan(x) * 1.0,
+            np.isposinf(x) * 1.0, np.isneginf(x) * 1.0)
 
 
 @adjoint(np.full)
-def full(y, shape, fill_value, dtype=None, order="C", like=None):
+def full(y, shape: via_output, fill_value, dtype: float_dtype = None,
+         order: via_output = "C", *, like: only(None) = None):
     d[fill_value] = runtime.unbroadcast(d[y], fill_value)
 
 
 @tangent(np.full)
-def full_fwd(y, shape, fill_value, dtype=None, order="C", like=None):
+def full_fwd(y, shape: via_output, fill_value, dtype: float_dtype = None,
+             order: via_output = "C", *, like: only(None) = None):
     d[y] = runtime.broadcast_like(d[fill_value], y)
 
 
 @adjoint(np.full_like, constants=("a",))
-def full_like(y, a, fill_value, dtype=None, order="K", subok=True,
-              shape=None):
+def full_like(y, a: via_output, fill_value, dtype: float_dtype = None,
+              order: via_output = "K", subok: via_output = True,
+              shape: via_output = None):
     d[fill_value] = runtime.unbroadcast(d[y], fill_value)
 
 
 @tangent(np.full_like)
-def full_like_fwd(y, a, fill_value, dtype=None, order="K", subok=True,
-                  shape=None):
+def full_like_fwd(y, a: via_output, fill_value, dtype: float_dtype = None,
+                  order: via_output = "K", subok: via_output = True,
+                  shape: via_output = None):
     d[y] = runtime.broadcast_like(d[fill_value], y)
 
 
 @adjoint(np.linspace)
 def linspace(y, start, stop, num=50, endpoint=True, retstep=False,
-             dtype=None, axis=0):
+             dtype: float_dtype = None, axis=0):
     t = _fractions(y, num, endpoint, retstep, axis)
     d[start] = runtime.unbroadcast(np.sum(d[y] * (1.0 - t), axis), start)
     d[stop] = runtime.unbroadcast(np.sum(d[y] * t, axis), stop)
@@ -381,7 +393,7 @@ def linspace(y, start, stop, num=50, endpoint=True, retstep=False,
 
 @tangent(np.linspace)
 def linspace_fwd(y, start, stop, num=50, endpoint=True, retstep=False,
-                 dtype=None, axis=0):
+                 dtype: float_dtype = None, axis=0):
     t = _fractions(y, num, endpoint, retstep, axis)
     ends = _ends(y, axis)
     d[y] = np.expand_dims(runtime.broadcast_like(d[start], ends), axis) * (

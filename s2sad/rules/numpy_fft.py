@@ -16,7 +16,7 @@ import numpy as np
 
 from s2sad import runtime
 from s2sad.rules.registry import (
-    adjoint, d, linear, non_differentiable, tangent)
+    adjoint, d, linear, non_differentiable, only, tangent, via_output)
 
 
 
@@ -70,62 +70,68 @@ non_differentiable(_swapped, _hermitian_weights, _last_axis, _axes,
 
 
 @adjoint(np.fft.fft, makes_complex=True)
-def fft_rev(y, a, n=None, axis=-1, norm=None, out=None):
+def fft_rev(y, a, n: via_output = None, axis=-1, norm=None,
+            out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.fft(d[y], None, axis, norm), a)
 
 
 @tangent(np.fft.fft)
-def fft_fwd(y, a, n=None, axis=-1, norm=None, out=None):
+def fft_fwd(y, a, n=None, axis=-1, norm=None, out: only(None) = None):
     d[y] = np.fft.fft(d[a], n, axis, norm)
 
 
 @adjoint(np.fft.ifft, makes_complex=True)
-def ifft_rev(y, a, n=None, axis=-1, norm=None, out=None):
+def ifft_rev(y, a, n: via_output = None, axis=-1, norm=None,
+             out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.ifft(d[y], None, axis, norm), a)
 
 
 @tangent(np.fft.ifft)
-def ifft_fwd(y, a, n=None, axis=-1, norm=None, out=None):
+def ifft_fwd(y, a, n=None, axis=-1, norm=None, out: only(None) = None):
     d[y] = np.fft.ifft(d[a], n, axis, norm)
 
 
 @adjoint(np.fft.fft2, makes_complex=True)
-def fft2_rev(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def fft2_rev(y, a, s: via_output = None, axes=(-2, -1), norm=None,
+             out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.fft2(d[y], None, axes, norm), a)
 
 
 @tangent(np.fft.fft2)
-def fft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def fft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out: only(None) = None):
     d[y] = np.fft.fft2(d[a], s, axes, norm)
 
 
 @adjoint(np.fft.ifft2, makes_complex=True)
-def ifft2_rev(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def ifft2_rev(y, a, s: via_output = None, axes=(-2, -1), norm=None,
+              out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.ifft2(d[y], None, axes, norm), a)
 
 
 @tangent(np.fft.ifft2)
-def ifft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def ifft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out: only(None) = None):
     d[y] = np.fft.ifft2(d[a], s, axes, norm)
 
 
 @adjoint(np.fft.fftn, makes_complex=True)
-def fftn_rev(y, a, s=None, axes=None, norm=None, out=None):
+def fftn_rev(y, a, s: via_output = None, axes=None, norm=None,
+             out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.fftn(d[y], None, axes, norm), a)
 
 
 @tangent(np.fft.fftn)
-def fftn_fwd(y, a, s=None, axes=None, norm=None, out=None):
+def fftn_fwd(y, a, s=None, axes=None, norm=None, out: only(None) = None):
     d[y] = np.fft.fftn(d[a], s, axes, norm)
 
 
 @adjoint(np.fft.ifftn, makes_complex=True)
-def ifftn_rev(y, a, s=None, axes=None, norm=None, out=None):
+def ifftn_rev(y, a, s: via_output = None, axes=None, norm=None,
+              out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.ifftn(d[y], None, axes, norm), a)
 
 
 @tangent(np.fft.ifftn)
-def ifftn_fwd(y, a, s=None, axes=None, norm=None, out=None):
+def ifftn_fwd(y, a, s=None, axes=None, norm=None, out: only(None) = None):
     d[y] = np.fft.ifftn(d[a], s, axes, norm)
 
 
@@ -133,72 +139,75 @@ def ifftn_fwd(y, a, s=None, axes=None, norm=None, out=None):
 
 
 @adjoint(np.fft.rfft, makes_complex=True)
-def rfft_rev(y, a, n=None, axis=-1, norm=None, out=None):
+def rfft_rev(y, a, n=None, axis=-1, norm=None, out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.fft(d[y], _real_length(a, n, axis), axis, norm),
                           a)
 
 
 @tangent(np.fft.rfft)
-def rfft_fwd(y, a, n=None, axis=-1, norm=None, out=None):
+def rfft_fwd(y, a, n=None, axis=-1, norm=None, out: only(None) = None):
     d[y] = np.fft.rfft(d[a], n, axis, norm)
 
 
 @adjoint(np.fft.rfft2, makes_complex=True)
-def rfft2_rev(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def rfft2_rev(y, a, s=None, axes=(-2, -1), norm=None, out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.fft2(d[y], _real_shape(a, s, axes), axes, norm),
                           a)
 
 
 @tangent(np.fft.rfft2)
-def rfft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def rfft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out: only(None) = None):
     d[y] = np.fft.rfft2(d[a], s, axes, norm)
 
 
 @adjoint(np.fft.rfftn, makes_complex=True)
-def rfftn_rev(y, a, s=None, axes=None, norm=None, out=None):
+def rfftn_rev(y, a, s=None, axes=None, norm=None, out: only(None) = None):
     d[a] = runtime.fit_to(np.fft.fftn(d[y], _real_shape(a, s, axes),
                                      _axes(a, s, axes), norm),
                           a)
 
 
 @tangent(np.fft.rfftn)
-def rfftn_fwd(y, a, s=None, axes=None, norm=None, out=None):
+def rfftn_fwd(y, a, s=None, axes=None, norm=None, out: only(None) = None):
     d[y] = np.fft.rfftn(d[a], s, axes, norm)
 
 
 @adjoint(np.fft.irfft, makes_complex=True)
-def irfft_rev(y, a, n=None, axis=-1, norm=None, out=None):
+def irfft_rev(y, a, n: via_output = None, axis=-1, norm=None,
+              out: only(None) = None):
     d[a] = runtime.fit_to(np.conj(np.fft.rfft(np.real(d[y]), None, axis,
                                            _swapped(norm)))
                           * _hermitian_weights(y, axis), a)
 
 
 @tangent(np.fft.irfft)
-def irfft_fwd(y, a, n=None, axis=-1, norm=None, out=None):
+def irfft_fwd(y, a, n=None, axis=-1, norm=None, out: only(None) = None):
     d[y] = np.fft.irfft(d[a], n, axis, norm)
 
 
 @adjoint(np.fft.irfft2, makes_complex=True)
-def irfft2_rev(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def irfft2_rev(y, a, s: via_output = None, axes=(-2, -1), norm=None,
+               out: only(None) = None):
     d[a] = runtime.fit_to(np.conj(np.fft.rfft2(np.real(d[y]), None, axes,
                                             _swapped(norm)))
-                          * _hermitian_weights(y, axes[-1]), a)
+                          * _hermitian_weights(y, _last_axis(y, axes)), a)
 
 
 @tangent(np.fft.irfft2)
-def irfft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out=None):
+def irfft2_fwd(y, a, s=None, axes=(-2, -1), norm=None, out: only(None) = None):
     d[y] = np.fft.irfft2(d[a], s, axes, norm)
 
 
 @adjoint(np.fft.irfftn, makes_complex=True)
-def irfftn_rev(y, a, s=None, axes=None, norm=None, out=None):
+def irfftn_rev(y, a, s: via_output = None, axes=None, norm=None,
+               out: only(None) = None):
     d[a] = runtime.fit_to(np.conj(np.fft.rfftn(np.real(d[y]), None, axes,
                                             _swapped(norm)))
                           * _hermitian_weights(y, _last_axis(y, axes)), a)
 
 
 @tangent(np.fft.irfftn)
-def irfftn_fwd(y, a, s=None, axes=None, norm=None, out=None):
+def irfftn_fwd(y, a, s=None, axes=None, norm=None, out: only(None) = None):
     d[y] = np.fft.irfftn(d[a], s, axes, norm)
 
 

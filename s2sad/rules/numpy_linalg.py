@@ -40,7 +40,8 @@ Conventions, where the derivative depends on more than the function:
 import numpy as np
 
 from s2sad import errors, runtime
-from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+from s2sad.rules.registry import (
+    adjoint, d, non_differentiable, tangent, via_output)
 
 # ---- shape-only helpers the templates call ----
 
@@ -161,7 +162,8 @@ def solve_fwd(y, a, b):
 
 
 @adjoint(np.linalg.pinv)
-def pinv(y, a, rcond=None, hermitian=False, rtol=None):
+def pinv(y, a, rcond: via_output = None, hermitian: via_output = False,
+         *, rtol: via_output = None):
     # Golub and Pereyra's derivative of the pseudo-inverse at full rank.
     _real_only(a, "pinv")
     yt = np.swapaxes(y, -1, -2)
@@ -171,7 +173,8 @@ def pinv(y, a, rcond=None, hermitian=False, rtol=None):
 
 
 @tangent(np.linalg.pinv)
-def pinv_fwd(y, a, rcond=None, hermitian=False, rtol=None):
+def pinv_fwd(y, a, rcond: via_output = None, hermitian: via_output = False,
+             *, rtol: via_output = None):
     _real_only(a, "pinv")
     d[y] = -(y @ d[a] @ y) + y @ np.swapaxes(y, -1, -2) @ np.swapaxes(
         d[a], -1, -2) @ (_identity(a, -2) - a @ y) + (
@@ -233,7 +236,7 @@ def slogdet_fwd(y, a):
 
 
 @adjoint(np.linalg.cholesky)
-def cholesky(y, a, upper=False):
+def cholesky(y, a, *, upper=False):
     # dL = L Phi(L^-1 dA L^-T): the adjoint is L^-T Phi(L^T Lbar) L^-1,
     # symmetrized.
     _real_only(a, "cholesky")
@@ -246,7 +249,7 @@ def cholesky(y, a, upper=False):
 
 
 @tangent(np.linalg.cholesky)
-def cholesky_fwd(y, a, upper=False):
+def cholesky_fwd(y, a, *, upper=False):
     _real_only(a, "cholesky")
     l = np.swapaxes(y, _lower_axis(upper), -1)
     linv = np.linalg.inv(l)
@@ -256,7 +259,7 @@ def cholesky_fwd(y, a, upper=False):
 
 
 @adjoint(np.linalg.eigh)
-def eigh(y, a, UPLO="L"):
+def eigh(y, a, UPLO: via_output = "L"):
     # A = V diag(w) V^T: Abar = V (diag(wbar) + F * (V^T Vbar)) V^T,
     # symmetrized, with F[i, j] = 1 / (w[j] - w[i]) off the diagonal.
     _real_only(a, "eigh")
@@ -272,7 +275,7 @@ def eigh(y, a, UPLO="L"):
 
 
 @tangent(np.linalg.eigh)
-def eigh_fwd(y, a, UPLO="L"):
+def eigh_fwd(y, a, UPLO: via_output = "L"):
     _real_only(a, "eigh")
     w = y[0]
     v = y[1]
@@ -324,7 +327,8 @@ def qr_fwd(y, a, mode="reduced"):
 
 
 @adjoint(np.linalg.svd)
-def svd(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+def svd(y, a, full_matrices=True, compute_uv=True,
+        hermitian: via_output = False):
     # Townsend's adjoint of A = U diag(s) V^T, with F[i, j] = 1 / (s[j]^2 -
     # s[i]^2) off the diagonal. With compute_uv=False, y is s alone: U and V
     # are computed again and their adjoints are zero.
@@ -352,7 +356,8 @@ def svd(y, a, full_matrices=True, compute_uv=True, hermitian=False):
 
 
 @tangent(np.linalg.svd)
-def svd_fwd(y, a, full_matrices=True, compute_uv=True, hermitian=False):
+def svd_fwd(y, a, full_matrices=True, compute_uv=True,
+            hermitian: via_output = False):
     _real_only(a, "svd")
     eye = _svd_eye(a, full_matrices, compute_uv)
     usv = y if compute_uv else np.linalg.svd(a, full_matrices=False)

@@ -30,7 +30,8 @@ import string
 import numpy as np
 
 from s2sad import errors, runtime
-from s2sad.rules.registry import adjoint, d, non_differentiable, tangent
+from s2sad.rules.registry import (
+    adjoint, d, float_dtype, non_differentiable, tangent, via_output)
 
 # ---- np.einsum subscripts, made explicit ----
 # A spec is einsum subscripts with an explicit output and one index per
@@ -318,7 +319,7 @@ def tensordot_fwd(y, a, b, axes=2):
 
 
 @adjoint(tensordot_adjoint_a, constants=("a", "axes"))
-def tensordot_adjoint_a_rev(y, g, a, b, axes=2):
+def tensordot_adjoint_a_rev(y, g, a: via_output, b, axes=2):
     d[g] = np.tensordot(d[y], b, axes)
     d[b] = tensordot_adjoint_b(g, d[y], b, axes)
 
@@ -330,7 +331,7 @@ def tensordot_adjoint_a_fwd(y, g, a, b, axes=2):
 
 
 @adjoint(tensordot_adjoint_b, constants=("b", "axes"))
-def tensordot_adjoint_b_rev(y, g, a, b, axes=2):
+def tensordot_adjoint_b_rev(y, g, a, b: via_output, axes=2):
     d[g] = np.tensordot(a, d[y], axes)
     d[a] = tensordot_adjoint_a(g, a, d[y], axes)
 
@@ -351,7 +352,8 @@ def tensordot_adjoint_b_fwd(y, g, a, b, axes=2):
 
 @adjoint(np.einsum, constants=("subscripts", "more"))
 def einsum(y, subscripts, a, b=None, c=None, more=None, *rest,
-           optimize=False, dtype=None, order="K", casting="safe"):
+           optimize: via_output = False, dtype: float_dtype = None,
+           order: via_output = "K", casting: via_output = "safe"):
     _einsum_check(subscripts, more=more)
     spec = _einsum_spec(subscripts, a, b, c)
     d[a] = einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c)
@@ -361,7 +363,8 @@ def einsum(y, subscripts, a, b=None, c=None, more=None, *rest,
 
 @tangent(np.einsum)
 def einsum_fwd(y, subscripts, a, b=None, c=None, more=None, *rest,
-               optimize=False, dtype=None, order="K", casting="safe"):
+               optimize: via_output = False, dtype: float_dtype = None,
+               order: via_output = "K", casting: via_output = "safe"):
     _einsum_check(subscripts, more=more)
     spec = _einsum_spec(subscripts, a, b, c)
     d[y] = einsum_product(spec, d[a], b, c) + \

@@ -43,7 +43,8 @@ import numpy as np
 
 from s2sad import errors, runtime
 from s2sad.rules.registry import (
-    adjoint, d, elementwise, linear, non_differentiable, tangent)
+    adjoint, d, elementwise, float_dtype, linear, non_differentiable, only,
+    tangent, via_output)
 
 # ---- shape-only helpers the templates call ----
 
@@ -382,7 +383,7 @@ def weights_for_fwd(y, weights, a, axis):
 
 
 @adjoint(_weights_back, constants=("weights", "a", "axis"))
-def weights_back(y, g, weights, a, axis):
+def weights_back(y, g, weights: via_output, a, axis):
     d[g] = _weights_for(d[y], a, axis)
 
 
@@ -438,7 +439,8 @@ def svd_fwd(y, x):
 
 
 @adjoint(np.prod)
-def prod(y, a, axis=None, dtype=None, out=None, keepdims=False):
+def prod(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+         keepdims=False):
     t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
     left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
     right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
@@ -449,7 +451,9 @@ def prod(y, a, axis=None, dtype=None, out=None, keepdims=False):
 
 
 @tangent(np.prod)
-def prod_fwd(y, a, axis=None, dtype=None, out=None, keepdims=False):
+def prod_fwd(y, a, axis=None, dtype: float_dtype = None,
+             out: only(None) = None,
+             keepdims=False):
     t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
     left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
     right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
@@ -466,19 +470,21 @@ def prod_fwd(y, a, axis=None, dtype=None, out=None, keepdims=False):
 
 
 @adjoint(np.cumsum)
-def cumsum(y, a, axis=None, dtype=None, out=None):
+def cumsum(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None):
     along = _scan_axis(axis)
     d[a] = np.reshape(np.flip(np.cumsum(np.flip(d[y], along), along), along),
                       np.shape(a))
 
 
 @tangent(np.cumsum)
-def cumsum_fwd(y, a, axis=None, dtype=None, out=None):
+def cumsum_fwd(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None):
     d[y] = np.cumsum(d[a], axis=axis)
 
 
 @adjoint(np.cumprod)
-def cumprod(y, a, axis=None, dtype=None, out=None):
+def cumprod(y, a, axis=None, dtype: float_dtype = None,
+            out: only(None) = None):
     along = _scan_axis(axis)
     before = _shift(y, along, 1) + _first(y, along)
     d[a] = np.reshape(before * _backward_scan(
@@ -486,7 +492,8 @@ def cumprod(y, a, axis=None, dtype=None, out=None):
 
 
 @tangent(np.cumprod)
-def cumprod_fwd(y, a, axis=None, dtype=None, out=None):
+def cumprod_fwd(y, a, axis=None, dtype: float_dtype = None,
+                out: only(None) = None):
     along = _scan_axis(axis)
     before = _shift(y, along, 1) + _first(y, along)
     d[y] = _forward_scan(np.reshape(a, np.shape(y)),
@@ -497,13 +504,13 @@ def cumprod_fwd(y, a, axis=None, dtype=None, out=None):
 
 
 @adjoint(np.max, np.amax, np.min, np.amin, domain="distinct")
-def extremum(y, a, axis=None, out=None, keepdims=False):
+def extremum(y, a, axis=None, out: only(None) = None, keepdims=False):
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * _tie_weights(
         a, y, axis, keepdims)
 
 
 @tangent(np.max, np.amax, np.min, np.amin)
-def extremum_fwd(y, a, axis=None, out=None, keepdims=False):
+def extremum_fwd(y, a, axis=None, out: only(None) = None, keepdims=False):
     d[y] = np.sum(d[a] * _tie_weights(a, y, axis, keepdims), axis=axis,
                   keepdims=keepdims)
 
@@ -513,21 +520,24 @@ def extremum_fwd(y, a, axis=None, out=None, keepdims=False):
 
 
 @adjoint(np.var)
-def var(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def var(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+        ddof=0, keepdims=False):
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
         2.0 * (a - np.mean(a, axis=axis, keepdims=True))
         / (runtime.reduced_size(a, axis) - ddof))
 
 
 @tangent(np.var)
-def var_fwd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def var_fwd(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+            ddof=0, keepdims=False):
     d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
                   axis=axis, keepdims=keepdims) * (
         2.0 / (runtime.reduced_size(a, axis) - ddof))
 
 
 @adjoint(np.std)
-def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def std(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+        ddof=0, keepdims=False):
     d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
                                   keepdims) * (
         (a - np.mean(a, axis=axis, keepdims=True))
@@ -535,14 +545,16 @@ def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 
 @tangent(np.std)
-def std_fwd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+def std_fwd(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+            ddof=0, keepdims=False):
     d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
                   axis=axis, keepdims=keepdims) * (
         _safe_reciprocal(y) / (runtime.reduced_size(a, axis) - ddof))
 
 
 @adjoint(np.average, domain="positive")  # weights far from summing to 0
-def average(y, a, axis=None, weights=None, returned=False, keepdims=False):
+def average(y, a, axis=None, weights=None, returned=False, *,
+            keepdims=False):
     w = _weights_for(weights, a, axis)
     total = _single_output(returned) * np.sum(
         runtime.broadcast_like(w, a), axis=axis, keepdims=keepdims)
@@ -555,7 +567,7 @@ def average(y, a, axis=None, weights=None, returned=False, keepdims=False):
 
 @tangent(np.average)
 def average_fwd(y, a, axis=None, weights=None, returned=False,
-                keepdims=False):
+                *, keepdims=False):
     w = _weights_for(weights, a, axis)
     total = _single_output(returned) * np.sum(
         runtime.broadcast_like(w, a), axis=axis, keepdims=keepdims)
@@ -569,13 +581,15 @@ def average_fwd(y, a, axis=None, weights=None, returned=False,
 
 
 @adjoint(np.trace)
-def trace(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+def trace(y, a, offset=0, axis1=0, axis2=1, dtype: float_dtype = None,
+          out: only(None) = None):
     d[a] = np.moveaxis(np.expand_dims(d[y], (-2, -1)) * _diagonal_mask(
         a, offset, axis1, axis2), (-2, -1), (axis1, axis2))
 
 
 @tangent(np.trace)
-def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype: float_dtype = None,
+              out: only(None) = None):
     d[y] = np.trace(d[a], offset, axis1, axis2)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 
 from s2sad import errors, runtime, ssa
 from s2sad.rules.registry import (
-    adjoint, d, linear, non_differentiable, takes_sequences, tangent)
+    adjoint, d, float_dtype, linear, non_differentiable, only,
+    takes_sequences, tangent, via_output)
 
 # ---- shape-only helpers the templates call ----
 
@@ -78,10 +79,18 @@ def _sort_shape(a, axis):
     return (-1,) if axis is None else np.shape(a)
 
 
-def _take_index(a, indices, axis):
-    """The subscript equal to np.take(a, indices, axis)."""
+def _take_index(a, indices, axis, mode="raise"):
+    """The subscript equal to np.take(a, indices, axis, mode=mode)."""
+    n = np.size(a) if axis is None else np.shape(a)[axis]
+    if mode == "clip":
+        indices = np.clip(indices, 0, n - 1)
+    elif mode in ("raise", "wrap"):  # "raise": negative indices count back
+        indices = np.asarray(indices) % n
+    else:
+        raise errors.S2SADError(f"np.take: mode={mode!r} is not one of "
+                                "'raise', 'wrap', 'clip'")
     if axis is None:
-        return np.unravel_index(np.asarray(indices) % np.size(a), np.shape(a))
+        return np.unravel_index(indices, np.shape(a))
     return (slice(None),) * (axis % np.ndim(a)) + (indices,)
 
 
@@ -146,12 +155,14 @@ non_differentiable(_scalar_only, _inverse_axes, _negated, _tile_split,
 
 
 @adjoint(np.reshape)
-def reshape(y, a, shape=None, order="C", newshape=None, copy=None):
+def reshape(y, a, shape: via_output = None, order="C",
+            *, newshape: via_output = None, copy: via_output = None):
     d[a] = np.reshape(d[y], np.shape(a), order=order)
 
 
 @tangent(np.reshape)
-def reshape_fwd(y, a, shape=None, order="C", newshape=None, copy=None):
+def reshape_fwd(y, a, shape: via_output = None, order="C",
+                *, newshape: via_output = None, copy: via_output = None):
     d[y] = np.reshape(d[a], np.shape(y), order=order)
 
 
@@ -166,7 +177,7 @@ def ravel_fwd(y, a, order="C"):
 
 
 @adjoint(np.expand_dims)
-def expand_dims(y, a, axis):
+def expand_dims(y, a, axis: via_output):
     d[a] = np.reshape(d[y], np.shape(a))
 
 
@@ -176,7 +187,7 @@ def expand_dims_fwd(y, a, axis):
 
 
 @adjoint(np.squeeze)
-def squeeze(y, a, axis=None):
+def squeeze(y, a, axis: via_output = None):
     d[a] = np.reshape(d[y], np.shape(a))
 
 
@@ -255,12 +266,12 @@ def rollaxis_fwd(y, a, axis, start=0):
 
 
 @adjoint(np.broadcast_to)
-def broadcast_to(y, array, shape, subok=False):
+def broadcast_to(y, array, shape: via_output, subok: via_output = False):
     d[array] = runtime.unbroadcast(d[y], array)
 
 
 @tangent(np.broadcast_to)
-def broadcast_to_fwd(y, array, shape, subok=False):
+def broadcast_to_fwd(y, array, shape: via_output, subok: via_output = False):
     d[y] = runtime.broadcast_like(d[array], y)
 
 
@@ -365,14 +376,16 @@ def triu_fwd(y, m, k=0):
 
 
 @adjoint(np.pad)
-def pad(y, array, pad_width, mode="constant", constant_values=0):
+def pad(y, array, pad_width, mode: only("constant") = "constant",
+        constant_values=0):
     d[array] = d[y][_pad_crop(array, pad_width, mode)]
     d[constant_values] = _scalar_only(constant_values) * (
         np.sum(d[y]) - np.sum(d[y][_pad_crop(array, pad_width, mode)]))
 
 
 @tangent(np.pad)
-def pad_fwd(y, array, pad_width, mode="constant", constant_values=0):
+def pad_fwd(y, array, pad_width, mode: only("constant") = "constant",
+            constant_values=0):
     d[y] = np.pad(d[array], pad_width, mode=mode) + np.pad(
         np.zeros(np.shape(array)), pad_width, mode=mode,
         constant_values=d[constant_values])
@@ -388,33 +401,39 @@ takes_sequences(np.concatenate, np.hstack, np.vstack, np.dstack,
 
 
 @adjoint(np.concatenate)
-def concatenate(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+def concatenate(y, arrays, axis=0, out: only(None) = None, *,
+                dtype: float_dtype = None, casting: via_output = "same_kind"):
     d[arrays] = runtime.concatenate_adjoint(d[y], arrays, axis)
 
 
 @tangent(np.concatenate)
-def concatenate_fwd(y, arrays, axis=0, out=None, dtype=None,
-                    casting="same_kind"):
+def concatenate_fwd(y, arrays, axis=0, out: only(None) = None,
+                    *, dtype: float_dtype = None,
+                    casting: via_output = "same_kind"):
     d[y] = np.concatenate(d[arrays], axis)
 
 
 @adjoint(np.hstack)
-def hstack(y, tup, dtype=None, casting="same_kind"):
+def hstack(y, tup, *, dtype: float_dtype = None,
+           casting: via_output = "same_kind"):
     d[tup] = runtime.concatenate_adjoint(d[y], tup, _hstack_axis(y))
 
 
 @tangent(np.hstack)
-def hstack_fwd(y, tup, dtype=None, casting="same_kind"):
+def hstack_fwd(y, tup, *, dtype: float_dtype = None,
+               casting: via_output = "same_kind"):
     d[y] = np.hstack(d[tup])
 
 
 @adjoint(np.vstack)
-def vstack(y, tup, dtype=None, casting="same_kind"):
+def vstack(y, tup, *, dtype: float_dtype = None,
+           casting: via_output = "same_kind"):
     d[tup] = runtime.concatenate_adjoint(d[y], tup, 0)
 
 
 @tangent(np.vstack)
-def vstack_fwd(y, tup, dtype=None, casting="same_kind"):
+def vstack_fwd(y, tup, *, dtype: float_dtype = None,
+               casting: via_output = "same_kind"):
     d[y] = np.vstack(d[tup])
 
 
@@ -439,30 +458,36 @@ def column_stack_fwd(y, tup):
 
 
 @adjoint(np.stack)
-def stack(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+def stack(y, arrays, axis=0, out: only(None) = None, *,
+          dtype: float_dtype = None, casting: via_output = "same_kind"):
     d[arrays] = runtime.unstack(d[y], arrays, axis)
 
 
 @tangent(np.stack)
-def stack_fwd(y, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+def stack_fwd(y, arrays, axis=0, out: only(None) = None,
+              *, dtype: float_dtype = None, casting: via_output = "same_kind"):
     d[y] = np.stack(d[arrays], axis)
 
 
 @adjoint(np.array, np.asarray)
-def array(y, object, dtype=None, copy=True, order="K", subok=False,
-          ndmin=0, like=None):
+def array(y, object, dtype: via_output = None, *, copy: via_output = True,
+          order: via_output = "K", subok: via_output = False,
+          ndmin: via_output = 0, like: only(None) = None):
+    """An integer or boolean dtype makes the derivative zero (through_cast
+    reads it from the output)."""
     d[object] = runtime.unstack(
         np.reshape(runtime.through_cast(d[y], y), np.shape(object)), object, 0)
 
 
 @tangent(np.array, np.asarray)
-def array_fwd(y, object, dtype=None, copy=True, order="K", subok=False,
-              ndmin=0, like=None):
+def array_fwd(y, object, dtype: via_output = None, *,
+              copy: via_output = True, order: via_output = "K",
+              subok: via_output = False, ndmin=0, like: only(None) = None):
     d[y] = runtime.through_cast(np.array(d[object], ndmin=ndmin), y)
 
 
 @adjoint(np.split, np.array_split)
-def split(y, ary, indices_or_sections, axis=0):
+def split(y, ary, indices_or_sections: via_output, axis=0):
     d[ary] = np.concatenate(d[y], axis)
 
 
@@ -477,7 +502,7 @@ def array_split_fwd(y, ary, indices_or_sections, axis=0):
 
 
 @adjoint(np.hsplit)
-def hsplit(y, ary, indices_or_sections):
+def hsplit(y, ary, indices_or_sections: via_output):
     d[ary] = np.hstack(d[y])
 
 
@@ -487,7 +512,7 @@ def hsplit_fwd(y, ary, indices_or_sections):
 
 
 @adjoint(np.vsplit)
-def vsplit(y, ary, indices_or_sections):
+def vsplit(y, ary, indices_or_sections: via_output):
     d[ary] = np.vstack(d[y])
 
 
@@ -497,7 +522,7 @@ def vsplit_fwd(y, ary, indices_or_sections):
 
 
 @adjoint(np.dsplit)
-def dsplit(y, ary, indices_or_sections):
+def dsplit(y, ary, indices_or_sections: via_output):
     d[ary] = np.dstack(d[y])
 
 
@@ -534,7 +559,8 @@ def diff_fwd(y, a, n=1, axis=-1, prepend=None, append=None):
 
 
 @adjoint(np.sort)
-def sort(y, a, axis=-1, kind=None, order=None, stable=None):
+def sort(y, a, axis=-1, kind=None, order: only(None) = None,
+         *, stable: via_output = None):
     along = _sort_axis(axis)
     flat = np.reshape(a, _sort_shape(a, axis))
     d[a] = np.reshape(runtime.take_along_axis_adjoint(
@@ -542,7 +568,8 @@ def sort(y, a, axis=-1, kind=None, order=None, stable=None):
 
 
 @tangent(np.sort)
-def sort_fwd(y, a, axis=-1, kind=None, order=None, stable=None):
+def sort_fwd(y, a, axis=-1, kind=None, order: only(None) = None,
+             *, stable: via_output = None):
     along = _sort_axis(axis)
     d[y] = np.take_along_axis(
         np.reshape(d[a], _sort_shape(a, axis)),
@@ -550,7 +577,8 @@ def sort_fwd(y, a, axis=-1, kind=None, order=None, stable=None):
 
 
 @adjoint(np.partition)
-def partition(y, a, kth, axis=-1, kind="introselect", order=None):
+def partition(y, a, kth, axis=-1, kind="introselect",
+              order: only(None) = None):
     along = _sort_axis(axis)
     flat = np.reshape(a, _sort_shape(a, axis))
     d[a] = np.reshape(runtime.take_along_axis_adjoint(
@@ -559,7 +587,8 @@ def partition(y, a, kth, axis=-1, kind="introselect", order=None):
 
 
 @tangent(np.partition)
-def partition_fwd(y, a, kth, axis=-1, kind="introselect", order=None):
+def partition_fwd(y, a, kth, axis=-1, kind="introselect",
+                  order: only(None) = None):
     along = _sort_axis(axis)
     d[y] = np.take_along_axis(
         np.reshape(d[a], _sort_shape(a, axis)),
@@ -578,24 +607,29 @@ def take_along_axis_fwd(y, arr, indices, axis):
 
 
 @adjoint(np.take)
-def take(y, a, indices, axis=None, out=None, mode="raise"):
-    d[a] = runtime.getitem_adjoint(d[y], a, _take_index(a, indices, axis))
+def take(y, a, indices, axis=None, out: only(None) = None, mode="raise"):
+    d[a] = runtime.getitem_adjoint(d[y], a,
+                                   _take_index(a, indices, axis, mode))
 
 
 @tangent(np.take)
-def take_fwd(y, a, indices, axis=None, out=None, mode="raise"):
-    d[y] = np.take(d[a], indices, axis)
+def take_fwd(y, a, indices, axis=None, out: only(None) = None, mode="raise"):
+    d[y] = np.take(d[a], indices, axis, mode=mode)
 
 
 # ---- casts ----
 
 
 @adjoint(ssa.method("astype"))
-def astype(y, x, dtype, order="K", casting="unsafe", subok=True, copy=True):
+def astype(y, x, dtype: via_output, order: via_output = "K",
+           casting: via_output = "unsafe", subok: via_output = True,
+           copy: via_output = True):
+    """An integer or boolean dtype makes the derivative zero."""
     d[x] = runtime.cast_like(runtime.through_cast(d[y], y), x)
 
 
 @tangent(ssa.method("astype"))
-def astype_fwd(y, x, dtype, order="K", casting="unsafe", subok=True,
-               copy=True):
+def astype_fwd(y, x, dtype: via_output, order: via_output = "K",
+               casting: via_output = "unsafe", subok: via_output = True,
+               copy: via_output = True):
     d[y] = runtime.through_cast(runtime.cast_like(d[x], y), y)

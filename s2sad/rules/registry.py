@@ -17,7 +17,18 @@ Three ways to declare a rule, cheapest first:
     non_differentiable(np.shape, np.argmax)
 
 The first parameter of a template is the primal output; the rest mirror the
-function's signature with its defaults. In an adjoint template `d[x] = expr`
+function's signature with its defaults, and are all a rule handles: a call
+passing any other argument is refused where it is written. Every parameter of
+an adjoint or tangent template must be read by its body, or annotated:
+
+    def take(y, a, indices, axis=None, out: only(None) = None, mode="raise"):
+
+`only(...)` lists the values the rule handles (`float_dtype`: None or a
+float or complex dtype) (others are refused: when
+s2sad transforms the call if the value is a constant, else when the
+derivative runs); `via_output` marks an argument whose effect on the
+derivative the template reads from the output y (its shape, dtype, values)
+or that has none (np.reshape's shape, `copy=`). In an adjoint template `d[x] = expr`
 states the contribution of this operation to x's adjoint: the engine, not the
 rule, accumulates contributions, unbroadcasts them (for rules declared
 `broadcasts=True`, which every multi-input elementwise rule is) and drops those
@@ -34,6 +45,8 @@ import textwrap
 import gast
 import numpy
 
+from s2sad import runtime
+
 
 class _D:
     """The `d[x]` of templates: "the adjoint (or tangent) of x"."""
@@ -48,6 +61,59 @@ class _D:
 d = _D()
 
 
+class only:
+    """Annotates a template parameter handled at these values only:
+    `out: only(None) = None`. s2sad refuses any other value."""
+
+    check = "check_argument"  # the runtime helper checking a value
+
+    def __init__(self, *values):
+        self.values = values
+
+    def allows(self, value):
+        return any(value is v or (type(value) is type(v) and value == v)
+                   for v in self.values)
+
+    def check_args(self):
+        """The arguments of `check` after the value (gast constants)."""
+        return [gast.Tuple([gast.Constant(v, None) for v in self.values],
+                           gast.Load())]
+
+    def __repr__(self):
+        return " or ".join(f"{v!r}" for v in self.values)
+
+
+class _FloatDtype(only):
+    """`dtype: float_dtype = None`: None or a float or complex dtype, whose
+    cast has derivative 1 (an integer dtype's would be 0)."""
+
+    check = "check_float_dtype"
+
+    def allows(self, value):
+        return value is None or runtime.is_float_dtype(value)
+
+    def check_args(self):
+        return []
+
+    def __repr__(self):
+        return "None or a float or complex dtype"
+
+
+float_dtype = _FloatDtype()
+
+
+class _ViaOutput:
+    """Annotates a template parameter the template need not read: its
+    effect on the derivative shows in the output (np.reshape's `shape`, the
+    output's dtype) or there is none (`copy=`)."""
+
+    def __repr__(self):
+        return "via_output"
+
+
+via_output = _ViaOutput()
+
+
 class Template:
     """A parsed template function: parameters, defaults, body, globals."""
 
@@ -56,12 +122,19 @@ class Template:
         self.name = fn.__name__
         source = source or textwrap.dedent(inspect.getsource(fn))
         tree = gast.parse(source).body[0]
-        self.params = [a.id for a in tree.args.args]
+        self.params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
         self.body = tree.body
         if self.body and isinstance(self.body[0], gast.Expr) and isinstance(
                 self.body[0].value, gast.Constant):
             self.body = self.body[1:]  # drop the docstring
         self.signature = inspect.signature(fn)
+        # parameter -> `only(...)`: the values of it the template handles
+        self.restricted = {
+            name: p.annotation for name, p in self.signature.parameters.items()
+            if isinstance(p.annotation, only)}
+        self.via_output = {
+            name for name, p in self.signature.parameters.items()
+            if p.annotation is via_output}
         self.reads_d = {n.slice.id for n in gast.walk(gast.Module(
             body=self.body, type_ignores=[])) if _is_d(n)}
         self.globals = fn.__globals__
@@ -334,3 +407,16 @@ def _validate(template, partials):
                 raise TypeError(f"{where}: partials templates do not use d[]")
     if partials and not isinstance(template.body[-1], gast.Return):
         raise TypeError(f"{where}: must end with `return <partials>`")
+    if not partials:
+        read = {n.id for n in gast.walk(gast.Module(
+            body=template.body, type_ignores=[])) if isinstance(n, gast.Name)}
+        unread = [p for p in template.params[1:] if p not in read
+                  and p not in template.restricted
+                  and p not in template.via_output]
+        if unread:
+            raise TypeError(
+                f"{where}: never reads {', '.join(unread)}; a rule handles "
+                "every argument it accepts: use it, annotate it "
+                "`: only(<the values handled>)` or `: via_output` (its "
+                "effect shows in the output), or leave it out of the "
+                "signature so calls passing it are refused")

@@ -12,13 +12,13 @@ import numpy as np
 
 from s2sad import runtime
 from s2sad.rules.registry import (
-    adjoint, d, linear, non_differentiable, tangent)
+    adjoint, d, linear, non_differentiable, tangent, via_output)
 
 # ---- broadcasting and reductions ----
 
 
 @adjoint(runtime.unbroadcast, constants=("x",))
-def unbroadcast_rev(y, g, x):
+def unbroadcast_rev(y, g, x: via_output):
     d[g] = runtime.broadcast_like(d[y], g)
 
 
@@ -28,7 +28,7 @@ def unbroadcast_fwd(y, g, x):
 
 
 @adjoint(runtime.unbroadcast_to, constants=("shape",))
-def unbroadcast_to_rev(y, g, shape):
+def unbroadcast_to_rev(y, g, shape: via_output):
     d[g] = runtime.broadcast_like(d[y], g)
 
 
@@ -38,7 +38,7 @@ def unbroadcast_to_fwd(y, g, shape):
 
 
 @adjoint(runtime.broadcast_like, constants=("target",))
-def broadcast_like_rev(y, g, target):
+def broadcast_like_rev(y, g, target: via_output):
     d[g] = runtime.unbroadcast(d[y], g)
 
 
@@ -48,7 +48,7 @@ def broadcast_like_fwd(y, g, target):
 
 
 @adjoint(runtime.unreduce, constants=("x", "axis", "keepdims"))
-def unreduce_rev(y, g, x, axis=None, keepdims=False):
+def unreduce_rev(y, g, x: via_output, axis=None, keepdims=False):
     d[g] = np.sum(d[y], axis=axis, keepdims=keepdims)
 
 
@@ -58,7 +58,8 @@ def unreduce_fwd(y, g, x, axis=None, keepdims=False):
 
 
 @adjoint(runtime.expand_reduced, constants=("x", "axis", "keepdims"))
-def expand_reduced_rev(y, g, x, axis=None, keepdims=False):
+def expand_reduced_rev(y, g, x: via_output, axis: via_output = None,
+                       keepdims: via_output = False):
     d[g] = np.reshape(d[y], np.shape(g))
 
 
@@ -68,7 +69,7 @@ def expand_reduced_fwd(y, g, x, axis=None, keepdims=False):
 
 
 @adjoint(runtime.getitem_adjoint, constants=("x", "index"))
-def getitem_adjoint_rev(y, g, x, index):
+def getitem_adjoint_rev(y, g, x: via_output, index):
     d[g] = d[y][index]
 
 
@@ -81,7 +82,7 @@ def getitem_adjoint_fwd(y, g, x, index):
 
 
 @adjoint(runtime.concatenate_adjoint, constants=("arrays", "axis"))
-def concatenate_adjoint_rev(y, g, arrays, axis=0):
+def concatenate_adjoint_rev(y, g, arrays: via_output, axis=0):
     d[g] = runtime.concatenate_pieces(d[y], g, axis)
 
 
@@ -91,7 +92,7 @@ def concatenate_adjoint_fwd(y, g, arrays, axis=0):
 
 
 @adjoint(runtime.concatenate_pieces, constants=("g", "axis"))
-def concatenate_pieces_rev(y, pieces, g, axis=0):
+def concatenate_pieces_rev(y, pieces, g: via_output, axis=0):
     d[pieces] = runtime.concatenate_adjoint(d[y], pieces, axis)
 
 
@@ -108,7 +109,7 @@ linear(runtime.through_cast)  # zero or the identity: self-adjoint
 
 
 @adjoint(runtime.repeat_adjoint, constants=("x", "repeats", "axis"))
-def repeat_adjoint_rev(y, g, x, repeats, axis=None):
+def repeat_adjoint_rev(y, g, x: via_output, repeats, axis=None):
     d[g] = np.reshape(np.repeat(d[y], repeats, axis), np.shape(g))
 
 
@@ -118,7 +119,7 @@ def repeat_adjoint_fwd(y, g, x, repeats, axis=None):
 
 
 @adjoint(runtime.fit_to, constants=("x",))
-def fit_to_rev(y, g, x):
+def fit_to_rev(y, g, x: via_output):
     d[g] = runtime.fit_to(d[y], g)
 
 
@@ -128,7 +129,7 @@ def fit_to_fwd(y, g, x):
 
 
 @adjoint(runtime.take_along_axis_adjoint, constants=("arr", "indices", "axis"))
-def take_along_axis_adjoint_rev(y, g, arr, indices, axis):
+def take_along_axis_adjoint_rev(y, g, arr: via_output, indices, axis):
     d[g] = np.take_along_axis(d[y], indices, axis)
 
 
@@ -151,7 +152,7 @@ def diff_adjoint_fwd(y, g, a, n=1, axis=-1, prepend=None, append=None,
 
 
 @adjoint(runtime.cast_like, constants=("x",))
-def cast_like_rev(y, g, x):
+def cast_like_rev(y, g, x: via_output):
     d[g] = runtime.cast_like(d[y], g)
 
 
@@ -164,7 +165,7 @@ def cast_like_fwd(y, g, x):
 
 
 @adjoint(runtime.matmul_adjoint_a, constants=("a",))
-def matmul_adjoint_a_rev(y, g, a, b):
+def matmul_adjoint_a_rev(y, g, a: via_output, b):
     d[g] = np.matmul(d[y], b)
     d[b] = runtime.matmul_adjoint_b(g, d[y], b)
 
@@ -176,7 +177,7 @@ def matmul_adjoint_a_fwd(y, g, a, b):
 
 
 @adjoint(runtime.matmul_adjoint_b, constants=("b",))
-def matmul_adjoint_b_rev(y, g, a, b):
+def matmul_adjoint_b_rev(y, g, a, b: via_output):
     d[g] = np.matmul(a, d[y])
     d[a] = runtime.matmul_adjoint_a(g, a, d[y])
 
@@ -188,7 +189,7 @@ def matmul_adjoint_b_fwd(y, g, a, b):
 
 
 @adjoint(runtime.dot_adjoint_a, constants=("a",))
-def dot_adjoint_a_rev(y, g, a, b):
+def dot_adjoint_a_rev(y, g, a: via_output, b):
     d[g] = np.dot(d[y], b)
     d[b] = runtime.dot_adjoint_b(g, d[y], b)
 
@@ -199,7 +200,7 @@ def dot_adjoint_a_fwd(y, g, a, b):
 
 
 @adjoint(runtime.dot_adjoint_b, constants=("b",))
-def dot_adjoint_b_rev(y, g, a, b):
+def dot_adjoint_b_rev(y, g, a, b: via_output):
     d[g] = np.dot(a, d[y])
     d[a] = runtime.dot_adjoint_a(g, a, d[y])
 
@@ -244,7 +245,7 @@ non_differentiable(runtime.zeros_like, runtime.check_scalar, runtime.diff_widths
 
 
 @adjoint(runtime.gradient, constants=("x",))
-def gradient_rev(y, g, x):
+def gradient_rev(y, g, x: via_output):
     d[g] = runtime.unbroadcast(d[y], g)
 
 
@@ -254,10 +255,10 @@ def gradient_fwd(y, g, x):
 
 
 @adjoint(runtime.gradients, constants=("xs", "others"))
-def gradients_rev(y, gs, xs, others=()):
+def gradients_rev(y, gs, xs: via_output, others: via_output = ()):
     d[gs] = runtime.ungradients(d[y], gs)
 
 
 @tangent(runtime.gradients, structural=True)
-def gradients_fwd(y, gs, xs, others=()):
+def gradients_fwd(y, gs, xs, others: via_output = ()):
     d[y] = runtime.gradients(d[gs], xs)

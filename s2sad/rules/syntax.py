@@ -6,7 +6,8 @@ import numpy as np
 
 from s2sad import runtime, ssa
 from s2sad.rules.registry import (
-    adjoint, attribute, d, non_differentiable, takes_sequences, tangent)
+    adjoint, attribute, d, non_differentiable, takes_sequences, tangent,
+    via_output)
 
 
 @adjoint(operator.getitem)
@@ -35,32 +36,32 @@ def setitem_fwd(y, x, index, value):
 
 
 @adjoint(attribute("T"))
-def transpose_attribute(y, x, name):
+def transpose_attribute(y, x, name: via_output):
     d[x] = np.transpose(d[y])
 
 
 @tangent(attribute("T"))
-def transpose_attribute_fwd(y, x, name):
+def transpose_attribute_fwd(y, x, name: via_output):
     d[y] = np.transpose(d[x])
 
 
 @adjoint(attribute("real"), makes_complex=True)
-def real_attribute(y, x, name):
+def real_attribute(y, x, name: via_output):
     d[x] = np.real(d[y])
 
 
 @tangent(attribute("real"))
-def real_attribute_fwd(y, x, name):
+def real_attribute_fwd(y, x, name: via_output):
     d[y] = np.real(d[x])
 
 
 @adjoint(attribute("imag"), makes_complex=True)
-def imag_attribute(y, x, name):
+def imag_attribute(y, x, name: via_output):
     d[x] = -1j * np.real(d[y])  # the convention of rules/numpy.py
 
 
 @tangent(attribute("imag"))
-def imag_attribute_fwd(y, x, name):
+def imag_attribute_fwd(y, x, name: via_output):
     d[y] = np.imag(d[x])
 
 
