@@ -347,6 +347,20 @@ def _real_like(g, x):
     return g
 
 
+def adjoint_like(g, x):
+    """`g` as an adjoint of `x`: its real part where x is real (the adjoint
+    of a real value that met complex ones), complex where x is complex (a
+    real adjoint, as np.real's gives, of a complex value). Its values are
+    those of g's real part, or of g, either way."""
+    if _is_complex(g):
+        return g if _is_complex(x) else g.real
+    if not _is_complex(x):
+        return g
+    if g.__class__ is np.ndarray:
+        return g.astype(np.result_type(g.dtype, np.complex64))
+    return g + 0j
+
+
 def matmul_adjoint_a(g, a, b):
     """d(a @ b)/da applied to the output adjoint `g`."""
     a_nd, b_nd = _ndim(a), _ndim(b)

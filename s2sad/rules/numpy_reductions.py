@@ -22,11 +22,14 @@ Conventions:
 - np.linalg.norm: ord None, 2, 1, inf, -inf and 0 for vectors; None, 'fro',
   'nuc', 2, -2, 1, -1, inf, -inf for matrices (axis a 2-tuple, or a 2-d
   input with ord given). Every norm has gradient 0 at 0; ord 1 has the
-  derivative of abs (np.sign, 0 at 0); ord inf, the matrix 1/inf norms and
+  derivative of abs (runtime.sign, 0 at 0); ord inf, the matrix 1/inf norms and
   ord 2/-2 (largest/smallest singular value) split ties like np.max; the
   nuclear norm has gradient U Vt over the nonzero singular values, and
   singular values equal to 0 pass no gradient. Other ords (vector p-norms
   for p not in 0, 1, 2, inf) are refused with an S2SADError.
+- Complex inputs: np.var, np.std and np.linalg.norm are real functions of
+  them; their gradients are conjugated (JAX's convention, d/dx - i d/dy)
+  and their tangents real.
 
 The private helpers below come in two kinds. Shape helpers (`_moved`,
 `_first`, `_tie_weights`, ...) compute axes, shapes, masks and constant
@@ -165,12 +168,14 @@ def _is_norm(x, ord, axis, kind):
 
 
 def _norm_kinks(x, y, ord=None, axis=None, keepdims=False):
-    """dy/dx for the norms made of abs, max and min (zeros for ord 0)."""
+    """For the norms made of abs, max and min, dy/d|x|: 1 for ord 1, the
+    picked elements (ties split) for the others, zeros for ord 0. The
+    templates multiply it by the derivative of abs, runtime.sign(x)."""
     kind, axes = _norm_kind(x, ord, axis)
     if kind == "l1":
-        return np.sign(x)
+        return np.ones(np.shape(x))
     if kind == "linf":
-        return np.sign(x) * _tie_weights(np.abs(x), y, axes[0], keepdims)
+        return _tie_weights(np.abs(x), y, axes[0], keepdims)
     if kind != "matrix":
         return np.zeros(np.shape(x))
     # ord 1 and -1: the largest or smallest column sum (summed over axes[0]);
@@ -179,7 +184,7 @@ def _norm_kinks(x, y, ord=None, axis=None, keepdims=False):
     sums = np.sum(np.abs(x), axis=summed, keepdims=True)
     if not keepdims:
         y = np.expand_dims(y, axes)
-    return np.sign(x) * _tie_weights(sums, y, picked, True)
+    return _tie_weights(sums, y, picked, True)
 
 
 def _singular_weights(s, ord):
@@ -515,29 +520,30 @@ def extremum_fwd(y, a, axis=None, out=None, keepdims=False):
 @adjoint(np.var)
 def var(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
-        2.0 * (a - np.mean(a, axis=axis, keepdims=True))
+        2.0 * np.conj(a - np.mean(a, axis=axis, keepdims=True))
         / (runtime.reduced_size(a, axis) - ddof))
 
 
 @tangent(np.var)
 def var_fwd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
-                  axis=axis, keepdims=keepdims) * (
-        2.0 / (runtime.reduced_size(a, axis) - ddof))
+    d[y] = np.real(np.sum(d[a] * np.conj(
+        a - np.mean(a, axis=axis, keepdims=True)), axis=axis,
+        keepdims=keepdims)) * (2.0 / (runtime.reduced_size(a, axis) - ddof))
 
 
 @adjoint(np.std)
 def std(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
                                   keepdims) * (
-        (a - np.mean(a, axis=axis, keepdims=True))
+        np.conj(a - np.mean(a, axis=axis, keepdims=True))
         / (runtime.reduced_size(a, axis) - ddof))
 
 
 @tangent(np.std)
 def std_fwd(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-    d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
-                  axis=axis, keepdims=keepdims) * (
+    d[y] = np.real(np.sum(d[a] * np.conj(
+        a - np.mean(a, axis=axis, keepdims=True)), axis=axis,
+        keepdims=keepdims)) * (
         _safe_reciprocal(y) / (runtime.reduced_size(a, axis) - ddof))
 
 
@@ -582,8 +588,11 @@ def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
 # ---- norms ----
 # dy/dx is x / y for the 2-norm and the Frobenius norm (0 where y is 0);
 # U diag(w) Vt for the norms of the singular values (w from
-# `_singular_weights`); the others are piecewise linear, with constant
-# weights (`_norm_kinks`). Only the kind of norm called for is computed.
+# `_singular_weights`); the others are piecewise linear, sign(x) times
+# constant weights (`_norm_kinks`). Only the kind of norm called for is
+# computed. For complex x the gradient G is the conjugate of these (with
+# x / |x| for sign(x): runtime.sign gives conj(x) / |x|), dy = Re(sum(G dx)):
+# the adjoint is G times d[y], and the tangent is real.
 
 
 @adjoint(np.linalg.norm, domain="nonzero")  # away from the kinks of abs
@@ -591,23 +600,24 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
     spectral = _is_norm(x, ord, axis, "spectral")
     usv = _svd(_matrix_view(x, x, ord, axis)) if spectral else None
     d[x] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), x, axis,
-                                  keepdims) * x if _is_norm(
+                                  keepdims) * np.conj(x) if _is_norm(
         x, ord, axis, "euclidean") else runtime.expand_reduced(
-        d[y], x, axis, keepdims) * (_matrix_view_back(
+        d[y], x, axis, keepdims) * (np.conj(_matrix_view_back(
             usv[0] * np.expand_dims(_singular_weights(usv[1], ord), -2)
-            @ usv[2], x, ord, axis) if spectral
-        else _norm_kinks(x, y, ord, axis, keepdims))
+            @ usv[2], x, ord, axis)) if spectral
+        else runtime.sign(x) * _norm_kinks(x, y, ord, axis, keepdims))
 
 
 @tangent(np.linalg.norm)
 def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
     spectral = _is_norm(x, ord, axis, "spectral")
     usv = _svd(_matrix_view(x, x, ord, axis)) if spectral else None
-    d[y] = np.sum(d[x] * (
-        x * runtime.expand_reduced(_safe_reciprocal(y), x, axis, keepdims)
+    d[y] = np.real(np.sum(d[x] * (
+        np.conj(x) * runtime.expand_reduced(_safe_reciprocal(y), x, axis,
+                                            keepdims)
         if _is_norm(x, ord, axis, "euclidean") else
-        _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
-            usv[1], ord), -2) @ usv[2], x, ord, axis)
+        np.conj(_matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
+            usv[1], ord), -2) @ usv[2], x, ord, axis))
         if spectral else
-        _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
-        keepdims=keepdims)
+        runtime.sign(x) * _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
+        keepdims=keepdims))

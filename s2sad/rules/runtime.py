@@ -159,6 +159,16 @@ def cast_like_fwd(y, g, x):
     d[y] = runtime.cast_like(d[g], x)
 
 
+@adjoint(runtime.adjoint_like, constants=("x",))
+def adjoint_like_rev(y, g, x):
+    d[g] = runtime.adjoint_like(d[y], g)
+
+
+@tangent(runtime.adjoint_like)
+def adjoint_like_fwd(y, g, x):
+    d[y] = runtime.adjoint_like(d[g], x)
+
+
 # ---- products ----
 
 
