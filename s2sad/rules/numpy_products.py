@@ -24,7 +24,7 @@ their arguments: they are declared non-differentiable.
 Complex operands follow JAX's convention (see rules/numpy.py): the products
 are holomorphic in each operand but np.vdot, which conjugates its first;
 an operand's adjoint is made real when it is real and the others are not
-(`runtime.adjoint_like`).
+(`runtime.as_kind_of`).
 """
 
 import collections
@@ -211,14 +211,14 @@ def _tensordot_transposed(a, b, axes, k):
 def tensordot_adjoint_a(g, a, b, axes=2):
     """d(np.tensordot(a, b, axes))/da applied to the output adjoint `g`."""
     contract, perm = _tensordot_transposed(a, b, axes, 0)
-    return runtime.adjoint_like(np.transpose(np.tensordot(g, b, contract),
+    return runtime.as_kind_of(np.transpose(np.tensordot(g, b, contract),
                                              perm), a)
 
 
 def tensordot_adjoint_b(g, a, b, axes=2):
     """d(np.tensordot(a, b, axes))/db applied to the output adjoint `g`."""
     contract, perm = _tensordot_transposed(a, b, axes, 1)
-    return runtime.adjoint_like(np.transpose(np.tensordot(a, g, contract),
+    return runtime.as_kind_of(np.transpose(np.tensordot(a, g, contract),
                                              perm), b)
 
 
@@ -275,8 +275,8 @@ non_differentiable(_inner_axes, _kron_padded, _kron_split, _kron_subscripts,
 @adjoint(np.vdot)
 def vdot(y, a, b):
     # np.vdot(a, b) = sum(conj(a) * b): conjugate-linear in a
-    d[a] = runtime.adjoint_like(np.reshape(np.conj(d[y] * b), np.shape(a)), a)
-    d[b] = runtime.adjoint_like(np.reshape(d[y] * np.conj(a), np.shape(b)), b)
+    d[a] = runtime.as_kind_of(np.reshape(np.conj(d[y] * b), np.shape(a)), a)
+    d[b] = runtime.as_kind_of(np.reshape(d[y] * np.conj(a), np.shape(b)), b)
 
 
 @tangent(np.vdot)
@@ -286,9 +286,9 @@ def vdot_fwd(y, a, b):
 
 @adjoint(np.outer)
 def outer(y, a, b):
-    d[a] = runtime.adjoint_like(np.reshape(np.dot(d[y], np.ravel(b)),
+    d[a] = runtime.as_kind_of(np.reshape(np.dot(d[y], np.ravel(b)),
                                            np.shape(a)), a)
-    d[b] = runtime.adjoint_like(np.reshape(np.dot(np.ravel(a), d[y]),
+    d[b] = runtime.as_kind_of(np.reshape(np.dot(np.ravel(a), d[y]),
                                            np.shape(b)), b)
 
 
@@ -328,7 +328,7 @@ def tensordot_fwd(y, a, b, axes=2):
 
 @adjoint(tensordot_adjoint_a, constants=("a", "axes"))
 def tensordot_adjoint_a_rev(y, g, a, b, axes=2):
-    d[g] = runtime.adjoint_like(np.tensordot(d[y], b, axes), g)
+    d[g] = runtime.as_kind_of(np.tensordot(d[y], b, axes), g)
     d[b] = tensordot_adjoint_b(g, d[y], b, axes)
 
 
@@ -340,7 +340,7 @@ def tensordot_adjoint_a_fwd(y, g, a, b, axes=2):
 
 @adjoint(tensordot_adjoint_b, constants=("b", "axes"))
 def tensordot_adjoint_b_rev(y, g, a, b, axes=2):
-    d[g] = runtime.adjoint_like(np.tensordot(a, d[y], axes), g)
+    d[g] = runtime.as_kind_of(np.tensordot(a, d[y], axes), g)
     d[a] = tensordot_adjoint_a(g, a, d[y], axes)
 
 
@@ -363,11 +363,11 @@ def einsum(y, subscripts, a, b=None, c=None, more=None, *rest,
            optimize=False, dtype=None, order="K", casting="safe"):
     _einsum_check(subscripts, more=more)
     spec = _einsum_spec(subscripts, a, b, c)
-    d[a] = runtime.adjoint_like(
+    d[a] = runtime.as_kind_of(
         einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c), a)
-    d[b] = runtime.adjoint_like(
+    d[b] = runtime.as_kind_of(
         einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c), b)
-    d[c] = runtime.adjoint_like(
+    d[c] = runtime.as_kind_of(
         einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y]), c)
 
 
@@ -382,11 +382,11 @@ def einsum_fwd(y, subscripts, a, b=None, c=None, more=None, *rest,
 
 @adjoint(einsum_product)
 def einsum_product_rev(y, spec, a, b=None, c=None):
-    d[a] = runtime.adjoint_like(
+    d[a] = runtime.as_kind_of(
         einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c), a)
-    d[b] = runtime.adjoint_like(
+    d[b] = runtime.as_kind_of(
         einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c), b)
-    d[c] = runtime.adjoint_like(
+    d[c] = runtime.as_kind_of(
         einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y]), c)
 
 
@@ -403,10 +403,10 @@ def einsum_product_fwd(y, spec, a, b=None, c=None):
 def kron(y, a, b):
     # np.kron(a, b) is a's and b's outer product with axes interleaved and
     # merged pairwise: split d[y]'s axes again and contract with the other.
-    d[a] = runtime.adjoint_like(np.reshape(np.einsum(
+    d[a] = runtime.as_kind_of(np.reshape(np.einsum(
         _kron_subscripts(a, b, 0), np.reshape(d[y], _kron_split(a, b)),
         np.reshape(b, _kron_padded(b, a))), np.shape(a)), a)
-    d[b] = runtime.adjoint_like(np.reshape(np.einsum(
+    d[b] = runtime.as_kind_of(np.reshape(np.einsum(
         _kron_subscripts(a, b, 1), np.reshape(d[y], _kron_split(a, b)),
         np.reshape(a, _kron_padded(a, b))), np.shape(b)), b)
 

@@ -248,7 +248,7 @@ def _forward_scan(a, b, axis):
     A Hillis-Steele scan of the affine maps h -> a[i] * h + b[i]: log2(n)
     vectorised steps, no division, so exact where a has zeros.
     """
-    dtype = np.result_type(a, b, float)
+    dtype = np.result_type(np.asarray(a), np.asarray(b), float)
     A, h = (np.moveaxis(np.atleast_1d(np.asarray(v, dtype)), axis, -1)
             for v in (a, b))
     A, h = (v.copy() for v in np.broadcast_arrays(A, h))
@@ -298,6 +298,20 @@ def _weights_back(g, weights, a, axis):
     return np.transpose(np.reshape(g, moved), np.argsort(order))
 
 
+def _real_matrices(x):
+    """Refuse complex matrices in `_svd`'s rules, which are for real ones:
+    the norms of singular values of complex matrices have first
+    derivatives only."""
+    if np.iscomplexobj(x):
+        raise errors.S2SADError(
+            "second derivatives of np.linalg.norm with ord 'nuc', 2 or -2 of "
+            "complex matrices are not supported; differentiate once, or use "
+            "the Frobenius norm")
+
+
+non_differentiable(_real_matrices)
+
+
 def _svd(x):
     """The thin SVD over the last two axes: a tuple (U, s, Vt)."""
     u, s, vt = np.linalg.svd(x, full_matrices=False)
@@ -312,7 +326,7 @@ def _matrix_view(v, x, ord=None, axis=None):
     branch fails when the branch did not run.)"""
     kind, axes = _norm_kind(x, ord, axis)
     if kind != "spectral":
-        return np.zeros((1, 1))
+        return np.zeros((1, 1), np.result_type(v, 0.0))
     return np.moveaxis(v, axes, (-2, -1))
 
 
@@ -321,7 +335,7 @@ def _matrix_view_back(g, x, ord=None, axis=None):
     norm's axes (zeros shaped like x for the other norms)."""
     kind, axes = _norm_kind(x, ord, axis)
     if kind != "spectral":
-        return np.zeros(np.shape(x))
+        return np.zeros(np.shape(x), np.result_type(g, 0.0))
     return np.moveaxis(g, (-2, -1), axes)
 
 
@@ -345,8 +359,8 @@ def shift_fwd(y, v, axis, step):
 @adjoint(_forward_scan)
 def forward_scan(h, a, b, axis):
     back = _backward_scan(a, d[h], axis)
-    d[a] = back * _shift(h, axis, 1)
-    d[b] = back
+    d[a] = runtime.as_kind_of(back * _shift(h, axis, 1), a)
+    d[b] = runtime.as_kind_of(back, b)
 
 
 @tangent(_forward_scan)
@@ -358,8 +372,8 @@ def forward_scan_fwd(h, a, b, axis):
 @adjoint(_backward_scan)
 def backward_scan(h, a, b, axis):
     ahead = _forward_scan(a, d[h], axis)
-    d[a] = _shift(ahead, axis, 1) * h
-    d[b] = ahead
+    d[a] = runtime.as_kind_of(_shift(ahead, axis, 1) * h, a)
+    d[b] = runtime.as_kind_of(ahead, b)
 
 
 @tangent(_backward_scan)
@@ -405,6 +419,7 @@ def weights_back_fwd(y, g, weights, a, axis):
 
 @adjoint(_svd)
 def svd(y, x):
+    _real_matrices(x)
     v = np.swapaxes(y[2], -1, -2)
     row = np.expand_dims(y[1], -2)
     col = np.expand_dims(y[1], -1)
@@ -421,6 +436,7 @@ def svd(y, x):
 
 @tangent(_svd)
 def svd_fwd(y, x):
+    _real_matrices(x)
     v = np.swapaxes(y[2], -1, -2)
     row = np.expand_dims(y[1], -2)
     col = np.expand_dims(y[1], -1)
@@ -553,7 +569,7 @@ def average(y, a, axis=None, weights=None, returned=False, keepdims=False):
     total = _single_output(returned) * np.sum(
         runtime.broadcast_like(w, a), axis=axis, keepdims=keepdims)
     spread = runtime.unreduce(d[y] / total, a, axis, keepdims)
-    d[a] = spread * w
+    d[a] = runtime.as_kind_of(spread * w, a)
     d[weights] = _weights_back(runtime.unbroadcast(
         spread * (a - runtime.unreduce(y, a, axis, keepdims)), w),
         weights, a, axis)

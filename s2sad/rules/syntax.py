@@ -46,7 +46,7 @@ def transpose_attribute_fwd(y, x, name):
 
 @adjoint(attribute("real"), makes_complex=True)
 def real_attribute(y, x, name):
-    d[x] = np.real(d[y])
+    d[x] = runtime.as_kind_of(np.real(d[y]), x)
 
 
 @tangent(attribute("real"))
