@@ -18,9 +18,11 @@ def unbroadcast(g, x):
     into complex arithmetic)."""
     if type(g) is float:  # a Python float gradient: x was a scalar too
         return g
-    if isinstance(x, (list, tuple, dict)):
-        if isinstance(x, dict) or len(g) == len(x):
-            return g
+    if isinstance(x, dict) or isinstance(x, (list, tuple)) and _is_sequence(
+            g) and len(g) == len(x):
+        return g  # the adjoint of a container
+    if isinstance(x, (list, tuple)) and (
+            _is_sequence(g) or not _broadcasts_to(x, np.shape(g))):
         raise errors.S2SADError(
             "`+` joins two lists or tuples here, which s2sad differentiates "
             "as addition; use .append/.extend on a list, or np.concatenate")
@@ -32,6 +34,15 @@ def unbroadcast(g, x):
         return g
     g = _sum_to(g, shape)
     return float(g) if isinstance(x, (float, int)) else g
+
+
+def _broadcasts_to(x, target):
+    """Does `x`, a list or tuple read as an array, broadcast to the shape
+    `target`?"""
+    try:
+        return np.broadcast_shapes(np.shape(x), target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _is_complex(v):
@@ -86,6 +97,8 @@ def unreduce(g, x, axis=None, keepdims=False):
 def _float_type(g, like):
     """The dtype of an adjoint `g` spread over `like`: a Python-number g takes
     like's precision (float32 stays float32), never an integer type."""
+    if isinstance(g, (list, tuple)):  # an array-like: result_type reads
+        g = np.asarray(g)             # a tuple as a dtype
     return np.result_type(g, getattr(like, "dtype", 0.0), 0.0)
 
 
@@ -408,7 +421,7 @@ def concatenate_adjoint(g, arrays, axis=0):
     else:
         sizes = _join_sizes(g, arrays, axis)
     cuts = np.cumsum(sizes)[:-1]
-    pieces = [np.reshape(p, np.shape(a))
+    pieces = [as_kind_of(np.reshape(p, np.shape(a)), a)
               for p, a in zip(np.split(g, cuts, axis=axis), arrays)]
     return _as_sequence_of(pieces, arrays)
 
@@ -429,7 +442,8 @@ def unstack(g, arrays, axis=0):
     the slices of `g` along `axis`, one per stacked array."""
     if not _is_sequence(arrays):  # np.stack of an array stacks its rows
         return np.moveaxis(g, axis, 0) if np.ndim(arrays) else g
-    return sequence([np.take(g, i, axis=axis) for i in range(len(arrays))])
+    return sequence([as_kind_of(np.take(g, i, axis=axis), a)
+                     for i, a in enumerate(arrays)])
 
 
 def stack_pieces(pieces, arrays, axis=0):
@@ -566,53 +580,73 @@ def _real_like(g, x):
     return g
 
 
+def as_kind_of(g, x):
+    """`g` as an adjoint of `x`: its real part where x is real (the adjoint
+    of a real value that met complex ones), complex where x is complex (a
+    real adjoint, as np.real's gives, of a complex value). Its values are
+    those of g's real part, or of g, either way. (For a list or tuple x,
+    item by item.)"""
+    if isinstance(x, (list, tuple)) and _is_complex(g):
+        return sequence([as_kind_of(gi, xi) for gi, xi in zip(g, x)])
+    if _is_complex(g):
+        return g if _is_complex(x) else g.real
+    if not _is_complex(x):
+        return g
+    if g.__class__ is np.ndarray:
+        return g.astype(np.result_type(g.dtype, np.complex64))
+    return g + 0j
+
+
 def matmul_adjoint_a(g, a, b):
     """d(a @ b)/da applied to the output adjoint `g`."""
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
-        return _real_like(g @ b.T, a)
+        return as_kind_of(g @ b.T, a)
     if a_nd == 1 and b_nd == 2:
-        return _real_like(b @ g, a)
+        return as_kind_of(b @ g, a)
     if b_nd == 1:
         if a_nd == 1:
-            return _real_like(g * b, a)
+            return as_kind_of(g * b, a)
         if a_nd == 2:
-            return _real_like(np.expand_dims(g, -1) * b, a)
-        return unbroadcast(np.expand_dims(g, -1) * b, a)
+            return as_kind_of(np.expand_dims(g, -1) * b, a)
+        return as_kind_of(unbroadcast(np.expand_dims(g, -1) * b, a), a)
     if a_nd == 1:
-        return unbroadcast(np.matmul(b, np.expand_dims(g, -1))[..., 0], a)
-    return unbroadcast(np.matmul(g, _swap(b)), a)
+        return as_kind_of(unbroadcast(
+            np.matmul(b, np.expand_dims(g, -1))[..., 0], a), a)
+    return as_kind_of(unbroadcast(np.matmul(g, _swap(b)), a), a)
 
 
 def matmul_adjoint_b(g, a, b):
     """d(a @ b)/db applied to the output adjoint `g`."""
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
-        return _real_like(a.T @ g, b)
+        return as_kind_of(a.T @ g, b)
     if a_nd == 2 and b_nd == 1:
-        return _real_like(g @ a, b)
+        return as_kind_of(g @ a, b)
     if a_nd == 1:
         if b_nd == 1:
-            return _real_like(g * a, b)
+            return as_kind_of(g * a, b)
         if b_nd == 2:
-            return _real_like(np.expand_dims(a, -1) * g, b)
-        return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
+            return as_kind_of(np.expand_dims(a, -1) * g, b)
+        return as_kind_of(unbroadcast(
+            np.expand_dims(a, -1) * np.expand_dims(g, -2), b), b)
     if b_nd == 1:
-        return unbroadcast(np.matmul(_swap(a), np.expand_dims(g, -1))[..., 0], b)
-    return unbroadcast(np.matmul(_swap(a), g), b)
+        return as_kind_of(unbroadcast(
+            np.matmul(_swap(a), np.expand_dims(g, -1))[..., 0], b), b)
+    return as_kind_of(unbroadcast(np.matmul(_swap(a), g), b), b)
 
 
 def dot_adjoint_a(g, a, b):
     """d(np.dot(a, b))/da: a scalar factor scales; otherwise as matmul."""
     if _scalar_factor(a, b):
-        return unbroadcast(g * b, a)
+        return as_kind_of(unbroadcast(g * b, a), a)
     return matmul_adjoint_a(g, a, b)
 
 
 def dot_adjoint_b(g, a, b):
     """d(np.dot(a, b))/db."""
     if _scalar_factor(a, b):
-        return unbroadcast(g * a, b)
+        return as_kind_of(unbroadcast(g * a, b), b)
     return matmul_adjoint_b(g, a, b)
 
 
@@ -720,7 +754,7 @@ def clip_high(x, low, high):
 
 def balanced_max_partial(a, b):
     """The partial of max(a, b) w.r.t. a: 1 where a wins, 1/2 on ties."""
-    return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+    return np.where(np.greater(a, b), 1.0, np.where(np.equal(a, b), 0.5, 0.0))
 
 
 # ---- containers: s2sad's SSA form never changes a list, dict or array in

@@ -2,6 +2,8 @@
 
 import builtins
 
+import numpy as np
+
 from s2sad import runtime
 from s2sad.rules.registry import (
     adjoint, d, elementwise, non_differentiable, takes_sequences, tangent)
@@ -12,6 +14,11 @@ def abs(y, x):
     """0 at x = 0 (sign(0)); JAX gives 1 there, s2sad the midpoint of the
     subgradient, as autograd."""
     return runtime.sign(x)
+
+
+@tangent(builtins.abs)
+def abs_fwd(y, x):
+    d[y] = np.real(d[x] * runtime.sign(x))  # real, as for np.abs
 
 
 @elementwise(builtins.float)
@@ -30,6 +37,34 @@ def max(z, x, y):
 def min(z, x, y):
     """Ties split the gradient equally (1/2 each), as JAX's minimum."""
     return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
+
+
+# max and min give the winner itself, real or complex (0-d arrays): so is
+# its tangent, and each input's adjoint is of its own kind
+
+
+@adjoint(builtins.max, broadcasts=True, domain="distinct")
+def max_rev(z, x, y):
+    d[x] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(x, y), x)
+    d[y] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(y, x), y)
+
+
+@adjoint(builtins.min, broadcasts=True, domain="distinct")
+def min_rev(z, x, y):
+    d[x] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(y, x), x)
+    d[y] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(x, y), y)
+
+
+@tangent(builtins.max)
+def max_fwd(z, x, y):
+    d[z] = runtime.as_kind_of(d[x] * runtime.balanced_max_partial(x, y), z) + \
+        runtime.as_kind_of(d[y] * runtime.balanced_max_partial(y, x), z)
+
+
+@tangent(builtins.min)
+def min_fwd(z, x, y):
+    d[z] = runtime.as_kind_of(d[x] * runtime.balanced_max_partial(y, x), z) + \
+        runtime.as_kind_of(d[y] * runtime.balanced_max_partial(x, y), z)
 
 
 # ---- lists (s2sad's SSA form updates them by copying, see runtime) ----
@@ -101,7 +136,7 @@ def tuple_fwd(y, items):
 @adjoint(builtins.sum)
 def sum_rev(y, items, start=0):
     d[items] = runtime.spread_over(d[y], items)
-    d[start] = d[y]
+    d[start] = runtime.unbroadcast(d[y], start)
 
 
 @tangent(builtins.sum)

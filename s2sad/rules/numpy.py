@@ -258,7 +258,7 @@ def where_fwd(y, condition, x, z):
 
 @adjoint(np.real, makes_complex=True)
 def real(y, val):
-    d[val] = np.real(d[y])
+    d[val] = runtime.as_kind_of(np.real(d[y]), val)
 
 
 @tangent(np.real)

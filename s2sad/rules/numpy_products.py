@@ -19,8 +19,12 @@ np.einsum takes at most three operands here: templates cannot be variadic
 rule names three operand slots and a fourth, `more`, only to refuse it.
 
 The private helpers below only compute subscripts, axes and shapes from
-their arguments: they are declared non-differentiable. Complex inputs are
-not supported (np.vdot would conjugate its first argument).
+their arguments: they are declared non-differentiable.
+
+Complex operands follow JAX's convention (see rules/numpy.py): the products
+are holomorphic in each operand but np.vdot, which conjugates its first;
+an operand's adjoint is made real when it is real and the others are not
+(`runtime.as_kind_of`).
 """
 
 import collections
@@ -208,13 +212,15 @@ def _tensordot_transposed(a, b, axes, k):
 def tensordot_adjoint_a(g, a, b, axes=2):
     """d(np.tensordot(a, b, axes))/da applied to the output adjoint `g`."""
     contract, perm = _tensordot_transposed(a, b, axes, 0)
-    return np.transpose(np.tensordot(g, b, contract), perm)
+    return runtime.as_kind_of(np.transpose(np.tensordot(g, b, contract),
+                                             perm), a)
 
 
 def tensordot_adjoint_b(g, a, b, axes=2):
     """d(np.tensordot(a, b, axes))/db applied to the output adjoint `g`."""
     contract, perm = _tensordot_transposed(a, b, axes, 1)
-    return np.transpose(np.tensordot(a, g, contract), perm)
+    return runtime.as_kind_of(np.transpose(np.tensordot(a, g, contract),
+                                             perm), b)
 
 
 # ---- shape-only helpers the templates call ----
@@ -269,8 +275,9 @@ non_differentiable(_inner_axes, _kron_padded, _kron_split, _kron_subscripts,
 
 @adjoint(np.vdot)
 def vdot(y, a, b):
-    d[a] = np.reshape(d[y] * b, np.shape(a))
-    d[b] = np.reshape(d[y] * a, np.shape(b))
+    # np.vdot(a, b) = sum(conj(a) * b): conjugate-linear in a
+    d[a] = runtime.as_kind_of(np.reshape(np.conj(d[y] * b), np.shape(a)), a)
+    d[b] = runtime.as_kind_of(np.reshape(d[y] * np.conj(a), np.shape(b)), b)
 
 
 @tangent(np.vdot)
@@ -280,8 +287,10 @@ def vdot_fwd(y, a, b):
 
 @adjoint(np.outer)
 def outer(y, a, b):
-    d[a] = np.reshape(np.dot(d[y], np.ravel(b)), np.shape(a))
-    d[b] = np.reshape(np.dot(np.ravel(a), d[y]), np.shape(b))
+    d[a] = runtime.as_kind_of(np.reshape(np.dot(d[y], np.ravel(b)),
+                                           np.shape(a)), a)
+    d[b] = runtime.as_kind_of(np.reshape(np.dot(np.ravel(a), d[y]),
+                                           np.shape(b)), b)
 
 
 @tangent(np.outer)
@@ -320,7 +329,7 @@ def tensordot_fwd(y, a, b, axes=2):
 
 @adjoint(tensordot_adjoint_a, constants=("a", "axes"))
 def tensordot_adjoint_a_rev(y, g, a: via_output, b, axes=2):
-    d[g] = np.tensordot(d[y], b, axes)
+    d[g] = runtime.as_kind_of(np.tensordot(d[y], b, axes), g)
     d[b] = tensordot_adjoint_b(g, d[y], b, axes)
 
 
@@ -332,7 +341,7 @@ def tensordot_adjoint_a_fwd(y, g, a, b, axes=2):
 
 @adjoint(tensordot_adjoint_b, constants=("b", "axes"))
 def tensordot_adjoint_b_rev(y, g, a, b: via_output, axes=2):
-    d[g] = np.tensordot(a, d[y], axes)
+    d[g] = runtime.as_kind_of(np.tensordot(a, d[y], axes), g)
     d[a] = tensordot_adjoint_a(g, a, d[y], axes)
 
 
@@ -356,9 +365,12 @@ def einsum(y, subscripts, a, b=None, c=None, more=None, *rest,
            order: via_output = "K", casting: via_output = "safe"):
     _einsum_check(subscripts, more=more)
     spec = _einsum_spec(subscripts, a, b, c)
-    d[a] = einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c)
-    d[b] = einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c)
-    d[c] = einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y])
+    d[a] = runtime.as_kind_of(
+        einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c), a)
+    d[b] = runtime.as_kind_of(
+        einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c), b)
+    d[c] = runtime.as_kind_of(
+        einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y]), c)
 
 
 @tangent(np.einsum)
@@ -373,9 +385,12 @@ def einsum_fwd(y, subscripts, a, b=None, c=None, more=None, *rest,
 
 @adjoint(einsum_product)
 def einsum_product_rev(y, spec, a, b=None, c=None):
-    d[a] = einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c)
-    d[b] = einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c)
-    d[c] = einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y])
+    d[a] = runtime.as_kind_of(
+        einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c), a)
+    d[b] = runtime.as_kind_of(
+        einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c), b)
+    d[c] = runtime.as_kind_of(
+        einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y]), c)
 
 
 @tangent(einsum_product)
@@ -391,12 +406,12 @@ def einsum_product_fwd(y, spec, a, b=None, c=None):
 def kron(y, a, b):
     # np.kron(a, b) is a's and b's outer product with axes interleaved and
     # merged pairwise: split d[y]'s axes again and contract with the other.
-    d[a] = np.reshape(np.einsum(
+    d[a] = runtime.as_kind_of(np.reshape(np.einsum(
         _kron_subscripts(a, b, 0), np.reshape(d[y], _kron_split(a, b)),
-        np.reshape(b, _kron_padded(b, a))), np.shape(a))
-    d[b] = np.reshape(np.einsum(
+        np.reshape(b, _kron_padded(b, a))), np.shape(a)), a)
+    d[b] = runtime.as_kind_of(np.reshape(np.einsum(
         _kron_subscripts(a, b, 1), np.reshape(d[y], _kron_split(a, b)),
-        np.reshape(a, _kron_padded(a, b))), np.shape(b))
+        np.reshape(a, _kron_padded(a, b))), np.shape(b)), b)
 
 
 @tangent(np.kron)

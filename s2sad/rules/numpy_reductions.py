@@ -22,11 +22,14 @@ Conventions:
 - np.linalg.norm: ord None, 2, 1, inf, -inf and 0 for vectors; None, 'fro',
   'nuc', 2, -2, 1, -1, inf, -inf for matrices (axis a 2-tuple, or a 2-d
   input with ord given). Every norm has gradient 0 at 0; ord 1 has the
-  derivative of abs (np.sign, 0 at 0); ord inf, the matrix 1/inf norms and
+  derivative of abs (runtime.sign, 0 at 0); ord inf, the matrix 1/inf norms and
   ord 2/-2 (largest/smallest singular value) split ties like np.max; the
   nuclear norm has gradient U Vt over the nonzero singular values, and
   singular values equal to 0 pass no gradient. Other ords (vector p-norms
   for p not in 0, 1, 2, inf) are refused with an S2SADError.
+- Complex inputs: np.var, np.std and np.linalg.norm are real functions of
+  them; their gradients are conjugated (JAX's convention, d/dx - i d/dy)
+  and their tangents real.
 
 The private helpers below come in two kinds. Shape helpers (`_moved`,
 `_first`, `_tie_weights`, ...) compute axes, shapes, masks and constant
@@ -166,12 +169,14 @@ def _is_norm(x, ord, axis, kind):
 
 
 def _norm_kinks(x, y, ord=None, axis=None, keepdims=False):
-    """dy/dx for the norms made of abs, max and min (zeros for ord 0)."""
+    """For the norms made of abs, max and min, dy/d|x|: 1 for ord 1, the
+    picked elements (ties split) for the others, zeros for ord 0. The
+    templates multiply it by the derivative of abs, runtime.sign(x)."""
     kind, axes = _norm_kind(x, ord, axis)
     if kind == "l1":
-        return np.sign(x)
+        return np.ones(np.shape(x))
     if kind == "linf":
-        return np.sign(x) * _tie_weights(np.abs(x), y, axes[0], keepdims)
+        return _tie_weights(np.abs(x), y, axes[0], keepdims)
     if kind != "matrix":
         return np.zeros(np.shape(x))
     # ord 1 and -1: the largest or smallest column sum (summed over axes[0]);
@@ -180,7 +185,7 @@ def _norm_kinks(x, y, ord=None, axis=None, keepdims=False):
     sums = np.sum(np.abs(x), axis=summed, keepdims=True)
     if not keepdims:
         y = np.expand_dims(y, axes)
-    return np.sign(x) * _tie_weights(sums, y, picked, True)
+    return _tie_weights(sums, y, picked, True)
 
 
 def _singular_weights(s, ord):
@@ -244,7 +249,7 @@ def _forward_scan(a, b, axis):
     A Hillis-Steele scan of the affine maps h -> a[i] * h + b[i]: log2(n)
     vectorised steps, no division, so exact where a has zeros.
     """
-    dtype = np.result_type(a, b, float)
+    dtype = np.result_type(np.asarray(a), np.asarray(b), float)
     A, h = (np.moveaxis(np.atleast_1d(np.asarray(v, dtype)), axis, -1)
             for v in (a, b))
     A, h = (v.copy() for v in np.broadcast_arrays(A, h))
@@ -294,6 +299,20 @@ def _weights_back(g, weights, a, axis):
     return np.transpose(np.reshape(g, moved), np.argsort(order))
 
 
+def _real_matrices(x):
+    """Refuse complex matrices in `_svd`'s rules, which are for real ones:
+    the norms of singular values of complex matrices have first
+    derivatives only."""
+    if np.iscomplexobj(x):
+        raise errors.S2SADError(
+            "second derivatives of np.linalg.norm with ord 'nuc', 2 or -2 of "
+            "complex matrices are not supported; differentiate once, or use "
+            "the Frobenius norm")
+
+
+non_differentiable(_real_matrices)
+
+
 def _svd(x):
     """The thin SVD over the last two axes: a tuple (U, s, Vt)."""
     u, s, vt = np.linalg.svd(x, full_matrices=False)
@@ -308,7 +327,7 @@ def _matrix_view(v, x, ord=None, axis=None):
     branch fails when the branch did not run.)"""
     kind, axes = _norm_kind(x, ord, axis)
     if kind != "spectral":
-        return np.zeros((1, 1))
+        return np.zeros((1, 1), np.result_type(v, 0.0))
     return np.moveaxis(v, axes, (-2, -1))
 
 
@@ -317,7 +336,7 @@ def _matrix_view_back(g, x, ord=None, axis=None):
     norm's axes (zeros shaped like x for the other norms)."""
     kind, axes = _norm_kind(x, ord, axis)
     if kind != "spectral":
-        return np.zeros(np.shape(x))
+        return np.zeros(np.shape(x), np.result_type(g, 0.0))
     return np.moveaxis(g, (-2, -1), axes)
 
 
@@ -341,8 +360,8 @@ def shift_fwd(y, v, axis, step):
 @adjoint(_forward_scan)
 def forward_scan(h, a, b, axis):
     back = _backward_scan(a, d[h], axis)
-    d[a] = back * _shift(h, axis, 1)
-    d[b] = back
+    d[a] = runtime.as_kind_of(back * _shift(h, axis, 1), a)
+    d[b] = runtime.as_kind_of(back, b)
 
 
 @tangent(_forward_scan)
@@ -354,8 +373,8 @@ def forward_scan_fwd(h, a, b, axis):
 @adjoint(_backward_scan)
 def backward_scan(h, a, b, axis):
     ahead = _forward_scan(a, d[h], axis)
-    d[a] = _shift(ahead, axis, 1) * h
-    d[b] = ahead
+    d[a] = runtime.as_kind_of(_shift(ahead, axis, 1) * h, a)
+    d[b] = runtime.as_kind_of(ahead, b)
 
 
 @tangent(_backward_scan)
@@ -401,6 +420,7 @@ def weights_back_fwd(y, g, weights, a, axis):
 
 @adjoint(_svd)
 def svd(y, x):
+    _real_matrices(x)
     v = np.swapaxes(y[2], -1, -2)
     row = np.expand_dims(y[1], -2)
     col = np.expand_dims(y[1], -1)
@@ -417,6 +437,7 @@ def svd(y, x):
 
 @tangent(_svd)
 def svd_fwd(y, x):
+    _real_matrices(x)
     v = np.swapaxes(y[2], -1, -2)
     row = np.expand_dims(y[1], -2)
     col = np.expand_dims(y[1], -1)
@@ -523,16 +544,16 @@ def extremum_fwd(y, a, axis=None, out: only(None) = None, keepdims=False):
 def var(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
         ddof=0, keepdims=False):
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
-        2.0 * (a - np.mean(a, axis=axis, keepdims=True))
+        2.0 * np.conj(a - np.mean(a, axis=axis, keepdims=True))
         / (runtime.reduced_size(a, axis) - ddof))
 
 
 @tangent(np.var)
 def var_fwd(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
             ddof=0, keepdims=False):
-    d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
-                  axis=axis, keepdims=keepdims) * (
-        2.0 / (runtime.reduced_size(a, axis) - ddof))
+    d[y] = np.real(np.sum(d[a] * np.conj(
+        a - np.mean(a, axis=axis, keepdims=True)), axis=axis,
+        keepdims=keepdims)) * (2.0 / (runtime.reduced_size(a, axis) - ddof))
 
 
 @adjoint(np.std)
@@ -540,15 +561,16 @@ def std(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
         ddof=0, keepdims=False):
     d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
                                   keepdims) * (
-        (a - np.mean(a, axis=axis, keepdims=True))
+        np.conj(a - np.mean(a, axis=axis, keepdims=True))
         / (runtime.reduced_size(a, axis) - ddof))
 
 
 @tangent(np.std)
 def std_fwd(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
             ddof=0, keepdims=False):
-    d[y] = np.sum(d[a] * (a - np.mean(a, axis=axis, keepdims=True)),
-                  axis=axis, keepdims=keepdims) * (
+    d[y] = np.real(np.sum(d[a] * np.conj(
+        a - np.mean(a, axis=axis, keepdims=True)), axis=axis,
+        keepdims=keepdims)) * (
         _safe_reciprocal(y) / (runtime.reduced_size(a, axis) - ddof))
 
 
@@ -559,7 +581,7 @@ def average(y, a, axis=None, weights=None, returned=False, *,
     total = _single_output(returned) * np.sum(
         runtime.broadcast_like(w, a), axis=axis, keepdims=keepdims)
     spread = runtime.unreduce(d[y] / total, a, axis, keepdims)
-    d[a] = spread * w
+    d[a] = runtime.as_kind_of(spread * w, a)
     d[weights] = _weights_back(runtime.unbroadcast(
         spread * (a - runtime.unreduce(y, a, axis, keepdims)), w),
         weights, a, axis)
@@ -596,8 +618,11 @@ def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype: float_dtype = None,
 # ---- norms ----
 # dy/dx is x / y for the 2-norm and the Frobenius norm (0 where y is 0);
 # U diag(w) Vt for the norms of the singular values (w from
-# `_singular_weights`); the others are piecewise linear, with constant
-# weights (`_norm_kinks`). Only the kind of norm called for is computed.
+# `_singular_weights`); the others are piecewise linear, sign(x) times
+# constant weights (`_norm_kinks`). Only the kind of norm called for is
+# computed. For complex x the gradient G is the conjugate of these (with
+# x / |x| for sign(x): runtime.sign gives conj(x) / |x|), dy = Re(sum(G dx)):
+# the adjoint is G times d[y], and the tangent is real.
 
 
 @adjoint(np.linalg.norm, domain="nonzero")  # away from the kinks of abs
@@ -605,23 +630,24 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
     spectral = _is_norm(x, ord, axis, "spectral")
     usv = _svd(_matrix_view(x, x, ord, axis)) if spectral else None
     d[x] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), x, axis,
-                                  keepdims) * x if _is_norm(
+                                  keepdims) * np.conj(x) if _is_norm(
         x, ord, axis, "euclidean") else runtime.expand_reduced(
-        d[y], x, axis, keepdims) * (_matrix_view_back(
+        d[y], x, axis, keepdims) * (np.conj(_matrix_view_back(
             usv[0] * np.expand_dims(_singular_weights(usv[1], ord), -2)
-            @ usv[2], x, ord, axis) if spectral
-        else _norm_kinks(x, y, ord, axis, keepdims))
+            @ usv[2], x, ord, axis)) if spectral
+        else runtime.sign(x) * _norm_kinks(x, y, ord, axis, keepdims))
 
 
 @tangent(np.linalg.norm)
 def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
     spectral = _is_norm(x, ord, axis, "spectral")
     usv = _svd(_matrix_view(x, x, ord, axis)) if spectral else None
-    d[y] = np.sum(d[x] * (
-        x * runtime.expand_reduced(_safe_reciprocal(y), x, axis, keepdims)
+    d[y] = np.real(np.sum(d[x] * (
+        np.conj(x) * runtime.expand_reduced(_safe_reciprocal(y), x, axis,
+                                            keepdims)
         if _is_norm(x, ord, axis, "euclidean") else
-        _matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
-            usv[1], ord), -2) @ usv[2], x, ord, axis)
+        np.conj(_matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
+            usv[1], ord), -2) @ usv[2], x, ord, axis))
         if spectral else
-        _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
-        keepdims=keepdims)
+        runtime.sign(x) * _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
+        keepdims=keepdims))

@@ -378,17 +378,19 @@ def triu_fwd(y, m, k=0):
 @adjoint(np.pad)
 def pad(y, array, pad_width, mode: only("constant") = "constant",
         constant_values=0):
-    d[array] = d[y][_pad_crop(array, pad_width, mode)]
-    d[constant_values] = _scalar_only(constant_values) * (
-        np.sum(d[y]) - np.sum(d[y][_pad_crop(array, pad_width, mode)]))
+    d[array] = runtime.as_kind_of(d[y][_pad_crop(array, pad_width, mode)],
+                                  array)
+    d[constant_values] = runtime.as_kind_of(_scalar_only(constant_values) * (
+        np.sum(d[y]) - np.sum(d[y][_pad_crop(array, pad_width, mode)])),
+        constant_values)
 
 
 @tangent(np.pad)
 def pad_fwd(y, array, pad_width, mode: only("constant") = "constant",
             constant_values=0):
     d[y] = np.pad(d[array], pad_width, mode=mode) + np.pad(
-        np.zeros(np.shape(array)), pad_width, mode=mode,
-        constant_values=d[constant_values])
+        np.zeros(np.shape(array), np.result_type(d[constant_values])),
+        pad_width, mode=mode, constant_values=d[constant_values])
 
 
 # ---- joining and splitting ----
@@ -536,7 +538,8 @@ def dsplit_fwd(y, ary, indices_or_sections):
 
 @adjoint(np.diff)
 def diff(y, a, n=1, axis=-1, prepend=None, append=None):
-    d[a] = runtime.diff_adjoint(d[y], a, n, axis, prepend, append)
+    d[a] = runtime.as_kind_of(runtime.diff_adjoint(
+        d[y], a, n, axis, prepend, append), a)
     d[prepend] = runtime.unbroadcast(runtime.diff_adjoint(
         d[y], a, n, axis, prepend, append, 0), prepend)
     d[append] = runtime.unbroadcast(runtime.diff_adjoint(
@@ -608,7 +611,8 @@ def take_along_axis_fwd(y, arr, indices, axis):
 
 @adjoint(np.take)
 def take(y, a, indices, axis=None, out: only(None) = None, mode="raise"):
-    d[a] = runtime.getitem_adjoint(d[y], a,
+    # np.asarray: a list `a` is an array here, not a list of adjoints
+    d[a] = runtime.getitem_adjoint(d[y], np.asarray(a),
                                    _take_index(a, indices, axis, mode))
 
 

@@ -19,7 +19,7 @@ from s2sad.rules.registry import (
 
 @adjoint(runtime.unbroadcast, constants=("x",))
 def unbroadcast_rev(y, g, x: via_output):
-    d[g] = runtime.broadcast_like(d[y], g)
+    d[g] = runtime.as_kind_of(runtime.broadcast_like(d[y], g), g)
 
 
 @tangent(runtime.unbroadcast)
@@ -83,7 +83,7 @@ def getitem_adjoint_fwd(y, g, x, index):
 
 @adjoint(runtime.concatenate_adjoint, constants=("arrays", "axis"))
 def concatenate_adjoint_rev(y, g, arrays: via_output, axis=0):
-    d[g] = runtime.concatenate_pieces(d[y], g, axis)
+    d[g] = runtime.as_kind_of(runtime.concatenate_pieces(d[y], g, axis), g)
 
 
 @tangent(runtime.concatenate_adjoint)
@@ -101,7 +101,32 @@ def concatenate_pieces_fwd(y, pieces, g, axis=0):
     d[y] = runtime.concatenate_pieces(d[pieces], g, axis)
 
 
-linear(runtime.unstack, runtime.stack_pieces)
+
+
+# unstack(g, arrays) gives each piece the kind of its array (real or
+# complex): its adjoint gives g's kind back.
+
+
+@adjoint(runtime.unstack, constants=("arrays", "axis"))
+def unstack_rev(y, g, arrays, axis=0):
+    d[g] = runtime.as_kind_of(runtime.stack_pieces(d[y], arrays, axis), g)
+
+
+@tangent(runtime.unstack)
+def unstack_fwd(y, g, arrays, axis=0):
+    d[y] = runtime.unstack(d[g], arrays, axis)
+
+
+@adjoint(runtime.stack_pieces, constants=("arrays", "axis"))
+def stack_pieces_rev(y, pieces, arrays, axis=0):
+    d[pieces] = runtime.unstack(d[y], arrays, axis)
+
+
+@tangent(runtime.stack_pieces)
+def stack_pieces_fwd(y, pieces, arrays, axis=0):
+    d[y] = runtime.stack_pieces(d[pieces], arrays, axis)
+
+
 linear(runtime.tree_like, runtime.tree_adjoint)
 linear(runtime.sequence)
 linear(runtime.keep_last)
@@ -161,12 +186,22 @@ def cast_like_fwd(y, g, x):
     d[y] = runtime.cast_like(d[g], x)
 
 
+@adjoint(runtime.as_kind_of, constants=("x",))
+def as_kind_of_rev(y, g, x: via_output):
+    d[g] = runtime.as_kind_of(d[y], g)
+
+
+@tangent(runtime.as_kind_of)
+def as_kind_of_fwd(y, g, x):
+    d[y] = runtime.as_kind_of(d[g], x)
+
+
 # ---- products ----
 
 
 @adjoint(runtime.matmul_adjoint_a, constants=("a",))
 def matmul_adjoint_a_rev(y, g, a: via_output, b):
-    d[g] = np.matmul(d[y], b)
+    d[g] = runtime.as_kind_of(np.matmul(d[y], b), g)
     d[b] = runtime.matmul_adjoint_b(g, d[y], b)
 
 
@@ -178,7 +213,7 @@ def matmul_adjoint_a_fwd(y, g, a, b):
 
 @adjoint(runtime.matmul_adjoint_b, constants=("b",))
 def matmul_adjoint_b_rev(y, g, a, b: via_output):
-    d[g] = np.matmul(a, d[y])
+    d[g] = runtime.as_kind_of(np.matmul(a, d[y]), g)
     d[a] = runtime.matmul_adjoint_a(g, a, d[y])
 
 
@@ -190,7 +225,7 @@ def matmul_adjoint_b_fwd(y, g, a, b):
 
 @adjoint(runtime.dot_adjoint_a, constants=("a",))
 def dot_adjoint_a_rev(y, g, a: via_output, b):
-    d[g] = np.dot(d[y], b)
+    d[g] = runtime.as_kind_of(np.dot(d[y], b), g)
     d[b] = runtime.dot_adjoint_b(g, d[y], b)
 
 
@@ -201,7 +236,7 @@ def dot_adjoint_a_fwd(y, g, a, b):
 
 @adjoint(runtime.dot_adjoint_b, constants=("b",))
 def dot_adjoint_b_rev(y, g, a, b: via_output):
-    d[g] = np.dot(a, d[y])
+    d[g] = runtime.as_kind_of(np.dot(a, d[y]), g)
     d[a] = runtime.dot_adjoint_a(g, a, d[y])
 
 
@@ -225,7 +260,7 @@ def sign_fwd(y, x):
 
 @adjoint(runtime.sign_derivative)
 def sign_derivative_rev(y, t, z):
-    d[t] = runtime.sign_derivative(d[y], z)
+    d[t] = runtime.as_kind_of(runtime.sign_derivative(d[y], z), t)
     d[z] = runtime.real_only(d[y], z)
 
 

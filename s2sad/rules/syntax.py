@@ -47,7 +47,7 @@ def transpose_attribute_fwd(y, x, name: via_output):
 
 @adjoint(attribute("real"), makes_complex=True)
 def real_attribute(y, x, name: via_output):
-    d[x] = np.real(d[y])
+    d[x] = runtime.as_kind_of(np.real(d[y]), x)
 
 
 @tangent(attribute("real"))
