@@ -63,9 +63,28 @@ class Derivative:
                  "_options", "fun", "__dict__", "__weakref__")
 
     def __call__(self, *args, **kwargs):
-        if self._fresh():
-            return self._target(*args, **kwargs)
-        return self._call_stale(*args, **kwargs)
+        try:
+            if self._fresh():
+                return self._target(*args, **kwargs)
+            return self._call_stale(*args, **kwargs)
+        except errors.OneElementOutput:
+            return self._one_element(args, kwargs)
+
+    def _one_element(self, args, kwargs):
+        """The gradient of an output of one element (shape (1,) or (1, 1)),
+        as autograd gives it: the vjp with a cotangent of ones."""
+        argnums, has_aux, with_value, _ = self._options
+        if kwargs or has_aux:
+            raise errors.GradientShapeError(
+                f"grad of {calls.name_of(self._f)} requires a scalar output, "
+                "got an array of one element; return its only element "
+                "(`y[0]`, `y.item()` or `np.sum(y)`) when using keywords "
+                "or has_aux")
+        value, vjp_fn = vjp(self._f, *args)
+        cotangents = vjp_fn(np.ones(np.shape(value)))
+        grads = cotangents[argnums] if isinstance(argnums, int) else tuple(
+            cotangents[i] for i in argnums)
+        return (value, grads) if with_value else grads
 
     def _call_stale(self, *args, **kwargs):
         self._refresh()

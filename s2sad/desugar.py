@@ -23,6 +23,7 @@ import copy
 
 import gast
 
+from s2sad import runtime
 from s2sad.naming import Namer, names_in
 
 
@@ -68,7 +69,7 @@ class _Comprehensions:
         return out
 
     def error(self, node, where):
-        from s2sad import errors
+        from s2sad import runtime, errors
         return self.source.error(
             errors.UnsupportedSyntaxError, node,
             f"a list comprehension {where} is not supported; assign it to a "
@@ -191,6 +192,11 @@ class _Loops(gast.NodeTransformer):
         sequences = [(self.unreversed(s), t) for s, t in sequences]
         index = index or self.index_name(node)
         for seq, target in sequences:
+            seq, target = self.indexable(seq, target, index, before, reads,
+                                         node)
+            if target is None:  # read by `indexable`
+                count.append(_call("len", [seq]))
+                continue
             if not isinstance(seq, gast.Name):
                 name = self.namer.temp()
                 before.append(_assign(gast.Name(name, gast.Store(), None, None),
@@ -205,6 +211,43 @@ class _Loops(gast.NodeTransformer):
                         _call("range", [length]), body, node.orelse, None)
         gast.copy_location(loop, node)
         return before + [loop]
+
+    def indexable(self, seq, target, index, before, reads, node):
+        """What the loop indexes: `d.items()`, `.values()`, `.keys()` are
+        the keys of d, read as `d[key]`; any other iterable that may not be
+        a list, tuple or array (a dict, a set, an iterator) is made a list
+        when the loop starts (`runtime.iterable`). Returns (seq, target),
+        target None when the reads are set here."""
+        func = getattr(seq, "func", None)
+        if isinstance(func, gast.Attribute) and func.attr in (
+                "items", "values", "keys") and not seq.args \
+                and not seq.keywords and (func.attr != "items" or (
+                    isinstance(target, gast.Tuple) and len(target.elts) == 2)):
+            mapping = self.namer.temp()
+            before.append(_set(mapping, func.value, node))
+            keys = self.namer.temp()
+            listed = _load("keys")
+            listed.s2sad_builtin = runtime.keys
+            before.append(_set(keys, gast.Call(listed, [_load(mapping)], []),
+                               node))
+            key = gast.Subscript(_load(keys), _load(index), gast.Load())
+            if func.attr == "keys":
+                return _load(keys), target
+            value = gast.Subscript(_load(mapping), key, gast.Load())
+            if func.attr == "values":
+                reads.append((target, value))
+            else:
+                reads.append((target.elts[0], copy.deepcopy(key)))
+                reads.append((target.elts[1], value))
+            return _load(keys), None
+        if isinstance(seq, (gast.Name, gast.Attribute)) or (
+                isinstance(seq, gast.Call) and not self.builtin(seq, "list")
+                and not self.builtin(seq, "tuple")
+                and not _names_numpy(seq.func)):
+            func = _load("iterable")
+            func.s2sad_builtin = runtime.iterable
+            return gast.Call(func, [seq], []), target
+        return seq, target
 
     def arguments(self, call, name, params, required):
         """The arguments of a call to a built-in, None where not given, in
@@ -292,6 +335,14 @@ class _Loops(gast.NodeTransformer):
         if not hasattr(node, "_s2sad_index"):
             node._s2sad_index = self.namer.fresh("_k")
         return node._s2sad_index
+
+
+def _names_numpy(func):
+    """Is `func` a dotted name starting at `np` or `numpy` (which give
+    arrays)?"""
+    while isinstance(func, gast.Attribute):
+        func = func.value
+    return isinstance(func, gast.Name) and func.id in ("np", "numpy")
 
 
 def _load(name):

@@ -41,3 +41,8 @@ class GradientShapeError(S2SADError):
 
 class S2SADInternalError(S2SADError):
     """A bug in s2sad: please report it with the function that triggered it."""
+
+
+class OneElementOutput(GradientShapeError):
+    """`grad` of a function whose output is an array of one element: the
+    Derivative computes it as a vjp (autograd accepts such outputs)."""

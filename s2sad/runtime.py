@@ -317,6 +317,48 @@ ilshift = _updating(operator.lshift, "<<")
 irshift = _updating(operator.rshift, ">>")
 
 
+def iterable(seq):
+    """What a `for` loop indexes: a list, tuple, array, string or range as
+    it is; anything else (a dict: its keys; a set, an iterator) as the list
+    of what iterating it gives."""
+    if isinstance(seq, (list, tuple, np.ndarray, str, range)):
+        return seq
+    return list(seq)
+
+
+def keys(mapping):
+    """The keys of a dict, as a list (a loop over `d.items()` reads
+    `d[key]` for each)."""
+    return list(mapping)
+
+
+def iterable_adjoint(g, seq):
+    """The adjoint of `iterable`: g for a sequence; a dict's keys have
+    none."""
+    if isinstance(seq, (list, tuple, np.ndarray, str, range)):
+        return g
+    if isinstance(seq, dict):
+        return zeros_like(seq)
+    raise errors.UnsupportedCallError(
+        f"a loop over a {type(seq).__name__} carries differentiated values, "
+        "which s2sad does not follow through it; loop over a list of them")
+
+
+def owned_copy(x):
+    """A copy of an argument the function changes by a method
+    (`idx.sort()`): the derivative never changes the caller's data."""
+    return x.copy() if isinstance(x, (np.ndarray, list, dict, set)) else x
+
+
+def check_unpacking(value, n):
+    """`a, b = value` takes exactly n items, as Python checks."""
+    if len(value) != n:
+        raise ValueError(
+            f"too many values to unpack (expected {n})" if len(value) > n
+            else f"not enough values to unpack (expected {n}, got "
+            f"{len(value)})")
+
+
 def check_unshared(value, message):
     """Refuse an update in place (`b += x`) of an array or list that other
     names also hold: s2sad makes a new value, which they would not see."""
@@ -359,7 +401,11 @@ def check_scalar(y, name):
         raise errors.GradientShapeError(
             f"grad of {name} requires a real output, got a complex one; "
             "differentiate np.real(...) or np.abs(...) of it, or use s2sad.vjp")
-    if np.ndim(y) != 0 and np.size(y) != 1:
+    if np.ndim(y) != 0 and np.size(y) == 1:
+        raise errors.OneElementOutput(
+            f"grad of {name}: an output of one element (shape "
+            f"{np.shape(y)}) is differentiated by its vjp")
+    if np.ndim(y) != 0:
         raise errors.GradientShapeError(
             f"grad of {name} requires a scalar output, got an array of shape "
             f"{np.shape(y)}; use s2sad.vjp or s2sad.jacobian for "

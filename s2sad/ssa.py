@@ -28,6 +28,7 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
 """
 
 import collections
+import inspect
 import operator
 import re
 
@@ -324,6 +325,7 @@ class _Lowering:
     def __init__(self, source, owned=False):
         self.source = source
         self.owned = owned  # the arguments are the derivative's own copies
+        self.argument_updates = []  # (name, node): `x += ...` on an argument
         self.namer = Namer(names_in(source.tree))
         self.env = {}  # user name -> current SSA name
         self.defined = set()  # user names that already have a first version
@@ -350,9 +352,22 @@ class _Lowering:
         for name in everything:
             self.env[name] = name
             self.defined.add(name)
+        if self.owned:  # `idx.sort()` changes the derivative's copy
+            changed = {n.value.func.value.id for n in gast.walk(tree)
+                       if isinstance(n, gast.Expr)
+                       and isinstance(n.value, gast.Call)
+                       and isinstance(n.value.func, gast.Attribute)
+                       and isinstance(n.value.func.value, gast.Name)}
+            for name in sorted(changed & set(everything)):
+                self.emit(self.define(name), runtime.owned_copy, [Var(name)],
+                          callee=self.runtime_call("owned_copy"), node=tree)
+        copies, self.out = self.out, []
         body, _ = self.block(tree.body)
-        return Function(tree.name, params, body, self.source, self.namer,
-                        tree.args, everything, self.imports)
+        body[:0] = copies
+        function = Function(tree.name, params, body, self.source, self.namer,
+                            tree.args, everything, self.imports)
+        function.argument_updates = self.argument_updates
+        return function
 
     def block(self, stmts):
         """Lower statements into a fresh list; return (list, return operand)."""
@@ -433,6 +448,12 @@ class _Lowering:
         if isinstance(target, gast.Subscript):
             self.set_item(target, value, node)
             return
+        made = self.defs.get(value.name) if isinstance(value, Var) else None
+        if not (isinstance(made, Assign) and made.fn is make_tuple
+                and len(made.args) == len(target.elts)):  # `a, b = x`
+            self.emit(None, runtime.check_unpacking,
+                      [value, Const(len(target.elts))], node=node,
+                      callee=self.runtime_call("check_unpacking"))
         for i, elt in enumerate(target.elts):
             name = self.namer.temp()
             self.emit(name, operator.getitem, [value, Const(i)], node=node)
@@ -620,6 +641,8 @@ class _Lowering:
         for view in self.views_of(version):
             self.stale.setdefault(view, (name, node))
         where = self.sharing(version, set())
+        if where == "the caller's argument":
+            self.argument_updates.append((name, node))
         if where:
             symbol = _SYMBOLS[type(node.value.op)]
             message = self.source.error(
@@ -777,29 +800,37 @@ class _Lowering:
                              f"{where}; s2sad does not change values in "
                              f"place: make a copy first (`{name} = {copy}`)")
 
-    def sharing(self, version, seen):
-        """Where else the value of SSA name `version` is reachable, or None."""
+    def sharing(self, version, seen, holder=None):
+        """Where else the value of SSA name `version` is reachable, or None
+        (not counting the name `holder`, which asks through a copy)."""
         if version in seen or version in self.made:
             return None
         seen.add(version)
-        if version in self.shared:
+        if version in self.shared and self.shared[version] != holder:
             return self.shared[version]
         stmt = self.defs.get(version)
         if stmt is None:  # an argument: owned, or the caller's
             return None if self.owned else "the caller's argument"
-        if isinstance(stmt, Phi):
-            return next(filter(None, (
-                self.sharing(side.name, seen) for side in (stmt.left, stmt.right)
-                if isinstance(side, Var))), None)
+        if isinstance(stmt, Phi):  # either side's holders, and its name
+            for side in (stmt.left, stmt.right):
+                if not isinstance(side, Var):
+                    continue
+                named = _user_name(side.name)
+                if not side.name.startswith("_") and \
+                        named != _user_name(version) and side.name not in seen:
+                    return self.sharing(side.name, seen) or f"`{named}`"
+                where = self.sharing(side.name, seen)
+                if where:
+                    return where
+            return None
         if stmt.fn is identity:
             source = stmt.args[0]
             if isinstance(source, Free):
                 return f"the module-level value `{source!r}`"
             if isinstance(source, Var):
                 # (its own copy into this name is not another holder)
-                deeper = self.sharing(source.name, seen)
-                if deeper == f"`{_user_name(version)}`":
-                    deeper = None
+                deeper = self.sharing(source.name, seen,
+                                      f"`{_user_name(version)}`")
                 if source.name.startswith("_"):  # a compiler temporary
                     return deeper
                 return deeper or f"`{_user_name(source.name)}`"
@@ -807,6 +838,16 @@ class _Lowering:
         if stmt.fn in _VIEWS or (isinstance(stmt.fn, Method)
                                  and stmt.fn.name in _VIEW_METHODS):
             return "what it was taken from (a view or an item of it)"
+        if stmt.fn is call:
+            return ("what the function called here returned (it may be one "
+                    "of its arguments)")
+        if isinstance(stmt.fn, Method):
+            return None if stmt.fn.name in _FRESH_METHODS else (
+                f"what `.{stmt.fn.name}()` returned (it may be held by "
+                "its object)")
+        if _is_user_function(stmt.fn) and not _returns_fresh(stmt.fn):
+            return (f"what `{stmt.fn.__name__}` returned (one of its "
+                    "arguments, or a value held elsewhere)")
         return None
 
     def branches(self, node, then, orelse):
@@ -883,12 +924,15 @@ class _Lowering:
         phis = []
         updated = _assigned(body_nodes, updates=True) - _assigned(body_nodes)
         names = _assigned(body_nodes) | {n for n in updated if n in self.env}
+        held = _held(body_nodes)
         for name in sorted(names | set(also)):
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
             self.env[name] = phi.target
             self.defs[phi.target] = phi
             self.blocks[phi.target] = self.out
+            if name in held:  # the last iteration put it into a container
+                self.shared[phi.target] = held[name]
             phis.append((name, phi))
         return phis
 
@@ -949,8 +993,10 @@ class _Lowering:
                 raise self.error(node, f"'{node.id}' is used before it is "
                                  "assigned", errors.NameResolutionError)
         if hasattr(node, "s2sad_builtin"):  # a builtin desugar calls
-            return Free(self.own(node.id, node.s2sad_builtin),
-                        node.s2sad_builtin)
+            value = node.s2sad_builtin
+            if getattr(value, "__module__", None) == runtime.__name__:
+                return Free(self.runtime_call(value.__name__), value)
+            return Free(self.own(node.id, value), value)
         value = self.source.resolve(node)
         if frontend.is_missing(value):
             raise self.error(node, f"name '{_text(node)}' is not defined",
@@ -1083,11 +1129,12 @@ class _Lowering:
             block, operand = self.block_with(lambda: self.expr(value))
             joined = self.namer.temp()
             if isinstance(node.op, gast.Or):
-                branch = If(result, [], block, [Phi(joined, result, operand)],
-                            node)
+                phi = Phi(joined, result, operand)
+                branch = If(result, [], block, [phi], node)
             else:
-                branch = If(result, block, [], [Phi(joined, operand, result)],
-                            node)
+                phi = Phi(joined, operand, result)
+                branch = If(result, block, [], [phi], node)
+            self.defs[joined] = phi
             self.out.append(branch)
             result = Var(joined)
         return identity, [result], (), None
@@ -1119,9 +1166,84 @@ class _Lowering:
         then_block, then_value = self.block_with(lambda: self.expr(node.body))
         else_block, else_value = self.block_with(lambda: self.expr(node.orelse))
         result = self.namer.temp()
-        self.out.append(If(test, then_block, else_block,
-                           [Phi(result, then_value, else_value)], node))
+        phi = Phi(result, then_value, else_value)
+        self.defs[result] = phi  # (it holds what either side holds)
+        self.out.append(If(test, then_block, else_block, [phi], node))
         return identity, [Var(result)], (), None
+
+
+# methods that return a new value, never one their object holds
+_FRESH_METHODS = {
+    "copy", "astype", "sum", "mean", "prod", "std", "var", "max", "min",
+    "dot", "cumsum", "cumprod", "round", "clip", "conj", "conjugate",
+    "flatten", "tolist", "all", "any", "argmax", "argmin", "item", "trace",
+    "nonzero", "repeat", "take", "count", "index", "keys"}
+
+
+def _is_user_function(fn):
+    """A Python function of the user's (not NumPy's or s2sad's, no rule)."""
+    from s2sad.rules import registry
+    module = getattr(fn, "__module__", None) or ""
+    return (inspect.isfunction(fn) and registry.lookup(fn) is None
+            and module.split(".")[0] not in ("numpy", "s2sad"))
+
+
+_FRESH = {}  # code object -> does the function return only new values?
+
+
+def _returns_fresh(fn):
+    """Does `fn` return only values it made (no argument, no module-level
+    value, nothing a view or an item of one)? Unreadable: no."""
+    code = fn.__code__
+    if code not in _FRESH:
+        if len(_FRESH) > 4096:
+            _FRESH.clear()
+        _FRESH[code] = False  # (a recursive call, meanwhile: no)
+        try:
+            source = frontend.parse(fn)
+            fence.check(source)
+            desugar.desugar(source)
+            lowering = _Lowering(source)
+            body = lowering.function().body
+        except errors.S2SADError:
+            return False
+        _FRESH[code] = all(
+            isinstance(r.value, Const) or isinstance(r.value, Var)
+            and r.value.name in lowering.defs
+            and lowering.sharing(r.value.name, set()) is None
+            for r in walk(body) if isinstance(r, Return))
+    return _FRESH[code]
+
+
+def _held(stmts):
+    """Names a loop body puts into a list, tuple or dict (`rows.append(v)`,
+    `pairs = [(v, w)]`, `d[k] = v`) or gives another name: user name ->
+    where; at the loop's head they may be held from the last iteration."""
+    held = {}
+    nodes = list(gast.walk(gast.Module(list(stmts), [])))
+    swaps = {id(n.value) for n in nodes if isinstance(n, gast.Assign)
+             and isinstance(n.targets[0], (gast.Tuple, gast.List))}
+    for node in nodes:
+        if id(node) in swaps:  # `a, b = b, a` unpacks, holds nothing
+            continue
+        if isinstance(node, gast.Call) and isinstance(
+                node.func, gast.Attribute) and node.func.attr in (
+                "append", "extend", "insert"):
+            values = node.args
+            where = "an item of a list (from the last iteration)"
+        elif isinstance(node, (gast.List, gast.Tuple, gast.Set)):
+            values, where = node.elts, "a container (from the last iteration)"
+        elif isinstance(node, gast.Dict):
+            values, where = node.values, "a dict (from the last iteration)"
+        elif isinstance(node, gast.Assign):
+            values = [node.value]
+            where = "another name (from the last iteration)"
+        else:
+            continue
+        for value in values:
+            if isinstance(value, gast.Name):
+                held.setdefault(value.id, where)
+    return held
 
 
 _LIST_UPDATES = {"append": runtime.appended, "extend": runtime.concatenated,

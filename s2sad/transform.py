@@ -369,7 +369,16 @@ class Transform:
         if calls.is_user_function(stmt.fn):
             fn = calls.callee(stmt.fn)[0]
             if inspect.isfunction(fn):
-                ssa.lower(frontend.parse(fn))
+                callee = ssa.lower(frontend.parse(fn))
+                for name, node in callee.argument_updates[:1]:
+                    raise callee.source.error(
+                        errors.UnsupportedCallError, node,
+                        f"`{name}` is an argument, which this changes in "
+                        f"place if it is an array; {describe(stmt)} is "
+                        "called for that effect on a differentiated value, "
+                        "which s2sad does not follow: return the new value "
+                        f"and assign it (`{name} = {name} ... ; return "
+                        f"{name}`)")
 
     def comment_for(self, stmt, verb):
         """`# <verb> line N: <source>` when a new source line begins."""

@@ -5,6 +5,7 @@ import ast
 import copy
 import builtins
 import inspect
+import itertools
 import sys
 import types
 
@@ -520,3 +521,231 @@ def test_second_derivative_through_a_callee_building_an_array():
     second = s2sad.grad(s2sad.grad(lambda x: nested_list_in_callee(
         np.array([x, 2.0]))))(1.5)
     assert isinstance(second, float)
+
+
+# ---- found by an outside attack: aliases through expressions and calls ----
+
+def _same(v):
+    return v
+
+
+def _first_row(m):
+    return m[0]
+
+
+def _doubled(v):
+    return v * 2.0
+
+
+def alias_by_conditional(x, flag=True):
+    z = x * 2.0
+    y = z if flag else x
+    y += 1.0  # z changes too
+    return np.sum(z * x)
+
+
+def alias_by_or(x):
+    z = x * 2.0
+    y = x.size > 0 and z
+    y += 1.0
+    return np.sum(z * x)
+
+
+def alias_by_call(x):
+    y = x * 1.0
+    z = _same(y)
+    z += 1.0  # y changes too
+    return np.sum(y * x)
+
+
+def row_by_call(x):
+    m = np.outer(x, x)
+    r = _first_row(m)
+    r *= 2.0
+    return np.sum(m)
+
+
+def alias_by_get(x):
+    cache = {"h": x * 1.0}
+    h = cache.get("h")
+    h += 1.0
+    return np.sum(cache["h"] * x)
+
+
+def appended_in_a_loop(x):
+    rows = []
+    buf = np.zeros(3)
+    for i in range(3):
+        buf[i] = x[i] * 2.0  # every row is buf
+        rows.append(buf)
+    return np.sum(np.array(rows) * x)
+
+
+ALIASED_FURTHER = [alias_by_conditional, alias_by_or, alias_by_call,
+                   row_by_call, alias_by_get, appended_in_a_loop]
+
+
+@pytest.mark.parametrize("f", ALIASED_FURTHER,
+                         ids=[f.__name__ for f in ALIASED_FURTHER])
+def test_aliases_made_by_expressions_and_calls_are_refused(f):
+    refused(f, np.array([1.0, 2.0, 3.0]))
+
+
+def fresh_from_call(x):
+    z = _doubled(x)
+    z += 1.0  # _doubled made a new array
+    return np.sum(z * x)
+
+
+def swaps_in_a_loop(x):
+    a, b = x, 2.0 * x
+    for i in range(4):
+        a, b = b, a + b
+    return np.sum(a * b)
+
+
+def previous_value_in_a_loop(x):
+    y = x * 1.0
+    for i in range(3):
+        prev = y
+        y = y * 1.5  # rebinding: prev keeps the old array
+    return np.sum(y + prev * x)
+
+
+@pytest.mark.parametrize("f", [fresh_from_call, swaps_in_a_loop,
+                               previous_value_in_a_loop],
+                         ids=lambda f: f.__name__)
+def test_new_values_from_calls_and_rebinding_in_loops_are_exact(f):
+    exact(f, np.array([1.3, -0.7, 2.1]))
+
+
+def _scale(h, b):
+    h *= b  # the caller's array, in Python
+
+
+def scaled_by_effect(x):
+    h = x * 1.0
+    _scale(h, x)
+    return np.sum(h)
+
+
+def test_a_call_for_its_effect_on_an_argument_is_refused_at_the_callee():
+    lines, first = inspect.getsourcelines(_scale)
+    with pytest.raises(s2sad.errors.S2SADError, match=rf"{first + 1}: `h`"):
+        s2sad.grad(scaled_by_effect)(np.array([1.0, 2.0]))
+
+
+# ---- found by an outside attack: Python's other semantics ----
+
+def unpacks_two(x):
+    a, b = x
+    return a * b
+
+
+def test_unpacking_checks_the_number_of_items_as_python_does():
+    exact(unpacks_two, np.array([1.5, -2.0]))
+    for bad in (np.array([1.0, 2.0, 3.0]), np.array([1.0])):
+        with pytest.raises(ValueError) as python:
+            unpacks_two(bad)
+        with pytest.raises(ValueError, match=str(python.value)[:20]):
+            s2sad.grad(unpacks_two)(bad)
+
+
+def sorts_an_argument(x, order):
+    order.sort()  # Python sorts the caller's array
+    return np.sum(x[order] * np.arange(3.0))
+
+
+def test_an_argument_changed_by_a_method_is_the_derivatives_copy():
+    order = np.array([2, 0, 1])
+    x = np.array([1.0, 2.0, 3.0])
+    value, g = s2sad.value_and_grad(sorts_an_argument)(x, order)
+    assert value == sorts_an_argument(x, order.copy())
+    np.testing.assert_array_equal(g, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(order, [2, 0, 1])
+
+
+WEIGHTS_BY_INT = {0: 5.0, 1: 7.0}
+
+
+def loops_over_a_dict(x):
+    total = 0.0
+    for k in WEIGHTS_BY_INT:  # the keys, not the values
+        total = total + k * x
+    return total
+
+
+def loops_over_items(params):
+    total = 0.0
+    for name, value in params.items():
+        total = total + np.sum(value ** 2)
+    for value in params.values():
+        total = total + np.sum(value)
+    for name in params.keys():
+        total = total + 2.0 * np.sum(params[name])
+    return total
+
+
+def loops_over_an_iterator(x):
+    total = 0.0
+    for i, j in itertools.product(range(2), range(2)):
+        total = total + x[i] * x[j]
+    return total
+
+
+def test_loops_over_dicts_and_iterators_iterate_as_python_does():
+    exact(loops_over_a_dict, 1.5)
+    exact(loops_over_an_iterator, np.array([1.3, -0.7]))
+    params = {"a": np.array([1.0, 2.0]), "b": np.array([3.0])}
+    value, g = s2sad.value_and_grad(loops_over_items)(params)
+    assert value == loops_over_items(params)
+    np.testing.assert_array_equal(g["a"], 2 * params["a"] + 3.0)
+    np.testing.assert_array_equal(g["b"], 2 * params["b"] + 3.0)
+
+
+def loop_carried_value(a):
+    x = a
+    for _ in range(3):
+        x = x * x
+    return x
+
+
+def summed_loop_carried_value(a):
+    return np.sum(loop_carried_value(a))
+
+
+def test_value_and_grad_returns_the_value_after_the_loop():
+    exact(loop_carried_value, 1.1)
+    exact(summed_loop_carried_value, np.array([1.1, 0.9]))
+
+
+X_ROWS = np.arange(6.0).reshape(2, 3)
+
+
+def one_element_product(w):
+    return X_ROWS[:1] @ w
+
+
+def rows_appended_then_stacked(x):
+    rows = []
+    rows.append(x)
+    rows.append(2.0 * x)
+    return np.sum(np.array(rows) ** 2)
+
+
+def zero_d_written(x):
+    s = np.zeros(())
+    s[...] = x * 2.0
+    return s * x
+
+
+def test_outputs_of_one_element_containers_and_zero_d_arrays():
+    g = s2sad.grad(one_element_product)(np.ones(3))
+    np.testing.assert_array_equal(g, X_ROWS[0])
+    exact(rows_appended_then_stacked, np.array([1.3, -0.7]))
+    exact(zero_d_written, 1.5)
+
+
+def test_sinc_at_zero_has_derivative_zero():
+    assert s2sad.grad(lambda x: np.sinc(x) * 1.0)(0.0) == 0.0
+    assert s2sad.jvp(np.sinc, (0.0,), (1.0,))[1] == 0.0

@@ -77,7 +77,9 @@ def hypot(z, x, y):
 
 @elementwise(np.sinc, domain="nonzero")
 def sinc(y, x):
-    return (np.cos(np.pi * x) - y) / x
+    """Special points: 0 at x = 0 (sinc is smooth and even there)."""
+    return np.where(x == 0, 0.0,
+                    (np.cos(np.pi * x) - y) / np.where(x == 0, 1.0, x))
 
 
 # ---- elementwise: hyperbolic ----

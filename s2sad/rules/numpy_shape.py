@@ -485,7 +485,8 @@ def array(y, object, dtype: via_output = None, *, copy: via_output = True,
 def array_fwd(y, object, dtype: via_output = None, *,
               copy: via_output = True, order: via_output = "K",
               subok: via_output = False, ndmin=0, like: only(None) = None):
-    d[y] = runtime.through_cast(np.array(d[object], ndmin=ndmin), y)
+    d[y] = runtime.through_cast(
+        np.array(runtime.tree_like(d[object], object), ndmin=ndmin), y)
 
 
 @adjoint(np.split, np.array_split)

@@ -131,6 +131,7 @@ linear(runtime.tree_like, runtime.tree_adjoint)
 linear(runtime.sequence)
 linear(runtime.keep_last)
 linear(runtime.through_cast)  # zero or the identity: self-adjoint
+linear(runtime.owned_copy)  # a copy: the identity
 
 
 @adjoint(runtime.repeat_adjoint, constants=("x", "repeats", "axis"))
@@ -297,3 +298,13 @@ def gradients_rev(y, gs, xs: via_output, others: via_output = ()):
 @tangent(runtime.gradients, structural=True)
 def gradients_fwd(y, gs, xs, others: via_output = ()):
     d[y] = runtime.gradients(d[gs], xs)
+
+
+@adjoint(runtime.iterable)
+def iterable_rev(y, seq):
+    d[seq] = runtime.iterable_adjoint(d[y], seq)
+
+
+@tangent(runtime.iterable)
+def iterable_fwd(y, seq):
+    d[y] = runtime.iterable(runtime.iterable_adjoint(d[seq], seq))
