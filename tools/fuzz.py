@@ -927,59 +927,78 @@ def mk_call(g):
 
 
 def mk_loop(g):
+    """A loop; most carry an accumulator that reads the loop variables (an
+    `enumerate` start or a `zip` pairing that is wrong then shows)."""
     rng = g.rng
-    form = rng.choice(["range", "range", "enumerate", "zip", "iter", "while",
-                       "enumerate_list"])
+    form = rng.choice(["range", "range", "enumerate", "enumerate", "zip",
+                       "iter", "while", "enumerate_list"])
+    acc = g.fresh("acc") if g.chance(0.7) else None
     if form == "range":
         n = g.pick(lambda t: t.kind == "int") if g.chance(0.3) else None
         bound = f"{n} % 4" if n else str(rng.randint(0, 3))
         i = g.fresh("i")
         start = rng.choice(["", "1, "])
-        with scoped(g, i, INT):
-            body = g.block_body(rng.randint(1, 2))
-        return [Block(f"for {i} in range({start}{bound}):", body)]
-    if form in ("enumerate", "iter", "zip"):
+        header = f"for {i} in range({start}{bound}):"
+        names = [(i, INT)]
+    elif form in ("enumerate", "iter", "zip"):
         a = g.pick(lambda t: is_real_array(t) and known(t) and t.shape[0] < 6)
         if not a:
             return None
-        t = g.env[a]
+        t = g.typeof(a)
         elem = FLOAT if len(t.shape) == 1 else arr(t.shape[1:])
         i, v = g.fresh("i"), g.fresh("x")
         if form == "enumerate":
-            start = rng.choice(["", ", start=1", ", start=2", ", 3"])
+            start = rng.choice(["", ", start=1", ", start=2", ", 3",
+                                ", start=-1"])
             header = f"for {i}, {v} in enumerate({a}{start}):"
             names = [(i, INT), (v, elem)]
         elif form == "zip":
             b = g.pick(lambda s: s.kind == "array" and known(s)
-                       and s.shape[:1] == t.shape[:1])
+                       and s.dtype != "c" and s.shape[:1] == t.shape[:1])
             w = g.fresh("x")
+            tb = g.typeof(b)
             header = f"for {v}, {w} in zip({a}, {b}):"
-            names = [(v, elem), (w, FLOAT if len(g.typeof(b).shape) == 1
-                                 else arr(g.typeof(b).shape[1:],
-                                          g.typeof(b).dtype))]
+            names = [(v, elem), (w, FLOAT if len(tb.shape) == 1
+                                 else arr(tb.shape[1:], tb.dtype))]
         else:
             header = f"for {v} in {a}:"
             names = [(v, elem)]
-        with scoped(g, *itertools.chain(*names)):
-            body = g.block_body(rng.randint(1, 2))
-        return [Block(header, body)]
-    if form == "enumerate_list":
+    elif form == "enumerate_list":
         lists = [n for n, t in g.env.items() if t.kind == "list" and t.items
-                 and all(x == t.items[0] for x in t.items)]
+                 and all(x == t.items[0] for x in t.items)
+                 and t.items[0].kind in ("float", "array")]
         if not lists:
             return None
         L = rng.choice(lists)
         i, v = g.fresh("i"), g.fresh("x")
         start = rng.choice([", start=1", ", start=3", ""])
-        with scoped(g, i, INT, v, g.env[L].items[0]):
-            body = g.block_body(rng.randint(1, 2))
-        return [Block(f"for {i}, {v} in enumerate({L}{start}):", body)]
-    k = g.fresh("n")
-    g.define(k, INT)
-    cond = g.condition() if g.chance(0.5) else "True"
-    body = g.block_body(rng.randint(1, 2)) + [Line(f"{k} += 1")]
-    return [Line(f"{k} = 0"), Block(f"while {k} < {rng.randint(1, 4)} and "
-                                    f"{cond}:", body)]
+        header = f"for {i}, {v} in enumerate({L}{start}):"
+        names = [(i, INT), (v, g.env[L].items[0])]
+    else:
+        k = g.fresh("n")
+        g.bind(k, INT)
+        cond = g.condition() if g.chance(0.5) else "True"
+        header = f"while {k} < {rng.randint(1, 4)} and {cond}:"
+        names = [(k, INT)]
+    before = [Line(f"{acc} = {rng.choice(['0.0', '1.0', g.scalar(1)])}")] \
+        if acc else []
+    if form == "while":
+        before.append(Line(f"{names[0][0]} = 0"))
+    if acc:
+        g.bind(acc, FLOAT)
+    update = []
+    with scoped(g, *itertools.chain(*names)) if form != "while" else \
+            contextlib.nullcontext():
+        body = g.block_body(rng.randint(1, 2))
+        if acc:
+            terms = [n if t.kind in ("float", "int") else f"np.sum({n})"
+                     for n, t in names if t.kind != "array" or t.dtype != "c"]
+            term = " * ".join(terms) or g.scalar(1)
+            update = [Line(rng.choice([f"{acc} += {term}",
+                                       f"{acc} = {acc} + {term} * {g.scalar(1)}",
+                                       f"{acc} -= {term}"]))]
+    tail = [Line(f"{names[0][0]} += 1")] if form == "while" else []
+    return before + [Block(header, body + update + tail)]
 
 
 def mk_branch(g):
@@ -1405,6 +1424,9 @@ class Checker:
                 return finding, self.notes
             except Timeout as exc:
                 return Finding("timeout", str(exc)), self.notes
+            except Exception as exc:  # noqa: BLE001 - the checker's own bug
+                return Finding("fuzzer error (not s2sad's)",
+                               traceback.format_exc(limit=-3)), self.notes
         if "checked" in outcomes:
             return "checked", self.notes
         return ("refused" if "refused" in outcomes else "raised"), self.notes
@@ -1583,7 +1605,8 @@ class Checker:
                     raise Finding(f"gradient structure [{what}]",
                                   f"argument {i}: {_describe(g)}") from None
                 if np.shape(gl) != np.shape(leaf) or (
-                        np.iscomplexobj(gl) and not np.iscomplexobj(leaf)):
+                        np.iscomplexobj(gl) and not np.iscomplexobj(leaf)) \
+                        or np.asarray(gl).dtype == object:
                     raise Finding(f"gradient shape or dtype [{what}]",
                                   f"argument {i}{list(path)} is "
                                   f"{_describe(leaf)}, its gradient "
@@ -1626,8 +1649,9 @@ class Checker:
                 np.asarray(self.expected, dtype=complex))):
             return
         for coord, tangent in self.jvps.items():
-            if np.shape(tangent) != np.shape(self.expected):
-                raise Finding("tangent shape [jvp]",
+            if np.shape(tangent) != np.shape(self.expected) or \
+                    np.asarray(tangent).dtype == object:
+                raise Finding("tangent shape or dtype [jvp]",
                               f"d/d{_coord_name(coord)}: {_describe(tangent)}"
                               f" for output {_describe(self.expected)}")
             d4, smooth = self.difference(coord)
