@@ -755,6 +755,20 @@ def _nonzero(r):
     return np.where(r == 0.0, 1.0, r)
 
 
+def nan_to_num_partial(x, where):
+    """1.0 where `where(x)` (np.isfinite, np.isnan, ...), else 0.0: a
+    partial of np.nan_to_num."""
+    if _is_complex(x):
+        if not np.all(np.isfinite(x)):
+            raise errors.UnsupportedCallError(
+                "np.nan_to_num of complex values that are not finite is not "
+                "differentiated (their real and imaginary parts are replaced "
+                "separately); apply it to np.real(z) and np.imag(z)")
+        return (np.isfinite(x) if where is np.isfinite
+                else np.zeros(np.shape(x), bool)) * 1.0
+    return where(x) * 1.0
+
+
 def real_only(t, z):
     """Zero like t for real z; for complex z, the derivatives of sign's own
     derivatives (third derivatives of abs) are refused, not guessed (unless
@@ -898,12 +912,22 @@ def setitem(x, index, value):
     """A copy of `x` (an array, list or dict) with `x[index] = value`."""
     if isinstance(x, dict):
         out = type(x)(x)
-    elif isinstance(x, list):
+    elif isinstance(x, (list, tuple)):  # (a tuple: a list's tangent)
         out = list(x)
+        out[index] = value
+        return out if isinstance(x, list) else type(x)(out)
     else:
         out = np.array(x, copy=True)
     out[index] = value
     return out
+
+
+def item_adjoint(g, index):
+    """`g[index]`, the adjoint of the item a setitem wrote (g may be a
+    number: the adjoint of a 0-d array)."""
+    if isinstance(g, (float, int, complex)):
+        return np.asarray(g)[index]
+    return g[index]
 
 
 def attribute_adjoint(g, x, name):

@@ -352,12 +352,8 @@ class _Lowering:
         for name in everything:
             self.env[name] = name
             self.defined.add(name)
-        if self.owned:  # `idx.sort()` changes the derivative's copy
-            changed = {n.value.func.value.id for n in gast.walk(tree)
-                       if isinstance(n, gast.Expr)
-                       and isinstance(n.value, gast.Call)
-                       and isinstance(n.value.func, gast.Attribute)
-                       and isinstance(n.value.func.value, gast.Name)}
+        if self.owned:  # `idx.sort()`, `fill(buf)` change the copy
+            changed = _changed_by_calls(tree, self.source)
             for name in sorted(changed & set(everything)):
                 self.emit(self.define(name), runtime.owned_copy, [Var(name)],
                           callee=self.runtime_call("owned_copy"), node=tree)
@@ -742,6 +738,26 @@ class _Lowering:
                        for a in stmt.args[:1])
         return False
 
+    def same_object(self, version):
+        """`version` and the earlier versions that may be the same Python
+        object: a loop's entry, an alias, what an update in place updated."""
+        found, todo = set(), [version]
+        while todo:
+            name = todo.pop()
+            if name in found:
+                continue
+            found.add(name)
+            stmt = self.defs.get(name)
+            if isinstance(stmt, Phi):
+                todo += [side.name for side in (stmt.left, stmt.right)
+                         if isinstance(side, Var)]
+            elif isinstance(stmt, Assign) and stmt.args and isinstance(
+                    stmt.args[0], Var) and (
+                    stmt.fn in (identity, runtime.setitem)
+                    or stmt.fn in _IN_PLACE.values()):
+                todo.append(stmt.args[0].name)
+        return found
+
     def stale_error(self, version, node):
         array, update = self.stale[version]
         what = f"`{_user_name(version)}`" if not version.startswith("_") \
@@ -756,9 +772,11 @@ class _Lowering:
             "it (`.copy()`)")
 
     def views_of(self, version):
-        """SSA names made from `version` by operations that may return a
-        view of it (`y[0]`, `y.T`, `y.reshape(...)`), transitively."""
-        found, todo = set(), [version]
+        """SSA names made from `version`, or from an earlier version of the
+        same object (before a loop, before `y += 1` or `y[i] = v`), by
+        operations that may return a view of it (`y[0]`, `y.T`,
+        `y.reshape(...)`), transitively."""
+        found, todo = set(), list(self.same_object(version))
         while todo:
             for name in self.viewers.get(todo.pop(), ()):
                 if name not in found:
@@ -1171,6 +1189,71 @@ class _Lowering:
         self.out.append(If(test, then_block, else_block, [phi], node))
         return identity, [Var(result)], (), None
 
+
+def _changed_by_calls(tree, source):
+    """Names `tree` passes to a call that changes them in place: the object
+    of a method called for its effect (`idx.sort()`), or an argument of a
+    function of the user's that assigns into that parameter, updates it or
+    calls such a method on it (a function of the user's that it calls
+    without differentiating runs as Python runs it)."""
+    changed = set()
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
+                and isinstance(node.value.func, gast.Attribute) \
+                and isinstance(node.value.func.value, gast.Name):
+            changed.add(node.value.func.value.id)
+        if not isinstance(node, gast.Call):
+            continue
+        fn = source.resolve(node.func) if isinstance(
+            node.func, (gast.Name, gast.Attribute)) else None
+        if not _is_user_function(fn):
+            continue
+        params = _changed_parameters(fn)
+        names = inspect.signature(fn).parameters
+        for i, (name, arg) in enumerate(zip(names, node.args)):
+            if name in params and isinstance(arg, gast.Name):
+                changed.add(arg.id)
+        for keyword in node.keywords:
+            if keyword.arg in params and isinstance(keyword.value, gast.Name):
+                changed.add(keyword.value.id)
+    copies = [(n.targets[0].id, n.value.id) for n in gast.walk(tree)
+              if isinstance(n, gast.Assign) and isinstance(n.value, gast.Name)
+              and isinstance(n.targets[0], gast.Name)]
+    while True:  # `e = x; fill(e)` changes x
+        more = {source for target, source in copies if target in changed}
+        if more <= changed:
+            return changed
+        changed |= more
+
+
+def _changed_parameters(fn):
+    """The parameters `fn` changes in place, as its text shows."""
+    try:
+        tree = frontend.parse(fn).tree
+    except errors.S2SADError:
+        return set()
+    params = set(parameters(tree.args, True))
+    changed = set()
+    for node in gast.walk(tree):
+        target = None
+        if isinstance(node, (gast.Assign, gast.AugAssign)):
+            for t in getattr(node, "targets", None) or [node.target]:
+                while isinstance(t, (gast.Subscript, gast.Attribute)):
+                    t = t.value
+                    target = t
+                if isinstance(node, gast.AugAssign):
+                    target = t
+        elif isinstance(node, gast.Call) and isinstance(
+                node.func, gast.Attribute) and node.func.attr in _MUTATORS:
+            target = node.func.value
+        if isinstance(target, gast.Name) and target.id in params:
+            changed.add(target.id)
+    return changed
+
+
+_MUTATORS = {"append", "extend", "insert", "pop", "remove", "sort",
+             "reverse", "fill", "update", "clear", "setdefault", "resize",
+             "put", "itemset", "popitem", "discard", "add"}
 
 # methods that return a new value, never one their object holds
 _FRESH_METHODS = {

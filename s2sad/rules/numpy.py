@@ -355,8 +355,13 @@ def dot_fwd(z, x, y):
 
 @elementwise(np.nan_to_num)
 def nan_to_num(y, x, copy=True, nan=0.0, posinf=None, neginf=None):
-    return (np.isfinite(x) * 1.0, None, np.isnan(x) * 1.0,
-            np.isposinf(x) * 1.0, np.isneginf(x) * 1.0)
+    """Special points: x's partial is 1 where it is finite, 0 elsewhere;
+    complex values that are not finite are refused (their real and
+    imaginary parts are replaced separately)."""
+    return (runtime.nan_to_num_partial(x, np.isfinite), None,
+            runtime.nan_to_num_partial(x, np.isnan),
+            runtime.nan_to_num_partial(x, np.isposinf),
+            runtime.nan_to_num_partial(x, np.isneginf))
 
 
 @adjoint(np.full)

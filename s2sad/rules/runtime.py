@@ -134,6 +134,16 @@ linear(runtime.through_cast)  # zero or the identity: self-adjoint
 linear(runtime.owned_copy)  # a copy: the identity
 
 
+@adjoint(runtime.item_adjoint)
+def item_adjoint_rev(y, g, index: via_output):
+    d[g] = runtime.setitem(runtime.zeros_like(g), index, d[y])
+
+
+@tangent(runtime.item_adjoint)
+def item_adjoint_fwd(y, g, index):
+    d[y] = runtime.item_adjoint(d[g], index)
+
+
 @adjoint(runtime.repeat_adjoint, constants=("x", "repeats", "axis"))
 def repeat_adjoint_rev(y, g, x: via_output, repeats, axis=None):
     d[g] = np.reshape(np.repeat(d[y], repeats, axis), np.shape(g))
@@ -270,7 +280,8 @@ def sign_derivative_fwd(y, t, z):
     d[y] = runtime.sign_derivative(d[t], z) + runtime.real_only(d[z], z)
 
 
-non_differentiable(runtime.zeros_like, runtime.check_scalar, runtime.diff_widths,
+non_differentiable(runtime.zeros_like, runtime.nan_to_num_partial,
+                   runtime.check_scalar, runtime.diff_widths,
                    runtime.diff_part,
                    runtime.reduced_size, runtime.real_only, runtime.inside,
                    runtime.clip_low, runtime.clip_high,

@@ -27,7 +27,8 @@ takes_sequences(operator.getitem, runtime.setitem)
 def setitem(y, x, index, value):
     d[x] = runtime.setitem(d[y], index, 0.0)
     d[value] = runtime.unbroadcast(runtime.keep_last(
-        np.asarray(runtime.through_cast(d[y], y))[index], x, index), value)
+        runtime.item_adjoint(runtime.through_cast(d[y], y), index), x,
+        index), value)
 
 
 @tangent(runtime.setitem, structural=True)
