@@ -240,6 +240,8 @@ class _Loops(gast.NodeTransformer):
                 reads.append((target.elts[0], copy.deepcopy(key)))
                 reads.append((target.elts[1], value))
             return _load(keys), None
+        if isinstance(seq, gast.Name) and seq.id in _assigned_in(node.body):
+            return seq, target  # read as the loop goes: updates are seen
         if isinstance(seq, (gast.Name, gast.Attribute)) or (
                 isinstance(seq, gast.Call) and not self.builtin(seq, "list")
                 and not self.builtin(seq, "tuple")
@@ -335,6 +337,23 @@ class _Loops(gast.NodeTransformer):
         if not hasattr(node, "_s2sad_index"):
             node._s2sad_index = self.namer.fresh("_k")
         return node._s2sad_index
+
+
+def _assigned_in(stmts):
+    """Names the statements assign, update or assign into."""
+    names = set()
+    for node in gast.walk(gast.Module(list(stmts), [])):
+        if isinstance(node, (gast.Assign, gast.AugAssign)):
+            for target in getattr(node, "targets", None) or [node.target]:
+                while isinstance(target, (gast.Subscript, gast.Attribute)):
+                    target = target.value
+                if isinstance(target, gast.Name):
+                    names.add(target.id)
+        elif isinstance(node, gast.Call) and isinstance(
+                node.func, gast.Attribute) and isinstance(
+                node.func.value, gast.Name):
+            names.add(node.func.value.id)  # xs.append(v)
+    return names
 
 
 def _names_numpy(func):

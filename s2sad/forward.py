@@ -97,7 +97,7 @@ class _Forward(Transform):
                 out.append(ssa.render_assign(stmt))
                 if stmt.target in self.active:
                     out += self.tangent(stmt)
-                elif stmt.target is None:
+                else:
                     self.check_effect(stmt)
             elif isinstance(stmt, ssa.If):
                 then = self.block(stmt.body) + self.copies(stmt.phis, "left")

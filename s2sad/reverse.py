@@ -69,6 +69,10 @@ class _Reverse(Transform):
         self.with_value = with_value
         self.output, self.aux = self.split_output()
         self.active = analysis.active(func, self.wrt, [self.output])
+        for stmt in ssa.walk(func.body):  # (the sweep skips these)
+            if isinstance(stmt, ssa.Assign) and stmt.target not in \
+                    self.active:
+                self.check_effect(stmt)
         self.scalars = analysis.known_scalars(func, assume_scalar)
         self.assume_scalar = assume_scalar
         self.bars = {}  # SSA name -> its adjoint's name
@@ -285,8 +289,13 @@ class _Reverse(Transform):
     def check_scalar(self, value):
         """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""
         self.runtime_checks += 1
+        returns = [s.node for s in ssa.walk(self.func.body)
+                   if isinstance(s, ssa.Return)]
+        where = self.source.error(
+            errors.GradientShapeError, returns[-1] if returns else
+            self.source.tree, f"grad of {self.func.name}").args[0]
         call = self.runtime_call(
-            "check_scalar", [value, gast.Constant(self.func.name, None)])
+            "check_scalar", [value, gast.Constant(where, None)])
         test = gast.UnaryOp(gast.Not(), gast.Call(
             self.builtin("isinstance"), [value, self.builtin("float")], []))
         return gast.If(test, [gast.Expr(call)], [])
@@ -531,8 +540,6 @@ class _Reverse(Transform):
         return out
 
     def reverse_assign(self, stmt):
-        if stmt.target is None:
-            self.check_effect(stmt)
         if stmt.target not in self.defined:
             return []
         site = self.call_site(stmt, "vjp")

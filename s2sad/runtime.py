@@ -390,24 +390,25 @@ def check_float_dtype(dtype, message):
         raise errors.UnsupportedCallError(f"{message}, not {dtype!r}")
 
 
-def check_scalar(y, name):
+def check_scalar(y, where):
     """`grad` seeds the output with 1: it must be a scalar (or, as in
-    autograd, an array of one element)."""
+    autograd, an array of one element). `where` is "file:line: grad of f",
+    the function's return."""
     if y is None:
         raise errors.GradientShapeError(
-            f"grad of {name}: the function returned None here (a variable "
+            f"{where}: the function returned None here (a variable "
             "assigned on only some paths?); return a number")
     if _is_complex(y):
         raise errors.GradientShapeError(
-            f"grad of {name} requires a real output, got a complex one; "
+            f"{where} requires a real output, got a complex one; "
             "differentiate np.real(...) or np.abs(...) of it, or use s2sad.vjp")
     if np.ndim(y) != 0 and np.size(y) == 1:
         raise errors.OneElementOutput(
-            f"grad of {name}: an output of one element (shape "
-            f"{np.shape(y)}) is differentiated by its vjp")
+            f"{where}: an output of one element (shape {np.shape(y)}) is "
+            "differentiated by its vjp")
     if np.ndim(y) != 0:
         raise errors.GradientShapeError(
-            f"grad of {name} requires a scalar output, got an array of shape "
+            f"{where} requires a scalar output, got an array of shape "
             f"{np.shape(y)}; use s2sad.vjp or s2sad.jacobian for "
             "non-scalar outputs, or reduce the output (np.sum)")
 

@@ -856,6 +856,10 @@ class _Lowering:
         if stmt.fn in _VIEWS or (isinstance(stmt.fn, Method)
                                  and stmt.fn.name in _VIEW_METHODS):
             return "what it was taken from (a view or an item of it)"
+        if (stmt.fn in _IN_PLACE.values() or stmt.fn in _LIST_UPDATES.values()
+                or stmt.fn is runtime.setitem) and isinstance(
+                    stmt.args[0], Var):  # the same object, updated
+            return self.sharing(stmt.args[0].name, seen, holder)
         if stmt.fn is call:
             return ("what the function called here returned (it may be one "
                     "of its arguments)")
@@ -1208,7 +1212,7 @@ def _changed_by_calls(tree, source):
             node.func, (gast.Name, gast.Attribute)) else None
         if not _is_user_function(fn):
             continue
-        params = _changed_parameters(fn)
+        params = changed_parameters(fn)
         names = inspect.signature(fn).parameters
         for i, (name, arg) in enumerate(zip(names, node.args)):
             if name in params and isinstance(arg, gast.Name):
@@ -1216,24 +1220,39 @@ def _changed_by_calls(tree, source):
         for keyword in node.keywords:
             if keyword.arg in params and isinstance(keyword.value, gast.Name):
                 changed.add(keyword.value.id)
-    copies = [(n.targets[0].id, n.value.id) for n in gast.walk(tree)
-              if isinstance(n, gast.Assign) and isinstance(n.value, gast.Name)
+    copies = [(n.targets[0].id, _root(n.value)) for n in gast.walk(tree)
+              if isinstance(n, gast.Assign)
               and isinstance(n.targets[0], gast.Name)]
-    while True:  # `e = x; fill(e)` changes x
+    while True:  # `e = x; fill(e)`, `v = x.T; fill(v)` change x
         more = {source for target, source in copies if target in changed}
         if more <= changed:
             return changed
         changed |= more
 
 
-def _changed_parameters(fn):
-    """The parameters `fn` changes in place, as its text shows."""
+def _root(node):
+    """The name a value may share memory with: `x` of `x`, `x.T`, `x[1:]`,
+    `x.reshape(2, 2)`; else None."""
+    while True:
+        if isinstance(node, gast.Call) and isinstance(node.func,
+                                                      gast.Attribute):
+            node = node.func.value
+        elif isinstance(node, (gast.Attribute, gast.Subscript)):
+            node = node.value
+        else:
+            return node.id if isinstance(node, gast.Name) else None
+
+
+def changed_parameters(fn):
+    """The parameters `fn` changes in place, as its text shows: name ->
+    (its parsed source, the node that changes it)."""
     try:
-        tree = frontend.parse(fn).tree
+        source = frontend.parse(fn)
     except errors.S2SADError:
-        return set()
+        return {}
+    tree = source.tree
     params = set(parameters(tree.args, True))
-    changed = set()
+    changed = {}
     for node in gast.walk(tree):
         target = None
         if isinstance(node, (gast.Assign, gast.AugAssign)):
@@ -1247,7 +1266,7 @@ def _changed_parameters(fn):
                 node.func, gast.Attribute) and node.func.attr in _MUTATORS:
             target = node.func.value
         if isinstance(target, gast.Name) and target.id in params:
-            changed.add(target.id)
+            changed.setdefault(target.id, (source, node))
     return changed
 
 

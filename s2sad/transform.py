@@ -348,9 +348,10 @@ class Transform:
             "instead")
 
     def check_effect(self, stmt):
-        """A call made for its effect, given differentiated values, may
-        change them behind the derivative's back: a method (`x.sort()`,
-        `items.insert(0, v)`) or a function known only at run time is
+        """A call made for its effect, or whose value the derivative does
+        not need, given differentiated values, may change them behind the
+        derivative's back: a method (`x.sort()`, `items.insert(0, v)`) or
+        a function known only at run time called for its effect is
         refused; a function of the user's is read, which refuses changes
         to its arguments where they are made."""
         if self.varied is None:
@@ -358,7 +359,8 @@ class Transform:
         if not any(isinstance(o, ssa.Var) and o.name in self.varied
                    for o in stmt.operands()):
             return
-        if isinstance(stmt.fn, ssa.Method) or stmt.fn is ssa.call:
+        if stmt.target is None and (isinstance(stmt.fn, ssa.Method)
+                                    or stmt.fn is ssa.call):
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
                 f"{describe(stmt)} is called for its effect on a "
@@ -366,7 +368,21 @@ class Transform:
                 "function that returns the new value (np.sort(x), a new "
                 "list), or .append, .extend and .pop, which s2sad rewrites "
                 "that way")
-        if calls.is_user_function(stmt.fn):
+        if calls.is_user_function(stmt.fn) and stmt.target is not None:
+            # its value is not needed, and it need not be differentiable:
+            # only what its text changes in place is refused
+            fn = calls.callee(stmt.fn)[0]
+            changed = ssa.changed_parameters(fn) if inspect.isfunction(
+                fn) else {}
+            for name, (source, node) in list(changed.items())[:1]:
+                raise source.error(
+                    errors.UnsupportedCallError, node,
+                    f"`{name}` is an argument, which this changes in place; "
+                    f"{describe(stmt)} is called with a differentiated value "
+                    "and s2sad does not follow changes made through a "
+                    f"call: return the new value instead (`{name} = ...; "
+                    f"return {name}`)")
+        elif calls.is_user_function(stmt.fn):
             fn = calls.callee(stmt.fn)[0]
             if inspect.isfunction(fn):
                 callee = ssa.lower(frontend.parse(fn))

@@ -56,9 +56,6 @@ def _message(report):
     return "\n".join(parts)
 
 
-# until issue 14's fixes merge: the fuzzer finds what the other branches of
-# issue 14 are fixing (see the findings in the failure message)
-@pytest.mark.xfail(strict=False, reason="issue 14's fixes are not merged")
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_random_programs_agree_with_python(seed):
     report = fuzz.fuzz(PROGRAMS, seed, jobs=JOBS)

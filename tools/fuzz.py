@@ -1353,6 +1353,10 @@ class Checker:
         try:
             return self.f(*args)
         finally:
+            # what the program's own code does to its module's arrays (a
+            # helper writing into one) the derivative does too
+            self.python_after = copy.deepcopy(
+                {name: getattr(self.module, name) for name in self.saved})
             self.restore()
 
     def s2sad_call(self, what, call):
@@ -1371,10 +1375,12 @@ class Checker:
                 raise Finding(f"mutated argument [{what}]",
                               f"argument {i} was {_describe(kept)}, after "
                               f"the call {_describe(given)}")
+        after = getattr(self, "python_after", self.saved)
+        now = {name: getattr(self.module, name) for name in self.saved}
+        self.restore()
         for name, value in self.saved.items():
-            if not _same(getattr(self.module, name), value):
-                current = getattr(self.module, name)
-                self.restore()
+            current = now[name]
+            if not _same(current, value) and not _same(current, after[name]):
                 raise Finding(f"mutated module constant [{what}]",
                               f"{name} was {_describe(value)}, after the "
                               f"call {_describe(current)}")
@@ -1637,6 +1643,9 @@ class Checker:
             if not smooth:
                 self.notes["reverse: coordinate not smooth"] += 1
                 continue
+            if not np.isfinite(g):  # see SPECIAL_POINTS
+                self.notes["reverse: not finite at a special point"] += 1
+                continue
             expected = np.sum(np.asarray(cotangent) * d4)
             if not _close(g, expected, self.expected):
                 raise Finding(f"wrong derivative [{what}]",
@@ -1655,7 +1664,10 @@ class Checker:
                               f"d/d{_coord_name(coord)}: {_describe(tangent)}"
                               f" for output {_describe(self.expected)}")
             d4, smooth = self.difference(coord)
-            if smooth:
+            if smooth and not np.all(np.isfinite(tangent)):
+                # see SPECIAL_POINTS
+                self.notes["forward: not finite at a special point"] += 1
+            elif smooth:
                 if not _close(tangent, d4, self.expected):
                     raise Finding("wrong derivative [jvp]",
                                   f"d/d{_coord_name(coord)}: s2sad gives "
@@ -1675,6 +1687,14 @@ class Checker:
                                   f"d/d{_coord_name(coord)}: jvp gives "
                                   f"{_describe(tangent)}, value_and_grad "
                                   f"{g!r} (smooth: {smooth})")
+
+
+# SPECIAL_POINTS: a derivative that is nan or inf where central differences
+# are finite is the chain rule through an infinite partial times a zero
+# (`np.sqrt(x * 0.0)`: 0.5 / sqrt(0) * 0.0 is nan; `x * inf` at an entry
+# that does not reach the output), as JAX computes it too; such coordinates
+# are counted, not judged (in either mode: one mode may form the product
+# and the other not).
 
 
 class _Stop(Exception):
@@ -1698,9 +1718,8 @@ def _close(actual, expected, output):
 
 
 def _agree(forward, reverse, output):
-    """Forward and reverse derivatives agree: equal where either is not
-    finite (an infinite derivative at sqrt(0) is the same in both modes),
-    close elsewhere."""
+    """Forward and reverse derivatives agree: close where both are finite
+    (where either is not, a special point: see SPECIAL_POINTS)."""
     forward, reverse = np.asarray(forward), np.asarray(reverse)
     if forward.dtype == object or reverse.dtype == object:
         return False
@@ -1708,7 +1727,10 @@ def _agree(forward, reverse, output):
     if np.all(same):
         return True
     if not (np.all(np.isfinite(forward)) and np.all(np.isfinite(reverse))):
-        return False
+        # a special point (see SPECIAL_POINTS): an infinite partial times a
+        # zero is nan in the mode that multiplies them, and the other mode
+        # may never form the product
+        return True
     return _close(forward, reverse, output)
 
 
