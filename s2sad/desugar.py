@@ -23,7 +23,7 @@ import copy
 
 import gast
 
-from s2sad import runtime
+from s2sad import errors, runtime
 from s2sad.naming import Namer, names_in
 
 
@@ -240,12 +240,20 @@ class _Loops(gast.NodeTransformer):
                 reads.append((target.elts[0], copy.deepcopy(key)))
                 reads.append((target.elts[1], value))
             return _load(keys), None
+        if isinstance(seq, gast.Attribute) and seq.attr == "flat":
+            seq = gast.Call(gast.Attribute(seq.value, "ravel", gast.Load()),
+                            [], [])  # the same items, as an array
+        if isinstance(seq, gast.Name) and seq.id in _resized_in(node.body):
+            raise self.source.error(
+                errors.UnsupportedSyntaxError, node,
+                f"the loop changes the length of `{seq.id}`, which it "
+                "iterates (Python then iterates the new items too); loop "
+                f"over a copy (`for v in list({seq.id}):`) or with `while`")
         if isinstance(seq, gast.Name) and seq.id in _assigned_in(node.body):
             return seq, target  # read as the loop goes: updates are seen
         if isinstance(seq, (gast.Name, gast.Attribute)) or (
                 isinstance(seq, gast.Call) and not self.builtin(seq, "list")
-                and not self.builtin(seq, "tuple")
-                and not _names_numpy(seq.func)):
+                and not self.builtin(seq, "tuple")):
             func = _load("iterable")
             func.s2sad_builtin = runtime.iterable
             return gast.Call(func, [seq], []), target
@@ -356,12 +364,13 @@ def _assigned_in(stmts):
     return names
 
 
-def _names_numpy(func):
-    """Is `func` a dotted name starting at `np` or `numpy` (which give
-    arrays)?"""
-    while isinstance(func, gast.Attribute):
-        func = func.value
-    return isinstance(func, gast.Name) and func.id in ("np", "numpy")
+def _resized_in(stmts):
+    """Names whose length the statements change (`xs.append(v)`)."""
+    return {node.func.value.id for node in gast.walk(
+        gast.Module(list(stmts), [])) if isinstance(node, gast.Call)
+        and isinstance(node.func, gast.Attribute)
+        and isinstance(node.func.value, gast.Name) and node.func.attr in (
+            "append", "extend", "insert", "pop", "remove", "clear")}
 
 
 def _load(name):

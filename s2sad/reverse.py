@@ -14,7 +14,7 @@ import operator
 import gast
 import numpy as np
 
-from s2sad import analysis, codegen, errors, ssa, trees
+from s2sad import analysis, codegen, errors, runtime, ssa, trees
 from s2sad.transform import Generated, Transform, defined_in, load, partials
 
 
@@ -120,7 +120,8 @@ class _Reverse(Transform):
             if self.split:
                 self.bar(out.name)  # a parameter of the backward function
             else:
-                if not analysis.is_scalar(out, self.scalars):
+                if not analysis.is_scalar(out, self.scalars) or \
+                        self.assume_scalar:  # (a complex number?)
                     sweep.append(self.check_scalar(ssa.render_operand(out)))
                 sweep.append(ssa.assign(self.bar(out.name),
                                         gast.Constant(1.0, None)))
@@ -647,6 +648,9 @@ class _Reverse(Transform):
         """A primal statement of the forward sweep: a call into user code
         whose adjoint is needed runs the callee's vjp function."""
         form = self.call_forms.get(id(stmt))
+        if stmt.fn is runtime.check_unshared and analysis.is_scalar(
+                stmt.args[0], self.scalars):
+            return None  # a number is rebound, never updated in place
         if form is None:
             return ssa.render_assign(stmt)
         site, kept = form

@@ -350,6 +350,17 @@ def owned_copy(x):
     return x.copy() if isinstance(x, (np.ndarray, list, dict, set)) else x
 
 
+def check_distinct(arguments, message):
+    """Refuse arguments that share memory, for a function that changes one
+    of them in place (Python would change the other too)."""
+    arrays = [a for a in arguments if isinstance(a, (np.ndarray, list))]
+    for i, a in enumerate(arrays):
+        for b in arrays[i + 1:]:
+            if a is b or isinstance(a, np.ndarray) and isinstance(
+                    b, np.ndarray) and np.may_share_memory(a, b):
+                raise errors.UnsupportedSyntaxError(message)
+
+
 def check_unpacking(value, n):
     """`a, b = value` takes exactly n items, as Python checks."""
     if len(value) != n:
@@ -718,17 +729,14 @@ def divide(a, b):
 
 
 def power(a, b):
-    """`a ** b` as NumPy computes it, for Python numbers too: inf for 0 to a
-    negative power and on overflow, nan for a negative number to a
-    fractional power (where Python raises or makes a complex number)."""
+    """`a ** b`, as NumPy computes it where Python raises: inf for 0 to a
+    negative power and on overflow. A negative Python number to a
+    fractional power is complex, as Python makes it (the function's own
+    value is then complex too)."""
     try:
-        result = a ** b
+        return a ** b
     except (ZeroDivisionError, OverflowError):
         return np.power(a, b)
-    if result.__class__ is complex and not (_is_complex(a) or
-                                            _is_complex(b)):
-        return np.power(a, b)
-    return result
 
 
 def sign(x):

@@ -326,6 +326,8 @@ class _Lowering:
         self.source = source
         self.owned = owned  # the arguments are the derivative's own copies
         self.argument_updates = []  # (name, node): `x += ...` on an argument
+        self.parameter_names = ()  # every parameter's name
+        self.updated_arguments = set()  # those updated in place
         self.namer = Namer(names_in(source.tree))
         self.env = {}  # user name -> current SSA name
         self.defined = set()  # user names that already have a first version
@@ -358,7 +360,21 @@ class _Lowering:
                 self.emit(self.define(name), runtime.owned_copy, [Var(name)],
                           callee=self.runtime_call("owned_copy"), node=tree)
         copies, self.out = self.out, []
+        self.parameter_names = everything
         body, _ = self.block(tree.body)
+        if self.owned and self.updated_arguments and len(everything) > 1:
+            # updates of one argument are not seen through another
+            message = self.error(
+                tree, "two arguments are the same array (or share memory), "
+                f"and this function changes "
+                f"`{sorted(self.updated_arguments)[0]}` in place, which "
+                "Python would also change through the other; s2sad "
+                "differentiates them as separate values: pass copies").args[0]
+            given = self.emit(self.namer.temp(), make_tuple,
+                              [Var(name) for name in everything], node=tree)
+            self.emit(None, runtime.check_distinct, [given, Const(message)],
+                      callee=self.runtime_call("check_distinct"), node=tree)
+            copies = self.out + copies
         body[:0] = copies
         function = Function(tree.name, params, body, self.source, self.namer,
                             tree.args, everything, self.imports)
@@ -472,9 +488,8 @@ class _Lowering:
         self.out.append(stmt)
         self.defs[target] = stmt
         self.blocks[target] = self.out
-        if (fn in _VIEWS or isinstance(fn, Method) and fn.name in
-                _VIEW_METHODS) and args and isinstance(args[0], Var):
-            self.viewers.setdefault(args[0].name, []).append(target)
+        for viewed in self.viewed_by(fn, args, kwargs):
+            self.viewers.setdefault(viewed.name, []).append(target)
         where = _SHARES.get(fn)
         if fn in (runtime.appended, runtime.setitem):
             args = args[1:]  # the list or array updated is not kept
@@ -529,11 +544,18 @@ class _Lowering:
                     + definition.args.kw_defaults if d is not None]
         body = definition.body if name else [definition.body]
         in_body = reads(body, local)
+        changed = _changed_names(self.source.tree)
         for var in sorted(in_body):
             if self.assignments(var) > 1:
                 raise self.error(node, f"the nested function reads `{var}`, "
                                  "which this function assigns more than once; "
                                  "pass it as an argument instead")
+            if var in changed:
+                raise self.error(node, f"the nested function reads `{var}`, "
+                                 "which this function changes in place "
+                                 "(the nested function would see the "
+                                 "change when it runs); pass it as an "
+                                 "argument instead")
         captured = sorted(in_body | reads(defaults))
         for parts, names in ((defaults, reads(defaults)), (body, in_body)):
             for n in (n for part in parts for n in gast.walk(part)):
@@ -634,8 +656,7 @@ class _Lowering:
         which every other holder of it sees. Its views are stale; when other
         names may hold it, generated code refuses arrays and lists (numbers
         are rebound, and nothing else sees that)."""
-        for view in self.views_of(version):
-            self.stale.setdefault(view, (name, node))
+        self.note_update(version)
         where = self.sharing(version, set())
         if where == "the caller's argument":
             self.argument_updates.append((name, node))
@@ -651,6 +672,11 @@ class _Lowering:
             self.emit(None, runtime.check_unshared,
                       [Var(version), Const(message)], node=node,
                       callee=self.runtime_call("check_unshared"))
+        for view in self.views_of(version) - {version, self.env[name]}:
+            made = self.defs.get(view)
+            if isinstance(made, Phi) or getattr(made, "fn", None) is identity:
+                continue  # another name: the check above, when an array
+            self.stale.setdefault(view, (name, node))
 
     def updated_item(self, target, value, node):
         """Before `items[k] op= v` stores its result: the item, if an array
@@ -771,6 +797,36 @@ class _Lowering:
             "would not see the change: take it after the update, or copy "
             "it (`.copy()`)")
 
+    def note_update(self, version):
+        """Remember the arguments an update in place of `version` changes
+        (two arguments may be one array: see `function`)."""
+        self.updated_arguments |= self.same_object(version) & set(
+            self.parameter_names)
+
+    def viewed_by(self, fn, args, kwargs):
+        """The operands whose memory the result of `fn(*args)` may share:
+        a view (`y[0]`, `y.T`, np.split, `astype(copy=False)`), a list or
+        dict holding them or views of them, what a function of the user's
+        may give back (its arguments)."""
+        values = [a for a in args if isinstance(a, Var)]
+        if not values:
+            return []
+        if fn is identity or fn in _VIEWS or isinstance(fn, Method) and \
+                fn.name in _VIEW_METHODS:
+            return values[:1]
+        if fn in (make_list, make_tuple, make_dict, runtime.appended,
+                  runtime.concatenated, runtime.inserted):
+            return values
+        if any(k == "copy" for k, _ in kwargs) and (
+                fn is np.array or isinstance(fn, Method)
+                and fn.name == "astype"):
+            return values[:1]
+        if fn is call or isinstance(fn, Method) and \
+                fn.name not in _FRESH_METHODS or \
+                _is_user_function(fn) and not _returns_fresh(fn):
+            return values
+        return []
+
     def views_of(self, version):
         """SSA names made from `version`, or from an earlier version of the
         same object (before a loop, before `y += 1` or `y[i] = v`), by
@@ -810,6 +866,7 @@ class _Lowering:
         """s2sad updates a list or array by making a new one, which is
         Python's meaning only when nothing else holds the old one: refuse
         arguments (the caller's data), views and aliases."""
+        self.note_update(self.env[name])
         where = self.sharing(self.env[name], set())
         if where:
             copy = f"list({name})" if "pop" in what or "extend" in what or \
@@ -1157,6 +1214,9 @@ class _Lowering:
                 phi = Phi(joined, operand, result)
                 branch = If(result, block, [], [phi], node)
             self.defs[joined] = phi
+            for side in (phi.left, phi.right):
+                if isinstance(side, Var):
+                    self.viewers.setdefault(side.name, []).append(joined)
             self.out.append(branch)
             result = Var(joined)
         return identity, [result], (), None
@@ -1190,6 +1250,9 @@ class _Lowering:
         result = self.namer.temp()
         phi = Phi(result, then_value, else_value)
         self.defs[result] = phi  # (it holds what either side holds)
+        for side in (then_value, else_value):
+            if isinstance(side, Var):
+                self.viewers.setdefault(side.name, []).append(result)
         self.out.append(If(test, then_block, else_block, [phi], node))
         return identity, [Var(result)], (), None
 
@@ -1243,6 +1306,32 @@ def _root(node):
             return node.id if isinstance(node, gast.Name) else None
 
 
+def _changes(tree):
+    """(name, node) for each statement of `tree` that assigns into, updates
+    in place or changes by a method a name (`y[0] = v`, `a[0], a[1] = ...`,
+    `y += v`, `y.append(v)`), nested functions included."""
+    for node in gast.walk(tree):
+        targets = []
+        if isinstance(node, (gast.Assign, gast.AugAssign)):
+            targets = getattr(node, "targets", None) or [node.target]
+            targets = [t for t in targets for t in (
+                t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t])]
+            if isinstance(node, gast.Assign):  # (not a rebinding)
+                targets = [t for t in targets if not isinstance(t, gast.Name)]
+        elif isinstance(node, gast.Call) and isinstance(
+                node.func, gast.Attribute) and node.func.attr in _MUTATORS:
+            targets = [node.func.value]
+        for target in targets:
+            while isinstance(target, (gast.Subscript, gast.Attribute)):
+                target = target.value
+            if isinstance(target, gast.Name):
+                yield target.id, node
+
+
+def _changed_names(tree):
+    return {name for name, _ in _changes(tree)}
+
+
 def changed_parameters(fn):
     """The parameters `fn` changes in place, as its text shows: name ->
     (its parsed source, the node that changes it)."""
@@ -1250,23 +1339,11 @@ def changed_parameters(fn):
         source = frontend.parse(fn)
     except errors.S2SADError:
         return {}
-    tree = source.tree
-    params = set(parameters(tree.args, True))
+    params = set(parameters(source.tree.args, True))
     changed = {}
-    for node in gast.walk(tree):
-        target = None
-        if isinstance(node, (gast.Assign, gast.AugAssign)):
-            for t in getattr(node, "targets", None) or [node.target]:
-                while isinstance(t, (gast.Subscript, gast.Attribute)):
-                    t = t.value
-                    target = t
-                if isinstance(node, gast.AugAssign):
-                    target = t
-        elif isinstance(node, gast.Call) and isinstance(
-                node.func, gast.Attribute) and node.func.attr in _MUTATORS:
-            target = node.func.value
-        if isinstance(target, gast.Name) and target.id in params:
-            changed.setdefault(target.id, (source, node))
+    for name, node in _changes(source.tree):
+        if name in params:
+            changed.setdefault(name, (source, node))
     return changed
 
 
@@ -1357,7 +1434,8 @@ _VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
           np.squeeze, np.expand_dims, np.asarray, np.asanyarray,
           np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to,
           np.moveaxis, np.swapaxes, np.diagonal, np.real, np.imag, np.flip,
-          np.fliplr, np.flipud, np.rot90}
+          np.fliplr, np.flipud, np.rot90, np.split, np.array_split,
+          np.hsplit, np.vsplit, np.dsplit}
 _VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
                  "swapaxes", "diagonal"}
 # operations that keep their operands reachable from their result
@@ -1653,7 +1731,9 @@ def to_python(stmts, extra=None, render=render_assign):
     out = []
     for stmt in stmts:
         if isinstance(stmt, Assign):
-            out.append(render(stmt))
+            rendered = render(stmt)
+            if rendered is not None:  # (None: nothing to run)
+                out.append(rendered)
         elif isinstance(stmt, Return):
             out.append(gast.Return(render_operand(stmt.value)))
         elif isinstance(stmt, If):

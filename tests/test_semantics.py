@@ -749,3 +749,140 @@ def test_outputs_of_one_element_containers_and_zero_d_arrays():
 def test_sinc_at_zero_has_derivative_zero():
     assert s2sad.grad(lambda x: np.sinc(x) * 1.0)(0.0) == 0.0
     assert s2sad.jvp(np.sinc, (0.0,), (1.0,))[1] == 0.0
+
+
+# ---- found by a second outside attack: views read after an update ----
+
+def _head(v):
+    return v[:2]
+
+
+def read_through_call(x):
+    y = x * 2.0
+    z = _same(y)
+    y[0] = 0.0  # z is y
+    return np.sum(z * x)
+
+
+def read_through_call_view(x):
+    y = x * 2.0
+    h = _head(y)
+    y[0] = 0.0
+    return np.sum(h * x[:2])
+
+
+def read_through_conditional(x):
+    y = x * 2.0
+    v = y if x[0] > 0 else x
+    y[0] = 0.0
+    return np.sum(v * x)
+
+
+def read_through_list_of_views(x):
+    y = x * 2.0
+    parts = [y[:2]]
+    y[0] = 0.0
+    return np.sum(parts[0] * x[:2])
+
+
+def read_through_split(x):
+    y = x * 2.0
+    a, b = np.split(y, 3)[:2]
+    y[0] = 0.0
+    return np.sum(a * b)
+
+
+def nested_reads_changed_array(x):
+    buf = np.zeros(2)
+
+    def get(t):
+        return buf[0] * t
+    buf[0] = 5.0
+    return get(x[0])
+
+
+def loop_extends_its_list(x):
+    ys = [x]
+    n = 0
+    for v in ys:
+        n += 1
+        if n < 3:
+            ys.append(v * 2.0)
+    return np.sum(ys[-1])
+
+
+STALE = [read_through_call, read_through_call_view, read_through_conditional,
+         read_through_list_of_views, read_through_split,
+         nested_reads_changed_array, loop_extends_its_list]
+
+
+@pytest.mark.parametrize("f", STALE, ids=[f.__name__ for f in STALE])
+def test_values_that_would_see_an_update_are_refused(f):
+    refused(f, np.array([1.0, 2.0, 3.0]))
+
+
+def writes_first_argument(a, b):
+    a[0] = 5.0
+    return np.sum(a * b)
+
+
+def test_arguments_sharing_memory_with_one_updated_are_refused():
+    s = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(s2sad.errors.S2SADError, match="same array"):
+        s2sad.value_and_grad(writes_first_argument)(s, s)
+    with pytest.raises(s2sad.errors.S2SADError, match="same array"):
+        s2sad.value_and_grad(writes_first_argument)(s, s[:])
+    exact(writes_first_argument, s, s.copy())
+
+
+def _swap_first_two(items):
+    items[0], items[1] = items[1], items[0]
+
+
+def swaps_an_index_list(x, order):
+    _swap_first_two(order)
+    return x[order[0]] * 2.0 + x[order[1]]
+
+
+def test_a_helper_swapping_items_of_an_argument_changes_a_copy():
+    order = [0, 2]
+    exact(swaps_an_index_list, np.array([1.5, -2.0, 3.0]), order)
+    assert order == [0, 2]
+
+
+def sums_ndindex(a):
+    total = 0.0
+    for i, j in np.ndindex(*a.shape):
+        total = total + a[i, j] ** 2
+    return total
+
+
+def sums_flat(a):
+    total = 0.0
+    for v in a.flat:
+        total = total + v * v
+    return total
+
+
+@pytest.mark.parametrize("f", [sums_ndindex, sums_flat],
+                         ids=lambda f: f.__name__)
+def test_loops_over_ndindex_and_flat_any_order(f):
+    a = np.array([[1.5, -2.0], [0.5, 3.0]])
+    exact(f, a)
+    np.testing.assert_allclose(s2sad.hessian(f)(a),
+                               2.0 * np.eye(4).reshape(2, 2, 2, 2))
+
+
+def negative_base_power(x):
+    return np.real((x - 2.0) ** 0.5) + x
+
+
+def test_a_negative_float_to_a_fractional_power_is_complex_as_in_python():
+    value, g = s2sad.value_and_grad(negative_base_power)(1.0)
+    assert value == negative_base_power(1.0) and g == 1.0
+    with pytest.raises(s2sad.errors.GradientShapeError, match="real output"):
+        s2sad.grad(lambda_power)(1.0)
+
+
+def lambda_power(x):
+    return (x - 2.0) ** 0.5

@@ -27,8 +27,8 @@ def definitions(func):
     """Every SSA name the function defines, once per definition."""
     names = list(func.params)
     for stmt in ssa.walk(func.body):
-        if isinstance(stmt, ssa.Assign):
-            names.append(stmt.target)
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+            names.append(stmt.target)  # (None: a call for its effect)
         elif isinstance(stmt, ssa.For):
             names.append(stmt.target)
         if isinstance(stmt, (ssa.If, ssa.For, ssa.While)):

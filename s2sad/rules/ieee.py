@@ -9,7 +9,7 @@ np.float64), while the user's own statements keep Python's semantics:
 
     a / b            ->  a / b if b else np.divide(a, b)        (numbers)
                          runtime.divide(a, b)                   (maybe arrays)
-    a ** b           ->  a ** b if a > 0.0 else np.power(a, b)  (numbers)
+    a ** b           ->  a ** b if a > 0.0 else runtime.power(a, b)  (numbers)
                          runtime.power(a, b)                    (maybe arrays)
     math.log(a)      ->  math.log(a) if a > 0.0 else np.log(a)
     np.where(c, a, b) -> a if c else b                          (numbers)
@@ -246,7 +246,9 @@ class Lowering:
                                 [gast.Constant(0.0, None)])
         else:
             test = test(_clone(a))
-        return gast.IfExp(test, node, self.numpy_call("power", a, b))
+        # (Python first: a negative number to a fractional power is complex)
+        return gast.IfExp(test, node, self.numpy_call("power", a, b,
+                                                      helper=True))
 
     @staticmethod
     def power_test(a, exponent, call):

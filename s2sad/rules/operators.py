@@ -94,4 +94,5 @@ non_differentiable(
     operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
     operator.lshift, operator.rshift, runtime.ifloordiv, runtime.iand,
     runtime.ior, runtime.ixor, runtime.ilshift, runtime.irshift,
-    runtime.check_unshared, runtime.check_unpacking, runtime.keys)
+    runtime.check_unshared, runtime.check_unpacking, runtime.keys,
+    runtime.check_distinct)

@@ -311,6 +311,9 @@ def gradients_fwd(y, gs, xs, others: via_output = ()):
     d[y] = runtime.gradients(d[gs], xs)
 
 
+linear(runtime.iterable_adjoint)  # the identity, or zeros for keys
+
+
 @adjoint(runtime.iterable)
 def iterable_rev(y, seq):
     d[seq] = runtime.iterable_adjoint(d[y], seq)
