@@ -356,6 +356,8 @@ SPECIAL_CASES[runtime.item_adjoint] = [
                                    ALL), ("OP(x0, ...)", [arr()], ALL)]
 SPECIAL_CASES[runtime.iterable] = [("np.sum(np.array(OP(x0)) ** 2)", [a], ALL)
                                    for a in (arr(3), arr(2, 3))]
+SPECIAL_CASES[runtime.iterable_adjoint] = [
+    ("np.sum(np.array(OP(x0, x1)) ** 2)", [arr(3), arr(3)], (0,))]
 SPECIAL_CASES[runtime.gradients] = [
     ("OP((x0, x1), (x2, x3))[0] * OP((x0, x1), (x2, x3))[1]",
      [arr(2, 3), arr(3), arr(2, 3), arr(3)], (0, 1)),
