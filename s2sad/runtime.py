@@ -236,6 +236,9 @@ def _like(g, x):
         g = np.real(g)
     if isinstance(x, np.generic):
         return dtype.type(g)
+    if getattr(g, "dtype", None) == object and len(g) == len(x):
+        # an adjoint of rows, item by item
+        g = np.array([_like(gi, xi) for gi, xi in zip(g, x)], dtype)
     if g.__class__ is not x.__class__ or g.shape != x.shape:
         # (a number for an array, or a size-1 array's gradient)
         g = np.broadcast_to(g, x.shape).astype(dtype)
@@ -762,6 +765,22 @@ def sign_derivative(t, z):
 
 def _nonzero(r):
     return np.where(r == 0.0, 1.0, r)
+
+
+def from_triangle(t, lower=True):
+    """The symmetric matrix NumPy's eigh, eigvalsh and cholesky read from
+    `t`: its lower (or upper) triangle, mirrored."""
+    if lower:
+        return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
+    return np.triu(t) + np.swapaxes(np.triu(t, 1), -1, -2)
+
+
+def to_triangle(g, lower=True):
+    """The adjoint of `from_triangle`: g's two mirrored entries summed into
+    the triangle read, zeros in the other."""
+    both = g + np.swapaxes(g, -1, -2)
+    strict = np.tril(both, -1) if lower else np.triu(both, 1)
+    return strict + g * np.eye(np.shape(g)[-1])
 
 
 def nan_to_num_partial(x, where):

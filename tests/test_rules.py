@@ -356,6 +356,9 @@ SPECIAL_CASES[runtime.item_adjoint] = [
                                    ALL), ("OP(x0, ...)", [arr()], ALL)]
 SPECIAL_CASES[runtime.iterable] = [("np.sum(np.array(OP(x0)) ** 2)", [a], ALL)
                                    for a in (arr(3), arr(2, 3))]
+SPECIAL_CASES[runtime.from_triangle] = SPECIAL_CASES[runtime.to_triangle] = [
+    ("OP(x0)", [arr(3, 3)], ALL), ("OP(x0, False)", [arr(3, 3)], ALL),
+    ("OP(x0)", [arr(2, 3, 3)], ALL)]
 SPECIAL_CASES[runtime.iterable_adjoint] = [
     ("np.sum(np.array(OP(x0, x1)) ** 2)", [arr(3), arr(3)], (0,))]
 SPECIAL_CASES[runtime.gradients] = [

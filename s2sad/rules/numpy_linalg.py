@@ -10,10 +10,13 @@ checks: they are declared non-differentiable.
 
 Conventions, where the derivative depends on more than the function:
 
-- `cholesky`, `eigh` and `eigvalsh` assume a symmetric input (NumPy reads one
-  triangle only). Their tangents symmetrize the input's tangent, and their
-  gradients are symmetric, `(G + G^T) / 2`, as in JAX and autograd: exact
-  for perturbations that keep the input symmetric.
+- `cholesky`, `eigh` and `eigvalsh` read one triangle of their input, as
+  NumPy does (the lower by default, `UPLO="U"` / `upper=True` the upper):
+  the derivative is that of the function of that triangle, mirrored
+  (`runtime.from_triangle`), so the gradient is zero in the other triangle
+  and holds both mirrored entries' parts below (or above) the diagonal, as
+  in autograd. For a symmetric input made as `B + B.T`, the chain rule
+  gives what a symmetric gradient `(G + G^T) / 2` would.
 - The eigenvectors of `eigh` are differentiated where the eigenvalues are
   distinct, the singular vectors of `svd` where the singular values are
   distinct and nonzero: their derivatives divide by the gaps. At exactly
@@ -245,7 +248,8 @@ def cholesky(y, a, *, upper=False):
     linv = np.linalg.inv(l)
     grad = np.swapaxes(linv, -1, -2) @ (
         (np.swapaxes(l, -1, -2) @ lbar) * _half_lower(l)) @ linv
-    d[a] = 0.5 * (grad + np.swapaxes(grad, -1, -2))
+    d[a] = runtime.to_triangle(0.5 * (grad + np.swapaxes(grad, -1, -2)),
+                               not upper)
 
 
 @tangent(np.linalg.cholesky)
@@ -253,13 +257,13 @@ def cholesky_fwd(y, a, *, upper=False):
     _real_only(a, "cholesky")
     l = np.swapaxes(y, _lower_axis(upper), -1)
     linv = np.linalg.inv(l)
-    d[y] = np.swapaxes(l @ ((linv @ (0.5 * (d[a] + np.swapaxes(
-        d[a], -1, -2))) @ np.swapaxes(linv, -1, -2)) * _half_lower(l)),
-        _lower_axis(upper), -1)
+    d[y] = np.swapaxes(l @ ((linv @ runtime.from_triangle(d[a], not upper)
+                             @ np.swapaxes(linv, -1, -2)) * _half_lower(l)),
+                       _lower_axis(upper), -1)
 
 
 @adjoint(np.linalg.eigh)
-def eigh(y, a, UPLO: via_output = "L"):
+def eigh(y, a, UPLO="L"):
     # A = V diag(w) V^T: Abar = V (diag(wbar) + F * (V^T Vbar)) V^T,
     # symmetrized, with F[i, j] = 1 / (w[j] - w[i]) off the diagonal.
     _real_only(a, "eigh")
@@ -271,11 +275,12 @@ def eigh(y, a, UPLO: via_output = "L"):
     ties = _ties(gaps)
     f = (1.0 - ties) / (gaps + ties)
     grad = v @ (np.expand_dims(d[y][0], -2) * eye + f * (vt @ d[y][1])) @ vt
-    d[a] = 0.5 * (grad + np.swapaxes(grad, -1, -2))
+    d[a] = runtime.to_triangle(0.5 * (grad + np.swapaxes(grad, -1, -2)),
+                               UPLO == "L")
 
 
 @tangent(np.linalg.eigh)
-def eigh_fwd(y, a, UPLO: via_output = "L"):
+def eigh_fwd(y, a, UPLO="L"):
     _real_only(a, "eigh")
     w = y[0]
     v = y[1]
@@ -283,7 +288,7 @@ def eigh_fwd(y, a, UPLO: via_output = "L"):
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     ties = _ties(gaps)
     f = (1.0 - ties) / (gaps + ties)
-    p = np.swapaxes(v, -1, -2) @ (0.5 * (d[a] + np.swapaxes(d[a], -1, -2))) @ v
+    p = np.swapaxes(v, -1, -2) @ runtime.from_triangle(d[a], UPLO == "L") @ v
     d[y] = (np.sum(p * eye, axis=-1), v @ (f * p))
 
 
@@ -291,14 +296,16 @@ def eigh_fwd(y, a, UPLO: via_output = "L"):
 def eigvalsh(y, a, UPLO="L"):
     _real_only(a, "eigvalsh")
     v = np.linalg.eigh(a, UPLO=UPLO)[1]
-    d[a] = (v * np.expand_dims(d[y], -2)) @ np.swapaxes(v, -1, -2)
+    d[a] = runtime.to_triangle(
+        (v * np.expand_dims(d[y], -2)) @ np.swapaxes(v, -1, -2), UPLO == "L")
 
 
 @tangent(np.linalg.eigvalsh)
 def eigvalsh_fwd(y, a, UPLO="L"):
     _real_only(a, "eigvalsh")
     v = np.linalg.eigh(a, UPLO=UPLO)[1]
-    d[y] = np.sum(v * (d[a] @ v), axis=-2)
+    d[y] = np.sum(v * (runtime.from_triangle(d[a], UPLO == "L") @ v),
+                  axis=-2)
 
 
 @adjoint(np.linalg.qr)

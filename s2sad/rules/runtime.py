@@ -312,6 +312,7 @@ def gradients_fwd(y, gs, xs, others: via_output = ()):
 
 
 linear(runtime.iterable_adjoint)  # the identity, or zeros for keys
+linear(runtime.from_triangle, runtime.to_triangle)
 
 
 @adjoint(runtime.iterable)
