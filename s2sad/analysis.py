@@ -9,9 +9,12 @@ constants, results of `math` functions and of arithmetic on known scalars), so
 the engine can skip unbroadcasting against them.
 """
 
+import math
+import operator
+
 import numpy as np
 
-from s2sad import ssa
+from s2sad import runtime, ssa
 from s2sad.rules import registry
 
 # ndarray methods whose NumPy function has another name
@@ -126,6 +129,52 @@ def _scalar_result(stmt, scalars, ranges):
     elementwise = stmt.fn is ssa.identity or (
         rule is not None and rule.partials is not None)
     return elementwise and all(is_scalar(a, scalars) for a in stmt.operands())
+
+
+def may_make_ints(func):
+    """Can `func`, given floats, hold an int in a variable (`k = 2`,
+    `n = len(xs)`, `i` of a range, `math.floor(x)`, arithmetic of those)?
+    A derivative may then be that int: `d(n * x)/dx` is n. (Int constants
+    written inline are floats in derivative code: the optimiser makes them
+    so.)"""
+    ints = set()
+    changed = True
+    while changed:
+        changed = False
+        for stmt in ssa.walk(func.body):
+            if isinstance(stmt, ssa.For) and stmt.target not in ints:
+                ints.add(stmt.target)  # over range, or items of a list
+                changed = True
+            if not isinstance(stmt, ssa.Assign) or stmt.target is None \
+                    or stmt.target in ints:
+                continue
+            operands = [o for o in stmt.args if not isinstance(o, ssa.Free)]
+            integral = all(
+                isinstance(o, ssa.Var) and o.name in ints or isinstance(
+                    o, ssa.Const) and isinstance(o.value, int)
+                for o in operands)
+            if stmt.fn in _MAKE_INTS or operands and integral and (
+                    stmt.fn is ssa.identity or stmt.fn in _KEEP_INTS):
+                ints.add(stmt.target)
+                changed = True
+    return bool(ints)
+
+
+_MAKE_INTS = {len, int, round, math.floor, math.ceil, math.trunc,
+              math.factorial, math.comb, math.perm, math.isqrt, math.gcd}
+_KEEP_INTS = {operator.add, operator.sub, operator.mul, operator.pow,
+              operator.mod, operator.floordiv, operator.neg, operator.pos,
+              abs, max, min, sum}
+
+
+def may_make_complex(func):
+    """Can `func`, given floats, make a complex number? Only `**` with an
+    exponent that is not a whole-number constant can (a negative base)."""
+    return any(isinstance(s, ssa.Assign) and s.fn in (
+        operator.pow, runtime.ipow) and not (
+            isinstance(s.args[1], ssa.Const)
+            and float(s.args[1].value).is_integer())
+        for s in ssa.walk(func.body))
 
 
 def known_scalars(func, assume=()):

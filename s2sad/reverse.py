@@ -120,8 +120,9 @@ class _Reverse(Transform):
             if self.split:
                 self.bar(out.name)  # a parameter of the backward function
             else:
-                if not analysis.is_scalar(out, self.scalars) or \
-                        self.assume_scalar:  # (a complex number?)
+                if not analysis.is_scalar(out, self.scalars) or (
+                        self.assume_scalar and analysis.may_make_complex(
+                            self.func)):  # (-1.0) ** 0.5 is complex
                     sweep.append(self.check_scalar(ssa.render_operand(out)))
                 sweep.append(ssa.assign(self.bar(out.name),
                                         gast.Constant(1.0, None)))
@@ -210,10 +211,10 @@ class _Reverse(Transform):
         body += sweep
         grads = [self.gradient_of(p) for p in self.wrt]
         derivative_names = self.derivative_names(body[seed_at:])
-        if self.assume_scalar:  # floats in, a float out (not an int, or
-            # a NumPy float from a rule or a special point)
-            grads = [gast.Call(self.builtin("float"), [g], [])
-                     for g in grads]
+        if self.assume_scalar:
+            if analysis.may_make_ints(self.func):  # floats in, a float out
+                grads = [gast.Call(self.builtin("float"), [g], [])
+                         for g in grads]
             result = grads[0] if isinstance(self.argnums, int) \
                 else gast.Tuple(grads, gast.Load())
         elif isinstance(self.argnums, int):

@@ -147,6 +147,12 @@ def gradient(g, x):
     """The derivative with respect to `x` as s2sad returns it: in x's
     structure, type and shape, in x's floating dtype (float64 for integers),
     real for a real x, and never sharing memory with x."""
+    if x.__class__ is float and g.__class__ is float:
+        return g
+    if x.__class__ is np.ndarray and g.__class__ is np.ndarray and \
+            g.dtype == x.dtype and g.shape == x.shape and \
+            x.dtype.kind in "fc":
+        return g.copy() if np.may_share_memory(g, x) else g
     return gradients((g,), (x,))[0]
 
 
