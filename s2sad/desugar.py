@@ -366,11 +366,40 @@ def _assigned_in(stmts):
 
 def _resized_in(stmts):
     """Names whose length the statements change (`xs.append(v)`)."""
-    return {node.func.value.id for node in gast.walk(
-        gast.Module(list(stmts), [])) if isinstance(node, gast.Call)
-        and isinstance(node.func, gast.Attribute)
-        and isinstance(node.func.value, gast.Name) and node.func.attr in (
-            "append", "extend", "insert", "pop", "remove", "clear")}
+    return {name for name, _ in changes(gast.Module(list(stmts), []),
+                                        _RESIZERS)}
+
+
+def changes(tree, methods=None):
+    """(name, node) for each statement of `tree` that assigns into, updates
+    in place or changes by a method a name (`y[0] = v`, `a[0], a[1] = ...`,
+    `y += v`, `y.append(v)`), nested functions included; with `methods`,
+    only the calls of those methods."""
+    for node in gast.walk(tree):
+        targets = []
+        if methods is None and isinstance(node, (gast.Assign,
+                                                 gast.AugAssign)):
+            targets = getattr(node, "targets", None) or [node.target]
+            targets = [t for t in targets for t in (
+                t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t])]
+            if isinstance(node, gast.Assign):  # (not a rebinding)
+                targets = [t for t in targets if not isinstance(t, gast.Name)]
+        elif isinstance(node, gast.Call) and isinstance(
+                node.func, gast.Attribute) and node.func.attr in (
+                    methods or MUTATORS):
+            targets = [node.func.value]
+        for target in targets:
+            while isinstance(target, (gast.Subscript, gast.Attribute)):
+                target = target.value
+            if isinstance(target, gast.Name):
+                yield target.id, node
+
+
+# methods that change their object
+MUTATORS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse",
+            "fill", "update", "clear", "setdefault", "resize", "put",
+            "itemset", "popitem", "discard", "add"}
+_RESIZERS = {"append", "extend", "insert", "pop", "remove", "clear"}
 
 
 def _load(name):

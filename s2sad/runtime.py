@@ -385,8 +385,7 @@ def check_unpacking(value, n):
 def check_unshared(value, message):
     """Refuse an update in place (`b += x`) of an array or list that other
     names also hold: s2sad makes a new value, which they would not see."""
-    if value.__class__ is not float and hasattr(type(value), "__iadd__") \
-            or isinstance(value, np.ndarray):
+    if value.__class__ is not float and hasattr(type(value), "__iadd__"):
         raise errors.UnsupportedSyntaxError(message)
 
 def check_argument(value, allowed, message):

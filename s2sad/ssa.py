@@ -1306,30 +1306,8 @@ def _root(node):
             return node.id if isinstance(node, gast.Name) else None
 
 
-def _changes(tree):
-    """(name, node) for each statement of `tree` that assigns into, updates
-    in place or changes by a method a name (`y[0] = v`, `a[0], a[1] = ...`,
-    `y += v`, `y.append(v)`), nested functions included."""
-    for node in gast.walk(tree):
-        targets = []
-        if isinstance(node, (gast.Assign, gast.AugAssign)):
-            targets = getattr(node, "targets", None) or [node.target]
-            targets = [t for t in targets for t in (
-                t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t])]
-            if isinstance(node, gast.Assign):  # (not a rebinding)
-                targets = [t for t in targets if not isinstance(t, gast.Name)]
-        elif isinstance(node, gast.Call) and isinstance(
-                node.func, gast.Attribute) and node.func.attr in _MUTATORS:
-            targets = [node.func.value]
-        for target in targets:
-            while isinstance(target, (gast.Subscript, gast.Attribute)):
-                target = target.value
-            if isinstance(target, gast.Name):
-                yield target.id, node
-
-
 def _changed_names(tree):
-    return {name for name, _ in _changes(tree)}
+    return {name for name, _ in desugar.changes(tree)}
 
 
 def changed_parameters(fn):
@@ -1341,15 +1319,11 @@ def changed_parameters(fn):
         return {}
     params = set(parameters(source.tree.args, True))
     changed = {}
-    for name, node in _changes(source.tree):
+    for name, node in desugar.changes(source.tree):
         if name in params:
             changed.setdefault(name, (source, node))
     return changed
 
-
-_MUTATORS = {"append", "extend", "insert", "pop", "remove", "sort",
-             "reverse", "fill", "update", "clear", "setdefault", "resize",
-             "put", "itemset", "popitem", "discard", "add"}
 
 # methods that return a new value, never one their object holds
 _FRESH_METHODS = {

@@ -68,6 +68,7 @@ if ROOT not in sys.path:
 
 import s2sad  # noqa: E402
 from s2sad import errors  # noqa: E402
+from s2sad.api import _get, _leaves  # noqa: E402 (check_grads' walkers)
 
 # ------------------------------------------------------------------ types
 
@@ -1236,23 +1237,6 @@ class Finding(Exception):
 
 class Timeout(Exception):
     pass
-
-
-def _leaves(tree, path=()):
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            yield from _leaves(value, path + (key,))
-    elif isinstance(tree, (list, tuple)):
-        for j, value in enumerate(tree):
-            yield from _leaves(value, path + (j,))
-    else:
-        yield path, tree
-
-
-def _get(tree, path):
-    for key in path:
-        tree = tree[key]
-    return tree
 
 
 def _differentiable(value):
