@@ -8,6 +8,7 @@ object it denotes right now.
 """
 
 import __future__
+import ast
 import builtins
 import dis
 import functools
@@ -145,20 +146,18 @@ def parse(func):
     if code.co_name == "<lambda>":
         text = _lambda_as_def(func, text, filename, first_line)
     else:
-        _check_unchanged(code, text)
+        _check_unchanged(code, text, func.__globals__)
     return parse_source(text, filename, first_line, func.__globals__, cells,
                         func=func)
 
 
-def _check_unchanged(code, text):
+def _check_unchanged(code, text, namespace):
     """Refuse source text that is not the code Python runs: a file edited
     after it was imported (inspect reads the file as it is now, at the line
     the code started on). The text must compile to the same function: the
     same parameters, constants and instructions."""
     try:
-        compiled = compile(textwrap.dedent(text), code.co_filename, "exec",
-                           flags=code.co_flags & _FUTURE_FLAGS,
-                           dont_inherit=True)
+        compiled = _compile_as_loaded(textwrap.dedent(text), code, namespace)
     except SyntaxError:  # `nonlocal` of an enclosing function: unverifiable
         return
     found = next((c for c in compiled.co_consts if isinstance(c, type(code))
@@ -169,6 +168,23 @@ def _check_unchanged(code, text):
             "since Python loaded it, and s2sad differentiates the code that "
             "runs: reload the module (importlib.reload) or run the cell or "
             "script again", code.co_filename, code.co_firstlineno)
+
+
+def _compile_as_loaded(text, code, namespace):
+    """`text` compiled as the module holding `code` was: a test module that
+    pytest imported had its `assert` statements rewritten, and is compared
+    with the text rewritten the same way."""
+    flags = code.co_flags & _FUTURE_FLAGS
+    loader = namespace.get("__loader__")
+    if type(loader).__module__ == "_pytest.assertion.rewrite":
+        from _pytest.assertion import rewrite  # loaded it: importable
+        tree = ast.parse(text, code.co_filename)
+        rewrite.rewrite_asserts(tree, text.encode(), code.co_filename,
+                                getattr(loader, "config", None))
+        return compile(tree, code.co_filename, "exec", flags=flags,
+                       dont_inherit=True)
+    return compile(text, code.co_filename, "exec", flags=flags,
+                   dont_inherit=True)
 
 
 _FUTURE_FLAGS = functools.reduce(operator.or_, (
