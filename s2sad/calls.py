@@ -212,6 +212,7 @@ _MAX_BINDINGS = 4096
 def clear_cache():
     _BINDINGS.clear()
     _WRAPPERS.clear()
+    _ADAPTERS.clear()
 
 
 def _signature_key(fn):
@@ -322,70 +323,237 @@ def _positions(fn, name, leading, npositional, keywords, slots):
 
 
 # ---- dispatch at run time (called by generated code) ----
+#
+# Generated code calls a function known only at run time through the
+# functions returned here, which are generated Python too (the callee's
+# derivatives, and small adapters binding the call's arguments), so the
+# code calling them can itself be differentiated: each further order
+# dispatches to the derivatives of these, one level deeper.
 
-def vjp(function, args, kwargs, slots, spread=(), owned=False):
-    """`function(*args, **kwargs)` and its pullback: a function from the
-    value's cotangent to the cotangents of the arguments in `slots`.
+def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
+    """(forward, pull) for a call `function(*args, **kwargs)` in reverse
+    mode: `forward` takes the call's own arguments and returns its value
+    and residuals; `pull(residuals, value_bar)` returns the cotangents of
+    the arguments in `slots`, in order (one per item for a `*xs` slot).
 
     Args:
-        spread: the positions of arguments written `*xs` at the call site;
-            the cotangent of such a slot is one per item.
+        args: the call's positional arguments (read for their number and
+            kind, not their values); keywords: the names it passes.
+        spread: the positions of arguments written `*xs` at the call site.
         owned: called by `s2sad.vjp` (see `derive.derive`), not from
             generated code.
     """
     fn, leading, bound = callee(function)
-    kwargs = {**bound, **kwargs}
     flat = _Flat(args, slots, spread)
-    binding = bind(fn, len(leading), len(flat.args), tuple(kwargs), flat.slots)
-    args = leading + flat.args
+    keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
+    binding = bind(fn, len(leading), len(flat.args), keywords, flat.slots)
     if isinstance(fn, CustomVJP):
         _check_custom(fn, "fwd")
-        args, kwargs = _positional(fn, args, kwargs)
-        value, residuals = fn.fwd(*args, **kwargs)
-        positions = binding.argnums
+        forward = _bound(fn.fwd, leading, bound)
+        pull = functools.partial(
+            _adapter("pull", fn, len(leading) + len(flat.args), binding,
+                     flat), fn.bwd)
+        return forward, pull
+    generated = derive.derive(_as_function(fn, len(leading) + len(flat.args),
+                                           keywords),
+                              binding.argnums, mode="vjp", owned=owned)
+    pull = functools.partial(_adapter("pull", None, None, binding, flat),
+                             generated.backward)
+    return _bound(generated, leading, bound), pull
 
-        def pullback(value_bar):
-            cotangents = tuple(fn.bwd(residuals, value_bar))
-            if len(cotangents) < len(args):
-                raise errors.UnsupportedCallError(
-                    f"the bwd rule of {fn.__name__} returned "
-                    f"{len(cotangents)} cotangents for {len(args)} "
-                    "arguments; return one per positional argument (None "
-                    "for those without)")
-            return flat.regroup(binding.pick([cotangents[p]
-                                              for p in positions]))
-        return value, pullback
-    forward = derive.derive(_as_function(fn, len(args), kwargs),
-                            binding.argnums, mode="vjp", owned=owned)
-    value, residuals = forward(*args, **kwargs)
 
-    def pullback(value_bar):
-        cotangents = forward.backward(*residuals, value_bar)
-        return flat.regroup(binding.pick(cotangents))
-    return value, pullback
+def jvp_function(function, args, keywords, slots, spread=(), owned=False):
+    """The function computing a call `function(*args, **kwargs)` and its
+    tangent: it takes the call's own arguments, then one tangent per slot
+    (a sequence, one per item, for a `*xs` slot), then the call's keywords,
+    and returns (value, tangent)."""
+    fn, leading, bound = callee(function)
+    flat = _Flat(args, slots, spread)
+    keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
+    binding = bind(fn, len(leading), len(flat.args), keywords, flat.slots)
+    nargs = len(leading) + len(flat.args)
+    if isinstance(fn, CustomVJP):
+        _check_custom(fn, "jvp")
+        adapter = _adapter("custom_jvp", fn, nargs, binding, flat, keywords,
+                           args=leading + flat.args)
+        return _bound(functools.partial(adapter, fn.jvp), leading, bound)
+    generated = derive.derive(_as_function(fn, nargs, keywords),
+                              binding.argnums, mode="forward", owned=owned)
+    adapter = _adapter("jvp", generated.tangent_names, nargs, binding, flat,
+                       keywords, args=leading + flat.args)
+    return _bound(functools.partial(adapter, generated), leading, bound)
+
+
+def vjp(function, args, kwargs, slots, spread=(), owned=False):
+    """`function(*args, **kwargs)` and its pullback: a function from the
+    value's cotangent to the cotangents of the arguments in `slots`."""
+    forward, pull = vjp_functions(function, args, tuple(kwargs), slots,
+                                  spread, owned)
+    value, residuals = forward(*_spread(args, spread), **kwargs)
+    return value, functools.partial(pull, residuals)
 
 
 def jvp(function, args, kwargs, tangents, spread=(), owned=False):
     """`function(*args, **kwargs)` and its tangent along `tangents`, a dict
-    slot -> tangent of that argument (one per item for a `*xs` slot);
-    `owned` as for `vjp`."""
-    fn, leading, bound = callee(function)
-    kwargs = {**bound, **kwargs}
-    flat = _Flat(args, tuple(tangents), spread)
-    binding = bind(fn, len(leading), len(flat.args), tuple(kwargs), flat.slots)
-    args = leading + flat.args
-    by_param = binding.spread(flat.spread_tangents(tangents.values()), args)
-    if isinstance(fn, CustomVJP):
-        _check_custom(fn, "jvp")
-        args, kwargs = _positional(fn, args, kwargs)
-        full = [runtime.zeros_like(a) if differentiable(a) else None
-                for a in args]  # zeros for the arguments held constant
+    slot -> tangent of that argument (one per item for a `*xs` slot)."""
+    fn = jvp_function(function, args, tuple(kwargs), tuple(tangents), spread,
+                      owned)
+    return fn(*_spread(args, spread), *tangents.values(), **kwargs)
+
+
+def _spread(args, spread):
+    out = []
+    for i, arg in enumerate(args):
+        out += list(arg) if i in spread else [arg]
+    return out
+
+
+def _bound(fn, leading, keywords):
+    """`fn` with a call's leading arguments and keywords bound."""
+    if leading or keywords:
+        return functools.partial(fn, *leading, **keywords)
+    return fn
+
+
+def _custom_params(fn):
+    try:
+        return tuple(inspect.signature(fn.fn).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def check_cotangents(cotangents, nargs, name):
+    """A custom_vjp's bwd must give one cotangent per positional argument."""
+    if len(cotangents) < nargs:
+        raise errors.UnsupportedCallError(
+            f"the bwd rule of {name} returned {len(cotangents)} cotangents "
+            f"for {nargs} arguments; return one per positional argument "
+            "(None for those without)")
+
+
+_ADAPTERS = {}
+
+
+def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=()):
+    """A small generated function binding one shape of call to a derivative
+    (cached by that shape), readable in tracebacks and differentiable:
+
+    - "pull": `(backward, residuals, value_bar)` -> per-slot cotangents from
+      the callee's backward sweep (or a custom_vjp's bwd, when `fn` is it);
+    - "jvp": `(jvp, args..., tangents..., keywords...)` -> (value, tangent),
+      `fn` being the jvp function's tangent names;
+    - "custom_jvp": the same for a custom_vjp's `jvp(primals, tangents)`.
+    """
+    differentiable_args = tuple(map(differentiable, args))
+    key = (kind, tuple(fn) if kind == "jvp" else
+           (None if fn is None else (nargs, _custom_params(fn))),
+           tuple(binding.argnums),
+           tuple(binding.order), binding.nitems, repr(flat.groups),
+           tuple(keywords), len(flat.groups), differentiable_args)
+    found = _ADAPTERS.get(key)
+    if found is not None:
+        return found
+    if kind == "pull":
+        text = _pull_text(fn, nargs, binding, flat)
+    else:
+        text = _jvp_text(kind, fn, binding, flat, keywords, args)
+    filename = f"<s2sad:{kind}_call:{len(_ADAPTERS)}>"
+    frontend.register_source(filename, text)
+    namespace = {"runtime": runtime, "calls": __import__(__name__,
+                                                          fromlist=["_"])}
+    exec(compile(text, filename, "exec"), namespace)
+    found = _ADAPTERS[key] = namespace[f"{kind}_call"]
+    return found
+
+
+def _picks(binding, cotangent):
+    """Expressions of the callee's cotangents (one per parameter, read by
+    `cotangent(i)`) in the order of the call's differentiated slots."""
+    return [cotangent(i) if isinstance(i, int)
+            else f"{cotangent(i[0])}[{i[1]}]" for i in binding.order]
+
+
+def _regroup(flat, values):
+    """Per-slot expressions from per-position ones (a sequence per `*xs`)."""
+    values = iter(values)
+    out = []
+    for group in flat.groups:
+        if isinstance(group, list):
+            items = ", ".join("0.0" if p is None else next(values)
+                              for p in group)
+            out.append(f"runtime.sequence([{items}])")
+        else:
+            out.append(next(values))
+    return out
+
+
+def _pull_text(custom, nargs, binding, flat):
+    if custom is None:
+        call = "backward(*residuals, value_bar)"
+        check = ""
+        picks = _picks(binding, lambda i: f"cotangents[{i}]")
+    else:
+        call = "backward(residuals, value_bar)"
+        check = (f"    calls.check_cotangents(cotangents, {nargs}, "
+                 f"{custom.__name__!r})\n")
+        picks = _picks(binding,
+                       lambda i: f"cotangents[{binding.argnums[i]}]")
+    slots = _regroup(flat, picks)
+    return (f"def pull_call(backward, residuals, value_bar):\n"
+            f"    cotangents = {call}\n{check}"
+            f"    return ({''.join(s + ', ' for s in slots)})\n")
+
+
+def _jvp_text(kind, tangent_names, binding, flat, keywords, args):
+    """The adapter calling a jvp function: arguments `a0...`, the slots'
+    tangents `t0...`, then the call's keywords by name."""
+    prefix = "_"
+    while any(k.startswith(prefix) for k in keywords):
+        prefix += "_"
+    params = [f"{prefix}a{i}" for i in range(len(args))]
+    slot_tangents = [f"{prefix}t{i}" for i in range(len(flat.groups))]
+    per_position = []  # the tangent of each differentiated position
+    for group, tangent in zip(flat.groups, slot_tangents):
+        if isinstance(group, list):
+            per_position += [f"{tangent}[{k}]" for k, p in enumerate(group)
+                             if p is not None]
+        else:
+            per_position.append(tangent)
+    by_param = [None] * len(binding.argnums)
+    starts = len(args) - binding.nitems
+    for tangent, i in zip(per_position, binding.order):
+        if isinstance(i, tuple):
+            i, item = i
+            if by_param[i] is None:
+                by_param[i] = [f"runtime.zeros_like({params[starts + k]})"
+                               for k in range(binding.nitems)]
+            by_param[i][item] = tangent
+        else:
+            by_param[i] = tangent if by_param[i] is None \
+                else f"{by_param[i]} + {tangent}"
+    by_param = [f"({', '.join(t)},)" if isinstance(t, list) else t
+                for t in by_param]
+    signature = ", ".join([f"{prefix}jvp"] + params + slot_tangents
+                          + list(keywords))
+    passed = ", ".join(f"{k}={k}" for k in keywords)
+    if kind == "jvp":
+        tangents = ", ".join(f"{name}={t}" for name, t in
+                             zip(tangent_names, by_param))
+        call = ", ".join(p for p in (", ".join(params), passed, tangents)
+                         if p)
+        body = f"return {prefix}jvp({call})"
+    else:  # a custom_vjp's jvp(primals, tangents): positional, None if none
+        primals = params + [None] * len(keywords)
+        for k in keywords:  # keywords go to their parameters' positions
+            primals[_custom_params(tangent_names).index(k)] = k
+        full = ["None" if not d else f"runtime.zeros_like({p})"
+                for p, d in zip(params, map(differentiable, args))]
+        full += [f"runtime.zeros_like({k})" for k in keywords]
         for position, tangent in zip(binding.argnums, by_param):
             full[position] = tangent
-        return fn.jvp(args, tuple(full))
-    jvp_fn = derive.derive(_as_function(fn, len(args), kwargs),
-                           binding.argnums, mode="forward", owned=owned)
-    return jvp_fn(*args, **kwargs, **dict(zip(jvp_fn.tangent_names, by_param)))
+        body = (f"return {prefix}jvp(({''.join(p + ', ' for p in primals)}), "
+                f"({''.join(t + ', ' for t in full)}))")
+    return f"def {kind}_call({signature}):\n    {body}\n"
 
 
 class _Flat:
@@ -449,15 +617,6 @@ def differentiable(value):
     return True
 
 
-def _positional(fn, args, kwargs):
-    """A custom_vjp's arguments, keywords given by position (its rules take
-    one cotangent or tangent per positional argument)."""
-    if not kwargs:
-        return args, kwargs
-    bound = inspect.signature(fn.fn).bind(*args, **kwargs)
-    return tuple(bound.args), bound.kwargs
-
-
 def _check_custom(fn, part):
     if getattr(fn, part) is None:
         how = "defvjp(fwd, bwd)" if part == "fwd" else "defjvp(jvp)"
@@ -493,3 +652,7 @@ def _as_function(fn, nargs, kwargs):
         exec(compile(text, filename, "exec"), namespace)
         _WRAPPERS[key] = namespace[f"call_{name}"]
     return _WRAPPERS[key]
+
+
+# what generated code calls to find derivative functions: no derivative
+registry.non_differentiable(vjp_functions, jvp_function, check_cotangents)

@@ -92,7 +92,7 @@ class _Forward(Transform):
                 out += self.comment_for(stmt, "from")
                 site = self.call_site(stmt, "forward")
                 if site is not None:
-                    out.append(self.forward_call(site))
+                    out += self.forward_call(site)
                     continue
                 out.append(ssa.render_assign(stmt))
                 if stmt.target in self.active:
@@ -123,17 +123,21 @@ class _Forward(Transform):
 
     def forward_call(self, site):
         """`y, y_dot = jvp_g(args..., x_dot=a_dot)`: a call into user code
-        runs the callee's jvp function."""
+        runs the callee's jvp function (found by `calls.jvp_function` when
+        the call runs, for a callee known only then)."""
         stmt = site.stmt
         dots = [load(self.dots[o.name]) for o in site.operands]
         if site.binding:
             keywords = [gast.keyword(site.tangent_names[i], dot)
                         for i, dot in zip(site.binding.order, dots)]
-            value = self.direct_call(site, keywords)
-        else:
-            value = self.dispatch_call(site, "jvp", gast.Dict(
-                [gast.Constant(s, None) for s in site.slots], dots))
-        return ssa.unpack([stmt.target, self.dot(stmt.target)], value)
+            return [ssa.unpack([stmt.target, self.dot(stmt.target)],
+                               self.direct_call(site, keywords))]
+        # dispatched: its jvp function is found when the call runs
+        jvp = self.namer.fresh(f"{stmt.target}_jvp")
+        self.locals.add(jvp)
+        return [ssa.assign(jvp, self.dispatch_call(site, "jvp_function")),
+                ssa.unpack([stmt.target, self.dot(stmt.target)],
+                           self.dispatched_call(site, jvp, dots))]
 
     def tangent(self, stmt):
         """The statements computing the tangent of `stmt.target`."""

@@ -120,12 +120,19 @@ class _Reverse(Transform):
             if self.split:
                 self.bar(out.name)  # a parameter of the backward function
             else:
-                if not analysis.is_scalar(out, self.scalars) or (
-                        self.assume_scalar and analysis.may_make_complex(
-                            self.func)):  # (-1.0) ** 0.5 is complex
+                scalar = analysis.is_scalar(out, self.scalars)
+                seed = gast.Constant(1.0, None)
+                if not scalar and not self.assume_scalar:
+                    # an output of one element is seeded with ones, as
+                    # autograd does, here where it can be differentiated again
+                    seed = self.runtime_call("seed", [
+                        ssa.render_operand(out),
+                        gast.Constant(self.output_where(), None)])
+                elif not scalar or (self.assume_scalar and
+                                    analysis.may_make_complex(self.func)):
+                    # (-1.0) ** 0.5 is complex
                     sweep.append(self.check_scalar(ssa.render_operand(out)))
-                sweep.append(ssa.assign(self.bar(out.name),
-                                        gast.Constant(1.0, None)))
+                sweep.append(ssa.assign(self.bar(out.name), seed))
             self.defined.add(out.name)
             sweep += self.reverse_block(self.func.body)
             sweep += self.run_hooks(self.func.all_params)
@@ -164,8 +171,8 @@ class _Reverse(Transform):
         always = set(self.func.all_params) | {
             getattr(s, "target", None) for s in self.func.body} | {
             p.target for s in self.func.body for p in getattr(s, "phis", ())}
-        always |= {self.call_forms[id(s)][1] for s in self.func.body
-                   if id(s) in self.call_forms} | {self.tape}
+        always |= self.residuals_in(self.func.body, nested=False) | {
+            self.tape}
         forward[:0] = [ssa.assign(r, gast.Constant(None, None))
                        for r in residuals if r not in always]
         value = ssa.render_operand(self.output)
@@ -288,16 +295,19 @@ class _Reverse(Transform):
         return self.function_def(f"{prefix}_{self.name}{suffix}",
                                  ssa.signature(self.func), body, summary, note)
 
+    def output_where(self):
+        """"file:line: grad of f", at the function's last return."""
+        returns = [s.node for s in ssa.walk(self.func.body)
+                   if isinstance(s, ssa.Return)]
+        return self.source.error(
+            errors.GradientShapeError, returns[-1] if returns else
+            self.source.tree, f"grad of {self.func.name}").args[0]
+
     def check_scalar(self, value):
         """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""
         self.runtime_checks += 1
-        returns = [s.node for s in ssa.walk(self.func.body)
-                   if isinstance(s, ssa.Return)]
-        where = self.source.error(
-            errors.GradientShapeError, returns[-1] if returns else
-            self.source.tree, f"grad of {self.func.name}").args[0]
         call = self.runtime_call(
-            "check_scalar", [value, gast.Constant(where, None)])
+            "check_scalar", [value, gast.Constant(self.output_where(), None)])
         test = gast.UnaryOp(gast.Not(), gast.Call(
             self.builtin("isinstance"), [value, self.builtin("float")], []))
         return gast.If(test, [gast.Expr(call)], [])
@@ -621,23 +631,28 @@ class _Reverse(Transform):
 
     def reverse_call(self, site):
         """A call into user code: going forward it runs the callee's vjp
-        function, keeping its residuals (or, dispatched at run time, its
-        pullback); going back, the callee's backward function gives the
-        cotangents of the differentiated arguments."""
+        function, keeping its residuals; going back, the callee's backward
+        function gives the cotangents of the differentiated arguments.
+        Dispatched at run time, both are found when the call runs
+        (`calls.vjp_functions`), and the backward one is kept too."""
         stmt = site.stmt
         out = self.comment_for(stmt, "grad of")
-        kind = "residuals" if site.binding else "pullback"
-        kept = self.namer.fresh(f"{stmt.target}_{kind}")
-        self.locals.add(kept)
-        self.call_forms[id(stmt)] = (site, kept)
+        kept = [self.namer.fresh(f"{stmt.target}_residuals")]
+        forward = None
+        if not site.binding:
+            kept.insert(0, self.namer.fresh(f"{stmt.target}_pull"))
+            forward = self.namer.fresh(f"{stmt.target}_vjp")
+            self.locals.add(forward)
+        self.locals.update(kept)
+        self.call_forms[id(stmt)] = (site, kept, forward)
         target_bar = load(self.bars[stmt.target])
         if site.binding:
             pull = gast.Call(load(site.backward), [
-                gast.Starred(load(kept), gast.Load()), target_bar], [])
+                gast.Starred(load(kept[0]), gast.Load()), target_bar], [])
         else:
-            pull = gast.Call(load(kept), [target_bar], [])
+            pull = gast.Call(load(kept[0]), [load(kept[1]), target_bar], [])
         # a static backward gives the callee's parameters' cotangents, in
-        # their order; a pullback gives them per slot
+        # their order; a pull function gives them per slot
         order = site.binding.order if site.binding else range(len(site.slots))
         parts = [self.namer.temp() for _ in range(max(order, default=-1) + 1)]
         out.append(ssa.unpack(parts, pull))
@@ -654,19 +669,20 @@ class _Reverse(Transform):
             return None  # a number is rebound, never updated in place
         if form is None:
             return ssa.render_assign(stmt)
-        site, kept = form
+        site, kept, forward = form
         if site.binding:
-            value = self.direct_call(site)
-        else:
-            value = self.dispatch_call(site, "vjp", gast.Tuple(
-                [gast.Constant(s, None) for s in site.slots], gast.Load()))
-        return ssa.unpack([stmt.target, kept], value)
+            return ssa.unpack([stmt.target, kept[0]], self.direct_call(site))
+        return [ssa.unpack([forward, kept[0]],
+                           self.dispatch_call(site, "vjp_functions")),
+                ssa.unpack([stmt.target, kept[1]],
+                           self.dispatched_call(site, forward))]
 
     def residuals_in(self, stmts, nested=True):
-        """The names keeping calls' residuals (or pullbacks) in `stmts`."""
+        """The names keeping calls' residuals (and pull functions) in
+        `stmts`."""
         found = ssa.walk(stmts) if nested else stmts
-        return {self.call_forms[id(s)][1] for s in found
-                if id(s) in self.call_forms}
+        return {name for s in found if id(s) in self.call_forms
+                for name in self.call_forms[id(s)][1]}
 
     def accumulate(self, out, name, expr):
         bar = self.bar(name)

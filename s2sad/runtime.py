@@ -18,9 +18,9 @@ def unbroadcast(g, x):
     into complex arithmetic)."""
     if type(g) is float:  # a Python float gradient: x was a scalar too
         return g
-    if isinstance(x, dict) or isinstance(x, (list, tuple)) and _is_sequence(
+    if isinstance(x, dict) or _is_sequence(x) and _is_sequence(
             g) and len(g) == len(x):
-        return g  # the adjoint of a container
+        return g  # the adjoint of a container (or of a container's adjoint)
     if isinstance(x, (list, tuple)) and (
             _is_sequence(g) or not _broadcasts_to(x, np.shape(g))):
         raise errors.S2SADError(
@@ -50,8 +50,8 @@ def _is_complex(v):
     dtype = getattr(v, "dtype", None)
     if dtype is not None:
         return dtype.kind == "c"
-    return isinstance(v, complex) or (
-        isinstance(v, (list, tuple)) and np.iscomplexobj(v))
+    return isinstance(v, complex) or (  # a list of ragged arrays too
+        isinstance(v, (list, tuple)) and any(map(_is_complex, v)))
 
 
 def unbroadcast_to(g, shape):
@@ -75,6 +75,9 @@ def _sum_to(g, shape):
 
 def broadcast_like(g, target):
     """`g` spread over the shape of `target` (the adjoint of unbroadcast)."""
+    if isinstance(target, dict) or _is_sequence(target) and _is_sequence(
+            g) and len(g) == len(target):
+        return g  # the adjoint of a container, as unbroadcast keeps it
     shape = np.shape(target)
     if np.shape(g) == shape:
         return g
@@ -433,6 +436,17 @@ def check_scalar(y, where):
             f"{where} requires a scalar output, got an array of shape "
             f"{np.shape(y)}; use s2sad.vjp or s2sad.jacobian for "
             "non-scalar outputs, or reduce the output (np.sum)")
+
+
+def seed(y, where):
+    """The cotangent a gradient starts from: 1 for a scalar output, ones
+    for an output of one element (as autograd); others are refused (see
+    `check_scalar`)."""
+    try:
+        check_scalar(y, where)
+    except errors.OneElementOutput:
+        return np.ones(np.shape(y), np.result_type(y, 0.0))
+    return 1.0
 
 
 def getitem_adjoint(g, x, index):

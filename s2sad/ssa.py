@@ -1706,7 +1706,9 @@ def to_python(stmts, extra=None, render=render_assign):
     for stmt in stmts:
         if isinstance(stmt, Assign):
             rendered = render(stmt)
-            if rendered is not None:  # (None: nothing to run)
+            if isinstance(rendered, list):  # (None: nothing to run)
+                out += rendered
+            elif rendered is not None:
                 out.append(rendered)
         elif isinstance(stmt, Return):
             out.append(gast.Return(render_operand(stmt.value)))

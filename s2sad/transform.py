@@ -110,13 +110,6 @@ class Transform:
         rule = analysis.rule_of(stmt)
         if stmt.fn is ssa.make_function:
             raise self.closure_error(stmt, stmt.target)
-        if stmt.fn in (calls.vjp, calls.jvp):
-            raise self.source.error(
-                errors.UnsupportedCallError, stmt.node,
-                "second derivatives through calls dispatched at run time "
-                "(recursion, nested functions, lambdas, functions passed as "
-                "values, methods of arguments, custom_vjp) are not supported "
-                "yet; call a module-level function by name instead")
         if stmt.spreads() and (rule is None or rule.differentiable):
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
@@ -300,23 +293,37 @@ class Transform:
         if cell is not None:
             derive.name_cell_callee(site.forward, site.backward)
 
-    def dispatch_call(self, site, helper, extra):
-        """`calls.<helper>(function, (args...), {keywords...}, extra)`; the
+    def dispatch_call(self, site, helper):
+        """`calls.<helper>(function, (args...), (keywords...), slots)`: the
+        derivative functions of a call known only at run time; the
         positions of `*xs` arguments go as `spread=(...)`."""
         calls_name = self.import_name("calls", calls)
         stmt = site.stmt
         args = [ssa.render_operand(getattr(a, "operand", a)) for a in site.args]
-        keys = [None if k is None else gast.Constant(k, None)
-                for k, _ in stmt.kwargs]
-        values = [ssa.render_operand(v) for _, v in stmt.kwargs]
+        keys = [gast.Constant(k, None) if k is not None else  # **mapping
+                gast.Starred(ssa.render_operand(v), gast.Load())
+                for k, v in stmt.kwargs]
         spread = [gast.Constant(i, None) for i, a in enumerate(site.args)
                   if isinstance(a, ssa.Spread)]
         keywords = [gast.keyword("spread", gast.Tuple(spread, gast.Load()))] \
             if spread else []
+        slots = gast.Tuple([gast.Constant(s, None) for s in site.slots],
+                           gast.Load())
         return gast.Call(
             gast.Attribute(load(calls_name), helper, gast.Load()),
             [site.function_expr(), gast.Tuple(args, gast.Load()),
-             gast.Dict(keys, values), extra], keywords)
+             gast.Tuple(keys, gast.Load()), slots], keywords)
+
+    def dispatched_call(self, site, function, extra=()):
+        """`function(args..., extra..., keywords...)`: the call as written,
+        to a derivative function found at run time."""
+        stmt = site.stmt
+        args = [gast.Starred(ssa.render_operand(a.operand), gast.Load())
+                if isinstance(a, ssa.Spread) else ssa.render_operand(a)
+                for a in site.args]
+        keywords = [gast.keyword(k, ssa.render_operand(v))
+                    for k, v in stmt.kwargs]
+        return gast.Call(load(function), args + list(extra), keywords)
 
     def direct_call(self, site, extra_keywords=()):
         """`<generated>(leading..., args..., keywords...)` for a static site."""

@@ -308,9 +308,16 @@ def hessian_through_recursion(x):
     return power(x, 3)
 
 
-def test_second_order_through_run_time_dispatch_says_so():
-    with pytest.raises(s2sad.S2SADError, match="dispatched at run time"):
-        s2sad.hessian(hessian_through_recursion)(1.3)
+def test_any_order_through_run_time_dispatch():
+    # recursion is dispatched at run time: each order differentiates the
+    # derivative functions the order below found
+    assert s2sad.hessian(hessian_through_recursion)(1.3) == pytest.approx(
+        6 * 1.3, rel=1e-14)
+    third = s2sad.grad(s2sad.grad(s2sad.grad(hessian_through_recursion)))
+    assert third(1.3) == pytest.approx(6.0, rel=1e-14)
+    jvp_of_grad = s2sad.jvp(s2sad.grad(hessian_through_recursion), (1.3,),
+                            (1.0,))
+    assert jvp_of_grad[1] == pytest.approx(6 * 1.3, rel=1e-14)
 
 
 class Scaled:

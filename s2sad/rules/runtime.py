@@ -281,7 +281,7 @@ def sign_derivative_fwd(y, t, z):
 
 
 non_differentiable(runtime.zeros_like, runtime.nan_to_num_partial,
-                   runtime.check_scalar, runtime.diff_widths,
+                   runtime.check_scalar, runtime.seed, runtime.diff_widths,
                    runtime.diff_part,
                    runtime.reduced_size, runtime.real_only, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
