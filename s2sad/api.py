@@ -58,6 +58,16 @@ class Derivative:
             # Python needs it only when the function runs, and so do we
             self._fresh = _stale
 
+    @property
+    def __s2sad_closure__(self):
+        """The closure it differentiates, whose values it binds (see
+        `runtime.bound`), or None."""
+        f = self._f
+        if isinstance(f, functools.partial) or getattr(
+                f, "__s2sad_closure__", None) is not None:
+            return f
+        return None
+
     # slots: the attributes each call reads are the quickest to read
     __slots__ = ("_fresh", "_target", "_instance", "_current", "_f",
                  "_options", "fun", "__dict__", "__weakref__")
@@ -405,24 +415,41 @@ def vjp(f, *primals):
 def jacrev(f, argnums=0):
     """The Jacobian of `f` by reverse mode: one backward sweep per output
     element. Same shapes as `jacfwd`."""
-    def jacobian_fn(*args):
-        positions = (argnums,) if isinstance(argnums, int) else argnums
-        value, vjp_fn = vjp(f, *args)
-        out_shape = np.shape(value)
-        rows = [[] for _ in positions]
-        for idx in np.ndindex(*out_shape):
-            basis = np.zeros(out_shape)
-            basis[idx] = 1.0
-            cotangents = vjp_fn(basis if out_shape else 1.0)
-            for row, i in zip(rows, positions):
-                row.append(np.asarray(cotangents[i], dtype=float))
-        blocks = []
-        for row, i in zip(rows, positions):
-            in_shape = np.shape(args[i])
-            stacked = np.stack(row) if row else np.zeros((0,) + in_shape)
-            blocks.append(stacked.reshape(out_shape + in_shape))
-        return blocks[0] if isinstance(argnums, int) else tuple(blocks)
-    return jacobian_fn
+    return functools.partial(_jacrev, f, argnums=argnums)
+
+
+def _jacrev(f, *args, argnums=0):
+    # written as generated code calls functions (calls.vjp_functions), so
+    # that a Jacobian taken inside a differentiated function is
+    # differentiated too
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    # f's own values (a closure's) are passed as generated code passes them
+    forward, pull = calls.vjp_functions(f, args, (), (calls.FUNCTION,)
+                                        + tuple(positions))
+    value, residuals = forward(*runtime.bound(f), *args)
+    out_shape = np.shape(value)
+    cotangents = []  # per output element, per position
+    for idx in np.ndindex(*out_shape):
+        basis = np.zeros(out_shape)
+        basis[idx] = 1.0
+        cotangents.append(pull(residuals, basis if out_shape else 1.0))
+    blocks = []
+    for k in range(len(positions)):
+        in_shape = np.shape(args[positions[k]])
+        rows = [np.asarray(c[k + 1], dtype=float) for c in cotangents]
+        stacked = np.stack(rows) if rows else np.zeros((0,) + in_shape)
+        blocks.append(np.reshape(stacked, out_shape + in_shape))
+    return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+
+
+class _Jacobian(functools.partial):
+    """What `jacobian` returns: records the mode it used last (`.mode`)."""
+    mode = None
+
+    def __call__(self, *args, **kwargs):
+        self.mode = _jacobian_mode(self.args[0], args, self.keywords[
+            "argnums"])
+        return super().__call__(*args, **kwargs)
 
 
 def jacobian(f, argnums=0):
@@ -430,17 +457,20 @@ def jacobian(f, argnums=0):
     outputs and by reverse mode otherwise (the cheaper one: one pass per
     input or per output). The returned function records the mode it used
     last in its `mode` attribute."""
-    forward_fn, reverse_fn = jacfwd(f, argnums), jacrev(f, argnums)
+    return _Jacobian(_jacobian, f, argnums=argnums)
 
-    def jacobian_fn(*args):
-        positions = (argnums,) if isinstance(argnums, int) else argnums
-        inputs = sum(np.size(args[i]) for i in positions)
-        outputs = np.size(f(*args))
-        jacobian_fn.mode = "forward" if inputs < outputs else "reverse"
-        chosen = forward_fn if jacobian_fn.mode == "forward" else reverse_fn
-        return chosen(*args)
-    jacobian_fn.mode = None
-    return jacobian_fn
+
+def _jacobian(f, *args, argnums=0):
+    if _jacobian_mode(f, args, argnums) == "forward":
+        return _jacfwd(f, *args, argnums=argnums)
+    return _jacrev(f, *args, argnums=argnums)
+
+
+def _jacobian_mode(f, args, argnums):
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    inputs = sum(np.size(args[i]) for i in positions)
+    outputs = np.size(f(*args))
+    return "forward" if inputs < outputs else "reverse"
 
 
 def jacfwd(f, argnums=0):
@@ -450,26 +480,34 @@ def jacfwd(f, argnums=0):
     `f(...).shape + x.shape` for `argnums` an int (a tuple of them for a
     tuple of argnums).
     """
-    def jacobian_fn(*args):
-        positions = (argnums,) if isinstance(argnums, int) else argnums
-        columns = []
-        for i in positions:
-            x = np.asarray(args[i], dtype=float)
-            zeros = {j: np.zeros_like(np.asarray(args[j], dtype=float))
-                     for j in positions}
-            out, block = None, []
-            for idx in np.ndindex(*x.shape):
-                basis = np.zeros(x.shape)
-                basis[idx] = 1.0
-                tangents = {**zeros, i: _like(args[i], basis)}
-                out, column = calls.jvp(f, args, {}, tangents, owned=True)
-                block.append(np.asarray(column, dtype=float))
-            out_shape = np.shape(out if out is not None else f(*args))
-            stacked = np.stack(block, axis=-1) if block else np.zeros(
-                out_shape + (0,))
-            columns.append(stacked.reshape(out_shape + x.shape))
-        return columns[0] if isinstance(argnums, int) else tuple(columns)
-    return jacobian_fn
+    return functools.partial(_jacfwd, f, argnums=argnums)
+
+
+def _jacfwd(f, *args, argnums=0):
+    # as `_jacrev`, through calls.jvp_function
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    jvp_fn = calls.jvp_function(f, args, (), (calls.FUNCTION,)
+                                + tuple(positions))
+    values = runtime.bound(f)  # a closure's values, held
+    held = runtime.bound(runtime.zeros_like(f))
+    columns = []
+    for i in positions:
+        x = np.asarray(args[i], dtype=float)
+        zeros = [np.zeros_like(np.asarray(args[j], dtype=float))
+                 for j in positions]
+        out, block = None, []
+        for idx in np.ndindex(*x.shape):
+            basis = np.zeros(x.shape)
+            basis[idx] = 1.0
+            tangents = [_like(args[j], basis) if j == i else zeros[k]
+                        for k, j in enumerate(positions)]
+            out, column = jvp_fn(*values, *args, held, *tangents)
+            block.append(np.asarray(column, dtype=float))
+        out_shape = np.shape(out if out is not None else f(*args))
+        stacked = np.stack(block, axis=-1) if block else np.zeros(
+            out_shape + (0,))
+        columns.append(np.reshape(stacked, out_shape + x.shape))
+    return columns[0] if isinstance(argnums, int) else tuple(columns)
 
 
 def hessian(f, argnums=0):
@@ -621,3 +659,7 @@ def _assert_close(actual, expected, rtol, atol, what):
             actual, expected, rtol=rtol, atol=atol):
         raise AssertionError(f"{what}: s2sad gives {actual!r}, central "
                              f"differences give {expected!r}")
+
+
+# the rules of these transformations called inside differentiated code
+from s2sad.rules import transforms  # noqa: E402,F401

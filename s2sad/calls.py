@@ -13,7 +13,9 @@ is itself being transformed (recursion), the generated code calls `vjp` or
 transformation of the actual function object.
 
 A call site names its differentiated arguments by *slot*: the position of a
-positional argument, or the keyword of a keyword argument.
+positional argument, the keyword of a keyword argument, or `FUNCTION` for
+the function called itself when it is a closure over differentiated values
+(a `functools.partial` binding them; its cotangent holds one per value).
 """
 
 import builtins
@@ -24,6 +26,9 @@ import numpy
 
 from s2sad import derive, errors, frontend, runtime
 from s2sad.rules import registry
+
+
+FUNCTION = -1  # the slot of the function called (see the module's doc)
 
 
 class CustomVJP:
@@ -344,12 +349,12 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
             generated code.
     """
     fn, leading, bound = callee(function)
-    flat = _Flat(args, slots, spread)
+    flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
     binding = bind(fn, len(leading), len(flat.args), keywords, flat.slots)
     if isinstance(fn, CustomVJP):
         _check_custom(fn, "fwd")
-        forward = _bound(fn.fwd, leading, bound)
+        forward = _bound(fn.fwd, flat.fixed(leading), bound)
         pull = functools.partial(
             _adapter("pull", fn, len(leading) + len(flat.args), binding,
                      flat), fn.bwd)
@@ -359,7 +364,7 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
                               binding.argnums, mode="vjp", owned=owned)
     pull = functools.partial(_adapter("pull", None, None, binding, flat),
                              generated.backward)
-    return _bound(generated, leading, bound), pull
+    return _bound(generated, flat.fixed(leading), bound), pull
 
 
 def jvp_function(function, args, keywords, slots, spread=(), owned=False):
@@ -368,7 +373,7 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False):
     (a sequence, one per item, for a `*xs` slot), then the call's keywords,
     and returns (value, tangent)."""
     fn, leading, bound = callee(function)
-    flat = _Flat(args, slots, spread)
+    flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
     binding = bind(fn, len(leading), len(flat.args), keywords, flat.slots)
     nargs = len(leading) + len(flat.args)
@@ -376,12 +381,14 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False):
         _check_custom(fn, "jvp")
         adapter = _adapter("custom_jvp", fn, nargs, binding, flat, keywords,
                            args=leading + flat.args)
-        return _bound(functools.partial(adapter, fn.jvp), leading, bound)
+        return _bound(functools.partial(adapter, fn.jvp), flat.fixed(leading),
+                      bound)
     generated = derive.derive(_as_function(fn, nargs, keywords),
                               binding.argnums, mode="forward", owned=owned)
     adapter = _adapter("jvp", generated.tangent_names, nargs, binding, flat,
                        keywords, args=leading + flat.args)
-    return _bound(functools.partial(adapter, generated), leading, bound)
+    return _bound(functools.partial(adapter, generated), flat.fixed(leading),
+                  bound)
 
 
 def vjp(function, args, kwargs, slots, spread=(), owned=False):
@@ -562,8 +569,14 @@ class _Flat:
     items that hold numbers: a spread tuple may also carry flags and
     functions), and their cotangents are grouped again per slot."""
 
-    def __init__(self, args, slots, spread):
+    def __init__(self, args, slots, spread, function=None, leading=()):
         flat, where = [], {}
+        if FUNCTION in slots:  # a closure: the arguments it binds, which
+            # come last among the leading ones, as slots before the call's own
+            bound = len(runtime.bound(function))
+            where[FUNCTION] = [k - len(leading) if differentiable(leading[k])
+                               else None for k in range(len(leading) - bound,
+                                                        len(leading))]
         for i, arg in enumerate(args):
             if i in spread:
                 where[i] = list(range(len(flat), len(flat) + len(arg)))
@@ -574,7 +587,10 @@ class _Flat:
         self.args = tuple(flat)
         self.groups, self.slots = [], []
         for slot in slots:
-            if isinstance(slot, int) and slot in spread:
+            if slot == FUNCTION:
+                group = where[slot]
+                self.slots += [p for p in group if p is not None]
+            elif isinstance(slot, int) and slot in spread:
                 group = [p if differentiable(flat[p]) else None
                          for p in where[slot]]
                 self.slots += [p for p in group if p is not None]
@@ -582,6 +598,15 @@ class _Flat:
                 group = where[slot] if isinstance(slot, int) else slot
                 self.slots.append(group)
             self.groups.append(group)
+        self.groups_by_slot = dict(zip(slots, self.groups))
+
+    def fixed(self, leading):
+        """The leading arguments the derivative functions bind: all but a
+        differentiated closure's values, which the call passes them
+        (`runtime.bound`)."""
+        if FUNCTION not in self.groups_by_slot:
+            return leading
+        return leading[:len(leading) - len(self.groups_by_slot[FUNCTION])]
 
     def regroup(self, values):
         """Per-slot values from per-position ones (a sequence per `*xs`)."""
@@ -603,7 +628,10 @@ class _Flat:
 
 def differentiable(value):
     """Can a value carry a derivative (not a flag, a count, an integer array
-    or a function)?"""
+    or a function, unless it binds differentiable values)?"""
+    if isinstance(value, functools.partial) or getattr(
+            value, "__s2sad_closure__", None) is not None:
+        return any(map(differentiable, runtime.bound(value)))
     if isinstance(value, (bool, int, numpy.integer, numpy.bool_)) or \
             value is None or callable(value):
         return False

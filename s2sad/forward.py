@@ -94,6 +94,13 @@ class _Forward(Transform):
                 if site is not None:
                     out += self.forward_call(site)
                     continue
+                if stmt.fn is ssa.make_function and stmt.target in \
+                        self.active:  # its tangent: its captured values
+                    out += self.closure(stmt)
+                    out.append(ssa.assign(self.dot(stmt.target), gast.Tuple(
+                        [self.tangent_of(a) for a in self.closure_values(
+                            stmt)], gast.Load())))
+                    continue
                 out.append(ssa.render_assign(stmt))
                 if stmt.target in self.active:
                     out += self.tangent(stmt)

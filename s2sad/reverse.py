@@ -564,11 +564,16 @@ class _Reverse(Transform):
             if isinstance(source, ssa.Var) and source.name in self.active:
                 self.accumulate(out, source.name, target_bar)
             return out
-        if stmt.fn in (ssa.make_tuple, ssa.make_list, ssa.make_dict):
-            # the adjoint of a container holds one adjoint per item
-            items = enumerate(stmt.args) if stmt.fn is not ssa.make_dict \
-                else ((ssa.render_operand(k), v)
-                      for k, v in zip(stmt.args[::2], stmt.args[1::2]))
+        if stmt.fn in (ssa.make_tuple, ssa.make_list, ssa.make_dict,
+                       ssa.make_function):
+            # the adjoint of a container holds one adjoint per item (of a
+            # closure, per value it binds)
+            items = enumerate(stmt.args)
+            if stmt.fn is ssa.make_dict:
+                items = ((ssa.render_operand(k), v)
+                         for k, v in zip(stmt.args[::2], stmt.args[1::2]))
+            elif stmt.fn is ssa.make_function:
+                items = enumerate(self.closure_values(stmt))
             for key, item in items:
                 if isinstance(item, ssa.Var) and item.name in self.active:
                     key = key if isinstance(key, gast.AST) \
@@ -668,6 +673,8 @@ class _Reverse(Transform):
                 stmt.args[0], self.scalars):
             return None  # a number is rebound, never updated in place
         if form is None:
+            if stmt.fn is ssa.make_function and stmt.target in self.active:
+                return self.closure(stmt)
             return ssa.render_assign(stmt)
         site, kept, forward = form
         if site.binding:

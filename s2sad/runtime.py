@@ -5,6 +5,7 @@ generated code never modifies the caller's arrays.
 """
 
 import copy
+import functools
 import operator
 
 import numpy as np
@@ -141,6 +142,8 @@ def zeros_like(x):
         return DictAdjoint({k: zeros_like(v) for k, v in x.items()})
     if _is_sequence(x):
         return sequence([zeros_like(item) for item in x])
+    if callable(x):  # a closure: what it binds
+        return sequence([zeros_like(item) for item in bound(x)])
     x = np.asarray(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else float
     return np.zeros(x.shape, dtype)
@@ -463,6 +466,25 @@ def getitem_adjoint(g, x, index):
     out = np.zeros(np.shape(x), np.result_type(g, 0.0))
     np.add.at(out, index, g)
     return out
+
+
+def closure(function, values):
+    """A nested function bound to the values it captures, which its
+    definition takes as leading parameters (see `bound`)."""
+    return functools.partial(function, *values)
+
+
+def bound(function):
+    """The values a closure binds (a functools.partial's arguments; a
+    derivative's, those of the closure it differentiates), which generated
+    code passes to its derivative as arguments; of a closure's tangent (a
+    tuple, one per value), the tangent itself."""
+    if isinstance(function, functools.partial):
+        return function.args
+    if callable(function):
+        closure = getattr(function, "__s2sad_closure__", None)
+        return () if closure is None else bound(closure)
+    return tuple(function)
 
 
 def sequence(items):

@@ -108,8 +108,6 @@ class Transform:
             has a zero derivative.
         """
         rule = analysis.rule_of(stmt)
-        if stmt.fn is ssa.make_function:
-            raise self.closure_error(stmt, stmt.target)
         if stmt.spreads() and (rule is None or rule.differentiable):
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
@@ -231,8 +229,6 @@ class Transform:
             receiver, function, args = None, None, stmt.args
         else:
             return None
-        if isinstance(function, ssa.Var) and function.name in self.active:
-            raise self.closure_error(stmt, function.name)
         site = CallSite(stmt, receiver, function, args, self.active)
         if any(k is None for k, v in stmt.kwargs
                if isinstance(v, ssa.Var) and v.name in self.active):
@@ -321,6 +317,9 @@ class Transform:
         args = [gast.Starred(ssa.render_operand(a.operand), gast.Load())
                 if isinstance(a, ssa.Spread) else ssa.render_operand(a)
                 for a in site.args]
+        if calls.FUNCTION in site.slots:  # a closure's values, first
+            args.insert(0, gast.Starred(self.runtime_call(
+                "bound", [site.function_expr()]), gast.Load()))
         keywords = [gast.keyword(k, ssa.render_operand(v))
                     for k, v in stmt.kwargs]
         return gast.Call(load(function), args + list(extra), keywords)
@@ -333,6 +332,58 @@ class Transform:
         keywords = [gast.keyword(k, ssa.render_operand(v))
                     for k, v in stmt.kwargs] + list(extra_keywords)
         return gast.Call(load(site.forward), args, keywords)
+
+    def closure(self, stmt):
+        """A nested function reading differentiated values of this one: its
+        definition takes the values it captures as leading parameters, and
+        the function value binds them (`runtime.closure`), so that calls
+        to it differentiate them as arguments and its cotangent holds
+        theirs (see `calls.FUNCTION`)."""
+        definition = trees.clone(stmt.definition)
+        values = self.closure_values(stmt)
+        captured = [v.name for v in values]
+        name = ssa._user_name(stmt.target)
+        if isinstance(definition, gast.FunctionDef) and any(
+                isinstance(n, gast.Name) and n.id == name
+                for n in gast.walk(gast.Module(definition.body, []))):
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"`{name}` calls itself and reads differentiated values of "
+                "the function around it through its closure; pass them to "
+                f"`{name}` as arguments instead")
+        params = [gast.Name(c, gast.Param(), None, None) for c in captured]
+        if definition.args.posonlyargs:
+            definition.args.posonlyargs[:0] = params
+        else:
+            definition.args.args[:0] = params
+        lifted = self.namer.fresh(f"{name}_closed" if not name.startswith(
+            "_") else "closure")
+        self.locals.add(lifted)
+        if isinstance(definition, gast.Lambda):
+            made = ssa.assign(lifted, definition)
+        else:
+            definition.name = lifted
+            made = definition
+        return [made, ssa.assign(stmt.target, self.runtime_call("closure", [
+            load(lifted), gast.Tuple([load(c) for c in captured],
+                                     gast.Load())]))]
+
+    def closure_values(self, stmt):
+        """The values a nested function's closure binds: those its body
+        reads (its defaults are evaluated where it is made, as constants)."""
+        definition = stmt.definition
+        defaults = [d for d in definition.args.defaults
+                    + definition.args.kw_defaults if d is not None]
+        in_defaults = {n.id for d in defaults for n in gast.walk(d)
+                       if isinstance(n, gast.Name)}
+        body = definition.body if isinstance(definition.body, list) \
+            else [definition.body]
+        in_body = {n.id for part in body for n in gast.walk(part)
+                   if isinstance(n, gast.Name)}
+        for value in stmt.args:
+            if value.name in in_defaults and value.name in self.active:
+                raise self.closure_error(stmt, stmt.target)
+        return [v for v in stmt.args if v.name in in_body]
 
     def closure_error(self, stmt, function):
         """A nested function that reads differentiated values of this one
@@ -455,6 +506,8 @@ class CallSite:
         slots += [(k, v) for k, v in stmt.kwargs if k is not None]
         slots = [(slot, a) for slot, a in slots
                  if isinstance(a, ssa.Var) and a.name in active]
+        if isinstance(function, ssa.Var) and function.name in active:
+            slots.insert(0, (calls.FUNCTION, function))  # a closure
         self.slots = [slot for slot, _ in slots]
         self.operands = [a for _, a in slots]
         self.binding = None

@@ -4,6 +4,8 @@ built-ins, and the runtime helpers s2sad's SSA form writes `xs.append(v)`,
 
 import builtins
 
+import s2sad
+
 from s2sad import runtime
 from tests.rule_inputs import ALL, FLOAT, arr
 
@@ -62,4 +64,38 @@ ROWS[runtime.keep_last] = [
     ("OP(x0, x1, [0, 0, 1])", [arr(3), arr(4)], (0,)),
     ("OP(x0, x1, 1)", [FLOAT, arr(4)], (0,)),
     ("OP(x0, x1, (slice(None), [2, 2]))", [arr(2, 2), arr(2, 3)], (0,)),
+]
+# a nested function bound to the values it reads (closure conversion)
+ROWS[runtime.closure] = [
+    ("OP(lambda a, b, t: a * b + t, (x0, x1))(2.0)", [arr(3), arr(3)], ALL),
+    ("OP(lambda a, t: np.sin(a * t), (x0,))(x1)", [arr(3), FLOAT], ALL),
+]
+ROWS[runtime.bound] = [
+    ("np.stack(OP(runtime.closure(lambda a, b: a, (x0, 2.0 * x1))))",
+     [arr(3), arr(3)], ALL),
+]
+
+# s2sad's own transformations inside differentiated code, of closures over
+# the differentiated values
+ROWS[s2sad.grad] = [
+    ("OP(lambda t: np.sin(t) * x0 * t)(x1)", [FLOAT, FLOAT], ALL),
+    ("np.sum(OP(lambda t: np.sum(np.sin(t) * x0))(x1))", [arr(3), arr(3)],
+     ALL),
+]
+ROWS[s2sad.value_and_grad] = [
+    ("OP(lambda t: np.sin(t) * x0 * t)(x1)[1] * x0", [FLOAT, FLOAT], ALL),
+]
+ROWS[s2sad.jacfwd] = [
+    ("np.sum(OP(lambda v: np.sin(v) * x0[0])(x1))", [arr(2), arr(3)], ALL),
+]
+ROWS[s2sad.jacrev] = [
+    ("np.sum(OP(lambda v: np.sin(v) * x0[0])(x1))", [arr(2), arr(3)], ALL),
+]
+ROWS[s2sad.jacobian] = [
+    ("np.sum(OP(lambda v: np.sin(v) * x0[1])(x1))", [arr(2), arr(3)], ALL),
+    ("np.sum(OP(lambda v: np.sum(v) * x0)(x1))", [arr(3), arr(2)], ALL),
+]
+ROWS[s2sad.hessian] = [
+    ("np.sum(OP(lambda v: np.sum(np.sin(v) ** 3) * x0[0])(x1))",
+     [arr(2), arr(2)], ALL),
 ]

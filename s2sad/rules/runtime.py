@@ -127,6 +127,26 @@ def stack_pieces_fwd(y, pieces, arrays, axis=0):
     d[y] = runtime.stack_pieces(d[pieces], arrays, axis)
 
 
+@adjoint(runtime.closure, constants=("function",))
+def closure_rev(y, function: via_output, values):
+    d[values] = d[y]  # a closure's cotangent holds its values'
+
+
+@tangent(runtime.closure)
+def closure_fwd(y, function: via_output, values):
+    d[y] = d[values]
+
+
+@adjoint(runtime.bound)
+def bound_rev(y, function):
+    d[function] = runtime.sequence(d[y])  # a closure's cotangent: per value
+
+
+@tangent(runtime.bound)
+def bound_fwd(y, function):
+    d[y] = runtime.bound(d[function])
+
+
 linear(runtime.tree_like, runtime.tree_adjoint)
 linear(runtime.sequence)
 linear(runtime.keep_last)

@@ -1,0 +1,60 @@
+"""s2sad's own transformations called inside a differentiated function
+(`d = lambda x: grad(f)(x)`, `jacobian(jacobian(f))`, the gradient of a loss
+built inside a loss).
+
+Their results are functions: calling one is a call dispatched at run time,
+differentiated through the code they run. What these rules carry is the
+dependence on the function they transform when it is a closure over
+differentiated values: the result binds the same values (`runtime.bound`),
+so its cotangent is the function's (`grad`), or holds it (`jacfwd`, whose
+result binds the function itself).
+
+Imported by `s2sad.api` once it is complete.
+"""
+
+from s2sad import api
+from s2sad.rules.registry import adjoint, d, tangent, via_output
+
+
+# grad(f) binds f's values: its cotangent and tangent are f's
+
+@adjoint(api.grad)
+def grad_rev(y, f, argnums: via_output = 0, *,
+             has_aux: via_output = False, optimize: via_output = True):
+    d[f] = d[y]
+
+
+@tangent(api.grad)
+def grad_fwd(y, f, argnums: via_output = 0, *,
+             has_aux: via_output = False, optimize: via_output = True):
+    d[y] = d[f]
+
+
+@adjoint(api.value_and_grad)
+def value_and_grad_rev(y, f, argnums: via_output = 0, *,
+                       has_aux: via_output = False,
+                       optimize: via_output = True):
+    d[f] = d[y]
+
+
+@tangent(api.value_and_grad)
+def value_and_grad_fwd(y, f, argnums: via_output = 0, *,
+                       has_aux: via_output = False,
+                       optimize: via_output = True):
+    d[y] = d[f]
+
+
+# jacfwd(f) and the others bind f itself: one value
+
+def _binding_f(transform):
+    @adjoint(transform)
+    def rev(y, f, argnums: via_output = 0):
+        d[f] = d[y][0]
+
+    @tangent(transform)
+    def fwd(y, f, argnums: via_output = 0):
+        d[y] = (d[f],)
+
+
+for _transform in (api.jacfwd, api.jacrev, api.jacobian, api.hessian):
+    _binding_f(_transform)
