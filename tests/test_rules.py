@@ -39,7 +39,8 @@ import s2sad
 from s2sad import runtime, ssa
 from tests import (
     rule_rows_complex, rule_rows_containers, rule_rows_linalg,
-    rule_rows_products, rule_rows_reductions, rule_rows_shape)
+    rule_rows_math, rule_rows_products, rule_rows_reductions,
+    rule_rows_shape)
 from tests.rule_inputs import ALL, FLOAT, REDUCTIONS, Draw, arr
 from s2sad.rules import registry
 from s2sad.rules.registry import d
@@ -369,7 +370,7 @@ SPECIAL_CASES[runtime.gradients] = [
 for _rows in (rule_rows_reductions.ROWS, rule_rows_shape.ROWS,
               rule_rows_containers.ROWS,
               rule_rows_products.ROWS, rule_rows_linalg.ROWS,
-              rule_rows_complex.ROWS):
+              rule_rows_complex.ROWS, rule_rows_math.ROWS):
     SPECIAL_CASES.update(_rows)
 
 # ---- a rule defined here, for the template conventions tested below ----

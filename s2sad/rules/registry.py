@@ -374,6 +374,26 @@ def takes_sequences(*fns):
     _changed()
 
 
+_PACKED = {}  # a function of many arguments -> the same of one sequence
+
+
+def variadic(fn, packed):
+    """Declare `fn(a, b, *cs)` differentiated as `packed([a, b, *cs])`, a
+    function of one sequence with its own rules that gives the same value
+    (math.hypot as runtime.hypot): the call's positional arguments are
+    gathered into a list where it is written."""
+    _PACKED[fn] = packed
+    takes_sequences(packed)
+
+
+def packed(fn):
+    """The sequence form `variadic` declared for `fn`, or None."""
+    try:
+        return _PACKED.get(fn)
+    except TypeError:
+        return None
+
+
 def attribute(name):
     """The registry key of the attribute read `x.name`."""
     return (getattr, name)
