@@ -6,6 +6,7 @@ generated code never modifies the caller's arrays.
 
 import copy
 import functools
+import math
 import operator
 
 import numpy as np
@@ -1057,3 +1058,47 @@ def tree_adjoint(g, x):
     if isinstance(x, (list, tuple)):
         return sequence([tree_adjoint(gi, xi) for gi, xi in zip(g, x)])
     return g
+
+
+# ---- `math` functions the rules of s2sad/rules/math.py call ----
+
+
+def hypot(coordinates):
+    """math.hypot(*coordinates): the form s2sad differentiates math.hypot
+    in, its arguments gathered into one sequence (rules.registry.variadic)."""
+    return math.hypot(*coordinates)
+
+
+# the Bernoulli numbers B_2, B_4, ..., B_20 of the asymptotic series
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6,
+              -3617 / 510, 43867 / 798, -174611 / 330)
+
+
+def digamma(x):
+    """The digamma function psi(x) = d lgamma(x) / dx of a float."""
+    return polygamma(0, x)
+
+
+def polygamma(n, x):
+    """The n-th derivative of digamma at a float x (nan at the poles 0, -1,
+    -2, ...): the recurrence psi_n(x) = psi_n(x + 1) - (-1)**n n! / x**(n+1)
+    carries x to 16 or more, where the asymptotic series converges to
+    double precision."""
+    x = float(x)
+    if x <= 0.0 and x == math.floor(x) or math.isnan(x):
+        return math.nan
+    shift = 0.0
+    step = math.factorial(n) * (-1.0) ** n
+    while x < 16.0:
+        shift -= step / x ** (n + 1)
+        x += 1.0
+    if n == 0:
+        series = math.log(x) - 0.5 / x - sum(
+            b / (2 * k * x ** (2 * k)) for k, b in enumerate(_BERNOULLI, 1))
+        return shift + series
+    series = math.factorial(n - 1) / x ** n + math.factorial(n) / (
+        2.0 * x ** (n + 1)) + sum(
+        b * math.factorial(2 * k + n - 1) / (math.factorial(2 * k)
+                                             * x ** (2 * k + n))
+        for k, b in enumerate(_BERNOULLI, 1))
+    return shift + (-1.0) ** (n + 1) * series

@@ -1175,6 +1175,10 @@ class _Lowering:
             return call, [function] + args, kwargs, None
         callee = self.operand(node.func)
         args, kwargs = self.arguments(node)
+        packed = _packed_form(callee.value)
+        if packed is not None and not kwargs:  # math.hypot(x, *ys)
+            return (packed, [self.gathered(args, node)], (),
+                    self.runtime_call(packed.__name__))
         if _writes_in_place(callee.value, kwargs):
             raise self.error(node, f"`{_text(node.func)}` writes into an "
                              "array in place, which s2sad does not follow; "
@@ -1182,6 +1186,33 @@ class _Lowering:
                              "np.sin(x)`, `y = np.where(mask, v, y)`, "
                              "`y[i] = v`)")
         return callee.value, args, kwargs, callee.expr
+
+    def gathered(self, args, node):
+        """Positional arguments as one sequence operand: `xs` itself for
+        `f(*xs)`, else a list (`[a, b] + list(xs)` for `f(a, b, *xs)`)."""
+        if len(args) == 1 and isinstance(args[0], Spread):
+            return args[0].operand
+        pieces, run = [], []
+        for arg in args + [None]:
+            if arg is not None and not isinstance(arg, Spread):
+                run.append(arg)
+                continue
+            if run:
+                pieces.append(self.emit(self.namer.temp(), make_list, run,
+                                        node=node))
+                run = []
+            if arg is not None:
+                pieces.append(self.emit(self.namer.temp(), list,
+                                        [arg.operand], node=node,
+                                        callee=self.own("list", list)))
+        if not pieces:  # math.hypot()
+            return self.emit(self.namer.temp(), make_list, [], node=node)
+        joined = pieces[0]
+        for piece in pieces[1:]:
+            joined = self.emit(self.namer.temp(), runtime.concatenated,
+                               [joined, piece], node=node,
+                               callee=self.runtime_call("concatenated"))
+        return joined
 
     def index(self, node):
         """Lower a subscript index; constant slices and tuples stay constant."""
@@ -1331,6 +1362,13 @@ _FRESH_METHODS = {
     "dot", "cumsum", "cumprod", "round", "clip", "conj", "conjugate",
     "flatten", "tolist", "all", "any", "argmax", "argmin", "item", "trace",
     "nonzero", "repeat", "take", "count", "index", "keys"}
+
+
+def _packed_form(fn):
+    """The one-sequence form of a function of many arguments (math.hypot),
+    or None (rules.registry.variadic)."""
+    from s2sad.rules import registry
+    return registry.packed(fn)
 
 
 def _is_user_function(fn):

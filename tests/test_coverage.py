@@ -25,3 +25,17 @@ def test_the_array_methods_of_the_issue_have_rules():
     assert states["x.round()"] == "zero derivative"
     assert all(state == "both modes" for name, state in states.items()
                if name != "x.round()")
+
+
+def test_every_public_math_function_is_decided():
+    rows = load_tool().math_rows()
+    assert len(rows) >= 50
+    assert all(state == "both modes" or state.startswith("zero derivative (")
+               for _, state in rows), rows
+
+
+def test_the_scipy_functions_listed_have_rules_in_both_modes():
+    import pytest
+    pytest.importorskip("scipy")
+    rows = load_tool().scipy_rows()
+    assert rows and all(state == "both modes" for _, state in rows)

@@ -1,5 +1,6 @@
 """Bad input: every refusal is an S2SADError located at the user's line."""
 
+import cmath
 import inspect
 import math
 
@@ -11,7 +12,7 @@ from s2sad import errors
 
 
 def no_rule(x):
-    return math.gamma(x) * 2.0
+    return cmath.phase(x) * 2.0
 
 
 def vector_output(x):
@@ -76,8 +77,8 @@ def _while_else(x):
 
 # (function, args, error class, the source line the error must name, words)
 BAD = [
-    (no_rule, (1.5,), errors.UnsupportedCallError, "return math.gamma",
-     "math.gamma"),
+    (no_rule, (1.5,), errors.UnsupportedCallError, "return cmath.phase",
+     "cmath.phase"),
     (undefined_name, (1.5,), errors.NameResolutionError, "not_defined_anywhere",
      "not defined"),
     (_try, (1.5,), errors.UnsupportedSyntaxError, "try:", "try"),

@@ -39,7 +39,8 @@ import s2sad
 from s2sad import runtime, ssa
 from tests import (
     rule_rows_complex, rule_rows_containers, rule_rows_linalg,
-    rule_rows_products, rule_rows_reductions, rule_rows_shape)
+    rule_rows_math, rule_rows_products, rule_rows_reductions,
+    rule_rows_scipy, rule_rows_shape)
 from tests.rule_inputs import ALL, FLOAT, REDUCTIONS, Draw, arr
 from s2sad.rules import registry
 from s2sad.rules.registry import d
@@ -58,6 +59,8 @@ def draw(domain, shape, rng):
         x = rng.uniform(0.5, 2.0, size)
     elif domain == "unit":
         x = rng.uniform(-0.8, 0.8, size)
+    elif domain == "probability":
+        x = rng.uniform(0.1, 0.9, size)
     elif domain == "above_one":
         x = rng.uniform(1.2, 3.0, size)
     elif domain == "nonzero":
@@ -369,7 +372,8 @@ SPECIAL_CASES[runtime.gradients] = [
 for _rows in (rule_rows_reductions.ROWS, rule_rows_shape.ROWS,
               rule_rows_containers.ROWS,
               rule_rows_products.ROWS, rule_rows_linalg.ROWS,
-              rule_rows_complex.ROWS):
+              rule_rows_complex.ROWS, rule_rows_math.ROWS,
+              rule_rows_scipy.ROWS):
     SPECIAL_CASES.update(_rows)
 
 # ---- a rule defined here, for the template conventions tested below ----

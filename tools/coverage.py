@@ -1,5 +1,6 @@
 """NumPy coverage report: which of the NumPy functions autograd
-differentiates s2sad differentiates too, in both modes.
+differentiates s2sad differentiates too, in both modes; then every public
+function of `math`, and the SciPy functions s2sad has rules for.
 
     python tools/coverage.py            # Markdown report on stdout
 
@@ -93,6 +94,86 @@ def extras(covered_names):
     return sorted(names)
 
 
+# ---- math and SciPy ----
+
+# why a public `math` function has neither a rule nor a zero derivative
+MATH_CONSTANTS = ("e", "inf", "nan", "pi", "tau")
+# why a `math` function has a zero derivative
+MATH_ZERO = {**dict.fromkeys(["ceil", "floor", "trunc", "ulp"],
+                             "piecewise constant"),
+             **dict.fromkeys(["isclose", "isfinite", "isinf", "isnan"],
+                             "a predicate"),
+             **dict.fromkeys(["comb", "factorial", "gcd", "isqrt", "lcm",
+                              "perm"], "integers in, an integer out")}
+SCIPY = ["special.erf", "special.erfc", "special.erfinv", "special.ndtr",
+         "special.log_ndtr", "special.ndtri", "special.expit",
+         "special.logit", "special.gamma", "special.gammaln",
+         "special.digamma", "special.psi", "special.polygamma",
+         "special.xlogy", "special.xlog1py", "special.entr",
+         "special.logsumexp", "special.softmax", "special.log_softmax",
+         "stats.norm.logpdf", "stats.norm.pdf", "stats.norm.cdf",
+         "stats.norm.logcdf"]
+
+
+def math_rows():
+    """(name, state) for every public function of `math`: "both modes"
+    (math.hypot through its sequence form), "zero derivative", or
+    "missing"."""
+    import math
+    rows = []
+    for name in sorted(dir(math)):
+        fn = getattr(math, name)
+        if name.startswith("_") or not callable(fn):
+            continue
+        state = status(registry.lookup(registry.packed(fn) or fn))
+        if state == "zero derivative" and name in MATH_ZERO:
+            state += f" ({MATH_ZERO[name]})"
+        rows.append((f"math.{name}", state))
+    return rows
+
+
+def scipy_rows():
+    """(name, state) for the SciPy functions s2sad has rules for, or None
+    without SciPy."""
+    try:
+        import scipy.special  # noqa: F401  (loads s2sad's SciPy rules)
+        import scipy.stats  # noqa: F401
+    except ImportError:
+        return None
+    import scipy
+    rows = []
+    for name in SCIPY:
+        obj = scipy
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        rows.append((f"scipy.{name}", status(registry.lookup(obj))))
+    return rows
+
+
+def print_math_and_scipy():
+    rows = math_rows()
+    covered = sum(state == "both modes" for _, state in rows)
+    zero = sum(state.startswith("zero") for _, state in rows)
+    print(f"\n## The `math` module\n\nAll {len(rows)} public functions of "
+          f"`math` (Python {sys.version_info.major}.{sys.version_info.minor})"
+          f": {covered} differentiable in both modes, {zero} with a zero "
+          "derivative (piecewise constant, predicates, integer functions), "
+          f"{len(rows) - covered - zero} missing. Constants: "
+          + ", ".join(f"`math.{c}`" for c in MATH_CONSTANTS) + ".\n")
+    print("| function | s2sad |\n|---|---|")
+    for name, state in rows:
+        print(f"| `{name}` | {state} |")
+    rows = scipy_rows()
+    print("\n## SciPy (optional: rules load once the program imports "
+          "SciPy)\n")
+    if rows is None:
+        print("SciPy is not installed.")
+        return
+    print("| function | s2sad |\n|---|---|")
+    for name, state in rows:
+        print(f"| `{name}` | {state} |")
+
+
 def main():
     rows = autograd_rows()
     covered = [name for name, state in rows if state == "both modes"]
@@ -116,6 +197,7 @@ def main():
     more = extras({n for n, _ in rows})
     print(f"## Beyond autograd's list ({len(more)})\n")
     print(", ".join(f"`{n}`" for n in more) + ".")
+    print_math_and_scipy()
     return 0 if share >= 0.95 else 1
 
 

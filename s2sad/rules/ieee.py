@@ -12,6 +12,7 @@ np.float64), while the user's own statements keep Python's semantics:
     a ** b           ->  a ** b if a > 0.0 else runtime.power(a, b)  (numbers)
                          runtime.power(a, b)                    (maybe arrays)
     math.log(a)      ->  math.log(a) if a > 0.0 else np.log(a)
+    math.log(2.0)    ->  0.6931471805599453                (constants)
     np.where(c, a, b) -> a if c else b                          (numbers)
 
 The numbers' form costs one test when nothing is special (no call); the
@@ -275,8 +276,7 @@ class Lowering:
         value = _constant(arg)
         if value is not None:
             try:
-                fn(value)
-                return node
+                return gast.Constant(fn(value), None)  # math.log(e): 1.0
             except (ArithmeticError, ValueError):
                 return self.twin(node, fn)
         if self.reads_d(arg):

@@ -1,9 +1,28 @@
-"""Rules for the `math` module (Python floats in, Python floats out)."""
+"""Rules for the `math` module (Python floats in, Python floats out).
+
+Every public function of `math` is decided here (tools/coverage.py prints
+the table): a rule, a zero derivative (`non_differentiable`: floor, the
+predicates, the integer functions), or, for the functions of sequences
+(fsum, prod, dist, sumprod, hypot of any number of arguments), a rule
+taking the whole sequence. Their derivatives are written with NumPy
+functions of `np.asarray(xs)` that have rules themselves, so generated code
+differentiates again, to any order; a sequence's adjoint is given back
+item by item (runtime.unstack). The derivatives of gamma and lgamma need
+digamma and its derivatives, which `math` lacks: runtime.polygamma.
+"""
 
 import math
 
+import numpy as np
+
 from s2sad import runtime
-from s2sad.rules.registry import elementwise, non_differentiable
+from s2sad.rules.registry import (
+    adjoint, d, elementwise, non_differentiable, takes_sequences, tangent,
+    variadic)
+
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # ---- trigonometric ----
 
@@ -50,6 +69,18 @@ def atan2(z, y, x):
     return x / (x * x + y * y), -y / (x * x + y * y)
 
 
+@elementwise(math.degrees)
+def degrees(y, x):
+    """Linear: 180 / pi."""
+    return math.degrees(1.0)
+
+
+@elementwise(math.radians)
+def radians(y, x):
+    """Linear: pi / 180."""
+    return math.radians(1.0)
+
+
 # ---- hyperbolic ----
 
 
@@ -71,6 +102,24 @@ def cosh(y, x):
     return math.sinh(x)
 
 
+@elementwise(math.asinh)
+def asinh(y, x):
+    """Total: no special points."""
+    return 1.0 / math.sqrt(x * x + 1.0)
+
+
+@elementwise(math.acosh, domain="above_one")
+def acosh(y, x):
+    """inf at x = 1, as JAX; the primal raises below."""
+    return 1.0 / math.sqrt((x - 1.0) * (x + 1.0))
+
+
+@elementwise(math.atanh, domain="unit")
+def atanh(y, x):
+    """The primal raises at |x| >= 1."""
+    return 1.0 / ((1.0 - x) * (1.0 + x))
+
+
 # ---- exponential and logarithm ----
 
 
@@ -87,15 +136,41 @@ def expm1(y, x):
 
 
 @elementwise(math.log, domain="positive")
-def log(y, x):
-    """The primal raises at x <= 0; inf as x -> 0."""
-    return 1.0 / x
+def log(y, x, base=math.e):
+    """The primal raises at x <= 0; inf as x -> 0. With a base, y is
+    ln x / ln base."""
+    return 1.0 / (x * math.log(base)), -y / (base * math.log(base))
+
+
+@elementwise(math.log2, domain="positive")
+def log2(y, x):
+    """The primal raises at x <= 0."""
+    return 1.0 / (x * LN2)
+
+
+@elementwise(math.log10, domain="positive")
+def log10(y, x):
+    """The primal raises at x <= 0."""
+    return 1.0 / (x * LN10)
 
 
 @elementwise(math.log1p, domain="positive")
 def log1p(y, x):
     """The primal raises at x <= -1."""
     return 1.0 / (1.0 + x)
+
+
+if hasattr(math, "exp2"):  # Python 3.11+
+    @elementwise(math.exp2)
+    def exp2(y, x):
+        """Total: no special points."""
+        return y * LN2
+
+if hasattr(math, "cbrt"):  # Python 3.11+
+    @elementwise(math.cbrt, domain="nonzero")
+    def cbrt(y, x):
+        """inf at x = 0, as JAX (1 / (3 * 0))."""
+        return 1.0 / (3.0 * y * y)
 
 
 @elementwise(math.sqrt, domain="positive")
@@ -125,5 +200,182 @@ def copysign(z, x, y):
     return runtime.sign(x) * math.copysign(1.0, y), None
 
 
+@elementwise(math.fmod, domain="nonzero")
+def fmod(z, x, y):
+    """x - n * y for the integer n = trunc(x / y): a jump where n steps."""
+    return 1.0, float(round((z - x) / y))
+
+
+@elementwise(math.remainder, domain="nonzero")
+def remainder(z, x, y):
+    """x - n * y for the integer n nearest x / y: a jump where n steps."""
+    return 1.0, float(round((z - x) / y))
+
+
+@elementwise(math.ldexp)
+def ldexp(y, x, i):
+    """x * 2 ** i, for an integer i."""
+    return math.ldexp(1.0, i), None
+
+
+@elementwise(math.nextafter, domain="distinct")
+def nextafter(z, x, y):
+    """The float next to x towards y: x itself, up to one unit in the last
+    place."""
+    return 1.0, None
+
+
+@adjoint(math.frexp)
+def frexp(y, x):
+    # y is (mantissa, exponent) with x = mantissa * 2 ** exponent; the
+    # exponent's adjoint is ignored: it is piecewise constant.
+    d[x] = d[y][0] * math.ldexp(1.0, -y[1])
+
+
+@tangent(math.frexp)
+def frexp_fwd(y, x):
+    d[y] = (d[x] * math.ldexp(1.0, -y[1]), 0.0)
+
+
+@adjoint(math.modf)
+def modf(y, x):
+    # y is (fractional part, integral part): only the first moves with x.
+    d[x] = d[y][0]
+
+
+@tangent(math.modf)
+def modf_fwd(y, x):
+    d[y] = (d[x], 0.0)
+
+
+# ---- special functions ----
+
+
+@elementwise(math.erf)
+def erf(y, x):
+    """Total: no special points."""
+    return TWO_OVER_SQRT_PI * math.exp(-x * x)
+
+
+@elementwise(math.erfc)
+def erfc(y, x):
+    """Total: no special points."""
+    return -TWO_OVER_SQRT_PI * math.exp(-x * x)
+
+
+@elementwise(math.gamma, domain="positive")
+def gamma(y, x):
+    """The primal raises at the poles 0, -1, -2, ..."""
+    return y * runtime.digamma(x)
+
+
+@elementwise(math.lgamma, domain="positive")
+def lgamma(y, x):
+    """ln |gamma(x)|: digamma(x) on either sign of gamma; the primal raises
+    at the poles."""
+    return runtime.digamma(x)
+
+
+@elementwise(runtime.digamma, domain="positive")
+def digamma(y, x):
+    """nan at the poles."""
+    return runtime.polygamma(1, x)
+
+
+@elementwise(runtime.polygamma, domain="positive")
+def polygamma(y, n, x):
+    """nan at the poles; the order n is an integer."""
+    return None, runtime.polygamma(n + 1, x)
+
+
+# ---- functions of sequences: the adjoint of a list is one per item ----
+# `a = np.asarray(xs)` holds the items; a tangent of xs is made the same
+# (runtime.tree_like: a list's tangent may be held as an object array).
+
+variadic(math.hypot, runtime.hypot)
+takes_sequences(math.fsum, math.prod, math.dist)
+
+
+@adjoint(runtime.hypot)
+def hypot_rev(y, coordinates):
+    """Gradient 0 where every coordinate is 0, as np.linalg.norm's."""
+    d[coordinates] = runtime.unstack(
+        d[y] * np.asarray(coordinates) / (y if y else 1.0), coordinates)
+
+
+@tangent(runtime.hypot)
+def hypot_fwd(y, coordinates):
+    d[y] = np.sum(np.asarray(runtime.tree_like(d[coordinates], coordinates))
+                  * np.asarray(coordinates)) / (y if y else 1.0)
+
+
+@adjoint(math.dist)
+def dist_rev(y, p, q):
+    """Gradient 0 where p == q, as np.linalg.norm's at 0."""
+    d[p] = runtime.unstack(
+        d[y] * (np.asarray(p) - np.asarray(q)) / (y if y else 1.0), p)
+    d[q] = runtime.unstack(
+        d[y] * (np.asarray(q) - np.asarray(p)) / (y if y else 1.0), q)
+
+
+@tangent(math.dist)
+def dist_fwd(y, p, q):
+    d[y] = np.sum(np.asarray(runtime.tree_like(d[p], p)) * (
+        np.asarray(p) - np.asarray(q))) / (y if y else 1.0) + np.sum(
+        np.asarray(runtime.tree_like(d[q], q)) * (
+            np.asarray(q) - np.asarray(p))) / (y if y else 1.0)
+
+
+@adjoint(math.fsum)
+def fsum_rev(y, seq):
+    d[seq] = runtime.unstack(
+        runtime.broadcast_like(d[y], np.asarray(seq)), seq)
+
+
+@tangent(math.fsum)
+def fsum_fwd(y, seq):
+    d[y] = math.fsum(runtime.tree_like(d[seq], seq))
+
+
+@adjoint(math.prod)
+def prod_rev(y, iterable, *, start=1):
+    """Exact at zeros: each item's partial is the product of the others,
+    the products of the items before and after it (as np.prod's rule)."""
+    a = np.asarray(iterable)
+    before = np.cumprod(np.concatenate((np.ones_like(a[:1]), a)), 0)[:-1]
+    after = np.flip(np.cumprod(np.concatenate((np.ones_like(a[:1]),
+                                               np.flip(a, 0))), 0)[:-1], 0)
+    d[iterable] = runtime.unstack(d[y] * start * before * after, iterable)
+    d[start] = d[y] * math.prod(iterable)
+
+
+@tangent(math.prod)
+def prod_fwd(y, iterable, *, start=1):
+    a = np.asarray(iterable)
+    before = np.cumprod(np.concatenate((np.ones_like(a[:1]), a)), 0)[:-1]
+    after = np.flip(np.cumprod(np.concatenate((np.ones_like(a[:1]),
+                                               np.flip(a, 0))), 0)[:-1], 0)
+    d[y] = start * np.sum(np.asarray(runtime.tree_like(
+        d[iterable], iterable)) * before * after, 0) + d[start] * math.prod(
+        iterable)
+
+
+if hasattr(math, "sumprod"):  # Python 3.12+
+    takes_sequences(math.sumprod)
+
+    @adjoint(math.sumprod)
+    def sumprod_rev(y, p, q):
+        d[p] = runtime.unstack(d[y] * np.asarray(q), p)
+        d[q] = runtime.unstack(d[y] * np.asarray(p), q)
+
+    @tangent(math.sumprod)
+    def sumprod_fwd(y, p, q):
+        d[y] = math.sumprod(runtime.tree_like(d[p], p), q) + math.sumprod(
+            p, runtime.tree_like(d[q], q))
+
+
 non_differentiable(math.floor, math.ceil, math.trunc, math.isfinite,
-                   math.isnan, math.isinf)
+                   math.isnan, math.isinf, math.isclose, math.ulp,
+                   # integer functions of integers (floats are refused)
+                   math.factorial, math.comb, math.perm, math.gcd, math.lcm,
+                   math.isqrt)

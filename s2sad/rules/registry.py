@@ -39,7 +39,9 @@ input's tangent (`d[z] = d[x] @ y + x @ d[y]`); the engine drops the terms of
 inactive inputs. Elementwise rules need none: their partials give it.
 """
 
+import importlib
 import inspect
+import sys
 import textwrap
 
 import gast
@@ -181,7 +183,8 @@ class Rule:
             return f"attribute .{key[1]}"
         if isinstance(getattr(key, "name", None), str):  # ssa.method(...)
             return f"method .{key.name}()"
-        module = getattr(key, "__module__", None) or type(key).__module__
+        module = getattr(key, "__module__", None) or _ufunc_module(key) \
+            or type(key).__module__
         name = getattr(key, "__name__", repr(key))
         if module in (None, "builtins", "numpy") and not isinstance(key, type):
             module = {"numpy": "np"}.get(module, module)
@@ -196,6 +199,18 @@ class Rule:
         return f"<rule {self.name}>"
 
 
+def _ufunc_module(key):
+    """The module a ufunc (which has no __module__) is public in, or None:
+    numpy, or an optional library's (scipy.special)."""
+    import sys
+    name = getattr(key, "__name__", None)
+    for module in ("numpy", *_OPTIONAL_LIBRARIES):
+        if name and getattr(sys.modules.get(module), name, None) is key:
+            return module
+    return None
+
+
+_OPTIONAL_LIBRARIES = ("scipy.special",)
 _RULES = {}
 version = 0  # counts changes to the rules: generated code checks it
 
@@ -374,6 +389,26 @@ def takes_sequences(*fns):
     _changed()
 
 
+_PACKED = {}  # a function of many arguments -> the same of one sequence
+
+
+def variadic(fn, packed):
+    """Declare `fn(a, b, *cs)` differentiated as `packed([a, b, *cs])`, a
+    function of one sequence with its own rules that gives the same value
+    (math.hypot as runtime.hypot): the call's positional arguments are
+    gathered into a list where it is written."""
+    _PACKED[fn] = packed
+    takes_sequences(packed)
+
+
+def packed(fn):
+    """The sequence form `variadic` declared for `fn`, or None."""
+    try:
+        return _PACKED.get(fn)
+    except TypeError:
+        return None
+
+
 def attribute(name):
     """The registry key of the attribute read `x.name`."""
     return (getattr, name)
@@ -382,13 +417,33 @@ def attribute(name):
 def lookup(key):
     """The `Rule` for a function or attribute key, or None."""
     try:
-        return _RULES.get(key)
+        rule = _RULES.get(key)
     except TypeError:
         return None
+    if rule is None and _load_optional():
+        return _RULES.get(key)
+    return rule
 
 
 def all_rules():
+    _load_optional()
     return list(_RULES.values())
+
+
+# Rules for optional libraries: a module imported once the user's program
+# has imported the library (so s2sad never imports SciPy itself, and works
+# without it).
+_OPTIONAL = {"scipy.special": "s2sad.rules.scipy_special",
+             "scipy.stats": "s2sad.rules.scipy_stats"}
+
+
+def _load_optional():
+    """Load the rules of every optional library imported since the last
+    call; whether any were loaded."""
+    found = [library for library in _OPTIONAL if library in sys.modules]
+    for library in found:
+        importlib.import_module(_OPTIONAL.pop(library))
+    return bool(found)
 
 
 def _validate(template, partials):
