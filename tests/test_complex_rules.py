@@ -87,8 +87,8 @@ def _numeric(v):
 # 'nuc', 2 and -2, differentiated again; the derivative of runtime.sign
 # (abs's) w.r.t. a complex z, differentiated again.
 REFUSED = {np.linalg.pinv, np.linalg.slogdet, np.linalg.cholesky,
-           np.linalg.eigh, np.linalg.eigvalsh, np.linalg.qr, np.linalg.svd,
-           numpy_reductions._svd, runtime.sign_derivative, np.nan_to_num}
+           np.linalg.qr, numpy_reductions._svd, runtime.sign_derivative,
+           np.nan_to_num}
 
 # runtime.stack_pieces(pieces, arrays) is the tangent of unstack, the
 # adjoint of np.stack(arrays): `pieces` are then tangents of adjoints of
