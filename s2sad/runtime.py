@@ -813,19 +813,21 @@ def _nonzero(r):
 
 
 def from_triangle(t, lower=True):
-    """The symmetric matrix NumPy's eigh, eigvalsh and cholesky read from
-    `t`: its lower (or upper) triangle, mirrored."""
-    if lower:
-        return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
-    return np.triu(t) + np.swapaxes(np.triu(t, 1), -1, -2)
+    """The Hermitian (for real t, symmetric) matrix NumPy's eigh, eigvalsh
+    and cholesky read from `t`: its lower (or upper) triangle, mirrored and
+    conjugated, with the real part of its diagonal."""
+    strict = np.tril(t, -1) if lower else np.triu(t, 1)
+    return strict + np.conj(np.swapaxes(strict, -1, -2)) + np.real(
+        t) * np.eye(np.shape(t)[-1])
 
 
 def to_triangle(g, lower=True):
-    """The adjoint of `from_triangle`: g's two mirrored entries summed into
-    the triangle read, zeros in the other."""
-    both = g + np.swapaxes(g, -1, -2)
+    """The adjoint of `from_triangle`: g's two mirrored entries (the other
+    conjugated) summed into the triangle read, zeros in the other, the real
+    part of g's diagonal."""
+    both = g + np.conj(np.swapaxes(g, -1, -2))
     strict = np.tril(both, -1) if lower else np.triu(both, 1)
-    return strict + g * np.eye(np.shape(g)[-1])
+    return strict + np.real(g) * np.eye(np.shape(g)[-1])
 
 
 def nan_to_num_partial(x, where):

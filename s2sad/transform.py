@@ -114,7 +114,8 @@ class Transform:
                 f"{describe(stmt)} is given differentiated values through "
                 "`*` or `**`; pass its arguments one by one")
         # a mode's own template overrides the partials (np.abs's tangent)
-        tmpl = None if rule is None else getattr(rule, kind) or rule.partials
+        tmpl = None if rule is None else rule.template(
+            kind, len(stmt.args)) or rule.partials
         if rule is not None and not rule.differentiable:
             return None
         if tmpl is None:

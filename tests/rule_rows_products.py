@@ -139,6 +139,25 @@ ROWS[np.einsum] = [
     einsum("...", (2, 3)),
     einsum("...j,j...,...->...", (2, 3), (3, 2), (2,)),
     einsum(" ij , jk -> ik ", (2, 3), (3, 4)),
+    # any number of operands
+    einsum("ij,jk,kl,lm->im", (2, 3), (3, 4), (4, 2), (2, 2)),
+    einsum("i,i,i,i,i", (3,), (3,), (3,), (3,), (3,)),
+    einsum("ab,bc,cd,de,ef,f->a", (2, 2), (2, 3), (3, 2), (2, 2), (2, 3),
+           (3,)),
+    ("OP('i,i,i,i', np.ones(3), x0, np.arange(3.0), x1)", [arr(3), arr(3)],
+     ALL),
+    # the interleaved form: operand, sublist, ..., [output sublist]
+    ("OP(x0, [0, 1], x1, [1, 2], [0, 2])", [arr(2, 3), arr(3, 4)], ALL),
+    ("OP(x0, [0, 1], x1, [1, 2])", [arr(2, 3), arr(3, 4)], ALL),
+    ("OP(x0, [1, 0])", [arr(2, 3)], ALL),
+    ("OP(x0, [0, 0], [0])", [arr(3, 3)], ALL),
+    ("OP(x0, [Ellipsis, 0, 1], x1, [Ellipsis, 1, 2], [Ellipsis, 0, 2])",
+     [arr(2, 2, 3), arr(3, 4)], ALL),
+    ("OP(x0, [0, 1, 2], x1, [3, 1, 0], x2, [3, 3, 0], [3, 2, 0])",
+     [arr(3, 4, 4), arr(4, 4, 3), arr(4, 4, 3)], ALL),
+    ("OP(x0, [0], x1, [0], x2, [1], x3, [1], [])",
+     [arr(3), arr(3), arr(2), arr(2)], ALL),
+    ("OP(np.ones((2, 3)), [0, 1], x0, [1, 2], [2, 0])", [arr(3, 4)], ALL),
 ]
 
 # ---- the differentiable helpers ----
@@ -170,7 +189,13 @@ ROWS.update({
     # indices (a diagonal) or have ones no operand has, sized after ';'
     numpy_products.einsum_product: [
         ("OP('ij,jk->ik', x0, x1)", [arr(2, 3), arr(3, 4)], ALL),
-        ("OP('ij,jk->ik', x0, x1, None)", [arr(2, 3), arr(3, 4)], (1,)),
+        ("OP('#,ij,jk->ik', 'ij,jk', x0, x1)", [arr(2, 3), arr(3, 4)], (1,)),
+        ("OP('ij,#,jk,#,#->ik', x0, [0, 1], x1, [1, 2], [0, 2])",
+         [arr(2, 3), arr(3, 4)], ALL),
+        ("OP('ij,jk,kl,lm->mi', x0, x1, x2, x3)",
+         [arr(2, 3), arr(3, 4), arr(4, 2), arr(2, 2)], ALL),
+        ("OP('i,i,i,i,->ii', x0, x1, x2, x3, x4)",
+         [arr(3), arr(3), arr(3), arr(3), FLOAT], ALL),
         ("OP('ii->i', x0)", [arr(3, 3)], ALL),
         ("OP('i->ii', x0)", [arr(3)], ALL),
         ("OP('i->iii', x0)", [arr(2)], ALL),

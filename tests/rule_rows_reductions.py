@@ -110,6 +110,11 @@ ROWS = {
         ("OP(x0, np.inf, axis=1)", [arr(2, 3)], ALL),
         ("OP(x0, -np.inf, 0, True)", [arr(3, 2)], ALL),
         ("OP(x0, axis=-2)", [arr(2, 3, 4)], ALL),
+        ("OP(x0, 3)", [arr(4)], ALL),
+        ("OP(x0, 4, axis=0, keepdims=True)", [arr(3, 2)], ALL),
+        ("OP(x0, 1.5, -1)", [arr(2, 3)], ALL),
+        ("OP(x0, -2.5)", [arr(3)], ALL),
+        ("OP(x0, ord=0.5, axis=1)", [arr(2, 3)], ALL),
         # matrices
         ("OP(x0, 'fro')", [arr(2, 3)], ALL),
         ("OP(x0, axis=(1, 0))", [arr(2, 3)], ALL),

@@ -243,6 +243,39 @@ def svd_values_loss(a):
     return np.sum(np.sqrt(np.linalg.svd(a, compute_uv=False)))
 
 
+def eig_real_loss(a):
+    w, v = np.linalg.eig(a)
+    return np.sum(np.abs(w) * V3) + np.sum(np.abs(v) * W3)
+
+
+def eig_complex_loss(a, b):
+    w, v = np.linalg.eig(a + 1j * b)
+    return np.sum(np.real(w * (1.0 - 2.0j))) + np.sum(np.abs(v) * W3)
+
+
+def eigvals_loss(a, b):
+    return np.sum(np.abs(np.linalg.eigvals(a + 1j * b)) ** 3)
+
+
+def eigh_complex_loss(a, b):
+    w, v = np.linalg.eigh(a + 1j * b)
+    return np.sum(w * V3) + np.sum(np.abs(v) * W3)
+
+
+def eigvalsh_complex_loss(a, b):
+    return np.sum(np.linalg.eigvalsh(a + 1j * b, "U") ** 3)
+
+
+def svd_complex_loss(a, b):
+    u, s, vt = np.linalg.svd(a + 1j * b, full_matrices=False)
+    return np.sum(np.abs(u) ** 3) + np.sum(s ** 3) + np.sum(
+        np.abs(vt) ** 3) + np.sum(np.real(u @ vt) * np.imag(u @ vt))
+
+
+def svd_complex_values_loss(a, b):
+    return np.sum(np.sqrt(np.linalg.svd(a + 1j * b, compute_uv=False)))
+
+
 def qr_loss(a):
     q, r = np.linalg.qr(a)
     return np.sum(q * W43) + np.sum(r * r * W3)
@@ -275,6 +308,19 @@ DECOMPOSITIONS_SECOND_ORDER = [
     (svd_values_loss, [_matrix(4, 3)], 0),
     (qr_loss, [_matrix(4, 3)], 0),
     (pinv_loss, [_matrix(4, 3)], 0),
+    (eig_real_loss, [_matrix(3, 3)], 0),
+    (eig_complex_loss, [_matrix(3, 3), W3], 0),
+    (eig_complex_loss, [_matrix(3, 3), W3], 1),
+    (eigvals_loss, [_matrix(3, 3), W3], 0),
+    (eigvals_loss, [_matrix(3, 3), W3], 1),
+    (eigh_complex_loss, [_matrix(3, 3), W3], 0),
+    (eigh_complex_loss, [_matrix(3, 3), W3], 1),
+    (eigvalsh_complex_loss, [_matrix(3, 3), W3], 0),
+    (eigvalsh_complex_loss, [_matrix(3, 3), W3], 1),
+    (svd_complex_loss, [_matrix(4, 3), W43], 0),
+    (svd_complex_loss, [_matrix(4, 3), W43], 1),
+    (svd_complex_loss, [_matrix(3, 4), W43.T], 1),
+    (svd_complex_values_loss, [_matrix(3, 4), W43.T], 0),
 ]
 
 
@@ -309,8 +355,25 @@ def eigh_line(t):
     return np.sum(w * w) + np.sum(v * v * W3)
 
 
+def eig_line(t):
+    w, v = np.linalg.eig(WELL + t * W3 + 1j * W3.T)
+    return np.sum(np.abs(w) * V3) + np.sum(np.abs(v) * W3)
+
+
+def eigh_complex_line(t):
+    w, v = np.linalg.eigh(_symmetric() + t * W3 + 1j * W3.T)
+    return np.sum(w * w) + np.sum(np.abs(v) * W3)
+
+
+def svd_complex_line(t):
+    u, s, vt = np.linalg.svd(W43 + t * _matrix(4, 3) + 1j * W43,
+                             full_matrices=False)
+    return np.sum(np.abs(u) * W43) + np.sum(s * V3) + np.sum(np.abs(vt) * W3)
+
+
 @pytest.mark.parametrize("f", [det_line, slogdet_line, solve_line,
-                               power_line, eigh_line],
+                               power_line, eigh_line, eig_line,
+                               eigh_complex_line, svd_complex_line],
                          ids=lambda f: f.__name__)
 def test_gradient_of_gradient(f):
     g = s2sad.grad(f)
@@ -356,14 +419,6 @@ def test_full_matrices_of_a_square_matrix_are_the_reduced_ones():
     s2sad.check_grads(svd_full, [_matrix(3, 3)])
 
 
-def eigvalsh_of_complex(z):
-    return np.sum(np.linalg.eigvalsh(z))
-
-
-def singular_values_of_complex(z):
-    return np.sum(np.linalg.svd(z, compute_uv=False))
-
-
 def logabsdet_of_complex(z):
     return np.linalg.slogdet(z)[1]
 
@@ -371,9 +426,7 @@ def logabsdet_of_complex(z):
 HERMITIAN = _symmetric() + 1j * (W3 - W3.T)
 
 
-@pytest.mark.parametrize("f", [eigvalsh_of_complex,
-                               singular_values_of_complex,
-                               logabsdet_of_complex],
+@pytest.mark.parametrize("f", [logabsdet_of_complex],
                          ids=lambda f: f.__name__)
 def test_complex_matrices_are_refused_where_rules_are_real(f):
     with pytest.raises(errors.S2SADError, match="of a complex matrix"):

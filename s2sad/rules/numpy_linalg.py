@@ -11,19 +11,26 @@ checks: they are declared non-differentiable.
 Conventions, where the derivative depends on more than the function:
 
 - `cholesky`, `eigh` and `eigvalsh` read one triangle of their input, as
-  NumPy does (the lower by default, `UPLO="U"` / `upper=True` the upper):
-  the derivative is that of the function of that triangle, mirrored
+  NumPy does (the lower by default, `UPLO="U"` / `upper=True` the upper),
+  and the real part of its diagonal: the derivative is that of the
+  function of that triangle, mirrored and conjugated
   (`runtime.from_triangle`), so the gradient is zero in the other triangle
   and holds both mirrored entries' parts below (or above) the diagonal, as
   in autograd. For a symmetric input made as `B + B.T`, the chain rule
   gives what a symmetric gradient `(G + G^T) / 2` would.
-- The eigenvectors of `eigh` are differentiated where the eigenvalues are
-  distinct, the singular vectors of `svd` where the singular values are
-  distinct and nonzero: their derivatives divide by the gaps. At exactly
-  repeated values the tied pairs' terms are taken as 0, which is exact when
-  the function does not depend on the basis of the repeated eigenspace, as
-  for eigenvalues alone (`eigvalsh`, or `w` of `w, v = np.linalg.eigh(a)`)
-  and singular values alone (`compute_uv=False`).
+- The eigenvectors of `eigh` and `eig` are differentiated where the
+  eigenvalues are distinct, the singular vectors of `svd` where the
+  singular values are distinct and nonzero: their derivatives divide by
+  the gaps. At exactly repeated values the tied pairs' terms are taken as
+  0, which is exact when the function does not depend on the basis of the
+  repeated eigenspace, as for eigenvalues alone (`eigvalsh`, or `w` of
+  `w, v = np.linalg.eigh(a)`) and singular values alone
+  (`compute_uv=False`).
+- Complex eigenvectors and singular vectors are defined up to a phase each;
+  their tangents are those with no change of phase (V^H dV, or V^-1 dV for
+  `eig`, with a real diagonal), as in autograd and JAX; `eig`'s keep the
+  columns' unit norms. Functions of them that do not depend on the phases
+  (`np.abs(v)`, `u @ vt`) have the derivative of NumPy's.
 - `inv`, `solve`, `det`, `slogdet` and negative powers in `matrix_power`
   need an invertible matrix; `slogdet`'s sign has no derivative (its tangent
   is zero). `pinv` is differentiated at full rank, where it is smooth.
@@ -36,8 +43,11 @@ Conventions, where the derivative depends on more than the function:
   the input assumed symmetric (the gradient is not symmetrized).
 - Complex matrices: `inv`, `solve`, `det` and `matrix_power` are
   holomorphic, and their rules (plain transposes, no conjugates) hold for
-  complex inputs under the convention of the rest of s2sad (JAX's). The
-  other rules are for real matrices and refuse complex ones.
+  complex inputs under the convention of the rest of s2sad (JAX's: the
+  adjoint c of z has dL = Re(sum(c * dz))); `eig`, `eigvals`, `eigh`,
+  `eigvalsh` and `svd` conjugate where the decomposition does, and a real
+  input's adjoint is the real part. `pinv`, `slogdet`, `cholesky` and `qr`
+  are for real matrices and refuse complex ones.
 """
 
 import numpy as np
@@ -264,9 +274,9 @@ def cholesky_fwd(y, a, *, upper=False):
 
 @adjoint(np.linalg.eigh)
 def eigh(y, a, UPLO="L"):
-    # A = V diag(w) V^T: Abar = V (diag(wbar) + F * (V^T Vbar)) V^T,
-    # symmetrized, with F[i, j] = 1 / (w[j] - w[i]) off the diagonal.
-    _real_only(a, "eigh")
+    # A = V diag(w) V^H: Abar = conj(V) (diag(wbar) + F * (V^T Vbar)) V^T,
+    # with F[i, j] = 1 / (w[j] - w[i]) off the diagonal, read into the
+    # triangle (runtime.to_triangle takes the Hermitian part).
     w = y[0]
     v = y[1]
     vt = np.swapaxes(v, -1, -2)
@@ -274,38 +284,88 @@ def eigh(y, a, UPLO="L"):
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     ties = _ties(gaps)
     f = (1.0 - ties) / (gaps + ties)
-    grad = v @ (np.expand_dims(d[y][0], -2) * eye + f * (vt @ d[y][1])) @ vt
-    d[a] = runtime.to_triangle(0.5 * (grad + np.swapaxes(grad, -1, -2)),
-                               UPLO == "L")
+    d[a] = runtime.to_triangle(np.conj(v) @ (
+        np.expand_dims(d[y][0], -2) * eye + f * (vt @ d[y][1])) @ vt,
+        UPLO == "L")
 
 
 @tangent(np.linalg.eigh)
 def eigh_fwd(y, a, UPLO="L"):
-    _real_only(a, "eigh")
+    # V^H dV has a zero diagonal: the phases of complex eigenvectors are
+    # held (the gauge autograd and JAX choose).
     w = y[0]
     v = y[1]
     eye = _eye_of(w)
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     ties = _ties(gaps)
     f = (1.0 - ties) / (gaps + ties)
-    p = np.swapaxes(v, -1, -2) @ runtime.from_triangle(d[a], UPLO == "L") @ v
-    d[y] = (np.sum(p * eye, axis=-1), v @ (f * p))
+    p = np.conj(np.swapaxes(v, -1, -2)) @ runtime.from_triangle(
+        d[a], UPLO == "L") @ v
+    d[y] = (np.real(np.sum(p * eye, axis=-1)), v @ (f * p))
 
 
 @adjoint(np.linalg.eigvalsh)
 def eigvalsh(y, a, UPLO="L"):
-    _real_only(a, "eigvalsh")
     v = np.linalg.eigh(a, UPLO=UPLO)[1]
-    d[a] = runtime.to_triangle(
-        (v * np.expand_dims(d[y], -2)) @ np.swapaxes(v, -1, -2), UPLO == "L")
+    d[a] = runtime.to_triangle((np.conj(v) * np.expand_dims(d[y], -2))
+                               @ np.swapaxes(v, -1, -2), UPLO == "L")
 
 
 @tangent(np.linalg.eigvalsh)
 def eigvalsh_fwd(y, a, UPLO="L"):
-    _real_only(a, "eigvalsh")
     v = np.linalg.eigh(a, UPLO=UPLO)[1]
-    d[y] = np.sum(v * (runtime.from_triangle(d[a], UPLO == "L") @ v),
-                  axis=-2)
+    d[y] = np.real(np.sum(np.conj(v) * (
+        runtime.from_triangle(d[a], UPLO == "L") @ v), axis=-2))
+
+
+@adjoint(np.linalg.eig)
+def eig(y, a):
+    # A = V diag(w) V^-1 with unit columns in V: with J = V^T Vbar and
+    # F[i, j] = 1 / (w[j] - w[i]) off the diagonal, Abar = V^-T (diag(wbar)
+    # + F * (J - V^T conj(V) diag(Re(diag(J))))) V^T; its real part for a
+    # real A (whose eigenvalues may be complex).
+    w = y[0]
+    v = y[1]
+    vt = np.swapaxes(v, -1, -2)
+    eye = _eye_of(w)
+    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    ties = _ties(gaps)
+    f = (1.0 - ties) / (gaps + ties)
+    j = vt @ d[y][1]
+    d[a] = runtime.as_kind_of(np.linalg.solve(vt, (
+        np.expand_dims(d[y][0], -2) * eye
+        + f * (j - vt @ np.conj(v) @ (np.real(j) * eye))) @ vt), a)
+
+
+@tangent(np.linalg.eig)
+def eig_fwd(y, a):
+    # dV = V (F * (V^-1 dA V)), less its part along V that would change the
+    # columns' norms; V^-1 dV has a zero diagonal otherwise (the phases are
+    # held, as in autograd and JAX).
+    w = y[0]
+    v = y[1]
+    eye = _eye_of(w)
+    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    ties = _ties(gaps)
+    f = (1.0 - ties) / (gaps + ties)
+    p = np.linalg.solve(v, d[a] @ v)
+    dv = v @ (f * p)
+    d[y] = (np.sum(p * eye, axis=-1), dv - v * np.expand_dims(
+        np.real(np.sum(np.conj(v) * dv, axis=-2)), -2))
+
+
+@adjoint(np.linalg.eigvals)
+def eigvals(y, a):
+    # np.linalg.eigvals returns np.linalg.eig's eigenvalues in its order.
+    vt = np.swapaxes(np.linalg.eig(a)[1], -1, -2)
+    d[a] = runtime.as_kind_of(
+        np.linalg.solve(vt, np.expand_dims(d[y], -1) * vt), a)
+
+
+@tangent(np.linalg.eigvals)
+def eigvals_fwd(y, a):
+    v = np.linalg.eig(a)[1]
+    d[y] = np.sum(np.linalg.solve(v, d[a] @ v) * _eye_of(y), axis=-1)
 
 
 @adjoint(np.linalg.qr)
@@ -336,10 +396,11 @@ def qr_fwd(y, a, mode="reduced"):
 @adjoint(np.linalg.svd)
 def svd(y, a, full_matrices=True, compute_uv=True,
         hermitian: via_output = False):
-    # Townsend's adjoint of A = U diag(s) V^T, with F[i, j] = 1 / (s[j]^2 -
-    # s[i]^2) off the diagonal. With compute_uv=False, y is s alone: U and V
-    # are computed again and their adjoints are zero.
-    _real_only(a, "svd")
+    # Townsend's adjoint of A = U diag(s) V^H, with F[i, j] = 1 / (s[j]^2 -
+    # s[i]^2) off the diagonal; for complex A, the imaginary diagonal of
+    # U^T Ubar enters as autograd's (the gauge of the tangent below). With
+    # compute_uv=False, y is s alone: U and V are computed again and their
+    # adjoints are zero.
     eye = _svd_eye(a, full_matrices, compute_uv)
     usv = y if compute_uv else np.linalg.svd(a, full_matrices=False)
     u = usv[0]
@@ -355,31 +416,36 @@ def svd(y, a, full_matrices=True, compute_uv=True,
     f = (1.0 - ties) / (gaps + ties)
     ut_gu = np.swapaxes(u, -1, -2) @ gu
     gvt_v = gvt @ np.swapaxes(vt, -1, -2)
-    inner = f * (ut_gu - np.swapaxes(ut_gu, -1, -2)) * row + \
+    inner = f * (ut_gu - np.conj(np.swapaxes(ut_gu, -1, -2))) * row + \
         np.expand_dims(gs, -2) * eye + \
-        col * (f * (np.swapaxes(gvt_v, -1, -2) - gvt_v))
-    d[a] = u @ inner @ vt + ((gu - u @ ut_gu) / row) @ vt + \
-        u @ ((gvt - gvt_v @ vt) / col)
+        col * (f * (np.conj(np.swapaxes(gvt_v, -1, -2)) - gvt_v)) + \
+        eye * (ut_gu - np.conj(ut_gu)) / (2.0 * row)
+    d[a] = np.conj(u) @ inner @ np.conj(vt) + (
+        (gu - np.conj(u) @ ut_gu) / row) @ np.conj(vt) + (
+        np.conj(u) / row) @ (gvt - gvt_v @ np.conj(vt))
 
 
 @tangent(np.linalg.svd)
 def svd_fwd(y, a, full_matrices=True, compute_uv=True,
             hermitian: via_output = False):
-    _real_only(a, "svd")
+    # With P = U^H dA V: U^H dU = F * (P S + S P^H) plus, for complex A, the
+    # imaginary part of diag(P) / s (V^H dV has a zero diagonal: JAX's and
+    # autograd's gauge).
     eye = _svd_eye(a, full_matrices, compute_uv)
     usv = y if compute_uv else np.linalg.svd(a, full_matrices=False)
     u = usv[0]
     s = usv[1]
-    v = np.swapaxes(usv[2], -1, -2)
+    v = np.conj(np.swapaxes(usv[2], -1, -2))
     row = np.expand_dims(s, -2)
     col = np.expand_dims(s, -1)
     gaps = row * row - col * col
     ties = _ties(gaps)
     f = (1.0 - ties) / (gaps + ties)
-    p = np.swapaxes(u, -1, -2) @ d[a] @ v
-    pt = np.swapaxes(p, -1, -2)
-    ds = np.sum(p * eye, axis=-1)
-    du = u @ (f * (p * row + col * pt)) + (d[a] @ v - u @ p) / row
-    dv = v @ (f * (col * p + pt * row)) + (
-        np.swapaxes(d[a], -1, -2) @ u - v @ pt) / row
-    d[y] = (du, ds, np.swapaxes(dv, -1, -2)) if compute_uv else ds
+    p = np.conj(np.swapaxes(u, -1, -2)) @ d[a] @ v
+    ph = np.conj(np.swapaxes(p, -1, -2))
+    ds = np.real(np.sum(p * eye, axis=-1))
+    du = u @ (f * (p * row + col * ph) + eye * (p - ph) / (2.0 * row)) + (
+        d[a] @ v - u @ p) / row
+    dv = v @ (f * (col * p + ph * row)) + (
+        np.conj(np.swapaxes(d[a], -1, -2)) @ u - v @ ph) / row
+    d[y] = (du, ds, np.conj(np.swapaxes(dv, -1, -2))) if compute_uv else ds

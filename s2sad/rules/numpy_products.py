@@ -8,15 +8,17 @@ their own so that gradients can be differentiated again:
 
 - `tensordot_adjoint_a/b(g, a, b, axes)` (np.tensordot, np.inner), which
   are bilinear in (g, b) and (g, a) like runtime.matmul_adjoint_a/b;
-- `einsum_product(spec, a, b, c)` (np.einsum): a generalised einsum of at
-  most three operands whose output may repeat an index (placing values on
+- `einsum_product(spec, *args)` (np.einsum): a generalised einsum of any
+  number of operands whose output may repeat an index (placing values on
   a diagonal) or have indices no operand has (broadcasting). Its adjoint
   w.r.t. one operand swaps that operand's subscripts with the output's, so
   the adjoint of an `einsum_product` is another one, with as many operands.
 
-np.einsum takes at most three operands here: templates cannot be variadic
-(a `*operands` parameter is neither rendered nor given adjoints), so the
-rule names three operand slots and a fourth, `more`, only to refuse it.
+np.einsum and `einsum_product` take any number of operands, in both of
+np.einsum's forms (subscripts first, or interleaved operands and
+sublists): their templates are written for each number of positional
+arguments a call passes (`registry.any_arity`), one `d[x<i>]` per
+argument; the subscripts and sublists are never differentiated values.
 
 The private helpers below only compute subscripts, axes and shapes from
 their arguments: they are declared non-differentiable.
@@ -34,36 +36,40 @@ import string
 import numpy as np
 
 from s2sad import errors, runtime
+from s2sad.rules import registry
 from s2sad.rules.registry import (
     adjoint, d, float_dtype, non_differentiable, tangent, via_output)
 
 # ---- np.einsum subscripts, made explicit ----
 # A spec is einsum subscripts with an explicit output and one index per
-# size: "ij,jk->ik". Its output may repeat an index (values on a diagonal)
+# size, one term per positional argument: "#,ij,jk->ik" for
+# np.einsum("ij,jk", a, b), "ij,#,jk,#,#->ik" for the interleaved
+# np.einsum(a, [0, 1], b, [1, 2], [0, 2]) ("#": subscripts or a sublist,
+# not an operand). Its output may repeat an index (values on a diagonal)
 # or name indices no operand has, whose sizes then follow: "j->iij;i=3".
 
-_MAX_OPERANDS = 3
+
+def _einsum_spec(*args):
+    """The spec of np.einsum(*args), in either form."""
+    if isinstance(args[0], str):
+        return "#," + _explicit(args[0], tuple(
+            tuple(np.shape(x)) for x in args[1:]))
+    n = len(args) // 2  # operands, each followed by its sublist
+    subscripts = ",".join(_sublist(x) for x in args[1:2 * n:2])
+    if len(args) % 2:
+        subscripts += "->" + _sublist(args[-1])
+    explicit = _explicit(subscripts, tuple(
+        tuple(np.shape(x)) for x in args[0:2 * n:2]))
+    terms, output = explicit.split("->")
+    slots = [t + ",#" for t in terms.split(",")] + ["#"] * (len(args) % 2)
+    return ",".join(slots) + "->" + output
 
 
-def _einsum_check(subscripts, more=None):
-    """Refuse the np.einsum calls not differentiable yet."""
-    if not isinstance(subscripts, str):
-        raise errors.S2SADError(
-            "np.einsum in the interleaved form (operand, sublist, ...) is "
-            "not differentiable yet; pass the subscripts as a string, e.g. "
-            "np.einsum('ij,jk->ik', a, b)")
-    if more is not None:
-        raise errors.S2SADError(
-            f"np.einsum of more than {_MAX_OPERANDS} operands is not "
-            "differentiable yet; split it into np.einsum calls of at most "
-            f"{_MAX_OPERANDS} operands each, e.g. np.einsum('ij,jk,kl->il', "
-            "a, b, c) @ d for np.einsum('ij,jk,kl,lm->im', a, b, c, d)")
-
-
-def _einsum_spec(subscripts, a, b=None, c=None):
-    """The spec of np.einsum(subscripts, a[, b[, c]])."""
-    shapes = tuple(tuple(np.shape(x)) for x in (a, b, c) if x is not None)
-    return _explicit(subscripts, shapes)
+def _sublist(indices):
+    """An interleaved np.einsum sublist ([0, 1], [Ellipsis, 2]) as
+    subscripts ("ab", "...c")."""
+    return "".join("..." if i is Ellipsis else string.ascii_letters[i]
+                   for i in indices)
 
 
 @functools.lru_cache(maxsize=512)
@@ -132,13 +138,16 @@ def _transposed(spec, k, shape):
 
 @functools.lru_cache(maxsize=512)
 def _einsum_plan(spec):
-    """(np.einsum subscripts, number of operands, constants) for a spec.
+    """(np.einsum subscripts, the positions of the operands among the
+    arguments, constants) for a spec.
 
     The subscripts add a constant operand for each output index repeated
     ("eye": values on the diagonal) or found in no operand ("ones": they
     broadcast), as (kind, size, operand, axis): a size of None is read from
     that axis of that operand."""
-    terms, output, sizes = _split(spec)
+    slots, output, sizes = _split(spec)
+    positions = tuple(i for i, term in enumerate(slots) if term != "#")
+    terms = [slots[i] for i in positions]
     where = {index: (i, axis) for i, term in enumerate(terms)
              for axis, index in enumerate(term)}
     fresh = iter(ch for ch in string.ascii_letters
@@ -157,19 +166,20 @@ def _einsum_plan(spec):
             extra_terms.append(index)
             constants.append(("ones", sizes[index], None, None))
     subscripts = ",".join(terms + extra_terms) + "->" + out
-    return subscripts, len(terms), tuple(constants)
+    return subscripts, positions, tuple(constants)
 
 
-non_differentiable(_einsum_check, _einsum_spec, _adjoint_spec)
+non_differentiable(_einsum_spec, _adjoint_spec)
 
 # ---- the differentiable helpers ----
 
 
-def einsum_product(spec, a, b=None, c=None):
-    """np.einsum of the operands by a spec (see above): a generalised
-    einsum whose output may repeat indices or have indices of its own."""
-    subscripts, count, constants = _einsum_plan(spec)
-    operands = [a, b, c][:count]
+def einsum_product(spec, *args):
+    """np.einsum of the operands among `args` by a spec (see above): a
+    generalised einsum whose output may repeat indices or have indices of
+    its own."""
+    subscripts, positions, constants = _einsum_plan(spec)
+    operands = [args[i] for i in positions]
     for kind, n, i, axis in constants:
         n = np.shape(operands[i])[axis] if n is None else n
         operands.append(np.eye(n) if kind == "eye" else np.ones(n))
@@ -352,51 +362,51 @@ def tensordot_adjoint_b_fwd(y, g, a, b, axes=2):
 
 
 # ---- np.einsum ----
-# Up to three operands; a fourth (`more`) is refused when the derivative
-# runs (templates cannot be variadic, see the module docstring). The check
-# is an expression statement, which generated code always keeps: the
-# refusal happens even when only `more` (or, in the interleaved form,
-# the array taking the `subscripts` slot) is differentiated.
+# The templates for a call with n positional arguments x0 ... x<n-1>
+# (registry.any_arity): the adjoint of each is the einsum of the others
+# and the output's adjoint by the transposed spec; the tangent, one term
+# per argument. Only the operands' terms are used: the subscripts and
+# sublists are never differentiated.
+
+_EINSUM_KEYWORDS = ('*, optimize: via_output = False, dtype: float_dtype = '
+                    'None, order: via_output = "K", casting: via_output = '
+                    '"safe"')
 
 
-@adjoint(np.einsum, constants=("subscripts", "more"))
-def einsum(y, subscripts, a, b=None, c=None, more=None, *rest,
-           optimize: via_output = False, dtype: float_dtype = None,
-           order: via_output = "K", casting: via_output = "safe"):
-    _einsum_check(subscripts, more=more)
-    spec = _einsum_spec(subscripts, a, b, c)
-    d[a] = runtime.as_kind_of(
-        einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c), a)
-    d[b] = runtime.as_kind_of(
-        einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c), b)
-    d[c] = runtime.as_kind_of(
-        einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y]), c)
+def _einsum_source(name, first, n, kind):
+    """The adjoint or tangent template of np.einsum (`first` "") or
+    einsum_product (`first` "spec") for n positional arguments after
+    `first`."""
+    xs = [f"x{i}" for i in range(n)]
+    params = ", ".join(([first] if first else []) + xs + (
+        [] if first else [_EINSUM_KEYWORDS]))
+    spec = first or "spec"
+    lines = [f"def {name}(y, {params}):"]
+    if not first:
+        lines.append(f"    spec = _einsum_spec({', '.join(xs)})")
+
+    def replaced(i, value, spec=spec):
+        return f"einsum_product({spec}, " + ", ".join(
+            value if j == i else x for j, x in enumerate(xs)) + ")"
+    if kind == "adjoint":
+        lines += [f"    d[x{i}] = runtime.as_kind_of(" + replaced(
+            i, "d[y]", f"_adjoint_spec({spec}, {i}, x{i})") + f", x{i})"
+            for i in range(n)]
+    else:
+        lines.append("    d[y] = " + " + ".join(
+            replaced(i, f"d[x{i}]") for i in range(n)))
+    return "\n".join(lines) + "\n"
 
 
-@tangent(np.einsum)
-def einsum_fwd(y, subscripts, a, b=None, c=None, more=None, *rest,
-               optimize: via_output = False, dtype: float_dtype = None,
-               order: via_output = "K", casting: via_output = "safe"):
-    _einsum_check(subscripts, more=more)
-    spec = _einsum_spec(subscripts, a, b, c)
-    d[y] = einsum_product(spec, d[a], b, c) + \
-        einsum_product(spec, a, d[b], c) + einsum_product(spec, a, b, d[c])
-
-
-@adjoint(einsum_product)
-def einsum_product_rev(y, spec, a, b=None, c=None):
-    d[a] = runtime.as_kind_of(
-        einsum_product(_adjoint_spec(spec, 0, a), d[y], b, c), a)
-    d[b] = runtime.as_kind_of(
-        einsum_product(_adjoint_spec(spec, 1, b), a, d[y], c), b)
-    d[c] = runtime.as_kind_of(
-        einsum_product(_adjoint_spec(spec, 2, c), a, b, d[y]), c)
-
-
-@tangent(einsum_product)
-def einsum_product_fwd(y, spec, a, b=None, c=None):
-    d[y] = einsum_product(spec, d[a], b, c) + \
-        einsum_product(spec, a, d[b], c) + einsum_product(spec, a, b, d[c])
+registry.any_arity(
+    np.einsum, lambda n: _einsum_source("einsum", "", n, "adjoint"),
+    lambda n: _einsum_source("einsum_fwd", "", n, "tangent"),
+    globals(), typical=3)
+registry.any_arity(
+    einsum_product,
+    lambda n: _einsum_source("einsum_product_rev", "spec", n - 1, "adjoint"),
+    lambda n: _einsum_source("einsum_product_fwd", "spec", n - 1, "tangent"),
+    globals(), typical=4, constants=("spec",))
 
 
 # ---- np.kron, np.cross ----

@@ -19,14 +19,15 @@ Conventions:
   the reduced elements equal), where it has no derivative.
 - np.average: `a` and `weights` are both differentiable; `returned=True` is
   refused (an S2SADError when the derivative runs).
-- np.linalg.norm: ord None, 2, 1, inf, -inf and 0 for vectors; None, 'fro',
+- np.linalg.norm: every number ord for vectors; None, 'fro',
   'nuc', 2, -2, 1, -1, inf, -inf for matrices (axis a 2-tuple, or a 2-d
   input with ord given). Every norm has gradient 0 at 0; ord 1 has the
   derivative of abs (runtime.sign, 0 at 0); ord inf, the matrix 1/inf norms and
   ord 2/-2 (largest/smallest singular value) split ties like np.max; the
   nuclear norm has gradient U Vt over the nonzero singular values, and
-  singular values equal to 0 pass no gradient. Other ords (vector p-norms
-  for p not in 0, 1, 2, inf) are refused with an S2SADError.
+  singular values equal to 0 pass no gradient. Any other vector p-norm has
+  gradient sign(x) (|x| / y)^(p-1): 0 where an element is 0 for p > 1;
+  for p < 1 there is no derivative there.
 - Complex inputs: np.var, np.std and np.linalg.norm are real functions of
   them; their gradients are conjugated (JAX's convention, d/dx - i d/dy)
   and their tangents real.
@@ -149,6 +150,8 @@ def _norm_kind(x, ord, axis):
             return "linf", axes
         if ord == 0:
             return "l0", axes
+        if isinstance(ord, numbers.Real):
+            return "lp", axes
     elif len(axes) == 2:
         if ord is None or ord == "fro":
             return "euclidean", axes
@@ -158,9 +161,8 @@ def _norm_kind(x, ord, axis):
             return "spectral", axes
     raise errors.S2SADError(
         f"np.linalg.norm with ord={ord!r} over {len(axes)} axes is not "
-        "differentiable yet; s2sad has ord None, 2, 1, inf, -inf, 0 for "
-        "vectors and None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf for "
-        "matrices")
+        "differentiable yet; s2sad has every number ord for vectors and "
+        "None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf for matrices")
 
 
 def _is_norm(x, ord, axis, kind):
@@ -299,20 +301,6 @@ def _weights_back(g, weights, a, axis):
     return np.transpose(np.reshape(g, moved), np.argsort(order))
 
 
-def _real_matrices(x):
-    """Refuse complex matrices in `_svd`'s rules, which are for real ones:
-    the norms of singular values of complex matrices have first
-    derivatives only."""
-    if np.iscomplexobj(x):
-        raise errors.S2SADError(
-            "second derivatives of np.linalg.norm with ord 'nuc', 2 or -2 of "
-            "complex matrices are not supported; differentiate once, or use "
-            "the Frobenius norm")
-
-
-non_differentiable(_real_matrices)
-
-
 def _svd(x):
     """The thin SVD over the last two axes: a tuple (U, s, Vt)."""
     u, s, vt = np.linalg.svd(x, full_matrices=False)
@@ -411,46 +399,50 @@ def weights_back_fwd(y, g, weights, a, axis):
     d[y] = _weights_back(d[g], weights, a, axis)
 
 
-# The thin SVD x = U diag(s) Vt, k = min(m, n) singular values. With
-# P = U^T dx V and gaps[i, j] = 1 / (s[j]^2 - s[i]^2) (0 for equal values),
-# U^T dU = gaps * (P S + S P^T), V^T dV = gaps * (S P + P^T S), ds = diag(P),
-# plus the parts of dU (dV) outside the span of U (V) when m > k (n > k).
-# The adjoint is that map transposed; both read only the SVD's outputs.
+# The thin SVD x = U diag(s) V^H, k = min(m, n) singular values. With
+# P = U^H dx V and gaps[i, j] = 1 / (s[j]^2 - s[i]^2) (0 for equal values),
+# U^H dU = gaps * (P S + S P^H) plus, for complex x, i Im(diag(P)) / s,
+# V^H dV = gaps * (S P + P^H S), ds = Re(diag(P)), plus the parts of dU (dV)
+# outside the span of U (V) when m > k (n > k); the phases are those of
+# np.linalg.svd's rules. The adjoint is that map transposed; both read only
+# the SVD's outputs.
 
 
 @adjoint(_svd)
 def svd(y, x):
-    _real_matrices(x)
     v = np.swapaxes(y[2], -1, -2)
     row = np.expand_dims(y[1], -2)
     col = np.expand_dims(y[1], -1)
     gaps = _safe_reciprocal(row * row - col * col)
     inv = np.expand_dims(_safe_reciprocal(y[1]), -2)
+    eye = _eye_like(y[1])
     j = np.swapaxes(y[0], -1, -2) @ d[y][0]
-    k = y[2] @ np.swapaxes(d[y][2], -1, -2)
-    core = gaps * (j - np.swapaxes(j, -1, -2)) * row + col * (
-        gaps * (k - np.swapaxes(k, -1, -2))) + np.expand_dims(
-            d[y][1], -2) * _eye_like(y[1])
-    d[x] = y[0] @ core @ y[2] + ((d[y][0] - y[0] @ j) * inv) @ y[2] + (
-        y[0] * inv) @ (d[y][2] - d[y][2] @ v @ y[2])
+    k = np.conj(y[2] @ np.swapaxes(d[y][2], -1, -2))
+    core = gaps * (j - np.conj(np.swapaxes(j, -1, -2))) * row + col * (
+        gaps * (k - np.conj(np.swapaxes(k, -1, -2)))) + np.expand_dims(
+            d[y][1], -2) * eye + eye * (j - np.conj(j)) * inv / 2.0
+    d[x] = (np.conj(y[0]) @ core + (d[y][0] - np.conj(y[0]) @ j) * inv) @ \
+        np.conj(y[2]) + (np.conj(y[0]) * inv) @ (
+            d[y][2] - d[y][2] @ v @ np.conj(y[2]))
 
 
 @tangent(_svd)
 def svd_fwd(y, x):
-    _real_matrices(x)
-    v = np.swapaxes(y[2], -1, -2)
+    v = np.conj(np.swapaxes(y[2], -1, -2))
     row = np.expand_dims(y[1], -2)
     col = np.expand_dims(y[1], -1)
     gaps = _safe_reciprocal(row * row - col * col)
     inv = np.expand_dims(_safe_reciprocal(y[1]), -2)
-    p = np.swapaxes(y[0], -1, -2) @ d[x] @ v
+    p = np.conj(np.swapaxes(y[0], -1, -2)) @ d[x] @ v
+    ph = np.conj(np.swapaxes(p, -1, -2))
     d[y] = (
-        y[0] @ (gaps * (p * row + col * np.swapaxes(p, -1, -2)))
+        y[0] @ (gaps * (p * row + col * ph)
+                + _eye_like(y[1]) * (p - ph) * inv / 2.0)
         + (d[x] @ v - y[0] @ p) * inv,
-        np.diagonal(p, 0, -2, -1),
-        np.swapaxes(v @ (gaps * (col * p + np.swapaxes(p, -1, -2) * row))
-                    + (np.swapaxes(d[x], -1, -2) @ y[0]
-                       - v @ np.swapaxes(p, -1, -2)) * inv, -1, -2))
+        np.real(np.diagonal(p, 0, -2, -1)),
+        np.conj(np.swapaxes(v @ (gaps * (col * p + ph * row))
+                            + (np.conj(np.swapaxes(d[x], -1, -2)) @ y[0]
+                               - v @ ph) * inv, -1, -2)))
 
 
 # ---- products ----
@@ -618,8 +610,9 @@ def trace_fwd(y, a, offset=0, axis1=0, axis2=1, dtype: float_dtype = None,
 # ---- norms ----
 # dy/dx is x / y for the 2-norm and the Frobenius norm (0 where y is 0);
 # U diag(w) Vt for the norms of the singular values (w from
-# `_singular_weights`); the others are piecewise linear, sign(x) times
-# constant weights (`_norm_kinks`). Only the kind of norm called for is
+# `_singular_weights`); sign(x) (|x| / y)^(p-1) for the other vector
+# p-norms; the others are piecewise linear, sign(x) times constant weights
+# (`_norm_kinks`). Only the kind of norm called for is
 # computed. For complex x the gradient G is the conjugate of these (with
 # x / |x| for sign(x): runtime.sign gives conj(x) / |x|), dy = Re(sum(G dx)):
 # the adjoint is G times d[y], and the tangent is real.
@@ -635,7 +628,10 @@ def norm(y, x, ord=None, axis=None, keepdims=False):
         d[y], x, axis, keepdims) * (np.conj(_matrix_view_back(
             usv[0] * np.expand_dims(_singular_weights(usv[1], ord), -2)
             @ usv[2], x, ord, axis)) if spectral
-        else runtime.sign(x) * _norm_kinks(x, y, ord, axis, keepdims))
+        else runtime.sign(x) * ((np.abs(x) * runtime.expand_reduced(
+            _safe_reciprocal(y), x, axis, keepdims)) ** (ord - 1) if _is_norm(
+                x, ord, axis, "lp") else _norm_kinks(
+                    x, y, ord, axis, keepdims)))
 
 
 @tangent(np.linalg.norm)
@@ -649,5 +645,8 @@ def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
         np.conj(_matrix_view_back(usv[0] * np.expand_dims(_singular_weights(
             usv[1], ord), -2) @ usv[2], x, ord, axis))
         if spectral else
-        runtime.sign(x) * _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
+        runtime.sign(x) * ((np.abs(x) * runtime.expand_reduced(
+            _safe_reciprocal(y), x, axis, keepdims)) ** (ord - 1) if _is_norm(
+                x, ord, axis, "lp") else _norm_kinks(
+                    x, y, ord, axis, keepdims))), axis=axis,
         keepdims=keepdims))

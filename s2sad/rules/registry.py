@@ -175,6 +175,15 @@ class Rule:
         self.makes_complex = False  # gives complex values from real ones
         self.constants = ()  # inputs without a derivative (shapes, dtypes)
         self.sequences = False  # takes lists or tuples of arrays
+        self.by_arity = None  # (kind, n) -> template, see `any_arity`
+
+    def template(self, kind, nargs):
+        """The "adjoint" or "tangent" template for a call passing `nargs`
+        positional arguments (the same one for every call, but for the
+        functions declared with `any_arity`)."""
+        if self.by_arity is None:
+            return getattr(self, kind)
+        return self.by_arity(kind, nargs)
 
     @property
     def name(self):
@@ -279,26 +288,66 @@ def tangent(*fns, structural=False):
             adding terms: an input without a tangent gets zeros instead.
     """
     def register(template_fn):
-        template = _template(template_fn)
-        template.structural = structural
-        _validate(template, partials=False)
-        assigns = [s for s in template.body if isinstance(s, gast.Assign)
-                   and _is_d(s.targets[0], template.params[0])]
-        if len(assigns) != 1:
-            raise TypeError(f"tangent template {template.name}: must assign "
-                            f"d[{template.params[0]}] exactly once")
-        for term in [] if structural else _summands(assigns[0].value):
-            tangents = {n.slice.id for n in gast.walk(term) if _is_d(n)}
-            if len(tangents) > 1:
-                raise TypeError(
-                    f"tangent template {template.name}: a term reads the "
-                    f"tangents of {sorted(tangents)}; write one term per "
-                    "input's tangent, joined by + or -")
+        template = _tangent_template(template_fn, structural)
         for fn in fns:
             _rule(fn).tangent = template
         _changed()
         return template_fn
     return register
+
+
+def _tangent_template(template_fn, structural=False):
+    template = _template(template_fn)
+    template.structural = structural
+    _validate(template, partials=False)
+    assigns = [s for s in template.body if isinstance(s, gast.Assign)
+               and _is_d(s.targets[0], template.params[0])]
+    if len(assigns) != 1:
+        raise TypeError(f"tangent template {template.name}: must assign "
+                        f"d[{template.params[0]}] exactly once")
+    for term in [] if structural else _summands(assigns[0].value):
+        tangents = {n.slice.id for n in gast.walk(term) if _is_d(n)}
+        if len(tangents) > 1:
+            raise TypeError(
+                f"tangent template {template.name}: a term reads the "
+                f"tangents of {sorted(tangents)}; write one term per "
+                "input's tangent, joined by + or -")
+    return template
+
+
+def any_arity(fn, adjoint_source, tangent_source, namespace, typical,
+              constants=()):
+    """Declare the rules of a function taking any number of positional
+    arguments (np.einsum): `adjoint_source(n)` and `tangent_source(n)` give
+    the source of the template for a call passing n of them (one `def`,
+    reading the names in `namespace`, the declaring module's globals). Each
+    is built, and checked as `adjoint` and `tangent` check theirs, when a
+    call first needs it; those for `typical` arguments are the rule's
+    `adjoint` and `tangent` (what tests and tools inspect)."""
+    built = {}
+
+    def by_arity(kind, n):
+        if (kind, n) not in built:
+            source = (adjoint_source if kind == "adjoint"
+                      else tangent_source)(n)
+            local = {}
+            exec(compile(source, f"<s2sad.any_arity {fn.__name__}>", "exec"),
+                 namespace, local)
+            generated = _Generated(next(iter(local.values())), source)
+            if kind == "adjoint":
+                template = _template(generated)
+                _validate(template, partials=False)
+            else:
+                template = _tangent_template(generated)
+            built[kind, n] = template
+        return built[kind, n]
+
+    rule = _rule(fn)
+    rule.adjoint = by_arity("adjoint", typical)
+    rule.tangent = by_arity("tangent", typical)
+    rule.constants = tuple(constants)
+    rule.by_arity = by_arity
+    _changed()
 
 
 def _is_d(node, name=None):
