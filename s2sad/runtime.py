@@ -983,6 +983,17 @@ def spread_over(g, items):
                     dtype=_float_type(g, items))
 
 
+def spread_adjoint(b, items):
+    """The transpose of `spread_over`: the items' adjoints `b` added up
+    (broadcast to the shape their sum takes)."""
+    if _is_sequence(items):
+        total = 0.0
+        for item in b:
+            total = total + item
+        return total
+    return np.sum(b, axis=0)
+
+
 def setitem(x, index, value):
     """A copy of `x` (an array, list or dict) with `x[index] = value`."""
     if isinstance(x, dict):

@@ -99,3 +99,12 @@ ROWS[s2sad.hessian] = [
     ("np.sum(OP(lambda v: np.sum(np.sin(v) ** 3) * x0[0])(x1))",
      [arr(2), arr(2)], ALL),
 ]
+ROWS[runtime.spread_over] = [
+    ("np.stack(list(OP(x0 * 2.0, [x1, x1])))", [arr(3), arr(3)], ALL),
+    ("OP(x0 * 2.0, x1)", [arr(3), arr(2, 3)], ALL),
+]
+ROWS[runtime.spread_adjoint] = [
+    ("OP(runtime.sequence([x0, 2.0 * x0]), [x1, x1])", [arr(3), arr(3)],
+     ALL),
+    ("OP(x0 * 2.0, x1)", [arr(2, 3), arr(2, 3)], ALL),
+]
