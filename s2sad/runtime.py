@@ -692,6 +692,11 @@ def as_kind_of(g, x):
     real adjoint, as np.real's gives, of a complex value). Its values are
     those of g's real part, or of g, either way. (For a list or tuple x,
     item by item.)"""
+    if _is_sequence(x) and _is_sequence(g) and len(g) == len(x):
+        if _is_complex(g) or _is_complex(x) or getattr(
+                g, "dtype", None) == object:  # (items unknown)
+            return sequence([as_kind_of(gi, xi) for gi, xi in zip(g, x)])
+        return g
     if isinstance(x, (list, tuple)) and _is_complex(g):
         return sequence([as_kind_of(gi, xi) for gi, xi in zip(g, x)])
     if _is_complex(g):
@@ -743,27 +748,36 @@ def matmul_adjoint_b(g, a, b):
 
 
 def dot_adjoint_a(g, a, b):
-    """d(np.dot(a, b))/da: a scalar factor scales; otherwise as matmul."""
-    if _scalar_factor(a, b):
+    """d(np.dot(a, b))/da: a scalar factor scales; up to matrices, as
+    matmul; past them, the contraction np.dot makes (a's last axis with
+    b's second to last)."""
+    a_nd, b_nd = _ndim(a), _ndim(b)
+    if a_nd == 0 or b_nd == 0:
         return as_kind_of(unbroadcast(g * b, a), a)
-    return matmul_adjoint_a(g, a, b)
+    if a_nd <= 2 and b_nd <= 2:
+        return matmul_adjoint_a(g, a, b)
+    k = _dot_axis(b_nd)
+    free = [i for i in range(b_nd) if i != k]
+    return as_kind_of(np.tensordot(g, b, (list(range(a_nd - 1, np.ndim(g))),
+                                          free)), a)
 
 
 def dot_adjoint_b(g, a, b):
     """d(np.dot(a, b))/db."""
-    if _scalar_factor(a, b):
-        return as_kind_of(unbroadcast(g * a, b), b)
-    return matmul_adjoint_b(g, a, b)
-
-
-def _scalar_factor(a, b):
-    """Is np.dot(a, b) a product by a scalar? (Refuses what it cannot do.)"""
     a_nd, b_nd = _ndim(a), _ndim(b)
-    if a_nd > 2 or b_nd > 2:
-        raise errors.S2SADError("np.dot of arrays with more than 2 dimensions "
-                                "is not differentiable yet; use np.matmul or "
-                                "np.einsum")
-    return a_nd == 0 or b_nd == 0
+    if a_nd == 0 or b_nd == 0:
+        return as_kind_of(unbroadcast(g * a, b), b)
+    if a_nd <= 2 and b_nd <= 2:
+        return matmul_adjoint_b(g, a, b)
+    leading = list(range(a_nd - 1))
+    return as_kind_of(np.moveaxis(np.tensordot(a, g, (leading, leading)), 0,
+                                  _dot_axis(b_nd)), b)
+
+
+def _dot_axis(b_nd):
+    """The axis of b np.dot(a, b) sums over: its second to last (its only
+    one for a vector)."""
+    return max(b_nd - 2, 0)
 
 
 def divide(a, b):

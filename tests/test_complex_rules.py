@@ -46,7 +46,7 @@ from tests.rule_inputs import ALL, Draw
 # the imaginary parts drawn for each domain: small where a branch cut or a
 # pole lies off the real line (log, sqrt, arcsin, ...)
 _IMAG_SCALE = {"real": 1.0, "distinct": 1.0, "positive": 0.5, "unit": 0.5,
-               "above_one": 0.5, "nonzero": 0.5}
+               "above_one": 0.5, "nonzero": 0.5, "probability": 0.2}
 
 
 def draw(domain, shape, kind, rng):

@@ -196,6 +196,12 @@ SPECIAL_CASES = {
         ("OP(x0, x1)", [arr(2, 3), FLOAT], ALL),
         ("OP(x0, x1)", [arr(), arr(3)], ALL),
         ("OP(x0, x1)", [arr(3), arr()], ALL),
+        # past matrices: a's last axis against b's second to last
+        ("OP(x0, x1)", [arr(2, 3, 4), arr(4, 2)], ALL),
+        ("OP(x0, x1)", [arr(3, 4), arr(2, 4, 3)], ALL),
+        ("OP(x0, x1)", [arr(2, 2, 3), arr(2, 3, 2)], ALL),
+        ("OP(x0, x1)", [arr(3), arr(2, 3, 2)], ALL),
+        ("OP(x0, x1)", [arr(2, 2, 3), arr(3)], ALL),
     ],
     np.matmul: product_rows(["OP(x0, x1)"], PRODUCT_SHAPES + BATCHED_SHAPES),
     operator.matmul: product_rows(
@@ -337,10 +343,14 @@ SPECIAL_CASES = {
     runtime.matmul_adjoint_a: RUNTIME_PRODUCT_ROWS_A,
     runtime.dot_adjoint_a: RUNTIME_PRODUCT_ROWS_A + [
         ("OP(x0, x1, x2)", [arr(3), FLOAT, arr(3)], (0, 2)),
+        ("OP(x0, x1, x2)", [arr(2, 3, 2), arr(2, 3, 4), arr(4, 2)], (0, 2)),
+        ("OP(x0, x1, x2)", [arr(3, 2, 3), arr(3, 4), arr(2, 4, 3)], (0, 2)),
     ],
     runtime.matmul_adjoint_b: RUNTIME_PRODUCT_ROWS_B,
     runtime.dot_adjoint_b: RUNTIME_PRODUCT_ROWS_B + [
         ("OP(x0, x1, x2)", [arr(3), arr(3), FLOAT], (0, 1)),
+        ("OP(x0, x1, x2)", [arr(2, 3, 2), arr(2, 3, 4), arr(4, 2)], (0, 1)),
+        ("OP(x0, x1, x2)", [arr(3, 2, 3), arr(3, 4), arr(2, 4, 3)], (0, 1)),
     ],
 }
 
