@@ -36,7 +36,7 @@ import gast
 
 import numpy as np
 
-from s2sad import desugar, errors, fence, frontend, runtime, trees
+from s2sad import codegen, desugar, errors, fence, frontend, runtime, trees
 from s2sad.naming import Namer, names_in
 
 
@@ -1583,6 +1583,11 @@ def render_call(fn, args, kwargs=(), callee=None):
 
 
 def render_assign(stmt):
+    """The Python statement of `stmt`, marked with its user's line."""
+    return codegen.located(_render_assign(stmt), stmt.node)
+
+
+def _render_assign(stmt):
     if stmt.fn is make_function:
         definition = trees.clone(stmt.definition)
         if isinstance(definition, gast.Lambda):
@@ -1707,9 +1712,10 @@ def to_python(stmts, extra=None, render=render_assign):
         if isinstance(stmt, Assign):
             rendered = render(stmt)
             if rendered is not None:  # (None: nothing to run)
-                out.append(rendered)
+                out.append(codegen.located(rendered, stmt.node))
         elif isinstance(stmt, Return):
-            out.append(gast.Return(render_operand(stmt.value)))
+            out.append(codegen.located(gast.Return(render_operand(
+                stmt.value)), stmt.node))
         elif isinstance(stmt, If):
             then = to_python(stmt.body, extra, render) + more(stmt, "left") \
                 + _copies(stmt.phis, "left")
