@@ -109,7 +109,7 @@ def generated_frames(traceback):
         code = traceback.tb_frame.f_code
         if is_generated(code.co_filename):
             where = user_location(code.co_filename, traceback.tb_lineno)
-            if not is_generated(where[0]) and (not found or found[-1] != where):
+            if not is_generated(where[0]) and where not in found[-1:]:
                 found.append(where)
         traceback = traceback.tb_next
     return found
