@@ -25,6 +25,19 @@ stats = derive.stats  # counted for tests of the cache
 clear_cache = derive.clear_cache
 
 
+def _located(function):
+    """An entry point of the API: an exception leaving it is pointed at
+    the user's code it passed through (`errors.locate`)."""
+    @functools.wraps(function)
+    def entry(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            errors.locate(exc)
+            raise
+    return entry
+
+
 class Derivative:
     """What `grad` and `value_and_grad` return: a callable that computes the
     derivative with the code s2sad generated, kept fresh.
@@ -43,6 +56,7 @@ class Derivative:
         ssa: the SSA form of the function it was generated from.
     """
 
+    @_located
     def __init__(self, f, argnums=0, has_aux=False, with_value=False,
                  optimize=True):
         self.fun = self._f = f
@@ -79,7 +93,11 @@ class Derivative:
             return self._call_stale(*args, **kwargs)
         except errors.OneElementOutput:
             return self._one_element(args, kwargs)
+        except Exception as exc:
+            errors.locate(exc)
+            raise
 
+    @_located
     def _one_element(self, args, kwargs):
         """The gradient of an output of one element (shape (1,) or (1, 1)),
         as autograd gives it: the vjp with a cotangent of ones."""
@@ -187,6 +205,7 @@ def _rebuild(f, argnums, has_aux, with_value, optimize):
     return Derivative(f, argnums, has_aux, with_value, optimize)
 
 
+@_located
 def differentiate(func, argnums=0, has_aux=False, with_value=False,
                   optimize_code=True, mode="reverse"):
     """The generated function (see `derive.derive`) for any callable with
@@ -345,6 +364,7 @@ value_and_grad.__name__ = value_and_grad.__qualname__ = "value_and_grad"
 value_and_grad.__doc__ = """Like `grad`, but returns `(value, gradient)`."""
 
 
+@_located
 def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
     """The source s2sad generates for `f`, as a string.
 
@@ -365,6 +385,7 @@ def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
                     mode=mode)[0].source
 
 
+@_located
 def jvp(f, primals, tangents):
     """Forward mode: `f(*primals)` and its derivative along `tangents`.
 
@@ -388,6 +409,7 @@ def jvp(f, primals, tangents):
     return value, runtime.tangents(tangent, value, (primals, tangents))
 
 
+@_located
 def vjp(f, *primals):
     """Reverse mode for any output: `(f(*primals), vjp_fn)`.
 
@@ -401,6 +423,7 @@ def vjp(f, *primals):
         return f(*primals), lambda cotangent: (None,) * len(primals)
     value, pullback = calls.vjp(f, primals, {}, argnums, owned=True)
 
+    @_located
     def vjp_fn(cotangent):
         runtime.check_cotangent(cotangent, value, f)
         grads = pullback(runtime.tree_adjoint(cotangent, value))
@@ -415,7 +438,7 @@ def vjp(f, *primals):
 def jacrev(f, argnums=0):
     """The Jacobian of `f` by reverse mode: one backward sweep per output
     element. Same shapes as `jacfwd`."""
-    return functools.partial(_jacrev, f, argnums=argnums)
+    return _Transformed(_jacrev, f, argnums=argnums)
 
 
 def _jacrev(f, *args, argnums=0):
@@ -442,7 +465,17 @@ def _jacrev(f, *args, argnums=0):
     return blocks[0] if isinstance(argnums, int) else tuple(blocks)
 
 
-class _Jacobian(functools.partial):
+class _Transformed(functools.partial):
+    """What `jacfwd`, `jacrev` and `jacobian` return: their function bound
+    to `f` (differentiated again through that function: see
+    `calls.callee`), an entry point of the API when called."""
+
+    @_located
+    def __call__(self, *args, **kwargs):
+        return super().__call__(*args, **kwargs)
+
+
+class _Jacobian(_Transformed):
     """What `jacobian` returns: records the mode it used last (`.mode`)."""
     mode = None
 
@@ -480,7 +513,7 @@ def jacfwd(f, argnums=0):
     `f(...).shape + x.shape` for `argnums` an int (a tuple of them for a
     tuple of argnums).
     """
-    return functools.partial(_jacfwd, f, argnums=argnums)
+    return _Transformed(_jacfwd, f, argnums=argnums)
 
 
 def _jacfwd(f, *args, argnums=0):
@@ -510,6 +543,7 @@ def _jacfwd(f, *args, argnums=0):
     return columns[0] if isinstance(argnums, int) else tuple(columns)
 
 
+@_located
 def hessian(f, argnums=0):
     """The Hessian of a scalar function, forward over reverse: the forward-
     mode Jacobian of s2sad's gradient (shape `x.shape + x.shape`)."""
@@ -519,6 +553,7 @@ def hessian(f, argnums=0):
     return jacfwd(grad(f, argnums=argnums), argnums=argnums)
 
 
+@_located
 def hvp(f, primals, tangents):
     """Hessian-vector product of a scalar function at `primals` along
     `tangents`: the JVP of its gradient (forward over reverse).

@@ -7,7 +7,10 @@ and `inspect.getsource` show the generated code) into a code object whose
 free names are closure variables: `derive` binds them to the user's closure
 cells and to s2sad's own names (`runtime`, `np` when the user did not import
 it), and makes the user's module dict the function's globals, so nothing is
-written into the user's module.
+written into the user's module. Given the tree it printed and where that
+came from, it also records the function's line map (`errors.map_lines`): the
+user's line each printed line comes from, read from the `s2sad_line` the
+passes leave on statements (see `located`).
 """
 
 import ast
@@ -18,7 +21,7 @@ import types
 
 import gast
 
-from s2sad import frontend, trees
+from s2sad import errors, frontend, trees
 
 _COMMENT = "\x00s2sad-comment:"
 _COMMENT_LINE = re.compile(r"^(\s*)(['\"])\\x00s2sad-comment:(.*)\2$",
@@ -28,6 +31,16 @@ _COMMENT_LINE = re.compile(r"^(\s*)(['\"])\\x00s2sad-comment:(.*)\2$",
 def comment(text):
     """A statement that prints as `# text`."""
     return gast.Expr(gast.Constant(_COMMENT + text, None))
+
+
+def located(stmt, node):
+    """Mark the generated statement `stmt` as coming from the user's `node`
+    (a node of the tree being transformed): its lines and those after it,
+    up to the next marked one, map to the node's line. Returns stmt."""
+    line = getattr(node, "lineno", None)
+    if line is not None:
+        stmt.s2sad_line = line
+    return stmt
 
 
 def is_comment(stmt):
@@ -69,13 +82,16 @@ def _unescape(text):
     return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
 
 
-def compile_code(text, name, free):
+def compile_code(text, name, free, tree=None, origin=None):
     """Compile the generated source of one `def name(...)`.
 
     Args:
         free: the names that are closure variables of the function (the
             user's closure cells and s2sad's own names); any other free name
             is a global of the user's module.
+        tree: the gast FunctionDef `text` was printed from (`to_source`),
+            and origin: (file, line of the tree's line 1) of the function it
+            was generated from: they give the line map.
 
     Returns:
         The code object of `name`.
@@ -84,6 +100,11 @@ def compile_code(text, name, free):
     filename = f"<s2sad:{name}:{digest}>"
     frontend.register_source(filename, text)
     inner = ast.parse(text, filename)
+    if tree is not None:
+        origin_file, first_line = origin
+        errors.map_lines(filename, origin_file, [
+            first_line + line - 1
+            for line in _line_map(tree, inner.body[0], text.count("\n") + 1)])
     free = sorted(free)
     # def _s2sad_outer(): runtime = None; def name(...): ...; return name
     # makes the free names closure variables of `name`.
@@ -97,3 +118,37 @@ def compile_code(text, name, free):
                       if isinstance(c, types.CodeType))
     return next(c for c in outer_code.co_consts
                 if isinstance(c, types.CodeType) and c.co_name == name)
+
+
+def _line_map(tree, printed, count):
+    """For each of the `count` printed lines of `tree` (the gast
+    FunctionDef) parsed back as `printed` (an ast FunctionDef, comments
+    gone), the tree line it comes from: a statement's own mark
+    (`located`), else that of the statement printed before it."""
+    lines = [1] * count  # the def's line, until a statement is marked
+    current = [1]
+
+    def walk(stmts, nodes):
+        nodes = iter(nodes)
+        for stmt in stmts:
+            current[0] = getattr(stmt, "s2sad_line", current[0])
+            if is_comment(stmt):
+                continue
+            node = next(nodes, None)
+            if node is None or type(node).__name__ != type(stmt).__name__:
+                raise ValueError("the printed code differs from its tree")
+            for line in range(node.lineno, node.end_lineno + 1):
+                lines[line - 1] = current[0]
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list):
+                    walk(inner, getattr(node, field))
+            for handler, parsed in zip(getattr(stmt, "handlers", ()),
+                                       getattr(node, "handlers", ())):
+                walk(handler.body, parsed.body)
+
+    try:
+        walk(tree.body, printed.body)
+    except ValueError:  # never expected; the function's line then
+        return [1] * count
+    return lines

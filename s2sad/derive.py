@@ -234,7 +234,8 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         per_instance = {n for c in build.cell_callees for n in c.names}
         parts = [_Part(codegen.compile_code(
             text, part.tree.name,
-            {*part.imports, *source.cells, *filter(None, [part.calls])}),
+            {*part.imports, *source.cells, *filter(None, [part.calls])},
+            part.tree, (source.filename, source.first_line)),
             {k: v for k, v in part.imports.items() if k not in per_instance},
             part.calls) for part, text in zip(generated, texts)]
         guard = _Guard(source, build.callees, build.cell_callees)

@@ -67,6 +67,13 @@ class Source:
             return ""
         return self.lines[line - 1].strip()
 
+    def where(self, node):
+        """`file:line` of a node, for messages generated code shows: the
+        user's, when this is generated code (see `errors.user_location`)."""
+        filename, line = errors.user_location(
+            self.filename, self.lineno(node) or self.first_line)
+        return f"{filename}:{line}"
+
     def error(self, cls, node, message):
         """Build an S2SADError of class `cls` located at `node`."""
         return cls(message, self.filename, self.lineno(node) or self.first_line)

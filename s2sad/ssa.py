@@ -36,7 +36,7 @@ import gast
 
 import numpy as np
 
-from s2sad import desugar, errors, fence, frontend, runtime, trees
+from s2sad import codegen, desugar, errors, fence, frontend, runtime, trees
 from s2sad.naming import Namer, names_in
 
 
@@ -1621,6 +1621,11 @@ def render_call(fn, args, kwargs=(), callee=None):
 
 
 def render_assign(stmt):
+    """The Python statement of `stmt`, marked with its user's line."""
+    return codegen.located(_render_assign(stmt), stmt.node)
+
+
+def _render_assign(stmt):
     if stmt.fn is make_function:
         definition = trees.clone(stmt.definition)
         if isinstance(definition, gast.Lambda):
@@ -1745,11 +1750,12 @@ def to_python(stmts, extra=None, render=render_assign):
         if isinstance(stmt, Assign):
             rendered = render(stmt)
             if isinstance(rendered, list):  # (None: nothing to run)
-                out += rendered
+                out += [codegen.located(r, stmt.node) for r in rendered]
             elif rendered is not None:
-                out.append(rendered)
+                out.append(codegen.located(rendered, stmt.node))
         elif isinstance(stmt, Return):
-            out.append(gast.Return(render_operand(stmt.value)))
+            out.append(codegen.located(gast.Return(render_operand(
+                stmt.value)), stmt.node))
         elif isinstance(stmt, If):
             then = to_python(stmt.body, extra, render) + more(stmt, "left") \
                 + _copies(stmt.phis, "left")

@@ -184,7 +184,7 @@ class Transform:
                 errors.UnsupportedCallError, stmt.node,
                 f"{message}, not {operand.value!r}; leave that argument out "
                 "or register a rule that handles it")
-        where = f"{self.source.filename}:{self.source.lineno(stmt.node)}"
+        where = self.source.where(stmt.node)
         return gast.Expr(self.runtime_call(allowed.check, [
             ssa.render_operand(operand), *allowed.check_args(),
             gast.Constant(f"{where}: {message}", None)]))
@@ -462,7 +462,8 @@ class Transform:
             return []
         self.line = line
         text = self.source.line_text(stmt.node)
-        return [codegen.comment(f"{verb} line {line}: {text}")]
+        return [codegen.located(codegen.comment(f"{verb} line {line}: {text}"),
+                                stmt.node)]
 
     def function_def(self, fn_name, params, body, summary, note=""):
         """A generated `def`; `params` is a list of names or, for functions

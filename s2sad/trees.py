@@ -19,7 +19,7 @@ def clone(node):
         return node
     new = type(node)(**{f: clone(getattr(node, f, None)) for f in node._fields})
     for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset",
-                 "s2sad_builtin"):
+                 "s2sad_builtin", "s2sad_line"):
         if hasattr(node, attr):
             setattr(new, attr, getattr(node, attr))
     return new

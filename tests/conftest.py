@@ -1,10 +1,69 @@
 """Shared fixtures for the s2sad tests."""
 
+import linecache
+import os
+import re
+
 import numpy as np
 import pytest
+
+from s2sad import errors
 
 
 @pytest.fixture
 def rng():
     """A fresh generator per test, seeded: every run draws the same inputs."""
     return np.random.default_rng(0)
+
+
+def user_location(exc):
+    """The user's `file:line` an S2SADError's message starts with, checked:
+    not code s2sad generated (`<s2sad:...>`) and, for a file on disk (not
+    the user's own `exec`), a line of it; AssertionError otherwise."""
+    message = str(exc)
+    found = re.match(r"(.+?):(\d+): ", message)
+    assert found, f"no location: {type(exc).__name__}: {message}"
+    filename, line = found.group(1), int(found.group(2))
+    assert "<s2sad:" not in message, f"names generated code: {message}"
+    assert os.path.isfile(filename) or filename == "<string>", \
+        f"not a user's file: {message}"
+    assert filename == "<string>" or 0 < line <= len(
+        linecache.getlines(filename)), f"not a user's line: {message}"
+    return filename, line
+
+
+class _Located:
+    """`pytest.raises(...)` as a context, also checking the location of
+    the S2SADError it catches."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def __enter__(self):
+        self.info = self.context.__enter__()
+        return self.info
+
+    def __exit__(self, *exc_info):
+        caught = self.context.__exit__(*exc_info)
+        if caught and isinstance(self.info.value, errors.S2SADError):
+            user_location(self.info.value)
+        return caught
+
+
+_raises = pytest.raises
+
+
+def _located_raises(expected, *args, **kwargs):
+    if args:  # pytest.raises(cls, function, *args)
+        info = _raises(expected, *args, **kwargs)
+        if isinstance(info.value, errors.S2SADError):
+            user_location(info.value)
+        return info
+    return _Located(_raises(expected, **kwargs))
+
+
+@pytest.fixture(autouse=True)
+def _refusals_name_the_users_line(monkeypatch):
+    """Every S2SADError a test expects, anywhere in the suite, names the
+    user's file and line: never code s2sad generated, never nothing."""
+    monkeypatch.setattr(pytest, "raises", _located_raises)
