@@ -125,6 +125,7 @@ class _Reverse(Transform):
                 if not scalar and not self.assume_scalar:
                     # an output of one element is seeded with ones, as
                     # autograd does, here where it can be differentiated again
+                    self.runtime_checks += 1
                     seed = self.runtime_call("seed", [
                         ssa.render_operand(out),
                         gast.Constant(self.output_where(), None)])

@@ -446,6 +446,8 @@ def seed(y, where):
     """The cotangent a gradient starts from: 1 for a scalar output, ones
     for an output of one element (as autograd); others are refused (see
     `check_scalar`)."""
+    if y.__class__ is float:
+        return 1.0
     try:
         check_scalar(y, where)
     except errors.OneElementOutput:
