@@ -136,14 +136,6 @@ class Derivative:
         """The generated function as it is now, with the arguments a bound
         method or partial fixes (for derivatives of derivatives)."""
         self._fresh_instance()
-        picks = getattr(self._current, "__s2sad_picks__", None)
-        if picks is not None:
-            raise errors.UnsupportedCallError(
-                f"a derivative of this gradient of {picks.__qualname__}, "
-                "taken with respect to items of its *args (a decorator's "
-                "wrapper(*args, **kwargs)), is not supported yet; "
-                "differentiate the undecorated function",
-                picks.__code__.co_filename, picks.__code__.co_firstlineno)
         return self._current
 
     def __s2sad_is_fresh__(self):
@@ -238,9 +230,8 @@ def _derived(f, argnums, nargs, **options):
         # items of *args (a decorator's `wrapper(*args, **kwargs)`): the
         # gradient of the whole tuple, and the items asked for from it
         instance = derive.derive(fn, shifted, **options)
-        target = _picking(functools.partial(instance, *leading, **keywords),
-                          items, isinstance(argnums, int), options)
-        target.__s2sad_picks__ = fn
+        target = _picking(instance, leading, keywords, items,
+                          isinstance(argnums, int), options)
         return instance, target, _freshness(f, fn, instance)
     if items:
         raise errors.S2SADError(
@@ -254,23 +245,28 @@ def _derived(f, argnums, nargs, **options):
     return instance, target, _freshness(f, fn, instance)
 
 
-def _picking(target, items, single, options):
+def _picking(target, leading, keywords, items, single, options):
     """`target`, a gradient with respect to some parameters and the `*args`
-    tuple, giving instead the gradients `items` names: an int is the index
-    of a parameter's gradient, a 1-tuple the index of an item of *args."""
-    has_aux, with_value = options.get("has_aux"), options.get("with_value")
+    tuple, called with `leading` arguments first, giving instead the
+    gradients `items` names: an int is the index of a parameter's gradient,
+    a 1-tuple the index of an item of *args. (A partial of `_pick`,
+    differentiable again as generated code is, binding `leading` last, as
+    every derivative binds the values of a closure: see `runtime.bound`.)"""
+    return functools.partial(_pick, target, tuple(items), single,
+                             bool(options.get("has_aux")),
+                             bool(options.get("with_value")), *leading,
+                             **keywords)
 
-    def pick(grads):
-        chosen = tuple(grads[-1][i[0]] if isinstance(i, tuple) else grads[i]
-                       for i in items)
-        return chosen[0] if single else chosen
 
-    def gradient(*args, **kwargs):
-        out = target(*args, **kwargs)
-        if with_value:
-            return out[0], pick(out[1])
-        return (pick(out[0]), out[1]) if has_aux else pick(out)
-    return gradient
+def _pick(target, items, single, has_aux, with_value, *args, **kwargs):
+    out = target(*args, **kwargs)
+    grads = out[1] if with_value else (out[0] if has_aux else out)
+    chosen = tuple([grads[-1][i[0]] if isinstance(i, tuple) else grads[i]
+                    for i in items])
+    picked = chosen[0] if single else chosen
+    if with_value:
+        return out[0], picked
+    return (picked, out[1]) if has_aux else picked
 
 
 def _freshness(f, fn, instance):

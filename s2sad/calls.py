@@ -175,9 +175,10 @@ class Binding:
     """Where a call site's differentiated arguments land in the callee.
 
     Attributes:
-        argnums: the callee's positional parameters that receive them, in
-            order (what the callee is differentiated with respect to); the
-            number of positional parameters stands for `*args`.
+        argnums: the callee's parameters that receive them, in order (what
+            the callee is differentiated with respect to): positions; the
+            number of positional parameters, standing for `*args`; names of
+            keyword-only parameters.
         order: for each differentiated slot, in the order given, the index
             of its parameter in `argnums`, or (index, item) for an item of
             `*args`.
@@ -274,9 +275,10 @@ def bind(fn, leading, npositional, keywords, slots):
     else:
         positions = _positions(fn, name, leading, npositional, keywords, slots)
     plain = sorted({p for p in positions if isinstance(p, int)})
-    starred = [p for p in positions if not isinstance(p, int)]
-    argnums = tuple(plain + ([starred[0][0]] if starred else []))
-    found = Binding(argnums, [argnums.index(p) if isinstance(p, int)
+    named = sorted({p for p in positions if isinstance(p, str)})
+    starred = [p for p in positions if isinstance(p, tuple)]
+    argnums = tuple(plain + ([starred[0][0]] if starred else []) + named)
+    found = Binding(argnums, [argnums.index(p) if isinstance(p, (int, str))
                               else (argnums.index(p[0]), p[1])
                               for p in positions],
                     len(starred[0][2]) if starred else 0)
@@ -308,7 +310,7 @@ def _positions(fn, name, leading, npositional, keywords, slots):
         elif kind is inspect.Parameter.VAR_KEYWORD:
             where.update((id(v), None) for v in value.values())
         elif kind is inspect.Parameter.KEYWORD_ONLY:
-            where[id(value)] = None
+            where[id(value)] = (param,)  # differentiated by its name
         else:
             where[id(value)] = param
     positions = []
@@ -319,11 +321,13 @@ def _positions(fn, name, leading, npositional, keywords, slots):
         if param is None:
             raise errors.UnsupportedCallError(
                 f"a differentiated value is passed to {name} through "
-                "**kwargs or a keyword-only parameter; s2sad differentiates "
-                "positional parameters and *args: give it a parameter of its "
-                "own")
-        positions.append(param if isinstance(param, tuple)
-                         else positional.index(param))
+                "**kwargs; s2sad differentiates named parameters and *args: "
+                "give it a parameter of its own")
+        if isinstance(param, tuple) and len(param) == 1:
+            positions.append(param[0])  # keyword-only: its name
+        else:
+            positions.append(param if isinstance(param, tuple)
+                             else positional.index(param))
     return positions
 
 

@@ -60,7 +60,9 @@ class Transform:
         self.argnums = argnums
         positions = (argnums,) if isinstance(argnums, int) else argnums
         # past the positional parameters: *args (see calls.Binding)
-        self.wrt = [func.params[i] if i < len(func.params) else func.vararg
+        # a name: a keyword-only parameter (see calls.bind)
+        self.wrt = [i if isinstance(i, str) else func.params[i]
+                    if i < len(func.params) else func.vararg
                     for i in positions]
         self.imports = dict(func.imports)
         self.locals = set(func.all_params) | defined_in(func.body)
@@ -196,11 +198,14 @@ class Transform:
         declares an input constant by giving it the partial None."""
         if tmpl is rule.partials:
             return
+        indexed = operands.get(tmpl.params[1])
+        data = isinstance(indexed, ssa.Var) and indexed.name in self.active
         for param in tmpl.params[1:]:
             operand = operands.get(param)
             if param in covered or param in rule.constants or not (
                     isinstance(operand, ssa.Var)
-                    and operand.name in self.active):
+                    and operand.name in self.active) or (
+                    param in rule.indices and data):
                 continue
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
@@ -297,9 +302,13 @@ class Transform:
         calls_name = self.import_name("calls", calls)
         stmt = site.stmt
         args = [ssa.render_operand(getattr(a, "operand", a)) for a in site.args]
-        keys = [gast.Constant(k, None) if k is not None else  # **mapping
-                gast.Starred(ssa.render_operand(v), gast.Load())
-                for k, v in stmt.kwargs]
+        keys = gast.Tuple([gast.Constant(k, None)
+                           for k, _ in stmt.kwargs if k is not None],
+                          gast.Load())
+        for k, v in stmt.kwargs:
+            if k is None:  # **mapping: its keys, when the call runs
+                keys = gast.BinOp(keys, gast.Add(), gast.Call(
+                    self.builtin("tuple"), [ssa.render_operand(v)], []))
         spread = [gast.Constant(i, None) for i, a in enumerate(site.args)
                   if isinstance(a, ssa.Spread)]
         keywords = [gast.keyword("spread", gast.Tuple(spread, gast.Load()))] \
@@ -308,8 +317,8 @@ class Transform:
                            gast.Load())
         return gast.Call(
             gast.Attribute(load(calls_name), helper, gast.Load()),
-            [site.function_expr(), gast.Tuple(args, gast.Load()),
-             gast.Tuple(keys, gast.Load()), slots], keywords)
+            [site.function_expr(), gast.Tuple(args, gast.Load()), keys,
+             slots], keywords)
 
     def dispatched_call(self, site, function, extra=()):
         """`function(args..., extra..., keywords...)`: the call as written,

@@ -239,7 +239,7 @@ def clip(y, x, a_min, a_max):
             runtime.clip_high(x, a_min, a_max))
 
 
-@adjoint(np.where, broadcasts=True)
+@adjoint(np.where, broadcasts=True, constants=("condition",))
 def where(y, condition, x, z):
     d[x] = np.where(condition, d[y], 0.0)
     d[z] = np.where(condition, 0.0, d[y])

@@ -174,6 +174,7 @@ class Rule:
         self.differentiable = True
         self.makes_complex = False  # gives complex values from real ones
         self.constants = ()  # inputs without a derivative (shapes, dtypes)
+        self.indices = ()  # inputs indexing the first (see `adjoint`)
         self.sequences = False  # takes lists or tuples of arrays
         self.by_arity = None  # (kind, n) -> template, see `any_arity`
 
@@ -255,7 +256,7 @@ def elementwise(*fns, domain="real"):
 
 
 def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
-            constants=()):
+            constants=(), indices=()):
     """Declare a reverse-mode template in `d[x] = ...` syntax.
 
     Args:
@@ -263,6 +264,10 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
             for their shape or dtype only). Any other input the template
             writes no `d[...]` for is refused when a differentiated value
             reaches it, rather than given a silent zero.
+        indices: inputs that index the first: discrete, so without a
+            derivative when the value indexed is differentiated (it is then
+            data: an array, list or dict); refused otherwise, where an
+            object's `__getitem__` may build values from them (`np.r_`).
     """
     def register(template_fn):
         template = _template(template_fn)
@@ -273,6 +278,7 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
             rule.broadcasts = broadcasts
             rule.domain = domain
             rule.makes_complex = makes_complex
+            rule.indices = tuple(indices)
             rule.constants = tuple(constants)
         _changed()
         return template_fn

@@ -155,7 +155,7 @@ linear(runtime.through_cast)  # zero or the identity: self-adjoint
 linear(runtime.owned_copy)  # a copy: the identity
 
 
-@adjoint(runtime.item_adjoint)
+@adjoint(runtime.item_adjoint, constants=("index",))
 def item_adjoint_rev(y, g, index: via_output):
     d[g] = runtime.setitem(runtime.zeros_like(g), index, d[y])
 

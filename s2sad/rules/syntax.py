@@ -10,7 +10,7 @@ from s2sad.rules.registry import (
     via_output)
 
 
-@adjoint(operator.getitem)
+@adjoint(operator.getitem, indices=("index",))
 def getitem(y, x, index):
     d[x] = runtime.getitem_adjoint(d[y], x, index)
 
