@@ -356,6 +356,57 @@ def iterable_adjoint(g, seq):
         "which s2sad does not follow through it; loop over a list of them")
 
 
+def raised(exception, cause=None):
+    """`raise exception [from cause]`, as a call (what a `raise` or a
+    failed `assert` in a differentiated function becomes)."""
+    if cause is not None:
+        raise exception from cause
+    raise exception
+
+
+def is_mapping(value):
+    """Does `dict(value)` read `value` as a mapping (rather than pairs)?"""
+    return hasattr(value, "keys")
+
+
+def sort_order(items, key=None, reverse=False):
+    """The indices of `items` in the order `sorted(items, key=key,
+    reverse=reverse)` puts them (stable, as sorted)."""
+    return sorted(range(len(items)), reverse=reverse,
+                  key=(lambda i: items[i]) if key is None
+                  else (lambda i: key(items[i])))
+
+
+def max_index(items, key=None):
+    """The index of the item `max(items, key=key)` gives (the first of
+    equal ones, as max)."""
+    return _extreme_index(items, key, operator.gt, "max")
+
+
+def min_index(items, key=None):
+    """The index of the item `min(items, key=key)` gives."""
+    return _extreme_index(items, key, operator.lt, "min")
+
+
+def _extreme_index(items, key, better, name):
+    if len(items) == 0:
+        raise ValueError(f"{name}() iterable argument is empty")
+    best, best_key = 0, items[0] if key is None else key(items[0])
+    for i in range(1, len(items)):
+        value = items[i] if key is None else key(items[i])
+        if better(value, best_key):
+            best, best_key = i, value
+    return best
+
+
+def iterable_tangent(t, seq):
+    """The tangent of `iterable(seq)` given seq's tangent t (the transpose
+    of `iterable_adjoint`): t for a sequence; a dict's keys have zeros."""
+    if isinstance(seq, dict):
+        return zeros_like(list(seq))
+    return iterable_adjoint(t, seq)
+
+
 def owned_copy(x):
     """A copy of an argument the function changes by a method
     (`idx.sort()`): the derivative never changes the caller's data."""
@@ -942,6 +993,14 @@ def spread_over(g, items):
         return sequence([unbroadcast(g, item) for item in items])
     return np.array(np.broadcast_to(g, np.shape(items)),
                     dtype=_float_type(g, items))
+
+
+def spread_adjoint(gs, items):
+    """The adjoint of `spread_over` (the transpose of spreading g over the
+    items): the sum of the items' adjoints."""
+    if _is_sequence(items):
+        return sum(list(gs), 0.0)
+    return np.sum(gs, axis=0)
 
 
 def setitem(x, index, value):

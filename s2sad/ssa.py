@@ -163,6 +163,10 @@ def is_not_in(a, b):
     return a not in b
 
 
+# what lowering a `raise` (`runtime.raised(...)`) returns: control ends there
+RAISED = object()
+
+
 # ---- statements ----
 
 class Assign:
@@ -361,7 +365,9 @@ class _Lowering:
                           callee=self.runtime_call("owned_copy"), node=tree)
         copies, self.out = self.out, []
         self.parameter_names = everything
-        body, _ = self.block(tree.body)
+        body, returned = self.block(tree.body)
+        if returned is RAISED:  # (a function that always raises)
+            body.append(Return(Const(None), tree))
         if self.owned and self.updated_arguments and len(everything) > 1:
             # updates of one argument are not seen through another
             message = self.error(
@@ -407,6 +413,8 @@ class _Lowering:
         elif isinstance(node, gast.Expr):  # a call for its effect: print(x)
             fn, args, kwargs, callee = self.operation(node.value)
             self.emit(None, fn, args, kwargs, callee, node)
+            if getattr(node, "s2sad_raises", False):
+                return RAISED
         elif isinstance(node, gast.FunctionDef):
             self.function_value(node, node.name)
         elif isinstance(node, gast.With):  # fenced: s2sad.grad_of
@@ -976,11 +984,26 @@ class _Lowering:
         then_block, then_ret, else_block, else_ret, phis = self.branches(
             node, lower_all(node.body), lower_all(node.orelse))
         returned = None
-        if (then_ret is None) != (else_ret is None):
+        if then_ret is RAISED and else_ret is RAISED:
+            returned = RAISED
+        elif then_ret is RAISED or else_ret is RAISED:
+            # the other branch goes on, or returns alone
+            then_ret, else_ret = [None if r is RAISED else r
+                                  for r in (then_ret, else_ret)]
+            if then_ret is not None or else_ret is not None:
+                for block, ret in ((then_block, then_ret),
+                                   (else_block, else_ret)):
+                    if ret is not None:
+                        block.pop()
+                result = self.namer.temp()
+                phis.append(Phi(result, then_ret or Undefined(),
+                                else_ret or Undefined()))
+                returned = Var(result)
+        elif (then_ret is None) != (else_ret is None):
             raise errors.S2SADInternalError(
                 "return lifting left a one-sided return", self.source.filename,
                 self.source.lineno(node))
-        if then_ret is not None:
+        elif then_ret is not None:
             # both branches end in `return`: join the results, return once
             then_block.pop()
             else_block.pop()

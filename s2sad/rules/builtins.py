@@ -6,7 +6,8 @@ import numpy as np
 
 from s2sad import runtime
 from s2sad.rules.registry import (
-    adjoint, d, elementwise, non_differentiable, takes_sequences, tangent)
+    adjoint, d, elementwise, linear, non_differentiable, takes_sequences,
+    tangent)
 
 
 @elementwise(builtins.abs, domain="nonzero")
@@ -144,6 +145,12 @@ def sum_fwd(y, items, start=0):
     d[y] = sum(d[items]) + d[start]
 
 
+linear(runtime.spread_over, runtime.spread_adjoint)
+
+
 non_differentiable(builtins.len, builtins.range, builtins.int, builtins.round,
                    builtins.bool, builtins.isinstance, builtins.type,
-                   builtins.slice, builtins.reversed)
+                   builtins.slice, builtins.reversed, builtins.format,
+                   builtins.str, builtins.repr, builtins.ascii,
+                   runtime.sort_order, runtime.max_index, runtime.min_index,
+                   runtime.is_mapping)

@@ -134,7 +134,7 @@ linear(runtime.through_cast)  # zero or the identity: self-adjoint
 linear(runtime.owned_copy)  # a copy: the identity
 
 
-@adjoint(runtime.item_adjoint)
+@adjoint(runtime.item_adjoint, constants=("index",))
 def item_adjoint_rev(y, g, index: via_output):
     d[g] = runtime.setitem(runtime.zeros_like(g), index, d[y])
 
@@ -311,7 +311,8 @@ def gradients_fwd(y, gs, xs, others: via_output = ()):
     d[y] = runtime.gradients(d[gs], xs)
 
 
-linear(runtime.iterable_adjoint)  # the identity, or zeros for keys
+# the identity, or zeros for a dict's keys (each the other's transpose)
+linear(runtime.iterable_adjoint, runtime.iterable_tangent)
 linear(runtime.from_triangle, runtime.to_triangle)
 
 
@@ -322,4 +323,4 @@ def iterable_rev(y, seq):
 
 @tangent(runtime.iterable)
 def iterable_fwd(y, seq):
-    d[y] = runtime.iterable(runtime.iterable_adjoint(d[seq], seq))
+    d[y] = runtime.iterable_tangent(d[seq], seq)

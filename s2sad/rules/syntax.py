@@ -10,7 +10,9 @@ from s2sad.rules.registry import (
     via_output)
 
 
-@adjoint(operator.getitem)
+# an index (an int, a slice, a key) has no derivative; one computed from
+# differentiated values (a key of a differentiated dict) is a constant
+@adjoint(operator.getitem, constants=("index",))
 def getitem(y, x, index):
     d[x] = runtime.getitem_adjoint(d[y], x, index)
 
