@@ -653,6 +653,11 @@ class _Loops(gast.NodeTransformer):
             iterable, start = self.arguments(node.iter, "enumerate",
                                              ["iterable", "start"], 1)
             sequences = [(iterable, target)]
+            if self.builtin(iterable, "zip") and isinstance(
+                    target, gast.Tuple) and len(target.elts) == len(
+                    iterable.args):  # enumerate(zip(xs, ys))
+                self.not_strict(iterable)
+                sequences = list(zip(iterable.args, target.elts))
             if start is None and isinstance(counter, gast.Name):
                 index = counter.id
             else:

@@ -155,6 +155,8 @@ def _check_unchanged(code, text):
     after it was imported (inspect reads the file as it is now, at the line
     the code started on). The text must compile to the same function: the
     same parameters, constants and instructions."""
+    if "@pytest_ar" in code.co_names:  # pytest rewrote its asserts: the
+        return  # instructions differ from the text's (which s2sad reads)
     try:
         compiled = compile(textwrap.dedent(text), code.co_filename, "exec",
                            flags=code.co_flags & _FUTURE_FLAGS,

@@ -1085,7 +1085,7 @@ class _Lowering:
     def operand(self, node):
         if isinstance(node, gast.Constant):
             return Const(node.value)
-        if isinstance(node, gast.Name):
+        if isinstance(node, gast.Name) and not hasattr(node, "s2sad_builtin"):
             if node.id in self.env:
                 version = self.env[node.id]
                 if version in self.stale:

@@ -1,6 +1,7 @@
 """Rules for Python built-ins."""
 
 import builtins
+import logging
 
 import numpy as np
 
@@ -154,3 +155,10 @@ non_differentiable(builtins.len, builtins.range, builtins.int, builtins.round,
                    builtins.str, builtins.repr, builtins.ascii,
                    runtime.sort_order, runtime.max_index, runtime.min_index,
                    runtime.is_mapping)
+
+
+# called for their effect (run once, going forward): nothing to differentiate
+non_differentiable(builtins.print, *(
+    getattr(owner, name) for owner in (logging, logging.Logger)
+    for name in ("debug", "info", "warning", "error", "critical",
+                 "exception", "log")))

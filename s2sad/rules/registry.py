@@ -382,7 +382,11 @@ def attribute(name):
 def lookup(key):
     """The `Rule` for a function or attribute key, or None."""
     try:
-        return _RULES.get(key)
+        rule = _RULES.get(key)
+        if rule is None and hasattr(key, "__func__"):  # a bound method:
+            method = _RULES.get(key.__func__)  # one with no derivative
+            rule = method if method and not method.differentiable else None
+        return rule
     except TypeError:
         return None
 
