@@ -157,8 +157,9 @@ non_differentiable(builtins.len, builtins.range, builtins.int, builtins.round,
                    runtime.is_mapping)
 
 
-# called for their effect (run once, going forward): nothing to differentiate
-non_differentiable(builtins.print, *(
+# called for their effect (run once, going forward), as print is: nothing to
+# differentiate, and their source is not read
+non_differentiable(*(
     getattr(owner, name) for owner in (logging, logging.Logger)
     for name in ("debug", "info", "warning", "error", "critical",
                  "exception", "log")))
