@@ -5,6 +5,7 @@ generated code never modifies the caller's arrays.
 """
 
 import copy
+import dataclasses
 import operator
 
 import numpy as np
@@ -136,6 +137,8 @@ def zeros_like(x):
         return 0.0
     if isinstance(x, dict):
         return DictAdjoint({k: zeros_like(v) for k, v in x.items()})
+    if fields(x) is not None:
+        return _record_zeros(x)
     if _is_sequence(x):
         return sequence([zeros_like(item) for item in x])
     x = np.asarray(x)
@@ -1025,16 +1028,89 @@ def item_adjoint(g, index):
     return g[index]
 
 
-def attribute_adjoint(g, x, name):
-    """The adjoint of `x.name` for a namedtuple x: `g` at that field."""
-    fields = getattr(type(x), "_fields", None)
-    if fields is None or name not in fields:
+def fields(x):
+    """The field names of a namedtuple or dataclass (a record), or None."""
+    names = getattr(type(x), "_fields", None)
+    if names is None and dataclasses.is_dataclass(x) and not isinstance(
+            x, type):
+        names = tuple(f.name for f in dataclasses.fields(x))
+    return names
+
+
+def _field_index(x, name):
+    names = fields(x)
+    if names is None or name not in names:
         raise errors.S2SADError(
             f"cannot differentiate the attribute .{name} of a "
             f"{type(x).__name__} object: s2sad differentiates arrays, numbers "
-            "and tuples, lists, dicts and namedtuples of them; pass the "
-            "parameters in one of those")
-    return getitem_adjoint(g, x, fields.index(name))
+            "and tuples, lists, dicts, namedtuples and dataclasses of them; "
+            "pass the parameters in one of those")
+    return names.index(name)
+
+
+def attribute_adjoint(g, x, name):
+    """The adjoint of `x.name` for a namedtuple or dataclass x: `g` at that
+    field (a dataclass's adjoint is a DictAdjoint of its fields)."""
+    index = _field_index(x, name)
+    if isinstance(x, tuple):
+        return getitem_adjoint(g, x, index)
+    out = zeros_like(x)
+    out[name] = g
+    return out
+
+
+def adjoint_attribute(g, x, name):
+    """The transpose of `attribute_adjoint`: the entry of the record's
+    adjoint g at the field `name`."""
+    index = _field_index(x, name)
+    return g[index] if isinstance(x, tuple) else g[name]
+
+
+def record(items, cls):
+    """`cls(*items)`: a namedtuple or dataclass made from its fields."""
+    return cls(*items)
+
+
+def record_adjoint(g, cls):
+    """The adjoint of `record(items, cls)` with respect to items: g as one
+    adjoint per field."""
+    if isinstance(g, dict):
+        return sequence([g[f.name] if f.name in g else 0.0
+                         for f in dataclasses.fields(cls)])
+    return g
+
+
+def fields_adjoint(g, cls):
+    """The transpose of `record_adjoint`: per-field adjoints as the
+    adjoint of a `cls` (a DictAdjoint for a dataclass)."""
+    if dataclasses.is_dataclass(cls):
+        return DictAdjoint(zip([f.name for f in dataclasses.fields(cls)], g))
+    return g
+
+
+def replaced(x, name, value):
+    """`x` with its field `name` set to value (namedtuple `._replace`,
+    `dataclasses.replace`)."""
+    if isinstance(x, tuple):
+        return x._replace(**{name: value})
+    return dataclasses.replace(x, **{name: value})
+
+
+def replaced_adjoint(g, x, name):
+    """The adjoint of a record g with the field `name` zero (the adjoint of
+    `replaced` with respect to the record)."""
+    index = _field_index(x, name)
+    if isinstance(x, tuple):
+        return setitem(g, index, zeros_like(x[index]))
+    out = DictAdjoint(g)
+    out[name] = zeros_like(getattr(x, name))
+    return out
+
+
+def _record_zeros(x):
+    if isinstance(x, tuple):
+        return sequence([zeros_like(item) for item in x])
+    return DictAdjoint({f: zeros_like(getattr(x, f)) for f in fields(x)})
 
 
 def keep_last(part, x, index):

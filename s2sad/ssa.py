@@ -28,6 +28,7 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
 """
 
 import collections
+import dataclasses
 import inspect
 import operator
 import re
@@ -1192,12 +1193,20 @@ class _Lowering:
                                      "into an array in place, which s2sad "
                                      "does not follow; build the new array "
                                      "and assign it instead")
+                if node.func.attr == "_replace" and kwargs and not args \
+                        and all(k for k, _ in kwargs):  # a namedtuple's
+                    return self.replaced(receiver, kwargs, node)
                 return method(node.func.attr), [receiver] + args, kwargs, None
             function = self.expr(node.func)
             args, kwargs = self.arguments(node)
             return call, [function] + args, kwargs, None
         callee = self.operand(node.func)
         args, kwargs = self.arguments(node)
+        if _record_fields(callee.value) is not None:
+            return self.record(callee, args, kwargs, node)
+        if callee.value is dataclasses.replace and len(args) == 1 and \
+                not isinstance(args[0], Spread) and all(k for k, _ in kwargs):
+            return self.replaced(args[0], kwargs, node)
         if _writes_in_place(callee.value, kwargs):
             raise self.error(node, f"`{_text(node.func)}` writes into an "
                              "array in place, which s2sad does not follow; "
@@ -1205,6 +1214,41 @@ class _Lowering:
                              "np.sin(x)`, `y = np.where(mask, v, y)`, "
                              "`y[i] = v`)")
         return callee.value, args, kwargs, callee.expr
+
+    def record(self, cls, args, kwargs, node):
+        """`Point(a, y=b)` for a namedtuple or dataclass: its fields in
+        order, defaults filled in, as `runtime.record((a, b), Point)`."""
+        names, defaults = _record_fields(cls.value)
+        values = dict(zip(names, args))
+        fits = len(args) <= len(names) and not any(
+            isinstance(a, Spread) for a in args)
+        for key, value in kwargs:
+            fits = fits and key in names and key not in values
+            values[key] = value
+        for name in names:
+            if name not in values and isinstance(defaults.get(name),
+                                                 _CONST_TYPES):
+                values[name] = Const(defaults[name])
+        if not fits or len(values) != len(names):
+            raise self.error(node, f"this call of `{_text(node.func)}` "
+                             "is not supported: pass each field by position "
+                             "or name (defaults that are numbers, strings or "
+                             "None may be left out)")
+        items = self.emit(self.namer.temp(), make_tuple,
+                          [values[name] for name in names], node=node)
+        return (runtime.record, [items, cls], (),
+                self.runtime_call("record"))
+
+    def replaced(self, value, kwargs, node):
+        """`p._replace(b=v)`, `dataclasses.replace(p, b=v)`: one
+        `runtime.replaced` per field."""
+        for name, new in kwargs[:-1]:
+            value = self.emit(self.namer.temp(), runtime.replaced,
+                              [value, Const(name), new], node=node,
+                              callee=self.runtime_call("replaced"))
+        name, new = kwargs[-1]
+        return (runtime.replaced, [value, Const(name), new], (),
+                self.runtime_call("replaced"))
 
     def index(self, node):
         """Lower a subscript index; constant slices and tuples stay constant."""
@@ -1354,6 +1398,26 @@ _FRESH_METHODS = {
     "dot", "cumsum", "cumprod", "round", "clip", "conj", "conjugate",
     "flatten", "tolist", "all", "any", "argmax", "argmin", "item", "trace",
     "nonzero", "repeat", "take", "count", "index", "keys"}
+
+
+def _record_fields(cls):
+    """(field names, defaults) of a namedtuple class, or of a dataclass
+    that `cls(*fields)` makes (no `__post_init__`, every field taken by
+    `__init__`); else None."""
+    try:
+        if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(
+                cls, "_fields"):
+            return tuple(cls._fields), dict(cls._field_defaults)
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and not \
+                hasattr(cls, "__post_init__"):
+            found = dataclasses.fields(cls)
+            if all(f.init for f in found):
+                return tuple(f.name for f in found), {
+                    f.name: f.default for f in found
+                    if f.default is not dataclasses.MISSING}
+    except TypeError:
+        pass
+    return None
 
 
 def _is_user_function(fn):

@@ -149,6 +149,37 @@ def sum_fwd(y, items, start=0):
 linear(runtime.spread_over, runtime.spread_adjoint)
 
 
+# ---- records: namedtuples and dataclasses (see ssa's `record`) ----
+
+takes_sequences(runtime.record)
+
+
+@adjoint(runtime.record, constants=("cls",))
+def record_rev(y, items, cls):
+    d[items] = runtime.record_adjoint(d[y], cls)
+
+
+@tangent(runtime.record, structural=True)
+def record_fwd(y, items, cls):
+    d[y] = runtime.record(d[items], cls)
+
+
+@adjoint(runtime.replaced, constants=("name",))
+def replaced_rev(y, x, name, value):
+    d[x] = runtime.replaced_adjoint(d[y], x, name)
+    d[value] = runtime.adjoint_attribute(d[y], x, name)
+
+
+@tangent(runtime.replaced, structural=True)
+def replaced_fwd(y, x, name, value):
+    d[y] = runtime.replaced(d[x], name, d[value])
+
+
+linear(runtime.record_adjoint, runtime.fields_adjoint)
+linear(runtime.attribute_adjoint, runtime.adjoint_attribute)
+linear(runtime.replaced_adjoint)  # a projection: its own transpose
+
+
 non_differentiable(builtins.len, builtins.range, builtins.int, builtins.round,
                    builtins.bool, builtins.isinstance, builtins.type,
                    builtins.slice, builtins.reversed, builtins.format,
