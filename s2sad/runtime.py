@@ -998,12 +998,12 @@ def spread_over(g, items):
                     dtype=_float_type(g, items))
 
 
-def spread_adjoint(gs, items):
-    """The adjoint of `spread_over` (the transpose of spreading g over the
-    items): the sum of the items' adjoints."""
+def spread_adjoint(gs, items, like):
+    """The adjoint of `spread_over(g, items)` with respect to g (shaped
+    like `like`): the items' adjoints summed down to g's shape."""
     if _is_sequence(items):
-        return sum(list(gs), 0.0)
-    return np.sum(gs, axis=0)
+        return sum([unbroadcast(gi, like) for gi in gs], zeros_like(like))
+    return unbroadcast(gs, like)
 
 
 def setitem(x, index, value):
