@@ -93,6 +93,16 @@ def _check(source, node):
                     "list or dict (`del xs[i]`, `del d[key]`); build a new "
                     "value instead")
     elif kind is gast.With:
+        from s2sad import extend
+        for item in node.items:
+            call = item.context_expr
+            if isinstance(call, gast.Call) and source.resolve(
+                    call.func) is extend.grad_of:
+                raise source.error(
+                    errors.UnsupportedSyntaxError, node,
+                    "write a gradient hook as `with s2sad.grad_of(x) as "
+                    "dx:`, x a variable of the function and the only item "
+                    "of the `with`")
         for stmt in _outside_loops(node.body):
             if isinstance(stmt, (gast.Break, gast.Continue)):
                 raise source.error(
