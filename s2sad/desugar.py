@@ -71,6 +71,7 @@ class _Comprehensions:
         self.local = {n.id for n in gast.walk(source.tree)
                       if isinstance(n, gast.Name)
                       and isinstance(n.ctx, (gast.Store, gast.Param))}
+        self.lists = set()  # the temporaries holding comprehensions' lists
 
     def block(self, stmts):
         out = []
@@ -165,6 +166,7 @@ class _Comprehensions:
                 gast.copy_location(node, comp)
         before.append(_set(result, empty, comp))
         before += self.block(body)
+        self.lists.add(result)
         return _load(result)
 
     # -- built-ins --
@@ -195,6 +197,13 @@ class _Comprehensions:
         name = self.namer.temp()
         before.append(_set(name, node, where))
         return _load(name)
+
+    def listed(self, node, before, where):
+        """A name holding `node` as a list, tuple or array (a dict: its
+        keys; any other iterable: what iterating it gives)."""
+        if isinstance(node, gast.Name) and node.id in self.lists:
+            return node
+        return self.named(_helper("iterable", [node]), before, where)
 
     def call(self, node, before):
         fn = self.resolve(node.func)
@@ -238,7 +247,7 @@ class _Comprehensions:
         options = {k.arg: k.value for k in node.keywords}
         if len(node.args) != 1 or not set(options) <= {"key", "reverse"}:
             return node
-        items = self.named(_helper("iterable", node.args), before, node)
+        items = self.listed(node.args[0], before, node)
         index = self.namer.fresh("_i")
         order = _helper("sort_order", [items])
         order.keywords = [gast.keyword(k, v) for k, v in options.items()]
@@ -290,7 +299,7 @@ class _Comprehensions:
             return value
         items = node.args[0] if len(node.args) == 1 else gast.List(
             node.args, gast.Load())
-        items = self.named(_helper("iterable", [items]), before, node)
+        items = self.listed(items, before, node)
         index = _helper(which + "_index", [items])
         index.keywords = [gast.keyword(k, v) for k, v in options.items()]
         return gast.copy_location(gast.Subscript(items, index, gast.Load()),
