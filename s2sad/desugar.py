@@ -290,8 +290,9 @@ class _Comprehensions:
         if not set(options) <= {"key"} or not node.args:
             raise self.source.error(
                 errors.UnsupportedSyntaxError, node,
-                f"`{which}` with {', '.join(f'`{k}=`' for k in options if k != 'key')} "
-                "is not supported; test for an empty sequence first")
+                f"`{which}` with "
+                f"{', '.join(f'`{k}=`' for k in options if k != 'key')} is "
+                "not supported; test for an empty sequence first")
         if len(node.args) > 1 and not options:  # max(max(a, b), c)
             value = node.args[0]
             for arg in node.args[1:]:
@@ -379,12 +380,15 @@ def _fill(result, source, namer, where):
                          [_assign(gast.Subscript(_load(result), _load(key),
                                                  gast.Store()),
                                   _load(value), where)], [], None)]
-    if isinstance(source, (gast.Dict, gast.DictComp)):
-        stmts = from_mapping(source) if not isinstance(source, gast.Dict) \
-            else [_assign(gast.Subscript(_load(result), k, gast.Store()), v,
-                          where) for k, v in zip(source.keys, source.values)]
+    if isinstance(source, gast.Dict) and None not in source.keys:
+        stmts = [_assign(gast.Subscript(_load(result), k, gast.Store()), v,
+                         where) for k, v in zip(source.keys, source.values)]
+    elif isinstance(source, gast.DictComp):
+        name = namer.temp()
+        stmts = [_set(name, source, where)] + from_mapping(_load(name))
     elif isinstance(source, (gast.List, gast.Tuple)) or (
-            isinstance(source, gast.Call) and isinstance(source.func, gast.Name)
+            isinstance(source, gast.Call)
+            and isinstance(source.func, gast.Name)
             and source.func.id == "zip"):
         stmts = from_pairs(source)
     else:
@@ -532,7 +536,8 @@ class _Statements:
         return out
 
     def setdefault(self, stmt, call):
-        """`v = d.setdefault(k, x)` -> `if k not in d: d[k] = x`; `v = d[k]`."""
+        """`v = d.setdefault(k, x)` -> `if k not in d: d[k] = x`;
+        `v = d[k]`."""
         mapping = call.func.value.id
         if call.keywords or not 1 <= len(call.args) <= 2 or isinstance(
                 stmt, gast.Assign) and not (
@@ -589,8 +594,8 @@ def _before_returns(stmts, run, namer):
                 out += make(stmt)
                 continue
             for field in ("body", "orelse"):
-                if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With)) \
-                        and hasattr(stmt, field):
+                if isinstance(stmt, (gast.If, gast.For, gast.While,
+                                     gast.With)) and hasattr(stmt, field):
                     setattr(stmt, field, block(getattr(stmt, field)))
             out.append(stmt)
         return out
@@ -713,8 +718,12 @@ class _Loops(gast.NodeTransformer):
                 "items", "values", "keys") and not seq.args \
                 and not seq.keywords and (func.attr != "items" or (
                     isinstance(target, gast.Tuple) and len(target.elts) == 2)):
-            mapping = self.namer.temp()
-            before.append(_set(mapping, func.value, node))
+            if isinstance(func.value, gast.Name) and \
+                    func.value.id not in _assigned_in(node.body):
+                mapping = func.value.id  # (a copy would be another holder)
+            else:
+                mapping = self.namer.temp()
+                before.append(_set(mapping, func.value, node))
             keys = self.namer.temp()
             listed = _load("keys")
             listed.s2sad_builtin = runtime.keys

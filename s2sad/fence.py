@@ -67,8 +67,8 @@ def _check(source, node):
             _check(source, part)
         return
     if kind is gast.Global:
-        stored = {n.id for n in gast.walk(source.tree)
-                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        stored = {n.id for n in gast.walk(source.tree) if isinstance(
+            n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for name in node.names:
             if name in stored:
                 raise source.error(

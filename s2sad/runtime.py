@@ -998,12 +998,15 @@ def spread_over(g, items):
                     dtype=_float_type(g, items))
 
 
-def spread_adjoint(gs, items, like):
-    """The adjoint of `spread_over(g, items)` with respect to g (shaped
-    like `like`): the items' adjoints summed down to g's shape."""
+def spread_adjoint(b, items):
+    """The transpose of `spread_over`: the items' adjoints `b` added up
+    (broadcast to the shape their sum takes)."""
     if _is_sequence(items):
-        return sum([unbroadcast(gi, like) for gi in gs], zeros_like(like))
-    return unbroadcast(gs, like)
+        total = 0.0
+        for item in b:
+            total = total + item
+        return total
+    return np.sum(b, axis=0)
 
 
 def setitem(x, index, value):

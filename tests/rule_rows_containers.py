@@ -83,13 +83,13 @@ ROWS[runtime.iterable_tangent] = [
      [arr(3), arr(3)], ALL),
 ]
 ROWS[runtime.spread_over] = [
-    ("np.stack(OP(x0, [x1, x1 * 2.0]))", [arr(3), arr(3)], ALL),
-    ("OP(x0, x1)", [arr(3), arr(2, 3)], ALL),
+    ("np.stack(list(OP(x0 * 2.0, [x1, x1])))", [arr(3), arr(3)], ALL),
+    ("OP(x0 * 2.0, x1)", [arr(3), arr(2, 3)], ALL),
 ]
 ROWS[runtime.spread_adjoint] = [
-    ("OP(runtime.sequence([x0, 2.0 * x0]), [x1, x1], x1)", [arr(3), arr(3)],
+    ("OP(runtime.sequence([x0, 2.0 * x0]), [x1, x1])", [arr(3), arr(3)],
      ALL),
-    ("OP(x0, x1, x1[0])", [arr(2, 3), arr(2, 3)], ALL),
+    ("OP(x0 * 2.0, x1)", [arr(2, 3), arr(2, 3)], ALL),
 ]
 ROWS[runtime.record] = [
     ("OP((x0, x1), Pair).a * OP((x1, x0), Duo).b", [arr(3), arr(3)], ALL),

@@ -286,24 +286,38 @@ def test_print_and_logging_run_once_in_the_forward_sweep(capsys, caplog):
         assert [r.getMessage() for r in caplog.records] == ["y=2.25"]
 
 
-def with_returning_manager(x):
-    with Timer() as timer:
-        y = x * 3.0
-    return y * timer.elapsed * 0.0 + y
+EXITS = []
 
 
-def test_with_calls_exit_on_every_path():
-    exits = []
+class Recorder:
+    """A context manager that records each exit."""
 
-    class Recorder(contextlib.AbstractContextManager):
-        def __exit__(self, *exc):
-            exits.append(exc)
+    def __enter__(self):
+        return self
 
-    assert Recorder  # (module-level managers are the usual case)
-    assert s2sad.grad(returns_inside_with)(0.5) == pytest.approx(
-        np.exp(0.5) * 1.5)
-    assert s2sad.grad(returns_inside_with)(-0.5) == 2.0
-    assert s2sad.grad(with_returning_manager)(2.0) == 3.0
+    def __exit__(self, *exc):
+        EXITS.append(exc)
+        return False
+
+
+def returns_from_recorded_block(x):
+    with Recorder():
+        if x > 0:
+            return np.exp(x) * x
+        y = x * 2.0
+    return y * 3.0
+
+
+def test_with_calls_exit_once_on_every_path():
+    for x, expected in ((0.5, np.exp(0.5) * 1.5), (-0.5, 6.0)):
+        for g in (s2sad.grad(returns_from_recorded_block),
+                  s2sad.grad(s2sad.grad(returns_from_recorded_block))):
+            EXITS.clear()
+            g(x)
+            assert EXITS == [(None, None, None)]
+        EXITS.clear()
+        assert s2sad.grad(returns_from_recorded_block)(x) == pytest.approx(
+            expected)
 
 
 def _bare_raise(x):
@@ -362,3 +376,32 @@ def test_what_remains_refused_is_located_with_advice(f, line, words):
             s2sad.show(f, mode=mode)
         assert f"test_statements.py:{lineno}:" in str(info.value)
         assert words in str(info.value)
+
+
+def updates_from_comprehensions(x):
+    d = {"a": x}
+    d.update({k + "2": v * 3.0 for k, v in d.items()})
+    d.update(**{"c": x * x})
+    return d["a2"] * d["c"] + d["a"]
+
+
+def test_update_from_a_comprehension_and_keywords():
+    s2sad.check_grads(updates_from_comprehensions, (0.7,))
+    s2sad.check_grads(s2sad.grad(updates_from_comprehensions), (0.7,))
+
+
+def assigns_into_a_dict_after_looping_over_its_items(x):
+    d = {"a": x, "b": x * x}
+    total = 0.0
+    for k, v in d.items():
+        total = total + v
+    for v in d.values():
+        total = total * v
+    d["c"] = total
+    return d["c"] + d["a"]
+
+
+def test_a_loop_over_items_does_not_hold_the_dict():
+    f = assigns_into_a_dict_after_looping_over_its_items
+    s2sad.check_grads(f, (0.8,))
+    s2sad.check_grads(s2sad.grad(f), (0.8,))

@@ -8,7 +8,7 @@ import numpy as np
 from s2sad import runtime
 from s2sad.rules.registry import (
     adjoint, d, elementwise, linear, non_differentiable, takes_sequences,
-    tangent, via_output)
+    tangent)
 
 
 @elementwise(builtins.abs, domain="nonzero")
@@ -144,26 +144,6 @@ def sum_rev(y, items, start=0):
 @tangent(builtins.sum)
 def sum_fwd(y, items, start=0):
     d[y] = sum(d[items]) + d[start]
-
-
-@adjoint(runtime.spread_over, constants=("items",))
-def spread_over_rev(y, g, items):
-    d[g] = runtime.spread_adjoint(d[y], items, g)
-
-
-@tangent(runtime.spread_over)
-def spread_over_fwd(y, g, items):
-    d[y] = runtime.spread_over(d[g], items)
-
-
-@adjoint(runtime.spread_adjoint, constants=("items", "like"))
-def spread_adjoint_rev(y, gs, items, like: via_output):
-    d[gs] = runtime.spread_over(d[y], items)
-
-
-@tangent(runtime.spread_adjoint)
-def spread_adjoint_fwd(y, gs, items, like):
-    d[y] = runtime.spread_adjoint(d[gs], items, like)
 
 
 # ---- records: namedtuples and dataclasses (see ssa's `record`) ----

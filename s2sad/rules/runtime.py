@@ -128,6 +128,7 @@ def stack_pieces_fwd(y, pieces, arrays, axis=0):
 
 
 linear(runtime.tree_like, runtime.tree_adjoint)
+linear(runtime.spread_over, runtime.spread_adjoint)  # Python's sum
 linear(runtime.sequence)
 linear(runtime.keep_last)
 linear(runtime.through_cast)  # zero or the identity: self-adjoint
