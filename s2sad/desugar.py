@@ -118,21 +118,41 @@ class _Comprehensions:
             return [self.hoist(n, before) for n in node]
         if not isinstance(node, gast.AST) or isinstance(node, gast.Lambda):
             return node
-        if isinstance(node, (gast.IfExp, gast.BoolOp)) and self.hoists(node):
-            raise self.error(node, "inside `... if ... else ...`, `and` or "
-                             "`or`")
+        if isinstance(node, (gast.IfExp, gast.BoolOp)):
+            # what runs first always runs: it may be computed before
+            first = "test" if isinstance(node, gast.IfExp) else "values"
+            if first == "values":
+                node.values[0] = self.hoist(node.values[0], before)
+            else:
+                node.test = self.hoist(node.test, before)
+            rest = gast.Tuple(node.values[1:] if first == "values" else
+                              [node.body, node.orelse], gast.Load())
+            if self.hoists(rest):
+                raise self.error(node, "in a part of `... if ... else ...`, "
+                                 "`and` or `or` that may not run")
+            return node
         if isinstance(node, gast.GeneratorExp):
             node = gast.copy_location(gast.ListComp(node.elt, node.generators),
                                       node)
         if isinstance(node, (gast.ListComp, gast.DictComp)):
             return self.lower(node, before)
+        looped = loop_iter and isinstance(node, gast.Call) and (
+            isinstance(node.func, gast.Attribute) and node.func.attr in (
+                "items", "values", "keys")
+            or self.resolve(node.func) in (enumerate, zip))
         for field in node._fields:
-            setattr(node, field, self.hoist(getattr(node, field), before))
+            value = getattr(node, field)
+            if looped and field == "args" and value and \
+                    self.resolve(node.func) is enumerate:
+                # `for i, (a, b) in enumerate(zip(...))`: one loop
+                value = [self.hoist(value[0], before, loop_iter=True)] + \
+                    self.hoist(value[1:], before)
+            else:
+                value = self.hoist(value, before)
+            setattr(node, field, value)
         if isinstance(node, gast.JoinedStr):
             return _formatted(node)
-        if isinstance(node, gast.Call) and not (loop_iter and isinstance(
-                node.func, gast.Attribute) and node.func.attr in (
-                "items", "values", "keys")):
+        if isinstance(node, gast.Call) and not looped:
             return self.call(node, before)
         return node
 
@@ -242,6 +262,29 @@ class _Comprehensions:
                     _load(result), _const(keyword.arg), gast.Store()),
                     keyword.value, node))
         return _load(result)
+
+    def builtin_zip(self, node, before):
+        """`zip(xs, ys)` kept in a variable: the list of its tuples."""
+        if node.keywords or not node.args:
+            return node
+        names = [self.namer.fresh("_item") for _ in node.args]
+        return self.lower(gast.copy_location(gast.ListComp(
+            gast.Tuple([_load(n) for n in names], gast.Load()),
+            [gast.comprehension(gast.Tuple([_store(_load(n)) for n in names],
+                                           gast.Store()),
+                                _call("zip", node.args), [], 0)]), node),
+            before)
+
+    def builtin_enumerate(self, node, before):
+        """`enumerate(xs)` kept in a variable: the list of its pairs."""
+        names = [self.namer.fresh("_index"), self.namer.fresh("_item")]
+        loop = _call("enumerate", node.args)
+        loop.keywords = node.keywords
+        return self.lower(gast.copy_location(gast.ListComp(
+            gast.Tuple([_load(n) for n in names], gast.Load()),
+            [gast.comprehension(gast.Tuple([_store(_load(n)) for n in names],
+                                           gast.Store()), loop, [], 0)]),
+            node), before)
 
     def builtin_sorted(self, node, before):
         options = {k.arg: k.value for k in node.keywords}
@@ -357,7 +400,7 @@ class _Comprehensions:
 
 # the built-ins `_Comprehensions` writes with comprehensions and indexing
 _REWRITTEN = ("dict", "sorted", "map", "filter", "reversed", "max", "min",
-              "pow", "divmod")
+              "pow", "divmod", "zip", "enumerate")
 
 
 def _fill(result, source, namer, where):

@@ -239,7 +239,17 @@ def dataclass_values(x):
     return p.w * q.b + q.w * p.b
 
 
-CONTAINERS = [dicts, dict_views, sorts, maps_and_filters, enumerate_zip,
+def stored_iterators(x):
+    xs = [x, 2.0 * x, x * x]
+    pairs = list(zip(xs, [1.0, 2.0, 3.0]))
+    numbered = list(enumerate(xs, 1))
+    if any(v > 3.0 for v in xs) or x > 0:  # (the first part always runs)
+        return sum(p * q for p, q in pairs) + sum(i * v for i, v in numbered)
+    return sum((v for v in xs), 1.0) * (
+        1.0 if all(v > 0 for v in xs) else x)  # (the test always runs)
+
+
+CONTAINERS = [stored_iterators, dicts, dict_views, sorts, maps_and_filters, enumerate_zip,
               extremes, arithmetic_builtins, items_of_arrays, namedtuples,
               dataclass_values]
 
@@ -354,7 +364,7 @@ def _max_with_default(x):
 
 
 def _generator_in_a_condition(x):
-    return sum(v for v in [x]) if x > 0 else x
+    return sum(v for v in [x]) if x > 0 else x  # (evaluated only if x > 0)
 
 
 @pytest.mark.parametrize("f, line, words", [
@@ -365,7 +375,7 @@ def _generator_in_a_condition(x):
     (_three_argument_pow, "return pow(", "`pow` with a modulus"),
     (_max_with_default, "return max(", "`default=`"),
     (_generator_in_a_condition, "return sum(",
-     "a generator expression inside"),
+     "a generator expression in a part of"),
 ], ids=lambda c: getattr(c, "__name__", ""))
 def test_what_remains_refused_is_located_with_advice(f, line, words):
     import inspect
