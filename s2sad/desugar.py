@@ -1,6 +1,17 @@
 """Desugar: rewrite the fenced tree into the canonical forms `ssa` lowers.
 
 After this pass:
+- `assert`, `raise`, `with`, `try`, `del` and `global` are gone (see
+  `_Statements`): `raise E` is the effect `runtime.raised(E)`, which `ssa`
+  takes for an exit; `assert t, m` is `if not t: raise AssertionError(m)`;
+  a `with` block calls `__enter__` and `__exit__` around its body; a `try`
+  is its body, `else` and `finally` (derivative code runs the path that
+  raised nothing); `del xs[i]` is `xs.pop(i)`;
+- generator expressions are list comprehensions, and comprehensions (list
+  and dict), f-strings and the container built-ins (`dict`, `sorted`,
+  `map`, `filter`, `reversed`, `max`/`min` of an iterable, `pow`, `divmod`,
+  `.get`, `.items()`, `.values()`, `.keys()`) are spelled with loops,
+  indexing and `runtime` helpers, computed before their statement;
 - there is no augmented assignment (`x += y` is `x = x + y`);
 - there is no docstring or other constant expression statement;
 - every `for` loops over `range(...)`: `for x in X` is
@@ -23,7 +34,7 @@ import copy
 
 import gast
 
-from s2sad import errors, runtime
+from s2sad import errors, fence, frontend, runtime
 from s2sad.naming import Namer, names_in
 
 
@@ -34,7 +45,8 @@ def desugar(source):
     loops = _Loops(source, namer)
     comprehensions = _Comprehensions(source, namer)
     body = []
-    for stmt in comprehensions.block(func.body):
+    statements = _Statements(source, namer).block(func.body)
+    for stmt in comprehensions.block(statements):
         new = loops.visit(_AugAssign().visit(stmt))
         body += new if isinstance(new, list) else [new]
     body = [s for s in body if not _is_constant_expr(s)]
@@ -45,12 +57,21 @@ def desugar(source):
 
 
 class _Comprehensions:
-    """`[elt for t in xs if c]` -> a list built before the statement:
-    `_t1 = []; for t_1 in xs: if c: _t1.append(elt)`, the comprehension's
-    own variables renamed (they do not leak, as in Python 3)."""
+    """Expressions computed by statements, before the statement that holds
+    them: `[elt for t in xs if c]` -> `_t1 = []; for t_1 in xs: if c:
+    _t1.append(elt)`, the comprehension's own variables renamed (they do not
+    leak, as in Python 3); a generator expression is a list comprehension;
+    `{k: v for ...}` fills a dict the same way; the container built-ins
+    (`sorted`, `map`, `filter`, `dict`, `max` of an iterable, `d.items()`,
+    ...) are written with comprehensions, indexing and `runtime` helpers
+    (see `call`)."""
 
     def __init__(self, source, namer):
         self.source, self.namer = source, namer
+        self.local = {n.id for n in gast.walk(source.tree)
+                      if isinstance(n, gast.Name)
+                      and isinstance(n.ctx, (gast.Store, gast.Param))}
+        self.lists = set()  # the temporaries holding comprehensions' lists
 
     def block(self, stmts):
         out = []
@@ -61,33 +82,78 @@ class _Comprehensions:
             before = []
             for field in ("value", "test", "iter", "targets", "target"):
                 if hasattr(stmt, field) and not isinstance(stmt, gast.While):
-                    setattr(stmt, field, self.hoist(getattr(stmt, field),
-                                                    before))
-            if isinstance(stmt, gast.While) and _has_comprehension(stmt.test):
+                    setattr(stmt, field, self.hoist(
+                        getattr(stmt, field), before,
+                        loop_iter=isinstance(stmt, gast.For)
+                        and field == "iter"))
+            if isinstance(stmt, gast.While) and self.hoists(stmt.test):
                 raise self.error(stmt.test, "in a `while` test")
             out += before + [stmt]
         return out
 
     def error(self, node, where):
-        from s2sad import runtime, errors
+        kinds = {gast.ListComp: "a list comprehension",
+                 gast.GeneratorExp: "a generator expression",
+                 gast.DictComp: "a dict comprehension"}
+        what = next((kinds[type(n)] for n in gast.walk(node)
+                     if type(n) in kinds), "a call of `sorted`, `map`, "
+                    "`filter`, `dict`, `max`/`min` of an iterable or `.get`, "
+                    "`.items()` or `.values()`")
         return self.source.error(
             errors.UnsupportedSyntaxError, node,
-            f"a list comprehension {where} is not supported; assign it to a "
-            "variable on a line of its own first")
+            f"{what} {where} is not supported; assign it to a variable on a "
+            "line of its own first")
 
-    def hoist(self, node, before):
+    def hoists(self, node):
+        """Would `node` need statements before its own?"""
+        scratch = []
+        node = copy.deepcopy(node)
+        for part in [getattr(node, f) for f in node._fields] if isinstance(
+                node, (gast.IfExp, gast.BoolOp)) else [node]:
+            self.hoist(part, scratch)
+        return bool(scratch)
+
+    def hoist(self, node, before, loop_iter=False):
         if isinstance(node, list):
             return [self.hoist(n, before) for n in node]
-        if not isinstance(node, gast.AST):
+        if not isinstance(node, gast.AST) or isinstance(node, gast.Lambda):
             return node
-        if isinstance(node, (gast.IfExp, gast.BoolOp)) and _has_comprehension(
-                node):
-            raise self.error(node, "inside `... if ... else ...`, `and` or "
-                             "`or`")
-        if isinstance(node, gast.ListComp):
+        if isinstance(node, (gast.IfExp, gast.BoolOp)):
+            # what runs first always runs: it may be computed before
+            first = "test" if isinstance(node, gast.IfExp) else "values"
+            if first == "values":
+                node.values[0] = self.hoist(node.values[0], before)
+            else:
+                node.test = self.hoist(node.test, before)
+            rest = gast.Tuple(node.values[1:] if first == "values" else
+                              [node.body, node.orelse], gast.Load())
+            if self.hoists(rest):
+                raise self.error(node, "in a part of `... if ... else ...`, "
+                                 "`and` or `or` that may not run")
+            return node
+        if isinstance(node, gast.GeneratorExp):
+            node = gast.copy_location(gast.ListComp(node.elt, node.generators),
+                                      node)
+        if isinstance(node, (gast.ListComp, gast.DictComp)):
             return self.lower(node, before)
+        looped = loop_iter and isinstance(node, gast.Call) and (
+            isinstance(node.func, gast.Attribute) and node.func.attr in (
+                "items", "values", "keys")
+            or self.resolve(node.func) in (enumerate, zip))
         for field in node._fields:
-            setattr(node, field, self.hoist(getattr(node, field), before))
+            value = getattr(node, field)
+            if looped and field == "args" and value and \
+                    self.resolve(node.func) is enumerate:
+                # `for i, (a, b) in enumerate(zip(...))`: one loop
+                value = [self.hoist(value[0], before, loop_iter=True)] + \
+                    self.hoist(value[1:], before)
+            else:
+                value = self.hoist(value, before)
+            setattr(node, field, value)
+        if isinstance(node, gast.JoinedStr):
+            return _formatted(node)
+        if isinstance(node, gast.Call) and not looped:
+            return self.call(node, before)
         return node
 
     def lower(self, comp, before):
@@ -101,8 +167,14 @@ class _Comprehensions:
         comp = _Rename(renames).visit(comp)
         comp.generators[0].iter = outer
         result = self.namer.temp()
-        inner = gast.Expr(gast.Call(gast.Attribute(
-            _load(result), "append", gast.Load()), [comp.elt], []))
+        if isinstance(comp, gast.DictComp):
+            inner = _assign(gast.Subscript(_load(result), comp.key,
+                                           gast.Store()), comp.value, comp)
+            empty = gast.Dict([], [])
+        else:
+            inner = gast.Expr(gast.Call(gast.Attribute(
+                _load(result), "append", gast.Load()), [comp.elt], []))
+            empty = gast.List([], gast.Load())
         body = [inner]
         for generator in reversed(comp.generators):
             for test in reversed(generator.ifs):
@@ -112,9 +184,474 @@ class _Comprehensions:
         for node in gast.walk(body[0]):
             if isinstance(node, gast.stmt):
                 gast.copy_location(node, comp)
-        before.append(_set(result, gast.List([], gast.Load()), comp))
+        before.append(_set(result, empty, comp))
         before += self.block(body)
+        self.lists.add(result)
         return _load(result)
+
+    # -- built-ins --
+
+    def resolve(self, func):
+        """The object a callee names, when it is not the function's own."""
+        root = func
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if isinstance(root, gast.Name) and root.id in self.local:
+            return None
+        if hasattr(func, "s2sad_builtin"):
+            return None  # s2sad's own call
+        value = self.source.resolve(func)
+        return None if frontend.is_missing(value) else value
+
+    def is_local(self, node):
+        """Is `node` a value of the function's (not a module-level name)?"""
+        while isinstance(node, (gast.Attribute, gast.Subscript)):
+            node = node.value
+        return not isinstance(node, gast.Name) or node.id in self.local or \
+            frontend.is_missing(self.source.resolve(node))
+
+    def named(self, node, before, where):
+        """`node` if a name or constant, else a temporary assigned it."""
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return node
+        name = self.namer.temp()
+        before.append(_set(name, node, where))
+        return _load(name)
+
+    def listed(self, node, before, where):
+        """A name holding `node` as a list, tuple or array (a dict: its
+        keys; any other iterable: what iterating it gives)."""
+        if isinstance(node, gast.Name) and node.id in self.lists:
+            return node
+        return self.named(_helper("iterable", [node]), before, where)
+
+    def call(self, node, before):
+        fn = self.resolve(node.func)
+        method = node.func.attr if isinstance(node.func, gast.Attribute) \
+            and fn is None and self.is_local(node.func.value) else None
+        if any(isinstance(a, gast.Starred) for a in node.args) or (
+                fn is None and method is None):
+            return node
+        try:
+            builtin = next((name for name in _REWRITTEN
+                            if fn is getattr(builtins, name)), None)
+        except TypeError:  # (an object that refuses `is`? never; safe)
+            builtin = None
+        if builtin is not None:
+            return getattr(self, "builtin_" + builtin)(node, before)
+        if method in ("get", "items", "values", "keys") and \
+                not node.keywords:
+            return self.dict_method(node, method, before)
+        return node
+
+    def builtin_dict(self, node, before):
+        if len(node.args) > 1:
+            return node
+        if not node.args and all(k.arg for k in node.keywords):
+            return gast.copy_location(gast.Dict(
+                [_const(k.arg) for k in node.keywords],
+                [k.value for k in node.keywords]), node)
+        result = self.namer.temp()
+        before.append(_set(result, gast.Dict([], []), node))
+        sources = node.args + [k.value for k in node.keywords if not k.arg]
+        for source in sources:
+            before += self.block(_fill(result, source, self.namer, node))
+        for keyword in node.keywords:
+            if keyword.arg:
+                before.append(_assign(gast.Subscript(
+                    _load(result), _const(keyword.arg), gast.Store()),
+                    keyword.value, node))
+        return _load(result)
+
+    def builtin_zip(self, node, before):
+        """`zip(xs, ys)` kept in a variable: the list of its tuples."""
+        if node.keywords or not node.args:
+            return node
+        names = [self.namer.fresh("_item") for _ in node.args]
+        return self.lower(gast.copy_location(gast.ListComp(
+            gast.Tuple([_load(n) for n in names], gast.Load()),
+            [gast.comprehension(gast.Tuple([_store(_load(n)) for n in names],
+                                           gast.Store()),
+                                _call("zip", node.args), [], 0)]), node),
+            before)
+
+    def builtin_enumerate(self, node, before):
+        """`enumerate(xs)` kept in a variable: the list of its pairs."""
+        names = [self.namer.fresh("_index"), self.namer.fresh("_item")]
+        loop = _call("enumerate", node.args)
+        loop.keywords = node.keywords
+        return self.lower(gast.copy_location(gast.ListComp(
+            gast.Tuple([_load(n) for n in names], gast.Load()),
+            [gast.comprehension(gast.Tuple([_store(_load(n)) for n in names],
+                                           gast.Store()), loop, [], 0)]),
+            node), before)
+
+    def builtin_sorted(self, node, before):
+        options = {k.arg: k.value for k in node.keywords}
+        if len(node.args) != 1 or not set(options) <= {"key", "reverse"}:
+            return node
+        items = self.listed(node.args[0], before, node)
+        index = self.namer.fresh("_i")
+        order = _helper("sort_order", [items])
+        order.keywords = [gast.keyword(k, v) for k, v in options.items()]
+        return self.lower(gast.copy_location(gast.ListComp(
+            gast.Subscript(items, _load(index), gast.Load()),
+            [gast.comprehension(_store(_load(index)), order, [], 0)]), node),
+            before)
+
+    def builtin_map(self, node, before):
+        if len(node.args) < 2 or node.keywords:
+            return node
+        names = [self.namer.fresh("_item") for _ in node.args[1:]]
+        target = _store(_load(names[0])) if len(names) == 1 else gast.Tuple(
+            [_store(_load(n)) for n in names], gast.Store())
+        iterable = node.args[1] if len(names) == 1 else _call(
+            "zip", node.args[1:])
+        elt = _applied(node.args[0], [_load(n) for n in names])
+        return self.lower(gast.copy_location(gast.ListComp(elt, [
+            gast.comprehension(target, iterable, [], 0)]), node), before)
+
+    def builtin_filter(self, node, before):
+        if len(node.args) != 2 or node.keywords:
+            return node
+        name = self.namer.fresh("_item")
+        test = _load(name) if isinstance(node.args[0], gast.Constant) and \
+            node.args[0].value is None else _applied(node.args[0],
+                                                     [_load(name)])
+        return self.lower(gast.copy_location(gast.ListComp(_load(name), [
+            gast.comprehension(_store(_load(name)), node.args[1], [test],
+                               0)]), node), before)
+
+    def builtin_reversed(self, node, before):
+        if len(node.args) != 1 or node.keywords:
+            return node
+        return gast.Subscript(node.args[0], gast.Slice(None, None, _const(-1)),
+                              gast.Load())
+
+    def builtin_max(self, node, before, which="max"):
+        options = {k.arg: k.value for k in node.keywords}
+        if not set(options) <= {"key"} or not node.args:
+            raise self.source.error(
+                errors.UnsupportedSyntaxError, node,
+                f"`{which}` with "
+                f"{', '.join(f'`{k}=`' for k in options if k != 'key')} is "
+                "not supported; test for an empty sequence first")
+        if len(node.args) > 1 and not options:  # max(max(a, b), c)
+            value = node.args[0]
+            for arg in node.args[1:]:
+                value = gast.copy_location(_call(which, [value, arg]), node)
+            return value
+        items = node.args[0] if len(node.args) == 1 else gast.List(
+            node.args, gast.Load())
+        items = self.listed(items, before, node)
+        index = _helper(which + "_index", [items])
+        index.keywords = [gast.keyword(k, v) for k, v in options.items()]
+        return gast.copy_location(gast.Subscript(items, index, gast.Load()),
+                                  node)
+
+    def builtin_min(self, node, before):
+        return self.builtin_max(node, before, "min")
+
+    def builtin_pow(self, node, before):
+        if len(node.args) != 2 or node.keywords:
+            raise self.source.error(
+                errors.UnsupportedSyntaxError, node,
+                "`pow` with a modulus (or keywords) is not supported: modular "
+                "powers of integers have no derivative; write `a ** b`, or "
+                "`(a ** b) % m` outside the differentiated function")
+        return gast.copy_location(gast.BinOp(node.args[0], gast.Pow(),
+                                             node.args[1]), node)
+
+    def builtin_divmod(self, node, before):
+        if len(node.args) != 2 or node.keywords:
+            return node
+        a, b = [self.named(arg, before, node) for arg in node.args]
+        return gast.copy_location(gast.Tuple([
+            gast.BinOp(a, gast.FloorDiv(), b),
+            gast.BinOp(copy.deepcopy(a), gast.Mod(), copy.deepcopy(b))],
+            gast.Load()), node)
+
+    def dict_method(self, node, method, before):
+        if method == "get":
+            if not 1 <= len(node.args) <= 2:
+                return node
+            mapping = self.named(node.func.value, before, node)
+            key = self.named(node.args[0], before, node)
+            default = node.args[1] if len(node.args) == 2 else _const(None)
+            return gast.copy_location(gast.IfExp(
+                gast.Compare(key, [gast.In()], [mapping]),
+                gast.Subscript(copy.deepcopy(mapping), copy.deepcopy(key),
+                               gast.Load()), default), node)
+        if node.args:
+            return node
+        mapping = self.named(node.func.value, before, node)
+        keys = _helper("keys", [mapping])
+        if method == "keys":
+            return keys
+        name = self.namer.fresh("_key")
+        value = gast.Subscript(copy.deepcopy(mapping), _load(name),
+                               gast.Load())
+        elt = value if method == "values" else gast.Tuple(
+            [_load(name), value], gast.Load())
+        return self.lower(gast.copy_location(gast.ListComp(elt, [
+            gast.comprehension(_store(_load(name)), keys, [], 0)]), node),
+            before)
+
+
+# the built-ins `_Comprehensions` writes with comprehensions and indexing
+_REWRITTEN = ("dict", "sorted", "map", "filter", "reversed", "max", "min",
+              "pow", "divmod", "zip", "enumerate")
+
+
+def _fill(result, source, namer, where):
+    """Statements setting `result[k] = v` for each pair of `source`, a
+    mapping or an iterable of pairs (when its kind shows only at run time,
+    `runtime.is_mapping` picks)."""
+    key, value = namer.fresh("_key"), namer.fresh("_value")
+
+    def from_mapping(mapping):
+        return [gast.For(_store(_load(key)), _helper("keys", [mapping]),
+                         [_assign(gast.Subscript(
+                             _load(result), _load(key), gast.Store()),
+                             gast.Subscript(copy.deepcopy(mapping),
+                                            _load(key), gast.Load()),
+                             where)], [], None)]
+
+    def from_pairs(pairs):
+        return [gast.For(gast.Tuple([_store(_load(key)), _store(_load(value))],
+                                    gast.Store()), pairs,
+                         [_assign(gast.Subscript(_load(result), _load(key),
+                                                 gast.Store()),
+                                  _load(value), where)], [], None)]
+    if isinstance(source, gast.Dict) and None not in source.keys:
+        stmts = [_assign(gast.Subscript(_load(result), k, gast.Store()), v,
+                         where) for k, v in zip(source.keys, source.values)]
+    elif isinstance(source, gast.DictComp):
+        name = namer.temp()
+        stmts = [_set(name, source, where)] + from_mapping(_load(name))
+    elif isinstance(source, (gast.List, gast.Tuple)) or (
+            isinstance(source, gast.Call)
+            and isinstance(source.func, gast.Name)
+            and source.func.id == "zip"):
+        stmts = from_pairs(source)
+    else:
+        name = namer.temp()
+        stmts = [_set(name, source, where), gast.If(
+            _helper("is_mapping", [_load(name)]), from_mapping(_load(name)),
+            from_pairs(_load(name)))]
+    for stmt in stmts:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.stmt):
+                gast.copy_location(node, where)
+    return stmts
+
+
+def _applied(func, args):
+    """`func(*args)`; a lambda's body with its parameters replaced."""
+    if isinstance(func, gast.Lambda) and len(func.args.args) == len(args) \
+            and not (func.args.vararg or func.args.kwonlyargs
+                     or func.args.kwarg or func.args.posonlyargs
+                     or func.args.defaults):
+        renames = {p.id: a.id for p, a in zip(func.args.args, args)}
+        return _Rename(renames).visit(copy.deepcopy(func.body))
+    return gast.Call(func, args, [])
+
+
+def _formatted(node):
+    """An f-string as `'...' + format(value, spec) + ...` (not
+    differentiated: `format` gives a string)."""
+    parts = []
+    for value in node.values:
+        if isinstance(value, gast.FormattedValue):
+            inner = value.value
+            conversion = {115: "str", 114: "repr", 97: "ascii"}.get(
+                value.conversion)
+            if conversion:
+                inner = _call(conversion, [inner])
+            spec = value.format_spec or _const("")  # (written already)
+            if isinstance(spec, gast.JoinedStr):
+                spec = _formatted(spec)
+            parts.append(_call("format", [inner, spec]))
+        else:
+            parts.append(value)
+    parts = [p for p in parts
+             if not (isinstance(p, gast.Constant) and p.value == "")]
+    result = parts[0] if parts else _const("")
+    for part in parts[1:]:
+        result = gast.BinOp(result, gast.Add(), part)
+    return gast.copy_location(result, node)
+
+
+class _Statements:
+    """Statements that compute nothing differentiated, in the forms `ssa`
+    lowers (see the module docstring); nested functions are left as they
+    are (they are read again when they are differentiated)."""
+
+    def __init__(self, source, namer):
+        self.source, self.namer = source, namer
+        tree = source.tree
+        self.local = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+                      and isinstance(n.ctx, (gast.Store, gast.Param))}
+
+    def block(self, stmts):
+        out = []
+        for stmt in stmts:
+            for new in self.statement(stmt):
+                out.append(gast.copy_location(new, stmt)
+                           if not hasattr(new, "lineno") else new)
+        return out
+
+    def statement(self, stmt):
+        if isinstance(stmt, (gast.If, gast.For, gast.While)):
+            stmt.body = self.block(stmt.body)
+            stmt.orelse = self.block(stmt.orelse)
+            return [stmt]
+        if isinstance(stmt, gast.Assert):
+            message = [stmt.msg] if stmt.msg is not None else []
+            error = gast.Call(_load("AssertionError"), message, [])
+            error.func.s2sad_builtin = AssertionError
+            fail = _raise(error, stmt)
+            return [gast.If(gast.UnaryOp(gast.Not(), stmt.test), [fail], [])]
+        if isinstance(stmt, gast.Raise):
+            return [_raise(stmt.exc, stmt, stmt.cause)]
+        if isinstance(stmt, gast.With) and not fence._is_grad_of(self.source,
+                                                                 stmt):
+            return self.with_(stmt)
+        if isinstance(stmt, gast.With):
+            stmt.body = self.block(stmt.body)
+            return [stmt]
+        if isinstance(stmt, gast.Try):
+            finally_ = self.block(stmt.finalbody)
+            body = self.block(stmt.body + stmt.orelse)
+            return _before_returns(body, finally_, self.namer) + \
+                copy.deepcopy(finally_)
+        if isinstance(stmt, gast.Delete):
+            return [gast.Expr(gast.Call(gast.Attribute(
+                t.value, "pop", gast.Load()), [t.slice], []))
+                for t in stmt.targets if isinstance(t, gast.Subscript)]
+        if isinstance(stmt, gast.Global):
+            return []
+        call = getattr(stmt, "value", None)
+        if isinstance(stmt, (gast.Expr, gast.Assign)) and self.method_of_local(
+                call, "update") and isinstance(stmt, gast.Expr):
+            return self.update(call, stmt)
+        if isinstance(stmt, (gast.Expr, gast.Assign)) and self.method_of_local(
+                call, "setdefault"):
+            return self.setdefault(stmt, call)
+        return [stmt]
+
+    def method_of_local(self, call, name):
+        return (isinstance(call, gast.Call) and isinstance(
+            call.func, gast.Attribute) and call.func.attr == name
+            and isinstance(call.func.value, gast.Name)
+            and call.func.value.id in self.local)
+
+    def with_(self, node):
+        """`with A as a: body` -> `_c = A; a = _c.__enter__(); body;
+        _c.__exit__(None, None, None)` (also before each `return`)."""
+        setup, exits = [], []
+        for item in node.items:
+            manager = self.namer.temp()
+            setup.append(_set(manager, item.context_expr, node))
+            enter = gast.Call(gast.Attribute(_load(manager), "__enter__",
+                                             gast.Load()), [], [])
+            setup.append(_assign(item.optional_vars, enter, node)
+                         if item.optional_vars is not None
+                         else gast.copy_location(gast.Expr(enter), node))
+            exits.insert(0, gast.copy_location(gast.Expr(gast.Call(
+                gast.Attribute(_load(manager), "__exit__", gast.Load()),
+                [_const(None)] * 3, [])), node))
+        body = _before_returns(self.block(node.body), exits, self.namer)
+        return setup + body + exits
+
+    def update(self, call, node):
+        """`d.update(other, k=v)` -> `d[key] = value` for each pair."""
+        mapping = call.func.value
+        out = []
+        for source in call.args + [k.value for k in call.keywords
+                                   if k.arg is None]:
+            out += _fill(mapping.id, source, self.namer, node)
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                out.append(_assign(gast.Subscript(
+                    _load(mapping.id), _const(keyword.arg), gast.Store()),
+                    keyword.value, node))
+        return out
+
+    def setdefault(self, stmt, call):
+        """`v = d.setdefault(k, x)` -> `if k not in d: d[k] = x`;
+        `v = d[k]`."""
+        mapping = call.func.value.id
+        if call.keywords or not 1 <= len(call.args) <= 2 or isinstance(
+                stmt, gast.Assign) and not (
+                len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)):
+            raise self.source.error(
+                errors.UnsupportedSyntaxError, stmt,
+                "`.setdefault(key, value)` is supported as a statement or "
+                "assigned to a name; write `if key not in d: d[key] = value`")
+        out = []
+        key = call.args[0]
+        if not isinstance(key, (gast.Name, gast.Constant)):
+            name = self.namer.temp()
+            out.append(_set(name, key, stmt))
+            key = _load(name)
+        default = call.args[1] if len(call.args) == 2 else _const(None)
+        out.append(gast.If(
+            gast.Compare(copy.deepcopy(key), [gast.NotIn()], [_load(mapping)]),
+            [_assign(gast.Subscript(_load(mapping), copy.deepcopy(key),
+                                    gast.Store()), default, stmt)], []))
+        if isinstance(stmt, gast.Assign):
+            out.append(_assign(stmt.targets[0], gast.Subscript(
+                _load(mapping), copy.deepcopy(key), gast.Load()), stmt))
+        return out
+
+
+def _raise(exc, where, cause=None):
+    """`raise exc [from cause]` as the effect `runtime.raised(...)`, which
+    `ssa` and the return lifting below take for an exit."""
+    stmt = gast.Expr(_helper("raised", [exc] + ([cause] if cause else [])))
+    stmt.s2sad_raises = True
+    return gast.copy_location(stmt, where)
+
+
+def _raises(stmt):
+    return getattr(stmt, "s2sad_raises", False)
+
+
+def _before_returns(stmts, run, namer):
+    """`stmts` with the statements `run` (copies) before each `return`
+    (not in nested functions): `return v` -> `_r = v; <run>; return _r`."""
+    def make(node):
+        value = node.value
+        if value is None or isinstance(value, (gast.Constant, gast.Name)):
+            return copy.deepcopy(run) + [node]
+        name = namer.temp()
+        return [_set(name, value, node)] + copy.deepcopy(run) + [
+            gast.copy_location(gast.Return(_load(name)), node)]
+
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, gast.Return):
+                out += make(stmt)
+                continue
+            for field in ("body", "orelse"):
+                if isinstance(stmt, (gast.If, gast.For, gast.While,
+                                     gast.With)) and hasattr(stmt, field):
+                    setattr(stmt, field, block(getattr(stmt, field)))
+            out.append(stmt)
+        return out
+    return block(stmts) if run else stmts
+
+
+def _helper(name, args):
+    """A call of s2sad's `runtime.<name>`."""
+    func = _load(name)
+    func.s2sad_builtin = getattr(runtime, name)
+    call = gast.Call(func, args, [])
+    call.s2sad_listed = name in ("keys", "sort_order")  # (lists)
+    return call
 
 
 class _Rename(gast.NodeTransformer):
@@ -125,10 +662,6 @@ class _Rename(gast.NodeTransformer):
         if node.id in self.renames:
             node.id = self.renames[node.id]
         return node
-
-
-def _has_comprehension(node):
-    return any(isinstance(n, gast.ListComp) for n in gast.walk(node))
 
 
 class _AugAssign(gast.NodeTransformer):
@@ -177,6 +710,11 @@ class _Loops(gast.NodeTransformer):
             iterable, start = self.arguments(node.iter, "enumerate",
                                              ["iterable", "start"], 1)
             sequences = [(iterable, target)]
+            if self.builtin(iterable, "zip") and isinstance(
+                    target, gast.Tuple) and len(target.elts) == len(
+                    iterable.args):  # enumerate(zip(xs, ys))
+                self.not_strict(iterable)
+                sequences = list(zip(iterable.args, target.elts))
             if start is None and isinstance(counter, gast.Name):
                 index = counter.id
             else:
@@ -223,8 +761,12 @@ class _Loops(gast.NodeTransformer):
                 "items", "values", "keys") and not seq.args \
                 and not seq.keywords and (func.attr != "items" or (
                     isinstance(target, gast.Tuple) and len(target.elts) == 2)):
-            mapping = self.namer.temp()
-            before.append(_set(mapping, func.value, node))
+            if isinstance(func.value, gast.Name) and \
+                    func.value.id not in _assigned_in(node.body):
+                mapping = func.value.id  # (a copy would be another holder)
+            else:
+                mapping = self.namer.temp()
+                before.append(_set(mapping, func.value, node))
             keys = self.namer.temp()
             listed = _load("keys")
             listed.s2sad_builtin = runtime.keys
@@ -253,6 +795,7 @@ class _Loops(gast.NodeTransformer):
             return seq, target  # read as the loop goes: updates are seen
         if isinstance(seq, (gast.Name, gast.Attribute)) or (
                 isinstance(seq, gast.Call) and not self.builtin(seq, "list")
+                and not getattr(seq, "s2sad_listed", False)
                 and not self.builtin(seq, "tuple")):
             func = _load("iterable")
             func.s2sad_builtin = runtime.iterable
@@ -459,7 +1002,7 @@ def _exits(stmts, kind):
 
 def _always_returns(stmts, kind=gast.Return):
     for stmt in stmts:
-        if isinstance(stmt, kind):
+        if isinstance(stmt, kind) or _raises(stmt):
             return True
         if isinstance(stmt, gast.If) and _always_returns(stmt.body, kind) \
                 and _always_returns(stmt.orelse, kind):
@@ -473,7 +1016,7 @@ def _lift(stmts, kind):
     out = []
     for i, stmt in enumerate(stmts):
         out.append(stmt)
-        if isinstance(stmt, kind):
+        if isinstance(stmt, kind) or _raises(stmt):
             return out  # anything after it is unreachable
         if isinstance(stmt, gast.If) and _exits([stmt], kind):
             rest = stmts[i + 1:]

@@ -11,15 +11,8 @@ from s2sad import errors
 
 # node type -> (construct, what to do instead)
 _UNSUPPORTED = {
-    gast.Try: ("try/except blocks", "move the error handling outside the "
-               "differentiated function"),
-    gast.With: ("`with` blocks other than `with s2sad.grad_of(x) as dx:`",
-                "move the context manager outside the differentiated "
-                "function"),
-    gast.Global: ("`global` statements", "pass the value in as an argument"),
     gast.Nonlocal: ("`nonlocal` statements", "pass the value in as an argument and "
                     "return the new value"),
-    gast.Delete: ("`del` statements", "let the variable go out of scope instead"),
     gast.Yield: ("generators (`yield`)", "return a list or an array"),
     gast.YieldFrom: ("generators (`yield from`)", "return a list or an array"),
     gast.AsyncFunctionDef: ("async functions", "use a plain function"),
@@ -31,14 +24,6 @@ _UNSUPPORTED = {
     gast.Import: ("imports inside the function", "import at module level"),
     gast.ImportFrom: ("imports inside the function", "import at module level"),
     gast.SetComp: ("set comprehensions", "write an explicit loop"),
-    gast.DictComp: ("dict comprehensions", "write an explicit loop"),
-    gast.GeneratorExp: ("generator expressions", "use a list comprehension "
-                        "(`sum([x * x for x in xs])`)"),
-    gast.Raise: ("`raise` statements", "validate the inputs before calling the "
-                 "differentiated function"),
-    gast.Assert: ("`assert` statements", "validate the inputs before calling the "
-                  "differentiated function"),
-    gast.JoinedStr: ("f-strings", "format strings outside the function"),
     gast.NamedExpr: ("assignment expressions (`:=`)", "assign on a line of its "
                      "own"),
 }
@@ -77,6 +62,53 @@ def _check(source, node):
         what, instead = _UNSUPPORTED[kind]
         raise source.error(errors.UnsupportedSyntaxError, node,
                            f"{what} are not supported; {instead}")
+    if kind is gast.Try:  # the handlers do not run in derivative code
+        for part in node.body + node.orelse + node.finalbody:
+            _check(source, part)
+        return
+    if kind is gast.Global:
+        stored = {n.id for n in gast.walk(source.tree) if isinstance(
+            n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        for name in node.names:
+            if name in stored:
+                raise source.error(
+                    errors.UnsupportedSyntaxError, node,
+                    f"assigning the global name `{name}` is not supported: "
+                    "s2sad does not change module-level values; return the "
+                    "new value instead")
+    elif kind is gast.Raise and node.exc is None:
+        raise source.error(
+            errors.UnsupportedSyntaxError, node,
+            "a bare `raise` is supported only in an `except` block, which "
+            "derivative code does not run; raise an exception object")
+    elif kind is gast.Delete:
+        for target in node.targets:
+            if not (isinstance(target, gast.Name) or isinstance(
+                    target, gast.Subscript) and isinstance(
+                    target.value, gast.Name) and not isinstance(
+                    target.slice, gast.Slice)):
+                raise source.error(
+                    errors.UnsupportedSyntaxError, target,
+                    "`del` is supported for a name and for one item of a "
+                    "list or dict (`del xs[i]`, `del d[key]`); build a new "
+                    "value instead")
+    elif kind is gast.With:
+        from s2sad import extend
+        for item in node.items:
+            call = item.context_expr
+            if isinstance(call, gast.Call) and source.resolve(
+                    call.func) is extend.grad_of:
+                raise source.error(
+                    errors.UnsupportedSyntaxError, node,
+                    "write a gradient hook as `with s2sad.grad_of(x) as "
+                    "dx:`, x a variable of the function and the only item "
+                    "of the `with`")
+        for stmt in _outside_loops(node.body):
+            if isinstance(stmt, (gast.Break, gast.Continue)):
+                raise source.error(
+                    errors.UnsupportedSyntaxError, stmt,
+                    "`break` and `continue` inside a `with` block are not "
+                    "supported; set a flag and test it after the block")
     if isinstance(node, (gast.For, gast.While)):
         if node.orelse:
             raise source.error(
@@ -89,6 +121,17 @@ def _check(source, node):
             _check_target(source, target)
     for child in gast.iter_child_nodes(node):
         _check(source, child)
+
+
+def _outside_loops(stmts):
+    """The nodes of `stmts`, not looking into loops or nested functions."""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (gast.For, gast.While, gast.FunctionDef,
+                                 gast.Lambda)):
+            stack.extend(gast.iter_child_nodes(node))
 
 
 def _is_grad_of(source, node):

@@ -5,6 +5,7 @@ generated code never modifies the caller's arrays.
 """
 
 import copy
+import dataclasses
 import functools
 import math
 import operator
@@ -141,6 +142,8 @@ def zeros_like(x):
         return 0.0
     if isinstance(x, dict):
         return DictAdjoint({k: zeros_like(v) for k, v in x.items()})
+    if fields(x) is not None:
+        return _record_zeros(x)
     if _is_sequence(x):
         return sequence([zeros_like(item) for item in x])
     if callable(x):  # a closure: what it binds
@@ -361,6 +364,57 @@ def iterable_adjoint(g, seq):
     raise errors.UnsupportedCallError(
         f"a loop over a {type(seq).__name__} carries differentiated values, "
         "which s2sad does not follow through it; loop over a list of them")
+
+
+def raised(exception, cause=None):
+    """`raise exception [from cause]`, as a call (what a `raise` or a
+    failed `assert` in a differentiated function becomes)."""
+    if cause is not None:
+        raise exception from cause
+    raise exception
+
+
+def is_mapping(value):
+    """Does `dict(value)` read `value` as a mapping (rather than pairs)?"""
+    return hasattr(value, "keys")
+
+
+def sort_order(items, key=None, reverse=False):
+    """The indices of `items` in the order `sorted(items, key=key,
+    reverse=reverse)` puts them (stable, as sorted)."""
+    return sorted(range(len(items)), reverse=reverse,
+                  key=(lambda i: items[i]) if key is None
+                  else (lambda i: key(items[i])))
+
+
+def max_index(items, key=None):
+    """The index of the item `max(items, key=key)` gives (the first of
+    equal ones, as max)."""
+    return _extreme_index(items, key, operator.gt, "max")
+
+
+def min_index(items, key=None):
+    """The index of the item `min(items, key=key)` gives."""
+    return _extreme_index(items, key, operator.lt, "min")
+
+
+def _extreme_index(items, key, better, name):
+    if len(items) == 0:
+        raise ValueError(f"{name}() iterable argument is empty")
+    best, best_key = 0, items[0] if key is None else key(items[0])
+    for i in range(1, len(items)):
+        value = items[i] if key is None else key(items[i])
+        if better(value, best_key):
+            best, best_key = i, value
+    return best
+
+
+def iterable_tangent(t, seq):
+    """The tangent of `iterable(seq)` given seq's tangent t (the transpose
+    of `iterable_adjoint`): t for a sequence; a dict's keys have zeros."""
+    if isinstance(seq, dict):
+        return zeros_like(list(seq))
+    return iterable_adjoint(t, seq)
 
 
 def owned_copy(x):
@@ -1032,16 +1086,89 @@ def item_adjoint(g, index):
     return g[index]
 
 
-def attribute_adjoint(g, x, name):
-    """The adjoint of `x.name` for a namedtuple x: `g` at that field."""
-    fields = getattr(type(x), "_fields", None)
-    if fields is None or name not in fields:
+def fields(x):
+    """The field names of a namedtuple or dataclass (a record), or None."""
+    names = getattr(type(x), "_fields", None)
+    if names is None and dataclasses.is_dataclass(x) and not isinstance(
+            x, type):
+        names = tuple(f.name for f in dataclasses.fields(x))
+    return names
+
+
+def _field_index(x, name):
+    names = fields(x)
+    if names is None or name not in names:
         raise errors.S2SADError(
             f"cannot differentiate the attribute .{name} of a "
             f"{type(x).__name__} object: s2sad differentiates arrays, numbers "
-            "and tuples, lists, dicts and namedtuples of them; pass the "
-            "parameters in one of those")
-    return getitem_adjoint(g, x, fields.index(name))
+            "and tuples, lists, dicts, namedtuples and dataclasses of them; "
+            "pass the parameters in one of those")
+    return names.index(name)
+
+
+def attribute_adjoint(g, x, name):
+    """The adjoint of `x.name` for a namedtuple or dataclass x: `g` at that
+    field (a dataclass's adjoint is a DictAdjoint of its fields)."""
+    index = _field_index(x, name)
+    if isinstance(x, tuple):
+        return getitem_adjoint(g, x, index)
+    out = zeros_like(x)
+    out[name] = g
+    return out
+
+
+def adjoint_attribute(g, x, name):
+    """The transpose of `attribute_adjoint`: the entry of the record's
+    adjoint g at the field `name`."""
+    index = _field_index(x, name)
+    return g[index] if isinstance(x, tuple) else g[name]
+
+
+def record(items, cls):
+    """`cls(*items)`: a namedtuple or dataclass made from its fields."""
+    return cls(*items)
+
+
+def record_adjoint(g, cls):
+    """The adjoint of `record(items, cls)` with respect to items: g as one
+    adjoint per field."""
+    if isinstance(g, dict):
+        return sequence([g[f.name] if f.name in g else 0.0
+                         for f in dataclasses.fields(cls)])
+    return g
+
+
+def fields_adjoint(g, cls):
+    """The transpose of `record_adjoint`: per-field adjoints as the
+    adjoint of a `cls` (a DictAdjoint for a dataclass)."""
+    if dataclasses.is_dataclass(cls):
+        return DictAdjoint(zip([f.name for f in dataclasses.fields(cls)], g))
+    return g
+
+
+def replaced(x, name, value):
+    """`x` with its field `name` set to value (namedtuple `._replace`,
+    `dataclasses.replace`)."""
+    if isinstance(x, tuple):
+        return x._replace(**{name: value})
+    return dataclasses.replace(x, **{name: value})
+
+
+def replaced_adjoint(g, x, name):
+    """The adjoint of a record g with the field `name` zero (the adjoint of
+    `replaced` with respect to the record)."""
+    index = _field_index(x, name)
+    if isinstance(x, tuple):
+        return setitem(g, index, zeros_like(x[index]))
+    out = DictAdjoint(g)
+    out[name] = zeros_like(getattr(x, name))
+    return out
+
+
+def _record_zeros(x):
+    if isinstance(x, tuple):
+        return sequence([zeros_like(item) for item in x])
+    return DictAdjoint({f: zeros_like(getattr(x, f)) for f in fields(x)})
 
 
 def keep_last(part, x, index):

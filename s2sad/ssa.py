@@ -28,6 +28,7 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
 """
 
 import collections
+import dataclasses
 import inspect
 import operator
 import re
@@ -161,6 +162,10 @@ def is_in(a, b):
 
 def is_not_in(a, b):
     return a not in b
+
+
+# what lowering a `raise` (`runtime.raised(...)`) returns: control ends there
+RAISED = object()
 
 
 # ---- statements ----
@@ -361,7 +366,9 @@ class _Lowering:
                           callee=self.runtime_call("owned_copy"), node=tree)
         copies, self.out = self.out, []
         self.parameter_names = everything
-        body, _ = self.block(tree.body)
+        body, returned = self.block(tree.body)
+        if returned is RAISED:  # (a function that always raises)
+            body.append(Return(Const(None), tree))
         if self.owned and self.updated_arguments and len(everything) > 1:
             # updates of one argument are not seen through another
             message = self.error(
@@ -407,6 +414,8 @@ class _Lowering:
         elif isinstance(node, gast.Expr):  # a call for its effect: print(x)
             fn, args, kwargs, callee = self.operation(node.value)
             self.emit(None, fn, args, kwargs, callee, node)
+            if getattr(node, "s2sad_raises", False):
+                return RAISED
         elif isinstance(node, gast.FunctionDef):
             self.function_value(node, node.name)
         elif isinstance(node, gast.With):  # fenced: s2sad.grad_of
@@ -976,11 +985,26 @@ class _Lowering:
         then_block, then_ret, else_block, else_ret, phis = self.branches(
             node, lower_all(node.body), lower_all(node.orelse))
         returned = None
-        if (then_ret is None) != (else_ret is None):
+        if then_ret is RAISED and else_ret is RAISED:
+            returned = RAISED
+        elif then_ret is RAISED or else_ret is RAISED:
+            # the other branch goes on, or returns alone
+            then_ret, else_ret = [None if r is RAISED else r
+                                  for r in (then_ret, else_ret)]
+            if then_ret is not None or else_ret is not None:
+                for block, ret in ((then_block, then_ret),
+                                   (else_block, else_ret)):
+                    if ret is not None:
+                        block.pop()
+                result = self.namer.temp()
+                phis.append(Phi(result, then_ret or Undefined(),
+                                else_ret or Undefined()))
+                returned = Var(result)
+        elif (then_ret is None) != (else_ret is None):
             raise errors.S2SADInternalError(
                 "return lifting left a one-sided return", self.source.filename,
                 self.source.lineno(node))
-        if then_ret is not None:
+        elif then_ret is not None:
             # both branches end in `return`: join the results, return once
             then_block.pop()
             else_block.pop()
@@ -1062,7 +1086,7 @@ class _Lowering:
     def operand(self, node):
         if isinstance(node, gast.Constant):
             return Const(node.value)
-        if isinstance(node, gast.Name):
+        if isinstance(node, gast.Name) and not hasattr(node, "s2sad_builtin"):
             if node.id in self.env:
                 version = self.env[node.id]
                 if version in self.stale:
@@ -1169,6 +1193,9 @@ class _Lowering:
                                      "into an array in place, which s2sad "
                                      "does not follow; build the new array "
                                      "and assign it instead")
+                if node.func.attr == "_replace" and kwargs and not args \
+                        and all(k for k, _ in kwargs):  # a namedtuple's
+                    return self.replaced(receiver, kwargs, node)
                 return method(node.func.attr), [receiver] + args, kwargs, None
             function = self.expr(node.func)
             args, kwargs = self.arguments(node)
@@ -1179,6 +1206,11 @@ class _Lowering:
         if packed is not None and not kwargs:  # math.hypot(x, *ys)
             return (packed, [self.gathered(args, node)], (),
                     self.runtime_call(packed.__name__))
+        if _record_fields(callee.value) is not None:
+            return self.record(callee, args, kwargs, node)
+        if callee.value is dataclasses.replace and len(args) == 1 and \
+                not isinstance(args[0], Spread) and all(k for k, _ in kwargs):
+            return self.replaced(args[0], kwargs, node)
         if _writes_in_place(callee.value, kwargs):
             raise self.error(node, f"`{_text(node.func)}` writes into an "
                              "array in place, which s2sad does not follow; "
@@ -1213,6 +1245,40 @@ class _Lowering:
                                [joined, piece], node=node,
                                callee=self.runtime_call("concatenated"))
         return joined
+    def record(self, cls, args, kwargs, node):
+        """`Point(a, y=b)` for a namedtuple or dataclass: its fields in
+        order, defaults filled in, as `runtime.record((a, b), Point)`."""
+        names, defaults = _record_fields(cls.value)
+        values = dict(zip(names, args))
+        fits = len(args) <= len(names) and not any(
+            isinstance(a, Spread) for a in args)
+        for key, value in kwargs:
+            fits = fits and key in names and key not in values
+            values[key] = value
+        for name in names:
+            if name not in values and isinstance(defaults.get(name),
+                                                 _CONST_TYPES):
+                values[name] = Const(defaults[name])
+        if not fits or len(values) != len(names):
+            raise self.error(node, f"this call of `{_text(node.func)}` "
+                             "is not supported: pass each field by position "
+                             "or name (defaults that are numbers, strings or "
+                             "None may be left out)")
+        items = self.emit(self.namer.temp(), make_tuple,
+                          [values[name] for name in names], node=node)
+        return (runtime.record, [items, cls], (),
+                self.runtime_call("record"))
+
+    def replaced(self, value, kwargs, node):
+        """`p._replace(b=v)`, `dataclasses.replace(p, b=v)`: one
+        `runtime.replaced` per field."""
+        for name, new in kwargs[:-1]:
+            value = self.emit(self.namer.temp(), runtime.replaced,
+                              [value, Const(name), new], node=node,
+                              callee=self.runtime_call("replaced"))
+        name, new = kwargs[-1]
+        return (runtime.replaced, [value, Const(name), new], (),
+                self.runtime_call("replaced"))
 
     def index(self, node):
         """Lower a subscript index; constant slices and tuples stay constant."""
@@ -1369,6 +1435,24 @@ def _packed_form(fn):
     or None (rules.registry.variadic)."""
     from s2sad.rules import registry
     return registry.packed(fn)
+def _record_fields(cls):
+    """(field names, defaults) of a namedtuple class, or of a dataclass
+    that `cls(*fields)` makes (no `__post_init__`, every field taken by
+    `__init__`); else None."""
+    try:
+        if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(
+                cls, "_fields"):
+            return tuple(cls._fields), dict(cls._field_defaults)
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and not \
+                hasattr(cls, "__post_init__"):
+            found = dataclasses.fields(cls)
+            if all(f.init for f in found):
+                return tuple(f.name for f in found), {
+                    f.name: f.default for f in found
+                    if f.default is not dataclasses.MISSING}
+    except TypeError:
+        pass
+    return None
 
 
 def _is_user_function(fn):

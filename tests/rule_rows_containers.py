@@ -3,11 +3,25 @@ built-ins, and the runtime helpers s2sad's SSA form writes `xs.append(v)`,
 `xs.pop(i)` and `y[i] = v` as (see tests/test_rules.py for the format)."""
 
 import builtins
+import collections
+import dataclasses
 
 import s2sad
 
-from s2sad import runtime
+from s2sad import runtime, ssa
 from tests.rule_inputs import ALL, FLOAT, arr
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+@dataclasses.dataclass
+class Duo:
+    a: object
+    b: object
+
+
+# names the rows read besides OP, np and runtime
+NAMES = {"Pair": Pair, "Duo": Duo}
 
 ROWS = {
     runtime.appended: [
@@ -99,6 +113,11 @@ ROWS[s2sad.hessian] = [
     ("np.sum(OP(lambda v: np.sum(np.sin(v) ** 3) * x0[0])(x1))",
      [arr(2), arr(2)], ALL),
 ]
+ROWS[runtime.iterable_tangent] = [
+    ("OP(x0, x1)", [arr(3), arr(3)], (0,)),
+    ("np.stack(OP([x0, x1], (x1, x0))) + len(OP(x0, {'a': x1}))",
+     [arr(3), arr(3)], ALL),
+]
 ROWS[runtime.spread_over] = [
     ("np.stack(list(OP(x0 * 2.0, [x1, x1])))", [arr(3), arr(3)], ALL),
     ("OP(x0 * 2.0, x1)", [arr(3), arr(2, 3)], ALL),
@@ -107,4 +126,44 @@ ROWS[runtime.spread_adjoint] = [
     ("OP(runtime.sequence([x0, 2.0 * x0]), [x1, x1])", [arr(3), arr(3)],
      ALL),
     ("OP(x0 * 2.0, x1)", [arr(2, 3), arr(2, 3)], ALL),
+]
+ROWS[runtime.record] = [
+    ("OP((x0, x1), Pair).a * OP((x1, x0), Duo).b", [arr(3), arr(3)], ALL),
+    ("np.stack(OP((x0, 2.0 * x1), Pair))", [arr(3), arr(3)], ALL),
+]
+ROWS[runtime.replaced] = [
+    ("OP(Pair(x0, x1), 'a', x1 * x0).a + OP(Duo(x0, x1), 'b', x0).b",
+     [arr(3), arr(3)], ALL),
+]
+ROWS[runtime.record_adjoint] = [
+    ("np.stack(list(OP(runtime.sequence([x0, x1]), Pair)))",
+     [arr(3), arr(3)], ALL),
+    ("np.stack(list(OP(runtime.fields_adjoint([x0, x1], Duo), Duo)))",
+     [arr(3), arr(3)], ALL),
+]
+ROWS[runtime.fields_adjoint] = [
+    ("np.stack(list(runtime.record_adjoint(OP((x0, x1), Duo), Duo)))",
+     [arr(3), arr(3)], ALL),
+    ("np.stack(list(OP([x0, x1], Pair)))", [arr(3), arr(3)], ALL),
+]
+ROWS[runtime.attribute_adjoint] = [
+    ("np.stack(list(runtime.record_adjoint(OP(x0, Duo(x1, x1), 'a'), Duo)))",
+     [arr(3), arr(3)], ALL),
+    ("np.stack(list(OP(x0, Pair(x1, x1), 'b')))", [arr(3), arr(3)], ALL),
+]
+ROWS[runtime.adjoint_attribute] = [
+    ("OP(runtime.fields_adjoint([x0, 2.0 * x0], Duo), Duo(x1, x1), 'b')",
+     [arr(3), arr(3)], ALL),
+    ("OP(runtime.sequence([x0, x1]), Pair(x1, x0), 'a')", [arr(3), arr(3)],
+     ALL),
+]
+ROWS[runtime.replaced_adjoint] = [
+    ("np.stack(list(runtime.record_adjoint(OP(runtime.fields_adjoint("
+     "[x0, x1], Duo), Duo(x1, x0), 'a'), Duo)))", [arr(3), arr(3)], ALL),
+    ("np.stack(list(OP(runtime.sequence([x0, x1]), Pair(x0, x1), 'b')))",
+     [arr(3), arr(3)], ALL),
+]
+ROWS[ssa.method("item")] = [
+    ("x0.item() * x0", [arr()], ALL),
+    ("np.reshape(x0, (1, 1)).item() + x0[0].item()", [arr(1)], ALL),
 ]

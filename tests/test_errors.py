@@ -29,17 +29,17 @@ def undefined_name(x):
     return x * not_defined_anywhere  # noqa: F821
 
 
-def _try(x):
-    try:
-        y = x * 2
-    except ValueError:
-        y = x
-    return y
+def _bare_raise(x):
+    if x < 0:
+        raise
+    return x
 
 
-def _with(x):
-    with open("f") as fh:
-        fh.read()
+def _with_break(x):
+    for i in range(3):
+        with np.errstate(all="ignore"):
+            x = x * 2
+            break
     return x
 
 
@@ -51,7 +51,7 @@ def _global(x):
 
 def _del(x):
     y = x
-    del y
+    del y.real
     return x
 
 
@@ -81,11 +81,13 @@ BAD = [
      "cmath.phase"),
     (undefined_name, (1.5,), errors.NameResolutionError, "not_defined_anywhere",
      "not defined"),
-    (_try, (1.5,), errors.UnsupportedSyntaxError, "try:", "try"),
-    (_with, (1.5,), errors.UnsupportedSyntaxError, "with open", "with"),
+    (_bare_raise, (1.5,), errors.UnsupportedSyntaxError, "raise\n",
+     "raise"),
+    (_with_break, (1.5,), errors.UnsupportedSyntaxError, "    break",
+     "with"),
     (_global, (1.5,), errors.UnsupportedSyntaxError, "global SOMETHING",
      "global"),
-    (_del, (1.5,), errors.UnsupportedSyntaxError, "del y", "del"),
+    (_del, (1.5,), errors.UnsupportedSyntaxError, "del y.real", "del"),
     (_generator, (1.5,), errors.UnsupportedSyntaxError, "yield x", "yield"),
     (_for_else, (1.5,), errors.UnsupportedSyntaxError, "for i in range",
      "else"),

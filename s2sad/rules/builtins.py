@@ -1,12 +1,14 @@
 """Rules for Python built-ins."""
 
 import builtins
+import logging
 
 import numpy as np
 
 from s2sad import runtime
 from s2sad.rules.registry import (
-    adjoint, d, elementwise, non_differentiable, takes_sequences, tangent)
+    adjoint, d, elementwise, linear, non_differentiable, takes_sequences,
+    tangent)
 
 
 @elementwise(builtins.abs, domain="nonzero")
@@ -144,6 +146,48 @@ def sum_fwd(y, items, start=0):
     d[y] = sum(d[items]) + d[start]
 
 
+# ---- records: namedtuples and dataclasses (see ssa's `record`) ----
+
+takes_sequences(runtime.record)
+
+
+@adjoint(runtime.record, constants=("cls",))
+def record_rev(y, items, cls):
+    d[items] = runtime.record_adjoint(d[y], cls)
+
+
+@tangent(runtime.record, structural=True)
+def record_fwd(y, items, cls):
+    d[y] = runtime.record(d[items], cls)
+
+
+@adjoint(runtime.replaced, constants=("name",))
+def replaced_rev(y, x, name, value):
+    d[x] = runtime.replaced_adjoint(d[y], x, name)
+    d[value] = runtime.adjoint_attribute(d[y], x, name)
+
+
+@tangent(runtime.replaced, structural=True)
+def replaced_fwd(y, x, name, value):
+    d[y] = runtime.replaced(d[x], name, d[value])
+
+
+linear(runtime.record_adjoint, runtime.fields_adjoint)
+linear(runtime.attribute_adjoint, runtime.adjoint_attribute)
+linear(runtime.replaced_adjoint)  # a projection: its own transpose
+
+
 non_differentiable(builtins.len, builtins.range, builtins.int, builtins.round,
                    builtins.bool, builtins.isinstance, builtins.type,
-                   builtins.slice, builtins.reversed)
+                   builtins.slice, builtins.reversed, builtins.format,
+                   builtins.str, builtins.repr, builtins.ascii,
+                   runtime.sort_order, runtime.max_index, runtime.min_index,
+                   runtime.is_mapping)
+
+
+# called for their effect (run once, going forward), as print is: nothing to
+# differentiate, and their source is not read
+non_differentiable(*(
+    getattr(owner, name) for owner in (logging, logging.Logger)
+    for name in ("debug", "info", "warning", "error", "critical",
+                 "exception", "log")))

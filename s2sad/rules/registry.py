@@ -473,6 +473,9 @@ def lookup(key):
     """The `Rule` for a function or attribute key, or None."""
     try:
         rule = _RULES.get(key)
+        if rule is None and hasattr(key, "__func__"):  # a bound method:
+            method = _RULES.get(key.__func__)  # one with no derivative
+            rule = method if method and not method.differentiable else None
     except TypeError:
         return None
     if rule is None and _load_optional():

@@ -332,7 +332,8 @@ def gradients_fwd(y, gs, xs, others: via_output = ()):
     d[y] = runtime.gradients(d[gs], xs)
 
 
-linear(runtime.iterable_adjoint)  # the identity, or zeros for keys
+# the identity, or zeros for a dict's keys (each the other's transpose)
+linear(runtime.iterable_adjoint, runtime.iterable_tangent)
 linear(runtime.from_triangle, runtime.to_triangle)
 
 
@@ -343,4 +344,4 @@ def iterable_rev(y, seq):
 
 @tangent(runtime.iterable)
 def iterable_fwd(y, seq):
-    d[y] = runtime.iterable(runtime.iterable_adjoint(d[seq], seq))
+    d[y] = runtime.iterable_tangent(d[seq], seq)

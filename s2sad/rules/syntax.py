@@ -66,6 +66,17 @@ def imag_attribute_fwd(y, x, name: via_output):
     d[y] = np.imag(d[x])
 
 
+@adjoint(ssa.method("item"))
+def item_method(y, x):
+    """`x.item()` of an array with one element (with an index: refused)."""
+    d[x] = runtime.broadcast_like(d[y], x)
+
+
+@tangent(ssa.method("item"))
+def item_method_fwd(y, x):
+    d[y] = np.sum(d[x])  # (its one element)
+
+
 non_differentiable(ssa.is_in, ssa.is_not_in, attribute("__class__"),
                    attribute("shape"),
                    attribute("ndim"), attribute("size"), attribute("dtype"))
