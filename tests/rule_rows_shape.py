@@ -339,3 +339,5 @@ ROWS[np.copy] = [
     ("OP(x0)", [arr(2, 3)], ALL),
     ("OP(x0) * x0", [FLOAT], ALL),
 ]
+if hasattr(np, "row_stack"):  # NumPy's deprecated name of np.vstack
+    ROWS[np.row_stack] = ROWS[np.vstack]

@@ -436,4 +436,10 @@ non_differentiable(
     np.arange, np.zeros_like, np.ones_like, np.empty_like,
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
     np.not_equal, np.logical_and, np.logical_or, np.logical_not,
+    np.logical_xor, np.isposinf, np.isneginf, np.isnat, np.signbit,
+    np.isclose, np.allclose, np.array_equal, np.array_equiv,
+    np.iscomplex, np.isreal, np.iscomplexobj, np.isrealobj, np.isscalar,
+    np.result_type, np.heaviside, np.searchsorted,
+    np.digitize, np.count_nonzero, np.nonzero,
+    np.nanargmax, np.nanargmin, np.all, np.any,
     _degrees, _ends, _fractions)

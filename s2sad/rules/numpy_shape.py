@@ -398,7 +398,10 @@ def pad_fwd(y, array, pad_width, mode: only("constant") = "constant",
 # object array, see runtime.sequence); its tangent is the list of tangents.
 
 
-takes_sequences(np.concatenate, np.hstack, np.vstack, np.dstack,
+# np.row_stack: NumPy's deprecated name of np.vstack (gone in NumPy 2.5)
+_ROW_STACK = getattr(np, "row_stack", np.vstack)
+
+takes_sequences(np.concatenate, np.hstack, np.vstack, _ROW_STACK, np.dstack,
                 np.column_stack, np.stack, np.array, np.asarray, np.copy)
 
 
@@ -427,13 +430,13 @@ def hstack_fwd(y, tup, *, dtype: float_dtype = None,
     d[y] = np.hstack(d[tup])
 
 
-@adjoint(np.vstack)
+@adjoint(np.vstack, _ROW_STACK)
 def vstack(y, tup, *, dtype: float_dtype = None,
            casting: via_output = "same_kind"):
     d[tup] = runtime.concatenate_adjoint(d[y], tup, 0)
 
 
-@tangent(np.vstack)
+@tangent(np.vstack, _ROW_STACK)
 def vstack_fwd(y, tup, *, dtype: float_dtype = None,
                casting: via_output = "same_kind"):
     d[y] = np.vstack(d[tup])
