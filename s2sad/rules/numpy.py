@@ -12,7 +12,7 @@ import numpy as np
 from s2sad import errors, runtime
 from s2sad.rules.registry import (
     adjoint, d, elementwise, float_dtype, non_differentiable, only,
-    tangent, via_output)
+    takes_sequences, tangent, via_output)
 
 # ---- elementwise: trigonometric ----
 
@@ -248,6 +248,72 @@ def where(y, condition, x, z):
 @tangent(np.where)
 def where_fwd(y, condition, x, z):
     d[y] = np.where(condition, d[x], 0.0) + np.where(condition, 0.0, d[z])
+
+
+def _select_masks(condlist, choicelist, default, y):
+    """Where np.select(condlist, choicelist, default) took each choice from
+    (the first true condition), then where it took `default`: one boolean
+    array shaped like y per choice, and the last for default."""
+    taken = np.zeros(np.shape(y), bool)
+    masks = []
+    for condition in condlist:
+        mask = np.broadcast_to(condition, np.shape(y)) & ~taken
+        masks.append(mask)
+        taken = taken | mask
+    return masks + [~taken]
+
+
+def _select_adjoint(g, masks, choicelist):
+    """The adjoint of the choices of np.select: g where each was taken, cut
+    back to its shape."""
+    return runtime.sequence([
+        runtime.unbroadcast(np.where(mask, g, 0.0), choice)
+        for mask, choice in zip(masks, choicelist)])
+
+
+def _select_apply(tangents, masks, choicelist):
+    """The transpose of `_select_adjoint`: each choice's tangent where it
+    was taken."""
+    return np.sum([np.where(mask, tangent, 0.0) for mask, tangent in zip(
+        masks, runtime.tree_like(tangents, choicelist))], axis=0)
+
+
+non_differentiable(_select_masks)
+takes_sequences(np.select, _select_adjoint, _select_apply)
+
+
+@adjoint(np.select, constants=("condlist",))
+def select(y, condlist, choicelist, default=0):
+    masks = _select_masks(condlist, choicelist, default, y)
+    d[choicelist] = _select_adjoint(d[y], masks, choicelist)
+    d[default] = runtime.unbroadcast(np.where(masks[-1], d[y], 0.0), default)
+
+
+@tangent(np.select)
+def select_fwd(y, condlist, choicelist, default=0):
+    masks = _select_masks(condlist, choicelist, default, y)
+    d[y] = _select_apply(d[choicelist], masks, choicelist) + np.where(
+        masks[-1], d[default], 0.0)
+
+
+@adjoint(_select_adjoint, constants=("masks", "choicelist"))
+def select_adjoint(y, g, masks, choicelist: via_output):
+    d[g] = _select_apply(d[y], masks, choicelist)
+
+
+@tangent(_select_adjoint)
+def select_adjoint_fwd(y, g, masks, choicelist):
+    d[y] = _select_adjoint(d[g], masks, choicelist)
+
+
+@adjoint(_select_apply, constants=("masks", "choicelist"))
+def select_apply(y, tangents, masks, choicelist):
+    d[tangents] = _select_adjoint(d[y], masks, choicelist)
+
+
+@tangent(_select_apply)
+def select_apply_fwd(y, tangents, masks, choicelist):
+    d[y] = _select_apply(d[tangents], masks, choicelist)
 
 
 # ---- complex parts ----

@@ -641,3 +641,112 @@ def astype_fwd(y, x, dtype: via_output, order: via_output = "K",
                casting: via_output = "unsafe", subok: via_output = True,
                copy: via_output = True):
     d[y] = runtime.through_cast(runtime.cast_like(d[x], y), y)
+
+
+# ---- appending ----
+# np.append(arr, values, axis) is np.concatenate((arr, values), axis), of
+# the ravels for axis=None; a list `arr` (or `values`) gets its adjoint back
+# as rows, as np.array's.
+
+
+def _append_part(g, arr, values, axis, which):
+    """The subscript of np.append's output holding `arr` (which=0) or
+    `values` (which=1)."""
+    along = 0 if axis is None else axis % np.ndim(g)
+    n = np.size(arr) if axis is None else np.shape(arr)[along]
+    return (slice(None),) * along + ((slice(0, n),) if which == 0
+                                     else (slice(n, None),))
+
+
+non_differentiable(_append_part)
+takes_sequences(np.append)
+
+
+@adjoint(np.append)
+def append(y, arr, values, axis=None):
+    d[arr] = runtime.unstack(np.reshape(d[y][_append_part(
+        y, arr, values, axis, 0)], np.shape(arr)), arr, 0)
+    d[values] = runtime.unstack(np.reshape(d[y][_append_part(
+        y, arr, values, axis, 1)], np.shape(values)), values, 0)
+
+
+@tangent(np.append)
+def append_fwd(y, arr, values, axis=None):
+    d[y] = np.append(runtime.tree_like(d[arr], arr),
+                     np.zeros(np.shape(values)), axis) + np.append(
+        np.zeros(np.shape(arr)), runtime.tree_like(d[values], values), axis)
+
+
+# ---- np.gradient (unit spacing): linear, its adjoint the transposed
+# stencil along each axis, read off np.gradient of the identity ----
+
+
+def _gradient_axes(f, axis):
+    """The axes np.gradient(f, axis=axis) differentiates along, in order."""
+    ndim = np.ndim(f)
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(int(a) % ndim for a in axes)
+
+
+def _gradient_stencil(f, axis, edge_order):
+    """M (n, n) with np.gradient(v, edge_order=...) = M @ v for a vector v
+    as long as f's `axis`."""
+    n = np.shape(f)[axis]
+    return np.gradient(np.eye(n), axis=0, edge_order=edge_order)
+
+
+non_differentiable(_gradient_axes, _gradient_stencil)
+
+
+def _gradient_adjoint(g, f, axis=None, edge_order=1):
+    """The adjoint of np.gradient(f, axis=axis, edge_order=edge_order) at
+    `g` (one array, or one per axis): the stencils transposed, summed."""
+    axes = _gradient_axes(f, axis)
+    pieces = (g,) if len(axes) == 1 else tuple(g)
+    total = np.zeros(np.shape(f), np.result_type(*pieces, float))
+    for piece, along in zip(pieces, axes):
+        stencil = _gradient_stencil(f, along, edge_order)
+        total = total + np.moveaxis(np.tensordot(
+            stencil, np.moveaxis(piece, along, 0), axes=(0, 0)), 0, along)
+    return total
+
+
+def _gradient_pieces(h, f, axis=None, edge_order=1):
+    """The transpose of `_gradient_adjoint`: np.gradient of h, given as one
+    adjoint per axis (a sequence) when there are several."""
+    out = np.gradient(h, axis=axis, edge_order=edge_order)
+    if len(_gradient_axes(f, axis)) == 1:
+        return out
+    return runtime.sequence(list(out))
+
+
+@adjoint(np.gradient)
+def gradient(y, f, *, axis=None, edge_order=1):
+    d[f] = _gradient_adjoint(d[y], f, axis, edge_order)
+
+
+@tangent(np.gradient)
+def gradient_fwd(y, f, *, axis=None, edge_order=1):
+    d[y] = np.gradient(d[f], axis=axis, edge_order=edge_order)
+
+
+@adjoint(_gradient_adjoint, constants=("f",))
+def gradient_adjoint_rev(y, g, f: via_output, axis=None, edge_order=1):
+    d[g] = _gradient_pieces(d[y], f, axis, edge_order)
+
+
+@tangent(_gradient_adjoint)
+def gradient_adjoint_fwd(y, g, f, axis=None, edge_order=1):
+    d[y] = _gradient_adjoint(d[g], f, axis, edge_order)
+
+
+@adjoint(_gradient_pieces, constants=("f",))
+def gradient_pieces_rev(y, h, f: via_output, axis=None, edge_order=1):
+    d[h] = _gradient_adjoint(d[y], f, axis, edge_order)
+
+
+@tangent(_gradient_pieces)
+def gradient_pieces_fwd(y, h, f, axis=None, edge_order=1):
+    d[y] = _gradient_pieces(d[h], f, axis, edge_order)
