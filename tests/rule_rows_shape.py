@@ -389,3 +389,20 @@ ROWS.update({
         (f"OP([x0, x1], {_MASKS}, [x0, x1])", [arr(3), FLOAT], ALL),
     ],
 })
+
+ROWS.update({
+    shape._index_trick_apply: [
+        ("OP((x0, x1, x0), np.r_, (x0, x1, slice(1, 3)))",
+         [arr(2), FLOAT], ALL),
+        ("OP((x0, x1), np.c_, (x0, x1))", [arr(3), arr(3, 2)], ALL),
+        ("OP(x0, np.r_, x0)", [arr(2, 3)], ALL),
+    ],
+    shape._index_trick_adjoint: [
+        ("OP(x0, np.r_, (x1, x2, slice(1, 3)))[0]",
+         [arr(5), arr(2), FLOAT], (0,)),
+        ("OP(x0, np.r_, (x1, x2, slice(1, 3)))[1]",
+         [arr(5), arr(2), FLOAT], (0,)),
+        ("OP(x0, np.c_, (x1, x2))[1]", [arr(3, 3), arr(3), arr(3, 2)], (0,)),
+        ("OP(x0, np.r_, x1)", [arr(2, 3), arr(2, 3)], (0,)),
+    ],
+})

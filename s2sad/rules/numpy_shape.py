@@ -750,3 +750,79 @@ def gradient_pieces_rev(y, h, f: via_output, axis=None, edge_order=1):
 @tangent(_gradient_pieces)
 def gradient_pieces_fwd(y, h, f, axis=None, edge_order=1):
     d[y] = _gradient_pieces(d[h], f, axis, edge_order)
+
+
+# ---- np.r_ and np.c_: indexing an index trick joins the items ----
+# `np.r_[x, c, 1:4]` is linear in the arrays among its items (slices make
+# constant aranges, strings are directives): its tangent is the same
+# index with the items' tangents in their place, and the adjoint of each
+# item is read back through labels: the item's element numbers joined with
+# zeros for the others.
+
+
+_INDEX_TRICKS = (type(np.r_), type(np.c_))
+
+
+def _trick_items(x, index):
+    """The items of `x[index]` for an index trick x (np.r_, np.c_)."""
+    if not isinstance(x, _INDEX_TRICKS):
+        raise errors.S2SADError(
+            f"indexing {type(x).__name__} with a differentiated value in the "
+            "index has no derivative; only np.r_[...] and np.c_[...] join "
+            "the values in their index")
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _trick_zeros(x, item):
+    """Zeros standing for `item` in an index trick's index."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, slice):
+        return np.zeros(np.shape(x[item]))
+    return np.zeros(np.shape(item))
+
+
+def _index_trick_apply(tangents, x, index):
+    """x[index] with the items replaced by `tangents` (one per item; slices
+    and strings are constant)."""
+    items = _trick_items(x, index)
+    if not isinstance(index, tuple):
+        tangents = (tangents,)
+    joined = tuple(
+        item if isinstance(item, str) else _trick_zeros(x, item)
+        if isinstance(item, slice) else np.zeros(np.shape(item)) + tangent
+        for item, tangent in zip(items, tangents))
+    return x[joined if isinstance(index, tuple) else joined[0]]
+
+
+def _index_trick_adjoint(g, x, index):
+    """The transpose of `_index_trick_apply`: one adjoint per item of the
+    index (zero for slices and strings)."""
+    items = _trick_items(x, index)
+    g = np.asarray(g)
+    adjoints = []
+    for k, item in enumerate(items):
+        if isinstance(item, (str, slice)):
+            adjoints.append(0.0)
+            continue
+        shape = np.shape(item)
+        size = int(np.prod(shape, dtype=np.int64))
+        labelled = tuple(
+            np.reshape(np.arange(1.0, size + 1.0), shape) if i == k
+            else _trick_zeros(x, other) for i, other in enumerate(items))
+        labels = np.ravel(x[labelled if isinstance(index, tuple)
+                            else labelled[0]]).astype(np.int64)
+
+        def gather(part):
+            return np.bincount(labels, np.ravel(part), size + 1)[1:]
+
+        piece = gather(np.real(g)) + 1j * gather(np.imag(g)) \
+            if np.iscomplexobj(g) else gather(g)
+        adjoints.append(runtime.as_kind_of(np.reshape(piece, shape), item))
+    if not isinstance(index, tuple):
+        return adjoints[0]
+    return runtime.sequence(adjoints)
+
+
+takes_sequences(_index_trick_apply, _index_trick_adjoint)
+linear(_index_trick_apply, _index_trick_adjoint)
