@@ -81,8 +81,11 @@ def broadcast_like(g, target):
     return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, target))
 
 
-def unreduce(g, x, axis=None, keepdims=False):
-    """The adjoint of a sum over `axis`: spread `g` back over `x`'s shape."""
+def unreduce(g, x, axis=None, keepdims=False, where=True):
+    """The adjoint of a sum over `axis`: spread `g` back over `x`'s shape
+    (zero where `where`, a reduction's mask, is False)."""
+    if where is not True:
+        return np.where(where, unreduce(g, x, axis, keepdims), 0.0)
     shape = np.shape(x)
     if not shape:
         return g
@@ -111,8 +114,12 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     return np.expand_dims(g, axis)
 
 
-def reduced_size(x, axis=None):
-    """How many elements a reduction over `axis` combines."""
+def reduced_size(x, axis=None, keepdims=False, where=True):
+    """How many elements a reduction over `axis` combines (where `where`,
+    a mask, is True: then an array shaped like the reduction's result)."""
+    if where is not True:
+        return np.sum(np.broadcast_to(where, np.shape(x)), axis=axis,
+                      keepdims=keepdims)
     if axis is None:
         return x.size if x.__class__ is np.ndarray else int(np.size(x))
     shape = np.shape(x)

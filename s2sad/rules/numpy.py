@@ -381,25 +381,35 @@ def _degrees(deg):
 # ---- reductions ----
 
 
+# `where=` masks the elements reduced, `initial=` joins the sum
+
+
 @adjoint(np.sum)
-def sum(y, x, axis=None, *, keepdims=False):
-    d[x] = runtime.unreduce(d[y], x, axis, keepdims)
+def sum(y, x, axis=None, dtype: float_dtype = None, out: only(None) = None,
+        keepdims=False, initial=0.0, where=True):
+    d[x] = runtime.unreduce(d[y], x, axis, keepdims, where=where)
+    d[initial] = runtime.unbroadcast(d[y], initial)
 
 
 @tangent(np.sum)
-def sum_fwd(y, x, axis=None, *, keepdims=False):
-    d[y] = np.sum(d[x], axis=axis, keepdims=keepdims)
+def sum_fwd(y, x, axis=None, dtype: float_dtype = None,
+            out: only(None) = None, keepdims=False, initial=0.0, where=True):
+    d[y] = np.sum(d[x], axis=axis, keepdims=keepdims, where=where) + \
+        runtime.broadcast_like(d[initial], y)
 
 
 @adjoint(np.mean)
-def mean(y, x, axis=None, *, keepdims=False):
-    d[x] = runtime.unreduce(d[y] / runtime.reduced_size(x, axis), x, axis,
-                            keepdims)
+def mean(y, x, axis=None, dtype: float_dtype = None, out: only(None) = None,
+         keepdims=False, *, where=True):
+    d[x] = runtime.unreduce(d[y] / runtime.reduced_size(
+        x, axis, keepdims=keepdims, where=where), x, axis, keepdims,
+        where=where)
 
 
 @tangent(np.mean)
-def mean_fwd(y, x, axis=None, *, keepdims=False):
-    d[y] = np.mean(d[x], axis=axis, keepdims=keepdims)
+def mean_fwd(y, x, axis=None, dtype: float_dtype = None,
+             out: only(None) = None, keepdims=False, *, where=True):
+    d[y] = np.mean(d[x], axis=axis, keepdims=keepdims, where=where)
 
 
 # ---- products ----

@@ -101,14 +101,33 @@ def _first(x, axis):
     return out
 
 
-def _tie_weights(a, y, axis=None, keepdims=False):
-    """Where the max or min `y` of `a` over `axis` came from: 1/k at each of
-    the k elements equal to it (NaN matching NaN), 0 elsewhere."""
+def _ties(a, y, axis, keepdims, initial, where):
+    """Where the max or min `y` of `a` over `axis` came from: a mask of the
+    elements equal to it (NaN matching NaN) among those `where` selects,
+    whether `initial` equals it, and how many ties there are (at least 1),
+    the last two shaped to broadcast against a."""
     a = np.asarray(a)
     if axis is not None and not keepdims:
         y = np.expand_dims(y, axis)
-    hit = (a == y) | (np.isnan(a) & np.isnan(y))
-    return hit / np.maximum(np.sum(hit, axis=axis, keepdims=True), 1)
+    hit = ((a == y) | (np.isnan(a) & np.isnan(y))) & where
+    first = np.zeros(np.shape(y)) if initial is None else 1.0 * (initial == y)
+    return hit, first, np.maximum(
+        np.sum(hit, axis=axis, keepdims=True) + first, 1)
+
+
+def _tie_weights(a, y, axis=None, keepdims=False, initial=None, where=True):
+    """1/k at each of the k elements of `a` equal to the max or min `y` over
+    `axis` (`initial` counting as one more when equal), 0 elsewhere."""
+    hit, _, ties = _ties(a, y, axis, keepdims, initial, where)
+    return hit / ties
+
+
+def _initial_weight(a, y, axis=None, keepdims=False, initial=None,
+                    where=True):
+    """The share of the max or min `y` that `initial` holds, shaped like y:
+    1/k where it is one of k tied extremes, 0 elsewhere."""
+    _, first, ties = _ties(a, y, axis, keepdims, initial, where)
+    return np.reshape(first / ties, np.shape(y))
 
 
 def _diagonal_mask(a, offset=0, axis1=0, axis2=1):
@@ -219,7 +238,7 @@ def _weights_shape(weights, a, axis):
 
 
 non_differentiable(_moved, _restored, _merged, _unmerged, _scan_axis, _first,
-                   _tie_weights, _diagonal_mask, _single_output, _is_norm,
+                   _ties, _tie_weights, _initial_weight, _diagonal_mask, _single_output, _is_norm,
                    _norm_kinks, _singular_weights, _eye_like)
 
 # ---- differentiable helpers ----
@@ -524,16 +543,42 @@ def cumprod_fwd(y, a, axis=None, dtype: float_dtype = None,
 # ---- extrema: ties split equally ----
 
 
-@adjoint(np.max, np.amax, np.min, np.amin, domain="distinct")
-def extremum(y, a, axis=None, out: only(None) = None, keepdims=False):
+# np.nanmax and np.nanmin: NaN elements are not ties of a number
+
+
+@adjoint(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin,
+         domain="distinct")
+def extremum(y, a, axis=None, out: only(None) = None, keepdims=False,
+             initial=None, where=True):
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * _tie_weights(
-        a, y, axis, keepdims)
+        a, y, axis, keepdims, initial=initial, where=where)
+    d[initial] = runtime.unbroadcast(d[y] * _initial_weight(
+        a, y, axis, keepdims, initial=initial, where=where), initial)
 
 
-@tangent(np.max, np.amax, np.min, np.amin)
-def extremum_fwd(y, a, axis=None, out: only(None) = None, keepdims=False):
-    d[y] = np.sum(d[a] * _tie_weights(a, y, axis, keepdims), axis=axis,
-                  keepdims=keepdims)
+@tangent(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
+def extremum_fwd(y, a, axis=None, out: only(None) = None, keepdims=False,
+                 initial=None, where=True):
+    d[y] = np.sum(d[a] * _tie_weights(
+        a, y, axis, keepdims, initial=initial, where=where), axis=axis,
+        keepdims=keepdims) + d[initial] * _initial_weight(
+            a, y, axis, keepdims, initial=initial, where=where)
+
+
+@adjoint(np.ptp, domain="distinct")
+def ptp(y, a, axis=None, out: only(None) = None, keepdims=False):
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (_tie_weights(
+        a, np.max(a, axis=axis, keepdims=keepdims), axis, keepdims)
+        - _tie_weights(a, np.min(a, axis=axis, keepdims=keepdims), axis,
+                       keepdims))
+
+
+@tangent(np.ptp)
+def ptp_fwd(y, a, axis=None, out: only(None) = None, keepdims=False):
+    d[y] = np.sum(d[a] * (_tie_weights(
+        a, np.max(a, axis=axis, keepdims=keepdims), axis, keepdims)
+        - _tie_weights(a, np.min(a, axis=axis, keepdims=keepdims), axis,
+                       keepdims)), axis=axis, keepdims=keepdims)
 
 
 # ---- moments ----
