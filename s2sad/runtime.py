@@ -109,8 +109,8 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     """`g`, the adjoint of a reduction of x over `axis`, with the reduced axes
     put back as length 1, so it broadcasts against x (unreduce without the
     copy, for adjoints that multiply it by an array shaped like x)."""
-    if axis is None or keepdims or np.ndim(g) == 0:
-        return g
+    if axis is None or keepdims or np.ndim(g) == 0 or np.ndim(x) == 0:
+        return g  # (NumPy reduces a 0-d x over axis 0 or -1 to itself)
     return np.expand_dims(g, axis)
 
 

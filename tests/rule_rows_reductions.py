@@ -28,6 +28,23 @@ MOMENTS = REDUCTIONS + [
     ("OP(x0, axis=(0, 2), ddof=2, keepdims=True)", [arr(2, 3, 4)], ALL),
 ]
 
+# where= masks: a row of the mask all False leaves an empty reduction
+WHERE = np.array([[True, False, True], [False, True, True]])
+MASKED = [
+    ("OP(x0, where=x1)", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, axis=1, where=x1)", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, axis=0, keepdims=True, where=x1)", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, axis=1, where=x1[0])", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, dtype=np.float64)", [arr(2, 3)], ALL),
+]
+EXTREMA = REDUCTIONS + [
+    ("OP(x0, initial=x1)", [arr(2, 3), FLOAT], ALL),
+    ("OP(x0, axis=1, initial=x1, where=x2)", [arr(2, 3), FLOAT, WHERE],
+     (0, 1)),
+    ("OP(x0, axis=0, keepdims=True, initial=-5.0, where=x1)",
+     [arr(2, 3), WHERE], (0,)),
+]
+
 CUMULATIVE = [
     ("OP(x0)", [arr(3)], ALL),
     ("OP(x0)", [arr(2, 3)], ALL),
@@ -49,10 +66,13 @@ ROWS = {
         ("OP(x0, axis=(0, 2))", [ZEROS_232], ALL),
         ("OP(x0, axis=-2)", [ZEROS_232], ALL),
     ],
-    np.max: REDUCTIONS,
+    np.max: EXTREMA,
     np.amax: REDUCTIONS,
-    np.min: REDUCTIONS,
+    np.min: EXTREMA,
     np.amin: REDUCTIONS,
+    np.ptp: REDUCTIONS,
+    np.nanmax: REDUCTIONS,  # NaN inputs: tests/test_numpy_more.py
+    np.nanmin: REDUCTIONS,
     np.var: MOMENTS,
     np.std: MOMENTS,
     np.cumsum: CUMULATIVE,

@@ -107,7 +107,7 @@ def _ties(a, y, axis, keepdims, initial, where):
     whether `initial` equals it, and how many ties there are (at least 1),
     the last two shaped to broadcast against a."""
     a = np.asarray(a)
-    if axis is not None and not keepdims:
+    if axis is not None and not keepdims and a.ndim:
         y = np.expand_dims(y, axis)
     hit = ((a == y) | (np.isnan(a) & np.isnan(y))) & where
     first = np.zeros(np.shape(y)) if initial is None else 1.0 * (initial == y)
