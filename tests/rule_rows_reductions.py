@@ -71,8 +71,17 @@ ROWS = {
     np.min: EXTREMA,
     np.amin: REDUCTIONS,
     np.ptp: REDUCTIONS,
-    np.nanmax: REDUCTIONS,  # NaN inputs: tests/test_numpy_more.py
+    # the NaN-ignoring reductions on numbers; NaN inputs:
+    # tests/test_numpy_breadth.py
+    np.nanmax: REDUCTIONS,
     np.nanmin: REDUCTIONS,
+    np.nansum: REDUCTIONS + MASKED,
+    np.nanmean: REDUCTIONS + MASKED,
+    np.nanprod: REDUCTIONS + [("OP(x0, axis=1)", [ZEROS_23], ALL)],
+    np.nanvar: MOMENTS + MASKED[:4],
+    np.nanstd: MOMENTS + MASKED[:4],
+    np.nancumsum: CUMULATIVE,
+    np.nancumprod: CUMULATIVE + [("OP(x0, axis=1)", [ZEROS_23], ALL)],
     np.var: MOMENTS,
     np.std: MOMENTS,
     np.cumsum: CUMULATIVE,

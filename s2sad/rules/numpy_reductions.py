@@ -696,3 +696,160 @@ def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
         if spectral else
         runtime.sign(x) * _norm_kinks(x, y, ord, axis, keepdims)), axis=axis,
         keepdims=keepdims))
+
+
+# ---- NaN-ignoring reductions: the reductions over the numbers ----
+
+
+def _numbers(a, where=True):
+    """The elements of `a` a NaN-ignoring reduction reads: not NaN, and
+    selected by `where`."""
+    return ~np.isnan(a) & where
+
+
+non_differentiable(_numbers)
+
+
+@adjoint(np.nansum)
+def nansum(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+           keepdims=False, initial=0.0, where=True):
+    d[a] = runtime.unreduce(d[y], a, axis, keepdims, where=_numbers(a, where))
+    d[initial] = runtime.unbroadcast(d[y], initial)
+
+
+@tangent(np.nansum)
+def nansum_fwd(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None, keepdims=False, initial=0.0,
+               where=True):
+    d[y] = np.sum(d[a], axis=axis, keepdims=keepdims,
+                  where=_numbers(a, where)) + runtime.broadcast_like(
+                      d[initial], y)
+
+
+@adjoint(np.nanmean)
+def nanmean(y, a, axis=None, dtype: float_dtype = None,
+            out: only(None) = None, keepdims=False, *, where=True):
+    d[a] = runtime.unreduce(d[y] / runtime.reduced_size(
+        a, axis, keepdims=keepdims, where=_numbers(a, where)), a, axis,
+        keepdims, where=_numbers(a, where))
+
+
+@tangent(np.nanmean)
+def nanmean_fwd(y, a, axis=None, dtype: float_dtype = None,
+                out: only(None) = None, keepdims=False, *, where=True):
+    d[y] = np.mean(d[a], axis=axis, keepdims=keepdims,
+                   where=_numbers(a, where))
+
+
+# np.nanprod and np.nancumprod: np.prod's and np.cumprod's derivatives of
+# `a` with NaN read as 1, zero at NaN
+
+
+@adjoint(np.nanprod)
+def nanprod(y, a, axis=None, dtype: float_dtype = None,
+            out: only(None) = None, keepdims=False):
+    t = np.reshape(np.transpose(np.where(np.isnan(a), 1.0, a),
+                                _moved(a, axis)), _merged(a, axis))
+    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
+    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
+                    _first(t, -1), -1)
+    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
+                          _restored(a, axis))
+    d[a] = np.where(np.isnan(a), 0.0, runtime.expand_reduced(
+        d[y], a, axis, keepdims) * others)
+
+
+@tangent(np.nanprod)
+def nanprod_fwd(y, a, axis=None, dtype: float_dtype = None,
+                out: only(None) = None, keepdims=False):
+    t = np.reshape(np.transpose(np.where(np.isnan(a), 1.0, a),
+                                _moved(a, axis)), _merged(a, axis))
+    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
+    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
+                    _first(t, -1), -1)
+    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
+                          _restored(a, axis))
+    d[y] = np.sum(np.where(np.isnan(a), 0.0, d[a]) * others, axis=axis,
+                  keepdims=keepdims)
+
+
+@adjoint(np.nancumsum)
+def nancumsum(y, a, axis=None, dtype: float_dtype = None,
+              out: only(None) = None):
+    along = _scan_axis(axis)
+    d[a] = np.where(np.isnan(a), 0.0, np.reshape(np.flip(np.cumsum(
+        np.flip(d[y], along), along), along), np.shape(a)))
+
+
+@tangent(np.nancumsum)
+def nancumsum_fwd(y, a, axis=None, dtype: float_dtype = None,
+                  out: only(None) = None):
+    d[y] = np.cumsum(np.where(np.isnan(a), 0.0, d[a]), axis=axis)
+
+
+@adjoint(np.nancumprod)
+def nancumprod(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None):
+    along = _scan_axis(axis)
+    before = _shift(y, along, 1) + _first(y, along)
+    d[a] = np.where(np.isnan(a), 0.0, np.reshape(before * _backward_scan(
+        np.reshape(np.where(np.isnan(a), 1.0, a), np.shape(y)), d[y], along),
+        np.shape(a)))
+
+
+@tangent(np.nancumprod)
+def nancumprod_fwd(y, a, axis=None, dtype: float_dtype = None,
+                   out: only(None) = None):
+    along = _scan_axis(axis)
+    before = _shift(y, along, 1) + _first(y, along)
+    d[y] = _forward_scan(
+        np.reshape(np.where(np.isnan(a), 1.0, a), np.shape(y)),
+        np.reshape(np.where(np.isnan(a), 0.0, d[a]), np.shape(y)) * before,
+        along)
+
+
+# np.nanvar and np.nanstd: the deviations from the mean of the numbers,
+# zero at NaN; `count` shaped to broadcast against a.
+
+
+@adjoint(np.nanvar)
+def nanvar(y, a, axis=None, dtype: float_dtype = None,
+           out: only(None) = None, ddof=0, keepdims=False, *, where=True):
+    count = runtime.reduced_size(a, axis, keepdims=True,
+                                 where=_numbers(a, where))
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
+        2.0 * np.conj(np.where(_numbers(a, where), a - np.mean(
+        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof))
+
+
+@tangent(np.nanvar)
+def nanvar_fwd(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None, ddof=0, keepdims: via_output = False,
+               *, where=True):
+    count = runtime.reduced_size(a, axis, keepdims=True,
+                                 where=_numbers(a, where))
+    d[y] = np.reshape(np.real(np.sum(d[a] * (2.0 * np.conj(np.where(_numbers(a, where), a - np.mean(
+        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof)), axis=axis, keepdims=True)),
+        np.shape(y))
+
+
+@adjoint(np.nanstd)
+def nanstd(y, a, axis=None, dtype: float_dtype = None,
+           out: only(None) = None, ddof=0, keepdims=False, *, where=True):
+    count = runtime.reduced_size(a, axis, keepdims=True,
+                                 where=_numbers(a, where))
+    d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
+                                  keepdims) * (
+        np.conj(np.where(_numbers(a, where), a - np.mean(
+        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof))
+
+
+@tangent(np.nanstd)
+def nanstd_fwd(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None, ddof=0, keepdims: via_output = False,
+               *, where=True):
+    count = runtime.reduced_size(a, axis, keepdims=True,
+                                 where=_numbers(a, where))
+    d[y] = np.reshape(np.real(np.sum(d[a] * (np.conj(np.where(_numbers(a, where), a - np.mean(
+        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof)), axis=axis, keepdims=True)),
+        np.shape(y)) * _safe_reciprocal(y)
