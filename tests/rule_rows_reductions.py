@@ -45,6 +45,20 @@ EXTREMA = REDUCTIONS + [
      [arr(2, 3), WHERE], (0,)),
 ]
 
+# order statistics: q constant; every method of np.quantile
+QUANTILES = [
+    ("OP(x0, Q)", [arr(5)], ALL),
+    ("OP(x0, Q, axis=1)", [arr(2, 5)], ALL),
+    ("OP(x0, Q, 0, keepdims=True)", [arr(3, 2)], ALL),
+    ("OP(x0, [Q, Q / 3.0], axis=(0, 2))", [arr(2, 3, 2)], ALL),
+    ("OP(x0, Q, axis=-1, method='nearest')", [arr(2, 4)], ALL),
+    ("OP(x0, Q, axis=1, method='midpoint')", [arr(2, 4)], ALL),
+    ("OP(x0, Q, method='hazen')", [arr(2, 3)], ALL),
+    ("OP(x0, Q, method='inverted_cdf')", [arr(7)], ALL),
+]
+MEDIANS = REDUCTIONS[:10] + [("OP(x0, axis=0, keepdims=True)",
+                              [arr(4, 3)], ALL)]
+
 CUMULATIVE = [
     ("OP(x0)", [arr(3)], ALL),
     ("OP(x0)", [arr(2, 3)], ALL),
@@ -81,6 +95,13 @@ ROWS = {
     np.nanvar: MOMENTS + MASKED[:4],
     np.nanstd: MOMENTS + MASKED[:4],
     np.nancumsum: CUMULATIVE,
+    np.quantile: [(e.replace("Q", "0.3"), a, n) for e, a, n in QUANTILES],
+    np.nanquantile: [(e.replace("Q", "0.8"), a, n) for e, a, n in QUANTILES],
+    np.percentile: [(e.replace("Q", "40.0"), a, n) for e, a, n in QUANTILES],
+    np.nanpercentile: [(e.replace("Q", "65.0"), a, n)
+                       for e, a, n in QUANTILES],
+    np.median: MEDIANS,
+    np.nanmedian: MEDIANS,
     np.nancumprod: CUMULATIVE + [("OP(x0, axis=1)", [ZEROS_23], ALL)],
     np.var: MOMENTS,
     np.std: MOMENTS,

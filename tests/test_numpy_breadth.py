@@ -60,6 +60,19 @@ def f_nanmin(x):
     return np.nanmin(with_nans(x * x))
 
 
+def f_nanmedian(x):
+    return np.sum(np.nanmedian(with_nans(x), axis=1) * W3)
+
+
+def f_quantiles(x):
+    return np.sum(np.quantile(x * x, [0.2, 0.9], axis=1,
+                              method="median_unbiased") ** 2)
+
+
+def f_percentile(x):
+    return np.nanpercentile(with_nans(np.sin(x)), 35.0)
+
+
 def f_sum_where(x):
     return np.sum(np.sum(x * x, axis=1, where=MASK) * W3)
 
@@ -119,7 +132,8 @@ def f_gradient_axis(x):
 
 
 FUNCTIONS = [f_nansum, f_nanmean, f_nanprod, f_nancumsum, f_nancumprod,
-             f_nanvar, f_nanstd, f_nanmax, f_nanmin, f_sum_where,
+             f_nanvar, f_nanstd, f_nanmax, f_nanmin, f_nanmedian,
+             f_quantiles, f_percentile, f_sum_where,
              f_mean_where, f_max_initial_where, f_min_initial, f_ptp, f_r,
              f_r_slice, f_c, f_r_directive, f_select, f_append,
              f_append_flat, f_gradient, f_gradient_axis]
@@ -158,8 +172,20 @@ def test_second_order(f):
     s2sad.check_grads(second, arguments(f))
 
 
+def nan_median(x):
+    return np.median(np.array([x[0], np.nan, x[1]]))
+
+
+def test_a_nan_quantile_sends_its_gradient_to_the_nan_elements():
+    # as np.max: the NaN element has no gradient to receive (a constant)
+    assert np.isnan(nan_median(np.ones(2)))
+    np.testing.assert_array_equal(s2sad.grad(nan_median)(np.ones(2)),
+                                  np.zeros(2))
+
+
 def test_nan_elements_get_zero_gradient():
-    for f in (f_nansum, f_nanmean, f_nanprod, f_nanvar, f_nanstd, f_nanmax):
+    for f in (f_nansum, f_nanmean, f_nanprod, f_nanvar, f_nanstd, f_nanmax,
+              f_nanmedian, f_percentile):
         g = s2sad.grad(f)(X)
         assert np.all(g[NAN] == 0.0) and np.all(np.isfinite(g)), f.__name__
 

@@ -41,6 +41,7 @@ functions with rules, so gradients can be differentiated again.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -853,3 +854,112 @@ def nanstd_fwd(y, a, axis=None, dtype: float_dtype = None,
     d[y] = np.reshape(np.real(np.sum(d[a] * (np.conj(np.where(_numbers(a, where), a - np.mean(
         a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof)), axis=axis, keepdims=True)),
         np.shape(y)) * _safe_reciprocal(y)
+
+
+# ---- order statistics: np.quantile, np.percentile, np.median and their
+# NaN-ignoring twins ----
+# Every method of np.quantile reads two neighbouring order statistics,
+# y = (1 - g) v[j] + g v[j + 1], with j and g depending only on q and the
+# number of elements: np.quantile of the ranks 0..n-1 gives j + g. So y is
+# sum(W * a) with W constant between ties (`_order_weights`); q is held
+# constant (a differentiated q is refused). A NaN result (np.quantile of
+# data holding NaN, or np.nanquantile of NaN only) sends its gradient to the
+# NaN elements, as np.max does.
+
+
+def _order_weights(a, q, y, axis=None, method="linear", keepdims=False):
+    """W shaped np.shape(q) + np.shape(a): the quantile y of `a` over `axis`
+    is np.sum(W * a) over a's reduced axes (after q's)."""
+    a = np.asarray(a)
+    q = np.asarray(q, dtype=float)
+    t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
+    n = t.shape[-1]
+    order = np.argsort(t, axis=-1)  # NaN last
+    ranks = np.where(np.isnan(np.take_along_axis(t, order, -1)), np.nan,
+                     np.arange(n, dtype=float))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+        position = np.nanquantile(ranks, q, axis=-1, method=method)
+    low = np.floor(position)[..., None]
+    high = (position - low[..., 0])[..., None]
+    k = np.arange(n)
+    sorted_weights = np.where(k == low, 1.0 - high, 0.0) + np.where(
+        k == low + 1, high, 0.0)
+    weights = np.take_along_axis(sorted_weights, np.broadcast_to(
+        np.argsort(order, axis=-1), sorted_weights.shape), -1)
+    lead = q.ndim
+    weights = np.transpose(
+        np.reshape(weights, q.shape + _unmerged(a, axis)),
+        tuple(range(lead)) + tuple(lead + i for i in _restored(a, axis)))
+    nan = np.isnan(a)
+    result_nan = np.isnan(runtime.expand_reduced(
+        np.asarray(y), weights, _after(a, q, axis), keepdims))
+    return np.where(result_nan, nan / np.maximum(
+        np.sum(nan, axis=_reduced(a, axis), keepdims=True), 1), weights)
+
+
+def _after(a, q, axis):
+    """a's reduced axes in arrays shaped np.shape(q) + np.shape(a)."""
+    return tuple(np.ndim(q) + i for i in _reduced(a, axis))
+
+
+def _leading(q):
+    """The axes np.shape(q) puts first in a quantile's weights."""
+    return tuple(range(np.ndim(q)))
+
+
+non_differentiable(_order_weights, _after, _leading)
+
+
+@adjoint(np.quantile, np.nanquantile)
+def quantile(y, a, q, axis=None, out: only(None) = None,
+             overwrite_input: via_output = False, method="linear",
+             keepdims=False, *, weights: only(None) = None,
+             interpolation: only(None) = None):
+    w = _order_weights(a, q, y, axis, method, keepdims)
+    d[a] = np.sum(runtime.expand_reduced(d[y], w, _after(a, q, axis),
+                                         keepdims) * w, axis=_leading(q))
+
+
+@tangent(np.quantile, np.nanquantile)
+def quantile_fwd(y, a, q, axis=None, out: only(None) = None,
+                 overwrite_input: via_output = False, method="linear",
+                 keepdims=False, *, weights: only(None) = None,
+                 interpolation: only(None) = None):
+    d[y] = np.sum(d[a] * _order_weights(a, q, y, axis, method, keepdims),
+                  axis=_after(a, q, axis), keepdims=keepdims)
+
+
+@adjoint(np.percentile, np.nanpercentile)
+def percentile(y, a, q, axis=None, out: only(None) = None,
+               overwrite_input: via_output = False, method="linear",
+               keepdims=False, *, weights: only(None) = None,
+               interpolation: only(None) = None):
+    w = _order_weights(a, np.true_divide(q, 100.0), y, axis, method,
+                       keepdims)
+    d[a] = np.sum(runtime.expand_reduced(d[y], w, _after(a, q, axis),
+                                         keepdims) * w, axis=_leading(q))
+
+
+@tangent(np.percentile, np.nanpercentile)
+def percentile_fwd(y, a, q, axis=None, out: only(None) = None,
+                   overwrite_input: via_output = False, method="linear",
+                   keepdims=False, *, weights: only(None) = None,
+                   interpolation: only(None) = None):
+    d[y] = np.sum(d[a] * _order_weights(
+        a, np.true_divide(q, 100.0), y, axis, method, keepdims),
+        axis=_after(a, q, axis), keepdims=keepdims)
+
+
+@adjoint(np.median, np.nanmedian)
+def median(y, a, axis=None, out: only(None) = None,
+           overwrite_input: via_output = False, keepdims=False):
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * _order_weights(
+        a, 0.5, y, axis, "linear", keepdims)
+
+
+@tangent(np.median, np.nanmedian)
+def median_fwd(y, a, axis=None, out: only(None) = None,
+               overwrite_input: via_output = False, keepdims=False):
+    d[y] = np.sum(d[a] * _order_weights(a, 0.5, y, axis, "linear", keepdims),
+                  axis=axis, keepdims=keepdims)
