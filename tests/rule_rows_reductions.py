@@ -59,6 +59,22 @@ QUANTILES = [
 MEDIANS = REDUCTIONS[:10] + [("OP(x0, axis=0, keepdims=True)",
                               [arr(4, 3)], ALL)]
 
+# ufunc methods (s2sad/rules/numpy_ufuncs.py); u.outer's rows are generated
+UFUNC_REDUCE = [
+    ("OP(x0)", [arr(3)], ALL),
+    ("OP(x0)", [arr(2, 3)], ALL),
+    ("OP(x0, 1)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=None)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=(0, 2), keepdims=True)", [arr(2, 3, 2)], ALL),
+    ("OP(x0, axis=-1, keepdims=True)", [arr(2, 3)], ALL),
+]
+UFUNC_ACCUMULATE = [
+    ("OP(x0)", [arr(4)], ALL),
+    ("OP(x0)", [arr(2, 3)], ALL),
+    ("OP(x0, 1)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=-1)", [arr(2, 5)], ALL),
+]
+
 CUMULATIVE = [
     ("OP(x0)", [arr(3)], ALL),
     ("OP(x0)", [arr(2, 3)], ALL),
@@ -95,6 +111,22 @@ ROWS = {
     np.nanvar: MOMENTS + MASKED[:4],
     np.nanstd: MOMENTS + MASKED[:4],
     np.nancumsum: CUMULATIVE,
+    np.add.reduce: UFUNC_REDUCE + [
+        ("OP(x0, axis=1, where=x1, initial=x2)", [arr(2, 3), WHERE, FLOAT],
+         (0, 2))],
+    np.multiply.reduce: UFUNC_REDUCE + [("OP(x0, 1)", [ZEROS_23], ALL)],
+    np.maximum.reduce: UFUNC_REDUCE + [
+        ("OP(x0, axis=1, where=x1, initial=-3.0)", [arr(2, 3), WHERE], (0,))],
+    np.minimum.reduce: UFUNC_REDUCE,
+    np.fmax.reduce: UFUNC_REDUCE,
+    np.fmin.reduce: UFUNC_REDUCE,
+    np.add.accumulate: UFUNC_ACCUMULATE,
+    np.multiply.accumulate: UFUNC_ACCUMULATE + [
+        ("OP(x0, axis=1)", [ZEROS_23], ALL)],
+    np.maximum.accumulate: UFUNC_ACCUMULATE,
+    np.minimum.accumulate: UFUNC_ACCUMULATE,
+    np.fmax.accumulate: UFUNC_ACCUMULATE,
+    np.fmin.accumulate: UFUNC_ACCUMULATE,
     np.quantile: [(e.replace("Q", "0.3"), a, n) for e, a, n in QUANTILES],
     np.nanquantile: [(e.replace("Q", "0.8"), a, n) for e, a, n in QUANTILES],
     np.percentile: [(e.replace("Q", "40.0"), a, n) for e, a, n in QUANTILES],

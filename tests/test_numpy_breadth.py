@@ -1,6 +1,7 @@
 """NumPy functions beyond the rule tables' random inputs: NaN-ignoring
-reductions on inputs holding NaN, where=/initial= of reductions, np.r_ and
-np.c_, np.select, np.append, np.gradient; each checked at first order and at
+reductions on inputs holding NaN, order statistics, where=/initial= of
+reductions, ufunc methods, np.r_ and np.c_, np.select, np.append,
+np.gradient; each checked at first order and at
 second order (the gradient differentiated again, both modes) against central
 differences."""
 
@@ -131,7 +132,33 @@ def f_gradient_axis(x):
     return np.sum(np.gradient(x ** 3, axis=1, edge_order=2) * np.sin(x))
 
 
-FUNCTIONS = [f_nansum, f_nanmean, f_nanprod, f_nancumsum, f_nancumprod,
+def f_add_reduce(x):
+    return np.sum(np.add.reduce(x * x) * np.arange(4.0))
+
+
+def f_multiply_accumulate(x):
+    return np.sum(np.multiply.accumulate(x, axis=1) * np.cos(x))
+
+
+def f_maximum_accumulate(x):
+    return np.sum(np.maximum.accumulate(x ** 3) * np.cos(x))
+
+
+def f_minimum_reduce(x):
+    return np.sum(np.minimum.reduce(x, axis=1, initial=0.5) ** 2)
+
+
+def f_subtract_outer(x):
+    return np.sum(np.subtract.outer(x[0], x) ** 2)
+
+
+def f_power_outer(x):
+    return np.sum(np.power.outer(x * x + 1.0, x[1]) * W3[0])
+
+
+FUNCTIONS = [f_add_reduce, f_multiply_accumulate, f_maximum_accumulate,
+             f_minimum_reduce, f_subtract_outer, f_power_outer,
+             f_nansum, f_nanmean, f_nanprod, f_nancumsum, f_nancumprod,
              f_nanvar, f_nanstd, f_nanmax, f_nanmin, f_nanmedian,
              f_quantiles, f_percentile, f_sum_where,
              f_mean_where, f_max_initial_where, f_min_initial, f_ptp, f_r,

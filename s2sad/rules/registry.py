@@ -181,6 +181,8 @@ class Rule:
             return f"attribute .{key[1]}"
         if isinstance(getattr(key, "name", None), str):  # ssa.method(...)
             return f"method .{key.name}()"
+        if isinstance(getattr(key, "__self__", None), numpy.ufunc):
+            return f"np.{key.__self__.__name__}.{key.__name__}"
         module = getattr(key, "__module__", None) or type(key).__module__
         name = getattr(key, "__name__", repr(key))
         if module in (None, "builtins", "numpy") and not isinstance(key, type):
