@@ -406,3 +406,38 @@ ROWS.update({
         ("OP(x0, np.r_, x1)", [arr(2, 3), arr(2, 3)], (0,)),
     ],
 })
+
+# convolution, interpolation, polynomials, integration (rules/numpy.py)
+_XP = "np.array([-1.0, -0.2, 0.3, 1.1])"
+ROWS.update({
+    np.convolve: [
+        ("OP(x0, x1)", [arr(5), arr(3)], ALL),
+        ("OP(x0, x1, 'same')", [arr(2), arr(5)], ALL),
+        ("OP(x0, x1, mode='same')", [arr(6), arr(3)], ALL),
+        ("OP(x0, x1, 'valid')", [arr(3), arr(6)], ALL),
+    ],
+    np.correlate: [
+        ("OP(x0, x1)", [arr(5), arr(3)], ALL),
+        ("OP(x0, x1, 'full')", [arr(3), arr(4)], ALL),
+        ("OP(x0, x1, 'same')", [arr(2), arr(7)], ALL),
+        ("OP(x0, x1, mode='same')", [arr(6), arr(4)], ALL),
+    ],
+    np.interp: [
+        (f"OP(x0, {_XP}, x1)", [arr(5), arr(4)], ALL),
+        (f"OP(x0, {_XP}, x1)", [FLOAT, arr(4)], ALL),
+        (f"OP(2.0 * x0, {_XP}, x1, left=0.5, right=-1.0)",
+         [arr(2, 3), arr(4)], ALL),
+    ],
+    np.polyval: [
+        ("OP(x0, x1)", [arr(3), arr(4)], ALL),
+        ("OP(x0, x1)", [arr(1), arr(2, 2)], ALL),
+        ("OP(x0, x1)", [arr(4), FLOAT], ALL),
+    ],
+    np.trapezoid: [
+        ("OP(x0)", [arr(5)], ALL),
+        ("OP(x0, dx=x1)", [arr(2, 4), FLOAT], ALL),
+        ("OP(x0, x1)", [arr(4), arr(4)], ALL),
+        ("OP(x0, x1, axis=0)", [arr(3, 2), arr(3)], ALL),
+        ("OP(x0, x1, axis=1)", [arr(3, 2), arr(3, 2)], ALL),
+    ],
+})

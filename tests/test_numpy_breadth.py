@@ -1,6 +1,7 @@
 """NumPy functions beyond the rule tables' random inputs: NaN-ignoring
 reductions on inputs holding NaN, order statistics, where=/initial= of
-reductions, ufunc methods, np.r_ and np.c_, np.select, np.append,
+reductions, ufunc methods, convolution, interpolation, polynomials,
+integration, np.r_ and np.c_, np.select, np.append,
 np.gradient; each checked at first order and at
 second order (the gradient differentiated again, both modes) against central
 differences."""
@@ -156,7 +157,31 @@ def f_power_outer(x):
     return np.sum(np.power.outer(x * x + 1.0, x[1]) * W3[0])
 
 
-FUNCTIONS = [f_add_reduce, f_multiply_accumulate, f_maximum_accumulate,
+XP = np.array([-1.0, -0.2, 0.3, 1.1])
+
+
+def f_convolve(x):
+    return np.sum(np.convolve(x[0], x[1], "same") ** 2)
+
+
+def f_correlate(x):
+    return np.sum(np.correlate(x[0], x[1, :2] ** 2, "full") ** 2)
+
+
+def f_interp(x):
+    return np.sum(np.interp(x[0], XP, x[1] ** 2) ** 2)
+
+
+def f_polyval(x):
+    return np.sum(np.polyval(x[0], x[1:]) ** 2)
+
+
+def f_trapezoid(x):
+    return np.sum(np.trapezoid(x ** 2, np.cumsum(x[0] ** 2), axis=1) ** 2)
+
+
+FUNCTIONS = [f_convolve, f_correlate, f_interp, f_polyval, f_trapezoid,
+             f_add_reduce, f_multiply_accumulate, f_maximum_accumulate,
              f_minimum_reduce, f_subtract_outer, f_power_outer,
              f_nansum, f_nanmean, f_nanprod, f_nancumsum, f_nancumprod,
              f_nanvar, f_nanstd, f_nanmax, f_nanmin, f_nanmedian,
