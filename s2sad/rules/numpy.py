@@ -669,7 +669,7 @@ def trapezoid(out, y, x=None, dx=1.0, axis=-1):
             y[_cut(y, axis, 0)] + y[_cut(y, axis, 1)]), _widths(y, axis, True))
         - np.pad(0.5 * runtime.expand_reduced(d[out], y, axis) * (
             y[_cut(y, axis, 0)] + y[_cut(y, axis, 1)]),
-            _widths(y, axis, False)), np.empty(_along(y, x, axis))),
+            _widths(y, axis, False)), np.reshape(x, _along(y, x, axis))),
         np.shape(x))
     d[dx] = runtime.unbroadcast(d[out] * np.sum(
         y * _trapezoid_weights(y, axis), axis) * _no_x(x), dx)
