@@ -666,9 +666,11 @@ def trapezoid(out, y, x=None, dx=1.0, axis=-1):
                      _widths(y, axis, False))))
     d[x] = np.reshape(runtime.unbroadcast(
         np.pad(0.5 * runtime.expand_reduced(d[out], y, axis) * (
-            y[_cut(y, axis, 0)] + y[_cut(y, axis, 1)]), _widths(y, axis, True))
+            np.asarray(y)[_cut(y, axis, 0)]
+            + np.asarray(y)[_cut(y, axis, 1)]), _widths(y, axis, True))
         - np.pad(0.5 * runtime.expand_reduced(d[out], y, axis) * (
-            y[_cut(y, axis, 0)] + y[_cut(y, axis, 1)]),
+            np.asarray(y)[_cut(y, axis, 0)]
+            + np.asarray(y)[_cut(y, axis, 1)]),
             _widths(y, axis, False)), np.reshape(x, _along(y, x, axis))),
         np.shape(x))
     d[dx] = runtime.unbroadcast(d[out] * np.sum(

@@ -71,29 +71,32 @@ def outer_left_fwd(y, a, b):
 def running_extreme_rev(y, array, axis=0, dtype: float_dtype = None,
                         out: only(None) = None):
     d[array] = runtime.take_along_axis_adjoint(
-        d[y], array, _running_extreme(array, y, axis), axis)
+        d[y], np.asarray(array), _running_extreme(array, y, axis), axis)
 
 
 def running_extreme_fwd(y, array, axis=0, dtype: float_dtype = None,
                         out: only(None) = None):
-    d[y] = np.take_along_axis(d[array], _running_extreme(array, y, axis),
-                              axis)
+    d[y] = np.take_along_axis(np.asarray(d[array]),
+                              _running_extreme(array, y, axis), axis)
 
 
 # ---- outer: the templates written from a ufunc's partials ----
 
 _OUTER = '''\
 def {name}_outer_rev(y, a, b):
-    left = _outer_left(a, b)
+    left = _outer_left(np.asarray(a), b)
+    right = np.asarray(b)
 {body}    d[a] = np.reshape(runtime.unbroadcast(d[y] * {pa}, left), np.shape(a))
     d[b] = runtime.unbroadcast(d[y] * {pb}, b)
 '''
 
 _OUTER_FWD = '''\
 def {name}_outer_fwd(y, a, b):
-    left = _outer_left(a, b)
-{body}    d[y] = runtime.broadcast_like(_outer_left(d[a], b) * {pa}, y) + \\
-        runtime.broadcast_like(d[b] * {pb}, y)
+    left = _outer_left(np.asarray(a), b)
+    right = np.asarray(b)
+{body}    d[y] = runtime.broadcast_like(
+        _outer_left(np.asarray(d[a]), b) * {pa}, y) + \\
+        runtime.broadcast_like(np.asarray(d[b]) * {pb}, y)
 '''
 
 
@@ -108,10 +111,11 @@ class _Renamer(gast.NodeTransformer):
 
 def _outer_templates(ufunc, partials):
     """The sources of u.outer's adjoint and tangent, from u's partials
-    template (output z, inputs x, y): x is `left`, y is b, z is y. None
+    template (output z, inputs x, y): x is `left`, y is `right` (a and b
+    as arrays: they may be lists), z is y. None
     when an input has no partial (its derivative is refused)."""
     out, x, y = partials.params
-    names = {out: "y", x: "left", y: "b"}
+    names = {out: "y", x: "left", y: "right"}
     body = [_Renamer(names).visit(copy.deepcopy(s)) for s in partials.body]
     returned = body.pop().value
     if not isinstance(returned, gast.Tuple) or any(
