@@ -120,6 +120,8 @@ ROWS = {
     np.minimum.reduce: UFUNC_REDUCE,
     np.fmax.reduce: UFUNC_REDUCE,
     np.fmin.reduce: UFUNC_REDUCE,
+    np.logaddexp.reduce: UFUNC_REDUCE,
+    np.logaddexp2.reduce: UFUNC_REDUCE,
     np.add.accumulate: UFUNC_ACCUMULATE,
     np.multiply.accumulate: UFUNC_ACCUMULATE + [
         ("OP(x0, axis=1)", [ZEROS_23], ALL)],

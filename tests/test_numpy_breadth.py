@@ -149,6 +149,10 @@ def f_minimum_reduce(x):
     return np.sum(np.minimum.reduce(x, axis=1, initial=0.5) ** 2)
 
 
+def f_logsumexp(x):
+    return np.sum(np.logaddexp.reduce(x, axis=1) ** 2)
+
+
 def f_subtract_outer(x):
     return np.sum(np.subtract.outer(x[0], x) ** 2)
 
@@ -182,7 +186,7 @@ def f_trapezoid(x):
 
 FUNCTIONS = [f_convolve, f_correlate, f_interp, f_polyval, f_trapezoid,
              f_add_reduce, f_multiply_accumulate, f_maximum_accumulate,
-             f_minimum_reduce, f_subtract_outer, f_power_outer,
+             f_minimum_reduce, f_logsumexp, f_subtract_outer, f_power_outer,
              f_nansum, f_nanmean, f_nanprod, f_nancumsum, f_nancumprod,
              f_nanvar, f_nanstd, f_nanmax, f_nanmin, f_nanmedian,
              f_quantiles, f_percentile, f_sum_where,

@@ -13,11 +13,13 @@ every ufunc at once (this module is imported after the others):
   operation (`np.add.reduce` is `np.sum` with axis 0 by default,
   `np.maximum.accumulate` a running max): their templates are that
   reduction's, with the method's defaults (`_with_defaults`).
+- `np.logaddexp.reduce` (log-sum-exp) and `np.logaddexp2.reduce` have
+  templates of their own: the softmax of the reduced elements.
 - Every method of a ufunc with a zero derivative (np.greater,
   np.logical_and, ...) has a zero derivative.
 
 Other methods (`u.reduceat`, `u.at`, and `reduce`/`accumulate` of
-ufuncs that are not sums, products or extrema) have no rule: a
+other ufuncs, such as np.subtract.reduce) have no rule: a
 differentiated value reaching one is refused.
 """
 
@@ -78,6 +80,42 @@ def running_extreme_fwd(y, array, axis=0, dtype: float_dtype = None,
                         out: only(None) = None):
     d[y] = np.take_along_axis(np.asarray(d[array]),
                               _running_extreme(array, y, axis), axis)
+
+
+# ---- log-sum-exp: np.logaddexp.reduce, np.logaddexp2.reduce ----
+# The gradient is the softmax of the reduced elements (base 2 for
+# logaddexp2: 2 ** (a - y)). axis is passed by position: it defaults to 0
+# here and to None in np.sum.
+
+
+@adjoint(np.logaddexp.reduce)
+def logaddexp_reduce(y, array, axis=0, dtype: float_dtype = None,
+                     out: only(None) = None, keepdims=False):
+    d[array] = runtime.expand_reduced(d[y], array, axis, keepdims) * np.exp(
+        array - runtime.expand_reduced(y, array, axis, keepdims))
+
+
+@tangent(np.logaddexp.reduce)
+def logaddexp_reduce_fwd(y, array, axis=0, dtype: float_dtype = None,
+                         out: only(None) = None, keepdims=False):
+    d[y] = np.sum(d[array] * np.exp(
+        array - runtime.expand_reduced(y, array, axis, keepdims)), axis,
+        keepdims=keepdims)
+
+
+@adjoint(np.logaddexp2.reduce)
+def logaddexp2_reduce(y, array, axis=0, dtype: float_dtype = None,
+                      out: only(None) = None, keepdims=False):
+    d[array] = runtime.expand_reduced(d[y], array, axis, keepdims) * np.exp2(
+        array - runtime.expand_reduced(y, array, axis, keepdims))
+
+
+@tangent(np.logaddexp2.reduce)
+def logaddexp2_reduce_fwd(y, array, axis=0, dtype: float_dtype = None,
+                          out: only(None) = None, keepdims=False):
+    d[y] = np.sum(d[array] * np.exp2(
+        array - runtime.expand_reduced(y, array, axis, keepdims)), axis,
+        keepdims=keepdims)
 
 
 # ---- outer: the templates written from a ufunc's partials ----
