@@ -239,8 +239,9 @@ def _weights_shape(weights, a, axis):
 
 
 non_differentiable(_moved, _restored, _merged, _unmerged, _scan_axis, _first,
-                   _ties, _tie_weights, _initial_weight, _diagonal_mask, _single_output, _is_norm,
-                   _norm_kinks, _singular_weights, _eye_like)
+                   _ties, _tie_weights, _initial_weight, _diagonal_mask,
+                   _single_output, _is_norm, _norm_kinks, _singular_weights,
+                   _eye_like)
 
 # ---- differentiable helpers ----
 
@@ -714,7 +715,8 @@ non_differentiable(_numbers)
 @adjoint(np.nansum)
 def nansum(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
            keepdims=False, initial=0.0, where=True):
-    d[a] = runtime.unreduce(d[y], a, axis, keepdims, where=_numbers(a, where))
+    numbers = _numbers(a, where=where)
+    d[a] = runtime.unreduce(d[y], a, axis, keepdims, where=numbers)
     d[initial] = runtime.unbroadcast(d[y], initial)
 
 
@@ -722,24 +724,25 @@ def nansum(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
 def nansum_fwd(y, a, axis=None, dtype: float_dtype = None,
                out: only(None) = None, keepdims=False, initial=0.0,
                where=True):
-    d[y] = np.sum(d[a], axis=axis, keepdims=keepdims,
-                  where=_numbers(a, where)) + runtime.broadcast_like(
-                      d[initial], y)
+    numbers = _numbers(a, where=where)
+    d[y] = np.sum(d[a], axis=axis, keepdims=keepdims, where=numbers) + \
+        runtime.broadcast_like(d[initial], y)
 
 
 @adjoint(np.nanmean)
 def nanmean(y, a, axis=None, dtype: float_dtype = None,
             out: only(None) = None, keepdims=False, *, where=True):
+    numbers = _numbers(a, where=where)
     d[a] = runtime.unreduce(d[y] / runtime.reduced_size(
-        a, axis, keepdims=keepdims, where=_numbers(a, where)), a, axis,
-        keepdims, where=_numbers(a, where))
+        a, axis, keepdims=keepdims, where=numbers), a, axis,
+        keepdims, where=numbers)
 
 
 @tangent(np.nanmean)
 def nanmean_fwd(y, a, axis=None, dtype: float_dtype = None,
                 out: only(None) = None, keepdims=False, *, where=True):
-    d[y] = np.mean(d[a], axis=axis, keepdims=keepdims,
-                   where=_numbers(a, where))
+    numbers = _numbers(a, where=where)
+    d[y] = np.mean(d[a], axis=axis, keepdims=keepdims, where=numbers)
 
 
 # np.nanprod and np.nancumprod: np.prod's and np.cumprod's derivatives of
@@ -816,44 +819,50 @@ def nancumprod_fwd(y, a, axis=None, dtype: float_dtype = None,
 @adjoint(np.nanvar)
 def nanvar(y, a, axis=None, dtype: float_dtype = None,
            out: only(None) = None, ddof=0, keepdims=False, *, where=True):
-    count = runtime.reduced_size(a, axis, keepdims=True,
-                                 where=_numbers(a, where))
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
-        2.0 * np.conj(np.where(_numbers(a, where), a - np.mean(
-        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof))
+        2.0 * np.conj(deviations) / (count - ddof))
 
 
 @tangent(np.nanvar)
 def nanvar_fwd(y, a, axis=None, dtype: float_dtype = None,
                out: only(None) = None, ddof=0, keepdims: via_output = False,
                *, where=True):
-    count = runtime.reduced_size(a, axis, keepdims=True,
-                                 where=_numbers(a, where))
-    d[y] = np.reshape(np.real(np.sum(d[a] * (2.0 * np.conj(np.where(_numbers(a, where), a - np.mean(
-        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof)), axis=axis, keepdims=True)),
-        np.shape(y))
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    d[y] = np.reshape(np.real(np.sum(
+        d[a] * (2.0 * np.conj(deviations) / (count - ddof)), axis=axis,
+        keepdims=True)), np.shape(y))
 
 
 @adjoint(np.nanstd)
 def nanstd(y, a, axis=None, dtype: float_dtype = None,
            out: only(None) = None, ddof=0, keepdims=False, *, where=True):
-    count = runtime.reduced_size(a, axis, keepdims=True,
-                                 where=_numbers(a, where))
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
     d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
                                   keepdims) * (
-        np.conj(np.where(_numbers(a, where), a - np.mean(
-        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof))
+        np.conj(deviations) / (count - ddof))
 
 
 @tangent(np.nanstd)
 def nanstd_fwd(y, a, axis=None, dtype: float_dtype = None,
                out: only(None) = None, ddof=0, keepdims: via_output = False,
                *, where=True):
-    count = runtime.reduced_size(a, axis, keepdims=True,
-                                 where=_numbers(a, where))
-    d[y] = np.reshape(np.real(np.sum(d[a] * (np.conj(np.where(_numbers(a, where), a - np.mean(
-        a, axis=axis, keepdims=True, where=_numbers(a, where)), 0.0)) / (count - ddof)), axis=axis, keepdims=True)),
-        np.shape(y)) * _safe_reciprocal(y)
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    d[y] = np.reshape(np.real(np.sum(
+        d[a] * (np.conj(deviations) / (count - ddof)), axis=axis,
+        keepdims=True)), np.shape(y)) * _safe_reciprocal(y)
 
 
 # ---- order statistics: np.quantile, np.percentile, np.median and their

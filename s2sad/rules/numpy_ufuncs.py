@@ -124,7 +124,8 @@ _OUTER = '''\
 def {name}_outer_rev(y, a, b):
     left = _outer_left(np.asarray(a), b)
     right = np.asarray(b)
-{body}    d[a] = np.reshape(runtime.unbroadcast(d[y] * {pa}, left), np.shape(a))
+{body}    d[a] = np.reshape(runtime.unbroadcast(d[y] * {pa}, left),
+                      np.shape(a))
     d[b] = runtime.unbroadcast(d[y] * {pb}, b)
 '''
 
