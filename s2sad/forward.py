@@ -172,9 +172,11 @@ class _Forward(Transform):
 
         def d_names(tmpl, operands):
             names = {tmpl.params[0]: target_dot}
+            held = self.discrete(analysis.rule_of(stmt), tmpl, operands)
             for param in tmpl.params[1:]:
                 operand = operands[param]
-                if isinstance(operand, ssa.Var) and operand.name in self.active:
+                if isinstance(operand, ssa.Var) and operand.name in \
+                        self.active and param not in held:
                     names[param] = self.dots[operand.name]
                 elif tmpl.structural and param in tmpl.reads_d:
                     names[param] = self.namer.temp()  # zeros, set below

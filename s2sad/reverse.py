@@ -604,9 +604,11 @@ class _Reverse(Transform):
         inputs = tmpl.params[1:]
         self.check_covered(stmt, rule, tmpl, operands,
                            {p for p, _ in contributions})
+        held = self.discrete(rule, tmpl, operands)
         for param, expr in contributions:
             operand = operands[param]
-            if not (isinstance(operand, ssa.Var) and operand.name in self.active):
+            if not (isinstance(operand, ssa.Var) and operand.name in
+                    self.active) or param in held:
                 continue
             others = [operands[p] for p in inputs if p != param]
             if self.complex or rule.broadcasts and not all(

@@ -87,8 +87,11 @@ def broadcast_like(g, target):
     return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, target))
 
 
-def unreduce(g, x, axis=None, keepdims=False):
-    """The adjoint of a sum over `axis`: spread `g` back over `x`'s shape."""
+def unreduce(g, x, axis=None, keepdims=False, where=True):
+    """The adjoint of a sum over `axis`: spread `g` back over `x`'s shape
+    (zero where `where`, a reduction's mask, is False)."""
+    if where is not True:
+        return np.where(where, unreduce(g, x, axis, keepdims), 0.0)
     shape = np.shape(x)
     if not shape:
         return g
@@ -112,13 +115,17 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     """`g`, the adjoint of a reduction of x over `axis`, with the reduced axes
     put back as length 1, so it broadcasts against x (unreduce without the
     copy, for adjoints that multiply it by an array shaped like x)."""
-    if axis is None or keepdims or np.ndim(g) == 0:
-        return g
+    if axis is None or keepdims or np.ndim(g) == 0 or np.ndim(x) == 0:
+        return g  # (NumPy reduces a 0-d x over axis 0 or -1 to itself)
     return np.expand_dims(g, axis)
 
 
-def reduced_size(x, axis=None):
-    """How many elements a reduction over `axis` combines."""
+def reduced_size(x, axis=None, keepdims=False, where=True):
+    """How many elements a reduction over `axis` combines (where `where`,
+    a mask, is True: then an array shaped like the reduction's result)."""
+    if where is not True:
+        return np.sum(np.broadcast_to(where, np.shape(x)), axis=axis,
+                      keepdims=keepdims)
     if axis is None:
         return x.size if x.__class__ is np.ndarray else int(np.size(x))
     shape = np.shape(x)

@@ -191,6 +191,17 @@ class Transform:
             ssa.render_operand(operand), *allowed.check_args(),
             gast.Constant(f"{where}: {message}", None)]))
 
+    def discrete(self, rule, tmpl, operands):
+        """The rule's index inputs, when the value they index is
+        differentiated: data (an array, list or dict), which an index
+        reads without a derivative of its own (see registry.adjoint)."""
+        if rule is None or not rule.indices:
+            return ()
+        indexed = operands.get(tmpl.params[1])
+        if isinstance(indexed, ssa.Var) and indexed.name in self.active:
+            return rule.indices
+        return ()
+
     def check_covered(self, stmt, rule, tmpl, operands, covered):
         """A differentiated value passed where the rule gives no derivative
         would get a silent zero: refuse it, unless the rule declares that
@@ -198,14 +209,12 @@ class Transform:
         declares an input constant by giving it the partial None."""
         if tmpl is rule.partials:
             return
-        indexed = operands.get(tmpl.params[1])
-        data = isinstance(indexed, ssa.Var) and indexed.name in self.active
+        held = self.discrete(rule, tmpl, operands)
         for param in tmpl.params[1:]:
             operand = operands.get(param)
             if param in covered or param in rule.constants or not (
                     isinstance(operand, ssa.Var)
-                    and operand.name in self.active) or (
-                    param in rule.indices and data):
+                    and operand.name in self.active) or param in held:
                 continue
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,

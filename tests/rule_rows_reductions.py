@@ -28,6 +28,53 @@ MOMENTS = REDUCTIONS + [
     ("OP(x0, axis=(0, 2), ddof=2, keepdims=True)", [arr(2, 3, 4)], ALL),
 ]
 
+# where= masks: a row of the mask all False leaves an empty reduction
+WHERE = np.array([[True, False, True], [False, True, True]])
+MASKED = [
+    ("OP(x0, where=x1)", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, axis=1, where=x1)", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, axis=0, keepdims=True, where=x1)", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, axis=1, where=x1[0])", [arr(2, 3), WHERE], (0,)),
+    ("OP(x0, dtype=np.float64)", [arr(2, 3)], ALL),
+]
+EXTREMA = REDUCTIONS + [
+    ("OP(x0, initial=x1)", [arr(2, 3), FLOAT], ALL),
+    ("OP(x0, axis=1, initial=x1, where=x2)", [arr(2, 3), FLOAT, WHERE],
+     (0, 1)),
+    ("OP(x0, axis=0, keepdims=True, initial=-5.0, where=x1)",
+     [arr(2, 3), WHERE], (0,)),
+]
+
+# order statistics: q constant; every method of np.quantile
+QUANTILES = [
+    ("OP(x0, Q)", [arr(5)], ALL),
+    ("OP(x0, Q, axis=1)", [arr(2, 5)], ALL),
+    ("OP(x0, Q, 0, keepdims=True)", [arr(3, 2)], ALL),
+    ("OP(x0, [Q, Q / 3.0], axis=(0, 2))", [arr(2, 3, 2)], ALL),
+    ("OP(x0, Q, axis=-1, method='nearest')", [arr(2, 4)], ALL),
+    ("OP(x0, Q, axis=1, method='midpoint')", [arr(2, 4)], ALL),
+    ("OP(x0, Q, method='hazen')", [arr(2, 3)], ALL),
+    ("OP(x0, Q, method='inverted_cdf')", [arr(7)], ALL),
+]
+MEDIANS = REDUCTIONS[:10] + [("OP(x0, axis=0, keepdims=True)",
+                              [arr(4, 3)], ALL)]
+
+# ufunc methods (s2sad/rules/numpy_ufuncs.py); u.outer's rows are generated
+UFUNC_REDUCE = [
+    ("OP(x0)", [arr(3)], ALL),
+    ("OP(x0)", [arr(2, 3)], ALL),
+    ("OP(x0, 1)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=None)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=(0, 2), keepdims=True)", [arr(2, 3, 2)], ALL),
+    ("OP(x0, axis=-1, keepdims=True)", [arr(2, 3)], ALL),
+]
+UFUNC_ACCUMULATE = [
+    ("OP(x0)", [arr(4)], ALL),
+    ("OP(x0)", [arr(2, 3)], ALL),
+    ("OP(x0, 1)", [arr(2, 3)], ALL),
+    ("OP(x0, axis=-1)", [arr(2, 5)], ALL),
+]
+
 CUMULATIVE = [
     ("OP(x0)", [arr(3)], ALL),
     ("OP(x0)", [arr(2, 3)], ALL),
@@ -49,10 +96,47 @@ ROWS = {
         ("OP(x0, axis=(0, 2))", [ZEROS_232], ALL),
         ("OP(x0, axis=-2)", [ZEROS_232], ALL),
     ],
-    np.max: REDUCTIONS,
+    np.max: EXTREMA,
     np.amax: REDUCTIONS,
-    np.min: REDUCTIONS,
+    np.min: EXTREMA,
     np.amin: REDUCTIONS,
+    np.ptp: REDUCTIONS,
+    # the NaN-ignoring reductions on numbers; NaN inputs:
+    # tests/test_numpy_breadth.py
+    np.nanmax: REDUCTIONS,
+    np.nanmin: REDUCTIONS,
+    np.nansum: REDUCTIONS + MASKED,
+    np.nanmean: REDUCTIONS + MASKED,
+    np.nanprod: REDUCTIONS + [("OP(x0, axis=1)", [ZEROS_23], ALL)],
+    np.nanvar: MOMENTS + MASKED[:4],
+    np.nanstd: MOMENTS + MASKED[:4],
+    np.nancumsum: CUMULATIVE,
+    np.add.reduce: UFUNC_REDUCE + [
+        ("OP(x0, axis=1, where=x1, initial=x2)", [arr(2, 3), WHERE, FLOAT],
+         (0, 2))],
+    np.multiply.reduce: UFUNC_REDUCE + [("OP(x0, 1)", [ZEROS_23], ALL)],
+    np.maximum.reduce: UFUNC_REDUCE + [
+        ("OP(x0, axis=1, where=x1, initial=-3.0)", [arr(2, 3), WHERE], (0,))],
+    np.minimum.reduce: UFUNC_REDUCE,
+    np.fmax.reduce: UFUNC_REDUCE,
+    np.fmin.reduce: UFUNC_REDUCE,
+    np.logaddexp.reduce: UFUNC_REDUCE,
+    np.logaddexp2.reduce: UFUNC_REDUCE,
+    np.add.accumulate: UFUNC_ACCUMULATE,
+    np.multiply.accumulate: UFUNC_ACCUMULATE + [
+        ("OP(x0, axis=1)", [ZEROS_23], ALL)],
+    np.maximum.accumulate: UFUNC_ACCUMULATE,
+    np.minimum.accumulate: UFUNC_ACCUMULATE,
+    np.fmax.accumulate: UFUNC_ACCUMULATE,
+    np.fmin.accumulate: UFUNC_ACCUMULATE,
+    np.quantile: [(e.replace("Q", "0.3"), a, n) for e, a, n in QUANTILES],
+    np.nanquantile: [(e.replace("Q", "0.8"), a, n) for e, a, n in QUANTILES],
+    np.percentile: [(e.replace("Q", "40.0"), a, n) for e, a, n in QUANTILES],
+    np.nanpercentile: [(e.replace("Q", "65.0"), a, n)
+                       for e, a, n in QUANTILES],
+    np.median: MEDIANS,
+    np.nanmedian: MEDIANS,
+    np.nancumprod: CUMULATIVE + [("OP(x0, axis=1)", [ZEROS_23], ALL)],
     np.var: MOMENTS,
     np.std: MOMENTS,
     np.cumsum: CUMULATIVE,

@@ -4,6 +4,7 @@ rule key -> [(expression, args, argnums)], merged into SPECIAL_CASES."""
 import numpy as np
 
 from s2sad import ssa
+from s2sad.rules import numpy_shape as shape
 from tests.rule_inputs import ALL, FLOAT, arr
 
 ROWS = {
@@ -339,3 +340,104 @@ ROWS[np.copy] = [
     ("OP(x0)", [arr(2, 3)], ALL),
     ("OP(x0) * x0", [FLOAT], ALL),
 ]
+if hasattr(np, "row_stack"):  # NumPy's deprecated name of np.vstack
+    ROWS[np.row_stack] = ROWS[np.vstack]
+
+ROWS.update({
+    np.append: [
+        ("OP(x0, x1)", [arr(3), FLOAT], ALL),
+        ("OP(x0, x1)", [arr(2, 2), arr(3)], ALL),
+        ("OP(x0, x1, axis=0)", [arr(2, 3), arr(1, 3)], ALL),
+        ("OP(x0, x1, -1)", [arr(2, 3), arr(2, 1)], ALL),
+        ("OP([x0, x1], x1)", [FLOAT, FLOAT], ALL),
+    ],
+    np.gradient: [
+        ("OP(x0)", [arr(5)], ALL),
+        ("OP(x0, edge_order=2)", [arr(4)], ALL),
+        ("OP(x0, axis=1)", [arr(3, 4)], ALL),
+        ("OP(x0, axis=-1, edge_order=2)", [arr(2, 3)], ALL),
+        ("np.stack(OP(x0))", [arr(3, 4)], ALL),
+        ("np.stack(OP(x0, axis=(0, -1)))", [arr(3, 2, 4)], ALL),
+    ],
+    shape._gradient_adjoint: [
+        ("OP(x0, x1)", [arr(5), arr(5)], (0,)),
+        ("OP(x0, x1, 1, 2)", [arr(3, 4), arr(3, 4)], (0,)),
+        ("OP((x0, x1), x2)", [arr(3, 4), arr(3, 4), arr(3, 4)], (0, 1)),
+    ],
+    shape._gradient_pieces: [
+        ("OP(x0, x1)", [arr(5), arr(5)], (0,)),
+        ("OP(x0, x1, 0, 2)", [arr(3, 4), arr(3, 4)], (0,)),
+        ("OP(x0, x1)[1]", [arr(3, 4), arr(3, 4)], (0,)),
+    ],
+})
+
+_numpy_rules = __import__("s2sad.rules.numpy", fromlist=["_select_masks"])
+_MASKS = "[np.array([True, False, True]), np.array([False, True, False])]"
+ROWS.update({
+    np.select: [
+        ("OP([x0 > 0, x1 > 0.5], [x0, x1], x0 * x1)",
+         [arr(2, 3), arr(2, 3)], ALL),
+        ("OP([x0 > 0], [x1], 2.0)", [arr(3), arr(2, 3)], ALL),
+        ("OP([x0 > 0, x0 < 0.5], [x0, np.sin(x0)], default=x1)",
+         [arr(4), FLOAT], ALL),
+    ],
+    _numpy_rules._select_adjoint: [
+        (f"OP(x0, {_MASKS}, [x1, x2])[0]", [arr(3), arr(3), FLOAT], (0,)),
+        (f"OP(x0, {_MASKS}, [x1, x2])[1]", [arr(3), arr(3), FLOAT], (0,)),
+    ],
+    _numpy_rules._select_apply: [
+        (f"OP([x0, x1], {_MASKS}, [x0, x1])", [arr(3), FLOAT], ALL),
+    ],
+})
+
+ROWS.update({
+    shape._index_trick_apply: [
+        ("OP((x0, x1, x0), np.r_, (x0, x1, slice(1, 3)))",
+         [arr(2), FLOAT], ALL),
+        ("OP((x0, x1), np.c_, (x0, x1))", [arr(3), arr(3, 2)], ALL),
+        ("OP(x0, np.r_, x0)", [arr(2, 3)], ALL),
+    ],
+    shape._index_trick_adjoint: [
+        ("OP(x0, np.r_, (x1, x2, slice(1, 3)))[0]",
+         [arr(5), arr(2), FLOAT], (0,)),
+        ("OP(x0, np.r_, (x1, x2, slice(1, 3)))[1]",
+         [arr(5), arr(2), FLOAT], (0,)),
+        ("OP(x0, np.c_, (x1, x2))[1]", [arr(3, 3), arr(3), arr(3, 2)], (0,)),
+        ("OP(x0, np.r_, x1)", [arr(2, 3), arr(2, 3)], (0,)),
+    ],
+})
+
+# convolution, interpolation, polynomials, integration (rules/numpy.py)
+_XP = "np.array([-1.0, -0.2, 0.3, 1.1])"
+ROWS.update({
+    np.convolve: [
+        ("OP(x0, x1)", [arr(5), arr(3)], ALL),
+        ("OP(x0, x1, 'same')", [arr(2), arr(5)], ALL),
+        ("OP(x0, x1, mode='same')", [arr(6), arr(3)], ALL),
+        ("OP(x0, x1, 'valid')", [arr(3), arr(6)], ALL),
+    ],
+    np.correlate: [
+        ("OP(x0, x1)", [arr(5), arr(3)], ALL),
+        ("OP(x0, x1, 'full')", [arr(3), arr(4)], ALL),
+        ("OP(x0, x1, 'same')", [arr(2), arr(7)], ALL),
+        ("OP(x0, x1, mode='same')", [arr(6), arr(4)], ALL),
+    ],
+    np.interp: [
+        (f"OP(x0, {_XP}, x1)", [arr(5), arr(4)], ALL),
+        (f"OP(x0, {_XP}, x1)", [FLOAT, arr(4)], ALL),
+        (f"OP(2.0 * x0, {_XP}, x1, left=0.5, right=-1.0)",
+         [arr(2, 3), arr(4)], ALL),
+    ],
+    np.polyval: [
+        ("OP(x0, x1)", [arr(3), arr(4)], ALL),
+        ("OP(x0, x1)", [arr(1), arr(2, 2)], ALL),
+        ("OP(x0, x1)", [arr(4), FLOAT], ALL),
+    ],
+    np.trapezoid: [
+        ("OP(x0)", [arr(5)], ALL),
+        ("OP(x0, dx=x1)", [arr(2, 4), FLOAT], ALL),
+        ("OP(x0, x1)", [arr(4), arr(4)], ALL),
+        ("OP(x0, x1, axis=0)", [arr(3, 2), arr(3)], ALL),
+        ("OP(x0, x1, axis=1)", [arr(3, 2), arr(3, 2)], ALL),
+    ],
+})

@@ -124,7 +124,8 @@ def admits_complex(rule, expr, args, kinds):
         warnings.simplefilter("error")
         try:
             out = eval(expr, namespace)
-        except (TypeError, ValueError, ArithmeticError, np.exceptions.ComplexWarning,
+        except (TypeError, ValueError, ArithmeticError, DeprecationWarning,
+                np.exceptions.ComplexWarning,
                 errors.S2SADError, IndexError):
             return False
     return all(np.all(np.isfinite(leaf)) for _, leaf in _leaves(out)

@@ -88,7 +88,10 @@ def extras(covered_names):
     for rule in registry.all_rules():
         module = getattr(rule.key, "__module__", "") or ""
         name = rule.name.replace("numpy.", "np.", 1)
-        if status(rule) == "both modes" and module.startswith("numpy") \
+        ufunc_method = isinstance(getattr(rule.key, "__self__", None),
+                                  np.ufunc)  # np.add.reduce, np.add.outer
+        if status(rule) == "both modes" and (
+                module.startswith("numpy") or ufunc_method) \
                 and name not in covered_names:
             names.add(name)
     return sorted(names)

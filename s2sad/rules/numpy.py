@@ -12,7 +12,7 @@ import numpy as np
 from s2sad import errors, runtime
 from s2sad.rules.registry import (
     adjoint, d, elementwise, float_dtype, non_differentiable, only,
-    tangent, via_output)
+    takes_sequences, tangent, via_output)
 
 # ---- elementwise: trigonometric ----
 
@@ -250,6 +250,72 @@ def where_fwd(y, condition, x, z):
     d[y] = np.where(condition, d[x], 0.0) + np.where(condition, 0.0, d[z])
 
 
+def _select_masks(condlist, choicelist, default, y):
+    """Where np.select(condlist, choicelist, default) took each choice from
+    (the first true condition), then where it took `default`: one boolean
+    array shaped like y per choice, and the last for default."""
+    taken = np.zeros(np.shape(y), bool)
+    masks = []
+    for condition in condlist:
+        mask = np.broadcast_to(condition, np.shape(y)) & ~taken
+        masks.append(mask)
+        taken = taken | mask
+    return masks + [~taken]
+
+
+def _select_adjoint(g, masks, choicelist):
+    """The adjoint of the choices of np.select: g where each was taken, cut
+    back to its shape."""
+    return runtime.sequence([
+        runtime.unbroadcast(np.where(mask, g, 0.0), choice)
+        for mask, choice in zip(masks, choicelist)])
+
+
+def _select_apply(tangents, masks, choicelist):
+    """The transpose of `_select_adjoint`: each choice's tangent where it
+    was taken."""
+    return np.sum([np.where(mask, tangent, 0.0) for mask, tangent in zip(
+        masks, runtime.tree_like(tangents, choicelist))], axis=0)
+
+
+non_differentiable(_select_masks)
+takes_sequences(np.select, _select_adjoint, _select_apply)
+
+
+@adjoint(np.select, constants=("condlist",))
+def select(y, condlist, choicelist, default=0):
+    masks = _select_masks(condlist, choicelist, default, y)
+    d[choicelist] = _select_adjoint(d[y], masks, choicelist)
+    d[default] = runtime.unbroadcast(np.where(masks[-1], d[y], 0.0), default)
+
+
+@tangent(np.select)
+def select_fwd(y, condlist, choicelist, default=0):
+    masks = _select_masks(condlist, choicelist, default, y)
+    d[y] = _select_apply(d[choicelist], masks, choicelist) + np.where(
+        masks[-1], d[default], 0.0)
+
+
+@adjoint(_select_adjoint, constants=("masks", "choicelist"))
+def select_adjoint(y, g, masks, choicelist: via_output):
+    d[g] = _select_apply(d[y], masks, choicelist)
+
+
+@tangent(_select_adjoint)
+def select_adjoint_fwd(y, g, masks, choicelist):
+    d[y] = _select_adjoint(d[g], masks, choicelist)
+
+
+@adjoint(_select_apply, constants=("masks", "choicelist"))
+def select_apply(y, tangents, masks, choicelist):
+    d[tangents] = _select_adjoint(d[y], masks, choicelist)
+
+
+@tangent(_select_apply)
+def select_apply_fwd(y, tangents, masks, choicelist):
+    d[y] = _select_apply(d[tangents], masks, choicelist)
+
+
 # ---- complex parts ----
 # Complex adjoints follow JAX's convention: the adjoint c of a complex z is
 # such that dL = Re(c dz), so a holomorphic function's adjoint needs no
@@ -315,25 +381,35 @@ def _degrees(deg):
 # ---- reductions ----
 
 
+# `where=` masks the elements reduced, `initial=` joins the sum
+
+
 @adjoint(np.sum)
-def sum(y, x, axis=None, *, keepdims=False):
-    d[x] = runtime.unreduce(d[y], x, axis, keepdims)
+def sum(y, x, axis=None, dtype: float_dtype = None, out: only(None) = None,
+        keepdims=False, initial=0.0, where=True):
+    d[x] = runtime.unreduce(d[y], x, axis, keepdims, where=where)
+    d[initial] = runtime.unbroadcast(d[y], initial)
 
 
 @tangent(np.sum)
-def sum_fwd(y, x, axis=None, *, keepdims=False):
-    d[y] = np.sum(d[x], axis=axis, keepdims=keepdims)
+def sum_fwd(y, x, axis=None, dtype: float_dtype = None,
+            out: only(None) = None, keepdims=False, initial=0.0, where=True):
+    d[y] = np.sum(d[x], axis=axis, keepdims=keepdims, where=where) + \
+        runtime.broadcast_like(d[initial], y)
 
 
 @adjoint(np.mean)
-def mean(y, x, axis=None, *, keepdims=False):
-    d[x] = runtime.unreduce(d[y] / runtime.reduced_size(x, axis), x, axis,
-                            keepdims)
+def mean(y, x, axis=None, dtype: float_dtype = None, out: only(None) = None,
+         keepdims=False, *, where=True):
+    d[x] = runtime.unreduce(d[y] / runtime.reduced_size(
+        x, axis, keepdims=keepdims, where=where), x, axis, keepdims,
+        where=where)
 
 
 @tangent(np.mean)
-def mean_fwd(y, x, axis=None, *, keepdims=False):
-    d[y] = np.mean(d[x], axis=axis, keepdims=keepdims)
+def mean_fwd(y, x, axis=None, dtype: float_dtype = None,
+             out: only(None) = None, keepdims=False, *, where=True):
+    d[y] = np.mean(d[x], axis=axis, keepdims=keepdims, where=where)
 
 
 # ---- products ----
@@ -426,6 +502,187 @@ def _fractions(y, num, endpoint, retstep, axis):
     return np.reshape(t, shape)
 
 
+# ---- convolution, interpolation, polynomials, integration ----
+# np.convolve is bilinear: its adjoint pads d[y] to the full convolution
+# and convolves it with the other input reversed ('valid'); np.correlate
+# is np.convolve(a, conj(v[::-1])). np.interp differentiates x (the slope
+# of its segment; 0 beyond xp's ends) and fp; xp, left and right are held
+# constant (refused when differentiated), and period is refused.
+# np.polyval differentiates p and x; np.trapezoid y, x and dx.
+
+
+def _full_widths(a, v, mode, flipped=False):
+    """Pad widths taking np.convolve(a, v, mode)'s output to the full one
+    (flipped: the window np.correlate takes when v is the longer)."""
+    n, m = len(a), len(v)
+    short, long = min(n, m), max(n, m)
+    if mode == "full":
+        return (0, 0)
+    start, length = ((short - 1) // 2, long) if mode == "same" else (
+        short - 1, long - short + 1)
+    widths = (start, n + m - 1 - start - length)
+    return widths[::-1] if flipped and m > n and mode == "same" else widths
+
+
+@adjoint(np.convolve)
+def convolve(y, a, v, mode="full"):
+    d[a] = np.convolve(np.pad(d[y], _full_widths(a, v, mode)), np.flip(v),
+                       "valid")
+    d[v] = np.convolve(np.pad(d[y], _full_widths(a, v, mode)), np.flip(a),
+                       "valid")
+
+
+@tangent(np.convolve)
+def convolve_fwd(y, a, v, mode="full"):
+    d[y] = np.convolve(d[a], v, mode) + np.convolve(a, d[v], mode)
+
+
+@adjoint(np.correlate)
+def correlate(y, a, v, mode="valid"):
+    d[a] = np.convolve(np.pad(d[y], _full_widths(a, v, mode, True)),
+                       np.conj(v), "valid")
+    d[v] = np.conj(np.flip(np.convolve(np.pad(
+        d[y], _full_widths(a, v, mode, True)), np.flip(a), "valid")))
+
+
+@tangent(np.correlate)
+def correlate_fwd(y, a, v, mode="valid"):
+    d[y] = np.correlate(d[a], v, mode) + np.correlate(a, d[v], mode)
+
+
+def _interp_segments(x, xp, left=None, right=None):
+    """For np.interp(x, xp, fp, left, right): per x, the indices (lo, hi)
+    into xp of its segment, 1 / (xp[hi] - xp[lo]) inside xp's range (0
+    beyond it), and the constant weights of fp[lo] and fp[hi] (beyond the
+    ends: 1 on fp's end unless left or right replaces it)."""
+    xp = np.asarray(xp)
+    x = np.asarray(x)
+    n = len(xp)
+    hi = np.clip(np.searchsorted(xp, x, side="right"), 1, n - 1)
+    lo = hi - 1
+    below, above = x < xp[0], x > xp[-1]
+    inside = ~below & ~above
+    inverse = np.where(inside, 1.0 / np.where(
+        inside, xp[hi] - xp[lo], 1.0), 0.0)
+    lo = np.where(below, 0, lo)
+    hi = np.where(above, n - 1, hi)
+    at_lo = 1.0 * (inside | below & (left is None))
+    at_hi = 1.0 * (above & (right is None))
+    return lo, hi, inverse, at_lo, at_hi
+
+
+@adjoint(np.interp)
+def interp(y, x, xp, fp, left=None, right=None, period: only(None) = None):
+    s = _interp_segments(x, xp, left, right)
+    t = (x - np.take(xp, s[0])) * s[2]
+    d[x] = runtime.as_kind_of(d[y] * (np.take(fp, s[1]) - np.take(
+        fp, s[0])) * s[2], x)
+    d[fp] = runtime.getitem_adjoint(d[y] * (s[3] - t), np.asarray(fp),
+                                    s[0]) + runtime.getitem_adjoint(
+        d[y] * (s[4] + t), np.asarray(fp), s[1])
+
+
+@tangent(np.interp)
+def interp_fwd(y, x, xp, fp, left=None, right=None,
+               period: only(None) = None):
+    s = _interp_segments(x, xp, left, right)
+    t = (x - np.take(xp, s[0])) * s[2]
+    d[y] = d[x] * (np.take(fp, s[1]) - np.take(fp, s[0])) * s[2] + \
+        np.take(d[fp], s[0]) * (s[3] - t) + np.take(d[fp], s[1]) * (s[4] + t)
+
+
+def _powers(p):
+    """The powers of x np.polyval(p, x) multiplies p's coefficients by."""
+    return np.arange(len(p) - 1, -1, -1)
+
+
+@adjoint(np.polyval)
+def polyval(y, p, x):
+    d[p] = runtime.unbroadcast(np.expand_dims(d[y], -1) * np.power(
+        np.expand_dims(x, -1), _powers(p)), np.asarray(p))
+    d[x] = runtime.as_kind_of(d[y] * np.polyval(
+        np.asarray(p)[:-1] * _powers(p)[:-1], x), x)
+
+
+@tangent(np.polyval)
+def polyval_fwd(y, p, x):
+    d[y] = np.polyval(d[p], x) + d[x] * np.polyval(
+        np.asarray(p)[:-1] * _powers(p)[:-1], x)
+
+
+def _trapezoid_weights(y, axis):
+    """The trapezoid rule's weights for unit spacing along `axis` of y:
+    1/2 at both ends, 1 between, shaped to broadcast against y."""
+    n = np.shape(y)[axis]
+    w = np.ones(n)
+    w[0] = w[-1] = 0.5
+    shape = [1] * np.ndim(y)
+    shape[axis] = n
+    return np.reshape(w, shape)
+
+
+def _no_x(x):
+    """1.0 when np.trapezoid reads its spacing from dx (x is None), else
+    0.0."""
+    return 1.0 if x is None else 0.0
+
+
+# np.trapz: NumPy's name of np.trapezoid before 2.0
+_TRAPEZOID = [f for f in (getattr(np, "trapezoid", None),
+                          getattr(np, "trapz", None)) if f is not None]
+
+
+def _along(y, x, axis):
+    """The shape making np.trapezoid's 1-d x broadcast along `axis` of y
+    (x's own shape when it is y's)."""
+    if np.ndim(x) != 1:
+        return np.shape(x)
+    shape = [1] * np.ndim(y)
+    shape[axis] = len(x)
+    return tuple(shape)
+
+
+def _cut(y, axis, start):
+    """The subscript of y's elements from `start` along axis, one fewer."""
+    index = [slice(None)] * np.ndim(y)
+    index[axis] = slice(start, np.shape(y)[axis] - 1 + start)
+    return tuple(index)
+
+
+def _widths(y, axis, before):
+    """np.pad widths adding one element along axis, before or after."""
+    widths = [(0, 0)] * np.ndim(y)
+    widths[axis] = (1, 0) if before else (0, 1)
+    return widths
+
+
+@adjoint(*_TRAPEZOID)
+def trapezoid(out, y, x=None, dx=1.0, axis=-1):
+    d[y] = runtime.expand_reduced(d[out], y, axis) * (
+        dx * _trapezoid_weights(y, axis) if x is None else 0.5 * (
+            np.pad(np.diff(np.reshape(x, _along(y, x, axis)), axis=axis),
+                   _widths(y, axis, True))
+            + np.pad(np.diff(np.reshape(x, _along(y, x, axis)), axis=axis),
+                     _widths(y, axis, False))))
+    d[x] = np.reshape(runtime.unbroadcast(
+        np.pad(0.5 * runtime.expand_reduced(d[out], y, axis) * (
+            np.asarray(y)[_cut(y, axis, 0)]
+            + np.asarray(y)[_cut(y, axis, 1)]), _widths(y, axis, True))
+        - np.pad(0.5 * runtime.expand_reduced(d[out], y, axis) * (
+            np.asarray(y)[_cut(y, axis, 0)]
+            + np.asarray(y)[_cut(y, axis, 1)]),
+            _widths(y, axis, False)), np.reshape(x, _along(y, x, axis))),
+        np.shape(x))
+    d[dx] = runtime.unbroadcast(d[out] * np.sum(
+        y * _trapezoid_weights(y, axis), axis) * _no_x(x), dx)
+
+
+@tangent(*_TRAPEZOID)
+def trapezoid_fwd(out, y, x=None, dx=1.0, axis=-1):
+    d[out] = np.trapezoid(d[y], x, dx, axis) + np.trapezoid(
+        y, d[x], axis=axis) + np.trapezoid(y, dx=d[dx], axis=axis) * _no_x(x)
+
+
 # ---- non-differentiable ----
 
 non_differentiable(
@@ -436,4 +693,11 @@ non_differentiable(
     np.arange, np.zeros_like, np.ones_like, np.empty_like,
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
     np.not_equal, np.logical_and, np.logical_or, np.logical_not,
-    _degrees, _ends, _fractions)
+    np.logical_xor, np.isposinf, np.isneginf, np.isnat, np.signbit,
+    np.isclose, np.allclose, np.array_equal, np.array_equiv,
+    np.iscomplex, np.isreal, np.iscomplexobj, np.isrealobj, np.isscalar,
+    np.result_type, np.heaviside, np.searchsorted,
+    np.digitize, np.count_nonzero, np.nonzero,
+    np.nanargmax, np.nanargmin, np.all, np.any,
+    _degrees, _ends, _fractions, _full_widths, _interp_segments, _powers,
+    _trapezoid_weights, _no_x, _along, _cut, _widths)

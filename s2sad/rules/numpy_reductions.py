@@ -42,6 +42,7 @@ functions with rules, so gradients can be differentiated again.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -102,14 +103,33 @@ def _first(x, axis):
     return out
 
 
-def _tie_weights(a, y, axis=None, keepdims=False):
-    """Where the max or min `y` of `a` over `axis` came from: 1/k at each of
-    the k elements equal to it (NaN matching NaN), 0 elsewhere."""
+def _ties(a, y, axis, keepdims, initial, where):
+    """Where the max or min `y` of `a` over `axis` came from: a mask of the
+    elements equal to it (NaN matching NaN) among those `where` selects,
+    whether `initial` equals it, and how many ties there are (at least 1),
+    the last two shaped to broadcast against a."""
     a = np.asarray(a)
-    if axis is not None and not keepdims:
+    if axis is not None and not keepdims and a.ndim:
         y = np.expand_dims(y, axis)
-    hit = (a == y) | (np.isnan(a) & np.isnan(y))
-    return hit / np.maximum(np.sum(hit, axis=axis, keepdims=True), 1)
+    hit = ((a == y) | (np.isnan(a) & np.isnan(y))) & where
+    first = np.zeros(np.shape(y)) if initial is None else 1.0 * (initial == y)
+    return hit, first, np.maximum(
+        np.sum(hit, axis=axis, keepdims=True) + first, 1)
+
+
+def _tie_weights(a, y, axis=None, keepdims=False, initial=None, where=True):
+    """1/k at each of the k elements of `a` equal to the max or min `y` over
+    `axis` (`initial` counting as one more when equal), 0 elsewhere."""
+    hit, _, ties = _ties(a, y, axis, keepdims, initial, where)
+    return hit / ties
+
+
+def _initial_weight(a, y, axis=None, keepdims=False, initial=None,
+                    where=True):
+    """The share of the max or min `y` that `initial` holds, shaped like y:
+    1/k where it is one of k tied extremes, 0 elsewhere."""
+    _, first, ties = _ties(a, y, axis, keepdims, initial, where)
+    return np.reshape(first / ties, np.shape(y))
 
 
 def _diagonal_mask(a, offset=0, axis1=0, axis2=1):
@@ -221,8 +241,9 @@ def _weights_shape(weights, a, axis):
 
 
 non_differentiable(_moved, _restored, _merged, _unmerged, _scan_axis, _first,
-                   _tie_weights, _diagonal_mask, _single_output, _is_norm,
-                   _norm_kinks, _singular_weights, _eye_like)
+                   _ties, _tie_weights, _initial_weight, _diagonal_mask,
+                   _single_output, _is_norm, _norm_kinks, _singular_weights,
+                   _eye_like)
 
 # ---- differentiable helpers ----
 
@@ -516,16 +537,42 @@ def cumprod_fwd(y, a, axis=None, dtype: float_dtype = None,
 # ---- extrema: ties split equally ----
 
 
-@adjoint(np.max, np.amax, np.min, np.amin, domain="distinct")
-def extremum(y, a, axis=None, out: only(None) = None, keepdims=False):
+# np.nanmax and np.nanmin: NaN elements are not ties of a number
+
+
+@adjoint(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin,
+         domain="distinct")
+def extremum(y, a, axis=None, out: only(None) = None, keepdims=False,
+             initial=None, where=True):
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * _tie_weights(
-        a, y, axis, keepdims)
+        a, y, axis, keepdims, initial=initial, where=where)
+    d[initial] = runtime.unbroadcast(d[y] * _initial_weight(
+        a, y, axis, keepdims, initial=initial, where=where), initial)
 
 
-@tangent(np.max, np.amax, np.min, np.amin)
-def extremum_fwd(y, a, axis=None, out: only(None) = None, keepdims=False):
-    d[y] = np.sum(d[a] * _tie_weights(a, y, axis, keepdims), axis=axis,
-                  keepdims=keepdims)
+@tangent(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
+def extremum_fwd(y, a, axis=None, out: only(None) = None, keepdims=False,
+                 initial=None, where=True):
+    d[y] = np.sum(d[a] * _tie_weights(
+        a, y, axis, keepdims, initial=initial, where=where), axis=axis,
+        keepdims=keepdims) + d[initial] * _initial_weight(
+            a, y, axis, keepdims, initial=initial, where=where)
+
+
+@adjoint(np.ptp, domain="distinct")
+def ptp(y, a, axis=None, out: only(None) = None, keepdims=False):
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (_tie_weights(
+        a, np.max(a, axis=axis, keepdims=keepdims), axis, keepdims)
+        - _tie_weights(a, np.min(a, axis=axis, keepdims=keepdims), axis,
+                       keepdims))
+
+
+@tangent(np.ptp)
+def ptp_fwd(y, a, axis=None, out: only(None) = None, keepdims=False):
+    d[y] = np.sum(d[a] * (_tie_weights(
+        a, np.max(a, axis=axis, keepdims=keepdims), axis, keepdims)
+        - _tie_weights(a, np.min(a, axis=axis, keepdims=keepdims), axis,
+                       keepdims)), axis=axis, keepdims=keepdims)
 
 
 # ---- moments ----
@@ -650,3 +697,277 @@ def norm_fwd(y, x, ord=None, axis=None, keepdims=False):
                 x, ord, axis, "lp") else _norm_kinks(
                     x, y, ord, axis, keepdims))), axis=axis,
         keepdims=keepdims))
+
+
+# ---- NaN-ignoring reductions: the reductions over the numbers ----
+
+
+def _numbers(a, where=True):
+    """The elements of `a` a NaN-ignoring reduction reads: not NaN, and
+    selected by `where`."""
+    return ~np.isnan(a) & where
+
+
+non_differentiable(_numbers)
+
+
+@adjoint(np.nansum)
+def nansum(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+           keepdims=False, initial=0.0, where=True):
+    numbers = _numbers(a, where=where)
+    d[a] = runtime.unreduce(d[y], a, axis, keepdims, where=numbers)
+    d[initial] = runtime.unbroadcast(d[y], initial)
+
+
+@tangent(np.nansum)
+def nansum_fwd(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None, keepdims=False, initial=0.0,
+               where=True):
+    numbers = _numbers(a, where=where)
+    d[y] = np.sum(d[a], axis=axis, keepdims=keepdims, where=numbers) + \
+        runtime.broadcast_like(d[initial], y)
+
+
+@adjoint(np.nanmean)
+def nanmean(y, a, axis=None, dtype: float_dtype = None,
+            out: only(None) = None, keepdims=False, *, where=True):
+    numbers = _numbers(a, where=where)
+    d[a] = runtime.unreduce(d[y] / runtime.reduced_size(
+        a, axis, keepdims=keepdims, where=numbers), a, axis,
+        keepdims, where=numbers)
+
+
+@tangent(np.nanmean)
+def nanmean_fwd(y, a, axis=None, dtype: float_dtype = None,
+                out: only(None) = None, keepdims=False, *, where=True):
+    numbers = _numbers(a, where=where)
+    d[y] = np.mean(d[a], axis=axis, keepdims=keepdims, where=numbers)
+
+
+# np.nanprod and np.nancumprod: np.prod's and np.cumprod's derivatives of
+# `a` with NaN read as 1, zero at NaN
+
+
+@adjoint(np.nanprod)
+def nanprod(y, a, axis=None, dtype: float_dtype = None,
+            out: only(None) = None, keepdims=False):
+    t = np.reshape(np.transpose(np.where(np.isnan(a), 1.0, a),
+                                _moved(a, axis)), _merged(a, axis))
+    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
+    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
+                    _first(t, -1), -1)
+    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
+                          _restored(a, axis))
+    d[a] = np.where(np.isnan(a), 0.0, runtime.expand_reduced(
+        d[y], a, axis, keepdims) * others)
+
+
+@tangent(np.nanprod)
+def nanprod_fwd(y, a, axis=None, dtype: float_dtype = None,
+                out: only(None) = None, keepdims=False):
+    t = np.reshape(np.transpose(np.where(np.isnan(a), 1.0, a),
+                                _moved(a, axis)), _merged(a, axis))
+    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
+    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
+                    _first(t, -1), -1)
+    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
+                          _restored(a, axis))
+    d[y] = np.sum(np.where(np.isnan(a), 0.0, d[a]) * others, axis=axis,
+                  keepdims=keepdims)
+
+
+@adjoint(np.nancumsum)
+def nancumsum(y, a, axis=None, dtype: float_dtype = None,
+              out: only(None) = None):
+    along = _scan_axis(axis)
+    d[a] = np.where(np.isnan(a), 0.0, np.reshape(np.flip(np.cumsum(
+        np.flip(d[y], along), along), along), np.shape(a)))
+
+
+@tangent(np.nancumsum)
+def nancumsum_fwd(y, a, axis=None, dtype: float_dtype = None,
+                  out: only(None) = None):
+    d[y] = np.cumsum(np.where(np.isnan(a), 0.0, d[a]), axis=axis)
+
+
+@adjoint(np.nancumprod)
+def nancumprod(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None):
+    along = _scan_axis(axis)
+    before = _shift(y, along, 1) + _first(y, along)
+    d[a] = np.where(np.isnan(a), 0.0, np.reshape(before * _backward_scan(
+        np.reshape(np.where(np.isnan(a), 1.0, a), np.shape(y)), d[y], along),
+        np.shape(a)))
+
+
+@tangent(np.nancumprod)
+def nancumprod_fwd(y, a, axis=None, dtype: float_dtype = None,
+                   out: only(None) = None):
+    along = _scan_axis(axis)
+    before = _shift(y, along, 1) + _first(y, along)
+    d[y] = _forward_scan(
+        np.reshape(np.where(np.isnan(a), 1.0, a), np.shape(y)),
+        np.reshape(np.where(np.isnan(a), 0.0, d[a]), np.shape(y)) * before,
+        along)
+
+
+# np.nanvar and np.nanstd: the deviations from the mean of the numbers,
+# zero at NaN; `count` shaped to broadcast against a.
+
+
+@adjoint(np.nanvar)
+def nanvar(y, a, axis=None, dtype: float_dtype = None,
+           out: only(None) = None, ddof=0, keepdims=False, *, where=True):
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
+        2.0 * np.conj(deviations) / (count - ddof))
+
+
+@tangent(np.nanvar)
+def nanvar_fwd(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None, ddof=0, keepdims: via_output = False,
+               *, where=True):
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    d[y] = np.reshape(np.real(np.sum(
+        d[a] * (2.0 * np.conj(deviations) / (count - ddof)), axis=axis,
+        keepdims=True)), np.shape(y))
+
+
+@adjoint(np.nanstd)
+def nanstd(y, a, axis=None, dtype: float_dtype = None,
+           out: only(None) = None, ddof=0, keepdims=False, *, where=True):
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
+                                  keepdims) * (
+        np.conj(deviations) / (count - ddof))
+
+
+@tangent(np.nanstd)
+def nanstd_fwd(y, a, axis=None, dtype: float_dtype = None,
+               out: only(None) = None, ddof=0, keepdims: via_output = False,
+               *, where=True):
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    d[y] = np.reshape(np.real(np.sum(
+        d[a] * (np.conj(deviations) / (count - ddof)), axis=axis,
+        keepdims=True)), np.shape(y)) * _safe_reciprocal(y)
+
+
+# ---- order statistics: np.quantile, np.percentile, np.median and their
+# NaN-ignoring twins ----
+# Every method of np.quantile reads two neighbouring order statistics,
+# y = (1 - g) v[j] + g v[j + 1], with j and g depending only on q and the
+# number of elements: np.quantile of the ranks 0..n-1 gives j + g. So y is
+# sum(W * a) with W constant between ties (`_order_weights`); q is held
+# constant (a differentiated q is refused). A NaN result (np.quantile of
+# data holding NaN, or np.nanquantile of NaN only) sends its gradient to the
+# NaN elements, as np.max does.
+
+
+def _order_weights(a, q, y, axis=None, method="linear", keepdims=False):
+    """W shaped np.shape(q) + np.shape(a): the quantile y of `a` over `axis`
+    is np.sum(W * a) over a's reduced axes (after q's)."""
+    a = np.asarray(a)
+    q = np.asarray(q, dtype=float)
+    t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
+    n = t.shape[-1]
+    order = np.argsort(t, axis=-1)  # NaN last
+    ranks = np.where(np.isnan(np.take_along_axis(t, order, -1)), np.nan,
+                     np.arange(n, dtype=float))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+        position = np.nanquantile(ranks, q, axis=-1, method=method)
+    low = np.floor(position)[..., None]
+    high = (position - low[..., 0])[..., None]
+    k = np.arange(n)
+    sorted_weights = np.where(k == low, 1.0 - high, 0.0) + np.where(
+        k == low + 1, high, 0.0)
+    weights = np.take_along_axis(sorted_weights, np.broadcast_to(
+        np.argsort(order, axis=-1), sorted_weights.shape), -1)
+    lead = q.ndim
+    weights = np.transpose(
+        np.reshape(weights, q.shape + _unmerged(a, axis)),
+        tuple(range(lead)) + tuple(lead + i for i in _restored(a, axis)))
+    nan = np.isnan(a)
+    result_nan = np.isnan(runtime.expand_reduced(
+        np.asarray(y), weights, _after(a, q, axis), keepdims))
+    return np.where(result_nan, nan / np.maximum(
+        np.sum(nan, axis=_reduced(a, axis), keepdims=True), 1), weights)
+
+
+def _after(a, q, axis):
+    """a's reduced axes in arrays shaped np.shape(q) + np.shape(a)."""
+    return tuple(np.ndim(q) + i for i in _reduced(a, axis))
+
+
+def _leading(q):
+    """The axes np.shape(q) puts first in a quantile's weights."""
+    return tuple(range(np.ndim(q)))
+
+
+non_differentiable(_order_weights, _after, _leading)
+
+
+@adjoint(np.quantile, np.nanquantile)
+def quantile(y, a, q, axis=None, out: only(None) = None,
+             overwrite_input: via_output = False, method="linear",
+             keepdims=False, *, weights: only(None) = None,
+             interpolation: only(None) = None):
+    w = _order_weights(a, q, y, axis, method, keepdims)
+    d[a] = np.sum(runtime.expand_reduced(d[y], w, _after(a, q, axis),
+                                         keepdims) * w, axis=_leading(q))
+
+
+@tangent(np.quantile, np.nanquantile)
+def quantile_fwd(y, a, q, axis=None, out: only(None) = None,
+                 overwrite_input: via_output = False, method="linear",
+                 keepdims=False, *, weights: only(None) = None,
+                 interpolation: only(None) = None):
+    d[y] = np.sum(d[a] * _order_weights(a, q, y, axis, method, keepdims),
+                  axis=_after(a, q, axis), keepdims=keepdims)
+
+
+@adjoint(np.percentile, np.nanpercentile)
+def percentile(y, a, q, axis=None, out: only(None) = None,
+               overwrite_input: via_output = False, method="linear",
+               keepdims=False, *, weights: only(None) = None,
+               interpolation: only(None) = None):
+    w = _order_weights(a, np.true_divide(q, 100.0), y, axis, method,
+                       keepdims)
+    d[a] = np.sum(runtime.expand_reduced(d[y], w, _after(a, q, axis),
+                                         keepdims) * w, axis=_leading(q))
+
+
+@tangent(np.percentile, np.nanpercentile)
+def percentile_fwd(y, a, q, axis=None, out: only(None) = None,
+                   overwrite_input: via_output = False, method="linear",
+                   keepdims=False, *, weights: only(None) = None,
+                   interpolation: only(None) = None):
+    d[y] = np.sum(d[a] * _order_weights(
+        a, np.true_divide(q, 100.0), y, axis, method, keepdims),
+        axis=_after(a, q, axis), keepdims=keepdims)
+
+
+@adjoint(np.median, np.nanmedian)
+def median(y, a, axis=None, out: only(None) = None,
+           overwrite_input: via_output = False, keepdims=False):
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * _order_weights(
+        a, 0.5, y, axis, "linear", keepdims)
+
+
+@tangent(np.median, np.nanmedian)
+def median_fwd(y, a, axis=None, out: only(None) = None,
+               overwrite_input: via_output = False, keepdims=False):
+    d[y] = np.sum(d[a] * _order_weights(a, 0.5, y, axis, "linear", keepdims),
+                  axis=axis, keepdims=keepdims)

@@ -398,7 +398,10 @@ def pad_fwd(y, array, pad_width, mode: only("constant") = "constant",
 # object array, see runtime.sequence); its tangent is the list of tangents.
 
 
-takes_sequences(np.concatenate, np.hstack, np.vstack, np.dstack,
+# np.row_stack: NumPy's deprecated name of np.vstack (gone in NumPy 2.5)
+_ROW_STACK = getattr(np, "row_stack", np.vstack)
+
+takes_sequences(np.concatenate, np.hstack, np.vstack, _ROW_STACK, np.dstack,
                 np.column_stack, np.stack, np.array, np.asarray, np.copy)
 
 
@@ -427,13 +430,13 @@ def hstack_fwd(y, tup, *, dtype: float_dtype = None,
     d[y] = np.hstack(d[tup])
 
 
-@adjoint(np.vstack)
+@adjoint(np.vstack, _ROW_STACK)
 def vstack(y, tup, *, dtype: float_dtype = None,
            casting: via_output = "same_kind"):
     d[tup] = runtime.concatenate_adjoint(d[y], tup, 0)
 
 
-@tangent(np.vstack)
+@tangent(np.vstack, _ROW_STACK)
 def vstack_fwd(y, tup, *, dtype: float_dtype = None,
                casting: via_output = "same_kind"):
     d[y] = np.vstack(d[tup])
@@ -638,3 +641,188 @@ def astype_fwd(y, x, dtype: via_output, order: via_output = "K",
                casting: via_output = "unsafe", subok: via_output = True,
                copy: via_output = True):
     d[y] = runtime.through_cast(runtime.cast_like(d[x], y), y)
+
+
+# ---- appending ----
+# np.append(arr, values, axis) is np.concatenate((arr, values), axis), of
+# the ravels for axis=None; a list `arr` (or `values`) gets its adjoint back
+# as rows, as np.array's.
+
+
+def _append_part(g, arr, values, axis, which):
+    """The subscript of np.append's output holding `arr` (which=0) or
+    `values` (which=1)."""
+    along = 0 if axis is None else axis % np.ndim(g)
+    n = np.size(arr) if axis is None else np.shape(arr)[along]
+    return (slice(None),) * along + ((slice(0, n),) if which == 0
+                                     else (slice(n, None),))
+
+
+non_differentiable(_append_part)
+takes_sequences(np.append)
+
+
+@adjoint(np.append)
+def append(y, arr, values, axis=None):
+    d[arr] = runtime.unstack(np.reshape(d[y][_append_part(
+        y, arr, values, axis, 0)], np.shape(arr)), arr, 0)
+    d[values] = runtime.unstack(np.reshape(d[y][_append_part(
+        y, arr, values, axis, 1)], np.shape(values)), values, 0)
+
+
+@tangent(np.append)
+def append_fwd(y, arr, values, axis=None):
+    d[y] = np.append(runtime.tree_like(d[arr], arr),
+                     np.zeros(np.shape(values)), axis) + np.append(
+        np.zeros(np.shape(arr)), runtime.tree_like(d[values], values), axis)
+
+
+# ---- np.gradient (unit spacing): linear, its adjoint the transposed
+# stencil along each axis, read off np.gradient of the identity ----
+
+
+def _gradient_axes(f, axis):
+    """The axes np.gradient(f, axis=axis) differentiates along, in order."""
+    ndim = np.ndim(f)
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(int(a) % ndim for a in axes)
+
+
+def _gradient_stencil(f, axis, edge_order):
+    """M (n, n) with np.gradient(v, edge_order=...) = M @ v for a vector v
+    as long as f's `axis`."""
+    n = np.shape(f)[axis]
+    return np.gradient(np.eye(n), axis=0, edge_order=edge_order)
+
+
+non_differentiable(_gradient_axes, _gradient_stencil)
+
+
+def _gradient_adjoint(g, f, axis=None, edge_order=1):
+    """The adjoint of np.gradient(f, axis=axis, edge_order=edge_order) at
+    `g` (one array, or one per axis): the stencils transposed, summed."""
+    axes = _gradient_axes(f, axis)
+    pieces = (g,) if len(axes) == 1 else tuple(g)
+    total = np.zeros(np.shape(f), np.result_type(*pieces, float))
+    for piece, along in zip(pieces, axes):
+        stencil = _gradient_stencil(f, along, edge_order)
+        total = total + np.moveaxis(np.tensordot(
+            stencil, np.moveaxis(piece, along, 0), axes=(0, 0)), 0, along)
+    return total
+
+
+def _gradient_pieces(h, f, axis=None, edge_order=1):
+    """The transpose of `_gradient_adjoint`: np.gradient of h, given as one
+    adjoint per axis (a sequence) when there are several."""
+    out = np.gradient(h, axis=axis, edge_order=edge_order)
+    if len(_gradient_axes(f, axis)) == 1:
+        return out
+    return runtime.sequence(list(out))
+
+
+@adjoint(np.gradient)
+def gradient(y, f, *, axis=None, edge_order=1):
+    d[f] = _gradient_adjoint(d[y], f, axis, edge_order)
+
+
+@tangent(np.gradient)
+def gradient_fwd(y, f, *, axis=None, edge_order=1):
+    d[y] = np.gradient(d[f], axis=axis, edge_order=edge_order)
+
+
+@adjoint(_gradient_adjoint, constants=("f",))
+def gradient_adjoint_rev(y, g, f: via_output, axis=None, edge_order=1):
+    d[g] = _gradient_pieces(d[y], f, axis, edge_order)
+
+
+@tangent(_gradient_adjoint)
+def gradient_adjoint_fwd(y, g, f, axis=None, edge_order=1):
+    d[y] = _gradient_adjoint(d[g], f, axis, edge_order)
+
+
+@adjoint(_gradient_pieces, constants=("f",))
+def gradient_pieces_rev(y, h, f: via_output, axis=None, edge_order=1):
+    d[h] = _gradient_adjoint(d[y], f, axis, edge_order)
+
+
+@tangent(_gradient_pieces)
+def gradient_pieces_fwd(y, h, f, axis=None, edge_order=1):
+    d[y] = _gradient_pieces(d[h], f, axis, edge_order)
+
+
+# ---- np.r_ and np.c_: indexing an index trick joins the items ----
+# `np.r_[x, c, 1:4]` is linear in the arrays among its items (slices make
+# constant aranges, strings are directives): its tangent is the same
+# index with the items' tangents in their place, and the adjoint of each
+# item is read back through labels: the item's element numbers joined with
+# zeros for the others.
+
+
+_INDEX_TRICKS = (type(np.r_), type(np.c_))
+
+
+def _trick_items(x, index):
+    """The items of `x[index]` for an index trick x (np.r_, np.c_)."""
+    if not isinstance(x, _INDEX_TRICKS):
+        raise errors.S2SADError(
+            f"indexing {type(x).__name__} with a differentiated value in the "
+            "index has no derivative; only np.r_[...] and np.c_[...] join "
+            "the values in their index")
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _trick_zeros(x, item):
+    """Zeros standing for `item` in an index trick's index."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, slice):
+        return np.zeros(np.shape(x[item]))
+    return np.zeros(np.shape(item))
+
+
+def _index_trick_apply(tangents, x, index):
+    """x[index] with the items replaced by `tangents` (one per item; slices
+    and strings are constant)."""
+    items = _trick_items(x, index)
+    if not isinstance(index, tuple):
+        tangents = (tangents,)
+    joined = tuple(
+        item if isinstance(item, str) else _trick_zeros(x, item)
+        if isinstance(item, slice) else np.zeros(np.shape(item)) + tangent
+        for item, tangent in zip(items, tangents))
+    return x[joined if isinstance(index, tuple) else joined[0]]
+
+
+def _index_trick_adjoint(g, x, index):
+    """The transpose of `_index_trick_apply`: one adjoint per item of the
+    index (zero for slices and strings)."""
+    items = _trick_items(x, index)
+    g = np.asarray(g)
+    adjoints = []
+    for k, item in enumerate(items):
+        if isinstance(item, (str, slice)):
+            adjoints.append(0.0)
+            continue
+        shape = np.shape(item)
+        size = int(np.prod(shape, dtype=np.int64))
+        labelled = tuple(
+            np.reshape(np.arange(1.0, size + 1.0), shape) if i == k
+            else _trick_zeros(x, other) for i, other in enumerate(items))
+        labels = np.ravel(x[labelled if isinstance(index, tuple)
+                            else labelled[0]]).astype(np.int64)
+
+        def gather(part):
+            return np.bincount(labels, np.ravel(part), size + 1)[1:]
+
+        piece = gather(np.real(g)) + 1j * gather(np.imag(g)) \
+            if np.iscomplexobj(g) else gather(g)
+        adjoints.append(runtime.as_kind_of(np.reshape(piece, shape), item))
+    if not isinstance(index, tuple):
+        return adjoints[0]
+    return runtime.sequence(adjoints)
+
+
+takes_sequences(_index_trick_apply, _index_trick_adjoint)
+linear(_index_trick_apply, _index_trick_adjoint)

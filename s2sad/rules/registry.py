@@ -193,6 +193,8 @@ class Rule:
             return f"attribute .{key[1]}"
         if isinstance(getattr(key, "name", None), str):  # ssa.method(...)
             return f"method .{key.name}()"
+        if isinstance(getattr(key, "__self__", None), numpy.ufunc):
+            return f"np.{key.__self__.__name__}.{key.__name__}"
         module = getattr(key, "__module__", None) or _ufunc_module(key) \
             or type(key).__module__
         name = getattr(key, "__name__", repr(key))
@@ -266,8 +268,9 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
             reaches it, rather than given a silent zero.
         indices: inputs that index the first: discrete, so without a
             derivative when the value indexed is differentiated (it is then
-            data: an array, list or dict); refused otherwise, where an
-            object's `__getitem__` may build values from them (`np.r_`).
+            data: an array, list or dict); otherwise an object's
+            `__getitem__` may build values from them (`np.r_`), and the
+            template's `d[index]` applies.
     """
     def register(template_fn):
         template = _template(template_fn)

@@ -47,14 +47,14 @@ def broadcast_like_fwd(y, g, target):
     d[y] = runtime.broadcast_like(d[g], target)
 
 
-@adjoint(runtime.unreduce, constants=("x", "axis", "keepdims"))
-def unreduce_rev(y, g, x: via_output, axis=None, keepdims=False):
-    d[g] = np.sum(d[y], axis=axis, keepdims=keepdims)
+@adjoint(runtime.unreduce, constants=("x", "axis", "keepdims", "where"))
+def unreduce_rev(y, g, x: via_output, axis=None, keepdims=False, where=True):
+    d[g] = np.sum(d[y], axis=axis, keepdims=keepdims, where=where)
 
 
 @tangent(runtime.unreduce)
-def unreduce_fwd(y, g, x, axis=None, keepdims=False):
-    d[y] = runtime.unreduce(d[g], x, axis, keepdims)
+def unreduce_fwd(y, g, x, axis=None, keepdims=False, where=True):
+    d[y] = runtime.unreduce(d[g], x, axis, keepdims, where=where)
 
 
 @adjoint(runtime.expand_reduced, constants=("x", "axis", "keepdims"))

@@ -5,6 +5,7 @@ import operator
 import numpy as np
 
 from s2sad import runtime, ssa
+from s2sad.rules.numpy_shape import _index_trick_adjoint, _index_trick_apply
 from s2sad.rules.registry import (
     adjoint, attribute, d, non_differentiable, takes_sequences, tangent,
     via_output)
@@ -13,11 +14,13 @@ from s2sad.rules.registry import (
 @adjoint(operator.getitem, indices=("index",))
 def getitem(y, x, index):
     d[x] = runtime.getitem_adjoint(d[y], x, index)
+    # a differentiated index: np.r_[...] and np.c_[...] (numpy_shape.py)
+    d[index] = _index_trick_adjoint(d[y], x, index)
 
 
 @tangent(operator.getitem)
 def getitem_fwd(y, x, index):
-    d[y] = d[x][index]
+    d[y] = d[x][index] + _index_trick_apply(d[index], x, index)
 
 
 takes_sequences(operator.getitem, runtime.setitem)
