@@ -66,6 +66,8 @@ def is_user_function(fn):
         return False
     if getattr(type(fn), "__s2sad_current__", None) is not None:
         return True  # a Derivative: its generated code
+    if _closure_of(fn) is not None:
+        return True  # a nested function bound to differentiated values
     if isinstance(fn, functools.partial):  # dispatched at run time
         return is_user_function(fn.func)
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
@@ -79,6 +81,14 @@ def is_user_function(fn):
 
 
 _OWN_MODULES = ("s2sad.runtime", "s2sad.calls")
+
+
+def _closure_of(fn):
+    """The partial a nested function made by `runtime.closure` stands
+    for, or None."""
+    if inspect.isfunction(fn):
+        return getattr(fn, "__s2sad_closure__", None)
+    return None
 
 
 def call_method(obj):
@@ -120,6 +130,9 @@ def callee(function):
     current = getattr(type(function), "__s2sad_current__", None)
     if current is not None:  # a Derivative: what it computes now
         return callee(current(function))
+    closure = _closure_of(function)
+    if closure is not None:  # runtime.closure: its definition and values
+        return callee(closure)
     self = getattr(function, "__self__", None)
     inner = getattr(function, "__func__", None)
     if isinstance(function, staticmethod):

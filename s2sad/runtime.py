@@ -532,10 +532,16 @@ def getitem_adjoint(g, x, index):
     return out
 
 
-def closure(function, values):
-    """A nested function bound to the values it captures, which its
-    definition takes as leading parameters (see `bound`)."""
-    return functools.partial(function, *values)
+def closure(function, values, name):
+    """The nested function `name`, its definition `function` bound to the
+    values it captures (which it takes as leading parameters): a function,
+    as Python makes it, whose bound values s2sad finds (see `bound`)."""
+    def call(*args, **kwargs):
+        return function(*values, *args, **kwargs)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = function.__doc__
+    call.__s2sad_closure__ = functools.partial(function, *values)
+    return call
 
 
 def bound(function):
@@ -919,6 +925,17 @@ def nan_to_num_partial(x, where):
         return (np.isfinite(x) if where is np.isfinite
                 else np.zeros(np.shape(x), bool)) * 1.0
     return where(x) * 1.0
+
+
+def real_input(x, name):
+    """x, refused when complex: a derivative written for real inputs only
+    (SciPy's polygamma, which digamma's derivative needs, is real)."""
+    if _is_complex(x):
+        raise errors.S2SADError(
+            f"the derivative of {name} of complex values is not supported: "
+            "SciPy computes polygamma for real values only; differentiate "
+            "its real and imaginary parts separately")
+    return x
 
 
 def real_only(t, z):

@@ -385,7 +385,9 @@ class Transform:
             made = definition
         return [made, ssa.assign(stmt.target, self.runtime_call("closure", [
             load(lifted), gast.Tuple([load(c) for c in captured],
-                                     gast.Load())]))]
+                                     gast.Load()),
+            gast.Constant(getattr(stmt.definition, "name", "<lambda>"),
+                          None)]))]
 
     def closure_values(self, stmt):
         """The values a nested function's closure binds: those its body

@@ -81,11 +81,12 @@ ROWS[runtime.keep_last] = [
 ]
 # a nested function bound to the values it reads (closure conversion)
 ROWS[runtime.closure] = [
-    ("OP(lambda a, b, t: a * b + t, (x0, x1))(2.0)", [arr(3), arr(3)], ALL),
-    ("OP(lambda a, t: np.sin(a * t), (x0,))(x1)", [arr(3), FLOAT], ALL),
+    ("OP(lambda a, b, t: a * b + t, (x0, x1), 'f')(2.0)", [arr(3), arr(3)],
+     ALL),
+    ("OP(lambda a, t: np.sin(a * t), (x0,), 'g')(x1)", [arr(3), FLOAT], ALL),
 ]
 ROWS[runtime.bound] = [
-    ("np.stack(OP(runtime.closure(lambda a, b: a, (x0, 2.0 * x1))))",
+    ("np.stack(OP(runtime.closure(lambda a, b: a, (x0, 2.0 * x1), 'h')))",
      [arr(3), arr(3)], ALL),
 ]
 
@@ -166,4 +167,7 @@ ROWS[runtime.replaced_adjoint] = [
 ROWS[ssa.method("item")] = [
     ("x0.item() * x0", [arr()], ALL),
     ("np.reshape(x0, (1, 1)).item() + x0[0].item()", [arr(1)], ALL),
+]
+ROWS[runtime.real_input] = [
+    ("OP(x0 * x1, 'f')", [arr(3), arr(3)], ALL),
 ]

@@ -38,7 +38,7 @@ import s2sad
 from s2sad import errors, runtime
 from s2sad.api import _leaves
 from s2sad.rules import registry
-from tests import test_rules
+from tests import rule_rows_containers, test_rules
 from tests.rule_inputs import ALL, Draw
 
 # ---- inputs ----
@@ -86,7 +86,13 @@ def _numeric(v):
 # np.linalg's rules for real matrices; the derivative of runtime.sign
 # (abs's) w.r.t. a complex z, differentiated again.
 REFUSED = {np.linalg.pinv, np.linalg.slogdet, np.linalg.cholesky,
-           np.linalg.qr, runtime.sign_derivative, np.nan_to_num}
+           np.linalg.qr, runtime.sign_derivative, np.nan_to_num,
+           runtime.real_input}
+try:  # SciPy's polygamma, digamma's derivative, is for real values only
+    from scipy import special
+    REFUSED.add(special.digamma)
+except ImportError:
+    pass
 
 # runtime.stack_pieces(pieces, arrays) is the tangent of unstack, the
 # adjoint of np.stack(arrays): `pieces` are then tangents of adjoints of
@@ -118,7 +124,8 @@ def admits_complex(rule, expr, args, kinds):
     """Does NumPy evaluate the row with these complex inputs (and no
     ComplexWarning, which says it dropped an imaginary part)?"""
     values = draw_args(args, kinds, rule.domain, np.random.default_rng(0))
-    namespace = {"np": np, "runtime": runtime, "OP": rule.key}
+    namespace = {"np": np, "runtime": runtime, "OP": rule.key,
+                 **rule_rows_containers.NAMES}
     namespace.update((f"x{i}", v) for i, v in enumerate(values))
     with warnings.catch_warnings(), np.errstate(all="raise"):
         warnings.simplefilter("error")
@@ -258,7 +265,7 @@ def test_rule_with_complex_inputs_matches_central_differences(
     values = draw_args(args, kinds, rule.domain, rng)
     if argnums is ALL:
         argnums = tuple(i for i, v in enumerate(values) if _numeric(v))
-    namespace = {"runtime": runtime}
+    namespace = {"runtime": runtime, **rule_rows_containers.NAMES}
     if callable(rule.key):
         namespace["OP"] = rule.key
     f = load_function(tmp_path, expr, values, argnums, **namespace)

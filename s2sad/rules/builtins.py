@@ -23,7 +23,7 @@ def abs_fwd(y, x):
     d[y] = np.real(d[x] * runtime.sign(x))  # real, as for np.abs
 
 
-@elementwise(builtins.float)
+@elementwise(builtins.float, np.float64)
 def float(y, x):
     """No special points."""
     return 1.0

@@ -701,3 +701,6 @@ non_differentiable(
     np.nanargmax, np.nanargmin, np.all, np.any,
     _degrees, _ends, _fractions, _full_widths, _interp_segments, _powers,
     _trapezoid_weights, _no_x, _along, _cut, _widths)
+
+# casts to NumPy's integer and boolean types: discrete values
+non_differentiable(*{np.dtype(code).type for code in "bBhHiIlLqQpP?"})

@@ -127,13 +127,13 @@ def stack_pieces_fwd(y, pieces, arrays, axis=0):
     d[y] = runtime.stack_pieces(d[pieces], arrays, axis)
 
 
-@adjoint(runtime.closure, constants=("function",))
-def closure_rev(y, function: via_output, values):
+@adjoint(runtime.closure, constants=("function", "name"))
+def closure_rev(y, function: via_output, values, name: via_output):
     d[values] = d[y]  # a closure's cotangent holds its values'
 
 
 @tangent(runtime.closure)
-def closure_fwd(y, function: via_output, values):
+def closure_fwd(y, function: via_output, values, name: via_output):
     d[y] = d[values]
 
 
@@ -148,11 +148,33 @@ def bound_fwd(y, function):
 
 
 linear(runtime.tree_like, runtime.tree_adjoint)
-linear(runtime.spread_over, runtime.spread_adjoint)  # Python's sum
+# Python's sum: spread_over and its transpose spread_adjoint, whose own
+# adjoint spreads over the items' adjoints (of their kind, not the items')
+
+
+@adjoint(runtime.spread_over, constants=("items",))
+def spread_over_rev(y, g, items: via_output):
+    d[g] = runtime.spread_adjoint(d[y], items)
+
+
+@tangent(runtime.spread_over)
+def spread_over_fwd(y, g, items):
+    d[y] = runtime.spread_over(d[g], items)
+
+
+@adjoint(runtime.spread_adjoint, constants=("items",))
+def spread_adjoint_rev(y, b, items: via_output):
+    d[b] = runtime.spread_over(d[y], b)
+
+
+@tangent(runtime.spread_adjoint)
+def spread_adjoint_fwd(y, b, items):
+    d[y] = runtime.spread_adjoint(d[b], items)
 linear(runtime.sequence)
 linear(runtime.keep_last)
 linear(runtime.through_cast)  # zero or the identity: self-adjoint
 linear(runtime.owned_copy)  # a copy: the identity
+linear(runtime.real_input)  # the identity, refusing complex values
 
 
 @adjoint(runtime.item_adjoint, constants=("index",))

@@ -95,7 +95,7 @@ def gammaln(y, x):
 @elementwise(special.digamma, domain="positive")
 def digamma(y, x):
     """special.psi is the same ufunc."""
-    return special.polygamma(1, x)
+    return special.polygamma(1, runtime.real_input(x, "scipy.special.digamma"))
 
 
 @elementwise(special.polygamma, domain="positive")
