@@ -880,17 +880,6 @@ def sign(x):
     return np.sign(x)
 
 
-def sign_derivative(t, z):
-    """The derivative of `sign` along t: 0 for real z (sign is piecewise
-    constant); for complex z, d(conj(z) / |z|) = conj(t) / r - conj(z)
-    Re(conj(z) t) / r**3, with r = |z|. This real-linear map is its own
-    adjoint under JAX's convention, so it is also sign's adjoint."""
-    if not _is_complex(z):
-        return 0.0 * np.real(t)
-    r = _nonzero(np.abs(z))
-    return np.conj(t) / r - np.conj(z) * np.real(np.conj(z) * t) / r ** 3
-
-
 def _nonzero(r):
     return np.where(r == 0.0, 1.0, r)
 
@@ -936,17 +925,6 @@ def real_input(x, name):
             "SciPy computes polygamma for real values only; differentiate "
             "its real and imaginary parts separately")
     return x
-
-
-def real_only(t, z):
-    """Zero like t for real z; for complex z, the derivatives of sign's own
-    derivatives (third derivatives of abs) are refused, not guessed (unless
-    t is zero: no perturbation)."""
-    if _is_complex(z) and np.any(t):
-        raise errors.S2SADError(
-            "third and higher derivatives of np.abs of complex values are "
-            "not supported; write |z| as np.sqrt(np.real(z * np.conj(z)))")
-    return 0.0 * t
 
 
 def inside(x, low, high):

@@ -59,11 +59,6 @@ ROWS = {
         ("OP(x0)", [arr(2, 3)], ALL),
         ("np.real(OP(x0 + 1j * x1) * x2)", [arr(3), arr(3), C3x3[2]], (0, 1)),
     ],
-    runtime.sign_derivative: [
-        ("OP(x0, x1)", [arr(3), arr(3)], ALL),
-        ("np.real(OP(x0 + 1j * x1, x2 + 1j * x3) * x4)",
-         [arr(3), arr(3), arr(3), arr(3), C3x4[0, :3]], (0, 1)),
-    ],
     registry.attribute("real"): [
         ("(x0 * (1.0 + 2.0j) + x1 * x0 * 1j).real", [arr(3), arr(3)], ALL),
         ("x0.real", [arr(2, 3)], ALL),

@@ -83,10 +83,9 @@ def _numeric(v):
 # ---- the cases ----
 
 # Rules that may refuse complex inputs, with an S2SADError saying so:
-# np.linalg's rules for real matrices; the derivative of runtime.sign
-# (abs's) w.r.t. a complex z, differentiated again.
+# np.linalg's rules for real matrices.
 REFUSED = {np.linalg.pinv, np.linalg.slogdet, np.linalg.cholesky,
-           np.linalg.qr, runtime.sign_derivative, np.nan_to_num,
+           np.linalg.qr, np.nan_to_num,
            runtime.real_input}
 try:  # SciPy's polygamma, digamma's derivative, is for real values only
     from scipy import special

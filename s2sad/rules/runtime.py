@@ -11,6 +11,7 @@ array arguments they read only for a shape get no derivative.
 import numpy as np
 
 from s2sad import runtime
+from s2sad.rules import smooth
 from s2sad.rules.registry import (
     adjoint, d, linear, non_differentiable, tangent, via_output)
 
@@ -302,31 +303,23 @@ def dot_adjoint_b_fwd(y, g, a, b):
 # ---- the derivative of abs ----
 
 
+# (smooth.sign_derivative is Python s2sad differentiates: every order)
+
+
 @adjoint(runtime.sign)
 def sign_rev(y, x):
-    d[x] = runtime.sign_derivative(d[y], x)
+    d[x] = smooth.sign_derivative(d[y], x)
 
 
 @tangent(runtime.sign)
 def sign_fwd(y, x):
-    d[y] = runtime.sign_derivative(d[x], x)
-
-
-@adjoint(runtime.sign_derivative)
-def sign_derivative_rev(y, t, z):
-    d[t] = runtime.as_kind_of(runtime.sign_derivative(d[y], z), t)
-    d[z] = runtime.real_only(d[y], z)
-
-
-@tangent(runtime.sign_derivative)
-def sign_derivative_fwd(y, t, z):
-    d[y] = runtime.sign_derivative(d[t], z) + runtime.real_only(d[z], z)
+    d[y] = smooth.sign_derivative(d[x], x)
 
 
 non_differentiable(runtime.zeros_like, runtime.nan_to_num_partial,
                    runtime.check_scalar, runtime.seed, runtime.diff_widths,
                    runtime.diff_part,
-                   runtime.reduced_size, runtime.real_only, runtime.inside,
+                   runtime.reduced_size, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
                    runtime.balanced_max_partial)
 
