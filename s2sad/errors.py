@@ -35,6 +35,15 @@ class S2SADError(Exception):
         if filename is not None:
             self.relocate(*user_location(filename, lineno))
 
+    def reached_from(self, filename, lineno):
+        """Add a line of the user's that led to this error (a call into
+        code elsewhere, a library's, which s2sad refuses): each caller on
+        the way adds its own."""
+        if self.filename == filename:
+            return
+        link = f"  reached from {filename}:{lineno}: {_text(filename, lineno)}"
+        self.args = (f"{self.args[0]}\n{link.rstrip()}",) + self.args[1:]
+
     def relocate(self, filename, lineno):
         """Name `filename:lineno` as the error's location."""
         self.filename, self.lineno = filename, lineno
@@ -152,6 +161,8 @@ def locate(exc):
     frames = generated_frames(exc.__traceback__)
     if isinstance(exc, S2SADError):
         if exc.filename is not None and not is_generated(exc.filename):
+            for frame in reversed(frames):  # a refusal in a library's code
+                exc.reached_from(*frame)  # the derivative called at run time
             return
         found = _LOCATED.match(exc.message)
         if found and not is_generated(found.group(1)):

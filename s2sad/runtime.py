@@ -1119,6 +1119,27 @@ def attribute_adjoint(g, x, name):
     return out
 
 
+def attribute_cotangent(g, x, name):
+    """The adjoint of `x.T`, `x.real` or `x.imag`: of an array's attribute,
+    or of a namedtuple's or dataclass's field that has that name."""
+    if fields(x) is not None:
+        return attribute_adjoint(g, x, name)
+    if name == "T":
+        return np.transpose(g)
+    if name == "real":
+        return as_kind_of(np.real(g), x)
+    return -1j * np.real(g)  # .imag (the convention of rules/numpy.py)
+
+
+def attribute_tangent(t, x, name):
+    """The tangent of `x.T`, `x.real` or `x.imag` (`attribute_cotangent`'s
+    transpose): of an array's attribute, or of a record's field."""
+    if fields(x) is not None:  # a record of tangents, or an adjoint's
+        return getattr(t, name) if fields(t) is not None else \
+            adjoint_attribute(t, x, name)
+    return {"T": np.transpose, "real": np.real}.get(name, np.imag)(t)
+
+
 def adjoint_attribute(g, x, name):
     """The transpose of `attribute_adjoint`: the entry of the record's
     adjoint g at the field `name`."""

@@ -288,7 +288,13 @@ class Transform:
         cell = stmt.callee.id if inspect.isfunction(stmt.fn) and isinstance(
             stmt.callee, gast.Name) and stmt.callee.id in self.source.cells \
             else None
-        generated = derive.transformed(fn, binding.argnums, mode, cell)
+        try:
+            generated = derive.transformed(fn, binding.argnums, mode, cell)
+        except errors.S2SADError as exc:  # refused in the callee's code
+            exc.reached_from(*errors.user_location(
+                self.source.filename,
+                self.source.lineno(stmt.node) or self.source.first_line))
+            raise
         if generated is None:
             return
         self.callees.append(generated)

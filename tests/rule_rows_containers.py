@@ -171,3 +171,14 @@ ROWS[ssa.method("item")] = [
 ROWS[runtime.real_input] = [
     ("OP(x0 * x1, 'f')", [arr(3), arr(3)], ALL),
 ]
+# x.T, x.real, x.imag: an array's attribute, or a record's field so named
+ROWS[runtime.attribute_tangent] = [
+    ("OP(x0, x1, 'T')", [arr(2, 3), arr(2, 3)], (0,)),
+    ("OP(x0, x1, 'real')", [arr(3), arr(3)], (0,)),
+    ("OP(Pair(x0, 2.0 * x0), Pair(x1, x1), 'b')", [arr(3), arr(3)], (0,)),
+]
+ROWS[runtime.attribute_cotangent] = [
+    ("OP(x0, x1, 'T')", [arr(2, 3), arr(3, 2)], (0,)),
+    ("OP(x0, x1, 'real')", [arr(3), arr(3)], (0,)),
+    ("np.stack(list(OP(x0, Pair(x1, x1), 'b')))", [arr(3), arr(3)], (0,)),
+]

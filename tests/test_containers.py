@@ -6,6 +6,8 @@ sees every version; updates that would change a value something else holds
 are refused."""
 
 import collections
+import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -410,3 +412,48 @@ def comprehension_over_its_own_name(x):
 
 def test_a_comprehension_variable_does_not_rename_the_iterable():
     s2sad.check_grads(comprehension_over_its_own_name, (0.7,))
+
+
+# fields named like array attributes (.T, .real, .imag) are fields
+Option = collections.namedtuple("Option", "S K T r sigma")
+
+
+@dataclasses.dataclass
+class Spot:
+    real: float
+    imag: float
+    T: float
+
+
+def black_scholes_call(S):
+    o = Option(S, 100.0, 0.5, 0.02, 0.25)
+    d1 = (math.log(o.S / o.K) + (o.r + 0.5 * o.sigma ** 2) * o.T) / (
+        o.sigma * math.sqrt(o.T))
+    d2 = d1 - o.sigma * math.sqrt(o.T)
+    n = lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))  # noqa: E731
+    return o.S * n(d1) - o.K * math.exp(-o.r * o.T) * n(d2)
+
+
+def fields_named_as_attributes(x):
+    p = Spot(x, 2.0 * x, x * x)
+    return p.real * p.imag + p.T * 3.0
+
+
+def option_argument(o):
+    return o.S * o.T ** 2 + o.sigma
+
+
+@pytest.mark.parametrize("func, x", [(black_scholes_call, 105.0),
+                                     (fields_named_as_attributes, 0.7)])
+def test_fields_named_T_real_and_imag_are_fields(func, x):
+    s2sad.check_grads(func, (x,))
+    h = 1e-4
+    expected = (s2sad.grad(func)(x + h) - s2sad.grad(func)(x - h)) / (2 * h)
+    assert s2sad.hessian(func)(x) == pytest.approx(expected, rel=1e-6)
+    assert s2sad.grad(s2sad.grad(func))(x) == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_record_argument_with_a_field_named_T():
+    o = Option(2.0, 100.0, 3.0, 0.02, 0.25)
+    g = s2sad.grad(option_argument)(o)
+    assert (g.S, g.T, g.sigma) == (9.0, 12.0, 1.0)

@@ -39,34 +39,19 @@ def setitem_fwd(y, x, index, value):
     d[y] = runtime.through_cast(runtime.setitem(d[x], index, d[value]), y)
 
 
-@adjoint(attribute("T"))
-def transpose_attribute(y, x, name: via_output):
-    d[x] = np.transpose(d[y])
+# x.T, x.real and x.imag: an array's, or a namedtuple's or dataclass's
+# field of that name (runtime.attribute_cotangent decides when it runs)
 
 
-@tangent(attribute("T"))
-def transpose_attribute_fwd(y, x, name: via_output):
-    d[y] = np.transpose(d[x])
+@adjoint(attribute("T"), attribute("real"), attribute("imag"),
+         makes_complex=True)
+def array_attribute(y, x, name):
+    d[x] = runtime.attribute_cotangent(d[y], x, name)
 
 
-@adjoint(attribute("real"), makes_complex=True)
-def real_attribute(y, x, name: via_output):
-    d[x] = runtime.as_kind_of(np.real(d[y]), x)
-
-
-@tangent(attribute("real"))
-def real_attribute_fwd(y, x, name: via_output):
-    d[y] = np.real(d[x])
-
-
-@adjoint(attribute("imag"), makes_complex=True)
-def imag_attribute(y, x, name: via_output):
-    d[x] = -1j * np.real(d[y])  # the convention of rules/numpy.py
-
-
-@tangent(attribute("imag"))
-def imag_attribute_fwd(y, x, name: via_output):
-    d[y] = np.imag(d[x])
+@tangent(attribute("T"), attribute("real"), attribute("imag"))
+def array_attribute_fwd(y, x, name):
+    d[y] = runtime.attribute_tangent(d[x], x, name)
 
 
 @adjoint(ssa.method("item"))
