@@ -290,11 +290,11 @@ class Transform:
             else None
         try:
             generated = derive.transformed(fn, binding.argnums, mode, cell)
-        except errors.S2SADError as exc:  # refused in the callee's code
-            exc.reached_from(*errors.user_location(
-                self.source.filename,
-                self.source.lineno(stmt.node) or self.source.first_line))
-            raise
+        except errors.S2SADError:
+            # refused in the callee's code: dispatched at run time instead,
+            # so that it is refused only if the call runs (it may sit in a
+            # branch that does not)
+            return
         if generated is None:
             return
         self.callees.append(generated)
