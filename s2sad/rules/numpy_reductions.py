@@ -472,15 +472,22 @@ def svd_fwd(y, x):
 # the reduced axes merged into the last: exclusive cumulative products.
 
 
-@adjoint(np.prod)
-def prod(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
-         keepdims=False):
+def _product_of_others(a, axis):
+    """For each element of `a`, the product of the others reduced with it
+    over `axis`: left times right exclusive products (exact at zeros).
+    Plain Python over NumPy: s2sad differentiates it as the user's code."""
     t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
     left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
     right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
                     _first(t, -1), -1)
-    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
-                          _restored(a, axis))
+    return np.transpose(np.reshape(left * right, _unmerged(a, axis)),
+                        _restored(a, axis))
+
+
+@adjoint(np.prod)
+def prod(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
+         keepdims=False):
+    others = _product_of_others(a, axis)
     d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * others
 
 
@@ -488,12 +495,7 @@ def prod(y, a, axis=None, dtype: float_dtype = None, out: only(None) = None,
 def prod_fwd(y, a, axis=None, dtype: float_dtype = None,
              out: only(None) = None,
              keepdims=False):
-    t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
-    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
-    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
-                    _first(t, -1), -1)
-    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
-                          _restored(a, axis))
+    others = _product_of_others(a, axis)
     d[y] = np.sum(d[a] * others, axis=axis, keepdims=keepdims)
 
 
@@ -751,13 +753,7 @@ def nanmean_fwd(y, a, axis=None, dtype: float_dtype = None,
 @adjoint(np.nanprod)
 def nanprod(y, a, axis=None, dtype: float_dtype = None,
             out: only(None) = None, keepdims=False):
-    t = np.reshape(np.transpose(np.where(np.isnan(a), 1.0, a),
-                                _moved(a, axis)), _merged(a, axis))
-    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
-    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
-                    _first(t, -1), -1)
-    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
-                          _restored(a, axis))
+    others = _product_of_others(np.where(np.isnan(a), 1.0, a), axis)
     d[a] = np.where(np.isnan(a), 0.0, runtime.expand_reduced(
         d[y], a, axis, keepdims) * others)
 
@@ -765,13 +761,7 @@ def nanprod(y, a, axis=None, dtype: float_dtype = None,
 @tangent(np.nanprod)
 def nanprod_fwd(y, a, axis=None, dtype: float_dtype = None,
                 out: only(None) = None, keepdims=False):
-    t = np.reshape(np.transpose(np.where(np.isnan(a), 1.0, a),
-                                _moved(a, axis)), _merged(a, axis))
-    left = _shift(np.cumprod(t, -1), -1, 1) + _first(t, -1)
-    right = np.flip(_shift(np.cumprod(np.flip(t, -1), -1), -1, 1) +
-                    _first(t, -1), -1)
-    others = np.transpose(np.reshape(left * right, _unmerged(a, axis)),
-                          _restored(a, axis))
+    others = _product_of_others(np.where(np.isnan(a), 1.0, a), axis)
     d[y] = np.sum(np.where(np.isnan(a), 0.0, d[a]) * others, axis=axis,
                   keepdims=keepdims)
 
