@@ -21,6 +21,7 @@ the function called itself when it is a closure over differentiated values
 import builtins
 import functools
 import inspect
+import re
 
 import numpy
 
@@ -103,12 +104,14 @@ def call_method(obj):
 
 def name_of(fn):
     """The name generated code gives a function's derivatives (`vjp_<name>`):
-    a lambda is named after its line, as `frontend` parses it."""
+    a lambda is named after its line, as `frontend` parses it; a name set by
+    hand (`f.__name__ = "grad of <lambda>"`) is made an identifier."""
     if fn.__name__ == "<lambda>":
         return f"lambda_{fn.__code__.co_firstlineno}"
     if fn.__name__ == "__call__":  # an instance called: its class's name
         return fn.__qualname__.split(".")[-2]
-    return fn.__name__
+    name = re.sub(r"\W+", "_", fn.__name__).strip("_") or "function"
+    return name if name.isidentifier() else f"function_{name}"
 
 
 def callee(function):

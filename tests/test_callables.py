@@ -206,3 +206,17 @@ def test_stacked_decorators_in_every_mode():
     # differentiated again: its Hessian is 2 cov
     np.testing.assert_allclose(s2sad.hessian(portfolio_variance)(w, cov),
                                2 * cov)
+
+
+def renamed(x):
+    return np.sin(x) * x
+
+
+renamed.__name__ = "grad of <lambda> wrt 0"  # as wrappers name themselves
+
+
+def test_a_function_renamed_by_hand_gets_generated_names_that_are_names():
+    assert s2sad.grad(renamed)(0.5) == pytest.approx(
+        np.cos(0.5) * 0.5 + np.sin(0.5))
+    assert "def grad_grad_of_lambda_wrt_0(" in s2sad.grad(renamed).source
+    assert s2sad.jvp(renamed, (0.5,), (1.0,))[0] == renamed(0.5)
