@@ -39,7 +39,7 @@ class S2SADError(Exception):
         """Add a line of the user's that led to this error (a call into
         code elsewhere, a library's, which s2sad refuses): each caller on
         the way adds its own."""
-        if self.filename == filename:
+        if (self.filename, self.lineno) == (filename, lineno):
             return
         link = f"  reached from {filename}:{lineno}: {_text(filename, lineno)}"
         self.args = (f"{self.args[0]}\n{link.rstrip()}",) + self.args[1:]

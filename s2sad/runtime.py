@@ -617,7 +617,11 @@ def unstack(g, arrays, axis=0):
     the slices of `g` along `axis`, one per stacked array."""
     if not _is_sequence(arrays):  # np.stack of an array stacks its rows
         return np.moveaxis(g, axis, 0) if np.ndim(arrays) else g
-    return sequence([as_kind_of(np.take(g, i, axis=axis), a)
+    # an item that is a list itself (np.array of nested lists) gets the
+    # adjoint of a list: one per item, as every list's
+    return sequence([unstack(np.take(g, i, axis=axis), a) if axis == 0
+                     and _is_sequence(a) else
+                     as_kind_of(np.take(g, i, axis=axis), a)
                      for i, a in enumerate(arrays)])
 
 
@@ -625,7 +629,8 @@ def stack_pieces(pieces, arrays, axis=0):
     """The inverse of `unstack`: `pieces` stacked along `axis`."""
     if not _is_sequence(arrays):
         return np.moveaxis(pieces, 0, axis) if np.ndim(arrays) else pieces
-    return np.stack(list(pieces), axis=axis)
+    return np.stack([stack_pieces(p, a) if axis == 0 and _is_sequence(a)
+                     else p for p, a in zip(pieces, arrays)], axis=axis)
 
 
 def repeat_adjoint(g, x, repeats, axis=None):

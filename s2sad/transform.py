@@ -74,6 +74,7 @@ class Transform:
             else func.name
         self.varied = None  # names depending on wrt, when needed
         self.numpy_values = None  # names holding NumPy values, when needed
+        self._branched = None  # see `branched`
 
     def import_name(self, name, value):
         """The name generated code uses to reach `value` (`np`, `runtime`)."""
@@ -290,11 +291,13 @@ class Transform:
             else None
         try:
             generated = derive.transformed(fn, binding.argnums, mode, cell)
-        except errors.S2SADError:
-            # refused in the callee's code: dispatched at run time instead,
-            # so that it is refused only if the call runs (it may sit in a
-            # branch that does not)
-            return
+        except errors.S2SADError as exc:  # refused in the callee's code
+            if id(stmt) in self.branched():
+                return  # dispatched at run time: refused if the call runs
+            exc.reached_from(*errors.user_location(
+                self.source.filename,
+                self.source.lineno(stmt.node) or self.source.first_line))
+            raise
         if generated is None:
             return
         self.callees.append(generated)
@@ -309,6 +312,14 @@ class Transform:
             site.tangent_names = generated.tangent_names
         if cell is not None:
             derive.name_cell_callee(site.forward, site.backward)
+
+    def branched(self):
+        """The statements in a branch of an `if`: they may never run."""
+        if self._branched is None:
+            self._branched = {id(s) for b in ssa.walk(self.func.body)
+                              if isinstance(b, ssa.If)
+                              for s in ssa.walk(b.body + b.orelse)}
+        return self._branched
 
     def dispatch_call(self, site, helper):
         """`calls.<helper>(function, (args...), (keywords...), slots)`: the

@@ -344,3 +344,25 @@ def calls_an_instance(x):
 def test_an_instance_with_call_is_a_function():
     s2sad.check_grads(calls_an_instance, (0.7,))
     assert "def vjp_Scaled(self, x):" in s2sad.grad(calls_an_instance).source
+
+
+def fills_in_place(x):
+    out = np.zeros(3)
+    out.fill(x)  # refused: NumPy writing into an array
+    return np.sum(out)
+
+
+def refused_callee_in_a_branch(x, careful):
+    if careful:
+        return x * x
+    return fills_in_place(x)
+
+
+def test_a_refused_callee_in_a_branch_is_refused_only_if_it_runs():
+    # the branch that calls it is not taken: differentiated as written
+    assert s2sad.grad(refused_callee_in_a_branch)(3.0, True) == 6.0
+    # taken: refused where the callee's code is, naming the caller's line
+    with pytest.raises(s2sad.S2SADError, match=r"\.fill\(\)") as info:
+        s2sad.grad(refused_callee_in_a_branch)(3.0, False)
+    assert "reached from" in str(info.value)
+    assert "return fills_in_place(x)" in str(info.value)
