@@ -75,3 +75,8 @@ if hasattr(math, "sumprod"):  # Python 3.12+
         ("OP((x0, x1, 2.0), (x1, 0.5, x0))", [FLOAT, FLOAT], ALL),
         ("OP(x0, x1)", [arr(3), arr(3)], ALL),
     ]
+
+if hasattr(math, "fma"):  # Python 3.13+
+    ROWS[math.fma] = [
+        ("OP(x0, x1, x2)", [FLOAT, FLOAT, FLOAT], ALL),
+    ]

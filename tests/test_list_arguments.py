@@ -8,6 +8,7 @@ NumPy computes the same value from the list as from the array (a row like
 list too, is checked against central differences in both modes.
 """
 
+import importlib.util
 import warnings
 
 import numpy as np
@@ -163,4 +164,6 @@ def test_rule_with_list_arguments_matches_central_differences(
 
 def test_many_rules_are_called_with_lists():
     assert len({id(case.values[0]) for case in LIST_CASES}) > 100
-    assert KNOWN_BUGS <= {case.id for case in LIST_CASES}
+    # (SciPy's rows exist where SciPy does)
+    assert {b for b in KNOWN_BUGS if importlib.util.find_spec("scipy")
+            or not b.startswith("scipy.")} <= {case.id for case in LIST_CASES}

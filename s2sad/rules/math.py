@@ -166,6 +166,13 @@ if hasattr(math, "exp2"):  # Python 3.11+
         """Total: no special points."""
         return y * LN2
 
+if hasattr(math, "fma"):  # Python 3.13+
+    @elementwise(math.fma)
+    def fma(w, x, y, z):
+        """x * y + z, rounded once: no special points."""
+        return y, x, 1.0
+
+
 if hasattr(math, "cbrt"):  # Python 3.11+
     @elementwise(math.cbrt, domain="nonzero")
     def cbrt(y, x):
