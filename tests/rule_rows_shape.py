@@ -441,3 +441,5 @@ ROWS.update({
         ("OP(x0, x1, axis=1)", [arr(3, 2), arr(3, 2)], ALL),
     ],
 })
+if hasattr(np, "trapz"):  # NumPy's name of np.trapezoid before 2.0
+    ROWS[np.trapz] = ROWS[np.trapezoid]
