@@ -272,6 +272,15 @@ def cholesky_fwd(y, a, *, upper=False):
                        _lower_axis(upper), -1)
 
 
+def _inverse_gaps(w):
+    """F[..., i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 where eigenvalues
+    tie. Plain Python over NumPy: s2sad differentiates it as the user's
+    code."""
+    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    ties = _ties(gaps)
+    return (1.0 - ties) / (gaps + ties)
+
+
 @adjoint(np.linalg.eigh)
 def eigh(y, a, UPLO="L"):
     # A = V diag(w) V^H: Abar = conj(V) (diag(wbar) + F * (V^T Vbar)) V^T,
@@ -281,9 +290,7 @@ def eigh(y, a, UPLO="L"):
     v = y[1]
     vt = np.swapaxes(v, -1, -2)
     eye = _eye_of(w)
-    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
-    ties = _ties(gaps)
-    f = (1.0 - ties) / (gaps + ties)
+    f = _inverse_gaps(w)
     d[a] = runtime.to_triangle(np.conj(v) @ (
         np.expand_dims(d[y][0], -2) * eye + f * (vt @ d[y][1])) @ vt,
         UPLO == "L")
@@ -296,9 +303,7 @@ def eigh_fwd(y, a, UPLO="L"):
     w = y[0]
     v = y[1]
     eye = _eye_of(w)
-    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
-    ties = _ties(gaps)
-    f = (1.0 - ties) / (gaps + ties)
+    f = _inverse_gaps(w)
     p = np.conj(np.swapaxes(v, -1, -2)) @ runtime.from_triangle(
         d[a], UPLO == "L") @ v
     d[y] = (np.real(np.sum(p * eye, axis=-1)), v @ (f * p))
@@ -328,9 +333,7 @@ def eig(y, a):
     v = y[1]
     vt = np.swapaxes(v, -1, -2)
     eye = _eye_of(w)
-    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
-    ties = _ties(gaps)
-    f = (1.0 - ties) / (gaps + ties)
+    f = _inverse_gaps(w)
     j = vt @ d[y][1]
     d[a] = runtime.as_kind_of(np.linalg.solve(vt, (
         np.expand_dims(d[y][0], -2) * eye
@@ -345,9 +348,7 @@ def eig_fwd(y, a):
     w = y[0]
     v = y[1]
     eye = _eye_of(w)
-    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
-    ties = _ties(gaps)
-    f = (1.0 - ties) / (gaps + ties)
+    f = _inverse_gaps(w)
     p = np.linalg.solve(v, d[a] @ v)
     dv = v @ (f * p)
     d[y] = (np.sum(p * eye, axis=-1), dv - v * np.expand_dims(

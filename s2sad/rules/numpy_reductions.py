@@ -802,56 +802,52 @@ def nancumprod_fwd(y, a, axis=None, dtype: float_dtype = None,
 
 
 # np.nanvar and np.nanstd: the deviations from the mean of the numbers,
-# zero at NaN; `count` shaped to broadcast against a.
+# zero at NaN, over their count less ddof (`_nan_spread`).
+
+
+def _nan_spread(a, axis, ddof, where):
+    """d(np.nanvar(a))/da / 2: conj(a - mean) / (count - ddof) over the
+    numbers of `a` (NaN and `where`-excluded elements: 0). Plain Python over
+    NumPy: s2sad differentiates it as the user's code."""
+    numbers = _numbers(a, where=where)
+    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
+    deviations = np.where(numbers, a - np.mean(
+        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    return np.conj(deviations) / (count - ddof)
 
 
 @adjoint(np.nanvar)
 def nanvar(y, a, axis=None, dtype: float_dtype = None,
            out: only(None) = None, ddof=0, keepdims=False, *, where=True):
-    numbers = _numbers(a, where=where)
-    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
-    deviations = np.where(numbers, a - np.mean(
-        a, axis=axis, keepdims=True, where=numbers), 0.0)
-    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (
-        2.0 * np.conj(deviations) / (count - ddof))
+    spread = _nan_spread(a, axis, ddof, where)
+    d[a] = runtime.expand_reduced(d[y], a, axis, keepdims) * (2.0 * spread)
 
 
 @tangent(np.nanvar)
 def nanvar_fwd(y, a, axis=None, dtype: float_dtype = None,
                out: only(None) = None, ddof=0, keepdims: via_output = False,
                *, where=True):
-    numbers = _numbers(a, where=where)
-    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
-    deviations = np.where(numbers, a - np.mean(
-        a, axis=axis, keepdims=True, where=numbers), 0.0)
-    d[y] = np.reshape(np.real(np.sum(
-        d[a] * (2.0 * np.conj(deviations) / (count - ddof)), axis=axis,
-        keepdims=True)), np.shape(y))
+    spread = _nan_spread(a, axis, ddof, where)
+    d[y] = np.reshape(np.real(np.sum(d[a] * (2.0 * spread), axis=axis,
+                                     keepdims=True)), np.shape(y))
 
 
 @adjoint(np.nanstd)
 def nanstd(y, a, axis=None, dtype: float_dtype = None,
            out: only(None) = None, ddof=0, keepdims=False, *, where=True):
-    numbers = _numbers(a, where=where)
-    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
-    deviations = np.where(numbers, a - np.mean(
-        a, axis=axis, keepdims=True, where=numbers), 0.0)
+    spread = _nan_spread(a, axis, ddof, where)
     d[a] = runtime.expand_reduced(d[y] * _safe_reciprocal(y), a, axis,
-                                  keepdims) * (
-        np.conj(deviations) / (count - ddof))
+                                  keepdims) * spread
 
 
 @tangent(np.nanstd)
 def nanstd_fwd(y, a, axis=None, dtype: float_dtype = None,
                out: only(None) = None, ddof=0, keepdims: via_output = False,
                *, where=True):
-    numbers = _numbers(a, where=where)
-    count = runtime.reduced_size(a, axis, keepdims=True, where=numbers)
-    deviations = np.where(numbers, a - np.mean(
-        a, axis=axis, keepdims=True, where=numbers), 0.0)
-    d[y] = np.reshape(np.real(np.sum(
-        d[a] * (np.conj(deviations) / (count - ddof)), axis=axis,
-        keepdims=True)), np.shape(y)) * _safe_reciprocal(y)
+    spread = _nan_spread(a, axis, ddof, where)
+    d[y] = np.reshape(np.real(np.sum(d[a] * spread, axis=axis,
+                                     keepdims=True)), np.shape(y)) * \
+        _safe_reciprocal(y)
 
 
 # ---- order statistics: np.quantile, np.percentile, np.median and their
