@@ -112,9 +112,11 @@ def maybe_containers(func):
 
 
 def is_scalar(operand, scalars):
-    """Is `operand` rank 0: a number constant or a name in `scalars`?"""
-    if isinstance(operand, ssa.Const):
-        return isinstance(operand.value, (int, float))
+    """Is `operand` rank 0: a number constant, a global that holds a number
+    (`A = 4.0` at module level: the derivative's guard checks on each call
+    that it still holds one, see `derive`) or a name in `scalars`?"""
+    if isinstance(operand, (ssa.Const, ssa.Free)):
+        return type(operand.value) in (int, float)
     return isinstance(operand, ssa.Var) and operand.name in scalars
 
 
@@ -136,7 +138,11 @@ def may_make_ints(func):
     `n = len(xs)`, `i` of a range, `math.floor(x)`, arithmetic of those)?
     A derivative may then be that int: `d(n * x)/dx` is n. (Int constants
     written inline are floats in derivative code: the optimiser makes them
-    so.)"""
+    so; a global int is not.)"""
+    if any(isinstance(o, ssa.Free) and type(o.value) is int
+           for s in ssa.walk(func.body) if isinstance(s, ssa.Assign)
+           for o in s.operands()):
+        return True  # a global int: `N * x`
     ints = set()
     changed = True
     while changed:
@@ -177,11 +183,74 @@ def may_make_complex(func):
         for s in ssa.walk(func.body))
 
 
+_INT_ARITHMETIC = {operator.add, operator.sub, operator.mul,
+                   operator.floordiv, operator.mod, operator.neg}
+
+
+class Vector(str):
+    """A parameter taken to be a 1-D float array (the caller guards this,
+    `runtime.is_vector`): its items at int indices are numbers."""
+
+    @property
+    def name(self):
+        return str(self)
+
+
+def indexed_only(func, param):
+    """Is `param` read only as `param[i]`, i an int (a loop variable over a
+    range, an int constant, int arithmetic of them: `ys[t - 1]`), and by
+    `len` and `.shape`: items of a time series read in a scalar loop, which
+    are numbers when it is a 1-D float array?"""
+    ranges = {a.target for a in ssa.walk(func.body)
+              if isinstance(a, ssa.Assign) and a.fn is range}
+    ints = {s.target for s in ssa.walk(func.body)
+            if isinstance(s, ssa.For) and isinstance(s.iter, ssa.Var)
+            and s.iter.name in ranges}
+    changed = True
+    while changed:  # and int arithmetic of them: `ys[t - 1]`
+        changed = False
+        for stmt in ssa.walk(func.body):
+            if isinstance(stmt, ssa.Assign) and stmt.target not in ints \
+                    and stmt.fn in _INT_ARITHMETIC and stmt.args and all(
+                        isinstance(o, ssa.Var) and o.name in ints
+                        or isinstance(o, ssa.Const) and type(o.value) is int
+                        for o in stmt.args):
+                ints.add(stmt.target)
+                changed = True
+    found = False
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign):
+            operands = stmt.operands()
+        elif isinstance(stmt, ssa.Return):
+            operands = [stmt.value]
+        else:
+            operands = [getattr(stmt, "test", None), getattr(
+                stmt, "iter", None)] + [o for p in getattr(stmt, "phis", ())
+                                        for o in (p.left, p.right)]
+        if not any(isinstance(o, ssa.Var) and o.name == param
+                   for o in operands):
+            continue
+        if not isinstance(stmt, ssa.Assign):
+            return False
+        if stmt.fn is len and len(stmt.args) == 1 or stmt.fn is getattr \
+                and isinstance(stmt.args[1], ssa.Const) and \
+                stmt.args[1].value in ("shape", "size", "ndim"):
+            continue
+        index = stmt.args[1] if stmt.fn is operator.getitem else None
+        if not (stmt.args[0] == ssa.Var(param) and (
+                isinstance(index, ssa.Var) and index.name in ints
+                or isinstance(index, ssa.Const) and type(index.value) is int)):
+            return False
+        found = True
+    return found
+
+
 def known_scalars(func, assume=()):
     """Names that hold rank-0 values (numbers, 0-d results) on every run.
 
     Args:
-        assume: parameters taken to be numbers (the caller guards this).
+        assume: parameters taken to be numbers, and `Vector`s (the caller
+            guards this).
 
     The greatest fixpoint: every definition starts as a candidate and is
     dropped when its operands are not all rank 0, so loop-carried values
@@ -197,7 +266,9 @@ def known_scalars(func, assume=()):
             defs.append((stmt.target, stmt))
         if isinstance(stmt, (ssa.If, ssa.For, ssa.While)):
             defs += [(phi.target, phi) for phi in stmt.phis]
-    scalars = set(assume) | {name for name, _ in defs}
+    vectors = {p for p in assume if isinstance(p, Vector)}
+    scalars = {str(p) for p in assume if not isinstance(p, Vector)} | {
+        name for name, _ in defs}
     changed = True
     while changed:
         changed = False
@@ -207,6 +278,10 @@ def known_scalars(func, assume=()):
             if isinstance(node, ssa.Phi):
                 ok = is_scalar(node.left, scalars) and is_scalar(
                     node.right, scalars)
+            elif isinstance(node, ssa.Assign) and \
+                    node.fn is operator.getitem and isinstance(
+                    node.args[0], ssa.Var) and node.args[0].name in vectors:
+                ok = True  # an item (its index: see `indexed_only`)
             else:
                 ok = _scalar_result(node, scalars, ranges)
             if not ok:

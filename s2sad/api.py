@@ -596,6 +596,8 @@ def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,
     args = list(args)
     if argnums is None:
         argnums = tuple(range(len(args)))
+    elif isinstance(argnums, int):
+        argnums = (argnums,)
     rng = np.random.default_rng(seed)
     grads = grad(f, argnums=argnums)(*args) if "rev" in modes else None
     for k, i in enumerate(argnums):

@@ -39,7 +39,9 @@ def located(stmt, node):
     up to the next marked one, map to the node's line. Returns stmt."""
     line = getattr(node, "lineno", None)
     if line is not None:
-        stmt.s2sad_line = line
+        # a helper's statement inlined: the calls it is reached through too
+        stmt.s2sad_line = (*node.s2sad_via, line) \
+            if hasattr(node, "s2sad_via") else line
     return stmt
 
 
@@ -103,7 +105,8 @@ def compile_code(text, name, free, tree=None, origin=None):
     if tree is not None:
         origin_file, first_line = origin
         errors.map_lines(filename, origin_file, [
-            first_line + line - 1
+            tuple(first_line + n - 1 for n in line)
+            if isinstance(line, tuple) else first_line + line - 1
             for line in _line_map(tree, inner.body[0], text.count("\n") + 1)])
     free = sorted(free)
     # def _s2sad_outer(): runtime = None; def name(...): ...; return name

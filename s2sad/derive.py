@@ -41,7 +41,8 @@ import types
 import weakref
 
 from s2sad import (
-    calls, codegen, errors, forward, frontend, optimize, reverse, ssa)
+    calls, codegen, errors, forward, frontend, inline, inplace, optimize,
+    reverse, ssa)
 from s2sad.rules import registry
 
 MAX_TRANSFORMATIONS = 512  # kept in the cache, least recently used dropped
@@ -167,6 +168,7 @@ class _Build:
         self.callees = []  # (function, instance) called by name
         self.cell_callees = []  # _CellCallee: called by name, per instance
         self.shown = []  # every callee's instance, for `.source`
+        self.inlined = None  # inline.Inlined: the helpers inlined
 
 
 class _CellCallee:
@@ -215,13 +217,19 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
     try:
         source = frontend.parse(func)
         lowered = ssa.lower(source, owned)
-        if mode == "forward":
-            generated = [forward.transform(lowered, argnums)]
-        elif mode == "vjp":
-            generated = reverse.transform_vjp(lowered, argnums)
-        else:
-            generated = reverse.transform(lowered, argnums, has_aux,
-                                          with_value)
+        inplace.normalize(lowered)
+        inlined = inline.inline(lowered) if optimize_code else None
+        if inlined is not None:
+            try:
+                generated = _generate(inlined.func, mode, argnums, has_aux,
+                                      with_value, build)
+                lowered = inlined.func
+                build.inlined = inlined
+            except errors.S2SADError:  # said at the helper's own line
+                inlined = None
+        if inlined is None:
+            generated = _generate(lowered, mode, argnums, has_aux,
+                                  with_value, build)
         for part in generated:
             if optimize_code:
                 optimize.optimize(part.tree, part.derivative_names,
@@ -238,7 +246,8 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             part.tree, (source.filename, source.first_line)),
             {k: v for k, v in part.imports.items() if k not in per_instance},
             part.calls) for part, text in zip(generated, texts)]
-        guard = _Guard(source, build.callees, build.cell_callees)
+        guard = _Guard(source, build.callees, build.cell_callees,
+                       build.inlined)
     except errors.S2SADError:
         raise
     except Exception as exc:  # a bug in s2sad, not in the user's code
@@ -251,6 +260,25 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         source=_chain_source("\n\n".join(texts), build.shown),
         ssa_text=ssa.to_source(lowered),
         tangent_names=generated[0].tangent_names)
+
+
+def _generate(lowered, mode, argnums, has_aux, with_value, build):
+    """The generated functions of a lowered function; what the build
+    recorded is undone if this raises."""
+    recorded = (len(build.callees), len(build.cell_callees), len(build.shown))
+    if build.optimize_code and mode != "vjp":
+        inplace.update_in_place(lowered, mode)
+    try:
+        if mode == "forward":
+            return [forward.transform(lowered, argnums)]
+        if mode == "vjp":
+            return reverse.transform_vjp(lowered, argnums)
+        return reverse.transform(lowered, argnums, has_aux, with_value)
+    except errors.S2SADError:
+        callees, cell_callees, shown = recorded
+        del build.callees[callees:], build.cell_callees[cell_callees:]
+        del build.shown[shown:]
+        raise
 
 
 def _resolver(imports, source):
@@ -409,13 +437,19 @@ class _Guard:
     once: one Python expression over what it resolved, read where the
     user's function reads it (its module, builtins, its closure cells)."""
 
-    def __init__(self, source, callees, cell_callees):
+    def __init__(self, source, callees, cell_callees, inlined=None):
+        resolved = dict(source.resolved)
+        if inlined is not None:
+            # an inlined helper's globals are read in the same namespace
+            for helper in inlined.sources:
+                resolved.update(helper.resolved)
+            callees = list(callees) + [(h, None) for h in inlined.helpers]
         tests = ["_s2sad_registry.version == _s2sad_version"]
         cells = {"_s2sad_registry": registry,
                  "_s2sad_version": registry.version, "_s2sad_type": type}
         self.per_instance = {}  # guard name -> the user cell it holds
         called = {c.cell for c in cell_callees}
-        for k, (path, value) in enumerate(source.resolved.items()):
+        for k, (path, value) in enumerate(resolved.items()):
             expected = f"_s2sad_e{k}"
             read = ".".join(path)
             if path[0] in source.cells and len(path) == 1 and \

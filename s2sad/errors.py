@@ -100,14 +100,24 @@ def user_location(filename, lineno):
     """The file and line that line `lineno` of `filename` comes from: itself
     for a user's file, followed through the line maps of generated code
     (a derivative of a derivative has two)."""
+    return user_locations(filename, lineno)[-1]
+
+
+def user_locations(filename, lineno):
+    """`user_location`, after the lines of the calls it was reached
+    through when it comes from a helper inlined into its caller (a map's
+    entry is then a tuple of lines, the outermost call first)."""
+    via = ()
     while filename in _LINE_MAPS:
         origin, lines = _LINE_MAPS[filename]
         if lineno is None or not 0 < lineno <= len(lines):
             lineno = lines[0] if lines else None
         else:
             lineno = lines[lineno - 1]
+        via = lineno[:-1] if isinstance(lineno, tuple) else ()
+        lineno = lineno[-1] if isinstance(lineno, tuple) else lineno
         filename = origin
-    return filename, lineno
+    return [(filename, line) for line in via] + [(filename, lineno)]
 
 
 def generated_frames(traceback):
@@ -117,9 +127,10 @@ def generated_frames(traceback):
     while traceback is not None:
         code = traceback.tb_frame.f_code
         if is_generated(code.co_filename):
-            where = user_location(code.co_filename, traceback.tb_lineno)
-            if not is_generated(where[0]) and where not in found[-1:]:
-                found.append(where)
+            for where in user_locations(code.co_filename,
+                                        traceback.tb_lineno):
+                if not is_generated(where[0]) and where not in found[-1:]:
+                    found.append(where)
         traceback = traceback.tb_next
     return found
 

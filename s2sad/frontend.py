@@ -61,7 +61,11 @@ class Source:
         return None if line is None else line + self.first_line - 1
 
     def line_text(self, node):
-        """The stripped source text of the line a node starts on."""
+        """The stripped source text of the line a node starts on (a node
+        of an inlined helper carries its own)."""
+        text = getattr(node, "s2sad_text", None)
+        if text is not None:
+            return text
         line = getattr(node, "lineno", None)
         if line is None or not 0 < line <= len(self.lines):
             return ""

@@ -67,6 +67,7 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.simplify(tree)  # new operands may simplify further
     passes.eliminate(tree)  # nothing above needs dead code gone first
     if arrays:
+        passes.scatter(tree)
         passes.in_place(tree)
     tree.body = _clean(tree.body)
     return tree
@@ -301,7 +302,7 @@ class _Passes:
                 j = None
                 if _target(first) in candidates and \
                         _sum_length(first.value) < _MAX_TERMS:
-                    j = _merge_target(block, i, names_of)
+                    j = _merge_target(block, i, names_of, self.changes_arrays)
                 if j is None:
                     i += 1
                     continue
@@ -326,6 +327,11 @@ class _Passes:
         _Held(self).block(tree.body)
         return self.changed
 
+    def changes_arrays(self, stmt):
+        """Does `stmt` change an array in place (`runtime.restore`)?"""
+        return any(isinstance(n, gast.Call) and self.is_runtime_call(
+            n, "restore") for n in gast.walk(stmt))
+
     def is_pure_call(self, func):
         """Does `func` (a call's function) name a side-effect-free function?"""
         path = []
@@ -342,8 +348,10 @@ class _Passes:
     def _names_pure_function(self, name, path):
         """`is_pure_call` for `name.<reversed path>`, a free name."""
         if name == self.runtime_name:
-            # a zero adjoint is a new array that `in_place` may add into
-            return path != ["zeros_like"]
+            # a zero adjoint is a new array that `in_place` may add into;
+            # the others change or read an array updated in place
+            return path not in (["zeros_like"], ["overwritten"],
+                                ["setitem_in_place"], ["restore"])
         obj = self.resolve(name)
         if obj is None:
             obj = getattr(builtins, name, None)
@@ -354,6 +362,59 @@ class _Passes:
         return rule is not None and (
             module.split(".")[0] in ("numpy", "math", "cmath", "builtins")
             or module.startswith("s2sad.") or isinstance(obj, np.ufunc))
+
+    def scatter(self, tree):
+        """`t + getitem_adjoint(g1, x, i1) + getitem_adjoint(g2, x, i2)` ->
+        `runtime.getitem_adjoints(t, x, g1, i1, g2, i2)` in adjoints: the
+        adjoints of indexing the same x added into one array, each into
+        its slice, rather than each spread over all of x and then added
+        (the same sums, in the same order)."""
+        for block in _blocks(tree.body):
+            for stmt in block:
+                if _target(stmt) in self.derivative_names:
+                    stmt.value = self.scattered(stmt.value)
+
+    def scattered(self, expr):
+        terms = []
+        while isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add):
+            terms.append(expr.right)
+            expr = expr.left
+        terms.append(expr)
+        terms.reverse()
+        if sum(1 for t in terms if self.scatters(t)) < 2:
+            return _sum(terms)
+        total, x, pairs = None, None, []
+
+        def flush():
+            if not pairs:
+                return total
+            if total is None and len(pairs) == 2:  # one: as it was
+                return self.runtime_expr("getitem_adjoint",
+                                         [pairs[0], x, pairs[1]])
+            return self.runtime_expr("getitem_adjoints", [
+                total if total is not None else gast.Constant(None, None),
+                x] + pairs)
+        for term in terms:
+            if self.scatters(term) and (not pairs or
+                                        term.args[1].id == x.id):
+                x = term.args[1]
+                pairs += [term.args[0], term.args[2]]
+                continue
+            total, pairs = flush(), []
+            total = term if total is None else gast.BinOp(
+                total, gast.Add(), term)
+        return flush()
+
+    def scatters(self, term):
+        """Is `term` `runtime.getitem_adjoint(g, x, index)`, x a name?"""
+        return self.is_runtime_call(term, "getitem_adjoint") and len(
+            term.args) == 3 and not term.keywords and isinstance(
+                term.args[1], gast.Name)
+
+    def runtime_expr(self, helper, args):
+        return gast.Call(gast.Attribute(
+            gast.Name(self.runtime_name, gast.Load(), None, None), helper,
+            gast.Load()), args, [])
 
     def in_place(self, tree):
         """`a_bar = a_bar + g` -> `a_bar = runtime.accumulated(a_bar, g)` in
@@ -626,8 +687,18 @@ def _sum_length(expr):
     return count
 
 
-def _merge_target(block, i, names_of):
-    """The index of the accumulation `block[i]` can be folded into, or None."""
+def _sum(terms):
+    """`terms[0] + terms[1] + ...`, added left to right."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = gast.BinOp(total, gast.Add(), term)
+    return total
+
+
+def _merge_target(block, i, names_of, barrier):
+    """The index of the accumulation `block[i]` can be folded into, or None
+    (not past a `barrier(statement)`: one that may change what block[i]
+    reads, an array updated in place)."""
     name = _target(block[i])
     reads = names_of(block[i])[0]
     for j in range(i + 1, len(block)):
@@ -635,7 +706,7 @@ def _merge_target(block, i, names_of):
         if name in loads or name in stores:
             return j if _accumulation(block[j]) and _target(
                 block[j]) == name else None
-        if reads & stores:
+        if reads & stores or barrier(block[j]):
             return None
     return None
 

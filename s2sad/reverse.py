@@ -262,7 +262,24 @@ class _Reverse(Transform):
         used = {o.name for s in ssa.walk(self.func.body)
                 if isinstance(s, ssa.Assign) and s.target in self.active
                 for o in s.operands() if isinstance(o, ssa.Var)}
-        return tuple(p for p in self.func.params if p in used or p in self.wrt)
+        # and what those names copy: a loop-carried value's first value
+        copies = collections.defaultdict(list)
+        for stmt in ssa.walk(self.func.body):
+            if isinstance(stmt, ssa.Assign) and stmt.fn is ssa.identity:
+                copies[stmt.target] += stmt.args
+            for phi in getattr(stmt, "phis", ()):
+                copies[phi.target] += [phi.left, phi.right]
+        todo = list(used)
+        while todo:
+            for o in copies.get(todo.pop(), ()):
+                if isinstance(o, ssa.Var) and o.name not in used:
+                    used.add(o.name)
+                    todo.append(o.name)
+        floats = tuple(p for p in self.func.params
+                       if p in used or p in self.wrt)
+        return floats + tuple(
+            analysis.Vector(p) for p in self.func.params
+            if p not in floats and analysis.indexed_only(self.func, p))
 
     def rename_as_arrays(self, tree):
         """Make a generated tree the `_arrays` fallback of a scalar variant."""
@@ -274,7 +291,12 @@ class _Reverse(Transform):
         """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`."""
         tests = [gast.Compare(
             gast.Attribute(load(p), "__class__", gast.Load()), [gast.IsNot()],
-            [self.builtin("float")]) for p in self.assume_scalar]
+            [self.builtin("float")]) for p in self.assume_scalar
+            if not isinstance(p, analysis.Vector)]
+        for p in self.assume_scalar:  # `not runtime.is_vector(ys)`
+            if isinstance(p, analysis.Vector):
+                tests.append(gast.UnaryOp(gast.Not(), self.runtime_call(
+                    "is_vector", [load(p.name)])))
         test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),
@@ -501,10 +523,16 @@ class _Reverse(Transform):
         if self.complex:  # unbroadcast needs the dtype too, for the real part
             return [load(name) for name in taped], list(taped)
         targets = collections.defaultdict(list)  # name -> unbroadcast calls
+        described = collections.Counter()  # name -> reads of its kind only
         for node in _walk(reverse_code):
             if _is_helper_call(node, "unbroadcast") and isinstance(
                     node.args[1], gast.Name):
                 targets[node.args[1].id].append(node)
+            for helper, position in _READ_AS_KIND.items():
+                if _is_helper_call(node, helper) and len(node.args) > \
+                        position and isinstance(node.args[position],
+                                                gast.Name):
+                    described[node.args[position].id] += 1
         reads = collections.Counter(
             n.id for n in _walk(reverse_code)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
@@ -512,7 +540,11 @@ class _Reverse(Transform):
         for name in taped:
             calls = targets.get(name, [])
             if not calls or len(calls) != reads[name]:
-                pushed.append(load(name))
+                if reads[name] and described[name] == reads[name]:
+                    # its shape and dtype are all that is read
+                    pushed.append(self.runtime_call("like", [load(name)]))
+                else:
+                    pushed.append(load(name))
                 popped.append(name)
                 continue
             shape = self.namer.fresh(f"{name}_shape")
@@ -678,6 +710,13 @@ class _Reverse(Transform):
         if form is None:
             if stmt.fn is ssa.make_function and stmt.target in self.active:
                 return self.closure(stmt)
+            plain = _PLAIN_UPDATES.get(stmt.fn)
+            if plain and self.assume_scalar and analysis.is_scalar(
+                    stmt.args[0], self.scalars):
+                # `nll += v` of a float: nothing else can see it change
+                return codegen.located(ssa.assign(stmt.target, gast.BinOp(
+                    ssa.render_operand(stmt.args[0]), plain(),
+                    ssa.render_operand(stmt.args[1]))), stmt.node)
             return ssa.render_assign(stmt)
         site, kept, forward = form
         if site.binding:
@@ -706,6 +745,16 @@ class _Reverse(Transform):
 def _walk(stmts):
     for stmt in stmts:
         yield from gast.walk(stmt)
+
+
+# `a op= b` (runtime.iadd, ...) of a number is `a = a op b`
+_PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
+                  runtime.imul: gast.Mult, runtime.itruediv: gast.Div}
+
+# runtime helpers that read only the shape and dtype of one argument (its
+# position here), for which a `runtime.Like` stands in on the tape
+_READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
+                 "keep_last": 1}
 
 
 def _is_helper_call(node, helper):

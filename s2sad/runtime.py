@@ -21,6 +21,10 @@ def unbroadcast(g, x):
     into complex arithmetic)."""
     if type(g) is float:  # a Python float gradient: x was a scalar too
         return g
+    cls = g.__class__
+    if cls is x.__class__ and (cls is np.float64 or cls is np.ndarray and (
+            g.shape == x.shape and g.dtype.kind == "f" == x.dtype.kind)):
+        return g  # the common cases, at once
     if isinstance(x, dict) or _is_sequence(x) and _is_sequence(
             g) and len(g) == len(x):
         return g  # the adjoint of a container (or of a container's adjoint)
@@ -180,7 +184,7 @@ def gradients(gs, xs, others=()):
     if all(x.__class__ is float and g.__class__ is float
            for g, x in zip(gs, xs)):
         return tuple(gs)
-    held = list(_arrays((xs, others)))
+    held = {id(_memory(a)) for a in _arrays((xs, others))}
     return tuple(_unshared(_like(g, x), held) for g, x in zip(gs, xs))
 
 
@@ -189,7 +193,7 @@ def tangents(t, value, others=()):
     output's structure, type and shape (zeros where it does not depend on
     the inputs, or holds integers), real for a real output, and sharing no
     memory with `others` (the primals and their tangents)."""
-    held = list(_arrays((value, others)))
+    held = {id(_memory(a)) for a in _arrays((value, others))}
     return _unshared(_like(_tangent_zeros(t, value), value), held)
 
 
@@ -285,13 +289,23 @@ def _arrays(tree):
             yield from _arrays(item)
 
 
+def _memory(a):
+    """The object whose memory the array `a` reads (the end of its chain of
+    bases): two arrays that share memory have the same."""
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
 def _unshared(g, held):
-    """`g`, its arrays copied where they share memory with `held` (and
-    added to it)."""
+    """`g`, its arrays copied where they may share memory with `held` (the
+    ids of the memory of the arrays so far, which g's is added to)."""
     if isinstance(g, np.ndarray):
-        if any(np.may_share_memory(g, a) for a in held):
+        memory = id(_memory(g))
+        if memory in held:
             g = g.copy()
-        held.append(g)
+            memory = id(g)
+        held.add(memory)
         return g
     if isinstance(g, dict):
         return {k: _unshared(v, held) for k, v in g.items()}
@@ -480,6 +494,11 @@ def check_float_dtype(dtype, message):
         raise errors.UnsupportedCallError(f"{message}, not {dtype!r}")
 
 
+def is_vector(x):
+    """Is x a 1-D array of floats (its items, numbers)?"""
+    return x.__class__ is np.ndarray and x.ndim == 1 and x.dtype.kind == "f"
+
+
 def check_scalar(y, where):
     """`grad` seeds the output with 1: it must be a scalar (or, as in
     autograd, an array of one element). `where` is "file:line: grad of f",
@@ -507,7 +526,7 @@ def seed(y, where):
     """The cotangent a gradient starts from: 1 for a scalar output, ones
     for an output of one element (as autograd); others are refused (see
     `check_scalar`)."""
-    if y.__class__ is float:
+    if y.__class__ is float or y.__class__ is np.float64:
         return 1.0
     try:
         check_scalar(y, where)
@@ -528,8 +547,77 @@ def getitem_adjoint(g, x, index):
         out[index] = out[index] + g
         return out
     out = np.zeros(np.shape(x), np.result_type(g, 0.0))
-    np.add.at(out, index, g)
+    if is_basic_index(index):  # each item of x once: a plain slice write
+        out[index] = g
+    else:
+        np.add.at(out, index, g)
     return out
+
+
+def getitem_adjoints(total, x, *pairs):
+    """`total + getitem_adjoint(g1, x, index1) + ...` for `pairs` (g1,
+    index1, g2, index2, ...), adding each g into its slice of one array
+    (total None: zeros). The same sums in the same order, in
+    O(size of x + size of the slices)."""
+    gs, indices = pairs[::2], pairs[1::2]
+    if _is_sequence(x) or isinstance(x, dict) or not all(
+            map(is_basic_index, indices)):
+        for g, index in zip(gs, indices):
+            term = getitem_adjoint(g, x, index)
+            total = term if total is None else total + term
+        return total
+    shape = np.shape(x)
+    dtype = np.result_type(*gs, 0.0) if total is None else np.result_type(
+        total, *gs, 0.0)
+    if total is not None and np.shape(total) == shape:
+        out = np.array(total, dtype)  # a copy
+    else:
+        out = np.zeros(shape, dtype)
+        if total is not None:
+            out += total
+    for g, index in zip(gs, indices):
+        out[index] += g
+    return out
+
+
+class Like:
+    """The shape and dtype of an array, kept on a tape in its place where
+    the backward sweep reads nothing else of it (`unbroadcast`,
+    `getitem_adjoint`, `through_cast`, `keep_last` accept it)."""
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<like an array {self.shape} {self.dtype}>"
+
+
+def like(x):
+    """What a tape keeps of `x` when only its kind is read again: a `Like`
+    for an array of numbers, x itself for anything else (a number, a list,
+    the object array standing for a list's adjoint)."""
+    return Like(x) if x.__class__ is np.ndarray and x.dtype != object else x
+
+
+def is_basic_index(index):
+    """Does `x[index]` read each item of x at most once: ints, slices,
+    `...`, `None`, and at most one boolean mask among them?"""
+    parts = index if index.__class__ is tuple else (index,)
+    masks = 0
+    for part in parts:
+        if part.__class__ in (int, slice) or part is None or \
+                part is Ellipsis or isinstance(part, np.integer):
+            continue
+        if isinstance(part, np.ndarray) and part.dtype == bool:
+            masks += 1
+            continue
+        return False
+    return masks <= 1
 
 
 def closure(function, values, name):
@@ -766,6 +854,9 @@ def as_kind_of(g, x):
     real adjoint, as np.real's gives, of a complex value). Its values are
     those of g's real part, or of g, either way. (For a list or tuple x,
     item by item.)"""
+    if g.__class__ is np.ndarray and x.__class__ is np.ndarray and \
+            g.dtype.kind == "f" and x.dtype.kind == "f":
+        return g  # the common case, at once
     if _is_sequence(x) and _is_sequence(g) and len(g) == len(x):
         if _is_complex(g) or _is_complex(x) or getattr(
                 g, "dtype", None) == object:  # (items unknown)
@@ -1085,6 +1176,46 @@ def setitem(x, index, value):
     return out
 
 
+# what `overwritten` gives for a value that is not updated in place
+_COPIED = type("Copied", (), {"__repr__": lambda self: "<copied>"})()
+
+
+def overwritten(x, index):
+    """What `x[index] = ...` is about to overwrite, copied, for the backward
+    sweep to put back (`restore`); for a value that cannot be updated in
+    place (a list, a read-only array), a marker: `setitem_in_place` then
+    copies it."""
+    if x.__class__ is np.ndarray and x.flags.writeable:
+        old = x[index]
+        return old.copy() if old.__class__ is np.ndarray else old
+    return _COPIED
+
+
+def setitem_in_place(x, index, value, old):
+    """`x[index] = value` in `x` itself, an array the generated code owns
+    (`old`, from `overwritten`, holds what it overwrites); returns x."""
+    if old is _COPIED:
+        return setitem(x, index, value)
+    x[index] = value
+    return x
+
+
+def setitem_owned(x, index, value):
+    """`x[index] = value` in `x` itself, an array the generated code owns
+    and whose overwritten values nothing reads again; returns x."""
+    if x.__class__ is np.ndarray and x.flags.writeable:
+        x[index] = value
+        return x
+    return setitem(x, index, value)
+
+
+def restore(x, index, old):
+    """Undo `setitem_in_place(x, index, value, old)`: the backward sweep
+    reaches the update, and what it differentiates next read x before it."""
+    if old is not _COPIED:
+        x[index] = old
+
+
 def item_adjoint(g, index):
     """`g[index]`, the adjoint of the item a setitem wrote (g may be a
     number: the adjoint of a 0-d array)."""
@@ -1203,7 +1334,8 @@ def keep_last(part, x, index):
     """`part`, shaped like `x[index]`, with zeros where a repeated index of
     `x[index] = value` was overwritten by a later one: NumPy keeps the last
     write, so only that element of `value` reaches x."""
-    if not isinstance(x, np.ndarray) or _plain_index(index):
+    if index.__class__ is int or not isinstance(
+            x, (np.ndarray, Like)) or _plain_index(index):
         return part
     ids = np.full(x.shape, -1, np.int64)
     slots = np.arange(np.size(ids[index])).reshape(np.shape(ids[index]))

@@ -307,6 +307,16 @@ _CONST_TYPES = (int, float, complex, bool, str, bytes, type(None),
                 type(Ellipsis))
 
 
+def _may_keep(stmt):
+    """Does `stmt` (`np.array(x, copy=...)`, `x.astype(t, copy=...)`) give
+    back its operand itself unless told to copy (`copy=True`)?"""
+    copy = dict(stmt.kwargs).get("copy")
+    return copy is not None and not (
+        isinstance(copy, Const) and copy.value is True) and (
+        stmt.fn in (np.array, np.asarray) or isinstance(stmt.fn, Method)
+        and stmt.fn.name == "astype")
+
+
 def lower(source, owned=False):
     """Lower a parsed function to three-address SSA.
 
@@ -656,6 +666,8 @@ class _Lowering:
         old = Var(self.env[base.id])
         self.emit(self.define(base.id), runtime.setitem, [old, index, value],
                   callee=self.runtime_call("setitem"), node=node)
+        # nothing else holds the array (checked above): see s2sad.inplace
+        self.out[-1].unshared = True
         if not self.is_sequence(old):  # an array's views see the update
             for view in self.views_of(old.name):
                 self.stale.setdefault(view, (base.id, node))
@@ -820,12 +832,15 @@ class _Lowering:
         values = [a for a in args if isinstance(a, Var)]
         if not values:
             return []
+        if fn is getattr and isinstance(args[1], Const) and \
+                args[1].value in _METADATA:
+            return []  # `u.shape`: numbers, not memory
         if fn is identity or fn in _VIEWS or isinstance(fn, Method) and \
                 fn.name in _VIEW_METHODS:
             return values[:1]
         if fn in (make_list, make_tuple, make_dict, runtime.appended,
-                  runtime.concatenated, runtime.inserted):
-            return values
+                  runtime.concatenated, runtime.inserted, list, tuple):
+            return values  # (a copy of a list holds the same items)
         if any(k == "copy" for k, _ in kwargs) and (
                 fn is np.array or isinstance(fn, Method)
                 and fn.name == "astype"):
@@ -842,11 +857,21 @@ class _Lowering:
         operations that may return a view of it (`y[0]`, `y.T`,
         `y.reshape(...)`), transitively."""
         found, todo = set(), list(self.same_object(version))
+        joins = collections.defaultdict(list)  # a phi's side -> its target
+        for name, made in self.defs.items():
+            if isinstance(made, Phi):
+                for side in (made.left, made.right):
+                    if isinstance(side, Var):
+                        joins[side.name].append(name)
         while todo:
-            for name in self.viewers.get(todo.pop(), ()):
-                if name not in found:
-                    found.add(name)
-                    todo.append(name)
+            name = todo.pop()
+            # what a view reaches through a join is one too (a list of
+            # rows built in a loop); the array's own joins are versions
+            for view in self.viewers.get(name, []) + (
+                    joins.get(name, []) if name in found else []):
+                if view not in found:
+                    found.add(view)
+                    todo.append(view)
         return found
 
     def is_sequence(self, operand, seen=None):
@@ -926,6 +951,8 @@ class _Lowering:
                 or stmt.fn is runtime.setitem) and isinstance(
                     stmt.args[0], Var):  # the same object, updated
             return self.sharing(stmt.args[0].name, seen, holder)
+        if _may_keep(stmt):  # `x.astype(float, copy=False)`
+            return "what it was taken from (a view or an item of it)"
         if stmt.fn is call:
             return ("what the function called here returned (it may be one "
                     "of its arguments)")
@@ -1056,6 +1083,8 @@ class _Lowering:
         # ran no iteration it keeps the value it had before (or none)
         phis = self.loop_phis(node.body, also=[node.target.id])
         target = self.define(node.target.id)
+        if isinstance(iterable, Var):  # the rows of an array: its views
+            self.viewers.setdefault(iterable.name, []).append(target)
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
         self.out.append(For(target, iterable, body, phis, node))
@@ -1526,13 +1555,15 @@ _LIST_UPDATES = {"append": runtime.appended, "extend": runtime.concatenated,
 _SEQUENCES = {make_list, make_tuple, list, tuple, runtime.appended,
               runtime.concatenated, runtime.inserted}
 # operations whose result shares memory with their first operand
-_VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
+VIEWS = _VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
           np.squeeze, np.expand_dims, np.asarray, np.asanyarray,
           np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to,
           np.moveaxis, np.swapaxes, np.diagonal, np.real, np.imag, np.flip,
           np.fliplr, np.flipud, np.rot90, np.split, np.array_split,
-          np.hsplit, np.vsplit, np.dsplit}
-_VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
+          np.hsplit, np.vsplit, np.dsplit, runtime.iterable}
+# attributes of an array that hold no part of its memory
+_METADATA = {"shape", "size", "ndim", "dtype", "nbytes", "itemsize"}
+VIEW_METHODS = _VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
                  "swapaxes", "diagonal"}
 # operations that keep their operands reachable from their result
 _SHARES = {identity: "`{target}`", make_tuple: "a tuple", make_list: "a list",

@@ -45,6 +45,20 @@ ROWS = {
         ("OP(x0, slice(None, 2), x1)", [arr(3), arr()], ALL),
         ("OP(x0, 0, x1)", [arr(2, 3), arr(1)], ALL),
     ],
+    # in place, into an array the function made (s2sad.inplace)
+    runtime.setitem_owned: [
+        ("OP(x0 * 1.0, 1, x1)", [arr(3), FLOAT], ALL),
+        ("OP(x0 * 1.0, (0, slice(None)), x1)", [arr(2, 3), arr(3)], ALL),
+        ("np.sum(OP(x0 * x0, slice(1, None), x1) ** 2)", [arr(3), arr(2)],
+         ALL),
+    ],
+    runtime.setitem_in_place: [
+        ("OP(x0 * 1.0, 1, x1, runtime.overwritten(x0 * 1.0, 1))",
+         [arr(3), FLOAT], ALL),
+        ("np.sum(OP(x0 * x0, slice(1, None), x1, "
+         "runtime.overwritten(x0 * x0, slice(1, None))) ** 2)",
+         [arr(3), arr(2)], ALL),
+    ],
     runtime.tree_like: [
         ("OP(x0, x1)", [arr(3), arr(3)], (0,)),
         ("np.stack(OP(runtime.sequence([x0, x1]), [x0, x1]))",

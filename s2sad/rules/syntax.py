@@ -23,10 +23,11 @@ def getitem_fwd(y, x, index):
     d[y] = d[x][index] + _index_trick_apply(d[index], x, index)
 
 
-takes_sequences(operator.getitem, runtime.setitem)
+takes_sequences(operator.getitem, runtime.setitem, runtime.setitem_in_place,
+                runtime.setitem_owned)
 
 
-@adjoint(runtime.setitem, constants=("index",))
+@adjoint(runtime.setitem, runtime.setitem_owned, constants=("index",))
 def setitem(y, x, index, value):
     d[x] = runtime.setitem(d[y], index, 0.0)
     d[value] = runtime.unbroadcast(runtime.keep_last(
@@ -34,9 +35,31 @@ def setitem(y, x, index, value):
         index), value)
 
 
-@tangent(runtime.setitem, structural=True)
+@tangent(runtime.setitem, runtime.setitem_owned, structural=True)
 def setitem_fwd(y, x, index, value):
     d[y] = runtime.through_cast(runtime.setitem(d[x], index, d[value]), y)
+
+
+# `x[index] = value` in place (see s2sad.inplace): the backward sweep first
+# puts back what it overwrote, so what it differentiates next reads x as
+# it was; the adjoint of `value` is read before x's is zeroed there
+
+
+@adjoint(runtime.setitem_in_place, constants=("index", "old"))
+def setitem_in_place(y, x, index, value, old):
+    runtime.restore(y, index, old)
+    d[value] = runtime.unbroadcast(runtime.keep_last(
+        runtime.item_adjoint(runtime.through_cast(d[y], y), index), x,
+        index), value)
+    d[x] = runtime.setitem(d[y], index, 0.0)
+
+
+@tangent(runtime.setitem_in_place, structural=True)
+def setitem_in_place_fwd(y, x, index, value, old: via_output):
+    d[y] = runtime.through_cast(runtime.setitem(d[x], index, d[value]), y)
+
+
+non_differentiable(runtime.overwritten, runtime.restore)
 
 
 # x.T, x.real and x.imag: an array's, or a namedtuple's or dataclass's

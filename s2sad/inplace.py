@@ -1,0 +1,355 @@
+"""Updates in place: element and slice assignment into arrays the function
+made itself.
+
+The SSA form gives each assignment `K[i, j] = v` a new value, `K_3 =
+runtime.setitem(K_2, (i, j), v)`, which copies K: building an n x n matrix
+element by element then costs O(n^4) time, and a reverse sweep that reads
+K tapes a copy per element. Lowering already refuses such an assignment
+when anything else holds K (an argument, an alias, a view), so the old
+value is never read again by the program itself; only the derivative
+would read it. Such an assignment, which lowering marks `unshared` (not a call of
+`runtime.setitem` in generated code, whose tape may hold the array),
+becomes
+
+    K_2_old = runtime.overwritten(K_2, (i, j))
+    K_3 = runtime.setitem_in_place(K_2, (i, j), v, K_2_old)
+
+which writes into K itself and keeps only the values it overwrites (O(size
+of the slice)). The reverse sweep, which runs the statements backwards,
+puts those values back before it differentiates anything earlier
+(`runtime.restore`, in the adjoint of `setitem_in_place`), so every
+adjoint reads K as the program had it at that point, as Tapenade's
+push/pop of overwritten values does. Where no adjoint reads the values of
+any version of K (a linear update: the adjoint of a sum reads only
+shapes), nothing is kept: `K_3 = runtime.setitem_owned(K_2, (i, j), v)`.
+A forward sweep (a jvp) never needs them either.
+
+This applies where the generated code runs its forward and backward sweep
+once per call (a gradient, a Jacobian-vector product), to arrays made by the
+function (by `np.zeros`, arithmetic, `.copy()`, ...; never an argument or a
+module-level value), and not to a chain of versions that reaches the
+returned value (the caller would see it change). A vjp's backward sweep
+may run many times for one forward sweep, so it keeps the copies.
+
+When generated code is differentiated again, `normalize` reads these
+calls back as the plain `runtime.setitem` (and drops the restores): the
+next order sees the same values, and makes its own updates in place.
+"""
+
+import collections
+import copy
+import operator
+
+import gast
+import numpy as np
+
+from s2sad import analysis, inline, runtime, ssa, template
+
+# what returns a new array (or list) no one else holds
+_FRESH = {
+    np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.zeros_like,
+    np.ones_like, np.empty_like, np.full_like, np.copy, np.arange,
+    np.linspace, np.concatenate, np.stack, np.vstack, np.hstack, np.tile,
+    np.outer, operator.add, operator.sub, operator.mul, operator.truediv,
+    operator.floordiv, operator.pow, operator.matmul, operator.neg,
+    operator.mod, runtime.owned_copy, runtime.setitem}
+_FRESH_METHODS = {"copy", "astype"}
+# what reads no more than the kind of its first operand in its adjoint
+_SHAPE_ONLY = {runtime.setitem, ssa.identity, runtime.overwritten, np.copy,
+               runtime.owned_copy}
+
+
+def normalize(func):
+    """Read what generated code does in place as the plain operations it
+    stands for, when generated code is differentiated again (in place: a
+    function's own SSA): updates as `runtime.setitem` (see the module
+    docstring), `runtime.like(x)` (what a tape keeps of an array whose
+    shape only is read) as x, and `runtime.getitem_adjoints` (the
+    optimiser's sum of slice adjoints) as the sum of `getitem_adjoint`s."""
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            # (generated code calls them as `runtime.<name>`)
+            if isinstance(stmt, ssa.Assign) and isinstance(stmt.callee,
+                                                           gast.Attribute):
+                if stmt.fn is runtime.restore:
+                    continue
+                if stmt.fn is runtime.like:
+                    stmt = _like(stmt, ssa.Assign(
+                        stmt.target, ssa.identity, stmt.args[:1],
+                        node=stmt.node))
+                if stmt.fn is runtime.getitem_adjoints:
+                    out += _summed(stmt, func.namer)
+                    continue
+                if stmt.fn in (runtime.setitem_in_place,
+                               runtime.setitem_owned):
+                    stmt = _like(stmt, ssa.Assign(
+                        stmt.target, runtime.setitem, stmt.args[:3],
+                        callee=_runtime_callee(stmt, "setitem"),
+                        node=stmt.node))
+            out.append(inline.with_blocks(stmt, block))
+        return out
+    func.body = block(func.body)
+
+
+def _summed(stmt, namer):
+    """`t = getitem_adjoints(total, x, g1, i1, ...)` as SSA statements
+    `a1 = getitem_adjoint(g1, x, i1); s1 = total + a1; ...`."""
+    total, x, *pairs = stmt.args
+    out = []
+    for k in range(0, len(pairs), 2):
+        term = namer.temp()
+        out.append(_like(stmt, ssa.Assign(
+            term, runtime.getitem_adjoint, [pairs[k], x, pairs[k + 1]],
+            callee=_runtime_callee(stmt, "getitem_adjoint"),
+            node=stmt.node)))
+        if isinstance(total, ssa.Const) and total.value is None:
+            total = ssa.Var(term)
+            continue
+        added = namer.temp()
+        out.append(ssa.Assign(added, operator.add, [total, ssa.Var(term)],
+                              node=stmt.node))
+        total = ssa.Var(added)
+    out.append(ssa.Assign(stmt.target, ssa.identity, [total],
+                          node=stmt.node))
+    return out
+
+
+def update_in_place(func, mode):
+    """Turn the function's eligible `runtime.setitem` statements into
+    updates in place (see the module docstring), in its own SSA; `mode`
+    "forward" or "reverse"."""
+    defs = {}
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+            defs[stmt.target] = stmt
+        for phi in getattr(stmt, "phis", ()):
+            defs[phi.target] = phi
+    updates = [s for s in ssa.walk(func.body) if isinstance(s, ssa.Assign)
+               and s.fn is runtime.setitem and getattr(s, "unshared", False)
+               and isinstance(s.args[0], ssa.Var) and not s.kwargs]
+    if not updates:
+        return
+    fresh = _Fresh(defs, set(func.all_params))
+    chains = _chains(defs)
+    returned = set()
+    for operand in analysis.returned(func.body):
+        if isinstance(operand, ssa.Var):
+            returned.add(operand.name)
+            made = defs.get(operand.name)
+            if isinstance(made, ssa.Assign) and made.fn in (
+                    ssa.make_tuple, ssa.make_list):
+                returned |= {o.name for o in made.operands()
+                             if isinstance(o, ssa.Var)}
+    kept = {chains.find(name) for name in returned}
+    chosen = [s for s in updates
+              if fresh(s.args[0].name) and chains.find(s.target) not in kept]
+    if not chosen:
+        return
+    kept = set() if mode == "forward" else _restored(func, chains, chosen)
+    func.body = _rewrite(func.body, {
+        id(s): chains.find(s.target) in kept for s in chosen}, func.namer)
+
+
+def _restored(func, chains, updates):
+    """The chains (roots) whose overwritten values the reverse sweep must
+    put back: an adjoint reads the value of one of its versions, and one of
+    the `updates` may run after that read (later in the program, or in a
+    loop around both). Reads are an operand of a differentiated statement
+    whose adjoint reads its value (a product's other factor; not a sum's
+    terms, nor an indexed array, whose shape only is read), or of a view of
+    it; without a differentiated input known here, every statement that
+    depends on a parameter counts as differentiated."""
+    if any(isinstance(s, ssa.GradOf) for s in ssa.walk(func.body)):
+        return {chains.find(s.target) for s in updates}
+    order, loops = {}, {}
+
+    def place(stmts, around):
+        for stmt in stmts:
+            order[id(stmt)], loops[id(stmt)] = len(order), around
+            inner = around | {id(stmt)} if isinstance(
+                stmt, (ssa.For, ssa.While)) else around
+            for field in ("test_body", "body", "orelse"):
+                block = getattr(stmt, field, None)
+                if isinstance(block, list) and not isinstance(stmt,
+                                                              ssa.GradOf):
+                    place(block, inner)
+    place(func.body, frozenset())
+    varied = analysis.varied(func, func.all_params)
+    users = collections.defaultdict(list)
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign):
+            for operand in stmt.operands():
+                if isinstance(operand, ssa.Var):
+                    users[operand.name].append(stmt)
+    memo = {}
+
+    def readers(name):
+        """The statements whose adjoints read the value of `name`."""
+        if name not in memo:
+            memo[name] = []  # (a cycle through a loop adds nothing)
+            found = []
+            for stmt in users[name]:
+                found += _reads_value(stmt, name, varied, readers)
+            memo[name] = found
+        return memo[name]
+
+    def later(update, read):
+        return order[id(update)] > order[id(read)] or bool(
+            loops[id(update)] & loops[id(read)])
+    kept = set()
+    for update in updates:
+        root = chains.find(update.target)
+        if root in kept:
+            continue
+        if any(later(update, read) for name in list(chains.parent)
+               if chains.find(name) == root for read in readers(name)):
+            kept.add(root)
+    return kept
+
+
+def _reads_value(stmt, name, varied, readers):
+    """The statements whose adjoints read the value of `name` through
+    `stmt`, one of its users: [stmt], [] or, for a view, its readers."""
+    if stmt.fn in _SHAPE_ONLY or isinstance(stmt.fn, ssa.Method) and \
+            stmt.fn.name in _FRESH_METHODS:
+        return []  # its dtype at most: the adjoint passes g on
+    if stmt.fn in ssa.VIEWS or isinstance(stmt.fn, ssa.Method) and \
+            stmt.fn.name in ssa.VIEW_METHODS:
+        # its shape; but the result may share its memory
+        return readers(stmt.target)
+    if stmt.target not in varied:
+        return []  # not differentiated: no adjoint
+    rule = analysis.rule_of(stmt)
+    if rule is None or rule.partials is None:
+        return [stmt]
+    try:
+        bound = template.bind(rule.partials, stmt, object())
+    except TypeError:
+        return [stmt]
+    partials = rule.partials.body[-1].value
+    parts = partials.elts if isinstance(partials, gast.Tuple) else [partials]
+    inputs = rule.partials.params[1:]
+    own = {p for p, o in bound.items() if isinstance(o, ssa.Var)
+           and o.name == name}
+    for param, part in zip(inputs, parts):
+        operand = bound.get(param)
+        if isinstance(operand, ssa.Var) and operand.name in varied and any(
+                isinstance(n, gast.Name) and n.id in own
+                for n in gast.walk(part)):
+            return [stmt]
+    return []
+
+
+class _Fresh:
+    """Is an SSA name's value an array only this function holds: made by
+    it (see `_FRESH`), through copies, branches and loops?"""
+
+    def __init__(self, defs, params):
+        self.defs, self.params = defs, params
+        self.known = {}
+
+    def __call__(self, name, seen=None):
+        if name in self.known:
+            return self.known[name]
+        seen = set() if seen is None else seen
+        if name in seen:
+            return True  # a loop's back edge: decided by its entry
+        seen.add(name)
+        made = self.defs.get(name)
+        if name in self.params or made is None:
+            result = False
+        elif isinstance(made, ssa.Phi):
+            result = all(self.side(o, seen) for o in (made.left, made.right))
+        elif made.fn is ssa.identity:
+            result = self.side(made.args[0], seen)
+        elif made.fn is runtime.setitem:
+            result = self.side(made.args[0], seen)
+        elif any(k == "copy" for k, _ in made.kwargs):
+            result = False  # it may give its operand back
+        elif isinstance(made.fn, ssa.Method):
+            result = made.fn.name in _FRESH_METHODS
+        else:
+            result = made.fn in _FRESH
+        if len(seen) == 1:
+            self.known[name] = result
+        return result
+
+    def side(self, operand, seen):
+        if isinstance(operand, ssa.Undefined):
+            return True
+        return isinstance(operand, ssa.Var) and self(operand.name, seen)
+
+
+def _chains(defs):
+    """The versions of one array, joined: an update's input and result,
+    copies, and both sides of a join."""
+    chains = _UnionFind()
+    for name, made in defs.items():
+        if isinstance(made, ssa.Phi):
+            sides = (made.left, made.right)
+        elif made.fn in (ssa.identity, runtime.setitem,
+                         runtime.setitem_in_place, runtime.setitem_owned):
+            sides = made.args[:1]
+        else:
+            continue
+        for side in sides:
+            if isinstance(side, ssa.Var):
+                chains.join(name, side.name)
+    return chains
+
+
+class _UnionFind:
+    def __init__(self):
+        self.parent = {}
+
+    def find(self, name):
+        parent = self.parent.setdefault(name, name)
+        if parent != name:
+            parent = self.parent[name] = self.find(parent)
+        return parent
+
+    def join(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _rewrite(stmts, chosen, namer):
+    """`chosen`: id(update) -> whether its overwritten values are kept."""
+    out = []
+    for stmt in stmts:
+        if id(stmt) in chosen:
+            array, index, value = stmt.args
+            if chosen[id(stmt)]:
+                old = namer.fresh(f"{array.name}_old")
+                out.append(_like(stmt, ssa.Assign(
+                    old, runtime.overwritten, [array, index],
+                    callee=_runtime_callee(stmt, "overwritten"),
+                    node=stmt.node)))
+                stmt = _like(stmt, ssa.Assign(
+                    stmt.target, runtime.setitem_in_place,
+                    [array, index, value, ssa.Var(old)],
+                    callee=_runtime_callee(stmt, "setitem_in_place"),
+                    node=stmt.node))
+            else:
+                stmt = _like(stmt, ssa.Assign(
+                    stmt.target, runtime.setitem_owned, [array, index, value],
+                    callee=_runtime_callee(stmt, "setitem_owned"),
+                    node=stmt.node))
+        out.append(inline.with_blocks(
+            stmt, lambda inner: _rewrite(inner, chosen, namer)))
+    return out
+
+
+def _like(old, new):
+    """`new` carrying what lowering noted on `old` besides its fields."""
+    for key, value in vars(old).items():
+        if key not in vars(new):
+            setattr(new, key, value)
+    return new
+
+
+def _runtime_callee(stmt, name):
+    """The callee expression `runtime.<name>`, reached as `stmt`'s is."""
+    callee = copy.deepcopy(stmt.callee)
+    callee.attr = name
+    return callee

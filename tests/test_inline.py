@@ -1,0 +1,281 @@
+"""Small helpers of the caller's file are inlined into its derivative.
+
+A helper called by name (a module-level function of the caller's file) is
+differentiated as part of its caller: no generated function of its own, the
+float variant kept, one tape. These tests check the class: what is inlined
+and what is not, that every mode and order gives the numbers of the
+program as written, that a changed helper or global is seen, and that
+errors point at the helper's own line.
+"""
+
+import inspect
+import math
+import re
+import sys
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import errors
+from tests.conftest import user_location
+
+G = 9.81
+DT = 0.01
+SCALE = 2.0
+
+
+def rhs(th, om):
+    return om, -G * math.sin(th)
+
+
+def pendulum(th, om, n):
+    for _ in range(n):
+        k1a, k1b = rhs(th, om)
+        k2a, k2b = rhs(th + 0.5 * DT * k1a, om + 0.5 * DT * k1b)
+        th = th + DT * k2a
+        om = om + DT * k2b
+    return th * om
+
+
+def square(x):
+    return x * x
+
+
+def shifted(x, by=1.0):
+    y = square(x) + by  # a helper calling a helper
+    return y
+
+
+def with_branch(x):
+    if x > 0.0:
+        return SCALE * x
+    return -x
+
+
+def uses_helpers(x, y):
+    a = shifted(x)
+    b = shifted(y, 3.0)
+    return with_branch(a - b) + square(np.sin(a))
+
+
+def looped(x, n):
+    total = 0.0
+    for i in range(n):
+        total = total + square(x + i)
+    return total
+
+
+def arrays(w, X):
+    return np.sum(square(X @ w))
+
+
+def numeric(f, args, argnum, h=1e-6):
+    """Central differences of f in its argument `argnum` (a float)."""
+    up, down = list(args), list(args)
+    up[argnum] += h
+    down[argnum] -= h
+    return (f(*up) - f(*down)) / (2 * h)
+
+
+CASES = [
+    (pendulum, (0.3, 0.1, 20)),
+    (uses_helpers, (0.7, -0.2)),
+    (uses_helpers, (-0.4, 0.9)),  # the other branch
+    (looped, (0.3, 5)),
+]
+
+
+@pytest.mark.parametrize("f, args", CASES,
+                         ids=[f"{f.__name__}{i}" for i, (f, _) in
+                              enumerate(CASES)])
+def test_inlined_helpers_give_the_programs_derivatives(f, args):
+    floats = [i for i, a in enumerate(args) if isinstance(a, float)]
+    value, grads = s2sad.value_and_grad(f, argnums=tuple(floats))(*args)
+    assert value == f(*args)
+    for i, g in zip(floats, grads):
+        assert g == pytest.approx(numeric(f, args, i), rel=1e-6, abs=1e-8)
+        tangents = tuple(1.0 if j == i else 0.0 for j in floats)
+        _, dot = s2sad.jvp(lambda *xs: f(*[
+            xs[floats.index(j)] if j in floats else a
+            for j, a in enumerate(args)]), tuple(args[j] for j in floats),
+            tangents)
+        assert dot == pytest.approx(g, rel=1e-12, abs=1e-12)
+    first = s2sad.grad(f, argnums=floats[0])  # and its derivative
+    s2sad.check_grads(lambda x: first(x, *args[1:]), (args[0],))
+
+
+def test_a_helper_is_inlined_and_the_float_variant_kept():
+    source = s2sad.grad(pendulum, argnums=(0, 1)).source
+    assert "vjp_rhs" not in source and "rhs(" in source  # in its comments
+    assert "Specialised to Python floats" in source
+    assert "np.shape" not in source.split("def grad_pendulum_arrays")[0]
+    # the comments name the helper's own line and the call's
+    line = inspect.getsourcelines(rhs)[1] + 1
+    assert f"# grad of line {line}: return om, -G * math.sin(th)" in source
+
+
+def test_array_helpers_are_inlined_in_every_mode():
+    w, X = np.array([0.5, -1.0]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    g = s2sad.grad(arrays)(w, X)
+    np.testing.assert_allclose(g, 2.0 * X.T @ (X @ w))
+    assert "vjp_square" not in s2sad.grad(arrays).source
+    s2sad.check_grads(arrays, (w, X), argnums=0)
+    s2sad.check_grads(lambda v: s2sad.grad(arrays)(v, X), (w,),
+                      modes=("fwd",))
+    s2sad.check_grads(lambda v: s2sad.grad(arrays)(v, X)[0], (w,))
+
+
+def test_unoptimised_code_keeps_each_helpers_derivative():
+    source = s2sad.grad(uses_helpers, optimize=False).source
+    assert "def vjp_shifted" in source and "def vjp_square" in source
+
+
+def test_a_redefined_helper_is_seen():
+    module = sys.modules[__name__]
+    g = s2sad.grad(looped)
+    assert g(0.5, 3) == pytest.approx(2 * (0.5 + 1.5 + 2.5))
+    old = module.square
+    try:
+        module.square = lambda v: v * v * v
+        assert g(0.5, 3) == pytest.approx(3 * (0.25 + 2.25 + 6.25))
+        def square(v):  # noqa: E306 - redefined as in a notebook
+            return 4.0 * v
+        module.square = square
+        assert g(0.5, 3) == pytest.approx(12.0)
+    finally:
+        module.square = old
+    assert g(0.5, 3) == pytest.approx(9.0)
+
+
+def test_a_changed_global_of_a_helper_is_seen():
+    module = sys.modules[__name__]
+    g = s2sad.grad(uses_helpers)
+    before = g(0.7, -0.2)
+    try:
+        module.SCALE = np.float32(3.0)  # another type: transformed again
+        assert g(0.7, -0.2) == pytest.approx(
+            numeric(uses_helpers, (0.7, -0.2), 0), rel=1e-5)
+        module.SCALE = 5.0  # the same type: read when the code runs
+        assert g(0.7, -0.2) == pytest.approx(
+            numeric(uses_helpers, (0.7, -0.2), 0), rel=1e-6)
+    finally:
+        module.SCALE = 2.0
+    assert g(0.7, -0.2) == before
+
+
+def spread(*vs):
+    return sum(v * v for v in vs)
+
+
+def calls_spread(x):
+    return spread(x, 2.0 * x) * 2.0
+
+
+def recursive(x, n):
+    if n == 0:
+        return x
+    return recursive(x * x, n - 1)
+
+
+def test_what_is_not_inlined_is_still_differentiated():
+    assert s2sad.grad(calls_spread)(1.5) == pytest.approx(2.0 * 10.0 * 1.5)
+    assert "vjp_functions(spread" in s2sad.grad(calls_spread).source
+    assert s2sad.grad(recursive)(1.1, 2) == pytest.approx(4 * 1.1 ** 3)
+
+    def closure_helper(v):  # from a closure cell: per closure, not inlined
+        return 3.0 * v
+
+    def caller(v):
+        return closure_helper(v) + 1.0
+    assert s2sad.grad(caller)(2.0) == 3.0
+
+
+def fails_inside(a):
+    b = np.linalg.inv(a)
+    return np.sum(b)
+
+
+def calls_failing(a):
+    c = fails_inside(a) + 1.0
+    return c
+
+
+def _notes(exc):
+    if sys.version_info >= (3, 11):
+        return "\n".join(getattr(exc, "__notes__", ()))
+    return str(exc)
+
+
+def _line(func, text):
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_an_error_in_an_inlined_helper_names_its_line_and_the_call():
+    with pytest.raises(np.linalg.LinAlgError) as info:
+        s2sad.grad(calls_failing)(np.ones((2, 2)))
+    note = _notes(info.value)
+    call = f"{__file__}:{_line(calls_failing, 'fails_inside(a)')}"
+    inner = f"{__file__}:{_line(fails_inside, 'np.linalg.inv')}"
+    assert call in note and inner in note
+    assert note.index(call) < note.index(inner)
+
+
+def refuses_inside(x):
+    y = np.linalg.pinv(x)
+    return np.sum(np.real(y))
+
+
+def calls_refused(x):
+    return refuses_inside(x) * 2.0
+
+
+def test_a_refusal_in_an_inlined_helper_names_its_line():
+    a = np.array([[1.0 + 1.0j, 2.0], [0.5, 1.0j]])
+    with pytest.raises(errors.S2SADError) as info:
+        s2sad.grad(calls_refused)(a)
+    assert user_location(info.value) == (
+        __file__, _line(refuses_inside, "np.linalg.pinv"))
+
+
+def accel(x):
+    return -G * x
+
+
+def shadows_a_global(x, G):  # noqa: N803 - the helper's global's name
+    return accel(x) + G
+
+
+def clipped(a):
+    return max(a, 0.0) + abs(a)
+
+
+def shadows_builtins(x):
+    y = clipped(x)
+    max = x * 2.0  # noqa: A001 - a local named as the helper's builtin
+    return y + max
+
+
+def test_a_helper_reads_its_globals_whatever_the_callers_locals_are():
+    # Python's scoping: the helper's G and max are the module's
+    for f, args in [(shadows_a_global, (1.0, 2.0)),
+                    (shadows_builtins, (0.7,)), (shadows_builtins, (-0.7,))]:
+        value, g = s2sad.value_and_grad(f)(*args)
+        assert value == f(*args)
+        assert g == pytest.approx(numeric(f, args, 0), rel=1e-6)
+
+
+def nested_lines(x):
+    return shifted(x, 2.0) * 3.0
+
+
+def test_nested_helpers_keep_their_own_lines():
+    source = s2sad.grad(nested_lines).source
+    with open(__file__) as own:
+        lines = own.read().splitlines()
+    comments = re.findall(r"# grad of line (\d+): (.*)", source)
+    assert ("41", "return x * x") in comments or any(
+        text == "return x * x" for _, text in comments)
+    for number, text in comments:  # each names its own line of this file
+        assert lines[int(number) - 1].strip() == text

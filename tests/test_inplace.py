@@ -1,0 +1,190 @@
+"""Element and slice assignment into arrays the function made: in place.
+
+`K[i, j] = v` in a loop writes into K itself (no copy of K per element);
+the reverse sweep puts back what each write overwrote when an adjoint
+reads K's values afterwards, and keeps nothing when none does (a linear
+update). These tests check the numbers against central differences in
+every mode and at second order, that the caller's arrays and returned
+values never change, and, from the generated code, that no copy of the
+whole array is made or taped per element.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import s2sad
+
+RNG = np.random.default_rng(3)
+X = RNG.standard_normal((6, 2))
+
+
+def kernel_logdet(ls):
+    n = X.shape[0]
+    K = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            d = X[i] - X[j]
+            K[i, j] = np.exp(-0.5 * np.dot(d, d) / ls ** 2)
+    K = K + 0.1 * np.eye(n)
+    sign, logdet = np.linalg.slogdet(K)
+    return logdet
+
+
+def reads_between_writes(x):
+    a = np.zeros(3)
+    s = 0.0
+    for i in range(3):
+        a[i] = x * (i + 1.0)
+        s = s + np.sum(a * a)  # the values so far: restored going back
+    a[1:] = a[:-1] * x  # a slice from itself
+    return s + np.sum(np.sin(a))
+
+
+def heat(u, steps):
+    for _ in range(steps):
+        lap = u[:-2] + u[2:] - 2.0 * u[1:-1]
+        u = u.copy()
+        u[1:-1] = u[1:-1] + 0.2 * lap
+    return np.sum(u ** 2)
+
+
+def writes_an_argument(u):
+    u[0] = 3.0 * u[1]  # the derivative's own copy (s2sad.grad owns it)
+    return np.sum(u * u)
+
+
+def returns_the_array(x):
+    out = np.zeros(3)
+    for i in range(3):
+        out[i] = x * i
+    return out
+
+
+def list_items(x):
+    items = [0.0, 0.0, 0.0]
+    for i in range(3):
+        items[i] = x * (i + 1.0)
+    return items[0] * items[1] + items[2]
+
+
+def numeric(f, x, h=1e-6):
+    x = np.asarray(x, dtype=float)
+    out = np.zeros(x.shape)
+    for k in range(x.size):
+        e = np.zeros(x.shape)
+        e.flat[k] = h
+        out.flat[k] = (f(x + e) - f(x - e)) / (2 * h)
+    return out if out.shape else float(out)
+
+
+@pytest.mark.parametrize("f, x", [
+    (kernel_logdet, 1.3), (reads_between_writes, 0.7),
+    (lambda u: heat(u, 5), RNG.standard_normal(8)),
+    (writes_an_argument, np.array([0.5, -1.5, 2.0])),
+    (list_items, 1.5),
+], ids=["kernel", "reads", "heat", "argument", "list"])
+def test_updates_in_place_give_the_programs_derivatives(f, x):
+    kept = np.copy(x)
+    value, g = s2sad.value_and_grad(f)(x)
+    np.testing.assert_array_equal(x, kept)  # the caller's array unchanged
+    assert value == f(np.copy(x))
+    np.testing.assert_allclose(g, numeric(f, x), rtol=1e-6, atol=1e-8)
+    s2sad.check_grads(f, (x,), modes=("fwd",))
+    s2sad.check_grads(f, (x,), modes=("rev",))
+
+
+@pytest.mark.parametrize("f, x", [
+    (kernel_logdet, 1.3), (reads_between_writes, 0.7), (list_items, 1.5)],
+    ids=["kernel", "reads", "list"])
+def test_second_derivatives_through_updates_in_place(f, x):
+    first = s2sad.grad(f)
+    second = s2sad.grad(first)(x)
+    assert second == pytest.approx(numeric(first, x), rel=1e-5, abs=1e-7)
+    h = 1e-4
+    assert second == pytest.approx(
+        (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2, rel=1e-3, abs=1e-5)
+
+
+def test_no_copy_of_the_array_per_element():
+    source = s2sad.grad(kernel_logdet).source
+    assert "runtime.setitem_owned(K" in source \
+        or "runtime.setitem_in_place(K" in source
+    forward = source.split("_bar")[0]
+    assert "runtime.setitem(" not in forward
+    # the tape holds no version of K (its values are never read back)
+    tape = [line for line in source.splitlines() if "_tape.append" in line]
+    assert tape and not any(re.search(r"(?<!like\()\bK_\d+\b", line)
+                            for line in tape)
+
+
+def test_overwritten_values_are_kept_only_where_an_adjoint_reads_them():
+    assert "runtime.restore(" in s2sad.grad(reads_between_writes).source
+    linear = s2sad.grad(lambda u: heat(u, 5)).source
+    assert "restore" not in linear and "overwritten" not in linear
+    assert "runtime.like(u_" in linear  # the grids' shapes only
+
+
+def test_a_returned_array_is_never_changed_afterwards():
+    value, pull = s2sad.vjp(returns_the_array, 2.0)
+    kept = value.copy()
+    assert pull(np.ones(3)) == pytest.approx((3.0,))
+    assert pull(np.array([1.0, 0.0, 2.0])) == pytest.approx((4.0,))
+    np.testing.assert_array_equal(value, kept)
+    _, dot = s2sad.jvp(returns_the_array, (2.0,), (1.0,))
+    np.testing.assert_array_equal(dot, [0.0, 1.0, 2.0])
+
+
+def test_a_vjp_pulled_many_times_gives_the_same_cotangents():
+    _, pull = s2sad.vjp(reads_between_writes, 0.7)
+    first, = pull(1.0)
+    assert pull(1.0) == (first,)
+    assert pull(2.0)[0] == pytest.approx(2 * first)
+
+
+def reads_its_shape(u0, kappa):
+    u = u0.copy()
+    n = u.shape[0]  # numbers, not a view of u
+    u[1:-1] = u[1:-1] + kappa * u[2:]
+    return np.sum(u ** 2) + u[n // 2] ** 3
+
+
+def test_an_arrays_shape_is_not_a_view_of_it():
+    u0 = RNG.standard_normal(5)
+    g = s2sad.grad(reads_its_shape)(u0, 0.3)
+    np.testing.assert_allclose(
+        g, numeric(lambda u: reads_its_shape(u, 0.3), u0), rtol=1e-6)
+
+
+def keeps_the_argument(x):
+    a = x.astype(float, copy=False)  # x itself
+    a[0] = 2.0 * a[1]
+    return x[0] * x[1]
+
+
+def rows_kept_in_a_loop(x):
+    A = np.outer(x, x)
+    rows = []
+    for i in range(2):
+        rows.append(A[i])  # views, which see the update below
+    A[0, 0] = 10.0 * x[0]
+    return rows[0][0]
+
+
+def rows_enumerated(x):
+    A = np.outer(x, x)
+    keep = []
+    for _, row in enumerate(A):
+        keep.append(row)
+    A[0, 0] = 10.0 * x[0]
+    return keep[0][0]
+
+
+@pytest.mark.parametrize("f", [keeps_the_argument, rows_kept_in_a_loop,
+                               rows_enumerated])
+def test_a_write_another_value_would_see_is_refused(f):
+    x = np.array([1.0, 2.0])
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError):
+        s2sad.grad(f)(x)
+    np.testing.assert_array_equal(x, [1.0, 2.0])
