@@ -403,6 +403,135 @@ def gbm_asian_hand(S0, sigma, Z):
 
 
 # ---------------------------------------------------------------------------
+# Projectile with quadratic drag until it lands (scalar while loop).
+
+GRAV = 9.81   # m/s^2
+DRAG = 0.05   # drag coefficient over mass, 1/m
+H = 0.01      # time step, s
+
+
+def projectile(speed, angle):
+    """Range of a projectile launched at `speed` and `angle` (semi-implicit
+    Euler, stopped at the first step below ground)."""
+    vx = speed * math.cos(angle)
+    vy = speed * math.sin(angle)
+    x, y = 0.0, 0.0
+    while y >= 0.0:
+        v = math.sqrt(vx * vx + vy * vy)
+        vx, vy = vx - H * DRAG * v * vx, vy - H * (GRAV + DRAG * v * vy)
+        x, y = x + H * vx, y + H * vy
+    return x
+
+
+def projectile_hand(speed, angle):
+    vx = speed * math.cos(angle)
+    vy = speed * math.sin(angle)
+    x, y = 0.0, 0.0
+    tape = []
+    while y >= 0.0:
+        v = math.sqrt(vx * vx + vy * vy)
+        tape.append((vx, vy, v))
+        vx, vy = vx - H * DRAG * v * vx, vy - H * (GRAV + DRAG * v * vy)
+        x, y = x + H * vx, y + H * vy
+    gx, gvx, gvy = 1.0, 0.0, 0.0   # y's adjoint stays 0: x never reads it
+    while tape:
+        vx, vy, v = tape.pop()
+        gvx += H * gx
+        gv = -H * DRAG * (gvx * vx + gvy * vy)
+        gvx = gvx * (1 - H * DRAG * v) + gv * vx / v
+        gvy = gvy * (1 - H * DRAG * v) + gv * vy / v
+    return (gvx * math.cos(angle) + gvy * math.sin(angle),
+            speed * (gvy * math.cos(angle) - gvx * math.sin(angle)))
+
+
+# ---------------------------------------------------------------------------
+# 1-D wave equation, leapfrog in time (array loop, in-place slice update).
+
+COURANT = 0.5  # c dt / dx
+
+
+def wave(u0, steps):
+    """Energy-like sum of squares of a string released at rest from u0,
+    ends fixed, after `steps` steps."""
+    u_prev = u0.copy()
+    u = u0.copy()
+    for _ in range(steps):
+        u_next = np.zeros_like(u)
+        u_next[1:-1] = 2 * u[1:-1] - u_prev[1:-1]
+        u_next[1:-1] += COURANT ** 2 * (u[2:] - 2 * u[1:-1] + u[:-2])
+        u_prev, u = u, u_next
+    return np.sum(u ** 2)
+
+
+def wave_hand(u0, steps):
+    c2 = COURANT ** 2
+    u_prev, u = u0.copy(), u0.copy()
+    for _ in range(steps):
+        u_next = np.zeros_like(u)
+        u_next[1:-1] = (2 - 2 * c2) * u[1:-1] - u_prev[1:-1] + c2 * (
+            u[2:] + u[:-2])
+        u_prev, u = u, u_next
+    g_prev, g = np.zeros_like(u), 2 * u
+    for _ in range(steps):  # linear steps: apply their transpose
+        inner = g[1:-1]
+        g_u = g_prev.copy()
+        g_u[1:-1] += (2 - 2 * c2) * inner
+        g_u[2:] += c2 * inner
+        g_u[:-2] += c2 * inner
+        g_prev = np.zeros_like(g)
+        g_prev[1:-1] = -inner
+        g = g_u
+    return g + g_prev
+
+
+# ---------------------------------------------------------------------------
+# A GRU run over a short sequence (array loop with a helper).
+
+def sigmoid(x):
+    """The logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def gru(Wz, Wr, Wh, xs, h0):
+    """Squared norm of a GRU's last hidden state (no biases)."""
+    h = h0
+    for x in xs:
+        hx = np.concatenate([h, x])
+        z = sigmoid(Wz @ hx)
+        r = sigmoid(Wr @ hx)
+        cand = np.tanh(Wh @ np.concatenate([r * h, x]))
+        h = (1 - z) * h + z * cand
+    return np.sum(h ** 2)
+
+
+def gru_hand(Wz, Wr, Wh, xs, h0):
+    d = len(h0)
+    tape, h = [], h0
+    for x in xs:
+        hx = np.concatenate([h, x])
+        z = sigmoid(Wz @ hx)
+        r = sigmoid(Wr @ hx)
+        rhx = np.concatenate([r * h, x])
+        cand = np.tanh(Wh @ rhx)
+        tape.append((h, hx, z, r, rhx, cand))
+        h = (1 - z) * h + z * cand
+    gWz, gWr, gWh = np.zeros_like(Wz), np.zeros_like(Wr), np.zeros_like(Wh)
+    g = 2 * h
+    while tape:
+        h, hx, z, r, rhx, cand = tape.pop()
+        gpre_c = g * z * (1 - cand * cand)
+        gpre_z = g * (cand - h) * z * (1 - z)
+        grhx = Wh.T @ gpre_c
+        gpre_r = grhx[:d] * h * r * (1 - r)
+        gWh += np.outer(gpre_c, rhx)
+        gWz += np.outer(gpre_z, hx)
+        gWr += np.outer(gpre_r, hx)
+        g = (g * (1 - z) + grhx[:d] * r + (Wz.T @ gpre_z)[:d]
+             + (Wr.T @ gpre_r)[:d])
+    return gWz, gWr, gWh
+
+
+# ---------------------------------------------------------------------------
 # Tiny-array programs.
 
 def two_xtx(x):
@@ -538,6 +667,19 @@ def gbm_inputs(paths=2000, steps=50, seed=7):
     return 100.0, 0.25, _rng(seed).standard_normal((paths, steps))
 
 
+def gru_inputs(hidden=16, inputs=8, steps=20, seed=9):
+    """(Wz, Wr, Wh, xs, h0) for `gru`."""
+    rng = _rng(seed)
+    W = [rng.standard_normal((hidden, hidden + inputs))
+         / math.sqrt(hidden + inputs) for _ in range(3)]
+    return (*W, rng.standard_normal((steps, inputs)), np.zeros(hidden))
+
+
+def wave_inputs(size=200):
+    """A plucked string: a smooth bump, zero at both ends."""
+    return np.sin(np.linspace(0.0, np.pi, size)) ** 3
+
+
 def markowitz_inputs(seed=8):
     """(w, Sigma, mu) for three assets."""
     rng = _rng(seed)
@@ -546,6 +688,15 @@ def markowitz_inputs(seed=8):
             np.array([0.05, 0.07, 0.03]))
 
 
+# Where s2sad was found slow (gradients all correct), as measured when the
+# cases were written:
+# - pendulum_rk4, kalman_nll: module-level float constants (G, L, DT; P0)
+#   and NumPy scalars (ys[t]) in a loop keep every intermediate's shape on
+#   the tape and unbroadcast it in the reverse loop: 30-70x hand-written.
+# - heat, rosenbrock, wave: the adjoint of a basic slice `u[1:-1]` is
+#   scattered with np.add.at, most of the gradient's time.
+# - gp_nll: each element assignment K[i, j] = ... copies K and keeps both
+#   copies on the tape, so time and memory grow as n^4 (1.7 GB at n = 120).
 CASES = [
     Case("pendulum RK4, n = 10", SCALAR, "pendulum_rk4", (0, 1),
          (1.0, 0.0, 10), True),
@@ -555,6 +706,8 @@ CASES = [
          kalman_inputs(), True),
     Case("Black-Scholes call, 5 greeks", SCALAR, "black_scholes",
          (0, 1, 2, 3, 4), (100.0, 95.0, 0.5, 0.03, 0.25), True),
+    Case("projectile with drag until it lands", SCALAR, "projectile",
+         (0, 1), (20.0, 0.7), True),
     Case("2-D heat 64x64, 50 steps", ARRAY, "heat", 0,
          (heat_inputs(), 50), True),
     Case("GP NLL, 30 points, kernel by loops", ARRAY, "gp_nll", 0,
@@ -573,6 +726,10 @@ CASES = [
          logistic_inputs(), True),
     Case("GBM Asian call, 2000 paths x 50 steps", ARRAY, "gbm_asian",
          (0, 1), gbm_inputs(), True),
+    Case("1-D wave 200 points, 100 steps", ARRAY, "wave", 0,
+         (wave_inputs(), 100), True),
+    Case("GRU hidden 16, input 8, 20 steps", ARRAY, "gru", (0, 1, 2),
+         gru_inputs(), True),
     Case("2 x @ x, x = arange(4)", TINY, "two_xtx", 0, (np.arange(4.0),),
          True),
     Case("Markowitz objective, 3 assets", TINY, "markowitz", 0,
@@ -673,8 +830,12 @@ def ports(library):
         import jax.numpy as jnp
         import jax.scipy.special as special
         eager = _jax_ports(jnp, special.erf)
-        return eager if library == "jax" else dict(
-            eager, **_jax_jit_ports(jnp, jax.lax))
+        if library == "jax":
+            return eager
+        # A while loop on traced values cannot be compiled, and JAX's
+        # lax.while_loop has no reverse-mode derivative.
+        del eager["projectile"]
+        return dict(eager, **_jax_jit_ports(jnp, jax.lax))
     if library == "torch":
         import torch
         return _torch_ports(torch)
@@ -771,12 +932,36 @@ def _shared_ports(xp, erf):
         d = q - Q_TARGET
         return d @ d
 
+    def projectile_(speed, angle):
+        vx = speed * xp.cos(angle)
+        vy = speed * xp.sin(angle)
+        x, y = 0.0, 0.0
+        while y >= 0.0:
+            v = xp.sqrt(vx * vx + vy * vy)
+            vx, vy = vx - H * DRAG * v * vx, vy - H * (GRAV + DRAG * v * vy)
+            x, y = x + H * vx, y + H * vy
+        return x
+
+    def sigmoid_(x):
+        return 1.0 / (1.0 + xp.exp(-x))
+
+    def gru_(Wz, Wr, Wh, xs, h0):
+        h = h0
+        for x in xs:
+            hx = xp.concatenate([h, x])
+            z = sigmoid_(Wz @ hx)
+            r = sigmoid_(Wr @ hx)
+            cand = xp.tanh(Wh @ xp.concatenate([r * h, x]))
+            h = (1 - z) * h + z * cand
+        return xp.sum(h ** 2)
+
     return {"pendulum_rk4": pendulum_rk4_, "kalman_nll": kalman_nll_,
             "black_scholes": black_scholes_, "rosenbrock": rosenbrock_,
             "softmax_regression": softmax_regression_, "mlp_one": mlp_one_,
             "attention": attention_, "logistic_l2": logistic_l2_,
             "gbm_asian": gbm_asian_, "two_xtx": two_xtx,
-            "markowitz": markowitz_, "leapfrog": leapfrog_}
+            "markowitz": markowitz_, "leapfrog": leapfrog_,
+            "projectile": projectile_, "gru": gru_}
 
 
 def _autograd_ports(anp, erf):
@@ -807,7 +992,17 @@ def _autograd_ports(anp, erf):
         return (0.5 * y @ alpha + 0.5 * logdet
                 + 0.5 * n * math.log(2 * math.pi))
 
-    return dict(_shared_ports(anp, erf), heat=heat_, gp_nll=gp_nll_)
+    def wave_(u0, steps):
+        u_prev, u = u0, u0
+        for _ in range(steps):
+            inner = (2 * u[1:-1] - u_prev[1:-1]
+                     + COURANT ** 2 * (u[2:] - 2 * u[1:-1] + u[:-2]))
+            u_prev, u = u, anp.concatenate([anp.zeros(1), inner,
+                                            anp.zeros(1)])
+        return anp.sum(u ** 2)
+
+    return dict(_shared_ports(anp, erf), heat=heat_, gp_nll=gp_nll_,
+                wave=wave_)
 
 
 def _jax_ports(jnp, erf):
@@ -831,7 +1026,21 @@ def _jax_ports(jnp, erf):
                     -0.5 * jnp.sum((X[i] - X[j]) ** 2) / ell ** 2))
         return _gp_tail(jnp, K, sn2, y)
 
-    return dict(_shared_ports(jnp, erf), heat=heat_, gp_nll=gp_nll_)
+    def wave_(u0, steps):
+        u_prev, u = u0, u0
+        for _ in range(steps):
+            u_prev, u = u, _wave_step(jnp, u_prev, u)
+        return jnp.sum(u ** 2)
+
+    return dict(_shared_ports(jnp, erf), heat=heat_, gp_nll=gp_nll_,
+                wave=wave_)
+
+
+def _wave_step(jnp, u_prev, u):
+    """The string one step on, in JAX: ends held at zero."""
+    return jnp.zeros_like(u).at[1:-1].set(
+        2 * u[1:-1] - u_prev[1:-1]
+        + COURANT ** 2 * (u[2:] - 2 * u[1:-1] + u[:-2]))
 
 
 def _gp_tail(jnp, K, sn2, y):
@@ -917,9 +1126,29 @@ def _jax_jit_ports(jnp, lax):
         d = q - Q_TARGET
         return d @ d
 
+    def wave_(u0, steps):
+        def step(_, state):
+            u_prev, u = state
+            return u, _wave_step(jnp, u_prev, u)
+        u = lax.fori_loop(0, steps, step, (u0, u0))[1]
+        return jnp.sum(u ** 2)
+
+    def gru_(Wz, Wr, Wh, xs, h0):
+        def sigmoid_(x):
+            return 1.0 / (1.0 + jnp.exp(-x))
+
+        def step(h, x):
+            hx = jnp.concatenate([h, x])
+            z = sigmoid_(Wz @ hx)
+            r = sigmoid_(Wr @ hx)
+            cand = jnp.tanh(Wh @ jnp.concatenate([r * h, x]))
+            return (1 - z) * h + z * cand, None
+        h = lax.scan(step, h0, xs)[0]
+        return jnp.sum(h ** 2)
+
     return {"pendulum_rk4": pendulum_rk4_, "kalman_nll": kalman_nll_,
             "heat": heat_, "gp_nll": gp_nll_, "gbm_asian": gbm_asian_,
-            "leapfrog": leapfrog_}
+            "leapfrog": leapfrog_, "wave": wave_, "gru": gru_}
 
 
 def _torch_ports(torch):
@@ -1035,7 +1264,37 @@ def _torch_ports(torch):
         d = q - target
         return d @ d
 
+    def projectile_(speed, angle):
+        vx = speed * torch.cos(angle)
+        vy = speed * torch.sin(angle)
+        x, y = 0.0, 0.0
+        while y >= 0.0:
+            v = torch.sqrt(vx * vx + vy * vy)
+            vx, vy = vx - H * DRAG * v * vx, vy - H * (GRAV + DRAG * v * vy)
+            x, y = x + H * vx, y + H * vy
+        return x
+
+    def wave_(u0, steps):
+        u_prev, u = u0, u0
+        for _ in range(steps):
+            u_next = torch.zeros_like(u)
+            u_next[1:-1] = 2 * u[1:-1] - u_prev[1:-1]
+            u_next[1:-1] += COURANT ** 2 * (u[2:] - 2 * u[1:-1] + u[:-2])
+            u_prev, u = u, u_next
+        return torch.sum(u ** 2)
+
+    def gru_(Wz, Wr, Wh, xs, h0):
+        h = h0
+        for x in xs:
+            hx = torch.cat([h, x])
+            z = torch.sigmoid(Wz @ hx)
+            r = torch.sigmoid(Wr @ hx)
+            cand = torch.tanh(Wh @ torch.cat([r * h, x]))
+            h = (1 - z) * h + z * cand
+        return torch.sum(h ** 2)
+
     return {"pendulum_rk4": pendulum_rk4_, "kalman_nll": kalman_nll_,
+            "projectile": projectile_, "wave": wave_, "gru": gru_,
             "black_scholes": black_scholes_, "heat": heat_,
             "gp_nll": gp_nll_, "rosenbrock": rosenbrock_,
             "softmax_regression": softmax_regression_, "mlp_one": mlp_one_,
