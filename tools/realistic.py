@@ -694,15 +694,14 @@ def markowitz_inputs(seed=8):
             np.array([0.05, 0.07, 0.03]))
 
 
-# Where s2sad was found slow (gradients all correct), as measured when the
-# cases were written:
-# - pendulum_rk4, kalman_nll: module-level float constants (G, L, DT; P0)
-#   and NumPy scalars (ys[t]) in a loop keep every intermediate's shape on
-#   the tape and unbroadcast it in the reverse loop: 30-70x hand-written.
-# - heat, rosenbrock, wave: the adjoint of a basic slice `u[1:-1]` is
-#   scattered with np.add.at, most of the gradient's time.
-# - gp_nll: each element assignment K[i, j] = ... copies K and keeps both
-#   copies on the tape, so time and memory grow as n^4 (1.7 GB at n = 120).
+# These cases were written before s2sad was tuned on them. Where it was
+# then found slow (gradients all correct): module-level float constants
+# and NumPy scalars (ys[t]) in a loop (pendulum_rk4, kalman_nll: 30-70x
+# hand-written), the adjoint of a basic slice scattered with np.add.at
+# (heat, rosenbrock, wave), and each element assignment K[i, j] = ...
+# copying K and keeping both copies on the tape (gp_nll: time and memory
+# growing as n^4, 1.7 GB at n = 120). tools/results/realistic.md has the
+# current numbers.
 CASES = [
     Case("pendulum RK4, n = 10", SCALAR, "pendulum_rk4", (0, 1),
          (1.0, 0.0, 10), True),
@@ -1160,40 +1159,6 @@ def _jax_jit_ports(jnp, lax):
 def _torch_ports(torch):
     """PyTorch: slice assignment on a clone (not a leaf), the GP kernel
     built as a list of rows and stacked; constants as float64 tensors."""
-    def rhs_(theta, omega):
-        return omega, -G / L * torch.sin(theta)
-
-    def pendulum_rk4_(theta, omega, n):
-        for _ in range(n):
-            k1t, k1w = rhs_(theta, omega)
-            k2t, k2w = rhs_(theta + 0.5 * DT * k1t, omega + 0.5 * DT * k1w)
-            k3t, k3w = rhs_(theta + 0.5 * DT * k2t, omega + 0.5 * DT * k2w)
-            k4t, k4w = rhs_(theta + DT * k3t, omega + DT * k3w)
-            theta = theta + DT / 6 * (k1t + 2 * k2t + 2 * k3t + k4t)
-            omega = omega + DT / 6 * (k1w + 2 * k2w + 2 * k3w + k4w)
-        return theta
-
-    def kalman_nll_(log_q, log_r, ys):
-        q, r = torch.exp(log_q), torch.exp(log_r)
-        m, P, nll = 0.0, P0, 0.0
-        for t in range(len(ys)):
-            P = P + q
-            S = P + r
-            v = ys[t] - m
-            nll = nll + 0.5 * (torch.log(2 * math.pi * S) + v * v / S)
-            K = P / S
-            m = m + K * v
-            P = (1 - K) * P
-        return nll
-
-    def black_scholes_(S, K, T, r, sigma):
-        def ncdf(x):
-            return 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
-        vol = sigma * torch.sqrt(T)
-        d1 = (torch.log(S / K) + (r + 0.5 * sigma ** 2) * T) / vol
-        d2 = d1 - vol
-        return S * ncdf(d1) - K * torch.exp(-r * T) * ncdf(d2)
-
     def heat_(u, steps):
         for _ in range(steps):
             new = u.clone()
@@ -1225,10 +1190,6 @@ def _torch_ports(torch):
         logp = torch.log_softmax(X @ W, dim=1)
         return -torch.sum(Y * logp) / X.shape[0]
 
-    def mlp_one_(W1, b1, W2, b2, x, t):
-        h = torch.tanh(W1 @ x + b1)
-        return 0.5 * torch.sum((W2 @ h + b2 - t) ** 2)
-
     def attention_(Wq, Wk, Wv, X, mask):
         Q, K, V = X @ Wq, X @ Wk, X @ Wv
         scores = (Q @ K.T / math.sqrt(Q.shape[1])).masked_fill(mask == 0,
@@ -1253,10 +1214,6 @@ def _torch_ports(torch):
         payoff = torch.relu(total / n_steps - STRIKE)
         return math.exp(-RATE * MATURITY) * torch.mean(payoff)
 
-    def markowitz_(w, Sigma, mu):
-        w = w / torch.sum(w)
-        return 0.5 * GAMMA * w @ Sigma @ w - mu @ w
-
     target = torch.tensor(Q_TARGET, dtype=torch.float64)
 
     def force_(q):
@@ -1269,16 +1226,6 @@ def _torch_ports(torch):
             p = p + 0.5 * DT_LF * force_(q)
         d = q - target
         return d @ d
-
-    def projectile_(speed, angle):
-        vx = speed * torch.cos(angle)
-        vy = speed * torch.sin(angle)
-        x, y = 0.0, 0.0
-        while y >= 0.0:
-            v = torch.sqrt(vx * vx + vy * vy)
-            vx, vy = vx - H * DRAG * v * vx, vy - H * (GRAV + DRAG * v * vy)
-            x, y = x + H * vx, y + H * vy
-        return x
 
     def wave_(u0, steps):
         u_prev, u = u0, u0
@@ -1299,14 +1246,14 @@ def _torch_ports(torch):
             h = (1 - z) * h + z * cand
         return torch.sum(h ** 2)
 
-    return {"pendulum_rk4": pendulum_rk4_, "kalman_nll": kalman_nll_,
-            "projectile": projectile_, "wave": wave_, "gru": gru_,
-            "black_scholes": black_scholes_, "heat": heat_,
-            "gp_nll": gp_nll_, "rosenbrock": rosenbrock_,
-            "softmax_regression": softmax_regression_, "mlp_one": mlp_one_,
-            "attention": attention_, "logistic_l2": logistic_l2_,
-            "gbm_asian": gbm_asian_, "two_xtx": two_xtx,
-            "markowitz": markowitz_, "leapfrog": leapfrog_}
+    # the programs that read the same as in autograd and JAX, torch for xp
+    ports = _shared_ports(torch, torch.erf)
+    ports.update({
+        "wave": wave_, "gru": gru_, "heat": heat_, "gp_nll": gp_nll_,
+        "rosenbrock": rosenbrock_, "softmax_regression": softmax_regression_,
+        "attention": attention_, "logistic_l2": logistic_l2_,
+        "gbm_asian": gbm_asian_, "leapfrog": leapfrog_})
+    return ports
 
 
 def port_gradient(case, library):
