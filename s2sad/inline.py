@@ -154,8 +154,9 @@ class _Inliner:
             return None
         inner = _Inliner(source, lowered.namer)
         lowered.body = inner.block(lowered.body, stack + (fn,), depth + 1)
+        # (a helper's set includes its own helpers', transitively)
         self.free[fn] = _free_names(source.tree).union(*(
-            inner.free[h] for h in inner.helpers))
+            inner.free[h] for h in inner.free))
         for helper in inner.lowered.values():
             if helper is not None:
                 lowered.imports.update(helper.imports)
