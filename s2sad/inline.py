@@ -14,19 +14,21 @@ Only what is certain to mean the same is inlined: a plain function (not a
 closure, no `*args`, keyword-only parameters or `**kwargs`), of the same
 module as the caller (its global names read the same namespace) and
 reading no global or builtin the caller has a local of that name for,
-called
-with positional arguments only (defaults that are constants fill the
-rest), that does not update its arguments in place, defines no function,
-has a single `return` at its end, and is small (`MAX_STATEMENTS`). A
-helper it calls is inlined into it first, recursion excepted.
+called with positional arguments only (defaults that are constants fill
+the rest), that does not update its arguments in place, defines no
+function, has a single `return` at its end, and is small
+(`MAX_STATEMENTS`). A helper it calls is inlined into it first, recursion
+excepted. Its parameters are the call's operands throughout its body (in
+SSA neither changes).
 
 The helper must be in the caller's file, so that its inlined statements
 keep their own lines: adjoint blocks are commented with the helper's line
-and its text, and errors raised while the derivative runs point there (the
-statements binding its parameters and its result, at the call). A helper
-read from a closure cell is not inlined: the caller's generated code is
-shared by every closure of its code, each with its own. If the caller cannot be
-transformed with its helpers inlined, `derive` transforms it as written,
+and its text, and errors raised while the derivative runs point there and
+at the call (the assignment of its result is located at the call). A
+helper read from a closure cell is not inlined: the caller's generated
+code is shared by every closure of its code, each with its own. If the
+caller cannot be transformed with its helpers inlined, `derive`
+transforms it as written,
 so a refusal inside a helper names the helper's own line. The caller's
 freshness guard covers each inlined helper: what the helper resolved (its
 globals, their kinds) and its code and defaults (see `derive`).
@@ -66,15 +68,11 @@ def inline(func):
     if not inliner.helpers:
         return None
     body = _forward_tuples(body, inliner.returned)
-    imports = dict(func.imports)  # s2sad's own names the helpers read
-    for helper in inliner.lowered.values():
-        if helper is not None:
-            imports.update(helper.imports)
     new = ssa.Function(func.name, func.params, body, func.source, namer,
-                       func.arguments, func.all_params, imports)
-    for attribute in ("argument_updates",):
-        if hasattr(func, attribute):
-            setattr(new, attribute, getattr(func, attribute))
+                       func.arguments, func.all_params,
+                       {**func.imports, **inliner.imports()})
+    if hasattr(func, "argument_updates"):
+        new.argument_updates = func.argument_updates
     return Inlined(new, inliner.helpers, inliner.sources)
 
 
@@ -96,9 +94,17 @@ class _Inliner:
             if body is not None:
                 out += body
                 continue
-            out.append(with_blocks(
+            out.append(ssa.with_blocks(
                 stmt, lambda inner: self.block(inner, stack, depth)))
         return out
+
+    def imports(self):
+        """s2sad's own names (`runtime`) the inlined helpers read."""
+        found = {}
+        for helper in self.lowered.values():
+            if helper is not None:
+                found.update(helper.imports)
+        return found
 
     def expansion(self, stmt, stack, depth):
         """The statements replacing `stmt`, or None to keep it."""
@@ -154,18 +160,15 @@ class _Inliner:
             return None
         inner = _Inliner(source, lowered.namer)
         lowered.body = inner.block(lowered.body, stack + (fn,), depth + 1)
+        if sum(1 for _ in ssa.walk(lowered.body)) > MAX_STATEMENTS:
+            return None  # (nor are the helpers inlined into it)
+        lowered.imports.update(inner.imports())
         # (a helper's set includes its own helpers', transitively)
-        self.free[fn] = _free_names(source.tree).union(*(
-            inner.free[h] for h in inner.free))
-        for helper in inner.lowered.values():
-            if helper is not None:
-                lowered.imports.update(helper.imports)
+        self.free[fn] = _free_names(source.tree).union(*inner.free.values())
         for name in names_in(source.tree):
             self.namer.reserve(name)  # its globals keep their meaning
         self.sources += [source] + inner.sources
         self.helpers += [h for h in inner.helpers if h not in self.helpers]
-        if sum(1 for _ in ssa.walk(lowered.body)) > MAX_STATEMENTS:
-            return None
         self.lowered[fn] = lowered
         return lowered
 
@@ -279,15 +282,12 @@ class _Renamed:
 
     def statement(self, stmt):
         if isinstance(stmt, ssa.Assign):
-            new = ssa.Assign(
+            new = ssa.noted_as(stmt, ssa.Assign(
                 None if stmt.target is None else self.name(stmt.target),
                 stmt.fn, [self.operand(a) for a in stmt.args],
                 [(k, self.operand(v)) for k, v in stmt.kwargs],
                 trees.clone(stmt.callee) if stmt.callee is not None
-                else None)
-            for key, value in vars(stmt).items():  # what lowering noted
-                if key not in vars(new):
-                    setattr(new, key, value)
+                else None))
             return self.located(new, stmt.node)
         if isinstance(stmt, ssa.If):
             return self.located(ssa.If(
@@ -327,20 +327,6 @@ def _forward_tuples(stmts, returned):
                 stmt = ssa.Assign(stmt.target, ssa.identity,
                                   [items[stmt.args[1].value]],
                                   node=stmt.node)
-        out.append(with_blocks(
+        out.append(ssa.with_blocks(
             stmt, lambda inner: _forward_tuples(inner, returned)))
     return out
-
-
-def with_blocks(stmt, change):
-    """`stmt`, or a copy of it whose nested blocks are `change(block)`:
-    the statements given are left as they are (the caller's SSA, if its
-    inlined form is given up)."""
-    fields = [f for f in ("body", "orelse", "test_body")
-              if isinstance(getattr(stmt, f, None), list)]
-    if not fields or isinstance(stmt, ssa.GradOf):
-        return stmt
-    stmt = copy.copy(stmt)
-    for field in fields:
-        setattr(stmt, field, change(getattr(stmt, field)))
-    return stmt

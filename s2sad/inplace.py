@@ -43,7 +43,7 @@ import operator
 import gast
 import numpy as np
 
-from s2sad import analysis, inline, runtime, ssa, template
+from s2sad import analysis, runtime, ssa, template
 
 # what returns a new array (or list) no one else holds
 _FRESH = {
@@ -75,7 +75,7 @@ def normalize(func):
                 if stmt.fn is runtime.restore:
                     continue
                 if stmt.fn is runtime.like:
-                    stmt = _like(stmt, ssa.Assign(
+                    stmt = ssa.noted_as(stmt, ssa.Assign(
                         stmt.target, ssa.identity, stmt.args[:1],
                         node=stmt.node))
                 if stmt.fn is runtime.getitem_adjoints:
@@ -83,11 +83,9 @@ def normalize(func):
                     continue
                 if stmt.fn in (runtime.setitem_in_place,
                                runtime.setitem_owned):
-                    stmt = _like(stmt, ssa.Assign(
-                        stmt.target, runtime.setitem, stmt.args[:3],
-                        callee=_runtime_callee(stmt, "setitem"),
-                        node=stmt.node))
-            out.append(inline.with_blocks(stmt, block))
+                    stmt = _calling(stmt, runtime.setitem, stmt.target,
+                                    stmt.args[:3])
+            out.append(ssa.with_blocks(stmt, block))
         return out
     func.body = block(func.body)
 
@@ -99,10 +97,8 @@ def _summed(stmt, namer):
     out = []
     for k in range(0, len(pairs), 2):
         term = namer.temp()
-        out.append(_like(stmt, ssa.Assign(
-            term, runtime.getitem_adjoint, [pairs[k], x, pairs[k + 1]],
-            callee=_runtime_callee(stmt, "getitem_adjoint"),
-            node=stmt.node)))
+        out.append(_calling(stmt, runtime.getitem_adjoint, term,
+                            [pairs[k], x, pairs[k + 1]]))
         if isinstance(total, ssa.Const) and total.value is None:
             total = ssa.Var(term)
             continue
@@ -141,9 +137,9 @@ def update_in_place(func, mode):
                     ssa.make_tuple, ssa.make_list):
                 returned |= {o.name for o in made.operands()
                              if isinstance(o, ssa.Var)}
-    kept = {chains.find(name) for name in returned}
+    seen = {chains.find(name) for name in returned}  # by the caller
     chosen = [s for s in updates
-              if fresh(s.args[0].name) and chains.find(s.target) not in kept]
+              if fresh(s.args[0].name) and chains.find(s.target) not in seen]
     if not chosen:
         return
     kept = set() if mode == "forward" else _restored(func, chains, chosen)
@@ -197,13 +193,15 @@ def _restored(func, chains, updates):
     def later(update, read):
         return order[id(update)] > order[id(read)] or bool(
             loops[id(update)] & loops[id(read)])
+    versions = collections.defaultdict(list)  # root -> the chain's names
+    for name in list(chains.parent):
+        versions[chains.find(name)].append(name)
     kept = set()
     for update in updates:
         root = chains.find(update.target)
-        if root in kept:
-            continue
-        if any(later(update, read) for name in list(chains.parent)
-               if chains.find(name) == root for read in readers(name)):
+        if root not in kept and any(
+                later(update, read) for name in versions[root]
+                for read in readers(name)):
             kept.add(root)
     return kept
 
@@ -214,8 +212,7 @@ def _reads_value(stmt, name, varied, readers):
     if stmt.fn in _SHAPE_ONLY or isinstance(stmt.fn, ssa.Method) and \
             stmt.fn.name in _FRESH_METHODS:
         return []  # its dtype at most: the adjoint passes g on
-    if stmt.fn in ssa.VIEWS or isinstance(stmt.fn, ssa.Method) and \
-            stmt.fn.name in ssa.VIEW_METHODS:
+    if ssa.makes_view(stmt.fn):
         # its shape; but the result may share its memory
         return readers(stmt.target)
     if stmt.target not in varied:
@@ -261,9 +258,7 @@ class _Fresh:
             result = False
         elif isinstance(made, ssa.Phi):
             result = all(self.side(o, seen) for o in (made.left, made.right))
-        elif made.fn is ssa.identity:
-            result = self.side(made.args[0], seen)
-        elif made.fn is runtime.setitem:
+        elif made.fn in (ssa.identity, runtime.setitem):  # the same array
             result = self.side(made.args[0], seen)
         elif any(k == "copy" for k, _ in made.kwargs):
             result = False  # it may give its operand back
@@ -321,35 +316,23 @@ def _rewrite(stmts, chosen, namer):
             array, index, value = stmt.args
             if chosen[id(stmt)]:
                 old = namer.fresh(f"{array.name}_old")
-                out.append(_like(stmt, ssa.Assign(
-                    old, runtime.overwritten, [array, index],
-                    callee=_runtime_callee(stmt, "overwritten"),
-                    node=stmt.node)))
-                stmt = _like(stmt, ssa.Assign(
-                    stmt.target, runtime.setitem_in_place,
-                    [array, index, value, ssa.Var(old)],
-                    callee=_runtime_callee(stmt, "setitem_in_place"),
-                    node=stmt.node))
+                out.append(_calling(stmt, runtime.overwritten, old,
+                                    [array, index]))
+                stmt = _calling(stmt, runtime.setitem_in_place, stmt.target,
+                                [array, index, value, ssa.Var(old)])
             else:
-                stmt = _like(stmt, ssa.Assign(
-                    stmt.target, runtime.setitem_owned, [array, index, value],
-                    callee=_runtime_callee(stmt, "setitem_owned"),
-                    node=stmt.node))
-        out.append(inline.with_blocks(
+                stmt = _calling(stmt, runtime.setitem_owned, stmt.target,
+                                [array, index, value])
+        out.append(ssa.with_blocks(
             stmt, lambda inner: _rewrite(inner, chosen, namer)))
     return out
 
 
-def _like(old, new):
-    """`new` carrying what lowering noted on `old` besides its fields."""
-    for key, value in vars(old).items():
-        if key not in vars(new):
-            setattr(new, key, value)
-    return new
-
-
-def _runtime_callee(stmt, name):
-    """The callee expression `runtime.<name>`, reached as `stmt`'s is."""
+def _calling(stmt, helper, target, args):
+    """`target = runtime.<helper>(*args)` in place of `stmt`, a call of
+    another runtime helper: reached as stmt's is, located where it is, with
+    what lowering noted on it."""
     callee = copy.deepcopy(stmt.callee)
-    callee.attr = name
-    return callee
+    callee.attr = helper.__name__
+    return ssa.noted_as(stmt, ssa.Assign(target, helper, args, callee=callee,
+                                         node=stmt.node))

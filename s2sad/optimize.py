@@ -389,9 +389,9 @@ class _Passes:
             if not pairs:
                 return total
             if total is None and len(pairs) == 2:  # one: as it was
-                return self.runtime_expr("getitem_adjoint",
-                                         [pairs[0], x, pairs[1]])
-            return self.runtime_expr("getitem_adjoints", [
+                return _runtime_call(self.runtime_name, "getitem_adjoint",
+                                     [pairs[0], x, pairs[1]])
+            return _runtime_call(self.runtime_name, "getitem_adjoints", [
                 total if total is not None else gast.Constant(None, None),
                 x] + pairs)
         for term in terms:
@@ -410,11 +410,6 @@ class _Passes:
         return self.is_runtime_call(term, "getitem_adjoint") and len(
             term.args) == 3 and not term.keywords and isinstance(
                 term.args[1], gast.Name)
-
-    def runtime_expr(self, helper, args):
-        return gast.Call(gast.Attribute(
-            gast.Name(self.runtime_name, gast.Load(), None, None), helper,
-            gast.Load()), args, [])
 
     def in_place(self, tree):
         """`a_bar = a_bar + g` -> `a_bar = runtime.accumulated(a_bar, g)` in
@@ -655,11 +650,10 @@ def _add_in_place(name, loop, assignments, runtime_name):
     if len(sites) != assignments or any(
             name in _names(node, gast.Load) for node in header + loop.orelse):
         return
-    helper = gast.Attribute(gast.Name(runtime_name, gast.Load(), None, None),
-                            "accumulated", gast.Load())
     for block, i in sites:
         stmt = block[i]
-        stmt.value = gast.Call(helper, [stmt.value.left, stmt.value.right], [])
+        stmt.value = _runtime_call(runtime_name, "accumulated",
+                                   [stmt.value.left, stmt.value.right])
 
 
 def _accumulation(stmt):
@@ -685,6 +679,13 @@ def _sum_length(expr):
         count += 1
         expr = expr.left
     return count
+
+
+def _runtime_call(runtime_name, helper, args):
+    """`<runtime_name>.helper(*args)`."""
+    return gast.Call(gast.Attribute(
+        gast.Name(runtime_name, gast.Load(), None, None), helper,
+        gast.Load()), args, [])
 
 
 def _sum(terms):

@@ -289,14 +289,12 @@ class _Reverse(Transform):
 
     def guard(self):
         """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`."""
-        tests = [gast.Compare(
-            gast.Attribute(load(p), "__class__", gast.Load()), [gast.IsNot()],
-            [self.builtin("float")]) for p in self.assume_scalar
-            if not isinstance(p, analysis.Vector)]
-        for p in self.assume_scalar:  # `not runtime.is_vector(ys)`
-            if isinstance(p, analysis.Vector):
-                tests.append(gast.UnaryOp(gast.Not(), self.runtime_call(
-                    "is_vector", [load(p.name)])))
+        tests = [gast.UnaryOp(gast.Not(), self.runtime_call(
+            "is_vector", [load(p.name)])) if isinstance(p, analysis.Vector)
+            else gast.Compare(gast.Attribute(load(p), "__class__",
+                                             gast.Load()), [gast.IsNot()],
+                              [self.builtin("float")])
+            for p in self.assume_scalar]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),

@@ -1180,12 +1180,17 @@ def setitem(x, index, value):
 _COPIED = type("Copied", (), {"__repr__": lambda self: "<copied>"})()
 
 
+def _updatable(x):
+    """Can `x[index] = value` be done in x itself: a writeable array?"""
+    return x.__class__ is np.ndarray and x.flags.writeable
+
+
 def overwritten(x, index):
     """What `x[index] = ...` is about to overwrite, copied, for the backward
     sweep to put back (`restore`); for a value that cannot be updated in
     place (a list, a read-only array), a marker: `setitem_in_place` then
     copies it."""
-    if x.__class__ is np.ndarray and x.flags.writeable:
+    if _updatable(x):
         old = x[index]
         return old.copy() if old.__class__ is np.ndarray else old
     return _COPIED
@@ -1203,7 +1208,7 @@ def setitem_in_place(x, index, value, old):
 def setitem_owned(x, index, value):
     """`x[index] = value` in `x` itself, an array the generated code owns
     and whose overwritten values nothing reads again; returns x."""
-    if x.__class__ is np.ndarray and x.flags.writeable:
+    if _updatable(x):
         x[index] = value
         return x
     return setitem(x, index, value)
@@ -1334,21 +1339,12 @@ def keep_last(part, x, index):
     """`part`, shaped like `x[index]`, with zeros where a repeated index of
     `x[index] = value` was overwritten by a later one: NumPy keeps the last
     write, so only that element of `value` reaches x."""
-    if index.__class__ is int or not isinstance(
-            x, (np.ndarray, Like)) or _plain_index(index):
-        return part
+    if not isinstance(x, (np.ndarray, Like)) or is_basic_index(index):
+        return part  # every element written once
     ids = np.full(x.shape, -1, np.int64)
     slots = np.arange(np.size(ids[index])).reshape(np.shape(ids[index]))
     ids[index] = slots
     return part * (ids[index] == slots)
-
-
-def _plain_index(index):
-    """Ints, slices, `...` and None: every element is written once."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer,
-                                                             slice))
-               for p in parts)
 
 
 def tree_like(g, x):

@@ -28,6 +28,7 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
 """
 
 import collections
+import copy
 import dataclasses
 import inspect
 import operator
@@ -278,6 +279,29 @@ def walk(stmts):
             yield from walk(stmt.body)
 
 
+def with_blocks(stmt, change):
+    """`stmt`, or a copy of it whose nested blocks are `change(block)`:
+    the statements given are left as they are (a pass that may be given up
+    leaves the SSA it read unchanged)."""
+    fields = [f for f in ("body", "orelse", "test_body")
+              if isinstance(getattr(stmt, f, None), list)]
+    if not fields or isinstance(stmt, GradOf):
+        return stmt
+    stmt = copy.copy(stmt)
+    for field in fields:
+        setattr(stmt, field, change(getattr(stmt, field)))
+    return stmt
+
+
+def noted_as(old, new):
+    """`new`, an Assign replacing `old`, carrying what lowering noted on
+    `old` beyond its fields (`unshared`, `definition`, ...)."""
+    for key, value in vars(old).items():
+        if key not in vars(new):
+            setattr(new, key, value)
+    return new
+
+
 # ---- lowering ----
 
 _BINOPS = {
@@ -310,9 +334,9 @@ _CONST_TYPES = (int, float, complex, bool, str, bytes, type(None),
 def _may_keep(stmt):
     """Does `stmt` (`np.array(x, copy=...)`, `x.astype(t, copy=...)`) give
     back its operand itself unless told to copy (`copy=True`)?"""
-    copy = dict(stmt.kwargs).get("copy")
-    return copy is not None and not (
-        isinstance(copy, Const) and copy.value is True) and (
+    copying = dict(stmt.kwargs).get("copy")
+    return copying is not None and not (
+        isinstance(copying, Const) and copying.value is True) and (
         stmt.fn in (np.array, np.asarray) or isinstance(stmt.fn, Method)
         and stmt.fn.name == "astype")
 
@@ -779,8 +803,7 @@ class _Lowering:
         stmt = self.defs.get(version)
         if not version.startswith("_") or stmt is None:
             return True
-        if stmt.fn is identity or stmt.fn in _VIEWS or (
-                isinstance(stmt.fn, Method) and stmt.fn.name in _VIEW_METHODS):
+        if stmt.fn is identity or makes_view(stmt.fn):
             return any(isinstance(a, Var) and self.named(a.name)
                        for a in stmt.args[:1])
         return False
@@ -833,10 +856,9 @@ class _Lowering:
         if not values:
             return []
         if fn is getattr and isinstance(args[1], Const) and \
-                args[1].value in _METADATA:
+                args[1].value in METADATA:
             return []  # `u.shape`: numbers, not memory
-        if fn is identity or fn in _VIEWS or isinstance(fn, Method) and \
-                fn.name in _VIEW_METHODS:
+        if fn is identity or makes_view(fn):
             return values[:1]
         if fn in (make_list, make_tuple, make_dict, runtime.appended,
                   runtime.concatenated, runtime.inserted, list, tuple):
@@ -857,16 +879,18 @@ class _Lowering:
         operations that may return a view of it (`y[0]`, `y.T`,
         `y.reshape(...)`), transitively."""
         found, todo = set(), list(self.same_object(version))
-        joins = collections.defaultdict(list)  # a phi's side -> its target
-        for name, made in self.defs.items():
-            if isinstance(made, Phi):
-                for side in (made.left, made.right):
-                    if isinstance(side, Var):
-                        joins[side.name].append(name)
+        joins = None  # a phi's side -> its targets, once a view needs them
         while todo:
             name = todo.pop()
             # what a view reaches through a join is one too (a list of
             # rows built in a loop); the array's own joins are versions
+            if name in found and joins is None:
+                joins = collections.defaultdict(list)
+                for target, made in self.defs.items():
+                    if isinstance(made, Phi):
+                        for side in (made.left, made.right):
+                            if isinstance(side, Var):
+                                joins[side.name].append(target)
             for view in self.viewers.get(name, []) + (
                     joins.get(name, []) if name in found else []):
                 if view not in found:
@@ -944,8 +968,7 @@ class _Lowering:
                     return deeper
                 return deeper or f"`{_user_name(source.name)}`"
             return None
-        if stmt.fn in _VIEWS or (isinstance(stmt.fn, Method)
-                                 and stmt.fn.name in _VIEW_METHODS):
+        if makes_view(stmt.fn):
             return "what it was taken from (a view or an item of it)"
         if (stmt.fn in _IN_PLACE.values() or stmt.fn in _LIST_UPDATES.values()
                 or stmt.fn is runtime.setitem) and isinstance(
@@ -1555,16 +1578,22 @@ _LIST_UPDATES = {"append": runtime.appended, "extend": runtime.concatenated,
 _SEQUENCES = {make_list, make_tuple, list, tuple, runtime.appended,
               runtime.concatenated, runtime.inserted}
 # operations whose result shares memory with their first operand
-VIEWS = _VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
+_VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
           np.squeeze, np.expand_dims, np.asarray, np.asanyarray,
           np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to,
           np.moveaxis, np.swapaxes, np.diagonal, np.real, np.imag, np.flip,
           np.fliplr, np.flipud, np.rot90, np.split, np.array_split,
           np.hsplit, np.vsplit, np.dsplit, runtime.iterable}
 # attributes of an array that hold no part of its memory
-_METADATA = {"shape", "size", "ndim", "dtype", "nbytes", "itemsize"}
-VIEW_METHODS = _VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
+METADATA = {"shape", "size", "ndim", "dtype", "nbytes", "itemsize"}
+_VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
                  "swapaxes", "diagonal"}
+
+
+def makes_view(fn):
+    """May the operation `fn` give a view of its first operand?"""
+    return fn in _VIEWS or isinstance(fn, Method) and \
+        fn.name in _VIEW_METHODS
 # operations that keep their operands reachable from their result
 _SHARES = {identity: "`{target}`", make_tuple: "a tuple", make_list: "a list",
            make_dict: "a dict", runtime.appended: "an item of a list",
