@@ -164,6 +164,9 @@ def zeros_like(x):
     return np.zeros(x.shape, dtype)
 
 
+_FLOAT64 = np.dtype(float)
+
+
 def gradient(g, x):
     """The derivative with respect to `x` as s2sad returns it: in x's
     structure, type and shape, in x's floating dtype (float64 for integers),
@@ -171,8 +174,9 @@ def gradient(g, x):
     if x.__class__ is float and g.__class__ is float:
         return g
     if x.__class__ is np.ndarray and g.__class__ is np.ndarray and \
-            g.dtype == x.dtype and g.shape == x.shape and \
-            x.dtype.kind in "fc":
+            g.shape == x.shape and (
+                g.dtype == x.dtype and x.dtype.kind in "fc" or
+                g.dtype is _FLOAT64 and x.dtype.kind in "iub"):  # ints: float64
         return g.copy() if np.may_share_memory(g, x) else g
     return gradients((g,), (x,))[0]
 
@@ -526,7 +530,8 @@ def seed(y, where):
     """The cotangent a gradient starts from: 1 for a scalar output, ones
     for an output of one element (as autograd); others are refused (see
     `check_scalar`)."""
-    if y.__class__ is float or y.__class__ is np.float64:
+    cls = y.__class__
+    if cls is float or cls is np.float64 or cls is int or cls is np.int64:
         return 1.0
     try:
         check_scalar(y, where)
@@ -855,8 +860,8 @@ def as_kind_of(g, x):
     those of g's real part, or of g, either way. (For a list or tuple x,
     item by item.)"""
     if g.__class__ is np.ndarray and x.__class__ is np.ndarray and \
-            g.dtype.kind == "f" and x.dtype.kind == "f":
-        return g  # the common case, at once
+            g.dtype.kind == "f" and x.dtype.kind in "fiub":
+        return g  # the common cases, at once
     if _is_sequence(x) and _is_sequence(g) and len(g) == len(x):
         if _is_complex(g) or _is_complex(x) or getattr(
                 g, "dtype", None) == object:  # (items unknown)
