@@ -117,19 +117,54 @@ via_output = _ViaOutput()
 
 
 class Template:
-    """A parsed template function: parameters, defaults, body, globals."""
+    """A template function: parameters, defaults, body, globals.
 
-    def __init__(self, fn, source=None):
+    Its source is parsed, and checked, when the body or signature is first
+    read: s2sad's own hundreds of templates cost nothing until a program
+    uses them (importing s2sad stays fast). A user's template is parsed
+    and checked at once, so a mistake shows where it is declared.
+    """
+
+    _PARSED = frozenset(("body", "signature", "restricted", "via_output",
+                         "reads_d"))
+
+    def __init__(self, fn, source=None, checks=(), structural=False):
         self.fn = fn
         self.name = fn.__name__
-        source = source or textwrap.dedent(inspect.getsource(fn))
+        code = fn.__code__
+        self.params = list(
+            code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        self.globals = fn.__globals__
+        self.structural = structural  # see `tangent`
+        self._source = source
+        self._checks = checks  # each called with the template once parsed
+        if (fn.__globals__.get("__name__") or "").split(".")[0] != "s2sad":
+            self._parse()
+
+    def __getattr__(self, name):  # (only for attributes not yet set)
+        if name in Template._PARSED:
+            self._parse()
+            return self.__dict__[name]
+        raise AttributeError(name)
+
+    def __copy__(self):
+        # parsed first: a copy's body or signature set anew must not be
+        # overwritten when it is parsed later
+        if "body" not in self.__dict__:
+            self._parse()
+        copied = Template.__new__(Template)
+        copied.__dict__.update(self.__dict__)
+        return copied
+
+    def _parse(self):
+        source = self._source or textwrap.dedent(inspect.getsource(self.fn))
         tree = gast.parse(source).body[0]
-        self.params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
-        self.body = tree.body
-        if self.body and isinstance(self.body[0], gast.Expr) and isinstance(
-                self.body[0].value, gast.Constant):
-            self.body = self.body[1:]  # drop the docstring
-        self.signature = inspect.signature(fn)
+        body = tree.body
+        if body and isinstance(body[0], gast.Expr) and isinstance(
+                body[0].value, gast.Constant):
+            body = body[1:]  # drop the docstring
+        self.body = body
+        self.signature = inspect.signature(self.fn)
         # parameter -> `only(...)`: the values of it the template handles
         self.restricted = {
             name: p.annotation for name, p in self.signature.parameters.items()
@@ -139,14 +174,14 @@ class Template:
             if p.annotation is via_output}
         self.reads_d = {n.slice.id for n in gast.walk(gast.Module(
             body=self.body, type_ignores=[])) if _is_d(n)}
-        self.globals = fn.__globals__
-        self.structural = False  # see `tangent`
+        for check in self._checks:
+            check(self)
 
 
-def _template(template_fn):
-    if isinstance(template_fn, _Generated):
-        return Template(template_fn.fn, template_fn.source)
-    return Template(template_fn)
+def _template(template_fn, *checks, structural=False):
+    source = getattr(template_fn, "source", None)  # a _Generated one
+    return Template(getattr(template_fn, "fn", template_fn), source, checks,
+                    structural)
 
 
 class Rule:
@@ -245,8 +280,7 @@ def _rule(fn):
 def elementwise(*fns, domain="real"):
     """Declare partial derivatives; `return` one expression per input."""
     def register(template_fn):
-        template = Template(template_fn)
-        _validate(template, partials=True)
+        template = _template(template_fn, _partials)
         for fn in fns:
             rule = _rule(fn)
             rule.partials = template
@@ -273,8 +307,7 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
             template's `d[index]` applies.
     """
     def register(template_fn):
-        template = _template(template_fn)
-        _validate(template, partials=False)
+        template = _template(template_fn, _validate)
         for fn in fns:
             rule = _rule(fn)
             rule.adjoint = template
@@ -306,22 +339,24 @@ def tangent(*fns, structural=False):
 
 
 def _tangent_template(template_fn, structural=False):
-    template = _template(template_fn)
-    template.structural = structural
-    _validate(template, partials=False)
+    return _template(template_fn, _validate, _check_tangent,
+                     structural=structural)
+
+
+def _check_tangent(template):
+    """A tangent template assigns d[y] once, one term per tangent."""
     assigns = [s for s in template.body if isinstance(s, gast.Assign)
                and _is_d(s.targets[0], template.params[0])]
     if len(assigns) != 1:
         raise TypeError(f"tangent template {template.name}: must assign "
                         f"d[{template.params[0]}] exactly once")
-    for term in [] if structural else _summands(assigns[0].value):
+    for term in [] if template.structural else _summands(assigns[0].value):
         tangents = {n.slice.id for n in gast.walk(term) if _is_d(n)}
         if len(tangents) > 1:
             raise TypeError(
                 f"tangent template {template.name}: a term reads the "
                 f"tangents of {sorted(tangents)}; write one term per "
                 "input's tangent, joined by + or -")
-    return template
 
 
 def any_arity(fn, adjoint_source, tangent_source, namespace, typical,
@@ -344,8 +379,7 @@ def any_arity(fn, adjoint_source, tangent_source, namespace, typical,
                  namespace, local)
             generated = _Generated(next(iter(local.values())), source)
             if kind == "adjoint":
-                template = _template(generated)
-                _validate(template, partials=False)
+                template = _template(generated, _validate)
             else:
                 template = _tangent_template(generated)
             built[kind, n] = template
@@ -507,8 +541,12 @@ def _load_optional():
     return bool(found)
 
 
-def _validate(template, partials):
-    """Reject malformed templates at import time, not when differentiating."""
+def _partials(template):
+    _validate(template, partials=True)
+
+
+def _validate(template, partials=False):
+    """Reject malformed templates before they are used."""
     params = set(template.params)
     where = f"rule template {template.name}"
     if len(template.params) < 2:
