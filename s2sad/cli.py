@@ -2,6 +2,7 @@
 
     s2sad FILE [NAME ...] [--mode reverse|forward] [--argnums 0,1]
                [--stage ssa|grad] [--no-optimize] [-o OUT]
+    s2sad --clear-cache
 
 FILE is imported under a module name other than `__main__`, so its
 `if __name__ == "__main__":` block does not run. Without NAMEs, every
@@ -24,6 +25,7 @@ import sys
 import traceback
 
 import s2sad
+from s2sad import diskcache
 
 
 def main(argv=None):
@@ -32,7 +34,15 @@ def main(argv=None):
     Returns:
         The exit status.
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.clear_cache:
+        removed = diskcache.clear()
+        print(f"s2sad: removed {removed} entries from {diskcache.directory()}")
+        if args.file is None:
+            return 0
+    if args.file is None:
+        parser.error("the following arguments are required: FILE")
     try:
         module = _import_file(args.file)
     except ImportError as err:
@@ -64,7 +74,8 @@ def _parser():
         prog="s2sad",
         description="Print the derivative code s2sad generates for the "
                     "functions in FILE.")
-    parser.add_argument("file", metavar="FILE", help="a Python source file")
+    parser.add_argument("file", metavar="FILE", nargs="?",
+                        help="a Python source file")
     parser.add_argument("names", metavar="NAME", nargs="*",
                         help="functions to transform (default: every "
                              "top-level function defined in FILE)")
@@ -80,6 +91,9 @@ def _parser():
                         help="skip the optimizer")
     parser.add_argument("-o", dest="output", metavar="OUT",
                         help="write to OUT instead of standard output")
+    parser.add_argument("--clear-cache", action="store_true",
+                        help="delete the generated derivatives s2sad keeps "
+                             "on disk, then go on (if FILE is given)")
     return parser
 
 

@@ -35,14 +35,16 @@ enabled again when the outermost transformation ends.
 
 import collections
 import gc
+import importlib
 import inspect
+import marshal
 import threading
 import types
 import weakref
 
 from s2sad import (
-    calls, codegen, errors, forward, frontend, inline, inplace, optimize,
-    reverse, ssa)
+    calls, codegen, diskcache, errors, forward, frontend, inline, inplace,
+    optimize, reverse, ssa)
 from s2sad.rules import registry
 
 MAX_TRANSFORMATIONS = 512  # kept in the cache, least recently used dropped
@@ -53,7 +55,7 @@ _CACHE = collections.OrderedDict()  # key -> [Transformation, ...]
 _UNDER_WAY = set()  # keys of transformations in progress (recursion)
 _BUILDS = []  # the transformations in progress, innermost last
 _PAUSED = {"depth": 0, "collecting": False}  # the cycle collector's pause
-stats = {"transformations": 0}  # counted for tests of the cache
+stats = {"transformations": 0, "loaded": 0}  # for tests of the caches
 
 
 def derive(func, argnums=0, has_aux=False, with_value=False,
@@ -86,8 +88,15 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         found = _lookup(key, func)  # another thread may have made it
         if found is not None:
             return found
-        transformation = _build(key, func, argnums, has_aux, with_value,
-                                optimize_code, mode, owned)
+        options = (argnums, has_aux, with_value, optimize_code, mode, owned)
+        disk_key = diskcache.key(func, options)
+        transformation = _load(disk_key, key, func, options)
+        if transformation is None:
+            transformation = _build(key, func, argnums, has_aux, with_value,
+                                    optimize_code, mode, owned)
+            transformation.options = options
+            if disk_key is not None:
+                _save(disk_key, transformation)
         variants = _CACHE.setdefault(key, [])
         variants.insert(0, transformation)
         del variants[MAX_VARIANTS:]
@@ -134,13 +143,15 @@ def name_cell_callee(forward, backward=None):
     _BUILDS[-1].cell_callees[-1].names = (forward, backward)
 
 
-def clear_cache():
+def clear_cache(disk=False):
     """Forget every transformation (and the call bindings derived from
-    them). Gradients already made keep working and stay fresh."""
-    from s2sad import calls
+    them); with `disk`, also empty the disk cache (see `diskcache`).
+    Gradients already made keep working and stay fresh."""
     with _LOCK:
         _CACHE.clear()
         calls.clear_cache()
+        if disk:
+            diskcache.clear()
 
 
 def _lookup(key, func):
@@ -211,6 +222,168 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
     return transformation
 
 
+def _save(disk_key, transformation):
+    """Write a transformation to the disk cache, if everything it was made
+    from can be described in another process (see `diskcache.describe`)."""
+    try:
+        payload = _snapshot(transformation)
+    except Exception:  # something it cannot describe: kept in memory
+        payload = None
+    if payload is not None:
+        diskcache.write(disk_key, payload)
+
+
+def _snapshot(t):
+    """The disk entry of transformation `t`: plain values and code objects,
+    or None when it cannot have one."""
+    if t.cell_callees:  # bound per closure: kept in memory
+        return None
+    resolved, paths = [], {}
+    for path, value in t.guard.resolved.items():
+        described = diskcache.describe(value, registry.lookup)
+        if described is None:
+            return None
+        resolved.append((path, described))
+        paths.setdefault(id(value), path)
+    callees, helpers = [], []
+    instances = [i for _, i in t.guard.callees if i is not None]
+    for fn, instance in t.guard.callees:
+        path = paths.get(id(fn))
+        if path is None:
+            return None
+        if instance is None:  # a helper inlined
+            helpers.append(path)
+        else:
+            callees.append((path, instance.__s2sad_transformation__.options,
+                            instance.tangent_names))
+    parts = []
+    for part in t.parts:
+        imports = []
+        for name, value in part.imports.items():
+            described = _describe_import(value, instances)
+            if described is None:
+                return None
+            imports.append((name, described))
+        parts.append((part.code, part.text, tuple(imports), part.calls,
+                      errors.line_map(part.code.co_filename)))
+    try:
+        shown = [next(k for k, i in enumerate(instances) if i is s)
+                 for s in t.shown]
+    except StopIteration:
+        return None
+    # the test a Derivative makes on each call, compiled now (not again
+    # when it is loaded)
+    t.guard.checker_code(bool(callees), False)
+    payload = dict(guard=(t.guard.code, t.guard.checkers),
+                   resolved=resolved, callees=callees, helpers=helpers,
+                   parts=parts, shown=shown, mode=t.mode,
+                   own=t.own_source, ssa=t.ssa,
+                   tangent_names=t.tangent_names)
+    try:
+        marshal.dumps(payload)
+    except ValueError:  # an unexpected kind of value: kept in memory
+        return None
+    return payload
+
+
+def _describe_import(value, instances):
+    """An s2sad name of generated code (`runtime`, a rule's constant, a
+    callee's derivative), as something to find again in another process."""
+    for k, instance in enumerate(instances):
+        if value is instance:
+            return ("callee", k, "forward")
+        if value is getattr(instance, "backward", None):
+            return ("callee", k, "backward")
+    if isinstance(value, types.ModuleType):
+        return ("module", value.__name__)
+    if value is None or type(value) in (bool, int, float, complex, str):
+        return ("constant", value)
+    module = getattr(value, "__module__", None)
+    name = getattr(value, "__qualname__", None)
+    if module and name and _imported(module, name) is value:
+        return ("object", module, name)
+    return None
+
+
+def _imported(module, name):
+    """The object `module.name` (a dotted name), importing the module."""
+    value = importlib.import_module(module)
+    for part in name.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+def _load(disk_key, key, func, options):
+    """The transformation of `func` made from its disk entry, or None: no
+    entry, or one made from things that are no longer the same."""
+    if disk_key is None:
+        return None
+    payload = diskcache.read(disk_key)
+    if payload is None:
+        return None
+    _UNDER_WAY.add(key)  # a callee that calls back is dispatched, as made
+    try:
+        return _restore(payload, func, options)
+    except Exception:  # (a callee's refusal is said when it is made again)
+        return None  # made again, and the entry rewritten
+    finally:
+        _UNDER_WAY.discard(key)
+
+
+def _restore(payload, func, options):
+    code = func.__code__
+    cells = dict(zip(code.co_freevars, func.__closure__ or ()))
+    namespace = frontend.Source(func, None, code.co_filename,
+                                code.co_firstlineno, [], func.__globals__,
+                                cells)
+    resolved = {}
+    for path, described in payload["resolved"]:
+        value = namespace.resolve_path(path)
+        if frontend.is_missing(value) or \
+                diskcache.describe(value, registry.lookup) != described:
+            return None
+        resolved[path] = value
+    build = _Build(options[3])
+    for path, (argnums, _, _, optimize_code, mode, _), tangent_names in \
+            payload["callees"]:
+        fn = resolved[path]
+        instance = derive(fn, argnums, optimize_code=optimize_code,
+                          mode=mode)
+        if instance.tangent_names != tangent_names:
+            return None  # the caller's code was made for another
+        build.callees.append((fn, instance))
+    instances = [i for _, i in build.callees]
+    parts = []
+    for part_code, text, imports, calls_name, line_map in payload["parts"]:
+        values = {name: _import_value(d, instances) for name, d in imports}
+        frontend.register_source(part_code.co_filename, text)
+        if line_map is not None:
+            errors.map_lines(part_code.co_filename, *line_map)
+        parts.append(_Part(part_code, values, calls_name, text))
+    callees = build.callees + [(resolved[p], None)
+                               for p in payload["helpers"]]
+    guard = _Guard(resolved, callees, cells, [], payload["guard"])
+    transformation = Transformation(
+        func, parts, guard, payload["mode"], build, payload["own"],
+        [instances[k] for k in payload["shown"]], ssa_text=payload["ssa"],
+        tangent_names=payload["tangent_names"])
+    transformation.options = options
+    stats["loaded"] += 1
+    return transformation
+
+
+def _import_value(described, instances):
+    kind = described[0]
+    if kind == "callee":
+        instance = instances[described[1]]
+        return instance if described[2] == "forward" else instance.backward
+    if kind == "module":
+        return importlib.import_module(described[1])
+    if kind == "constant":
+        return described[1]
+    return _imported(described[1], described[2])
+
+
 def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
                owned, build):
     """Parse, lower, transform, optimise and compile."""
@@ -245,9 +418,9 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             {*part.imports, *source.cells, *filter(None, [part.calls])},
             part.tree, (source.filename, source.first_line)),
             {k: v for k, v in part.imports.items() if k not in per_instance},
-            part.calls) for part, text in zip(generated, texts)]
-        guard = _Guard(source, build.callees, build.cell_callees,
-                       build.inlined)
+            part.calls, text) for part, text in zip(generated, texts)]
+        guard = _Guard(*_guarded(source, build), source.cells,
+                       build.cell_callees)
     except errors.S2SADError:
         raise
     except Exception as exc:  # a bug in s2sad, not in the user's code
@@ -256,10 +429,23 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             f"{exc}; please report this with the function",
             func.__code__.co_filename, func.__code__.co_firstlineno) from exc
     return Transformation(
-        func, parts, guard, mode, build,
-        source=_chain_source("\n\n".join(texts), build.shown),
-        ssa_text=ssa.to_source(lowered),
+        func, parts, guard, mode, build, "\n\n".join(texts),
+        list(build.shown), ssa_text=ssa.to_source(lowered),
         tangent_names=generated[0].tangent_names)
+
+
+def _guarded(source, build):
+    """What a transformation's guard tests: (every name resolved, with
+    those of the helpers inlined, read in the same namespace; the callees
+    whose code and defaults must not change, as (function, derivative or
+    None for an inlined helper))."""
+    resolved = dict(source.resolved)
+    callees = list(build.callees)
+    if build.inlined is not None:
+        for helper in build.inlined.sources:
+            resolved.update(helper.resolved)
+        callees += [(h, None) for h in build.inlined.helpers]
+    return resolved, callees
 
 
 def _generate(lowered, mode, argnums, has_aux, with_value, build):
@@ -309,8 +495,10 @@ class _Part:
     """One compiled generated function of a transformation (a gradient, its
     float variant's fallback, a vjp's backward sweep)."""
 
-    def __init__(self, code, imports, calls):
+    def __init__(self, code, imports, calls, text):
         self.code = code
+        self.text = text  # its source
+        self.imports = imports
         # s2sad's own free names as cells, shared by every instance
         self.cells = {name: types.CellType(value)
                       for name, value in imports.items()}
@@ -321,9 +509,13 @@ class Transformation:
     """The generated code of one function's code object, for any function
     made from it; `instance(func)` binds it to func's cells and defaults."""
 
-    def __init__(self, func, parts, guard, mode, build, source, ssa_text,
+    def __init__(self, func, parts, guard, mode, build, own, shown, ssa_text,
                  tangent_names):
         self.code = func.__code__  # keeps the cache key's id unique
+        self.options = None  # derive's (argnums, ..., mode, owned)
+        # its own generated source, and that of the callees after it
+        self.own_source, self.shown = own, shown
+        source = _chain_source(own, shown)
         self.globals = func.__globals__
         self.parts = parts  # the entry point first
         self.guard = guard
@@ -437,13 +629,9 @@ class _Guard:
     once: one Python expression over what it resolved, read where the
     user's function reads it (its module, builtins, its closure cells)."""
 
-    def __init__(self, source, callees, cell_callees, inlined=None):
-        resolved = dict(source.resolved)
-        if inlined is not None:
-            # an inlined helper's globals are read in the same namespace
-            for helper in inlined.sources:
-                resolved.update(helper.resolved)
-            callees = list(callees) + [(h, None) for h in inlined.helpers]
+    def __init__(self, resolved, callees, user_cells, cell_callees,
+                 compiled=None):
+        self.resolved, self.callees = resolved, callees  # see `_guarded`
         tests = ["_s2sad_registry.version == _s2sad_version"]
         cells = {"_s2sad_registry": registry,
                  "_s2sad_version": registry.version, "_s2sad_type": type}
@@ -452,7 +640,7 @@ class _Guard:
         for k, (path, value) in enumerate(resolved.items()):
             expected = f"_s2sad_e{k}"
             read = ".".join(path)
-            if path[0] in source.cells and len(path) == 1 and \
+            if path[0] in user_cells and len(path) == 1 and \
                     inspect.isfunction(value) and \
                     registry.lookup(value) is None:
                 # a function of the user's in a closure cell: each instance
@@ -494,11 +682,13 @@ class _Guard:
         self.cells = {name: types.CellType(value)
                       for name, value in cells.items()}
         self.tests = tests
-        self.free = set(self.cells) | set(source.cells) | {
+        self.free = set(self.cells) | set(user_cells) | {
             f"{name}{suffix}" for name in self.per_instance
             for suffix in ("", "d", "w")}
-        self.code = self._compile(())
-        self.checkers = {}  # extra tests -> code (see `checker`)
+        if compiled is None:  # (code, checkers) kept on disk
+            compiled = self._compile(()), {}
+        self.code = compiled[0]
+        self.checkers = dict(compiled[1])  # extra tests -> code (`checker`)
 
     def _compile(self, extra):
         text = ("def _s2sad_fresh():\n    try:\n        return (\n"
@@ -526,12 +716,7 @@ class _Guard:
         `instance`), that `func` still has the code and defaults the
         instance was made with, `others` (the guards of what it calls) and
         `outer`: a Derivative's test on each call, with no call between."""
-        key = (bool(others), outer is not None)
-        code = self.checkers.get(key)
-        if code is None:
-            code = self.checkers[key] = self._compile(
-                [_PRIMAL_TEST] + (["_s2sad_others()"] if others else [])
-                + (["_s2sad_outer()"] if outer else []))
+        code = self.checker_code(bool(others), outer is not None)
         primal = dict(zip(_PRIMAL_NAMES, (
             func, func.__code__, func.__defaults__, func.__kwdefaults__,
             _all(others), outer)))
@@ -540,6 +725,17 @@ class _Guard:
             code, instance.__globals__, "_s2sad_fresh", None,
             tuple(types.CellType(primal[name]) if name in primal
                   else cells[name] for name in code.co_freevars))
+
+    def checker_code(self, others, outer):
+        """The code of `checker`, for whether there are `others` and an
+        `outer` test."""
+        key = (others, outer)
+        code = self.checkers.get(key)
+        if code is None:
+            code = self.checkers[key] = self._compile(
+                [_PRIMAL_TEST] + (["_s2sad_others()"] if others else [])
+                + (["_s2sad_outer()"] if outer else []))
+        return code
 
     @staticmethod
     def _bind(code, user_globals, cells):

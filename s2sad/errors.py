@@ -92,6 +92,11 @@ def map_lines(filename, origin, lines):
     _LINE_MAPS[filename] = (origin, tuple(lines))
 
 
+def line_map(filename):
+    """(origin, lines) recorded by `map_lines` for `filename`, or None."""
+    return _LINE_MAPS.get(filename)
+
+
 def is_generated(filename):
     return filename is not None and filename.startswith(_GENERATED)
 

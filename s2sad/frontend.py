@@ -108,15 +108,21 @@ class Source:
             expr = expr.value
         if not isinstance(expr, gast.Name):
             return _MISSING
-        value = self._lookup(expr.id)
-        for attr in reversed(path):
+        path = (expr.id, *reversed(path))
+        return self._record(path, self.resolve_path(path))
+
+    def resolve_path(self, path):
+        """The live object the dotted name `path` (`("np", "tanh")`)
+        denotes, or `_MISSING`; not recorded."""
+        value = self._lookup(path[0])
+        for attr in path[1:]:
             if value is _MISSING:
                 break
             try:
                 value = getattr(value, attr, _MISSING)
             except Exception:  # a property that raises
                 value = _MISSING
-        return self._record((expr.id, *reversed(path)), value)
+        return value
 
     def _record(self, path, value):
         if value is not _MISSING:

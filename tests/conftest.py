@@ -3,11 +3,17 @@
 import linecache
 import os
 import re
+import tempfile
 
 import numpy as np
 import pytest
 
 from s2sad import errors
+
+# The disk cache: on, as for users, but in a directory of this run's own,
+# so that a run never reads what an earlier run (another version) wrote.
+_CACHE_DIR = tempfile.TemporaryDirectory(prefix="s2sad-test-cache-")
+os.environ["S2SAD_CACHE_DIR"] = _CACHE_DIR.name
 
 
 @pytest.fixture

@@ -1,0 +1,383 @@
+"""The persistent cache: generated derivatives kept on disk for the next
+process.
+
+A process that differentiates a function some earlier process differentiated
+reads the generated code from disk instead of running the pipeline. An
+entry is found by a key over everything the generated code was made from
+that can be read before generating it: the function's code and source
+lines, the options, and the versions of s2sad (and of its files), Python,
+NumPy and gast. What the generation looked up by name (globals, helpers,
+modules, rules) is stored with the entry as *descriptions* (`describe`),
+which mean the same in another process: a module by its name, a function
+by its module, qualified name, code, source lines and defaults, a value by
+its type. The entry is used only if every name still denotes something with
+the same description; the guard of the derivative made from it then works
+as for a derivative generated in this process (see `derive`).
+
+Safety, as for Python's own `__pycache__`: an entry holds the generated
+source text and its code objects (`marshal`, for this Python version only,
+through the key) and plain data, never pickled objects. It lives in
+`S2SAD_CACHE_DIR`, or `$XDG_CACHE_HOME/s2sad` (`~/.cache/s2sad`), created
+readable by its owner only (mode 0700). Files are written to a temporary
+file and renamed (`os.replace`), so a concurrent process reads a whole entry
+or none; each starts with the SHA-256 of the rest, and an entry that does
+not match it is ignored and rewritten. When the directory cannot be written
+(read-only, full), one warning says so and derivatives stay in memory.
+`S2SAD_CACHE=0` turns the disk cache off; `s2sad --clear-cache` (or
+`clear()`) empties it.
+"""
+
+import hashlib
+import linecache
+import marshal
+import os
+import sys
+import sysconfig
+import tempfile
+import types
+import warnings
+
+import gast
+import numpy as np
+
+FORMAT = 1  # of the entries: a change makes every older entry a miss
+_SUFFIX = ".s2sad"
+_STATE = {"environment": None, "warned": False, "broken": False}
+
+
+class CacheWarning(UserWarning):
+    """The disk cache could not be written; derivatives stay in memory."""
+
+
+def enabled():
+    """Whether derivatives are read from and written to disk."""
+    return os.environ.get("S2SAD_CACHE", "1") != "0" and \
+        not _STATE["broken"]
+
+
+def directory():
+    """The cache directory (not created)."""
+    chosen = os.environ.get("S2SAD_CACHE_DIR")
+    if chosen:
+        return os.path.abspath(os.path.expanduser(chosen))
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache")
+    return os.path.join(os.path.abspath(base), "s2sad")
+
+
+def clear():
+    """Delete every entry of the cache directory; how many there were."""
+    root = directory()
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for name in names:
+        if name.endswith(_SUFFIX) or name.startswith(".tmp-"):
+            try:
+                os.remove(os.path.join(root, name))
+                removed += name.endswith(_SUFFIX)
+            except FileNotFoundError:  # removed meanwhile by another process
+                pass
+    return removed
+
+
+# ---- keys ----
+
+def key(func, options):
+    """The key of the entry for `func` differentiated with `options` (a
+    tuple of plain values), or None when it has none (the disk cache off,
+    or a function without source lines)."""
+    if not enabled():
+        return None
+    code = func.__code__
+    lines = source_digest(code)
+    if lines is None:
+        return None
+    text = repr((FORMAT, environment(), code.co_filename, func.__module__,
+                 func.__qualname__, code_digest(code), lines, options))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def environment():
+    """What every entry depends on besides its function: the versions of
+    s2sad (and the size and time of each of its files, so that an edited
+    checkout counts as another version), Python, NumPy and gast."""
+    if _STATE["environment"] is None:
+        import s2sad
+        package = os.path.dirname(os.path.abspath(s2sad.__file__))
+        files = []
+        for root, dirs, names in os.walk(package):
+            dirs.sort()
+            for name in sorted(names):
+                if name.endswith(".py"):
+                    stat = os.stat(os.path.join(root, name))
+                    files.append((os.path.relpath(os.path.join(root, name),
+                                                  package),
+                                  stat.st_size, stat.st_mtime_ns))
+        _STATE["environment"] = (
+            s2sad.__version__, hashlib.sha256(repr(files).encode()).hexdigest(),
+            sys.version, sys.implementation.cache_tag, np.__version__,
+            getattr(gast, "__version__", ""))
+    return _STATE["environment"]
+
+
+def code_digest(code):
+    """A digest of a code object that is the same in every process for the
+    same code: its instructions, names, constants (nested code too) and
+    line table. (`marshal` output is not: it depends on reference counts.)"""
+    digest = hashlib.sha256()
+    _feed_code(digest, code)
+    return digest.hexdigest()[:32]
+
+
+def _feed_code(digest, code):
+    for part in (code.co_name, code.co_argcount, code.co_posonlyargcount,
+                 code.co_kwonlyargcount, code.co_flags, code.co_firstlineno,
+                 code.co_names, code.co_varnames, code.co_freevars,
+                 code.co_cellvars):
+        digest.update(repr(part).encode() + b"\0")
+    digest.update(code.co_code)
+    for table in ("co_linetable", "co_exceptiontable"):
+        digest.update(getattr(code, table, b"") or b"")
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            _feed_code(digest, constant)
+        else:
+            digest.update(_constant_text(constant).encode() + b"\0")
+
+
+def _constant_text(value):
+    """repr of a constant, the same in every process (a frozenset's order
+    depends on string hashing, which differs)."""
+    if isinstance(value, frozenset):
+        return "frozenset(" + repr(sorted(map(_constant_text, value))) + ")"
+    if isinstance(value, tuple):
+        return "(" + ",".join(map(_constant_text, value)) + ")"
+    return f"{type(value).__name__}:{value!r}"
+
+
+def source_digest(code):
+    """A digest of the source lines of `code` (from its first line, a
+    decorator's, to its last), or None when they cannot be read: generated
+    comments and messages quote them."""
+    lines = linecache.getlines(code.co_filename)
+    last = _last_line(code)
+    if not lines or last is None or last > len(lines):
+        return None
+    text = "".join(lines[code.co_firstlineno - 1:last])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _last_line(code):
+    found = [line for _, _, line in code.co_lines() if line is not None]
+    found += [_last_line(c) or 0 for c in code.co_consts
+              if isinstance(c, types.CodeType)]
+    return max(found, default=None)
+
+
+# ---- descriptions ----
+
+def describe(value, rule_of=None):
+    """What `value` is, as a tuple of plain values that means the same in
+    any process, or None when it has no such description (a closure, a
+    callable object, a derivative s2sad generated): a derivative built on
+    such a value is kept in memory only.
+
+    Args:
+        rule_of: the rule registry's lookup: a value with a rule of the
+            user's (not s2sad's own) is described with its rule.
+    """
+    if isinstance(value, types.ModuleType):
+        return ("module", value.__name__)
+    if not callable(value):
+        return ("data", describe_type(type(value)))
+    if isinstance(value, type):
+        found = describe_type(value)
+    elif isinstance(value, types.FunctionType):
+        found = _describe_function(value)
+    elif isinstance(value, types.MethodType):  # bound to an object
+        function = _describe_function(value.__func__)
+        found = function and ("method", function,
+                              describe_type(type(value.__self__)))
+    elif isinstance(value, (types.BuiltinFunctionType, np.ufunc)) or type(
+            value).__module__ in ("numpy", "numpy._core._multiarray_umath",
+                                  "builtins") and hasattr(value, "__name__"):
+        found = ("builtin", type(value).__name__,
+                 getattr(value, "__module__", None) or _ufunc_module(value),
+                 getattr(value, "__qualname__", value.__name__),
+                 _self_name(value))
+    else:
+        return None
+    rule = rule_of(value) if rule_of is not None and found else None
+    if rule is not None:
+        described = _describe_rule(rule)
+        found = None if described is None else found + (described,)
+    return found
+
+
+def _self_name(value):
+    """The module a builtin function is bound to (`math.exp`: "math")."""
+    owner = getattr(value, "__self__", None)
+    if isinstance(owner, types.ModuleType):
+        return owner.__name__
+    return None if owner is None else describe_type(type(owner))
+
+
+def _ufunc_module(value):
+    from s2sad.rules import registry
+    return registry._ufunc_module(value)
+
+
+def _describe_function(func):
+    if func.__closure__ or hasattr(func, "__s2sad_transformation__") or \
+            hasattr(func, "__s2sad_fresh__"):
+        return None  # (its cells' values may differ from process to process)
+    code = func.__code__
+    defaults = _describe_constants(func.__defaults__)
+    kwdefaults = _describe_constants(
+        tuple(sorted((func.__kwdefaults__ or {}).items())))
+    if defaults is None or kwdefaults is None:
+        return None
+    return ("function", func.__module__, func.__qualname__, code.co_filename,
+            code_digest(code), source_digest(code), defaults, kwdefaults)
+
+
+def _describe_constants(values):
+    """Default values, as text, when they are plain constants (they may be
+    inlined into the caller), else None."""
+    if values is None:
+        return ""
+    try:
+        return _constant_text(values) if _plain(values) else None
+    except RecursionError:
+        return None
+
+
+def _plain(value):
+    if isinstance(value, (tuple, frozenset)):
+        return all(map(_plain, value))
+    return value is None or type(value) in (bool, int, float, complex, str,
+                                            bytes)
+
+
+def describe_type(cls):
+    """A class: by module and name; the user's own also by the code of its
+    methods (a library's, by its version: the class then changes only when
+    the library does, and NumPy's version is in the key)."""
+    module = getattr(cls, "__module__", None)
+    found = ("class", module, getattr(cls, "__qualname__", cls.__name__))
+    if _is_library(module):
+        return found
+    methods = []
+    for klass in cls.__mro__:
+        if _is_library(klass.__module__):
+            continue
+        for name, member in sorted(vars(klass).items()):
+            member = getattr(member, "__func__", member)  # static, class
+            if isinstance(member, types.FunctionType):
+                methods.append((klass.__qualname__, name,
+                                code_digest(member.__code__)))
+    return found + (tuple(methods),)
+
+
+_LIBRARY_PATHS = tuple({sysconfig.get_paths()[name] + os.sep
+                        for name in ("stdlib", "platstdlib", "purelib",
+                                     "platlib")})
+
+
+def _is_library(module_name):
+    """Is the module part of Python or of an installed package (not the
+    user's own code)?"""
+    if module_name in (None, "builtins") or module_name in \
+            sys.builtin_module_names:
+        return True
+    module = sys.modules.get(module_name)
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return False
+    if module_name.split(".")[0] == "s2sad":
+        return True
+    return os.path.abspath(path).startswith(_LIBRARY_PATHS)
+
+
+def _describe_rule(rule):
+    """A rule of the user's, by the code of its templates (s2sad's own
+    are in the key, through s2sad's files)."""
+    found = []
+    for kind in ("adjoint", "tangent", "partials"):
+        template = getattr(rule, kind)
+        fn = getattr(template, "fn", None)
+        if fn is None:
+            continue
+        module = getattr(fn, "__globals__", {}).get("__name__") or ""
+        if module.split(".")[0] == "s2sad":
+            found.append((kind, "s2sad"))
+        else:
+            function = _describe_function(fn)
+            if function is None:
+                return None
+            found.append((kind, function))
+    if rule.by_arity is not None:
+        found.append(("by_arity", rule.by_arity.__module__))
+    return ("rule", tuple(found), rule.broadcasts, rule.domain,
+            rule.differentiable, rule.makes_complex, tuple(rule.constants),
+            tuple(rule.indices), rule.sequences)
+
+
+# ---- entries ----
+
+def read(entry_key):
+    """The payload stored under `entry_key`, or None (none, another
+    format, or damaged: a damaged entry is deleted)."""
+    path = os.path.join(directory(), entry_key + _SUFFIX)
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    digest, body = data[:32], data[32:]
+    try:
+        if hashlib.sha256(body).digest() != digest:
+            raise ValueError("its content does not match its hash")
+        payload = marshal.loads(body)
+        if not isinstance(payload, dict) or payload.get("key") != entry_key:
+            raise ValueError("not an entry for this key")
+    except (ValueError, EOFError, TypeError):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+        return None
+    return payload
+
+
+def write(entry_key, payload):
+    """Store `payload` (plain values and code objects) under `entry_key`,
+    atomically; on a directory that cannot be written, warn once and stop
+    using the disk."""
+    root = directory()
+    try:
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        body = marshal.dumps(dict(payload, key=entry_key))
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=root)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(hashlib.sha256(body).digest() + body)
+            os.replace(temporary, os.path.join(root, entry_key + _SUFFIX))
+        except BaseException:
+            try:
+                os.remove(temporary)
+            except OSError:
+                pass
+            raise
+    except (OSError, ValueError) as exc:
+        _STATE["broken"] = True
+        if not _STATE["warned"]:
+            _STATE["warned"] = True
+            warnings.warn(
+                f"s2sad cannot write its cache in {root} ({exc}); "
+                "derivatives are kept in memory only for this process. Set "
+                "S2SAD_CACHE_DIR to a writable directory, or S2SAD_CACHE=0",
+                CacheWarning, stacklevel=2)
