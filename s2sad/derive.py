@@ -27,6 +27,13 @@ A guard tests only its own transformation's record; an instance carries the
 guards of every generated function below it, each once, so a check costs
 one guard per function of the call graph.
 
+On disk. A transformation whose record can be described in another
+process (see `diskcache`) is also written to disk; a process that misses
+in memory reads it back (`_load`): each resolved name must describe the
+same thing as when it was generated, the callees are derived again (from
+disk too), and the compiled code and guard are bound as for a
+transformation made here.
+
 Thread safety: transformations run one at a time under one lock (reentrant:
 a transformation derives its callees), and a transformation is stored only
 when it is complete. The cycle collector, paused while transforming, is

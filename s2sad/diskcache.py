@@ -106,21 +106,22 @@ def environment():
     checkout counts as another version), Python, NumPy and gast."""
     if _STATE["environment"] is None:
         import s2sad
-        package = os.path.dirname(os.path.abspath(s2sad.__file__))
-        files = []
-        for root, dirs, names in os.walk(package):
-            dirs.sort()
-            for name in sorted(names):
-                if name.endswith(".py"):
-                    stat = os.stat(os.path.join(root, name))
-                    files.append((os.path.relpath(os.path.join(root, name),
-                                                  package),
-                                  stat.st_size, stat.st_mtime_ns))
+        files = sorted(_package_files(os.path.dirname(s2sad.__file__), ""))
         _STATE["environment"] = (
             s2sad.__version__, hashlib.sha256(repr(files).encode()).hexdigest(),
             sys.version, sys.implementation.cache_tag, np.__version__,
             getattr(gast, "__version__", ""))
     return _STATE["environment"]
+
+
+def _package_files(directory, prefix):
+    """(path, size, modification time) of each Python file of a package."""
+    for entry in os.scandir(directory):
+        if entry.is_dir() and entry.name != "__pycache__":
+            yield from _package_files(entry.path, prefix + entry.name + "/")
+        elif entry.name.endswith(".py"):
+            stat = entry.stat()
+            yield prefix + entry.name, stat.st_size, stat.st_mtime_ns
 
 
 def code_digest(code):

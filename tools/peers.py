@@ -97,6 +97,10 @@ if THREADS == 1:
         os.environ.get("XLA_FLAGS", ""), "--xla_cpu_multi_thread_eigen=false",
         "intra_op_parallelism_threads=1"]).strip()
 
+# s2sad's first call is its transformation, as every peer's is theirs:
+# its disk cache (which a new process would read) is off unless asked for.
+os.environ.setdefault("S2SAD_CACHE", "0")
+
 import argparse
 import collections
 import contextlib
