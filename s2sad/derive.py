@@ -245,7 +245,7 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             {*part.imports, *source.cells, *filter(None, [part.calls])},
             part.tree, (source.filename, source.first_line)),
             {k: v for k, v in part.imports.items() if k not in per_instance},
-            part.calls) for part, text in zip(generated, texts)]
+            part.calls, text) for part, text in zip(generated, texts)]
         guard = _Guard(source, build.callees, build.cell_callees,
                        build.inlined)
     except errors.S2SADError:
@@ -309,8 +309,9 @@ class _Part:
     """One compiled generated function of a transformation (a gradient, its
     float variant's fallback, a vjp's backward sweep)."""
 
-    def __init__(self, code, imports, calls):
+    def __init__(self, code, imports, calls, text):
         self.code = code
+        self.text = text  # the source it was compiled from
         # s2sad's own free names as cells, shared by every instance
         self.cells = {name: types.CellType(value)
                       for name, value in imports.items()}
