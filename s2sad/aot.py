@@ -61,7 +61,8 @@ MARKER = "# s2sad-output: written by s2sad; do not edit, generate it again."
 # generated code calls at run time, never the engine that generates it
 _COPYABLE = re.compile(r"s2sad\.(runtime|errors|rules\.(?!registry$)\w+)$")
 _RESERVED = {"_user", "_load_module", "__all__"}
-_ORDER = ("module", "user", "value", "builtin", "copy", "namespace", "part")
+_ORDER = ("module", "from", "user", "value", "builtin", "copy", "namespace",
+          "part")
 
 
 def is_output(path):
@@ -99,7 +100,11 @@ def module_source(functions, source, output, mode="reverse", argnums=None,
             writer.add(func, instance)
         except errors.S2SADError as err:
             failures.append(err)
-    return writer.text(command), failures
+    try:
+        return writer.text(command), failures
+    except _Refused as refused:
+        raise errors.S2SADError(f"{source.__file__}: cannot write the "
+                                f"module: {refused}") from None
 
 
 class _Refused(Exception):
@@ -179,10 +184,9 @@ class _Writer:
                                   keep=part)
         if not new:
             return key
+        # (its own name, where the code reads it, is the user's global)
         for name, attributes in _free_names(text):
-            if name == part.code.co_name:
-                binding.reads[name] = key
-            elif name in part.code.co_freevars:
+            if name in part.code.co_freevars:
                 if name == part.calls:
                     binding.reads[name] = self._part(transformation,
                                                      index + 1)
@@ -192,8 +196,9 @@ class _Writer:
                     self._through(binding, name, value, attributes)
                 else:
                     raise _Refused(
-                        f"it reads `{name}`, a closure variable (a module "
-                        "binds only module-level names)")
+                        f"the code of {transformation.code.co_name} reads "
+                        f"`{name}`, a closure variable (a module binds "
+                        "only module-level names)")
             else:
                 binding.reads[name] = self._global(transformation.globals,
                                                    name)
@@ -202,9 +207,15 @@ class _Writer:
         return key
 
     def _through(self, binding, name, value, attributes):
-        """Copy what a definition reads off `name`, a module made a
-        namespace (standalone): the `attributes` read off it."""
+        """What a definition reads off `name`, a module: the submodules
+        among the `attributes` read off it, imported; or, for a module
+        made a namespace (standalone), the `attributes`, copied."""
         key = binding.reads[name]
+        if key[0] == "module":
+            self.bindings[key].submodules.update(
+                f"{value.__name__}.{a}" for a in attributes or ()
+                if isinstance(getattr(value, a, None), types.ModuleType)
+                and getattr(value, a).__name__ == f"{value.__name__}.{a}")
         if key[0] != "namespace":
             return
         if attributes is None:
@@ -259,8 +270,8 @@ class _Writer:
             self._bind(key, "namespace", wanted)
             self.attributes.setdefault(key, {})
             return key
-        key = ("module", name, wanted)
-        self._bind(key, "module", wanted, module=name)
+        key = ("module", name)
+        self._bind(key, "module", wanted, module=name, submodules=set())
         return key
 
     def _builtin(self, name):
@@ -329,9 +340,11 @@ class _Writer:
     def _name(self):
         """Give every binding its name: its own unless taken."""
         taken = set(_RESERVED)
-        # the functions asked for keep their names, and builtins theirs
+        # the functions asked for keep their names, then builtins theirs,
+        # then the globals of the user's module
         ordered = sorted(self.bindings.values(), key=lambda b: (
-            not b.public, b.kind != "builtin"))
+            not b.public, b.kind != "builtin",
+            not getattr(b, "main", False)))
         for binding in ordered:
             name, n = binding.wanted, 2
             while name in taken or keyword.iskeyword(name):
@@ -397,11 +410,19 @@ class _Writer:
             module = b.module
             if b.name == module:
                 lines.append(f"import {module}")
-            elif "." in module and module.rsplit(".", 1)[1] == b.name:
-                lines.append(f"from {module.rsplit('.', 1)[0]} import "
-                             f"{b.name}")
+            elif "." in module:
+                package, _, last = module.rpartition(".")
+                alias = "" if last == b.name else f" as {b.name}"
+                lines.append(f"from {package} import {last}{alias}")
             else:
                 lines.append(f"import {module} as {b.name}")
+            for submodule in sorted(b.submodules):
+                # (binds the package's name: in a call when it is not b's)
+                package, _, last = submodule.rpartition(".")
+                lines.append(
+                    f"import {submodule}" if b.name == module else
+                    f"from {package} import {last} as _s2sad_"
+                    + submodule.replace(".", "_"))
         for key, b in self.bindings.items():
             if b.kind == "from":
                 alias = "" if b.name == b.attribute else f" as {b.name}"
@@ -634,10 +655,9 @@ def _free_names(text):
 def _renamed(text, reads, names, own, own_name):
     """`text` with each free name renamed to the name of the binding it
     reads, and its own definition `own` to `own_name`."""
-    mapping = {name: names[key] for name, key in reads.items()}
-    mapping[own] = own_name
-    mapping = {old: new for old, new in mapping.items() if old != new}
-    if not mapping:
+    mapping = {name: names[key] for name, key in reads.items()
+               if name != names[key]}
+    if not mapping and own == own_name:
         return text
     _check_unshadowed(text, mapping)
     tree = ast.parse(text)
@@ -653,12 +673,12 @@ def _renamed(text, reads, names, own, own_name):
                            "`global` statement")
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) and \
-                stmt.name in mapping:
+                stmt.name == own != own_name:
             line = lines[stmt.lineno - 1]
             found = re.compile(rb"(def|class)\s+(" + stmt.name.encode()
                                + rb")\b").search(line, stmt.col_offset)
             spots.append((stmt.lineno, found.start(2), found.end(2),
-                          mapping[stmt.name]))
+                          own_name))
     for line, start, end, new in sorted(spots, reverse=True):
         text_line = lines[line - 1]
         lines[line - 1] = text_line[:start] + new.encode() + text_line[end:]

@@ -74,12 +74,16 @@ def main(argv=None):
         print(f"{args.file}: {err.args[0]}", file=sys.stderr)
         return 1
     if args.output is not None and args.stage == "grad":
-        text, failures = aot.module_source(
-            functions, module, args.output, mode=args.mode,
-            argnums=lambda func: _argnums_of(func, args),
-            optimize=not args.no_optimize, standalone=args.standalone,
-            module_name=args.module,
-            command=shlex.join(["s2sad", *argv]))
+        try:
+            text, failures = aot.module_source(
+                functions, module, args.output, mode=args.mode,
+                argnums=lambda func: _argnums_of(func, args),
+                optimize=not args.no_optimize, standalone=args.standalone,
+                module_name=args.module,
+                command=shlex.join(["s2sad", *argv]))
+        except s2sad.S2SADError as err:  # the module as a whole
+            print(_one_line(str(err)), file=sys.stderr)
+            return 1
         for err in failures:
             print(_one_line(str(err)), file=sys.stderr)
         if len(failures) == len(functions):
