@@ -493,7 +493,7 @@ class _Writer:
                 f"{b.name} = types.SimpleNamespace(\n" + ",\n".join(
                     f"    {attribute}={names[value]}"
                     for attribute, value in items) + ")")
-        return "\n".join(texts)
+        return "\n\n".join(texts)
 
 
 _LOADER = '''\

@@ -361,6 +361,105 @@ def test_written_module_names_its_origin_and_versions(tmp_path):
     assert "fresh" not in text and "_s2sad_" not in text
 
 
+# names ------------------------------------------------------------------
+
+_HELPERS = """\
+import numpy as np
+
+SCALE = 2.0
+
+
+def h(a, b):
+    return SCALE * a * b + np.sin(a)
+"""
+
+# globals named as s2sad's own names (`runtime`), as another module's
+# (`SCALE`), as builtins (`sum` is not, `float` is read); a callee
+# differentiated twice (both of h's arguments, one at a time); a rule's
+# constant (math.erf's) and helper (np.max's ties)
+_CLASHES = """\
+import math
+
+import numpy as np
+
+from helpers import h
+
+SCALE = 5.0
+runtime = 3.0
+errors = 0.5
+
+
+def f(x, y):
+    return h(x, 2.0) + h(3.0, y) * SCALE + runtime * errors
+
+
+def g(x):
+    return math.erf(x) * 2.0 + np.max(np.array([x, 2 * x, 2 * x]))
+
+
+def k(x):
+    total = 0.0
+    for v in [x, x * 2]:
+        total = total + sum([v, v]) + float(v)
+    return total
+"""
+
+
+def test_names_that_clash_are_renamed(tmp_path):
+    (tmp_path / "helpers.py").write_text(_HELPERS)
+    (tmp_path / "prog.py").write_text(_CLASHES)
+    module = _load(tmp_path / "prog.py", "prog")
+    inputs = {"f": [(0.3, 0.7), (np.array(0.3), 0.7)], "g": [(0.3,)],
+              "k": [(0.3,), (np.array(0.3),)]}
+    for standalone in (False, True):
+        out = "standalone.py" if standalone else "grads.py"
+        assert cli.main([str(tmp_path / "prog.py"), "-o",
+                         str(tmp_path / out)]
+                        + ["--standalone"] * standalone) == 0
+        text = (tmp_path / out).read_text()
+        assert "runtime = _user.runtime" in text
+        assert "errors = _user.errors" in text
+        assert "SCALE = _user.SCALE" in text
+        assert "from helpers import SCALE as SCALE_2" in text
+        assert "def vjp_h(" in text and "def vjp_h_2(" in text
+        assert "TWO_OVER_SQRT_PI = " in text
+        calls, expected = [], []
+        for name, cases in inputs.items():
+            func = getattr(module, name)
+            argnums = _all_positional(func)
+            for args in cases:
+                calls.append((out[:-3], f"grad_{name}", args, {}))
+                expected.append(s2sad.grad(func, argnums)(*args))
+        results = _run_modules(tmp_path, calls, standalone)
+        for (_, name, _, _), (kind, got), want in zip(calls, results,
+                                                      expected):
+            assert kind == "value", (name, got)
+            _assert_same(got, want, name)
+
+
+def test_a_closure_variable_is_refused(tmp_path, capsys):
+    (tmp_path / "closure.py").write_text(
+        "def make(c):\n"
+        "    def inner(x):\n"
+        "        return c * x\n"
+        "    return inner\n\n\n"
+        "scaled = make(3.0)\n\n\n"
+        "def outer(x):\n"
+        "    return scaled(x) + x\n\n\n"
+        "def plain(x):\n"
+        "    return x * x\n")
+    out = tmp_path / "grads.py"
+    assert cli.main([str(tmp_path / "closure.py"), "outer", "plain",
+                     "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"{tmp_path / 'closure.py'}:10: outer cannot be written "
+                   "into a module: the code of inner reads `c`, a closure "
+                   "variable (a module binds only module-level names)\n")
+    text = out.read_text()
+    assert "def grad_plain(" in text and "def grad_outer(" not in text
+    assert "'grad_plain'" in text
+
+
 # refusing to overwrite ------------------------------------------------------
 
 def _cli(*args, cwd):
