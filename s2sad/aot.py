@@ -146,6 +146,8 @@ class _Writer:
         try:
             transformation = instance.__s2sad_transformation__
             self._register(transformation)
+            new = ("part", id(transformation.parts[0].code)) \
+                not in self.bindings
             key = self._part(transformation, 0)
         except _Refused as refused:
             self.bindings, self.attributes = saved
@@ -153,7 +155,12 @@ class _Writer:
             raise errors.S2SADError(
                 f"{func.__qualname__} cannot be written into a module: "
                 f"{refused}", code.co_filename, code.co_firstlineno) from None
-        self.bindings[key].public = True
+        binding = self.bindings[key]
+        binding.public = True
+        if new:  # named after func (not the adapter of a function with a
+            # rule, `call_f`, which the transformation is of)
+            binding.wanted = binding.wanted.replace(
+                transformation.code.co_name, func.__name__)
         if key not in self.public:
             self.public.append(key)
 
@@ -181,7 +188,7 @@ class _Writer:
         key = ("part", id(part.code))
         text = self._shown_paths(part.text, transformation.code.co_filename)
         binding, new = self._bind(key, "part", part.code.co_name, text=text,
-                                  keep=part)
+                                  defines=part.code.co_name, keep=part)
         if not new:
             return key
         # (its own name, where the code reads it, is the user's global)
@@ -250,6 +257,8 @@ class _Writer:
             raise _Refused(f"`{wanted}` is {type(value).__name__} "
                            f"{value!r:.60}, which a module cannot name")
         module, name = home
+        if module == self.source.__name__:
+            return self._global(vars(self.source), name)
         if module.startswith("s2sad"):
             if self.standalone:
                 if not _COPYABLE.match(module):
@@ -288,8 +297,9 @@ class _Writer:
             raise _Refused(f"`{name}` is not defined in "
                            f"{namespace.get('__name__')}")
         value = namespace[name]
-        if isinstance(value, types.ModuleType):
-            return self._module(value, name)
+        if isinstance(value, types.ModuleType) or \
+                "__name__" not in namespace:  # (an adapter's own globals)
+            return self._object(value, name)
         if self.standalone and _is_s2sads(value):
             raise _Refused(_needs_s2sad(f"the global `{name}`"))
         module = namespace["__name__"]
@@ -316,7 +326,7 @@ class _Writer:
         key = ("copy", module.__name__, name)
         text = _definition(module, name)
         binding, new = self._bind(key, "copy", name, text=text,
-                                  module=module.__name__)
+                                  defines=name, module=module.__name__)
         if not new:
             return key
         for free, attributes in _free_names(text):
@@ -374,7 +384,7 @@ class _Writer:
         sections.append(self._namespaces(by_kind["namespace"], names))
         sections.append("__all__ = [\n" + "".join(
             f"    {self.bindings[k].name!r},\n" for k in self.public) + "]")
-        sections += [_renamed(b.text, b.reads, names, b.wanted, b.name)
+        sections += [_renamed(b.text, b.reads, names, b.defines, b.name)
                      for _, b in by_kind["part"]]
         return "\n\n\n".join(s.strip("\n") for s in sections if s.strip()) \
             + "\n"
@@ -474,7 +484,7 @@ class _Writer:
                     visit(attribute)  # a namespace's
                 visit(read)
             texts.append(f"# from {binding.module}\n" + _renamed(
-                binding.text, binding.reads, names, binding.wanted,
+                binding.text, binding.reads, names, binding.defines,
                 binding.name).rstrip("\n"))
         for key in self.bindings:
             visit(key)

@@ -437,6 +437,80 @@ def test_names_that_clash_are_renamed(tmp_path):
             _assert_same(got, want, name)
 
 
+# a rule of the user's, a custom_vjp, recursion and a lambda: the last
+# three dispatched when the code runs (through s2sad.calls)
+_DISPATCHED = """\
+import numpy as np
+
+import s2sad
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+@s2sad.adjoint(softplus)
+def _softplus_adjoint(result, x):
+    d[x] = d[result] / (1.0 + np.exp(-x))
+
+
+@s2sad.custom_vjp
+def cube(x):
+    return x ** 3
+
+
+def cube_fwd(x):
+    return x ** 3, x
+
+
+def cube_bwd(x, g):
+    return (3.0 * x ** 2 * g,)
+
+
+cube.defvjp(cube_fwd, cube_bwd)
+
+
+def loss(x):
+    return np.sum(softplus(x) * 2.0) + np.sum(cube(x))
+
+
+def recursive(x, n):
+    if n == 0:
+        return x
+    return recursive(x * 1.5, n - 1) + x
+
+
+def with_lambda(x):
+    f = lambda v: v * v
+    return f(x) + x
+"""
+
+
+def test_rules_and_calls_dispatched_at_run_time(tmp_path, capsys):
+    (tmp_path / "prog.py").write_text(_DISPATCHED)
+    names = ["softplus", "loss", "recursive", "with_lambda"]
+    assert cli.main([str(tmp_path / "prog.py"), *names, "-o",
+                     str(tmp_path / "grads.py")]) == 0
+    module = _load(tmp_path / "prog.py", "prog")
+    x = np.array([0.3, -0.5])
+    inputs = {"softplus": (0.3,), "loss": (x,), "recursive": (0.3, 3),
+              "with_lambda": (0.3,)}
+    calls = [("grads", f"grad_{name}", inputs[name], {}) for name in names]
+    results = _run_modules(tmp_path, calls, standalone=False)
+    for name, (kind, got) in zip(names, results):
+        func = getattr(module, name)
+        assert kind == "value", (name, got)
+        _assert_same(got, s2sad.grad(func, _all_positional(func))(
+            *inputs[name]), name)
+    # only softplus's code (its rule) runs without s2sad
+    assert cli.main([str(tmp_path / "prog.py"), *names, "--standalone",
+                     "-o", str(tmp_path / "standalone.py")]) == 1
+    refused = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1].split()[0] for line in refused] == \
+        names[1:]
+    assert "'grad_softplus'" in (tmp_path / "standalone.py").read_text()
+
+
 def test_a_closure_variable_is_refused(tmp_path, capsys):
     (tmp_path / "closure.py").write_text(
         "def make(c):\n"
