@@ -257,13 +257,12 @@ class _Writer:
             raise _Refused(f"`{wanted}` is {type(value).__name__} "
                            f"{value!r:.60}, which a module cannot name")
         module, name = home
-        if module == self.source.__name__:
-            return self._global(vars(self.source), name)
-        if module.startswith("s2sad"):
-            if self.standalone:
-                if not _COPYABLE.match(module):
-                    raise _Refused(_needs_s2sad(f"{module}.{name}"))
-                return self._copy(sys.modules[module], name)
+        if module.split(".")[0] != "s2sad":  # imported after the user's
+            return self._global(vars(sys.modules[module]), name)
+        if self.standalone:
+            if not _COPYABLE.match(module):
+                raise _Refused(_needs_s2sad(f"{module}.{name}"))
+            return self._copy(sys.modules[module], name)
         key = ("from", module, name, wanted)
         self._bind(key, "from", wanted, module=module, attribute=name)
         return key
@@ -276,7 +275,8 @@ class _Writer:
             if not _COPYABLE.match(name):
                 raise _Refused(_needs_s2sad(name))
             key = ("namespace", name)
-            self._bind(key, "namespace", wanted)
+            binding, _ = self._bind(key, "namespace", wanted)
+            binding.reads["types"] = self._module(types, "types")
             self.attributes.setdefault(key, {})
             return key
         key = ("module", name)
@@ -289,8 +289,9 @@ class _Writer:
         return key
 
     def _global(self, namespace, name):
-        """A global `name` of the user's module whose dict is
-        `namespace`."""
+        """The global `name` of the module whose dict is `namespace` (the
+        user's, or one it imports: read from that module when the user's
+        module has been imported)."""
         if name not in namespace:
             if hasattr(builtins, name):
                 return self._builtin(name)
@@ -350,10 +351,11 @@ class _Writer:
     def _name(self):
         """Give every binding its name: its own unless taken."""
         taken = set(_RESERVED)
-        # the functions asked for keep their names, then builtins theirs,
-        # then the globals of the user's module
+        # builtins keep their names (no function asked for is named as
+        # one: grad_..., jvp_...), then the functions asked for, then the
+        # globals of the user's module
         ordered = sorted(self.bindings.values(), key=lambda b: (
-            not b.public, b.kind != "builtin",
+            b.kind != "builtin", not b.public,
             not getattr(b, "main", False)))
         for binding in ordered:
             name, n = binding.wanted, 2
@@ -370,16 +372,13 @@ class _Writer:
         for key, binding in self.bindings.items():
             by_kind[binding.kind].append((key, binding))
         sections = [self._header(command) + "\n\n"
-                    + self._imports(by_kind, names)]
+                    + self._imports(by_kind)]
         if any(b.main for _, b in by_kind["user"]):
             sections.append(self._loader())
         sections.append("\n".join(
             _user_line(b) for _, b in by_kind["user"]))
         sections.append("\n".join(
             f"{b.name} = {b.literal}" for _, b in by_kind["value"]))
-        sections.append("\n".join(
-            f"{b.name} = builtins.{b.wanted}" for _, b in by_kind["builtin"]
-            if b.name != b.wanted))
         sections.append(self._copies(names))
         sections.append(self._namespaces(by_kind["namespace"], names))
         sections.append("__all__ = [\n" + "".join(
@@ -413,7 +412,7 @@ class _Writer:
                "module again after changing that code.")
         return "\n".join(lines) + '\n"""' + _wrapped(doc) + '\n"""'
 
-    def _imports(self, by_kind, names):
+    def _imports(self, by_kind):
         """`import` lines: the standard library's, others', s2sad's."""
         lines = []
         for _, b in by_kind["module"]:
@@ -437,10 +436,6 @@ class _Writer:
             if b.kind == "from":
                 alias = "" if b.name == b.attribute else f" as {b.name}"
                 lines.append(f"from {b.module} import {b.attribute}{alias}")
-        if any(b.name != b.wanted for _, b in by_kind["builtin"]):
-            lines.append("import builtins")
-        if by_kind["namespace"]:
-            lines.append("import types")
 
         def group(line):
             module = line.split()[1].split(".")[0]
@@ -494,13 +489,16 @@ class _Writer:
         return "\n\n\n".join(texts)
 
     def _namespaces(self, namespaces, names):
+        """A module of s2sad's (standalone): a namespace of the copies of
+        what the code reads off it."""
         texts = []
         for key, b in namespaces:
             items = sorted(self.attributes[key].items())
             texts.append(
                 f"# s2sad's {key[1].split('.')[-1]}: the definitions "
                 "copied above\n"
-                f"{b.name} = types.SimpleNamespace(\n" + ",\n".join(
+                f"{b.name} = {names[b.reads['types']]}.SimpleNamespace(\n"
+                + ",\n".join(
                     f"    {attribute}={names[value]}"
                     for attribute, value in items) + ")")
         return "\n\n".join(texts)
