@@ -1,7 +1,7 @@
 # s2sad-output: written by s2sad; do not edit, generate it again.
 # From: examples/model.py
 # Command: s2sad examples/model.py loss --argnums 0 -o examples/model_grads.py
-# Generated: 2026-12-02 13:52:15 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
+# Generated: 2026-12-02 14:01:51 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
 """The code s2sad generates for the functions of model.py, ahead of time.
 
 It needs s2sad, NumPy and the module it was generated from. It is a snapshot:
@@ -28,7 +28,8 @@ def _load_module(relative, name):
     path = os.path.normcase(os.path.realpath(path))
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
-        if file and os.path.normcase(os.path.realpath(file)) == path:
+        if isinstance(file, str) and \
+                os.path.normcase(os.path.realpath(file)) == path:
             return module
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)

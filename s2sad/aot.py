@@ -48,6 +48,7 @@ import platform
 import re
 import symtable
 import sys
+import textwrap
 import types
 
 import numpy as np
@@ -517,7 +518,8 @@ def _load_module(relative, name):
     path = os.path.normcase(os.path.realpath(path))
     for module in list(sys.modules.values()):
         file = getattr(module, "__file__", None)
-        if file and os.path.normcase(os.path.realpath(file)) == path:
+        if isinstance(file, str) and \\
+                os.path.normcase(os.path.realpath(file)) == path:
             return module
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -534,6 +536,8 @@ def _load_module(relative, name):
 
 
 def _user_line(binding):
+    """The line binding a global of the user's module, or of a module it
+    imports."""
     if binding.main:
         return f"{binding.name} = _user.{binding.attribute}"
     alias = "" if binding.name == binding.attribute else f" as {binding.name}"
@@ -542,7 +546,6 @@ def _user_line(binding):
 
 def _wrapped(text, width=79):
     """Paragraphs of `text` wrapped to `width`."""
-    import textwrap
     return "\n\n".join(textwrap.fill(p, width) for p in text.split("\n\n"))
 
 
