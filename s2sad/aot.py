@@ -192,9 +192,10 @@ class _Writer:
                                   defines=part.code.co_name, keep=part)
         if not new:
             return key
-        # (its own name, where the code reads it, is the user's global)
+        # (its own name, where the code reads it, is the user's global: a
+        # free variable of its code only as `codegen` compiles it)
         for name, attributes in _free_names(text):
-            if name in part.code.co_freevars:
+            if name in part.code.co_freevars and name != part.code.co_name:
                 if name == part.calls:
                     binding.reads[name] = self._part(transformation,
                                                      index + 1)

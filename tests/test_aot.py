@@ -511,6 +511,23 @@ def test_rules_and_calls_dispatched_at_run_time(tmp_path, capsys):
     assert "'grad_softplus'" in (tmp_path / "standalone.py").read_text()
 
 
+def test_a_global_named_as_the_generated_function(tmp_path):
+    """The code reads the user's `grad_f`, not itself. (In a running
+    program, s2sad.grad(f) fails there: NameError, cannot access free
+    variable 'grad_f'.)"""
+    (tmp_path / "prog.py").write_text(
+        "grad_f = 1.5\n\n\ndef f(x):\n    return x * grad_f\n")
+    assert cli.main([str(tmp_path / "prog.py"), "-o",
+                     str(tmp_path / "grads.py")]) == 0
+    assert "grad_f_2 = _user.grad_f" in (tmp_path / "grads.py").read_text()
+    results = _run_modules(tmp_path, [("grads", "grad_f", (2.0,), {}),
+                                      ("grads", "grad_f", (np.array(2.0),),
+                                       {})], standalone=False)
+    assert results[0] == ("value", 1.5)
+    assert results[1][0] == "value" and np.shape(results[1][1]) == ()
+    assert results[1][1] == 1.5
+
+
 def test_a_closure_variable_is_refused(tmp_path, capsys):
     (tmp_path / "closure.py").write_text(
         "def make(c):\n"
