@@ -128,7 +128,8 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="s2sad",
         description="Print the derivative code s2sad generates for the "
-                    "functions in FILE.")
+                    "functions in FILE, or write it as a module to import "
+                    "(-o OUT).")
     parser.add_argument("file", metavar="FILE", help="a Python source file")
     parser.add_argument("names", metavar="NAME", nargs="*",
                         help="functions to transform (default: every "
