@@ -14,14 +14,17 @@ the top of the module to the object it is bound to in the running program:
   user's module does not bind it) to an import of that object, and a
   number (a rule's constant) to its value;
 - a callee's generated function to its definition in the module;
+- a closure variable (of the user's function, or of generated code when
+  a derivative is differentiated) to the value it holds now: a snapshot;
 - a global of the user's module to the same object, read from the user's
   module, which the written module imports (by the file's path relative
   to the module, or by module name);
 - a builtin stays a builtin.
 
-Where two of these would take one name, the one found later is renamed,
-in the code that reads it too (at the positions `ast` gives, so that the
-comments stay).
+Where two of these would take one name, builtins keep theirs first, then
+the functions asked for, then the globals of the user's module, then the
+others in the order found; the rest are renamed, in the code that reads
+them too (at the positions `ast` gives, so that the comments stay).
 
 With `standalone`, the module does not import s2sad: the definitions of
 the s2sad objects the code reads (functions, classes and constants of
@@ -147,9 +150,9 @@ class _Writer:
         try:
             transformation = instance.__s2sad_transformation__
             self._register(transformation)
-            new = ("part", id(transformation.parts[0].code)) \
-                not in self.bindings
-            key = self._part(transformation, 0)
+            key = ("part", id(instance))
+            new = key not in self.bindings
+            self._part(transformation, 0, instance)
         except _Refused as refused:
             self.bindings, self.attributes = saved
             code = func.__code__
@@ -183,31 +186,36 @@ class _Writer:
 
     # the kinds of binding -------------------------------------------------
 
-    def _part(self, transformation, index):
-        """A generated function: its source, its free names bound."""
+    def _part(self, transformation, index, function):
+        """A generated function, part `index` of a transformation, as
+        `function` (an instance of it) binds it: its source, its free
+        names bound to what the function's closure cells hold (s2sad's
+        names, the next part, the generated functions of callees, and
+        the values of the user's closure variables, as they are now)."""
         part = transformation.parts[index]
-        key = ("part", id(part.code))
+        key = ("part", id(function))
         text = self._shown_paths(part.text, transformation.code.co_filename)
         binding, new = self._bind(key, "part", part.code.co_name, text=text,
-                                  defines=part.code.co_name, keep=part)
+                                  defines=part.code.co_name, keep=function)
         if not new:
             return key
+        cells = dict(zip(part.code.co_freevars, function.__closure__ or ()))
+        for cell in cells.values():
+            callee = getattr(_contents(cell), "__s2sad_transformation__",
+                             None)
+            if callee is not None:  # (one read from the user's cell)
+                self._register(callee)
         # (its own name, where the code reads it, is the user's global: a
         # free variable of its code only as `codegen` compiles it)
         for name, attributes in _free_names(text):
-            if name in part.code.co_freevars and name != part.code.co_name:
-                if name == part.calls:
-                    binding.reads[name] = self._part(transformation,
-                                                     index + 1)
-                elif name in part.cells:
-                    value = part.cells[name].cell_contents
-                    binding.reads[name] = self._object(value, name)
-                    self._through(binding, name, value, attributes)
-                else:
+            if name in cells and name != part.code.co_name:
+                value = _contents(cells[name])
+                if value is _EMPTY:
                     raise _Refused(
                         f"the code of {transformation.code.co_name} reads "
-                        f"`{name}`, a closure variable (a module binds "
-                        "only module-level names)")
+                        f"`{name}`, a closure variable not yet assigned")
+                binding.reads[name] = self._object(value, name)
+                self._through(binding, name, value, attributes)
             else:
                 binding.reads[name] = self._global(transformation.globals,
                                                    name)
@@ -243,7 +251,7 @@ class _Writer:
         code = getattr(value, "__code__", None)
         if isinstance(code, types.CodeType):
             if id(code) in self.parts:
-                return self._part(*self.parts[id(code)])
+                return self._part(*self.parts[id(code)], value)
             if errors.is_generated(code.co_filename):
                 raise _Refused(f"`{wanted}` is generated code s2sad did not "
                                "record")
@@ -534,6 +542,17 @@ def _load_module(relative, name):
     finally:
         sys.path.remove(os.path.dirname(path))
     return module'''
+
+
+_EMPTY = object()  # what an empty cell holds (see _contents)
+
+
+def _contents(cell):
+    """What a closure cell holds, or _EMPTY."""
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _EMPTY
 
 
 def _user_line(binding):
