@@ -16,15 +16,21 @@ the top of the module to the object it is bound to in the running program:
 - a callee's generated function to its definition in the module;
 - a closure variable (of the user's function, or of generated code when
   a derivative is differentiated) to the value it holds now: a snapshot;
-- a global of the user's module to the same object, read from the user's
-  module, which the written module imports (by the file's path relative
-  to the module, or by module name);
 - a builtin stays a builtin.
 
-Where two of these would take one name, builtins keep theirs first, then
-the functions asked for, then the globals of the user's module, then the
-others in the order found; the rest are renamed, in the code that reads
-them too (at the positions `ast` gives, so that the comments stay).
+A global of the user's module (other than a module, which is imported) is
+not bound: the code reads it off the user's module when it runs
+(`_user.SCALE`), as generated code reads it in the running program. The
+written module imports the user's module (`_user`) by the file's path
+relative to it (reusing the module already imported from that file, and
+otherwise importing it under the file's name when that names no other
+module), or by module name; a global of another module of the user's is
+read off that module (`helpers.SCALE`).
+
+Where two names would be one, builtins keep theirs first, then the
+functions asked for, then the others in the order found; the rest are
+renamed, in the code that reads them too (at the positions `ast` gives, so
+that the comments stay).
 
 With `standalone`, the module does not import s2sad: the definitions of
 the s2sad objects the code reads (functions, classes and constants of
@@ -65,8 +71,7 @@ MARKER = "# s2sad-output: written by s2sad; do not edit, generate it again."
 # generated code calls at run time, never the engine that generates it
 _COPYABLE = re.compile(r"s2sad\.(runtime|errors|rules\.(?!registry$)\w+)$")
 _RESERVED = {"_user", "_load_module", "__all__"}
-_ORDER = ("module", "from", "user", "value", "builtin", "copy", "namespace",
-          "part")
+_ORDER = ("module", "from", "value", "builtin", "copy", "namespace", "part")
 
 
 def is_output(path):
@@ -299,9 +304,11 @@ class _Writer:
         return key
 
     def _global(self, namespace, name):
-        """The global `name` of the module whose dict is `namespace` (the
-        user's, or one it imports: read from that module when the user's
-        module has been imported)."""
+        """The global `name` of the module whose dict is `namespace`: a
+        module is imported; anything else is read off its module when the
+        code runs (`_user.name` for the user's module), as in the running
+        program. Its key is then ("attribute", module key or None for the
+        user's, name)."""
         if name not in namespace:
             if hasattr(builtins, name):
                 return self._builtin(name)
@@ -314,10 +321,14 @@ class _Writer:
         if self.standalone and _is_s2sads(value):
             raise _Refused(_needs_s2sad(f"the global `{name}`"))
         module = namespace["__name__"]
-        key = ("user", module, name)
-        self._bind(key, "user", name, module=module, attribute=name,
-                   main=module == self.source.__name__)
-        return key
+        if module == self.source.__name__:
+            return ("attribute", None, name)
+        if sys.modules.get(module) is None or \
+                vars(sys.modules[module]) is not namespace:
+            raise _Refused(f"`{name}` is read from {module}, which is not "
+                           "imported under that name")
+        return ("attribute", self._module(sys.modules[module],
+                                          module.rpartition(".")[2]), name)
 
     def _member(self, module, name):
         """What `module.name` is, for a copied definition of module."""
@@ -362,11 +373,9 @@ class _Writer:
         """Give every binding its name: its own unless taken."""
         taken = set(_RESERVED)
         # builtins keep their names (no function asked for is named as
-        # one: grad_..., jvp_...), then the functions asked for, then the
-        # globals of the user's module
+        # one: grad_..., jvp_...), then the functions asked for
         ordered = sorted(self.bindings.values(), key=lambda b: (
-            b.kind != "builtin", not b.public,
-            not getattr(b, "main", False)))
+            b.kind != "builtin", not b.public))
         for binding in ordered:
             name, n = binding.wanted, 2
             while name in taken or keyword.iskeyword(name):
@@ -378,15 +387,22 @@ class _Writer:
         """The module's source."""
         self._name()
         names = {key: b.name for key, b in self.bindings.items()}
+        for binding in list(self.bindings.values()):
+            for key in binding.reads.values():
+                if key[0] == "attribute":  # a global, read when it runs
+                    module = "_user" if key[1] is None else names[key[1]]
+                    names[key] = f"{module}.{key[2]}"
         by_kind = {kind: [] for kind in _ORDER}
         for key, binding in self.bindings.items():
             by_kind[binding.kind].append((key, binding))
-        sections = [self._header(command) + "\n\n"
-                    + self._imports(by_kind)]
-        if any(b.main for _, b in by_kind["user"]):
+        local = [b for _, b in by_kind["module"] if self._is_local(b.module)]
+        sections = [self._header(command) + "\n\n" + self._imports(
+            [b for _, b in by_kind["module"] if b not in local],
+            [b for _, b in by_kind["from"]])]
+        if any(key[0] == "attribute" and key[1] is None
+               for b in self.bindings.values() for key in b.reads.values()):
             sections.append(self._loader())
-        sections.append("\n".join(
-            _user_line(b) for _, b in by_kind["user"]))
+        sections.append(self._imports(local))  # the user's own modules
         sections.append("\n".join(
             f"{b.name} = {b.literal}" for _, b in by_kind["value"]))
         sections.append(self._copies(names))
@@ -422,10 +438,19 @@ class _Writer:
                "module again after changing that code.")
         return "\n".join(lines) + '\n"""' + _wrapped(doc) + '\n"""'
 
-    def _imports(self, by_kind):
-        """`import` lines: the standard library's, others', s2sad's."""
+    def _is_local(self, module):
+        """Is the module of this name one of the user's own, in the user
+        file's directory (importable once the user's module is)?"""
+        file = getattr(sys.modules.get(module), "__file__", None)
+        directory = os.path.dirname(os.path.abspath(self.source.__file__))
+        return isinstance(file, str) and \
+            os.path.abspath(file).startswith(directory + os.sep)
+
+    def _imports(self, modules, objects=()):
+        """`import` lines for the bindings of `modules` and of `objects`
+        (s2sad's): the standard library's, others', s2sad's."""
         lines = []
-        for _, b in by_kind["module"]:
+        for b in modules:
             module = b.module
             if b.name == module:
                 lines.append(f"import {module}")
@@ -442,10 +467,9 @@ class _Writer:
                     f"import {submodule}" if b.name == module else
                     f"from {package} import {last} as _s2sad_"
                     + submodule.replace(".", "_"))
-        for key, b in self.bindings.items():
-            if b.kind == "from":
-                alias = "" if b.name == b.attribute else f" as {b.name}"
-                lines.append(f"from {b.module} import {b.attribute}{alias}")
+        for b in objects:
+            alias = "" if b.name == b.attribute else f" as {b.name}"
+            lines.append(f"from {b.module} import {b.attribute}{alias}")
 
         def group(line):
             module = line.split()[1].split(".")[0]
@@ -472,8 +496,7 @@ class _Writer:
         relative = os.path.relpath(
             os.path.abspath(self.source.__file__),
             os.path.dirname(os.path.abspath(self.output)))
-        return _LOADER + (f"\n\n\n_user = _load_module({relative!r}, "
-                          f"{self.source.__name__!r})")
+        return _LOADER + f"\n\n\n_user = _load_module({relative!r})"
 
     def _copies(self, names):
         """The copied definitions, each after those it reads."""
@@ -515,10 +538,11 @@ class _Writer:
 
 
 _LOADER = '''\
-def _load_module(relative, name):
+def _load_module(relative):
     """The module the code was generated from, at the path `relative` to
-    this file: the one already imported from that file, else imported now
-    under `name`, its directory on sys.path while it runs."""
+    this file: the one already imported from that file, else imported now,
+    under the file's name unless that names another module (then prefixed
+    with s2sad_user_), its directory on sys.path while it runs."""
     import importlib.util
     import os
     import sys
@@ -530,6 +554,11 @@ def _load_module(relative, name):
         if isinstance(file, str) and \\
                 os.path.normcase(os.path.realpath(file)) == path:
             return module
+    name = os.path.splitext(os.path.basename(path))[0]
+    found = importlib.util.find_spec(name) if name.isidentifier() else None
+    if found is not None and (found.origin is None or os.path.normcase(
+            os.path.realpath(found.origin)) != path):
+        name = "s2sad_user_" + name
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -553,15 +582,6 @@ def _contents(cell):
         return cell.cell_contents
     except ValueError:
         return _EMPTY
-
-
-def _user_line(binding):
-    """The line binding a global of the user's module, or of a module it
-    imports."""
-    if binding.main:
-        return f"{binding.name} = _user.{binding.attribute}"
-    alias = "" if binding.name == binding.attribute else f" as {binding.name}"
-    return f"from {binding.module} import {binding.attribute}{alias}"
 
 
 def _wrapped(text, width=79):

@@ -16,7 +16,8 @@ can be imported (see `s2sad.aot`): the generated functions (`grad_f`, or
 `jvp_f` in forward mode, listed in its `__all__`) with every generated
 function they call, the imports and constants they read, and FILE's module,
 which it imports (by FILE's path relative to OUT, or by module name with
-`--module NAME`) for the globals the code reads. It is a snapshot, without
+`--module NAME`) for the globals the code reads when it runs. It is a
+snapshot (of the code, and of the closure variables it reads), without
 the checks that keep in-process derivatives fresh: write it again after
 changing FILE. `--standalone` also copies into it the s2sad helpers the
 code calls, so that it runs without s2sad (only NumPy and FILE's module);

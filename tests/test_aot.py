@@ -332,7 +332,7 @@ def test_module_imports_the_user_module_by_name(tmp_path):
     script = ("import numpy as np, model, grads\n"
               "params = model.init()\n"
               "g = grads.grad_loss(params, np.ones(3), np.zeros(2))\n"
-              "print(grads.model is model.model, g[0]['scale'])\n")
+              "print(grads._user is model, g[0]['scale'])\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), str(tmp_path), str(out.parent)])}
     ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
@@ -373,9 +373,9 @@ def h(a, b):
     return SCALE * a * b + np.sin(a)
 """
 
-# globals named as s2sad's own names (`runtime`), as another module's
-# (`SCALE`), as builtins (`sum` is not, `float` is read); a callee
-# differentiated twice (both of h's arguments, one at a time); a rule's
+# globals named as s2sad's own names (`runtime`, `errors`), as another
+# module's (`SCALE`); builtins (`sum`, `float`); a callee differentiated
+# twice (both of h's arguments, one at a time: two vjp_h); a rule's
 # constant (math.erf's) and helper (np.max's ties)
 _CLASHES = """\
 import math
@@ -405,7 +405,7 @@ def k(x):
 """
 
 
-def test_names_that_clash_are_renamed(tmp_path):
+def test_names_that_would_clash(tmp_path):
     (tmp_path / "helpers.py").write_text(_HELPERS)
     (tmp_path / "prog.py").write_text(_CLASHES)
     module = _load(tmp_path / "prog.py", "prog")
@@ -417,10 +417,10 @@ def test_names_that_clash_are_renamed(tmp_path):
                          str(tmp_path / out)]
                         + ["--standalone"] * standalone) == 0
         text = (tmp_path / out).read_text()
-        assert "runtime = _user.runtime" in text
-        assert "errors = _user.errors" in text
-        assert "SCALE = _user.SCALE" in text
-        assert "from helpers import SCALE as SCALE_2" in text
+        # the globals are read when the code runs
+        assert "_t3 = _t2 * _user.SCALE" in text
+        assert "_t5 = _user.runtime * _user.errors" in text
+        assert "\nimport helpers\n" in text and " helpers.SCALE * a" in text
         assert "def vjp_h(" in text and "def vjp_h_2(" in text
         assert "TWO_OVER_SQRT_PI = " in text
         calls, expected = [], []
@@ -486,6 +486,33 @@ def with_lambda(x):
 """
 
 
+def test_globals_are_read_when_the_code_runs(tmp_path):
+    """As in a running program: the module reads the user's module's
+    globals when its functions run, and is the module `import` gives."""
+    (tmp_path / "helpers.py").write_text(_HELPERS)
+    (tmp_path / "prog.py").write_text(_CLASHES)
+    assert cli.main([str(tmp_path / "prog.py"), "f", "-o",
+                     str(tmp_path / "grads.py")]) == 0
+    script = textwrap.dedent("""\
+        import grads
+        import prog, helpers
+        before = grads.grad_f(0.3, 0.7)
+        prog.SCALE, prog.errors, helpers.SCALE = 7.0, 1.0, 3.0
+        print(grads._user is prog, before, grads.grad_f(0.3, 0.7))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT),
+                                                        str(tmp_path)])}
+    ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
+                         capture_output=True, text=True, env=env)
+    assert ran.returncode == 0, ran.stderr
+    module = _load(tmp_path / "prog.py", "prog")
+    before = s2sad.grad(module.f, (0, 1))(0.3, 0.7)
+    module.SCALE, module.errors, module.h.__globals__["SCALE"] = 7.0, 1.0, 3.0
+    after = s2sad.grad(module.f, (0, 1))(0.3, 0.7)
+    assert before != after
+    assert ran.stdout == f"True {before} {after}\n"
+
+
 def test_rules_and_calls_dispatched_at_run_time(tmp_path, capsys):
     (tmp_path / "prog.py").write_text(_DISPATCHED)
     names = ["softplus", "loss", "recursive", "with_lambda"]
@@ -519,7 +546,8 @@ def test_a_global_named_as_the_generated_function(tmp_path):
         "grad_f = 1.5\n\n\ndef f(x):\n    return x * grad_f\n")
     assert cli.main([str(tmp_path / "prog.py"), "-o",
                      str(tmp_path / "grads.py")]) == 0
-    assert "grad_f_2 = _user.grad_f" in (tmp_path / "grads.py").read_text()
+    assert "x_bar = _t1_bar * _user.grad_f" in \
+        (tmp_path / "grads.py").read_text()
     results = _run_modules(tmp_path, [("grads", "grad_f", (2.0,), {}),
                                       ("grads", "grad_f", (np.array(2.0),),
                                        {})], standalone=False)
