@@ -90,7 +90,8 @@ def module_source(functions, source, output, mode="reverse", argnums=None,
     """The text of the module of the generated functions of `functions`.
 
     Args:
-        functions: functions defined in the user's module `source`.
+        functions: functions defined in `source`, the user's module (as
+            the command line imports it).
         output: the path the module will be written to (the user's file
             is imported by its path relative to it).
         argnums: a function of a function, its argnums (default 0).
@@ -123,7 +124,9 @@ class _Refused(Exception):
 class _Binding:
     """A top-level name of the module being written: what it binds
     (`kind` and the fields of that kind), the name it would like, and the
-    names its definition reads (`reads`: name in its text -> binding key).
+    names its definition reads (`reads`: name in its text -> the key of a
+    binding, or ("attribute", module key or None, name) for a global read
+    off a module when the code runs).
     """
 
     def __init__(self, kind, wanted, **fields):

@@ -5,7 +5,9 @@ Each module the command line writes is imported in a fresh Python process
 on fixed inputs there, and the results must equal, exactly, those of
 `s2sad.grad` (reverse mode) or of the generated JVP function (forward mode)
 in this process: the programs in examples/ and those whose code
-tests/golden/ holds, with the options the golden files use. Also: the
+tests/golden/ holds, with the options the golden files use, and programs
+whose names would clash, with closures, rules of the user's and calls
+dispatched at run time. Also: globals are read when the code runs, the
 committed example module is what the command line writes now, and OUT is
 refused over FILE or a file s2sad did not write, unless --force.
 
@@ -154,7 +156,7 @@ def _assert_same(got, expected, where):
         assert np.result_type(got) == np.result_type(expected), where
 
 
-def _load(path, name):
+def _load(path):
     """The user's file as the command line imports it."""
     return cli._import_file(str(path))
 
@@ -190,10 +192,6 @@ def _arguments(func, mode, argnums, optimize, args):
     names = api.generated_function(func, "forward", argnums,
                                    optimize).tangent_names
     return args, dict(zip(names, _tangents(args, argnums)))
-
-
-def _all_positional(func):
-    return cli._all_positional(func)
 
 
 class _Case:
@@ -262,12 +260,12 @@ def _check(tmp_path, standalone):
         status = cli.main([str(tmp_path / f"{case.source}.py"), *case.names,
                            *options, "-o", str(tmp_path / out)])
         assert status == 0, label
-        module = _load(tmp_path / f"{case.source}.py", case.source)
+        module = _load(tmp_path / f"{case.source}.py")
         for name in case.names:
             func = getattr(module, name)
             argnums = case.argnums
             if argnums is None:
-                argnums = _all_positional(func)
+                argnums = cli._all_positional(func)
             for args in INPUTS[case.source][name]:
                 if case.mode == "reverse" and name == "layer":
                     continue  # a vector output
@@ -408,7 +406,7 @@ def k(x):
 def test_names_that_would_clash(tmp_path):
     (tmp_path / "helpers.py").write_text(_HELPERS)
     (tmp_path / "prog.py").write_text(_CLASHES)
-    module = _load(tmp_path / "prog.py", "prog")
+    module = _load(tmp_path / "prog.py")
     inputs = {"f": [(0.3, 0.7), (np.array(0.3), 0.7)], "g": [(0.3,)],
               "k": [(0.3,), (np.array(0.3),)]}
     for standalone in (False, True):
@@ -426,7 +424,7 @@ def test_names_that_would_clash(tmp_path):
         calls, expected = [], []
         for name, cases in inputs.items():
             func = getattr(module, name)
-            argnums = _all_positional(func)
+            argnums = cli._all_positional(func)
             for args in cases:
                 calls.append((out[:-3], f"grad_{name}", args, {}))
                 expected.append(s2sad.grad(func, argnums)(*args))
@@ -505,7 +503,7 @@ def test_globals_are_read_when_the_code_runs(tmp_path):
     ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
                          capture_output=True, text=True, env=env)
     assert ran.returncode == 0, ran.stderr
-    module = _load(tmp_path / "prog.py", "prog")
+    module = _load(tmp_path / "prog.py")
     before = s2sad.grad(module.f, (0, 1))(0.3, 0.7)
     module.SCALE, module.errors, module.h.__globals__["SCALE"] = 7.0, 1.0, 3.0
     after = s2sad.grad(module.f, (0, 1))(0.3, 0.7)
@@ -518,7 +516,7 @@ def test_rules_and_calls_dispatched_at_run_time(tmp_path, capsys):
     names = ["softplus", "loss", "recursive", "with_lambda"]
     assert cli.main([str(tmp_path / "prog.py"), *names, "-o",
                      str(tmp_path / "grads.py")]) == 0
-    module = _load(tmp_path / "prog.py", "prog")
+    module = _load(tmp_path / "prog.py")
     x = np.array([0.3, -0.5])
     inputs = {"softplus": (0.3,), "loss": (x,), "recursive": (0.3, 3),
               "with_lambda": (0.3,)}
@@ -527,7 +525,7 @@ def test_rules_and_calls_dispatched_at_run_time(tmp_path, capsys):
     for name, (kind, got) in zip(names, results):
         func = getattr(module, name)
         assert kind == "value", (name, got)
-        _assert_same(got, s2sad.grad(func, _all_positional(func))(
+        _assert_same(got, s2sad.grad(func, cli._all_positional(func))(
             *inputs[name]), name)
     # only softplus's code (its rule) runs without s2sad
     assert cli.main([str(tmp_path / "prog.py"), *names, "--standalone",
@@ -614,7 +612,7 @@ def test_closure_variables_hold_their_values_now(tmp_path, capsys):
     assert len(err.splitlines()) == 1
     text = out.read_text()
     assert "\nc = 3.0\n" in text and "def grad_uses_array(" not in text
-    module = _load(tmp_path / "closure.py", "closure")
+    module = _load(tmp_path / "closure.py")
     calls = [("grads", f"grad_{name}", (0.7,), {}) for name in names[:3]]
     results = _run_modules(tmp_path, calls, standalone=False)
     for name, (kind, got) in zip(names, results):
