@@ -289,6 +289,33 @@ def test_standalone_modules_run_without_s2sad(tmp_path):
     _check(tmp_path, standalone=True)
 
 
+@pytest.mark.parametrize("standalone", [False, True])
+@pytest.mark.parametrize("corpus", ["corpus", "loop_corpus"])
+def test_the_corpora_give_what_s2sad_gives(corpus, standalone, tmp_path):
+    """Every case of tests/corpus.py and tests/loop_corpus.py (straight-line
+    code, branches, loops, containers), in both modes."""
+    shutil.copy(ROOT / "tests" / f"{corpus}.py", tmp_path / f"{corpus}.py")
+    module = _load(tmp_path / f"{corpus}.py")
+    calls, expected = [], []
+    for label, (func, args, argnums) in module.CASES.items():
+        for mode in ("reverse", "forward"):
+            out = f"{label}_{mode}.py"
+            text, failures = aot.module_source(
+                [func], module, tmp_path / out, mode=mode,
+                argnums=lambda _: argnums, standalone=standalone)
+            assert not failures, failures
+            (tmp_path / out).write_text(text)
+            prefix = "jvp_" if mode == "forward" else "grad_"
+            calls.append((out[:-3], prefix + func.__name__, *_arguments(
+                func, mode, argnums, True, args)))
+            expected.append(_expected(func, mode, argnums, True, args))
+    results = _run_modules(tmp_path, calls, standalone)
+    for (module_name, _, _, _), (kind, got), want in zip(calls, results,
+                                                         expected):
+        assert kind == "value", (module_name, got)
+        _assert_same(got, want, module_name)
+
+
 def test_the_brief_example_imports(tmp_path):
     """`grad_f(np.array(3.0), 4.0)` from a written module, in a fresh
     process."""
