@@ -522,6 +522,10 @@ class _Writer:
         for attributes in self.attributes.values():
             for key in attributes.values():
                 visit(key)
+        if texts:
+            texts[0] = (f"# The s2sad helpers the code calls, copied from "
+                        f"the source of s2sad {s2sad.__version__}\n# "
+                        "(Apache License 2.0).\n\n\n" + texts[0])
         return "\n\n\n".join(texts)
 
     def _namespaces(self, namespaces, names):
