@@ -213,6 +213,9 @@ class _Writer:
                              None)
             if callee is not None:  # (one read from the user's cell)
                 self._register(callee)
+        binding.text = text = _defaults_as_values(
+            text, function, lambda name: name in cells or
+            name in transformation.globals or hasattr(builtins, name))
         # (its own name, where the code reads it, is the user's global: a
         # free variable of its code only as `codegen` compiles it)
         for name, attributes in _free_names(text):
@@ -710,6 +713,47 @@ def _free_names(text):
     return [(name, attributes[name]) for name in found]
 
 
+def _defaults_as_values(text, function, known):
+    """The source `text` of `function` with each default value whose
+    expression reads a name the module does not have (`known(name)` is
+    false: a local of the function that made a closure) written as the
+    value `function` has (a number, string, None or tuple of them)."""
+    args = ast.parse(text).body[0].args
+    positional = args.posonlyargs + args.args
+    defaulted = positional[len(positional) - len(args.defaults):]
+    pairs = list(zip(defaulted, args.defaults, function.__defaults__ or ()))
+    pairs += [(arg, node, (function.__kwdefaults__ or {}).get(arg.arg))
+              for arg, node in zip(args.kwonlyargs, args.kw_defaults)
+              if node is not None]
+    spans = []
+    for arg, node, value in pairs:
+        if all(known(n.id) for n in ast.walk(node)
+               if isinstance(n, ast.Name)):
+            continue
+        literal = _literal(value)
+        if literal is None:
+            raise _Refused(f"the default value of `{arg.arg}` is "
+                           f"{type(value).__name__} {value!r:.60}, which a "
+                           "module cannot name")
+        spans.append((node.lineno, node.col_offset, node.end_lineno,
+                      node.end_col_offset, literal))
+    return _replaced(text, spans)
+
+
+def _replaced(text, spans):
+    """`text` with each span (first line, its byte offset, last line, its
+    byte offset: as `ast` gives them) replaced by the span's text."""
+    lines = [line.encode() for line in text.splitlines(keepends=True)]
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    data = b"".join(lines)
+    for first, start, last, end, new in sorted(spans, reverse=True):
+        data = (data[:starts[first - 1] + start] + new.encode()
+                + data[starts[last - 1] + end:])
+    return data.decode()
+
+
 def _renamed(text, reads, names, own, own_name):
     """`text` with each free name renamed to the name of the binding it
     reads, and its own definition `own` to `own_name`."""
@@ -719,12 +763,12 @@ def _renamed(text, reads, names, own, own_name):
         return text
     _check_unshadowed(text, mapping)
     tree = ast.parse(text)
-    spots = []  # (line, start, end, new name), offsets in UTF-8 bytes
+    spots = []  # (line, start, line, end, new name): see _replaced
     lines = [line.encode() for line in text.splitlines(keepends=True)]
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in mapping:
-            spots.append((node.lineno, node.col_offset, node.end_col_offset,
-                          mapping[node.id]))
+            spots.append((node.lineno, node.col_offset, node.lineno,
+                          node.end_col_offset, mapping[node.id]))
         elif isinstance(node, (ast.Global, ast.Nonlocal)) and \
                 set(node.names) & set(mapping):
             raise _Refused(f"cannot rename {sorted(mapping)} in a "
@@ -735,12 +779,9 @@ def _renamed(text, reads, names, own, own_name):
             line = lines[stmt.lineno - 1]
             found = re.compile(rb"(def|class)\s+(" + stmt.name.encode()
                                + rb")\b").search(line, stmt.col_offset)
-            spots.append((stmt.lineno, found.start(2), found.end(2),
-                          own_name))
-    for line, start, end, new in sorted(spots, reverse=True):
-        text_line = lines[line - 1]
-        lines[line - 1] = text_line[:start] + new.encode() + text_line[end:]
-    return b"".join(lines).decode()
+            spots.append((stmt.lineno, found.start(2), stmt.lineno,
+                          found.end(2), own_name))
+    return _replaced(text, spots)
 
 
 def _check_unshadowed(text, mapping):

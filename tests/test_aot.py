@@ -647,6 +647,35 @@ def test_closure_variables_hold_their_values_now(tmp_path, capsys):
         _assert_same(got, s2sad.grad(getattr(module, name))(0.7), name)
 
 
+def test_defaults_that_read_a_closure_s_locals_are_written_as_values(
+        tmp_path):
+    (tmp_path / "prog.py").write_text(textwrap.dedent("""\
+        SCALE = 2.0
+
+
+        def make(k, name):
+            def inner(x, s=k, label=name, *, power=2):
+                return s * x ** power
+            return inner
+
+
+        scaled = make(3.0, "three")
+
+
+        def outer(x, factor=SCALE):
+            return scaled(x) + x * factor
+    """))
+    assert cli.main([str(tmp_path / "prog.py"), "outer", "-o",
+                     str(tmp_path / "grads.py")]) == 0
+    text = (tmp_path / "grads.py").read_text()
+    assert "def grad_outer(x, factor=_user.SCALE):" in text
+    assert "def vjp_inner(x, s=3.0, label='three', *, power=2):" in text
+    results = _run_modules(tmp_path, [("grads", "grad_outer", (0.7,), {})],
+                           standalone=False)
+    module = _load(tmp_path / "prog.py")
+    assert results == [("value", s2sad.grad(module.outer, (0, 1))(0.7))]
+
+
 # refusing to overwrite ------------------------------------------------------
 
 def _cli(*args, cwd):
