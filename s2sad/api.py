@@ -372,13 +372,20 @@ def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
         return ssa.to_source(ssa.lower(frontend.parse(calls.target(f)[0])))
     if stage != "grad":
         raise errors.S2SADError(f"unknown stage {stage!r}; use 'ssa' or 'grad'")
+    return generated_function(f, mode, argnums, optimize).source
+
+
+def generated_function(f, mode="reverse", argnums=0, optimize=True):
+    """The generated function whose source `show` gives: the gradient
+    ("reverse") or JVP function ("forward") of `f`, as the cache holds it
+    (`s2sad.aot` writes it into a module)."""
     if mode not in ("reverse", "forward"):
         raise errors.S2SADError(
             f"unknown mode {mode!r}; use 'reverse' or 'forward'")
     if mode == "forward" and isinstance(argnums, int):
         argnums = (argnums,)
     return _derived(f, argnums, None, optimize_code=optimize,
-                    mode=mode)[0].source
+                    mode=mode)[0]
 
 
 @_located

@@ -9,8 +9,10 @@ After a deliberate change to generated code, rewrite the files with
 and read `git diff tests/golden` before committing it.
 """
 
+import contextlib
 import difflib
 import importlib.util
+import io
 import os
 import pathlib
 
@@ -35,9 +37,10 @@ def _models():
 def command_line(path, *options):
     """What `s2sad FILE [options]` prints."""
     def generate(tmp_path):
-        out = tmp_path / "out.py"
-        assert cli.main([str(ROOT / path), *options, "-o", str(out)]) == 0
-        return out.read_text()
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert cli.main([str(ROOT / path), *options]) == 0
+        return printed.getvalue()
     return generate
 
 
