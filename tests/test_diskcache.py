@@ -22,7 +22,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = '''
 import math
 import numpy as np
-from helpers import squash
+from cachehelpers import squash
 
 C = 2.0
 
@@ -45,14 +45,14 @@ def squash(z):
     return total
 '''
 
-# Runs in a fresh process: differentiates model.loss and prints the
+# Runs in a fresh process: differentiates cachemodel.loss and prints the
 # gradient, its value and what the caches did, as JSON.
 RUN = '''
 import json, sys
 import numpy as np
 import s2sad
 from s2sad import derive
-import model
+import cachemodel as model
 w = np.array([0.3, -0.2, 0.5])
 x = np.arange(9.0).reshape(3, 3) / 10
 value, grad = s2sad.value_and_grad(model.loss)(w, x)
@@ -64,10 +64,10 @@ print(json.dumps({"value": value, "grad": grad.tolist(),
 
 @pytest.fixture
 def project(tmp_path):
-    """A directory with model.py (which imports helpers.py) and a cache
+    """A directory with cachemodel.py (importing cachehelpers.py), a cache
     directory of its own; `run(**env)` runs RUN there in a new process."""
-    (tmp_path / "model.py").write_text(MODEL)
-    (tmp_path / "helpers.py").write_text(HELPERS)
+    (tmp_path / "cachemodel.py").write_text(MODEL)
+    (tmp_path / "cachehelpers.py").write_text(HELPERS)
     (tmp_path / "run.py").write_text(RUN)
     cache = tmp_path / "cache"
 
@@ -109,7 +109,7 @@ def test_the_loaded_derivative_is_right_and_fresh(project, monkeypatch):
     run()  # writes the entries
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.setenv("S2SAD_CACHE_DIR", str(cache))
-    import model
+    import cachemodel as model
     try:
         before = dict(derive.stats)
         w = np.array([0.3, -0.2, 0.5])
@@ -126,15 +126,15 @@ def test_the_loaded_derivative_is_right_and_fresh(project, monkeypatch):
             (model.loss(w + e, x) - model.loss(w - e, x)) / 2e-6
             for e in np.eye(3) * 1e-6], rtol=1e-6)
     finally:
-        for name in ("model", "helpers"):
+        for name in ("cachemodel", "cachehelpers"):
             sys.modules.pop(name, None)
 
 
 @pytest.mark.parametrize("name, old, new, same_values", [
-    ("model.py", "* C\n", "* C * 1.5\n", False),    # the function's code
-    ("model.py", "    for i", "    # a comment\n    for i", True),  # lines
-    ("helpers.py", "(k + 1.0)", "(k + 2.0)", False),  # a helper's code
-    ("model.py", "C = 2.0", "C = 2", True),           # a global's type
+    ("cachemodel.py", "* C\n", "* C * 1.5\n", False),  # the code
+    ("cachemodel.py", "    for i", "    # a comment\n    for i", True),
+    ("cachehelpers.py", "(k + 1.0)", "(k + 2.0)", False),  # a helper's
+    ("cachemodel.py", "C = 2.0", "C = 2", True),  # a global's type
 ])
 def test_a_change_to_what_it_was_made_from_makes_it_again(
         project, name, old, new, same_values):
@@ -154,7 +154,7 @@ def test_a_change_to_what_it_was_made_from_makes_it_again(
 def test_a_change_to_what_it_was_not_made_from_keeps_the_entry(project):
     root, cache, run = project
     first, _ = run()
-    with open(root / "helpers.py", "a") as file:
+    with open(root / "cachehelpers.py", "a") as file:
         file.write("\n\ndef unused(x):\n    return x\n\nLIMIT = 3\n")
     second, _ = run()
     assert second["stats"]["transformations"] == 0
