@@ -109,6 +109,15 @@ def compile_code(text, name, free, tree=None, origin=None):
             if isinstance(line, tuple) else first_line + line - 1
             for line in _line_map(tree, inner.body[0], text.count("\n") + 1)])
     free = sorted(free)
+    function = inner.body[0]
+    if name not in free and any(
+            isinstance(node, ast.Name) and node.id == name
+            for node in ast.walk(function)):
+        # the user's global of the same name (`grad_f = 1.5` read by f):
+        # not the function itself, which `_s2sad_outer` would make it
+        glob = ast.Global(names=[name])
+        ast.copy_location(glob, function.body[0])
+        function.body.insert(1 if ast.get_docstring(function) else 0, glob)
     # def _s2sad_outer(): runtime = None; def name(...): ...; return name
     # makes the free names closure variables of `name`.
     outer = ast.parse(

@@ -135,3 +135,21 @@ def negative_imaginary(x):
 def test_complex_constants_keep_their_sign():
     value, slope = s2sad.value_and_grad(negative_imaginary)(2.0)
     assert (value, slope) == (2.0, 1.0)
+
+
+grad_reads_globals = 1.5  # globals named as the generated functions are
+jvp_reads_globals = 2.0
+vjp_reads_globals = 4.0
+
+
+def reads_globals(x):
+    return x * grad_reads_globals * jvp_reads_globals + vjp_reads_globals
+
+
+def test_a_global_named_as_the_generated_function_is_the_global():
+    assert s2sad.grad(reads_globals)(2.0) == 3.0
+    assert s2sad.value_and_grad(reads_globals)(2.0) == (10.0, 3.0)
+    assert s2sad.jvp(reads_globals, (2.0,), (1.0,)) == (10.0, 3.0)
+    value, vjp_fn = s2sad.vjp(reads_globals, 2.0)
+    assert (value, vjp_fn(1.0)) == (10.0, (3.0,))
+    assert s2sad.grad(s2sad.grad(reads_globals))(2.0) == 0.0
