@@ -18,11 +18,15 @@ Safety, as for Python's own `__pycache__`: an entry holds the generated
 source text and its code objects (`marshal`, for this Python version only,
 through the key) and plain data, never pickled objects. It lives in
 `S2SAD_CACHE_DIR`, or `$XDG_CACHE_HOME/s2sad` (`~/.cache/s2sad`), created
-readable by its owner only (mode 0700). Files are written to a temporary
-file and renamed (`os.replace`), so a concurrent process reads a whole entry
-or none; each starts with the SHA-256 of the rest, and an entry that does
-not match it is ignored and rewritten. When the directory cannot be written
-(read-only, full), one warning says so and derivatives stay in memory.
+readable by its owner only (mode 0700). Since an entry is code s2sad runs,
+a directory that another user owns or may write into is not used, nor an
+entry another user wrote (one warning says so). Files are written to a
+temporary file and renamed (`os.replace`), so a concurrent process reads a
+whole entry or none; each starts with the SHA-256 of the rest, and an entry
+that does not match it is ignored and rewritten. When the directory cannot
+be written (read-only, full), one warning says so and derivatives stay in
+memory. The first write of a process removes the temporaries of writers
+that died and the least recently used entries beyond `MAX_ENTRIES`.
 `S2SAD_CACHE=0` turns the disk cache off; `s2sad --clear-cache` (or
 `clear()`) empties it.
 """
@@ -34,6 +38,7 @@ import os
 import sys
 import sysconfig
 import tempfile
+import time
 import types
 import warnings
 
@@ -42,11 +47,14 @@ import numpy as np
 
 FORMAT = 1  # of the entries: a change makes every older entry a miss
 _SUFFIX = ".s2sad"
-_STATE = {"environment": None, "warned": False, "broken": False}
+MAX_ENTRIES = 4096  # kept on disk; the least recently used go first
+_STALE_TEMPORARY = 600  # seconds after which a writer's temporary is dead
+_STATE = {"environment": None, "warned": False, "broken": False,
+          "directory": (None, None), "swept": False}
 
 
 class CacheWarning(UserWarning):
-    """The disk cache could not be written; derivatives stay in memory."""
+    """The disk cache cannot be used; derivatives stay in memory."""
 
 
 def enabled():
@@ -56,31 +64,46 @@ def enabled():
 
 
 def directory():
-    """The cache directory (not created)."""
-    chosen = os.environ.get("S2SAD_CACHE_DIR")
-    if chosen:
-        return os.path.abspath(os.path.expanduser(chosen))
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".cache")
-    return os.path.join(os.path.abspath(base), "s2sad")
+    """The cache directory (not created): `S2SAD_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/s2sad` (a relative XDG_CACHE_HOME is ignored, as the
+    XDG specification says), else `~/.cache/s2sad`; a relative path is
+    read from the working directory of the first use, and kept."""
+    chosen = os.environ.get("S2SAD_CACHE_DIR") or ""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    setting = (chosen, base)
+    if _STATE["directory"][0] != setting:
+        if chosen:
+            path = os.path.abspath(os.path.expanduser(chosen))
+        else:
+            if not os.path.isabs(base):
+                base = os.path.join(os.path.expanduser("~"), ".cache")
+            path = os.path.join(base, "s2sad")
+        _STATE["directory"] = (setting, path)
+    return _STATE["directory"][1]
 
 
 def clear():
-    """Delete every entry of the cache directory; how many there were."""
-    root = directory()
+    """Delete every entry of the cache directory (and the temporaries of
+    writers that died); how many entries there were. What cannot be
+    removed (another user's file, a directory) is left."""
+    removed = 0
+    for name, path in _listing(directory()):
+        try:
+            os.remove(path)
+            removed += name.endswith(_SUFFIX)
+        except OSError:  # removed meanwhile, not ours, not a file
+            pass
+    return removed
+
+
+def _listing(root):
+    """(name, path) of the entries and temporaries in `root`."""
     try:
         names = os.listdir(root)
-    except FileNotFoundError:
-        return 0
-    removed = 0
-    for name in names:
-        if name.endswith(_SUFFIX) or name.startswith(".tmp-"):
-            try:
-                os.remove(os.path.join(root, name))
-                removed += name.endswith(_SUFFIX)
-            except FileNotFoundError:  # removed meanwhile by another process
-                pass
-    return removed
+    except OSError:  # none yet, or not a directory
+        return []
+    return [(name, os.path.join(root, name)) for name in names
+            if name.endswith(_SUFFIX) or name.startswith(".tmp-")]
 
 
 # ---- keys ----
@@ -102,8 +125,8 @@ def key(func, options):
 
 def environment():
     """What every entry depends on besides its function: the versions of
-    s2sad (and the size and time of each of its files, so that an edited
-    checkout counts as another version), Python, NumPy and gast."""
+    s2sad (and the size, times and inode of each of its files, so that an
+    edited checkout counts as another version), Python, NumPy and gast."""
     if _STATE["environment"] is None:
         import s2sad
         files = sorted(_package_files(os.path.dirname(s2sad.__file__), ""))
@@ -120,8 +143,11 @@ def _package_files(directory, prefix):
         if entry.is_dir() and entry.name != "__pycache__":
             yield from _package_files(entry.path, prefix + entry.name + "/")
         elif entry.name.endswith(".py"):
+            # the change time too: a copy or edit that restores the
+            # modification time (cp -p, touch -r) still changes it
             stat = entry.stat()
-            yield prefix + entry.name, stat.st_size, stat.st_mtime_ns
+            yield (prefix + entry.name, stat.st_size, stat.st_mtime_ns,
+                   stat.st_ctime_ns, stat.st_ino)
 
 
 def code_digest(code):
@@ -331,10 +357,16 @@ def _describe_rule(rule):
 
 def read(entry_key):
     """The payload stored under `entry_key`, or None (none, another
-    format, or damaged: a damaged entry is deleted)."""
-    path = os.path.join(directory(), entry_key + _SUFFIX)
+    format, damaged, or not written by this user: a damaged entry of
+    ours is deleted)."""
+    root = directory()
+    if not _safe(root):
+        return None
+    path = os.path.join(root, entry_key + _SUFFIX)
     try:
         with open(path, "rb") as file:
+            if not _owned(os.fstat(file.fileno())):
+                return None
             data = file.read()
     except OSError:
         return None
@@ -351,6 +383,10 @@ def read(entry_key):
         except OSError:
             pass
         return None
+    try:
+        os.utime(path)  # recently used: evicted last
+    except OSError:
+        pass
     return payload
 
 
@@ -361,6 +397,11 @@ def write(entry_key, payload):
     root = directory()
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)
+        if not _safe(root):
+            return
+        if not _STATE["swept"]:
+            _STATE["swept"] = True
+            _sweep(root)
         body = marshal.dumps(dict(payload, key=entry_key))
         handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=root)
         try:
@@ -373,12 +414,75 @@ def write(entry_key, payload):
             except OSError:
                 pass
             raise
-    except (OSError, ValueError) as exc:
-        _STATE["broken"] = True
-        if not _STATE["warned"]:
-            _STATE["warned"] = True
-            warnings.warn(
-                f"s2sad cannot write its cache in {root} ({exc}); "
-                "derivatives are kept in memory only for this process. Set "
-                "S2SAD_CACHE_DIR to a writable directory, or S2SAD_CACHE=0",
-                CacheWarning, stacklevel=2)
+    except OSError as exc:
+        _give_up(f"s2sad cannot write its cache in {root} ({exc})")
+
+
+def _safe(root):
+    """Is `root` a directory that only this user can write into? Another
+    user could otherwise put code there that s2sad would run (a shared
+    directory, one owned by someone else)."""
+    if not hasattr(os, "getuid"):  # (Windows: the user's own profile)
+        return True
+    try:
+        found = os.stat(root)
+    except OSError:
+        return True  # none yet: nothing to read, and made private
+    if _owned(found) and not found.st_mode & 0o022:
+        return True
+    _give_up(f"s2sad does not use the cache directory {root}: it is "
+             + ("writable by other users" if _owned(found)
+                else "owned by another user"))
+    return False
+
+
+def _owned(found):
+    return not hasattr(os, "getuid") or found.st_uid == os.getuid()
+
+
+def _give_up(reason):
+    """Stop using the disk for this process, saying why once."""
+    _STATE["broken"] = True
+    if not _STATE["warned"]:
+        _STATE["warned"] = True
+        warnings.warn(
+            f"{reason}; derivatives are kept in memory for the rest of this "
+            "process. Set S2SAD_CACHE_DIR to a directory of your own, or "
+            "S2SAD_CACHE=0", CacheWarning, stacklevel=_user_frame())
+
+
+def _user_frame():
+    """The stack level of the first frame outside s2sad (where the user
+    asked for a derivative), for warnings."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _sweep(root):
+    """Remove the temporaries of writers that died, and the least recently
+    used entries beyond MAX_ENTRIES with the one about to be written (once
+    per process, at its first write)."""
+    entries, now = [], time.time()
+    for name, path in _listing(root):
+        try:
+            found = os.stat(path)
+        except OSError:
+            continue
+        if name.startswith(".tmp-"):
+            if now - found.st_mtime > _STALE_TEMPORARY:
+                _remove(path)
+        else:
+            entries.append((found.st_mtime, path))
+    entries.sort()
+    for _, path in entries[:max(0, len(entries) + 1 - MAX_ENTRIES)]:
+        _remove(path)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass

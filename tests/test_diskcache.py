@@ -376,3 +376,87 @@ def test_what_cannot_be_described_stays_in_memory(tmp_path, monkeypatch):
     assert s2sad.grad(uses_object)(1.5) == 9.0
     assert has_entry(inner)
     assert not has_entry(uses_object)
+
+
+def _grad_in_process(tmp_path, monkeypatch, directory):
+    """Differentiate a fresh function with the cache in `directory`."""
+    monkeypatch.setenv("S2SAD_CACHE_DIR", str(directory))
+    monkeypatch.setattr(diskcache, "_STATE", dict(
+        diskcache._STATE, broken=False, warned=False, swept=False))
+    derive.clear_cache()  # (from memory otherwise)
+
+    def quartic(x):
+        return x * x * x * x
+    return s2sad.grad(quartic)(2.0)
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_a_directory_others_may_write_into_is_not_used(tmp_path,
+                                                       monkeypatch):
+    """An entry is code s2sad runs: another user must not be able to
+    place one."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.warns(diskcache.CacheWarning, match="writable by other"):
+        assert _grad_in_process(tmp_path, monkeypatch, shared) == 32.0
+    assert not list(shared.iterdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0,
+                    reason="needs root to give files to another user")
+def test_entries_of_another_user_are_not_read(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    assert _grad_in_process(tmp_path, monkeypatch, cache) == 32.0
+    for path in entries(cache):
+        os.chown(path, 65534, 65534)
+    before = derive.stats["loaded"]
+    assert _grad_in_process(tmp_path, monkeypatch, cache) == 32.0
+    assert derive.stats["loaded"] == before
+    os.chown(cache, 65534, 65534)
+    with pytest.warns(diskcache.CacheWarning, match="owned by another"):
+        assert _grad_in_process(tmp_path, monkeypatch, cache) == 32.0
+
+
+def test_clearing_skips_what_is_not_an_entry(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    assert _grad_in_process(tmp_path, monkeypatch, cache) == 32.0
+    (cache / ("0" * 64 + ".s2sad")).mkdir()
+    assert diskcache.clear() >= 1
+    assert [p.is_dir() for p in entries(cache)] == [True]
+    monkeypatch.setenv("S2SAD_CACHE_DIR", str(tmp_path / "file"))
+    (tmp_path / "file").write_text("not a directory")
+    assert diskcache.clear() == 0
+    s2sad.clear_cache(disk=True)
+
+
+def test_dead_temporaries_and_old_entries_are_swept(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    dead, fresh = cache / ".tmp-dead", cache / ".tmp-writing"
+    dead.write_bytes(b"")
+    fresh.write_bytes(b"")
+    os.utime(dead, (0, 0))
+    old = [cache / f"{k:064x}.s2sad" for k in range(5)]
+    for k, path in enumerate(old):
+        path.write_bytes(b"x")
+        os.utime(path, (k, k))
+    monkeypatch.setattr(diskcache, "MAX_ENTRIES", 3)
+    assert _grad_in_process(tmp_path, monkeypatch, cache) == 32.0
+    assert not dead.exists() and fresh.exists()
+    left = entries(cache)
+    assert len(left) == 3
+    assert [path.exists() for path in old] == [False] * 3 + [True] * 2
+
+
+def test_a_relative_directory_is_kept_across_chdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("S2SAD_CACHE_DIR", "relative")
+    first = diskcache.directory()
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert diskcache.directory() == first == str(tmp_path / "relative")
+    monkeypatch.delenv("S2SAD_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-xdg")
+    assert diskcache.directory() == os.path.join(
+        os.path.expanduser("~"), ".cache", "s2sad")
