@@ -124,6 +124,39 @@ def _live_in(stmts):
 _names = trees.names
 
 
+def _stores(tree):
+    """How many times each name is assigned in the function `tree`, its
+    parameters (assigned once already, by the call) included."""
+    stores = collections.Counter(_names(tree, gast.Store))
+    stores.update(_names(tree.args, gast.Param))
+    stores.update(_names(tree.args, gast.Load))
+    return stores
+
+
+def _summary(node):
+    """(names loaded, names stored, calls) in `node`, in one walk."""
+    loads, stores, calls = set(), set(), []
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is gast.Name:
+            if type(node.ctx) is gast.Load:
+                loads.add(node.id)
+            elif type(node.ctx) is gast.Store:
+                stores.add(node.id)
+            continue
+        if kind is gast.Call:
+            calls.append(node)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, gast.AST):
+                stack.append(value)
+            elif type(value) is list:
+                stack.extend(v for v in value if isinstance(v, gast.AST))
+    return loads, stores, calls
+
+
 _LEAVES = (gast.Name, gast.Constant)
 
 
@@ -247,10 +280,7 @@ class _Passes:
 
     def propagate(self, tree):
         """Replace names assigned once to a name or a constant by that value."""
-        stores = collections.Counter(_names(tree, gast.Store))
-        # a parameter is assigned once already, by the call
-        stores.update(n.id for n in gast.walk(tree.args)
-                      if isinstance(n, gast.Name))
+        stores = _stores(tree)
         replace = {}
         for block in _blocks(tree.body):
             for stmt in block:
@@ -283,33 +313,49 @@ class _Passes:
         return True
 
     def merge(self, tree):
-        """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints."""
+        """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints.
+
+        One walk over each block: an assignment to a candidate waits, as
+        `pending`, for the next statement that reads or assigns its name;
+        if that is an accumulation of the name, the first value is folded
+        into it. A statement that assigns a name a pending value reads,
+        or changes an array in place, ends the wait.
+        """
         changed = False
         for block in _blocks(tree.body):
-            # (computed once per block, not once per statement)
             candidates = {_target(s) for s in block
                           if _accumulation(s)} & self.derivative_names
-            names = {}  # id(statement) -> (loads, stores), computed lazily
-
-            def names_of(stmt):
-                if id(stmt) not in names:
-                    names[id(stmt)] = (set(_names(stmt, gast.Load)),
-                                       set(_names(stmt, gast.Store)))
-                return names[id(stmt)]
-            i = 0
-            while i < len(block):
-                first = block[i]
-                j = None
-                if _target(first) in candidates and \
-                        _sum_length(first.value) < _MAX_TERMS:
-                    j = _merge_target(block, i, names_of, self.changes_arrays)
-                if j is None:
-                    i += 1
-                    continue
-                block[j].value.left = first.value
-                names.pop(id(block[j]), None)
-                del block[i]
-                changed = True
+            if not candidates:
+                continue
+            kept = []
+            pending = {}  # name -> [its statement's index in kept, name]
+            readers = collections.defaultdict(list)  # name -> pending read it
+            for stmt in block:
+                loads, stores, calls = _summary(stmt)
+                used = (loads | stores) & pending.keys()
+                name = _target(stmt)
+                for other in used:
+                    index = pending.pop(other)[0]
+                    if other == name and _accumulation(stmt):
+                        stmt.value.left = kept[index].value
+                        kept[index] = None
+                        loads = set(_names(stmt, gast.Load))
+                        changed = True
+                if any(self.is_runtime_call(c, "restore") for c in calls):
+                    pending.clear()
+                    readers.clear()
+                elif pending:
+                    for stored in stores:
+                        for record in readers.pop(stored, ()):
+                            if pending.get(record[1]) is record:
+                                del pending[record[1]]
+                kept.append(stmt)
+                if name in candidates and \
+                        _sum_length(stmt.value) < _MAX_TERMS:
+                    record = pending[name] = [len(kept) - 1, name]
+                    for read in loads:
+                        readers[read].append(record)
+            block[:] = [s for s in kept if s is not None]
         return changed
 
     def reuse(self, tree):
@@ -321,16 +367,11 @@ class _Passes:
         assigns, which its previous iteration may have changed.
         """
         self.changed = False
-        self.local = set(_names(tree, gast.Store)) | {
-            n.id for n in gast.walk(tree.args) if isinstance(n, gast.Name)}
+        stores = _stores(tree)
+        self.local = set(stores)
         self.pure_calls = {}  # (name, attributes) -> is it a pure function?
-        _Held(self).block(tree.body)
+        _Held(self, stores).block(tree.body)
         return self.changed
-
-    def changes_arrays(self, stmt):
-        """Does `stmt` change an array in place (`runtime.restore`)?"""
-        return any(isinstance(n, gast.Call) and self.is_runtime_call(
-            n, "restore") for n in gast.walk(stmt))
 
     def is_pure_call(self, func):
         """Does `func` (a call's function) name a side-effect-free function?"""
@@ -486,21 +527,33 @@ class _Held:
     change what an attribute, an item or an array holds, so nothing held
     before it is reused after it: each holder records the epoch it was made
     in, and such a call starts a new epoch that the holders must reach.
+
+    A copy `t = h` of names assigned once (which `propagate` removes next)
+    makes `t` an alias: from there on the walk reads `h` for `t`, so what
+    the copy's readers compute is found held in the same walk, not one
+    round of `optimize` later per link of a chain.
     """
 
-    def __init__(self, passes):
+    def __init__(self, passes, stores):
         self.passes = passes
+        self.stores = stores  # name -> how many times it is assigned
         self.holder = {}  # expression key -> (name holding it, its epoch)
         self.readers = collections.defaultdict(list)  # name -> keys reading it
-        self.log = []  # (kind, key, previous value or None), to undo
+        self.alias = {}  # name -> the name it is a copy of
+        self.copies = collections.defaultdict(list)  # name -> its aliases
+        self.tables = {"holder": self.holder, "readers": self.readers,
+                       "alias": self.alias, "copies": self.copies}
+        self.log = []  # (table, key, previous value or None), to undo
         self.epoch = 0  # raised by each impure call ...
         self.barrier = 0  # ... the last one on this path
 
-    def impure(self, node):
-        """Does `node` call something that is not pure?"""
-        return any(isinstance(n, gast.Call)
-                   and not self.passes.is_pure_call(n.func)
-                   for n in gast.walk(node))
+    def impure(self, node, calls=None):
+        """Does `node` (whose calls are `calls`, if given) call something
+        that is not pure?"""
+        if calls is None:
+            calls = _summary(node)[2]
+        is_pure = self.passes.is_pure_call
+        return any(not is_pure(call.func) for call in calls)
 
     def fence(self):
         """Nothing held so far is reused on this path."""
@@ -529,7 +582,8 @@ class _Held:
                 self.barrier = max(barriers)
                 self.forget(set(_names(stmt, gast.Store)))
                 continue
-            impure = self.impure(stmt)
+            _, stores, calls = _summary(stmt)
+            impure = self.impure(stmt, calls)
             if impure:
                 self.fence()
             if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
@@ -537,13 +591,17 @@ class _Held:
                 stmt.value, key, reads = self.expr(stmt.value)
             else:
                 key = None
-            self.forget(set(_names(stmt, gast.Store)))
+            self.forget(stores)
             if impure:
                 self.fence()
             target = _target(stmt)
             if key is not None and target is not None and target not in reads \
                     and not isinstance(stmt.value, _LEAVES):
                 self.hold(key, target, reads)
+            elif target is not None and type(stmt.value) is gast.Name and \
+                    self.stores[target] == 1 and \
+                    self.stores[stmt.value.id] <= 1:
+                self.copy(target, stmt.value.id)
 
     def loop(self, stmt):
         assigned = set(_names(stmt, gast.Store))
@@ -569,6 +627,10 @@ class _Held:
         """`node` with held subexpressions read from their holders, its key
         (None unless pure) and the names it reads."""
         if type(node) is gast.Name:
+            name = self.alias.get(node.id)
+            if name is not None and type(node.ctx) is gast.Load:
+                self.passes.changed = True
+                node = gast.Name(name, gast.Load(), None, None)
             return node, ("name", node.id), {node.id}
         if type(node) is gast.Constant:
             return node, ("constant", type(node.value), node.value), set()
@@ -611,11 +673,25 @@ class _Held:
         for read in reads | {name}:
             self.readers[read].append(key)
 
+    def copy(self, name, source):
+        """`name = source`, both assigned once: read source for name."""
+        self.log.append(("alias", name, self.alias.get(name)))
+        self.alias[name] = source
+        self.log.append(("copies", source, self.copies.get(source)))
+        self.copies[source] = self.copies.get(source, []) + [name]
+
     def forget(self, names):
         """Drop what names hold and what is held that reads them (a key
         listed under a name it no longer depends on is dropped too, which
-        only loses a reuse)."""
+        only loses a reuse), and the aliases of and for them."""
         for name in names:
+            if self.copies or self.alias:
+                for alias in self.copies.get(name, ()):
+                    if alias in self.alias:
+                        self.log.append(("alias", alias,
+                                         self.alias.pop(alias)))
+                if name in self.alias:
+                    self.log.append(("alias", name, self.alias.pop(name)))
             keys = self.readers.pop(name, None)
             if keys is None:
                 continue
@@ -627,7 +703,7 @@ class _Held:
     def undo(self, mark):
         while len(self.log) > mark:
             kind, key, previous = self.log.pop()
-            table = self.holder if kind == "holder" else self.readers
+            table = self.tables[kind]
             if previous is None:
                 table.pop(key, None)
             else:
@@ -694,22 +770,6 @@ def _sum(terms):
     for term in terms[1:]:
         total = gast.BinOp(total, gast.Add(), term)
     return total
-
-
-def _merge_target(block, i, names_of, barrier):
-    """The index of the accumulation `block[i]` can be folded into, or None
-    (not past a `barrier(statement)`: one that may change what block[i]
-    reads, an array updated in place)."""
-    name = _target(block[i])
-    reads = names_of(block[i])[0]
-    for j in range(i + 1, len(block)):
-        loads, stores = names_of(block[j])
-        if name in loads or name in stores:
-            return j if _accumulation(block[j]) and _target(
-                block[j]) == name else None
-        if reads & stores or barrier(block[j]):
-            return None
-    return None
 
 
 def _target(stmt):

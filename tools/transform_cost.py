@@ -8,8 +8,8 @@ imports it, and times the first call of `s2sad.api.differentiate` (parse,
 lower, differentiate, optimise, print, compile) in reverse and forward mode
 on a fresh function. The same call times each pipeline stage: the stage
 functions (frontend.parse, fence.check, desugar.desugar, the SSA lowering,
-reverse/forward.transform, optimize.optimize, codegen.to_source,
-codegen.compile_function, ssa.to_source) are wrapped with timers while it
+the in-place normalisation and inlining, reverse/forward.transform,
+optimize.optimize, codegen.to_source, codegen.compile_code, ssa.to_source) are wrapped with timers while it
 runs. It fits the exponent k of `time ~ a * n^k` by least squares on log-log
 over the sizes (per stage too) and prints Markdown tables.
 
@@ -38,14 +38,14 @@ import numpy as np
 
 import s2sad
 import s2sad.api
-from s2sad import (codegen, desugar, fence, forward, frontend, optimize,
-                   reverse, ssa)
+from s2sad import (codegen, desugar, fence, forward, frontend, inline,
+                   inplace, optimize, reverse, ssa)
 
 ARGNUMS = (0, 2)  # x (a vector) and c (a scalar); W is data
 MODES = ("reverse", "forward")
 CLOCK = time.process_time  # CPU time: other processes do not count
-STAGES = ("parse", "fence", "desugar", "lower", "transform", "optimize",
-          "print", "compile", "ssa_print")
+STAGES = ("parse", "fence", "desugar", "lower", "inline", "transform",
+          "optimize", "print", "compile", "ssa_print")
 
 
 # ---- the generated programs ----
@@ -171,11 +171,14 @@ class StageTimer:
         ("fence", fence, "check"),
         ("desugar", desugar, "desugar"),
         ("lower", ssa._Lowering, "function"),
+        ("inline", inplace, "normalize"),
+        ("inline", inline, "inline"),
+        ("inline", inplace, "update_in_place"),
         ("transform", reverse, "transform"),
         ("transform", forward, "transform"),
         ("optimize", optimize, "optimize"),
         ("print", codegen, "to_source"),
-        ("compile", codegen, "compile_function"),
+        ("compile", codegen, "compile_code"),
         ("ssa_print", ssa, "to_source"),
     )
 
