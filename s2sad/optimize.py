@@ -63,7 +63,9 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     """
     passes = _Passes(set(derivative_names), runtime_name, resolve)
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
-    while passes.propagate(tree) | passes.merge(tree) | passes.reuse(tree):
+    passes.propagate(tree)
+    # (propagate last: it removes the copies reuse leaves in the same round)
+    while passes.merge(tree) | passes.reuse(tree) | passes.propagate(tree):
         passes.simplify(tree)  # new operands may simplify further
     passes.eliminate(tree)  # nothing above needs dead code gone first
     if arrays:
@@ -293,9 +295,9 @@ class _Passes:
                     # what is known so far, folded now: a chain of constants
                     # (`b = 1.0; c = unbroadcast(b * 1.0, y); ...`) resolves
                     # in this pass, not one link per round of `optimize`
-                    trees.replace_names(stmt, replace)
-                    stmt.value = value = self.expr(
-                        stmt.value, target in self.derivative_names)
+                    if trees.replace_names(stmt, replace):
+                        stmt.value = value = self.expr(
+                            stmt.value, target in self.derivative_names)
                 if isinstance(value, gast.Constant) or (
                         isinstance(value, gast.Name) and stores[value.id] <= 1):
                     replace[target] = value

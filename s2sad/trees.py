@@ -84,19 +84,23 @@ def names(node, ctx):
 def replace_names(tree, replacement):
     """Replace every loaded name `n` in `tree` by a clone of `replacement[n]`,
     except inside a nested function where `n` is its own (a parameter or a
-    name it assigns)."""
+    name it assigns). Returns whether it replaced any (outside nested
+    functions, which count as changed)."""
+    replaced = False
     stack = [tree]
     while stack:
         node = stack.pop()
         if node is not tree and isinstance(node, (gast.FunctionDef,
                                                   gast.Lambda)):
             _replace_in_function(node, replacement)
+            replaced = True
             continue
         for field in node._fields:
             value = getattr(node, field, None)
             if type(value) is gast.Name and isinstance(value.ctx, gast.Load) \
                     and value.id in replacement:
                 setattr(node, field, clone(replacement[value.id]))
+                replaced = True
             elif isinstance(value, gast.AST):
                 stack.append(value)
             elif type(value) is list:
@@ -104,8 +108,10 @@ def replace_names(tree, replacement):
                     if type(item) is gast.Name and isinstance(
                             item.ctx, gast.Load) and item.id in replacement:
                         value[i] = clone(replacement[item.id])
+                        replaced = True
                     elif isinstance(item, gast.AST):
                         stack.append(item)
+    return replaced
 
 
 def unparse(node):
