@@ -114,15 +114,94 @@ def replace_names(tree, replacement):
     return replaced
 
 
-def unparse(node):
-    """Python source for a gast node (`ast.unparse`, which reads line
-    numbers that generated nodes do not have), the same on every Python."""
-    tree = ast.fix_missing_locations(gast.gast_to_ast(node))
-    text = ast.unparse(tree)
+def unparse(node, constant=None):
+    """Python source for a gast node (`ast.unparse`), the same on every
+    Python; `constant` as in `to_ast`."""
+    text = ast.unparse(to_ast(node, constant))
     if sys.version_info < (3, 11):
         # 3.10 writes tuple targets in parentheses: `(a, b) = f()`
         text = _TUPLE_TARGET.sub(r"\1\2 = ", text)
     return text
+
+
+def to_ast(node, constant=None):
+    """An `ast` tree for printing a gast tree, made in one walk.
+
+    The nodes generated code is made of map field for field (statements
+    get a line number: `ast.unparse` reads it for type comments); any
+    other (a nested function, a `with`, a comprehension) goes through
+    `gast.gast_to_ast`. `constant(value)` may give the ast node to print
+    for a number constant instead of the constant (see `codegen`).
+    """
+    kind = type(node)
+    fast = _FAST.get(kind)
+    if fast is not None:
+        cls, fields = fast
+        new = cls(*[_to_ast_field(getattr(node, f, None), constant)
+                    for f in fields])
+        if cls is ast.Constant and constant is not None:
+            return constant(new)
+        if issubclass(cls, ast.stmt):
+            new.lineno = 1
+        return new
+    singleton = _SINGLETONS.get(kind)
+    if singleton is not None:
+        return singleton
+    if kind is gast.FunctionDef:  # its signature as gast converts it
+        body, node.body = node.body, []
+        try:
+            new = gast.gast_to_ast(node)
+        finally:
+            node.body = body
+        ast.fix_missing_locations(new)
+        new.body = [to_ast(stmt, constant) for stmt in body]
+        return new
+    new = ast.fix_missing_locations(gast.gast_to_ast(node))
+    if constant is not None:
+        new = _Constants(constant).visit(new)
+    return new
+
+
+def _to_ast_field(value, constant):
+    if type(value) is list:
+        return [_to_ast_field(item, constant) for item in value]
+    if isinstance(value, gast.AST):
+        return to_ast(value, constant)
+    return value
+
+
+class _Constants(ast.NodeTransformer):
+    """`to_ast`'s `constant` in a tree `gast.gast_to_ast` made."""
+
+    def __init__(self, constant):
+        self.constant = constant
+
+    def visit_Constant(self, node):
+        return self.constant(node)
+
+
+def _fast_kinds():
+    """{gast class: (ast class, its fields)} for the node types whose gast
+    and ast forms have the same fields (gast's Name has two more)."""
+    names = ("Assign AugAssign Expr Return If For While Pass Break Continue "
+             "Raise Assert Delete Global Nonlocal BinOp UnaryOp BoolOp "
+             "Compare Call keyword Attribute Subscript Slice Tuple List Set "
+             "Dict IfExp Starred Name Constant").split()
+    kinds = {}
+    for name in names:
+        cls = getattr(ast, name)
+        if all(hasattr(getattr(gast, name), "_fields") and f in getattr(
+                gast, name)._fields for f in cls._fields):
+            kinds[getattr(gast, name)] = (cls, cls._fields)
+    return kinds
+
+
+_FAST = _fast_kinds()
+_SINGLETONS = {getattr(gast, cls.__name__): cls()
+               for base in (ast.expr_context, ast.operator, ast.unaryop,
+                            ast.cmpop, ast.boolop)
+               for cls in base.__subclasses__()
+               if hasattr(gast, cls.__name__)}
 
 
 _TUPLE_TARGET = re.compile(r"^(\s*)\(([\w, ]+)\) = ", re.MULTILINE)
