@@ -115,9 +115,7 @@ class _Rewriter(gast.NodeTransformer):
         self.namer = namer
         self.import_name = import_name
         self.free = {}  # name in the filled code -> the object it names
-        self.assigned = {n.id for s in template.body for n in gast.walk(s)
-                         if isinstance(n, gast.Name)
-                         and isinstance(n.ctx, gast.Store)}
+        self.assigned = template.assigned
 
     def visit_Call(self, node):
         node.keywords = [kw for kw in node.keywords if not (

@@ -62,6 +62,21 @@ def _replaced(expr, replacement):
     return expr
 
 
+def walk(node):
+    """Every node in `node` (a node or a list of them), each before those
+    in it; `gast.walk` without its queue and generic field iteration."""
+    stack = list(node) if type(node) is list else [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, gast.AST):
+                stack.append(value)
+            elif type(value) is list:
+                stack.extend(v for v in value if isinstance(v, gast.AST))
+
+
 def names(node, ctx):
     """Identifiers of the `ctx` (gast.Load or gast.Store) names in `node`."""
     found = []
