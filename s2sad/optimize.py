@@ -63,6 +63,9 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     """
     passes = _Passes(set(derivative_names), runtime_name, resolve)
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
+    # how many times each name is assigned, kept up to date by the passes
+    # that remove assignments
+    passes.stores = _stores(tree)
     passes.propagate(tree)
     # (propagate last: it removes the copies reuse leaves in the same round)
     while passes.merge(tree) | passes.reuse(tree) | passes.propagate(tree):
@@ -282,7 +285,7 @@ class _Passes:
 
     def propagate(self, tree):
         """Replace names assigned once to a name or a constant by that value."""
-        stores = _stores(tree)
+        stores = self.stores
         replace = {}
         for block in _blocks(tree.body):
             for stmt in block:
@@ -310,8 +313,13 @@ class _Passes:
             replace[name] = value
         trees.replace_names(tree, replace)
         for block in _blocks(tree.body):
-            block[:] = [s for s in block if not (
-                _target(s) in replace)]
+            kept = []
+            for stmt in block:
+                if _target(stmt) in replace:
+                    stores.subtract(_names(stmt, gast.Store))
+                else:
+                    kept.append(stmt)
+            block[:] = kept
         return True
 
     def merge(self, tree):
@@ -339,8 +347,11 @@ class _Passes:
                 for other in used:
                     index = pending.pop(other)[0]
                     if other == name and _accumulation(stmt):
-                        stmt.value.left = kept[index].value
+                        first = kept[index]
+                        stmt.value.left = first.value
                         kept[index] = None
+                        for target in first.targets:
+                            self.stores.subtract(_names(target, gast.Store))
                         loads = set(_names(stmt, gast.Load))
                         changed = True
                 if any(self.is_runtime_call(c, "restore") for c in calls):
@@ -369,10 +380,9 @@ class _Passes:
         assigns, which its previous iteration may have changed.
         """
         self.changed = False
-        stores = _stores(tree)
-        self.local = set(stores)
+        self.local = {name for name, count in self.stores.items() if count}
         self.pure_calls = {}  # (name, attributes) -> is it a pure function?
-        _Held(self, stores).block(tree.body)
+        _Held(self, self.stores).block(tree.body)
         return self.changed
 
     def is_pure_call(self, func):
