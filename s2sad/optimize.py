@@ -127,6 +127,7 @@ def _live_in(stmts):
 
 
 _names = trees.names
+_CHILDREN = trees._CHILDREN
 
 
 def _stores(tree):
@@ -153,12 +154,12 @@ def _summary(node):
             continue
         if kind is gast.Call:
             calls.append(node)
-        for field in node._fields:
+        for field in _CHILDREN.get(kind) or trees.children(kind):
             value = getattr(node, field, None)
-            if isinstance(value, gast.AST):
-                stack.append(value)
-            elif type(value) is list:
+            if type(value) is list:
                 stack.extend(v for v in value if isinstance(v, gast.AST))
+            elif isinstance(value, gast.AST):
+                stack.append(value)
     return loads, stores, calls
 
 

@@ -11,18 +11,44 @@ import sys
 import gast
 
 
+_COPIED = ("lineno", "col_offset", "end_lineno", "end_col_offset",
+           "s2sad_builtin", "s2sad_line")  # attributes a clone keeps
+
+
 def clone(node):
     """A deep copy of a gast node (or list of nodes)."""
-    if isinstance(node, list):
+    if type(node) is list:
         return [clone(n) for n in node]
     if not isinstance(node, gast.AST):
         return node
-    new = type(node)(**{f: clone(getattr(node, f, None)) for f in node._fields})
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset",
-                 "s2sad_builtin", "s2sad_line"):
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
+    kind = type(node)
+    old = node.__dict__
+    new = kind.__new__(kind)  # (the fields are set below, directly)
+    fields = new.__dict__
+    for field in kind._fields:
+        value = old.get(field)
+        if type(value) is list:
+            value = [clone(item) for item in value]
+        elif isinstance(value, gast.AST):
+            value = clone(value)
+        fields[field] = value
+    for attr in _COPIED:
+        if attr in old:
+            fields[attr] = old[attr]
     return new
+
+
+def children(kind):
+    """The fields of nodes of class `kind` that may hold nodes with names
+    in them (not a context, an operator or a comparison's operators)."""
+    fields = _CHILDREN.get(kind)
+    if fields is None:
+        fields = _CHILDREN[kind] = tuple(
+            f for f in kind._fields if f not in ("ctx", "op", "ops"))
+    return fields
+
+
+_CHILDREN = {}
 
 
 def same(a, b):
@@ -63,18 +89,19 @@ def _replaced(expr, replacement):
 
 
 def walk(node):
-    """Every node in `node` (a node or a list of them), each before those
-    in it; `gast.walk` without its queue and generic field iteration."""
+    """Every node in `node` (a node or a list of them) but contexts and
+    operators, each before those in it; `gast.walk` without its queue and
+    generic field iteration."""
     stack = list(node) if type(node) is list else [node]
     while stack:
         node = stack.pop()
         yield node
-        for field in node._fields:
+        for field in _CHILDREN.get(type(node)) or children(type(node)):
             value = getattr(node, field, None)
-            if isinstance(value, gast.AST):
-                stack.append(value)
-            elif type(value) is list:
+            if type(value) is list:
                 stack.extend(v for v in value if isinstance(v, gast.AST))
+            elif isinstance(value, gast.AST):
+                stack.append(value)
 
 
 def names(node, ctx):
@@ -83,16 +110,17 @@ def names(node, ctx):
     stack = [node]
     while stack:
         node = stack.pop()
-        if type(node) is gast.Name:
+        kind = type(node)
+        if kind is gast.Name:
             if isinstance(node.ctx, ctx):
                 found.append(node.id)
             continue
-        for field in node._fields:
+        for field in _CHILDREN.get(kind) or children(kind):
             value = getattr(node, field, None)
-            if isinstance(value, gast.AST):
-                stack.append(value)
-            elif type(value) is list:
+            if type(value) is list:
                 stack.extend(v for v in value if isinstance(v, gast.AST))
+            elif isinstance(value, gast.AST):
+                stack.append(value)
     return found
 
 
@@ -110,7 +138,7 @@ def replace_names(tree, replacement):
             _replace_in_function(node, replacement)
             replaced = True
             continue
-        for field in node._fields:
+        for field in _CHILDREN.get(type(node)) or children(type(node)):
             value = getattr(node, field, None)
             if type(value) is gast.Name and isinstance(value.ctx, gast.Load) \
                     and value.id in replacement:
