@@ -530,6 +530,8 @@ _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare,
          gast.unaryop, gast.cmpop, gast.boolop)
 _SCOPES = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
            gast.GeneratorExp)
+_PURE_KINDS = {}  # node class -> is it one of _PURE?
+_OPERATORS = ("ctx", "op", "ops")  # fields holding contexts or operators
 
 
 class _Held:
@@ -639,46 +641,65 @@ class _Held:
     def expr(self, node):
         """`node` with held subexpressions read from their holders, its key
         (None unless pure) and the names it reads."""
-        if type(node) is gast.Name:
-            name = self.alias.get(node.id)
-            if name is not None and type(node.ctx) is gast.Load:
+        self.reads = []
+        node, key = self.walk(node)
+        return node, key, set(self.reads)
+
+    def walk(self, node):
+        """`expr`'s walk: (node, key); the names it reads are appended to
+        `self.reads`."""
+        kind = type(node)
+        if kind is gast.Name:
+            name = node.id
+            alias = self.alias.get(name)
+            if alias is not None and type(node.ctx) is gast.Load:
                 self.passes.changed = True
-                node = gast.Name(name, gast.Load(), None, None)
-            return node, ("name", node.id), {node.id}
-        if type(node) is gast.Constant:
-            return node, ("constant", type(node.value), node.value), set()
-        if isinstance(node, _SCOPES):  # its own names may shadow ours
-            return node, None, set(_names(node, gast.Load))
-        pure = isinstance(node, _PURE) and not (isinstance(
-            node, gast.Call) and not self.passes.is_pure_call(node.func))
-        parts, reads = [type(node)], set()
-        for field in node._fields:
+                node, name = gast.Name(alias, gast.Load(), None, None), alias
+            self.reads.append(name)
+            return node, ("name", name)
+        if kind is gast.Constant:
+            return node, ("constant", type(node.value), node.value)
+        if kind in _SCOPES:  # its own names may shadow ours
+            self.reads.extend(_names(node, gast.Load))
+            return node, None
+        pure = _PURE_KINDS.get(kind)
+        if pure is None:
+            pure = _PURE_KINDS[kind] = issubclass(kind, _PURE)
+        if pure and kind is gast.Call:
+            pure = self.passes.is_pure_call(node.func)
+        mark = len(self.reads)
+        parts = [kind]
+        for field in kind._fields:
             value = getattr(node, field, None)
-            if isinstance(value, gast.AST):
-                value, part, more = self.expr(value)
-                setattr(node, field, value)
-                reads |= more
-            elif isinstance(value, list):
-                items = [self.expr(v) if isinstance(v, gast.AST)
-                         else (v, ("value", v), set()) for v in value]
-                setattr(node, field, [v for v, _, _ in items])
-                part = tuple(k for _, k, _ in items)
+            if field in _OPERATORS:  # a context or operator(s): its kind
+                part = tuple(map(type, value)) if type(value) is list \
+                    else type(value)
+            elif isinstance(value, gast.AST):
+                new, part = self.walk(value)
+                if new is not value:
+                    setattr(node, field, new)
+            elif type(value) is list:
+                items = [self.walk(v) if isinstance(v, gast.AST)
+                         else (v, ("value", v)) for v in value]
+                if any(new is not v for (new, _), v in zip(items, value)):
+                    setattr(node, field, [new for new, _ in items])
+                part = tuple(k for _, k in items)
                 pure = pure and None not in part
-                for _, _, more in items:
-                    reads |= more
             else:
                 part = ("value", value)
             pure = pure and part is not None
             parts.append(part)
         if not pure:
-            return node, None, reads
+            return node, None
         key = tuple(parts)
         held = self.holder.get(key)
         if held is None or held[1] < self.barrier:
-            return node, key, reads
+            return node, key
         self.passes.changed = True
         name = held[0]
-        return gast.Name(name, gast.Load(), None, None), ("name", name), {name}
+        del self.reads[mark:]
+        self.reads.append(name)
+        return gast.Name(name, gast.Load(), None, None), ("name", name)
 
     def hold(self, key, name, reads):
         self.log.append(("holder", key, self.holder.get(key)))
