@@ -803,7 +803,7 @@ class _Journal:
 
 def _walk(stmts):
     for stmt in stmts:
-        yield from gast.walk(stmt)
+        yield from trees.walk(stmt)
 
 
 # `a op= b` (runtime.iadd, ...) of a number is `a = a op b`

@@ -656,7 +656,7 @@ class _Lowering:
         """How many times the function assigns `name` (a parameter once)."""
         if self.stores is None:
             self.stores = collections.Counter(
-                n.id for n in gast.walk(self.source.tree)
+                n.id for n in trees.walk(self.source.tree)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
             self.stores.update(parameters(self.source.tree.args, True))
         return self.stores[name]
@@ -1452,7 +1452,7 @@ def _changed_by_calls(tree, source):
     calls such a method on it (a function of the user's that it calls
     without differentiating runs as Python runs it)."""
     changed = set()
-    for node in gast.walk(tree):
+    for node in trees.walk(tree):
         if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
                 and isinstance(node.value.func, gast.Attribute) \
                 and isinstance(node.value.func.value, gast.Name):
@@ -1471,7 +1471,7 @@ def _changed_by_calls(tree, source):
         for keyword in node.keywords:
             if keyword.arg in params and isinstance(keyword.value, gast.Name):
                 changed.add(keyword.value.id)
-    copies = [(n.targets[0].id, _root(n.value)) for n in gast.walk(tree)
+    copies = [(n.targets[0].id, _root(n.value)) for n in trees.walk(tree)
               if isinstance(n, gast.Assign)
               and isinstance(n.targets[0], gast.Name)]
     while True:  # `e = x; fill(e)`, `v = x.T; fill(v)` change x
