@@ -11,7 +11,7 @@ import sys
 import gast
 
 
-_COPIED = ("lineno", "col_offset", "end_lineno", "end_col_offset",
+COPIED = ("lineno", "col_offset", "end_lineno", "end_col_offset",
            "s2sad_builtin", "s2sad_line")  # attributes a clone keeps
 
 
@@ -32,7 +32,7 @@ def clone(node):
         elif isinstance(value, gast.AST):
             value = clone(value)
         fields[field] = value
-    for attr in _COPIED:
+    for attr in COPIED:
         if attr in old:
             fields[attr] = old[attr]
     return new
