@@ -187,6 +187,9 @@ class _Passes:
     def __init__(self, derivative_names, runtime_name, resolve):
         self.derivative_names = derivative_names
         self.runtime_name = runtime_name
+        # the summaries merge made, for reuse right after it (nothing
+        # changes the statements in between)
+        self.summaries = {}
         self.resolve = resolve or (lambda name: None)
 
     # -- expressions --
@@ -333,6 +336,7 @@ class _Passes:
         or changes an array in place, ends the wait.
         """
         changed = False
+        self.summaries = {}  # id(statement) -> (it, `_summary` of it)
         for block in _blocks(tree.body):
             candidates = {_target(s) for s in block
                           if _accumulation(s)} & self.derivative_names
@@ -353,8 +357,10 @@ class _Passes:
                         kept[index] = None
                         for target in first.targets:
                             self.stores.subtract(_names(target, gast.Store))
-                        loads = set(_names(stmt, gast.Load))
+                        # (what a later statement is checked against)
+                        loads, stores, calls = _summary(stmt)
                         changed = True
+                self.summaries[id(stmt)] = (stmt, (loads, stores, calls))
                 if any(self.is_runtime_call(c, "restore") for c in calls):
                     pending.clear()
                     readers.clear()
@@ -384,6 +390,7 @@ class _Passes:
         self.local = {name for name, count in self.stores.items() if count}
         self.pure_calls = {}  # (name, attributes) -> is it a pure function?
         _Held(self, self.stores).block(tree.body)
+        self.summaries = {}  # (no longer those of the statements)
         return self.changed
 
     def is_pure_call(self, func):
@@ -597,7 +604,9 @@ class _Held:
                 self.barrier = max(barriers)
                 self.forget(set(_names(stmt, gast.Store)))
                 continue
-            _, stores, calls = _summary(stmt)
+            known = self.passes.summaries.get(id(stmt))
+            _, stores, calls = known[1] if known and known[0] is stmt \
+                else _summary(stmt)
             impure = self.impure(stmt, calls)
             if impure:
                 self.fence()
