@@ -69,7 +69,10 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     passes.propagate(tree)
     # (propagate last: it removes the copies reuse leaves in the same round)
     while passes.merge(tree) | passes.reuse(tree) | passes.propagate(tree):
-        passes.simplify(tree)  # new operands may simplify further
+        # new operands may simplify further (the statements the passes
+        # left as they were are simplified already)
+        passes.simplify(tree, passes.dirty)
+        passes.dirty = {}
     passes.eliminate(tree)  # nothing above needs dead code gone first
     if arrays:
         passes.scatter(tree)
@@ -128,6 +131,23 @@ def _live_in(stmts):
 
 _names = trees.names
 _CHILDREN = trees._CHILDREN
+
+
+def _replace_in_fields(node, fields, replace):
+    """`trees.replace_names` in these fields of `node` (a name held by one
+    of them replaced too); whether it replaced any."""
+    holder = gast.List([getattr(node, f, None) for f in fields], gast.Load())
+    changed = trees.replace_names(holder, replace)
+    for field, value in zip(fields, holder.elts):
+        setattr(node, field, value)
+    return changed
+
+
+def _replaced(nodes, replace):
+    """`nodes` (a list) with `trees.replace_names` applied in each."""
+    holder = gast.List(list(nodes), gast.Load())
+    trees.replace_names(holder, replace)
+    return holder.elts
 
 
 def _stores(tree):
@@ -190,15 +210,19 @@ class _Passes:
         # the summaries merge made, for reuse right after it (nothing
         # changes the statements in between)
         self.summaries = {}
+        self.dirty = {}  # id -> statement changed since `simplify` ran
         self.resolve = resolve or (lambda name: None)
 
     # -- expressions --
 
-    def simplify(self, tree):
+    def simplify(self, tree, only=None):
+        """Fold constants and apply identities in assigned values; `only`:
+        just in the statements it holds (by id)."""
         self.changed = False
         for block in _blocks(tree.body):
             for stmt in block:
-                if isinstance(stmt, gast.Assign):
+                if isinstance(stmt, gast.Assign) and (
+                        only is None or id(stmt) in only):
                     identities = _target(stmt) in self.derivative_names
                     stmt.value = self.expr(stmt.value, identities)
         return self.changed
@@ -315,7 +339,7 @@ class _Passes:
             while isinstance(value, gast.Name) and value.id in replace:
                 value = replace[value.id]
             replace[name] = value
-        trees.replace_names(tree, replace)
+        self.replace_everywhere(tree, replace)
         for block in _blocks(tree.body):
             kept = []
             for stmt in block:
@@ -325,6 +349,29 @@ class _Passes:
                     kept.append(stmt)
             block[:] = kept
         return True
+
+    def replace_everywhere(self, tree, replace):
+        """`trees.replace_names(tree, replace)` statement by statement, the
+        statements it changes noted in `self.dirty`."""
+        _replace_in_fields(tree, ("args", "returns"), replace)
+        tree.decorator_list = _replaced(tree.decorator_list, replace)
+        for block in _blocks(tree.body):
+            for stmt in block:
+                kind = type(stmt)
+                if kind is gast.If or kind is gast.While:
+                    changed = _replace_in_fields(stmt, ("test",), replace)
+                elif kind is gast.For:
+                    changed = _replace_in_fields(stmt, ("target", "iter"),
+                                                 replace)
+                elif isinstance(getattr(stmt, "body", None), list):
+                    # a def, a class, a `with`, a `try`: all of it (what
+                    # is in it too, which is no change the second time)
+                    changed = trees.replace_names(
+                        gast.Module(body=[stmt], type_ignores=[]), replace)
+                else:
+                    changed = trees.replace_names(stmt, replace)
+                if changed:
+                    self.dirty[id(stmt)] = stmt
 
     def merge(self, tree):
         """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints.
@@ -359,6 +406,7 @@ class _Passes:
                             self.stores.subtract(_names(target, gast.Store))
                         # (what a later statement is checked against)
                         loads, stores, calls = _summary(stmt)
+                        self.dirty[id(stmt)] = stmt
                         changed = True
                 self.summaries[id(stmt)] = (stmt, (loads, stores, calls))
                 if any(self.is_runtime_call(c, "restore") for c in calls):
@@ -612,7 +660,11 @@ class _Held:
                 self.fence()
             if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
                     and stmt.value is not None:
+                changed, self.passes.changed = self.passes.changed, False
                 stmt.value, key, reads = self.expr(stmt.value)
+                if self.passes.changed:
+                    self.passes.dirty[id(stmt)] = stmt
+                self.passes.changed |= changed
             else:
                 key = None
             self.forget(stores)
