@@ -608,6 +608,7 @@ class _Held:
         self.passes = passes
         self.stores = stores  # name -> how many times it is assigned
         self.holder = {}  # expression key -> (name holding it, its epoch)
+        self.numbers = {}  # an expression's parts -> its key
         self.readers = collections.defaultdict(list)  # name -> keys reading it
         self.alias = {}  # name -> the name it is a copy of
         self.copies = collections.defaultdict(list)  # name -> its aliases
@@ -752,7 +753,9 @@ class _Held:
             parts.append(part)
         if not pure:
             return node, None
-        key = tuple(parts)
+        # (a number for each distinct expression: a key nests its operands'
+        # numbers, not their keys, so hashing it costs its own size only)
+        key = self.numbers.setdefault(tuple(parts), len(self.numbers))
         held = self.holder.get(key)
         if held is None or held[1] < self.barrier:
             return node, key
