@@ -44,6 +44,7 @@ from s2sad import (codegen, desugar, fence, forward, frontend, inline,
 ARGNUMS = (0, 2)  # x (a vector) and c (a scalar); W is data
 MODES = ("reverse", "forward")
 CLOCK = time.process_time  # CPU time: other processes do not count
+LARGE = 100  # the per-stage exponent is also fitted from this size on
 STAGES = ("parse", "fence", "desugar", "lower", "inline", "transform",
           "optimize", "print", "compile", "ssa_print")
 
@@ -330,10 +331,12 @@ def report(results, budget, collect=True):
             lines += ["", "~ extrapolated from the two sizes before it (its "
                       f"run would take over {budget:.0f} s; `--budget`)."]
         lines += ["", f"Per stage ({mode}): ms at each n, ms per statement "
-                  "at the largest measured n, exponent fitted per stage:", "",
+                  "at the largest measured n, exponent fitted per stage over "
+                  f"all sizes and over those from {LARGE} statements (where "
+                  "fixed costs no longer weigh):", "",
                   "| stage | " + " | ".join(f"n={r['n']}" for r in measured)
-                  + " | ms/stmt | exponent | share |",
-                  "|---|" + "---:|" * (len(measured) + 3)]
+                  + f" | ms/stmt | exponent | from {LARGE} | share |",
+                  "|---|" + "---:|" * (len(measured) + 4)]
         last = measured[-1]
         for stage in STAGES + ("sum of stages",):
             def value(row):
@@ -343,11 +346,14 @@ def report(results, budget, collect=True):
             positive = [(r["n"], t) for r, t in zip(measured, times) if t > 0]
             exponent = f"{fit(*zip(*positive))[0]:.2f}" if len(positive) > 1 \
                 else ""
+            large = [(n, t) for n, t in positive if n >= LARGE]
+            exponent_large = f"{fit(*zip(*large))[0]:.2f}" \
+                if len(large) > 1 else ""
             share = value(last) / last["total"]
             lines.append(
                 f"| {stage} | " + " | ".join(f"{t * 1e3:.1f}" for t in times)
                 + f" | {times[-1] * 1e3 / last['n']:.3f} | {exponent} | "
-                f"{share:.0%} |")
+                f"{exponent_large} | {share:.0%} |")
         failed = [r["n"] for r in measured if not r["ok"]]
         if failed:
             lines += ["", f"The generated derivative FAILED to run at n = "
