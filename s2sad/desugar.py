@@ -490,7 +490,8 @@ class _Statements:
     def __init__(self, source, namer):
         self.source, self.namer = source, namer
         tree = source.tree
-        self.local = {n.id for n in trees.walk(tree) if isinstance(n, gast.Name)
+        self.local = {n.id for n in trees.walk(tree)
+                      if isinstance(n, gast.Name)
                       and isinstance(n.ctx, (gast.Store, gast.Param))}
 
     def block(self, stmts):

@@ -9,9 +9,10 @@ lower, differentiate, optimise, print, compile) in reverse and forward mode
 on a fresh function. The same call times each pipeline stage: the stage
 functions (frontend.parse, fence.check, desugar.desugar, the SSA lowering,
 the in-place normalisation and inlining, reverse/forward.transform,
-optimize.optimize, codegen.to_source, codegen.compile_code, ssa.to_source) are wrapped with timers while it
-runs. It fits the exponent k of `time ~ a * n^k` by least squares on log-log
-over the sizes (per stage too) and prints Markdown tables.
+optimize.optimize, codegen.to_source, codegen.compile_code, ssa.to_source)
+are wrapped with timers while it runs. It fits the exponent k of
+`time ~ a * n^k` by least squares on log-log over the sizes (per stage too,
+also from 100 statements on) and prints Markdown tables.
 
     python tools/transform_cost.py [--quick] [--markdown FILE]
                                    [--sizes 10,100,...] [--budget SECONDS]
