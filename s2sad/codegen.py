@@ -53,31 +53,27 @@ def is_comment(stmt):
 
 def to_source(tree):
     """Python source for a gast FunctionDef, comments included."""
-    tree = _NegativeNumbers().visit(tree)  # the same values, in place
-    text = trees.unparse(tree) + "\n"
+    text = trees.unparse(tree, _signed) + "\n"
     return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {_unescape(m.group(3))}",
                              text)
 
 
-class _NegativeNumbers(gast.NodeTransformer):
-    """A negative number constant as `-(number)`: a printer prints a
-    constant as it is, so `Constant(-1.0) ** 2` would read back as
-    `-(1.0 ** 2)`."""
-
-    def visit_Constant(self, node):
-        value = node.value
-        if type(value) in (int, float) and math.copysign(1, value) < 0:
-            return gast.UnaryOp(gast.USub(), gast.Constant(-value, None))
-        if type(value) is complex:  # printed bare: -1j, (1+2j)
-            negative = math.copysign(1, value.imag) < 0
-            imaginary = gast.Constant(complex(0.0, abs(value.imag)), None)
-            if value.real:
-                return gast.BinOp(
-                    self.visit_Constant(gast.Constant(value.real, None)),
-                    gast.Sub() if negative else gast.Add(), imaginary)
-            if negative:
-                return gast.UnaryOp(gast.USub(), imaginary)
-        return node
+def _signed(node):
+    """A negative number constant (an `ast.Constant`) as `-(number)`: a
+    printer prints a constant as it is, so `Constant(-1.0) ** 2` would read
+    back as `-(1.0 ** 2)`."""
+    value = node.value
+    if type(value) in (int, float) and math.copysign(1, value) < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    if type(value) is complex:  # printed bare: -1j, (1+2j)
+        negative = math.copysign(1, value.imag) < 0
+        imaginary = ast.Constant(complex(0.0, abs(value.imag)))
+        if value.real:
+            return ast.BinOp(_signed(ast.Constant(value.real)),
+                             ast.Sub() if negative else ast.Add(), imaginary)
+        if negative:
+            return ast.UnaryOp(ast.USub(), imaginary)
+    return node
 
 
 def _unescape(text):

@@ -34,7 +34,7 @@ import copy
 
 import gast
 
-from s2sad import errors, fence, frontend, runtime
+from s2sad import errors, fence, frontend, runtime, trees
 from s2sad.naming import Namer, names_in
 
 
@@ -68,7 +68,7 @@ class _Comprehensions:
 
     def __init__(self, source, namer):
         self.source, self.namer = source, namer
-        self.local = {n.id for n in gast.walk(source.tree)
+        self.local = {n.id for n in trees.walk(source.tree)
                       if isinstance(n, gast.Name)
                       and isinstance(n.ctx, (gast.Store, gast.Param))}
         self.lists = set()  # the temporaries holding comprehensions' lists
@@ -490,7 +490,8 @@ class _Statements:
     def __init__(self, source, namer):
         self.source, self.namer = source, namer
         tree = source.tree
-        self.local = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+        self.local = {n.id for n in trees.walk(tree)
+                      if isinstance(n, gast.Name)
                       and isinstance(n.ctx, (gast.Store, gast.Param))}
 
     def block(self, stmts):

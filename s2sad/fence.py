@@ -7,7 +7,7 @@ what `desugar` and `ssa` know how to lower.
 
 import gast
 
-from s2sad import errors
+from s2sad import errors, trees
 
 # node type -> (construct, what to do instead)
 _UNSUPPORTED = {
@@ -67,7 +67,7 @@ def _check(source, node):
             _check(source, part)
         return
     if kind is gast.Global:
-        stored = {n.id for n in gast.walk(source.tree) if isinstance(
+        stored = {n.id for n in trees.walk(source.tree) if isinstance(
             n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for name in node.names:
             if name in stored:

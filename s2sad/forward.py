@@ -9,7 +9,7 @@ their phis like the values themselves, so forward mode needs no tape.
 
 import gast
 
-from s2sad import analysis, ssa, template
+from s2sad import analysis, ssa, template, trees
 from s2sad.transform import Generated, Transform, load, partials
 
 
@@ -47,7 +47,7 @@ class _Forward(Transform):
                             gast.Load())
         body.append(gast.Return(result))
         derivative = {n for n in self.dots.values()} | {
-            n.id for s in body for n in gast.walk(s)
+            n.id for n in trees.walk(body)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
         } - self.locals
         tangents = [self.dots[p] for p in self.wrt]

@@ -16,9 +16,11 @@ import inspect
 import linecache
 import operator
 import re
+import sys
 import textwrap
 
 import gast
+import numpy as np
 
 from s2sad import errors, trees
 
@@ -229,8 +231,29 @@ def _same_code(code, other):
                 isinstance(mine, str) and isinstance(theirs, str)
                 and inspect.cleandoc(mine) == inspect.cleandoc(theirs)):
             return False  # (a docstring loses its indent with the text's)
-    return bool(code.co_freevars) or \
-        _instructions(code) == _instructions(other)
+    if code.co_freevars:
+        return True
+    if _units(code) == _units(other) and all(
+            getattr(code, table) == getattr(other, table)
+            for table in ("co_names", "co_varnames", "co_cellvars")):
+        return True  # the same instructions on the same names, at once
+    return _instructions(code) == _instructions(other)
+
+
+def _units(code):
+    """`code`'s instructions as (opcodes, arguments) bytes, as
+    `_instructions` compares them before it resolves the arguments: no
+    inline caches, a method call read as an attribute read, no jump
+    offsets (they move with the caches), no flags beside names."""
+    units = np.frombuffer(code.co_code, np.uint8).reshape(-1, 2)
+    if _CACHE is not None:
+        units = units[units[:, 0] != _CACHE]
+    units = units.copy()
+    units[np.isin(units[:, 0], _JUMP_CODES), 1] = 0
+    # (the flag in a name's index that pushes NULL or loads a method)
+    units[np.isin(units[:, 0], _FLAGGED), 1] &= 0xFE
+    return units[:, 0].tobytes().translate(_METHOD_AS_ATTR), \
+        units[:, 1].tobytes()
 
 
 # reads of a free name: a global on its own, a cell where it was written;
@@ -241,6 +264,14 @@ _LOADS = {**dict.fromkeys(("LOAD_DEREF", "LOAD_GLOBAL", "LOAD_NAME",
 _SKIPPED = {"PUSH_NULL", "COPY_FREE_VARS", "RESUME", "NOP", "EXTENDED_ARG",
             "CACHE"}
 _JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
+_JUMP_CODES = np.array(sorted(_JUMPS), np.uint8)
+_CACHE = dis.opmap.get("CACHE")  # (3.11 on)
+_FLAGGED = np.array([dis.opmap[name] for name, since in (
+    ("LOAD_GLOBAL", (3, 11)), ("LOAD_ATTR", (3, 12)))
+    if sys.version_info >= since], np.uint8)
+_METHOD_AS_ATTR = bytes.maketrans(
+    bytes([dis.opmap["LOAD_METHOD"]]), bytes([dis.opmap["LOAD_ATTR"]])) \
+    if "LOAD_METHOD" in dis.opmap else None
 _MANGLED = re.compile(r"^_[A-Za-z0-9]\w*?(__\w+)$")  # `_Model__w` in a class
 
 

@@ -175,14 +175,14 @@ class _Inliner:
 
 def _local_names(tree):
     """The names a function's tree binds (parameters, assignments)."""
-    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+    return {n.id for n in trees.walk(tree) if isinstance(n, gast.Name)
             and not isinstance(n.ctx, gast.Load)}
 
 
 def _free_names(tree):
     """The names a function's tree reads without binding them: its
     globals and builtins."""
-    return {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+    return {n.id for n in trees.walk(tree) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)} - _local_names(tree)
 
 

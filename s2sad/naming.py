@@ -10,6 +10,8 @@ import re
 
 import gast
 
+from s2sad import trees
+
 _VERSIONED = re.compile(r"^(.*?)_(\d+)$")
 
 
@@ -57,7 +59,7 @@ class Namer:
 def names_in(tree):
     """Every identifier that occurs in a gast tree."""
     found = set()
-    for node in gast.walk(tree):
+    for node in trees.walk(tree):
         if isinstance(node, gast.Name):
             found.add(node.id)
         elif isinstance(node, gast.FunctionDef):

@@ -63,8 +63,16 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     """
     passes = _Passes(set(derivative_names), runtime_name, resolve)
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
-    while passes.propagate(tree) | passes.merge(tree) | passes.reuse(tree):
-        passes.simplify(tree)  # new operands may simplify further
+    # how many times each name is assigned, kept up to date by the passes
+    # that remove assignments
+    passes.stores = _stores(tree)
+    passes.propagate(tree)
+    # (propagate last: it removes the copies reuse leaves in the same round)
+    while passes.merge(tree) | passes.reuse(tree) | passes.propagate(tree):
+        # new operands may simplify further (the statements the passes
+        # left as they were are simplified already)
+        passes.simplify(tree, passes.dirty)
+        passes.dirty = {}
     passes.eliminate(tree)  # nothing above needs dead code gone first
     if arrays:
         passes.scatter(tree)
@@ -122,6 +130,57 @@ def _live_in(stmts):
 
 
 _names = trees.names
+_CHILDREN = trees._CHILDREN
+
+
+def _replace_in_fields(node, fields, replace):
+    """`trees.replace_names` in these fields of `node` (a name held by one
+    of them replaced too); whether it replaced any."""
+    holder = gast.List([getattr(node, f, None) for f in fields], gast.Load())
+    changed = trees.replace_names(holder, replace)
+    for field, value in zip(fields, holder.elts):
+        setattr(node, field, value)
+    return changed
+
+
+def _replaced(nodes, replace):
+    """`nodes` (a list) with `trees.replace_names` applied in each."""
+    holder = gast.List(list(nodes), gast.Load())
+    trees.replace_names(holder, replace)
+    return holder.elts
+
+
+def _stores(tree):
+    """How many times each name is assigned in the function `tree`, its
+    parameters (assigned once already, by the call) included."""
+    stores = collections.Counter(_names(tree, gast.Store))
+    stores.update(_names(tree.args, gast.Param))
+    stores.update(_names(tree.args, gast.Load))
+    return stores
+
+
+def _summary(node):
+    """(names loaded, names stored, calls) in `node`, in one walk."""
+    loads, stores, calls = set(), set(), []
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is gast.Name:
+            if type(node.ctx) is gast.Load:
+                loads.add(node.id)
+            elif type(node.ctx) is gast.Store:
+                stores.add(node.id)
+            continue
+        if kind is gast.Call:
+            calls.append(node)
+        for field in _CHILDREN.get(kind) or trees.children(kind):
+            value = getattr(node, field, None)
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, gast.AST))
+            elif isinstance(value, gast.AST):
+                stack.append(value)
+    return loads, stores, calls
 
 
 _LEAVES = (gast.Name, gast.Constant)
@@ -148,15 +207,22 @@ class _Passes:
     def __init__(self, derivative_names, runtime_name, resolve):
         self.derivative_names = derivative_names
         self.runtime_name = runtime_name
+        # the summaries merge made, for reuse right after it (nothing
+        # changes the statements in between)
+        self.summaries = {}
+        self.dirty = {}  # id -> statement changed since `simplify` ran
         self.resolve = resolve or (lambda name: None)
 
     # -- expressions --
 
-    def simplify(self, tree):
+    def simplify(self, tree, only=None):
+        """Fold constants and apply identities in assigned values; `only`:
+        just in the statements it holds (by id)."""
         self.changed = False
         for block in _blocks(tree.body):
             for stmt in block:
-                if isinstance(stmt, gast.Assign):
+                if isinstance(stmt, gast.Assign) and (
+                        only is None or id(stmt) in only):
                     identities = _target(stmt) in self.derivative_names
                     stmt.value = self.expr(stmt.value, identities)
         return self.changed
@@ -247,10 +313,7 @@ class _Passes:
 
     def propagate(self, tree):
         """Replace names assigned once to a name or a constant by that value."""
-        stores = collections.Counter(_names(tree, gast.Store))
-        # a parameter is assigned once already, by the call
-        stores.update(n.id for n in gast.walk(tree.args)
-                      if isinstance(n, gast.Name))
+        stores = self.stores
         replace = {}
         for block in _blocks(tree.body):
             for stmt in block:
@@ -263,9 +326,9 @@ class _Passes:
                     # what is known so far, folded now: a chain of constants
                     # (`b = 1.0; c = unbroadcast(b * 1.0, y); ...`) resolves
                     # in this pass, not one link per round of `optimize`
-                    trees.replace_names(stmt, replace)
-                    stmt.value = value = self.expr(
-                        stmt.value, target in self.derivative_names)
+                    if trees.replace_names(stmt, replace):
+                        stmt.value = value = self.expr(
+                            stmt.value, target in self.derivative_names)
                 if isinstance(value, gast.Constant) or (
                         isinstance(value, gast.Name) and stores[value.id] <= 1):
                     replace[target] = value
@@ -276,40 +339,91 @@ class _Passes:
             while isinstance(value, gast.Name) and value.id in replace:
                 value = replace[value.id]
             replace[name] = value
-        trees.replace_names(tree, replace)
+        self.replace_everywhere(tree, replace)
         for block in _blocks(tree.body):
-            block[:] = [s for s in block if not (
-                _target(s) in replace)]
+            kept = []
+            for stmt in block:
+                if _target(stmt) in replace:
+                    stores.subtract(_names(stmt, gast.Store))
+                else:
+                    kept.append(stmt)
+            block[:] = kept
         return True
 
-    def merge(self, tree):
-        """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints."""
-        changed = False
+    def replace_everywhere(self, tree, replace):
+        """`trees.replace_names(tree, replace)` statement by statement, the
+        statements it changes noted in `self.dirty`."""
+        _replace_in_fields(tree, ("args", "returns"), replace)
+        tree.decorator_list = _replaced(tree.decorator_list, replace)
         for block in _blocks(tree.body):
-            # (computed once per block, not once per statement)
+            for stmt in block:
+                kind = type(stmt)
+                if kind is gast.If or kind is gast.While:
+                    changed = _replace_in_fields(stmt, ("test",), replace)
+                elif kind is gast.For:
+                    changed = _replace_in_fields(stmt, ("target", "iter"),
+                                                 replace)
+                elif isinstance(getattr(stmt, "body", None), list):
+                    # a def, a class, a `with`, a `try`: all of it (what
+                    # is in it too, which is no change the second time)
+                    changed = trees.replace_names(
+                        gast.Module(body=[stmt], type_ignores=[]), replace)
+                else:
+                    changed = trees.replace_names(stmt, replace)
+                if changed:
+                    self.dirty[id(stmt)] = stmt
+
+    def merge(self, tree):
+        """`a = g1; ...; a = a + g2` -> `...; a = g1 + g2` for adjoints.
+
+        One walk over each block: an assignment to a candidate waits, as
+        `pending`, for the next statement that reads or assigns its name;
+        if that is an accumulation of the name, the first value is folded
+        into it. A statement that assigns a name a pending value reads,
+        or changes an array in place, ends the wait.
+        """
+        changed = False
+        self.summaries = {}  # id(statement) -> (it, `_summary` of it)
+        for block in _blocks(tree.body):
             candidates = {_target(s) for s in block
                           if _accumulation(s)} & self.derivative_names
-            names = {}  # id(statement) -> (loads, stores), computed lazily
-
-            def names_of(stmt):
-                if id(stmt) not in names:
-                    names[id(stmt)] = (set(_names(stmt, gast.Load)),
-                                       set(_names(stmt, gast.Store)))
-                return names[id(stmt)]
-            i = 0
-            while i < len(block):
-                first = block[i]
-                j = None
-                if _target(first) in candidates and \
-                        _sum_length(first.value) < _MAX_TERMS:
-                    j = _merge_target(block, i, names_of, self.changes_arrays)
-                if j is None:
-                    i += 1
-                    continue
-                block[j].value.left = first.value
-                names.pop(id(block[j]), None)
-                del block[i]
-                changed = True
+            if not candidates:
+                continue
+            kept = []
+            pending = {}  # name -> [its statement's index in kept, name]
+            readers = collections.defaultdict(list)  # name -> pending read it
+            for stmt in block:
+                loads, stores, calls = _summary(stmt)
+                used = (loads | stores) & pending.keys()
+                name = _target(stmt)
+                for other in used:
+                    index = pending.pop(other)[0]
+                    if other == name and _accumulation(stmt):
+                        first = kept[index]
+                        stmt.value.left = first.value
+                        kept[index] = None
+                        for target in first.targets:
+                            self.stores.subtract(_names(target, gast.Store))
+                        # (what a later statement is checked against)
+                        loads, stores, calls = _summary(stmt)
+                        self.dirty[id(stmt)] = stmt
+                        changed = True
+                self.summaries[id(stmt)] = (stmt, (loads, stores, calls))
+                if any(self.is_runtime_call(c, "restore") for c in calls):
+                    pending.clear()
+                    readers.clear()
+                elif pending:
+                    for stored in stores:
+                        for record in readers.pop(stored, ()):
+                            if pending.get(record[1]) is record:
+                                del pending[record[1]]
+                kept.append(stmt)
+                if name in candidates and \
+                        _sum_length(stmt.value) < _MAX_TERMS:
+                    record = pending[name] = [len(kept) - 1, name]
+                    for read in loads:
+                        readers[read].append(record)
+            block[:] = [s for s in kept if s is not None]
         return changed
 
     def reuse(self, tree):
@@ -321,16 +435,11 @@ class _Passes:
         assigns, which its previous iteration may have changed.
         """
         self.changed = False
-        self.local = set(_names(tree, gast.Store)) | {
-            n.id for n in gast.walk(tree.args) if isinstance(n, gast.Name)}
+        self.local = {name for name, count in self.stores.items() if count}
         self.pure_calls = {}  # (name, attributes) -> is it a pure function?
-        _Held(self).block(tree.body)
+        _Held(self, self.stores).block(tree.body)
+        self.summaries = {}  # (no longer those of the statements)
         return self.changed
-
-    def changes_arrays(self, stmt):
-        """Does `stmt` change an array in place (`runtime.restore`)?"""
-        return any(isinstance(n, gast.Call) and self.is_runtime_call(
-            n, "restore") for n in gast.walk(stmt))
 
     def is_pure_call(self, func):
         """Does `func` (a call's function) name a side-effect-free function?"""
@@ -476,6 +585,8 @@ _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare,
          gast.unaryop, gast.cmpop, gast.boolop)
 _SCOPES = (gast.Lambda, gast.ListComp, gast.SetComp, gast.DictComp,
            gast.GeneratorExp)
+_PURE_KINDS = {}  # node class -> is it one of _PURE?
+_OPERATORS = ("ctx", "op", "ops")  # fields holding contexts or operators
 
 
 class _Held:
@@ -486,21 +597,34 @@ class _Held:
     change what an attribute, an item or an array holds, so nothing held
     before it is reused after it: each holder records the epoch it was made
     in, and such a call starts a new epoch that the holders must reach.
+
+    A copy `t = h` of names assigned once (which `propagate` removes next)
+    makes `t` an alias: from there on the walk reads `h` for `t`, so what
+    the copy's readers compute is found held in the same walk, not one
+    round of `optimize` later per link of a chain.
     """
 
-    def __init__(self, passes):
+    def __init__(self, passes, stores):
         self.passes = passes
+        self.stores = stores  # name -> how many times it is assigned
         self.holder = {}  # expression key -> (name holding it, its epoch)
+        self.numbers = {}  # an expression's parts -> its key
         self.readers = collections.defaultdict(list)  # name -> keys reading it
-        self.log = []  # (kind, key, previous value or None), to undo
+        self.alias = {}  # name -> the name it is a copy of
+        self.copies = collections.defaultdict(list)  # name -> its aliases
+        self.tables = {"holder": self.holder, "readers": self.readers,
+                       "alias": self.alias, "copies": self.copies}
+        self.log = []  # (table, key, previous value or None), to undo
         self.epoch = 0  # raised by each impure call ...
         self.barrier = 0  # ... the last one on this path
 
-    def impure(self, node):
-        """Does `node` call something that is not pure?"""
-        return any(isinstance(n, gast.Call)
-                   and not self.passes.is_pure_call(n.func)
-                   for n in gast.walk(node))
+    def impure(self, node, calls=None):
+        """Does `node` (whose calls are `calls`, if given) call something
+        that is not pure?"""
+        if calls is None:
+            calls = _summary(node)[2]
+        is_pure = self.passes.is_pure_call
+        return any(not is_pure(call.func) for call in calls)
 
     def fence(self):
         """Nothing held so far is reused on this path."""
@@ -529,21 +653,32 @@ class _Held:
                 self.barrier = max(barriers)
                 self.forget(set(_names(stmt, gast.Store)))
                 continue
-            impure = self.impure(stmt)
+            known = self.passes.summaries.get(id(stmt))
+            _, stores, calls = known[1] if known and known[0] is stmt \
+                else _summary(stmt)
+            impure = self.impure(stmt, calls)
             if impure:
                 self.fence()
             if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
                     and stmt.value is not None:
+                changed, self.passes.changed = self.passes.changed, False
                 stmt.value, key, reads = self.expr(stmt.value)
+                if self.passes.changed:
+                    self.passes.dirty[id(stmt)] = stmt
+                self.passes.changed |= changed
             else:
                 key = None
-            self.forget(set(_names(stmt, gast.Store)))
+            self.forget(stores)
             if impure:
                 self.fence()
             target = _target(stmt)
             if key is not None and target is not None and target not in reads \
                     and not isinstance(stmt.value, _LEAVES):
                 self.hold(key, target, reads)
+            elif target is not None and type(stmt.value) is gast.Name and \
+                    self.stores[target] == 1 and \
+                    self.stores[stmt.value.id] <= 1:
+                self.copy(target, stmt.value.id)
 
     def loop(self, stmt):
         assigned = set(_names(stmt, gast.Store))
@@ -568,42 +703,67 @@ class _Held:
     def expr(self, node):
         """`node` with held subexpressions read from their holders, its key
         (None unless pure) and the names it reads."""
-        if type(node) is gast.Name:
-            return node, ("name", node.id), {node.id}
-        if type(node) is gast.Constant:
-            return node, ("constant", type(node.value), node.value), set()
-        if isinstance(node, _SCOPES):  # its own names may shadow ours
-            return node, None, set(_names(node, gast.Load))
-        pure = isinstance(node, _PURE) and not (isinstance(
-            node, gast.Call) and not self.passes.is_pure_call(node.func))
-        parts, reads = [type(node)], set()
-        for field in node._fields:
+        self.reads = []
+        node, key = self.walk(node)
+        return node, key, set(self.reads)
+
+    def walk(self, node):
+        """`expr`'s walk: (node, key); the names it reads are appended to
+        `self.reads`."""
+        kind = type(node)
+        if kind is gast.Name:
+            name = node.id
+            alias = self.alias.get(name)
+            if alias is not None and type(node.ctx) is gast.Load:
+                self.passes.changed = True
+                node, name = gast.Name(alias, gast.Load(), None, None), alias
+            self.reads.append(name)
+            return node, ("name", name)
+        if kind is gast.Constant:
+            return node, ("constant", type(node.value), node.value)
+        if kind in _SCOPES:  # its own names may shadow ours
+            self.reads.extend(_names(node, gast.Load))
+            return node, None
+        pure = _PURE_KINDS.get(kind)
+        if pure is None:
+            pure = _PURE_KINDS[kind] = issubclass(kind, _PURE)
+        if pure and kind is gast.Call:
+            pure = self.passes.is_pure_call(node.func)
+        mark = len(self.reads)
+        parts = [kind]
+        for field in kind._fields:
             value = getattr(node, field, None)
-            if isinstance(value, gast.AST):
-                value, part, more = self.expr(value)
-                setattr(node, field, value)
-                reads |= more
-            elif isinstance(value, list):
-                items = [self.expr(v) if isinstance(v, gast.AST)
-                         else (v, ("value", v), set()) for v in value]
-                setattr(node, field, [v for v, _, _ in items])
-                part = tuple(k for _, k, _ in items)
+            if field in _OPERATORS:  # a context or operator(s): its kind
+                part = tuple(map(type, value)) if type(value) is list \
+                    else type(value)
+            elif isinstance(value, gast.AST):
+                new, part = self.walk(value)
+                if new is not value:
+                    setattr(node, field, new)
+            elif type(value) is list:
+                items = [self.walk(v) if isinstance(v, gast.AST)
+                         else (v, ("value", v)) for v in value]
+                if any(new is not v for (new, _), v in zip(items, value)):
+                    setattr(node, field, [new for new, _ in items])
+                part = tuple(k for _, k in items)
                 pure = pure and None not in part
-                for _, _, more in items:
-                    reads |= more
             else:
                 part = ("value", value)
             pure = pure and part is not None
             parts.append(part)
         if not pure:
-            return node, None, reads
-        key = tuple(parts)
+            return node, None
+        # (a number for each distinct expression: a key nests its operands'
+        # numbers, not their keys, so hashing it costs its own size only)
+        key = self.numbers.setdefault(tuple(parts), len(self.numbers))
         held = self.holder.get(key)
         if held is None or held[1] < self.barrier:
-            return node, key, reads
+            return node, key
         self.passes.changed = True
         name = held[0]
-        return gast.Name(name, gast.Load(), None, None), ("name", name), {name}
+        del self.reads[mark:]
+        self.reads.append(name)
+        return gast.Name(name, gast.Load(), None, None), ("name", name)
 
     def hold(self, key, name, reads):
         self.log.append(("holder", key, self.holder.get(key)))
@@ -611,11 +771,25 @@ class _Held:
         for read in reads | {name}:
             self.readers[read].append(key)
 
+    def copy(self, name, source):
+        """`name = source`, both assigned once: read source for name."""
+        self.log.append(("alias", name, self.alias.get(name)))
+        self.alias[name] = source
+        self.log.append(("copies", source, self.copies.get(source)))
+        self.copies[source] = self.copies.get(source, []) + [name]
+
     def forget(self, names):
         """Drop what names hold and what is held that reads them (a key
         listed under a name it no longer depends on is dropped too, which
-        only loses a reuse)."""
+        only loses a reuse), and the aliases of and for them."""
         for name in names:
+            if self.copies or self.alias:
+                for alias in self.copies.get(name, ()):
+                    if alias in self.alias:
+                        self.log.append(("alias", alias,
+                                         self.alias.pop(alias)))
+                if name in self.alias:
+                    self.log.append(("alias", name, self.alias.pop(name)))
             keys = self.readers.pop(name, None)
             if keys is None:
                 continue
@@ -627,7 +801,7 @@ class _Held:
     def undo(self, mark):
         while len(self.log) > mark:
             kind, key, previous = self.log.pop()
-            table = self.holder if kind == "holder" else self.readers
+            table = self.tables[kind]
             if previous is None:
                 table.pop(key, None)
             else:
@@ -694,22 +868,6 @@ def _sum(terms):
     for term in terms[1:]:
         total = gast.BinOp(total, gast.Add(), term)
     return total
-
-
-def _merge_target(block, i, names_of, barrier):
-    """The index of the accumulation `block[i]` can be folded into, or None
-    (not past a `barrier(statement)`: one that may change what block[i]
-    reads, an array updated in place)."""
-    name = _target(block[i])
-    reads = names_of(block[i])[0]
-    for j in range(i + 1, len(block)):
-        loads, stores = names_of(block[j])
-        if name in loads or name in stores:
-            return j if _accumulation(block[j]) and _target(
-                block[j]) == name else None
-        if reads & stores or barrier(block[j]):
-            return None
-    return None
 
 
 def _target(stmt):

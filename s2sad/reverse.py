@@ -76,7 +76,8 @@ class _Reverse(Transform):
         self.scalars = analysis.known_scalars(func, assume_scalar)
         self.assume_scalar = assume_scalar
         self.bars = {}  # SSA name -> its adjoint's name
-        self.defined = set()  # SSA names whose adjoint is assigned by now
+        # SSA names whose adjoint is assigned by now
+        self.defined = _Journal()
         self.tape = None  # the name of the tape list, once a loop needs one
         self.pushes = {}  # (id(region), place) -> names pushed there
         self.trips = {}  # id(while loop) -> its trip counter's name
@@ -363,11 +364,12 @@ class _Reverse(Transform):
         return out
 
     def reverse_if(self, stmt):
-        before = set(self.defined)
+        defined = self.defined
+        start = defined.mark()
         saved_line = self.line
         branches = []
         for body, side in ((stmt.body, "left"), (stmt.orelse, "right")):
-            self.defined = set(before)
+            # each branch starts from what is defined after the `if`
             self.line = None
             out = []
             for phi in stmt.phis:
@@ -378,19 +380,27 @@ class _Reverse(Transform):
             out += self.reverse_block(body)
             if self.loop_depth:
                 out = self.restore(stmt, side, body, out) + out
-            branches.append((out, self.defined))
-        (then, then_defined), (orelse, else_defined) = branches
+            branches.append((out, *defined.changes(start)))
+            defined.undo(start)
+        (then, then_added, then_removed), (orelse, else_added,
+                                           else_removed) = branches
         # A name assigned inside a branch is not visible before the `if`, so
         # only names defined earlier need an adjoint on both paths.
         local = {s.target for s in ssa.walk(stmt.body + stmt.orelse)
                  if isinstance(s, ssa.Assign)}
         local |= {p.target for s in ssa.walk(stmt.body + stmt.orelse)
                   if isinstance(s, (ssa.If, ssa.For, ssa.While)) for p in s.phis}
-        for name in sorted(then_defined - else_defined - local):
+        # (defined on one path only: added on it, or removed on the other)
+        for name in sorted((then_added - else_added | else_removed
+                            - then_removed) - local):
             orelse.append(self.zero(name))
-        for name in sorted(else_defined - then_defined - local):
+        for name in sorted((else_added - then_added | then_removed
+                            - else_removed) - local):
             then.append(self.zero(name))
-        self.defined = (then_defined | else_defined) - local
+        for name in then_added | else_added:
+            defined.add(name)
+        for name in (then_removed & else_removed) | local:
+            defined.discard(name)
         self.line = saved_line
         if not then and not orelse:
             return []
@@ -437,7 +447,7 @@ class _Reverse(Transform):
             if name not in self.defined:
                 out.append(self.zero(name))
                 self.defined.add(name)
-        outside = self.defined - local
+        start = self.defined.mark()
         saved_line, self.line = self.line, None
         body = []
         for phi in phis:
@@ -452,7 +462,13 @@ class _Reverse(Transform):
             if phi.target not in self.defined:
                 body.append(self.zero(phi.target, like=phi.left))
         body = self.restore(stmt, "end", stmt.body, body) + body
-        self.defined = outside | {p.target for p in phis}
+        # defined after the loop: what was before its body but its own
+        # names, and the adjoints of its header's values
+        self.defined.undo(start)
+        for name in local:
+            self.defined.discard(name)
+        for phi in phis:
+            self.defined.add(phi.target)
         self.line = saved_line
         if isinstance(stmt, ssa.For):
             iterations = gast.Call(self.builtin("reversed"),
@@ -740,9 +756,54 @@ class _Reverse(Transform):
 
 
 
+class _Journal:
+    """A set of names with a log of its changes, so that a branch's
+    changes can be read and undone in time proportional to them (not to
+    the whole set, as a copy per branch would take)."""
+
+    def __init__(self):
+        self.items = set()
+        self.log = []  # (added?, name), in order
+
+    def __contains__(self, name):
+        return name in self.items
+
+    def add(self, name):
+        if name not in self.items:
+            self.items.add(name)
+            self.log.append((True, name))
+
+    def discard(self, name):
+        if name in self.items:
+            self.items.remove(name)
+            self.log.append((False, name))
+
+    def mark(self):
+        return len(self.log)
+
+    def changes(self, mark):
+        """(names added, names removed) since `mark`."""
+        first = {}
+        for added, name in self.log[mark:]:
+            first.setdefault(name, added)
+        return ({n for n, added in first.items() if added and n in self.items},
+                {n for n, added in first.items()
+                 if not added and n not in self.items})
+
+    def undo(self, mark):
+        """Back to the set as it was at `mark`."""
+        log, items = self.log, self.items
+        while len(log) > mark:
+            added, name = log.pop()
+            if added:
+                items.remove(name)
+            else:
+                items.add(name)
+
+
 def _walk(stmts):
     for stmt in stmts:
-        yield from gast.walk(stmt)
+        yield from trees.walk(stmt)
 
 
 # `a op= b` (runtime.iadd, ...) of a number is `a = a op b`

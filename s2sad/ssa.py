@@ -360,6 +360,45 @@ def lower(source, owned=False):
     return _Lowering(source, owned).function()
 
 
+class _Env(dict):
+    """The lowering's scope (user name -> current SSA name) with a log of
+    its changes, so that a branch is lowered from the scope before it and
+    its changes read and undone in time proportional to them. Names are
+    never removed."""
+
+    _MISSING = object()
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.log = []  # (name, its version before, or _MISSING)
+
+    def __setitem__(self, name, version):
+        self.log.append((name, self.get(name, self._MISSING)))
+        super().__setitem__(name, version)
+
+    def mark(self):
+        return len(self.log)
+
+    def changes(self, mark):
+        """{name: its version now} for the names whose version differs from
+        theirs at `mark`."""
+        before = {}
+        for name, previous in self.log[mark:]:
+            before.setdefault(name, previous)
+        return {name: self[name] for name, previous in before.items()
+                if previous is self._MISSING or previous != self[name]}
+
+    def undo(self, mark):
+        """Back to the scope as it was at `mark`."""
+        log = self.log
+        while len(log) > mark:
+            name, previous = log.pop()
+            if previous is self._MISSING:
+                super().__delitem__(name)
+            else:
+                super().__setitem__(name, previous)
+
+
 class _Lowering:
     def __init__(self, source, owned=False):
         self.source = source
@@ -368,7 +407,7 @@ class _Lowering:
         self.parameter_names = ()  # every parameter's name
         self.updated_arguments = set()  # those updated in place
         self.namer = Namer(names_in(source.tree))
-        self.env = {}  # user name -> current SSA name
+        self.env = _Env()  # user name -> current SSA name
         self.defined = set()  # user names that already have a first version
         self.out = []
         self.defs = {}  # SSA name -> its Assign or Phi
@@ -559,11 +598,12 @@ class _Lowering:
                              "(not in a branch, after a `return`, `break` or "
                              "`continue`, or in another loop); move it next "
                              "to the assignment")
-        saved = dict(self.env), set(self.defined)
+        start, defined = self.env.mark(), set(self.defined)
         name = self.define(item.optional_vars.id)
         body, _ = self.block(node.body)
         result = Var(self.env[item.optional_vars.id])
-        self.env, self.defined = saved
+        self.env.undo(start)
+        self.defined = defined
         self.out.append(GradOf(var.name, name, body, result, node))
 
     def function_value(self, node, name=None):
@@ -616,7 +656,7 @@ class _Lowering:
         """How many times the function assigns `name` (a parameter once)."""
         if self.stores is None:
             self.stores = collections.Counter(
-                n.id for n in gast.walk(self.source.tree)
+                n.id for n in trees.walk(self.source.tree)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
             self.stores.update(parameters(self.source.tree.args, True))
         return self.stores[name]
@@ -990,21 +1030,20 @@ class _Lowering:
 
     def branches(self, node, then, orelse):
         """Lower two exclusive blocks (callables); join the variables they set."""
-        before = dict(self.env)
+        env = self.env
+        start = env.mark()
         then_block, then_ret = self.block_with(then)
-        then_env, self.env = self.env, dict(before)
+        then_env = env.changes(start)
+        env.undo(start)  # each branch starts from the names before it
         else_block, else_ret = self.block_with(orelse)
-        else_env, self.env = self.env, dict(before)
+        else_env = env.changes(start)
+        env.undo(start)
         phis = []
         # only the names a branch changed (sorting every name in scope made
-        # each `if` cost O(n log n))
-        # (each branch starts from a copy of `before`, and names are never
-        # removed from an environment)
-        changed = {name for env in (then_env, else_env)
-                   for name, version in env.items()
-                   if before.get(name) != version}
-        for name in sorted(changed):
-            a, b = then_env.get(name), else_env.get(name)
+        # each `if` cost O(n log n), copying the scope for each branch O(n))
+        for name in sorted(then_env.keys() | else_env.keys()):
+            a = then_env[name] if name in then_env else env.get(name)
+            b = else_env[name] if name in else_env else env.get(name)
             if a == b:
                 self.env[name] = a
             else:  # a name set on one path only joins as `Undefined`
@@ -1413,7 +1452,7 @@ def _changed_by_calls(tree, source):
     calls such a method on it (a function of the user's that it calls
     without differentiating runs as Python runs it)."""
     changed = set()
-    for node in gast.walk(tree):
+    for node in trees.walk(tree):
         if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call) \
                 and isinstance(node.value.func, gast.Attribute) \
                 and isinstance(node.value.func.value, gast.Name):
@@ -1432,7 +1471,7 @@ def _changed_by_calls(tree, source):
         for keyword in node.keywords:
             if keyword.arg in params and isinstance(keyword.value, gast.Name):
                 changed.add(keyword.value.id)
-    copies = [(n.targets[0].id, _root(n.value)) for n in gast.walk(tree)
+    copies = [(n.targets[0].id, _root(n.value)) for n in trees.walk(tree)
               if isinstance(n, gast.Assign)
               and isinstance(n.targets[0], gast.Name)]
     while True:  # `e = x; fill(e)`, `v = x.T; fill(v)` change x

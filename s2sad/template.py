@@ -86,18 +86,17 @@ def fill(template, operands, d_names, namer, import_name, numbers=(),
     for stmt in template.body:
         if isinstance(stmt, gast.Return):
             hoisted, filled.returned = lowering.expression(
-                rewriter.visit(trees.clone(stmt.value)))
+                rewriter.rewrite(stmt.value))
             filled.stmts += hoisted
             break
         target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
         if _is_d(target):
             hoisted, value = lowering.expression(
-                rewriter.visit(trees.clone(stmt.value)))
+                rewriter.rewrite(stmt.value))
             filled.stmts += hoisted
             filled.contributions.append((target.slice.id, value))
         else:
-            filled.stmts += lowering.statement(
-                rewriter.visit(trees.clone(stmt)))
+            filled.stmts += lowering.statement(rewriter.rewrite(stmt))
     return filled
 
 
@@ -106,7 +105,11 @@ def _is_d(node):
             and node.value.id == "d")
 
 
-class _Rewriter(gast.NodeTransformer):
+class _Rewriter:
+    """Copies a template's statements with its names rewritten: parameters
+    to operands, locals to fresh temporaries, `d[p]` to adjoint names, free
+    names to names the generated code reaches."""
+
     def __init__(self, template, operands, d_names, locals_, namer, import_name):
         self.template = template
         self.operands = operands
@@ -115,40 +118,56 @@ class _Rewriter(gast.NodeTransformer):
         self.namer = namer
         self.import_name = import_name
         self.free = {}  # name in the filled code -> the object it names
-        self.assigned = {n.id for s in template.body for n in gast.walk(s)
-                         if isinstance(n, gast.Name)
-                         and isinstance(n.ctx, gast.Store)}
+        self.assigned = template.assigned
 
-    def visit_Call(self, node):
-        node.keywords = [kw for kw in node.keywords if not (
-            isinstance(kw.value, gast.Name)
-            and isinstance(self.operands.get(kw.value.id), Default))]
-        return self.generic_visit(node)
-
-    def visit_Subscript(self, node):
-        if _is_d(node):
+    def rewrite(self, node):
+        """A copy of the template's `node` (or list), rewritten; the
+        template is left as it is."""
+        if type(node) is list:
+            return [self.rewrite(item) for item in node]
+        if not isinstance(node, gast.AST):
+            return node
+        kind = type(node)
+        if kind is gast.Name:
+            return self.name(node)
+        if kind is gast.Subscript and _is_d(node):
             name = self.d_names.get(node.slice.id)
             if name is None:
                 raise errors.S2SADInternalError(
                     f"template {self.template.name} reads d[{node.slice.id}], "
                     "which has no adjoint here")
             return _name(name)
-        return self.generic_visit(node)
+        old = node.__dict__
+        new = kind.__new__(kind)  # (as trees.clone, field by field)
+        fields = new.__dict__
+        for field in kind._fields:
+            value = old.get(field)
+            if kind is gast.Call and field == "keywords":
+                # a keyword `name=parameter` left at its default is dropped
+                value = [kw for kw in value if not (
+                    isinstance(kw.value, gast.Name)
+                    and isinstance(self.operands.get(kw.value.id), Default))]
+            fields[field] = self.rewrite(value)
+        for attr in trees.COPIED:
+            if attr in old:
+                fields[attr] = old[attr]
+        return new
 
-    def visit_Name(self, node):
+    def name(self, node):
         name = node.id
         if name in self.operands and name not in self.assigned:
             return trees.clone(ssa.render_operand(self.operands[name]))
         if name in self.assigned:
             if name not in self.locals:
                 self.locals[name] = self.namer.temp()
-            return gast.Name(self.locals[name], node.ctx, None, None)
+            return gast.Name(self.locals[name], trees.clone(node.ctx), None,
+                             None)
         value = self.template.globals.get(name, _NO_VALUE)
         if value is _NO_VALUE:
             import builtins
             value = getattr(builtins, name, _NO_VALUE)
             if value is not _NO_VALUE:
-                return node
+                return trees.clone(node)
             raise errors.S2SADInternalError(
                 f"template {self.template.name}: unknown name {name}")
         reached = self.import_name(name, value)

@@ -8,10 +8,11 @@ imports it, and times the first call of `s2sad.api.differentiate` (parse,
 lower, differentiate, optimise, print, compile) in reverse and forward mode
 on a fresh function. The same call times each pipeline stage: the stage
 functions (frontend.parse, fence.check, desugar.desugar, the SSA lowering,
-reverse/forward.transform, optimize.optimize, codegen.to_source,
-codegen.compile_function, ssa.to_source) are wrapped with timers while it
-runs. It fits the exponent k of `time ~ a * n^k` by least squares on log-log
-over the sizes (per stage too) and prints Markdown tables.
+the in-place normalisation and inlining, reverse/forward.transform,
+optimize.optimize, codegen.to_source, codegen.compile_code, ssa.to_source)
+are wrapped with timers while it runs. It fits the exponent k of
+`time ~ a * n^k` by least squares on log-log over the sizes (per stage too,
+also from 100 statements on) and prints Markdown tables.
 
     python tools/transform_cost.py [--quick] [--markdown FILE]
                                    [--sizes 10,100,...] [--budget SECONDS]
@@ -38,14 +39,15 @@ import numpy as np
 
 import s2sad
 import s2sad.api
-from s2sad import (codegen, desugar, fence, forward, frontend, optimize,
-                   reverse, ssa)
+from s2sad import (codegen, desugar, fence, forward, frontend, inline,
+                   inplace, optimize, reverse, ssa)
 
 ARGNUMS = (0, 2)  # x (a vector) and c (a scalar); W is data
 MODES = ("reverse", "forward")
 CLOCK = time.process_time  # CPU time: other processes do not count
-STAGES = ("parse", "fence", "desugar", "lower", "transform", "optimize",
-          "print", "compile", "ssa_print")
+LARGE = 100  # the per-stage exponent is also fitted from this size on
+STAGES = ("parse", "fence", "desugar", "lower", "inline", "transform",
+          "optimize", "print", "compile", "ssa_print")
 
 
 # ---- the generated programs ----
@@ -171,11 +173,14 @@ class StageTimer:
         ("fence", fence, "check"),
         ("desugar", desugar, "desugar"),
         ("lower", ssa._Lowering, "function"),
+        ("inline", inplace, "normalize"),
+        ("inline", inline, "inline"),
+        ("inline", inplace, "update_in_place"),
         ("transform", reverse, "transform"),
         ("transform", forward, "transform"),
         ("optimize", optimize, "optimize"),
         ("print", codegen, "to_source"),
-        ("compile", codegen, "compile_function"),
+        ("compile", codegen, "compile_code"),
         ("ssa_print", ssa, "to_source"),
     )
 
@@ -327,10 +332,12 @@ def report(results, budget, collect=True):
             lines += ["", "~ extrapolated from the two sizes before it (its "
                       f"run would take over {budget:.0f} s; `--budget`)."]
         lines += ["", f"Per stage ({mode}): ms at each n, ms per statement "
-                  "at the largest measured n, exponent fitted per stage:", "",
+                  "at the largest measured n, exponent fitted per stage over "
+                  f"all sizes and over those from {LARGE} statements (where "
+                  "fixed costs no longer weigh):", "",
                   "| stage | " + " | ".join(f"n={r['n']}" for r in measured)
-                  + " | ms/stmt | exponent | share |",
-                  "|---|" + "---:|" * (len(measured) + 3)]
+                  + f" | ms/stmt | exponent | from {LARGE} | share |",
+                  "|---|" + "---:|" * (len(measured) + 4)]
         last = measured[-1]
         for stage in STAGES + ("sum of stages",):
             def value(row):
@@ -340,11 +347,14 @@ def report(results, budget, collect=True):
             positive = [(r["n"], t) for r, t in zip(measured, times) if t > 0]
             exponent = f"{fit(*zip(*positive))[0]:.2f}" if len(positive) > 1 \
                 else ""
+            large = [(n, t) for n, t in positive if n >= LARGE]
+            exponent_large = f"{fit(*zip(*large))[0]:.2f}" \
+                if len(large) > 1 else ""
             share = value(last) / last["total"]
             lines.append(
                 f"| {stage} | " + " | ".join(f"{t * 1e3:.1f}" for t in times)
                 + f" | {times[-1] * 1e3 / last['n']:.3f} | {exponent} | "
-                f"{share:.0%} |")
+                f"{exponent_large} | {share:.0%} |")
         failed = [r["n"] for r in measured if not r["ok"]]
         if failed:
             lines += ["", f"The generated derivative FAILED to run at n = "

@@ -177,6 +177,17 @@ class Template:
         for check in self._checks:
             check(self)
 
+    @property
+    def assigned(self):
+        """The names its body assigns (its locals), found once per body (a
+        copy of the template may be given another)."""
+        cached = self.__dict__.get("_assigned")
+        if cached is None or cached[0] is not self.body:
+            cached = self._assigned = (self.body, {
+                n.id for s in self.body for n in gast.walk(s)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)})
+        return cached[1]
+
 
 def _template(template_fn, *checks, structural=False):
     source = getattr(template_fn, "source", None)  # a _Generated one
