@@ -41,6 +41,7 @@ inactive inputs. Elementwise rules need none: their partials give it.
 
 import importlib
 import inspect
+import linecache
 import sys
 import textwrap
 
@@ -137,6 +138,11 @@ class Template:
         self.globals = fn.__globals__
         self.structural = structural  # see `tangent`
         self._source = source
+        # the file's lines as they are now: parsed later, the template must
+        # be read from the file its code came from, even if s2sad's files
+        # are replaced meanwhile (an upgrade while a kernel runs)
+        self._lines = linecache.getlines(code.co_filename) \
+            if source is None else None
         self._checks = checks  # each called with the template once parsed
         if (fn.__globals__.get("__name__") or "").split(".")[0] != "s2sad":
             self._parse()
@@ -157,7 +163,11 @@ class Template:
         return copied
 
     def _parse(self):
-        source = self._source or textwrap.dedent(inspect.getsource(self.fn))
+        source = self._source
+        if source is None and self._lines:
+            source = "".join(inspect.getblock(
+                self._lines[self.fn.__code__.co_firstlineno - 1:]))
+        source = textwrap.dedent(source or inspect.getsource(self.fn))
         tree = gast.parse(source).body[0]
         body = tree.body
         if body and isinstance(body[0], gast.Expr) and isinstance(
