@@ -213,9 +213,13 @@ class _Writer:
                              None)
             if callee is not None:  # (one read from the user's cell)
                 self._register(callee)
-        binding.text = text = _defaults_as_values(
-            text, function, lambda name: name in cells or
-            name in transformation.globals or hasattr(builtins, name))
+        binding.text = text = _defaults_as_values(text, function)
+        if any(isinstance(node, ast.Call) and isinstance(
+                node.func, ast.Name) and node.func.id == "super" and
+                not node.args for node in ast.walk(ast.parse(text))):
+            raise _Refused("it calls super() without arguments, which "
+                           "reads the class the method is defined in: "
+                           "write super(ClassName, self)")
         # (its own name, where the code reads it, is the user's global: a
         # free variable of its code only as `codegen` compiles it)
         for name, attributes in _free_names(text):
@@ -249,7 +253,7 @@ class _Writer:
         if attributes is None:
             raise _Refused(f"it reads the module {value.__name__} as a "
                            "whole, which a standalone module cannot copy")
-        for attribute in attributes:
+        for attribute in sorted(attributes):  # (the same module each run)
             if attribute not in self.attributes[key]:
                 self.attributes[key][attribute] = None  # cycles end here
                 self.attributes[key][attribute] = self._member(value,
@@ -378,13 +382,21 @@ class _Writer:
     def _name(self):
         """Give every binding its name: its own unless taken."""
         taken = set(_RESERVED)
+        # a local of a generated function (a parameter `reversed`, where
+        # the running code reads the builtin as `reversed_1`) would hide a
+        # module-level name
+        hidden = set()
+        for binding in self.bindings.values():
+            if binding.kind == "part":
+                hidden |= _local_names(binding.text)
         # builtins keep their names (no function asked for is named as
         # one: grad_..., jvp_...), then the functions asked for
         ordered = sorted(self.bindings.values(), key=lambda b: (
             b.kind != "builtin", not b.public))
         for binding in ordered:
             name, n = binding.wanted, 2
-            while name in taken or keyword.iskeyword(name):
+            while name in taken or keyword.iskeyword(name) or (
+                    binding.kind != "part" and name in hidden):
                 name, n = f"{binding.wanted}_{n}", n + 1
             binding.name = name
             taken.add(name)
@@ -410,7 +422,9 @@ class _Writer:
             sections.append(self._loader())
         sections.append(self._imports(local))  # the user's own modules
         sections.append("\n".join(
-            f"{b.name} = {b.literal}" for _, b in by_kind["value"]))
+            [f"{b.name} = {b.literal}" for _, b in by_kind["value"]] +
+            [f"{b.name} = {b.wanted}" for _, b in by_kind["builtin"]
+             if b.name != b.wanted]))  # (a builtin a local would hide)
         sections.append(self._copies(names))
         sections.append(self._namespaces(by_kind["namespace"], names))
         sections.append("__all__ = [\n" + "".join(
@@ -426,9 +440,9 @@ class _Writer:
         source = self._shown_paths(self.source.__file__,
                                    self.source.__file__)
         now = datetime.datetime.now(datetime.timezone.utc)
-        lines = [MARKER, f"# From: {source}"]
+        lines = [MARKER, f"# From: {_escaped(source)}"]
         if command:
-            lines.append(f"# Command: {command}")
+            lines.append(f"# Command: {_escaped(command)}")
         lines.append(
             f"# Generated: {now:%Y-%m-%d %H:%M:%S} UTC by s2sad "
             f"{s2sad.__version__}, Python {platform.python_version()}, "
@@ -437,7 +451,7 @@ class _Writer:
                  "helpers it calls are copied below" if self.standalone
                  else "s2sad, NumPy and the module it was generated from")
         doc = (f"The code s2sad generates for the functions of "
-               f"{os.path.basename(source)}, ahead of time.\n\n"
+               f"{_escaped(os.path.basename(source))}, ahead of time.\n\n"
                f"It needs {needs}. It is a snapshot: unlike s2sad.grad in "
                "a running program, its functions do not check that the "
                "code they were generated from is unchanged; generate the "
@@ -713,11 +727,13 @@ def _free_names(text):
     return [(name, attributes[name]) for name in found]
 
 
-def _defaults_as_values(text, function, known):
-    """The source `text` of `function` with each default value whose
-    expression reads a name the module does not have (`known(name)` is
-    false: a local of the function that made a closure) written as the
-    value `function` has (a number, string, None or tuple of them)."""
+def _defaults_as_values(text, function):
+    """The source `text` of `function` with each default value written as
+    the value `function` has (a number, string, None or tuple of them):
+    its expression, evaluated when the module is imported, could give
+    another (`sigma=SIGMA` with SIGMA rebound since, `w=rng.normal(...)`).
+    Another value is kept as written where that is a dotted name that
+    denotes it now (`activation=np.tanh`), and refused otherwise."""
     args = ast.parse(text).body[0].args
     positional = args.posonlyargs + args.args
     defaulted = positional[len(positional) - len(args.defaults):]
@@ -727,17 +743,34 @@ def _defaults_as_values(text, function, known):
               if node is not None]
     spans = []
     for arg, node, value in pairs:
-        if all(known(n.id) for n in ast.walk(node)
-               if isinstance(n, ast.Name)):
-            continue
         literal = _literal(value)
+        if literal is None and (isinstance(node, ast.Constant) or _denotes(
+                node, function.__globals__, value)):
+            continue  # (np.tanh: the same object when it is read again)
         if literal is None:
             raise _Refused(f"the default value of `{arg.arg}` is "
                            f"{type(value).__name__} {value!r:.60}, which a "
-                           "module cannot name")
+                           "module cannot name (its expression, run again "
+                           "when the module is imported, could give "
+                           "another value): pass it as an argument")
         spans.append((node.lineno, node.col_offset, node.end_lineno,
                       node.end_col_offset, literal))
     return _replaced(text, spans)
+
+
+def _denotes(node, namespace, value):
+    """Is the expression `node` a dotted name (`np.tanh`) that denotes
+    `value` in `namespace` (read without calling anything)?"""
+    path = []
+    while isinstance(node, ast.Attribute):
+        path.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return False
+    found = namespace.get(node.id, getattr(builtins, node.id, _EMPTY))
+    for attribute in reversed(path):
+        found = getattr(found, attribute, _EMPTY)
+    return found is value
 
 
 def _replaced(text, spans):
@@ -782,6 +815,26 @@ def _renamed(text, reads, names, own, own_name):
             spots.append((stmt.lineno, found.start(2), stmt.lineno,
                           found.end(2), own_name))
     return _replaced(text, spots)
+
+
+def _escaped(text):
+    """`text` safe in a comment or docstring line (a file name may hold a
+    newline, quotes or backslashes): escaped as in a string literal."""
+    return text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+
+
+def _local_names(text):
+    """The names local to some function of `text` (parameters included)."""
+    found = set()
+
+    def visit(table, top):
+        if not top:
+            found.update(symbol.get_name() for symbol in table.get_symbols()
+                         if symbol.is_local() or symbol.is_parameter())
+        for child in table.get_children():
+            visit(child, False)
+    visit(symtable.symtable(text, "<s2sad>", "exec"), True)
+    return found
 
 
 def _check_unshadowed(text, mapping):

@@ -647,7 +647,7 @@ def test_closure_variables_hold_their_values_now(tmp_path, capsys):
         _assert_same(got, s2sad.grad(getattr(module, name))(0.7), name)
 
 
-def test_defaults_that_read_a_closure_s_locals_are_written_as_values(
+def test_defaults_are_written_as_the_values_the_function_holds(
         tmp_path):
     (tmp_path / "prog.py").write_text(textwrap.dedent("""\
         SCALE = 2.0
@@ -668,12 +668,154 @@ def test_defaults_that_read_a_closure_s_locals_are_written_as_values(
     assert cli.main([str(tmp_path / "prog.py"), "outer", "-o",
                      str(tmp_path / "grads.py")]) == 0
     text = (tmp_path / "grads.py").read_text()
-    assert "def grad_outer(x, factor=_user.SCALE):" in text
+    assert "def grad_outer(x, factor=2.0):" in text
     assert "def vjp_inner(x, s=3.0, label='three', *, power=2):" in text
     results = _run_modules(tmp_path, [("grads", "grad_outer", (0.7,), {})],
                            standalone=False)
     module = _load(tmp_path / "prog.py")
     assert results == [("value", s2sad.grad(module.outer, (0, 1))(0.7))]
+
+
+def test_defaults_are_not_evaluated_again(tmp_path):
+    """`sigma=SIGMA` holds 1.0 even after SIGMA is rebound; a default
+    that is an array made by an expression (drawn from a generator) is
+    refused rather than drawn again when the module is imported."""
+    (tmp_path / "prog.py").write_text(textwrap.dedent("""\
+        import numpy as np
+
+        rng = np.random.default_rng(42)
+        SIGMA = 1.0
+
+
+        def nll(x, sigma=SIGMA):
+            return np.sum(x ** 2) / (2.0 * sigma ** 2)
+
+
+        def proj(x, w=rng.normal(size=3)):
+            return np.sum(np.sin(x) * w)
+
+
+        SIGMA = 2.0
+    """))
+    assert cli.main([str(tmp_path / "prog.py"), "nll", "--argnums", "0",
+                     "-o", str(tmp_path / "grads.py")]) == 0
+    x = np.array([0.3, -1.0, 2.0])
+    results = _run_modules(tmp_path, [("grads", "grad_nll", (x,), {})],
+                           standalone=False)
+    np.testing.assert_array_equal(results[0][1], x)
+    done = _cli(tmp_path / "prog.py", "proj", "-o", tmp_path / "p.py",
+                cwd=tmp_path)
+    assert done.returncode == 1
+    assert "prog.py:11:" in done.stderr and "default value of `w`" in \
+        done.stderr
+
+
+def test_locals_named_as_builtins_do_not_hide_them(tmp_path):
+    (tmp_path / "prog.py").write_text(textwrap.dedent("""\
+        import numpy as np
+
+
+        def cumulative(x, reversed=False):
+            acc = 0.0
+            for i in range(4):
+                acc = acc + np.sin(x * i)
+            if reversed:
+                acc = -acc
+            return acc
+
+
+        def whiles(x, range=5.0):
+            while x < range:
+                x = x * 1.3
+            return x
+
+
+        def window(xs, len=2):
+            slice = xs[:len]
+            total = 0.0
+            for v in slice:
+                total = total + v * v
+            return total
+    """))
+    xs = np.array([1.0, 2.0, 3.0])
+    calls = [("grads", "grad_cumulative", (0.7, True), {}),
+             ("grads", "grad_whiles", (0.9,), {}),
+             ("grads", "grad_window", (xs,), {})]
+    module = _load(tmp_path / "prog.py")
+    expected = [s2sad.grad(module.cumulative, (0, 1))(0.7, True),
+                s2sad.grad(module.whiles, (0, 1))(0.9),
+                s2sad.grad(module.window, (0, 1))(xs)]
+    for mode in ("reverse", "forward"):
+        for standalone in (False, True):
+            out = tmp_path / "grads.py"
+            assert cli.main([str(tmp_path / "prog.py"), "--mode", mode,
+                             "-o", str(out), "--force"]
+                            + ["--standalone"] * standalone) == 0
+            if mode == "reverse":
+                results = _run_modules(tmp_path, calls, standalone)
+                for (kind, got), want in zip(results, expected):
+                    assert kind == "value"
+                    _assert_same(got, want, "builtins")
+            else:
+                results = _run_modules(tmp_path, [
+                    ("grads", "jvp_whiles", (0.9, 5.0),
+                     {"x_dot": 1.0, "range_dot": 0.0})],
+                    standalone)
+                _assert_same(results[0][1], s2sad.jvp(
+                    module.whiles, (0.9, 5.0), (1.0, 0.0)), "builtins")
+
+
+def test_super_without_arguments_is_refused(tmp_path):
+    (tmp_path / "prog.py").write_text(textwrap.dedent("""\
+        class Base:
+            def act(self, x):
+                return x * x
+
+
+        class Child(Base):
+            def act(self, x):
+                return 2.0 * super().act(x)
+
+
+        CHILD = Child()
+
+
+        def model(x):
+            return CHILD.act(x)
+    """))
+    done = _cli(tmp_path / "prog.py", "model", "-o", tmp_path / "g.py",
+                cwd=tmp_path)
+    assert done.returncode == 1
+    assert "super(ClassName, self)" in done.stderr
+
+
+def test_standalone_modules_are_the_same_whatever_the_hash_seed(tmp_path):
+    texts = set()
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"g{seed}.py"
+        done = subprocess.run(
+            [sys.executable, "-m", "s2sad", str(EXAMPLES / "seeds.py"),
+             "--standalone", "-o", str(out)],
+            capture_output=True, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT),
+                 "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        texts.add("".join(line for line in out.read_text().splitlines(True)
+                          if not line.startswith(("# Generated:",
+                                                  "# Command:"))))
+    assert len(texts) == 1
+
+
+def test_a_file_name_cannot_write_code_into_the_header(tmp_path):
+    name = 'a\nprint("INJECTED")\n#""".py'
+    (tmp_path / name).write_text("def f(x):\n    return x * x\n")
+    done = _cli(name, "-o", "out.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ran = subprocess.run([sys.executable, "-c",
+                          "import out; print(out.grad_f(3.0))"],
+                         capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert ran.stdout == "6.0\n", ran.stderr
 
 
 # refusing to overwrite ------------------------------------------------------
