@@ -1,7 +1,7 @@
 # s2sad-output: written by s2sad; do not edit, generate it again.
 # From: examples/model.py
 # Command: s2sad examples/model.py loss --argnums 0 -o examples/model_grads.py
-# Generated: 2026-12-02 14:28:21 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
+# Generated: 2026-12-02 15:27:07 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
 """The code s2sad generates for the functions of model.py, ahead of time.
 
 It needs s2sad, NumPy and the module it was generated from. It is a snapshot:
@@ -24,7 +24,7 @@ def _load_module(relative):
     import importlib.util
     import os
     import sys
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)),
                         relative)
     path = os.path.normcase(os.path.realpath(path))
     for module in list(sys.modules.values()):

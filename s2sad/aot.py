@@ -513,9 +513,11 @@ class _Writer:
                 "    import importlib\n"
                 "    return importlib.import_module(name)\n\n\n"
                 f"_user = _load_module({self.module_name!r})")
+        # (symbolic links resolved, here and where it is loaded: an output
+        # directory reached through a link)
         relative = os.path.relpath(
-            os.path.abspath(self.source.__file__),
-            os.path.dirname(os.path.abspath(self.output)))
+            os.path.realpath(self.source.__file__),
+            os.path.dirname(os.path.realpath(self.output)))
         return _LOADER + f"\n\n\n_user = _load_module({relative!r})"
 
     def _copies(self, names):
@@ -570,7 +572,7 @@ def _load_module(relative):
     import importlib.util
     import os
     import sys
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+    path = os.path.join(os.path.dirname(os.path.realpath(__file__)),
                         relative)
     path = os.path.normcase(os.path.realpath(path))
     for module in list(sys.modules.values()):

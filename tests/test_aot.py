@@ -935,3 +935,19 @@ def test_the_committed_example_module_runs(tmp_path):
                                         if not aot.is_output(p)))
 def test_every_example_program_is_checked(name):
     assert name[:-3] in INPUTS
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_an_output_directory_reached_through_a_link(tmp_path):
+    (tmp_path / "far" / "deep").mkdir(parents=True)
+    (tmp_path / "far" / "prog.py").write_text(
+        "def f(x):\n    return x * x * x\n")
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep")
+    assert cli.main([str(tmp_path / "far" / "prog.py"), "-o",
+                     str(tmp_path / "link" / "grads.py")]) == 0
+    for directory in (tmp_path / "link", tmp_path / "far" / "deep"):
+        ran = subprocess.run(
+            [sys.executable, "-c", "import grads; print(grads.grad_f(2.0))"],
+            capture_output=True, text=True, cwd=directory,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert ran.stdout == "12.0\n", ran.stderr
