@@ -263,15 +263,16 @@ _LOADS = {**dict.fromkeys(("LOAD_DEREF", "LOAD_GLOBAL", "LOAD_NAME",
           "LOAD_METHOD": "LOAD_ATTR"}
 _SKIPPED = {"PUSH_NULL", "COPY_FREE_VARS", "RESUME", "NOP", "EXTENDED_ARG",
             "CACHE"}
+# (pseudo-instructions, numbered from 256 on 3.12+, are never in co_code)
 _JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
-_JUMP_CODES = np.array(sorted(_JUMPS), np.uint8)
+_JUMP_CODES = np.array(sorted(op for op in _JUMPS if op < 256), np.uint8)
 _CACHE = dis.opmap.get("CACHE")  # (3.11 on)
 _FLAGGED = np.array([dis.opmap[name] for name, since in (
     ("LOAD_GLOBAL", (3, 11)), ("LOAD_ATTR", (3, 12)))
     if sys.version_info >= since], np.uint8)
 _METHOD_AS_ATTR = bytes.maketrans(
     bytes([dis.opmap["LOAD_METHOD"]]), bytes([dis.opmap["LOAD_ATTR"]])) \
-    if "LOAD_METHOD" in dis.opmap else None
+    if dis.opmap.get("LOAD_METHOD", 256) < 256 else None
 _MANGLED = re.compile(r"^_[A-Za-z0-9]\w*?(__\w+)$")  # `_Model__w` in a class
 
 
