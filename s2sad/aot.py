@@ -63,7 +63,7 @@ import types
 import numpy as np
 
 import s2sad
-from s2sad import api, errors
+from s2sad import api, errors, trees
 
 MARKER = "# s2sad-output: written by s2sad; do not edit, generate it again."
 
@@ -763,14 +763,11 @@ def _defaults_as_values(text, function):
 def _denotes(node, namespace, value):
     """Is the expression `node` a dotted name (`np.tanh`) that denotes
     `value` in `namespace` (read without calling anything)?"""
-    path = []
-    while isinstance(node, ast.Attribute):
-        path.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
+    path = trees.dotted(node)
+    if path is None:
         return False
-    found = namespace.get(node.id, getattr(builtins, node.id, _EMPTY))
-    for attribute in reversed(path):
+    found = namespace.get(path[0], getattr(builtins, path[0], _EMPTY))
+    for attribute in path[1:]:
         found = getattr(found, attribute, _EMPTY)
     return found is value
 

@@ -104,13 +104,9 @@ class Source:
 
         Returns `_MISSING` when `expr` is not a dotted name of free names.
         """
-        path = []
-        while isinstance(expr, gast.Attribute):
-            path.append(expr.attr)
-            expr = expr.value
-        if not isinstance(expr, gast.Name):
+        path = trees.dotted(expr)
+        if path is None:
             return _MISSING
-        path = (expr.id, *reversed(path))
         return self._record(path, self.resolve_path(path))
 
     def resolve_path(self, path):

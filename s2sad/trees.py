@@ -88,6 +88,18 @@ def _replaced(expr, replacement):
     return expr
 
 
+def dotted(node):
+    """The names of a dotted name (`np.linalg.norm`: ("np", "linalg",
+    "norm")), a gast or an ast node, or None for any other expression."""
+    path = []
+    while type(node).__name__ == "Attribute":
+        path.append(node.attr)
+        node = node.value
+    if type(node).__name__ != "Name":
+        return None
+    return (node.id, *reversed(path))
+
+
 def walk(node):
     """Every node in `node` (a node or a list of them) but contexts and
     operators, each before those in it; `gast.walk` without its queue and
