@@ -58,7 +58,7 @@ def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # NAMEs after options too
     if args.clear_cache:
         removed = diskcache.clear()
         print(f"s2sad: removed {removed} entries from {diskcache.directory()}")

@@ -59,6 +59,13 @@ def test_named_functions_in_the_order_given(capsys):
     assert "def grad_g(" not in out
 
 
+def test_names_may_follow_options(capsys):
+    assert cli.main([str(_SEEDS), "--mode", "forward", "logistic", "f"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("def jvp_logistic(") < out.index("def jvp_f(")
+    assert "def jvp_g(" not in out
+
+
 def test_stage_ssa_prints_the_lowered_function(capsys):
     assert cli.main([str(_SEEDS), "f", "--stage", "ssa"]) == 0
     out = capsys.readouterr().out
