@@ -247,7 +247,7 @@ def _snapshot(t):
         return None
     resolved, paths = [], {}
     for path, value in t.guard.resolved.items():
-        described = diskcache.describe(value, registry.lookup)
+        described = diskcache.describe(value)
         if described is None:
             return None
         resolved.append((path, described))
@@ -347,7 +347,7 @@ def _restore(payload, func, options):
     for path, described in payload["resolved"]:
         value = namespace.resolve_path(path)
         if frontend.is_missing(value) or \
-                diskcache.describe(value, registry.lookup) != described:
+                diskcache.describe(value) != described:
             return None
         resolved[path] = value
     build = _Build(options[3])
@@ -505,11 +505,15 @@ class _Part:
     def __init__(self, code, imports, calls, text):
         self.code = code
         self.text = text  # its source
-        self.imports = imports
         # s2sad's own free names as cells, shared by every instance
         self.cells = {name: types.CellType(value)
                       for name, value in imports.items()}
         self.calls = calls  # the name it calls the next part by, or None
+
+    @property
+    def imports(self):
+        """s2sad's own free names -> what they hold."""
+        return {name: cell.cell_contents for name, cell in self.cells.items()}
 
 
 class Transformation:

@@ -45,6 +45,8 @@ import warnings
 import gast
 import numpy as np
 
+from s2sad.rules import registry
+
 FORMAT = 1  # of the entries: a change makes every older entry a miss
 _SUFFIX = ".s2sad"
 MAX_ENTRIES = 4096  # kept on disk; the least recently used go first
@@ -206,16 +208,12 @@ def _last_line(code):
 
 # ---- descriptions ----
 
-def describe(value, rule_of=None):
+def describe(value):
     """What `value` is, as a tuple of plain values that means the same in
     any process, or None when it has no such description (a closure, a
     callable object, a derivative s2sad generated): a derivative built on
-    such a value is kept in memory only.
-
-    Args:
-        rule_of: the rule registry's lookup: a value with a rule of the
-            user's (not s2sad's own) is described with its rule.
-    """
+    such a value is kept in memory only. A value with a rule of the user's
+    (not s2sad's own) is described with its rule."""
     if isinstance(value, types.ModuleType):
         return ("module", value.__name__)
     if not callable(value):
@@ -237,7 +235,7 @@ def describe(value, rule_of=None):
                  _self_name(value))
     else:
         return None
-    rule = rule_of(value) if rule_of is not None and found else None
+    rule = registry.lookup(value) if found else None
     if rule is not None:
         described = _describe_rule(rule)
         found = None if described is None else found + (described,)
@@ -253,7 +251,6 @@ def _self_name(value):
 
 
 def _ufunc_module(value):
-    from s2sad.rules import registry
     return registry._ufunc_module(value)
 
 
