@@ -173,6 +173,23 @@ _KEEP_INTS = {operator.add, operator.sub, operator.mul, operator.pow,
               abs, max, min, sum}
 
 
+def may_make_numpy_floats(func):
+    """Can a derivative of `func`, given floats, be a NumPy float rather
+    than a Python float? Only operators and the `math` functions of one
+    number are known to keep Python floats (their rules are written in
+    them); a NumPy function, a method or a helper may not (np.cos(2.0) is
+    an np.float64)."""
+    return any(isinstance(s, ssa.Assign) and s.fn is not ssa.identity and (
+        getattr(s.fn, "__module__", None) not in ("_operator", "math")
+        or s.fn in _MATH_OF_SEQUENCES)
+        for s in ssa.walk(func.body))
+
+
+# (their derivatives are NumPy functions of the sequence)
+_MATH_OF_SEQUENCES = {math.hypot, math.dist, math.fsum, math.prod} | (
+    {math.sumprod} if hasattr(math, "sumprod") else set())
+
+
 def may_make_complex(func):
     """Can `func`, given floats, make a complex number? Only `**` with an
     exponent that is not a whole-number constant can (a negative base)."""

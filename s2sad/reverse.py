@@ -221,7 +221,9 @@ class _Reverse(Transform):
         grads = [self.gradient_of(p) for p in self.wrt]
         derivative_names = self.derivative_names(body[seed_at:])
         if self.assume_scalar:
-            if analysis.may_make_ints(self.func):  # floats in, a float out
+            if analysis.may_make_ints(self.func) or \
+                    analysis.may_make_numpy_floats(self.func):
+                # floats in, a float out (not an int, nor an np.float64)
                 grads = [gast.Call(self.builtin("float"), [g], [])
                          for g in grads]
             result = grads[0] if isinstance(self.argnums, int) \
