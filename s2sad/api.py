@@ -16,10 +16,13 @@ and gives the derivative its public shape.
 import functools
 import inspect
 import sys
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
 from s2sad import calls, derive, errors, frontend, runtime, ssa
+
+Argnums = Union[int, Sequence[int]]
 
 stats = derive.stats  # counted for tests of the cache
 clear_cache = derive.clear_cache
@@ -57,10 +60,14 @@ class Derivative:
     """
 
     @_located
-    def __init__(self, f, argnums=0, has_aux=False, with_value=False,
-                 optimize=True):
+    def __init__(self, f: Callable, argnums: Argnums = 0,
+                 has_aux: bool = False, with_value: bool = False,
+                 optimize: bool = True, holomorphic: bool = False,
+                 allow_int: bool = False):
         self.fun = self._f = f
-        self._options = (argnums, has_aux, with_value, optimize)
+        self._options = (argnums, has_aux, with_value, optimize,
+                         holomorphic, allow_int)
+        self._inputs = (argnums,) if isinstance(argnums, int) else argnums
         for name in ("__module__", "__name__", "__qualname__", "__doc__"):
             value = getattr(f, name, None)
             if isinstance(value, str):
@@ -84,24 +91,76 @@ class Derivative:
 
     # slots: the attributes each call reads are the quickest to read
     __slots__ = ("_fresh", "_target", "_instance", "_current", "_f",
-                 "_options", "fun", "__dict__", "__weakref__")
+                 "_options", "_inputs", "fun", "__dict__", "__weakref__")
 
     def __call__(self, *args, **kwargs):
+        try:
+            return self._checked_call(args, kwargs)
+        except Exception as exc:
+            errors.locate(exc)
+            raise
+
+    def _checked_call(self, args, kwargs):
+        """A call refusing integer inputs (unless allow_int) and, for a
+        holomorphic derivative, real ones; with allow_int, an integer
+        input's gradient is a zero of its shape in float (JAX's float0
+        zeros)."""
+        argnums, has_aux, with_value, _, holomorphic, allow_int = \
+            self._options
+        integers = []
+        for i in self._inputs:
+            if i < len(args) and args[i].__class__ is not float:
+                kind = _input_kind(args[i])
+                if kind == "int":
+                    if not allow_int:
+                        raise errors.InputTypeError(
+                            f"{_name(self._f)}: argument {i} is an integer "
+                            f"({_describe(args[i])}), which has no "
+                            "derivative; pass a float (3.0, "
+                            "x.astype(float)) or use allow_int=True for a "
+                            "zero gradient")
+                    integers.append(i)
+                if holomorphic and kind != "complex":
+                    raise errors.InputTypeError(
+                        f"{_name(self._f)}: holomorphic=True needs complex "
+                        f"inputs; argument {i} is {_describe(args[i])}")
+            elif holomorphic and i < len(args):
+                raise errors.InputTypeError(
+                    f"{_name(self._f)}: holomorphic=True needs complex "
+                    f"inputs; argument {i} is a float")
+        if holomorphic:
+            value, grads, aux = _holomorphic_grad(self._f, argnums, has_aux,
+                                                  args, kwargs)
+            if with_value:
+                return ((value, aux) if has_aux else value), grads
+            return (grads, aux) if has_aux else grads
+        out = self._call_fresh(args, kwargs)
+        if not integers:
+            return out
+        # the gradients of integer inputs are zeros
+        grads = out[1] if with_value else (out[0] if has_aux else out)
+        if isinstance(argnums, int):
+            grads = _zeros_float(args[argnums])
+        else:
+            grads = tuple(_zeros_float(args[i]) if i in integers else g
+                          for i, g in zip(argnums, grads))
+        if with_value:
+            return out[0], grads
+        return (grads, out[1]) if has_aux else grads
+
+    def _call_fresh(self, args, kwargs):
         try:
             if self._fresh():
                 return self._target(*args, **kwargs)
             return self._call_stale(*args, **kwargs)
         except errors.OneElementOutput:
             return self._one_element(args, kwargs)
-        except Exception as exc:
-            errors.locate(exc)
-            raise
 
     @_located
     def _one_element(self, args, kwargs):
         """The gradient of an output of one element (shape (1,) or (1, 1)),
         as autograd gives it: the vjp with a cotangent of ones."""
-        argnums, has_aux, with_value, _ = self._options
+        argnums, has_aux, with_value = self._options[:3]
         if kwargs or has_aux:
             raise errors.GradientShapeError(
                 f"grad of {calls.name_of(self._f)} requires a scalar output, "
@@ -128,7 +187,7 @@ class Derivative:
         self._target = target
 
     def _derive_options(self):
-        _, has_aux, with_value, optimize = self._options
+        _, has_aux, with_value, optimize = self._options[:4]
         return dict(has_aux=has_aux, with_value=with_value,
                     optimize_code=optimize, mode="reverse")
 
@@ -192,9 +251,75 @@ def _by_arity(f, argnums, options, *args, **kwargs):
     return _derived(f, argnums, len(args), **options)[1](*args, **kwargs)
 
 
-def _rebuild(f, argnums, has_aux, with_value, optimize):
+def _rebuild(f, *options):
     """A Derivative made again from its function (unpickling)."""
-    return Derivative(f, argnums, has_aux, with_value, optimize)
+    return Derivative(f, *options)
+
+
+def _name(f):
+    return getattr(f, "__qualname__", None) or repr(f)
+
+
+def _input_kind(value):
+    """"int" when an input holds an integer or bool (a number, an array of
+    them, or a leaf of a tuple, list or dict), else "complex" when it is
+    complex throughout, else "real"."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        kinds = {_input_kind(v) for v in value}
+        if "int" in kinds:
+            return "int"
+        return "complex" if kinds == {"complex"} else "real"
+    if isinstance(value, (bool, int, np.integer, np.bool_)):
+        return "int"
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
+        return "int"
+    kind = getattr(getattr(value, "dtype", None), "kind", None)
+    return "complex" if isinstance(value, complex) or kind == "c" \
+        else "real"
+
+
+def _describe(value):
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return f"{type(value).__name__} of dtype {dtype}"
+    return f"{type(value).__name__} {value!r}"[:60]
+
+
+def _zeros_float(value):
+    """The gradient allow_int gives an integer input: zeros in its
+    structure, 0.0 for a number and a float array of its shape."""
+    if isinstance(value, dict):
+        return {k: _zeros_float(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_zeros_float(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        if value.dtype.kind in "fc":
+            return np.zeros_like(value)
+        return np.zeros(np.shape(value)) if np.ndim(value) else \
+            np.float64(0.0)
+    return 0.0
+
+
+def _holomorphic_grad(f, argnums, has_aux, args, kwargs):
+    """(value, complex derivative) of a holomorphic f: the vjp with a
+    cotangent of one (JAX's convention), (value, aux) for has_aux."""
+    if kwargs:
+        f = functools.partial(f, **kwargs)
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    out = vjp(f, *args, has_aux=has_aux)
+    value, vjp_fn = out[0], out[1]
+    if np.ndim(value) or not np.iscomplexobj(value):
+        raise errors.InputTypeError(
+            f"{_name(f)}: grad with holomorphic=True needs a complex scalar "
+            f"output, got {_describe(value)}")
+    cotangents = vjp_fn(np.ones_like(value) if isinstance(
+        value, np.generic) else complex(1.0))
+    grads = cotangents[argnums] if isinstance(argnums, int) else tuple(
+        cotangents[i] for i in positions)
+    return value, grads, (out[2] if has_aux else None)
 
 
 @_located
@@ -258,7 +383,8 @@ def _picking(target, leading, keywords, items, single, options):
                              **keywords)
 
 
-def _pick(target, items, single, has_aux, with_value, *args, **kwargs):
+def _pick(target, items, single, has_aux, with_value, /, *args,
+          **kwargs):
     out = target(*args, **kwargs)
     grads = out[1] if with_value else (out[0] if has_aux else out)
     chosen = tuple([grads[-1][i[0]] if isinstance(i, tuple) else grads[i]
@@ -323,41 +449,67 @@ def _check_argnums(func, argnums, leading=0, user=None):
     return shifted, items
 
 
-def _decorator(with_value):
-    def transform(f=None, argnums=0, *, has_aux=False, optimize=True):
-        if isinstance(argnums, list):
-            argnums = tuple(argnums)
-        if f is None:  # @grad(argnums=...)
-            return functools.partial(transform, argnums=argnums,
-                                     has_aux=has_aux, optimize=optimize)
-        return Derivative(f, argnums, has_aux, with_value, optimize)
-    return transform
+def grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
+         has_aux: bool = False, holomorphic: bool = False,
+         allow_int: bool = False, *, optimize: bool = True) -> Any:
+    """The gradient of a scalar-valued function, as `jax.grad`.
+
+    Args:
+        fun: the function (also usable as `@grad` or `@grad(argnums=...)`):
+            any callable with Python source or a derivative rule: a
+            function, a bound method, a functools.partial, an object with
+            `__call__`, a function wrapped by a decorator, np.tanh.
+        argnums: which positional argument(s) to differentiate, counted as
+            the callable is called (a bound method's `self` is not
+            counted): an int (returns one gradient) or a tuple of ints
+            (returns a tuple).
+        has_aux: fun returns `(output, aux)`; the result is
+            `(gradient, aux)`.
+        holomorphic: fun is holomorphic, its inputs and scalar output
+            complex; the gradient is the complex derivative f'(z) (JAX's
+            meaning), computed as the vjp with a cotangent of one.
+        allow_int: accept integer (and bool) inputs among argnums, whose
+            gradient is then a zero of their shape in float (JAX gives
+            float0 zeros); without it such an input raises
+            `s2sad.errors.InputTypeError` (a TypeError).
+        optimize: run the optimisation passes (False keeps the code as
+            generated).
+
+    Returns:
+        A `Derivative`: call it with fun's arguments. Each gradient has its
+        input's type: a float for a float, an array of the input's shape
+        (and floating dtype) for an array, the same structure for a tuple,
+        list or dict. `.source` is its code and `.ssa` the SSA form of fun
+        it was generated from. It follows changes to the code it was built
+        on (see `Derivative`).
+    """
+    return _transform(fun, argnums, has_aux, holomorphic, allow_int,
+                      optimize, with_value=False)
 
 
-grad = _decorator(with_value=False)
-grad.__name__ = grad.__qualname__ = "grad"
-grad.__doc__ = """The gradient of a scalar-valued function.
+def value_and_grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
+                   has_aux: bool = False, holomorphic: bool = False,
+                   allow_int: bool = False, *,
+                   optimize: bool = True) -> Any:
+    """Like `grad`, but returns `(value, gradient)` (with has_aux,
+    `((value, aux), gradient)`), as `jax.value_and_grad`."""
+    return _transform(fun, argnums, has_aux, holomorphic, allow_int,
+                      optimize, with_value=True)
 
-Args:
-    f: the function (also usable as `@grad` or `@grad(argnums=...)`): any
-        callable with Python source or a derivative rule: a function, a
-        bound method, a functools.partial, an object with `__call__`, a
-        function wrapped by a decorator, np.tanh.
-    argnums: which positional argument(s) to differentiate, counted as the
-        callable is called (a bound method's `self` is not counted): an int
-        (returns one gradient) or a tuple of ints (returns a tuple).
-    has_aux: f returns `(output, aux)`; the result is `(gradient, aux)`.
-    optimize: run the optimisation passes (False keeps the code as generated).
 
-Returns:
-    A `Derivative`: call it with f's arguments. `.source` is its code and
-    `.ssa` the SSA form of f it was generated from. It follows changes to
-    the code it was built on (see `Derivative`).
-"""
+def _transform(fun, argnums, has_aux, holomorphic, allow_int, optimize,
+               with_value):
+    if isinstance(argnums, list):
+        argnums = tuple(argnums)
+    options = (argnums, has_aux, with_value, optimize, holomorphic,
+               allow_int)
+    if fun is None:  # @grad(argnums=...)
+        return functools.partial(_transform_later, options)
+    return Derivative(fun, *options)
 
-value_and_grad = _decorator(with_value=True)
-value_and_grad.__name__ = value_and_grad.__qualname__ = "value_and_grad"
-value_and_grad.__doc__ = """Like `grad`, but returns `(value, gradient)`."""
+
+def _transform_later(options, fun):
+    return Derivative(fun, *options)
 
 
 @_located
@@ -389,32 +541,49 @@ def generated_function(f, mode="reverse", argnums=0, optimize=True):
 
 
 @_located
-def jvp(f, primals, tangents):
-    """Forward mode: `f(*primals)` and its derivative along `tangents`.
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
+        has_aux: bool = False) -> tuple:
+    """Forward mode: `fun(*primals)` and its derivative along `tangents`,
+    as `jax.jvp`.
 
     Args:
-        primals: a tuple of all of f's arguments.
+        primals: a tuple of all of fun's arguments.
         tangents: a tuple of the same length; a tangent of None holds that
             argument constant, and those of integer (and bool) arguments are
             ignored.
+        has_aux: fun returns `(output, aux)`; aux is returned as it is.
 
     Returns:
-        `(f(*primals), J @ tangents)`.
+        `(fun(*primals), J @ tangents)`, or `(output, J @ tangents, aux)`
+        with has_aux.
     """
     primals, tangents = tuple(primals), tuple(tangents)
     argnums = _with_tangents(primals, tangents, "jvp")
     if not argnums:
-        value = f(*primals)
-        return value, runtime.tangents(None, value)
-    # the dispatch generated code uses for a call: any callable, *args too
-    value, tangent = calls.jvp(f, primals, {},
-                               {i: tangents[i] for i in argnums}, owned=True)
-    return value, runtime.tangents(tangent, value, (primals, tangents))
+        value = fun(*primals)
+        tangent = runtime.tangents(None, value)
+    else:
+        # the dispatch generated code uses for a call: any callable, *args
+        value, tangent = calls.jvp(fun, primals, {}, {
+            i: tangents[i] for i in argnums}, owned=True)
+        tangent = runtime.tangents(tangent, value, (primals, tangents))
+    if has_aux:
+        _check_aux(value, fun)
+        return value[0], tangent[0], value[1]
+    return value, tangent
+
+
+def _check_aux(value, fun):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise errors.S2SADError(
+            f"{_name(fun)} is differentiated with has_aux=True, so it must "
+            f"return a pair (output, aux); it returned {_describe(value)}")
 
 
 @_located
-def vjp(f, *primals):
-    """Reverse mode for any output: `(f(*primals), vjp_fn)`.
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """Reverse mode for any output: `(fun(*primals), vjp_fn)`, as `jax.vjp`
+    (`(output, vjp_fn, aux)` with has_aux, fun returning `(output, aux)`).
 
     The forward sweep runs once, here; `vjp_fn(cotangent)` can then be called
     with many cotangents (shaped like the output) and returns one cotangent
@@ -423,49 +592,130 @@ def vjp(f, *primals):
     argnums = tuple(i for i, p in enumerate(primals)
                     if calls.differentiable(p))
     if not argnums:
-        return f(*primals), lambda cotangent: (None,) * len(primals)
-    value, pullback = calls.vjp(f, primals, {}, argnums, owned=True)
+        value = fun(*primals)
+        pullback = None
+    else:
+        value, pullback = calls.vjp(fun, primals, {}, argnums, owned=True)
+    if has_aux:
+        _check_aux(value, fun)
+    out = value[0] if has_aux else value
 
     @_located
     def vjp_fn(cotangent):
-        runtime.check_cotangent(cotangent, value, f)
-        grads = pullback(runtime.tree_adjoint(cotangent, value))
+        runtime.check_cotangent(cotangent, out, fun)
+        if pullback is None:
+            return (None,) * len(primals)
+        full = (cotangent, runtime.tangents(None, value[1])) if has_aux \
+            else cotangent
+        grads = pullback(runtime.tree_adjoint(full, value))
         grads = iter(runtime.gradients(
             [runtime.tree_like(g, primals[i]) for g, i in zip(grads, argnums)],
             [primals[i] for i in argnums], (cotangent,)))
         return tuple(next(grads) if i in argnums else None
                      for i in range(len(primals)))
-    return value, vjp_fn
+    return (out, vjp_fn, value[1]) if has_aux else (out, vjp_fn)
 
 
-def jacrev(f, argnums=0):
-    """The Jacobian of `f` by reverse mode: one backward sweep per output
-    element. Same shapes as `jacfwd`."""
-    return _Transformed(_jacrev, f, argnums=argnums)
+@_located
+def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """`(fun(*primals), f_jvp)`, as `jax.linearize`: `f_jvp(*tangents)` is
+    the derivative of fun at primals along tangents (one per primal).
+    (`(output, f_jvp, aux)` with has_aux.)
+
+    s2sad keeps no linearised program: each call of f_jvp runs fun's
+    forward-mode code at primals again, so its cost is one JVP.
+    """
+    value = fun(*primals)
+    if has_aux:
+        _check_aux(value, fun)
+
+    @_located
+    def f_jvp(*tangents):
+        return jvp(fun, primals, tangents, has_aux=has_aux)[1]
+    return (value[0], f_jvp, value[1]) if has_aux else (value, f_jvp)
 
 
-def _jacrev(f, *args, argnums=0):
+def jacrev(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
+           holomorphic: bool = False, allow_int: bool = False) -> Callable:
+    """The Jacobian of `fun` by reverse mode, as `jax.jacrev`: one backward
+    sweep per output element. Same shapes as `jacfwd`; `(jacobian, aux)`
+    with has_aux. A complex output needs holomorphic=True (complex inputs
+    too); integer inputs need allow_int=True (their rows are zeros)."""
+    return _Transformed(_jacrev, fun, argnums=_tuple(argnums),
+                        has_aux=has_aux, holomorphic=holomorphic,
+                        allow_int=allow_int)
+
+
+def _tuple(argnums):
+    return tuple(argnums) if isinstance(argnums, list) else argnums
+
+
+def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
+    """Refuse integer inputs (unless allow_int) and, for holomorphic, real
+    ones, as JAX does."""
+    for i in positions:
+        kind = _input_kind(args[i])
+        if kind == "int" and not allow_int:
+            raise errors.InputTypeError(
+                f"{what} of {_name(fun)}: argument {i} is an integer "
+                f"({_describe(args[i])}); pass a float"
+                + (" or use allow_int=True" if what == "jacrev" else ""))
+        if holomorphic and kind != "complex":
+            raise errors.InputTypeError(
+                f"{what} of {_name(fun)} with holomorphic=True needs complex "
+                f"inputs; argument {i} is {_describe(args[i])}")
+        if not holomorphic and kind == "complex" and what == "jacfwd":
+            raise errors.InputTypeError(
+                f"jacfwd of {_name(fun)}: argument {i} is complex; pass "
+                "holomorphic=True for the complex derivative of a "
+                "holomorphic function")
+
+
+def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
+            allow_int=False):
     # written as generated code calls functions (calls.vjp_functions), so
     # that a Jacobian taken inside a differentiated function is
     # differentiated too
     positions = (argnums,) if isinstance(argnums, int) else argnums
+    _check_inputs(f, args, positions, holomorphic, allow_int, "jacrev")
     # f's own values (a closure's) are passed as generated code passes them
     forward, pull = calls.vjp_functions(f, args, (), (calls.FUNCTION,)
                                         + tuple(positions))
     value, residuals = forward(*runtime.bound(f), *args)
+    aux = None
+    if has_aux:
+        _check_aux(value, f)
+        value, aux = value
+        held = runtime.tree_adjoint(runtime.tangents(None, aux), aux)
+    if np.iscomplexobj(value) and not holomorphic:
+        raise errors.InputTypeError(
+            f"jacrev of {_name(f)}: its output is complex; pass "
+            "holomorphic=True for the complex derivative of a holomorphic "
+            "function")
     out_shape = np.shape(value)
+    one = 1.0 + 0.0j if holomorphic else 1.0
     cotangents = []  # per output element, per position
     for idx in np.ndindex(*out_shape):
-        basis = np.zeros(out_shape)
-        basis[idx] = 1.0
-        cotangents.append(pull(residuals, basis if out_shape else 1.0))
+        basis = np.zeros(out_shape, dtype=type(one))
+        basis[idx] = one
+        basis = basis if out_shape else one
+        cotangents.append(pull(residuals, (basis, held) if has_aux
+                               else basis))
     blocks = []
     for k in range(len(positions)):
         in_shape = np.shape(args[positions[k]])
-        rows = [np.asarray(c[k + 1], dtype=float) for c in cotangents]
+        rows = [_as_float(c[k + 1]) for c in cotangents]
         stacked = np.stack(rows) if rows else np.zeros((0,) + in_shape)
         blocks.append(np.reshape(stacked, out_shape + in_shape))
-    return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+    jac = blocks[0] if isinstance(argnums, int) else tuple(blocks)
+    return (jac, aux) if has_aux else jac
+
+
+def _as_float(value):
+    """An array of a derivative: float, or complex when it is (a real part
+    is not silently taken)."""
+    value = np.asarray(value)
+    return value.astype(complex if value.dtype.kind == "c" else float)
 
 
 class _Transformed(functools.partial):
@@ -488,12 +738,12 @@ class _Jacobian(_Transformed):
         return super().__call__(*args, **kwargs)
 
 
-def jacobian(f, argnums=0):
-    """The Jacobian of `f`, by forward mode when it has fewer inputs than
+def jacobian(fun: Callable, argnums: Argnums = 0) -> Callable:
+    """The Jacobian of `fun`, by forward mode when it has fewer inputs than
     outputs and by reverse mode otherwise (the cheaper one: one pass per
     input or per output). The returned function records the mode it used
     last in its `mode` attribute."""
-    return _Jacobian(_jacobian, f, argnums=argnums)
+    return _Jacobian(_jacobian, fun, argnums=_tuple(argnums))
 
 
 def _jacobian(f, *args, argnums=0):
@@ -509,51 +759,118 @@ def _jacobian_mode(f, args, argnums):
     return "forward" if inputs < outputs else "reverse"
 
 
-def jacfwd(f, argnums=0):
-    """The Jacobian of `f` by forward mode: one JVP per input element.
+def jacfwd(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:
+    """The Jacobian of `fun` by forward mode, as `jax.jacfwd`: one JVP per
+    input element.
 
-    Returns a function of f's arguments giving an array of shape
-    `f(...).shape + x.shape` for `argnums` an int (a tuple of them for a
-    tuple of argnums).
+    Returns a function of fun's arguments giving an array of shape
+    `fun(...).shape + x.shape` for `argnums` an int (a tuple of them for a
+    tuple of argnums); `(jacobian, aux)` with has_aux. Integer inputs are
+    refused; complex ones need holomorphic=True.
     """
-    return _Transformed(_jacfwd, f, argnums=argnums)
+    return _Transformed(_jacfwd, fun, argnums=_tuple(argnums),
+                        has_aux=has_aux, holomorphic=holomorphic)
 
 
-def _jacfwd(f, *args, argnums=0):
+def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False):
     # as `_jacrev`, through calls.jvp_function
     positions = (argnums,) if isinstance(argnums, int) else argnums
+    _check_inputs(f, args, positions, holomorphic, False, "jacfwd")
     jvp_fn = calls.jvp_function(f, args, (), (calls.FUNCTION,)
                                 + tuple(positions))
     values = runtime.bound(f)  # a closure's values, held
     held = runtime.bound(runtime.zeros_like(f))
+    dtype = complex if holomorphic else float
     columns = []
+    out = aux = None
     for i in positions:
-        x = np.asarray(args[i], dtype=float)
-        zeros = [np.zeros_like(np.asarray(args[j], dtype=float))
+        x = np.asarray(args[i], dtype=dtype)
+        zeros = [np.zeros_like(np.asarray(args[j], dtype=dtype))
                  for j in positions]
-        out, block = None, []
+        block = []
         for idx in np.ndindex(*x.shape):
-            basis = np.zeros(x.shape)
+            basis = np.zeros(x.shape, dtype=dtype)
             basis[idx] = 1.0
             tangents = [_like(args[j], basis) if j == i else zeros[k]
                         for k, j in enumerate(positions)]
             out, column = jvp_fn(*values, *args, held, *tangents)
-            block.append(np.asarray(column, dtype=float))
-        out_shape = np.shape(out if out is not None else f(*args))
+            if has_aux:
+                _check_aux(out, f)
+                (out, aux), column = out, column[0]
+            block.append(_as_float(column))
+        if out is None:
+            out = f(*args)
+            if has_aux:
+                _check_aux(out, f)
+                out, aux = out
+        out_shape = np.shape(out)
         stacked = np.stack(block, axis=-1) if block else np.zeros(
             out_shape + (0,))
         columns.append(np.reshape(stacked, out_shape + x.shape))
-    return columns[0] if isinstance(argnums, int) else tuple(columns)
+    jac = columns[0] if isinstance(argnums, int) else tuple(columns)
+    return (jac, aux) if has_aux else jac
 
 
 @_located
-def hessian(f, argnums=0):
-    """The Hessian of a scalar function, forward over reverse: the forward-
-    mode Jacobian of s2sad's gradient (shape `x.shape + x.shape`)."""
-    if not isinstance(argnums, int):
-        raise errors.S2SADError("hessian takes one argument position "
-                                "(argnums=int)")
-    return jacfwd(grad(f, argnums=argnums), argnums=argnums)
+def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
+            holomorphic: bool = False) -> Callable:
+    """The Hessian of a scalar function, as `jax.hessian`: forward over
+    reverse, the forward-mode Jacobian of s2sad's gradient (shape
+    `x.shape + x.shape`). For a tuple of argnums, a tuple of tuples:
+    `H[i][j]` has shape `x_i.shape + x_j.shape`. `(hessian, aux)` with
+    has_aux."""
+    argnums = _tuple(argnums)
+    if isinstance(argnums, int):
+        return jacfwd(grad(fun, argnums, has_aux, holomorphic),
+                      argnums, has_aux, holomorphic)
+    rows = tuple(jacfwd(grad(fun, i, has_aux, holomorphic), argnums,
+                        has_aux, holomorphic) for i in argnums)
+    return _Transformed(_hessian_blocks, rows, has_aux=has_aux)
+
+
+def _hessian_blocks(rows, *args, has_aux=False):
+    out = [row(*args) for row in rows]
+    if has_aux:
+        return tuple(r[0] for r in out), out[0][1]
+    return tuple(out)
+
+
+def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
+    """autograd's `elementwise_grad`: the gradient of the sum of fun's
+    outputs, in one reverse pass (the vjp with a cotangent of ones); the
+    diagonal of the Jacobian when it is diagonal (an elementwise fun).
+    (Not `s2sad.elementwise`, which declares a derivative rule.)"""
+    @_located
+    def gradient(*args):
+        value, vjp_fn = vjp(fun, *args)
+        if np.iscomplexobj(value):
+            raise errors.InputTypeError(
+                f"elementwise_grad of {_name(fun)}: its output is complex; "
+                "elementwise_grad applies to real outputs")
+        return vjp_fn(runtime.tree_like(np.ones(np.shape(value)), value)
+                      if np.ndim(value) else 1.0)[argnum]
+    gradient.__name__ = f"elementwise_grad_{getattr(fun, '__name__', 'f')}"
+    return gradient
+
+
+def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
+    """autograd's `make_hvp`: `make_hvp(fun, argnum)(*args)` returns
+    `(hvp, gradient)`, the gradient of scalar fun at args and a function
+    `hvp(v)` giving the Hessian (with respect to argument argnum) times v,
+    reusing the forward pass: the vjp of the gradient (reverse over
+    reverse; the Hessian is symmetric)."""
+    gradient = grad(fun, argnum)
+
+    @_located
+    def hvp_maker(*args):
+        value, vjp_fn = vjp(gradient, *args)
+
+        @_located
+        def product(v):
+            return vjp_fn(v)[argnum]
+        return product, value
+    return hvp_maker
 
 
 @_located
@@ -587,24 +904,89 @@ def _with_tangents(primals, tangents, what):
                  if t is not None and calls.differentiable(p))
 
 
-def check_grads(f, args, argnums=None, modes=("fwd", "rev"), eps=1e-6,
-                rtol=1e-6, atol=1e-8, directions=3, seed=0):
-    """Check s2sad's derivatives of `f` at `args` against central differences.
+def check_grads(f: Callable, args: Sequence, order: int = 1,
+                modes: Sequence[str] = ("fwd", "rev"),
+                atol: Optional[float] = None, rtol: Optional[float] = None,
+                eps: Optional[float] = None, *,
+                argnums: Optional[Argnums] = None, directions: int = 3,
+                seed: int = 0) -> None:
+    """Check s2sad's derivatives of `f` at `args` against central
+    differences, up to `order`, as `jax.test_util.check_grads`.
 
     In reverse mode ("rev") every component of the gradient is compared with
     `(f(x + eps e_i) - f(x - eps e_i)) / 2eps`, and, along `directions` random
     unit vectors `v`, `v . grad f` with `(f(x + eps v) - f(x - eps v)) / 2eps`.
     In forward mode ("fwd") `jvp` along the same basis and random directions
     is compared with the same differences. f must return a scalar for "rev".
+    Order 2 and up checks the derivative of the derivative the same way,
+    in each mode: the directional derivative along a fixed random direction
+    (a JVP in "fwd", the gradient's product with it in "rev") is itself
+    checked, to order - 1.
+
+    Args:
+        order: how many times to differentiate (1: first derivatives).
+        atol, rtol, eps: None for 1e-8, 1e-6 and 1e-6 (tolerances grow
+            tenfold per order past the first, as differences of
+            differences lose digits).
+        argnums: the arguments checked (all by default), keyword only.
 
     Raises:
         AssertionError: with the mismatching values.
     """
+    eps = 1e-6 if eps is None else eps
+    rtol = 1e-6 if rtol is None else rtol
+    atol = 1e-8 if atol is None else atol
+    if not isinstance(order, int) or order < 1:
+        raise errors.S2SADError(f"check_grads: order={order!r}; give an "
+                                "int of 1 or more")
     args = list(args)
     if argnums is None:
         argnums = tuple(range(len(args)))
     elif isinstance(argnums, int):
         argnums = (argnums,)
+    _check_first(f, args, argnums, modes, eps, rtol, atol, directions, seed)
+    if order == 1:
+        return
+    rng = np.random.default_rng(seed + order)
+    direction = tuple(_random_like(args[i], rng) for i in argnums)
+    for mode in modes:
+        derivative = functools.partial(
+            _forward_directional if mode == "fwd" else _reverse_directional,
+            f, tuple(argnums), direction)
+        check_grads(derivative, args, order - 1, modes, atol * 10,
+                    rtol * 10, eps, argnums=argnums, directions=directions,
+                    seed=seed)
+
+
+def _forward_directional(f, argnums, direction, *args):
+    """The derivative of `f` at args along `direction` (one array per
+    position of argnums) by forward mode, written as s2sad differentiates
+    it again (jacfwd inside)."""
+    total = 0.0
+    for k in range(len(argnums)):
+        jac = jacfwd(f, argnums[k])(*args)
+        total = total + np.tensordot(jac, direction[k],
+                                     axes=np.ndim(direction[k]))
+    return total
+
+
+def _reverse_directional(f, argnums, direction, *args):
+    """The same by reverse mode: the gradient's dot product with it."""
+    total = 0.0
+    for k in range(len(argnums)):
+        total = total + np.sum(grad(f, argnums[k])(*args) * direction[k])
+    return total
+
+
+def _random_like(tree, rng):
+    for path, leaf in _leaves(tree):
+        tree = _put(tree, path, _like(leaf, rng.standard_normal(
+            np.shape(leaf))))
+    return tree
+
+
+def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
+                 seed):
     rng = np.random.default_rng(seed)
     grads = grad(f, argnums=argnums)(*args) if "rev" in modes else None
     for k, i in enumerate(argnums):

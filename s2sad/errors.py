@@ -80,6 +80,11 @@ class OneElementOutput(GradientShapeError):
     Derivative computes it as a vjp (autograd accepts such outputs)."""
 
 
+class InputTypeError(S2SADError, TypeError):
+    """An input of the wrong kind for the derivative asked: an integer
+    without `allow_int=True`, or a real number with `holomorphic=True`."""
+
+
 _LINE_MAPS = {}  # generated pseudo-filename -> (origin filename, lines)
 _GENERATED = "<s2sad:"
 _LOCATED = re.compile(r"^(.+?):(\d+): ")

@@ -6,6 +6,11 @@
     def solve(a, b): ...
     solve.defvjp(solve_fwd, solve_bwd)
 
+    @s2sad.custom_jvp                 # or its JVP, used by both modes
+    def f(x): ...
+    @f.defjvp
+    def f_jvp(primals, tangents): ...
+
     with s2sad.grad_of(h) as dh:      # runs in the backward pass, where the
         dh = np.clip(dh, -1.0, 1.0)   # adjoint of h is complete
 
@@ -13,8 +18,12 @@ Template rules for the user's own functions are `s2sad.adjoint` and
 `s2sad.tangent` (rules.registry), and `s2sad.non_differentiable`.
 """
 
+import functools
+from typing import Callable, Sequence
+
 import numpy as np
 
+from s2sad import calls, runtime
 from s2sad.calls import CustomVJP
 from s2sad.rules import registry
 
@@ -27,16 +36,144 @@ def stop_gradient(x):
 registry.non_differentiable(stop_gradient)
 
 
-def custom_vjp(fn):
-    """Give `fn` a derivative written in plain Python, for a black box s2sad
-    cannot read or a function with a cheaper adjoint than its code's.
+def custom_vjp(fun: Callable, nondiff_argnums: Sequence[int] = ()
+               ) -> CustomVJP:
+    """Give `fun` a derivative written in plain Python, for a black box
+    s2sad cannot read or a function with a cheaper adjoint than its code's
+    (as `jax.custom_vjp`).
 
-    `fn.defvjp(fwd, bwd)`: `fwd(*args) -> (value, residuals)` runs going
+    `fun.defvjp(fwd, bwd)`: `fwd(*args) -> (value, residuals)` runs going
     forward; `bwd(residuals, value_bar)` returns one cotangent per positional
-    argument. `fn.defjvp(jvp)`: `jvp(primals, tangents) -> (value, tangent)`
-    for forward mode (tangents None for arguments held constant).
+    argument. `fun.defjvp(jvp)`: `jvp(primals, tangents) -> (value,
+    tangent)` for forward mode (tangents None for arguments held constant).
+
+    With `nondiff_argnums` (positions of arguments that are not
+    differentiated: flags, functions, sizes), `bwd(*nondiff, residuals,
+    value_bar)` receives their values first and returns cotangents for the
+    other arguments only, as in JAX; use it as
+    `@functools.partial(s2sad.custom_vjp, nondiff_argnums=(0,))`.
     """
-    return CustomVJP(fn)
+    return _Custom(fun, tuple(nondiff_argnums))
+
+
+def custom_jvp(fun: Callable, nondiff_argnums: Sequence[int] = ()
+               ) -> CustomVJP:
+    """Give `fun` a forward-mode derivative written in plain Python, as
+    `jax.custom_jvp`:
+
+        @s2sad.custom_jvp
+        def f(x, y): ...
+
+        @f.defjvp
+        def f_jvp(primals, tangents):
+            ...
+            return primal_out, tangent_out
+
+    Tangents of the differentiated arguments are arrays (zeros for those
+    held constant); with nondiff_argnums, `f_jvp(*nondiff, primals,
+    tangents)` covers the other arguments only. Reverse mode uses the same
+    rule: the Jacobian is built from one JVP per element of each input
+    (its columns), and the cotangent is its transpose times value_bar, so
+    for inputs and outputs of floats and arrays; give a cheaper reverse
+    rule with `f.defvjp(fwd, bwd)`.
+    """
+    return _Custom(fun, tuple(nondiff_argnums), reverse_from_jvp=True)
+
+
+class _Custom(CustomVJP):
+    """custom_vjp and custom_jvp: JAX's calling conventions (arguments
+    not differentiated) over s2sad's (every positional argument)."""
+
+    def __init__(self, fn, nondiff_argnums=(), reverse_from_jvp=False):
+        super().__init__(fn)
+        self.nondiff_argnums = nondiff_argnums
+        self.reverse_from_jvp = reverse_from_jvp
+
+    def defvjp(self, fwd, bwd):
+        """`fwd(*args) -> (value, residuals)`; `bwd(*nondiff, residuals,
+        value_bar)` -> one cotangent per argument not in nondiff_argnums
+        (None for none)."""
+        if not self.nondiff_argnums:
+            return super().defvjp(fwd, bwd)
+        nondiff = self.nondiff_argnums
+
+        def forward(*args):
+            value, residuals = fwd(*args)
+            return value, ([args[i] for i in nondiff], residuals, len(args))
+
+        def backward(saved, value_bar):
+            fixed, residuals, nargs = saved
+            cotangents = iter(bwd(*fixed, residuals, value_bar))
+            return tuple(None if i in nondiff else next(cotangents)
+                         for i in range(nargs))
+        return super().defvjp(forward, backward)
+
+    def defjvp(self, jvp):
+        """`jvp(*nondiff, primals, tangents) -> (value, tangent)`; usable
+        as a decorator (returns jvp)."""
+        nondiff = self.nondiff_argnums
+        # the user's own rule when it takes every argument (so that it is
+        # differentiated again for higher orders)
+        rule = functools.partial(_without, jvp, nondiff) if nondiff else jvp
+        super().defjvp(rule)
+        if self.reverse_from_jvp:
+            super().defvjp(functools.partial(_jacobian_columns, rule),
+                           _transposed)
+        return jvp
+
+
+def _without(jvp, nondiff, primals, tangents):
+    """A jvp rule of JAX's custom_jvp with nondiff_argnums called as s2sad
+    calls one: the values of those arguments first, then the others'
+    primals and tangents."""
+    own = [i for i in range(len(primals)) if i not in nondiff]
+    return jvp(*[primals[i] for i in nondiff],
+               tuple(primals[i] for i in own),
+               tuple(tangents[i] for i in own))
+
+
+def _jacobian_columns(rule, *args):
+    """The forward pass of a custom_jvp in reverse mode: its value, and
+    the Jacobian's columns for each differentiated argument (one JVP per
+    element)."""
+    value = None
+    columns = []
+    for i, arg in enumerate(args):
+        if not calls.differentiable(arg):
+            columns.append(None)
+            continue
+        x = np.asarray(arg, dtype=float)
+        block = []
+        for idx in np.ndindex(*x.shape):
+            basis = np.zeros(x.shape)
+            basis[idx] = 1.0
+            tangents = [None if not calls.differentiable(a) else
+                        (float(basis) if j == i and x.ndim == 0 and
+                         isinstance(a, float) else basis if j == i else
+                         runtime.zeros_like(a))
+                        for j, a in enumerate(args)]
+            value, column = rule(args, tangents)
+            block.append(np.asarray(column))
+        columns.append((x.shape, block))
+    if value is None:
+        value = rule(args, [None] * len(args))[0]
+    return value, columns
+
+
+def _transposed(columns, value_bar):
+    """The backward pass of a custom_jvp: each argument's cotangent, the
+    dot product of value_bar with each of its Jacobian columns."""
+    g = np.asarray(value_bar)
+    grads = []
+    for entry in columns:
+        if entry is None:
+            grads.append(None)
+            continue
+        shape, block = entry
+        flat = np.array([np.sum(g * column) for column in block])
+        grads.append(float(flat[0]) if shape == () else np.reshape(
+            flat, shape))
+    return tuple(grads)
 
 
 class grad_of:

@@ -19,42 +19,70 @@ from s2sad.rules.registry import adjoint, d, tangent, via_output
 # grad(f) binds f's values: its cotangent and tangent are f's
 
 @adjoint(api.grad)
-def grad_rev(y, f, argnums: via_output = 0, *,
-             has_aux: via_output = False, optimize: via_output = True):
-    d[f] = d[y]
+def grad_rev(y, fun=None, argnums: via_output = 0,
+             has_aux: via_output = False, holomorphic: via_output = False,
+             allow_int: via_output = False, *, optimize: via_output = True):
+    d[fun] = d[y]
 
 
 @tangent(api.grad)
-def grad_fwd(y, f, argnums: via_output = 0, *,
-             has_aux: via_output = False, optimize: via_output = True):
-    d[y] = d[f]
+def grad_fwd(y, fun=None, argnums: via_output = 0,
+             has_aux: via_output = False, holomorphic: via_output = False,
+             allow_int: via_output = False, *, optimize: via_output = True):
+    d[y] = d[fun]
 
 
 @adjoint(api.value_and_grad)
-def value_and_grad_rev(y, f, argnums: via_output = 0, *,
+def value_and_grad_rev(y, fun=None, argnums: via_output = 0,
                        has_aux: via_output = False,
+                       holomorphic: via_output = False,
+                       allow_int: via_output = False, *,
                        optimize: via_output = True):
-    d[f] = d[y]
+    d[fun] = d[y]
 
 
 @tangent(api.value_and_grad)
-def value_and_grad_fwd(y, f, argnums: via_output = 0, *,
+def value_and_grad_fwd(y, fun=None, argnums: via_output = 0,
                        has_aux: via_output = False,
+                       holomorphic: via_output = False,
+                       allow_int: via_output = False, *,
                        optimize: via_output = True):
-    d[y] = d[f]
+    d[y] = d[fun]
 
 
 # jacfwd(f) and the others bind f itself: one value
 
-def _binding_f(transform):
-    @adjoint(transform)
-    def rev(y, f, argnums: via_output = 0):
-        d[f] = d[y][0]
-
-    @tangent(transform)
-    def fwd(y, f, argnums: via_output = 0):
-        d[y] = (d[f],)
+@adjoint(api.jacfwd, api.hessian)
+def jacfwd_rev(y, fun, argnums: via_output = 0, has_aux: via_output = False,
+               holomorphic: via_output = False):
+    d[fun] = d[y][0]
 
 
-for _transform in (api.jacfwd, api.jacrev, api.jacobian, api.hessian):
-    _binding_f(_transform)
+@tangent(api.jacfwd, api.hessian)
+def jacfwd_fwd(y, fun, argnums: via_output = 0, has_aux: via_output = False,
+               holomorphic: via_output = False):
+    d[y] = (d[fun],)
+
+
+@adjoint(api.jacrev)
+def jacrev_rev(y, fun, argnums: via_output = 0, has_aux: via_output = False,
+               holomorphic: via_output = False,
+               allow_int: via_output = False):
+    d[fun] = d[y][0]
+
+
+@tangent(api.jacrev)
+def jacrev_fwd(y, fun, argnums: via_output = 0, has_aux: via_output = False,
+               holomorphic: via_output = False,
+               allow_int: via_output = False):
+    d[y] = (d[fun],)
+
+
+@adjoint(api.jacobian)
+def jacobian_rev(y, fun, argnums: via_output = 0):
+    d[fun] = d[y][0]
+
+
+@tangent(api.jacobian)
+def jacobian_fwd(y, fun, argnums: via_output = 0):
+    d[y] = (d[fun],)

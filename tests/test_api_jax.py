@@ -1,0 +1,244 @@
+"""JAX's and autograd's signatures: grad's allow_int and holomorphic,
+has_aux on jvp/vjp/jacfwd/jacrev/hessian, linearize, custom_jvp,
+custom_vjp's nondiff_argnums, check_grads to higher orders,
+elementwise_grad and make_hvp; gradients in their inputs' types.
+
+Every derivative is compared with central differences in float64.
+
+    python -m pytest -q -p no:cacheprovider tests/test_api_jax.py
+"""
+
+import functools
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import errors
+
+EPS = 1e-6
+
+
+def central(f, args, i):
+    """The derivative of f with respect to args[i] by central differences,
+    shaped f's output shape + args[i]'s shape."""
+    x = np.asarray(args[i], dtype=float)
+    columns = []
+    for idx in np.ndindex(*x.shape):
+        step = np.zeros(x.shape)
+        step[idx] = EPS
+        up, down = list(args), list(args)
+        up[i], down[i] = x + step, x - step
+        if np.ndim(args[i]) == 0:
+            up[i], down[i] = float(up[i]), float(down[i])
+        columns.append((np.asarray(f(*up)) - np.asarray(f(*down)))
+                       / (2 * EPS))
+    out = np.shape(f(*args))
+    stacked = np.stack(columns, axis=-1) if columns else np.zeros(out)
+    return stacked.reshape(out + x.shape)
+
+
+def close(a, b):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def mixed(x, y):
+    return x * y + np.sin(y)
+
+
+def poly(x, y):
+    return x ** 2 * y + y + 2
+
+
+def test_gradients_have_their_inputs_types():
+    for fun in (mixed, poly):
+        value, (gx, gy) = s2sad.value_and_grad(fun, (0, 1))(3.0, 4.0)
+        assert value == fun(3.0, 4.0)
+        assert type(gx) is float and type(gy) is float
+        close(gx, central(fun, (3.0, 4.0), 0))
+        close(gy, central(fun, (3.0, 4.0), 1))
+    x, y = np.array(3.0), np.array(4.0)
+    gx, gy = s2sad.grad(mixed, (0, 1))(x, y)
+    assert type(gx) is np.ndarray and gx.shape == () and gx.dtype == float
+    close(gy, central(mixed, (x, y), 1))
+
+
+def square(x):
+    return x * x
+
+
+def test_integer_inputs_are_refused_unless_allow_int():
+    with pytest.raises(errors.InputTypeError, match="allow_int=True"):
+        s2sad.grad(square)(3)
+    with pytest.raises(TypeError, match="integer"):
+        s2sad.grad(poly, (0, 1))(3.0, np.array(2))
+    gx, gy = s2sad.grad(poly, (0, 1), allow_int=True)(3, 2.0)
+    assert gx == 0.0 and type(gx) is float
+    close(gy, central(poly, (3.0, 2.0), 1))
+    with pytest.raises(errors.InputTypeError):
+        s2sad.jacfwd(square)(np.array([1, 2]))
+
+
+def cube_i(z):
+    return 1j * z ** 3
+
+
+def test_holomorphic_grad_is_the_complex_derivative():
+    z = 0.5 + 0.25j
+    value, derivative = s2sad.value_and_grad(cube_i, holomorphic=True)(z)
+    assert value == cube_i(z)
+    h = 1e-6
+    close(derivative, (cube_i(z + h) - cube_i(z - h)) / (2 * h))
+    close(s2sad.jacfwd(cube_i, holomorphic=True)(z), derivative)
+    close(s2sad.jacrev(cube_i, holomorphic=True)(z), derivative)
+    with pytest.raises(errors.InputTypeError, match="complex"):
+        s2sad.grad(cube_i, holomorphic=True)(0.5)
+    with pytest.raises(errors.InputTypeError, match="holomorphic"):
+        s2sad.jacfwd(cube_i)(np.array([z]))
+
+
+def with_aux(x, y):
+    out = np.sin(x) * y
+    return out, {"norm": np.sum(out ** 2), "n": 3}
+
+
+def scalar_aux(x, y):
+    return np.sum(np.sin(x) * y ** 2), "aux"
+
+
+X = np.array([0.3, -1.1, 0.8])
+Y = np.array([1.5, 0.2, -0.7])
+
+
+def test_has_aux_everywhere():
+    output = lambda x, y: with_aux(x, y)[0]  # noqa: E731
+    value, tangent, aux = s2sad.jvp(with_aux, (X, Y), (
+        np.ones(3), np.zeros(3)), has_aux=True)
+    close(value, output(X, Y))
+    assert aux["n"] == 3
+    close(tangent, central(output, (X, Y), 0) @ np.ones(3))
+    value, vjp_fn, aux = s2sad.vjp(with_aux, X, Y, has_aux=True)
+    close(value, output(X, Y))
+    gx, gy = vjp_fn(np.ones(3))
+    close(gx, np.ones(3) @ central(output, (X, Y), 0))
+    close(gy, np.ones(3) @ central(output, (X, Y), 1))
+    for jac in (s2sad.jacfwd, s2sad.jacrev):
+        (jx, jy), aux = jac(with_aux, (0, 1), has_aux=True)(X, Y)
+        close(jx, central(output, (X, Y), 0))
+        close(jy, central(output, (X, Y), 1))
+        assert aux["n"] == 3
+    grad = s2sad.grad(scalar_aux, has_aux=True)
+    assert grad(X, Y)[1] == "aux"
+
+
+def loss(x, y):
+    return np.sum(np.sin(x) * y ** 2) + np.prod(x)
+
+
+def test_hessian_with_a_tuple_of_argnums():
+    blocks = s2sad.hessian(loss, (0, 1))(X, Y)
+    for i in range(2):
+        for j in range(2):
+            def d_i(x, y, i=i):
+                return s2sad.grad(loss, i)(x, y)
+            close(blocks[i][j], central(d_i, (X, Y), j))
+    single = s2sad.hessian(loss)(X, Y)
+    close(single, blocks[0][0])
+
+
+def test_linearize():
+    value, f_jvp = s2sad.linearize(loss, X, Y)
+    assert value == loss(X, Y)
+    v = np.array([0.1, 0.2, -0.3])
+    close(f_jvp(v, np.zeros(3)), central(loss, (X, Y), 0) @ v)
+
+
+@s2sad.custom_jvp
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+@softplus.defjvp
+def softplus_jvp(primals, tangents):
+    x, = primals
+    t, = tangents
+    return softplus(x), t / (1.0 + np.exp(-x))
+
+
+def uses_softplus(x):
+    return np.sum(softplus(x * x) * x)
+
+
+def test_custom_jvp_in_both_modes():
+    expected = central(uses_softplus, (X,), 0)
+    close(s2sad.grad(uses_softplus)(X), expected)
+    close(s2sad.jvp(uses_softplus, (X,), (np.ones(3),))[1],
+          expected @ np.ones(3))
+    s2sad.check_grads(uses_softplus, (X,))
+
+
+@functools.partial(s2sad.custom_vjp, nondiff_argnums=(0,))
+def apply(f, x):
+    return f(x)
+
+
+def apply_fwd(f, x):
+    return f(x), x
+
+
+def apply_bwd(f, x, g):
+    return (g * np.cos(x),)
+
+
+apply.defvjp(apply_fwd, apply_bwd)
+
+
+def uses_apply(x):
+    return np.sum(apply(np.sin, x) * x)
+
+
+def test_custom_vjp_nondiff_argnums():
+    close(s2sad.grad(uses_apply)(X), central(uses_apply, (X,), 0))
+
+
+def test_check_grads_higher_orders():
+    s2sad.check_grads(loss, (X, Y), 2)
+    s2sad.check_grads(loss, (X, Y), 3, modes=("rev",))
+    s2sad.check_grads(loss, (X, Y), order=1, argnums=(0,))
+
+
+def wrong_second(x):
+    return np.sum(broken(x))
+
+
+@s2sad.custom_jvp
+def broken(x):
+    return x ** 3
+
+
+@broken.defjvp
+def broken_jvp(primals, tangents):
+    x, = primals
+    t, = tangents
+    return x ** 3, 3.0 * x * x * t + 0.1 * x * t  # wrong at x != 0
+
+
+def test_check_grads_raises_on_a_wrong_derivative():
+    with pytest.raises(AssertionError, match="central differences"):
+        s2sad.check_grads(wrong_second, (X,))
+
+
+def elementwise(x):
+    return np.sin(x) * x
+
+
+def test_elementwise_grad_and_make_hvp():
+    close(s2sad.elementwise_grad(elementwise)(X),
+          np.diag(central(elementwise, (X,), 0)))
+    hvp, gradient = s2sad.make_hvp(loss)(X, Y)
+    close(gradient, central(loss, (X, Y), 0))
+    v = np.array([0.5, -1.0, 2.0])
+
+    def g0(x, y):
+        return s2sad.grad(loss)(x, y)
+    close(hvp(v), central(g0, (X, Y), 0) @ v)
