@@ -299,7 +299,10 @@ def _rule(fn):
 
 
 def elementwise(*fns, domain="real"):
-    """Declare partial derivatives; `return` one expression per input."""
+    """Declare partial derivatives of elementwise functions: a rule
+    decorator (`@s2sad.elementwise(np.tanh)`), whose template returns one
+    expression per input. Not autograd's `elementwise_grad`, which is
+    `s2sad.elementwise_grad`."""
     def register(template_fn):
         template = _template(template_fn, _partials)
         for fn in fns:
