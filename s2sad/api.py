@@ -686,29 +686,37 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
     if has_aux:
         _check_aux(value, f)
         value, aux = value
-        held = runtime.tree_adjoint(runtime.tangents(None, aux), aux)
+        held = _zero_cotangent(aux)
     if np.iscomplexobj(value) and not holomorphic:
         raise errors.InputTypeError(
             f"jacrev of {_name(f)}: its output is complex; pass "
             "holomorphic=True for the complex derivative of a holomorphic "
             "function")
     out_shape = np.shape(value)
-    one = 1.0 + 0.0j if holomorphic else 1.0
     cotangents = []  # per output element, per position
     for idx in np.ndindex(*out_shape):
-        basis = np.zeros(out_shape, dtype=type(one))
-        basis[idx] = one
-        basis = basis if out_shape else one
+        basis = np.zeros(out_shape, dtype=complex if holomorphic else float)
+        basis[idx] = 1.0
+        basis = basis if out_shape else basis[()]
         cotangents.append(pull(residuals, (basis, held) if has_aux
                                else basis))
     blocks = []
     for k in range(len(positions)):
         in_shape = np.shape(args[positions[k]])
-        rows = [_as_float(c[k + 1]) for c in cotangents]
+        # complex rows for a complex input: the imaginary part is kept
+        kind = complex if np.iscomplexobj(args[positions[k]]) else float
+        rows = [np.asarray(c[k + 1], dtype=kind) for c in cotangents]
         stacked = np.stack(rows) if rows else np.zeros((0,) + in_shape)
         blocks.append(np.reshape(stacked, out_shape + in_shape))
     jac = blocks[0] if isinstance(argnums, int) else tuple(blocks)
     return (jac, aux) if has_aux else jac
+
+
+def _zero_cotangent(aux):
+    """The cotangent of a function's auxiliary output: zeros in its
+    structure (aux is not differentiated). A constant, so a Jacobian taken
+    inside a differentiated function differentiates it as one."""
+    return runtime.tree_adjoint(runtime.tangents(None, aux), aux)
 
 
 def _as_float(value):

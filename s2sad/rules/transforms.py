@@ -13,7 +13,8 @@ Imported by `s2sad.api` once it is complete.
 """
 
 from s2sad import api
-from s2sad.rules.registry import adjoint, d, tangent, via_output
+from s2sad.rules.registry import (
+    adjoint, d, non_differentiable, tangent, via_output)
 
 
 # grad(f) binds f's values: its cotangent and tangent are f's
@@ -86,3 +87,7 @@ def jacobian_rev(y, fun, argnums: via_output = 0):
 @tangent(api.jacobian)
 def jacobian_fwd(y, fun, argnums: via_output = 0):
     d[y] = (d[fun],)
+
+
+# the zero cotangent jacrev gives a function's auxiliary output: a constant
+non_differentiable(api._zero_cotangent)
