@@ -23,7 +23,7 @@ to, first rule that applies:
 4. otherwise, every positional parameter except those that are data as
    far as the function's source shows: one whose default value is an int
    (or a bool), one that is only used as an argument of `range(...)` or as
-   an index (`xs[i]`, `xs[:n]`), and `self` of a method named
+   an index (`xs[i]`, `xs[:n]`), and `self` (or `cls`) of a method named
    `Class.method`. A parameter such as a loop count is then not
    differentiated, which keeps the float fast path. If no parameter is
    left, all of them are differentiated.
@@ -100,8 +100,8 @@ def main(argv=None):
         print(err, file=sys.stderr)
         return 2
     try:
-        functions = _select(module, args.names)
-        argnums = _argnums_table(functions, args.argnums, from_file)
+        functions, bound = _select(module, args.names)
+        argnums = _argnums_table(functions, bound, args.argnums, from_file)
     except LookupError as err:
         print(f"{args.file}: {err.args[0]}", file=sys.stderr)
         return 1
@@ -304,34 +304,47 @@ def _select(module, names):
     order.
 
     Returns:
-        {name: function}; a method's name is `Class.method`.
+        ({name: function}, {the names of methods whose first parameter is
+        their instance or class}); a method's name is `Class.method`.
 
     Raises:
         LookupError: if one of `names` is not a function in `module`.
     """
     if names:
-        found = {}
+        found, bound = {}, set()
         for name in names:
-            func = _lookup(module, name)
+            func, takes_self = _lookup(module, name)
             if func is None:
                 raise LookupError(f"no function named {name!r}")
             found[name] = func
-        return found
+            if takes_self:
+                bound.add(name)
+        return found, bound
     defined = [func for func in map(_primal, vars(module).values())
                if inspect.isfunction(func)
                and func.__module__ == module.__name__
                and func.__code__.co_argcount > 0]
     defined.sort(key=lambda func: func.__code__.co_firstlineno)
-    return {func.__name__: func for func in defined}
+    return {func.__name__: func for func in defined}, set()
 
 
 def _lookup(module, name):
-    """The function `name` (`f` or `Class.method`) of `module`, or None."""
-    obj = module
+    """The function `name` (`f` or `Class.method`) of `module`, and whether
+    its first parameter is the instance or class it is called on.
+
+    Returns:
+        (function, bound), or (None, False) if there is no such function.
+    """
+    owner, obj = None, module
     for part in name.split("."):
-        obj = getattr(obj, part, None)
+        owner = obj
+        obj = (inspect.getattr_static(obj, part, None)
+               if inspect.isclass(obj) else getattr(obj, part, None))
+    bound = inspect.isclass(owner) and not isinstance(obj, staticmethod)
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
     obj = _primal(obj)
-    return obj if inspect.isfunction(obj) else None
+    return (obj, bound) if inspect.isfunction(obj) else (None, False)
 
 
 def _primal(obj):
@@ -339,11 +352,11 @@ def _primal(obj):
     return obj.fun if isinstance(obj, s2sad.Derivative) else obj
 
 
-def _argnums_table(functions, options, from_file):
+def _argnums_table(functions, bound, options, from_file):
     """{function: argnums} by the rules of the module docstring.
 
     Args:
-        functions: {name: function}, as `_select` gives them.
+        functions, bound: as `_select` gives them.
         options: the --argnums options, (name or None, argnums) each.
         from_file: FILE's ARGNUMS dict.
 
@@ -366,7 +379,7 @@ def _argnums_table(functions, options, from_file):
             value = from_file[name]
             table[func] = tuple(value) if isinstance(value, list) else value
         else:
-            table[func] = default_argnums(func, method="." in name)
+            table[func] = default_argnums(func, method=name in bound)
     return table
 
 
@@ -374,7 +387,7 @@ def default_argnums(func, method=False):
     """The positional parameters of `func` to differentiate when nothing
     says which: all but those whose default value is an int, those its
     source only uses as `range(...)` arguments or as indices, and (for a
-    method) the first; all of them if that leaves none.
+    method, a classmethod) the first; all of them if that leaves none.
 
     Returns:
         A single number as itself (as `grad(f)` takes it), else a tuple.

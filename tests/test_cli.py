@@ -289,7 +289,7 @@ def test_default_argnums_leave_out_counts_indices_and_int_defaults(
         tmp_path, capsys):
     path = tmp_path / "counts.py"
     path.write_text(_COUNTS)
-    functions = cli._select(cli._import_file(str(path)), [])
+    functions, _ = cli._select(cli._import_file(str(path)), [])
     assert [cli.default_argnums(func) for func in functions.values()] == [
         0, (0, 2), 0, 0]
     assert cli.main([str(path), "power"]) == 0
@@ -318,3 +318,32 @@ def test_models_follow_their_argnums_dict():
     assert "def grad_logistic_map(x, n):" in result.stdout
     assert "Gradient of logistic_map with respect to x." in result.stdout
     assert "Gradient of rnn with respect to W, U." in result.stdout
+
+
+_METHODS = '''\
+class Shape:
+    def __init__(self, k):
+        self.k = k
+
+    def area(self, r):
+        return self.k * r * r
+
+    @staticmethod
+    def scaled(a, b):
+        return a * b
+
+    @classmethod
+    def unit(cls, r):
+        return 2.0 * r
+'''
+
+
+def test_static_and_class_methods(tmp_path, capsys):
+    path = tmp_path / "shapes.py"
+    path.write_text(_METHODS)
+    assert cli.main([str(path), "Shape.area", "Shape.scaled",
+                     "Shape.unit"]) == 0
+    out = capsys.readouterr().out
+    assert "Gradient of area with respect to r." in out
+    assert "Gradient of scaled with respect to a, b." in out
+    assert "Gradient of unit with respect to r." in out
