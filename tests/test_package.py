@@ -26,9 +26,10 @@ import s2sad
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-# The sdist's own pytest runs: test files that read the golden files and
-# the examples, which only MANIFEST.in puts into the sdist.
-SDIST_TESTS = ["tests/test_seeds.py", "tests/test_golden.py"]
+# The sdist's own pytest runs (besides collecting every test): test files
+# that read the examples, the README and .ci/run, which only MANIFEST.in
+# puts into it.
+SDIST_TESTS = ["tests/test_seeds.py", "tests/test_readme.py"]
 
 
 def _can_build_wheels():
@@ -103,7 +104,7 @@ def test_the_sdist_holds_what_the_tests_read(built):
                  if "/" in name}
     for name in ["pyproject.toml", "setup.cfg", "setup.py", "README.md",
                  "LICENSE", "CHANGELOG.md", "s2sad/py.typed",
-                 "tests/conftest.py", "tests/programs.py",
+                 ".ci/run", "tests/conftest.py", "tests/programs.py",
                  "tests/golden/seeds.reverse.txt", "examples/seeds.py",
                  "examples/model_grads.py", "tools/coverage.py",
                  "tools/autograd_numpy_rules.txt"]:
