@@ -294,9 +294,11 @@ def _file_argnums(module):
 
 def _is_argnums(value):
     """Whether `value` is an int or a non-empty tuple or list of ints."""
+    def is_int(item):
+        return isinstance(item, int) and not isinstance(item, bool)
     if isinstance(value, (tuple, list)):
-        return bool(value) and all(map(_is_argnums, value))
-    return isinstance(value, int) and not isinstance(value, bool)
+        return bool(value) and all(map(is_int, value))
+    return is_int(value)
 
 
 def _select(module, names):
