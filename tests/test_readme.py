@@ -22,6 +22,9 @@ Every fenced block of README.md is tagged:
   module's header records (`tests/test_aot.py` checks that it is up to
   date); the benchmark commands name tools and options that exist.
 - ```text blocks are not run: a synopsis, or output that varies.
+
+The functions and classes of the model example are those of
+`examples/model.py`.
 """
 
 import ast
@@ -226,3 +229,17 @@ def test_the_benchmark_commands_name_what_exists():
             for option in (w for w in words if w.startswith("--")):
                 assert f'"{option}"' in source, (script, option)
     assert "[bench]" in block.text
+
+
+def test_the_model_example_is_the_code_of_examples_model_py():
+    (block,) = [block for block in BLOCKS
+                if "class MLP:" in block.text and block.tag == "python"]
+
+    def definitions(source):
+        return {node.name: ast.dump(node) for node in ast.parse(source).body
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    shown = definitions(block.text)
+    example = definitions((ROOT / "examples" / "model.py").read_text())
+    assert {"layer", "MLP", "loss"} <= shown.keys()
+    for name, dump in shown.items():
+        assert dump == example[name], name
