@@ -5,9 +5,10 @@ repository; and the names `from s2sad import *` brings in.
 
     python -m pytest -q tests/test_package.py    # about 30 s
 
-The wheel is built only by a setuptools that can build one by itself (70.1
-or later) or with the `wheel` package installed; otherwise its tests are
-skipped, saying so.
+The builds need setuptools in this environment (a virtual environment of
+Python 3.12 or later has none unless installed), and the wheel a setuptools
+that can build one by itself (70.1 or later) or the `wheel` package;
+otherwise those tests are skipped, saying so.
 """
 
 import os
@@ -79,6 +80,7 @@ def _copy_of_the_repository(target):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The sdist, and the wheel if this setuptools can build one."""
+    pytest.importorskip("setuptools", reason="building needs setuptools")
     base = tmp_path_factory.mktemp("build")
     source = _copy_of_the_repository(base / "source")
     dist = base / "dist"
