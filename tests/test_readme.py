@@ -184,7 +184,7 @@ def examples_on_path(monkeypatch):
 
 @pytest.mark.parametrize("section", SECTIONS)
 def test_python_blocks_of_a_section(section, tmp_path, examples_on_path):
-    namespace = {"__name__": f"readme_{len(section)}"}
+    namespace = {"__name__": "readme_" + re.sub(r"\W+", "_", section)}
     blocks = [(i, block) for i, block in enumerate(BLOCKS)
               if block.tag == "python" and block.section == section]
     for i, block in blocks:
