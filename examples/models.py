@@ -1,9 +1,9 @@
 """Typical models: the programs `tools/bench.py` and `tools/peers.py` time,
 and whose generated code `tests/golden/` holds.
 
-`s2sad examples/models.py rnn --argnums 1,2` prints the gradient of one of
-them; `ARGNUMS` says which arguments each is differentiated with respect to
-(its parameters, not its data).
+`s2sad examples/models.py` prints the gradient of each with respect to the
+arguments `ARGNUMS` gives for it (its parameters, not its data), and
+`s2sad examples/models.py rnn --argnums 1,2` that of one of them.
 """
 
 import numpy as np

@@ -1,20 +1,37 @@
 """Command line: the code s2sad generates for the functions in a file,
 printed, or written as a module to import.
 
-    s2sad FILE [NAME ...] [--mode reverse|forward] [--argnums 0,1]
+    s2sad FILE [NAME ...] [--mode reverse|forward] [--argnums [NAME=]0,1]
                [--stage ssa|grad] [--no-optimize]
                [-o OUT [--standalone] [--module NAME] [--force]]
     s2sad --clear-cache
+    s2sad --version
 
 FILE is imported under a module name other than `__main__`, so its
-`if __name__ == "__main__":` block does not run. Without NAMEs, every
-top-level function defined in FILE that takes arguments is transformed, in
-source order. Without --argnums, each function is differentiated with respect
-to all of its positional parameters.
+`if __name__ == "__main__":` block does not run; what it prints while it is
+imported goes to stderr, so that stdout holds only the generated code.
+Without NAMEs, every top-level function defined in FILE that takes
+arguments is transformed, in source order. A NAME may be a method,
+`Class.method`.
 
-Without -o, the generated code is printed. `-o OUT` writes a module that
-can be imported (see `s2sad.aot`): the generated functions (`grad_f`, or
-`jvp_f` in forward mode, listed in its `__all__`) with every generated
+Which positional parameters each function is differentiated with respect
+to, first rule that applies:
+
+1. `--argnums NAME=0,1` for the function NAME (the option may be repeated);
+2. `--argnums 0,1` for every function;
+3. `ARGNUMS[NAME]`, if FILE defines a dict `ARGNUMS` at its top level;
+4. otherwise, every positional parameter except those that are data as
+   far as the function's source shows: one whose default value is an int
+   (or a bool), one that is only used as an argument of `range(...)` or as
+   an index (`xs[i]`, `xs[:n]`), and `self` (or `cls`) of a method named
+   `Class.method`. A parameter such as a loop count is then not
+   differentiated, which keeps the float fast path. If no parameter is
+   left, all of them are differentiated.
+
+Without -o, the generated code is printed. A reader that stops early
+(`s2sad FILE | head`) ends the output quietly. `-o OUT` writes a module
+that can be imported (see `s2sad.aot`): the generated functions (`grad_f`,
+or `jvp_f` in forward mode, listed in its `__all__`) with every generated
 function they call, the imports and constants they read, and FILE's module,
 which it imports (by FILE's path relative to OUT, or by module name with
 `--module NAME`) for the globals the code reads when it runs. It is a
@@ -31,18 +48,22 @@ so): writing over FILE or over any other existing file is refused unless
 `--force` is given.
 
 Exit status: 0 on success; 1 if any function could not be transformed (one
-`file:line: message` line per function on stderr; the others are written)
-or a NAME does not exist; 2 for bad arguments, a FILE that cannot be
-imported, an OUT that cannot be written or that is refused.
+`file:line: message` line per function on stderr; the others are written),
+a NAME does not exist, or FILE has no function to transform; 2 for bad
+arguments (an `ARGNUMS` that is not a dict of argnums included), a FILE
+that cannot be imported, an OUT that cannot be written or that is refused.
 """
 
 import argparse
+import ast
+import contextlib
 import importlib.util
 import inspect
 import os
 import pathlib
 import shlex
 import sys
+import textwrap
 import traceback
 
 import s2sad
@@ -74,19 +95,25 @@ def main(argv=None):
         return 2
     try:
         module = _import_file(args.file)
+        from_file = _file_argnums(module)
     except ImportError as err:
         print(err, file=sys.stderr)
         return 2
     try:
-        functions = _select(module, args.names)
+        functions, bound = _select(module, args.names)
+        argnums = _argnums_table(functions, bound, args.argnums, from_file)
     except LookupError as err:
         print(f"{args.file}: {err.args[0]}", file=sys.stderr)
+        return 1
+    if not functions:
+        print(f"{args.file}: no function to transform (none defined at its "
+              "top level takes arguments)", file=sys.stderr)
         return 1
     if args.output is not None and args.stage == "grad":
         try:
             text, failures = aot.module_source(
-                functions, module, args.output, mode=args.mode,
-                argnums=lambda func: _argnums_of(func, args),
+                list(functions.values()), module, args.output,
+                mode=args.mode, argnums=argnums.__getitem__,
                 optimize=not args.no_optimize, standalone=args.standalone,
                 module_name=args.module,
                 command=shlex.join(["s2sad", *argv]))
@@ -100,9 +127,9 @@ def main(argv=None):
         failed = bool(failures)
     else:
         outputs, failed = [], False
-        for func in functions:
+        for func in functions.values():
             try:
-                outputs.append(_show(func, args))
+                outputs.append(_show(func, argnums[func], args))
             except s2sad.S2SADError as err:
                 print(_one_line(str(err)), file=sys.stderr)
                 failed = True
@@ -111,6 +138,8 @@ def main(argv=None):
             text = f"{aot.MARKER}\n{text}"
     try:
         _write(text, args.output)
+    except BrokenPipeError:
+        _silence_stdout()
     except OSError as err:
         print(f"s2sad: cannot write {args.output}: {err.strerror}",
               file=sys.stderr)
@@ -134,6 +163,7 @@ def _refusal(args):
 
 
 def _parser():
+    """The argument parser of the command line."""
     parser = argparse.ArgumentParser(
         prog="s2sad",
         description="Print the derivative code s2sad generates for the "
@@ -142,13 +172,21 @@ def _parser():
     parser.add_argument("file", metavar="FILE", nargs="?",
                         help="a Python source file")
     parser.add_argument("names", metavar="NAME", nargs="*",
-                        help="functions to transform (default: every "
-                             "top-level function defined in FILE)")
+                        help="functions to transform, or methods as "
+                             "Class.method (default: every top-level "
+                             "function defined in FILE)")
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {s2sad.__version__}")
     parser.add_argument("--mode", choices=("reverse", "forward"),
                         default="reverse", help="AD mode (default: reverse)")
-    parser.add_argument("--argnums", type=_argnums, default=None,
+    parser.add_argument("--argnums", type=_argnums, action="append",
+                        metavar="[NAME=]0,1", default=[],
                         help="comma-separated positional arguments to "
-                             "differentiate, e.g. 0,1 (default: all)")
+                             "differentiate, of every function or of "
+                             "NAME; may be repeated (default: FILE's "
+                             "ARGNUMS dict, else every parameter that "
+                             "is not an int default, a range() bound or "
+                             "an index)")
     parser.add_argument("--stage", choices=("ssa", "grad"), default="grad",
                         help="print the SSA form or the generated "
                              "derivative (default: grad)")
@@ -174,12 +212,21 @@ def _parser():
 
 
 def _argnums(text):
-    """`0` -> 0, `0,1` -> (0, 1), as `s2sad.grad` takes them."""
+    """`0` -> (None, 0), `f=0,1` -> ("f", (0, 1)): a function's name (None
+    for every function) and its argnums, as `s2sad.grad` takes them."""
+    name, _, numbers = text.rpartition("=")
     try:
-        numbers = tuple(int(part) for part in text.split(","))
+        value = _as_argnums(int(part) for part in numbers.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected integers separated by commas, got {text!r}") from None
+            f"expected [NAME=]integers separated by commas, got {text!r}"
+        ) from None
+    return name or None, value
+
+
+def _as_argnums(numbers):
+    """A single number as itself, several as a tuple."""
+    numbers = tuple(numbers)
     return numbers[0] if len(numbers) == 1 else numbers
 
 
@@ -188,7 +235,7 @@ def _import_file(path):
 
     The module is registered in sys.modules (inspect.getsource needs it) and
     the file's directory is on sys.path while it runs, so that it can import
-    its siblings.
+    its siblings. What it prints goes to stderr.
 
     Raises:
         ImportError: with a one-line message if the file is missing or fails.
@@ -204,7 +251,8 @@ def _import_file(path):
     sys.modules[name] = module
     sys.path.insert(0, directory)
     try:
-        spec.loader.exec_module(module)
+        with contextlib.redirect_stdout(sys.stderr):
+            spec.loader.exec_module(module)
     except (Exception, SystemExit) as err:
         del sys.modules[name]
         raise ImportError(_import_failure(path, err)) from None
@@ -226,23 +274,79 @@ def _import_failure(path, err):
     return _one_line(f"{where}: cannot import: {kind}: {message}")
 
 
+def _file_argnums(module):
+    """The module's `ARGNUMS` dict (name -> argnums), or {}.
+
+    Raises:
+        ImportError: with a one-line message if it is not such a dict.
+    """
+    table = getattr(module, "ARGNUMS", None)
+    if table is None:
+        return {}
+    valid = isinstance(table, dict) and all(
+        isinstance(name, str) and _is_argnums(value)
+        for name, value in table.items())
+    if not valid:
+        raise ImportError(f"{module.__file__}: ARGNUMS must be a dict of "
+                          "function names to an int or a tuple of ints")
+    return table
+
+
+def _is_argnums(value):
+    """Whether `value` is an int or a non-empty tuple or list of ints."""
+    def is_int(item):
+        return isinstance(item, int) and not isinstance(item, bool)
+    if isinstance(value, (tuple, list)):
+        return bool(value) and all(map(is_int, value))
+    return is_int(value)
+
+
 def _select(module, names):
-    """The functions to transform, in the order given or in source order.
+    """The functions to transform by name, in the order given or in source
+    order.
+
+    Returns:
+        ({name: function}, {the names of methods whose first parameter is
+        their instance or class}); a method's name is `Class.method`.
 
     Raises:
         LookupError: if one of `names` is not a function in `module`.
     """
     if names:
-        found = [_primal(getattr(module, name, None)) for name in names]
-        for name, func in zip(names, found):
-            if not inspect.isfunction(func):
+        found, bound = {}, set()
+        for name in names:
+            func, takes_self = _lookup(module, name)
+            if func is None:
                 raise LookupError(f"no function named {name!r}")
-        return found
+            found[name] = func
+            if takes_self:
+                bound.add(name)
+        return found, bound
     defined = [func for func in map(_primal, vars(module).values())
                if inspect.isfunction(func)
                and func.__module__ == module.__name__
                and func.__code__.co_argcount > 0]
-    return sorted(defined, key=lambda func: func.__code__.co_firstlineno)
+    defined.sort(key=lambda func: func.__code__.co_firstlineno)
+    return {func.__name__: func for func in defined}, set()
+
+
+def _lookup(module, name):
+    """The function `name` (`f` or `Class.method`) of `module`, and whether
+    its first parameter is the instance or class it is called on.
+
+    Returns:
+        (function, bound), or (None, False) if there is no such function.
+    """
+    owner, obj = None, module
+    for part in name.split("."):
+        owner = obj
+        obj = (inspect.getattr_static(obj, part, None)
+               if inspect.isclass(obj) else getattr(obj, part, None))
+    bound = inspect.isclass(owner) and not isinstance(obj, staticmethod)
+    if isinstance(obj, (staticmethod, classmethod)):
+        obj = obj.__func__
+    obj = _primal(obj)
+    return (obj, bound) if inspect.isfunction(obj) else (None, False)
 
 
 def _primal(obj):
@@ -250,33 +354,113 @@ def _primal(obj):
     return obj.fun if isinstance(obj, s2sad.Derivative) else obj
 
 
-def _show(func, args):
+def _argnums_table(functions, bound, options, from_file):
+    """{function: argnums} by the rules of the module docstring.
+
+    Args:
+        functions, bound: as `_select` gives them.
+        options: the --argnums options, (name or None, argnums) each.
+        from_file: FILE's ARGNUMS dict.
+
+    Raises:
+        LookupError: if an option names a function not transformed.
+    """
+    named = {name: value for name, value in options if name is not None}
+    common = [value for name, value in options if name is None]
+    for name in named:
+        if name not in functions:
+            raise LookupError(f"--argnums {name}=...: no function named "
+                              f"{name!r} is transformed")
+    table = {}
+    for name, func in functions.items():
+        if name in named:
+            table[func] = named[name]
+        elif common:
+            table[func] = common[-1]
+        elif name in from_file:
+            value = from_file[name]
+            table[func] = tuple(value) if isinstance(value, list) else value
+        else:
+            table[func] = default_argnums(func, method=name in bound)
+    return table
+
+
+def default_argnums(func, method=False):
+    """The positional parameters of `func` to differentiate when nothing
+    says which: all but those whose default value is an int, those its
+    source only uses as `range(...)` arguments or as indices, and (for a
+    method, a classmethod) the first; all of them if that leaves none.
+
+    Returns:
+        A single number as itself (as `grad(f)` takes it), else a tuple.
+    """
+    code = func.__code__
+    names = code.co_varnames[:code.co_argcount]
+    defaults = func.__defaults__ or ()
+    data = {name for name, value in zip(names[len(names) - len(defaults):],
+                                        defaults)
+            if isinstance(value, int)}
+    data |= _counts_and_indices(func, names)
+    if method:
+        data.add(names[0])
+    kept = [number for number, name in enumerate(names) if name not in data]
+    return _as_argnums(kept or range(len(names)))
+
+
+def _counts_and_indices(func, names):
+    """The parameters among `names` that `func`'s source reads only as an
+    argument of `range(...)` or as an index or slice bound (none if the
+    source cannot be read)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    allowed = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "range"):
+            allowed.update(map(id, node.args))
+        elif isinstance(node, ast.Subscript):
+            index = node.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            for part in parts:
+                if isinstance(part, ast.Slice):
+                    allowed.update(map(id, (part.lower, part.upper,
+                                            part.step)))
+                else:
+                    allowed.add(id(part))
+    used, other = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in names:
+            (used if id(node) in allowed else other).add(node.id)
+    return used - other
+
+
+def _show(func, argnums, args):
+    """The generated code (or SSA form) of `func`, as the options say."""
     return s2sad.show(func, mode=args.mode, stage=args.stage,
-                      argnums=_argnums_of(func, args),
+                      argnums=argnums,
                       optimize=not args.no_optimize).rstrip("\n")
 
 
-def _argnums_of(func, args):
-    """--argnums, or every positional parameter of `func`."""
-    if args.argnums is None:
-        return _all_positional(func)
-    return args.argnums
-
-
-def _all_positional(func):
-    """Every positional parameter: 0 for one (as `grad(f)`), else a tuple."""
-    count = func.__code__.co_argcount
-    return 0 if count == 1 else tuple(range(count))
-
-
 def _write(text, output):
+    """Print `text`, or write it to the file `output`; nothing if empty."""
     if not text:
         return
     if output is None:
-        print(text)
+        print(text, flush=True)
     else:
         pathlib.Path(output).write_text(text + "\n")
 
 
+def _silence_stdout():
+    """After the reader of stdout went away (`| head`): send what is left
+    to os.devnull, so that flushing stdout at exit raises nothing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _one_line(text):
+    """`text` with its lines joined by spaces."""
     return " ".join(text.splitlines())

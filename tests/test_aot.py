@@ -156,6 +156,15 @@ def _assert_same(got, expected, where):
         assert np.result_type(got) == np.result_type(expected), where
 
 
+def _cli_argnums(module, name):
+    """The argnums the command line differentiates the function `name` of
+    `module` with when no --argnums is given."""
+    table = getattr(module, "ARGNUMS", {})
+    if name in table:
+        return table[name]
+    return cli.default_argnums(getattr(module, name))
+
+
 def _load(path):
     """The user's file as the command line imports it."""
     return cli._import_file(str(path))
@@ -265,7 +274,7 @@ def _check(tmp_path, standalone):
             func = getattr(module, name)
             argnums = case.argnums
             if argnums is None:
-                argnums = cli._all_positional(func)
+                argnums = _cli_argnums(module, name)
             for args in INPUTS[case.source][name]:
                 if case.mode == "reverse" and name == "layer":
                     continue  # a vector output
@@ -451,7 +460,7 @@ def test_names_that_would_clash(tmp_path):
         calls, expected = [], []
         for name, cases in inputs.items():
             func = getattr(module, name)
-            argnums = cli._all_positional(func)
+            argnums = _cli_argnums(module, name)
             for args in cases:
                 calls.append((out[:-3], f"grad_{name}", args, {}))
                 expected.append(s2sad.grad(func, argnums)(*args))
@@ -552,7 +561,7 @@ def test_rules_and_calls_dispatched_at_run_time(tmp_path, capsys):
     for name, (kind, got) in zip(names, results):
         func = getattr(module, name)
         assert kind == "value", (name, got)
-        _assert_same(got, s2sad.grad(func, cli._all_positional(func))(
+        _assert_same(got, s2sad.grad(func, _cli_argnums(module, name))(
             *inputs[name]), name)
     # only softplus's code (its rule) runs without s2sad
     assert cli.main([str(tmp_path / "prog.py"), *names, "--standalone",
@@ -742,9 +751,10 @@ def test_locals_named_as_builtins_do_not_hide_them(tmp_path):
              ("grads", "grad_whiles", (0.9,), {}),
              ("grads", "grad_window", (xs,), {})]
     module = _load(tmp_path / "prog.py")
-    expected = [s2sad.grad(module.cumulative, (0, 1))(0.7, True),
+    # by default, the command line leaves out int and bool defaults
+    expected = [s2sad.grad(module.cumulative, 0)(0.7, True),
                 s2sad.grad(module.whiles, (0, 1))(0.9),
-                s2sad.grad(module.window, (0, 1))(xs)]
+                s2sad.grad(module.window, 0)(xs)]
     for mode in ("reverse", "forward"):
         for standalone in (False, True):
             out = tmp_path / "grads.py"

@@ -5,6 +5,9 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
+import s2sad
 from s2sad import cli
 
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -42,7 +45,8 @@ def test_default_prints_the_gradient_of_every_seed():
 
 def test_default_argnums_are_all_positional_parameters(capsys):
     assert cli.main([str(_SEEDS), "linreg"]) == 0
-    assert "return runtime.gradients((w_bar, X_bar, y_bar), (w, X, y))" in capsys.readouterr().out
+    assert ("return runtime.gradients((w_bar, X_bar, y_bar), (w, X, y))"
+            in capsys.readouterr().out)
 
 
 def test_argnums_selects_parameters(capsys):
@@ -198,3 +202,148 @@ def test_the_model_example_dumps_one_function_per_user_function():
     ran = subprocess.run([sys.executable, str(model)], capture_output=True,
                          text=True, cwd=_ROOT, env=env)
     assert ran.returncode == 0 and "checked" in ran.stdout, ran.stderr
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"s2sad {s2sad.__version__}\n"
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "s2sad", str(_SEEDS)], cwd=_ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # as `| head` does, before anything is written
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert process.wait() == 0
+    assert stderr == ""
+
+
+def test_what_the_file_prints_on_import_goes_to_stderr(tmp_path):
+    path = tmp_path / "chatty.py"
+    path.write_text("print('loading chatty')\n\n\n"
+                    "def square(x):\n    return x * x\n")
+    result = _run(path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("def grad_square(")
+    assert "loading" not in result.stdout
+    assert result.stderr == "loading chatty\n"
+
+
+def test_a_file_without_functions_to_transform_is_reported(tmp_path):
+    path = tmp_path / "empty.py"
+    path.write_text("X = 1.0\n\n\ndef constant():\n    return X\n")
+    result = _run(path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (f"{path}: no function to transform (none "
+                             "defined at its top level takes arguments)\n")
+
+
+def test_methods_are_named_as_class_dot_method(capsys):
+    model = str(_ROOT / "examples" / "model.py")
+    assert cli.main([model, "MLP.forward"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("def grad_forward(self, params, x):")
+    assert "self_bar" not in out  # self is not differentiated
+    assert cli.main([model, "MLP.nope"]) == 1
+    assert "no function named 'MLP.nope'" in capsys.readouterr().err
+
+
+def test_argnums_per_function(capsys):
+    assert cli.main([str(_SEEDS), "linreg", "dot_loss", "--argnums",
+                     "linreg=0", "--argnums", "dot_loss=0,1"]) == 0
+    out = capsys.readouterr().out
+    linreg, dot_loss = out.split("def grad_dot_loss(")
+    assert "return runtime.gradient(w_bar, w)" in linreg
+    assert "runtime.gradients((w_bar, x_bar), (w, x))" in dot_loss
+    assert cli.main([str(_SEEDS), "f", "--argnums", "g=0"]) == 1
+    assert "no function named 'g' is transformed" in capsys.readouterr().err
+
+
+_COUNTS = '''\
+def power(x, n):
+    y = 1.0
+    for _ in range(n):
+        y = y * x
+    return y
+
+
+def pick(xs, i, w):
+    return xs[i] * w + xs[:i].sum()
+
+
+def scaled(x, steps=3):
+    return x * steps
+
+
+def only_counts(n):
+    return float(n)
+'''
+
+
+def test_default_argnums_leave_out_counts_indices_and_int_defaults(
+        tmp_path, capsys):
+    path = tmp_path / "counts.py"
+    path.write_text(_COUNTS)
+    functions, _ = cli._select(cli._import_file(str(path)), [])
+    assert [cli.default_argnums(func) for func in functions.values()] == [
+        0, (0, 2), 0, 0]
+    assert cli.main([str(path), "power"]) == 0
+    out = capsys.readouterr().out
+    assert "def grad_power(x, n):" in out
+    assert "def grad_power_arrays(x, n):" in out  # the float fast path
+
+
+def test_the_argnums_dict_of_the_file_is_honoured(tmp_path, capsys):
+    path = tmp_path / "tabled.py"
+    path.write_text("def f(x, y):\n    return x * y\n\n\n"
+                    "ARGNUMS = {'f': 1}\n")
+    assert cli.main([str(path)]) == 0
+    assert "Gradient of f with respect to y." in capsys.readouterr().out
+    assert cli.main([str(path), "--argnums", "0"]) == 0
+    assert "Gradient of f with respect to x." in capsys.readouterr().out
+    path.write_text("def f(x, y):\n    return x * y\n\n\n"
+                    "ARGNUMS = {'f': 'x'}\n")
+    assert cli.main([str(path)]) == 2
+    assert "ARGNUMS must be a dict" in capsys.readouterr().err
+
+
+def test_models_follow_their_argnums_dict():
+    result = _run(_ROOT / "examples" / "models.py")
+    assert result.returncode == 0, result.stderr
+    assert "def grad_logistic_map(x, n):" in result.stdout
+    assert "Gradient of logistic_map with respect to x." in result.stdout
+    assert "Gradient of rnn with respect to W, U." in result.stdout
+
+
+_METHODS = '''\
+class Shape:
+    def __init__(self, k):
+        self.k = k
+
+    def area(self, r):
+        return self.k * r * r
+
+    @staticmethod
+    def scaled(a, b):
+        return a * b
+
+    @classmethod
+    def unit(cls, r):
+        return 2.0 * r
+'''
+
+
+def test_static_and_class_methods(tmp_path, capsys):
+    path = tmp_path / "shapes.py"
+    path.write_text(_METHODS)
+    assert cli.main([str(path), "Shape.area", "Shape.scaled",
+                     "Shape.unit"]) == 0
+    out = capsys.readouterr().out
+    assert "Gradient of area with respect to r." in out
+    assert "Gradient of scaled with respect to a, b." in out
+    assert "Gradient of unit with respect to r." in out
