@@ -21,7 +21,7 @@ import types
 
 import gast
 
-from s2sad import errors, frontend, trees
+from s2sad import errors, trees
 
 _COMMENT = "\x00s2sad-comment:"
 _COMMENT_LINE = re.compile(r"^(\s*)(['\"])\\x00s2sad-comment:(.*)\2$",
@@ -96,7 +96,7 @@ def compile_code(text, name, free, tree=None, origin=None):
     """
     digest = hashlib.sha1(text.encode()).hexdigest()[:10]
     filename = f"<s2sad:{name}:{digest}>"
-    frontend.register_source(filename, text)
+    errors.register_source(filename, text)
     inner = ast.parse(text, filename)
     if tree is not None:
         origin_file, first_line = origin

@@ -17,12 +17,22 @@ generated code: an S2SADError raised with no location (a check on values in a
 runtime helper or a rule) gets the user's line of the innermost generated
 frame it passed through, and any other exception a note naming the user's
 file, line and source text of the generated frames it passed through.
+
+The text of generated code is in `linecache` (`register_source`), so
+tracebacks, pdb and `inspect` show its lines; an entry a `clearcache`
+dropped comes back when an exception passes. Python 3.10 to 3.12 print an
+uncaught exception's traceback in C, which reads source lines from files
+only: while the interpreter's own `sys.excepthook` is in place, s2sad
+prints an exception that passed through generated code with `traceback`,
+which reads `linecache` (the same text as before, with the generated
+lines).
 """
 
 import linecache
 import os
 import re
 import sys
+import traceback
 
 
 class S2SADError(Exception):
@@ -81,6 +91,7 @@ class OneElementOutput(GradientShapeError):
 
 
 _LINE_MAPS = {}  # generated pseudo-filename -> (origin filename, lines)
+_SOURCES = {}  # generated pseudo-filename -> its linecache entry
 _GENERATED = "<s2sad:"
 _LOCATED = re.compile(r"^(.+?):(\d+): ")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -90,6 +101,67 @@ def map_lines(filename, origin, lines):
     """Record where the lines of the generated code in `filename` come
     from: line k (1-based) of it from line `lines[k - 1]` of `origin`."""
     _LINE_MAPS[filename] = (origin, tuple(lines))
+
+
+def register_source(filename, text):
+    """Make `text` the source of `filename` for tracebacks, pdb and
+    inspect: a `linecache` entry with no modification time, which
+    `checkcache` keeps."""
+    entry = (len(text), None, text.splitlines(True), filename)
+    linecache.cache[filename] = _SOURCES[filename] = entry
+    if sys.excepthook is sys.__excepthook__ and sys.version_info < (3, 13):
+        sys.excepthook = _excepthook
+
+
+def restore_source(filename):
+    """Put back the `linecache` entry of the generated code in `filename`
+    should a `linecache.clearcache` have dropped it."""
+    if filename in _SOURCES and filename not in linecache.cache:
+        linecache.cache[filename] = _SOURCES[filename]
+
+
+def _restore_sources(exc):
+    """Put back the `linecache` entries of the generated code `exc` and the
+    exceptions chained to it passed through, should they be gone."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            restore_source(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+
+
+def _through_generated(exc):
+    """Whether `exc` or an exception chained to it passed through code
+    s2sad generated."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            if is_generated(tb.tb_frame.f_code.co_filename):
+                return True
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _excepthook(kind, value, tb):
+    """`sys.excepthook` on Python 3.10 to 3.12 (installed by
+    `register_source` in place of the interpreter's): an exception that
+    passed through generated code printed by `traceback`, with the
+    generated lines and, on 3.10, the notes its message does not carry;
+    any other exception by the interpreter's own hook."""
+    if not _through_generated(value):
+        sys.__excepthook__(kind, value, tb)
+        return
+    _restore_sources(value)
+    traceback.print_exception(kind, value, tb)
+    if not hasattr(value, "add_note") and not _carries_notes(value):
+        for note in getattr(value, "__notes__", ()):
+            print(note, file=sys.stderr)
 
 
 def line_map(filename):
@@ -174,6 +246,7 @@ def locate(exc):
         exc._s2sad_located = True
     except AttributeError:  # an exception class with __slots__
         return
+    _restore_sources(exc)
     frames = generated_frames(exc.__traceback__)
     if isinstance(exc, S2SADError):
         if exc.filename is not None and not is_generated(exc.filename):
@@ -195,5 +268,22 @@ def locate(exc):
     note = "in code s2sad generated from:\n" + "\n".join(lines)
     if hasattr(exc, "add_note"):
         exc.add_note(note)
-    elif exc.args and isinstance(exc.args[0], str):
-        exc.args = (f"{exc.args[0]}\n{note}",) + exc.args[1:]
+        return
+    # Python 3.10: notes as 3.11 keeps them, printed by `_excepthook`,
+    # and in the message of an exception whose message is its one argument
+    exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
+    if _message_only(exc):
+        exc.args = (f"{exc.args[0]}\n{note}",)
+        exc._s2sad_noted = True
+
+
+def _message_only(exc):
+    """Whether `exc` is printed as its one argument, a message (not a
+    KeyError's key, nor an OSError's number and text)."""
+    return (type(exc).__str__ is BaseException.__str__
+            and len(exc.args) == 1 and isinstance(exc.args[0], str))
+
+
+def _carries_notes(exc):
+    """Whether `locate` wrote the notes of `exc` into its message."""
+    return getattr(exc, "_s2sad_noted", False)

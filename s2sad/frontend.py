@@ -13,7 +13,6 @@ import builtins
 import dis
 import functools
 import inspect
-import linecache
 import operator
 import re
 import sys
@@ -146,6 +145,7 @@ def parse(func):
             "with source code; wrap it in a `def` or give it a rule with "
             "s2sad.adjoint")
     filename = code.co_filename
+    errors.restore_source(filename)
     try:
         # from the code object: the function itself would be unwrapped
         # (`functools.wraps` sets __wrapped__), giving the wrapped function's
@@ -342,6 +342,3 @@ def parse_source(text, filename="<string>", first_line=1, globals_=None,
                   globals_, cells or {})
 
 
-def register_source(filename, text):
-    """Make `text` the source of `filename` for tracebacks, pdb and inspect."""
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
