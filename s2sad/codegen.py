@@ -11,6 +11,11 @@ written into the user's module. Given the tree it printed and where that
 came from, it also records the function's line map (`errors.map_lines`): the
 user's line each printed line comes from, read from the `s2sad_line` the
 passes leave on statements (see `located`).
+
+A warning Python gives while compiling generated code (a SyntaxWarning
+such as "'float' object is not subscriptable") is a bug of the generator,
+which the user can do nothing about: it is not shown, unless `STRICT` is
+set (as the test suite does), which makes it an `S2SADInternalError`.
 """
 
 import ast
@@ -18,10 +23,13 @@ import hashlib
 import math
 import re
 import types
+import warnings
 
 import gast
 
 from s2sad import errors, trees
+
+STRICT = False  # warnings while compiling generated code are errors
 
 _COMMENT = "\x00s2sad-comment:"
 _COMMENT_LINE = re.compile(r"^(\s*)(['\"])\\x00s2sad-comment:(.*)\2$",
@@ -121,11 +129,26 @@ def compile_code(text, name, free, tree=None, origin=None):
         + f"    return {name}", filename).body[0]
     outer.body[len(free):len(free)] = inner.body
     module = ast.Module(body=[outer], type_ignores=[])
-    code = compile(module, filename, "exec")
+    code = _compile(module, filename)
     outer_code = next(c for c in code.co_consts
                       if isinstance(c, types.CodeType))
     return next(c for c in outer_code.co_consts
                 if isinstance(c, types.CodeType) and c.co_name == name)
+
+
+def _compile(module, filename):
+    """`compile(module, filename, "exec")`, its warnings kept from the
+    user (see `STRICT`)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = compile(module, filename, "exec")
+    if caught and STRICT:
+        warning = caught[0]
+        raise errors.S2SADInternalError(
+            f"compiling the generated code gives {warning.category.__name__}"
+            f" at line {warning.lineno}: {warning.message}\n"
+            f"{errors.numbered_lines(filename)}", filename, warning.lineno)
+    return code
 
 
 def _line_map(tree, printed, count):

@@ -225,6 +225,12 @@ def _caller(frame):
     return None
 
 
+def numbered_lines(filename):
+    """The source registered for `filename`, its lines numbered."""
+    lines = _SOURCES.get(filename, (0, None, []))[2]
+    return "".join(f"{n:4} {line}" for n, line in enumerate(lines, 1))
+
+
 def _text(filename, lineno):
     return linecache.getline(filename, lineno).strip() if lineno else ""
 
