@@ -51,14 +51,15 @@ class S2SADError(Exception):
         the way adds its own."""
         if (self.filename, self.lineno) == (filename, lineno):
             return
-        link = f"  reached from {filename}:{lineno}: {_text(filename, lineno)}"
+        link = (f"  reached from {display(filename, lineno)}: "
+                f"{_text(filename, lineno)}")
         self.args = (f"{self.args[0]}\n{link.rstrip()}",) + self.args[1:]
 
     def relocate(self, filename, lineno):
         """Name `filename:lineno` as the error's location."""
         self.filename, self.lineno = filename, lineno
-        where = f"{filename}:{lineno if lineno is not None else '?'}: "
-        self.args = (where + self.message,) + self.args[1:]
+        self.args = (f"{display(filename, lineno)}: {self.message}",
+                     ) + self.args[1:]
 
 
 class UnsupportedSyntaxError(S2SADError):
@@ -231,6 +232,32 @@ def numbered_lines(filename):
     return "".join(f"{n:4} {line}" for n, line in enumerate(lines, 1))
 
 
+def display(filename, lineno):
+    """`file:line`, as messages name a user's line; a notebook's cell as
+    IPython names it in tracebacks (`Cell In[3], line 2`), not by the
+    kernel's file for it (`/tmp/ipykernel_9971/1079622585.py:2`)."""
+    line = lineno if lineno is not None else "?"
+    cell = _cell(filename)
+    return f"{cell}, line {line}" if cell else f"{filename}:{line}"
+
+
+def _cell(filename):
+    """`Cell In[3]` for the file IPython compiled cell 3 under, else None
+    (IPython is not imported, or `filename` is no cell's)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)()
+    compiler = getattr(shell, "compile", None)
+    name = getattr(compiler, "format_code_name", None)
+    if name is not None:  # IPython 9: ("Cell", "In[3]")
+        try:
+            named = name(filename)
+        except Exception:  # noqa: BLE001 (a shell of another make)
+            named = None
+        return " ".join(named) if named else None
+    number = getattr(compiler, "_filename_map", {}).get(filename)
+    return None if number is None else f"Cell In[{number}]"
+
+
 def _text(filename, lineno):
     return linecache.getline(filename, lineno).strip() if lineno else ""
 
@@ -262,7 +289,8 @@ def locate(exc):
         found = _LOCATED.match(exc.message)
         if found and not is_generated(found.group(1)):
             # located in its text (runtime.check_scalar's `where`)
-            exc.filename, exc.lineno = found.group(1), int(found.group(2))
+            exc.message = exc.message[found.end():]
+            exc.relocate(found.group(1), int(found.group(2)))
             return
         where = frames[-1] if frames else _caller(sys._getframe(1))
         if where is not None:
@@ -270,7 +298,7 @@ def locate(exc):
         return
     if not frames:
         return
-    lines = [f"  {f}:{n}: {_text(f, n)}".rstrip() for f, n in frames]
+    lines = [f"  {display(f, n)}: {_text(f, n)}".rstrip() for f, n in frames]
     note = "in code s2sad generated from:\n" + "\n".join(lines)
     if hasattr(exc, "add_note"):
         exc.add_note(note)

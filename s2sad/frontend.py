@@ -79,6 +79,12 @@ class Source:
             self.filename, self.lineno(node) or self.first_line)
         return f"{filename}:{line}"
 
+    def located(self, node, message):
+        """`file:line: message` at a node, for a message generated code
+        gives when it runs (`errors.locate` names a notebook's cell as
+        IPython does when the error is raised)."""
+        return f"{self.where(node)}: {message}"
+
     def error(self, cls, node, message):
         """Build an S2SADError of class `cls` located at `node`."""
         return cls(message, self.filename, self.lineno(node) or self.first_line)

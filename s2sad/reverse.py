@@ -349,9 +349,8 @@ class _Reverse(Transform):
         """"file:line: grad of f", at the function's last return."""
         returns = [s.node for s in ssa.walk(self.func.body)
                    if isinstance(s, ssa.Return)]
-        return self.source.error(
-            errors.GradientShapeError, returns[-1] if returns else
-            self.source.tree, f"grad of {self.func.name}").args[0]
+        node = returns[-1] if returns else self.source.tree
+        return self.source.located(node, f"grad of {self.func.name}")
 
     def check_scalar(self, value):
         """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""
