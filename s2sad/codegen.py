@@ -14,8 +14,10 @@ passes leave on statements (see `located`).
 
 A warning Python gives while compiling generated code (a SyntaxWarning
 such as "'float' object is not subscriptable") is a bug of the generator,
-which the user can do nothing about: it is not shown, unless `STRICT` is
-set (as the test suite does), which makes it an `S2SADInternalError`.
+which the user can do nothing about, or one Python gave already when it
+compiled the user's file (`x is 1`, copied): it is not shown, unless
+`STRICT` is set (as the test suite does), which makes it an
+`S2SADInternalError`.
 """
 
 import ast

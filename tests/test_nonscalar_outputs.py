@@ -7,11 +7,13 @@ generated, at the user's return, never compiled into code such as
 `h_bar = (1.0)[0]` (which Python warns about). jvp, vjp and jacobian take
 such outputs. A warning while compiling generated code is an internal
 error under the test suite (`codegen.STRICT`, set by the conftest) and is
-kept from users otherwise.
+kept from users otherwise; nor does s2sad repeat the warnings Python gave
+when it compiled the user's file.
 
 Run: python -m pytest -q tests/test_nonscalar_outputs.py
 """
 
+import importlib.util
 import math
 import warnings
 
@@ -124,3 +126,29 @@ def test_a_compile_warning_is_kept_from_users(monkeypatch):
         warnings.simplefilter("error")
         code = codegen.compile_code(WARNS, "warns", ())
     assert code.co_name == "warns"
+
+
+WARNED = """\
+def f(x):
+    s = "\\d"
+    if x is 1:
+        return x * 2.0
+    return x * 3.0
+"""
+
+
+def test_the_users_own_warnings_are_not_repeated(tmp_path, monkeypatch):
+    """(The generated code copies `x is 1`, and its warning: off
+    `STRICT`, which counts every warning as the generator's.)"""
+    monkeypatch.setattr(codegen, "STRICT", False)
+    path = tmp_path / "warned.py"
+    path.write_text(WARNED)
+    spec = importlib.util.spec_from_file_location("warned", path)
+    module = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Python's own, once
+        spec.loader.exec_module(module)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert s2sad.grad(module.f)(2.0) == 3.0
+    assert not caught, [str(w.message) for w in caught]
