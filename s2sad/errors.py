@@ -22,16 +22,17 @@ The text of generated code is in `linecache` (`register_source`), so
 tracebacks, pdb and `inspect` show its lines; an entry a `clearcache`
 dropped comes back when an exception passes. Python 3.10 to 3.12 print an
 uncaught exception's traceback in C, which reads source lines from files
-only: while the interpreter's own `sys.excepthook` is in place, s2sad
-prints an exception that passed through generated code with `traceback`,
-which reads `linecache` (the same text as before, with the generated
-lines).
+only: while the interpreter's own `sys.excepthook` (and
+`threading.excepthook`) is in place, s2sad prints an exception that passed
+through generated code with `traceback`, which reads `linecache` (the same
+text as before, with the generated lines).
 """
 
 import linecache
 import os
 import re
 import sys
+import threading
 import traceback
 
 
@@ -110,8 +111,11 @@ def register_source(filename, text):
     `checkcache` keeps."""
     entry = (len(text), None, text.splitlines(True), filename)
     linecache.cache[filename] = _SOURCES[filename] = entry
-    if sys.excepthook is sys.__excepthook__ and sys.version_info < (3, 13):
-        sys.excepthook = _excepthook
+    if sys.version_info < (3, 13):
+        if sys.excepthook is sys.__excepthook__:
+            sys.excepthook = _excepthook
+        if threading.excepthook is threading.__excepthook__:
+            threading.excepthook = _thread_excepthook
 
 
 def restore_source(filename):
@@ -163,6 +167,20 @@ def _excepthook(kind, value, tb):
     if not hasattr(value, "add_note") and not _carries_notes(value):
         for note in getattr(value, "__notes__", ()):
             print(note, file=sys.stderr)
+
+
+def _thread_excepthook(args):
+    """`threading.excepthook` on Python 3.10 to 3.12, as `_excepthook`:
+    an exception ending a thread that passed through generated code is
+    printed by `traceback`."""
+    value = args.exc_value
+    if args.exc_type is SystemExit or not _through_generated(value):
+        threading.__excepthook__(args)
+        return
+    name = args.thread.name if args.thread is not None \
+        else threading.get_ident()
+    print(f"Exception in thread {name}:", file=sys.stderr, flush=True)
+    _excepthook(args.exc_type, value, args.exc_traceback)
 
 
 def line_map(filename):

@@ -186,6 +186,18 @@ def test_an_uncaught_exception_prints_the_generated_line(tmp_path):
           {script}:6: return a[3] * x""") in printed, printed
 
 
+def test_an_exception_ending_a_thread_prints_the_generated_line(tmp_path):
+    script = tmp_path / "thread.py"
+    script.write_text(SCRIPT.replace(
+        "s2sad.grad(f)(1.0)", "import threading\n"
+        "thread = threading.Thread(target=s2sad.grad(f), args=(1.0,))\n"
+        "thread.start()\nthread.join()"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=120)
+    assert "Exception in thread" in done.stderr, done.stderr
+    assert "    _t2 = a[3]" in done.stderr, done.stderr
+
+
 def test_an_uncaught_keyerror_prints_its_note(tmp_path):
     script = tmp_path / "key.py"
     script.write_text(textwrap.dedent("""\
