@@ -128,29 +128,27 @@ def restore_source(filename):
 def _restore_sources(exc):
     """Put back the `linecache` entries of the generated code `exc` and the
     exceptions chained to it passed through, should they be gone."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        tb = exc.__traceback__
-        while tb is not None:
-            restore_source(tb.tb_frame.f_code.co_filename)
-            tb = tb.tb_next
-        exc = exc.__cause__ or exc.__context__
+    for filename in _chain_files(exc):
+        restore_source(filename)
 
 
 def _through_generated(exc):
     """Whether `exc` or an exception chained to it passed through code
     s2sad generated."""
+    return any(map(is_generated, _chain_files(exc)))
+
+
+def _chain_files(exc):
+    """The file of each frame the tracebacks of `exc` and the exceptions
+    chained to it (its cause, else its context) pass through."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         tb = exc.__traceback__
         while tb is not None:
-            if is_generated(tb.tb_frame.f_code.co_filename):
-                return True
+            yield tb.tb_frame.f_code.co_filename
             tb = tb.tb_next
         exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def _excepthook(kind, value, tb):
