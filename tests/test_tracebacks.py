@@ -7,7 +7,8 @@ only, so s2sad prints those itself), and carries one note naming the
 user's file, line and text each generated frame came from (in its message
 on Python 3.10 when the message is its one argument). Each way generated
 code runs is covered: a forward and a backward sweep, float and array
-code, an inlined callee, forward mode, a gradient of a gradient, a vjp's
+code, an inlined callee and one derived when called (passed as an
+argument), forward mode, a gradient of a gradient, a vjp's
 pullback called later, and the user's own code called from generated code.
 
 Run: python -m pytest -q tests/test_tracebacks.py (on any Python >= 3.10).
@@ -55,6 +56,11 @@ def calls_looping(a):
     return z
 
 
+def applies(fn, a):
+    y = fn(a) * 2.0
+    return y
+
+
 def pole(x):
     y = x ** 3 / (x - 1.0)
     return y
@@ -81,6 +87,9 @@ CASES = {
                        "d = np.linalg.det(a)"),
     "callee": (lambda: s2sad.grad(calls_looping)(SINGULAR),
                np.linalg.LinAlgError, looping, "d = np.linalg.det(a)"),
+    "callee derived when called": (
+        lambda: s2sad.grad(applies, argnums=1)(determinant, SINGULAR),
+        np.linalg.LinAlgError, determinant, "d = np.linalg.det(a)"),
     "forward mode": (lambda: s2sad.jvp(calls_looping, (SINGULAR,),
                                        (SINGULAR,)),
                      np.linalg.LinAlgError, looping, "d = np.linalg.det(a)"),
