@@ -25,7 +25,10 @@ uncaught exception's traceback in C, which reads source lines from files
 only: while the interpreter's own `sys.excepthook` (and
 `threading.excepthook`) is in place, s2sad prints an exception that passed
 through generated code with `traceback`, which reads `linecache` (the same
-text as before, with the generated lines).
+text as before, with the generated lines). Likewise a warning raised in
+generated code (NumPy's "divide by zero encountered") is printed, while
+`warnings.formatwarning` is Python's own, with a note naming the user's
+line it came from.
 """
 
 import linecache
@@ -34,6 +37,7 @@ import re
 import sys
 import threading
 import traceback
+import warnings
 
 
 class S2SADError(Exception):
@@ -111,6 +115,9 @@ def register_source(filename, text):
     `checkcache` keeps."""
     entry = (len(text), None, text.splitlines(True), filename)
     linecache.cache[filename] = _SOURCES[filename] = entry
+    if warnings.formatwarning is getattr(warnings, "_formatwarning_orig",
+                                         None):
+        warnings.formatwarning = _formatwarning
     if sys.version_info < (3, 13):
         if sys.excepthook is sys.__excepthook__:
             sys.excepthook = _excepthook
@@ -179,6 +186,20 @@ def _thread_excepthook(args):
         else threading.get_ident()
     print(f"Exception in thread {name}:", file=sys.stderr, flush=True)
     _excepthook(args.exc_type, value, args.exc_traceback)
+
+
+def _formatwarning(message, category, filename, lineno, line=None):
+    """`warnings.formatwarning` (installed by `register_source` in place
+    of Python's own): a warning raised in generated code with a note naming
+    the user's file, line and text it came from."""
+    restore_source(filename)
+    text = warnings._formatwarning_orig(message, category, filename, lineno,
+                                        line)
+    found = [(f, n) for f, n in user_locations(filename, lineno)
+             if not is_generated(f)] if is_generated(filename) else []
+    if not found:
+        return text
+    return text + _note(found) + "\n"
 
 
 def line_map(filename):
@@ -314,8 +335,7 @@ def locate(exc):
         return
     if not frames:
         return
-    lines = [f"  {display(f, n)}: {_text(f, n)}".rstrip() for f, n in frames]
-    note = "in code s2sad generated from:\n" + "\n".join(lines)
+    note = _note(frames)
     if hasattr(exc, "add_note"):
         exc.add_note(note)
         return
@@ -325,6 +345,13 @@ def locate(exc):
     if _message_only(exc):
         exc.args = (f"{exc.args[0]}\n{note}",)
         exc._s2sad_noted = True
+
+
+def _note(frames):
+    """The note naming the user's file, line and text of each of `frames`
+    ((file, line) pairs, outermost first)."""
+    lines = [f"  {display(f, n)}: {_text(f, n)}".rstrip() for f, n in frames]
+    return "in code s2sad generated from:\n" + "\n".join(lines)
 
 
 def _message_only(exc):

@@ -10,6 +10,7 @@ code runs is covered: a forward and a backward sweep, float and array
 code, an inlined callee and one derived when called (passed as an
 argument), forward mode, a gradient of a gradient, a vjp's
 pullback called later, and the user's own code called from generated code.
+A warning raised in generated code gets the same note.
 
 Run: python -m pytest -q tests/test_tracebacks.py (on any Python >= 3.10).
 """
@@ -232,3 +233,23 @@ def test_other_exceptions_print_as_the_interpreter_prints_them(capsys):
     errors._excepthook(type(exc), exc, exc.__traceback__)
     assert capsys.readouterr().err == expected
     assert not errors._through_generated(exc)
+
+
+def test_a_warning_in_generated_code_names_the_users_line(tmp_path):
+    script = tmp_path / "warns.py"
+    script.write_text(textwrap.dedent("""\
+        import math
+        import s2sad
+
+        def root(x):
+            return math.sqrt(x) * 2.0
+
+        s2sad.grad(root)(0.0)
+        """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "RuntimeWarning: divide by zero" in done.stderr, done.stderr
+    assert "in code s2sad generated from:\n" \
+        f"  {script}:5: return math.sqrt(x) * 2.0" in done.stderr, \
+        done.stderr
