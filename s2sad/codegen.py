@@ -21,6 +21,7 @@ compiled the user's file (`x is 1`, copied): it is not shown, unless
 """
 
 import ast
+import contextlib
 import hashlib
 import math
 import re
@@ -107,7 +108,8 @@ def compile_code(text, name, free, tree=None, origin=None):
     digest = hashlib.sha1(text.encode()).hexdigest()[:10]
     filename = f"<s2sad:{name}:{digest}>"
     errors.register_source(filename, text)
-    inner = ast.parse(text, filename)
+    with _compiling(filename):
+        inner = ast.parse(text, filename)
     if tree is not None:
         origin_file, first_line = origin
         errors.map_lines(filename, origin_file, [
@@ -131,26 +133,27 @@ def compile_code(text, name, free, tree=None, origin=None):
         + f"    return {name}", filename).body[0]
     outer.body[len(free):len(free)] = inner.body
     module = ast.Module(body=[outer], type_ignores=[])
-    code = _compile(module, filename)
+    with _compiling(filename):
+        code = compile(module, filename, "exec")
     outer_code = next(c for c in code.co_consts
                       if isinstance(c, types.CodeType))
     return next(c for c in outer_code.co_consts
                 if isinstance(c, types.CodeType) and c.co_name == name)
 
 
-def _compile(module, filename):
-    """`compile(module, filename, "exec")`, its warnings kept from the
-    user (see `STRICT`)."""
+@contextlib.contextmanager
+def _compiling(filename):
+    """Parsing or compiling the generated code in `filename`: the warnings
+    Python gives kept from the user (see `STRICT`)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        code = compile(module, filename, "exec")
+        yield
     if caught and STRICT:
         warning = caught[0]
         raise errors.S2SADInternalError(
             f"compiling the generated code gives {warning.category.__name__}"
             f" at line {warning.lineno}: {warning.message}\n"
             f"{errors.numbered_lines(filename)}", filename, warning.lineno)
-    return code
 
 
 def _line_map(tree, printed, count):
