@@ -362,5 +362,3 @@ def parse_source(text, filename="<string>", first_line=1, globals_=None,
         globals_ = {}
     return Source(func, tree, filename, first_line, text.splitlines(),
                   globals_, cells or {})
-
-
