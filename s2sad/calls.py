@@ -25,7 +25,7 @@ import re
 
 import numpy
 
-from s2sad import derive, errors, frontend, runtime
+from s2sad import derive, errors, runtime
 from s2sad.rules import registry
 
 
@@ -485,7 +485,7 @@ def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=()):
     else:
         text = _jvp_text(kind, fn, binding, flat, keywords, args)
     filename = f"<s2sad:{kind}_call:{len(_ADAPTERS)}>"
-    frontend.register_source(filename, text)
+    errors.register_source(filename, text)
     namespace = {"runtime": runtime, "calls": __import__(__name__,
                                                           fromlist=["_"])}
     exec(compile(text, filename, "exec"), namespace)
@@ -695,7 +695,7 @@ def _as_function(fn, nargs, kwargs):
         text = (f"def call_{name}({params}):\n"
                 f"    return {name}({params})\n")
         filename = f"<s2sad:call_{name}:{nargs}>"
-        frontend.register_source(filename, text)
+        errors.register_source(filename, text)
         namespace = {name: fn}
         exec(compile(text, filename, "exec"), namespace)
         _WRAPPERS[key] = namespace[f"call_{name}"]

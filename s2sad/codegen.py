@@ -11,17 +11,28 @@ written into the user's module. Given the tree it printed and where that
 came from, it also records the function's line map (`errors.map_lines`): the
 user's line each printed line comes from, read from the `s2sad_line` the
 passes leave on statements (see `located`).
+
+A warning Python gives while compiling generated code (a SyntaxWarning
+such as "'float' object is not subscriptable") is a bug of the generator,
+which the user can do nothing about, or one Python gave already when it
+compiled the user's file (`x is 1`, copied): it is not shown, unless
+`STRICT` is set (as the test suite does), which makes it an
+`S2SADInternalError`.
 """
 
 import ast
+import contextlib
 import hashlib
 import math
 import re
 import types
+import warnings
 
 import gast
 
-from s2sad import errors, frontend, trees
+from s2sad import errors, trees
+
+STRICT = False  # warnings while compiling generated code are errors
 
 _COMMENT = "\x00s2sad-comment:"
 _COMMENT_LINE = re.compile(r"^(\s*)(['\"])\\x00s2sad-comment:(.*)\2$",
@@ -96,8 +107,9 @@ def compile_code(text, name, free, tree=None, origin=None):
     """
     digest = hashlib.sha1(text.encode()).hexdigest()[:10]
     filename = f"<s2sad:{name}:{digest}>"
-    frontend.register_source(filename, text)
-    inner = ast.parse(text, filename)
+    errors.register_source(filename, text)
+    with _compiling(filename):
+        inner = ast.parse(text, filename)
     if tree is not None:
         origin_file, first_line = origin
         errors.map_lines(filename, origin_file, [
@@ -121,11 +133,27 @@ def compile_code(text, name, free, tree=None, origin=None):
         + f"    return {name}", filename).body[0]
     outer.body[len(free):len(free)] = inner.body
     module = ast.Module(body=[outer], type_ignores=[])
-    code = compile(module, filename, "exec")
+    with _compiling(filename):
+        code = compile(module, filename, "exec")
     outer_code = next(c for c in code.co_consts
                       if isinstance(c, types.CodeType))
     return next(c for c in outer_code.co_consts
                 if isinstance(c, types.CodeType) and c.co_name == name)
+
+
+@contextlib.contextmanager
+def _compiling(filename):
+    """Parsing or compiling the generated code in `filename`: the warnings
+    Python gives kept from the user (see `STRICT`)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if caught and STRICT:
+        warning = caught[0]
+        raise errors.S2SADInternalError(
+            f"compiling the generated code gives {warning.category.__name__}"
+            f" at line {warning.lineno}: {warning.message}\n"
+            f"{errors.numbered_lines(filename)}", filename, warning.lineno)
 
 
 def _line_map(tree, printed, count):

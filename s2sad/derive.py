@@ -363,7 +363,7 @@ def _restore(payload, func, options):
     parts = []
     for part_code, text, imports, calls_name, line_map in payload["parts"]:
         values = {name: _import_value(d, instances) for name, d in imports}
-        frontend.register_source(part_code.co_filename, text)
+        errors.register_source(part_code.co_filename, text)
         if line_map is not None:
             errors.map_lines(part_code.co_filename, *line_map)
         parts.append(_Part(part_code, values, calls_name, text))

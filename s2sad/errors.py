@@ -17,12 +17,27 @@ generated code: an S2SADError raised with no location (a check on values in a
 runtime helper or a rule) gets the user's line of the innermost generated
 frame it passed through, and any other exception a note naming the user's
 file, line and source text of the generated frames it passed through.
+
+The text of generated code is in `linecache` (`register_source`), so
+tracebacks, pdb and `inspect` show its lines; an entry a `clearcache`
+dropped comes back when an exception passes. Python 3.10 to 3.12 print an
+uncaught exception's traceback in C, which reads source lines from files
+only: while the interpreter's own `sys.excepthook` (and
+`threading.excepthook`) is in place, s2sad prints an exception that passed
+through generated code with `traceback`, which reads `linecache` (the same
+text as before, with the generated lines). Likewise a warning raised in
+generated code (NumPy's "divide by zero encountered") is printed, while
+`warnings.formatwarning` is Python's own, with a note naming the user's
+line it came from.
 """
 
 import linecache
 import os
 import re
 import sys
+import threading
+import traceback
+import warnings
 
 
 class S2SADError(Exception):
@@ -41,14 +56,15 @@ class S2SADError(Exception):
         the way adds its own."""
         if (self.filename, self.lineno) == (filename, lineno):
             return
-        link = f"  reached from {filename}:{lineno}: {_text(filename, lineno)}"
+        link = (f"  reached from {display(filename, lineno)}: "
+                f"{_text(filename, lineno)}")
         self.args = (f"{self.args[0]}\n{link.rstrip()}",) + self.args[1:]
 
     def relocate(self, filename, lineno):
         """Name `filename:lineno` as the error's location."""
         self.filename, self.lineno = filename, lineno
-        where = f"{filename}:{lineno if lineno is not None else '?'}: "
-        self.args = (where + self.message,) + self.args[1:]
+        self.args = (f"{display(filename, lineno)}: {self.message}",
+                     ) + self.args[1:]
 
 
 class UnsupportedSyntaxError(S2SADError):
@@ -86,6 +102,7 @@ class InputTypeError(S2SADError, TypeError):
 
 
 _LINE_MAPS = {}  # generated pseudo-filename -> (origin filename, lines)
+_SOURCES = {}  # generated pseudo-filename -> its linecache entry
 _GENERATED = "<s2sad:"
 _LOCATED = re.compile(r"^(.+?):(\d+): ")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -95,6 +112,99 @@ def map_lines(filename, origin, lines):
     """Record where the lines of the generated code in `filename` come
     from: line k (1-based) of it from line `lines[k - 1]` of `origin`."""
     _LINE_MAPS[filename] = (origin, tuple(lines))
+
+
+def register_source(filename, text):
+    """Make `text` the source of `filename` for tracebacks, pdb and
+    inspect: a `linecache` entry with no modification time, which
+    `checkcache` keeps."""
+    entry = (len(text), None, text.splitlines(True), filename)
+    linecache.cache[filename] = _SOURCES[filename] = entry
+    if warnings.formatwarning is getattr(warnings, "_formatwarning_orig",
+                                         None):
+        warnings.formatwarning = _formatwarning
+    if sys.version_info < (3, 13):
+        if sys.excepthook is sys.__excepthook__:
+            sys.excepthook = _excepthook
+        if threading.excepthook is threading.__excepthook__:
+            threading.excepthook = _thread_excepthook
+
+
+def restore_source(filename):
+    """Put back the `linecache` entry of the generated code in `filename`
+    should a `linecache.clearcache` have dropped it."""
+    if filename in _SOURCES and filename not in linecache.cache:
+        linecache.cache[filename] = _SOURCES[filename]
+
+
+def _restore_sources(exc):
+    """Put back the `linecache` entries of the generated code `exc` and the
+    exceptions chained to it passed through, should they be gone."""
+    for filename in _chain_files(exc):
+        restore_source(filename)
+
+
+def _through_generated(exc):
+    """Whether `exc` or an exception chained to it passed through code
+    s2sad generated."""
+    return any(map(is_generated, _chain_files(exc)))
+
+
+def _chain_files(exc):
+    """The file of each frame the tracebacks of `exc` and the exceptions
+    chained to it (its cause, else its context) pass through."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            yield tb.tb_frame.f_code.co_filename
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+
+
+def _excepthook(kind, value, tb):
+    """`sys.excepthook` on Python 3.10 to 3.12 (installed by
+    `register_source` in place of the interpreter's): an exception that
+    passed through generated code printed by `traceback`, with the
+    generated lines and, on 3.10, the notes its message does not carry;
+    any other exception by the interpreter's own hook."""
+    if not _through_generated(value):
+        sys.__excepthook__(kind, value, tb)
+        return
+    _restore_sources(value)
+    traceback.print_exception(kind, value, tb)
+    if not hasattr(value, "add_note") and not _carries_notes(value):
+        for note in getattr(value, "__notes__", ()):
+            print(note, file=sys.stderr)
+
+
+def _thread_excepthook(args):
+    """`threading.excepthook` on Python 3.10 to 3.12, as `_excepthook`:
+    an exception ending a thread that passed through generated code is
+    printed by `traceback`."""
+    value = args.exc_value
+    if args.exc_type is SystemExit or not _through_generated(value):
+        threading.__excepthook__(args)
+        return
+    name = args.thread.name if args.thread is not None \
+        else threading.get_ident()
+    print(f"Exception in thread {name}:", file=sys.stderr, flush=True)
+    _excepthook(args.exc_type, value, args.exc_traceback)
+
+
+def _formatwarning(message, category, filename, lineno, line=None):
+    """`warnings.formatwarning` (installed by `register_source` in place
+    of Python's own): a warning raised in generated code with a note naming
+    the user's file, line and text it came from."""
+    restore_source(filename)
+    text = warnings._formatwarning_orig(message, category, filename, lineno,
+                                        line)
+    found = [(f, n) for f, n in user_locations(filename, lineno)
+             if not is_generated(f)] if is_generated(filename) else []
+    if not found:
+        return text
+    return text + _note(found) + "\n"
 
 
 def line_map(filename):
@@ -158,6 +268,38 @@ def _caller(frame):
     return None
 
 
+def numbered_lines(filename):
+    """The source registered for `filename`, its lines numbered."""
+    lines = _SOURCES.get(filename, (0, None, []))[2]
+    return "".join(f"{n:4} {line}" for n, line in enumerate(lines, 1))
+
+
+def display(filename, lineno):
+    """`file:line`, as messages name a user's line; a notebook's cell as
+    IPython names it in tracebacks (`Cell In[3], line 2`), not by the
+    kernel's file for it (`/tmp/ipykernel_9971/1079622585.py:2`)."""
+    line = lineno if lineno is not None else "?"
+    cell = _cell(filename)
+    return f"{cell}, line {line}" if cell else f"{filename}:{line}"
+
+
+def _cell(filename):
+    """`Cell In[3]` for the file IPython compiled cell 3 under, else None
+    (IPython is not imported, or `filename` is no cell's)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)()
+    compiler = getattr(shell, "compile", None)
+    name = getattr(compiler, "format_code_name", None)
+    if name is not None:  # IPython 9: ("Cell", "In[3]")
+        try:
+            named = name(filename)
+        except Exception:  # noqa: BLE001 (a shell of another make)
+            named = None
+        return " ".join(named) if named else None
+    number = getattr(compiler, "_filename_map", {}).get(filename)
+    return None if number is None else f"Cell In[{number}]"
+
+
 def _text(filename, lineno):
     return linecache.getline(filename, lineno).strip() if lineno else ""
 
@@ -179,6 +321,7 @@ def locate(exc):
         exc._s2sad_located = True
     except AttributeError:  # an exception class with __slots__
         return
+    _restore_sources(exc)
     frames = generated_frames(exc.__traceback__)
     if isinstance(exc, S2SADError):
         if exc.filename is not None and not is_generated(exc.filename):
@@ -188,7 +331,8 @@ def locate(exc):
         found = _LOCATED.match(exc.message)
         if found and not is_generated(found.group(1)):
             # located in its text (runtime.check_scalar's `where`)
-            exc.filename, exc.lineno = found.group(1), int(found.group(2))
+            exc.message = exc.message[found.end():]
+            exc.relocate(found.group(1), int(found.group(2)))
             return
         where = frames[-1] if frames else _caller(sys._getframe(1))
         if where is not None:
@@ -196,9 +340,32 @@ def locate(exc):
         return
     if not frames:
         return
-    lines = [f"  {f}:{n}: {_text(f, n)}".rstrip() for f, n in frames]
-    note = "in code s2sad generated from:\n" + "\n".join(lines)
+    note = _note(frames)
     if hasattr(exc, "add_note"):
         exc.add_note(note)
-    elif exc.args and isinstance(exc.args[0], str):
-        exc.args = (f"{exc.args[0]}\n{note}",) + exc.args[1:]
+        return
+    # Python 3.10: notes as 3.11 keeps them, printed by `_excepthook`,
+    # and in the message of an exception whose message is its one argument
+    exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
+    if _message_only(exc):
+        exc.args = (f"{exc.args[0]}\n{note}",)
+        exc._s2sad_noted = True
+
+
+def _note(frames):
+    """The note naming the user's file, line and text of each of `frames`
+    ((file, line) pairs, outermost first)."""
+    lines = [f"  {display(f, n)}: {_text(f, n)}".rstrip() for f, n in frames]
+    return "in code s2sad generated from:\n" + "\n".join(lines)
+
+
+def _message_only(exc):
+    """Whether `exc` is printed as its one argument, a message (not a
+    KeyError's key, nor an OSError's number and text)."""
+    return (type(exc).__str__ is BaseException.__str__
+            and len(exc.args) == 1 and isinstance(exc.args[0], str))
+
+
+def _carries_notes(exc):
+    """Whether `locate` wrote the notes of `exc` into its message."""
+    return getattr(exc, "_s2sad_noted", False)

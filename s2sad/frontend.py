@@ -10,14 +10,15 @@ object it denotes right now.
 import __future__
 import ast
 import builtins
+import contextlib
 import dis
 import functools
 import inspect
-import linecache
 import operator
 import re
 import sys
 import textwrap
+import warnings
 
 import gast
 import numpy as np
@@ -79,6 +80,12 @@ class Source:
         filename, line = errors.user_location(
             self.filename, self.lineno(node) or self.first_line)
         return f"{filename}:{line}"
+
+    def located(self, node, message):
+        """`file:line: message` at a node, for a message generated code
+        gives when it runs (`errors.locate` names a notebook's cell as
+        IPython does when the error is raised)."""
+        return f"{self.where(node)}: {message}"
 
     def error(self, cls, node, message):
         """Build an S2SADError of class `cls` located at `node`."""
@@ -146,6 +153,7 @@ def parse(func):
             "with source code; wrap it in a `def` or give it a rule with "
             "s2sad.adjoint")
     filename = code.co_filename
+    errors.restore_source(filename)
     try:
         # from the code object: the function itself would be unwrapped
         # (`functools.wraps` sets __wrapped__), giving the wrapped function's
@@ -191,15 +199,27 @@ def _compile_as_loaded(text, code, namespace):
     with the text rewritten the same way."""
     flags = code.co_flags & _FUTURE_FLAGS
     loader = namespace.get("__loader__")
-    if type(loader).__module__ == "_pytest.assertion.rewrite":
-        from _pytest.assertion import rewrite  # loaded it: importable
-        tree = ast.parse(text, code.co_filename)
-        rewrite.rewrite_asserts(tree, text.encode(), code.co_filename,
-                                getattr(loader, "config", None))
-        return compile(tree, code.co_filename, "exec", flags=flags,
+    with _quietly():
+        if type(loader).__module__ == "_pytest.assertion.rewrite":
+            from _pytest.assertion import rewrite  # loaded it: importable
+            tree = ast.parse(text, code.co_filename)
+            rewrite.rewrite_asserts(tree, text.encode(), code.co_filename,
+                                    getattr(loader, "config", None))
+            return compile(tree, code.co_filename, "exec", flags=flags,
+                           dont_inherit=True)
+        return compile(text, code.co_filename, "exec", flags=flags,
                        dont_inherit=True)
-    return compile(text, code.co_filename, "exec", flags=flags,
-                   dont_inherit=True)
+
+
+@contextlib.contextmanager
+def _quietly():
+    """Warnings off, while s2sad parses or compiles the user's text again:
+    Python gave them when it compiled the user's file (a SyntaxWarning of
+    `x is 1`), and s2sad's would repeat them at the wrong line, the text
+    being the function's alone."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 _FUTURE_FLAGS = functools.reduce(operator.or_, (
@@ -292,7 +312,8 @@ def _lambda_as_def(func, text, filename, first_line):
     code = func.__code__
     line = code.co_firstlineno - first_line + 1
     try:
-        module = gast.parse(textwrap.dedent(text))
+        with _quietly():
+            module = gast.parse(textwrap.dedent(text))
     except SyntaxError:
         module = None
     params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
@@ -319,7 +340,8 @@ def parse_source(text, filename="<string>", first_line=1, globals_=None,
     """Parse the text of one function definition into a `Source`."""
     text = textwrap.dedent(text)
     try:
-        module = gast.parse(text)
+        with _quietly():
+            module = gast.parse(text)
     except SyntaxError as exc:
         raise errors.UnsupportedSyntaxError(
             f"cannot parse the function source: {exc.msg}", filename,
@@ -340,8 +362,3 @@ def parse_source(text, filename="<string>", first_line=1, globals_=None,
         globals_ = {}
     return Source(func, tree, filename, first_line, text.splitlines(),
                   globals_, cells or {})
-
-
-def register_source(filename, text):
-    """Make `text` the source of `filename` for tracebacks, pdb and inspect."""
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)

@@ -57,6 +57,10 @@ def transform(func, argnums, has_aux=False, with_value=False):
     return [scalar, generated]
 
 
+_CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
+               ssa.make_dict: "dict"}
+
+
 class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
                  fallback=None, split=False):
@@ -68,6 +72,8 @@ class _Reverse(Transform):
         self.has_aux = has_aux
         self.with_value = with_value
         self.output, self.aux = self.split_output()
+        if not split:
+            self.refuse_container_output()
         self.active = analysis.active(func, self.wrt, [self.output])
         for stmt in ssa.walk(func.body):  # (the sweep skips these)
             if isinstance(stmt, ssa.Assign) and stmt.target not in \
@@ -112,6 +118,28 @@ class _Reverse(Transform):
                 "has_aux=True needs the function to end with "
                 "`return output, aux`")
         return pair.args
+
+    def refuse_container_output(self):
+        """`grad` seeds its output with 1: refuse, as it is generated, an
+        output the function builds as a tuple, list or dict (`return h,
+        c`), at its return. (Any other output is checked when the
+        gradient runs: `runtime.seed`, `runtime.check_scalar`.)"""
+        out = self.output
+        made = next((s for s in ssa.walk(self.func.body)
+                     if isinstance(s, ssa.Assign) and isinstance(out, ssa.Var)
+                     and s.target == out.name and s.fn in _CONTAINERS), None)
+        if made is None:
+            return
+        kind = _CONTAINERS[made.fn]
+        returns = [s.node for s in ssa.walk(self.func.body)
+                   if isinstance(s, ssa.Return)]
+        node = made.node or (returns[-1] if returns else self.source.tree)
+        raise self.source.error(
+            errors.GradientShapeError, node,
+            f"grad of {self.func.name} requires a scalar output, got a "
+            f"{kind}; use s2sad.vjp or s2sad.jacobian for non-scalar "
+            "outputs, has_aux=True for `return output, aux`, or return "
+            "one number")
 
     def sweeps(self):
         """(forward sweep, reverse sweep) as statement lists."""
@@ -323,9 +351,8 @@ class _Reverse(Transform):
         """"file:line: grad of f", at the function's last return."""
         returns = [s.node for s in ssa.walk(self.func.body)
                    if isinstance(s, ssa.Return)]
-        return self.source.error(
-            errors.GradientShapeError, returns[-1] if returns else
-            self.source.tree, f"grad of {self.func.name}").args[0]
+        node = returns[-1] if returns else self.source.tree
+        return self.source.located(node, f"grad of {self.func.name}")
 
     def check_scalar(self, value):
         """`if not isinstance(y, float): runtime.check_scalar(y, 'f')`."""

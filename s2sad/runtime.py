@@ -511,6 +511,10 @@ def check_scalar(y, where):
         raise errors.GradientShapeError(
             f"{where}: the function returned None here (a variable "
             "assigned on only some paths?); return a number")
+    if isinstance(y, (tuple, list, dict)):
+        raise errors.GradientShapeError(
+            f"{where} requires a scalar output, got a {type(y).__name__}; "
+            "use s2sad.vjp or s2sad.jacobian for non-scalar outputs")
     if _is_complex(y):
         raise errors.GradientShapeError(
             f"{where} requires a real output, got a complex one; "

@@ -444,12 +444,12 @@ class _Lowering:
             body.append(Return(Const(None), tree))
         if self.owned and self.updated_arguments and len(everything) > 1:
             # updates of one argument are not seen through another
-            message = self.error(
+            message = self.source.located(
                 tree, "two arguments are the same array (or share memory), "
                 f"and this function changes "
                 f"`{sorted(self.updated_arguments)[0]}` in place, which "
                 "Python would also change through the other; s2sad "
-                "differentiates them as separate values: pass copies").args[0]
+                "differentiates them as separate values: pass copies")
             given = self.emit(self.namer.temp(), make_tuple,
                               [Var(name) for name in everything], node=tree)
             self.emit(None, runtime.check_distinct, [given, Const(message)],
@@ -747,13 +747,13 @@ class _Lowering:
             self.argument_updates.append((name, node))
         if where:
             symbol = _SYMBOLS[type(node.value.op)]
-            message = self.source.error(
-                errors.UnsupportedSyntaxError, node,
+            message = self.source.located(
+                node,
                 f"`{name} {symbol}= ...` changes the array or list `{name}` "
                 f"in place, and so also {where}; s2sad makes a new value "
                 f"instead: write `{name} = {name} {symbol} ...` if the other "
                 f"should keep its value, or copy first (`{name} = "
-                f"np.copy({name})`)").args[0]
+                f"np.copy({name})`)")
             self.emit(None, runtime.check_unshared,
                       [Var(version), Const(message)], node=node,
                       callee=self.runtime_call("check_unshared"))
@@ -775,14 +775,14 @@ class _Lowering:
         if isinstance(item, Var) and self.holds_shared(self.env[base.id],
                                                         set()):
             symbol = _SYMBOLS[type(node.value.op)]
-            message = self.source.error(
-                errors.UnsupportedSyntaxError, node,
+            message = self.source.located(
+                node,
                 f"`{_text(target)} {symbol}= ...` changes that item in place "
                 f"if it is an array or list, and `{base.id}` holds values "
                 "that other names also hold, which would change with it; "
                 "s2sad makes a new value instead: write "
                 f"`{_text(target)} = {_text(target)} {symbol} ...`, or put "
-                f"copies into `{base.id}`").args[0]
+                f"copies into `{base.id}`")
             self.emit(None, runtime.check_unshared, [item, Const(message)],
                       node=node, callee=self.runtime_call("check_unshared"))
 

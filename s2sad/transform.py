@@ -187,10 +187,9 @@ class Transform:
                 errors.UnsupportedCallError, stmt.node,
                 f"{message}, not {operand.value!r}; leave that argument out "
                 "or register a rule that handles it")
-        where = self.source.where(stmt.node)
         return gast.Expr(self.runtime_call(allowed.check, [
             ssa.render_operand(operand), *allowed.check_args(),
-            gast.Constant(f"{where}: {message}", None)]))
+            gast.Constant(self.source.located(stmt.node, message), None)]))
 
     def discrete(self, rule, tmpl, operands):
         """The rule's index inputs, when the value they index is

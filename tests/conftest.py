@@ -8,12 +8,17 @@ import tempfile
 import numpy as np
 import pytest
 
-from s2sad import errors
+from s2sad import codegen, errors
 
 # The disk cache: on, as for users, but in a directory of this run's own,
 # so that a run never reads what an earlier run (another version) wrote.
 _CACHE_DIR = tempfile.TemporaryDirectory(prefix="s2sad-test-cache-")
 os.environ["S2SAD_CACHE_DIR"] = _CACHE_DIR.name
+
+
+# A warning while compiling generated code ("'float' object is not
+# subscriptable") is a bug of the generator: an error in every test.
+codegen.STRICT = True
 
 
 @pytest.fixture
