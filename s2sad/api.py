@@ -449,6 +449,7 @@ def _check_argnums(func, argnums, leading=0, user=None):
     return shifted, items
 
 
+@_located
 def grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
          has_aux: bool = False, holomorphic: bool = False,
          allow_int: bool = False, *, optimize: bool = True) -> Any:
@@ -487,6 +488,7 @@ def grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
                       optimize, with_value=False)
 
 
+@_located
 def value_and_grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
                    has_aux: bool = False, holomorphic: bool = False,
                    allow_int: bool = False, *,
@@ -499,8 +501,7 @@ def value_and_grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
 
 def _transform(fun, argnums, has_aux, holomorphic, allow_int, optimize,
                with_value):
-    if isinstance(argnums, list):
-        argnums = tuple(argnums)
+    argnums = _tuple(argnums)
     options = (argnums, has_aux, with_value, optimize, holomorphic,
                allow_int)
     if fun is None:  # @grad(argnums=...)
@@ -635,6 +636,7 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     return (value[0], f_jvp, value[1]) if has_aux else (value, f_jvp)
 
 
+@_located
 def jacrev(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
            holomorphic: bool = False, allow_int: bool = False) -> Callable:
     """The Jacobian of `fun` by reverse mode, as `jax.jacrev`: one backward
@@ -647,7 +649,20 @@ def jacrev(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
 
 
 def _tuple(argnums):
-    return tuple(argnums) if isinstance(argnums, list) else argnums
+    """argnums as the transformations take it: an int or a tuple of ints (a
+    list becomes a tuple). Anything else is refused here, where the user
+    passed it, rather than when it is first used."""
+    if isinstance(argnums, list):
+        argnums = tuple(argnums)
+    if _is_index(argnums) or isinstance(argnums, tuple) and argnums and all(
+            _is_index(i) for i in argnums):
+        return argnums
+    raise errors.S2SADError(
+        f"argnums={argnums!r}: give an int or a non-empty tuple of ints")
+
+
+def _is_index(i):
+    return isinstance(i, int) and not isinstance(i, bool)
 
 
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
@@ -746,6 +761,7 @@ class _Jacobian(_Transformed):
         return super().__call__(*args, **kwargs)
 
 
+@_located
 def jacobian(fun: Callable, argnums: Argnums = 0) -> Callable:
     """The Jacobian of `fun`, by forward mode when it has fewer inputs than
     outputs and by reverse mode otherwise (the cheaper one: one pass per
@@ -767,6 +783,7 @@ def _jacobian_mode(f, args, argnums):
     return "forward" if inputs < outputs else "reverse"
 
 
+@_located
 def jacfwd(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
            holomorphic: bool = False) -> Callable:
     """The Jacobian of `fun` by forward mode, as `jax.jacfwd`: one JVP per

@@ -9,6 +9,7 @@ Every derivative is compared with central differences in float64.
 """
 
 import functools
+import sys
 
 import numpy as np
 import pytest
@@ -242,3 +243,15 @@ def test_elementwise_grad_and_make_hvp():
     def g0(x, y):
         return s2sad.grad(loss)(x, y)
     close(hvp(v), central(g0, (X, Y), 0) @ v)
+
+
+@pytest.mark.parametrize("transform", [
+    s2sad.grad, s2sad.value_and_grad, s2sad.jacfwd, s2sad.jacrev,
+    s2sad.jacobian, s2sad.hessian])
+@pytest.mark.parametrize("argnums", [1.5, True, (), (0, "1"), None])
+def test_a_bad_argnums_is_refused_where_it_is_passed(transform, argnums):
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(errors.S2SADError) as info:
+        transform(poly, argnums=argnums)
+    assert f"{__file__}:{line}:" in str(info.value)
+    assert "argnums=" in str(info.value)
