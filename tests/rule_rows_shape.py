@@ -433,7 +433,8 @@ ROWS.update({
         ("OP(x0, x1)", [arr(1), arr(2, 2)], ALL),
         ("OP(x0, x1)", [arr(4), FLOAT], ALL),
     ],
-    np.trapezoid: [
+    # NumPy's name for it: np.trapz before 2.0 (deprecated since)
+    getattr(np, "trapezoid", None) or np.trapz: [
         ("OP(x0)", [arr(5)], ALL),
         ("OP(x0, dx=x1)", [arr(2, 4), FLOAT], ALL),
         ("OP(x0, x1)", [arr(4), arr(4)], ALL),
@@ -441,5 +442,3 @@ ROWS.update({
         ("OP(x0, x1, axis=1)", [arr(3, 2), arr(3, 2)], ALL),
     ],
 })
-if hasattr(np, "trapz"):  # NumPy's name of np.trapezoid before 2.0
-    ROWS[np.trapz] = ROWS[np.trapezoid]

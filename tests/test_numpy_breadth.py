@@ -180,8 +180,12 @@ def f_polyval(x):
     return np.sum(np.polyval(x[0], x[1:]) ** 2)
 
 
+# NumPy's name for it: np.trapz before 2.0 (deprecated since)
+trapezoid = getattr(np, "trapezoid", None) or np.trapz
+
+
 def f_trapezoid(x):
-    return np.sum(np.trapezoid(x ** 2, np.cumsum(x[0] ** 2), axis=1) ** 2)
+    return np.sum(trapezoid(x ** 2, np.cumsum(x[0] ** 2), axis=1) ** 2)
 
 
 FUNCTIONS = [f_convolve, f_correlate, f_interp, f_polyval, f_trapezoid,

@@ -14,6 +14,7 @@ import pytest
 
 import s2sad
 from tests import corpus, loop_corpus
+from tests.rule_inputs import deprecated_here
 
 
 
@@ -350,9 +351,13 @@ def python_int_and_round(x):
     return int(x[0]) * x[1] + round(x[1]) * x[0] + round(x[2], 1) * x[2]
 
 
+# np.fix where this NumPy does not deprecate it (it does from 2.5)
+fix = np.trunc if deprecated_here(np.fix, 0.5) else np.fix
+
+
 def numpy_rounding(x):
     return np.sum(np.floor(x) * x + np.rint(x) * x + np.trunc(x) * x
-                  + np.fix(x) * x + np.round(x, 1) * x)
+                  + fix(x) * x + np.round(x, 1) * x)
 
 
 def astype_float32(x):

@@ -630,6 +630,7 @@ def _no_x(x):
 # np.trapz: NumPy's name of np.trapezoid before 2.0
 _TRAPEZOID = [f for f in (getattr(np, "trapezoid", None),
                           getattr(np, "trapz", None)) if f is not None]
+_trapezoid = _TRAPEZOID[0]  # the name this NumPy calls without a warning
 
 
 def _along(y, x, axis):
@@ -679,8 +680,8 @@ def trapezoid(out, y, x=None, dx=1.0, axis=-1):
 
 @tangent(*_TRAPEZOID)
 def trapezoid_fwd(out, y, x=None, dx=1.0, axis=-1):
-    d[out] = np.trapezoid(d[y], x, dx, axis) + np.trapezoid(
-        y, d[x], axis=axis) + np.trapezoid(y, dx=d[dx], axis=axis) * _no_x(x)
+    d[out] = _trapezoid(d[y], x, dx, axis) + _trapezoid(
+        y, d[x], axis=axis) + _trapezoid(y, dx=d[dx], axis=axis) * _no_x(x)
 
 
 # ---- non-differentiable ----
