@@ -401,10 +401,15 @@ def test_a_gradient_has_its_inputs_type_shape_and_dtype(x):
     np.testing.assert_array_equal(g, np.full(np.shape(x), 3.0))
 
 
-def test_an_integer_array_input_gets_a_float_gradient():
-    g = s2sad.grad(lambda x: np.sum(x * 2.5))(np.array([1, 2]))
-    assert g.dtype == np.float64
-    np.testing.assert_array_equal(g, [2.5, 2.5])
+def test_an_integer_input_is_refused_unless_allow_int():
+    # as in JAX: an integer has no derivative; allow_int gives float zeros
+    for x in (np.array([1, 2]), 3, np.int64(3), True):
+        with pytest.raises(s2sad.errors.InputTypeError, match="allow_int"):
+            s2sad.grad(lambda x: np.sum(x * 2.5))(x)
+        g = s2sad.grad(lambda x: np.sum(x * 2.5), allow_int=True)(x)
+        assert np.asarray(g).dtype == np.float64
+        assert np.shape(g) == np.shape(x)
+        np.testing.assert_array_equal(g, np.zeros(np.shape(x)))
 
 
 def test_gradients_never_alias_each_other_the_inputs_or_the_cotangent():
