@@ -37,18 +37,37 @@ def rule_of(stmt):
     return registry.lookup(stmt.fn)
 
 
-def _propagates(stmt):
+def _propagates(stmt, strings):
+    if _makes_string(stmt, strings):
+        return False  # "%.3f" % x formats x: the string has no derivative
     if stmt.fn is ssa.identity:
         return True
     rule = rule_of(stmt)
     return rule is None or rule.differentiable
 
 
+def _makes_string(stmt, strings):
+    """Does `stmt` give a string: a string constant, or an operator (`%`,
+    `+`, `*`) with a string operand (a constant or a name in `strings`)?"""
+    if stmt.fn is not ssa.identity and getattr(
+            stmt.fn, "__module__", None) != "_operator":
+        return False
+    return any(isinstance(a, ssa.Const) and isinstance(a.value, (str, bytes))
+               or isinstance(a, ssa.Var) and a.name in strings
+               for a in stmt.operands())
+
+
 def _edges(stmts):
-    """(target, [source names]) for every data dependence that carries a derivative."""
+    """(target, [source names]) for every data dependence that carries a
+    derivative."""
+    strings = set()  # names holding strings, known from constants
+    for stmt in ssa.walk(stmts):
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None and \
+                _makes_string(stmt, strings):
+            strings.add(stmt.target)
     for stmt in ssa.walk(stmts):
         if isinstance(stmt, ssa.Assign):
-            if stmt.target is not None and _propagates(stmt):
+            if stmt.target is not None and _propagates(stmt, strings):
                 yield stmt.target, [a.name for a in stmt.operands()
                                     if isinstance(a, ssa.Var)]
         elif isinstance(stmt, (ssa.If, ssa.For, ssa.While)):

@@ -896,3 +896,25 @@ def test_a_negative_float_to_a_fractional_power_is_complex_as_in_python():
 
 def lambda_power(x):
     return (x - 2.0) ** 0.5
+
+
+def formatted_price(x):
+    s = "%.3f" % x
+    return float(s) * x
+
+
+def formatted_through_a_name(x):
+    fmt = "%.1f"
+    label = "x=" + fmt % x
+    return float(label[2:]) * x + len("run-%d" % 3) * x
+
+
+def f_string(x):
+    return float(f"{x:.2f}") * x
+
+
+@pytest.mark.parametrize("f", [formatted_price, formatted_through_a_name,
+                               f_string])
+def test_a_string_made_from_a_value_carries_no_derivative(f):
+    # "%.3f" % x formats x: a string operator, not the modulo of numbers
+    exact(f, 1.23456)
