@@ -8,8 +8,9 @@ printed, or written as a module to import.
     s2sad --version
 
 FILE is imported under a module name other than `__main__`, so its
-`if __name__ == "__main__":` block does not run; what it prints while it is
-imported goes to stderr, so that stdout holds only the generated code.
+`if __name__ == "__main__":` block does not run; it sees `sys.argv` as
+`[FILE]` (a script that parses its arguments when imported gets none, as
+under `python FILE`); what it prints while it is imported goes to stderr, so that stdout holds only the generated code.
 Without NAMEs, every top-level function defined in FILE that takes
 arguments is transformed, in source order. A NAME may be a method,
 `Class.method`.
@@ -235,11 +236,15 @@ def _import_file(path):
 
     The module is registered in sys.modules (inspect.getsource needs it) and
     the file's directory is on sys.path while it runs, so that it can import
-    its siblings. What it prints goes to stderr.
+    its siblings. It sees `sys.argv` as `[path]`, as under `python path`
+    without arguments (not s2sad's own). What it prints goes to stderr.
 
     Raises:
         ImportError: with a one-line message if the file is missing or fails.
     """
+    if os.path.isdir(path):
+        raise ImportError(f"{path}: is a directory; give a Python source "
+                          "file")
     if not os.path.isfile(path):
         raise ImportError(f"{path}: no such file")
     name = "s2sad_user_" + pathlib.Path(path).stem
@@ -250,6 +255,7 @@ def _import_file(path):
     directory = os.path.dirname(os.path.abspath(path))
     sys.modules[name] = module
     sys.path.insert(0, directory)
+    argv, sys.argv = sys.argv, [path]
     try:
         with contextlib.redirect_stdout(sys.stderr):
             spec.loader.exec_module(module)
@@ -257,6 +263,7 @@ def _import_file(path):
         del sys.modules[name]
         raise ImportError(_import_failure(path, err)) from None
     finally:
+        sys.argv = argv
         sys.path.remove(directory)
     return module
 

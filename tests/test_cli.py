@@ -347,3 +347,26 @@ def test_static_and_class_methods(tmp_path, capsys):
     assert "Gradient of area with respect to r." in out
     assert "Gradient of scaled with respect to a, b." in out
     assert "Gradient of unit with respect to r." in out
+
+
+def test_the_file_sees_only_its_own_name_in_argv(tmp_path):
+    path = tmp_path / "script.py"
+    path.write_text("import argparse\nimport sys\n\n"
+                    "parser = argparse.ArgumentParser()\n"
+                    "parser.add_argument('--lr', type=float, default=0.5)\n"
+                    "LR = parser.parse_args().lr\nARGV = list(sys.argv)\n\n\n"
+                    "def step(w):\n    return (w - LR) ** 2\n")
+    argv = list(sys.argv)
+    module = cli._import_file(str(path))
+    assert module.ARGV == [str(path)]
+    assert sys.argv == argv
+    result = _run(path, "--mode", "forward")
+    assert result.returncode == 0, result.stderr
+    assert "def jvp_step(" in result.stdout
+
+
+def test_a_directory_is_named_as_such(tmp_path):
+    result = _run(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (f"{tmp_path}: is a directory; give a Python "
+                             "source file\n")
