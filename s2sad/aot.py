@@ -171,8 +171,10 @@ class _Writer:
         binding.public = True
         if new:  # named after func (not the adapter of a function with a
             # rule, `call_f`, which the transformation is of)
-            binding.wanted = binding.wanted.replace(
-                transformation.code.co_name, func.__name__)
+            # (the end only: a wrapper's code, `w`, is inside its name)
+            own = transformation.code.co_name
+            if binding.wanted.endswith("_" + own):
+                binding.wanted = binding.wanted[:-len(own)] + func.__name__
         if key not in self.public:
             self.public.append(key)
 
@@ -278,6 +280,11 @@ class _Writer:
             self._bind(key, "value", wanted, literal=literal)
             return key
         home = _home(value)
+        wrapper = _wrapper_home(value) if home is None else None
+        if wrapper is not None:  # as the user's module reads it
+            key = self._global(vars(sys.modules[wrapper[0]]), wrapper[1])
+            if key[0] == "attribute":
+                return key[:2] + (f"{wrapper[1]}.__wrapped__",)
         if home is None:
             raise _Refused(f"`{wanted}` is {type(value).__name__} "
                            f"{value!r:.60}, which a module cannot name")
@@ -643,6 +650,20 @@ def _home(value):
         return None
     found = getattr(sys.modules.get(module), name, None)
     return (module, name) if found is value else None
+
+
+def _wrapper_home(value):
+    """(module name, name) of the top-level wrapper (made by a
+    `functools.wraps` decorator) whose `__wrapped__` is the function
+    `value`, or None."""
+    module = getattr(value, "__module__", None)
+    name = getattr(value, "__qualname__", None)
+    if not (isinstance(module, str) and isinstance(name, str)) or \
+            "." in name or "<" in name:
+        return None
+    found = getattr(sys.modules.get(module), name, None)
+    return (module, name) if getattr(found, "__wrapped__", None) is value \
+        else None
 
 
 def _literal(value):

@@ -443,15 +443,19 @@ def test_functions_taking_args_are_transformed_as_called(tmp_path,
     assert grads == pytest.approx(
         [_central(module.wrapped, args, i) for i in range(2)], rel=1e-7)
     out = tmp_path / "wrapping_grads.py"
-    assert cli.main([str(path), "varargs", "-o", str(out)]) == 0
+    assert cli.main([str(path), "wrapped", "varargs", "-o", str(out)]) == 0
+    assert "_user.wrapped.__wrapped__" in out.read_text()
     sys.path.insert(0, str(tmp_path))
     try:
         import wrapping_grads
     finally:
         sys.path.remove(str(tmp_path))
-    (grads,), = [wrapping_grads.grad_varargs(*args)]
-    assert grads == pytest.approx(
-        [_central(module.varargs, args, i) for i in range(2)], rel=1e-7)
+    assert wrapping_grads.__all__ == ["grad_wrapped", "grad_varargs"]
+    for name in ("wrapped", "varargs"):
+        (grads,), = [getattr(wrapping_grads, f"grad_{name}")(*args)]
+        assert grads == pytest.approx(
+            [_central(getattr(module, name), args, i) for i in range(2)],
+            rel=1e-7)
     assert s2sad.grad(module.varargs)(*args) == grads[0]
 
 
