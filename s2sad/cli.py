@@ -20,9 +20,10 @@ positional arguments is refused. A name denotes what `s2sad.grad` would
 take: one that `@s2sad.grad` decorates is that derivative (its own
 derivative is generated, as `s2sad.grad(name)` gives it), one a
 `functools.wraps` decorator made is the wrapper, whose parameters are
-those of the function it wraps. The generated code of a function that
-takes `*args` (such a wrapper too) gives the gradient of the whole tuple:
-a tuple with the gradient of every item.
+those of the function it wraps. The printed code of a function that
+takes `*args` (such a wrapper too) gives the gradient of the whole tuple;
+the function a module written with -o gives for it picks the items
+argnums name, as `s2sad.grad` does.
 
 Argnums count the arguments as a call of NAME counts them: those of
 `Class.method` start after `self` (or `cls`), as those of a bound method
@@ -520,8 +521,7 @@ def _engine_argnums(name, func, method, value, where):
     numbers = (value,) if isinstance(value, int) else value
     params, varargs = _positional(func, method)
     count = len(params)
-    fits = [-count <= k < count or (varargs and k >= count)
-            for k in numbers]
+    fits = [0 <= k and (k < count or varargs) for k in numbers]
     if not all(fits):
         given = ",".join(map(str, numbers))
         takes = ", ".join(params + (["*args"] if varargs else []))
@@ -533,7 +533,7 @@ def _engine_argnums(name, func, method, value, where):
                f"{_positional(func, False)[0][0]}" if method else ""),
             *_location(func))
     if method:
-        numbers = tuple(k + 1 if k >= 0 else k for k in numbers)
+        numbers = tuple(k + 1 for k in numbers)
     return _as_argnums(numbers)
 
 

@@ -450,13 +450,16 @@ def test_functions_taking_args_are_transformed_as_called(tmp_path,
         import wrapping_grads
     finally:
         sys.path.remove(str(tmp_path))
+    # the module's functions give the items' gradients, as s2sad.grad does
     assert wrapping_grads.__all__ == ["grad_wrapped", "grad_varargs"]
-    for name in ("wrapped", "varargs"):
-        (grads,), = [getattr(wrapping_grads, f"grad_{name}")(*args)]
-        assert grads == pytest.approx(
-            [_central(getattr(module, name), args, i) for i in range(2)],
-            rel=1e-7)
-    assert s2sad.grad(module.varargs)(*args) == grads[0]
+    grads = wrapping_grads.grad_wrapped(*args)
+    assert grads == s2sad.grad(module.wrapped, (0, 1))(*args)
+    assert grads == pytest.approx(
+        [_central(module.wrapped, args, i) for i in range(2)], rel=1e-7)
+    grad = wrapping_grads.grad_varargs(*args)
+    assert grad == s2sad.grad(module.varargs)(*args)
+    assert grad == pytest.approx(_central(module.varargs, args, 0),
+                                 rel=1e-7)
 
 
 def test_a_function_without_arguments_named_is_refused(tmp_path, capsys):
@@ -589,3 +592,12 @@ def test_argnums_mistakes_name_the_entry(tmp_path, capsys):
     assert cli.main([str(path), "--argnums", "0", "--argnums", "1"]) == 2
     assert "--argnums without a NAME is given twice" in (
         capsys.readouterr().err)
+
+
+def test_negative_argnums_are_refused_as_in_process(tmp_path, capsys):
+    path = tmp_path / "pair.py"
+    path.write_text("def f(x, y):\n    return x * y\n")
+    assert cli.main([str(path), "--argnums", "f=-1"]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:1: --argnums f=-1 does not name parameters of f(x, y); "
+        "give numbers from 0 to 1\n")
