@@ -16,7 +16,15 @@ the top of the module to the object it is bound to in the running program:
 - a callee's generated function to its definition in the module;
 - a closure variable (of the user's function, or of generated code when
   a derivative is differentiated) to the value it holds now: a snapshot;
+- the function a `functools.wraps` wrapper at the top of the user's
+  module wraps (the wrapper's closure variable) to that wrapper's
+  `__wrapped__`, read off the user's module (`_user.timed_f.__wrapped__`);
 - a builtin stays a builtin.
+
+For a function taking `*args` whose argnums name items of it, the
+generated code gives the gradient of the `*args` tuple as a whole; the
+function the module names after it (`grad_f`) is a small adapter that
+picks the items' gradients from it, as `s2sad.grad` does.
 
 A global of the user's module (other than a module, which is imported) is
 not bound: the code reads it off the user's module when it runs
