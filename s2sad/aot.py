@@ -16,7 +16,15 @@ the top of the module to the object it is bound to in the running program:
 - a callee's generated function to its definition in the module;
 - a closure variable (of the user's function, or of generated code when
   a derivative is differentiated) to the value it holds now: a snapshot;
+- the function a `functools.wraps` wrapper at the top of the user's
+  module wraps (the wrapper's closure variable) to that wrapper's
+  `__wrapped__`, read off the user's module (`_user.timed_f.__wrapped__`);
 - a builtin stays a builtin.
+
+For a function taking `*args` whose argnums name items of it, the
+generated code gives the gradient of the `*args` tuple as a whole; the
+function the module names after it (`grad_f`) is a small adapter that
+picks the items' gradients from it, as `s2sad.grad` does.
 
 A global of the user's module (other than a module, which is imported) is
 not bound: the code reads it off the user's module when it runs
@@ -105,9 +113,9 @@ def module_source(functions, source, output, mode="reverse", argnums=None,
     failures = []
     for func in functions:
         try:
-            instance = api.generated_function(
-                func, mode, argnums(func) if argnums else 0, optimize)
-            writer.add(func, instance)
+            numbers = argnums(func) if argnums else 0
+            instance = api.generated_function(func, mode, numbers, optimize)
+            writer.add(func, instance, _items(func, numbers))
         except errors.S2SADError as err:
             failures.append(err)
     try:
@@ -150,9 +158,11 @@ class _Writer:
         self.public = []  # the keys of the functions asked for
         self.paths = {}  # a user's file -> the path the module shows
 
-    def add(self, func, instance):
+    def add(self, func, instance, items=None):
         """Write the generated function `instance` of `func` and what it
-        calls, or nothing (raising S2SADError) if any of it cannot be."""
+        calls, or nothing (raising S2SADError) if any of it cannot be.
+        With `items` (see `_items`), the function asked for is an adapter
+        giving those gradients of what `instance` gives."""
         saved = (dict(self.bindings),
                  {k: dict(v) for k, v in self.attributes.items()})
         try:
@@ -168,13 +178,39 @@ class _Writer:
                 f"{func.__qualname__} cannot be written into a module: "
                 f"{refused}", code.co_filename, code.co_firstlineno) from None
         binding = self.bindings[key]
-        binding.public = True
+        binding.public = items is None
         if new:  # named after func (not the adapter of a function with a
             # rule, `call_f`, which the transformation is of)
-            binding.wanted = binding.wanted.replace(
-                transformation.code.co_name, func.__name__)
+            # (the end only: a wrapper's code, `w`, is inside its name)
+            own = transformation.code.co_name
+            if binding.wanted.endswith("_" + own):
+                binding.wanted = binding.wanted[:-len(own)] + func.__name__
+        if items is not None:
+            key = self._adapter(key, *items)
         if key not in self.public:
             self.public.append(key)
+
+    def _adapter(self, inner, items, single):
+        """A function named as the generated function `inner` (a key),
+        which gives the gradients of the items of `*args` that argnums
+        name (and of the parameters they name), as `s2sad.grad` does,
+        where `inner` gives that of the `*args` tuple as a whole."""
+        picks = [f"grads[-1][{i[0]}]" if isinstance(i, tuple)
+                 else f"grads[{i}]" for i in items]
+        result = picks[0] if single else f"({', '.join(picks)},)"
+        name = self.bindings[inner].wanted
+        text = (f"def {name}(*args, **kwargs):\n"
+                '    """The gradients of the arguments argnums name, items '
+                'of *args among\n'
+                "    them, as s2sad.grad gives them (the code below gives "
+                'the tuple\'s)."""\n'
+                "    grads = _whole(*args, **kwargs)\n"
+                f"    return {result}\n")
+        key = ("adapter", inner)
+        binding, _ = self._bind(key, "part", name, text=text, defines=name)
+        binding.reads["_whole"] = inner
+        binding.public = True
+        return key
 
     def _register(self, transformation):
         """Know the parts of a transformation and of those it calls."""
@@ -278,6 +314,11 @@ class _Writer:
             self._bind(key, "value", wanted, literal=literal)
             return key
         home = _home(value)
+        wrapper = _wrapper_home(value) if home is None else None
+        if wrapper is not None:  # as the user's module reads it
+            key = self._global(vars(sys.modules[wrapper[0]]), wrapper[1])
+            if key[0] == "attribute":
+                return key[:2] + (f"{wrapper[1]}.__wrapped__",)
         if home is None:
             raise _Refused(f"`{wanted}` is {type(value).__name__} "
                            f"{value!r:.60}, which a module cannot name")
@@ -643,6 +684,31 @@ def _home(value):
         return None
     found = getattr(sys.modules.get(module), name, None)
     return (module, name) if found is value else None
+
+
+def _items(func, argnums):
+    """(items, single) if `func` takes `*args` and `argnums` name some of
+    its items: for each of argnums, the index of its gradient among those
+    the generated function gives, or (index,) of an item of the `*args`
+    tuple's gradient, which it gives last; else None."""
+    if not inspect.isfunction(func):
+        return None
+    _, items = api._check_argnums(func, argnums)
+    return None if items is None else (items, isinstance(argnums, int))
+
+
+def _wrapper_home(value):
+    """(module name, name) of the top-level wrapper (made by a
+    `functools.wraps` decorator) whose `__wrapped__` is the function
+    `value`, or None."""
+    module = getattr(value, "__module__", None)
+    name = getattr(value, "__qualname__", None)
+    if not (isinstance(module, str) and isinstance(name, str)) or \
+            "." in name or "<" in name:
+        return None
+    found = getattr(sys.modules.get(module), name, None)
+    return (module, name) if getattr(found, "__wrapped__", None) is value \
+        else None
 
 
 def _literal(value):

@@ -8,25 +8,48 @@ printed, or written as a module to import.
     s2sad --version
 
 FILE is imported under a module name other than `__main__`, so its
-`if __name__ == "__main__":` block does not run; what it prints while it is
-imported goes to stderr, so that stdout holds only the generated code.
+`if __name__ == "__main__":` block does not run; it sees `sys.argv` as
+`[FILE]` (a script that parses its arguments when imported gets none, as
+under `python FILE`); what it prints while it is imported goes to
+stderr, so that stdout holds only the generated code.
+
 Without NAMEs, every top-level function defined in FILE that takes
-arguments is transformed, in source order. A NAME may be a method,
-`Class.method`.
+positional arguments (or `*args`) is transformed, in source order. A NAME
+may be a method, `Class.method`; naming a function that takes no
+positional arguments is refused. A name denotes what `s2sad.grad` would
+take: one that `@s2sad.grad` decorates is that derivative (its own
+derivative is generated, as `s2sad.grad(name)` gives it), one a
+`functools.wraps` decorator made is the wrapper, whose parameters are
+those of the function it wraps. The printed code of a function that
+takes `*args` (such a wrapper too) gives the gradient of the whole tuple;
+the function a module written with -o gives for it picks the items
+argnums name, as `s2sad.grad` does.
 
-Which positional parameters each function is differentiated with respect
-to, first rule that applies:
+Argnums count the arguments as a call of NAME counts them: those of
+`Class.method` start after `self` (or `cls`), as those of a bound method
+in `s2sad.grad(obj.method)` do. Which positional parameters each
+function is differentiated with respect to, first rule that applies:
 
-1. `--argnums NAME=0,1` for the function NAME (the option may be repeated);
-2. `--argnums 0,1` for every function;
-3. `ARGNUMS[NAME]`, if FILE defines a dict `ARGNUMS` at its top level;
+1. `--argnums NAME=0,1` for the function NAME (the option may be repeated
+   for different functions; naming one twice is refused);
+2. `--argnums 0,1` for every function (given once);
+3. `ARGNUMS[NAME]`, if FILE defines a dict `ARGNUMS` at its top level
+   (each key must name a function or method of FILE);
 4. otherwise, every positional parameter except those that are data as
    far as the function's source shows: one whose default value is an int
-   (or a bool), one that is only used as an argument of `range(...)` or as
-   an index (`xs[i]`, `xs[:n]`), and `self` (or `cls`) of a method named
-   `Class.method`. A parameter such as a loop count is then not
-   differentiated, which keeps the float fast path. If no parameter is
-   left, all of them are differentiated.
+   (or a bool) or that is annotated `int`, and a count. Following a
+   parameter's value through integer arithmetic (`+ - * // %`, `int()`)
+   and assignments, a count is a parameter that reaches an argument of
+   `range(...)` (which takes ints only), or whose every use is an index
+   or slice bound (`xs[i + 1]`, `xs[:n]`) or a comparison with a loop
+   counter (`while i < n`, with `i` set to ints and stepped by ints). A
+   parameter such as a loop count is then not differentiated, which
+   keeps the float fast path. If no parameter is left, all of them are
+   differentiated; a function that only takes `*args` is differentiated
+   with respect to its first argument, as `s2sad.grad` is by default.
+
+Argnums that name no parameter of the function are refused, naming the
+option or the `ARGNUMS` entry they come from.
 
 Without -o, the generated code is printed. A reader that stops early
 (`s2sad FILE | head`) ends the output quietly. `-o OUT` writes a module
@@ -49,9 +72,11 @@ so): writing over FILE or over any other existing file is refused unless
 
 Exit status: 0 on success; 1 if any function could not be transformed (one
 `file:line: message` line per function on stderr; the others are written),
-a NAME does not exist, or FILE has no function to transform; 2 for bad
-arguments (an `ARGNUMS` that is not a dict of argnums included), a FILE
-that cannot be imported, an OUT that cannot be written or that is refused.
+a NAME does not exist or takes no arguments, or FILE has no function to
+transform; 2 for bad arguments (argnums that name no parameter, an
+`ARGNUMS` that is not a dict of argnums included), a FILE that is missing,
+a directory or cannot be imported, an OUT that cannot be written or that
+is refused.
 """
 
 import argparse
@@ -67,7 +92,7 @@ import textwrap
 import traceback
 
 import s2sad
-from s2sad import aot, diskcache
+from s2sad import aot, diskcache, errors
 
 
 def main(argv=None):
@@ -96,14 +121,20 @@ def main(argv=None):
     try:
         module = _import_file(args.file)
         from_file = _file_argnums(module)
-    except ImportError as err:
-        print(err, file=sys.stderr)
-        return 2
-    try:
         functions, bound = _select(module, args.names)
         argnums = _argnums_table(functions, bound, args.argnums, from_file)
+    except ImportError as err:
+        print(_one_line(str(err)), file=sys.stderr)
+        return 2
+    except ArgnumsError as err:
+        where = "s2sad: " if err.filename is None else ""
+        print(where + _one_line(str(err)), file=sys.stderr)
+        return 2
     except LookupError as err:
         print(f"{args.file}: {err.args[0]}", file=sys.stderr)
+        return 1
+    except s2sad.S2SADError as err:
+        print(_one_line(str(err)), file=sys.stderr)
         return 1
     if not functions:
         print(f"{args.file}: no function to transform (none defined at its "
@@ -183,10 +214,12 @@ def _parser():
                         metavar="[NAME=]0,1", default=[],
                         help="comma-separated positional arguments to "
                              "differentiate, of every function or of "
-                             "NAME; may be repeated (default: FILE's "
-                             "ARGNUMS dict, else every parameter that "
-                             "is not an int default, a range() bound or "
-                             "an index)")
+                             "NAME, counted after self for "
+                             "Class.method; may be repeated for different "
+                             "NAMEs (default: FILE's ARGNUMS dict, else "
+                             "every parameter that is not an int default "
+                             "or annotation, a range() bound or an "
+                             "index)")
     parser.add_argument("--stage", choices=("ssa", "grad"), default="grad",
                         help="print the SSA form or the generated "
                              "derivative (default: grad)")
@@ -235,11 +268,15 @@ def _import_file(path):
 
     The module is registered in sys.modules (inspect.getsource needs it) and
     the file's directory is on sys.path while it runs, so that it can import
-    its siblings. What it prints goes to stderr.
+    its siblings. It sees `sys.argv` as `[path]`, as under `python path`
+    without arguments (not s2sad's own). What it prints goes to stderr.
 
     Raises:
         ImportError: with a one-line message if the file is missing or fails.
     """
+    if os.path.isdir(path):
+        raise ImportError(f"{path}: is a directory; give a Python source "
+                          "file")
     if not os.path.isfile(path):
         raise ImportError(f"{path}: no such file")
     name = "s2sad_user_" + pathlib.Path(path).stem
@@ -250,6 +287,7 @@ def _import_file(path):
     directory = os.path.dirname(os.path.abspath(path))
     sys.modules[name] = module
     sys.path.insert(0, directory)
+    argv, sys.argv = sys.argv, [path]
     try:
         with contextlib.redirect_stdout(sys.stderr):
             spec.loader.exec_module(module)
@@ -257,6 +295,7 @@ def _import_file(path):
         del sys.modules[name]
         raise ImportError(_import_failure(path, err)) from None
     finally:
+        sys.argv = argv
         sys.path.remove(directory)
     return module
 
@@ -274,22 +313,51 @@ def _import_failure(path, err):
     return _one_line(f"{where}: cannot import: {kind}: {message}")
 
 
+class ArgnumsError(errors.S2SADError):
+    """Argnums that do not fit the function they are given for (the
+    command line exits with status 2)."""
+
+
 def _file_argnums(module):
     """The module's `ARGNUMS` dict (name -> argnums), or {}.
 
     Raises:
-        ImportError: with a one-line message if it is not such a dict.
+        ArgnumsError: naming the entry, if it is not such a dict or an
+            entry names no function of the module.
     """
     table = getattr(module, "ARGNUMS", None)
     if table is None:
         return {}
-    valid = isinstance(table, dict) and all(
-        isinstance(name, str) and _is_argnums(value)
-        for name, value in table.items())
-    if not valid:
-        raise ImportError(f"{module.__file__}: ARGNUMS must be a dict of "
-                          "function names to an int or a tuple of ints")
+    where = (module.__file__, _assignment_line(module.__file__, "ARGNUMS"))
+    if not isinstance(table, dict):
+        raise ArgnumsError(
+            f"ARGNUMS must be a dict of function names to an int or a tuple "
+            f"of ints, not a {type(table).__name__}", *where)
+    for name, value in table.items():
+        if not isinstance(name, str) or _lookup(module, name)[0] is None:
+            raise ArgnumsError(
+                f"ARGNUMS[{name!r}]: the file has no function named "
+                f"{name!r}; give a function's name (or Class.method)", *where)
+        if not _is_argnums(value):
+            raise ArgnumsError(
+                f"ARGNUMS[{name!r}] = {value!r} is not argnums; give an "
+                "int or a tuple of ints", *where)
     return table
+
+
+def _assignment_line(path, name):
+    """The line of the first top-level assignment to `name` in the file at
+    `path` (None if there is none or the file cannot be read)."""
+    try:
+        tree = ast.parse(pathlib.Path(path).read_text(), path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [getattr(node, "target", None)])
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return node.lineno
+    return None
 
 
 def _is_argnums(value):
@@ -303,7 +371,9 @@ def _is_argnums(value):
 
 def _select(module, names):
     """The functions to transform by name, in the order given or in source
-    order.
+    order: what the names denote, as `s2sad.grad` would take them (a
+    function `@s2sad.grad` replaced is that derivative; a wrapper
+    `functools.wraps` made is the wrapper).
 
     Returns:
         ({name: function}, {the names of methods whose first parameter is
@@ -311,6 +381,7 @@ def _select(module, names):
 
     Raises:
         LookupError: if one of `names` is not a function in `module`.
+        S2SADError: if one of `names` takes no positional arguments.
     """
     if names:
         found, bound = {}, set()
@@ -318,15 +389,21 @@ def _select(module, names):
             func, takes_self = _lookup(module, name)
             if func is None:
                 raise LookupError(f"no function named {name!r}")
+            params, varargs = _positional(func, takes_self)
+            if not params and not varargs:
+                raise errors.S2SADError(
+                    f"{name} takes no positional arguments, so there is "
+                    "nothing to differentiate; name a function that takes "
+                    "some", *_location(func))
             found[name] = func
             if takes_self:
                 bound.add(name)
         return found, bound
-    defined = [func for func in map(_primal, vars(module).values())
-               if inspect.isfunction(func)
+    defined = [func for func in map(_transformable, vars(module).values())
+               if func is not None
                and func.__module__ == module.__name__
-               and func.__code__.co_argcount > 0]
-    defined.sort(key=lambda func: func.__code__.co_firstlineno)
+               and any(_positional(func, False))]
+    defined.sort(key=lambda func: _location(func)[1])
     return {func.__name__: func for func in defined}, set()
 
 
@@ -345,17 +422,50 @@ def _lookup(module, name):
     bound = inspect.isclass(owner) and not isinstance(obj, staticmethod)
     if isinstance(obj, (staticmethod, classmethod)):
         obj = obj.__func__
-    obj = _primal(obj)
-    return (obj, bound) if inspect.isfunction(obj) else (None, False)
+    obj = _transformable(obj)
+    return (obj, bound) if obj is not None else (None, False)
 
 
-def _primal(obj):
-    """The user's function behind `obj` (`@s2sad.grad` replaces it)."""
-    return obj.fun if isinstance(obj, s2sad.Derivative) else obj
+def _transformable(obj):
+    """`obj` if it is a Python function or a derivative `s2sad.grad` made,
+    else None."""
+    if inspect.isfunction(obj) or isinstance(obj, s2sad.Derivative):
+        return obj
+    return None
+
+
+def _source_function(func):
+    """The user's `def` behind `func`: the function a derivative
+    differentiates, the one a `functools.wraps` wrapper wraps."""
+    while isinstance(func, s2sad.Derivative):
+        func = func.fun
+    return inspect.unwrap(func)
+
+
+def _location(func):
+    """(file, line) of the user's `def` behind `func`."""
+    code = _source_function(func).__code__
+    return code.co_filename, code.co_firstlineno
+
+
+def _positional(func, bound):
+    """The names of the positional parameters of `func` as a call sees them
+    (those of the function a wrapper or a derivative stands for; without
+    the instance or class if `bound`), and whether it takes `*args`."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return [], False
+    names = [p.name for p in parameters
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    varargs = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    return names[1:] if bound else names, varargs
 
 
 def _argnums_table(functions, bound, options, from_file):
-    """{function: argnums} by the rules of the module docstring.
+    """{function: argnums}, as `s2sad.grad` takes them for the function
+    itself (a method's counting its instance), by the rules of the module
+    docstring.
 
     Args:
         functions, bound: as `_select` gives them.
@@ -364,76 +474,212 @@ def _argnums_table(functions, bound, options, from_file):
 
     Raises:
         LookupError: if an option names a function not transformed.
+        ArgnumsError: if argnums are given twice for a function, or do not
+            name its parameters.
     """
-    named = {name: value for name, value in options if name is not None}
-    common = [value for name, value in options if name is None]
+    named, common = {}, []
+    for name, value in options:
+        if name is None:
+            common.append(value)
+        elif name in named:
+            raise ArgnumsError(f"--argnums {name}=... is given twice; give "
+                               "each function's argnums once")
+        else:
+            named[name] = value
+    if len(common) > 1:
+        raise ArgnumsError("--argnums without a NAME is given twice; give "
+                           "it once (and NAME=... for single functions)")
     for name in named:
         if name not in functions:
             raise LookupError(f"--argnums {name}=...: no function named "
                               f"{name!r} is transformed")
     table = {}
     for name, func in functions.items():
+        method = name in bound
         if name in named:
-            table[func] = named[name]
+            value, where = named[name], f"--argnums {name}="
         elif common:
-            table[func] = common[-1]
+            value, where = common[0], "--argnums "
         elif name in from_file:
-            value = from_file[name]
-            table[func] = tuple(value) if isinstance(value, list) else value
+            value, where = from_file[name], f"ARGNUMS[{name!r}] = "
         else:
-            table[func] = default_argnums(func, method=name in bound)
+            value, where = default_argnums(func, method), None
+        if isinstance(value, list):
+            value = tuple(value)
+        table[func] = _engine_argnums(name, func, method, value, where)
     return table
+
+
+def _engine_argnums(name, func, method, value, where):
+    """`value`, argnums counted as a call of `name` counts its arguments,
+    as the engine takes them for `func` (a method's first parameter, the
+    instance or class, counted).
+
+    Raises:
+        ArgnumsError: if `value` does not name parameters of `func`.
+    """
+    numbers = (value,) if isinstance(value, int) else value
+    params, varargs = _positional(func, method)
+    count = len(params)
+    fits = [0 <= k and (k < count or varargs) for k in numbers]
+    if not all(fits):
+        given = ",".join(map(str, numbers))
+        takes = ", ".join(params + (["*args"] if varargs else []))
+        raise ArgnumsError(
+            f"{where or 'argnums '}{given} does not name parameters of "
+            f"{name}({takes}); give numbers from 0"
+            + ("" if varargs else f" to {count - 1}")
+            + (", counting from its first parameter after "
+               f"{_positional(func, False)[0][0]}" if method else ""),
+            *_location(func))
+    if method:
+        numbers = tuple(k + 1 for k in numbers)
+    return _as_argnums(numbers)
 
 
 def default_argnums(func, method=False):
     """The positional parameters of `func` to differentiate when nothing
-    says which: all but those whose default value is an int, those its
-    source only uses as `range(...)` arguments or as indices, and (for a
-    method, a classmethod) the first; all of them if that leaves none.
+    says which: all but those that are data (see `_data`), and for a method
+    (`method`) counted from the first parameter after its instance or
+    class; all of them if that leaves none, and the first argument of a
+    function that only takes `*args`.
 
     Returns:
         A single number as itself (as `grad(f)` takes it), else a tuple.
     """
-    code = func.__code__
-    names = code.co_varnames[:code.co_argcount]
-    defaults = func.__defaults__ or ()
-    data = {name for name, value in zip(names[len(names) - len(defaults):],
-                                        defaults)
-            if isinstance(value, int)}
-    data |= _counts_and_indices(func, names)
-    if method:
-        data.add(names[0])
-    kept = [number for number, name in enumerate(names) if name not in data]
-    return _as_argnums(kept or range(len(names)))
+    params, _ = _positional(func, method)
+    if not params:
+        return 0
+    data = _data(func, params)
+    kept = [number for number, name in enumerate(params) if name not in data]
+    return _as_argnums(kept or range(len(params)))
 
 
-def _counts_and_indices(func, names):
-    """The parameters among `names` that `func`'s source reads only as an
-    argument of `range(...)` or as an index or slice bound (none if the
-    source cannot be read)."""
+def _data(func, params):
+    """The parameters among `params` that are data as far as `func`'s
+    signature and source show: an int (or bool) default value, an `int`
+    annotation, and the counts `_counts` finds."""
+    data = set()
+    for parameter in inspect.signature(func).parameters.values():
+        if (isinstance(parameter.default, int)
+                or parameter.annotation in (int, "int")):
+            data.add(parameter.name)
+    return (data | _counts(_source_function(func))) & set(params)
+
+
+# operators that keep integers integers
+_INTEGER_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+
+
+def _counts(func):
+    """The names (parameters and local variables) of `func` that are
+    integer counts or indices, found in its source (none if it cannot be
+    read). Following a name's value up through integer arithmetic (`+ - *
+    // %`, unary minus, `int(...)`), a name is a count if it reaches an
+    argument of `range(...)` (which takes ints only) or the value of a
+    count, or if every use of it is an index or slice bound (`xs[i]`,
+    `xs[:n]`), a comparison with a loop counter (`while i < n`, with `i`
+    set to ints and stepped by ints) or the value of a count."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError, SyntaxError):
         return set()
-    allowed = set()
+    parents = {child: node for node in ast.walk(tree)
+               for child in ast.iter_child_nodes(node)}
+    counters = _counters(tree)
+    loads = {}
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id == "range"):
-            allowed.update(map(id, node.args))
-        elif isinstance(node, ast.Subscript):
-            index = node.slice
-            parts = index.elts if isinstance(index, ast.Tuple) else [index]
-            for part in parts:
-                if isinstance(part, ast.Slice):
-                    allowed.update(map(id, (part.lower, part.upper,
-                                            part.step)))
-                else:
-                    allowed.add(id(part))
-    used, other = set(), set()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
+    forced, counts = set(), set()
+    while True:
+        uses = {name: [_use(node, parents, counters, forced, counts)
+                       for node in nodes] for name, nodes in loads.items()}
+        new_forced = {name for name, kinds in uses.items()
+                      if "range" in kinds}
+        new_counts = new_forced | {name for name, kinds in uses.items()
+                                   if None not in kinds}
+        if (new_forced, new_counts) == (forced, counts):
+            return counts
+        forced, counts = new_forced, new_counts
+
+
+def _use(node, parents, counters, forced, counts):
+    """What the value of the name `node` is used as: "range" (an argument
+    of range() or the value of a name in `forced`), "count" (an index, a
+    slice bound, compared with a name in `counters`, the value of a name in
+    `counts`) or None (anything else), followed up through integer
+    arithmetic."""
+    parent = parents.get(node)
+    while (isinstance(parent, ast.BinOp)
+           and isinstance(parent.op, _INTEGER_OPS)
+           or isinstance(parent, ast.UnaryOp)
+           and isinstance(parent.op, (ast.USub, ast.UAdd))
+           or _is_call(parent, "int") and node in parent.args):
+        node, parent = parent, parents.get(parent)
+    if _is_call(parent, "range") and node in parent.args:
+        return "range"
+    if isinstance(parent, ast.Assign) and node is parent.value:
+        names = {t.id for t in parent.targets if isinstance(t, ast.Name)}
+        if names and len(names) == len(parent.targets):
+            if names <= forced:
+                return "range"
+            return "count" if names <= counts else None
+    if isinstance(parent, ast.Tuple):  # xs[i, j]
+        node, parent = parent, parents.get(parent)
+    if (isinstance(parent, ast.Subscript) and node is parent.slice
+            or isinstance(parent, ast.Slice)):
+        return "count"
+    if isinstance(parent, ast.Compare):
+        others = [parent.left, *parent.comparators]
+        if any(isinstance(other, ast.Name) and other.id in counters
+               for other in others if other is not node):
+            return "count"
+    return None
+
+
+def _is_call(node, name):
+    """Whether `node` is a call of the plain name `name`."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == name)
+
+
+def _counters(tree):
+    """The names in `tree` that are loop counters: only ever the target of
+    a `for` over `range(...)`, set to an int constant, or stepped by one
+    (`i += 1`, `i = i + 2`)."""
+    def int_constant(node):
+        return (isinstance(node, ast.Constant) and isinstance(node.value, int)
+                and not isinstance(node.value, bool))
+
+    def step(name, value):
+        return (int_constant(value)
+                or isinstance(value, ast.BinOp)
+                and isinstance(value.op, (ast.Add, ast.Sub))
+                and isinstance(value.left, ast.Name)
+                and value.left.id == name and int_constant(value.right))
+    good, bad, seen = set(), set(), set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in names:
-            (used if id(node) in allowed else other).add(node.id)
-    return used - other
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+            seen.add(node.target)
+            (good if _is_call(node.iter, "range") else bad).add(
+                node.target.id)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    seen.add(target)
+                    (good if step(target.id, node.value) else bad).add(
+                        target.id)
+        elif (isinstance(node, ast.AugAssign)
+              and isinstance(node.target, ast.Name)):
+            seen.add(node.target)
+            ok = (isinstance(node.op, (ast.Add, ast.Sub))
+                  and int_constant(node.value))
+            (good if ok else bad).add(node.target.id)
+        elif (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+              and node not in seen):
+            bad.add(node.id)  # bound some other way
+    return good - bad
 
 
 def _show(func, argnums, args):

@@ -181,13 +181,25 @@ def test_forward_mode_is_passed_to_the_engine(capsys):
         assert captured.err.startswith(f"{_SEEDS}:")
 
 
-def test_functions_decorated_with_grad_are_shown_from_their_source(tmp_path,
-                                                                   capsys):
+def test_a_name_grad_decorates_is_the_derivative_it_denotes(tmp_path,
+                                                           capsys):
     path = tmp_path / "decorated.py"
-    path.write_text("import s2sad\n\n\n@s2sad.grad\ndef sq(x):\n"
-                    "    return x * x\n")
+    path.write_text("import s2sad\n\n\n@s2sad.grad\ndef cube(x):\n"
+                    "    return x ** 3\n")
     assert cli.main([str(path)]) == 0
-    assert "def grad_sq(x):" in capsys.readouterr().out
+    assert "Gradient of grad_cube" in capsys.readouterr().out
+    out = tmp_path / "cube_grads.py"
+    assert cli.main([str(path), "-o", str(out)]) == 0
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import cube_grads
+        import decorated
+    finally:
+        sys.path.remove(str(tmp_path))
+    expected = s2sad.grad(decorated.cube)(3.0)
+    assert cube_grads.grad_cube(3.0) == expected == pytest.approx(18.0)
+    assert (decorated.cube(3.0 + 1e-6) - decorated.cube(3.0 - 1e-6)) / (
+        2e-6) == pytest.approx(expected, rel=1e-6)
 
 
 def test_the_model_example_dumps_one_function_per_user_function():
@@ -309,7 +321,9 @@ def test_the_argnums_dict_of_the_file_is_honoured(tmp_path, capsys):
     path.write_text("def f(x, y):\n    return x * y\n\n\n"
                     "ARGNUMS = {'f': 'x'}\n")
     assert cli.main([str(path)]) == 2
-    assert "ARGNUMS must be a dict" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        f"{path}:5: ARGNUMS['f'] = 'x' is not argnums; give an int or a "
+        "tuple of ints\n")
 
 
 def test_models_follow_their_argnums_dict():
@@ -347,3 +361,243 @@ def test_static_and_class_methods(tmp_path, capsys):
     assert "Gradient of area with respect to r." in out
     assert "Gradient of scaled with respect to a, b." in out
     assert "Gradient of unit with respect to r." in out
+
+
+def test_the_file_sees_only_its_own_name_in_argv(tmp_path):
+    path = tmp_path / "script.py"
+    path.write_text("import argparse\nimport sys\n\n"
+                    "parser = argparse.ArgumentParser()\n"
+                    "parser.add_argument('--lr', type=float, default=0.5)\n"
+                    "LR = parser.parse_args().lr\nARGV = list(sys.argv)\n\n\n"
+                    "def step(w):\n    return (w - LR) ** 2\n")
+    argv = list(sys.argv)
+    module = cli._import_file(str(path))
+    assert module.ARGV == [str(path)]
+    assert sys.argv == argv
+    result = _run(path, "--mode", "forward")
+    assert result.returncode == 0, result.stderr
+    assert "def jvp_step(" in result.stdout
+
+
+def test_a_directory_is_named_as_such(tmp_path):
+    result = _run(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (f"{tmp_path}: is a directory; give a Python "
+                             "source file\n")
+
+
+_WRAPPED = '''\
+import functools
+
+import numpy as np
+
+
+def timed(fn):
+    @functools.wraps(fn)
+    def wrapper(*args):
+        return fn(*args)
+    return wrapper
+
+
+@timed
+def wrapped(x, y):
+    return x * np.sin(y)
+
+
+def varargs(*xs):
+    return sum(x * x for x in xs)
+
+
+def nothing():
+    return 1.0
+'''
+
+
+def _central(f, args, i, eps=1e-6):
+    """The central difference of `f` at `args` in its argument `i`."""
+    up, down = list(args), list(args)
+    up[i] += eps
+    down[i] -= eps
+    return (f(*up) - f(*down)) / (2 * eps)
+
+
+def test_functions_taking_args_are_transformed_as_called(tmp_path,
+                                                         capsys):
+    path = tmp_path / "wrapping.py"
+    path.write_text(_WRAPPED)
+    module = cli._import_file(str(path))
+    functions, _ = cli._select(module, [])
+    assert list(functions) == ["timed", "wrapped", "varargs"]
+    # the wrapper's parameters are those of the function it wraps
+    assert cli.default_argnums(functions["wrapped"]) == (0, 1)
+    assert cli.default_argnums(functions["varargs"]) == 0
+    assert cli.main([str(path), "wrapped", "varargs"]) == 0
+    out = capsys.readouterr().out
+    assert "def grad_wrapped(*args):" in out
+    assert "def grad_varargs(*xs):" in out
+    # the generated code's gradient is that of the whole *args tuple
+    generated = s2sad.api.generated_function(module.wrapped,
+                                             argnums=(0, 1))
+    args = (0.7, 1.3)
+    (grads,), = [generated(*args)]
+    assert grads == pytest.approx(
+        [_central(module.wrapped, args, i) for i in range(2)], rel=1e-7)
+    out = tmp_path / "wrapping_grads.py"
+    assert cli.main([str(path), "wrapped", "varargs", "-o", str(out)]) == 0
+    assert "_user.wrapped.__wrapped__" in out.read_text()
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import wrapping_grads
+    finally:
+        sys.path.remove(str(tmp_path))
+    # the module's functions give the items' gradients, as s2sad.grad does
+    assert wrapping_grads.__all__ == ["grad_wrapped", "grad_varargs"]
+    grads = wrapping_grads.grad_wrapped(*args)
+    assert grads == s2sad.grad(module.wrapped, (0, 1))(*args)
+    assert grads == pytest.approx(
+        [_central(module.wrapped, args, i) for i in range(2)], rel=1e-7)
+    grad = wrapping_grads.grad_varargs(*args)
+    assert grad == s2sad.grad(module.varargs)(*args)
+    assert grad == pytest.approx(_central(module.varargs, args, 0),
+                                 rel=1e-7)
+
+
+def test_a_function_without_arguments_named_is_refused(tmp_path, capsys):
+    path = tmp_path / "wrapping.py"
+    path.write_text(_WRAPPED)
+    assert cli.main([str(path), "nothing"]) == 1
+    assert capsys.readouterr().err == (
+        f"{path}:22: nothing takes no positional arguments, so there is "
+        "nothing to differentiate; name a function that takes some\n")
+
+
+_PRICER = '''\
+ARGNUMS = {"Pricer.price": (0,)}
+
+
+class Pricer:
+    def __init__(self, flows):
+        self.flows = flows
+
+    def price(self, rate, spread):
+        total = 0.0
+        for k, cf in enumerate(self.flows):
+            total = total + cf / (1.0 + rate + spread) ** (k + 1)
+        return total
+'''
+
+
+def test_method_argnums_count_from_the_parameter_after_self(tmp_path,
+                                                           capsys):
+    path = tmp_path / "pricer.py"
+    path.write_text(_PRICER)
+    out = tmp_path / "pricer_grads.py"
+    assert cli.main([str(path), "Pricer.price", "-o", str(out)]) == 0
+    assert "with respect to rate." in out.read_text()
+    assert cli.main([str(path), "Pricer.price", "--argnums", "1"]) == 0
+    assert "with respect to spread." in capsys.readouterr().out
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import pricer
+        import pricer_grads
+    finally:
+        sys.path.remove(str(tmp_path))
+    book = pricer.Pricer([1.0, 2.0, 3.0])
+    args = (0.03, 0.01)
+    expected = s2sad.grad(book.price)(*args)  # a bound method: no self
+    assert pricer_grads.grad_price(book, *args) == expected
+    assert expected == pytest.approx(_central(book.price, args, 0),
+                                     rel=1e-7)
+    assert cli.main([str(path), "Pricer.price", "--argnums", "2"]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:8: --argnums 2 does not name parameters of "
+        "Pricer.price(rate, spread); give numbers from 0 to 1, counting "
+        "from its first parameter after self\n")
+
+
+_LOOPS = '''\
+def plus_one(x, n):
+    s = 0.0
+    for k in range(n + 1):
+        s = s + x
+    return s
+
+
+def steps(x0, T, n_steps):
+    dt = T / n_steps
+    x = x0
+    for _ in range(n_steps):
+        x = x - dt * x
+    return x
+
+
+def counted(x, n):
+    i = 0
+    while i < n:
+        x = x * 0.9
+        i += 1
+    return x
+
+
+def copied(x, n):
+    m = n - 1
+    for i in range(m):
+        x = x * 1.1
+    return x
+
+
+def grid(xs, i, j, w: int):
+    return xs[i + 1, j * 2] * w
+
+
+def horizon(x, t_end):
+    t = 0.0
+    while t < t_end:
+        x = x * 0.9
+        t = t + 0.5
+    return x
+'''
+
+
+def test_integer_counts_in_arithmetic_and_while_loops_are_data(tmp_path):
+    path = tmp_path / "loops.py"
+    path.write_text(_LOOPS)
+    functions, _ = cli._select(cli._import_file(str(path)), [])
+    assert {name: cli.default_argnums(func)
+            for name, func in functions.items()} == {
+        "plus_one": 0, "steps": (0, 1), "counted": 0, "copied": 0,
+        "grid": 0, "horizon": (0, 1)}
+
+
+def test_argnums_mistakes_name_the_entry(tmp_path, capsys):
+    path = tmp_path / "tabled.py"
+    path.write_text("def f(x, y):\n    return x * y\n\n\n"
+                    "ARGNUMS = {'f': (0, 7)}\n")
+    assert cli.main([str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:1: ARGNUMS['f'] = 0,7 does not name parameters of f(x, y); "
+        "give numbers from 0 to 1\n")
+    path.write_text("def f(x, y):\n    return x * y\n\n\n"
+                    "ARGNUMS = {'g': 0}\n")
+    assert cli.main([str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:5: ARGNUMS['g']: the file has no function named 'g'; give "
+        "a function's name (or Class.method)\n")
+    path.write_text("def f(x, y):\n    return x * y\n")
+    assert cli.main([str(path), "--argnums", "f=0", "--argnums",
+                     "f=1"]) == 2
+    assert capsys.readouterr().err == (
+        "s2sad: --argnums f=... is given twice; give each function's argnums "
+        "once\n")
+    assert cli.main([str(path), "--argnums", "0", "--argnums", "1"]) == 2
+    assert "--argnums without a NAME is given twice" in (
+        capsys.readouterr().err)
+
+
+def test_negative_argnums_are_refused_as_in_process(tmp_path, capsys):
+    path = tmp_path / "pair.py"
+    path.write_text("def f(x, y):\n    return x * y\n")
+    assert cli.main([str(path), "--argnums", "f=-1"]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:1: --argnums f=-1 does not name parameters of f(x, y); "
+        "give numbers from 0 to 1\n")
