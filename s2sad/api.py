@@ -130,9 +130,9 @@ class Derivative:
                 if kind == "int":
                     if not allow_int:
                         raise errors.InputTypeError(
-                            f"{_name(self._f)}: argument {i} is an integer "
-                            f"({_describe(args[i])}), which has no "
-                            "derivative; pass a float (3.0, "
+                            f"grad of {_name(self._f)}: "
+                            f"{_integer_leaf(args, i)}, "
+                            "which has no derivative; pass a float (3.0, "
                             "x.astype(float)) or use allow_int=True for a "
                             "zero gradient")
                     integers.append(i)
@@ -153,13 +153,14 @@ class Derivative:
         out = self._call_fresh(args, kwargs)
         if not integers:
             return out
-        # the gradients of integer inputs are zeros
+        # the gradients of integer inputs (or integer leaves of a tuple,
+        # list or dict input) are zeros; float leaves keep theirs
         grads = out[1] if with_value else (out[0] if has_aux else out)
         if isinstance(argnums, int):
-            grads = _zeros_float(args[argnums])
+            grads = _zero_integer_leaves(args[argnums], grads)
         else:
-            grads = tuple(_zeros_float(args[i]) if i in integers else g
-                          for i, g in zip(argnums, grads))
+            grads = tuple(_zero_integer_leaves(args[i], g) if i in integers
+                          else g for i, g in zip(argnums, grads))
         if with_value:
             return out[0], grads
         return (grads, out[1]) if has_aux else grads
@@ -301,6 +302,31 @@ def _describe(value):
     if dtype is not None:
         return f"{type(value).__name__} of dtype {dtype}"
     return f"{type(value).__name__} {value!r}"[:60]
+
+
+def _integer_paths(value):
+    """The paths (as `_leaves` gives them) of value's integer and bool
+    leaves."""
+    return [path for path, leaf in _leaves(value)
+            if _input_kind(leaf) == "int"]
+
+
+def _integer_leaf(args, i):
+    """Words naming the first integer leaf of argument i: "argument 0 is
+    an integer (...)", or "argument 0['n'] is ..." inside a structure."""
+    path = _integer_paths(args[i])[0]
+    leaf = _get(args[i], path)
+    where = "".join(f"[{key!r}]" for key in path)
+    return f"argument {i}{where} is an integer ({_describe(leaf)})"
+
+
+def _zero_integer_leaves(value, grads):
+    """The gradient allow_int gives an input holding integers: `grads`, the
+    gradient in value's structure, with each integer leaf's replaced by
+    float zeros (`_zeros_float`)."""
+    for path in _integer_paths(value):
+        grads = _put(grads, path, _zeros_float(_get(value, path)))
+    return grads
 
 
 def _zeros_float(value):
@@ -564,18 +590,20 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
     as `jax.jvp`.
 
     Args:
-        primals: a tuple of all of fun's arguments.
-        tangents: a tuple of the same length; a tangent of None holds that
-            argument constant, and those of integer (and bool) arguments are
-            ignored.
+        primals: a tuple (or list) of all of fun's arguments.
+        tangents: a tuple of the same length, each tangent of its primal's
+            structure, shape and kind (real or complex); a tangent of None
+            holds that argument constant. An integer (or bool) argument
+            has no derivative: its tangent must be None, zeros or integers
+            (JAX's float0), which are ignored.
         has_aux: fun returns `(output, aux)`; aux is returned as it is.
 
     Returns:
         `(fun(*primals), J @ tangents)`, or `(output, J @ tangents, aux)`
         with has_aux.
     """
-    primals, tangents = tuple(primals), tuple(tangents)
-    argnums = _with_tangents(primals, tangents, "jvp")
+    primals, tangents = _primals_and_tangents(fun, primals, tangents, "jvp")
+    argnums = _with_tangents(primals, tangents)
     if not argnums:
         value = fun(*primals)
         tangent = runtime.tangents(None, value)
@@ -588,6 +616,85 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
         _check_aux(value, fun)
         return value[0], tangent[0], value[1]
     return value, tangent
+
+
+def _primals_and_tangents(fun, primals, tangents, what):
+    """primals and tangents as tuples, refused (`errors.S2SADError`) unless
+    both are sequences of the same length whose tangents fit their primals
+    (`_tangent_problem`)."""
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise errors.S2SADError(
+                f"{what} of {_name(fun)}: {name} must be a tuple or list "
+                f"with one item per argument of the function, got "
+                f"{_describe(value)}; write {what}(f, (x,), (t,)) for one "
+                "argument")
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise errors.S2SADError(
+            f"{what} needs one tangent per primal: got {len(primals)} primals "
+            f"and {len(tangents)} tangents")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        problem = _tangent_problem(p, t, f"argument {i}")
+        if problem:
+            raise errors.InputTypeError(
+                f"{what} of {_name(fun)}: {problem}; give each primal a "
+                "tangent of its structure, shape and kind (None holds it "
+                "constant)")
+    return primals, tangents
+
+
+def _dtype_kind(value):
+    """The kind of value's dtype ("f", "c", "i", ...; "O" for an object
+    NumPy does not hold as numbers)."""
+    try:
+        return np.asarray(value).dtype.kind
+    except Exception:
+        return "O"
+
+
+def _tangent_problem(primal, tangent, where):
+    """None when `tangent` can be primal's tangent (as jax.jvp requires:
+    the same structure, shape and real or complex kind; None, zeros or
+    integers for an integer primal), else words saying why not."""
+    if tangent is None:
+        return None
+    if isinstance(primal, dict):
+        if not isinstance(tangent, dict) or set(tangent) != set(primal):
+            return (f"{where} is a dict with keys {sorted(primal, key=repr)}"
+                    f" but its tangent is {_describe(tangent)}")
+        problems = (_tangent_problem(primal[k], tangent[k],
+                                     f"{where}[{k!r}]") for k in primal)
+        return next((p for p in problems if p), None)
+    if isinstance(primal, (list, tuple)):
+        if not isinstance(tangent, (list, tuple)) or len(tangent) != len(
+                primal):
+            return (f"{where} is a {type(primal).__name__} of {len(primal)} "
+                    f"but its tangent is {_describe(tangent)}")
+        problems = (_tangent_problem(p, t, f"{where}[{j}]")
+                    for j, (p, t) in enumerate(zip(primal, tangent)))
+        return next((p for p in problems if p), None)
+    kind = _dtype_kind(primal)
+    if kind not in "biufc":  # not a number: no derivative to take
+        return None
+    t_kind = _dtype_kind(tangent)
+    if isinstance(tangent, (dict, list, tuple)) or t_kind not in "biufc":
+        return f"{where} is a number or array but its tangent is " \
+            f"{_describe(tangent)}"
+    if kind in "biu":
+        if t_kind in "biu" or not np.any(tangent):
+            return None
+        return (f"{where} is an integer ({_describe(primal)}), which has no "
+                "derivative, but its tangent is not zero; pass the primal "
+                "as a float (3.0, x.astype(float)) to differentiate with "
+                "respect to it, or give it a tangent of None")
+    if np.shape(tangent) != np.shape(primal):
+        return (f"{where} has shape {np.shape(primal)} but its tangent has "
+                f"shape {np.shape(tangent)}")
+    if (kind == "c") != (t_kind == "c"):
+        kinds = ("complex", "real") if kind == "c" else ("real", "complex")
+        return f"{where} is {kinds[0]} but its tangent is {kinds[1]}"
+    return None
 
 
 def _check_aux(value, fun):
@@ -640,14 +747,19 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     (`(output, f_jvp, aux)` with has_aux.)
 
     s2sad keeps no linearised program: each call of f_jvp runs fun's
-    forward-mode code at primals again, so its cost is one JVP.
+    forward-mode code at primals again, so its cost is one JVP. fun is
+    called on copies of primals, taken here: a fun that changes its
+    arguments in place changes neither the caller's nor the point f_jvp
+    differentiates at.
     """
-    value = fun(*primals)
+    primals = _copied(primals)
+    value = fun(*_copied(primals))
     if has_aux:
         _check_aux(value, fun)
 
     @_located
     def f_jvp(*tangents):
+        _primals_and_tangents(fun, primals, tangents, "linearize's f_jvp")
         return jvp(fun, primals, tangents, has_aux=has_aux)[1]
     return (value[0], f_jvp, value[1]) if has_aux else (value, f_jvp)
 
@@ -684,12 +796,15 @@ def _is_index(i):
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     """Refuse integer inputs (unless allow_int) and, for holomorphic, real
     ones, as JAX does."""
+    subject = f"{what} of {_name(fun)}"
+    if isinstance(fun, Derivative):  # jacfwd(grad(f)): what hessian takes
+        subject = f"{what} of grad of {_name(fun)} (a Hessian)"
     for i in positions:
         kind = _input_kind(args[i])
         if kind == "int" and not allow_int:
             raise errors.InputTypeError(
-                f"{what} of {_name(fun)}: argument {i} is an integer "
-                f"({_describe(args[i])}); pass a float"
+                f"{subject}: {_integer_leaf(args, i)}; "
+                "pass a float"
                 + (" or use allow_int=True" if what == "jacrev" else ""))
         if holomorphic and kind != "complex":
             raise errors.InputTypeError(
@@ -884,6 +999,8 @@ def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
     (Not `s2sad.elementwise`, which declares a derivative rule.)"""
     @_located
     def gradient(*args):
+        _check_inputs(fun, args, (argnum,), False, False,
+                      "elementwise_grad")
         value, vjp_fn = vjp(fun, *args)
         if np.iscomplexobj(value):
             raise errors.InputTypeError(
@@ -905,6 +1022,7 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
 
     @_located
     def hvp_maker(*args):
+        _check_inputs(fun, args, (argnum,), False, False, "make_hvp")
         value, vjp_fn = vjp(gradient, *args)
 
         @_located
@@ -915,7 +1033,7 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
 
 
 @_located
-def hvp(f, primals, tangents):
+def hvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple:
     """Hessian-vector product of a scalar function at `primals` along
     `tangents`: the JVP of its gradient (forward over reverse).
 
@@ -925,8 +1043,10 @@ def hvp(f, primals, tangents):
     Returns:
         A tuple with the product for each primal (None where held constant).
     """
-    primals, tangents = tuple(primals), tuple(tangents)
-    argnums = _with_tangents(primals, tangents, "hvp")
+    primals, tangents = _primals_and_tangents(f, primals, tangents, "hvp")
+    argnums = _with_tangents(primals, tangents)
+    if not argnums:  # every argument held constant
+        return (None,) * len(primals)
     gradient = grad(f, argnums=argnums)
     _, product = jvp(gradient, primals, tuple(
         t if i in argnums else None for i, t in enumerate(tangents)))
@@ -935,12 +1055,9 @@ def hvp(f, primals, tangents):
                  for i in range(len(primals)))
 
 
-def _with_tangents(primals, tangents, what):
-    """The positions that get a tangent: floats whose tangent is not None."""
-    if len(primals) != len(tangents):
-        raise errors.S2SADError(
-            f"{what} needs one tangent per primal: got {len(primals)} primals "
-            f"and {len(tangents)} tangents")
+def _with_tangents(primals, tangents):
+    """The positions that get a tangent: floats whose tangent is not None
+    (primals and tangents checked by `_primals_and_tangents`)."""
     return tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
                  if t is not None and calls.differentiable(p))
 
@@ -1084,6 +1201,21 @@ def _leaves(tree, path=()):
             yield from _leaves(value, path + (j,))
     else:
         yield path, tree
+
+
+def _copied(tree):
+    """A copy of nested tuples, lists and dicts with copies of the arrays
+    in them, for calling a function that may change its arguments in
+    place."""
+    if isinstance(tree, dict):
+        return {key: _copied(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_copied(value) for value in tree]
+    if isinstance(tree, tuple):
+        items = [_copied(value) for value in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(
+            items)
+    return tree.copy() if isinstance(tree, np.ndarray) else tree
 
 
 def _get(tree, path):

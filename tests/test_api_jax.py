@@ -255,3 +255,122 @@ def test_a_bad_argnums_is_refused_where_it_is_passed(transform, argnums):
         transform(poly, argnums=argnums)
     assert f"{__file__}:{line}:" in str(info.value)
     assert "argnums=" in str(info.value)
+
+
+def counted(p):
+    return p["a"] ** 2 * p["n"]
+
+
+def counted_list(xs):
+    return xs[0] ** 2 * xs[1]
+
+
+def test_allow_int_zeroes_only_the_integer_leaves():
+    p = {"a": 1.5, "n": 3}
+    g = s2sad.grad(counted, allow_int=True)(p)
+    assert g["n"] == 0.0 and type(g["n"]) is float
+    close(g["a"], central(lambda a: counted({"a": a, "n": 3}), (1.5,), 0))
+    value, g = s2sad.value_and_grad(counted_list, allow_int=True)([1.5, 3])
+    assert value == counted_list([1.5, 3])
+    close(g[0], central(lambda a: counted_list([a, 3]), (1.5,), 0))
+    assert g[1] == 0.0
+    assert p == {"a": 1.5, "n": 3}
+
+
+def test_an_integer_leaf_is_named():
+    with pytest.raises(errors.InputTypeError, match=r"argument 0\['n'\]"):
+        s2sad.grad(counted)({"a": 1.5, "n": 3})
+    with pytest.raises(errors.InputTypeError, match=r"argument 0\[1\]"):
+        s2sad.jacrev(counted_list)([1.5, 3])
+
+
+def normalised(x):
+    x /= np.linalg.norm(x)  # changes its argument in place
+    return np.sum(x * np.arange(1.0, 4.0))
+
+
+def copy_of(x):
+    return np.sum(np.asarray(x) * np.arange(1.0, 4.0) /
+                  np.linalg.norm(x))
+
+
+def test_linearize_works_on_copies_of_the_primals():
+    x = np.array([1.0, 2.0, 2.0])
+    value, f_jvp = s2sad.linearize(normalised, x)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 2.0])
+    assert value == copy_of(x)
+    v = np.array([0.1, 0.2, -0.3])
+    close(f_jvp(v), central(copy_of, (x,), 0) @ v)
+    close(f_jvp(v), central(copy_of, (x,), 0) @ v)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 2.0])
+
+
+def cube_sum(x):
+    return np.sum(x ** 3)
+
+
+def test_an_integer_primal_with_a_tangent_is_refused():
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(errors.InputTypeError, match="integer") as info:
+        s2sad.jvp(poly, (2, 1.0), (1.0, 0.0))
+    assert f"{__file__}:{line}:" in str(info.value)
+    with pytest.raises(errors.InputTypeError, match="pass the primal as"):
+        s2sad.linearize(cube_sum, np.array([1, 2]))[1](np.ones(2))
+    with pytest.raises(errors.InputTypeError, match="hvp of cube_sum"):
+        s2sad.hvp(cube_sum, (np.array([1, 2]),), (np.ones(2),))
+    # None or zeros (JAX's float0) hold it constant
+    value, tangent = s2sad.jvp(poly, (2, 1.0), (None, 1.0))
+    assert value == poly(2, 1.0)
+    close(tangent, central(poly, (2.0, 1.0), 1))
+    assert s2sad.jvp(poly, (2, 1.0), (0.0, 1.0))[1] == tangent
+
+
+def test_integer_inputs_are_refused_by_every_transformation():
+    x = np.array([1, 2])
+    for transform, name in ((s2sad.elementwise_grad, "elementwise_grad"),
+                            (s2sad.make_hvp, "make_hvp"),
+                            (s2sad.grad, "grad"),
+                            (s2sad.hessian, "grad of cube_sum")):
+        with pytest.raises(errors.InputTypeError, match=name):
+            transform(cube_sum)(x)
+
+
+def stats(p, x):
+    x = np.asarray(x)
+    return {"mean": np.mean(p["w"] * x + p["b"]), "sq": np.sum(x ** 2)}
+
+
+P = {"w": 1.5, "b": -0.5}
+
+
+@pytest.mark.parametrize("primals, tangents, message", [
+    ((P, X), ({"w": 1.0}, np.ones(3)), "dict with keys"),
+    ((P, X), ((1.0, 0.0), np.ones(3)), "dict with keys"),
+    ((P, X), (P, np.ones(4)), r"shape \(3,\) but its tangent has shape"),
+    ((P, X), (P, np.ones((3, 1))), r"shape \(3, 1\)"),
+    ((P, X), (P, np.ones(3) * 1j), "real but its tangent is complex"),
+    ((P, X + 0j), (P, np.ones(3)), "complex but its tangent is real"),
+    ((P, [1.0, 2.0]), (P, [1.0]), "list of 2"),
+    ((P, X), (P, "t"), "its tangent is str"),
+])
+def test_a_tangent_unlike_its_primal_is_refused(primals, tangents,
+                                                 message):
+    with pytest.raises(errors.InputTypeError, match=message):
+        s2sad.jvp(stats, primals, tangents)
+    with pytest.raises(errors.InputTypeError, match=message):
+        s2sad.linearize(stats, *primals)[1](*tangents)
+
+
+def test_a_tangent_of_the_wrong_shape_is_refused_by_hvp():
+    with pytest.raises(errors.InputTypeError, match="shape"):
+        s2sad.hvp(cube_sum, (X,), (np.ones((3, 1)),))
+    v = np.array([0.5, -1.0, 2.0])
+    product, = s2sad.hvp(cube_sum, (X,), (v,))
+    close(product, central(lambda x: s2sad.grad(cube_sum)(x), (X,), 0) @ v)
+
+
+def test_primals_and_tangents_must_be_sequences():
+    with pytest.raises(errors.S2SADError, match="primals must be a tuple"):
+        s2sad.jvp(np.sin, 1.0, 1.0)
+    with pytest.raises(errors.S2SADError, match="tangents must be a tuple"):
+        s2sad.jvp(np.sin, (1.0,), 1.0)
