@@ -1062,6 +1062,7 @@ def _with_tangents(primals, tangents):
                  if t is not None and calls.differentiable(p))
 
 
+@_located
 def check_grads(f: Callable, args: Sequence, order: int = 1,
                 modes: Sequence[str] = ("fwd", "rev"),
                 atol: Optional[float] = None, rtol: Optional[float] = None,
@@ -1097,6 +1098,11 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     if not isinstance(order, int) or order < 1:
         raise errors.S2SADError(f"check_grads: order={order!r}; give an "
                                 "int of 1 or more")
+    if not isinstance(args, (tuple, list)):
+        raise errors.S2SADError(
+            f"check_grads of {_name(f)}: args must be a tuple or list of "
+            f"f's arguments, got {_describe(args)}; write "
+            "check_grads(f, (x,)) for one argument")
     args = list(args)
     if argnums is None:
         argnums = tuple(range(len(args)))
@@ -1146,7 +1152,8 @@ def _random_like(tree, rng):
 def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
                  seed):
     rng = np.random.default_rng(seed)
-    grads = grad(f, argnums=argnums)(*args) if "rev" in modes else None
+    grads = grad(f, argnums=argnums)(*_copied(args)) if "rev" in modes \
+        else None
     for k, i in enumerate(argnums):
         # a tuple, list or dict argument is checked leaf by leaf
         for path, leaf in _leaves(args[i]):
@@ -1159,11 +1166,18 @@ def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
 
 def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
                 directions, what, g):
-    x = np.asarray(leaf, dtype=float)
+    """Check one leaf (a number or array) of argument i, f called on
+    copies of args each time (f may change its arguments in place).
+
+    A complex leaf is moved along its real and imaginary directions; its
+    gradient is JAX's, df/dx - i df/dy for a real f of z = x + iy, so that
+    the derivative along v is Re(sum(g * v))."""
+    complex_leaf = np.iscomplexobj(leaf)
+    x = np.asarray(leaf, dtype=complex if complex_leaf else float)
 
     def at(value):
-        moved = list(args)
-        moved[i] = _put(args[i], path, _like(leaf, value))
+        moved = _copied(args)
+        moved[i] = _put(moved[i], path, _leaf_like(leaf, value))
         return moved
 
     def along(v):
@@ -1172,22 +1186,42 @@ def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
 
     def tangent(v):
         tangents = [None] * len(args)
-        tangents[i] = _put(_zeros(args[i]), path, _like(leaf, v))
+        tangents[i] = _put(_zeros(args[i]), path, _leaf_like(
+            leaf, v.astype(x.dtype)))
         return jvp(f, args, tangents)[1]
     basis = [np.eye(x.size)[j].reshape(x.shape) for j in range(x.size)]
+    imaginary = [1j * v for v in basis] if complex_leaf else []
     randoms = [v / (np.linalg.norm(v) or 1.0) for v in
-               (rng.standard_normal(x.shape) for _ in range(directions))]
+               (_random(rng, x.shape, complex_leaf)
+                for _ in range(directions))]
     if "rev" in modes:
         g = np.asarray(g)
         numeric = np.array([along(v) for v in basis]).reshape(x.shape)
+        if complex_leaf:
+            numeric = numeric - 1j * np.array(
+                [along(v) for v in imaginary]).reshape(x.shape)
         _assert_close(g, numeric, rtol, atol, f"reverse d{what}")
         for v in randoms:
-            _assert_close(np.sum(g * v), along(v), rtol, atol,
+            _assert_close(np.real(np.sum(g * v)), along(v), rtol, atol,
                           f"reverse directional derivative of {what}")
     if "fwd" in modes:
-        for v in basis + randoms:
+        for v in basis + imaginary + randoms:
             _assert_close(tangent(v), along(v), rtol, atol,
                           f"forward directional derivative of {what}")
+
+
+def _random(rng, shape, complex_leaf):
+    """A standard normal array of shape, complex (independent real and
+    imaginary parts) for a complex leaf."""
+    v = rng.standard_normal(shape)
+    return v + 1j * rng.standard_normal(shape) if complex_leaf else v
+
+
+def _leaf_like(original, value):
+    """value as a leaf of the original's type: a Python complex for one,
+    else as `_like`."""
+    return complex(value) if isinstance(original, complex) else _like(
+        original, value)
 
 
 def _leaves(tree, path=()):
@@ -1241,7 +1275,8 @@ def _put(tree, path, value):
 def _zeros(tree):
     """Zero tangents in the structure of `tree`."""
     for path, leaf in _leaves(tree):
-        tree = _put(tree, path, _like(leaf, np.zeros(np.shape(leaf))))
+        tree = _put(tree, path, _leaf_like(leaf, np.zeros(
+            np.shape(leaf), complex if np.iscomplexobj(leaf) else float)))
     return tree
 
 

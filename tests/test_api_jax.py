@@ -374,3 +374,57 @@ def test_primals_and_tangents_must_be_sequences():
         s2sad.jvp(np.sin, 1.0, 1.0)
     with pytest.raises(errors.S2SADError, match="tangents must be a tuple"):
         s2sad.jvp(np.sin, (1.0,), 1.0)
+
+
+def unit_dot(x, w):
+    x /= np.linalg.norm(x)  # changes both its arguments in place
+    w[0] = w[0] * 2.0
+    return np.sum(x * w)
+
+
+def test_check_grads_calls_f_on_copies():
+    x, w = np.array([3.0, 4.0, 1.0]), np.array([1.0, 2.0, 3.0])
+    s2sad.check_grads(unit_dot, (x, w), 1)
+    np.testing.assert_array_equal(x, [3.0, 4.0, 1.0])
+    np.testing.assert_array_equal(w, [1.0, 2.0, 3.0])
+
+
+def imag_part(z):
+    return np.sum(np.imag(z) * 3.0)
+
+
+def energy(z):
+    return np.sum(np.abs(z) ** 2 + np.real(z * z))
+
+
+@s2sad.custom_vjp
+def wrong_abs2(z):
+    return np.sum(np.abs(z) ** 2)
+
+
+wrong_abs2.defvjp(lambda z: (np.sum(np.abs(z) ** 2), z),
+                  lambda z, g: (g * 2 * z,))  # JAX's is 2 conj(z)
+
+
+def test_check_grads_of_complex_inputs_follows_jax():
+    z = np.array([1.0 + 2.0j, -0.5 + 0.3j])
+    # JAX's gradient of a real f(x + iy): df/dx - i df/dy
+    close(s2sad.grad(imag_part)(z), [-3j, -3j])
+    h = 1e-6
+    by_parts = [(energy(z + h * e) - energy(z - h * e)) / (2 * h)
+                - 1j * (energy(z + 1j * h * e) - energy(z - 1j * h * e))
+                / (2 * h) for e in np.eye(2)]
+    close(s2sad.grad(energy)(z), by_parts)
+    for f in (imag_part, energy):
+        s2sad.check_grads(f, (z,), 1)
+        s2sad.check_grads(f, [complex(z[0])], 1)
+    with pytest.raises(AssertionError, match="central differences"):
+        s2sad.check_grads(wrong_abs2, (z,), 1, modes=("rev",))
+
+
+def test_check_grads_needs_a_tuple_of_arguments():
+    line = sys._getframe().f_lineno + 3
+    with pytest.raises(errors.S2SADError, match="args must be a tuple") \
+            as info:
+        s2sad.check_grads(loss, np.ones(3), 1)
+    assert f"{__file__}:{line}:" in str(info.value)
