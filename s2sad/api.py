@@ -15,6 +15,7 @@ and gives the derivative its public shape.
 
 import functools
 import inspect
+import operator
 import sys
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -65,6 +66,7 @@ class Derivative:
                  optimize: bool = True, holomorphic: bool = False,
                  allow_int: bool = False):
         self.fun = self._f = f
+        argnums = _counted_from_start(f, argnums)
         self._options = (argnums, has_aux, with_value, optimize,
                          holomorphic, allow_int)
         self._inputs = (argnums,) if isinstance(argnums, int) else argnums
@@ -455,6 +457,26 @@ def _freshness(f, fn, instance):
     return derive.checker(fn, instance, outer)
 
 
+def _counted_from_start(f, argnums):
+    """argnums with negative positions counted, as JAX counts them, from
+    the end of f's positional parameters (all passed, as a call passing
+    each one does)."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    if all(i >= 0 for i in positions):
+        return argnums
+    fn, leading, _ = calls.target(f)
+    code = fn.__code__
+    fixed = code.co_argcount - len(leading)
+    resolved = tuple(i + fixed if i < 0 else i for i in positions)
+    if code.co_flags & inspect.CO_VARARGS or min(resolved) < 0:
+        raise errors.S2SADError(
+            f"argnums={argnums!r}: a negative argnum counts from the end of "
+            f"the {fixed} positional parameters of {_name(f)}"
+            + (" besides *args" if code.co_flags & inspect.CO_VARARGS
+               else "") + "; give an argnum counted from 0")
+    return resolved[0] if isinstance(argnums, int) else resolved
+
+
 def _check_argnums(func, argnums, leading=0, user=None):
     """Check that argnums name parameters the user passes, counted past
     `leading` bound arguments.
@@ -543,7 +565,7 @@ def value_and_grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
 
 def _transform(fun, argnums, has_aux, holomorphic, allow_int, optimize,
                with_value):
-    argnums = _tuple(argnums)
+    argnums = _tuple(argnums, negative=True)
     options = (argnums, has_aux, with_value, optimize, holomorphic,
                allow_int)
     if fun is None:  # @grad(argnums=...)
@@ -776,21 +798,42 @@ def jacrev(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
                         allow_int=allow_int)
 
 
-def _tuple(argnums):
+def _tuple(argnums, negative=False):
     """argnums as the transformations take it: an int or a tuple of ints (a
-    list becomes a tuple). Anything else is refused here, where the user
-    passed it, rather than when it is first used."""
+    list becomes a tuple; NumPy integers become ints). Anything else is
+    refused here, where the user passed it, rather than when it is first
+    used; so are negative ones unless `negative` (grad's, which
+    `_counted_from_start` counts from the end)."""
     if isinstance(argnums, list):
         argnums = tuple(argnums)
-    if _is_index(argnums) or isinstance(argnums, tuple) and argnums and all(
+    if _is_index(argnums):
+        argnums = operator.index(argnums)
+    elif isinstance(argnums, tuple) and argnums and all(
             _is_index(i) for i in argnums):
+        argnums = tuple(map(operator.index, argnums))
+    else:
+        argnums = None
+    positions = (argnums,) if isinstance(argnums, int) else argnums or ()
+    if argnums is not None and not negative and min(positions) < 0:
+        raise errors.S2SADError(
+            f"argnums={argnums!r}: the Jacobian transformations count "
+            "argnums from 0; give the argument's position from the start")
+    if argnums is not None:
         return argnums
     raise errors.S2SADError(
         f"argnums={argnums!r}: give an int or a non-empty tuple of ints")
 
 
 def _is_index(i):
-    return isinstance(i, int) and not isinstance(i, bool)
+    """Is i an integer (a Python or NumPy one, as `operator.index` takes),
+    not a bool?"""
+    if isinstance(i, (bool, np.bool_)):
+        return False
+    try:
+        operator.index(i)
+    except TypeError:
+        return False
+    return True
 
 
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
@@ -1106,8 +1149,10 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     args = list(args)
     if argnums is None:
         argnums = tuple(range(len(args)))
-    elif isinstance(argnums, int):
-        argnums = (argnums,)
+    else:
+        argnums = _tuple(argnums, negative=True)
+        argnums = tuple(i % len(args) if -len(args) <= i < 0 else i for i in
+                        ((argnums,) if isinstance(argnums, int) else argnums))
     _check_first(f, args, argnums, modes, eps, rtol, atol, directions, seed)
     if order == 1:
         return

@@ -428,3 +428,20 @@ def test_check_grads_needs_a_tuple_of_arguments():
             as info:
         s2sad.check_grads(loss, np.ones(3), 1)
     assert f"{__file__}:{line}:" in str(info.value)
+
+
+def test_argnums_may_be_any_integer_and_negative():
+    expected = central(poly, (3.0, 4.0), 1)
+    for argnums in (np.int64(1), -1, [np.int32(1)]):
+        g = s2sad.grad(poly, argnums)(3.0, 4.0)
+        close(g[0] if isinstance(argnums, list) else g, expected)
+    value, (gx, gy) = s2sad.value_and_grad(poly, (-2, -1))(3.0, 4.0)
+    assert value == poly(3.0, 4.0)
+    close(gx, central(poly, (3.0, 4.0), 0))
+    close(gy, expected)
+    close(s2sad.jacfwd(poly, np.int64(1))(3.0, 4.0), expected)
+    s2sad.check_grads(loss, (X, Y), 1, argnums=-1)
+    with pytest.raises(errors.S2SADError, match="end of the 2 positional"):
+        s2sad.grad(poly, -3)
+    with pytest.raises(errors.S2SADError, match="count argnums from 0"):
+        s2sad.jacrev(poly, -1)
