@@ -578,7 +578,8 @@ def _transform_later(options, fun):
 
 
 @_located
-def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
+def show(f: Callable, mode: str = "reverse", stage: str = "grad",
+         argnums: Argnums = 0, optimize: bool = True) -> str:
     """The source s2sad generates for `f`, as a string.
 
     Args:
@@ -588,7 +589,8 @@ def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
     if stage == "ssa":
         return ssa.to_source(ssa.lower(frontend.parse(calls.target(f)[0])))
     if stage != "grad":
-        raise errors.S2SADError(f"unknown stage {stage!r}; use 'ssa' or 'grad'")
+        raise errors.S2SADError(
+            f"unknown stage {stage!r}; use 'ssa' or 'grad'")
     return generated_function(f, mode, argnums, optimize).source
 
 
