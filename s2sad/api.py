@@ -1182,17 +1182,22 @@ def _forward_directional(f, argnums, direction, *args):
 
 
 def _reverse_directional(f, argnums, direction, *args):
-    """The same by reverse mode: the gradient's dot product with it."""
+    """The same by reverse mode: the gradient's dot product with it (its
+    real part: the derivative along a complex direction, in JAX's
+    convention for the gradient of a real function of complex inputs)."""
     total = 0.0
     for k in range(len(argnums)):
-        total = total + np.sum(grad(f, argnums[k])(*args) * direction[k])
+        total = total + np.real(np.sum(grad(f, argnums[k])(*args)
+                                       * direction[k]))
     return total
 
 
 def _random_like(tree, rng):
+    """Random normal leaves in the structure of tree (complex ones for
+    complex leaves)."""
     for path, leaf in _leaves(tree):
-        tree = _put(tree, path, _like(leaf, rng.standard_normal(
-            np.shape(leaf))))
+        tree = _put(tree, path, _leaf_like(leaf, _random(
+            rng, np.shape(leaf), np.iscomplexobj(leaf))))
     return tree
 
 

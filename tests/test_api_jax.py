@@ -418,6 +418,7 @@ def test_check_grads_of_complex_inputs_follows_jax():
     for f in (imag_part, energy):
         s2sad.check_grads(f, (z,), 1)
         s2sad.check_grads(f, [complex(z[0])], 1)
+    s2sad.check_grads(energy, (z,), 2, modes=("rev",))
     with pytest.raises(AssertionError, match="central differences"):
         s2sad.check_grads(wrong_abs2, (z,), 1, modes=("rev",))
 
