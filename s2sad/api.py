@@ -661,10 +661,7 @@ def _primals_and_tangents(fun, primals, tangents, what):
     for i, (p, t) in enumerate(zip(primals, tangents)):
         problem = _tangent_problem(p, t, f"argument {i}")
         if problem:
-            raise errors.InputTypeError(
-                f"{what} of {_name(fun)}: {problem}; give each primal a "
-                "tangent of its structure, shape and kind (None holds it "
-                "constant)")
+            raise errors.InputTypeError(f"{what} of {_name(fun)}: {problem}")
     return primals, tangents
 
 
@@ -677,6 +674,10 @@ def _dtype_kind(value):
         return "O"
 
 
+_LIKE_PRIMAL = ("; give each primal a tangent of its structure, shape and "
+                "kind (None holds it constant)")
+
+
 def _tangent_problem(primal, tangent, where):
     """None when `tangent` can be primal's tangent (as jax.jvp requires:
     the same structure, shape and real or complex kind; None, zeros or
@@ -686,7 +687,8 @@ def _tangent_problem(primal, tangent, where):
     if isinstance(primal, dict):
         if not isinstance(tangent, dict) or set(tangent) != set(primal):
             return (f"{where} is a dict with keys {sorted(primal, key=repr)}"
-                    f" but its tangent is {_describe(tangent)}")
+                    f" but its tangent is {_describe(tangent)}"
+                    + _LIKE_PRIMAL)
         problems = (_tangent_problem(primal[k], tangent[k],
                                      f"{where}[{k!r}]") for k in primal)
         return next((p for p in problems if p), None)
@@ -694,7 +696,8 @@ def _tangent_problem(primal, tangent, where):
         if not isinstance(tangent, (list, tuple)) or len(tangent) != len(
                 primal):
             return (f"{where} is a {type(primal).__name__} of {len(primal)} "
-                    f"but its tangent is {_describe(tangent)}")
+                    f"but its tangent is {_describe(tangent)}"
+                    + _LIKE_PRIMAL)
         problems = (_tangent_problem(p, t, f"{where}[{j}]")
                     for j, (p, t) in enumerate(zip(primal, tangent)))
         return next((p for p in problems if p), None)
@@ -703,8 +706,8 @@ def _tangent_problem(primal, tangent, where):
         return None
     t_kind = _dtype_kind(tangent)
     if isinstance(tangent, (dict, list, tuple)) or t_kind not in "biufc":
-        return f"{where} is a number or array but its tangent is " \
-            f"{_describe(tangent)}"
+        return (f"{where} is a number or array but its tangent is "
+                f"{_describe(tangent)}" + _LIKE_PRIMAL)
     if kind in "biu":
         if t_kind in "biu" or not np.any(tangent):
             return None
@@ -714,10 +717,11 @@ def _tangent_problem(primal, tangent, where):
                 "respect to it, or give it a tangent of None")
     if np.shape(tangent) != np.shape(primal):
         return (f"{where} has shape {np.shape(primal)} but its tangent has "
-                f"shape {np.shape(tangent)}")
+                f"shape {np.shape(tangent)}" + _LIKE_PRIMAL)
     if (kind == "c") != (t_kind == "c"):
         kinds = ("complex", "real") if kind == "c" else ("real", "complex")
-        return f"{where} is {kinds[0]} but its tangent is {kinds[1]}"
+        return (f"{where} is {kinds[0]} but its tangent is {kinds[1]}"
+                + _LIKE_PRIMAL)
     return None
 
 
@@ -809,19 +813,19 @@ def _tuple(argnums, negative=False):
     if isinstance(argnums, list):
         argnums = tuple(argnums)
     if _is_index(argnums):
-        argnums = operator.index(argnums)
+        taken = operator.index(argnums)
     elif isinstance(argnums, tuple) and argnums and all(
             _is_index(i) for i in argnums):
-        argnums = tuple(map(operator.index, argnums))
+        taken = tuple(map(operator.index, argnums))
     else:
-        argnums = None
-    positions = (argnums,) if isinstance(argnums, int) else argnums or ()
-    if argnums is not None and not negative and min(positions) < 0:
+        taken = None
+    positions = (taken,) if isinstance(taken, int) else taken or ()
+    if taken is not None and not negative and min(positions) < 0:
         raise errors.S2SADError(
             f"argnums={argnums!r}: the Jacobian transformations count "
             "argnums from 0; give the argument's position from the start")
-    if argnums is not None:
-        return argnums
+    if taken is not None:
+        return taken
     raise errors.S2SADError(
         f"argnums={argnums!r}: give an int or a non-empty tuple of ints")
 

@@ -9,6 +9,7 @@ Every derivative is compared with central differences in float64.
 """
 
 import functools
+import re
 import sys
 
 import numpy as np
@@ -446,3 +447,10 @@ def test_argnums_may_be_any_integer_and_negative():
         s2sad.grad(poly, -3)
     with pytest.raises(errors.S2SADError, match="count argnums from 0"):
         s2sad.jacrev(poly, -1)
+
+
+@pytest.mark.parametrize("argnums", [None, (), True, 1.5])
+def test_a_bad_argnums_is_quoted_as_given(argnums):
+    with pytest.raises(errors.S2SADError,
+                       match=re.escape(f"argnums={argnums!r}:")):
+        s2sad.grad(poly, argnums)
