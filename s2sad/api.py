@@ -1166,8 +1166,11 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     direction = tuple(_random_like(args[i], rng) for i in argnums)
     for mode in modes:
         derivative = functools.partial(
-            _forward_directional if mode == "fwd" else _reverse_directional,
-            f, tuple(argnums), direction)
+            _forward_directional, f, tuple(argnums), direction) \
+            if mode == "fwd" else functools.partial(
+                _reverse_directional, f, tuple(argnums), direction,
+                tuple(tuple(path for path, _ in _leaves(d))
+                      for d in direction))
         check_grads(derivative, args, order - 1, modes, atol * 10,
                     rtol * 10, eps, argnums=argnums, directions=directions,
                     seed=seed)
@@ -1185,14 +1188,19 @@ def _forward_directional(f, argnums, direction, *args):
     return total
 
 
-def _reverse_directional(f, argnums, direction, *args):
-    """The same by reverse mode: the gradient's dot product with it (its
-    real part: the derivative along a complex direction, in JAX's
-    convention for the gradient of a real function of complex inputs)."""
+def _reverse_directional(f, argnums, direction, paths, *args):
+    """The same by reverse mode: the gradient's dot product with it, leaf
+    by leaf (`paths[k]`: the paths of direction[k]'s leaves); its real
+    part: the derivative along a complex direction, in JAX's convention
+    for the gradient of a real function of complex inputs."""
     total = 0.0
     for k in range(len(argnums)):
-        total = total + np.real(np.sum(grad(f, argnums[k])(*args)
-                                       * direction[k]))
+        g = grad(f, argnums[k])(*args)
+        for path in paths[k]:
+            g_leaf, d_leaf = g, direction[k]
+            for key in path:
+                g_leaf, d_leaf = g_leaf[key], d_leaf[key]
+            total = total + np.real(np.sum(g_leaf * d_leaf))
     return total
 
 

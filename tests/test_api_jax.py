@@ -454,3 +454,17 @@ def test_a_bad_argnums_is_quoted_as_given(argnums):
     with pytest.raises(errors.S2SADError,
                        match=re.escape(f"argnums={argnums!r}:")):
         s2sad.grad(poly, argnums)
+
+
+def layered(layers, x):
+    for w, b in layers:
+        x = np.tanh(w @ x + b)
+    return np.sum(x ** 2)
+
+
+def test_check_grads_of_structured_arguments_to_order_two():
+    rng = np.random.default_rng(0)
+    layers = [(rng.normal(size=(3, 2)), np.zeros(3)),
+              (rng.normal(size=(1, 3)), np.zeros(1))]
+    s2sad.check_grads(layered, (layers, np.array([0.5, -1.0])), 2,
+                      modes=("rev",))
