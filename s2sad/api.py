@@ -753,7 +753,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     out = value[0] if has_aux else value
 
     @_located
-    def vjp_fn(cotangent):
+    def vjp_fn(*cotangents):
+        if len(cotangents) != 1:
+            raise errors.S2SADError(
+                f"the vjp of {_name(fun)} takes one cotangent, shaped like "
+                f"fun's output (a tuple for a tuple output), got "
+                f"{len(cotangents)}")
+        cotangent, = cotangents
         runtime.check_cotangent(cotangent, out, fun)
         if pullback is None:
             return (None,) * len(primals)
@@ -1131,12 +1137,19 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     (a JVP in "fwd", the gradient's product with it in "rev") is itself
     checked, to order - 1.
 
+    f is called on copies of args every time, so a function that changes
+    its arguments in place changes neither the caller's nor the point
+    checked. A complex input is moved along its real and imaginary
+    directions, against JAX's gradient of a real f(x + iy): df/dx - i df/dy.
+
     Args:
+        args: a tuple (or list) of f's arguments.
         order: how many times to differentiate (1: first derivatives).
         atol, rtol, eps: None for 1e-8, 1e-6 and 1e-6 (tolerances grow
             tenfold per order past the first, as differences of
             differences lose digits).
-        argnums: the arguments checked (all by default), keyword only.
+        argnums: the arguments checked (all by default), keyword only;
+            a negative one counts from the end of args.
 
     Raises:
         AssertionError: with the mismatching values.

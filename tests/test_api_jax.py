@@ -468,3 +468,13 @@ def test_check_grads_of_structured_arguments_to_order_two():
               (rng.normal(size=(1, 3)), np.zeros(1))]
     s2sad.check_grads(layered, (layers, np.array([0.5, -1.0])), 2,
                       modes=("rev",))
+
+
+def test_a_vjp_takes_one_cotangent():
+    value, vjp_fn = s2sad.vjp(mixed, 3.0, 4.0)
+    assert value == mixed(3.0, 4.0)
+    with pytest.raises(errors.S2SADError, match="takes one cotangent"):
+        vjp_fn(1.0, 1.0)
+    gx, gy = vjp_fn(1.0)
+    close(gx, central(mixed, (3.0, 4.0), 0))
+    close(gy, central(mixed, (3.0, 4.0), 1))
