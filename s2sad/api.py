@@ -15,6 +15,7 @@ and gives the derivative its public shape.
 
 import functools
 import inspect
+import operator
 import sys
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -65,6 +66,7 @@ class Derivative:
                  optimize: bool = True, holomorphic: bool = False,
                  allow_int: bool = False):
         self.fun = self._f = f
+        argnums = _counted_from_start(f, argnums)
         self._options = (argnums, has_aux, with_value, optimize,
                          holomorphic, allow_int)
         self._inputs = (argnums,) if isinstance(argnums, int) else argnums
@@ -130,9 +132,9 @@ class Derivative:
                 if kind == "int":
                     if not allow_int:
                         raise errors.InputTypeError(
-                            f"{_name(self._f)}: argument {i} is an integer "
-                            f"({_describe(args[i])}), which has no "
-                            "derivative; pass a float (3.0, "
+                            f"grad of {_name(self._f)}: "
+                            f"{_integer_leaf(args, i)}, "
+                            "which has no derivative; pass a float (3.0, "
                             "x.astype(float)) or use allow_int=True for a "
                             "zero gradient")
                     integers.append(i)
@@ -153,13 +155,14 @@ class Derivative:
         out = self._call_fresh(args, kwargs)
         if not integers:
             return out
-        # the gradients of integer inputs are zeros
+        # the gradients of integer inputs (or integer leaves of a tuple,
+        # list or dict input) are zeros; float leaves keep theirs
         grads = out[1] if with_value else (out[0] if has_aux else out)
         if isinstance(argnums, int):
-            grads = _zeros_float(args[argnums])
+            grads = _zero_integer_leaves(args[argnums], grads)
         else:
-            grads = tuple(_zeros_float(args[i]) if i in integers else g
-                          for i, g in zip(argnums, grads))
+            grads = tuple(_zero_integer_leaves(args[i], g) if i in integers
+                          else g for i, g in zip(argnums, grads))
         if with_value:
             return out[0], grads
         return (grads, out[1]) if has_aux else grads
@@ -303,6 +306,31 @@ def _describe(value):
     return f"{type(value).__name__} {value!r}"[:60]
 
 
+def _integer_paths(value):
+    """The paths (as `_leaves` gives them) of value's integer and bool
+    leaves."""
+    return [path for path, leaf in _leaves(value)
+            if _input_kind(leaf) == "int"]
+
+
+def _integer_leaf(args, i):
+    """Words naming the first integer leaf of argument i: "argument 0 is
+    an integer (...)", or "argument 0['n'] is ..." inside a structure."""
+    path = _integer_paths(args[i])[0]
+    leaf = _get(args[i], path)
+    where = "".join(f"[{key!r}]" for key in path)
+    return f"argument {i}{where} is an integer ({_describe(leaf)})"
+
+
+def _zero_integer_leaves(value, grads):
+    """The gradient allow_int gives an input holding integers: `grads`, the
+    gradient in value's structure, with each integer leaf's replaced by
+    float zeros (`_zeros_float`)."""
+    for path in _integer_paths(value):
+        grads = _put(grads, path, _zeros_float(_get(value, path)))
+    return grads
+
+
 def _zeros_float(value):
     """The gradient allow_int gives an integer input: zeros in its
     structure, 0.0 for a number and a float array of its shape."""
@@ -429,6 +457,26 @@ def _freshness(f, fn, instance):
     return derive.checker(fn, instance, outer)
 
 
+def _counted_from_start(f, argnums):
+    """argnums with negative positions counted, as JAX counts them, from
+    the end of f's positional parameters (all passed, as a call passing
+    each one does)."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    if all(i >= 0 for i in positions):
+        return argnums
+    fn, leading, _ = calls.target(f)
+    code = fn.__code__
+    fixed = code.co_argcount - len(leading)
+    resolved = tuple(i + fixed if i < 0 else i for i in positions)
+    if code.co_flags & inspect.CO_VARARGS or min(resolved) < 0:
+        raise errors.S2SADError(
+            f"argnums={argnums!r}: a negative argnum counts from the end of "
+            f"the {fixed} positional parameters of {_name(f)}"
+            + (" besides *args" if code.co_flags & inspect.CO_VARARGS
+               else "") + "; give an argnum counted from 0")
+    return resolved[0] if isinstance(argnums, int) else resolved
+
+
 def _check_argnums(func, argnums, leading=0, user=None):
     """Check that argnums name parameters the user passes, counted past
     `leading` bound arguments.
@@ -517,7 +565,7 @@ def value_and_grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
 
 def _transform(fun, argnums, has_aux, holomorphic, allow_int, optimize,
                with_value):
-    argnums = _tuple(argnums)
+    argnums = _tuple(argnums, negative=True)
     options = (argnums, has_aux, with_value, optimize, holomorphic,
                allow_int)
     if fun is None:  # @grad(argnums=...)
@@ -530,7 +578,8 @@ def _transform_later(options, fun):
 
 
 @_located
-def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
+def show(f: Callable, mode: str = "reverse", stage: str = "grad",
+         argnums: Argnums = 0, optimize: bool = True) -> str:
     """The source s2sad generates for `f`, as a string.
 
     Args:
@@ -540,7 +589,8 @@ def show(f, mode="reverse", stage="grad", argnums=0, optimize=True):
     if stage == "ssa":
         return ssa.to_source(ssa.lower(frontend.parse(calls.target(f)[0])))
     if stage != "grad":
-        raise errors.S2SADError(f"unknown stage {stage!r}; use 'ssa' or 'grad'")
+        raise errors.S2SADError(
+            f"unknown stage {stage!r}; use 'ssa' or 'grad'")
     return generated_function(f, mode, argnums, optimize).source
 
 
@@ -564,18 +614,20 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
     as `jax.jvp`.
 
     Args:
-        primals: a tuple of all of fun's arguments.
-        tangents: a tuple of the same length; a tangent of None holds that
-            argument constant, and those of integer (and bool) arguments are
-            ignored.
+        primals: a tuple (or list) of all of fun's arguments.
+        tangents: a tuple of the same length, each tangent of its primal's
+            structure, shape and kind (real or complex); a tangent of None
+            holds that argument constant. An integer (or bool) argument
+            has no derivative: its tangent must be None, zeros or integers
+            (JAX's float0), which are ignored.
         has_aux: fun returns `(output, aux)`; aux is returned as it is.
 
     Returns:
         `(fun(*primals), J @ tangents)`, or `(output, J @ tangents, aux)`
         with has_aux.
     """
-    primals, tangents = tuple(primals), tuple(tangents)
-    argnums = _with_tangents(primals, tangents, "jvp")
+    primals, tangents = _primals_and_tangents(fun, primals, tangents, "jvp")
+    argnums = _with_tangents(primals, tangents)
     if not argnums:
         value = fun(*primals)
         tangent = runtime.tangents(None, value)
@@ -588,6 +640,89 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
         _check_aux(value, fun)
         return value[0], tangent[0], value[1]
     return value, tangent
+
+
+def _primals_and_tangents(fun, primals, tangents, what):
+    """primals and tangents as tuples, refused (`errors.S2SADError`) unless
+    both are sequences of the same length whose tangents fit their primals
+    (`_tangent_problem`)."""
+    for name, value in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(value, (tuple, list)):
+            raise errors.S2SADError(
+                f"{what} of {_name(fun)}: {name} must be a tuple or list "
+                f"with one item per argument of the function, got "
+                f"{_describe(value)}; write {what}(f, (x,), (t,)) for one "
+                "argument")
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise errors.S2SADError(
+            f"{what} needs one tangent per primal: got {len(primals)} primals "
+            f"and {len(tangents)} tangents")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        problem = _tangent_problem(p, t, f"argument {i}")
+        if problem:
+            raise errors.InputTypeError(f"{what} of {_name(fun)}: {problem}")
+    return primals, tangents
+
+
+def _dtype_kind(value):
+    """The kind of value's dtype ("f", "c", "i", ...; "O" for an object
+    NumPy does not hold as numbers)."""
+    try:
+        return np.asarray(value).dtype.kind
+    except Exception:
+        return "O"
+
+
+_LIKE_PRIMAL = ("; give each primal a tangent of its structure, shape and "
+                "kind (None holds it constant)")
+
+
+def _tangent_problem(primal, tangent, where):
+    """None when `tangent` can be primal's tangent (as jax.jvp requires:
+    the same structure, shape and real or complex kind; None, zeros or
+    integers for an integer primal), else words saying why not."""
+    if tangent is None:
+        return None
+    if isinstance(primal, dict):
+        if not isinstance(tangent, dict) or set(tangent) != set(primal):
+            return (f"{where} is a dict with keys {sorted(primal, key=repr)}"
+                    f" but its tangent is {_describe(tangent)}"
+                    + _LIKE_PRIMAL)
+        problems = (_tangent_problem(primal[k], tangent[k],
+                                     f"{where}[{k!r}]") for k in primal)
+        return next((p for p in problems if p), None)
+    if isinstance(primal, (list, tuple)):
+        if not isinstance(tangent, (list, tuple)) or len(tangent) != len(
+                primal):
+            return (f"{where} is a {type(primal).__name__} of {len(primal)} "
+                    f"but its tangent is {_describe(tangent)}"
+                    + _LIKE_PRIMAL)
+        problems = (_tangent_problem(p, t, f"{where}[{j}]")
+                    for j, (p, t) in enumerate(zip(primal, tangent)))
+        return next((p for p in problems if p), None)
+    kind = _dtype_kind(primal)
+    if kind not in "biufc":  # not a number: no derivative to take
+        return None
+    t_kind = _dtype_kind(tangent)
+    if isinstance(tangent, (dict, list, tuple)) or t_kind not in "biufc":
+        return (f"{where} is a number or array but its tangent is "
+                f"{_describe(tangent)}" + _LIKE_PRIMAL)
+    if kind in "biu":
+        if t_kind in "biu" or not np.any(tangent):
+            return None
+        return (f"{where} is an integer ({_describe(primal)}), which has no "
+                "derivative, but its tangent is not zero; pass the primal "
+                "as a float (3.0, x.astype(float)) to differentiate with "
+                "respect to it, or give it a tangent of None")
+    if np.shape(tangent) != np.shape(primal):
+        return (f"{where} has shape {np.shape(primal)} but its tangent has "
+                f"shape {np.shape(tangent)}" + _LIKE_PRIMAL)
+    if (kind == "c") != (t_kind == "c"):
+        kinds = ("complex", "real") if kind == "c" else ("real", "complex")
+        return (f"{where} is {kinds[0]} but its tangent is {kinds[1]}"
+                + _LIKE_PRIMAL)
+    return None
 
 
 def _check_aux(value, fun):
@@ -618,7 +753,13 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     out = value[0] if has_aux else value
 
     @_located
-    def vjp_fn(cotangent):
+    def vjp_fn(*cotangents):
+        if len(cotangents) != 1:
+            raise errors.S2SADError(
+                f"the vjp of {_name(fun)} takes one cotangent, shaped like "
+                f"fun's output (a tuple for a tuple output), got "
+                f"{len(cotangents)}")
+        cotangent, = cotangents
         runtime.check_cotangent(cotangent, out, fun)
         if pullback is None:
             return (None,) * len(primals)
@@ -640,14 +781,19 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     (`(output, f_jvp, aux)` with has_aux.)
 
     s2sad keeps no linearised program: each call of f_jvp runs fun's
-    forward-mode code at primals again, so its cost is one JVP.
+    forward-mode code at primals again, so its cost is one JVP. fun is
+    called on copies of primals, taken here: a fun that changes its
+    arguments in place changes neither the caller's nor the point f_jvp
+    differentiates at.
     """
-    value = fun(*primals)
+    primals = _copied(primals)
+    value = fun(*_copied(primals))
     if has_aux:
         _check_aux(value, fun)
 
     @_located
     def f_jvp(*tangents):
+        _primals_and_tangents(fun, primals, tangents, "linearize's f_jvp")
         return jvp(fun, primals, tangents, has_aux=has_aux)[1]
     return (value[0], f_jvp, value[1]) if has_aux else (value, f_jvp)
 
@@ -664,32 +810,56 @@ def jacrev(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
                         allow_int=allow_int)
 
 
-def _tuple(argnums):
+def _tuple(argnums, negative=False):
     """argnums as the transformations take it: an int or a tuple of ints (a
-    list becomes a tuple). Anything else is refused here, where the user
-    passed it, rather than when it is first used."""
+    list becomes a tuple; NumPy integers become ints). Anything else is
+    refused here, where the user passed it, rather than when it is first
+    used; so are negative ones unless `negative` (grad's, which
+    `_counted_from_start` counts from the end)."""
     if isinstance(argnums, list):
         argnums = tuple(argnums)
-    if _is_index(argnums) or isinstance(argnums, tuple) and argnums and all(
+    if _is_index(argnums):
+        taken = operator.index(argnums)
+    elif isinstance(argnums, tuple) and argnums and all(
             _is_index(i) for i in argnums):
-        return argnums
+        taken = tuple(map(operator.index, argnums))
+    else:
+        taken = None
+    positions = (taken,) if isinstance(taken, int) else taken or ()
+    if taken is not None and not negative and min(positions) < 0:
+        raise errors.S2SADError(
+            f"argnums={argnums!r}: the Jacobian transformations count "
+            "argnums from 0; give the argument's position from the start")
+    if taken is not None:
+        return taken
     raise errors.S2SADError(
         f"argnums={argnums!r}: give an int or a non-empty tuple of ints")
 
 
 def _is_index(i):
-    return isinstance(i, int) and not isinstance(i, bool)
+    """Is i an integer (a Python or NumPy one, as `operator.index` takes),
+    not a bool?"""
+    if isinstance(i, (bool, np.bool_)):
+        return False
+    try:
+        operator.index(i)
+    except TypeError:
+        return False
+    return True
 
 
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     """Refuse integer inputs (unless allow_int) and, for holomorphic, real
     ones, as JAX does."""
+    subject = f"{what} of {_name(fun)}"
+    if isinstance(fun, Derivative):  # jacfwd(grad(f)): what hessian takes
+        subject = f"{what} of grad of {_name(fun)} (a Hessian)"
     for i in positions:
         kind = _input_kind(args[i])
         if kind == "int" and not allow_int:
             raise errors.InputTypeError(
-                f"{what} of {_name(fun)}: argument {i} is an integer "
-                f"({_describe(args[i])}); pass a float"
+                f"{subject}: {_integer_leaf(args, i)}; "
+                "pass a float"
                 + (" or use allow_int=True" if what == "jacrev" else ""))
         if holomorphic and kind != "complex":
             raise errors.InputTypeError(
@@ -884,6 +1054,8 @@ def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
     (Not `s2sad.elementwise`, which declares a derivative rule.)"""
     @_located
     def gradient(*args):
+        _check_inputs(fun, args, (argnum,), False, False,
+                      "elementwise_grad")
         value, vjp_fn = vjp(fun, *args)
         if np.iscomplexobj(value):
             raise errors.InputTypeError(
@@ -905,6 +1077,7 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
 
     @_located
     def hvp_maker(*args):
+        _check_inputs(fun, args, (argnum,), False, False, "make_hvp")
         value, vjp_fn = vjp(gradient, *args)
 
         @_located
@@ -915,7 +1088,7 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
 
 
 @_located
-def hvp(f, primals, tangents):
+def hvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple:
     """Hessian-vector product of a scalar function at `primals` along
     `tangents`: the JVP of its gradient (forward over reverse).
 
@@ -925,8 +1098,10 @@ def hvp(f, primals, tangents):
     Returns:
         A tuple with the product for each primal (None where held constant).
     """
-    primals, tangents = tuple(primals), tuple(tangents)
-    argnums = _with_tangents(primals, tangents, "hvp")
+    primals, tangents = _primals_and_tangents(f, primals, tangents, "hvp")
+    argnums = _with_tangents(primals, tangents)
+    if not argnums:  # every argument held constant
+        return (None,) * len(primals)
     gradient = grad(f, argnums=argnums)
     _, product = jvp(gradient, primals, tuple(
         t if i in argnums else None for i, t in enumerate(tangents)))
@@ -935,16 +1110,14 @@ def hvp(f, primals, tangents):
                  for i in range(len(primals)))
 
 
-def _with_tangents(primals, tangents, what):
-    """The positions that get a tangent: floats whose tangent is not None."""
-    if len(primals) != len(tangents):
-        raise errors.S2SADError(
-            f"{what} needs one tangent per primal: got {len(primals)} primals "
-            f"and {len(tangents)} tangents")
+def _with_tangents(primals, tangents):
+    """The positions that get a tangent: floats whose tangent is not None
+    (primals and tangents checked by `_primals_and_tangents`)."""
     return tuple(i for i, (p, t) in enumerate(zip(primals, tangents))
                  if t is not None and calls.differentiable(p))
 
 
+@_located
 def check_grads(f: Callable, args: Sequence, order: int = 1,
                 modes: Sequence[str] = ("fwd", "rev"),
                 atol: Optional[float] = None, rtol: Optional[float] = None,
@@ -964,12 +1137,19 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     (a JVP in "fwd", the gradient's product with it in "rev") is itself
     checked, to order - 1.
 
+    f is called on copies of args every time, so a function that changes
+    its arguments in place changes neither the caller's nor the point
+    checked. A complex input is moved along its real and imaginary
+    directions, against JAX's gradient of a real f(x + iy): df/dx - i df/dy.
+
     Args:
+        args: a tuple (or list) of f's arguments.
         order: how many times to differentiate (1: first derivatives).
         atol, rtol, eps: None for 1e-8, 1e-6 and 1e-6 (tolerances grow
             tenfold per order past the first, as differences of
             differences lose digits).
-        argnums: the arguments checked (all by default), keyword only.
+        argnums: the arguments checked (all by default), keyword only;
+            a negative one counts from the end of args.
 
     Raises:
         AssertionError: with the mismatching values.
@@ -980,11 +1160,18 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     if not isinstance(order, int) or order < 1:
         raise errors.S2SADError(f"check_grads: order={order!r}; give an "
                                 "int of 1 or more")
+    if not isinstance(args, (tuple, list)):
+        raise errors.S2SADError(
+            f"check_grads of {_name(f)}: args must be a tuple or list of "
+            f"f's arguments, got {_describe(args)}; write "
+            "check_grads(f, (x,)) for one argument")
     args = list(args)
     if argnums is None:
         argnums = tuple(range(len(args)))
-    elif isinstance(argnums, int):
-        argnums = (argnums,)
+    else:
+        argnums = _tuple(argnums, negative=True)
+        argnums = tuple(i % len(args) if -len(args) <= i < 0 else i for i in
+                        ((argnums,) if isinstance(argnums, int) else argnums))
     _check_first(f, args, argnums, modes, eps, rtol, atol, directions, seed)
     if order == 1:
         return
@@ -992,8 +1179,11 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     direction = tuple(_random_like(args[i], rng) for i in argnums)
     for mode in modes:
         derivative = functools.partial(
-            _forward_directional if mode == "fwd" else _reverse_directional,
-            f, tuple(argnums), direction)
+            _forward_directional, f, tuple(argnums), direction) \
+            if mode == "fwd" else functools.partial(
+                _reverse_directional, f, tuple(argnums), direction,
+                tuple(tuple(path for path, _ in _leaves(d))
+                      for d in direction))
         check_grads(derivative, args, order - 1, modes, atol * 10,
                     rtol * 10, eps, argnums=argnums, directions=directions,
                     seed=seed)
@@ -1011,25 +1201,36 @@ def _forward_directional(f, argnums, direction, *args):
     return total
 
 
-def _reverse_directional(f, argnums, direction, *args):
-    """The same by reverse mode: the gradient's dot product with it."""
+def _reverse_directional(f, argnums, direction, paths, *args):
+    """The same by reverse mode: the gradient's dot product with it, leaf
+    by leaf (`paths[k]`: the paths of direction[k]'s leaves); its real
+    part: the derivative along a complex direction, in JAX's convention
+    for the gradient of a real function of complex inputs."""
     total = 0.0
     for k in range(len(argnums)):
-        total = total + np.sum(grad(f, argnums[k])(*args) * direction[k])
+        g = grad(f, argnums[k])(*args)
+        for path in paths[k]:
+            g_leaf, d_leaf = g, direction[k]
+            for key in path:
+                g_leaf, d_leaf = g_leaf[key], d_leaf[key]
+            total = total + np.real(np.sum(g_leaf * d_leaf))
     return total
 
 
 def _random_like(tree, rng):
+    """Random normal leaves in the structure of tree (complex ones for
+    complex leaves)."""
     for path, leaf in _leaves(tree):
-        tree = _put(tree, path, _like(leaf, rng.standard_normal(
-            np.shape(leaf))))
+        tree = _put(tree, path, _leaf_like(leaf, _random(
+            rng, np.shape(leaf), np.iscomplexobj(leaf))))
     return tree
 
 
 def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
                  seed):
     rng = np.random.default_rng(seed)
-    grads = grad(f, argnums=argnums)(*args) if "rev" in modes else None
+    grads = grad(f, argnums=argnums)(*_copied(args)) if "rev" in modes \
+        else None
     for k, i in enumerate(argnums):
         # a tuple, list or dict argument is checked leaf by leaf
         for path, leaf in _leaves(args[i]):
@@ -1042,11 +1243,18 @@ def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
 
 def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
                 directions, what, g):
-    x = np.asarray(leaf, dtype=float)
+    """Check one leaf (a number or array) of argument i, f called on
+    copies of args each time (f may change its arguments in place).
+
+    A complex leaf is moved along its real and imaginary directions; its
+    gradient is JAX's, df/dx - i df/dy for a real f of z = x + iy, so that
+    the derivative along v is Re(sum(g * v))."""
+    complex_leaf = np.iscomplexobj(leaf)
+    x = np.asarray(leaf, dtype=complex if complex_leaf else float)
 
     def at(value):
-        moved = list(args)
-        moved[i] = _put(args[i], path, _like(leaf, value))
+        moved = _copied(args)
+        moved[i] = _put(moved[i], path, _leaf_like(leaf, value))
         return moved
 
     def along(v):
@@ -1055,22 +1263,42 @@ def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
 
     def tangent(v):
         tangents = [None] * len(args)
-        tangents[i] = _put(_zeros(args[i]), path, _like(leaf, v))
+        tangents[i] = _put(_zeros(args[i]), path, _leaf_like(
+            leaf, v.astype(x.dtype)))
         return jvp(f, args, tangents)[1]
     basis = [np.eye(x.size)[j].reshape(x.shape) for j in range(x.size)]
+    imaginary = [1j * v for v in basis] if complex_leaf else []
     randoms = [v / (np.linalg.norm(v) or 1.0) for v in
-               (rng.standard_normal(x.shape) for _ in range(directions))]
+               (_random(rng, x.shape, complex_leaf)
+                for _ in range(directions))]
     if "rev" in modes:
         g = np.asarray(g)
         numeric = np.array([along(v) for v in basis]).reshape(x.shape)
+        if complex_leaf:
+            numeric = numeric - 1j * np.array(
+                [along(v) for v in imaginary]).reshape(x.shape)
         _assert_close(g, numeric, rtol, atol, f"reverse d{what}")
         for v in randoms:
-            _assert_close(np.sum(g * v), along(v), rtol, atol,
+            _assert_close(np.real(np.sum(g * v)), along(v), rtol, atol,
                           f"reverse directional derivative of {what}")
     if "fwd" in modes:
-        for v in basis + randoms:
+        for v in basis + imaginary + randoms:
             _assert_close(tangent(v), along(v), rtol, atol,
                           f"forward directional derivative of {what}")
+
+
+def _random(rng, shape, complex_leaf):
+    """A standard normal array of shape, complex (independent real and
+    imaginary parts) for a complex leaf."""
+    v = rng.standard_normal(shape)
+    return v + 1j * rng.standard_normal(shape) if complex_leaf else v
+
+
+def _leaf_like(original, value):
+    """value as a leaf of the original's type: a Python complex for one,
+    else as `_like`."""
+    return complex(value) if isinstance(original, complex) else _like(
+        original, value)
 
 
 def _leaves(tree, path=()):
@@ -1084,6 +1312,21 @@ def _leaves(tree, path=()):
             yield from _leaves(value, path + (j,))
     else:
         yield path, tree
+
+
+def _copied(tree):
+    """A copy of nested tuples, lists and dicts with copies of the arrays
+    in them, for calling a function that may change its arguments in
+    place."""
+    if isinstance(tree, dict):
+        return {key: _copied(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_copied(value) for value in tree]
+    if isinstance(tree, tuple):
+        items = [_copied(value) for value in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(
+            items)
+    return tree.copy() if isinstance(tree, np.ndarray) else tree
 
 
 def _get(tree, path):
@@ -1109,7 +1352,8 @@ def _put(tree, path, value):
 def _zeros(tree):
     """Zero tangents in the structure of `tree`."""
     for path, leaf in _leaves(tree):
-        tree = _put(tree, path, _like(leaf, np.zeros(np.shape(leaf))))
+        tree = _put(tree, path, _leaf_like(leaf, np.zeros(
+            np.shape(leaf), complex if np.iscomplexobj(leaf) else float)))
     return tree
 
 

@@ -150,7 +150,7 @@ def name_cell_callee(forward, backward=None):
     _BUILDS[-1].cell_callees[-1].names = (forward, backward)
 
 
-def clear_cache(disk=False):
+def clear_cache(disk: bool = False) -> None:
     """Forget every transformation (and the call bindings derived from
     them); with `disk`, also empty the disk cache (see `diskcache`).
     Gradients already made keep working and stay fresh."""

@@ -9,6 +9,7 @@ Every derivative is compared with central differences in float64.
 """
 
 import functools
+import re
 import sys
 
 import numpy as np
@@ -255,3 +256,225 @@ def test_a_bad_argnums_is_refused_where_it_is_passed(transform, argnums):
         transform(poly, argnums=argnums)
     assert f"{__file__}:{line}:" in str(info.value)
     assert "argnums=" in str(info.value)
+
+
+def counted(p):
+    return p["a"] ** 2 * p["n"]
+
+
+def counted_list(xs):
+    return xs[0] ** 2 * xs[1]
+
+
+def test_allow_int_zeroes_only_the_integer_leaves():
+    p = {"a": 1.5, "n": 3}
+    g = s2sad.grad(counted, allow_int=True)(p)
+    assert g["n"] == 0.0 and type(g["n"]) is float
+    close(g["a"], central(lambda a: counted({"a": a, "n": 3}), (1.5,), 0))
+    value, g = s2sad.value_and_grad(counted_list, allow_int=True)([1.5, 3])
+    assert value == counted_list([1.5, 3])
+    close(g[0], central(lambda a: counted_list([a, 3]), (1.5,), 0))
+    assert g[1] == 0.0
+    assert p == {"a": 1.5, "n": 3}
+
+
+def test_an_integer_leaf_is_named():
+    with pytest.raises(errors.InputTypeError, match=r"argument 0\['n'\]"):
+        s2sad.grad(counted)({"a": 1.5, "n": 3})
+    with pytest.raises(errors.InputTypeError, match=r"argument 0\[1\]"):
+        s2sad.jacrev(counted_list)([1.5, 3])
+
+
+def normalised(x):
+    x /= np.linalg.norm(x)  # changes its argument in place
+    return np.sum(x * np.arange(1.0, 4.0))
+
+
+def copy_of(x):
+    return np.sum(np.asarray(x) * np.arange(1.0, 4.0) /
+                  np.linalg.norm(x))
+
+
+def test_linearize_works_on_copies_of_the_primals():
+    x = np.array([1.0, 2.0, 2.0])
+    value, f_jvp = s2sad.linearize(normalised, x)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 2.0])
+    assert value == copy_of(x)
+    v = np.array([0.1, 0.2, -0.3])
+    close(f_jvp(v), central(copy_of, (x,), 0) @ v)
+    close(f_jvp(v), central(copy_of, (x,), 0) @ v)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 2.0])
+
+
+def cube_sum(x):
+    return np.sum(x ** 3)
+
+
+def test_an_integer_primal_with_a_tangent_is_refused():
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(errors.InputTypeError, match="integer") as info:
+        s2sad.jvp(poly, (2, 1.0), (1.0, 0.0))
+    assert f"{__file__}:{line}:" in str(info.value)
+    with pytest.raises(errors.InputTypeError, match="pass the primal as"):
+        s2sad.linearize(cube_sum, np.array([1, 2]))[1](np.ones(2))
+    with pytest.raises(errors.InputTypeError, match="hvp of cube_sum"):
+        s2sad.hvp(cube_sum, (np.array([1, 2]),), (np.ones(2),))
+    # None or zeros (JAX's float0) hold it constant
+    value, tangent = s2sad.jvp(poly, (2, 1.0), (None, 1.0))
+    assert value == poly(2, 1.0)
+    close(tangent, central(poly, (2.0, 1.0), 1))
+    assert s2sad.jvp(poly, (2, 1.0), (0.0, 1.0))[1] == tangent
+
+
+def test_integer_inputs_are_refused_by_every_transformation():
+    x = np.array([1, 2])
+    for transform, name in ((s2sad.elementwise_grad, "elementwise_grad"),
+                            (s2sad.make_hvp, "make_hvp"),
+                            (s2sad.grad, "grad"),
+                            (s2sad.hessian, "grad of cube_sum")):
+        with pytest.raises(errors.InputTypeError, match=name):
+            transform(cube_sum)(x)
+
+
+def stats(p, x):
+    x = np.asarray(x)
+    return {"mean": np.mean(p["w"] * x + p["b"]), "sq": np.sum(x ** 2)}
+
+
+P = {"w": 1.5, "b": -0.5}
+
+
+@pytest.mark.parametrize("primals, tangents, message", [
+    ((P, X), ({"w": 1.0}, np.ones(3)), "dict with keys"),
+    ((P, X), ((1.0, 0.0), np.ones(3)), "dict with keys"),
+    ((P, X), (P, np.ones(4)), r"shape \(3,\) but its tangent has shape"),
+    ((P, X), (P, np.ones((3, 1))), r"shape \(3, 1\)"),
+    ((P, X), (P, np.ones(3) * 1j), "real but its tangent is complex"),
+    ((P, X + 0j), (P, np.ones(3)), "complex but its tangent is real"),
+    ((P, [1.0, 2.0]), (P, [1.0]), "list of 2"),
+    ((P, X), (P, "t"), "its tangent is str"),
+])
+def test_a_tangent_unlike_its_primal_is_refused(primals, tangents,
+                                                 message):
+    with pytest.raises(errors.InputTypeError, match=message):
+        s2sad.jvp(stats, primals, tangents)
+    with pytest.raises(errors.InputTypeError, match=message):
+        s2sad.linearize(stats, *primals)[1](*tangents)
+
+
+def test_a_tangent_of_the_wrong_shape_is_refused_by_hvp():
+    with pytest.raises(errors.InputTypeError, match="shape"):
+        s2sad.hvp(cube_sum, (X,), (np.ones((3, 1)),))
+    v = np.array([0.5, -1.0, 2.0])
+    product, = s2sad.hvp(cube_sum, (X,), (v,))
+    close(product, central(lambda x: s2sad.grad(cube_sum)(x), (X,), 0) @ v)
+
+
+def test_primals_and_tangents_must_be_sequences():
+    with pytest.raises(errors.S2SADError, match="primals must be a tuple"):
+        s2sad.jvp(np.sin, 1.0, 1.0)
+    with pytest.raises(errors.S2SADError, match="tangents must be a tuple"):
+        s2sad.jvp(np.sin, (1.0,), 1.0)
+
+
+def unit_dot(x, w):
+    x /= np.linalg.norm(x)  # changes both its arguments in place
+    w[0] = w[0] * 2.0
+    return np.sum(x * w)
+
+
+def test_check_grads_calls_f_on_copies():
+    x, w = np.array([3.0, 4.0, 1.0]), np.array([1.0, 2.0, 3.0])
+    s2sad.check_grads(unit_dot, (x, w), 1)
+    np.testing.assert_array_equal(x, [3.0, 4.0, 1.0])
+    np.testing.assert_array_equal(w, [1.0, 2.0, 3.0])
+
+
+def imag_part(z):
+    return np.sum(np.imag(z) * 3.0)
+
+
+def energy(z):
+    return np.sum(np.abs(z) ** 2 + np.real(z * z))
+
+
+@s2sad.custom_vjp
+def wrong_abs2(z):
+    return np.sum(np.abs(z) ** 2)
+
+
+wrong_abs2.defvjp(lambda z: (np.sum(np.abs(z) ** 2), z),
+                  lambda z, g: (g * 2 * z,))  # JAX's is 2 conj(z)
+
+
+def test_check_grads_of_complex_inputs_follows_jax():
+    z = np.array([1.0 + 2.0j, -0.5 + 0.3j])
+    # JAX's gradient of a real f(x + iy): df/dx - i df/dy
+    close(s2sad.grad(imag_part)(z), [-3j, -3j])
+    h = 1e-6
+    by_parts = [(energy(z + h * e) - energy(z - h * e)) / (2 * h)
+                - 1j * (energy(z + 1j * h * e) - energy(z - 1j * h * e))
+                / (2 * h) for e in np.eye(2)]
+    close(s2sad.grad(energy)(z), by_parts)
+    for f in (imag_part, energy):
+        s2sad.check_grads(f, (z,), 1)
+        s2sad.check_grads(f, [complex(z[0])], 1)
+    s2sad.check_grads(energy, (z,), 2, modes=("rev",))
+    with pytest.raises(AssertionError, match="central differences"):
+        s2sad.check_grads(wrong_abs2, (z,), 1, modes=("rev",))
+
+
+def test_check_grads_needs_a_tuple_of_arguments():
+    line = sys._getframe().f_lineno + 3
+    with pytest.raises(errors.S2SADError, match="args must be a tuple") \
+            as info:
+        s2sad.check_grads(loss, np.ones(3), 1)
+    assert f"{__file__}:{line}:" in str(info.value)
+
+
+def test_argnums_may_be_any_integer_and_negative():
+    expected = central(poly, (3.0, 4.0), 1)
+    for argnums in (np.int64(1), -1, [np.int32(1)]):
+        g = s2sad.grad(poly, argnums)(3.0, 4.0)
+        close(g[0] if isinstance(argnums, list) else g, expected)
+    value, (gx, gy) = s2sad.value_and_grad(poly, (-2, -1))(3.0, 4.0)
+    assert value == poly(3.0, 4.0)
+    close(gx, central(poly, (3.0, 4.0), 0))
+    close(gy, expected)
+    close(s2sad.jacfwd(poly, np.int64(1))(3.0, 4.0), expected)
+    s2sad.check_grads(loss, (X, Y), 1, argnums=-1)
+    with pytest.raises(errors.S2SADError, match="end of the 2 positional"):
+        s2sad.grad(poly, -3)
+    with pytest.raises(errors.S2SADError, match="count argnums from 0"):
+        s2sad.jacrev(poly, -1)
+
+
+@pytest.mark.parametrize("argnums", [None, (), True, 1.5])
+def test_a_bad_argnums_is_quoted_as_given(argnums):
+    with pytest.raises(errors.S2SADError,
+                       match=re.escape(f"argnums={argnums!r}:")):
+        s2sad.grad(poly, argnums)
+
+
+def layered(layers, x):
+    for w, b in layers:
+        x = np.tanh(w @ x + b)
+    return np.sum(x ** 2)
+
+
+def test_check_grads_of_structured_arguments_to_order_two():
+    rng = np.random.default_rng(0)
+    layers = [(rng.normal(size=(3, 2)), np.zeros(3)),
+              (rng.normal(size=(1, 3)), np.zeros(1))]
+    s2sad.check_grads(layered, (layers, np.array([0.5, -1.0])), 2,
+                      modes=("rev",))
+
+
+def test_a_vjp_takes_one_cotangent():
+    value, vjp_fn = s2sad.vjp(mixed, 3.0, 4.0)
+    assert value == mixed(3.0, 4.0)
+    with pytest.raises(errors.S2SADError, match="takes one cotangent"):
+        vjp_fn(1.0, 1.0)
+    gx, gy = vjp_fn(1.0)
+    close(gx, central(mixed, (3.0, 4.0), 0))
+    close(gy, central(mixed, (3.0, 4.0), 1))

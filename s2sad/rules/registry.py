@@ -44,6 +44,7 @@ import inspect
 import linecache
 import sys
 import textwrap
+from typing import Any, Callable, Sequence
 
 import gast
 import numpy
@@ -298,7 +299,8 @@ def _rule(fn):
     return rule
 
 
-def elementwise(*fns, domain="real"):
+def elementwise(*fns: Callable, domain: str = "real"
+                ) -> Callable[[Callable], Callable]:
     """Declare partial derivatives of elementwise functions: a rule
     decorator (`@s2sad.elementwise(np.tanh)`), whose template returns one
     expression per input. Not autograd's `elementwise_grad`, which is
@@ -315,8 +317,9 @@ def elementwise(*fns, domain="real"):
     return register
 
 
-def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
-            constants=(), indices=()):
+def adjoint(*fns: Callable, broadcasts: bool = False, domain: str = "real",
+            makes_complex: bool = False, constants: Sequence[str] = (),
+            indices: Sequence[str] = ()) -> Callable[[Callable], Callable]:
     """Declare a reverse-mode template in `d[x] = ...` syntax.
 
     Args:
@@ -345,7 +348,8 @@ def adjoint(*fns, broadcasts=False, domain="real", makes_complex=False,
     return register
 
 
-def tangent(*fns, structural=False):
+def tangent(*fns: Callable, structural: bool = False
+            ) -> Callable[[Callable], Callable]:
     """Declare a forward-mode template: `d[y] = <sum of linear terms>`.
 
     Args:
@@ -488,7 +492,7 @@ def _spelling(fn, namespace):
     return fn.__name__
 
 
-def non_differentiable(*fns):
+def non_differentiable(*fns: Callable) -> Any:
     """Declare functions whose derivative is zero wherever it exists."""
     for fn in fns:
         _rule(fn).differentiable = False
