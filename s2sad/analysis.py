@@ -49,12 +49,15 @@ def _propagates(stmt, strings):
 def _makes_string(stmt, strings):
     """Does `stmt` give a string: a string constant, or an operator (`%`,
     `+`, `*`) with a string operand (a constant or a name in `strings`)?"""
-    if stmt.fn is not ssa.identity and getattr(
-            stmt.fn, "__module__", None) != "_operator":
-        return False
+    if stmt.fn is not ssa.identity and stmt.fn not in _STRING_OPERATORS:
+        return False  # (not getitem: d["key"] reads a dict)
     return any(isinstance(a, ssa.Const) and isinstance(a.value, (str, bytes))
                or isinstance(a, ssa.Var) and a.name in strings
                for a in stmt.operands())
+
+
+_STRING_OPERATORS = {operator.mod, operator.add, operator.mul, operator.imod,
+                     operator.iadd, operator.imul}
 
 
 def _edges(stmts):

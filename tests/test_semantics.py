@@ -918,3 +918,20 @@ def f_string(x):
 def test_a_string_made_from_a_value_carries_no_derivative(f):
     # "%.3f" % x formats x: a string operator, not the modulo of numbers
     exact(f, 1.23456)
+
+
+def keyed_by_strings(p, x):
+    w = p["w"] * x
+    return np.sum(w ** 2) + p["b"] * len("bias")
+
+
+def test_a_string_key_reads_a_value_with_its_derivative():
+    # p["w"] has a string operand, yet is no string: its derivative flows
+    p, x = {"w": np.array([1.0, 2.0]), "b": 0.5}, 2.0
+    g = s2sad.grad(keyed_by_strings, argnums=(0, 1))(p, x)
+    np.testing.assert_allclose(g[0]["w"], 2 * p["w"] * x ** 2)  # w x: 2wx^2
+    assert g[0]["b"] == 4.0
+    eps = 1e-6
+    numeric = (keyed_by_strings(p, x + eps) - keyed_by_strings(p, x - eps)) \
+        / (2 * eps)
+    np.testing.assert_allclose(g[1], numeric, rtol=1e-7)
