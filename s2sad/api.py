@@ -1021,11 +1021,14 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
     `H[i][j]` has shape `x_i.shape + x_j.shape`. `(hessian, aux)` with
     has_aux."""
     argnums = _tuple(argnums)
+    # a holomorphic gradient is jacrev's (grad's generated code is real)
+    gradient = functools.partial(jacrev, holomorphic=True) if holomorphic \
+        else grad
     if isinstance(argnums, int):
-        return jacfwd(grad(fun, argnums, has_aux, holomorphic),
-                      argnums, has_aux, holomorphic)
-    rows = tuple(jacfwd(grad(fun, i, has_aux, holomorphic), argnums,
-                        has_aux, holomorphic) for i in argnums)
+        return jacfwd(gradient(fun, argnums, has_aux), argnums, has_aux,
+                      holomorphic)
+    rows = tuple(jacfwd(gradient(fun, i, has_aux), argnums, has_aux,
+                        holomorphic) for i in argnums)
     return _Transformed(_hessian_blocks, rows, has_aux=has_aux)
 
 

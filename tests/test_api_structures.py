@@ -112,3 +112,22 @@ def test_check_grads_to_second_order_on_dict_parameters():
     s2sad.check_grads(loss, (params, data, target), 2, argnums=0)
     assert np.array_equal(params["W"], before["W"])
     assert params["c"] == before["c"]
+
+
+def test_a_holomorphic_hessian_is_the_complex_second_derivative():
+    def poly(z):
+        return z ** 3 + 2 * z
+
+    def mixed(z, w):
+        return z ** 2 * w + w ** 3
+    z, w, h = 1 + 1j, 2 - 1j, 1e-4
+
+    def second(f, x):  # central second differences along the real axis
+        return (f(x + h) - 2 * f(x) + f(x - h)) / h ** 2
+    assert np.isclose(s2sad.hessian(poly, holomorphic=True)(z), 6 + 6j)
+    assert np.isclose(s2sad.hessian(poly, holomorphic=True)(z),
+                      second(poly, z), rtol=1e-6)
+    H = s2sad.hessian(mixed, (0, 1), holomorphic=True)(z, w)
+    assert np.isclose(H[0][0], second(lambda u: mixed(u, w), z), rtol=1e-6)
+    assert np.isclose(H[1][1], second(lambda u: mixed(z, u), w), rtol=1e-6)
+    assert np.isclose(H[0][1], 2 * z) and np.isclose(H[1][0], 2 * z)
