@@ -255,3 +255,41 @@ def test_a_bad_argnums_is_refused_where_it_is_passed(transform, argnums):
         transform(poly, argnums=argnums)
     assert f"{__file__}:{line}:" in str(info.value)
     assert "argnums=" in str(info.value)
+
+
+def _scaled_dot_fwd(scale, a, b):
+    return scale * (a @ b), (a, b)
+
+
+def _scaled_dot_bwd(scale, res, g):
+    a, b = res
+    return scale * g * b, scale * g * a
+
+
+def test_the_hessian_through_a_custom_vjp_with_nondiff_argnums():
+    scaled_dot = functools.partial(s2sad.custom_vjp, nondiff_argnums=(0,))(
+        lambda scale, a, b: scale * (a @ b))
+    scaled_dot.defvjp(_scaled_dot_fwd, _scaled_dot_bwd)
+
+    def loss(a, b):
+        return scaled_dot(2.0, a, b) ** 2
+    a, b = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    h = s2sad.hessian(loss)(a, b)
+    g = s2sad.grad(loss)
+    numeric = np.array([(g(a + e, b) - g(a - e, b)) / 2e-6
+                        for e in np.eye(2) * 1e-6]).T
+    np.testing.assert_allclose(h, numeric, rtol=1e-6)
+    np.testing.assert_allclose(h, 8 * np.outer(b, b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bwd, match", [
+    (lambda x, g: (g * 2 * x[:1],), r"shape \(1,\) for an argument of "
+     r"shape \(3,\)"),
+    (lambda x, g: 2 * g * x, "returned ndarray; return a tuple"),
+])
+def test_a_custom_vjp_bwd_of_the_wrong_shape_or_kind_is_refused(bwd, match):
+    f = s2sad.custom_vjp(lambda x: np.sum(x ** 2))
+    f.defvjp(lambda x: (np.sum(x ** 2), x), bwd)
+    with pytest.raises(errors.S2SADError, match=match) as info:
+        s2sad.grad(f)(np.ones(3))
+    assert info.value.filename == __file__
