@@ -197,9 +197,9 @@ def _jacobian_columns(rule, *args):
                         for j, a in enumerate(args)]
             value, column = rule(args, tangents)
             block.append(np.asarray(column))
-        columns.append((x.shape, block))
+        columns.append((arg, block))
     if value is None:
-        value = rule(args, [None] * len(args))[0]
+        value = rule(args, [None for _ in args])[0]
     return value, columns
 
 
@@ -212,10 +212,10 @@ def _transposed(columns, value_bar):
         if entry is None:
             grads.append(None)
             continue
-        shape, block = entry
+        arg, block = entry
         flat = np.array([np.sum(g * column) for column in block])
-        grads.append(float(flat[0]) if shape == () else np.reshape(
-            flat, shape))
+        grads.append(float(flat[0]) if np.ndim(arg) == 0 else np.reshape(
+            flat, np.shape(arg)))
     return tuple(grads)
 
 

@@ -293,3 +293,30 @@ def test_a_custom_vjp_bwd_of_the_wrong_shape_or_kind_is_refused(bwd, match):
     with pytest.raises(errors.S2SADError, match=match) as info:
         s2sad.grad(f)(np.ones(3))
     assert info.value.filename == __file__
+
+
+@s2sad.custom_jvp
+def _logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+@_logsumexp.defjvp
+def _logsumexp_jvp(primals, tangents):
+    x, = primals
+    t, = tangents
+    y = _logsumexp(x)
+    return y, np.sum(np.exp(x - y) * t)
+
+
+def test_the_hessian_through_a_custom_jvp():
+    def f(x):
+        return _logsumexp(x) ** 2
+    x = np.array([0.5, -1.0, 2.0])
+    before = x.copy()
+    h = s2sad.hessian(f)(x)
+    g = s2sad.grad(f)
+    numeric = np.array([(g(x + e) - g(x - e)) / 2e-6
+                        for e in np.eye(3) * 1e-6]).T
+    np.testing.assert_allclose(h, numeric, rtol=1e-6, atol=1e-9)
+    assert np.array_equal(x, before)
