@@ -320,3 +320,8 @@ def test_the_hessian_through_a_custom_jvp():
                         for e in np.eye(3) * 1e-6]).T
     np.testing.assert_allclose(h, numeric, rtol=1e-6, atol=1e-9)
     assert np.array_equal(x, before)
+
+
+def test_check_grads_to_the_fourth_order():
+    # reverse mode four times differentiates the gradients a vjp returns
+    s2sad.check_grads(lambda x: x ** 5, (1.3,), 4, modes=("rev",))
