@@ -1039,22 +1039,32 @@ def _hessian_blocks(rows, *args, has_aux=False):
     return tuple(out)
 
 
+@_located
 def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
     """autograd's `elementwise_grad`: the gradient of the sum of fun's
     outputs, in one reverse pass (the vjp with a cotangent of ones); the
     diagonal of the Jacobian when it is diagonal (an elementwise fun).
-    (Not `s2sad.elementwise`, which declares a derivative rule.)"""
-    @_located
-    def gradient(*args):
-        value, vjp_fn = vjp(fun, *args)
-        if np.iscomplexobj(value):
-            raise errors.InputTypeError(
-                f"elementwise_grad of {_name(fun)}: its output is complex; "
-                "elementwise_grad applies to real outputs")
-        return vjp_fn(runtime.tree_like(np.ones(np.shape(value)), value)
-                      if np.ndim(value) else 1.0)[argnum]
-    gradient.__name__ = f"elementwise_grad_{getattr(fun, '__name__', 'f')}"
-    return gradient
+    (Not `s2sad.elementwise`, which declares a derivative rule.) Itself
+    differentiable: `elementwise_grad(elementwise_grad(np.tanh))`."""
+    return _Transformed(_elementwise_grad, fun, argnum=argnum)
+
+
+def _elementwise_grad(fun, *args, argnum=0):
+    # as `_jacrev`, through calls.vjp_functions
+    forward, pull = calls.vjp_functions(fun, args, (), (calls.FUNCTION,
+                                                        argnum))
+    value, residuals = forward(*runtime.bound(fun), *args)
+    _check_real_output(fun, value)
+    ones = np.ones(np.shape(value)) if np.ndim(value) else 1.0
+    return runtime.gradient(pull(residuals, ones)[1], args[argnum])
+
+
+def _check_real_output(fun, value):
+    """elementwise_grad applies to real outputs."""
+    if np.iscomplexobj(value):
+        raise errors.InputTypeError(
+            f"elementwise_grad of {_name(fun)}: its output is complex; "
+            "elementwise_grad applies to real outputs")
 
 
 def make_hvp(fun: Callable, argnum: int = 0) -> Callable:

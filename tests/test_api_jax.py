@@ -325,3 +325,15 @@ def test_the_hessian_through_a_custom_jvp():
 def test_check_grads_to_the_fourth_order():
     # reverse mode four times differentiates the gradients a vjp returns
     s2sad.check_grads(lambda x: x ** 5, (1.3,), 4, modes=("rev",))
+
+
+def test_elementwise_grad_of_elementwise_grad():
+    x = np.linspace(-3.0, 3.0, 5)
+    before = x.copy()
+    second = s2sad.elementwise_grad(s2sad.elementwise_grad(np.tanh))(x)
+    first = s2sad.elementwise_grad(np.tanh)
+    np.testing.assert_allclose(second, (first(x + 1e-6) - first(x - 1e-6))
+                               / 2e-6, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(second, -2 * np.tanh(x) / np.cosh(x) ** 2,
+                               rtol=1e-12)
+    assert np.array_equal(x, before)

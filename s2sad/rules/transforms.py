@@ -79,6 +79,16 @@ def jacrev_fwd(y, fun, argnums: via_output = 0, has_aux: via_output = False,
     d[y] = (d[fun],)
 
 
+@adjoint(api.elementwise_grad)
+def elementwise_grad_rev(y, fun, argnum: via_output = 0):
+    d[fun] = d[y][0]
+
+
+@tangent(api.elementwise_grad)
+def elementwise_grad_fwd(y, fun, argnum: via_output = 0):
+    d[y] = (d[fun],)
+
+
 @adjoint(api.jacobian)
 def jacobian_rev(y, fun, argnums: via_output = 0):
     d[fun] = d[y][0]
