@@ -888,19 +888,27 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
         _check_aux(value, f)
         value, aux = value
         held = _zero_cotangent(aux)
-    if np.iscomplexobj(value) and not holomorphic:
-        raise errors.InputTypeError(
-            f"jacrev of {_name(f)}: its output is complex; pass "
-            "holomorphic=True for the complex derivative of a holomorphic "
-            "function")
+    _check_real(f, value, holomorphic)
+    build = _jacrev_tree if _any_tree(value, args, positions) \
+        else _jacrev_arrays
+    jac = build(args, argnums, value, residuals, pull,
+                held if has_aux else None, holomorphic)
+    return (jac, aux) if has_aux else jac
+
+
+def _jacrev_arrays(args, argnums, value, residuals, pull, held,
+                   holomorphic):
+    """`_jacrev` for array and number inputs and outputs: one backward
+    sweep per output element."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
     out_shape = np.shape(value)
     cotangents = []  # per output element, per position
     for idx in np.ndindex(*out_shape):
         basis = np.zeros(out_shape, dtype=complex if holomorphic else float)
         basis[idx] = 1.0
         basis = basis if out_shape else basis[()]
-        cotangents.append(pull(residuals, (basis, held) if has_aux
-                               else basis))
+        cotangents.append(pull(residuals, basis if held is None
+                               else (basis, held)))
     blocks = []
     for k in range(len(positions)):
         in_shape = np.shape(args[positions[k]])
@@ -909,8 +917,71 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
         rows = [np.asarray(c[k + 1], dtype=kind) for c in cotangents]
         stacked = np.stack(rows) if rows else np.zeros((0,) + in_shape)
         blocks.append(np.reshape(stacked, out_shape + in_shape))
-    jac = blocks[0] if isinstance(argnums, int) else tuple(blocks)
-    return (jac, aux) if has_aux else jac
+    return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+
+
+def _check_real(f, value, holomorphic):
+    """Refuse a complex output of jacrev unless holomorphic."""
+    if not holomorphic and _any_complex(value):
+        raise errors.InputTypeError(
+            f"jacrev of {_name(f)}: its output is complex; pass "
+            "holomorphic=True for the complex derivative of a holomorphic "
+            "function")
+
+
+def _any_complex(value):
+    """Whether an output (a number, an array or a structure of them) holds
+    a complex leaf."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, (list, tuple)):
+        return np.iscomplexobj(value)
+    found = False
+    for item in value:
+        if _any_complex(item):
+            found = True
+    return found
+
+
+def _jacrev_tree(args, argnums, value, residuals, pull, held,
+                 holomorphic):
+    """`_jacrev` for inputs or outputs that are tuples, lists or dicts (as
+    `_jacfwd_tree` lays them out): one backward sweep per element of each
+    output leaf."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    dtype = complex if holomorphic else float
+    zeros = _zeros(value, dtype)
+    rows = {}  # per output leaf: per element, the inputs' cotangents
+    for path, leaf in _leaves(value):
+        shape = np.shape(leaf)
+        rows[path] = []
+        for idx in np.ndindex(*shape):
+            basis = np.zeros(shape, dtype=dtype)
+            basis[idx] = 1.0
+            cotangent = runtime.tree_adjoint(
+                _put(zeros, path, basis if shape else basis[()]), value)
+            grads = pull(residuals, cotangent if held is None
+                         else (cotangent, held))
+            rows[path].append([runtime.tree_like(grads[k + 1], args[i])
+                               for k, i in enumerate(positions)])
+
+    def block(k, out_path, out_leaf, in_path, in_leaf):
+        shape = np.shape(out_leaf) + np.shape(in_leaf)
+        kind = complex if np.iscomplexobj(in_leaf) else float
+        parts = [_leaf_array(_get(r[k], in_path), in_leaf, kind)
+                 for r in rows[out_path]]
+        if not parts:
+            return np.zeros(shape, dtype=kind)
+        return np.reshape(np.stack(parts), shape)
+    return _laid_out(value, args, argnums, block)
+
+
+def _leaf_array(g, leaf, kind):
+    """A leaf of a cotangent as an array of its input leaf's shape (zeros
+    where it is None: the output does not depend on that leaf)."""
+    if g is None:
+        return np.zeros(np.shape(leaf), dtype=kind)
+    return np.broadcast_to(np.asarray(g, dtype=kind), np.shape(leaf))
 
 
 def _zero_cotangent(aux):
@@ -964,9 +1035,14 @@ def _jacobian(f, *args, argnums=0):
 
 def _jacobian_mode(f, args, argnums):
     positions = (argnums,) if isinstance(argnums, int) else argnums
-    inputs = sum(np.size(args[i]) for i in positions)
-    outputs = np.size(f(*args))
+    inputs = sum(_size(args[i]) for i in positions)
+    outputs = _size(f(*args))
     return "forward" if inputs < outputs else "reverse"
+
+
+def _size(tree):
+    """The number of elements of the leaves of a structure."""
+    return sum(np.size(leaf) for _, leaf in _leaves(tree))
 
 
 @_located
@@ -993,6 +1069,9 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False):
     values = runtime.bound(f)  # a closure's values, held
     held = runtime.bound(runtime.zeros_like(f))
     dtype = complex if holomorphic else float
+    if _any_tree(None, args, positions):
+        return _jacfwd_tree(f, args, argnums, has_aux, dtype, jvp_fn,
+                            values, held)
     columns = []
     out = aux = None
     for i in positions:
@@ -1009,18 +1088,98 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False):
             if has_aux:
                 _check_aux(out, f)
                 (out, aux), column = out, column[0]
+            if _is_tree(out):
+                return _jacfwd_tree(f, args, argnums, has_aux, dtype,
+                                    jvp_fn, values, held)
             block.append(_as_float(column))
         if out is None:
             out = f(*args)
             if has_aux:
                 _check_aux(out, f)
                 out, aux = out
+            if _is_tree(out):
+                return _jacfwd_tree(f, args, argnums, has_aux, dtype,
+                                    jvp_fn, values, held)
         out_shape = np.shape(out)
         stacked = np.stack(block, axis=-1) if block else np.zeros(
             out_shape + (0,))
         columns.append(np.reshape(stacked, out_shape + x.shape))
     jac = columns[0] if isinstance(argnums, int) else tuple(columns)
     return (jac, aux) if has_aux else jac
+
+
+def _is_tree(value):
+    """Whether a function's input or output is a structure (a tuple, list
+    or dict) rather than a number or an array."""
+    return isinstance(value, (tuple, list, dict))
+
+
+def _any_tree(out, args, positions):
+    """Whether an output or an input at `positions` is a structure."""
+    found = _is_tree(out)
+    for i in positions:
+        if _is_tree(args[i]):
+            found = True
+    return found
+
+
+def _jacfwd_tree(f, args, argnums, has_aux, dtype, jvp_fn, values, held):
+    """`_jacfwd` for inputs or outputs that are tuples, lists or dicts, as
+    JAX gives it: the output's structure outside, the input's inside, each
+    leaf of shape `out_leaf.shape + in_leaf.shape`: one JVP per element of
+    each input leaf."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    zeros = [_zeros(args[j], dtype) for j in positions]
+    out = aux = None
+    columns = {}  # per position and input leaf: a tangent per element
+    for k, i in enumerate(positions):
+        for path, leaf in _leaves(args[i]):
+            shape = np.shape(leaf)
+            columns[k, path] = []
+            for idx in np.ndindex(*shape):
+                basis = np.zeros(shape, dtype=dtype)
+                basis[idx] = 1.0
+                tangents = list(zeros)
+                tangents[k] = _put(zeros[k], path, _like(leaf, basis))
+                out, column = jvp_fn(*values, *args, held, *tangents)
+                if has_aux:
+                    _check_aux(out, f)
+                    (out, aux), column = out, column[0]
+                columns[k, path].append(runtime.tangents(column, out))
+    if out is None:
+        out = f(*args)
+        if has_aux:
+            _check_aux(out, f)
+            out, aux = out
+
+    def block(k, out_path, out_leaf, in_path, in_leaf):
+        shape = np.shape(out_leaf) + np.shape(in_leaf)
+        parts = [_as_float(_get(c, out_path)) for c in columns[k, in_path]]
+        if not parts:
+            return np.zeros(shape, dtype=dtype)
+        return np.reshape(np.stack(parts, axis=-1), shape)
+    jac = _laid_out(out, args, argnums, block)
+    return (jac, aux) if has_aux else jac
+
+
+def _laid_out(out, args, argnums, block):
+    """A Jacobian as JAX lays it out: the output's structure outside; in
+    it, for each output leaf, the input's structure (a tuple of them for a
+    tuple of argnums), each leaf `block(k, out_path, out_leaf, in_path,
+    in_leaf)` for the k-th of argnums."""
+    def inputs(out_path, out_leaf):
+        blocks = tuple(_map_leaves(args[i], functools.partial(
+            block, k, out_path, out_leaf)) for k, i in enumerate(
+                (argnums,) if isinstance(argnums, int) else argnums))
+        return blocks[0] if isinstance(argnums, int) else blocks
+    return _map_leaves(out, inputs)
+
+
+def _map_leaves(tree, function):
+    """`tree` with each leaf replaced by `function(path, leaf)`."""
+    for path, leaf in list(_leaves(tree)):
+        tree = _put(tree, path, function(path, leaf))
+    return tree
 
 
 @_located
@@ -1032,11 +1191,14 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
     `H[i][j]` has shape `x_i.shape + x_j.shape`. `(hessian, aux)` with
     has_aux."""
     argnums = _tuple(argnums)
+    # a holomorphic gradient is jacrev's (grad's generated code is real)
+    gradient = functools.partial(jacrev, holomorphic=True) if holomorphic \
+        else grad
     if isinstance(argnums, int):
-        return jacfwd(grad(fun, argnums, has_aux, holomorphic),
-                      argnums, has_aux, holomorphic)
-    rows = tuple(jacfwd(grad(fun, i, has_aux, holomorphic), argnums,
-                        has_aux, holomorphic) for i in argnums)
+        return jacfwd(gradient(fun, argnums, has_aux), argnums, has_aux,
+                      holomorphic)
+    rows = tuple(jacfwd(gradient(fun, i, has_aux), argnums, has_aux,
+                        holomorphic) for i in argnums)
     return _Transformed(_hessian_blocks, rows, has_aux=has_aux)
 
 
@@ -1047,24 +1209,33 @@ def _hessian_blocks(rows, *args, has_aux=False):
     return tuple(out)
 
 
+@_located
 def elementwise_grad(fun: Callable, argnum: int = 0) -> Callable:
     """autograd's `elementwise_grad`: the gradient of the sum of fun's
     outputs, in one reverse pass (the vjp with a cotangent of ones); the
     diagonal of the Jacobian when it is diagonal (an elementwise fun).
-    (Not `s2sad.elementwise`, which declares a derivative rule.)"""
-    @_located
-    def gradient(*args):
-        _check_inputs(fun, args, (argnum,), False, False,
-                      "elementwise_grad")
-        value, vjp_fn = vjp(fun, *args)
-        if np.iscomplexobj(value):
-            raise errors.InputTypeError(
-                f"elementwise_grad of {_name(fun)}: its output is complex; "
-                "elementwise_grad applies to real outputs")
-        return vjp_fn(runtime.tree_like(np.ones(np.shape(value)), value)
-                      if np.ndim(value) else 1.0)[argnum]
-    gradient.__name__ = f"elementwise_grad_{getattr(fun, '__name__', 'f')}"
-    return gradient
+    (Not `s2sad.elementwise`, which declares a derivative rule.) Itself
+    differentiable: `elementwise_grad(elementwise_grad(np.tanh))`."""
+    return _Transformed(_elementwise_grad, fun, argnum=argnum)
+
+
+def _elementwise_grad(fun, *args, argnum=0):
+    # as `_jacrev`, through calls.vjp_functions
+    _check_inputs(fun, args, (argnum,), False, False, "elementwise_grad")
+    forward, pull = calls.vjp_functions(fun, args, (), (calls.FUNCTION,
+                                                        argnum))
+    value, residuals = forward(*runtime.bound(fun), *args)
+    _check_real_output(fun, value)
+    ones = np.ones(np.shape(value)) if np.ndim(value) else 1.0
+    return runtime.gradient(pull(residuals, ones)[1], args[argnum])
+
+
+def _check_real_output(fun, value):
+    """elementwise_grad applies to real outputs."""
+    if np.iscomplexobj(value):
+        raise errors.InputTypeError(
+            f"elementwise_grad of {_name(fun)}: its output is complex; "
+            "elementwise_grad applies to real outputs")
 
 
 def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
@@ -1190,15 +1361,34 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
 
 
 def _forward_directional(f, argnums, direction, *args):
-    """The derivative of `f` at args along `direction` (one array per
-    position of argnums) by forward mode, written as s2sad differentiates
-    it again (jacfwd inside)."""
-    total = 0.0
+    """The derivative of `f` at args along `direction` (one array or
+    structure per position of argnums) by forward mode: that of
+    `t -> f(args + t direction)` at 0, written as s2sad differentiates it
+    again (jacfwd inside)."""
+    return jacfwd(_moved, 0)(0.0, f, argnums, direction, args)
+
+
+def _moved(t, f, argnums, direction, args):
+    """f at args moved by t times direction."""
+    moved = list(args)
     for k in range(len(argnums)):
-        jac = jacfwd(f, argnums[k])(*args)
-        total = total + np.tensordot(jac, direction[k],
-                                     axes=np.ndim(direction[k]))
-    return total
+        moved[argnums[k]] = _shifted(args[argnums[k]], direction[k], t)
+    return f(*moved)
+
+
+def _shifted(x, v, t):
+    """x + t v for numbers, arrays and tuples, lists and dicts of them."""
+    if isinstance(x, dict):
+        shifted = {}
+        for key, value in x.items():
+            shifted[key] = _shifted(value, v[key], t)
+        return shifted
+    if isinstance(x, (list, tuple)):
+        items = []
+        for item, along in zip(x, v):
+            items.append(_shifted(item, along, t))
+        return items if isinstance(x, list) else tuple(items)
+    return x + t * v
 
 
 def _reverse_directional(f, argnums, direction, paths, *args):
@@ -1349,11 +1539,11 @@ def _put(tree, path, value):
     return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
 
 
-def _zeros(tree):
+def _zeros(tree, dtype=float):
     """Zero tangents in the structure of `tree`."""
-    for path, leaf in _leaves(tree):
+    for path, leaf in list(_leaves(tree)):
         tree = _put(tree, path, _leaf_like(leaf, np.zeros(
-            np.shape(leaf), complex if np.iscomplexobj(leaf) else float)))
+            np.shape(leaf), complex if np.iscomplexobj(leaf) else dtype)))
     return tree
 
 

@@ -19,11 +19,12 @@ Template rules for the user's own functions are `s2sad.adjoint` and
 """
 
 import functools
+import inspect
 from typing import Callable, Sequence
 
 import numpy as np
 
-from s2sad import calls, runtime
+from s2sad import calls, errors, runtime
 from s2sad.calls import CustomVJP
 from s2sad.rules import registry
 
@@ -92,20 +93,30 @@ class _Custom(CustomVJP):
     def defvjp(self, fwd, bwd):
         """`fwd(*args) -> (value, residuals)`; `bwd(*nondiff, residuals,
         value_bar)` -> one cotangent per argument not in nondiff_argnums
-        (None for none)."""
-        if not self.nondiff_argnums:
-            return super().defvjp(fwd, bwd)
+        (None for none), each of its argument's shape (checked)."""
         nondiff = self.nondiff_argnums
+        signature = inspect.signature(self.fn)
 
-        def forward(*args):
+        def forward(*args, **kwargs):
+            if kwargs:  # arguments passed by name, in fun's order
+                args = signature.bind(*args, **kwargs).args
             value, residuals = fwd(*args)
-            return value, ([args[i] for i in nondiff], residuals, len(args))
+            return value, ([args[i] for i in nondiff], residuals,
+                           [np.shape(a) for a in args])
 
         def backward(saved, value_bar):
-            fixed, residuals, nargs = saved
-            cotangents = iter(bwd(*fixed, residuals, value_bar))
-            return tuple(None if i in nondiff else next(cotangents)
-                         for i in range(nargs))
+            fixed, residuals, shapes = saved
+            given = bwd(*fixed, residuals, value_bar)
+            check_cotangents(bwd, given, shapes, nondiff)
+            cotangents = []
+            j = 0
+            for i in range(len(shapes)):
+                if i in nondiff:
+                    cotangents.append(None)
+                else:
+                    cotangents.append(given[j])
+                    j = j + 1
+            return tuple(cotangents)
         return super().defvjp(forward, backward)
 
     def defjvp(self, jvp):
@@ -120,6 +131,38 @@ class _Custom(CustomVJP):
             super().defvjp(functools.partial(_jacobian_columns, rule),
                            _transposed)
         return jvp
+
+
+def check_cotangents(bwd, cotangents, shapes, nondiff):
+    """A custom_vjp's bwd must return a tuple with one cotangent (or None)
+    per argument not in nondiff_argnums, each of its argument's shape."""
+    code = getattr(bwd, "__code__", None)
+    where = (code.co_filename, code.co_firstlineno) if code else ()
+    name = getattr(bwd, "__qualname__", None) or repr(bwd)
+    own = [shape for i, shape in enumerate(shapes) if i not in nondiff]
+    if not isinstance(cotangents, (tuple, list)):
+        raise errors.UnsupportedCallError(
+            f"the bwd rule {name} of a custom_vjp returned "
+            f"{type(cotangents).__name__}; return a tuple with one "
+            f"cotangent per differentiable argument ({len(own)}), such as "
+            "`(g,)` for one", *where)
+    if len(cotangents) != len(own):
+        raise errors.UnsupportedCallError(
+            f"the bwd rule {name} of a custom_vjp returned "
+            f"{len(cotangents)} cotangents for {len(own)} arguments; return "
+            "one per positional argument not in nondiff_argnums (None for "
+            "those without)",
+            *where)
+    for k, (g, shape) in enumerate(zip(cotangents, own)):
+        if g is not None and np.shape(g) != shape:
+            raise errors.UnsupportedCallError(
+                f"the bwd rule {name} of a custom_vjp returned a cotangent "
+                f"of shape {np.shape(g)} for an argument of shape {shape} "
+                f"(its cotangent {k}); return one of the argument's shape",
+                *where)
+
+
+registry.non_differentiable(check_cotangents)
 
 
 def _without(jvp, nondiff, primals, tangents):
@@ -154,9 +197,9 @@ def _jacobian_columns(rule, *args):
                         for j, a in enumerate(args)]
             value, column = rule(args, tangents)
             block.append(np.asarray(column))
-        columns.append((x.shape, block))
+        columns.append((arg, block))
     if value is None:
-        value = rule(args, [None] * len(args))[0]
+        value = rule(args, [None for _ in args])[0]
     return value, columns
 
 
@@ -169,10 +212,10 @@ def _transposed(columns, value_bar):
         if entry is None:
             grads.append(None)
             continue
-        shape, block = entry
+        arg, block = entry
         flat = np.array([np.sum(g * column) for column in block])
-        grads.append(float(flat[0]) if shape == () else np.reshape(
-            flat, shape))
+        grads.append(float(flat[0]) if np.ndim(arg) == 0 else np.reshape(
+            flat, np.shape(arg)))
     return tuple(grads)
 
 

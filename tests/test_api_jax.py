@@ -478,3 +478,85 @@ def test_a_vjp_takes_one_cotangent():
     gx, gy = vjp_fn(1.0)
     close(gx, central(mixed, (3.0, 4.0), 0))
     close(gy, central(mixed, (3.0, 4.0), 1))
+
+
+def _scaled_dot_fwd(scale, a, b):
+    return scale * (a @ b), (a, b)
+
+
+def _scaled_dot_bwd(scale, res, g):
+    a, b = res
+    return scale * g * b, scale * g * a
+
+
+def test_the_hessian_through_a_custom_vjp_with_nondiff_argnums():
+    scaled_dot = functools.partial(s2sad.custom_vjp, nondiff_argnums=(0,))(
+        lambda scale, a, b: scale * (a @ b))
+    scaled_dot.defvjp(_scaled_dot_fwd, _scaled_dot_bwd)
+
+    def loss(a, b):
+        return scaled_dot(2.0, a, b) ** 2
+    a, b = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    h = s2sad.hessian(loss)(a, b)
+    g = s2sad.grad(loss)
+    numeric = np.array([(g(a + e, b) - g(a - e, b)) / 2e-6
+                        for e in np.eye(2) * 1e-6]).T
+    np.testing.assert_allclose(h, numeric, rtol=1e-6)
+    np.testing.assert_allclose(h, 8 * np.outer(b, b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bwd, match", [
+    (lambda x, g: (g * 2 * x[:1],), r"shape \(1,\) for an argument of "
+     r"shape \(3,\)"),
+    (lambda x, g: 2 * g * x, "returned ndarray; return a tuple"),
+])
+def test_a_custom_vjp_bwd_of_the_wrong_shape_or_kind_is_refused(bwd, match):
+    f = s2sad.custom_vjp(lambda x: np.sum(x ** 2))
+    f.defvjp(lambda x: (np.sum(x ** 2), x), bwd)
+    with pytest.raises(errors.S2SADError, match=match) as info:
+        s2sad.grad(f)(np.ones(3))
+    assert info.value.filename == __file__
+
+
+@s2sad.custom_jvp
+def _logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+@_logsumexp.defjvp
+def _logsumexp_jvp(primals, tangents):
+    x, = primals
+    t, = tangents
+    y = _logsumexp(x)
+    return y, np.sum(np.exp(x - y) * t)
+
+
+def test_the_hessian_through_a_custom_jvp():
+    def f(x):
+        return _logsumexp(x) ** 2
+    x = np.array([0.5, -1.0, 2.0])
+    before = x.copy()
+    h = s2sad.hessian(f)(x)
+    g = s2sad.grad(f)
+    numeric = np.array([(g(x + e) - g(x - e)) / 2e-6
+                        for e in np.eye(3) * 1e-6]).T
+    np.testing.assert_allclose(h, numeric, rtol=1e-6, atol=1e-9)
+    assert np.array_equal(x, before)
+
+
+def test_check_grads_to_the_fourth_order():
+    # reverse mode four times differentiates the gradients a vjp returns
+    s2sad.check_grads(lambda x: x ** 5, (1.3,), 4, modes=("rev",))
+
+
+def test_elementwise_grad_of_elementwise_grad():
+    x = np.linspace(-3.0, 3.0, 5)
+    before = x.copy()
+    second = s2sad.elementwise_grad(s2sad.elementwise_grad(np.tanh))(x)
+    first = s2sad.elementwise_grad(np.tanh)
+    np.testing.assert_allclose(second, (first(x + 1e-6) - first(x - 1e-6))
+                               / 2e-6, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(second, -2 * np.tanh(x) / np.cosh(x) ** 2,
+                               rtol=1e-12)
+    assert np.array_equal(x, before)

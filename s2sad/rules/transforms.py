@@ -12,7 +12,7 @@ result binds the function itself).
 Imported by `s2sad.api` once it is complete.
 """
 
-from s2sad import api
+from s2sad import api, runtime
 from s2sad.rules.registry import (
     adjoint, d, non_differentiable, tangent, via_output)
 
@@ -79,6 +79,16 @@ def jacrev_fwd(y, fun, argnums: via_output = 0, has_aux: via_output = False,
     d[y] = (d[fun],)
 
 
+@adjoint(api.elementwise_grad)
+def elementwise_grad_rev(y, fun, argnum: via_output = 0):
+    d[fun] = d[y][0]
+
+
+@tangent(api.elementwise_grad)
+def elementwise_grad_fwd(y, fun, argnum: via_output = 0):
+    d[y] = (d[fun],)
+
+
 @adjoint(api.jacobian)
 def jacobian_rev(y, fun, argnums: via_output = 0):
     d[fun] = d[y][0]
@@ -91,3 +101,26 @@ def jacobian_fwd(y, fun, argnums: via_output = 0):
 
 # the zero cotangent jacrev gives a function's auxiliary output: a constant
 non_differentiable(api._zero_cotangent)
+
+
+# the adjoint of the gradients a vjp or a gradient function returns
+# (`runtime.gradients`), reached when such a derivative is differentiated
+# a fourth time (check_grads with order=4): linear in the cotangents, which
+# it reshapes to the gradients' shapes
+
+
+@adjoint(runtime.ungradients, constants=("gs",))
+def ungradients_rev(y, g, gs: via_output):
+    d[g] = _broadcast_back(d[y], g)
+
+
+@tangent(runtime.ungradients)
+def ungradients_fwd(y, g, gs):
+    d[y] = runtime.ungradients(d[g], gs)
+
+
+def _broadcast_back(bar, g):
+    """The adjoint of `runtime.ungradients` with respect to its cotangents
+    `g`: each item of `bar` broadcast back to its cotangent's shape."""
+    return runtime.sequence([runtime.broadcast_like(b, gi)
+                             for b, gi in zip(bar, g)])
