@@ -680,7 +680,8 @@ _LIKE_PRIMAL = ("; give each primal a tangent of its structure, shape and "
 
 def _tangent_problem(primal, tangent, where):
     """None when `tangent` can be primal's tangent (as jax.jvp requires:
-    the same structure, shape and real or complex kind; None, zeros or
+    the same structure and shape, not complex for a real primal (a real
+    tangent moves a complex one along the real axis); None, zeros or
     integers for an integer primal), else words saying why not."""
     if tangent is None:
         return None
@@ -718,10 +719,9 @@ def _tangent_problem(primal, tangent, where):
     if np.shape(tangent) != np.shape(primal):
         return (f"{where} has shape {np.shape(primal)} but its tangent has "
                 f"shape {np.shape(tangent)}" + _LIKE_PRIMAL)
-    if (kind == "c") != (t_kind == "c"):
-        kinds = ("complex", "real") if kind == "c" else ("real", "complex")
-        return (f"{where} is {kinds[0]} but its tangent is {kinds[1]}"
-                + _LIKE_PRIMAL)
+    if t_kind == "c" and kind != "c":  # (a real one moves a complex primal
+        return (f"{where} is real but its tangent is complex"  # along the
+                + _LIKE_PRIMAL)  # real axis)
     return None
 
 

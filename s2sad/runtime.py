@@ -837,7 +837,8 @@ def cast_like(g, x):
     dtype = getattr(x, "dtype", None)
     if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", None) == dtype:
         return g
-    return np.asarray(g).astype(dtype)
+    # a real input's gradient is the real part of a complex one (as JAX)
+    return np.asarray(np.real(g) if dtype.kind == "f" else g).astype(dtype)
 
 
 def _swap(a):
