@@ -679,6 +679,9 @@ def _home(value):
     level, or None."""
     module = getattr(value, "__module__", None)
     name = getattr(value, "__qualname__", None)
+    if isinstance(value, np.ufunc) and not isinstance(module, str):
+        # NumPy before 2.0 gives its ufuncs no __module__ or __qualname__
+        module, name = "numpy", value.__name__
     if not (isinstance(module, str) and isinstance(name, str)) or \
             "." in name or "<" in name:
         return None
