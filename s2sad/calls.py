@@ -374,6 +374,7 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
     binding = bind(fn, len(leading), len(flat.args), keywords, flat.slots)
     if isinstance(fn, CustomVJP):
         _check_custom(fn, "fwd")
+        _check_nondiff(fn, binding.argnums)
         forward = _bound(fn.fwd, flat.fixed(leading), bound)
         pull = functools.partial(
             _adapter("pull", fn, len(leading) + len(flat.args), binding,
@@ -672,6 +673,18 @@ def _check_custom(fn, part):
         raise errors.UnsupportedCallError(
             f"{fn.__name__} has no {mode}-mode derivative; give it one with "
             f"{fn.__name__}.{how}")
+
+
+def _check_nondiff(fn, argnums):
+    """A custom_vjp's bwd gives no cotangent for its nondiff_argnums: they
+    are not differentiated (as in JAX), rather than given a wrong one."""
+    held = sorted(set(argnums) & set(getattr(fn, "nondiff_argnums", ())))
+    if held:
+        raise errors.UnsupportedCallError(
+            f"{fn.__name__} is differentiated with respect to its argument "
+            f"{held[0]}, which its custom_vjp lists in nondiff_argnums; "
+            "leave it out of nondiff_argnums (and give bwd a cotangent for "
+            "it) or do not differentiate with respect to it")
 
 
 _WRAPPERS = {}

@@ -570,3 +570,27 @@ def test_elementwise_grad_of_elementwise_grad():
     np.testing.assert_allclose(second, -2 * np.tanh(x) / np.cosh(x) ** 2,
                                rtol=1e-12)
     assert np.array_equal(x, before)
+
+
+@functools.partial(s2sad.custom_vjp, nondiff_argnums=(1,))
+def scaled_by(x, k):
+    return k * x
+
+
+scaled_by.defvjp(lambda x, k: (k * x, None), lambda k, res, g: (k * g,))
+
+
+def uses_scaled_by(x, k):
+    return scaled_by(x, k) ** 2
+
+
+def test_a_nondiff_argument_is_not_differentiated():
+    # as JAX: refused, rather than a nan or an internal error
+    close(s2sad.grad(uses_scaled_by)(3.0, 2.0), 24.0)
+    for f in (uses_scaled_by, scaled_by):
+        with pytest.raises(errors.UnsupportedCallError,
+                           match="nondiff_argnums") as info:
+            s2sad.grad(f, 1)(3.0, 2.0)
+        assert f"{__file__}:" in str(info.value)
+    with pytest.raises(errors.UnsupportedCallError, match="nondiff_argnums"):
+        s2sad.grad(uses_scaled_by, 1)(np.ones(3), np.ones(3))
