@@ -245,7 +245,8 @@ def _same_code(code, other):
                 return False
         elif repr(mine) != repr(theirs) and not (
                 isinstance(mine, str) and isinstance(theirs, str)
-                and inspect.cleandoc(mine) == inspect.cleandoc(theirs)):
+                and (inspect.cleandoc(mine) == inspect.cleandoc(theirs)
+                     or _same_qualname(mine, theirs))):
             return False  # (a docstring loses its indent with the text's)
     if code.co_freevars:
         return True
@@ -254,6 +255,15 @@ def _same_code(code, other):
             for table in ("co_names", "co_varnames", "co_cellvars")):
         return True  # the same instructions on the same names, at once
     return _instructions(code) == _instructions(other)
+
+
+def _same_qualname(mine, theirs):
+    """Python 3.10 keeps the qualified name of a function or comprehension
+    nested in a nested function among its constants: the text compiled
+    on its own names it from that function (`forward.<locals>.<listcomp>`),
+    the code that runs from the enclosing ones (`make.<locals>.forward...`).
+    """
+    return ".<locals>." in theirs and mine.endswith("." + theirs)
 
 
 def _units(code):

@@ -147,3 +147,18 @@ def shadows_a_copied_name(x):
 def test_the_optimizer_leaves_a_nested_functions_own_names_alone():
     assert s2sad.grad(shadows_a_copied_name)(1.0) == 7.0
     s2sad.check_grads(shadows_a_copied_name, (1.0,))
+
+
+def make_weighted(weights):
+    def weighted(x):
+        # a comprehension in a nested function: Python 3.10 names it
+        # make_weighted.<locals>.weighted.<locals>.<listcomp> among the
+        # constants, its text compiled on its own weighted.<locals>...
+        return sum([w * x * x for w in weights]) + len([w for w in weights])
+    return weighted
+
+
+def test_a_nested_function_with_a_comprehension_is_its_own_source():
+    f = make_weighted((1.0, 2.0))
+    assert s2sad.grad(f)(3.0) == 2 * 3.0 * 3.0
+    assert s2sad.jvp(f, (3.0,), (1.0,)) == (f(3.0), 18.0)
