@@ -124,6 +124,17 @@ ROWS[s2sad.jacobian] = [
     ("np.sum(OP(lambda v: np.sin(v) * x0[1])(x1))", [arr(2), arr(3)], ALL),
     ("np.sum(OP(lambda v: np.sum(v) * x0)(x1))", [arr(3), arr(2)], ALL),
 ]
+ROWS[s2sad.elementwise_grad] = [
+    ("np.sum(OP(lambda v: np.sin(v) * x0[0])(x1))", [arr(2), arr(3)], ALL),
+]
+# the adjoint of runtime.gradients: cotangents x0, x1 summed to x2, x3's
+# shapes
+ROWS[runtime.ungradients] = [
+    ("OP((x0, x1), (x2, x3))[0] * OP((x0, x1), (x2, x3))[1]",
+     [arr(2, 3), arr(3), arr(2, 3), arr(3)], (0, 1)),
+    ("np.sum(OP((x0, x1), (x2, x3))[0])", [arr(2, 3), FLOAT, arr(1, 3),
+                                          FLOAT], (0, 1)),
+]
 ROWS[s2sad.hessian] = [
     ("np.sum(OP(lambda v: np.sum(np.sin(v) ** 3) * x0[0])(x1))",
      [arr(2), arr(2)], ALL),
