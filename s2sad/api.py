@@ -125,27 +125,9 @@ class Derivative:
         zeros)."""
         argnums, has_aux, with_value, _, holomorphic, allow_int = \
             self._options
-        integers = []
-        for i in self._inputs:
-            if i < len(args) and args[i].__class__ is not float:
-                kind = _input_kind(args[i])
-                if kind == "int":
-                    if not allow_int:
-                        raise errors.InputTypeError(
-                            f"grad of {_name(self._f)}: "
-                            f"{_integer_leaf(args, i)}, "
-                            "which has no derivative; pass a float (3.0, "
-                            "x.astype(float)) or use allow_int=True for a "
-                            "zero gradient")
-                    integers.append(i)
-                if holomorphic and kind != "complex":
-                    raise errors.InputTypeError(
-                        f"{_name(self._f)}: holomorphic=True needs complex "
-                        f"inputs; argument {i} is {_describe(args[i])}")
-            elif holomorphic and i < len(args):
-                raise errors.InputTypeError(
-                    f"{_name(self._f)}: holomorphic=True needs complex "
-                    f"inputs; argument {i} is a float")
+        given = [i for i in self._inputs if i < len(args)]
+        _check_inputs(self._f, args, given, holomorphic, allow_int, "grad")
+        integers = [i for i in given if _input_kind(args[i]) == "int"]
         if holomorphic:
             value, grads, aux = _holomorphic_grad(self._f, argnums, has_aux,
                                                   args, kwargs)
@@ -848,19 +830,23 @@ def _is_index(i):
     return True
 
 
+_TAKING_ALLOW_INT = ("grad", "jacrev")  # (value_and_grad: as grad)
+
+
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     """Refuse integer inputs (unless allow_int) and, for holomorphic, real
     ones, as JAX does."""
     subject = f"{what} of {_name(fun)}"
-    if isinstance(fun, Derivative):  # jacfwd(grad(f)): what hessian takes
+    if what == "jacfwd" and isinstance(fun, Derivative):  # hessian's
         subject = f"{what} of grad of {_name(fun)} (a Hessian)"
     for i in positions:
         kind = _input_kind(args[i])
         if kind == "int" and not allow_int:
             raise errors.InputTypeError(
-                f"{subject}: {_integer_leaf(args, i)}; "
-                "pass a float"
-                + (" or use allow_int=True" if what == "jacrev" else ""))
+                f"{subject}: {_integer_leaf(args, i)}, which has no "
+                "derivative; pass a float (3.0, x.astype(float))"
+                + (" or use allow_int=True for a zero gradient"
+                   if what in _TAKING_ALLOW_INT else ""))
         if holomorphic and kind != "complex":
             raise errors.InputTypeError(
                 f"{what} of {_name(fun)} with holomorphic=True needs complex "
