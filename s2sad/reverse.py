@@ -591,10 +591,7 @@ class _Reverse(Transform):
                 popped.append(name)
                 continue
             shape = self.namer.fresh(f"{name}_shape")
-            numpy = self.import_name("np", np)
-            pushed.append(gast.Call(gast.Attribute(load(numpy), "shape",
-                                                   gast.Load()),
-                                    [load(name)], []))
+            pushed.append(self.runtime_call("shape", [load(name)]))
             popped.append(shape)
             for call in calls:
                 call.func.attr = "unbroadcast_to"

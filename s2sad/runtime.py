@@ -62,10 +62,37 @@ def _is_complex(v):
 
 
 def unbroadcast_to(g, shape):
-    """`unbroadcast` when only the shape of x was kept (a loop's tape)."""
+    """`unbroadcast` when only the shape of x was kept (a loop's tape: see
+    `shape`)."""
     if type(g) is float or getattr(g, "shape", ()) == shape:
         return g
+    if shape.__class__ is Kept:
+        return unbroadcast(g, shape.value)
     return _sum_to(g, shape)
+
+
+class Kept:
+    """A tuple, list or dict kept whole on a tape where an array would keep
+    only its shape: unbroadcast against it depends on what it holds."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def shape(x):
+    """What a tape keeps of `x` where the backward sweep only unbroadcasts
+    against it (`unbroadcast_to`): the shape of an array or number; a tuple,
+    list or dict `Kept` whole, as its adjoint is kept whole when it is one
+    too (np.shape of a tuple of ragged items fails)."""
+    cls = x.__class__
+    if cls is np.ndarray or cls is np.float64:
+        return x.shape
+    if cls is float or cls is int or cls is complex or cls is bool:
+        return ()
+    if isinstance(x, (list, tuple, dict)):
+        return Kept(x)
+    return np.shape(x)
 
 
 def _sum_to(g, shape):

@@ -560,6 +560,41 @@ def test_check_grads_to_the_fourth_order():
     s2sad.check_grads(lambda x: x ** 5, (1.3,), 4, modes=("rev",))
 
 
+def _sum_of_fourth_powers(x):
+    return np.sum(x ** 4)
+
+
+def _weighted_pair(pair, w):
+    return np.sum(pair[0] ** 3 * w) + w * pair[1] ** 2
+
+
+def _of_dict(params, x):
+    return np.sum(np.tanh(params["a"] * x) ** 2) * params["b"]
+
+
+def _star_sum(*xs):
+    total = 0.0
+    for x in xs:
+        total = total + np.sum(x ** 3)
+    return total
+
+
+@pytest.mark.parametrize("f, args", [
+    (_sum_of_fourth_powers, (np.array([0.3, -0.7, 1.1]),)),
+    (_weighted_pair, ((np.array([0.4, 1.2]), 0.8), 1.5)),
+    (_of_dict, ({"a": np.array([0.5, -0.3]), "b": 1.2},
+                np.array([0.7, 1.1]))),
+    (_star_sum, (np.array([0.3, 0.9]), 0.6)),
+], ids=["array", "tuple", "dict", "star-args"])
+def test_check_grads_to_high_orders_of_arrays_and_structures(f, args):
+    # a gradient of a gradient differentiates the conversions between a
+    # structure (a tuple of arguments, a tuple or dict argument) and its
+    # adjoint, and the shapes its loops keep of them: the cotangent of
+    # either is an adjoint, whatever the order and the modes
+    s2sad.check_grads(f, args, 4, modes=("rev",))
+    s2sad.check_grads(f, args, 3)
+
+
 def test_elementwise_grad_of_elementwise_grad():
     x = np.linspace(-3.0, 3.0, 5)
     before = x.copy()

@@ -148,7 +148,33 @@ def bound_fwd(y, function):
     d[y] = runtime.bound(d[function])
 
 
-linear(runtime.tree_like, runtime.tree_adjoint)
+# A gradient in its argument's structure (tree_like) and back as an adjoint
+# (tree_adjoint): the values are the same, only the containers differ. The
+# cotangent of either is an adjoint (object arrays for tuples and lists, a
+# DictAdjoint for dicts), never a plain tuple, list or dict: both adjoints
+# are tree_adjoint.
+
+
+@adjoint(runtime.tree_like, constants=("x",))
+def tree_like_rev(y, g, x):
+    d[g] = runtime.tree_adjoint(d[y], x)
+
+
+@tangent(runtime.tree_like)
+def tree_like_fwd(y, g, x):
+    d[y] = runtime.tree_like(d[g], x)
+
+
+@adjoint(runtime.tree_adjoint, constants=("x",))
+def tree_adjoint_rev(y, g, x):
+    d[g] = runtime.tree_adjoint(d[y], x)
+
+
+@tangent(runtime.tree_adjoint)
+def tree_adjoint_fwd(y, g, x):
+    d[y] = runtime.tree_adjoint(d[g], x)
+
+
 # Python's sum: spread_over and its transpose spread_adjoint, whose own
 # adjoint spreads over the items' adjoints (of their kind, not the items')
 
@@ -317,8 +343,8 @@ def sign_fwd(y, x):
     d[y] = smooth.sign_derivative(d[x], x)
 
 
-non_differentiable(runtime.zeros_like, runtime.nan_to_num_partial,
-                   runtime.check_scalar, runtime.seed, runtime.diff_widths,
+non_differentiable(runtime.zeros_like, runtime.shape,
+                   runtime.nan_to_num_partial, runtime.check_scalar, runtime.seed, runtime.diff_widths,
                    runtime.diff_part,
                    runtime.reduced_size, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
