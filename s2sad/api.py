@@ -42,6 +42,18 @@ def _located(function):
     return entry
 
 
+def _not_differentiated(instead, name=None):
+    """Mark an entry point of the API that s2sad does not differentiate
+    when a differentiated function calls it: `calls.callee` refuses the
+    call at the user's line, naming it `s2sad.<name>` (its own name by
+    default), and suggests `instead`."""
+    def mark(entry):
+        entry.__s2sad_not_differentiated__ = (name or entry.__name__,
+                                              instead)
+        return entry
+    return mark
+
+
 class Derivative:
     """What `grad` and `value_and_grad` return: a callable that computes the
     derivative with the code s2sad generated, kept fresh.
@@ -559,6 +571,8 @@ def _transform_later(options, fun):
     return Derivative(fun, *options)
 
 
+@_not_differentiated(
+    "call s2sad.show outside the differentiated function")
 @_located
 def show(f: Callable, mode: str = "reverse", stage: str = "grad",
          argnums: Argnums = 0, optimize: bool = True) -> str:
@@ -589,6 +603,10 @@ def generated_function(f, mode="reverse", argnums=0, optimize=True):
                     mode=mode)[0]
 
 
+@_not_differentiated(
+    "use s2sad.jacfwd inside it (differentiated), or call s2sad.jvp "
+    "outside it (for a Hessian-vector product, s2sad.hvp(f, primals, "
+    "tangents) or s2sad.jvp(s2sad.grad(f), primals, tangents))")
 @_located
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
         has_aux: bool = False) -> tuple:
@@ -714,6 +732,9 @@ def _check_aux(value, fun):
             f"return a pair (output, aux); it returned {_describe(value)}")
 
 
+@_not_differentiated(
+    "use s2sad.grad, s2sad.jacrev or s2sad.jacfwd inside it (they are "
+    "differentiated), or call s2sad.vjp outside it")
 @_located
 def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Reverse mode for any output: `(fun(*primals), vjp_fn)`, as `jax.vjp`
@@ -756,6 +777,9 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     return (out, vjp_fn, value[1]) if has_aux else (out, vjp_fn)
 
 
+@_not_differentiated(
+    "use s2sad.jacfwd inside it (differentiated), or call s2sad.linearize "
+    "outside it")
 @_located
 def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """`(fun(*primals), f_jvp)`, as `jax.linearize`: `f_jvp(*tangents)` is
@@ -1232,6 +1256,9 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
     reverse; the Hessian is symmetric)."""
     gradient = grad(fun, argnum)
 
+    @_not_differentiated(
+        "call it outside the differentiated function, or use s2sad.hessian "
+        "inside it (differentiated)", name=f"make_hvp({_name(fun)})")
     @_located
     def hvp_maker(*args):
         _check_inputs(fun, args, (argnum,), False, False, "make_hvp")
@@ -1244,6 +1271,9 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
     return hvp_maker
 
 
+@_not_differentiated(
+    "call s2sad.hvp outside the differentiated function, or use "
+    "s2sad.hessian inside it (differentiated)")
 @_located
 def hvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple:
     """Hessian-vector product of a scalar function at `primals` along
@@ -1274,6 +1304,8 @@ def _with_tangents(primals, tangents):
                  if t is not None and calls.differentiable(p))
 
 
+@_not_differentiated(
+    "call s2sad.check_grads outside the differentiated function")
 @_located
 def check_grads(f: Callable, args: Sequence, order: int = 1,
                 modes: Sequence[str] = ("fwd", "rev"),

@@ -127,6 +127,12 @@ def callee(function):
     """
     if has_rule(function):
         return function, (), {}  # a rule wins over the source
+    refused = getattr(function, "__s2sad_not_differentiated__", None)
+    if refused is not None:
+        name, instead = refused
+        raise errors.UnsupportedCallError(
+            f"s2sad.{name} is not differentiated when a function s2sad "
+            f"differentiates calls it; {instead}")
     if isinstance(function, functools.partial):
         fn, leading, keywords = callee(function.func)
         return fn, leading + function.args, {**keywords, **function.keywords}

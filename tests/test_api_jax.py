@@ -629,3 +629,56 @@ def test_a_nondiff_argument_is_not_differentiated():
         assert f"{__file__}:" in str(info.value)
     with pytest.raises(errors.UnsupportedCallError, match="nondiff_argnums"):
         s2sad.grad(uses_scaled_by, 1)(np.ones(3), np.ones(3))
+
+
+def _sum_of_sines_squared(x):
+    return np.sum(np.sin(x) ** 2)
+
+
+def _through_vjp(x):
+    y, pull = s2sad.vjp(_sum_of_sines_squared, x)
+    return np.sum(pull(1.0)[0] * x)
+
+
+def _through_jvp(x):
+    y, t = s2sad.jvp(_sum_of_sines_squared, (x,), (np.ones_like(x),))
+    return t * y
+
+
+def _through_linearize(x):
+    y, jvp_fn = s2sad.linearize(_sum_of_sines_squared, x)
+    return jvp_fn(np.ones_like(x)) * y
+
+
+def _through_hvp(x):
+    product, = s2sad.hvp(_sum_of_sines_squared, (x,), (np.ones_like(x),))
+    return np.sum(product)
+
+
+def _through_make_hvp(x):
+    product, g = s2sad.make_hvp(_sum_of_sines_squared)(x)
+    return np.sum(product(np.ones_like(x)))
+
+
+@pytest.mark.parametrize("f, name", [
+    (_through_vjp, "vjp"), (_through_jvp, "jvp"),
+    (_through_linearize, "linearize"), (_through_hvp, "hvp"),
+    (_through_make_hvp, "make_hvp(_sum_of_sines_squared)")])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_transformations_returning_functions_are_refused_inside(f, name,
+                                                                 mode):
+    # vjp, jvp, linearize and the Hessian-vector products run as plain
+    # functions, but inside a differentiated function they are refused at
+    # the user's line, with the transformations that are differentiated
+    x = np.array([0.3, 0.5, -0.2])
+    f(x)
+    with pytest.raises(errors.UnsupportedCallError) as info:
+        if mode == "grad":
+            s2sad.grad(f)(x)
+        else:
+            s2sad.jvp(f, (x,), (np.ones(3),))
+    message = str(info.value)
+    line = f.__code__.co_firstlineno + 1
+    assert message.startswith(f"{__file__}:{line}: s2sad.{name} is not "
+                              "differentiated"), message
+    assert "jacfwd" in message or "hessian" in message
