@@ -573,6 +573,9 @@ class _Lowering:
         for viewed in self.viewed_by(fn, args, kwargs):
             self.viewers.setdefault(viewed.name, []).append(target)
         where = _SHARES.get(fn)
+        if fn is runtime.setitem and isinstance(args[0], Var) and \
+                self.numeric_array(args[0].name):
+            where = None  # assigning into an array of numbers copies
         if fn in (runtime.appended, runtime.setitem):
             args = args[1:]  # the list or array updated is not kept
         for arg in args if where else ():
@@ -973,6 +976,42 @@ class _Lowering:
                              f"{where}; s2sad does not change values in "
                              f"place: make a copy first (`{name} = {copy}`)")
 
+    def numeric_array(self, version, seen=None):
+        """Is SSA name `version` an array of numbers whatever the inputs
+        (made by np.zeros, np.empty, np.full, ... with a numeric dtype, or
+        an update or copy of one)? `a[i] = x` then copies x's values and
+        keeps no reference to x."""
+        seen = set() if seen is None else seen
+        if version in seen:  # a loop's phi, already being followed
+            return True
+        seen.add(version)
+        stmt = self.defs.get(version)
+        if isinstance(stmt, Phi):
+            sides = [side for side in (stmt.left, stmt.right)
+                     if side is not None]  # (a loop still open: no right)
+            return all(isinstance(side, Var) and self.numeric_array(
+                side.name, seen) for side in sides)
+        if not isinstance(stmt, Assign) or not stmt.args:
+            return False
+        first = stmt.args[0]
+        if stmt.fn in _NUMERIC_MAKERS:
+            dtype = dict(stmt.kwargs).get("dtype")
+            place = _NUMERIC_MAKERS[stmt.fn]
+            if dtype is None and place is not None and len(stmt.args) > place:
+                dtype = stmt.args[place]
+            if dtype is not None:
+                return _numeric_dtype(dtype)
+            if stmt.fn in _LIKE_MAKERS:  # the dtype of its prototype
+                return isinstance(first, Var) and (
+                    self.defs.get(first.name) is None  # an argument
+                    or self.numeric_array(first.name, seen))
+            return True
+        same = stmt.fn in (identity, runtime.setitem, np.copy) or \
+            stmt.fn in _IN_PLACE.values() or (
+                isinstance(stmt.fn, Method) and stmt.fn.name == "copy")
+        return same and isinstance(first, Var) and self.numeric_array(
+            first.name, seen)
+
     def sharing(self, version, seen, holder=None):
         """Where else the value of SSA name `version` is reachable, or None
         (not counting the name `holder`, which asks through a copy)."""
@@ -1116,7 +1155,12 @@ class _Lowering:
         phis = []
         updated = _assigned(body_nodes, updates=True) - _assigned(body_nodes)
         names = _assigned(body_nodes) | {n for n in updated if n in self.env}
-        held = _held(body_nodes)
+        plain = _assigned(body_nodes)
+
+        def copies(name):  # `name[i] = v` copies v: an array of numbers
+            return name not in plain and name in self.env and \
+                self.numeric_array(self.env[name])
+        held = _held(body_nodes, copies)
         for name in sorted(names | set(also)):
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
@@ -1581,10 +1625,12 @@ def _returns_fresh(fn):
     return _FRESH[code]
 
 
-def _held(stmts):
+def _held(stmts, copies):
     """Names a loop body puts into a list, tuple or dict (`rows.append(v)`,
     `pairs = [(v, w)]`, `d[k] = v`) or gives another name: user name ->
-    where; at the loop's head they may be held from the last iteration."""
+    where; at the loop's head they may be held from the last iteration.
+    `copies(name)`: is `name[i] = v` a copy of v's values (into an array
+    of numbers), which holds nothing?"""
     held = {}
     nodes = list(gast.walk(gast.Module(list(stmts), [])))
     swaps = {id(n.value) for n in nodes if isinstance(n, gast.Assign)
@@ -1602,6 +1648,10 @@ def _held(stmts):
         elif isinstance(node, gast.Dict):
             values, where = node.values, "a dict (from the last iteration)"
         elif isinstance(node, gast.Assign):
+            target = node.targets[0]
+            if isinstance(target, gast.Subscript) and isinstance(
+                    target.value, gast.Name) and copies(target.value.id):
+                continue
             values = [node.value]
             where = "another name (from the last iteration)"
         else:
@@ -1633,6 +1683,27 @@ def makes_view(fn):
     """May the operation `fn` give a view of its first operand?"""
     return fn in _VIEWS or isinstance(fn, Method) and \
         fn.name in _VIEW_METHODS
+# NumPy functions making a new array of numbers unless given another
+# dtype: the position of their dtype argument (None: keyword only)
+_NUMERIC_MAKERS = {np.zeros: 1, np.ones: 1, np.empty: 1, np.full: 2,
+                   np.zeros_like: 1, np.ones_like: 1, np.empty_like: 1,
+                   np.full_like: 2, np.eye: 3, np.identity: 1,
+                   np.arange: None, np.linspace: None}
+_LIKE_MAKERS = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
+
+
+def _numeric_dtype(dtype):
+    """Is the operand `dtype` (a constant or module-level name) a dtype of
+    numbers (bool, int, float, complex)?"""
+    value = dtype.value if isinstance(dtype, (Free, Const)) else None
+    if value is None:
+        return False
+    try:
+        return np.dtype(value).kind in "biufc"
+    except TypeError:
+        return False
+
+
 # operations that keep their operands reachable from their result
 _SHARES = {identity: "`{target}`", make_tuple: "a tuple", make_list: "a list",
            make_dict: "a dict", runtime.appended: "an item of a list",

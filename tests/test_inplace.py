@@ -188,3 +188,79 @@ def test_a_write_another_value_would_see_is_refused(f):
     with pytest.raises(s2sad.errors.UnsupportedSyntaxError):
         s2sad.grad(f)(x)
     np.testing.assert_array_equal(x, [1.0, 2.0])
+
+
+# An integrator's trajectory: `traj[i] = x` copies x's values into an array
+# of numbers, so updating x in place afterwards is what Python computes.
+
+def trajectory_rows(x0):
+    x = x0.copy()
+    traj = np.zeros((3, 2))
+    for i in range(3):
+        x += 0.1 * np.sin(x)
+        traj[i] = x
+    return np.sum(traj ** 2)
+
+
+def trajectory_slices_before_the_update(x0):
+    x = x0.copy()
+    traj = np.zeros((4, 2), dtype=float)
+    for i in range(4):
+        traj[i, :] = x
+        x *= 1.1 + 0.1 * x
+    return np.sum(traj * traj) + np.sum(x)
+
+
+def stored_once_then_updated(x0):
+    x = x0.copy()
+    first = np.zeros_like(x0)
+    first[:] = x
+    x -= 0.5 * x ** 2
+    return np.sum(first * x)
+
+
+@pytest.mark.parametrize("f", [trajectory_rows,
+                               trajectory_slices_before_the_update,
+                               stored_once_then_updated])
+def test_an_array_stored_into_an_array_of_numbers_may_change(f):
+    x = np.array([0.6, -0.8])
+    kept = x.copy()
+    value, g = s2sad.value_and_grad(f)(x)
+    np.testing.assert_array_equal(x, kept)
+    assert value == f(x.copy())
+    np.testing.assert_allclose(g, numeric(f, x), rtol=1e-6, atol=1e-8)
+    s2sad.check_grads(f, (x,), modes=("fwd",))
+
+
+def stored_into_an_object_array(x0):
+    x = x0.copy()
+    traj = np.empty(3, dtype=object)  # holds x itself
+    for i in range(3):
+        x += 0.1 * x
+        traj[i] = x
+    return np.sum(traj[0] ** 2)
+
+
+def stored_into_a_list(x0):
+    x = x0.copy()
+    rows = [None, None]
+    rows[0] = x  # the list holds x itself
+    x += 1.0
+    return np.sum(rows[0])
+
+
+def stored_into_a_list_or_an_array(x0, as_list=False):
+    x = x0.copy()
+    traj = [None, None, None] if as_list else np.zeros((3, 2))
+    traj[0] = x
+    x += 1.0
+    return np.sum(traj[0]) + np.sum(x)
+
+
+@pytest.mark.parametrize("f", [stored_into_an_object_array,
+                               stored_into_a_list,
+                               stored_into_a_list_or_an_array])
+def test_an_array_a_container_holds_may_not_change(f):
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="changes the array or list `x` in place"):
+        s2sad.grad(f)(np.array([0.6, -0.8]))
