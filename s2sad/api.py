@@ -922,6 +922,11 @@ def _jacrev_arrays(args, argnums, value, residuals, pull, held,
     blocks = []
     for k in range(len(positions)):
         in_shape = np.shape(args[positions[k]])
+        if _input_kind(args[positions[k]]) == "int":
+            # allow_int: an integer input has no derivative (zeros, as the
+            # gradient gives it)
+            blocks.append(np.zeros(out_shape + in_shape))
+            continue
         # complex rows for a complex input: the imaginary part is kept
         kind = complex if np.iscomplexobj(args[positions[k]]) else float
         rows = [np.asarray(c[k + 1], dtype=kind) for c in cotangents]
@@ -980,7 +985,7 @@ def _jacrev_tree(args, argnums, value, residuals, pull, held,
         kind = complex if np.iscomplexobj(in_leaf) else float
         parts = [_leaf_array(_get(r[k], in_path), in_leaf, kind)
                  for r in rows[out_path]]
-        if not parts:
+        if not parts or _input_kind(in_leaf) == "int":  # (allow_int)
             return np.zeros(shape, dtype=kind)
         return np.reshape(np.stack(parts), shape)
     return _laid_out(value, args, argnums, block)

@@ -278,6 +278,21 @@ def test_allow_int_zeroes_only_the_integer_leaves():
     assert p == {"a": 1.5, "n": 3}
 
 
+def test_allow_int_gives_zeros_in_every_transformation():
+    # jacrev as grad: an integer input or leaf has no derivative
+    np.testing.assert_array_equal(
+        s2sad.jacrev(square, allow_int=True)(np.arange(3)), np.zeros((3, 3)))
+    dx, dn = s2sad.jacrev(poly, (0, 1), allow_int=True)(3, 2.0)
+    assert dx == 0.0
+    close(dn, central(poly, (3.0, 2.0), 1))
+    g = s2sad.jacrev(counted, allow_int=True)({"a": 1.5, "n": 3})
+    assert g["n"] == 0.0
+    close(g["a"], central(lambda a: counted({"a": a, "n": 3}), (1.5,), 0))
+    gx, gn = s2sad.jacrev(counted_list, allow_int=True)([1.5, 3])
+    assert gn == 0.0
+    close(gx, central(lambda a: counted_list([a, 3]), (1.5,), 0))
+
+
 def test_an_integer_leaf_is_named():
     with pytest.raises(errors.InputTypeError, match=r"argument 0\['n'\]"):
         s2sad.grad(counted)({"a": 1.5, "n": 3})
