@@ -866,11 +866,8 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     for i in positions:
         kind = _input_kind(args[i])
         if kind == "int" and not allow_int:
-            raise errors.InputTypeError(
-                f"{subject}: {_integer_leaf(args, i)}, which has no "
-                "derivative; pass a float (3.0, x.astype(float))"
-                + (" or use allow_int=True for a zero gradient"
-                   if what in _TAKING_ALLOW_INT else ""))
+            raise errors.InputTypeError(_integer_refusal(subject, args, i,
+                                                         what))
         if holomorphic and kind != "complex":
             raise errors.InputTypeError(
                 f"{what} of {_name(fun)} with holomorphic=True needs complex "
@@ -880,6 +877,17 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
                 f"jacfwd of {_name(fun)}: argument {i} is complex; pass "
                 "holomorphic=True for the complex derivative of a "
                 "holomorphic function")
+
+
+def _integer_refusal(subject, args, i, what):
+    """The message refusing the integer argument i."""
+    instead = ""
+    if what in _TAKING_ALLOW_INT:
+        instead = " or use allow_int=True for a zero gradient"
+    elif what == "check_grads":
+        instead = f", or leave argument {i} out of argnums"
+    return (f"{subject}: {_integer_leaf(args, i)}, which has no derivative; "
+            f"pass a float (3.0, x.astype(float)){instead}")
 
 
 def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
@@ -1366,6 +1374,7 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
         argnums = _tuple(argnums, negative=True)
         argnums = tuple(i % len(args) if -len(args) <= i < 0 else i for i in
                         ((argnums,) if isinstance(argnums, int) else argnums))
+    _check_inputs(f, args, argnums, False, False, "check_grads")
     _check_first(f, args, argnums, modes, eps, rtol, atol, directions, seed)
     if order == 1:
         return
@@ -1408,7 +1417,7 @@ def _shifted(x, v, t):
         items = []
         for item, along in zip(x, v):
             items.append(_shifted(item, along, t))
-        return items if isinstance(x, list) else tuple(items)
+        return runtime.tree_like(items, x)  # a namedtuple's type kept
     return x + t * v
 
 

@@ -224,7 +224,7 @@ class Binding:
                 i, item = i
                 if by_param[i] is None:
                     start = len(args) - self.nitems
-                    by_param[i] = [runtime.zeros_like(a)
+                    by_param[i] = [runtime.zero_tangent(a)
                                    for a in args[start:]]
                 by_param[i][item] = tangent
             else:
@@ -559,7 +559,7 @@ def _jvp_text(kind, tangent_names, binding, flat, keywords, args):
         if isinstance(i, tuple):
             i, item = i
             if by_param[i] is None:
-                by_param[i] = [f"runtime.zeros_like({params[starts + k]})"
+                by_param[i] = [f"runtime.zero_tangent({params[starts + k]})"
                                for k in range(binding.nitems)]
             by_param[i][item] = tangent
         else:
@@ -580,9 +580,9 @@ def _jvp_text(kind, tangent_names, binding, flat, keywords, args):
         primals = params + [None] * len(keywords)
         for k in keywords:  # keywords go to their parameters' positions
             primals[_custom_params(tangent_names).index(k)] = k
-        full = ["None" if not d else f"runtime.zeros_like({p})"
+        full = ["None" if not d else f"runtime.zero_tangent({p})"
                 for p, d in zip(params, map(differentiable, args))]
-        full += [f"runtime.zeros_like({k})" for k in keywords]
+        full += [f"runtime.zero_tangent({k})" for k in keywords]
         for position, tangent in zip(binding.argnums, by_param):
             full[position] = tangent
         body = (f"return {prefix}jvp(({''.join(p + ', ' for p in primals)}), "

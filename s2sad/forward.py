@@ -70,7 +70,8 @@ class _Forward(Transform):
                 operand.value, (int, float, complex)):
             return gast.Constant(0.0, None)
         # a variable, a module-level array (`C`), a constant tuple
-        return self.runtime_call("zeros_like", [ssa.render_operand(operand)])
+        return self.runtime_call("zero_tangent",
+                                 [ssa.render_operand(operand)])
 
     def copies(self, phis, side):
         """Values and tangents along one edge into the phis."""
@@ -204,7 +205,7 @@ class _Forward(Transform):
                 for n in gast.walk(t))]
         if not terms:  # active only through inputs read for their shape
             out.append(ssa.assign(target_dot, self.runtime_call(
-                "zeros_like", [load(stmt.target)])))
+                "zero_tangent", [load(stmt.target)])))
             return out
         value = terms[0]
         for term in terms[1:]:

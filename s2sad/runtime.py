@@ -191,6 +191,27 @@ def zeros_like(x):
     return np.zeros(x.shape, dtype)
 
 
+def zero_tangent(x):
+    """A zero tangent shaped like `x` for forward mode: `zeros_like`, but
+    a namedtuple's or dataclass's is one of its type, whose fields the
+    tangent code reads by name, at any depth."""
+    if isinstance(x, (float, int)):
+        return 0.0
+    names = fields(x)
+    if names is not None:
+        if isinstance(x, tuple):
+            return type(x)(*[zero_tangent(item) for item in x])
+        zero = copy.copy(x)
+        for name in names:  # (frozen ones too; __init__ not run again)
+            object.__setattr__(zero, name, zero_tangent(getattr(x, name)))
+        return zero
+    if isinstance(x, dict):
+        return DictAdjoint({k: zero_tangent(v) for k, v in x.items()})
+    if _is_sequence(x):
+        return sequence([zero_tangent(item) for item in x])
+    return zeros_like(x)
+
+
 _FLOAT64 = np.dtype(float)
 
 

@@ -6,6 +6,7 @@ outside, the input's inside, each leaf of shape
 Run: python -m pytest -q tests/test_api_structures.py
 """
 
+import collections
 import copy
 
 import numpy as np
@@ -112,6 +113,28 @@ def test_check_grads_to_second_order_on_dict_parameters():
     s2sad.check_grads(loss, (params, data, target), 2, argnums=0)
     assert np.array_equal(params["W"], before["W"])
     assert params["c"] == before["c"]
+
+
+Affine = collections.namedtuple("Affine", "w b")
+
+
+def _affine_loss(p, x):
+    return np.sum((p.w * x + p.b) ** 2)
+
+
+def test_check_grads_to_second_order_on_namedtuple_parameters():
+    # the directional derivatives move the namedtuple as one (its fields
+    # read by name at every order)
+    p = Affine(np.array([0.5, -1.0]), 0.3)
+    s2sad.check_grads(_affine_loss, (p, np.array([1.0, 2.0])), 2)
+    assert type(s2sad.grad(_affine_loss)(p, np.ones(2))) is Affine
+
+
+def test_check_grads_refuses_an_integer_argument_it_is_to_check():
+    with pytest.raises(s2sad.errors.InputTypeError,
+                       match="leave argument 1 out of argnums"):
+        s2sad.check_grads(_affine_loss, (Affine(1.0, 0.5), 2))
+    s2sad.check_grads(_affine_loss, (Affine(1.0, 0.5), 2), argnums=0)
 
 
 def test_a_holomorphic_hessian_is_the_complex_second_derivative():

@@ -343,10 +343,10 @@ def sign_fwd(y, x):
     d[y] = smooth.sign_derivative(d[x], x)
 
 
-non_differentiable(runtime.zeros_like, runtime.shape,
-                   runtime.nan_to_num_partial, runtime.check_scalar, runtime.seed, runtime.diff_widths,
-                   runtime.diff_part,
-                   runtime.reduced_size, runtime.inside,
+non_differentiable(runtime.zeros_like, runtime.zero_tangent,
+                   runtime.shape, runtime.nan_to_num_partial,
+                   runtime.check_scalar, runtime.seed, runtime.diff_widths,
+                   runtime.diff_part, runtime.reduced_size, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
                    runtime.balanced_max_partial)
 
