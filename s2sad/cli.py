@@ -73,8 +73,9 @@ so): writing over FILE or over any other existing file is refused unless
 Exit status: 0 on success; 1 if any function could not be transformed (one
 `file:line: message` line per function on stderr; the others are written),
 a NAME does not exist or takes no arguments, or FILE has no function to
-transform; 2 for bad arguments (argnums that name no parameter, an
-`ARGNUMS` that is not a dict of argnums included), a FILE that is missing,
+transform; 2 for bad arguments (argnums that name no parameter or no
+function transformed, an `ARGNUMS` that is not a dict of argnums
+included), a FILE that is missing,
 a directory or cannot be imported, an OUT that cannot be written or that
 is refused.
 """
@@ -181,6 +182,9 @@ def main(argv=None):
 def _refusal(args):
     """Why writing OUT is refused (over FILE, or over a file s2sad did not
     write, without --force), or None."""
+    if args.output == "-":
+        return ("-o -: give -o a file name (without -o the code is printed "
+                "to stdout)")
     if args.output is None or args.force or not os.path.exists(args.output):
         return None
     if os.path.exists(args.file) and os.path.samefile(args.output,
@@ -473,9 +477,8 @@ def _argnums_table(functions, bound, options, from_file):
         from_file: FILE's ARGNUMS dict.
 
     Raises:
-        LookupError: if an option names a function not transformed.
-        ArgnumsError: if argnums are given twice for a function, or do not
-            name its parameters.
+        ArgnumsError: if argnums are given twice for a function, name a
+            function not transformed, or do not name its parameters.
     """
     named, common = {}, []
     for name, value in options:
@@ -491,8 +494,8 @@ def _argnums_table(functions, bound, options, from_file):
                            "it once (and NAME=... for single functions)")
     for name in named:
         if name not in functions:
-            raise LookupError(f"--argnums {name}=...: no function named "
-                              f"{name!r} is transformed")
+            raise ArgnumsError(f"--argnums {name}=...: no function named "
+                               f"{name!r} is transformed")
     table = {}
     for name, func in functions.items():
         method = name in bound

@@ -272,8 +272,16 @@ def test_argnums_per_function(capsys):
     linreg, dot_loss = out.split("def grad_dot_loss(")
     assert "return runtime.gradient(w_bar, w)" in linreg
     assert "runtime.gradients((w_bar, x_bar), (w, x))" in dot_loss
-    assert cli.main([str(_SEEDS), "f", "--argnums", "g=0"]) == 1
+    # wrong argnums: status 2, as the README says
+    assert cli.main([str(_SEEDS), "f", "--argnums", "g=0"]) == 2
     assert "no function named 'g' is transformed" in capsys.readouterr().err
+
+
+def test_output_to_a_dash_is_refused(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # (a file named "-" would land here)
+    assert cli.main([str(_SEEDS), "f", "-o", "-"]) == 2
+    assert "give -o a file name" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
 
 
 _COUNTS = '''\

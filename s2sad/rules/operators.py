@@ -72,6 +72,14 @@ def mod(z, x, y):
     return 1.0, -np.floor(x / y)
 
 
+@elementwise(np.fmod, domain="nonzero")
+def np_fmod(z, x, y):
+    """1 and -trunc(x / y), the derivative of x - trunc(x / y) * y (C's
+    fmod, the sign of x) away from its jumps; trunc(x / y) is read back
+    exactly from the value; y = 0: nan, as NumPy gives."""
+    return 1.0, np.round((z - x) / y)
+
+
 # ---- products ----
 
 
