@@ -879,6 +879,24 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
                 "holomorphic function")
 
 
+def _refuse_dataclasses(what, fun, args, argnums):
+    """Jacobians and check_grads take numbers, arrays and tuples, lists,
+    dicts and namedtuples of them (grad, vjp and jvp take dataclasses
+    too)."""
+    for i in (argnums,) if isinstance(argnums, int) else argnums:
+        if not isinstance(i, int) or not -len(args) <= i < len(args):
+            continue  # (refused later, as argnums that name no argument)
+        for path, leaf in _leaves(args[i]):
+            if runtime.fields(leaf) is not None:
+                where = "".join(f"[{p!r}]" for p in path)
+                raise errors.InputTypeError(
+                    f"{what} of {_name(fun)}: argument {i}{where} is a "
+                    f"dataclass ({type(leaf).__name__}); {what} takes "
+                    "numbers, arrays and tuples, lists, dicts and "
+                    "namedtuples of them: pass dataclasses.asdict(...) or a "
+                    "namedtuple (grad, vjp and jvp take dataclasses)")
+
+
 def _integer_refusal(subject, args, i, what):
     """The message refusing the integer argument i."""
     instead = ""
@@ -1028,6 +1046,10 @@ class _Transformed(functools.partial):
 
     @_located
     def __call__(self, *args, **kwargs):
+        argnums = self.keywords.get("argnums", self.keywords.get(
+            "argnum", ()))  # (a Hessian's rows check their own)
+        _refuse_dataclasses(self.func.__name__.lstrip("_"), self.args[0],
+                            args, argnums)
         return super().__call__(*args, **kwargs)
 
 
@@ -1374,6 +1396,7 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
         argnums = _tuple(argnums, negative=True)
         argnums = tuple(i % len(args) if -len(args) <= i < 0 else i for i in
                         ((argnums,) if isinstance(argnums, int) else argnums))
+    _refuse_dataclasses("check_grads", f, args, argnums)
     _check_inputs(f, args, argnums, False, False, "check_grads")
     _check_first(f, args, argnums, modes, eps, rtol, atol, directions, seed)
     if order == 1:

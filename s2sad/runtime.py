@@ -250,6 +250,11 @@ def tangents(t, value, others=()):
 
 
 def _tangent_zeros(t, value):
+    if _is_dataclass(value):
+        return _with_fields(value, {
+            name: _tangent_zeros(None if t is None else _field(t, name),
+                                 getattr(value, name))
+            for name in fields(value)})
     if isinstance(value, dict):
         return {k: _tangent_zeros(t[k] if isinstance(t, dict) and k in t
                                   else 0.0, v) for k, v in value.items()}
@@ -309,6 +314,9 @@ def _like(g, x):
         if isinstance(x, list):
             return items
         return cls(*items) if hasattr(x, "_fields") else tuple(items)
+    if _is_dataclass(x):
+        return _with_fields(x, {name: _like(_field(g, name), getattr(x, name))
+                                for name in fields(x)})
     dtype = getattr(x, "dtype", None)
     if dtype is None:
         return g
@@ -329,10 +337,34 @@ def _like(g, x):
     return g
 
 
+def _is_dataclass(x):
+    """Is x a dataclass instance (a record that is not a namedtuple)?"""
+    return not isinstance(x, (type, tuple)) and dataclasses.is_dataclass(x)
+
+
+def _field(g, name):
+    """The field `name` of a dataclass's gradient or tangent `g`: a
+    dataclass of its type, or a dict (DictAdjoint) by field name."""
+    return getattr(g, name) if _is_dataclass(g) else g[name]
+
+
+def _with_fields(x, values):
+    """A copy of the dataclass instance x holding `values` (field name ->
+    value); its __init__ and __post_init__ are not run again, and a frozen
+    one is copied all the same."""
+    out = copy.copy(x)
+    for name, value in values.items():
+        object.__setattr__(out, name, value)
+    return out
+
+
 def _arrays(tree):
-    """The arrays in a structure of tuples, lists and dicts."""
+    """The arrays in a structure of tuples, lists, dicts and dataclasses."""
     if isinstance(tree, np.ndarray):
         yield tree
+    elif _is_dataclass(tree):
+        for name in fields(tree):
+            yield from _arrays(getattr(tree, name))
     elif isinstance(tree, (list, tuple)):
         for item in tree:
             yield from _arrays(item)
@@ -1417,6 +1449,10 @@ def tree_like(g, x):
         if isinstance(x, list):
             return items
         return type(x)(*items) if hasattr(x, "_fields") else tuple(items)
+    if _is_dataclass(x):
+        return _with_fields(x, {name: tree_like(_field(g, name),
+                                                getattr(x, name))
+                                for name in fields(x)})
     return g
 
 
@@ -1427,6 +1463,10 @@ def tree_adjoint(g, x):
         return DictAdjoint({k: tree_adjoint(g[k], v) for k, v in x.items()})
     if isinstance(x, (list, tuple)):
         return sequence([tree_adjoint(gi, xi) for gi, xi in zip(g, x)])
+    if _is_dataclass(x):
+        return DictAdjoint({name: tree_adjoint(_field(g, name),
+                                               getattr(x, name))
+                            for name in fields(x)})
     return g
 
 

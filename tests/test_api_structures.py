@@ -8,6 +8,7 @@ Run: python -m pytest -q tests/test_api_structures.py
 
 import collections
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -135,6 +136,46 @@ def test_check_grads_refuses_an_integer_argument_it_is_to_check():
                        match="leave argument 1 out of argnums"):
         s2sad.check_grads(_affine_loss, (Affine(1.0, 0.5), 2))
     s2sad.check_grads(_affine_loss, (Affine(1.0, 0.5), 2), argnums=0)
+
+
+@dataclasses.dataclass
+class Layer:
+    w: np.ndarray
+    b: float
+
+
+def _layer_loss(p, x):
+    return np.sum(np.tanh(p.w * x + p.b) ** 2)
+
+
+def test_a_dataclass_gradient_is_of_its_type():
+    p, x = Layer(np.array([0.5, -1.0]), 0.3), np.array([1.0, 2.0])
+    g = s2sad.grad(_layer_loss)(p, x)
+    assert type(g) is Layer and type(g.b) is float
+    w_numeric = _numeric(lambda w: _layer_loss(Layer(w, 0.3), x), p.w)
+    np.testing.assert_allclose(g.w, w_numeric, rtol=1e-6)
+    b_numeric = _numeric(lambda b: _layer_loss(Layer(p.w, b), x), 0.3)
+    np.testing.assert_allclose(g.b, b_numeric, rtol=1e-6)
+    value, pull = s2sad.vjp(_layer_loss, p, x)
+    assert type(pull(1.0)[0]) is Layer
+    gg = s2sad.grad(lambda q: np.sum(s2sad.grad(_layer_loss)(q, x).w))(p)
+    assert type(gg) is Layer
+    t = Layer(np.array([1.0, 0.0]), 0.0)
+    _, tangent = s2sad.jvp(_layer_loss, (p, x), (t, np.zeros(2)))
+    np.testing.assert_allclose(tangent, g.w[0], rtol=1e-12)
+    assert p.w.tolist() == [0.5, -1.0] and p.b == 0.3
+
+
+@pytest.mark.parametrize("transform", [s2sad.jacfwd, s2sad.jacrev,
+                                       s2sad.hessian])
+def test_jacobians_refuse_a_dataclass_at_the_users_line(transform):
+    p = Layer(np.array([0.5, -1.0]), 0.3)
+    with pytest.raises(s2sad.errors.InputTypeError,
+                       match=r"argument 0 is a dataclass \(Layer\)") as info:
+        transform(_layer_loss)(p, np.ones(2))
+    assert f"{__file__}:" in str(info.value)
+    with pytest.raises(s2sad.errors.InputTypeError, match="dataclass"):
+        s2sad.check_grads(_layer_loss, (p, np.ones(2)))
 
 
 def test_a_holomorphic_hessian_is_the_complex_second_derivative():
