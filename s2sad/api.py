@@ -127,8 +127,33 @@ class Derivative:
         except errors.OneElementOutput:
             return self._one_element(args, kwargs)
         except Exception as exc:
+            refusal = self._call_refusal(exc, args, kwargs)
+            if refusal is not None:
+                errors.locate(refusal)
+                raise refusal from None
             errors.locate(exc)
             raise
+
+    def _call_refusal(self, exc, args, kwargs):
+        """The refusal, naming the function differentiated, of arguments
+        that do not fit it, when `exc` is the TypeError the call of the
+        generated code itself raised (which names that code); else None."""
+        if not isinstance(exc, TypeError):
+            return None
+        tb = exc.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb.tb_frame.f_code.co_filename != __file__:
+            return None  # raised inside the generated code or the user's
+        try:
+            inspect.signature(self._f).bind(*args, **kwargs)
+        except TypeError as mismatch:
+            return errors.InputTypeError(
+                f"grad of {_name(self._f)}: {mismatch}; it takes "
+                f"{_parameters(self._f)}")
+        except ValueError:  # no signature to read
+            pass
+        return None
 
     def _checked_call(self, args, kwargs):
         """A call refusing integer inputs (unless allow_int) and, for a
@@ -864,6 +889,10 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     if what == "jacfwd" and isinstance(fun, Derivative):  # hessian's
         subject = f"{what} of grad of {_name(fun)} (a Hessian)"
     for i in positions:
+        if args[i] is None or isinstance(args[i], (str, bytes)):
+            raise errors.InputTypeError(
+                f"{subject}: argument {i} is {_describe(args[i])}, which "
+                "has no derivative; leave it out of argnums")
         kind = _input_kind(args[i])
         if kind == "int" and not allow_int:
             raise errors.InputTypeError(_integer_refusal(subject, args, i,
@@ -877,6 +906,15 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
                 f"jacfwd of {_name(fun)}: argument {i} is complex; pass "
                 "holomorphic=True for the complex derivative of a "
                 "holomorphic function")
+
+
+def _parameters(f):
+    """f's parameters as a call sees them, `(x, y, *args)`."""
+    try:
+        parameters = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return "other arguments"
+    return f"({', '.join(map(str, parameters))})"
 
 
 def _refuse_dataclasses(what, fun, args, argnums):

@@ -697,3 +697,21 @@ def test_transformations_returning_functions_are_refused_inside(f, name,
     assert message.startswith(f"{__file__}:{line}: s2sad.{name} is not "
                               "differentiated"), message
     assert "jacfwd" in message or "hessian" in message
+
+
+def test_arguments_that_do_not_fit_are_refused_naming_the_function():
+    # not a TypeError naming the generated code
+    for args in [(3.0,), (3.0, 2.0, 1.0), (np.ones(2),)]:
+        with pytest.raises(errors.InputTypeError) as info:
+            s2sad.grad(poly)(*args)
+        message = str(info.value)
+        assert message.startswith(f"{__file__}:")
+        assert "grad of poly: " in message and "it takes (x, y)" in message
+        assert "grad_poly" not in message
+
+
+def test_a_string_or_none_argument_is_not_differentiated():
+    for other in ("a", None):
+        with pytest.raises(errors.InputTypeError,
+                           match="argument 1 is .*which has no derivative"):
+            s2sad.grad(poly, 1)(3.0, other)
