@@ -888,13 +888,17 @@ def test_every_keyword_is_handled_or_refused(rule, expr, args, argnums,
     namespace = {"OP": rule.key, "runtime": runtime}
     primal = load_probe(tmp_path, "primal", expr, len(values), **namespace)
     try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"), warnings.catch_warnings(
+                record=True) as caught:
+            warnings.simplefilter("always")
             out = primal(*values)
         weight = rng.standard_normal(np.shape(out))
         np.sum(np.asarray(out) * weight).astype(float)
     except Exception:  # NumPy refuses the call, or it gives no numbers
         pytest.skip("not a valid call of the NumPy function")
+    if any(issubclass(w.category, DeprecationWarning) for w in caught):
+        pytest.skip("this NumPy deprecates the call (its rule stays for the "
+                    "versions that do not)")
     probe = load_probe(tmp_path, "probe", f"np.sum(({expr}) * W)",
                        len(values), W=weight, **namespace)
     try:
