@@ -436,16 +436,17 @@ def _summands(expr):
     return [expr]
 
 
-def linear(fn, transpose=None):
+def linear(fn, transpose=None, back=None):
     """Declare `fn` linear in its first argument, the others held fixed: its
     tangent is `fn` applied to that argument's tangent, and its adjoint is
     `transpose` (fn itself when omitted: np.flip, a self-adjoint map) applied
     to the output's adjoint with the same other arguments; and the same of
-    `transpose`, whose transpose is fn. Writes the templates `@adjoint` and
-    `@tangent` would take."""
+    `transpose`, whose transpose is `back` (fn when omitted; another where
+    the adjoints of both live in one space, as runtime.tree_adjoint's).
+    Writes the templates `@adjoint` and `@tangent` would take."""
     _linear(fn, transpose or fn)
     if transpose is not None and transpose is not fn:
-        _linear(transpose, fn)
+        _linear(transpose, back or fn)
 
 
 def _linear(fn, transpose):

@@ -153,26 +153,7 @@ def bound_fwd(y, function):
 # cotangent of either is an adjoint (object arrays for tuples and lists, a
 # DictAdjoint for dicts), never a plain tuple, list or dict: both adjoints
 # are tree_adjoint.
-
-
-@adjoint(runtime.tree_like, constants=("x",))
-def tree_like_rev(y, g, x):
-    d[g] = runtime.tree_adjoint(d[y], x)
-
-
-@tangent(runtime.tree_like)
-def tree_like_fwd(y, g, x):
-    d[y] = runtime.tree_like(d[g], x)
-
-
-@adjoint(runtime.tree_adjoint, constants=("x",))
-def tree_adjoint_rev(y, g, x):
-    d[g] = runtime.tree_adjoint(d[y], x)
-
-
-@tangent(runtime.tree_adjoint)
-def tree_adjoint_fwd(y, g, x):
-    d[y] = runtime.tree_adjoint(d[g], x)
+linear(runtime.tree_like, runtime.tree_adjoint, back=runtime.tree_adjoint)
 
 
 # Python's sum: spread_over and its transpose spread_adjoint, whose own
