@@ -1,6 +1,8 @@
 """Complex values: JAX's convention, real parts where real meets complex,
 FFT-based losses to second order, and the one refusal."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -102,3 +104,20 @@ def test_second_derivatives_of_complex_abs():
 def test_grad_of_a_complex_output_is_refused():
     with pytest.raises(errors.GradientShapeError, match="complex"):
         s2sad.grad(complex_output)(1.0 + 1.0j)
+
+
+def _writes_into_a_copy(x, v):
+    y = x * 1.0
+    y[1] = v
+    return y
+
+
+def test_a_real_tangent_of_a_complex_array_takes_a_complex_item():
+    # a real tangent is accepted for a complex primal; the item written
+    # into it keeps its imaginary part (and NumPy warns of no cast)
+    x, v = np.array([1 + 1j, 2 + 0j, 3 - 1j]), 0.5 + 2j
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, t = s2sad.jvp(_writes_into_a_copy, (x, v),
+                         (np.array([1.0, 0.0, 0.0]), 1j))
+    np.testing.assert_array_equal(t, [1, 1j, 0])

@@ -37,7 +37,10 @@ def setitem(y, x, index, value):
 
 @tangent(runtime.setitem, runtime.setitem_owned, structural=True)
 def setitem_fwd(y, x, index, value):
-    d[y] = runtime.through_cast(runtime.setitem(d[x], index, d[value]), y)
+    # (a real tangent of a complex x made complex first: a complex
+    # tangent written into it keeps its imaginary part)
+    d[y] = runtime.through_cast(runtime.setitem(
+        runtime.as_kind_of(d[x], x), index, d[value]), y)
 
 
 # `x[index] = value` in place (see s2sad.inplace): the backward sweep first
@@ -56,7 +59,10 @@ def setitem_in_place(y, x, index, value, old):
 
 @tangent(runtime.setitem_in_place, structural=True)
 def setitem_in_place_fwd(y, x, index, value, old: via_output):
-    d[y] = runtime.through_cast(runtime.setitem(d[x], index, d[value]), y)
+    # (a real tangent of a complex x made complex first: a complex
+    # tangent written into it keeps its imaginary part)
+    d[y] = runtime.through_cast(runtime.setitem(
+        runtime.as_kind_of(d[x], x), index, d[value]), y)
 
 
 non_differentiable(runtime.overwritten, runtime.restore)
