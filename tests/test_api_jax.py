@@ -715,3 +715,19 @@ def test_a_string_or_none_argument_is_not_differentiated():
         with pytest.raises(errors.InputTypeError,
                            match="argument 1 is .*which has no derivative"):
             s2sad.grad(poly, 1)(3.0, other)
+
+
+SCALE32 = np.float32(2.0)
+
+
+def _scaled_square(x):
+    return SCALE32 * x * x
+
+
+def test_a_float_gradient_stays_a_float_through_numpy_constants():
+    # a module-level NumPy number makes NumPy numbers of the float path's
+    # values: the gradient of a float is still a float
+    g = s2sad.grad(_scaled_square)(1.5)
+    assert type(g) is float and g == 6.0
+    value, g = s2sad.value_and_grad(_scaled_square)(1.5)
+    assert type(g) is float
