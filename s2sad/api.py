@@ -797,8 +797,10 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         grads = iter(runtime.gradients(
             [runtime.tree_like(g, primals[i]) for g, i in zip(grads, argnums)],
             [primals[i] for i in argnums], (cotangent,)))
-        return tuple(next(grads) if i in argnums else None
-                     for i in range(len(primals)))
+        # integer leaves of a structure have no derivative: zeros (JAX's
+        # float0), as grad's allow_int gives them
+        return tuple(_zero_integer_leaves(primals[i], next(grads))
+                     if i in argnums else None for i in range(len(primals)))
     return (out, vjp_fn, value[1]) if has_aux else (out, vjp_fn)
 
 
@@ -1119,7 +1121,7 @@ def _jacobian(f, *args, argnums=0):
 def _jacobian_mode(f, args, argnums):
     positions = (argnums,) if isinstance(argnums, int) else argnums
     inputs = sum(_size(args[i]) for i in positions)
-    outputs = _size(f(*args))
+    outputs = _size(f(*_copied(args)))  # (f may change its arguments)
     return "forward" if inputs < outputs else "reverse"
 
 

@@ -731,3 +731,30 @@ def test_a_float_gradient_stays_a_float_through_numpy_constants():
     assert type(g) is float and g == 6.0
     value, g = s2sad.value_and_grad(_scaled_square)(1.5)
     assert type(g) is float
+
+
+def _updates_its_argument(x, v):
+    x[:2] *= v[:2]
+    return x * 2
+
+
+def test_jacobian_never_changes_the_callers_array():
+    # it calls the function to count its outputs: on copies
+    x, v = np.array([0.3, -0.7, 1.1]), np.array([0.5, 2.0, 1.0])
+    with pytest.raises(errors.S2SADError):
+        s2sad.jacobian(_updates_its_argument)(x, v)
+    np.testing.assert_array_equal(x, [0.3, -0.7, 1.1])
+
+
+def _mixed(p, x):
+    return np.sum(p["w"] * x) * p["n"] + np.sum(p["iv"] * x)
+
+
+def test_vjp_gives_integer_leaves_zeros():
+    p = {"w": np.array([0.5, 1.0]), "n": 3, "iv": np.array([1, 2])}
+    x = np.array([0.3, 0.7])
+    grads = s2sad.vjp(_mixed, p, x)[1](1.0)
+    assert grads[0]["n"] == 0.0
+    np.testing.assert_array_equal(grads[0]["iv"], [0.0, 0.0])
+    np.testing.assert_allclose(grads[0]["w"], 3 * x)
+    close(grads[1], s2sad.grad(_mixed, 1, allow_int=True)(p, x))
