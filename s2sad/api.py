@@ -146,14 +146,23 @@ class Derivative:
         if tb.tb_frame.f_code.co_filename != __file__:
             return None  # raised inside the generated code or the user's
         try:
-            inspect.signature(self._f).bind(*args, **kwargs)
-        except TypeError as mismatch:
-            return errors.InputTypeError(
-                f"grad of {_name(self._f)}: {mismatch}; it takes "
-                f"{_parameters(self._f)}")
-        except ValueError:  # no signature to read
-            pass
-        return None
+            signature = inspect.signature(self._f)
+        except (TypeError, ValueError):  # no signature to read
+            return None
+        params = signature.parameters
+        unknown = [k for k in kwargs if k not in params] if not any(
+            p.kind is p.VAR_KEYWORD for p in params.values()) else []
+        problem = f"no parameter named {unknown[0]!r}" if unknown else None
+        if problem is None:
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as mismatch:
+                problem = str(mismatch)
+        if problem is None:
+            return None
+        return errors.InputTypeError(
+            f"grad of {_name(self._f)}: {problem}; it takes "
+            f"{_parameters(self._f)}")
 
     def _checked_call(self, args, kwargs):
         """A call refusing integer inputs (unless allow_int) and, for a

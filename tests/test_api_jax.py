@@ -708,6 +708,8 @@ def test_arguments_that_do_not_fit_are_refused_naming_the_function():
         assert message.startswith(f"{__file__}:")
         assert "grad of poly: " in message and "it takes (x, y)" in message
         assert "grad_poly" not in message
+    with pytest.raises(errors.InputTypeError, match="no parameter named 'z'"):
+        s2sad.grad(poly)(3.0, z=2.0)
 
 
 def test_a_string_or_none_argument_is_not_differentiated():
