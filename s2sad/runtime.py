@@ -1440,7 +1440,12 @@ def keep_last(part, x, index):
 def tree_like(g, x):
     """A gradient in the structure of the argument `x`: adjoints of tuples,
     lists and dicts (object arrays, `DictAdjoint`s) become tuples, lists
-    and dicts again."""
+    and dicts again. A zero number for a structure (the cotangent a call
+    gives a value it does not differentiate, such as the items a
+    derivative of a derivative binds) is zeros in its structure."""
+    if g.__class__ is float and g == 0.0 and (
+            isinstance(x, (list, tuple, dict)) or _is_dataclass(x)):
+        g = zeros_like(x)
     if isinstance(x, dict):
         return {k: tree_like(g[k], v) if k in g else zeros_like(v)
                 for k, v in x.items()}

@@ -9,6 +9,7 @@ Every derivative is compared with central differences in float64.
 """
 
 import functools
+import math
 import re
 import sys
 
@@ -760,3 +761,18 @@ def test_vjp_gives_integer_leaves_zeros():
     np.testing.assert_array_equal(grads[0]["iv"], [0.0, 0.0])
     np.testing.assert_allclose(grads[0]["w"], 3 * x)
     close(grads[1], s2sad.grad(_mixed, 1, allow_int=True)(p, x))
+
+
+def _of_star_args(*args):
+    return args[0] ** 3 * args[1] ** 2 + math.sin(args[0] * args[1])
+
+
+def test_third_derivative_of_a_function_of_star_args():
+    # each derivative binds the one it differentiates (its target, the items
+    # it picks): a zero cotangent for those is zeros in their structure
+    x, y = 0.7, 0.4
+    third = s2sad.grad(s2sad.grad(s2sad.grad(_of_star_args)))(x, y)
+    close(third, 6 * y ** 2 - y ** 3 * math.cos(x * y))
+    mixed = s2sad.grad(s2sad.grad(s2sad.grad(_of_star_args), 1))(x, y)
+    close(mixed, 12 * x * y - 2 * y * math.sin(x * y)
+          - x * y ** 2 * math.cos(x * y))
