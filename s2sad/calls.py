@@ -127,6 +127,11 @@ def callee(function):
     """
     if has_rule(function):
         return function, (), {}  # a rule wins over the source
+    if isinstance(function, numpy.vectorize):
+        raise errors.UnsupportedCallError(
+            "a function made by np.vectorize is not differentiated (it is a "
+            "loop NumPy runs out of sight); write its function with NumPy's "
+            "array operations, or call it on each element in a loop")
     refused = getattr(function, "__s2sad_not_differentiated__", None)
     if refused is not None:
         name, instead = refused

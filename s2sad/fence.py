@@ -160,5 +160,7 @@ def _check_target(source, target):
             target.value, gast.Subscript):
         raise source.error(
             errors.UnsupportedSyntaxError, target,
-            "assignment into `x[i][j]` is not supported; write `x[i, j]`, or "
-            "take the row into a variable, update it and assign it back")
+            f"assignment into `{trees.unparse(target)}` (an item of an item) "
+            "is not supported; for an array write one index (`a[i, j]`), for "
+            "a list take the inner list into a variable, update it and "
+            "assign it back")
