@@ -61,6 +61,21 @@ def deprecated_here(fn, *args):
     return any(issubclass(w.category, DeprecationWarning) for w in caught)
 
 
+def call_or_skip_where_deprecated(fn, *args):
+    """`call_or_skip_on_old_numpy`, and a call this NumPy deprecates skips
+    the test, saying so (np.row_stack on NumPy 2.4): its rule stays for
+    the versions that do not deprecate it."""
+    import warnings
+    import pytest
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = call_or_skip_on_old_numpy(fn, *args)
+    if any(issubclass(w.category, DeprecationWarning) for w in caught):
+        pytest.skip("this NumPy deprecates the call (its rule stays for the "
+                    "versions that do not)")
+    return out
+
+
 def call_or_skip_on_old_numpy(fn, *args):
     """fn(*args); on NumPy before 2.0, a call that NumPy itself refuses (a
     keyword or a broadcast 2.0 added: `pinv(rtol=)`, `cholesky(upper=)`,
