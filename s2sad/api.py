@@ -965,8 +965,10 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
     positions = (argnums,) if isinstance(argnums, int) else argnums
     _check_inputs(f, args, positions, holomorphic, allow_int, "jacrev")
     # f's own values (a closure's) are passed as generated code passes them
+    # owned, as grad's: f may update its arguments, which generated code
+    # never changes
     forward, pull = calls.vjp_functions(f, args, (), (calls.FUNCTION,)
-                                        + tuple(positions))
+                                        + tuple(positions), owned=True)
     value, residuals = forward(*runtime.bound(f), *args)
     aux = None
     if has_aux:
@@ -1159,7 +1161,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False):
     positions = (argnums,) if isinstance(argnums, int) else argnums
     _check_inputs(f, args, positions, holomorphic, False, "jacfwd")
     jvp_fn = calls.jvp_function(f, args, (), (calls.FUNCTION,)
-                                + tuple(positions))
+                                + tuple(positions), owned=True)
     values = runtime.bound(f)  # a closure's values, held
     held = runtime.bound(runtime.zeros_like(f))
     dtype = complex if holomorphic else float
@@ -1186,8 +1188,9 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False):
                 return _jacfwd_tree(f, args, argnums, has_aux, dtype,
                                     jvp_fn, values, held)
             block.append(_as_float(column))
-        if out is None:
-            out = f(*args)
+        if out is None:  # (no columns: the value, as generated code runs
+            # f, which never changes the arguments f may update)
+            out, _ = jvp_fn(*values, *args, held, *zeros)
             if has_aux:
                 _check_aux(out, f)
                 out, aux = out
@@ -1240,8 +1243,8 @@ def _jacfwd_tree(f, args, argnums, has_aux, dtype, jvp_fn, values, held):
                     _check_aux(out, f)
                     (out, aux), column = out, column[0]
                 columns[k, path].append(runtime.tangents(column, out))
-    if out is None:
-        out = f(*args)
+    if out is None:  # (no columns: as `_jacfwd`)
+        out, _ = jvp_fn(*values, *args, held, *zeros)
         if has_aux:
             _check_aux(out, f)
             out, aux = out
