@@ -201,10 +201,8 @@ def zero_tangent(x):
     if names is not None:
         if isinstance(x, tuple):
             return type(x)(*[zero_tangent(item) for item in x])
-        zero = copy.copy(x)
-        for name in names:  # (frozen ones too; __init__ not run again)
-            object.__setattr__(zero, name, zero_tangent(getattr(x, name)))
-        return zero
+        return _with_fields(x, {name: zero_tangent(getattr(x, name))
+                                for name in names})
     if isinstance(x, dict):
         return DictAdjoint({k: zero_tangent(v) for k, v in x.items()})
     if _is_sequence(x):
@@ -251,8 +249,9 @@ def tangents(t, value, others=()):
 
 def _tangent_zeros(t, value):
     if _is_dataclass(value):
+        given = _is_dataclass(t) or isinstance(t, dict)  # (else zeros)
         return _with_fields(value, {
-            name: _tangent_zeros(None if t is None else _field(t, name),
+            name: _tangent_zeros(_field(t, name) if given else None,
                                  getattr(value, name))
             for name in fields(value)})
     if isinstance(value, dict):
