@@ -50,6 +50,13 @@ A function whose code needs s2sad's engine when it runs (`calls`, which
 derives a function known only then, such as one passed as an argument)
 cannot be written standalone, and is refused.
 
+An error raised in the module's code names the user's line it came from,
+as in a running program: each function asked for passes an exception
+leaving it to `errors.locate` (in a `try:` around its body, free until an
+exception is raised), and the module's last statement records the user's
+line of each of its lines (`errors.map_module`). A standalone module,
+which does not import s2sad, names only its own lines.
+
 A written module is a snapshot: it has none of the freshness guards of
 in-process s2sad (see `derive`), and says so in its header, whose first
 line (`MARKER`) tells the command line that a file is s2sad's output.
@@ -303,7 +310,7 @@ class _Writer:
         if isinstance(code, types.CodeType):
             if id(code) in self.parts:
                 return self._part(*self.parts[id(code)], value)
-            if errors.is_generated(code.co_filename):
+            if errors.in_memory(code.co_filename):
                 raise _Refused(f"`{wanted}` is generated code s2sad did not "
                                "record")
         if _is_builtin(value):
@@ -444,6 +451,10 @@ class _Writer:
 
     def text(self, command=None):
         """The module's source."""
+        # (standalone: no notes, which need s2sad's line maps)
+        located = None if self.standalone else (
+            self._object(errors.locate, "locate"),
+            self._object(errors.map_module, "map_module"))
         self._name()
         names = {key: b.name for key, b in self.bindings.items()}
         for binding in list(self.bindings.values()):
@@ -470,10 +481,62 @@ class _Writer:
         sections.append(self._namespaces(by_kind["namespace"], names))
         sections.append("__all__ = [\n" + "".join(
             f"    {self.bindings[k].name!r},\n" for k in self.public) + "]")
-        sections += [_renamed(b.text, b.reads, names, b.defines, b.name)
-                     for _, b in by_kind["part"]]
-        return "\n\n\n".join(s.strip("\n") for s in sections if s.strip()) \
-            + "\n"
+        sections = [(s.strip("\n"), (None, None)) for s in sections
+                    if s.strip()]
+        for _, b in by_kind["part"]:
+            text = _renamed(b.text, b.reads, names, b.defines,
+                            b.name).rstrip("\n")
+            tried = None  # (the line of a `try:` put in, see _located)
+            if located and b.public:
+                text, tried = _located(text, names[located[0]])
+            sections.append((text, (b, tried)))
+        if located:
+            sections.append((self._line_table(sections, names[located[1]]),
+                             (None, None)))
+        return "\n\n\n".join(text for text, _ in sections) + "\n"
+
+    def _line_table(self, sections, map_module):
+        """The call recording where each line of the module comes from
+        (`errors.map_module`), for the notes of the errors raised in it;
+        `sections`: (text, its part's binding or None), in order."""
+        runs, first = [(1, None, None)], 1
+        for text, (binding, tried) in sections:
+            lines = text.count("\n") + 1
+            keep = getattr(binding, "keep", None)
+            if keep is not None:
+                end = len(binding.text.splitlines())  # (then the except)
+                for k in range(1, lines + 1):
+                    line = k - (tried is not None and k > tried)
+                    runs.append((first + k - 1, *(
+                        self._origin(keep.__code__, line) if line <= end
+                        else (None, None))))
+            runs.append((first + lines, None, None))
+            first += lines + 2
+        merged = [run for k, run in enumerate(runs)
+                  if not k or run[1:] != runs[k - 1][1:]]
+        return ("# The user's line each run of lines of this module comes "
+                "from, from the line\n# given to the next run's (None: no "
+                "line of the user's): an error raised\n# in the code above "
+                "carries a note naming the user's line.\n"
+                f"{map_module}(__file__, (\n" + "".join(
+                    f"    {run!r},\n" for run in merged) + "))")
+
+    def _origin(self, code, line):
+        """(file relative to the module's directory, line) of the user's
+        code line `line` of generated `code` comes from, (None, None) if
+        none; the line a tuple of lines for code inlined (see
+        `errors.map_lines`)."""
+        found = errors.user_locations(code.co_filename, line)
+        file = found[-1][0]
+        if errors.is_generated(file):
+            return None, None
+        try:
+            file = os.path.relpath(os.path.realpath(file), os.path.dirname(
+                os.path.realpath(self.output)))
+        except ValueError:  # (another drive)
+            file = os.path.realpath(file)
+        lines = tuple(n for _, n in found)
+        return file, lines if len(lines) > 1 else lines[0]
 
     def _header(self, command):
         """The marker, what the module was generated from, when and how,
@@ -528,9 +591,16 @@ class _Writer:
                     f"import {submodule}" if b.name == module else
                     f"from {package} import {last} as _s2sad_"
                     + submodule.replace(".", "_"))
+        names = {}  # a module -> what is imported from it
         for b in objects:
             alias = "" if b.name == b.attribute else f" as {b.name}"
-            lines.append(f"from {b.module} import {b.attribute}{alias}")
+            names.setdefault(b.module, []).append(b.attribute + alias)
+        for module, imported in names.items():
+            line = f"from {module} import {', '.join(sorted(imported))}"
+            if len(line) > 79:
+                line = f"from {module} import (\n" + "".join(
+                    f"    {name},\n" for name in sorted(imported)) + ")"
+            lines.append(line)
 
         def group(line):
             module = line.split()[1].split(".")[0]
@@ -883,6 +953,31 @@ def _renamed(text, reads, names, own, own_name):
             spots.append((stmt.lineno, found.start(2), stmt.lineno,
                           found.end(2), own_name))
     return _replaced(text, spots)
+
+
+def _located(text, locate):
+    """The function `text` defines, with its body (after its docstring) in
+    a `try:` whose `except` calls `locate` (`errors.locate`) on an
+    exception leaving it, and the line of that `try:`: an exception
+    leaving the module's function carries a note naming the user's line,
+    as in a running program, at no cost until one is raised (a wrapper
+    function would double the time of a small gradient)."""
+    function = ast.parse(text).body[0]
+    body = function.body[1:] if ast.get_docstring(function) is not None \
+        else function.body
+    first = body[0].lineno
+    lines = text.splitlines()
+    indent = " " * body[0].col_offset
+    tried = "\n".join(
+        lines[:first - 1] + [indent + "try:"] +
+        [(line and "    ") + line for line in lines[first - 1:]] + [
+            indent + "except Exception as error:",
+            indent + f"    {locate}(error)  # names the user's line in a note",
+            indent + "    raise"])
+    if list(map(ast.dump, ast.parse(tried).body[0].body[-1].body)) != \
+            list(map(ast.dump, body)):
+        raise _Refused("its code has a string over several lines")
+    return tried, first
 
 
 def _escaped(text):

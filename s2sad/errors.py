@@ -17,6 +17,9 @@ generated code: an S2SADError raised with no location (a check on values in a
 runtime helper or a rule) gets the user's line of the innermost generated
 frame it passed through, and any other exception a note naming the user's
 file, line and source text of the generated frames it passed through.
+A module s2sad wrote ahead of time (`aot`) records its line map when it is
+imported (`map_module`), and its functions call `locate` as an exception
+leaves them.
 
 The text of generated code is in `linecache` (`register_source`), so
 tracebacks, pdb and `inspect` show its lines; an entry a `clearcache`
@@ -103,6 +106,7 @@ class InputTypeError(S2SADError, TypeError):
 
 _LINE_MAPS = {}  # generated pseudo-filename -> (origin filename, lines)
 _SOURCES = {}  # generated pseudo-filename -> its linecache entry
+_WRITTEN = set()  # the files of modules s2sad wrote, as they run (map_module)
 _GENERATED = "<s2sad:"
 _LOCATED = re.compile(r"^(.+?):(\d+): ")
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -114,12 +118,38 @@ def map_lines(filename, origin, lines):
     _LINE_MAPS[filename] = (origin, tuple(lines))
 
 
+def map_module(filename, runs):
+    """Record where the lines of `filename`, a module s2sad wrote ahead of
+    time (see `aot`), come from. Each run (first, file, line) says that
+    its lines, from `first` to the next run's, come from `line` of `file`
+    (a path relative to the module's directory; `line` a tuple of lines
+    for a helper inlined into its caller, the outermost call first, as in
+    `map_lines`), or from no line of the user's where `file` is None."""
+    directory = os.path.dirname(os.path.realpath(filename))
+    lines = []
+    for (first, file, line), (end, _, _) in zip(runs, runs[1:]):
+        lines += [None] * (first - 1 - len(lines))
+        where = None if file is None else \
+            (os.path.normpath(os.path.join(directory, file)), line)
+        lines += [where] * (end - first)
+    _LINE_MAPS[filename] = (None, tuple(lines))
+    _WRITTEN.add(filename)
+    _install_hooks()
+
+
 def register_source(filename, text):
     """Make `text` the source of `filename` for tracebacks, pdb and
     inspect: a `linecache` entry with no modification time, which
     `checkcache` keeps."""
     entry = (len(text), None, text.splitlines(True), filename)
     linecache.cache[filename] = _SOURCES[filename] = entry
+    _install_hooks()
+
+
+def _install_hooks():
+    """s2sad's hooks, each where Python's own is in place: warnings raised
+    in generated code with a note naming the user's line, and on Python
+    3.10 to 3.12 tracebacks printed with the lines of generated code."""
     if warnings.formatwarning is getattr(warnings, "_formatwarning_orig",
                                          None):
         warnings.formatwarning = _formatwarning
@@ -213,6 +243,14 @@ def line_map(filename):
 
 
 def is_generated(filename):
+    """Is `filename` that of code s2sad generated: in memory (see
+    `in_memory`) or a module it wrote ahead of time (`map_module`)?"""
+    return in_memory(filename) or filename in _WRITTEN
+
+
+def in_memory(filename):
+    """Is `filename` the pseudo-filename of code s2sad generated and
+    compiled in this process (`<s2sad:grad_f:...>`)?"""
     return filename is not None and filename.startswith(_GENERATED)
 
 
@@ -230,10 +268,15 @@ def user_locations(filename, lineno):
     via = ()
     while filename in _LINE_MAPS:
         origin, lines = _LINE_MAPS[filename]
-        if lineno is None or not 0 < lineno <= len(lines):
-            lineno = lines[0] if lines else None
-        else:
+        inside = lineno is not None and 0 < lineno <= len(lines)
+        if origin is None:  # a written module: each line its own file
+            if not inside or lines[lineno - 1] is None:
+                break  # (code of no user's line: the module's own)
+            origin, lineno = lines[lineno - 1]
+        elif inside:
             lineno = lines[lineno - 1]
+        else:
+            lineno = lines[0] if lines else None
         via = lineno[:-1] if isinstance(lineno, tuple) else ()
         lineno = lineno[-1] if isinstance(lineno, tuple) else lineno
         filename = origin
@@ -332,7 +375,8 @@ def locate(exc):
         if found and not is_generated(found.group(1)):
             # located in its text (runtime.check_scalar's `where`)
             exc.message = exc.message[found.end():]
-            exc.relocate(found.group(1), int(found.group(2)))
+            exc.relocate(_resolved(found.group(1), frames),
+                         int(found.group(2)))
             return
         where = frames[-1] if frames else _caller(sys._getframe(1))
         if where is not None:
@@ -350,6 +394,17 @@ def locate(exc):
     if _message_only(exc):
         exc.args = (f"{exc.args[0]}\n{note}",)
         exc._s2sad_noted = True
+
+
+def _resolved(filename, frames):
+    """The file a message names (a module s2sad wrote names the user's
+    file relative to the directory it was written from), as the line map
+    of one of `frames` that has its name resolves it."""
+    if os.path.isabs(filename):
+        return filename
+    return next((f for f, _ in reversed(frames)
+                 if os.path.basename(f) == os.path.basename(filename)),
+                filename)
 
 
 def _note(frames):

@@ -168,7 +168,7 @@ def parse(func):
     text = "".join(lines)
     if code.co_name == "<lambda>":
         text = _lambda_as_def(func, text, filename, first_line)
-    elif not errors.is_generated(filename):  # (s2sad's own text is fixed)
+    elif not errors.in_memory(filename):  # (s2sad's own text is fixed)
         _check_unchanged(code, text, func.__globals__)
     return parse_source(text, filename, first_line, func.__globals__, cells,
                         func=func)

@@ -962,3 +962,146 @@ def test_an_output_directory_reached_through_a_link(tmp_path):
             capture_output=True, text=True, cwd=directory,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert ran.stdout == "12.0\n", ran.stderr
+
+
+# errors raised in a written module's code ------------------------------
+
+_SIM = '''\
+import math
+
+import numpy as np
+
+import s2sad
+
+DT = 0.1
+
+
+def energy(x):
+    return 0.5 * x ** 2 + math.log(x)
+
+
+def step(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x[i] ** 2
+    return s
+
+
+def force(x):
+    return s2sad.grad(energy)(x) * DT
+
+
+def total(x):
+    y = np.sqrt(x)
+    return y * 2.0
+'''
+
+_CALLER = '''\
+import sys
+import traceback
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, {out!r})
+import {module} as written
+
+warnings.simplefilter("always")
+for name, args in [("step", (np.array([1.0, 2.0]), 3)), ("force", (-1.0,)),
+                   ("energy", (0.0,)), ("total", (np.array([1.0, 2.0]),))]:
+    if {forward}:
+        args += (np.ones(2) if name == "step" else 1.0,)
+    try:
+        getattr(written, {prefix!r} + name)(*args)
+    except Exception as exc:
+        print("".join(traceback.format_exception_only(type(exc), exc)))
+    else:
+        print("no error\\n")
+print(getattr(written, {prefix!r} + "total")(-1.0, *[1.0][:{forward}]))
+'''
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_errors_in_a_written_module_name_the_users_line(tmp_path, mode,
+                                                        monkeypatch):
+    """An exception raised in a written module's code (in the user's
+    function, in a helper it calls, in a derivative it takes) carries a
+    note naming the user's file, line and source text, and a warning one
+    naming the user's line, as in a running program: the module was
+    written from the user's directory into another, and runs from a
+    third."""
+    for name in ("src", "out", "run"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "src" / "sim.py").write_text(_SIM)
+    monkeypatch.chdir(tmp_path / "src")
+    module = "grads" if mode == "reverse" else "jvps"
+    assert cli.main(["sim.py", "--mode", mode, "--argnums", "step=0", "-o",
+                     f"../out/{module}.py"]) == 0
+    forward = mode == "forward"
+    script = _CALLER.format(out=str(tmp_path / "out"), module=module,
+                            forward=forward,
+                            prefix="jvp_" if forward else "grad_")
+    ran = subprocess.run([sys.executable, "-c", script],
+                         capture_output=True, text=True, cwd=tmp_path / "run",
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert ran.returncode == 0, ran.stderr
+    sim = tmp_path / "src" / "sim.py"
+    noted = "in code s2sad generated from:\n"
+    step, force, energy, total, value = ran.stdout.split("\n\n")
+    assert step == ("IndexError: index 2 is out of bounds for axis 0 with "
+                    f"size 2\n{noted}  {sim}:17: s = s + x[i] ** 2")
+    assert force == (f"ValueError: math domain error\n{noted}"
+                     f"  {sim}:22: return s2sad.grad(energy)(x) * DT\n"
+                     f"  {sim}:11: return 0.5 * x ** 2 + math.log(x)")
+    assert energy == (f"ValueError: math domain error\n{noted}"
+                      f"  {sim}:11: return 0.5 * x ** 2 + math.log(x)")
+    if forward:  # (a jvp of a vector output is no error)
+        assert total == "no error"
+    else:  # (a refusal s2sad's runtime raises, located in its message)
+        assert total.startswith(f"s2sad.errors.GradientShapeError: {sim}:27:"
+                                " grad of total requires a scalar output")
+    assert "nan" in value
+    warned = ran.stderr.split("RuntimeWarning: invalid value encountered in "
+                              "sqrt\n")[1]
+    assert warned.splitlines()[1:3] == [noted.strip(),
+                                        f"  {sim}:26: y = np.sqrt(x)"]
+
+
+def test_only_the_functions_asked_for_locate_errors(tmp_path):
+    """The functions asked for call `errors.locate` as an exception leaves
+    them, from a `try:` around their body (the lines of the user's code
+    unchanged inside it); the functions they call do not, and a standalone
+    module, which does not import s2sad, has neither that nor the line
+    map."""
+    (tmp_path / "sim.py").write_text(_SIM)
+    module = _load(tmp_path / "sim.py")
+    text, failures = aot.module_source([module.energy], module,
+                                       tmp_path / "grads.py")
+    assert not failures
+    assert text.count("    try:\n") == 1  # (not in grad_energy_arrays)
+    assert "        locate(error)  # names the user's line in a note\n" \
+        in text
+    assert "from s2sad.errors import locate, map_module\n" in text
+    assert text.rstrip().endswith("))") and "map_module(__file__, (" in text
+    standalone, failures = aot.module_source(
+        [module.energy, module.step], module, tmp_path / "alone.py",
+        standalone=True)
+    assert not failures
+    assert "locate(error)" not in standalone
+    assert "map_module" not in standalone
+
+
+def test_a_function_whose_code_a_try_would_change_is_refused():
+    """A string over several lines (a nested function's docstring) would
+    change if indented: the `try:` is not put in, and the function is
+    refused, never written with another string."""
+    text = ('def grad_f(x):\n    """Doc."""\n    def inner():\n'
+            '        """Two\n        lines."""\n    return x\n')
+    with pytest.raises(aot._Refused, match="string over several lines"):
+        aot._located(text, "locate")
+    fine = 'def grad_f(x):\n    """Doc.\n\n    More."""\n    return x\n'
+    assert aot._located(fine, "locate") == (
+        'def grad_f(x):\n    """Doc.\n\n    More."""\n    try:\n'
+        '        return x\n    except Exception as error:\n'
+        "        locate(error)  # names the user's line in a note\n"
+        "        raise", 5)
