@@ -136,33 +136,8 @@ class Derivative:
 
     def _call_refusal(self, exc, args, kwargs):
         """The refusal, naming the function differentiated, of arguments
-        that do not fit it, when `exc` is the TypeError the call of the
-        generated code itself raised (which names that code); else None."""
-        if not isinstance(exc, TypeError):
-            return None
-        tb = exc.__traceback__
-        while tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb.tb_frame.f_code.co_filename != __file__:
-            return None  # raised inside the generated code or the user's
-        try:
-            signature = inspect.signature(self._f)
-        except (TypeError, ValueError):  # no signature to read
-            return None
-        params = signature.parameters
-        unknown = [k for k in kwargs if k not in params] if not any(
-            p.kind is p.VAR_KEYWORD for p in params.values()) else []
-        problem = f"no parameter named {unknown[0]!r}" if unknown else None
-        if problem is None:
-            try:
-                signature.bind(*args, **kwargs)
-            except TypeError as mismatch:
-                problem = str(mismatch)
-        if problem is None:
-            return None
-        return errors.InputTypeError(
-            f"grad of {_name(self._f)}: {problem}; it takes "
-            f"{_parameters(self._f)}")
+        that do not fit it (see `_arguments_refusal`), or None."""
+        return _arguments_refusal(exc, self._f, args, kwargs, "grad")
 
     def _checked_call(self, args, kwargs):
         """A call refusing integer inputs (unless allow_int) and, for a
@@ -663,7 +638,7 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
     primals, tangents = _primals_and_tangents(fun, primals, tangents, "jvp")
     argnums = _with_tangents(primals, tangents)
     if not argnums:
-        value = fun(*primals)
+        value = _plain_call(fun, primals, "jvp")
         tangent = runtime.tangents(None, value)
     else:
         # the dispatch generated code uses for a call: any callable, *args
@@ -781,7 +756,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     argnums = tuple(i for i, p in enumerate(primals)
                     if calls.differentiable(p))
     if not argnums:
-        value = fun(*primals)
+        value = _plain_call(fun, primals, "vjp")
         pullback = None
     else:
         value, pullback = calls.vjp(fun, primals, {}, argnums, owned=True)
@@ -829,7 +804,7 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     differentiates at.
     """
     primals = _copied(primals)
-    value = fun(*_copied(primals))
+    value = _plain_call(fun, _copied(primals), "linearize")
     if has_aux:
         _check_aux(value, fun)
 
@@ -917,6 +892,50 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
                 f"jacfwd of {_name(fun)}: argument {i} is complex; pass "
                 "holomorphic=True for the complex derivative of a "
                 "holomorphic function")
+
+
+def _arguments_refusal(exc, f, args, kwargs, what):
+    """The refusal of arguments that do not fit `f` (too many, too few, an
+    unknown keyword), naming f and its parameters, when `exc` is the
+    TypeError a call here (of generated code, or of f) itself raised,
+    which names that code or none; else None."""
+    if not isinstance(exc, TypeError):
+        return None
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb.tb_frame.f_code.co_filename != __file__:
+        return None  # raised inside the generated code or the user's
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # no signature to read
+        return None
+    params = signature.parameters
+    unknown = [k for k in kwargs if k not in params] if not any(
+        p.kind is p.VAR_KEYWORD for p in params.values()) else []
+    problem = f"no parameter named {unknown[0]!r}" if unknown else None
+    if problem is None:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as mismatch:
+            problem = str(mismatch)
+    if problem is None:
+        return None
+    return errors.InputTypeError(
+        f"{what} of {_name(f)}: {problem}; it takes {_parameters(f)}")
+
+
+def _plain_call(fun, args, what):
+    """`fun(*args)`, with no derivative (vjp or jvp with nothing to
+    differentiate, linearize's value): arguments that do not fit fun are
+    refused as a derivative's are."""
+    try:
+        return fun(*args)
+    except TypeError as exc:
+        refusal = _arguments_refusal(exc, fun, args, {}, what)
+        if refusal is None:
+            raise
+    raise refusal
 
 
 def _parameters(f):
@@ -1094,13 +1113,19 @@ class _Transformed(functools.partial):
     """What `jacfwd`, `jacrev` and `jacobian` return: their function bound
     to `f` (differentiated again through that function: see
     `calls.callee`), an entry point of the API when called."""
+    what = None  # what messages call it, if not its function's name
+
+    def called(self, what):
+        """Itself, named `what` in messages (a Hessian's jacfwd)."""
+        self.what = what
+        return self
 
     @_located
     def __call__(self, *args, **kwargs):
         argnums = self.keywords.get("argnums", self.keywords.get(
             "argnum", ()))  # (a Hessian's rows check their own)
-        _refuse_dataclasses(self.func.__name__.lstrip("_"), self.args[0],
-                            args, argnums)
+        _refuse_dataclasses(self.what or self.func.__name__.lstrip("_"),
+                            self.args[0], args, argnums)
         return super().__call__(*args, **kwargs)
 
 
@@ -1293,9 +1318,9 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
         else grad
     if isinstance(argnums, int):
         return jacfwd(gradient(fun, argnums, has_aux), argnums, has_aux,
-                      holomorphic)
+                      holomorphic).called("hessian")
     rows = tuple(jacfwd(gradient(fun, i, has_aux), argnums, has_aux,
-                        holomorphic) for i in argnums)
+                        holomorphic).called("hessian") for i in argnums)
     return _Transformed(_hessian_blocks, rows, has_aux=has_aux)
 
 

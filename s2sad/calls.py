@@ -327,7 +327,7 @@ def _positions(fn, name, leading, npositional, keywords, slots):
         bound = signature.bind(*markers, **named)
     except TypeError as exc:
         raise errors.UnsupportedCallError(
-            f"the call does not fit {name}'s signature ({exc})") from None
+            f"the call does not fit {name}{signature} ({exc})") from None
     where = {}  # id(marker) -> parameter name, (*args, item), or None
     for param, value in bound.arguments.items():
         kind = signature.parameters[param].kind

@@ -382,9 +382,14 @@ def locate(exc):
         if where is not None:
             exc.relocate(*where)
         return
-    if not frames:
-        return
-    note = _note(frames)
+    if frames:
+        note = _note(frames)
+    else:  # generated code with no line of the user's (grad of np.tanh)
+        where = _caller(sys._getframe(1)) if any(
+            map(is_generated, _chain_files(exc))) else None
+        if where is None:
+            return
+        note = _note([where], "in code s2sad generated for the call at:")
     if hasattr(exc, "add_note"):
         exc.add_note(note)
         return
@@ -407,11 +412,11 @@ def _resolved(filename, frames):
                 filename)
 
 
-def _note(frames):
+def _note(frames, title="in code s2sad generated from:"):
     """The note naming the user's file, line and text of each of `frames`
     ((file, line) pairs, outermost first)."""
     lines = [f"  {display(f, n)}: {_text(f, n)}".rstrip() for f, n in frames]
-    return "in code s2sad generated from:\n" + "\n".join(lines)
+    return title + "\n" + "\n".join(lines)
 
 
 def _message_only(exc):

@@ -463,10 +463,12 @@ class Transform:
                 "function that returns the new value (np.sort(x), a new "
                 "list), or .append, .extend and .pop, which s2sad rewrites "
                 "that way")
+        if getattr(stmt.fn, "__s2sad_not_differentiated__", None):
+            return  # (s2sad.check_grads: it changes no argument)
         if calls.is_user_function(stmt.fn) and stmt.target is not None:
             # its value is not needed, and it need not be differentiable:
             # only what its text changes in place is refused
-            fn = calls.callee(stmt.fn)[0]
+            fn = self.effect_callee(stmt)
             changed = ssa.changed_parameters(fn) if inspect.isfunction(
                 fn) else {}
             for name, (source, node) in list(changed.items())[:1]:
@@ -478,7 +480,7 @@ class Transform:
                     f"call: return the new value instead (`{name} = ...; "
                     f"return {name}`)")
         elif calls.is_user_function(stmt.fn):
-            fn = calls.callee(stmt.fn)[0]
+            fn = self.effect_callee(stmt)
             if inspect.isfunction(fn):
                 callee = ssa.lower(frontend.parse(fn))
                 for name, node in callee.argument_updates[:1]:
@@ -490,6 +492,17 @@ class Transform:
                         "which s2sad does not follow: return the new value "
                         f"and assign it (`{name} = {name} ... ; return "
                         f"{name}`)")
+
+    def effect_callee(self, stmt):
+        """The function `stmt` calls for its effect (`calls.callee`), or
+        its refusal at the user's line of the call."""
+        try:
+            return calls.callee(stmt.fn)[0]
+        except errors.S2SADError as exc:
+            if exc.filename is not None:
+                raise
+            raise self.source.error(type(exc), stmt.node,
+                                    exc.message) from None
 
     def comment_for(self, stmt, verb):
         """`# <verb> line N: <source>` when a new source line begins."""

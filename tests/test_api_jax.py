@@ -713,6 +713,53 @@ def test_arguments_that_do_not_fit_are_refused_naming_the_function():
         s2sad.grad(poly)(3.0, z=2.0)
 
 
+def test_arguments_that_do_not_fit_are_refused_where_nothing_is_derived():
+    # linearize's value, and vjp and jvp with nothing to differentiate,
+    # call the function itself: not a TypeError from inside s2sad
+    calls = [("linearize", lambda: s2sad.linearize(poly, 3.0)),
+             ("vjp", lambda: s2sad.vjp(poly, 3)),
+             ("jvp", lambda: s2sad.jvp(poly, (3, 2, 1), (None,) * 3))]
+    for name, call in calls:
+        with pytest.raises(errors.InputTypeError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(f"{__file__}:"), message
+        assert f"{name} of poly: " in message, message
+        assert "it takes (x, y)" in message, message
+    with pytest.raises(errors.UnsupportedCallError,
+                       match=r"does not fit grad_poly\(x, y\) \(missing"):
+        s2sad.hessian(poly)(3.0)
+
+
+def _checks_as_it_goes(x):
+    s2sad.check_grads(np.sin, (x,), 2)
+    y = s2sad.check_grads(np.cos, (x,), 1)  # noqa: F841 (None)
+    return x ** 3
+
+
+def test_check_grads_called_for_its_effect_inside_runs():
+    # its value unused, nothing of it is differentiated: it runs as called
+    assert s2sad.grad(_checks_as_it_goes)(2.0) == 12.0
+    assert s2sad.jvp(_checks_as_it_goes, (2.0,), (1.0,)) == (8.0, 12.0)
+    assert s2sad.grad(s2sad.grad(_checks_as_it_goes))(2.0) == 12.0
+
+
+_vectorized = np.vectorize(lambda v: v * 2.0)
+
+
+def _vectorizes_for_its_effect(x):
+    _vectorized(x)
+    return x * x
+
+
+def test_a_call_for_its_effect_refused_names_its_line():
+    with pytest.raises(errors.UnsupportedCallError,
+                       match="np.vectorize is not differentiated") as info:
+        s2sad.grad(_vectorizes_for_its_effect)(1.0)
+    line = _vectorizes_for_its_effect.__code__.co_firstlineno + 1
+    assert str(info.value).startswith(f"{__file__}:{line}: ")
+
+
 def test_a_string_or_none_argument_is_not_differentiated():
     for other in ("a", None):
         with pytest.raises(errors.InputTypeError,

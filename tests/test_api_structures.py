@@ -174,6 +174,7 @@ def test_jacobians_refuse_a_dataclass_at_the_users_line(transform):
                        match=r"argument 0 is a dataclass \(Layer\)") as info:
         transform(_layer_loss)(p, np.ones(2))
     assert f"{__file__}:" in str(info.value)
+    assert f" {transform.__name__} of _layer_loss: " in str(info.value)
     with pytest.raises(s2sad.errors.InputTypeError, match="dataclass"):
         s2sad.check_grads(_layer_loss, (p, np.ones(2)))
 

@@ -198,6 +198,17 @@ def test_other_exceptions_get_a_note_naming_the_users_line_and_text():
         assert "<s2sad:" not in note
 
 
+def test_generated_code_of_no_users_line_is_noted_with_the_call():
+    # the derivative of a function s2sad knows by its rule: the note names
+    # the user's call of it
+    line = inspect.currentframe().f_lineno + 2
+    with pytest.raises(np.linalg.LinAlgError) as info:
+        s2sad.grad(np.linalg.det)(np.ones((2, 2)))
+    assert _notes(info.value).endswith(
+        "in code s2sad generated for the call at:\n"
+        f"  {__file__}:{line}: s2sad.grad(np.linalg.det)(np.ones((2, 2)))")
+
+
 def test_a_note_names_each_users_function_the_exception_passed_through():
     def outer(a):
         c = inverts(a) + 1.0
