@@ -101,7 +101,7 @@ def is_output(path):
 
 def module_source(functions, source, output, mode="reverse", argnums=None,
                   optimize=True, standalone=False, module_name=None,
-                  command=None):
+                  command=None, names=None):
     """The text of the module of the generated functions of `functions`.
 
     Args:
@@ -112,6 +112,9 @@ def module_source(functions, source, output, mode="reverse", argnums=None,
         argnums: a function of a function, its argnums (default 0).
         module_name: import the user's module by this name instead.
         command: the command line to name in the header.
+        names: a function of a function, the name `source` binds it to
+            (`loss_b = make(3.0)`: grad_loss_b, not grad_loss); default
+            its own.
 
     Returns:
         (text, [an S2SADError for each function left out]).
@@ -122,7 +125,8 @@ def module_source(functions, source, output, mode="reverse", argnums=None,
         try:
             numbers = argnums(func) if argnums else 0
             instance = api.generated_function(func, mode, numbers, optimize)
-            writer.add(func, instance, _items(func, numbers))
+            writer.add(func, instance, _items(func, numbers),
+                       names(func) if names else func.__name__)
         except errors.S2SADError as err:
             failures.append(err)
     try:
@@ -165,11 +169,12 @@ class _Writer:
         self.public = []  # the keys of the functions asked for
         self.paths = {}  # a user's file -> the path the module shows
 
-    def add(self, func, instance, items=None):
+    def add(self, func, instance, items=None, name=None):
         """Write the generated function `instance` of `func` and what it
         calls, or nothing (raising S2SADError) if any of it cannot be.
         With `items` (see `_items`), the function asked for is an adapter
-        giving those gradients of what `instance` gives."""
+        giving those gradients of what `instance` gives. It is named after
+        `name` (default: func's own)."""
         saved = (dict(self.bindings),
                  {k: dict(v) for k, v in self.attributes.items()})
         try:
@@ -191,7 +196,8 @@ class _Writer:
             # (the end only: a wrapper's code, `w`, is inside its name)
             own = transformation.code.co_name
             if binding.wanted.endswith("_" + own):
-                binding.wanted = binding.wanted[:-len(own)] + func.__name__
+                binding.wanted = binding.wanted[:-len(own)] + (
+                    name or func.__name__)
         if items is not None:
             key = self._adapter(key, *items)
         if key not in self.public:

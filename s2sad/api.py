@@ -608,8 +608,10 @@ def generated_function(f, mode="reverse", argnums=0, optimize=True):
             f"unknown mode {mode!r}; use 'reverse' or 'forward'")
     if mode == "forward" and isinstance(argnums, int):
         argnums = (argnums,)
-    return _derived(f, argnums, None, optimize_code=optimize,
-                    mode=mode)[0]
+    # owned, as s2sad.jvp's: called on the caller's values, it may update
+    # its arguments (generated code never changes them)
+    return _derived(f, argnums, None, optimize_code=optimize, mode=mode,
+                    owned=True)[0]
 
 
 @_not_differentiated(
@@ -627,8 +629,8 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
         tangents: a tuple of the same length, each tangent of its primal's
             structure, shape and kind (real or complex); a tangent of None
             holds that argument constant. An integer (or bool) argument
-            has no derivative: its tangent must be None, zeros or integers
-            (JAX's float0), which are ignored.
+            has no derivative: its tangent must be None or zeros (of any
+            kind, as JAX's float0), and a nonzero one is refused.
         has_aux: fun returns `(output, aux)`; aux is returned as it is.
 
     Returns:
@@ -690,8 +692,9 @@ _LIKE_PRIMAL = ("; give each primal a tangent of its structure, shape and "
 def _tangent_problem(primal, tangent, where):
     """None when `tangent` can be primal's tangent (as jax.jvp requires:
     the same structure and shape, not complex for a real primal (a real
-    tangent moves a complex one along the real axis); None, zeros or
-    integers for an integer primal), else words saying why not."""
+    tangent moves a complex one along the real axis); None or
+    zeros (of any kind: JAX's float0) for an integer primal), else words
+    saying why not."""
     if tangent is None:
         return None
     if isinstance(primal, dict):
@@ -719,7 +722,7 @@ def _tangent_problem(primal, tangent, where):
         return (f"{where} is a number or array but its tangent is "
                 f"{_describe(tangent)}" + _LIKE_PRIMAL)
     if kind in "biu":
-        if t_kind in "biu" or not np.any(tangent):
+        if not np.any(tangent):
             return None
         return (f"{where} is an integer ({_describe(primal)}), which has no "
                 "derivative, but its tangent is not zero; pass the primal "
@@ -875,7 +878,8 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     if what == "jacfwd" and isinstance(fun, Derivative):  # hessian's
         subject = f"{what} of grad of {_name(fun)} (a Hessian)"
     for i in positions:
-        if args[i] is None or isinstance(args[i], (str, bytes)):
+        if args[i] is None or isinstance(args[i], (str, bytes)) or (
+                callable(args[i]) and not calls.differentiable(args[i])):
             raise errors.InputTypeError(
                 f"{subject}: argument {i} is {_describe(args[i])}, which "
                 "has no derivative; leave it out of argnums")

@@ -37,12 +37,15 @@ function is differentiated with respect to, first rule that applies:
    (each key must name a function or method of FILE);
 4. otherwise, every positional parameter except those that are data as
    far as the function's source shows: one whose default value is an int
-   (or a bool) or that is annotated `int`, and a count. Following a
+   (or a bool) or a function, or that is annotated `int`, a function (a
+   parameter that is called, `act(w)`), and a count. Following a
    parameter's value through integer arithmetic (`+ - * // %`, `int()`)
    and assignments, a count is a parameter that reaches an argument of
-   `range(...)` (which takes ints only), or whose every use is an index
-   or slice bound (`xs[i + 1]`, `xs[:n]`) or a comparison with a loop
-   counter (`while i < n`, with `i` set to ints and stepped by ints). A
+   `range(...)` (which takes ints only) or an index or slice bound
+   (`xs[i + 1]`, `xs[:n]`, `p[rows, labels]`: an int or a mask, never a
+   float), or whose every use is an index through `int()` or a comparison
+   with a loop counter (`while i < n`, with `i` set to ints and stepped
+   by ints). A
    parameter such as a loop count is then not differentiated, which
    keeps the float fast path. If no parameter is left, all of them are
    differentiated; a function that only takes `*args` is differentiated
@@ -57,7 +60,9 @@ that can be imported (see `s2sad.aot`): the generated functions (`grad_f`,
 or `jvp_f` in forward mode, listed in its `__all__`) with every generated
 function they call, the imports and constants they read, and FILE's module,
 which it imports (by FILE's path relative to OUT, or by module name with
-`--module NAME`) for the globals the code reads when it runs. It is a
+`--module NAME`; a dotted NAME, `pkg.model`, is FILE's module in its
+package, which s2sad imports by that name too, so that FILE may import its
+siblings relatively) for the globals the code reads when it runs. It is a
 snapshot (of the code, and of the closure variables it reads), without
 the checks that keep in-process derivatives fresh: write it again after
 changing FILE. `--standalone` also copies into it the s2sad helpers the
@@ -120,7 +125,7 @@ def main(argv=None):
         print(f"s2sad: {refusal}", file=sys.stderr)
         return 2
     try:
-        module = _import_file(args.file)
+        module = _import_file(args.file, args.module)
         from_file = _file_argnums(module)
         functions, bound = _select(module, args.names)
         argnums = _argnums_table(functions, bound, args.argnums, from_file)
@@ -148,7 +153,9 @@ def main(argv=None):
                 mode=args.mode, argnums=argnums.__getitem__,
                 optimize=not args.no_optimize, standalone=args.standalone,
                 module_name=args.module,
-                command=shlex.join(["s2sad", *argv]))
+                command=shlex.join(["s2sad", *argv]),
+                names={f: n for n, f in functions.items()
+                       if n.isidentifier()}.get)
         except s2sad.S2SADError as err:  # the module as a whole
             print(_one_line(str(err)), file=sys.stderr)
             return 1
@@ -238,7 +245,9 @@ def _parser():
                              "s2sad")
     parser.add_argument("--module", metavar="NAME",
                         help="with -o: OUT imports FILE's module by NAME "
-                             "(default: by FILE's path relative to OUT)")
+                             "(default: by FILE's path relative to OUT); a "
+                             "dotted NAME (pkg.model) is FILE's module in "
+                             "its package, imported by that name")
     parser.add_argument("--force", action="store_true",
                         help="write OUT even over FILE or a file s2sad "
                              "did not write")
@@ -267,8 +276,10 @@ def _as_argnums(numbers):
     return numbers[0] if len(numbers) == 1 else numbers
 
 
-def _import_file(path):
-    """Import the file at `path` as a module named `s2sad_user_<stem>`.
+def _import_file(path, module_name=None):
+    """Import the file at `path` as a module named `s2sad_user_<stem>`, or,
+    with a dotted `module_name`, as the module of that name in its package
+    (which may import its siblings relatively).
 
     The module is registered in sys.modules (inspect.getsource needs it) and
     the file's directory is on sys.path while it runs, so that it can import
@@ -283,6 +294,8 @@ def _import_file(path):
                           "file")
     if not os.path.isfile(path):
         raise ImportError(f"{path}: no such file")
+    if module_name is not None and "." in module_name:
+        return _import_named(path, module_name)
     name = "s2sad_user_" + pathlib.Path(path).stem
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None:
@@ -304,6 +317,31 @@ def _import_file(path):
     return module
 
 
+def _import_named(path, name):
+    """The module `name` of a package, the file at `path`, imported with
+    the directory its name starts from on sys.path (`pkg.model` of
+    `src/pkg/model.py`: src; see `_import_file`)."""
+    root = os.path.dirname(os.path.abspath(path))
+    for _ in range(name.count(".") + (
+            pathlib.Path(path).stem == "__init__")):
+        root = os.path.dirname(root)
+    sys.path.insert(0, root)
+    argv, sys.argv = sys.argv, [path]
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            module = importlib.import_module(name)
+    except (Exception, SystemExit) as err:
+        raise ImportError(_import_failure(path, err)) from None
+    finally:
+        sys.argv = argv
+        sys.path.remove(root)
+    found = getattr(module, "__file__", None)
+    if found is None or not os.path.samefile(found, path):
+        raise ImportError(f"{path}: --module {name} names {found}, not this "
+                          "file")
+    return module
+
+
 def _import_failure(path, err):
     """`file:line: Type: message` for an exception raised importing `path`."""
     syntax = isinstance(err, SyntaxError)
@@ -314,6 +352,10 @@ def _import_failure(path, err):
     where = f"{path}:{lineno}" if lineno else path
     message = err.msg if syntax else str(err)
     kind = type(err).__name__
+    if isinstance(err, ImportError) and "relative import" in message:
+        message += ("; a module of a package: import it by its name with "
+                    "--module package.module, from the directory the name "
+                    "starts from")
     return _one_line(f"{where}: cannot import: {kind}: {message}")
 
 
@@ -564,8 +606,9 @@ def _data(func, params):
     annotation, and the counts `_counts` finds."""
     data = set()
     for parameter in inspect.signature(func).parameters.values():
-        if (isinstance(parameter.default, int)
-                or parameter.annotation in (int, "int")):
+        default = parameter.default
+        if (isinstance(default, int) or parameter.annotation in (int, "int")
+                or default is not parameter.empty and callable(default)):
             data.add(parameter.name)
     return (data | _counts(_source_function(func))) & set(params)
 
@@ -578,11 +621,12 @@ def _counts(func):
     """The names (parameters and local variables) of `func` that are
     integer counts or indices, found in its source (none if it cannot be
     read). Following a name's value up through integer arithmetic (`+ - *
-    // %`, unary minus, `int(...)`), a name is a count if it reaches an
-    argument of `range(...)` (which takes ints only) or the value of a
-    count, or if every use of it is an index or slice bound (`xs[i]`,
-    `xs[:n]`), a comparison with a loop counter (`while i < n`, with `i`
-    set to ints and stepped by ints) or the value of a count."""
+    // %`, unary minus, `int(...)`), a name is a count if it is called (a
+    function), reaches an argument of `range(...)` (which takes ints only),
+    an index or slice bound (`xs[i]`, `xs[:n]`) not through `int()`, or
+    the value of such a count, or if every use of it is an index through
+    `int()`, a comparison with a loop counter (`while i < n`, with `i` set
+    to ints and stepped by ints) or the value of a count."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError, SyntaxError):
@@ -608,17 +652,22 @@ def _counts(func):
 
 
 def _use(node, parents, counters, forced, counts):
-    """What the value of the name `node` is used as: "range" (an argument
-    of range() or the value of a name in `forced`), "count" (an index, a
-    slice bound, compared with a name in `counters`, the value of a name in
-    `counts`) or None (anything else), followed up through integer
-    arithmetic."""
+    """What the value of the name `node` is used as: "range" (data
+    whatever its other uses: a function called, an argument of range(),
+    an index or slice bound, the value of a name in `forced`), "count"
+    (an index through int(), compared with a name in `counters`, the value
+    of a name in `counts`) or None (anything else), followed up through
+    integer arithmetic."""
     parent = parents.get(node)
+    if isinstance(parent, ast.Call) and node is parent.func:
+        return "range"  # a function (act(w)): data
+    converted = False  # (int(t): t itself may be a float)
     while (isinstance(parent, ast.BinOp)
            and isinstance(parent.op, _INTEGER_OPS)
            or isinstance(parent, ast.UnaryOp)
            and isinstance(parent.op, (ast.USub, ast.UAdd))
            or _is_call(parent, "int") and node in parent.args):
+        converted = converted or isinstance(parent, ast.Call)
         node, parent = parent, parents.get(parent)
     if _is_call(parent, "range") and node in parent.args:
         return "range"
@@ -632,7 +681,8 @@ def _use(node, parents, counters, forced, counts):
         node, parent = parent, parents.get(parent)
     if (isinstance(parent, ast.Subscript) and node is parent.slice
             or isinstance(parent, ast.Slice)):
-        return "count"
+        # (an index or slice bound is an int or a mask, never a float)
+        return "count" if converted else "range"
     if isinstance(parent, ast.Compare):
         others = [parent.left, *parent.comparators]
         if any(isinstance(other, ast.Name) and other.id in counters

@@ -164,10 +164,14 @@ def _line_map(tree, printed, count):
     lines = [1] * count  # the def's line, until a statement is marked
     current = [1]
 
-    def walk(stmts, nodes):
+    def walk(stmts, nodes, nested=False):
         nodes = iter(nodes)
         for stmt in stmts:
             current[0] = getattr(stmt, "s2sad_line", current[0])
+            if nested and hasattr(stmt, "lineno"):
+                # a statement of the user's nested function, as written
+                located(stmt, stmt)
+                current[0] = stmt.s2sad_line
             if is_comment(stmt):
                 continue
             node = next(nodes, None)
@@ -175,13 +179,15 @@ def _line_map(tree, printed, count):
                 raise ValueError("the printed code differs from its tree")
             for line in range(node.lineno, node.end_lineno + 1):
                 lines[line - 1] = current[0]
+            inside = nested or isinstance(stmt, (gast.FunctionDef,
+                                                 gast.AsyncFunctionDef))
             for field in ("body", "orelse", "finalbody"):
                 inner = getattr(stmt, field, None)
                 if isinstance(inner, list):
-                    walk(inner, getattr(node, field))
+                    walk(inner, getattr(node, field), inside)
             for handler, parsed in zip(getattr(stmt, "handlers", ()),
                                        getattr(node, "handlers", ())):
-                walk(handler.body, parsed.body)
+                walk(handler.body, parsed.body, inside)
 
     try:
         walk(tree.body, printed.body)

@@ -230,11 +230,26 @@ def _formatwarning(message, category, filename, lineno, line=None):
     restore_source(filename)
     text = warnings._formatwarning_orig(message, category, filename, lineno,
                                         line)
-    found = [(f, n) for f, n in user_locations(filename, lineno)
-             if not is_generated(f)] if is_generated(filename) else []
+    if is_generated(filename):
+        found = [(f, n) for f, n in user_locations(filename, lineno)
+                 if not is_generated(f)]
+    elif filename.startswith(_PACKAGE):  # in a runtime helper: the
+        found = _stack_locations(sys._getframe(1))  # code that called it
+    else:
+        found = []
     if not found:
         return text
     return text + _note(found) + "\n"
+
+
+def _stack_locations(frame):
+    """The user's (file, line) of each frame of generated code on the
+    stack from `frame` out, outermost first, as `generated_frames`."""
+    frames = []
+    while frame is not None:
+        frames.append((frame.f_code.co_filename, frame.f_lineno))
+        frame = frame.f_back
+    return _user_lines(reversed(frames))
 
 
 def line_map(filename):
@@ -286,15 +301,23 @@ def user_locations(filename, lineno):
 def generated_frames(traceback):
     """The user's (file, line) of each frame of generated code in a
     traceback, outermost first; consecutive repeats once."""
-    found = []
+    frames = []
     while traceback is not None:
-        code = traceback.tb_frame.f_code
-        if is_generated(code.co_filename):
-            for where in user_locations(code.co_filename,
-                                        traceback.tb_lineno):
+        frames.append((traceback.tb_frame.f_code.co_filename,
+                       traceback.tb_lineno))
+        traceback = traceback.tb_next
+    return _user_lines(frames)
+
+
+def _user_lines(frames):
+    """The user's (file, line) of each of `frames` ((file, line) pairs)
+    that is generated code; consecutive repeats once."""
+    found = []
+    for filename, lineno in frames:
+        if is_generated(filename):
+            for where in user_locations(filename, lineno):
                 if not is_generated(where[0]) and where not in found[-1:]:
                     found.append(where)
-        traceback = traceback.tb_next
     return found
 
 

@@ -415,8 +415,20 @@ class Transform:
                        if isinstance(n, gast.Name)}
         body = definition.body if isinstance(definition.body, list) \
             else [definition.body]
+        # (not its own parameters and locals: `lambda t, k=k: t * x[k]`
+        # reads its parameter k)
+        arguments = definition.args
+        own = {a.id for a in arguments.posonlyargs + arguments.args
+               + arguments.kwonlyargs + [arguments.vararg, arguments.kwarg]
+               if a is not None} | {
+                   n.id for part in body for n in gast.walk(part)
+                   if isinstance(n, gast.Name)
+                   and isinstance(n.ctx, (gast.Store, gast.Del))}
+        own -= {name for part in body for n in gast.walk(part)
+                if isinstance(n, (gast.Nonlocal, gast.Global))
+                for name in n.names}
         in_body = {n.id for part in body for n in gast.walk(part)
-                   if isinstance(n, gast.Name)}
+                   if isinstance(n, gast.Name)} - own
         for value in stmt.args:
             if value.name in in_defaults and value.name in self.active:
                 raise self.closure_error(stmt, stmt.target)

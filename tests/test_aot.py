@@ -1105,3 +1105,79 @@ def test_a_function_whose_code_a_try_would_change_is_refused():
         '        return x\n    except Exception as error:\n'
         "        locate(error)  # names the user's line in a note\n"
         "        raise", 5)
+
+
+_MADE = '''\
+import numpy as np
+
+
+def make(scale):
+    def loss(w):
+        return scale * np.sum(np.sin(w) ** 2)
+    return loss
+
+
+loss_b = make(3.0)
+loss_c = make(5.0)
+
+
+def updates(x):
+    x[0] = x[0] * x[1]
+    return np.sum(x ** 2)
+'''
+
+
+def test_functions_are_named_as_the_file_binds_them(tmp_path):
+    """Two functions one factory made are written as the names the user's
+    module gives them, and a function updating its argument is written
+    in forward mode as in reverse mode (owned: the caller's array is left
+    as it was)."""
+    (tmp_path / "made.py").write_text(_MADE)
+    assert cli.main([str(tmp_path / "made.py"), "loss_b", "loss_c", "-o",
+                     str(tmp_path / "grads.py")]) == 0
+    assert cli.main([str(tmp_path / "made.py"), "updates", "--mode",
+                     "forward", "-o", str(tmp_path / "jvps.py")]) == 0
+    script = ("import numpy as np, grads, jvps\n"
+              "w = np.array([0.3, -0.7])\n"
+              "print(grads.__all__,\n"
+              "      grads.grad_loss_b(w) / grads.grad_loss_c(w))\n"
+              "x = np.array([1.0, 2.0])\n"
+              "value, tangent = jvps.jvp_updates(x, np.array([1.0, 0.5]))\n"
+              "print(float(value), float(tangent), x)\n")
+    ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path,
+                         capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == ("['grad_loss_b', 'grad_loss_c'] [0.6 0.6]\n"
+                          "8.0 12.0 [1. 2.]\n")
+
+
+def test_a_module_of_a_package_is_imported_by_its_name(tmp_path, capsys):
+    """`--module pkg.model`: FILE, which imports its sibling relatively, is
+    imported as that module of its package, from any directory; without
+    it, the refusal says how."""
+    package = tmp_path / "src" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "consts.py").write_text("ALPHA = 0.5\n")
+    (package / "model.py").write_text(
+        "import numpy as np\n\nfrom .consts import ALPHA\n\n\n"
+        "def loss(w):\n    return ALPHA * np.sum(w ** 3)\n")
+    out = tmp_path / "grads.py"
+    assert cli.main([str(package / "model.py"), "-o", str(out)]) == 2
+    refused = capsys.readouterr().err
+    assert "relative import" in refused and "--module package.module" \
+        in refused
+    assert cli.main([str(package / "model.py"), "--module", "pkg.consts",
+                     "-o", str(out)]) == 2
+    assert "names " in capsys.readouterr().err  # (not this file)
+    assert cli.main([str(package / "model.py"), "--module", "pkg.model",
+                     "-o", str(out)]) == 0
+    script = ("import numpy as np, grads\n"
+              "print(grads.grad_loss(np.array([1.0, 2.0])))\n")
+    ran = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+        text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), str(tmp_path / "src")])})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "[1.5 6. ]\n"

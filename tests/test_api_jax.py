@@ -760,6 +760,23 @@ def test_a_call_for_its_effect_refused_names_its_line():
     assert str(info.value).startswith(f"{__file__}:{line}: ")
 
 
+def _activated(w, act):
+    return np.sum(act(w))
+
+
+def test_a_function_argument_is_not_differentiated():
+    # not an empty object array for its "gradient"
+    w = np.array([0.3, -0.2])
+    for act in (np.tanh, lambda t: t * 2.0, print):
+        for transform in (s2sad.grad, s2sad.jacfwd, s2sad.jacrev):
+            with pytest.raises(errors.InputTypeError,
+                               match="argument 1 is .*which has no "
+                               "derivative; leave it out of argnums"):
+                transform(_activated, (0, 1))(w, act)
+        np.testing.assert_allclose(s2sad.grad(_activated)(w, np.tanh),
+                                   1.0 - np.tanh(w) ** 2, rtol=1e-14)
+
+
 def test_a_string_or_none_argument_is_not_differentiated():
     for other in ("a", None):
         with pytest.raises(errors.InputTypeError,

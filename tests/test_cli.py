@@ -318,6 +318,39 @@ def test_default_argnums_leave_out_counts_indices_and_int_defaults(
     assert "def grad_power_arrays(x, n):" in out  # the float fast path
 
 
+_DATA = '''\
+import numpy as np
+
+
+def classify(W, X, labels):
+    scores = X @ W
+    return -np.mean(scores[np.arange(len(labels)), labels])
+
+
+def layer(w, x, act=np.tanh):
+    return np.sum(act(w * x))
+
+
+def apply(w, act):
+    return np.sum(act(w))
+
+
+def shifted(xs, t):
+    return xs[int(t)] * t
+'''
+
+
+def test_default_argnums_leave_out_functions_and_indices(tmp_path):
+    # a parameter called or defaulting to a function, or used as an index
+    # (an int or a mask: never a float, whatever its other uses, such as
+    # len(labels)), is data; one indexing through int() may be a float
+    path = tmp_path / "data.py"
+    path.write_text(_DATA)
+    functions, _ = cli._select(cli._import_file(str(path)), [])
+    assert [cli.default_argnums(func) for func in functions.values()] == [
+        (0, 1), (0, 1), 0, (0, 1)]
+
+
 def test_the_argnums_dict_of_the_file_is_honoured(tmp_path, capsys):
     path = tmp_path / "tabled.py"
     path.write_text("def f(x, y):\n    return x * y\n\n\n"

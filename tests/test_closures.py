@@ -48,7 +48,30 @@ def recursive_nested(x):
     return fact_power(x, 4)
 
 
+def lambda_default_named_as_a_local(x):
+    k = 1
+    h = lambda t, k=k: t * x[k]  # noqa: E731 (its k is its parameter)
+    return h(2.0)
+
+
+def lambdas_bound_in_a_comprehension(x):
+    fs = [lambda t, k=k: t * x[k] for k in range(2)]
+    return fs[0](2.0) + fs[1](3.0)
+
+
+def nested_local_named_as_a_value(x, w):
+    scale = w * 2.0
+
+    def inner(t):
+        w = t * scale  # its own w, not the argument
+        return w * w
+    return inner(x)
+
+
 CASES = [
+    (lambda_default_named_as_a_local, (np.array([0.3, -1.2]),), (0,)),
+    (lambdas_bound_in_a_comprehension, (np.array([0.3, -1.2]),), (0,)),
+    (nested_local_named_as_a_value, (0.7, 1.3), (0, 1)),
     (module_lambdas, (0.7,), (0,)),
     (nested_def, (0.7, 1.3), (0,)),
     (local_lambda, (0.7,), (0,)),

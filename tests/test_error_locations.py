@@ -12,6 +12,7 @@ the tests here cover each way a refusal arises.
 
 import cmath
 import inspect
+import math
 import sys
 
 import numpy as np
@@ -196,6 +197,32 @@ def test_other_exceptions_get_a_note_naming_the_users_line_and_text():
         note = _notes(info.value)
         assert f"{__file__}:{_line_of(func, text)}: {text}" in note, note
         assert "<s2sad:" not in note
+
+
+def logs_in_a_nested_function(p, x):
+    def model(t):
+        a = p[0] * t
+        b = a + p[1]
+        return math.log(b)
+    return model(x) * 2.0
+
+
+def test_a_nested_functions_lines_are_its_own():
+    # each statement of a nested function the code copies maps to its own
+    # line, not to its `def`
+    p = np.array([1.0, -2.0])
+    for call in (lambda: s2sad.grad(logs_in_a_nested_function)(p, 2.0),
+                 lambda: s2sad.jvp(logs_in_a_nested_function, (p, 2.0),
+                                   (np.ones(2), 1.0))):
+        with pytest.raises(ValueError, match="math domain error") as info:
+            call()
+        note = _notes(info.value)
+        func = logs_in_a_nested_function
+        assert note.endswith(
+            f"  {__file__}:{_line_of(func, 'model(x) * 2.0')}: "
+            "return model(x) * 2.0\n"
+            f"  {__file__}:{_line_of(func, 'math.log(b)')}: "
+            "return math.log(b)"), note
 
 
 def test_generated_code_of_no_users_line_is_noted_with_the_call():

@@ -36,9 +36,17 @@ def test_jvp_returns_the_value_and_the_directional_derivative():
 
 
 def test_integer_primals_get_no_tangent():
-    value, tangent = s2sad.jvp(loop_corpus.logistic_map, (0.3, 4), (1.0, 7))
-    assert tangent == pytest.approx(
-        s2sad.grad(loop_corpus.logistic_map)(0.3, 4), rel=1e-13)
+    for zero in (None, 0, 0.0, np.int64(0)):
+        value, tangent = s2sad.jvp(loop_corpus.logistic_map, (0.3, 4),
+                                   (1.0, zero))
+        assert tangent == pytest.approx(
+            s2sad.grad(loop_corpus.logistic_map)(0.3, 4), rel=1e-13)
+    # a nonzero one, an integer too, would be a derivative s2sad does not
+    # take: refused, as JAX refuses any tangent of an int but its float0
+    for nonzero in (7, 1.0, np.array(1)):
+        with pytest.raises(s2sad.errors.InputTypeError,
+                           match="argument 1 is an integer .*not zero"):
+            s2sad.jvp(loop_corpus.logistic_map, (0.3, 4), (1.0, nonzero))
 
 
 def test_jvp_checks_its_arguments():

@@ -253,3 +253,25 @@ def test_a_warning_in_generated_code_names_the_users_line(tmp_path):
     assert "in code s2sad generated from:\n" \
         f"  {script}:5: return math.sqrt(x) * 2.0" in done.stderr, \
         done.stderr
+
+
+def test_a_warning_in_a_runtime_helper_names_the_users_line(tmp_path):
+    # raised in s2sad.runtime (its division), called by generated code
+    script = tmp_path / "warns.py"
+    script.write_text(textwrap.dedent("""\
+        import numpy as np
+        import s2sad
+
+        def total_log(x):
+            y = np.log(x)
+            return np.sum(y)
+
+        s2sad.grad(total_log)(np.array([0.0, 1.0]))
+        """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    helper = done.stderr.split("runtime.py:")[1]
+    assert "RuntimeWarning: divide by zero encountered in divide" in helper
+    assert "in code s2sad generated from:\n" \
+        f"  {script}:5: y = np.log(x)" in helper, done.stderr
