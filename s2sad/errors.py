@@ -38,6 +38,7 @@ import linecache
 import os
 import re
 import sys
+import sysconfig
 import threading
 import traceback
 import warnings
@@ -49,25 +50,38 @@ class S2SADError(Exception):
     def __init__(self, message, filename=None, lineno=None):
         self.message = message
         self.filename = self.lineno = None
+        self._links = []  # (file, line) it was reached from, innermost first
         super().__init__(message)
         if filename is not None:
             self.relocate(*user_location(filename, lineno))
 
     def reached_from(self, filename, lineno):
         """Add a line of the user's that led to this error (a call into
-        code elsewhere, a library's, which s2sad refuses): each caller on
-        the way adds its own."""
+        code elsewhere, which s2sad refuses): each caller on the way adds
+        its own. A refusal in a library's code (the standard library's,
+        an installed package's) is said at the first line of the user's
+        that led to it, naming the library's lines in its message."""
         if (self.filename, self.lineno) == (filename, lineno):
             return
-        link = (f"  reached from {display(filename, lineno)}: "
-                f"{_text(filename, lineno)}")
-        self.args = (f"{self.args[0]}\n{link.rstrip()}",) + self.args[1:]
+        if _is_library(self.filename) and not _is_library(filename):
+            inside = ", through ".join(
+                f"{display(*where)}" for where in [
+                    (self.filename, self.lineno), *self._links])
+            self.message = (f"in the code of a library this line calls "
+                            f"({inside}): {self.message}")
+            self._links = []
+            self.relocate(filename, lineno)
+            return
+        self._links = [*self._links, (filename, lineno)]
+        self.relocate(self.filename, self.lineno)
 
     def relocate(self, filename, lineno):
         """Name `filename:lineno` as the error's location."""
         self.filename, self.lineno = filename, lineno
-        self.args = (f"{display(filename, lineno)}: {self.message}",
-                     ) + self.args[1:]
+        text = f"{display(filename, lineno)}: {self.message}"
+        for link in self._links:
+            text += f"\n  reached from {display(*link)}: {_text(*link)}"
+        self.args = (text.rstrip(),) + self.args[1:]
 
 
 class UnsupportedSyntaxError(S2SADError):
@@ -116,6 +130,18 @@ def map_lines(filename, origin, lines):
     """Record where the lines of the generated code in `filename` come
     from: line k (1-based) of it from line `lines[k - 1]` of `origin`."""
     _LINE_MAPS[filename] = (origin, tuple(lines))
+
+
+_LIBRARIES = tuple(sorted({
+    os.path.join(os.path.abspath(sysconfig.get_paths()[kind]), "")
+    for kind in ("stdlib", "platstdlib", "purelib", "platlib")}))
+
+
+def _is_library(filename):
+    """Is `filename` a library's: the standard library's or an installed
+    package's?"""
+    return filename is not None and os.path.abspath(filename).startswith(
+        _LIBRARIES)
 
 
 def map_module(filename, runs):

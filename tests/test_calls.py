@@ -2,6 +2,8 @@
 derivative, called by name when known at transformation time and dispatched
 at run time otherwise (functions passed as values, methods, recursion)."""
 
+import statistics
+
 import numpy as np
 import pytest
 
@@ -366,3 +368,19 @@ def test_a_refused_callee_in_a_branch_is_refused_only_if_it_runs():
         s2sad.grad(refused_callee_in_a_branch)(3.0, False)
     assert "reached from" in str(info.value)
     assert "return fills_in_place(x)" in str(info.value)
+
+
+def averages_with_the_standard_library(x):
+    return statistics.mean([x, 2.0 * x])
+
+
+def test_a_refusal_in_a_librarys_code_is_said_at_the_users_line():
+    # the library's lines are named in the message, after the user's
+    with pytest.raises(s2sad.S2SADError) as info:
+        s2sad.grad(averages_with_the_standard_library)(1.0)
+    message = str(info.value)
+    line = averages_with_the_standard_library.__code__.co_firstlineno + 1
+    assert message.startswith(
+        f"{__file__}:{line}: in the code of a library this line calls "
+        f"({statistics.__file__}:"), message
+    assert "reached from" not in message
