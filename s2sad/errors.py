@@ -132,9 +132,15 @@ def map_lines(filename, origin, lines):
     _LINE_MAPS[filename] = (origin, tuple(lines))
 
 
-_LIBRARIES = tuple(sorted({
-    os.path.join(os.path.abspath(sysconfig.get_paths()[kind]), "")
-    for kind in ("stdlib", "platstdlib", "purelib", "platlib")}))
+def _library_paths():
+    """The directories of the standard library and installed packages."""
+    paths = sysconfig.get_paths()
+    return tuple(sorted({os.path.join(os.path.abspath(paths[kind]), "")
+                         for kind in ("stdlib", "platstdlib", "purelib",
+                                      "platlib")}))
+
+
+_LIBRARIES = _library_paths()
 
 
 def _is_library(filename):
