@@ -195,7 +195,11 @@ class _Writer:
             # rule, `call_f`, which the transformation is of)
             # (the end only: a wrapper's code, `w`, is inside its name)
             own = transformation.code.co_name
-            if binding.wanted.endswith("_" + own):
+            if own == "<lambda>" and name and "lambda" in binding.wanted:
+                # (`sq = lambda x: ...`: grad_sq, not grad_lambda_36)
+                binding.wanted = binding.wanted[
+                    :binding.wanted.index("lambda")] + name
+            elif binding.wanted.endswith("_" + own):
                 binding.wanted = binding.wanted[:-len(own)] + (
                     name or func.__name__)
         if items is not None:

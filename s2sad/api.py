@@ -715,6 +715,10 @@ def _tangent_problem(primal, tangent, where):
                     for j, (p, t) in enumerate(zip(primal, tangent)))
         return next((p for p in problems if p), None)
     kind = _dtype_kind(primal)
+    if (primal is None or isinstance(primal, (str, bytes))) and np.any(
+            tangent):
+        return (f"{where} is {_describe(primal)}, which has no derivative, "
+                "but its tangent is not zero; give it a tangent of None")
     if kind not in "biufc":  # not a number: no derivative to take
         return None
     t_kind = _dtype_kind(tangent)

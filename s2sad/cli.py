@@ -38,14 +38,17 @@ function is differentiated with respect to, first rule that applies:
 4. otherwise, every positional parameter except those that are data as
    far as the function's source shows: one whose default value is an int
    (or a bool) or a function, or that is annotated `int`, a function (a
-   parameter that is called, `act(w)`), and a count. Following a
-   parameter's value through integer arithmetic (`+ - * // %`, `int()`)
-   and assignments, a count is a parameter that reaches an argument of
-   `range(...)` (which takes ints only) or an index or slice bound
-   (`xs[i + 1]`, `xs[:n]`, `p[rows, labels]`: an int or a mask, never a
-   float), or whose every use is an index through `int()` or a comparison
-   with a loop counter (`while i < n`, with `i` set to ints and stepped
-   by ints). A
+   parameter that is called, `act(w)`), a flag (`if use_bias:`), one
+   compared with a string, and a count. Following a parameter's value
+   through integer arithmetic (`+ - * // %`, `int()`) and assignments, a
+   count is a parameter that reaches an argument of `range(...)` (which
+   takes ints only), an index or slice bound (`xs[i + 1]`, `xs[:n]`,
+   `p[rows, labels]`: an int or a mask, never a float), a shape, axis,
+   count or seed of NumPy's (`np.eye(k)`, `axis=axis`, `x.reshape(n,
+   -1)`, `np.where(mask, ...)`), or a parameter of a function of FILE
+   that is data there (a helper's loop count), or whose every use is an
+   index through `int()` or a comparison with a loop counter (`while i <
+   n`, with `i` set to ints and stepped by ints). A
    parameter such as a loop count is then not differentiated, which
    keeps the float fast path. If no parameter is left, all of them are
    differentiated; a function that only takes `*args` is differentiated
@@ -445,12 +448,44 @@ def _select(module, names):
             if takes_self:
                 bound.add(name)
         return found, bound
-    defined = [func for func in map(_transformable, vars(module).values())
-               if func is not None
-               and func.__module__ == module.__name__
-               and any(_positional(func, False))]
-    defined.sort(key=lambda func: _location(func)[1])
-    return {func.__name__: func for func in defined}, set()
+    named = {}  # id(function) -> (its name in module, function)
+    for name, value in vars(module).items():
+        func = _transformable(value)
+        if func is None or func.__module__ != module.__name__ or not any(
+                _positional(func, False)) or _makes_functions(func):
+            continue
+        # a function by the name it is bound to (`loss_b = make(3.0)`,
+        # `sq = lambda x: ...`), by its own if it is bound to that too
+        if id(func) not in named or name == func.__name__:
+            named[id(func)] = (name, func)
+    defined = sorted(named.values(), key=lambda item: (
+        _location(item[1])[1], item[0]))
+    return dict(defined), set()
+
+
+def _makes_functions(func):
+    """Does `func` return a function (a factory: `def make(c): def loss(x):
+    ...; return loss`), which has no gradient, on every `return`?"""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(
+            _source_function(func)))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return False
+    if not isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False  # (a lambda)
+    nested, returns, stack = set(), [], list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nested.add(node.name)
+            continue  # (its own returns)
+        if isinstance(node, ast.Return):
+            returns.append(node.value)
+        stack.extend(c for c in ast.iter_child_nodes(node)
+                     if not isinstance(c, ast.Lambda))
+    return bool(returns) and all(
+        isinstance(value, ast.Lambda) or isinstance(value, ast.Name)
+        and value.id in nested for value in returns)
 
 
 def _lookup(module, name):
@@ -600,7 +635,7 @@ def default_argnums(func, method=False):
     return _as_argnums(kept or range(len(params)))
 
 
-def _data(func, params):
+def _data(func, params, seen=()):
     """The parameters among `params` that are data as far as `func`'s
     signature and source show: an int (or bool) default value, an `int`
     annotation, and the counts `_counts` finds."""
@@ -610,14 +645,62 @@ def _data(func, params):
         if (isinstance(default, int) or parameter.annotation in (int, "int")
                 or default is not parameter.empty and callable(default)):
             data.add(parameter.name)
-    return (data | _counts(_source_function(func))) & set(params)
+    source = _source_function(func)
+    return (data | _counts(source, _DataArguments(source, seen))) & set(
+        params)
 
 
 # operators that keep integers integers
 _INTEGER_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 
 
-def _counts(func):
+# functions (by their last name) whose arguments are data, all of them or
+# the first positional one (a shape, a count, a seed, indices, a condition)
+_DATA_CALLS = {"reshape", "tile", "repeat", "integers", "randint",
+               "default_rng", "seed", "permutation", "RandomState", "roll",
+               "take", "choice", "isqrt", "factorial", "comb", "perm"}
+_FIRST_DATA_CALLS = {"eye", "identity", "zeros", "ones", "empty", "full",
+                     "tri", "tril_indices", "triu_indices", "diag_indices",
+                     "where"}
+# keyword arguments that take data
+_DATA_KEYWORDS = {"axis", "axes", "shape", "size", "dtype", "seed", "ddof",
+                  "k", "keepdims", "repeats", "reps", "shift", "num", "n",
+                  "ord", "decimals", "out", "minlength", "bins"}
+
+
+class _DataArguments:
+    """Whether an argument of a call in `func`'s source is data: an
+    argument NumPy takes as a shape, a count, an axis or a seed (see
+    `_DATA_CALLS`), or a parameter of a function of the user's own module
+    that is data there (its default argnums would leave it out)."""
+
+    def __init__(self, func, seen):
+        self.func, self.seen = func, seen
+
+    def __call__(self, call, node):
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else \
+            getattr(call.func, "id", None)
+        keyword = next((k.arg for k in call.keywords if k.value is node),
+                       None)
+        if keyword in _DATA_KEYWORDS or name in _DATA_CALLS or (
+                name in _FIRST_DATA_CALLS and call.args[:1] == [node]):
+            return True
+        callee = getattr(self.func, "__globals__", {}).get(name) \
+            if isinstance(call.func, ast.Name) else None
+        if not inspect.isfunction(callee) or callee in self.seen:
+            return False
+        try:
+            params = list(inspect.signature(callee).parameters)
+        except (TypeError, ValueError):
+            return False
+        position = call.args.index(node) if node in call.args else None
+        param = keyword if position is None else (
+            params[position] if position < len(params) else None)
+        return param is not None and param in _data(
+            callee, params, (*self.seen, self.func))
+
+
+def _counts(func, data_arguments=lambda call, node: False):
     """The names (parameters and local variables) of `func` that are
     integer counts or indices, found in its source (none if it cannot be
     read). Following a name's value up through integer arithmetic (`+ - *
@@ -640,7 +723,8 @@ def _counts(func):
             loads.setdefault(node.id, []).append(node)
     forced, counts = set(), set()
     while True:
-        uses = {name: [_use(node, parents, counters, forced, counts)
+        uses = {name: [_use(node, parents, counters, forced, counts,
+                            data_arguments)
                        for node in nodes] for name, nodes in loads.items()}
         new_forced = {name for name, kinds in uses.items()
                       if "range" in kinds}
@@ -651,7 +735,7 @@ def _counts(func):
         forced, counts = new_forced, new_counts
 
 
-def _use(node, parents, counters, forced, counts):
+def _use(node, parents, counters, forced, counts, data_arguments):
     """What the value of the name `node` is used as: "range" (data
     whatever its other uses: a function called, an argument of range(),
     an index or slice bound, the value of a name in `forced`), "count"
@@ -661,6 +745,16 @@ def _use(node, parents, counters, forced, counts):
     parent = parents.get(node)
     if isinstance(parent, ast.Call) and node is parent.func:
         return "range"  # a function (act(w)): data
+    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.BoolOp)) and (
+            node is getattr(parent, "test", None)
+            or node in getattr(parent, "values", ())) or isinstance(
+                parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
+        return "range"  # a flag (`if use_bias:`): data
+    if isinstance(parent, ast.Compare) and any(
+            isinstance(other, ast.Constant) and isinstance(
+                other.value, (str, bytes))
+            for other in [parent.left, *parent.comparators]):
+        return "range"  # compared with a string: data
     converted = False  # (int(t): t itself may be a float)
     while (isinstance(parent, ast.BinOp)
            and isinstance(parent.op, _INTEGER_OPS)
@@ -677,8 +771,12 @@ def _use(node, parents, counters, forced, counts):
             if names <= forced:
                 return "range"
             return "count" if names <= counts else None
-    if isinstance(parent, ast.Tuple):  # xs[i, j]
+    if isinstance(parent, ast.Tuple):  # xs[i, j], np.zeros((n, m))
         node, parent = parent, parents.get(parent)
+    if isinstance(parent, ast.keyword):
+        node, parent = parent.value, parents.get(parent)
+    if isinstance(parent, ast.Call) and data_arguments(parent, node):
+        return "range"  # a shape, an axis, a seed, a helper's count
     if (isinstance(parent, ast.Subscript) and node is parent.slice
             or isinstance(parent, ast.Slice)):
         # (an index or slice bound is an int or a mask, never a float)

@@ -594,6 +594,11 @@ def check_scalar(y, where):
         raise errors.GradientShapeError(
             f"{where} requires a scalar output, got a {type(y).__name__}; "
             "use s2sad.vjp or s2sad.jacobian for non-scalar outputs")
+    if callable(y) or isinstance(y, (str, bytes)):
+        raise errors.GradientShapeError(
+            f"{where} requires a scalar output, got {type(y).__name__} "
+            f"{y!r:.40}; differentiate the function it returns, or return a "
+            "number")
     if _is_complex(y):
         raise errors.GradientShapeError(
             f"{where} requires a real output, got a complex one; "

@@ -417,6 +417,7 @@ class _Lowering:
         self.blocks = {}  # SSA name -> the statement list defining it
         self.viewers = {}  # SSA name -> names made from it by view operations
         self.stores = None  # user name -> how often the function assigns it
+        self._parents = None  # id(node) -> its parent node (see `parent`)
         self.top = None  # the function body's statement list
         self.imports = {}
 
@@ -630,6 +631,7 @@ class _Lowering:
                     + definition.args.kw_defaults if d is not None]
         body = definition.body if name else [definition.body]
         in_body = reads(body, local)
+        self.check_bound_when_made(node, body, local, name)
         changed = _changed_names(self.source.tree)
         for var in sorted(in_body):
             if self.assignments(var) > 1:
@@ -655,12 +657,85 @@ class _Lowering:
         self.defs[target] = stmt
         return Var(target)
 
+    def check_bound_when_made(self, node, body, local, name):
+        """Refuse a nested function whose closure values could change
+        after it is made. s2sad binds the values of this function's names
+        that it reads when it is made; Python reads them when it is called.
+        They are the same unless a name is assigned after the function is
+        made (defined later, or again by the loop around it, a
+        comprehension's variable), so the function must then be used only
+        in the iteration that made it: called, or passed to a function
+        there (taken to call it then), never stored in a list, returned or
+        read after the loop."""
+        loaded = {n.id for part in body for n in gast.walk(part)
+                  if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, gast.Load)} - local - {name}
+        later = sorted(v for v in loaded
+                       if v not in self.env and self.assignments(v))
+        if later:
+            raise self.error(node, f"the nested function reads `{later[0]}`"
+                             ", which this function assigns after making "
+                             "it; s2sad binds the values a nested function "
+                             "reads when it is made (Python when it is "
+                             f"called): assign `{later[0]}` before it, or "
+                             "pass it as an argument")
+        parent = self.parent
+        loop = parent(node)
+        while loop is not None and not isinstance(loop, (gast.For,
+                                                         gast.While)):
+            loop = parent(loop)
+        if loop is None:
+            return
+        inside = set(_assigned(loop.body)) | ({
+            n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
+            if isinstance(loop, gast.For) else set())
+        again = sorted(loaded & inside)
+        if not again:
+            return
+        shown = _user_name(again[0])  # (a comprehension's `v`, as written)
+        within = {id(n) for n in gast.walk(gast.Module(loop.body, []))}
+        holder = name
+        made = parent(node)
+        if name is None and isinstance(made, gast.Assign) and len(
+                made.targets) == 1 and isinstance(made.targets[0], gast.Name):
+            holder = made.targets[0].id  # g = lambda t: ...
+        uses = [n for n in trees.walk(self.source.tree)
+                if isinstance(n, gast.Name) and n.id == holder
+                and isinstance(n.ctx, gast.Load)] if holder else [node]
+
+        def called(use):  # g(x), or helper(g, x), not items.append(g)
+            call = parent(use)
+            return isinstance(call, gast.Call) and (
+                call.func is use or use in call.args and not (
+                    isinstance(call.func, gast.Attribute)
+                    and call.func.attr in ("append", "extend", "insert")))
+        if uses and all(id(n) in within and called(n) for n in uses):
+            return  # used only in the iteration that made it
+        raise self.error(node, f"the nested function reads `{shown}`, "
+                         "which the loop around it assigns on each "
+                         "iteration, and it is kept past the iteration "
+                         f"that made it (Python reads `{shown}` when it is "
+                         "called, s2sad when it is made): call it only in "
+                         f"that iteration, or pass `{shown}` to it as an "
+                         "argument")
+
+    def parent(self, node):
+        """The node of the function's tree `node` is a child of, or None."""
+        if self._parents is None:
+            self._parents = {id(child): parent
+                             for parent in trees.walk(self.source.tree)
+                             for child in gast.iter_child_nodes(parent)}
+        return self._parents.get(id(node))
+
     def assignments(self, name):
         """How many times the function assigns `name` (a parameter once)."""
         if self.stores is None:
             self.stores = collections.Counter(
                 n.id for n in trees.walk(self.source.tree)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+            self.stores.update(  # (nested defs: `def g` assigns g)
+                n.name for n in trees.walk(self.source.tree.body)
+                if isinstance(n, gast.FunctionDef))
             self.stores.update(parameters(self.source.tree.args, True))
         return self.stores[name]
 

@@ -443,15 +443,15 @@ class Transform:
         reads = [f"`{ssa._user_name(o.name)}`" for o in made.args
                  if o.name in self.active] if made else []
         what = ", ".join(reads) or "differentiated values"
-        name = ssa._user_name(function)
-        if name.startswith("_"):  # a lambda or partial with no name of its own
-            name = "the function called here"
+        name = f"`{ssa._user_name(function)}`"
+        if name.startswith("`_"):  # a lambda or partial with no name of its
+            name = "the function called here"  # own
         return self.source.error(
             errors.UnsupportedCallError, stmt.node,
-            f"`{name}` reads {what} of the function around it through its "
-            "closure or a default value, which s2sad does not "
+            f"{name[0].upper()}{name[1:]} reads {what} of the function around "
+            "it through its closure or a default value, which s2sad does not "
             "differentiate; pass "
-            f"{'them' if len(reads) > 1 else 'it'} to `{name}` as an argument "
+            f"{'them' if len(reads) > 1 else 'it'} to {name} as an argument "
             "instead")
 
     def check_effect(self, stmt):

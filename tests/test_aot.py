@@ -1119,6 +1119,7 @@ def make(scale):
 
 loss_b = make(3.0)
 loss_c = make(5.0)
+cube = lambda x: x ** 3  # noqa: E731
 
 
 def updates(x):
@@ -1128,12 +1129,14 @@ def updates(x):
 
 
 def test_functions_are_named_as_the_file_binds_them(tmp_path):
-    """Two functions one factory made are written as the names the user's
-    module gives them, and a function updating its argument is written
-    in forward mode as in reverse mode (owned: the caller's array is left
-    as it was)."""
+    """Two functions one factory made, and a lambda, are written as the
+    names the user's module gives them, and a function updating its
+    argument is written in forward mode as in reverse mode (owned: the
+    caller's array is left as it was). The factory has no gradient: left
+    out, and refused if asked for."""
     (tmp_path / "made.py").write_text(_MADE)
-    assert cli.main([str(tmp_path / "made.py"), "loss_b", "loss_c", "-o",
+    # (every function by default: not the factory, which returns one)
+    assert cli.main([str(tmp_path / "made.py"), "-o",
                      str(tmp_path / "grads.py")]) == 0
     assert cli.main([str(tmp_path / "made.py"), "updates", "--mode",
                      "forward", "-o", str(tmp_path / "jvps.py")]) == 0
@@ -1148,7 +1151,12 @@ def test_functions_are_named_as_the_file_binds_them(tmp_path):
                          capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout == ("['grad_loss_b', 'grad_loss_c'] [0.6 0.6]\n"
+    module = _load(tmp_path / "made.py")
+    with pytest.raises(s2sad.errors.GradientShapeError,
+                       match="requires a scalar output, got function"):
+        s2sad.grad(module.make)(1.0)
+    assert ran.stdout == ("['grad_loss_b', 'grad_loss_c', 'grad_cube', "
+                          "'grad_updates'] [0.6 0.6]\n"
                           "8.0 12.0 [1. 2.]\n")
 
 

@@ -784,6 +784,18 @@ def test_a_string_or_none_argument_is_not_differentiated():
             s2sad.grad(poly, 1)(3.0, other)
 
 
+def _repeats(x, word):
+    return x * len(word)
+
+
+def test_a_string_argument_takes_no_tangent():
+    assert s2sad.jvp(_repeats, (1.5, "ab"), (1.0, None)) == (3.0, 2.0)
+    with pytest.raises(errors.InputTypeError,
+                       match="argument 1 is str 'ab', which has no "
+                       "derivative, but its tangent is not zero"):
+        s2sad.jvp(_repeats, (1.5, "ab"), (1.0, 1.0))
+
+
 SCALE32 = np.float32(2.0)
 
 

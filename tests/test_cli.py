@@ -5,6 +5,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import s2sad
@@ -337,6 +338,28 @@ def apply(w, act):
 
 def shifted(xs, t):
     return xs[int(t)] * t
+
+
+def flagged(x, use_bias, bias, mode):
+    if use_bias:
+        x = x + bias
+    return np.sum(x ** 2) if mode == "sum" else np.max(x)
+
+
+def shaped(x, axis, n, classes, mask):
+    one_hot = np.eye(classes)[0]
+    kept = np.where(mask, x, 0.0)
+    return np.sum(np.max(kept.reshape(n, -1), axis=axis)) + one_hot[0]
+
+
+def integrate(k, y0, steps):
+    return euler(lambda y: -k * y, y0, 0.1, steps)
+
+
+def euler(rhs, y, h, n):
+    for _ in range(n):
+        y = y + h * rhs(y)
+    return y
 '''
 
 
@@ -348,7 +371,40 @@ def test_default_argnums_leave_out_functions_and_indices(tmp_path):
     path.write_text(_DATA)
     functions, _ = cli._select(cli._import_file(str(path)), [])
     assert [cli.default_argnums(func) for func in functions.values()] == [
-        (0, 1), (0, 1), 0, (0, 1)]
+        (0, 1), (0, 1), 0, (0, 1), (0, 2), 0, (0, 1), (1, 2)]
+
+
+def test_default_argnums_leave_out_flags_shapes_and_helpers_counts(tmp_path,
+                                                                   capsys):
+    # a flag tested by `if`, a string compared, a shape, an axis, a mask,
+    # and a count passed to a helper that takes it as one: the gradients
+    # written are those of the numbers, each checked
+    path = tmp_path / "data.py"
+    path.write_text(_DATA)
+    out = tmp_path / "data_grads.py"
+    assert cli.main([str(path), "flagged", "shaped", "integrate", "-o",
+                     str(out)]) == 0
+    module = cli._import_file(str(path))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import data_grads
+    finally:
+        sys.path.remove(str(tmp_path))
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    mask = np.array([True, False, True, True])
+    cases = [(data_grads.grad_flagged, module.flagged, (x, True, 0.5, "sum"),
+              (0, 2)),
+             (data_grads.grad_shaped, module.shaped, (x, 1, 2, 3, mask),
+              (0,)),
+             (data_grads.grad_integrate, module.integrate, (0.3, 1.5, 20),
+              (0, 1))]
+    for written, func, args, argnums in cases:
+        grads = written(*args)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        assert len(grads) == len(argnums)
+        for grad, i in zip(grads, argnums):
+            expected = s2sad.grad(func, i)(*args)
+            np.testing.assert_allclose(grad, expected, rtol=1e-12)
 
 
 def test_the_argnums_dict_of_the_file_is_honoured(tmp_path, capsys):
@@ -468,7 +524,8 @@ def test_functions_taking_args_are_transformed_as_called(tmp_path,
     path.write_text(_WRAPPED)
     module = cli._import_file(str(path))
     functions, _ = cli._select(module, [])
-    assert list(functions) == ["timed", "wrapped", "varargs"]
+    # (not the decorator: it returns a function, which has no gradient)
+    assert list(functions) == ["wrapped", "varargs"]
     # the wrapper's parameters are those of the function it wraps
     assert cli.default_argnums(functions["wrapped"]) == (0, 1)
     assert cli.default_argnums(functions["varargs"]) == 0

@@ -153,6 +153,77 @@ def default_reads_a_constant(x, w):
     return g(x)
 
 
+def reads_a_name_assigned_after_it(x):
+    def g():
+        return y
+    y = x * x
+    return g()
+
+
+def calls_a_helper_defined_after_it(x):
+    def a():
+        return b() * x
+
+    def b():
+        return x * x
+    return a()
+
+
+def keeps_lambdas_made_in_a_loop(x):
+    fs = []
+    for i in range(3):
+        w = x * i
+        fs.append(lambda t: t * w)
+    return fs[0](1.0)  # Python: w of the last iteration
+
+
+def keeps_lambdas_of_a_comprehension(x):
+    fs = [lambda t: t * v for v in x]
+    return fs[0](1.0) + fs[1](2.0)
+
+
+def keeps_the_last_lambda_of_a_loop(x):
+    for i in range(3):
+        w = x * i
+        g = lambda t: t * w  # noqa: E731
+    return g(1.0)
+
+
+@pytest.mark.parametrize("func, arg, name", [
+    (reads_a_name_assigned_after_it, 3.0, "y"),
+    (calls_a_helper_defined_after_it, 3.0, "b"),
+    (keeps_lambdas_made_in_a_loop, 0.7, "w"),
+    (keeps_lambdas_of_a_comprehension, np.array([0.7, 1.3]), "v"),
+    (keeps_the_last_lambda_of_a_loop, 0.7, "w")])
+def test_a_closure_value_assigned_after_the_function_is_made_is_refused(
+        func, arg, name):
+    # s2sad binds a nested function's closure values when it is made,
+    # Python reads them when it is called: where they could differ, a
+    # refusal, never the gradient of the values at the time it was made
+    for transform in (lambda: s2sad.grad(func)(arg),
+                      lambda: s2sad.jvp(func, (arg,), (np.ones_like(arg),))):
+        with pytest.raises(errors.UnsupportedSyntaxError,
+                           match=f"the nested function reads `{name}`"):
+            transform()
+
+
+def calls_closures_in_the_iteration_that_makes_them(x, W):
+    s = 0.0
+    for i in range(2):
+        w = W[i]
+        g = lambda t: np.tanh(w * t)  # noqa: E731
+
+        def h(t):
+            return w * t * t
+        s = s + g(x) + apply_twice(h, x) + (lambda t: t * w)(x)
+    return s
+
+
+def test_closures_used_in_the_iteration_that_makes_them():
+    s2sad.check_grads(calls_closures_in_the_iteration_that_makes_them,
+                      (0.5, np.array([1.0, -2.0])), argnums=(0, 1))
+
+
 def test_defaults_of_nested_functions():
     with pytest.raises(errors.UnsupportedCallError, match="default value"):
         s2sad.grad(default_reads_a_differentiated_value)(1.0)
