@@ -316,16 +316,28 @@ def _instructions(code):
     return tuple(out)
 
 
+_CLAUSES = [("", ""), ("", "\nexcept BaseException:\n    pass\n"),
+            ("if 1:\n    pass\n", ""), ("try:\n    pass\n", ""),
+            ("try:\n    pass\n", "\nfinally:\n    pass\n")]
+
+
 def _lambda_as_def(func, text, filename, first_line):
     """The source of a lambda, written as the `def` it stands for (on the
     lambda's line, so locations stay right)."""
     code = func.__code__
     line = code.co_firstlineno - first_line + 1
-    try:
-        with _quietly():
-            module = gast.parse(textwrap.dedent(text))
-    except SyntaxError:
-        module = None
+    module = None
+    text = textwrap.dedent(text)
+    # the lambda's lines, as they parse: alone, or as the part of a compound
+    # statement they are (`try: y = grad(lambda x: ...)(1.0)`, `else: ...`)
+    for before, after in _CLAUSES:
+        try:
+            with _quietly():
+                module = gast.parse(before + text + after)
+        except SyntaxError:
+            continue
+        line += before.count("\n")
+        break
     params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     found = [] if module is None else [
         n for n in gast.walk(module) if isinstance(n, gast.Lambda)

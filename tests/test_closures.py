@@ -93,6 +93,19 @@ def test_a_module_level_lambda_is_differentiated_by_itself():
     assert "def vjp_lambda_" in source
 
 
+def test_a_lambda_on_the_line_of_a_clause_is_found():
+    # its line alone does not parse (`try:`, `else:`, `finally:`)
+    found = []
+    try: found.append(s2sad.grad(lambda x: x ** 2)(1.5))  # noqa: E701
+    except ValueError: pass  # noqa: E701
+    if not found: pass  # noqa: E701
+    else: found.append(s2sad.grad(lambda x: x ** 3)(1.0))  # noqa: E701
+    try:
+        pass
+    finally: found.append(s2sad.grad(lambda x: x ** 4)(1.0))  # noqa: E701
+    assert found == [3.0, 3.0, 4.0]
+
+
 def make_scaled(scale):
     def scaled(x):
         return scale * x * x
