@@ -680,20 +680,6 @@ class _Lowering:
                              f"called): assign `{later[0]}` before it, or "
                              "pass it as an argument")
         parent = self.parent
-        loop = parent(node)
-        while loop is not None and not isinstance(loop, (gast.For,
-                                                         gast.While)):
-            loop = parent(loop)
-        if loop is None:
-            return
-        inside = set(_assigned(loop.body)) | ({
-            n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
-            if isinstance(loop, gast.For) else set())
-        again = sorted(loaded & inside)
-        if not again:
-            return
-        shown = _user_name(again[0])  # (a comprehension's `v`, as written)
-        within = {id(n) for n in gast.walk(gast.Module(loop.body, []))}
         holder = name
         made = parent(node)
         if name is None and isinstance(made, gast.Assign) and len(
@@ -709,15 +695,35 @@ class _Lowering:
                 call.func is use or use in call.args and not (
                     isinstance(call.func, gast.Attribute)
                     and call.func.attr in ("append", "extend", "insert")))
-        if uses and all(id(n) in within and called(n) for n in uses):
-            return  # used only in the iteration that made it
-        raise self.error(node, f"the nested function reads `{shown}`, "
-                         "which the loop around it assigns on each "
-                         "iteration, and it is kept past the iteration "
-                         f"that made it (Python reads `{shown}` when it is "
-                         "called, s2sad when it is made): call it only in "
-                         f"that iteration, or pass `{shown}` to it as an "
-                         "argument")
+        line = getattr(node, "lineno", 0)
+        loop = parent(node)
+        while loop is not None:  # each loop around it, innermost first
+            if isinstance(loop, (gast.For, gast.While)):
+                stores = [n for n in gast.walk(gast.Module(loop.body, []))
+                          if isinstance(n, gast.Name)
+                          and isinstance(n.ctx, gast.Store)]
+                inside = {n.id for n in stores} | ({
+                    n.id for n in gast.walk(loop.target)
+                    if isinstance(n, gast.Name)}
+                    if isinstance(loop, gast.For) else set())
+                again = sorted(loaded & inside)
+                within = {id(n) for n in gast.walk(gast.Module(loop.body,
+                                                               []))}
+                later = sorted({n.id for n in stores if n.id in loaded
+                                and getattr(n, "lineno", 0) > line})
+                if later or again and not (uses and all(
+                        id(n) in within and called(n) for n in uses)):
+                    shown = _user_name((later or again)[0])  # (as written:
+                    raise self.error(  # a comprehension's `v`)
+                        node, f"the nested function reads `{shown}`, which "
+                        "the loop around it assigns on each iteration, "
+                        + ("after making it" if later else
+                           "and it is kept past the iteration that made it")
+                        + f" (Python reads `{shown}` when it is called, "
+                        "s2sad when it is made): use it only in that "
+                        f"iteration, after assigning `{shown}`, or pass "
+                        f"`{shown}` to it as an argument")
+            loop = parent(loop)
 
     def parent(self, node):
         """The node of the function's tree `node` is a child of, or None."""

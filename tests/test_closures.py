@@ -202,7 +202,27 @@ def keeps_the_last_lambda_of_a_loop(x):
     return g(1.0)
 
 
+def keeps_lambdas_of_an_outer_loop(x):
+    fs = []
+    for i in range(3):
+        w = x * i
+        for _ in range(1):
+            fs.append(lambda t: t * w)
+    return fs[0](1.0)
+
+
+def calls_a_lambda_after_the_loop_assigns_its_value(x):
+    s = 0.0
+    for i in range(3):
+        g = lambda t: t * w  # noqa: E731,F821 (w: the line below)
+        w = x * i
+        s = s + g(x)
+    return s
+
+
 @pytest.mark.parametrize("func, arg, name", [
+    (keeps_lambdas_of_an_outer_loop, 0.7, "w"),
+    (calls_a_lambda_after_the_loop_assigns_its_value, 0.7, "w"),
     (reads_a_name_assigned_after_it, 3.0, "y"),
     (calls_a_helper_defined_after_it, 3.0, "b"),
     (keeps_lambdas_made_in_a_loop, 0.7, "w"),
