@@ -745,11 +745,13 @@ def _use(node, parents, counters, forced, counts, data_arguments):
     parent = parents.get(node)
     if isinstance(parent, ast.Call) and node is parent.func:
         return "range"  # a function (act(w)): data
-    if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.BoolOp)) and (
-            node is getattr(parent, "test", None)
-            or node in getattr(parent, "values", ())) or isinstance(
-                parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
-        return "range"  # a flag (`if use_bias:`): data
+    test, above = node, parent  # (`if use_bias and ...:` too)
+    while isinstance(above, ast.BoolOp):
+        test, above = above, parents.get(above)
+    if isinstance(above, (ast.If, ast.While, ast.IfExp)) and \
+            test is above.test or isinstance(parent, ast.UnaryOp) and \
+            isinstance(parent.op, ast.Not):
+        return "range"  # a flag (`if use_bias:`): data, not `s or 1.0`
     if isinstance(parent, ast.Compare) and any(
             isinstance(other, ast.Constant) and isinstance(
                 other.value, (str, bytes))
