@@ -30,6 +30,7 @@ After this pass:
 """
 
 import builtins
+import collections
 import copy
 
 import gast
@@ -41,6 +42,7 @@ from s2sad.naming import Namer, names_in
 def desugar(source):
     """Rewrite `source.tree` in place into canonical form; return it."""
     func = source.tree
+    _check_lazy(source)
     namer = Namer(names_in(func))
     loops = _Loops(source, namer)
     comprehensions = _Comprehensions(source, namer)
@@ -54,6 +56,76 @@ def desugar(source):
         body.append(gast.Return(value=gast.Constant(value=None, kind=None)))
     func.body = _lift(body, gast.Return)
     return func
+
+
+# iterators Python computes as they are read, which s2sad computes as lists
+# where they are made; and what reads one as a whole where it is made
+_LAZY = {"map", "filter", "zip", "enumerate", "reversed", "iter"}
+_CONSUMERS = {"sum", "list", "tuple", "set", "frozenset", "sorted", "min",
+              "max", "any", "all", "dict", "len", "array", "asarray",
+              "fromiter", "stack", "hstack", "vstack", "concatenate", "prod",
+              "fsum", "join", "mean", "product", "prod"} | _LAZY
+
+
+def _check_lazy(source):
+    """Refuse a lazy iterator (a generator expression, `map`, `filter`,
+    `zip`, `enumerate`) that is kept (assigned, stored, returned) and reads
+    a name that could change before it is read: s2sad computes its items
+    where it is made, Python as they are read. One read where it is made
+    (`sum(w * t for t in ts)`, `for i, v in enumerate(xs)`) is the same."""
+    tree = source.tree
+    parents = {id(c): n for n in gast.walk(tree)
+               for c in gast.iter_child_nodes(n)}
+    stores = collections.Counter(
+        n.id for n in gast.walk(tree)
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+    stores.update(n.name for n in gast.walk(gast.Module(tree.body, []))
+                  if isinstance(n, gast.FunctionDef))
+    changed = {name for name, _ in changes(tree)}
+    for node in gast.walk(tree):
+        lazy = isinstance(node, gast.GeneratorExp) or isinstance(
+            node, gast.Call) and isinstance(node.func, gast.Name) and \
+            node.func.id in _LAZY - {"reversed"}
+        if not lazy:
+            continue
+        place, above = node, parents.get(id(node))
+        while isinstance(above, gast.Call) and _called_name(above) in _LAZY:
+            place, above = above, parents.get(id(above))
+        if isinstance(above, gast.Call) and place in above.args and \
+                _called_name(above) in _CONSUMERS or isinstance(
+                    above, (gast.For, gast.comprehension)) and \
+                place is above.iter:
+            continue  # read as a whole where it is made
+        own = {n.id for g in getattr(node, "generators", ())
+               for n in gast.walk(g.target) if isinstance(n, gast.Name)}
+        reads = sorted({n.id for n in gast.walk(node)
+                        if isinstance(n, gast.Name)
+                        and isinstance(n.ctx, gast.Load)} - own)
+        loops = []
+        while above is not None:
+            if isinstance(above, (gast.For, gast.While)):
+                loops.append(above)
+            above = parents.get(id(above))
+        in_loop = {n.id for loop in loops for n in gast.walk(loop)
+                   if isinstance(n, gast.Name)
+                   and isinstance(n.ctx, gast.Store)}
+        for name in reads:
+            if stores[name] > 1 or name in changed or name in in_loop:
+                what = "generator expression" if isinstance(
+                    node, gast.GeneratorExp) else f"`{node.func.id}(...)`"
+                raise source.error(
+                    errors.UnsupportedSyntaxError, node,
+                    f"this {what} is kept, and reads `{name}`, which "
+                    "this function changes: Python computes its items when "
+                    "they are read, s2sad where it is made; make it a list "
+                    "(`[...]`, `list(...)`) where it should be computed")
+
+
+def _called_name(call):
+    """The last name of what `call` calls: `sum`, `np.array` -> array."""
+    func = call.func
+    return func.attr if isinstance(func, gast.Attribute) else \
+        getattr(func, "id", None)
 
 
 class _Comprehensions:

@@ -664,8 +664,9 @@ class _Lowering:
         They are the same unless a name is assigned after the function is
         made (defined later, or again by the loop around it, a
         comprehension's variable), so the function must then be used only
-        in the iteration that made it: called, or passed to a function
-        there (taken to call it then), never stored in a list, returned or
+        in the iteration that made it, after it is made: called, or passed
+        to a function there (taken to call it then, unless it is `map` or
+        `filter`, which call it later), never stored in a list, returned or
         read after the loop."""
         loaded = {n.id for part in body for n in gast.walk(part)
                   if isinstance(n, gast.Name)
@@ -689,15 +690,27 @@ class _Lowering:
                 if isinstance(n, gast.Name) and n.id == holder
                 and isinstance(n.ctx, gast.Load)] if holder else [node]
 
-        def called(use):  # g(x), or helper(g, x), not items.append(g)
-            call = parent(use)
+        line = getattr(node, "lineno", 0)
+
+        def called(use):  # g(x) or helper(g, x) after it is made, not
+            call = parent(use)  # items.append(g) nor map(g, xs) (lazy)
             return isinstance(call, gast.Call) and (
+                use is node or getattr(use, "lineno", 0) > line) and (
                 call.func is use or use in call.args and not (
                     isinstance(call.func, gast.Attribute)
-                    and call.func.attr in ("append", "extend", "insert")))
-        line = getattr(node, "lineno", 0)
+                    and call.func.attr in ("append", "extend", "insert"))
+                and not (isinstance(call.func, gast.Name)
+                         and call.func.id in ("map", "filter", "iter")))
         loop = parent(node)
         while loop is not None:  # each loop around it, innermost first
+            if isinstance(loop, (gast.For, gast.While)) and any(
+                    id(n) in {id(m) for m in gast.walk(gast.Module(
+                        loop.body, []))} and getattr(n, "lineno", 0) < line
+                    for n in uses if n is not node):
+                raise self.error(node, f"`{holder}` is called in the loop "
+                                 "around it before it is made there (the "
+                                 "one the last iteration made); make it "
+                                 "before the loop, or before calling it")
             if isinstance(loop, (gast.For, gast.While)):
                 stores = [n for n in gast.walk(gast.Module(loop.body, []))
                           if isinstance(n, gast.Name)

@@ -220,6 +220,83 @@ def calls_a_lambda_after_the_loop_assigns_its_value(x):
     return s
 
 
+def calls_the_lambda_of_the_last_iteration(x):
+    total = 0.0
+    g = lambda: 0.0  # noqa: E731
+    for w in [1.0, 2.0, 3.0]:
+        total = total + g()  # the lambda made in the iteration before
+        g = lambda: w * x  # noqa: E731
+    return total
+
+
+def redefines_a_function_in_a_loop(x):
+    def g():
+        return x
+    total = 0.0
+    for _ in range(2):
+        total = total + g()
+
+        def g():
+            return x * x
+    return total
+
+
+@pytest.mark.parametrize("func, words", [
+    (calls_the_lambda_of_the_last_iteration, "`g` is called in the loop"),
+    (redefines_a_function_in_a_loop, "`g` is called in the loop")])
+def test_a_function_called_before_the_loop_makes_it_is_refused(func, words):
+    with pytest.raises(errors.UnsupportedSyntaxError, match=words):
+        s2sad.grad(func)(0.7)
+
+
+def keeps_a_generator(x):
+    w = x
+    gen = (w * t for t in [1.0, 2.0])
+    w = 3.0 * x
+    return sum(gen) * x  # Python reads w = 3x
+
+
+def keeps_a_map_of_a_list_it_appends_to(x):
+    ws = [x, 2.0 * x]
+    m = map(np.sin, ws)
+    ws.append(5.0 * x)
+    return sum(m)  # Python: three items
+
+
+def keeps_maps_of_lambdas_made_in_a_loop(x):
+    ms = []
+    for w in [1.0, 2.0, 3.0]:
+        g = lambda t: w * t * x  # noqa: E731
+        ms.append(map(g, [1.0]))
+    return sum(sum(m) for m in ms)
+
+
+@pytest.mark.parametrize("func", [keeps_a_generator,
+                                  keeps_a_map_of_a_list_it_appends_to,
+                                  keeps_maps_of_lambdas_made_in_a_loop])
+def test_a_lazy_iterator_kept_while_what_it_reads_changes_is_refused(func):
+    # s2sad computes a generator's (map's) items where it is made, Python
+    # when they are read
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match="is kept, and reads .* which this function "
+                       "changes"):
+        s2sad.grad(func)(0.7)
+
+
+def reads_lazy_iterators_where_it_makes_them(x, ws):
+    total = sum(w * x for w in ws)
+    for i, (a, b) in enumerate(zip(ws, ws[::-1])):
+        total = total + a * b * x ** i
+    pairs = zip(ws, ws)  # kept: nothing it reads changes
+    total = total + sum(p * q for p, q in pairs) + max(map(np.sin, ws))
+    return total
+
+
+def test_lazy_iterators_read_where_they_are_made():
+    s2sad.check_grads(reads_lazy_iterators_where_it_makes_them,
+                      (0.7, [0.3, -1.2, 2.0]), argnums=(0, 1))
+
+
 @pytest.mark.parametrize("func, arg, name", [
     (keeps_lambdas_of_an_outer_loop, 0.7, "w"),
     (calls_a_lambda_after_the_loop_assigns_its_value, 0.7, "w"),
