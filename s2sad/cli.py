@@ -38,18 +38,18 @@ function is differentiated with respect to, first rule that applies:
 4. otherwise, every positional parameter except those that are data as
    far as the function's source shows: one whose default value is an int
    (or a bool) or a function, or that is annotated `int`, a function (a
-   parameter that is called, `act(w)`), a flag (`if use_bias:`), one
-   compared with a string, and a count. Following a parameter's value
-   through integer arithmetic (`+ - * // %`, `int()`) and assignments, a
-   count is a parameter that reaches an argument of `range(...)` (which
-   takes ints only), an index or slice bound (`xs[i + 1]`, `xs[:n]`,
-   `p[rows, labels]`: an int or a mask, never a float), a shape, axis,
-   count or seed of NumPy's (`np.eye(k)`, `axis=axis`, `x.reshape(n,
-   -1)`, `np.where(mask, ...)`), or a parameter of a function of FILE
-   that is data there (a helper's loop count), or whose every use is an
-   index through `int()` or a comparison with a loop counter (`while i <
-   n`, with `i` set to ints and stepped by ints). A
-   parameter such as a loop count is then not differentiated, which
+   parameter that is called, `act(w)`), and a count. Following a
+   parameter's value through integer arithmetic (`+ - * // %`, `int()`)
+   and assignments, a count is a parameter that reaches an argument of
+   `range(...)` (which takes ints only), an index or slice bound (`xs[i +
+   1]`, `xs[:n]`, `p[rows, labels]`: an int or a mask, never a float), a
+   shape, axis, count or seed of NumPy's (`np.eye(k)`, `axis=axis`,
+   `x.reshape(n, -1)`, `np.where(mask, ...)`), or a parameter of a
+   function of FILE that is data there (a helper's loop count), or whose
+   every use is a test (`if use_bias:`), a comparison with a string or
+   with a loop counter (`while i < n`, with `i` set to ints and stepped by
+   ints), or an index through `int()`. A parameter such as a loop count
+   is then not differentiated, which
    keeps the float fast path. If no parameter is left, all of them are
    differentiated; a function that only takes `*args` is differentiated
    with respect to its first argument, as `s2sad.grad` is by default.
@@ -654,24 +654,39 @@ def _data(func, params, seen=()):
 _INTEGER_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
 
 
-# functions (by their last name) whose arguments are data, all of them or
-# the first positional one (a shape, a count, a seed, indices, a condition)
-_DATA_CALLS = {"reshape", "tile", "repeat", "integers", "randint",
-               "default_rng", "seed", "permutation", "RandomState", "roll",
-               "take", "choice", "isqrt", "factorial", "comb", "perm"}
-_FIRST_DATA_CALLS = {"eye", "identity", "zeros", "ones", "empty", "full",
-                     "tri", "tril_indices", "triu_indices", "diag_indices",
-                     "where"}
+# NumPy's functions (by their last name) and the positions of their
+# arguments that are data (a shape, a count, an axis, indices, a seed, a
+# condition); None: all of them. As a method (`x.reshape(n, -1)`), the
+# array is not an argument: each position is one less.
+_DATA_POSITIONS = {
+    "eye": {0, 1, 2}, "identity": {0}, "zeros": {0}, "ones": {0},
+    "empty": {0}, "full": {0}, "tri": {0, 1, 2}, "tril_indices": None,
+    "triu_indices": None, "diag_indices": None, "where": {0},
+    "arange": None, "reshape": {1, 2, 3, 4}, "tile": {1}, "repeat": {1},
+    "roll": {1, 2}, "take": {1, 2}, "diff": {1, 2}, "pad": {1},
+    "moveaxis": {1, 2}, "swapaxes": {1, 2}, "expand_dims": {1},
+    "squeeze": {1}, "transpose": {1}, "flip": {1}, "split": {1, 2},
+    "array_split": {1, 2}, "broadcast_to": {1}, "linspace": {2},
+    "tensordot": {2}, "cumsum": {1}, "cumprod": {1}, "sort": {1},
+    "argsort": {1}, "sum": {1}, "mean": {1}, "prod": {1}, "max": {1},
+    "min": {1}, "std": {1}, "var": {1}, "argmax": {1}, "argmin": {1},
+    "concatenate": {1}, "stack": {1}, "integers": None, "randint": None,
+    "default_rng": None, "seed": None, "permutation": None,
+    "RandomState": None, "choice": None, "isqrt": None, "factorial": None,
+    "comb": None, "perm": None, "delete": {1, 2}, "insert": {1, 3},
+    "interp": {1}, "percentile": {1}, "quantile": {1}, "partition": {1},
+    "argpartition": {1}}
 # keyword arguments that take data
 _DATA_KEYWORDS = {"axis", "axes", "shape", "size", "dtype", "seed", "ddof",
                   "k", "keepdims", "repeats", "reps", "shift", "num", "n",
-                  "ord", "decimals", "out", "minlength", "bins"}
+                  "ord", "decimals", "out", "minlength", "bins", "indices",
+                  "newshape", "source", "destination", "pad_width"}
 
 
 class _DataArguments:
     """Whether an argument of a call in `func`'s source is data: an
     argument NumPy takes as a shape, a count, an axis or a seed (see
-    `_DATA_CALLS`), or a parameter of a function of the user's own module
+    `_DATA_POSITIONS`), or a parameter of a function of the user's own module
     that is data there (its default argnums would leave it out)."""
 
     def __init__(self, func, seen):
@@ -682,9 +697,18 @@ class _DataArguments:
             getattr(call.func, "id", None)
         keyword = next((k.arg for k in call.keywords if k.value is node),
                        None)
-        if keyword in _DATA_KEYWORDS or name in _DATA_CALLS or (
-                name in _FIRST_DATA_CALLS and call.args[:1] == [node]):
+        if keyword in _DATA_KEYWORDS:
             return True
+        if name in _DATA_POSITIONS and node in call.args:
+            positions = _DATA_POSITIONS[name]
+            # np.reshape(x, n), or the method x.reshape(n): the array first
+            method = isinstance(call.func, ast.Attribute) and not (
+                isinstance(call.func.value, ast.Name)
+                and call.func.value.id in ("np", "numpy", "math", "rng",
+                                           "random"))
+            position = call.args.index(node) + method
+            if positions is None or position in positions:
+                return True
         callee = getattr(self.func, "__globals__", {}).get(name) \
             if isinstance(call.func, ast.Name) else None
         if not inspect.isfunction(callee) or callee in self.seen:
@@ -739,9 +763,9 @@ def _use(node, parents, counters, forced, counts, data_arguments):
     """What the value of the name `node` is used as: "range" (data
     whatever its other uses: a function called, an argument of range(),
     an index or slice bound, the value of a name in `forced`), "count"
-    (an index through int(), compared with a name in `counters`, the value
-    of a name in `counts`) or None (anything else), followed up through
-    integer arithmetic."""
+    (a test, compared with a string or with a name in `counters`, an index
+    through int(), the value of a name in `counts`) or None (anything
+    else), followed up through integer arithmetic."""
     parent = parents.get(node)
     if isinstance(parent, ast.Call) and node is parent.func:
         return "range"  # a function (act(w)): data
@@ -751,12 +775,12 @@ def _use(node, parents, counters, forced, counts, data_arguments):
     if isinstance(above, (ast.If, ast.While, ast.IfExp)) and \
             test is above.test or isinstance(parent, ast.UnaryOp) and \
             isinstance(parent.op, ast.Not):
-        return "range"  # a flag (`if use_bias:`): data, not `s or 1.0`
+        return "count"  # a flag (`if use_bias:`), unless used otherwise too
     if isinstance(parent, ast.Compare) and any(
             isinstance(other, ast.Constant) and isinstance(
                 other.value, (str, bytes))
             for other in [parent.left, *parent.comparators]):
-        return "range"  # compared with a string: data
+        return "count"  # compared with a string, unless used otherwise too
     converted = False  # (int(t): t itself may be a float)
     while (isinstance(parent, ast.BinOp)
            and isinstance(parent.op, _INTEGER_OPS)
@@ -770,8 +794,8 @@ def _use(node, parents, counters, forced, counts, data_arguments):
     if isinstance(parent, ast.Assign) and node is parent.value:
         names = {t.id for t in parent.targets if isinstance(t, ast.Name)}
         if names and len(names) == len(parent.targets):
-            if names <= forced:
-                return "range"
+            if names <= forced and not converted:  # (k = int(t): t may be
+                return "range"  # a float)
             return "count" if names <= counts else None
     if isinstance(parent, ast.Tuple):  # xs[i, j], np.zeros((n, m))
         node, parent = parent, parents.get(parent)

@@ -360,6 +360,22 @@ def euler(rhs, y, h, n):
     for _ in range(n):
         y = y + h * rhs(y)
     return y
+
+
+def taken(x, idx, c, k):
+    return np.sum(np.take(x, idx) ** 2 * c) + np.sum(x.reshape(k, -1))
+
+
+def guarded(x, lam, alpha):
+    loss = np.sum(x ** 2)
+    if lam:  # a flag, and a number too
+        loss = loss + lam * np.sum(x)
+    return loss * alpha if alpha else loss
+
+
+def interpolated(xs, t):
+    k = int(t)  # an index through int(): t may be a float
+    return xs[k] * (1.0 - (t - k)) + xs[k + 1] * (t - k)
 '''
 
 
@@ -371,7 +387,8 @@ def test_default_argnums_leave_out_functions_and_indices(tmp_path):
     path.write_text(_DATA)
     functions, _ = cli._select(cli._import_file(str(path)), [])
     assert [cli.default_argnums(func) for func in functions.values()] == [
-        (0, 1), (0, 1), 0, (0, 1), (0, 2), 0, (0, 1), (1, 2)]
+        (0, 1), (0, 1), 0, (0, 1), (0, 2), 0, (0, 1), (1, 2), (0, 2),
+        (0, 1, 2), (0, 1)]
 
 
 def test_default_argnums_leave_out_flags_shapes_and_helpers_counts(tmp_path,
