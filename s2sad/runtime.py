@@ -26,8 +26,9 @@ def unbroadcast(g, x):
             g.shape == x.shape and g.dtype.kind == "f" == x.dtype.kind)):
         return g  # the common cases, at once
     if isinstance(x, dict) or _is_sequence(x) and _is_sequence(
-            g) and len(g) == len(x):
-        return g  # the adjoint of a container (or of a container's adjoint)
+            g) and len(g) == len(x) or callable(x):
+        return g  # the adjoint of a container (or of a container's adjoint,
+        # or of a closure: its bound values')
     if isinstance(x, (list, tuple)) and (
             _is_sequence(g) or not _broadcasts_to(x, np.shape(g))):
         raise errors.S2SADError(

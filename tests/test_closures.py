@@ -334,6 +334,21 @@ def test_closures_used_in_the_iteration_that_makes_them():
                       (0.5, np.array([1.0, -2.0])), argnums=(0, 1))
 
 
+def keeps_closures_in_container_items(x, w):
+    fs = [None, None]
+    fs[0] = lambda t: t * w  # noqa: E731
+    fs[1] = lambda t: t * x * w  # noqa: E731
+    d = {}
+    d["a"] = lambda: x * x  # noqa: E731
+    return fs[0](x) + fs[1](2.0) + d["a"]()
+
+
+def test_closures_assigned_into_items_of_containers():
+    # the adjoint of a closure is its bound values': kept whole
+    s2sad.check_grads(keeps_closures_in_container_items, (0.7, 1.3),
+                      argnums=(0, 1))
+
+
 def test_defaults_of_nested_functions():
     with pytest.raises(errors.UnsupportedCallError, match="default value"):
         s2sad.grad(default_reads_a_differentiated_value)(1.0)
