@@ -79,6 +79,7 @@ class _Reverse(Transform):
             if isinstance(stmt, ssa.Assign) and stmt.target not in \
                     self.active:
                 self.check_effect(stmt)
+        self.check_globals_kept()
         self.scalars = analysis.known_scalars(func, assume_scalar)
         self.assume_scalar = assume_scalar
         self.bars = {}  # SSA name -> its adjoint's name

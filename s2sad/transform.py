@@ -6,8 +6,10 @@ the filled-in template of each statement's rule or explains, at the user's
 line, why there is none.
 """
 
+import ast
 import builtins
 import inspect
+import textwrap
 
 import gast
 
@@ -505,6 +507,34 @@ class Transform:
                         f"and assign it (`{name} = {name} ... ; return "
                         f"{name}`)")
 
+    def check_globals_kept(self):
+        """Refuse a call of a function of the user's that assigns a module
+        global this function reads (`global SCALE; SCALE = v`, or
+        `SCALES[0] = v`): the backward sweep reads the global again, after
+        the call changed it."""
+        read = {o.expr.id for stmt in ssa.walk(self.func.body)
+                if isinstance(stmt, ssa.Assign) for o in stmt.operands()
+                if isinstance(o, ssa.Free) and isinstance(o.expr, gast.Name)}
+        if not read:
+            return
+        for stmt in ssa.walk(self.func.body):
+            if not (isinstance(stmt, ssa.Assign) and callable(stmt.fn)
+                    and calls.is_user_function(stmt.fn)):
+                continue
+            try:
+                fn = calls.callee(stmt.fn)[0]
+            except errors.S2SADError:
+                continue
+            changed = sorted(_globals_changed(fn, set()) & read)
+            if changed:
+                raise self.source.error(
+                    errors.UnsupportedCallError, stmt.node,
+                    f"{describe(stmt)} changes the module global "
+                    f"`{changed[0]}`, which this function reads; the "
+                    "derivative reads it again going backward, after the "
+                    f"change: pass `{changed[0]}` as an argument (or "
+                    "return the new value) instead")
+
     def effect_callee(self, stmt):
         """The function `stmt` calls for its effect (`calls.callee`), or
         its refusal at the user's line of the call."""
@@ -624,3 +654,42 @@ def defined_in(stmts):
             names.add(s.target)
         names |= {p.target for p in getattr(s, "phis", ())}
     return names
+
+
+def _globals_changed(fn, seen):
+    """The module globals `fn`, a function of the user's, or a function of
+    its module it calls, assigns (`global SCALE`) or changes in place
+    (`SCALES[0] = v`, `.append`), as its source shows."""
+    fn = getattr(fn, "__func__", fn)
+    if not inspect.isfunction(fn) or fn in seen or len(seen) > 20:
+        return set()
+    seen.add(fn)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return set()
+    declared = {name for node in ast.walk(tree)
+                if isinstance(node, ast.Global) for name in node.names}
+    local = {node.id for node in ast.walk(tree) if isinstance(
+        node, ast.Name) and isinstance(node.ctx, ast.Store)} | {
+        a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    changed = set(declared)
+    for node in ast.walk(tree):
+        target = None
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(
+                node.ctx, ast.Store):
+            target = node.value
+        elif isinstance(node, ast.Call) and isinstance(
+                node.func, ast.Attribute) and node.func.attr in (
+                "append", "extend", "insert", "pop", "fill", "sort",
+                "update", "clear", "remove", "setdefault"):
+            target = node.func.value
+        if isinstance(target, ast.Name) and (
+                target.id not in local or target.id in declared):
+            changed.add(target.id)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            callee = fn.__globals__.get(node.func.id)
+            if inspect.isfunction(callee) and callee.__globals__ is \
+                    fn.__globals__:
+                changed |= _globals_changed(callee, seen)
+    return {name for name in changed if name in fn.__globals__}

@@ -384,3 +384,39 @@ def test_a_refusal_in_a_librarys_code_is_said_at_the_users_line():
         f"{__file__}:{line}: in the code of a library this line calls "
         f"({statistics.__file__}:"), message
     assert "reached from" not in message
+
+
+SCALES = np.array([2.0])
+CALLS = [0]
+
+
+def _set_scale(value):
+    SCALES[0] = value
+
+
+def _count_calls():
+    CALLS[0] += 1
+
+
+def rescales_while_it_runs(x):
+    _set_scale(5.0)
+    r = SCALES[0] * x * x
+    _set_scale(2.0)
+    return r
+
+
+def counts_its_calls(x):
+    _count_calls()
+    return SCALES[0] * x * x
+
+
+def test_a_call_changing_a_global_this_function_reads_is_refused():
+    # the backward sweep reads SCALES again, after the second call: 2 x,
+    # where Python's derivative is 5 x
+    with pytest.raises(s2sad.S2SADError,
+                       match="`_set_scale` changes the module global "
+                       "`SCALES`, which this function reads"):
+        s2sad.grad(rescales_while_it_runs)(0.7)
+    # a global it does not read may change
+    assert s2sad.grad(counts_its_calls)(0.7) == pytest.approx(2.8)
+    assert SCALES[0] == 2.0
