@@ -81,6 +81,9 @@ def _check_lazy(source):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
     stores.update(n.name for n in gast.walk(gast.Module(tree.body, []))
                   if isinstance(n, gast.FunctionDef))
+    stores.update(a.id for a in tree.args.posonlyargs + tree.args.args
+                  + tree.args.kwonlyargs + [tree.args.vararg,
+                                            tree.args.kwarg] if a is not None)
     changed = {name for name, _ in changes(tree)}
     for node in gast.walk(tree):
         lazy = isinstance(node, gast.GeneratorExp) or isinstance(

@@ -271,7 +271,14 @@ def keeps_maps_of_lambdas_made_in_a_loop(x):
     return sum(sum(m) for m in ms)
 
 
+def keeps_a_generator_of_an_argument(x):
+    gen = (x * t for t in [1.0, 2.0])
+    x = 3.0 * x
+    return sum(gen)
+
+
 @pytest.mark.parametrize("func", [keeps_a_generator,
+                                  keeps_a_generator_of_an_argument,
                                   keeps_a_map_of_a_list_it_appends_to,
                                   keeps_maps_of_lambdas_made_in_a_loop])
 def test_a_lazy_iterator_kept_while_what_it_reads_changes_is_refused(func):
