@@ -668,6 +668,8 @@ def _globals_changed(fn, seen):
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
     except (OSError, TypeError, SyntaxError, IndexError):
         return set()
+    if not isinstance(tree, ast.FunctionDef):
+        return set()  # (a lambda: no statements, its line's other code)
     declared = {name for node in ast.walk(tree)
                 if isinstance(node, ast.Global) for name in node.names}
     local = {node.id for node in ast.walk(tree) if isinstance(
