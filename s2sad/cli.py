@@ -463,16 +463,21 @@ def _select(module, names):
     return dict(defined), set()
 
 
+def _parsed(func):
+    """The `ast` module of `func`'s source, or None if it cannot be read."""
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
 def _makes_functions(func):
     """Does `func` return a function (a factory: `def make(c): def loss(x):
     ...; return loss`), which has no gradient, on every `return`?"""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(
-            _source_function(func)))).body[0]
-    except (OSError, TypeError, SyntaxError, IndexError):
-        return False
+    module = _parsed(_source_function(func))
+    tree = module.body[0] if module is not None and module.body else None
     if not isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return False  # (a lambda)
+        return False  # (a lambda, or no source)
     nested, returns, stack = set(), [], list(tree.body)
     while stack:
         node = stack.pop()
@@ -734,9 +739,8 @@ def _counts(func, data_arguments=lambda call, node: False):
     the value of such a count, or if every use of it is an index through
     `int()`, a comparison with a loop counter (`while i < n`, with `i` set
     to ints and stepped by ints) or the value of a count."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
-    except (OSError, TypeError, SyntaxError):
+    tree = _parsed(func)
+    if tree is None:
         return set()
     parents = {child: node for node in ast.walk(tree)
                for child in ast.iter_child_nodes(node)}

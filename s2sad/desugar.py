@@ -64,7 +64,7 @@ _LAZY = {"map", "filter", "zip", "enumerate", "reversed", "iter"}
 _CONSUMERS = {"sum", "list", "tuple", "set", "frozenset", "sorted", "min",
               "max", "any", "all", "dict", "len", "array", "asarray",
               "fromiter", "stack", "hstack", "vstack", "concatenate", "prod",
-              "fsum", "join", "mean", "product", "prod"} | _LAZY
+              "fsum", "join", "mean", "product"} | _LAZY
 
 
 def _check_lazy(source):
@@ -76,14 +76,7 @@ def _check_lazy(source):
     tree = source.tree
     parents = {id(c): n for n in gast.walk(tree)
                for c in gast.iter_child_nodes(n)}
-    stores = collections.Counter(
-        n.id for n in gast.walk(tree)
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
-    stores.update(n.name for n in gast.walk(gast.Module(tree.body, []))
-                  if isinstance(n, gast.FunctionDef))
-    stores.update(a.id for a in tree.args.posonlyargs + tree.args.args
-                  + tree.args.kwonlyargs + [tree.args.vararg,
-                                            tree.args.kwarg] if a is not None)
+    stores = assignments(tree)
     changed = {name for name, _ in changes(tree)}
     for node in gast.walk(tree):
         lazy = isinstance(node, gast.GeneratorExp) or isinstance(
@@ -122,6 +115,20 @@ def _check_lazy(source):
                     "this function changes: Python computes its items when "
                     "they are read, s2sad where it is made; make it a list "
                     "(`[...]`, `list(...)`) where it should be computed")
+
+
+def assignments(tree):
+    """How many times the function `tree` assigns each name: its targets
+    (a parameter once, `def g` nested in it once each)."""
+    counts = collections.Counter(
+        n.id for n in trees.walk(tree)
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+    counts.update(n.name for n in trees.walk(tree.body)
+                  if isinstance(n, gast.FunctionDef))
+    args = tree.args
+    counts.update(a.id for a in args.posonlyargs + args.args + [args.vararg]
+                  + args.kwonlyargs + [args.kwarg] if a is not None)
+    return counts
 
 
 def _called_name(call):

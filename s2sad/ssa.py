@@ -703,25 +703,23 @@ class _Lowering:
                          and call.func.id in ("map", "filter", "iter")))
         loop = parent(node)
         while loop is not None:  # each loop around it, innermost first
-            if isinstance(loop, (gast.For, gast.While)) and any(
-                    id(n) in {id(m) for m in gast.walk(gast.Module(
-                        loop.body, []))} and getattr(n, "lineno", 0) < line
-                    for n in uses if n is not node):
-                raise self.error(node, f"`{holder}` is called in the loop "
-                                 "around it before it is made there (the "
-                                 "one the last iteration made); make it "
-                                 "before the loop, or before calling it")
             if isinstance(loop, (gast.For, gast.While)):
-                stores = [n for n in gast.walk(gast.Module(loop.body, []))
-                          if isinstance(n, gast.Name)
+                nodes = list(gast.walk(gast.Module(loop.body, [])))
+                within = {id(n) for n in nodes}
+                if any(id(n) in within and getattr(n, "lineno", 0) < line
+                       for n in uses if n is not node):
+                    raise self.error(
+                        node, f"`{holder}` is called in the loop around it "
+                        "before it is made there (the one the last "
+                        "iteration made); make it before the loop, or "
+                        "before calling it")
+                stores = [n for n in nodes if isinstance(n, gast.Name)
                           and isinstance(n.ctx, gast.Store)]
                 inside = {n.id for n in stores} | ({
                     n.id for n in gast.walk(loop.target)
                     if isinstance(n, gast.Name)}
                     if isinstance(loop, gast.For) else set())
                 again = sorted(loaded & inside)
-                within = {id(n) for n in gast.walk(gast.Module(loop.body,
-                                                               []))}
                 later = sorted({n.id for n in stores if n.id in loaded
                                 and getattr(n, "lineno", 0) > line})
                 if later or again and not (uses and all(
@@ -749,13 +747,7 @@ class _Lowering:
     def assignments(self, name):
         """How many times the function assigns `name` (a parameter once)."""
         if self.stores is None:
-            self.stores = collections.Counter(
-                n.id for n in trees.walk(self.source.tree)
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
-            self.stores.update(  # (nested defs: `def g` assigns g)
-                n.name for n in trees.walk(self.source.tree.body)
-                if isinstance(n, gast.FunctionDef))
-            self.stores.update(parameters(self.source.tree.args, True))
+            self.stores = desugar.assignments(self.source.tree)
         return self.stores[name]
 
     # -- updates in place, as new values --

@@ -6,7 +6,6 @@ the filled-in template of each statement's rule or explains, at the user's
 line, why there is none.
 """
 
-import ast
 import builtins
 import inspect
 import textwrap
@@ -14,8 +13,8 @@ import textwrap
 import gast
 
 from s2sad import (
-    analysis, calls, codegen, derive, errors, frontend, runtime, ssa, template,
-    trees)
+    analysis, calls, codegen, derive, desugar, errors, frontend, runtime, ssa,
+    template, trees)
 from s2sad.rules import ieee
 
 
@@ -419,16 +418,7 @@ class Transform:
             else [definition.body]
         # (not its own parameters and locals: `lambda t, k=k: t * x[k]`
         # reads its parameter k)
-        arguments = definition.args
-        own = {a.id for a in arguments.posonlyargs + arguments.args
-               + arguments.kwonlyargs + [arguments.vararg, arguments.kwarg]
-               if a is not None} | {
-                   n.id for part in body for n in gast.walk(part)
-                   if isinstance(n, gast.Name)
-                   and isinstance(n.ctx, (gast.Store, gast.Del))}
-        own -= {name for part in body for n in gast.walk(part)
-                if isinstance(n, (gast.Nonlocal, gast.Global))
-                for name in n.names}
+        own = set(ssa.parameters(definition.args, True)) | ssa._assigned(body)
         in_body = {n.id for part in body for n in gast.walk(part)
                    if isinstance(n, gast.Name)} - own
         for value in stmt.args:
@@ -659,37 +649,24 @@ def defined_in(stmts):
 def _globals_changed(fn, seen):
     """The module globals `fn`, a function of the user's, or a function of
     its module it calls, assigns (`global SCALE`) or changes in place
-    (`SCALES[0] = v`, `.append`), as its source shows."""
+    (`SCALES[0] = v`, `.append`: `desugar.changes`), as its source shows."""
     fn = getattr(fn, "__func__", fn)
     if not inspect.isfunction(fn) or fn in seen or len(seen) > 20:
         return set()
     seen.add(fn)
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+        tree = gast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
     except (OSError, TypeError, SyntaxError, IndexError):
         return set()
-    if not isinstance(tree, ast.FunctionDef):
+    if not isinstance(tree, gast.FunctionDef):
         return set()  # (a lambda: no statements, its line's other code)
-    declared = {name for node in ast.walk(tree)
-                if isinstance(node, ast.Global) for name in node.names}
-    local = {node.id for node in ast.walk(tree) if isinstance(
-        node, ast.Name) and isinstance(node.ctx, ast.Store)} | {
-        a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
-    changed = set(declared)
-    for node in ast.walk(tree):
-        target = None
-        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(
-                node.ctx, ast.Store):
-            target = node.value
-        elif isinstance(node, ast.Call) and isinstance(
-                node.func, ast.Attribute) and node.func.attr in (
-                "append", "extend", "insert", "pop", "fill", "sort",
-                "update", "clear", "remove", "setdefault"):
-            target = node.func.value
-        if isinstance(target, ast.Name) and (
-                target.id not in local or target.id in declared):
-            changed.add(target.id)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+    declared = {name for node in gast.walk(tree)
+                if isinstance(node, gast.Global) for name in node.names}
+    local = set(desugar.assignments(tree)) - declared
+    changed = declared | {name for name, _ in desugar.changes(tree)
+                          if name not in local}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
             callee = fn.__globals__.get(node.func.id)
             if inspect.isfunction(callee) and callee.__globals__ is \
                     fn.__globals__:
