@@ -23,8 +23,10 @@ def unbroadcast(g, x):
         return g
     cls = g.__class__
     if cls is x.__class__ and (cls is np.float64 or cls is np.ndarray and (
-            g.shape == x.shape and g.dtype.kind == "f" == x.dtype.kind)):
-        return g  # the common cases, at once
+            g.dtype.kind == "f" == x.dtype.kind)):
+        # the common cases, at once
+        return g if cls is np.float64 or g.shape == x.shape \
+            else _sum_to(g, x.shape)
     if isinstance(x, dict) or _is_sequence(x) and _is_sequence(
             g) and len(g) == len(x) or callable(x):
         return g  # the adjoint of a container (or of a container's adjoint,
@@ -101,11 +103,11 @@ def _sum_to(g, shape):
     g = np.asarray(g)
     extra = g.ndim - len(shape)
     if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
+        g = np.add.reduce(g, axis=tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
+        g = np.add.reduce(g, axis=axes, keepdims=True)
+    return g if g.shape == shape else g.reshape(shape)
 
 
 def broadcast_like(g, target):
@@ -127,12 +129,26 @@ def unreduce(g, x, axis=None, keepdims=False, where=True):
     shape = np.shape(x)
     if not shape:
         return g
-    if axis is None and type(g) is float and x.__class__ is np.ndarray \
-            and x.dtype.kind in "fc":
-        return np.full_like(x, g)  # the common case, without dispatch
     if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
+        g = expand(g, axis)
+    if x.__class__ is np.ndarray:  # the common case, without dispatch
+        dtype = x.dtype
+        if dtype.kind not in "fc" or not (
+                g.__class__ is float or getattr(g, "dtype", None) is dtype):
+            dtype = _float_type(g, x)
+        out = np.empty(shape, dtype)
+        out[...] = g
+        return out
     return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, x))
+
+
+def expand(g, axis):
+    """np.expand_dims(g, axis), without its cost for an array and one axis."""
+    if axis.__class__ is int and hasattr(g, "ndim"):
+        ndim = g.ndim + 1
+        if -ndim <= axis < ndim:
+            return g[(slice(None),) * (axis % ndim) + (None,)]
+    return np.expand_dims(g, axis)
 
 
 def _float_type(g, like):
@@ -149,7 +165,7 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     copy, for adjoints that multiply it by an array shaped like x)."""
     if axis is None or keepdims or np.ndim(g) == 0 or np.ndim(x) == 0:
         return g  # (NumPy reduces a 0-d x over axis 0 or -1 to itself)
-    return np.expand_dims(g, axis)
+    return expand(g, axis)
 
 
 def reduced_size(x, axis=None, keepdims=False, where=True):
@@ -220,21 +236,56 @@ def gradient(g, x):
     real for a real x, and never sharing memory with x."""
     if x.__class__ is float and g.__class__ is float:
         return g
-    if x.__class__ is np.ndarray and g.__class__ is np.ndarray and \
-            g.shape == x.shape and (
-                g.dtype == x.dtype and x.dtype.kind in "fc" or
-                g.dtype is _FLOAT64 and x.dtype.kind in "iub"):  # ints: float64
+    if _is_plain(g, x):
         return g.copy() if np.may_share_memory(g, x) else g
     return gradients((g,), (x,))[0]
+
+
+def _adjoint_dtype(*values):
+    """np.result_type(*values, 0.0), at once for float64 arrays and floats."""
+    for value in values:
+        if value.__class__ is not float and \
+                getattr(value, "dtype", None) is not _FLOAT64:
+            return np.result_type(*values, 0.0)
+    return _FLOAT64
+
+
+def _is_plain(g, x):
+    """Is `g` already an array as s2sad returns the gradient of the array
+    `x` (its class, shape and dtype)? Then only its memory may need a copy."""
+    if x.__class__ is not np.ndarray or g.__class__ is not np.ndarray or \
+            g.shape != x.shape:
+        return False
+    kind = x.dtype.kind
+    if kind in "fc":
+        return g.dtype is x.dtype or g.dtype == x.dtype
+    return g.dtype is _FLOAT64 and kind in "iub"  # integers: float64
 
 
 def gradients(gs, xs, others=()):
     """`gradient` of each of `gs` for each of `xs`; none of the results
     shares memory with another, with any of `xs` or with `others` (the
     cotangents a vjp was given)."""
-    if all(x.__class__ is float and g.__class__ is float
-           for g, x in zip(gs, xs)):
-        return tuple(gs)
+    plain = True
+    for g, x in zip(gs, xs):
+        if not (x.__class__ is float and g.__class__ is float or
+                _is_plain(g, x)):
+            plain = False
+            break
+    if plain:  # floats and arrays as returned: only their memory is checked
+        held = {id(_memory(x)) for x in xs if x.__class__ is np.ndarray}
+        if others:
+            held.update(id(_memory(a)) for a in _arrays(others))
+        out = []
+        for g in gs:
+            if g.__class__ is np.ndarray:
+                memory = g if g.base is None else _memory(g)
+                if id(memory) in held:
+                    g = g.copy()
+                    memory = g
+                held.add(id(memory))
+            out.append(g)
+        return tuple(out)
     held = {id(_memory(a)) for a in _arrays((xs, others))}
     return tuple(_unshared(_like(g, x), held) for g, x in zip(gs, xs))
 
@@ -660,9 +711,9 @@ def getitem_adjoints(total, x, *pairs):
             term = getitem_adjoint(g, x, index)
             total = term if total is None else total + term
         return total
-    shape = np.shape(x)
-    dtype = np.result_type(*gs, 0.0) if total is None else np.result_type(
-        total, *gs, 0.0)
+    shape = x.shape if x.__class__ is np.ndarray else np.shape(x)
+    dtype = _adjoint_dtype(*gs) if total is None else _adjoint_dtype(
+        total, *gs)
     if total is not None and np.shape(total) == shape:
         out = np.array(total, dtype)  # a copy
     else:
@@ -701,7 +752,10 @@ def like(x):
 def is_basic_index(index):
     """Does `x[index]` read each item of x at most once: ints, slices,
     `...`, `None`, and at most one boolean mask among them?"""
-    parts = index if index.__class__ is tuple else (index,)
+    cls = index.__class__
+    if cls is slice or cls is int:
+        return True
+    parts = index if cls is tuple else (index,)
     masks = 0
     for part in parts:
         if part.__class__ in (int, slice) or part is None or \
@@ -757,6 +811,8 @@ def _as_sequence_of(pieces, like):
 
 def _is_sequence(x):
     """A list or tuple, or the object array standing for one's adjoint."""
+    if x.__class__ is np.ndarray:
+        return x.dtype.kind == "O"
     return isinstance(x, (list, tuple)) or getattr(x, "dtype", None) == object
 
 
@@ -777,6 +833,17 @@ def concatenate_adjoint(g, arrays, axis=0):
         sizes = [np.size(a) for a in arrays]
     else:
         sizes = _join_sizes(g, arrays, axis)
+    if g.__class__ is np.ndarray and g.dtype.kind == "f" and all(
+            a.__class__ is np.ndarray and a.ndim == g.ndim and
+            a.dtype.kind in "fiub" for a in arrays):
+        # the common case: slices of g, without np.split's cost
+        index = [slice(None)] * g.ndim
+        start, pieces = 0, []
+        for n in sizes:
+            index[axis] = slice(start, start + n)
+            pieces.append(g[tuple(index)])
+            start += n
+        return _as_sequence_of(pieces, arrays)
     cuts = np.cumsum(sizes)[:-1]
     pieces = [as_kind_of(np.reshape(p, np.shape(a)), a)
               for p, a in zip(np.split(g, cuts, axis=axis), arrays)]
@@ -926,6 +993,18 @@ def cast_like(g, x):
     return np.asarray(np.real(g) if dtype.kind == "f" else g).astype(dtype)
 
 
+def _column(a):
+    """`a` with a new last axis of length 1 (np.expand_dims(a, -1), without
+    its cost for arrays)."""
+    return a[..., None] if hasattr(a, "ndim") else np.expand_dims(a, -1)
+
+
+def _row(a):
+    """`a` with a new second-to-last axis of length 1."""
+    return a[..., None, :] if hasattr(a, "ndim") and a.ndim \
+        else np.expand_dims(a, -2)
+
+
 def _swap(a):
     return np.swapaxes(a, -1, -2)
 
@@ -979,11 +1058,11 @@ def matmul_adjoint_a(g, a, b):
         if a_nd == 1:
             return as_kind_of(g * b, a)
         if a_nd == 2:
-            return as_kind_of(np.expand_dims(g, -1) * b, a)
-        return as_kind_of(unbroadcast(np.expand_dims(g, -1) * b, a), a)
+            return as_kind_of(_column(g) * b, a)
+        return as_kind_of(unbroadcast(_column(g) * b, a), a)
     if a_nd == 1:
         return as_kind_of(unbroadcast(
-            np.matmul(b, np.expand_dims(g, -1))[..., 0], a), a)
+            np.matmul(b, _column(g))[..., 0], a), a)
     return as_kind_of(unbroadcast(np.matmul(g, _swap(b)), a), a)
 
 
@@ -998,12 +1077,12 @@ def matmul_adjoint_b(g, a, b):
         if b_nd == 1:
             return as_kind_of(g * a, b)
         if b_nd == 2:
-            return as_kind_of(np.expand_dims(a, -1) * g, b)
+            return as_kind_of(_column(a) * g, b)
         return as_kind_of(unbroadcast(
-            np.expand_dims(a, -1) * np.expand_dims(g, -2), b), b)
+            _column(a) * _row(g), b), b)
     if b_nd == 1:
         return as_kind_of(unbroadcast(
-            np.matmul(_swap(a), np.expand_dims(g, -1))[..., 0], b), b)
+            np.matmul(_swap(a), _column(g))[..., 0], b), b)
     return as_kind_of(unbroadcast(np.matmul(_swap(a), g), b), b)
 
 
@@ -1448,6 +1527,8 @@ def tree_like(g, x):
     and dicts again. A zero number for a structure (the cotangent a call
     gives a value it does not differentiate, such as the items a
     derivative of a derivative binds) is zeros in its structure."""
+    if x.__class__ is np.ndarray or x.__class__ is float:
+        return g
     if g.__class__ is float and g == 0.0 and (
             isinstance(x, (list, tuple, dict)) or _is_dataclass(x)):
         g = zeros_like(x)

@@ -1304,9 +1304,11 @@ def check_port(case, library):
     return True
 
 
-def ratios(cases=CASES, repeat=5):
+def ratios(cases=CASES, repeat=7):
     """[(case, s2sad seconds, hand-written seconds)] per call, each the
-    minimum of `repeat` timeit loops of about 0.05 s."""
+    minimum of `repeat` timeit loops of about 0.05 s, the two gradients'
+    loops taken in turn (so a slow spell of a shared machine falls on
+    both)."""
     import timeit
 
     import s2sad
@@ -1314,12 +1316,16 @@ def ratios(cases=CASES, repeat=5):
     for case in cases:
         hand = globals()[case.program + "_hand"]
         grad = s2sad.grad(globals()[case.program], argnums=case.argnums)
-        seconds = []
+        timers = []
         for function in (grad, hand):
-            timer = timeit.Timer(lambda: function(*case.args))
+            timer = timeit.Timer(lambda function=function: function(
+                *case.args))
             number, _ = timer.autorange()
-            number = max(1, number // 4)
-            seconds.append(min(timer.repeat(repeat, number)) / number)
+            timers.append((timer, max(1, number // 4)))
+        seconds = [math.inf, math.inf]
+        for _ in range(repeat):
+            for k, (timer, number) in enumerate(timers):
+                seconds[k] = min(seconds[k], timer.timeit(number) / number)
         rows.append((case, *seconds))
     return rows
 

@@ -106,20 +106,37 @@ def _first(x, axis):
 def _ties(a, y, axis, keepdims, initial, where):
     """Where the max or min `y` of `a` over `axis` came from: a mask of the
     elements equal to it (NaN matching NaN) among those `where` selects,
-    whether `initial` equals it, and how many ties there are (at least 1),
-    the last two shaped to broadcast against a."""
+    whether `initial` equals it (None when there is no initial), and how
+    many ties there are (at least 1), the last two shaped to broadcast
+    against a."""
     a = np.asarray(a)
     if axis is not None and not keepdims and a.ndim:
-        y = np.expand_dims(y, axis)
-    hit = ((a == y) | (np.isnan(a) & np.isnan(y))) & where
-    first = np.zeros(np.shape(y)) if initial is None else 1.0 * (initial == y)
-    return hit, first, np.maximum(
-        np.sum(hit, axis=axis, keepdims=True) + first, 1)
+        y = runtime.expand(y, axis)
+    hit = a == y
+    if np.isnan(y).any():  # (y is the small one)
+        hit |= np.isnan(a) & np.isnan(y)
+    if where is not True:
+        hit &= where
+    ties = np.sum(hit, axis=axis, keepdims=True)
+    first = None
+    if initial is not None:
+        first = 1.0 * (initial == y)
+        ties = ties + first
+    return hit, first, np.maximum(ties, 1)
 
 
 def _tie_weights(a, y, axis=None, keepdims=False, initial=None, where=True):
     """1/k at each of the k elements of `a` equal to the max or min `y` over
     `axis` (`initial` counting as one more when equal), 0 elsewhere."""
+    if initial is None and where is True:
+        # y is attained in each group it reduces, so as many hits as groups
+        # means one in each: no ties, and no count per group (the slow part)
+        a = np.asarray(a)
+        kept = y if axis is None or keepdims or not a.ndim else \
+            runtime.expand(y, axis)
+        hit = a == kept
+        if np.count_nonzero(hit) == np.size(y) and not np.isnan(y).any():
+            return hit.astype(float)
     hit, _, ties = _ties(a, y, axis, keepdims, initial, where)
     return hit / ties
 
@@ -129,6 +146,8 @@ def _initial_weight(a, y, axis=None, keepdims=False, initial=None,
     """The share of the max or min `y` that `initial` holds, shaped like y:
     1/k where it is one of k tied extremes, 0 elsewhere."""
     _, first, ties = _ties(a, y, axis, keepdims, initial, where)
+    if first is None:
+        return np.zeros(np.shape(y))
     return np.reshape(first / ties, np.shape(y))
 
 
