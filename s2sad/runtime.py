@@ -687,11 +687,15 @@ def getitem_adjoint(g, x, index):
     item, so that adding two of them adds item by item (as `+` on tuples
     would concatenate).
     """
-    if _is_sequence(x) or isinstance(x, dict):
+    cls = x.__class__
+    if cls is Like or cls is np.ndarray and x.dtype.kind != "O":
+        out = np.zeros(x.shape, _adjoint_dtype(g))  # the common case
+    elif _is_sequence(x) or isinstance(x, dict):
         out = zeros_like(x)
         out[index] = out[index] + g
         return out
-    out = np.zeros(np.shape(x), np.result_type(g, 0.0))
+    else:
+        out = np.zeros(np.shape(x), np.result_type(g, 0.0))
     if is_basic_index(index):  # each item of x once: a plain slice write
         out[index] = g
     else:
@@ -1398,7 +1402,7 @@ def restore(x, index, old):
 def item_adjoint(g, index):
     """`g[index]`, the adjoint of the item a setitem wrote (g may be a
     number: the adjoint of a 0-d array)."""
-    if isinstance(g, (float, int, complex)):
+    if g.__class__ is not np.ndarray and isinstance(g, (float, int, complex)):
         return np.asarray(g)[index]
     return g[index]
 
@@ -1513,7 +1517,7 @@ def keep_last(part, x, index):
     """`part`, shaped like `x[index]`, with zeros where a repeated index of
     `x[index] = value` was overwritten by a later one: NumPy keeps the last
     write, so only that element of `value` reaches x."""
-    if not isinstance(x, (np.ndarray, Like)) or is_basic_index(index):
+    if is_basic_index(index) or not isinstance(x, (np.ndarray, Like)):
         return part  # every element written once
     ids = np.full(x.shape, -1, np.int64)
     slots = np.arange(np.size(ids[index])).reshape(np.shape(ids[index]))
