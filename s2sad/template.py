@@ -55,7 +55,7 @@ class Filled:
 
 
 def fill(template, operands, d_names, namer, import_name, numbers=(),
-         arrays=()):
+         arrays=(), nonzero=None):
     """Instantiate `template` for one statement.
 
     Args:
@@ -69,6 +69,8 @@ def fill(template, operands, d_names, namer, import_name, numbers=(),
             their adjoints or tangents.
         arrays: the parameters whose values are NumPy values (arithmetic
             on them is IEEE already).
+        nonzero: the name of an operand the statement itself showed is not
+            a zero Python number (`ieee.nonzero_operand`), or None.
     """
     locals_ = {}
     filled = Filled()
@@ -82,7 +84,7 @@ def fill(template, operands, d_names, namer, import_name, numbers=(),
         {named[p] for p in arrays if p in named},
         {n for n in d_names.values() if n}, rewriter.free.get,
         lambda: import_name("np", ieee.np),
-        lambda: import_name("runtime", runtime), namer.temp)
+        lambda: import_name("runtime", runtime), namer.temp, nonzero)
     for stmt in template.body:
         if isinstance(stmt, gast.Return):
             hoisted, filled.returned = lowering.expression(

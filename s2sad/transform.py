@@ -150,8 +150,11 @@ class Transform:
                    if analysis.is_scalar(o, self.scalars)}
         arrays = {p for p, o in operands.items() if isinstance(o, ssa.Var)
                   and o.name in self.numpy_values}
-        filled = template.fill(tmpl, operands, d_names(tmpl, operands),
-                               self.namer, self.import_name, numbers, arrays)
+        nonzero = ieee.nonzero_operand(stmt.fn, stmt.args)
+        filled = template.fill(
+            tmpl, operands, d_names(tmpl, operands), self.namer,
+            self.import_name, numbers, arrays,
+            nonzero.name if isinstance(nonzero, ssa.Var) else None)
         filled.stmts[:0] = [c for c in checks if c is not None]
         return rule, tmpl, operands, filled
 

@@ -18,7 +18,10 @@ np.float64), while the user's own statements keep Python's semantics:
 The numbers' form costs one test when nothing is special (no call); the
 runtime helpers try Python's operator first (a call, but no NumPy call on
 Python numbers). The test reads a name, so a non-trivial `b` (or `a`,
-`math.log`'s argument) is kept in a temporary first. Nothing is rewritten where it cannot raise: an
+`math.log`'s argument) is kept in a temporary first. Nothing is rewritten where it cannot raise: a
+denominator the statement itself divided by (`a / b`, `a // b`, `a % b`
+raise on a zero b, and `math.log(b)` on b <= 0, so a rule's template for
+that statement divides by a b that is not zero, or is a NumPy value), an
 operand already a NumPy value (NumPy's own operators then run), a
 denominator that is a non-zero constant, a power with a constant integral
 non-negative exponent (it raises only on overflow), a power whose constant
@@ -80,6 +83,20 @@ def numpy_values(assignments):
     return found
 
 
+# the operand a statement's own call leaves non-zero (or NumPy) when it returns
+_NONZERO_OPERAND = {operator.truediv: 1, operator.floordiv: 1, operator.mod: 1,
+                    math.log: 0, math.log2: 0, math.log10: 0}
+
+
+def nonzero_operand(fn, operands):
+    """The operand (of `operands`, a statement's) that a call of `fn`
+    returning shows is not a zero Python number, or None."""
+    position = _NONZERO_OPERAND.get(fn)
+    if position is None or len(operands) <= position:
+        return None
+    return operands[position]
+
+
 # kinds of value an expression may have
 _NUMBER = "number"  # a Python number (or a rank-0 value): may raise
 _NUMPY = "numpy"  # a NumPy scalar or array: IEEE already
@@ -100,10 +117,13 @@ class Lowering:
         numpy_name, runtime_name: callables giving the names generated code
             reaches NumPy and s2sad's runtime by.
         temp: callable giving a fresh temporary name.
+        nonzero: a name known not to hold a zero Python number (see
+            `nonzero_operand`), or None.
     """
 
     def __init__(self, numbers, arrays, d_names, resolve, numpy_name,
-                 runtime_name, temp):
+                 runtime_name, temp, nonzero=None):
+        self.nonzero = nonzero
         self.numbers = set(numbers)
         self.arrays = set(arrays)
         self.d_names = set(d_names)
@@ -206,7 +226,8 @@ class Lowering:
         a, b = node.left, node.right
         kinds = {self.kind(a), self.kind(b)}
         denominator = _constant(b)
-        if _NUMPY in kinds or (denominator is not None and denominator != 0):
+        if _NUMPY in kinds or (denominator is not None and denominator != 0) \
+                or isinstance(b, gast.Name) and b.id == self.nonzero:
             return node
         if kinds == {_NUMBER} and not self.reads_d(b):
             b = self.atom(b)
