@@ -1,7 +1,7 @@
 # s2sad-output: written by s2sad; do not edit, generate it again.
 # From: examples/model.py
 # Command: s2sad examples/model.py loss --argnums 0 -o examples/model_grads.py
-# Generated: 2026-12-03 11:26:45 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
+# Generated: 2026-12-03 15:02:31 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
 """The code s2sad generates for the functions of model.py, ahead of time.
 
 It needs s2sad, NumPy and the module it was generated from. It is a snapshot:
@@ -139,7 +139,7 @@ def vjp_bwd_forward(_t1, _t3, _t7, _tape, params, x_1, _t8_bar):
         x_1_bar = _t11
         # grad of line 20: for w, b in params["layers"]:
         _t4_bar = runtime.getitem_adjoints(None, _t4, _t10, 1, _t9, 0)
-        _t1_bar = runtime.accumulated(_t1_bar, runtime.getitem_adjoint(_t4_bar, _t1, _k))
+        _t1_bar = runtime.getitem_adjoints(_t1_bar, _t1, _t4_bar, _k, owned=True)
     # grad of line 20: for w, b in params["layers"]:
     params_bar = runtime.getitem_adjoints(None, params, _t7_bar, 'scale', _t1_bar, 'layers')
     return (params_bar,)

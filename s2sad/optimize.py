@@ -476,8 +476,8 @@ class _Passes:
         """`t + getitem_adjoint(g1, x, i1) + getitem_adjoint(g2, x, i2)` ->
         `runtime.getitem_adjoints(t, x, g1, i1, g2, i2)` in adjoints: the
         adjoints of indexing the same x added into one array, each into
-        its slice, rather than each spread over all of x and then added
-        (the same sums, in the same order)."""
+        its slice, and the other terms first (into the array the sum makes
+        anyway), rather than each spread over all of x and then added."""
         for block in _blocks(tree.body):
             for stmt in block:
                 if _target(stmt) in self.derivative_names:
@@ -490,29 +490,42 @@ class _Passes:
             expr = expr.left
         terms.append(expr)
         terms.reverse()
-        if sum(1 for t in terms if self.scatters(t)) < 2:
+        scattering = [t for t in terms if self.scatters(t)]
+        if not scattering or len(scattering) == len(terms) == 1:
             return _sum(terms)
-        total, x, pairs = None, None, []
-
-        def flush():
-            if not pairs:
-                return total
+        others = [t for t in terms if not self.scatters(t)]
+        total = _sum(others) if others else None
+        groups = {}  # the name indexed -> its adjoints' (g, index) pairs
+        for term in scattering:
+            groups.setdefault(term.args[1].id, (term.args[1], []))[1].extend(
+                [term.args[0], term.args[2]])
+        for x, pairs in groups.values():
             if total is None and len(pairs) == 2:  # one: as it was
-                return _runtime_call(self.runtime_name, "getitem_adjoint",
-                                     [pairs[0], x, pairs[1]])
-            return _runtime_call(self.runtime_name, "getitem_adjoints", [
+                total = _runtime_call(self.runtime_name, "getitem_adjoint",
+                                      [pairs[0], x, pairs[1]])
+                continue
+            fresh = total is not None and self.is_fresh(total)
+            total = _runtime_call(self.runtime_name, "getitem_adjoints", [
                 total if total is not None else gast.Constant(None, None),
                 x] + pairs)
-        for term in terms:
-            if self.scatters(term) and (not pairs or
-                                        term.args[1].id == x.id):
-                x = term.args[1]
-                pairs += [term.args[0], term.args[2]]
-                continue
-            total, pairs = flush(), []
-            total = term if total is None else gast.BinOp(
-                total, gast.Add(), term)
-        return flush()
+            if fresh:  # nothing else holds it: add into it
+                total.keywords.append(gast.keyword(
+                    "owned", gast.Constant(True, None)))
+        return total
+
+    def is_fresh(self, expr):
+        """Is `expr` an array nothing else holds: an operator's result, a
+        copy, or a getitem_adjoints sum?"""
+        if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
+            return True
+        if any(self.is_runtime_call(expr, helper) for helper in (
+                "setitem", "getitem_adjoint", "getitem_adjoints")):
+            return True
+        func = getattr(expr, "func", None)
+        return isinstance(expr, gast.Call) and isinstance(
+            func, gast.Attribute) and func.attr == "copy" and isinstance(
+                func.value, gast.Name) and not self.stores.get(func.value.id) \
+            and self.resolve(func.value.id) is np
 
     def scatters(self, term):
         """Is `term` `runtime.getitem_adjoint(g, x, index)`, x a name?"""
@@ -816,7 +829,8 @@ def _add_in_place(name, loop, assignments, runtime_name):
         for i, stmt in enumerate(block):
             if name in _names(_shallow(stmt), gast.Load) or name in _names(
                     _shallow(stmt), gast.Store):
-                if not _accumulation(stmt):
+                if not _accumulation(stmt) and not _scatter_into(
+                        stmt, runtime_name):
                     return
                 sites.append((block, i))
     header = [loop.test] if isinstance(loop, gast.While) else [loop.iter,
@@ -826,8 +840,25 @@ def _add_in_place(name, loop, assignments, runtime_name):
         return
     for block, i in sites:
         stmt = block[i]
-        stmt.value = _runtime_call(runtime_name, "accumulated",
-                                   [stmt.value.left, stmt.value.right])
+        if isinstance(stmt.value, gast.Call):  # (a `_scatter_into`)
+            stmt.value.keywords.append(gast.keyword(
+                "owned", gast.Constant(True, None)))
+        else:
+            stmt.value = _runtime_call(runtime_name, "accumulated",
+                                       [stmt.value.left, stmt.value.right])
+
+
+def _scatter_into(stmt, runtime_name):
+    """Is `stmt` `a = runtime.getitem_adjoints(a, x, g1, i1, ...)` (the rest
+    not reading a): slices of x's adjoints added to a?"""
+    name, value = _target(stmt), getattr(stmt, "value", None)
+    func = getattr(value, "func", None)
+    return name is not None and isinstance(value, gast.Call) and isinstance(
+        func, gast.Attribute) and func.attr == "getitem_adjoints" and \
+        isinstance(func.value, gast.Name) and func.value.id == runtime_name \
+        and not value.keywords and isinstance(value.args[0], gast.Name) and \
+        value.args[0].id == name and not any(
+            name in _names(a, gast.Load) for a in value.args[1:])
 
 
 def _accumulation(stmt):

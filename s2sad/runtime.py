@@ -703,10 +703,11 @@ def getitem_adjoint(g, x, index):
     return out
 
 
-def getitem_adjoints(total, x, *pairs):
+def getitem_adjoints(total, x, *pairs, owned=False):
     """`total + getitem_adjoint(g1, x, index1) + ...` for `pairs` (g1,
     index1, g2, index2, ...), adding each g into its slice of one array
-    (total None: zeros). The same sums in the same order, in
+    (total None: zeros; `owned`: an array nothing else holds, which the sum
+    may be written into). The same sums in the same order, in
     O(size of x + size of the slices)."""
     gs, indices = pairs[::2], pairs[1::2]
     if _is_sequence(x) or isinstance(x, dict) or not all(
@@ -718,7 +719,10 @@ def getitem_adjoints(total, x, *pairs):
     shape = x.shape if x.__class__ is np.ndarray else np.shape(x)
     dtype = _adjoint_dtype(*gs) if total is None else _adjoint_dtype(
         total, *gs)
-    if total is not None and np.shape(total) == shape:
+    if owned and total.__class__ is np.ndarray and total.shape == shape \
+            and total.dtype == dtype and total.flags.writeable:
+        out = total
+    elif total is not None and np.shape(total) == shape:
         out = np.array(total, dtype)  # a copy
     else:
         out = np.zeros(shape, dtype)
