@@ -63,7 +63,7 @@ def normalize(func):
     """Read what generated code does in place as the plain operations it
     stands for, when generated code is differentiated again (in place: a
     function's own SSA): updates as `runtime.setitem` (see the module
-    docstring), `runtime.like(x)` (what a tape keeps of an array whose
+    docstring; the optimiser's `runtime.cleared` too), `runtime.like(x)` (what a tape keeps of an array whose
     shape only is read) as x, and `runtime.getitem_adjoints` (the
     optimiser's sum of slice adjoints) as the sum of `getitem_adjoint`s."""
     def block(stmts):
@@ -85,6 +85,9 @@ def normalize(func):
                                runtime.setitem_owned):
                     stmt = _calling(stmt, runtime.setitem, stmt.target,
                                     stmt.args[:3])
+                if stmt.fn is runtime.cleared:  # (the optimiser's)
+                    stmt = _calling(stmt, runtime.setitem, stmt.target,
+                                    [*stmt.args[:2], ssa.Const(0.0)])
             out.append(ssa.with_blocks(stmt, block))
         return out
     func.body = block(func.body)

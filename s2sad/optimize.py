@@ -77,6 +77,7 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     if arrays:
         passes.scatter(tree)
         passes.in_place(tree)
+        passes.clear_in_place(tree)
     tree.body = _clean(tree.body)
     return tree
 
@@ -553,6 +554,66 @@ class _Passes:
                     _add_in_place(name, loop, stores[name] - 1,
                                   self.runtime_name)
 
+    def clear_in_place(self, tree):
+        """`p = runtime.setitem(b, index, 0.0)` -> `p = runtime.cleared(b,
+        index)` in a loop whose iterations carry p (`b = p` first, p and b
+        assigned nowhere else in it) and read b nowhere else but, between
+        the two, as its item at the same index (`runtime.item_adjoint`):
+        the adjoint of an element assignment `K[i, j] = v` then zeroes that
+        element of an array the loop owns (copied once before the loop),
+        rather than copying K at each iteration."""
+        for block in list(_blocks(tree.body)):
+            for loop in [s for s in block if isinstance(s, (gast.For,
+                                                            gast.While))]:
+                for name in self.cleared_in(loop):
+                    copied = gast.Assign([gast.Name(name, gast.Store(), None,
+                                                    None)], _runtime_call(
+                        self.runtime_name, "owned_copy",
+                        [gast.Name(name, gast.Load(), None, None)]), None)
+                    block.insert(block.index(loop), copied)
+
+    def cleared_in(self, loop):
+        """Rewrite `loop`'s eligible setitems (see `clear_in_place`);
+        returns the names it carries whose arrays it must own."""
+        stores = collections.Counter(_names(loop, gast.Store))
+        loads = collections.Counter(_names(loop, gast.Load))
+        owned = []
+        body = loop.body
+        for at, stmt in enumerate(body):
+            carried = _target(stmt)
+            call = getattr(stmt, "value", None)
+            if carried not in self.derivative_names or not \
+                    self.is_runtime_call(call, "setitem") or \
+                    len(call.args) != 3 or call.keywords or not isinstance(
+                        call.args[0], gast.Name) or not _is_zero(call.args[2]):
+                continue
+            b, index = call.args[0].id, call.args[1]
+            start = next((k for k, s in enumerate(body[:at]) if _target(
+                s) == b and isinstance(s.value, gast.Name) and
+                s.value.id == carried), None)
+            if start is None or stores[carried] != 1 or stores[b] != 1 or \
+                    loads[carried] != 1:
+                continue
+            items = [n for s in body[start + 1:at] for n in trees.walk(s)
+                     if self.reads_item(n, b, index)]
+            if loads[b] != 1 + len(items):
+                continue
+            stmt.value.func.attr = "cleared"
+            stmt.value.args = stmt.value.args[:2]
+            owned.append(carried)
+        return owned
+
+    def reads_item(self, node, name, index):
+        """Is `node` `runtime.item_adjoint(x, index)` with x `name` or
+        `runtime.through_cast(name, y)`, the same `index`?"""
+        if not self.is_runtime_call(node, "item_adjoint") or len(
+                node.args) != 2 or gast.dump(node.args[1]) != gast.dump(index):
+            return False
+        x = node.args[0]
+        if self.is_runtime_call(x, "through_cast") and len(x.args) == 2:
+            x = x.args[0]
+        return isinstance(x, gast.Name) and x.id == name
+
     def eliminate(self, tree):
         """Drop assignments whose target is never read (self-reads excluded)
         and loops over ranges left with nothing to do."""
@@ -899,6 +960,12 @@ def _sum(terms):
     for term in terms[1:]:
         total = gast.BinOp(total, gast.Add(), term)
     return total
+
+
+def _is_zero(node):
+    """Is `node` the constant 0.0?"""
+    return isinstance(node, gast.Constant) and type(node.value) is float \
+        and node.value == 0.0
 
 
 def _target(stmt):

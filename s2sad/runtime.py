@@ -1396,6 +1396,27 @@ def setitem_owned(x, index, value):
     return setitem(x, index, value)
 
 
+def cleared(g, index):
+    """`setitem(g, index, 0.0)`, written into `g` (an adjoint array the
+    generated code owns, whose items at `index` were read before as
+    numbers) when `index` picks one element (an int per axis): the adjoint
+    of an element assignment in a loop is then O(1), not a copy of g.
+    Anything else (a slice, whose read may be a view of g) is copied."""
+    if g.__class__ is np.ndarray and g.flags.writeable and \
+            _is_element(index, g.ndim):
+        g[index] = 0.0
+        return g
+    return setitem(g, index, 0.0)
+
+
+def _is_element(index, ndim):
+    """Does `index` name one element of an array of `ndim` axes?"""
+    parts = index if index.__class__ is tuple else (index,)
+    return len(parts) == ndim and all(
+        part.__class__ is int or isinstance(part, np.integer)
+        for part in parts)
+
+
 def restore(x, index, old):
     """Undo `setitem_in_place(x, index, value, old)`: the backward sweep
     reaches the update, and what it differentiates next read x before it."""

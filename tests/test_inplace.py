@@ -264,3 +264,85 @@ def test_an_array_a_container_holds_may_not_change(f):
     with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
                        match="changes the array or list `x` in place"):
         s2sad.grad(f)(np.array([0.6, -0.8]))
+
+
+# The adjoint of an element write in a loop zeroes that element of an
+# adjoint array the loop owns (`runtime.cleared`), not a copy of the array
+# per element; the programs below write elements, rows and slices in
+# loops, read back what they wrote, and carry recurrences, where zeroing
+# in place would go wrong if it reached anything still read.
+
+def filled_by_element(x):
+    y = np.zeros(x.size)
+    for i in range(x.size):
+        y[i] = np.sin(x[i]) * x[i]
+    return np.sum(y * y)
+
+
+def recurrence(x):
+    y = np.zeros(x.size)
+    y[0] = x[0]
+    for i in range(1, x.size):
+        y[i] = y[i - 1] * np.cos(x[i]) + x[i]
+    return np.sum(y ** 2)
+
+
+def rows_written(x):
+    M = np.zeros((3, x.size))
+    for i in range(3):
+        M[i] = x * (i + 1.0)
+    return np.sum(np.tanh(M) * M)
+
+
+def sliding_slices(x):
+    y = np.zeros(x.size + 1)
+    for i in range(x.size):
+        y[i:i + 2] = y[i:i + 2] + x[i] ** 2
+    return np.sum(y * np.arange(1.0, x.size + 2))
+
+
+def read_after_each_write(x):
+    K = np.zeros((x.size, x.size))
+    total = 0.0
+    for i in range(x.size):
+        for j in range(x.size):
+            K[i, j] = x[i] * x[j] + 1.0
+            total = total + K[i, j] * K[j, i]
+    return total + np.sum(np.exp(K))
+
+
+@pytest.mark.parametrize("f", [filled_by_element, recurrence, rows_written,
+                               sliding_slices, read_after_each_write])
+def test_element_adjoints_zeroed_in_place_give_the_derivatives(f):
+    x = RNG.standard_normal(4)
+    kept = x.copy()
+    value, g = s2sad.value_and_grad(f)(x)
+    np.testing.assert_array_equal(x, kept)
+    assert value == f(x.copy())
+    np.testing.assert_allclose(g, numeric(f, x), rtol=1e-6, atol=1e-8)
+    grad, h = s2sad.grad(f), 1e-6
+    columns = [(grad(x + h * e) - grad(x - h * e)) / (2 * h)
+               for e in np.eye(x.size)]
+    np.testing.assert_allclose(s2sad.hessian(f)(x), np.array(columns).T,
+                               rtol=1e-5, atol=1e-6)
+    value, pull = s2sad.vjp(f, x)
+    cotangent = np.array(1.5)
+    first = pull(cotangent)[0]
+    np.testing.assert_array_equal(pull(cotangent)[0], first)
+    np.testing.assert_allclose(first, 1.5 * g, rtol=1e-12)
+
+
+def test_no_copy_of_the_adjoint_per_element():
+    source = s2sad.grad(kernel_logdet).source
+    backward = source[source.index("for i in reversed"):]
+    assert "runtime.cleared(K_" in backward
+    assert "runtime.setitem(" not in backward
+    assert "runtime.cleared(" in s2sad.grad(filled_by_element).source
+
+
+def test_a_cotangent_is_never_zeroed_in_place():
+    _, pull = s2sad.vjp(returns_the_array, 2.0)
+    cotangent = np.array([1.0, 2.0, 3.0])
+    assert pull(cotangent) == pytest.approx((8.0,))
+    np.testing.assert_array_equal(cotangent, [1.0, 2.0, 3.0])
+    assert pull(cotangent) == pytest.approx((8.0,))
