@@ -505,6 +505,8 @@ class _Passes:
                 total = _runtime_call(self.runtime_name, "getitem_adjoint",
                                       [pairs[0], x, pairs[1]])
                 continue
+            if total is not None and self.is_numpy_copy(total):
+                total = total.args[0]  # (getitem_adjoints copies it)
             fresh = total is not None and self.is_fresh(total)
             total = _runtime_call(self.runtime_name, "getitem_adjoints", [
                 total if total is not None else gast.Constant(None, None),
@@ -516,17 +518,20 @@ class _Passes:
 
     def is_fresh(self, expr):
         """Is `expr` an array nothing else holds: an operator's result, a
-        copy, or a getitem_adjoints sum?"""
+        setitem's copy, or a slice adjoint?"""
         if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
             return True
-        if any(self.is_runtime_call(expr, helper) for helper in (
-                "setitem", "getitem_adjoint", "getitem_adjoints")):
-            return True
+        return any(self.is_runtime_call(expr, helper) for helper in (
+            "setitem", "getitem_adjoint", "getitem_adjoints"))
+
+    def is_numpy_copy(self, expr):
+        """Is `expr` `np.copy(a, ...)` (a copy the sum makes anyway)?"""
         func = getattr(expr, "func", None)
         return isinstance(expr, gast.Call) and isinstance(
             func, gast.Attribute) and func.attr == "copy" and isinstance(
                 func.value, gast.Name) and not self.stores.get(func.value.id) \
-            and self.resolve(func.value.id) is np
+            and self.resolve(func.value.id) is np and len(expr.args) >= 1 \
+            and not expr.keywords
 
     def scatters(self, term):
         """Is `term` `runtime.getitem_adjoint(g, x, index)`, x a name?"""
