@@ -438,9 +438,51 @@ class _Passes:
         self.changed = False
         self.local = {name for name, count in self.stores.items() if count}
         self.pure_calls = {}  # (name, attributes) -> is it a pure function?
-        _Held(self, self.stores).block(tree.body)
+        held = _Held(self, self.stores)
+        held.updated = self.updated_in_place(tree)
+        held.block(tree.body)
         self.summaries = {}  # (no longer those of the statements)
         return self.changed
+
+    def updated_in_place(self, tree):
+        """The names whose arrays the code changes in place (through the
+        runtime helpers that write into their first argument), with every
+        name that holds the same array (copies, and what those helpers
+        return). Two equal expressions make two arrays when either is one
+        of these: `a = np.zeros(3); b = np.zeros(3); a[0] = x` must not
+        read `a` for `b`."""
+        same = collections.defaultdict(set)  # name -> names of its array
+        updated = set()
+        for node in trees.walk(tree):
+            value = getattr(node, "value", None)
+            if not isinstance(node, (gast.Assign, gast.Expr)):
+                continue
+            target = _target(node) if isinstance(node, gast.Assign) else None
+            if isinstance(value, gast.Name) and target is not None:
+                same[target].add(value.id)
+                same[value.id].add(target)
+            elif self.updates_in_place(value) and isinstance(
+                    value.args[0], gast.Name):
+                updated.add(value.args[0].id)
+                if target is not None:
+                    updated.add(target)
+                    same[target].add(value.args[0].id)
+                    same[value.args[0].id].add(target)
+        stack = list(updated)
+        while stack:
+            for other in same.pop(stack.pop(), ()):
+                if other not in updated:
+                    updated.add(other)
+                    stack.append(other)
+        return updated
+
+    def updates_in_place(self, node):
+        """Is `node` a call of a runtime helper that may write into its
+        first argument?"""
+        if any(self.is_runtime_call(node, helper) for helper in _IN_PLACE):
+            return bool(node.args)
+        return self.is_runtime_call(node, "getitem_adjoints") and any(
+            k.arg == "owned" for k in node.keywords)
 
     def is_pure_call(self, func):
         """Does `func` (a call's function) name a side-effect-free function?"""
@@ -562,47 +604,61 @@ class _Passes:
     def clear_in_place(self, tree):
         """`p = runtime.setitem(b, index, 0.0)` -> `p = runtime.cleared(b,
         index)` in a loop whose iterations carry p (`b = p` first, p and b
-        assigned nowhere else in it) and read b nowhere else but, between
-        the two, as its item at the same index (`runtime.item_adjoint`):
+        assigned nowhere else in it) and read b nowhere else but as its item
+        at the same index (`runtime.item_adjoint`), which is read first:
         the adjoint of an element assignment `K[i, j] = v` then zeroes that
-        element of an array the loop owns (copied once before the loop),
-        rather than copying K at each iteration."""
+        element of an array the loop owns (copied once before the loop,
+        `runtime.owned_adjoint`), rather than copying K at each iteration."""
         for block in list(_blocks(tree.body)):
             for loop in [s for s in block if isinstance(s, (gast.For,
                                                             gast.While))]:
                 for name in self.cleared_in(loop):
                     copied = gast.Assign([gast.Name(name, gast.Store(), None,
                                                     None)], _runtime_call(
-                        self.runtime_name, "owned_copy",
+                        self.runtime_name, "owned_adjoint",
                         [gast.Name(name, gast.Load(), None, None)]), None)
                     block.insert(block.index(loop), copied)
 
     def cleared_in(self, loop):
-        """Rewrite `loop`'s eligible setitems (see `clear_in_place`);
-        returns the names it carries whose arrays it must own."""
+        """Rewrite `loop`'s eligible setitems (see `clear_in_place`), each
+        moved after the statements that read its items; returns the names
+        the loop carries whose arrays it must own."""
         stores = collections.Counter(_names(loop, gast.Store))
         loads = collections.Counter(_names(loop, gast.Load))
         owned = []
         body = loop.body
-        for at, stmt in enumerate(body):
-            carried = _target(stmt)
-            call = getattr(stmt, "value", None)
+        for stmt in list(body):
+            carried, call = _target(stmt), getattr(stmt, "value", None)
             if carried not in self.derivative_names or not \
                     self.is_runtime_call(call, "setitem") or \
                     len(call.args) != 3 or call.keywords or not isinstance(
                         call.args[0], gast.Name) or not _is_zero(call.args[2]):
                 continue
             b, index = call.args[0].id, call.args[1]
+            at = body.index(stmt)
             start = next((k for k, s in enumerate(body[:at]) if _target(
                 s) == b and isinstance(s.value, gast.Name) and
                 s.value.id == carried), None)
             if start is None or stores[carried] != 1 or stores[b] != 1 or \
                     loads[carried] != 1:
                 continue
-            items = [n for s in body[start + 1:at] for n in trees.walk(s)
-                     if self.reads_item(n, b, index)]
-            if loads[b] != 1 + len(items):
+            reads, last = 1, at  # (the setitem's own)
+            for k, other in enumerate(body[start + 1:], start + 1):
+                if k == at or b not in _names(other, gast.Load):
+                    continue
+                items = sum(self.reads_item(n, b, index)
+                            for n in trees.walk(other))
+                if items != _names(other, gast.Load).count(b):
+                    break  # a read of b that is not an item
+                reads += items
+                last = max(last, k)
+            moved = body[at + 1:last + 1]
+            if reads != loads[b] or any(set(_names(
+                    other, gast.Store)) & set(_names(index, gast.Load))
+                    for other in moved):
                 continue
+            body.remove(stmt)  # after the items it reads
+            body.insert(last, stmt)
             stmt.value.func.attr = "cleared"
             stmt.value.args = stmt.value.args[:2]
             owned.append(carried)
@@ -693,6 +749,7 @@ class _Held:
         self.copies = collections.defaultdict(list)  # name -> its aliases
         self.tables = {"holder": self.holder, "readers": self.readers,
                        "alias": self.alias, "copies": self.copies}
+        self.updated = set()  # names of arrays changed in place
         self.log = []  # (table, key, previous value or None), to undo
         self.epoch = 0  # raised by each impure call ...
         self.barrier = 0  # ... the last one on this path
@@ -738,10 +795,14 @@ class _Held:
             impure = self.impure(stmt, calls)
             if impure:
                 self.fence()
+            target = _target(stmt)
             if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
                     and stmt.value is not None:
                 changed, self.passes.changed = self.passes.changed, False
-                stmt.value, key, reads = self.expr(stmt.value)
+                # an array changed in place is its own (see
+                # `_Passes.updated_in_place`): not read from another name
+                stmt.value, key, reads = self.expr(
+                    stmt.value, whole=target not in self.updated)
                 if self.passes.changed:
                     self.passes.dirty[id(stmt)] = stmt
                 self.passes.changed |= changed
@@ -750,8 +811,8 @@ class _Held:
             self.forget(stores)
             if impure:
                 self.fence()
-            target = _target(stmt)
             if key is not None and target is not None and target not in reads \
+                    and target not in self.updated \
                     and not isinstance(stmt.value, _LEAVES):
                 self.hold(key, target, reads)
             elif target is not None and type(stmt.value) is gast.Name and \
@@ -779,14 +840,15 @@ class _Held:
         self.undo(mark)
         self.forget(assigned)
 
-    def expr(self, node):
-        """`node` with held subexpressions read from their holders, its key
-        (None unless pure) and the names it reads."""
+    def expr(self, node, whole=True):
+        """`node` with held subexpressions read from their holders (itself
+        too unless `whole` is False), its key (None unless pure) and the
+        names it reads."""
         self.reads = []
-        node, key = self.walk(node)
+        node, key = self.walk(node, whole)
         return node, key, set(self.reads)
 
-    def walk(self, node):
+    def walk(self, node, whole=True):
         """`expr`'s walk: (node, key); the names it reads are appended to
         `self.reads`."""
         kind = type(node)
@@ -836,7 +898,7 @@ class _Held:
         # numbers, not their keys, so hashing it costs its own size only)
         key = self.numbers.setdefault(tuple(parts), len(self.numbers))
         held = self.holder.get(key)
-        if held is None or held[1] < self.barrier:
+        if held is None or held[1] < self.barrier or not whole:
             return node, key
         self.passes.changed = True
         name = held[0]
@@ -885,6 +947,11 @@ class _Held:
                 table.pop(key, None)
             else:
                 table[key] = previous
+
+
+# the runtime helpers that may write into their first argument
+_IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",
+             "accumulated")
 
 
 def _add_in_place(name, loop, assignments, runtime_name):

@@ -1402,11 +1402,20 @@ def cleared(g, index):
     numbers) when `index` picks one element (an int per axis): the adjoint
     of an element assignment in a loop is then O(1), not a copy of g.
     Anything else (a slice, whose read may be a view of g) is copied."""
-    if g.__class__ is np.ndarray and g.flags.writeable and \
-            _is_element(index, g.ndim):
+    if g.__class__ is np.ndarray and g.dtype.kind in "fc" and \
+            g.flags.writeable and _is_element(index, g.ndim):
         g[index] = 0.0
         return g
     return setitem(g, index, 0.0)
+
+
+def owned_adjoint(g):
+    """A copy of the adjoint array `g` that a loop then changes in place
+    (`cleared`); an adjoint of another kind (a number, the adjoint of a
+    list or dict), which `cleared` copies anyway, as it is."""
+    if g.__class__ is np.ndarray and g.dtype.kind in "fc":
+        return g.copy()
+    return g
 
 
 def _is_element(index, ndim):

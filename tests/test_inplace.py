@@ -346,3 +346,74 @@ def test_a_cotangent_is_never_zeroed_in_place():
     assert pull(cotangent) == pytest.approx((8.0,))
     np.testing.assert_array_equal(cotangent, [1.0, 2.0, 3.0])
     assert pull(cotangent) == pytest.approx((8.0,))
+
+
+# Two equal expressions make two arrays: when one of them is updated in
+# place, the optimiser must not compute the other by reading the first
+# (common subexpressions), or the update shows through both.
+
+def two_zeros_like(x):
+    a = np.zeros_like(x)
+    b = np.zeros_like(x)
+    a[0] = x[0]
+    b[0] = x[1]
+    return np.sum(a) * np.sum(b)
+
+
+def two_filled_in_a_loop(x):
+    a = np.zeros(3)
+    b = np.zeros(3)
+    for i in range(3):
+        a[i] = x[i]
+        b[i] = x[i] ** 2
+    return 10 * np.sum(a) + np.sum(b)
+
+
+def made_in_each_iteration(x):
+    total = 0.0
+    for i in range(3):
+        a = np.ones(2)
+        b = np.ones(2)
+        a[1] = x[i]
+        total = total + np.sum(a * b) * x[i]
+    return total
+
+
+def _fresh():
+    return np.full(3, 1.0)
+
+
+def from_a_helper_twice(x):
+    a = _fresh()
+    b = _fresh()
+    a[1] = a[1] + x[0]
+    return np.sum(b) * x[1] + np.sum(a * a)
+
+
+def same_product_twice(x):
+    a = x * 2.0
+    b = x * 2.0
+    a[0] = 0.0
+    return np.sum(a * b)
+
+
+def rebound_name(x):
+    y = np.zeros(3)
+    y[0] = x[0]
+    y = np.zeros(3)
+    y[1] = 2.0 * x[1]
+    return y[0] + y[1] + np.sum(np.eye(2) * x[2])
+
+
+@pytest.mark.parametrize("f", [two_zeros_like, two_filled_in_a_loop,
+                               made_in_each_iteration, from_a_helper_twice,
+                               same_product_twice, rebound_name])
+def test_equal_new_arrays_stay_two_arrays(f):
+    x = np.array([2.0, 3.0, -1.5])
+    value, g = s2sad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x.copy()), rel=1e-14)
+    np.testing.assert_allclose(g, numeric(f, x), rtol=1e-6, atol=1e-8)
+    direction = np.array([0.5, -1.0, 2.0])
+    out, tangent = s2sad.jvp(f, (x,), (direction,))
+    assert out == pytest.approx(f(x.copy()), rel=1e-14)
+    assert tangent == pytest.approx(g @ direction, rel=1e-9, abs=1e-12)

@@ -29,11 +29,10 @@ takes_sequences(operator.getitem, runtime.setitem, runtime.setitem_in_place,
 
 @adjoint(runtime.setitem, runtime.setitem_owned, constants=("index",))
 def setitem(y, x, index, value):
-    # (value's first: the optimiser may then zero d[y]'s slice in place)
+    d[x] = runtime.setitem(d[y], index, 0.0)
     d[value] = runtime.unbroadcast(runtime.keep_last(
         runtime.item_adjoint(runtime.through_cast(d[y], y), index), x,
         index), value)
-    d[x] = runtime.setitem(d[y], index, 0.0)
 
 
 @tangent(runtime.setitem, runtime.setitem_owned, structural=True)
