@@ -75,6 +75,7 @@ class Transform:
             else func.name
         self.varied = None  # names depending on wrt, when needed
         self.numpy_values = None  # names holding NumPy values, when needed
+        self.python_numbers = None  # names holding Python numbers, likewise
         self._branched = None  # see `branched`
 
     def import_name(self, name, value):
@@ -150,7 +151,15 @@ class Transform:
                    if analysis.is_scalar(o, self.scalars)}
         arrays = {p for p, o in operands.items() if isinstance(o, ssa.Var)
                   and o.name in self.numpy_values}
-        nonzero = ieee.nonzero_operand(stmt.fn, stmt.args)
+        if self.python_numbers is None:
+            known = [str(p) for p in getattr(self, "assume_scalar", ())
+                     if not isinstance(p, analysis.Vector)]  # (the float
+            # path's inputs, which it checks are Python floats)
+            self.python_numbers = ieee.python_numbers(
+                ((s.target, s.fn, s.args) for s in ssa.walk(self.func.body)
+                 if isinstance(s, ssa.Assign)), known)
+        nonzero = ieee.nonzero_operand(stmt.fn, stmt.args,
+                                       self.python_numbers)
         filled = template.fill(
             tmpl, operands, d_names(tmpl, operands), self.namer,
             self.import_name, numbers, arrays,

@@ -365,3 +365,30 @@ def test_runtime_power_is_numpy_power(a, b):
 def test_runtime_power_of_a_negative_float_is_complex_as_in_python():
     # the function's own value is complex there too: its derivative is
     assert s2sad.runtime.power(-8.0, 0.5) == (-8.0) ** 0.5
+
+
+def _numpy_over_number(x, b):
+    return np.float64(x) * 2.0 / b
+
+
+def _number_over_number(x, b):
+    return (x * 2.0) / b + math.log(x) / x
+
+
+def test_a_division_that_did_not_raise_gives_no_zero_test_error():
+    # NumPy's numerator divided by a Python zero gives inf (no exception),
+    # so its derivative divides by that zero as NumPy does
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value, grads = s2sad.value_and_grad(_numpy_over_number,
+                                            argnums=(0, 1))(1.5, 0.0)
+    assert value == math.inf and grads == (math.inf, -math.inf)
+    # two Python numbers: the division raised, so the derivative divides
+    # by a nonzero number with no test (and the float path shows it)
+    source = s2sad.grad(_number_over_number, argnums=(0, 1)).source
+    float_path = source.split("def grad__number_over_number_arrays")[0]
+    assert "if b else" not in float_path and " / b" in float_path
+    with pytest.raises(ZeroDivisionError):
+        s2sad.grad(_number_over_number)(1.5, 0.0)
+    g = s2sad.grad(_number_over_number, argnums=(0, 1))(1.5, 2.0)
+    assert g[0] == pytest.approx(1.0 + (1.0 - math.log(1.5)) / 1.5 ** 2)
+    assert g[1] == pytest.approx(-3.0 / 4.0)

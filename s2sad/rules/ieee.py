@@ -19,9 +19,10 @@ The numbers' form costs one test when nothing is special (no call); the
 runtime helpers try Python's operator first (a call, but no NumPy call on
 Python numbers). The test reads a name, so a non-trivial `b` (or `a`,
 `math.log`'s argument) is kept in a temporary first. Nothing is rewritten where it cannot raise: a
-denominator the statement itself divided by (`a / b`, `a // b`, `a % b`
-raise on a zero b, and `math.log(b)` on b <= 0, so a rule's template for
-that statement divides by a b that is not zero, or is a NumPy value), an
+denominator the statement itself divided by (`math.log(b)` raises on b <= 0,
+and `a / b`, `a // b`, `a % b` on a zero b when a is a Python number, so a
+rule's template for that statement divides by a b that is not zero, or is
+a NumPy value), an
 operand already a NumPy value (NumPy's own operators then run), a
 denominator that is a non-zero constant, a power with a constant integral
 non-negative exponent (it raises only on overflow), a power whose constant
@@ -83,18 +84,48 @@ def numpy_values(assignments):
     return found
 
 
-# the operand a statement's own call leaves non-zero (or NumPy) when it returns
-_NONZERO_OPERAND = {operator.truediv: 1, operator.floordiv: 1, operator.mod: 1,
-                    math.log: 0, math.log2: 0, math.log10: 0}
+# math.log raises at 0 whatever the type of its argument; `a / b` (and
+# `//`, `%`) raises at a zero Python number b when a is a Python number too
+# (NumPy's a gives inf, and b's zero reaches the derivative)
+_LOGARITHMS = (math.log, math.log2, math.log10)
+_DIVISIONS = (operator.truediv, operator.floordiv, operator.mod)
+_PYTHON_ARITHMETIC = (operator.add, operator.sub, operator.mul,
+                      operator.truediv, operator.pow, operator.neg,
+                      operator.pos)
 
 
-def nonzero_operand(fn, operands):
+def python_numbers(assignments, known=()):
+    """The targets of `(target, function, operands)` assignments (SSA,
+    in program order) that hold Python numbers whatever the inputs: `math`
+    results, and arithmetic on Python numbers (constants, `known` names)."""
+    found = set(known)
+
+    def number(operand):
+        if hasattr(operand, "name"):
+            return operand.name in found
+        return type(getattr(operand, "value", None)) in (int, float, bool)
+    for target, fn, operands in assignments:
+        if getattr(fn, "__module__", None) == "math" or (
+                fn in _PYTHON_ARITHMETIC and operands and
+                all(map(number, operands))):
+            found.add(target)
+    return found
+
+
+def nonzero_operand(fn, operands, python_numbers=()):
     """The operand (of `operands`, a statement's) that a call of `fn`
-    returning shows is not a zero Python number, or None."""
-    position = _NONZERO_OPERAND.get(fn)
-    if position is None or len(operands) <= position:
+    returning shows is not a zero Python number, or None: a logarithm's
+    argument; a division's denominator when its numerator is a Python
+    number (a constant or one of `python_numbers`)."""
+    if fn in _LOGARITHMS and operands:
+        return operands[0]
+    if fn not in _DIVISIONS or len(operands) != 2:
         return None
-    return operands[position]
+    numerator = operands[0]
+    if hasattr(numerator, "name"):
+        return operands[1] if numerator.name in python_numbers else None
+    value = getattr(numerator, "value", None)
+    return operands[1] if type(value) in (int, float, bool) else None
 
 
 # kinds of value an expression may have
