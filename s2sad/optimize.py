@@ -66,6 +66,8 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     # how many times each name is assigned, kept up to date by the passes
     # that remove assignments
     passes.stores = _stores(tree)
+    # (no pass below makes or renames an update in place before `scatter`)
+    passes.updated = passes.updated_in_place(tree)
     passes.propagate(tree)
     # (propagate last: it removes the copies reuse leaves in the same round)
     while passes.merge(tree) | passes.reuse(tree) | passes.propagate(tree):
@@ -213,6 +215,7 @@ class _Passes:
         self.summaries = {}
         self.dirty = {}  # id -> statement changed since `simplify` ran
         self.resolve = resolve or (lambda name: None)
+        self.updated = set()  # see `updated_in_place`
 
     # -- expressions --
 
@@ -438,9 +441,7 @@ class _Passes:
         self.changed = False
         self.local = {name for name, count in self.stores.items() if count}
         self.pure_calls = {}  # (name, attributes) -> is it a pure function?
-        held = _Held(self, self.stores)
-        held.updated = self.updated_in_place(tree)
-        held.block(tree.body)
+        _Held(self, self.stores).block(tree.body)
         self.summaries = {}  # (no longer those of the statements)
         return self.changed
 
@@ -749,7 +750,7 @@ class _Held:
         self.copies = collections.defaultdict(list)  # name -> its aliases
         self.tables = {"holder": self.holder, "readers": self.readers,
                        "alias": self.alias, "copies": self.copies}
-        self.updated = set()  # names of arrays changed in place
+        self.updated = passes.updated  # names of arrays changed in place
         self.log = []  # (table, key, previous value or None), to undo
         self.epoch = 0  # raised by each impure call ...
         self.barrier = 0  # ... the last one on this path

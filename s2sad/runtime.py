@@ -145,6 +145,10 @@ def unreduce(g, x, axis=None, keepdims=False, where=True):
 def expand(g, axis):
     """np.expand_dims(g, axis), without its cost for an array and one axis."""
     if axis.__class__ is int and hasattr(g, "ndim"):
+        if axis == -1:  # (the common cases at once)
+            return g[..., None]
+        if axis == -2 and g.ndim:
+            return g[..., None, :]
         ndim = g.ndim + 1
         if -ndim <= axis < ndim:
             return g[(slice(None),) * (axis % ndim) + (None,)]
@@ -1004,18 +1008,6 @@ def cast_like(g, x):
     return np.asarray(np.real(g) if dtype.kind == "f" else g).astype(dtype)
 
 
-def _column(a):
-    """`a` with a new last axis of length 1 (np.expand_dims(a, -1), without
-    its cost for arrays)."""
-    return a[..., None] if hasattr(a, "ndim") else np.expand_dims(a, -1)
-
-
-def _row(a):
-    """`a` with a new second-to-last axis of length 1."""
-    return a[..., None, :] if hasattr(a, "ndim") and a.ndim \
-        else np.expand_dims(a, -2)
-
-
 def _swap(a):
     return np.swapaxes(a, -1, -2)
 
@@ -1069,11 +1061,11 @@ def matmul_adjoint_a(g, a, b):
         if a_nd == 1:
             return as_kind_of(g * b, a)
         if a_nd == 2:
-            return as_kind_of(_column(g) * b, a)
-        return as_kind_of(unbroadcast(_column(g) * b, a), a)
+            return as_kind_of(expand(g, -1) * b, a)
+        return as_kind_of(unbroadcast(expand(g, -1) * b, a), a)
     if a_nd == 1:
         return as_kind_of(unbroadcast(
-            np.matmul(b, _column(g))[..., 0], a), a)
+            np.matmul(b, expand(g, -1))[..., 0], a), a)
     return as_kind_of(unbroadcast(np.matmul(g, _swap(b)), a), a)
 
 
@@ -1088,12 +1080,12 @@ def matmul_adjoint_b(g, a, b):
         if b_nd == 1:
             return as_kind_of(g * a, b)
         if b_nd == 2:
-            return as_kind_of(_column(a) * g, b)
+            return as_kind_of(expand(a, -1) * g, b)
         return as_kind_of(unbroadcast(
-            _column(a) * _row(g), b), b)
+            expand(a, -1) * expand(g, -2), b), b)
     if b_nd == 1:
         return as_kind_of(unbroadcast(
-            np.matmul(_swap(a), _column(g))[..., 0], b), b)
+            np.matmul(_swap(a), expand(g, -1))[..., 0], b), b)
     return as_kind_of(unbroadcast(np.matmul(_swap(a), g), b), b)
 
 

@@ -76,6 +76,7 @@ class Transform:
         self.varied = None  # names depending on wrt, when needed
         self.numpy_values = None  # names holding NumPy values, when needed
         self.python_numbers = None  # names holding Python numbers, likewise
+        self.assume_scalar = ()  # inputs taken to be Python floats (reverse)
         self._branched = None  # see `branched`
 
     def import_name(self, name, value):
@@ -152,7 +153,7 @@ class Transform:
         arrays = {p for p, o in operands.items() if isinstance(o, ssa.Var)
                   and o.name in self.numpy_values}
         if self.python_numbers is None:
-            known = [str(p) for p in getattr(self, "assume_scalar", ())
+            known = [str(p) for p in self.assume_scalar
                      if not isinstance(p, analysis.Vector)]  # (the float
             # path's inputs, which it checks are Python floats)
             self.python_numbers = ieee.python_numbers(

@@ -94,20 +94,23 @@ _PYTHON_ARITHMETIC = (operator.add, operator.sub, operator.mul,
                       operator.pos)
 
 
+def _is_python_number(operand, names):
+    """Is the SSA operand a Python number: a constant int, float or bool,
+    or a variable among `names`?"""
+    if hasattr(operand, "name"):
+        return operand.name in names
+    return type(getattr(operand, "value", None)) in (int, float, bool)
+
+
 def python_numbers(assignments, known=()):
     """The targets of `(target, function, operands)` assignments (SSA,
     in program order) that hold Python numbers whatever the inputs: `math`
     results, and arithmetic on Python numbers (constants, `known` names)."""
     found = set(known)
-
-    def number(operand):
-        if hasattr(operand, "name"):
-            return operand.name in found
-        return type(getattr(operand, "value", None)) in (int, float, bool)
     for target, fn, operands in assignments:
         if getattr(fn, "__module__", None) == "math" or (
-                fn in _PYTHON_ARITHMETIC and operands and
-                all(map(number, operands))):
+                fn in _PYTHON_ARITHMETIC and operands and all(
+                    _is_python_number(o, found) for o in operands)):
             found.add(target)
     return found
 
@@ -119,13 +122,10 @@ def nonzero_operand(fn, operands, python_numbers=()):
     number (a constant or one of `python_numbers`)."""
     if fn in _LOGARITHMS and operands:
         return operands[0]
-    if fn not in _DIVISIONS or len(operands) != 2:
-        return None
-    numerator = operands[0]
-    if hasattr(numerator, "name"):
-        return operands[1] if numerator.name in python_numbers else None
-    value = getattr(numerator, "value", None)
-    return operands[1] if type(value) in (int, float, bool) else None
+    if fn in _DIVISIONS and len(operands) == 2 and _is_python_number(
+            operands[0], python_numbers):
+        return operands[1]
+    return None
 
 
 # kinds of value an expression may have

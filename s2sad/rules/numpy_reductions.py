@@ -103,6 +103,14 @@ def _first(x, axis):
     return out
 
 
+def _kept(a, y, axis, keepdims):
+    """`y`, a reduction of the array `a` over `axis`, with the reduced axes
+    put back (length 1) so that it broadcasts against a."""
+    if axis is not None and not keepdims and a.ndim:
+        return runtime.expand(y, axis)
+    return y
+
+
 def _ties(a, y, axis, keepdims, initial, where):
     """Where the max or min `y` of `a` over `axis` came from: a mask of the
     elements equal to it (NaN matching NaN) among those `where` selects,
@@ -110,8 +118,7 @@ def _ties(a, y, axis, keepdims, initial, where):
     many ties there are (at least 1), the last two shaped to broadcast
     against a."""
     a = np.asarray(a)
-    if axis is not None and not keepdims and a.ndim:
-        y = runtime.expand(y, axis)
+    y = _kept(a, y, axis, keepdims)
     hit = a == y
     if np.isnan(y).any():  # (y is the small one)
         hit |= np.isnan(a) & np.isnan(y)
@@ -132,9 +139,7 @@ def _tie_weights(a, y, axis=None, keepdims=False, initial=None, where=True):
         # y is attained in each group it reduces, so as many hits as groups
         # means one in each: no ties, and no count per group (the slow part)
         a = np.asarray(a)
-        kept = y if axis is None or keepdims or not a.ndim else \
-            runtime.expand(y, axis)
-        hit = a == kept
+        hit = a == _kept(a, y, axis, keepdims)
         if np.count_nonzero(hit) == np.size(y) and not np.isnan(y).any():
             return hit.astype(float)
     hit, _, ties = _ties(a, y, axis, keepdims, initial, where)
