@@ -356,3 +356,152 @@ def is_elementwise_program(func, active_names):
                     rule is None or rule.partials is None):
                 return False
     return True
+
+
+# -- shapes --
+
+SCALAR_SHAPE = ("rank 0",)
+
+# arithmetic that is elementwise whatever its operands (or raises): a Python
+# list or tuple has no `-`, `/`, `**` or unary minus
+_ELEMENTWISE = {operator.sub, operator.truediv, operator.pow, operator.neg,
+                operator.pos, operator.isub, operator.itruediv,
+                operator.ipow}
+# elementwise only when an operand is not a list or tuple (which `+` joins
+# and an int `*` repeats)
+_JOINING = {operator.add, operator.mul, operator.iadd, operator.imul}
+_COPIES = {np.copy, np.array, np.asarray, np.zeros_like, np.ones_like,
+           np.empty_like, np.full_like}
+# elementwise rules that reduce when given one argument (max(xs)), or give
+# a number
+_NOT_ELEMENTWISE = {max, min, float}
+_WRITES = {runtime.setitem, runtime.setitem_owned, runtime.setitem_in_place}
+
+
+def shape_keys(func, scalars):
+    """SSA name -> a shape key: names with equal keys hold values of one
+    shape (as np.shape gives it) on every run that reaches them, so an
+    adjoint passed from one to the other needs no unbroadcasting.
+
+    Shapes are equal through elementwise arithmetic and functions of
+    values of one shape (numbers aside), copies, element and slice writes,
+    and slices of one value that leave as many items on each axis:
+    `x[1:]` and `x[:-1]` leave n - 1 whatever n is. A name without a key
+    has a shape known only at run time, equal to no other's.
+    """
+    ints = range_ints(func)
+    keys = {}
+    arrays = set()  # names holding no Python list or tuple (see _JOINING)
+
+    def key(operand):
+        if is_scalar(operand, scalars):
+            return SCALAR_SHAPE
+        if isinstance(operand, ssa.Var):  # (at least: equal to itself)
+            return keys.get(operand.name, ("name", operand.name))
+        return None
+
+    def not_sequence(operand):
+        if isinstance(operand, ssa.Var):
+            return operand.name in arrays
+        return type(getattr(operand, "value", None)) in (float, complex)
+
+    def assign(stmt):
+        fn, args = stmt.fn, stmt.args
+        rule = rule_of(stmt)
+        found = None
+        if stmt.target in scalars:
+            found = SCALAR_SHAPE  # (float(x) of a one-item x, max(xs))
+        elif stmt.kwargs or stmt.spreads() or fn in _NOT_ELEMENTWISE:
+            pass
+        elif fn is ssa.identity:
+            found = key(args[0])
+            if not_sequence(args[0]):
+                arrays.add(stmt.target)
+        elif fn is operator.getitem:
+            index = index_key(args[1], ints)
+            base = key(args[0])
+            if index is not None and base is not None:
+                found = ("item", base, index)
+            if not_sequence(args[0]) or isinstance(getattr(
+                    args[1], "value", None), tuple):
+                arrays.add(stmt.target)  # (a list refuses a tuple index)
+        elif fn in _WRITES or fn in _COPIES or fn is ssa.method("copy"):
+            if fn in _WRITES and not not_sequence(args[0]) and not \
+                    isinstance(getattr(args[1], "value", None), (int, tuple)):
+                return  # a list's slice write may change its length
+            found = key(args[0])
+            if fn in _COPIES or not_sequence(args[0]):
+                arrays.add(stmt.target)
+        elif fn in _ELEMENTWISE or fn in _JOINING or (
+                rule is not None and rule.partials is not None):
+            if fn in _JOINING and not any(map(not_sequence, args)):
+                return
+            arrays.add(stmt.target)
+            found = {key(o) for o in args if not is_scalar(o, scalars)}
+            found = found.pop() if len(found) == 1 else (
+                SCALAR_SHAPE if not found and stmt.target in scalars
+                else None)
+        if found is not None:
+            keys[stmt.target] = found
+
+    def block(stmts):
+        for stmt in stmts:
+            if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+                assign(stmt)
+            elif isinstance(stmt, ssa.If):
+                block(stmt.body)
+                block(stmt.orelse)
+                for phi in stmt.phis:
+                    left, right = key(phi.left), key(phi.right)
+                    if left is not None and left == right:
+                        keys[phi.target] = left
+            elif isinstance(stmt, ssa.For):
+                if stmt.target in ints:
+                    keys[stmt.target] = SCALAR_SHAPE
+                block(stmt.body)
+            elif isinstance(stmt, ssa.While):
+                block(stmt.test_body)
+                block(stmt.body)
+    block(func.body)
+    return keys
+
+
+def range_ints(func):
+    """The targets of `for` loops over a `range`: ints."""
+    ranges = {s.target for s in ssa.walk(func.body)
+              if isinstance(s, ssa.Assign) and s.fn is range}
+    return {s.target for s in ssa.walk(func.body) if isinstance(s, ssa.For)
+            and isinstance(s.iter, ssa.Var) and s.iter.name in ranges}
+
+
+def index_key(index, ints=()):
+    """What fixes the shape of `x[index]` given x's: per axis, an int
+    (which drops the axis) or the items a slice leaves; None for an index
+    known only at run time or not made of ints and slices."""
+    if isinstance(index, ssa.Var):
+        return ("int",) if index.name in ints else None
+    value = getattr(index, "value", None)
+    parts = value if isinstance(value, tuple) else (value,)
+    found = []
+    for part in parts:
+        if type(part) is int:
+            found.append("int")
+        elif isinstance(part, slice):
+            found.append(_slice_key(part))
+        else:
+            return None
+    while found and found[-1] == ("trim", 0):
+        found.pop()  # `x[1:, :]` is `x[1:]`
+    return tuple(found)
+
+
+def _slice_key(part):
+    """`x[a:b]` with a >= 0 and b < 0 (either left out) leaves max(0, n - a
+    - |b|) of n items: slices with one a + |b| leave as many. Any other
+    slice is its own key."""
+    start, stop, step = part.start, part.stop, part.step
+    if step in (None, 1) and (start is None or type(start) is int and
+                              start >= 0) and (
+            stop is None or type(stop) is int and stop < 0):
+        return ("trim", (start or 0) - (stop or 0))
+    return ("slice", start, stop, step)

@@ -216,6 +216,7 @@ class _Passes:
         self.dirty = {}  # id -> statement changed since `simplify` ran
         self.resolve = resolve or (lambda name: None)
         self.updated = set()  # see `updated_in_place`
+        self.fresh_names = set()  # see `scatter`
 
     # -- expressions --
 
@@ -522,6 +523,14 @@ class _Passes:
         adjoints of indexing the same x added into one array, each into
         its slice, and the other terms first (into the array the sum makes
         anyway), rather than each spread over all of x and then added."""
+        reads = collections.Counter(_names(tree, gast.Load))
+        # adjoints assigned a new array once and read once: by the sum
+        # that takes them as its total, which may then add into them
+        self.fresh_names = {
+            _target(s) for block in _blocks(tree.body) for s in block
+            if _target(s) in self.derivative_names and self.stores[
+                _target(s)] == 1 and reads[_target(s)] == 1 and
+            self.is_fresh(s.value)}
         for block in _blocks(tree.body):
             for stmt in block:
                 if _target(stmt) in self.derivative_names:
@@ -541,8 +550,14 @@ class _Passes:
         total = _sum(others) if others else None
         groups = {}  # the name indexed -> its adjoints' (g, index) pairs
         for term in scattering:
-            groups.setdefault(term.args[1].id, (term.args[1], []))[1].extend(
-                [term.args[0], term.args[2]])
+            pairs = groups.setdefault(term.args[1].id, (term.args[1], []))[1]
+            g, index = term.args[0], term.args[2]
+            same = next((i for i in range(1, len(pairs), 2)
+                         if trees.same(pairs[i], index)), None)
+            if same is None:
+                pairs += [g, index]
+            else:  # one slice, once: the adjoint of x[i] is linear in g
+                pairs[same - 1] = gast.BinOp(pairs[same - 1], gast.Add(), g)
         for x, pairs in groups.values():
             if total is None and len(pairs) == 2:  # one: as it was
                 total = _runtime_call(self.runtime_name, "getitem_adjoint",
@@ -561,9 +576,12 @@ class _Passes:
 
     def is_fresh(self, expr):
         """Is `expr` an array nothing else holds: an operator's result, a
-        setitem's copy, or a slice adjoint?"""
+        setitem's copy, a slice adjoint, or a name holding one that nothing
+        else reads (`fresh_names`)?"""
         if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
             return True
+        if isinstance(expr, gast.Name):
+            return expr.id in self.fresh_names
         return any(self.is_runtime_call(expr, helper) for helper in (
             "setitem", "getitem_adjoint", "getitem_adjoints"))
 

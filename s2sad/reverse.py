@@ -95,6 +95,7 @@ class _Reverse(Transform):
             if isinstance(stmt, ssa.GradOf):
                 self.hooks[stmt.var].append(stmt)
         self.loop_depth = 0
+        self.shapes = None  # SSA name -> shape key, when first needed
 
     # -- names --
 
@@ -686,11 +687,47 @@ class _Reverse(Transform):
             others = [operands[p] for p in inputs if p != param]
             if self.complex or rule.broadcasts and not all(
                     o == operand or analysis.is_scalar(o, self.scalars)
-                    for o in others):
+                    for o in others) and self.shape(ssa.Var(
+                        stmt.target)) != self.shape(operand):
                 expr = self.runtime_call("unbroadcast", [expr, load(operand.name)])
                 self.runtime_checks += 1
+            elif _is_helper_call(expr, "unbroadcast") and \
+                    self.adjoint_shape(expr.args[0], stmt) == \
+                    self.shape(operand):
+                expr = expr.args[0]  # (a template's: it has that shape)
             self.accumulate(out, operand.name, expr)
         return out
+
+    def shape(self, operand):
+        """The shape key of an SSA operand (see analysis.shape_keys): equal
+        keys, equal shapes; None for a constant array."""
+        if self.shapes is None:
+            self.shapes = analysis.shape_keys(self.func, self.scalars)
+        if analysis.is_scalar(operand, self.scalars):
+            return analysis.SCALAR_SHAPE
+        if isinstance(operand, ssa.Var):
+            return self.shapes.get(operand.name, ("name", operand.name))
+        return None
+
+    def adjoint_shape(self, expr, stmt):
+        """The shape key of `expr`, an expression of `stmt`'s template
+        in the adjoint of its result (read through the helpers that keep
+        its shape, and `runtime.item_adjoint` at stmt's own index), or
+        None."""
+        while _is_helper_call(expr, "keep_last") or _is_helper_call(
+                expr, "through_cast"):
+            expr = expr.args[0]
+        if isinstance(expr, gast.Name) and \
+                expr.id == self.bars.get(stmt.target):
+            return self.shape(ssa.Var(stmt.target))
+        if _is_helper_call(expr, "item_adjoint") and len(stmt.args) > 1 \
+                and trees.same(expr.args[1], ssa.render_operand(stmt.args[1])):
+            index = analysis.index_key(stmt.args[1],
+                                       analysis.range_ints(self.func))
+            base = self.adjoint_shape(expr.args[0], stmt)
+            if index is not None and base is not None:
+                return ("item", base, index)
+        return None
 
     def run_hooks(self, names):
         """The bodies of `with s2sad.grad_of(name) as dx:` for these names,

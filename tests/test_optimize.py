@@ -375,3 +375,21 @@ def test_the_value_is_pythons_to_the_last_bit():
     assert s2sad.value_and_grad(f)(x)[0] == f(x)
     assert s2sad.value_and_grad(f)(np.float64(x))[0] == f(np.float64(x))
     assert s2sad.jvp(f, (x,), (1.0,))[0] == f(x)
+
+
+def test_slice_adjoints_of_one_index_add_once_into_a_total_nothing_else_reads():
+    out = optimized("""
+        def f(x, g, h, k, y_bar):
+            t_bar = runtime.setitem(y_bar, slice(1, None), 0.0)
+            u_bar = runtime.setitem(y_bar, slice(None, 1), 0.0)
+            x_bar = t_bar + runtime.getitem_adjoint(g, x, slice(1, None)) \\
+                + runtime.getitem_adjoint(h, x, slice(None, -1)) \\
+                + runtime.getitem_adjoint(k, x, slice(1, None))
+            return x_bar, u_bar + runtime.getitem_adjoint(g, x, 0), u_bar
+        """, derivatives={"t_bar", "u_bar", "x_bar"})
+    # g and k go into x[1:] as one sum (the slice adjoint is linear in
+    # them); t_bar is a new array read only there: the sum is added into
+    # it; u_bar is read twice, so its sum is a new array
+    assert "runtime.getitem_adjoints(t_bar, x, g + k, slice(1, None), " \
+        "h, slice(None, -1), owned=True)" in out
+    assert "runtime.getitem_adjoint(g, x, 0)" in out

@@ -1,0 +1,160 @@
+"""Shapes known before the code runs: where the reverse sweep unbroadcasts.
+
+The adjoint of `z = a + b` is summed down to a's shape (`runtime.unbroadcast`)
+unless a's shape is known to be z's. The analysis (`analysis.shape_keys`)
+knows it for numbers, for elementwise arithmetic and functions of values of
+one shape, for copies and element writes, and for slices of one value that
+leave as many items on each axis (`x[1:]` and `x[:-1]` both leave n - 1).
+Where it knows it, the generated code neither unbroadcasts nor tapes the
+shape; everywhere else the shapes may differ, and every case of that kind
+below must still give the right numbers.
+"""
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import analysis, frontend, ssa
+
+RNG = np.random.default_rng(11)
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def heat(u, steps):
+    for _ in range(steps):
+        new = u.copy()
+        new[1:-1, 1:-1] = u[1:-1, 1:-1] + 0.2 * (
+            u[2:, 1:-1] + u[:-2, 1:-1] + u[1:-1, 2:] + u[1:-1, :-2]
+            - 4 * u[1:-1, 1:-1])
+        u = new
+    return np.sum(u * u)
+
+
+def test_slices_that_leave_as_many_items_need_no_unbroadcasting():
+    grad = s2sad.grad(rosenbrock)
+    x = RNG.standard_normal(7)
+    grad(x)
+    assert "unbroadcast" not in grad.source
+    s2sad.check_grads(rosenbrock, (x,))
+
+
+def test_a_loop_tapes_no_shapes_it_knows():
+    grad = s2sad.grad(heat)
+    u = RNG.standard_normal((6, 5))
+    grad(u, 3)
+    assert "unbroadcast" not in grad.source
+    assert "runtime.shape(" not in grad.source
+    s2sad.check_grads(heat, (u, 3), argnums=0)
+
+
+def keys_of(f):
+    func = ssa.lower(frontend.parse(f))
+    return analysis.shape_keys(func, analysis.known_scalars(func))
+
+
+def same_and_different(x):
+    a = x[1:] - x[:-1]        # n - 1 and n - 1
+    b = x[2:] - x[1:-1]       # n - 2 and n - 2
+    c = x[:3] - x[1:4]        # min(3, n) and min(4, n) - 1: not known
+    d = x[-2:] - x[:2]        # min(2, n) both, but not known so
+    e = np.exp(a) / (a + 1.0)
+    f = x[1:] * x[:-1]        # lists? (`*` of a list and an int repeats it)
+    return a, b, c, d, e, f
+
+
+def test_the_keys_of_slices():
+    keys = keys_of(same_and_different)
+    named = {}
+    for stmt in ssa.walk(ssa.lower(frontend.parse(same_and_different)).body):
+        if isinstance(stmt, ssa.Assign) and stmt.target in tuple("abcdef"):
+            named[stmt.target] = keys.get(stmt.target)
+    assert named["a"] is not None and named["a"] == named["e"]
+    assert named["b"] is not None and named["b"] != named["a"]
+    assert named["c"] is None and named["d"] is None and named["f"] is None
+
+
+# Programs where two operands' shapes may differ, each next to the
+# analysis' rules: every one must still unbroadcast where it should.
+
+def broadcast_column(x):
+    return np.sum(np.tanh(x[:, None] - x[None, :]) * x)
+
+
+def one_item_against_a_slice(x):
+    return np.sum(x[:-1] * x[-1] + x[1:] ** 2 * x[0])
+
+
+def first_and_last_rows(x):
+    return np.sum((x[1:] + x[:1]) ** 2)          # (n - 1, m) and (1, m)
+
+
+def different_axes(x):
+    return np.sum(x[1:, :-1] * x[:-1, 1:] + x[1:, 1:] * x[:1, :1])
+
+
+def prefix_and_suffix(x):
+    return np.sum(x[:3] * x[1:4] + x[-3:] * x[:3])
+
+
+def shrinks_in_a_loop(x):
+    total = 0.0
+    y = x
+    for _ in range(2):
+        z = y[1:] * y[:-1]
+        total = total + np.sum(z * x[:z.shape[0]])
+        y = y[1:] + x[0]
+    return total + np.sum(y * y)
+
+
+def branch_of_two_shapes(x, flag):
+    if flag > 0:
+        y = x[1:]
+    else:
+        y = x[:1]
+    return np.sum(y * x[:-1])
+
+
+def builtin_max_of_an_array(x):
+    m = max(x)
+    return np.sum((m + x) ** 2)
+
+
+def written_slice_of_a_row(x):
+    out = np.zeros((3, 4))
+    out[1:, 1:] = x[:2, :3] * 2.0
+    out[0] = x[0, 0] * x[1]
+    return np.sum(out * out)
+
+
+@pytest.mark.parametrize("f, args", [
+    (broadcast_column, (RNG.standard_normal(4),)),
+    (one_item_against_a_slice, (RNG.standard_normal(5),)),
+    (first_and_last_rows, (RNG.standard_normal((4, 3)),)),
+    (different_axes, (RNG.standard_normal((4, 3)),)),
+    (prefix_and_suffix, (RNG.standard_normal(4),)),
+    (prefix_and_suffix, (RNG.standard_normal(6),)),
+    (shrinks_in_a_loop, (RNG.standard_normal(6),)),
+    (branch_of_two_shapes, (RNG.standard_normal(3), 1.0)),
+    (branch_of_two_shapes, (RNG.standard_normal(3), -1.0)),
+    (builtin_max_of_an_array, (RNG.standard_normal(1),)),
+    (written_slice_of_a_row, (RNG.standard_normal((3, 4)),)),
+])
+def test_shapes_that_may_differ_are_unbroadcast(f, args):
+    s2sad.check_grads(f, args, argnums=0)
+    s2sad.check_grads(f, args, argnums=0, order=2, modes=("rev",))
+
+
+def joined(x):
+    return np.sum(np.asarray(x[1:] + x[:-1]))
+
+
+def test_lists_are_still_joined_by_plus():
+    # x[1:] + x[:-1] of a list is a longer list, not a sum: no shape is
+    # claimed for it, and s2sad says what it does with it
+    with pytest.raises(s2sad.S2SADError, match="joins two lists"):
+        s2sad.grad(joined)([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(s2sad.grad(joined)(np.array([1.0, 2.0, 3.0])),
+                               [1.0, 2.0, 1.0])
