@@ -369,7 +369,7 @@ _ELEMENTWISE = {operator.sub, operator.truediv, operator.pow, operator.neg,
                 operator.ipow}
 # elementwise only when an operand is not a list or tuple (which `+` joins
 # and an int `*` repeats)
-_JOINING = {operator.add, operator.mul, operator.iadd, operator.imul}
+JOINING = {operator.add, operator.mul, operator.iadd, operator.imul}
 _COPIES = {np.copy, np.array, np.asarray, np.zeros_like, np.ones_like,
            np.empty_like, np.full_like}
 # elementwise rules that reduce when given one argument (max(xs)), or give
@@ -379,9 +379,11 @@ _WRITES = {runtime.setitem, runtime.setitem_owned, runtime.setitem_in_place}
 
 
 def shape_keys(func, scalars):
-    """SSA name -> a shape key: names with equal keys hold values of one
-    shape (as np.shape gives it) on every run that reaches them, so an
-    adjoint passed from one to the other needs no unbroadcasting.
+    """(keys, arrays): `keys` maps SSA names to shape keys: names with
+    equal keys hold values of one shape (as np.shape gives it) on every run
+    that reaches them, so an adjoint passed from one to the other needs no
+    unbroadcasting. `arrays` holds the names known to hold no Python list or
+    tuple (which `+` joins and an int `*` repeats: not elementwise).
 
     Shapes are equal through elementwise arithmetic and functions of
     values of one shape (numbers aside), copies, element and slice writes,
@@ -391,7 +393,7 @@ def shape_keys(func, scalars):
     """
     ints = range_ints(func)
     keys = {}
-    arrays = set()  # names holding no Python list or tuple (see _JOINING)
+    arrays = set()  # names holding no Python list or tuple (see JOINING)
 
     def key(operand):
         if is_scalar(operand, scalars):
@@ -432,9 +434,9 @@ def shape_keys(func, scalars):
             found = key(args[0])
             if fn in _COPIES or not_sequence(args[0]):
                 arrays.add(stmt.target)
-        elif fn in _ELEMENTWISE or fn in _JOINING or (
+        elif fn in _ELEMENTWISE or fn in JOINING or (
                 rule is not None and rule.partials is not None):
-            if fn in _JOINING and not any(map(not_sequence, args)):
+            if fn in JOINING and not any(map(not_sequence, args)):
                 return
             arrays.add(stmt.target)
             found = {key(o) for o in args if not is_scalar(o, scalars)}
@@ -463,7 +465,7 @@ def shape_keys(func, scalars):
                 block(stmt.test_body)
                 block(stmt.body)
     block(func.body)
-    return keys
+    return keys, arrays
 
 
 def range_ints(func):

@@ -34,8 +34,9 @@ def unbroadcast(g, x):
     if isinstance(x, (list, tuple)) and (
             _is_sequence(g) or not _broadcasts_to(x, np.shape(g))):
         raise errors.S2SADError(
-            "`+` joins two lists or tuples here, which s2sad differentiates "
-            "as addition; use .append/.extend on a list, or np.concatenate")
+            "`+` joins two lists or tuples here, or `*` repeats one, which "
+            "s2sad differentiates as arithmetic on numbers; use np.concatenate "
+            "or np.tile (or .append/.extend on a list)")
     g = _real_like(g, x)
     shape = getattr(x, "shape", None)
     if shape is None:  # a Python number, list or tuple
