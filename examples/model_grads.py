@@ -1,7 +1,7 @@
 # s2sad-output: written by s2sad; do not edit, generate it again.
 # From: examples/model.py
 # Command: s2sad examples/model.py loss --argnums 0 -o examples/model_grads.py
-# Generated: 2026-12-03 15:02:31 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
+# Generated: 2026-12-03 17:45:39 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
 """The code s2sad generates for the functions of model.py, ahead of time.
 
 It needs s2sad, NumPy and the module it was generated from. It is a snapshot:
@@ -89,8 +89,7 @@ def vjp_forward(self, params, x):
     """
     _tape = []
     _t1 = params['layers']
-    _t2 = len(_t1)
-    _t3 = range(_t2)
+    _t3 = range(len(_t1))
     x_1 = x
     for _k in _t3:
         _t4 = _t1[_k]
@@ -171,24 +170,24 @@ map_module(__file__, (
     (80, None, None),
     (85, 'model.py', 19),
     (91, 'model.py', 20),
-    (100, 'model.py', 21),
-    (103, 'model.py', 24),
-    (106, None, None),
-    (108, 'model.py', 14),
-    (113, 'model.py', 15),
-    (118, None, None),
-    (120, 'model.py', 19),
-    (127, 'model.py', 24),
-    (135, 'model.py', 23),
-    (137, 'model.py', 24),
-    (138, 'model.py', 21),
-    (140, 'model.py', 24),
-    (141, 'model.py', 20),
-    (143, 'model.py', 19),
-    (144, 'model.py', 20),
-    (146, None, None),
-    (148, 'model.py', 14),
-    (154, 'model.py', 15),
-    (160, None, None),
+    (99, 'model.py', 21),
+    (102, 'model.py', 24),
+    (105, None, None),
+    (107, 'model.py', 14),
+    (112, 'model.py', 15),
+    (117, None, None),
+    (119, 'model.py', 19),
+    (126, 'model.py', 24),
+    (134, 'model.py', 23),
+    (136, 'model.py', 24),
+    (137, 'model.py', 21),
+    (139, 'model.py', 24),
+    (140, 'model.py', 20),
+    (142, 'model.py', 19),
+    (143, 'model.py', 20),
+    (145, None, None),
+    (147, 'model.py', 14),
+    (153, 'model.py', 15),
+    (159, None, None),
 ))
 

@@ -366,10 +366,11 @@ SCALAR_SHAPE = ("rank 0",)
 # list or tuple has no `-`, `/`, `**` or unary minus
 _ELEMENTWISE = {operator.sub, operator.truediv, operator.pow, operator.neg,
                 operator.pos, operator.isub, operator.itruediv,
-                operator.ipow}
+                operator.ipow, runtime.isub, runtime.itruediv, runtime.ipow}
 # elementwise only when an operand is not a list or tuple (which `+` joins
 # and an int `*` repeats)
-JOINING = {operator.add, operator.mul, operator.iadd, operator.imul}
+JOINING = {operator.add, operator.mul, operator.iadd, operator.imul,
+           runtime.iadd, runtime.imul}
 _COPIES = {np.copy, np.array, np.asarray, np.zeros_like, np.ones_like,
            np.empty_like, np.full_like}
 # elementwise rules that reduce when given one argument (max(xs)), or give
@@ -379,11 +380,13 @@ _WRITES = {runtime.setitem, runtime.setitem_owned, runtime.setitem_in_place}
 
 
 def shape_keys(func, scalars):
-    """(keys, arrays): `keys` maps SSA names to shape keys: names with
+    """(keys, arrays, floats): `keys` maps SSA names to shape keys: names with
     equal keys hold values of one shape (as np.shape gives it) on every run
     that reaches them, so an adjoint passed from one to the other needs no
     unbroadcasting. `arrays` holds the names known to hold no Python list or
-    tuple (which `+` joins and an int `*` repeats: not elementwise).
+    tuple (which `+` joins and an int `*` repeats: not elementwise), and
+    `floats` those known to hold no int or bool either (a float, a complex
+    number, a NumPy value): what `*` never repeats a list by.
 
     Shapes are equal through elementwise arithmetic and functions of
     values of one shape (numbers aside), copies, element and slice writes,
@@ -392,8 +395,9 @@ def shape_keys(func, scalars):
     has a shape known only at run time, equal to no other's.
     """
     ints = range_ints(func)
-    keys = {}
-    arrays = set()  # names holding no Python list or tuple (see JOINING)
+    # (filled by `block` below) keys; names holding no Python list or
+    # tuple (see JOINING); names holding no int or bool either
+    keys, arrays, floats, loops = {}, set(), set(), []
 
     def key(operand):
         if is_scalar(operand, scalars):
@@ -409,6 +413,8 @@ def shape_keys(func, scalars):
 
     def assign(stmt):
         fn, args = stmt.fn, stmt.args
+        if _gives_no_int(stmt, floats):
+            floats.add(stmt.target)
         rule = rule_of(stmt)
         found = None
         if stmt.target in scalars:
@@ -436,7 +442,8 @@ def shape_keys(func, scalars):
                 arrays.add(stmt.target)
         elif fn in _ELEMENTWISE or fn in JOINING or (
                 rule is not None and rule.partials is not None):
-            if fn in JOINING and not any(map(not_sequence, args)):
+            if fn in JOINING and not any(map(not_sequence, args)) and \
+                    len(set(args)) > 1:  # (xs * xs raises)
                 return
             arrays.add(stmt.target)
             found = {key(o) for o in args if not is_scalar(o, scalars)}
@@ -445,6 +452,15 @@ def shape_keys(func, scalars):
                 else None)
         if found is not None:
             keys[stmt.target] = found
+        if stmt.target in floats:
+            arrays.add(stmt.target)
+
+    def joins(phi, kind, side):
+        """Is what `phi` joins in `kind` (arrays or floats)?"""
+        values = [phi.left, phi.right][:2 if side is None else 1]
+        return all(o.name in kind if isinstance(o, ssa.Var) else
+                   type(getattr(o, "value", None)) in (float, complex)
+                   for o in values)
 
     def block(stmts):
         for stmt in stmts:
@@ -457,15 +473,72 @@ def shape_keys(func, scalars):
                     left, right = key(phi.left), key(phi.right)
                     if left is not None and left == right:
                         keys[phi.target] = left
-            elif isinstance(stmt, ssa.For):
-                if stmt.target in ints:
+                    for kind in (arrays, floats):
+                        if joins(phi, kind, None):
+                            kind.add(phi.target)
+            elif isinstance(stmt, (ssa.For, ssa.While)):
+                if isinstance(stmt, ssa.For) and stmt.target in ints:
                     keys[stmt.target] = SCALAR_SHAPE
+                for phi in stmt.phis:  # (until the body shows otherwise)
+                    for kind, held in ((arrays, held_arrays),
+                                       (floats, held_floats)):
+                        if phi.target in held and joins(phi, kind, "entry"):
+                            kind.add(phi.target)
+                block(getattr(stmt, "test_body", []))
                 block(stmt.body)
-            elif isinstance(stmt, ssa.While):
-                block(stmt.test_body)
-                block(stmt.body)
-    block(func.body)
-    return keys, arrays
+                loops.append(stmt)
+
+    # a loop's variable holds no list (or int) if it enters the loop so and
+    # each iteration leaves it so: assumed first, then checked, the
+    # analysis done again without the assumptions that fail
+    held_arrays = {phi.target for s in ssa.walk(func.body)
+                   if isinstance(s, (ssa.For, ssa.While)) for phi in s.phis}
+    held_floats = set(held_arrays)
+    while True:
+        keys, arrays, floats, loops = {}, set(), set(), []
+        block(func.body)
+        failed = False
+        for loop in loops:
+            for phi in loop.phis:
+                for kind, held in ((arrays, held_arrays),
+                                   (floats, held_floats)):
+                    if phi.target in kind and not joins(phi, kind, None):
+                        held.discard(phi.target)
+                        failed = True
+        if not failed:
+            return keys, arrays, floats
+
+
+# NumPy functions that give a tuple, a list or an int
+_NUMPY_NOT_ARRAYS = {np.split, np.array_split, np.hsplit, np.vsplit,
+                     np.dsplit, np.meshgrid, np.broadcast_arrays, np.nonzero,
+                     np.atleast_1d, np.atleast_2d, np.atleast_3d, np.ix_,
+                     np.unravel_index, np.shape, np.ndim, np.size,
+                     np.isscalar, np.argwhere, np.where}
+# math functions that give an int or a bool
+_MATH_INTS = {math.floor, math.ceil, math.trunc, math.factorial, math.comb,
+              math.perm, math.gcd, math.lcm, math.isqrt, math.prod,
+              math.isclose, math.isfinite, math.isinf, math.isnan}
+
+
+def _gives_no_int(stmt, floats):
+    """Does `stmt` give a float, a complex number or a NumPy value (never
+    an int, a bool, a list or a tuple), `floats` holding such names?"""
+    fn = stmt.fn
+    module = getattr(fn, "__module__", None) or ""
+    if isinstance(fn, np.ufunc) or module == "numpy" and \
+            fn not in _NUMPY_NOT_ARRAYS or fn is np.where and len(
+                stmt.args) == 3:
+        return True
+    if module == "math" and fn not in _MATH_INTS or fn in (
+            float, complex, operator.truediv, operator.itruediv):
+        return True
+    if fn in (operator.matmul, runtime.imatmul):
+        return True  # (an array: a list has no `@`)
+    return (fn in _ELEMENTWISE or fn in JOINING or fn is ssa.identity) and any(
+                o.name in floats if isinstance(o, ssa.Var)
+                else type(getattr(o, "value", None)) in (float, complex)
+                for o in stmt.args)
 
 
 def range_ints(func):

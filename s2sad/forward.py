@@ -203,6 +203,11 @@ class _Forward(Transform):
             terms = [t for t in _terms(expr) if not any(
                 isinstance(n, gast.Name) and n.id == _NO_TANGENT
                 for n in gast.walk(t))]
+        # (before the tangent: `xs_dot * 2.0`; a value with a tangent is no
+        # int, as forward mode refuses int inputs)
+        if self.may_join(stmt, self.active):
+            out.append(gast.Expr(self.runtime_call("not_joined",
+                                                   [load(stmt.target)])))
         if not terms:  # active only through inputs read for their shape
             out.append(ssa.assign(target_dot, self.runtime_call(
                 "zero_tangent", [load(stmt.target)])))

@@ -80,6 +80,7 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.scatter(tree)
         passes.in_place(tree)
         passes.clear_in_place(tree)
+    passes.nest(tree)
     tree.body = _clean(tree.body)
     return tree
 
@@ -694,6 +695,93 @@ class _Passes:
             x = x.args[0]
         return isinstance(x, gast.Name) and x.id == name
 
+    def nest(self, tree):
+        """`t = E; ...; u = f(t)` -> `...; u = f(E)` in the function's own
+        values (not adjoints), where nothing else reads t: the user's
+        expression as written, whose intermediate arrays are freed as soon
+        as it has used them rather than held by names to the end of the
+        function (or of the loop's iteration). Adjoints keep their names,
+        one per value of the function: the chain rule shown step by step.
+
+        Only pure E, and only past statements that assign pure values to
+        names E does not read (nothing in between changes what E reads or
+        has effects to order against), into a pure expression (or the
+        arguments of a helper that writes into an array: they are computed
+        before it writes), on the same line of the user's code, where E is
+        computed whatever happens (not in a branch of `a if c else b`, `and`
+        or `or`).
+        """
+        loads = collections.Counter(_names(tree, gast.Load))
+        stores = collections.Counter(_names(tree, gast.Store))
+        self.local = {name for name, count in stores.items() if count}
+        self.pure_calls = {}
+        for block in _blocks(tree.body):
+            lines, line = [], None
+            for stmt in block:
+                line = getattr(stmt, "s2sad_line", line)
+                lines.append(line)
+            removed = set()
+            for i, stmt in enumerate(block):
+                name = _target(stmt)
+                if name is None or name in self.derivative_names or \
+                        loads[name] != 1 or stores[name] != 1 or len(
+                            stmt.targets) != 1 or not self.is_pure(stmt.value):
+                    continue  # (an adjoint keeps its name: see above)
+                reads = set(_names(stmt.value, gast.Load))
+                for j in range(i + 1, min(len(block), i + 1 + _REACH)):
+                    later = block[j]
+                    if j in removed or codegen.is_comment(later):
+                        continue
+                    if not isinstance(later, gast.Assign) or lines[j] != \
+                            lines[i] or _target(later) in self.derivative_names:
+                        break  # (a value computed where the code shows it)
+                    if name in _names(later.value, gast.Load):
+                        if self.substitute(later.value, name, stmt.value):
+                            removed.add(i)
+                        break
+                    if not self.is_pure(later.value) or reads.intersection(
+                            _names(later, gast.Store)):
+                        break
+            for i in removed:
+                # the user's line the statement after it was printed as
+                # coming from (see codegen.located), kept
+                after = block[i + 1]
+                if not hasattr(after, "s2sad_line") and lines[i + 1]:
+                    after.s2sad_line = lines[i + 1]
+            block[:] = [s for i, s in enumerate(block) if i not in removed]
+
+    def is_pure(self, node):
+        """Does `node` compute a value without effects: pure kinds of
+        expression, and calls only of pure functions other than the
+        helpers that write into an array?"""
+        loads, stores, calls = _summary(node)
+        return not stores and all(
+            self.is_pure_call(c.func) and not self.writes_in_place(c)
+            for c in calls) and all(
+                isinstance(n, _PURE) for n in trees.walk(node))
+
+    def writes_in_place(self, call):
+        return any(self.is_runtime_call(call, helper) for helper in
+                   _IN_PLACE) or any(k.arg == "owned" for k in call.keywords)
+
+    def substitute(self, node, name, value):
+        """Replace the one read of `name` in `node` by `value`, if the read
+        is computed whatever happens and `node` is pure or a call writing
+        into an array whose arguments are pure. Returns whether it did."""
+        if not self.is_pure(node):
+            if not (isinstance(node, gast.Call) and self.writes_in_place(node)
+                    and all(self.is_pure(a) for a in node.args) and all(
+                        self.is_pure(k.value) for k in node.keywords)):
+                return False
+        parent, field, index = _parent_of_read(node, name)
+        if parent is None:
+            return False
+        if index is None:
+            setattr(parent, field, value)
+        else:
+            getattr(parent, field)[index] = value
+        return True
+
     def eliminate(self, tree):
         """Drop assignments whose target is never read (self-reads excluded)
         and loops over ranges left with nothing to do."""
@@ -971,6 +1059,29 @@ class _Held:
 # the runtime helpers that may write into their first argument
 _IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",
              "accumulated")
+
+
+_REACH = 30  # statements `nest` looks ahead for a name's one read
+
+
+def _parent_of_read(node, name):
+    """(parent, field, index in the field's list or None) of the one read
+    of `name` in `node`, or (None, ...) when it is in a part computed only
+    sometimes (`a if c else b`'s a and b, `and`/`or` past the first)."""
+    for parent in trees.walk(node):
+        kind = type(parent)
+        for field in _CHILDREN.get(kind) or trees.children(kind):
+            value = getattr(parent, field, None)
+            items = value if type(value) is list else [value]
+            for index, child in enumerate(items):
+                if isinstance(child, gast.Name) and child.id == name and \
+                        isinstance(child.ctx, gast.Load):
+                    if kind is gast.IfExp and field != "test" or \
+                            kind is gast.BoolOp and index > 0:
+                        return None, None, None
+                    return parent, field, (
+                        index if type(value) is list else None)
+    return None, None, None
 
 
 def _add_in_place(name, loop, assignments, runtime_name):

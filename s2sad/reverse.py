@@ -95,7 +95,6 @@ class _Reverse(Transform):
             if isinstance(stmt, ssa.GradOf):
                 self.hooks[stmt.var].append(stmt)
         self.loop_depth = 0
-        self.shapes = None  # SSA name -> shape key, when first needed
 
     # -- names --
 
@@ -685,7 +684,7 @@ class _Reverse(Transform):
                     self.active) or param in held:
                 continue
             others = [operands[p] for p in inputs if p != param]
-            if self.complex or self.may_join(stmt, operand) or \
+            if self.complex or self.may_join(stmt) or \
                     rule.broadcasts and not all(
                         o == operand or analysis.is_scalar(o, self.scalars)
                         for o in others) and self.shape(ssa.Var(
@@ -698,40 +697,6 @@ class _Reverse(Transform):
                 expr = expr.args[0]  # (a template's: it has that shape)
             self.accumulate(out, operand.name, expr)
         return out
-
-    def shape(self, operand):
-        """The shape key of an SSA operand (see analysis.shape_keys): equal
-        keys, equal shapes; None for a constant array."""
-        if analysis.is_scalar(operand, self.scalars):
-            return analysis.SCALAR_SHAPE
-        if isinstance(operand, ssa.Var):
-            return self.shape_keys()[0].get(operand.name,
-                                            ("name", operand.name))
-        return None
-
-    def shape_keys(self):
-        if self.shapes is None:
-            self.shapes = analysis.shape_keys(self.func, self.scalars)
-        return self.shapes
-
-    def may_join(self, stmt, operand):
-        """May `stmt` join lists or tuples (`xs + ys`) or repeat one (`xs *
-        n`), `operand` one of them? Its adjoint then goes through
-        `runtime.unbroadcast`, which refuses that (NumPy arithmetic is what
-        s2sad differentiates)."""
-        if stmt.fn not in analysis.JOINING:
-            return False
-        arrays = self.shape_keys()[1]
-
-        def may_be_sequence(o):
-            return isinstance(o, ssa.Var) and o.name not in arrays and \
-                not analysis.is_scalar(o, self.scalars)
-        if stmt.fn in (operator.add, operator.iadd):
-            return all(map(may_be_sequence, stmt.args))
-        # (xs * xs raises; a float never repeats)
-        return may_be_sequence(operand) and any(
-            o != operand and type(getattr(o, "value", 0)) is not float
-            for o in stmt.args)
 
     def adjoint_shape(self, expr, stmt):
         """The shape key of `expr`, an expression of `stmt`'s template

@@ -33,10 +33,7 @@ def unbroadcast(g, x):
         # or of a closure: its bound values')
     if isinstance(x, (list, tuple)) and (
             _is_sequence(g) or not _broadcasts_to(x, np.shape(g))):
-        raise errors.S2SADError(
-            "`+` joins two lists or tuples here, or `*` repeats one, which "
-            "s2sad differentiates as arithmetic on numbers; use np.concatenate "
-            "or np.tile (or .append/.extend on a list)")
+        raise errors.S2SADError(_JOINED)
     g = _real_like(g, x)
     shape = getattr(x, "shape", None)
     if shape is None:  # a Python number, list or tuple
@@ -45,6 +42,20 @@ def unbroadcast(g, x):
         return g
     g = _sum_to(g, shape)
     return float(g) if isinstance(x, (float, int)) else g
+
+
+_JOINED = ("`+` joins two lists or tuples here, or `*` repeats one, where "
+           "s2sad read arithmetic on numbers (neither side is written as a "
+           "list or tuple); join with `list(xs) + ys` or np.concatenate, "
+           "repeat with a comprehension or np.tile")
+
+
+def not_joined(value):
+    """Refuse `value`, the result of `+` or `*`, when it is a list or tuple:
+    joined or repeated, not the arithmetic s2sad differentiates (forward
+    mode's check; reverse mode's is `unbroadcast`'s)."""
+    if isinstance(value, (list, tuple)):
+        raise errors.S2SADError(_JOINED)
 
 
 def _broadcasts_to(x, target):

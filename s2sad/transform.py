@@ -8,6 +8,7 @@ line, why there is none.
 
 import builtins
 import inspect
+import operator
 import textwrap
 
 import gast
@@ -78,6 +79,7 @@ class Transform:
         self.python_numbers = None  # names holding Python numbers, likewise
         self.assume_scalar = ()  # inputs taken to be Python floats (reverse)
         self._branched = None  # see `branched`
+        self.shapes = None  # see `shape_keys`
 
     def import_name(self, name, value):
         """The name generated code uses to reach `value` (`np`, `runtime`)."""
@@ -95,6 +97,50 @@ class Transform:
         """A gast expression reading the builtin `name`, bound so that a user
         global of the same name (`float = ...`) cannot change its meaning."""
         return load(self.import_name(name, getattr(builtins, name)))
+
+    def shape(self, operand):
+        """The shape key of an SSA operand (see analysis.shape_keys): equal
+        keys, equal shapes; None for a constant array."""
+        if analysis.is_scalar(operand, self.scalars):
+            return analysis.SCALAR_SHAPE
+        if isinstance(operand, ssa.Var):
+            return self.shape_keys()[0].get(operand.name,
+                                            ("name", operand.name))
+        return None
+
+    def shape_keys(self):
+        """`analysis.shape_keys` of the function (its scalars known)."""
+        if self.shapes is None:
+            self.shapes = analysis.shape_keys(self.func, self.scalars)
+        return self.shapes
+
+    def may_join(self, stmt, not_ints=()):
+        """May `stmt` join lists or tuples (`xs + ys`) or repeat one (`xs *
+        n`)? s2sad differentiates NumPy's arithmetic, not those: the
+        derivative code refuses them where they happen (reverse mode in
+        `runtime.unbroadcast`, forward mode in `runtime.not_joined`).
+        `not_ints`: more names known to hold no int."""
+        if stmt.fn not in analysis.JOINING:
+            return False
+        _, arrays, floats = self.shape_keys()
+
+        def may_be_sequence(o):
+            if not isinstance(o, ssa.Var):  # a constant, a global
+                return isinstance(getattr(o, "value", None), (list, tuple))
+            return o.name not in arrays and not analysis.is_scalar(
+                o, self.scalars)
+
+        def may_be_int(o):
+            if isinstance(o, ssa.Var):
+                return o.name not in floats and o.name not in not_ints
+            return \
+                type(getattr(o, "value", None)) not in (float, complex)
+        if stmt.fn in (operator.add, operator.iadd, runtime.iadd):
+            return all(map(may_be_sequence, stmt.args))
+        # (xs * xs raises)
+        return any(may_be_sequence(o) and any(
+            other != o and may_be_int(other) for other in stmt.args)
+            for o in stmt.args)
 
     def runtime_call(self, helper, args):
         runtime_name = self.import_name("runtime", runtime)

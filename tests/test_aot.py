@@ -453,7 +453,7 @@ def test_names_that_would_clash(tmp_path):
         text = (tmp_path / out).read_text()
         # the globals are read when the code runs
         assert "_t3 = _t2 * _user.SCALE" in text
-        assert "_t5 = _user.runtime * _user.errors" in text
+        assert " + _user.runtime * _user.errors" in text
         assert "\nimport helpers\n" in text and " helpers.SCALE * a" in text
         assert "def vjp_h(" in text and "def vjp_h_2(" in text
         assert "TWO_OVER_SQRT_PI = " in text

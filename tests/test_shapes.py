@@ -166,18 +166,51 @@ def repeated_slice(x, n):
     return np.sum(np.asarray(y) * np.arange(len(y)))
 
 
+BOUNDARY = [0.0]
+PAD = (1.0,)
+
+
+def padded(u):
+    v = BOUNDARY + u
+    return sum((v[i + 1] - v[i]) ** 2 for i in range(len(v) - 1))
+
+
+def padded_after(ys):
+    zs = ys + PAD
+    return zs[-1] * zs[0] + zs[1] ** 2
+
+
+def joined_in_place(xs, ys):
+    xs += ys
+    return xs[0] * xs[-1]
+
+
 @pytest.mark.parametrize("f, args", [
     (joined, ([1.0, 2.0, 3.0],)), (doubled, ([1.0, 2.0, 3.0],)),
     (repeated, ([1.0, 2.0, 3.0],)), (repeated, ((1.0, 2.0),)),
-    (repeated_slice, ([1.0, 2.0, 3.0], 2)),
+    (repeated_slice, ([1.0, 2.0, 3.0], 2)), (padded, ([2.0],)),
+    (padded, ([2.0, 1.0],)), (padded_after, ((2.0, 3.0),)),
+    (joined_in_place, ([1.0], [3.0, 5.0])),
 ])
-def test_lists_joined_or_repeated_are_refused(f, args):
+@pytest.mark.parametrize("derivative", ["grad", "jacfwd"])
+def test_lists_joined_or_repeated_are_refused(f, args, derivative):
     # `+` and an int `*` on lists join and repeat them, which is not the
-    # arithmetic s2sad differentiates: refused where it happens (these
-    # gave a silently wrong gradient or an internal error before)
+    # arithmetic s2sad reads there: refused where it happens, in both
+    # modes (before, reverse mode gave a silently wrong gradient for some,
+    # forward mode silently wrong tangents for a join with a constant list
+    # and internal errors for others)
     with pytest.raises(s2sad.S2SADError,
                        match=r"joins two lists or tuples here, or `\*` repeats"):
-        s2sad.grad(f)(*args)
+        getattr(s2sad, derivative)(f)(*args)
+
+
+def joined_as_written(u):
+    v = list(BOUNDARY) + u + [0.0]
+    return sum((v[i + 1] - v[i]) ** 2 for i in range(len(v) - 1))
+
+
+def test_a_join_written_as_one_is_differentiated():
+    s2sad.check_grads(joined_as_written, ([2.0, -1.0, 0.5],))
 
 
 @pytest.mark.parametrize("f", [joined, doubled, repeated])
