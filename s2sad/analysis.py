@@ -373,6 +373,10 @@ JOINING = {operator.add, operator.mul, operator.iadd, operator.imul,
            runtime.iadd, runtime.imul}
 _COPIES = {np.copy, np.array, np.asarray, np.zeros_like, np.ones_like,
            np.empty_like, np.full_like}
+# reductions to a number when given no axis (as methods: of an array)
+_TOTALS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin,
+           np.std, np.var, np.median, np.average, np.nansum, np.nanmean}
+_TOTAL_METHODS = {"sum", "mean", "prod", "max", "min", "std", "var"}
 # elementwise rules that reduce when given one argument (max(xs)), or give
 # a number
 _NOT_ELEMENTWISE = {max, min, float}
@@ -421,6 +425,10 @@ def shape_keys(func, scalars):
             found = SCALAR_SHAPE  # (float(x) of a one-item x, max(xs))
         elif stmt.kwargs or stmt.spreads() or fn in _NOT_ELEMENTWISE:
             pass
+        elif len(args) == 1 and (fn in _TOTALS or isinstance(
+                fn, ssa.Method) and fn.name in _TOTAL_METHODS and
+                not_sequence(args[0])):
+            found = SCALAR_SHAPE  # (no axis: a number)
         elif fn is ssa.identity:
             found = key(args[0])
             if not_sequence(args[0]):

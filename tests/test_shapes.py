@@ -41,6 +41,21 @@ def test_slices_that_leave_as_many_items_need_no_unbroadcasting():
     s2sad.check_grads(rosenbrock, (x,))
 
 
+def logistic_l2(w, X, y):
+    z = X @ w
+    return np.mean(np.logaddexp(0.0, -y * z)) + 0.01 * np.sum(w ** 2)
+
+
+def test_totals_are_numbers():
+    grad = s2sad.grad(logistic_l2)
+    args = (RNG.standard_normal(3), RNG.standard_normal((5, 3)),
+            np.sign(RNG.standard_normal(5)))
+    grad(*args)
+    # the sum of two totals: nothing to unbroadcast
+    assert grad.source.count("unbroadcast") == 1  # (-y * z: y and z differ)
+    s2sad.check_grads(logistic_l2, args, argnums=0)
+
+
 def test_a_loop_tapes_no_shapes_it_knows():
     grad = s2sad.grad(heat)
     u = RNG.standard_normal((6, 5))
@@ -81,6 +96,12 @@ def test_the_keys_of_slices():
 
 def broadcast_column(x):
     return np.sum(np.tanh(x[:, None] - x[None, :]) * x)
+
+
+def totals_and_rows(x):
+    m = np.mean(x)                      # a number
+    rows = np.sum(x, axis=1)            # not: one per row
+    return np.sum(np.tanh(m + x.sum() * x) + rows[:, None] * np.max(x))
 
 
 def one_item_against_a_slice(x):
@@ -131,6 +152,7 @@ def written_slice_of_a_row(x):
 
 @pytest.mark.parametrize("f, args", [
     (broadcast_column, (RNG.standard_normal(4),)),
+    (totals_and_rows, (RNG.standard_normal((3, 2)),)),
     (one_item_against_a_slice, (RNG.standard_normal(5),)),
     (first_and_last_rows, (RNG.standard_normal((4, 3)),)),
     (different_axes, (RNG.standard_normal((4, 3)),)),
