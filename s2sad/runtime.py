@@ -772,8 +772,20 @@ class Like:
 def like(x):
     """What a tape keeps of `x` when only its kind is read again: a `Like`
     for an array of numbers, x itself for anything else (a number, a list,
-    the object array standing for a list's adjoint)."""
-    return Like(x) if x.__class__ is np.ndarray and x.dtype != object else x
+    the object array standing for a list's adjoint). A loop's arrays keep
+    their shape and dtype from step to step, so the last `Like` made is
+    given again when it fits (a `Like` is never changed): a step's entry
+    holds a reference, not a new object."""
+    if x.__class__ is not np.ndarray or x.dtype == object:
+        return x
+    last = _last_like[0]
+    if last.shape == x.shape and last.dtype == x.dtype:
+        return last
+    last = _last_like[0] = Like(x)
+    return last
+
+
+_last_like = [Like(np.empty(0))]  # (shared by threads: any one will do)
 
 
 def is_basic_index(index):

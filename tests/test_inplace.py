@@ -157,6 +157,20 @@ def test_an_arrays_shape_is_not_a_view_of_it():
         g, numeric(lambda u: reads_its_shape(u, 0.3), u0), rtol=1e-6)
 
 
+def test_a_loops_tape_shares_what_it_keeps_of_an_arrays_kind():
+    # a kernel matrix filled element by element keeps K's shape and dtype
+    # per element: one object, not one per element (a GP likelihood's tape
+    # was half such records)
+    from s2sad import runtime
+    a, b = np.zeros((3, 3)), np.ones((3, 3))
+    assert runtime.like(a) is runtime.like(b)
+    c = np.zeros((3, 3), np.float32)
+    assert runtime.like(c) is not runtime.like(a)
+    assert (runtime.like(c).shape, runtime.like(c).dtype) == ((3, 3), c.dtype)
+    assert runtime.like(np.zeros(4)).shape == (4,)
+    assert runtime.like([1.0]) == [1.0]  # (anything else: itself)
+
+
 def keeps_the_argument(x):
     a = x.astype(float, copy=False)  # x itself
     a[0] = 2.0 * a[1]
