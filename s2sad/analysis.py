@@ -434,12 +434,13 @@ def shape_keys(func, scalars):
             if not_sequence(args[0]):
                 arrays.add(stmt.target)
         elif fn is operator.getitem:
-            index = index_key(args[1], ints)
+            index = index_key(args[1], ints, not_sequence(args[0]))
             base = key(args[0])
             if index is not None and base is not None:
                 found = ("item", base, index)
-            if not_sequence(args[0]) or isinstance(getattr(
-                    args[1], "value", None), tuple):
+            value = getattr(args[1], "value", None)
+            if not_sequence(args[0]) or isinstance(value, tuple) and all(
+                    isinstance(part, slice) for part in value):
                 arrays.add(stmt.target)  # (a list refuses a tuple index)
         elif fn in _WRITES or fn in _COPIES or fn is ssa.method("copy"):
             if fn in _WRITES and not not_sequence(args[0]) and not \
@@ -557,17 +558,19 @@ def range_ints(func):
             and isinstance(s.iter, ssa.Var) and s.iter.name in ranges}
 
 
-def index_key(index, ints=()):
+def index_key(index, ints=(), array=False):
     """What fixes the shape of `x[index]` given x's: per axis, an int
-    (which drops the axis) or the items a slice leaves; None for an index
-    known only at run time or not made of ints and slices."""
+    (which drops the axis: only when x is known to be an `array`, as the
+    items of a tuple, list or dict may each have a shape of their own) or
+    the items a slice leaves; None for an index known only at run time or
+    not made of ints and slices."""
     if isinstance(index, ssa.Var):
-        return ("int",) if index.name in ints else None
+        return ("int",) if index.name in ints and array else None
     value = getattr(index, "value", None)
     parts = value if isinstance(value, tuple) else (value,)
     found = []
     for part in parts:
-        if type(part) is int:
+        if type(part) is int and array:
             found.append("int")
         elif isinstance(part, slice):
             found.append(_slice_key(part))

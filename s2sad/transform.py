@@ -109,9 +109,11 @@ class Transform:
         return None
 
     def shape_keys(self):
-        """`analysis.shape_keys` of the function (its scalars known)."""
+        """`analysis.shape_keys` of the function (its scalars known), and
+        the targets of its loops over ranges."""
         if self.shapes is None:
-            self.shapes = analysis.shape_keys(self.func, self.scalars)
+            self.shapes = (*analysis.shape_keys(self.func, self.scalars),
+                           analysis.range_ints(self.func))
         return self.shapes
 
     def may_join(self, stmt, not_ints=()):
@@ -122,7 +124,7 @@ class Transform:
         `not_ints`: more names known to hold no int."""
         if stmt.fn not in analysis.JOINING:
             return False
-        _, arrays, floats = self.shape_keys()
+        _, arrays, floats, _ = self.shape_keys()
 
         def may_be_sequence(o):
             if not isinstance(o, ssa.Var):  # a constant, a global

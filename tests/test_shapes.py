@@ -150,7 +150,43 @@ def written_slice_of_a_row(x):
     return np.sum(out * out)
 
 
+W = np.array([1.0, 2.0, 3.0])
+
+
+def items_of_a_tuple(x):
+    pair = (x, np.mean(x))             # a vector and a number
+    d = pair[0] - pair[1]
+    return np.sum(W * d ** 2)
+
+
+def items_of_a_dict(q):
+    k = {(0, 1): q * 2.0, (1, 2): np.sum(q)}
+    e = k[(0, 1)] - k[(1, 2)]
+    return np.sum(W * e ** 2)
+
+
+def items_of_a_list_in_loops(x):
+    hs = [x, np.mean(x), np.max(x)]
+    total = 0.0
+    for i in range(1, 3):
+        for j in range(0, 1):
+            total = total + np.sum(W * (hs[j] - hs[i]) ** 2)
+    return total
+
+
+def unpacked_parameters(params, data):
+    w, b = params
+    return np.sum((w / b - data) ** 2)
+
+
 @pytest.mark.parametrize("f, args", [
+    # (an int index gives items of one shape only of an array: these were
+    # silently wrong, or internal errors, found by an outside attack)
+    (items_of_a_tuple, (RNG.standard_normal(3),)),
+    (items_of_a_dict, (RNG.standard_normal(3),)),
+    (items_of_a_list_in_loops, (RNG.standard_normal(3),)),
+    (unpacked_parameters, ((RNG.standard_normal(3), 2.0),
+                           RNG.standard_normal(3))),
     (broadcast_column, (RNG.standard_normal(4),)),
     (totals_and_rows, (RNG.standard_normal((3, 2)),)),
     (one_item_against_a_slice, (RNG.standard_normal(5),)),
