@@ -877,7 +877,7 @@ _TAKING_ALLOW_INT = ("grad", "jacrev")  # (value_and_grad: as grad)
 
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     """Refuse integer inputs (unless allow_int) and, for holomorphic, real
-    ones, as JAX does."""
+    ones, as JAX does; and masked arrays."""
     subject = f"{what} of {_name(fun)}"
     if what == "jacfwd" and isinstance(fun, Derivative):  # hessian's
         subject = f"{what} of grad of {_name(fun)} (a Hessian)"
@@ -887,6 +887,14 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
             raise errors.InputTypeError(
                 f"{subject}: argument {i} is {_describe(args[i])}, which "
                 "has no derivative; leave it out of argnums")
+        for path, leaf in _leaves(args[i]):
+            if isinstance(leaf, np.ma.MaskedArray):
+                where = "".join(f"[{p!r}]" for p in path)
+                raise errors.InputTypeError(
+                    f"{subject}: argument {i}{where} is a masked array "
+                    "(np.ma), whose arithmetic skips the masked items, "
+                    "which s2sad's derivatives do not; pass x.filled(value), "
+                    "or the data with the mask as an array of its own")
         kind = _input_kind(args[i])
         if kind == "int" and not allow_int:
             raise errors.InputTypeError(_integer_refusal(subject, args, i,
@@ -1619,8 +1627,9 @@ def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
             numeric = numeric - 1j * np.array(
                 [along(v) for v in imaginary]).reshape(x.shape)
         _assert_close(g, numeric, rtol, atol, f"reverse d{what}")
-        for v in randoms:
-            _assert_close(np.real(np.sum(g * v)), along(v), rtol, atol,
+        for v in randoms:  # (of f's one number, whatever its shape)
+            _assert_close(np.real(np.sum(g * v)), np.reshape(along(v), ()),
+                          rtol, atol,
                           f"reverse directional derivative of {what}")
     if "fwd" in modes:
         for v in basis + imaginary + randoms:

@@ -82,6 +82,22 @@ def test_integer_inputs_are_refused_unless_allow_int():
         s2sad.jacfwd(square)(np.array([1, 2]))
 
 
+def log_returns(p):
+    r = np.log(p[1:]) - np.log(p[:-1])
+    return np.sum(r ** 2)
+
+
+def test_masked_arrays_are_refused():
+    # masked arithmetic skips the masked items; the derivative code does
+    # not (a masked price series had a silently wrong gradient)
+    p = np.ma.array([1.0, 1.1, 1.05, 1.2], mask=[0, 0, 1, 0])
+    for transform in (s2sad.grad, s2sad.jacrev, s2sad.jacfwd):
+        with pytest.raises(errors.InputTypeError, match="masked array"):
+            transform(log_returns)(p)
+    with pytest.raises(errors.InputTypeError, match=r"argument 0\[1\]"):
+        s2sad.grad(lambda t: log_returns(t[1]))((0.0, p))
+
+
 def cube_i(z):
     return 1j * z ** 3
 
@@ -857,3 +873,13 @@ def test_jacobians_of_a_function_updating_its_argument(transform):
     np.testing.assert_array_equal(x, [0.3, -0.7, 1.1])
     empty = transform(_updates_its_argument)(np.zeros(0), np.zeros(0))
     assert empty.shape == (0, 0)
+
+
+def doubled(x):
+    return x * 2.0
+
+
+def test_check_grads_of_a_one_element_output():
+    # a (1,)-shaped value is one number to grad, and to check_grads
+    s2sad.check_grads(doubled, (np.array([0.5]),))
+    s2sad.check_grads(doubled, (np.array([[0.5]]),), order=2)
