@@ -455,10 +455,10 @@ def shape_keys(func, scalars):
                     len(set(args)) > 1:  # (xs * xs raises)
                 return
             arrays.add(stmt.target)
-            found = {key(o) for o in args if not is_scalar(o, scalars)}
+            # (a rank-0 value broadcasts to any shape: `x - np.mean(x)`)
+            found = {key(o) for o in args} - {SCALAR_SHAPE}
             found = found.pop() if len(found) == 1 else (
-                SCALAR_SHAPE if not found and stmt.target in scalars
-                else None)
+                SCALAR_SHAPE if not found else None)
         if found is not None:
             keys[stmt.target] = found
         if stmt.target in floats:

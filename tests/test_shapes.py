@@ -98,6 +98,21 @@ def broadcast_column(x):
     return np.sum(np.tanh(x[:, None] - x[None, :]) * x)
 
 
+def standardised(x):
+    d = x - np.mean(x)                  # x's shape
+    return np.sum(d ** 2) / np.sum(x ** 2)
+
+
+def test_a_number_broadcast_leaves_the_shape():
+    grad = s2sad.grad(standardised)
+    x = RNG.standard_normal(5)
+    grad(x)
+    # d's adjoint is x's as it is; the mean's is summed down to a number
+    assert "unbroadcast(d_bar, x)" not in grad.source
+    assert "unbroadcast(-d_bar, _t1)" in grad.source
+    s2sad.check_grads(standardised, (x,))
+
+
 def totals_and_rows(x):
     m = np.mean(x)                      # a number
     rows = np.sum(x, axis=1)            # not: one per row
