@@ -146,9 +146,9 @@ def _scalar_result(stmt, scalars, ranges):
     """Does `stmt` give a rank-0 value when the names in `scalars` are?"""
     if isinstance(stmt, ssa.For):
         return isinstance(stmt.iter, ssa.Var) and stmt.iter.name in ranges
-    if getattr(stmt.fn, "__module__", None) == "math" or stmt.fn in (
-            float, int, len):
-        return True
+    if getattr(stmt.fn, "__module__", None) == "math" and stmt.fn not in (
+            math.prod,) or stmt.fn in (float, int, len):
+        return True  # (math.prod of arrays is an array)
     rule = rule_of(stmt)
     elementwise = stmt.fn is ssa.identity or (
         rule is not None and rule.partials is not None)
@@ -443,9 +443,13 @@ def shape_keys(func, scalars):
                     isinstance(part, slice) for part in value):
                 arrays.add(stmt.target)  # (a list refuses a tuple index)
         elif fn in _WRITES or fn in _COPIES or fn is ssa.method("copy"):
-            if fn in _WRITES and not not_sequence(args[0]) and not \
-                    isinstance(getattr(args[1], "value", None), (int, tuple)):
-                return  # a list's slice write may change its length
+            value = getattr(args[1], "value", None) if fn in _WRITES \
+                else None
+            if fn in _WRITES and not not_sequence(args[0]) and not (
+                    isinstance(value, tuple) and all(
+                        isinstance(part, slice) for part in value)):
+                return  # an item of a list written may have another shape
+                # (as np.shape sees the list); a slice, another length
             found = key(args[0])
             if fn in _COPIES or not_sequence(args[0]):
                 arrays.add(stmt.target)
@@ -523,7 +527,10 @@ _NUMPY_NOT_ARRAYS = {np.split, np.array_split, np.hsplit, np.vsplit,
                      np.dsplit, np.meshgrid, np.broadcast_arrays, np.nonzero,
                      np.atleast_1d, np.atleast_2d, np.atleast_3d, np.ix_,
                      np.unravel_index, np.shape, np.ndim, np.size,
-                     np.isscalar, np.argwhere, np.where}
+                     np.isscalar, np.argwhere, np.where, np.gradient,
+                     np.histogram, np.histogram2d, np.histogramdd,
+                     np.unique, np.polyfit, np.indices, np.diag_indices,
+                     np.tril_indices, np.triu_indices, np.mask_indices}
 # math functions that give an int or a bool
 _MATH_INTS = {math.floor, math.ceil, math.trunc, math.factorial, math.comb,
               math.perm, math.gcd, math.lcm, math.isqrt, math.prod,
@@ -535,9 +542,10 @@ def _gives_no_int(stmt, floats):
     an int, a bool, a list or a tuple), `floats` holding such names?"""
     fn = stmt.fn
     module = getattr(fn, "__module__", None) or ""
-    if isinstance(fn, np.ufunc) or module == "numpy" and \
-            fn not in _NUMPY_NOT_ARRAYS or fn is np.where and len(
-                stmt.args) == 3:
+    if isinstance(fn, np.ufunc):
+        return fn.nout == 1  # (np.modf, np.frexp, np.divmod: tuples)
+    if module == "numpy" and fn not in _NUMPY_NOT_ARRAYS or \
+            fn is np.where and len(stmt.args) == 3:
         return True
     if module == "math" and fn not in _MATH_INTS or fn in (
             float, complex, operator.truediv, operator.itruediv):

@@ -877,7 +877,7 @@ _TAKING_ALLOW_INT = ("grad", "jacrev")  # (value_and_grad: as grad)
 
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     """Refuse integer inputs (unless allow_int) and, for holomorphic, real
-    ones, as JAX does; and masked arrays."""
+    ones, as JAX does; and masked arrays and np.matrix."""
     subject = f"{what} of {_name(fun)}"
     if what == "jacfwd" and isinstance(fun, Derivative):  # hessian's
         subject = f"{what} of grad of {_name(fun)} (a Hessian)"
@@ -888,13 +888,18 @@ def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
                 f"{subject}: argument {i} is {_describe(args[i])}, which "
                 "has no derivative; leave it out of argnums")
         for path, leaf in _leaves(args[i]):
+            where = "".join(f"[{p!r}]" for p in path)
             if isinstance(leaf, np.ma.MaskedArray):
-                where = "".join(f"[{p!r}]" for p in path)
                 raise errors.InputTypeError(
                     f"{subject}: argument {i}{where} is a masked array "
                     "(np.ma), whose arithmetic skips the masked items, "
                     "which s2sad's derivatives do not; pass x.filled(value), "
                     "or the data with the mask as an array of its own")
+            if isinstance(leaf, np.matrix):
+                raise errors.InputTypeError(
+                    f"{subject}: argument {i}{where} is an np.matrix, whose "
+                    "`*` multiplies matrices where s2sad's derivatives "
+                    "multiply items; pass np.asarray(M) and write `@`")
         kind = _input_kind(args[i])
         if kind == "int" and not allow_int:
             raise errors.InputTypeError(_integer_refusal(subject, args, i,

@@ -10,6 +10,9 @@ shape; everywhere else the shapes may differ, and every case of that kind
 below must still give the right numbers.
 """
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -291,3 +294,42 @@ def test_the_same_code_on_arrays_is_arithmetic(f):
     x = RNG.standard_normal(4)
     s2sad.check_grads(f, (x,))
 
+
+
+def product_of_arrays(x):
+    p = math.prod([x, x])               # the array x * x, not a number
+    return np.sum(np.sum(x) * p)
+
+
+def test_math_prod_of_arrays_is_an_array():
+    # (it was taken for a number, and a * p not unbroadcast: a silently
+    # wrong gradient found by an outside attack)
+    s2sad.check_grads(product_of_arrays, (RNG.standard_normal(3),))
+
+
+def gradients_joined(X):
+    g = np.gradient(X)                  # a list of two arrays
+    s = g + g                           # a list of four
+    return np.sum(np.array(s) ** 2 * np.arange(1.0, 5.0)[:, None, None])
+
+
+@pytest.mark.parametrize("derivative", ["grad", "jacfwd"])
+def test_a_numpy_function_giving_a_list_may_be_joined(derivative):
+    # np.gradient of a 2-D array gives a list, which `+` joins: refused
+    # (it was read as NumPy's addition, a silently wrong gradient)
+    with pytest.raises(s2sad.S2SADError,
+                       match=r"joins two lists or tuples here"):
+        getattr(s2sad, derivative)(gradients_joined)(
+            RNG.standard_normal((2, 3)))
+
+
+def squared_matrix(M):
+    return np.sum(np.asarray(M * M))    # for np.matrix, M @ M
+
+
+def test_np_matrix_is_refused():
+    with warnings.catch_warnings():  # (NumPy discourages np.matrix)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        M = np.matrix([[0.3, 0.5], [0.7, 0.2]])
+    with pytest.raises(s2sad.errors.InputTypeError, match="np.matrix"):
+        s2sad.grad(squared_matrix)(M)

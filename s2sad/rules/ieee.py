@@ -108,7 +108,8 @@ def python_numbers(assignments, known=()):
     results, and arithmetic on Python numbers (constants, `known` names)."""
     found = set(known)
     for target, fn, operands in assignments:
-        if getattr(fn, "__module__", None) == "math" or (
+        if getattr(fn, "__module__", None) == "math" and fn is not \
+                math.prod or (  # (math.prod of arrays is an array)
                 fn in _PYTHON_ARITHMETIC and operands and all(
                     _is_python_number(o, found) for o in operands)):
             found.add(target)
