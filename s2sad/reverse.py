@@ -490,7 +490,13 @@ class _Reverse(Transform):
         self.loop_depth -= 1
         for phi in phis:
             if phi.target not in self.defined:
-                body.append(self.zero(phi.target, like=phi.left))
+                # zeros shaped as the value the iteration started with: the
+                # loop's entry value, unless the loop may change its shape
+                # (then kept per iteration, as its kind: runtime.like)
+                same = self.shape(phi.right) == self.shape(
+                    ssa.Var(phi.target))
+                body.append(self.zero(phi.target, like=phi.left if same
+                                      else ssa.Var(phi.target)))
         body = self.restore(stmt, "end", stmt.body, body) + body
         # defined after the loop: what was before its body but its own
         # names, and the adjoints of its header's values
@@ -868,7 +874,7 @@ _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
 # runtime helpers that read only the shape and dtype of one argument (its
 # position here), for which a `runtime.Like` stands in on the tape
 _READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
-                 "keep_last": 1}
+                 "keep_last": 1, "zeros_like": 0}
 
 
 def _is_helper_call(node, helper):

@@ -148,6 +148,22 @@ def shrinks_in_a_loop(x):
     return total + np.sum(y * y)
 
 
+def overwritten_with_another_shape(x):
+    u, v = x, x
+    for _ in range(3):
+        v = u * 1.0                     # v's value before is not read
+        u = np.ones(1) * np.sum(u)      # (3,), then (1,)
+    return np.sum(u * v)
+
+
+def shrinks_in_a_while_loop(x):
+    u, v = x, x
+    while u.shape[0] > 1:
+        v = u
+        u = u[1:]
+    return np.sum(u * v)
+
+
 def branch_of_two_shapes(x, flag):
     if flag > 0:
         y = x[1:]
@@ -213,6 +229,11 @@ def unpacked_parameters(params, data):
     (prefix_and_suffix, (RNG.standard_normal(4),)),
     (prefix_and_suffix, (RNG.standard_normal(6),)),
     (shrinks_in_a_loop, (RNG.standard_normal(6),)),
+    # (a loop variable's adjoint restarted as zeros of its value on entry
+    # to the loop, not of the iteration's: silently wrong, or an internal
+    # error; found by an outside attack)
+    (overwritten_with_another_shape, (RNG.standard_normal(3),)),
+    (shrinks_in_a_while_loop, (RNG.standard_normal(5),)),
     (branch_of_two_shapes, (RNG.standard_normal(3), 1.0)),
     (branch_of_two_shapes, (RNG.standard_normal(3), -1.0)),
     (builtin_max_of_an_array, (RNG.standard_normal(1),)),
