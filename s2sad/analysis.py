@@ -384,13 +384,14 @@ _WRITES = {runtime.setitem, runtime.setitem_owned, runtime.setitem_in_place}
 
 
 def shape_keys(func, scalars):
-    """(keys, arrays, floats): `keys` maps SSA names to shape keys: names with
+    """(keys, arrays, floats, ints): `keys` maps SSA names to shape keys: names with
     equal keys hold values of one shape (as np.shape gives it) on every run
     that reaches them, so an adjoint passed from one to the other needs no
     unbroadcasting. `arrays` holds the names known to hold no Python list or
     tuple (which `+` joins and an int `*` repeats: not elementwise), and
     `floats` those known to hold no int or bool either (a float, a complex
-    number, a NumPy value): what `*` never repeats a list by.
+    number, a NumPy value): what `*` never repeats a list by. `ints`: the
+    targets of loops over ranges (`range_ints`).
 
     Shapes are equal through elementwise arithmetic and functions of
     values of one shape (numbers aside), copies, element and slice writes,
@@ -411,9 +412,7 @@ def shape_keys(func, scalars):
         return None
 
     def not_sequence(operand):
-        if isinstance(operand, ssa.Var):
-            return operand.name in arrays
-        return type(getattr(operand, "value", None)) in (float, complex)
+        return holds(arrays, operand)
 
     def assign(stmt):
         fn, args = stmt.fn, stmt.args
@@ -434,10 +433,8 @@ def shape_keys(func, scalars):
             if not_sequence(args[0]):
                 arrays.add(stmt.target)
         elif fn is operator.getitem:
-            index = index_key(args[1], ints, not_sequence(args[0]))
-            base = key(args[0])
-            if index is not None and base is not None:
-                found = ("item", base, index)
+            found = item_key(key(args[0]), args[1], ints,
+                             not_sequence(args[0]))
             value = getattr(args[1], "value", None)
             if not_sequence(args[0]) or isinstance(value, tuple) and all(
                     isinstance(part, slice) for part in value):
@@ -468,12 +465,9 @@ def shape_keys(func, scalars):
         if stmt.target in floats:
             arrays.add(stmt.target)
 
-    def joins(phi, kind, side):
-        """Is what `phi` joins in `kind` (arrays or floats)?"""
-        values = [phi.left, phi.right][:2 if side is None else 1]
-        return all(o.name in kind if isinstance(o, ssa.Var) else
-                   type(getattr(o, "value", None)) in (float, complex)
-                   for o in values)
+    def joins(kind, *values):
+        """Are all `values` (a phi's sides) in `kind` (arrays or floats)?"""
+        return all(holds(kind, o) for o in values)
 
     def block(stmts):
         for stmt in stmts:
@@ -487,7 +481,7 @@ def shape_keys(func, scalars):
                     if left is not None and left == right:
                         keys[phi.target] = left
                     for kind in (arrays, floats):
-                        if joins(phi, kind, None):
+                        if joins(kind, phi.left, phi.right):
                             kind.add(phi.target)
             elif isinstance(stmt, (ssa.For, ssa.While)):
                 if isinstance(stmt, ssa.For) and stmt.target in ints:
@@ -495,7 +489,7 @@ def shape_keys(func, scalars):
                 for phi in stmt.phis:  # (until the body shows otherwise)
                     for kind, held in ((arrays, held_arrays),
                                        (floats, held_floats)):
-                        if phi.target in held and joins(phi, kind, "entry"):
+                        if phi.target in held and joins(kind, phi.left):
                             kind.add(phi.target)
                 block(getattr(stmt, "test_body", []))
                 block(stmt.body)
@@ -515,11 +509,12 @@ def shape_keys(func, scalars):
             for phi in loop.phis:
                 for kind, held in ((arrays, held_arrays),
                                    (floats, held_floats)):
-                    if phi.target in kind and not joins(phi, kind, None):
+                    if phi.target in kind and not joins(
+                            kind, phi.left, phi.right):
                         held.discard(phi.target)
                         failed = True
         if not failed:
-            return keys, arrays, floats
+            return keys, arrays, floats, ints
 
 
 # NumPy functions that give a tuple, a list or an int
@@ -553,9 +548,22 @@ def _gives_no_int(stmt, floats):
     if fn in (operator.matmul, runtime.imatmul):
         return True  # (an array: a list has no `@`)
     return (fn in _ELEMENTWISE or fn in JOINING or fn is ssa.identity) and any(
-                o.name in floats if isinstance(o, ssa.Var)
-                else type(getattr(o, "value", None)) in (float, complex)
-                for o in stmt.args)
+        holds(floats, o) for o in stmt.args)
+
+
+def holds(kind, operand):
+    """Is `operand` one of the names in `kind` (a set `shape_keys` gives:
+    arrays or floats), or a float or complex constant?"""
+    if isinstance(operand, ssa.Var):
+        return operand.name in kind
+    return type(getattr(operand, "value", None)) in (float, complex)
+
+
+def item_key(base, index, ints=(), array=False):
+    """The shape key of `x[index]`, x's key `base` (see `index_key`), or
+    None."""
+    index = index_key(index, ints, array)
+    return None if index is None or base is None else ("item", base, index)
 
 
 def range_ints(func):

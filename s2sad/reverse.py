@@ -717,13 +717,10 @@ class _Reverse(Transform):
             return self.shape(ssa.Var(stmt.target))
         if _is_helper_call(expr, "item_adjoint") and len(stmt.args) > 1 \
                 and trees.same(expr.args[1], ssa.render_operand(stmt.args[1])):
-            base = stmt.args[0]
             _, arrays, _, ints = self.shape_keys()
-            index = analysis.index_key(stmt.args[1], ints, isinstance(
-                base, ssa.Var) and base.name in arrays)
-            base = self.adjoint_shape(expr.args[0], stmt)
-            if index is not None and base is not None:
-                return ("item", base, index)
+            return analysis.item_key(
+                self.adjoint_shape(expr.args[0], stmt), stmt.args[1], ints,
+                analysis.holds(arrays, stmt.args[0]))
         return None
 
     def run_hooks(self, names):

@@ -109,11 +109,9 @@ class Transform:
         return None
 
     def shape_keys(self):
-        """`analysis.shape_keys` of the function (its scalars known), and
-        the targets of its loops over ranges."""
+        """`analysis.shape_keys` of the function (its scalars known)."""
         if self.shapes is None:
-            self.shapes = (*analysis.shape_keys(self.func, self.scalars),
-                           analysis.range_ints(self.func))
+            self.shapes = analysis.shape_keys(self.func, self.scalars)
         return self.shapes
 
     def may_join(self, stmt, not_ints=()):
@@ -133,10 +131,8 @@ class Transform:
                 o, self.scalars)
 
         def may_be_int(o):
-            if isinstance(o, ssa.Var):
-                return o.name not in floats and o.name not in not_ints
-            return \
-                type(getattr(o, "value", None)) not in (float, complex)
+            return not analysis.holds(floats, o) and getattr(
+                o, "name", None) not in not_ints
         if stmt.fn in (operator.add, operator.iadd, runtime.iadd):
             return all(map(may_be_sequence, stmt.args))
         # (xs * xs raises)
