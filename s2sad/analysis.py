@@ -383,6 +383,67 @@ _NOT_ELEMENTWISE = {max, min, float}
 _WRITES = {runtime.setitem, runtime.setitem_owned, runtime.setitem_in_place}
 
 
+def elementwise_leaves(func, arrays):
+    """Map each SSA name to its leaves: the names it is computed from by
+    elementwise arithmetic and elementwise functions alone, and by items
+    and copies of `arrays` (names holding no list: see `shape_keys`);
+    itself when it is made otherwise (a parameter, a product `a @ b`, a
+    loop's value). Number constants are no leaves: NumPy gives `2.0 * x`
+    x's dtype, so a value's dtype is that of its leaves together; a value
+    whose leaves include another's has at least that one's dtype."""
+    made = {s.target: s for s in ssa.walk(func.body)
+            if isinstance(s, ssa.Assign) and s.target is not None}
+    found = {}
+
+    def leaves(name):
+        if name not in found:
+            found[name] = {name}  # (until known: a cycle ends here)
+            stmt = made.get(name)
+            if stmt is None or stmt.kwargs or stmt.spreads():
+                pass
+            elif _is_elementwise(stmt):
+                found[name] = set().union(*map(_leaves_of, stmt.operands()))
+            elif (stmt.fn is operator.getitem or stmt.fn is np.copy or
+                  stmt.fn is ssa.method("copy")) and (holds(
+                      arrays, stmt.args[0]) or _is_slicing(stmt)):
+                found[name] = _leaves_of(stmt.args[0])  # (of its dtype)
+        return found[name]
+
+    def _leaves_of(operand):
+        if isinstance(operand, ssa.Var):
+            return leaves(operand.name)
+        if type(operand.value) in (int, float, bool):
+            return set()
+        return {repr(operand)}  # (a complex number, a global array)
+    return leaves
+
+
+def _is_slicing(stmt):
+    """Is `stmt` `x[a:b]` or `x[a:b, c:d]`, slices of x (of an array, or
+    items of a list that, taken for an array, have x's dtype)?"""
+    value = getattr(stmt.args[1], "value", None) if stmt.fn is \
+        operator.getitem else None
+    parts = value if isinstance(value, tuple) else (value,)
+    return all(isinstance(part, slice) for part in parts)
+
+
+def _is_elementwise(stmt):
+    """Is `stmt` elementwise arithmetic or an elementwise function (a rule
+    with partials; `+` and `*` too, which on lists the derivative code
+    refuses) that keeps its operands' kind of number (not np.abs of a
+    complex array, a float one)?"""
+    if stmt.fn in _TO_REAL:
+        return False
+    rule = rule_of(stmt)
+    return stmt.fn is ssa.identity or stmt.fn in _ELEMENTWISE or \
+        stmt.fn in JOINING or (rule is not None and rule.partials is not None
+                               and stmt.fn not in _NOT_ELEMENTWISE)
+
+
+# elementwise functions that make a complex value real
+_TO_REAL = {abs, np.abs, np.real, np.imag, np.angle}
+
+
 def shape_keys(func, scalars):
     """(keys, arrays, floats, ints): `keys` maps SSA names to shape keys: names with
     equal keys hold values of one shape (as np.shape gives it) on every run

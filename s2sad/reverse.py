@@ -277,6 +277,8 @@ class _Reverse(Transform):
         if self.with_value:
             result = gast.Tuple([value, result], gast.Load())
         body.append(gast.Return(result))
+        if not self.assume_scalar:
+            self.spread_late(body)
         if self.fallback:
             body.insert(0, self.guard())
         return Generated(self.gradient_function(body), self.imports,
@@ -374,6 +376,158 @@ class _Reverse(Transform):
                                              [gradient, load(param)])
             return gradient
         return self.runtime_call("zeros_like", [load(param)])
+
+    # -- spreading late --
+
+    def spread_late(self, body):
+        """An adjoint seeded with a number stays a number until a shape
+        forces it to spread.
+
+        The adjoint of a total (`np.sum(x)`) is `runtime.unreduce(g, x)`,
+        g spread over x's shape. Where every read of it, and of what
+        arithmetic with numbers makes of it (`-g`, `g * 0.5`), is
+        elementwise arithmetic with a value the shape analysis knows has
+        x's shape, that arithmetic broadcasts g as the spread did: `g * (2.0
+        * x)`. The spread is left out, and with it an array of x's size and
+        a pass over it. The other value's dtype must also be at least x's
+        (its elementwise leaves include x's, `analysis.elementwise_leaves`),
+        so that the arithmetic is done in the dtype it was done in.
+        """
+        # adjoint name -> the SSA name it is the adjoint of
+        self.primals = {bar: name for name, bar in self.bars.items()}
+        roots = {}  # adjoint name -> (its statement's index, (key, x))
+        for i, stmt in enumerate(body):
+            found = self.spread_of_number(stmt)
+            if found is not None:
+                roots[stmt.targets[0].id] = (i, found)
+        if not roots:
+            return
+        leaves = analysis.elementwise_leaves(self.func,
+                                             self.shape_keys()[1])
+        while roots:
+            needed = self.spreads_needed(body, roots, leaves)
+            if not needed:
+                break
+            for name in needed:
+                del roots[name]
+        for i, _ in roots.values():
+            body[i].value = body[i].value.args[0]
+
+    def spread_of_number(self, stmt):
+        """The shape key of x when `stmt` is `g_bar = runtime.unreduce(g,
+        x)` (no axis) of a number g over an array x, else None."""
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)):
+            return None
+        call = stmt.value
+        if not _is_helper_call(call, "unreduce") or not _over_all(call) or \
+                not isinstance(call.args[1], gast.Name):
+            return None
+        key = self.shape(ssa.Var(call.args[1].id))
+        if key in (None, analysis.SCALAR_SHAPE) or \
+                self.late_key(call.args[0], {}, None)[:2] != (
+                    "full", analysis.SCALAR_SHAPE):
+            return None
+        return key, call.args[1].id
+
+    def spreads_needed(self, body, roots, leaves):
+        """The roots (see `spread_late`) some read needs spread."""
+        lazy = {}  # name -> (shape key, x's leaves, its roots)
+        needed = set()
+        for i, stmt in enumerate(body):
+            stored = set(trees.names(stmt, gast.Store))
+            target = stmt.targets[0].id if isinstance(stmt, gast.Assign) and \
+                len(stmt.targets) == 1 and isinstance(
+                    stmt.targets[0], gast.Name) else None
+            if target in roots and roots[target][0] == i:
+                key, x = roots[target][1]
+                lazy[target] = (key, leaves(x), {target})
+                continue
+            read = {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+                    and isinstance(n.ctx, gast.Load) and n.id in lazy}
+            if read:
+                sources = set().union(*(lazy[n][2] for n in read))
+                found = self.late_key(stmt.value, lazy, leaves) \
+                    if target is not None else None
+                if found is None:
+                    needed |= sources
+                elif found[0] == "lazy":
+                    lazy[target] = (found[1], found[2], sources)
+                    continue
+            for name in stored:
+                lazy.pop(name, None)
+        return needed
+
+    def late_key(self, node, lazy, leaves):
+        """What `node` gives, where the names in `lazy` hold numbers that
+        stand for arrays: ("full", shape key, dtype leaves) for an array
+        of a key; ("lazy", shape key, x's leaves) for a number that still
+        stands for one; ("full", None, ...) for a value of unknown shape
+        with no lazy number in it; None when a lazy number would be read
+        where its shape matters."""
+        if isinstance(node, gast.Name):
+            if node.id in lazy:
+                return ("lazy",) + lazy[node.id][:2]
+            primal = self.primals.get(node.id)
+            if primal is not None:  # an adjoint: its primal's shape
+                key = self.shape(ssa.Var(primal))
+                return ("full", key if key == analysis.SCALAR_SHAPE else
+                        ("adjoint", node.id), set())
+            return ("full", self.shape(ssa.Var(node.id)),
+                    leaves(node.id) if leaves else set())
+        if isinstance(node, gast.Constant) and type(node.value) in (
+                int, float):
+            return ("full", analysis.SCALAR_SHAPE, set())
+        if isinstance(node, gast.BinOp) and isinstance(node.op, (
+                gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)):
+            parts = [node.left, node.right]
+        elif isinstance(node, gast.UnaryOp) and isinstance(
+                node.op, (gast.USub, gast.UAdd)):
+            parts = [node.operand]
+        elif self.is_elementwise_call(node):
+            parts = node.args
+        elif _is_helper_call(node, "reduced_size") and _over_all(
+                node, 1):  # (an int)
+            return ("full", analysis.SCALAR_SHAPE, set())
+        else:
+            reads_lazy = any(isinstance(n, gast.Name) and n.id in lazy
+                             for n in gast.walk(node))
+            return None if reads_lazy else ("full", None, set())
+        found = [self.late_key(part, lazy, leaves) for part in parts]
+        if None in found:
+            return None
+        lazies = {f[1] for f in found if f[0] == "lazy"}
+        keys = {f[1] for f in found if f[0] == "full"} - {
+            analysis.SCALAR_SHAPE}
+        dtype = set().union(*(f[2] for f in found if f[0] == "full"))
+        if not lazies:
+            return ("full", keys.pop() if len(keys) == 1 else None if keys
+                    else analysis.SCALAR_SHAPE, dtype)
+        if len(lazies) > 1 or not keys <= lazies or None in keys:
+            return None
+        key = lazies.pop()
+        x_leaves = set().union(*(f[2] for f in found if f[0] == "lazy"))
+        if not keys:
+            return ("lazy", key, x_leaves)
+        if not x_leaves <= dtype:
+            return None  # (done in a smaller dtype than x's)
+        return ("full", key, dtype)
+
+    def is_elementwise_call(self, node):
+        """Is `node` a call, without keywords, of a NumPy ufunc on as many
+        arguments as it takes, or of runtime.divide?"""
+        if not isinstance(node, gast.Call) or node.keywords or not isinstance(
+                node.func, gast.Attribute) or not isinstance(
+                node.func.value, gast.Name):
+            return False
+        name = node.func.value.id
+        owner = self.imports[name] if name in self.imports else None if \
+            name in self.locals else self.source.lookup(name)
+        fn = getattr(owner, node.func.attr, None)
+        if owner is runtime:
+            return fn is runtime.divide
+        return isinstance(fn, np.ufunc) and fn.nin == len(node.args) and \
+            owner is np
 
     # -- the reverse sweep --
 
@@ -872,6 +1026,14 @@ _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
 # position here), for which a `runtime.Like` stands in on the tape
 _READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
                  "keep_last": 1, "zeros_like": 0}
+
+
+def _over_all(call, start=2):
+    """Does a call of runtime.unreduce (or, from start=1, reduced_size)
+    pass the defaults after its first `start` arguments: no axis, no
+    keepdims, no mask?"""
+    return not call.keywords and [getattr(a, "value", a) for a in call.args[
+        start:]] == [None, False, True][:len(call.args) - start]
 
 
 def _is_helper_call(node, helper):

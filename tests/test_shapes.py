@@ -354,3 +354,108 @@ def test_np_matrix_is_refused():
         M = np.matrix([[0.3, 0.5], [0.7, 0.2]])
     with pytest.raises(s2sad.errors.InputTypeError, match="np.matrix"):
         s2sad.grad(squared_matrix)(M)
+
+
+# -- an adjoint seeded with a number stays a number until a shape needs it --
+#
+# The adjoint of a total `np.sum(x)` is its cotangent spread over x's shape.
+# Where every read of it is elementwise arithmetic with a value of x's shape
+# (and at least x's dtype), that arithmetic broadcasts the number just as
+# well: the generated code spreads nothing. Everywhere else it still must.
+
+def sum_of_squares(x, y):
+    return 0.5 * np.sum((x - y) ** 2)
+
+
+def mean_logaddexp(w, X):
+    return np.mean(np.logaddexp(0.0, X @ w))
+
+
+def scaled_total(x):
+    return np.sum(3.0 * np.sin(x) ** 2) - 2.0 * np.sum(np.cos(x) ** 2)
+
+
+def test_a_total_s_adjoint_is_not_spread_where_arithmetic_broadcasts_it():
+    for f, args in [
+            (rosenbrock, (RNG.standard_normal(6),)),
+            (sum_of_squares, (RNG.standard_normal(5), RNG.standard_normal(5))),
+            (mean_logaddexp, (RNG.standard_normal(3),
+                              RNG.standard_normal((4, 3)))),
+            (scaled_total, (RNG.standard_normal((2, 3)),))]:
+        grad = s2sad.grad(f)
+        grad(*args)
+        assert "unreduce" not in grad.source, f.__name__
+        s2sad.check_grads(f, args, argnums=0)
+
+
+def total(x):
+    return np.sum(x)
+
+
+def outer_total(x, y):
+    return np.sum(x[:, None] * y[None, :])
+
+
+def total_then_row(x):
+    s = np.sum(x ** 2)
+    return s * np.sum(x[0])
+
+
+def mixed_precision(x, w):
+    return np.mean(x * w)
+
+
+def total_of_a_product(A, B):
+    return np.sum((A @ B) ** 2)
+
+
+@pytest.mark.parametrize("f, args", [
+    # the gradient itself: the ones must be there
+    (total, (RNG.standard_normal(4),)),
+    # a value of another shape: broadcasting would give the wrong shape
+    (outer_total, (RNG.standard_normal(3), RNG.standard_normal(4))),
+    (total_then_row, (RNG.standard_normal((3, 2)),)),
+    (total_of_a_product, (RNG.standard_normal((2, 3)),
+                          RNG.standard_normal((3, 4)))),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_total_s_adjoint_is_spread_where_its_shape_is_read(f, args):
+    for argnums in range(len(args)):
+        grad = s2sad.grad(f, argnums=argnums)
+        g = grad(*args)
+        assert np.shape(g) == np.shape(args[argnums])
+        s2sad.check_grads(f, args, argnums=argnums)
+
+
+def leaves_of(f):
+    func = ssa.lower(frontend.parse(f))
+    keys, arrays, _, _ = analysis.shape_keys(func, set())
+    return analysis.elementwise_leaves(func, arrays)
+
+
+def dtypes(x, w):
+    a = x[1:] * 2.0
+    b = np.abs(a) + w
+    return np.sum(a - b)
+
+
+def test_the_leaves_a_dtype_comes_from():
+    leaves = leaves_of(dtypes)
+    assert leaves("a") == leaves("x")  # (x[1:] has x's dtype)
+    assert leaves("b") >= leaves("w")
+    assert not leaves("b") >= leaves("a")  # np.abs may make a complex real
+
+
+def test_a_total_s_adjoint_is_spread_in_its_own_dtype():
+    # x * w is float64 and w float32: the cotangent 1 / n times w must be
+    # done in float64, as with the spread float64 adjoint, not in float32
+    x = RNG.standard_normal(5)
+    w = RNG.standard_normal(5).astype(np.float32)
+    grad = s2sad.grad(mixed_precision)
+    g = grad(x, w)
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g, (1.0 / 5) * w.astype(np.float64))
+    # and a float32 program's gradient stays float32
+    x32 = x.astype(np.float32)
+    g32 = s2sad.grad(sum_of_squares)(x32, w)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, x32 - w, rtol=1e-6)
