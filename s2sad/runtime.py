@@ -253,7 +253,14 @@ def gradient(g, x):
     """The derivative with respect to `x` as s2sad returns it: in x's
     structure, type and shape, in x's floating dtype (float64 for integers),
     real for a real x, and never sharing memory with x."""
-    if x.__class__ is float and g.__class__ is float:
+    if g.__class__ is np.ndarray:
+        if x.__class__ is np.ndarray and g.dtype is x.dtype and \
+                g.shape == x.shape and x.dtype.kind in "fc":  # (at once)
+            if (g if g.base is None else _memory(g)) is (
+                    x if x.base is None else _memory(x)):
+                return g.copy()
+            return g
+    elif x.__class__ is float and g.__class__ is float:
         return g
     if _is_plain(g, x):
         return g.copy() if _memory(g) is _memory(x) else g
@@ -285,28 +292,26 @@ def gradients(gs, xs, others=()):
     """`gradient` of each of `gs` for each of `xs`; none of the results
     shares memory with another, with any of `xs` or with `others` (the
     cotangents a vjp was given)."""
-    if all(x.__class__ is float and g.__class__ is float
-           for g, x in zip(gs, xs)):
-        return tuple(gs)  # (nothing to check, nothing allocated)
-    plain = True
+    # floats and arrays as returned (the common case, at once): only their
+    # memory is checked
+    held = {id(x if x.base is None else _memory(x)) for x in xs
+            if x.__class__ is np.ndarray}
+    if others:
+        held.update(id(_memory(a)) for a in _arrays(others))
+    out = []
     for g, x in zip(gs, xs):
-        if not (x.__class__ is float and g.__class__ is float or
-                _is_plain(g, x)):
-            plain = False
+        if g.__class__ is np.ndarray:
+            if not _is_plain(g, x):
+                break
+            memory = g if g.base is None else _memory(g)
+            if id(memory) in held:
+                g = g.copy()
+                memory = g
+            held.add(id(memory))
+        elif g.__class__ is not float or x.__class__ is not float:
             break
-    if plain:  # floats and arrays as returned: only their memory is checked
-        held = {id(_memory(x)) for x in xs if x.__class__ is np.ndarray}
-        if others:
-            held.update(id(_memory(a)) for a in _arrays(others))
-        out = []
-        for g in gs:
-            if g.__class__ is np.ndarray:
-                memory = g if g.base is None else _memory(g)
-                if id(memory) in held:
-                    g = g.copy()
-                    memory = g
-                held.add(id(memory))
-            out.append(g)
+        out.append(g)
+    else:
         return tuple(out)
     held = {id(_memory(a)) for a in _arrays((xs, others))}
     return tuple(_unshared(_like(g, x), held) for g, x in zip(gs, xs))
