@@ -80,6 +80,7 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.scatter(tree)
         passes.in_place(tree)
         passes.clear_in_place(tree)
+    passes.absorb(tree)
     passes.nest(tree)
     tree.body = _clean(tree.body)
     return tree
@@ -190,6 +191,36 @@ def _summary(node):
 _LEAVES = (gast.Name, gast.Constant)
 
 
+def _calls_nothing(node):
+    """Does `node` call nothing (so its place in an order of evaluation
+    cannot matter)?"""
+    return not any(isinstance(n, gast.Call) for n in trees.walk(node))
+
+
+def _is_negation(node):
+    return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub)
+
+
+def _negated_factor(node, alone=False):
+    """`node` with the sign of one of its number factors turned (`2.0 * b`
+    -> `-2.0 * b`), or None if it has none; `alone`: only a number itself
+    (a divisor)."""
+    if _is_number(node) and type(node.value) in (int, float):
+        return gast.Constant(-node.value, None)
+    if alone or not (isinstance(node, gast.BinOp) and isinstance(
+            node.op, (gast.Mult, gast.Div))):
+        return None
+    fields = ("left", "right") if isinstance(node.op, gast.Mult) else \
+        ("left",)
+    for field in fields:
+        negated = _negated_factor(getattr(node, field))
+        if negated is not None:
+            new = gast.BinOp(node.left, node.op, node.right)
+            setattr(new, field, negated)
+            return new
+    return None
+
+
 def _is_number(node, value=None):
     ok = (isinstance(node, gast.Constant) and type(node.value) in (int, float))
     return ok and (value is None or node.value == value)
@@ -269,6 +300,25 @@ class _Passes:
                                                            None))
                         self.changed = True
             left, right, op = node.left, node.right, node.op
+            if isinstance(op, (gast.Mult, gast.Div)) and _is_negation(left):
+                # -a * 4.0 -> a * -4.0: the sign taken into a number (IEEE
+                # arithmetic is symmetric in sign: the same to the bit)
+                negated = _negated_factor(right, isinstance(op, gast.Div))
+                if negated is not None:
+                    return gast.BinOp(left.operand, op, negated)
+            if isinstance(op, gast.Mult) and _is_negation(right):
+                negated = _negated_factor(left)
+                if negated is not None:
+                    return gast.BinOp(negated, op, right.operand)
+            if isinstance(op, gast.Add) and _is_negation(left) and \
+                    _calls_nothing(left) and not any(
+                        self.writes_in_place(c) for c in trees.walk(right)
+                        if isinstance(c, gast.Call)):
+                # (-a + b -> b - a: b computed first now, which must not
+                # write into what a reads)
+                return gast.BinOp(right, gast.Sub(), left.operand)
+            if isinstance(op, gast.Sub) and _is_negation(right):
+                return gast.BinOp(left, gast.Add(), right.operand)
             if isinstance(op, gast.Mult):
                 for a, b in ((left, right), (right, left)):
                     if _is_number(b, 1):
@@ -749,6 +799,59 @@ class _Passes:
                 if not hasattr(after, "s2sad_line") and lines[i + 1]:
                     after.s2sad_line = lines[i + 1]
             block[:] = [s for i, s in enumerate(block) if i not in removed]
+
+    def absorb(self, tree):
+        """`t = -a; ...; u = t * 4.0` -> `u = a * -4.0` in derivative code:
+        a negation read once is moved into its reader where the reader's
+        arithmetic takes the sign (into a number factor, or `b + t` into
+        `b - a`; see `identity`), so that it costs no pass of its own. Only
+        past pure statements that do not assign what it reads."""
+        loads = collections.Counter(_names(tree, gast.Load))
+        for block in _blocks(tree.body):
+            removed = set()
+            for i, stmt in enumerate(block):
+                name = _target(stmt)
+                if name not in self.derivative_names or loads[name] != 1 or \
+                        self.stores[name] != 1 or len(stmt.targets) != 1 or \
+                        not _is_negation(stmt.value) or not self.is_pure(
+                            stmt.value):
+                    continue
+                reads = set(_names(stmt.value, gast.Load))
+                for j in range(i + 1, min(len(block), i + 1 + _REACH)):
+                    later = block[j]
+                    if j in removed or codegen.is_comment(later):
+                        continue
+                    if not isinstance(later, gast.Assign):
+                        break
+                    if name in _names(later.value, gast.Load):
+                        if _target(later) in self.derivative_names and \
+                                self.takes_sign(later, name, stmt.value):
+                            removed.add(i)
+                            self.stores[name] -= 1
+                        break
+                    if not self.is_pure(later.value) or reads.intersection(
+                            _names(later, gast.Store)):
+                        break
+            block[:] = [s for i, s in enumerate(block) if i not in removed]
+
+    def takes_sign(self, stmt, name, negation):
+        """Put `negation` (`-a`) for the read of `name` in `stmt` if its
+        arithmetic then takes the sign; returns whether it did."""
+        kept = stmt.value
+        trial = trees.clone(kept)
+        parent, field, index = _parent_of_read(trial, name)
+        if parent is None:
+            return False
+        negation = trees.clone(negation)
+        if index is None:
+            setattr(parent, field, negation)
+        else:
+            getattr(parent, field)[index] = negation
+        trial = self.expr(trial, True)
+        if any(n is negation for n in trees.walk(trial)):
+            return False  # (still a pass of its own)
+        stmt.value = trial
+        return True
 
     def is_pure(self, node):
         """Does `node` compute a value without effects: pure kinds of
