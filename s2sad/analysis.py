@@ -552,6 +552,9 @@ def shape_keys(func, scalars):
                                        (floats, held_floats)):
                         if phi.target in held and joins(kind, phi.left):
                             kind.add(phi.target)
+                    entry = key(phi.left)
+                    if phi.target in held_keys and entry is not None:
+                        keys[phi.target] = entry
                 block(getattr(stmt, "test_body", []))
                 block(stmt.body)
                 loops.append(stmt)
@@ -562,12 +565,19 @@ def shape_keys(func, scalars):
     held_arrays = {phi.target for s in ssa.walk(func.body)
                    if isinstance(s, (ssa.For, ssa.While)) for phi in s.phis}
     held_floats = set(held_arrays)
+    # and keeps its shape if each iteration leaves it the shape it entered
+    # with (by induction over the iterations)
+    held_keys = set(held_arrays)
     while True:
         keys, arrays, floats, loops = {}, set(), set(), []
         block(func.body)
         failed = False
         for loop in loops:
             for phi in loop.phis:
+                if phi.target in keys and phi.target in held_keys and \
+                        key(phi.right) != keys[phi.target]:
+                    held_keys.discard(phi.target)
+                    failed = True
                 for kind, held in ((arrays, held_arrays),
                                    (floats, held_floats)):
                     if phi.target in kind and not joins(

@@ -68,6 +68,44 @@ def test_a_loop_tapes_no_shapes_it_knows():
     s2sad.check_grads(heat, (u, 3), argnums=0)
 
 
+def damped(x, steps):
+    v = np.zeros_like(x)
+    for _ in range(steps):
+        v = 0.9 * v - 0.1 * np.tanh(x)   # (v keeps x's shape every step)
+        x = x + v
+    return np.sum(x ** 2)
+
+
+def shrinking(x, steps):
+    for _ in range(steps):
+        x = 0.5 * (x[1:] + x[:-1])       # one item fewer each step
+    return np.sum(x ** 2)
+
+
+def growing(x, steps):
+    y = x[:1]
+    for _ in range(steps):
+        y = y[:, None] * x               # a new axis each step
+        y = np.sum(y, axis=0)
+    return np.sum(y * x[0])
+
+
+def test_a_loop_variable_keeps_the_shape_it_enters_with():
+    grad = s2sad.grad(damped)
+    x = RNG.standard_normal(5)
+    grad(x, 4)
+    # entering with x's shape and leaving each step with it, v has it:
+    # nothing to unbroadcast, no shape on the tape
+    assert "unbroadcast" not in grad.source
+    assert "runtime.shape(" not in grad.source
+    s2sad.check_grads(damped, (x, 4), argnums=0)
+    # and a loop variable that changes shape is unbroadcast as it goes
+    for f in (shrinking, growing):
+        for steps in (0, 1, 3):
+            s2sad.check_grads(f, (RNG.standard_normal(5), steps),
+                              argnums=0)
+
+
 def keys_of(f):
     func = ssa.lower(frontend.parse(f))
     return analysis.shape_keys(func, analysis.known_scalars(func))[0]
