@@ -696,15 +696,24 @@ def check_scalar(y, where):
 def seed(y, where):
     """The cotangent a gradient starts from: 1 for a scalar output, ones
     for an output of one element (as autograd); others are refused (see
-    `check_scalar`)."""
+    `check_scalar`). The 1 of a NumPy float output is a NumPy value of its
+    dtype: a Python float would take the dtype of what it meets (NEP 50),
+    so `1.0 / np.float32(v)` would round in float32 what the function
+    computed in float64."""
     cls = y.__class__
-    if cls is float or cls is np.float64 or cls is int or cls is np.int64:
+    if cls is np.float64:
+        return _ONE
+    if cls is float or cls is int or cls is np.int64:
         return 1.0
     try:
         check_scalar(y, where)
     except errors.OneElementOutput:
         return np.ones(np.shape(y), np.result_type(y, 0.0))
-    return 1.0
+    dtype = getattr(y, "dtype", None)
+    return dtype.type(1) if dtype is not None and dtype.kind == "f" else 1.0
+
+
+_ONE = np.float64(1.0)
 
 
 def getitem_adjoint(g, x, index):

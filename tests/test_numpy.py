@@ -64,6 +64,54 @@ def test_float32_gradient_matches_float64_to_float32_precision():
     np.testing.assert_allclose(single, exact, rtol=1e-5)
 
 
+def normalised_mse(w, X, y):
+    return np.mean((X @ w - y) ** 2) / np.var(y)
+
+
+def normalised_mse_hand(w, X, y):
+    # np.var(y) of float32 data is a float32: the function divides by it
+    return 2.0 * X.T @ (X @ w - y) / len(y) / np.float64(np.var(y))
+
+
+def shared_scale(w, d):
+    s = np.sum(d) / 3.0
+    return w[0] + w[0] * s
+
+
+def shared_scale_hand(w, d):
+    return np.array([1.0 + np.float64(np.sum(d) / 3.0), 0.0, 0.0])
+
+
+def tempered(w, logits, T):
+    return np.sum(np.tanh(w * logits / T)) + np.sum(w / logits)
+
+
+def tempered_hand(w, logits, T):
+    logits, T = logits.astype(float), np.float64(T)
+    return (1.0 - np.tanh(w * logits / T) ** 2) * logits / T + 1.0 / logits
+
+
+@pytest.mark.parametrize("f, args", [
+    (normalised_mse, (np.array([0.3, -0.2, 0.5]),
+                      np.linspace(0.1, 1.0, 12).reshape(4, 3),
+                      np.array([0.2, -0.7, 1.1, 0.4]))),
+    (shared_scale, (np.array([0.3, -1.2, 2.5]),
+                    np.array([0.1, 0.2, 0.7, -0.45]))),
+    (tempered, (np.array([0.3, -0.2, 0.5]), np.array([0.7, 1.3, -2.1]),
+                0.7)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_float64_parameters_with_float32_data_get_float64_gradients(f, args):
+    # the function computes in float64 where a float64 parameter meets the
+    # float32 data; so must its gradient: a cotangent that is a Python
+    # float, or 1.0 / d of a float32 d, would round in float32 (NEP 50)
+    w, data = args[0], tuple(np.float32(a) if np.ndim(a) == 0 else
+                             a.astype(np.float32) for a in args[1:])
+    hand = globals()[f.__name__ + "_hand"]
+    g = s2sad.grad(f)(w, *data)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, hand(w, *data), rtol=1e-14)
+
+
 def test_duplicate_fancy_indices_accumulate():
     x = np.array([1.0, 2.0, 3.0])
     index = np.array([0, 2, 0, 0])
