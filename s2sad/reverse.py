@@ -425,8 +425,9 @@ class _Reverse(Transform):
             return None
         key = self.shape(ssa.Var(call.args[1].id))
         if key in (None, analysis.SCALAR_SHAPE) or \
-                self.late_key(call.args[0], {}, None)[:2] != (
-                    "full", analysis.SCALAR_SHAPE):
+                self.late_key(call.args[0], {}, None)[:2] not in (
+                    ("full", analysis.SCALAR_SHAPE),
+                    ("full", _PYTHON_NUMBER)):
             return None
         return key, call.args[1].id
 
@@ -477,7 +478,7 @@ class _Reverse(Transform):
                     leaves(node.id) if leaves else set())
         if isinstance(node, gast.Constant) and type(node.value) in (
                 int, float):
-            return ("full", analysis.SCALAR_SHAPE, set())
+            return ("full", _PYTHON_NUMBER, set())
         if isinstance(node, gast.BinOp) and isinstance(node.op, (
                 gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)):
             parts = [node.left, node.right]
@@ -488,7 +489,7 @@ class _Reverse(Transform):
             parts = node.args
         elif _is_helper_call(node, "reduced_size") and _over_all(
                 node, 1):  # (an int)
-            return ("full", analysis.SCALAR_SHAPE, set())
+            return ("full", _PYTHON_NUMBER, set())
         else:
             reads_lazy = any(isinstance(n, gast.Name) and n.id in lazy
                              for n in gast.walk(node))
@@ -497,18 +498,24 @@ class _Reverse(Transform):
         if None in found:
             return None
         lazies = {f[1] for f in found if f[0] == "lazy"}
-        keys = {f[1] for f in found if f[0] == "full"} - {
-            analysis.SCALAR_SHAPE}
+        keys = {f[1] for f in found if f[0] == "full"} - {_PYTHON_NUMBER}
         dtype = set().union(*(f[2] for f in found if f[0] == "full"))
         if not lazies:
-            return ("full", keys.pop() if len(keys) == 1 else None if keys
-                    else analysis.SCALAR_SHAPE, dtype)
-        if len(lazies) > 1 or not keys <= lazies or None in keys:
+            shapes = keys - {analysis.SCALAR_SHAPE}
+            if shapes:
+                return ("full", shapes.pop() if len(shapes) == 1 else None,
+                        dtype)
+            return ("full", analysis.SCALAR_SHAPE if keys else
+                    _PYTHON_NUMBER, dtype)
+        if len(lazies) > 1 or None in keys:
             return None
         key = lazies.pop()
         x_leaves = set().union(*(f[2] for f in found if f[0] == "lazy"))
-        if not keys:
+        if not keys:  # (numbers only: Python's, which take g's dtype)
             return ("lazy", key, x_leaves)
+        if keys != {key}:
+            return None  # (another shape, or a NumPy number: `g * s` of
+            # a float32 s would round in float32 what the spread did not)
         if not x_leaves <= dtype:
             return None  # (done in a smaller dtype than x's)
         return ("full", key, dtype)
@@ -1026,6 +1033,11 @@ _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
 # position here), for which a `runtime.Like` stands in on the tape
 _READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
                  "keep_last": 1, "zeros_like": 0}
+
+
+# the key `late_key` gives a Python number (a constant, a count): rank 0,
+# and of no dtype of its own (NEP 50)
+_PYTHON_NUMBER = ("Python number",)
 
 
 def _over_all(call, start=2):
