@@ -10,7 +10,7 @@ their phis like the values themselves, so forward mode needs no tape.
 import gast
 
 from s2sad import analysis, ssa, template, trees
-from s2sad.transform import Generated, Transform, load, partials
+from s2sad.transform import Generated, Transform, load, partials, times
 
 
 def transform(func, argnums):
@@ -193,8 +193,7 @@ class _Forward(Transform):
         self.check_covered(stmt, rule, tmpl, operands, tmpl.reads_d)
         out += filled.stmts
         if tmpl is rule.partials:
-            terms = [gast.BinOp(load(self.dots[operands[p].name]), gast.Mult(),
-                                partial)
+            terms = [times(load(self.dots[operands[p].name]), partial)
                      for p, partial in partials(tmpl, filled)
                      if isinstance(operands[p], ssa.Var)
                      and operands[p].name in self.active]

@@ -37,7 +37,7 @@ import gast
 import numpy as np
 
 from s2sad import codegen, runtime, trees
-from s2sad.rules import registry
+from s2sad.rules import ieee, registry
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
          gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -191,15 +191,6 @@ def _summary(node):
 _LEAVES = (gast.Name, gast.Constant)
 
 
-def _is_reciprocal(node):
-    """Is `node` rules/ieee.py's `1.0 / b if b else np.divide(1.0, b)`?"""
-    return isinstance(node, gast.IfExp) and isinstance(
-        node.body, gast.BinOp) and isinstance(node.body.op, gast.Div) and \
-        _is_number(node.body.left, 1) and isinstance(
-            node.orelse, gast.Call) and len(node.orelse.args) == 2 and \
-        _is_number(node.orelse.args[0], 1) and not node.orelse.keywords
-
-
 def _calls_nothing(node):
     """Does `node` call nothing (so its place in an order of evaluation
     cannot matter)?"""
@@ -337,18 +328,11 @@ class _Passes:
                 if isinstance(right, gast.BinOp) and isinstance(
                         right.op, gast.Div) and _is_number(right.left, 1):
                     return gast.BinOp(left, gast.Div(), right.right)
-                # g * (1 / y) -> g / y in IEEE's forms too (rules/ieee.py):
-                # one rounding, in the dtype of g and y together (1.0 / y
-                # of a float32 y rounds in float32 what g / y would not)
+                # g * (1 / y) -> g / y in IEEE's forms too (rules/ieee.py)
                 for a, b in ((left, right), (right, left)):
-                    if self.is_runtime_call(b, "divide") and len(
-                            b.args) == 2 and _is_number(b.args[0], 1):
-                        return gast.Call(b.func, [a, b.args[1]], [])
-                    if _is_reciprocal(b) and isinstance(a, _LEAVES):
-                        return gast.IfExp(b.test, gast.BinOp(
-                            a, gast.Div(), b.body.right), gast.Call(
-                                b.orelse.func, [trees.clone(a),
-                                                b.orelse.args[1]], []))
+                    divided = ieee.over(a, b)
+                    if divided is not None:
+                        return divided
             if isinstance(op, gast.Add):
                 if trees.same(left, right):  # d * d gives g * d twice
                     return gast.BinOp(gast.Constant(2.0, None), gast.Mult(), left)

@@ -15,7 +15,8 @@ import gast
 import numpy as np
 
 from s2sad import analysis, codegen, errors, runtime, ssa, trees
-from s2sad.transform import Generated, Transform, defined_in, load, partials
+from s2sad.transform import (Generated, Transform, defined_in, load,
+                             partials, times)
 
 
 def transform_vjp(func, argnums):
@@ -837,7 +838,7 @@ class _Reverse(Transform):
         rule, tmpl, operands, filled = found
         out += filled.stmts
         if tmpl is rule.partials:
-            contributions = [(p, gast.BinOp(target_bar, gast.Mult(), partial))
+            contributions = [(p, times(target_bar, partial))
                              for p, partial in partials(tmpl, filled)]
         else:
             contributions = filled.contributions

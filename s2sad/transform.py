@@ -673,6 +673,13 @@ def partials(tmpl, filled):
             if not (isinstance(expr, gast.Constant) and expr.value is None)]
 
 
+def times(g, partial):
+    """`g * partial`, a derivative times a rule's partial; `g / y` for a
+    partial `1 / y` (see `ieee.over`)."""
+    divided = ieee.over(g, partial)
+    return gast.BinOp(g, gast.Mult(), partial) if divided is None else divided
+
+
 def load(identifier):
     """A gast expression reading `identifier`."""
     return gast.Name(identifier, gast.Load(), None, None)

@@ -107,9 +107,15 @@ def test_float64_parameters_with_float32_data_get_float64_gradients(f, args):
     w, data = args[0], tuple(np.float32(a) if np.ndim(a) == 0 else
                              a.astype(np.float32) for a in args[1:])
     hand = globals()[f.__name__ + "_hand"]
-    g = s2sad.grad(f)(w, *data)
-    assert g.dtype == np.float64
-    np.testing.assert_allclose(g, hand(w, *data), rtol=1e-14)
+    for optimize in (True, False):
+        g = s2sad.grad(f, optimize=optimize)(w, *data)
+        assert g.dtype == np.float64
+        np.testing.assert_allclose(g, hand(w, *data), rtol=1e-14)
+    # and in forward mode, along each axis
+    for i in range(len(w)):
+        basis = np.eye(len(w))[i]
+        _, tangent = s2sad.jvp(lambda v: f(v, *data), (w,), (basis,))
+        np.testing.assert_allclose(tangent, hand(w, *data)[i], rtol=1e-13)
 
 
 def test_duplicate_fancy_indices_accumulate():

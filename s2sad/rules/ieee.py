@@ -374,6 +374,39 @@ class Lowering:
                    for n in gast.walk(node))
 
 
+def over(g, reciprocal):
+    """`g * reciprocal` as a division, when `reciprocal` is 1 / y in one of
+    the forms above (`1.0 / y`, `runtime.divide(1.0, y)`, `np.divide(1.0,
+    y)`, `1.0 / y if y else np.divide(1.0, y)`); else None. `g / y` rounds
+    once, in the dtype of g and y together, where `1.0 / y` of a float32 y
+    would round in float32 first (NEP 50) what the function divided in
+    float64. (The conditional form repeats g: only for a name or constant.)
+    """
+    node = reciprocal
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Div) and \
+            _constant(node.left) == 1:
+        return gast.BinOp(g, gast.Div(), node.right)
+    if _is_divide_call(node):
+        return gast.Call(node.func, [g, node.args[1]], [])
+    if isinstance(node, gast.IfExp) and isinstance(g, (
+            gast.Name, gast.Constant)) and isinstance(
+                node.body, gast.BinOp) and isinstance(
+                    node.body.op, gast.Div) and _constant(
+                        node.body.left) == 1 and _is_divide_call(node.orelse):
+        return gast.IfExp(node.test, gast.BinOp(g, gast.Div(), node.body.right),
+                          gast.Call(node.orelse.func, [
+                              _clone(g), node.orelse.args[1]], []))
+    return None
+
+
+def _is_divide_call(node):
+    """Is `node` `<module>.divide(1, y)` (np.divide or runtime.divide)?"""
+    return isinstance(node, gast.Call) and isinstance(
+        node.func, gast.Attribute) and node.func.attr == "divide" and len(
+            node.args) == 2 and not node.keywords and _constant(
+                node.args[0]) == 1
+
+
 def _flip(op):
     return {gast.GtE: gast.LtE, gast.Gt: gast.Lt}[op]
 
