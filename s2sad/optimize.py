@@ -205,8 +205,8 @@ def _negated_factor(node, alone=False):
     """`node` with the sign of one of its number factors turned (`2.0 * b`
     -> `-2.0 * b`), or None if it has none; `alone`: only a number itself
     (a divisor)."""
-    if _is_number(node) and type(node.value) in (int, float):
-        return gast.Constant(-node.value, None)
+    if _is_number(node) and (type(node.value) is float or node.value):
+        return gast.Constant(-node.value, None)  # (not an int 0: no -0)
     if alone or not (isinstance(node, gast.BinOp) and isinstance(
             node.op, (gast.Mult, gast.Div))):
         return None
