@@ -113,11 +113,6 @@ KNOWN_BUGS = {
     'np.matmul: OP(x0, x1) on 3, 3',
     # rows of the updates in place and of the IEEE division and power
     's2sad.runtime.isub: OP(x0, x1) on 2x3, 3',
-    '_operator.truediv: OP(x0, x1) on 2x3, 3',
-    '_operator.truediv: x0 / x1 on 2x3, 3',
-    'np.divide: OP(x0, x1) on 2x3, 3',
-    's2sad.runtime.divide: OP(x0, x1) on 2x3, 3',
-    's2sad.runtime.itruediv: OP(x0, x1) on 2x3, 3',
     's2sad.runtime.power: OP(x0, x1) on 2x3, 3',
     's2sad.runtime.ipow: OP(x0, x1) on 2x3, 3',
 }
