@@ -401,7 +401,8 @@ def elementwise_leaves(func, arrays):
             stmt = made.get(name)
             if stmt is None or stmt.kwargs or stmt.spreads():
                 pass
-            elif _is_elementwise(stmt):
+            elif stmt.fn not in _TO_REAL and (stmt.fn is ssa.identity or
+                                              _is_elementwise(stmt)):
                 found[name] = set().union(*map(_leaves_of, stmt.operands()))
             elif (stmt.fn is operator.getitem or stmt.fn is np.copy or
                   stmt.fn is ssa.method("copy")) and (holds(
@@ -430,17 +431,16 @@ def _is_slicing(stmt):
 def _is_elementwise(stmt):
     """Is `stmt` elementwise arithmetic or an elementwise function (a rule
     with partials; `+` and `*` too, which on lists the derivative code
-    refuses) that keeps its operands' kind of number (not np.abs of a
-    complex array, a float one)?"""
-    if stmt.fn in _TO_REAL:
+    refuses)?"""
+    if stmt.fn in _NOT_ELEMENTWISE:
         return False
     rule = rule_of(stmt)
-    return stmt.fn is ssa.identity or stmt.fn in _ELEMENTWISE or \
-        stmt.fn in JOINING or (rule is not None and rule.partials is not None
-                               and stmt.fn not in _NOT_ELEMENTWISE)
+    return stmt.fn in _ELEMENTWISE or stmt.fn in JOINING or (
+        rule is not None and rule.partials is not None)
 
 
-# elementwise functions that make a complex value real
+# elementwise functions that make a complex value real (not of the dtype
+# of their operand)
 _TO_REAL = {abs, np.abs, np.real, np.imag, np.angle}
 
 
@@ -479,7 +479,6 @@ def shape_keys(func, scalars):
         fn, args = stmt.fn, stmt.args
         if _gives_no_int(stmt, floats):
             floats.add(stmt.target)
-        rule = rule_of(stmt)
         found = None
         if stmt.target in scalars:
             found = SCALAR_SHAPE  # (float(x) of a one-item x, max(xs))
@@ -511,8 +510,7 @@ def shape_keys(func, scalars):
             found = key(args[0])
             if fn in _COPIES or not_sequence(args[0]):
                 arrays.add(stmt.target)
-        elif fn in _ELEMENTWISE or fn in JOINING or (
-                rule is not None and rule.partials is not None):
+        elif _is_elementwise(stmt):
             if fn in JOINING and not any(map(not_sequence, args)) and \
                     len(set(args)) > 1:  # (xs * xs raises)
                 return

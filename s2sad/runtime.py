@@ -253,14 +253,7 @@ def gradient(g, x):
     """The derivative with respect to `x` as s2sad returns it: in x's
     structure, type and shape, in x's floating dtype (float64 for integers),
     real for a real x, and never sharing memory with x."""
-    if g.__class__ is np.ndarray:
-        if x.__class__ is np.ndarray and g.dtype is x.dtype and \
-                g.shape == x.shape and x.dtype.kind in "fc":  # (at once)
-            if (g if g.base is None else _memory(g)) is (
-                    x if x.base is None else _memory(x)):
-                return g.copy()
-            return g
-    elif x.__class__ is float and g.__class__ is float:
+    if x.__class__ is float and g.__class__ is float:
         return g
     if _is_plain(g, x):
         return g.copy() if _memory(g) is _memory(x) else g
