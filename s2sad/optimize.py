@@ -325,10 +325,7 @@ class _Passes:
                         return a
                     if _is_number(b, -1):
                         return gast.UnaryOp(gast.USub(), a)
-                if isinstance(right, gast.BinOp) and isinstance(
-                        right.op, gast.Div) and _is_number(right.left, 1):
-                    return gast.BinOp(left, gast.Div(), right.right)
-                # g * (1 / y) -> g / y in IEEE's forms too (rules/ieee.py)
+                # g * (1 / y) -> g / y, in IEEE's forms too (rules/ieee.py)
                 for a, b in ((left, right), (right, left)):
                     divided = ieee.over(a, b)
                     if divided is not None:
@@ -782,21 +779,12 @@ class _Passes:
                         loads[name] != 1 or stores[name] != 1 or len(
                             stmt.targets) != 1 or not self.is_pure(stmt.value):
                     continue  # (an adjoint keeps its name: see above)
-                reads = set(_names(stmt.value, gast.Load))
-                for j in range(i + 1, min(len(block), i + 1 + _REACH)):
-                    later = block[j]
-                    if j in removed or codegen.is_comment(later):
-                        continue
-                    if not isinstance(later, gast.Assign) or lines[j] != \
-                            lines[i] or _target(later) in self.derivative_names:
-                        break  # (a value computed where the code shows it)
-                    if name in _names(later.value, gast.Load):
-                        if self.substitute(later.value, name, stmt.value):
-                            removed.add(i)
-                        break
-                    if not self.is_pure(later.value) or reads.intersection(
-                            _names(later, gast.Store)):
-                        break
+                j = self.reader(block, i, removed, lambda j, later: lines[
+                    j] == lines[i] and _target(later) not in
+                    self.derivative_names)  # (computed where it is shown)
+                if j is not None and self.substitute(block[j].value, name,
+                                                     stmt.value):
+                    removed.add(i)
             for i in removed:
                 # the user's line the statement after it was printed as
                 # coming from (see codegen.located), kept
@@ -821,23 +809,35 @@ class _Passes:
                         not _is_negation(stmt.value) or not self.is_pure(
                             stmt.value):
                     continue
-                reads = set(_names(stmt.value, gast.Load))
-                for j in range(i + 1, min(len(block), i + 1 + _REACH)):
-                    later = block[j]
-                    if j in removed or codegen.is_comment(later):
-                        continue
-                    if not isinstance(later, gast.Assign):
-                        break
-                    if name in _names(later.value, gast.Load):
-                        if _target(later) in self.derivative_names and \
-                                self.takes_sign(later, name, stmt.value):
-                            removed.add(i)
-                            self.stores[name] -= 1
-                        break
-                    if not self.is_pure(later.value) or reads.intersection(
-                            _names(later, gast.Store)):
-                        break
+                j = self.reader(block, i, removed)
+                if j is not None and _target(block[j]) in \
+                        self.derivative_names and self.takes_sign(
+                            block[j], name, stmt.value):
+                    removed.add(i)
+                    self.stores[name] -= 1
             block[:] = [s for i, s in enumerate(block) if i not in removed]
+
+    def reader(self, block, i, removed, may_pass=lambda j, later: True):
+        """The index of the assignment in `block` that reads the target of
+        `block[i]`, if it comes within _REACH past assignments of pure
+        values to names block[i] does not read (nothing in between changes
+        what it reads or has effects to order against), each of which, and
+        the reader, `may_pass(j, later)`; else None. Statements in
+        `removed` and comments are skipped."""
+        stmt = block[i]
+        name, reads = _target(stmt), set(_names(stmt.value, gast.Load))
+        for j in range(i + 1, min(len(block), i + 1 + _REACH)):
+            later = block[j]
+            if j in removed or codegen.is_comment(later):
+                continue
+            if not isinstance(later, gast.Assign) or not may_pass(j, later):
+                return None
+            if name in _names(later.value, gast.Load):
+                return j
+            if not self.is_pure(later.value) or reads.intersection(
+                    _names(later, gast.Store)):
+                return None
+        return None
 
     def takes_sign(self, stmt, name, negation):
         """Put `negation` (`-a`) for the read of `name` in `stmt` if its
