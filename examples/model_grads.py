@@ -1,7 +1,7 @@
 # s2sad-output: written by s2sad; do not edit, generate it again.
 # From: examples/model.py
 # Command: s2sad examples/model.py loss --argnums 0 -o examples/model_grads.py
-# Generated: 2026-12-03 22:21:02 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
+# Generated: 2026-12-04 03:25:34 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
 """The code s2sad generates for the functions of model.py, ahead of time.
 
 It needs s2sad, NumPy and the module it was generated from. It is a snapshot:
@@ -68,8 +68,10 @@ def grad_loss(params, x, y):
     try:
         _t1, _t1_residuals = vjp_forward(_user.model, params, x)
         _t2 = _t1 - y
-        _t4 = np.sum(_t2 ** 2)
-        _t4_bar = runtime.seed(_t4, 'examples/model.py:31: grad of loss')
+        _t4_bar = runtime.float64_seed((_t2,))
+        if _t4_bar is None:
+            _t4 = np.sum(_t2 ** 2)
+            _t4_bar = runtime.seed(_t4, 'examples/model.py:31: grad of loss')
         # grad of line 31: return np.sum((model.forward(params, x) - y) ** 2)
         _t2_bar = _t4_bar * (2.0 * _t2)
         _t1_bar = runtime.unbroadcast(_t2_bar, _t1)
@@ -163,29 +165,29 @@ map_module(__file__, (
     (1, None, None),
     (63, 'model.py', 30),
     (68, 'model.py', 31),
-    (73, 'model.py', 30),
-    (74, 'model.py', 31),
-    (78, None, None),
-    (83, 'model.py', 19),
-    (89, 'model.py', 20),
-    (97, 'model.py', 21),
-    (100, 'model.py', 24),
-    (103, None, None),
-    (105, 'model.py', 14),
-    (110, 'model.py', 15),
-    (115, None, None),
-    (117, 'model.py', 19),
-    (124, 'model.py', 24),
-    (132, 'model.py', 23),
-    (134, 'model.py', 24),
-    (135, 'model.py', 21),
-    (137, 'model.py', 24),
-    (138, 'model.py', 20),
-    (140, 'model.py', 19),
-    (141, 'model.py', 20),
-    (143, None, None),
-    (145, 'model.py', 14),
-    (151, 'model.py', 15),
-    (157, None, None),
+    (75, 'model.py', 30),
+    (76, 'model.py', 31),
+    (80, None, None),
+    (85, 'model.py', 19),
+    (91, 'model.py', 20),
+    (99, 'model.py', 21),
+    (102, 'model.py', 24),
+    (105, None, None),
+    (107, 'model.py', 14),
+    (112, 'model.py', 15),
+    (117, None, None),
+    (119, 'model.py', 19),
+    (126, 'model.py', 24),
+    (134, 'model.py', 23),
+    (136, 'model.py', 24),
+    (137, 'model.py', 21),
+    (139, 'model.py', 24),
+    (140, 'model.py', 20),
+    (142, 'model.py', 19),
+    (143, 'model.py', 20),
+    (145, None, None),
+    (147, 'model.py', 14),
+    (153, 'model.py', 15),
+    (159, None, None),
 ))
 

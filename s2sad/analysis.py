@@ -488,6 +488,8 @@ def shape_keys(func, scalars):
                 fn, ssa.Method) and fn.name in _TOTAL_METHODS and
                 not_sequence(args[0])):
             found = SCALAR_SHAPE  # (no axis: a number)
+            if fn in _TOTALS:
+                arrays.add(stmt.target)  # (NumPy's: no list)
         elif fn is ssa.identity:
             found = key(args[0])
             if not_sequence(args[0]):

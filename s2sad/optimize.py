@@ -18,7 +18,9 @@
   empty, empty branches, and comments left with no code of their own under
   them;
 - in a loop, accumulation into an adjoint array the code owns in place
-  (`runtime.accumulated`), except in code specialised to Python floats.
+  (`runtime.accumulated`), except in code specialised to Python floats;
+- a gradient's output value, which only its seed reads, computed only where
+  its dtype is not known to be float64 (`defer_value`).
 
 `prune_residuals` then drops what a vjp's backward sweep never reads.
 
@@ -82,6 +84,7 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.clear_in_place(tree)
     passes.absorb(tree)
     passes.nest(tree)
+    passes.defer_value(tree)
     tree.body = _clean(tree.body)
     return tree
 
@@ -793,6 +796,152 @@ class _Passes:
                     after.s2sad_line = lines[i + 1]
             block[:] = [s for i, s in enumerate(block) if i not in removed]
 
+    def defer_value(self, tree):
+        """`out = 0.5 * np.sum(r ** 2); out_bar = runtime.seed(out, where)`
+        -> `out_bar = runtime.float64_seed((r,))`, then the old
+        statements in `if out_bar is None:`: a gradient does not return its
+        function's value, and its seed (1 in the output's dtype) is known
+        without it when the value is a NumPy float64, which the kinds of the
+        values it is computed from decide (see `_value_kind`). The reductions
+        that end a loss (`np.sum`, `np.mean`), with their Python-level cost,
+        then run only for other dtypes.
+
+        The statements moved are those that only the seed reads (directly or
+        through one another), at the function's top level, and only when
+        each is an operation that cannot raise for float64 values and
+        Python numbers (a user's statement is otherwise kept for its error,
+        see `eliminate`), and every statement they are moved past is pure
+        (so what they read has not changed when they run).
+        """
+        body = tree.body
+        at = next((i for i, s in enumerate(body) if isinstance(
+            s, gast.Assign) and _target(s) and self.is_runtime_call(
+                s.value, "seed")), None)
+        if at is None or not isinstance(body[at].value.args[0], gast.Name):
+            return
+        loads = collections.Counter(_names(tree, gast.Load))
+        made = {}  # name -> the statement that makes it, for those moved
+        needed = collections.Counter(_names(body[at].value, gast.Load))
+        first = at
+        for i in range(at - 1, -1, -1):
+            stmt = body[i]
+            name = _target(stmt)
+            if name is not None and loads[name] and needed[name] == loads[
+                    name] and len(stmt.targets) == 1:
+                made[name] = stmt
+                needed.update(_names(stmt.value, gast.Load))
+                first = i
+            elif not (name is not None and self.is_pure(stmt.value)):
+                break  # (the value's statements end the function's code)
+        if not made:
+            return
+        leaves = ([], [])  # (groups of reduced arrays, numbers), in order
+        output = body[at].value.args[0].id
+        if output not in made or self._value_kind(
+                made[output].value, made, leaves) != "F":
+            return
+        moved = [s for s in body[first:at] if _target(s) in made]
+        if any(not self.is_pure(s.value) for s in body[first:at]) or len(
+                moved) != len(made):
+            return
+        seed = body[at]
+        name = seed.targets[0].id
+        def names(group):
+            return gast.Tuple([gast.Name(n, gast.Load(), None, None)
+                               for n in group], gast.Load())
+        groups = []
+        for group in leaves[0]:
+            if group and group not in groups:
+                groups.append(group)
+        call = _runtime_call(self.runtime_name, "float64_seed",
+                             [names(group) for group in groups])
+        if leaves[1]:
+            call.keywords = [gast.keyword("numbers", names(leaves[1]))]
+        check = gast.Assign([gast.Name(name, gast.Store(), None, None)], call)
+        test = gast.Compare(gast.Name(name, gast.Load(), None, None),
+                            [gast.Is()], [gast.Constant(None, None)])
+        branch = gast.If(test, moved + [seed], [])
+        for stmt in (check, branch):
+            if hasattr(seed, "s2sad_line"):
+                stmt.s2sad_line = seed.s2sad_line
+        kept, line = [], None
+        for stmt in body[first:at]:
+            if _target(stmt) in made:
+                line = getattr(stmt, "s2sad_line", line)
+                continue
+            if line is not None and not hasattr(stmt, "s2sad_line"):
+                stmt.s2sad_line = line  # (the line it was printed under)
+            line = None
+            kept.append(stmt)
+        body[first:at + 1] = kept + [check, branch]
+
+    def _value_kind(self, node, made, leaves, group=None):
+        """What `node`, part of a value `defer_value` moves, is, given what
+        `runtime.float64_seed` checks of the values it reads from outside
+        it (`leaves`: the groups of arrays each total reduction reads, and
+        the numbers): "F", certainly a NumPy float64; "P", a Python float
+        or a NumPy float64; "A", a float64 array or NumPy float64, of the
+        shape of the others of its `group` (under a total reduction); None,
+        anything else (not moved). Arithmetic of two Python numbers may
+        raise (1.0 / 0.0), so one side must be a NumPy value.
+        """
+        if isinstance(node, gast.Constant):
+            return "P" if type(node.value) in (int, float) else None
+        if isinstance(node, gast.Name):
+            if node.id in made:
+                return self._value_kind(made[node.id].value, made, leaves,
+                                        group)
+            leaf = leaves[1] if group is None else group
+            if node.id not in leaf:
+                leaf.append(node.id)
+            return "P" if group is None else "A"
+        if isinstance(node, gast.UnaryOp) and isinstance(
+                node.op, (gast.USub, gast.UAdd)):
+            return self._value_kind(node.operand, made, leaves, group)
+        if isinstance(node, gast.BinOp) and isinstance(node.op, (
+                gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)):
+            kinds = {self._value_kind(node.left, made, leaves, group),
+                     self._value_kind(node.right, made, leaves, group)}
+            return None if None in kinds or kinds == {"P"} else \
+                "A" if "A" in kinds else "F"
+        if not isinstance(node, gast.Call) or node.keywords:
+            return None
+        func = node.func
+        if isinstance(func, gast.Attribute) and func.attr in (
+                "sum", "mean") and not node.args and not (
+                    isinstance(func.value, gast.Name)
+                    and func.value.id not in self.local):  # (a module's)
+            reduced = func.value
+        elif len(node.args) == 1 and any(
+                self.resolved(func) is f for f in _TOTALS):
+            reduced = node.args[0]
+        elif len(node.args) == 1 and any(
+                self.resolved(func) is f for f in _FLOAT_UFUNCS):
+            inner = self._value_kind(node.args[0], made, leaves, group)
+            return None if inner is None else "A" if inner == "A" else "F"
+        else:
+            return None
+        if group is not None:
+            return None  # (a reduction under one: its own shape)
+        leaves[0].append([])
+        inner = self._value_kind(reduced, made, leaves, leaves[0][-1])
+        return "F" if inner == "A" else None
+
+    def resolved(self, func):
+        """The object a call's function `func` names, if it is a free name
+        or an attribute of one; else None."""
+        path = []
+        while isinstance(func, gast.Attribute):
+            path.append(func.attr)
+            func = func.value
+        if not isinstance(func, gast.Name) or func.id in getattr(
+                self, "local", ()):
+            return None
+        obj = self.resolve(func.id)
+        for attr in reversed(path):
+            obj = getattr(obj, attr, None)
+        return obj
+
     def absorb(self, tree):
         """`t = -a; ...; u = t * 4.0` -> `u = a * -4.0` in derivative code:
         a negation read once is moved into its reader where the reader's
@@ -1165,6 +1314,12 @@ class _Held:
 
 
 # the runtime helpers that may write into their first argument
+# what `defer_value` moves: total reductions, which make a NumPy float64 of
+# a float64 array, and ufuncs of one float64 value that give one
+_TOTALS = (np.sum, np.mean)
+_FLOAT_UFUNCS = (np.exp, np.log, np.sqrt, np.tanh, np.abs, np.square,
+                 np.log1p, np.expm1, np.sin, np.cos, np.negative)
+
 _IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",
              "accumulated")
 

@@ -709,6 +709,28 @@ def seed(y, where):
 _ONE = np.float64(1.0)
 
 
+def float64_seed(*groups, numbers=()):
+    """`seed` of an output not computed (see optimize.defer_value): 1 as a
+    NumPy float64 when the output is one, which it is when made by total
+    reductions and arithmetic from `groups` of values, each of float64
+    arrays and NumPy float64s of one shape that a reduction reads together,
+    and `numbers`, each a Python float or NumPy float64; else None (the
+    output is then computed, and seeded by `seed`)."""
+    for group in groups:
+        shape = group[0].shape if group[0].__class__ is np.ndarray else ()
+        for a in group:
+            if a.__class__ is np.float64:
+                if shape:
+                    return None
+            elif a.__class__ is not np.ndarray or a.dtype is not _FLOAT64 \
+                    or a.shape != shape:
+                return None
+    for a in numbers:
+        if a.__class__ is not float and a.__class__ is not np.float64:
+            return None
+    return _ONE
+
+
 def getitem_adjoint(g, x, index):
     """The adjoint of `x[index]`: `g` scattered into zeros, duplicates summed.
 

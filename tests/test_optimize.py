@@ -9,6 +9,7 @@ import ast
 import textwrap
 
 import gast
+import pytest
 import numpy as np
 
 import s2sad
@@ -438,3 +439,90 @@ def test_the_sign_taken_elsewhere_gives_the_same_bits():
         for g, h in zip(fast, plain):
             np.testing.assert_array_equal(g, h)
     s2sad.check_grads(negations, args, argnums=(0, 1))
+
+
+def mlp_loss(W, b, x, t):
+    h = np.tanh(W @ x + b)
+    return 0.5 * np.sum((h - t) ** 2) + 0.01 * np.mean(W * W)
+
+
+def test_a_gradient_computes_its_float64_output_only_for_other_dtypes():
+    # the value ending a loss (its reductions) is computed only where its
+    # dtype is not known to be float64, which decides its seed
+    rng = np.random.default_rng(0)
+    W, b, x, t = (rng.normal(size=(4, 3)), rng.normal(size=4),
+                  rng.normal(size=3), rng.normal(size=4))
+    grad = s2sad.grad(mlp_loss, argnums=(0, 1))
+    grad(W, b, x, t)
+    assert "runtime.float64_seed(" in grad.source
+    deferred = grad.source.split("float64_seed(", 1)[1].split(
+        "# grad of", 1)[0]
+    assert "np.sum" in deferred and "np.mean" in deferred
+    plain = s2sad.grad(mlp_loss, argnums=(0, 1), optimize=False)
+    for args in [(W, b, x, t),  # float64: the value is not computed
+                 (W, b, x.astype(np.float32), t.astype(np.float32)),
+                 (W.astype(np.float32), b.astype(np.float32),
+                  x.astype(np.float32), t.astype(np.float32)),
+                 (W, b, np.arange(3), np.arange(4)),  # int data
+                 (W, b, x, np.float64(0.5)),  # broadcast: h and t differ
+                 (W.astype(np.longdouble), b, x, t)]:
+        fast, slow = grad(*args), plain(*args)
+        for g, h in zip(fast, slow):
+            assert g.dtype == h.dtype
+            np.testing.assert_array_equal(g, h)
+    s2sad.check_grads(mlp_loss, (W, b, x, t), argnums=(0, 1))
+    # what the output's value checks, it still checks: shapes that do not
+    # broadcast raise as the function does
+    with pytest.raises(ValueError, match="broadcast"):
+        grad(W, b, x, np.ones(3))
+    with pytest.raises(ValueError, match="broadcast"):
+        mlp_loss(W, b, x, np.ones(3))
+    value, gs = s2sad.value_and_grad(mlp_loss, argnums=(0, 1))(W, b, x, t)
+    assert value == mlp_loss(W, b, x, t)
+    s2sad.check_grads(mlp_loss, (W, b, x, t), argnums=0, order=2)
+
+
+def two_slices(x):
+    return np.sum(np.sin(x[1:]) ** 2 + np.cos(x[:-1]) ** 2)
+
+
+def test_arrays_a_deferred_value_combines_are_checked_together():
+    # values of one shape (which the shape analysis knows) go to the
+    # check as a group: float64 arrays of one shape
+    grad = s2sad.grad(two_slices)
+    x = np.linspace(0.0, 1.0, 5)
+    grad(x)
+    assert "float64_seed((_t2, _t5))" in grad.source
+    plain = s2sad.grad(two_slices, optimize=False)
+    for arg in (x, x.astype(np.float32), x.astype(np.longdouble), list(x)):
+        np.testing.assert_array_equal(grad(arg), plain(arg))
+    s2sad.check_grads(two_slices, (x,))
+    assert s2sad.runtime.float64_seed((x, x)) == 1.0
+    assert s2sad.runtime.float64_seed((x, x[1:])) is None
+    assert s2sad.runtime.float64_seed((x, np.float64(1.0))) is None
+    assert s2sad.runtime.float64_seed((np.float64(1.0),)) == 1.0
+    assert s2sad.runtime.float64_seed((x,), numbers=(1,)) is None
+
+
+def test_a_value_of_python_numbers_alone_is_computed():
+    # `a / n` of two Python numbers may raise (ZeroDivisionError): only
+    # arithmetic with a NumPy value is deferred
+    def f(x, a, n):
+        return np.sum(x) + a / n
+    source = """
+        def g(x, a, n):
+            _t1 = np.sum(x)
+            _t3 = a / n
+            _t4 = _t1 + _t3
+            _t4_bar = runtime.seed(_t4, 'where')
+            x_bar = runtime.unreduce(_t4_bar, x)
+            return x_bar
+        """
+    out = optimized(source, derivatives={"_t4_bar", "x_bar"})
+    assert "float64_seed" not in out
+    out = optimized(source.replace("a / n", "a / _t1"),
+                    derivatives={"_t4_bar", "x_bar"})
+    assert "float64_seed((x,), numbers=(a,))" in out
+    with pytest.raises(ZeroDivisionError):
+        s2sad.grad(f)(np.arange(1.0, 4.0), 1.0, 0.0)
+    s2sad.check_grads(f, (np.arange(1.0, 4.0), 2.0, 3.0))

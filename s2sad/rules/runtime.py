@@ -327,7 +327,8 @@ def sign_fwd(y, x):
 
 non_differentiable(runtime.zeros_like, runtime.zero_tangent,
                    runtime.shape, runtime.nan_to_num_partial,
-                   runtime.check_scalar, runtime.seed, runtime.diff_widths,
+                   runtime.check_scalar, runtime.seed, runtime.float64_seed,
+                   runtime.diff_widths,
                    runtime.diff_part, runtime.reduced_size, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
                    runtime.balanced_max_partial, runtime.not_joined)

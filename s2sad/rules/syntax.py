@@ -72,8 +72,8 @@ non_differentiable(runtime.overwritten, runtime.restore)
 # field of that name (runtime.attribute_cotangent decides when it runs)
 
 
-@adjoint(attribute("T"), attribute("real"), attribute("imag"),
-         makes_complex=True)
+@adjoint(attribute("T"))  # (a transpose makes nothing complex)
+@adjoint(attribute("real"), attribute("imag"), makes_complex=True)
 def array_attribute(y, x, name):
     d[x] = runtime.attribute_cotangent(d[y], x, name)
 
