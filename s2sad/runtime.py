@@ -27,6 +27,9 @@ def unbroadcast(g, x):
         # the common cases, at once
         return g if cls is np.float64 or g.shape == x.shape \
             else _sum_to(g, x.shape)
+    if cls is np.ndarray and g.dtype is _FLOAT64 and (
+            x.__class__ is np.float64 or x.__class__ is float):
+        return float(_sum_to(g, ()))  # (summed into a number)
     if isinstance(x, dict) or _is_sequence(x) and _is_sequence(
             g) and len(g) == len(x) or callable(x):
         return g  # the adjoint of a container (or of a container's adjoint,
@@ -113,6 +116,8 @@ def shape(x):
 def _sum_to(g, shape):
     """Sum the axes broadcasting added to reach `g`'s shape from `shape`."""
     g = np.asarray(g)
+    if not shape and g.ndim:  # every axis, at once (the same sum)
+        return np.add.reduce(g, axis=None)
     extra = g.ndim - len(shape)
     if extra > 0:
         g = np.add.reduce(g, axis=tuple(range(extra)))
@@ -287,20 +292,24 @@ def gradients(gs, xs, others=()):
     cotangents a vjp was given)."""
     # floats and arrays as returned (the common case, at once): only their
     # memory is checked
-    held = {id(x if x.base is None else _memory(x)) for x in xs
-            if x.__class__ is np.ndarray}
+    held = set()
+    for x in xs:
+        if x.__class__ is np.ndarray:
+            held.add(id(x) if x.base is None else id(_memory(x)))
     if others:
         held.update(id(_memory(a)) for a in _arrays(others))
     out = []
     for g, x in zip(gs, xs):
         if g.__class__ is np.ndarray:
-            if not _is_plain(g, x):
+            if x.__class__ is not np.ndarray or g.shape != x.shape or (
+                    (g.dtype is not _FLOAT64 or x.dtype is not _FLOAT64)
+                    and not _is_plain(g, x)):
                 break
-            memory = g if g.base is None else _memory(g)
-            if id(memory) in held:
+            memory = id(g) if g.base is None else id(_memory(g))
+            if memory in held:
                 g = g.copy()
-                memory = g
-            held.add(id(memory))
+                memory = id(g)
+            held.add(memory)
         elif g.__class__ is not float or x.__class__ is not float:
             break
         out.append(g)
