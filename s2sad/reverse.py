@@ -96,6 +96,9 @@ class _Reverse(Transform):
             if isinstance(stmt, ssa.GradOf):
                 self.hooks[stmt.var].append(stmt)
         self.loop_depth = 0
+        # loop invariants the reverse sweep reads as their loops left them
+        self.invariants = set()
+        self.read_only = None  # see `read_only_values`
 
     # -- names --
 
@@ -191,6 +194,7 @@ class _Reverse(Transform):
                 in_loops |= defined_in(inner) | self.residuals_in(inner)
                 if isinstance(stmt, ssa.For):
                     in_loops.add(stmt.target)  # the sweep's loop binds it
+        in_loops -= self.invariants  # (as the loop left them: passed)
         primal = set(self.func.all_params) | self.locals | set(
             self.trips.values()) | ({self.tape} if self.tape else set())
         returned = gast.Return(gast.Tuple(
@@ -703,7 +707,9 @@ class _Reverse(Transform):
             own |= {p.target for p in region.phis}
             if isinstance(region, ssa.While):
                 own |= defined_in(region.test_body)
-        need = _reads(reverse_code) & own
+        invariant = self.loop_invariants(region, block) \
+            if place == "end" and not self.loop_depth else set()
+        need = (_reads(reverse_code) & own) - invariant
         recompute = []
         for stmt in reversed(block):
             if isinstance(stmt, ssa.Assign) and stmt.target in need \
@@ -712,6 +718,9 @@ class _Reverse(Transform):
                 need.discard(stmt.target)
                 need |= {o.name for o in stmt.operands()
                          if isinstance(o, ssa.Var) and o.name in own}
+        self.invariants |= need & invariant
+        need -= invariant
+        self.invariants |= _reads(reverse_code) & invariant
         taped = sorted(need)
         self.restored = set(taped) | {s.target for s in recompute}
         prologue = []
@@ -724,6 +733,64 @@ class _Reverse(Transform):
                             [], [])
             prologue.append(gast.Assign([_pack(popped, gast.Store())], pop, None))
         return prologue + [ssa.render_assign(s) for s in recompute]
+
+    def loop_invariants(self, loop, block):
+        """The values of `block`, the body of the outermost `loop`, that are
+        the same on every iteration, which the reverse sweep reads as the
+        loop left them (from its last iteration: it runs only if the loop
+        ran) rather than taping or recomputing them: `DT * 0.5` of a
+        module-level DT, `sigma * math.sqrt(dt)`.
+
+        An invariant is made at the body's top level by an elementwise
+        operation (a rule with partials) of constants, of values from
+        outside the loop and of invariants; and nothing but such
+        operations reads it anywhere (no alias, no update in place, no
+        phi), so the object the loop left is as each iteration made it.
+        """
+        assigned = defined_in([loop])
+        pure = self.read_only_values()
+        invariant = set()
+        for stmt in block:
+            if isinstance(stmt, ssa.Assign) and stmt.target in pure and \
+                    _reads_only(stmt) and not stmt.spreads() and all(
+                        not isinstance(o, ssa.Var) or o.name in invariant
+                        or o.name not in assigned for o in stmt.operands()):
+                invariant.add(stmt.target)
+        return invariant
+
+    def read_only_values(self):
+        """The names of the function whose objects nothing but elementwise
+        operations reads, through any alias (a copy `b = a`, a phi) too
+        (see `loop_invariants`)."""
+        if self.read_only is None:
+            escapes, aliases = set(), []  # aliases: (alias, name)
+            for stmt in ssa.walk(self.func.body):
+                if isinstance(stmt, ssa.Assign):
+                    if stmt.fn is ssa.identity and stmt.target is not None \
+                            and isinstance(stmt.args[0], ssa.Var):
+                        aliases.append((stmt.target, stmt.args[0].name))
+                    elif not _reads_only(stmt):
+                        escapes |= {o.name for o in stmt.operands()
+                                    if isinstance(o, ssa.Var)}
+                    continue
+                for phi in getattr(stmt, "phis", ()):
+                    aliases += [(phi.target, o.name) for o in (
+                        phi.left, phi.right) if isinstance(o, ssa.Var)]
+                for field in ("test", "iter", "value"):
+                    operand = getattr(stmt, field, None)
+                    if isinstance(operand, ssa.Var):
+                        escapes.add(operand.name)
+                if isinstance(stmt, ssa.GradOf):
+                    escapes.add(getattr(stmt.var, "name", None))
+            changed = True
+            while changed:
+                changed = False
+                for alias, name in aliases:
+                    if alias in escapes and name not in escapes:
+                        escapes.add(name)
+                        changed = True
+            self.read_only = defined_in(self.func.body) - escapes
+        return self.read_only
 
     def shapes_only(self, taped, reverse_code):
         """Tape only the shape of values the reverse reads only to
@@ -1032,6 +1099,21 @@ _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
 
 # runtime helpers that read only the shape and dtype of one argument (its
 # position here), for which a `runtime.Like` stands in on the tape
+def _reads_only(stmt):
+    """Does `stmt` compute a new value from its operands, elementwise,
+    without changing or keeping any of them (an update in place such as
+    `a += b` does)?"""
+    if stmt.fn is ssa.identity or stmt.fn in _IN_PLACE_ARITHMETIC:
+        return False
+    rule = analysis.rule_of(stmt)
+    return rule is not None and rule.partials is not None
+
+
+_IN_PLACE_ARITHMETIC = {operator.iadd, operator.isub, operator.imul,
+                        operator.itruediv, operator.ipow, runtime.iadd,
+                        runtime.isub, runtime.imul, runtime.itruediv,
+                        runtime.ipow}
+
 _READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
                  "keep_last": 1, "zeros_like": 0}
 

@@ -259,3 +259,60 @@ def keyword_builtins(x, w):
 
 CASES["bond_price"] = (bond_price, (0.05, [5.0, 105.0]), (0, 1))
 CASES["keyword_builtins"] = (keyword_builtins, (0.7, _X[0]), (0, 1))
+
+
+# values the same on every iteration, which the reverse sweep reads as the
+# loop left them (not taped)
+_SCALE = np.array([1.0, 0.5, 2.0])
+STEP = 0.1
+
+
+def invariants_in_loop(x, s, n):
+    for i in range(n):
+        h = STEP * s
+        a = s * _SCALE
+        x = x + h * np.sin(x) * a
+    return np.sum(x * x)
+
+
+def invariant_of_the_inner_loop_only(x, s, n):
+    for i in range(n):
+        for j in range(2):
+            c = s * x[i]  # (the same for every j, not every i)
+            x = x + c * 0.1
+    return np.sum(x ** 2)
+
+
+def invariant_changed_after_the_loop(x, s, n):
+    a = s * _SCALE
+    for i in range(n):
+        a = s * _SCALE
+        x = x * a
+    a[1] = 0.0
+    return np.sum(x * a)
+
+
+def invariant_in_a_while_loop(x, s, n):
+    i = 0
+    while i < n:
+        a = s * 3.0
+        x = np.tanh(x * a)
+        i = i + 1
+    return np.sum(x)
+
+
+def invariant_before_a_break(x, s, n):
+    for i in range(n):
+        a = s * 2.0
+        if i > 1:
+            break
+        x = x * a
+    return np.sum(x)
+
+
+for _f in (invariants_in_loop, invariant_of_the_inner_loop_only,
+           invariant_changed_after_the_loop, invariant_in_a_while_loop,
+           invariant_before_a_break):
+    for _n in (3, 0):
+        CASES[f"{_f.__name__}_{_n}"] = (
+            _f, (np.array([0.1, -0.2, 0.3]), 0.7, _n), (0, 1))

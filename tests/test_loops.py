@@ -139,3 +139,27 @@ def test_a_loop_builtin_argument_not_followed_is_refused(func, message):
         s2sad.grad(func)(np.ones(2), np.ones(2))
     line = func.__code__.co_firstlineno + 2
     assert str(info.value).startswith(f"{__file__}:{line}: {message}")
+
+
+def test_a_loop_invariant_is_read_as_the_loop_left_it():
+    # `STEP * s` and `s * _SCALE` are the same on every iteration: the
+    # reverse sweep reads them as the forward loop left them, neither taped
+    # nor recomputed; with no iteration, nothing reads them
+    grad = s2sad.grad(loop_corpus.invariants_in_loop, argnums=(0, 1))
+    x = np.array([0.1, -0.2, 0.3])
+    grad(x, 0.7, 3)
+    tape = [line for line in grad.source.splitlines() if "_tape.append(" in
+            line]
+    assert tape and all(" a" not in line and "(h" not in line and
+                        "h," not in line for line in tape), tape
+    for function in grad.source.split("\n\n\n"):  # (each variant)
+        lines = [line.strip() for line in function.splitlines()]
+        assert lines.count("h = STEP * s") == 1
+    for n in (0, 1, 4):
+        s2sad.check_grads(loop_corpus.invariants_in_loop, (x, 0.7, n),
+                          argnums=(0, 1))
+        value, pullback = s2sad.vjp(loop_corpus.invariants_in_loop, x, 0.7, n)
+        for g, h in zip(pullback(1.0)[:2], grad(x, 0.7, n)):
+            np.testing.assert_allclose(g, h, rtol=1e-15)
+    s2sad.check_grads(loop_corpus.invariants_in_loop, (x, 0.7, 3),
+                      argnums=(0, 1), order=2)
