@@ -482,6 +482,11 @@ def shape_keys(func, scalars):
         found = None
         if stmt.target in scalars:
             found = SCALAR_SHAPE  # (float(x) of a one-item x, max(xs))
+        elif _keeps_dims(stmt, not_sequence):
+            # a reduction's result with its axes kept as length 1: it
+            # broadcasts against its operand to the operand's shape
+            found = ("kept", key(args[0]))
+            arrays.add(stmt.target)
         elif stmt.kwargs or stmt.spreads() or fn in _NOT_ELEMENTWISE:
             pass
         elif len(args) == 1 and (fn in _TOTALS or isinstance(
@@ -519,6 +524,8 @@ def shape_keys(func, scalars):
             arrays.add(stmt.target)
             # (a rank-0 value broadcasts to any shape: `x - np.mean(x)`)
             found = {key(o) for o in args} - {SCALAR_SHAPE}
+            # (x - x.max(axis=1, keepdims=True) has x's shape)
+            found -= {("kept", k) for k in found}
             found = found.pop() if len(found) == 1 else (
                 SCALAR_SHAPE if not found else None)
         if found is not None:
@@ -620,6 +627,19 @@ def _gives_no_int(stmt, floats):
         return True  # (an array: a list has no `@`)
     return (fn in _ELEMENTWISE or fn in JOINING or fn is ssa.identity) and any(
         holds(floats, o) for o in stmt.args)
+
+
+def _keeps_dims(stmt, not_sequence):
+    """Is `stmt` a reduction of NumPy's with `keepdims=True` (a method of a
+    value known to be no list), writing no `out`?"""
+    fn = stmt.fn
+    if not (fn in _TOTALS or isinstance(fn, ssa.Method) and fn.name in
+            _TOTAL_METHODS and stmt.args and not_sequence(stmt.args[0])):
+        return False
+    kwargs = dict(stmt.kwargs)
+    keep = kwargs.get("keepdims")
+    return len(stmt.args) >= 1 and not stmt.spreads() and "out" not in \
+        kwargs and isinstance(keep, ssa.Const) and keep.value is True
 
 
 def holds(kind, operand):

@@ -154,6 +154,33 @@ def test_a_number_broadcast_leaves_the_shape():
     s2sad.check_grads(standardised, (x,))
 
 
+def softmax_rows(W, X):
+    logits = X @ W
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return np.sum(p * np.log(p + 1.0))
+
+
+def test_a_reduction_that_keeps_its_axes_broadcasts_to_its_operand():
+    # `logits - logits.max(axis=1, keepdims=True)` has logits' shape, whose
+    # adjoint is then logits' as it is; the max's is summed over axis 1
+    grad = s2sad.grad(softmax_rows)
+    W, X = RNG.standard_normal((4, 3)), RNG.standard_normal((5, 4))
+    grad(W, X)
+    assert "unbroadcast(shifted_bar, logits)" not in grad.source
+    assert "unbroadcast(-shifted_bar, _t1)" in grad.source
+    assert "unbroadcast(e_bar, e)" not in grad.source
+    s2sad.check_grads(softmax_rows, (W, X), argnums=(0, 1))
+    s2sad.check_grads(softmax_rows, (W, X), argnums=0, order=2)
+
+
+def kept_of_other_shapes(x, y):
+    a = x - np.sum(y, axis=0, keepdims=True)  # y's rows, not x's
+    b = x.reshape(-1, 1) * np.mean(x, axis=0, keepdims=True)
+    return np.sum(a ** 2) + np.sum(b * x[0])
+
+
 def totals_and_rows(x):
     m = np.mean(x)                      # a number
     rows = np.sum(x, axis=1)            # not: one per row
@@ -276,6 +303,10 @@ def unpacked_parameters(params, data):
     (branch_of_two_shapes, (RNG.standard_normal(3), -1.0)),
     (builtin_max_of_an_array, (RNG.standard_normal(1),)),
     (written_slice_of_a_row, (RNG.standard_normal((3, 4)),)),
+    (kept_of_other_shapes, (RNG.standard_normal(3),
+                            RNG.standard_normal((2, 3)))),
+    (kept_of_other_shapes, (RNG.standard_normal((2, 3)),
+                            RNG.standard_normal((4, 1)))),
 ])
 def test_shapes_that_may_differ_are_unbroadcast(f, args):
     s2sad.check_grads(f, args, argnums=0)
