@@ -98,6 +98,7 @@ class _Reverse(Transform):
         self.loop_depth = 0
         # loop invariants the reverse sweep reads as their loops left them
         self.invariants = set()
+        self.loops = []  # the loops being reversed, outermost first
         self.read_only = None  # see `read_only_values`
 
     # -- names --
@@ -652,6 +653,7 @@ class _Reverse(Transform):
                 self.accumulate(body, latch.name, load(self.bars[phi.target]))
             self.defined.discard(phi.target)
         self.loop_depth += 1
+        self.loops.append(stmt)
         body += self.reverse_block(stmt.body)
         self.loop_depth -= 1
         for phi in phis:
@@ -664,6 +666,7 @@ class _Reverse(Transform):
                 body.append(self.zero(phi.target, like=phi.left if same
                                       else ssa.Var(phi.target)))
         body = self.restore(stmt, "end", stmt.body, body) + body
+        self.loops.pop()
         # defined after the loop: what was before its body but its own
         # names, and the adjoints of its header's values
         self.defined.undo(start)
@@ -707,8 +710,8 @@ class _Reverse(Transform):
             own |= {p.target for p in region.phis}
             if isinstance(region, ssa.While):
                 own |= defined_in(region.test_body)
-        invariant = self.loop_invariants(region, block) \
-            if place == "end" and not self.loop_depth else set()
+        invariant = self.loop_invariants(self.loops[0], block) \
+            if place == "end" else set()
         need = (_reads(reverse_code) & own) - invariant
         recompute = []
         for stmt in reversed(block):
@@ -735,11 +738,12 @@ class _Reverse(Transform):
         return prologue + [ssa.render_assign(s) for s in recompute]
 
     def loop_invariants(self, loop, block):
-        """The values of `block`, the body of the outermost `loop`, that are
-        the same on every iteration, which the reverse sweep reads as the
-        loop left them (from its last iteration: it runs only if the loop
-        ran) rather than taping or recomputing them: `DT * 0.5` of a
-        module-level DT, `sigma * math.sqrt(dt)`.
+        """The values of `block`, the body of a loop in the outermost
+        `loop` (or of that loop), that are the same on every iteration of
+        every loop around them, which the reverse sweep reads as the
+        forward loop left them (from its last iteration: the reverse
+        iteration runs only if one ran) rather than taping or recomputing
+        them: `DT * 0.5` of a module-level DT, `sigma * math.sqrt(dt)`.
 
         An invariant is made at the body's top level by an elementwise
         operation (a rule with partials) of constants, of values from
@@ -835,9 +839,11 @@ class _Reverse(Transform):
         return pushed, popped
 
     def recomputable(self, stmt):
-        """Cheaper to recompute than to tape: rank-0 and elementwise."""
+        """Cheaper to recompute than to tape: rank-0 and elementwise (or a
+        tuple of numbers: an index `(i, j)`)."""
         rule = analysis.rule_of(stmt)
         cheap = stmt.fn is ssa.identity or stmt.fn in _COMPARISONS or (
+            stmt.fn is ssa.make_tuple and not stmt.spreads()) or (
             rule is not None and rule.partials is not None)
         return cheap and all(analysis.is_scalar(o, self.scalars)
                              for o in stmt.operands())
