@@ -719,10 +719,10 @@ class _Reverse(Transform):
                     and self.recomputable(stmt):
                 recompute.insert(0, stmt)
                 need.discard(stmt.target)
-                need |= {o.name for o in stmt.operands()
-                         if isinstance(o, ssa.Var) and o.name in own}
-        self.invariants |= need & invariant
-        need -= invariant
+                operands = {o.name for o in stmt.operands()
+                            if isinstance(o, ssa.Var) and o.name in own}
+                self.invariants |= operands & invariant
+                need |= operands - invariant
         self.invariants |= _reads(reverse_code) & invariant
         taped = sorted(need)
         self.restored = set(taped) | {s.target for s in recompute}
