@@ -336,6 +336,14 @@ ROWS.update({
         ("x0.astype(float)", [arr(2, 3)], ALL),
     ],
 })
+# A cast to a lower precision cannot be checked by central differences
+# (a step of 1e-6 is a few float32 ulps): these rows run its adjoint and
+# tangent; tests/test_numpy.py checks its numbers exactly.
+for _cast in (np.float32, np.float16):
+    ROWS[_cast] = [("np.float64(OP(x0)) * 0.0 + x0", [FLOAT], ALL),
+                   ("OP(x0).astype(float) * 0.0 + x0", [arr(2, 3)], ALL)]
+ROWS[np.longdouble] = [("OP(x0) * x0", [FLOAT], ALL),
+                       ("OP(x0 * x1)", [arr(3), arr(3)], ALL)]
 ROWS[np.copy] = [
     ("OP(x0)", [arr(2, 3)], ALL),
     ("OP(x0) * x0", [FLOAT], ALL),

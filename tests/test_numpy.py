@@ -170,3 +170,27 @@ def test_second_derivatives_through_helper_adjoints(func):
                for e in np.eye(4)]
     np.testing.assert_allclose(s2sad.hessian(func)(x), np.array(columns),
                                rtol=1e-6, atol=1e-7)
+
+
+def test_casts_to_another_float_type_carry_the_derivative_exactly():
+    # np.float32(x), np.float16(x), np.longdouble(x): a cast, whose
+    # derivative is 1, back in the input's own precision (values exactly
+    # representable in every type, so the numbers are exact)
+    x = np.array([1.0, 2.0, -0.5])
+    for cast in (np.float32, np.float16, np.longdouble):
+        def total(v, cast=cast):
+            return cast(np.sum(v ** 2))
+
+        def scaled(v, cast=cast):
+            return np.sum(cast(v) * 3.0)
+        for f, expected in ((total, 2.0 * x), (scaled, 3.0 + 0.0 * x)):
+            for arg in (x, x.astype(np.float32)):
+                g = s2sad.grad(f)(arg)
+                assert g.dtype == arg.dtype
+                np.testing.assert_array_equal(g, expected)
+                value, g2 = s2sad.value_and_grad(f)(arg)
+                assert value == f(arg) and type(value) is type(f(arg))
+                np.testing.assert_array_equal(g2, expected)
+            _, tangent = s2sad.jvp(f, (x,), (np.ones(3),))
+            assert tangent == np.sum(expected) and type(tangent) is cast
+        assert type(s2sad.grad(lambda v, c=cast: c(v) * 2.0)(1.5)) is float

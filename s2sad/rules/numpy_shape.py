@@ -643,6 +643,22 @@ def astype_fwd(y, x, dtype: via_output, order: via_output = "K",
     d[y] = runtime.through_cast(runtime.cast_like(d[x], y), y)
 
 
+# np.float32(x) and the other floating types as functions: a cast, as
+# x.astype(np.float32) (np.float64(x) is float(x)'s rule: no change of
+# precision)
+
+
+@adjoint(np.float32, np.float16, np.longdouble)
+def float_type(y, x):
+    """The adjoint in x's own precision (real for a real x)."""
+    d[x] = runtime.cast_like(d[y], x)
+
+
+@tangent(np.float32, np.float16, np.longdouble)
+def float_type_fwd(y, x):
+    d[y] = runtime.cast_like(d[x], y)
+
+
 # ---- appending ----
 # np.append(arr, values, axis) is np.concatenate((arr, values), axis), of
 # the ravels for axis=None; a list `arr` (or `values`) gets its adjoint back
