@@ -200,12 +200,13 @@ def may_make_numpy_floats(func):
     than a Python float? Only operators and the `math` functions of one
     number are known to keep Python floats (their rules are written in
     them); a NumPy function, a method or a helper may not (np.cos(2.0) is
-    an np.float64), and nor does a module-level NumPy number read
-    (`K = np.float32(2.0)`: K * x is an np.float32)."""
+    an np.float64), and nor does a module-level NumPy number or 0-d array
+    read (`K = np.float32(2.0)`: K * x is an np.float32)."""
     return any(isinstance(s, ssa.Assign) and (s.fn is not ssa.identity and (
         getattr(s.fn, "__module__", None) not in ("_operator", "math")
         or s.fn in _MATH_OF_SEQUENCES) or any(
-            isinstance(a, ssa.Free) and isinstance(a.value, np.generic)
+            isinstance(a, ssa.Free) and (isinstance(a.value, np.generic) or
+                                         getattr(a.value, "ndim", None) == 0)
             for a in s.args))
         for s in ssa.walk(func.body))
 

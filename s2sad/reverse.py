@@ -179,6 +179,24 @@ class _Reverse(Transform):
             body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
         return body, sweep
 
+    def calls_numpy(self, stmts):
+        """Do the derivative statements `stmts` call NumPy (or the runtime's
+        power and divide, which do where Python raises: `0.0 ** -0.5` is
+        np.float64(inf))? Their values may then be NumPy floats."""
+        def bound(name, value):  # (not imported if not used yet)
+            known = [k for k, v in self.imports.items() if v is value]
+            return known[0] if known else name if self.source.lookup(
+                name) is value and name not in self.locals else None
+        numpy, helpers = bound("np", np), bound("runtime", runtime)
+        for node in trees.walk(gast.Module(stmts, [])):
+            func = getattr(node, "func", None)
+            if isinstance(node, gast.Call) and isinstance(
+                    func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                    and (func.value.id == numpy or func.value.id == helpers
+                         and func.attr in ("power", "divide")):
+                return True
+        return False
+
     def derivative_names(self, sweep):
         """Names the sweep assigns that are not primal values it restores."""
         return {n for s in sweep for n in trees.names(s, gast.Store)} \
@@ -257,7 +275,8 @@ class _Reverse(Transform):
         derivative_names = self.derivative_names(body[seed_at:])
         if self.assume_scalar:
             if analysis.may_make_ints(self.func) or \
-                    analysis.may_make_numpy_floats(self.func):
+                    analysis.may_make_numpy_floats(self.func) or \
+                    self.calls_numpy(body[seed_at:]):
                 # floats in, a float out (not an int, nor an np.float64)
                 grads = [gast.Call(self.builtin("float"), [g], [])
                          for g in grads]
