@@ -1122,8 +1122,6 @@ def _walk(stmts):
 _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
                   runtime.imul: gast.Mult, runtime.itruediv: gast.Div}
 
-# runtime helpers that read only the shape and dtype of one argument (its
-# position here), for which a `runtime.Like` stands in on the tape
 def _reads_only(stmt):
     """Does `stmt` compute a new value from its operands, elementwise,
     without changing or keeping any of them (an update in place such as
@@ -1139,6 +1137,8 @@ _IN_PLACE_ARITHMETIC = {operator.iadd, operator.isub, operator.imul,
                         runtime.isub, runtime.imul, runtime.itruediv,
                         runtime.ipow}
 
+# runtime helpers that read only the shape and dtype of one argument (its
+# position here), for which a `runtime.Like` stands in on the tape
 _READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
                  "keep_last": 1, "zeros_like": 0}
 
