@@ -65,7 +65,8 @@ def normalize(func):
     function's own SSA): updates as `runtime.setitem` (see the module
     docstring; the optimiser's `runtime.cleared` too), `runtime.like(x)` (what a tape keeps of an array whose
     shape only is read) as x, and `runtime.getitem_adjoints` (the
-    optimiser's sum of slice adjoints) as the sum of `getitem_adjoint`s."""
+    optimiser's sum of slice adjoints) as the sum of `getitem_adjoint`s
+    (into the setitem of zeros it may stand for, `replaced`)."""
     def block(stmts):
         out = []
         for stmt in stmts:
@@ -95,9 +96,16 @@ def normalize(func):
 
 def _summed(stmt, namer):
     """`t = getitem_adjoints(total, x, g1, i1, ...)` as SSA statements
-    `a1 = getitem_adjoint(g1, x, i1); s1 = total + a1; ...`."""
+    `a1 = getitem_adjoint(g1, x, i1); s1 = total + a1; ...` (with
+    `replaced=True`, total is `setitem(total, i1, 0.0)` first)."""
     total, x, *pairs = stmt.args
     out = []
+    replaced = dict(stmt.kwargs).get("replaced")
+    if isinstance(replaced, ssa.Const) and replaced.value is True:
+        cleared = namer.temp()
+        out.append(_calling(stmt, runtime.setitem, cleared,
+                            [total, pairs[1], ssa.Const(0.0)]))
+        total = ssa.Var(cleared)
     for k in range(0, len(pairs), 2):
         term = namer.temp()
         out.append(_calling(stmt, runtime.getitem_adjoint, term,

@@ -84,6 +84,8 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.clear_in_place(tree)
     passes.absorb(tree)
     passes.nest(tree)
+    if arrays:
+        passes.replace_cleared(tree)
     passes.defer_value(tree)
     tree.body = _clean(tree.body)
     return tree
@@ -795,6 +797,59 @@ class _Passes:
                 if not hasattr(after, "s2sad_line") and lines[i + 1]:
                     after.s2sad_line = lines[i + 1]
             block[:] = [s for i, s in enumerate(block) if i not in removed]
+
+    def replace_cleared(self, tree):
+        """`p = runtime.setitem(g, index, 0.0); ...; t =
+        runtime.getitem_adjoints(p, x, h, index, ...)` -> `t =
+        runtime.getitem_adjoints(g, x, h, index, ..., replaced=True)`: the
+        adjoint of a slice assignment `x[index] = ...` (zeros where it
+        overwrote) and the adjoint of reading that slice of x, which
+        replaces those zeros rather than being added to them (no pass that
+        writes zeros, and one that writes h rather than adds it). Where p
+        is read only there (or is that call's argument itself), and
+        nothing in between changes g.
+
+        The sum is the same to the value: 0.0 + h is h, but for h = -0.0,
+        which the zeros made +0.0.
+        """
+        loads = collections.Counter(_names(tree, gast.Load))
+        for block in _blocks(tree.body):
+            removed = set()
+            for i, stmt in enumerate(block):
+                value, name = getattr(stmt, "value", None), _target(stmt)
+                if self.replaces_cleared(value, value.args[0] if isinstance(
+                        value, gast.Call) and value.args else None):
+                    continue  # (the setitem written in the call)
+                if name is None or loads[name] != 1 or \
+                        self.stores.get(name) != 1:
+                    continue
+                j = self.reader(block, i, removed)
+                if j is not None and self.replaces_cleared(
+                        block[j].value, value, name):
+                    removed.add(i)
+            block[:] = [s for i, s in enumerate(block) if i not in removed]
+
+    def replaces_cleared(self, total, cleared, name=None):
+        """Make `total`, if it is `runtime.getitem_adjoints(p, x, h, index,
+        ...)` with p `cleared` (or the name of it), `runtime.setitem(g,
+        index, 0.0)`, `getitem_adjoints(g, ..., replaced=True)`; returns
+        whether it did."""
+        if not (self.is_runtime_call(total, "getitem_adjoints") and len(
+                total.args) >= 4 and self.is_runtime_call(cleared, "setitem")
+                and len(cleared.args) == 3 and not cleared.keywords and
+                _is_zero(cleared.args[2]) and trees.same(
+                    total.args[3], cleared.args[1])):
+            return False
+        p = total.args[0]
+        if not (p is cleared or name is not None and isinstance(
+                p, gast.Name) and p.id == name):
+            return False
+        total.args[0] = cleared.args[0]
+        total.keywords = [k for k in total.keywords
+                          if k.arg != "owned"]  # (g is not its own)
+        total.keywords.append(gast.keyword(
+            "replaced", gast.Constant(True, None)))
+        return True
 
     def defer_value(self, tree):
         """`out = 0.5 * np.sum(r ** 2); out_bar = runtime.seed(out, where)`

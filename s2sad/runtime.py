@@ -763,13 +763,18 @@ def getitem_adjoint(g, x, index):
     return out
 
 
-def getitem_adjoints(total, x, *pairs, owned=False):
+def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
     """`total + getitem_adjoint(g1, x, index1) + ...` for `pairs` (g1,
     index1, g2, index2, ...), adding each g into its slice of one array
     (total None: zeros; `owned`: an array nothing else holds, which the sum
     may be written into). The same sums in the same order, in
-    O(size of x + size of the slices)."""
+    O(size of x + size of the slices). `replaced`: total is to be read as
+    `setitem(total, index1, 0.0)`, and g1 is written there rather than
+    added to those zeros (see optimize.replace_cleared)."""
     gs, indices = pairs[::2], pairs[1::2]
+    if replaced and (_is_sequence(x) or isinstance(x, dict) or not all(
+            map(is_basic_index, indices)) or np.shape(total) != np.shape(x)):
+        total, replaced = setitem(total, indices[0], 0.0), False
     if _is_sequence(x) or isinstance(x, dict) or not all(
             map(is_basic_index, indices)):
         for g, index in zip(gs, indices):
@@ -788,6 +793,9 @@ def getitem_adjoints(total, x, *pairs, owned=False):
         out = np.zeros(shape, dtype)
         if total is not None:
             out += total
+    if replaced:
+        out[indices[0]] = gs[0]
+        gs, indices = gs[1:], indices[1:]
     for g, index in zip(gs, indices):
         out[index] += g
     return out

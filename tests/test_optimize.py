@@ -389,10 +389,11 @@ def test_slice_adjoints_of_one_index_add_once_into_a_total_nothing_else_reads():
             return x_bar, u_bar + runtime.getitem_adjoint(g, x, 0), u_bar
         """, derivatives={"t_bar", "u_bar", "x_bar"})
     # g and k go into x[1:] as one sum (the slice adjoint is linear in
-    # them); t_bar is a new array read only there: the sum is added into
-    # it; u_bar is read twice, so its sum is a new array
-    assert "runtime.getitem_adjoints(t_bar, x, g + k, slice(1, None), " \
-        "h, slice(None, -1), owned=True)" in out
+    # them); t_bar, y_bar with zeros at x[1:], is read only there: the sum
+    # replaces those zeros (see the next test); u_bar is read twice, so its
+    # sum is a new array
+    assert "runtime.getitem_adjoints(y_bar, x, g + k, slice(1, None), " \
+        "h, slice(None, -1), replaced=True)" in out
     assert "runtime.getitem_adjoint(g, x, 0)" in out
 
 
@@ -526,3 +527,45 @@ def test_a_value_of_python_numbers_alone_is_computed():
     with pytest.raises(ZeroDivisionError):
         s2sad.grad(f)(np.arange(1.0, 4.0), 1.0, 0.0)
     s2sad.check_grads(f, (np.arange(1.0, 4.0), 2.0, 3.0))
+
+
+def stepper(u, steps):
+    for _ in range(steps):
+        new = u.copy()
+        new[1:-1] = u[1:-1] + 0.2 * (u[2:] + u[:-2] - 2 * u[1:-1])
+        u = new
+    return np.sum(u * u)
+
+
+def test_an_overwritten_slice_s_adjoint_is_replaced_not_zeroed_and_added():
+    # the adjoint of `new[1:-1] = ...` zeroes that slice of the incoming
+    # adjoint, and the adjoint of reading u[1:-1] adds there: written once
+    grad = s2sad.grad(stepper)
+    u = np.linspace(0.1, 1.0, 7)
+    grad(u, 3)
+    assert "replaced=True" in grad.source
+    assert "runtime.setitem(" not in grad.source
+    for arg in (u, u.astype(np.float32)):
+        np.testing.assert_allclose(grad(arg, 3), s2sad.grad(
+            stepper, optimize=False)(arg, 3), rtol=1e-6 if arg.dtype ==
+            np.float32 else 1e-15)
+        assert grad(arg, 3).dtype == arg.dtype
+    s2sad.check_grads(stepper, (u, 3), argnums=0)
+    s2sad.check_grads(stepper, (u, 2), argnums=0, order=2)
+
+
+def test_getitem_adjoints_replacing_a_slice_is_setitem_then_add():
+    runtime = s2sad.runtime
+    g, x = np.arange(6.0), np.zeros(6)
+    h, k = np.array([10.0, -0.0]), np.array([1.0, 1.0])
+    for index in (slice(1, 3), [1, 1]):  # (a fancy index: added once)
+        replaced = runtime.getitem_adjoints(g, x, h, index, k, slice(0, 2),
+                                            replaced=True)
+        plain = runtime.getitem_adjoints(runtime.setitem(g, index, 0.0), x,
+                                         h, index, k, slice(0, 2))
+        np.testing.assert_array_equal(replaced, plain)
+        assert replaced is not g and g[1] == 1.0  # (g is not changed)
+    # a complex part promotes the sum, as the zeros plus it would
+    out = runtime.getitem_adjoints(g, x, np.array([1j, 2j]), slice(1, 3),
+                                   replaced=True)
+    assert out.dtype == complex and out[1] == 1j
