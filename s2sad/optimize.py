@@ -88,6 +88,8 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.replace_cleared(tree)
     passes.defer_value(tree)
     tree.body = _clean(tree.body)
+    if arrays:
+        _free(tree, runtime_name)
     return tree
 
 
@@ -1573,6 +1575,55 @@ def _fold(node):
     if isinstance(node, gast.IfExp) and isinstance(node.test, gast.Constant):
         return node.body if node.test.value else node.orelse
     return None
+
+
+def _free(tree, runtime_name):
+    """`del` the function's own values at its top level once the code no
+    longer reads them, so that an array is freed then, not when the
+    function returns: at the end of each block of statements under one
+    comment (the forward sweep, the adjoint of one line), the names whose
+    last read it holds. Only names assigned once, by a top-level
+    statement, and read by no nested function; and not in the last block,
+    which the return ends anyway."""
+    body = tree.body
+    args = tree.args
+    kept = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs
+            + [args.vararg, args.kwarg] if a is not None}
+    stores = collections.Counter(_names(tree, gast.Store))
+    for stmt in body:
+        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
+                             gast.Try)):
+            kept.update(_names(stmt, gast.Store))
+    for node in trees.walk(tree):
+        if isinstance(node, (gast.Lambda, gast.FunctionDef)) and \
+                node is not tree:
+            kept.update(_names(node, gast.Load))
+        elif isinstance(node, gast.Call) and trees.dotted(node.func) in (
+                (runtime_name, "seed"), (runtime_name, "check_scalar")):
+            kept.update(_names(node, gast.Load))  # (the value: a number)
+    # block k: the statements from the k-th comment (the first: from the
+    # start) to the next
+    blocks, k = [], 0
+    for stmt in body:
+        k += codegen.is_comment(stmt) and any(
+            not codegen.is_comment(s) for s in body[:body.index(stmt)])
+        blocks.append(k)
+    last = {}
+    for i, stmt in enumerate(body):
+        for name in _names(stmt, gast.Load):
+            last[name] = blocks[i]
+    freed = collections.defaultdict(list)  # block -> names
+    for name, block in last.items():
+        if block < blocks[-1] and stores[name] == 1 and name not in kept:
+            freed[block].append(name)
+    out = []
+    for i, stmt in enumerate(body):
+        out.append(stmt)
+        ends = i + 1 == len(body) or blocks[i + 1] != blocks[i]
+        if ends and freed.get(blocks[i]):
+            out.append(gast.Delete([gast.Name(n, gast.Del(), None, None)
+                                    for n in sorted(freed[blocks[i]])]))
+    tree.body = out
 
 
 def _clean(stmts):

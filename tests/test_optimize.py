@@ -569,3 +569,40 @@ def test_getitem_adjoints_replacing_a_slice_is_setitem_then_add():
     out = runtime.getitem_adjoints(g, x, np.array([1j, 2j]), slice(1, 3),
                                    replaced=True)
     assert out.dtype == complex and out[1] == 1j
+
+
+def log_softmax_loss(W, X, Y):
+    logits = X @ W
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(Y * logp) / X.shape[0]
+
+
+def test_values_are_freed_once_nothing_reads_them():
+    # at the end of each block of the generated code (the forward sweep,
+    # one line's adjoint), `del` the values it read last, so that the
+    # arrays are freed then and not when the function returns
+    rng = np.random.default_rng(3)
+    W, X = rng.standard_normal((4, 3)), rng.standard_normal((6, 4))
+    Y = np.eye(3)[rng.integers(0, 3, 6)]
+    for transform in (s2sad.grad(log_softmax_loss),
+                      s2sad.value_and_grad(log_softmax_loss)):
+        transform(W, X, Y)
+        deleted = []
+        for function in ast.parse(transform.source).body:
+            params = {a.arg for a in function.args.args}
+            body = function.body
+            for i, stmt in enumerate(body):
+                if isinstance(stmt, ast.Delete):
+                    names = {t.id for t in stmt.targets}
+                    later = {n.id for s in body[i + 1:] for n in ast.walk(s)
+                             if isinstance(n, ast.Name)}
+                    assert not names & (later | params), names
+                    deleted += names
+        assert {"logits", "shifted"} <= set(deleted)
+    np.testing.assert_allclose(s2sad.grad(log_softmax_loss)(W, X, Y),
+                               s2sad.grad(log_softmax_loss, optimize=False)(
+                                   W, X, Y), rtol=1e-14)
+    s2sad.check_grads(log_softmax_loss, (W, X, Y), argnums=0, order=2)
+    s2sad.check_grads(log_softmax_loss, (W, X, Y), argnums=0,
+                      modes=("fwd",))
