@@ -1,7 +1,7 @@
 # s2sad-output: written by s2sad; do not edit, generate it again.
 # From: examples/model.py
 # Command: s2sad examples/model.py loss --argnums 0 -o examples/model_grads.py
-# Generated: 2026-12-04 04:02:59 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
+# Generated: 2026-12-04 04:04:20 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
 """The code s2sad generates for the functions of model.py, ahead of time.
 
 It needs s2sad, NumPy and the module it was generated from. It is a snapshot:
@@ -99,6 +99,7 @@ def vjp_forward(self, params, x):
         x_2, x_2_residuals = vjp_layer(_t5, _t6, x_1)
         _tape.append((runtime.like(_t4), x_2_residuals))
         x_1 = x_2
+        del _t4, _t5, _t6, x_2, x_2_residuals
     _t7 = params['scale']
     _t8 = _t7 * x_1
     return (_t8, (_t1, _t3, _t7, _tape, params, x_1))
@@ -139,6 +140,7 @@ def vjp_bwd_forward(_t1, _t3, _t7, _tape, params, x_1, _t8_bar):
         # grad of line 20: for w, b in params["layers"]:
         _t4_bar = runtime.getitem_adjoints(None, _t4, _t10, 1, _t9, 0)
         _t1_bar = runtime.getitem_adjoints(_t1_bar, _t1, _t4_bar, _k, owned=True)
+        del _t10, _t11, _t4, _t4_bar, _t9, dx, dx_2, x_2_residuals
     # grad of line 20: for w, b in params["layers"]:
     params_bar = runtime.getitem_adjoints(None, params, _t7_bar, 'scale', _t1_bar, 'layers')
     return (params_bar,)
@@ -171,23 +173,23 @@ map_module(__file__, (
     (85, 'model.py', 19),
     (91, 'model.py', 20),
     (99, 'model.py', 21),
-    (102, 'model.py', 24),
-    (105, None, None),
-    (107, 'model.py', 14),
-    (112, 'model.py', 15),
-    (117, None, None),
-    (119, 'model.py', 19),
-    (126, 'model.py', 24),
-    (134, 'model.py', 23),
-    (136, 'model.py', 24),
-    (137, 'model.py', 21),
-    (139, 'model.py', 24),
-    (140, 'model.py', 20),
-    (142, 'model.py', 19),
-    (143, 'model.py', 20),
-    (145, None, None),
-    (147, 'model.py', 14),
-    (153, 'model.py', 15),
-    (159, None, None),
+    (103, 'model.py', 24),
+    (106, None, None),
+    (108, 'model.py', 14),
+    (113, 'model.py', 15),
+    (118, None, None),
+    (120, 'model.py', 19),
+    (127, 'model.py', 24),
+    (135, 'model.py', 23),
+    (137, 'model.py', 24),
+    (138, 'model.py', 21),
+    (140, 'model.py', 24),
+    (141, 'model.py', 20),
+    (144, 'model.py', 19),
+    (145, 'model.py', 20),
+    (147, None, None),
+    (149, 'model.py', 14),
+    (155, 'model.py', 15),
+    (161, None, None),
 ))
 

@@ -1578,22 +1578,25 @@ def _fold(node):
 
 
 def _free(tree, runtime_name):
-    """`del` the function's own values at its top level once the code no
-    longer reads them, so that an array is freed then, not when the
-    function returns: at the end of each block of statements under one
-    comment (the forward sweep, the adjoint of one line), the names whose
-    last read it holds. Only names assigned once, by a top-level
-    statement, and read by no nested function; and not in the last block,
-    which the return ends anyway."""
-    body = tree.body
+    """`del` the function's own values once the code no longer reads them,
+    so that an array is freed then, not when the function returns (or, in
+    a loop, when the next iteration assigns the name again):
+
+    - at the function's top level, at the end of each block of statements
+      under one comment (the forward sweep, the adjoint of one line), the
+      names whose last read it holds; not in the last block, which the
+      return ends anyway;
+    - at the end of a loop's body, the names it assigns at its top level
+      and reads only after that, in the same iteration.
+
+    Only names assigned once and read by no nested function; never the
+    parameters, nor the output value a seed reads (a number).
+    """
     args = tree.args
     kept = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs
             + [args.vararg, args.kwarg] if a is not None}
     stores = collections.Counter(_names(tree, gast.Store))
-    for stmt in body:
-        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
-                             gast.Try)):
-            kept.update(_names(stmt, gast.Store))
+    loads = collections.Counter(_names(tree, gast.Load))
     for node in trees.walk(tree):
         if isinstance(node, (gast.Lambda, gast.FunctionDef)) and \
                 node is not tree:
@@ -1601,12 +1604,25 @@ def _free(tree, runtime_name):
         elif isinstance(node, gast.Call) and trees.dotted(node.func) in (
                 (runtime_name, "seed"), (runtime_name, "check_scalar")):
             kept.update(_names(node, gast.Load))  # (the value: a number)
-    # block k: the statements from the k-th comment (the first: from the
-    # start) to the next
-    blocks, k = [], 0
+        elif isinstance(node, (gast.For, gast.While)):
+            node.body = _freed_each_iteration(node.body, stores, loads, kept)
+
+    def deletion(names):
+        return gast.Delete([gast.Name(n, gast.Del(), None, None)
+                            for n in sorted(names)])
+
+    body = tree.body
     for stmt in body:
-        k += codegen.is_comment(stmt) and any(
-            not codegen.is_comment(s) for s in body[:body.index(stmt)])
+        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
+                             gast.Try)):
+            kept.update(_names(stmt, gast.Store))
+    # block k: the statements from the k-th comment after some code (the
+    # first: from the start) to the next
+    blocks, k, code = [], 0, False
+    for stmt in body:
+        comment = codegen.is_comment(stmt)
+        k += comment and code
+        code = code or not comment
         blocks.append(k)
     last = {}
     for i, stmt in enumerate(body):
@@ -1621,9 +1637,31 @@ def _free(tree, runtime_name):
         out.append(stmt)
         ends = i + 1 == len(body) or blocks[i + 1] != blocks[i]
         if ends and freed.get(blocks[i]):
-            out.append(gast.Delete([gast.Name(n, gast.Del(), None, None)
-                                    for n in sorted(freed[blocks[i]])]))
+            out.append(deletion(freed[blocks[i]]))
     tree.body = out
+
+
+def _freed_each_iteration(body, stores, loads, kept):
+    """A loop's `body` with a `del` at its end of the names it assigns at
+    its top level (once in the function) and reads only after that, in
+    the same iteration (see `_free`)."""
+    assigned, read = {}, collections.Counter()
+    early = set()  # read before the body assigns them: the last iteration's
+    for i, stmt in enumerate(body):
+        for name in _names(stmt, gast.Load):
+            read[name] += 1
+            if name not in assigned:
+                early.add(name)
+        if isinstance(stmt, gast.Assign):
+            for name in _names(stmt, gast.Store):
+                assigned.setdefault(name, i)
+    names = [n for n in assigned if stores[n] == 1 and n not in kept and
+             n not in early and read[n] and read[n] == loads[n]]
+    if not names or not body or isinstance(body[-1], (
+            gast.Break, gast.Continue, gast.Return)):
+        return body
+    return body + [gast.Delete([gast.Name(n, gast.Del(), None, None)
+                                for n in sorted(names)])]
 
 
 def _clean(stmts):

@@ -545,6 +545,12 @@ def test_an_overwritten_slice_s_adjoint_is_replaced_not_zeroed_and_added():
     grad(u, 3)
     assert "replaced=True" in grad.source
     assert "runtime.setitem(" not in grad.source
+    # each iteration frees its own values at its end (not when the next
+    # one assigns their names again)
+    loops = [node for node in ast.walk(ast.parse(grad.source))
+             if isinstance(node, ast.For)]
+    assert len(loops) == 2 and all(isinstance(loop.body[-1], ast.Delete)
+                                   for loop in loops)
     for arg in (u, u.astype(np.float32)):
         np.testing.assert_allclose(grad(arg, 3), s2sad.grad(
             stepper, optimize=False)(arg, 3), rtol=1e-6 if arg.dtype ==
