@@ -1607,10 +1607,6 @@ def _free(tree, runtime_name):
         elif isinstance(node, (gast.For, gast.While)):
             node.body = _freed_each_iteration(node.body, stores, loads, kept)
 
-    def deletion(names):
-        return gast.Delete([gast.Name(n, gast.Del(), None, None)
-                            for n in sorted(names)])
-
     body = tree.body
     for stmt in body:
         if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
@@ -1637,7 +1633,7 @@ def _free(tree, runtime_name):
         out.append(stmt)
         ends = i + 1 == len(body) or blocks[i + 1] != blocks[i]
         if ends and freed.get(blocks[i]):
-            out.append(deletion(freed[blocks[i]]))
+            out.append(_deletion(freed[blocks[i]]))
     tree.body = out
 
 
@@ -1660,8 +1656,13 @@ def _freed_each_iteration(body, stores, loads, kept):
     if not names or not body or isinstance(body[-1], (
             gast.Break, gast.Continue, gast.Return)):
         return body
-    return body + [gast.Delete([gast.Name(n, gast.Del(), None, None)
-                                for n in sorted(names)])]
+    return body + [_deletion(names)]
+
+
+def _deletion(names):
+    """`del a, b, ...` of `names`, sorted."""
+    return gast.Delete([gast.Name(n, gast.Del(), None, None)
+                        for n in sorted(names)])
 
 
 def _clean(stmts):
