@@ -1589,8 +1589,9 @@ def _free(tree, runtime_name):
     - at the end of a loop's body, the names it assigns at its top level
       and reads only after that, in the same iteration.
 
-    Only names assigned once and read by no nested function; never the
-    parameters, nor the output value a seed reads (a number).
+    Only names assigned once and read by no nested function or generator
+    (which may run later); never the parameters, nor the output value a
+    seed reads (a number).
     """
     args = tree.args
     kept = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs
@@ -1598,9 +1599,9 @@ def _free(tree, runtime_name):
     stores = collections.Counter(_names(tree, gast.Store))
     loads = collections.Counter(_names(tree, gast.Load))
     for node in trees.walk(tree):
-        if isinstance(node, (gast.Lambda, gast.FunctionDef)) and \
-                node is not tree:
-            kept.update(_names(node, gast.Load))
+        if isinstance(node, (gast.Lambda, gast.FunctionDef,
+                             gast.GeneratorExp)) and node is not tree:
+            kept.update(_names(node, gast.Load))  # (may read them later)
         elif isinstance(node, gast.Call) and trees.dotted(node.func) in (
                 (runtime_name, "seed"), (runtime_name, "check_scalar")):
             kept.update(_names(node, gast.Load))  # (the value: a number)
