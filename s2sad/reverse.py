@@ -274,8 +274,14 @@ class _Reverse(Transform):
         grads = [self.gradient_of(p) for p in self.wrt]
         derivative_names = self.derivative_names(body[seed_at:])
         if self.assume_scalar:
+            if analysis.may_make_complex(self.func):
+                # a real input's derivative through complex values: the
+                # real part (as the array code's `runtime.gradient`)
+                grads = [gast.Attribute(g, "real", gast.Load())
+                         for g in grads]
             if analysis.may_make_ints(self.func) or \
                     analysis.may_make_numpy_floats(self.func) or \
+                    analysis.may_make_complex(self.func) or \
                     self.calls_numpy(body[seed_at:]):
                 # floats in, a float out (not an int, nor an np.float64)
                 grads = [gast.Call(self.builtin("float"), [g], [])

@@ -55,7 +55,7 @@ class Filled:
 
 
 def fill(template, operands, d_names, namer, import_name, numbers=(),
-         arrays=(), nonzero=None):
+         arrays=(), nonzero=None, complex_numbers=False):
     """Instantiate `template` for one statement.
 
     Args:
@@ -71,6 +71,7 @@ def fill(template, operands, d_names, namer, import_name, numbers=(),
             on them is IEEE already).
         nonzero: the name of an operand the statement itself showed is not
             a zero Python number (`ieee.nonzero_operand`), or None.
+        complex_numbers: whether a number may be complex (`ieee.Lowering`).
     """
     locals_ = {}
     filled = Filled()
@@ -84,7 +85,8 @@ def fill(template, operands, d_names, namer, import_name, numbers=(),
         {named[p] for p in arrays if p in named},
         {n for n in d_names.values() if n}, rewriter.free.get,
         lambda: import_name("np", ieee.np),
-        lambda: import_name("runtime", runtime), namer.temp, nonzero)
+        lambda: import_name("runtime", runtime), namer.temp, nonzero,
+        complex_numbers)
     for stmt in template.body:
         if isinstance(stmt, gast.Return):
             hoisted, filled.returned = lowering.expression(

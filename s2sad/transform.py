@@ -70,6 +70,7 @@ class Transform:
         self.locals = set(func.all_params) | defined_in(func.body)
         self.line = None  # the source line of the block being emitted
         self.complex = analysis.uses_complex(func)
+        self.complex_numbers = None  # may a number be complex (see fill)
         self.callees = []  # generated functions of user code it calls
         # what generated functions are named after (`vjp_<name>`)
         self.name = calls.name_of(self.source.func) if self.source.func \
@@ -205,10 +206,14 @@ class Transform:
                  if isinstance(s, ssa.Assign)), known)
         nonzero = ieee.nonzero_operand(stmt.fn, stmt.args,
                                        self.python_numbers)
+        if self.complex_numbers is None:  # (`(-1.0) ** 0.5` is complex)
+            self.complex_numbers = self.complex or \
+                analysis.may_make_complex(self.func)
         filled = template.fill(
             tmpl, operands, d_names(tmpl, operands), self.namer,
             self.import_name, numbers, arrays,
-            nonzero.name if isinstance(nonzero, ssa.Var) else None)
+            nonzero.name if isinstance(nonzero, ssa.Var) else None,
+            self.complex_numbers)
         filled.stmts[:0] = [c for c in checks if c is not None]
         return rule, tmpl, operands, filled
 

@@ -121,3 +121,31 @@ def test_a_real_tangent_of_a_complex_array_takes_a_complex_item():
         _, t = s2sad.jvp(_writes_into_a_copy, (x, v),
                          (np.array([1.0, 0.0, 0.0]), 1j))
     np.testing.assert_array_equal(t, [1, 1j, 0])
+
+
+def root_of_root(x):
+    w = (x - 1.0) ** 0.5  # complex for x < 1, as Python makes it
+    return abs(w ** 0.5)
+
+
+def complex_in_a_loop(s, n):
+    for i in range(n):
+        s = (s - 1.0) ** 0.5 + s
+    return abs(s)
+
+
+@pytest.mark.parametrize("f, args", [(root_of_root, (0.5,)),
+                                     (root_of_root, (2.0,)),
+                                     (complex_in_a_loop, (0.5, 2))])
+def test_python_floats_that_turn_complex_on_the_float_path(f, args):
+    # the float path's power guard read `w > 0.0` of a complex w (a
+    # TypeError, found by an outside attack); its gradient is the real
+    # part, a Python float, without a ComplexWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = s2sad.grad(f)(*args)
+    assert type(g) is float
+    eps = 1e-6
+    x, rest = args[0], args[1:]
+    numeric = (f(x + eps, *rest) - f(x - eps, *rest)) / (2 * eps)
+    assert g == pytest.approx(numeric, rel=1e-7)

@@ -151,11 +151,15 @@ class Lowering:
         temp: callable giving a fresh temporary name.
         nonzero: a name known not to hold a zero Python number (see
             `nonzero_operand`), or None.
+        complex_numbers: whether a number may be complex (a Python float
+            to a fractional power is): a power's test then reads its
+            base's real part (`a.real > 0.0`; `a > 0.0` raises).
     """
 
     def __init__(self, numbers, arrays, d_names, resolve, numpy_name,
-                 runtime_name, temp, nonzero=None):
+                 runtime_name, temp, nonzero=None, complex_numbers=False):
         self.nonzero = nonzero
+        self.complex_numbers = complex_numbers
         self.numbers = set(numbers)
         self.arrays = set(arrays)
         self.d_names = set(d_names)
@@ -295,11 +299,13 @@ class Lowering:
             node.args[0] = a
         else:
             node.left = a
+        base = gast.Attribute(_clone(a), "real", gast.Load()) \
+            if self.complex_numbers else _clone(a)
         if test is None:
-            test = gast.Compare(_clone(a), [gast.Gt()],
+            test = gast.Compare(base, [gast.Gt()],
                                 [gast.Constant(0.0, None)])
         else:
-            test = test(_clone(a))
+            test = test(base)
         # (Python first: a negative number to a fractional power is complex)
         return gast.IfExp(test, node, self.numpy_call("power", a, b,
                                                       helper=True))
