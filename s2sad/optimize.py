@@ -546,31 +546,49 @@ class _Passes:
         return self.is_runtime_call(node, "getitem_adjoints") and any(
             k.arg == "owned" for k in node.keywords)
 
-    def is_pure_call(self, func):
-        """Does `func` (a call's function) name a side-effect-free function?"""
+    def free_path(self, func):
+        """(name, attributes) of `func`, a call's function, when it is a
+        free name or an attribute of one (`np.linalg.norm`: ("np",
+        ("linalg", "norm"))); else None."""
         path = []
         while isinstance(func, gast.Attribute):
             path.append(func.attr)
             func = func.value
         if not isinstance(func, gast.Name) or func.id in self.local:
+            return None
+        return func.id, tuple(reversed(path))
+
+    def is_pure_call(self, func):
+        """Does `func` (a call's function) name a side-effect-free function?"""
+        key = self.free_path(func)
+        if key is None:
             return False
-        key = (func.id, tuple(path))
         if key not in self.pure_calls:
-            self.pure_calls[key] = self._names_pure_function(func.id, path)
+            self.pure_calls[key] = self._names_pure_function(*key)
         return self.pure_calls[key]
 
-    def _names_pure_function(self, name, path):
-        """`is_pure_call` for `name.<reversed path>`, a free name."""
-        if name == self.runtime_name:
-            # a zero adjoint is a new array that `in_place` may add into;
-            # the others change or read an array updated in place
-            return path not in (["zeros_like"], ["overwritten"],
-                                ["setitem_in_place"], ["restore"])
+    def resolved(self, func):
+        """The object `func`, a call's function, names if it is a free name
+        or an attribute of one; else None."""
+        key = self.free_path(func)
+        return None if key is None else self._object(*key)
+
+    def _object(self, name, path):
         obj = self.resolve(name)
         if obj is None:
             obj = getattr(builtins, name, None)
-        for attr in reversed(path):
+        for attr in path:
             obj = getattr(obj, attr, None)
+        return obj
+
+    def _names_pure_function(self, name, path):
+        """`is_pure_call` for `name.<path>`, a free name."""
+        if name == self.runtime_name:
+            # a zero adjoint is a new array that `in_place` may add into;
+            # the others change or read an array updated in place
+            return path not in (("zeros_like",), ("overwritten",),
+                                ("setitem_in_place",), ("restore",))
+        obj = self._object(name, path)
         rule = registry.lookup(obj)
         module = getattr(obj, "__module__", None) or ""
         return rule is not None and (
@@ -984,21 +1002,6 @@ class _Passes:
         inner = self._value_kind(reduced, made, leaves, leaves[0][-1])
         return "F" if inner == "A" else None
 
-    def resolved(self, func):
-        """The object a call's function `func` names, if it is a free name
-        or an attribute of one; else None."""
-        path = []
-        while isinstance(func, gast.Attribute):
-            path.append(func.attr)
-            func = func.value
-        if not isinstance(func, gast.Name) or func.id in getattr(
-                self, "local", ()):
-            return None
-        obj = self.resolve(func.id)
-        for attr in reversed(path):
-            obj = getattr(obj, attr, None)
-        return obj
-
     def absorb(self, tree):
         """`t = -a; ...; u = t * 4.0` -> `u = a * -4.0` in derivative code:
         a negation read once is moved into its reader where the reader's
@@ -1370,13 +1373,13 @@ class _Held:
                 table[key] = previous
 
 
-# the runtime helpers that may write into their first argument
 # what `defer_value` moves: total reductions, which make a NumPy float64 of
 # a float64 array, and ufuncs of one float64 value that give one
 _TOTALS = (np.sum, np.mean)
 _FLOAT_UFUNCS = (np.exp, np.log, np.sqrt, np.tanh, np.abs, np.square,
                  np.log1p, np.expm1, np.sin, np.cos, np.negative)
 
+# the runtime helpers that may write into their first argument
 _IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",
              "accumulated")
 
@@ -1598,6 +1601,7 @@ def _free(tree, runtime_name):
             + [args.vararg, args.kwarg] if a is not None}
     stores = collections.Counter(_names(tree, gast.Store))
     loads = collections.Counter(_names(tree, gast.Load))
+    loops = []
     for node in trees.walk(tree):
         if isinstance(node, (gast.Lambda, gast.FunctionDef,
                              gast.GeneratorExp)) and node is not tree:
@@ -1606,7 +1610,9 @@ def _free(tree, runtime_name):
                 (runtime_name, "seed"), (runtime_name, "check_scalar")):
             kept.update(_names(node, gast.Load))  # (the value: a number)
         elif isinstance(node, (gast.For, gast.While)):
-            node.body = _freed_each_iteration(node.body, stores, loads, kept)
+            loops.append(node)
+    for loop in loops:  # (once all that is kept is known)
+        loop.body = _freed_each_iteration(loop.body, stores, loads, kept)
 
     body = tree.body
     for stmt in body:

@@ -183,11 +183,8 @@ class _Reverse(Transform):
         """Do the derivative statements `stmts` call NumPy (or the runtime's
         power and divide, which do where Python raises: `0.0 ** -0.5` is
         np.float64(inf))? Their values may then be NumPy floats."""
-        def bound(name, value):  # (not imported if not used yet)
-            known = [k for k, v in self.imports.items() if v is value]
-            return known[0] if known else name if self.source.lookup(
-                name) is value and name not in self.locals else None
-        numpy, helpers = bound("np", np), bound("runtime", runtime)
+        numpy = self.known_name("np", np)
+        helpers = self.known_name("runtime", runtime)
         for node in trees.walk(gast.Module(stmts, [])):
             func = getattr(node, "func", None)
             if isinstance(node, gast.Call) and isinstance(
@@ -274,14 +271,14 @@ class _Reverse(Transform):
         grads = [self.gradient_of(p) for p in self.wrt]
         derivative_names = self.derivative_names(body[seed_at:])
         if self.assume_scalar:
-            if analysis.may_make_complex(self.func):
+            complex_values = self.may_be_complex()
+            if complex_values:
                 # a real input's derivative through complex values: the
                 # real part (as the array code's `runtime.gradient`)
                 grads = [gast.Attribute(g, "real", gast.Load())
                          for g in grads]
-            if analysis.may_make_ints(self.func) or \
+            if complex_values or analysis.may_make_ints(self.func) or \
                     analysis.may_make_numpy_floats(self.func) or \
-                    analysis.may_make_complex(self.func) or \
                     self.calls_numpy(body[seed_at:]):
                 # floats in, a float out (not an int, nor an np.float64)
                 grads = [gast.Call(self.builtin("float"), [g], [])

@@ -70,7 +70,7 @@ class Transform:
         self.locals = set(func.all_params) | defined_in(func.body)
         self.line = None  # the source line of the block being emitted
         self.complex = analysis.uses_complex(func)
-        self.complex_numbers = None  # may a number be complex (see fill)
+        self.complex_numbers = None  # see `may_be_complex`
         self.callees = []  # generated functions of user code it calls
         # what generated functions are named after (`vjp_<name>`)
         self.name = calls.name_of(self.source.func) if self.source.func \
@@ -82,13 +82,22 @@ class Transform:
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
 
-    def import_name(self, name, value):
-        """The name generated code uses to reach `value` (`np`, `runtime`)."""
+    def known_name(self, name, value):
+        """The name generated code reaches `value` by without importing it:
+        one it imported already, or `name` where the user's namespace binds
+        it to value; else None."""
         for known, obj in self.imports.items():
             if obj is value:
                 return known
         if self.source.lookup(name) is value and name not in self.locals:
-            return name  # the user's namespace already binds it
+            return name
+        return None
+
+    def import_name(self, name, value):
+        """The name generated code uses to reach `value` (`np`, `runtime`)."""
+        known = self.known_name(name, value)
+        if known is not None:
+            return known
         new = name if name not in self.namer.taken else self.namer.fresh(name)
         self.namer.reserve(new)
         self.imports[new] = value
@@ -98,6 +107,15 @@ class Transform:
         """A gast expression reading the builtin `name`, bound so that a user
         global of the same name (`float = ...`) cannot change its meaning."""
         return load(self.import_name(name, getattr(builtins, name)))
+
+    def may_be_complex(self):
+        """May a value of the function be complex: a complex literal or
+        function, or a Python float to a fractional power (`(-1.0) **
+        0.5`)?"""
+        if self.complex_numbers is None:
+            self.complex_numbers = self.complex or \
+                analysis.may_make_complex(self.func)
+        return self.complex_numbers
 
     def shape(self, operand):
         """The shape key of an SSA operand (see analysis.shape_keys): equal
@@ -206,14 +224,11 @@ class Transform:
                  if isinstance(s, ssa.Assign)), known)
         nonzero = ieee.nonzero_operand(stmt.fn, stmt.args,
                                        self.python_numbers)
-        if self.complex_numbers is None:  # (`(-1.0) ** 0.5` is complex)
-            self.complex_numbers = self.complex or \
-                analysis.may_make_complex(self.func)
         filled = template.fill(
             tmpl, operands, d_names(tmpl, operands), self.namer,
             self.import_name, numbers, arrays,
             nonzero.name if isinstance(nonzero, ssa.Var) else None,
-            self.complex_numbers)
+            self.may_be_complex())
         filled.stmts[:0] = [c for c in checks if c is not None]
         return rule, tmpl, operands, filled
 
