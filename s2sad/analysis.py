@@ -699,3 +699,98 @@ def _slice_key(part):
             stop is None or type(stop) is int and stop < 0):
         return ("trim", (start or 0) - (stop or 0))
     return ("slice", start, stop, step)
+
+
+def basic_index(index, ints, tuples):
+    """Is `index` (an SSA operand) known to read each item at most once:
+    made of ints (`ints`: names that hold one, as `range_ints`), slices,
+    `None` and `...`, alone or in a tuple (`tuples`: names bound to a
+    tuple display, to its items)? Then no write through it is overwritten
+    by a later one of the same write (see runtime.keep_last)."""
+    if isinstance(index, ssa.Var):
+        if index.name in ints:
+            return True
+        parts = tuples.get(index.name)
+        return parts is not None and all(
+            not isinstance(p, ssa.Var) or p.name in ints for p in parts) \
+            and all(basic_index(p, ints, {}) for p in parts
+                    if not isinstance(p, ssa.Var))
+    value = getattr(index, "value", _NO_INDEX)
+    parts = value if isinstance(value, tuple) else (value,)
+    return all(type(p) is int or isinstance(p, slice) or p is None or
+               p is Ellipsis for p in parts)
+
+
+_NO_INDEX = object()
+
+
+def without_ints(func):
+    """SSA names whose values are never an int or a bool, nor an array of
+    them: floats, complex numbers, arrays of those (or values with no
+    dtype at all). A derivative passes unchanged through a cast into their
+    type (`K[i, j] = v` writes v into K's dtype; see
+    runtime.through_cast). The greatest such set the statements allow: a
+    loop's variable is in it when it enters the loop so and each iteration
+    leaves it so."""
+    made, joined = {}, {}
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+            made[stmt.target] = stmt
+        for phi in getattr(stmt, "phis", ()):
+            joined[phi.target] = (phi.left, phi.right)
+    found = set(made) | set(joined)
+
+    def holds(operand):
+        if isinstance(operand, ssa.Var):
+            return operand.name in found
+        return type(getattr(operand, "value", None)) in (float, complex)
+
+    changed = True
+    while changed:
+        changed = False
+        for name in list(found):
+            stmt = made.get(name)
+            kept = all(map(holds, joined[name])) if stmt is None else \
+                _keeps_no_ints(stmt, holds)
+            if not kept:
+                found.discard(name)
+                changed = True
+    return found
+
+
+# NumPy's makers of float64 arrays, given no dtype
+_FLOAT_MAKERS = {np.zeros, np.ones, np.empty, np.eye, np.identity}
+# the type codes of NumPy's booleans and integers
+_INT_CODES = set("?bBhHiIlLqQnNpP")
+# arithmetic that gives a float (or complex) value when an operand is one
+_ARITHMETIC = {operator.add, operator.sub, operator.mul, operator.pow,
+               operator.neg, operator.pos, operator.iadd, operator.isub,
+               operator.imul, operator.ipow, runtime.iadd, runtime.isub,
+               runtime.imul, runtime.ipow}
+
+
+def _keeps_no_ints(stmt, holds):
+    """`without_ints` for the target of `stmt`, given `holds` of its
+    operands."""
+    fn, args = stmt.fn, stmt.args
+    if stmt.spreads() or stmt.kwargs and not isinstance(fn, np.ufunc):
+        return False  # (a dtype= or an out= may make anything)
+    if fn in _WRITES or fn in _COPIES or fn is ssa.identity or \
+            fn is ssa.method("copy"):
+        return bool(args) and holds(args[0])  # (x's dtype)
+    if fn in _FLOAT_MAKERS or fn in (float, complex, np.float64,
+                                     np.complex128, operator.truediv,
+                                     operator.itruediv, runtime.itruediv):
+        return True  # (`/` of ints, as of int arrays, gives floats)
+    if isinstance(fn, np.ufunc):
+        kwargs = dict(stmt.kwargs)
+        if set(kwargs) - {"where"}:
+            return False  # (dtype=, out=, casting=)
+        if fn.nout != 1 or any(_INT_CODES & set(t.split("->")[1])
+                               for t in fn.types if t.startswith("d" * fn.nin)):
+            return False  # (np.less, np.isnan: booleans of floats)
+        outputs = {t.split("->")[1] for t in fn.types}
+        return not outputs & _INT_CODES or any(map(holds, args))
+    if getattr(fn, "__module__", None) == "math":
+        return fn not in _MATH_INTS
+    return fn in _ARITHMETIC and any(map(holds, args))

@@ -81,6 +81,7 @@ class Transform:
         self.assume_scalar = ()  # inputs taken to be Python floats (reverse)
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
+        self.no_ints = self.tuples = None  # see `settle`
 
     def known_name(self, name, value):
         """The name generated code reaches `value` by without importing it:
@@ -230,7 +231,57 @@ class Transform:
             nonzero.name if isinstance(nonzero, ssa.Var) else None,
             self.may_be_complex())
         filled.stmts[:0] = [c for c in checks if c is not None]
+        self.settle(filled, operands)
         return rule, tmpl, operands, filled
+
+    def settle(self, filled, operands):
+        """Leave out of a filled template the run-time tests the analysis
+        answers: `runtime.through_cast(g, y)` is g where y holds no ints
+        (`analysis.without_ints`), and `runtime.keep_last(part, x, index)`
+        is part where the index writes each item once
+        (`analysis.basic_index`). An element write in a loop, `K[i, j] =
+        v`, then tapes nothing of K to run them."""
+        helpers = self.known_name("runtime", runtime)
+        if helpers is None:
+            return
+        if self.no_ints is None:
+            self.no_ints = analysis.without_ints(self.func)
+            self.tuples = {s.target: s.args for s in ssa.walk(self.func.body)
+                           if isinstance(s, ssa.Assign)
+                           and s.fn is ssa.make_tuple and not s.spreads()}
+        ints = self.shape_keys()[3]
+
+        def writes_once(node):
+            return any(trees.same(ssa.render_operand(o), node) and
+                       analysis.basic_index(o, ints, self.tuples)
+                       for o in operands.values())
+
+        def settled(node):
+            if not isinstance(node, gast.AST):
+                return node
+            for field, value in gast.iter_fields(node):
+                if isinstance(value, list):
+                    value[:] = [settled(v) for v in value]
+                else:
+                    setattr(node, field, settled(value))
+            func = getattr(node, "func", None)
+            if not (isinstance(node, gast.Call) and isinstance(
+                    func, gast.Attribute) and isinstance(func.value, gast.Name)
+                    and func.value.id == helpers):
+                return node
+            args = node.args
+            if func.attr == "through_cast" and len(args) == 2 and isinstance(
+                    args[1], gast.Name) and args[1].id in self.no_ints:
+                return args[0]
+            if func.attr == "keep_last" and len(args) == 3 and writes_once(
+                    args[2]):
+                return args[0]
+            return node
+
+        filled.stmts[:] = [settled(s) for s in filled.stmts]
+        filled.contributions[:] = [(p, settled(e))
+                                   for p, e in filled.contributions]
+        filled.returned = settled(filled.returned)
 
     def unhandled_argument(self, stmt, tmpl, exc):
         """The located error for a call passing an argument its rule's

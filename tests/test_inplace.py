@@ -171,6 +171,83 @@ def test_a_loops_tape_shares_what_it_keeps_of_an_arrays_kind():
     assert runtime.like([1.0]) == [1.0]  # (anything else: itself)
 
 
+# A write `a[index] = v` casts v into a's dtype, and with a repeated index
+# only the last write of an item counts: the derivative code tests both
+# where the program leaves them open (runtime.through_cast zeroes the
+# adjoint of a value written into integers; runtime.keep_last the writes
+# overwritten), and leaves the tests out where the program answers them.
+
+def into_ints(x):
+    a = np.zeros(3, dtype=int)
+    a[0] = x  # truncated: a constant nearby
+    return x * a[0] + a[0]
+
+
+def into_a_comparison(x):
+    b = np.less(np.array([x, 2.0 * x]), 1.0)  # booleans
+    b[0] = x
+    return x * np.sum(b)
+
+
+def into_an_argument(u, x):
+    u = u.copy()  # u may hold ints
+    u[1] = x * x
+    return np.sum(u * x)
+
+
+def turned_into_ints_in_a_loop(x):
+    a = np.zeros(3)
+    for i in range(2):
+        a[i] = x * (i + 1.5)
+        a = a.astype(int)
+    a[2] = x
+    return x * np.sum(a)
+
+
+def repeated_index(x):
+    a = np.zeros(3)
+    a[[0, 0, 1]] = x * np.array([1.0, 2.0, 3.0])  # a[0] is 2x
+    return np.sum(a ** 2)
+
+
+def index_from_a_list(x):
+    a = np.zeros(3)
+    for k in [0, 0, 2]:
+        a[[k, k]] = x * np.array([1.0, 2.0 + k])
+    return np.sum(a * a)
+
+
+@pytest.mark.parametrize("f, x", [
+    (into_ints, 1.7), (into_a_comparison, 0.3),
+    (lambda x: into_an_argument(np.array([1, 2, 3]), x), 1.3),
+    (lambda x: into_an_argument(np.array([1.0, 2.0, 3.0]), x), 1.3),
+    (turned_into_ints_in_a_loop, 2.3), (repeated_index, 0.8),
+    (index_from_a_list, 0.6), (kernel_logdet, 1.1),
+], ids=["ints", "booleans", "int-argument", "float-argument", "loop-cast",
+        "repeated", "list-index", "kernel"])
+def test_writes_cast_and_overwritten_give_the_derivatives(f, x):
+    value, g = s2sad.value_and_grad(f)(x)
+    assert value == f(x)
+    assert g == pytest.approx(numeric(f, x), rel=1e-6, abs=1e-8)
+    s2sad.check_grads(f, (x,), modes=("fwd", "rev"))
+
+
+def test_a_writes_tests_are_left_out_where_the_program_answers_them():
+    # float arrays written at ints and slices: no test, and nothing of K
+    # on the tape (no `runtime.like` record per element)
+    source = s2sad.grad(kernel_logdet).source
+    assert "through_cast" not in source and "keep_last" not in source
+    assert "runtime.like(" not in source
+    assert "through_cast" not in s2sad.grad(filled_by_element).source
+    # where the program leaves them open they stay
+    assert "through_cast" in s2sad.grad(into_ints).source
+    assert "through_cast" in s2sad.grad(into_a_comparison).source
+    assert "through_cast" in s2sad.grad(into_an_argument, 1).source
+    assert "through_cast" in s2sad.grad(turned_into_ints_in_a_loop).source
+    assert "keep_last" in s2sad.grad(repeated_index).source
+    assert "keep_last" in s2sad.grad(index_from_a_list).source
+
+
 def keeps_the_argument(x):
     a = x.astype(float, copy=False)  # x itself
     a[0] = 2.0 * a[1]
