@@ -861,10 +861,13 @@ class _Reverse(Transform):
         return pushed, popped
 
     def recomputable(self, stmt):
-        """Cheaper to recompute than to tape: rank-0 and elementwise (or a
-        tuple of numbers: an index `(i, j)`)."""
+        """Cheaper to recompute than to tape: a copy `z = t` of any value
+        (the object t is then taped once, not once per name), and rank-0
+        elementwise operations (or a tuple of numbers: an index `(i, j)`)."""
+        if stmt.fn is ssa.identity and not stmt.spreads():
+            return True
         rule = analysis.rule_of(stmt)
-        cheap = stmt.fn is ssa.identity or stmt.fn in _COMPARISONS or (
+        cheap = stmt.fn in _COMPARISONS or (
             stmt.fn is ssa.make_tuple and not stmt.spreads()) or (
             rule is not None and rule.partials is not None)
         return cheap and all(analysis.is_scalar(o, self.scalars)

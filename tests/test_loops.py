@@ -1,5 +1,7 @@
 """Reverse mode through loops: every construct against central differences."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,35 @@ def test_a_loop_invariant_is_read_as_the_loop_left_it():
             np.testing.assert_allclose(g, h, rtol=1e-15)
     s2sad.check_grads(loop_corpus.invariants_in_loop, (x, 0.7, 3),
                       argnums=(0, 1), order=2)
+
+
+def _squash(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def copies_in_a_loop(W, xs):
+    h = np.zeros(W.shape[0])
+    for x in xs:
+        z = _squash(W @ x + h)  # the helper's value under a second name
+        gate = z
+        h = gate * h + (1.0 - z) * np.tanh(x[:W.shape[0]])
+    return np.sum(h ** 2)
+
+
+def test_a_value_under_two_names_is_taped_once():
+    # `z = t` binds one object to two names: the tape keeps the object
+    # once per iteration, and the reverse sweep binds the copy again
+    rng = np.random.default_rng(5)
+    W, xs = rng.standard_normal((3, 4)), rng.standard_normal((5, 4))
+    grad = s2sad.grad(copies_in_a_loop)
+    g = grad(W, xs)
+    tape = [line for line in grad.source.splitlines() if "_tape.append(" in
+            line]
+    assert len(tape) == 1 and "gate" not in tape[0] and \
+        not re.search(r"\bz\b", tape[0]), tape
+    s2sad.check_grads(copies_in_a_loop, (W, xs))
+    value, pullback = s2sad.vjp(copies_in_a_loop, W, xs)
+    np.testing.assert_allclose(pullback(1.0)[0], g, rtol=1e-15)
+    for n in (0, 1, 5):
+        s2sad.check_grads(copies_in_a_loop, (W, xs[:n]), modes=("rev",))
+    s2sad.check_grads(copies_in_a_loop, (W, xs[:2]), order=2)
