@@ -1277,16 +1277,59 @@ class _Lowering:
         target = self.define(node.target.id)
         if isinstance(iterable, Var):  # the rows of an array: its views
             self.viewers.setdefault(iterable.name, []).append(target)
+        before = (set(self.defs), set(self.stale))
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
+        self.refuse_stale_next_time(before, body, node, iterable)
         self.out.append(For(target, iterable, body, phis, node))
 
     def while_(self, node):
         phis = self.loop_phis(node.body)
+        before = (set(self.defs), set(self.stale))
         test_body, test = self.block_with(lambda: self.expr(node.test))
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
+        self.refuse_stale_next_time(before, test_body + body, node)
         self.out.append(While(test_body, test, body, phis, node))
+
+    def refuse_stale_next_time(self, before, stmts, node, iterable=None):
+        """A view taken before a loop that the loop's body makes stale (an
+        update in place of what it views) and reads again, at the next
+        iteration (`for v in y[:-1]` reads its items so): NumPy's view
+        sees the update, s2sad's values would not. `before`: (the names
+        defined, the views stale) when the loop began; `stmts`: the loop's
+        statements; `iterable`: a `for` loop's."""
+        defined, stale = before
+        made_stale = {
+            name for name in (set(self.stale) - stale) & defined
+            if isinstance(self.defs.get(name), Assign)
+            and self.defs[name].fn is not identity  # (aliases: `updated`)
+            and _user_name(name) != self.stale[name][0]}  # (its own value)
+        if not made_stale:
+            return
+        reads = [(iterable.name, node.iter)] if isinstance(
+            iterable, Var) else []
+        reads += [(o.name, stmt.node) for stmt in walk(stmts)
+                  if isinstance(stmt, Assign) for o in stmt.operands()
+                  if isinstance(o, Var)]
+        for name, where in reads:
+            if name not in made_stale:
+                continue
+            array, update = self.stale[name]
+            made = self.defs.get(name)
+            if name.startswith("_") and getattr(made, "node", None) is not \
+                    None:  # (a view the program does not name: where made)
+                what, where = f"`{_text(made.node)}`", made.node
+            else:
+                what = f"`{_user_name(name)}`"
+            raise self.error(
+                where or node, f"{what}, a view of `{array}`, is read again "
+                "on the loop's next iteration, after line "
+                f"{self.source.lineno(update)} changed `{array}` in place; "
+                "NumPy's view sees that change, and s2sad, which updates "
+                "arrays by making new ones, would not: read "
+                f"`{array}` itself in the loop (`{array}[i]`), or copy the "
+                "view (`.copy()`) if the loop should not see its own changes")
 
     # -- expressions --
 

@@ -831,6 +831,106 @@ def test_values_that_would_see_an_update_are_refused(f):
     refused(f, np.array([1.0, 2.0, 3.0]))
 
 
+# ---- found by a third outside attack: a view read on a loop's next
+# iteration, after the loop changed what it views ----
+
+def loops_over_a_view_it_changes(x):
+    y = x.copy()
+    i = 0
+    for v in y[:-1]:  # each item read as the loop reaches it
+        y[i + 1] = y[i + 1] + v * v
+        i += 1
+    return np.sum(y)
+
+
+def zips_views_it_changes(x):
+    y = x * 1.0
+    s = 0.0
+    for a, b in zip(y[:-1], y[1:]):
+        s = s + a * b
+        y[1] = y[1] * 2.0
+    return s
+
+
+def view_from_before_the_loop(x):
+    y = x.copy()
+    w = y[1:]
+    s = 0.0
+    for _ in range(2):
+        s = s + w[0] * w[0]
+        y[1] = y[1] * 2.0 + x[0]
+    return s
+
+
+def column_in_a_while_loop(x):
+    Y = np.outer(x, x)
+    col = Y[:, 0]
+    s, i = 0.0, 0
+    while i < 2:
+        s = s + np.sum(col)
+        Y[i, 0] = Y[i, 0] * x[1]
+        i += 1
+    return s
+
+
+def rows_listed_before_the_loop(x):
+    A = np.outer(x, x)
+    rows = [A[0], A[1]]
+    s = 0.0
+    for _ in range(2):
+        s = s + np.sum(rows[0] * rows[1])
+        A[0, 1] = A[0, 1] + x[2]
+    return s
+
+
+LOOP_STALE = [loops_over_a_view_it_changes, zips_views_it_changes,
+              view_from_before_the_loop, column_in_a_while_loop,
+              rows_listed_before_the_loop]
+
+
+@pytest.mark.parametrize("f", LOOP_STALE, ids=[f.__name__ for f in LOOP_STALE])
+def test_a_view_read_again_after_its_loop_changed_it_is_refused(f):
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="is read again on the loop's next iteration"):
+        s2sad.grad(f)(np.array([0.5, -1.0, 2.0]))
+    refused(f, np.array([0.5, -1.0, 2.0]))  # (at f's own line)
+
+
+def view_taken_each_iteration(x):
+    y = x.copy()
+    s = 0.0
+    for _ in range(2):
+        w = y[1:]  # after the last update: it sees every change
+        s = s + w[0] * w[0]
+        y[1] = y[1] * 2.0 + x[0]
+    return s
+
+
+def loops_over_the_array_it_changes(x):
+    y = x.copy()
+    i = 0
+    for v in y:
+        if i < 2:
+            y[i + 1] = y[i + 1] + v * v
+        i += 1
+    return np.sum(y)
+
+
+def loops_over_a_view_of_another_array(x):
+    y = x.copy()
+    z = x * 2.0
+    for i, v in enumerate(z[:-1]):
+        y[i + 1] = y[i + 1] + v * y[i]
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("f", [view_taken_each_iteration,
+                               loops_over_the_array_it_changes,
+                               loops_over_a_view_of_another_array])
+def test_views_that_see_each_change_are_differentiated(f):
+    exact(f, np.array([0.5, -1.0, 2.0]))
+
+
 def writes_first_argument(a, b):
     a[0] = 5.0
     return np.sum(a * b)
