@@ -994,6 +994,11 @@ class _Passes:
                 self.resolved(func) is f for f in _FLOAT_UFUNCS):
             inner = self._value_kind(node.args[0], made, leaves, group)
             return None if inner is None else "A" if inner == "A" else "F"
+        elif len(node.args) == 2 and any(
+                self.resolved(func) is f for f in _FLOAT_BINARY_UFUNCS):
+            kinds = {self._value_kind(a, made, leaves, group)
+                     for a in node.args}  # (a ufunc of two floats: no raise)
+            return None if None in kinds else "A" if "A" in kinds else "F"
         else:
             return None
         if group is not None:
@@ -1378,6 +1383,8 @@ class _Held:
 _TOTALS = (np.sum, np.mean)
 _FLOAT_UFUNCS = (np.exp, np.log, np.sqrt, np.tanh, np.abs, np.square,
                  np.log1p, np.expm1, np.sin, np.cos, np.negative)
+_FLOAT_BINARY_UFUNCS = (np.logaddexp, np.logaddexp2, np.maximum, np.minimum,
+                        np.hypot, np.arctan2)
 
 # the runtime helpers that may write into their first argument
 _IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",

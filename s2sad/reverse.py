@@ -179,6 +179,46 @@ class _Reverse(Transform):
             body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
         return body, sweep
 
+    def sized_by_kept(self, forward, sweep):
+        """A read of a value's shape alone at the sweep's top level
+        (`runtime.reduced_size(v)`, `runtime.expand_reduced(g, v)`) reads
+        instead a value of the same shape (an equal shape key) that the
+        sweep reads whole at that point or later: v is then not kept for
+        it. The derivative of `np.mean(np.logaddexp(0.0, t))` reads t,
+        and so needs no logaddexp (which `optimize.defer_value` then
+        computes only when the loss's dtype is in doubt)."""
+        stored = set(trees.names(gast.Module(sweep, []), gast.Store))
+        at_hand = [p for p in self.func.all_params if p not in stored] + [
+            n for s in forward if isinstance(s, gast.Assign)
+            for n in trees.names(s, gast.Store) if n not in stored]
+        keys = collections.defaultdict(list)  # shape key -> names
+        for name in at_hand:
+            key = self.shape(ssa.Var(name))
+            if key is not None and key != analysis.SCALAR_SHAPE:
+                keys[key].append(name)
+        later = collections.Counter()  # whole reads at or after a statement
+        shape_reads = {}
+        for stmt in reversed(sweep):
+            shaped = [] if isinstance(stmt, (gast.For, gast.While, gast.If)) \
+                else [(node, position) for node in trees.walk(stmt)
+                      for helper, position in _READ_AS_SHAPE.items()
+                      if _is_helper_call(node, helper)
+                      and len(node.args) > position
+                      and isinstance(node.args[position], gast.Name)]
+            read = {id(node.args[position]) for node, position in shaped}
+            later.update(n.id for n in trees.walk(stmt)
+                         if isinstance(n, gast.Name) and isinstance(
+                             n.ctx, gast.Load) and id(n) not in read)
+            shape_reads[id(stmt)] = (shaped, collections.Counter(later))
+        for stmt in sweep:
+            shaped, read_later = shape_reads[id(stmt)]
+            for node, position in shaped:
+                name = node.args[position].id
+                others = [n for n in keys.get(self.shape(ssa.Var(name)), ())
+                          if n != name and read_later[n]]
+                if others and not read_later[name]:
+                    node.args[position] = load(others[0])
+
     def calls_numpy(self, stmts):
         """Do the derivative statements `stmts` call NumPy (or the runtime's
         power and divide, which do where Python raises: `0.0 ** -0.5` is
@@ -307,6 +347,7 @@ class _Reverse(Transform):
         body.append(gast.Return(result))
         if not self.assume_scalar:
             self.spread_late(body)
+        self.sized_by_kept(body[:seed_at], body[seed_at:])
         if self.fallback:
             body.insert(0, self.guard())
         return Generated(self.gradient_function(body), self.imports,
@@ -550,7 +591,8 @@ class _Reverse(Transform):
 
     def is_elementwise_call(self, node):
         """Is `node` a call, without keywords, of a NumPy ufunc on as many
-        arguments as it takes, or of runtime.divide?"""
+        arguments as it takes, or of runtime's divide and logistic
+        functions (which compute as ufuncs)?"""
         if not isinstance(node, gast.Call) or node.keywords or not isinstance(
                 node.func, gast.Attribute) or not isinstance(
                 node.func.value, gast.Name):
@@ -560,7 +602,7 @@ class _Reverse(Transform):
             name in self.locals else self.source.lookup(name)
         fn = getattr(owner, node.func.attr, None)
         if owner is runtime:
-            return fn is runtime.divide
+            return fn in (runtime.divide, runtime.logistic, runtime.logistic2)
         return isinstance(fn, np.ufunc) and fn.nin == len(node.args) and \
             owner is np
 
@@ -748,16 +790,18 @@ class _Reverse(Transform):
         self.invariants |= _reads(reverse_code) & invariant
         taped = sorted(need)
         self.restored = set(taped) | {s.target for s in recompute}
+        recomputed = [ssa.render_assign(s) for s in recompute]
         prologue = []
         if taped:
             if self.tape is None:
                 self.tape = self.namer.fresh("_tape")
-            pushed, popped = self.shapes_only(taped, reverse_code)
+            # (what a recomputation reads, it reads whole: `k = t`)
+            pushed, popped = self.shapes_only(taped, recomputed + reverse_code)
             self.pushes[(id(region), place)] = pushed
             pop = gast.Call(gast.Attribute(load(self.tape), "pop", gast.Load()),
                             [], [])
             prologue.append(gast.Assign([_pack(popped, gast.Store())], pop, None))
-        return prologue + [ssa.render_assign(s) for s in recompute]
+        return prologue + recomputed
 
     def loop_invariants(self, loop, block):
         """The values of `block`, the body of a loop in the outermost
@@ -1145,6 +1189,8 @@ _IN_PLACE_ARITHMETIC = {operator.iadd, operator.isub, operator.imul,
 
 # runtime helpers that read only the shape and dtype of one argument (its
 # position here), for which a `runtime.Like` stands in on the tape
+# the runtime helpers that read an argument's shape alone, by position
+_READ_AS_SHAPE = {"reduced_size": 0, "expand_reduced": 1}
 _READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
                  "keep_last": 1, "zeros_like": 0}
 

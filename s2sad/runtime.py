@@ -1226,6 +1226,44 @@ def sign(x):
     return np.sign(x)
 
 
+def logistic(x, y):
+    """1 / (1 + exp(y - x)), the derivative of np.logaddexp(x, y) in x:
+    where exp(y - x) overflows to inf (y - x > 709), the exact limit 0,
+    with no overflow warning (logaddexp itself gives none)."""
+    if x.__class__ is float and y.__class__ is float:
+        return _float_logistic(y - x, math.exp)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(_difference(y, x)))
+
+
+def logistic2(x, y):
+    """1 / (1 + 2 ** (y - x)), the derivative of np.logaddexp2 (see
+    logistic)."""
+    if x.__class__ is float and y.__class__ is float:
+        return _float_logistic(y - x, _exp2)
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp2(_difference(y, x)))
+
+
+def _float_logistic(u, exp):
+    """1 / (1 + exp(u)) of a Python float u, from exp(-|u|) <= 1, which
+    cannot overflow."""
+    e = exp(-abs(u))
+    return 1.0 / (1.0 + e) if u <= 0.0 else e / (1.0 + e)
+
+
+def _exp2(v):
+    return 2.0 ** v
+
+
+def _difference(y, x):
+    """y - x as NumPy computes it (of lists too); -x for y = 0, whose
+    exponential is the same (0 - 0 and -0 differ only in sign)."""
+    if y.__class__ is float and y == 0.0:
+        return np.negative(x)
+    return np.subtract(y, x)
+
+
 def _nonzero(r):
     return np.where(r == 0.0, 1.0, r)
 

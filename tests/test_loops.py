@@ -197,3 +197,38 @@ def test_a_value_under_two_names_is_taped_once():
     for n in (0, 1, 5):
         s2sad.check_grads(copies_in_a_loop, (W, xs[:n]), modes=("rev",))
     s2sad.check_grads(copies_in_a_loop, (W, xs[:2]), order=2)
+
+
+def _rate(y):
+    return np.array([y[1], -y[0]])
+
+
+def copy_of_a_value_read_for_its_shape(y, dt):
+    # the sweep reads t itself only to unbroadcast against: its copy k,
+    # bound again after the tape's pop, needs the whole value
+    for _ in range(3):
+        t = _rate(y)
+        k = t
+        y = y + dt * k
+    return np.sum(y ** 2)
+
+
+def copy_in_a_product(y, w):
+    total = 0.0
+    for _ in range(2):
+        t = np.array([y[1], -y[0]])
+        k, c = t, 2.0
+        total = total + c * np.dot(k, w) + np.sum(np.outer(k, w))
+        y = y * 0.9 + np.einsum("i,i->", k, w)
+    return total + np.sum(y)
+
+
+@pytest.mark.parametrize("f, args", [
+    (copy_of_a_value_read_for_its_shape, (np.array([1.0, 0.5]), 0.1)),
+    (copy_in_a_product, (np.array([1.0, 0.5]), np.array([0.3, -0.7]))),
+])
+def test_a_copy_bound_again_after_the_pop_reads_a_whole_value(f, args):
+    s2sad.check_grads(f, args, argnums=(0, 1))
+    value, g = s2sad.value_and_grad(f, argnums=(0, 1))(*args)
+    assert value == f(*args)
+    s2sad.check_grads(f, args, argnums=(0, 1), order=2)

@@ -194,3 +194,36 @@ def test_casts_to_another_float_type_carry_the_derivative_exactly():
             _, tangent = s2sad.jvp(f, (x,), (np.ones(3),))
             assert tangent == np.sum(expected) and type(tangent) is cast
         assert type(s2sad.grad(lambda v, c=cast: c(v) * 2.0)(1.5)) is float
+
+
+
+def _logaddexp(x, y):
+    return np.logaddexp(x, y)
+
+
+def _logaddexp2_nats(x, y):
+    return np.logaddexp2(x, y) * np.log(2.0)
+
+
+@pytest.mark.parametrize("f, base", [(_logaddexp, np.e),
+                                     (_logaddexp2_nats, 2.0)])
+def test_logaddexp_derivatives_are_exact_at_large_close_and_infinite_operands(
+        f, base):
+    # the logistic function of the difference, from the operands: no
+    # cancellation in x - logaddexp(x, y) where x and y are large and close
+    grad = s2sad.grad(f, argnums=(0, 1))
+    scale = 1.0 if base == np.e else np.log(2.0)
+    for x, y, expected in [
+            (1e6, 1e6 + 1.0, (1 / (1 + base), base / (1 + base))),
+            (0.0, 0.0, (0.5, 0.5)), (np.inf, 1.0, (1.0, 0.0)),
+            (1.0, -np.inf, (1.0, 0.0)), (-2000.0, 0.0, (0.0, 1.0))]:
+        expected = tuple(scale * e for e in expected)
+        for kind in (float, np.float64, np.atleast_1d):
+            got = grad(kind(x), kind(y))
+            assert np.concatenate([np.ravel(g) for g in got]) == \
+                pytest.approx(expected, rel=1e-15, abs=0), (x, y, kind)
+        tangents = [s2sad.jvp(f, (np.float64(x), np.float64(y)), t)[1]
+                    for t in ((1.0, 0.0), (0.0, 1.0))]
+        assert tangents == pytest.approx(expected, rel=1e-15, abs=0)
+    with np.errstate(invalid="ignore"):  # (inf - inf)
+        assert all(np.isnan(grad(np.float64(np.inf), np.float64(np.inf))))

@@ -612,3 +612,54 @@ def test_values_are_freed_once_nothing_reads_them():
     s2sad.check_grads(log_softmax_loss, (W, X, Y), argnums=0, order=2)
     s2sad.check_grads(log_softmax_loss, (W, X, Y), argnums=0,
                       modes=("fwd",))
+
+
+def mean_squared_error(w, X, y):
+    d = X @ w - y
+    return np.mean(d * d)
+
+
+def logistic_loss(w, X, y):
+    return np.mean(np.logaddexp(0.0, -y * (X @ w))) + 0.5 * np.sum(w ** 2)
+
+
+def spread_by_shape(x, y):
+    e = np.maximum(x * y, 0.1)  # read whole below
+    return np.sum(e * np.mean(np.hypot(x, y)))
+
+
+@pytest.mark.parametrize("f", [mean_squared_error, logistic_loss])
+def test_a_mean_s_size_is_read_from_a_value_the_sweep_keeps(f):
+    # the derivative of np.mean(v) reads v's size alone: it reads the
+    # size of a value of v's shape that the sweep reads anyway, and v
+    # (d * d, the logaddexp) is computed only where the loss's dtype is
+    # in doubt
+    rng = np.random.default_rng(4)
+    w, X, y = rng.normal(size=3), rng.normal(size=(7, 3)), rng.choice(
+        [-1.0, 1.0], size=7)
+    grad = s2sad.grad(f)
+    grad(w, X, y)
+    forward, deferred = grad.source.split("float64_seed(", 1)
+    deferred = deferred.split("# grad of", 1)[0]
+    reduced = "d * d" if f is mean_squared_error else "np.logaddexp"
+    assert reduced not in forward and reduced in deferred, grad.source
+    plain = s2sad.grad(f, optimize=False)
+    for args in [(w, X, y), (w.astype(np.float32), X, y),
+                 (w, X.astype(np.float32), y.astype(np.float32)),
+                 (w, X, np.arange(7) % 2)] + (
+                     [(list(w), X, y)] if f is mean_squared_error else []):
+        np.testing.assert_array_equal(grad(*args), plain(*args))
+    s2sad.check_grads(f, (w, X, y))
+    s2sad.check_grads(f, (w, X, y), order=2)
+    value, g = s2sad.value_and_grad(f)(w, X, y)
+    assert value == f(w, X, y)
+    with pytest.raises(ValueError):  # shapes that do not fit still raise
+        grad(w, X, y[:3])
+
+
+def test_a_size_read_elsewhere_keeps_its_own_value():
+    x, y = np.linspace(0.1, 1.0, 4), np.linspace(-1.0, 2.0, 4)
+    grad = s2sad.grad(spread_by_shape)
+    plain = s2sad.grad(spread_by_shape, optimize=False)
+    np.testing.assert_array_equal(grad(x, y), plain(x, y))
+    s2sad.check_grads(spread_by_shape, (x, y), argnums=(0, 1))

@@ -160,12 +160,18 @@ def log10(y, x):
 
 @elementwise(np.logaddexp)
 def logaddexp(z, x, y):
-    return np.exp(x - z), np.exp(y - z)
+    """The logistic function of x - y and of y - x, from the operands alone
+    (the value, often a loss's terms, need not be kept for them), and
+    exact where x and y are large and close, where x - z would cancel; 1
+    and 0 where one operand is inf and the other finite, nan at (inf, inf)
+    and (-inf, -inf) (inf - inf)."""
+    return runtime.logistic(x, y), runtime.logistic(y, x)
 
 
 @elementwise(np.logaddexp2)
 def logaddexp2(z, x, y):
-    return np.exp2(x - z), np.exp2(y - z)
+    """As logaddexp, in base 2."""
+    return runtime.logistic2(x, y), runtime.logistic2(y, x)
 
 
 @elementwise(np.sqrt, domain="positive")

@@ -13,7 +13,7 @@ import numpy as np
 from s2sad import runtime
 from s2sad.rules import smooth
 from s2sad.rules.registry import (
-    adjoint, d, linear, non_differentiable, tangent, via_output)
+    adjoint, elementwise, d, linear, non_differentiable, tangent, via_output)
 
 # ---- broadcasting and reductions ----
 
@@ -313,6 +313,21 @@ def dot_adjoint_b_fwd(y, g, a, b):
 
 
 # (smooth.sign_derivative is Python s2sad differentiates: every order)
+
+
+# the logistic function s of x - y: s (1 - s), as s * logistic(y, x),
+# which keeps its relative precision where s is near 1
+
+
+@elementwise(runtime.logistic)
+def logistic(s, x, y):
+    return s * runtime.logistic(y, x), -s * runtime.logistic(y, x)
+
+
+@elementwise(runtime.logistic2)
+def logistic2(s, x, y):
+    return (s * runtime.logistic2(y, x) * np.log(2.0),
+            -s * runtime.logistic2(y, x) * np.log(2.0))
 
 
 @adjoint(runtime.sign)
