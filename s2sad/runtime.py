@@ -19,6 +19,9 @@ def unbroadcast(g, x):
     """Sum `g` down to the shape of `x`, undoing NumPy broadcasting; and
     keep its real part if x is real (the adjoint of the cast of a real value
     into complex arithmetic)."""
+    if g.__class__ is _ndarray is x.__class__ and \
+            g.dtype is _FLOAT64 is x.dtype and g.shape == x.shape:
+        return g  # float64 arrays of one shape (the commonest case)
     if type(g) is float:  # a Python float gradient: x was a scalar too
         return g
     cls = g.__class__
@@ -252,6 +255,7 @@ def zero_tangent(x):
 
 
 _FLOAT64 = np.dtype(float)
+_ndarray = np.ndarray
 
 
 def gradient(g, x):
@@ -1125,6 +1129,16 @@ def as_kind_of(g, x):
 
 def matmul_adjoint_a(g, a, b):
     """d(a @ b)/da applied to the output adjoint `g`."""
+    if _float64_operands(g, a, b):  # (as below, at once)
+        a_nd, b_nd = a.ndim, b.ndim
+        if a_nd == 2 and b_nd == 2:
+            return g @ b.T
+        if a_nd == 1 and b_nd == 2:
+            return b @ g
+        if a_nd == 1 and b_nd == 1:
+            return g * b
+        if a_nd == 2 and b_nd == 1 and g.__class__ is _ndarray:
+            return g[..., None] * b
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
         return as_kind_of(g @ b.T, a)
@@ -1144,6 +1158,16 @@ def matmul_adjoint_a(g, a, b):
 
 def matmul_adjoint_b(g, a, b):
     """d(a @ b)/db applied to the output adjoint `g`."""
+    if _float64_operands(g, a, b):  # (as below, at once)
+        a_nd, b_nd = a.ndim, b.ndim
+        if a_nd == 2 and b_nd == 2:
+            return a.T @ g
+        if a_nd == 2 and b_nd == 1:
+            return g @ a
+        if a_nd == 1 and b_nd == 1:
+            return g * a
+        if a_nd == 1 and b_nd == 2 and g.__class__ is _ndarray:
+            return a[..., None] * g
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
         return as_kind_of(a.T @ g, b)
@@ -1160,6 +1184,16 @@ def matmul_adjoint_b(g, a, b):
         return as_kind_of(unbroadcast(
             np.matmul(_swap(a), expand(g, -1))[..., 0], b), b)
     return as_kind_of(unbroadcast(np.matmul(_swap(a), g), b), b)
+
+
+def _float64_operands(g, a, b):
+    """Are the operands of a product float64 arrays, and its adjoint `g` a
+    float64 array or number (whose adjoints need no kind fixed)?"""
+    cls = g.__class__
+    return a.__class__ is _ndarray is b.__class__ and \
+        a.dtype is _FLOAT64 is b.dtype and (
+            cls is float or cls is np.float64 or
+            cls is _ndarray and g.dtype is _FLOAT64)
 
 
 def dot_adjoint_a(g, a, b):
