@@ -1277,7 +1277,8 @@ class _Lowering:
         target = self.define(node.target.id)
         if isinstance(iterable, Var):  # the rows of an array: its views
             self.viewers.setdefault(iterable.name, []).append(target)
-        before = (set(self.defs), set(self.stale))
+        before = (set(self.defs) - {phi.target for _, phi in phis},
+                  set(self.stale))
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
         self.refuse_stale_next_time(before, body, node, iterable)
@@ -1285,7 +1286,8 @@ class _Lowering:
 
     def while_(self, node):
         phis = self.loop_phis(node.body)
-        before = (set(self.defs), set(self.stale))
+        before = (set(self.defs) - {phi.target for _, phi in phis},
+                  set(self.stale))
         test_body, test = self.block_with(lambda: self.expr(node.test))
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
@@ -1297,14 +1299,13 @@ class _Lowering:
         update in place of what it views) and reads again, at the next
         iteration (`for v in y[:-1]` reads its items so): NumPy's view
         sees the update, s2sad's values would not. `before`: (the names
-        defined, the views stale) when the loop began; `stmts`: the loop's
-        statements; `iterable`: a `for` loop's."""
+        defined before the loop, but for the loop's own phis, which the
+        body may give a view taken after the update; the views stale then);
+        `stmts`: the loop's statements; `iterable`: a `for` loop's."""
         defined, stale = before
         made_stale = {
             name for name in (set(self.stale) - stale) & defined
-            if isinstance(self.defs.get(name), Assign)
-            and self.defs[name].fn is not identity  # (aliases: `updated`)
-            and _user_name(name) != self.stale[name][0]}  # (its own value)
+            if _user_name(name) != self.stale[name][0]}  # (its own value)
         if not made_stale:
             return
         reads = [(iterable.name, node.iter)] if isinstance(
@@ -1323,8 +1324,9 @@ class _Lowering:
             else:
                 what = f"`{_user_name(name)}`"
             raise self.error(
-                where or node, f"{what}, a view of `{array}`, is read again "
-                "on the loop's next iteration, after line "
+                where or node, f"{what}, which is or holds a view of "
+                f"`{array}`, is read again on the loop's next iteration, after "
+                "line "
                 f"{self.source.lineno(update)} changed `{array}` in place; "
                 "NumPy's view sees that change, and s2sad, which updates "
                 "arrays by making new ones, would not: read "

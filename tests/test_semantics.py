@@ -883,9 +883,38 @@ def rows_listed_before_the_loop(x):
     return s
 
 
+def views_unpacked_before_the_loop(x):
+    u = x.copy()
+    a, b = u[:-1], u[1:]  # b is the view _t = u[1:] by another name
+    for _ in range(2):
+        u[1:] = b * x[0]
+    return np.sum(u ** 2) + np.sum(a)
+
+
+def rows_appended_in_an_earlier_loop(x):
+    Y = np.zeros((3, 3))
+    rows = []
+    for i in range(3):
+        rows.append(Y[i])
+    for t in range(3):
+        Y[t] = x * 0.5 + rows[0] * 2.0
+    return np.sum(Y ** 2)
+
+
+def slices_listed_by_a_comprehension(x):
+    y = np.zeros(len(x))
+    parts = [y[i:i + 1] for i in range(len(x))]
+    for j in range(len(x)):
+        prev = np.sum(parts[j - 1]) if j > 0 else 0.0
+        y[j] = x[j] * 0.5 + prev
+    return np.sum(y ** 2)
+
+
 LOOP_STALE = [loops_over_a_view_it_changes, zips_views_it_changes,
               view_from_before_the_loop, column_in_a_while_loop,
-              rows_listed_before_the_loop]
+              rows_listed_before_the_loop, views_unpacked_before_the_loop,
+              rows_appended_in_an_earlier_loop,
+              slices_listed_by_a_comprehension]
 
 
 @pytest.mark.parametrize("f", LOOP_STALE, ids=[f.__name__ for f in LOOP_STALE])
@@ -903,6 +932,17 @@ def view_taken_each_iteration(x):
         w = y[1:]  # after the last update: it sees every change
         s = s + w[0] * w[0]
         y[1] = y[1] * 2.0 + x[0]
+    return s
+
+
+def view_taken_again_after_each_update(x):
+    y = x.copy()
+    w = y[1:]
+    s = 0.0
+    for _ in range(3):
+        s = s + w[0] * w[-1]
+        y[1] = y[1] * 2.0 + x[0]
+        w = y[1:]  # the next iteration reads a view taken after the update
     return s
 
 
@@ -925,6 +965,7 @@ def loops_over_a_view_of_another_array(x):
 
 
 @pytest.mark.parametrize("f", [view_taken_each_iteration,
+                               view_taken_again_after_each_update,
                                loops_over_the_array_it_changes,
                                loops_over_a_view_of_another_array])
 def test_views_that_see_each_change_are_differentiated(f):
