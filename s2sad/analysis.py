@@ -445,7 +445,7 @@ def _is_elementwise(stmt):
 _TO_REAL = {abs, np.abs, np.real, np.imag, np.angle}
 
 
-def shape_keys(func, scalars):
+def shape_keys(func, scalars, known_arrays=()):
     """(keys, arrays, floats, ints): `keys` maps SSA names to shape keys: names with
     equal keys hold values of one shape (as np.shape gives it) on every run
     that reaches them, so an adjoint passed from one to the other needs no
@@ -453,7 +453,8 @@ def shape_keys(func, scalars):
     tuple (which `+` joins and an int `*` repeats: not elementwise), and
     `floats` those known to hold no int or bool either (a float, a complex
     number, a NumPy value): what `*` never repeats a list by. `ints`: the
-    targets of loops over ranges (`range_ints`).
+    targets of loops over ranges (`range_ints`). `known_arrays`: the
+    parameters known to hold NumPy arrays (a variant's guard checks it).
 
     Shapes are equal through elementwise arithmetic and functions of
     values of one shape (numbers aside), copies, element and slice writes,
@@ -577,7 +578,8 @@ def shape_keys(func, scalars):
     # with (by induction over the iterations)
     held_keys = set(held_arrays)
     while True:
-        keys, arrays, floats, loops = {}, set(), set(), []
+        keys, arrays, floats, loops = {}, set(known_arrays), set(
+            known_arrays), []
         block(func.body)
         failed = False
         for loop in loops:
@@ -724,14 +726,14 @@ def basic_index(index, ints, tuples):
 _NO_INDEX = object()
 
 
-def without_ints(func):
+def without_ints(func, known=()):
     """SSA names whose values are never an int or a bool, nor an array of
     them: floats, complex numbers, arrays of those (or values with no
     dtype at all). A derivative passes unchanged through a cast into their
     type (`K[i, j] = v` writes v into K's dtype; see
     runtime.through_cast). The greatest such set the statements allow: a
     loop's variable is in it when it enters the loop so and each iteration
-    leaves it so."""
+    leaves it so. `known`: parameters known to hold floats."""
     made, joined = {}, {}
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and stmt.target is not None:
@@ -739,10 +741,11 @@ def without_ints(func):
         for phi in getattr(stmt, "phis", ()):
             joined[phi.target] = (phi.left, phi.right)
     found = set(made) | set(joined)
+    known = set(known) - found  # (parameters: no statement makes them)
 
     def holds(operand):
         if isinstance(operand, ssa.Var):
-            return operand.name in found
+            return operand.name in found or operand.name in known
         return type(getattr(operand, "value", None)) in (float, complex)
 
     changed = True
@@ -755,7 +758,7 @@ def without_ints(func):
             if not kept:
                 found.discard(name)
                 changed = True
-    return found
+    return found | known
 
 
 # NumPy's makers of float64 arrays, given no dtype

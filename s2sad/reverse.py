@@ -50,12 +50,52 @@ def transform(func, argnums, has_aux=False, with_value=False):
     general = _Reverse(func, argnums, has_aux, with_value)
     generated = general.generate()
     guard = general.scalar_guard(generated)
-    if not guard:
+    if guard:
+        general.rename_as_arrays(generated.tree)
+        scalar = _Reverse(func, argnums, has_aux, with_value,
+                          assume_scalar=guard,
+                          fallback=generated.tree.name).generate()
+        return [scalar, generated]
+    arrays = general.array_guard(generated)
+    if not arrays:
         return [generated]
+    special = _Reverse(func, argnums, has_aux, with_value,
+                       assume_arrays=arrays,
+                       fallback=general.arrays_name()).generate()
+    if _runtime_calls(generated.tree.body) - _runtime_calls(
+            special.tree.body) < _WORTH_A_VARIANT:
+        return [generated]  # (a second function for little or nothing)
     general.rename_as_arrays(generated.tree)
-    scalar = _Reverse(func, argnums, has_aux, with_value, assume_scalar=guard,
-                      fallback=generated.tree.name).generate()
-    return [scalar, generated]
+    return [special, generated]
+
+
+# what a variant on arrays must save to be kept, in runtime calls (one in a
+# loop counts as 4, in a loop in a loop as 16, ...): a call per iteration,
+# or 4 per call
+_WORTH_A_VARIANT = 4
+
+
+def _runtime_calls(stmts, weight=1):
+    """How many calls of s2sad's runtime helpers the generated statements
+    make, those in loops weighted (see _WORTH_A_VARIANT): the checks and
+    dispatches a variant may save."""
+    found = 0
+    for stmt in stmts:
+        if isinstance(stmt, (gast.For, gast.While)):
+            found += _runtime_calls(stmt.body, 4 * weight)
+            parts = [stmt.iter if isinstance(stmt, gast.For) else stmt.test]
+        elif isinstance(stmt, gast.If):
+            found += _runtime_calls(stmt.body + stmt.orelse, weight)
+            parts = [stmt.test]
+        else:
+            parts = [stmt]
+        found += weight * sum(
+            1 for part in parts for node in gast.walk(part)
+            if isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Attribute)
+            and isinstance(node.func.value, gast.Name)
+            and node.func.value.id == "runtime")
+    return found
 
 
 _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
@@ -64,8 +104,9 @@ _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
 
 class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
-                 fallback=None, split=False):
+                 fallback=None, split=False, assume_arrays=()):
         super().__init__(func, argnums)
+        self.assume_arrays = assume_arrays
         self.split = split
         self.arrays = False
         self.fallback = fallback
@@ -384,6 +425,22 @@ class _Reverse(Transform):
             analysis.Vector(p) for p in self.func.params
             if p not in floats and analysis.indexed_only(self.func, p))
 
+    def array_guard(self, generated):
+        """Parameters to test for real float arrays in a variant, or None:
+        the differentiated ones that may be lists (whose `+` joins and `*`
+        repeats), where the general code checks shapes at run time. The
+        variant's shape analysis knows they are arrays; it is kept where
+        that saves runtime calls."""
+        if self.complex or not self.func.plain or not generated.runtime_checks \
+                or self.callees:
+            return None
+        return tuple(p for p in self.func.params if p in self.wrt)
+
+    def arrays_name(self):
+        """The name `rename_as_arrays` gives the general function."""
+        prefix = "value_and_grad" if self.with_value else "grad"
+        return f"{prefix}_{self.name}_arrays"
+
     def rename_as_arrays(self, tree):
         """Make a generated tree the `_arrays` fallback of a scalar variant."""
         self.arrays = True
@@ -391,13 +448,25 @@ class _Reverse(Transform):
         tree.name, tree.body[0] = renamed.name, renamed.body[0]
 
     def guard(self):
-        """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`."""
+        """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`
+        (for a variant on arrays: `x.__class__ is not np.ndarray or
+        x.dtype.kind != 'f'`)."""
         tests = [gast.UnaryOp(gast.Not(), self.runtime_call(
             "is_vector", [load(p.name)])) if isinstance(p, analysis.Vector)
             else gast.Compare(gast.Attribute(load(p), "__class__",
                                              gast.Load()), [gast.IsNot()],
                               [self.builtin("float")])
             for p in self.assume_scalar]
+        numpy = self.import_name("np", np) if self.assume_arrays else None
+        for p in self.assume_arrays:
+            tests.append(gast.BoolOp(gast.Or(), [
+                gast.Compare(gast.Attribute(load(p), "__class__",
+                                            gast.Load()), [gast.IsNot()],
+                             [gast.Attribute(load(numpy), "ndarray",
+                                             gast.Load())]),
+                gast.Compare(gast.Attribute(gast.Attribute(
+                    load(p), "dtype", gast.Load()), "kind", gast.Load()),
+                    [gast.NotEq()], [gast.Constant("f", None)])]))
         test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),
@@ -406,7 +475,11 @@ class _Reverse(Transform):
 
     def gradient_function(self, body):
         prefix = "value_and_grad" if self.with_value else "grad"
-        if self.fallback:
+        if self.fallback and self.assume_arrays:
+            note = (f"Specialised to real float NumPy arrays "
+                    f"{', '.join(self.assume_arrays)}; other inputs go to "
+                    f"{self.fallback}.\n    ")
+        elif self.fallback:
             note = (f"Specialised to Python floats; other inputs go to "
                     f"{self.fallback}.\n    ")
         elif self.arrays:

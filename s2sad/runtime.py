@@ -1262,11 +1262,12 @@ def sign(x):
 
 def logistic(x, y):
     """1 / (1 + exp(y - x)), the derivative of np.logaddexp(x, y) in x:
-    where exp(y - x) overflows to inf (y - x > 709), the exact limit 0,
-    with no overflow warning (logaddexp itself gives none)."""
+    where exp(y - x) overflows to inf (y - x > 709), the exact limit 0;
+    nan where x and y are the same infinity. No warning for either
+    (logaddexp itself gives none)."""
     if x.__class__ is float and y.__class__ is float:
         return _float_logistic(y - x, math.exp)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         return 1.0 / (1.0 + np.exp(_difference(y, x)))
 
 
@@ -1275,7 +1276,7 @@ def logistic2(x, y):
     logistic)."""
     if x.__class__ is float and y.__class__ is float:
         return _float_logistic(y - x, _exp2)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         return 1.0 / (1.0 + np.exp2(_difference(y, x)))
 
 

@@ -79,6 +79,7 @@ class Transform:
         self.numpy_values = None  # names holding NumPy values, when needed
         self.python_numbers = None  # names holding Python numbers, likewise
         self.assume_scalar = ()  # inputs taken to be Python floats (reverse)
+        self.assume_arrays = ()  # inputs taken to be real float arrays
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
         self.no_ints = self.tuples = None  # see `settle`
@@ -131,7 +132,8 @@ class Transform:
     def shape_keys(self):
         """`analysis.shape_keys` of the function (its scalars known)."""
         if self.shapes is None:
-            self.shapes = analysis.shape_keys(self.func, self.scalars)
+            self.shapes = analysis.shape_keys(self.func, self.scalars,
+                                              self.assume_arrays)
         return self.shapes
 
     def may_join(self, stmt, not_ints=()):
@@ -245,7 +247,8 @@ class Transform:
         if helpers is None:
             return
         if self.no_ints is None:
-            self.no_ints = analysis.without_ints(self.func)
+            self.no_ints = analysis.without_ints(self.func,
+                                                 self.assume_arrays)
             self.tuples = {s.target: s.args for s in ssa.walk(self.func.body)
                            if isinstance(s, ssa.Assign)
                            and s.fn is ssa.make_tuple and not s.spreads()}
