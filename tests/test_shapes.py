@@ -528,3 +528,59 @@ def test_a_total_s_adjoint_is_spread_in_its_own_dtype():
     g32 = s2sad.grad(sum_of_squares)(x32, w)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, x32 - w, rtol=1e-6)
+
+
+# A list's `+` joins and an int's `*` repeats it: where a differentiated
+# argument may be a list, the shapes of what is computed from it are known
+# only at run time. Where that costs a check per loop iteration (or
+# several per call), the gradient is specialised to real float arrays,
+# which its first line tests, and other inputs go to the general code.
+
+COURANT = 0.5
+
+
+def string_energy(u0, steps):
+    u_prev = u0.copy()
+    u = u0.copy()
+    for _ in range(steps):
+        u_next = np.zeros_like(u)
+        u_next[1:-1] = 2 * u[1:-1] - u_prev[1:-1]
+        u_next[1:-1] += COURANT ** 2 * (u[2:] - 2 * u[1:-1] + u[:-2])
+        u_prev, u = u, u_next
+    return np.sum(u ** 2)
+
+
+def test_a_gradient_specialised_to_float_arrays_checks_no_shapes_per_step():
+    grad = s2sad.grad(string_energy)
+    u0 = np.sin(np.linspace(0.0, np.pi, 9))
+    g = grad(u0, 4)
+    special, general = grad.source.split("\n\n\ndef ")
+    assert "Specialised to real float NumPy arrays u0" in special
+    assert "u0.__class__ is not np.ndarray or u0.dtype.kind != 'f'" in special
+    for check in ("unbroadcast", "runtime.shape(", "through_cast"):
+        assert check not in special and check in general, check
+    # the numbers of the unoptimised code (which sums adjoints in another
+    # order), which other inputs get too
+    plain = s2sad.grad(string_energy, optimize=False)
+    np.testing.assert_allclose(g, plain(u0, 4), rtol=1e-14)
+    for n in (0, 1, 4):
+        s2sad.check_grads(string_energy, (u0, n), argnums=0)
+    for other in (u0.astype(np.float32), u0.astype(np.float16),
+                  u0.astype(np.longdouble)):
+        expected = plain(other, 3)
+        got = grad(other, 3)
+        assert np.asarray(got).dtype == np.asarray(expected).dtype
+        np.testing.assert_allclose(got, expected, rtol=10 * np.finfo(
+            other.dtype).eps)
+    value, g2 = s2sad.value_and_grad(string_energy)(u0, 4)
+    assert value == string_energy(u0, 4)
+    s2sad.check_grads(string_energy, (u0, 3), argnums=0, order=2)
+
+
+def two_x_dot_x(x):
+    return 2 * x @ x
+
+
+def test_a_variant_that_saves_little_is_not_made():
+    source = s2sad.grad(two_x_dot_x).source
+    assert "Specialised" not in source and source.count("def ") == 1
