@@ -75,6 +75,22 @@ def transform(func, argnums, has_aux=False, with_value=False):
 _WORTH_A_VARIANT = 4
 
 
+def _copy_of_restored(stmt, defs, need, own):
+    """Is `stmt` a copy `z = t` (through copies `t = s`) of a value the
+    reverse sweep restores anyway (in `need`) or that is not one of the
+    iteration's `own` values? Bound again after the tape's pop, it costs
+    no tape entry: the object is taped once, not once per name. (A copy of
+    what is read only for its shape is taped as that shape.)"""
+    if stmt.fn is not ssa.identity or stmt.spreads():
+        return False
+    source = stmt.args[0]
+    while isinstance(source, ssa.Var) and source.name not in need and \
+            getattr(defs.get(source.name), "fn", None) is ssa.identity:
+        source = defs[source.name].args[0]
+    return not isinstance(source, ssa.Var) or source.name in need or \
+        source.name not in own
+
+
 def _runtime_calls(stmts, weight=1):
     """How many calls of s2sad's runtime helpers the generated statements
     make, those in loops weighted (see _WORTH_A_VARIANT): the checks and
@@ -853,7 +869,8 @@ class _Reverse(Transform):
         recompute = []
         for stmt in reversed(block):
             if isinstance(stmt, ssa.Assign) and stmt.target in need \
-                    and self.recomputable(stmt):
+                    and (_copy_of_restored(stmt, defs, need, own)
+                         or self.recomputable(stmt)):
                 recompute.insert(0, stmt)
                 need.discard(stmt.target)
                 operands = {o.name for o in stmt.operands()
@@ -978,13 +995,10 @@ class _Reverse(Transform):
         return pushed, popped
 
     def recomputable(self, stmt):
-        """Cheaper to recompute than to tape: a copy `z = t` of any value
-        (the object t is then taped once, not once per name), and rank-0
-        elementwise operations (or a tuple of numbers: an index `(i, j)`)."""
-        if stmt.fn is ssa.identity and not stmt.spreads():
-            return True
+        """Cheaper to recompute than to tape: rank-0 and elementwise (or a
+        tuple of numbers: an index `(i, j)`)."""
         rule = analysis.rule_of(stmt)
-        cheap = stmt.fn in _COMPARISONS or (
+        cheap = stmt.fn is ssa.identity or stmt.fn in _COMPARISONS or (
             stmt.fn is ssa.make_tuple and not stmt.spreads()) or (
             rule is not None and rule.partials is not None)
         return cheap and all(analysis.is_scalar(o, self.scalars)
