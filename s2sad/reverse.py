@@ -138,7 +138,8 @@ class _Reverse(Transform):
                     self.active:
                 self.check_effect(stmt)
         self.check_globals_kept()
-        self.scalars = analysis.known_scalars(func, assume_scalar)
+        self.scalars = analysis.known_scalars(func, tuple(assume_scalar) + tuple(
+            p for p in assume_arrays if isinstance(p, analysis.Vector)))
         self.assume_scalar = assume_scalar
         self.bars = {}  # SSA name -> its adjoint's name
         # SSA names whose adjoint is assigned by now
@@ -450,7 +451,10 @@ class _Reverse(Transform):
         if self.complex or not self.func.plain or not generated.runtime_checks \
                 or self.callees:
             return None
-        return tuple(p for p in self.func.params if p in self.wrt)
+        # (one read only at int indices, a parameter vector: 1-D, its items
+        # numbers, as the guard checks)
+        return tuple(analysis.Vector(p) if analysis.indexed_only(self.func, p)
+                     else p for p in self.func.params if p in self.wrt)
 
     def arrays_name(self):
         """The name `rename_as_arrays` gives the general function."""
@@ -475,6 +479,10 @@ class _Reverse(Transform):
             for p in self.assume_scalar]
         numpy = self.import_name("np", np) if self.assume_arrays else None
         for p in self.assume_arrays:
+            if isinstance(p, analysis.Vector):
+                tests.append(gast.UnaryOp(gast.Not(), self.runtime_call(
+                    "is_vector", [load(p.name)])))
+                continue
             tests.append(gast.BoolOp(gast.Or(), [
                 gast.Compare(gast.Attribute(load(p), "__class__",
                                             gast.Load()), [gast.IsNot()],
@@ -492,8 +500,10 @@ class _Reverse(Transform):
     def gradient_function(self, body):
         prefix = "value_and_grad" if self.with_value else "grad"
         if self.fallback and self.assume_arrays:
+            kinds = [f"{p} (1-D)" if isinstance(p, analysis.Vector) else p
+                     for p in self.assume_arrays]
             note = (f"Specialised to real float NumPy arrays "
-                    f"{', '.join(self.assume_arrays)}; other inputs go to "
+                    f"{', '.join(kinds)}; other inputs go to "
                     f"{self.fallback}.\n    ")
         elif self.fallback:
             note = (f"Specialised to Python floats; other inputs go to "

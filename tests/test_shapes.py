@@ -584,3 +584,39 @@ def two_x_dot_x(x):
 def test_a_variant_that_saves_little_is_not_made():
     source = s2sad.grad(two_x_dot_x).source
     assert "Specialised" not in source and source.count("def ") == 1
+
+
+POINTS = np.linspace(-1.0, 1.0, 5)
+
+
+def kernel_sum(params, points):
+    # a parameter vector read at int indices: numbers, where params is 1-D
+    scale, width = np.exp(params[0]), np.exp(params[1])
+    n = len(points)
+    K = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            K[i, j] = scale * np.exp(-(points[i] - points[j]) ** 2 / width)
+    return np.sum(K * K)
+
+
+def test_a_parameter_vector_s_items_are_numbers_in_its_variant():
+    grad = s2sad.grad(kernel_sum)
+    params = np.array([0.3, -0.2])
+    g = grad(params, POINTS)
+    special, general = grad.source.split("\n\n\ndef ")
+    assert "Specialised to real float NumPy arrays params (1-D)" in special
+    assert "if not runtime.is_vector(params):" in special
+    # (scale and width are numbers: their adjoints need no unbroadcasting)
+    assert special.count("unbroadcast") < general.count("unbroadcast")
+    s2sad.check_grads(kernel_sum, (params, POINTS), argnums=0)
+    s2sad.check_grads(kernel_sum, (params, POINTS), argnums=0, order=2)
+    plain = s2sad.grad(kernel_sum, optimize=False)
+    np.testing.assert_allclose(g, plain(params, POINTS), rtol=1e-14)
+    # a list or a tuple goes to the general code
+    for other in (list(params), tuple(params)):
+        np.testing.assert_allclose(grad(other, POINTS), plain(other, POINTS),
+                                   rtol=1e-14)
+        np.testing.assert_allclose(np.ravel(grad(other, POINTS)), g,
+                                   rtol=1e-14)
+    assert grad(params.astype(np.float32), POINTS).dtype == np.float32
