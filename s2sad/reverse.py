@@ -1034,6 +1034,16 @@ class _Reverse(Transform):
 
     def reverse_assign(self, stmt):
         if stmt.target not in self.defined:
+            if stmt.fn is runtime.setitem_in_place:
+                # an array with no adjoint, updated in place: the sweep
+                # still puts back what the update overwrote, for the
+                # adjoints before it that read the array (`a = u * w;
+                # w[0] = 3.0`; see s2sad.inplace)
+                target, index, _, old = stmt.args
+                return self.comment_for(stmt, "grad of") + [gast.Expr(
+                    self.runtime_call("restore", [
+                        load(stmt.target), ssa.render_operand(index),
+                        ssa.render_operand(old)]))]
             return []
         site = self.call_site(stmt, "vjp")
         if site is not None:

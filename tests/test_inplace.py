@@ -508,3 +508,60 @@ def test_equal_new_arrays_stay_two_arrays(f):
     out, tangent = s2sad.jvp(f, (x,), (direction,))
     assert out == pytest.approx(f(x.copy()), rel=1e-14)
     assert tangent == pytest.approx(g @ direction, rel=1e-9, abs=1e-12)
+
+
+# An array with no adjoint of its own (no differentiated value is written
+# into it) that the function changes in place after a derivative read it:
+# the sweep puts back what each write overwrote before it reaches those
+# reads (the optimised gradient read the changed values; found by an
+# outside attack).
+
+def weight_changed_after_use(u):
+    w = np.ones(2)
+    a = np.sum(u * w)
+    w[0] = 3.0
+    return a * np.sum(u * w)
+
+
+def mask_grown_in_a_loop(u):
+    w = np.zeros(u.shape[0])
+    s = 0.0
+    for k in range(u.shape[0]):
+        w[k] = 1.0
+        s = s + np.sum(u * w) ** 2
+    return s
+
+
+def counts_bumped_in_a_loop(u):
+    w = np.ones(u.shape[0])
+    s = 0.0
+    for k in range(3):
+        w[k] += 1.0
+        s = s + np.sum(u / w) ** 2
+    return s
+
+
+def matrix_refilled_in_a_loop(u):
+    M = np.eye(u.shape[0])
+    s = 0.0
+    for k in range(3):
+        M[:] = np.cos(k * np.arange(u.shape[0]))[:, None] * 0.5
+        M[k, k] = 2.0
+        s = s + np.sum(M @ u) ** 2
+    return s
+
+
+@pytest.mark.parametrize("f", [weight_changed_after_use, mask_grown_in_a_loop,
+                               counts_bumped_in_a_loop,
+                               matrix_refilled_in_a_loop])
+def test_an_array_without_adjoint_changed_after_a_derivative_read_it(f):
+    u = np.array([0.5, 2.0, -1.0, 0.7])[:2 if f is weight_changed_after_use
+                                        else 4]
+    g = s2sad.grad(f)(u)
+    assert "runtime.restore(" in s2sad.grad(f).source
+    np.testing.assert_allclose(g, numeric(f, u), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g, s2sad.grad(f, optimize=False)(u),
+                               rtol=1e-13)
+    np.testing.assert_allclose(g, s2sad.vjp(f, u)[1](1.0)[0], rtol=1e-13)
+    s2sad.check_grads(f, (u,), modes=("fwd", "rev"))
+    s2sad.check_grads(f, (u,), order=2)
