@@ -193,7 +193,12 @@ class _Forward(Transform):
         self.check_covered(stmt, rule, tmpl, operands, tmpl.reads_d)
         out += filled.stmts
         if tmpl is rule.partials:
-            terms = [times(load(self.dots[operands[p].name]), partial)
+            # (a list's tangent, given in its structure, as the operation
+            # read the list: an array)
+            sequences = self.sequences(stmt, operands)
+            terms = [times(self.as_array(load(self.dots[operands[p].name]))
+                           if p in sequences else
+                           load(self.dots[operands[p].name]), partial)
                      for p, partial in partials(tmpl, filled)
                      if isinstance(operands[p], ssa.Var)
                      and operands[p].name in self.active]

@@ -1039,7 +1039,7 @@ class _Reverse(Transform):
                 # still puts back what the update overwrote, for the
                 # adjoints before it that read the array (`a = u * w;
                 # w[0] = 3.0`; see s2sad.inplace)
-                target, index, _, old = stmt.args
+                _, index, _, old = stmt.args
                 return self.comment_for(stmt, "grad of") + [gast.Expr(
                     self.runtime_call("restore", [
                         load(stmt.target), ssa.render_operand(index),

@@ -55,7 +55,7 @@ class Filled:
 
 
 def fill(template, operands, d_names, namer, import_name, numbers=(),
-         arrays=(), nonzero=None, complex_numbers=False):
+         arrays=(), nonzero=None, complex_numbers=False, sequences=()):
     """Instantiate `template` for one statement.
 
     Args:
@@ -72,11 +72,14 @@ def fill(template, operands, d_names, namer, import_name, numbers=(),
         nonzero: the name of an operand the statement itself showed is not
             a zero Python number (`ieee.nonzero_operand`), or None.
         complex_numbers: whether a number may be complex (`ieee.Lowering`).
+        sequences: the parameters that may be Python lists or tuples, which
+            a NumPy function reads as arrays: where the template does
+            arithmetic on one (`2.0 * x`), it reads `np.asarray(x)`.
     """
     locals_ = {}
     filled = Filled()
     rewriter = _Rewriter(template, operands, d_names, locals_, namer,
-                         import_name)
+                         import_name, sequences)
     named = {p: o.name for p, o in operands.items()
              if isinstance(o, ssa.Var)}
     lowering = ieee.Lowering(
@@ -114,8 +117,10 @@ class _Rewriter:
     to operands, locals to fresh temporaries, `d[p]` to adjoint names, free
     names to names the generated code reaches."""
 
-    def __init__(self, template, operands, d_names, locals_, namer, import_name):
+    def __init__(self, template, operands, d_names, locals_, namer, import_name,
+                 sequences=()):
         self.template = template
+        self.sequences = sequences
         self.operands = operands
         self.d_names = d_names
         self.locals = locals_
@@ -146,6 +151,15 @@ class _Rewriter:
         fields = new.__dict__
         for field in kind._fields:
             value = old.get(field)
+            if kind in _ARITHMETIC and self.sequences:
+                if self.is_sequence(value):
+                    fields[field] = self.as_array(value)
+                    continue
+                if type(value) is list:  # (a comparison's comparators)
+                    fields[field] = [
+                        self.as_array(v) if self.is_sequence(v)
+                        else self.rewrite(v) for v in value]
+                    continue
             if kind is gast.Call and field == "keywords":
                 # a keyword `name=parameter` left at its default is dropped
                 value = [kw for kw in value if not (
@@ -156,6 +170,21 @@ class _Rewriter:
             if attr in old:
                 fields[attr] = old[attr]
         return new
+
+    def is_sequence(self, node):
+        """Does `node` name a parameter that may be a list or tuple, or its
+        tangent (`d[x]`, given in x's structure)?"""
+        if type(node) is gast.Name:
+            return node.id in self.sequences
+        return _is_d(node) and node.slice.id in self.sequences
+
+    def as_array(self, node):
+        """`np.asarray(x)` of what `node` names: a parameter's operand or
+        `d[x]`."""
+        numpy = self.import_name("np", ieee.np)
+        self.free[numpy] = ieee.np
+        return gast.Call(gast.Attribute(_name(numpy), "asarray", gast.Load()),
+                         [self.rewrite(node)], [])
 
     def name(self, node):
         name = node.id
@@ -177,6 +206,11 @@ class _Rewriter:
         reached = self.import_name(name, value)
         self.free[reached] = value
         return _name(reached)
+
+
+# the nodes whose operands Python's operators read (a list's `*` repeats
+# it, and `==` compares it whole)
+_ARITHMETIC = (gast.BinOp, gast.UnaryOp, gast.Compare)
 
 
 def _name(name):

@@ -12,6 +12,7 @@ import operator
 import textwrap
 
 import gast
+import numpy as np
 
 from s2sad import (
     analysis, calls, codegen, derive, desugar, errors, frontend, runtime, ssa,
@@ -231,10 +232,31 @@ class Transform:
             tmpl, operands, d_names(tmpl, operands), self.namer,
             self.import_name, numbers, arrays,
             nonzero.name if isinstance(nonzero, ssa.Var) else None,
-            self.may_be_complex())
+            self.may_be_complex(), self.sequences(stmt, operands))
         filled.stmts[:0] = [c for c in checks if c is not None]
         self.settle(filled, operands)
         return rule, tmpl, operands, filled
+
+    def sequences(self, stmt, operands):
+        """The parameters of a NumPy or SciPy function's template whose
+        operands may be Python lists or tuples, which it reads as arrays:
+        not known to hold no sequence, nor numbers (see `template.fill`).
+        (Python's arithmetic on a list that met an array, `xs - a`, is
+        left as it is: a list there is rare, and the check would cost every
+        scalar program.)"""
+        module = getattr(stmt.fn, "__module__", None) or ""
+        if not (isinstance(stmt.fn, np.ufunc) or module == "numpy"
+                or module.startswith("scipy.")):
+            return ()
+        arrays = self.shape_keys()[1]
+        return {p for p, o in operands.items() if isinstance(o, ssa.Var)
+                and o.name != stmt.target and o.name not in arrays
+                and not analysis.is_scalar(o, self.scalars)}
+
+    def as_array(self, node):
+        """`np.asarray(node)`."""
+        return gast.Call(gast.Attribute(load(self.import_name("np", np)),
+                                        "asarray", gast.Load()), [node], [])
 
     def settle(self, filled, operands):
         """Leave out of a filled template the run-time tests the analysis
