@@ -414,6 +414,8 @@ class _Lowering:
         self.shared = {}  # SSA name -> where else its value is reachable
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
+        # module-level arrays and lists read: name -> (node, value)
+        self.global_arrays = {}
         self.blocks = {}  # SSA name -> the statement list defining it
         self.viewers = {}  # SSA name -> names made from it by view operations
         self.stores = None  # user name -> how often the function assigns it
@@ -443,16 +445,22 @@ class _Lowering:
         body, returned = self.block(tree.body)
         if returned is RAISED:  # (a function that always raises)
             body.append(Return(Const(None), tree))
-        if self.owned and self.updated_arguments and len(everything) > 1:
-            # updates of one argument are not seen through another
+        shared = [Free(trees.clone(node), value) for node, value in
+                  self.global_arrays.values()]  # (module-level arrays read)
+        if self.owned and self.updated_arguments and \
+                len(everything) + len(shared) > 1:
+            # updates of one argument are not seen through another, nor
+            # through a module-level array that is the same array
             message = self.source.located(
-                tree, "two arguments are the same array (or share memory), "
-                f"and this function changes "
+                tree, "two arguments, or an argument and a module-level "
+                "array the function reads, are the same array (or share "
+                f"memory), and this function changes "
                 f"`{sorted(self.updated_arguments)[0]}` in place, which "
                 "Python would also change through the other; s2sad "
                 "differentiates them as separate values: pass copies")
             given = self.emit(self.namer.temp(), make_tuple,
-                              [Var(name) for name in everything], node=tree)
+                              [Var(name) for name in everything] + shared,
+                              node=tree)
             self.emit(None, runtime.check_distinct, [given, Const(message)],
                       callee=self.runtime_call("check_distinct"), node=tree)
             copies = self.out + copies
@@ -1370,6 +1378,9 @@ class _Lowering:
         if frontend.is_missing(value):
             raise self.error(node, f"name '{_text(node)}' is not defined",
                              errors.NameResolutionError)
+        if isinstance(node, gast.Name) and isinstance(value, (np.ndarray,
+                                                              list)):
+            self.global_arrays.setdefault(node.id, (node, value))
         return Free(node, value)
 
     def is_free(self, node):

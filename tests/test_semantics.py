@@ -986,6 +986,26 @@ def test_arguments_sharing_memory_with_one_updated_are_refused():
     exact(writes_first_argument, s, s.copy())
 
 
+BASE = np.array([0.1, 0.5, 0.2, 0.9])
+
+
+def relaxes_against_a_module_array(u):
+    for _ in range(2):
+        u[1:-1] = 0.5 * u[1:-1] + 0.25 * (BASE[2:] + BASE[:-2])
+    return np.sum(u * BASE)
+
+
+def test_an_argument_that_is_a_module_array_the_function_reads_is_refused():
+    # Python's update of u changes BASE too; s2sad's copy would not
+    kept = BASE.copy()
+    with pytest.raises(s2sad.errors.S2SADError, match="module-level array"):
+        s2sad.value_and_grad(relaxes_against_a_module_array)(BASE)
+    with pytest.raises(s2sad.errors.S2SADError, match="module-level array"):
+        s2sad.grad(relaxes_against_a_module_array)(BASE[:])
+    np.testing.assert_array_equal(BASE, kept)
+    exact(relaxes_against_a_module_array, BASE.copy())
+
+
 def _swap_first_two(items):
     items[0], items[1] = items[1], items[0]
 
