@@ -280,7 +280,7 @@ def indexed_only(func, param):
                 stmt.args[1].value in ssa.METADATA:
             continue
         index = stmt.args[1] if stmt.fn is operator.getitem else None
-        if not (stmt.args[0] == ssa.Var(param) and (
+        if not (stmt.args and stmt.args[0] == ssa.Var(param) and (
                 isinstance(index, ssa.Var) and index.name in ints
                 or isinstance(index, ssa.Const) and type(index.value) is int)):
             return False

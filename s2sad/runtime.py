@@ -1450,6 +1450,34 @@ def concatenated(a, b):
     return a + b
 
 
+def repeated(items, n):
+    """`items * n` for a list or tuple (`[0.0] * n`); an adjoint (an object
+    array) is repeated as a list would be."""
+    if getattr(items, "dtype", None) == object:
+        return sequence(list(items) * n)
+    if not isinstance(items, (list, tuple)):
+        raise errors.S2SADError(
+            f"`*` of a {type(items).__name__} and an int: s2sad took it for "
+            "repeating a list or tuple; for arithmetic, make the tuple an "
+            "array (np.array(...)) first")
+    return items * n
+
+
+def repeated_adjoint(g, items, n):
+    """The adjoint of `repeated(items, n)`: the adjoint `g` of the repeated
+    list folded back onto items, item i the sum of its n copies'."""
+    if g.__class__ is float:  # (a zero adjoint of the whole list)
+        return g
+    size = len(items)
+    folded = []
+    for i in range(size):
+        total = 0.0
+        for k in range(max(n, 0)):
+            total = total + g[i + k * size]
+        folded.append(total)
+    return sequence(folded)
+
+
 def popped(items, index=-1):
     """`(items without items[index], items[index])`, leaving items as is
     (for a dict, the key `index`)."""

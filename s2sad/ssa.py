@@ -1399,10 +1399,11 @@ class _Lowering:
             args = [self.expr(node.left), self.expr(node.right)]
             if isinstance(node.op, (gast.Add, gast.Mult)) and any(
                     self.is_sequence(a) for a in args):
-                if isinstance(node.op, gast.Mult):
-                    raise self.error(node, "repeating a list or tuple "
-                                     "(`n * xs`) is not supported; build it "
-                                     "with a comprehension or np.tile")
+                if isinstance(node.op, gast.Mult):  # `[0.0] * n`
+                    if not self.is_sequence(args[0]):
+                        args = args[::-1]  # (`n * xs`)
+                    return (runtime.repeated, args, (),
+                            self.runtime_call("repeated"))
                 return (runtime.concatenated, args, (),
                         self.runtime_call("concatenated"))
             if getattr(node, "s2sad_in_place", False):  # a += b

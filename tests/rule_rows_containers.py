@@ -88,6 +88,17 @@ ROWS[runtime.concatenated] = [
     ("np.stack(OP([x0, x1], [x0 * x1]))", [arr(3), arr(3)], ALL),
     ("np.stack(OP((x0,), (x1, 2.0 * x0)))", [arr(2), arr(2)], ALL),
 ]
+ROWS[runtime.repeated] = [
+    ("np.stack(OP([x0, 2.0 * x1], 3))", [arr(3), arr(3)], ALL),
+    ("np.stack(OP((x0 * x1,), 2)) + np.stack(OP([x1], 0) + [x0, x0])",
+     [arr(2), arr(2)], ALL),
+]
+ROWS[runtime.repeated_adjoint] = [
+    ("np.stack(OP([x0, x1, 2.0 * x0, x1 * x1], [0.0, 0.0], 2))",
+     [arr(3), arr(3)], ALL),
+    ("np.stack(OP(runtime.sequence([x0 * x1]), [1.0], 1))",
+     [arr(2), arr(2)], ALL),
+]
 ROWS[runtime.keep_last] = [
     ("OP(x0, x1, [0, 0, 1])", [arr(3), arr(4)], (0,)),
     ("OP(x0, x1, 1)", [FLOAT, arr(4)], (0,)),

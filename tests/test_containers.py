@@ -343,9 +343,9 @@ def repeats_a_list(x):
     return len(b) * b[0]
 
 
-def test_list_repetition_is_refused():
-    with pytest.raises(errors.UnsupportedSyntaxError, match="repeating"):
-        s2sad.grad(repeats_a_list)(1.0)
+def test_list_repetition_is_differentiated():  # (refused before)
+    assert s2sad.grad(repeats_a_list)(1.0) == pytest.approx(4.0)
+    s2sad.check_grads(repeats_a_list, (1.0,), modes=("fwd", "rev"))
 
 
 def copies_into(x):
@@ -457,3 +457,46 @@ def test_a_record_argument_with_a_field_named_T():
     o = Option(2.0, 100.0, 3.0, 0.02, 0.25)
     g = s2sad.grad(option_argument)(o)
     assert (g.S, g.T, g.sigma) == (9.0, 12.0, 1.0)
+
+
+# `[0.0] * n` repeats a list (or tuple): linear in its items, whose
+# adjoints are the sums of their copies'
+
+def filled_from_a_repeated_list(x):
+    out = [0.0] * len(x)
+    for i in range(len(x)):
+        out[i] = x[i] ** 2
+    return sum(out)
+
+
+def repeats_differentiated_items(x):
+    xs = [x, 2.0 * x] * 3
+    return xs[0] * xs[3] + xs[5] ** 2
+
+
+def repeats_a_tuple_on_the_left(x):
+    flags = 2 * (1.0, x)
+    return x * flags[1] + flags[3] * flags[2]
+
+
+def repeated_length_only(x):
+    zeros = [0] * 3
+    return x * x + len(zeros)
+
+
+@pytest.mark.parametrize("f, x", [
+    (filled_from_a_repeated_list, np.array([0.5, -1.0, 2.0])),
+    (repeats_differentiated_items, 0.7), (repeats_a_tuple_on_the_left, 1.5),
+    (repeated_length_only, 2.0)])
+def test_a_repeated_list_gives_the_derivatives(f, x):
+    value, g = s2sad.value_and_grad(f)(x)
+    assert value == f(x)
+    s2sad.check_grads(f, (x,), modes=("fwd", "rev"))
+    s2sad.check_grads(f, (x,), order=2)
+
+
+def test_repeating_what_is_no_list_says_so():
+    def f(x):
+        t = np.array([x, x])
+        return np.sum(t * 2)  # arithmetic: not a repetition
+    assert s2sad.grad(f)(1.5) == pytest.approx(4.0)

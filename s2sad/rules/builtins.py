@@ -8,7 +8,7 @@ import numpy as np
 from s2sad import runtime
 from s2sad.rules.registry import (
     adjoint, d, elementwise, linear, non_differentiable, takes_sequences,
-    tangent)
+    tangent, via_output)
 
 
 @elementwise(builtins.abs, domain="nonzero")
@@ -72,7 +72,8 @@ def min_fwd(z, x, y):
 # ---- lists (s2sad's SSA form updates them by copying, see runtime) ----
 
 takes_sequences(runtime.appended, runtime.popped,
-                runtime.inserted, runtime.concatenated,
+                runtime.inserted, runtime.concatenated, runtime.repeated,
+                runtime.repeated_adjoint,
                 builtins.list, builtins.tuple, builtins.sum, builtins.len)
 
 
@@ -96,6 +97,30 @@ def concatenated_rev(y, a, b):
 @tangent(runtime.concatenated, structural=True)
 def concatenated_fwd(y, a, b):
     d[y] = runtime.concatenated(d[a], d[b])
+
+
+# `items * n`: linear in items (n counts); its adjoint folds the copies'
+# adjoints back onto items, and is linear in its turn
+
+
+@adjoint(runtime.repeated, constants=("n",))
+def repeated_rev(y, items, n):
+    d[items] = runtime.repeated_adjoint(d[y], items, n)
+
+
+@tangent(runtime.repeated, structural=True)
+def repeated_fwd(y, items, n):
+    d[y] = runtime.repeated(d[items], n)
+
+
+@adjoint(runtime.repeated_adjoint, constants=("items", "n"))
+def repeated_adjoint_rev(y, g, items: via_output, n):
+    d[g] = runtime.repeated(d[y], n)
+
+
+@tangent(runtime.repeated_adjoint, structural=True)
+def repeated_adjoint_fwd(y, g, items, n):
+    d[y] = runtime.repeated_adjoint(d[g], items, n)
 
 
 @adjoint(runtime.popped, constants=("index",))
