@@ -494,6 +494,7 @@ class _Lowering:
         elif isinstance(node, gast.Expr) and self.list_update(node):
             pass
         elif isinstance(node, gast.Expr):  # a call for its effect: print(x)
+            self.version_changed(node)
             fn, args, kwargs, callee = self.operation(node.value)
             self.emit(None, fn, args, kwargs, callee, node)
             if getattr(node, "s2sad_raises", False):
@@ -778,6 +779,21 @@ class _Lowering:
             self.imports[name] = value
         return gast.Name(name, gast.Load(), None, None)
 
+    def version_changed(self, stmt):
+        """Before a call that changes a value of the function in place (a
+        method such as `w.sort()`, a function of the user's that updates
+        its argument), bind the name to a copy for the call to change: the
+        values read before it, which the backward sweep reads again, stay
+        as they were. (A value other names hold too is left to the call:
+        they would see the change.)"""
+        if not isinstance(stmt.value, gast.Call):
+            return
+        for name in sorted(_changed_by_call(stmt.value, self.source)):
+            if name in self.env and not self.sharing(self.env[name], set()):
+                old = Var(self.env[name])
+                self.emit(self.define(name), runtime.owned_copy, [old],
+                          callee=self.runtime_call("owned_copy"), node=stmt)
+
     def list_update(self, stmt, node=None):
         """`items.append(v)`, `.extend(vs)`, `.pop(i)` on a local list, as
         `items = runtime.appended(items, v)` and so on. Returns the popped
@@ -1035,6 +1051,20 @@ class _Lowering:
                     todo.append(view)
         return found
 
+    def is_int(self, operand):
+        """Is `operand` known to be an int: a constant, `len(...)`, or int
+        arithmetic of those?"""
+        if isinstance(operand, Const):
+            return type(operand.value) is int
+        stmt = self.defs.get(getattr(operand, "name", None))
+        if not isinstance(stmt, Assign):
+            return False
+        if stmt.fn is len:
+            return True
+        return stmt.fn in (operator.add, operator.sub, operator.mul,
+                           operator.floordiv, operator.mod) and all(
+            self.is_int(a) for a in stmt.args)
+
     def is_sequence(self, operand, seen=None):
         """Is `operand` known to be a list or tuple (made by a literal, a
         comprehension, list(), tuple() or a list update)?"""
@@ -1248,6 +1278,12 @@ class _Lowering:
         """
         phis = []
         updated = _assigned(body_nodes, updates=True) - _assigned(body_nodes)
+        # (and what calls change in place, each given a new version: see
+        # `version_changed`)
+        updated |= {name for node in body_nodes for stmt in trees.walk(node)
+                    if isinstance(stmt, gast.Expr)
+                    and isinstance(stmt.value, gast.Call)
+                    for name in _changed_by_call(stmt.value, self.source)}
         names = _assigned(body_nodes) | {n for n in updated if n in self.env}
         plain = _assigned(body_nodes)
 
@@ -1399,13 +1435,17 @@ class _Lowering:
             args = [self.expr(node.left), self.expr(node.right)]
             if isinstance(node.op, (gast.Add, gast.Mult)) and any(
                     self.is_sequence(a) for a in args):
-                if isinstance(node.op, gast.Mult):  # `[0.0] * n`
-                    if not self.is_sequence(args[0]):
-                        args = args[::-1]  # (`n * xs`)
-                    return (runtime.repeated, args, (),
+                if isinstance(node.op, gast.Add):
+                    return (runtime.concatenated, args, (),
+                            self.runtime_call("concatenated"))
+                items, count = args if self.is_sequence(args[0]) \
+                    else args[::-1]  # (`n * xs`)
+                if self.is_int(count):  # `[0.0] * n`
+                    return (runtime.repeated, [items, count], (),
                             self.runtime_call("repeated"))
-                return (runtime.concatenated, args, (),
-                        self.runtime_call("concatenated"))
+                # (else NumPy's product, `w * a` of an array a, as below;
+                # a repetition by an int not known here is refused where
+                # it happens, runtime.unbroadcast)
             if getattr(node, "s2sad_in_place", False):  # a += b
                 helper = _IN_PLACE[type(node.op)]
                 return helper, args, (), self.runtime_call(helper.__name__)
@@ -1644,20 +1684,8 @@ def _changed_by_calls(tree, source):
                 and isinstance(node.value.func, gast.Attribute) \
                 and isinstance(node.value.func.value, gast.Name):
             changed.add(node.value.func.value.id)
-        if not isinstance(node, gast.Call):
-            continue
-        fn = source.resolve(node.func) if isinstance(
-            node.func, (gast.Name, gast.Attribute)) else None
-        if not _is_user_function(fn):
-            continue
-        params = changed_parameters(fn)
-        names = inspect.signature(fn).parameters
-        for i, (name, arg) in enumerate(zip(names, node.args)):
-            if name in params and isinstance(arg, gast.Name):
-                changed.add(arg.id)
-        for keyword in node.keywords:
-            if keyword.arg in params and isinstance(keyword.value, gast.Name):
-                changed.add(keyword.value.id)
+        if isinstance(node, gast.Call):
+            changed |= _changed_by_call(node, source, methods=False)
     copies = [(n.targets[0].id, _root(n.value)) for n in trees.walk(tree)
               if isinstance(n, gast.Assign)
               and isinstance(n.targets[0], gast.Name)]
@@ -1666,6 +1694,36 @@ def _changed_by_calls(tree, source):
         if more <= changed:
             return changed
         changed |= more
+
+
+def _changed_by_call(call, source, methods=True):
+    """The names a call changes in place: the object of a method that
+    changes its object (`w.sort()`; with `methods`), the arguments a
+    function of the user's updates."""
+    changed = set()
+    func = call.func
+    if methods and isinstance(func, gast.Attribute) and isinstance(
+            func.value, gast.Name) and func.attr in _CHANGES_ITS_OBJECT:
+        changed.add(func.value.id)
+    fn = source.resolve(func) if isinstance(
+        func, (gast.Name, gast.Attribute)) else None
+    if not _is_user_function(fn):
+        return changed
+    params = changed_parameters(fn)
+    names = inspect.signature(fn).parameters
+    for name, arg in zip(names, call.args):
+        if name in params and isinstance(arg, gast.Name):
+            changed.add(arg.id)
+    for keyword in call.keywords:
+        if keyword.arg in params and isinstance(keyword.value, gast.Name):
+            changed.add(keyword.value.id)
+    return changed
+
+
+# the methods that change their object in place, as lists' and arrays' do
+_CHANGES_ITS_OBJECT = {"sort", "reverse", "insert", "remove", "clear",
+                       "partition", "extend", "append", "pop", "update",
+                       "setdefault", "popitem", "discard", "add"}
 
 
 def _root(node):

@@ -1006,6 +1006,69 @@ def test_an_argument_that_is_a_module_array_the_function_reads_is_refused():
     exact(relaxes_against_a_module_array, BASE.copy())
 
 
+# A call that changes a value of the function in place (a method such as
+# `w.sort()`, a helper that updates its argument) acts on a new version of
+# it: what was read before the call, which the backward sweep reads again,
+# keeps its values (the sweep read the changed ones; found by an outside
+# attack).
+
+def _tick(counter):
+    counter[0] += 1.0
+
+
+def counted_by_a_helper(x):
+    c = np.zeros(1)
+    s = 0.0
+    for i in range(len(x)):
+        _tick(c)
+        s = s + c * x[i] ** 2
+    return np.sum(s)
+
+
+def sorted_after_use(x):
+    w = [3.0, 1.0]
+    v = np.multiply(w, x)
+    w.sort()
+    return np.sum(v * np.multiply(w, x))
+
+
+def partitioned_after_use(x):
+    w = np.array([3.0, 1.0])
+    v = w * x
+    w.partition(0)
+    return np.sum(v * w * x)
+
+
+def inserted_after_use(x):
+    w = [3.0, 1.0]
+    v = np.multiply(w, x)
+    w.insert(0, 5.0)
+    return np.sum(v * np.multiply(w[1:], x))
+
+
+def _reset(buffer):
+    buffer[:] = 1.0
+
+
+def refilled_by_a_helper(x):
+    w = np.full(2, 3.0)
+    v = w * x
+    _reset(w)
+    return np.sum(v * x) + np.sum(w * np.sin(x))
+
+
+@pytest.mark.parametrize("f", [counted_by_a_helper, sorted_after_use,
+                               partitioned_after_use, inserted_after_use,
+                               refilled_by_a_helper])
+def test_a_call_changing_a_value_in_place_keeps_what_was_read_before(f):
+    x = np.array([1.0, 0.5]) if f is not counted_by_a_helper \
+        else np.array([1.0, 0.5, -2.0])
+    exact(f, x)
+    np.testing.assert_allclose(s2sad.grad(f)(x), s2sad.vjp(f, x)[1](1.0)[0],
+                               rtol=1e-13)
+    s2sad.check_grads(f, (x,), order=2)
+
+
 def _swap_first_two(items):
     items[0], items[1] = items[1], items[0]
 
