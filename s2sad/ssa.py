@@ -1052,9 +1052,10 @@ class _Lowering:
         return found
 
     def is_int(self, operand):
-        """Is `operand` known to be an int: a constant, `len(...)`, or int
-        arithmetic of those?"""
-        if isinstance(operand, Const):
+        """Is `operand` known to be an int: a constant (a module-level
+        one too, which the gradient's guard checks is unchanged),
+        `len(...)`, or int arithmetic of those?"""
+        if isinstance(operand, (Const, Free)):  # (a module's `N = 8` too)
             return type(operand.value) is int
         stmt = self.defs.get(getattr(operand, "name", None))
         if not isinstance(stmt, Assign):
@@ -1440,12 +1441,15 @@ class _Lowering:
                             self.runtime_call("concatenated"))
                 items, count = args if self.is_sequence(args[0]) \
                     else args[::-1]  # (`n * xs`)
-                if self.is_int(count):  # `[0.0] * n`
-                    return (runtime.repeated, [items, count], (),
-                            self.runtime_call("repeated"))
-                # (else NumPy's product, `w * a` of an array a, as below;
-                # a repetition by an int not known here is refused where
-                # it happens, runtime.unbroadcast)
+                if not self.is_int(count):
+                    raise self.error(
+                        node, "a list or tuple times a value not known to be "
+                        "an int (a repetition, or NumPy's product with an "
+                        "array) is not supported; repeat by a constant or "
+                        "len(...) (`[0.0] * len(x)`), or make the list an "
+                        "array first (np.array(...))")
+                return (runtime.repeated, [items, count], (),
+                        self.runtime_call("repeated"))
             if getattr(node, "s2sad_in_place", False):  # a += b
                 helper = _IN_PLACE[type(node.op)]
                 return helper, args, (), self.runtime_call(helper.__name__)

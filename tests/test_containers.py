@@ -500,3 +500,16 @@ def test_repeating_what_is_no_list_says_so():
         t = np.array([x, x])
         return np.sum(t * 2)  # arithmetic: not a repetition
     assert s2sad.grad(f)(1.5) == pytest.approx(4.0)
+
+
+def repeated_by_an_argument(x, n):
+    w = [x[2]] * n
+    return np.sum(w * np.linspace(1.0, 2.0, n))
+
+
+def test_a_list_times_a_count_not_known_as_an_int_is_refused():
+    # (a repetition, or NumPy's product with an array: known only when it
+    # runs, and differentiated differently)
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match="not known to be an int"):
+        s2sad.grad(repeated_by_an_argument)(np.array([0.7, -1.3, 0.4]), 3)
