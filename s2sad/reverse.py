@@ -267,9 +267,9 @@ class _Reverse(Transform):
             later.update(n.id for n in trees.walk(stmt)
                          if isinstance(n, gast.Name) and isinstance(
                              n.ctx, gast.Load) and id(n) not in read)
-            shape_reads[id(stmt)] = (shaped, collections.Counter(later))
-        for stmt in sweep:
-            shaped, read_later = shape_reads[id(stmt)]
+            if shaped:  # (a copy only where read: linear in the sweep)
+                shape_reads[id(stmt)] = (shaped, collections.Counter(later))
+        for shaped, read_later in shape_reads.values():
             for node, position in shaped:
                 name = node.args[position].id
                 others = [n for n in keys.get(self.shape(ssa.Var(name)), ())
