@@ -1749,7 +1749,11 @@ def _changed_names(tree):
 
 def changed_parameters(fn):
     """The parameters `fn` changes in place, as its text shows: name ->
-    (its parsed source, the node that changes it)."""
+    (its parsed source, the node that changes it). (Kept per code object:
+    each call statement of a function asks, see `version_changed`.)"""
+    code = getattr(fn, "__code__", None)
+    if code in _CHANGED:
+        return _CHANGED[code]
     try:
         source = frontend.parse(fn)
     except errors.S2SADError:
@@ -1759,7 +1763,12 @@ def changed_parameters(fn):
     for name, node in desugar.changes(source.tree):
         if name in params:
             changed.setdefault(name, (source, node))
+    if code is not None:
+        _CHANGED[code] = changed
     return changed
+
+
+_CHANGED = {}  # code object -> changed_parameters of its function
 
 
 # methods that return a new value, never one their object holds
