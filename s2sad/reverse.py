@@ -57,8 +57,9 @@ def transform(func, argnums, has_aux=False, with_value=False):
                           fallback=generated.tree.name).generate()
         return [scalar, generated]
     arrays = general.array_guard(generated)
-    if not arrays:
-        return [generated]
+    if not arrays or _runtime_calls(generated.tree.body,
+                                    _SHAPE_CHECKS) < _WORTH_A_VARIANT:
+        return [generated]  # (what the variant could save: checks of kinds)
     special = _Reverse(func, argnums, has_aux, with_value,
                        assume_arrays=arrays,
                        fallback=general.arrays_name()).generate()
@@ -91,17 +92,18 @@ def _copy_of_restored(stmt, defs, need, own):
         source.name not in own
 
 
-def _runtime_calls(stmts, weight=1):
-    """How many calls of s2sad's runtime helpers the generated statements
-    make, those in loops weighted (see _WORTH_A_VARIANT): the checks and
-    dispatches a variant may save."""
+def _runtime_calls(stmts, helpers=None, weight=1):
+    """How many calls of s2sad's runtime helpers (of those named in
+    `helpers`, if given) the generated statements make, those in loops
+    weighted (see _WORTH_A_VARIANT): the checks and dispatches a variant
+    may save."""
     found = 0
     for stmt in stmts:
         if isinstance(stmt, (gast.For, gast.While)):
-            found += _runtime_calls(stmt.body, 4 * weight)
+            found += _runtime_calls(stmt.body, helpers, 4 * weight)
             parts = [stmt.iter if isinstance(stmt, gast.For) else stmt.test]
         elif isinstance(stmt, gast.If):
-            found += _runtime_calls(stmt.body + stmt.orelse, weight)
+            found += _runtime_calls(stmt.body + stmt.orelse, helpers, weight)
             parts = [stmt.test]
         else:
             parts = [stmt]
@@ -110,8 +112,15 @@ def _runtime_calls(stmts, weight=1):
             if isinstance(node, gast.Call)
             and isinstance(node.func, gast.Attribute)
             and isinstance(node.func.value, gast.Name)
-            and node.func.value.id == "runtime")
+            and node.func.value.id == "runtime"
+            and (helpers is None or node.func.attr in helpers))
     return found
+
+
+# the runtime's checks of a value's kind, which knowing the arguments are
+# float arrays may answer (a variant is made only where they are enough)
+_SHAPE_CHECKS = {"unbroadcast", "unbroadcast_to", "shape", "like",
+                 "through_cast", "keep_last"}
 
 
 _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
