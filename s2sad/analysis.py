@@ -765,11 +765,6 @@ def without_ints(func, known=()):
 _FLOAT_MAKERS = {np.zeros, np.ones, np.empty, np.eye, np.identity}
 # the type codes of NumPy's booleans and integers
 _INT_CODES = set("?bBhHiIlLqQnNpP")
-# arithmetic that gives a float (or complex) value when an operand is one
-_ARITHMETIC = {operator.add, operator.sub, operator.mul, operator.pow,
-               operator.neg, operator.pos, operator.iadd, operator.isub,
-               operator.imul, operator.ipow, runtime.iadd, runtime.isub,
-               runtime.imul, runtime.ipow}
 
 
 def _keeps_no_ints(stmt, holds):
@@ -796,4 +791,5 @@ def _keeps_no_ints(stmt, holds):
         return not outputs & _INT_CODES or any(map(holds, args))
     if getattr(fn, "__module__", None) == "math":
         return fn not in _MATH_INTS
-    return fn in _ARITHMETIC and any(map(holds, args))
+    # (arithmetic gives a float when an operand is one; `/` is above)
+    return (fn in _ELEMENTWISE or fn in JOINING) and any(map(holds, args))

@@ -62,7 +62,7 @@ def transform(func, argnums, has_aux=False, with_value=False):
         return [generated]  # (what the variant could save: checks of kinds)
     special = _Reverse(func, argnums, has_aux, with_value,
                        assume_arrays=arrays,
-                       fallback=general.arrays_name()).generate()
+                       fallback=general.function_name(arrays=True)).generate()
     if _runtime_calls(generated.tree.body) - _runtime_calls(
             special.tree.body) < _WORTH_A_VARIANT:
         return [generated]  # (a second function for little or nothing)
@@ -465,10 +465,11 @@ class _Reverse(Transform):
         return tuple(analysis.Vector(p) if analysis.indexed_only(self.func, p)
                      else p for p in self.func.params if p in self.wrt)
 
-    def arrays_name(self):
-        """The name `rename_as_arrays` gives the general function."""
+    def function_name(self, arrays=False):
+        """`grad_f` (`value_and_grad_f`), or with `arrays` the name
+        `rename_as_arrays` gives the general function, `grad_f_arrays`."""
         prefix = "value_and_grad" if self.with_value else "grad"
-        return f"{prefix}_{self.name}_arrays"
+        return f"{prefix}_{self.name}{'_arrays' if arrays else ''}"
 
     def rename_as_arrays(self, tree):
         """Make a generated tree the `_arrays` fallback of a scalar variant."""
@@ -480,26 +481,25 @@ class _Reverse(Transform):
         """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`
         (for a variant on arrays: `x.__class__ is not np.ndarray or
         x.dtype.kind != 'f'`)."""
-        tests = [gast.UnaryOp(gast.Not(), self.runtime_call(
-            "is_vector", [load(p.name)])) if isinstance(p, analysis.Vector)
-            else gast.Compare(gast.Attribute(load(p), "__class__",
-                                             gast.Load()), [gast.IsNot()],
-                              [self.builtin("float")])
-            for p in self.assume_scalar]
-        numpy = self.import_name("np", np) if self.assume_arrays else None
-        for p in self.assume_arrays:
+        def is_not(p, cls):
+            return gast.Compare(gast.Attribute(load(p), "__class__",
+                                               gast.Load()), [gast.IsNot()],
+                                [cls])
+
+        def test(p, arrays):
             if isinstance(p, analysis.Vector):
-                tests.append(gast.UnaryOp(gast.Not(), self.runtime_call(
-                    "is_vector", [load(p.name)])))
-                continue
-            tests.append(gast.BoolOp(gast.Or(), [
-                gast.Compare(gast.Attribute(load(p), "__class__",
-                                            gast.Load()), [gast.IsNot()],
-                             [gast.Attribute(load(numpy), "ndarray",
-                                             gast.Load())]),
+                return gast.UnaryOp(gast.Not(), self.runtime_call(
+                    "is_vector", [load(p.name)]))
+            if not arrays:
+                return is_not(p, self.builtin("float"))
+            numpy = load(self.import_name("np", np))
+            return gast.BoolOp(gast.Or(), [
+                is_not(p, gast.Attribute(numpy, "ndarray", gast.Load())),
                 gast.Compare(gast.Attribute(gast.Attribute(
                     load(p), "dtype", gast.Load()), "kind", gast.Load()),
-                    [gast.NotEq()], [gast.Constant("f", None)])]))
+                    [gast.NotEq()], [gast.Constant("f", None)])])
+        tests = [test(p, False) for p in self.assume_scalar] + [
+            test(p, True) for p in self.assume_arrays]
         test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),
@@ -507,7 +507,6 @@ class _Reverse(Transform):
         return gast.If(test, [gast.Return(call)], [])
 
     def gradient_function(self, body):
-        prefix = "value_and_grad" if self.with_value else "grad"
         if self.fallback and self.assume_arrays:
             kinds = [f"{p} (1-D)" if isinstance(p, analysis.Vector) else p
                      for p in self.assume_arrays]
@@ -523,8 +522,7 @@ class _Reverse(Transform):
             note = ""
         summary = (f"Gradient of {self.func.name} with respect to "
                    f"{', '.join(self.wrt)}.")
-        suffix = "_arrays" if self.arrays else ""
-        return self.function_def(f"{prefix}_{self.name}{suffix}",
+        return self.function_def(self.function_name(self.arrays),
                                  ssa.signature(self.func), body, summary, note)
 
     def output_where(self):
@@ -1303,10 +1301,10 @@ _IN_PLACE_ARITHMETIC = {operator.iadd, operator.isub, operator.imul,
                         runtime.isub, runtime.imul, runtime.itruediv,
                         runtime.ipow}
 
-# runtime helpers that read only the shape and dtype of one argument (its
-# position here), for which a `runtime.Like` stands in on the tape
 # the runtime helpers that read an argument's shape alone, by position
 _READ_AS_SHAPE = {"reduced_size": 0, "expand_reduced": 1}
+# runtime helpers that read only the shape and dtype of one argument (its
+# position here), for which a `runtime.Like` stands in on the tape
 _READ_AS_KIND = {"unbroadcast": 1, "getitem_adjoint": 1, "through_cast": 1,
                  "keep_last": 1, "zeros_like": 0}
 

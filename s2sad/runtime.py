@@ -1275,26 +1275,25 @@ def logistic(x, y):
     where exp(y - x) overflows to inf (y - x > 709), the exact limit 0;
     nan where x and y are the same infinity. No warning for either
     (logaddexp itself gives none)."""
-    if x.__class__ is float and y.__class__ is float:
-        return _float_logistic(y - x, math.exp)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return 1.0 / (1.0 + np.exp(_difference(y, x)))
+    return _logistic(x, y, math.exp, np.exp)
 
 
 def logistic2(x, y):
     """1 / (1 + 2 ** (y - x)), the derivative of np.logaddexp2 (see
     logistic)."""
+    return _logistic(x, y, _exp2, np.exp2)
+
+
+def _logistic(x, y, exp, np_exp):
+    """1 / (1 + exp(y - x)): of Python floats from exp(-|y - x|) <= 1,
+    which cannot overflow; else by `np_exp`, its overflow to inf (the
+    limit 0) and inf - inf (nan) not warned of."""
     if x.__class__ is float and y.__class__ is float:
-        return _float_logistic(y - x, _exp2)
+        u = y - x
+        e = exp(-abs(u))
+        return 1.0 / (1.0 + e) if u <= 0.0 else e / (1.0 + e)
     with np.errstate(over="ignore", invalid="ignore"):
-        return 1.0 / (1.0 + np.exp2(_difference(y, x)))
-
-
-def _float_logistic(u, exp):
-    """1 / (1 + exp(u)) of a Python float u, from exp(-|u|) <= 1, which
-    cannot overflow."""
-    e = exp(-abs(u))
-    return 1.0 / (1.0 + e) if u <= 0.0 else e / (1.0 + e)
+        return 1.0 / (1.0 + np_exp(_difference(y, x)))
 
 
 def _exp2(v):

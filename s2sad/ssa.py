@@ -1322,8 +1322,7 @@ class _Lowering:
         target = self.define(node.target.id)
         if isinstance(iterable, Var):  # the rows of an array: its views
             self.viewers.setdefault(iterable.name, []).append(target)
-        before = (set(self.defs) - {phi.target for _, phi in phis},
-                  set(self.stale))
+        before = self.loop_start(phis)
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
         self.refuse_stale_next_time(before, body, node, iterable)
@@ -1331,22 +1330,28 @@ class _Lowering:
 
     def while_(self, node):
         phis = self.loop_phis(node.body)
-        before = (set(self.defs) - {phi.target for _, phi in phis},
-                  set(self.stale))
+        before = self.loop_start(phis)
         test_body, test = self.block_with(lambda: self.expr(node.test))
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
         self.refuse_stale_next_time(before, test_body + body, node)
         self.out.append(While(test_body, test, body, phis, node))
 
+    def loop_start(self, phis):
+        """What `refuse_stale_next_time` compares a loop's body with: the
+        names defined before the loop, but for its own `phis`, and the
+        views stale then."""
+        return (set(self.defs) - {phi.target for _, phi in phis},
+                set(self.stale))
+
     def refuse_stale_next_time(self, before, stmts, node, iterable=None):
         """A view taken before a loop that the loop's body makes stale (an
         update in place of what it views) and reads again, at the next
         iteration (`for v in y[:-1]` reads its items so): NumPy's view
-        sees the update, s2sad's values would not. `before`: (the names
-        defined before the loop, but for the loop's own phis, which the
-        body may give a view taken after the update; the views stale then);
-        `stmts`: the loop's statements; `iterable`: a `for` loop's."""
+        sees the update, s2sad's values would not. `before`: `loop_start`
+        (a phi of the loop is left out: the body may give it a view taken
+        after the update); `stmts`: the loop's statements; `iterable`: a
+        `for` loop's."""
         defined, stale = before
         made_stale = {
             name for name in (set(self.stale) - stale) & defined
@@ -1724,10 +1729,9 @@ def _changed_by_call(call, source, methods=True):
     return changed
 
 
-# the methods that change their object in place, as lists' and arrays' do
-_CHANGES_ITS_OBJECT = {"sort", "reverse", "insert", "remove", "clear",
-                       "partition", "extend", "append", "pop", "update",
-                       "setdefault", "popitem", "discard", "add"}
+# the methods that change their object in place (those that write into an
+# array, `.fill()`, are refused where they are lowered)
+_CHANGES_ITS_OBJECT = desugar.MUTATORS | {"partition"}
 
 
 def _root(node):
