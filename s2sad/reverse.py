@@ -57,14 +57,15 @@ def transform(func, argnums, has_aux=False, with_value=False):
                           fallback=generated.tree.name).generate()
         return [scalar, generated]
     arrays = general.array_guard(generated)
-    if not arrays or _runtime_calls(generated.tree.body,
+    helpers = generated.runtime_name  # (what the generated code calls it)
+    if not arrays or _runtime_calls(generated.tree.body, helpers,
                                     _SHAPE_CHECKS) < _WORTH_A_VARIANT:
         return [generated]  # (what the variant could save: checks of kinds)
     special = _Reverse(func, argnums, has_aux, with_value,
                        assume_arrays=arrays,
                        fallback=general.function_name(arrays=True)).generate()
-    if _runtime_calls(generated.tree.body) - _runtime_calls(
-            special.tree.body) < _WORTH_A_VARIANT:
+    if _runtime_calls(generated.tree.body, helpers) - _runtime_calls(
+            special.tree.body, special.runtime_name) < _WORTH_A_VARIANT:
         return [generated]  # (a second function for little or nothing)
     general.rename_as_arrays(generated.tree)
     return [special, generated]
@@ -92,18 +93,20 @@ def _copy_of_restored(stmt, defs, need, own):
         source.name not in own
 
 
-def _runtime_calls(stmts, helpers=None, weight=1):
-    """How many calls of s2sad's runtime helpers (of those named in
-    `helpers`, if given) the generated statements make, those in loops
-    weighted (see _WORTH_A_VARIANT): the checks and dispatches a variant
-    may save."""
+def _runtime_calls(stmts, runtime_name, helpers=None, weight=1):
+    """How many calls of s2sad's runtime helpers (the module generated code
+    calls `runtime_name`; of those named in `helpers`, if given) the
+    generated statements make, those in loops weighted (see
+    _WORTH_A_VARIANT): the checks and dispatches a variant may save."""
     found = 0
     for stmt in stmts:
         if isinstance(stmt, (gast.For, gast.While)):
-            found += _runtime_calls(stmt.body, helpers, 4 * weight)
+            found += _runtime_calls(stmt.body, runtime_name, helpers,
+                                    4 * weight)
             parts = [stmt.iter if isinstance(stmt, gast.For) else stmt.test]
         elif isinstance(stmt, gast.If):
-            found += _runtime_calls(stmt.body + stmt.orelse, helpers, weight)
+            found += _runtime_calls(stmt.body + stmt.orelse, runtime_name,
+                                    helpers, weight)
             parts = [stmt.test]
         else:
             parts = [stmt]
@@ -112,7 +115,7 @@ def _runtime_calls(stmts, helpers=None, weight=1):
             if isinstance(node, gast.Call)
             and isinstance(node.func, gast.Attribute)
             and isinstance(node.func.value, gast.Name)
-            and node.func.value.id == "runtime"
+            and node.func.value.id == runtime_name
             and (helpers is None or node.func.attr in helpers))
     return found
 

@@ -620,3 +620,22 @@ def test_a_parameter_vector_s_items_are_numbers_in_its_variant():
         np.testing.assert_allclose(np.ravel(grad(other, POINTS)), g,
                                    rtol=1e-14)
     assert grad(params.astype(np.float32), POINTS).dtype == np.float32
+
+
+def string_energy_with_a_local_runtime(u0, steps):
+    runtime = COURANT ** 2  # (the generated code calls s2sad's another name)
+    u_prev, u = u0.copy(), u0.copy()
+    for _ in range(steps):
+        u_next = np.zeros_like(u)
+        u_next[1:-1] = 2 * u[1:-1] - u_prev[1:-1] + runtime * (
+            u[2:] - 2 * u[1:-1] + u[:-2])
+        u_prev, u = u, u_next
+    return np.sum(u ** 2)
+
+
+def test_the_variant_is_chosen_whatever_the_runtime_is_called():
+    grad = s2sad.grad(string_energy_with_a_local_runtime)
+    u0 = np.sin(np.linspace(0.0, np.pi, 7))
+    grad(u0, 3)
+    assert "Specialised to real float NumPy arrays u0" in grad.source
+    s2sad.check_grads(string_energy_with_a_local_runtime, (u0, 3), argnums=0)
