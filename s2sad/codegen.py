@@ -118,7 +118,8 @@ def compile_code(text, name, free, tree=None, origin=None):
             for line in _line_map(tree, inner.body[0], text.count("\n") + 1)])
     free = sorted(free)
     function = inner.body[0]
-    if name not in free and any(
+    if name not in free and len(re.findall(
+            rf"\b{name}\b", text)) > 1 and any(  # (more than the def)
             isinstance(node, ast.Name) and node.id == name
             for node in ast.walk(function)):
         # the user's global of the same name (`grad_f = 1.5` read by f):

@@ -841,7 +841,8 @@ class _Passes:
                         value, gast.Call) and value.args else None):
                     continue  # (the setitem written in the call)
                 if name is None or loads[name] != 1 or \
-                        self.stores.get(name) != 1:
+                        self.stores.get(name) != 1 or \
+                        not self.clears(value):
                     continue
                 j = self.reader(block, i, removed)
                 if j is not None and self.replaces_cleared(
@@ -855,9 +856,7 @@ class _Passes:
         index, 0.0)`, `getitem_adjoints(g, ..., replaced=True)`; returns
         whether it did."""
         if not (self.is_runtime_call(total, "getitem_adjoints") and len(
-                total.args) >= 4 and self.is_runtime_call(cleared, "setitem")
-                and len(cleared.args) == 3 and not cleared.keywords and
-                _is_zero(cleared.args[2]) and trees.same(
+                total.args) >= 4 and self.clears(cleared) and trees.same(
                     total.args[3], cleared.args[1])):
             return False
         p = total.args[0]
@@ -870,6 +869,11 @@ class _Passes:
         total.keywords.append(gast.keyword(
             "replaced", gast.Constant(True, None)))
         return True
+
+    def clears(self, node):
+        """Is `node` `runtime.setitem(g, index, 0.0)`?"""
+        return self.is_runtime_call(node, "setitem") and len(
+            node.args) == 3 and not node.keywords and _is_zero(node.args[2])
 
     def defer_value(self, tree):
         """`out = 0.5 * np.sum(r ** 2); out_bar = runtime.seed(out, where)`

@@ -58,9 +58,9 @@ def transform(func, argnums, has_aux=False, with_value=False):
         return [scalar, generated]
     arrays = general.array_guard(generated)
     helpers = generated.runtime_name  # (what the generated code calls it)
-    if not arrays or _runtime_calls(generated.tree.body, helpers,
-                                    _SHAPE_CHECKS) < _WORTH_A_VARIANT:
-        return [generated]  # (what the variant could save: checks of kinds)
+    if not arrays or general.checks_guard_may_answer(
+            generated, arrays) < _WORTH_A_VARIANT:
+        return [generated]  # (not generated: it could save too little)
     special = _Reverse(func, argnums, has_aux, with_value,
                        assume_arrays=arrays,
                        fallback=general.function_name(arrays=True)).generate()
@@ -93,30 +93,33 @@ def _copy_of_restored(stmt, defs, need, own):
         source.name not in own
 
 
-def _runtime_calls(stmts, runtime_name, helpers=None, weight=1):
+def _runtime_calls(stmts, runtime_name, helpers=None, weight=1,
+                   counts=lambda call: True):
     """How many calls of s2sad's runtime helpers (the module generated code
-    calls `runtime_name`; of those named in `helpers`, if given) the
-    generated statements make, those in loops weighted (see
-    _WORTH_A_VARIANT): the checks and dispatches a variant may save."""
+    calls `runtime_name`; of those named in `helpers`, if given; those for
+    which `counts(call)`) the generated statements make, those in loops
+    weighted (see _WORTH_A_VARIANT): the checks and dispatches a variant
+    may save."""
     found = 0
     for stmt in stmts:
         if isinstance(stmt, (gast.For, gast.While)):
             found += _runtime_calls(stmt.body, runtime_name, helpers,
-                                    4 * weight)
+                                    4 * weight, counts)
             parts = [stmt.iter if isinstance(stmt, gast.For) else stmt.test]
         elif isinstance(stmt, gast.If):
             found += _runtime_calls(stmt.body + stmt.orelse, runtime_name,
-                                    helpers, weight)
+                                    helpers, weight, counts)
             parts = [stmt.test]
         else:
             parts = [stmt]
         found += weight * sum(
-            1 for part in parts for node in gast.walk(part)
+            1 for node in trees.walk(parts)
             if isinstance(node, gast.Call)
             and isinstance(node.func, gast.Attribute)
             and isinstance(node.func.value, gast.Name)
             and node.func.value.id == runtime_name
-            and (helpers is None or node.func.attr in helpers))
+            and (helpers is None or node.func.attr in helpers)
+            and counts(node))
     return found
 
 
@@ -266,28 +269,35 @@ class _Reverse(Transform):
             key = self.shape(ssa.Var(name))
             if key is not None and key != analysis.SCALAR_SHAPE:
                 keys[key].append(name)
-        later = collections.Counter()  # whole reads at or after a statement
-        shape_reads = {}
-        for stmt in reversed(sweep):
+        last_read = {}  # name -> the last statement reading it whole
+        shape_reads = []  # (statement's index, [(call, position)])
+        for i, stmt in enumerate(sweep):
             shaped = [] if isinstance(stmt, (gast.For, gast.While, gast.If)) \
-                else [(node, position) for node in trees.walk(stmt)
-                      for helper, position in _READ_AS_SHAPE.items()
-                      if _is_helper_call(node, helper)
-                      and len(node.args) > position
-                      and isinstance(node.args[position], gast.Name)]
+                else [(node, _READ_AS_SHAPE[node.func.attr])
+                      for node in trees.walk(stmt)
+                      if isinstance(node, gast.Call)
+                      and isinstance(node.func, gast.Attribute)
+                      and node.func.attr in _READ_AS_SHAPE
+                      and len(node.args) > _READ_AS_SHAPE[node.func.attr]
+                      and isinstance(node.args[_READ_AS_SHAPE[
+                          node.func.attr]], gast.Name)]
             read = {id(node.args[position]) for node, position in shaped}
-            later.update(n.id for n in trees.walk(stmt)
-                         if isinstance(n, gast.Name) and isinstance(
-                             n.ctx, gast.Load) and id(n) not in read)
-            if shaped:  # (a copy only where read: linear in the sweep)
-                shape_reads[id(stmt)] = (shaped, collections.Counter(later))
-        for shaped, read_later in shape_reads.values():
+            for n in trees.walk(stmt):
+                if isinstance(n, gast.Name) and isinstance(
+                        n.ctx, gast.Load) and id(n) not in read:
+                    last_read[n.id] = i
+            if shaped:
+                shape_reads.append((i, shaped))
+        for i, shaped in shape_reads:
             for node, position in shaped:
                 name = node.args[position].id
-                others = [n for n in keys.get(self.shape(ssa.Var(name)), ())
-                          if n != name and read_later[n]]
-                if others and not read_later[name]:
-                    node.args[position] = load(others[0])
+                if last_read.get(name, -1) >= i:
+                    continue  # (kept anyway)
+                other = next((n for n in keys.get(
+                    self.shape(ssa.Var(name)), ())
+                    if n != name and last_read.get(n, -1) >= i), None)
+                if other is not None:
+                    node.args[position] = load(other)
 
     def calls_numpy(self, stmts):
         """Do the derivative statements `stmts` call NumPy (or the runtime's
@@ -468,6 +478,32 @@ class _Reverse(Transform):
         return tuple(analysis.Vector(p) if analysis.indexed_only(self.func, p)
                      else p for p in self.func.params if p in self.wrt)
 
+    def checks_guard_may_answer(self, generated, arrays):
+        """How many of the general code's checks of kinds (weighted as
+        `_runtime_calls` does) read a value (or the adjoint of one) of
+        which the analyses know more when the parameters `arrays` are
+        float arrays: its shape key, or that it holds no list or no int.
+        Only those may a variant on arrays leave out; counted before it
+        is generated, as that would double the transformation's cost."""
+        general = self.shape_keys()[:3] + (self.scalars,)
+        scalars = analysis.known_scalars(self.func, tuple(
+            p for p in arrays if isinstance(p, analysis.Vector)))
+        special = analysis.shape_keys(self.func, scalars, arrays)[:3] + (
+            scalars,)
+
+        def facts(name, known):  # (a key; no list; no int; a number)
+            keys, no_lists, no_ints, numbers = known
+            return (keys.get(name), name in no_lists, name in no_ints,
+                    name in numbers)
+        changed = {n for known in (general, special) for kind in known
+                   for n in kind if facts(n, general) != facts(n, special)}
+        primals = {bar: name for name, bar in self.bars.items()}
+        return _runtime_calls(
+            generated.tree.body, generated.runtime_name, _SHAPE_CHECKS,
+            counts=lambda call: any(
+                primals.get(n, n) in changed
+                for n in trees.names(call, gast.Load)))
+
     def function_name(self, arrays=False):
         """`grad_f` (`value_and_grad_f`), or with `arrays` the name
         `rename_as_arrays` gives the general function, `grad_f_arrays`."""
@@ -614,7 +650,6 @@ class _Reverse(Transform):
         lazy = {}  # name -> (shape key, x's leaves, its roots)
         needed = set()
         for i, stmt in enumerate(body):
-            stored = set(trees.names(stmt, gast.Store))
             target = stmt.targets[0].id if isinstance(stmt, gast.Assign) and \
                 len(stmt.targets) == 1 and isinstance(
                     stmt.targets[0], gast.Name) else None
@@ -622,8 +657,9 @@ class _Reverse(Transform):
                 key, x = roots[target][1]
                 lazy[target] = (key, leaves(x), {target})
                 continue
-            read = {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
-                    and isinstance(n.ctx, gast.Load) and n.id in lazy}
+            if not lazy:
+                continue  # (nothing to follow: no walk)
+            read = lazy.keys() & trees.names(stmt, gast.Load)
             if read:
                 sources = set().union(*(lazy[n][2] for n in read))
                 found = self.late_key(stmt.value, lazy, leaves) \
@@ -633,7 +669,7 @@ class _Reverse(Transform):
                 elif found[0] == "lazy":
                     lazy[target] = (found[1], found[2], sources)
                     continue
-            for name in stored:
+            for name in trees.names(stmt, gast.Store):
                 lazy.pop(name, None)
         return needed
 
