@@ -186,12 +186,7 @@ def _summary(node):
             continue
         if kind is gast.Call:
             calls.append(node)
-        for field in _CHILDREN.get(kind) or trees.children(kind):
-            value = getattr(node, field, None)
-            if type(value) is list:
-                stack.extend(v for v in value if isinstance(v, gast.AST))
-            elif isinstance(value, gast.AST):
-                stack.append(value)
+        trees.push_children(stack, node)
     return loads, stores, calls
 
 

@@ -40,15 +40,40 @@ def clone(node):
 
 def children(kind):
     """The fields of nodes of class `kind` that may hold nodes with names
-    in them (not a context, an operator or a comparison's operators)."""
+    in them (not a context, an operator, a comparison's operators, nor a
+    field that holds an identifier, a number or a flag)."""
     fields = _CHILDREN.get(kind)
     if fields is None:
         fields = _CHILDREN[kind] = tuple(
-            f for f in kind._fields if f not in ("ctx", "op", "ops"))
+            f for f in kind._fields if f not in _NO_NODES
+            and (f, kind.__name__) not in _NO_NODES_OF)
     return fields
 
 
 _CHILDREN = {}
+_NO_NODES = {"ctx", "op", "ops", "id", "attr", "arg", "type_comment",
+             "kind", "level", "module", "conversion", "is_async", "simple"}
+_NO_NODES_OF = {("value", "Constant"), ("name", "FunctionDef"),
+                ("name", "AsyncFunctionDef"), ("name", "ClassDef"),
+                ("name", "alias"), ("asname", "alias"),
+                ("name", "MatchAs"), ("name", "MatchStar"),
+                ("names", "Global"), ("names", "Nonlocal")}
+# list fields that may hold what is not a node (None, a string)
+_MIXED_LISTS = {"keys", "kw_defaults", "kwd_attrs", "names"}
+
+
+def push_children(stack, node):
+    """Push the nodes in the `children` fields of `node` onto `stack`."""
+    kind = type(node)
+    for field in _CHILDREN.get(kind) or children(kind):
+        value = getattr(node, field, None)
+        if type(value) is list:
+            if field in _MIXED_LISTS:
+                stack.extend(v for v in value if isinstance(v, gast.AST))
+            else:
+                stack.extend(value)
+        elif isinstance(value, gast.AST):
+            stack.append(value)
 
 
 def same(a, b):
@@ -108,12 +133,7 @@ def walk(node):
     while stack:
         node = stack.pop()
         yield node
-        for field in _CHILDREN.get(type(node)) or children(type(node)):
-            value = getattr(node, field, None)
-            if type(value) is list:
-                stack.extend(v for v in value if isinstance(v, gast.AST))
-            elif isinstance(value, gast.AST):
-                stack.append(value)
+        push_children(stack, node)
 
 
 def names(node, ctx):
@@ -126,13 +146,8 @@ def names(node, ctx):
         if kind is gast.Name:
             if isinstance(node.ctx, ctx):
                 found.append(node.id)
-            continue
-        for field in _CHILDREN.get(kind) or children(kind):
-            value = getattr(node, field, None)
-            if type(value) is list:
-                stack.extend(v for v in value if isinstance(v, gast.AST))
-            elif isinstance(value, gast.AST):
-                stack.append(value)
+        else:
+            push_children(stack, node)
     return found
 
 
