@@ -74,16 +74,17 @@ def _check_lazy(source):
     where it is made, Python as they are read. One read where it is made
     (`sum(w * t for t in ts)`, `for i, v in enumerate(xs)`) is the same."""
     tree = source.tree
+    lazy = [node for node in gast.walk(tree)
+            if isinstance(node, gast.GeneratorExp) or isinstance(
+                node, gast.Call) and isinstance(node.func, gast.Name)
+            and node.func.id in _LAZY - {"reversed"}]
+    if not lazy:
+        return  # (the walks below cost as much as the rest of desugaring)
     parents = {id(c): n for n in gast.walk(tree)
                for c in gast.iter_child_nodes(n)}
     stores = assignments(tree)
     changed = {name for name, _ in changes(tree)}
-    for node in gast.walk(tree):
-        lazy = isinstance(node, gast.GeneratorExp) or isinstance(
-            node, gast.Call) and isinstance(node.func, gast.Name) and \
-            node.func.id in _LAZY - {"reversed"}
-        if not lazy:
-            continue
+    for node in lazy:
         place, above = node, parents.get(id(node))
         while isinstance(above, gast.Call) and _called_name(above) in _LAZY:
             place, above = above, parents.get(id(above))
