@@ -45,6 +45,7 @@ import gc
 import importlib
 import inspect
 import marshal
+import sys
 import threading
 import types
 import weakref
@@ -61,7 +62,14 @@ _LOCK = threading.RLock()
 _CACHE = collections.OrderedDict()  # key -> [Transformation, ...]
 _UNDER_WAY = set()  # keys of transformations in progress (recursion)
 _BUILDS = []  # the transformations in progress, innermost last
-_PAUSED = {"depth": 0, "collecting": False}  # the cycle collector's pause
+_PAUSED = {"depth": 0, "collecting": False,  # the cycle collector's pause
+           "recursion": None}  # and the recursion limit before the build
+# The passes follow expressions and chains of versions of a value by
+# recursion: a sum of 300 terms, or 1000 writes into one array, go deeper
+# than Python's default limit of 1000 frames. A build may go as deep as
+# its function's bytecode is long, up to what the C stack holds (Python
+# 3.10 keeps a C frame per Python call; 3.11 and later do not).
+_DEEPEST = 100000 if sys.version_info >= (3, 11) else 15000
 stats = {"transformations": 0, "loaded": 0}  # for tests of the caches
 
 
@@ -215,7 +223,11 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
         # object again and again, making large functions cost more than
         # linear time.
         gc.disable()
+        _PAUSED["recursion"] = sys.getrecursionlimit()
     _PAUSED["depth"] += 1
+    deep = min(_DEEPEST, 1000 + 2 * len(func.__code__.co_code))
+    if deep > sys.getrecursionlimit():
+        sys.setrecursionlimit(deep)
     try:
         transformation = _transform(func, argnums, has_aux, with_value,
                                     optimize_code, mode, owned, build)
@@ -223,8 +235,10 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
         _UNDER_WAY.discard(key)
         _BUILDS.pop()
         _PAUSED["depth"] -= 1
-        if _PAUSED["depth"] == 0 and _PAUSED["collecting"]:
-            gc.enable()
+        if _PAUSED["depth"] == 0:
+            sys.setrecursionlimit(_PAUSED["recursion"])
+            if _PAUSED["collecting"]:
+                gc.enable()
     stats["transformations"] += 1
     return transformation
 
@@ -430,6 +444,12 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
                        build.cell_callees)
     except errors.S2SADError:
         raise
+    except RecursionError:
+        raise errors.UnsupportedSyntaxError(
+            f"{func.__qualname__} is too long or nests too deeply for s2sad "
+            "(an expression of thousands of terms, or thousands of updates "
+            "of one value); split it into functions or shorter expressions",
+            func.__code__.co_filename, func.__code__.co_firstlineno) from None
     except Exception as exc:  # a bug in s2sad, not in the user's code
         raise errors.S2SADInternalError(
             f"s2sad failed on {func.__qualname__}: {type(exc).__name__}: "
