@@ -78,7 +78,7 @@ import types
 import numpy as np
 
 import s2sad
-from s2sad import api, errors, trees
+from s2sad import api, derive, errors, trees
 
 MARKER = "# s2sad-output: written by s2sad; do not edit, generate it again."
 
@@ -253,6 +253,7 @@ class _Writer:
         names bound to what the function's closure cells hold (s2sad's
         names, the next part, the generated functions of callees, and
         the values of the user's closure variables, as they are now)."""
+        derive.complete(function)  # (its fallback in its cell, made)
         part = transformation.parts[index]
         key = ("part", id(function))
         text = self._shown_paths(part.text, transformation.code.co_filename)

@@ -229,7 +229,7 @@ class Derivative:
 
     @property
     def source(self):
-        return self._fresh_instance().source
+        return derive.source_of(self._fresh_instance())
 
     @property
     def ssa(self):
@@ -596,7 +596,7 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
     if stage != "grad":
         raise errors.S2SADError(
             f"unknown stage {stage!r}; use 'ssa' or 'grad'")
-    return generated_function(f, mode, argnums, optimize).source
+    return derive.source_of(generated_function(f, mode, argnums, optimize))
 
 
 def generated_function(f, mode="reverse", argnums=0, optimize=True):

@@ -88,11 +88,13 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
 
     Returns:
         A generated function bound to func's closure and defaults, with
-        `.source`, `.ssa` and its guard `__s2sad_fresh__`.
+        `.ssa` and its guard `__s2sad_fresh__` (`source_of` gives its
+        source).
     """
     # A gradient of a gradient starts from the general variant: the float
     # specialisation is the same function, behind a test of its arguments.
     func = getattr(func, "__s2sad_general__", func)
+    func = getattr(func, "__s2sad_realize__", lambda: func)()
     owned = owned or mode == "reverse"
     key = (id(func.__code__), id(func.__globals__), argnums, has_aux,
            with_value, optimize_code, mode, owned)
@@ -211,8 +213,9 @@ class _CellCallee:
 
 
 def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
-           owned):
-    """Run the pipeline under the lock, the cycle collector paused."""
+           owned, only=None):
+    """Run the pipeline under the lock, the cycle collector paused (with
+    `only`, the part of that index alone: see `_transform`)."""
     _UNDER_WAY.add(key)
     build = _Build(optimize_code)
     _BUILDS.append(build)
@@ -230,7 +233,7 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
         sys.setrecursionlimit(deep)
     try:
         transformation = _transform(func, argnums, has_aux, with_value,
-                                    optimize_code, mode, owned, build)
+                                    optimize_code, mode, owned, build, only)
     finally:
         _UNDER_WAY.discard(key)
         _BUILDS.pop()
@@ -278,7 +281,10 @@ def _snapshot(t):
             callees.append((path, instance.__s2sad_transformation__.options,
                             instance.tangent_names))
     parts = []
-    for part in t.parts:
+    for part in t._parts:
+        if isinstance(part, _Pending):  # (made when first needed there)
+            parts.append(("pending", part.name))
+            continue
         imports = []
         for name, value in part.imports.items():
             described = _describe_import(value, instances)
@@ -297,8 +303,7 @@ def _snapshot(t):
     t.guard.checker_code(bool(callees), False)
     payload = dict(guard=(t.guard.code, t.guard.checkers),
                    resolved=resolved, callees=callees, helpers=helpers,
-                   parts=parts, shown=shown, mode=t.mode,
-                   own=t.own_source, ssa=t.ssa,
+                   parts=parts, shown=shown, mode=t.mode, ssa=t.ssa,
                    tangent_names=t.tangent_names)
     try:
         marshal.dumps(payload)
@@ -375,7 +380,11 @@ def _restore(payload, func, options):
         build.callees.append((fn, instance))
     instances = [i for _, i in build.callees]
     parts = []
-    for part_code, text, imports, calls_name, line_map in payload["parts"]:
+    for stored in payload["parts"]:
+        if stored[0] == "pending":
+            parts.append(_Pending(stored[1]))
+            continue
+        part_code, text, imports, calls_name, line_map = stored
         values = {name: _import_value(d, instances) for name, d in imports}
         errors.register_source(part_code.co_filename, text)
         if line_map is not None:
@@ -385,7 +394,7 @@ def _restore(payload, func, options):
                                for p in payload["helpers"]]
     guard = _Guard(resolved, callees, cells, [], payload["guard"])
     transformation = Transformation(
-        func, parts, guard, payload["mode"], build, payload["own"],
+        func, parts, guard, payload["mode"], build,
         [instances[k] for k in payload["shown"]], ssa_text=payload["ssa"],
         tangent_names=payload["tangent_names"])
     transformation.options = options
@@ -406,8 +415,14 @@ def _import_value(described, instances):
 
 
 def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
-               owned, build):
-    """Parse, lower, transform, optimise and compile."""
+               owned, build, only=None):
+    """Parse, lower, transform, optimise and compile.
+
+    A gradient's general version behind a variant (for floats, or float
+    arrays) is optimised and compiled when it is first needed: it is
+    `_Pending` until then, and made again with `only` its index, which
+    returns that `_Part` alone. (It costs a third of the first call, and
+    many programs never call it.)"""
     try:
         source = frontend.parse(func)
         lowered = ssa.lower(source, owned)
@@ -424,22 +439,32 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         if inlined is None:
             generated = _generate(lowered, mode, argnums, has_aux,
                                   with_value, build)
-        for part in generated:
+        made = range(len(generated)) if mode != "reverse" else \
+            [0] if only is None else [only]
+        for k in made:
             if optimize_code:
+                part = generated[k]
                 optimize.optimize(part.tree, part.derivative_names,
                                   part.runtime_name,
                                   _resolver(part.imports, source),
                                   arrays=not part.floats)
         if optimize_code and mode == "vjp":
             optimize.prune_residuals(generated[0].tree, generated[1].tree)
-        texts = [codegen.to_source(part.tree) for part in generated]
         per_instance = {n for c in build.cell_callees for n in c.names}
-        parts = [_Part(codegen.compile_code(
-            text, part.tree.name,
-            {*part.imports, *source.cells, *filter(None, [part.calls])},
-            part.tree, (source.filename, source.first_line)),
-            {k: v for k, v in part.imports.items() if k not in per_instance},
-            part.calls, text) for part, text in zip(generated, texts)]
+        parts = []
+        for k, part in enumerate(generated):
+            if k not in made:
+                parts.append(_Pending(part.tree.name))
+                continue
+            text = codegen.to_source(part.tree)
+            parts.append(_Part(codegen.compile_code(
+                text, part.tree.name,
+                {*part.imports, *source.cells, *filter(None, [part.calls])},
+                part.tree, (source.filename, source.first_line)),
+                {k: v for k, v in part.imports.items()
+                 if k not in per_instance}, part.calls, text))
+        if only is not None:
+            return parts[only]
         guard = _Guard(*_guarded(source, build), source.cells,
                        build.cell_callees)
     except errors.S2SADError:
@@ -456,8 +481,8 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             f"{exc}; please report this with the function",
             func.__code__.co_filename, func.__code__.co_firstlineno) from exc
     return Transformation(
-        func, parts, guard, mode, build, "\n\n".join(texts),
-        list(build.shown), ssa_text=ssa.to_source(lowered),
+        func, parts, guard, mode, build, list(build.shown),
+        ssa_text=ssa.to_source(lowered),
         tangent_names=generated[0].tangent_names)
 
 
@@ -512,7 +537,7 @@ def _chain_source(own, callees):
     functions of the user code it calls (each once)."""
     texts = [own]
     for callee in callees:
-        text = callee.source
+        text = source_of(callee)
         if all(text not in t for t in texts):
             texts.append(text)
     return "\n\n".join(texts)
@@ -536,27 +561,98 @@ class _Part:
         return {name: cell.cell_contents for name, cell in self.cells.items()}
 
 
+class _Pending:
+    """The last part of a transformation, not made yet (see `_transform`):
+    the name of its function."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def source_of(instance):
+    """The generated source of a generated function (`derive`'s), with
+    that of the callees it calls after it."""
+    return instance.__s2sad_transformation__.source
+
+
+def complete(instance):
+    """Make the part a generated function's stand-in holds back (see
+    `Transformation._pending`), as its first call would."""
+    general = getattr(instance, "__s2sad_general__", None)
+    getattr(general, "__s2sad_realize__", lambda: None)()
+
+
 class Transformation:
     """The generated code of one function's code object, for any function
     made from it; `instance(func)` binds it to func's cells and defaults."""
 
-    def __init__(self, func, parts, guard, mode, build, own, shown, ssa_text,
+    def __init__(self, func, parts, guard, mode, build, shown, ssa_text,
                  tangent_names):
         self.code = func.__code__  # keeps the cache key's id unique
         self.options = None  # derive's (argnums, ..., mode, owned)
-        # its own generated source, and that of the callees after it
-        self.own_source, self.shown = own, shown
-        source = _chain_source(own, shown)
+        self.shown = shown  # the callees whose source follows its own
         self.globals = func.__globals__
-        self.parts = parts  # the entry point first
+        self._parts = parts  # the entry point first; the last may be
+        self._function = weakref.ref(func)  # _Pending, made from this
+        self._source = None
         self.guard = guard
         self.callees = [instance for _, instance in build.callees]
         self.cell_callees = build.cell_callees
         self.mode = mode
-        self.source, self.ssa = source, ssa_text
+        self.ssa = ssa_text
         self.tangent_names = tangent_names
         self.shared = None  # the instance of closure-free functions
         self.instances = weakref.WeakKeyDictionary()  # func -> instance
+
+    @property
+    def parts(self):
+        """The compiled parts, the entry point first (one pending made)."""
+        return [self.realize(k) for k in range(len(self._parts))]
+
+    @property
+    def own_source(self):
+        """Its own generated source (every part)."""
+        return "\n\n".join(part.text for part in self.parts)
+
+    @property
+    def source(self):
+        """Its generated source, and that of the callees after it."""
+        if self._source is None:
+            self._source = _chain_source(self.own_source, self.shown)
+        return self._source
+
+    def realize(self, k, func=None):
+        """Part k, made now if it is pending, from `func` (a function of
+        this code: its cells and defaults) or another one."""
+        part = self._parts[k]
+        if not isinstance(part, _Pending):
+            return part
+        with _LOCK:
+            part = self._parts[k]
+            if isinstance(part, _Pending):
+                func = func or self._function() or next(
+                    iter(self.instances.keys()), None) or self.remade({})
+                options = self.options
+                part = self._parts[k] = _build(
+                    ("part", k, id(self)), func, *options[:5], options[5],
+                    only=k)
+                self._source = None
+        return part
+
+    def remade(self, cells, made=None):
+        """A function of this code with these closure `cells` (a name ->
+        cell dict), and the defaults of `made`, a generated function made
+        for it: what a part is made from when the function it was made
+        for is gone."""
+        remade = types.FunctionType(
+            self.code, self.globals, self.code.co_name,
+            getattr(made, "__defaults__", None),
+            tuple(cells.get(name) or types.CellType()
+                  for name in self.code.co_freevars) or None)
+        remade.__kwdefaults__ = getattr(made, "__kwdefaults__", None)
+        remade.__qualname__ = getattr(self.code, "co_qualname",
+                                      self.code.co_name)
+        return remade
 
     def instance(self, func, anew=False):
         """The generated function bound to `func` (made once per function,
@@ -598,28 +694,73 @@ class Transformation:
         guards = tuple({id(g): g for g in guards}.values())
         fresh = _all(guards)
         later = None
-        for part in reversed(self.parts):
-            made_cells = {**part.cells, **user, **cells}
-            if part.calls:
-                made_cells[part.calls] = types.CellType(later)
-            made = types.FunctionType(
-                part.code, self.globals, part.code.co_name, None,
-                tuple(made_cells.get(name) or types.CellType()
-                      for name in part.code.co_freevars))
-            made.__s2sad_fresh__, made.__s2sad_guards__ = fresh, guards
+        for k in reversed(range(len(self._parts))):
+            part = self._parts[k]
+            if isinstance(part, _Pending):
+                made = self._pending(k, func, user, cells, fresh, guards)
+            else:
+                made = self._made(part, func, user, cells, later, fresh,
+                                  guards)
             if self.mode == "vjp":
                 made.backward = later
             elif later is not None:
                 made.__s2sad_general__ = later
-            if not (self.mode == "vjp" and later is None):  # not a backward
-                made.__defaults__ = func.__defaults__
-                made.__kwdefaults__ = func.__kwdefaults__
+                link = getattr(later, "__s2sad_link__", None)
+                if link is not None:  # where the stand-in's part goes
+                    link.append((made, part.calls))
             later = made
-        later.source, later.ssa = self.source, self.ssa
+        later.ssa = self.ssa
         later.tangent_names = self.tangent_names
         later.__s2sad_transformation__ = self
         later.__s2sad_guard_cells__ = guard_cells
         return later
+
+    def _made(self, part, func, user, cells, later, fresh, guards):
+        """The function of a compiled part for func's cells (`user`, and
+        the callees' per instance), calling `later` next."""
+        made_cells = {**part.cells, **user, **cells}
+        if part.calls:
+            made_cells[part.calls] = types.CellType(later)
+        made = types.FunctionType(
+            part.code, self.globals, part.code.co_name, None,
+            tuple(made_cells.get(name) or types.CellType()
+                  for name in part.code.co_freevars))
+        made.__s2sad_fresh__, made.__s2sad_guards__ = fresh, guards
+        if not (self.mode == "vjp" and later is None):  # not a backward
+            made.__defaults__ = func.__defaults__
+            made.__kwdefaults__ = func.__kwdefaults__
+        return made
+
+    def _pending(self, k, func, user, cells, fresh, guards):
+        """A stand-in for the pending part k (the last), which makes it
+        when first called and puts it where the part before it reads it
+        (that part's cell, and its `__s2sad_general__`); it holds no
+        reference to func, an instance of which holds it (weakly keyed)."""
+        function = weakref.ref(func)
+        link = []  # (the function of the part before it, the name it
+        made = []  # reads this one by), once made; then the part's
+
+        def realize():
+            if not made:
+                now = function() or self.remade(
+                    user, link[0][0] if link else None)
+                real = self._made(self.realize(k, now), now, user, cells,
+                                  None, fresh, guards)
+                made.append(real)
+                for caller, calls in link:
+                    caller.__s2sad_general__ = real
+                    for name, cell in zip(caller.__code__.co_freevars,
+                                          caller.__closure__):
+                        if name == calls:
+                            cell.cell_contents = real
+            return made[0]
+
+        def pending(*args, **kwargs):
+            return realize()(*args, **kwargs)
+        pending.__name__ = pending.__qualname__ = self._parts[k].name
+        pending.__s2sad_realize__, pending.__s2sad_link__ = realize, link
+        pending.__s2sad_fresh__, pending.__s2sad_guards__ = fresh, guards
+        return pending
 
 
 def _unchanged(function, code, defaults, kwdefaults):

@@ -1,0 +1,217 @@
+"""The general version behind a gradient's variant (for Python floats, or
+for float arrays) is optimised and compiled when it is first called, not
+with the variant: it is a third of the first call's cost, and a program
+called on floats never needs it. What must hold: its numbers, `.source`
+(whole from the start), derivatives of derivatives, the disk cache, the
+modules written ahead of time, threads and closures."""
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import aot, derive
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pendulum_energy(theta, omega):
+    """Elementwise on floats: a gradient specialised to floats."""
+    return 0.5 * omega ** 2 + 9.81 * (1.0 - np.cos(theta)) * np.exp(
+        -0.1 * theta * omega)
+
+
+def central(f, args, h=1e-6):
+    grads = []
+    for i, a in enumerate(args):
+        a = np.asarray(a, dtype=float)
+        g = np.zeros(a.shape)
+        for index in np.ndindex(a.shape):
+            step = np.zeros(a.shape)
+            step[index] = h
+            up, down = list(args), list(args)
+            up[i], down[i] = a + step, a - step
+            g[index] = (np.sum(f(*up)) - np.sum(f(*down))) / (2 * h)
+        grads.append(g)
+    return grads
+
+
+def _pending(grad):
+    """Is the last part of grad's transformation still to be made?"""
+    transformation = grad._fresh_instance().__s2sad_transformation__
+    return isinstance(transformation._parts[-1], derive._Pending)
+
+
+def _fresh(monkeypatch):
+    """No disk cache, nothing in memory: each test makes its own."""
+    monkeypatch.setenv("S2SAD_CACHE", "0")
+    s2sad.clear_cache()
+
+
+def test_the_general_version_is_made_when_first_called(monkeypatch):
+    _fresh(monkeypatch)
+    grad = s2sad.grad(pendulum_energy, argnums=(0, 1))
+    made = derive.stats["transformations"]
+    on_floats = grad(0.4, 1.3)
+    assert _pending(grad)
+    assert derive.stats["transformations"] == made
+    np.testing.assert_allclose(on_floats,
+                               central(pendulum_energy, (0.4, 1.3)),
+                               rtol=1e-7)
+    theta, omega = np.float64(0.4), np.array(1.3)  # (not Python floats)
+    on_arrays = grad(theta, omega)
+    assert not _pending(grad)
+    assert derive.stats["transformations"] == made + 1
+    assert [float(g) for g in on_arrays] == list(on_floats)
+    assert np.shape(on_arrays[1]) == ()
+    grad(np.float64(0.5), 1.0)
+    assert derive.stats["transformations"] == made + 1  # made once
+
+
+def test_the_source_is_whole_before_and_the_same_after(monkeypatch):
+    _fresh(monkeypatch)
+    grad = s2sad.grad(pendulum_energy, argnums=(0, 1))
+    grad(0.4, 1.3)
+    shown = grad.source
+    assert "def grad_pendulum_energy(theta, omega):" in shown
+    assert "def grad_pendulum_energy_arrays(theta, omega):" in shown
+    grad(np.array(0.4), np.array(1.3))
+    assert grad.source == shown
+    assert s2sad.show(pendulum_energy, argnums=(0, 1)) == shown
+
+
+def test_a_derivative_of_the_derivative_starts_from_the_general_one(
+        monkeypatch):
+    _fresh(monkeypatch)
+    first = s2sad.grad(pendulum_energy)
+    first(0.4, 1.3)
+    second = s2sad.grad(first)  # d2/dtheta2
+    h = 1e-5
+    want = (first(0.4 + h, 1.3) - first(0.4 - h, 1.3)) / (2 * h)
+    np.testing.assert_allclose(second(0.4, 1.3), want, rtol=1e-6)
+
+
+def test_threads_calling_it_first_on_arrays(monkeypatch):
+    _fresh(monkeypatch)
+    grad = s2sad.grad(pendulum_energy, argnums=(0, 1))
+    grad(0.4, 1.3)
+    theta, omega = np.float64(0.4), np.array(1.3)
+    results, failures = [], []
+
+    def call():
+        try:
+            results.append(grad(theta, omega))
+        except Exception as exc:  # (reported below)
+            failures.append(exc)
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    for got in results:
+        assert [float(g) for g in got] == list(grad(0.4, 1.3))
+
+
+def _scaled(scale):
+    """A closure per scale: one transformation, an instance each."""
+    def energy(theta, omega):
+        return scale * (0.5 * omega ** 2 + np.sin(theta) * omega)
+    return energy
+
+
+def test_each_closure_makes_its_own_general_function(monkeypatch):
+    _fresh(monkeypatch)
+    one, three = _scaled(1.0), _scaled(3.0)
+    g1, g3 = s2sad.grad(one), s2sad.grad(three)
+    assert g1(0.3, 0.5) * 3 == pytest.approx(g3(0.3, 0.5))
+    x, w = np.array(0.3), np.float64(0.5)
+    np.testing.assert_allclose(g3(x, w), 3 * g1(x, w), rtol=1e-12)
+    np.testing.assert_allclose(g3(x, w), 3 * (np.cos(x) * w), rtol=1e-12)
+
+
+def test_a_generated_function_outliving_its_closure(monkeypatch):
+    """The general version is made from the generated function's own
+    closure and defaults when the function it was made for is gone."""
+    _fresh(monkeypatch)
+
+    def scaled(scale):
+        def energy(theta, omega=2.0):
+            return scale * (0.5 * omega ** 2 + np.sin(theta) * omega)
+        return energy
+    energy = scaled(3.0)
+    gone = weakref.ref(energy)
+    instance = derive.derive(energy)
+    del energy
+    gc.collect()
+    assert gone() is None
+    assert instance(0.3) == pytest.approx(3 * np.cos(0.3) * 2.0)
+    np.testing.assert_allclose(instance(np.array(0.3)),
+                               3 * np.cos(0.3) * 2.0, rtol=1e-12)
+
+
+def test_a_module_written_ahead_of_time_holds_both(monkeypatch, tmp_path):
+    _fresh(monkeypatch)
+    grad = s2sad.grad(pendulum_energy, argnums=(0, 1))
+    grad(0.4, 1.3)  # (the general version pending)
+    text, failures = aot.module_source(
+        [pendulum_energy], sys.modules[__name__], tmp_path / "grads.py",
+        argnums=lambda f: (0, 1))
+    assert not failures
+    assert "def grad_pendulum_energy(" in text
+    assert "def grad_pendulum_energy_arrays(" in text
+
+
+MODEL = '''
+import numpy as np
+
+
+def energy(theta, omega):
+    return 0.5 * omega ** 2 + 9.81 * (1.0 - np.cos(theta)) * omega
+'''
+
+RUN = '''
+import json, sys
+import numpy as np
+import s2sad
+from s2sad import derive
+import firstcallmodel as model
+grad = s2sad.grad(model.energy, argnums=(0, 1))
+args = (0.4, 1.3) if sys.argv[1] == "floats" else (
+    np.float64(0.4), np.array(1.3))
+print(json.dumps({"grad": [np.asarray(g).tolist() for g in grad(*args)],
+                  "stats": derive.stats, "source": grad.source}))
+'''
+
+
+def test_a_loaded_entry_makes_its_general_version_when_needed(tmp_path):
+    """The disk entry written on floats holds the float variant only;
+    the process that loads it and calls it on arrays makes the rest."""
+    (tmp_path / "firstcallmodel.py").write_text(MODEL)
+    (tmp_path / "run.py").write_text(RUN)
+    environ = dict(os.environ, S2SAD_CACHE_DIR=str(tmp_path / "cache"),
+                   PYTHONPATH=os.pathsep.join([str(tmp_path), REPO]))
+    environ.pop("S2SAD_CACHE", None)
+
+    def run(kind):
+        done = subprocess.run([sys.executable, "run.py", kind], cwd=tmp_path,
+                              env=environ, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+    on_floats = run("floats")
+    on_arrays = run("arrays")
+    assert on_arrays["stats"] == {"transformations": 1, "loaded": 1}
+    assert on_arrays["source"] == on_floats["source"]
+    theta, omega = 0.4, 1.3
+    want = [9.81 * np.sin(theta) * omega,
+            omega + 9.81 * (1.0 - np.cos(theta))]
+    np.testing.assert_allclose(on_arrays["grad"], want, rtol=1e-12)
+    np.testing.assert_allclose(on_floats["grad"], want, rtol=1e-12)
