@@ -213,9 +213,10 @@ class _CellCallee:
 
 
 def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
-           owned, only=None):
+           owned, only=None, texts=None):
     """Run the pipeline under the lock, the cycle collector paused (with
-    `only`, the part of that index alone: see `_transform`)."""
+    `only`, the part of that index alone, from the source `texts` the rest
+    was made from: see `_transform` and `frontend.texts`)."""
     _UNDER_WAY.add(key)
     build = _Build(optimize_code)
     _BUILDS.append(build)
@@ -232,8 +233,12 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
     if deep > sys.getrecursionlimit():
         sys.setrecursionlimit(deep)
     try:
-        transformation = _transform(func, argnums, has_aux, with_value,
-                                    optimize_code, mode, owned, build, only)
+        with frontend.texts({} if texts is None else texts) as read:
+            transformation = _transform(func, argnums, has_aux, with_value,
+                                        optimize_code, mode, owned, build,
+                                        only)
+        if only is None:
+            transformation.texts = read
     finally:
         _UNDER_WAY.discard(key)
         _BUILDS.pop()
@@ -281,6 +286,7 @@ def _snapshot(t):
             callees.append((path, instance.__s2sad_transformation__.options,
                             instance.tangent_names))
     parts = []
+    pending = any(isinstance(part, _Pending) for part in t._parts)
     for part in t._parts:
         if isinstance(part, _Pending):  # (made when first needed there)
             parts.append(("pending", part.name))
@@ -304,6 +310,8 @@ def _snapshot(t):
     payload = dict(guard=(t.guard.code, t.guard.checkers),
                    resolved=resolved, callees=callees, helpers=helpers,
                    parts=parts, shown=shown, mode=t.mode, ssa=t.ssa,
+                   texts=tuple((code, *read) for code, read in
+                               t.texts.items()) if pending else (),
                    tangent_names=t.tangent_names)
     try:
         marshal.dumps(payload)
@@ -398,6 +406,8 @@ def _restore(payload, func, options):
         [instances[k] for k in payload["shown"]], ssa_text=payload["ssa"],
         tangent_names=payload["tangent_names"])
     transformation.options = options
+    transformation.texts = {code: tuple(read)
+                            for code, *read in payload["texts"]}
     stats["loaded"] += 1
     return transformation
 
@@ -428,19 +438,20 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         lowered = ssa.lower(source, owned)
         inplace.normalize(lowered)
         inlined = inline.inline(lowered) if optimize_code else None
+        # (a gradient's general version behind a variant is made later)
+        made = None if mode != "reverse" else [0] if only is None else [only]
         if inlined is not None:
             try:
                 generated = _generate(inlined.func, mode, argnums, has_aux,
-                                      with_value, build)
+                                      with_value, build, made)
                 lowered = inlined.func
                 build.inlined = inlined
             except errors.S2SADError:  # said at the helper's own line
                 inlined = None
         if inlined is None:
             generated = _generate(lowered, mode, argnums, has_aux,
-                                  with_value, build)
-        made = range(len(generated)) if mode != "reverse" else \
-            [0] if only is None else [only]
+                                  with_value, build, made)
+        made = range(len(generated)) if made is None else made
         for k in made:
             if optimize_code:
                 part = generated[k]
@@ -454,7 +465,7 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         parts = []
         for k, part in enumerate(generated):
             if k not in made:
-                parts.append(_Pending(part.tree.name))
+                parts.append(_Pending(part.name))
                 continue
             text = codegen.to_source(part.tree)
             parts.append(_Part(codegen.compile_code(
@@ -500,9 +511,11 @@ def _guarded(source, build):
     return resolved, callees
 
 
-def _generate(lowered, mode, argnums, has_aux, with_value, build):
-    """The generated functions of a lowered function; what the build
-    recorded is undone if this raises."""
+def _generate(lowered, mode, argnums, has_aux, with_value, build,
+              wanted=None):
+    """The generated functions of a lowered function (of a gradient, those
+    `wanted`, at least: see `reverse.transform`); what the build recorded
+    is undone if this raises."""
     recorded = (len(build.callees), len(build.cell_callees), len(build.shown))
     if build.optimize_code and mode != "vjp":
         inplace.update_in_place(lowered, mode)
@@ -511,7 +524,8 @@ def _generate(lowered, mode, argnums, has_aux, with_value, build):
             return [forward.transform(lowered, argnums)]
         if mode == "vjp":
             return reverse.transform_vjp(lowered, argnums)
-        return reverse.transform(lowered, argnums, has_aux, with_value)
+        return reverse.transform(lowered, argnums, has_aux, with_value,
+                                 wanted)
     except errors.S2SADError:
         callees, cell_callees, shown = recorded
         del build.callees[callees:], build.cell_callees[cell_callees:]
@@ -594,6 +608,7 @@ class Transformation:
         self.globals = func.__globals__
         self._parts = parts  # the entry point first; the last may be
         self._function = weakref.ref(func)  # _Pending, made from this
+        self.texts = {}  # and the source it was read from (see `_build`)
         self._source = None
         self.guard = guard
         self.callees = [instance for _, instance in build.callees]
@@ -632,10 +647,9 @@ class Transformation:
             if isinstance(part, _Pending):
                 func = func or self._function() or next(
                     iter(self.instances.keys()), None) or self.remade({})
-                options = self.options
                 part = self._parts[k] = _build(
-                    ("part", k, id(self)), func, *options[:5], options[5],
-                    only=k)
+                    ("part", k, id(self)), func, *self.options, only=k,
+                    texts=self.texts)
                 self._source = None
         return part
 

@@ -153,6 +153,10 @@ def parse(func):
             "with source code; wrap it in a `def` or give it a rule with "
             "s2sad.adjoint")
     filename = code.co_filename
+    cells = dict(zip(code.co_freevars, func.__closure__ or ()))
+    known = _TEXTS[-1].get(code) if _TEXTS else None
+    if known is not None:
+        return parse_source(*known, func.__globals__, cells, func=func)
     errors.restore_source(filename)
     try:
         # from the code object: the function itself would be unwrapped
@@ -164,14 +168,32 @@ def parse(func):
             f"cannot read the source of {func.__qualname__} ({exc}); s2sad "
             "needs functions defined in a file (not the REPL or exec)",
             filename, code.co_firstlineno) from None
-    cells = dict(zip(code.co_freevars, func.__closure__ or ()))
     text = "".join(lines)
     if code.co_name == "<lambda>":
         text = _lambda_as_def(func, text, filename, first_line)
     elif not errors.in_memory(filename):  # (s2sad's own text is fixed)
         _check_unchanged(code, text, func.__globals__)
+    if _TEXTS:
+        _TEXTS[-1][code] = (text, filename, first_line)
     return parse_source(text, filename, first_line, func.__globals__, cells,
                         func=func)
+
+
+_TEXTS = []  # see `texts`
+
+
+@contextlib.contextmanager
+def texts(known):
+    """Parse the code objects in `known` (code -> (text, filename, first
+    line)) from those texts, and record there the text of each other
+    function parsed meanwhile: a part of a transformation made later (see
+    `derive`) reads what the rest was made from, whatever became of the
+    files since."""
+    _TEXTS.append(known)
+    try:
+        yield known
+    finally:
+        _TEXTS.pop()
 
 
 def _check_unchanged(code, text, namespace):

@@ -15,7 +15,7 @@ import gast
 import numpy as np
 
 from s2sad import analysis, codegen, errors, runtime, ssa, trees
-from s2sad.transform import (Generated, Transform, defined_in, load,
+from s2sad.transform import (Generated, Later, Transform, defined_in, load,
                              partials, times)
 
 
@@ -31,7 +31,7 @@ def transform_vjp(func, argnums):
     return _Reverse(func, argnums, False, False, split=True).generate_split()
 
 
-def transform(func, argnums, has_aux=False, with_value=False):
+def transform(func, argnums, has_aux=False, with_value=False, wanted=None):
     """Generate the gradient of an SSA function.
 
     Args:
@@ -40,6 +40,9 @@ def transform(func, argnums, has_aux=False, with_value=False):
             positions (return a tuple of gradients).
         has_aux: the function returns `(output, aux)`; aux is passed through.
         with_value: return `(value, gradient)` instead of the gradient.
+        wanted: the indices of the functions needed now (default: all);
+            another may be given as `Later`, its name, where that is
+            known without generating it.
 
     Returns:
         A list of `Generated` functions, the entry point first. For a program
@@ -48,6 +51,17 @@ def transform(func, argnums, has_aux=False, with_value=False):
         calls the general version, `<name>_arrays`, for any other input.
     """
     general = _Reverse(func, argnums, has_aux, with_value)
+    guard = general.scalar_guard_ahead()
+    if guard:  # (known without the general version)
+        names = [general.function_name(), general.function_name(True)]
+        scalar = _Reverse(func, argnums, has_aux, with_value,
+                          assume_scalar=guard, fallback=names[1]).generate() \
+            if wanted is None or 0 in wanted else Later(names[0])
+        if wanted is not None and 1 not in wanted:
+            return [scalar, Later(names[1])]
+        generated = general.generate()
+        general.rename_as_arrays(generated.tree)
+        return [scalar, generated]
     generated = general.generate()
     guard = general.scalar_guard(generated)
     if guard:
@@ -435,10 +449,23 @@ class _Reverse(Transform):
                          taped=self.tape is not None, callees=self.callees,
                          floats=bool(self.assume_scalar))
 
+    def scalar_guard_ahead(self):
+        """`scalar_guard`, where it is known before the general version is
+        generated: its output is active and not known to be a number, so
+        that its seed checks it at run time (an elementwise program calls
+        no user function)."""
+        out = self.output
+        if not isinstance(out, ssa.Var) or out.name not in self.active or \
+                analysis.is_scalar(out, self.scalars):
+            return None
+        return self.scalar_guard(None)
+
     def scalar_guard(self, generated):
-        """Parameters to test for `float` in a scalar variant, or None."""
-        if self.complex or not self.func.plain or not generated.runtime_checks \
-                or self.callees or \
+        """Parameters to test for `float` in a scalar variant, or None
+        (`generated`: the general version, None when it makes at least a
+        run-time check)."""
+        if self.complex or not self.func.plain or generated is not None and (
+                not generated.runtime_checks or self.callees) or \
                 not analysis.is_elementwise_program(
                 self.func, self.active):
             return None

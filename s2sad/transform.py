@@ -57,6 +57,18 @@ class Generated:
         self.runtime_name = next((n for n, v in imports.items()
                                   if v is runtime), "runtime")
 
+    @property
+    def name(self):
+        return self.tree.name
+
+
+class Later:
+    """A generated function not generated yet, as `reverse.transform`
+    gives one not wanted now: its name (see derive's `_Pending`)."""
+
+    def __init__(self, name):
+        self.name = name
+
 
 class Transform:
     """The state of one transformation of an SSA function."""

@@ -6,7 +6,9 @@ called on floats never needs it. What must hold: its numbers, `.source`
 modules written ahead of time, threads and closures."""
 
 import gc
+import importlib.util
 import json
+import linecache
 import os
 import subprocess
 import sys
@@ -157,6 +159,24 @@ def test_a_generated_function_outliving_its_closure(monkeypatch):
                                3 * np.cos(0.3) * 2.0, rtol=1e-12)
 
 
+def test_made_from_the_source_the_rest_was_made_from(monkeypatch,
+                                                     tmp_path):
+    """A file saved again after the gradient was taken (not reloaded, as
+    in a long session) does not change what the general version is made
+    from, nor refuse it: it is made from the text the rest was."""
+    _fresh(monkeypatch)
+    path = tmp_path / "edited_model.py"
+    path.write_text(MODEL)
+    spec = importlib.util.spec_from_file_location("edited_model", path)
+    model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model)
+    grad = s2sad.grad(model.energy, argnums=(0, 1))
+    on_floats = grad(0.4, 1.3)
+    path.write_text("def energy(theta, omega):\n    return theta\n")
+    linecache.checkcache(str(path))
+    assert [float(g) for g in grad(np.float64(0.4), 1.3)] == list(on_floats)
+
+
 def test_a_module_written_ahead_of_time_holds_both(monkeypatch, tmp_path):
     _fresh(monkeypatch)
     grad = s2sad.grad(pendulum_energy, argnums=(0, 1))
@@ -184,6 +204,9 @@ import s2sad
 from s2sad import derive
 import firstcallmodel as model
 grad = s2sad.grad(model.energy, argnums=(0, 1))
+if sys.argv[2:] == ["edit"]:  # (the file saved again, not reloaded)
+    with open(model.__file__, "w") as out:
+        out.write("def energy(theta, omega):\\n    return theta\\n")
 args = (0.4, 1.3) if sys.argv[1] == "floats" else (
     np.float64(0.4), np.array(1.3))
 print(json.dumps({"grad": [np.asarray(g).tolist() for g in grad(*args)],
@@ -200,14 +223,14 @@ def test_a_loaded_entry_makes_its_general_version_when_needed(tmp_path):
                    PYTHONPATH=os.pathsep.join([str(tmp_path), REPO]))
     environ.pop("S2SAD_CACHE", None)
 
-    def run(kind):
-        done = subprocess.run([sys.executable, "run.py", kind], cwd=tmp_path,
+    def run(*how):
+        done = subprocess.run([sys.executable, "run.py", *how], cwd=tmp_path,
                               env=environ, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.splitlines()[-1])
     on_floats = run("floats")
-    on_arrays = run("arrays")
+    on_arrays = run("arrays", "edit")
     assert on_arrays["stats"] == {"transformations": 1, "loaded": 1}
     assert on_arrays["source"] == on_floats["source"]
     theta, omega = 0.4, 1.3
