@@ -90,6 +90,7 @@ is refused.
 
 import argparse
 import ast
+import builtins
 import contextlib
 import importlib.util
 import inspect
@@ -704,7 +705,11 @@ class _DataArguments:
                        None)
         if keyword in _DATA_KEYWORDS:
             return True
-        if name in _DATA_POSITIONS and node in call.args:
+        namespace = getattr(self.func, "__globals__", {})
+        builtin = isinstance(call.func, ast.Name) and namespace.get(
+            name, getattr(builtins, name, None)) is getattr(
+                builtins, name, ())  # (max(x, y) is not np.max(x, axis))
+        if name in _DATA_POSITIONS and node in call.args and not builtin:
             positions = _DATA_POSITIONS[name]
             # np.reshape(x, n), or the method x.reshape(n): the array first
             method = isinstance(call.func, ast.Attribute) and not (
