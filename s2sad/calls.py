@@ -659,12 +659,14 @@ class _Flat:
 
 
 def differentiable(value):
-    """Can a value carry a derivative (not a flag, a count, an integer array
-    or a function, unless it binds differentiable values)?"""
+    """Can a value carry a derivative (not a flag, a count, a range of
+    counts, a string, an integer array or a function, unless it binds
+    differentiable values)?"""
     if isinstance(value, functools.partial) or getattr(
             value, "__s2sad_closure__", None) is not None:
         return any(map(differentiable, runtime.bound(value)))
-    if isinstance(value, (bool, int, numpy.integer, numpy.bool_)) or \
+    if isinstance(value, (bool, int, numpy.integer, numpy.bool_, range, str,
+                          bytes, slice)) or \
             value is None or callable(value):
         return False
     if isinstance(value, numpy.ndarray):

@@ -156,3 +156,34 @@ def test_hessian_against_second_order_central_differences(func):
     np.testing.assert_allclose(s2sad.hessian(func)(x),
                                second_differences(func, x),
                                rtol=1e-5, atol=1e-5)
+
+
+_SERIES = '''
+def series(x):
+    acc = 0.0
+    for k in range(1, 4):
+        acc = acc + x ** k
+    return acc
+'''
+
+
+def test_a_count_passed_to_a_backward_sweep_has_no_tangent(tmp_path,
+                                                          monkeypatch):
+    """Forward mode over a helper's backward sweep (the helper in another
+    module: called, not inlined) is passed the helper's residuals, among
+    them the `range` its loop counted with. A count has no tangent: given
+    one, `x ** k` took `log(x) * k_dot`, NaN for x < 0 although k_dot is
+    0, and the Hessian was NaN."""
+    (tmp_path / "series_helper.py").write_text(_SERIES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import series_helper
+
+    def f(x):
+        return series_helper.series(x)  # x + x**2 + x**3
+    with np.errstate(all="raise"):
+        for x in (-0.5, 0.5):
+            want = 2.0 + 6.0 * x
+            assert s2sad.hessian(f)(x) == pytest.approx(want)
+            assert s2sad.jvp(s2sad.grad(f), (x,), (1.0,))[1] == \
+                pytest.approx(want)
+            assert s2sad.grad(s2sad.grad(f))(x) == pytest.approx(want)
