@@ -606,9 +606,12 @@ class Transformation:
         self.options = None  # derive's (argnums, ..., mode, owned)
         self.shown = shown  # the callees whose source follows its own
         self.globals = func.__globals__
-        self._parts = parts  # the entry point first; the last may be
-        self._function = weakref.ref(func)  # _Pending, made from this
-        self.texts = {}  # and the source it was read from (see `_build`)
+        # the entry point first; the last may be _Pending, made later from
+        # the function (or another of this code) and the source texts the
+        # rest was read from (see `_build`)
+        self._parts = parts
+        self._function = weakref.ref(func)
+        self.texts = {}
         self._source = None
         self.guard = guard
         self.callees = [instance for _, instance in build.callees]
