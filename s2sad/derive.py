@@ -213,10 +213,9 @@ class _CellCallee:
 
 
 def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
-           owned, only=None, texts=None):
+           owned, only=None):
     """Run the pipeline under the lock, the cycle collector paused (with
-    `only`, the part of that index alone, from the source `texts` the rest
-    was made from: see `_transform` and `frontend.texts`)."""
+    `only`, the part of that index alone: see `_transform`)."""
     _UNDER_WAY.add(key)
     build = _Build(optimize_code)
     _BUILDS.append(build)
@@ -233,7 +232,7 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
     if deep > sys.getrecursionlimit():
         sys.setrecursionlimit(deep)
     try:
-        with frontend.texts({} if texts is None else texts) as read:
+        with frontend.texts({}) as read:  # (for a disk entry)
             transformation = _transform(func, argnums, has_aux, with_value,
                                         optimize_code, mode, owned, build,
                                         only)
@@ -408,6 +407,11 @@ def _restore(payload, func, options):
     transformation.options = options
     transformation.texts = {code: tuple(read)
                             for code, *read in payload["texts"]}
+    live = [func] + [v for v in resolved.values() if inspect.isfunction(v)]
+    for code, read in transformation.texts.items():
+        for function in live:  # (the same code, read as it was then)
+            if function.__code__ == code:
+                frontend.remember(function.__code__, read)
     stats["loaded"] += 1
     return transformation
 
@@ -608,7 +612,7 @@ class Transformation:
         self.globals = func.__globals__
         # the entry point first; the last may be _Pending, made later from
         # the function (or another of this code) and the source texts the
-        # rest was read from (see `_build`)
+        # rest was read from (`frontend.remember`; those a disk entry keeps)
         self._parts = parts
         self._function = weakref.ref(func)
         self.texts = {}
@@ -651,8 +655,7 @@ class Transformation:
                 func = func or self._function() or next(
                     iter(self.instances.keys()), None) or self.remade({})
                 part = self._parts[k] = _build(
-                    ("part", k, id(self)), func, *self.options, only=k,
-                    texts=self.texts)
+                    ("part", k, id(self)), func, *self.options, only=k)
                 self._source = None
         return part
 

@@ -19,6 +19,7 @@ import re
 import sys
 import textwrap
 import warnings
+import weakref
 
 import gast
 import numpy as np
@@ -154,8 +155,10 @@ def parse(func):
             "s2sad.adjoint")
     filename = code.co_filename
     cells = dict(zip(code.co_freevars, func.__closure__ or ()))
-    known = _TEXTS[-1].get(code) if _TEXTS else None
+    known = _read(code)
     if known is not None:
+        if _TEXTS:
+            _TEXTS[-1][code] = known
         return parse_source(*known, func.__globals__, cells, func=func)
     errors.restore_source(filename)
     try:
@@ -173,22 +176,39 @@ def parse(func):
         text = _lambda_as_def(func, text, filename, first_line)
     elif not errors.in_memory(filename):  # (s2sad's own text is fixed)
         _check_unchanged(code, text, func.__globals__)
+    remember(code, (text, filename, first_line))
     if _TEXTS:
         _TEXTS[-1][code] = (text, filename, first_line)
     return parse_source(text, filename, first_line, func.__globals__, cells,
                         func=func)
 
 
+# The text each code object was read from, by identity (equal code objects
+# of two notebook cells are two entries), while the code object lives: the
+# text of the code that runs, checked when read. A derivative made again
+# (a helper redefined, a part made when first needed) reads it, not the
+# file or cell as it may be since (edited, or cleared from linecache).
+_READ = {}  # id(code) -> (weak reference to it, (text, filename, line))
 _TEXTS = []  # see `texts`
+
+
+def remember(code, read):
+    """Keep `read`, (text, filename, first line), as the source of `code`."""
+    def forget(_, key=id(code)):
+        _READ.pop(key, None)
+    _READ[id(code)] = (weakref.ref(code, forget), read)
+
+
+def _read(code):
+    entry = _READ.get(id(code))
+    return entry[1] if entry is not None and entry[0]() is code else None
 
 
 @contextlib.contextmanager
 def texts(known):
-    """Parse the code objects in `known` (code -> (text, filename, first
-    line)) from those texts, and record there the text of each other
-    function parsed meanwhile: a part of a transformation made later (see
-    `derive`) reads what the rest was made from, whatever became of the
-    files since."""
+    """Record in `known` (code -> (text, filename, first line)) the source
+    of each function parsed meanwhile (what a disk entry keeps, see
+    `derive`)."""
     _TEXTS.append(known)
     try:
         yield known

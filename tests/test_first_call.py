@@ -238,3 +238,30 @@ def test_a_loaded_entry_makes_its_general_version_when_needed(tmp_path):
             omega + 9.81 * (1.0 - np.cos(theta))]
     np.testing.assert_allclose(on_arrays["grad"], want, rtol=1e-12)
     np.testing.assert_allclose(on_floats["grad"], want, rtol=1e-12)
+
+
+def _cell(namespace, name, text):
+    """Run a notebook cell as IPython does: its text in linecache."""
+    linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+    exec(compile(text, name, "exec"), namespace)
+
+
+def test_made_again_from_the_text_it_was_read_from(monkeypatch):
+    """A derivative made again (a helper redefined in a later cell) reads
+    the function's text as it was read first: the cell may have left
+    linecache since, as `linecache.clearcache()` does, or its file may
+    have been saved again; the code that runs is the same."""
+    _fresh(monkeypatch)
+    cells = {}
+    _cell(cells, "<cell-91>", "import math\ndef helper(x):\n"
+          "    return math.sin(x) * x\n")
+    _cell(cells, "<cell-92>", "def f(x, y):\n    return helper(x) * y\n")
+    grad = s2sad.grad(cells["f"], (0, 1))
+    grad(0.7, 0.4)
+    linecache.clearcache()
+    _cell(cells, "<cell-93>", "def helper(x):\n"
+          "    return math.cos(x) * x * x\n")
+    x, y = 0.7, 0.4
+    want = (y * (2 * x * np.cos(x) - x * x * np.sin(x)), np.cos(x) * x * x)
+    for args in ((x, y), (np.float64(x), np.float64(y))):
+        np.testing.assert_allclose(grad(*args), want, rtol=1e-12)
