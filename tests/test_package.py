@@ -166,8 +166,10 @@ def test_the_wheel_installs_and_works_outside_the_repository(built,
     assert "Classifier: Typing :: Typed" in metadata
 
     python = _new_environment(tmp_path / "venv")
+    # (without our PYTHONPATH, through which pip would find s2sad installed)
     _run([sys.executable, "-m", "pip", "--python", str(python), "install",
-          "--no-deps", "--no-index", "--quiet", str(wheel)], tmp_path)
+          "--no-deps", "--no-index", "--quiet", str(wheel)], tmp_path,
+         _environment())
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = _environment(S2SAD_CACHE_DIR=str(tmp_path / "cache"))
