@@ -432,17 +432,18 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
                owned, build, only=None):
     """Parse, lower, transform, optimise and compile.
 
-    A gradient's general version behind a variant (for floats, or float
-    arrays) is optimised and compiled when it is first needed: it is
-    `_Pending` until then, and made again with `only` its index, which
-    returns that `_Part` alone. (It costs a third of the first call, and
-    many programs never call it.)"""
+    A gradient's general version behind a variant is made when it is
+    first needed (generated then too, behind a float variant; behind a
+    float-array variant, whose decision reads it, optimised and compiled
+    then): it is `_Pending` until then, and made again with `only` its
+    index, which returns that `_Part` alone. (It costs a third of the
+    first call, and many programs never call it.)"""
     try:
         source = frontend.parse(func)
         lowered = ssa.lower(source, owned)
         inplace.normalize(lowered)
         inlined = inline.inline(lowered) if optimize_code else None
-        # (a gradient's general version behind a variant is made later)
+        # the parts made now (of a gradient: not a variant's general one)
         made = None if mode != "reverse" else [0] if only is None else [only]
         if inlined is not None:
             try:
@@ -456,13 +457,12 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             generated = _generate(lowered, mode, argnums, has_aux,
                                   with_value, build, made)
         made = range(len(generated)) if made is None else made
-        for k in made:
-            if optimize_code:
-                part = generated[k]
-                optimize.optimize(part.tree, part.derivative_names,
-                                  part.runtime_name,
-                                  _resolver(part.imports, source),
-                                  arrays=not part.floats)
+        for k in made if optimize_code else ():
+            part = generated[k]
+            optimize.optimize(part.tree, part.derivative_names,
+                              part.runtime_name,
+                              _resolver(part.imports, source),
+                              arrays=not part.floats)
         if optimize_code and mode == "vjp":
             optimize.prune_residuals(generated[0].tree, generated[1].tree)
         per_instance = {n for c in build.cell_callees for n in c.names}

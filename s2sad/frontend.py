@@ -154,13 +154,17 @@ def parse(func):
             f"cannot differentiate {func!r}: it is not a Python function "
             "with source code; wrap it in a `def` or give it a rule with "
             "s2sad.adjoint")
+    known = _read(code) or _read_source(func, code)
+    if _TEXTS:
+        _TEXTS[-1][code] = known
+    return parse_source(*known, func.__globals__, dict(zip(
+        code.co_freevars, func.__closure__ or ())), func=func)
+
+
+def _read_source(func, code):
+    """(text, filename, first line) of `func`'s code, read now from its
+    file or linecache, checked to be the code that runs, and remembered."""
     filename = code.co_filename
-    cells = dict(zip(code.co_freevars, func.__closure__ or ()))
-    known = _read(code)
-    if known is not None:
-        if _TEXTS:
-            _TEXTS[-1][code] = known
-        return parse_source(*known, func.__globals__, cells, func=func)
     errors.restore_source(filename)
     try:
         # from the code object, through a function of it made here: the
@@ -182,10 +186,7 @@ def parse(func):
     elif not errors.in_memory(filename):  # (s2sad's own text is fixed)
         _check_unchanged(code, text, func.__globals__)
     remember(code, (text, filename, first_line))
-    if _TEXTS:
-        _TEXTS[-1][code] = (text, filename, first_line)
-    return parse_source(text, filename, first_line, func.__globals__, cells,
-                        func=func)
+    return text, filename, first_line
 
 
 # The text each code object was read from, by identity (equal code objects

@@ -51,24 +51,21 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None):
         calls the general version, `<name>_arrays`, for any other input.
     """
     general = _Reverse(func, argnums, has_aux, with_value)
-    guard = general.scalar_guard_ahead()
-    if guard:  # (known without the general version)
+    guard = general.scalar_guard_ahead()  # (without the general version)
+    generated = None
+    if not guard:
+        generated = general.generate()
+        guard = general.scalar_guard(generated)
+    if guard:
         names = [general.function_name(), general.function_name(True)]
         scalar = _Reverse(func, argnums, has_aux, with_value,
                           assume_scalar=guard, fallback=names[1]).generate() \
             if wanted is None or 0 in wanted else Later(names[0])
-        if wanted is not None and 1 not in wanted:
-            return [scalar, Later(names[1])]
-        generated = general.generate()
+        if generated is None:
+            if wanted is not None and 1 not in wanted:
+                return [scalar, Later(names[1])]
+            generated = general.generate()
         general.rename_as_arrays(generated.tree)
-        return [scalar, generated]
-    generated = general.generate()
-    guard = general.scalar_guard(generated)
-    if guard:
-        general.rename_as_arrays(generated.tree)
-        scalar = _Reverse(func, argnums, has_aux, with_value,
-                          assume_scalar=guard,
-                          fallback=generated.tree.name).generate()
         return [scalar, generated]
     arrays = general.array_guard(generated)
     helpers = generated.runtime_name  # (what the generated code calls it)
