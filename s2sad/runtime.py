@@ -1139,7 +1139,7 @@ def matmul_adjoint_a(g, a, b):
             return g * b
         if a_nd == 2 and b_nd == 1 and g.__class__ is _ndarray:
             return g[..., None] * b
-    g, a, b = _operand(g), _operand(a), _operand(b)  # (a list: an array)
+    g, a, b = _operands(g, a, b)
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
         return as_kind_of(g @ b.T, a)
@@ -1169,7 +1169,7 @@ def matmul_adjoint_b(g, a, b):
             return g * a
         if a_nd == 1 and b_nd == 2 and g.__class__ is _ndarray:
             return a[..., None] * g
-    g, a, b = _operand(g), _operand(a), _operand(b)  # (a list: an array)
+    g, a, b = _operands(g, a, b)
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 2 and b_nd == 2:
         return as_kind_of(a.T @ g, b)
@@ -1188,10 +1188,11 @@ def matmul_adjoint_b(g, a, b):
     return as_kind_of(unbroadcast(np.matmul(_swap(a), g), b), b)
 
 
-def _operand(x):
-    """A product's operand as the product reads it: a list or tuple as an
-    array."""
-    return np.asarray(x) if isinstance(x, (list, tuple)) else x
+def _operands(*values):
+    """A product's operands (and its adjoint) as the product reads them: a
+    list or tuple as an array."""
+    return [np.asarray(x) if isinstance(x, (list, tuple)) else x
+            for x in values]
 
 
 def _float64_operands(g, a, b):
@@ -1208,7 +1209,7 @@ def dot_adjoint_a(g, a, b):
     """d(np.dot(a, b))/da: a scalar factor scales; up to matrices, as
     matmul; past them, the contraction np.dot makes (a's last axis with
     b's second to last)."""
-    g, a, b = _operand(g), _operand(a), _operand(b)
+    g, a, b = _operands(g, a, b)
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 0 or b_nd == 0:
         return as_kind_of(unbroadcast(g * b, a), a)
@@ -1222,7 +1223,7 @@ def dot_adjoint_a(g, a, b):
 
 def dot_adjoint_b(g, a, b):
     """d(np.dot(a, b))/db."""
-    g, a, b = _operand(g), _operand(a), _operand(b)
+    g, a, b = _operands(g, a, b)
     a_nd, b_nd = _ndim(a), _ndim(b)
     if a_nd == 0 or b_nd == 0:
         return as_kind_of(unbroadcast(g * a, b), b)
