@@ -828,13 +828,18 @@ class _Passes:
         which the zeros made +0.0.
         """
         loads = collections.Counter(_names(tree, gast.Load))
+        unchanged = None  # (found when first needed)
         for block in _blocks(tree.body):
             removed = set()
             for i, stmt in enumerate(block):
                 value, name = getattr(stmt, "value", None), _target(stmt)
                 if self.replaces_cleared(value, value.args[0] if isinstance(
                         value, gast.Call) and value.args else None):
-                    continue  # (the setitem written in the call)
+                    # (the setitem written in the call)
+                    if unchanged is None:
+                        unchanged = self.unwritten_adjoints(tree)
+                    self.pass_through(block, i, unchanged)
+                    continue
                 if name is None or loads[name] != 1 or \
                         self.stores.get(name) != 1 or \
                         not self.clears(value):
@@ -843,7 +848,55 @@ class _Passes:
                 if j is not None and self.replaces_cleared(
                         block[j].value, value, name):
                     removed.add(i)
+                    if unchanged is None:
+                        unchanged = self.unwritten_adjoints(tree)
+                    self.pass_through(block, j, unchanged)
             block[:] = [s for i, s in enumerate(block) if i not in removed]
+
+    def pass_through(self, block, j, unchanged):
+        """`t = runtime.getitem_adjoints(g, x, h, index, replaced=True)` ->
+        `t = g` where h is `runtime.item_adjoint(g, index)`, assigned
+        earlier in `block`: the slice written back is the one read, so the
+        adjoint passes through unchanged (that of `x[index] += v`, whose
+        read of x[index] goes into the write with derivative 1). Only
+        where g and t are in `unchanged` (see `unwritten_adjoints`): t is
+        then the array g, and h a view of it, which nothing writes into."""
+        stmt = block[j]
+        call, name = stmt.value, _target(stmt)
+        if len(call.args) != 4 or not isinstance(call.args[0], gast.Name) \
+                or not isinstance(call.args[2], gast.Name) or \
+                call.args[0].id not in unchanged or name not in unchanged:
+            return
+        total, item = call.args[0].id, call.args[2].id
+        if self.stores.get(total) != 1 or self.stores.get(item) != 1:
+            return
+        made = next((s.value for s in block[:j] if _target(s) == item), None)
+        if self.is_runtime_call(made, "item_adjoint") and len(
+                made.args) == 2 and isinstance(made.args[0], gast.Name) and \
+                made.args[0].id == total and trees.same(made.args[1],
+                                                        call.args[3]):
+            stmt.value = gast.Name(total, gast.Load(), None, None)
+
+    def unwritten_adjoints(self, tree):
+        """The names of `tree` that no call writes into, directly or
+        through a name that is a copy of them or they of it (`a = b`)."""
+        links = collections.defaultdict(set)
+        written = set()
+        for node in trees.walk(tree):
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+                    isinstance(node.targets[0], gast.Name) and \
+                    isinstance(node.value, gast.Name):
+                links[node.targets[0].id].add(node.value.id)
+                links[node.value.id].add(node.targets[0].id)
+            elif isinstance(node, gast.Call) and node.args and isinstance(
+                    node.args[0], gast.Name) and self.writes_in_place(node):
+                written.add(node.args[0].id)
+        todo = list(written)
+        while todo:  # (what a written name is linked to is written too)
+            for other in links[todo.pop()] - written:
+                written.add(other)
+                todo.append(other)
+        return _AllBut(written)
 
     def replaces_cleared(self, total, cleared, name=None):
         """Make `total`, if it is `runtime.getitem_adjoints(p, x, h, index,
@@ -1384,6 +1437,17 @@ _FLOAT_UFUNCS = (np.exp, np.log, np.sqrt, np.tanh, np.abs, np.square,
                  np.log1p, np.expm1, np.sin, np.cos, np.negative)
 _FLOAT_BINARY_UFUNCS = (np.logaddexp, np.logaddexp2, np.maximum, np.minimum,
                         np.hypot, np.arctan2)
+
+class _AllBut:
+    """Every name but those of a set."""
+    __slots__ = ("excluded",)
+
+    def __init__(self, excluded):
+        self.excluded = excluded
+
+    def __contains__(self, name):
+        return name not in self.excluded
+
 
 # the runtime helpers that may write into their first argument
 _IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",

@@ -217,9 +217,12 @@ def accumulated(total, term):
 def zeros_like(x):
     """A zero adjoint shaped like `x` (0.0 for Python numbers; for a tuple or
     list, an object array of the items' zeros, as `getitem_adjoint` makes)."""
-    if isinstance(x, (float, int)):
+    cls = x.__class__
+    if cls is _ndarray and x.dtype.kind == "f":  # (the common case, at once)
+        return np.zeros(x.shape, x.dtype)
+    if cls is float or isinstance(x, (float, int)):
         return 0.0
-    if x.__class__ is Like:  # (what a tape kept of an array)
+    if cls is Like:  # (what a tape kept of an array)
         return np.zeros(x.shape, x.dtype if np.issubdtype(
             x.dtype, np.inexact) else float)
     if isinstance(x, dict):
@@ -754,6 +757,9 @@ def getitem_adjoint(g, x, index):
     cls = x.__class__
     if cls is Like or cls is np.ndarray and x.dtype.kind != "O":
         out = np.zeros(x.shape, _adjoint_dtype(g))  # the common case
+        if _is_plain_index(index):
+            out[index] = g
+            return out
     elif _is_sequence(x) or isinstance(x, dict):
         out = zeros_like(x)
         out[index] = out[index] + g
@@ -776,6 +782,26 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
     `setitem(total, index1, 0.0)`, and g1 is written there rather than
     added to those zeros (see optimize.replace_cleared)."""
     gs, indices = pairs[::2], pairs[1::2]
+    if total.__class__ is _ndarray and (
+            x.__class__ is _ndarray or x.__class__ is Like) and \
+            total.dtype is _FLOAT64 is x.dtype and total.shape == x.shape:
+        for g, index in zip(gs, indices):  # (the common case, at once)
+            cls = g.__class__
+            if not (cls is float or cls is np.float64 or cls is _ndarray and
+                    g.dtype is _FLOAT64) or not _is_plain_index(index):
+                break
+        else:  # float64 arrays and numbers, slices and ints
+            out = total if owned and total.flags.writeable else total.copy()
+            if replaced:
+                out[indices[0]] = gs[0]
+                gs, indices = gs[1:], indices[1:]
+            for g, index in zip(gs, indices):
+                if index.__class__ is slice:
+                    view = out[index]
+                    view += g  # (a view: not written back)
+                else:
+                    out[index] += g
+            return out
     if replaced and (_is_sequence(x) or isinstance(x, dict) or not all(
             map(is_basic_index, indices)) or np.shape(total) != np.shape(x)):
         total, replaced = setitem(total, indices[0], 0.0), False
@@ -839,6 +865,20 @@ def like(x):
 
 
 _last_like = [Like(np.empty(0))]  # (shared by threads: any one will do)
+
+
+def _is_plain_index(index):
+    """Is `index` an int, a slice, or a tuple of them (a basic index that
+    reads each item once, at once)?"""
+    cls = index.__class__
+    if cls is slice or cls is int:
+        return True
+    if cls is tuple:
+        for part in index:
+            if part.__class__ is not slice and part.__class__ is not int:
+                return False
+        return True
+    return False
 
 
 def is_basic_index(index):
@@ -1600,9 +1640,12 @@ def owned_adjoint(g):
 def _is_element(index, ndim):
     """Does `index` name one element of an array of `ndim` axes?"""
     parts = index if index.__class__ is tuple else (index,)
-    return len(parts) == ndim and all(
-        part.__class__ is int or isinstance(part, np.integer)
-        for part in parts)
+    if len(parts) != ndim:
+        return False
+    for part in parts:
+        if part.__class__ is not int and not isinstance(part, np.integer):
+            return False
+    return True
 
 
 def restore(x, index, old):
@@ -1615,9 +1658,9 @@ def restore(x, index, old):
 def item_adjoint(g, index):
     """`g[index]`, the adjoint of the item a setitem wrote (g may be a
     number: the adjoint of a 0-d array)."""
-    if g.__class__ is not np.ndarray and isinstance(g, (float, int, complex)):
-        return np.asarray(g)[index]
-    return g[index]
+    if g.__class__ is _ndarray or not isinstance(g, (float, int, complex)):
+        return g[index]
+    return np.asarray(g)[index]
 
 
 def fields(x):

@@ -6,6 +6,7 @@ That the passes never change a result is checked over the random programs
 """
 
 import ast
+import re
 import textwrap
 
 import gast
@@ -577,6 +578,78 @@ def test_getitem_adjoints_replacing_a_slice_is_setitem_then_add():
     out = runtime.getitem_adjoints(g, x, np.array([1j, 2j]), slice(1, 3),
                                    replaced=True)
     assert out.dtype == complex and out[1] == 1j
+
+
+def test_getitem_adjoints_of_float64_arrays_add_as_the_general_sum_does():
+    # float64 arrays with slices and ints take a shorter path: the same
+    # sums, into a copy unless the total is owned, with x an array or what
+    # a tape kept of one
+    runtime = s2sad.runtime
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 4))
+    pairs = (rng.standard_normal((3, 4)), slice(1, 4), 2.5, (0, 1),
+             np.float64(-0.0), (4, 3), rng.standard_normal(3),
+             (slice(None), slice(1, 4)), rng.standard_normal((2, 4)),
+             slice(None, 2))
+    for replaced in (False, True):
+        for kept in (x, runtime.Like(x)):
+            total = rng.standard_normal((5, 4))
+            expected = runtime.setitem(total, pairs[1], 0.0) if replaced \
+                else total.copy()
+            for g, index in zip(pairs[::2], pairs[1::2]):
+                expected += runtime.getitem_adjoint(g, x, index)
+            before = total.copy()
+            out = runtime.getitem_adjoints(total, kept, *pairs,
+                                           replaced=replaced)
+            np.testing.assert_array_equal(out, expected)
+            np.testing.assert_array_equal(total, before)  # (a copy)
+            owned = runtime.getitem_adjoints(total, kept, *pairs,
+                                             replaced=replaced, owned=True)
+            assert owned is total
+            np.testing.assert_array_equal(owned, expected)
+
+
+def leapfrog_string(u0, steps):
+    u_prev, u = u0.copy(), u0.copy()
+    for _ in range(steps):
+        u_next = np.zeros_like(u)
+        u_next[1:-1] = 2 * u[1:-1] - u_prev[1:-1]
+        u_next[1:-1] += 0.25 * (u[2:] - 2 * u[1:-1] + u[:-2])
+        u_prev, u = u, u_next
+    return np.sum(u ** 2)
+
+
+def test_the_adjoint_of_a_slice_updated_in_place_passes_through():
+    # `u_next[1:-1] += v`: the slice read is the slice written, with
+    # derivative 1, so the adjoint of u_next before the update is the one
+    # after it, as it is (not a copy with that slice written back)
+    grad = s2sad.grad(leapfrog_string)
+    u0 = np.sin(np.linspace(0.0, np.pi, 9))
+    grad(u0, 4)
+    lines = [line.strip() for line in grad.source.split("\n")]
+    passed = [line for line in lines if re.fullmatch(
+        r"u_next_\d+_bar = u_\d+_bar", line)]
+    assert len(passed) == 1, grad.source
+    expected = s2sad.grad(leapfrog_string, optimize=False)(u0, 4)
+    np.testing.assert_allclose(grad(u0, 4), expected, rtol=1e-14)
+    s2sad.check_grads(leapfrog_string, (u0, 4), argnums=0)
+    s2sad.check_grads(leapfrog_string, (u0, 3), argnums=0, order=2)
+
+
+def test_an_adjoint_written_in_place_later_is_not_passed_through():
+    # where a loop adds into the adjoint array it owns, the pass-through
+    # would make that array the one the slice's adjoint is a view of
+    out = optimized("""
+        def f(g, x, v, n):
+            for i in range(n):
+                t_bar = runtime.setitem(g, slice(1, None), 0.0)
+                h_bar = runtime.item_adjoint(g, slice(1, None))
+                x_bar = runtime.getitem_adjoints(t_bar, x, h_bar,
+                                                 slice(1, None))
+                g = runtime.accumulated(x_bar, v)
+            return g
+        """, derivatives={"t_bar", "h_bar", "x_bar", "g"})
+    assert "replaced=True" in out and "x_bar = g\n" not in out
 
 
 def log_softmax_loss(W, X, Y):
