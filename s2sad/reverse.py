@@ -167,6 +167,12 @@ class _Reverse(Transform):
         self.scalars = analysis.known_scalars(func, tuple(assume_scalar) + tuple(
             p for p in assume_arrays if isinstance(p, analysis.Vector)))
         self.assume_scalar = assume_scalar
+        # in a Python-float variant, the flag it sets when given NumPy
+        # float64s (see `guard`), for the differentiated ones that are
+        # floats; else None
+        self.numpy_floats = self.namer.fresh("_numpy_floats") if any(
+            not isinstance(p, analysis.Vector) and p in self.wrt
+            for p in assume_scalar) else None
         self.bars = {}  # SSA name -> its adjoint's name
         # SSA names whose adjoint is assigned by now
         self.defined = _Journal()
@@ -414,8 +420,9 @@ class _Reverse(Transform):
                 # floats in, a float out (not an int, nor an np.float64)
                 grads = [gast.Call(self.builtin("float"), [g], [])
                          for g in grads]
-            result = grads[0] if isinstance(self.argnums, int) \
-                else gast.Tuple(grads, gast.Load())
+            result = self.gradients_of_numpy_floats(
+                grads[0] if isinstance(self.argnums, int)
+                else gast.Tuple(grads, gast.Load()))
         elif isinstance(self.argnums, int):
             result = self.runtime_call("gradient", grads + [load(self.wrt[0])])
         else:
@@ -440,7 +447,7 @@ class _Reverse(Transform):
             self.spread_late(body)
         self.sized_by_kept(body[:seed_at], body[seed_at:])
         if self.fallback:
-            body.insert(0, self.guard())
+            body[:0] = self.guard()
         return Generated(self.gradient_function(body), self.imports,
                          derivative_names, self.runtime_checks, self.fallback,
                          taped=self.tape is not None, callees=self.callees,
@@ -563,11 +570,42 @@ class _Reverse(Transform):
                     [gast.NotEq()], [gast.Constant("f", None)])])
         tests = [test(p, False) for p in self.assume_scalar] + [
             test(p, True) for p in self.assume_arrays]
-        test = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
+        other = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),
                          [load(p) for p in self.func.params], [])
-        return gast.If(test, [gast.Return(call)], [])
+        if not self.numpy_floats:
+            return [gast.If(other, [gast.Return(call)], [])]
+        # NumPy float64s are floats whose arithmetic is the same but for
+        # errors (inf, nan where Python raises; the code below computes
+        # what the function does, on what it is given) and the type of
+        # results: the gradients are made float64s again at the end
+        floats = [p for p in self.assume_scalar
+                  if not isinstance(p, analysis.Vector)]
+        others = [gast.UnaryOp(gast.Not(), self.runtime_call(
+            "numpy_floats", [gast.Tuple([load(p) for p in floats],
+                                        gast.Load())]))] + [
+            test(p, False) for p in self.assume_scalar
+            if isinstance(p, analysis.Vector)] + [
+            test(p, True) for p in self.assume_arrays]
+        return [
+            ssa.assign(self.numpy_floats, gast.Constant(False, None)),
+            gast.If(other, [gast.If(others[0] if len(others) == 1 else
+                                   gast.BoolOp(gast.Or(), others),
+                                   [gast.Return(call)], []),
+                           ssa.assign(self.numpy_floats,
+                                      gast.Constant(True, None))], [])]
+
+    def gradients_of_numpy_floats(self, result):
+        """`result` (the gradients), or where the Python-float variant was
+        given NumPy float64s, `runtime.as_classes_of(result, params)`:
+        each gradient of a float64 a float64."""
+        if not self.numpy_floats:
+            return result
+        params = gast.Tuple([load(p) for p in self.wrt], gast.Load()) \
+            if not isinstance(self.argnums, int) else load(self.wrt[0])
+        return gast.IfExp(load(self.numpy_floats), self.runtime_call(
+            "as_classes_of", [result, params]), result)
 
     def gradient_function(self, body):
         if self.fallback and self.assume_arrays:
@@ -577,7 +615,9 @@ class _Reverse(Transform):
                     f"{', '.join(kinds)}; other inputs go to "
                     f"{self.fallback}.\n    ")
         elif self.fallback:
-            note = (f"Specialised to Python floats; other inputs go to "
+            kinds = "Python floats and NumPy float64s" if \
+                self.numpy_floats else "Python floats"
+            note = (f"Specialised to {kinds}; other inputs go to "
                     f"{self.fallback}.\n    ")
         elif self.arrays:
             note = "For any NumPy shapes, with broadcasting.\n    "

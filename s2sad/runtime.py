@@ -665,6 +665,24 @@ def check_float_dtype(dtype, message):
         raise errors.UnsupportedCallError(f"{message}, not {dtype!r}")
 
 
+def numpy_floats(values):
+    """Are `values` Python floats and NumPy float64s (not all floats): a
+    gradient specialised to Python floats takes them, and makes the
+    gradients of the float64s float64s (`as_classes_of`)?"""
+    for value in values:
+        if value.__class__ is not float and value.__class__ is not np.float64:
+            return False
+    return True
+
+
+def as_classes_of(gradients, xs):
+    """Each of `gradients` (a tuple, or one for an `xs` not a tuple) a
+    number of the class of its x: float or np.float64."""
+    if xs.__class__ is not tuple:
+        return xs.__class__(gradients)
+    return tuple(x.__class__(g) for g, x in zip(gradients, xs))
+
+
 def is_vector(x):
     """Is x a 1-D array of floats (its items, numbers)?"""
     return x.__class__ is np.ndarray and x.ndim == 1 and x.dtype.kind == "f"

@@ -1,5 +1,6 @@
 """Reverse mode through loops: every construct against central differences."""
 
+import math
 import re
 
 import numpy as np
@@ -18,12 +19,47 @@ def test_gradient_matches_central_differences(name):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_float_and_array_variants_agree(name):
+    # Python floats and NumPy float64s (as scipy.optimize gives them, or
+    # items of an array) take the variant on floats; 0-d arrays the
+    # general code; the gradient of a float64 is a float64
     func, args, argnums = CASES[name]
-    as_arrays = [np.float64(a) if isinstance(a, float) else a for a in args]
-    fast = s2sad.grad(func, argnums=argnums)(*args)
-    general = s2sad.grad(func, argnums=argnums)(*as_arrays)
-    for a, b in zip(fast, general):
-        np.testing.assert_allclose(a, b, rtol=1e-14)
+    grad = s2sad.grad(func, argnums=argnums)
+    fast = grad(*args)
+    for kind in (np.float64, np.array):
+        given = [kind(a) if isinstance(a, float) else a for a in args]
+        other = grad(*given)
+        for a, b, x in zip(fast, other, [given[i] for i in argnums]):
+            np.testing.assert_allclose(a, b, rtol=1e-14)
+            if kind is np.float64 and isinstance(x, float):
+                assert type(b) is np.float64
+
+
+def nearly_singular(a, b):
+    total = 0.0
+    for k in range(3):
+        total = total + a / (b - k) + math.sqrt(a) * b
+    return total
+
+
+def test_numpy_floats_in_the_float_variant_compute_as_the_function_does():
+    # where Python raises (a / 0.0), a float64 gives inf or nan, as the
+    # function does on them; the gradient then is what the general code
+    # gives for 0-d arrays; a Python float beside a float64 keeps its type
+    grad = s2sad.grad(nearly_singular, argnums=(0, 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for a, b in [(2.0, 1.0), (2.0, 1.5)]:
+            on_floats = grad(np.float64(a), np.float64(b))
+            general = grad(np.array(a), np.array(b))
+            np.testing.assert_array_equal(on_floats, general)
+            assert all(type(g) is np.float64 for g in on_floats)
+            mixed = grad(a, np.float64(b))
+            np.testing.assert_array_equal(mixed, general)
+            assert type(mixed[0]) is float and type(mixed[1]) is np.float64
+    with pytest.raises(ZeroDivisionError):
+        grad(2.0, 1.0)  # (as the function raises on Python floats)
+    value, _ = s2sad.value_and_grad(nearly_singular)(np.float64(2.0), 1.5)
+    assert value == nearly_singular(np.float64(2.0), 1.5)
+    s2sad.check_grads(nearly_singular, (np.float64(2.0), np.float64(1.5)))
 
 
 def chain_rule_recurrence(x, n):
