@@ -301,6 +301,8 @@ def known_scalars(func, assume=()):
     """
     ranges = {s.target for s in ssa.walk(func.body)
               if isinstance(s, ssa.Assign) and s.fn is range}
+    shapes = {s.target for s in ssa.walk(func.body)
+              if isinstance(s, ssa.Assign) and _reads_attribute(s, "shape")}
     defs = []  # (name, test)
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and stmt.target is not None:
@@ -325,12 +327,25 @@ def known_scalars(func, assume=()):
                     node.fn is operator.getitem and isinstance(
                     node.args[0], ssa.Var) and node.args[0].name in vectors:
                 ok = True  # an item (its index: see `indexed_only`)
+            elif isinstance(node, ssa.Assign) and (any(
+                    _reads_attribute(node, a) for a in ("size", "ndim")) or
+                    node.fn is operator.getitem and isinstance(
+                        node.args[0], ssa.Var) and node.args[0].name in
+                    shapes and isinstance(node.args[1], ssa.Const) and
+                    type(node.args[1].value) is int):
+                ok = True  # an array's size, ndim or length along an axis
             else:
                 ok = _scalar_result(node, scalars, ranges)
             if not ok:
                 scalars.discard(name)
                 changed = True
     return scalars
+
+
+def _reads_attribute(stmt, name):
+    """Is `stmt` `x.name`?"""
+    return stmt.fn is getattr and len(stmt.args) == 2 and isinstance(
+        stmt.args[1], ssa.Const) and stmt.args[1].value == name
 
 
 def uses_complex(func):
@@ -375,7 +390,7 @@ JOINING = {operator.add, operator.mul, operator.iadd, operator.imul,
 _COPIES = {np.copy, np.array, np.asarray, np.zeros_like, np.ones_like,
            np.empty_like, np.full_like}
 # reductions to a number when given no axis (as methods: of an array)
-_TOTALS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin,
+TOTALS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin,
            np.std, np.var, np.median, np.average, np.nansum, np.nanmean}
 _TOTAL_METHODS = {"sum", "mean", "prod", "max", "min", "std", "var"}
 # elementwise rules that reduce when given one argument (max(xs)), or give
@@ -403,7 +418,7 @@ def elementwise_leaves(func, arrays):
             if stmt is None or stmt.kwargs or stmt.spreads():
                 pass
             elif stmt.fn not in _TO_REAL and (stmt.fn is ssa.identity or
-                                              _is_elementwise(stmt)):
+                                              is_elementwise(stmt)):
                 found[name] = set().union(*map(_leaves_of, stmt.operands()))
             elif (stmt.fn is operator.getitem or stmt.fn is np.copy or
                   stmt.fn is ssa.method("copy")) and (holds(
@@ -429,7 +444,7 @@ def _is_slicing(stmt):
     return all(isinstance(part, slice) for part in parts)
 
 
-def _is_elementwise(stmt):
+def is_elementwise(stmt):
     """Is `stmt` elementwise arithmetic or an elementwise function (a rule
     with partials; `+` and `*` too, which on lists the derivative code
     refuses)?"""
@@ -491,11 +506,11 @@ def shape_keys(func, scalars, known_arrays=()):
             arrays.add(stmt.target)
         elif stmt.kwargs or stmt.spreads() or fn in _NOT_ELEMENTWISE:
             pass
-        elif len(args) == 1 and (fn in _TOTALS or isinstance(
+        elif len(args) == 1 and (fn in TOTALS or isinstance(
                 fn, ssa.Method) and fn.name in _TOTAL_METHODS and
                 not_sequence(args[0])):
             found = SCALAR_SHAPE  # (no axis: a number)
-            if fn in _TOTALS:
+            if fn in TOTALS:
                 arrays.add(stmt.target)  # (NumPy's: no list)
         elif fn is ssa.identity:
             found = key(args[0])
@@ -519,7 +534,7 @@ def shape_keys(func, scalars, known_arrays=()):
             found = key(args[0])
             if fn in _COPIES or not_sequence(args[0]):
                 arrays.add(stmt.target)
-        elif _is_elementwise(stmt):
+        elif is_elementwise(stmt):
             if fn in JOINING and not any(map(not_sequence, args)) and \
                     len(set(args)) > 1:  # (xs * xs raises)
                 return
@@ -636,7 +651,7 @@ def _keeps_dims(stmt, not_sequence):
     """Is `stmt` a reduction of NumPy's with `keepdims=True` (a method of a
     value known to be no list), writing no `out`?"""
     fn = stmt.fn
-    if not (fn in _TOTALS or isinstance(fn, ssa.Method) and fn.name in
+    if not (fn in TOTALS or isinstance(fn, ssa.Method) and fn.name in
             _TOTAL_METHODS and stmt.args and not_sequence(stmt.args[0])):
         return False
     kwargs = dict(stmt.kwargs)

@@ -976,14 +976,19 @@ class _Passes:
         def names(group):
             return gast.Tuple([gast.Name(n, gast.Load(), None, None)
                                for n in group], gast.Load())
-        groups = []
+        groups, vectors = [], []
         for group in leaves[0]:
-            if group and group not in groups:
-                groups.append(group)
+            kind = vectors if isinstance(group, _Vectors) else groups
+            if group and list(group) not in kind:
+                kind.append(list(group))
         call = _runtime_call(self.runtime_name, "float64_seed",
                              [names(group) for group in groups])
-        if leaves[1]:
-            call.keywords = [gast.keyword("numbers", names(leaves[1]))]
+        for keyword, items in (("numbers", leaves[1]), ("vectors", [
+                names(group) for group in vectors])):
+            if items:
+                call.keywords.append(gast.keyword(keyword, names(
+                    items) if keyword == "numbers" else gast.Tuple(
+                        items, gast.Load())))
         check = gast.Assign([gast.Name(name, gast.Store(), None, None)], call)
         test = gast.Compare(gast.Name(name, gast.Load(), None, None),
                             [gast.Is()], [gast.Constant(None, None)])
@@ -1025,6 +1030,13 @@ class _Passes:
         if isinstance(node, gast.UnaryOp) and isinstance(
                 node.op, (gast.USub, gast.UAdd)):
             return self._value_kind(node.operand, made, leaves, group)
+        if isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult):
+            if group is not None:
+                return None  # (a product under a reduction: its own shape)
+            leaves[0].append(_Vectors())  # (a @ b of 1-D arrays: a number)
+            kinds = {self._value_kind(side, made, leaves, leaves[0][-1])
+                     for side in (node.left, node.right)}
+            return "F" if kinds == {"A"} else None
         if isinstance(node, gast.BinOp) and isinstance(node.op, (
                 gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)):
             kinds = {self._value_kind(node.left, made, leaves, group),
@@ -1437,6 +1449,11 @@ _FLOAT_UFUNCS = (np.exp, np.log, np.sqrt, np.tanh, np.abs, np.square,
                  np.log1p, np.expm1, np.sin, np.cos, np.negative)
 _FLOAT_BINARY_UFUNCS = (np.logaddexp, np.logaddexp2, np.maximum, np.minimum,
                         np.hypot, np.arctan2)
+
+class _Vectors(list):
+    """The names a product `a @ b` reads in a value `defer_value` moves:
+    float64 arrays of one shape, and 1-D (see `runtime.float64_seed`)."""
+
 
 class _AllBut:
     """Every name but those of a set."""

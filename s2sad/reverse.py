@@ -173,6 +173,7 @@ class _Reverse(Transform):
         self.numpy_floats = self.namer.fresh("_numpy_floats") if any(
             not isinstance(p, analysis.Vector) and p in self.wrt
             for p in assume_scalar) else None
+        self._totals = None  # (see `totals`)
         self.bars = {}  # SSA name -> its adjoint's name
         # SSA names whose adjoint is assigned by now
         self.defined = _Journal()
@@ -1216,7 +1217,13 @@ class _Reverse(Transform):
                         o == operand or analysis.is_scalar(o, self.scalars)
                         for o in others) and self.shape(ssa.Var(
                             stmt.target)) != self.shape(operand):
-                expr = self.runtime_call("unbroadcast", [expr, load(operand.name)])
+                if operand.name in self.totals() and not self.complex:
+                    # (a number: summed to one, without reading it)
+                    expr = self.runtime_call("unbroadcast_to", [
+                        expr, gast.Tuple([], gast.Load())])
+                else:
+                    expr = self.runtime_call("unbroadcast",
+                                             [expr, load(operand.name)])
                 self.runtime_checks += 1
             elif _is_helper_call(expr, "unbroadcast") and \
                     self.adjoint_shape(expr.args[0], stmt) == \
@@ -1224,6 +1231,27 @@ class _Reverse(Transform):
                 expr = expr.args[0]  # (a template's: it has that shape)
             self.accumulate(out, operand.name, expr)
         return out
+
+    def totals(self):
+        """The names assigned a total reduction (`np.sum(x)`), or
+        elementwise arithmetic of those and numbers (`np.sum(x) / n`):
+        NumPy numbers or 0-d arrays, whose adjoints are summed to one."""
+        if self._totals is None:
+            self._totals = totals = set()
+            for s in ssa.walk(self.func.body):  # (in order: operands first)
+                if not isinstance(s, ssa.Assign) or s.target is None:
+                    continue
+                if s.fn in analysis.TOTALS and len(s.args) == 1 and \
+                        not s.kwargs:
+                    totals.add(s.target)
+                elif analysis.is_elementwise(s) and any(
+                        isinstance(o, ssa.Var) and o.name in totals
+                        for o in s.operands()) and all(
+                        isinstance(o, ssa.Var) and o.name in totals or
+                        analysis.is_scalar(o, self.scalars)
+                        for o in s.operands()):
+                    totals.add(s.target)
+        return self._totals
 
     def adjoint_shape(self, expr, stmt):
         """The shape key of `expr`, an expression of `stmt`'s template

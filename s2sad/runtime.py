@@ -743,13 +743,15 @@ def seed(y, where):
 _ONE = np.float64(1.0)
 
 
-def float64_seed(*groups, numbers=()):
+def float64_seed(*groups, numbers=(), vectors=()):
     """`seed` of an output not computed (see optimize.defer_value): 1 as a
     NumPy float64 when the output is one, which it is when made by total
     reductions and arithmetic from `groups` of values, each of float64
     arrays and NumPy float64s of one shape that a reduction reads together,
-    and `numbers`, each a Python float or NumPy float64; else None (the
-    output is then computed, and seeded by `seed`)."""
+    of `vectors`, each of 1-D float64 arrays of one shape that a product
+    `a @ b` reads, and `numbers`, each a Python float, NumPy float64 or int (of a size
+    that converts to a float); else None (the output is then computed, and
+    seeded by `seed`)."""
     for group in groups:
         shape = group[0].shape if group[0].__class__ is np.ndarray else ()
         for a in group:
@@ -759,10 +761,22 @@ def float64_seed(*groups, numbers=()):
             elif a.__class__ is not np.ndarray or a.dtype is not _FLOAT64 \
                     or a.shape != shape:
                 return None
-    for a in numbers:
-        if a.__class__ is not float and a.__class__ is not np.float64:
+    for group in vectors:
+        shape = group[0].shape if group[0].__class__ is np.ndarray else None
+        if shape is None or len(shape) != 1:
             return None
+        for a in group:
+            if a.__class__ is not np.ndarray or a.dtype is not _FLOAT64 \
+                    or a.shape != shape:
+                return None
+    for a in numbers:
+        if a.__class__ is not float and a.__class__ is not np.float64 and (
+                a.__class__ is not int or not -_BIG_INT < a < _BIG_INT):
+            return None  # (a float64 and an int of 2**1023 or more raise)
     return _ONE
+
+
+_BIG_INT = 2 ** 62
 
 
 def getitem_adjoint(g, x, index):

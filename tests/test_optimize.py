@@ -504,7 +504,45 @@ def test_arrays_a_deferred_value_combines_are_checked_together():
     assert s2sad.runtime.float64_seed((x, x[1:])) is None
     assert s2sad.runtime.float64_seed((x, np.float64(1.0))) is None
     assert s2sad.runtime.float64_seed((np.float64(1.0),)) == 1.0
-    assert s2sad.runtime.float64_seed((x,), numbers=(1,)) is None
+    # an int (`len(X)`, `X.shape[0]`) with a float64 makes a float64; one
+    # too large to convert raises, as does a vector product of other kinds
+    assert s2sad.runtime.float64_seed((x,), numbers=(1,)) == 1.0
+    assert s2sad.runtime.float64_seed((x,), numbers=(2 ** 1030,)) is None
+    assert s2sad.runtime.float64_seed((x,), numbers=("1",)) is None
+    assert s2sad.runtime.float64_seed(vectors=((x, x),)) == 1.0
+    for other in (x[1:], x[:, None], np.float64(1.0), x.astype(np.float32)):
+        assert s2sad.runtime.float64_seed(vectors=((x, other),)) is None
+
+
+def mean_softplus(w, X):
+    return np.sum(np.logaddexp(0.0, X @ w)) / X.shape[0] + 0.1 * (w @ w)
+
+
+def per_row(w, X):
+    return np.sum(np.logaddexp(0.0, X @ w)) / len(X) + np.sum(w) / X.ndim
+
+
+def test_a_loss_over_the_rows_or_with_a_penalty_w_at_w_is_not_computed():
+    # a row count (`X.shape[0]`, `len(X)`) is an int, with which a float64
+    # makes a float64, and `w @ w` of 1-D float64 arrays is one: the seed is
+    # known without the loss's value (found by the outside attack: the
+    # softplus of every row was computed for a value nothing read)
+    rng = np.random.default_rng(5)
+    X, w = rng.standard_normal((30, 4)), rng.standard_normal(4)
+    for f in (mean_softplus, per_row):
+        grad, plain = s2sad.grad(f), s2sad.grad(f, optimize=False)
+        grad(w, X)
+        deferred = grad.source.split("if ", 1)[1]
+        assert "float64_seed(" in grad.source and \
+            "np.logaddexp" in deferred.split("# grad of", 1)[0], grad.source
+        for args in [(w, X), (w.astype(np.float32), X.astype(np.float32)),
+                     (w, X.astype(np.float32))]:
+            np.testing.assert_array_equal(grad(*args), plain(*args))
+        s2sad.check_grads(f, (w, X), argnums=0)
+        value, _ = s2sad.value_and_grad(f)(w, X)
+        assert value == f(w, X)
+    with pytest.raises(ValueError, match="matmul"):
+        s2sad.grad(mean_softplus)(w, X.T)  # (what the loss raises)
 
 
 def test_a_value_of_python_numbers_alone_is_computed():
