@@ -962,7 +962,12 @@ class _Passes:
                 break  # (the value's statements end the function's code)
         if not made:
             return
-        leaves = ([], [])  # (groups of reduced arrays, numbers), in order
+        # (groups of reduced arrays, numbers, NumPy float64s), in order
+        leaves = ([], [], [])
+        self.parameters = set(_names(tree.args, gast.Param)) | set(
+            _names(tree.args, gast.Load))
+        self.top_level = {_target(s): s.value for s in body
+                          if isinstance(s, gast.Assign) and _target(s)}
         output = body[at].value.args[0].id
         if output not in made or self._value_kind(
                 made[output].value, made, leaves) != "F":
@@ -983,12 +988,12 @@ class _Passes:
                 kind.append(list(group))
         call = _runtime_call(self.runtime_name, "float64_seed",
                              [names(group) for group in groups])
-        for keyword, items in (("numbers", leaves[1]), ("vectors", [
-                names(group) for group in vectors])):
+        for keyword, items in (("numbers", leaves[1]), ("float64s", leaves[
+                2]), ("vectors", [names(group) for group in vectors])):
             if items:
-                call.keywords.append(gast.keyword(keyword, names(
-                    items) if keyword == "numbers" else gast.Tuple(
-                        items, gast.Load())))
+                call.keywords.append(gast.keyword(keyword, gast.Tuple(
+                    items, gast.Load()) if keyword == "vectors" else names(
+                        items)))
         check = gast.Assign([gast.Name(name, gast.Store(), None, None)], call)
         test = gast.Compare(gast.Name(name, gast.Load(), None, None),
                             [gast.Is()], [gast.Constant(None, None)])
@@ -1041,8 +1046,11 @@ class _Passes:
                 gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)):
             kinds = {self._value_kind(node.left, made, leaves, group),
                      self._value_kind(node.right, made, leaves, group)}
-            return None if None in kinds or kinds == {"P"} else \
-                "A" if "A" in kinds else "F"
+            if kinds == {"P"}:  # (Python numbers may raise: 1.0 / 0.0)
+                return "F" if group is None and made is not _TRIAL and any(
+                    self.checked_as_float64(side, made, leaves)
+                    for side in (node.left, node.right)) else None
+            return None if None in kinds else "A" if "A" in kinds else "F"
         if not isinstance(node, gast.Call) or node.keywords:
             return None
         func = node.func
@@ -1070,6 +1078,27 @@ class _Passes:
         leaves[0].append([])
         inner = self._value_kind(reduced, made, leaves, leaves[0][-1])
         return "F" if inner == "A" else None
+
+    def checked_as_float64(self, node, made, leaves):
+        """Make `node`, if it is a number `_value_kind` takes from outside
+        the value, one that `runtime.float64_seed` checks is a NumPy
+        float64 (not a Python float); returns whether it did. Only a name
+        the function assigns once, at its top level, a value that is a
+        NumPy float64 when its operands are float64 arrays or numbers
+        (`budget = np.sum(w) - 1.0`): another (a parameter, a global, an
+        array) would more likely fail the check on every call."""
+        if not isinstance(node, gast.Name) or node.id in made or \
+                node.id not in leaves[1] or node.id in self.parameters or \
+                self.stores.get(node.id) != 1:
+            return False
+        value = self.top_level.get(node.id)
+        if value is None or self._value_kind(
+                value, _TRIAL, ([], [], [])) != "F":
+            return False
+        leaves[1].remove(node.id)
+        if node.id not in leaves[2]:
+            leaves[2].append(node.id)
+        return True
 
     def absorb(self, tree):
         """`t = -a; ...; u = t * 4.0` -> `u = a * -4.0` in derivative code:
@@ -1449,6 +1478,9 @@ _FLOAT_UFUNCS = (np.exp, np.log, np.sqrt, np.tanh, np.abs, np.square,
                  np.log1p, np.expm1, np.sin, np.cos, np.negative)
 _FLOAT_BINARY_UFUNCS = (np.logaddexp, np.logaddexp2, np.maximum, np.minimum,
                         np.hypot, np.arctan2)
+
+_TRIAL = {}  # (`made` for a value `defer_value` only classifies)
+
 
 class _Vectors(list):
     """The names a product `a @ b` reads in a value `defer_value` moves:

@@ -743,15 +743,15 @@ def seed(y, where):
 _ONE = np.float64(1.0)
 
 
-def float64_seed(*groups, numbers=(), vectors=()):
+def float64_seed(*groups, numbers=(), float64s=(), vectors=()):
     """`seed` of an output not computed (see optimize.defer_value): 1 as a
     NumPy float64 when the output is one, which it is when made by total
     reductions and arithmetic from `groups` of values, each of float64
     arrays and NumPy float64s of one shape that a reduction reads together,
     of `vectors`, each of 1-D float64 arrays of one shape that a product
     `a @ b` reads, and `numbers`, each a Python float, NumPy float64 or int (of a size
-    that converts to a float); else None (the output is then computed, and
-    seeded by `seed`)."""
+    that converts to a float), and `float64s`, each a NumPy float64; else
+    None (the output is then computed, and seeded by `seed`)."""
     for group in groups:
         shape = group[0].shape if group[0].__class__ is np.ndarray else ()
         for a in group:
@@ -769,6 +769,9 @@ def float64_seed(*groups, numbers=(), vectors=()):
             if a.__class__ is not np.ndarray or a.dtype is not _FLOAT64 \
                     or a.shape != shape:
                 return None
+    for a in float64s:
+        if a.__class__ is not np.float64:
+            return None
     for a in numbers:
         if a.__class__ is not float and a.__class__ is not np.float64 and (
                 a.__class__ is not int or not -_BIG_INT < a < _BIG_INT):

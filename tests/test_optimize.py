@@ -545,6 +545,34 @@ def test_a_loss_over_the_rows_or_with_a_penalty_w_at_w_is_not_computed():
         s2sad.grad(mean_softplus)(w, X.T)  # (what the loss raises)
 
 
+def budgeted(w, t):
+    budget = np.sum(w) - 1.0
+    return t + np.mean(np.exp(w)) + PENALTY * budget ** 2
+
+
+PENALTY = 10.0
+
+
+def test_a_number_the_function_computed_is_checked_as_a_numpy_float64():
+    # `PENALTY * budget ** 2`: arithmetic of two numbers may raise for Python
+    # floats, but budget, which the function computes (np.sum(w) - 1.0), is
+    # checked to be a NumPy float64 (a parameter or a global is not: more
+    # likely a Python float, it would fail the check on every call)
+    grad = s2sad.grad(budgeted, argnums=(0, 1))
+    w = np.linspace(0.1, 0.5, 4)
+    grad(w, 0.5)
+    assert "float64s=(budget,)" in grad.source
+    assert "numbers=(t, PENALTY)" in grad.source
+    plain = s2sad.grad(budgeted, argnums=(0, 1), optimize=False)
+    for args in [(w, 0.5), (w.astype(np.float32), 0.5),
+                 (w.astype(np.float32), np.float32(0.5))]:
+        for g, h in zip(grad(*args), plain(*args)):
+            np.testing.assert_array_equal(g, h)
+    assert s2sad.runtime.float64_seed(float64s=(np.float64(2.0),)) == 1.0
+    assert s2sad.runtime.float64_seed(float64s=(2.0,)) is None
+    s2sad.check_grads(budgeted, (w, 0.5), argnums=(0, 1))
+
+
 def test_a_value_of_python_numbers_alone_is_computed():
     # `a / n` of two Python numbers may raise (ZeroDivisionError): only
     # arithmetic with a NumPy value is deferred
