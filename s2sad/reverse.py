@@ -140,6 +140,12 @@ _SHAPE_CHECKS = {"unbroadcast", "unbroadcast_to", "shape", "like",
                  "through_cast", "keep_last"}
 
 
+# what `read_again` takes a loop to do that changes nothing: operations
+# with rules (but the writes in place), and these
+_WRITES_IN_PLACE = {runtime.setitem_in_place, runtime.setitem_owned,
+                    runtime.restore}
+_READS = {ssa.identity, operator.getitem, range, len, ssa.make_tuple}
+
 _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
                ssa.make_dict: "dict"}
 
@@ -174,6 +180,7 @@ class _Reverse(Transform):
             not isinstance(p, analysis.Vector) and p in self.wrt
             for p in assume_scalar) else None
         self._totals = None  # (see `totals`)
+        self._unchanging = {}  # id(loop) -> does it change no array or list?
         self.bars = {}  # SSA name -> its adjoint's name
         # SSA names whose adjoint is assigned by now
         self.defined = _Journal()
@@ -991,7 +998,8 @@ class _Reverse(Transform):
         for stmt in reversed(block):
             if isinstance(stmt, ssa.Assign) and stmt.target in need \
                     and (_copy_of_restored(stmt, defs, need, own)
-                         or self.recomputable(stmt)):
+                         or self.recomputable(stmt)
+                         or self.read_again(stmt, own, region)):
                 recompute.insert(0, stmt)
                 need.discard(stmt.target)
                 operands = {o.name for o in stmt.operands()
@@ -1124,6 +1132,25 @@ class _Reverse(Transform):
             rule is not None and rule.partials is not None)
         return cheap and all(analysis.is_scalar(o, self.scalars)
                              for o in stmt.operands())
+
+    def read_again(self, stmt, own, region):
+        """Is `stmt` a number read at an index from an array or list made
+        before the loop `region`, which nothing in the loop changes (`y[t]`
+        of a data array)? It is then read again in the backward sweep
+        rather than taped: the same number, and no memory per iteration."""
+        if stmt.fn is not operator.getitem or not isinstance(
+                stmt.args[0], ssa.Var) or stmt.args[0].name in own or \
+                not analysis.is_scalar(ssa.Var(stmt.target), self.scalars) \
+                or not all(analysis.is_scalar(o, self.scalars)
+                           for o in stmt.args[1:]):
+            return False
+        if id(region) not in self._unchanging:
+            self._unchanging[id(region)] = all(
+                isinstance(s, ssa.Assign) and s.target is not None and
+                s.fn not in _WRITES_IN_PLACE and (
+                    s.fn in _READS or analysis.rule_of(s) is not None)
+                for s in ssa.walk(region.body))
+        return self._unchanging[id(region)]
 
     def forward_extra(self, region, place):
         """Tape pushes and trip counts inserted into the forward sweep."""
