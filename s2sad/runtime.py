@@ -499,6 +499,12 @@ def _updating(op, symbol):
     method = f"__{name}__"
 
     def update(a, b):
+        if a.__class__ is _ndarray:  # (the common case, at once)
+            out = op(a, b)
+            if out.__class__ is _ndarray and out.dtype is a.dtype and \
+                    out.shape == a.shape:
+                return out
+            return in_place(a.copy(), b)  # (cast or broadcast as Python)
         if a.__class__ is float or not hasattr(type(a), method):
             return op(a, b)
         if isinstance(a, np.ndarray):
