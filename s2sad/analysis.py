@@ -149,6 +149,8 @@ def _scalar_result(stmt, scalars, ranges):
     if getattr(stmt.fn, "__module__", None) == "math" and stmt.fn not in (
             math.prod,) or stmt.fn in (float, int, len):
         return True  # (math.prod of arrays is an array)
+    if stmt.fn in TOTALS and len(stmt.args) == 1 and not stmt.kwargs:
+        return True  # a total reduction: a NumPy number or 0-d array
     rule = rule_of(stmt)
     elementwise = stmt.fn is ssa.identity or (
         rule is not None and rule.partials is not None)

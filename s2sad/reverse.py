@@ -253,7 +253,10 @@ class _Reverse(Transform):
             if self.split:
                 self.bar(out.name)  # a parameter of the backward function
             else:
-                scalar = analysis.is_scalar(out, self.scalars)
+                # (a NumPy number may be of any dtype, complex or an int,
+                # which the seed checks)
+                scalar = analysis.is_scalar(out, self.scalars) and \
+                    out.name not in self.totals()
                 seed = gast.Constant(1.0, None)
                 if not scalar and not self.assume_scalar:
                     # an output of one element is seeded with ones, as

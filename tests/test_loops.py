@@ -304,3 +304,28 @@ def test_data_read_at_an_index_in_a_loop_is_read_again_not_taped():
     # a loop that writes into the array it reads tapes what it read
     s2sad.check_grads(smoothed, (0.3, y), argnums=(0, 1))
     s2sad.check_grads(smoothed, (0.3, y), argnums=0, order=2)
+
+
+def kernel_sum(params, X):
+    ell = np.exp(params[0])
+    n = len(X)
+    K = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            K[i, j] = np.exp(-0.5 * np.sum((X[i] - X[j]) ** 2) / ell ** 2)
+    return np.sum(K * K)
+
+
+def test_a_total_reduction_is_a_number_taped_alone():
+    # np.sum(...) of an array is a number: no shape of it, or of what is
+    # elementwise of it, is taped for unbroadcasting (a number's adjoint
+    # is one)
+    X = np.linspace(0.0, 1.0, 8).reshape(4, 2)
+    grad = s2sad.grad(kernel_sum)
+    params = np.array([0.3])
+    grad(params, X)
+    first = grad.source.split("\ndef ")[0]
+    pushes = re.findall(r"_tape\.append\((.*)\)", first)
+    assert len(pushes) == 2 and "runtime.shape" not in first, first
+    s2sad.check_grads(kernel_sum, (params, X), argnums=0)
+    s2sad.check_grads(kernel_sum, (params, X), argnums=0, order=2)
