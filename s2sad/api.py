@@ -115,10 +115,12 @@ class Derivative:
 
     def __call__(self, *args, **kwargs):
         try:
-            # float and float-array inputs need no check: the quick path
+            # float, NumPy float64 and float-array inputs need no check:
+            # the quick path
             for i in self._plain_inputs:
                 a = args[i] if i < len(args) else None
-                if a.__class__ is not float and (
+                if a.__class__ is not float and a.__class__ is not \
+                        np.float64 and (
                         a.__class__ is not np.ndarray or a.dtype.kind != "f"):
                     return self._checked_call(args, kwargs)
             if self._fresh():
