@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import math
 import operator
+import warnings
 
 import numpy as np
 
@@ -749,6 +750,36 @@ def seed(y, where):
 _ONE = np.float64(1.0)
 
 
+def _arithmetic_warns_only():
+    """Does float64 arithmetic that overflows or is invalid at most warn:
+    NumPy's error handling as it is by default (not `np.seterr(all=
+    "raise")`, an `np.errstate` that raises or calls, nor a RuntimeWarning
+    that the warnings filters make an error)? A value `float64_seed`
+    leaves uncomputed could otherwise raise. Cached on what both states
+    are held in, so that a call costs two identity tests."""
+    errors_state, filters = _ERROR_STATE.get(), warnings.filters
+    if errors_state is _checked[0] and filters is _checked[1] and len(
+            filters) == _checked[2] and (not filters or filters[0] is
+                                         _checked[3]):
+        return _checked[4]
+    answer = all(how in ("ignore", "warn") for how in np.geterr().values()) \
+        and not any(action == "error" and issubclass(RuntimeWarning, kind)
+                    for action, _, kind, _, _ in filters)
+    _checked[:] = [errors_state, filters, len(filters),
+                   filters[0] if filters else None, answer]
+    return answer
+
+
+try:  # (NumPy 2 holds the error handling in a context variable)
+    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
+except ImportError:  # pragma: no cover - NumPy 1
+    class _ERROR_STATE:
+        @staticmethod
+        def get():
+            return tuple(sorted(np.geterr().items()))
+_checked = [None] * 5  # (the states last checked, and the answer)
+
+
 def float64_seed(*groups, numbers=(), float64s=(), vectors=()):
     """`seed` of an output not computed (see optimize.defer_value): 1 as a
     NumPy float64 when the output is one, which it is when made by total
@@ -757,7 +788,9 @@ def float64_seed(*groups, numbers=(), float64s=(), vectors=()):
     of `vectors`, each of 1-D float64 arrays of one shape that a product
     `a @ b` reads, and `numbers`, each a Python float, NumPy float64 or int (of a size
     that converts to a float), and `float64s`, each a NumPy float64; else
-    None (the output is then computed, and seeded by `seed`)."""
+    None (the output is then computed, and seeded by `seed`). None too
+    where float64 arithmetic may raise (`np.seterr(all="raise")`, warnings
+    made errors): the value is computed then, for its error."""
     for group in groups:
         shape = group[0].shape if group[0].__class__ is np.ndarray else ()
         for a in group:
@@ -782,7 +815,7 @@ def float64_seed(*groups, numbers=(), float64s=(), vectors=()):
         if a.__class__ is not float and a.__class__ is not np.float64 and (
                 a.__class__ is not int or not -_BIG_INT < a < _BIG_INT):
             return None  # (a float64 and an int of 2**1023 or more raise)
-    return _ONE
+    return _ONE if _arithmetic_warns_only() else None
 
 
 _BIG_INT = 2 ** 62

@@ -573,6 +573,39 @@ def test_a_number_the_function_computed_is_checked_as_a_numpy_float64():
     s2sad.check_grads(budgeted, (w, 0.5), argnums=(0, 1))
 
 
+def overflowing(w):
+    b = np.sum(w) - 1.0
+    return PENALTY * b ** 2 + np.log(np.sum(w * w) - 1.0)
+
+
+def test_a_value_left_uncomputed_is_computed_where_its_arithmetic_raises():
+    # float64 arithmetic warns by default; where NumPy's error handling or
+    # the warnings filters make it raise, the value the seed did not need
+    # is computed, and raises as the function does (found by the outside
+    # attack: overflow in `PENALTY * b ** 2` under np.seterr(all="raise"))
+    import warnings
+    grad = s2sad.grad(overflowing)
+    w = np.array([1e200, 1.0])
+    assert "float64_seed(" in grad.source
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = grad(w)
+    for raising in (FloatingPointError, RuntimeWarning):
+        with np.errstate(all="raise") if raising is FloatingPointError \
+                else warnings.catch_warnings():
+            if raising is RuntimeWarning:
+                warnings.simplefilter("error")
+            with pytest.raises(raising):
+                overflowing(w)
+            with pytest.raises(raising):
+                grad(w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.testing.assert_array_equal(grad(w), expected)
+    small = np.array([0.5, 1.5])
+    with np.errstate(all="raise"):
+        np.testing.assert_allclose(grad(small), s2sad.grad(
+            overflowing, optimize=False)(small), rtol=1e-15)
+
+
 def test_a_value_of_python_numbers_alone_is_computed():
     # `a / n` of two Python numbers may raise (ZeroDivisionError): only
     # arithmetic with a NumPy value is deferred
