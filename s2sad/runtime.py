@@ -622,6 +622,25 @@ def owned_copy(x):
     return x.copy() if isinstance(x, (np.ndarray, list, dict, set)) else x
 
 
+def check_updatable(x, what):
+    """Raise what Python raises where the function changes `x`, which may
+    be an argument, in place (`what`: "assignment into", "`.append()` on",
+    "update of"): the generated code changes a copy, which always can be
+    changed."""
+    if x.__class__ is np.ndarray:
+        if not x.flags.writeable:
+            raise ValueError("output array is read-only" if what ==
+                             "update of" else
+                             "assignment destination is read-only")
+    elif isinstance(x, tuple) and what != "update of":
+        if what == "assignment into":
+            raise TypeError(f"'{type(x).__name__}' object does not support "
+                            "item assignment")
+        method = what.split("`.")[1].split("(")[0]
+        raise AttributeError(f"'{type(x).__name__}' object has no attribute "
+                             f"'{method}'")
+
+
 def check_distinct(arguments, message):
     """Refuse arguments that share memory, for a function that changes one
     of them in place (Python would change the other too)."""
@@ -757,7 +776,7 @@ def _arithmetic_warns_only():
     that the warnings filters make an error)? A value `float64_seed`
     leaves uncomputed could otherwise raise. Cached on what both states
     are held in, so that a call costs two identity tests."""
-    errors_state, filters = _ERROR_STATE.get(), warnings.filters
+    errors_state, filters = _error_state(), warnings.filters
     if errors_state is _checked[0] and filters is _checked[1] and len(
             filters) == _checked[2] and (not filters or filters[0] is
                                          _checked[3]):
@@ -770,13 +789,15 @@ def _arithmetic_warns_only():
     return answer
 
 
-try:  # (NumPy 2 holds the error handling in a context variable)
-    from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
-except ImportError:  # pragma: no cover - NumPy 1
-    class _ERROR_STATE:
-        @staticmethod
-        def get():
-            return tuple(sorted(np.geterr().items()))
+def _error_state():
+    """What holds NumPy's error handling: an object that changes when it
+    does (NumPy 2 keeps it in a context variable)."""
+    try:
+        return np._core._ufunc_config._extobj_contextvar.get()
+    except AttributeError:  # pragma: no cover - NumPy 1
+        return tuple(sorted(np.geterr().items()))
+
+
 _checked = [None] * 5  # (the states last checked, and the answer)
 
 

@@ -858,6 +858,8 @@ class _Lowering:
         where = self.sharing(version, set())
         if where == "the caller's argument":
             self.argument_updates.append((name, node))
+        if not where:
+            self.check_updatable(version, node, "update of")
         if where:
             symbol = _SYMBOLS[type(node.value.op)]
             message = self.source.located(
@@ -1100,6 +1102,21 @@ class _Lowering:
             raise self.error(node, f"{what} `{name}` would also change "
                              f"{where}; s2sad does not change values in "
                              f"place: make a copy first (`{name} = {copy}`)")
+        self.check_updatable(self.env[name], node, "update of" if getattr(
+            getattr(node, "value", None), "s2sad_in_place", False) else what)
+
+    def check_updatable(self, version, node, what):
+        """At an update in place of `version`, which may be an argument (or
+        the copy `owned_copy` made of one), raise as Python would where it
+        cannot be changed (a tuple, a read-only array: s2sad changes a
+        copy, which always can be)."""
+        made = self.defs.get(version)
+        if isinstance(made, Assign) and made.fn is runtime.owned_copy:
+            version = made.args[0].name
+        if self.same_object(version) & set(self.parameter_names):
+            self.emit(None, runtime.check_updatable,
+                      [Var(version), Const(what)],
+                      callee=self.runtime_call("check_updatable"), node=node)
 
     def numeric_array(self, version, seen=None):
         """Is SSA name `version` an array of numbers whatever the inputs

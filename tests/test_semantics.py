@@ -6,6 +6,7 @@ import copy
 import builtins
 import inspect
 import itertools
+import re
 import sys
 import types
 
@@ -1166,3 +1167,52 @@ def test_a_string_key_reads_a_value_with_its_derivative():
     numeric = (keyed_by_strings(p, x + eps) - keyed_by_strings(p, x - eps)) \
         / (2 * eps)
     np.testing.assert_allclose(g[1], numeric, rtol=1e-7)
+
+
+def write_into(u, k):
+    u[1] = u[0] * k
+    return np.sum(u * u)
+
+
+def add_into(u, k):
+    u += k
+    return np.sum(u ** 2)
+
+
+def step_into(u, k):
+    u[1:-1] += k * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u ** 2)
+
+
+def append_to(xs, k):
+    xs.append(k * 2.0)
+    return xs[-1] * xs[0]
+
+
+def test_changing_an_argument_that_cannot_change_raises_as_python_does():
+    # s2sad changes a copy of an argument, which always can be changed;
+    # where the function's own change fails (a read-only array, a view
+    # made by np.broadcast_to, a tuple), its derivatives fail as it does
+    # (found by the outside attack: they returned numbers)
+    read_only = np.arange(1.0, 5.0)
+    read_only.setflags(write=False)
+    cases = [(write_into, read_only), (add_into, read_only),
+             (step_into, read_only),
+             (write_into, np.broadcast_to(np.array([0.5]), (4,))),
+             (write_into, (1.0, 2.0, 3.0)), (append_to, (1.0, 2.0))]
+    for f, u in cases:
+        with pytest.raises(Exception) as raised:
+            f(u, 0.3)
+        for derivative in (s2sad.grad(f, argnums=1),
+                           s2sad.value_and_grad(f, argnums=(0, 1))):
+            with pytest.raises(type(raised.value), match=re.escape(
+                    str(raised.value).split(" (")[0][:20])):
+                derivative(u, 0.3)
+        with pytest.raises(type(raised.value)):
+            s2sad.jvp(f, (u, 0.3), (u, 1.0))
+    # what can be changed is changed in a copy, as before
+    u = np.arange(1.0, 5.0)
+    for f in (write_into, add_into, step_into):
+        s2sad.check_grads(f, (u, 0.3))
+        np.testing.assert_array_equal(u, np.arange(1.0, 5.0))
+    assert s2sad.grad(append_to, argnums=1)([1.0, 2.0], 0.3) == 2.0
