@@ -273,6 +273,13 @@ class _Reverse(Transform):
             self.defined.add(out.name)
             sweep += self.reverse_block(self.func.body)
             sweep += self.run_hooks(self.func.all_params)
+        elif not self.split:
+            # an output that does not depend on the inputs: its gradient is
+            # zeros if it is a number (as autograd gives), else refused
+            self.runtime_checks += 1
+            sweep.append(gast.Expr(self.runtime_call("check_scalar", [
+                ssa.render_operand(out),
+                gast.Constant(self.output_where(), None)])))
         body = [s for s in ssa.to_python(self.func.body, self.forward_extra,
                                          self.render_primal)
                 if not isinstance(s, gast.Return)]

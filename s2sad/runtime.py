@@ -726,6 +726,10 @@ def check_scalar(y, where):
         raise errors.GradientShapeError(
             f"{where} requires a scalar output, got a {type(y).__name__}; "
             "use s2sad.vjp or s2sad.jacobian for non-scalar outputs")
+    if isinstance(y, (bool, np.bool_)) or getattr(y, "dtype", None) == bool:
+        raise errors.GradientShapeError(
+            f"{where} requires a number output, got a bool (a comparison?); "
+            "return the number compared, or a smooth function of it")
     if callable(y) or isinstance(y, (str, bytes)):
         raise errors.GradientShapeError(
             f"{where} requires a scalar output, got {type(y).__name__} "

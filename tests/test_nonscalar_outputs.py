@@ -152,3 +152,30 @@ def test_the_users_own_warnings_are_not_repeated(tmp_path, monkeypatch):
         warnings.simplefilter("always")
         assert s2sad.grad(module.f)(2.0) == 3.0
     assert not caught, [str(w.message) for w in caught]
+
+
+def returns_nothing(w):
+    np.sum(w)
+
+
+def compares(w):
+    return np.sum(w) > 0.0
+
+
+def constant(w):
+    return 3
+
+
+def test_an_output_independent_of_the_inputs_is_still_checked():
+    # its gradient is zeros when it is a number (as autograd gives); None,
+    # a bool or an array is refused at the function's line, as an output
+    # that depends on the inputs is (found by the outside attack: None and
+    # bools gave zero gradients)
+    w = np.ones(3)
+    for f, match in [(returns_nothing, "returned None"),
+                     (compares, "got a bool")]:
+        for derivative in (s2sad.grad(f), s2sad.value_and_grad(f)):
+            with pytest.raises(s2sad.S2SADError, match=match):
+                derivative(w)
+    np.testing.assert_array_equal(s2sad.grad(constant)(w), np.zeros(3))
+    assert s2sad.value_and_grad(constant)(w)[0] == 3
