@@ -1471,16 +1471,14 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
         order: how many times to differentiate (1: first derivatives).
         atol, rtol, eps: None for 1e-8, 1e-6 and 1e-6 (tolerances grow
             tenfold per order past the first, as differences of
-            differences lose digits).
+            differences lose digits); for float32 (float16) inputs, a step
+            of 4.9e-3 (0.099) and tolerances twice that.
         argnums: the arguments checked (all by default), keyword only;
             a negative one counts from the end of args.
 
     Raises:
         AssertionError: with the mismatching values.
     """
-    eps = 1e-6 if eps is None else eps
-    rtol = 1e-6 if rtol is None else rtol
-    atol = 1e-8 if atol is None else atol
     if not isinstance(order, int) or order < 1:
         raise errors.S2SADError(f"check_grads: order={order!r}; give an "
                                 "int of 1 or more")
@@ -1498,6 +1496,18 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
                         ((argnums,) if isinstance(argnums, int) else argnums))
     _refuse_dataclasses("check_grads", f, args, argnums)
     _check_inputs(f, args, argnums, False, False, "check_grads")
+    # float32 and float16 inputs are moved, and compared, as their
+    # precision allows: steps of about the cube root of their epsilon, where
+    # a central difference loses the fewest digits
+    kinds = [np.result_type(leaf) for i in argnums
+             for _, leaf in _leaves(args[i]) if isinstance(
+                 leaf, (float, complex, np.ndarray, np.generic))]
+    unit = max([np.finfo(kind).eps for kind in kinds
+                if np.issubdtype(kind, np.inexact)], default=0.0)
+    coarse = unit > np.finfo(np.float64).eps
+    eps = (unit ** (1 / 3) if coarse else 1e-6) if eps is None else eps
+    rtol = (2 * unit ** (1 / 3) if coarse else 1e-6) if rtol is None else rtol
+    atol = (2 * unit ** (1 / 3) if coarse else 1e-8) if atol is None else atol
     _check_first(f, args, argnums, modes, eps, rtol, atol, directions, seed)
     if order == 1:
         return
