@@ -778,30 +778,27 @@ def _arithmetic_warns_only():
     NumPy's error handling as it is by default (not `np.seterr(all=
     "raise")`, an `np.errstate` that raises or calls, nor a RuntimeWarning
     that the warnings filters make an error)? A value `float64_seed`
-    leaves uncomputed could otherwise raise. Cached on what both states
-    are held in, so that a call costs two identity tests."""
-    errors_state, filters = _error_state(), warnings.filters
-    if errors_state is _checked[0] and filters is _checked[1] and len(
-            filters) == _checked[2] and (not filters or filters[0] is
-                                         _checked[3]):
-        return _checked[4]
+    leaves uncomputed could otherwise raise. Cached on the objects both
+    states are held in, so that a call costs a few identity tests."""
+    state = _ERROR_STATE.get() if _ERROR_STATE is not None else tuple(
+        sorted(np.geterr().items()))  # (NumPy 1)
+    filters, checked = warnings.filters, _checked
+    if state is checked[0] and filters is checked[1] and len(
+            filters) == checked[2] and (not filters or filters[0] is
+                                        checked[3]):
+        return checked[4]
     answer = all(how in ("ignore", "warn") for how in np.geterr().values()) \
         and not any(action == "error" and issubclass(RuntimeWarning, kind)
                     for action, _, kind, _, _ in filters)
-    _checked[:] = [errors_state, filters, len(filters),
-                   filters[0] if filters else None, answer]
+    checked[:] = [state, filters, len(filters),
+                  filters[0] if filters else None, answer]
     return answer
 
 
-def _error_state():
-    """What holds NumPy's error handling: an object that changes when it
-    does (NumPy 2 keeps it in a context variable)."""
-    try:
-        return np._core._ufunc_config._extobj_contextvar.get()
-    except AttributeError:  # pragma: no cover - NumPy 1
-        return tuple(sorted(np.geterr().items()))
-
-
+# what holds NumPy's error handling, and changes when it does (NumPy 2: a
+# context variable; NumPy 1 has none)
+_ERROR_STATE = getattr(getattr(getattr(np, "_core", None), "_ufunc_config",
+                               None), "_extobj_contextvar", None)
 _checked = [None] * 5  # (the states last checked, and the answer)
 
 
