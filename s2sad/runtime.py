@@ -783,15 +783,15 @@ def _arithmetic_warns_only():
     state = _ERROR_STATE.get() if _ERROR_STATE is not None else tuple(
         sorted(np.geterr().items()))  # (NumPy 1)
     filters, checked = warnings.filters, _checked
-    if state is checked[0] and filters is checked[1] and len(
-            filters) == checked[2] and (not filters or filters[0] is
-                                        checked[3]):
+    first = filters[0] if filters else None
+    if (state is checked[0] or state == checked[0]) and \
+            filters is checked[1] and len(filters) == checked[2] and \
+            first is checked[3]:
         return checked[4]
     answer = all(how in ("ignore", "warn") for how in np.geterr().values()) \
         and not any(action == "error" and issubclass(RuntimeWarning, kind)
                     for action, _, kind, _, _ in filters)
-    checked[:] = [state, filters, len(filters),
-                  filters[0] if filters else None, answer]
+    checked[:] = [state, filters, len(filters), first, answer]
     return answer
 
 
