@@ -243,9 +243,10 @@ class Vector(str):
 
 def indexed_only(func, param):
     """Is `param` read only as `param[i]`, i an int (a loop variable over a
-    range, an int constant, int arithmetic of them: `ys[t - 1]`), and by
-    `len` and `.shape` (its metadata): items of a time series read in a scalar loop, which
-    are numbers when it is a 1-D float array?"""
+    range, an int constant, int arithmetic of them: `ys[t - 1]`), by
+    unpacking (`a, b = params`), and by `len` and `.shape` (its
+    metadata): items of a time series read in a scalar loop, or of a
+    parameter vector, which are numbers when it is a 1-D float array?"""
     ranges = {a.target for a in ssa.walk(func.body)
               if isinstance(a, ssa.Assign) and a.fn is range}
     ints = {s.target for s in ssa.walk(func.body)
@@ -279,7 +280,8 @@ def indexed_only(func, param):
             return False
         if stmt.fn is len and len(stmt.args) == 1 or stmt.fn is getattr \
                 and isinstance(stmt.args[1], ssa.Const) and \
-                stmt.args[1].value in ssa.METADATA:
+                stmt.args[1].value in ssa.METADATA or \
+                stmt.fn is runtime.check_unpacking:  # (`a, b = params`)
             continue
         index = stmt.args[1] if stmt.fn is operator.getitem else None
         if not (stmt.args and stmt.args[0] == ssa.Var(param) and (

@@ -523,9 +523,11 @@ class _Reverse(Transform):
                 or self.callees:
             return None
         # (one read only at int indices, a parameter vector: 1-D, its items
-        # numbers, as the guard checks)
+        # numbers, as the guard checks; so too data read so, `y[t]`)
         return tuple(analysis.Vector(p) if analysis.indexed_only(self.func, p)
-                     else p for p in self.func.params if p in self.wrt)
+                     else p for p in self.func.params if p in self.wrt) + \
+            tuple(analysis.Vector(p) for p in self.func.params
+                  if p not in self.wrt and analysis.indexed_only(self.func, p))
 
     def checks_guard_may_answer(self, generated, arrays):
         """How many of the general code's checks of kinds (weighted as

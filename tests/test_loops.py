@@ -329,3 +329,31 @@ def test_a_total_reduction_is_a_number_taped_alone():
     assert len(pushes) == 2 and "runtime.shape" not in first, first
     s2sad.check_grads(kernel_sum, (params, X), argnums=0)
     s2sad.check_grads(kernel_sum, (params, X), argnums=0, order=2)
+
+
+def ar_residuals(params, y):
+    a, b = params
+    s = 0.0
+    for t in range(1, len(y)):
+        r = y[t] - a * y[t - 1] - b
+        s += r * r
+    return 0.5 * s
+
+
+def test_a_parameter_vector_unpacked_and_data_read_by_index_are_vectors():
+    # `a, b = params` reads params only by unpacking, and y[t] is data read
+    # at int indices: as 1-D float arrays (the guard's test), their items
+    # are numbers, so no shape is taped per step (found by the outside
+    # attack: 5.6 times a hand-written loop)
+    y = np.sin(np.arange(10.0))
+    params = np.array([0.6, 0.1])
+    grad = s2sad.grad(ar_residuals)
+    expected = s2sad.grad(ar_residuals, optimize=False)
+    for args in [(params, y), (params, list(y)), (list(params), y)]:
+        np.testing.assert_allclose(grad(*args), expected(*args), rtol=1e-14)
+    first = grad.source.split("\ndef ")[0]
+    assert "runtime.is_vector(y)" in first and "runtime.shape" not in first
+    s2sad.check_grads(ar_residuals, (params, y), argnums=0)
+    s2sad.check_grads(ar_residuals, (params, y), argnums=0, order=2)
+    with pytest.raises(ValueError):
+        grad(np.array([0.6, 0.1, 0.2]), y)  # (as the unpacking raises)
