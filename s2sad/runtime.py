@@ -618,7 +618,13 @@ def iterable_tangent(t, seq):
 
 def owned_copy(x):
     """A copy of an argument the function changes by a method
-    (`idx.sort()`): the derivative never changes the caller's data."""
+    (`idx.sort()`) or a helper (`fill(buf)`): the derivative never changes
+    the caller's data. A read-only array's copy is read-only too, so that
+    a change fails there as it fails on the argument."""
+    if x.__class__ is np.ndarray and not x.flags.writeable:
+        x = x.copy()
+        x.setflags(write=False)
+        return x
     return x.copy() if isinstance(x, (np.ndarray, list, dict, set)) else x
 
 

@@ -1189,6 +1189,16 @@ def append_to(xs, k):
     return xs[-1] * xs[0]
 
 
+def _smooth_at(arr, t):
+    arr[t] = 0.5 * (arr[t] + arr[t - 1])
+
+
+def smooth_through_a_helper(u, k):
+    for t in range(1, len(u)):
+        _smooth_at(u, t)
+    return k * np.sum(u * u)
+
+
 def test_changing_an_argument_that_cannot_change_raises_as_python_does():
     # s2sad changes a copy of an argument, which always can be changed;
     # where the function's own change fails (a read-only array, a view
@@ -1210,9 +1220,18 @@ def test_changing_an_argument_that_cannot_change_raises_as_python_does():
                 derivative(u, 0.3)
         with pytest.raises(type(raised.value)):
             s2sad.jvp(f, (u, 0.3), (u, 1.0))
+    # a helper's change, made to a copy of a read-only argument, too
+    with pytest.raises(ValueError, match="read-only"):
+        smooth_through_a_helper(read_only, 0.3)
+    for derivative in (s2sad.grad(smooth_through_a_helper, argnums=1),
+                       s2sad.value_and_grad(smooth_through_a_helper,
+                                            argnums=1)):
+        with pytest.raises(ValueError, match="read-only"):
+            derivative(read_only, 0.3)
     # what can be changed is changed in a copy, as before
     u = np.arange(1.0, 5.0)
     for f in (write_into, add_into, step_into):
         s2sad.check_grads(f, (u, 0.3))
         np.testing.assert_array_equal(u, np.arange(1.0, 5.0))
+    s2sad.check_grads(smooth_through_a_helper, (u, 0.3), argnums=1)
     assert s2sad.grad(append_to, argnums=1)([1.0, 2.0], 0.3) == 2.0
