@@ -606,8 +606,11 @@ def test_a_parameter_vector_s_items_are_numbers_in_its_variant():
     params = np.array([0.3, -0.2])
     g = grad(params, POINTS)
     special, general = grad.source.split("\n\n\ndef ")
-    assert "Specialised to real float NumPy arrays params (1-D)" in special
-    assert "if not runtime.is_vector(params):" in special
+    # (and the data, read at int indices, whose items are numbers too)
+    assert "Specialised to real float NumPy arrays params (1-D), points " \
+        "(1-D)" in special
+    assert "if not runtime.is_vector(params) or not runtime.is_vector(" \
+        "points):" in special
     # (scale and width are numbers: their adjoints need no unbroadcasting)
     assert special.count("unbroadcast") < general.count("unbroadcast")
     s2sad.check_grads(kernel_sum, (params, POINTS), argnums=0)
