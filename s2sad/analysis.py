@@ -439,6 +439,37 @@ def elementwise_leaves(func, arrays):
     return leaves
 
 
+def items_meet_arithmetic_only(func, param):
+    """Do the items of `param` (read at int indices: see `indexed_only`)
+    and what is computed from them go only into elementwise operations
+    (numbers, as in a time series: `y[t] - a * y[t - 1]`), never into a
+    reduction, product or index (`np.sum(X[i] - X[j])`: rows of a
+    matrix)?"""
+    derived = set()
+    changed = True
+    while changed:
+        changed = False
+        for stmt in ssa.walk(func.body):
+            if not isinstance(stmt, ssa.Assign) or stmt.target is None or \
+                    stmt.target in derived:
+                continue
+            operands = {o.name for o in stmt.operands()
+                        if isinstance(o, ssa.Var)}
+            if stmt.fn is operator.getitem and stmt.args[0] == ssa.Var(
+                    param) or operands & derived and (
+                        stmt.fn is ssa.identity or is_elementwise(stmt)):
+                derived.add(stmt.target)
+                changed = True
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and {
+                o.name for o in stmt.operands()
+                if isinstance(o, ssa.Var)} & derived and not (
+                    stmt.target in derived or stmt.fn is runtime.setitem
+                    or stmt.fn in _WRITES):
+            return False
+    return True
+
+
 def _is_slicing(stmt):
     """Is `stmt` `x[a:b]` or `x[a:b, c:d]`, slices of x (of an array, or
     items of a list that, taken for an array, have x's dtype)?"""

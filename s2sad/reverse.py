@@ -523,11 +523,15 @@ class _Reverse(Transform):
                 or self.callees:
             return None
         # (one read only at int indices, a parameter vector: 1-D, its items
-        # numbers, as the guard checks; so too data read so, `y[t]`)
+        # numbers, as the guard checks; so too data read so whose items
+        # only meet arithmetic, `y[t] - a * y[t - 1]`: a time series. Not
+        # data whose items go on to a reduction, `np.sum(X[i] - X[j])`,
+        # rows of a matrix, which would take the general version)
         return tuple(analysis.Vector(p) if analysis.indexed_only(self.func, p)
                      else p for p in self.func.params if p in self.wrt) + \
             tuple(analysis.Vector(p) for p in self.func.params
-                  if p not in self.wrt and analysis.indexed_only(self.func, p))
+                  if p not in self.wrt and analysis.indexed_only(self.func, p)
+                  and analysis.items_meet_arithmetic_only(self.func, p))
 
     def checks_guard_may_answer(self, generated, arrays):
         """How many of the general code's checks of kinds (weighted as

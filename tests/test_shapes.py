@@ -606,7 +606,8 @@ def test_a_parameter_vector_s_items_are_numbers_in_its_variant():
     params = np.array([0.3, -0.2])
     g = grad(params, POINTS)
     special, general = grad.source.split("\n\n\ndef ")
-    # (and the data, read at int indices, whose items are numbers too)
+    # (and the data, read at int indices into arithmetic alone: a series
+    # of numbers too)
     assert "Specialised to real float NumPy arrays params (1-D), points " \
         "(1-D)" in special
     assert "if not runtime.is_vector(params) or not runtime.is_vector(" \
@@ -643,3 +644,24 @@ def test_the_variant_is_chosen_whatever_the_runtime_is_called():
     grad(u0, 3)
     assert "Specialised to real float NumPy arrays u0" in grad.source
     s2sad.check_grads(string_energy_with_a_local_runtime, (u0, 3), argnums=0)
+
+
+def row_distances(params, X):
+    # X[i] is a row: its items go on to a reduction
+    scale = np.exp(params[0])
+    total = 0.0
+    for i in range(len(X)):
+        for j in range(len(X)):
+            total = total + scale * np.exp(-np.sum((X[i] - X[j]) ** 2))
+    return total
+
+
+def test_data_whose_items_are_reduced_is_not_taken_for_a_vector():
+    # a matrix's rows, read at int indices, are not numbers: the variant
+    # does not test X for a vector (a 2-D X would take the general version)
+    X = np.linspace(0.0, 1.0, 8).reshape(4, 2)
+    grad = s2sad.grad(row_distances)
+    grad(np.array([0.2]), X)
+    special = grad.source.split("\n\n\ndef ")[0]
+    assert "is_vector(X)" not in special
+    s2sad.check_grads(row_distances, (np.array([0.2]), X), argnums=0)
