@@ -1455,7 +1455,11 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     `(f(x + eps e_i) - f(x - eps e_i)) / 2eps`, and, along `directions` random
     unit vectors `v`, `v . grad f` with `(f(x + eps v) - f(x - eps v)) / 2eps`.
     In forward mode ("fwd") `jvp` along the same basis and random directions
-    is compared with the same differences. f must return a scalar for "rev".
+    is compared with the same differences. For f returning an array (or a
+    tuple, list or dict of them), "rev" checks the vjp of a random
+    cotangent u against the differences of u . f, as JAX does; orders past
+    the first then follow its derivative along a direction by forward
+    mode.
     Order 2 and up checks the derivative of the derivative the same way,
     in each mode: the directional derivative along a fixed random direction
     (a JVP in "fwd", the gradient's product with it in "rev") is itself
@@ -1513,10 +1517,13 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
         return
     rng = np.random.default_rng(seed + order)
     direction = tuple(_random_like(args[i], rng) for i in argnums)
+    # (an array output's derivative along the direction is an array, whose
+    # reverse mode the next order checks with a cotangent)
+    arrays = "rev" in modes and _has_array_output(f, args)
     for mode in modes:
         derivative = functools.partial(
             _forward_directional, f, tuple(argnums), direction) \
-            if mode == "fwd" else functools.partial(
+            if mode == "fwd" or arrays else functools.partial(
                 _reverse_directional, f, tuple(argnums), direction)
         check_grads(derivative, args, order - 1, modes, atol * 10,
                     rtol * 10, eps, argnums=argnums, directions=directions,
@@ -1595,8 +1602,18 @@ def _random_like(tree, rng):
 def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
                  seed):
     rng = np.random.default_rng(seed)
-    grads = grad(f, argnums=argnums)(*_copied(args)) if "rev" in modes \
-        else None
+    grads, project = None, _number
+    if "rev" in modes:
+        if _has_array_output(f, args):
+            # an array (or a tuple, list or dict of them): reverse mode is
+            # checked along a random cotangent u, as JAX's check_grads
+            # does: u's vjp against the differences of u . f
+            u = _random_like(f(*_copied(args)), rng)
+            cotangents = vjp(f, *_copied(args))[1](u)
+            grads = tuple(cotangents[i] for i in argnums)
+            project = functools.partial(_projected, u)
+        else:
+            grads = grad(f, argnums=argnums)(*_copied(args))
     for k, i in enumerate(argnums):
         # a tuple, list or dict argument is checked leaf by leaf
         for path, leaf in _leaves(args[i]):
@@ -1604,11 +1621,33 @@ def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
             where = f"{name} (arg {i}{''.join(f'[{p!r}]' for p in path)})"
             _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
                         directions, where,
-                        None if grads is None else _get(grads[k], path))
+                        None if grads is None else _get(grads[k], path),
+                        project)
+
+
+def _has_array_output(f, args):
+    """Does f return an array of real numbers of more than one element, or
+    a tuple, list or dict of real numbers and arrays (not one number,
+    which `grad` differentiates)?"""
+    value = f(*_copied(args))
+    leaves = [leaf for _, leaf in _leaves(value)]
+    return all(isinstance(leaf, (int, float, np.ndarray, np.generic)) and
+               not np.iscomplexobj(leaf) for leaf in leaves) and (
+        isinstance(value, (tuple, list, dict)) or np.size(value) > 1)
+
+
+def _number(value):
+    return np.asarray(value)
+
+
+def _projected(u, value):
+    """u . value, leaf by leaf: the number whose gradient is u's vjp."""
+    return sum(np.sum(np.asarray(a) * np.asarray(b)) for (_, a), (_, b) in
+               zip(_leaves(u), _leaves(value)))
 
 
 def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
-                directions, what, g):
+                directions, what, g, project=_number):
     """Check one leaf (a number or array) of argument i, f called on
     copies of args each time (f may change its arguments in place).
 
@@ -1623,9 +1662,9 @@ def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
         moved[i] = _put(moved[i], path, _leaf_like(leaf, value))
         return moved
 
-    def along(v):
-        return (np.asarray(f(*at(x + eps * v))) -
-                np.asarray(f(*at(x - eps * v)))) / (2 * eps)
+    def along(v, project=_number):
+        return (project(f(*at(x + eps * v))) -
+                project(f(*at(x - eps * v)))) / (2 * eps)
 
     def tangent(v):
         tangents = [None] * len(args)
@@ -1639,15 +1678,16 @@ def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
                 for _ in range(directions))]
     if "rev" in modes:
         g = np.asarray(g)
-        numeric = np.array([along(v) for v in basis]).reshape(x.shape)
+        numeric = np.array([along(v, project) for v in basis]).reshape(
+            x.shape)
         if complex_leaf:
             numeric = numeric - 1j * np.array(
-                [along(v) for v in imaginary]).reshape(x.shape)
+                [along(v, project) for v in imaginary]).reshape(x.shape)
         _assert_close(g, numeric, rtol, atol, f"reverse d{what}")
         for v in randoms:  # (of f's one number, whatever its shape)
-            _assert_close(np.real(np.sum(g * v)), np.reshape(along(v), ()),
-                          rtol, atol,
-                          f"reverse directional derivative of {what}")
+            _assert_close(np.real(np.sum(g * v)), np.reshape(
+                along(v, project), ()), rtol, atol,
+                f"reverse directional derivative of {what}")
     if "fwd" in modes:
         for v in basis + imaginary + randoms:
             _assert_close(tangent(v), along(v), rtol, atol,

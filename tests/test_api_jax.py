@@ -247,6 +247,43 @@ def test_check_grads_raises_on_a_wrong_derivative():
         s2sad.check_grads(wrong_second, (X,))
 
 
+def twice_sine(x):
+    return 2.0 * np.sin(x)
+
+
+def squashed_and_norm(x, y):
+    return np.tanh(x) * y, np.sum(x ** 2)
+
+
+@s2sad.custom_vjp
+def sine_off_by_a_tenth(x):
+    return np.sin(x)
+
+
+def _sine_forward(x):
+    return np.sin(x), x
+
+
+def _sine_backward(x, g):
+    return (1.1 * np.cos(x) * g,)
+
+
+sine_off_by_a_tenth.defvjp(_sine_forward, _sine_backward)
+
+
+def test_check_grads_of_array_outputs_checks_the_vjp_of_a_cotangent():
+    # as JAX's check_grads: reverse mode along a random cotangent u against
+    # the differences of u . f (it refused such f, found by the outside
+    # attack); a wrong vjp is caught
+    x = np.array([0.1, 0.2, 0.3])
+    s2sad.check_grads(twice_sine, (x,))
+    s2sad.check_grads(twice_sine, (x,), order=2)
+    s2sad.check_grads(np.sin, (x,), modes=("rev",))
+    s2sad.check_grads(squashed_and_norm, (x, 0.7), modes=("rev",))
+    with pytest.raises(AssertionError, match="reverse"):
+        s2sad.check_grads(sine_off_by_a_tenth, (x,), modes=("rev",))
+
+
 def sum_of_elementwise(x):
     return np.sum(np.sin(x) * x)
 
