@@ -1512,14 +1512,14 @@ def check_grads(f: Callable, args: Sequence, order: int = 1,
     eps = (unit ** (1 / 3) if coarse else 1e-6) if eps is None else eps
     rtol = (2 * unit ** (1 / 3) if coarse else 1e-6) if rtol is None else rtol
     atol = (2 * unit ** (1 / 3) if coarse else 1e-8) if atol is None else atol
-    _check_first(f, args, argnums, modes, eps, rtol, atol, directions, seed)
+    # (an array output's derivative along a direction is an array, whose
+    # reverse mode the next order checks with a cotangent)
+    arrays = _check_first(f, args, argnums, modes, eps, rtol, atol,
+                          directions, seed)
     if order == 1:
         return
     rng = np.random.default_rng(seed + order)
     direction = tuple(_random_like(args[i], rng) for i in argnums)
-    # (an array output's derivative along the direction is an array, whose
-    # reverse mode the next order checks with a cotangent)
-    arrays = "rev" in modes and _has_array_output(f, args)
     for mode in modes:
         derivative = functools.partial(
             _forward_directional, f, tuple(argnums), direction) \
@@ -1602,18 +1602,21 @@ def _random_like(tree, rng):
 def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
                  seed):
     rng = np.random.default_rng(seed)
-    grads, project = None, _number
+    grads, project, arrays = None, _number, False
     if "rev" in modes:
-        if _has_array_output(f, args):
+        try:
+            grads = grad(f, argnums=argnums)(*_copied(args))
+        except errors.GradientShapeError:
+            value = f(*_copied(args))
+            if not _is_array_output(value):
+                raise
             # an array (or a tuple, list or dict of them): reverse mode is
             # checked along a random cotangent u, as JAX's check_grads
             # does: u's vjp against the differences of u . f
-            u = _random_like(f(*_copied(args)), rng)
+            u = _random_like(value, rng)
             cotangents = vjp(f, *_copied(args))[1](u)
             grads = tuple(cotangents[i] for i in argnums)
-            project = functools.partial(_projected, u)
-        else:
-            grads = grad(f, argnums=argnums)(*_copied(args))
+            project, arrays = functools.partial(_projected, u), True
     for k, i in enumerate(argnums):
         # a tuple, list or dict argument is checked leaf by leaf
         for path, leaf in _leaves(args[i]):
@@ -1623,13 +1626,13 @@ def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
                         directions, where,
                         None if grads is None else _get(grads[k], path),
                         project)
+    return arrays
 
 
-def _has_array_output(f, args):
-    """Does f return an array of real numbers of more than one element, or
-    a tuple, list or dict of real numbers and arrays (not one number,
-    which `grad` differentiates)?"""
-    value = f(*_copied(args))
+def _is_array_output(value):
+    """Is `value` an array of real numbers of more than one element, or a
+    tuple, list or dict of real numbers and arrays (not one number, which
+    `grad` differentiates)?"""
     leaves = [leaf for _, leaf in _leaves(value)]
     return all(isinstance(leaf, (int, float, np.ndarray, np.generic)) and
                not np.iscomplexobj(leaf) for leaf in leaves) and (
