@@ -149,8 +149,8 @@ def _scalar_result(stmt, scalars, ranges):
     if getattr(stmt.fn, "__module__", None) == "math" and stmt.fn not in (
             math.prod,) or stmt.fn in (float, int, len):
         return True  # (math.prod of arrays is an array)
-    if stmt.fn in TOTALS and len(stmt.args) == 1 and not stmt.kwargs:
-        return True  # a total reduction: a NumPy number or 0-d array
+    if is_total(stmt):
+        return True  # (a NumPy number or 0-d array)
     rule = rule_of(stmt)
     elementwise = stmt.fn is ssa.identity or (
         rule is not None and rule.partials is not None)
@@ -346,6 +346,12 @@ def known_scalars(func, assume=()):
     return scalars
 
 
+def is_total(stmt):
+    """Is `stmt` a total reduction, `np.sum(x)` (of all items: one
+    argument)?"""
+    return stmt.fn in _TOTALS and len(stmt.args) == 1 and not stmt.kwargs
+
+
 def _reads_attribute(stmt, name):
     """Is `stmt` `x.name`?"""
     return stmt.fn is getattr and len(stmt.args) == 2 and isinstance(
@@ -394,7 +400,7 @@ JOINING = {operator.add, operator.mul, operator.iadd, operator.imul,
 _COPIES = {np.copy, np.array, np.asarray, np.zeros_like, np.ones_like,
            np.empty_like, np.full_like}
 # reductions to a number when given no axis (as methods: of an array)
-TOTALS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin,
+_TOTALS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin,
            np.std, np.var, np.median, np.average, np.nansum, np.nanmean}
 _TOTAL_METHODS = {"sum", "mean", "prod", "max", "min", "std", "var"}
 # elementwise rules that reduce when given one argument (max(xs)), or give
@@ -464,8 +470,7 @@ def items_meet_arithmetic_only(func, param):
         if isinstance(stmt, ssa.Assign) and {
                 o.name for o in stmt.operands()
                 if isinstance(o, ssa.Var)} & derived and not (
-                    stmt.target in derived or stmt.fn is runtime.setitem
-                    or stmt.fn in _WRITES):
+                    stmt.target in derived or stmt.fn in _WRITES):
             return False
     return True
 
@@ -541,11 +546,11 @@ def shape_keys(func, scalars, known_arrays=()):
             arrays.add(stmt.target)
         elif stmt.kwargs or stmt.spreads() or fn in _NOT_ELEMENTWISE:
             pass
-        elif len(args) == 1 and (fn in TOTALS or isinstance(
+        elif len(args) == 1 and (fn in _TOTALS or isinstance(
                 fn, ssa.Method) and fn.name in _TOTAL_METHODS and
                 not_sequence(args[0])):
             found = SCALAR_SHAPE  # (no axis: a number)
-            if fn in TOTALS:
+            if fn in _TOTALS:
                 arrays.add(stmt.target)  # (NumPy's: no list)
         elif fn is ssa.identity:
             found = key(args[0])
@@ -686,7 +691,7 @@ def _keeps_dims(stmt, not_sequence):
     """Is `stmt` a reduction of NumPy's with `keepdims=True` (a method of a
     value known to be no list), writing no `out`?"""
     fn = stmt.fn
-    if not (fn in TOTALS or isinstance(fn, ssa.Method) and fn.name in
+    if not (fn in _TOTALS or isinstance(fn, ssa.Method) and fn.name in
             _TOTAL_METHODS and stmt.args and not_sequence(stmt.args[0])):
         return False
     kwargs = dict(stmt.kwargs)

@@ -1602,19 +1602,19 @@ def _random_like(tree, rng):
 def _check_first(f, args, argnums, modes, eps, rtol, atol, directions,
                  seed):
     rng = np.random.default_rng(seed)
-    grads, project, arrays = None, _number, False
+    grads, project, arrays = None, np.asarray, False
     if "rev" in modes:
         try:
             grads = grad(f, argnums=argnums)(*_copied(args))
         except errors.GradientShapeError:
-            value = f(*_copied(args))
+            value, pull = vjp(f, *_copied(args))
             if not _is_array_output(value):
                 raise
             # an array (or a tuple, list or dict of them): reverse mode is
             # checked along a random cotangent u, as JAX's check_grads
             # does: u's vjp against the differences of u . f
             u = _random_like(value, rng)
-            cotangents = vjp(f, *_copied(args))[1](u)
+            cotangents = pull(u)
             grads = tuple(cotangents[i] for i in argnums)
             project, arrays = functools.partial(_projected, u), True
     for k, i in enumerate(argnums):
@@ -1639,10 +1639,6 @@ def _is_array_output(value):
         isinstance(value, (tuple, list, dict)) or np.size(value) > 1)
 
 
-def _number(value):
-    return np.asarray(value)
-
-
 def _projected(u, value):
     """u . value, leaf by leaf: the number whose gradient is u's vjp."""
     return sum(np.sum(np.asarray(a) * np.asarray(b)) for (_, a), (_, b) in
@@ -1650,7 +1646,7 @@ def _projected(u, value):
 
 
 def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
-                directions, what, g, project=_number):
+                directions, what, g, project=np.asarray):
     """Check one leaf (a number or array) of argument i, f called on
     copies of args each time (f may change its arguments in place).
 
@@ -1665,7 +1661,7 @@ def _check_leaf(f, args, i, path, leaf, modes, eps, rtol, atol, rng,
         moved[i] = _put(moved[i], path, _leaf_like(leaf, value))
         return moved
 
-    def along(v, project=_number):
+    def along(v, project=np.asarray):
         return (project(f(*at(x + eps * v))) -
                 project(f(*at(x - eps * v)))) / (2 * eps)
 

@@ -828,17 +828,19 @@ class _Passes:
         which the zeros made +0.0.
         """
         loads = collections.Counter(_names(tree, gast.Load))
-        unchanged = None  # (found when first needed)
+        written = []  # (`written_in_place`, found when first needed)
+
+        def pass_through(block, j):
+            if not written:
+                written.append(self.written_in_place(tree))
+            self.pass_through(block, j, written[0])
         for block in _blocks(tree.body):
             removed = set()
             for i, stmt in enumerate(block):
                 value, name = getattr(stmt, "value", None), _target(stmt)
                 if self.replaces_cleared(value, value.args[0] if isinstance(
                         value, gast.Call) and value.args else None):
-                    # (the setitem written in the call)
-                    if unchanged is None:
-                        unchanged = self.unwritten_adjoints(tree)
-                    self.pass_through(block, i, unchanged)
+                    pass_through(block, i)  # (the setitem written in the call)
                     continue
                 if name is None or loads[name] != 1 or \
                         self.stores.get(name) != 1 or \
@@ -848,24 +850,22 @@ class _Passes:
                 if j is not None and self.replaces_cleared(
                         block[j].value, value, name):
                     removed.add(i)
-                    if unchanged is None:
-                        unchanged = self.unwritten_adjoints(tree)
-                    self.pass_through(block, j, unchanged)
+                    pass_through(block, j)
             block[:] = [s for i, s in enumerate(block) if i not in removed]
 
-    def pass_through(self, block, j, unchanged):
+    def pass_through(self, block, j, written):
         """`t = runtime.getitem_adjoints(g, x, h, index, replaced=True)` ->
         `t = g` where h is `runtime.item_adjoint(g, index)`, assigned
         earlier in `block`: the slice written back is the one read, so the
         adjoint passes through unchanged (that of `x[index] += v`, whose
         read of x[index] goes into the write with derivative 1). Only
-        where g and t are in `unchanged` (see `unwritten_adjoints`): t is
+        where neither g nor t is `written` (see `written_in_place`): t is
         then the array g, and h a view of it, which nothing writes into."""
         stmt = block[j]
         call, name = stmt.value, _target(stmt)
         if len(call.args) != 4 or not isinstance(call.args[0], gast.Name) \
                 or not isinstance(call.args[2], gast.Name) or \
-                call.args[0].id not in unchanged or name not in unchanged:
+                call.args[0].id in written or name in written:
             return
         total, item = call.args[0].id, call.args[2].id
         if self.stores.get(total) != 1 or self.stores.get(item) != 1:
@@ -877,9 +877,9 @@ class _Passes:
                                                         call.args[3]):
             stmt.value = gast.Name(total, gast.Load(), None, None)
 
-    def unwritten_adjoints(self, tree):
-        """The names of `tree` that no call writes into, directly or
-        through a name that is a copy of them or they of it (`a = b`)."""
+    def written_in_place(self, tree):
+        """The names of `tree` that a call writes into, directly or through
+        a name that is a copy of them or they of it (`a = b`)."""
         links = collections.defaultdict(set)
         written = set()
         for node in trees.walk(tree):
@@ -896,7 +896,7 @@ class _Passes:
             for other in links[todo.pop()] - written:
                 written.add(other)
                 todo.append(other)
-        return _AllBut(written)
+        return written
 
     def replaces_cleared(self, total, cleared, name=None):
         """Make `total`, if it is `runtime.getitem_adjoints(p, x, h, index,
@@ -964,8 +964,6 @@ class _Passes:
             return
         # (groups of reduced arrays, numbers, NumPy float64s), in order
         leaves = ([], [], [])
-        self.parameters = set(_names(tree.args, gast.Param)) | set(
-            _names(tree.args, gast.Load))
         self.top_level = {_target(s): s.value for s in body
                           if isinstance(s, gast.Assign) and _target(s)}
         output = body[at].value.args[0].id
@@ -988,12 +986,12 @@ class _Passes:
                 kind.append(list(group))
         call = _runtime_call(self.runtime_name, "float64_seed",
                              [names(group) for group in groups])
-        for keyword, items in (("numbers", leaves[1]), ("float64s", leaves[
-                2]), ("vectors", [names(group) for group in vectors])):
-            if items:
-                call.keywords.append(gast.keyword(keyword, gast.Tuple(
-                    items, gast.Load()) if keyword == "vectors" else names(
-                        items)))
+        keywords = (("numbers", names(leaves[1])),
+                    ("float64s", names(leaves[2])),
+                    ("vectors", gast.Tuple([names(group) for group in vectors],
+                                           gast.Load())))
+        call.keywords = [gast.keyword(keyword, value)
+                         for keyword, value in keywords if value.elts]
         check = gast.Assign([gast.Name(name, gast.Store(), None, None)], call)
         test = gast.Compare(gast.Name(name, gast.Load(), None, None),
                             [gast.Is()], [gast.Constant(None, None)])
@@ -1088,9 +1086,8 @@ class _Passes:
         (`budget = np.sum(w) - 1.0`): another (a parameter, a global, an
         array) would more likely fail the check on every call."""
         if not isinstance(node, gast.Name) or node.id in made or \
-                node.id not in leaves[1] or node.id in self.parameters or \
-                self.stores.get(node.id) != 1:
-            return False
+                node.id not in leaves[1] or self.stores.get(node.id) != 1:
+            return False  # (a parameter is stored once by the call)
         value = self.top_level.get(node.id)
         if value is None or self._value_kind(
                 value, _TRIAL, ([], [], [])) != "F":
@@ -1485,17 +1482,6 @@ _TRIAL = {}  # (`made` for a value `defer_value` only classifies)
 class _Vectors(list):
     """The names a product `a @ b` reads in a value `defer_value` moves:
     float64 arrays of one shape, and 1-D (see `runtime.float64_seed`)."""
-
-
-class _AllBut:
-    """Every name but those of a set."""
-    __slots__ = ("excluded",)
-
-    def __init__(self, excluded):
-        self.excluded = excluded
-
-    def __contains__(self, name):
-        return name not in self.excluded
 
 
 # the runtime helpers that may write into their first argument

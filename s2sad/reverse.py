@@ -592,33 +592,34 @@ class _Reverse(Transform):
                 gast.Compare(gast.Attribute(gast.Attribute(
                     load(p), "dtype", gast.Load()), "kind", gast.Load()),
                     [gast.NotEq()], [gast.Constant("f", None)])])
-        tests = [test(p, False) for p in self.assume_scalar] + [
-            test(p, True) for p in self.assume_arrays]
-        other = tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(), tests)
+        def any_of(tests):
+            return tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(),
+                                                                tests)
+        not_kinds = any_of([test(p, False) for p in self.assume_scalar] + [
+            test(p, True) for p in self.assume_arrays])
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),
                          [load(p) for p in self.func.params], [])
         if not self.numpy_floats:
-            return [gast.If(other, [gast.Return(call)], [])]
+            return [gast.If(not_kinds, [gast.Return(call)], [])]
         # NumPy float64s are floats whose arithmetic is the same but for
         # errors (inf, nan where Python raises; the code below computes
         # what the function does, on what it is given) and the type of
         # results: the gradients are made float64s again at the end
         floats = [p for p in self.assume_scalar
                   if not isinstance(p, analysis.Vector)]
-        others = [gast.UnaryOp(gast.Not(), self.runtime_call(
+        not_numpy_kinds = any_of([gast.UnaryOp(gast.Not(), self.runtime_call(
             "numpy_floats", [gast.Tuple([load(p) for p in floats],
                                         gast.Load())]))] + [
             test(p, False) for p in self.assume_scalar
             if isinstance(p, analysis.Vector)] + [
-            test(p, True) for p in self.assume_arrays]
+            test(p, True) for p in self.assume_arrays])
         return [
             ssa.assign(self.numpy_floats, gast.Constant(False, None)),
-            gast.If(other, [gast.If(others[0] if len(others) == 1 else
-                                   gast.BoolOp(gast.Or(), others),
-                                   [gast.Return(call)], []),
-                           ssa.assign(self.numpy_floats,
-                                      gast.Constant(True, None))], [])]
+            gast.If(not_kinds, [
+                gast.If(not_numpy_kinds, [gast.Return(call)], []),
+                ssa.assign(self.numpy_floats, gast.Constant(True, None))],
+                [])]
 
     def gradients_of_numpy_floats(self, result):
         """`result` (the gradients), or where the Python-float variant was
@@ -1284,8 +1285,7 @@ class _Reverse(Transform):
             for s in ssa.walk(self.func.body):  # (in order: operands first)
                 if not isinstance(s, ssa.Assign) or s.target is None:
                     continue
-                if s.fn in analysis.TOTALS and len(s.args) == 1 and \
-                        not s.kwargs:
+                if analysis.is_total(s):
                     totals.add(s.target)
                 elif analysis.is_elementwise(s) and any(
                         isinstance(o, ssa.Var) and o.name in totals

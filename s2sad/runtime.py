@@ -814,11 +814,12 @@ def float64_seed(*groups, numbers=(), float64s=(), vectors=()):
     reductions and arithmetic from `groups` of values, each of float64
     arrays and NumPy float64s of one shape that a reduction reads together,
     of `vectors`, each of 1-D float64 arrays of one shape that a product
-    `a @ b` reads, and `numbers`, each a Python float, NumPy float64 or int (of a size
-    that converts to a float), and `float64s`, each a NumPy float64; else
-    None (the output is then computed, and seeded by `seed`). None too
-    where float64 arithmetic may raise (`np.seterr(all="raise")`, warnings
-    made errors): the value is computed then, for its error."""
+    `a @ b` reads, and `numbers`, each a Python float, NumPy float64 or
+    int (of a size that converts to a float), and `float64s`, each a NumPy
+    float64; else None (the output is then computed, and seeded by
+    `seed`). None too where float64 arithmetic may raise
+    (`np.seterr(all="raise")`, warnings made errors): the value is computed
+    then, for its error."""
     for group in groups:
         shape = group[0].shape if group[0].__class__ is np.ndarray else ()
         for a in group:
@@ -859,9 +860,6 @@ def getitem_adjoint(g, x, index):
     cls = x.__class__
     if cls is Like or cls is np.ndarray and x.dtype.kind != "O":
         out = np.zeros(x.shape, _adjoint_dtype(g))  # the common case
-        if _is_plain_index(index):
-            out[index] = g
-            return out
     elif _is_sequence(x) or isinstance(x, dict):
         out = zeros_like(x)
         out[index] = out[index] + g
@@ -890,9 +888,9 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
         for g, index in zip(gs, indices):  # (the common case, at once)
             cls = g.__class__
             if not (cls is float or cls is np.float64 or cls is _ndarray and
-                    g.dtype is _FLOAT64) or not _is_plain_index(index):
+                    g.dtype is _FLOAT64) or not is_basic_index(index):
                 break
-        else:  # float64 arrays and numbers, slices and ints
+        else:  # float64 arrays and numbers, basic indices
             out = total if owned and total.flags.writeable else total.copy()
             if replaced:
                 out[indices[0]] = gs[0]
@@ -967,20 +965,6 @@ def like(x):
 
 
 _last_like = [Like(np.empty(0))]  # (shared by threads: any one will do)
-
-
-def _is_plain_index(index):
-    """Is `index` an int, a slice, or a tuple of them (a basic index that
-    reads each item once, at once)?"""
-    cls = index.__class__
-    if cls is slice or cls is int:
-        return True
-    if cls is tuple:
-        for part in index:
-            if part.__class__ is not slice and part.__class__ is not int:
-                return False
-        return True
-    return False
 
 
 def is_basic_index(index):
