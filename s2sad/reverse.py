@@ -432,15 +432,19 @@ class _Reverse(Transform):
                 # real part (as the array code's `runtime.gradient`)
                 grads = [gast.Attribute(g, "real", gast.Load())
                          for g in grads]
+            converted = grads
             if complex_values or analysis.may_make_ints(self.func) or \
                     analysis.may_make_numpy_floats(self.func) or \
                     self.calls_numpy(body[seed_at:]):
                 # floats in, a float out (not an int, nor an np.float64)
-                grads = [gast.Call(self.builtin("float"), [g], [])
-                         for g in grads]
-            result = self.gradients_of_numpy_floats(
-                grads[0] if isinstance(self.argnums, int)
-                else gast.Tuple(grads, gast.Load()))
+                converted = [gast.Call(self.builtin("float"), [g], [])
+                             for g in grads]
+
+            def packed(gs):
+                return gs[0] if isinstance(self.argnums, int) else \
+                    gast.Tuple(gs, gast.Load())
+            result = self.gradients_of_numpy_floats(packed(grads),
+                                                    packed(converted))
         elif isinstance(self.argnums, int):
             result = self.runtime_call("gradient", grads + [load(self.wrt[0])])
         else:
@@ -621,16 +625,17 @@ class _Reverse(Transform):
                 ssa.assign(self.numpy_floats, gast.Constant(True, None))],
                 [])]
 
-    def gradients_of_numpy_floats(self, result):
-        """`result` (the gradients), or where the Python-float variant was
-        given NumPy float64s, `runtime.as_classes_of(result, params)`:
-        each gradient of a float64 a float64."""
+    def gradients_of_numpy_floats(self, grads, floats):
+        """`floats` (the gradients as Python floats), or where the
+        Python-float variant was given NumPy float64s,
+        `runtime.as_classes_of(grads, params)`: each gradient of a float64
+        a float64, of a float a float."""
         if not self.numpy_floats:
-            return result
+            return floats
         params = gast.Tuple([load(p) for p in self.wrt], gast.Load()) \
             if not isinstance(self.argnums, int) else load(self.wrt[0])
         return gast.IfExp(load(self.numpy_floats), self.runtime_call(
-            "as_classes_of", [result, params]), result)
+            "as_classes_of", [grads, params]), floats)
 
     def gradient_function(self, body):
         if self.fallback and self.assume_arrays:
