@@ -12,8 +12,10 @@ from s2sad.api import (
     Derivative, check_grads, clear_cache, elementwise_grad, grad, hessian,
     hvp, jacfwd, jacobian, jacrev, jvp, linearize, make_hvp, show,
     value_and_grad, vjp)
+from s2sad.checkpoints import checkpointed, checkpointed_while
 from s2sad.errors import S2SADError
-from s2sad.extend import custom_jvp, custom_vjp, grad_of, stop_gradient
+from s2sad.extend import (
+    checkpoint, custom_jvp, custom_vjp, grad_of, stop_gradient)
 from s2sad.rules.registry import (  # noqa: F401 - d is not in __all__
     adjoint, d, elementwise, non_differentiable, tangent)
 
@@ -24,6 +26,8 @@ __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "linearize", "jacfwd",
     "jacrev", "jacobian", "hessian", "hvp", "make_hvp", "elementwise_grad",
     "check_grads", "show", "clear_cache", "Derivative",
+    # Memory
+    "checkpoint", "checkpointed", "checkpointed_while",
     # Rules of your own, and gradient hooks
     "adjoint", "tangent", "elementwise", "non_differentiable",
     "custom_vjp", "custom_jvp", "grad_of", "stop_gradient",

@@ -84,7 +84,7 @@ MARKER = "# s2sad-output: written by s2sad; do not edit, generate it again."
 
 # the modules of s2sad whose definitions a standalone module may copy: what
 # generated code calls at run time, never the engine that generates it
-_COPYABLE = re.compile(r"s2sad\.(runtime|errors|rules\.(?!registry$)\w+)$")
+_COPYABLE = re.compile(r"s2sad\.(runtime|errors|checkpoints|rules\.(?!registry$)\w+)$")
 _RESERVED = {"_user", "_load_module", "__all__"}
 _ORDER = ("module", "from", "value", "builtin", "copy", "namespace", "part")
 

@@ -22,6 +22,7 @@ import builtins
 import functools
 import inspect
 import re
+import types
 
 import numpy
 
@@ -60,6 +61,32 @@ class CustomVJP:
         return self.fn(*args, **kwargs)
 
 
+class Recomputed:
+    """A function whose calls, in reverse mode, keep their arguments only,
+    and run its derivative's forward sweep again in the backward sweep:
+    `s2sad.checkpoint(fn)`. Otherwise it is fn."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "checkpoint")
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    @property
+    def __s2sad_closure__(self):  # (see runtime.bound: fn's values)
+        return getattr(self.fn, "__s2sad_closure__", None)
+
+    def __get__(self, obj, cls=None):  # a method: checkpointed, bound
+        return self if obj is None else Recomputed(types.MethodType(
+            self.fn, obj))
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return f"s2sad.checkpoint({self.fn!r})"
+
+
 def is_user_function(fn):
     """Does s2sad differentiate calls to `fn` through its source (or the
     user's plain-Python derivative), rather than through a registry rule?"""
@@ -72,7 +99,7 @@ def is_user_function(fn):
     if isinstance(fn, functools.partial):  # dispatched at run time
         return is_user_function(fn.func)
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
-    if isinstance(fn, CustomVJP):
+    if isinstance(fn, (CustomVJP, Recomputed)):
         return True
     if call_method(fn) is not None:  # an instance of a class with __call__
         return True
@@ -95,7 +122,8 @@ def _closure_of(fn):
 def call_method(obj):
     """`type(obj).__call__` when obj is an instance of a user's class."""
     if inspect.isfunction(obj) or inspect.isclass(obj) or \
-            inspect.ismethod(obj) or isinstance(obj, CustomVJP) or \
+            inspect.ismethod(obj) or isinstance(
+                obj, (CustomVJP, Recomputed)) or \
             getattr(type(obj), "__s2sad_current__", None) is not None:
         return None
     method = getattr(type(obj), "__call__", None)
@@ -125,7 +153,7 @@ def callee(function):
     Raises:
         SourceUnavailableError (unlocated): no source and no rule.
     """
-    if has_rule(function):
+    if has_rule(function) or isinstance(function, Recomputed):
         return function, (), {}  # a rule wins over the source
     if isinstance(function, numpy.vectorize):
         raise errors.UnsupportedCallError(
@@ -379,6 +407,12 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
         owned: called by `s2sad.vjp` (see `derive.derive`), not from
             generated code.
     """
+    if isinstance(function, Recomputed):  # its own, recomputed
+        forward, pull = vjp_functions(function.fn, args, keywords, slots,
+                                      spread, owned)
+        keep, again = _recomputation(tuple(keywords))
+        return (functools.partial(keep, forward),
+                functools.partial(again, forward, pull))
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -404,6 +438,9 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False):
     tangent: it takes the call's own arguments, then one tangent per slot
     (a sequence, one per item, for a `*xs` slot), then the call's keywords,
     and returns (value, tangent)."""
+    if isinstance(function, Recomputed):  # (only reverse mode recomputes)
+        return jvp_function(function.fn, args, keywords, slots, spread,
+                            owned)
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -471,6 +508,43 @@ def check_cotangents(cotangents, nargs, name):
 
 
 _ADAPTERS = {}
+
+
+def _recomputation(keywords):
+    """The forward and pull functions of a call to `s2sad.checkpoint(fn)`
+    passing `keywords`, given fn's own: going forward, keep the call's
+    arguments (not fn's residuals); going back, run fn's forward sweep
+    again from them, then its pull. Generated, as `_adapter`'s, so that
+    they are differentiated again for higher orders (no `**` of
+    differentiated values)."""
+    key = ("recompute", keywords)
+    found = _ADAPTERS.get(key)
+    if found is not None:
+        return found
+    prefix = "_"
+    while any(k.startswith(prefix) for k in keywords):
+        prefix += "_"
+    given = "".join(f", {k}={k}" for k in keywords)
+    kept = "".join(f"{k}, " for k in keywords)
+    star = "".join(f", {k}" for k in keywords)
+    text = (
+        f"def keep_arguments({prefix}forward, *{prefix}args{star}):\n"
+        f"    {prefix}value, {prefix}residuals = {prefix}forward("
+        f"*{prefix}args{given})\n"
+        f"    return {prefix}value, ({prefix}args, ({kept}))\n\n\n"
+        f"def recompute({prefix}forward, {prefix}pull, {prefix}saved, "
+        f"{prefix}value_bar):\n"
+        f"    {prefix}args, ({kept}) = {prefix}saved\n"
+        f"    {prefix}value, {prefix}residuals = {prefix}forward("
+        f"*{prefix}args{given})\n"
+        f"    return {prefix}pull({prefix}residuals, {prefix}value_bar)\n")
+    filename = f"<s2sad:recompute_call:{len(_ADAPTERS)}>"
+    errors.register_source(filename, text)
+    namespace = {}
+    exec(compile(text, filename, "exec"), namespace)
+    found = _ADAPTERS[key] = (namespace["keep_arguments"],
+                              namespace["recompute"])
+    return found
 
 
 def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=()):

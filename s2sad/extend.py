@@ -81,6 +81,22 @@ def custom_jvp(fun: Callable, nondiff_argnums: Sequence[int] = ()
     return _Custom(fun, tuple(nondiff_argnums), reverse_from_jvp=True)
 
 
+def checkpoint(fun: Callable) -> CustomVJP:
+    """Recompute `fun` in the backward sweep instead of keeping what its
+    derivative reads (as `jax.checkpoint`), usable as a decorator.
+
+    Called inside a differentiated function, `fun(*args)` keeps only its
+    arguments for the backward sweep: there, its forward sweep runs again
+    from them, then its backward sweep. A layer's or a time step's
+    intermediate arrays then live only while its own derivative runs, for
+    the price of running it twice. In forward mode, and undifferentiated,
+    it is `fun` itself. `fun` must not change its arguments in place (the
+    recomputation starts from them). For a long loop inside one function,
+    see `s2sad.checkpointed`.
+    """
+    return calls.Recomputed(fun)
+
+
 class _Custom(CustomVJP):
     """custom_vjp and custom_jvp: JAX's calling conventions (arguments
     not differentiated) over s2sad's (every positional argument)."""

@@ -1718,6 +1718,8 @@ def _free(tree, runtime_name):
             loops.append(node)
     for loop in loops:  # (once all that is kept is known)
         loop.body = _freed_each_iteration(loop.body, stores, loads, kept)
+    for block in _blocks(tree.body):
+        block[:] = _freed_after_loops(block, kept)
 
     body = tree.body
     for stmt in body:
@@ -1769,6 +1771,25 @@ def _freed_each_iteration(body, stores, loads, kept):
             gast.Break, gast.Continue, gast.Return)):
         return body
     return body + [_deletion(names)]
+
+
+def _freed_after_loops(block, kept):
+    """`block` with a `del`, after each loop known to run once or more
+    (marked `runs`: a checkpointed loop's bundle), of the names its body
+    assigns at its top level (so on every step) that the rest of the
+    block does not read: its last step's values, which would otherwise
+    live on through the reverse sweep that follows it."""
+    out = []
+    for i, stmt in enumerate(block):
+        out.append(stmt)
+        if not (isinstance(stmt, gast.For) and getattr(stmt, "runs", False)):
+            continue
+        later = set(_names(gast.Module(block[i + 1:], []), gast.Load))
+        names = {n for s in stmt.body if isinstance(s, gast.Assign)
+                 for n in _names(s, gast.Store)} - later - kept
+        if names:
+            out.append(_deletion(names))
+    return out
 
 
 def _deletion(names):

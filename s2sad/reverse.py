@@ -8,13 +8,16 @@ accumulated in program order; branches are replayed with the same test, so
 every primal value an adjoint reads is still defined.
 """
 
+import builtins
 import collections
+import functools
 import operator
 
 import gast
 import numpy as np
 
-from s2sad import analysis, codegen, errors, runtime, ssa, trees
+from s2sad import (
+    analysis, checkpoints, codegen, errors, runtime, ssa, trees)
 from s2sad.transform import (Generated, Later, Transform, defined_in, load,
                              partials, times)
 
@@ -198,6 +201,11 @@ class _Reverse(Transform):
         self.invariants = set()
         self.loops = []  # the loops being reversed, outermost first
         self.read_only = None  # see `read_only_values`
+        # id(checkpointed loop) -> its names (see `reverse_checkpointed`)
+        self.checkpoints = {}
+        self.definitions = {s.target: s for s in ssa.walk(func.body)
+                            if isinstance(s, ssa.Assign)}
+        self.check_checkpointed()
 
     # -- names --
 
@@ -281,7 +289,8 @@ class _Reverse(Transform):
                 ssa.render_operand(out),
                 gast.Constant(self.output_where(), None)])))
         body = [s for s in ssa.to_python(self.func.body, self.forward_extra,
-                                         self.render_primal)
+                                         self.render_primal,
+                                         self.checkpointed_forward)
                 if not isinstance(s, gast.Return)]
         if self.pushes:
             body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
@@ -394,9 +403,11 @@ class _Reverse(Transform):
         cotangent = self.bars.get(getattr(self.output, "name", None)) or \
             self.namer.fresh("value_bar")
         backward = []
-        if self.tape:  # each call pops its own copy
-            backward.append(ssa.assign(self.tape, gast.Call(
-                self.builtin("list"), [load(self.tape)], [])))
+        stacks = [self.tape] if self.tape else []
+        stacks += [c.snapshots for c in self.checkpoints.values()]
+        for stack in stacks:  # each call pops its own copy
+            backward.append(ssa.assign(stack, gast.Call(
+                self.builtin("list"), [load(stack)], [])))
         backward += sweep
         backward.append(returned)
         bwd = self.function_def(
@@ -925,6 +936,14 @@ class _Reverse(Transform):
         Names from outside the loop that collect adjoints inside it start
         at zero before it, so the loop body only ever accumulates.
         """
+        checkpointed = self.checkpointed_loop(stmt)
+        if checkpointed is not None and self.loops:
+            raise self.source.error(
+                errors.UnsupportedSyntaxError, self.definitions[
+                    checkpointed.name].node,
+                "s2sad.checkpointed marks a loop that is not inside another "
+                "loop; checkpoint the outer loop, or move the inner one "
+                "into a function of its own")
         inner = list(ssa.walk([stmt]))
         local = defined_in([stmt])
         phis = [p for p in stmt.phis if p.target in self.active]
@@ -989,11 +1008,179 @@ class _Reverse(Transform):
             target = gast.Name("_", gast.Store(), None, None)
         loop = gast.For(target, iterations, body, [], None)
         loop.restores = self.restored | {target.id}
-        out.append(loop)
+        if checkpointed is not None:
+            out += self.reverse_checkpointed(stmt, checkpointed, loop)
+        else:
+            out.append(loop)
         for phi in phis:
             if isinstance(phi.left, ssa.Var) and phi.left.name in self.active:
                 self.accumulate(out, phi.left.name, load(self.bars[phi.target]))
         return out
+
+    # -- checkpointed loops --
+
+    def check_checkpointed(self):
+        """Refuse `s2sad.checkpointed(...)` anywhere but as what a `for`
+        loop iterates, and `s2sad.checkpointed_while(...)` anywhere but as
+        a `while` loop's whole test, the loop running to its end (its
+        schedule is made for the steps it runs)."""
+        marks = {getattr(self.checkpointed_loop(s), "name", None): s
+                 for s in ssa.walk(self.func.body)
+                 if isinstance(s, (ssa.For, ssa.While))}
+        for stmt in self.definitions.values():
+            if stmt.fn is checkpoints.checkpointed and \
+                    stmt.target not in marks:
+                raise self.source.error(
+                    errors.UnsupportedSyntaxError, stmt.node,
+                    "s2sad.checkpointed(...) marks the sequence a `for` "
+                    "loop iterates, and the loop must run to its end (no "
+                    "`break`, `return` or exception leaving it): its "
+                    "schedule is made for the loop's length. Write the "
+                    "early exit as `while s2sad.checkpointed_while(test, "
+                    "snapshots=s):`, or keep it out of the checkpointed "
+                    "loop")
+            if stmt.fn is checkpoints.checkpointed_while:
+                loop = marks.get(stmt.target)
+                if loop is None:
+                    raise self.source.error(
+                        errors.UnsupportedSyntaxError, stmt.node,
+                        "s2sad.checkpointed_while(...) is the whole test "
+                        "of a `while` loop that leaves only by its test "
+                        "(no `break` or `return` inside): `while "
+                        "s2sad.checkpointed_while(t < T, snapshots=s):`")
+
+    def checkpointed_loop(self, stmt):
+        """The `s2sad.checkpointed(...)` a `for` loop iterates, or the
+        `s2sad.checkpointed_while(...)` that is a `while` loop's test; or
+        None. (In SSA: `_t1 = runtime.iterable(c)`, `for _k in
+        range(len(_t1))`, `t = _t1[_k]`; `while c:`.)"""
+        if isinstance(stmt, ssa.While):
+            test = self.definitions.get(getattr(stmt.test, "name", None))
+            return stmt.test if test is not None and \
+                test.fn is checkpoints.checkpointed_while else None
+        chain = [builtins.range, builtins.len, runtime.iterable,
+                 checkpoints.checkpointed]
+        operand = getattr(stmt, "iter", None) if isinstance(
+            stmt, ssa.For) else None
+        for fn in chain:
+            made = self.definitions.get(getattr(operand, "name", None))
+            if made is None or made.fn is not fn or not made.args:
+                return None
+            if fn is checkpoints.checkpointed:
+                return operand
+            operand = made.args[0]
+        return None
+
+    def loop_run(self, stmt, names, start, stop, extra=None):
+        """Steps `start` to `stop` of the loop `stmt` (with the tape's
+        pushes, given `extra`), from its state as it is (no entry copies;
+        a `while` loop's test is known to hold for them)."""
+        target, iterations = names.steps(start, stop)
+        return gast.For(target, iterations, ssa.iteration(
+            stmt, extra, self.render_primal, tested=False), [], None)
+
+    def reverse_checkpointed(self, stmt, checkpointed, loop):
+        """The reverse sweep of a checkpointed loop, given `loop`, its
+        reverse loop over every iteration: the actions of its schedule
+        (`checkpoints.Revolve`), each restoring a snapshot of the loop's
+        state and running steps forward from it, then either taking a new
+        snapshot or reversing a bundle of steps with the tape."""
+        names = _Checkpoint(self.namer, self.builtin, checkpointed, stmt,
+                            self.trips.get(id(stmt)))
+        self.locals |= names.locals()
+        steps = self.loop_run(stmt, names, names.start, names.stop)
+        read = set(trees.names(steps, gast.Load))
+        names.state = [p.target for p in stmt.phis if p.target in read]
+        self.checkpoints[id(stmt)] = names
+        taped = self.loop_run(stmt, names, names.stop, names.end,
+                              functools.partial(self.forward_extra,
+                                                uncounted=stmt))
+        taped.runs = True  # (one or more steps: see optimize._free)
+        loop.iter = names.steps(names.stop, names.end, backwards=True)[1]
+        # (a snapshot's last use may change it, unless the backward sweep
+        # can run again: a vjp's pullback, called for each cotangent)
+        last = gast.Call(gast.Attribute(load(names.snapshots), "pop",
+                                        gast.Load()), [], [])
+        if self.split:
+            last = self.runtime_call("snapshot", [last])
+        restore = gast.If(load(names.last), [ssa.unpack(names.state, last)], [
+            ssa.unpack(names.state, self.runtime_call("snapshot", [
+                gast.Subscript(load(names.snapshots), gast.Constant(
+                    -1, None), gast.Load())]))])
+        pushing = gast.Compare(load(names.end), [gast.Is()],
+                               [gast.Constant(None, None)])
+        schedule = gast.Call(gast.Attribute(
+            load(names.schedule), "backward", gast.Load()), [
+                load(names.trips)] if names.trips else [], [])
+        actions = gast.For(
+            gast.Tuple([gast.Name(n, gast.Store(), None, None)
+                        for n in names.action()], gast.Store()),
+            schedule, [restore, steps, gast.If(pushing, [
+                self.take_snapshot(names)], [taped, loop])], [], None)
+        actions.restores = set(trees.names(actions, gast.Store))
+        line = self.source.lineno(self.definitions[checkpointed.name].node)
+        return [codegen.comment(
+            f"line {line}: a checkpointed loop, reversed on its binomial "
+            f"schedule ({names.schedule}.backward())"), actions]
+
+    def take_snapshot(self, names):
+        """`_snapshots.append(runtime.snapshot((state...)))`."""
+        state = gast.Tuple([load(n) for n in names.state], gast.Load())
+        return gast.Expr(gast.Call(gast.Attribute(
+            load(names.snapshots), "append", gast.Load()),
+            [self.runtime_call("snapshot", [state])], []))
+
+    def checkpointed_forward(self, stmt):
+        """A checkpointed loop in the forward sweep: run as the function
+        runs it, taking the schedule's first snapshots on the way (a
+        `while` loop: taking them as it goes, `checkpoints.Online`); None
+        for any other loop."""
+        names = self.checkpoints.get(id(stmt))
+        if names is None:
+            return None
+        state = gast.Tuple([load(n) for n in names.state], gast.Load())
+        made = self.definitions[names.checkpointed.name]
+        if names.trips is None:  # a `for` loop: the sweep's stretches
+            schedule = self.runtime_call("revolve", [
+                ssa.render_operand(names.checkpointed),
+                ssa.render_operand(names.sequence), state])
+            target, iterations = names.steps(names.start, names.stop)
+            run = [gast.For(target, iterations, ssa.iteration(
+                stmt, None, self.render_primal), [], None)]
+            loop = gast.For(
+                gast.Tuple([gast.Name(n, gast.Store(), None, None)
+                            for n in (names.start, names.stop)],
+                           gast.Store()),
+                gast.Attribute(load(names.schedule), "sweep", gast.Load()),
+                [self.take_snapshot(names)] + run, [], None)
+            before = []
+        else:  # a `while` loop: a snapshot when its count says so
+            budget = [_argument(made, 1, "snapshots"),
+                      _argument(made, 2, "bundle")]
+            schedule = self.runtime_call("online_revolve", [])
+            held = gast.Call(self.builtin("len"), [load(names.snapshots)],
+                             [])
+            keep = gast.Call(gast.Attribute(
+                load(names.schedule), "keep", gast.Load()), [held] + [
+                ssa.render_operand(o) for o in budget] + [
+                self.runtime_call("state_size", [state])], [])
+            take = gast.If(gast.Compare(
+                load(names.trips), [gast.Eq()], [gast.Attribute(
+                    load(names.schedule), "next", gast.Load())]), [
+                ssa.assign(names.snapshots, self.runtime_call(
+                    "thinned", [load(names.snapshots), keep])),
+                self.take_snapshot(names)], [])
+
+            def count(region, place):
+                return [ssa.assign(names.trips, gast.BinOp(
+                    load(names.trips), gast.Add(), gast.Constant(1, None)))] \
+                    if region is stmt and place == "end" else []
+            loop = gast.While(gast.Constant(True, None), ssa.iteration(
+                stmt, count, self.render_primal, after_test=[take]), [])
+            before = [ssa.assign(names.trips, gast.Constant(0, None))]
+        return ssa.entry(stmt) + before + [
+            ssa.assign(names.schedule, schedule),
+            ssa.assign(names.snapshots, gast.List([], gast.Load())), loop]
 
     def restore(self, region, place, block, reverse_code):
         """Bring back the values of one loop iteration (or branch) that
@@ -1174,10 +1361,13 @@ class _Reverse(Transform):
                 for s in ssa.walk(region.body))
         return self._unchanging[id(region)]
 
-    def forward_extra(self, region, place):
-        """Tape pushes and trip counts inserted into the forward sweep."""
+    def forward_extra(self, region, place, uncounted=None):
+        """Tape pushes and trip counts inserted into the forward sweep (not
+        the count of the loop `uncounted`, whose steps a checkpointed
+        loop's schedule runs)."""
         out = []
-        trips = self.trips.get(id(region))
+        trips = self.trips.get(id(region)) if region is not uncounted \
+            else None
         if trips and place == "before":
             out.append(ssa.assign(trips, gast.Constant(0, None)))
         pushed = self.pushes.get((id(region), place))
@@ -1409,6 +1599,53 @@ class _Reverse(Transform):
         self.defined.add(name)
         out.append(ssa.assign(bar, expr))
 
+
+class _Checkpoint:
+    """The names generated code gives a checkpointed loop's schedule, and
+    how it runs some of the loop's steps."""
+
+    def __init__(self, namer, builtin, checkpointed, loop, trips):
+        self.builtin = builtin  # (Transform.builtin)
+        self.checkpointed = checkpointed  # s2sad.checkpointed(...) or _while
+        self.trips = trips  # a `while` loop's trip count (else None)
+        # what a `for` loop indexes (range(len(...))), and by what
+        self.sequence, self.index = getattr(loop, "iter", None), getattr(
+            loop, "target", "_")
+        self.schedule = namer.fresh("_schedule")
+        self.snapshots = namer.fresh("_snapshots")
+        self.start, self.stop, self.end, self.last = (
+            namer.fresh(n) for n in ("_start", "_stop", "_end", "_last"))
+        self.state = []  # the loop's header values its steps read
+
+    def action(self):
+        return [self.start, self.stop, self.end, self.last]
+
+    def locals(self):
+        return {self.schedule, self.snapshots, *self.action()}
+
+    def steps(self, start, stop, backwards=False):
+        """(target, iterations) of a loop over steps `start` to `stop`:
+        `sequence[start:stop]` of a `for` loop's, `range(stop - start)`
+        of a `while` loop's; last first if `backwards`."""
+        if self.trips is None:
+            iterations = gast.Subscript(
+                ssa.render_operand(self.sequence), gast.Slice(
+                    load(start), load(stop), None), gast.Load())
+        else:
+            iterations = gast.Call(self.builtin("range"), [gast.BinOp(
+                load(stop), gast.Sub(), load(start))], [])
+        if backwards and self.trips is None:
+            iterations = gast.Call(self.builtin("reversed"), [iterations],
+                                   [])
+        return gast.Name(self.index, gast.Store(), None, None), iterations
+
+
+def _argument(call, position, name):
+    """The operand a call passes at `position` or as `name`, or the
+    constant None."""
+    if len(call.args) > position:
+        return call.args[position]
+    return next((v for k, v in call.kwargs if k == name), ssa.Const(None))
 
 
 class _Journal:

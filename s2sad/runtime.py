@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from s2sad import errors
+from s2sad import checkpoints, errors
 
 
 def unbroadcast(g, x):
@@ -541,9 +541,11 @@ irshift = _updating(operator.rshift, ">>")
 def iterable(seq):
     """What a `for` loop indexes: a list, tuple, array, string or range as
     it is; anything else (a dict: its keys; a set, an iterator) as the list
-    of what iterating it gives."""
+    of what iterating it gives; a checkpointed loop's sequence."""
     if isinstance(seq, (list, tuple, np.ndarray, str, range)):
         return seq
+    if seq.__class__ is checkpoints.Checkpointed:
+        return seq.sequence
     return list(seq)
 
 
@@ -556,7 +558,8 @@ def keys(mapping):
 def iterable_adjoint(g, seq):
     """The adjoint of `iterable`: g for a sequence; a dict's keys have
     none."""
-    if isinstance(seq, (list, tuple, np.ndarray, str, range)):
+    if isinstance(seq, (list, tuple, np.ndarray, str, range,
+                        checkpoints.Checkpointed)):
         return g
     if isinstance(seq, dict):
         return zeros_like(seq)
@@ -614,6 +617,73 @@ def iterable_tangent(t, seq):
     if isinstance(seq, dict):
         return zeros_like(list(seq))
     return iterable_adjoint(t, seq)
+
+
+def revolve(loop, sequence, state):
+    """The schedule of a checkpointed loop (a `checkpoints.Checkpointed`)
+    over `sequence`, what the loop indexes, carrying `state` (a tuple of
+    the values it starts from; see `checkpoints.Revolve`)."""
+    if loop.__class__ is not checkpoints.Checkpointed:
+        raise errors.UnsupportedCallError(
+            f"a checkpointed loop iterates s2sad.checkpointed(...) itself, "
+            f"got a {type(loop).__name__}")
+    return checkpoints.Revolve(loop, sequence, state)
+
+
+def online_revolve():
+    """The schedule of a checkpointed `while` loop (see
+    `checkpoints.Online`)."""
+    return checkpoints.Online()
+
+
+def state_size(state):
+    """How many numbers a loop's state holds (`checkpoints.numbers`)."""
+    return checkpoints.numbers(state)
+
+
+def thinned(items, every):
+    """`items[::every]`: the snapshots an online schedule keeps."""
+    return items if every == 1 else items[::every]
+
+
+def unthinned(g, every, items):
+    """The adjoint of `thinned(items, every)` given g: g's items where
+    thinning kept them, zeros elsewhere."""
+    if every == 1:
+        return g
+    out = [zeros_like(item) for item in items]
+    out[::every] = g
+    return out
+
+
+def snapshot(state):
+    """A copy of a loop's state (a tuple of its values) that running the
+    loop again cannot change: arrays, lists, dicts and sets copied, through
+    tuples and lists; numbers and other values as they are."""
+    for value in state:
+        if value.__class__ is not float and isinstance(
+                value, (np.ndarray, list, tuple, dict, set)):
+            return tuple(_copied(v) for v in state)
+    return state  # (numbers: nothing can change them)
+
+
+def _copied(value):
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if isinstance(value, tuple):
+        items = [_copied(v) for v in value]
+        return value.__class__(*items) if hasattr(value, "_fields") else \
+            value.__class__(items)  # (a named tuple takes its fields)
+    if isinstance(value, dict):
+        copied = copy.copy(value)
+        for key in copied:
+            copied[key] = _copied(copied[key])
+        return copied
+    if isinstance(value, set):
+        return set(value)
+    return value
 
 
 def owned_copy(x):

@@ -2220,7 +2220,7 @@ def _render_ssa_block(stmts):
     return out
 
 
-def to_python(stmts, extra=None, render=render_assign):
+def to_python(stmts, extra=None, render=render_assign, loop=None):
     """Executable Python for SSA statements: each phi becomes a copy on the
     edge it joins (end of each branch; loop entry and end of loop body).
 
@@ -2231,12 +2231,19 @@ def to_python(stmts, extra=None, render=render_assign):
             an `if`'s branches.
         render: how an `Assign` is written (reverse mode writes calls into
             user code as calls of their vjp functions).
+        loop: optional callable (a loop) -> the statements it is written
+            as, or None for the usual loop (reverse mode runs a
+            checkpointed loop in segments).
     """
     def more(stmt, place):
         return extra(stmt, place) if extra else []
     out = []
     for stmt in stmts:
-        if isinstance(stmt, Assign):
+        written = loop(stmt) if loop and isinstance(stmt, (For, While)) \
+            else None
+        if written is not None:
+            out += written
+        elif isinstance(stmt, Assign):
             rendered = render(stmt)
             if isinstance(rendered, list):  # (None: nothing to run)
                 out += [codegen.located(r, stmt.node) for r in rendered]
@@ -2246,29 +2253,48 @@ def to_python(stmts, extra=None, render=render_assign):
             out.append(codegen.located(gast.Return(render_operand(
                 stmt.value)), stmt.node))
         elif isinstance(stmt, If):
-            then = to_python(stmt.body, extra, render) + more(stmt, "left") \
-                + _copies(stmt.phis, "left")
-            orelse = to_python(stmt.orelse, extra, render) + more(stmt, "right") \
-                + _copies(stmt.phis, "right")
+            then = to_python(stmt.body, extra, render, loop) + more(
+                stmt, "left") + _copies(stmt.phis, "left")
+            orelse = to_python(stmt.orelse, extra, render, loop) + more(
+                stmt, "right") + _copies(stmt.phis, "right")
             out.append(gast.If(render_operand(stmt.test), then or [gast.Pass()],
                                orelse))
         elif isinstance(stmt, For):
-            out += _copies(stmt.phis, "left") + more(stmt, "before")
-            body = to_python(stmt.body, extra, render) + more(stmt, "end") \
-                + _copies(stmt.phis, "right")
+            out += entry(stmt, extra)
             target = gast.Name(stmt.target, gast.Store(), None, None)
             out.append(gast.For(target, render_operand(stmt.iter),
-                                body or [gast.Pass()], [], None))
+                                iteration(stmt, extra, render, loop)
+                                or [gast.Pass()], [], None))
         elif isinstance(stmt, While):
-            out += _copies(stmt.phis, "left") + more(stmt, "before")
-            body = to_python(stmt.test_body, extra, render)
-            body.append(gast.If(gast.UnaryOp(gast.Not(),
-                                             render_operand(stmt.test)),
-                                [gast.Break()], []))
-            body += to_python(stmt.body, extra, render) + more(stmt, "end") \
-                + _copies(stmt.phis, "right")
-            out.append(gast.While(gast.Constant(True, None), body, []))
+            out += entry(stmt, extra)
+            out.append(gast.While(gast.Constant(True, None), iteration(
+                stmt, extra, render, loop), []))
     return out
+
+
+def entry(stmt, extra=None):
+    """What runs before a loop: its header's entry copies, and `extra`'s
+    statements "before" it (see `to_python`)."""
+    return _copies(stmt.phis, "left") + (extra(stmt, "before") if extra
+                                         else [])
+
+
+def iteration(stmt, extra=None, render=render_assign, loop=None,
+              tested=True, after_test=()):
+    """One iteration of a loop `stmt` as Python statements (see
+    `to_python`): a `while` loop's test first, which leaves the loop when
+    it is false (unless not `tested`: the iteration is known to run), then
+    `after_test`, the body, `extra`'s statements at its "end" and the
+    copies along the back edge."""
+    body = []
+    if isinstance(stmt, While):
+        body = to_python(stmt.test_body, extra, render, loop)
+        if tested:
+            body.append(gast.If(gast.UnaryOp(gast.Not(), render_operand(
+                stmt.test)), [gast.Break()], []))
+    body += list(after_test)
+    return body + to_python(stmt.body, extra, render, loop) + (
+        extra(stmt, "end") if extra else []) + _copies(stmt.phis, "right")
 
 
 def _copies(phis, side):

@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import runtime, ssa
+from s2sad import checkpoints, extend, runtime, ssa
 from tests import (
     rule_rows_complex, rule_rows_containers, rule_rows_linalg,
     rule_rows_math, rule_rows_products, rule_rows_reductions,
@@ -381,6 +381,21 @@ SPECIAL_CASES[runtime.from_triangle] = SPECIAL_CASES[runtime.to_triangle] = [
                                                        arr(2, 3, 3)], ALL)]
 SPECIAL_CASES[runtime.iterable_adjoint] = [
     ("np.sum(np.array(OP(x0, x1)) ** 2)", [arr(3), arr(3)], (0,))]
+# checkpointing: the sequence a checkpointed loop iterates, copies of a
+# loop's state, a function recomputed in the backward sweep
+SPECIAL_CASES[checkpoints.checkpointed] = [
+    ("np.sum(np.array([v * v for v in OP(x0, snapshots=2)]))", [a], ALL)
+    for a in (arr(3), arr(2, 3))]
+SPECIAL_CASES[runtime.snapshot] = [
+    ("OP((x0, x1))[0] * np.sum(OP((x0, x1))[1])", [a, arr(3)], ALL)
+    for a in (FLOAT, arr(2, 3))]
+SPECIAL_CASES[runtime.thinned] = [
+    ("np.sum(np.array(OP([x0, x1, x2], 2)) ** 2)", [a, a, a], ALL)
+    for a in (FLOAT, arr(3))] + [
+    ("np.sum(np.array(OP([x0, x1], 1)) ** 2)", [FLOAT, FLOAT], ALL)]
+SPECIAL_CASES[extend.checkpoint] = [
+    ("np.sum(OP(lambda v: np.sin(v * x0))(x1))", [a, arr(3)], ALL)
+    for a in (FLOAT, arr(3))]
 SPECIAL_CASES[runtime.gradients] = [
     ("OP((x0, x1), (x2, x3))[0] * OP((x0, x1), (x2, x3))[1]",
      [arr(2, 3), arr(3), arr(2, 3), arr(3)], (0, 1)),

@@ -10,7 +10,7 @@ array arguments they read only for a shape get no derivative.
 
 import numpy as np
 
-from s2sad import runtime
+from s2sad import checkpoints, runtime
 from s2sad.rules import smooth
 from s2sad.rules.registry import (
     adjoint, elementwise, d, linear, non_differentiable, tangent, via_output)
@@ -375,6 +375,46 @@ def gradients_fwd(y, gs, xs, others: via_output = ()):
 # the identity, or zeros for a dict's keys (each the other's transpose)
 linear(runtime.iterable_adjoint, runtime.iterable_tangent)
 linear(runtime.from_triangle, runtime.to_triangle)
+
+
+# a checkpointed loop: its sequence (iterated as the loop's), a schedule of
+# ints, and copies of its state (linear: the copy's derivative is the
+# derivative's copy)
+
+@adjoint(checkpoints.checkpointed)
+def checkpointed_rev(y, iterable, snapshots: via_output = None,
+                     bundle: via_output = None):
+    d[iterable] = d[y]
+
+
+@tangent(checkpoints.checkpointed)
+def checkpointed_fwd(y, iterable, snapshots: via_output = None,
+                     bundle: via_output = None):
+    d[y] = d[iterable]
+
+
+non_differentiable(runtime.revolve, runtime.online_revolve,
+                   runtime.state_size, checkpoints.checkpointed_while)
+
+
+@adjoint(runtime.thinned)
+def thinned_rev(y, items, every: via_output):
+    d[items] = runtime.unthinned(d[y], every, items)
+
+
+@tangent(runtime.thinned)
+def thinned_fwd(y, items, every):
+    d[y] = runtime.thinned(d[items], every)
+
+
+@adjoint(runtime.snapshot)
+def snapshot_rev(y, state):
+    d[state] = d[y]
+
+
+@tangent(runtime.snapshot)
+def snapshot_fwd(y, state):
+    d[y] = runtime.snapshot(d[state])
 
 
 @adjoint(runtime.iterable)

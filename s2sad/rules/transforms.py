@@ -12,7 +12,7 @@ result binds the function itself).
 Imported by `s2sad.api` once it is complete.
 """
 
-from s2sad import api, runtime
+from s2sad import api, extend, runtime
 from s2sad.rules.registry import (
     adjoint, d, non_differentiable, tangent, via_output)
 
@@ -124,3 +124,15 @@ def _broadcast_back(bar, g):
     `g`: each item of `bar` broadcast back to its cotangent's shape."""
     return runtime.sequence([runtime.broadcast_like(b, gi)
                              for b, gi in zip(bar, g)])
+
+
+# checkpoint(f) binds f's values: its cotangent and tangent are f's
+
+@adjoint(extend.checkpoint)
+def checkpoint_rev(y, fun):
+    d[fun] = d[y]
+
+
+@tangent(extend.checkpoint)
+def checkpoint_fwd(y, fun):
+    d[y] = d[fun]
