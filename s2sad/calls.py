@@ -87,6 +87,17 @@ class Recomputed:
         return f"s2sad.checkpoint({self.fn!r})"
 
 
+def recomputed(function):
+    """The `Recomputed` a call of `function` runs: itself, or an object's
+    `__call__` made `s2sad.checkpoint(...)` (bound to it); else None."""
+    if isinstance(function, Recomputed):
+        return function
+    method = getattr(type(function), "__call__", None)
+    if isinstance(method, Recomputed) and not inspect.isclass(function):
+        return method.__get__(function, type(function))
+    return None
+
+
 def is_user_function(fn):
     """Does s2sad differentiate calls to `fn` through its source (or the
     user's plain-Python derivative), rather than through a registry rule?"""
@@ -99,7 +110,7 @@ def is_user_function(fn):
     if isinstance(fn, functools.partial):  # dispatched at run time
         return is_user_function(fn.func)
     fn = getattr(fn, "__func__", fn)  # a bound method: its function
-    if isinstance(fn, (CustomVJP, Recomputed)):
+    if isinstance(fn, CustomVJP) or recomputed(fn) is not None:
         return True
     if call_method(fn) is not None:  # an instance of a class with __call__
         return True
@@ -153,8 +164,8 @@ def callee(function):
     Raises:
         SourceUnavailableError (unlocated): no source and no rule.
     """
-    if has_rule(function) or isinstance(function, Recomputed):
-        return function, (), {}  # a rule wins over the source
+    if has_rule(function) or recomputed(function) is not None:
+        return recomputed(function) or function, (), {}  # (not the source)
     if isinstance(function, numpy.vectorize):
         raise errors.UnsupportedCallError(
             "a function made by np.vectorize is not differentiated (it is a "
@@ -199,6 +210,8 @@ def target(function, nargs=None):
     a Python function calling it with `nargs` positional arguments (by
     default as many as it requires), so it is differentiated like the
     user's functions."""
+    if recomputed(function) is not None:  # (the whole differentiated)
+        return target(recomputed(function).fn, nargs)
     fn, leading, keywords = callee(function)
     if has_rule(fn):
         if nargs is None:
@@ -407,9 +420,9 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
         owned: called by `s2sad.vjp` (see `derive.derive`), not from
             generated code.
     """
-    if isinstance(function, Recomputed):  # its own, recomputed
-        forward, pull = vjp_functions(function.fn, args, keywords, slots,
-                                      spread, owned)
+    if recomputed(function) is not None:  # its own, recomputed
+        forward, pull = vjp_functions(recomputed(function).fn, args,
+                                      keywords, slots, spread, owned)
         keep, again = _recomputation(tuple(keywords))
         return (functools.partial(keep, forward),
                 functools.partial(again, forward, pull))
@@ -438,9 +451,9 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False):
     tangent: it takes the call's own arguments, then one tangent per slot
     (a sequence, one per item, for a `*xs` slot), then the call's keywords,
     and returns (value, tangent)."""
-    if isinstance(function, Recomputed):  # (only reverse mode recomputes)
-        return jvp_function(function.fn, args, keywords, slots, spread,
-                            owned)
+    if recomputed(function) is not None:  # (only reverse recomputes)
+        return jvp_function(recomputed(function).fn, args, keywords, slots,
+                            spread, owned)
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -531,16 +544,18 @@ def _recomputation(keywords):
         f"def keep_arguments({prefix}forward, *{prefix}args{star}):\n"
         f"    {prefix}value, {prefix}residuals = {prefix}forward("
         f"*{prefix}args{given})\n"
-        f"    return {prefix}value, ({prefix}args, ({kept}))\n\n\n"
+        f"    return {prefix}value, ({prefix}args, ({kept}), {prefix}value)"
+        f"\n\n\n"
         f"def recompute({prefix}forward, {prefix}pull, {prefix}saved, "
         f"{prefix}value_bar):\n"
-        f"    {prefix}args, ({kept}) = {prefix}saved\n"
+        f"    {prefix}args, ({kept}), {prefix}before = {prefix}saved\n"
         f"    {prefix}value, {prefix}residuals = {prefix}forward("
         f"*{prefix}args{given})\n"
+        f"    runtime.recomputed({prefix}before, {prefix}value)\n"
         f"    return {prefix}pull({prefix}residuals, {prefix}value_bar)\n")
     filename = f"<s2sad:recompute_call:{len(_ADAPTERS)}>"
     errors.register_source(filename, text)
-    namespace = {}
+    namespace = {"runtime": runtime}
     exec(compile(text, filename, "exec"), namespace)
     found = _ADAPTERS[key] = (namespace["keep_arguments"],
                               namespace["recompute"])

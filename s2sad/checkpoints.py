@@ -31,6 +31,7 @@ through `runtime.revolve`, and it knows nothing of s2sad's transformer.
 """
 
 import math
+import numbers
 
 
 class Checkpointed:
@@ -39,9 +40,10 @@ class Checkpointed:
     as written when it is not differentiated, or in forward mode."""
 
     def __init__(self, iterable, snapshots=None, bundle=None):
-        if isinstance(iterable, (range, list, tuple)):
-            self.sequence = iterable
-        else:  # (an iterator: its items, once)
+        if hasattr(type(iterable), "__getitem__") and hasattr(
+                type(iterable), "__len__") and not isinstance(iterable, dict):
+            self.sequence = iterable  # (a range, list, tuple or array)
+        else:  # (an iterator, a set, a dict's keys: its items, once)
             self.sequence = list(iterable)
         n = len(self.sequence)
         if snapshots is None:  # about the square root of the loop's length
@@ -77,7 +79,13 @@ def checkpointed(iterable, snapshots=None, bundle=None):
             thousand numbers (at most `snapshots`), so that short steps
             are not outweighed by the schedule's own dispatch.
 
-    Undifferentiated (or in forward mode) the loop runs as written.
+    The backward sweep runs the loop's steps again: they must compute the
+    same values each time (draw random numbers before the loop; s2sad
+    checks the last steps and refuses the gradient if they differ), and
+    side effects in them happen again. Each snapshot copies the loop's
+    state, so what grows with the loop (a list of every step) is best kept
+    out of it. Undifferentiated (or in forward mode) the loop runs as
+    written.
     """
     return Checkpointed(iterable, snapshots, bundle)
 
@@ -100,18 +108,18 @@ def checkpointed_while(condition, snapshots, bundle=None):
 
 def _budget(marker, snapshots, bundle):
     """(snapshots, bundle), checked."""
-    if isinstance(snapshots, bool) or not isinstance(snapshots, int) \
-            or snapshots < 1:
+    if isinstance(snapshots, bool) or not isinstance(
+            snapshots, numbers.Integral) or snapshots < 1:
         raise ValueError(
             f"s2sad.{marker}: snapshots must be an int of at least 1 (the "
             f"loop's state is kept that many times at most), got "
             f"{snapshots!r}")
-    if bundle is not None and (isinstance(bundle, bool) or not
-                               isinstance(bundle, int) or bundle < 1):
+    if bundle is not None and (isinstance(bundle, bool) or not isinstance(
+            bundle, numbers.Integral) or bundle < 1):
         raise ValueError(
             f"s2sad.{marker}: bundle must be an int of at least 1 (the "
             f"steps reversed with one tape), got {bundle!r}")
-    return snapshots, bundle
+    return int(snapshots), None if bundle is None else int(bundle)
 
 
 class Revolve:
@@ -128,7 +136,7 @@ class Revolve:
     def __init__(self, loop, sequence=None, state=()):
         self.sequence = loop.sequence if sequence is None else sequence
         self.steps = len(self.sequence)
-        self.bundle = loop.bundle or _bundle(loop.snapshots, numbers(state))
+        self.bundle = loop.bundle or _bundle(loop.snapshots, numbers_in(state))
         self.free = loop.snapshots - 1  # (the first holds the loop's entry)
         self.advances = 0
         bundles = -(-self.steps // self.bundle)
@@ -189,7 +197,7 @@ class Online(Revolve):
         """Before step `next`, holding `held` snapshots: the step of the
         slice of them to keep (2 if they are all held: every other one;
         else 1), before the snapshot taken now of the loop's state, which
-        holds `numbers` numbers (see `numbers`). The budget is read at
+        holds `numbers` numbers (see `numbers_in`). The budget is read at
         the first step."""
         if self.snapshots is None:
             self.snapshots, bundle = _budget("checkpointed_while", snapshots,
@@ -239,13 +247,13 @@ def _bundle(snapshots, numbers):
     return max(1, min(snapshots, _NUMBERS_PER_DISPATCH // max(numbers, 1)))
 
 
-def numbers(value):
+def numbers_in(value):
     """How many numbers a loop's state (a tuple of values) holds: an
     array's size, a container's items' (1 for anything else)."""
     if isinstance(value, (list, tuple)):
-        return sum(map(numbers, value))
+        return sum(map(numbers_in, value))
     if isinstance(value, dict):
-        return sum(map(numbers, value.values()))
+        return sum(map(numbers_in, value.values()))
     return getattr(value, "size", 1)
 
 

@@ -91,8 +91,10 @@ def checkpoint(fun: Callable) -> CustomVJP:
     intermediate arrays then live only while its own derivative runs, for
     the price of running it twice. In forward mode, and undifferentiated,
     it is `fun` itself. `fun` must not change its arguments in place (the
-    recomputation starts from them). For a long loop inside one function,
-    see `s2sad.checkpointed`.
+    recomputation starts from them), and must give the same value when run
+    again (no random numbers drawn inside: pass them in); s2sad checks the
+    value and refuses the gradient if it differs. For a long loop inside
+    one function, see `s2sad.checkpointed`.
     """
     return calls.Recomputed(fun)
 

@@ -1032,13 +1032,13 @@ class _Reverse(Transform):
                     stmt.target not in marks:
                 raise self.source.error(
                     errors.UnsupportedSyntaxError, stmt.node,
-                    "s2sad.checkpointed(...) marks the sequence a `for` "
-                    "loop iterates, and the loop must run to its end (no "
-                    "`break`, `return` or exception leaving it): its "
-                    "schedule is made for the loop's length. Write the "
-                    "early exit as `while s2sad.checkpointed_while(test, "
-                    "snapshots=s):`, or keep it out of the checkpointed "
-                    "loop")
+                    "s2sad.checkpointed(...) is what a `for` statement "
+                    "iterates, written in it (`for t in "
+                    "s2sad.checkpointed(range(n), snapshots=s):`), and the "
+                    "loop runs to its end (no `break` or `return` inside): "
+                    "its schedule is made for the loop's length. For an "
+                    "early exit, write `while s2sad.checkpointed_while("
+                    "test, snapshots=s):`")
             if stmt.fn is checkpoints.checkpointed_while:
                 loop = marks.get(stmt.target)
                 if loop is None:
@@ -1058,18 +1058,16 @@ class _Reverse(Transform):
             test = self.definitions.get(getattr(stmt.test, "name", None))
             return stmt.test if test is not None and \
                 test.fn is checkpoints.checkpointed_while else None
-        chain = [builtins.range, builtins.len, runtime.iterable,
-                 checkpoints.checkpointed]
         operand = getattr(stmt, "iter", None) if isinstance(
             stmt, ssa.For) else None
-        for fn in chain:
+        for fn in (builtins.range, builtins.len, runtime.iterable):
             made = self.definitions.get(getattr(operand, "name", None))
             if made is None or made.fn is not fn or not made.args:
                 return None
-            if fn is checkpoints.checkpointed:
-                return operand
             operand = made.args[0]
-        return None
+        made = self.definitions.get(getattr(operand, "name", None))
+        return operand if made is not None and \
+            made.fn is checkpoints.checkpointed else None
 
     def loop_run(self, stmt, names, start, stop, extra=None):
         """Steps `start` to `stop` of the loop `stmt` (with the tape's
@@ -1112,23 +1110,31 @@ class _Reverse(Transform):
         schedule = gast.Call(gast.Attribute(
             load(names.schedule), "backward", gast.Load()), [
                 load(names.trips)] if names.trips else [], [])
+        marked = self.definitions[checkpointed.name].node
+        replayed = gast.Expr(self.runtime_call("replayed", [
+            load(names.schedule), load(names.end), self.state_of(names),
+            gast.Constant(self.source.where(marked), None)]))
         actions = gast.For(
             gast.Tuple([gast.Name(n, gast.Store(), None, None)
                         for n in names.action()], gast.Store()),
             schedule, [restore, steps, gast.If(pushing, [
-                self.take_snapshot(names)], [taped, loop])], [], None)
+                self.take_snapshot(names)], [taped, replayed, loop])], [],
+            None)
         actions.restores = set(trees.names(actions, gast.Store))
-        line = self.source.lineno(self.definitions[checkpointed.name].node)
+        line = self.source.lineno(marked)
         return [codegen.comment(
             f"line {line}: a checkpointed loop, reversed on its binomial "
             f"schedule ({names.schedule}.backward())"), actions]
 
+    def state_of(self, names):
+        """`(state...)`: the values a checkpointed loop carries."""
+        return gast.Tuple([load(n) for n in names.state], gast.Load())
+
     def take_snapshot(self, names):
         """`_snapshots.append(runtime.snapshot((state...)))`."""
-        state = gast.Tuple([load(n) for n in names.state], gast.Load())
         return gast.Expr(gast.Call(gast.Attribute(
             load(names.snapshots), "append", gast.Load()),
-            [self.runtime_call("snapshot", [state])], []))
+            [self.runtime_call("snapshot", [self.state_of(names)])], []))
 
     def checkpointed_forward(self, stmt):
         """A checkpointed loop in the forward sweep: run as the function
@@ -1138,7 +1144,7 @@ class _Reverse(Transform):
         names = self.checkpoints.get(id(stmt))
         if names is None:
             return None
-        state = gast.Tuple([load(n) for n in names.state], gast.Load())
+        state = self.state_of(names)
         made = self.definitions[names.checkpointed.name]
         if names.trips is None:  # a `for` loop: the sweep's stretches
             schedule = self.runtime_call("revolve", [
@@ -1180,7 +1186,9 @@ class _Reverse(Transform):
             before = [ssa.assign(names.trips, gast.Constant(0, None))]
         return ssa.entry(stmt) + before + [
             ssa.assign(names.schedule, schedule),
-            ssa.assign(names.snapshots, gast.List([], gast.Load())), loop]
+            ssa.assign(names.snapshots, gast.List([], gast.Load())), loop,
+            gast.Expr(self.runtime_call("finished", [
+                load(names.schedule), self.state_of(names)]))]
 
     def restore(self, region, place, block, reverse_code):
         """Bring back the values of one loop iteration (or branch) that

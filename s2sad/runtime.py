@@ -630,6 +630,65 @@ def revolve(loop, sequence, state):
     return checkpoints.Revolve(loop, sequence, state)
 
 
+def finished(schedule, state):
+    """Keep the state a checkpointed loop ended with, which its steps must
+    give again when the backward sweep runs them (see `replayed`)."""
+    schedule.final = state
+
+
+def replayed(schedule, end, state, where):
+    """After the backward sweep ran a checkpointed loop's steps up to
+    `end` again, from a snapshot: if they were its last, they must have
+    given the state the loop ended with. They do not when a step draws
+    random numbers (or reads anything else that changes from one run to
+    the next); its gradient would be wrong, so it is refused. `where`:
+    "file:line" of the loop."""
+    final = getattr(schedule, "final", None)
+    if final is None or end != schedule.steps:
+        return
+    schedule.final = None  # (once)
+    if not _same_state(final, state):
+        raise errors.UnsupportedCallError(
+            f"{where}: the steps of this checkpointed loop gave different "
+            "values when the backward sweep ran them again from a snapshot "
+            "(random numbers drawn inside the loop, or values read from "
+            "something the loop changes): a checkpointed loop must compute "
+            "the same steps each time. Draw the random numbers before the "
+            "loop (`noise = rng.standard_normal(n)`) and read `noise[t]` "
+            "in it, or do not checkpoint this loop")
+
+
+def recomputed(before, value):
+    """A call of `s2sad.checkpoint(fn)` run again by the backward sweep
+    must give the value it gave (see `replayed`)."""
+    if not _same_state(before, value):
+        raise errors.UnsupportedCallError(
+            "a function of s2sad.checkpoint(...) gave a different value "
+            "when the backward sweep ran it again (random numbers drawn "
+            "inside it, or values read from something that changed since): "
+            "it must compute the same each time. Draw the random numbers "
+            "outside it and pass them as an argument, or do not checkpoint "
+            "it")
+
+
+def _same_state(a, b):
+    """Do two states of a loop hold the same values (to 1e-9, for
+    arithmetic whose rounding may differ from one run to the next)?"""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(map(_same_state, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k])
+                                            for k in a)
+    try:
+        a_, b_ = np.asarray(a), np.asarray(b)
+        if a_.dtype.kind in "fciub" and b_.dtype.kind in "fciub":
+            return a_.shape == b_.shape and bool(np.allclose(
+                a_, b_, rtol=1e-9, atol=0.0, equal_nan=True))
+        return bool(a == b) if a_.ndim == 0 else True
+    except Exception:  # (something that cannot be compared: not checked)
+        return True
+
+
 def online_revolve():
     """The schedule of a checkpointed `while` loop (see
     `checkpoints.Online`)."""
@@ -637,8 +696,8 @@ def online_revolve():
 
 
 def state_size(state):
-    """How many numbers a loop's state holds (`checkpoints.numbers`)."""
-    return checkpoints.numbers(state)
+    """How many numbers a loop's state holds (`checkpoints.numbers_in`)."""
+    return checkpoints.numbers_in(state)
 
 
 def thinned(items, every):

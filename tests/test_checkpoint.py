@@ -90,7 +90,7 @@ def test_the_default_bundle_follows_the_size_of_the_state():
     assert checkpoints.Checkpointed(range(400)).snapshots == 20
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.0, True, "4"])
+@pytest.mark.parametrize("bad", [0, -3, 2.0, True, "4", np.float64(3.0)])
 def test_a_bad_budget_is_refused_with_what_it_must_be(bad):
     with pytest.raises(ValueError, match="snapshots must be an int"):
         s2sad.checkpointed(range(5), snapshots=bad)
@@ -520,8 +520,8 @@ def while_in_a_test(r, x, n):
 
 
 @pytest.mark.parametrize("func,message", [
-    (early_exit, "must run to its end"),
-    (returns_inside, "must run to its end"),
+    (early_exit, "runs to its end"),
+    (returns_inside, "runs to its end"),
     (nested, "not inside another loop"),
     (while_with_break, "the whole test"),
     (while_in_a_test, "the whole test"),
@@ -531,6 +531,51 @@ def test_what_cannot_be_checkpointed_is_refused_at_its_line(func, message):
         s2sad.grad(func)(2.5, 0.3, 5)
     # forward mode runs it as written
     s2sad.jvp(func, (2.5, 0.3, 5), (1.0, 0.0, None))
+
+
+def noisy(x, n):
+    rng = np.random.default_rng(0)
+    for t in s2sad.checkpointed(range(n), snapshots=3):
+        x = x * (1.0 + 0.1 * rng.standard_normal())
+    return x
+
+
+def noisy_while(x, n):
+    t = 0
+    while s2sad.checkpointed_while(t < n, snapshots=2):
+        x = x * (1.0 + 0.1 * np.random.standard_normal())
+        t = t + 1
+    return x
+
+
+@pytest.mark.parametrize("func", [noisy, noisy_while])
+def test_steps_that_differ_when_run_again_are_refused(func):
+    # random numbers drawn in the loop: the backward sweep's steps are not
+    # the function's, so the gradient would be wrong; refused at the loop
+    with pytest.raises(errors.UnsupportedCallError, match="different values"):
+        s2sad.grad(func)(1.0, 6)
+
+
+def test_a_loop_over_rows_keyword_arguments_and_numpy_ints():
+    def rows(v, A):
+        for row in s2sad.checkpointed(A, snapshots=np.int64(2)):
+            v = v * row + np.cos(v)
+        return np.sum(v)
+
+    def rows_plain(v, A):
+        for row in A:
+            v = v * row + np.cos(v)
+        return np.sum(v)
+
+    def counted(x, n):
+        for t in s2sad.checkpointed(iterable=range(n), snapshots=2):
+            x = x * 1.1 + 0.1 * t
+        return x
+
+    for A in (np.zeros((0, 4)), np.arange(12.0).reshape(3, 4) / 10):
+        _assert_same(s2sad.grad(rows, argnums=(0, 1))(np.ones(4), A),
+                     s2sad.grad(rows_plain, argnums=(0, 1))(np.ones(4), A))
+    assert math.isclose(s2sad.grad(counted)(1.0, 5), 1.1 ** 5, rel_tol=1e-14)
 
 
 # -- checkpointed functions --
@@ -661,3 +706,49 @@ def test_a_checkpointed_function_keeps_its_arguments_not_its_insides(rng):
             tracemalloc.stop()
 
     assert peak(layer) < 0.8 * peak(layer_plain)
+
+
+def test_a_checkpointed_function_differentiated_itself_or_as_call(rng):
+    # at the top, it is the function; a class's checkpointed __call__
+    _assert_same(s2sad.jacobian(layer, argnums=1)(np.eye(2), np.ones(2)),
+                 s2sad.jacobian(layer_plain, argnums=1)(np.eye(2), np.ones(2)))
+    assert s2sad.value_and_grad(lambda_free_square)(3.0) == (9.0, 6.0)
+
+    class Cell:
+        def __init__(self, W):
+            self.W = W
+
+        @s2sad.checkpoint
+        def __call__(self, h, x):
+            return np.tanh(self.W @ h + x)
+
+    cell = Cell(rng.normal(size=(2, 2)))
+
+    def loss(h, x):
+        return np.sum(cell(h, x) ** 2)
+
+    def loss_plain(h, x):
+        return np.sum(np.tanh(cell.W @ h + x) ** 2)
+
+    h, x = rng.normal(size=(2, 2))
+    _assert_same(s2sad.grad(loss, argnums=(0, 1))(h, x),
+                 s2sad.grad(loss_plain, argnums=(0, 1))(h, x))
+
+
+@s2sad.checkpoint
+def lambda_free_square(x):
+    return x ** 2
+
+
+def test_a_checkpointed_function_that_differs_when_run_again_is_refused():
+    draws = np.random.default_rng(0)
+
+    @s2sad.checkpoint
+    def dropout(W, h, rng):
+        return np.tanh(W @ h) * (rng.random(h.shape) > 0.3)
+
+    def loss(W, h):
+        return np.sum(dropout(W, h, draws) ** 2)
+
+    with pytest.raises(errors.UnsupportedCallError, match="different value"):
+        s2sad.grad(loss)(np.eye(3), np.ones(3))

@@ -394,7 +394,8 @@ def checkpointed_fwd(y, iterable, snapshots: via_output = None,
 
 
 non_differentiable(runtime.revolve, runtime.online_revolve,
-                   runtime.state_size, checkpoints.checkpointed_while)
+                   runtime.state_size, runtime.finished, runtime.replayed,
+                   runtime.recomputed, checkpoints.checkpointed_while)
 
 
 @adjoint(runtime.thinned)
