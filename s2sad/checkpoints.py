@@ -81,7 +81,8 @@ def checkpointed(iterable, snapshots=None, bundle=None):
 
     The backward sweep runs the loop's steps again: they must compute the
     same values each time (draw random numbers before the loop; s2sad
-    checks the last steps and refuses the gradient if they differ), and
+    checks the state at each snapshot and refuses the gradient if it
+    differs), and
     side effects in them happen again. Each snapshot copies the loop's
     state, so what grows with the loop (a list of every step) is best kept
     out of it. Undifferentiated (or in forward mode) the loop runs as
@@ -97,8 +98,9 @@ def checkpointed_while(condition, snapshots, bundle=None):
     Its length is known only once it ends, so its snapshots are placed as
     it runs: one every `bundle` steps until `snapshots` are held, then,
     each time they are all held, every other one is let go and the
-    spacing doubles. The backward sweep reverses each stretch between two
-    snapshots on a binomial schedule with the snapshots not held. Its
+    spacing doubles. Once it ends, the backward sweep keeps, for each
+    snapshot Revolve's schedule would have taken, the last held before it,
+    and reverses the stretches between them on a binomial schedule. Its
     arguments are as `checkpointed`'s (`snapshots` required), read at the
     loop's first step. Undifferentiated (or in forward mode) it is
     `condition`.
@@ -139,15 +141,10 @@ class Revolve:
         self.bundle = loop.bundle or _bundle(loop.snapshots, numbers_in(state))
         self.free = loop.snapshots - 1  # (the first holds the loop's entry)
         self.advances = 0
+        self.seen = {}  # step -> the state's fingerprint there (runtime)
         bundles = -(-self.steps // self.bundle)
-        chain = []  # (in bundles) where the forward sweep takes snapshots
-        if bundles:
-            start, free = 0, self.free
-            while bundles - start > 1 and free > 0:
-                chain.append(start)
-                start, free = start + _split(bundles - start, free), free - 1
-            chain.append(start)
-        self._pending = _segments(chain, bundles, self.free)
+        self._pending = _segments(_chain(bundles, self.free), bundles,
+                                  self.free)
         self.sweep = [self._steps(a, b) for a, b, _ in self._pending]
 
     def _steps(self, *bundles):
@@ -181,7 +178,9 @@ class Revolve:
 
 class Online(Revolve):
     """The schedule of a checkpointed `while` loop (see
-    `checkpointed_while`), whose length is known only when it ends.
+    `checkpointed_while`), whose length is known only when it ends. Its
+    backward sweep follows `Revolve.backward` once `chain` is told the
+    length.
 
     Attributes:
         next: the step before which to take the next snapshot.
@@ -191,14 +190,15 @@ class Online(Revolve):
     def __init__(self):
         self.snapshots = self.bundle = self.free = None  # (at the first step)
         self.advances = 0
+        self.seen = {}
         self.next, self.spacing, self.positions = 0, None, []
 
     def keep(self, held, snapshots, bundle, numbers):
-        """Before step `next`, holding `held` snapshots: the step of the
-        slice of them to keep (2 if they are all held: every other one;
-        else 1), before the snapshot taken now of the loop's state, which
-        holds `numbers` numbers (see `numbers_in`). The budget is read at
-        the first step."""
+        """Before step `next`, holding `held` snapshots: which of them to
+        keep (every other one if they are all held, else all), before the
+        snapshot taken now of the loop's state, which holds `numbers`
+        numbers (see `numbers_in`). The budget is read at the first
+        step."""
         if self.snapshots is None:
             self.snapshots, bundle = _budget("checkpointed_while", snapshots,
                                              bundle)
@@ -211,18 +211,37 @@ class Online(Revolve):
             self.spacing *= 2
         self.positions.append(self.next)
         self.next = self.next + self.spacing if self.snapshots > 1 else -1
-        return every
+        return range(0, held, every)
 
-    def backward(self, steps):
-        """`Revolve.backward` once the loop has run `steps` steps."""
+    def chain(self, steps):
+        """Once the loop has run `steps` steps: which of the snapshots held
+        to keep for the backward sweep (the others are let go, so that it
+        has them to spare): for each snapshot of the schedule Revolve would
+        take, the last held before it."""
         self.steps = steps
-        if not steps:  # (no step: no snapshot, no budget read)
-            self._pending = []
-            return super().backward()
-        bundles = -(-steps // self.bundle)
-        self._pending = _segments([p // self.bundle for p in self.positions],
-                                  bundles, self.free)
-        return super().backward()
+        bundles = -(-steps // self.bundle) if steps else 0
+        held = [p // self.bundle for p in self.positions]
+        chosen = []
+        for position in _chain(bundles, self.free or 0):
+            i = max(k for k, p in enumerate(held) if p <= position)
+            if not chosen or i > chosen[-1]:
+                chosen.append(i)
+        self._pending = _segments([held[i] for i in chosen], bundles,
+                                  self.free)
+        return chosen
+
+def _chain(bundles, free):
+    """Where (in bundles) an optimal schedule for `bundles` bundles with
+    `free` snapshots to spare takes the snapshots it takes on its first
+    run to the end."""
+    chain = []
+    if bundles:
+        start = 0
+        while bundles - start > 1 and free > 0:
+            chain.append(start)
+            start, free = start + _split(bundles - start, free), free - 1
+        chain.append(start)
+    return chain
 
 
 def _segments(positions, bundles, free):

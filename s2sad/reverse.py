@@ -1023,7 +1023,10 @@ class _Reverse(Transform):
         """Refuse `s2sad.checkpointed(...)` anywhere but as what a `for`
         loop iterates, and `s2sad.checkpointed_while(...)` anywhere but as
         a `while` loop's whole test, the loop running to its end (its
-        schedule is made for the steps it runs)."""
+        schedule is made for the steps it runs). (In code s2sad generated,
+        differentiated again, the loops are its own: not checked.)"""
+        if self.source.filename.startswith("<s2sad:"):
+            return
         marks = {getattr(self.checkpointed_loop(s), "name", None): s
                  for s in ssa.walk(self.func.body)
                  if isinstance(s, (ssa.For, ssa.While))}
@@ -1108,8 +1111,7 @@ class _Reverse(Transform):
         pushing = gast.Compare(load(names.end), [gast.Is()],
                                [gast.Constant(None, None)])
         schedule = gast.Call(gast.Attribute(
-            load(names.schedule), "backward", gast.Load()), [
-                load(names.trips)] if names.trips else [], [])
+            load(names.schedule), "backward", gast.Load()), [], [])
         marked = self.definitions[checkpointed.name].node
         replayed = gast.Expr(self.runtime_call("replayed", [
             load(names.schedule), load(names.end), self.state_of(names),
@@ -1118,23 +1120,32 @@ class _Reverse(Transform):
             gast.Tuple([gast.Name(n, gast.Store(), None, None)
                         for n in names.action()], gast.Store()),
             schedule, [restore, steps, gast.If(pushing, [
-                self.take_snapshot(names)], [taped, replayed, loop])], [],
-            None)
+                self.take_snapshot(names, names.stop)],
+                [taped, replayed, loop])], [], None)
         actions.restores = set(trees.names(actions, gast.Store))
         line = self.source.lineno(marked)
+        chained = []
+        if names.trips:  # a while loop's length is known now
+            chained.append(ssa.assign(names.snapshots, self.runtime_call(
+                "kept", [load(names.snapshots), gast.Call(gast.Attribute(
+                    load(names.schedule), "chain", gast.Load()),
+                    [load(names.trips)], [])])))
         return [codegen.comment(
             f"line {line}: a checkpointed loop, reversed on its binomial "
-            f"schedule ({names.schedule}.backward())"), actions]
+            f"schedule ({names.schedule}.backward())")] + chained + [actions]
 
     def state_of(self, names):
         """`(state...)`: the values a checkpointed loop carries."""
         return gast.Tuple([load(n) for n in names.state], gast.Load())
 
-    def take_snapshot(self, names):
-        """`_snapshots.append(runtime.snapshot((state...)))`."""
+    def take_snapshot(self, names, step):
+        """`_snapshots.append(runtime.snapshot((state...), _schedule,
+        step))`: a snapshot before the loop's step `step` (a name)."""
         return gast.Expr(gast.Call(gast.Attribute(
             load(names.snapshots), "append", gast.Load()),
-            [self.runtime_call("snapshot", [self.state_of(names)])], []))
+            [self.runtime_call("snapshot", [
+                self.state_of(names), load(names.schedule), load(step)])],
+            []))
 
     def checkpointed_forward(self, stmt):
         """A checkpointed loop in the forward sweep: run as the function
@@ -1158,8 +1169,8 @@ class _Reverse(Transform):
                             for n in (names.start, names.stop)],
                            gast.Store()),
                 gast.Attribute(load(names.schedule), "sweep", gast.Load()),
-                [self.take_snapshot(names)] + run, [], None)
-            before = []
+                [self.take_snapshot(names, names.start)] + run, [], None)
+            before, length = [], []
         else:  # a `while` loop: a snapshot when its count says so
             budget = [_argument(made, 1, "snapshots"),
                       _argument(made, 2, "bundle")]
@@ -1174,8 +1185,8 @@ class _Reverse(Transform):
                 load(names.trips), [gast.Eq()], [gast.Attribute(
                     load(names.schedule), "next", gast.Load())]), [
                 ssa.assign(names.snapshots, self.runtime_call(
-                    "thinned", [load(names.snapshots), keep])),
-                self.take_snapshot(names)], [])
+                    "kept", [load(names.snapshots), keep])),
+                self.take_snapshot(names, names.trips)], [])
 
             def count(region, place):
                 return [ssa.assign(names.trips, gast.BinOp(
@@ -1184,11 +1195,12 @@ class _Reverse(Transform):
             loop = gast.While(gast.Constant(True, None), ssa.iteration(
                 stmt, count, self.render_primal, after_test=[take]), [])
             before = [ssa.assign(names.trips, gast.Constant(0, None))]
+            length = [load(names.trips)]
         return ssa.entry(stmt) + before + [
             ssa.assign(names.schedule, schedule),
             ssa.assign(names.snapshots, gast.List([], gast.Load())), loop,
             gast.Expr(self.runtime_call("finished", [
-                load(names.schedule), self.state_of(names)]))]
+                load(names.schedule), self.state_of(names)] + length))]
 
     def restore(self, region, place, block, reverse_code):
         """Bring back the values of one loop iteration (or branch) that

@@ -630,24 +630,24 @@ def revolve(loop, sequence, state):
     return checkpoints.Revolve(loop, sequence, state)
 
 
-def finished(schedule, state):
-    """Keep the state a checkpointed loop ended with, which its steps must
-    give again when the backward sweep runs them (see `replayed`)."""
-    schedule.final = state
+def finished(schedule, state, steps=None):
+    """Note the state a checkpointed loop ended with, after `steps` steps
+    (by default the schedule's), which its last steps must give again when
+    the backward sweep runs them (see `replayed`)."""
+    schedule.seen[schedule.steps if steps is None else steps] = \
+        _fingerprint(state)
 
 
 def replayed(schedule, end, state, where):
     """After the backward sweep ran a checkpointed loop's steps up to
-    `end` again, from a snapshot: if they were its last, they must have
-    given the state the loop ended with. They do not when a step draws
-    random numbers (or reads anything else that changes from one run to
-    the next); its gradient would be wrong, so it is refused. `where`:
+    `end` again, with the tape: where a snapshot was taken (or the loop
+    ended), they must have given the state it held. They do not when a
+    step draws random numbers (or reads anything else that changes from
+    one run to the next); its gradient would be wrong, so it is refused.
+    Every snapshot's step is the end of one such run. `where`:
     "file:line" of the loop."""
-    final = getattr(schedule, "final", None)
-    if final is None or end != schedule.steps:
-        return
-    schedule.final = None  # (once)
-    if not _same_state(final, state):
+    seen = schedule.seen.pop(end, None)
+    if seen is not None and not _same_state(seen, _fingerprint(state)):
         raise errors.UnsupportedCallError(
             f"{where}: the steps of this checkpointed loop gave different "
             "values when the backward sweep ran them again from a snapshot "
@@ -656,6 +656,24 @@ def replayed(schedule, end, state, where):
             "the same steps each time. Draw the random numbers before the "
             "loop (`noise = rng.standard_normal(n)`) and read `noise[t]` "
             "in it, or do not checkpoint this loop")
+
+
+def _fingerprint(state):
+    """A few numbers that tell a loop's state from another (its floats;
+    an array's sum, first and last items), to compare runs by."""
+    if isinstance(state, (list, tuple)):
+        return tuple(map(_fingerprint, state))
+    if isinstance(state, dict):
+        return tuple((k, _fingerprint(v)) for k, v in state.items())
+    cls = state.__class__
+    if cls is float or cls is int or cls is complex:
+        return state
+    dtype = getattr(state, "dtype", None)
+    if dtype is not None and dtype.kind in "fciub":
+        flat = state.reshape(-1) if getattr(state, "size", 0) else None
+        return (np.shape(state),) if flat is None else (
+            np.shape(state), flat.sum(), flat[0], flat[-1])
+    return None
 
 
 def recomputed(before, value):
@@ -700,25 +718,28 @@ def state_size(state):
     return checkpoints.numbers_in(state)
 
 
-def thinned(items, every):
-    """`items[::every]`: the snapshots an online schedule keeps."""
-    return items if every == 1 else items[::every]
+def kept(items, chosen):
+    """The items at the positions `chosen`: the snapshots an online
+    schedule keeps."""
+    return [items[i] for i in chosen]
 
 
-def unthinned(g, every, items):
-    """The adjoint of `thinned(items, every)` given g: g's items where
-    thinning kept them, zeros elsewhere."""
-    if every == 1:
-        return g
+def unkept(g, chosen, items):
+    """The adjoint of `kept(items, chosen)` given g: g's items at the
+    positions chosen, zeros elsewhere."""
     out = [zeros_like(item) for item in items]
-    out[::every] = g
+    for i, item in zip(chosen, g):
+        out[i] = item
     return out
 
 
-def snapshot(state):
+def snapshot(state, schedule=None, step=None):
     """A copy of a loop's state (a tuple of its values) that running the
     loop again cannot change: arrays, lists, dicts and sets copied, through
-    tuples and lists; numbers and other values as they are."""
+    tuples and lists; numbers and other values as they are. Taken for a
+    `schedule` before `step`, it is noted there (see `replayed`)."""
+    if schedule is not None:
+        schedule.seen[step] = _fingerprint(state)
     for value in state:
         if value.__class__ is not float and isinstance(
                 value, (np.ndarray, list, tuple, dict, set)):

@@ -283,6 +283,29 @@ def test_forward_mode_and_higher_orders_run_the_loop_as_written():
                                     (1.0, 0.5, None)))
 
 
+def test_reverse_over_reverse_runs_the_checkpointed_loops_as_loops():
+    # the gradient of the gradient: the generated code's loops, taped
+    def on_vector(v, snapshots, bundle):
+        return logistic(v[0], v[1], 9, snapshots, bundle) ** 2
+
+    def on_vector_plain(v):
+        return logistic_plain(v[0], v[1], 9) ** 2
+
+    def grad_norm(v, snapshots):
+        g = s2sad.grad(on_vector)(v, snapshots, 1)
+        return np.sum(g * g)
+
+    def grad_norm_plain(v):
+        g = s2sad.grad(on_vector_plain)(v)
+        return np.sum(g * g)
+
+    x = np.array([2.9, 0.3])
+    _assert_same(s2sad.grad(grad_norm)(x, 3), s2sad.grad(grad_norm_plain)(x))
+    assert math.isclose(
+        s2sad.grad(s2sad.grad(falling))(1.0, 0.01, 3, 1),
+        s2sad.grad(s2sad.grad(falling_plain))(1.0, 0.01), rel_tol=1e-12)
+
+
 def test_a_vjp_pulls_back_many_cotangents():
     # the backward sweep works on its own copy of the snapshots each time
     def shrink(x, n):
@@ -461,11 +484,12 @@ def test_an_online_schedule_holds_its_snapshots_and_reverses_each_step():
                 held = []
                 for step in range(steps):
                     if step == schedule.next:
-                        held = held[::schedule.keep(
+                        held = [held[i] for i in schedule.keep(
                             len(held), snapshots, bundle, 1)] + [step]
                     assert len(held) <= snapshots
+                held = [held[i] for i in schedule.chain(steps)]
                 reversed_steps = []
-                for start, stop, end, last in schedule.backward(steps):
+                for start, stop, end, last in schedule.backward():
                     assert (held.pop() if last else held[-1]) == start
                     if end is None:
                         held.append(stop)
@@ -548,12 +572,36 @@ def noisy_while(x, n):
     return x
 
 
-@pytest.mark.parametrize("func", [noisy, noisy_while])
+def noisy_early(x, n):
+    # random only in the first steps: caught at the snapshots there
+    rng = np.random.default_rng(1)
+    for t in s2sad.checkpointed(range(n), snapshots=5):
+        if t < 10:
+            x = x * (1.0 + 0.01 * rng.standard_normal())
+        else:
+            x = x * 1.001
+    return x
+
+
+def noisy_early_while(x, n):
+    rng = np.random.default_rng(1)
+    t = 0
+    while s2sad.checkpointed_while(t < n, snapshots=5):
+        if t < 10:
+            x = x * (1.0 + 0.01 * rng.standard_normal())
+        else:
+            x = x * 1.001
+        t = t + 1
+    return x
+
+
+@pytest.mark.parametrize("func", [noisy, noisy_while, noisy_early,
+                                  noisy_early_while])
 def test_steps_that_differ_when_run_again_are_refused(func):
     # random numbers drawn in the loop: the backward sweep's steps are not
     # the function's, so the gradient would be wrong; refused at the loop
     with pytest.raises(errors.UnsupportedCallError, match="different values"):
-        s2sad.grad(func)(1.0, 6)
+        s2sad.grad(func)(1.0, 60)
 
 
 def test_a_loop_over_rows_keyword_arguments_and_numpy_ints():

@@ -398,23 +398,25 @@ non_differentiable(runtime.revolve, runtime.online_revolve,
                    runtime.recomputed, checkpoints.checkpointed_while)
 
 
-@adjoint(runtime.thinned)
-def thinned_rev(y, items, every: via_output):
-    d[items] = runtime.unthinned(d[y], every, items)
+@adjoint(runtime.kept)
+def kept_rev(y, items, chosen: via_output):
+    d[items] = runtime.unkept(d[y], chosen, items)
 
 
-@tangent(runtime.thinned)
-def thinned_fwd(y, items, every):
-    d[y] = runtime.thinned(d[items], every)
+@tangent(runtime.kept)
+def kept_fwd(y, items, chosen):
+    d[y] = runtime.kept(d[items], chosen)
 
 
 @adjoint(runtime.snapshot)
-def snapshot_rev(y, state):
+def snapshot_rev(y, state, schedule: via_output = None,
+                 step: via_output = None):
     d[state] = d[y]
 
 
 @tangent(runtime.snapshot)
-def snapshot_fwd(y, state):
+def snapshot_fwd(y, state, schedule: via_output = None,
+                 step: via_output = None):
     d[y] = runtime.snapshot(d[state])
 
 
