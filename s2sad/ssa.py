@@ -2288,13 +2288,38 @@ def iteration(stmt, extra=None, render=render_assign, loop=None,
     copies along the back edge."""
     body = []
     if isinstance(stmt, While):
-        body = to_python(stmt.test_body, extra, render, loop)
+        test = stmt.test_body if tested else _needed(stmt.test_body, stmt)
+        body = to_python(test, extra, render, loop)
         if tested:
             body.append(gast.If(gast.UnaryOp(gast.Not(), render_operand(
                 stmt.test)), [gast.Break()], []))
     body += list(after_test)
     return body + to_python(stmt.body, extra, render, loop) + (
         extra(stmt, "end") if extra else []) + _copies(stmt.phis, "right")
+
+
+def _needed(test_body, loop):
+    """The statements of a `while` loop's test that its body (or its back
+    edge) reads the values of, when the test itself is not taken."""
+    read = {o.name for s in walk(loop.body) for o in _reads(s)
+            if isinstance(o, Var)}
+    read |= {p.right.name for p in loop.phis if isinstance(p.right, Var)}
+    kept = []
+    for s in reversed(test_body):
+        if not isinstance(s, Assign) or s.target is None or s.target in read:
+            kept.insert(0, s)
+            read |= {o.name for o in _reads(s) if isinstance(o, Var)}
+    return kept
+
+
+def _reads(stmt):
+    """The operands a statement reads (an `if`: its test and joins)."""
+    if isinstance(stmt, Assign):
+        return stmt.operands()
+    found = [getattr(stmt, "test", None), getattr(stmt, "iter", None)]
+    for phi in getattr(stmt, "phis", ()):
+        found += [phi.left, phi.right]
+    return found
 
 
 def _copies(phis, side):
