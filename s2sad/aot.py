@@ -353,10 +353,12 @@ class _Writer:
 
     def _module(self, module, wanted):
         """An imported module (in a standalone module, a copy of s2sad's
-        `runtime` or `errors` is a namespace)."""
+        `runtime` or `errors` is a namespace; so is `s2sad` itself, of the
+        run-time objects the user's code reads off it, such as
+        `s2sad.checkpointed`)."""
         name = module.__name__
         if self.standalone and name.split(".")[0] == "s2sad":
-            if not _COPYABLE.match(name):
+            if not _COPYABLE.match(name) and name != "s2sad":
                 raise _Refused(_needs_s2sad(name))
             key = ("namespace", name)
             binding, _ = self._bind(key, "namespace", wanted)

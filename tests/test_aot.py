@@ -14,6 +14,7 @@ refused over FILE or a file s2sad did not write, unless --force.
     PYTHONPATH=. python -m pytest -q tests/test_aot.py
 """
 
+import importlib.util
 import os
 import pathlib
 import pickle
@@ -1189,3 +1190,48 @@ def test_a_module_of_a_package_is_imported_by_its_name(tmp_path, capsys):
             [str(ROOT), str(tmp_path / "src")])})
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == "[1.5 6. ]\n"
+
+
+_CHECKPOINTED = '''\
+import s2sad
+
+
+def time_average(r, x, n):
+    total = 0.0
+    for t in s2sad.checkpointed(range(n), snapshots=4):
+        x = r * x * (1.0 - x)
+        total = total + x
+    return total / n
+
+
+def falling(v, k):
+    t, x = 0.0, 0.0
+    while s2sad.checkpointed_while(x < 30.0, snapshots=5):
+        v = v + 0.01 * (9.81 - k * v * v)
+        x = x + 0.01 * v
+        t = t + 0.01
+    return t + v * x
+'''
+
+
+@pytest.mark.parametrize("standalone", [False, True])
+def test_checkpointed_loops_in_a_module_with_and_without_s2sad(
+        tmp_path, standalone):
+    # the schedules are run-time code: a standalone module copies them,
+    # and the markers the user's code reads off s2sad
+    source = tmp_path / "checkpointed_program.py"
+    source.write_text(_CHECKPOINTED)
+    options = ["--argnums", "time_average=0,1", "--argnums", "falling=0,1"]
+    assert cli.main([str(source), "time_average", "falling", *options,
+                     "-o", str(tmp_path / "checkpointed_grads.py")]
+                    + (["--standalone"] if standalone else [])) == 0
+    calls = [("checkpointed_grads", "grad_time_average", (2.9, 0.3, 50), {}),
+             ("checkpointed_grads", "grad_falling", (1.0, 0.01), {})]
+    got = _run_modules(tmp_path, calls, standalone)
+    spec = importlib.util.spec_from_file_location("checkpointed_program",
+                                                  source)
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    want = [s2sad.grad(program.time_average, argnums=(0, 1))(2.9, 0.3, 50),
+            s2sad.grad(program.falling, argnums=(0, 1))(1.0, 0.01)]
+    assert got == [("value", w) for w in want]
