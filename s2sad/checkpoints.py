@@ -35,32 +35,24 @@ import numbers
 
 
 class Checkpointed:
-    """The sequence a checkpointed loop iterates, and its schedule's
-    budget. Iterating it is iterating the sequence, so the function runs
-    as written when it is not differentiated, or in forward mode."""
+    """What a checkpointed loop iterates, and its schedule's budget.
+    Iterating it is iterating `iterable`, so the function runs as written
+    when it is not differentiated, or in forward mode; differentiated, the
+    loop indexes what `runtime.iterable` makes of it."""
 
     def __init__(self, iterable, snapshots=None, bundle=None):
-        if hasattr(type(iterable), "__getitem__") and hasattr(
-                type(iterable), "__len__") and not isinstance(iterable, dict):
-            self.sequence = iterable  # (a range, list, tuple or array)
-        else:  # (an iterator, a set, a dict's keys: its items, once)
-            self.sequence = list(iterable)
-        n = len(self.sequence)
-        if snapshots is None:  # about the square root of the loop's length
-            snapshots = max(2, math.isqrt(n))
+        self.iterable = iterable
         self.snapshots, self.bundle = _budget("checkpointed", snapshots,
                                               bundle)
 
     def __iter__(self):
-        return iter(self.sequence)
-
-    def __len__(self):
-        return len(self.sequence)
+        return iter(self.iterable)
 
     def __repr__(self):
-        bundle = "" if self.bundle is None else f", bundle={self.bundle}"
-        return (f"s2sad.checkpointed({self.sequence!r}, "
-                f"snapshots={self.snapshots}{bundle})")
+        budget = "".join(f", {k}={v}" for k, v in (
+            ("snapshots", self.snapshots), ("bundle", self.bundle))
+            if v is not None)
+        return f"s2sad.checkpointed({self.iterable!r}{budget})"
 
 
 def checkpointed(iterable, snapshots=None, bundle=None):
@@ -68,8 +60,8 @@ def checkpointed(iterable, snapshots=None, bundle=None):
     doc): `for t in s2sad.checkpointed(range(n), snapshots=s):`.
 
     Args:
-        iterable: what the loop iterates: a range, list or tuple (or any
-            finite iterable, made a list first).
+        iterable: what the loop iterates: a range, list, tuple or array
+            (or any finite iterable, made a list when the loop starts).
         snapshots: how many copies of the loop's state the backward sweep
             may keep at once, the state before the loop included (default:
             the square root of the loop's length).
@@ -109,9 +101,10 @@ def checkpointed_while(condition, snapshots, bundle=None):
 
 
 def _budget(marker, snapshots, bundle):
-    """(snapshots, bundle), checked."""
-    if isinstance(snapshots, bool) or not isinstance(
-            snapshots, numbers.Integral) or snapshots < 1:
+    """(snapshots, bundle), checked (None: the default)."""
+    if snapshots is not None and (isinstance(snapshots, bool) or not
+                                  isinstance(snapshots, numbers.Integral)
+                                  or snapshots < 1):
         raise ValueError(
             f"s2sad.{marker}: snapshots must be an int of at least 1 (the "
             f"loop's state is kept that many times at most), got "
@@ -121,25 +114,28 @@ def _budget(marker, snapshots, bundle):
         raise ValueError(
             f"s2sad.{marker}: bundle must be an int of at least 1 (the "
             f"steps reversed with one tape), got {bundle!r}")
-    return int(snapshots), None if bundle is None else int(bundle)
+    return tuple(None if v is None else int(v) for v in (snapshots, bundle))
 
 
 class Revolve:
     """The binomial schedule of one checkpointed loop.
 
     Attributes:
-        sequence: what the loop iterates (items by position).
+        steps: how many steps the loop runs.
         sweep: the forward sweep as `(start, stop)` positions: a snapshot
             of the loop's state is taken before each, then its steps run.
         advances: how many steps the backward sweep recomputes (set once
             `backward()` is exhausted; for the tests and benchmarks).
     """
 
-    def __init__(self, loop, sequence=None, state=()):
-        self.sequence = loop.sequence if sequence is None else sequence
-        self.steps = len(self.sequence)
-        self.bundle = loop.bundle or _bundle(loop.snapshots, numbers_in(state))
-        self.free = loop.snapshots - 1  # (the first holds the loop's entry)
+    def __init__(self, loop, sequence, state=()):
+        """`loop`: the `Checkpointed`; `sequence`: what the loop indexes;
+        `state`: the values it starts from."""
+        self.steps = len(sequence)
+        # (by default, about the square root of the loop's length)
+        snapshots = loop.snapshots or max(2, math.isqrt(self.steps))
+        self.bundle = loop.bundle or _bundle(snapshots, numbers_in(state))
+        self.free = snapshots - 1  # (the first holds the loop's entry)
         self.advances = 0
         self.seen = {}  # step -> the state's fingerprint there (runtime)
         bundles = -(-self.steps // self.bundle)
@@ -229,6 +225,7 @@ class Online(Revolve):
         self._pending = _segments([held[i] for i in chosen], bundles,
                                   self.free)
         return chosen
+
 
 def _chain(bundles, free):
     """Where (in bundles) an optimal schedule for `bundles` bundles with

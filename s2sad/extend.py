@@ -81,7 +81,7 @@ def custom_jvp(fun: Callable, nondiff_argnums: Sequence[int] = ()
     return _Custom(fun, tuple(nondiff_argnums), reverse_from_jvp=True)
 
 
-def checkpoint(fun: Callable) -> CustomVJP:
+def checkpoint(fun: Callable) -> Callable:
     """Recompute `fun` in the backward sweep instead of keeping what its
     derivative reads (as `jax.checkpoint`), usable as a decorator.
 

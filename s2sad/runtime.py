@@ -545,7 +545,7 @@ def iterable(seq):
     if isinstance(seq, (list, tuple, np.ndarray, str, range)):
         return seq
     if seq.__class__ is checkpoints.Checkpointed:
-        return seq.sequence
+        return iterable(seq.iterable)
     return list(seq)
 
 
@@ -558,8 +558,9 @@ def keys(mapping):
 def iterable_adjoint(g, seq):
     """The adjoint of `iterable`: g for a sequence; a dict's keys have
     none."""
-    if isinstance(seq, (list, tuple, np.ndarray, str, range,
-                        checkpoints.Checkpointed)):
+    if seq.__class__ is checkpoints.Checkpointed:
+        seq = seq.iterable
+    if isinstance(seq, (list, tuple, np.ndarray, str, range)):
         return g
     if isinstance(seq, dict):
         return zeros_like(seq)
@@ -614,6 +615,8 @@ def _extreme_index(items, key, better, name):
 def iterable_tangent(t, seq):
     """The tangent of `iterable(seq)` given seq's tangent t (the transpose
     of `iterable_adjoint`): t for a sequence; a dict's keys have zeros."""
+    if seq.__class__ is checkpoints.Checkpointed:
+        seq = seq.iterable
     if isinstance(seq, dict):
         return zeros_like(list(seq))
     return iterable_adjoint(t, seq)

@@ -2316,7 +2316,7 @@ def _reads(stmt):
     """The operands a statement reads (an `if`: its test and joins)."""
     if isinstance(stmt, Assign):
         return stmt.operands()
-    found = [getattr(stmt, "test", None), getattr(stmt, "iter", None)]
+    found = [getattr(stmt, f, None) for f in ("test", "iter", "value")]
     for phi in getattr(stmt, "phis", ()):
         found += [phi.left, phi.right]
     return found

@@ -35,7 +35,7 @@ def run_schedule(steps, snapshots, bundle):
     snapshots are held. Returns (schedule, steps the forward sweep ran
     past its last snapshot)."""
     schedule = checkpoints.Revolve(checkpoints.Checkpointed(
-        range(steps), snapshots, bundle))
+        range(steps), snapshots, bundle), range(steps))
     stack, position = [], 0
     for start, stop in schedule.sweep:
         assert start == position
@@ -84,10 +84,13 @@ def test_a_million_steps_with_a_hundred_snapshots_repeat_each_step_little():
 
 def test_the_default_bundle_follows_the_size_of_the_state():
     loop = checkpoints.Checkpointed(range(10), snapshots=40)
-    assert checkpoints.Revolve(loop, None, (1.5, 2)).bundle == 40
-    assert checkpoints.Revolve(loop, None, (np.zeros(100),)).bundle == 10
-    assert checkpoints.Revolve(loop, None, (np.zeros((64, 64)),)).bundle == 1
-    assert checkpoints.Checkpointed(range(400)).snapshots == 20
+    assert checkpoints.Revolve(loop, range(10), (1.5, 2)).bundle == 40
+    assert checkpoints.Revolve(loop, range(10), (np.zeros(100),)).bundle == 10
+    assert checkpoints.Revolve(loop, range(10),
+                               (np.zeros((64, 64)),)).bundle == 1
+    # by default, about the square root of the loop's length
+    assert checkpoints.Revolve(checkpoints.Checkpointed(range(400)),
+                               range(400)).free + 1 == 20
 
 
 @pytest.mark.parametrize("bad", [0, -3, 2.0, True, "4", np.float64(3.0)])
