@@ -48,7 +48,7 @@ def unbroadcast(g, x):
     if getattr(g, "shape", ()) == shape:
         return g
     g = _sum_to(g, shape)
-    return float(g) if isinstance(x, (float, int)) else g
+    return float(g) if isinstance(x, (float, int)) and not foreign(g) else g
 
 
 _JOINED = ("`+` joins two lists or tuples here, or `*` repeats one, where "
@@ -119,15 +119,17 @@ def shape(x):
 
 def _sum_to(g, shape):
     """Sum the axes broadcasting added to reach `g`'s shape from `shape`."""
-    g = np.asarray(g)
+    g = as_array(g)
+    # (np.sum for other libraries' arrays: Dask has no ufunc methods)
+    add = np.add.reduce if g.__class__ is _ndarray else np.sum
     if not shape and g.ndim:  # every axis, at once (the same sum)
-        return np.add.reduce(g, axis=None)
+        return add(g, axis=None)
     extra = g.ndim - len(shape)
     if extra > 0:
-        g = np.add.reduce(g, axis=tuple(range(extra)))
+        g = add(g, axis=tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
-        g = np.add.reduce(g, axis=axes, keepdims=True)
+        g = add(g, axis=axes, keepdims=True)
     return g if g.shape == shape else g.reshape(shape)
 
 
@@ -139,7 +141,7 @@ def broadcast_like(g, target):
     shape = np.shape(target)
     if np.shape(g) == shape:
         return g
-    return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, target))
+    return _spread(g, shape, _float_type(g, target), target)
 
 
 def unreduce(g, x, axis=None, keepdims=False, where=True):
@@ -160,7 +162,7 @@ def unreduce(g, x, axis=None, keepdims=False, where=True):
         out = np.empty(shape, dtype)
         out[...] = g
         return out
-    return np.array(np.broadcast_to(g, shape), dtype=_float_type(g, x))
+    return _spread(g, shape, _float_type(g, x), x)
 
 
 def expand(g, axis):
@@ -180,7 +182,7 @@ def _float_type(g, like):
     """The dtype of an adjoint `g` spread over `like`: a Python-number g takes
     like's precision (float32 stays float32), never an integer type."""
     if isinstance(g, (list, tuple)):  # an array-like: result_type reads
-        g = np.asarray(g)             # a tuple as a dtype
+        g = as_array(g)             # a tuple as a dtype
     return np.result_type(g, getattr(like, "dtype", 0.0), 0.0)
 
 
@@ -200,7 +202,7 @@ def reduced_size(x, axis=None, keepdims=False, where=True):
         return np.sum(np.broadcast_to(where, np.shape(x)), axis=axis,
                       keepdims=keepdims)
     if axis is None:
-        return x.size if x.__class__ is np.ndarray else int(np.size(x))
+        return size(x)
     shape = np.shape(x)
     axes = axis if isinstance(axis, tuple) else (axis,)
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
@@ -234,9 +236,9 @@ def zeros_like(x):
         return sequence([zeros_like(item) for item in x])
     if callable(x):  # a closure: what it binds
         return sequence([zeros_like(item) for item in bound(x)])
-    x = np.asarray(x)
+    x = as_array(x)
     dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else float
-    return np.zeros(x.shape, dtype)
+    return zeros(x.shape, dtype, x)
 
 
 def zero_tangent(x):
@@ -260,6 +262,98 @@ def zero_tangent(x):
 
 _FLOAT64 = np.dtype(float)
 _ndarray = np.ndarray
+
+# ---- arrays of other libraries ----
+# CuPy, Dask and other libraries answer NumPy's functions for their arrays
+# (`__array_function__`, `__array_ufunc__`), so generated code that calls
+# `np.sin(x)` runs on them. The helpers below keep it so: they never turn
+# such an array into a NumPy array, and build new arrays with the library
+# of the arrays they are made for (`np.zeros_like(x, shape=...)`).
+
+
+def foreign(x):
+    """Is `x` an array of another library than NumPy that speaks NumPy's
+    protocols (a CuPy or Dask array)? (NumPy's scalars do not.)"""
+    return x.__class__ is not _ndarray and hasattr(
+        x, "__array_function__") and hasattr(x, "shape")
+
+
+def size(x):
+    """np.size(x), from x's shape (Dask warns on np.size)."""
+    return x.size if x.__class__ is _ndarray else math.prod(np.shape(x))
+
+
+def as_array(x, dtype=None):
+    """`np.asarray(x, dtype)`, but an array of another library stays one
+    (cast to `dtype`), and a list or tuple holding such arrays is stacked
+    by that library."""
+    if x.__class__ is _ndarray and (dtype is None or x.dtype == dtype):
+        return x
+    if foreign(x):
+        return x if dtype is None else x.astype(dtype)
+    if isinstance(x, (list, tuple)) and any(map(_holds_foreign, x)):
+        return np.stack([as_array(item, dtype) for item in x])
+    return np.asarray(x, dtype)
+
+
+def array_of(x):
+    """A list or tuple as an array (`as_array`), anything else as it is:
+    generated code reads an operand that may be a list this way where it
+    does arithmetic on it (a Python number stays one, so it mixes with any
+    library's arrays as NumPy's rules for Python numbers say)."""
+    if isinstance(x, (list, tuple)):
+        return as_array(x)
+    return x
+
+
+def _holds_foreign(x):
+    return foreign(x) or isinstance(x, (list, tuple)) and any(
+        map(_holds_foreign, x))
+
+
+def library(*values):
+    """The first array of another library among `values` (a list or tuple:
+    its first item's), else None: the `like=` argument (NEP 35) that makes
+    `np.eye(n, like=runtime.library(x))`, `np.arange`, `np.ones`... build
+    their constant in the library of x's arrays (NumPy's for NumPy's)."""
+    for x in values:
+        if x.__class__ is _ndarray:
+            continue
+        if foreign(x):
+            return x
+        if isinstance(x, (list, tuple)) and x:
+            found = library(x[0])
+            if found is not None:
+                return found
+    return None
+
+
+def zeros(shape, dtype=float, like=None):
+    """`np.zeros(shape, dtype)` of the library of `like`'s arrays (NumPy's
+    for numbers, lists and `Like`s)."""
+    if like is None or like.__class__ is _ndarray or not foreign(like):
+        return np.zeros(shape, dtype)
+    return np.zeros_like(like, dtype=dtype, shape=shape)
+
+
+def constant(c, like):
+    """`c`, a constant NumPy computed (an index array, a mask), in the
+    library of `like`'s arrays: as it is for NumPy's, else made by that
+    library from its numbers (`cupy.asarray` copies it to the GPU)."""
+    if like.__class__ is _ndarray or not foreign(like):
+        return c
+    return np.asarray(np.asarray(c).tolist(), like=like)
+
+
+def _spread(g, shape, dtype, like):
+    """A new array of `shape` and `dtype` filled with `g` broadcast: of g's
+    library, or of like's when g is a number."""
+    if foreign(g):
+        return np.broadcast_to(g, shape).astype(dtype)
+    if foreign(like) and not isinstance(g, _ndarray):
+        return np.full_like(like, g, dtype=dtype, shape=shape)
+    return np.array(np.broadcast_to(g, shape), dtype=dtype)
+
 
 
 def gradient(g, x):
@@ -353,7 +447,7 @@ def _tangent_zeros(t, value):
         return [_tangent_zeros(ti, vi) for ti, vi in zip(t, value)]
     if t is None or isinstance(value, (bool, int, np.integer, np.bool_)) or \
             getattr(getattr(value, "dtype", None), "kind", "f") in "biu":
-        return 0.0 * np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+        return zeros(np.shape(value), like=value) if np.ndim(value) else 0.0
     return t
 
 
@@ -392,7 +486,8 @@ def ungradients(g, gs):
 def _like(g, x):
     cls = x.__class__
     if cls is float or cls is int or cls is bool:
-        return g if g.__class__ is float else float(np.real(g))
+        return g if g.__class__ is float else np.real(g) if foreign(
+            g) else float(np.real(g))
     if cls is complex:
         return complex(g)
     if isinstance(x, dict):
@@ -419,7 +514,8 @@ def _like(g, x):
         g = np.array([_like(gi, xi) for gi, xi in zip(g, x)], dtype)
     if g.__class__ is not x.__class__ or g.shape != x.shape:
         # (a number for an array, or a size-1 array's gradient)
-        g = np.broadcast_to(g, x.shape).astype(dtype)
+        g = np.broadcast_to(g, x.shape).astype(dtype) if not foreign(
+            x) else _spread(g, x.shape, dtype, x)
     elif g.dtype != dtype:
         g = g.astype(dtype)
     return g
@@ -542,7 +638,8 @@ def iterable(seq):
     """What a `for` loop indexes: a list, tuple, array, string or range as
     it is; anything else (a dict: its keys; a set, an iterator) as the list
     of what iterating it gives; a checkpointed loop's sequence."""
-    if isinstance(seq, (list, tuple, np.ndarray, str, range)):
+    if isinstance(seq, (list, tuple, np.ndarray, str, range)) or foreign(
+            seq):
         return seq
     if seq.__class__ is checkpoints.Checkpointed:
         return iterable(seq.iterable)
@@ -560,7 +657,8 @@ def iterable_adjoint(g, seq):
     none."""
     if seq.__class__ is checkpoints.Checkpointed:
         seq = seq.iterable
-    if isinstance(seq, (list, tuple, np.ndarray, str, range)):
+    if isinstance(seq, (list, tuple, np.ndarray, str, range)) or foreign(
+            seq):
         return g
     if isinstance(seq, dict):
         return zeros_like(seq)
@@ -663,7 +761,9 @@ def replayed(schedule, end, state, where):
 
 def _fingerprint(state):
     """A few numbers that tell a loop's state from another (its floats;
-    an array's sum, first and last items), to compare runs by."""
+    an array's sum, first and last items), to compare runs by. Of an array
+    of another library (CuPy, Dask), only the shape: its numbers would have
+    to be computed, or copied from the GPU, at every snapshot."""
     if isinstance(state, (list, tuple)):
         return tuple(map(_fingerprint, state))
     if isinstance(state, dict):
@@ -674,7 +774,7 @@ def _fingerprint(state):
     dtype = getattr(state, "dtype", None)
     if dtype is not None and dtype.kind in "fciub":
         shape = tuple(state.shape)
-        if not getattr(state, "size", 0):
+        if foreign(state) or not getattr(state, "size", 0):
             return shape
         flat = state.reshape(-1)
         return shape + (complex(flat.sum()), complex(flat[0]),
@@ -898,7 +998,7 @@ def check_scalar(y, where):
         raise errors.GradientShapeError(
             f"{where} requires a real output, got a complex one; "
             "differentiate np.real(...) or np.abs(...) of it, or use s2sad.vjp")
-    if np.ndim(y) != 0 and np.size(y) == 1:
+    if np.ndim(y) != 0 and size(y) == 1:
         raise errors.OneElementOutput(
             f"{where}: an output of one element (shape {np.shape(y)}) is "
             "differentiated by its vjp")
@@ -924,7 +1024,7 @@ def seed(y, where):
     try:
         check_scalar(y, where)
     except errors.OneElementOutput:
-        return np.ones(np.shape(y), np.result_type(y, 0.0))
+        return zeros(np.shape(y), np.result_type(y, 0.0), y) + 1.0
     dtype = getattr(y, "dtype", None)
     return dtype.type(1) if dtype is not None and dtype.kind == "f" else 1.0
 
@@ -1018,7 +1118,7 @@ def getitem_adjoint(g, x, index):
         out[index] = out[index] + g
         return out
     else:
-        out = np.zeros(np.shape(x), np.result_type(g, 0.0))
+        out = zeros(np.shape(x), np.result_type(g, 0.0), x)
     if is_basic_index(index):  # each item of x once: a plain slice write
         out[index] = g
     else:
@@ -1071,9 +1171,9 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
             and total.dtype == dtype and total.flags.writeable:
         out = total
     elif total is not None and np.shape(total) == shape:
-        out = np.array(total, dtype)  # a copy
+        out = _spread(total, shape, dtype, x)  # a copy
     else:
-        out = np.zeros(shape, dtype)
+        out = zeros(shape, dtype, x)
         if total is not None:
             out += total
     if replaced:
@@ -1201,23 +1301,22 @@ def concatenate_adjoint(g, arrays, axis=0):
     `g` cut back into pieces shaped like `arrays`."""
     if axis is None:
         g, axis = np.ravel(g), 0
-        sizes = [np.size(a) for a in arrays]
+        sizes = [size(a) for a in arrays]
     else:
         sizes = _join_sizes(g, arrays, axis)
-    if g.__class__ is np.ndarray and g.dtype.kind == "f" and all(
+    # slices of g (without np.split's cost, which Dask does not implement)
+    g = as_array(g)
+    index = [slice(None)] * g.ndim
+    start, pieces = 0, []
+    for n in sizes:
+        index[axis] = slice(start, start + n)
+        pieces.append(g[tuple(index)])
+        start += n
+    if not (g.__class__ is np.ndarray and g.dtype.kind == "f" and all(
             a.__class__ is np.ndarray and a.ndim == g.ndim and
-            a.dtype.kind in "fiub" for a in arrays):
-        # the common case: slices of g, without np.split's cost
-        index = [slice(None)] * g.ndim
-        start, pieces = 0, []
-        for n in sizes:
-            index[axis] = slice(start, start + n)
-            pieces.append(g[tuple(index)])
-            start += n
-        return _as_sequence_of(pieces, arrays)
-    cuts = np.cumsum(sizes)[:-1]
-    pieces = [as_kind_of(np.reshape(p, np.shape(a)), a)
-              for p, a in zip(np.split(g, cuts, axis=axis), arrays)]
+            a.dtype.kind in "fiub" for a in arrays)):  # (the common case)
+        pieces = [as_kind_of(np.reshape(p, np.shape(a)), a)
+                  for p, a in zip(pieces, arrays)]
     return _as_sequence_of(pieces, arrays)
 
 
@@ -1257,20 +1356,26 @@ def repeat_adjoint(g, x, repeats, axis=None):
     """The adjoint of np.repeat(x, repeats, axis): each run of copies in `g`
     summed back onto the element it copied."""
     shape = np.shape(x)
-    g = np.asarray(g)
+    g = as_array(g)
     if axis is None:
         g, axis, n = np.ravel(g), 0, int(np.prod(shape, dtype=np.int64))
     else:
         axis, n = axis % len(shape), shape[axis]
-    repeats = np.broadcast_to(np.asarray(repeats, dtype=np.int64), (n,))
     if g.shape[axis] == 0:
-        return np.zeros(shape, np.result_type(g, 0.0))
+        return zeros(shape, np.result_type(g, 0.0), g)
+    if isinstance(repeats, (int, np.integer)) and foreign(g):
+        # each element copied `repeats` times in a row: a reshape and a sum
+        # (no index array to build in g's library)
+        runs = g.shape[:axis] + (n, int(repeats)) + g.shape[axis + 1:]
+        return np.reshape(np.sum(np.reshape(g, runs), axis=axis + 1), shape)
+    repeats = np.broadcast_to(as_array(repeats, dtype=np.int64), (n,))
     starts = np.cumsum(repeats) - repeats
-    out = np.add.reduceat(g, np.minimum(starts, g.shape[axis] - 1), axis=axis)
+    out = np.add.reduceat(g, constant(np.minimum(
+        starts, g.shape[axis] - 1), g), axis=axis)
     if not repeats.all():  # reduceat gives g[start] for an empty run
         empty = np.reshape(repeats == 0, [-1 if i == axis else 1
                                           for i in range(g.ndim)])
-        out = np.where(empty, 0.0, out)
+        out = np.where(constant(empty, g), 0.0, out)
     return np.reshape(out, shape)
 
 
@@ -1280,7 +1385,7 @@ def fit_to(g, x):
     shape = np.shape(x)
     if np.shape(g) == shape:
         return g
-    out = np.zeros(shape, np.result_type(g, 0.0))
+    out = zeros(shape, np.result_type(g, 0.0), g)
     common = tuple(slice(0, min(a, b)) for a, b in zip(np.shape(g), shape))
     out[common] = g[common]
     return out
@@ -1289,12 +1394,14 @@ def fit_to(g, x):
 def take_along_axis_adjoint(g, arr, indices, axis):
     """The adjoint of np.take_along_axis(arr, indices, axis): `g` added into
     zeros shaped like `arr` at `indices`, repeated indices summed."""
-    out = np.zeros(np.shape(arr), np.result_type(g, 0.0))
+    kind = library(g, arr, indices)
+    out = zeros(np.shape(arr), np.result_type(g, 0.0), kind)
     if axis is None:
         np.add.at(out.reshape(-1), indices, g)
         return out
     axis = axis % out.ndim
-    index = list(np.ix_(*[np.arange(n) for n in np.shape(indices)]))
+    index = list(np.ix_(*[np.arange(n, like=kind)
+                          for n in np.shape(indices)]))
     index[axis] = indices
     np.add.at(out, tuple(index), g)
     return out
@@ -1341,7 +1448,7 @@ def diff_part(a, axis=-1, prepend=None, append=None, part=1):
     diff_adjoint): what a prepended scalar is broadcast to."""
     shape = list(np.shape(a))
     shape[axis] = _diff_lengths(a, axis, prepend, append)[part]
-    return np.empty(shape)
+    return np.empty(shape, like=library(a, prepend, append))
 
 
 def through_cast(g, cast):
@@ -1361,7 +1468,7 @@ def cast_like(g, x):
     if dtype is None or dtype.kind not in "fc" or getattr(g, "dtype", None) == dtype:
         return g
     # a real input's gradient is the real part of a complex one (as JAX)
-    return np.asarray(np.real(g) if dtype.kind == "f" else g).astype(dtype)
+    return as_array(np.real(g) if dtype.kind == "f" else g).astype(dtype)
 
 
 def _swap(a):
@@ -1470,7 +1577,7 @@ def matmul_adjoint_b(g, a, b):
 def _operands(*values):
     """A product's operands (and its adjoint) as the product reads them: a
     list or tuple as an array."""
-    return [np.asarray(x) if isinstance(x, (list, tuple)) else x
+    return [as_array(x) if isinstance(x, (list, tuple)) else x
             for x in values]
 
 
@@ -1538,6 +1645,13 @@ def power(a, b):
         return a ** b
     except (ZeroDivisionError, OverflowError):
         return np.power(a, b)
+    except TypeError:
+        # an array of another library to the power of a 0-d NumPy array (a
+        # template's np.where of numbers): that library refuses NumPy
+        # arrays, not NumPy's scalars
+        if b.__class__ is _ndarray and not b.ndim and foreign(a):
+            return a ** b[()]
+        raise
 
 
 def sign(x):
@@ -1598,7 +1712,7 @@ def from_triangle(t, lower=True):
     conjugated, with the real part of its diagonal."""
     strict = np.tril(t, -1) if lower else np.triu(t, 1)
     return strict + np.conj(np.swapaxes(strict, -1, -2)) + np.real(
-        t) * np.eye(np.shape(t)[-1])
+        t) * np.eye(np.shape(t)[-1], like=library(t))
 
 
 def to_triangle(g, lower=True):
@@ -1607,7 +1721,7 @@ def to_triangle(g, lower=True):
     part of g's diagonal."""
     both = g + np.conj(np.swapaxes(g, -1, -2))
     strict = np.tril(both, -1) if lower else np.triu(both, 1)
-    return strict + np.real(g) * np.eye(np.shape(g)[-1])
+    return strict + np.real(g) * np.eye(np.shape(g)[-1], like=library(g))
 
 
 def nan_to_num_partial(x, where):
@@ -1637,33 +1751,34 @@ def real_input(x, name):
 
 def inside(x, low, high):
     """1.0 where low <= x <= high (a None bound is open), else 0.0."""
-    mask = np.ones(np.shape(x), dtype=bool)
+    x = as_array(x)
+    mask = np.ones_like(x, dtype=bool)
     if low is not None:
-        mask &= np.asarray(x) >= low
+        mask &= x >= array_of(low)
     if high is not None:
-        mask &= np.asarray(x) <= high
+        mask &= x <= array_of(high)
     return _as_float(mask)
 
 
 def _as_float(mask):
     """A boolean mask as 1.0 and 0.0 (a Python float for a single value)."""
-    return mask.astype(float) if mask.ndim else float(mask)
+    return mask.astype(float) if mask.ndim or foreign(mask) else float(mask)
 
 
 def clip_low(x, low, high):
     """The partial of np.clip(x, low, high) = min(max(x, low), high) w.r.t.
     low: 1.0 where low > x and low <= high."""
-    mask = np.asarray(x) < low
+    mask = as_array(x) < array_of(low)
     if high is not None:
-        mask &= np.asarray(low) <= high
+        mask = mask & (array_of(low) <= array_of(high))
     return _as_float(mask)
 
 
 def clip_high(x, low, high):
     """The partial of np.clip w.r.t. high: 1.0 where max(x, low) > high."""
-    mask = np.asarray(x) > high
+    mask = as_array(x) > array_of(high)
     if low is not None:
-        mask |= np.asarray(low) > high
+        mask = mask | (array_of(low) > array_of(high))
     return _as_float(mask)
 
 
@@ -1787,8 +1902,7 @@ def spread_over(g, items):
     down to the item's shape where the sum broadcast it)."""
     if _is_sequence(items):
         return sequence([unbroadcast(g, item) for item in items])
-    return np.array(np.broadcast_to(g, np.shape(items)),
-                    dtype=_float_type(g, items))
+    return _spread(g, np.shape(items), _float_type(g, items), items)
 
 
 def spread_adjoint(b, items):
@@ -1810,8 +1924,10 @@ def setitem(x, index, value):
         out = list(x)
         out[index] = value
         return out if isinstance(x, list) else type(x)(out)
-    else:
+    elif x.__class__ is np.ndarray or not foreign(x):
         out = np.array(x, copy=True)
+    else:  # (an array of another library: a copy by that library)
+        out = x.copy()
     out[index] = value
     return out
 
@@ -1899,7 +2015,7 @@ def item_adjoint(g, index):
     number: the adjoint of a 0-d array)."""
     if g.__class__ is _ndarray or not isinstance(g, (float, int, complex)):
         return g[index]
-    return np.asarray(g)[index]
+    return as_array(g)[index]
 
 
 def fields(x):
@@ -2012,10 +2128,13 @@ def keep_last(part, x, index):
     """`part`, shaped like `x[index]`, with zeros where a repeated index of
     `x[index] = value` was overwritten by a later one: NumPy keeps the last
     write, so only that element of `value` reaches x."""
-    if is_basic_index(index) or not isinstance(x, (np.ndarray, Like)):
+    if is_basic_index(index) or not isinstance(x, (np.ndarray, Like)) and \
+            not foreign(x):
         return part  # every element written once
-    ids = np.full(x.shape, -1, np.int64)
-    slots = np.arange(np.size(ids[index])).reshape(np.shape(ids[index]))
+    kind = library(x)
+    ids = np.full(x.shape, -1, np.int64, like=kind)
+    slots = np.reshape(np.arange(size(ids[index]), like=kind),
+                       np.shape(ids[index]))
     ids[index] = slots
     return part * (ids[index] == slots)
 

@@ -74,7 +74,7 @@ def fill(template, operands, d_names, namer, import_name, numbers=(),
         complex_numbers: whether a number may be complex (`ieee.Lowering`).
         sequences: the parameters that may be Python lists or tuples, which
             a NumPy function reads as arrays: where the template does
-            arithmetic on one (`2.0 * x`), it reads `np.asarray(x)`.
+            arithmetic on one (`2.0 * x`), it reads `runtime.array_of(x)`.
     """
     locals_ = {}
     filled = Filled()
@@ -179,11 +179,12 @@ class _Rewriter:
         return _is_d(node) and node.slice.id in self.sequences
 
     def as_array(self, node):
-        """`np.asarray(x)` of what `node` names: a parameter's operand or
-        `d[x]`."""
-        numpy = self.import_name("np", ieee.np)
-        self.free[numpy] = ieee.np
-        return gast.Call(gast.Attribute(_name(numpy), "asarray", gast.Load()),
+        """`runtime.array_of(x)` (a list or tuple as an array) of what
+        `node` names: a parameter's operand or `d[x]`."""
+        helpers = self.import_name("runtime", runtime)
+        self.free[helpers] = runtime
+        return gast.Call(gast.Attribute(_name(helpers), "array_of",
+                                        gast.Load()),
                          [self.rewrite(node)], [])
 
     def name(self, node):

@@ -272,9 +272,9 @@ class Transform:
                 and not analysis.is_scalar(o, self.scalars)}
 
     def as_array(self, node):
-        """`np.asarray(node)`."""
-        return gast.Call(gast.Attribute(load(self.import_name("np", np)),
-                                        "asarray", gast.Load()), [node], [])
+        """`runtime.array_of(node)`: a list or tuple as an array."""
+        return gast.Call(gast.Attribute(load(self.import_name(
+            "runtime", runtime)), "array_of", gast.Load()), [node], [])
 
     def settle(self, filled, operands):
         """Leave out of a filled template the run-time tests the analysis

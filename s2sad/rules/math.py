@@ -5,10 +5,11 @@ the table): a rule, a zero derivative (`non_differentiable`: floor, the
 predicates, the integer functions), or, for the functions of sequences
 (fsum, prod, dist, sumprod, hypot of any number of arguments), a rule
 taking the whole sequence. Their derivatives are written with NumPy
-functions of `np.asarray(xs)` that have rules themselves, so generated code
-differentiates again, to any order; a sequence's adjoint is given back
-item by item (runtime.unstack). The derivatives of gamma and lgamma need
-digamma and its derivatives, which `math` lacks: runtime.polygamma.
+functions of `runtime.as_array(xs)` that have rules themselves, so
+generated code differentiates again, to any order; a sequence's adjoint is
+given back item by item (runtime.unstack). The derivatives of gamma and
+lgamma need digamma and its derivatives, which `math` lacks:
+runtime.polygamma.
 """
 
 import math
@@ -297,7 +298,7 @@ def polygamma(y, n, x):
 
 
 # ---- functions of sequences: the adjoint of a list is one per item ----
-# `a = np.asarray(xs)` holds the items; a tangent of xs is made the same
+# `a = runtime.as_array(xs)` holds the items; a tangent of xs is made the same
 # (runtime.tree_like: a list's tangent may be held as an object array).
 
 variadic(math.hypot, runtime.hypot)
@@ -308,36 +309,38 @@ takes_sequences(math.fsum, math.prod, math.dist)
 def hypot_rev(y, coordinates):
     """Gradient 0 where every coordinate is 0, as np.linalg.norm's."""
     d[coordinates] = runtime.unstack(
-        d[y] * np.asarray(coordinates) / (y if y else 1.0), coordinates)
+        d[y] * runtime.as_array(coordinates) / (y if y else 1.0), coordinates)
 
 
 @tangent(runtime.hypot)
 def hypot_fwd(y, coordinates):
-    d[y] = np.sum(np.asarray(runtime.tree_like(d[coordinates], coordinates))
-                  * np.asarray(coordinates)) / (y if y else 1.0)
+    d[y] = np.sum(runtime.as_array(runtime.tree_like(
+        d[coordinates], coordinates)) * runtime.as_array(coordinates)) / (
+            y if y else 1.0)
 
 
 @adjoint(math.dist)
 def dist_rev(y, p, q):
     """Gradient 0 where p == q, as np.linalg.norm's at 0."""
-    d[p] = runtime.unstack(
-        d[y] * (np.asarray(p) - np.asarray(q)) / (y if y else 1.0), p)
-    d[q] = runtime.unstack(
-        d[y] * (np.asarray(q) - np.asarray(p)) / (y if y else 1.0), q)
+    d[p] = runtime.unstack(d[y] * (
+        runtime.as_array(p) - runtime.as_array(q)) / (y if y else 1.0), p)
+    d[q] = runtime.unstack(d[y] * (
+        runtime.as_array(q) - runtime.as_array(p)) / (y if y else 1.0), q)
 
 
 @tangent(math.dist)
 def dist_fwd(y, p, q):
-    d[y] = np.sum(np.asarray(runtime.tree_like(d[p], p)) * (
-        np.asarray(p) - np.asarray(q))) / (y if y else 1.0) + np.sum(
-        np.asarray(runtime.tree_like(d[q], q)) * (
-            np.asarray(q) - np.asarray(p))) / (y if y else 1.0)
+    d[y] = np.sum(runtime.as_array(runtime.tree_like(d[p], p)) * (
+        runtime.as_array(p) - runtime.as_array(q))) / (
+            y if y else 1.0) + np.sum(
+        runtime.as_array(runtime.tree_like(d[q], q)) * (
+            runtime.as_array(q) - runtime.as_array(p))) / (y if y else 1.0)
 
 
 @adjoint(math.fsum)
 def fsum_rev(y, seq):
     d[seq] = runtime.unstack(
-        runtime.broadcast_like(d[y], np.asarray(seq)), seq)
+        runtime.broadcast_like(d[y], runtime.as_array(seq)), seq)
 
 
 @tangent(math.fsum)
@@ -349,7 +352,7 @@ def fsum_fwd(y, seq):
 def prod_rev(y, iterable, *, start=1):
     """Exact at zeros: each item's partial is the product of the others,
     the products of the items before and after it (as np.prod's rule)."""
-    a = np.asarray(iterable)
+    a = runtime.as_array(iterable)
     before = np.cumprod(np.concatenate((np.ones_like(a[:1]), a)), 0)[:-1]
     after = np.flip(np.cumprod(np.concatenate((np.ones_like(a[:1]),
                                                np.flip(a, 0))), 0)[:-1], 0)
@@ -359,11 +362,11 @@ def prod_rev(y, iterable, *, start=1):
 
 @tangent(math.prod)
 def prod_fwd(y, iterable, *, start=1):
-    a = np.asarray(iterable)
+    a = runtime.as_array(iterable)
     before = np.cumprod(np.concatenate((np.ones_like(a[:1]), a)), 0)[:-1]
     after = np.flip(np.cumprod(np.concatenate((np.ones_like(a[:1]),
                                                np.flip(a, 0))), 0)[:-1], 0)
-    d[y] = start * np.sum(np.asarray(runtime.tree_like(
+    d[y] = start * np.sum(runtime.as_array(runtime.tree_like(
         d[iterable], iterable)) * before * after, 0) + d[start] * math.prod(
         iterable)
 
@@ -373,8 +376,8 @@ if hasattr(math, "sumprod"):  # Python 3.12+
 
     @adjoint(math.sumprod)
     def sumprod_rev(y, p, q):
-        d[p] = runtime.unstack(d[y] * np.asarray(q), p)
-        d[q] = runtime.unstack(d[y] * np.asarray(p), q)
+        d[p] = runtime.unstack(d[y] * runtime.as_array(q), p)
+        d[q] = runtime.unstack(d[y] * runtime.as_array(p), q)
 
     @tangent(math.sumprod)
     def sumprod_fwd(y, p, q):

@@ -7,6 +7,9 @@ the gradient to x inside the bounds, the bounds included, and to the bound
 x lies beyond.
 """
 
+import functools
+import operator
+
 import numpy as np
 
 from s2sad import errors, runtime
@@ -201,7 +204,10 @@ def reciprocal(y, x):
 def float_power(z, x, y):
     """Special points as `**` (rules/operators.py): d/dx is 0 where
     y == 0; d/dy takes log 0 as 0."""
-    return (y * np.float_power(x, np.where(y == 0, 1.0, y - 1.0)),
+    # (the exponent is y - 1, 1 where y is 0, as np.where(y == 0, 1.0,
+    # y - 1.0) but as fast, and a number for a number y: np.where would
+    # make it a 0-d NumPy array, which CuPy refuses among its arrays)
+    return (y * np.float_power(x, y - 1.0 + 2.0 * (y == 0)),
             np.log(np.where(x == 0, 1.0, x)) * z)
 
 
@@ -260,7 +266,7 @@ def _select_masks(condlist, choicelist, default, y):
     """Where np.select(condlist, choicelist, default) took each choice from
     (the first true condition), then where it took `default`: one boolean
     array shaped like y per choice, and the last for default."""
-    taken = np.zeros(np.shape(y), bool)
+    taken = runtime.zeros(np.shape(y), bool, runtime.library(y, condlist))
     masks = []
     for condition in condlist:
         mask = np.broadcast_to(condition, np.shape(y)) & ~taken
@@ -280,8 +286,12 @@ def _select_adjoint(g, masks, choicelist):
 def _select_apply(tangents, masks, choicelist):
     """The transpose of `_select_adjoint`: each choice's tangent where it
     was taken."""
-    return np.sum([np.where(mask, tangent, 0.0) for mask, tangent in zip(
-        masks, runtime.tree_like(tangents, choicelist))], axis=0)
+    terms = [np.where(mask, tangent, 0.0) for mask, tangent in zip(
+        masks, runtime.tree_like(tangents, choicelist))]
+    # (summed one by one, not np.sum of the list: that would make the list
+    # a NumPy array, whatever the library of the terms; the masks do not
+    # overlap, so the order does not matter)
+    return functools.reduce(operator.add, terms)
 
 
 non_differentiable(_select_masks)
@@ -492,7 +502,10 @@ def linspace_fwd(y, start, stop, num=50, endpoint=True, retstep=False,
 
 def _ends(y, axis):
     """An array shaped like np.linspace's start and stop, broadcast."""
-    return np.empty(np.delete(np.shape(y), axis))
+    shape = np.shape(y)
+    axis = axis % len(shape)
+    return np.empty(shape[:axis] + shape[axis + 1:],
+                    like=runtime.library(y))
 
 
 def _fractions(y, num, endpoint, retstep, axis):
@@ -502,7 +515,7 @@ def _fractions(y, num, endpoint, retstep, axis):
         raise errors.S2SADError("np.linspace with retstep=True is not "
                                 "differentiable yet; compute the step as "
                                 "(stop - start) / (num - 1)")
-    t = np.linspace(0.0, 1.0, num, endpoint)
+    t = runtime.constant(np.linspace(0.0, 1.0, num, endpoint), y)
     shape = [1] * np.ndim(y)
     shape[axis] = num
     return np.reshape(t, shape)
@@ -561,8 +574,8 @@ def _interp_segments(x, xp, left=None, right=None):
     into xp of its segment, 1 / (xp[hi] - xp[lo]) inside xp's range (0
     beyond it), and the constant weights of fp[lo] and fp[hi] (beyond the
     ends: 1 on fp's end unless left or right replaces it)."""
-    xp = np.asarray(xp)
-    x = np.asarray(x)
+    xp = runtime.as_array(xp)
+    x = runtime.as_array(x)
     n = len(xp)
     hi = np.clip(np.searchsorted(xp, x, side="right"), 1, n - 1)
     lo = hi - 1
@@ -583,9 +596,9 @@ def interp(y, x, xp, fp, left=None, right=None, period: only(None) = None):
     t = (x - np.take(xp, s[0])) * s[2]
     d[x] = runtime.as_kind_of(d[y] * (np.take(fp, s[1]) - np.take(
         fp, s[0])) * s[2], x)
-    d[fp] = runtime.getitem_adjoint(d[y] * (s[3] - t), np.asarray(fp),
+    d[fp] = runtime.getitem_adjoint(d[y] * (s[3] - t), runtime.as_array(fp),
                                     s[0]) + runtime.getitem_adjoint(
-        d[y] * (s[4] + t), np.asarray(fp), s[1])
+        d[y] * (s[4] + t), runtime.as_array(fp), s[1])
 
 
 @tangent(np.interp)
@@ -597,30 +610,30 @@ def interp_fwd(y, x, xp, fp, left=None, right=None,
         np.take(d[fp], s[0]) * (s[3] - t) + np.take(d[fp], s[1]) * (s[4] + t)
 
 
-def _powers(p):
+def _powers(p, x=None):
     """The powers of x np.polyval(p, x) multiplies p's coefficients by."""
-    return np.arange(len(p) - 1, -1, -1)
+    return np.arange(len(p) - 1, -1, -1, like=runtime.library(p, x))
 
 
 @adjoint(np.polyval)
 def polyval(y, p, x):
     d[p] = runtime.unbroadcast(np.expand_dims(d[y], -1) * np.power(
-        np.expand_dims(x, -1), _powers(p)), np.asarray(p))
+        np.expand_dims(x, -1), _powers(p, x)), runtime.as_array(p))
     d[x] = runtime.as_kind_of(d[y] * np.polyval(
-        np.asarray(p)[:-1] * _powers(p)[:-1], x), x)
+        runtime.as_array(p)[:-1] * _powers(p, x)[:-1], x), x)
 
 
 @tangent(np.polyval)
 def polyval_fwd(y, p, x):
     d[y] = np.polyval(d[p], x) + d[x] * np.polyval(
-        np.asarray(p)[:-1] * _powers(p)[:-1], x)
+        runtime.as_array(p)[:-1] * _powers(p, x)[:-1], x)
 
 
 def _trapezoid_weights(y, axis):
     """The trapezoid rule's weights for unit spacing along `axis` of y:
     1/2 at both ends, 1 between, shaped to broadcast against y."""
     n = np.shape(y)[axis]
-    w = np.ones(n)
+    w = np.ones(n, like=runtime.library(y))
     w[0] = w[-1] = 0.5
     shape = [1] * np.ndim(y)
     shape[axis] = n
@@ -673,11 +686,11 @@ def trapezoid(out, y, x=None, dx=1.0, axis=-1):
                      _widths(y, axis, False))))
     d[x] = np.reshape(runtime.unbroadcast(
         np.pad(0.5 * runtime.expand_reduced(d[out], y, axis) * (
-            np.asarray(y)[_cut(y, axis, 0)]
-            + np.asarray(y)[_cut(y, axis, 1)]), _widths(y, axis, True))
+            runtime.as_array(y)[_cut(y, axis, 0)]
+            + runtime.as_array(y)[_cut(y, axis, 1)]), _widths(y, axis, True))
         - np.pad(0.5 * runtime.expand_reduced(d[out], y, axis) * (
-            np.asarray(y)[_cut(y, axis, 0)]
-            + np.asarray(y)[_cut(y, axis, 1)]),
+            runtime.as_array(y)[_cut(y, axis, 0)]
+            + runtime.as_array(y)[_cut(y, axis, 1)]),
             _widths(y, axis, False)), np.reshape(x, _along(y, x, axis))),
         np.shape(x))
     d[dx] = runtime.unbroadcast(d[out] * np.sum(

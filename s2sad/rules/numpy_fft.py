@@ -30,7 +30,7 @@ def _swapped(norm):
 def _hermitian_weights(y, axis):
     """w along `axis` of the real signal y: 1, 2, ..., 2, (1 if even)."""
     n = np.shape(y)[axis]
-    w = np.full(n // 2 + 1, 2.0)
+    w = np.full(n // 2 + 1, 2.0, like=runtime.library(y))
     w[0] = 1.0
     if n % 2 == 0:
         w[-1] = 1.0

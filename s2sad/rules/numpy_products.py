@@ -180,9 +180,11 @@ def einsum_product(spec, *args):
     its own."""
     subscripts, positions, constants = _einsum_plan(spec)
     operands = [args[i] for i in positions]
+    like = runtime.library(*operands) if constants else None
     for kind, n, i, axis in constants:
         n = np.shape(operands[i])[axis] if n is None else n
-        operands.append(np.eye(n) if kind == "eye" else np.ones(n))
+        operands.append(np.eye(n, like=like) if kind == "eye" else
+                        np.ones(n, like=like))
     # a contraction path (and BLAS) pays off for many or large operands
     optimize = len(operands) > 2 or sum(map(np.size, operands)) > 10000
     return np.einsum(subscripts, *operands, optimize=optimize)

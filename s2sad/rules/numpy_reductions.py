@@ -96,7 +96,7 @@ def _scan_axis(axis):
 
 def _first(x, axis):
     """1.0 at index 0 along `axis`, 0.0 elsewhere, shaped like x."""
-    out = np.zeros(np.shape(x))
+    out = runtime.zeros(np.shape(x), float, x)
     index = [slice(None)] * out.ndim
     index[axis] = slice(0, 1)
     out[tuple(index)] = 1.0
@@ -117,10 +117,10 @@ def _ties(a, y, axis, keepdims, initial, where):
     whether `initial` equals it (None when there is no initial), and how
     many ties there are (at least 1), the last two shaped to broadcast
     against a."""
-    a = np.asarray(a)
+    a = runtime.as_array(a)
     y = _kept(a, y, axis, keepdims)
     hit = a == y
-    if np.isnan(y).any():  # (y is the small one)
+    if runtime.foreign(y) or np.isnan(y).any():  # (y is the small one)
         hit |= np.isnan(a) & np.isnan(y)
     if where is not True:
         hit &= where
@@ -135,10 +135,10 @@ def _ties(a, y, axis, keepdims, initial, where):
 def _tie_weights(a, y, axis=None, keepdims=False, initial=None, where=True):
     """1/k at each of the k elements of `a` equal to the max or min `y` over
     `axis` (`initial` counting as one more when equal), 0 elsewhere."""
-    if initial is None and where is True:
+    if initial is None and where is True and not runtime.foreign(a):
         # y is attained in each group it reduces, so as many hits as groups
         # means one in each: no ties, and no count per group (the slow part)
-        a = np.asarray(a)
+        a = runtime.as_array(a)
         hit = a == _kept(a, y, axis, keepdims)
         if np.count_nonzero(hit) == np.size(y) and not np.isnan(y).any():
             return hit.astype(float)
@@ -152,7 +152,7 @@ def _initial_weight(a, y, axis=None, keepdims=False, initial=None,
     1/k where it is one of k tied extremes, 0 elsewhere."""
     _, first, ties = _ties(a, y, axis, keepdims, initial, where)
     if first is None:
-        return np.zeros(np.shape(y))
+        return runtime.zeros(np.shape(y), float, y)
     return np.reshape(first / ties, np.shape(y))
 
 
@@ -160,7 +160,7 @@ def _diagonal_mask(a, offset=0, axis1=0, axis2=1):
     """M (n, m): 1.0 where np.trace(a, offset, axis1, axis2) reads."""
     shape = np.shape(a)
     n, m = shape[axis1], shape[axis2]
-    return np.eye(n, m, offset)
+    return np.eye(n, m, offset, like=runtime.library(a))
 
 
 def _single_output(returned):
@@ -220,11 +220,11 @@ def _norm_kinks(x, y, ord=None, axis=None, keepdims=False):
     templates multiply it by the derivative of abs, runtime.sign(x)."""
     kind, axes = _norm_kind(x, ord, axis)
     if kind == "l1":
-        return np.ones(np.shape(x))
+        return np.ones(np.shape(x), like=runtime.library(x))
     if kind == "linf":
         return _tie_weights(np.abs(x), y, axes[0], keepdims)
     if kind != "matrix":
-        return np.zeros(np.shape(x))
+        return runtime.zeros(np.shape(x), float, x)
     # ord 1 and -1: the largest or smallest column sum (summed over axes[0]);
     # inf and -inf: the largest or smallest row sum (summed over axes[1]).
     summed, picked = axes if ord in (1, -1) else axes[::-1]
@@ -239,16 +239,16 @@ def _singular_weights(s, ord):
     largest (ord 2) or smallest (ord -2) one with ties split; 0 where s is
     0, where the nuclear and the spectral norm have kinks."""
     if ord == "nuc":
-        weights = np.ones(np.shape(s))
+        weights = np.ones(np.shape(s), like=runtime.library(s))
     else:
         pick = np.max if ord == 2 else np.min
         weights = _tie_weights(s, pick(s, axis=-1), -1)
-    return np.where(np.asarray(s) > 0, weights, 0.0)
+    return np.where(runtime.as_array(s) > 0, weights, 0.0)
 
 
 def _eye_like(s):
     """The identity matrix as large as the vector of singular values s."""
-    return np.eye(np.shape(s)[-1])
+    return np.eye(np.shape(s)[-1], like=runtime.library(s))
 
 
 def _weights_shape(weights, a, axis):
@@ -275,8 +275,8 @@ non_differentiable(_moved, _restored, _merged, _unmerged, _scan_axis, _first,
 def _shift(v, axis, step):
     """v moved `step` places along `axis`, zeros shifted in:
     out[i] = v[i - step]."""
-    v = np.asarray(v)
-    out = np.zeros(v.shape, np.result_type(v, float))
+    v = runtime.as_array(v)
+    out = runtime.zeros(v.shape, np.result_type(v, float), v)
     n = v.shape[axis]
     if abs(step) >= n:
         return out
@@ -296,8 +296,8 @@ def _forward_scan(a, b, axis):
     A Hillis-Steele scan of the affine maps h -> a[i] * h + b[i]: log2(n)
     vectorised steps, no division, so exact where a has zeros.
     """
-    dtype = np.result_type(np.asarray(a), np.asarray(b), float)
-    A, h = (np.moveaxis(np.atleast_1d(np.asarray(v, dtype)), axis, -1)
+    dtype = np.result_type(runtime.as_array(a), runtime.as_array(b), float)
+    A, h = (np.moveaxis(np.atleast_1d(runtime.as_array(v, dtype)), axis, -1)
             for v in (a, b))
     A, h = (v.copy() for v in np.broadcast_arrays(A, h))
     n, step = h.shape[-1], 1
@@ -311,16 +311,16 @@ def _forward_scan(a, b, axis):
 def _backward_scan(a, b, axis):
     """h along `axis` with h[i] = a[i+1] * h[i+1] + b[i], h[n] = 0: the
     transpose of `_forward_scan(a, ., axis)` (same links a[1:])."""
-    flipped = _shift(np.flip(np.asarray(a), axis), axis, 1)
-    return np.flip(_forward_scan(flipped, np.flip(np.asarray(b), axis), axis),
-                   axis)
+    flipped = _shift(np.flip(runtime.as_array(a), axis), axis, 1)
+    return np.flip(_forward_scan(
+        flipped, np.flip(runtime.as_array(b), axis), axis), axis)
 
 
 def _safe_reciprocal(x):
     """1 / x, and 0 where x is 0."""
     if x.__class__ is float or x.__class__ is np.float64:
         return 1.0 / x if x else 0.0 * x
-    x = np.asarray(x)
+    x = runtime.as_array(x)
     nonzero = x != 0
     return np.where(nonzero, 1.0 / np.where(nonzero, x, 1.0), 0.0)
 
@@ -329,10 +329,10 @@ def _weights_for(weights, a, axis):
     """np.average's weights, reshaped to broadcast against `a` (ones for
     weights None)."""
     if weights is None:
-        return np.ones(np.shape(a))
+        return np.ones(np.shape(a), like=runtime.library(a))
     order, shape = _weights_shape(weights, a, axis)
     if shape is None:
-        return np.asarray(weights)
+        return runtime.as_array(weights)
     return np.reshape(np.transpose(weights, order), shape)
 
 
@@ -343,7 +343,8 @@ def _weights_back(g, weights, a, axis):
     if shape is None:
         return g
     moved = tuple(np.shape(weights)[i] for i in order)
-    return np.transpose(np.reshape(g, moved), np.argsort(order))
+    return np.transpose(np.reshape(g, moved),
+                        tuple(int(i) for i in np.argsort(order)))
 
 
 def _svd(x):
@@ -360,7 +361,7 @@ def _matrix_view(v, x, ord=None, axis=None):
     branch fails when the branch did not run.)"""
     kind, axes = _norm_kind(x, ord, axis)
     if kind != "spectral":
-        return np.zeros((1, 1), np.result_type(v, 0.0))
+        return runtime.zeros((1, 1), np.result_type(v, 0.0), v)
     return np.moveaxis(v, axes, (-2, -1))
 
 
@@ -369,7 +370,7 @@ def _matrix_view_back(g, x, ord=None, axis=None):
     norm's axes (zeros shaped like x for the other norms)."""
     kind, axes = _norm_kind(x, ord, axis)
     if kind != "spectral":
-        return np.zeros(np.shape(x), np.result_type(g, 0.0))
+        return runtime.zeros(np.shape(x), np.result_type(g, 0.0), g)
     return np.moveaxis(g, (-2, -1), axes)
 
 
@@ -888,30 +889,31 @@ def nanstd_fwd(y, a, axis=None, dtype: float_dtype = None,
 def _order_weights(a, q, y, axis=None, method="linear", keepdims=False):
     """W shaped np.shape(q) + np.shape(a): the quantile y of `a` over `axis`
     is np.sum(W * a) over a's reduced axes (after q's)."""
-    a = np.asarray(a)
-    q = np.asarray(q, dtype=float)
+    a = runtime.as_array(a)
+    if q.__class__ is np.ndarray and runtime.foreign(a):
+        q = q.tolist()  # constants a's library takes (not a host array)
     t = np.reshape(np.transpose(a, _moved(a, axis)), _merged(a, axis))
     n = t.shape[-1]
     order = np.argsort(t, axis=-1)  # NaN last
     ranks = np.where(np.isnan(np.take_along_axis(t, order, -1)), np.nan,
-                     np.arange(n, dtype=float))
+                     np.arange(n, dtype=float, like=runtime.library(t)))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
         position = np.nanquantile(ranks, q, axis=-1, method=method)
     low = np.floor(position)[..., None]
     high = (position - low[..., 0])[..., None]
-    k = np.arange(n)
+    k = np.arange(n, like=runtime.library(t))
     sorted_weights = np.where(k == low, 1.0 - high, 0.0) + np.where(
         k == low + 1, high, 0.0)
     weights = np.take_along_axis(sorted_weights, np.broadcast_to(
         np.argsort(order, axis=-1), sorted_weights.shape), -1)
-    lead = q.ndim
+    lead = np.ndim(q)
     weights = np.transpose(
-        np.reshape(weights, q.shape + _unmerged(a, axis)),
+        np.reshape(weights, np.shape(q) + _unmerged(a, axis)),
         tuple(range(lead)) + tuple(lead + i for i in _restored(a, axis)))
     nan = np.isnan(a)
     result_nan = np.isnan(runtime.expand_reduced(
-        np.asarray(y), weights, _after(a, q, axis), keepdims))
+        runtime.as_array(y), weights, _after(a, q, axis), keepdims))
     return np.where(result_nan, nan / np.maximum(
         np.sum(nan, axis=_reduced(a, axis), keepdims=True), 1), weights)
 

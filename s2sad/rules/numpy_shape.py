@@ -81,14 +81,16 @@ def _sort_shape(a, axis):
 
 def _take_index(a, indices, axis, mode="raise"):
     """The subscript equal to np.take(a, indices, axis, mode=mode)."""
-    n = np.size(a) if axis is None else np.shape(a)[axis]
+    n = runtime.size(a) if axis is None else np.shape(a)[axis]
     if mode == "clip":
         indices = np.clip(indices, 0, n - 1)
     elif mode in ("raise", "wrap"):  # "raise": negative indices count back
-        indices = np.asarray(indices) % n
+        indices = runtime.as_array(indices) % n
     else:
         raise errors.S2SADError(f"np.take: mode={mode!r} is not one of "
                                 "'raise', 'wrap', 'clip'")
+    if not runtime.foreign(indices):  # (a list's: NumPy's)
+        indices = runtime.constant(indices, a)
     if axis is None:
         return np.unravel_index(indices, np.shape(a))
     return (slice(None),) * (axis % np.ndim(a)) + (indices,)
@@ -98,18 +100,20 @@ def _diagonal_rows(x, offset=0, axis1=0, axis2=1):
     """R (n, L): R[i, l] = 1 where row i holds element l of the diagonal."""
     shape = np.shape(x)
     n, m = shape[axis1], shape[axis2]
-    rows = np.arange(n)[:, None] - max(-offset, 0)
+    like = runtime.library(x)
+    rows = np.arange(n, like=like)[:, None] - max(-offset, 0)
     length = max(min(n - max(-offset, 0), m - max(offset, 0)), 0)
-    return (rows == np.arange(length)[None, :]).astype(float)
+    return (rows == np.arange(length, like=like)[None, :]).astype(float)
 
 
 def _diagonal_cols(x, offset=0, axis1=0, axis2=1):
     """C (L, m): C[l, j] = 1 where column j holds element l of the diagonal."""
     shape = np.shape(x)
     n, m = shape[axis1], shape[axis2]
-    cols = np.arange(m)[None, :] - max(offset, 0)
+    like = runtime.library(x)
+    cols = np.arange(m, like=like)[None, :] - max(offset, 0)
     length = max(min(n - max(-offset, 0), m - max(offset, 0)), 0)
-    return (cols == np.arange(length)[:, None]).astype(float)
+    return (cols == np.arange(length, like=like)[:, None]).astype(float)
 
 
 def _diag_pad(v, k=0):
@@ -132,7 +136,7 @@ def _pad_crop(array, pad_width, mode="constant"):
         raise errors.S2SADError(f"np.pad with mode={mode!r} is not "
                                 "differentiable yet; only mode='constant'")
     shape = np.shape(array)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int),
+    widths = np.broadcast_to(runtime.as_array(pad_width, dtype=int),
                              (len(shape), 2))
     return tuple(slice(int(before), int(before) + n)
                  for (before, _), n in zip(widths, shape))
@@ -389,7 +393,8 @@ def pad(y, array, pad_width, mode: only("constant") = "constant",
 def pad_fwd(y, array, pad_width, mode: only("constant") = "constant",
             constant_values=0):
     d[y] = np.pad(d[array], pad_width, mode=mode) + np.pad(
-        np.zeros(np.shape(array), np.result_type(d[constant_values])),
+        runtime.zeros(np.shape(array), np.result_type(d[constant_values]),
+                      runtime.library(array)),
         pad_width, mode=mode, constant_values=d[constant_values])
 
 
@@ -494,7 +499,9 @@ def array_fwd(y, object, dtype: via_output = None, *,
 
 @adjoint(np.split, np.array_split)
 def split(y, ary, indices_or_sections: via_output, axis=0):
-    d[ary] = np.concatenate(d[y], axis)
+    # (list: the adjoint of a list is an object array, which another
+    # library's concatenate would take for an array, not a sequence)
+    d[ary] = np.concatenate(list(d[y]), axis)
 
 
 @tangent(np.split)
@@ -509,7 +516,7 @@ def array_split_fwd(y, ary, indices_or_sections, axis=0):
 
 @adjoint(np.hsplit)
 def hsplit(y, ary, indices_or_sections: via_output):
-    d[ary] = np.hstack(d[y])
+    d[ary] = np.hstack(list(d[y]))
 
 
 @tangent(np.hsplit)
@@ -519,7 +526,7 @@ def hsplit_fwd(y, ary, indices_or_sections):
 
 @adjoint(np.vsplit)
 def vsplit(y, ary, indices_or_sections: via_output):
-    d[ary] = np.vstack(d[y])
+    d[ary] = np.vstack(list(d[y]))
 
 
 @tangent(np.vsplit)
@@ -529,7 +536,7 @@ def vsplit_fwd(y, ary, indices_or_sections):
 
 @adjoint(np.dsplit)
 def dsplit(y, ary, indices_or_sections: via_output):
-    d[ary] = np.dstack(d[y])
+    d[ary] = np.dstack(list(d[y]))
 
 
 @tangent(np.dsplit)
@@ -616,7 +623,7 @@ def take_along_axis_fwd(y, arr, indices, axis):
 @adjoint(np.take)
 def take(y, a, indices, axis=None, out: only(None) = None, mode="raise"):
     # np.asarray: a list `a` is an array here, not a list of adjoints
-    d[a] = runtime.getitem_adjoint(d[y], np.asarray(a),
+    d[a] = runtime.getitem_adjoint(d[y], runtime.as_array(a),
                                    _take_index(a, indices, axis, mode))
 
 
@@ -669,7 +676,7 @@ def _append_part(g, arr, values, axis, which):
     """The subscript of np.append's output holding `arr` (which=0) or
     `values` (which=1)."""
     along = 0 if axis is None else axis % np.ndim(g)
-    n = np.size(arr) if axis is None else np.shape(arr)[along]
+    n = runtime.size(arr) if axis is None else np.shape(arr)[along]
     return (slice(None),) * along + ((slice(0, n),) if which == 0
                                      else (slice(n, None),))
 
@@ -688,9 +695,10 @@ def append(y, arr, values, axis=None):
 
 @tangent(np.append)
 def append_fwd(y, arr, values, axis=None):
-    d[y] = np.append(runtime.tree_like(d[arr], arr),
-                     np.zeros(np.shape(values)), axis) + np.append(
-        np.zeros(np.shape(arr)), runtime.tree_like(d[values], values), axis)
+    d[y] = np.append(runtime.tree_like(d[arr], arr), runtime.zeros(
+        np.shape(values), float, runtime.library(arr, values)), axis) + \
+        np.append(runtime.zeros(np.shape(arr), float, runtime.library(
+            arr, values)), runtime.tree_like(d[values], values), axis)
 
 
 # ---- np.gradient (unit spacing): linear, its adjoint the transposed
@@ -710,7 +718,8 @@ def _gradient_stencil(f, axis, edge_order):
     """M (n, n) with np.gradient(v, edge_order=...) = M @ v for a vector v
     as long as f's `axis`."""
     n = np.shape(f)[axis]
-    return np.gradient(np.eye(n), axis=0, edge_order=edge_order)
+    return np.gradient(np.eye(n, like=runtime.library(f)), axis=0,
+                       edge_order=edge_order)
 
 
 non_differentiable(_gradient_axes, _gradient_stencil)
@@ -721,7 +730,8 @@ def _gradient_adjoint(g, f, axis=None, edge_order=1):
     `g` (one array, or one per axis): the stencils transposed, summed."""
     axes = _gradient_axes(f, axis)
     pieces = (g,) if len(axes) == 1 else tuple(g)
-    total = np.zeros(np.shape(f), np.result_type(*pieces, float))
+    total = runtime.zeros(np.shape(f), np.result_type(*pieces, float),
+                          runtime.library(f, *pieces))
     for piece, along in zip(pieces, axes):
         stencil = _gradient_stencil(f, along, edge_order)
         total = total + np.moveaxis(np.tensordot(
@@ -815,7 +825,7 @@ def _index_trick_adjoint(g, x, index):
     """The transpose of `_index_trick_apply`: one adjoint per item of the
     index (zero for slices and strings)."""
     items = _trick_items(x, index)
-    g = np.asarray(g)
+    g = runtime.as_array(g)
     adjoints = []
     for k, item in enumerate(items):
         if isinstance(item, (str, slice)):

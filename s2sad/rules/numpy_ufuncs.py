@@ -47,10 +47,11 @@ def _running_extreme(array, y, axis=0):
     """For y = np.maximum.accumulate(array, axis) (or minimum): the index
     along `axis` of the element each y came from (the latest one equal to
     it)."""
-    array = np.asarray(array)
+    array = runtime.as_array(array)
     shape = [1] * array.ndim
     shape[axis] = array.shape[axis]
-    steps = np.reshape(np.arange(array.shape[axis]), shape)
+    steps = np.reshape(np.arange(array.shape[axis],
+                                 like=runtime.library(array)), shape)
     return np.maximum.accumulate(np.where(array == y, steps, 0), axis=axis)
 
 
@@ -73,12 +74,12 @@ def outer_left_fwd(y, a, b):
 def running_extreme_rev(y, array, axis=0, dtype: float_dtype = None,
                         out: only(None) = None):
     d[array] = runtime.take_along_axis_adjoint(
-        d[y], np.asarray(array), _running_extreme(array, y, axis), axis)
+        d[y], runtime.as_array(array), _running_extreme(array, y, axis), axis)
 
 
 def running_extreme_fwd(y, array, axis=0, dtype: float_dtype = None,
                         out: only(None) = None):
-    d[y] = np.take_along_axis(np.asarray(d[array]),
+    d[y] = np.take_along_axis(runtime.as_array(d[array]),
                               _running_extreme(array, y, axis), axis)
 
 
@@ -122,8 +123,8 @@ def logaddexp2_reduce_fwd(y, array, axis=0, dtype: float_dtype = None,
 
 _OUTER = '''\
 def {name}_outer_rev(y, a, b):
-    left = _outer_left(np.asarray(a), b)
-    right = np.asarray(b)
+    left = _outer_left(runtime.as_array(a), b)
+    right = runtime.as_array(b)
 {body}    d[a] = np.reshape(runtime.unbroadcast(d[y] * {pa}, left),
                       np.shape(a))
     d[b] = runtime.unbroadcast(d[y] * {pb}, b)
@@ -131,11 +132,11 @@ def {name}_outer_rev(y, a, b):
 
 _OUTER_FWD = '''\
 def {name}_outer_fwd(y, a, b):
-    left = _outer_left(np.asarray(a), b)
-    right = np.asarray(b)
+    left = _outer_left(runtime.as_array(a), b)
+    right = runtime.as_array(b)
 {body}    d[y] = runtime.broadcast_like(
-        _outer_left(np.asarray(d[a]), b) * {pa}, y) + \\
-        runtime.broadcast_like(np.asarray(d[b]) * {pb}, y)
+        _outer_left(runtime.as_array(d[a]), b) * {pa}, y) + \\
+        runtime.broadcast_like(runtime.as_array(d[b]) * {pb}, y)
 '''
 
 

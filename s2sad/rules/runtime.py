@@ -340,6 +340,31 @@ def sign_fwd(y, x):
     d[y] = smooth.sign_derivative(d[x], x)
 
 
+@adjoint(runtime.array_of)
+def array_of_rev(y, x):
+    """A list's adjoint is one per item, as np.asarray's; anything else's
+    is the output's."""
+    d[x] = runtime.unstack(d[y], x)
+
+
+@tangent(runtime.array_of)
+def array_of_fwd(y, x):
+    d[y] = runtime.array_of(runtime.tree_like(d[x], x))
+
+
+@adjoint(runtime.as_array)
+def as_array_rev(y, x, dtype: via_output = None):
+    d[x] = runtime.unstack(np.reshape(runtime.through_cast(d[y], y),
+                                      np.shape(x)), x)
+
+
+@tangent(runtime.as_array)
+def as_array_fwd(y, x, dtype: via_output = None):
+    d[y] = runtime.through_cast(runtime.as_array(runtime.tree_like(d[x], x)),
+                                y)
+
+
+non_differentiable(runtime.foreign, runtime.zeros, runtime.size)
 non_differentiable(runtime.zeros_like, runtime.zero_tangent,
                    runtime.shape, runtime.nan_to_num_partial,
                    runtime.check_scalar, runtime.seed, runtime.float64_seed,

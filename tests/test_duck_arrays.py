@@ -1,0 +1,143 @@
+"""Every rule, on arrays that are not NumPy arrays.
+
+CuPy, Dask and other array libraries reach s2sad's generated code through
+NumPy's protocols (`__array_function__`, `__array_ufunc__`): the code calls
+`np.sin(x)` and the array's library answers. That works only if neither the
+rules nor the runtime helpers ever turn a user's array into a NumPy array,
+build a NumPy array where the input's kind is wanted, or take a Python
+number out of an array where the function itself does not.
+
+`tests.duck_array.Duck` is such an array, as strict as a GPU's. Every row of
+the rule registry test (`test_rules.RULE_CASES`) whose inputs hold an array
+is run here on ducks, in reverse and forward mode: the derivative must come
+back as ducks, equal to the one computed on NumPy arrays, and computing it
+must take no more Python numbers out of the arrays than the function does.
+"""
+
+import numpy as np
+import pytest
+
+import s2sad
+from tests.duck_array import Converted, Duck, duck, plain
+from tests.test_rules import (RULE_CASES, draw_args, is_float, load_probe,
+                              rule_rows_containers)
+from s2sad import runtime
+from tests.rule_inputs import ALL, call_or_skip_where_deprecated
+
+# Expressions that build NumPy arrays themselves: a user of CuPy writes
+# cp.ones, not np.ones, so these rows test the row, not the mechanism.
+HOST_ARRAYS = ("np.array(", "np.ones(", "np.zeros(", "np.empty(",
+               "np.arange(", "np.eye(", "np.full(", "np.linspace(")
+
+
+def duck_cases():
+    for case in RULE_CASES:
+        rule, expr, args, argnums = case.values
+        if any(host in expr for host in HOST_ARRAYS):
+            continue
+        if not any(getattr(a, "shape", None) is not None for a in args):
+            continue  # no array: nothing for a duck to stand in for
+        yield pytest.param(*case.values, id=case.id)
+
+
+DUCK_CASES = list(duck_cases())
+
+# Rows that cannot run on an array that is not NumPy's, and why: keyed by
+# a rule's name (all its rows), a row's id (before the mode) or a row's id
+# and mode ("...-rev"). The test expects them to fail (strict xfail), so
+# one that starts to work must leave this list.
+_NUMBER_OPERAND = ("a Python number operand with a duck: the adjoint reads "
+                   "it through a NumPy function that makes it a NumPy array")
+KNOWN = {
+    "scipy.special.psi": "its derivative, SciPy's polygamma, makes its "
+                         "argument a NumPy array (np.asarray)",
+    "np.polyval: OP(x0, x1) on 4, float-rev": _NUMBER_OPERAND,
+    "np.outer: OP(x0, x1) on float, 3-rev": _NUMBER_OPERAND,
+    "np.outer: OP(x0, x1) on 3, float-rev": _NUMBER_OPERAND,
+    "np.kron: OP(x0, x1) on float, 2x3-rev": _NUMBER_OPERAND,
+    "np.kron: OP(x0, x1) on 2x3, float-rev": _NUMBER_OPERAND,
+}
+
+
+def known(rule, case_id, mode):
+    """Why this row cannot run on ducks, or None (see KNOWN)."""
+    for key in (rule.name, case_id, f"{case_id}-{mode}"):
+        if key in KNOWN:
+            return KNOWN[key]
+    return None
+
+
+def _same(duck_value, plain_value, what):
+    """`duck_value` has ducks where `plain_value` has arrays, and the same
+    numbers."""
+    if isinstance(plain_value, (tuple, list)):
+        assert len(duck_value) == len(plain_value), what
+        for d_, p_ in zip(duck_value, plain_value):
+            _same(d_, p_, what)
+        return
+    if isinstance(plain_value, (np.ndarray, np.generic)):
+        assert isinstance(duck_value, Duck), (
+            f"{what}: a {type(duck_value).__name__} where a duck array was "
+            "due")
+    if isinstance(duck_value, Duck):
+        duck_value = duck_value.array
+    np.testing.assert_allclose(duck_value, plain_value, rtol=1e-12,
+                               atol=1e-15, err_msg=what)
+
+
+def _probe(rule, expr, args, argnums, tmp_path, rng):
+    values = draw_args(args, rule.domain, rng)
+    if argnums is ALL:
+        argnums = tuple(i for i, v in enumerate(values) if is_float(v))
+    namespace = {"OP": rule.key} if callable(rule.key) else {}
+    namespace["runtime"] = runtime
+    namespace.update(rule_rows_containers.NAMES)
+    primal = load_probe(tmp_path, "primal", expr, len(values), **namespace)
+    out = call_or_skip_where_deprecated(primal, *values)
+    weight = rng.standard_normal(np.shape(out))
+    if type(out) is float:
+        body, weight = f"({expr}) * W", float(weight)
+    else:
+        body = f"np.sum(({expr}) * W)"
+    probes = [load_probe(tmp_path, "probe", body, len(values), W=w,
+                         **namespace) for w in (weight, duck(weight))]
+    return probes, values, argnums
+
+
+def _computed(call, *args):
+    before = Duck.computed
+    del Duck.where[:]
+    result = call(*args)
+    return result, Duck.computed - before
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+@pytest.mark.parametrize("rule, expr, args, argnums", DUCK_CASES)
+def test_a_rule_on_duck_arrays_keeps_them_ducks(rule, expr, args, argnums,
+                                                mode, tmp_path, rng, request):
+    reason = known(rule, request.node.callspec.id.rsplit("-", 1)[0], mode)
+    if reason is not None:
+        request.node.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+    (probe, duck_probe), values, argnums = _probe(rule, expr, args, argnums,
+                                                  tmp_path, rng)
+    ducks = [duck(v) for v in values]
+    try:
+        value, numbers = _computed(duck_probe, *ducks)
+    except Converted:
+        pytest.skip("the function itself converts its arrays")
+    if mode == "rev":
+        expected = s2sad.value_and_grad(probe, argnums=argnums)(*values)
+        got, taken = _computed(
+            s2sad.value_and_grad(duck_probe, argnums=argnums), *ducks)
+    else:
+        tangents = [None if i not in argnums else float(
+            rng.standard_normal()) if type(v) is float else
+            rng.standard_normal(np.shape(v)) for i, v in enumerate(values)]
+        expected = s2sad.jvp(probe, values, tangents)
+        got, taken = _computed(s2sad.jvp, duck_probe, ducks,
+                               [duck(t) for t in tangents])
+    _same(got, expected, f"{mode} on ducks")
+    _same(got[0], plain(value), "the value")
+    assert taken <= 2 * numbers, (
+        f"the derivative took {taken} Python numbers out of duck arrays, "
+        f"the function {numbers}, at {Duck.where}")
