@@ -14,7 +14,10 @@ and gives the derivative its public shape.
 """
 
 import functools
+import hashlib
 import inspect
+import linecache
+import marshal
 import operator
 import sys
 from typing import Any, Callable, Optional, Sequence, Union
@@ -255,6 +258,16 @@ class Derivative:
         kind = "value_and_grad" if self._options[2] else "grad"
         return f"<s2sad {kind} of {self._f!r}>"
 
+    def __dask_tokenize__(self):
+        # Dask names a task by its function's token: the derivative of one
+        # function with one set of options has one name in every process
+        f, code = self._f, getattr(self._f, "__code__", None)
+        if code is None:
+            return ("s2sad", f) + self._options
+        return ("s2sad", getattr(f, "__module__", None), _name(f),
+                hashlib.sha256(marshal.dumps(code)).hexdigest()) + \
+            self._options
+
     def __reduce__(self):
         # the decorated function is the module's attribute: by name
         found = sys.modules.get(getattr(self, "__module__", None))
@@ -262,7 +275,7 @@ class Derivative:
             found = getattr(found, part, None)
         if found is self:
             return self.__qualname__
-        return (_rebuild, (self._f,) + self._options)
+        return (_rebuild, (self._f,) + self._options + (_source_of(self._f),))
 
 
 def _stale():
@@ -276,8 +289,30 @@ def _by_arity(f, argnums, options, *args, **kwargs):
 
 
 def _rebuild(f, *options):
-    """A Derivative made again from its function (unpickling)."""
+    """A Derivative made again from its function (unpickling), with the
+    lines of the file it was defined in where this process cannot read
+    them (a Dask worker on another machine, or running a function of the
+    client's script or notebook)."""
+    *options, source = options if len(options) == 7 else options + (None,)
+    if source is not None:
+        filename, lines = source
+        code = getattr(f, "__code__", None)
+        if code is not None and code.co_filename != filename:
+            # (dask.distributed ships a function of the client's script
+            # with its code's file named "<dynamic-code>")
+            f.__code__ = code.replace(co_filename=filename)
+        if not linecache.getlines(filename):
+            linecache.cache[filename] = (sum(map(len, lines)), None, lines,
+                                         filename)
     return Derivative(f, *options)
+
+
+def _source_of(f):
+    """(file name, lines) of the file `f` was defined in, to send with it."""
+    filename = getattr(getattr(inspect.unwrap(f), "__code__", None),
+                       "co_filename", None)
+    lines = linecache.getlines(filename) if filename else []
+    return (filename, lines) if lines else None
 
 
 def _name(f):
@@ -681,6 +716,9 @@ def _primals_and_tangents(fun, primals, tangents, what):
 def _dtype_kind(value):
     """The kind of value's dtype ("f", "c", "i", ...; "O" for an object
     NumPy does not hold as numbers)."""
+    dtype = getattr(value, "dtype", None)  # (any library's array)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind
     try:
         return np.asarray(value).dtype.kind
     except Exception:
