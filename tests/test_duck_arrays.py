@@ -19,10 +19,7 @@ import pytest
 
 import s2sad
 from tests.duck_array import Converted, Duck, duck, plain
-from tests.test_rules import (RULE_CASES, draw_args, is_float, load_probe,
-                              rule_rows_containers)
-from s2sad import runtime
-from tests.rule_inputs import ALL, call_or_skip_where_deprecated
+from tests.test_rules import RULE_CASES, load_probe, probe_parts
 
 # Expressions that build NumPy arrays themselves: a user of CuPy writes
 # cp.ones, not np.ones, so these rows test the row, not the mechanism.
@@ -86,19 +83,10 @@ def _same(duck_value, plain_value, what):
 
 
 def _probe(rule, expr, args, argnums, tmp_path, rng):
-    values = draw_args(args, rule.domain, rng)
-    if argnums is ALL:
-        argnums = tuple(i for i, v in enumerate(values) if is_float(v))
-    namespace = {"OP": rule.key} if callable(rule.key) else {}
-    namespace["runtime"] = runtime
-    namespace.update(rule_rows_containers.NAMES)
-    primal = load_probe(tmp_path, "primal", expr, len(values), **namespace)
-    out = call_or_skip_where_deprecated(primal, *values)
-    weight = rng.standard_normal(np.shape(out))
-    if type(out) is float:
-        body, weight = f"({expr}) * W", float(weight)
-    else:
-        body = f"np.sum(({expr}) * W)"
+    """The row's probe with W a NumPy array and with W a duck, its values
+    and argnums (see test_rules.probe_parts)."""
+    values, argnums, body, weight, namespace = probe_parts(
+        rule, expr, args, argnums, tmp_path, rng)
     probes = [load_probe(tmp_path, "probe", body, len(values), W=w,
                          **namespace) for w in (weight, duck(weight))]
     return probes, values, argnums

@@ -520,10 +520,9 @@ def load_probe(directory, stem, body, nargs, **namespace):
 # ---- tests ----
 
 
-@pytest.mark.parametrize("rule, expr, args, argnums", RULE_CASES)
-def test_rule_matches_central_differences(
-    rule, expr, args, argnums, tmp_path, rng
-):
+def probe_parts(rule, expr, args, argnums, tmp_path, rng):
+    """For one row: its drawn values, the argnums checked, and the body,
+    weight W and namespace of its probe, `np.sum((expr) * W)`."""
     values = draw_args(args, rule.domain, rng)
     if argnums is ALL:
         argnums = tuple(i for i, v in enumerate(values) if is_float(v))
@@ -537,6 +536,15 @@ def test_rule_matches_central_differences(
     else:
         body = f"np.sum(({expr}) * W)"
         weight = rng.standard_normal(np.shape(out))
+    return values, argnums, body, weight, namespace
+
+
+@pytest.mark.parametrize("rule, expr, args, argnums", RULE_CASES)
+def test_rule_matches_central_differences(
+    rule, expr, args, argnums, tmp_path, rng
+):
+    values, argnums, body, weight, namespace = probe_parts(
+        rule, expr, args, argnums, tmp_path, rng)
     probe = load_probe(
         tmp_path, "probe", body, len(values), W=weight, **namespace
     )
