@@ -296,11 +296,12 @@ def _rebuild(f, *options):
     *options, source = options if len(options) == 7 else options + (None,)
     if source is not None:
         filename, lines = source
-        code = getattr(f, "__code__", None)
+        function = getattr(f, "__func__", f)  # (a method: its function)
+        code = getattr(function, "__code__", None)
         if code is not None and code.co_filename != filename:
             # (dask.distributed ships a function of the client's script
             # with its code's file named "<dynamic-code>")
-            f.__code__ = code.replace(co_filename=filename)
+            function.__code__ = code.replace(co_filename=filename)
         if not linecache.getlines(filename):
             linecache.cache[filename] = (sum(map(len, lines)), None, lines,
                                          filename)
@@ -309,7 +310,8 @@ def _rebuild(f, *options):
 
 def _source_of(f):
     """(file name, lines) of the file `f` was defined in, to send with it."""
-    filename = getattr(getattr(inspect.unwrap(f), "__code__", None),
+    function = getattr(f, "__func__", f)
+    filename = getattr(getattr(inspect.unwrap(function), "__code__", None),
                        "co_filename", None)
     lines = linecache.getlines(filename) if filename else []
     return (filename, lines) if lines else None

@@ -14,6 +14,7 @@ import contextlib
 import dis
 import functools
 import inspect
+import linecache
 import operator
 import re
 import sys
@@ -176,6 +177,19 @@ def _read_source(func, code):
         lines, first_line = inspect.getsourcelines(types.FunctionType(
             code, func.__globals__, None, None, func.__closure__))
     except (OSError, TypeError) as exc:
+        # a function whose code names no file it can be read from, though
+        # its module has one: a method of a class of the user's script that
+        # dask.distributed's pickling made again, in "<dynamic-code>"
+        module_file = func.__globals__.get("__file__")
+        if isinstance(module_file, str) and module_file != filename and \
+                linecache.getlines(module_file):
+            moved = code.replace(co_filename=module_file)
+            text, _, first_line = _read_source(
+                types.FunctionType(moved, func.__globals__, func.__name__,
+                                   func.__defaults__, func.__closure__),
+                moved)
+            remember(code, (text, module_file, first_line))
+            return text, module_file, first_line
         raise errors.SourceUnavailableError(
             f"cannot read the source of {func.__qualname__} ({exc}); s2sad "
             "needs functions defined in a file (not the REPL or exec)",

@@ -154,7 +154,7 @@ def unreduce(g, x, axis=None, keepdims=False, where=True):
         return g
     if axis is not None and not keepdims:
         g = expand(g, axis)
-    if x.__class__ is np.ndarray:  # the common case, without dispatch
+    if x.__class__ is np.ndarray and not foreign(g):  # the common case
         dtype = x.dtype
         if dtype.kind not in "fc" or not (
                 g.__class__ is float or getattr(g, "dtype", None) is dtype):
@@ -340,9 +340,15 @@ def constant(c, like):
     """`c`, a constant NumPy computed (an index array, a mask), in the
     library of `like`'s arrays: as it is for NumPy's, else made by that
     library from its numbers (`cupy.asarray` copies it to the GPU)."""
-    if like.__class__ is _ndarray or not foreign(like):
+    if like is None or like.__class__ is _ndarray or not foreign(like):
         return c
-    return np.asarray(np.asarray(c).tolist(), like=like)
+    return np.asarray(c, like=like)
+
+
+def eye(n, m=None, k=0, like=None):
+    """np.eye(n, m, k) in the library of `like`'s arrays (Dask's np.eye
+    refuses `like=`: it is made by NumPy and given to the library)."""
+    return constant(np.eye(n, m, k), like)
 
 
 def _spread(g, shape, dtype, like):
@@ -350,8 +356,10 @@ def _spread(g, shape, dtype, like):
     library, or of like's when g is a number."""
     if foreign(g):
         return np.broadcast_to(g, shape).astype(dtype)
-    if foreign(like) and not isinstance(g, _ndarray):
-        return np.full_like(like, g, dtype=dtype, shape=shape)
+    if foreign(like):  # (g, a reduced adjoint, moved there, then spread)
+        if not isinstance(g, _ndarray):
+            return np.full_like(like, g, dtype=dtype, shape=shape)
+        return np.broadcast_to(constant(g, like), shape).astype(dtype)
     return np.array(np.broadcast_to(g, shape), dtype=dtype)
 
 
@@ -1111,19 +1119,88 @@ def getitem_adjoint(g, x, index):
     would concatenate).
     """
     cls = x.__class__
-    if cls is Like or cls is np.ndarray and x.dtype.kind != "O":
+    if (cls is Like or cls is np.ndarray and x.dtype.kind != "O") and \
+            not foreign(g):
         out = np.zeros(x.shape, _adjoint_dtype(g))  # the common case
     elif _is_sequence(x) or isinstance(x, dict):
         out = zeros_like(x)
         out[index] = out[index] + g
         return out
-    else:
-        out = zeros(np.shape(x), np.result_type(g, 0.0), x)
+    else:  # (in g's library when it is another's: a NumPy x, Dask data)
+        out = zeros(np.shape(x), np.result_type(g, 0.0), library(g, x))
+    if foreign(out):
+        return _scattered(out, index, g)
     if is_basic_index(index):  # each item of x once: a plain slice write
         out[index] = g
     else:
         np.add.at(out, index, g)
     return out
+
+
+def _scattered(out, index, g):
+    """`out` (zeros, an array of another library) with `g` added at `index`,
+    as that library can: a basic index written with its new axes (None)
+    taken out of g (Dask cannot write through them); any other index by
+    `np.add.at` where the library has it, else one array of ints (along
+    the first axis) as a product with its one-hot matrix (Dask has no
+    `np.add.at`)."""
+    if is_basic_index(index):
+        index, g = _without_new_axes(index, g, out.ndim)
+        out[index] = g
+        return out
+    try:  # (CuPy's ufuncs have `at`; Dask's arrays answer NotImplemented)
+        np.add.at(out, index, g)
+        return out
+    except (TypeError, NotImplementedError):
+        pass
+    parts = index if isinstance(index, tuple) else (index,)
+    ints = parts[0]
+    if len(parts) == 1 and getattr(ints, "ndim", None) == 1 and \
+            getattr(ints, "dtype", np.dtype(bool)).kind in "iu":
+        n = out.shape[0]
+        ints = constant(np.asarray(ints), out) if isinstance(
+            ints, _ndarray) else ints
+        one_hot = (ints[:, None] % n == np.arange(n, like=out)).astype(
+            out.dtype)
+        return out + np.tensordot(one_hot, g, axes=(0, 0))
+    raise errors.UnsupportedCallError(
+        f"the derivative of `x[index]` with index {_describe_index(index)} "
+        f"on arrays of {type(out).__module__.split('.')[0]} adds into "
+        "repeated positions, which s2sad does only for NumPy arrays, or for "
+        "one 1-D array of ints; index with slices, or with one array of "
+        "ints along the first axis")
+
+
+def _describe_index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return "[" + ", ".join(
+        f"an array {tuple(p.shape)} of {p.dtype}" if hasattr(p, "shape")
+        else repr(p) for p in parts) + "]"
+
+
+def _without_new_axes(index, g, ndim):
+    """A basic `index` without its Nones, and `g` (shaped as `x[index]`)
+    without the axes of length 1 they made, so that `out[index] = g`
+    writes the same items."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if not any(p is None for p in parts):
+        return index, g
+    used = sum(np.ndim(p) if getattr(p, "dtype", None) == bool else 1
+               for p in parts if p is not None and p is not ...)
+    axis, new, kept = 0, [], []
+    for part in parts:
+        if part is None:
+            new.append(axis)
+        elif part is ...:
+            axis += ndim - used - 1
+        elif isinstance(part, (int, np.integer)):
+            axis -= 1
+        if part is not None:
+            kept.append(part)
+        axis += 1
+    if np.ndim(g):
+        g = np.squeeze(g, axis=tuple(new))
+    return tuple(kept), g
 
 
 def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
@@ -1167,6 +1244,14 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
     shape = x.shape if x.__class__ is np.ndarray else np.shape(x)
     dtype = _adjoint_dtype(*gs) if total is None else _adjoint_dtype(
         total, *gs)
+    kind = library(*gs, x) if total is None else library(total, *gs, x)
+    if kind is not None:  # another library's arrays: a sum of scatters
+        for g, index in zip(gs, indices):
+            term = _scattered(zeros(shape, dtype, kind), index, g)
+            total = term if total is None else (
+                setitem(total, index, 0.0) if replaced else total) + term
+            replaced = False
+        return total
     if owned and total.__class__ is np.ndarray and total.shape == shape \
             and total.dtype == dtype and total.flags.writeable:
         out = total
@@ -1712,7 +1797,7 @@ def from_triangle(t, lower=True):
     conjugated, with the real part of its diagonal."""
     strict = np.tril(t, -1) if lower else np.triu(t, 1)
     return strict + np.conj(np.swapaxes(strict, -1, -2)) + np.real(
-        t) * np.eye(np.shape(t)[-1], like=library(t))
+        t) * eye(np.shape(t)[-1], like=library(t))
 
 
 def to_triangle(g, lower=True):
@@ -1721,7 +1806,7 @@ def to_triangle(g, lower=True):
     part of g's diagonal."""
     both = g + np.conj(np.swapaxes(g, -1, -2))
     strict = np.tril(both, -1) if lower else np.triu(both, 1)
-    return strict + np.real(g) * np.eye(np.shape(g)[-1], like=library(g))
+    return strict + np.real(g) * eye(np.shape(g)[-1], like=library(g))
 
 
 def nan_to_num_partial(x, where):

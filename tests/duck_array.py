@@ -77,6 +77,9 @@ def plain(value):
     return value
 
 
+# numpy functions that make an array of the library of `like=` from data
+# (CuPy's copy host data to the GPU)
+_FROM_HOST = {np.asarray, np.array, np.asanyarray}
 # numpy functions that read only shapes or dtypes: they compute nothing
 _SHAPE_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj,
                np.isrealobj}
@@ -111,6 +114,8 @@ class Duck(np.lib.mixins.NDArrayOperatorsMixin):
 
     def __array_function__(self, func, types, args, kwargs):
         where = f"np.{func.__name__}"
+        if func in _FROM_HOST:  # `np.asarray(data, like=duck)`: to the GPU
+            return Duck(np.array(plain(args[0]), *args[1:], **kwargs))
         if func in _SHAPE_ONLY:
             return func(*unwrap(args, where), **unwrap(kwargs, where))
         result = func(*unwrap(args, where), **unwrap(kwargs, where))

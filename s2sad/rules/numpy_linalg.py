@@ -68,7 +68,7 @@ def _matrix_shape(b, x):
 
 def _eye_of(w):
     """The n x n identity for vectors w of shape (..., n)."""
-    return np.eye(np.shape(w)[-1], like=runtime.library(w))
+    return runtime.eye(np.shape(w)[-1], like=runtime.library(w))
 
 
 def _ties(gaps):
@@ -81,7 +81,7 @@ def _ties(gaps):
 
 def _identity(a, axis):
     """The identity matrix as large as a's `axis`."""
-    return np.eye(np.shape(a)[axis], like=runtime.library(a))
+    return runtime.eye(np.shape(a)[axis], like=runtime.library(a))
 
 
 def _lower_axis(upper=False):
@@ -92,7 +92,8 @@ def _lower_axis(upper=False):
 def _half_lower(l):
     """The mask of Phi: ones below the diagonal, 1/2 on it, zeros above."""
     n, like = np.shape(l)[-1], runtime.library(l)
-    return np.tril(np.ones((n, n), like=like)) - 0.5 * np.eye(n, like=like)
+    return np.tril(np.ones((n, n), like=like)) - 0.5 * runtime.eye(
+        n, like=like)
 
 
 def _strictly_lower(a, mode="reduced"):
@@ -120,7 +121,7 @@ def _svd_eye(a, full_matrices=True, compute_uv=True):
             f"np.linalg.svd of a {m}x{n} matrix with full_matrices=True (the "
             "default) is not differentiable: the extra singular vectors are "
             "not unique; pass full_matrices=False")
-    return np.eye(min(m, n), like=runtime.library(a))
+    return runtime.eye(min(m, n), like=runtime.library(a))
 
 
 def _block(a, i):
@@ -128,7 +129,7 @@ def _block(a, i):
     n x 2n matrix: E_0^T X E_0 + E_0^T Y E_1 + E_1^T X E_1 is the block
     matrix [[X, Y], [0, X]]."""
     n = np.shape(a)[-1]
-    return np.eye(2 * n, like=runtime.library(a))[i * n:(i + 1) * n]
+    return runtime.eye(2 * n, like=runtime.library(a))[i * n:(i + 1) * n]
 
 
 def _real_only(a, name):

@@ -183,10 +183,10 @@ def einsum_product(spec, *args):
     like = runtime.library(*operands) if constants else None
     for kind, n, i, axis in constants:
         n = np.shape(operands[i])[axis] if n is None else n
-        operands.append(np.eye(n, like=like) if kind == "eye" else
+        operands.append(runtime.eye(n, like=like) if kind == "eye" else
                         np.ones(n, like=like))
     # a contraction path (and BLAS) pays off for many or large operands
-    optimize = len(operands) > 2 or sum(map(np.size, operands)) > 10000
+    optimize = len(operands) > 2 or sum(map(runtime.size, operands)) > 10000
     return np.einsum(subscripts, *operands, optimize=optimize)
 
 

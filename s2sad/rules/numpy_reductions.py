@@ -160,7 +160,7 @@ def _diagonal_mask(a, offset=0, axis1=0, axis2=1):
     """M (n, m): 1.0 where np.trace(a, offset, axis1, axis2) reads."""
     shape = np.shape(a)
     n, m = shape[axis1], shape[axis2]
-    return np.eye(n, m, offset, like=runtime.library(a))
+    return runtime.eye(n, m, offset, like=runtime.library(a))
 
 
 def _single_output(returned):
@@ -248,7 +248,7 @@ def _singular_weights(s, ord):
 
 def _eye_like(s):
     """The identity matrix as large as the vector of singular values s."""
-    return np.eye(np.shape(s)[-1], like=runtime.library(s))
+    return runtime.eye(np.shape(s)[-1], like=runtime.library(s))
 
 
 def _weights_shape(weights, a, axis):

@@ -718,7 +718,7 @@ def _gradient_stencil(f, axis, edge_order):
     """M (n, n) with np.gradient(v, edge_order=...) = M @ v for a vector v
     as long as f's `axis`."""
     n = np.shape(f)[axis]
-    return np.gradient(np.eye(n, like=runtime.library(f)), axis=0,
+    return np.gradient(runtime.eye(n, like=runtime.library(f)), axis=0,
                        edge_order=edge_order)
 
 
