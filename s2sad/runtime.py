@@ -345,6 +345,15 @@ def constant(c, like):
     return np.asarray(c, like=like)
 
 
+def array_like(x, like):
+    """`x`, a number or a NumPy array, as an array of the library of
+    `like` when that is another library's (np.ravel(2.0) would make a NumPy
+    array that then meets like's arrays); x itself otherwise."""
+    if like.__class__ is _ndarray or foreign(x) or not foreign(like):
+        return x
+    return np.asarray(x, like=like)
+
+
 def eye(n, m=None, k=0, like=None):
     """np.eye(n, m, k) in the library of `like`'s arrays (Dask's np.eye
     refuses `like=`: it is made by NumPy and given to the library)."""

@@ -49,6 +49,11 @@ if special is not None:
         ("OP(np.array([0, 1, 2]), x0)", [arr(2, 3)], ALL),
         ("OP(2, x0)", [-2.5], ALL),
     ]
+    ROWS[special.zeta] = [
+        ("OP(2.0, x0)", [FLOAT], ALL),
+        ("OP(3.5, x0)", [arr(2, 3)], ALL),
+        ("OP(np.array([2.0, 3.0, 4.0]), x0)", [arr(2, 3)], ALL),
+    ]
     ROWS[special.xlogy] = [
         ("OP(x0, x1)", [arr(2, 3), arr(3)], ALL),
         ("OP(x0, x1)", [FLOAT, FLOAT], ALL),

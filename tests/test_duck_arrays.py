@@ -42,18 +42,8 @@ DUCK_CASES = list(duck_cases())
 # Rows that cannot run on an array that is not NumPy's, and why: keyed by
 # a rule's name (all its rows), a row's id (before the mode) or a row's id
 # and mode ("...-rev"). The test expects them to fail (strict xfail), so
-# one that starts to work must leave this list.
-_NUMBER_OPERAND = ("a Python number operand with a duck: the adjoint reads "
-                   "it through a NumPy function that makes it a NumPy array")
-KNOWN = {
-    "scipy.special.psi": "its derivative, SciPy's polygamma, makes its "
-                         "argument a NumPy array (np.asarray)",
-    "np.polyval: OP(x0, x1) on 4, float-rev": _NUMBER_OPERAND,
-    "np.outer: OP(x0, x1) on float, 3-rev": _NUMBER_OPERAND,
-    "np.outer: OP(x0, x1) on 3, float-rev": _NUMBER_OPERAND,
-    "np.kron: OP(x0, x1) on float, 2x3-rev": _NUMBER_OPERAND,
-    "np.kron: OP(x0, x1) on 2x3, float-rev": _NUMBER_OPERAND,
-}
+# one that starts to work must leave this list. (None today.)
+KNOWN = {}
 
 
 def known(rule, case_id, mode):

@@ -618,7 +618,8 @@ def _powers(p, x=None):
 @adjoint(np.polyval)
 def polyval(y, p, x):
     d[p] = runtime.unbroadcast(np.expand_dims(d[y], -1) * np.power(
-        np.expand_dims(x, -1), _powers(p, x)), runtime.as_array(p))
+        np.expand_dims(runtime.array_like(x, d[y]), -1), _powers(p, x)),
+        runtime.as_array(p))
     d[x] = runtime.as_kind_of(d[y] * np.polyval(
         runtime.as_array(p)[:-1] * _powers(p, x)[:-1], x), x)
 

@@ -299,10 +299,10 @@ def vdot_fwd(y, a, b):
 
 @adjoint(np.outer)
 def outer(y, a, b):
-    d[a] = runtime.as_kind_of(np.reshape(np.dot(d[y], np.ravel(b)),
-                                           np.shape(a)), a)
-    d[b] = runtime.as_kind_of(np.reshape(np.dot(np.ravel(a), d[y]),
-                                           np.shape(b)), b)
+    d[a] = runtime.as_kind_of(np.reshape(np.dot(d[y], np.ravel(
+        runtime.array_like(b, d[y]))), np.shape(a)), a)
+    d[b] = runtime.as_kind_of(np.reshape(np.dot(np.ravel(
+        runtime.array_like(a, d[y])), d[y]), np.shape(b)), b)
 
 
 @tangent(np.outer)
@@ -420,10 +420,12 @@ def kron(y, a, b):
     # merged pairwise: split d[y]'s axes again and contract with the other.
     d[a] = runtime.as_kind_of(np.reshape(np.einsum(
         _kron_subscripts(a, b, 0), np.reshape(d[y], _kron_split(a, b)),
-        np.reshape(b, _kron_padded(b, a))), np.shape(a)), a)
+        np.reshape(runtime.array_like(b, d[y]), _kron_padded(b, a))),
+        np.shape(a)), a)
     d[b] = runtime.as_kind_of(np.reshape(np.einsum(
         _kron_subscripts(a, b, 1), np.reshape(d[y], _kron_split(a, b)),
-        np.reshape(a, _kron_padded(a, b))), np.shape(b)), b)
+        np.reshape(runtime.array_like(a, d[y]), _kron_padded(a, b))),
+        np.shape(b)), b)
 
 
 @tangent(np.kron)

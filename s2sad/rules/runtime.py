@@ -352,6 +352,16 @@ def array_of_fwd(y, x):
     d[y] = runtime.array_of(runtime.tree_like(d[x], x))
 
 
+@adjoint(runtime.array_like, constants=("like",))
+def array_like_rev(y, x, like: via_output):
+    d[x] = runtime.unbroadcast(d[y], x)
+
+
+@tangent(runtime.array_like)
+def array_like_fwd(y, x, like):
+    d[y] = runtime.array_like(d[x], like)
+
+
 @adjoint(runtime.as_array)
 def as_array_rev(y, x, dtype: via_output = None):
     d[x] = runtime.unstack(np.reshape(runtime.through_cast(d[y], y),

@@ -94,8 +94,18 @@ def gammaln(y, x):
 
 @elementwise(special.digamma, domain="positive")
 def digamma(y, x):
-    """special.psi is the same ufunc."""
-    return special.polygamma(1, runtime.real_input(x, "scipy.special.digamma"))
+    """special.psi is the same ufunc. Its derivative, polygamma(1, x), is
+    zeta(2, x), written so: polygamma makes its argument a NumPy array
+    (np.asarray), the ufunc zeta keeps a CuPy or Dask array one."""
+    return special.zeta(2.0, runtime.real_input(x, "scipy.special.digamma"))
+
+
+@elementwise(special.zeta, domain="positive")
+def zeta(y, x, q=None):
+    """Hurwitz's zeta(x, q) = sum over k of (k + q) ** -x, in q; the order
+    x is held constant (Riemann's zeta(x), q None, has no derivative
+    here)."""
+    return None, -x * special.zeta(x + 1.0, q)
 
 
 @elementwise(special.polygamma, domain="positive")
