@@ -372,7 +372,6 @@ def _spread(g, shape, dtype, like):
     return np.array(np.broadcast_to(g, shape), dtype=dtype)
 
 
-
 def gradient(g, x):
     """The derivative with respect to `x` as s2sad returns it: in x's
     structure, type and shape, in x's floating dtype (float64 for integers),

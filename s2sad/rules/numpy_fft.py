@@ -19,7 +19,6 @@ from s2sad.rules.registry import (
     adjoint, d, linear, non_differentiable, only, tangent, via_output)
 
 
-
 def _swapped(norm):
     """The normalisation of the transpose of a transform normalised by `norm`
     in the opposite direction."""

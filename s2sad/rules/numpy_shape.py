@@ -235,7 +235,6 @@ def atleast_2d_fwd(y, x):
 linear(np.swapaxes)
 
 
-
 @adjoint(np.transpose)
 def transpose(y, a, axes=None):
     d[a] = np.transpose(d[y], _inverse_axes(axes))
@@ -306,7 +305,6 @@ linear(np.copy)
 linear(np.flip)
 linear(np.fliplr)
 linear(np.flipud)
-
 
 
 @adjoint(np.roll)

@@ -102,8 +102,6 @@ def concatenate_pieces_fwd(y, pieces, g, axis=0):
     d[y] = runtime.concatenate_pieces(d[pieces], g, axis)
 
 
-
-
 # unstack(g, arrays) gives each piece the kind of its array (real or
 # complex): its adjoint gives g's kind back.
 
