@@ -241,6 +241,18 @@ def test_numpy_parameters_read_in_pieces_against_dask_data(f, args, argnums,
     _same(got, expected)
 
 
+def _new_axes(x):
+    return (np.sum(x[None] * x[:, None]) + np.sum(x[..., None] ** 2)
+            + np.sum(x[:, None, 1:])
+            + np.sum(x[None, 1:, None, 0] ** 2) + np.sum(x[..., None, 1]))
+
+
+def test_an_index_with_new_axes_scatters_back_into_a_dask_array(rng):
+    x = rng.standard_normal((4, 3))
+    g = lazily(s2sad.grad(_new_axes), da.from_array(x, chunks=2))
+    _same(g, s2sad.grad(_new_axes)(x))
+
+
 def test_a_total_over_an_axis_tuple_spreads_a_small_graph(rng):
     X = da.random.RandomState(0).random_sample((10 ** 6, 50),
                                                chunks=(10 ** 5, 50))
