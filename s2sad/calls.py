@@ -66,8 +66,9 @@ class Recomputed:
     and run its derivative's forward sweep again in the backward sweep:
     `s2sad.checkpoint(fn)`. Otherwise it is fn."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, save="nothing"):
         self.fn = fn
+        self.save = save  # "nothing", or "products" (see extend.checkpoint)
         self.__name__ = getattr(fn, "__name__", "checkpoint")
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -78,13 +79,14 @@ class Recomputed:
 
     def __get__(self, obj, cls=None):  # a method: checkpointed, bound
         return self if obj is None else Recomputed(types.MethodType(
-            self.fn, obj))
+            self.fn, obj), self.save)
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
 
     def __repr__(self):
-        return f"s2sad.checkpoint({self.fn!r})"
+        save = "" if self.save == "nothing" else f", save={self.save!r}"
+        return f"s2sad.checkpoint({self.fn!r}{save})"
 
 
 def recomputed(function):
@@ -421,9 +423,13 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
             generated code.
     """
     if recomputed(function) is not None:  # its own, recomputed
-        forward, pull = vjp_functions(recomputed(function).fn, args,
-                                      keywords, slots, spread, owned)
-        keep, again = _recomputation(tuple(keywords))
+        checkpointed = recomputed(function)
+        fn = checkpointed.fn
+        if checkpointed.save == "products":
+            fn = derive.saving_products(fn)
+        forward, pull = vjp_functions(fn, args, keywords, slots, spread,
+                                      owned)
+        keep, again = _recomputation(tuple(keywords), checkpointed.save)
         return (functools.partial(keep, forward),
                 functools.partial(again, forward, pull))
     fn, leading, bound = callee(function)
@@ -523,14 +529,16 @@ def check_cotangents(cotangents, nargs, name):
 _ADAPTERS = {}
 
 
-def _recomputation(keywords):
+def _recomputation(keywords, save="nothing"):
     """The forward and pull functions of a call to `s2sad.checkpoint(fn)`
     passing `keywords`, given fn's own: going forward, keep the call's
     arguments (not fn's residuals); going back, run fn's forward sweep
-    again from them, then its pull. Generated, as `_adapter`'s, so that
-    they are differentiated again for higher orders (no `**` of
-    differentiated values)."""
-    key = ("recompute", keywords)
+    again from them, then its pull. With save="products", the forward
+    sweep keeps the products fn computes (recorded), and the one run again
+    is given them (replayed). Generated, as `_adapter`'s, so that they are
+    differentiated again for higher orders (no `**` of differentiated
+    values)."""
+    key = ("recompute", keywords, save)
     found = _ADAPTERS.get(key)
     if found is not None:
         return found
@@ -540,19 +548,28 @@ def _recomputation(keywords):
     given = "".join(f", {k}={k}" for k in keywords)
     kept = "".join(f"{k}, " for k in keywords)
     star = "".join(f", {k}" for k in keywords)
+    p = prefix
+    products = save == "products"
+    record = f"    {p}products = runtime.record_products()\n" if products \
+        else ""
+    replay = f"    {p}products = runtime.replay_products({p}products)\n" \
+        if products else ""
+    stop = f"    runtime.stop_products({p}products)\n" if products else ""
+    held = f", {p}products" if products else ""
     text = (
-        f"def keep_arguments({prefix}forward, *{prefix}args{star}):\n"
-        f"    {prefix}value, {prefix}residuals = {prefix}forward("
-        f"*{prefix}args{given})\n"
-        f"    return {prefix}value, ({prefix}args, ({kept}), {prefix}value)"
+        f"def keep_arguments({p}forward, *{p}args{star}):\n"
+        f"{record}"
+        f"    {p}value, {p}residuals = {p}forward(*{p}args{given})\n"
+        f"{stop}"
+        f"    return {p}value, ({p}args, ({kept}), {p}value{held})"
         f"\n\n\n"
-        f"def recompute({prefix}forward, {prefix}pull, {prefix}saved, "
-        f"{prefix}value_bar):\n"
-        f"    {prefix}args, ({kept}), {prefix}before = {prefix}saved\n"
-        f"    {prefix}value, {prefix}residuals = {prefix}forward("
-        f"*{prefix}args{given})\n"
-        f"    runtime.recomputed({prefix}before, {prefix}value)\n"
-        f"    return {prefix}pull({prefix}residuals, {prefix}value_bar)\n")
+        f"def recompute({p}forward, {p}pull, {p}saved, {p}value_bar):\n"
+        f"    {p}args, ({kept}), {p}before{held} = {p}saved\n"
+        f"{replay}"
+        f"    {p}value, {p}residuals = {p}forward(*{p}args{given})\n"
+        f"{stop}"
+        f"    runtime.recomputed({p}before, {p}value)\n"
+        f"    return {p}pull({p}residuals, {p}value_bar)\n")
     filename = f"<s2sad:recompute_call:{len(_ADAPTERS)}>"
     errors.register_source(filename, text)
     namespace = {"runtime": runtime}

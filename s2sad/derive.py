@@ -45,14 +45,18 @@ import gc
 import importlib
 import inspect
 import marshal
+import operator
 import sys
 import threading
 import types
 import weakref
 
+import gast
+import numpy as np
+
 from s2sad import (
     calls, codegen, diskcache, errors, forward, frontend, inline, inplace,
-    optimize, reverse, ssa)
+    optimize, reverse, runtime, ssa)
 from s2sad.rules import registry
 
 MAX_TRANSFORMATIONS = 512  # kept in the cache, least recently used dropped
@@ -96,8 +100,10 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
     func = getattr(func, "__s2sad_general__", func)
     func = getattr(func, "__s2sad_realize__", lambda: func)()
     owned = owned or mode == "reverse"
+    saving = getattr(func, SAVED_PRODUCTS, False)  # (see saving_products)
     key = (id(func.__code__), id(func.__globals__), argnums, has_aux,
-           with_value, optimize_code, mode, owned)
+           with_value, optimize_code, mode, owned) + (("products",) if
+                                                      saving else ())
     found = _lookup(key, func)
     if found is not None:
         return found
@@ -106,7 +112,7 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         if found is not None:
             return found
         options = (argnums, has_aux, with_value, optimize_code, mode, owned)
-        disk_key = diskcache.key(func, options)
+        disk_key = None if saving else diskcache.key(func, options)
         transformation = _load(disk_key, key, func, options)
         if transformation is None:
             transformation = _build(key, func, argnums, has_aux, with_value,
@@ -121,6 +127,52 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         while len(_CACHE) > MAX_TRANSFORMATIONS:
             _CACHE.popitem(last=False)
         return transformation.instance(func)
+
+
+SAVED_PRODUCTS = "__s2sad_saved_products__"
+
+
+def saving_products(function):
+    """A copy of the Python function (or bound method) `function` whose
+    derivative computes each matrix product of its own body (`a @ b`,
+    `np.matmul(a, b)`) as `runtime.saved_product(a, b)`: kept while
+    `runtime.record_products` records, given again while
+    `runtime.replay_products` replays (`s2sad.checkpoint(fn,
+    save="products")`)."""
+    method = getattr(function, "__func__", None)
+    if method is not None:
+        return types.MethodType(saving_products(method), function.__self__)
+    copy = types.FunctionType(function.__code__, function.__globals__,
+                              function.__name__, function.__defaults__,
+                              function.__closure__)
+    copy.__kwdefaults__ = function.__kwdefaults__
+    copy.__qualname__ = function.__qualname__
+    copy.__module__ = function.__module__
+    setattr(copy, SAVED_PRODUCTS, True)
+    return copy
+
+
+_PRODUCTS = (operator.matmul, np.matmul)
+
+
+def _save_products(func):
+    """Make the matrix products of an SSA function's body saved products."""
+    helpers = None
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and any(
+                stmt.fn is f for f in _PRODUCTS) and len(stmt.args) == 2 \
+                and not stmt.kwargs and not any(
+                    isinstance(a, ssa.Spread) for a in stmt.args):
+            if helpers is None:  # the name generated code reads runtime by
+                helpers = next((n for n, v in func.imports.items()
+                                if v is runtime), None)
+                if helpers is None:
+                    helpers = func.namer.fresh("runtime")
+                    func.imports[helpers] = runtime
+            stmt.fn = runtime.saved_product
+            stmt.callee = gast.Attribute(gast.Name(
+                helpers, gast.Load(), None, None), "saved_product",
+                gast.Load())
 
 
 def transformed(func, argnums, mode, cell=None):
@@ -443,6 +495,10 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         lowered = ssa.lower(source, owned)
         inplace.normalize(lowered)
         inlined = inline.inline(lowered) if optimize_code else None
+        if getattr(func, SAVED_PRODUCTS, False):
+            _save_products(lowered)
+            if inlined is not None:
+                _save_products(inlined.func)
         # the parts made now (of a gradient: not a variant's general one)
         made = None if mode != "reverse" else [0] if only is None else [only]
         if inlined is not None:

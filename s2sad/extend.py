@@ -20,7 +20,8 @@ Template rules for the user's own functions are `s2sad.adjoint` and
 
 import functools
 import inspect
-from typing import Callable, Sequence
+import types
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -81,9 +82,11 @@ def custom_jvp(fun: Callable, nondiff_argnums: Sequence[int] = ()
     return _Custom(fun, tuple(nondiff_argnums), reverse_from_jvp=True)
 
 
-def checkpoint(fun: Callable) -> Callable:
+def checkpoint(fun: Optional[Callable] = None, *,
+               save: str = "nothing") -> Callable:
     """Recompute `fun` in the backward sweep instead of keeping what its
-    derivative reads (as `jax.checkpoint`), usable as a decorator.
+    derivative reads (as `jax.checkpoint`), usable as a decorator
+    (`@s2sad.checkpoint`, or `@s2sad.checkpoint(save="products")`).
 
     Called inside a differentiated function, `fun(*args)` keeps only its
     arguments for the backward sweep: there, its forward sweep runs again
@@ -95,8 +98,33 @@ def checkpoint(fun: Callable) -> Callable:
     again (no random numbers drawn inside: pass them in); s2sad checks the
     value and refuses the gradient if it differs. For a long loop inside
     one function, see `s2sad.checkpointed`.
+
+    Args:
+        save: what the forward sweep keeps besides the arguments, as JAX's
+            checkpoint policies: "nothing" (everything is recomputed), or
+            "products" (the value of each matrix product `a @ b` or
+            `np.matmul(a, b)` written in fun's own body, as JAX's
+            `dots_saveable`: the recomputation gives them back instead of
+            multiplying again, and recomputes the cheap elementwise work
+            around them).
     """
-    return calls.Recomputed(fun)
+    try:
+        if save not in ("nothing", "products"):
+            raise errors.S2SADError(
+                f"s2sad.checkpoint: save={save!r}; give \"nothing\" or "
+                "\"products\"")
+        if fun is None:
+            return functools.partial(checkpoint, save=save)
+        if save == "products" and not isinstance(getattr(
+                fun, "__func__", fun), types.FunctionType):
+            raise errors.S2SADError(
+                f"s2sad.checkpoint(save=\"products\") of {fun!r}: give a "
+                "function or method (its products are found in its "
+                "source)")
+    except errors.S2SADError as exc:
+        errors.locate(exc)  # (at the user's call)
+        raise
+    return calls.Recomputed(fun, save)
 
 
 class _Custom(CustomVJP):

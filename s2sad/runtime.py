@@ -4,6 +4,7 @@ Every helper returns a new value and never writes into its arguments, so
 generated code never modifies the caller's arrays.
 """
 
+import contextvars
 import copy
 import dataclasses
 import functools
@@ -796,6 +797,59 @@ def _fingerprint(state):
         return shape + (complex(flat.sum()), complex(flat[0]),
                         complex(flat[-1]))
     return None
+
+
+# ---- `s2sad.checkpoint(fn, save="products")`: the products fn computes
+# going forward (`a @ b` in its own body, which its derivative computes as
+# `saved_product(a, b)`) are kept, and given again, not computed, when the
+# backward sweep runs fn's forward sweep again.
+
+_PRODUCTS = contextvars.ContextVar("s2sad_products", default=None)
+
+
+class Products:
+    """The products one call of a checkpointed function computed, in order:
+    recorded by its first forward sweep, replayed by its second."""
+    __slots__ = ("values", "replaying", "next", "token")
+
+    def __init__(self, values=None):
+        self.replaying = values is not None
+        self.values = [] if values is None else values.values
+        self.next = 0
+        self.token = _PRODUCTS.set(self)
+
+
+def record_products():
+    """Start keeping the products a checkpointed function computes."""
+    return Products()
+
+
+def replay_products(recorded):
+    """Start giving back the products `recorded` kept, in their order."""
+    return Products(recorded)
+
+
+def stop_products(products):
+    """Stop recording or replaying (`products`, as record_ or
+    replay_products gave it)."""
+    _PRODUCTS.reset(products.token)
+    products.token = None
+    return products
+
+
+def saved_product(a, b):
+    """`a @ b`, or while a checkpointed function's forward sweep runs again,
+    the value it had the first time."""
+    products = _PRODUCTS.get()
+    if products is None:
+        return a @ b
+    if products.replaying:
+        value = products.values[products.next]
+        products.next += 1
+        return value
+    value = a @ b
+    products.values.append(value)
+    return value
 
 
 def recomputed(before, value):

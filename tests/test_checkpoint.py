@@ -803,3 +803,115 @@ def test_a_checkpointed_function_that_differs_when_run_again_is_refused():
 
     with pytest.raises(errors.UnsupportedCallError, match="different value"):
         s2sad.grad(loss)(np.eye(3), np.ones(3))
+
+
+# ---- s2sad.checkpoint(fn, save="products"): products kept, not redone ----
+
+
+class Counted(np.ndarray):
+    """A weight matrix that counts the products it is the left side of."""
+    products = 0
+
+    def __matmul__(self, other):
+        Counted.products += 1
+        return np.asarray(self) @ other
+
+
+def dense(W, b, x):
+    h = x
+    for _ in range(2):  # two products per call, replayed in their order
+        h = np.tanh(W @ h + b)
+    return h
+
+
+dense_nothing = s2sad.checkpoint(dense)
+dense_products = s2sad.checkpoint(dense, save="products")
+
+
+def deep(layer, params, x):
+    for W, b in params:
+        x = layer(W, b, x)
+    return np.sum(x ** 2)
+
+
+def deep_plain(params, x):
+    return deep(dense, params, x)
+
+
+def deep_nothing(params, x):
+    return deep(dense_nothing, params, x)
+
+
+def deep_products(params, x):
+    return deep(dense_products, params, x)
+
+
+def _deep_inputs(rng, counted=False):
+    params = [(rng.standard_normal((4, 4)), rng.standard_normal(4))
+              for _ in range(3)]
+    if counted:
+        params = [(W.view(Counted), b) for W, b in params]
+    return params, rng.standard_normal(4)
+
+
+def test_saved_products_give_the_plain_value_and_gradient(rng):
+    params, x = _deep_inputs(rng)
+    value, grad = s2sad.value_and_grad(deep_products)(params, x)
+    want_value, want = s2sad.value_and_grad(deep_plain)(params, x)
+    assert value == deep_products(params, x) == want_value
+    _assert_same(grad, want)
+    s2sad.check_grads(deep_products, (params, x), modes=("rev", "fwd"))
+
+
+def test_saved_products_are_not_multiplied_again(rng):
+    params, x = _deep_inputs(rng, counted=True)
+    counts = {}
+    for f in (deep_plain, deep_nothing, deep_products):
+        s2sad.grad(f)(params, x)  # (transformed first)
+        Counted.products = 0
+        s2sad.grad(f)(params, x)
+        counts[f.__name__] = Counted.products
+    # 3 layers of 2 products going forward (and W.T @ g going back):
+    # "nothing" multiplies the 6 again in the backward sweep, "products"
+    # none of them
+    assert counts["deep_products"] == counts["deep_plain"]
+    assert counts["deep_nothing"] == counts["deep_plain"] + 6
+
+
+def test_saved_products_to_the_second_order(rng):
+    params, x = _deep_inputs(rng)
+    s2sad.check_grads(deep_products, (params, x), order=2,
+                      modes=("rev", "fwd"))
+
+
+class Layers:
+    def __init__(self, scale):
+        self.scale = scale
+
+    @s2sad.checkpoint(save="products")
+    def apply(self, W, x):
+        return np.tanh(self.scale * (W @ x))
+
+
+LAYERS = Layers(1.0)
+
+
+def stacked(W, x):
+    return np.sum(LAYERS.apply(W, LAYERS.apply(W, x)))
+
+
+def stacked_plain(W, x):
+    return np.sum(np.tanh(W @ np.tanh(W @ x)))
+
+
+def test_a_method_made_checkpoint_with_saved_products(rng):
+    W, x = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    _assert_same(s2sad.grad(stacked)(W, x), s2sad.grad(stacked_plain)(W, x))
+
+
+def test_what_to_save_is_checked():
+    with pytest.raises(errors.S2SADError, match='give "nothing" or '
+                                                '"products"'):
+        s2sad.checkpoint(dense, save="dots")
+    with pytest.raises(errors.S2SADError, match="give a function or method"):
+        s2sad.checkpoint(np.tanh, save="products")

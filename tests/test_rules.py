@@ -379,6 +379,8 @@ SPECIAL_CASES[runtime.from_triangle] = SPECIAL_CASES[runtime.to_triangle] = [
     ("np.real(OP(x0 + 1j * x1) * (1.0 - 2.0j))", [arr(3, 3), arr(3, 3)], ALL),
     ("np.imag(OP(x0 * (1.0 + 1j) + 1j * x1, False))", [arr(2, 3, 3),
                                                        arr(2, 3, 3)], ALL)]
+SPECIAL_CASES[runtime.saved_product] = product_rows(
+    ["OP(x0, x1)"], PRODUCT_SHAPES + BATCHED_SHAPES)
 SPECIAL_CASES[runtime.array_like] = [
     ("OP(x0, x1)", [a, arr(3)], (0,)) for a in (FLOAT, arr(3), arr(2, 3))]
 SPECIAL_CASES[runtime.iterable_adjoint] = [

@@ -129,10 +129,10 @@ def _broadcast_back(bar, g):
 # checkpoint(f) binds f's values: its cotangent and tangent are f's
 
 @adjoint(extend.checkpoint)
-def checkpoint_rev(y, fun):
+def checkpoint_rev(y, fun=None, *, save: via_output = "nothing"):
     d[fun] = d[y]
 
 
 @tangent(extend.checkpoint)
-def checkpoint_fwd(y, fun):
+def checkpoint_fwd(y, fun=None, *, save: via_output = "nothing"):
     d[y] = d[fun]
