@@ -142,9 +142,12 @@ def saving_products(function):
     method = getattr(function, "__func__", None)
     if method is not None:
         return types.MethodType(saving_products(method), function.__self__)
-    copy = types.FunctionType(function.__code__, function.__globals__,
-                              function.__name__, function.__defaults__,
-                              function.__closure__)
+    copy = _SAVING.get(function)
+    if copy is not None:  # (one copy, made and transformed once)
+        return copy
+    copy = _SAVING[function] = types.FunctionType(
+        function.__code__, function.__globals__, function.__name__,
+        function.__defaults__, function.__closure__)
     copy.__kwdefaults__ = function.__kwdefaults__
     copy.__qualname__ = function.__qualname__
     copy.__module__ = function.__module__
@@ -152,6 +155,7 @@ def saving_products(function):
     return copy
 
 
+_SAVING = weakref.WeakKeyDictionary()  # function -> its saving copy
 _PRODUCTS = (operator.matmul, np.matmul)
 
 
