@@ -115,12 +115,19 @@ def checkpoint(fun: Optional[Callable] = None, *,
                 "\"products\"")
         if fun is None:
             return functools.partial(checkpoint, save=save)
-        if save == "products" and not isinstance(getattr(
-                fun, "__func__", fun), types.FunctionType):
+        function = getattr(fun, "__func__", fun)
+        if save == "products" and not isinstance(function,
+                                                 types.FunctionType):
             raise errors.S2SADError(
-                f"s2sad.checkpoint(save=\"products\") of {fun!r}: give a "
-                "function or method (its products are found in its "
-                "source)")
+                "s2sad.checkpoint(save=\"products\") of a "
+                f"{type(fun).__name__}: give a function or method (its "
+                "products are found in its source)")
+        if save == "products" and function.__closure__:
+            raise errors.S2SADError(
+                "s2sad.checkpoint(save=\"products\") of "
+                f"{function.__qualname__}, a closure (it reads values of "
+                "the function around it): pass those values as arguments, "
+                "or use save=\"nothing\"")
     except errors.S2SADError as exc:
         errors.locate(exc)  # (at the user's call)
         raise

@@ -810,11 +810,15 @@ _PRODUCTS = contextvars.ContextVar("s2sad_products", default=None)
 class Products:
     """The products one call of a checkpointed function computed, in order:
     recorded by its first forward sweep, replayed by its second."""
-    __slots__ = ("values", "replaying", "next", "token")
+    __slots__ = ("values", "operands", "replaying", "next", "token")
 
-    def __init__(self, values=None):
-        self.replaying = values is not None
-        self.values = [] if values is None else values.values
+    def __init__(self, recorded=None):
+        self.replaying = recorded is not None
+        self.values = [] if recorded is None else recorded.values
+        # fingerprints of each product's operands (see `_fingerprint`),
+        # checked when it is replayed: a product given back must be the
+        # product of the operands the recomputation reached
+        self.operands = [] if recorded is None else recorded.operands
         self.next = 0
         self.token = _PRODUCTS.set(self)
 
@@ -844,11 +848,21 @@ def saved_product(a, b):
     if products is None:
         return a @ b
     if products.replaying:
-        value = products.values[products.next]
+        k = products.next
         products.next += 1
-        return value
+        if not _same(products.operands[k], _fingerprint((a, b))):
+            raise errors.UnsupportedCallError(
+                "a function of s2sad.checkpoint(..., save=\"products\") "
+                "reached a matrix product with other operands when the "
+                "backward sweep ran it again (random numbers drawn inside "
+                "it, or values read from something that changed since): it "
+                "must compute the same each time. Draw the random numbers "
+                "outside it and pass them as an argument, or do not "
+                "checkpoint it")
+        return products.values[k]
     value = a @ b
     products.values.append(value)
+    products.operands.append(_fingerprint((a, b)))
     return value
 
 

@@ -915,3 +915,36 @@ def test_what_to_save_is_checked():
         s2sad.checkpoint(dense, save="dots")
     with pytest.raises(errors.S2SADError, match="give a function or method"):
         s2sad.checkpoint(np.tanh, save="products")
+
+
+def noisy_layer(W, h, rng):
+    mask = rng.random(np.shape(h)) < 0.5  # drawn again when recomputed
+    return np.tanh(W @ (h * mask))
+
+
+noisy_products = s2sad.checkpoint(noisy_layer, save="products")
+
+
+def noisy(W, h, seed):
+    return np.sum(noisy_products(W, h, np.random.default_rng(seed)))
+
+
+def test_a_saved_product_s_operands_must_be_reached_again(rng):
+    # the product is given back, so the value cannot tell: its operands do
+    W, h = rng.standard_normal((4, 4)), rng.standard_normal(4)
+    with pytest.raises(errors.UnsupportedCallError,
+                       match="reached a matrix product with other operands"):
+        for seed in range(20):  # (a mask drawn alike twice would pass)
+            s2sad.grad(noisy)(W, h, seed)
+
+
+def closed_over(W, h):
+    step = s2sad.checkpoint(lambda v: np.tanh(W @ v), save="products")
+    return np.sum(step(step(h)))
+
+
+def test_a_closure_is_refused_with_saved_products(rng):
+    W, h = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    with pytest.raises(errors.S2SADError, match="a closure .* pass those "
+                                                "values as arguments"):
+        s2sad.grad(closed_over)(W, h)
