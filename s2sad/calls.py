@@ -549,25 +549,25 @@ def _recomputation(keywords, save="nothing"):
     kept = "".join(f"{k}, " for k in keywords)
     star = "".join(f", {k}" for k in keywords)
     p = prefix
-    products = save == "products"
-    record = f"    {p}products = runtime.record_products()\n" if products \
-        else ""
-    replay = f"    {p}products = runtime.replay_products({p}products)\n" \
-        if products else ""
-    stop = f"    runtime.stop_products({p}products)\n" if products else ""
-    held = f", {p}products" if products else ""
+    run = f"{p}value, {p}residuals = {p}forward(*{p}args{given})\n"
+    held = ""
+    keep = recompute = f"    {run}"
+    if save == "products":  # (recorded, replayed; stopped whatever happens)
+        held = f", {p}products"
+        keep, recompute = (
+            f"    {p}products = runtime.{start}\n"
+            f"    try:\n        {run}"
+            f"    finally:\n        runtime.stop_products({p}products)\n"
+            for start in ("record_products()",
+                          f"replay_products({p}products)"))
     text = (
         f"def keep_arguments({p}forward, *{p}args{star}):\n"
-        f"{record}"
-        f"    {p}value, {p}residuals = {p}forward(*{p}args{given})\n"
-        f"{stop}"
+        f"{keep}"
         f"    return {p}value, ({p}args, ({kept}), {p}value{held})"
         f"\n\n\n"
         f"def recompute({p}forward, {p}pull, {p}saved, {p}value_bar):\n"
         f"    {p}args, ({kept}), {p}before{held} = {p}saved\n"
-        f"{replay}"
-        f"    {p}value, {p}residuals = {p}forward(*{p}args{given})\n"
-        f"{stop}"
+        f"{recompute}"
         f"    runtime.recomputed({p}before, {p}value)\n"
         f"    return {p}pull({p}residuals, {p}value_bar)\n")
     filename = f"<s2sad:recompute_call:{len(_ADAPTERS)}>"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import checkpoints, errors
+from s2sad import checkpoints, errors, runtime
 
 # -- the schedule --
 
@@ -936,6 +936,11 @@ def test_a_saved_product_s_operands_must_be_reached_again(rng):
                        match="reached a matrix product with other operands"):
         for seed in range(20):  # (a mask drawn alike twice would pass)
             s2sad.grad(noisy)(W, h, seed)
+    # the refused replay stopped: products elsewhere are multiplied again
+    params, x = _deep_inputs(rng)
+    _assert_same(s2sad.grad(deep_products)(params, x),
+                 s2sad.grad(deep_plain)(params, x))
+    np.testing.assert_array_equal(runtime.saved_product(W, h), W @ h)
 
 
 def closed_over(W, h):

@@ -83,13 +83,16 @@ def np_fmod(z, x, y):
 # ---- products ----
 
 
-@adjoint(operator.matmul, np.matmul, runtime.imatmul)
+# (runtime.saved_product: a product s2sad.checkpoint(save="products") keeps)
+@adjoint(operator.matmul, np.matmul, runtime.imatmul,
+         runtime.saved_product)
 def matmul(z, x, y):
     d[x] = runtime.matmul_adjoint_a(d[z], x, y)
     d[y] = runtime.matmul_adjoint_b(d[z], x, y)
 
 
-@tangent(operator.matmul, np.matmul, runtime.imatmul)
+@tangent(operator.matmul, np.matmul, runtime.imatmul,
+         runtime.saved_product)
 def matmul_fwd(z, x, y):
     d[z] = d[x] @ y + x @ d[y]
 

@@ -350,17 +350,6 @@ def array_of_fwd(y, x):
     d[y] = runtime.array_of(runtime.tree_like(d[x], x))
 
 
-@adjoint(runtime.saved_product)
-def saved_product_rev(y, a, b):
-    d[a] = runtime.matmul_adjoint_a(d[y], a, b)
-    d[b] = runtime.matmul_adjoint_b(d[y], a, b)
-
-
-@tangent(runtime.saved_product)
-def saved_product_fwd(y, a, b):
-    d[y] = d[a] @ b + a @ d[b]
-
-
 non_differentiable(runtime.record_products, runtime.replay_products,
                    runtime.stop_products)
 
