@@ -337,20 +337,15 @@ def zeros(shape, dtype=float, like=None):
     return np.zeros_like(like, dtype=dtype, shape=shape)
 
 
-def constant(c, like):
-    """`c`, a constant NumPy computed (an index array, a mask), in the
-    library of `like`'s arrays: as it is for NumPy's, else made by that
-    library from its numbers (`cupy.asarray` copies it to the GPU)."""
-    if like is None or like.__class__ is _ndarray or not foreign(like):
-        return c
-    return np.asarray(c, like=like)
-
-
 def array_like(x, like):
-    """`x`, a number or a NumPy array, as an array of the library of
-    `like` when that is another library's (np.ravel(2.0) would make a NumPy
-    array that then meets like's arrays); x itself otherwise."""
-    if like.__class__ is _ndarray or foreign(x) or not foreign(like):
+    """`x`, a number or a NumPy array (an operand, or a constant NumPy
+    computed: an index array, a mask), as an array of the library of
+    `like` when that is another library's (`cupy.asarray` copies it to the
+    GPU; np.ravel(2.0) would make a NumPy array that then meets like's
+    arrays); x itself otherwise (like None or NumPy's, or x already
+    another library's)."""
+    if like is None or like.__class__ is _ndarray or foreign(x) or \
+            not foreign(like):
         return x
     return np.asarray(x, like=like)
 
@@ -358,7 +353,7 @@ def array_like(x, like):
 def eye(n, m=None, k=0, like=None):
     """np.eye(n, m, k) in the library of `like`'s arrays (Dask's np.eye
     refuses `like=`: it is made by NumPy and given to the library)."""
-    return constant(np.eye(n, m, k), like)
+    return array_like(np.eye(n, m, k), like)
 
 
 def _spread(g, shape, dtype, like):
@@ -369,7 +364,7 @@ def _spread(g, shape, dtype, like):
     if foreign(like):  # (g, a reduced adjoint, moved there, then spread)
         if not isinstance(g, _ndarray):
             return np.full_like(like, g, dtype=dtype, shape=shape)
-        return np.broadcast_to(constant(g, like), shape).astype(dtype)
+        return np.broadcast_to(array_like(g, like), shape).astype(dtype)
     return np.array(np.broadcast_to(g, shape), dtype=dtype)
 
 
@@ -531,8 +526,7 @@ def _like(g, x):
         g = np.array([_like(gi, xi) for gi, xi in zip(g, x)], dtype)
     if g.__class__ is not x.__class__ or g.shape != x.shape:
         # (a number for an array, or a size-1 array's gradient)
-        g = np.broadcast_to(g, x.shape).astype(dtype) if not foreign(
-            x) else _spread(g, x.shape, dtype, x)
+        g = _spread(g, x.shape, dtype, x)
     elif g.dtype != dtype:
         g = g.astype(dtype)
     return g
@@ -838,7 +832,6 @@ def stop_products(products):
     replay_products gave it)."""
     _PRODUCTS.reset(products.token)
     products.token = None
-    return products
 
 
 def saved_product(a, b):
@@ -1214,11 +1207,11 @@ def getitem_adjoint(g, x, index):
 
 
 def _scattered(out, index, g):
-    """`out` (zeros, an array of another library) with `g` added at `index`,
-    as that library can: a basic index written with its new axes (None)
-    taken out of g (Dask cannot write through them); any other index by
-    `np.add.at` where the library has it, else one array of ints (along
-    the first axis) as a product with its one-hot matrix (Dask has no
+    """`out` (zeros) with `g` added at `index`, as its library can: a
+    basic index written with its new axes (None) taken out of g (Dask
+    cannot write through them); any other index by `np.add.at` where the
+    library has it (NumPy, CuPy), else one array of ints (along the first
+    axis) as a product with its one-hot matrix (Dask has no
     `np.add.at`)."""
     if is_basic_index(index):
         index, g = _without_new_axes(index, g, out.ndim)
@@ -1234,8 +1227,7 @@ def _scattered(out, index, g):
     if len(parts) == 1 and getattr(ints, "ndim", None) == 1 and \
             getattr(ints, "dtype", np.dtype(bool)).kind in "iu":
         n = out.shape[0]
-        ints = constant(np.asarray(ints), out) if isinstance(
-            ints, _ndarray) else ints
+        ints = array_like(ints, out)
         one_hot = (ints[:, None] % n == np.arange(n, like=out)).astype(
             out.dtype)
         return out + np.tensordot(one_hot, g, axes=(0, 0))
@@ -1531,12 +1523,12 @@ def repeat_adjoint(g, x, repeats, axis=None):
         return np.reshape(np.sum(np.reshape(g, runs), axis=axis + 1), shape)
     repeats = np.broadcast_to(as_array(repeats, dtype=np.int64), (n,))
     starts = np.cumsum(repeats) - repeats
-    out = np.add.reduceat(g, constant(np.minimum(
+    out = np.add.reduceat(g, array_like(np.minimum(
         starts, g.shape[axis] - 1), g), axis=axis)
     if not repeats.all():  # reduceat gives g[start] for an empty run
         empty = np.reshape(repeats == 0, [-1 if i == axis else 1
                                           for i in range(g.ndim)])
-        out = np.where(constant(empty, g), 0.0, out)
+        out = np.where(array_like(empty, g), 0.0, out)
     return np.reshape(out, shape)
 
 
@@ -1558,14 +1550,13 @@ def take_along_axis_adjoint(g, arr, indices, axis):
     kind = library(g, arr, indices)
     out = zeros(np.shape(arr), np.result_type(g, 0.0), kind)
     if axis is None:
-        np.add.at(out.reshape(-1), indices, g)
-        return out
+        return np.reshape(_scattered(np.reshape(out, -1), indices, g),
+                          np.shape(arr))
     axis = axis % out.ndim
     index = list(np.ix_(*[np.arange(n, like=kind)
                           for n in np.shape(indices)]))
     index[axis] = indices
-    np.add.at(out, tuple(index), g)
-    return out
+    return _scattered(out, tuple(index), g)
 
 
 def diff_adjoint(g, a, n=1, axis=-1, prepend=None, append=None, part=1):

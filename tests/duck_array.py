@@ -80,9 +80,6 @@ def plain(value):
 # numpy functions that make an array of the library of `like=` from data
 # (CuPy's copy host data to the GPU)
 _FROM_HOST = {np.asarray, np.array, np.asanyarray}
-# numpy functions that read only shapes or dtypes: they compute nothing
-_SHAPE_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj,
-               np.isrealobj}
 
 
 class Duck(np.lib.mixins.NDArrayOperatorsMixin):
@@ -116,10 +113,9 @@ class Duck(np.lib.mixins.NDArrayOperatorsMixin):
         where = f"np.{func.__name__}"
         if func in _FROM_HOST:  # `np.asarray(data, like=duck)`: to the GPU
             return Duck(np.array(plain(args[0]), *args[1:], **kwargs))
-        if func in _SHAPE_ONLY:
-            return func(*unwrap(args, where), **unwrap(kwargs, where))
-        result = func(*unwrap(args, where), **unwrap(kwargs, where))
-        return wrap(result)
+        # (a shape, dtype or count comes back as it is: wrap makes only
+        # arrays and NumPy scalars ducks)
+        return wrap(func(*unwrap(args, where), **unwrap(kwargs, where)))
 
     # ---- the array's own surface ----
 

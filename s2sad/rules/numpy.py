@@ -515,7 +515,7 @@ def _fractions(y, num, endpoint, retstep, axis):
         raise errors.S2SADError("np.linspace with retstep=True is not "
                                 "differentiable yet; compute the step as "
                                 "(stop - start) / (num - 1)")
-    t = runtime.constant(np.linspace(0.0, 1.0, num, endpoint), y)
+    t = runtime.array_like(np.linspace(0.0, 1.0, num, endpoint), y)
     shape = [1] * np.ndim(y)
     shape[axis] = num
     return np.reshape(t, shape)

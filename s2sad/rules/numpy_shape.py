@@ -89,8 +89,7 @@ def _take_index(a, indices, axis, mode="raise"):
     else:
         raise errors.S2SADError(f"np.take: mode={mode!r} is not one of "
                                 "'raise', 'wrap', 'clip'")
-    if not runtime.foreign(indices):  # (a list's: NumPy's)
-        indices = runtime.constant(indices, a)
+    indices = runtime.array_like(indices, a)  # (a list's: NumPy's)
     if axis is None:
         return np.unravel_index(indices, np.shape(a))
     return (slice(None),) * (axis % np.ndim(a)) + (indices,)
