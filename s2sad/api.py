@@ -275,7 +275,10 @@ class Derivative:
             found = getattr(found, part, None)
         if found is self:
             return self.__qualname__
-        return (_rebuild, (self._f,) + self._options + (_source_of(self._f),))
+        source = _source_of(self._f)
+        if source is None:
+            return (_rebuild, (self._f,) + self._options)
+        return (_shipped, (source, self._f) + self._options)
 
 
 def _stale():
@@ -289,23 +292,25 @@ def _by_arity(f, argnums, options, *args, **kwargs):
 
 
 def _rebuild(f, *options):
-    """A Derivative made again from its function (unpickling), with the
-    lines of the file it was defined in where this process cannot read
-    them (a Dask worker on another machine, or running a function of the
-    client's script or notebook)."""
-    *options, source = options if len(options) == 7 else options + (None,)
-    if source is not None:
-        filename, lines = source
-        function = getattr(f, "__func__", f)  # (a method: its function)
-        code = getattr(function, "__code__", None)
-        if code is not None and code.co_filename != filename:
-            # (dask.distributed ships a function of the client's script
-            # with its code's file named "<dynamic-code>")
-            function.__code__ = code.replace(co_filename=filename)
-        if not linecache.getlines(filename):
-            linecache.cache[filename] = (sum(map(len, lines)), None, lines,
-                                         filename)
+    """A Derivative made again from its function (unpickling)."""
     return Derivative(f, *options)
+
+
+def _shipped(source, f, *options):
+    """`_rebuild`, with the lines of the file f was defined in where this
+    process cannot read them (a Dask worker on another machine, or running
+    a function of the client's script or notebook)."""
+    filename, lines = source
+    function = getattr(f, "__func__", f)  # (a method: its function)
+    code = getattr(function, "__code__", None)
+    if code is not None and code.co_filename != filename:
+        # (dask.distributed ships a function of the client's script with
+        # its code's file named "<dynamic-code>")
+        function.__code__ = code.replace(co_filename=filename)
+    if not linecache.getlines(filename):
+        linecache.cache[filename] = (sum(map(len, lines)), None, lines,
+                                     filename)
+    return _rebuild(f, *options)
 
 
 def _source_of(f):
