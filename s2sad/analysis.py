@@ -848,3 +848,84 @@ def _keeps_no_ints(stmt, holds):
         return fn not in _MATH_INTS
     # (arithmetic gives a float when an operand is one; `/` is above)
     return (fn in _ELEMENTWISE or fn in JOINING) and any(map(holds, args))
+
+
+def python_values(func, known=()):
+    """SSA names that never hold an array: Python numbers, bools, strings,
+    None and tuples or lists of them (or, from `known`, the parameters a
+    variant's guard checks, and the items of a `Vector`: NumPy numbers).
+    A Python `if` on one reads nothing an array library would have to
+    compute (a lazy Dask array computes where an `if` reads its value).
+
+    The greatest such set the statements allow, as `without_ints`: a loop
+    counter `i = i + 1` stays one."""
+    made, joined = {}, {}
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+            made[stmt.target] = stmt
+        elif isinstance(stmt, ssa.For):
+            made[stmt.target] = stmt
+        for phi in getattr(stmt, "phis", ()):
+            joined[phi.target] = (phi.left, phi.right)
+    vectors = {p for p in known if isinstance(p, Vector)}
+    known = {str(p) for p in known if not isinstance(p, Vector)}
+    found = set(made) | set(joined)
+    ranges = {s.target for s in made.values()
+              if isinstance(s, ssa.Assign) and s.fn is range}
+
+    def holds(operand):
+        if isinstance(operand, ssa.Var):
+            return operand.name in found or operand.name in known
+        return isinstance(operand, ssa.Const) or isinstance(
+            operand, ssa.Free) and type(operand.value) in _PYTHON_VALUES
+
+    def python(stmt):
+        if isinstance(stmt, ssa.For):  # (a `range`'s ints)
+            return isinstance(stmt.iter, ssa.Var) and \
+                stmt.iter.name in ranges
+        fn, args = stmt.fn, stmt.args
+        if fn in _GIVE_PYTHON_VALUES or fn is getattr and isinstance(
+                args[1], ssa.Const) and args[1].value in ssa.METADATA or \
+                getattr(fn, "__module__", None) == "math" and \
+                fn is not math.prod:
+            return True  # (whatever they read: `float(x)` computes x)
+        if fn is operator.getitem and isinstance(args[0], ssa.Var) and \
+                args[0].name in vectors:
+            return True  # (a NumPy number of the vector the guard checks)
+        return not stmt.kwargs and not stmt.spreads() and (
+            fn in _KEEP_PYTHON_VALUES or getattr(fn, "__module__", None)
+            in ("_operator", "operator")) and all(map(holds, args))
+
+    changed = True
+    while changed:
+        changed = False
+        for name in list(found):
+            stmt = made.get(name)
+            if not (all(map(holds, joined[name])) if stmt is None
+                    else python(stmt)):
+                found.discard(name)
+                changed = True
+    return found | known
+
+
+def may_be_array(operand, python):
+    """Can a Python `if` on `operand` read an array's value (`python`, the
+    names `python_values` found)?"""
+    return isinstance(operand, ssa.Var) and operand.name not in python or \
+        isinstance(operand, ssa.Free) and \
+        type(operand.value) not in _PYTHON_VALUES
+
+
+_PYTHON_VALUES = {int, float, bool, complex, str, type(None)}
+# what gives a Python value whatever its operands (or raises)
+_GIVE_PYTHON_VALUES = {len, isinstance, issubclass, hasattr, callable, bool,
+                       int, float, complex, str, repr, operator.is_,
+                       operator.is_not, ssa.method("item"),
+                       ssa.method("tolist")}
+# what gives one when its operands are Python values
+_KEEP_PYTHON_VALUES = {ssa.identity, ssa.make_tuple, ssa.make_list, abs, min,
+                       max, round, sum, ssa.is_in, ssa.is_not_in, divmod,
+                       pow} | {getattr(runtime, f"i{op}") for op in (
+                           "add", "sub", "mul", "truediv", "floordiv", "mod",
+                           "pow")}  # (`k += 1`)
+

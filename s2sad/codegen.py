@@ -1,7 +1,8 @@
 """Codegen: gast -> Python source (`ast.unparse`) -> compiled code.
 
 Comments cannot live in an AST, so `comment(text)` makes a marker statement
-that `to_source` turns into a `# text` line. `compile_code` compiles the source
+that `to_source` turns into a `# text` line (and `noted(stmt, text)` marks a
+statement to be printed after one). `compile_code` compiles the source
 under a stable pseudo-filename registered in `linecache` (so tracebacks, pdb
 and `inspect.getsource` show the generated code) into a code object whose
 free names are closure variables: `derive` binds them to the user's closure
@@ -44,6 +45,13 @@ def comment(text):
     return gast.Expr(gast.Constant(_COMMENT + text, None))
 
 
+def noted(stmt, text):
+    """`stmt`, to be printed after a `# text` line (which goes where it
+    goes, and with it when a pass removes it). Returns stmt."""
+    stmt.s2sad_note = text
+    return stmt
+
+
 def located(stmt, node):
     """Mark the generated statement `stmt` as coming from the user's `node`
     (a node of the tree being transformed): its lines and those after it,
@@ -64,9 +72,28 @@ def is_comment(stmt):
 
 def to_source(tree):
     """Python source for a gast FunctionDef, comments included."""
+    _place_notes(tree.body)
     text = trees.unparse(tree, _signed) + "\n"
     return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {_unescape(m.group(3))}",
                              text)
+
+
+def _place_notes(stmts):
+    """Put each `noted` statement's note before it, as a comment."""
+    i = 0
+    while i < len(stmts):
+        stmt = stmts[i]
+        text = stmt.__dict__.pop("s2sad_note", None)
+        if text is not None:
+            stmts.insert(i, comment(text))
+            i += 1
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                _place_notes(inner)
+        for handler in getattr(stmt, "handlers", ()):
+            _place_notes(handler.body)
+        i += 1
 
 
 def _signed(node):

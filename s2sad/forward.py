@@ -9,7 +9,7 @@ their phis like the values themselves, so forward mode needs no tape.
 
 import gast
 
-from s2sad import analysis, ssa, template, trees
+from s2sad import analysis, codegen, ssa, template, trees
 from s2sad.transform import Generated, Transform, load, partials, times
 
 
@@ -33,6 +33,7 @@ class _Forward(Transform):
         self.output = analysis.returned(func.body)[-1]
         self.active = analysis.active(func, self.wrt, [self.output])
         self.scalars = analysis.known_scalars(func)
+        self.python = analysis.python_values(func)
         self.dots = {p: self.namer.fresh(f"{p}_dot") for p in self.wrt}
 
     def dot(self, name):
@@ -111,8 +112,9 @@ class _Forward(Transform):
                 then = self.block(stmt.body) + self.copies(stmt.phis, "left")
                 orelse = self.block(stmt.orelse) + self.copies(stmt.phis,
                                                                "right")
-                out.append(gast.If(ssa.render_operand(stmt.test),
-                                   then or [gast.Pass()], orelse))
+                out.append(self.noted(gast.If(ssa.render_operand(stmt.test),
+                                              then or [gast.Pass()], orelse),
+                                      stmt))
             elif isinstance(stmt, ssa.For):
                 out += self.copies(stmt.phis, "left")
                 body = self.block(stmt.body) + self.copies(stmt.phis, "right")
@@ -122,12 +124,19 @@ class _Forward(Transform):
             elif isinstance(stmt, ssa.While):
                 out += self.copies(stmt.phis, "left")
                 body = self.block(stmt.test_body)
-                body.append(gast.If(gast.UnaryOp(
+                body.append(self.noted(gast.If(gast.UnaryOp(
                     gast.Not(), ssa.render_operand(stmt.test)),
-                    [gast.Break()], []))
+                    [gast.Break()], []), stmt))
                 body += self.block(stmt.body) + self.copies(stmt.phis, "right")
                 out.append(gast.While(gast.Constant(True, None), body, []))
         return out
+
+    def noted(self, branch, region):
+        """The `if` that reads the test of `region` (an `if` or `while`),
+        with a note where the test may read an array's value."""
+        if analysis.may_be_array(region.test, self.python):
+            codegen.noted(branch, ssa.READS_TEST)
+        return branch
 
     def forward_call(self, site):
         """`y, y_dot = jvp_g(args..., x_dot=a_dot)`: a call into user code

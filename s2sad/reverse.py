@@ -206,6 +206,12 @@ class _Reverse(Transform):
         self.definitions = {s.target: s for s in ssa.walk(func.body)
                             if isinstance(s, ssa.Assign)}
         self.check_checkpointed()
+        # an `if` whose test may read an array's value (a lazy array, as
+        # Dask's, computes where it is read): id(if) -> the name of the
+        # Python bool the forward sweep takes of its test, which the
+        # backward sweep reads (see `read_test`)
+        self.python = analysis.python_values(func, assume_scalar)
+        self.taken = {}
 
     # -- names --
 
@@ -290,7 +296,8 @@ class _Reverse(Transform):
                 gast.Constant(self.output_where(), None)])))
         body = [s for s in ssa.to_python(self.func.body, self.forward_extra,
                                          self.render_primal,
-                                         self.checkpointed_forward)
+                                         self.checkpointed_forward,
+                                         self.read_test)
                 if not isinstance(s, gast.Return)]
         if self.pushes:
             body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
@@ -371,7 +378,9 @@ class _Reverse(Transform):
         for stmt in ssa.walk(self.func.body):
             if isinstance(stmt, (ssa.For, ssa.While)):
                 inner = stmt.body + getattr(stmt, "test_body", [])
-                in_loops |= defined_in(inner) | self.residuals_in(inner)
+                in_loops |= defined_in(inner) | self.residuals_in(inner) | {
+                    self.taken[id(s)] for s in ssa.walk(inner)
+                    if id(s) in self.taken}
                 if isinstance(stmt, ssa.For):
                     in_loops.add(stmt.target)  # the sweep's loop binds it
         in_loops -= self.invariants  # (as the loop left them: passed)
@@ -388,7 +397,8 @@ class _Reverse(Transform):
             getattr(s, "target", None) for s in self.func.body} | {
             p.target for s in self.func.body for p in getattr(s, "phis", ())}
         always |= self.residuals_in(self.func.body, nested=False) | {
-            self.tape}
+            self.tape} | {self.taken[id(s)] for s in self.func.body
+                          if id(s) in self.taken}
         forward[:0] = [ssa.assign(r, gast.Constant(None, None))
                        for r in residuals if r not in always]
         value = ssa.render_operand(self.output)
@@ -915,7 +925,18 @@ class _Reverse(Transform):
         self.line = saved_line
         if not then and not orelse:
             return []
-        return [gast.If(ssa.render_operand(stmt.test), then or [gast.Pass()],
+        test = stmt.test
+        if analysis.may_be_array(test, self.python):
+            if self.assume_scalar:  # (a variant on floats: only an argument
+                # its guard does not check may be one; read again, for speed)
+                return [codegen.noted(gast.If(
+                    ssa.render_operand(test), then or [gast.Pass()], orelse),
+                    _READ_AGAIN)]
+            taken = self.namer.fresh(f"{getattr(test, 'name', '')}_taken")
+            self.taken[id(stmt)] = taken
+            self.locals.add(taken)
+            test = ssa.Var(taken)
+        return [gast.If(ssa.render_operand(test), then or [gast.Pass()],
                         orelse)]
 
     def zero(self, name, like=None):
@@ -1078,7 +1099,8 @@ class _Reverse(Transform):
         a `while` loop's test is known to hold for them)."""
         target, iterations = names.steps(start, stop)
         return gast.For(target, iterations, ssa.iteration(
-            stmt, extra, self.render_primal, tested=False), [], None)
+            stmt, extra, self.render_primal, tested=False,
+            branch=self.read_test), [], None)
 
     def reverse_checkpointed(self, stmt, checkpointed, loop):
         """The reverse sweep of a checkpointed loop, given `loop`, its
@@ -1163,7 +1185,8 @@ class _Reverse(Transform):
                 ssa.render_operand(names.sequence), state])
             target, iterations = names.steps(names.start, names.stop)
             run = [gast.For(target, iterations, ssa.iteration(
-                stmt, None, self.render_primal), [], None)]
+                stmt, None, self.render_primal, branch=self.read_test), [],
+                None)]
             loop = gast.For(
                 gast.Tuple([gast.Name(n, gast.Store(), None, None)
                             for n in (names.start, names.stop)],
@@ -1193,7 +1216,8 @@ class _Reverse(Transform):
                     load(names.trips), gast.Add(), gast.Constant(1, None)))] \
                     if region is stmt and place == "end" else []
             loop = gast.While(gast.Constant(True, None), ssa.iteration(
-                stmt, count, self.render_primal, after_test=[take]), [])
+                stmt, count, self.render_primal, after_test=[take],
+                branch=self.read_test), [])
             before = [ssa.assign(names.trips, gast.Constant(0, None))]
             length = [load(names.trips)]
         return ssa.entry(stmt) + before + [
@@ -1216,6 +1240,7 @@ class _Reverse(Transform):
         own |= {s.target for s in block if isinstance(s, ssa.For)}
         own |= self.residuals_in(block, nested=False)
         own |= {self.trips[id(s)] for s in block if id(s) in self.trips}
+        own |= {self.taken[id(s)] for s in block if id(s) in self.taken}
         if place == "end":  # a loop body: its header values are its own too
             own |= {p.target for p in region.phis}
             if isinstance(region, ssa.While):
@@ -1401,6 +1426,22 @@ class _Reverse(Transform):
             out.append(ssa.assign(trips, gast.BinOp(
                 load(trips), gast.Add(), gast.Constant(1, None))))
         return out
+
+    def read_test(self, region, branch):
+        """The forward sweep's `branch`, the `if` that reads the test of
+        `region` (an `if` or `while`): where the test may read an array's
+        value, it says so, and where the backward sweep reads it again, a
+        Python bool is taken of it first, for both to read (a lazy array
+        computes once)."""
+        taken = self.taken.get(id(region))
+        if taken is not None:
+            branch.test = load(taken)
+            return [codegen.noted(ssa.assign(taken, gast.Call(
+                self.builtin("bool"), [ssa.render_operand(region.test)], [])),
+                _TAKEN), branch]
+        if analysis.may_be_array(region.test, self.python):
+            codegen.noted(branch, ssa.READS_TEST)
+        return [branch]
 
     def reverse_assign(self, stmt):
         if stmt.target not in self.defined:
@@ -1789,6 +1830,11 @@ def _reads(stmts):
             stack.extend(gast.iter_child_nodes(node))
     return found
 
+
+# notes on the tests of `if`s and `while`s that may read an array's value
+_TAKEN = "the test, read once for both sweeps (a lazy array, as Dask's, " \
+    "computes here)"
+_READ_AGAIN = "reads the test again (a lazy array, as Dask's, computes again)"
 
 _COMPARISONS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt,
                 operator.ge, operator.not_)

@@ -1243,7 +1243,7 @@ class _Lowering:
         return block, returned
 
     def if_(self, node):
-        test = self.expr(node.test)
+        test = self.truth(node.test)
 
         def lower_all(stmts):
             def run():
@@ -1348,7 +1348,7 @@ class _Lowering:
     def while_(self, node):
         phis = self.loop_phis(node.body)
         before = self.loop_start(phis)
-        test_body, test = self.block_with(lambda: self.expr(node.test))
+        test_body, test = self.block_with(lambda: self.truth(node.test))
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
         self.refuse_stale_next_time(before, test_body + body, node)
@@ -1483,7 +1483,9 @@ class _Lowering:
                 value = node.operand.value
                 value = -value if isinstance(node.op, gast.USub) else value
                 return identity, [Const(value)], (), None
-            return _UNARYOPS[type(node.op)], [self.expr(node.operand)], (), None
+            operand = self.truth(node.operand) if isinstance(
+                node.op, gast.Not) else self.expr(node.operand)
+            return _UNARYOPS[type(node.op)], [operand], (), None
         if isinstance(node, gast.Compare) and len(node.ops) == 1:
             return (_CMPOPS[type(node.ops[0])],
                     [self.expr(node.left), self.expr(node.comparators[0])],
@@ -1641,18 +1643,33 @@ class _Lowering:
             return self.emit(self.namer.temp(), make_tuple, parts, node=node)
         return self.expr(node)
 
-    def bool_op(self, node):
+    def truth(self, node):
+        """`node`, an expression only the truth of which is read (the test
+        of an `if`, a `while` or `... if ... else ...`, the operand of
+        `not`), as an operand. In `a and b`, `a or b` and a chain `a < b <
+        c` there, each part's truth is read once, as Python reads it: where
+        a part decides, the result is `False` (`True`), not that part
+        again, whose truth an array would compute twice."""
+        if isinstance(node, gast.BoolOp):
+            return self.bool_op(node, truth=True)[1][0]
+        if isinstance(node, gast.Compare) and len(node.ops) > 1:
+            return self.compare_chain(node, truth=True)[1][0]
+        return self.expr(node)
+
+    def bool_op(self, node, truth=False):
         """`a or b`: b is evaluated only when a is falsy (`and`: truthy);
-        the result is a phi of the two values, as in Python."""
-        result = self.expr(node.values[0])
+        the result is a phi of the two values, as in Python (with `truth`,
+        see `truth`)."""
+        lower = self.truth if truth else self.expr
+        result = lower(node.values[0])
         for value in node.values[1:]:
-            block, operand = self.block_with(lambda: self.expr(value))
+            block, operand = self.block_with(lambda: lower(value))
             joined = self.namer.temp()
             if isinstance(node.op, gast.Or):
-                phi = Phi(joined, result, operand)
+                phi = Phi(joined, Const(True) if truth else result, operand)
                 branch = If(result, [], block, [phi], node)
             else:
-                phi = Phi(joined, operand, result)
+                phi = Phi(joined, operand, Const(False) if truth else result)
                 branch = If(result, block, [], [phi], node)
             self.defs[joined] = phi
             for side in (phi.left, phi.right):
@@ -1662,8 +1679,9 @@ class _Lowering:
             result = Var(joined)
         return identity, [result], (), None
 
-    def compare_chain(self, node):
-        """`a < b < c` is `a < b and b < c` with b evaluated once."""
+    def compare_chain(self, node, truth=False):
+        """`a < b < c` is `a < b and b < c` with b evaluated once (with
+        `truth`, see `truth`)."""
         left = self.expr(node.left)
         result = None
         for op, comparator in zip(node.ops, node.comparators):
@@ -1679,13 +1697,14 @@ class _Lowering:
             block, _ = self.block_with(
                 lambda: holder.update(zip(("right", "test"), compare())))
             joined = self.namer.temp()
-            self.out.append(If(result, block, [],
-                               [Phi(joined, holder["test"], result)], node))
+            self.out.append(If(result, block, [], [Phi(
+                joined, holder["test"], Const(False) if truth else result)],
+                node))
             left, result = holder["right"], Var(joined)
         return identity, [result], (), None
 
     def if_exp(self, node):
-        test = self.expr(node.test)
+        test = self.truth(node.test)
         then_block, then_value = self.block_with(lambda: self.expr(node.body))
         else_block, else_value = self.block_with(lambda: self.expr(node.orelse))
         result = self.namer.temp()
@@ -2220,7 +2239,8 @@ def _render_ssa_block(stmts):
     return out
 
 
-def to_python(stmts, extra=None, render=render_assign, loop=None):
+def to_python(stmts, extra=None, render=render_assign, loop=None,
+              branch=None):
     """Executable Python for SSA statements: each phi becomes a copy on the
     edge it joins (end of each branch; loop entry and end of loop body).
 
@@ -2234,6 +2254,8 @@ def to_python(stmts, extra=None, render=render_assign, loop=None):
         loop: optional callable (a loop) -> the statements it is written
             as, or None for the usual loop (reverse mode runs a
             checkpointed loop in segments).
+        branch: optional callable (an `if` or `while`, the `if` that reads
+            its test) -> the statements written in that `if`'s place.
     """
     def more(stmt, place):
         return extra(stmt, place) if extra else []
@@ -2253,22 +2275,24 @@ def to_python(stmts, extra=None, render=render_assign, loop=None):
             out.append(codegen.located(gast.Return(render_operand(
                 stmt.value)), stmt.node))
         elif isinstance(stmt, If):
-            then = to_python(stmt.body, extra, render, loop) + more(
+            then = to_python(stmt.body, extra, render, loop, branch) + more(
                 stmt, "left") + _copies(stmt.phis, "left")
-            orelse = to_python(stmt.orelse, extra, render, loop) + more(
+            orelse = to_python(stmt.orelse, extra, render, loop, branch) + more(
                 stmt, "right") + _copies(stmt.phis, "right")
-            out.append(gast.If(render_operand(stmt.test), then or [gast.Pass()],
-                               orelse))
+            out += _reading(stmt, gast.If(render_operand(stmt.test),
+                                          then or [gast.Pass()], orelse),
+                            branch)
         elif isinstance(stmt, For):
             out += entry(stmt, extra)
             target = gast.Name(stmt.target, gast.Store(), None, None)
             out.append(gast.For(target, render_operand(stmt.iter),
-                                iteration(stmt, extra, render, loop)
+                                iteration(stmt, extra, render, loop,
+                                          branch=branch)
                                 or [gast.Pass()], [], None))
         elif isinstance(stmt, While):
             out += entry(stmt, extra)
             out.append(gast.While(gast.Constant(True, None), iteration(
-                stmt, extra, render, loop), []))
+                stmt, extra, render, loop, branch=branch), []))
     return out
 
 
@@ -2280,7 +2304,7 @@ def entry(stmt, extra=None):
 
 
 def iteration(stmt, extra=None, render=render_assign, loop=None,
-              tested=True, after_test=()):
+              tested=True, after_test=(), branch=None):
     """One iteration of a loop `stmt` as Python statements (see
     `to_python`): a `while` loop's test first, which leaves the loop when
     it is false (unless not `tested`: the iteration is known to run), then
@@ -2289,13 +2313,24 @@ def iteration(stmt, extra=None, render=render_assign, loop=None,
     body = []
     if isinstance(stmt, While):
         test = stmt.test_body if tested else _needed(stmt.test_body, stmt)
-        body = to_python(test, extra, render, loop)
+        body = to_python(test, extra, render, loop, branch)
         if tested:
-            body.append(gast.If(gast.UnaryOp(gast.Not(), render_operand(
-                stmt.test)), [gast.Break()], []))
+            body += _reading(stmt, gast.If(gast.UnaryOp(
+                gast.Not(), render_operand(stmt.test)), [gast.Break()], []),
+                branch)
     body += list(after_test)
-    return body + to_python(stmt.body, extra, render, loop) + (
+    return body + to_python(stmt.body, extra, render, loop, branch) + (
         extra(stmt, "end") if extra else []) + _copies(stmt.phis, "right")
+
+
+# a note on a test that may read an array's value (see `to_python`)
+READS_TEST = "reads the test's value (a lazy array, as Dask's, computes here)"
+
+
+def _reading(stmt, made, branch):
+    """`made`, the `if` that reads the test of `stmt`, as `branch` writes
+    it (see `to_python`)."""
+    return branch(stmt, made) if branch else [made]
 
 
 def _needed(test_body, loop):

@@ -12,7 +12,7 @@ import gast
 
 
 COPIED = ("lineno", "col_offset", "end_lineno", "end_col_offset",
-           "s2sad_builtin", "s2sad_line")  # attributes a clone keeps
+           "s2sad_builtin", "s2sad_line", "s2sad_note")  # a clone keeps
 
 
 def clone(node):

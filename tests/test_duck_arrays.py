@@ -14,6 +14,8 @@ back as ducks, equal to the one computed on NumPy arrays, and computing it
 must take no more Python numbers out of the arrays than the function does.
 """
 
+import re
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,107 @@ def test_a_rule_on_duck_arrays_keeps_them_ducks(rule, expr, args, argnums,
     assert taken <= 2 * numbers, (
         f"the derivative took {taken} Python numbers out of duck arrays, "
         f"the function {numbers}, at {Duck.where}")
+
+
+# ---- branches on arrays' values ----
+#
+# A Python `if` (or `while`) on an array's value takes a Python bool out of
+# the array: on Dask a compute, on a GPU a synchronisation. A gradient must
+# take no more of them than the function: the backward sweep reads the
+# bool the forward sweep took, not the array again. The generated code says
+# where it takes one, and says nothing at a test that reads no array.
+
+
+def clip_norm(w, X):
+    r = X @ w
+    if np.max(np.abs(r)) > 1.0:
+        r = r / np.max(np.abs(r))
+    return np.sum(r ** 2)
+
+
+def damped(w, X, n):
+    r = X @ w
+    for i in range(n):
+        if np.sum(r) > 0.0:
+            r = r * 0.9 + np.sin(r)
+        else:
+            r = np.tanh(r)
+        if i == n - 1 and r.shape[0] > 1:
+            r = r * 2.0
+    return np.sum(r ** 2)
+
+
+def halve(w, X):
+    r = X @ w
+    while np.sum(r * r) > 1.0:
+        r = r * 0.5
+    return np.sum(r * r * r)
+
+
+def piecewise(w, X):
+    s = np.sum(X @ w)
+    y = s * 2.0 if s > 0.0 else -s
+    if s > 0.5 and np.max(w) < 5.0:
+        y = y + np.sum(w ** 2)
+    return y
+
+
+def nested(w, X, n):
+    r = X @ w
+    k = 0
+    while k < 3:
+        if np.min(r) < n:
+            if np.max(r) > 2.0:
+                r = r - 0.1
+            r = r * 1.5
+        k += 1
+    return np.sum(np.exp(r))
+
+
+BRANCHING = [clip_norm, damped, halve, piecewise, nested]
+
+
+def _branch_args(f, rng, sign):
+    w = sign * np.abs(rng.standard_normal(3))
+    X = np.abs(rng.standard_normal((4, 3)))
+    return (w, X) if f in (clip_norm, halve, piecewise) else (w, X, 4)
+
+
+@pytest.mark.parametrize("sign", [1.0, -0.3])
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+@pytest.mark.parametrize("f", BRANCHING, ids=lambda f: f.__name__)
+def test_a_branch_on_an_array_reads_its_test_once(f, mode, sign, rng):
+    args = _branch_args(f, rng, sign)
+    ducks = [duck(a) for a in args]
+    value, numbers = _computed(f, *ducks)
+    assert numbers > 0  # (the function reads its arrays' values)
+    if mode == "rev":
+        expected = s2sad.value_and_grad(f)(*args)
+        got, taken = _computed(s2sad.value_and_grad(f), *ducks)
+    else:
+        tangents = [np.ones(3)] + [None] * (len(args) - 1)
+        expected = s2sad.jvp(f, args, tangents)
+        got, taken = _computed(s2sad.jvp, f, ducks,
+                               [duck(t) for t in tangents])
+    _same(got, expected, f"{mode} on ducks")
+    _same(got[0], plain(value), "the value")
+    assert taken == numbers, (
+        f"the derivative took {taken} Python values out of duck arrays, "
+        f"the function {numbers}, at {Duck.where}")
+
+
+# the tests of each function that read an array's value (or a parameter's,
+# which may be one: `i == n - 1`), in `... if ... else ...` and in each
+# part of `a and b`; the others read Python values: `r.shape[0] > 1`, a
+# counter `k < 3`
+ARRAY_TESTS = {clip_norm: 1, damped: 2, halve: 1, piecewise: 3, nested: 2}
+
+
+@pytest.mark.parametrize("f", BRANCHING, ids=lambda f: f.__name__)
+def test_the_generated_code_says_where_a_test_reads_an_array(f):
+    for source in (s2sad.grad(f).source, s2sad.show(f, mode="forward")):
+        notes = re.findall(r"# (?:the test|reads the test)[^\n]*\n\s*(.*)",
+                           source)
+        assert len(notes) == ARRAY_TESTS[f], source
+        assert all("Dask" in line for line in source.splitlines()
+                   if "# reads the test" in line or "# the test" in line)
