@@ -877,7 +877,7 @@ def python_values(func, known=()):
         if isinstance(operand, ssa.Var):
             return operand.name in found or operand.name in known
         return isinstance(operand, ssa.Const) or isinstance(
-            operand, ssa.Free) and type(operand.value) in _PYTHON_VALUES
+            operand, ssa.Free) and _python_global(operand.value)
 
     def python(stmt):
         if isinstance(stmt, ssa.For):  # (a `range`'s ints)
@@ -912,8 +912,14 @@ def may_be_array(operand, python):
     """Can a Python `if` on `operand` read an array's value (`python`, the
     names `python_values` found)?"""
     return isinstance(operand, ssa.Var) and operand.name not in python or \
-        isinstance(operand, ssa.Free) and \
-        type(operand.value) not in _PYTHON_VALUES
+        isinstance(operand, ssa.Free) and not _python_global(operand.value)
+
+
+def _python_global(value):
+    """Is a global's value a Python value (see `python_values`): a number,
+    string or None (the derivative's guard checks a global number still
+    holds one), or a class (`np.float64`)?"""
+    return type(value) in _PYTHON_VALUES or isinstance(value, type)
 
 
 _PYTHON_VALUES = {int, float, bool, complex, str, type(None)}

@@ -9,7 +9,7 @@ their phis like the values themselves, so forward mode needs no tape.
 
 import gast
 
-from s2sad import analysis, codegen, ssa, template, trees
+from s2sad import analysis, ssa, template, trees
 from s2sad.transform import Generated, Transform, load, partials, times
 
 
@@ -103,7 +103,7 @@ class _Forward(Transform):
                         [self.tangent_of(a) for a in self.closure_values(
                             stmt)], gast.Load())))
                     continue
-                out.append(ssa.render_assign(stmt))
+                out.append(self.render_reading(stmt))
                 if stmt.target in self.active:
                     out += self.tangent(stmt)
                 else:
@@ -112,9 +112,9 @@ class _Forward(Transform):
                 then = self.block(stmt.body) + self.copies(stmt.phis, "left")
                 orelse = self.block(stmt.orelse) + self.copies(stmt.phis,
                                                                "right")
-                out.append(self.noted(gast.If(ssa.render_operand(stmt.test),
-                                              then or [gast.Pass()], orelse),
-                                      stmt))
+                out += self.read_test(stmt, gast.If(
+                    ssa.render_operand(stmt.test), then or [gast.Pass()],
+                    orelse))
             elif isinstance(stmt, ssa.For):
                 out += self.copies(stmt.phis, "left")
                 body = self.block(stmt.body) + self.copies(stmt.phis, "right")
@@ -124,19 +124,12 @@ class _Forward(Transform):
             elif isinstance(stmt, ssa.While):
                 out += self.copies(stmt.phis, "left")
                 body = self.block(stmt.test_body)
-                body.append(self.noted(gast.If(gast.UnaryOp(
+                body += self.read_test(stmt, gast.If(gast.UnaryOp(
                     gast.Not(), ssa.render_operand(stmt.test)),
-                    [gast.Break()], []), stmt))
+                    [gast.Break()], []))
                 body += self.block(stmt.body) + self.copies(stmt.phis, "right")
                 out.append(gast.While(gast.Constant(True, None), body, []))
         return out
-
-    def noted(self, branch, region):
-        """The `if` that reads the test of `region` (an `if` or `while`),
-        with a note where the test may read an array's value."""
-        if analysis.may_be_array(region.test, self.python):
-            codegen.noted(branch, ssa.READS_TEST)
-        return branch
 
     def forward_call(self, site):
         """`y, y_dot = jvp_g(args..., x_dot=a_dot)`: a call into user code

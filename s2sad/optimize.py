@@ -562,6 +562,14 @@ class _Passes:
             self.pure_calls[key] = self._names_pure_function(*key)
         return self.pure_calls[key]
 
+    def is_reusable_call(self, func):
+        """`is_pure_call`, but not `bool(x)`: a truth is read where and as
+        often as the code says (a lazy array, as Dask's, computes there;
+        see `Transform.read_test`), and an object's `__bool__` may answer
+        differently each time."""
+        return self.is_pure_call(func) and not (
+            isinstance(func, gast.Name) and self.resolved(func) is bool)
+
     def resolved(self, func):
         """The object `func`, a call's function, names if it is a free name
         or an attribute of one; else None."""
@@ -1388,7 +1396,7 @@ class _Held:
         if pure is None:
             pure = _PURE_KINDS[kind] = issubclass(kind, _PURE)
         if pure and kind is gast.Call:
-            pure = self.passes.is_pure_call(node.func)
+            pure = self.passes.is_reusable_call(node.func)
         mark = len(self.reads)
         parts = [kind]
         for field in kind._fields:

@@ -206,12 +206,7 @@ class _Reverse(Transform):
         self.definitions = {s.target: s for s in ssa.walk(func.body)
                             if isinstance(s, ssa.Assign)}
         self.check_checkpointed()
-        # an `if` whose test may read an array's value (a lazy array, as
-        # Dask's, computes where it is read): id(if) -> the name of the
-        # Python bool the forward sweep takes of its test, which the
-        # backward sweep reads (see `read_test`)
         self.python = analysis.python_values(func, assume_scalar)
-        self.taken = {}
 
     # -- names --
 
@@ -454,11 +449,14 @@ class _Reverse(Transform):
                 grads = [gast.Attribute(g, "real", gast.Load())
                          for g in grads]
             converted = grads
+            numpy_values = analysis.may_make_numpy_floats(self.func)
             if complex_values or analysis.may_make_ints(self.func) or \
-                    analysis.may_make_numpy_floats(self.func) or \
-                    self.calls_numpy(body[seed_at:]):
-                # floats in, a float out (not an int, nor an np.float64)
-                converted = [gast.Call(self.builtin("float"), [g], [])
+                    numpy_values or self.calls_numpy(body[seed_at:]):
+                # floats in, a float out (not an int, nor an np.float64;
+                # but a lazy Dask value stays one: see `may_reach_foreign`)
+                foreign = numpy_values and self.may_reach_foreign()
+                converted = [self.runtime_call("as_float", [g]) if foreign
+                             else gast.Call(self.builtin("float"), [g], [])
                              for g in grads]
 
             def packed(gs):
@@ -495,6 +493,19 @@ class _Reverse(Transform):
                          derivative_names, self.runtime_checks, self.fallback,
                          taped=self.tape is not None, callees=self.callees,
                          floats=bool(self.assume_scalar))
+
+    def may_reach_foreign(self):
+        """In a variant on Python floats, may an array of another library
+        (a lazy Dask one) reach the derivative: does an argument its guard
+        does not check vary a value the derivative reads (`np.sum(X) * a`
+        of data X)?"""
+        checked = {str(p) for p in self.assume_scalar}
+        unchecked = [p for p in self.func.params if p not in checked]
+        varied = analysis.varied(self.func, unchecked) if unchecked else ()
+        return any(isinstance(s, ssa.Assign) and s.target in self.active and
+                   any(isinstance(o, ssa.Var) and o.name in varied
+                       for o in s.operands())
+                   for s in ssa.walk(self.func.body))
 
     def scalar_guard_ahead(self):
         """`scalar_guard`, where it is known before the general version is
@@ -925,17 +936,9 @@ class _Reverse(Transform):
         self.line = saved_line
         if not then and not orelse:
             return []
-        test = stmt.test
+        test = stmt.test  # (the bool the forward sweep took, see `read_test`)
         if analysis.may_be_array(test, self.python):
-            if self.assume_scalar:  # (a variant on floats: only an argument
-                # its guard does not check may be one; read again, for speed)
-                return [codegen.noted(gast.If(
-                    ssa.render_operand(test), then or [gast.Pass()], orelse),
-                    _READ_AGAIN)]
-            taken = self.namer.fresh(f"{getattr(test, 'name', '')}_taken")
-            self.taken[id(stmt)] = taken
-            self.locals.add(taken)
-            test = ssa.Var(taken)
+            test = ssa.Var(self.taken_name(stmt))
         return [gast.If(ssa.render_operand(test), then or [gast.Pass()],
                         orelse)]
 
@@ -1427,22 +1430,6 @@ class _Reverse(Transform):
                 load(trips), gast.Add(), gast.Constant(1, None))))
         return out
 
-    def read_test(self, region, branch):
-        """The forward sweep's `branch`, the `if` that reads the test of
-        `region` (an `if` or `while`): where the test may read an array's
-        value, it says so, and where the backward sweep reads it again, a
-        Python bool is taken of it first, for both to read (a lazy array
-        computes once)."""
-        taken = self.taken.get(id(region))
-        if taken is not None:
-            branch.test = load(taken)
-            return [codegen.noted(ssa.assign(taken, gast.Call(
-                self.builtin("bool"), [ssa.render_operand(region.test)], [])),
-                _TAKEN), branch]
-        if analysis.may_be_array(region.test, self.python):
-            codegen.noted(branch, ssa.READS_TEST)
-        return [branch]
-
     def reverse_assign(self, stmt):
         if stmt.target not in self.defined:
             if stmt.fn is runtime.setitem_in_place:
@@ -1637,7 +1624,7 @@ class _Reverse(Transform):
                 return codegen.located(ssa.assign(stmt.target, gast.BinOp(
                     ssa.render_operand(stmt.args[0]), plain(),
                     ssa.render_operand(stmt.args[1]))), stmt.node)
-            return ssa.render_assign(stmt)
+            return self.render_reading(stmt)
         site, kept, forward = form
         if site.binding:
             return ssa.unpack([stmt.target, kept[0]], self.direct_call(site))
@@ -1830,11 +1817,6 @@ def _reads(stmts):
             stack.extend(gast.iter_child_nodes(node))
     return found
 
-
-# notes on the tests of `if`s and `while`s that may read an array's value
-_TAKEN = "the test, read once for both sweeps (a lazy array, as Dask's, " \
-    "computes here)"
-_READ_AGAIN = "reads the test again (a lazy array, as Dask's, computes again)"
 
 _COMPARISONS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt,
                 operator.ge, operator.not_)

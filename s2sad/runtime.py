@@ -279,6 +279,12 @@ def foreign(x):
         x, "__array_function__") and hasattr(x, "shape")
 
 
+def copy_of(x, order="K", subok=False):
+    """`np.copy(x, order, subok)`, but an array of another library is
+    copied by its own `.copy()` (Dask has no `np.copy`)."""
+    return x.copy() if foreign(x) else np.copy(x, order, subok)
+
+
 def size(x):
     """np.size(x), from x's shape (Dask warns on np.size)."""
     return x.size if x.__class__ is _ndarray else math.prod(np.shape(x))
@@ -1039,10 +1045,18 @@ def numpy_floats(values):
 
 def as_classes_of(gradients, xs):
     """Each of `gradients` (a tuple, or one for an `xs` not a tuple) a
-    number of the class of its x: float or np.float64."""
+    number of the class of its x: float or np.float64 (but see
+    `as_float`)."""
     if xs.__class__ is not tuple:
-        return xs.__class__(gradients)
-    return tuple(x.__class__(g) for g, x in zip(gradients, xs))
+        return gradients if foreign(gradients) else xs.__class__(gradients)
+    return tuple(g if foreign(g) else x.__class__(g)
+                 for g, x in zip(gradients, xs))
+
+
+def as_float(g):
+    """`float(g)`, the gradient of a Python float; but a 0-d array of
+    another library stays one (a lazy Dask array would compute)."""
+    return g if foreign(g) else float(g)
 
 
 def is_vector(x):

@@ -1654,6 +1654,8 @@ class _Lowering:
             return self.bool_op(node, truth=True)[1][0]
         if isinstance(node, gast.Compare) and len(node.ops) > 1:
             return self.compare_chain(node, truth=True)[1][0]
+        if isinstance(node, gast.IfExp):
+            return self.if_exp(node, truth=True)[1][0]
         return self.expr(node)
 
     def bool_op(self, node, truth=False):
@@ -1703,10 +1705,13 @@ class _Lowering:
             left, result = holder["right"], Var(joined)
         return identity, [result], (), None
 
-    def if_exp(self, node):
+    def if_exp(self, node, truth=False):
+        """`a if c else b` (with `truth`, only its truth is read: see
+        `truth`)."""
+        lower = self.truth if truth else self.expr
         test = self.truth(node.test)
-        then_block, then_value = self.block_with(lambda: self.expr(node.body))
-        else_block, else_value = self.block_with(lambda: self.expr(node.orelse))
+        then_block, then_value = self.block_with(lambda: lower(node.body))
+        else_block, else_value = self.block_with(lambda: lower(node.orelse))
         result = self.namer.temp()
         phi = Phi(result, then_value, else_value)
         self.defs[result] = phi  # (it holds what either side holds)
@@ -2321,10 +2326,6 @@ def iteration(stmt, extra=None, render=render_assign, loop=None,
     body += list(after_test)
     return body + to_python(stmt.body, extra, render, loop, branch) + (
         extra(stmt, "end") if extra else []) + _copies(stmt.phis, "right")
-
-
-# a note on a test that may read an array's value (see `to_python`)
-READS_TEST = "reads the test's value (a lazy array, as Dask's, computes here)"
 
 
 def _reading(stmt, made, branch):

@@ -9,6 +9,7 @@ line, why there is none.
 import builtins
 import inspect
 import operator
+import re
 import textwrap
 
 import gast
@@ -101,6 +102,49 @@ class Transform:
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
         self.no_ints = self.tuples = None  # see `settle`
+        # names that never hold an array (`analysis.python_values`, set by
+        # each kind of transformation), and id(if) -> the name of the
+        # Python bool taken of its test (see `read_test`)
+        self.python = set()
+        self.taken = {}
+
+    def read_test(self, region, branch):
+        """`branch`, the `if` that reads the test of `region` (an `if` or a
+        `while`), as the statements written in its place. Where the test
+        may read an array's value (a lazy array, as Dask's, computes
+        there) it says so, and an `if` first takes a Python bool of it in
+        a statement of its own: read once (a backward sweep reads the same
+        bool), and read even where the branches come to nothing."""
+        test = region.test
+        if not analysis.may_be_array(test, self.python):
+            return [branch]
+        if isinstance(region, ssa.While):
+            return [codegen.noted(branch, _READS_TEST)]
+        branch.test = load(self.taken_name(region))
+        return [codegen.noted(ssa.assign(branch.test.id, gast.Call(
+            self.builtin("bool"), [ssa.render_operand(test)], [])),
+            _READS_TEST), branch]
+
+    def render_reading(self, stmt):
+        """`ssa.render_assign(stmt)`, saying so where it reads an array's
+        value as a Python value (`float(x)`, `bool(x)`, `x.item()`)."""
+        rendered = ssa.render_assign(stmt)
+        if stmt.fn in _READS_VALUES and stmt.args and analysis.may_be_array(
+                stmt.args[0], self.python):
+            codegen.noted(rendered, _READS_VALUE)
+        return rendered
+
+    def taken_name(self, region):
+        """The name of the Python bool taken of the test of the `if`
+        `region` (see `read_test`)."""
+        name = self.taken.get(id(region))
+        if name is None:  # (`_t2_taken`; of one taken before: `_t2_taken_1`)
+            test = re.sub(r"_taken(_\d+)?$", "", getattr(region.test, "name",
+                                                         ""))
+            name = self.namer.fresh(f"{test}_taken")
+            self.taken[id(region)] = name
+            self.locals.add(name)
+        return name
 
     def known_name(self, name, value):
         """The name generated code reaches `value` by without importing it:
@@ -776,6 +820,13 @@ class CallSite:
         if self.function is not None:
             return ssa.render_operand(self.function)
         return trees.clone(self.stmt.callee)
+
+
+# the notes on a read of an array's value (see `read_test`)
+_READS_TEST = "the test's truth (a lazy array, as Dask's, computes here)"
+_READS_VALUE = "reads a value (a lazy array, as Dask's, computes here)"
+_READS_VALUES = {bool, float, int, complex, ssa.method("item"),
+                 ssa.method("tolist")}
 
 
 def partials(tmpl, filled):

@@ -204,6 +204,15 @@ ROWS[ssa.method("item")] = [
     ("x0.item() * x0", [arr()], ALL),
     ("np.reshape(x0, (1, 1)).item() + x0[0].item()", [arr(1)], ALL),
 ]
+# a Python float's gradient (a 0-d array of another library stays one)
+ROWS[runtime.as_float] = [
+    ("OP(x0 * x0)", [FLOAT], ALL),
+    ("OP(np.sum(x0) * x1)", [arr(3), FLOAT], ALL),
+]
+ROWS[runtime.copy_of] = [
+    ("OP(x0) * x0", [arr(2, 3)], ALL),
+    ("np.sum(OP(x0, 'C', True) ** 2)", [arr(3)], ALL),
+]
 ROWS[runtime.real_input] = [
     ("OP(x0 * x1, 'f')", [arr(3), arr(3)], ALL),
 ]

@@ -261,6 +261,55 @@ def test_a_total_over_an_axis_tuple_spreads_a_small_graph(rng):
     assert graph < 10 ** 6, f"a graph of {graph} bytes"
 
 
+def copied_ridge(w, X, y, lam):
+    r = (X @ w).copy() - y  # (a method Dask has; np.copy it has not)
+    return np.mean(r ** 2) * (1.0 + lam) + lam * np.sum(w ** 2)
+
+
+def clipped(w, X, y):
+    r = X @ w - y
+    if np.max(np.abs(r)) > 1.0:  # Dask computes this test, once
+        r = r / np.max(np.abs(r))
+    return np.mean(r ** 2)
+
+
+def counted(call, *args):
+    """`call(*args)`, and how many graphs Dask computed for it."""
+    counts = Counted()
+    with dask.config.set(scheduler=counts):
+        return call(*args), counts.computes
+
+
+@pytest.mark.parametrize("argnums", [0, 3])
+def test_a_copy_and_a_float_hyperparameter_keep_the_gradient_lazy(
+        argnums, rng):
+    X, y, dX, dy = _data(rng)
+    w = rng.standard_normal(10)
+    grad = s2sad.grad(copied_ridge, argnums=argnums)
+    g = lazily(grad, w, dX, dy, 0.5)
+    assert isinstance(g, da.Array)  # (of the Python float lam: a 0-d one)
+    _same(g, grad(w, X, y, 0.5))
+    got, tangent = lazily(s2sad.jvp, copied_ridge, (w, dX, dy, 0.5),
+                          (np.ones(10), None, None, None))
+    _same(tangent, s2sad.jvp(copied_ridge, (w, X, y, 0.5),
+                             (np.ones(10), None, None, None))[1])
+
+
+def test_a_branch_on_a_dask_value_computes_its_test_once(rng):
+    X, y, dX, dy = _data(rng)
+    w = 3.0 * np.abs(rng.standard_normal(10))
+    _, computes = counted(clipped, w, dX, dy)
+    assert computes == 1  # (the test; the value stays lazy)
+    for derivative in (s2sad.grad(clipped), s2sad.value_and_grad(clipped)):
+        got, computes = counted(derivative, w, dX, dy)
+        assert computes == 1
+        _same(got, derivative(w, X, y))
+    got, computes = counted(s2sad.jvp, clipped, (w, dX, dy),
+                            (np.ones(10), None, None))
+    assert computes == 1
+    assert "Dask's, computes here" in s2sad.grad(clipped).source
+
+
 # ---- on a cluster: two worker processes on localhost ----
 
 ROWS = 10 ** 6

@@ -178,13 +178,40 @@ def nested(w, X, n):
     return np.sum(np.exp(r))
 
 
-BRANCHING = [clip_norm, damped, halve, piecewise, nested]
+def bounded(w, X, lo, hi, tight):
+    s = np.sum(X @ w)
+    if (lo < s < hi) if tight else s > lo:
+        return s ** 2
+    return s
+
+
+def noted(w, X):
+    r = X @ w
+    if np.max(r) > 1.0:
+        note = "large"  # (nothing of the derivative's: the test is read)
+    return np.sum(r ** 2)
+
+
+def scaled(a, X):
+    # a Python float, and data the float path does not check
+    y = a * 2.0
+    if np.sum(X) > 0.0:
+        y = y * a
+    return y * np.sum(X)
+
+
+BRANCHING = [clip_norm, damped, halve, piecewise, nested, bounded, noted,
+             scaled]
 
 
 def _branch_args(f, rng, sign):
     w = sign * np.abs(rng.standard_normal(3))
     X = np.abs(rng.standard_normal((4, 3)))
-    return (w, X) if f in (clip_norm, halve, piecewise) else (w, X, 4)
+    if f is scaled:
+        return (float(sign), X)
+    if f is bounded:
+        return (w, X, 0.5, 4.0, sign > 0)
+    return (w, X, 4) if f in (damped, nested) else (w, X)
 
 
 @pytest.mark.parametrize("sign", [1.0, -0.3])
@@ -199,7 +226,7 @@ def test_a_branch_on_an_array_reads_its_test_once(f, mode, sign, rng):
         expected = s2sad.value_and_grad(f)(*args)
         got, taken = _computed(s2sad.value_and_grad(f), *ducks)
     else:
-        tangents = [np.ones(3)] + [None] * (len(args) - 1)
+        tangents = [np.ones_like(args[0])] + [None] * (len(args) - 1)
         expected = s2sad.jvp(f, args, tangents)
         got, taken = _computed(s2sad.jvp, f, ducks,
                                [duck(t) for t in tangents])
@@ -214,14 +241,66 @@ def test_a_branch_on_an_array_reads_its_test_once(f, mode, sign, rng):
 # which may be one: `i == n - 1`), in `... if ... else ...` and in each
 # part of `a and b`; the others read Python values: `r.shape[0] > 1`, a
 # counter `k < 3`
-ARRAY_TESTS = {clip_norm: 1, damped: 2, halve: 1, piecewise: 3, nested: 2}
+ARRAY_TESTS = {clip_norm: 1, damped: 2, halve: 1, piecewise: 3, nested: 2,
+               bounded: 3, noted: 1, scaled: 1}
 
 
 @pytest.mark.parametrize("f", BRANCHING, ids=lambda f: f.__name__)
 def test_the_generated_code_says_where_a_test_reads_an_array(f):
     for source in (s2sad.grad(f).source, s2sad.show(f, mode="forward")):
-        notes = re.findall(r"# (?:the test|reads the test)[^\n]*\n\s*(.*)",
-                           source)
-        assert len(notes) == ARRAY_TESTS[f], source
-        assert all("Dask" in line for line in source.splitlines()
-                   if "# reads the test" in line or "# the test" in line)
+        notes = re.findall(r"# the test's truth \(a lazy array, as Dask's, "
+                           r"computes here\)\n\s*(.*)", source)
+        assert len(notes) == ARRAY_TESTS[f] * len(re.findall(
+            r"^def ", source, re.M)), source
+        # on the statement that reads the test: a bool taken, or a loop's exit
+        assert all(re.fullmatch(r"\w+_taken = bool\(.*\)|if not \w+:", line)
+                   for line in notes), notes
+
+
+class Once:
+    """A flag that is true the first time it is asked only."""
+
+    def __init__(self):
+        self.asked = 0
+
+    def __bool__(self):
+        self.asked += 1
+        return self.asked == 1
+
+
+def twice_flagged(x, flag):
+    y = x * 1.0
+    if flag:
+        y = y * x
+    y = y + 1.0
+    if flag:
+        y = y * 2.0
+    return np.sum(y)
+
+
+def test_each_if_reads_its_test_where_the_function_does():
+    # f(1.5, flag) is (1.5 * 1.5 + 1): the flag holds at the first `if` only
+    x = np.array([1.5])
+    value, gradient = s2sad.value_and_grad(twice_flagged)(x, Once())
+    assert value == 3.25 and gradient == pytest.approx([3.0])
+    value, tangent = s2sad.jvp(twice_flagged, (x, Once()), (np.ones(1), None))
+    assert value == 3.25 and tangent == pytest.approx(3.0)
+
+
+def labelled(x):
+    if x > 0.5:  # (a user's bug: x is a vector)
+        label = "large"
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("mode", ["rev", "fwd"])
+def test_a_test_whose_branches_do_nothing_is_still_read(mode):
+    # the derivative fails where the function does
+    x = np.array([0.2, 0.9])
+    with pytest.raises(ValueError, match="truth value of an array"):
+        labelled(x)
+    with pytest.raises(ValueError, match="truth value of an array"):
+        if mode == "rev":
+            s2sad.grad(labelled)(x)
+        else:
+            s2sad.jvp(labelled, (x,), (np.ones(2),))

@@ -300,7 +300,16 @@ def repeat_fwd(y, a, repeats, axis=None):
 
 # ---- reordering elements ----
 
-linear(np.copy)
+@adjoint(np.copy)
+def copy(y, a, order: via_output = "K", subok: via_output = False):
+    d[a] = d[y]  # (an adjoint is never changed in place: no copy)
+
+
+@tangent(np.copy)
+def copy_fwd(y, a, order="K", subok=False):
+    d[y] = runtime.copy_of(d[a], order, subok)
+
+
 linear(np.flip)
 linear(np.fliplr)
 linear(np.flipud)

@@ -180,6 +180,8 @@ linear(runtime.sequence)
 linear(runtime.keep_last)
 linear(runtime.through_cast)  # zero or the identity: self-adjoint
 linear(runtime.owned_copy)  # a copy: the identity
+linear(runtime.copy_of)  # likewise
+linear(runtime.as_float)  # likewise
 linear(runtime.owned_adjoint)  # (the optimiser's) likewise
 linear(runtime.real_input)  # the identity, refusing complex values
 linear(runtime.attribute_tangent, runtime.attribute_cotangent)
