@@ -241,6 +241,52 @@ class Vector(str):
         return str(self)
 
 
+class Number(str):
+    """A parameter taken to be a number, Python's or NumPy's (the caller
+    guards this, `runtime.is_number`), that only decides branches (see
+    `deciding_only`): a test on it reads nothing an array would compute."""
+
+    @property
+    def name(self):
+        return str(self)
+
+
+def deciding_only(func, param):
+    """Is `param` read only by arithmetic and comparisons whose values
+    reach nothing but the tests of `if`s and `while`s (`if t > t_stop:`)?"""
+    reached, tested = {param}, False
+    changed = True
+    while changed:
+        changed = False
+        for stmt in ssa.walk(func.body):
+            if isinstance(stmt, (ssa.If, ssa.While)) and isinstance(
+                    stmt.test, ssa.Var) and stmt.test.name in reached:
+                tested = True
+            for phi in getattr(stmt, "phis", ()):
+                if phi.target not in reached and any(
+                        isinstance(o, ssa.Var) and o.name in reached
+                        for o in (phi.left, phi.right)):
+                    reached.add(phi.target)
+                    changed = True
+            if isinstance(stmt, ssa.Assign):
+                read = any(isinstance(o, ssa.Var) and o.name in reached
+                           for o in stmt.operands())
+                if not read or stmt.target in reached:
+                    continue
+                if stmt.target is None or stmt.kwargs or stmt.spreads() or \
+                        getattr(stmt.fn, "__module__", None) not in (
+                            "_operator", "operator"):
+                    return False
+                reached.add(stmt.target)
+                changed = True
+            elif isinstance(stmt, (ssa.For, ssa.Return)) and any(
+                    isinstance(o, ssa.Var) and o.name in reached
+                    for o in (getattr(stmt, "iter", None),
+                              getattr(stmt, "value", None))):
+                return False
+    return tested
+
+
 def indexed_only(func, param):
     """Is `param` read only as `param[i]`, i an int (a loop variable over a
     range, an int constant, int arithmetic of them: `ys[t - 1]`), by

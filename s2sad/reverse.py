@@ -545,9 +545,15 @@ class _Reverse(Transform):
                     todo.append(o.name)
         floats = tuple(p for p in self.func.params
                        if p in used or p in self.wrt)
-        return floats + tuple(
-            analysis.Vector(p) for p in self.func.params
-            if p not in floats and analysis.indexed_only(self.func, p))
+        vectors = tuple(analysis.Vector(p) for p in self.func.params
+                        if p not in floats and analysis.indexed_only(
+                            self.func, p))
+        # (a threshold `if t > t_stop:` is then a test on Python values,
+        # computed again in the backward sweep, not taped as a bool)
+        return floats + vectors + tuple(
+            analysis.Number(p) for p in self.func.params
+            if p not in floats and p not in vectors and
+            analysis.deciding_only(self.func, p))
 
     def array_guard(self, generated):
         """Parameters to test for real float arrays in a variant, or None:
@@ -617,9 +623,11 @@ class _Reverse(Transform):
                                 [cls])
 
         def test(p, arrays):
-            if isinstance(p, analysis.Vector):
+            if isinstance(p, (analysis.Vector, analysis.Number)):
+                kind = "is_vector" if isinstance(p, analysis.Vector) else \
+                    "is_number"
                 return gast.UnaryOp(gast.Not(), self.runtime_call(
-                    "is_vector", [load(p.name)]))
+                    kind, [load(p.name)]))
             if not arrays:
                 return is_not(p, self.builtin("float"))
             numpy = load(self.import_name("np", np))
@@ -642,13 +650,12 @@ class _Reverse(Transform):
         # errors (inf, nan where Python raises; the code below computes
         # what the function does, on what it is given) and the type of
         # results: the gradients are made float64s again at the end
-        floats = [p for p in self.assume_scalar
-                  if not isinstance(p, analysis.Vector)]
+        floats = [p for p in self.assume_scalar if type(p) is str]
         not_numpy_kinds = any_of([gast.UnaryOp(gast.Not(), self.runtime_call(
             "numpy_floats", [gast.Tuple([load(p) for p in floats],
                                         gast.Load())]))] + [
             test(p, False) for p in self.assume_scalar
-            if isinstance(p, analysis.Vector)] + [
+            if type(p) is not str] + [
             test(p, True) for p in self.assume_arrays])
         return [
             ssa.assign(self.numpy_floats, gast.Constant(False, None)),

@@ -1059,6 +1059,11 @@ def as_float(g):
     return g if foreign(g) else float(g)
 
 
+def is_number(x):
+    """Is x a number, Python's or NumPy's (reading it computes nothing)?"""
+    return x.__class__ in (float, int, bool) or isinstance(x, np.generic)
+
+
 def is_vector(x):
     """Is x a 1-D array of floats (its items, numbers)?"""
     return x.__class__ is np.ndarray and x.ndim == 1 and x.dtype.kind == "f"

@@ -281,8 +281,8 @@ class Transform:
         arrays = {p for p, o in operands.items() if isinstance(o, ssa.Var)
                   and o.name in self.numpy_values}
         if self.python_numbers is None:
-            known = [str(p) for p in self.assume_scalar
-                     if not isinstance(p, analysis.Vector)]  # (the float
+            known = [p for p in self.assume_scalar
+                     if type(p) is str]  # (the float
             # path's inputs, which it checks are Python floats)
             self.python_numbers = ieee.python_numbers(
                 ((s.target, s.fn, s.args) for s in ssa.walk(self.func.body)

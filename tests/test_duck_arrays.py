@@ -200,8 +200,17 @@ def scaled(a, X):
     return y * np.sum(X)
 
 
+def thresholded(x, t_stop, n):
+    for i in range(n):
+        if i * 0.5 > t_stop:  # (a number in the float path, which checks it)
+            x = x * 1.01
+        else:
+            x = np.sin(x) + x
+    return x
+
+
 BRANCHING = [clip_norm, damped, halve, piecewise, nested, bounded, noted,
-             scaled]
+             scaled, thresholded]
 
 
 def _branch_args(f, rng, sign):
@@ -209,6 +218,8 @@ def _branch_args(f, rng, sign):
     X = np.abs(rng.standard_normal((4, 3)))
     if f is scaled:
         return (float(sign), X)
+    if f is thresholded:  # (0-d arrays: ducks, or NumPy's)
+        return (np.array(sign), np.array(1.2), 5)
     if f is bounded:
         return (w, X, 0.5, 4.0, sign > 0)
     return (w, X, 4) if f in (damped, nested) else (w, X)
@@ -242,16 +253,16 @@ def test_a_branch_on_an_array_reads_its_test_once(f, mode, sign, rng):
 # part of `a and b`; the others read Python values: `r.shape[0] > 1`, a
 # counter `k < 3`
 ARRAY_TESTS = {clip_norm: 1, damped: 2, halve: 1, piecewise: 3, nested: 2,
-               bounded: 3, noted: 1, scaled: 1}
+               bounded: 3, noted: 1, scaled: 1, thresholded: 1}
 
 
 @pytest.mark.parametrize("f", BRANCHING, ids=lambda f: f.__name__)
 def test_the_generated_code_says_where_a_test_reads_an_array(f):
     for source in (s2sad.grad(f).source, s2sad.show(f, mode="forward")):
+        general = source.split("\ndef ")[-1]  # (not the float path's)
         notes = re.findall(r"# the test's truth \(a lazy array, as Dask's, "
-                           r"computes here\)\n\s*(.*)", source)
-        assert len(notes) == ARRAY_TESTS[f] * len(re.findall(
-            r"^def ", source, re.M)), source
+                           r"computes here\)\n\s*(.*)", general)
+        assert len(notes) == ARRAY_TESTS[f], source
         # on the statement that reads the test: a bool taken, or a loop's exit
         assert all(re.fullmatch(r"\w+_taken = bool\(.*\)|if not \w+:", line)
                    for line in notes), notes
@@ -304,3 +315,20 @@ def test_a_test_whose_branches_do_nothing_is_still_read(mode):
             s2sad.grad(labelled)(x)
         else:
             s2sad.jvp(labelled, (x,), (np.ones(2),))
+
+
+@pytest.mark.parametrize("limit", [2, 2.0, np.float64(2.0), np.array(2.0)])
+def test_a_limit_that_only_decides_branches_is_a_number_of_the_float_path(
+        limit):
+    # the float path checks it is a number; its tests then read numbers
+    # (no bool taken, nothing taped for them); a 0-d array takes the
+    # general path, which takes the bool
+    grad = s2sad.grad(thresholded)
+    floats = grad.source.split("\ndef ")[0]
+    assert "runtime.is_number(t_stop)" in floats and "_taken" not in floats
+    expected = s2sad.grad(thresholded)(0.3, float(limit), 8)
+    assert grad(0.3, limit, 8) == pytest.approx(expected, rel=1e-14)
+    step = 1e-6
+    numeric = (thresholded(0.3 + step, limit, 8) -
+               thresholded(0.3 - step, limit, 8)) / (2 * step)
+    assert expected == pytest.approx(numeric, rel=1e-7)
