@@ -935,9 +935,10 @@ def python_values(func, known=()):
                 getattr(fn, "__module__", None) == "math" and \
                 fn is not math.prod:
             return True  # (whatever they read: `float(x)` computes x)
-        if fn is operator.getitem and isinstance(args[0], ssa.Var) and \
-                args[0].name in vectors:
-            return True  # (a NumPy number of the vector the guard checks)
+        if fn is operator.getitem and isinstance(args[0], ssa.Var) and (
+                args[0].name in vectors or args[0].name in ranges):
+            return True  # (a NumPy number of the vector the guard checks;
+            # a range's int, as a loop that may break reads it)
         return not stmt.kwargs and not stmt.spreads() and (
             fn in _KEEP_PYTHON_VALUES or getattr(fn, "__module__", None)
             in ("_operator", "operator")) and all(map(holds, args))
@@ -972,7 +973,7 @@ _PYTHON_VALUES = {int, float, bool, complex, str, type(None)}
 # what gives a Python value whatever its operands (or raises)
 _GIVE_PYTHON_VALUES = {len, isinstance, issubclass, hasattr, callable, bool,
                        int, float, complex, str, repr, operator.is_,
-                       operator.is_not, ssa.method("item"),
+                       operator.is_not, operator.not_, ssa.method("item"),
                        ssa.method("tolist")}
 # what gives one when its operands are Python values
 _KEEP_PYTHON_VALUES = {ssa.identity, ssa.make_tuple, ssa.make_list, abs, min,

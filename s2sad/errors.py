@@ -92,7 +92,7 @@ class UnsupportedCallError(S2SADError):
     """A call to a function with no derivative rule and no source."""
 
 
-class NameResolutionError(S2SADError):
+class NameResolutionError(S2SADError, NameError):
     """A free name in the function that does not resolve to a live object."""
 
 

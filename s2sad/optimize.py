@@ -4,10 +4,10 @@
 - algebraic identities (`x ** 2` -> `x * x`, `g * 1.0`, `0.0 + g`,
   `g * -1.0`, `g * (1.0 / y)`, `x ** 1`, `-(-g)`, `e + e` -> `2.0 * e`,
   `2 * g` -> `2.0 * g`, default arguments of runtime helpers dropped) only in
-  derivative statements, whose values are floats, so a user's `n * 1.0` (an
-  int-to-float conversion) is never removed and the primal's values are
-  Python's to the last bit (`x ** 2` calls pow, which is not always
-  correctly rounded);
+  derivative statements, so the primal's values are Python's to the last
+  bit (`x ** 2` calls pow, which is not always correctly rounded); one that
+  drops a float only from what is known to be a float (`float_valued`: an
+  adjoint, not `b` of a bool `b * 1.0`, whose type it would change);
 - copy and constant propagation for names assigned once;
 - reuse of common subexpressions: a pure expression already held by a name
   (`y = np.exp(x)` in the forward sweep) is read from that name wherever it
@@ -48,7 +48,7 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
 
 
 def optimize(tree, derivative_names=(), runtime_name="runtime",
-             resolve=None, arrays=True):
+             resolve=None, arrays=True, float_values=()):
     """Optimise a generated `gast.FunctionDef` in place and return it.
 
     Args:
@@ -62,8 +62,11 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
             and s2sad's runtime helpers are reused.
         arrays: whether adjoints may be arrays (False for code specialised
             to Python floats): loops then add into the arrays they own.
+        float_values: the function's own names known to hold floats (or
+            arrays of them), never an int or a bool (see `float_valued`).
     """
-    passes = _Passes(set(derivative_names), runtime_name, resolve)
+    passes = _Passes(set(derivative_names), runtime_name, resolve,
+                     float_values)
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
     # how many times each name is assigned, kept up to date by the passes
     # that remove assignments
@@ -241,8 +244,10 @@ def _blocks(stmts):
 
 
 class _Passes:
-    def __init__(self, derivative_names, runtime_name, resolve):
+    def __init__(self, derivative_names, runtime_name, resolve,
+                 float_values=()):
         self.derivative_names = derivative_names
+        self.float_values = set(float_values)
         self.runtime_name = runtime_name
         # the summaries merge made, for reuse right after it (nothing
         # changes the statements in between)
@@ -323,9 +328,9 @@ class _Passes:
                 return gast.BinOp(left, gast.Add(), right.operand)
             if isinstance(op, gast.Mult):
                 for a, b in ((left, right), (right, left)):
-                    if _is_number(b, 1):
+                    if _is_number(b, 1) and self.float_valued(a):
                         return a
-                    if _is_number(b, -1):
+                    if _is_number(b, -1) and self.float_valued(a):
                         return gast.UnaryOp(gast.USub(), a)
                 # g * (1 / y) -> g / y, in IEEE's forms too (rules/ieee.py)
                 for a, b in ((left, right), (right, left)):
@@ -340,16 +345,19 @@ class _Passes:
                     # ... in an accumulation: a_bar + g * d + g * d
                     return gast.BinOp(left.left, gast.Add(), gast.BinOp(
                         gast.Constant(2.0, None), gast.Mult(), right))
-                if _is_number(left, 0):
+                if _is_number(left, 0) and self.float_valued(right):
                     return right
-                if _is_number(right, 0):
+                if _is_number(right, 0) and self.float_valued(left):
                     return left
                 if isinstance(right, gast.UnaryOp) and isinstance(
                         right.op, gast.USub):
                     return gast.BinOp(left, gast.Sub(), right.operand)
-            if isinstance(op, gast.Sub) and _is_number(right, 0):
+            if isinstance(op, gast.Sub) and _is_number(right, 0) and \
+                    self.float_valued(left):
                 return left
-            if isinstance(op, (gast.Div, gast.Pow)) and _is_number(right, 1):
+            if isinstance(op, (gast.Div, gast.Pow)) and _is_number(right, 1) \
+                    and (self.float_valued(left) or isinstance(op, gast.Pow)
+                         and type(right.value) is int):  # (x ** 1: x's type)
                 return left
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
                 and isinstance(node.operand, gast.UnaryOp) \
@@ -361,6 +369,27 @@ class _Passes:
         if self.is_runtime_call(node, ""):
             return _drop_default_arguments(node)
         return node
+
+    def float_valued(self, node):
+        """Is `node` known to be a float (or an array of floats), never an
+        int or a bool, whose type an identity that drops a float (`a *
+        1.0` -> `a`, `0.0 + a` -> `a`) would change? Adjoints and tangents
+        are; the function's own values where `float_values` has them;
+        arithmetic with one such operand; NumPy's and the runtime's
+        results."""
+        kind = type(node)
+        if kind is gast.Name:
+            return node.id in self.derivative_names or \
+                node.id in self.float_values
+        if kind is gast.Constant:
+            return type(node.value) in (float, complex)
+        if kind is gast.BinOp:
+            return isinstance(node.op, gast.Div) or self.float_valued(
+                node.left) or self.float_valued(node.right)
+        if kind is gast.UnaryOp:
+            return isinstance(node.op, (gast.USub, gast.UAdd)) and \
+                self.float_valued(node.operand)
+        return kind is gast.Call and isinstance(node.func, gast.Attribute)
 
     def is_runtime_call(self, node, helper):
         func = getattr(node, "func", None)

@@ -449,13 +449,15 @@ class _Reverse(Transform):
                 grads = [gast.Attribute(g, "real", gast.Load())
                          for g in grads]
             converted = grads
-            numpy_values = analysis.may_make_numpy_floats(self.func)
+            # (a NumPy value, or a lazy Dask one, may come through an
+            # argument the guard does not check to be a float)
+            unchecked = self.unchecked_values_reach()
             if complex_values or analysis.may_make_ints(self.func) or \
-                    numpy_values or self.calls_numpy(body[seed_at:]):
+                    unchecked or analysis.may_make_numpy_floats(self.func) \
+                    or self.calls_numpy(body[seed_at:]):
                 # floats in, a float out (not an int, nor an np.float64;
-                # but a lazy Dask value stays one: see `may_reach_foreign`)
-                foreign = numpy_values and self.may_reach_foreign()
-                converted = [self.runtime_call("as_float", [g]) if foreign
+                # but a lazy Dask value stays one: `runtime.as_float`)
+                converted = [self.runtime_call("as_float", [g]) if unchecked
                              else gast.Call(self.builtin("float"), [g], [])
                              for g in grads]
 
@@ -492,18 +494,35 @@ class _Reverse(Transform):
         return Generated(self.gradient_function(body), self.imports,
                          derivative_names, self.runtime_checks, self.fallback,
                          taped=self.tape is not None, callees=self.callees,
-                         floats=bool(self.assume_scalar))
+                         floats=bool(self.assume_scalar),
+                         float_values=analysis.without_ints(self.func, [
+                             p for p in self.assume_scalar + self.assume_arrays
+                             if not isinstance(p, analysis.Number)]))
 
-    def may_reach_foreign(self):
-        """In a variant on Python floats, may an array of another library
-        (a lazy Dask one) reach the derivative: does an argument its guard
-        does not check vary a value the derivative reads (`np.sum(X) * a`
-        of data X)?"""
-        checked = {str(p) for p in self.assume_scalar}
-        unchecked = [p for p in self.func.params if p not in checked]
-        varied = analysis.varied(self.func, unchecked) if unchecked else ()
+    def unchecked_values_reach(self):
+        """In a variant on Python floats, may a value of an argument its
+        guard does not check to be a float reach the derivative: a NumPy
+        number (`x * (x > t)` of an np.float64 t), or an array of another
+        library (`np.sum(X) * a` of a lazy Dask X)? Through any operation
+        but `range` and `len`, whose results are Python ints."""
+        checked = {p for p in self.assume_scalar if type(p) is str}
+        reached = {p for p in self.func.params if p not in checked}
+        changed = bool(reached)
+        while changed:
+            changed = False
+            for stmt in ssa.walk(self.func.body):
+                made = [(stmt.target, stmt.operands())] if isinstance(
+                    stmt, ssa.Assign) and stmt.fn not in (range, len) else []
+                made += [(p.target, (p.left, p.right))
+                         for p in getattr(stmt, "phis", ())]
+                for target, operands in made:
+                    if target is not None and target not in reached and any(
+                            isinstance(o, ssa.Var) and o.name in reached
+                            for o in operands):
+                        reached.add(target)
+                        changed = True
         return any(isinstance(s, ssa.Assign) and s.target in self.active and
-                   any(isinstance(o, ssa.Var) and o.name in varied
+                   any(isinstance(o, ssa.Var) and o.name in reached
                        for o in s.operands())
                    for s in ssa.walk(self.func.body))
 

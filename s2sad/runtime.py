@@ -525,8 +525,8 @@ def _like(g, x):
         dtype = np.dtype(float)
     if dtype.kind == "f" and _is_complex(g):
         g = np.real(g)
-    if isinstance(x, np.generic):
-        return dtype.type(g)
+    if isinstance(x, np.generic):  # (a lazy 0-d array stays one)
+        return g.astype(dtype) if foreign(g) else dtype.type(g)
     if getattr(g, "dtype", None) == object and len(g) == len(x):
         # an adjoint of rows, item by item
         g = np.array([_like(gi, xi) for gi, xi in zip(g, x)], dtype)
@@ -1060,8 +1060,12 @@ def as_float(g):
 
 
 def is_number(x):
-    """Is x a number, Python's or NumPy's (reading it computes nothing)?"""
-    return x.__class__ in (float, int, bool) or isinstance(x, np.generic)
+    """Is x a number, Python's or NumPy's (reading it computes nothing, and
+    gives the same each time: not a subclass with comparisons of its
+    own)?"""
+    cls = x.__class__
+    return cls in (float, int, bool) or cls.__module__ == "numpy" and \
+        issubclass(cls, np.generic)
 
 
 def is_vector(x):

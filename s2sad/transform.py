@@ -45,8 +45,9 @@ class Generated:
 
     def __init__(self, tree, imports, derivative_names, runtime_checks=0,
                  calls=None, taped=False, tangent_names=None, callees=(),
-                 floats=False):
+                 floats=False, float_values=()):
         self.tree = tree
+        self.float_values = float_values  # see optimize.float_valued
         self.floats = floats
         self.imports = imports
         self.derivative_names = derivative_names
@@ -825,8 +826,8 @@ class CallSite:
 # the notes on a read of an array's value (see `read_test`)
 _READS_TEST = "the test's truth (a lazy array, as Dask's, computes here)"
 _READS_VALUE = "reads a value (a lazy array, as Dask's, computes here)"
-_READS_VALUES = {bool, float, int, complex, ssa.method("item"),
-                 ssa.method("tolist")}
+_READS_VALUES = {bool, float, int, complex, operator.not_,
+                 ssa.method("item"), ssa.method("tolist")}
 
 
 def partials(tmpl, filled):

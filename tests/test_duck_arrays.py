@@ -332,3 +332,46 @@ def test_a_limit_that_only_decides_branches_is_a_number_of_the_float_path(
     numeric = (thresholded(0.3 + step, limit, 8) -
                thresholded(0.3 - step, limit, 8)) / (2 * step)
     assert expected == pytest.approx(numeric, rel=1e-7)
+
+
+class Alternating(np.float64):
+    """A NumPy float whose comparisons answer `x > limit` True and False in
+    turn: not a number the float path may compare again in the backward
+    sweep."""
+
+    answers = 0
+
+    def __lt__(self, other):  # (x > limit asks limit.__lt__ first)
+        Alternating.answers += 1
+        return Alternating.answers % 2 == 1
+
+    __gt__ = __lt__
+
+
+def squares_or_triples(x, limit):
+    for _ in range(4):
+        x = x * x if x > limit else 3.0 * x
+    return x
+
+
+def test_a_number_of_a_subclass_takes_the_general_path():
+    Alternating.answers = 0
+    value = squares_or_triples(0.5, Alternating(1.0))
+    Alternating.answers = 0
+    got = s2sad.value_and_grad(squares_or_triples)(0.5, Alternating(1.0))
+    # x -> x * x, 3 x, x * x, 3 x: 2 x * 3 * 2 (3 x * x) * 3 at x = 0.5
+    assert got == (value, pytest.approx(13.5))
+    assert Alternating.answers == 4  # (the function's four reads)
+
+
+def test_tests_on_python_values_have_no_note():
+    # a range's index in a loop that may break, a `not` of a number
+    def first_steps(x, n):
+        for i in range(n):
+            if i % 3 == 0 and not i > 4:
+                x = x * 1.1
+            if x > 5.0:
+                break
+        return x
+    assert "computes here" not in s2sad.grad(first_steps).source.split(
+        "\ndef ")[0]

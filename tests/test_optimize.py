@@ -18,12 +18,13 @@ from s2sad import api, codegen, derive, optimize
 from tests import corpus, loop_corpus
 
 
-def optimized(source, derivatives=(), namespace=None):
+def optimized(source, derivatives=(), namespace=None, float_values=()):
     """`source` (one def) through the optimiser, as source text. Free names
     resolve in `namespace` (NumPy as `np` by default)."""
     tree = gast.parse(textwrap.dedent(source)).body[0]
     namespace = {"np": np} if namespace is None else namespace
-    optimize.optimize(tree, derivatives, "runtime", namespace.get)
+    optimize.optimize(tree, derivatives, "runtime", namespace.get,
+                      float_values=float_values)
     return codegen.to_source(tree)
 
 
@@ -46,14 +47,16 @@ def test_constants_fold_and_identities_apply_to_derivatives_only():
             m = n * 1.0
             x_bar = g * 1.0 + 0.0
             y_bar = -(-g) * k
-            return m, x_bar, y_bar
-        """, derivatives={"x_bar", "y_bar"})
-    # `n * 1.0` turns an int into a float: the user's code keeps it; an
-    # adjoint is a float already, so its int constants become floats
+            z_bar = 0.0 + n * 1.0
+            return m, x_bar, y_bar, z_bar
+        """, derivatives={"x_bar", "y_bar", "z_bar"}, float_values={"g"})
+    # `n * 1.0` turns an int into a float: the user's code keeps it, and so
+    # does an adjoint's where n is not known to be a float; an adjoint is a
+    # float already, so its int constants become floats
     assert body(out) == textwrap.dedent("""\
         m = n * 1.0
         y_bar = g * 5.0
-        return (m, g, y_bar)""")
+        return (m, g, y_bar, m)""")
 
 
 def test_copies_propagate_and_dead_assignments_go():
@@ -837,3 +840,40 @@ def test_a_size_read_elsewhere_keeps_its_own_value():
     plain = s2sad.grad(spread_by_shape, optimize=False)
     np.testing.assert_array_equal(grad(x, y), plain(x, y))
     s2sad.check_grads(spread_by_shape, (x, y), argnums=(0, 1))
+
+
+# ---- identities that drop a float keep the float ----
+#
+# `g * 1.0` -> `g` holds for an adjoint, a float; not for the function's
+# own values, which may be ints or bools: the float path's seed is 1.0, so
+# the adjoint of `x * (x > 0)` folds to `1.0 * (x > 0)`, which must stay a
+# float (and `-1.0 * b` of a NumPy bool b must not become `-b`, which
+# NumPy refuses).
+
+
+def gate(x):
+    return x * (x > 0)
+
+
+def gate_down(x):
+    return 1.0 - x * (x > 0)
+
+
+def parity(x, n):
+    return x * (n % 2)
+
+
+def gated_at(x, t):
+    return 2.0 - x * (x > t) + x * (x < -t)
+
+
+@pytest.mark.parametrize("f, args, expected", [
+    (gate, (1.5,), 1.0), (gate_down, (1.5,), -1.0), (parity, (1.5, 3), 1.0),
+    (gate, (-1.5,), 0.0), (gated_at, (1.5, 1.0), -1.0),
+    (gated_at, (1.5, np.float64(1.0)), -1.0)])
+@pytest.mark.parametrize("kind", [float, np.float64])
+def test_a_gradient_through_a_bool_factor_is_a_float(f, args, expected, kind):
+    args = (kind(args[0]),) + args[1:]
+    for gradient in (s2sad.grad(f)(*args), s2sad.value_and_grad(f)(*args)[1],
+                     s2sad.grad(f, optimize=False)(*args)):
+        assert gradient == expected and type(gradient) is kind
