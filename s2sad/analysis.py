@@ -79,6 +79,41 @@ def _edges(stmts):
                                    if isinstance(o, ssa.Var)]
 
 
+def _reached(edges, start):
+    """The names `start` reaches along `edges`, (target, [source names])
+    pairs (a fixpoint: loops join values back)."""
+    reached = set(start)
+    changed = True
+    while changed:
+        changed = False
+        for target, sources in edges:
+            if target not in reached and any(s in reached for s in sources):
+                reached.add(target)
+                changed = True
+    return reached
+
+
+def flows_from(func, names, skip=()):
+    """The SSA names whose values may come from `names`, through any
+    operation but the functions in `skip`."""
+    edges = [(s.target, [o.name for o in s.operands()
+                         if isinstance(o, ssa.Var)])
+             for s in ssa.walk(func.body) if isinstance(s, ssa.Assign)
+             and s.target is not None and s.fn not in skip]
+    edges += [(p.target, [o.name for o in (p.left, p.right)
+                          if isinstance(o, ssa.Var)])
+              for s in ssa.walk(func.body) for p in getattr(s, "phis", ())]
+    return _reached(edges, names)
+
+
+def reads(stmt, names):
+    """Does the SSA statement `stmt` read one of `names` (its operands, a
+    loop's iterable, a return's value, a branch's test)?"""
+    operands = stmt.operands() if isinstance(stmt, ssa.Assign) else [
+        getattr(stmt, f, None) for f in ("iter", "value", "test")]
+    return any(isinstance(o, ssa.Var) and o.name in names for o in operands)
+
+
 def returned(stmts):
     """The operands of every `return` (after lowering there is exactly one)."""
     return [s.value for s in ssa.walk(stmts) if isinstance(s, ssa.Return)]
@@ -93,14 +128,7 @@ def active(func, wrt, outputs):
     """SSA names on a differentiable path from `wrt` to `outputs` (with
     outputs None: every name depending on `wrt`)."""
     edges = list(_edges(func.body))
-    varied = set(wrt)
-    changed = True
-    while changed:  # loops make this a fixpoint
-        changed = False
-        for target, sources in edges:
-            if target not in varied and any(s in varied for s in sources):
-                varied.add(target)
-                changed = True
+    varied = _reached(edges, wrt)
     if outputs is None:
         return varied
     useful = {o.name for o in outputs if isinstance(o, ssa.Var)}
@@ -254,36 +282,18 @@ class Number(str):
 def deciding_only(func, param):
     """Is `param` read only by arithmetic and comparisons whose values
     reach nothing but the tests of `if`s and `while`s (`if t > t_stop:`)?"""
-    reached, tested = {param}, False
-    changed = True
-    while changed:
-        changed = False
-        for stmt in ssa.walk(func.body):
-            if isinstance(stmt, (ssa.If, ssa.While)) and isinstance(
-                    stmt.test, ssa.Var) and stmt.test.name in reached:
-                tested = True
-            for phi in getattr(stmt, "phis", ()):
-                if phi.target not in reached and any(
-                        isinstance(o, ssa.Var) and o.name in reached
-                        for o in (phi.left, phi.right)):
-                    reached.add(phi.target)
-                    changed = True
-            if isinstance(stmt, ssa.Assign):
-                read = any(isinstance(o, ssa.Var) and o.name in reached
-                           for o in stmt.operands())
-                if not read or stmt.target in reached:
-                    continue
-                if stmt.target is None or stmt.kwargs or stmt.spreads() or \
-                        getattr(stmt.fn, "__module__", None) not in (
-                            "_operator", "operator"):
-                    return False
-                reached.add(stmt.target)
-                changed = True
-            elif isinstance(stmt, (ssa.For, ssa.Return)) and any(
-                    isinstance(o, ssa.Var) and o.name in reached
-                    for o in (getattr(stmt, "iter", None),
-                              getattr(stmt, "value", None))):
-                return False
+    reached = flows_from(func, {param})
+    tested = False
+    for stmt in ssa.walk(func.body):
+        if not reads(stmt, reached):
+            continue
+        if isinstance(stmt, (ssa.If, ssa.While)):
+            tested = True
+        elif not isinstance(stmt, ssa.Assign) or stmt.target is None or \
+                stmt.kwargs or stmt.spreads() or getattr(
+                    stmt.fn, "__module__", None) not in ("_operator",
+                                                         "operator"):
+            return False  # (a `for` over it, its return, another call)
     return tested
 
 

@@ -495,9 +495,7 @@ class _Reverse(Transform):
                          derivative_names, self.runtime_checks, self.fallback,
                          taped=self.tape is not None, callees=self.callees,
                          floats=bool(self.assume_scalar),
-                         float_values=analysis.without_ints(self.func, [
-                             p for p in self.assume_scalar + self.assume_arrays
-                             if not isinstance(p, analysis.Number)]))
+                         float_values=self.float_names())
 
     def unchecked_values_reach(self):
         """In a variant on Python floats, may a value of an argument its
@@ -506,25 +504,10 @@ class _Reverse(Transform):
         library (`np.sum(X) * a` of a lazy Dask X)? Through any operation
         but `range` and `len`, whose results are Python ints."""
         checked = {p for p in self.assume_scalar if type(p) is str}
-        reached = {p for p in self.func.params if p not in checked}
-        changed = bool(reached)
-        while changed:
-            changed = False
-            for stmt in ssa.walk(self.func.body):
-                made = [(stmt.target, stmt.operands())] if isinstance(
-                    stmt, ssa.Assign) and stmt.fn not in (range, len) else []
-                made += [(p.target, (p.left, p.right))
-                         for p in getattr(stmt, "phis", ())]
-                for target, operands in made:
-                    if target is not None and target not in reached and any(
-                            isinstance(o, ssa.Var) and o.name in reached
-                            for o in operands):
-                        reached.add(target)
-                        changed = True
+        reached = analysis.flows_from(self.func, [
+            p for p in self.func.params if p not in checked], skip=(range, len))
         return any(isinstance(s, ssa.Assign) and s.target in self.active and
-                   any(isinstance(o, ssa.Var) and o.name in reached
-                       for o in s.operands())
-                   for s in ssa.walk(self.func.body))
+                   analysis.reads(s, reached) for s in ssa.walk(self.func.body))
 
     def scalar_guard_ahead(self):
         """`scalar_guard`, where it is known before the general version is

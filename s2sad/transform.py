@@ -102,7 +102,7 @@ class Transform:
         self.assume_arrays = ()  # inputs taken to be real float arrays
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
-        self.no_ints = self.tuples = None  # see `settle`
+        self.no_ints = self.tuples = None  # see `float_names`, `settle`
         # names that never hold an array (`analysis.python_values`, set by
         # each kind of transformation), and id(if) -> the name of the
         # Python bool taken of its test (see `read_test`)
@@ -125,6 +125,17 @@ class Transform:
         return [codegen.noted(ssa.assign(branch.test.id, gast.Call(
             self.builtin("bool"), [ssa.render_operand(test)], [])),
             _READS_TEST), branch]
+
+    def float_names(self):
+        """`analysis.without_ints` of the function, given what the
+        variant's guard checks (its floats and float arrays; not a
+        `Number`, which may be an int), computed once."""
+        if self.no_ints is None:
+            self.no_ints = analysis.without_ints(self.func, [
+                p for p in tuple(self.assume_scalar) + tuple(
+                    self.assume_arrays)
+                if not isinstance(p, analysis.Number)])
+        return self.no_ints
 
     def render_reading(self, stmt):
         """`ssa.render_assign(stmt)`, saying so where it reads an array's
@@ -331,9 +342,7 @@ class Transform:
         helpers = self.known_name("runtime", runtime)
         if helpers is None:
             return
-        if self.no_ints is None:
-            self.no_ints = analysis.without_ints(self.func,
-                                                 self.assume_arrays)
+        if self.tuples is None:
             self.tuples = {s.target: s.args for s in ssa.walk(self.func.body)
                            if isinstance(s, ssa.Assign)
                            and s.fn is ssa.make_tuple and not s.spreads()}
@@ -359,7 +368,7 @@ class Transform:
                 return node
             args = node.args
             if func.attr == "through_cast" and len(args) == 2 and isinstance(
-                    args[1], gast.Name) and args[1].id in self.no_ints:
+                    args[1], gast.Name) and args[1].id in self.float_names():
                 return args[0]
             if func.attr == "keep_last" and len(args) == 3 and writes_once(
                     args[2]):
