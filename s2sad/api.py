@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from s2sad import calls, derive, errors, frontend, runtime, ssa
+from s2sad import calls, derive, errors, frontend, kernels, runtime, ssa
 
 Argnums = Union[int, Sequence[int]]
 
@@ -79,11 +79,13 @@ class Derivative:
     def __init__(self, f: Callable, argnums: Argnums = 0,
                  has_aux: bool = False, with_value: bool = False,
                  optimize: bool = True, holomorphic: bool = False,
-                 allow_int: bool = False):
+                 allow_int: bool = False, backend: str = "python",
+                 fallback: str = "raise"):
         self.fun = self._f = f
         argnums = _counted_from_start(f, argnums)
+        kernels.check_backend(backend, fallback)
         self._options = (argnums, has_aux, with_value, optimize,
-                         holomorphic, allow_int)
+                         holomorphic, allow_int, backend, fallback)
         self._inputs = (argnums,) if isinstance(argnums, int) else argnums
         # the inputs a call checks for the quick path; holomorphic
         # derivatives always take the checked one (an input past the last
@@ -150,7 +152,7 @@ class Derivative:
         input's gradient is a zero of its shape in float (JAX's float0
         zeros)."""
         argnums, has_aux, with_value, _, holomorphic, allow_int = \
-            self._options
+            self._options[:6]
         given = [i for i in self._inputs if i < len(args)]
         _check_inputs(self._f, args, given, holomorphic, allow_int, "grad")
         integers = [i for i in given if _input_kind(args[i]) == "int"]
@@ -205,8 +207,17 @@ class Derivative:
         return self._target(*args, **kwargs)
 
     def _refresh(self):
-        self._instance, self._current, self._fresh = _derived(
-            self._f, self._options[0], None, **self._derive_options())
+        options = self._derive_options()
+        try:
+            made = _derived(self._f, self._options[0], None, **options)
+        except errors.UnsupportedSyntaxError as exc:
+            if options["backend"] == "python" or \
+                    options["fallback"] != "python":
+                raise
+            kernels.warn_fallback(exc)  # (refused as it was generated)
+            made = _derived(self._f, self._options[0], None,
+                            **dict(options, backend="python"))
+        self._instance, self._current, self._fresh = made
         target = self._current
         if calls.has_rule(self._f):  # np.tanh: a wrapper per arity
             target = functools.partial(_by_arity, self._f, self._options[0],
@@ -215,8 +226,10 @@ class Derivative:
 
     def _derive_options(self):
         _, has_aux, with_value, optimize = self._options[:4]
+        backend, fallback = self._options[6:]
         return dict(has_aux=has_aux, with_value=with_value,
-                    optimize_code=optimize, mode="reverse")
+                    optimize_code=optimize, mode="reverse", backend=backend,
+                    fallback=fallback)
 
     def __s2sad_current__(self):
         """The generated function as it is now, with the arguments a bound
@@ -563,7 +576,8 @@ def _check_argnums(func, argnums, leading=0, user=None):
 @_located
 def grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
          has_aux: bool = False, holomorphic: bool = False,
-         allow_int: bool = False, *, optimize: bool = True) -> Any:
+         allow_int: bool = False, *, optimize: bool = True,
+         backend: str = "python", fallback: str = "raise") -> Any:
     """The gradient of a scalar-valued function, as `jax.grad`.
 
     Args:
@@ -586,6 +600,16 @@ def grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
             `s2sad.errors.InputTypeError` (a TypeError).
         optimize: run the optimisation passes (False keeps the code as
             generated).
+        backend: "python" (the default), or "numba": the gradient of code
+            on numbers (floats and ints, loops, branches, `math` and NumPy
+            elementwise functions, small helpers) is compiled by Numba, an
+            optional extra (`pip install 's2sad[numba]'`), on its first call
+            for each kind of argument, and cached on disk; other arguments
+            (arrays) take the Python gradient. Code Numba cannot compile
+            raises `s2sad.errors.UnsupportedSyntaxError` at its line.
+        fallback: with backend="numba", "raise" (the default) or "python":
+            where Numba cannot compile the gradient, its Python code runs
+            instead, with one `s2sad.kernels.FallbackWarning`.
 
     Returns:
         A `Derivative`: call it with fun's arguments. Each gradient has its
@@ -596,25 +620,27 @@ def grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
         on (see `Derivative`).
     """
     return _transform(fun, argnums, has_aux, holomorphic, allow_int,
-                      optimize, with_value=False)
+                      optimize, with_value=False, backend=backend,
+                      fallback=fallback)
 
 
 @_located
 def value_and_grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
                    has_aux: bool = False, holomorphic: bool = False,
-                   allow_int: bool = False, *,
-                   optimize: bool = True) -> Any:
+                   allow_int: bool = False, *, optimize: bool = True,
+                   backend: str = "python", fallback: str = "raise") -> Any:
     """Like `grad`, but returns `(value, gradient)` (with has_aux,
     `((value, aux), gradient)`), as `jax.value_and_grad`."""
     return _transform(fun, argnums, has_aux, holomorphic, allow_int,
-                      optimize, with_value=True)
+                      optimize, with_value=True, backend=backend,
+                      fallback=fallback)
 
 
 def _transform(fun, argnums, has_aux, holomorphic, allow_int, optimize,
-               with_value):
+               with_value, backend="python", fallback="raise"):
     argnums = _tuple(argnums, negative=True)
     options = (argnums, has_aux, with_value, optimize, holomorphic,
-               allow_int)
+               allow_int, backend, fallback)
     if fun is None:  # @grad(argnums=...)
         return functools.partial(_transform_later, options)
     return Derivative(fun, *options)

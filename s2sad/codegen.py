@@ -118,13 +118,15 @@ def _unescape(text):
     return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
 
 
-def compile_code(text, name, free, tree=None, origin=None):
+def compile_code(text, name, free, tree=None, origin=None, closure=True):
     """Compile the generated source of one `def name(...)`.
 
     Args:
         free: the names that are closure variables of the function (the
             user's closure cells and s2sad's own names); any other free name
-            is a global of the user's module.
+            is a global of the user's module. Without `closure`, every free
+            name is a global (of a namespace made for it: a kernel's, as
+            Numba reads globals).
         tree: the gast FunctionDef `text` was printed from (`to_source`),
             and origin: (file, line of the tree's line 1) of the function it
             was generated from: they give the line map.
@@ -143,6 +145,11 @@ def compile_code(text, name, free, tree=None, origin=None):
             tuple(first_line + n - 1 for n in line)
             if isinstance(line, tuple) else first_line + line - 1
             for line in _line_map(tree, inner.body[0], text.count("\n") + 1)])
+    if not closure:
+        with _compiling(filename):
+            code = compile(inner, filename, "exec")
+        return next(c for c in code.co_consts
+                    if isinstance(c, types.CodeType) and c.co_name == name)
     free = sorted(free)
     function = inner.body[0]
     if name not in free and len(re.findall(

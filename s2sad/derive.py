@@ -56,7 +56,7 @@ import numpy as np
 
 from s2sad import (
     calls, codegen, diskcache, errors, forward, frontend, inline, inplace,
-    optimize, reverse, runtime, ssa)
+    kernels, optimize, reverse, runtime, ssa)
 from s2sad.rules import registry
 
 MAX_TRANSFORMATIONS = 512  # kept in the cache, least recently used dropped
@@ -78,7 +78,8 @@ stats = {"transformations": 0, "loaded": 0}  # for tests of the caches
 
 
 def derive(func, argnums=0, has_aux=False, with_value=False,
-           optimize_code=True, mode="reverse", owned=False):
+           optimize_code=True, mode="reverse", owned=False, backend="python",
+           fallback="raise"):
     """The generated derivative of the Python function `func`, fresh.
 
     Args:
@@ -89,6 +90,9 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
             `grad`, `vjp` or `jvp`, not from generated code), so it may
             update its arguments in place: generated code never changes
             them. A gradient ("reverse") is always owned.
+        backend: "python", or "numba": a gradient of code on numbers is
+            compiled by Numba (see `kernels`); `fallback` ("raise" or
+            "python") says what its kernel does when Numba cannot.
 
     Returns:
         A generated function bound to func's closure and defaults, with
@@ -101,9 +105,8 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
     func = getattr(func, "__s2sad_realize__", lambda: func)()
     owned = owned or mode == "reverse"
     saving = getattr(func, SAVED_PRODUCTS, False)  # (see saving_products)
-    key = (id(func.__code__), id(func.__globals__), argnums, has_aux,
-           with_value, optimize_code, mode, owned) + (("products",) if
-                                                      saving else ())
+    key = _key(func, argnums, has_aux, with_value, optimize_code, mode,
+               owned, backend, fallback) + (("products",) if saving else ())
     found = _lookup(key, func)
     if found is not None:
         return found
@@ -111,12 +114,12 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         found = _lookup(key, func)  # another thread may have made it
         if found is not None:
             return found
-        options = (argnums, has_aux, with_value, optimize_code, mode, owned)
+        options = (argnums, has_aux, with_value, optimize_code, mode, owned,
+                   backend, fallback)
         disk_key = None if saving else diskcache.key(func, options)
         transformation = _load(disk_key, key, func, options)
         if transformation is None:
-            transformation = _build(key, func, argnums, has_aux, with_value,
-                                    optimize_code, mode, owned)
+            transformation = _build(key, func, *options)
             transformation.options = options
             if disk_key is not None:
                 _save(disk_key, transformation)
@@ -127,6 +130,13 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         while len(_CACHE) > MAX_TRANSFORMATIONS:
             _CACHE.popitem(last=False)
         return transformation.instance(func)
+
+
+def _key(func, argnums, has_aux, with_value, optimize_code, mode, owned,
+         backend="python", fallback="raise"):
+    """The key of a transformation in the cache (and in _UNDER_WAY)."""
+    return (id(func.__code__), id(func.__globals__), argnums, has_aux,
+            with_value, optimize_code, mode, owned, backend, fallback)
 
 
 SAVED_PRODUCTS = "__s2sad_saved_products__"
@@ -193,8 +203,7 @@ def transformed(func, argnums, mode, cell=None):
             function in its own cell (see `name_cell_callee`).
     """
     optimize_code = _BUILDS[-1].optimize_code if _BUILDS else True
-    key = (id(func.__code__), id(func.__globals__), argnums, False, False,
-           optimize_code, mode, False)
+    key = _key(func, argnums, False, False, optimize_code, mode, False)
     if key in _UNDER_WAY:
         return None
     instance = derive(func, argnums, optimize_code=optimize_code, mode=mode)
@@ -269,7 +278,7 @@ class _CellCallee:
 
 
 def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
-           owned, only=None):
+           owned, backend="python", fallback="raise", only=None):
     """Run the pipeline under the lock, the cycle collector paused (with
     `only`, the part of that index alone: see `_transform`)."""
     _UNDER_WAY.add(key)
@@ -291,7 +300,7 @@ def _build(key, func, argnums, has_aux, with_value, optimize_code, mode,
         with frontend.texts({}) as read:  # (for a disk entry)
             transformation = _transform(func, argnums, has_aux, with_value,
                                         optimize_code, mode, owned, build,
-                                        only)
+                                        only, backend)
         if only is None:
             transformation.texts = read
     finally:
@@ -353,7 +362,7 @@ def _snapshot(t):
                 return None
             imports.append((name, described))
         parts.append((part.code, part.text, tuple(imports), part.calls,
-                      errors.line_map(part.code.co_filename)))
+                      errors.line_map(part.code.co_filename), part.kernel))
     try:
         shown = [next(k for k, i in enumerate(instances) if i is s)
                  for s in t.shown]
@@ -433,7 +442,7 @@ def _restore(payload, func, options):
             return None
         resolved[path] = value
     build = _Build(options[3])
-    for path, (argnums, _, _, optimize_code, mode, _), tangent_names in \
+    for path, (argnums, _, _, optimize_code, mode, *_), tangent_names in \
             payload["callees"]:
         fn = resolved[path]
         instance = derive(fn, argnums, optimize_code=optimize_code,
@@ -447,12 +456,12 @@ def _restore(payload, func, options):
         if stored[0] == "pending":
             parts.append(_Pending(stored[1]))
             continue
-        part_code, text, imports, calls_name, line_map = stored
+        part_code, text, imports, calls_name, line_map, kernel = stored
         values = {name: _import_value(d, instances) for name, d in imports}
         errors.register_source(part_code.co_filename, text)
         if line_map is not None:
             errors.map_lines(part_code.co_filename, *line_map)
-        parts.append(_Part(part_code, values, calls_name, text))
+        parts.append(_Part(part_code, values, calls_name, text, kernel))
     callees = build.callees + [(resolved[p], None)
                                for p in payload["helpers"]]
     guard = _Guard(resolved, callees, cells, [], payload["guard"])
@@ -485,7 +494,7 @@ def _import_value(described, instances):
 
 
 def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
-               owned, build, only=None):
+               owned, build, only=None, backend="python"):
     """Parse, lower, transform, optimise and compile.
 
     A gradient's general version behind a variant is made when it is
@@ -504,18 +513,19 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             if inlined is not None:
                 _save_products(inlined.func)
         # the parts made now (of a gradient: not a variant's general one)
-        made = None if mode != "reverse" else [0] if only is None else [only]
+        made = None if mode != "reverse" or backend != "python" else \
+            [0] if only is None else [only]
         if inlined is not None:
             try:
                 generated = _generate(inlined.func, mode, argnums, has_aux,
-                                      with_value, build, made)
+                                      with_value, build, made, backend)
                 lowered = inlined.func
                 build.inlined = inlined
             except errors.S2SADError:  # said at the helper's own line
                 inlined = None
         if inlined is None:
             generated = _generate(lowered, mode, argnums, has_aux,
-                                  with_value, build, made)
+                                  with_value, build, made, backend)
         made = range(len(generated)) if made is None else made
         for k in made if optimize_code else ():
             part = generated[k]
@@ -526,6 +536,9 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
                               float_values=part.float_values)
         if optimize_code and mode == "vjp":
             optimize.prune_residuals(generated[0].tree, generated[1].tree)
+        for k in made:
+            if generated[k].kernel:
+                reverse.python_powers(generated[k])
         per_instance = {n for c in build.cell_callees for n in c.names}
         parts = []
         for k, part in enumerate(generated):
@@ -535,10 +548,11 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             text = codegen.to_source(part.tree)
             parts.append(_Part(codegen.compile_code(
                 text, part.tree.name,
-                {*part.imports, *source.cells, *filter(None, [part.calls])},
-                part.tree, (source.filename, source.first_line)),
+                {*part.imports, *source.cells, *_called(part.calls)},
+                part.tree, (source.filename, source.first_line),
+                closure=not part.kernel),
                 {k: v for k, v in part.imports.items()
-                 if k not in per_instance}, part.calls, text))
+                 if k not in per_instance}, part.calls, text, part.kernel))
         if only is not None:
             return parts[only]
         guard = _Guard(*_guarded(source, build), source.cells,
@@ -562,6 +576,13 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
         tangent_names=generated[0].tangent_names)
 
 
+def _called(calls):
+    """The names of the later parts a part calls (see `_Part.calls`)."""
+    if calls is None:
+        return ()
+    return (calls,) if isinstance(calls, str) else calls
+
+
 def _guarded(source, build):
     """What a transformation's guard tests: (every name resolved, with
     those of the helpers inlined, read in the same namespace; the callees
@@ -577,7 +598,7 @@ def _guarded(source, build):
 
 
 def _generate(lowered, mode, argnums, has_aux, with_value, build,
-              wanted=None):
+              wanted=None, backend="python"):
     """The generated functions of a lowered function (of a gradient, those
     `wanted`, at least: see `reverse.transform`); what the build recorded
     is undone if this raises."""
@@ -590,7 +611,7 @@ def _generate(lowered, mode, argnums, has_aux, with_value, build,
         if mode == "vjp":
             return reverse.transform_vjp(lowered, argnums)
         return reverse.transform(lowered, argnums, has_aux, with_value,
-                                 wanted)
+                                 wanted, backend)
     except errors.S2SADError:
         callees, cell_callees, shown = recorded
         del build.callees[callees:], build.cell_callees[cell_callees:]
@@ -626,13 +647,18 @@ class _Part:
     """One compiled generated function of a transformation (a gradient, its
     float variant's fallback, a vjp's backward sweep)."""
 
-    def __init__(self, code, imports, calls, text):
+    def __init__(self, code, imports, calls, text, kernel=False):
         self.code = code
         self.text = text  # its source
         # s2sad's own free names as cells, shared by every instance
         self.cells = {name: types.CellType(value)
                       for name, value in imports.items()}
-        self.calls = calls  # the name it calls the next part by, or None
+        # the name it calls the next part by, or a tuple of the names it
+        # calls the next parts by, in order; or None
+        self.calls = calls
+        # a kernel that Numba compiles (see `kernels`): its free names are
+        # globals (Numba freezes them), and its function a `kernels.Kernel`
+        self.kernel = kernel
 
     @property
     def imports(self):
@@ -775,17 +801,23 @@ class Transformation:
         guards = tuple({id(g): g for g in guards}.values())
         fresh = _all(guards)
         later = None
+        laters = []  # the functions of the parts after this one, in order
         for k in reversed(range(len(self._parts))):
             part = self._parts[k]
             if isinstance(part, _Pending):
                 made = self._pending(k, func, user, cells, fresh, guards)
+            elif part.kernel:
+                made = self._kernel(part, user)
             else:
-                made = self._made(part, func, user, cells, later, fresh,
+                made = self._made(part, func, user, cells, laters, fresh,
                                   guards)
+            laters.insert(0, made)
             if self.mode == "vjp":
                 made.backward = later
             elif later is not None:
-                made.__s2sad_general__ = later
+                # (the entry of a kernel's: the general gradient after it)
+                made.__s2sad_general__ = later.__s2sad_general__ if \
+                    isinstance(later, kernels.Kernel) else later
                 link = getattr(later, "__s2sad_link__", None)
                 if link is not None:  # where the stand-in's part goes
                     link.append((made, part.calls))
@@ -796,12 +828,14 @@ class Transformation:
         later.__s2sad_guard_cells__ = guard_cells
         return later
 
-    def _made(self, part, func, user, cells, later, fresh, guards):
+    def _made(self, part, func, user, cells, laters, fresh, guards):
         """The function of a compiled part for func's cells (`user`, and
-        the callees' per instance), calling `later` next."""
+        the callees' per instance), calling `laters` (the functions of the
+        parts after it, in order) next."""
         made_cells = {**part.cells, **user, **cells}
-        if part.calls:
-            made_cells[part.calls] = types.CellType(later)
+        for name, function in zip(_called(part.calls), laters):
+            made_cells[name] = types.CellType(function)
+        later = laters[0] if laters else None
         made = types.FunctionType(
             part.code, self.globals, part.code.co_name, None,
             tuple(made_cells.get(name) or types.CellType()
@@ -811,6 +845,12 @@ class Transformation:
             made.__defaults__ = func.__defaults__
             made.__kwdefaults__ = func.__kwdefaults__
         return made
+
+    def _kernel(self, part, user):
+        """The `kernels.Kernel` of a kernel part, reading the user's globals
+        and cells as they are now (as Numba freezes them)."""
+        return kernels.Kernel(part.code, self.globals, user, part.imports,
+                              self.options[7])
 
     def _pending(self, k, func, user, cells, fresh, guards):
         """A stand-in for the pending part k (the last), which makes it
@@ -826,7 +866,7 @@ class Transformation:
                 now = function() or self.remade(
                     user, link[0][0] if link else None)
                 real = self._made(self.realize(k, now), now, user, cells,
-                                  None, fresh, guards)
+                                  [], fresh, guards)
                 made.append(real)
                 for caller, calls in link:
                     caller.__s2sad_general__ = real

@@ -169,6 +169,21 @@ def map_module(filename, runs):
     _install_hooks()
 
 
+def map_copy(filename, copy, text):
+    """Make `copy`, a file holding the generated code of `filename` (a
+    kernel's, for Numba's cache), map to the user's lines as it does."""
+    if filename in _LINE_MAPS:
+        _LINE_MAPS[copy] = _LINE_MAPS[filename]
+    _WRITTEN.add(copy)
+    register_source(copy, text)
+
+
+def source_text(filename):
+    """The text of generated code registered for `filename`, or None."""
+    entry = _SOURCES.get(filename)
+    return None if entry is None else "".join(entry[2])
+
+
 def register_source(filename, text):
     """Make `text` the source of `filename` for tracebacks, pdb and
     inspect: a `linecache` entry with no modification time, which

@@ -18,8 +18,8 @@ import numpy as np
 
 from s2sad import (
     analysis, checkpoints, codegen, errors, runtime, ssa, trees)
-from s2sad.transform import (Generated, Later, Transform, defined_in, load,
-                             partials, times)
+from s2sad.transform import (Generated, Later, Transform, defined_in,
+                             describe, load, partials, times)
 
 
 def transform_vjp(func, argnums):
@@ -34,7 +34,8 @@ def transform_vjp(func, argnums):
     return _Reverse(func, argnums, False, False, split=True).generate_split()
 
 
-def transform(func, argnums, has_aux=False, with_value=False, wanted=None):
+def transform(func, argnums, has_aux=False, with_value=False, wanted=None,
+              backend="python"):
     """Generate the gradient of an SSA function.
 
     Args:
@@ -46,6 +47,10 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None):
         wanted: the indices of the functions needed now (default: all);
             another may be given as `Later`, its name, where that is
             known without generating it.
+        backend: "numba": the float variant's code after its guard is a
+            kernel of its own, `<name>_numba`, for Numba to compile (see
+            `s2sad.kernels`): [entry, kernel, general version]; a program
+            that has no float variant is refused.
 
     Returns:
         A list of `Generated` functions, the entry point first. For a program
@@ -54,6 +59,17 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None):
         calls the general version, `<name>_arrays`, for any other input.
     """
     general = _Reverse(func, argnums, has_aux, with_value)
+    if backend == "numba":
+        guard = general.scalar_guard(None)
+        if not guard:
+            raise general.not_compilable()
+        names = [general.function_name(), general.function_name(True)]
+        compiled = _Reverse(func, argnums, has_aux, with_value,
+                            assume_scalar=guard, fallback=names[1],
+                            kernel=f"{names[0]}_numba").generate()
+        generated = general.generate()
+        general.rename_as_arrays(generated.tree)
+        return compiled + [generated]
     guard = general.scalar_guard_ahead()  # (without the general version)
     generated = None
     if not guard:
@@ -155,8 +171,11 @@ _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
 
 class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
-                 fallback=None, split=False, assume_arrays=()):
+                 fallback=None, split=False, assume_arrays=(), kernel=None):
         super().__init__(func, argnums)
+        # the name of the function a compiler (Numba) makes of this
+        # variant's code after its guard, or None (see `generate_kernel`)
+        self.kernel = kernel
         self.assume_arrays = assume_arrays
         self.split = split
         self.arrays = False
@@ -188,6 +207,7 @@ class _Reverse(Transform):
         # SSA names whose adjoint is assigned by now
         self.defined = _Journal()
         self.tape = None  # the name of the tape list, once a loop needs one
+        self.tapes = {}  # (id(region), place) -> the tape its pushes go to
         self.pushes = {}  # (id(region), place) -> names pushed there
         self.trips = {}  # id(while loop) -> its trip counter's name
         self.call_forms = {}  # id(call) -> (CallSite, residuals' name)
@@ -276,7 +296,8 @@ class _Reverse(Transform):
                         gast.Constant(self.output_where(), None)])
                 elif not scalar or (self.assume_scalar and
                                     analysis.may_make_complex(self.func)):
-                    # (-1.0) ** 0.5 is complex
+                    # (-1.0) ** 0.5 is complex (in a kernel, checked when
+                    # it runs again as Python: see s2sad.kernels)
                     sweep.append(self.check_scalar(ssa.render_operand(out)))
                 sweep.append(ssa.assign(self.bar(out.name), seed))
             self.defined.add(out.name)
@@ -294,8 +315,8 @@ class _Reverse(Transform):
                                          self.checkpointed_forward,
                                          self.read_test)
                 if not isinstance(s, gast.Return)]
-        if self.pushes:
-            body.insert(0, ssa.assign(self.tape, gast.List([], gast.Load())))
+        for tape in dict.fromkeys(self.tapes.values()):
+            body.insert(0, ssa.assign(tape, gast.List([], gast.Load())))
         return body, sweep
 
     def sized_by_kept(self, forward, sweep):
@@ -451,41 +472,36 @@ class _Reverse(Transform):
             converted = grads
             # (a NumPy value, or a lazy Dask one, may come through an
             # argument the guard does not check to be a float)
-            unchecked = self.unchecked_values_reach()
+            unchecked = self.unchecked_values_reach() and not self.kernel
             if complex_values or analysis.may_make_ints(self.func) or \
                     unchecked or analysis.may_make_numpy_floats(self.func) \
-                    or self.calls_numpy(body[seed_at:]):
+                    or self.calls_numpy(body[seed_at:]) or self.kernel:
                 # floats in, a float out (not an int, nor an np.float64;
                 # but a lazy Dask value stays one: `runtime.as_float`)
                 converted = [self.runtime_call("as_float", [g]) if unchecked
                              else gast.Call(self.builtin("float"), [g], [])
                              for g in grads]
-
-            def packed(gs):
-                return gs[0] if isinstance(self.argnums, int) else \
-                    gast.Tuple(gs, gast.Load())
-            result = self.gradients_of_numpy_floats(packed(grads),
-                                                    packed(converted))
-        elif isinstance(self.argnums, int):
-            result = self.runtime_call("gradient", grads + [load(self.wrt[0])])
         else:
-            result = self.runtime_call("gradients", [
-                gast.Tuple(grads, gast.Load()),
-                gast.Tuple([load(p) for p in self.wrt], gast.Load())])
+            converted = None
+
         def value_of(operand):
             if isinstance(operand, ssa.Var) and operand.name in kept:
                 return load(kept[operand.name])
             return ssa.render_operand(operand)
-        value = value_of(out)
-        if self.has_aux:  # JAX's layouts: (grad, aux), ((value, aux), grad)
-            aux = value_of(self.aux)
-            if self.with_value:
-                value = gast.Tuple([value, aux], gast.Load())
-            else:
-                result = gast.Tuple([result, aux], gast.Load())
-        if self.with_value:
-            result = gast.Tuple([value, result], gast.Load())
-        body.append(gast.Return(result))
+        aux = value_of(self.aux) if self.has_aux else None
+        if self.kernel:
+            # the kernel returns floats; the Python function around it
+            # checks the arguments and gives NumPy float64s their own kind
+            body.append(gast.Return(self.result(
+                converted, converted, value_of(out), aux, numpy=False)))
+            arrays = self.arrays_read(body)
+            kernel = self.gradient_function(body, self.kernel, arrays)
+            return [self.kernel_entry(arrays), Generated(
+                kernel, self.imports, derivative_names, self.runtime_checks,
+                taped=self.tape is not None, callees=self.callees,
+                floats=True, float_values=self.float_names(), kernel=True)]
+        body.append(gast.Return(self.result(grads, converted, value_of(out),
+                                            aux)))
         if not self.assume_scalar:
             self.spread_late(body)
         self.sized_by_kept(body[:seed_at], body[seed_at:])
@@ -496,6 +512,71 @@ class _Reverse(Transform):
                          taped=self.tape is not None, callees=self.callees,
                          floats=bool(self.assume_scalar),
                          float_values=self.float_names())
+
+    def result(self, grads, converted, value, aux, numpy=True):
+        """What the gradient returns: the gradients (`converted`, as the
+        float variant makes them floats; with `numpy`, given NumPy float64s,
+        of their kind), and the value or aux, as JAX lays them out:
+        `(grad, aux)`, `((value, aux), grad)`."""
+        if self.assume_scalar:
+            def packed(gs):
+                return gs[0] if isinstance(self.argnums, int) else \
+                    gast.Tuple(gs, gast.Load())
+            result = packed(converted) if not numpy else \
+                self.gradients_of_numpy_floats(packed(grads),
+                                               packed(converted))
+        elif isinstance(self.argnums, int):
+            result = self.runtime_call("gradient", grads + [load(self.wrt[0])])
+        else:
+            result = self.runtime_call("gradients", [
+                gast.Tuple(grads, gast.Load()),
+                gast.Tuple([load(p) for p in self.wrt], gast.Load())])
+        if self.has_aux:  # JAX's layouts: (grad, aux), ((value, aux), grad)
+            if self.with_value:
+                value = gast.Tuple([value, aux], gast.Load())
+            else:
+                result = gast.Tuple([result, aux], gast.Load())
+        if self.with_value:
+            result = gast.Tuple([value, result], gast.Load())
+        return result
+
+    def arrays_read(self, body):
+        """The names of the module-level (or closure) arrays a kernel
+        reads, which it takes as parameters: Numba would take a global's
+        values as constants, and miss a change in place (`DATA[:] = ...`)."""
+        stored = set(trees.names(gast.Module(body, []), gast.Store))
+        loaded = sorted(set(trees.names(gast.Module(body, []), gast.Load))
+                        - stored - set(self.func.all_params) - set(
+                            self.imports))
+        return [name for name in loaded
+                if isinstance(self.source.lookup(name), np.ndarray)]
+
+    def kernel_entry(self, arrays=()):
+        """The Python function around a compiled kernel: the variant's
+        guard, the kernel's call, and its gradients made NumPy float64s
+        where it was given those:
+
+            x_bar = grad_f_numba(x, n)
+            return runtime.as_classes_of(x_bar, x) if _numpy_floats else x_bar
+        """
+        # (names of its own: the kernel's are another function's)
+        taken = set(self.func.all_params) | set(self.imports) | {
+            self.kernel, self.fallback, self.numpy_floats}
+
+        def name(base):
+            return base if base not in taken else self.namer.fresh(base)
+        grads = [load(name(f"{p}_bar")) for p in self.wrt]
+        value = load(name("value")) if self.with_value else None
+        aux = load(name("aux")) if self.has_aux else None
+        returned = self.result(grads, grads, value, aux, numpy=False)
+        call = gast.Call(load(self.kernel), [
+            load(p) for p in self.func.params + list(arrays)], [])
+        body = self.guard() + [
+            gast.Assign([_stored(returned)], call, None),
+            gast.Return(self.result(grads, grads, value, aux))]
+        tree = self.gradient_function(body)
+        return Generated(tree, self.imports, set(),
+                         calls=(self.kernel, self.fallback), floats=True)
 
     def unchecked_values_reach(self):
         """In a variant on Python floats, may a value of an argument its
@@ -508,6 +589,34 @@ class _Reverse(Transform):
             p for p in self.func.params if p not in checked], skip=(range, len))
         return any(isinstance(s, ssa.Assign) and s.target in self.active and
                    analysis.reads(s, reached) for s in ssa.walk(self.func.body))
+
+    def not_compilable(self):
+        """The refusal of a gradient Numba is asked to compile that has no
+        variant on numbers, at the first statement that works on more."""
+        node, what = self.source.tree, None
+        if self.complex:
+            what = "its complex numbers"
+        elif not self.func.plain:
+            what = "its signature (*args, keyword-only parameters or " \
+                "**kwargs)"
+        else:
+            for stmt in ssa.walk(self.func.body):
+                if isinstance(stmt, ssa.Assign) and stmt.target in \
+                        self.active and stmt.fn is not ssa.identity:
+                    rule = analysis.rule_of(stmt)
+                    if rule is None or rule.partials is None:
+                        node = stmt.node or node
+                        what = _KERNEL_REFUSALS.get(stmt.fn) or \
+                            f"this line's {describe(stmt)}"
+                        break
+        return self.source.error(
+            errors.UnsupportedSyntaxError, node,
+            f"backend='numba' compiles gradients of code on numbers "
+            "(floats and ints, loops, branches, math functions, NumPy's "
+            "elementwise functions, and the small helpers s2sad inlines); "
+            f"{what or 'this function'} is not of these; leave out "
+            "backend='numba' for this function, or pass fallback='python' "
+            "to run its Python gradient")
 
     def scalar_guard_ahead(self):
         """`scalar_guard`, where it is known before the general version is
@@ -678,8 +787,20 @@ class _Reverse(Transform):
         return gast.IfExp(load(self.numpy_floats), self.runtime_call(
             "as_classes_of", [grads, params]), floats)
 
-    def gradient_function(self, body):
-        if self.fallback and self.assume_arrays:
+    def gradient_function(self, body, name=None, arrays=()):
+        """The gradient's `def` (or, named `name`, its compiled kernel's,
+        taking the module-level `arrays` it reads after the function's
+        parameters)."""
+        if name is not None:
+            note = (f"Compiled by Numba (nopython mode) for "
+                    f"{self.function_name()}, which checks its arguments"
+                    + (f" and passes {', '.join(arrays)}, read as they are"
+                       if arrays else "") + ".\n    ")
+        elif self.kernel:
+            note = (f"Specialised to Python floats and NumPy float64s, "
+                    f"computed by {self.kernel}, which Numba compiles; "
+                    f"other inputs go to {self.fallback}.\n    ")
+        elif self.fallback and self.assume_arrays:
             kinds = [f"{p} (1-D)" if isinstance(p, analysis.Vector) else p
                      for p in self.assume_arrays]
             note = (f"Specialised to real float NumPy arrays "
@@ -696,8 +817,9 @@ class _Reverse(Transform):
             note = ""
         summary = (f"Gradient of {self.func.name} with respect to "
                    f"{', '.join(self.wrt)}.")
-        return self.function_def(self.function_name(self.arrays),
-                                 ssa.signature(self.func), body, summary, note)
+        return self.function_def(name or self.function_name(self.arrays),
+                                 ssa.signature(self.func, extra=arrays), body,
+                                 summary, note)
 
     def output_where(self):
         """"file:line: grad of f", at the function's last return."""
@@ -711,6 +833,8 @@ class _Reverse(Transform):
         self.runtime_checks += 1
         call = self.runtime_call(
             "check_scalar", [value, gast.Constant(self.output_where(), None)])
+        if self.kernel:  # (a kernel's output is a number)
+            return gast.Expr(call)
         test = gast.UnaryOp(gast.Not(), gast.Call(
             self.builtin("isinstance"), [value, self.builtin("float")], []))
         return gast.If(test, [gast.Expr(call)], [])
@@ -1031,8 +1155,7 @@ class _Reverse(Transform):
             self.defined.add(phi.target)
         self.line = saved_line
         if isinstance(stmt, ssa.For):
-            iterations = gast.Call(self.builtin("reversed"),
-                                   [ssa.render_operand(stmt.iter)], [])
+            iterations = self.backwards(stmt.iter)
             target = gast.Name(stmt.target, gast.Store(), None, None)
         else:
             self.trips[id(stmt)] = self.namer.fresh("_trips")
@@ -1278,15 +1401,67 @@ class _Reverse(Transform):
         recomputed = [ssa.render_assign(s) for s in recompute]
         prologue = []
         if taped:
-            if self.tape is None:
-                self.tape = self.namer.fresh("_tape")
             # (what a recomputation reads, it reads whole: `k = t`)
             pushed, popped = self.shapes_only(taped, recomputed + reverse_code)
             self.pushes[(id(region), place)] = pushed
-            pop = gast.Call(gast.Attribute(load(self.tape), "pop", gast.Load()),
-                            [], [])
+            pop = gast.Call(gast.Attribute(load(self.tape_of(region, place)),
+                                           "pop", gast.Load()), [], [])
             prologue.append(gast.Assign([_pack(popped, gast.Store())], pop, None))
         return prologue + recomputed
+
+    def tape_of(self, region, place):
+        """The tape that the values pushed at `place` of `region` go to:
+        Python code's one `_tape`; a compiled kernel's own tape for each
+        place, as a Numba list holds one kind of entry."""
+        key = (id(region), place)
+        if key not in self.tapes:
+            if self.tape is None or self.kernel:
+                self.tape = self.namer.fresh("_tape")
+            self.tapes[key] = self.tape
+        return self.tapes[key]
+
+    def is_range(self, operand):
+        """Is `operand` a range: `range(...)`, or a range's slice
+        (`reversed(range(n))` is `range(n)[::-1]`)?"""
+        made = self.definitions.get(getattr(operand, "name", None))
+        if made is None or made.spreads():
+            return False
+        if made.fn is range:
+            return True
+        return made.fn is operator.getitem and self.is_range(made.args[0]) \
+            and isinstance(made.args[1], ssa.Const) and isinstance(
+                made.args[1].value, slice)
+
+    def backwards(self, sequence):
+        """What a `for` loop over `sequence` iterates, last first:
+        `reversed(r)`; in a compiled kernel (Numba has no `reversed`), a
+        range counting down, or a sequence's reversed slice."""
+        iterations = ssa.render_operand(sequence)
+        if not self.kernel:
+            return gast.Call(self.builtin("reversed"), [iterations], [])
+        made = self.definitions.get(getattr(sequence, "name", None))
+        if not self.is_range(sequence):
+            return gast.Subscript(iterations, gast.Slice(
+                None, None, gast.Constant(-1, None)), gast.Load())
+
+        def of(*parts):  # r.start, len(r) - 1, ...
+            node = ssa.render_operand(sequence)
+            for part in parts:
+                node = gast.Attribute(node, part, gast.Load())
+            return node
+        last = gast.BinOp(gast.Call(self.builtin("len"), [
+            ssa.render_operand(sequence)], []), gast.Sub(),
+            gast.Constant(1, None))
+        if made.fn is range and len(made.args) == 1 and \
+                not made.spreads():  # range(n)
+            return gast.Call(self.builtin("range"), [
+                last, gast.Constant(-1, None), gast.Constant(-1, None)], [])
+        step = of("step")
+        return gast.Call(self.builtin("range"), [
+            gast.BinOp(of("start"), gast.Add(), gast.BinOp(
+                last, gast.Mult(), step)),
+            gast.BinOp(of("start"), gast.Sub(), of("step")),
+            gast.UnaryOp(gast.USub(), of("step"))], [])
 
     def loop_invariants(self, loop, block):
         """The values of `block`, the body of a loop in the outermost
@@ -1431,8 +1606,9 @@ class _Reverse(Transform):
         if pushed:
             value = pushed[0] if len(pushed) == 1 else gast.Tuple(
                 trees.clone(pushed), gast.Load())
-            push = gast.Call(gast.Attribute(load(self.tape), "append",
-                                            gast.Load()), [value], [])
+            push = gast.Call(gast.Attribute(load(self.tape_of(region, place)),
+                                            "append", gast.Load()), [value],
+                             [])
             out.append(gast.Expr(push))
         if trips and place == "end":
             out.append(ssa.assign(trips, gast.BinOp(
@@ -1626,6 +1802,33 @@ class _Reverse(Transform):
         if form is None:
             if stmt.fn is ssa.make_function and stmt.target in self.active:
                 return self.closure(stmt)
+            if self.kernel and stmt.fn is operator.getitem and \
+                    self.is_range(stmt.args[0]):
+                # (Numba's ranges have no items or slices: `for` with a
+                # `break`, `reversed(range(n))`)
+                index = stmt.args[1]
+                helper = "backwards" if isinstance(index, ssa.Const) and \
+                    index.value == slice(None, None, -1) else "range_item"
+                return codegen.located(ssa.assign(
+                    stmt.target, self.runtime_call(helper, [
+                        ssa.render_operand(a) for a in stmt.args[
+                            :1 if helper == "backwards" else 2]])),
+                    stmt.node)
+            if self.kernel and stmt.fn is range and not stmt.spreads() and \
+                    not stmt.kwargs:
+                # (Numba's range takes a float, where Python raises)
+                return codegen.located(ssa.assign(stmt.target, gast.Call(
+                    self.builtin("range"), [
+                        self.runtime_call("as_index", [ssa.render_operand(a)])
+                        if isinstance(a, ssa.Var) else ssa.render_operand(a)
+                        for a in stmt.args], [])), stmt.node)
+            if self.kernel and stmt.fn in _WIDENING and stmt.target not in \
+                    self.float_names() and not stmt.spreads():
+                # an int product may need more than Numba's 64 bits
+                return codegen.located(ssa.assign(
+                    stmt.target, self.runtime_call("python_mul", [
+                        ssa.render_operand(a) for a in stmt.args])),
+                    stmt.node)
             plain = _PLAIN_UPDATES.get(stmt.fn)
             if plain and self.assume_scalar and analysis.is_scalar(
                     stmt.args[0], self.scalars):
@@ -1758,6 +1961,16 @@ def _walk(stmts):
 # `a op= b` (runtime.iadd, ...) of a number is `a = a op b`
 _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
                   runtime.imul: gast.Mult, runtime.itruediv: gast.Div}
+# what a kernel's refusal calls the operations on more than numbers
+_KERNEL_REFUSALS = {
+    ssa.make_list: "a list", ssa.make_tuple: "a tuple", ssa.make_dict:
+    "a dict", operator.getitem: "an item of an array or sequence",
+    runtime.iterable: "a loop over an array or sequence",
+    runtime.setitem: "an assignment into an array or list",
+    runtime.setitem_in_place: "an assignment into an array or list",
+    runtime.appended: "`.append()`"}
+# the products of ints a kernel checks for Python's ints past 64 bits
+_WIDENING = {operator.mul, operator.imul, runtime.imul}
 
 def _reads_only(stmt):
     """Does `stmt` compute a new value from its operands, elementwise,
@@ -1806,6 +2019,32 @@ def _pack(names, ctx):
     if len(names) == 1:
         return gast.Name(names[0], ctx, None, None)
     return gast.Tuple([gast.Name(n, ctx, None, None) for n in names], ctx)
+
+
+def python_powers(generated):
+    """Write each `a ** b` of a kernel (`generated`, optimised) as
+    `runtime.python_pow(a, b)`, which Numba computes as Python does or
+    raises where Python would raise or make a complex number or a float of
+    ints (see s2sad.kernel_runtime)."""
+    name = generated.runtime_name
+    generated.imports.setdefault(name, runtime)
+
+    class Powers(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if not isinstance(node.op, gast.Pow):
+                return node
+            return gast.Call(gast.Attribute(load(name), "python_pow",
+                                            gast.Load()),
+                             [node.left, node.right], [])
+    Powers().visit(generated.tree)
+
+
+def _stored(node):
+    """An assignment target of a tuple of names (or a name) read as it."""
+    if isinstance(node, gast.Tuple):
+        return gast.Tuple([_stored(e) for e in node.elts], gast.Store())
+    return gast.Name(node.id, gast.Store(), None, None)
 
 
 def _reads(stmts):

@@ -1801,6 +1801,30 @@ def _dot_axis(b_nd):
     return max(b_nd - 2, 0)
 
 
+def python_pow(a, b):
+    """`a ** b`: how a kernel for Numba writes a power, to compute it as
+    Python does (see s2sad.kernel_runtime); as Python, the same."""
+    return a ** b
+
+
+def python_mul(a, b):
+    """`a * b`: how a kernel for Numba writes a product that may be of ints,
+    to check it fits in 64 bits (see s2sad.kernel_runtime)."""
+    return a * b
+
+
+def as_index(n):
+    """`n` as `range` takes it (`operator.index`): how a kernel for Numba
+    writes a loop count (see s2sad.kernel_runtime)."""
+    return operator.index(n)
+
+
+def range_item(r, k):
+    """`r[k]` of a range (as a kernel for Numba, whose ranges have no
+    items, writes it: see s2sad.kernel_runtime)."""
+    return r[k]
+
+
 def divide(a, b):
     """`a / b` as NumPy computes it, for Python numbers too (inf or nan where
     they raise): derivative statements divide values that may be either

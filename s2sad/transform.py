@@ -36,7 +36,9 @@ class Generated:
         derivative_names: names the derivative code assigns (adjoints,
             tangents, template temporaries): values that are floats.
         runtime_checks: how many unbroadcasts and shape checks it makes.
-        calls: the name of another generated function it calls, or None.
+        calls: the name of another generated function it calls, or a
+            tuple of the names of those it calls (the next ones, in
+            order), or None.
         taped: whether it keeps a tape for loops (and so cannot be
             differentiated again yet).
         floats: whether it is specialised to Python floats (its adjoints
@@ -45,8 +47,9 @@ class Generated:
 
     def __init__(self, tree, imports, derivative_names, runtime_checks=0,
                  calls=None, taped=False, tangent_names=None, callees=(),
-                 floats=False, float_values=()):
+                 floats=False, float_values=(), kernel=False):
         self.tree = tree
+        self.kernel = kernel  # compiled by Numba (see s2sad.kernels)
         self.float_values = float_values  # see optimize.float_valued
         self.floats = floats
         self.imports = imports

@@ -369,7 +369,8 @@ def test_what_cannot_be_described_stays_in_memory(tmp_path, monkeypatch):
         return scale(x) * x
 
     def has_entry(func):
-        key = diskcache.key(func, (0, False, False, True, "reverse", True))
+        key = diskcache.key(func, (0, False, False, True, "reverse", True,
+                                    "python", "raise"))
         return os.path.exists(tmp_path / (key + ".s2sad"))
     inner = outer(2.0)
     assert s2sad.grad(inner)(1.5) == 6.0
