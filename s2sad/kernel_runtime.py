@@ -116,8 +116,33 @@ def itruediv(a, b):
 
 
 @_compile
-def ipow(a, b):
-    return a ** b
+def ifloordiv(a, b):
+    return a // b
+
+
+@_compile
+def imod(a, b):
+    return a % b
+
+
+@_compile
+def iand(a, b):
+    return a & b
+
+
+@_compile
+def ior(a, b):
+    return a | b
+
+
+@_compile
+def ixor(a, b):
+    return a ^ b
+
+
+@_compile
+def irshift(a, b):
+    return a >> b
 
 
 @_compile
@@ -194,17 +219,42 @@ def _python_pow(a, b):
         return power_of_ints
     if not (isinstance(a, types.Number) and isinstance(b, types.Number)):
         return lambda a, b: a ** b  # (an array's: NumPy's semantics)
+    if isinstance(a, types.Complex) or isinstance(b, types.Complex):
+        return lambda a, b: a ** b
 
     def power(a, b):
         if a < 0 and b != math.floor(b):
             raise ValueError("complex in Python")
         if a == 0 and b < 0:
             raise ZeroDivisionError("0.0 cannot be raised to a negative power")
-        r = a ** b
+        # (a float to an int power as C's pow computes it, as Python does,
+        # not by repeated multiplication)
+        r = a ** float(b)
         if math.isinf(r) and math.isfinite(a) and math.isfinite(b):
             raise OverflowError("math range error")
         return r
     return power
+
+
+ipow = python_pow  # (`a **= b`)
+
+
+def python_lshift(a, b):
+    """`a << b` of ints: an error past 64 bits (Python's ints grow)."""
+    return a << b
+
+
+@overload(python_lshift)
+def _python_lshift(a, b):
+    def shifted(a, b):
+        if b < 0 or b >= 62 or a != 0 and \
+                math.log2(abs(a)) + b >= 62.0:
+            raise OverflowError("a large int in Python")
+        return a << b
+    return shifted
+
+
+ilshift = python_lshift
 
 
 def int_of(x):
@@ -269,6 +319,17 @@ def _checked(function, arity):
     return _compile(checked)
 
 
+def _to_int(function):
+    """`math.floor`, `ceil` or `trunc` of a number: an error for nan, inf
+    or beyond 64 bits, where Python's raises or makes a large int."""
+    def to_int(x):
+        if not -9.2e18 < x < 9.2e18:
+            raise OverflowError("not a 64-bit int")
+        return function(x)
+    to_int.__name__ = to_int.__qualname__ = function.__name__
+    return _compile(to_int)
+
+
 @_compile
 def _result(r, x, y):
     if math.isnan(r) and not (math.isnan(x) or math.isnan(y)):
@@ -289,6 +350,9 @@ for _name, _arity in [(name, 1) for name in (
         "expm1", "gamma", "lgamma", "log", "log10", "log1p", "log2", "sin",
         "sinh", "sqrt", "tan")] + [("pow", 2), ("atan2", 2), ("fmod", 2)]:
     _CHECKED[getattr(math, _name)] = _checked(getattr(math, _name), _arity)
+    setattr(math_module, _name, _CHECKED[getattr(math, _name)])
+for _name in ("floor", "ceil", "trunc"):
+    _CHECKED[getattr(math, _name)] = _to_int(getattr(math, _name))
     setattr(math_module, _name, _CHECKED[getattr(math, _name)])
 
 

@@ -173,7 +173,7 @@ class Kernel:
             # Numba raised and Python does not)
             self.reruns += 1
             return self.python(*args)
-        if self.numpy and not _finite(out):
+        if self.numpy and not _finite(out) or _complex(out):
             self.reruns += 1
             return self.python(*args)
         return out
@@ -256,6 +256,14 @@ def _global_reads(code):
 def _is_numba_error(exc):
     numba = sys.modules.get("numba")
     return numba is not None and isinstance(exc, numba.core.errors.NumbaError)
+
+
+def _complex(out):
+    """Is a number of a kernel's result complex (a constant `(-8.0) **
+    (1 / 3)` Numba computed: Python's gradient refuses it)?"""
+    if isinstance(out, tuple):
+        return any(_complex(o) for o in out)
+    return isinstance(out, complex)
 
 
 def _finite(out):

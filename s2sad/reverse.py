@@ -63,6 +63,10 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None,
         guard = general.scalar_guard(None)
         if not guard:
             raise general.not_compilable()
+        # (an argument not differentiated may be any number: an int `n` of
+        # `acc / n` runs compiled too)
+        guard = tuple(analysis.Number(p) if type(p) is str and p not in
+                      general.wrt else p for p in guard)
         names = [general.function_name(), general.function_name(True)]
         compiled = _Reverse(func, argnums, has_aux, with_value,
                             assume_scalar=guard, fallback=names[1],
@@ -1819,14 +1823,15 @@ class _Reverse(Transform):
                 # (Numba's range takes a float, where Python raises)
                 return codegen.located(ssa.assign(stmt.target, gast.Call(
                     self.builtin("range"), [
-                        self.runtime_call("as_index", [ssa.render_operand(a)])
-                        if isinstance(a, ssa.Var) else ssa.render_operand(a)
+                        ssa.render_operand(a) if isinstance(a, ssa.Const)
+                        and type(a.value) is int else self.runtime_call(
+                            "as_index", [ssa.render_operand(a)])
                         for a in stmt.args], [])), stmt.node)
             if self.kernel and stmt.fn in _WIDENING and stmt.target not in \
                     self.float_names() and not stmt.spreads():
                 # an int product may need more than Numba's 64 bits
                 return codegen.located(ssa.assign(
-                    stmt.target, self.runtime_call("python_mul", [
+                    stmt.target, self.runtime_call(_WIDENING[stmt.fn], [
                         ssa.render_operand(a) for a in stmt.args])),
                     stmt.node)
             plain = _PLAIN_UPDATES.get(stmt.fn)
@@ -1970,7 +1975,10 @@ _KERNEL_REFUSALS = {
     runtime.setitem_in_place: "an assignment into an array or list",
     runtime.appended: "`.append()`"}
 # the products of ints a kernel checks for Python's ints past 64 bits
-_WIDENING = {operator.mul, operator.imul, runtime.imul}
+_WIDENING = {operator.mul: "python_mul", operator.imul: "python_mul",
+             runtime.imul: "python_mul", operator.lshift: "python_lshift",
+             operator.ilshift: "python_lshift",
+             runtime.ilshift: "python_lshift"}
 
 def _reads_only(stmt):
     """Does `stmt` compute a new value from its operands, elementwise,

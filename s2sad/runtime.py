@@ -1819,6 +1819,12 @@ def as_index(n):
     return operator.index(n)
 
 
+def python_lshift(a, b):
+    """`a << b`: how a kernel for Numba writes a shift of ints, to check it
+    fits in 64 bits (see s2sad.kernel_runtime)."""
+    return a << b
+
+
 def range_item(r, k):
     """`r[k]` of a range (as a kernel for Numba, whose ranges have no
     items, writes it: see s2sad.kernel_runtime)."""

@@ -172,6 +172,10 @@ def test_python_computes_again_where_numba_would_differ():
         gh(1.0, 0.0)
 
 
+def floored(x, s):
+    return math.floor(x * s) + x
+
+
 def log_test(p, k):
     s = 0.0
     for i in range(k):
@@ -209,9 +213,15 @@ def sign_power(x, p):
     return x ** p
 
 
+def complex_constant(x):
+    return x * ((-8.0) ** (1 / 3))
+
+
 @pytest.mark.parametrize("f, args", [
     (log_test, (0.25, 5)), (exp_count, (1000.0,)), (high_power, (10.0,)),
-    (sign_power, (-2.0, 0.5)), (sign_power, (0.0, -1.0))])
+    (sign_power, (-2.0, 0.5)), (sign_power, (0.0, -1.0)),
+    (floored, (1.0, math.inf)), (floored, (1.0, math.nan)),
+    (complex_constant, (1.0,))])
 def test_python_errors_that_reach_no_result_are_raised(f, args):
     """Numba's math gives nan or inf where Python raises, and its powers
     differ; a nan that only meets a test, or an int(), never reaches the
@@ -231,9 +241,41 @@ def test_python_errors_that_reach_no_result_are_raised(f, args):
     assert kernels.kernel_of(g).reruns == reruns + 1
 
 
+def shifted(x, n):
+    return x * (1 << n)
+
+
+def updates(x, m):
+    m //= 2
+    m %= 7
+    m <<= 3
+    m **= 2
+    return x * m
+
+
+def collatz(x, m):
+    s = 0.0
+    while m != 1:
+        if m % 2 == 0:
+            m //= 2
+        else:
+            m = 3 * m + 1
+        s += x
+    return s
+
+
+def monthly(r):
+    return r ** 360 / (1.0 - (1.0 + r) ** -360)
+
+
 def test_ints_compute_as_python_ints():
-    """An int to a negative power, and ints past 64 bits."""
-    for f, args in [(discounted, (0.5, 10)), (big_ints, (1.5, 70))]:
+    """An int to a negative power, ints past 64 bits (products, shifts,
+    updates in place), math.floor of what no 64-bit int holds, and a float
+    to an int power as C's pow computes it (as Python does)."""
+    for f, args in [(discounted, (0.5, 10)), (big_ints, (1.5, 70)),
+                    (shifted, (1.5, 100)), (shifted, (1.5, 10)),
+                    (updates, (1.5, 101)), (collatz, (1.5, 27)),
+                    (floored, (1e20, 1.0)), (monthly, (1 + 0.05 / 12,))]:
         g = s2sad.value_and_grad(f, backend="numba")
         assert g(*args) == s2sad.value_and_grad(f)(*args)
         assert g(*args)[0] == f(*args)
@@ -250,14 +292,41 @@ def loops_of_every_form(x, n):
     return s
 
 
+STEPS = 5
+
+
+def constant_steps(x):
+    s = 0.0
+    for i in range(STEPS):
+        s += x * i
+    return s
+
+
+def mean_of(x, n):
+    acc = 0.0
+    for i in range(n):
+        acc += x * i
+    return acc / n
+
+
 def test_ranges_as_python_has_them():
     """`reversed(range(n))`, ranges with a step; a float loop count raises
-    as in Python (Numba's range takes one)."""
+    as in Python (Numba's range takes one), given or a module constant;
+    an int argument met in arithmetic runs compiled."""
+    global STEPS
     compiled_gradient(loops_of_every_form, (0.3, 7))
     g = s2sad.grad(loops_of_every_form, backend="numba")
     with pytest.raises(TypeError, match="cannot be interpreted as an "
                        "integer"):
         g(0.3, 5.0)
+    compiled_gradient(constant_steps, (0.5,))
+    STEPS = 6.0
+    try:
+        with pytest.raises(TypeError, match="cannot be interpreted"):
+            s2sad.grad(constant_steps, backend="numba")(0.5)
+    finally:
+        STEPS = 5
+    compiled_gradient(mean_of, (0.5, 100))
 
 
 def test_a_call_that_raises_does_not_stop_the_kernel():
