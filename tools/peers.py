@@ -272,7 +272,7 @@ def classic_ports(library):
 def peer_times(outcomes):
     """{peer name: seconds} of the peers that were timed."""
     return {name: o.seconds for name, o in outcomes.items()
-            if name not in ("hand-written", "s2sad")
+            if name != "hand-written" and not name.startswith("s2sad")
             and o.seconds is not None}
 
 
@@ -366,6 +366,26 @@ def s2sad_tools(suite):
     return [Tool("s2sad", prepare)]
 
 
+def numba_tools(suite):
+    """s2sad's gradient compiled by Numba (backend="numba"); its first call
+    (generate, compile and one run, with an empty disk cache) is reported
+    apart, as JAX jit's is."""
+    # (this directory's coverage.py is not the package Numba looks for)
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = sys.path[:]
+    sys.path[:] = [p for p in path if os.path.abspath(p or ".") != here]
+    try:
+        import numba  # noqa: F401  (ImportError: not installed)
+    finally:
+        sys.path[:] = path
+
+    def prepare(case):
+        program = getattr(suite.module, case.program)
+        return (s2sad.grad(program, argnums=case.argnums, backend="numba"),
+                case.args)
+    return [Tool("s2sad numba", prepare)]
+
+
 def autograd_tools(suite):
     import autograd
     functions = suite.ports("autograd")
@@ -437,16 +457,19 @@ def tangent_tools(suite):
 
 
 PEERS = [  # (maker, distributions whose versions the header names)
+    (numba_tools, ("numba",)),
     (autograd_tools, ("autograd",)),
     (jax_tools, ("jax", "jaxlib")),
     (torch_tools, ("torch",)),
     (tangent_tools, ("tangent-ad",)),
 ]
 MAKERS = {"hand-written": hand_tools, "s2sad": s2sad_tools,
+          "s2sad numba": numba_tools,
           "autograd": autograd_tools, "JAX": jax_tools,
           "JAX jit": jax_tools, "PyTorch": torch_tools,
           "tangent": tangent_tools}
-INSTALL = "pip install autograd jax jaxlib torch==2.13.0 tangent-ad"
+INSTALL = "pip install numba autograd jax jaxlib torch==2.13.0 tangent-ad"
+COMPILED = ("s2sad numba", "JAX jit")  # their first call is reported apart
 
 
 def make_tools(suite):
@@ -506,6 +529,8 @@ def may_be_slow(tool, case):
     process first: a loop count >= SLOW_LOOP, a case its suite keeps out of
     --quick, or eager JAX (milliseconds per step) on a case with a loop."""
     loops = [a for a in case.args if is_loop_count(a)]
+    if tool.name == "s2sad numba":  # (compiled, and on numbers only)
+        return False
     return (any(n >= SLOW_LOOP for n in loops)
             or not getattr(case, "quick", True)
             or tool.name == "JAX" and bool(loops))
@@ -679,7 +704,7 @@ def table(suite, results, tool_names):
     header = ["program", "class", "hand-written", "s2sad", "s2sad/hand",
               "hand peak mem", "s2sad mem/hand"]
     for name in peers:
-        header += [name] + (["JAX jit compile"] if name == "JAX jit" else [])
+        header += [name] + ([f"{name} compile"] if name in COMPILED else [])
     header.append("targets met")
     rows = []
     for case, outcomes in results:
@@ -694,7 +719,7 @@ def table(suite, results, tool_names):
                "-" if memory is None else ratio_text(memory)]
         for name in peers:
             row.append(cell(outcomes[name], hand))
-            if name == "JAX jit":
+            if name in COMPILED:
                 first = outcomes[name].first_call
                 row.append("-" if first is None else bench.fmt_time(first))
         rows.append(row + [targets(suite, case, outcomes)])
@@ -785,6 +810,14 @@ def footnotes(suite, tool_names, settings):
             "call (trace, compile, one run)."
             + (" XLA_FLAGS: `--xla_cpu_multi_thread_eigen=false "
                "intra_op_parallelism_threads=1`." if THREADS == 1 else ""))
+    if "s2sad numba" in tool_names:
+        notes.append(
+            "s2sad numba: `s2sad.grad(f, backend=\"numba\")`, the gradient "
+            "compiled by Numba (code on numbers only: array programs are "
+            "refused); `s2sad numba compile` is its first call (generate, "
+            "compile, one run) with the disk caches as the run found them "
+            "(S2SAD_CACHE_DIR empty: a cold compile). It is not a peer for "
+            "the targets.")
     if "PyTorch" in tool_names:
         notes.append(
             "PyTorch: `torch.autograd.grad(f(*args), inputs)` on float64 "
