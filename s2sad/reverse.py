@@ -1574,7 +1574,9 @@ class _Reverse(Transform):
         rule = analysis.rule_of(stmt)
         cheap = stmt.fn is ssa.identity or stmt.fn in _COMPARISONS or (
             stmt.fn is ssa.make_tuple and not stmt.spreads()) or (
-            rule is not None and rule.partials is not None)
+            rule is not None and rule.partials is not None and (
+                not self.kernel or stmt.fn in _ARITHMETIC))
+        # (compiled, a tape entry costs less than a `math.sin` again)
         return cheap and all(analysis.is_scalar(o, self.scalars)
                              for o in stmt.operands())
 
@@ -1966,6 +1968,9 @@ def _walk(stmts):
 # `a op= b` (runtime.iadd, ...) of a number is `a = a op b`
 _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
                   runtime.imul: gast.Mult, runtime.itruediv: gast.Div}
+# what a kernel computes again in the backward sweep rather than tape
+_ARITHMETIC = {operator.add, operator.sub, operator.mul, operator.truediv,
+               operator.neg, operator.pos, abs}
 # what a kernel's refusal calls the operations on more than numbers
 _KERNEL_REFUSALS = {
     ssa.make_list: "a list", ssa.make_tuple: "a tuple", ssa.make_dict:
