@@ -164,6 +164,12 @@ class Kernel:
             self._make()
         if self.failed is not None:
             return self.python(*args)
+        for a in args:
+            if a.__class__ is int and not -_INT64 <= a < _INT64:
+                # (a Python int no 64-bit int holds: Numba would take it as
+                # unsigned, or not at all)
+                self.reruns += 1
+                return self.python(*args)
         try:
             out = self.compiled(*args)
         except Exception as exc:
@@ -311,6 +317,7 @@ def refusal_of(exc, kernel):
 
 
 _MISSING = object()
+_INT64 = 2 ** 63
 
 
 def _contents(cell):

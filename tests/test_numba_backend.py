@@ -329,6 +329,17 @@ def test_ranges_as_python_has_them():
     compiled_gradient(mean_of, (0.5, 100))
 
 
+def scaled(x, n):
+    return x * (n + 1)
+
+
+def test_ints_no_64_bit_int_holds_run_as_python():
+    g = s2sad.value_and_grad(scaled, backend="numba")
+    for n in (3, 2 ** 63, 2 ** 64 + 5, -2 ** 70):
+        assert g(1.5, n) == s2sad.value_and_grad(scaled)(1.5, n)
+    assert kernels.kernel_of(g).failed is None
+
+
 def test_a_call_that_raises_does_not_stop_the_kernel():
     def ratio(x, y):
         return x / y
