@@ -400,3 +400,10 @@ def _as_index(n):
             raise TypeError("not an integer")
         return 0
     return refused
+
+
+@_compile
+def iterable(seq):
+    """What a `for` loop iterates: an array or a tuple of one kind, as it
+    is (Numba iterates those)."""
+    return seq

@@ -99,6 +99,7 @@ class Kernel:
         self.imports = imports
         self.fallback = fallback
         self.failed = None  # the refusal, once Numba could not compile it
+        self.refused = set()  # the kinds of arguments it could not, then
         self.reruns = 0  # calls run again as Python (see the module)
         self._make()
 
@@ -140,14 +141,19 @@ class Kernel:
         return numba_module().njit(cache=cache, boundscheck=True,
                                    pipeline_class=_pipeline())(self.function)
 
+    @staticmethod
+    def _kinds(args):
+        """What Numba compiles a kernel for: the arguments' types (None for
+        a value it has no type for)."""
+        typeof = numba_module().typeof
+        try:
+            return tuple(typeof(a) for a in args)
+        except Exception:
+            return None
+
     def _compiled_for(self, args):
         """Did Numba compile the kernel for these arguments' types?"""
-        numba = numba_module()
-        try:
-            kinds = tuple(numba.typeof(a) for a in args)
-        except Exception:  # (a value Numba has no type for)
-            return False
-        return kinds in self.compiled.overloads
+        return self._kinds(args) in self.compiled.overloads
 
     def _is_fresh(self):
         """Are the user's globals and cells it froze still those values?"""
@@ -162,7 +168,7 @@ class Kernel:
     def __call__(self, *args):
         if not self._is_fresh():
             self._make()
-        if self.failed is not None:
+        if self.failed is not None and self._kinds(args) in self.refused:
             return self.python(*args)
         for a in args:
             if a.__class__ is int and not -_INT64 <= a < _INT64:
@@ -196,8 +202,11 @@ class Kernel:
         refusal = refusal_of(exc, self.python)
         if self.fallback == "raise":
             raise refusal from None
+        kinds = self._kinds(args)
+        if kinds not in self.refused:  # (said once for each)
+            warn_fallback(refusal)
         self.failed = refusal
-        warn_fallback(refusal)
+        self.refused.add(kinds)
         return self.python(*args)
 
 

@@ -471,23 +471,26 @@ def test_arrays_are_refused_at_their_line():
 
 
 def test_what_numba_cannot_compile_is_refused_or_falls_back():
-    def f(x, names):
+    def f(x, items):
         s = x
-        for name in names:
-            s = s * x + len(name)
+        for item in items:
+            s = s * x + item
         return s
+    mixed = (1, 2.5)  # (Numba cannot loop over a tuple of two kinds)
     g = s2sad.grad(f, backend="numba")
     with pytest.raises(errors.UnsupportedSyntaxError,
                        match="backend='numba' cannot compile grad_f_numba: "
-                       "this line needs s2sad's runtime helper `iterable`"):
-        g(0.5, ("ab", "cde"))
+                       "Numba says"):
+        g(0.5, mixed)
     fallback = s2sad.grad(f, backend="numba", fallback="python")
     with pytest.warns(kernels.FallbackWarning, match="cannot compile"):
-        assert fallback(0.5, ("ab", "cde")) == \
-            s2sad.grad(f)(0.5, ("ab", "cde"))
+        assert fallback(0.5, mixed) == s2sad.grad(f)(0.5, mixed)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # said once
-        fallback(0.5, ("ab", "cde"))
+        fallback(0.5, mixed)
+        # other kinds of arguments still run compiled
+        assert fallback(0.5, (1.0, 2.0)) == s2sad.grad(f)(0.5, (1.0, 2.0))
+    assert kernels.kernel_of(fallback).compiled.signatures
 
     def on_arrays(x):
         return np.sum(x * x)
