@@ -8,6 +8,7 @@ it. Imported only with Numba installed.
 """
 
 import math
+import operator
 import types as types_module
 
 import numba
@@ -18,20 +19,40 @@ _compile = numba.njit(cache=True)
 
 
 @_compile
-def zeros_like(x):
-    """A zero adjoint of a number."""
+def _zero(x):
     return 0.0
 
 
-@_compile
-def unbroadcast(g, x):
-    """Adjoints of numbers need no summing."""
-    return g
+# a zero adjoint of a number, and what a tape keeps of a number for one
+zeros_like = like = _zero
 
 
 @_compile
-def unbroadcast_to(g, shape):
-    return g
+def _first(a, b):
+    return a
+
+
+# adjoints of numbers need no summing, no cast and no structure
+unbroadcast = unbroadcast_to = as_kind_of = tree_like = _first
+
+
+@_compile
+def _as_is(x):
+    return x
+
+
+# a number stays one; an array or a tuple of one kind is iterated as it is
+array_of = iterable = _as_is
+
+
+@_compile
+def _nothing(a, b):
+    return None
+
+
+# checks a number passes: a kernel's output is a number, numbers share no
+# memory and are rebound, never changed in place
+check_scalar = check_distinct = check_updatable = check_unshared = _nothing
 
 
 @_compile
@@ -41,38 +62,27 @@ def shape(x):
 
 
 @_compile
-def check_scalar(y, where):
-    """A number output needs no check (a kernel's output is one)."""
-    return None
-
-
-@_compile
-def as_kind_of(g, x):
-    """A real adjoint of a real value."""
-    return g
-
-
-@_compile
 def sign(x):
     """The derivative of abs, 0 at 0."""
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
 
 
 @_compile
-def logistic(x, y):
-    """1 / (1 + exp(y - x)), from exp(-|y - x|) <= 1, which cannot
-    overflow (the derivative of np.logaddexp(x, y) in x)."""
-    u = y - x
-    e = math.exp(-abs(u))
+def _logistic(u, e):
+    """1 / (1 + b ** u) from e = b ** -|u| <= 1, which cannot overflow."""
     return 1.0 / (1.0 + e) if u <= 0.0 else e / (1.0 + e)
 
 
 @_compile
+def logistic(x, y):
+    """1 / (1 + exp(y - x)), the derivative of np.logaddexp(x, y) in x."""
+    return _logistic(y - x, math.exp(-abs(y - x)))
+
+
+@_compile
 def logistic2(x, y):
-    """1 / (1 + 2 ** (y - x)) (np.logaddexp2's), as `logistic`."""
-    u = y - x
-    e = 2.0 ** -abs(u)
-    return 1.0 / (1.0 + e) if u <= 0.0 else e / (1.0 + e)
+    """1 / (1 + 2 ** (y - x)), np.logaddexp2's."""
+    return _logistic(y - x, 2.0 ** -abs(y - x))
 
 
 @_compile
@@ -82,67 +92,13 @@ def balanced_max_partial(x, y):
     return 1.0 if x > y else (0.5 if x == y else 0.0)
 
 
-@_compile
-def check_distinct(value, where):
-    """Numbers share no memory."""
-    return None
-
-
-@_compile
-def like(x):
-    """What a tape keeps of a number for a zero adjoint like it."""
-    return 0.0
-
-
-@_compile
-def iadd(a, b):
-    """`a += b` of numbers."""
-    return a + b
-
-
-@_compile
-def isub(a, b):
-    return a - b
-
-
-@_compile
-def imul(a, b):
-    return a * b
-
-
-@_compile
-def itruediv(a, b):
-    return a / b
-
-
-@_compile
-def ifloordiv(a, b):
-    return a // b
-
-
-@_compile
-def imod(a, b):
-    return a % b
-
-
-@_compile
-def iand(a, b):
-    return a & b
-
-
-@_compile
-def ior(a, b):
-    return a | b
-
-
-@_compile
-def ixor(a, b):
-    return a ^ b
-
-
-@_compile
-def irshift(a, b):
-    return a >> b
+# `a op= b` of numbers (`runtime.iadd`, ...): the operation, which Numba
+# compiles (`**=` and `<<=` below, as Python computes them)
+iadd, isub, imul, itruediv = (operator.add, operator.sub, operator.mul,
+                              operator.truediv)
+ifloordiv, imod = operator.floordiv, operator.mod
+iand, ior, ixor, irshift = (operator.and_, operator.or_, operator.xor,
+                            operator.rshift)
 
 
 @_compile
@@ -154,23 +110,6 @@ def range_item(r, k):
     if k < 0 or k >= n:
         raise IndexError("range object index out of range")
     return r.start + k * r.step
-
-
-@_compile
-def check_updatable(x, what):
-    """A number is rebound, never changed in place."""
-    return None
-
-
-@_compile
-def check_unshared(value, message):
-    return None
-
-
-@_compile
-def tree_like(g, x):
-    """The gradient of a number is a number."""
-    return g
 
 
 # NumPy's arithmetic on numbers: inf or nan where Python raises
@@ -186,16 +125,10 @@ def divide(a, b):
 
 @_numpy_errors
 def power(a, b):
-    """`a ** b`, inf for 0 to a negative power (a negative number to a
-    fractional power is nan here, complex in Python: the kernel's result
-    is then not finite, and Python computes it again)."""
+    """`a ** b` in derivative statements, inf for 0 to a negative power (a
+    negative number to a fractional power, nan here and complex in Python,
+    has raised at the function's own power first: `python_pow`)."""
     return a ** b
-
-
-@_compile
-def array_of(x):
-    """A number stays one."""
-    return x
 
 
 # -- Python's semantics where Numba's differ. A helper raises where Python
@@ -400,10 +333,3 @@ def _as_index(n):
             raise TypeError("not an integer")
         return 0
     return refused
-
-
-@_compile
-def iterable(seq):
-    """What a `for` loop iterates: an array or a tuple of one kind, as it
-    is (Numba iterates those)."""
-    return seq

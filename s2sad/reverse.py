@@ -548,10 +548,10 @@ class _Reverse(Transform):
         """The names of the module-level (or closure) arrays a kernel
         reads, which it takes as parameters: Numba would take a global's
         values as constants, and miss a change in place (`DATA[:] = ...`)."""
-        stored = set(trees.names(gast.Module(body, []), gast.Store))
-        loaded = sorted(set(trees.names(gast.Module(body, []), gast.Load))
-                        - stored - set(self.func.all_params) - set(
-                            self.imports))
+        module = gast.Module(body, [])
+        loaded = sorted(set(trees.names(module, gast.Load)) - set(
+            trees.names(module, gast.Store)) - set(self.func.all_params)
+            - set(self.imports))
         return [name for name in loaded
                 if isinstance(self.source.lookup(name), np.ndarray)]
 
@@ -1439,33 +1439,21 @@ class _Reverse(Transform):
     def backwards(self, sequence):
         """What a `for` loop over `sequence` iterates, last first:
         `reversed(r)`; in a compiled kernel (Numba has no `reversed`), a
-        range counting down, or a sequence's reversed slice."""
+        range counting down (`range(len(r) - 1, -1, -1)` of a `range(n)`,
+        else `runtime.backwards(r)`), or a sequence's reversed slice."""
         iterations = ssa.render_operand(sequence)
         if not self.kernel:
             return gast.Call(self.builtin("reversed"), [iterations], [])
-        made = self.definitions.get(getattr(sequence, "name", None))
         if not self.is_range(sequence):
             return gast.Subscript(iterations, gast.Slice(
                 None, None, gast.Constant(-1, None)), gast.Load())
-
-        def of(*parts):  # r.start, len(r) - 1, ...
-            node = ssa.render_operand(sequence)
-            for part in parts:
-                node = gast.Attribute(node, part, gast.Load())
-            return node
-        last = gast.BinOp(gast.Call(self.builtin("len"), [
-            ssa.render_operand(sequence)], []), gast.Sub(),
-            gast.Constant(1, None))
-        if made.fn is range and len(made.args) == 1 and \
-                not made.spreads():  # range(n)
+        made = self.definitions[sequence.name]
+        if made.fn is range and len(made.args) == 1:  # range(n)
+            last = gast.BinOp(gast.Call(self.builtin("len"), [iterations],
+                                        []), gast.Sub(), gast.Constant(1, None))
             return gast.Call(self.builtin("range"), [
                 last, gast.Constant(-1, None), gast.Constant(-1, None)], [])
-        step = of("step")
-        return gast.Call(self.builtin("range"), [
-            gast.BinOp(of("start"), gast.Add(), gast.BinOp(
-                last, gast.Mult(), step)),
-            gast.BinOp(of("start"), gast.Sub(), of("step")),
-            gast.UnaryOp(gast.USub(), of("step"))], [])
+        return self.runtime_call("backwards", [iterations])
 
     def loop_invariants(self, loop, block):
         """The values of `block`, the body of a loop in the outermost
@@ -1808,34 +1796,10 @@ class _Reverse(Transform):
         if form is None:
             if stmt.fn is ssa.make_function and stmt.target in self.active:
                 return self.closure(stmt)
-            if self.kernel and stmt.fn is operator.getitem and \
-                    self.is_range(stmt.args[0]):
-                # (Numba's ranges have no items or slices: `for` with a
-                # `break`, `reversed(range(n))`)
-                index = stmt.args[1]
-                helper = "backwards" if isinstance(index, ssa.Const) and \
-                    index.value == slice(None, None, -1) else "range_item"
-                return codegen.located(ssa.assign(
-                    stmt.target, self.runtime_call(helper, [
-                        ssa.render_operand(a) for a in stmt.args[
-                            :1 if helper == "backwards" else 2]])),
-                    stmt.node)
-            if self.kernel and stmt.fn is range and not stmt.spreads() and \
-                    not stmt.kwargs:
-                # (Numba's range takes a float, where Python raises)
-                return codegen.located(ssa.assign(stmt.target, gast.Call(
-                    self.builtin("range"), [
-                        ssa.render_operand(a) if isinstance(a, ssa.Const)
-                        and type(a.value) is int else self.runtime_call(
-                            "as_index", [ssa.render_operand(a)])
-                        for a in stmt.args], [])), stmt.node)
-            if self.kernel and stmt.fn in _WIDENING and stmt.target not in \
-                    self.float_names() and not stmt.spreads():
-                # an int product may need more than Numba's 64 bits
-                return codegen.located(ssa.assign(
-                    stmt.target, self.runtime_call(_WIDENING[stmt.fn], [
-                        ssa.render_operand(a) for a in stmt.args])),
-                    stmt.node)
+            value = self.kernel_form(stmt) if self.kernel else None
+            if value is not None:
+                return codegen.located(ssa.assign(stmt.target, value),
+                                       stmt.node)
             plain = _PLAIN_UPDATES.get(stmt.fn)
             if plain and self.assume_scalar and analysis.is_scalar(
                     stmt.args[0], self.scalars):
@@ -1851,6 +1815,32 @@ class _Reverse(Transform):
                            self.dispatch_call(site, "vjp_functions")),
                 ssa.unpack([stmt.target, kept[1]],
                            self.dispatched_call(site, forward))]
+
+    def kernel_form(self, stmt):
+        """The value of a primal statement as a kernel computes it where
+        Numba's own would differ from Python's, or None:
+        `runtime.range_item(r, k)` and `runtime.backwards(r)` (Numba's
+        ranges have no items or slices: a `for` with a `break`,
+        `reversed(range(n))`), `range(runtime.as_index(n))` (Numba's range
+        takes a float), `runtime.python_mul(a, b)` (an int product may need
+        more than 64 bits)."""
+        if stmt.spreads() or stmt.kwargs:
+            return None
+        args = [ssa.render_operand(a) for a in stmt.args]
+        if stmt.fn is operator.getitem and self.is_range(stmt.args[0]):
+            index = stmt.args[1]
+            if isinstance(index, ssa.Const) and \
+                    index.value == slice(None, None, -1):
+                return self.runtime_call("backwards", args[:1])
+            return self.runtime_call("range_item", args)
+        if stmt.fn is range:
+            return gast.Call(self.builtin("range"), [
+                node if isinstance(a, ssa.Const) and type(a.value) is int
+                else self.runtime_call("as_index", [node])
+                for a, node in zip(stmt.args, args)], [])
+        if stmt.fn in _WIDENING and stmt.target not in self.float_names():
+            return self.runtime_call(_WIDENING[stmt.fn], args)
+        return None
 
     def residuals_in(self, stmts, nested=True):
         """The names keeping calls' residuals (and pull functions) in

@@ -1825,6 +1825,12 @@ def python_lshift(a, b):
     return a << b
 
 
+def backwards(r):
+    """`r[::-1]`, a range counting down: how a kernel for Numba writes a
+    range read last first (see s2sad.kernel_runtime)."""
+    return r[::-1]
+
+
 def range_item(r, k):
     """`r[k]` of a range (as a kernel for Numba, whose ranges have no
     items, writes it: see s2sad.kernel_runtime)."""

@@ -309,6 +309,13 @@ def mean_of(x, n):
     return acc / n
 
 
+def reversed_then_log(x, n, c):
+    s = x
+    for k in reversed(range(1, n, 2)):
+        s = s + 0.1 * x * k
+    return s * math.log(c)
+
+
 def test_ranges_as_python_has_them():
     """`reversed(range(n))`, ranges with a step; a float loop count raises
     as in Python (Numba's range takes one), given or a module constant;
@@ -327,6 +334,10 @@ def test_ranges_as_python_has_them():
     finally:
         STEPS = 5
     compiled_gradient(mean_of, (0.5, 100))
+    # a range read backwards, run again as Python where the kernel raises
+    compiled_gradient(reversed_then_log, (0.3, 9, 2.0))
+    with pytest.raises(ValueError, match="math domain error"):
+        s2sad.grad(reversed_then_log, backend="numba")(0.3, 9, 0.0)
 
 
 def scaled(x, n):
