@@ -179,9 +179,13 @@ def _scalar_result(stmt, scalars, ranges):
         return True  # (math.prod of arrays is an array)
     if is_total(stmt):
         return True  # (a NumPy number or 0-d array)
+    if stmt.fn in _NUMBERS_OF_NUMBERS:  # (a gradient's 1 of a number, ...)
+        return all(is_scalar(a, scalars) for a in stmt.operands()
+                   if not isinstance(getattr(a, "value", None), str))
     rule = rule_of(stmt)
-    elementwise = stmt.fn is ssa.identity or (
-        rule is not None and rule.partials is not None)
+    elementwise = stmt.fn is ssa.identity or stmt.fn in ON_NUMBERS or \
+        isinstance(stmt.fn, np.ufunc) or (
+            rule is not None and rule.partials is not None)
     return elementwise and all(is_scalar(a, scalars) for a in stmt.operands())
 
 
@@ -297,14 +301,34 @@ def deciding_only(func, param):
     return tested
 
 
+def _ranges(func):
+    """The names holding ranges: `range(...)`, and what a `for` with a
+    `break` iterates of one, `runtime.iterable(r)`."""
+    ranges = set()
+    for s in ssa.walk(func.body):
+        if isinstance(s, ssa.Assign) and (s.fn is range or s.fn is
+                                          runtime.iterable and getattr(
+                                              s.args[0], "name", None)
+                                          in ranges):
+            ranges.add(s.target)
+    return ranges
+
+
+def _range_item(stmt, ranges, indices):
+    """Is `stmt` `r[k]` of a range `r` at an int `k` among `indices` (as
+    a `for` with a `break` reads its range)?"""
+    return stmt.fn is operator.getitem and len(stmt.args) == 2 and all(
+        isinstance(o, ssa.Var) for o in stmt.args) and \
+        stmt.args[0].name in ranges and stmt.args[1].name in indices
+
+
 def indexed_only(func, param):
     """Is `param` read only as `param[i]`, i an int (a loop variable over a
     range, an int constant, int arithmetic of them: `ys[t - 1]`), by
     unpacking (`a, b = params`), and by `len` and `.shape` (its
     metadata): items of a time series read in a scalar loop, or of a
     parameter vector, which are numbers when it is a 1-D float array?"""
-    ranges = {a.target for a in ssa.walk(func.body)
-              if isinstance(a, ssa.Assign) and a.fn is range}
+    ranges = _ranges(func)
     ints = {s.target for s in ssa.walk(func.body)
             if isinstance(s, ssa.For) and isinstance(s.iter, ssa.Var)
             and s.iter.name in ranges}
@@ -313,10 +337,11 @@ def indexed_only(func, param):
         changed = False
         for stmt in ssa.walk(func.body):
             if isinstance(stmt, ssa.Assign) and stmt.target not in ints \
-                    and stmt.fn in _INT_ARITHMETIC and stmt.args and all(
+                    and (stmt.fn in _INT_ARITHMETIC and stmt.args and all(
                         isinstance(o, ssa.Var) and o.name in ints
                         or isinstance(o, ssa.Const) and type(o.value) is int
-                        for o in stmt.args):
+                        for o in stmt.args) or _range_item(stmt, ranges,
+                                                           ints)):
                 ints.add(stmt.target)
                 changed = True
     found = False
@@ -359,8 +384,7 @@ def known_scalars(func, assume=()):
     dropped when its operands are not all rank 0, so loop-carried values
     that stay numbers are found.
     """
-    ranges = {s.target for s in ssa.walk(func.body)
-              if isinstance(s, ssa.Assign) and s.fn is range}
+    ranges = _ranges(func)
     shapes = {s.target for s in ssa.walk(func.body)
               if isinstance(s, ssa.Assign) and _reads_attribute(s, "shape")}
     defs = []  # (name, test)
@@ -387,6 +411,10 @@ def known_scalars(func, assume=()):
                     node.fn is operator.getitem and isinstance(
                     node.args[0], ssa.Var) and node.args[0].name in vectors:
                 ok = True  # an item (its index: see `indexed_only`)
+            elif isinstance(node, ssa.Assign) and \
+                    node.fn is operator.getitem and isinstance(
+                    node.args[0], ssa.Var) and node.args[0].name in ranges:
+                ok = is_scalar(node.args[1], scalars)  # an int of a range
             elif isinstance(node, ssa.Assign) and (any(
                     _reads_attribute(node, a) for a in ("size", "ndim")) or
                     node.fn is operator.getitem and isinstance(
@@ -414,30 +442,72 @@ def _reads_attribute(stmt, name):
         stmt.args[1], ssa.Const) and stmt.args[1].value == name
 
 
-def uses_complex(func):
+def uses_complex(func, real_inputs=False):
     """Does the function make complex values (a complex literal, or a call
     such as np.fft.fft)? Its reverse sweep then takes the real part of every
-    adjoint flowing into a real value (see runtime.unbroadcast)."""
+    adjoint flowing into a real value (see runtime.unbroadcast). With
+    `real_inputs` (a variant on floats), `np.real(x)` and the like, which
+    make reals of reals (a derivative of `abs` has it), do not count."""
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign):
             if any(isinstance(o, ssa.Const) and isinstance(o.value, complex)
                    for o in stmt.operands()):
                 return True
             rule = rule_of(stmt)
-            if stmt.fn is complex or (rule is not None and rule.makes_complex):
+            if stmt.fn is complex or (rule is not None and rule.makes_complex
+                                      and not (real_inputs and stmt.fn in
+                                               _REAL_OF_REAL)):
                 return True
     return False
 
 
-def is_elementwise_program(func, active_names):
-    """Do all active statements use elementwise rules (or copies)?"""
+_REAL_OF_REAL = {np.real, np.imag, np.conj, np.conjugate, np.real_if_close}
+
+
+def is_elementwise_program(func, active_names, tuples=(), identities=()):
+    """Do all active statements use elementwise rules (or copies, or make
+    one of the tuples named `tuples`, or call one of `identities`)?"""
+    return not_elementwise(func, active_names, tuples, identities) is None
+
+
+def not_elementwise(func, active_names, tuples=(), identities=()):
+    """The first active statement that uses no elementwise rule and is no
+    copy (nor makes one of `tuples`, nor calls one of `identities`, nor,
+    with those, has a zero derivative), or None."""
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and stmt.target in active_names:
             rule = rule_of(stmt)
             if stmt.fn is not ssa.identity and (
-                    rule is None or rule.partials is None):
-                return False
-    return True
+                    rule is None or rule.partials is None) and not (
+                    stmt.fn is ssa.make_tuple and stmt.target in tuples
+                    or stmt.fn in identities or identities and
+                    rule is not None and not rule.differentiable):
+                return stmt
+    return None
+
+
+# the helpers of generated code that give their first argument back when
+# all their arguments are real numbers (as a float, `runtime.gradient`): a
+# derivative of a derivative calls them
+NUMBER_IDENTITIES = {runtime.broadcast_like, runtime.unbroadcast,
+                     runtime.unbroadcast_to, runtime.as_kind_of,
+                     runtime.gradient, runtime.array_of, np.real, np.conj,
+                     np.conjugate}
+# what gives numbers of numbers, though no elementwise rule: the seed of
+# generated code (the 1 of a gradient), its zeros, a partial of `max`,
+# tests, and the operators on ints
+_NUMBERS_OF_NUMBERS = {
+    runtime.seed, runtime.zero_tangent, runtime.zeros_like,
+    runtime.balanced_max_partial, runtime.sign, bool, operator.eq, operator.ne, operator.lt,
+    operator.le, operator.gt, operator.ge, operator.is_, operator.is_not,
+    operator.not_, operator.floordiv, np.floor_divide, operator.invert,
+    operator.and_, operator.or_, operator.xor, operator.lshift,
+    operator.rshift, runtime.ifloordiv, runtime.iand, runtime.ior,
+    runtime.ixor, runtime.ilshift, runtime.irshift}
+# what code on numbers may call besides elementwise functions: those, and
+# `np.where(c, a, b)`, `a if c else b` (as a derivative of `np.maximum`
+# has it)
+ON_NUMBERS = NUMBER_IDENTITIES | {np.where}
 
 
 # -- shapes --

@@ -208,15 +208,7 @@ class Derivative:
 
     def _refresh(self):
         options = self._derive_options()
-        try:
-            made = _derived(self._f, self._options[0], None, **options)
-        except errors.UnsupportedSyntaxError as exc:
-            if options["backend"] == "python" or \
-                    options["fallback"] != "python":
-                raise
-            kernels.warn_fallback(exc)  # (refused as it was generated)
-            made = _derived(self._f, self._options[0], None,
-                            **dict(options, backend="python"))
+        made = _derived(self._f, self._options[0], None, **options)
         self._instance, self._current, self._fresh = made
         target = self._current
         if calls.has_rule(self._f):  # np.tanh: a wrapper per arity
@@ -690,7 +682,8 @@ def generated_function(f, mode="reverse", argnums=0, optimize=True):
     "tangents) or s2sad.jvp(s2sad.grad(f), primals, tangents))")
 @_located
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
-        has_aux: bool = False) -> tuple:
+        has_aux: bool = False, *, backend: str = "python",
+        fallback: str = "raise") -> tuple:
     """Forward mode: `fun(*primals)` and its derivative along `tangents`,
     as `jax.jvp`.
 
@@ -702,11 +695,14 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
             has no derivative: its tangent must be None or zeros (of any
             kind, as JAX's float0), and a nonzero one is refused.
         has_aux: fun returns `(output, aux)`; aux is returned as it is.
+        backend, fallback: as `grad`'s: with backend="numba", the jvp of
+            code on numbers is compiled by Numba.
 
     Returns:
         `(fun(*primals), J @ tangents)`, or `(output, J @ tangents, aux)`
         with has_aux.
     """
+    kernels.check_backend(backend, fallback)
     primals, tangents = _primals_and_tangents(fun, primals, tangents, "jvp")
     argnums = _with_tangents(primals, tangents)
     if not argnums:
@@ -715,7 +711,8 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
     else:
         # the dispatch generated code uses for a call: any callable, *args
         value, tangent = calls.jvp(fun, primals, {}, {
-            i: tangents[i] for i in argnums}, owned=True)
+            i: tangents[i] for i in argnums}, owned=True, backend=backend,
+            fallback=fallback)
         tangent = runtime.tangents(tangent, value, (primals, tangents))
     if has_aux:
         _check_aux(value, fun)
@@ -872,7 +869,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     "use s2sad.jacfwd inside it (differentiated), or call s2sad.linearize "
     "outside it")
 @_located
-def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+def linearize(fun: Callable, *primals: Any, has_aux: bool = False,
+              backend: str = "python", fallback: str = "raise") -> tuple:
     """`(fun(*primals), f_jvp)`, as `jax.linearize`: `f_jvp(*tangents)` is
     the derivative of fun at primals along tangents (one per primal).
     (`(output, f_jvp, aux)` with has_aux.)
@@ -881,8 +879,9 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     forward-mode code at primals again, so its cost is one JVP. fun is
     called on copies of primals, taken here: a fun that changes its
     arguments in place changes neither the caller's nor the point f_jvp
-    differentiates at.
+    differentiates at. (`backend`, `fallback`: as `jvp`'s.)
     """
+    kernels.check_backend(backend, fallback)
     primals = _copied(primals)
     value = _plain_call(fun, _copied(primals), "linearize")
     if has_aux:
@@ -891,7 +890,8 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     @_located
     def f_jvp(*tangents):
         _primals_and_tangents(fun, primals, tangents, "linearize's f_jvp")
-        return jvp(fun, primals, tangents, has_aux=has_aux)[1]
+        return jvp(fun, primals, tangents, has_aux=has_aux, backend=backend,
+                   fallback=fallback)[1]
     return (value[0], f_jvp, value[1]) if has_aux else (value, f_jvp)
 
 
@@ -1262,25 +1262,31 @@ def _size(tree):
 
 @_located
 def jacfwd(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
-           holomorphic: bool = False) -> Callable:
+           holomorphic: bool = False, *, backend: str = "python",
+           fallback: str = "raise") -> Callable:
     """The Jacobian of `fun` by forward mode, as `jax.jacfwd`: one JVP per
     input element.
 
     Returns a function of fun's arguments giving an array of shape
     `fun(...).shape + x.shape` for `argnums` an int (a tuple of them for a
     tuple of argnums); `(jacobian, aux)` with has_aux. Integer inputs are
-    refused; complex ones need holomorphic=True.
+    refused; complex ones need holomorphic=True. (`backend`, `fallback`:
+    as `jvp`'s.)
     """
+    kernels.check_backend(backend, fallback)
     return _Transformed(_jacfwd, fun, argnums=_tuple(argnums),
-                        has_aux=has_aux, holomorphic=holomorphic)
+                        has_aux=has_aux, holomorphic=holomorphic,
+                        backend=backend, fallback=fallback)
 
 
-def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False):
+def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
+            backend="python", fallback="raise"):
     # as `_jacrev`, through calls.jvp_function
     positions = (argnums,) if isinstance(argnums, int) else argnums
     _check_inputs(f, args, positions, holomorphic, False, "jacfwd")
     jvp_fn = calls.jvp_function(f, args, (), (calls.FUNCTION,)
-                                + tuple(positions), owned=True)
+                                + tuple(positions), owned=True,
+                                backend=backend, fallback=fallback)
     values = runtime.bound(f)  # a closure's values, held
     held = runtime.bound(runtime.zeros_like(f))
     dtype = complex if holomorphic else float
@@ -1291,7 +1297,8 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False):
     out = aux = None
     for i in positions:
         x = np.asarray(args[i], dtype=dtype)
-        zeros = [np.zeros_like(np.asarray(args[j], dtype=dtype))
+        zeros = [_like(args[j], np.zeros_like(np.asarray(args[j],
+                                                         dtype=dtype)))
                  for j in positions]
         block = []
         for idx in np.ndindex(*x.shape):
@@ -1400,12 +1407,28 @@ def _map_leaves(tree, function):
 
 @_located
 def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
-            holomorphic: bool = False) -> Callable:
+            holomorphic: bool = False, *, backend: str = "python",
+            fallback: str = "raise") -> Callable:
     """The Hessian of a scalar function, as `jax.hessian`: forward over
     reverse, the forward-mode Jacobian of s2sad's gradient (shape
     `x.shape + x.shape`). For a tuple of argnums, a tuple of tuples:
     `H[i][j]` has shape `x_i.shape + x_j.shape`. `(hessian, aux)` with
-    has_aux."""
+    has_aux.
+
+    With backend="numba", the Hessian of code on numbers (real numbers
+    at argnums) is forward over forward mode compiled by Numba: one call
+    of the compiled second derivative per entry of its upper triangle.
+    Other arguments (arrays) take the Python Hessian. (`fallback`: as
+    `grad`'s.)"""
+    kernels.check_backend(backend, fallback)
+    if backend == "numba" and not holomorphic:
+        compiled = _Transformed(
+            _hessian_compiled, fun, argnums=_tuple(argnums), has_aux=has_aux,
+            fallback=fallback, python=hessian(fun, argnums, has_aux))
+        compiled.__s2sad_not_differentiated__ = (
+            "hessian", "leave out backend='numba' for a Hessian inside "
+            "differentiated code")
+        return compiled.called("hessian")
     argnums = _tuple(argnums)
     # a holomorphic gradient is jacrev's (grad's generated code is real)
     gradient = functools.partial(jacrev, holomorphic=True) if holomorphic \
@@ -1416,6 +1439,50 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
     rows = tuple(jacfwd(gradient(fun, i, has_aux), argnums, has_aux,
                         holomorphic).called("hessian") for i in argnums)
     return _Transformed(_hessian_blocks, rows, has_aux=has_aux)
+
+
+def _hessian_compiled(f, *args, argnums, has_aux, fallback, python):
+    """hessian's with backend='numba' (see `hessian`); `python`: the
+    Python Hessian, for arguments at argnums that are not real numbers."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    if not all(runtime.is_number(args[i]) for i in positions):
+        return python(*args)
+    _check_inputs(f, args, positions, False, False, "hessian")
+    second = _second_derivative(f, args, positions, fallback)
+    k, aux = len(positions), None
+    rows = [[None] * k for _ in range(k)]
+    for i in range(k):
+        for j in range(i, k):
+            (value, _), (_, entry) = second(i, j)
+            if has_aux:
+                _check_aux(value, f)
+                aux, entry = value[1], entry[0]
+            if not runtime.is_number(entry):
+                return python(*args)  # (it says what the output is)
+            rows[i][j] = rows[j][i] = np.asarray(float(entry))
+    out = rows[0][0] if isinstance(argnums, int) else tuple(
+        tuple(row) for row in rows)
+    return (out, aux) if has_aux else out
+
+
+def _second_derivative(f, args, positions, fallback, outer=None):
+    """The second derivative of `f` at `args` along two directions, by
+    forward over forward mode compiled by Numba: a function of (i, j)
+    giving `((value, tangent), (its tangent))` for the inner tangent the
+    i-th unit vector of the arguments at `positions` and the outer one
+    the j-th (or, j None, the tangents `outer`)."""
+    fn, leading, keywords = calls.target(f, len(args))
+    shifted, _ = _check_argnums(fn, positions, len(leading), f)
+    first = derive.derive(fn, shifted, mode="forward", owned=True)
+    second = derive.derive(first, shifted, mode="forward", owned=True,
+                           backend="numba", fallback=fallback)
+    units = [tuple(float(m == n) for m in range(len(positions)))
+             for n in range(len(positions))]
+
+    def call(i, j):
+        return second(*leading, *args, *units[i],
+                      *(units[j] if j is not None else outer), **keywords)
+    return call
 
 
 def _hessian_blocks(rows, *args, has_aux=False):
@@ -1481,23 +1548,37 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
     "call s2sad.hvp outside the differentiated function, or use "
     "s2sad.hessian inside it (differentiated)")
 @_located
-def hvp(f: Callable, primals: Sequence, tangents: Sequence) -> tuple:
+def hvp(f: Callable, primals: Sequence, tangents: Sequence, *,
+        backend: str = "python", fallback: str = "raise") -> tuple:
     """Hessian-vector product of a scalar function at `primals` along
     `tangents`: the JVP of its gradient (forward over reverse).
 
     A tangent of None holds that argument constant (data, say); the Hessian
-    is taken with respect to the others.
+    is taken with respect to the others. With backend="numba", the product
+    at real numbers is forward over forward mode compiled by Numba (one
+    call of the compiled second derivative per number), as `hessian`'s.
 
     Returns:
         A tuple with the product for each primal (None where held constant).
     """
+    kernels.check_backend(backend, fallback)
     primals, tangents = _primals_and_tangents(f, primals, tangents, "hvp")
     argnums = _with_tangents(primals, tangents)
     if not argnums:  # every argument held constant
         return (None,) * len(primals)
-    gradient = grad(f, argnums=argnums)
-    _, product = jvp(gradient, primals, tuple(
-        t if i in argnums else None for i, t in enumerate(tangents)))
+    product = None
+    if backend == "numba" and all(
+            runtime.is_number(primals[i]) and runtime.is_number(tangents[i])
+            for i in argnums):
+        second = _second_derivative(f, primals, argnums, fallback, tuple(
+            tangents[i] for i in argnums))
+        product = tuple(second(i, None)[1][1] for i in range(len(argnums)))
+        if not all(map(runtime.is_number, product)):
+            product = None  # (the Python hvp says what the output is)
+    if product is None:
+        gradient = grad(f, argnums=argnums)
+        _, product = jvp(gradient, primals, tuple(
+            t if i in argnums else None for i, t in enumerate(tangents)))
     parts = iter(product)
     return tuple(next(parts) if i in argnums else None
                  for i in range(len(primals)))

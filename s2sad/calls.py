@@ -452,14 +452,16 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
     return _bound(generated, flat.fixed(leading), bound), pull
 
 
-def jvp_function(function, args, keywords, slots, spread=(), owned=False):
+def jvp_function(function, args, keywords, slots, spread=(), owned=False,
+                 backend="python", fallback="raise"):
     """The function computing a call `function(*args, **kwargs)` and its
     tangent: it takes the call's own arguments, then one tangent per slot
     (a sequence, one per item, for a `*xs` slot), then the call's keywords,
-    and returns (value, tangent)."""
+    and returns (value, tangent). (`backend`, `fallback`: see
+    `derive.derive`.)"""
     if recomputed(function) is not None:  # (only reverse recomputes)
         return jvp_function(recomputed(function).fn, args, keywords, slots,
-                            spread, owned)
+                            spread, owned, backend, fallback)
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -472,7 +474,8 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False):
         return _bound(functools.partial(adapter, fn.jvp), flat.fixed(leading),
                       bound)
     generated = derive.derive(_as_function(fn, nargs, keywords),
-                              binding.argnums, mode="forward", owned=owned)
+                              binding.argnums, mode="forward", owned=owned,
+                              backend=backend, fallback=fallback)
     adapter = _adapter("jvp", generated.tangent_names, nargs, binding, flat,
                        keywords, args=leading + flat.args)
     return _bound(functools.partial(adapter, generated), flat.fixed(leading),
@@ -488,11 +491,12 @@ def vjp(function, args, kwargs, slots, spread=(), owned=False):
     return value, functools.partial(pull, residuals)
 
 
-def jvp(function, args, kwargs, tangents, spread=(), owned=False):
+def jvp(function, args, kwargs, tangents, spread=(), owned=False,
+        backend="python", fallback="raise"):
     """`function(*args, **kwargs)` and its tangent along `tangents`, a dict
     slot -> tangent of that argument (one per item for a `*xs` slot)."""
     fn = jvp_function(function, args, tuple(kwargs), tuple(tangents), spread,
-                      owned)
+                      owned, backend, fallback)
     return fn(*_spread(args, spread), *tangents.values(), **kwargs)
 
 

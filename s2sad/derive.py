@@ -90,9 +90,10 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
             `grad`, `vjp` or `jvp`, not from generated code), so it may
             update its arguments in place: generated code never changes
             them. A gradient ("reverse") is always owned.
-        backend: "python", or "numba": a gradient of code on numbers is
-            compiled by Numba (see `kernels`); `fallback` ("raise" or
-            "python") says what its kernel does when Numba cannot.
+        backend: "python", or "numba": a gradient or jvp of code on
+            numbers is compiled by Numba (see `kernels`); `fallback`
+            ("raise" or "python") says what is done when Numba cannot: a
+            refusal, or the Python derivative with one warning.
 
     Returns:
         A generated function bound to func's closure and defaults, with
@@ -119,7 +120,17 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
         disk_key = None if saving else diskcache.key(func, options)
         transformation = _load(disk_key, key, func, options)
         if transformation is None:
-            transformation = _build(key, func, *options)
+            try:
+                transformation = _build(key, func, *options)
+            except errors.UnsupportedSyntaxError as exc:
+                if backend == "python" or fallback != "python":
+                    raise
+                # refused as it was generated: the Python derivative, kept
+                # under this key (the refusal said once)
+                kernels.warn_fallback(exc)
+                options = options[:6] + ("python", "raise")
+                disk_key = None
+                transformation = _build(key, func, *options)
             transformation.options = options
             if disk_key is not None:
                 _save(disk_key, transformation)
@@ -607,7 +618,7 @@ def _generate(lowered, mode, argnums, has_aux, with_value, build,
         inplace.update_in_place(lowered, mode)
     try:
         if mode == "forward":
-            return [forward.transform(lowered, argnums)]
+            return forward.transform(lowered, argnums, backend)
         if mode == "vjp":
             return reverse.transform_vjp(lowered, argnums)
         return reverse.transform(lowered, argnums, has_aux, with_value,

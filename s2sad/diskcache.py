@@ -45,6 +45,7 @@ import warnings
 import gast
 import numpy as np
 
+from s2sad import errors
 from s2sad.rules import registry
 
 FORMAT = 1  # of the entries: a change makes every older entry a miss
@@ -445,17 +446,8 @@ def _give_up(reason):
         warnings.warn(
             f"{reason}; derivatives are kept in memory for the rest of this "
             "process. Set S2SAD_CACHE_DIR to a directory of your own, or "
-            "S2SAD_CACHE=0", CacheWarning, stacklevel=_user_frame())
-
-
-def _user_frame():
-    """The stack level of the first frame outside s2sad (where the user
-    asked for a derivative), for warnings."""
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
+            "S2SAD_CACHE=0", CacheWarning,
+            stacklevel=errors.user_stack_level())
 
 
 def _sweep(root):

@@ -499,3 +499,13 @@ def _message_only(exc):
 def _carries_notes(exc):
     """Whether `locate` wrote the notes of `exc` into its message."""
     return getattr(exc, "_s2sad_noted", False)
+
+
+def user_stack_level():
+    """The `stacklevel` of a warning issued by the caller that points at
+    the first frame outside s2sad (where the user asked for a derivative)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -9,32 +9,55 @@ their phis like the values themselves, so forward mode needs no tape.
 
 import gast
 
-from s2sad import analysis, ssa, template, trees
+from s2sad import analysis, codegen, ssa, template, trees
 from s2sad.transform import Generated, Transform, load, partials, times
 
 
-def transform(func, argnums):
+def transform(func, argnums, backend="python"):
     """Generate the forward-mode derivative of an SSA function.
 
     Args:
         func: an `ssa.Function`.
         argnums: the positions of the parameters that have tangents.
+        backend: "numba": the jvp of code on numbers is three functions
+            (see `s2sad.kernels`): `jvp_f`, which checks that the arguments
+            are numbers and calls `jvp_f_numba`, the kernel Numba compiles,
+            or else `jvp_f_arrays`, the general jvp; a program that works
+            on more than numbers is refused.
 
     Returns:
-        A `Generated` function `jvp_<name>(params..., tangents...)` that
-        returns `(value, tangent of the value)`.
+        A list of `Generated` functions, the entry point first: a function
+        `jvp_<name>(params..., tangents...)` that returns `(value, tangent
+        of the value)`, and those it calls.
     """
-    return _Forward(func, argnums).generate()
+    general = _Forward(func, argnums)
+    if backend != "numba":
+        return [general.generate()]
+    name = f"jvp_{general.name}"
+    compiled = _Forward(func, argnums, assume_scalar=general.kernel_guard(),
+                        fallback=f"{name}_arrays",
+                        kernel=f"{name}_numba").generate()
+    generated = general.generate()
+    generated.tree.name = f"{name}_arrays"
+    return compiled + [generated]
 
 
 class _Forward(Transform):
-    def __init__(self, func, argnums):
+    def __init__(self, func, argnums, assume_scalar=(), fallback=None,
+                 kernel=None):
         super().__init__(func, argnums)
         self.output = analysis.returned(func.body)[-1]
         self.active = analysis.active(func, self.wrt, [self.output])
-        self.scalars = analysis.known_scalars(func)
-        self.python = analysis.python_values(func)
+        # a kernel's variant: the parameters its guard checks are numbers
+        self.assume_scalar = assume_scalar
+        self.fallback, self.kernel = fallback, kernel
+        self.scalars = analysis.known_scalars(func, assume_scalar)
+        self.python = analysis.python_values(func, assume_scalar)
         self.dots = {p: self.namer.fresh(f"{p}_dot") for p in self.wrt}
+        self._tuples = None  # see `returned_tuples`
+        if kernel:  # (its inputs are real: see `scalar_guard`)
+            self.complex = analysis.uses_complex(func, real_inputs=True)
+            self.numpy_floats = self.namer.fresh("_numpy_floats")
 
     def dot(self, name):
         if name not in self.dots:
@@ -44,22 +67,87 @@ class _Forward(Transform):
     def generate(self):
         body = self.block(self.func.body)
         out = self.output
-        result = gast.Tuple([ssa.render_operand(out), self.tangent_of(out)],
-                            gast.Load())
+        result = gast.Tuple([ssa.render_operand(out), self.output_tangent(
+            out)], gast.Load())
         body.append(gast.Return(result))
         derivative = {n for n in self.dots.values()} | {
             n.id for n in trees.walk(body)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
         } - self.locals
         tangents = [self.dots[p] for p in self.wrt]
+        summary = (f"Value and tangent of {self.func.name} along tangents of "
+                   f"{', '.join(self.wrt)}.")
+        if self.kernel:
+            arrays = self.arrays_read(body)
+            note = (f"Compiled by Numba (nopython mode) for jvp_{self.name}, "
+                    "which checks its arguments" + (
+                        f" and passes {', '.join(arrays)}, read as they are"
+                        if arrays else "") + ".\n    ")
+            kernel = self.function_def(self.kernel, self.func.params +
+                                       tangents + arrays, body, summary, note)
+            return [self.kernel_entry(tangents, arrays, summary), Generated(
+                kernel, self.imports, derivative, floats=True,
+                float_values=self.float_names(), kernel=True)]
         # after defaults or *args, tangents can only be keyword parameters
         params = ssa.signature(self.func, extra=tangents) if self.func.plain \
             else ssa.signature(self.func, keyword_only=tangents)
-        summary = (f"Value and tangent of {self.func.name} along tangents of "
-                   f"{', '.join(self.wrt)}.")
         tree = self.function_def(f"jvp_{self.name}", params, body, summary)
         return Generated(tree, self.imports, derivative,
                          tangent_names=tangents, callees=self.callees)
+
+    def kernel_entry(self, tangents, arrays, summary):
+        """The Python function around a compiled kernel: its guard, the
+        kernel's call, and the value and tangent made NumPy float64s where
+        it was given those:
+
+            value, value_dot = jvp_f_numba(x, n, x_dot)
+            return runtime.float64s(value, value_dot) if _numpy_floats \\
+                else (value, value_dot)
+        """
+        taken = set(self.func.all_params) | set(self.imports) | set(
+            tangents) | {self.kernel, self.fallback, self.numpy_floats}
+        value, tangent = (load(n if n not in taken else self.namer.fresh(n))
+                          for n in ("value", "value_dot"))
+        pair = gast.Tuple([value, tangent], gast.Load())
+        call = gast.Call(load(self.kernel), [
+            load(p) for p in self.func.params + tangents + arrays], [])
+        body = self.guard(tangents) + [
+            gast.Assign([gast.Tuple([gast.Name(n.id, gast.Store(), None, None)
+                                     for n in pair.elts], gast.Store())],
+                        call, None),
+            gast.Return(gast.IfExp(load(self.numpy_floats), self.runtime_call(
+                "float64s", [value, tangent]), pair))]
+        note = (f"Specialised to Python floats and NumPy float64s, computed "
+                f"by {self.kernel}, which Numba compiles; other inputs go to "
+                f"{self.fallback}.\n    ")
+        tree = self.function_def(f"jvp_{self.name}", self.func.params +
+                                 tangents, body, summary, note)
+        return Generated(tree, self.imports, set(), tangent_names=tangents,
+                         calls=(self.kernel, self.fallback), floats=True)
+
+    def output_tangent(self, operand):
+        """The tangent of the output: in a kernel, a tuple's is a tuple of
+        its items' tangents even where none has one (a compiled zero of a
+        number is a number)."""
+        made = self.definitions.get(getattr(operand, "name", None))
+        if not self.kernel or made is None or operand.name in self.active \
+                or operand.name not in self.returned_tuples():
+            return self.tangent_of(operand)
+        return gast.Tuple([self.output_tangent(a) for a in made.args],
+                          gast.Load())
+
+    def returned_tuples(self):
+        """The tuples of numbers a jvp on numbers may return, `return y,
+        aux`, and those in them: their tangents are tuples too."""
+        if self._tuples is None:
+            self._tuples, todo = set(), [self.output]
+            while todo:
+                made = self.definitions.get(getattr(todo.pop(), "name", None))
+                if made is not None and made.fn is ssa.make_tuple and \
+                        not made.spreads() and made.target not in self._tuples:
+                    self._tuples.add(made.target)
+                    todo += made.args
+        return self._tuples
 
     def tangent_of(self, operand):
         """The tangent of an operand: its dot name, or a zero like it."""
@@ -103,7 +191,7 @@ class _Forward(Transform):
                         [self.tangent_of(a) for a in self.closure_values(
                             stmt)], gast.Load())))
                     continue
-                out.append(self.render_reading(stmt))
+                out.append(self.primal(stmt))
                 if stmt.target in self.active:
                     out += self.tangent(stmt)
                 else:
@@ -130,6 +218,14 @@ class _Forward(Transform):
                 body += self.block(stmt.body) + self.copies(stmt.phis, "right")
                 out.append(gast.While(gast.Constant(True, None), body, []))
         return out
+
+    def primal(self, stmt):
+        """A primal statement, as a kernel computes it where Numba's own
+        would differ from Python's (see `Transform.kernel_form`)."""
+        value = self.kernel_form(stmt) if self.kernel else None
+        if value is None:
+            return self.render_reading(stmt)
+        return codegen.located(ssa.assign(stmt.target, value), stmt.node)
 
     def forward_call(self, site):
         """`y, y_dot = jvp_g(args..., x_dot=a_dot)`: a call into user code

@@ -23,8 +23,9 @@ def _zero(x):
     return 0.0
 
 
-# a zero adjoint of a number, and what a tape keeps of a number for one
-zeros_like = like = _zero
+# a zero adjoint (or tangent) of a number, and what a tape keeps of a number
+# for one
+zeros_like = like = zero_tangent = _zero
 
 
 @_compile
@@ -32,8 +33,22 @@ def _first(a, b):
     return a
 
 
-# adjoints of numbers need no summing, no cast and no structure
-unbroadcast = unbroadcast_to = as_kind_of = tree_like = _first
+# adjoints and tangents of numbers need no summing, spreading, cast or
+# structure
+unbroadcast = unbroadcast_to = as_kind_of = tree_like = broadcast_like = \
+    _first
+
+
+@_compile
+def seed(y, where):
+    """The 1 a gradient of a number starts from."""
+    return 1.0
+
+
+@_compile
+def gradient(g, x):
+    """The gradient of a number, a float."""
+    return float(g)
 
 
 @_compile
@@ -43,6 +58,12 @@ def _as_is(x):
 
 # a number stays one; an array or a tuple of one kind is iterated as it is
 array_of = iterable = _as_is
+
+
+@_compile
+def not_joined(value):
+    """A number is not a joined list (forward mode's check)."""
+    return None
 
 
 @_compile

@@ -75,7 +75,7 @@ def numba_module():
         raise errors.S2SADError(
             "backend='numba' needs Numba, which is not installed; install "
             f"it with {INSTALL} (or `pip install numba`), or leave out "
-            "backend= for the Python gradient") from None
+            "backend= for the Python derivative") from None
     return numba
 
 
@@ -107,7 +107,7 @@ class Kernel:
         """Compile (lazily: Numba does on the first call) with the user's
         globals and cells as they are now."""
         from s2sad import kernel_runtime, runtime
-        numba = numba_module()
+        numba_module()
         code = self.code
         namespace = dict(self.user_globals)
         namespace.update((name, _contents(cell))
@@ -217,7 +217,8 @@ def warn_fallback(refusal):
     where = f"{refusal.filename}:{refusal.lineno}: " if refusal.filename \
         else ""
     warnings.warn(f"{where}{reason} (fallback='python': the Python "
-                  "gradient runs instead)", FallbackWarning, stacklevel=5)
+                  "derivative runs instead)", FallbackWarning,
+                  stacklevel=errors.user_stack_level())
 
 
 def kernel_of(derivative):
@@ -321,7 +322,7 @@ def refusal_of(exc, kernel):
     return errors.UnsupportedSyntaxError(
         f"backend='numba' cannot compile {kernel.__name__}: {reason}; use "
         "the default backend for this function, or fallback='python' to "
-        "run its Python gradient where Numba cannot compile it",
+        "run its Python derivative where Numba cannot compile it",
         filename if lineno is not None else None, lineno)
 
 

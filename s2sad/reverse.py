@@ -18,8 +18,8 @@ import numpy as np
 
 from s2sad import (
     analysis, checkpoints, codegen, errors, runtime, ssa, trees)
-from s2sad.transform import (Generated, Later, Transform, defined_in,
-                             describe, load, partials, times)
+from s2sad.transform import (Generated, Later, Transform, defined_in, load,
+                             partials, times)
 
 
 def transform_vjp(func, argnums):
@@ -60,13 +60,7 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None,
     """
     general = _Reverse(func, argnums, has_aux, with_value)
     if backend == "numba":
-        guard = general.scalar_guard(None)
-        if not guard:
-            raise general.not_compilable()
-        # (an argument not differentiated may be any number: an int `n` of
-        # `acc / n` runs compiled too)
-        guard = tuple(analysis.Number(p) if type(p) is str and p not in
-                      general.wrt else p for p in guard)
+        guard = general.kernel_guard()
         names = [general.function_name(), general.function_name(True)]
         compiled = _Reverse(func, argnums, has_aux, with_value,
                             assume_scalar=guard, fallback=names[1],
@@ -177,9 +171,9 @@ class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
                  fallback=None, split=False, assume_arrays=(), kernel=None):
         super().__init__(func, argnums)
-        # the name of the function a compiler (Numba) makes of this
-        # variant's code after its guard, or None (see `generate_kernel`)
         self.kernel = kernel
+        if kernel:  # (its inputs are real: see `scalar_guard`)
+            self.complex = analysis.uses_complex(func, real_inputs=True)
         self.assume_arrays = assume_arrays
         self.split = split
         self.arrays = False
@@ -227,8 +221,6 @@ class _Reverse(Transform):
         self.read_only = None  # see `read_only_values`
         # id(checkpointed loop) -> its names (see `reverse_checkpointed`)
         self.checkpoints = {}
-        self.definitions = {s.target: s for s in ssa.walk(func.body)
-                            if isinstance(s, ssa.Assign)}
         self.check_checkpointed()
         self.python = analysis.python_values(func, assume_scalar)
 
@@ -544,17 +536,6 @@ class _Reverse(Transform):
             result = gast.Tuple([value, result], gast.Load())
         return result
 
-    def arrays_read(self, body):
-        """The names of the module-level (or closure) arrays a kernel
-        reads, which it takes as parameters: Numba would take a global's
-        values as constants, and miss a change in place (`DATA[:] = ...`)."""
-        module = gast.Module(body, [])
-        loaded = sorted(set(trees.names(module, gast.Load)) - set(
-            trees.names(module, gast.Store)) - set(self.func.all_params)
-            - set(self.imports))
-        return [name for name in loaded
-                if isinstance(self.source.lookup(name), np.ndarray)]
-
     def kernel_entry(self, arrays=()):
         """The Python function around a compiled kernel: the variant's
         guard, the kernel's call, and its gradients made NumPy float64s
@@ -594,34 +575,6 @@ class _Reverse(Transform):
         return any(isinstance(s, ssa.Assign) and s.target in self.active and
                    analysis.reads(s, reached) for s in ssa.walk(self.func.body))
 
-    def not_compilable(self):
-        """The refusal of a gradient Numba is asked to compile that has no
-        variant on numbers, at the first statement that works on more."""
-        node, what = self.source.tree, None
-        if self.complex:
-            what = "its complex numbers"
-        elif not self.func.plain:
-            what = "its signature (*args, keyword-only parameters or " \
-                "**kwargs)"
-        else:
-            for stmt in ssa.walk(self.func.body):
-                if isinstance(stmt, ssa.Assign) and stmt.target in \
-                        self.active and stmt.fn is not ssa.identity:
-                    rule = analysis.rule_of(stmt)
-                    if rule is None or rule.partials is None:
-                        node = stmt.node or node
-                        what = _KERNEL_REFUSALS.get(stmt.fn) or \
-                            f"this line's {describe(stmt)}"
-                        break
-        return self.source.error(
-            errors.UnsupportedSyntaxError, node,
-            f"backend='numba' compiles gradients of code on numbers "
-            "(floats and ints, loops, branches, math functions, NumPy's "
-            "elementwise functions, and the small helpers s2sad inlines); "
-            f"{what or 'this function'} is not of these; leave out "
-            "backend='numba' for this function, or pass fallback='python' "
-            "to run its Python gradient")
-
     def scalar_guard_ahead(self):
         """`scalar_guard`, where it is known before the general version is
         generated: its output is active and not known to be a number, so
@@ -632,43 +585,6 @@ class _Reverse(Transform):
                 analysis.is_scalar(out, self.scalars):
             return None
         return self.scalar_guard(None)
-
-    def scalar_guard(self, generated):
-        """Parameters to test for `float` in a scalar variant, or None
-        (`generated`: the general version, None when it makes at least a
-        run-time check)."""
-        if self.complex or not self.func.plain or generated is not None and (
-                not generated.runtime_checks or self.callees) or \
-                not analysis.is_elementwise_program(
-                self.func, self.active):
-            return None
-        used = {o.name for s in ssa.walk(self.func.body)
-                if isinstance(s, ssa.Assign) and s.target in self.active
-                for o in s.operands() if isinstance(o, ssa.Var)}
-        # and what those names copy: a loop-carried value's first value
-        copies = collections.defaultdict(list)
-        for stmt in ssa.walk(self.func.body):
-            if isinstance(stmt, ssa.Assign) and stmt.fn is ssa.identity:
-                copies[stmt.target] += stmt.args
-            for phi in getattr(stmt, "phis", ()):
-                copies[phi.target] += [phi.left, phi.right]
-        todo = list(used)
-        while todo:
-            for o in copies.get(todo.pop(), ()):
-                if isinstance(o, ssa.Var) and o.name not in used:
-                    used.add(o.name)
-                    todo.append(o.name)
-        floats = tuple(p for p in self.func.params
-                       if p in used or p in self.wrt)
-        vectors = tuple(analysis.Vector(p) for p in self.func.params
-                        if p not in floats and analysis.indexed_only(
-                            self.func, p))
-        # (a threshold `if t > t_stop:` is then a test on Python values,
-        # computed again in the backward sweep, not taped as a bool)
-        return floats + vectors + tuple(
-            analysis.Number(p) for p in self.func.params
-            if p not in floats and p not in vectors and
-            analysis.deciding_only(self.func, p))
 
     def array_guard(self, generated):
         """Parameters to test for real float arrays in a variant, or None:
@@ -727,57 +643,6 @@ class _Reverse(Transform):
         self.arrays = True
         renamed = self.gradient_function([])
         tree.name, tree.body[0] = renamed.name, renamed.body[0]
-
-    def guard(self):
-        """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`
-        (for a variant on arrays: `x.__class__ is not np.ndarray or
-        x.dtype.kind != 'f'`)."""
-        def is_not(p, cls):
-            return gast.Compare(gast.Attribute(load(p), "__class__",
-                                               gast.Load()), [gast.IsNot()],
-                                [cls])
-
-        def test(p, arrays):
-            if isinstance(p, (analysis.Vector, analysis.Number)):
-                kind = "is_vector" if isinstance(p, analysis.Vector) else \
-                    "is_number"
-                return gast.UnaryOp(gast.Not(), self.runtime_call(
-                    kind, [load(p.name)]))
-            if not arrays:
-                return is_not(p, self.builtin("float"))
-            numpy = load(self.import_name("np", np))
-            return gast.BoolOp(gast.Or(), [
-                is_not(p, gast.Attribute(numpy, "ndarray", gast.Load())),
-                gast.Compare(gast.Attribute(gast.Attribute(
-                    load(p), "dtype", gast.Load()), "kind", gast.Load()),
-                    [gast.NotEq()], [gast.Constant("f", None)])])
-        def any_of(tests):
-            return tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(),
-                                                                tests)
-        not_kinds = any_of([test(p, False) for p in self.assume_scalar] + [
-            test(p, True) for p in self.assume_arrays])
-        self.namer.reserve(self.fallback)
-        call = gast.Call(load(self.fallback),
-                         [load(p) for p in self.func.params], [])
-        if not self.numpy_floats:
-            return [gast.If(not_kinds, [gast.Return(call)], [])]
-        # NumPy float64s are floats whose arithmetic is the same but for
-        # errors (inf, nan where Python raises; the code below computes
-        # what the function does, on what it is given) and the type of
-        # results: the gradients are made float64s again at the end
-        floats = [p for p in self.assume_scalar if type(p) is str]
-        not_numpy_kinds = any_of([gast.UnaryOp(gast.Not(), self.runtime_call(
-            "numpy_floats", [gast.Tuple([load(p) for p in floats],
-                                        gast.Load())]))] + [
-            test(p, False) for p in self.assume_scalar
-            if type(p) is not str] + [
-            test(p, True) for p in self.assume_arrays])
-        return [
-            ssa.assign(self.numpy_floats, gast.Constant(False, None)),
-            gast.If(not_kinds, [
-                gast.If(not_numpy_kinds, [gast.Return(call)], []),
-                ssa.assign(self.numpy_floats, gast.Constant(True, None))],
-                [])]
 
     def gradients_of_numpy_floats(self, grads, floats):
         """`floats` (the gradients as Python floats), or where the
@@ -1190,9 +1055,11 @@ class _Reverse(Transform):
         marks = {getattr(self.checkpointed_loop(s), "name", None): s
                  for s in ssa.walk(self.func.body)
                  if isinstance(s, (ssa.For, ssa.While))}
-        for stmt in self.definitions.values():
+        for stmt in ssa.walk(self.func.body):
+            if not isinstance(stmt, ssa.Assign):
+                continue
             if stmt.fn is checkpoints.checkpointed and \
-                    stmt.target not in marks:
+                    (stmt.target is None or stmt.target not in marks):
                 raise self.source.error(
                     errors.UnsupportedSyntaxError, stmt.node,
                     "s2sad.checkpointed(...) is what a `for` statement "
@@ -1203,7 +1070,7 @@ class _Reverse(Transform):
                     "early exit, write `while s2sad.checkpointed_while("
                     "test, snapshots=s):`")
             if stmt.fn is checkpoints.checkpointed_while:
-                loop = marks.get(stmt.target)
+                loop = marks.get(stmt.target) if stmt.target else None
                 if loop is None:
                     raise self.source.error(
                         errors.UnsupportedSyntaxError, stmt.node,
@@ -1423,18 +1290,6 @@ class _Reverse(Transform):
                 self.tape = self.namer.fresh("_tape")
             self.tapes[key] = self.tape
         return self.tapes[key]
-
-    def is_range(self, operand):
-        """Is `operand` a range: `range(...)`, or a range's slice
-        (`reversed(range(n))` is `range(n)[::-1]`)?"""
-        made = self.definitions.get(getattr(operand, "name", None))
-        if made is None or made.spreads():
-            return False
-        if made.fn is range:
-            return True
-        return made.fn is operator.getitem and self.is_range(made.args[0]) \
-            and isinstance(made.args[1], ssa.Const) and isinstance(
-                made.args[1].value, slice)
 
     def backwards(self, sequence):
         """What a `for` loop over `sequence` iterates, last first:
@@ -1816,32 +1671,6 @@ class _Reverse(Transform):
                 ssa.unpack([stmt.target, kept[1]],
                            self.dispatched_call(site, forward))]
 
-    def kernel_form(self, stmt):
-        """The value of a primal statement as a kernel computes it where
-        Numba's own would differ from Python's, or None:
-        `runtime.range_item(r, k)` and `runtime.backwards(r)` (Numba's
-        ranges have no items or slices: a `for` with a `break`,
-        `reversed(range(n))`), `range(runtime.as_index(n))` (Numba's range
-        takes a float), `runtime.python_mul(a, b)` (an int product may need
-        more than 64 bits)."""
-        if stmt.spreads() or stmt.kwargs:
-            return None
-        args = [ssa.render_operand(a) for a in stmt.args]
-        if stmt.fn is operator.getitem and self.is_range(stmt.args[0]):
-            index = stmt.args[1]
-            if isinstance(index, ssa.Const) and \
-                    index.value == slice(None, None, -1):
-                return self.runtime_call("backwards", args[:1])
-            return self.runtime_call("range_item", args)
-        if stmt.fn is range:
-            return gast.Call(self.builtin("range"), [
-                node if isinstance(a, ssa.Const) and type(a.value) is int
-                else self.runtime_call("as_index", [node])
-                for a, node in zip(stmt.args, args)], [])
-        if stmt.fn in _WIDENING and stmt.target not in self.float_names():
-            return self.runtime_call(_WIDENING[stmt.fn], args)
-        return None
-
     def residuals_in(self, stmts, nested=True):
         """The names keeping calls' residuals (and pull functions) in
         `stmts`."""
@@ -1961,19 +1790,7 @@ _PLAIN_UPDATES = {runtime.iadd: gast.Add, runtime.isub: gast.Sub,
 # what a kernel computes again in the backward sweep rather than tape
 _ARITHMETIC = {operator.add, operator.sub, operator.mul, operator.truediv,
                operator.neg, operator.pos, abs}
-# what a kernel's refusal calls the operations on more than numbers
-_KERNEL_REFUSALS = {
-    ssa.make_list: "a list", ssa.make_tuple: "a tuple", ssa.make_dict:
-    "a dict", operator.getitem: "an item of an array or sequence",
-    runtime.iterable: "a loop over an array or sequence",
-    runtime.setitem: "an assignment into an array or list",
-    runtime.setitem_in_place: "an assignment into an array or list",
-    runtime.appended: "`.append()`"}
-# the products of ints a kernel checks for Python's ints past 64 bits
-_WIDENING = {operator.mul: "python_mul", operator.imul: "python_mul",
-             runtime.imul: "python_mul", operator.lshift: "python_lshift",
-             operator.ilshift: "python_lshift",
-             runtime.ilshift: "python_lshift"}
+
 
 def _reads_only(stmt):
     """Does `stmt` compute a new value from its operands, elementwise,

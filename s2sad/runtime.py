@@ -444,6 +444,8 @@ def tangents(t, value, others=()):
     output's structure, type and shape (zeros where it does not depend on
     the inputs, or holds integers), real for a real output, and sharing no
     memory with `others` (the primals and their tangents)."""
+    if t.__class__ is float and value.__class__ is float:
+        return t  # (a number: the common case of a compiled jvp)
     held = {id(_memory(a)) for a in _arrays((value, others))}
     return _unshared(_like(_tangent_zeros(t, value), value), held)
 
@@ -1051,6 +1053,13 @@ def as_classes_of(gradients, xs):
         return gradients if foreign(gradients) else xs.__class__(gradients)
     return tuple(g if foreign(g) else x.__class__(g)
                  for g, x in zip(gradients, xs))
+
+
+def float64s(*values):
+    """The values, each Python float a NumPy float64: a jvp compiled for
+    numbers, given float64s, gives float64s."""
+    return tuple(np.float64(v) if v.__class__ is float else v
+                 for v in values)
 
 
 def as_float(g):

@@ -7,6 +7,7 @@ line, why there is none.
 """
 
 import builtins
+import collections
 import inspect
 import operator
 import re
@@ -101,8 +102,17 @@ class Transform:
         self.varied = None  # names depending on wrt, when needed
         self.numpy_values = None  # names holding NumPy values, when needed
         self.python_numbers = None  # names holding Python numbers, likewise
-        self.assume_scalar = ()  # inputs taken to be Python floats (reverse)
+        self.assume_scalar = ()  # inputs taken to be Python floats
         self.assume_arrays = ()  # inputs taken to be real float arrays
+        # a variant's: the function it calls for other inputs, and the
+        # flag it sets when given NumPy float64s (see `guard`)
+        self.fallback = self.numpy_floats = None
+        # the name of the function a compiler (Numba) makes of a variant's
+        # code after its guard, or None (see s2sad.kernels)
+        self.kernel = None
+        self.definitions = {s.target: s for s in ssa.walk(func.body)
+                            if isinstance(s, ssa.Assign)
+                            and s.target is not None}
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
         self.no_ints = self.tuples = None  # see `float_names`, `settle`
@@ -774,6 +784,226 @@ class Transform:
         return [codegen.located(codegen.comment(f"{verb} line {line}: {text}"),
                                 stmt.node)]
 
+    # -- variants on numbers, and compiled kernels (see s2sad.kernels) --
+
+    def arrays_read(self, body):
+        """The names of the module-level (or closure) arrays a kernel
+        reads, which it takes as parameters: Numba would take a global's
+        values as constants, and miss a change in place (`DATA[:] = ...`)."""
+        module = gast.Module(body, [])
+        loaded = sorted(set(trees.names(module, gast.Load)) - set(
+            trees.names(module, gast.Store)) - set(self.func.all_params)
+            - set(self.imports))
+        return [name for name in loaded
+                if isinstance(self.source.lookup(name), np.ndarray)]
+
+    def not_compilable(self, stmt=None):
+        """The refusal of a derivative Numba is asked to compile that has no
+        variant on numbers, at the first statement that works on more (or
+        at `stmt`)."""
+        node, what = self.source.tree, None
+        if stmt is not None:
+            node, what = stmt.node or node, f"this line's {describe(stmt)}"
+        elif analysis.uses_complex(self.func, True):
+            what = "its complex numbers"
+        elif not self.func.plain:
+            what = "its signature (*args, keyword-only parameters or " \
+                "**kwargs)"
+        else:
+            stmt = analysis.not_elementwise(
+                self.func, self.active, self.returned_tuples(),
+                analysis.ON_NUMBERS)
+            if stmt is not None:
+                node = stmt.node or node
+                what = _KERNEL_REFUSALS.get(stmt.fn) or \
+                    f"this line's {describe(stmt)}"
+        if self.source.filename.startswith("<s2sad:") and what:
+            # a derivative of s2sad's code: of its loops, their tape
+            what += (" (of the code s2sad generated for the derivative this "
+                     "one differentiates: a second derivative of code on "
+                     "numbers compiles as s2sad.hessian(f, backend='numba') "
+                     "or s2sad.hvp(f, ..., backend='numba'), forward over "
+                     "forward mode)")
+        return self.source.error(
+            errors.UnsupportedSyntaxError, node,
+            f"backend='numba' compiles derivatives of code on numbers "
+            "(floats and ints, loops, branches, math functions, NumPy's "
+            "elementwise functions, and the small helpers s2sad inlines); "
+            f"{what or 'this function'} is not of these; leave out "
+            "backend='numba' for this function, or pass fallback='python' "
+            "to run its Python derivative")
+
+    def returned_tuples(self):
+        """The tuples a variant on numbers may make: none (a jvp's: those
+        it returns)."""
+        return ()
+
+    def kernel_guard(self):
+        """The guard of a kernel's variant (see `scalar_guard`), where an
+        argument not differentiated may be any number (an int `n` of `acc
+        / n` runs compiled too), and one that arithmetic reads must be one
+        (Numba would compile the kernel for an array, as a tangent the
+        second derivative's code reads); a function with none is
+        refused. (Not one a loop iterates, `len` or `range` reads, nor an
+        index: a tuple of numbers compiles.)"""
+        identities = analysis.ON_NUMBERS
+        guard = self.scalar_guard(None, identities)
+        if not guard:
+            raise self.not_compilable()
+        guarded = {getattr(p, "name", p) for p in guard}
+        read = {o.name for s in ssa.walk(self.func.body)
+                if isinstance(s, ssa.Assign) and s.fn not in _AS_SEQUENCE
+                for o in s.operands() if isinstance(o, ssa.Var)}
+        guard = tuple(analysis.Number(p) if type(p) is str and p not in
+                      self.wrt else p for p in guard) + tuple(
+            analysis.Number(p) for p in self.func.params
+            if p not in guarded and p in read)
+        scalars = analysis.known_scalars(self.func, guard)
+        for stmt in ssa.walk(self.func.body):
+            if isinstance(stmt, ssa.Assign) and stmt.fn in identities and \
+                    stmt.target in self.active and not all(
+                        analysis.is_scalar(o, scalars)
+                        for o in stmt.operands()):
+                raise self.not_compilable(stmt)
+        return guard
+
+    def scalar_guard(self, generated, identities=()):
+        """Parameters to test for `float` in a scalar variant, or None
+        (`generated`: the general version, None when it makes at least a
+        run-time check; `identities`: helpers of generated code it may
+        call on numbers, see `analysis.ON_NUMBERS`)."""
+        complex_values = analysis.uses_complex(self.func, True) if \
+            identities else self.complex  # (a kernel's inputs are real)
+        if complex_values or not self.func.plain or generated is not None \
+                and (not generated.runtime_checks or self.callees) or \
+                not analysis.is_elementwise_program(
+                self.func, self.active, self.returned_tuples(), identities):
+            return None
+        used = {o.name for s in ssa.walk(self.func.body)
+                if isinstance(s, ssa.Assign) and s.target in self.active
+                for o in s.operands() if isinstance(o, ssa.Var)}
+        # and what those names copy: a loop-carried value's first value
+        copies = collections.defaultdict(list)
+        for stmt in ssa.walk(self.func.body):
+            if isinstance(stmt, ssa.Assign) and stmt.fn is ssa.identity:
+                copies[stmt.target] += stmt.args
+            for phi in getattr(stmt, "phis", ()):
+                copies[phi.target] += [phi.left, phi.right]
+        todo = list(used)
+        while todo:
+            for o in copies.get(todo.pop(), ()):
+                if isinstance(o, ssa.Var) and o.name not in used:
+                    used.add(o.name)
+                    todo.append(o.name)
+        floats = tuple(p for p in self.func.params
+                       if p in used or p in self.wrt)
+        vectors = tuple(analysis.Vector(p) for p in self.func.params
+                        if p not in floats and analysis.indexed_only(
+                            self.func, p))
+        # (a threshold `if t > t_stop:` is then a test on Python values,
+        # computed again in the backward sweep, not taped as a bool)
+        return floats + vectors + tuple(
+            analysis.Number(p) for p in self.func.params
+            if p not in floats and p not in vectors and
+            analysis.deciding_only(self.func, p))
+
+    def guard(self, tangents=()):
+        """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`
+        (for a variant on arrays: `x.__class__ is not np.ndarray or
+        x.dtype.kind != 'f'`); a jvp's `tangents`, passed on after the
+        parameters, are floats too."""
+        def is_not(p, cls):
+            return gast.Compare(gast.Attribute(load(p), "__class__",
+                                               gast.Load()), [gast.IsNot()],
+                                [cls])
+
+        def test(p, arrays):
+            if isinstance(p, (analysis.Vector, analysis.Number)):
+                kind = "is_vector" if isinstance(p, analysis.Vector) else \
+                    "is_number"
+                return gast.UnaryOp(gast.Not(), self.runtime_call(
+                    kind, [load(p.name)]))
+            if not arrays:
+                return is_not(p, self.builtin("float"))
+            numpy = load(self.import_name("np", np))
+            return gast.BoolOp(gast.Or(), [
+                is_not(p, gast.Attribute(numpy, "ndarray", gast.Load())),
+                gast.Compare(gast.Attribute(gast.Attribute(
+                    load(p), "dtype", gast.Load()), "kind", gast.Load()),
+                    [gast.NotEq()], [gast.Constant("f", None)])])
+        def any_of(tests):
+            return tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(),
+                                                                tests)
+        checked = tuple(self.assume_scalar) + tuple(tangents)
+        not_kinds = any_of([test(p, False) for p in checked] + [
+            test(p, True) for p in self.assume_arrays])
+        self.namer.reserve(self.fallback)
+        call = gast.Call(load(self.fallback),
+                         [load(p) for p in self.func.params + list(tangents)],
+                         [])
+        if not self.numpy_floats:
+            return [gast.If(not_kinds, [gast.Return(call)], [])]
+        # NumPy float64s are floats whose arithmetic is the same but for
+        # errors (inf, nan where Python raises; the code below computes
+        # what the function does, on what it is given) and the type of
+        # results: the derivatives are made float64s again at the end
+        floats = [p for p in checked if type(p) is str]
+        not_numpy_kinds = any_of([gast.UnaryOp(gast.Not(), self.runtime_call(
+            "numpy_floats", [gast.Tuple([load(p) for p in floats],
+                                        gast.Load())]))] + [
+            test(p, False) for p in checked if type(p) is not str] + [
+            test(p, True) for p in self.assume_arrays])
+        return [
+            ssa.assign(self.numpy_floats, gast.Constant(False, None)),
+            gast.If(not_kinds, [
+                gast.If(not_numpy_kinds, [gast.Return(call)], []),
+                ssa.assign(self.numpy_floats, gast.Constant(True, None))],
+                [])]
+
+    def kernel_form(self, stmt):
+        """The value of a primal statement as a kernel computes it where
+        Numba's own would differ from Python's, or None:
+        `runtime.range_item(r, k)` and `runtime.backwards(r)` (Numba's
+        ranges have no items or slices: a `for` with a `break`,
+        `reversed(range(n))`), `range(runtime.as_index(n))` (Numba's range
+        takes a float), `runtime.python_mul(a, b)` (an int product may need
+        more than 64 bits), `a if c else b` for `np.where(c, a, b)` of
+        numbers (Numba's is an array)."""
+        if stmt.spreads() or stmt.kwargs:
+            return None
+        args = [ssa.render_operand(a) for a in stmt.args]
+        if stmt.fn is operator.getitem and self.is_range(stmt.args[0]):
+            index = stmt.args[1]
+            if isinstance(index, ssa.Const) and \
+                    index.value == slice(None, None, -1):
+                return self.runtime_call("backwards", args[:1])
+            return self.runtime_call("range_item", args)
+        if stmt.fn is range:
+            return gast.Call(self.builtin("range"), [
+                node if isinstance(a, ssa.Const) and type(a.value) is int
+                else self.runtime_call("as_index", [node])
+                for a, node in zip(stmt.args, args)], [])
+        if stmt.fn in _WIDENING and stmt.target not in self.float_names():
+            return self.runtime_call(_WIDENING[stmt.fn], args)
+        if stmt.fn is np.where and len(args) == 3 and all(
+                analysis.is_scalar(a, self.scalars) for a in stmt.args):
+            return gast.IfExp(*args)  # (as Python's numbers would)
+        return None
+
+    def is_range(self, operand):
+        """Is `operand` a range: `range(...)`, or a range's slice
+        (`reversed(range(n))` is `range(n)[::-1]`)?"""
+        made = self.definitions.get(getattr(operand, "name", None))
+        if made is None or made.spreads():
+            return False
+        if made.fn is range:
+            return True
+        if made.fn is runtime.iterable:  # (a `for` with a `break`'s)
+            return self.is_range(made.args[0])
+        return made.fn is operator.getitem and self.is_range(made.args[0]) \
+            and isinstance(made.args[1], ssa.Const) and isinstance(
+                made.args[1].value, slice)
+
     def function_def(self, fn_name, params, body, summary, note=""):
         """A generated `def`; `params` is a list of names or, for functions
         taking the user's arguments, a `gast.arguments` (`ssa.signature`)."""
@@ -840,6 +1070,24 @@ _READS_TEST = "the test's truth (a lazy array, as Dask's, computes here)"
 _READS_VALUE = "reads a value (a lazy array, as Dask's, computes here)"
 _READS_VALUES = {bool, float, int, complex, operator.not_,
                  ssa.method("item"), ssa.method("tolist")}
+
+
+# what reads an argument as a sequence (or an index into one), or as the
+# count of a range
+_AS_SEQUENCE = {runtime.iterable, len, range, getattr, operator.getitem}
+# what a kernel's refusal calls the operations on more than numbers
+_KERNEL_REFUSALS = {
+    ssa.make_list: "a list", ssa.make_tuple: "a tuple", ssa.make_dict:
+    "a dict", operator.getitem: "an item of an array or sequence",
+    runtime.iterable: "a loop over an array or sequence",
+    runtime.setitem: "an assignment into an array or list",
+    runtime.setitem_in_place: "an assignment into an array or list",
+    runtime.appended: "`.append()`"}
+# the products of ints a kernel checks for Python's ints past 64 bits
+_WIDENING = {operator.mul: "python_mul", operator.imul: "python_mul",
+             runtime.imul: "python_mul", operator.lshift: "python_lshift",
+             operator.ilshift: "python_lshift",
+             runtime.ilshift: "python_lshift"}
 
 
 def partials(tmpl, filled):

@@ -475,7 +475,7 @@ def test_arrays_are_refused_at_their_line():
         y = np.sum(x * x)
         return y
     with pytest.raises(errors.UnsupportedSyntaxError,
-                       match="backend='numba' compiles gradients of code on "
+                       match="backend='numba' compiles derivatives of code on "
                        "numbers.*`np.sum`") as caught:
         s2sad.grad(f, backend="numba")(np.ones(3))
     assert caught.value.lineno == f.__code__.co_firstlineno + 1
@@ -505,7 +505,7 @@ def test_what_numba_cannot_compile_is_refused_or_falls_back():
 
     def on_arrays(x):
         return np.sum(x * x)
-    with pytest.warns(kernels.FallbackWarning, match="compiles gradients"):
+    with pytest.warns(kernels.FallbackWarning, match="compiles derivatives"):
         g = s2sad.grad(on_arrays, backend="numba", fallback="python")
     np.testing.assert_array_equal(g(np.ones(3)), 2.0 * np.ones(3))
 

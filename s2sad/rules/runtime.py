@@ -385,7 +385,8 @@ non_differentiable(runtime.zeros_like, runtime.zero_tangent,
                    runtime.diff_widths,
                    runtime.diff_part, runtime.reduced_size, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
-                   runtime.balanced_max_partial, runtime.not_joined)
+                   runtime.balanced_max_partial, runtime.not_joined,
+                   runtime.sign)
 
 
 # ---- what a gradient function returns ----

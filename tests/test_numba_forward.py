@@ -1,0 +1,361 @@
+"""backend="numba" in forward mode and at second order: `jvp`, `jacfwd`,
+`linearize`, `hessian` and `hvp` of code on numbers compiled by Numba.
+Their values and tangents are numbers (Python floats, or NumPy float64s
+for float64 arguments, where the Python jvp may give NumPy float64s or
+0-d arrays).
+
+A compiled jvp runs the statements of the Python jvp, so the two agree to
+rounding (rtol 1e-12). A compiled Hessian is forward over forward mode,
+the Python one forward over reverse: the same derivatives summed in
+another order, compared at rtol 1e-9, and with central differences of
+the gradient. Each test checks that the kernel ran compiled, not as
+Python. The random program generator's loop, break/continue and
+straight-line families run through both.
+"""
+
+import gc
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+
+import s2sad
+from s2sad import errors, kernels
+from tests import loop_corpus, programs
+
+numba = pytest.importorskip(
+    "numba", reason="the numba backend needs Numba: pip install "
+    "'s2sad[numba]' (the test extra has it)")
+
+
+def kernels_of(name):
+    """The live kernels whose function is named `name`."""
+    return [k for k in gc.get_objects()
+            if type(k) is kernels.Kernel and k.__name__ == name]
+
+
+def ran_compiled(name):
+    """Did every kernel named `name` run compiled (not again as Python)?"""
+    found = kernels_of(name)
+    assert found, f"no kernel {name}"
+    for kernel in found:
+        assert kernel.failed is None and kernel.reruns == 0
+    assert any(k.compiled.signatures for k in found)
+
+
+def compiled_jvp(f, args, tangents):
+    """The compiled jvp of f, checked to have run compiled and to equal the
+    Python jvp to rounding (and in type)."""
+    got = s2sad.jvp(f, args, tangents, backend="numba")
+    ran_compiled(f"jvp_{f.__name__}_numba")
+    want = s2sad.jvp(f, args, tangents)
+    np.testing.assert_allclose(np.array(got, dtype=float),
+                               np.array(want, dtype=float),
+                               rtol=1e-12, atol=1e-300)
+    # (numbers: a Python float where the Python jvp may give a NumPy one)
+    assert np.array(got).dtype == np.array(want).dtype
+    return got
+
+
+def compiled_hessian(f, args, argnums, rtol=1e-9):
+    """The compiled Hessian of f, checked to have run compiled and to equal
+    the Python Hessian (forward over reverse) to rounding, in structure
+    and type."""
+    got = s2sad.hessian(f, argnums, backend="numba")(*args)
+    ran_compiled(f"jvp_jvp_{f.__name__}_numba")
+    want = s2sad.hessian(f, argnums)(*args)
+    _same(got, want, rtol)
+    return got
+
+
+def _same(got, want, rtol):
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for g, w in zip(got, want):
+            _same(g, w, rtol)
+        return
+    assert type(got) is type(want) and np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-12 * (
+        1.0 + abs(float(want))))
+
+
+def logistic(x, r, n):
+    for i in range(n):
+        x = r * x * (1.0 - x)
+    return x
+
+
+def bumpy(x, y, n):
+    s = 0.0
+    for i in range(n):
+        if x * i > 1.0:
+            s = s + math.exp(-x * i) * y
+        else:
+            s = s - math.sin(x * y) / (1.0 + i)
+    return s * s + x * y
+
+
+G, DT = 9.81, 0.01
+
+
+def rhs(theta, omega):
+    return omega, -G * math.sin(theta)
+
+
+def pendulum(theta, omega, steps):
+    """RK4 with module-level constants and a helper (inlined)."""
+    for _ in range(steps):
+        k1t, k1o = rhs(theta, omega)
+        k2t, k2o = rhs(theta + 0.5 * DT * k1t, omega + 0.5 * DT * k1o)
+        k3t, k3o = rhs(theta + 0.5 * DT * k2t, omega + 0.5 * DT * k2o)
+        k4t, k4o = rhs(theta + DT * k3t, omega + DT * k3o)
+        theta = theta + DT / 6.0 * (k1t + 2.0 * k2t + 2.0 * k3t + k4t)
+        omega = omega + DT / 6.0 * (k1o + 2.0 * k2o + 2.0 * k3o + k4o)
+    return theta * theta + omega
+
+
+def newton_sqrt(a):
+    x = a
+    while abs(x * x - a) > 1e-12 * a:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def test_jvps_of_loops_branches_and_helpers():
+    value, tangent = compiled_jvp(logistic, (0.3, 3.7, 50), (1.0, 0.0, None))
+    assert value == logistic(0.3, 3.7, 50)
+    assert tangent == pytest.approx(s2sad.grad(logistic)(0.3, 3.7, 50),
+                                    rel=1e-12)
+    compiled_jvp(bumpy, (0.3, 0.7, 20), (1.0, -2.0, None))
+    compiled_jvp(pendulum, (0.5, 0.1, 200), (0.3, 1.0, None))
+    _, tangent = compiled_jvp(newton_sqrt, (2.0,), (1.0,))
+    assert tangent == pytest.approx(0.5 / math.sqrt(2.0))
+
+
+def test_a_jvp_by_central_differences():
+    args, t, eps = (0.4, 0.9, 12), (0.6, -0.8), 1e-6
+    _, tangent = s2sad.jvp(bumpy, args, t + (None,), backend="numba")
+
+    def at(h):
+        return bumpy(args[0] + h * t[0], args[1] + h * t[1], args[2])
+    assert tangent == pytest.approx((at(eps) - at(-eps)) / (2 * eps),
+                                    rel=1e-7)
+
+
+ON_NUMBERS = [name for name in loop_corpus.CASES if name not in {
+    "rows_of_an_array", "enumerate_and_zip", "lists_and_tuples", "tanh_rnn",
+    "broadcasting_in_loop", "reversed_loops", "bond_price",
+    "keyword_builtins"} and not name.startswith("invariant")]
+
+
+@pytest.mark.parametrize("name", ON_NUMBERS)
+def test_the_loop_corpus_jvps_compile(name):
+    f, args, argnums = loop_corpus.CASES[name]
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    tangents = tuple(0.5 + k if k in positions else None
+                     for k in range(len(args)))
+    compiled_jvp(f, args, tangents)
+
+
+def two_outputs(x, y):
+    return x * y, math.sin(x) + y
+
+
+def with_aux(x, y):
+    loss = x * x * y
+    return loss, loss / y
+
+
+def test_tuples_of_numbers_out_and_aux():
+    value, tangent = compiled_jvp(two_outputs, (0.3, 0.7), (1.0, 0.5))
+    assert value == two_outputs(0.3, 0.7)
+    got = s2sad.jvp(with_aux, (0.3, 0.7), (1.0, 0.0), has_aux=True,
+                    backend="numba")
+    assert got == s2sad.jvp(with_aux, (0.3, 0.7), (1.0, 0.0), has_aux=True)
+
+
+def test_numpy_floats_and_arrays():
+    x = np.float64(0.3)
+    value, tangent = compiled_jvp(logistic, (x, 3.7, 10), (1.0, 0.0, None))
+    assert type(value) is np.float64 and type(tangent) is np.float64
+    # an array takes the Python jvp
+    value, tangent = s2sad.jvp(logistic, (np.array([0.3, 0.4]), 3.7, 10),
+                               (np.ones(2), 0.0, None), backend="numba")
+    want = s2sad.jvp(logistic, (np.array([0.3, 0.4]), 3.7, 10),
+                     (np.ones(2), 0.0, None))
+    np.testing.assert_array_equal(tangent, want[1])
+
+
+def test_an_argument_not_a_number_takes_the_python_jvp():
+    """Numba compiles for whatever it is given: the guard lets only numbers
+    reach the kernel (an array `n` of `range(n)` would not)."""
+    def scaled(x, c):
+        return x * 2.0 + 0.0 * c
+    got = s2sad.jvp(scaled, (0.3, np.ones(3)), (1.0, None), backend="numba")
+    want = s2sad.jvp(scaled, (0.3, np.ones(3)), (1.0, None))
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_jacfwd_and_linearize_run_compiled():
+    jac = s2sad.jacfwd(bumpy, (0, 1), backend="numba")(0.3, 0.7, 20)
+    ran_compiled("jvp_bumpy_numba")
+    want = s2sad.jacfwd(bumpy, (0, 1))(0.3, 0.7, 20)
+    _same(jac, want, 1e-12)
+    value, f_jvp = s2sad.linearize(pendulum, 0.5, 0.1, 50, backend="numba")
+    assert value == pendulum(0.5, 0.1, 50)
+    assert f_jvp(1.0, 0.0, None) == s2sad.jvp(pendulum, (0.5, 0.1, 50),
+                                               (1.0, 0.0, None))[1]
+
+
+def test_hessians_of_loops_branches_and_helpers():
+    compiled_hessian(logistic, (0.3, 3.7, 30), 0)
+    compiled_hessian(logistic, (0.3, 3.7, 30), (0, 1))
+    compiled_hessian(bumpy, (0.3, 0.7, 20), (0, 1))
+    compiled_hessian(pendulum, (0.5, 0.1, 100), (0, 1))
+    h = compiled_hessian(newton_sqrt, (2.0,), 0)
+    assert float(h) == pytest.approx(-0.25 * 2.0 ** -1.5)
+
+
+def test_a_hessian_by_central_differences_of_the_gradient():
+    args, eps = [0.4, 0.9, 12], 1e-6
+    h = s2sad.hessian(bumpy, (0, 1), backend="numba")(*args)
+    gradient = s2sad.grad(bumpy, (0, 1))
+    for j in range(2):
+        up, down = list(args), list(args)
+        up[j] += eps
+        down[j] -= eps
+        column = (np.array(gradient(*up)) - np.array(gradient(*down))) / (
+            2 * eps)
+        for i in range(2):
+            assert float(h[i][j]) == pytest.approx(column[i], rel=1e-6,
+                                                   abs=1e-8)
+
+
+def test_a_hessian_with_aux_and_of_numpy_floats():
+    def loss(x, y):
+        return x * x * y + math.cos(x * y), x - y
+    got, aux = s2sad.hessian(loss, (0, 1), has_aux=True, backend="numba")(
+        0.3, 0.7)
+    want, want_aux = s2sad.hessian(loss, (0, 1), has_aux=True)(0.3, 0.7)
+    _same(got, want, 1e-9)
+    assert aux == want_aux
+    _same(s2sad.hessian(logistic, 0, backend="numba")(np.float64(0.3), 3.7,
+                                                      5),
+          s2sad.hessian(logistic)(np.float64(0.3), 3.7, 5), 1e-9)
+
+
+def test_a_hessian_at_arrays_is_the_python_one():
+    def quadratic(x):
+        return np.sum(x * x * x)
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(
+        s2sad.hessian(quadratic, backend="numba")(x), np.diag(6.0 * x))
+
+
+def test_hvp_runs_compiled():
+    got = s2sad.hvp(bumpy, (0.3, 0.7, 20), (1.0, -0.5, None),
+                    backend="numba")
+    ran_compiled("jvp_jvp_bumpy_numba")
+    want = s2sad.hvp(bumpy, (0.3, 0.7, 20), (1.0, -0.5, None))
+    assert got[2] is None
+    np.testing.assert_allclose(got[:2], want[:2], rtol=1e-9)
+
+
+def test_a_gradient_of_a_gradient_of_straight_line_code_compiles():
+    def q(x, y):
+        return math.sin(x) * y + x * x * y
+    second = s2sad.grad(s2sad.grad(q), backend="numba")
+    assert second(0.3, 0.7) == pytest.approx(-math.sin(0.3) * 0.7 + 1.4,
+                                             rel=1e-14)
+
+
+def test_a_gradient_of_a_gradient_with_a_tape_says_what_compiles():
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match=r"s2sad.hessian\(f, backend='numba'\)") as info:
+        s2sad.grad(s2sad.grad(logistic), backend="numba")
+    assert info.value.filename == __file__
+
+
+def lists(x):
+    return [x, 2.0 * x]
+
+
+def test_refusals_and_fallbacks():
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match="a list is not of these") as info:
+        s2sad.jvp(lists, (1.0,), (1.0,), backend="numba")
+    assert info.value.filename == __file__
+    assert info.value.lineno == lists.__code__.co_firstlineno + 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = s2sad.jvp(lists, (1.0,), (1.0,), backend="numba",
+                        fallback="python")
+    assert got == ([1.0, 2.0], [1.0, 2.0])
+    (warning,), = [[w for w in caught
+                    if w.category is kernels.FallbackWarning]]
+    assert warning.filename == __file__  # (the caller's line)
+    with pytest.raises(errors.S2SADError, match="unknown backend"):
+        s2sad.jvp(lists, (1.0,), (1.0,), backend="jax")
+    with pytest.raises(errors.S2SADError, match="unknown fallback"):
+        s2sad.hessian(logistic, backend="numba", fallback="maybe")
+
+
+def test_a_compiled_hessian_is_not_differentiated():
+    h = s2sad.hessian(logistic, backend="numba")
+
+    def uses(x):
+        return h(x, 3.7, 3)
+    with pytest.raises(errors.S2SADError, match="leave out backend='numba'"):
+        s2sad.grad(uses)(0.3)
+
+
+def test_a_rebound_global_is_seen():
+    global DT
+    before = compiled_hessian(pendulum, (0.5, 0.1, 20), (0, 1))
+    try:
+        DT = 0.02
+        after = compiled_hessian(pendulum, (0.5, 0.1, 20), (0, 1))
+    finally:
+        DT = 0.01
+    assert float(after[0][0]) != float(before[0][0])
+
+
+def _settings(count):
+    # (no shrinking: each try compiles kernels; a failure shows its program)
+    return settings(max_examples=count, deadline=None, derandomize=True,
+                    database=None, suppress_health_check=list(HealthCheck),
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return programs.ProgramFiles(tmp_path_factory.mktemp("numba_forward"))
+
+
+def _through_the_backend(case, files):
+    prog = files.load(case.source)
+    try:
+        compiled_jvp(prog, case.args, (0.7, -1.3))
+        compiled_hessian(prog, case.args, (0, 1))
+    except Exception as exc:  # a refusal too
+        raise programs.ProgramFailure(f"{exc}\n{case.source}") from exc
+
+
+@_settings(25)
+@given(case=programs.cases(loops=True))
+def test_random_loop_programs(files, case):
+    _through_the_backend(case, files)
+
+
+@_settings(20)
+@given(case=programs.cases(loops=True, break_continue=True))
+def test_random_break_and_continue_programs(files, case):
+    _through_the_backend(case, files)
+
+
+@_settings(20)
+@given(case=programs.cases())
+def test_random_straight_line_programs(files, case):
+    _through_the_backend(case, files)
