@@ -163,10 +163,12 @@ def maybe_containers(func):
 
 def is_scalar(operand, scalars):
     """Is `operand` rank 0: a number constant, a global that holds a number
-    (`A = 4.0` at module level: the derivative's guard checks on each call
-    that it still holds one, see `derive`) or a name in `scalars`?"""
+    (`A = 4.0`, `LOG2PI = np.log(2 * np.pi)` at module level: the
+    derivative's guard checks on each call that it still holds one of its
+    type, see `derive`) or a name in `scalars`?"""
     if isinstance(operand, (ssa.Const, ssa.Free)):
-        return type(operand.value) in (int, float)
+        return type(operand.value) in (int, float) or isinstance(
+            operand.value, (np.floating, np.integer))
     return isinstance(operand, ssa.Var) and operand.name in scalars
 
 
@@ -404,9 +406,10 @@ def known_scalars(func, assume=()):
         for name, node in defs:
             if name not in scalars:
                 continue
-            if isinstance(node, ssa.Phi):
-                ok = is_scalar(node.left, scalars) and is_scalar(
-                    node.right, scalars)
+            if isinstance(node, ssa.Phi):  # (an undefined side: a value
+                # defined in one branch, never read after the other)
+                ok = all(isinstance(o, ssa.Undefined) or is_scalar(o, scalars)
+                         for o in (node.left, node.right))
             elif isinstance(node, ssa.Assign) and \
                     node.fn is operator.getitem and isinstance(
                     node.args[0], ssa.Var) and node.args[0].name in vectors:
@@ -504,10 +507,13 @@ _NUMBERS_OF_NUMBERS = {
     operator.and_, operator.or_, operator.xor, operator.lshift,
     operator.rshift, runtime.ifloordiv, runtime.iand, runtime.ior,
     runtime.ixor, runtime.ilshift, runtime.irshift}
+# the helpers of generated code whose derivative is zero on real numbers
+# (not on complex ones): the sign a derivative of `abs` multiplies by
+ZERO_ON_REALS = {runtime.sign}
 # what code on numbers may call besides elementwise functions: those, and
 # `np.where(c, a, b)`, `a if c else b` (as a derivative of `np.maximum`
 # has it)
-ON_NUMBERS = NUMBER_IDENTITIES | {np.where}
+ON_NUMBERS = NUMBER_IDENTITIES | ZERO_ON_REALS | {np.where}
 
 
 # -- shapes --

@@ -1295,7 +1295,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
                             values, held)
     columns = []
     out = aux = None
-    for i in positions:
+    for slot, i in enumerate(positions):
         x = np.asarray(args[i], dtype=dtype)
         zeros = [_like(args[j], np.zeros_like(np.asarray(args[j],
                                                          dtype=dtype)))
@@ -1304,7 +1304,8 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
         for idx in np.ndindex(*x.shape):
             basis = np.zeros(x.shape, dtype=dtype)
             basis[idx] = 1.0
-            tangents = [_like(args[j], basis) if j == i else zeros[k]
+            # (one slot: argnums=(0, 0) differentiates x twice, not 2 x)
+            tangents = [_like(args[j], basis) if k == slot else zeros[k]
                         for k, j in enumerate(positions)]
             out, column = jvp_fn(*values, *args, held, *tangents)
             if has_aux:
@@ -1443,26 +1444,43 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
 
 def _hessian_compiled(f, *args, argnums, has_aux, fallback, python):
     """hessian's with backend='numba' (see `hessian`); `python`: the
-    Python Hessian, for arguments at argnums that are not real numbers."""
+    Python Hessian, for arguments at argnums that are not real numbers, an
+    output that is not a real number (it says so), and calls the compiled
+    code cannot take (keyword-only arguments)."""
     positions = (argnums,) if isinstance(argnums, int) else argnums
     if not all(runtime.is_number(args[i]) for i in positions):
         return python(*args)
     _check_inputs(f, args, positions, False, False, "hessian")
-    second = _second_derivative(f, args, positions, fallback)
-    k, aux = len(positions), None
-    rows = [[None] * k for _ in range(k)]
-    for i in range(k):
-        for j in range(i, k):
-            (value, _), (_, entry) = second(i, j)
-            if has_aux:
-                _check_aux(value, f)
-                aux, entry = value[1], entry[0]
-            if not runtime.is_number(entry):
-                return python(*args)  # (it says what the output is)
-            rows[i][j] = rows[j][i] = np.asarray(float(entry))
-    out = rows[0][0] if isinstance(argnums, int) else tuple(
-        tuple(row) for row in rows)
+    unique = tuple(dict.fromkeys(positions))  # (argnums=(0, 0): one block)
+    second = _second_derivative(f, args, unique, fallback)
+    if second is None:
+        return python(*args)
+    entries, aux = {}, None
+    for i, a in enumerate(unique):
+        for j, b in enumerate(unique[i:], i):
+            value, entry = _second_entry(second(i, j), f, has_aux)
+            if entry is None:
+                return python(*args)
+            aux = value[1] if has_aux else None
+            entries[a, b] = entries[b, a] = np.asarray(float(entry))
+    out = entries[argnums, argnums] if isinstance(argnums, int) else tuple(
+        tuple(entries[a, b] for b in positions) for a in positions)
     return (out, aux) if has_aux else out
+
+
+def _second_entry(out, f, has_aux):
+    """(the function's value, the second derivative) of a compiled second
+    derivative's `out`, or (value, None) where the function's output (with
+    has_aux, its first item) is not a real number."""
+    (value, _), (_, entry) = out
+    output = value
+    if has_aux:
+        _check_aux(value, f)
+        output, entry = value[0], entry[0]
+    if output.__class__ not in (float, np.float64) or \
+            not runtime.is_number(entry):
+        return value, None
+    return value, entry
 
 
 def _second_derivative(f, args, positions, fallback, outer=None):
@@ -1470,9 +1488,22 @@ def _second_derivative(f, args, positions, fallback, outer=None):
     forward over forward mode compiled by Numba: a function of (i, j)
     giving `((value, tangent), (its tangent))` for the inner tangent the
     i-th unit vector of the arguments at `positions` and the outer one
-    the j-th (or, j None, the tangents `outer`)."""
+    the j-th (or, j None, the tangents `outer`); None for a call it cannot
+    make (a keyword-only argument, `*args`)."""
+    if isinstance(f, _Transformed):
+        raise errors.UnsupportedCallError(
+            "backend='numba' compiles the second derivatives of a function "
+            "of yours, not of an s2sad transformation (jacfwd, jacrev, "
+            "hessian); leave out backend='numba' here")
     fn, leading, keywords = calls.target(f, len(args))
-    shifted, _ = _check_argnums(fn, positions, len(leading), f)
+    shifted, items = _check_argnums(fn, positions, len(leading), f)
+    try:
+        bound = inspect.signature(fn).bind(*leading, *args, **keywords)
+    except (TypeError, ValueError):
+        return None
+    if items or bound.kwargs:
+        return None
+    values = bound.args  # (keywords bound by a partial, in their places)
     first = derive.derive(fn, shifted, mode="forward", owned=True)
     second = derive.derive(first, shifted, mode="forward", owned=True,
                            backend="numba", fallback=fallback)
@@ -1480,8 +1511,8 @@ def _second_derivative(f, args, positions, fallback, outer=None):
              for n in range(len(positions))]
 
     def call(i, j):
-        return second(*leading, *args, *units[i],
-                      *(units[j] if j is not None else outer), **keywords)
+        return second(*values, *units[i],
+                      *(units[j] if j is not None else outer))
     return call
 
 
@@ -1566,14 +1597,16 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence, *,
     argnums = _with_tangents(primals, tangents)
     if not argnums:  # every argument held constant
         return (None,) * len(primals)
-    product = None
+    product = second = None
     if backend == "numba" and all(
             runtime.is_number(primals[i]) and runtime.is_number(tangents[i])
             for i in argnums):
         second = _second_derivative(f, primals, argnums, fallback, tuple(
             tangents[i] for i in argnums))
-        product = tuple(second(i, None)[1][1] for i in range(len(argnums)))
-        if not all(map(runtime.is_number, product)):
+    if second is not None:
+        product = tuple(_second_entry(second(i, None), f, False)[1]
+                        for i in range(len(argnums)))
+        if None in product:
             product = None  # (the Python hvp says what the output is)
     if product is None:
         gradient = grad(f, argnums=argnums)

@@ -58,6 +58,7 @@ class _Forward(Transform):
         if kernel:  # (its inputs are real: see `scalar_guard`)
             self.complex = analysis.uses_complex(func, real_inputs=True)
             self.numpy_floats = self.namer.fresh("_numpy_floats")
+            self.on_reals()
 
     def dot(self, name):
         if name not in self.dots:

@@ -185,6 +185,8 @@ class _Reverse(Transform):
         if not split:
             self.refuse_container_output()
         self.active = analysis.active(func, self.wrt, [self.output])
+        if kernel:
+            self.on_reals()
         for stmt in ssa.walk(func.body):  # (the sweep skips these)
             if isinstance(stmt, ssa.Assign) and stmt.target not in \
                     self.active:

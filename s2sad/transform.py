@@ -838,6 +838,14 @@ class Transform:
         it returns)."""
         return ()
 
+    def on_reals(self):
+        """Leave out of the active names, in a kernel (whose inputs are
+        real), what has a zero derivative on real numbers only
+        (`analysis.ZERO_ON_REALS`)."""
+        self.active = self.active - {
+            s.target for s in ssa.walk(self.func.body)
+            if isinstance(s, ssa.Assign) and s.fn in analysis.ZERO_ON_REALS}
+
     def kernel_guard(self):
         """The guard of a kernel's variant (see `scalar_guard`), where an
         argument not differentiated may be any number (an int `n` of `acc

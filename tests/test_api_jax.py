@@ -953,3 +953,13 @@ def test_check_grads_of_a_one_element_output():
     # a (1,)-shaped value is one number to grad, and to check_grads
     s2sad.check_grads(doubled, (np.array([0.5]),))
     s2sad.check_grads(doubled, (np.array([[0.5]]),), order=2)
+
+
+def test_repeated_argnums_differentiate_the_argument_once_per_slot():
+    """argnums=(0, 0) gives d/dx twice (JAX's blocks), not d/dx of 2 x."""
+    def f(x, y):
+        return x * x * x * y
+    assert [float(j) for j in s2sad.jacfwd(f, (0, 0))(2.0, 1.0)] == \
+        [12.0, 12.0]
+    assert [float(h) for row in s2sad.hessian(f, (0, 0))(2.0, 1.0)
+            for h in row] == [12.0] * 4

@@ -13,17 +13,21 @@ Python. The random program generator's loop, break/continue and
 straight-line families run through both.
 """
 
+import functools
 import gc
 import math
 import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 
 import s2sad
 from s2sad import errors, kernels
 from tests import loop_corpus, programs
+from tests import test_numba_backend as first_order
+from tests.test_numba_backend import (  # noqa: F401  (files: a fixture)
+    ON_NUMBERS, _settings, files, newton_sqrt, pendulum)
 
 numba = pytest.importorskip(
     "numba", reason="the numba backend needs Numba: pip install "
@@ -97,32 +101,6 @@ def bumpy(x, y, n):
     return s * s + x * y
 
 
-G, DT = 9.81, 0.01
-
-
-def rhs(theta, omega):
-    return omega, -G * math.sin(theta)
-
-
-def pendulum(theta, omega, steps):
-    """RK4 with module-level constants and a helper (inlined)."""
-    for _ in range(steps):
-        k1t, k1o = rhs(theta, omega)
-        k2t, k2o = rhs(theta + 0.5 * DT * k1t, omega + 0.5 * DT * k1o)
-        k3t, k3o = rhs(theta + 0.5 * DT * k2t, omega + 0.5 * DT * k2o)
-        k4t, k4o = rhs(theta + DT * k3t, omega + DT * k3o)
-        theta = theta + DT / 6.0 * (k1t + 2.0 * k2t + 2.0 * k3t + k4t)
-        omega = omega + DT / 6.0 * (k1o + 2.0 * k2o + 2.0 * k3o + k4o)
-    return theta * theta + omega
-
-
-def newton_sqrt(a):
-    x = a
-    while abs(x * x - a) > 1e-12 * a:
-        x = 0.5 * (x + a / x)
-    return x
-
-
 def test_jvps_of_loops_branches_and_helpers():
     value, tangent = compiled_jvp(logistic, (0.3, 3.7, 50), (1.0, 0.0, None))
     assert value == logistic(0.3, 3.7, 50)
@@ -142,12 +120,6 @@ def test_a_jvp_by_central_differences():
         return bumpy(args[0] + h * t[0], args[1] + h * t[1], args[2])
     assert tangent == pytest.approx((at(eps) - at(-eps)) / (2 * eps),
                                     rel=1e-7)
-
-
-ON_NUMBERS = [name for name in loop_corpus.CASES if name not in {
-    "rows_of_an_array", "enumerate_and_zip", "lists_and_tuples", "tanh_rnn",
-    "broadcasting_in_loop", "reversed_loops", "bond_price",
-    "keyword_builtins"} and not name.startswith("invariant")]
 
 
 @pytest.mark.parametrize("name", ON_NUMBERS)
@@ -311,27 +283,72 @@ def test_a_compiled_hessian_is_not_differentiated():
         s2sad.grad(uses)(0.3)
 
 
-def test_a_rebound_global_is_seen():
-    global DT
+def test_a_rebound_global_is_seen(monkeypatch):
     before = compiled_hessian(pendulum, (0.5, 0.1, 20), (0, 1))
-    try:
-        DT = 0.02
-        after = compiled_hessian(pendulum, (0.5, 0.1, 20), (0, 1))
-    finally:
-        DT = 0.01
+    monkeypatch.setattr(first_order, "DT", 0.02)
+    after = compiled_hessian(pendulum, (0.5, 0.1, 20), (0, 1))
     assert float(after[0][0]) != float(before[0][0])
 
 
-def _settings(count):
-    # (no shrinking: each try compiles kernels; a failure shows its program)
-    return settings(max_examples=count, deadline=None, derandomize=True,
-                    database=None, suppress_health_check=list(HealthCheck),
-                    phases=[Phase.explicit, Phase.reuse, Phase.generate])
+def damped(x, y, c, n):
+    for _ in range(n):
+        x, y = x + 0.01 * y, y - 0.01 * (c * y + x)
+    return x * x + y * y
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    return programs.ProgramFiles(tmp_path_factory.mktemp("numba_forward"))
+def test_partials_with_keywords_and_repeated_argnums():
+    part = functools.partial(damped, c=0.3, n=50)
+    _same(s2sad.hessian(part, (0, 1), backend="numba")(0.7, 1.3),
+          s2sad.hessian(part, (0, 1))(0.7, 1.3), 1e-9)
+    ran_compiled("jvp_jvp_damped_numba")
+    np.testing.assert_allclose(
+        s2sad.hvp(part, (0.7, 1.3), (1.0, 0.5), backend="numba"),
+        s2sad.hvp(part, (0.7, 1.3), (1.0, 0.5)), rtol=1e-9)
+    _same(s2sad.hessian(bumpy, (0, 0), backend="numba")(0.3, 0.7, 5),
+          s2sad.hessian(bumpy, (0, 0))(0.3, 0.7, 5), 1e-9)
+
+
+LOG2PI = np.log(2.0 * np.pi)  # (an np.float64)
+
+
+def gaussian_nll(mu, s):
+    return 0.5 * LOG2PI + math.log(s) + 0.5 * ((1.0 - mu) / s) ** 2
+
+
+def huber(a, delta):
+    if abs(a) <= delta:
+        return 0.5 * a * a
+    return delta * (abs(a) - 0.5 * delta)
+
+
+def test_numpy_constants_abs_and_branches_at_second_order():
+    compiled_hessian(gaussian_nll, (0.5, 1.2), (0, 1))
+    compiled_hessian(huber, (2.0, 1.0), 0)
+    compiled_hessian(huber, (-0.5, 1.0), (0, 1))
+    # (abs of a complex number has a second derivative: not its sign's 0)
+    for a in (2.0, -0.5):
+        assert s2sad.grad(s2sad.grad(huber), backend="numba")(a, 1.0) == \
+            s2sad.grad(s2sad.grad(huber))(a, 1.0)
+
+
+def test_outputs_that_are_not_real_numbers_are_refused_as_in_python():
+    def power(x, p):
+        return x ** p  # (complex at a negative x and a fractional p)
+
+    def is_big(x):
+        return x > 1.0
+    for f, args in ((power, (-1.1, 0.5)), (is_big, (0.7,))):
+        with pytest.raises(errors.GradientShapeError):
+            s2sad.hessian(f, 0, backend="numba")(*args)
+        with pytest.raises(errors.GradientShapeError):
+            s2sad.hvp(f, args, (1.0,) + (None,) * (len(args) - 1),
+                      backend="numba")
+
+
+def test_a_hessian_of_a_transformation_is_refused():
+    with pytest.raises(errors.UnsupportedCallError,
+                       match="not of an s2sad transformation"):
+        s2sad.hessian(s2sad.hessian(huber), backend="numba")(2.0, 1.0)
 
 
 def _through_the_backend(case, files):

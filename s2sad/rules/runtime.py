@@ -385,8 +385,7 @@ non_differentiable(runtime.zeros_like, runtime.zero_tangent,
                    runtime.diff_widths,
                    runtime.diff_part, runtime.reduced_size, runtime.inside,
                    runtime.clip_low, runtime.clip_high,
-                   runtime.balanced_max_partial, runtime.not_joined,
-                   runtime.sign)
+                   runtime.balanced_max_partial, runtime.not_joined)
 
 
 # ---- what a gradient function returns ----
