@@ -1497,13 +1497,15 @@ def _second_derivative(f, args, positions, fallback, outer=None):
             "hessian); leave out backend='numba' here")
     fn, leading, keywords = calls.target(f, len(args))
     shifted, items = _check_argnums(fn, positions, len(leading), f)
-    try:
-        bound = inspect.signature(fn).bind(*leading, *args, **keywords)
-    except (TypeError, ValueError):
+    values = (*leading, *args)
+    if keywords:  # (bound by a partial: in their places)
+        try:
+            bound = inspect.signature(fn).bind(*values, **keywords)
+        except (TypeError, ValueError):
+            return None
+        values = None if bound.kwargs else bound.args
+    if items or values is None:
         return None
-    if items or bound.kwargs:
-        return None
-    values = bound.args  # (keywords bound by a partial, in their places)
     first = derive.derive(fn, shifted, mode="forward", owned=True)
     second = derive.derive(first, shifted, mode="forward", owned=True,
                            backend="numba", fallback=fallback)
