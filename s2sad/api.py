@@ -646,34 +646,40 @@ def _transform_later(options, fun):
     "call s2sad.show outside the differentiated function")
 @_located
 def show(f: Callable, mode: str = "reverse", stage: str = "grad",
-         argnums: Argnums = 0, optimize: bool = True) -> str:
+         argnums: Argnums = 0, optimize: bool = True,
+         backend: str = "python") -> str:
     """The source s2sad generates for `f`, as a string.
 
     Args:
         mode: "reverse" for the gradient, "forward" for the JVP function.
         stage: "ssa" for the lowered form, "grad" for the generated code.
+        backend: "numba": the code of `backend="numba"` (the Python entry,
+            the kernel Numba compiles and the general version).
     """
     if stage == "ssa":
         return ssa.to_source(ssa.lower(frontend.parse(calls.target(f)[0])))
     if stage != "grad":
         raise errors.S2SADError(
             f"unknown stage {stage!r}; use 'ssa' or 'grad'")
-    return derive.source_of(generated_function(f, mode, argnums, optimize))
+    return derive.source_of(generated_function(f, mode, argnums, optimize,
+                                               backend))
 
 
-def generated_function(f, mode="reverse", argnums=0, optimize=True):
+def generated_function(f, mode="reverse", argnums=0, optimize=True,
+                       backend="python"):
     """The generated function whose source `show` gives: the gradient
     ("reverse") or JVP function ("forward") of `f`, as the cache holds it
     (`s2sad.aot` writes it into a module)."""
     if mode not in ("reverse", "forward"):
         raise errors.S2SADError(
             f"unknown mode {mode!r}; use 'reverse' or 'forward'")
+    kernels.check_backend(backend, "raise")
     if mode == "forward" and isinstance(argnums, int):
         argnums = (argnums,)
     # owned, as s2sad.jvp's: called on the caller's values, it may update
     # its arguments (generated code never changes them)
     return _derived(f, argnums, None, optimize_code=optimize, mode=mode,
-                    owned=True)[0]
+                    owned=True, backend=backend)[0]
 
 
 @_not_differentiated(

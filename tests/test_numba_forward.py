@@ -112,6 +112,16 @@ def test_jvps_of_loops_branches_and_helpers():
     assert tangent == pytest.approx(0.5 / math.sqrt(2.0))
 
 
+def test_show_gives_what_numba_compiles():
+    text = s2sad.show(logistic, mode="forward", argnums=(0, 1),
+                      backend="numba")
+    names = [line.split("(")[0] for line in text.splitlines()
+             if line.startswith("def ")]
+    assert names == ["def jvp_logistic", "def jvp_logistic_numba",
+                     "def jvp_logistic_arrays"]
+    assert "range(runtime.as_index(n))" in text
+
+
 def test_a_jvp_by_central_differences():
     args, t, eps = (0.4, 0.9, 12), (0.6, -0.8), 1e-6
     _, tangent = s2sad.jvp(bumpy, args, t + (None,), backend="numba")
