@@ -12,6 +12,7 @@ the engine can skip unbroadcasting against them.
 import math
 import operator
 
+import gast
 import numpy as np
 
 from s2sad import runtime, ssa
@@ -356,8 +357,7 @@ def indexed_only(func, param):
             operands = [getattr(stmt, "test", None), getattr(
                 stmt, "iter", None)] + [o for p in getattr(stmt, "phis", ())
                                         for o in (p.left, p.right)]
-        if not any(isinstance(o, ssa.Var) and o.name == param
-                   for o in operands):
+        if not any(_is_named(o, param) for o in operands):
             continue
         if not isinstance(stmt, ssa.Assign):
             return False
@@ -367,7 +367,7 @@ def indexed_only(func, param):
                 stmt.fn is runtime.check_unpacking:  # (`a, b = params`)
             continue
         index = stmt.args[1] if stmt.fn is operator.getitem else None
-        if not (stmt.args and stmt.args[0] == ssa.Var(param) and (
+        if not (stmt.args and _is_named(stmt.args[0], param) and (
                 isinstance(index, ssa.Var) and index.name in ints
                 or isinstance(index, ssa.Const) and type(index.value) is int)):
             return False
@@ -375,12 +375,36 @@ def indexed_only(func, param):
     return found
 
 
-def known_scalars(func, assume=()):
+def _is_named(operand, name):
+    """Is `operand` the variable `name`, or the global of that name?"""
+    if isinstance(operand, ssa.Free):
+        return isinstance(operand.expr, gast.Name) and operand.expr.id == name
+    return isinstance(operand, ssa.Var) and operand.name == name
+
+
+def global_vectors(func):
+    """The module-level (or closure) 1-D float arrays the function reads
+    only at int indices, as `indexed_only` says of a parameter: their
+    items are numbers, while they hold such arrays."""
+    names = {o.expr.id: o.value for s in ssa.walk(func.body)
+             if isinstance(s, ssa.Assign) for o in s.operands()
+             if isinstance(o, ssa.Free) and isinstance(o.expr, gast.Name)
+             and isinstance(o.value, np.ndarray) and o.value.ndim == 1
+             and o.value.dtype.kind == "f"}
+    return tuple(Vector(name) for name in sorted(names)
+                 if indexed_only(func, name))
+
+
+def known_scalars(func, assume=(), partial_phis=False):
     """Names that hold rank-0 values (numbers, 0-d results) on every run.
 
     Args:
         assume: parameters taken to be numbers, and `Vector`s (the caller
             guards this).
+        partial_phis: a join with an undefined side holds the number of
+            its other side (a value of generated code defined in one
+            branch, read only in that branch of the backward sweep; in the
+            user's code, it may be returned as None).
 
     The greatest fixpoint: every definition starts as a candidate and is
     dropped when its operands are not all rank 0, so loop-carried values
@@ -406,13 +430,13 @@ def known_scalars(func, assume=()):
         for name, node in defs:
             if name not in scalars:
                 continue
-            if isinstance(node, ssa.Phi):  # (an undefined side: a value
-                # defined in one branch, never read after the other)
-                ok = all(isinstance(o, ssa.Undefined) or is_scalar(o, scalars)
+            if isinstance(node, ssa.Phi):
+                ok = all(partial_phis and isinstance(o, ssa.Undefined) or
+                         is_scalar(o, scalars)
                          for o in (node.left, node.right))
             elif isinstance(node, ssa.Assign) and \
-                    node.fn is operator.getitem and isinstance(
-                    node.args[0], ssa.Var) and node.args[0].name in vectors:
+                    node.fn is operator.getitem and any(
+                        _is_named(node.args[0], v) for v in vectors):
                 ok = True  # an item (its index: see `indexed_only`)
             elif isinstance(node, ssa.Assign) and \
                     node.fn is operator.getitem and isinstance(

@@ -71,9 +71,18 @@ def _nothing(a, b):
     return None
 
 
-# checks a number passes: a kernel's output is a number, numbers share no
-# memory and are rebound, never changed in place
-check_scalar = check_distinct = check_updatable = check_unshared = _nothing
+# checks a number passes: numbers share no memory and are rebound, never
+# changed in place
+check_distinct = check_updatable = check_unshared = _nothing
+
+
+@_compile
+def check_scalar(y, where):
+    """A kernel's output is a number, unless a path left it undefined
+    (`return y` of a `y` set in one branch): then the call runs again as
+    Python, whose check says so."""
+    if y is None:
+        raise ValueError("the function returned None")
 
 
 @_compile

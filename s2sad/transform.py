@@ -797,13 +797,14 @@ class Transform:
         return [name for name in loaded
                 if isinstance(self.source.lookup(name), np.ndarray)]
 
-    def not_compilable(self, stmt=None):
+    def not_compilable(self, stmt=None, what=None):
         """The refusal of a derivative Numba is asked to compile that has no
         variant on numbers, at the first statement that works on more (or
-        at `stmt`)."""
-        node, what = self.source.tree, None
-        if stmt is not None:
-            node, what = stmt.node or node, f"this line's {describe(stmt)}"
+        at `stmt`, for `what` it does)."""
+        node, located = self.source.tree, stmt is not None
+        if located:
+            node = stmt.node or node
+            what = what or f"this line's {describe(stmt)}"
         elif analysis.uses_complex(self.func, True):
             what = "its complex numbers"
         elif not self.func.plain:
@@ -817,13 +818,14 @@ class Transform:
                 node = stmt.node or node
                 what = _KERNEL_REFUSALS.get(stmt.fn) or \
                     f"this line's {describe(stmt)}"
-        if self.source.filename.startswith("<s2sad:") and what:
+        if self.source.filename.startswith("<s2sad:") and what and \
+                not located:
             # a derivative of s2sad's code: of its loops, their tape
             what += (" (of the code s2sad generated for the derivative this "
-                     "one differentiates: a second derivative of code on "
-                     "numbers compiles as s2sad.hessian(f, backend='numba') "
-                     "or s2sad.hvp(f, ..., backend='numba'), forward over "
-                     "forward mode)")
+                     "one differentiates, as a gradient's tape: a second "
+                     "derivative of code on numbers compiles as "
+                     "s2sad.hessian(f, backend='numba') or s2sad.hvp(f, ..., "
+                     "backend='numba'), forward over forward mode)")
         return self.source.error(
             errors.UnsupportedSyntaxError, node,
             f"backend='numba' compiles derivatives of code on numbers "
@@ -862,17 +864,30 @@ class Transform:
         read = {o.name for s in ssa.walk(self.func.body)
                 if isinstance(s, ssa.Assign) and s.fn not in _AS_SEQUENCE
                 for o in s.operands() if isinstance(o, ssa.Var)}
+        # (and the module-level arrays it reads as a parameter vector,
+        # `DATA[t]`: the kernel takes them as arguments, see `arrays_read`)
         guard = tuple(analysis.Number(p) if type(p) is str and p not in
                       self.wrt else p for p in guard) + tuple(
             analysis.Number(p) for p in self.func.params
-            if p not in guarded and p in read)
-        scalars = analysis.known_scalars(self.func, guard)
+            if p not in guarded and p in read) + analysis.global_vectors(
+                self.func)
+        scalars = analysis.known_scalars(self.func, guard, partial_phis=True)
         for stmt in ssa.walk(self.func.body):
-            if isinstance(stmt, ssa.Assign) and stmt.fn in identities and \
-                    stmt.target in self.active and not all(
-                        analysis.is_scalar(o, scalars)
-                        for o in stmt.operands()):
-                raise self.not_compilable(stmt)
+            if not isinstance(stmt, ssa.Assign):
+                continue
+            if stmt.fn in _INTROSPECTION:
+                raise self.not_compilable(stmt, (
+                    f"Python's introspection ({describe(stmt)}), which "
+                    "compiled code answers otherwise (a float is not of "
+                    "type float there)"))
+            if stmt.fn in identities and stmt.target in self.active and \
+                    not all(analysis.is_scalar(o, scalars)
+                            for o in stmt.operands()):
+                raise self.not_compilable(stmt, (
+                    "a value s2sad cannot show to be a number where the "
+                    "code is generated (read from a module-level array, an "
+                    "object's attribute or a closure's cell: pass it as an "
+                    f"argument), which this line's {describe(stmt)} reads"))
         return guard
 
     def scalar_guard(self, generated, identities=()):
@@ -1080,6 +1095,9 @@ _READS_VALUES = {bool, float, int, complex, operator.not_,
                  ssa.method("item"), ssa.method("tolist")}
 
 
+# Python's introspection, which compiled code answers otherwise
+_INTROSPECTION = {type, isinstance, issubclass, hasattr, callable, id, dir,
+                  vars}
 # what reads an argument as a sequence (or an index into one), or as the
 # count of a range
 _AS_SEQUENCE = {runtime.iterable, len, range, getattr, operator.getitem}

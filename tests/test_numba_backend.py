@@ -624,3 +624,18 @@ def test_a_branch_on_a_module_level_flag():
         compiled_gradient(falling, (0.5, 20))
     finally:
         USE_DRAG = False
+
+
+def set_on_one_path(x):
+    if x > 0:
+        y = x * x
+    return y
+
+
+def test_a_value_set_on_one_path_only_is_python_s_error():
+    """Compiled, the undefined value is None: the check of the output
+    sees it, and Python says what it is (a 0.0 came back before)."""
+    g = s2sad.grad(set_on_one_path, backend="numba")
+    assert compiled_gradient(set_on_one_path, (1.5,)) == 3.0
+    with pytest.raises(errors.GradientShapeError, match="returned None"):
+        g(-1.5)

@@ -361,6 +361,79 @@ def test_a_hessian_of_a_transformation_is_refused():
         s2sad.hessian(s2sad.hessian(huber), backend="numba")(2.0, 1.0)
 
 
+DATA = np.array([0.3, -0.1, 0.5, 1.2, 0.8])
+
+
+def filtered(q, r):
+    """A module-level series read at int indices, as a Kalman filter's."""
+    m, P, out = 0.0, 1.0, 0.0
+    for t in range(DATA.shape[0]):
+        P = P + q
+        S = P + r
+        v = DATA[t] - m
+        out = out + math.log(S) + v * v / S
+        m = m + P / S * v
+        P = P * r / S
+    return out
+
+
+def test_a_module_level_array_read_at_indices(monkeypatch):
+    compiled_hessian(filtered, (0.1, 0.5), (0, 1))
+    DATA[:] = DATA * 2.0  # (changed in place: seen)
+    try:
+        compiled_hessian(filtered, (0.1, 0.5), (0, 1))
+    finally:
+        DATA[:] = DATA / 2.0
+    # rebound to a 2-D array: the Python derivative, and its error
+    monkeypatch.setitem(globals(), "DATA", np.ones((5, 2)))
+    with pytest.raises(errors.GradientShapeError):
+        s2sad.hessian(filtered, (0, 1), backend="numba")(0.1, 0.5)
+
+
+def of_its_type(x):
+    if type(x) is float:
+        return x * x
+    return -x
+
+
+def test_introspection_is_refused_not_answered_otherwise():
+    """Compiled, a float is not of type float: refused, at its line."""
+    for make in (lambda: s2sad.grad(of_its_type, backend="numba"),
+                 lambda: s2sad.jvp(of_its_type, (0.4,), (1.0,),
+                                   backend="numba")):
+        with pytest.raises(errors.UnsupportedSyntaxError,
+                           match="introspection") as info:
+            make()
+        assert info.value.lineno == of_its_type.__code__.co_firstlineno + 1
+
+
+class Spring:
+    def __init__(self, k):
+        self.k = k
+
+    def energy(self, x, v):
+        return 0.5 * self.k * x * x + 0.5 * v * v + math.cos(x)
+
+
+def test_a_value_not_known_to_be_a_number_is_named():
+    """An object's attribute may be anything when the code is generated:
+    the refusal says so, at its line."""
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match="pass it as an argument") as info:
+        s2sad.hessian(Spring(3.0).energy, (0, 1), backend="numba")(0.3, 0.1)
+    assert info.value.filename == __file__
+    h = s2sad.hessian(Spring(3.0).energy, (0, 1))(0.3, 0.1)
+    assert float(h[0][0]) == pytest.approx(3.0 - math.cos(0.3))
+
+
+def test_a_closure_array_read_at_indices_compiles():
+    scale = np.array([2.0])
+
+    def scaled(x):
+        return x * x * scale[0] + math.sin(x)
+    compiled_hessian(scaled, (0.3,), 0)
+
+
 def _through_the_backend(case, files):
     prog = files.load(case.source)
     try:
