@@ -19,7 +19,7 @@ import numpy as np
 from s2sad import (
     analysis, calls, codegen, derive, desugar, errors, frontend, runtime, ssa,
     template, trees)
-from s2sad.rules import ieee
+from s2sad.rules import ieee, registry
 
 
 # the runtime tests `Transform.settle` answers (a template that calls
@@ -816,8 +816,8 @@ class Transform:
                 analysis.ON_NUMBERS)
             if stmt is not None:
                 node = stmt.node or node
-                what = _KERNEL_REFUSALS.get(stmt.fn) or \
-                    f"this line's {describe(stmt)}"
+                what = self.packed_call(stmt) or _KERNEL_REFUSALS.get(
+                    stmt.fn) or f"this line's {describe(stmt)}"
         if self.source.filename.startswith("<s2sad:") and what and \
                 not located:
             # a derivative of s2sad's code: of its loops, their tape
@@ -834,6 +834,23 @@ class Transform:
             f"{what or 'this function'} is not of these; leave out "
             "backend='numba' for this function, or pass fallback='python' "
             "to run its Python derivative")
+
+    def packed_call(self, stmt):
+        """How a refusal names the list `stmt` makes of a call's arguments
+        (`math.hypot(x, y)` is computed as `runtime.hypot([x, y])`), or
+        None."""
+        if stmt.fn is not ssa.make_list:
+            return None
+        for other in ssa.walk(self.func.body):
+            fn = registry.unpacked(getattr(other, "fn", None))
+            if fn is not None and any(
+                    isinstance(o, ssa.Var) and o.name == stmt.target
+                    for o in other.operands()):
+                name = f"{getattr(fn, '__module__', None) or 'builtins'}." \
+                    f"{fn.__name__}".replace("builtins.", "")
+                return (f"`{name}` of several numbers (which s2sad computes "
+                        "from the list of them)")
+        return None
 
     def returned_tuples(self):
         """The tuples a variant on numbers may make: none (a jvp's: those

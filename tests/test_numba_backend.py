@@ -639,3 +639,16 @@ def test_a_value_set_on_one_path_only_is_python_s_error():
     assert compiled_gradient(set_on_one_path, (1.5,)) == 3.0
     with pytest.raises(errors.GradientShapeError, match="returned None"):
         g(-1.5)
+
+
+def distance(x, y):
+    return math.hypot(x, y) * x
+
+
+def test_a_variadic_math_function_is_named_in_its_refusal():
+    """math.hypot(x, y) is computed from the list [x, y]: the refusal
+    names the call the user wrote, not a list."""
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match="`math.hypot` of several numbers") as info:
+        s2sad.grad(distance, (0, 1), backend="numba")
+    assert info.value.lineno == distance.__code__.co_firstlineno + 1

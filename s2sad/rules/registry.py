@@ -522,6 +522,13 @@ def variadic(fn, packed):
     takes_sequences(packed)
 
 
+def unpacked(packed_fn):
+    """The function `variadic` declared `packed_fn` the sequence form of
+    (math.hypot for runtime.hypot), or None."""
+    return next((fn for fn, form in _PACKED.items() if form is packed_fn),
+                None)
+
+
 def packed(fn):
     """The sequence form `variadic` declared for `fn`, or None."""
     try:
