@@ -525,12 +525,12 @@ NUMBER_IDENTITIES = {runtime.broadcast_like, runtime.unbroadcast,
 # tests, and the operators on ints
 _NUMBERS_OF_NUMBERS = {
     runtime.seed, runtime.zero_tangent, runtime.zeros_like,
-    runtime.balanced_max_partial, runtime.sign, bool, operator.eq, operator.ne, operator.lt,
-    operator.le, operator.gt, operator.ge, operator.is_, operator.is_not,
-    operator.not_, operator.floordiv, np.floor_divide, operator.invert,
-    operator.and_, operator.or_, operator.xor, operator.lshift,
-    operator.rshift, runtime.ifloordiv, runtime.iand, runtime.ior,
-    runtime.ixor, runtime.ilshift, runtime.irshift}
+    runtime.balanced_max_partial, bool, operator.eq, operator.ne,
+    operator.lt, operator.le, operator.gt, operator.ge, operator.is_,
+    operator.is_not, operator.not_, operator.floordiv, np.floor_divide,
+    operator.invert, operator.and_, operator.or_, operator.xor,
+    operator.lshift, operator.rshift, runtime.ifloordiv, runtime.iand,
+    runtime.ior, runtime.ixor, runtime.ilshift, runtime.irshift}
 # the helpers of generated code whose derivative is zero on real numbers
 # (not on complex ones): the sign a derivative of `abs` multiplies by
 ZERO_ON_REALS = {runtime.sign}

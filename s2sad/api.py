@@ -207,9 +207,8 @@ class Derivative:
         return self._target(*args, **kwargs)
 
     def _refresh(self):
-        options = self._derive_options()
-        made = _derived(self._f, self._options[0], None, **options)
-        self._instance, self._current, self._fresh = made
+        self._instance, self._current, self._fresh = _derived(
+            self._f, self._options[0], None, **self._derive_options())
         target = self._current
         if calls.has_rule(self._f):  # np.tanh: a wrapper per arity
             target = functools.partial(_by_arity, self._f, self._options[0],

@@ -56,7 +56,7 @@ import numpy as np
 
 from s2sad import (
     calls, codegen, diskcache, errors, forward, frontend, inline, inplace,
-    kernels, optimize, reverse, runtime, ssa)
+    kernels, optimize, reverse, runtime, ssa, transform)
 from s2sad.rules import registry
 
 MAX_TRANSFORMATIONS = 512  # kept in the cache, least recently used dropped
@@ -549,7 +549,7 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             optimize.prune_residuals(generated[0].tree, generated[1].tree)
         for k in made:
             if generated[k].kernel:
-                reverse.python_powers(generated[k])
+                transform.python_powers(generated[k])
         per_instance = {n for c in build.cell_callees for n in c.names}
         parts = []
         for k, part in enumerate(generated):

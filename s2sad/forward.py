@@ -105,17 +105,9 @@ class _Forward(Transform):
             return runtime.float64s(value, value_dot) if _numpy_floats \\
                 else (value, value_dot)
         """
-        taken = set(self.func.all_params) | set(self.imports) | set(
-            tangents) | {self.kernel, self.fallback, self.numpy_floats}
-        value, tangent = (load(n if n not in taken else self.namer.fresh(n))
-                          for n in ("value", "value_dot"))
+        value, tangent = self.entry_names(["value", "value_dot"], tangents)
         pair = gast.Tuple([value, tangent], gast.Load())
-        call = gast.Call(load(self.kernel), [
-            load(p) for p in self.func.params + tangents + arrays], [])
-        body = self.guard(tangents) + [
-            gast.Assign([gast.Tuple([gast.Name(n.id, gast.Store(), None, None)
-                                     for n in pair.elts], gast.Store())],
-                        call, None),
+        body = self.kernel_call(pair, arrays, tangents) + [
             gast.Return(gast.IfExp(load(self.numpy_floats), self.runtime_call(
                 "float64s", [value, tangent]), pair))]
         note = (f"Specialised to Python floats and NumPy float64s, computed "

@@ -546,21 +546,13 @@ class _Reverse(Transform):
             x_bar = grad_f_numba(x, n)
             return runtime.as_classes_of(x_bar, x) if _numpy_floats else x_bar
         """
-        # (names of its own: the kernel's are another function's)
-        taken = set(self.func.all_params) | set(self.imports) | {
-            self.kernel, self.fallback, self.numpy_floats}
-
-        def name(base):
-            return base if base not in taken else self.namer.fresh(base)
-        grads = [load(name(f"{p}_bar")) for p in self.wrt]
-        value = load(name("value")) if self.with_value else None
-        aux = load(name("aux")) if self.has_aux else None
-        returned = self.result(grads, grads, value, aux, numpy=False)
-        call = gast.Call(load(self.kernel), [
-            load(p) for p in self.func.params + list(arrays)], [])
-        body = self.guard() + [
-            gast.Assign([_stored(returned)], call, None),
-            gast.Return(self.result(grads, grads, value, aux))]
+        grads = self.entry_names([f"{p}_bar" for p in self.wrt])
+        value, aux = (self.entry_names([base])[0] if wanted else None
+                      for base, wanted in (("value", self.with_value),
+                                           ("aux", self.has_aux)))
+        body = self.kernel_call(
+            self.result(grads, grads, value, aux, numpy=False), arrays)
+        body.append(gast.Return(self.result(grads, grads, value, aux)))
         tree = self.gradient_function(body)
         return Generated(tree, self.imports, set(),
                          calls=(self.kernel, self.fallback), floats=True)
@@ -1841,32 +1833,6 @@ def _pack(names, ctx):
     if len(names) == 1:
         return gast.Name(names[0], ctx, None, None)
     return gast.Tuple([gast.Name(n, ctx, None, None) for n in names], ctx)
-
-
-def python_powers(generated):
-    """Write each `a ** b` of a kernel (`generated`, optimised) as
-    `runtime.python_pow(a, b)`, which Numba computes as Python does or
-    raises where Python would raise or make a complex number or a float of
-    ints (see s2sad.kernel_runtime)."""
-    name = generated.runtime_name
-    generated.imports.setdefault(name, runtime)
-
-    class Powers(gast.NodeTransformer):
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            if not isinstance(node.op, gast.Pow):
-                return node
-            return gast.Call(gast.Attribute(load(name), "python_pow",
-                                            gast.Load()),
-                             [node.left, node.right], [])
-    Powers().visit(generated.tree)
-
-
-def _stored(node):
-    """An assignment target of a tuple of names (or a name) read as it."""
-    if isinstance(node, gast.Tuple):
-        return gast.Tuple([_stored(e) for e in node.elts], gast.Store())
-    return gast.Name(node.id, gast.Store(), None, None)
 
 
 def _reads(stmts):

@@ -8,6 +8,7 @@ line, why there is none.
 
 import builtins
 import collections
+import functools
 import inspect
 import operator
 import re
@@ -110,9 +111,6 @@ class Transform:
         # the name of the function a compiler (Numba) makes of a variant's
         # code after its guard, or None (see s2sad.kernels)
         self.kernel = None
-        self.definitions = {s.target: s for s in ssa.walk(func.body)
-                            if isinstance(s, ssa.Assign)
-                            and s.target is not None}
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
         self.no_ints = self.tuples = None  # see `float_names`, `settle`
@@ -121,6 +119,13 @@ class Transform:
         # Python bool taken of its test (see `read_test`)
         self.python = set()
         self.taken = {}
+
+    @functools.cached_property
+    def definitions(self):
+        """SSA name -> the statement assigning it (computed when first
+        needed: forward mode's general code needs none)."""
+        return {s.target: s for s in ssa.walk(self.func.body)
+                if isinstance(s, ssa.Assign) and s.target is not None}
 
     def read_test(self, region, branch):
         """`branch`, the `if` that reads the test of `region` (an `if` or a
@@ -1000,6 +1005,25 @@ class Transform:
                 ssa.assign(self.numpy_floats, gast.Constant(True, None))],
                 [])]
 
+    def kernel_call(self, returned, arrays, tangents=()):
+        """The body of the Python function around a compiled kernel: the
+        variant's guard, then `returned = f_numba(params..., tangents...,
+        arrays...)` (`returned`, of the names `entry_names` gives)."""
+        call = gast.Call(load(self.kernel), [
+            load(p) for p in self.func.params + list(tangents) + list(
+                arrays)], [])
+        return self.guard(tangents) + [
+            gast.Assign([stored(returned)], call, None)]
+
+    def entry_names(self, bases, tangents=()):
+        """Names for what the function around a kernel receives from it
+        (`value`, `x_bar`): the bases, or fresh names where its parameters
+        (and `tangents`), imports or the functions it calls have them."""
+        taken = set(self.func.all_params) | set(self.imports) | set(
+            tangents) | {self.kernel, self.fallback, self.numpy_floats}
+        return [load(base if base not in taken else self.namer.fresh(base))
+                for base in bases]
+
     def kernel_form(self, stmt):
         """The value of a primal statement as a kernel computes it where
         Numba's own would differ from Python's, or None:
@@ -1131,6 +1155,32 @@ _WIDENING = {operator.mul: "python_mul", operator.imul: "python_mul",
              runtime.imul: "python_mul", operator.lshift: "python_lshift",
              operator.ilshift: "python_lshift",
              runtime.ilshift: "python_lshift"}
+
+
+def stored(node):
+    """An assignment target of a tuple of names (or a name) read as it."""
+    if isinstance(node, gast.Tuple):
+        return gast.Tuple([stored(e) for e in node.elts], gast.Store())
+    return gast.Name(node.id, gast.Store(), None, None)
+
+
+def python_powers(generated):
+    """Write each `a ** b` of a kernel (`generated`, optimised) as
+    `runtime.python_pow(a, b)`, which Numba computes as Python does or
+    raises where Python would raise or make a complex number or a float of
+    ints (see s2sad.kernel_runtime)."""
+    name = generated.runtime_name
+    generated.imports.setdefault(name, runtime)
+
+    class Powers(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if not isinstance(node.op, gast.Pow):
+                return node
+            return gast.Call(gast.Attribute(load(name), "python_pow",
+                                            gast.Load()),
+                             [node.left, node.right], [])
+    Powers().visit(generated.tree)
 
 
 def partials(tmpl, filled):
