@@ -591,13 +591,17 @@ def grad(fun: Optional[Callable] = None, argnums: Argnums = 0,
             `s2sad.errors.InputTypeError` (a TypeError).
         optimize: run the optimisation passes (False keeps the code as
             generated).
-        backend: "python" (the default), or "numba": the gradient of code
-            on numbers (floats and ints, loops, branches, `math` and NumPy
-            elementwise functions, small helpers) is compiled by Numba, an
-            optional extra (`pip install 's2sad[numba]'`), on its first call
-            for each kind of argument, and cached on disk; other arguments
-            (arrays) take the Python gradient. Code Numba cannot compile
-            raises `s2sad.errors.UnsupportedSyntaxError` at its line.
+        backend: "python" (the default), or "numba": the gradient is
+            compiled by Numba, an optional extra (`pip install
+            's2sad[numba]'`), on its first call for each kind of argument,
+            and cached on disk: of code on numbers (floats and ints, loops,
+            branches, `math` and NumPy elementwise functions, small
+            helpers), and of code on NumPy arrays (float64 arrays
+            differentiated, int and bool arrays as data; items, slices and
+            masks, reductions, `@`, the NumPy functions Numba has); other
+            arguments (lists, float32 arrays, 0-d arrays) take the Python
+            gradient. Code Numba cannot compile raises
+            `s2sad.errors.UnsupportedSyntaxError` at its line.
         fallback: with backend="numba", "raise" (the default) or "python":
             where Numba cannot compile the gradient, its Python code runs
             instead, with one `s2sad.kernels.FallbackWarning`.

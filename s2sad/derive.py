@@ -543,13 +543,14 @@ def _transform(func, argnums, has_aux, with_value, optimize_code, mode,
             optimize.optimize(part.tree, part.derivative_names,
                               part.runtime_name,
                               _resolver(part.imports, source),
-                              arrays=not part.floats,
+                              arrays=not part.floats, compiled=part.kernel,
                               float_values=part.float_values)
         if optimize_code and mode == "vjp":
             optimize.prune_residuals(generated[0].tree, generated[1].tree)
         for k in made:
             if generated[k].kernel:
-                transform.python_powers(generated[k])
+                transform.kernel_forms(generated[k],
+                                       _resolver(generated[k].imports, source))
         per_instance = {n for c in build.cell_callees for n in c.names}
         parts = []
         for k, part in enumerate(generated):

@@ -177,7 +177,10 @@ class Kernel:
                 self.reruns += 1
                 return self.python(*args)
         try:
-            out = self.compiled(*args)
+            with warnings.catch_warnings():
+                # (Numba's advice on its own speed is not the user's)
+                warnings.simplefilter("ignore", _performance_warning())
+                out = self.compiled(*args)
         except Exception as exc:
             if _is_numba_error(exc) or not self._compiled_for(args):
                 return self._refused(exc, args)  # (it did not compile)
@@ -269,6 +272,10 @@ def _global_reads(code):
             if i.opname == "LOAD_GLOBAL"}
 
 
+def _performance_warning():
+    return numba_module().core.errors.NumbaPerformanceWarning
+
+
 def _is_numba_error(exc):
     numba = sys.modules.get("numba")
     return numba is not None and isinstance(exc, numba.core.errors.NumbaError)
@@ -305,7 +312,10 @@ def refusal_of(exc, kernel):
     text = str(exc)
     filename, lineno = kernel.__code__.co_filename, None
     for found in _LOCATION.finditer(text):
-        if found.group(1) == filename:
+        # (Numba names a file by its path relative to the directory the
+        # process runs in)
+        if found.group(1) == filename or os.path.realpath(
+                found.group(1)) == os.path.realpath(filename):
             lineno = int(found.group(2))
     reason = next((line.strip() for line in text.splitlines()
                    if line.strip() and not line.startswith(
@@ -314,6 +324,8 @@ def refusal_of(exc, kernel):
     reason = reason.replace("\x1b[1m", "").replace("\x1b[0m", "")
     helper = re.search(r"module 's2sad\.kernel_runtime' has no attribute "
                        r"'(\w+)'", reason)
+    if helper is None:
+        helper = re.search(r"Untyped global name '(_\w+)'", reason)
     if helper:
         reason = (f"this line needs s2sad's runtime helper "
                   f"`{helper.group(1)}`, which has no version for Numba")
@@ -352,8 +364,8 @@ def _on_disk(code, reads):
         return None
     numba = numba_module()
     digest = hashlib.sha256("\0".join([
-        text, key, numba.__version__, np.__version__, sys.version]).encode()
-    ).hexdigest()[:20]
+        text, key, numba.__version__, np.__version__, sys.version,
+        _helpers_version()]).encode()).hexdigest()[:20]
     root = os.path.join(diskcache.directory(), "numba")
     path = os.path.join(root, f"{code.co_name}_{digest}.py")
     try:
@@ -369,6 +381,19 @@ def _on_disk(code, reads):
     return code.replace(co_filename=path)
 
 
+_HELPERS_VERSION = []
+
+
+def _helpers_version():
+    """A hash of the helpers a kernel compiles with (s2sad.kernel_runtime's
+    source): machine code cached with others is not loaded."""
+    if not _HELPERS_VERSION:
+        from s2sad import kernel_runtime
+        with open(kernel_runtime.__file__, "rb") as source:
+            _HELPERS_VERSION.append(hashlib.sha256(source.read()).hexdigest())
+    return _HELPERS_VERSION[0]
+
+
 def _frozen(reads):
     """A text that tells apart the values of the globals a kernel reads,
     as Numba freezes them, or None for a value it cannot tell."""
@@ -379,6 +404,8 @@ def _frozen(reads):
         elif isinstance(value, np.ndarray):
             parts.append(f"{name}={value.dtype}{value.shape}:" + hashlib.sha256(
                 np.ascontiguousarray(value).tobytes()).hexdigest())
+        elif getattr(value, "__module__", "").startswith("s2sad.rules."):
+            parts.append(f"{name}=rule:{value.__module__}.{value.__name__}")
         elif isinstance(value, type(math)):
             parts.append(f"{name}=module:{value.__name__}")
         elif value in (range, len, float, int, abs, min, max, bool):

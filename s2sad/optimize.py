@@ -48,7 +48,7 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub,
 
 
 def optimize(tree, derivative_names=(), runtime_name="runtime",
-             resolve=None, arrays=True, float_values=()):
+             resolve=None, arrays=True, float_values=(), compiled=False):
     """Optimise a generated `gast.FunctionDef` in place and return it.
 
     Args:
@@ -64,6 +64,8 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
             to Python floats): loops then add into the arrays they own.
         float_values: the function's own names known to hold floats (or
             arrays of them), never an int or a bool (see `float_valued`).
+        compiled: Numba compiles the code (it has no `del`, and computes
+            an output's value at little cost).
     """
     passes = _Passes(set(derivative_names), runtime_name, resolve,
                      float_values)
@@ -89,9 +91,10 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     passes.nest(tree)
     if arrays:
         passes.replace_cleared(tree)
-    passes.defer_value(tree)
+    if not compiled:  # (compiled, an output's value costs little)
+        passes.defer_value(tree)
     tree.body = _clean(tree.body)
-    if arrays:
+    if arrays and not compiled:  # (Numba frees a value after its last use)
         _free(tree, runtime_name)
     return tree
 

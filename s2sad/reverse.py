@@ -18,8 +18,8 @@ import numpy as np
 
 from s2sad import (
     analysis, checkpoints, codegen, errors, runtime, ssa, trees)
-from s2sad.transform import (Generated, Later, Transform, defined_in, load,
-                             partials, times)
+from s2sad.transform import (ARRAYS, Generated, Later, Transform, defined_in,
+                             load, partials, times)
 
 
 def transform_vjp(func, argnums):
@@ -60,11 +60,16 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None,
     """
     general = _Reverse(func, argnums, has_aux, with_value)
     if backend == "numba":
-        guard = general.kernel_guard()
         names = [general.function_name(), general.function_name(True)]
-        compiled = _Reverse(func, argnums, has_aux, with_value,
-                            assume_scalar=guard, fallback=names[1],
-                            kernel=f"{names[0]}_numba").generate()
+        guard = general.kernel_guard(arrays=True)
+        if guard is ARRAYS:  # (of numbers and float64 arrays, any shapes)
+            compiled = _Reverse(func, argnums, has_aux, with_value,
+                                fallback=names[1], kernel=f"{names[0]}_numba",
+                                kernel_arrays=True).generate()
+        else:
+            compiled = _Reverse(func, argnums, has_aux, with_value,
+                                assume_scalar=guard, fallback=names[1],
+                                kernel=f"{names[0]}_numba").generate()
         generated = general.generate()
         general.rename_as_arrays(generated.tree)
         return compiled + [generated]
@@ -169,9 +174,11 @@ _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
 
 class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
-                 fallback=None, split=False, assume_arrays=(), kernel=None):
+                 fallback=None, split=False, assume_arrays=(), kernel=None,
+                 kernel_arrays=False):
         super().__init__(func, argnums)
         self.kernel = kernel
+        self.kernel_arrays = kernel_arrays
         if kernel:  # (its inputs are real: see `scalar_guard`)
             self.complex = analysis.uses_complex(func, real_inputs=True)
         self.assume_arrays = assume_arrays
@@ -491,13 +498,15 @@ class _Reverse(Transform):
             # the kernel returns floats; the Python function around it
             # checks the arguments and gives NumPy float64s their own kind
             body.append(gast.Return(self.result(
-                converted, converted, value_of(out), aux, numpy=False)))
+                grads if self.kernel_arrays else converted, converted,
+                value_of(out), aux, numpy=False, raw=self.kernel_arrays)))
             arrays = self.arrays_read(body)
             kernel = self.gradient_function(body, self.kernel, arrays)
             return [self.kernel_entry(arrays), Generated(
                 kernel, self.imports, derivative_names, self.runtime_checks,
                 taped=self.tape is not None, callees=self.callees,
-                floats=True, float_values=self.float_names(), kernel=True)]
+                floats=not self.kernel_arrays,
+                float_values=self.float_names(), kernel=True)]
         body.append(gast.Return(self.result(grads, converted, value_of(out),
                                             aux)))
         if not self.assume_scalar:
@@ -511,15 +520,18 @@ class _Reverse(Transform):
                          floats=bool(self.assume_scalar),
                          float_values=self.float_names())
 
-    def result(self, grads, converted, value, aux, numpy=True):
+    def result(self, grads, converted, value, aux, numpy=True, raw=False):
         """What the gradient returns: the gradients (`converted`, as the
         float variant makes them floats; with `numpy`, given NumPy float64s,
-        of their kind), and the value or aux, as JAX lays them out:
+        of their kind; `raw`: `grads` as they are, as an array kernel
+        returns them), and the value or aux, as JAX lays them out:
         `(grad, aux)`, `((value, aux), grad)`."""
-        if self.assume_scalar:
-            def packed(gs):
-                return gs[0] if isinstance(self.argnums, int) else \
-                    gast.Tuple(gs, gast.Load())
+        def packed(gs):
+            return gs[0] if isinstance(self.argnums, int) else \
+                gast.Tuple(gs, gast.Load())
+        if raw:
+            result = packed(grads)
+        elif self.assume_scalar:
             result = packed(converted) if not numpy else \
                 self.gradients_of_numpy_floats(packed(grads),
                                                packed(converted))
@@ -551,7 +563,8 @@ class _Reverse(Transform):
                       for base, wanted in (("value", self.with_value),
                                            ("aux", self.has_aux)))
         body = self.kernel_call(
-            self.result(grads, grads, value, aux, numpy=False), arrays)
+            self.result(grads, grads, value, aux, numpy=False,
+                        raw=self.kernel_arrays), arrays)
         body.append(gast.Return(self.result(grads, grads, value, aux)))
         tree = self.gradient_function(body)
         return Generated(tree, self.imports, set(),

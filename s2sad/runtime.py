@@ -1077,6 +1077,47 @@ def is_number(x):
         issubclass(cls, np.generic)
 
 
+# NumPy's functions as a compiled kernel calls them where Numba's lack a
+# form (a tuple of axes; an axis of a reduction): see s2sad.kernel_runtime
+numpy_expand_dims, numpy_sum, numpy_mean, numpy_max, numpy_min, \
+    numpy_prod = (np.expand_dims, np.sum, np.mean, np.max, np.min, np.prod)
+
+
+# `x[i]` as a compiled kernel on arrays reads it (see s2sad.kernel_runtime)
+subscript = operator.getitem
+
+
+def kernel_arguments(differentiated, data):
+    """Are the arguments what a compiled kernel on arrays takes (see
+    `s2sad.kernels`)? Those `differentiated`: Python floats and ints,
+    NumPy float64s, float64 arrays of one or more axes, or tuples of
+    those; the others (`data`) may also be NumPy ints and bools, and
+    arrays of ints and bools. Numba computes on them as NumPy does."""
+    for x in differentiated:
+        if not _kernel_value(x, _FLOAT_KINDS):
+            return False
+    for x in data:
+        if not _kernel_value(x, _DATA_KINDS):
+            return False
+    return True
+
+
+_FLOAT_KINDS = frozenset([_FLOAT64])
+_DATA_KINDS = frozenset(np.dtype(t) for t in (
+    np.float64, np.int64, np.int32, np.bool_))
+
+
+def _kernel_value(x, kinds):
+    cls = x.__class__
+    if cls is _ndarray:
+        return x.dtype in kinds and x.ndim > 0
+    if cls is tuple:
+        return all(_kernel_value(item, kinds) for item in x)
+    return cls is float or cls is int or cls is bool or \
+        cls is np.float64 or kinds is _DATA_KINDS and (
+            cls is np.int64 or cls is np.int32 or cls is np.bool_)
+
+
 def is_vector(x):
     """Is x a 1-D array of floats (its items, numbers)?"""
     return x.__class__ is np.ndarray and x.ndim == 1 and x.dtype.kind == "f"
@@ -1367,6 +1408,12 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
     for g, index in zip(gs, indices):
         out[index] += g
     return out
+
+
+def adjoints_into(total, x, owned, replaced, *pairs):
+    """`getitem_adjoints` as a compiled kernel calls it (Numba passes no
+    keywords after star arguments)."""
+    return getitem_adjoints(total, x, *pairs, owned=owned, replaced=replaced)
 
 
 class Like:

@@ -111,6 +111,7 @@ class Transform:
         # the name of the function a compiler (Numba) makes of a variant's
         # code after its guard, or None (see s2sad.kernels)
         self.kernel = None
+        self.kernel_arrays = False  # a kernel on arrays too (see ARRAYS)
         self._branched = None  # see `branched`
         self.shapes = None  # see `shape_keys`
         self.no_ints = self.tuples = None  # see `float_names`, `settle`
@@ -802,10 +803,11 @@ class Transform:
         return [name for name in loaded
                 if isinstance(self.source.lookup(name), np.ndarray)]
 
-    def not_compilable(self, stmt=None, what=None):
+    def not_compilable(self, stmt=None, what=None, arrays=False):
         """The refusal of a derivative Numba is asked to compile that has no
         variant on numbers, at the first statement that works on more (or
-        at `stmt`, for `what` it does)."""
+        at `stmt`, for `what` it does); `arrays`: of a gradient, which
+        compiles on arrays too."""
         node, located = self.source.tree, stmt is not None
         if located:
             node = stmt.node or node
@@ -833,10 +835,15 @@ class Transform:
                      "backend='numba'), forward over forward mode)")
         return self.source.error(
             errors.UnsupportedSyntaxError, node,
-            f"backend='numba' compiles derivatives of code on numbers "
-            "(floats and ints, loops, branches, math functions, NumPy's "
-            "elementwise functions, and the small helpers s2sad inlines); "
-            f"{what or 'this function'} is not of these; leave out "
+            "backend='numba' compiles " + (
+                "gradients of code on numbers and float64 arrays (loops, "
+                "branches, math functions, NumPy's functions Numba has, "
+                "items and slices, and the small helpers s2sad inlines)"
+                if arrays else "derivatives of code on numbers (floats and "
+                "ints, loops, branches, math functions, NumPy's "
+                "elementwise functions, and the small helpers s2sad "
+                "inlines)") +
+            f"; {what or 'this function'} is not of these; leave out "
             "backend='numba' for this function, or pass fallback='python' "
             "to run its Python derivative")
 
@@ -870,18 +877,31 @@ class Transform:
             s.target for s in ssa.walk(self.func.body)
             if isinstance(s, ssa.Assign) and s.fn in analysis.ZERO_ON_REALS}
 
-    def kernel_guard(self):
+    def kernel_guard(self, arrays=False):
         """The guard of a kernel's variant (see `scalar_guard`), where an
         argument not differentiated may be any number (an int `n` of `acc
         / n` runs compiled too), and one that arithmetic reads must be one
         (Numba would compile the kernel for an array, as a tangent the
-        second derivative's code reads); a function with none is
-        refused. (Not one a loop iterates, `len` or `range` reads, nor an
-        index: a tuple of numbers compiles.)"""
+        second derivative's code reads). A function with none is refused;
+        with `arrays`, it is `ARRAYS` instead where it may run compiled on
+        numbers and float64 arrays of any shapes (`runtime.
+        kernel_arguments` checks that). (Not one a loop iterates, `len` or
+        `range` reads, nor an index: a tuple of numbers compiles.)"""
         identities = analysis.ON_NUMBERS
         guard = self.scalar_guard(None, identities)
         if not guard:
-            raise self.not_compilable()
+            if not arrays or analysis.uses_complex(self.func, True) or \
+                    not self.func.plain or \
+                    self.source.filename.startswith("<s2sad:"):
+                raise self.not_compilable(arrays=arrays)
+            for stmt in ssa.walk(self.func.body):
+                if isinstance(stmt, ssa.Assign) and (
+                        stmt.fn in _NOT_IN_ARRAY_KERNELS):
+                    raise self.not_compilable(stmt, self.packed_call(
+                        stmt) or _KERNEL_REFUSALS[stmt.fn], arrays)
+            self.refuse_introspection()
+            return ARRAYS
+        self.refuse_introspection()
         guarded = {getattr(p, "name", p) for p in guard}
         read = {o.name for s in ssa.walk(self.func.body)
                 if isinstance(s, ssa.Assign) and s.fn not in _AS_SEQUENCE
@@ -897,11 +917,6 @@ class Transform:
         for stmt in ssa.walk(self.func.body):
             if not isinstance(stmt, ssa.Assign):
                 continue
-            if stmt.fn in _INTROSPECTION:
-                raise self.not_compilable(stmt, (
-                    f"Python's introspection ({describe(stmt)}), which "
-                    "compiled code answers otherwise (a float is not of "
-                    "type float there)"))
             if stmt.fn in identities and stmt.target in self.active and \
                     not all(analysis.is_scalar(o, scalars)
                             for o in stmt.operands()):
@@ -911,6 +926,16 @@ class Transform:
                     "object's attribute or a closure's cell: pass it as an "
                     f"argument), which this line's {describe(stmt)} reads"))
         return guard
+
+    def refuse_introspection(self):
+        """Refuse Python's introspection in a kernel (`type(x) is float`,
+        `isinstance`, `hasattr`), at its line."""
+        for stmt in ssa.walk(self.func.body):
+            if isinstance(stmt, ssa.Assign) and stmt.fn in _INTROSPECTION:
+                raise self.not_compilable(stmt, (
+                    f"Python's introspection ({describe(stmt)}), which "
+                    "compiled code answers otherwise (a float is not of "
+                    "type float there)"))
 
     def scalar_guard(self, generated, identities=()):
         """Parameters to test for `float` in a scalar variant, or None
@@ -979,6 +1004,18 @@ class Transform:
         def any_of(tests):
             return tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(),
                                                                 tests)
+        if self.kernel_arrays:
+            params = self.func.params + list(tangents)
+            wrt = set(self.wrt) | set(tangents)
+            not_kinds = gast.UnaryOp(gast.Not(), self.runtime_call(
+                "kernel_arguments", [gast.Tuple([
+                    load(p) for p in params if p in wrt], gast.Load()),
+                    gast.Tuple([load(p) for p in params if p not in wrt],
+                               gast.Load())]))
+            self.namer.reserve(self.fallback)
+            return [gast.If(not_kinds, [gast.Return(gast.Call(
+                load(self.fallback), [load(p) for p in self.func.params +
+                                      list(tangents)], []))], [])]
         checked = tuple(self.assume_scalar) + tuple(tangents)
         not_kinds = any_of([test(p, False) for p in checked] + [
             test(p, True) for p in self.assume_arrays])
@@ -1137,6 +1174,15 @@ _READS_VALUES = {bool, float, int, complex, operator.not_,
 
 
 # Python's introspection, which compiled code answers otherwise
+# NumPy functions that generated code calls in forms Numba lacks (a tuple
+# of axes, reductions along an axis): a kernel calls runtime.numpy_<name>
+# instead
+_NUMBA_LACKS = {"expand_dims", "sum", "mean", "max", "min", "prod"}
+
+# what `Transform.kernel_guard` gives for a kernel on numbers and float64
+# arrays of any shapes
+ARRAYS = "arrays"
+
 _INTROSPECTION = {type, isinstance, issubclass, hasattr, callable, id, dir,
                   vars}
 # what reads an argument as a sequence (or an index into one), or as the
@@ -1150,6 +1196,9 @@ _KERNEL_REFUSALS = {
     runtime.setitem: "an assignment into an array or list",
     runtime.setitem_in_place: "an assignment into an array or list",
     runtime.appended: "`.append()`"}
+# what a kernel on arrays has no derivative of (lists and dicts, whose
+# adjoints Python holds in objects)
+_NOT_IN_ARRAY_KERNELS = {ssa.make_list, ssa.make_dict, runtime.appended}
 # the products of ints a kernel checks for Python's ints past 64 bits
 _WIDENING = {operator.mul: "python_mul", operator.imul: "python_mul",
              runtime.imul: "python_mul", operator.lshift: "python_lshift",
@@ -1164,15 +1213,31 @@ def stored(node):
     return gast.Name(node.id, gast.Store(), None, None)
 
 
-def python_powers(generated):
-    """Write each `a ** b` of a kernel (`generated`, optimised) as
-    `runtime.python_pow(a, b)`, which Numba computes as Python does or
-    raises where Python would raise or make a complex number or a float of
-    ints (see s2sad.kernel_runtime)."""
+def kernel_forms(generated, resolve):
+    """Write a kernel (`generated`, optimised) as Numba computes what Python
+    does: each `a ** b` as `runtime.python_pow(a, b)`, which raises where
+    Python would raise or make a complex number or a float of ints (see
+    s2sad.kernel_runtime); each call of a NumPy function Numba has in
+    another form (`_NUMBA_LACKS`) as s2sad's (`resolve`: a free name of
+    the code -> its value); in a kernel on arrays, each `x[i]` of a name
+    `i` (which may hold a mask or an array of ints) as
+    `runtime.subscript(x, i)`; and `runtime.getitem_adjoints(...,
+    owned=o, replaced=r)` as `runtime.adjoints_into(..., o, r, ...)`
+    (Numba passes no keywords after star arguments)."""
     name = generated.runtime_name
     generated.imports.setdefault(name, runtime)
+    arrays = not generated.floats
 
     class Powers(gast.NodeTransformer):
+        def visit_Subscript(self, node):
+            self.generic_visit(node)
+            if not arrays or not isinstance(node.ctx, gast.Load) or \
+                    not isinstance(node.slice, gast.Name):
+                return node
+            return gast.Call(gast.Attribute(load(name), "subscript",
+                                            gast.Load()),
+                             [node.value, node.slice], [])
+
         def visit_BinOp(self, node):
             self.generic_visit(node)
             if not isinstance(node.op, gast.Pow):
@@ -1180,6 +1245,25 @@ def python_powers(generated):
             return gast.Call(gast.Attribute(load(name), "python_pow",
                                             gast.Load()),
                              [node.left, node.right], [])
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            function = node.func
+            if isinstance(function, gast.Attribute) and isinstance(
+                    function.value, gast.Name) and function.value.id == \
+                    name and function.attr == "getitem_adjoints":
+                given = {k.arg: k.value for k in node.keywords}
+                node.func.attr = "adjoints_into"
+                node.args[2:2] = [given.get(k, gast.Constant(False, None))
+                                  for k in ("owned", "replaced")]
+                node.keywords = []
+            if isinstance(function, gast.Attribute) and isinstance(
+                    function.value, gast.Name) and function.attr in \
+                    _NUMBA_LACKS and resolve(function.value.id) is np:
+                node.func = gast.Attribute(load(name),
+                                           f"numpy_{function.attr}",
+                                           gast.Load())
+            return node
     Powers().visit(generated.tree)
 
 
