@@ -1179,6 +1179,9 @@ _READS_VALUES = {bool, float, int, complex, operator.not_,
 # instead
 _NUMBA_LACKS = {"expand_dims", "sum", "mean", "max", "min", "prod"}
 
+# the reductions an array has as methods too (`a.max(axis=1)`)
+_METHODS = {"sum", "mean", "max", "min", "prod"}
+
 # what `Transform.kernel_guard` gives for a kernel on numbers and float64
 # arrays of any shapes
 ARRAYS = "arrays"
@@ -1219,8 +1222,9 @@ def kernel_forms(generated, resolve):
     Python would raise or make a complex number or a float of ints (see
     s2sad.kernel_runtime); each call of a NumPy function Numba has in
     another form (`_NUMBA_LACKS`) as s2sad's (`resolve`: a free name of
-    the code -> its value); in a kernel on arrays, each `x[i]` of a name
-    `i` (which may hold a mask or an array of ints) as
+    the code -> its value), and so each reduction of an array written as
+    its method (`a.max(axis=1)`); in a kernel on arrays, each `x[i]` of a
+    name `i` (which may hold a mask or an array of ints) as
     `runtime.subscript(x, i)`; and `runtime.getitem_adjoints(...,
     owned=o, replaced=r)` as `runtime.adjoints_into(..., o, r, ...)`
     (Numba passes no keywords after star arguments)."""
@@ -1257,12 +1261,17 @@ def kernel_forms(generated, resolve):
                 node.args[2:2] = [given.get(k, gast.Constant(False, None))
                                   for k in ("owned", "replaced")]
                 node.keywords = []
-            if isinstance(function, gast.Attribute) and isinstance(
-                    function.value, gast.Name) and function.attr in \
-                    _NUMBA_LACKS and resolve(function.value.id) is np:
-                node.func = gast.Attribute(load(name),
-                                           f"numpy_{function.attr}",
-                                           gast.Load())
+            if isinstance(function, gast.Attribute) and \
+                    function.attr in _NUMBA_LACKS:
+                module = isinstance(function.value, gast.Name) and \
+                    resolve(function.value.id) is np
+                if module or arrays and function.attr in _METHODS:
+                    # np.max(a, axis=1), and the method a.max(axis=1)
+                    node.func = gast.Attribute(load(name),
+                                               f"numpy_{function.attr}",
+                                               gast.Load())
+                    if not module:
+                        node.args.insert(0, function.value)
             return node
     Powers().visit(generated.tree)
 

@@ -378,7 +378,14 @@ def op_where_and_maximum(x):
     return np.sum(np.where(x > 0, x, 0.1 * x) + np.maximum(x, 0.2) ** 2)
 
 
-OPERATIONS = [op_dot, op_outer_and_transpose, op_clip, op_std_and_var,
+def op_methods(M):
+    """Reductions written as methods, a stable log-sum-exp over rows."""
+    shifted = M - M.max(axis=1, keepdims=True)
+    return np.sum(np.log(np.exp(shifted).sum(axis=1))) + M.mean() + \
+        M.min(axis=0).sum()
+
+
+OPERATIONS = [op_methods, op_dot, op_outer_and_transpose, op_clip, op_std_and_var,
               op_trace, op_linalg, op_index_array, op_mask,
               op_mask_of_a_matrix, op_reductions_along_axes,
               op_where_and_maximum]

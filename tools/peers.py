@@ -813,8 +813,9 @@ def footnotes(suite, tool_names, settings):
     if "s2sad numba" in tool_names:
         notes.append(
             "s2sad numba: `s2sad.grad(f, backend=\"numba\")`, the gradient "
-            "compiled by Numba (code on numbers only: array programs are "
-            "refused); `s2sad numba compile` is its first call (generate, "
+            "compiled by Numba (code on numbers and NumPy arrays; what it "
+            "cannot compile is refused, and its row says why); `s2sad numba "
+            "compile` is its first call (generate, "
             "compile, one run) with the disk caches as the run found them "
             "(S2SAD_CACHE_DIR empty: a cold compile). It is not a peer for "
             "the targets.")
