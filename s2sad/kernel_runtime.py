@@ -80,9 +80,30 @@ def _first(a, b):
     return a
 
 
-# tangents of numbers need no spreading or cast; adjoints of arrays and
-# numbers are in their arguments' structure
-as_kind_of = tree_like = broadcast_like = _first
+# tangents of numbers need no spreading or cast
+as_kind_of = broadcast_like = _first
+
+
+def tree_like(g, x):
+    """The gradient `g` of `x` in x's structure: it is, where their types
+    match (a tuple's adjoint a tuple of as many items, each alike)."""
+
+
+@overload(tree_like)
+def _tree_like(g, x):
+    if _same_structure(g, x):
+        return lambda g, x: g
+    return None
+
+
+def _same_structure(g, x):
+    if isinstance(x, types.BaseTuple):
+        return isinstance(g, types.BaseTuple) and len(g) == len(x) and all(
+            _same_structure(a, b) for a, b in zip(g, x))
+    if _is_array(x):
+        return _is_array(g) and g.ndim == x.ndim or not isinstance(
+            g, types.BaseTuple)
+    return not isinstance(g, types.BaseTuple)
 
 
 @_compile
@@ -147,6 +168,13 @@ def seed(y, where):
 
 @overload(seed)
 def _seed(y, where):
+    if isinstance(y, types.Optional) and not _is_array(y.type):
+        # (a value a path may leave None: `return` in a loop)
+        def checked(y, where):
+            if y is None:
+                raise ValueError("None: Python decides")
+            return 1.0
+        return checked
     if _is_array(y) or isinstance(y, (types.NoneType, types.Optional)):
         def refused(y, where):
             raise ValueError("not a number: Python decides")
@@ -674,7 +702,8 @@ def _added_at(x, index, at, g, value):
 def _made(text, name):
     """The function `name` that Python source `text` defines here."""
     namespace = {"np": np, "zeros_like": zeros_like, "numba": numba,
-                 "adjoints_into": adjoints_into}
+                 "adjoints_into": adjoints_into,
+                 "add_adjoints": add_adjoints}
     exec(text, namespace)
     return namespace[name]
 
@@ -716,17 +745,40 @@ def _adjoints_into(total, x, owned, replaced, *pairs):
 
 def _tuple_adjoints(total, x, pairs):
     """`adjoints_into` of a tuple `x` read at int constants: a tuple of its
-    items' adjoints (total's items, or zeros, plus each g read there)."""
+    items' adjoints (total's items, or zeros, plus each g read there,
+    added item by item where they are tuples too)."""
     indices = [pairs[k] for k in range(1, len(pairs), 2)]
     if not all(isinstance(i, types.IntegerLiteral) for i in indices):
         return None  # (Numba asks again with the constants' values)
-    items = [["zeros_like(x[%d])" % k if isinstance(total, types.NoneType)
-              else "total[%d]" % k] for k in range(len(x))]
+    items = [[] if isinstance(total, types.NoneType) else ["total[%d]" % k]
+             for k in range(len(x))]
     for k, index in zip(range(0, len(pairs), 2), indices):
         items[index.literal_value % len(x)].append(f"pairs[{k}]")
-    body = ", ".join(" + ".join(terms) for terms in items)
+    sums = []
+    for k, terms in enumerate(items):
+        term = terms[0] if terms else "zeros_like(x[%d])" % k
+        for other in terms[1:]:
+            term = f"add_adjoints({term}, {other})"
+        sums.append(term)
     return _made("def adjoints(total, x, owned, replaced, *pairs):\n"
-                 f"    return ({body},)\n", "adjoints")
+                 f"    return ({', '.join(sums)},)\n", "adjoints")
+
+
+def add_adjoints(a, b):
+    """`a + b` of two adjoints; of tuples, item by item (Numba's `+` joins
+    tuples)."""
+
+
+@overload(add_adjoints)
+def _add_adjoints(a, b):
+    if isinstance(a, types.BaseTuple) or isinstance(b, types.BaseTuple):
+        if not (isinstance(a, types.BaseTuple) and isinstance(
+                b, types.BaseTuple) and len(a) == len(b)):
+            return None
+        items = "".join(f"add_adjoints(a[{k}], b[{k}]), "
+                        for k in range(len(a)))
+        return _made(f"def added(a, b):\n    return ({items})\n", "added")
+    return lambda a, b: a + b
 
 
 def item_adjoint(g, index):
@@ -798,6 +850,8 @@ def accumulated(total, term):
 
 @overload(accumulated)
 def _accumulated(total, term):
+    if isinstance(total, types.BaseTuple):
+        return lambda total, term: add_adjoints(total, term)
     if not _is_array(total):
         return lambda total, term: total + term
     if not _is_array(term):
@@ -881,7 +935,7 @@ def _unreduce(g, x, axis=None, keepdims=False, where=True):
         return None
     if not _is_array(x):
         return lambda g, x, axis=None, keepdims=False, where=True: g
-    if _default(axis, None) or _is_array(g) and g.ndim == x.ndim:
+    if _default(axis, None) or not _is_array(g) or g.ndim == x.ndim:
         def spread(g, x, axis=None, keepdims=False, where=True):
             return np.zeros(x.shape) + g
         return spread
@@ -949,7 +1003,7 @@ def _tie_weights(a, y, axis=None, keepdims=False, initial=None, where=True):
     if not (_default(initial, None) and _default(where, True)) or \
             not _is_array(a):
         return None
-    if _default(axis, None):
+    if _default(axis, None) or not _is_array(y) or a.ndim == 1:
         def over_all(a, y, axis=None, keepdims=False, initial=None,
                      where=True):
             hit = (a == y) * 1.0
@@ -1136,6 +1190,11 @@ def _reduction(name):
             return _made(
                 "def reduced(a, axis=None, keepdims=False):\n"
                 f"    return np.full({shape}, np.{name}(a))\n", "reduced")
+        if a.ndim == 1 and isinstance(axis, types.Integer):
+            if _default(keepdims, False):  # (the one axis: a number)
+                return lambda a, axis=None, keepdims=False: function(a)
+            return lambda a, axis=None, keepdims=False: np.full(
+                (1,), function(a))
         if not isinstance(axis, types.IntegerLiteral):
             if isinstance(axis, types.Integer):
                 return lambda a, axis=None, keepdims=False: \
@@ -1198,3 +1257,47 @@ def _subscript(x, index):
             return out
         return masked
     return None
+
+
+def overwritten(x, index):
+    """What `x[index] = ...` is about to overwrite (an array the kernel
+    owns), copied, for the backward sweep to put back (`restore`)."""
+
+
+@overload(overwritten)
+def _overwritten(x, index):
+    if not (_is_array(x) and x.mutable and _numpy_reads(index)):
+        return None
+    if _element(index, x.ndim):
+        return lambda x, index: x[index]
+    return lambda x, index: x[index].copy()
+
+
+def setitem_in_place(x, index, value, old):
+    """`x[index] = value` in `x` itself (`old`: what `overwritten` kept of
+    it); returns x."""
+
+
+@overload(setitem_in_place)
+def _setitem_in_place(x, index, value, old):
+    if not (_is_array(x) and x.mutable and _numpy_reads(index)):
+        return None
+
+    def written(x, index, value, old):
+        x[index] = value
+        return x
+    return written
+
+
+def restore(x, index, old):
+    """Undo `setitem_in_place`: put back what `overwritten` kept."""
+
+
+@overload(restore)
+def _restore(x, index, old):
+    if not (_is_array(x) and x.mutable and _numpy_reads(index)):
+        return None
+
+    def put_back(x, index, old):
+        x[index] = old
+    return put_back

@@ -1688,7 +1688,12 @@ class _Reverse(Transform):
     def accumulate(self, out, name, expr):
         bar = self.bar(name)
         if name in self.defined:
-            expr = gast.BinOp(load(bar), gast.Add(), expr)
+            if self.kernel_arrays and name in self.containers:
+                # (compiled, the adjoint of a tuple is a tuple: `+` would
+                # join the two)
+                expr = self.runtime_call("add_adjoints", [load(bar), expr])
+            else:
+                expr = gast.BinOp(load(bar), gast.Add(), expr)
         self.defined.add(name)
         out.append(ssa.assign(bar, expr))
 

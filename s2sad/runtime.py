@@ -1083,6 +1083,13 @@ numpy_expand_dims, numpy_sum, numpy_mean, numpy_max, numpy_min, \
     numpy_prod = (np.expand_dims, np.sum, np.mean, np.max, np.min, np.prod)
 
 
+def add_adjoints(a, b):
+    """`a + b` of two adjoints (of a tuple, object arrays that add item by
+    item): how a compiled kernel adds those of what may be a tuple, whose
+    adjoints are tuples there (see s2sad.kernel_runtime)."""
+    return a + b
+
+
 # `x[i]` as a compiled kernel on arrays reads it (see s2sad.kernel_runtime)
 subscript = operator.getitem
 

@@ -35,18 +35,24 @@ def compiled_gradient(f, args, argnums=0):
     want = s2sad.grad(f, argnums=argnums)(*args)
     gots, wants = (got, want) if isinstance(argnums, tuple) else \
         ((got,), (want,))
-    for a, b, x in zip(gots, wants, [args[k] for k in (
-            argnums if isinstance(argnums, tuple) else (argnums,))]):
+    for a, b, x in zip(leaves(gots), leaves(wants), leaves(tuple(
+            args[k] for k in (argnums if isinstance(argnums, tuple)
+                              else (argnums,))))):
         assert type(a) is type(b)
         assert np.shape(a) == np.shape(b)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
         if isinstance(a, np.ndarray):
             assert a.dtype == b.dtype and not np.shares_memory(a, x)
-    for old, new in zip(before, args):
-        for a, b in zip(old if isinstance(old, tuple) else (old,),
-                        new if isinstance(new, tuple) else (new,)):
-            np.testing.assert_array_equal(a, b)
+    for a, b in zip(leaves(before), leaves(args)):
+        np.testing.assert_array_equal(a, b)
     return got
+
+
+def leaves(tree):
+    """The arrays and numbers of nested tuples."""
+    if isinstance(tree, tuple):
+        return [leaf for item in tree for leaf in leaves(item)]
+    return [tree]
 
 
 def central_differences(f, args, argnum, h=1e-6):
@@ -178,6 +184,36 @@ def layer(params, x):
     return np.sum(first * second)
 
 
+def two_layers(params, x):
+    """Nested tuples of parameters: each layer's (W, b)."""
+    (W1, b1), (W2, b2) = params
+    h = np.tanh(W1 @ x + b1)
+    return np.sum((W2 @ h + b2) ** 2)
+
+
+def first_past(w, x, tol):
+    """A `return` inside the loop."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + w[0] * x[i] ** 2
+        if s > tol:
+            return s * 2
+    return s
+
+
+def filled_then_squared(x, steps):
+    """An array filled item by item, then read non-linearly: what the
+    assignments overwrite is kept for the backward sweep."""
+    s = 0.0
+    for k in range(steps):
+        y = np.zeros(x.shape[0])
+        for i in range(x.shape[0]):
+            y[i] = x[i] * (k + 1)
+        y[1:] = y[1:] * y[:-1]
+        s = s + np.sum(y * y)
+    return s
+
+
 CASES = {
     "rosenbrock, n = 10": (rosenbrock, (np.linspace(-1.0, 1.5, 10),), 0),
     "rosenbrock, n = 1000": (rosenbrock, (np.linspace(-1.0, 1.5, 1000),),
@@ -200,10 +236,31 @@ CASES = {
         broadcasting, (RNG.normal(size=4), RNG.normal(size=5)), (0, 1)),
     "element assignment in a loop": (running_update,
                                      (RNG.normal(size=7), 12), 0),
+    "nested tuples of parameters": (
+        two_layers, (((RNG.normal(size=(3, 2)), RNG.normal(size=3)),
+                      (RNG.normal(size=(1, 3)), RNG.normal(size=1))),
+                     RNG.normal(size=2)), 1),
+    "a return inside the loop": (first_past, (np.array([0.5]),
+                                              np.linspace(0, 1, 9), 1.0), 0),
+    "an array filled, then read non-linearly": (
+        filled_then_squared, (RNG.normal(size=5), 3), 0),
     "a tuple of parameters": (layer, ((RNG.normal(size=(3, 4)),
                                        RNG.normal(size=3)),
                                       RNG.normal(size=4)), 1),
 }
+
+
+def test_nested_tuples_get_their_gradients():
+    params = ((RNG.normal(size=(3, 2)), RNG.normal(size=3)),
+              (RNG.normal(size=(1, 3)), RNG.normal(size=1)))
+    x = RNG.normal(size=2)
+    g = s2sad.grad(two_layers, backend="numba")
+    got, want = g(params, x), s2sad.grad(two_layers)(params, x)
+    assert kernels.kernel_of(g).reruns == 0
+    for got_layer, want_layer in zip(got, want):
+        for a, b in zip(got_layer, want_layer):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+            assert np.any(a != 0.0)
 
 
 def test_the_gradient_of_a_tuple_is_a_tuple():
@@ -374,6 +431,12 @@ def op_reductions_along_axes(M):
     return np.sum(rows ** 2) + np.sum(cols * M) + np.prod(np.mean(M, axis=0))
 
 
+def op_reductions_of_a_vector(x):
+    """axis= on a vector: a number, as NumPy gives."""
+    z = x - x.max(axis=-1, keepdims=True)
+    return np.sum(x, axis=0) ** 2 + np.max(x, axis=0) + np.sum(np.exp(z))
+
+
 def op_where_and_maximum(x):
     return np.sum(np.where(x > 0, x, 0.1 * x) + np.maximum(x, 0.2) ** 2)
 
@@ -388,6 +451,7 @@ def op_methods(M):
 OPERATIONS = [op_methods, op_dot, op_outer_and_transpose, op_clip, op_std_and_var,
               op_trace, op_linalg, op_index_array, op_mask,
               op_mask_of_a_matrix, op_reductions_along_axes,
+              op_reductions_of_a_vector,
               op_where_and_maximum]
 
 
