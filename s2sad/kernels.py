@@ -138,8 +138,19 @@ class Kernel:
         self.__name__ = self.__qualname__ = code.co_name
 
     def _dispatcher(self, cache):
-        return numba_module().njit(cache=cache, boundscheck=True,
-                                   pipeline_class=_pipeline())(self.function)
+        dispatcher = numba_module().njit(
+            cache=cache, boundscheck=True,
+            pipeline_class=_pipeline())(self.function)
+        compile_for_args = dispatcher._compile_for_args
+
+        def quietly(*args, **kwargs):
+            # (Numba's advice on its own speed, as it compiles, is not the
+            # user's; the calls that compile nothing pay nothing for this)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", _performance_warning())
+                return compile_for_args(*args, **kwargs)
+        dispatcher._compile_for_args = quietly
+        return dispatcher
 
     @staticmethod
     def _kinds(args):
@@ -177,10 +188,7 @@ class Kernel:
                 self.reruns += 1
                 return self.python(*args)
         try:
-            with warnings.catch_warnings():
-                # (Numba's advice on its own speed is not the user's)
-                warnings.simplefilter("ignore", _performance_warning())
-                out = self.compiled(*args)
+            out = self.compiled(*args)
         except Exception as exc:
             if _is_numba_error(exc) or not self._compiled_for(args):
                 return self._refused(exc, args)  # (it did not compile)
