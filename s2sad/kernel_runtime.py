@@ -693,9 +693,13 @@ def _added_at(x, index, at, g, value):
                 f"        flat[k] += {item}",
                 "        j += 1"]
     if _is_array(index) and isinstance(index.dtype, types.Integer) and \
-            index.ndim == 1 and x.ndim == 1:
-        return [f"for j in range({at}.shape[0]):",
-                f"    out[{at}[j]] += {item}"]
+            index.ndim == 1:
+        if x.ndim == 1:
+            return [f"for j in range({at}.shape[0]):",
+                    f"    out[{at}[j]] += {item}"]
+        return [f"for j in range({at}.shape[0]):",  # (rows: M[idx])
+                f"    view = out[{at}[j]]",
+                f"    view += {item}"]
     return None
 
 
@@ -704,6 +708,8 @@ def _made(text, name):
     namespace = {"np": np, "zeros_like": zeros_like, "numba": numba,
                  "adjoints_into": adjoints_into,
                  "add_adjoints": add_adjoints}
+    namespace.update((name, globals()[name]) for name in (
+        "numpy_mean", "numpy_sum", "reduced_size") if name in globals())
     exec(text, namespace)
     return namespace[name]
 
@@ -1301,3 +1307,40 @@ def _restore(x, index, old):
     def put_back(x, index, old):
         x[index] = old
     return put_back
+
+
+def _spread(name):
+    """np.var or np.std (`name`) of an array as a kernel computes it:
+    over all of it or along one axis, with `ddof` and `keepdims`, by the
+    formula NumPy uses (the mean squared deviation, over n - ddof)."""
+    root = name == "std"
+
+    def stub(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return getattr(np, name)(a, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    @overload(stub)
+    def _stub(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        if not (_is_array(a) and _default(dtype, None) and
+                _default(out, None)):
+            return None
+        if isinstance(keepdims, types.Boolean) and \
+                not isinstance(keepdims, types.Literal):
+            return lambda a, axis=None, dtype=None, out=None, ddof=0, \
+                keepdims=False: numba.literally(keepdims)
+        if isinstance(axis, types.Integer) and \
+                not isinstance(axis, types.Literal) and a.ndim > 1:
+            return lambda a, axis=None, dtype=None, out=None, ddof=0, \
+                keepdims=False: numba.literally(axis)
+        finish = "np.sqrt(v)" if root else "v"
+        return _made(
+            "def spread(a, axis=None, dtype=None, out=None, ddof=0,\n"
+            "           keepdims=False):\n"
+            "    d = a - numpy_mean(a, axis=axis, keepdims=True)\n"
+            "    v = numpy_sum(d * d, axis=axis, keepdims=keepdims) / (\n"
+            "        reduced_size(a, axis) - ddof)\n"
+            f"    return {finish}\n", "spread")
+    stub.__name__ = stub.__qualname__ = f"numpy_{name}"
+    return stub
+
+
+numpy_var, numpy_std = _spread("var"), _spread("std")

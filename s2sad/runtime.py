@@ -1080,7 +1080,9 @@ def is_number(x):
 # NumPy's functions as a compiled kernel calls them where Numba's lack a
 # form (a tuple of axes; an axis of a reduction): see s2sad.kernel_runtime
 numpy_expand_dims, numpy_sum, numpy_mean, numpy_max, numpy_min, \
-    numpy_prod = (np.expand_dims, np.sum, np.mean, np.max, np.min, np.prod)
+    numpy_prod, numpy_var, numpy_std = (
+        np.expand_dims, np.sum, np.mean, np.max, np.min, np.prod, np.var,
+        np.std)
 
 
 def add_adjoints(a, b):

@@ -1177,10 +1177,11 @@ _READS_VALUES = {bool, float, int, complex, operator.not_,
 # NumPy functions that generated code calls in forms Numba lacks (a tuple
 # of axes, reductions along an axis): a kernel calls runtime.numpy_<name>
 # instead
-_NUMBA_LACKS = {"expand_dims", "sum", "mean", "max", "min", "prod"}
+_NUMBA_LACKS = {"expand_dims", "sum", "mean", "max", "min", "prod", "var",
+                "std"}
 
 # the reductions an array has as methods too (`a.max(axis=1)`)
-_METHODS = {"sum", "mean", "max", "min", "prod"}
+_METHODS = {"sum", "mean", "max", "min", "prod", "var", "std"}
 
 # what `Transform.kernel_guard` gives for a kernel on numbers and float64
 # arrays of any shapes

@@ -437,6 +437,20 @@ def op_reductions_of_a_vector(x):
     return np.sum(x, axis=0) ** 2 + np.max(x, axis=0) + np.sum(np.exp(z))
 
 
+def op_z_scores(M):
+    """Standardised columns, np.var with ddof, std as a method."""
+    z = (M - M.mean(axis=0)) / M.std(axis=0)
+    return np.sum(z ** 3) + np.var(M, axis=1, ddof=1).sum()
+
+
+ROWS = np.array([2, 0, 2, -1])
+
+
+def op_rows_of_a_matrix(M):
+    """An embedding lookup: rows picked by an array of ints, one twice."""
+    return np.sum(np.tanh(M[ROWS] @ np.ones(M.shape[1])))
+
+
 def op_where_and_maximum(x):
     return np.sum(np.where(x > 0, x, 0.1 * x) + np.maximum(x, 0.2) ** 2)
 
@@ -451,7 +465,7 @@ def op_methods(M):
 OPERATIONS = [op_methods, op_dot, op_outer_and_transpose, op_clip, op_std_and_var,
               op_trace, op_linalg, op_index_array, op_mask,
               op_mask_of_a_matrix, op_reductions_along_axes,
-              op_reductions_of_a_vector,
+              op_reductions_of_a_vector, op_z_scores, op_rows_of_a_matrix,
               op_where_and_maximum]
 
 
