@@ -502,11 +502,15 @@ class _Reverse(Transform):
                 value_of(out), aux, numpy=False, raw=self.kernel_arrays)))
             arrays = self.arrays_read(body)
             kernel = self.gradient_function(body, self.kernel, arrays)
-            return [self.kernel_entry(arrays), Generated(
+            compiled = Generated(
                 kernel, self.imports, derivative_names, self.runtime_checks,
                 taped=self.tape is not None, callees=self.callees,
                 floats=not self.kernel_arrays,
-                float_values=self.float_names(), kernel=True)]
+                float_values=self.float_names(), kernel=True)
+            # the adjoints, which a kernel on arrays adds item by item where
+            # they are of tuples (see transform.kernel_forms)
+            compiled.adjoints = set(self.bars.values())
+            return [self.kernel_entry(arrays), compiled]
         body.append(gast.Return(self.result(grads, converted, value_of(out),
                                             aux)))
         if not self.assume_scalar:
@@ -1688,12 +1692,7 @@ class _Reverse(Transform):
     def accumulate(self, out, name, expr):
         bar = self.bar(name)
         if name in self.defined:
-            if self.kernel_arrays and name in self.containers:
-                # (compiled, the adjoint of a tuple is a tuple: `+` would
-                # join the two)
-                expr = self.runtime_call("add_adjoints", [load(bar), expr])
-            else:
-                expr = gast.BinOp(load(bar), gast.Add(), expr)
+            expr = gast.BinOp(load(bar), gast.Add(), expr)
         self.defined.add(name)
         out.append(ssa.assign(bar, expr))
 

@@ -1226,12 +1226,15 @@ def kernel_forms(generated, resolve):
     the code -> its value), and so each reduction of an array written as
     its method (`a.max(axis=1)`); in a kernel on arrays, each `x[i]` of a
     name `i` (which may hold a mask or an array of ints) as
-    `runtime.subscript(x, i)`; and `runtime.getitem_adjoints(...,
+    `runtime.subscript(x, i)`, and each sum of adjoints (which may be of
+    tuples) as `runtime.add_adjoints` (Numba's `+` joins tuples); and `runtime.getitem_adjoints(...,
     owned=o, replaced=r)` as `runtime.adjoints_into(..., o, r, ...)`
     (Numba passes no keywords after star arguments)."""
     name = generated.runtime_name
     generated.imports.setdefault(name, runtime)
     arrays = not generated.floats
+
+    adjoints = getattr(generated, "adjoints", set()) if arrays else set()
 
     class Powers(gast.NodeTransformer):
         def visit_Subscript(self, node):
@@ -1245,6 +1248,14 @@ def kernel_forms(generated, resolve):
 
         def visit_BinOp(self, node):
             self.generic_visit(node)
+            if isinstance(node.op, gast.Add) and any(
+                    isinstance(side, gast.Name) and side.id in adjoints
+                    for side in (node.left, node.right)):
+                # a sum of adjoints, which may be of tuples: item by item
+                # (Numba's `+` joins tuples)
+                return gast.Call(gast.Attribute(load(name), "add_adjoints",
+                                                gast.Load()),
+                                 [node.left, node.right], [])
             if not isinstance(node.op, gast.Pow):
                 return node
             return gast.Call(gast.Attribute(load(name), "python_pow",
