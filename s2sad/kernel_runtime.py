@@ -97,12 +97,11 @@ def _tree_like(g, x):
 
 
 def _same_structure(g, x):
+    """Is the adjoint type `g` a tuple where x's is, of as many items, each
+    alike (an array's may be a number: spread late, by the caller)?"""
     if isinstance(x, types.BaseTuple):
         return isinstance(g, types.BaseTuple) and len(g) == len(x) and all(
             _same_structure(a, b) for a, b in zip(g, x))
-    if _is_array(x):
-        return _is_array(g) and g.ndim == x.ndim or not isinstance(
-            g, types.BaseTuple)
     return not isinstance(g, types.BaseTuple)
 
 
@@ -669,7 +668,7 @@ def _getitem_adjoint(g, x, index):
                           for k in range(len(x)))
         return _made(f"def item(g, x, index):\n    return ({items},)\n",
                      "item")
-    if isinstance(x, types.BaseTuple) and isinstance(index, types.Integer):
+    if isinstance(x, types.BaseTuple) and _not_literal(index, types.Integer):
         return lambda g, x, index: numba.literally(index)
     return None
 
@@ -704,12 +703,10 @@ def _added_at(x, index, at, g, value):
 
 
 def _made(text, name):
-    """The function `name` that Python source `text` defines here."""
-    namespace = {"np": np, "zeros_like": zeros_like, "numba": numba,
-                 "adjoints_into": adjoints_into,
-                 "add_adjoints": add_adjoints}
-    namespace.update((name, globals()[name]) for name in (
-        "numpy_mean", "numpy_sum", "reduced_size") if name in globals())
+    """The function `name` that Python source `text` defines, reading this
+    module's names (it is made as Numba types a kernel, after they are
+    all defined)."""
+    namespace = dict(globals())
     exec(text, namespace)
     return namespace[name]
 
@@ -883,10 +880,12 @@ def _numpy_expand_dims(x, axes):
     if not isinstance(axes, types.BaseTuple):
         return lambda x, axes: np.expand_dims(x, axes)
     rank = (x.ndim if _is_array(x) else 0) + len(axes)
+    # (each new axis at its place in the result, the first place first)
     lines = ["def expanded(x, axes):",
-             "    a = np.asarray(x)"]
+             "    a = np.asarray(x)",
+             f"    places = np.sort(np.array(axes) % {rank})"]
     for k in range(len(axes)):
-        lines.append(f"    a = np.expand_dims(a, axes[{k}] % {rank})")
+        lines.append(f"    a = np.expand_dims(a, places[{k}])")
     lines.append("    return a")
     return _made("\n".join(lines) + "\n", "expanded")
 
@@ -912,8 +911,6 @@ def _real_only(a, name):
     return lambda a, name: None
 
 
-
-
 def _default(t, value):
     """Is the argument type `t` the default `value` (left out, or that
     constant)?"""
@@ -928,6 +925,12 @@ _UNSET = object()
 
 def _one_axis(axis):
     return isinstance(axis, types.Integer)
+
+
+def _not_literal(t, kind):
+    """Is `t` a `kind` type whose value Numba has not given (a form that
+    depends on it then asks for it: `numba.literally`)?"""
+    return isinstance(t, kind) and not isinstance(t, types.Literal)
 
 
 def unreduce(g, x, axis=None, keepdims=False, where=True):
@@ -1183,10 +1186,8 @@ def _reduction(name):
     def _stub(a, axis=None, keepdims=False):
         if not _is_array(a):
             return lambda a, axis=None, keepdims=False: function(a)
-        if isinstance(keepdims, types.Boolean) and \
-                not isinstance(keepdims, types.Literal):
-            # (the result's shape depends on it: Numba asks again with
-            # the value)
+        if _not_literal(keepdims, types.Boolean):
+            # (the result's shape depends on it)
             return lambda a, axis=None, keepdims=False: numba.literally(
                 keepdims)
         if _default(axis, None):
@@ -1201,10 +1202,10 @@ def _reduction(name):
                 return lambda a, axis=None, keepdims=False: function(a)
             return lambda a, axis=None, keepdims=False: np.full(
                 (1,), function(a))
+        if _not_literal(axis, types.Integer):
+            return lambda a, axis=None, keepdims=False: numba.literally(
+                axis)
         if not isinstance(axis, types.IntegerLiteral):
-            if isinstance(axis, types.Integer):
-                return lambda a, axis=None, keepdims=False: \
-                    numba.literally(axis)
             return None
         at = axis.literal_value % a.ndim
         rest = [k for k in range(a.ndim) if k != at]
@@ -1323,12 +1324,10 @@ def _spread(name):
         if not (_is_array(a) and _default(dtype, None) and
                 _default(out, None)):
             return None
-        if isinstance(keepdims, types.Boolean) and \
-                not isinstance(keepdims, types.Literal):
+        if _not_literal(keepdims, types.Boolean):
             return lambda a, axis=None, dtype=None, out=None, ddof=0, \
                 keepdims=False: numba.literally(keepdims)
-        if isinstance(axis, types.Integer) and \
-                not isinstance(axis, types.Literal) and a.ndim > 1:
+        if _not_literal(axis, types.Integer) and a.ndim > 1:
             return lambda a, axis=None, dtype=None, out=None, ddof=0, \
                 keepdims=False: numba.literally(axis)
         finish = "np.sqrt(v)" if root else "v"

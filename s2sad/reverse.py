@@ -498,19 +498,16 @@ class _Reverse(Transform):
             # the kernel returns floats; the Python function around it
             # checks the arguments and gives NumPy float64s their own kind
             body.append(gast.Return(self.result(
-                grads if self.kernel_arrays else converted, converted,
-                value_of(out), aux, numpy=False, raw=self.kernel_arrays)))
+                grads, converted, value_of(out), aux, numpy=False,
+                raw=self.kernel_arrays)))
             arrays = self.arrays_read(body)
             kernel = self.gradient_function(body, self.kernel, arrays)
-            compiled = Generated(
+            return [self.kernel_entry(arrays), Generated(
                 kernel, self.imports, derivative_names, self.runtime_checks,
                 taped=self.tape is not None, callees=self.callees,
                 floats=not self.kernel_arrays,
-                float_values=self.float_names(), kernel=True)
-            # the adjoints, which a kernel on arrays adds item by item where
-            # they are of tuples (see transform.kernel_forms)
-            compiled.adjoints = set(self.bars.values())
-            return [self.kernel_entry(arrays), compiled]
+                float_values=self.float_names(), kernel=True,
+                adjoints=self.bars.values())]
         body.append(gast.Return(self.result(grads, converted, value_of(out),
                                             aux)))
         if not self.assume_scalar:

@@ -45,13 +45,16 @@ class Generated:
             differentiated again yet).
         floats: whether it is specialised to Python floats (its adjoints
             are numbers, never arrays to add into).
+        adjoints: the names of its adjoints, which a kernel on arrays adds
+            item by item where they are of tuples (see `kernel_forms`).
     """
 
     def __init__(self, tree, imports, derivative_names, runtime_checks=0,
                  calls=None, taped=False, tangent_names=None, callees=(),
-                 floats=False, float_values=(), kernel=False):
+                 floats=False, float_values=(), kernel=False, adjoints=()):
         self.tree = tree
         self.kernel = kernel  # compiled by Numba (see s2sad.kernels)
+        self.adjoints = set(adjoints)
         self.float_values = float_values  # see optimize.float_valued
         self.floats = floats
         self.imports = imports
@@ -1004,7 +1007,8 @@ class Transform:
         def any_of(tests):
             return tests[0] if len(tests) == 1 else gast.BoolOp(gast.Or(),
                                                                 tests)
-        if self.kernel_arrays:
+        checked = tuple(self.assume_scalar) + tuple(tangents)
+        if self.kernel_arrays:  # (see `kernel_guard`)
             params = self.func.params + list(tangents)
             wrt = set(self.wrt) | set(tangents)
             not_kinds = gast.UnaryOp(gast.Not(), self.runtime_call(
@@ -1012,13 +1016,9 @@ class Transform:
                     load(p) for p in params if p in wrt], gast.Load()),
                     gast.Tuple([load(p) for p in params if p not in wrt],
                                gast.Load())]))
-            self.namer.reserve(self.fallback)
-            return [gast.If(not_kinds, [gast.Return(gast.Call(
-                load(self.fallback), [load(p) for p in self.func.params +
-                                      list(tangents)], []))], [])]
-        checked = tuple(self.assume_scalar) + tuple(tangents)
-        not_kinds = any_of([test(p, False) for p in checked] + [
-            test(p, True) for p in self.assume_arrays])
+        else:
+            not_kinds = any_of([test(p, False) for p in checked] + [
+                test(p, True) for p in self.assume_arrays])
         self.namer.reserve(self.fallback)
         call = gast.Call(load(self.fallback),
                          [load(p) for p in self.func.params + list(tangents)],
@@ -1173,20 +1173,19 @@ _READS_VALUES = {bool, float, int, complex, operator.not_,
                  ssa.method("item"), ssa.method("tolist")}
 
 
-# Python's introspection, which compiled code answers otherwise
+# the reductions an array has as methods too (`a.max(axis=1)`), whose
+# axis Numba's do not take
+_METHODS = {"sum", "mean", "max", "min", "prod", "var", "std"}
 # NumPy functions that generated code calls in forms Numba lacks (a tuple
 # of axes, reductions along an axis): a kernel calls runtime.numpy_<name>
 # instead
-_NUMBA_LACKS = {"expand_dims", "sum", "mean", "max", "min", "prod", "var",
-                "std"}
-
-# the reductions an array has as methods too (`a.max(axis=1)`)
-_METHODS = {"sum", "mean", "max", "min", "prod", "var", "std"}
+_NUMBA_LACKS = _METHODS | {"expand_dims"}
 
 # what `Transform.kernel_guard` gives for a kernel on numbers and float64
 # arrays of any shapes
 ARRAYS = "arrays"
 
+# Python's introspection, which compiled code answers otherwise
 _INTROSPECTION = {type, isinstance, issubclass, hasattr, callable, id, dir,
                   vars}
 # what reads an argument as a sequence (or an index into one), or as the
@@ -1227,16 +1226,16 @@ def kernel_forms(generated, resolve):
     its method (`a.max(axis=1)`); in a kernel on arrays, each `x[i]` of a
     name `i` (which may hold a mask or an array of ints) as
     `runtime.subscript(x, i)`, and each sum of adjoints (which may be of
-    tuples) as `runtime.add_adjoints` (Numba's `+` joins tuples); and `runtime.getitem_adjoints(...,
-    owned=o, replaced=r)` as `runtime.adjoints_into(..., o, r, ...)`
-    (Numba passes no keywords after star arguments)."""
+    tuples) as `runtime.add_adjoints` (Numba's `+` joins tuples); and
+    `runtime.getitem_adjoints(..., owned=o, replaced=r)` as
+    `runtime.adjoints_into(..., o, r, ...)` (Numba passes no keywords
+    after star arguments)."""
     name = generated.runtime_name
     generated.imports.setdefault(name, runtime)
     arrays = not generated.floats
+    adjoints = generated.adjoints if arrays else set()
 
-    adjoints = getattr(generated, "adjoints", set()) if arrays else set()
-
-    class Powers(gast.NodeTransformer):
+    class Forms(gast.NodeTransformer):
         def visit_Subscript(self, node):
             self.generic_visit(node)
             if not arrays or not isinstance(node.ctx, gast.Load) or \
@@ -1285,7 +1284,7 @@ def kernel_forms(generated, resolve):
                     if not module:
                         node.args.insert(0, function.value)
             return node
-    Powers().visit(generated.tree)
+    Forms().visit(generated.tree)
 
 
 def partials(tmpl, filled):
