@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import linecache
 import marshal
+import math
 import operator
 import sys
 from typing import Any, Callable, Optional, Sequence, Union
@@ -1272,24 +1273,100 @@ def _size(tree):
 @_located
 def jacfwd(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
            holomorphic: bool = False, *, backend: str = "python",
-           fallback: str = "raise") -> Callable:
-    """The Jacobian of `fun` by forward mode, as `jax.jacfwd`: one JVP per
-    input element.
+           fallback: str = "raise",
+           chunk_size: Optional[int] = None) -> Callable:
+    """The Jacobian of `fun` by forward mode, as `jax.jacfwd`: a tangent
+    per input element, all of them in one sweep of vector mode (the
+    generated `jvps_f`, whose tangents carry a leading axis of directions).
 
     Returns a function of fun's arguments giving an array of shape
     `fun(...).shape + x.shape` for `argnums` an int (a tuple of them for a
     tuple of argnums); `(jacobian, aux)` with has_aux. Integer inputs are
-    refused; complex ones need holomorphic=True. (`backend`, `fallback`:
-    as `jvp`'s.)
+    refused; complex ones need holomorphic=True. `chunk_size`: at most
+    this many directions per sweep (memory grows with it: each tangent
+    holds one value per direction); None: all at once. Inputs or outputs
+    that are tuples, lists or dicts, and backend="numba", take one jvp per
+    direction. (`backend`, `fallback`: as `jvp`'s.)
     """
     kernels.check_backend(backend, fallback)
     return _Transformed(_jacfwd, fun, argnums=_tuple(argnums),
                         has_aux=has_aux, holomorphic=holomorphic,
-                        backend=backend, fallback=fallback)
+                        backend=backend, fallback=fallback,
+                        chunk_size=chunk_size)
 
 
 def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
-            backend="python", fallback="raise"):
+            backend="python", fallback="raise", chunk_size=None):
+    """jacfwd's: every direction of an input in one sweep of vector mode
+    (a chunk of `chunk_size` directions per sweep), for inputs and outputs
+    that are numbers or arrays; otherwise, and with backend="numba", one
+    jvp per direction (`_jacfwd_per_direction`, which is also what s2sad
+    differentiates where a differentiated function calls a jacfwd)."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    per_direction = functools.partial(
+        _jacfwd_per_direction, f, *args, argnums=argnums, has_aux=has_aux,
+        holomorphic=holomorphic, backend=backend, fallback=fallback)
+    if backend != "python" or _any_tree(None, args, positions):
+        return per_direction()
+    _check_inputs(f, args, positions, holomorphic, False, "jacfwd")
+    jvps = calls.jvp_function(f, args, (), (calls.FUNCTION,)
+                              + tuple(positions), owned=True, vector=True)
+    values = runtime.bound(f)  # a closure's values, held
+    held = tuple(runtime.zero_directions(v) for v in values)
+    dtype = complex if holomorphic else float
+    zeros = [runtime.zero_directions(args[i]) for i in positions]
+    columns = []
+    out = aux = None
+    for slot, i in enumerate(positions):
+        shape = np.shape(args[i])
+        n = math.prod(shape)
+        step = n if chunk_size is None else max(int(chunk_size), 1)
+        block = []
+        for start in range(0, n, step) if n else [0]:
+            count = min(step, n - start)
+            seeds = runtime.unit_directions(n, dtype)
+            if count < n:
+                seeds = seeds[start:start + count]
+            tangents = list(zeros)
+            if not count:  # (an empty input: a sweep for the value)
+                seeds = zeros[slot]
+            elif shape != (n,):
+                seeds = seeds.reshape((count,) + shape)
+            tangents[slot] = seeds
+            out, tangent = jvps(*values, *args, held, *tangents)
+            if has_aux:
+                _check_aux(out, f)
+                (out, aux), tangent = out, tangent[0]
+            if _is_tree(out):
+                return per_direction()
+            if count:
+                block.append(_directions_last(tangent, out, count))
+        out_shape = np.shape(out)
+        stacked = block[0] if len(block) == 1 else np.concatenate(
+            block, axis=-1) if block else np.zeros(out_shape + (0,))
+        # (a copy: the tangent may be a view of the seeds or of f's data)
+        columns.append(np.array(np.reshape(stacked, out_shape + shape)))
+    jac = columns[0] if isinstance(argnums, int) else tuple(columns)
+    return (jac, aux) if has_aux else jac
+
+
+def _directions_last(tangent, out, count):
+    """A tangent of vector mode with `count` directions, the directions on
+    its last axis: (zeros for an output holding integers)."""
+    shape = np.shape(out)
+    if np.asarray(out).dtype.kind in "biu":
+        return np.zeros(shape + (count,))
+    tangent = np.asarray(tangent)
+    if tangent.dtype.kind not in "fc" or tangent.dtype.itemsize < 8:
+        tangent = _as_float(tangent)
+    if tangent.shape != (count,) + shape:
+        tangent = np.broadcast_to(tangent, (count,) + shape)
+    return tangent.transpose(tuple(range(1, tangent.ndim)) + (0,))
+
+
+def _jacfwd_per_direction(f, *args, argnums=0, has_aux=False,
+                          holomorphic=False, backend="python",
+                          fallback="raise", chunk_size=None):
     # as `_jacrev`, through calls.jvp_function
     positions = (argnums,) if isinstance(argnums, int) else argnums
     _check_inputs(f, args, positions, holomorphic, False, "jacfwd")
@@ -1302,6 +1379,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
     if _any_tree(None, args, positions):
         return _jacfwd_tree(f, args, argnums, has_aux, dtype, jvp_fn,
                             values, held)
+    del chunk_size  # (one direction at a time)
     columns = []
     out = aux = None
     for slot, i in enumerate(positions):
@@ -1972,3 +2050,8 @@ def _assert_close(actual, expected, rtol, atol, what):
 
 # the rules of these transformations called inside differentiated code
 from s2sad.rules import transforms  # noqa: E402,F401
+
+
+# a jacfwd inside a differentiated function is differentiated through its
+# jvps, one per direction (vector mode's code has no derivative rules)
+_jacfwd.__s2sad_differentiated_as__ = _jacfwd_per_direction

@@ -179,6 +179,9 @@ def callee(function):
         raise errors.UnsupportedCallError(
             f"s2sad.{name} is not differentiated when a function s2sad "
             f"differentiates calls it; {instead}")
+    instead = getattr(function, "__s2sad_differentiated_as__", None)
+    if instead is not None:  # (the same values, by other code)
+        return callee(instead)
     if isinstance(function, functools.partial):
         fn, leading, keywords = callee(function.func)
         return fn, leading + function.args, {**keywords, **function.keywords}
@@ -453,15 +456,16 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
 
 
 def jvp_function(function, args, keywords, slots, spread=(), owned=False,
-                 backend="python", fallback="raise"):
+                 backend="python", fallback="raise", vector=False):
     """The function computing a call `function(*args, **kwargs)` and its
     tangent: it takes the call's own arguments, then one tangent per slot
     (a sequence, one per item, for a `*xs` slot), then the call's keywords,
     and returns (value, tangent). (`backend`, `fallback`: see
-    `derive.derive`.)"""
+    `derive.derive`; `vector`: the tangents carry a leading axis of
+    directions, as `forward.transform` says.)"""
     if recomputed(function) is not None:  # (only reverse recomputes)
         return jvp_function(recomputed(function).fn, args, keywords, slots,
-                            spread, owned, backend, fallback)
+                            spread, owned, backend, fallback, vector)
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -470,16 +474,23 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False,
     if isinstance(fn, CustomVJP):
         _check_custom(fn, "jvp")
         adapter = _adapter("custom_jvp", fn, nargs, binding, flat, keywords,
-                           args=leading + flat.args)
+                           args=leading + flat.args, vector=vector)
         return _bound(functools.partial(adapter, fn.jvp), flat.fixed(leading),
                       bound)
     generated = derive.derive(_as_function(fn, nargs, keywords),
-                              binding.argnums, mode="forward", owned=owned,
-                              backend=backend, fallback=fallback)
+                              binding.argnums,
+                              mode="vector" if vector else "forward",
+                              owned=owned, backend=backend, fallback=fallback)
     adapter = _adapter("jvp", generated.tangent_names, nargs, binding, flat,
-                       keywords, args=leading + flat.args)
+                       keywords, args=leading + flat.args, vector=vector)
     return _bound(functools.partial(adapter, generated), flat.fixed(leading),
                   bound)
+
+
+def vector_jvp_function(function, args, keywords, slots, spread=()):
+    """`jvp_function` of vector mode: its tangents, and its result's,
+    carry a leading axis of directions."""
+    return jvp_function(function, args, keywords, slots, spread, vector=True)
 
 
 def vjp(function, args, kwargs, slots, spread=(), owned=False):
@@ -583,7 +594,8 @@ def _recomputation(keywords, save="nothing"):
     return found
 
 
-def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=()):
+def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=(),
+             vector=False):
     """A small generated function binding one shape of call to a derivative
     (cached by that shape), readable in tracebacks and differentiable:
 
@@ -592,20 +604,23 @@ def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=()):
     - "jvp": `(jvp, args..., tangents..., keywords...)` -> (value, tangent),
       `fn` being the jvp function's tangent names;
     - "custom_jvp": the same for a custom_vjp's `jvp(primals, tangents)`.
+
+    `vector`: the tangents carry a leading axis of directions (vector
+    mode); a custom_vjp's jvp then runs once per direction.
     """
     differentiable_args = tuple(map(differentiable, args))
     key = (kind, tuple(fn) if kind == "jvp" else
            (None if fn is None else (nargs, _custom_params(fn))),
            tuple(binding.argnums),
            tuple(binding.order), binding.nitems, repr(flat.groups),
-           tuple(keywords), len(flat.groups), differentiable_args)
+           tuple(keywords), len(flat.groups), differentiable_args, vector)
     found = _ADAPTERS.get(key)
     if found is not None:
         return found
     if kind == "pull":
         text = _pull_text(fn, nargs, binding, flat)
     else:
-        text = _jvp_text(kind, fn, binding, flat, keywords, args)
+        text = _jvp_text(kind, fn, binding, flat, keywords, args, vector)
     filename = f"<s2sad:{kind}_call:{len(_ADAPTERS)}>"
     errors.register_source(filename, text)
     namespace = {"runtime": runtime, "calls": __import__(__name__,
@@ -653,9 +668,11 @@ def _pull_text(custom, nargs, binding, flat):
             f"    return ({''.join(s + ', ' for s in slots)})\n")
 
 
-def _jvp_text(kind, tangent_names, binding, flat, keywords, args):
+def _jvp_text(kind, tangent_names, binding, flat, keywords, args,
+              vector=False):
     """The adapter calling a jvp function: arguments `a0...`, the slots'
     tangents `t0...`, then the call's keywords by name."""
+    zero = "runtime.zero_directions" if vector else "runtime.zero_tangent"
     prefix = "_"
     while any(k.startswith(prefix) for k in keywords):
         prefix += "_"
@@ -674,7 +691,7 @@ def _jvp_text(kind, tangent_names, binding, flat, keywords, args):
         if isinstance(i, tuple):
             i, item = i
             if by_param[i] is None:
-                by_param[i] = [f"runtime.zero_tangent({params[starts + k]})"
+                by_param[i] = [f"{zero}({params[starts + k]})"
                                for k in range(binding.nitems)]
             by_param[i][item] = tangent
         else:
@@ -695,13 +712,15 @@ def _jvp_text(kind, tangent_names, binding, flat, keywords, args):
         primals = params + [None] * len(keywords)
         for k in keywords:  # keywords go to their parameters' positions
             primals[_custom_params(tangent_names).index(k)] = k
-        full = ["None" if not d else f"runtime.zero_tangent({p})"
+        full = ["None" if not d else f"{zero}({p})"
                 for p, d in zip(params, map(differentiable, args))]
-        full += [f"runtime.zero_tangent({k})" for k in keywords]
+        full += [f"{zero}({k})" for k in keywords]
         for position, tangent in zip(binding.argnums, by_param):
             full[position] = tangent
-        body = (f"return {prefix}jvp(({''.join(p + ', ' for p in primals)}), "
-                f"({''.join(t + ', ' for t in full)}))")
+        call = (f"({''.join(p + ', ' for p in primals)}), "
+                f"({''.join(t + ', ' for t in full)})")
+        body = f"return runtime.jvp_per_direction({prefix}jvp, {call})" \
+            if vector else f"return {prefix}jvp({call})"
     return f"def {kind}_call({signature}):\n    {body}\n"
 
 

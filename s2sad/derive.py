@@ -85,7 +85,9 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
     Args:
         mode: "reverse" (a gradient), "vjp" (a forward sweep returning the
             value and residuals, with the backward sweep as `.backward`) or
-            "forward" (a Jacobian-vector product `jvp_f(*args, *tangents)`).
+            "forward" (a Jacobian-vector product `jvp_f(*args, *tangents)`)
+            or "vector" (its vector mode, `jvps_f`, whose tangents carry a
+            leading axis of directions: see `forward.transform`).
         owned: func is called on values only the derivative holds (by
             `grad`, `vjp` or `jvp`, not from generated code), so it may
             update its arguments in place: generated code never changes
@@ -202,7 +204,7 @@ def _save_products(func):
 
 def transformed(func, argnums, mode, cell=None):
     """The generated derivative of a callee that generated code calls by
-    name (`mode` "vjp" or "forward"), or None while it is itself being
+    name (`mode` "vjp", "forward" or "vector"), or None while it is itself being
     generated (a recursive call). It is optimised if its caller is:
     `optimize=False` shows the whole chain as generated. The caller's guard
     covers it from then on.
@@ -618,8 +620,9 @@ def _generate(lowered, mode, argnums, has_aux, with_value, build,
     if build.optimize_code and mode != "vjp":
         inplace.update_in_place(lowered, mode)
     try:
-        if mode == "forward":
-            return forward.transform(lowered, argnums, backend)
+        if mode in ("forward", "vector"):
+            return forward.transform(lowered, argnums, backend,
+                                     vector=mode == "vector")
         if mode == "vjp":
             return reverse.transform_vjp(lowered, argnums)
         return reverse.transform(lowered, argnums, has_aux, with_value,

@@ -13,12 +13,16 @@ from s2sad import analysis, codegen, ssa, template, trees
 from s2sad.transform import Generated, Transform, load, partials, times
 
 
-def transform(func, argnums, backend="python"):
+def transform(func, argnums, backend="python", vector=False):
     """Generate the forward-mode derivative of an SSA function.
 
     Args:
         func: an `ssa.Function`.
         argnums: the positions of the parameters that have tangents.
+        vector: vector mode: `jvps_f(x, y, x_dot, y_dot)`, where each
+            tangent carries a leading axis of directions (k tangents at
+            once: `x_dot[i]` is the i-th; a length of 1 stands for the same
+            tangent in every direction), and so does the output's.
         backend: "numba": the jvp of code on numbers is three functions
             (see `s2sad.kernels`): `jvp_f`, which checks that the arguments
             are numbers and calls `jvp_f_numba`, the kernel Numba compiles,
@@ -30,8 +34,8 @@ def transform(func, argnums, backend="python"):
         `jvp_<name>(params..., tangents...)` that returns `(value, tangent
         of the value)`, and those it calls.
     """
-    general = _Forward(func, argnums)
-    if backend != "numba":
+    general = _Forward(func, argnums, vector=vector)
+    if backend != "numba" or vector:
         return [general.generate()]
     name = f"jvp_{general.name}"
     compiled = _Forward(func, argnums, assume_scalar=general.kernel_guard(),
@@ -44,8 +48,10 @@ def transform(func, argnums, backend="python"):
 
 class _Forward(Transform):
     def __init__(self, func, argnums, assume_scalar=(), fallback=None,
-                 kernel=None):
+                 kernel=None, vector=False):
         super().__init__(func, argnums)
+        self.vector = vector
+        self.zero_tangents = set()  # temporaries holding zero tangents
         self.output = analysis.returned(func.body)[-1]
         self.active = analysis.active(func, self.wrt, [self.output])
         # a kernel's variant: the parameters its guard checks are numbers
@@ -78,6 +84,11 @@ class _Forward(Transform):
         tangents = [self.dots[p] for p in self.wrt]
         summary = (f"Value and tangent of {self.func.name} along tangents of "
                    f"{', '.join(self.wrt)}.")
+        if self.vector:
+            summary = (f"Value of {self.func.name} and its tangents along k "
+                       f"directions at once: each tangent of "
+                       f"{', '.join(self.wrt)}, and the result's, has a "
+                       "leading axis of directions.")
         if self.kernel:
             arrays = self.arrays_read(body)
             note = (f"Compiled by Numba (nopython mode) for jvp_{self.name}, "
@@ -92,7 +103,8 @@ class _Forward(Transform):
         # after defaults or *args, tangents can only be keyword parameters
         params = ssa.signature(self.func, extra=tangents) if self.func.plain \
             else ssa.signature(self.func, keyword_only=tangents)
-        tree = self.function_def(f"jvp_{self.name}", params, body, summary)
+        tree = self.function_def(f"{'jvps' if self.vector else 'jvp'}_"
+                                 f"{self.name}", params, body, summary)
         return Generated(tree, self.imports, derivative,
                          tangent_names=tangents, callees=self.callees)
 
@@ -149,11 +161,16 @@ class _Forward(Transform):
         if isinstance(operand, ssa.Undefined):
             return gast.Constant(None, None)
         if isinstance(operand, ssa.Const) and isinstance(
-                operand.value, (int, float, complex)):
+                operand.value, (int, float, complex)) and not self.vector:
             return gast.Constant(0.0, None)
         # a variable, a module-level array (`C`), a constant tuple
-        return self.runtime_call("zero_tangent",
-                                 [ssa.render_operand(operand)])
+        return self.zero(ssa.render_operand(operand))
+
+    def zero(self, value):
+        """A zero tangent like `value` (in vector mode, of one direction,
+        which broadcasts over all of them)."""
+        return self.runtime_call(
+            "zero_directions" if self.vector else "zero_tangent", [value])
 
     def copies(self, phis, side):
         """Values and tangents along one edge into the phis."""
@@ -173,7 +190,8 @@ class _Forward(Transform):
         for stmt in stmts:
             if isinstance(stmt, ssa.Assign):
                 out += self.comment_for(stmt, "from")
-                site = self.call_site(stmt, "forward")
+                site = self.call_site(
+                    stmt, "vector" if self.vector else "forward")
                 if site is not None:
                     out += self.forward_call(site)
                     continue
@@ -234,7 +252,9 @@ class _Forward(Transform):
         # dispatched: its jvp function is found when the call runs
         jvp = self.namer.fresh(f"{stmt.target}_jvp")
         self.locals.add(jvp)
-        return [ssa.assign(jvp, self.dispatch_call(site, "jvp_function")),
+        return [ssa.assign(jvp, self.dispatch_call(
+                    site, "vector_jvp_function" if self.vector
+                    else "jvp_function")),
                 ssa.unpack([stmt.target, self.dot(stmt.target)],
                            self.dispatched_call(site, jvp, dots))]
 
@@ -272,24 +292,32 @@ class _Forward(Transform):
                     names[param] = self.dots[operand.name]
                 elif tmpl.structural and param in tmpl.reads_d:
                     names[param] = self.namer.temp()  # zeros, set below
+                    self.zero_tangents.add(names[param])
                     out.append(ssa.assign(names[param],
                                           self.tangent_of(operand)))
                 else:
                     names[param] = _NO_TANGENT
             return names
-        found = self.rule_template(stmt, "tangent", d_names)
+        rule = analysis.rule_of(stmt)
+        kind = "batched" if self.vector and rule is not None and \
+            rule.batched is not None else "tangent"
+        found = self.rule_template(stmt, kind, d_names)
         if found is None:  # a zero derivative: the target is not active
             return []
         rule, tmpl, operands, filled = found
         self.check_covered(stmt, rule, tmpl, operands, tmpl.reads_d)
-        out += filled.stmts
+        # vector mode, a rule without a batched form: its tangent template
+        # runs once per direction
+        per_direction = self.vector and tmpl is not rule.partials and \
+            tmpl is not rule.batched
+        if not per_direction:
+            out += filled.stmts
         if tmpl is rule.partials:
             # (a list's tangent, given in its structure, as the operation
             # read the list: an array)
             sequences = self.sequences(stmt, operands)
-            terms = [times(self.as_array(load(self.dots[operands[p].name]))
-                           if p in sequences else
-                           load(self.dots[operands[p].name]), partial)
+            terms = [times(self.term_tangent(
+                stmt, rule, operands[p], p in sequences), partial)
                      for p, partial in partials(tmpl, filled)
                      if isinstance(operands[p], ssa.Var)
                      and operands[p].name in self.active]
@@ -304,12 +332,14 @@ class _Forward(Transform):
             out.append(gast.Expr(self.runtime_call("not_joined",
                                                    [load(stmt.target)])))
         if not terms:  # active only through inputs read for their shape
-            out.append(ssa.assign(target_dot, self.runtime_call(
-                "zero_tangent", [load(stmt.target)])))
+            out.append(ssa.assign(target_dot, self.zero(load(stmt.target))))
             return out
         value = terms[0]
         for term in terms[1:]:
             value = gast.BinOp(value, gast.Add(), term)
+        if per_direction:
+            made, value = self.per_direction(stmt, value, filled.stmts)
+            out += made
         if rule.broadcasts and any(
                 not (isinstance(o, ssa.Var) and o.name in self.active)
                 and not analysis.is_scalar(o, self.scalars)
@@ -317,10 +347,55 @@ class _Forward(Transform):
                 if not isinstance(o, template.Default)):
             # an input without a tangent may broadcast the output wider
             # than the tangents: `y + a` with only scalar `a` varying
-            value = self.runtime_call("broadcast_like",
-                                      [value, load(stmt.target)])
+            value = self.runtime_call(
+                "broadcast_directions" if self.vector else "broadcast_like",
+                [value, load(stmt.target)])
         out.append(ssa.assign(target_dot, value))
         return out
+
+    def term_tangent(self, stmt, rule, operand, sequence):
+        """The tangent of an elementwise operation's input, as its partial
+        multiplies it: a list read as an array is one (`runtime.array_of`);
+        in vector mode, an input that may have fewer axes than the output
+        gets them after its axis of directions (`runtime.lifted`), where
+        NumPy's broadcasting would add them before it."""
+        dot = load(self.dots[operand.name])
+        if not self.vector:
+            return self.as_array(dot) if sequence else dot
+        if sequence:
+            dot = self.runtime_call("array_of_directions", [dot])
+        if rule.broadcasts and not (analysis.is_scalar(operand, self.scalars)
+                                    and stmt.target in self.scalars):
+            dot = self.runtime_call("lifted", [dot, load(stmt.target)])
+        return dot
+
+    def per_direction(self, stmt, value, stmts):
+        """A tangent template without a vector form, run once per direction
+        by `runtime.per_direction`: (statements, the tangent). Its tangents
+        are the parameters of a lambda, or, for a template of several
+        statements, of a function, named as they are outside:
+
+            runtime.per_direction(lambda x_dot: np.fft.fft(x_dot), x_dot)
+        """
+        read = [n.id for part in stmts + [value] for n in trees.walk(part)
+                if isinstance(n, gast.Name) and n.id in self.tangent_names()]
+        names = list(dict.fromkeys(read))
+        params = gast.arguments(
+            [gast.Name(n, gast.Param(), None, None) for n in names], [],
+            None, [], [], None, [])
+        tangents = [load(n) for n in names]
+        if not stmts:
+            return [], self.runtime_call(
+                "per_direction", [gast.Lambda(params, value)] + tangents)
+        name = self.namer.fresh(f"{stmt.target}_tangent")
+        self.locals.add(name)
+        definition = gast.FunctionDef(name, params, stmts + [
+            gast.Return(value)], [], None, None, [])
+        return [definition], self.runtime_call(
+            "per_direction", [load(name)] + tangents)
+
+    def tangent_names(self):
+        return set(self.dots.values()) | self.zero_tangents
 
 
 _NO_TANGENT = "_s2sad_no_tangent"  # d[x] of an input without a tangent

@@ -125,7 +125,7 @@ def _summed(stmt, namer):
 def update_in_place(func, mode):
     """Turn the function's eligible `runtime.setitem` statements into
     updates in place (see the module docstring), in its own SSA; `mode`
-    "forward" or "reverse"."""
+    "forward", "vector" or "reverse"."""
     defs = {}
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and stmt.target is not None:
@@ -153,7 +153,7 @@ def update_in_place(func, mode):
               if fresh(s.args[0].name) and chains.find(s.target) not in seen]
     if not chosen:
         return
-    kept = set() if mode == "forward" else _restored(func, chains, chosen)
+    kept = set() if mode in ("forward", "vector") else _restored(func, chains, chosen)
     func.body = _rewrite(func.body, {
         id(s): chains.find(s.target) in kept for s in chosen}, func.namer)
 

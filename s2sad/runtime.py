@@ -242,23 +242,401 @@ def zeros_like(x):
     return zeros(x.shape, dtype, x)
 
 
-def zero_tangent(x):
+def zero_tangent(x, leaf=zeros_like):
     """A zero tangent shaped like `x` for forward mode: `zeros_like`, but
     a namedtuple's or dataclass's is one of its type, whose fields the
-    tangent code reads by name, at any depth."""
-    if isinstance(x, (float, int)):
+    tangent code reads by name, at any depth. (`leaf`: the zero of a
+    number or array.)"""
+    if (x.__class__ is float or isinstance(x, (float, int))) and \
+            leaf is zeros_like:
         return 0.0
     names = fields(x)
     if names is not None:
         if isinstance(x, tuple):
-            return type(x)(*[zero_tangent(item) for item in x])
-        return _with_fields(x, {name: zero_tangent(getattr(x, name))
+            return type(x)(*[zero_tangent(item, leaf) for item in x])
+        return _with_fields(x, {name: zero_tangent(getattr(x, name), leaf)
                                 for name in names})
     if isinstance(x, dict):
-        return DictAdjoint({k: zero_tangent(v) for k, v in x.items()})
+        return DictAdjoint({k: zero_tangent(v, leaf) for k, v in x.items()})
     if _is_sequence(x):
-        return sequence([zero_tangent(item) for item in x])
-    return zeros_like(x)
+        return sequence([zero_tangent(item, leaf) for item in x])
+    return leaf(x)
+
+
+# ---- vector mode ----
+# A tangent of vector mode carries a leading axis of k directions: the
+# tangent of an array of shape s has shape (k,) + s, that of a number
+# shape (k,), and a container holds such tangents. A leading length of 1
+# stands for the same tangent in every direction (a zero): NumPy's
+# broadcasting spreads it.
+
+
+def zero_directions(x):
+    """A zero tangent of `x` in vector mode: one direction, shared by all."""
+    return zero_tangent(x, _zero_direction)
+
+
+def _zero_direction(x):
+    zero = zeros_like(x)
+    return np.zeros(1) if zero.__class__ is float else zero[None]
+
+
+def lifted(t, y):
+    """The tangent `t` of an input of an elementwise operation with output
+    `y`, with the axes it lacks against y put after its axis of directions
+    (where NumPy would put them before it)."""
+    if not hasattr(t, "ndim") or t.dtype == object:  # (a container's)
+        return t
+    extra = np.ndim(y) + 1 - t.ndim
+    if extra <= 0:
+        return t
+    return t.reshape(t.shape[:1] + (1,) * extra + t.shape[1:])
+
+
+def broadcast_directions(t, target):
+    """`broadcast_like` in vector mode: `t` spread over target's shape,
+    after its axis of directions."""
+    if isinstance(target, dict) or _is_sequence(target):
+        return t
+    shape = np.shape(target)
+    if t.shape[1:] == shape:
+        return t
+    return np.broadcast_to(lifted(t, target), t.shape[:1] + shape).copy()
+
+
+def array_of_directions(t):
+    """`array_of` in vector mode: a list of tangents stacked after their
+    axis of directions (a list read as an array)."""
+    if not isinstance(t, (list, tuple)):
+        return t
+    items = [array_of_directions(i) for i in t]
+    k = max((len(i) for i in items), default=1)
+    return np.stack([np.broadcast_to(i, (k,) + np.shape(i)[1:])
+                     for i in items], axis=1)
+
+
+def directions(t):
+    """The number of directions of a tangent (the length of its leading
+    axis, at its first leaf; 1 for one without leaves)."""
+    if isinstance(t, dict):
+        t = list(t.values())
+    elif fields(t) is not None and not isinstance(t, tuple):
+        t = [getattr(t, name) for name in fields(t)]
+    if _is_sequence(t):
+        counts = [directions(i) for i in t if i is not None]
+        return max(counts, default=1)
+    return 1 if t is None or np.ndim(t) == 0 else len(t)
+
+
+def direction(t, i):
+    """The i-th direction of a tangent of vector mode: a tangent of one
+    direction (a number for a number)."""
+    if t is None:
+        return None
+    names = fields(t)
+    if names is not None and isinstance(t, tuple):
+        return type(t)(*[direction(item, i) for item in t])
+    if names is not None:
+        return _with_fields(t, {n: direction(getattr(t, n), i)
+                                for n in names})
+    if isinstance(t, dict):
+        return t.__class__({k: direction(v, i) for k, v in t.items()})
+    if _is_sequence(t):
+        return _sequence_like(t, [direction(item, i) for item in t])
+    item = t[i if len(t) > 1 else 0]
+    return item.item() if item.__class__ is np.float64 else item
+
+
+def stacked_directions(tangents):
+    """The tangents of single directions as one tangent of vector mode
+    (the inverse of `direction`)."""
+    first = tangents[0]
+    if first is None:
+        return None
+    names = fields(first)
+    if names is not None and isinstance(first, tuple):
+        return type(first)(*[stacked_directions(list(items))
+                             for items in zip(*tangents)])
+    if names is not None:
+        return _with_fields(first, {n: stacked_directions(
+            [getattr(t, n) for t in tangents]) for n in names})
+    if isinstance(first, dict):
+        return first.__class__({k: stacked_directions(
+            [t[k] for t in tangents]) for k in first})
+    if _is_sequence(first):
+        return _sequence_like(first, [stacked_directions(list(items))
+                                      for items in zip(*tangents)])
+    return np.stack(tangents)
+
+
+def _sequence_like(like, items):
+    """`items` as a list or tuple where `like` is one, else as the object
+    array standing for one (`sequence`)."""
+    if isinstance(like, (list, tuple)):
+        return like.__class__(items)
+    return sequence(items)
+
+
+_UNITS = {}  # (n, dtype) -> a read-only identity matrix: see `unit_directions`
+
+
+def unit_directions(n, dtype=float):
+    """The n unit tangents of an input of n elements, one per direction:
+    the identity matrix, read-only and kept (the last few sizes), so that
+    the helpers below know it (`_is_unit`): `a @ t` is then `a.T`."""
+    key = (n, np.dtype(dtype))
+    unit = _UNITS.get(key)
+    if unit is None:
+        if len(_UNITS) >= 8:
+            _UNITS.pop(next(iter(_UNITS)))
+        unit = _UNITS[key] = np.eye(n, dtype=dtype)
+        unit.flags.writeable = False
+    return unit
+
+
+def _is_unit(t):
+    return t.__class__ is _ndarray and t.ndim == 2 and \
+        _UNITS.get((len(t), t.dtype)) is t
+
+
+def after_directions(axis, x):
+    """The axes of a tangent of x (axis + 1) for an axis of x (all of
+    them for None; a negative one is the same)."""
+    if axis is None:
+        return tuple(range(1, np.ndim(x) + 1))
+    if isinstance(axis, tuple):
+        return tuple(after_directions(a, x) for a in axis)
+    return axis + 1 if axis >= 0 else axis
+
+
+def _exotic(t, fn, *args):
+    """A tangent of one direction at a time, where NumPy has no form for
+    all of them at once."""
+    return per_direction(lambda ti: fn(ti, *args), t)
+
+
+def directions_matmul_a(t, b):
+    """The tangent of `a @ b` along the tangents `t` of a (directions
+    first)."""
+    a_nd, b_nd = t.ndim - 1, np.ndim(b)
+    if b_nd == 2 and _is_unit(t):
+        return np.array(b, dtype=np.result_type(t, b))
+    if b_nd <= 2 or a_nd >= 2:
+        if b_nd > max(a_nd, 2):  # (b's batch axes after the directions)
+            t = t.reshape(t.shape[:1] + (1,) * (b_nd - a_nd) + t.shape[1:])
+        return t @ b
+    return _exotic(t, np.matmul, b)
+
+
+def directions_matmul_b(a, t):
+    """The tangent of `a @ b` along the tangents `t` of b."""
+    a_nd, b_nd = np.ndim(a), t.ndim - 1
+    if b_nd == 1 and a_nd <= 2 and _is_unit(t):  # (row i: a's column i)
+        return np.array(_swap(a) if a_nd == 2 else a,
+                        dtype=np.result_type(t, a))
+    if b_nd == 1:
+        if a_nd == 1:
+            return t @ a
+        if a_nd == 2:
+            return t @ _swap(a)
+        return _exotic(t, lambda ti: a @ ti)
+    if a_nd > max(b_nd, 2):  # (a's batch axes after the directions)
+        t = t.reshape(t.shape[:1] + (1,) * (a_nd - b_nd) + t.shape[1:])
+    return a @ t
+
+
+def directions_dot_a(t, b):
+    """The tangent of `np.dot(a, b)` along the tangents `t` of a."""
+    if np.ndim(b) == 0:
+        return t * b
+    if t.ndim - 1 == 0:  # a number times an array
+        return lifted(t, b) * b
+    if np.ndim(b) <= 2:
+        return directions_matmul_a(t, b)
+    return _exotic(t, np.dot, b)
+
+
+def directions_dot_b(a, t):
+    """The tangent of `np.dot(a, b)` along the tangents `t` of b."""
+    if np.ndim(a) == 0:
+        return a * t
+    if t.ndim - 1 == 0:
+        return lifted(t, a) * a
+    if t.ndim - 1 <= 2 and np.ndim(a) <= 2:
+        return directions_matmul_b(a, t)
+    return _exotic(t, lambda ti: np.dot(a, ti))
+
+
+def directions_matmul_adjoint_a(t, a, b):
+    """`matmul_adjoint_a(g, a, b)` along the tangents `t` of g."""
+    if np.ndim(a) == 2 and np.ndim(b) == 2:
+        return t @ _swap(b)
+    if np.ndim(a) == 1 and np.ndim(b) == 2:
+        return t @ _swap(b)
+    return _exotic(t, matmul_adjoint_a, a, b)
+
+
+def directions_matmul_adjoint_b(t, a, b):
+    """`matmul_adjoint_b(g, a, b)` along the tangents `t` of g."""
+    if np.ndim(a) == 2 and np.ndim(b) == 2:
+        return _swap(a) @ t
+    if np.ndim(a) == 2 and np.ndim(b) == 1:
+        return t @ a
+    return _exotic(t, matmul_adjoint_b, a, b)
+
+
+def directions_matmul_adjoint_of_a(g, t, b):
+    """`matmul_adjoint_b(g, a, b)` along the tangents `t` of a."""
+    if np.ndim(b) == 2 and t.ndim == 3:
+        return _swap(t) @ g
+    if np.ndim(b) == 1 and t.ndim == 3:
+        return g @ t
+    return _exotic(t, lambda ti: matmul_adjoint_b(g, ti, b))
+
+
+def directions_matmul_adjoint_of_b(g, a, t):
+    """`matmul_adjoint_a(g, a, b)` along the tangents `t` of b."""
+    if np.ndim(a) == 2 and t.ndim == 3:
+        return g @ _swap(t)
+    if np.ndim(a) == 1 and t.ndim == 3:
+        return t @ g
+    return _exotic(t, lambda ti: matmul_adjoint_a(g, a, ti))
+
+
+def getitem_directions(t, x, index):
+    """The tangent of `x[index]`: of an array, `t[:, index]`; of a list,
+    tuple or dict, its item (a tangent of vector mode)."""
+    if isinstance(x, (list, tuple, dict)) or _is_sequence(t):
+        return t[index]
+    if t.shape[0] == 1 and np.ndim(t) == 1:  # a number's zero
+        return t
+    full = (slice(None),) + index if isinstance(index, tuple) \
+        else (slice(None), index)
+    return t[full]
+
+
+def setitem_directions(t, index, v):
+    """The tangent of `setitem(x, index, value)`: t with its entries at
+    `index` the value's tangents v, in every direction."""
+    if isinstance(t, (list, tuple, dict)) or _is_sequence(t):
+        return setitem(t, index, v)
+    k = max(len(t), directions(v))
+    out = np.empty((k,) + t.shape[1:], np.result_type(t, v))
+    out[...] = t
+    full = (slice(None),) + index if isinstance(index, tuple) \
+        else (slice(None), index)
+    if np.ndim(v):  # (the value's axes after the directions)
+        extra = out[full].ndim - v.ndim
+        if extra > 0:
+            v = v.reshape(v.shape[:1] + (1,) * extra + v.shape[1:])
+    out[full] = v
+    return out
+
+
+def reshape_directions(t, y, order="C"):
+    """The tangent of a reshape to y's shape (np.reshape, np.ravel)."""
+    if order != "C":
+        return _exotic(t, lambda ti: np.reshape(ti, np.shape(y), order=order))
+    return t.reshape(t.shape[:1] + np.shape(y))
+
+
+def transpose_directions(t, axes=None):
+    """The tangent of `np.transpose(a, axes)`."""
+    n = t.ndim - 1
+    if axes is None:
+        axes = range(n - 1, -1, -1)
+    return np.transpose(t, (0,) + tuple(a % n + 1 for a in axes))
+
+
+def attribute_directions(t, x, name):
+    """`attribute_tangent` in vector mode: `.T` transposes the axes after
+    the directions."""
+    if name == "T" and fields(x) is None:
+        return transpose_directions(t)
+    return attribute_tangent(t, x, name)
+
+
+def _axes_after(axis, n):
+    """The axes of a tangent (directions first) for `axis` (an int or a
+    tuple) of an array of n axes."""
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(a % n + 1 for a in axes)
+
+
+def expand_directions(t, axis, y):
+    """The tangent of `np.expand_dims(a, axis)` (its output y)."""
+    return np.expand_dims(t, _axes_after(axis, np.ndim(y)))
+
+
+def squeeze_directions(t, y):
+    """The tangent of `np.squeeze(a, axis)` (its output y)."""
+    return t.reshape(t.shape[:1] + np.shape(y))
+
+
+def unbroadcast_directions(t, x):
+    """`unbroadcast(g, x)` along the tangents `t` of g: summed over the
+    axes NumPy broadcast x over, after the directions."""
+    if isinstance(x, dict) or _is_sequence(x) or callable(x):
+        return _exotic(t, unbroadcast, x)
+    t = _real_like(t, x)
+    shape = np.shape(x)
+    if t.shape[1:] == shape:
+        return t
+    extra = t.ndim - 1 - len(shape)
+    if extra > 0:
+        t = np.sum(t, axis=tuple(range(1, extra + 1)))
+    axes = tuple(i + 1 for i, n in enumerate(shape)
+                 if n == 1 and t.shape[i + 1] != 1)
+    if axes:
+        t = np.sum(t, axis=axes, keepdims=True)
+    return t
+
+
+def unreduce_directions(t, x, axis=None, keepdims=False, where=True):
+    """`unreduce(g, x, axis, keepdims, where)` along the tangents `t` of
+    g: spread over x's shape after the directions."""
+    t = expand_reduced_directions(t, x, axis, keepdims)
+    shape = np.shape(x)
+    out = np.broadcast_to(t, t.shape[:1] + shape)
+    if where is not True:
+        return np.where(where, out, 0.0)
+    return out.copy()
+
+
+def expand_reduced_directions(t, x, axis=None, keepdims=False):
+    """`expand_reduced(g, x, axis, keepdims)` along the tangents `t` of g."""
+    n = np.ndim(x)
+    if keepdims or n == 0:
+        return t
+    if axis is None:  # (a number per direction)
+        return t.reshape(t.shape[:1] + (1,) * n)
+    return np.expand_dims(t, _axes_after(axis, n))
+
+
+def gradient_directions(t, x):
+    """`gradient(g, x)` along the tangents `t` of g."""
+    if isinstance(x, (np.ndarray, float, int, np.number)) and not \
+            _is_sequence(t):
+        t = _real_like(t, x)
+        return np.array(t, dtype=np.result_type(t, float))
+    return _exotic(t, gradient, x)
+
+
+def jvp_per_direction(jvp, primals, tangents):
+    """A user's jvp of one direction (a custom_vjp's `jvp(primals,
+    tangents)`) in vector mode: run once per direction."""
+    k = directions(tangents)
+    out = [jvp(primals, direction(tangents, i)) for i in range(k)]
+    return out[0][0], stacked_directions([t for _, t in out])
+
+
+def per_direction(template, *tangents):
+    """A tangent template without a vector form, run once per direction:
+    `template` takes one direction of each of `tangents` and gives the
+    tangent of that direction."""
+    k = max(directions(t) for t in tangents)
+    return stacked_directions([template(*[direction(t, i) for t in tangents])
+                               for i in range(k)])
 
 
 _FLOAT64 = np.dtype(float)

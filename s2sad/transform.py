@@ -473,7 +473,8 @@ class Transform:
 
     def call_site(self, stmt, mode):
         """The `CallSite` of a call into user code on a differentiated path
-        (None for any other statement). `mode` is "vjp" or "forward"."""
+        (None for any other statement). `mode` is "vjp", "forward" or
+        "vector"."""
         if stmt.target not in self.active:
             return None
         if stmt.fn is ssa.call:
@@ -555,7 +556,8 @@ class Transform:
             site.backward = self.import_name(f"vjp_bwd_{name}",
                                              generated.backward)
         else:
-            site.forward = self.import_name(f"jvp_{name}", generated)
+            prefix = "jvps" if mode == "vector" else "jvp"
+            site.forward = self.import_name(f"{prefix}_{name}", generated)
             site.tangent_names = generated.tangent_names
         if cell is not None:
             derive.name_cell_callee(site.forward, site.backward)

@@ -35,7 +35,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import checkpoints, extend, runtime, ssa
+from s2sad import checkpoints, derive, extend, runtime, ssa
 from tests import (
     rule_rows_complex, rule_rows_containers, rule_rows_linalg,
     rule_rows_math, rule_rows_products, rule_rows_reductions,
@@ -555,6 +555,45 @@ def test_rule_matches_central_differences(
     s2sad.check_grads(
         probe, values, argnums=argnums, eps=1e-6, rtol=1e-6, atol=1e-8
     )
+
+
+@pytest.mark.parametrize("rule, expr, args, argnums", RULE_CASES)
+def test_rule_vector_mode_matches_each_direction(
+    rule, expr, args, argnums, tmp_path, rng
+):
+    # vector mode (a leading axis of k directions on every tangent) gives,
+    # in each direction, the tangent forward mode gives along it alone:
+    # the rule's batched form, or its tangent template run per direction
+    values, argnums, body, weight, namespace = probe_parts(
+        rule, expr, args, argnums, tmp_path, rng)
+    probe = load_probe(
+        tmp_path, "probe", body, len(values), W=weight, **namespace
+    )
+    k = 3
+    tangents = [runtime.stacked_directions([
+        s2sad.api._random_like(values[i], rng) for _ in range(k)])
+        for i in argnums]
+    vector = derive.derive(probe, argnums, mode="vector", owned=True)
+    value, batch = vector(*values, *tangents)
+    single = derive.derive(probe, argnums, mode="forward", owned=True)
+    assert np.shape(batch)[:1] in ((k,), (1,))
+    for i in range(k):
+        expected, along = single(*values, *[
+            runtime.direction(t, i) for t in tangents])
+        assert_same_value(value, expected)
+        # (forward mode keeps the tangent of np.float32(x) a float32 after
+        # np.float64(...) of it, as NumPy 2 adds a float32 and a Python
+        # float; vector mode's arrays of tangents are float64: the two agree
+        # to the cast's precision there)
+        rtol = 1e-10
+        if rule.key in (np.float32, np.float16):
+            rtol = 100 * np.finfo(rule.key).eps
+        np.testing.assert_allclose(runtime.direction(batch, i), along,
+                                   rtol=rtol, atol=1e-12)
+
+
+def assert_same_value(a, b):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_every_differentiable_library_rule_is_exercised():

@@ -216,6 +216,8 @@ class Rule:
         partials: `Template` returning the partial derivatives, or None.
         broadcasts: whether inputs may broadcast against each other.
         domain: where random test inputs are valid ("real", "positive", ...).
+        batched: the tangent template of vector mode, where each tangent
+            has a leading axis of directions (see `batched`), or None.
         differentiable: False for functions with zero derivative.
         makes_complex: True for functions that give complex values (np.fft):
             their callers' reverse sweeps take real parts (runtime.unbroadcast).
@@ -234,12 +236,15 @@ class Rule:
         self.indices = ()  # inputs indexing the first (see `adjoint`)
         self.sequences = False  # takes lists or tuples of arrays
         self.by_arity = None  # (kind, n) -> template, see `any_arity`
+        # vector mode's tangent (see `batched`), or None: a loop over the
+        # directions of `tangent`
+        self.batched = None
 
     def template(self, kind, nargs):
-        """The "adjoint" or "tangent" template for a call passing `nargs`
-        positional arguments (the same one for every call, but for the
-        functions declared with `any_arity`)."""
-        if self.by_arity is None:
+        """The "adjoint", "tangent" or "batched" template for a call passing
+        `nargs` positional arguments (the same one for every call, but for
+        the functions declared with `any_arity`)."""
+        if self.by_arity is None or kind == "batched":
             return getattr(self, kind)
         return self.by_arity(kind, nargs)
 
@@ -348,19 +353,49 @@ def adjoint(*fns: Callable, broadcasts: bool = False, domain: str = "real",
     return register
 
 
-def tangent(*fns: Callable, structural: bool = False
-            ) -> Callable[[Callable], Callable]:
+def tangent(*fns: Callable, structural: bool = False,
+            directions: bool = False) -> Callable[[Callable], Callable]:
     """Declare a forward-mode template: `d[y] = <sum of linear terms>`.
 
     Args:
         structural: the template builds a container from its inputs'
             tangents (`runtime.appended(d[items], d[value])`) rather than
             adding terms: an input without a tangent gets zeros instead.
+        directions: the template holds as written in vector mode too, where
+            each tangent has a leading axis of directions (it builds
+            containers of tangents, or multiplies them elementwise by values
+            of their own shape): it is also the rule's `batched` form.
     """
     def register(template_fn):
         template = _tangent_template(template_fn, structural)
         for fn in fns:
             _rule(fn).tangent = template
+            if directions:
+                _rule(fn).batched = template
+        _changed()
+        return template_fn
+    return register
+
+
+def batched(*fns: Callable, structural: bool = False
+            ) -> Callable[[Callable], Callable]:
+    """Declare the tangent template of vector mode: as `tangent`'s, but each
+    `d[x]` (and `d[y]`) carries a leading axis of k directions, one tangent
+    per direction, so that an axis of x is axis + 1 of d[x]:
+
+        @batched(np.sum)
+        def sum_batched(y, x, axis=None, keepdims=False):
+            d[y] = np.sum(d[x], axis=runtime.after_directions(axis, x),
+                          keepdims=keepdims)
+
+    A tangent's leading axis may have length 1 where it is the same in
+    every direction (a zero): templates broadcast it. A rule without a
+    batched form runs its tangent template once per direction.
+    """
+    def register(template_fn):
+        template = _tangent_template(template_fn, structural)
+        for fn in fns:
+            _rule(fn).batched = template
         _changed()
         return template_fn
     return register
