@@ -655,7 +655,8 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
     """The source s2sad generates for `f`, as a string.
 
     Args:
-        mode: "reverse" for the gradient, "forward" for the JVP function.
+        mode: "reverse" for the gradient, "forward" for the JVP function,
+            "vector" for its vector mode (`jvp(..., batched=True)`).
         stage: "ssa" for the lowered form, "grad" for the generated code.
         backend: "numba": the code of `backend="numba"` (the Python entry,
             the kernel Numba compiles and the general version).
@@ -672,13 +673,16 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
 def generated_function(f, mode="reverse", argnums=0, optimize=True,
                        backend="python"):
     """The generated function whose source `show` gives: the gradient
-    ("reverse") or JVP function ("forward") of `f`, as the cache holds it
-    (`s2sad.aot` writes it into a module)."""
-    if mode not in ("reverse", "forward"):
+    ("reverse") or JVP function ("forward", "vector") of `f`, as the cache
+    holds it (`s2sad.aot` writes it into a module)."""
+    if mode not in ("reverse", "forward", "vector"):
         raise errors.S2SADError(
-            f"unknown mode {mode!r}; use 'reverse' or 'forward'")
+            f"unknown mode {mode!r}; use 'reverse', 'forward' or 'vector'")
     kernels.check_backend(backend, "raise")
-    if mode == "forward" and isinstance(argnums, int):
+    if mode == "vector" and backend != "python":
+        raise errors.S2SADError("vector mode runs Python; leave out "
+                                "backend='numba'")
+    if mode in ("forward", "vector") and isinstance(argnums, int):
         argnums = (argnums,)
     # owned, as s2sad.jvp's: called on the caller's values, it may update
     # its arguments (generated code never changes them)
@@ -693,7 +697,7 @@ def generated_function(f, mode="reverse", argnums=0, optimize=True,
 @_located
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
         has_aux: bool = False, *, backend: str = "python",
-        fallback: str = "raise") -> tuple:
+        fallback: str = "raise", batched: bool = False) -> tuple:
     """Forward mode: `fun(*primals)` and its derivative along `tangents`,
     as `jax.jvp`.
 
@@ -707,12 +711,23 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
         has_aux: fun returns `(output, aux)`; aux is returned as it is.
         backend, fallback: as `grad`'s: with backend="numba", the jvp of
             code on numbers is compiled by Numba.
+        batched: vector mode: each tangent carries a leading axis of k
+            directions (`tangents[i][j]` is argument i's tangent in
+            direction j; the same k for all, or 1 for a tangent shared by
+            every direction), and so does the result's. One sweep of the
+            generated `jvps_f` computes all k (JAX: `vmap` of a jvp).
 
     Returns:
         `(fun(*primals), J @ tangents)`, or `(output, J @ tangents, aux)`
         with has_aux.
     """
     kernels.check_backend(backend, fallback)
+    if batched:
+        if backend != "python":
+            raise errors.S2SADError(
+                "jvp with batched=True runs Python's vector mode; leave out "
+                "backend='numba'")
+        return _batched_jvp(fun, primals, tangents, has_aux)
     primals, tangents = _primals_and_tangents(fun, primals, tangents, "jvp")
     argnums = _with_tangents(primals, tangents)
     if not argnums:
@@ -728,6 +743,65 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence,
         _check_aux(value, fun)
         return value[0], tangent[0], value[1]
     return value, tangent
+
+
+def _batched_jvp(fun, primals, tangents, has_aux):
+    """jvp's with batched=True (see `jvp`)."""
+    if not isinstance(tangents, (tuple, list)):
+        _primals_and_tangents(fun, primals, tangents, "jvp")  # (refused)
+    counts = {runtime.directions(t) for t in tangents if t is not None}
+    if len(counts - {1}) > 1:
+        raise errors.InputTypeError(
+            f"jvp of {_name(fun)}: batched tangents have different numbers "
+            f"of directions (leading lengths {sorted(counts)}); give every "
+            "tangent the same k, or 1 to share one")
+    # (each direction fits its primal as jvp's tangents must)
+    first = [None if t is None else _one_direction(t) for t in tangents]
+    try:
+        primals = _primals_and_tangents(fun, primals, first, "jvp")[0]
+    except errors.InputTypeError as exc:
+        raise errors.InputTypeError(exc.message.replace(
+            "its tangent has", "each direction of its tangent has")) \
+            from None
+    tangents = tuple(tangents)
+    argnums = _with_tangents(primals, tangents)
+    k = max((runtime.directions(tangents[i]) for i in argnums), default=1)
+    if not argnums:
+        value = _plain_call(fun, primals, "jvp")
+        tangent = None
+    else:
+        value, tangent = calls.jvp(fun, primals, {}, {
+            i: tangents[i] for i in argnums}, owned=True, vector=True)
+    output = value[0] if has_aux else value
+    if has_aux:
+        _check_aux(value, fun)
+        tangent = None if tangent is None else tangent[0]
+    tangent = _batched_output_tangent(tangent, output, k, (primals,
+                                                            tangents))
+    return (output, tangent, value[1]) if has_aux else (output, tangent)
+
+
+def _one_direction(t):
+    """The first direction of a batched tangent, as jvp's checks read it."""
+    try:
+        return runtime.direction(t, 0)
+    except (TypeError, IndexError):
+        raise errors.InputTypeError(
+            "jvp with batched=True: each tangent needs a leading axis of "
+            f"directions, got {_describe(t)}") from None
+
+
+def _batched_output_tangent(t, value, k, others):
+    """A batched tangent of the output as jvp gives one: k directions, each
+    as `runtime.tangents` gives it (in the output's structure, kind and
+    shape), sharing no memory with the inputs."""
+    if t is not None and value.__class__ is np.ndarray and \
+            value.dtype.kind in "fc" and t.__class__ is np.ndarray:
+        return np.array(np.broadcast_to(t, (k,) + value.shape),
+                        dtype=np.result_type(t, value))
+    return runtime.stacked_directions([runtime.tangents(
+        None if t is None else runtime.direction(t, i), value, others)
+        for i in range(k)])
 
 
 def _primals_and_tangents(fun, primals, tangents, what):
@@ -1314,7 +1388,8 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
     values = runtime.bound(f)  # a closure's values, held
     held = tuple(runtime.zero_directions(v) for v in values)
     dtype = complex if holomorphic else float
-    zeros = [runtime.zero_directions(args[i]) for i in positions]
+    zeros = [runtime.zero_directions(args[i]) if len(positions) > 1 else None
+             for i in positions]
     columns = []
     out = aux = None
     for slot, i in enumerate(positions):
@@ -1345,7 +1420,8 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
         stacked = block[0] if len(block) == 1 else np.concatenate(
             block, axis=-1) if block else np.zeros(out_shape + (0,))
         # (a copy: the tangent may be a view of the seeds or of f's data)
-        columns.append(np.array(np.reshape(stacked, out_shape + shape)))
+        columns.append(np.array(stacked, order="C").reshape(
+            out_shape + shape))
     jac = columns[0] if isinstance(argnums, int) else tuple(columns)
     return (jac, aux) if has_aux else jac
 
@@ -1669,7 +1745,8 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
     "s2sad.hessian inside it (differentiated)")
 @_located
 def hvp(f: Callable, primals: Sequence, tangents: Sequence, *,
-        backend: str = "python", fallback: str = "raise") -> tuple:
+        backend: str = "python", fallback: str = "raise",
+        batched: bool = False) -> tuple:
     """Hessian-vector product of a scalar function at `primals` along
     `tangents`: the JVP of its gradient (forward over reverse).
 
@@ -1677,11 +1754,23 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence, *,
     is taken with respect to the others. With backend="numba", the product
     at real numbers is forward over forward mode compiled by Numba (one
     call of the compiled second derivative per number), as `hessian`'s.
+    With batched=True, each tangent carries a leading axis of k directions
+    (a matrix of vectors), and so does each product: one sweep of vector
+    mode over the gradient computes all k (see `jvp`).
 
     Returns:
         A tuple with the product for each primal (None where held constant).
     """
     kernels.check_backend(backend, fallback)
+    if batched:
+        argnums = tuple(i for i, t in enumerate(tangents) if t is not None)
+        if not argnums:
+            return (None,) * len(primals)
+        _, product = jvp(grad(f, argnums=argnums), primals, tangents,
+                         batched=True)
+        parts = iter(product)
+        return tuple(next(parts) if i in argnums else None
+                     for i in range(len(primals)))
     primals, tangents = _primals_and_tangents(f, primals, tangents, "hvp")
     argnums = _with_tangents(primals, tangents)
     if not argnums:  # every argument held constant

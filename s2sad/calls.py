@@ -503,11 +503,12 @@ def vjp(function, args, kwargs, slots, spread=(), owned=False):
 
 
 def jvp(function, args, kwargs, tangents, spread=(), owned=False,
-        backend="python", fallback="raise"):
+        backend="python", fallback="raise", vector=False):
     """`function(*args, **kwargs)` and its tangent along `tangents`, a dict
-    slot -> tangent of that argument (one per item for a `*xs` slot)."""
+    slot -> tangent of that argument (one per item for a `*xs` slot);
+    `vector`: each tangent has a leading axis of directions."""
     fn = jvp_function(function, args, tuple(kwargs), tuple(tangents), spread,
-                      owned, backend, fallback)
+                      owned, backend, fallback, vector)
     return fn(*_spread(args, spread), *tangents.values(), **kwargs)
 
 

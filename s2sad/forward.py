@@ -317,7 +317,7 @@ class _Forward(Transform):
             # read the list: an array)
             sequences = self.sequences(stmt, operands)
             terms = [times(self.term_tangent(
-                stmt, rule, operands[p], p in sequences), partial)
+                stmt, rule, operands, p, p in sequences), partial)
                      for p, partial in partials(tmpl, filled)
                      if isinstance(operands[p], ssa.Var)
                      and operands[p].name in self.active]
@@ -347,25 +347,31 @@ class _Forward(Transform):
                 if not isinstance(o, template.Default)):
             # an input without a tangent may broadcast the output wider
             # than the tangents: `y + a` with only scalar `a` varying
+            if self.vector and _is_call(value, "lifted"):
+                value = value.args[0]  # (broadcast_directions lifts it)
             value = self.runtime_call(
                 "broadcast_directions" if self.vector else "broadcast_like",
                 [value, load(stmt.target)])
         out.append(ssa.assign(target_dot, value))
         return out
 
-    def term_tangent(self, stmt, rule, operand, sequence):
+    def term_tangent(self, stmt, rule, operands, param, sequence):
         """The tangent of an elementwise operation's input, as its partial
         multiplies it: a list read as an array is one (`runtime.array_of`);
         in vector mode, an input that may have fewer axes than the output
         gets them after its axis of directions (`runtime.lifted`), where
-        NumPy's broadcasting would add them before it."""
+        NumPy's broadcasting would add them before it. (It has all of them
+        where the other inputs are numbers: `x ** 2`.)"""
+        operand = operands[param]
         dot = load(self.dots[operand.name])
         if not self.vector:
             return self.as_array(dot) if sequence else dot
         if sequence:
             dot = self.runtime_call("array_of_directions", [dot])
-        if rule.broadcasts and not (analysis.is_scalar(operand, self.scalars)
-                                    and stmt.target in self.scalars):
+        others = [o for p, o in operands.items() if p != param and
+                  p in rule.inputs() and not isinstance(o, template.Default)]
+        if rule.broadcasts and (sequence or not all(
+                analysis.is_scalar(o, self.scalars) for o in others)):
             dot = self.runtime_call("lifted", [dot, load(stmt.target)])
         return dot
 
@@ -399,6 +405,12 @@ class _Forward(Transform):
 
 
 _NO_TANGENT = "_s2sad_no_tangent"  # d[x] of an input without a tangent
+
+
+def _is_call(node, helper):
+    """Is `node` a call of the runtime helper `helper`?"""
+    return isinstance(node, gast.Call) and isinstance(
+        node.func, gast.Attribute) and node.func.attr == helper
 
 
 def _terms(expr):

@@ -540,6 +540,14 @@ def reshape_directions(t, y, order="C"):
     return t.reshape(t.shape[:1] + np.shape(y))
 
 
+def roll_directions(t, shift, axis=None):
+    """The tangent of `np.roll(a, shift, axis)` (of the flattened a, for
+    axis None)."""
+    if axis is None:
+        return np.roll(t.reshape(len(t), -1), shift, 1).reshape(t.shape)
+    return np.roll(t, shift, after_directions(axis, t[0]))
+
+
 def transpose_directions(t, axes=None):
     """The tangent of `np.transpose(a, axes)`."""
     n = t.ndim - 1

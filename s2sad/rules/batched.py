@@ -158,3 +158,18 @@ def expand_reduced_batched(y, g, x, axis=None, keepdims=False):
 @batched(runtime.gradient)
 def gradient_batched(y, g, x):
     d[y] = runtime.gradient_directions(d[g], x)
+
+
+@batched(np.roll)
+def roll_batched(y, a, shift, axis=None):
+    d[y] = runtime.roll_directions(d[a], shift, axis)
+
+
+@batched(np.array, np.asarray)
+def array_batched(y, object, dtype: via_output = None, *,
+                  copy: via_output = True, order: via_output = "K",
+                  subok: via_output = False, ndmin: via_output = 0,
+                  like: only(None) = None):
+    d[y] = runtime.through_cast(runtime.reshape_directions(
+        runtime.array_of_directions(runtime.tree_like(d[object], object)),
+        y), y)

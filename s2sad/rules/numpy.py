@@ -345,7 +345,7 @@ def real(y, val):
     d[val] = runtime.as_kind_of(np.real(d[y]), val)
 
 
-@tangent(np.real)
+@tangent(np.real, directions=True)
 def real_fwd(y, val):
     d[y] = np.real(d[val])
 
@@ -355,7 +355,7 @@ def imag(y, val):
     d[val] = -1j * np.real(d[y])
 
 
-@tangent(np.imag)
+@tangent(np.imag, directions=True)
 def imag_fwd(y, val):
     d[y] = np.imag(d[val])
 
@@ -365,7 +365,7 @@ def conj(y, x):
     d[x] = np.conj(d[y])
 
 
-@tangent(np.conj, np.conjugate)
+@tangent(np.conj, np.conjugate, directions=True)
 def conj_fwd(y, x):
     d[y] = np.conj(d[x])
 

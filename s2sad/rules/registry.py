@@ -471,20 +471,22 @@ def _summands(expr):
     return [expr]
 
 
-def linear(fn, transpose=None, back=None):
+def linear(fn, transpose=None, back=None, directions=False):
     """Declare `fn` linear in its first argument, the others held fixed: its
     tangent is `fn` applied to that argument's tangent, and its adjoint is
     `transpose` (fn itself when omitted: np.flip, a self-adjoint map) applied
     to the output's adjoint with the same other arguments; and the same of
     `transpose`, whose transpose is `back` (fn when omitted; another where
     the adjoints of both live in one space, as runtime.tree_adjoint's).
-    Writes the templates `@adjoint` and `@tangent` would take."""
-    _linear(fn, transpose or fn)
+    Writes the templates `@adjoint` and `@tangent` would take. `directions`:
+    fn acts elementwise (or on containers), so its tangent holds in vector
+    mode as written (see `tangent`)."""
+    _linear(fn, transpose or fn, directions)
     if transpose is not None and transpose is not fn:
-        _linear(transpose, back or fn)
+        _linear(transpose, back or fn, directions)
 
 
-def _linear(fn, transpose):
+def _linear(fn, transpose, directions=False):
     params = list(inspect.signature(fn).parameters.values())
     first, rest = params[0].name, [p.name for p in params[1:]]
     signature = ", ".join(["y"] + [str(p) for p in params])
@@ -494,7 +496,8 @@ def _linear(fn, transpose):
     for kind, declare, body in (
             ("rev", adjoint(fn, constants=rest),
              f"d[{first}] = {call[transpose]}(d[y], {args})"),
-            ("fwd", tangent(fn), f"d[y] = {call[fn]}(d[{first}], {args})")):
+            ("fwd", tangent(fn, directions=directions),
+             f"d[y] = {call[fn]}(d[{first}], {args})")):
         source = f"def {fn.__name__}_{kind}({signature}):\n    {body}\n"
         exec(compile(source, f"<s2sad.linear {fn.__name__}>", "exec"),
              namespace)

@@ -176,14 +176,17 @@ def spread_adjoint_rev(y, b, items: via_output):
 @tangent(runtime.spread_adjoint)
 def spread_adjoint_fwd(y, b, items):
     d[y] = runtime.spread_adjoint(d[b], items)
-linear(runtime.sequence)
+linear(runtime.sequence, directions=True)
 linear(runtime.keep_last)
-linear(runtime.through_cast)  # zero or the identity: self-adjoint
-linear(runtime.owned_copy)  # a copy: the identity
-linear(runtime.copy_of)  # likewise
+# zero or the identity: self-adjoint
+linear(runtime.through_cast, directions=True)
+linear(runtime.owned_copy, directions=True)  # a copy: the identity
+linear(runtime.copy_of, directions=True)  # likewise
 linear(runtime.as_float)  # likewise
-linear(runtime.owned_adjoint)  # (the optimiser's) likewise
-linear(runtime.real_input)  # the identity, refusing complex values
+# (the optimiser's) likewise
+linear(runtime.owned_adjoint, directions=True)
+# the identity, refusing complex values
+linear(runtime.real_input, directions=True)
 linear(runtime.attribute_tangent, runtime.attribute_cotangent)
 
 
