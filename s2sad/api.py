@@ -1404,7 +1404,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
                 seeds = seeds[start:start + count]
             tangents = list(zeros)
             if not count:  # (an empty input: a sweep for the value)
-                seeds = zeros[slot]
+                seeds = runtime.zero_directions(args[i])
             elif shape != (n,):
                 seeds = seeds.reshape((count,) + shape)
             tangents[slot] = seeds
