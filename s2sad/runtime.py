@@ -548,6 +548,28 @@ def roll_directions(t, shift, axis=None):
     return np.roll(t, shift, after_directions(axis, t[0]))
 
 
+def cumsum_directions(t, axis=None):
+    """The tangent of `np.cumsum(a, axis)` (of the flattened a, for axis
+    None)."""
+    if axis is None:
+        return np.cumsum(t.reshape(len(t), -1), axis=1)
+    return np.cumsum(t, axis=after_directions(axis, t[0]))
+
+
+def joined_directions(join, tangents, axis=0):
+    """The tangent of `join(arrays, axis)` (np.concatenate, np.stack) from
+    the arrays' tangents, each given every direction (or the tangent of
+    one array whose rows are joined)."""
+    if not _is_sequence(tangents):
+        tangents = [tangents[:, i] for i in range(tangents.shape[1])]
+    tangents = [as_array(t) for t in tangents]
+    k = max(len(t) for t in tangents)
+    tangents = [np.broadcast_to(t, (k,) + t.shape[1:]) for t in tangents]
+    if axis is None:  # (np.concatenate of the flattened arrays)
+        return join([t.reshape(k, -1) for t in tangents], axis=1)
+    return join(tangents, axis=axis + 1 if axis >= 0 else axis)
+
+
 def transpose_directions(t, axes=None):
     """The tangent of `np.transpose(a, axes)`."""
     n = t.ndim - 1

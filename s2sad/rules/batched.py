@@ -17,6 +17,8 @@ import operator
 import numpy as np
 
 from s2sad import runtime
+from s2sad.rules.numpy_reductions import (
+    _initial_weight, _product_of_others, _safe_reciprocal, _tie_weights)
 from s2sad.rules.numpy_shape import _index_trick_apply
 from s2sad.rules.registry import (
     attribute, batched, d, float_dtype, only, via_output)
@@ -24,7 +26,7 @@ from s2sad.rules.registry import (
 # ---- products ----
 
 
-@batched(operator.matmul, np.matmul, runtime.imatmul)
+@batched(operator.matmul, np.matmul, runtime.imatmul, runtime.saved_product)
 def matmul_batched(z, x, y):
     d[z] = runtime.directions_matmul_a(d[x], y) + \
         runtime.directions_matmul_b(x, d[y])
@@ -64,6 +66,48 @@ def mean_batched(y, x, axis=None, dtype: float_dtype = None,
                  out: only(None) = None, keepdims=False, *, where=True):
     d[y] = np.mean(d[x], axis=runtime.after_directions(axis, x),
                    keepdims=keepdims, where=where)
+
+
+@batched(np.prod)
+def prod_batched(y, a, axis=None, dtype: float_dtype = None,
+                 out: only(None) = None, keepdims=False):
+    others = _product_of_others(a, axis)
+    d[y] = np.sum(d[a] * others, axis=runtime.after_directions(axis, a),
+                  keepdims=keepdims)
+
+
+@batched(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin)
+def extremum_batched(y, a, axis=None, out: only(None) = None,
+                     keepdims=False, initial=None, where=True):
+    d[y] = np.sum(d[a] * _tie_weights(
+        a, y, axis, keepdims, initial=initial, where=where),
+        axis=runtime.after_directions(axis, a), keepdims=keepdims) + \
+        runtime.lifted(d[initial], y) * _initial_weight(
+            a, y, axis, keepdims, initial=initial, where=where)
+
+
+@batched(np.var)
+def var_batched(y, a, axis=None, dtype: float_dtype = None,
+                out: only(None) = None, ddof=0, keepdims=False):
+    d[y] = np.real(np.sum(d[a] * np.conj(
+        a - np.mean(a, axis=axis, keepdims=True)),
+        axis=runtime.after_directions(axis, a), keepdims=keepdims)) * (
+        2.0 / (runtime.reduced_size(a, axis) - ddof))
+
+
+@batched(np.std)
+def std_batched(y, a, axis=None, dtype: float_dtype = None,
+                out: only(None) = None, ddof=0, keepdims=False):
+    d[y] = np.real(np.sum(d[a] * np.conj(
+        a - np.mean(a, axis=axis, keepdims=True)),
+        axis=runtime.after_directions(axis, a), keepdims=keepdims)) * (
+        _safe_reciprocal(y) / (runtime.reduced_size(a, axis) - ddof))
+
+
+@batched(np.cumsum)
+def cumsum_batched(y, a, axis=None, dtype: float_dtype = None,
+                   out: only(None) = None):
+    d[y] = runtime.cumsum_directions(d[a], axis)
 
 
 @batched(np.where)
@@ -120,6 +164,38 @@ def squeeze_batched(y, a, axis: via_output = None):
 @batched(np.expand_dims)
 def expand_dims_batched(y, a, axis):
     d[y] = runtime.expand_directions(d[a], axis, y)
+
+
+@batched(np.moveaxis)
+def moveaxis_batched(y, a, source, destination):
+    d[y] = np.moveaxis(d[a], runtime.after_directions(source, a),
+                       runtime.after_directions(destination, a))
+
+
+@batched(np.swapaxes)
+def swapaxes_batched(y, a, axis1, axis2):
+    d[y] = np.swapaxes(d[a], runtime.after_directions(axis1, a),
+                       runtime.after_directions(axis2, a))
+
+
+@batched(np.broadcast_to)
+def broadcast_to_batched(y, array, shape: via_output,
+                         subok: via_output = False):
+    d[y] = runtime.broadcast_directions(d[array], y)
+
+
+@batched(np.concatenate)
+def concatenate_batched(y, arrays, axis=0, out: only(None) = None,
+                        *, dtype: float_dtype = None,
+                        casting: via_output = "same_kind"):
+    d[y] = runtime.joined_directions(np.concatenate, d[arrays], axis)
+
+
+@batched(np.stack)
+def stack_batched(y, arrays, axis=0, out: only(None) = None,
+                  *, dtype: float_dtype = None,
+                  casting: via_output = "same_kind"):
+    d[y] = runtime.joined_directions(np.stack, d[arrays], axis)
 
 
 @batched(np.transpose)
