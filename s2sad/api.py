@@ -750,6 +750,10 @@ def _batched_jvp(fun, primals, tangents, has_aux):
     if not isinstance(tangents, (tuple, list)):
         _primals_and_tangents(fun, primals, tangents, "jvp")  # (refused)
     counts = {runtime.directions(t) for t in tangents if t is not None}
+    if 0 in counts:
+        raise errors.InputTypeError(
+            f"jvp of {_name(fun)}: batched tangents with no directions (a "
+            "leading axis of length 0); give at least one")
     if len(counts - {1}) > 1:
         raise errors.InputTypeError(
             f"jvp of {_name(fun)}: batched tangents have different numbers "
@@ -1364,6 +1368,12 @@ def jacfwd(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
     direction. (`backend`, `fallback`: as `jvp`'s.)
     """
     kernels.check_backend(backend, fallback)
+    if chunk_size is not None and (
+            not isinstance(chunk_size, (int, np.integer)) or
+            isinstance(chunk_size, (bool, np.bool_)) or chunk_size < 1):
+        raise errors.S2SADError(
+            f"jacfwd: chunk_size must be a positive int (directions per "
+            f"sweep) or None (all of them), got {chunk_size!r}")
     return _Transformed(_jacfwd, fun, argnums=_tuple(argnums),
                         has_aux=has_aux, holomorphic=holomorphic,
                         backend=backend, fallback=fallback,
@@ -1396,7 +1406,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
     for slot, i in enumerate(positions):
         shape = np.shape(args[i])
         n = math.prod(shape)
-        step = n if chunk_size is None else max(int(chunk_size), 1)
+        step = n if chunk_size is None else chunk_size
         block = []
         for start in range(0, n, step) if n else [0]:
             count = min(step, n - start)

@@ -296,8 +296,9 @@ def lifted(t, y):
 def broadcast_directions(t, target):
     """`broadcast_like` in vector mode: `t` spread over target's shape,
     after its axis of directions."""
-    if isinstance(target, dict) or _is_sequence(target):
-        return t
+    if not hasattr(t, "shape") or isinstance(target, dict) or \
+            _is_sequence(target) or fields(target) is not None:
+        return _exotic(t, broadcast_like, target)  # (containers)
     shape = np.shape(target)
     if t.shape[1:] == shape:
         return t
@@ -606,7 +607,8 @@ def squeeze_directions(t, y):
 def unbroadcast_directions(t, x):
     """`unbroadcast(g, x)` along the tangents `t` of g: summed over the
     axes NumPy broadcast x over, after the directions."""
-    if isinstance(x, dict) or _is_sequence(x) or callable(x):
+    if not hasattr(t, "shape") or isinstance(x, dict) or _is_sequence(x) \
+            or callable(x) or fields(x) is not None:  # (containers)
         return _exotic(t, unbroadcast, x)
     t = _real_like(t, x)
     shape = np.shape(x)
@@ -620,6 +622,39 @@ def unbroadcast_directions(t, x):
     if axes:
         t = np.sum(t, axis=axes, keepdims=True)
     return t
+
+
+class Shaped:
+    """Stands for a value of this shape (what `unbroadcast_to` knows of the
+    value it sums to)."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+
+def getitem_adjoint_directions(t, x, index):
+    """`getitem_adjoint(g, x, index)` along the tangents `t` of g: zeros
+    shaped like x after the directions, t added at index."""
+    if _is_sequence(x) or isinstance(x, dict) or fields(x) is not None or \
+            not hasattr(t, "shape"):
+        return _exotic(t, getitem_adjoint, x, index)
+    shape = np.shape(x)
+    out = zeros((len(t),) + shape, _float_type(t, x), t)
+    full = (slice(None),) + index if isinstance(index, tuple) \
+        else (slice(None), index)
+    if is_basic_index(index):
+        out[full] += lifted(t, out[full][:1][0]) if np.ndim(t) else t
+    else:
+        np.add.at(out, full, t)
+    return out
+
+
+def items_directions(t, items):
+    """The tangents of the items of `items` (a list, tuple, or an array's
+    rows) from its tangent."""
+    if _is_sequence(t) or isinstance(t, (list, tuple)):
+        return t
+    return [t[:, i] for i in range(t.shape[1])]
 
 
 def unreduce_directions(t, x, axis=None, keepdims=False, where=True):

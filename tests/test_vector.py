@@ -268,6 +268,35 @@ def test_a_users_jvp_runs_once_per_direction():
         np.diag(2.0 * x * (x * x < 4.0) + 1.0), rtol=1e-14)
 
 
+def running_loop(x):
+    # a gradient with a tape: vector mode differentiates its pushes and
+    # pops, which hold as written on lists of tangents
+    out = np.zeros(x.shape[0])
+    acc = 0.0
+    for i in range(x.shape[0]):
+        acc = 0.9 * acc + np.sin(x[i])
+        if acc > 0:
+            out[i] = acc * x[i]
+        else:
+            out[i] = acc
+    return np.sum(out ** 2)
+
+
+def test_a_hessian_through_a_tape_is_one_sweep_of_the_tape():
+    # the tape's list operations (append, pop) and the element reads and
+    # writes of the loop have vector forms: no operation of the gradient
+    # runs per direction, which would copy the tape once per direction
+    x = RNG.standard_normal(6)
+    H = s2sad.hessian(running_loop)(x)
+    gradient = s2sad.grad(running_loop)
+    np.testing.assert_allclose(
+        H, api._jacfwd_per_direction(gradient, x), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(H, central(gradient, (x,), 0), rtol=1e-6,
+                               atol=1e-8)
+    text = s2sad.show(gradient, mode="vector")
+    assert "_tape" in text and "runtime.per_direction" not in text
+
+
 def test_bad_batched_tangents_are_refused():
     x = np.ones(3)
     with pytest.raises(errors.InputTypeError, match="different numbers of "
@@ -278,6 +307,12 @@ def test_bad_batched_tangents_are_refused():
                        "tangent has shape"):
         s2sad.jvp(two_inputs, (x, 1.0), (np.ones((2, 2)), np.ones(2)),
                   batched=True)
+    with pytest.raises(errors.InputTypeError, match="no directions"):
+        s2sad.jvp(two_inputs, (x, 1.0), (np.ones((0, 3)), np.ones(0)),
+                  batched=True)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(errors.S2SADError, match="chunk_size must be"):
+            s2sad.jacfwd(two_inputs, chunk_size=bad)
     with pytest.raises(errors.S2SADError, match="backend='numba'"):
         s2sad.jvp(two_inputs, (x, 1.0), (np.ones((2, 3)), np.ones(2)),
                   batched=True, backend="numba")

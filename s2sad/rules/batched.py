@@ -12,6 +12,7 @@ template once per direction (`runtime.per_direction`); tests/test_rules.py
 checks every rule's vector mode against single directions and lists those.
 """
 
+import builtins
 import operator
 
 import numpy as np
@@ -249,3 +250,31 @@ def array_batched(y, object, dtype: via_output = None, *,
     d[y] = runtime.through_cast(runtime.reshape_directions(
         runtime.array_of_directions(runtime.tree_like(d[object], object)),
         y), y)
+
+
+@batched(runtime.unbroadcast_to)
+def unbroadcast_to_batched(y, g, shape):
+    d[y] = runtime.unbroadcast_directions(d[g], runtime.Shaped(shape))
+
+
+@batched(runtime.getitem_adjoint)
+def getitem_adjoint_batched(y, g, x, index):
+    d[y] = runtime.getitem_adjoint_directions(d[g], x, index)
+
+
+@batched(runtime.item_adjoint)
+def item_adjoint_batched(y, g, index):
+    d[y] = runtime.getitem_directions(d[g], g, index)
+
+
+# ---- containers: a tangent of a list is a list of tangents ----
+
+
+@batched(builtins.list)
+def list_batched(y, items):
+    d[y] = list(runtime.items_directions(d[items], items))
+
+
+@batched(builtins.tuple)
+def tuple_batched(y, items):
+    d[y] = tuple(runtime.items_directions(d[items], items))

@@ -83,7 +83,7 @@ def appended_rev(y, items, value):
     d[value] = d[y][-1]
 
 
-@tangent(runtime.appended, structural=True)
+@tangent(runtime.appended, structural=True, directions=True)
 def appended_fwd(y, items, value):
     d[y] = runtime.appended(d[items], d[value])
 
@@ -94,7 +94,7 @@ def concatenated_rev(y, a, b):
     d[b] = d[y][len(a):]
 
 
-@tangent(runtime.concatenated, structural=True)
+@tangent(runtime.concatenated, structural=True, directions=True)
 def concatenated_fwd(y, a, b):
     d[y] = runtime.concatenated(d[a], d[b])
 
@@ -108,7 +108,7 @@ def repeated_rev(y, items, n):
     d[items] = runtime.repeated_adjoint(d[y], items, n)
 
 
-@tangent(runtime.repeated, structural=True)
+@tangent(runtime.repeated, structural=True, directions=True)
 def repeated_fwd(y, items, n):
     d[y] = runtime.repeated(d[items], n)
 
@@ -118,7 +118,7 @@ def repeated_adjoint_rev(y, g, items: via_output, n):
     d[g] = runtime.repeated(d[y], n)
 
 
-@tangent(runtime.repeated_adjoint, structural=True)
+@tangent(runtime.repeated_adjoint, structural=True, directions=True)
 def repeated_adjoint_fwd(y, g, items, n):
     d[y] = runtime.repeated_adjoint(d[g], items, n)
 
@@ -128,7 +128,7 @@ def popped_rev(y, items, index=-1):
     d[items] = runtime.inserted(d[y][0], index, d[y][1])
 
 
-@tangent(runtime.popped)
+@tangent(runtime.popped, directions=True)
 def popped_fwd(y, items, index=-1):
     d[y] = runtime.popped(d[items], index)
 
@@ -140,7 +140,7 @@ def inserted_rev(y, items, index, value):
     d[value] = item
 
 
-@tangent(runtime.inserted, structural=True)
+@tangent(runtime.inserted, structural=True, directions=True)
 def inserted_fwd(y, items, index, value):
     d[y] = runtime.inserted(d[items], index, d[value])
 
@@ -181,7 +181,7 @@ def record_rev(y, items, cls):
     d[items] = runtime.record_adjoint(d[y], cls)
 
 
-@tangent(runtime.record, structural=True)
+@tangent(runtime.record, structural=True, directions=True)
 def record_fwd(y, items, cls):
     d[y] = runtime.record(d[items], cls)
 
@@ -192,12 +192,12 @@ def replaced_rev(y, x, name, value):
     d[value] = runtime.adjoint_attribute(d[y], x, name)
 
 
-@tangent(runtime.replaced, structural=True)
+@tangent(runtime.replaced, structural=True, directions=True)
 def replaced_fwd(y, x, name, value):
     d[y] = runtime.replaced(d[x], name, d[value])
 
 
-linear(runtime.record_adjoint, runtime.fields_adjoint)
+linear(runtime.record_adjoint, runtime.fields_adjoint, directions=True)
 linear(runtime.attribute_adjoint, runtime.adjoint_attribute)
 linear(runtime.replaced_adjoint)  # a projection: its own transpose
 

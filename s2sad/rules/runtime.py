@@ -151,7 +151,8 @@ def bound_fwd(y, function):
 # cotangent of either is an adjoint (object arrays for tuples and lists, a
 # DictAdjoint for dicts), never a plain tuple, list or dict: both adjoints
 # are tree_adjoint.
-linear(runtime.tree_like, runtime.tree_adjoint, back=runtime.tree_adjoint)
+linear(runtime.tree_like, runtime.tree_adjoint, back=runtime.tree_adjoint,
+       directions=True)
 
 
 # Python's sum: spread_over and its transpose spread_adjoint, whose own
