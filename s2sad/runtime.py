@@ -395,6 +395,11 @@ def unit_directions(n, dtype=float):
     return unit
 
 
+def _as_dtype(a, dtype):
+    a = as_array(a)
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
 def _is_unit(t):
     return t.__class__ is _ndarray and t.ndim == 2 and \
         _UNITS.get((len(t), t.dtype)) is t
@@ -420,8 +425,8 @@ def directions_matmul_a(t, b):
     """The tangent of `a @ b` along the tangents `t` of a (directions
     first)."""
     a_nd, b_nd = t.ndim - 1, np.ndim(b)
-    if b_nd == 2 and _is_unit(t):
-        return np.array(b, dtype=np.result_type(t, b))
+    if b_nd == 2 and _is_unit(t):  # (a view: tangents are never changed)
+        return _as_dtype(b, np.result_type(t, b))
     if b_nd <= 2 or a_nd >= 2:
         if b_nd > max(a_nd, 2):  # (b's batch axes after the directions)
             t = t.reshape(t.shape[:1] + (1,) * (b_nd - a_nd) + t.shape[1:])
@@ -432,9 +437,9 @@ def directions_matmul_a(t, b):
 def directions_matmul_b(a, t):
     """The tangent of `a @ b` along the tangents `t` of b."""
     a_nd, b_nd = np.ndim(a), t.ndim - 1
-    if b_nd == 1 and a_nd <= 2 and _is_unit(t):  # (row i: a's column i)
-        return np.array(_swap(a) if a_nd == 2 else a,
-                        dtype=np.result_type(t, a))
+    if b_nd == 1 and a_nd <= 2 and _is_unit(t):  # (row i: a's column i;
+        # a view, as tangents are never changed in place)
+        return _as_dtype(_swap(a) if a_nd == 2 else a, np.result_type(t, a))
     if b_nd == 1:
         if a_nd == 1:
             return t @ a

@@ -8,7 +8,9 @@ that generates the code):
 
 - the hand-written formula;
 - s2sad: `jacfwd`, `jacrev` and `jacobian` (which picks the mode from the
-  sizes), or `hessian` (vector-mode forward over the generated gradient);
+  sizes), or `hessian` (vector-mode forward over the generated gradient),
+  and, for comparison, the forward-mode Jacobian one jvp per direction as
+  s2sad computed it before vector mode ("s2sad per direction");
 - autograd's `jacobian`/`hessian`, JAX's eager `jacfwd`/`jacrev`/`hessian`
   and `jax.jit` of them, where installed (their results are checked too).
 
@@ -147,10 +149,17 @@ def cases(quick):
 # ---- the tools ----
 
 def s2sad_tools(kind):
+    from s2sad import api
+
+    def per_direction(f):
+        target = s2sad.grad(f) if kind == "hessian" else f
+        return lambda x: api._jacfwd_per_direction(target, x)
     if kind == "hessian":
-        return {"s2sad hessian": s2sad.hessian}
+        return {"s2sad hessian": s2sad.hessian,
+                "s2sad per direction": per_direction}
     return {"s2sad jacfwd": s2sad.jacfwd, "s2sad jacrev": s2sad.jacrev,
-            "s2sad jacobian": s2sad.jacobian}
+            "s2sad jacobian": s2sad.jacobian,
+            "s2sad per direction": per_direction}
 
 
 def autograd_tools(kind, program):
