@@ -204,8 +204,8 @@ def _save_products(func):
 
 def transformed(func, argnums, mode, cell=None):
     """The generated derivative of a callee that generated code calls by
-    name (`mode` "vjp", "forward" or "vector"), or None while it is itself being
-    generated (a recursive call). It is optimised if its caller is:
+    name (`mode` "vjp", "forward" or "vector"), or None while it is itself
+    being generated (a recursive call). It is optimised if its caller is:
     `optimize=False` shows the whole chain as generated. The caller's guard
     covers it from then on.
 

@@ -543,15 +543,23 @@ def probe_parts(rule, expr, args, argnums, tmp_path, rng):
     return values, argnums, body, weight, namespace
 
 
-@pytest.mark.parametrize("rule, expr, args, argnums", RULE_CASES)
-def test_rule_matches_central_differences(
-    rule, expr, args, argnums, tmp_path, rng
-):
+def loaded_probe(rule, expr, args, argnums, tmp_path, rng):
+    """For one row: its probe `np.sum((expr) * W)`, loaded; its drawn
+    values; the argnums checked."""
     values, argnums, body, weight, namespace = probe_parts(
         rule, expr, args, argnums, tmp_path, rng)
     probe = load_probe(
         tmp_path, "probe", body, len(values), W=weight, **namespace
     )
+    return probe, values, argnums
+
+
+@pytest.mark.parametrize("rule, expr, args, argnums", RULE_CASES)
+def test_rule_matches_central_differences(
+    rule, expr, args, argnums, tmp_path, rng
+):
+    probe, values, argnums = loaded_probe(rule, expr, args, argnums,
+                                          tmp_path, rng)
     s2sad.check_grads(
         probe, values, argnums=argnums, eps=1e-6, rtol=1e-6, atol=1e-8
     )
@@ -564,11 +572,8 @@ def test_rule_vector_mode_matches_each_direction(
     # vector mode (a leading axis of k directions on every tangent) gives,
     # in each direction, the tangent forward mode gives along it alone:
     # the rule's batched form, or its tangent template run per direction
-    values, argnums, body, weight, namespace = probe_parts(
-        rule, expr, args, argnums, tmp_path, rng)
-    probe = load_probe(
-        tmp_path, "probe", body, len(values), W=weight, **namespace
-    )
+    probe, values, argnums = loaded_probe(rule, expr, args, argnums,
+                                          tmp_path, rng)
     k = 3
     tangents = [runtime.stacked_directions([
         s2sad.api._random_like(values[i], rng) for _ in range(k)])

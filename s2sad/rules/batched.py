@@ -35,7 +35,8 @@ def matmul_batched(z, x, y):
 
 @batched(np.dot)
 def dot_batched(z, x, y):
-    d[z] = runtime.directions_dot_a(d[x], y) + runtime.directions_dot_b(x, d[y])
+    d[z] = runtime.directions_dot_a(d[x], y) + \
+        runtime.directions_dot_b(x, d[y])
 
 
 @batched(runtime.matmul_adjoint_a)
@@ -87,21 +88,26 @@ def extremum_batched(y, a, axis=None, out: only(None) = None,
             a, y, axis, keepdims, initial=initial, where=where)
 
 
+def _centred_directions(t, a, axis, keepdims):
+    """Re sum(t * conj(a - mean a)) over `axis`, per direction of the
+    tangents t of a: var's and std's tangents, up to a factor."""
+    return np.real(np.sum(t * np.conj(a - np.mean(a, axis=axis,
+                                                  keepdims=True)),
+                          axis=runtime.after_directions(axis, a),
+                          keepdims=keepdims))
+
+
 @batched(np.var)
 def var_batched(y, a, axis=None, dtype: float_dtype = None,
                 out: only(None) = None, ddof=0, keepdims=False):
-    d[y] = np.real(np.sum(d[a] * np.conj(
-        a - np.mean(a, axis=axis, keepdims=True)),
-        axis=runtime.after_directions(axis, a), keepdims=keepdims)) * (
+    d[y] = _centred_directions(d[a], a, axis, keepdims) * (
         2.0 / (runtime.reduced_size(a, axis) - ddof))
 
 
 @batched(np.std)
 def std_batched(y, a, axis=None, dtype: float_dtype = None,
                 out: only(None) = None, ddof=0, keepdims=False):
-    d[y] = np.real(np.sum(d[a] * np.conj(
-        a - np.mean(a, axis=axis, keepdims=True)),
-        axis=runtime.after_directions(axis, a), keepdims=keepdims)) * (
+    d[y] = _centred_directions(d[a], a, axis, keepdims) * (
         _safe_reciprocal(y) / (runtime.reduced_size(a, axis) - ddof))
 
 
