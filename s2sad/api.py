@@ -1323,11 +1323,11 @@ class _Jacobian(_Transformed):
 
 @_located
 def jacobian(fun: Callable, argnums: Argnums = 0) -> Callable:
-    """The Jacobian of `fun`, by forward mode when it has no more inputs
-    than outputs and by reverse mode otherwise (the cheaper one: forward
-    mode is one sweep of vector mode carrying a direction per input,
-    reverse mode one pass per output). The returned function records the
-    mode it used last in its `mode` attribute."""
+    """The Jacobian of `fun`, by forward mode when it has fewer inputs than
+    outputs and by reverse mode otherwise (forward mode is one sweep of
+    vector mode carrying a direction per input, reverse mode one pass per
+    output). The returned function records the mode it used last in its
+    `mode` attribute."""
     return _Jacobian(_jacobian, fun, argnums=_tuple(argnums))
 
 
@@ -1341,7 +1341,7 @@ def _jacobian_mode(f, args, argnums):
     positions = (argnums,) if isinstance(argnums, int) else argnums
     inputs = sum(_size(args[i]) for i in positions)
     outputs = _size(f(*_copied(args)))  # (f may change its arguments)
-    return "forward" if inputs <= outputs else "reverse"
+    return "forward" if inputs < outputs else "reverse"
 
 
 def _size(tree):

@@ -615,9 +615,22 @@ def unbroadcast_directions(t, x):
     if not hasattr(t, "shape") or isinstance(x, dict) or _is_sequence(x) \
             or callable(x) or fields(x) is not None:  # (containers)
         return _exotic(t, unbroadcast, x)
-    t = _real_like(t, x)
-    shape = np.shape(x)
-    if t.shape[1:] == shape:
+    return _sum_directions_to(_real_like(t, x), np.shape(x))
+
+
+def unbroadcast_to_directions(t, shape):
+    """`unbroadcast_to(g, shape)` along the tangents `t` of g."""
+    if shape.__class__ is Kept:
+        return unbroadcast_directions(t, shape.value)
+    if not hasattr(t, "shape"):
+        return _exotic(t, unbroadcast_to, shape)
+    return _sum_directions_to(t, shape)
+
+
+def _sum_directions_to(t, shape):
+    """`_sum_to` after the axis of directions; a number's tangent (fewer
+    axes than shape) as it is, as `unbroadcast` keeps a number."""
+    if t.shape[1:] == shape or t.ndim - 1 < len(shape):
         return t
     extra = t.ndim - 1 - len(shape)
     if extra > 0:
@@ -627,14 +640,6 @@ def unbroadcast_directions(t, x):
     if axes:
         t = np.sum(t, axis=axes, keepdims=True)
     return t
-
-
-class Shaped:
-    """Stands for a value of this shape (what `unbroadcast_to` knows of the
-    value it sums to)."""
-
-    def __init__(self, shape):
-        self.shape = tuple(shape)
 
 
 def getitem_adjoint_directions(t, x, index):

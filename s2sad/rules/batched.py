@@ -260,7 +260,7 @@ def array_batched(y, object, dtype: via_output = None, *,
 
 @batched(runtime.unbroadcast_to)
 def unbroadcast_to_batched(y, g, shape):
-    d[y] = runtime.unbroadcast_directions(d[g], runtime.Shaped(shape))
+    d[y] = runtime.unbroadcast_to_directions(d[g], shape)
 
 
 @batched(runtime.getitem_adjoint)
