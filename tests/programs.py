@@ -1273,6 +1273,35 @@ def check(case, files, optimizer=False):
         raise ProgramFailure(_describe(case, prog, exc)) from exc
 
 
+def check_vector(case, files, k=3):
+    """Vector mode on `case`: a batched jvp gives each direction's jvp, and
+    the Hessian (vector mode over the gradient) the one computed a
+    direction at a time, to rounding (raises ProgramFailure)."""
+    prog = files.load(case.source)
+    try:
+        rng = np.random.default_rng(len(case.source))
+        tangents = tuple(rng.standard_normal((k,) + np.shape(a))
+                         for a in case.args)
+        _, batch = s2sad.jvp(prog, case.args, tangents, batched=True)
+        for i in range(k):
+            _, one = s2sad.jvp(prog, case.args, tuple(t[i] for t in tangents))
+            _assert_close_to_rounding(batch[i], one)
+        rows = s2sad.hessian(prog, (0, 1))(*case.args)
+        for i, row in enumerate(rows):
+            single = api._jacfwd_per_direction(
+                s2sad.grad(prog, i), *case.args, argnums=(0, 1))
+            for block, expected in zip(row, single):
+                _assert_close_to_rounding(block, expected)
+    except Exception as exc:
+        raise ProgramFailure(_describe(case, prog, exc)) from exc
+
+
+def _assert_close_to_rounding(actual, expected):
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=1e-10,
+                               atol=1e-12 * scale)
+
+
 def check_optimizer(prog, args):
     """The gradient, a JVP and a VJP of `prog` at `args` are the same with
     and without the optimiser."""

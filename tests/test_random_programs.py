@@ -6,7 +6,9 @@ atol 1e-8) compares `s2sad.grad(prog, argnums=(0, 1))` with central
 differences. A failure shows the point, both gradients and the source.
 
 Examples are derandomized so every run (and CI) tests the same programs
-(650 in all, 200 more of every family for the optimiser);
+(650 in all, 200 more of every family for the optimiser, and 80 for
+vector mode: a batched jvp and a Hessian against the same taken one
+direction at a time);
 `tools/random_programs.py` runs many more with a chosen seed.
 Every program must be differentiated: a refusal fails the test like a wrong
 gradient. `check_grads` compares both reverse and forward mode. The optimiser
@@ -61,3 +63,13 @@ def test_break_and_continue_programs(files, case):
     programs.cases(loops=True, break_continue=True)))
 def test_the_optimiser_changes_no_result(files, case):
     programs.check(case, files, optimizer=True)
+
+
+@_settings(80)
+@given(case=st.one_of(
+    programs.cases(), programs.cases(arrays=True),
+    programs.cases(loops=True), programs.cases(loops=True,
+                                               break_continue=True)))
+def test_vector_mode_gives_each_direction(files, case):
+    programs.check_vector(case, files)
+
