@@ -1317,13 +1317,13 @@ class _Jacobian(_Transformed):
 
     def __call__(self, *args, **kwargs):
         self.mode = _jacobian_mode(self.args[0], args, self.keywords[
-            "argnums"])
-        return super().__call__(*args, **kwargs)
+            "argnums"], ties="forward")
+        return super().__call__(*args, mode=self.mode, **kwargs)
 
 
 @_located
 def jacobian(fun: Callable, argnums: Argnums = 0) -> Callable:
-    """The Jacobian of `fun`, by forward mode when it has fewer inputs than
+    """The Jacobian of `fun`, by forward mode when it has no more inputs than
     outputs and by reverse mode otherwise (forward mode is one sweep of
     vector mode carrying a direction per input, reverse mode one pass per
     output). The returned function records the mode it used last in its
@@ -1331,16 +1331,26 @@ def jacobian(fun: Callable, argnums: Argnums = 0) -> Callable:
     return _Jacobian(_jacobian, fun, argnums=_tuple(argnums))
 
 
-def _jacobian(f, *args, argnums=0):
-    if _jacobian_mode(f, args, argnums) == "forward":
+def _jacobian(f, *args, argnums=0, mode=None):
+    # (`mode`: as `_Jacobian` chose it; inside a function s2sad
+    # differentiates, chosen here, reverse mode on ties)
+    if (mode or _jacobian_mode(f, args, argnums)) == "forward":
         return _jacfwd(f, *args, argnums=argnums)
     return _jacrev(f, *args, argnums=argnums)
 
 
-def _jacobian_mode(f, args, argnums):
+def _jacobian_mode(f, args, argnums, ties="reverse"):
+    """The mode of fewer passes: forward mode's one sweep of vector mode
+    carries a direction per input, reverse mode makes a pass per output;
+    `ties`: the mode where there are as many. (jacobian called directly
+    takes forward mode then, its single sweep; a jacobian inside a function
+    s2sad differentiates takes reverse mode, as its derivative through
+    jacfwd, one direction at a time, fails at the fourth order.)"""
     positions = (argnums,) if isinstance(argnums, int) else argnums
     inputs = sum(_size(args[i]) for i in positions)
     outputs = _size(f(*_copied(args)))  # (f may change its arguments)
+    if inputs == outputs:
+        return ties
     return "forward" if inputs < outputs else "reverse"
 
 

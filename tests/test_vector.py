@@ -182,6 +182,21 @@ def test_batched_hvp_is_each_vectors_hvp():
     np.testing.assert_allclose(product, V @ s2sad.hessian(f)(x), rtol=1e-12)
 
 
+def test_jacobian_of_as_many_inputs_as_outputs_is_one_sweep():
+    # forward mode's single sweep, not a pass per output; inside a
+    # differentiated function a tie takes reverse mode, as before
+    x = RNG.standard_normal(3)
+    jac = s2sad.jacobian(two_inputs)
+    np.testing.assert_allclose(jac(x, 0.7), s2sad.jacrev(two_inputs)(x, 0.7),
+                               rtol=1e-12)
+    assert jac.mode == "forward"
+
+    def trace_of(x):
+        return np.trace(s2sad.jacobian(lambda v: np.sin(v) * x)(x))
+    np.testing.assert_allclose(s2sad.grad(trace_of)(x),
+                               central(trace_of, (x,), 0), rtol=1e-6)
+
+
 def test_a_jacobian_never_shares_memory_with_the_function_or_seeds():
     # W @ x in vector mode along the unit directions is W itself: the
     # Jacobian is a copy, and changing it changes nothing else
