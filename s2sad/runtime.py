@@ -285,10 +285,11 @@ def lifted(t, y):
     """The tangent `t` of an input of an elementwise operation with output
     `y`, with the axes it lacks against y put after its axis of directions
     (where NumPy would put them before it)."""
-    if not hasattr(t, "ndim") or t.dtype == object:  # (a container's)
+    ndim = getattr(t, "ndim", None)
+    if ndim is None:  # (a container's)
         return t
-    extra = np.ndim(y) + 1 - t.ndim
-    if extra <= 0:
+    extra = (y.ndim if y.__class__ is _ndarray else np.ndim(y)) + 1 - ndim
+    if extra <= 0 or t.dtype.kind == "O":  # (or a container's adjoint)
         return t
     return t.reshape(t.shape[:1] + (1,) * extra + t.shape[1:])
 
@@ -296,10 +297,13 @@ def lifted(t, y):
 def broadcast_directions(t, target):
     """`broadcast_like` in vector mode: `t` spread over target's shape,
     after its axis of directions."""
-    if not hasattr(t, "shape") or isinstance(target, dict) or \
+    if t.__class__ is _ndarray and target.__class__ is _ndarray:
+        shape = target.shape  # (the common case, at once)
+    elif not hasattr(t, "shape") or isinstance(target, dict) or \
             _is_sequence(target) or fields(target) is not None:
         return _exotic(t, broadcast_like, target)  # (containers)
-    shape = np.shape(target)
+    else:
+        shape = np.shape(target)
     if t.shape[1:] == shape:
         return t
     return np.broadcast_to(lifted(t, target), t.shape[:1] + shape).copy()

@@ -260,11 +260,11 @@ def main():
     rows = run(args.quick)
     versions = [f"Python {platform.python_version()}",
                 f"NumPy {np.__version__}"]
+    from importlib import metadata
     for library in ("autograd", "jax"):
         try:
-            module = __import__(library)
-            versions.append(f"{library} {getattr(module, '__version__', '')}")
-        except ImportError:
+            versions.append(f"{library} {metadata.version(library)}")
+        except metadata.PackageNotFoundError:
             pass
     text = (table(rows) + "\n\nPer call, as multiples of the hand-written "
             f"formula's time, one thread; {platform.machine()}, "
