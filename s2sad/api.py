@@ -1420,14 +1420,14 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
         block = []
         for start in range(0, n, step) if n else [0]:
             count = min(step, n - start)
-            seeds = runtime.unit_directions(n, dtype)
-            if count < n:
-                seeds = seeds[start:start + count]
-            tangents = list(zeros)
             if not count:  # (an empty input: a sweep for the value)
                 seeds = runtime.zero_directions(args[i])
-            elif shape != (n,):
-                seeds = seeds.reshape((count,) + shape)
+            elif count == n and shape == (n,):  # (kept diagonal: O(n))
+                seeds = runtime.Diagonal(np.ones(n, dtype), unit=True)
+            else:
+                seeds = np.eye(n, dtype=dtype)[start:start + count].reshape(
+                    (count,) + shape)
+            tangents = list(zeros)
             tangents[slot] = seeds
             out, tangent = jvps(*values, *args, held, *tangents)
             if has_aux:
@@ -1438,6 +1438,13 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
             if count:
                 block.append(_directions_last(tangent, out, count))
         out_shape = np.shape(out)
+        if len(block) == 1 and block[0].__class__ is runtime.Diagonal and \
+                np.shape(out) == shape:  # (a new array, its own transpose)
+            dense = block[0].dense()
+            columns.append(dense if dense.dtype in (np.float64, np.complex128)
+                           else _as_float(dense))
+            continue
+        block = [np.asarray(b) for b in block]
         stacked = block[0] if len(block) == 1 else np.concatenate(
             block, axis=-1) if block else np.zeros(out_shape + (0,))
         # (a copy: the tangent may be a view of the seeds or of f's data)
@@ -1453,6 +1460,8 @@ def _directions_last(tangent, out, count):
     shape = np.shape(out)
     if np.asarray(out).dtype.kind in "biu":
         return np.zeros(shape + (count,))
+    if tangent.__class__ is runtime.Diagonal and shape == (count,):
+        return tangent  # (as it is: the Jacobian is its matrix)
     tangent = np.asarray(tangent)
     if tangent.dtype.kind not in "fc" or tangent.dtype.itemsize < 8:
         tangent = _as_float(tangent)

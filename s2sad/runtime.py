@@ -382,21 +382,85 @@ def _sequence_like(like, items):
     return sequence(items)
 
 
-_UNITS = {}  # (n, dtype) -> a read-only identity matrix: see `unit_directions`
+class Diagonal:
+    """The tangents of a vector of n elements along its n unit directions,
+    each scaled: direction i holds `values[i]` at element i and zeros
+    elsewhere. It is the n x n diagonal matrix, held as its n values, and
+    stays one through what keeps it diagonal: products and quotients by
+    values of the vector's shape, sums of two, negation, `@`, a sum over
+    the vector's axis. Those then cost O(n), not O(n^2). Anything else sees
+    the dense matrix, through NumPy's protocols. jacfwd seeds vector mode
+    with it (`unit`: all ones, so that `a @ t` is a's transpose itself).
+    Where a value multiplied in is not finite, a dense matrix would give
+    nan off the diagonal (0 * inf) and this keeps the zeros there, as the
+    derivative is."""
 
+    __array_priority__ = 20  # (its operators before an array's)
 
-def unit_directions(n, dtype=float):
-    """The n unit tangents of an input of n elements, one per direction:
-    the identity matrix, read-only and kept (the last few sizes), so that
-    the helpers below know it (`_is_unit`): `a @ t` is then `a.T`."""
-    key = (n, np.dtype(dtype))
-    unit = _UNITS.get(key)
-    if unit is None:
-        if len(_UNITS) >= 8:
-            _UNITS.pop(next(iter(_UNITS)))
-        unit = _UNITS[key] = np.eye(n, dtype=dtype)
-        unit.flags.writeable = False
-    return unit
+    def __init__(self, values, unit=False):
+        self.values, self.unit = values, unit
+
+    @property
+    def shape(self):
+        return (len(self.values),) * 2
+
+    ndim = 2
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    def __len__(self):
+        return len(self.values)
+
+    def dense(self):
+        n = len(self.values)
+        out = np.zeros((n, n), self.values.dtype)
+        out.reshape(-1)[::n + 1] = self.values
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.dense()
+        return out if dtype is None else out.astype(dtype)
+
+    def __getitem__(self, index):
+        element = index[1] if isinstance(index, tuple) and len(index) == 2 \
+            and index[0] == slice(None) else None  # (in every direction)
+        if isinstance(index, (int, np.integer)) or isinstance(
+                element, (int, np.integer)):
+            i = index if element is None else element
+            out = np.zeros(len(self.values), self.values.dtype)
+            out[i] = self.values[i]
+            return out
+        return self.dense()[index]
+
+    def __getattr__(self, name):  # (reshape, T, copy, ...: the matrix's)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.dense(), name)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            kept = _kept_diagonal(ufunc, inputs, len(self.values))
+            if kept is not None:
+                return kept
+        return getattr(ufunc, method)(*_dense(inputs), **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func is np.sum and len(args) == 1 and kwargs.get("axis") in (
+                1, -1, (1,), (-1,)) and set(kwargs) <= {"axis", "keepdims"} \
+                and not kwargs.get("keepdims"):
+            return self.values.copy()  # (each direction's one element)
+        return func(*_dense(args), **dict(zip(kwargs, _dense(
+            kwargs.values()))))
+
+    def __matmul__(self, other):
+        if np.ndim(other) in (1, 2):
+            return _rows_scaled(as_array(other), self.values)
+        return np.matmul(self.dense(), other)
+
+    def __rmatmul__(self, other):
+        return np.matmul(other, self.dense())
 
 
 def _as_dtype(a, dtype):
@@ -404,9 +468,40 @@ def _as_dtype(a, dtype):
     return a if a.dtype == dtype else a.astype(dtype)
 
 
-def _is_unit(t):
-    return t.__class__ is _ndarray and t.ndim == 2 and \
-        _UNITS.get((len(t), t.dtype)) is t
+def _rows_scaled(a, values):
+    return a * (values[:, None] if a.ndim == 2 else values)
+
+
+for _name, _ufunc in (("mul", np.multiply), ("add", np.add),
+                      ("sub", np.subtract), ("truediv", np.true_divide)):
+    setattr(Diagonal, f"__{_name}__",
+            lambda self, other, _u=_ufunc: _u(self, other))
+    setattr(Diagonal, f"__r{_name}__",
+            lambda self, other, _u=_ufunc: _u(other, self))
+Diagonal.__neg__ = lambda self: np.negative(self)
+Diagonal.__pos__ = lambda self: self
+
+
+def _dense(values):
+    return [v.dense() if v.__class__ is Diagonal else v for v in values]
+
+
+def _kept_diagonal(ufunc, inputs, n):
+    """`ufunc(*inputs)` as a Diagonal where it is one, else None."""
+    if len(inputs) == 1 and ufunc in (np.negative, np.positive):
+        return Diagonal(ufunc(inputs[0].values))
+    if len(inputs) != 2:
+        return None
+    a, b = inputs
+    diagonals = (a.__class__ is Diagonal, b.__class__ is Diagonal)
+    if all(diagonals) and ufunc in (np.add, np.subtract, np.multiply):
+        return Diagonal(ufunc(a.values, b.values))
+    if ufunc is np.multiply or ufunc is np.true_divide and diagonals[0]:
+        d, other = (a, b) if diagonals[0] else (b, a)
+        if np.shape(other) in ((), (1,), (n,)) and not _is_sequence(other):
+            return Diagonal(ufunc(d.values, other) if diagonals[0]
+                            else ufunc(other, d.values))
+    return None
 
 
 def after_directions(axis, x):
@@ -429,8 +524,9 @@ def directions_matmul_a(t, b):
     """The tangent of `a @ b` along the tangents `t` of a (directions
     first)."""
     a_nd, b_nd = t.ndim - 1, np.ndim(b)
-    if b_nd == 2 and _is_unit(t):  # (a view: tangents are never changed)
-        return _as_dtype(b, np.result_type(t, b))
+    if b_nd == 2 and t.__class__ is Diagonal:  # (row i: v_i b[i])
+        b = _as_dtype(b, np.result_type(t.values, b))
+        return b if t.unit else _rows_scaled(b, t.values)
     if b_nd <= 2 or a_nd >= 2:
         if b_nd > max(a_nd, 2):  # (b's batch axes after the directions)
             t = t.reshape(t.shape[:1] + (1,) * (b_nd - a_nd) + t.shape[1:])
@@ -441,9 +537,12 @@ def directions_matmul_a(t, b):
 def directions_matmul_b(a, t):
     """The tangent of `a @ b` along the tangents `t` of b."""
     a_nd, b_nd = np.ndim(a), t.ndim - 1
-    if b_nd == 1 and a_nd <= 2 and _is_unit(t):  # (row i: a's column i;
-        # a view, as tangents are never changed in place)
-        return _as_dtype(_swap(a) if a_nd == 2 else a, np.result_type(t, a))
+    if b_nd == 1 and a_nd <= 2 and t.__class__ is Diagonal:  # (row i:
+        # v_i a[:, i]; a view of a along unit directions, as tangents are
+        # never changed in place)
+        a = _as_dtype(_swap(a) if a_nd == 2 else a,
+                      np.result_type(t.values, a))
+        return a if t.unit else _rows_scaled(a, t.values)
     if b_nd == 1:
         if a_nd == 1:
             return t @ a

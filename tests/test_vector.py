@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import s2sad
-from s2sad import api, errors
+from s2sad import api, errors, runtime
 
 RNG = np.random.default_rng(7)
 W = RNG.standard_normal((4, 3))
@@ -214,6 +214,35 @@ def test_a_jacobian_never_shares_memory_with_the_function_or_seeds():
     np.testing.assert_array_equal(eye, np.eye(3))
     eye[1, 1] = 5.0
     np.testing.assert_array_equal(s2sad.jacfwd(identity)(x), np.eye(3))
+
+
+def bump(x):
+    return np.sin(x) * np.exp(-x * x) + x ** 3 / SCALE
+
+
+SCALE = np.array([1.0, 2.0, np.inf])
+
+
+def test_the_jacobian_of_an_elementwise_function_stays_a_diagonal(
+        monkeypatch):
+    # jacfwd's unit directions are a runtime.Diagonal, which elementwise
+    # operations keep one (O(n)): its matrix is made once, at the end
+    made = []
+    dense = runtime.Diagonal.dense
+    monkeypatch.setattr(runtime.Diagonal, "dense",
+                        lambda self: made.append(1) or dense(self))
+    x = np.array([0.3, -1.2, 0.8])
+    jac = s2sad.jacfwd(bump)(x)
+    assert len(made) == 1
+    partial = np.cos(x) * np.exp(-x * x) - 2 * x * np.sin(x) * np.exp(
+        -x * x) + 3 * x * x / SCALE
+    # (0 * inf off the diagonal: zeros, as the derivative is)
+    np.testing.assert_allclose(jac, np.diag(partial), rtol=1e-14)
+    assert not np.isnan(jac).any()
+    # an operation mixing elements sees the whole matrix
+    np.testing.assert_allclose(
+        s2sad.jacfwd(lambda x: np.cumsum(bump(x)))(x),
+        np.tril(np.ones((3, 3))) * partial, rtol=1e-14)
 
 
 def test_vector_mode_source_reads_as_forward_mode():
