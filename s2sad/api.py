@@ -1206,7 +1206,8 @@ def _jacrev_arrays(args, argnums, value, residuals, pull, held,
             blocks.append(np.zeros(out_shape + in_shape))
             continue
         # complex rows for a complex input: the imaginary part is kept
-        kind = complex if np.iscomplexobj(args[positions[k]]) else float
+        kind = _jacobian_dtype(args[positions[k]],
+                               np.iscomplexobj(args[positions[k]]))
         rows = [np.asarray(c[k + 1], dtype=kind) for c in cotangents]
         stacked = np.stack(rows) if rows else np.zeros((0,) + in_shape)
         blocks.append(np.reshape(stacked, out_shape + in_shape))
@@ -1408,7 +1409,6 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
                               + tuple(positions), owned=True, vector=True)
     values = runtime.bound(f)  # a closure's values, held
     held = tuple(runtime.zero_directions(v) for v in values)
-    dtype = complex if holomorphic else float
     zeros = [runtime.zero_directions(args[i]) if len(positions) > 1 else None
              for i in positions]
     columns = []
@@ -1416,6 +1416,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
     for slot, i in enumerate(positions):
         shape = np.shape(args[i])
         n = math.prod(shape)
+        dtype = _jacobian_dtype(args[i], holomorphic)
         step = n if chunk_size is None else chunk_size
         block = []
         for start in range(0, n, step) if n else [0]:
@@ -1438,20 +1439,32 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
             if count:
                 block.append(_directions_last(tangent, out, count))
         out_shape = np.shape(out)
+        # (of the output's and the input's float types: float32 for a
+        # float32 computation, as a gradient is)
+        kind = np.result_type(_jacobian_dtype(out, np.iscomplexobj(out)),
+                              dtype)
         if len(block) == 1 and block[0].__class__ is runtime.Diagonal and \
                 np.shape(out) == shape:  # (a new array, its own transpose)
-            dense = block[0].dense()
-            columns.append(dense if dense.dtype in (np.float64, np.complex128)
-                           else _as_float(dense))
+            columns.append(block[0].dense().astype(kind, copy=False))
             continue
         block = [np.asarray(b) for b in block]
         stacked = block[0] if len(block) == 1 else np.concatenate(
             block, axis=-1) if block else np.zeros(out_shape + (0,))
         # (a copy: the tangent may be a view of the seeds or of f's data)
-        columns.append(np.array(stacked, order="C").reshape(
+        columns.append(np.array(stacked, dtype=kind, order="C").reshape(
             out_shape + shape))
     jac = columns[0] if isinstance(argnums, int) else tuple(columns)
     return (jac, aux) if has_aux else jac
+
+
+def _jacobian_dtype(x, complex_=False):
+    """The dtype of a Jacobian's block for input x: complex for a complex
+    one, x's own float dtype (float32 stays float32), else float64."""
+    if complex_:
+        return np.dtype(complex)
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None and dtype.kind == "f" else \
+        np.dtype(float)
 
 
 def _directions_last(tangent, out, count):
@@ -1463,7 +1476,7 @@ def _directions_last(tangent, out, count):
     if tangent.__class__ is runtime.Diagonal and shape == (count,):
         return tangent  # (as it is: the Jacobian is its matrix)
     tangent = np.asarray(tangent)
-    if tangent.dtype.kind not in "fc" or tangent.dtype.itemsize < 8:
+    if tangent.dtype.kind not in "fc":
         tangent = _as_float(tangent)
     if tangent.shape != (count,) + shape:
         tangent = np.broadcast_to(tangent, (count,) + shape)

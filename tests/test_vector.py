@@ -279,6 +279,24 @@ def test_empty_and_integer_outputs():
     np.testing.assert_array_equal(jac, 3.0 * np.eye(2))
 
 
+def in_float32(x):
+    return np.tanh(x) * np.sum(x) + np.float32(0.5) * x ** 2
+
+
+def test_a_float32_computation_gives_float32_jacobians():
+    # as its gradient and jvp are (and JAX's Jacobians); a computation
+    # that meets float64 values gives float64 ones
+    x = np.array([0.5, -1.5, 0.25], np.float32)
+    assert s2sad.jacfwd(bump)(x).dtype == np.float64  # (SCALE: float64)
+    for transform in (s2sad.jacfwd, s2sad.jacrev, s2sad.jacobian):
+        jac = transform(in_float32)(x)
+        assert jac.dtype == np.float32, transform
+    hess = s2sad.hessian(running_loop)(x)
+    assert hess.dtype == np.float32
+    np.testing.assert_allclose(hess, s2sad.hessian(running_loop)(
+        x.astype(float)), rtol=1e-4)
+
+
 def test_has_aux_and_holomorphic():
     def with_aux(x):
         return np.sin(x) * 2.0, {"mean": np.mean(x)}
