@@ -1805,21 +1805,16 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence, *,
         A tuple with the product for each primal (None where held constant).
     """
     kernels.check_backend(backend, fallback)
-    if batched:
+    if batched:  # (jvp checks each direction against its primal)
         argnums = tuple(i for i, t in enumerate(tangents) if t is not None)
-        if not argnums:
-            return (None,) * len(primals)
-        _, product = jvp(grad(f, argnums=argnums), primals, tangents,
-                         batched=True)
-        parts = iter(product)
-        return tuple(next(parts) if i in argnums else None
-                     for i in range(len(primals)))
-    primals, tangents = _primals_and_tangents(f, primals, tangents, "hvp")
-    argnums = _with_tangents(primals, tangents)
+    else:
+        primals, tangents = _primals_and_tangents(f, primals, tangents,
+                                                  "hvp")
+        argnums = _with_tangents(primals, tangents)
     if not argnums:  # every argument held constant
         return (None,) * len(primals)
     product = second = None
-    if backend == "numba" and all(
+    if backend == "numba" and not batched and all(
             runtime.is_number(primals[i]) and runtime.is_number(tangents[i])
             for i in argnums):
         second = _second_derivative(f, primals, argnums, fallback, tuple(
@@ -1832,7 +1827,8 @@ def hvp(f: Callable, primals: Sequence, tangents: Sequence, *,
     if product is None:
         gradient = grad(f, argnums=argnums)
         _, product = jvp(gradient, primals, tuple(
-            t if i in argnums else None for i, t in enumerate(tangents)))
+            t if i in argnums else None for i, t in enumerate(tangents)),
+            batched=batched)
     parts = iter(product)
     return tuple(next(parts) if i in argnums else None
                  for i in range(len(primals)))

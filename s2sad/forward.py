@@ -347,8 +347,6 @@ class _Forward(Transform):
                 if not isinstance(o, template.Default)):
             # an input without a tangent may broadcast the output wider
             # than the tangents: `y + a` with only scalar `a` varying
-            if self.vector and _is_call(value, "lifted"):
-                value = value.args[0]  # (broadcast_directions lifts it)
             value = self.runtime_call(
                 "broadcast_directions" if self.vector else "broadcast_like",
                 [value, load(stmt.target)])
@@ -383,8 +381,9 @@ class _Forward(Transform):
 
             runtime.per_direction(lambda x_dot: np.fft.fft(x_dot), x_dot)
         """
+        tangent_names = set(self.dots.values()) | self.zero_tangents
         read = [n.id for part in stmts + [value] for n in trees.walk(part)
-                if isinstance(n, gast.Name) and n.id in self.tangent_names()]
+                if isinstance(n, gast.Name) and n.id in tangent_names]
         names = list(dict.fromkeys(read))
         params = gast.arguments(
             [gast.Name(n, gast.Param(), None, None) for n in names], [],
@@ -400,17 +399,8 @@ class _Forward(Transform):
         return [definition], self.runtime_call(
             "per_direction", [load(name)] + tangents)
 
-    def tangent_names(self):
-        return set(self.dots.values()) | self.zero_tangents
-
 
 _NO_TANGENT = "_s2sad_no_tangent"  # d[x] of an input without a tangent
-
-
-def _is_call(node, helper):
-    """Is `node` a call of the runtime helper `helper`?"""
-    return isinstance(node, gast.Call) and isinstance(
-        node.func, gast.Attribute) and node.func.attr == helper
 
 
 def _terms(expr):

@@ -285,10 +285,14 @@ def lifted(t, y):
     """The tangent `t` of an input of an elementwise operation with output
     `y`, with the axes it lacks against y put after its axis of directions
     (where NumPy would put them before it)."""
-    ndim = getattr(t, "ndim", None)
-    if ndim is None:  # (a container's)
-        return t
-    extra = (y.ndim if y.__class__ is _ndarray else np.ndim(y)) + 1 - ndim
+    return _with_axes(t, (y.ndim if y.__class__ is _ndarray else np.ndim(y))
+                      + 1)
+
+
+def _with_axes(t, ndim):
+    """The tangent `t` with axes of length 1 after its axis of directions
+    up to `ndim` axes (a container's, or one with as many, as it is)."""
+    extra = ndim - getattr(t, "ndim", ndim)
     if extra <= 0 or t.dtype.kind == "O":  # (or a container's adjoint)
         return t
     return t.reshape(t.shape[:1] + (1,) * extra + t.shape[1:])
@@ -578,9 +582,7 @@ def directions_dot_b(a, t):
 
 def directions_matmul_adjoint_a(t, a, b):
     """`matmul_adjoint_a(g, a, b)` along the tangents `t` of g."""
-    if np.ndim(a) == 2 and np.ndim(b) == 2:
-        return t @ _swap(b)
-    if np.ndim(a) == 1 and np.ndim(b) == 2:
+    if np.ndim(a) in (1, 2) and np.ndim(b) == 2:
         return t @ _swap(b)
     return _exotic(t, matmul_adjoint_a, a, b)
 
@@ -619,9 +621,14 @@ def getitem_directions(t, x, index):
         return t[index]
     if t.shape[0] == 1 and np.ndim(t) == 1:  # a number's zero
         return t
-    full = (slice(None),) + index if isinstance(index, tuple) \
+    return t[_every_direction(index)]
+
+
+def _every_direction(index):
+    """`index` of an array as the index of its tangent: (slice(None),
+    *index)."""
+    return (slice(None),) + index if isinstance(index, tuple) \
         else (slice(None), index)
-    return t[full]
 
 
 def setitem_directions(t, index, v):
@@ -632,13 +639,8 @@ def setitem_directions(t, index, v):
     k = max(len(t), directions(v))
     out = np.empty((k,) + t.shape[1:], np.result_type(t, v))
     out[...] = t
-    full = (slice(None),) + index if isinstance(index, tuple) \
-        else (slice(None), index)
-    if np.ndim(v):  # (the value's axes after the directions)
-        extra = out[full].ndim - v.ndim
-        if extra > 0:
-            v = v.reshape(v.shape[:1] + (1,) * extra + v.shape[1:])
-    out[full] = v
+    full = _every_direction(index)
+    out[full] = _with_axes(v, out[full].ndim)
     return out
 
 
@@ -695,23 +697,6 @@ def attribute_directions(t, x, name):
     return attribute_tangent(t, x, name)
 
 
-def _axes_after(axis, n):
-    """The axes of a tangent (directions first) for `axis` (an int or a
-    tuple) of an array of n axes."""
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    return tuple(a % n + 1 for a in axes)
-
-
-def expand_directions(t, axis, y):
-    """The tangent of `np.expand_dims(a, axis)` (its output y)."""
-    return np.expand_dims(t, _axes_after(axis, np.ndim(y)))
-
-
-def squeeze_directions(t, y):
-    """The tangent of `np.squeeze(a, axis)` (its output y)."""
-    return t.reshape(t.shape[:1] + np.shape(y))
-
-
 def unbroadcast_directions(t, x):
     """`unbroadcast(g, x)` along the tangents `t` of g: summed over the
     axes NumPy broadcast x over, after the directions."""
@@ -753,10 +738,9 @@ def getitem_adjoint_directions(t, x, index):
         return _exotic(t, getitem_adjoint, x, index)
     shape = np.shape(x)
     out = zeros((len(t),) + shape, _float_type(t, x), t)
-    full = (slice(None),) + index if isinstance(index, tuple) \
-        else (slice(None), index)
+    full = _every_direction(index)
     if is_basic_index(index):
-        out[full] += lifted(t, out[full][:1][0]) if np.ndim(t) else t
+        out[full] += _with_axes(t, out[full].ndim)
     else:
         np.add.at(out, full, t)
     return out
@@ -788,7 +772,7 @@ def expand_reduced_directions(t, x, axis=None, keepdims=False):
         return t
     if axis is None:  # (a number per direction)
         return t.reshape(t.shape[:1] + (1,) * n)
-    return np.expand_dims(t, _axes_after(axis, n))
+    return np.expand_dims(t, after_directions(axis, x))
 
 
 def gradient_directions(t, x):

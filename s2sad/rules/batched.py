@@ -170,7 +170,7 @@ def squeeze_batched(y, a, axis: via_output = None):
 
 @batched(np.expand_dims)
 def expand_dims_batched(y, a, axis):
-    d[y] = runtime.expand_directions(d[a], axis, y)
+    d[y] = np.expand_dims(d[a], runtime.after_directions(axis, a))
 
 
 @batched(np.moveaxis)
