@@ -656,7 +656,10 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
 
     Args:
         mode: "reverse" for the gradient, "forward" for the JVP function,
-            "vector" for its vector mode (`jvp(..., batched=True)`).
+            "vector" for its vector mode (`jvp(..., batched=True)`),
+            "vector_reverse" for the vjp's forward sweep, its backward
+            sweep, and the backward sweep's vector mode (jacrev's,
+            `vjp(..., batched=True)`).
         stage: "ssa" for the lowered form, "grad" for the generated code.
         backend: "numba": the code of `backend="numba"` (the Python entry,
             the kernel Numba compiles and the general version).
@@ -666,6 +669,15 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
     if stage != "grad":
         raise errors.S2SADError(
             f"unknown stage {stage!r}; use 'ssa' or 'grad'")
+    if mode == "vector_reverse":
+        if backend != "python":
+            raise errors.S2SADError("vector mode runs Python; leave out "
+                                    "backend='numba'")
+        positions = (argnums,) if isinstance(argnums, int) else argnums
+        vjp_f = _derived(f, tuple(positions), None, optimize_code=optimize,
+                         mode="vjp", owned=True)[0]
+        return derive.source_of(vjp_f) + "\n\n" + derive.source_of(
+            calls.batched_backward(vjp_f))
     return derive.source_of(generated_function(f, mode, argnums, optimize,
                                                backend))
 
@@ -677,7 +689,8 @@ def generated_function(f, mode="reverse", argnums=0, optimize=True,
     holds it (`s2sad.aot` writes it into a module)."""
     if mode not in ("reverse", "forward", "vector"):
         raise errors.S2SADError(
-            f"unknown mode {mode!r}; use 'reverse', 'forward' or 'vector'")
+            f"unknown mode {mode!r}; use 'reverse', 'forward', 'vector' or "
+            "'vector_reverse' (which s2sad.show takes)")
     kernels.check_backend(backend, "raise")
     if mode == "vector" and backend != "python":
         raise errors.S2SADError("vector mode runs Python; leave out "
@@ -749,16 +762,7 @@ def _batched_jvp(fun, primals, tangents, has_aux):
     """jvp's with batched=True (see `jvp`)."""
     if not isinstance(tangents, (tuple, list)):
         _primals_and_tangents(fun, primals, tangents, "jvp")  # (refused)
-    counts = {runtime.directions(t) for t in tangents if t is not None}
-    if 0 in counts:
-        raise errors.InputTypeError(
-            f"jvp of {_name(fun)}: batched tangents with no directions (a "
-            "leading axis of length 0); give at least one")
-    if len(counts - {1}) > 1:
-        raise errors.InputTypeError(
-            f"jvp of {_name(fun)}: batched tangents have different numbers "
-            f"of directions (leading lengths {sorted(counts)}); give every "
-            "tangent the same k, or 1 to share one")
+    _directions_count(f"jvp of {_name(fun)}", tangents)
     # (each direction fits its primal as jvp's tangents must)
     first = [None if t is None else _one_direction(t) for t in tangents]
     try:
@@ -785,14 +789,32 @@ def _batched_jvp(fun, primals, tangents, has_aux):
     return (output, tangent, value[1]) if has_aux else (output, tangent)
 
 
-def _one_direction(t):
-    """The first direction of a batched tangent, as jvp's checks read it."""
+def _directions_count(what, tangents, noun="tangent"):
+    """The number k of directions of batched tangents (or cotangents),
+    refused where one has none or two have different numbers (a leading
+    length of 1 is shared by all)."""
+    counts = {len(leaf) for t in tangents for _, leaf in _leaves(t)
+              if np.ndim(leaf) and not isinstance(leaf, (str, bytes))}
+    if 0 in counts:
+        raise errors.InputTypeError(
+            f"{what}: batched {noun}s with no directions (a leading axis "
+            "of length 0); give at least one")
+    if len(counts - {1}) > 1:
+        raise errors.InputTypeError(
+            f"{what}: batched {noun}s have different numbers of directions "
+            f"(leading lengths {sorted(counts)}); give every {noun} the "
+            "same k, or 1 to share one")
+    return max(counts, default=1)
+
+
+def _one_direction(t, what="jvp with batched=True: each tangent"):
+    """The first direction of a batched tangent, as the checks read it."""
     try:
         return runtime.direction(t, 0)
     except (TypeError, IndexError):
         raise errors.InputTypeError(
-            "jvp with batched=True: each tangent needs a leading axis of "
-            f"directions, got {_describe(t)}") from None
+            f"{what} needs a leading axis of directions, got "
+            f"{_describe(t)}") from None
 
 
 def _batched_output_tangent(t, value, k, others):
@@ -910,13 +932,19 @@ def _check_aux(value, fun):
     "use s2sad.grad, s2sad.jacrev or s2sad.jacfwd inside it (they are "
     "differentiated), or call s2sad.vjp outside it")
 @_located
-def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False,
+        batched: bool = False) -> tuple:
     """Reverse mode for any output: `(fun(*primals), vjp_fn)`, as `jax.vjp`
     (`(output, vjp_fn, aux)` with has_aux, fun returning `(output, aux)`).
 
     The forward sweep runs once, here; `vjp_fn(cotangent)` can then be called
     with many cotangents (shaped like the output) and returns one cotangent
     per primal (None for integer primals).
+
+    With batched=True, vjp_fn's cotangent carries a leading axis of k
+    directions (each shaped like the output: a matrix of cotangents of a
+    vector output), and so does each cotangent it returns: one backward
+    sweep of vector mode computes all k.
     """
     argnums = tuple(i for i, p in enumerate(primals)
                     if calls.differentiable(p))
@@ -924,7 +952,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         value = _plain_call(fun, primals, "vjp")
         pullback = None
     else:
-        value, pullback = calls.vjp(fun, primals, {}, argnums, owned=True)
+        value, pullback = calls.vjp(fun, primals, {}, argnums, owned=True,
+                                    vector=batched)
     if has_aux:
         _check_aux(value, fun)
     out = value[0] if has_aux else value
@@ -937,6 +966,9 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
                 f"fun's output (a tuple for a tuple output), got "
                 f"{len(cotangents)}")
         cotangent, = cotangents
+        if batched:
+            return _batched_vjp(fun, primals, argnums, value, has_aux,
+                                pullback, cotangent)
         runtime.check_cotangent(cotangent, out, fun)
         if pullback is None:
             return (None,) * len(primals)
@@ -951,6 +983,31 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         return tuple(_zero_integer_leaves(primals[i], next(grads))
                      if i in argnums else None for i in range(len(primals)))
     return (out, vjp_fn, value[1]) if has_aux else (out, vjp_fn)
+
+
+def _batched_vjp(fun, primals, argnums, value, has_aux, pullback,
+                 cotangent):
+    """vjp_fn's with batched=True (see `vjp`)."""
+    out = value[0] if has_aux else value
+    k = _directions_count(f"the vjp of {_name(fun)}", [cotangent],
+                          "cotangent")
+    first = _one_direction(cotangent,
+                           "vjp with batched=True: the cotangent")
+    try:
+        runtime.check_cotangent(first, out, fun)
+    except errors.GradientShapeError as exc:
+        raise errors.GradientShapeError(exc.message.replace(
+            "the cotangent given", "each direction of the cotangent given")
+        ) from None
+    if pullback is None:
+        return (None,) * len(primals)
+    full = (cotangent, runtime.zero_directions(runtime.tangents(
+        None, value[1]))) if has_aux else cotangent
+    grads = iter(pullback(runtime.tree_adjoint(full, value)))
+    return tuple(
+        _batched_output_tangent(runtime.tree_like(next(grads), primals[i]),
+                                primals[i], k, (primals, cotangent))
+        if i in argnums else None for i in range(len(primals)))
 
 
 @_not_differentiated(
@@ -985,14 +1042,32 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False,
 
 @_located
 def jacrev(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
-           holomorphic: bool = False, allow_int: bool = False) -> Callable:
-    """The Jacobian of `fun` by reverse mode, as `jax.jacrev`: one backward
-    sweep per output element. Same shapes as `jacfwd`; `(jacobian, aux)`
-    with has_aux. A complex output needs holomorphic=True (complex inputs
-    too); integer inputs need allow_int=True (their rows are zeros)."""
+           holomorphic: bool = False, allow_int: bool = False, *,
+           chunk_size: Optional[int] = None) -> Callable:
+    """The Jacobian of `fun` by reverse mode, as `jax.jacrev`: a cotangent
+    per output element, all of them in one backward sweep of vector mode
+    (the backward sweep's `batched_...`, whose cotangents carry a leading
+    axis of directions).
+
+    Same shapes as `jacfwd`; `(jacobian, aux)` with has_aux. A complex
+    output needs holomorphic=True (complex inputs too); integer inputs need
+    allow_int=True (their rows are zeros). `chunk_size`: at most this many
+    cotangents per sweep (memory grows with it); None: all at once. Inputs
+    or outputs that are tuples, lists or dicts take one sweep per element.
+    """
+    _check_chunk_size(chunk_size, "jacrev")
     return _Transformed(_jacrev, fun, argnums=_tuple(argnums),
                         has_aux=has_aux, holomorphic=holomorphic,
-                        allow_int=allow_int)
+                        allow_int=allow_int, chunk_size=chunk_size)
+
+
+def _check_chunk_size(chunk_size, what):
+    if chunk_size is not None and (
+            not isinstance(chunk_size, (int, np.integer)) or
+            isinstance(chunk_size, (bool, np.bool_)) or chunk_size < 1):
+        raise errors.S2SADError(
+            f"{what}: chunk_size must be a positive int (directions per "
+            f"sweep) or None (all of them), got {chunk_size!r}")
 
 
 def _tuple(argnums, negative=False):
@@ -1159,10 +1234,93 @@ def _integer_refusal(subject, args, i, what):
 
 
 def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
-            allow_int=False):
+            allow_int=False, chunk_size=None):
+    """jacrev's: every output element's cotangent in one backward sweep of
+    vector mode (a chunk of `chunk_size` per sweep), for inputs and outputs
+    that are numbers or arrays; otherwise one backward sweep per element
+    (`_jacrev_per_direction`, which is also what s2sad differentiates where
+    a differentiated function calls a jacrev)."""
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    per_direction = functools.partial(
+        _jacrev_per_direction, f, *args, argnums=argnums, has_aux=has_aux,
+        holomorphic=holomorphic, allow_int=allow_int)
+    if _any_tree(None, args, positions):
+        return per_direction()
+    _check_inputs(f, args, positions, holomorphic, allow_int, "jacrev")
+    forward, pull = calls.vjp_functions(f, args, (), (calls.FUNCTION,)
+                                        + tuple(positions), owned=True,
+                                        vector=True)
+    value, residuals = forward(*runtime.bound(f), *args)
+    aux = held = None
+    if has_aux:
+        _check_aux(value, f)
+        value, aux = value
+        held = runtime.zero_directions(_zero_cotangent(aux))
+    if _is_tree(value):
+        return per_direction()
+    _check_real(f, value, holomorphic)
+    out_shape = np.shape(value)
+    m = math.prod(out_shape)
+    dtype = _jacobian_dtype(value, holomorphic)
+    step = (m or 1) if chunk_size is None else chunk_size
+    rows = [[] for _ in positions]  # per position, per chunk
+    for start in range(0, m, step):
+        count = min(step, m - start)
+        if count == m and out_shape == (m,):  # (kept diagonal: O(m))
+            seeds = runtime.Diagonal(np.ones(m, dtype), unit=True)
+        else:
+            seeds = np.eye(m, dtype=dtype)[start:start + count].reshape(
+                (count,) + out_shape)
+        cotangents = pull(residuals, seeds if held is None
+                          else (seeds, held))
+        for k, i in enumerate(positions):
+            rows[k].append(_directions_first(cotangents[k + 1], args[i],
+                                             count))
+    blocks = []
+    for k, i in enumerate(positions):
+        in_shape = np.shape(args[i])
+        kind = np.result_type(dtype, _jacobian_dtype(
+            args[i], np.iscomplexobj(args[i])))
+        if _input_kind(args[i]) == "int":
+            # allow_int: an integer input has no derivative (zeros, as the
+            # gradient gives it)
+            blocks.append(np.zeros(out_shape + in_shape))
+        elif len(rows[k]) == 1 and rows[k][0].__class__ is runtime.Diagonal \
+                and in_shape == out_shape:  # (a new array, its transpose)
+            blocks.append(rows[k][0].dense().astype(kind, copy=False))
+        else:
+            parts = [np.asarray(r) for r in rows[k]]
+            stacked = parts[0] if len(parts) == 1 else np.concatenate(
+                parts) if parts else np.zeros((0,) + in_shape)
+            # (a copy: the cotangents may be views of the seeds or f's data)
+            blocks.append(np.array(stacked, dtype=kind, order="C").reshape(
+                out_shape + in_shape))
+    jac = blocks[0] if isinstance(argnums, int) else tuple(blocks)
+    return (jac, aux) if has_aux else jac
+
+
+def _directions_first(cotangent, x, count):
+    """A cotangent of input x in vector mode with `count` directions, as
+    `count` rows shaped like x (a Diagonal as it is: its matrix is them)."""
+    shape = np.shape(x)
+    if cotangent.__class__ is np.ndarray and cotangent.shape == (
+            count,) + shape:
+        return cotangent
+    if cotangent.__class__ is runtime.Diagonal and shape == (count,):
+        return cotangent
+    if cotangent is None:
+        return np.zeros((count,) + shape)
+    cotangent = runtime.lifted(np.asarray(cotangent), x)
+    return np.broadcast_to(cotangent, (count,) + shape)
+
+
+def _jacrev_per_direction(f, *args, argnums=0, has_aux=False,
+                          holomorphic=False, allow_int=False,
+                          chunk_size=None):
     # written as generated code calls functions (calls.vjp_functions), so
     # that a Jacobian taken inside a differentiated function is
     # differentiated too
+    del chunk_size  # (one direction at a time)
     positions = (argnums,) if isinstance(argnums, int) else argnums
     _check_inputs(f, args, positions, holomorphic, allow_int, "jacrev")
     # f's own values (a closure's) are passed as generated code passes them
@@ -1186,8 +1344,8 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
 
 def _jacrev_arrays(args, argnums, value, residuals, pull, held,
                    holomorphic):
-    """`_jacrev` for array and number inputs and outputs: one backward
-    sweep per output element."""
+    """`_jacrev_per_direction` for array and number inputs and outputs: one
+    backward sweep per output element."""
     positions = (argnums,) if isinstance(argnums, int) else argnums
     out_shape = np.shape(value)
     cotangents = []  # per output element, per position
@@ -1323,30 +1481,34 @@ class _Jacobian(_Transformed):
 
 
 @_located
-def jacobian(fun: Callable, argnums: Argnums = 0) -> Callable:
+def jacobian(fun: Callable, argnums: Argnums = 0, *,
+             chunk_size: Optional[int] = None) -> Callable:
     """The Jacobian of `fun`, by forward mode when it has no more inputs than
-    outputs and by reverse mode otherwise (forward mode is one sweep of
-    vector mode carrying a direction per input, reverse mode one pass per
-    output). The returned function records the mode it used last in its
+    outputs and by reverse mode otherwise: forward mode is one sweep of
+    vector mode carrying a direction per input, reverse mode one backward
+    sweep carrying a cotangent per output (`chunk_size`: at most this many
+    per sweep). The returned function records the mode it used last in its
     `mode` attribute."""
-    return _Jacobian(_jacobian, fun, argnums=_tuple(argnums))
+    _check_chunk_size(chunk_size, "jacobian")
+    return _Jacobian(_jacobian, fun, argnums=_tuple(argnums),
+                     chunk_size=chunk_size)
 
 
-def _jacobian(f, *args, argnums=0, mode=None):
+def _jacobian(f, *args, argnums=0, mode=None, chunk_size=None):
     # (`mode`: as `_Jacobian` chose it; inside a function s2sad
     # differentiates, chosen here, reverse mode on ties)
     if (mode or _jacobian_mode(f, args, argnums)) == "forward":
-        return _jacfwd(f, *args, argnums=argnums)
-    return _jacrev(f, *args, argnums=argnums)
+        return _jacfwd(f, *args, argnums=argnums, chunk_size=chunk_size)
+    return _jacrev(f, *args, argnums=argnums, chunk_size=chunk_size)
 
 
 def _jacobian_mode(f, args, argnums, ties="reverse"):
-    """The mode of fewer passes: forward mode's one sweep of vector mode
-    carries a direction per input, reverse mode makes a pass per output;
+    """The mode of fewer directions: forward mode's sweep of vector mode
+    carries one per input, reverse mode's backward sweep one per output;
     `ties`: the mode where there are as many. (jacobian called directly
-    takes forward mode then, its single sweep; a jacobian inside a function
-    s2sad differentiates takes reverse mode, as its derivative through
-    jacfwd, one direction at a time, fails at the fourth order.)"""
+    takes forward mode then, which keeps no tape; a jacobian inside a
+    function s2sad differentiates takes reverse mode, as its derivative
+    through jacfwd, one direction at a time, fails at the fourth order.)"""
     positions = (argnums,) if isinstance(argnums, int) else argnums
     inputs = sum(_size(args[i]) for i in positions)
     outputs = _size(f(*_copied(args)))  # (f may change its arguments)
@@ -1379,12 +1541,7 @@ def jacfwd(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
     direction. (`backend`, `fallback`: as `jvp`'s.)
     """
     kernels.check_backend(backend, fallback)
-    if chunk_size is not None and (
-            not isinstance(chunk_size, (int, np.integer)) or
-            isinstance(chunk_size, (bool, np.bool_)) or chunk_size < 1):
-        raise errors.S2SADError(
-            f"jacfwd: chunk_size must be a positive int (directions per "
-            f"sweep) or None (all of them), got {chunk_size!r}")
+    _check_chunk_size(chunk_size, "jacfwd")
     return _Transformed(_jacfwd, fun, argnums=_tuple(argnums),
                         has_aux=has_aux, holomorphic=holomorphic,
                         backend=backend, fallback=fallback,
@@ -1615,9 +1772,11 @@ def _map_leaves(tree, function):
 @_located
 def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
             holomorphic: bool = False, *, backend: str = "python",
-            fallback: str = "raise") -> Callable:
+            fallback: str = "raise",
+            chunk_size: Optional[int] = None) -> Callable:
     """The Hessian of a scalar function, as `jax.hessian`: forward over
-    reverse, the forward-mode Jacobian of s2sad's gradient (shape
+    reverse, the forward-mode Jacobian of s2sad's gradient, one sweep of
+    vector mode (`chunk_size`: at most this many directions per sweep; shape
     `x.shape + x.shape`). For a tuple of argnums, a tuple of tuples:
     `H[i][j]` has shape `x_i.shape + x_j.shape`. `(hessian, aux)` with
     has_aux.
@@ -1642,9 +1801,10 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
         else grad
     if isinstance(argnums, int):
         return jacfwd(gradient(fun, argnums, has_aux), argnums, has_aux,
-                      holomorphic).called("hessian")
+                      holomorphic, chunk_size=chunk_size).called("hessian")
     rows = tuple(jacfwd(gradient(fun, i, has_aux), argnums, has_aux,
-                        holomorphic).called("hessian") for i in argnums)
+                        holomorphic, chunk_size=chunk_size).called("hessian")
+                 for i in argnums)
     return _Transformed(_hessian_blocks, rows, has_aux=has_aux)
 
 
@@ -2180,6 +2340,8 @@ def _assert_close(actual, expected, rtol, atol, what):
 from s2sad.rules import transforms  # noqa: E402,F401
 
 
-# a jacfwd inside a differentiated function is differentiated through its
-# jvps, one per direction (vector mode's code has no derivative rules)
+# a jacfwd or jacrev inside a differentiated function is differentiated
+# through its jvps or vjps, one per direction (vector mode's code has no
+# derivative rules)
 _jacfwd.__s2sad_differentiated_as__ = _jacfwd_per_direction
+_jacrev.__s2sad_differentiated_as__ = _jacrev_per_direction

@@ -412,7 +412,8 @@ def _positions(fn, name, leading, npositional, keywords, slots):
 # code calling them can itself be differentiated: each further order
 # dispatches to the derivatives of these, one level deeper.
 
-def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
+def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
+                  vector=False):
     """(forward, pull) for a call `function(*args, **kwargs)` in reverse
     mode: `forward` takes the call's own arguments and returns its value
     and residuals; `pull(residuals, value_bar)` returns the cotangents of
@@ -424,6 +425,10 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
         spread: the positions of arguments written `*xs` at the call site.
         owned: called by `s2sad.vjp` (see `derive.derive`), not from
             generated code.
+        vector: `pull` takes k cotangents at once, value_bar with a leading
+            axis of directions, and so does each cotangent it returns: the
+            backward sweep in vector mode (it is linear in value_bar; a
+            custom_vjp's bwd runs once per direction).
     """
     if recomputed(function) is not None:  # its own, recomputed
         checkpointed = recomputed(function)
@@ -431,7 +436,7 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
         if checkpointed.save == "products":
             fn = derive.saving_products(fn)
         forward, pull = vjp_functions(fn, args, keywords, slots, spread,
-                                      owned)
+                                      owned, vector)
         keep, again = _recomputation(tuple(keywords), checkpointed.save)
         return (functools.partial(keep, forward),
                 functools.partial(again, forward, pull))
@@ -445,14 +450,28 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False):
         forward = _bound(fn.fwd, flat.fixed(leading), bound)
         pull = functools.partial(
             _adapter("pull", fn, len(leading) + len(flat.args), binding,
-                     flat), fn.bwd)
+                     flat, vector=vector), fn.bwd)
         return forward, pull
     generated = derive.derive(_as_function(fn, len(leading) + len(flat.args),
                                            keywords),
                               binding.argnums, mode="vjp", owned=owned)
-    pull = functools.partial(_adapter("pull", None, None, binding, flat),
-                             generated.backward)
+    backward = batched_backward(generated) if vector else generated.backward
+    pull = functools.partial(_adapter("pull", None, None, binding, flat,
+                                      vector=vector), backward)
     return _bound(generated, flat.fixed(leading), bound), pull
+
+
+def batched_backward(generated):
+    """The vector mode of a vjp's backward sweep, which is linear in its
+    last parameter, the value's cotangent: `batched_vjp_bwd_f`. Kept on
+    the vjp's generated function, whose guard covers the backward sweep's
+    code and what it reads."""
+    found = getattr(generated, "batched_backward", None)
+    if found is None:
+        backward = generated.backward
+        found = generated.batched_backward = derive.derive(
+            backward, (backward.__code__.co_argcount - 1,), mode="linear")
+    return found
 
 
 def jvp_function(function, args, keywords, slots, spread=(), owned=False,
@@ -493,11 +512,13 @@ def vector_jvp_function(function, args, keywords, slots, spread=()):
     return jvp_function(function, args, keywords, slots, spread, vector=True)
 
 
-def vjp(function, args, kwargs, slots, spread=(), owned=False):
+def vjp(function, args, kwargs, slots, spread=(), owned=False,
+        vector=False):
     """`function(*args, **kwargs)` and its pullback: a function from the
-    value's cotangent to the cotangents of the arguments in `slots`."""
+    value's cotangent to the cotangents of the arguments in `slots`
+    (`vector`: k cotangents at once, as `vjp_functions` says)."""
     forward, pull = vjp_functions(function, args, tuple(kwargs), slots,
-                                  spread, owned)
+                                  spread, owned, vector)
     value, residuals = forward(*_spread(args, spread), **kwargs)
     return value, functools.partial(pull, residuals)
 
@@ -601,13 +622,14 @@ def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=(),
     (cached by that shape), readable in tracebacks and differentiable:
 
     - "pull": `(backward, residuals, value_bar)` -> per-slot cotangents from
-      the callee's backward sweep (or a custom_vjp's bwd, when `fn` is it);
+      the callee's backward sweep (or a custom_vjp's bwd, when `fn` is it;
+      `vector`: the backward sweep's vector mode, `batched_...`);
     - "jvp": `(jvp, args..., tangents..., keywords...)` -> (value, tangent),
       `fn` being the jvp function's tangent names;
     - "custom_jvp": the same for a custom_vjp's `jvp(primals, tangents)`.
 
-    `vector`: the tangents carry a leading axis of directions (vector
-    mode); a custom_vjp's jvp then runs once per direction.
+    `vector`: the tangents (cotangents) carry a leading axis of directions
+    (vector mode); a custom_vjp's jvp (bwd) then runs once per direction.
     """
     differentiable_args = tuple(map(differentiable, args))
     key = (kind, tuple(fn) if kind == "jvp" else
@@ -619,7 +641,7 @@ def _adapter(kind, fn, nargs, binding, flat, keywords=(), args=(),
     if found is not None:
         return found
     if kind == "pull":
-        text = _pull_text(fn, nargs, binding, flat)
+        text = _pull_text(fn, nargs, binding, flat, vector)
     else:
         text = _jvp_text(kind, fn, binding, flat, keywords, args, vector)
     filename = f"<s2sad:{kind}_call:{len(_ADAPTERS)}>"
@@ -652,13 +674,17 @@ def _regroup(flat, values):
     return out
 
 
-def _pull_text(custom, nargs, binding, flat):
+def _pull_text(custom, nargs, binding, flat, vector=False):
     if custom is None:
-        call = "backward(*residuals, value_bar)"
+        # in vector mode, the sweep's values read only for their shapes:
+        # those of its first direction's
+        call = "backward(*residuals, runtime.first_direction(value_bar), " \
+            "value_bar)" if vector else "backward(*residuals, value_bar)"
         check = ""
         picks = _picks(binding, lambda i: f"cotangents[{i}]")
     else:
-        call = "backward(residuals, value_bar)"
+        call = "runtime.per_direction(lambda bar: backward(residuals, " \
+            "bar), value_bar)" if vector else "backward(residuals, value_bar)"
         check = (f"    calls.check_cotangents(cotangents, {nargs}, "
                  f"{custom.__name__!r})\n")
         picks = _picks(binding,

@@ -87,7 +87,10 @@ def derive(func, argnums=0, has_aux=False, with_value=False,
             value and residuals, with the backward sweep as `.backward`) or
             "forward" (a Jacobian-vector product `jvp_f(*args, *tangents)`)
             or "vector" (its vector mode, `jvps_f`, whose tangents carry a
-            leading axis of directions: see `forward.transform`).
+            leading axis of directions: see `forward.transform`) or
+            "linear" (vector mode of a function linear in argnums, such as
+            a backward sweep in its cotangent: `batched_f`, returning only
+            the tangents).
         owned: func is called on values only the derivative holds (by
             `grad`, `vjp` or `jvp`, not from generated code), so it may
             update its arguments in place: generated code never changes
@@ -620,9 +623,10 @@ def _generate(lowered, mode, argnums, has_aux, with_value, build,
     if build.optimize_code and mode != "vjp":
         inplace.update_in_place(lowered, mode)
     try:
-        if mode in ("forward", "vector"):
+        if mode in ("forward", "vector", "linear"):
             return forward.transform(lowered, argnums, backend,
-                                     vector=mode == "vector")
+                                     vector=mode != "forward",
+                                     linear=mode == "linear")
         if mode == "vjp":
             return reverse.transform_vjp(lowered, argnums)
         return reverse.transform(lowered, argnums, has_aux, with_value,

@@ -13,7 +13,7 @@ from s2sad import analysis, codegen, ssa, template, trees
 from s2sad.transform import Generated, Transform, load, partials, times
 
 
-def transform(func, argnums, backend="python", vector=False):
+def transform(func, argnums, backend="python", vector=False, linear=False):
     """Generate the forward-mode derivative of an SSA function.
 
     Args:
@@ -28,13 +28,18 @@ def transform(func, argnums, backend="python", vector=False):
             are numbers and calls `jvp_f_numba`, the kernel Numba compiles,
             or else `jvp_f_arrays`, the general jvp; a program that works
             on more than numbers is refused.
+        linear: with `vector`, f is linear in the parameters at argnums
+            (a backward sweep in its cotangent): `batched_f(x, y, x_dot,
+            y_dot)` returns only the tangent, f of each direction (f's
+            values are then computed only where tangents read their
+            shapes).
 
     Returns:
         A list of `Generated` functions, the entry point first: a function
         `jvp_<name>(params..., tangents...)` that returns `(value, tangent
         of the value)`, and those it calls.
     """
-    general = _Forward(func, argnums, vector=vector)
+    general = _Forward(func, argnums, vector=vector, linear=linear)
     if backend != "numba" or vector:
         return [general.generate()]
     name = f"jvp_{general.name}"
@@ -48,9 +53,9 @@ def transform(func, argnums, backend="python", vector=False):
 
 class _Forward(Transform):
     def __init__(self, func, argnums, assume_scalar=(), fallback=None,
-                 kernel=None, vector=False):
+                 kernel=None, vector=False, linear=False):
         super().__init__(func, argnums)
-        self.vector = vector
+        self.vector, self.linear = vector, linear
         self.zero_tangents = set()  # temporaries holding zero tangents
         self.output = analysis.returned(func.body)[-1]
         self.active = analysis.active(func, self.wrt, [self.output])
@@ -74,13 +79,16 @@ class _Forward(Transform):
     def generate(self):
         body = self.block(self.func.body)
         out = self.output
-        result = gast.Tuple([ssa.render_operand(out), self.output_tangent(
-            out)], gast.Load())
+        result = self.output_tangent(out) if self.linear else gast.Tuple(
+            [ssa.render_operand(out), self.output_tangent(out)], gast.Load())
         body.append(gast.Return(result))
+        # (a linear function's values on a differentiated path are
+        # cotangents, which the optimiser may remove where no tangent reads
+        # them)
         derivative = {n for n in self.dots.values()} | {
             n.id for n in trees.walk(body)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
-        } - self.locals
+        } - (self.locals - self.active if self.linear else self.locals)
         tangents = [self.dots[p] for p in self.wrt]
         summary = (f"Value and tangent of {self.func.name} along tangents of "
                    f"{', '.join(self.wrt)}.")
@@ -89,6 +97,12 @@ class _Forward(Transform):
                        f"directions at once: each tangent of "
                        f"{', '.join(self.wrt)}, and the result's, has a "
                        "leading axis of directions.")
+        if self.linear:
+            summary = (f"{self.func.name} along k directions at once (it is "
+                       f"linear in {', '.join(self.wrt)}): each of "
+                       f"{', '.join(tangents)}, and the result, has a "
+                       "leading axis of directions, the direction i giving "
+                       f"{self.func.name} of the i-th.")
         if self.kernel:
             arrays = self.arrays_read(body)
             note = (f"Compiled by Numba (nopython mode) for jvp_{self.name}, "
@@ -103,8 +117,10 @@ class _Forward(Transform):
         # after defaults or *args, tangents can only be keyword parameters
         params = ssa.signature(self.func, extra=tangents) if self.func.plain \
             else ssa.signature(self.func, keyword_only=tangents)
-        tree = self.function_def(f"{'jvps' if self.vector else 'jvp'}_"
-                                 f"{self.name}", params, body, summary)
+        prefix = "batched" if self.linear else "jvps" if self.vector \
+            else "jvp"
+        tree = self.function_def(f"{prefix}_{self.name}", params, body,
+                                 summary)
         return Generated(tree, self.imports, derivative,
                          tangent_names=tangents, callees=self.callees)
 

@@ -153,7 +153,7 @@ def update_in_place(func, mode):
               if fresh(s.args[0].name) and chains.find(s.target) not in seen]
     if not chosen:
         return
-    kept = set() if mode in ("forward", "vector") else _restored(
+    kept = set() if mode in ("forward", "vector", "linear") else _restored(
         func, chains, chosen)
     func.body = _rewrite(func.body, {
         id(s): chains.find(s.target) in kept for s in chosen}, func.namer)

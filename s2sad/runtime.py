@@ -301,10 +301,12 @@ def _with_axes(t, ndim):
 def broadcast_directions(t, target):
     """`broadcast_like` in vector mode: `t` spread over target's shape,
     after its axis of directions."""
-    if t.__class__ is _ndarray and target.__class__ is _ndarray:
+    if t.__class__ is _ndarray and target.__class__ is _ndarray and \
+            t.dtype.kind != "O":
         shape = target.shape  # (the common case, at once)
     elif not hasattr(t, "shape") or isinstance(target, dict) or \
-            _is_sequence(target) or fields(target) is not None:
+            _is_sequence(target) or fields(target) is not None or \
+            _is_sequence(t):
         return _exotic(t, broadcast_like, target)  # (containers)
     else:
         shape = np.shape(target)
@@ -354,6 +356,14 @@ def direction(t, i):
         return _sequence_like(t, [direction(item, i) for item in t])
     item = t[i if len(t) > 1 else 0]
     return item.item() if item.__class__ is np.float64 else item
+
+
+def first_direction(t):
+    """`direction(t, 0)`, at once for an array or a Diagonal."""
+    if t.__class__ is _ndarray and t.dtype.kind != "O" or \
+            t.__class__ is Diagonal:
+        return t[0]
+    return direction(t, 0)
 
 
 def stacked_directions(tangents):

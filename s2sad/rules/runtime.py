@@ -451,6 +451,16 @@ def kept_fwd(y, items, chosen):
     d[y] = runtime.kept(d[items], chosen)
 
 
+@adjoint(runtime.unkept, constants=("chosen", "items"))
+def unkept_rev(y, g, chosen, items: via_output):
+    d[g] = runtime.kept(d[y], chosen)
+
+
+@tangent(runtime.unkept)
+def unkept_fwd(y, g, chosen, items):
+    d[y] = runtime.unkept(d[g], chosen, items)
+
+
 @adjoint(runtime.snapshot)
 def snapshot_rev(y, state, schedule: via_output = None,
                  step: via_output = None):
