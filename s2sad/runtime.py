@@ -594,6 +594,9 @@ def directions_matmul_adjoint_a(t, a, b):
     """`matmul_adjoint_a(g, a, b)` along the tangents `t` of g."""
     if np.ndim(a) in (1, 2) and np.ndim(b) == 2:
         return t @ _swap(b)
+    if np.ndim(a) == 1 and np.ndim(b) == 1 and _float64_operands(
+            t, a, b):  # (g * b)
+        return _with_axes(t, 2) * b
     return _exotic(t, matmul_adjoint_a, a, b)
 
 
@@ -603,6 +606,11 @@ def directions_matmul_adjoint_b(t, a, b):
         return _swap(a) @ t
     if np.ndim(a) == 2 and np.ndim(b) == 1:
         return t @ a
+    if np.ndim(a) == 1 and _float64_operands(t, a, b):
+        if b.ndim == 1:  # (g * a)
+            return _with_axes(t, 2) * a
+        if b.ndim == 2:  # (the outer product of a and g, per direction)
+            return a[:, None] * _with_axes(t, 2)[:, None, :]
     return _exotic(t, matmul_adjoint_b, a, b)
 
 

@@ -1274,9 +1274,11 @@ def check(case, files, optimizer=False):
 
 
 def check_vector(case, files, k=3):
-    """Vector mode on `case`: a batched jvp gives each direction's jvp, and
-    the Hessian (vector mode over the gradient) the one computed a
-    direction at a time, to rounding (raises ProgramFailure)."""
+    """Vector mode on `case`: a batched jvp gives each direction's jvp, a
+    batched vjp each cotangent's vjp, and the Hessian (vector mode over the
+    gradient) and the Jacobian of the gradient by reverse mode (one
+    backward sweep of vector mode) the ones computed a direction at a
+    time, to rounding (raises ProgramFailure)."""
     prog = files.load(case.source)
     try:
         rng = np.random.default_rng(len(case.source))
@@ -1291,6 +1293,20 @@ def check_vector(case, files, k=3):
             single = api._jacfwd_per_direction(
                 s2sad.grad(prog, i), *case.args, argnums=(0, 1))
             for block, expected in zip(row, single):
+                _assert_close_to_rounding(block, expected)
+        out, pull = s2sad.vjp(prog, *case.args, batched=True)
+        seeds = rng.standard_normal((k,) + np.shape(out))
+        batch = pull(seeds)
+        _, pull_one = s2sad.vjp(prog, *case.args)
+        for i in range(k):
+            for got, one in zip(batch, pull_one(seeds[i])):
+                _assert_close_to_rounding(got[i], one)
+        for i in (0, 1):
+            gradient = s2sad.grad(prog, i)
+            rows = s2sad.jacrev(gradient, (0, 1))(*case.args)
+            single = api._jacrev_per_direction(gradient, *case.args,
+                                               argnums=(0, 1))
+            for block, expected in zip(rows, single):
                 _assert_close_to_rounding(block, expected)
     except Exception as exc:
         raise ProgramFailure(_describe(case, prog, exc)) from exc

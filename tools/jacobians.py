@@ -7,10 +7,12 @@ For each it times, per call (the best of several runs, after a first call
 that generates the code):
 
 - the hand-written formula;
-- s2sad: `jacfwd`, `jacrev` and `jacobian` (which picks the mode from the
+- s2sad: `jacfwd` (one sweep of vector mode), `jacrev` (one backward
+  sweep of vector mode) and `jacobian` (which picks the mode from the
   sizes), or `hessian` (vector-mode forward over the generated gradient),
-  and, for comparison, the forward-mode Jacobian one jvp per direction as
-  s2sad computed it before vector mode ("s2sad per direction");
+  and, for comparison, the Jacobian as s2sad computed it before vector
+  mode: one jvp per input direction ("s2sad per direction") or one
+  backward sweep per output ("s2sad per output");
 - autograd's `jacobian`/`hessian`, JAX's eager `jacfwd`/`jacrev`/`hessian`
   and `jax.jit` of them, where installed (their results are checked too).
 
@@ -95,6 +97,22 @@ def make_lorenz96(n):
     return lorenz96, by_hand, RNG.standard_normal(n), None
 
 
+def make_softmax_probabilities(d, c):
+    # more inputs (the d x c weights) than outputs (c classes): reverse
+    # mode's fewer directions
+    x = RNG.standard_normal(d)
+
+    def probabilities(W):
+        z = x @ W
+        e = np.exp(z - np.max(z))
+        return e / np.sum(e)
+
+    def by_hand(W):
+        p = probabilities(W)
+        return (np.diag(p) - np.outer(p, p))[:, None, :] * x[None, :, None]
+    return probabilities, by_hand, RNG.standard_normal((d, c)) * 0.1, x
+
+
 def make_logistic_loss(m, n, lam=0.01):
     X = RNG.standard_normal((m, n))
     t = (RNG.random(m) > 0.5) * 2.0 - 1.0
@@ -137,6 +155,9 @@ def cases(quick):
                 robertson, robertson_by_hand, np.array([1.0, 2e-5, 0.01])))
     f, hand, x, _ = make_lorenz96(40)
     out.append(("Jacobian of Lorenz-96, n = 40", "jacobian", f, hand, x))
+    f, hand, x, _ = make_softmax_probabilities(100, 10)
+    out.append(("Jacobian of softmax(x @ W), W 100 x 10", "jacobian", f,
+                hand, x))
     f, hand, x, _ = make_logistic_loss(500, 20)
     out.append(("Hessian of an L2 logistic-regression loss, 500 x 20",
                 "hessian", f, hand, x))
@@ -154,12 +175,16 @@ def s2sad_tools(kind):
     def per_direction(f):
         target = s2sad.grad(f) if kind == "hessian" else f
         return lambda x: api._jacfwd_per_direction(target, x)
+
+    def per_output(f):
+        return lambda x: api._jacrev_per_direction(f, x)
     if kind == "hessian":
         return {"s2sad hessian": s2sad.hessian,
                 "s2sad per direction": per_direction}
     return {"s2sad jacfwd": s2sad.jacfwd, "s2sad jacrev": s2sad.jacrev,
             "s2sad jacobian": s2sad.jacobian,
-            "s2sad per direction": per_direction}
+            "s2sad per direction": per_direction,
+            "s2sad per output": per_output}
 
 
 def autograd_tools(kind, program):
