@@ -1258,6 +1258,7 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
         held = runtime.zero_directions(_zero_cotangent(aux))
     if _is_tree(value):
         return per_direction()
+    _check_numbers(f, value, "jacrev")
     _check_real(f, value, holomorphic)
     out_shape = np.shape(value)
     m = math.prod(out_shape)
@@ -1334,6 +1335,7 @@ def _jacrev_per_direction(f, *args, argnums=0, has_aux=False,
         _check_aux(value, f)
         value, aux = value
         held = _zero_cotangent(aux)
+    _check_numbers(f, value, "jacrev")
     _check_real(f, value, holomorphic)
     build = _jacrev_tree if _any_tree(value, args, positions) \
         else _jacrev_arrays
@@ -1370,6 +1372,19 @@ def _jacrev_arrays(args, argnums, value, residuals, pull, held,
         stacked = np.stack(rows) if rows else np.zeros((0,) + in_shape)
         blocks.append(np.reshape(stacked, out_shape + in_shape))
     return blocks[0] if isinstance(argnums, int) else tuple(blocks)
+
+
+def _check_numbers(f, value, what):
+    """Refuse an output with a leaf that is not a number or an array of
+    numbers (None, a string, an object): it has no Jacobian."""
+    for path, leaf in _leaves(value):
+        if leaf is None or isinstance(leaf, (str, bytes)) or \
+                np.asarray(leaf).dtype.kind not in "biufc":
+            where = "".join(f"[{p!r}]" for p in path)
+            raise errors.GradientShapeError(
+                f"{what} of {_name(f)}: the function returned "
+                f"{_describe(leaf)}{' at ' + where if where else ''}, "
+                "which has no derivative; return numbers or arrays")
 
 
 def _check_real(f, value, holomorphic):
@@ -1474,6 +1489,7 @@ class _Jacobian(_Transformed):
     """What `jacobian` returns: records the mode it used last (`.mode`)."""
     mode = None
 
+    @_located
     def __call__(self, *args, **kwargs):
         self.mode = _jacobian_mode(self.args[0], args, self.keywords[
             "argnums"], ties="forward")
@@ -1510,6 +1526,7 @@ def _jacobian_mode(f, args, argnums, ties="reverse"):
     function s2sad differentiates takes reverse mode, as its derivative
     through jacfwd, one direction at a time, fails at the fourth order.)"""
     positions = (argnums,) if isinstance(argnums, int) else argnums
+    _any_tree(None, args, positions)  # (argnums checked)
     inputs = sum(_size(args[i]) for i in positions)
     outputs = _size(f(*_copied(args)))  # (f may change its arguments)
     if inputs == outputs:
@@ -1595,6 +1612,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
                 return per_direction()
             if count:
                 block.append(_directions_last(tangent, out, count))
+        _check_numbers(f, out, "jacfwd")
         out_shape = np.shape(out)
         # (of the output's and the input's float types: float32 for a
         # float32 computation, as a gradient is)
@@ -1687,6 +1705,7 @@ def _jacfwd_per_direction(f, *args, argnums=0, has_aux=False,
             if _is_tree(out):
                 return _jacfwd_tree(f, args, argnums, has_aux, dtype,
                                     jvp_fn, values, held)
+        _check_numbers(f, out, "jacfwd")
         out_shape = np.shape(out)
         stacked = np.stack(block, axis=-1) if block else np.zeros(
             out_shape + (0,))
@@ -1702,7 +1721,14 @@ def _is_tree(value):
 
 
 def _any_tree(out, args, positions):
-    """Whether an output or an input at `positions` is a structure."""
+    """Whether an output or an input at `positions` is a structure (an
+    argnums past the arguments is refused)."""
+    for i in positions:
+        if not -len(args) <= i < len(args):
+            raise errors.S2SADError(
+                f"argnums={i} does not name an argument of the call, which "
+                f"passes {len(args)}; give an int or a tuple of ints from 0 "
+                f"to {len(args) - 1}")
     found = _is_tree(out)
     for i in positions:
         if _is_tree(args[i]):

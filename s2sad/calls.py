@@ -21,12 +21,14 @@ the function called itself when it is a closure over differentiated values
 import builtins
 import functools
 import inspect
+import linecache
 import re
+import threading
 import types
 
 import numpy
 
-from s2sad import derive, errors, runtime
+from s2sad import derive, errors, reverse, runtime
 from s2sad.rules import registry
 
 
@@ -455,23 +457,78 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
     generated = derive.derive(_as_function(fn, len(leading) + len(flat.args),
                                            keywords),
                               binding.argnums, mode="vjp", owned=owned)
-    backward = batched_backward(generated) if vector else generated.backward
-    pull = functools.partial(_adapter("pull", None, None, binding, flat,
-                                      vector=vector), backward)
+    pull = functools.partial(_adapter("pull", None, None, binding, flat),
+                             generated.backward)
+    if vector:
+        batched = batched_backward(generated)
+        pull = functools.partial(_linear_pull, None if batched is None else
+                                 functools.partial(_adapter(
+                                     "pull", None, None, binding, flat,
+                                     vector=True), batched), pull)
     return _bound(generated, flat.fixed(leading), bound), pull
 
 
 def batched_backward(generated):
     """The vector mode of a vjp's backward sweep, which is linear in its
-    last parameter, the value's cotangent: `batched_vjp_bwd_f`. Kept on
-    the vjp's generated function, whose guard covers the backward sweep's
-    code and what it reads."""
-    found = getattr(generated, "batched_backward", None)
-    if found is None:
+    last parameter, the value's cotangent: `batched_vjp_bwd_f`; None where
+    the sweep (or a callee's it calls by name) runs a gradient hook, code
+    of the user's that may not be linear (a clip). Kept on the vjp's
+    generated function, whose guard covers the backward sweep's code and
+    what it reads."""
+    found = getattr(generated, "batched_backward", False)
+    if found is False:
         backward = generated.backward
-        found = generated.batched_backward = derive.derive(
-            backward, (backward.__code__.co_argcount - 1,), mode="linear")
+        found = generated.batched_backward = None if \
+            reverse.HOOK_COMMENT in derive.source_of(generated) else \
+            derive.derive(backward, (backward.__code__.co_argcount - 1,),
+                          mode="linear")
     return found
+
+
+class NotLinear(Exception):
+    """A backward sweep run in vector mode reached code of the user's (a
+    custom_vjp's bwd, a gradient hook), which need not be linear in the
+    cotangent: vector mode would linearise it where each cotangent must
+    go through it (see `_linear_pull`)."""
+
+
+_SWEEPS = threading.local()  # .depth: the batched backward sweeps running
+
+
+def _linear_pull(batched, pull, residuals, value_bar):
+    """`pull` (a backward sweep) of each of k cotangents `value_bar` (a
+    leading axis of directions): `batched`, the sweep's vector mode, where
+    the sweep is linear in its cotangent, as s2sad's adjoints are; one
+    sweep per cotangent where it runs code of the user's (`NotLinear`), or
+    batched is None."""
+    if batched is not None:
+        depth = getattr(_SWEEPS, "depth", 0)
+        _SWEEPS.depth = depth + 1
+        try:
+            return batched(residuals, value_bar)
+        except NotLinear:
+            pass
+        finally:
+            _SWEEPS.depth = depth
+    return runtime.per_direction(lambda bar: pull(residuals, bar), value_bar)
+
+
+_USERS = {}  # code -> does it run code of the user's in a backward sweep?
+
+
+def _check_linear(fn):
+    """Raise NotLinear where a batched backward sweep is about to take the
+    vector mode of `fn`, a function it calls, that is not s2sad's
+    generated code or runs a gradient hook."""
+    code = getattr(fn, "__code__", None)
+    found = _USERS.get(code)
+    if found is None:
+        filename = getattr(code, "co_filename", "")
+        found = _USERS[code] = not filename.startswith("<s2sad:") or any(
+            reverse.HOOK_COMMENT in line
+            for line in linecache.getlines(filename))
+    if found:
+        raise NotLinear(getattr(fn, "__qualname__", repr(fn)))
 
 
 def jvp_function(function, args, keywords, slots, spread=(), owned=False,
@@ -486,6 +543,8 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False,
         return jvp_function(recomputed(function).fn, args, keywords, slots,
                             spread, owned, backend, fallback, vector)
     fn, leading, bound = callee(function)
+    if vector and getattr(_SWEEPS, "depth", 0):
+        _check_linear(fn)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
     binding = bind(fn, len(leading), len(flat.args), keywords, flat.slots)

@@ -21,6 +21,11 @@ from s2sad import (
 from s2sad.transform import (ARRAYS, Generated, Later, Transform, defined_in,
                              load, partials, times)
 
+# the comment before a gradient hook's code in a backward sweep (code of
+# the user's, which need not be linear in the adjoint it reads: see
+# `calls.batched_backward`)
+HOOK_COMMENT = "gradient hook, line"
+
 
 def transform_vjp(func, argnums):
     """Generate a vector-Jacobian product in two functions.
@@ -1610,7 +1615,7 @@ class _Reverse(Transform):
                     continue  # no gradient flows through it
                 line = self.source.lineno(hook.node)
                 out.append(codegen.comment(
-                    f"gradient hook, line {line}: "
+                    f"{HOOK_COMMENT} {line}: "
                     f"{self.source.line_text(hook.node)}"))
                 out.append(ssa.assign(hook.name, load(self.bars[name])))
                 out += ssa.to_python(hook.body)

@@ -284,9 +284,14 @@ def _zero_direction(x):
 def lifted(t, y):
     """The tangent `t` of an input of an elementwise operation with output
     `y`, with the axes it lacks against y put after its axis of directions
-    (where NumPy would put them before it)."""
-    return _with_axes(t, (y.ndim if y.__class__ is _ndarray else np.ndim(y))
-                      + 1)
+    (where NumPy would put them before it); item by item for the adjoint of
+    a container (an object array, whose items NumPy adds item by item)."""
+    if y.__class__ is _ndarray and y.dtype.kind != "O":
+        return _with_axes(t, y.ndim + 1)
+    if _is_sequence(t) and _is_sequence(y) and len(t) == len(y) and \
+            not isinstance(t, (list, tuple)):
+        return sequence([lifted(ti, yi) for ti, yi in zip(t, y)])
+    return _with_axes(t, np.ndim(y) + 1)
 
 
 def _with_axes(t, ndim):
@@ -632,6 +637,87 @@ def directions_matmul_adjoint_of_b(g, a, t):
     return _exotic(t, lambda ti: matmul_adjoint_a(g, a, ti))
 
 
+def directions_dot_adjoint_a(t, a, b):
+    """`dot_adjoint_a(g, a, b)` along the tangents `t` of g: as matmul's up
+    to matrices, elementwise for a number."""
+    if 0 < np.ndim(a) <= 2 and 0 < np.ndim(b) <= 2:
+        return directions_matmul_adjoint_a(t, a, b)
+    return _exotic(t, dot_adjoint_a, a, b)
+
+
+def directions_dot_adjoint_b(t, a, b):
+    """`dot_adjoint_b(g, a, b)` along the tangents `t` of g."""
+    if 0 < np.ndim(a) <= 2 and 0 < np.ndim(b) <= 2:
+        return directions_matmul_adjoint_b(t, a, b)
+    return _exotic(t, dot_adjoint_b, a, b)
+
+
+def directions_dot_adjoint_of_b(g, a, t):
+    """`dot_adjoint_a(g, a, b)` along the tangents `t` of b."""
+    if 0 < np.ndim(a) <= 2 and 0 < np.ndim(g) and t.ndim in (2, 3):
+        return directions_matmul_adjoint_of_b(g, a, t)
+    return _exotic(t, lambda ti: dot_adjoint_a(g, a, ti))
+
+
+def directions_dot_adjoint_of_a(g, t, b):
+    """`dot_adjoint_b(g, a, b)` along the tangents `t` of a."""
+    if 0 < np.ndim(b) <= 2 and 0 < np.ndim(g) and t.ndim in (2, 3):
+        return directions_matmul_adjoint_of_a(g, t, b)
+    return _exotic(t, lambda ti: dot_adjoint_b(g, ti, b))
+
+
+def _full_directions(t, g):
+    """The tangent `t` of g as an array of every direction's whole tangent,
+    (k,) + g's shape (t may have axes of length 1 where it is the same)."""
+    shape = (len(t),) + np.shape(g)
+    return t if t.shape == shape else np.broadcast_to(
+        _with_axes(t, len(shape)), shape)
+
+
+def unstack_directions(t, g, arrays, axis=0):
+    """`unstack(g, arrays, axis)` along the tangents `t` of g: the slices
+    along axis + 1, one per stacked array (as unstack's, each of its
+    array's kind)."""
+    if not hasattr(t, "shape") or t.dtype.kind == "O" or foreign(t) or \
+            _is_sequence(g):
+        return _exotic(t, unstack, arrays, axis)
+    t = _full_directions(t, g)
+    if not _is_sequence(arrays):
+        return np.moveaxis(t, after_directions(axis, g), 1) if np.ndim(
+            arrays) else t
+    at = after_directions(axis, g)
+    return sequence([unstack_directions(
+        np.take(t, i, axis=at), np.take(g, i, axis=axis), a) if axis == 0
+        and _is_sequence(a) else as_kind_of(np.take(t, i, axis=at), a)
+        for i, a in enumerate(arrays)])
+
+
+def concatenate_adjoint_directions(t, g, arrays, axis=0):
+    """`concatenate_adjoint(g, arrays, axis)` along the tangents `t` of g:
+    t cut along axis + 1 into pieces shaped like `arrays` after the
+    directions."""
+    if not hasattr(t, "shape") or t.dtype.kind == "O" or foreign(t) or \
+            _is_sequence(g):
+        return _exotic(t, concatenate_adjoint, arrays, axis)
+    t = _full_directions(t, g)
+    if axis is None:
+        t, g, axis = t.reshape(len(t), -1), np.ravel(g), 0
+        sizes = [size(a) for a in arrays]
+    else:
+        sizes = _join_sizes(g, arrays, axis)
+    index = [slice(None)] * t.ndim
+    at = after_directions(axis, g)
+    start, pieces = 0, []
+    for n, a in zip(sizes, arrays):
+        index[at] = slice(start, start + n)
+        pieces.append(as_kind_of(np.reshape(
+            t[tuple(index)], (len(t),) + np.shape(a)), a))
+        start += n
+    if _is_sequence(arrays):
+        return sequence(pieces)
+    return np.reshape(np.stack(pieces, axis=1), (len(t),) + np.shape(arrays))
+
+
 def getitem_directions(t, x, index):
     """The tangent of `x[index]`: of an array, `t[:, index]`; of a list,
     tuple or dict, its item (a tangent of vector mode)."""
@@ -691,7 +777,9 @@ def joined_directions(join, tangents, axis=0):
     one array whose rows are joined)."""
     if not _is_sequence(tangents):
         tangents = [tangents[:, i] for i in range(tangents.shape[1])]
-    tangents = [as_array(t) for t in tangents]
+    # (an array written as a list, `[np.sum(x)]`: its items' tangents
+    # after the directions)
+    tangents = [as_array(array_of_directions(t)) for t in tangents]
     k = max(len(t) for t in tangents)
     tangents = [np.broadcast_to(t, (k,) + t.shape[1:]) for t in tangents]
     if axis is None:  # (np.concatenate of the flattened arrays)

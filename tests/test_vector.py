@@ -378,3 +378,16 @@ def test_bad_batched_tangents_are_refused():
     with pytest.raises(errors.S2SADError, match="backend='numba'"):
         s2sad.jvp(two_inputs, (x, 1.0), (np.ones((2, 3)), np.ones(2)),
                   batched=True, backend="numba")
+
+
+def with_total(x):
+    return np.concatenate([x, [np.sum(x)]])
+
+
+def test_a_join_of_an_array_and_a_list_of_numbers():
+    # the list's tangent is its items' after the axis of directions
+    x = np.array([2.0, 0.5])
+    expected = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(s2sad.jacfwd(with_total)(x), expected)
+    np.testing.assert_allclose(s2sad.jacobian(with_total)(x), expected)
+    np.testing.assert_allclose(s2sad.jacrev(with_total)(x), expected)

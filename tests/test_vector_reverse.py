@@ -238,3 +238,84 @@ def test_bad_batched_cotangents_are_refused():
         for bad in (0, -1, 2.5, True):
             with pytest.raises(errors.S2SADError, match="chunk_size must be"):
                 make(two_inputs, chunk_size=bad)
+
+
+def clipped(x):
+    h = 3.0 * x
+    with s2sad.grad_of(h) as dh:
+        dh = np.clip(dh, -0.5, 0.5)
+    return h
+
+
+@s2sad.custom_vjp
+def clip_gradient(x):
+    return x
+
+
+def clip_gradient_fwd(x):
+    return x, None
+
+
+def clip_gradient_bwd(_, g):
+    return (np.clip(g, -0.3, 0.3),)
+
+
+clip_gradient.defvjp(clip_gradient_fwd, clip_gradient_bwd)
+
+
+def through_clip(x):
+    return 5.0 * clip_gradient(np.sin(x))
+
+
+@pytest.mark.parametrize("f", [clipped, through_clip])
+def test_code_of_yours_in_the_backward_sweep_sees_each_cotangent(f):
+    # a gradient hook or a custom_vjp's bwd need not be linear in the
+    # cotangent (a clip): each cotangent goes through it, as one backward
+    # sweep per cotangent would, not its linearisation at one of them
+    x = np.array([0.1, -0.4, 0.7])
+    _, pull_one = s2sad.vjp(f, x)
+    rows = np.stack([pull_one(e)[0] for e in np.eye(3)])
+    for chunk in (None, 1, 2):
+        np.testing.assert_allclose(s2sad.jacrev(f, chunk_size=chunk)(x),
+                                   rows, rtol=1e-14)
+    _, pull = s2sad.vjp(f, x, batched=True)
+    C = RNG.standard_normal((4, 3))
+    np.testing.assert_allclose(pull(C)[0], np.stack(
+        [pull_one(c)[0] for c in C]), rtol=1e-14)
+
+
+def solve(rhs, y):
+    for _ in range(2):
+        y = y + rhs(y)
+    return y
+
+
+def sensitivity(p):
+    # a Jacobian of a solver taking a closure over p, inside a function
+    # differentiated twice: the closure's values are a container whose
+    # cotangents carry the directions item by item
+    def g(y0):
+        a = p[0]
+
+        def rhs(y):
+            return a * y
+        return solve(rhs, y0)
+    J = s2sad.jacrev(g, chunk_size=2)(np.array([0.5, 0.0]))
+    return np.sum(J ** 2)
+
+
+def test_reverse_jacobians_nested_through_closures():
+    p = np.array([1.0, 2.0])
+    H = s2sad.hessian(sensitivity)(p)
+    np.testing.assert_allclose(H, [[96.0, 0.0], [0.0, 0.0]], rtol=1e-12)
+    np.testing.assert_allclose(s2sad.jacrev(s2sad.grad(sensitivity))(p), H,
+                               rtol=1e-12)
+    np.testing.assert_allclose(
+        s2sad.jacrev(s2sad.jacrev(sensitivity))(p), H, rtol=1e-12)
+
+
+def test_argnums_past_the_arguments_are_refused():
+    for make in (s2sad.jacrev, s2sad.jacfwd, s2sad.jacobian):
+        with pytest.raises(errors.S2SADError, match="argnums=1 does not "
+                           "name an argument"):
+            make(wide, argnums=1)(np.ones(4))

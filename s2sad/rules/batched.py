@@ -263,6 +263,28 @@ def unbroadcast_to_batched(y, g, shape):
     d[y] = runtime.unbroadcast_to_directions(d[g], shape)
 
 
+@batched(runtime.unstack)
+def unstack_batched(y, g, arrays, axis=0):
+    d[y] = runtime.unstack_directions(d[g], g, arrays, axis)
+
+
+@batched(runtime.concatenate_adjoint)
+def concatenate_adjoint_batched(y, g, arrays, axis=0):
+    d[y] = runtime.concatenate_adjoint_directions(d[g], g, arrays, axis)
+
+
+@batched(runtime.dot_adjoint_a)
+def dot_adjoint_a_batched(y, g, a, b):
+    d[y] = runtime.directions_dot_adjoint_a(d[g], a, b) + \
+        runtime.directions_dot_adjoint_of_b(g, a, d[b])
+
+
+@batched(runtime.dot_adjoint_b)
+def dot_adjoint_b_batched(y, g, a, b):
+    d[y] = runtime.directions_dot_adjoint_b(d[g], a, b) + \
+        runtime.directions_dot_adjoint_of_a(g, d[a], b)
+
+
 @batched(runtime.getitem_adjoint)
 def getitem_adjoint_batched(y, g, x, index):
     d[y] = runtime.getitem_adjoint_directions(d[g], x, index)

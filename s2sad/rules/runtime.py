@@ -178,7 +178,7 @@ def spread_adjoint_rev(y, b, items: via_output):
 def spread_adjoint_fwd(y, b, items):
     d[y] = runtime.spread_adjoint(d[b], items)
 linear(runtime.sequence, directions=True)
-linear(runtime.keep_last)
+linear(runtime.keep_last, directions=True)  # (a mask of part's shape)
 # zero or the identity: self-adjoint
 linear(runtime.through_cast, directions=True)
 linear(runtime.owned_copy, directions=True)  # a copy: the identity
@@ -259,7 +259,7 @@ def as_kind_of_rev(y, g, x: via_output):
     d[g] = runtime.as_kind_of(d[y], g)
 
 
-@tangent(runtime.as_kind_of)
+@tangent(runtime.as_kind_of, directions=True)  # (elementwise, or by item)
 def as_kind_of_fwd(y, g, x):
     d[y] = runtime.as_kind_of(d[g], x)
 

@@ -55,27 +55,31 @@ def value_and_grad_fwd(y, fun=None, argnums: via_output = 0,
 
 @adjoint(api.jacfwd, api.hessian)
 def jacfwd_rev(y, fun, argnums: via_output = 0, has_aux: via_output = False,
-               holomorphic: via_output = False):
+               holomorphic: via_output = False, *,
+               chunk_size: via_output = None):
     d[fun] = d[y][0]
 
 
 @tangent(api.jacfwd, api.hessian)
 def jacfwd_fwd(y, fun, argnums: via_output = 0, has_aux: via_output = False,
-               holomorphic: via_output = False):
+               holomorphic: via_output = False, *,
+               chunk_size: via_output = None):
     d[y] = (d[fun],)
 
 
 @adjoint(api.jacrev)
 def jacrev_rev(y, fun, argnums: via_output = 0, has_aux: via_output = False,
                holomorphic: via_output = False,
-               allow_int: via_output = False):
+               allow_int: via_output = False, *,
+               chunk_size: via_output = None):
     d[fun] = d[y][0]
 
 
 @tangent(api.jacrev)
 def jacrev_fwd(y, fun, argnums: via_output = 0, has_aux: via_output = False,
                holomorphic: via_output = False,
-               allow_int: via_output = False):
+               allow_int: via_output = False, *,
+               chunk_size: via_output = None):
     d[y] = (d[fun],)
 
 
@@ -90,12 +94,14 @@ def elementwise_grad_fwd(y, fun, argnum: via_output = 0):
 
 
 @adjoint(api.jacobian)
-def jacobian_rev(y, fun, argnums: via_output = 0):
+def jacobian_rev(y, fun, argnums: via_output = 0, *,
+                 chunk_size: via_output = None):
     d[fun] = d[y][0]
 
 
 @tangent(api.jacobian)
-def jacobian_fwd(y, fun, argnums: via_output = 0):
+def jacobian_fwd(y, fun, argnums: via_output = 0, *,
+                 chunk_size: via_output = None):
     d[y] = (d[fun],)
 
 
