@@ -197,23 +197,25 @@ def test_jacobian_of_as_many_inputs_as_outputs_is_one_sweep():
                                central(trace_of, (x,), 0), rtol=1e-6)
 
 
-def test_a_jacobian_never_shares_memory_with_the_function_or_seeds():
-    # W @ x in vector mode along the unit directions is W itself: the
-    # Jacobian is a copy, and changing it changes nothing else
+@pytest.mark.parametrize("make", [s2sad.jacfwd, s2sad.jacrev])
+def test_a_jacobian_never_shares_memory_with_the_function_or_seeds(make):
+    # W @ x in vector mode along the unit directions is W itself (forward),
+    # and so is x's cotangent along the unit cotangents of W @ x (reverse):
+    # the Jacobian is a copy, and changing it changes nothing else
     def linear(x):
         return W @ x
 
     def identity(x):
         return x
     x = RNG.standard_normal(3)
-    jac = s2sad.jacfwd(linear)(x)
+    jac = make(linear)(x)
     np.testing.assert_array_equal(jac, W)
     jac[0, 0] = 100.0
     assert W[0, 0] != 100.0
-    eye = s2sad.jacfwd(identity)(x)
+    eye = make(identity)(x)
     np.testing.assert_array_equal(eye, np.eye(3))
     eye[1, 1] = 5.0
-    np.testing.assert_array_equal(s2sad.jacfwd(identity)(x), np.eye(3))
+    np.testing.assert_array_equal(make(identity)(x), np.eye(3))
 
 
 def bump(x):
@@ -223,16 +225,18 @@ def bump(x):
 SCALE = np.array([1.0, 2.0, np.inf])
 
 
+@pytest.mark.parametrize("make", [s2sad.jacfwd, s2sad.jacrev])
 def test_the_jacobian_of_an_elementwise_function_stays_a_diagonal(
-        monkeypatch):
-    # jacfwd's unit directions are a runtime.Diagonal, which elementwise
-    # operations keep one (O(n)): its matrix is made once, at the end
+        monkeypatch, make):
+    # jacfwd's unit directions (jacrev's unit cotangents) are a
+    # runtime.Diagonal, which elementwise operations keep one (O(n)): its
+    # matrix is made once, at the end
     made = []
     dense = runtime.Diagonal.dense
     monkeypatch.setattr(runtime.Diagonal, "dense",
                         lambda self: made.append(1) or dense(self))
     x = np.array([0.3, -1.2, 0.8])
-    jac = s2sad.jacfwd(bump)(x)
+    jac = make(bump)(x)
     assert len(made) == 1
     partial = np.cos(x) * np.exp(-x * x) - 2 * x * np.sin(x) * np.exp(
         -x * x) + 3 * x * x / SCALE
@@ -241,7 +245,7 @@ def test_the_jacobian_of_an_elementwise_function_stays_a_diagonal(
     assert not np.isnan(jac).any()
     # an operation mixing elements sees the whole matrix
     np.testing.assert_allclose(
-        s2sad.jacfwd(lambda x: np.cumsum(bump(x)))(x),
+        make(lambda x: np.cumsum(bump(x)))(x),
         np.tril(np.ones((3, 3))) * partial, rtol=1e-14)
 
 
