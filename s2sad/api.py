@@ -676,8 +676,14 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
         positions = (argnums,) if isinstance(argnums, int) else argnums
         vjp_f = _derived(f, tuple(positions), None, optimize_code=optimize,
                          mode="vjp", owned=True)[0]
-        return derive.source_of(vjp_f) + "\n\n" + derive.source_of(
-            calls.batched_backward(vjp_f))
+        batched = calls.batched_backward(vjp_f)
+        if batched is None:
+            return derive.source_of(vjp_f) + (
+                "\n\n# (The backward sweep runs a gradient hook, code of "
+                "yours that need not be\n# linear in the cotangent: "
+                "jacrev and vjp(..., batched=True) run it once\n# per "
+                "cotangent, with no vector mode.)\n")
+        return derive.source_of(vjp_f) + "\n\n" + derive.source_of(batched)
     return derive.source_of(generated_function(f, mode, argnums, optimize,
                                                backend))
 
@@ -784,6 +790,7 @@ def _batched_jvp(fun, primals, tangents, has_aux):
     if has_aux:
         _check_aux(value, fun)
         tangent = None if tangent is None else tangent[0]
+    _check_numbers(fun, output, "jvp", records=True)
     tangent = _batched_output_tangent(tangent, output, k, (primals,
                                                             tangents))
     return (output, tangent, value[1]) if has_aux else (output, tangent)
@@ -957,6 +964,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False,
     if has_aux:
         _check_aux(value, fun)
     out = value[0] if has_aux else value
+    _check_numbers(fun, out, "vjp", records=True)
 
     @_located
     def vjp_fn(*cotangents):
@@ -1374,16 +1382,19 @@ def _jacrev_arrays(args, argnums, value, residuals, pull, held,
     return blocks[0] if isinstance(argnums, int) else tuple(blocks)
 
 
-def _check_numbers(f, value, what):
+def _check_numbers(f, value, what, records=False):
     """Refuse an output with a leaf that is not a number or an array of
-    numbers (None, a string, an object): it has no Jacobian."""
+    numbers (None, a string, an object; `records`: but a namedtuple's or
+    dataclass's fields, which vjp takes): it has no derivative."""
     for path, leaf in _leaves(value):
-        if leaf is None or isinstance(leaf, (str, bytes)) or \
+        if leaf is None or isinstance(leaf, (str, bytes)) or not (
+                records and runtime.fields(leaf) is not None) and \
                 np.asarray(leaf).dtype.kind not in "biufc":
             where = "".join(f"[{p!r}]" for p in path)
             raise errors.GradientShapeError(
                 f"{what} of {_name(f)}: the function returned "
-                f"{_describe(leaf)}{' at ' + where if where else ''}, "
+                f"{'None' if leaf is None else _describe(leaf)}"
+                f"{' at ' + where if where else ''}, "
                 "which has no derivative; return numbers or arrays")
 
 
@@ -1493,6 +1504,13 @@ class _Jacobian(_Transformed):
     def __call__(self, *args, **kwargs):
         self.mode = _jacobian_mode(self.args[0], args, self.keywords[
             "argnums"], ties="forward")
+        try:
+            return super().__call__(*args, mode=self.mode, **kwargs)
+        except errors.UnsupportedCallError as exc:
+            # a custom_vjp with no jvp: reverse mode, which it has
+            if getattr(exc, "missing_mode", None) != self.mode:
+                raise
+        self.mode = "reverse"
         return super().__call__(*args, mode=self.mode, **kwargs)
 
 
@@ -1634,9 +1652,10 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
 
 def _jacobian_dtype(x, complex_=False):
     """The dtype of a Jacobian's block for input x: complex for a complex
-    one, x's own float dtype (float32 stays float32), else float64."""
+    one, x's own float or complex dtype (float32 stays float32, complex64
+    complex64), else float64."""
     if complex_:
-        return np.dtype(complex)
+        return np.result_type(x, np.complex64)
     dtype = getattr(x, "dtype", None)
     return dtype if dtype is not None and dtype.kind == "f" else \
         np.dtype(float)
@@ -1764,6 +1783,7 @@ def _jacfwd_tree(f, args, argnums, has_aux, dtype, jvp_fn, values, held):
         if has_aux:
             _check_aux(out, f)
             out, aux = out
+    _check_numbers(f, out, "jacfwd")
 
     def block(k, out_path, out_leaf, in_path, in_leaf):
         shape = np.shape(out_leaf) + np.shape(in_leaf)

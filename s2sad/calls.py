@@ -898,9 +898,11 @@ def _check_custom(fn, part):
     if getattr(fn, part) is None:
         how = "defvjp(fwd, bwd)" if part == "fwd" else "defjvp(jvp)"
         mode = "reverse" if part == "fwd" else "forward"
-        raise errors.UnsupportedCallError(
+        exc = errors.UnsupportedCallError(
             f"{fn.__name__} has no {mode}-mode derivative; give it one with "
             f"{fn.__name__}.{how}")
+        exc.missing_mode = mode  # (s2sad.jacobian takes the other mode)
+        raise exc
 
 
 def _check_nondiff(fn, argnums):

@@ -272,13 +272,30 @@ def zero_tangent(x, leaf=zeros_like):
 
 
 def zero_directions(x):
-    """A zero tangent of `x` in vector mode: one direction, shared by all."""
+    """A zero tangent of `x` in vector mode: one direction, shared by all
+    (of a list or tuple, a list or tuple of its items', as vector mode's
+    code builds the tangent of one)."""
+    if isinstance(x, (list, tuple)) and fields(x) is None:
+        return x.__class__([zero_directions(item) for item in x])
     return zero_tangent(x, _zero_direction)
 
 
 def _zero_direction(x):
-    zero = zeros_like(x)
-    return np.zeros(1) if zero.__class__ is float else zero[None]
+    return _one_direction_of(zeros_like(x))
+
+
+def _one_direction_of(zero):
+    """A zero as a tangent of one direction: the axis of directions on
+    each of its arrays (a container's zero, as a closure's, item by
+    item)."""
+    if zero.__class__ is float:
+        return np.zeros(1)
+    if zero.__class__ is _ndarray and zero.dtype.kind == "O":
+        return sequence([_one_direction_of(item) for item in zero])
+    if isinstance(zero, dict):
+        return zero.__class__({k: _one_direction_of(v)
+                               for k, v in zero.items()})
+    return zero[None]
 
 
 def lifted(t, y):
@@ -290,8 +307,20 @@ def lifted(t, y):
         return _with_axes(t, y.ndim + 1)
     if _is_sequence(t) and _is_sequence(y) and len(t) == len(y) and \
             not isinstance(t, (list, tuple)):
-        return sequence([lifted(ti, yi) for ti, yi in zip(t, y)])
+        return sequence([_lifted_item(ti, yi) for ti, yi in zip(t, y)])
     return _with_axes(t, np.ndim(y) + 1)
+
+
+def _lifted_item(t, y):
+    """`lifted` of an item of a container's adjoint; an item that is a
+    container itself, item by item, where its tangent may be a number of
+    each direction standing for zeros of all its items."""
+    if isinstance(y, dict):
+        return t
+    if _is_sequence(y) and not _is_sequence(t) and getattr(
+            t, "dtype", None) is not None and not np.any(t):
+        return sequence([_lifted_item(t, item) for item in y])
+    return lifted(t, y)
 
 
 def _with_axes(t, ndim):
@@ -323,7 +352,8 @@ def broadcast_directions(t, target):
 def array_of_directions(t):
     """`array_of` in vector mode: a list of tangents stacked after their
     axis of directions (a list read as an array)."""
-    if not isinstance(t, (list, tuple)):
+    if not (isinstance(t, (list, tuple)) or t.__class__ is _ndarray and
+            t.dtype.kind == "O"):  # (or the object array of a zero's)
         return t
     items = [array_of_directions(i) for i in t]
     k = max((len(i) for i in items), default=1)
@@ -801,6 +831,17 @@ def attribute_directions(t, x, name):
     if name == "T" and fields(x) is None:
         return transpose_directions(t)
     return attribute_tangent(t, x, name)
+
+
+def attribute_cotangent_directions(t, x, name):
+    """`attribute_cotangent(g, x, name)` along the tangents `t` of g: `.T`
+    transposes the axes after the directions; `.real` and `.imag` act
+    elementwise."""
+    if fields(x) is not None or not hasattr(t, "ndim"):
+        return _exotic(t, attribute_cotangent, x, name)
+    if name == "T":
+        return transpose_directions(t)
+    return attribute_cotangent(t, x, name)
 
 
 def unbroadcast_directions(t, x):

@@ -395,3 +395,19 @@ def test_a_join_of_an_array_and_a_list_of_numbers():
     np.testing.assert_allclose(s2sad.jacfwd(with_total)(x), expected)
     np.testing.assert_allclose(s2sad.jacobian(with_total)(x), expected)
     np.testing.assert_allclose(s2sad.jacrev(with_total)(x), expected)
+
+
+def with_constants(x):
+    return np.concatenate([x ** 2, [1.0, 2.0]]) + np.hstack(
+        [[0.0, 1.0], x]) + np.vstack([x[:2] ** 2, [1.0, 2.0]]).ravel()[:4]
+
+
+def test_joins_with_lists_of_constants():
+    # a list of numbers has a zero tangent of a list: each item's after
+    # the axis of directions
+    x = np.array([2.0, 0.5])
+    jac = s2sad.jacfwd(with_constants)(x)
+    np.testing.assert_allclose(jac, central(with_constants, (x,), 0),
+                               rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(jac, s2sad.jacrev(with_constants)(x),
+                               rtol=1e-14)

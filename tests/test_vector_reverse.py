@@ -290,3 +290,62 @@ def test_argnums_past_the_arguments_are_refused():
         with pytest.raises(errors.S2SADError, match="argnums=1 does not "
                            "name an argument"):
             make(wide, argnums=1)(np.ones(4))
+
+
+def test_jacobian_takes_reverse_mode_for_a_function_with_only_a_vjp():
+    # clip_gradient has a custom vjp and no jvp: the square function's
+    # Jacobian would be forward mode's, which it has not
+    def square(x):
+        return clip_gradient(x * 2.0)
+    x = np.array([0.1, 0.2, 0.05])
+    jac = s2sad.jacobian(square)
+    np.testing.assert_allclose(jac(x), 0.6 * np.eye(3), rtol=1e-14)
+    assert jac.mode == "reverse"
+    with pytest.raises(errors.UnsupportedCallError, match="no forward-mode"):
+        s2sad.jacfwd(square)(x)
+
+
+@s2sad.custom_vjp
+def identity_of(x):
+    return x
+
+
+identity_of.defvjp(lambda x: (x, None), lambda _, g: (g * 1.0,))
+
+
+def jacobian_through_a_custom_vjp(p):
+    # the residuals of jacrev's sweep hold a closure and a custom_vjp's
+    # None: their zero cotangents are containers, in every direction
+    def g(y):
+        return identity_of(p[0] * y ** 2) * p[1]
+    return s2sad.jacrev(g)(np.array([0.5, 0.1, 0.9])).ravel()
+
+
+def test_second_derivatives_through_a_jacrev_of_a_custom_vjp():
+    p = np.array([1.3, 0.7])
+
+    def scalar(p):
+        return np.sum(jacobian_through_a_custom_vjp(p) ** 2)
+    H = s2sad.hessian(scalar)(p)
+    np.testing.assert_allclose(H, central(s2sad.grad(scalar), (p,), 0),
+                               rtol=1e-6)
+    np.testing.assert_allclose(s2sad.jacrev(s2sad.grad(scalar))(p), H,
+                               rtol=1e-12)
+    J = s2sad.jacrev(jacobian_through_a_custom_vjp)(p)
+    np.testing.assert_allclose(
+        J, central(jacobian_through_a_custom_vjp, (p,), 0), rtol=1e-6,
+        atol=1e-9)
+
+
+def test_show_of_a_backward_sweep_with_a_hook():
+    text = s2sad.show(clipped, mode="vector_reverse")
+    assert "def vjp_bwd_clipped(" in text and "batched_" not in text
+    assert "once\n# per cotangent" in text
+
+
+def test_complex64_jacobians_stay_complex64():
+    z = np.array([0.3 + 0.2j, -0.1 + 0.5j], dtype=np.complex64)
+    for make in (s2sad.jacrev, s2sad.jacfwd):
+        jac = make(lambda z: z ** 3, holomorphic=True)(z)
+        assert jac.dtype == np.complex64
+        np.testing.assert_allclose(jac, np.diag(3.0 * z ** 2), rtol=1e-5)

@@ -285,6 +285,16 @@ def dot_adjoint_b_batched(y, g, a, b):
         runtime.directions_dot_adjoint_of_a(g, d[a], b)
 
 
+@batched(runtime.attribute_tangent)
+def attribute_tangent_batched(y, x, x_of, name):
+    d[y] = runtime.attribute_directions(d[x], x_of, name)
+
+
+@batched(runtime.attribute_cotangent)
+def attribute_cotangent_batched(y, g, x, name):
+    d[y] = runtime.attribute_cotangent_directions(d[g], x, name)
+
+
 @batched(runtime.getitem_adjoint)
 def getitem_adjoint_batched(y, g, x, index):
     d[y] = runtime.getitem_adjoint_directions(d[g], x, index)

@@ -249,7 +249,7 @@ def cast_like_rev(y, g, x: via_output):
     d[g] = runtime.cast_like(d[y], g)
 
 
-@tangent(runtime.cast_like)
+@tangent(runtime.cast_like, directions=True)  # (elementwise)
 def cast_like_fwd(y, g, x):
     d[y] = runtime.cast_like(d[g], x)
 
