@@ -945,5 +945,39 @@ def _as_function(fn, nargs, kwargs):
     return _WRAPPERS[key]
 
 
+def _binds_its_values(slots, forward, function):
+    """Does `forward`, the forward function `vjp_functions` gave for a
+    call of `function`, bind function's own values (`runtime.bound`)? Not
+    where the call differentiates the function itself (FUNCTION in
+    `slots`): it passes them instead."""
+    if FUNCTION in slots:
+        return False
+    held, values = runtime.bound(forward), runtime.bound(function)
+    return len(held) == len(values) and all(
+        a is b for a, b in zip(held, values))
+
+
+def to_forward(t, slots, forward, function, directions=False):
+    """The tangent (or cotangent) `t` of a function's values as that of
+    the forward function of a call of it, which binds the same values (see
+    the rules of vjp_functions in s2sad/rules/transforms.py); a zero where
+    it binds others. (`directions`: a zero of vector mode.)"""
+    if _binds_its_values(slots, forward, function):
+        return t
+    return runtime.zero_directions(forward) if directions else \
+        runtime.zeros_like(forward)
+
+
+def to_function(t, slots, forward, function, directions=False):
+    """`to_forward`'s transpose: forward's cotangent as the function's."""
+    if _binds_its_values(slots, forward, function):
+        return t
+    return runtime.zero_directions(function) if directions else \
+        runtime.zeros_like(function)
+
+
 # what generated code calls to find derivative functions: no derivative
-registry.non_differentiable(vjp_functions, jvp_function, check_cotangents)
+# (vjp_functions's results bind the function's values: its rules are in
+# s2sad/rules/transforms.py)
+registry.non_differentiable(jvp_function, check_cotangents)
+registry.linear(to_forward, transpose=to_function)

@@ -388,3 +388,41 @@ def test_a_nested_function_with_a_comprehension_is_its_own_source():
     f = make_weighted((1.0, 2.0))
     assert s2sad.grad(f)(3.0) == 2 * 3.0 * 3.0
     assert s2sad.jvp(f, (3.0,), (1.0,)) == (f(3.0), 18.0)
+
+
+YS = np.array([0.5, 0.1, 0.9])
+
+
+def inner_gradient(p):
+    # the gradient of a closure h over a closure g over p: the gradient's
+    # code calls g, a value it does not differentiate; differentiated with
+    # respect to p, its call of g carries g's values (a silent zero once)
+    def g(y):
+        return p * y ** 2
+
+    def h(y):
+        return np.sum(np.sin(g(y)))
+    return s2sad.grad(h)(YS)
+
+
+def inner_jacobian(p):
+    def g(y):
+        return p * y ** 2
+
+    def h(y):
+        return np.sin(g(y))
+    return s2sad.jacrev(h)(YS).ravel()
+
+
+@pytest.mark.parametrize("f", [inner_gradient, inner_jacobian])
+def test_a_derivative_of_a_closure_calling_a_closure(f):
+    p = 1.3
+    numeric = (f(p + 1e-6) - f(p - 1e-6)) / 2e-6
+    for make in (s2sad.jacfwd, s2sad.jacrev):
+        np.testing.assert_allclose(make(f)(p), numeric, rtol=1e-6,
+                                   atol=1e-8)
+
+    def total(p):
+        return np.sum(f(p))
+    np.testing.assert_allclose(s2sad.grad(total)(p), np.sum(numeric),
+                               rtol=1e-6)

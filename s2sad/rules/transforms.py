@@ -12,9 +12,9 @@ result binds the function itself).
 Imported by `s2sad.api` once it is complete.
 """
 
-from s2sad import api, extend, runtime
+from s2sad import api, calls, extend, runtime
 from s2sad.rules.registry import (
-    adjoint, d, non_differentiable, tangent, via_output)
+    adjoint, batched, d, non_differentiable, tangent, via_output)
 
 
 # grad(f) binds f's values: its cotangent and tangent are f's
@@ -103,6 +103,43 @@ def jacobian_rev(y, fun, argnums: via_output = 0, *,
 def jacobian_fwd(y, fun, argnums: via_output = 0, *,
                  chunk_size: via_output = None):
     d[y] = (d[fun],)
+
+
+# A gradient's code calls a function value it does not differentiate (a
+# closure, or one passed in) through `calls.vjp_functions(g, args, ...)`:
+# `(forward, pull)`, forward binding g's values (`runtime.bound`) as g
+# does. Where that code is differentiated with respect to g's values (the
+# gradient of a closure over them, taken inside a differentiated function),
+# forward's tangent and cotangent are g's; pull binds none of them (what
+# it reads of them comes through forward's residuals); where the call
+# differentiates g itself, it passes g's values to forward instead
+# (`calls.to_forward`). The call's arguments are read for their number
+# and kind only.
+
+@adjoint(calls.vjp_functions, constants=("args", "keywords", "slots"))
+def vjp_functions_rev(y, function, args: via_output, keywords: via_output,
+                      slots, spread: via_output = (),
+                      owned: via_output = False,
+                      vector: via_output = False):
+    d[function] = calls.to_function(d[y][0], slots, y[0], function)
+
+
+@tangent(calls.vjp_functions)
+def vjp_functions_fwd(y, function, args: via_output, keywords: via_output,
+                      slots, spread: via_output = (),
+                      owned: via_output = False,
+                      vector: via_output = False):
+    d[y] = (calls.to_forward(d[function], slots, y[0], function),
+            runtime.zero_tangent(y[1]))
+
+
+@batched(calls.vjp_functions)
+def vjp_functions_batched(y, function, args: via_output,
+                          keywords: via_output, slots, spread: via_output = (),
+                          owned: via_output = False,
+                          vector: via_output = False):
+    d[y] = (calls.to_forward(d[function], slots, y[0], function, True),
+            runtime.zero_directions(y[1]))
 
 
 # the zero cotangent jacrev gives a function's auxiliary output: a constant
