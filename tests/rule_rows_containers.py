@@ -20,10 +20,35 @@ class Duo:
     b: object
 
 
+def scaled_square(p, y):
+    """A function the rows close over a value with (runtime.closure)."""
+    return p * y * y
+
+
 # names the rows read besides OP, np and runtime
-NAMES = {"Pair": Pair, "Duo": Duo}
+NAMES = {"Pair": Pair, "Duo": Duo, "scaled_square": scaled_square,
+         "calls": s2sad.calls}
+
+# a closure of x0, as generated code makes a nested function
+_CLOSURE = "runtime.closure(scaled_square, (x0,), 'g')"
 
 ROWS = {
+    # the derivative functions of a call of a function value (a closure
+    # over x0) that the call does not differentiate: its forward function
+    # binds x0; or that it does (slots holding calls.FUNCTION, -1): the
+    # call passes x0 to it
+    s2sad.calls.vjp_functions: [
+        (f"OP({_CLOSURE}, (x1,), (), (0,))[0](x1)[0]", [a, a], ALL)
+        for a in (FLOAT, arr(3))] + [
+        (f"OP({_CLOSURE}, (x1,), (), (-1, 0))[0](x0, x1)[0]",
+         [arr(3), arr(3)], ALL)],
+    s2sad.calls.to_forward: [
+        (f"np.sum(OP((x1 * 2.0,), (0,), {_CLOSURE}, {_CLOSURE})[0]) + "
+         f"np.sum(OP((x1,), (-1,), {_CLOSURE}, {_CLOSURE})[0])",
+         [arr(3), arr(3)], (1,))],
+    s2sad.calls.to_function: [
+        (f"np.sum(OP((x1 * 2.0,), (0,), {_CLOSURE}, {_CLOSURE})[0])",
+         [arr(3), arr(3)], (1,))],
     runtime.appended: [
         ("np.stack(OP([x0, x1], x0 * 2.0))", [arr(3), arr(3)], ALL),
         ("np.stack(OP((x0,), x1))", [arr(2), arr(2)], ALL),
