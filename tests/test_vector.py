@@ -301,15 +301,16 @@ def test_a_float32_computation_gives_float32_jacobians():
         x.astype(float)), rtol=1e-4)
 
 
-def test_has_aux_and_holomorphic():
+@pytest.mark.parametrize("make", [s2sad.jacfwd, s2sad.jacrev])
+def test_has_aux_and_holomorphic(make):
     def with_aux(x):
         return np.sin(x) * 2.0, {"mean": np.mean(x)}
     x = RNG.standard_normal(3)
-    jac, aux = s2sad.jacfwd(with_aux, has_aux=True)(x)
+    jac, aux = make(with_aux, has_aux=True)(x)
     np.testing.assert_allclose(jac, np.diag(2.0 * np.cos(x)), rtol=1e-14)
     assert aux == {"mean": np.mean(x)}
     z = np.array([0.3 + 0.2j, -0.1 + 0.5j])
-    jac = s2sad.jacfwd(lambda z: z ** 3, holomorphic=True)(z)
+    jac = make(lambda z: z ** 3, holomorphic=True)(z)
     np.testing.assert_allclose(jac, np.diag(3.0 * z ** 2), rtol=1e-14)
 
 

@@ -111,19 +111,14 @@ def test_reverse_vector_source_is_the_backward_sweeps_vector_mode():
     assert "_dot" in batched.rstrip().splitlines()[-1]
 
 
-def test_has_aux_holomorphic_float32_and_integer_inputs():
-    def with_aux(x):
-        return np.sin(x) * 2.0, {"mean": np.mean(x)}
+def test_float32_and_integer_inputs():
+    # (has_aux and holomorphic: tests/test_vector.py)
     x = RNG.standard_normal(3)
-    jac, aux = s2sad.jacrev(with_aux, has_aux=True)(x)
-    np.testing.assert_allclose(jac, np.diag(2.0 * np.cos(x)), rtol=1e-14)
-    assert aux == {"mean": np.mean(x)}
-    z = np.array([0.3 + 0.2j, -0.1 + 0.5j])
-    jac = s2sad.jacrev(lambda z: z ** 3, holomorphic=True)(z)
-    np.testing.assert_allclose(jac, np.diag(3.0 * z ** 2), rtol=1e-14)
     jac = s2sad.jacrev(wide)(x.astype(np.float32))
     assert jac.dtype == np.float32
-    np.testing.assert_allclose(jac, s2sad.jacrev(wide)(x), rtol=1e-5)
+    expected = s2sad.jacrev(wide)(x)  # (to float32's precision of its terms)
+    np.testing.assert_allclose(jac, expected, rtol=1e-5,
+                               atol=1e-5 * np.abs(expected).max())
 
     def scaled(x, n):
         return x * n
