@@ -945,35 +945,98 @@ def _as_function(fn, nargs, kwargs):
     return _WRAPPERS[key]
 
 
-def _binds_its_values(slots, forward, function):
-    """Does `forward`, the forward function `vjp_functions` gave for a
-    call of `function`, bind function's own values (`runtime.bound`)? Not
-    where the call differentiates the function itself (FUNCTION in
-    `slots`): it passes them instead."""
-    if FUNCTION in slots:
-        return False
-    held, values = runtime.bound(forward), runtime.bound(function)
-    return len(held) == len(values) and all(
-        a is b for a, b in zip(held, values))
+def _values_in(forward, values, depth=0):
+    """Where `forward`, the forward function `vjp_functions` gave for a
+    call of a function, binds that function's `values` (`runtime.bound`):
+    a path of steps, ("in", i) into its i-th bound value (a function, as
+    a checkpoint's forward function holds the callee's) and last ("at",
+    o), the offset of the run of values; None where it binds none."""
+    held, n = runtime.bound(forward), len(values)
+    for o in range(len(held) - n + 1):
+        if all(held[o + i] is values[i] for i in range(n)):
+            return [("at", o)]
+    if depth < 4:
+        for i, item in enumerate(held):
+            if callable(item):
+                inner = _values_in(item, values, depth + 1)
+                if inner is not None:
+                    return [("in", i)] + inner
+    return None
 
 
-def to_forward(t, slots, forward, function, directions=False):
-    """The tangent (or cotangent) `t` of a function's values as that of
-    the forward function of a call of it, which binds the same values (see
-    the rules of vjp_functions in s2sad/rules/transforms.py); a zero where
-    it binds others. (`directions`: a zero of vector mode.)"""
-    if _binds_its_values(slots, forward, function):
-        return t
-    return runtime.zero_directions(forward) if directions else \
-        runtime.zeros_like(forward)
+def _path(slots, forward, function, required):
+    """`_values_in` for a call: None where the call passes the function's
+    values itself (FUNCTION in `slots`) or it binds none; refused where
+    forward (`required`) binds them out of s2sad's sight, rather than
+    given a zero."""
+    values = runtime.bound(function)
+    if FUNCTION in slots or not values:
+        return None
+    path = _values_in(forward, values)
+    if path is None and required and any(map(differentiable, values)):
+        raise errors.UnsupportedCallError(
+            f"s2sad cannot follow the values {name_of(function)} binds into "
+            "the derivative of its call here; pass them to it as arguments")
+    return path
 
 
-def to_function(t, slots, forward, function, directions=False):
-    """`to_forward`'s transpose: forward's cotangent as the function's."""
-    if _binds_its_values(slots, forward, function):
-        return t
-    return runtime.zero_directions(function) if directions else \
-        runtime.zeros_like(function)
+def _zero_of(t, value, directions):
+    """A zero tangent (or, where `t` is a cotangent, an object array) of
+    `value`."""
+    if t.__class__ is numpy.ndarray and t.dtype == object:
+        return runtime.zeros_like(value)
+    return runtime.zero_directions(value) if directions else \
+        runtime.zero_tangent(value)
+
+
+def to_forward(t, slots, forward, function, directions=False,
+               required=True):
+    """The tangent (or cotangent) `t` of a function's values (one per
+    value) as that of the forward function of a call of it, which binds
+    them (see the rules of vjp_functions in s2sad/rules/transforms.py): t
+    where forward binds them, zeros for the rest of what it binds.
+    (`directions`: zeros of vector mode; not `required`: of the pull
+    function, which binds them only where it recomputes the call, as a
+    checkpoint's does, and a zero otherwise.)"""
+    path = _path(slots, forward, function, required)
+    if path is None or not _is_items(t):
+        return _zero_of(t, forward, directions)
+    return _placed(t, forward, path, directions)
+
+
+def _placed(t, owner, path, directions):
+    held = runtime.bound(owner)
+    items = [_zero_of(t, item, directions) for item in held]
+    kind, at = path[0]
+    if kind == "in":
+        items[at] = _placed(t, held[at], path[1:], directions)
+    else:
+        items[at:at + len(t)] = list(t)
+    return runtime.sequence(items) if t.__class__ is numpy.ndarray \
+        else tuple(items)
+
+
+def to_function(t, slots, forward, function, directions=False,
+                required=True):
+    """`to_forward`'s transpose: forward's cotangent (or tangent) as the
+    function's, its values' part of it."""
+    path = _path(slots, forward, function, required)
+    if path is None or not _is_items(t):
+        return _zero_of(t, function, directions)
+    n = len(runtime.bound(function))
+    for kind, at in path:
+        if not _is_items(t):
+            return _zero_of(t, function, directions)
+        t = t[at] if kind == "in" else t[at:at + n]
+    return runtime.sequence(list(t)) if t.__class__ is numpy.ndarray \
+        else tuple(t)
+
+
+def _is_items(t):
+    """Is `t` the tangent of a function's values, one item per value (not
+    a zero number standing for all)?"""
+    return isinstance(t, tuple) or t.__class__ is numpy.ndarray and \
+        t.dtype == object
 
 
 # what generated code calls to find derivative functions: no derivative

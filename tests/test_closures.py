@@ -426,3 +426,23 @@ def test_a_derivative_of_a_closure_calling_a_closure(f):
         return np.sum(f(p))
     np.testing.assert_allclose(s2sad.grad(total)(p), np.sum(numeric),
                                rtol=1e-6)
+
+
+def inner_gradient_of_a_checkpoint(p):
+    # a checkpoint's forward and pull functions hold the closure's forward
+    # function, which binds p: both carry p's tangent
+    def h(y):
+        block = s2sad.checkpoint(lambda z: np.sin(p * z))
+        return np.sum(block(y) ** 2)
+    return np.sum(s2sad.grad(h)(YS))
+
+
+def test_a_derivative_through_a_checkpointed_closure_inside():
+    f = inner_gradient_of_a_checkpoint
+    p = 0.8
+    numeric = (f(p + 1e-6) - f(p - 1e-6)) / 2e-6
+    np.testing.assert_allclose(s2sad.grad(f)(p), numeric, rtol=1e-6)
+    np.testing.assert_allclose(s2sad.jacfwd(f)(p), numeric, rtol=1e-6)
+    gradient = s2sad.grad(f)
+    second = (gradient(p + 1e-5) - gradient(p - 1e-5)) / 2e-5
+    np.testing.assert_allclose(s2sad.grad(gradient)(p), second, rtol=1e-5)

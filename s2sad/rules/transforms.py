@@ -110,18 +110,20 @@ def jacobian_fwd(y, fun, argnums: via_output = 0, *,
 # `(forward, pull)`, forward binding g's values (`runtime.bound`) as g
 # does. Where that code is differentiated with respect to g's values (the
 # gradient of a closure over them, taken inside a differentiated function),
-# forward's tangent and cotangent are g's; pull binds none of them (what
-# it reads of them comes through forward's residuals); where the call
-# differentiates g itself, it passes g's values to forward instead
-# (`calls.to_forward`). The call's arguments are read for their number
-# and kind only.
+# forward's tangent and cotangent are g's where it binds them, zeros for
+# the rest; pull binds them only where it recomputes the call (a
+# checkpoint's: what it reads of them otherwise comes through forward's
+# residuals); where the call differentiates g itself, it passes g's values
+# to forward instead (`calls.to_forward`). The call's arguments are read
+# for their number and kind only.
 
 @adjoint(calls.vjp_functions, constants=("args", "keywords", "slots"))
 def vjp_functions_rev(y, function, args: via_output, keywords: via_output,
                       slots, spread: via_output = (),
                       owned: via_output = False,
                       vector: via_output = False):
-    d[function] = calls.to_function(d[y][0], slots, y[0], function)
+    d[function] = calls.to_function(d[y][0], slots, y[0], function) + \
+        calls.to_function(d[y][1], slots, y[1], function, False, False)
 
 
 @tangent(calls.vjp_functions)
@@ -130,7 +132,8 @@ def vjp_functions_fwd(y, function, args: via_output, keywords: via_output,
                       owned: via_output = False,
                       vector: via_output = False):
     d[y] = (calls.to_forward(d[function], slots, y[0], function),
-            runtime.zero_tangent(y[1]))
+            calls.to_forward(d[function], slots, y[1], function, False,
+                             False))
 
 
 @batched(calls.vjp_functions)
@@ -139,7 +142,8 @@ def vjp_functions_batched(y, function, args: via_output,
                           owned: via_output = False,
                           vector: via_output = False):
     d[y] = (calls.to_forward(d[function], slots, y[0], function, True),
-            runtime.zero_directions(y[1]))
+            calls.to_forward(d[function], slots, y[1], function, True,
+                             False))
 
 
 # the zero cotangent jacrev gives a function's auxiliary output: a constant
