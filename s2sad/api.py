@@ -1966,6 +1966,9 @@ def _check_real_output(fun, value):
             "elementwise_grad applies to real outputs")
 
 
+@_not_differentiated(
+    "use s2sad.hessian inside it (differentiated), or call s2sad.make_hvp "
+    "outside it")
 def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
     """autograd's `make_hvp`: `make_hvp(fun, argnum)(*args)` returns
     `(hvp, gradient)`, the gradient of scalar fun at args and a function

@@ -963,3 +963,16 @@ def test_repeated_argnums_differentiate_the_argument_once_per_slot():
         [12.0, 12.0]
     assert [float(h) for row in s2sad.hessian(f, (0, 0))(2.0, 1.0)
             for h in row] == [12.0] * 4
+
+
+def _make_hvp_of_a_closure(p):
+    def loss(x):
+        return np.sum(np.sin(p * x) ** 2)
+    product, _ = s2sad.make_hvp(loss)(np.ones(2))
+    return np.sum(product(np.ones(2)))
+
+
+def test_make_hvp_of_a_differentiated_closure_is_refused_at_its_call():
+    with pytest.raises(errors.UnsupportedCallError, match="s2sad.make_hvp "
+                       "is not differentiated .*use s2sad.hessian"):
+        s2sad.grad(_make_hvp_of_a_closure)(0.3)
