@@ -670,9 +670,7 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
         raise errors.S2SADError(
             f"unknown stage {stage!r}; use 'ssa' or 'grad'")
     if mode == "vector_reverse":
-        if backend != "python":
-            raise errors.S2SADError("vector mode runs Python; leave out "
-                                    "backend='numba'")
+        _python_only(backend)
         positions = (argnums,) if isinstance(argnums, int) else argnums
         vjp_f = _derived(f, tuple(positions), None, optimize_code=optimize,
                          mode="vjp", owned=True)[0]
@@ -688,6 +686,12 @@ def show(f: Callable, mode: str = "reverse", stage: str = "grad",
                                                backend))
 
 
+def _python_only(backend):
+    if backend != "python":
+        raise errors.S2SADError("vector mode runs Python; leave out "
+                                "backend='numba'")
+
+
 def generated_function(f, mode="reverse", argnums=0, optimize=True,
                        backend="python"):
     """The generated function whose source `show` gives: the gradient
@@ -698,9 +702,8 @@ def generated_function(f, mode="reverse", argnums=0, optimize=True,
             f"unknown mode {mode!r}; use 'reverse', 'forward', 'vector' or "
             "'vector_reverse' (which s2sad.show takes)")
     kernels.check_backend(backend, "raise")
-    if mode == "vector" and backend != "python":
-        raise errors.S2SADError("vector mode runs Python; leave out "
-                                "backend='numba'")
+    if mode == "vector":
+        _python_only(backend)
     if mode in ("forward", "vector") and isinstance(argnums, int):
         argnums = (argnums,)
     # owned, as s2sad.jvp's: called on the caller's values, it may update
@@ -1275,11 +1278,7 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
     rows = [[] for _ in positions]  # per position, per chunk
     for start in range(0, m, step):
         count = min(step, m - start)
-        if count == m and out_shape == (m,):  # (kept diagonal: O(m))
-            seeds = runtime.Diagonal(np.ones(m, dtype), unit=True)
-        else:
-            seeds = np.eye(m, dtype=dtype)[start:start + count].reshape(
-                (count,) + out_shape)
+        seeds = _unit_seeds(out_shape, start, count, dtype)
         cotangents = pull(residuals, seeds if held is None
                           else (seeds, held))
         for k, i in enumerate(positions):
@@ -1294,16 +1293,9 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
             # allow_int: an integer input has no derivative (zeros, as the
             # gradient gives it)
             blocks.append(np.zeros(out_shape + in_shape))
-        elif len(rows[k]) == 1 and rows[k][0].__class__ is runtime.Diagonal \
-                and in_shape == out_shape:  # (a new array, its transpose)
-            blocks.append(rows[k][0].dense().astype(kind, copy=False))
         else:
-            parts = [np.asarray(r) for r in rows[k]]
-            stacked = parts[0] if len(parts) == 1 else np.concatenate(
-                parts) if parts else np.zeros((0,) + in_shape)
-            # (a copy: the cotangents may be views of the seeds or f's data)
-            blocks.append(np.array(stacked, dtype=kind, order="C").reshape(
-                out_shape + in_shape))
+            blocks.append(_jacobian_block(rows[k], 0, kind,
+                                          out_shape + in_shape))
     jac = blocks[0] if isinstance(argnums, int) else tuple(blocks)
     return (jac, aux) if has_aux else jac
 
@@ -1613,13 +1605,9 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
         block = []
         for start in range(0, n, step) if n else [0]:
             count = min(step, n - start)
-            if not count:  # (an empty input: a sweep for the value)
-                seeds = runtime.zero_directions(args[i])
-            elif count == n and shape == (n,):  # (kept diagonal: O(n))
-                seeds = runtime.Diagonal(np.ones(n, dtype), unit=True)
-            else:
-                seeds = np.eye(n, dtype=dtype)[start:start + count].reshape(
-                    (count,) + shape)
+            # (an empty input: a sweep for the value)
+            seeds = _unit_seeds(shape, start, count, dtype) if count else \
+                runtime.zero_directions(args[i])
             tangents = list(zeros)
             tangents[slot] = seeds
             out, tangent = jvps(*values, *args, held, *tangents)
@@ -1636,18 +1624,35 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
         # float32 computation, as a gradient is)
         kind = np.result_type(_jacobian_dtype(out, np.iscomplexobj(out)),
                               dtype)
-        if len(block) == 1 and block[0].__class__ is runtime.Diagonal and \
-                np.shape(out) == shape:  # (a new array, its own transpose)
-            columns.append(block[0].dense().astype(kind, copy=False))
-            continue
-        block = [np.asarray(b) for b in block]
-        stacked = block[0] if len(block) == 1 else np.concatenate(
-            block, axis=-1) if block else np.zeros(out_shape + (0,))
-        # (a copy: the tangent may be a view of the seeds or of f's data)
-        columns.append(np.array(stacked, dtype=kind, order="C").reshape(
-            out_shape + shape))
+        columns.append(_jacobian_block(block, -1, kind, out_shape + shape))
     jac = columns[0] if isinstance(argnums, int) else tuple(columns)
     return (jac, aux) if has_aux else jac
+
+
+def _unit_seeds(shape, start, count, dtype):
+    """Directions `start` to `start + count` of the unit vectors of an
+    input (or output) of `shape`, a leading axis of directions: all of a
+    vector's as a `runtime.Diagonal` (kept diagonal: O(n))."""
+    n = math.prod(shape)
+    if count == n and shape == (n,):
+        return runtime.Diagonal(np.ones(n, dtype), unit=True)
+    return np.eye(n, dtype=dtype)[start:start + count].reshape(
+        (count,) + shape)
+
+
+def _jacobian_block(parts, axis, kind, shape):
+    """A Jacobian block from the chunks of a vector-mode sweep, joined
+    along `axis` (their axis of directions): a new array of `kind` and
+    `shape` (a copy: they may be views of the seeds or of f's data). A
+    Diagonal's matrix is made once, here (it is its own transpose)."""
+    if len(parts) == 1 and parts[0].__class__ is runtime.Diagonal and \
+            parts[0].shape == shape:
+        return parts[0].dense().astype(kind, copy=False)
+    if not parts:
+        return np.zeros(shape, kind)
+    parts = [np.asarray(p) for p in parts]
+    stacked = parts[0] if len(parts) == 1 else np.concatenate(parts, axis)
+    return np.array(stacked, dtype=kind, order="C").reshape(shape)
 
 
 def _jacobian_dtype(x, complex_=False):

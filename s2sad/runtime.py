@@ -669,7 +669,7 @@ def directions_matmul_adjoint_of_b(g, a, t):
 
 def directions_dot_adjoint_a(t, a, b):
     """`dot_adjoint_a(g, a, b)` along the tangents `t` of g: as matmul's up
-    to matrices, elementwise for a number."""
+    to matrices, once per direction past them or for a number."""
     if 0 < np.ndim(a) <= 2 and 0 < np.ndim(b) <= 2:
         return directions_matmul_adjoint_a(t, a, b)
     return _exotic(t, dot_adjoint_a, a, b)
@@ -698,7 +698,12 @@ def directions_dot_adjoint_of_a(g, t, b):
 
 def _full_directions(t, g):
     """The tangent `t` of g as an array of every direction's whole tangent,
-    (k,) + g's shape (t may have axes of length 1 where it is the same)."""
+    (k,) + g's shape (t may have axes of length 1 where it is the same);
+    None where t or g is not a NumPy array's (a container's, another
+    library's)."""
+    if not hasattr(t, "shape") or t.dtype.kind == "O" or foreign(t) or \
+            _is_sequence(g):
+        return None
     shape = (len(t),) + np.shape(g)
     return t if t.shape == shape else np.broadcast_to(
         _with_axes(t, len(shape)), shape)
@@ -708,10 +713,10 @@ def unstack_directions(t, g, arrays, axis=0):
     """`unstack(g, arrays, axis)` along the tangents `t` of g: the slices
     along axis + 1, one per stacked array (as unstack's, each of its
     array's kind)."""
-    if not hasattr(t, "shape") or t.dtype.kind == "O" or foreign(t) or \
-            _is_sequence(g):
+    full = _full_directions(t, g)
+    if full is None:
         return _exotic(t, unstack, arrays, axis)
-    t = _full_directions(t, g)
+    t = full
     if not _is_sequence(arrays):
         return np.moveaxis(t, after_directions(axis, g), 1) if np.ndim(
             arrays) else t
@@ -726,10 +731,10 @@ def concatenate_adjoint_directions(t, g, arrays, axis=0):
     """`concatenate_adjoint(g, arrays, axis)` along the tangents `t` of g:
     t cut along axis + 1 into pieces shaped like `arrays` after the
     directions."""
-    if not hasattr(t, "shape") or t.dtype.kind == "O" or foreign(t) or \
-            _is_sequence(g):
+    full = _full_directions(t, g)
+    if full is None:
         return _exotic(t, concatenate_adjoint, arrays, axis)
-    t = _full_directions(t, g)
+    t = full
     if axis is None:
         t, g, axis = t.reshape(len(t), -1), np.ravel(g), 0
         sizes = [size(a) for a in arrays]
@@ -825,23 +830,17 @@ def transpose_directions(t, axes=None):
     return np.transpose(t, (0,) + tuple(a % n + 1 for a in axes))
 
 
-def attribute_directions(t, x, name):
-    """`attribute_tangent` in vector mode: `.T` transposes the axes after
-    the directions."""
+def attribute_directions(t, x, name, cotangent=False):
+    """`attribute_tangent` (or, `cotangent`, `attribute_cotangent(t, x,
+    name)`) in vector mode: `.T` transposes the axes after the directions;
+    `.real` and `.imag` act elementwise; a record's field holds as written
+    for its tangent, and goes once per direction into its adjoint."""
+    of = attribute_cotangent if cotangent else attribute_tangent
+    if cotangent and (fields(x) is not None or not hasattr(t, "ndim")):
+        return _exotic(t, of, x, name)
     if name == "T" and fields(x) is None:
         return transpose_directions(t)
-    return attribute_tangent(t, x, name)
-
-
-def attribute_cotangent_directions(t, x, name):
-    """`attribute_cotangent(g, x, name)` along the tangents `t` of g: `.T`
-    transposes the axes after the directions; `.real` and `.imag` act
-    elementwise."""
-    if fields(x) is not None or not hasattr(t, "ndim"):
-        return _exotic(t, attribute_cotangent, x, name)
-    if name == "T":
-        return transpose_directions(t)
-    return attribute_cotangent(t, x, name)
+    return of(t, x, name)
 
 
 def unbroadcast_directions(t, x):

@@ -292,7 +292,7 @@ def attribute_tangent_batched(y, x, x_of, name):
 
 @batched(runtime.attribute_cotangent)
 def attribute_cotangent_batched(y, g, x, name):
-    d[y] = runtime.attribute_cotangent_directions(d[g], x, name)
+    d[y] = runtime.attribute_directions(d[g], x, name, True)
 
 
 @batched(runtime.getitem_adjoint)
