@@ -291,6 +291,7 @@ _MAX_BINDINGS = 4096
 
 
 def clear_cache():
+    _GENERATION[0] += 1
     _BINDINGS.clear()
     _WRAPPERS.clear()
     _ADAPTERS.clear()
@@ -442,6 +443,11 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
         keep, again = _recomputation(tuple(keywords), checkpointed.save)
         return (functools.partial(keep, forward),
                 functools.partial(again, forward, pull))
+    key = _call_key("vjp", function, args, keywords, slots, spread, owned,
+                    "python", vector)
+    found = _resolved(function, key)
+    if found is not None:
+        return found
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -465,7 +471,68 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
                                  functools.partial(_adapter(
                                      "pull", None, None, binding, flat,
                                      vector=True), batched), pull)
-    return _bound(generated, flat.fixed(leading), bound), pull
+    found = _bound(generated, flat.fixed(leading), bound), pull
+    _remember(function, key, fn, leading, bound, generated, found)
+    return found
+
+
+# ---- the derivative functions of a call, resolved once per kind of call ----
+#
+# Resolving a call (the callee, the binding of its arguments, the cached
+# transformation, the adapter) costs tens of microseconds, more than the
+# derivative of a small function; `s2sad.jvp`, `vjp`, `jacfwd` and `jacrev`
+# resolve one on each call. A plain function's resolution is kept on the
+# function itself, per kind of call (`_call_key`), and used while the
+# generated code's guard says it is fresh: the guard `derive.checker` makes,
+# which covers the function's code and defaults, what the generated code
+# resolved (helpers, globals' kinds, closure cells) and the rule registry.
+
+_GENERATION = [0]  # cleared with `clear_cache`: entries of an older one go
+
+
+def _call_key(kind, function, args, keywords, slots, spread, owned, backend,
+              vector):
+    """What a plain function's resolved call depends on besides what its
+    guard covers: the kind of call, and which arguments can carry a
+    derivative (the adapter binds only those); None for a call that is not
+    kept (a callable that is not a plain function, `*xs` arguments, a
+    compiled backend)."""
+    if function.__class__ is not types.FunctionType or spread or \
+            backend != "python":
+        return None
+    return (kind, tuple(keywords), tuple(slots), owned, vector,
+            _GENERATION[0], tuple(map(differentiable, args)))
+
+
+def _resolved(function, key):
+    """The resolution of a call kept on `function` for `key`, if it is
+    fresh; else None."""
+    if key is None:
+        return None
+    owner, kept = function.__dict__.get("__s2sad_calls__", _NOTHING_KEPT)
+    found = kept.get(key) if owner is function else None
+    # (a copy of another function's __dict__, as functools.wraps makes,
+    # holds that function's: not this one's)
+    if found is None or not found[0]():
+        return None
+    return found[1]
+
+
+_NOTHING_KEPT = (None, {})
+
+
+def _remember(function, key, fn, leading, bound, generated, resolved):
+    """Keep `resolved` on `function` for `key` when it is the function's own
+    transformation, nothing bound to it, with the guard that says when it
+    is stale."""
+    if key is None or fn is not function or leading or bound or \
+            getattr(generated, "__s2sad_transformation__", None) is None:
+        return
+    owner, kept = function.__dict__.get("__s2sad_calls__", _NOTHING_KEPT)
+    if owner is not function:
+        kept = {}
+        function.__dict__["__s2sad_calls__"] = (function, kept)
+    kept[key] = (derive.checker(function, generated), resolved)
 
 
 def batched_backward(generated):
@@ -539,6 +606,13 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False,
     and returns (value, tangent). (`backend`, `fallback`: see
     `derive.derive`; `vector`: the tangents carry a leading axis of
     directions, as `forward.transform` says.)"""
+    key = _call_key("jvp", function, args, keywords, slots, spread, owned,
+                    backend, vector)
+    found = _resolved(function, key)
+    if found is not None:
+        if vector and getattr(_SWEEPS, "depth", 0):
+            _check_linear(function)
+        return found
     if recomputed(function) is not None:  # (only reverse recomputes)
         return jvp_function(recomputed(function).fn, args, keywords, slots,
                             spread, owned, backend, fallback, vector)
@@ -561,8 +635,10 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False,
                               owned=owned, backend=backend, fallback=fallback)
     adapter = _adapter("jvp", generated.tangent_names, nargs, binding, flat,
                        keywords, args=leading + flat.args, vector=vector)
-    return _bound(functools.partial(adapter, generated), flat.fixed(leading),
-                  bound)
+    found = _bound(functools.partial(adapter, generated), flat.fixed(leading),
+                   bound)
+    _remember(function, key, fn, leading, bound, generated, found)
+    return found
 
 
 def vector_jvp_function(function, args, keywords, slots, spread=()):

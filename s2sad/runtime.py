@@ -303,8 +303,11 @@ def lifted(t, y):
     `y`, with the axes it lacks against y put after its axis of directions
     (where NumPy would put them before it); item by item for the adjoint of
     a container (an object array, whose items NumPy adds item by item)."""
-    if y.__class__ is _ndarray and y.dtype.kind != "O":
+    cls = y.__class__
+    if cls is _ndarray and y.dtype.kind != "O":
         return _with_axes(t, y.ndim + 1)
+    if cls is np.float64 or cls is float:  # (a number's, at once)
+        return _with_axes(t, 1)
     if _is_sequence(t) and _is_sequence(y) and len(t) == len(y) and \
             not isinstance(t, (list, tuple)):
         return sequence([_lifted_item(ti, yi) for ti, yi in zip(t, y)])
@@ -1132,8 +1135,36 @@ def tangents(t, value, others=()):
     memory with `others` (the primals and their tangents)."""
     if t.__class__ is float and value.__class__ is float:
         return t  # (a number: the common case of a compiled jvp)
+    if t.__class__ is np.ndarray is value.__class__ and \
+            t.dtype is value.dtype and t.shape == value.shape and \
+            value.dtype.kind in "fc":
+        # an array of the output's own kind (the common case): only its
+        # memory is checked, the others read when they are flat
+        flat = _flat_arrays(others)
+        if flat is not None:
+            memory = _memory(t)
+            if memory is _memory(value) or any(
+                    memory is _memory(a) for a in flat):
+                return t.copy()
+            return t
     held = {id(_memory(a)) for a in _arrays((value, others))}
     return _unshared(_like(_tangent_zeros(t, value), value), held)
+
+
+def _flat_arrays(groups):
+    """The arrays of `groups`, a tuple of tuples of arrays, numbers and
+    Nones (a jvp's primals and tangents); None if anything else is in it."""
+    out = []
+    for group in groups:
+        for a in group:
+            if a.__class__ is np.ndarray:
+                out.append(a)
+            elif a is not None and a.__class__ not in _NUMBER_CLASSES:
+                return None
+    return out
+
+
+_NUMBER_CLASSES = (float, int, bool, complex, np.float64)
 
 
 def _tangent_zeros(t, value):

@@ -388,3 +388,135 @@ def test_a_gradient_held_in_a_closure_is_called():
     value, dw = s2sad.value_and_grad(loss)(w)
     assert value == loss(w)
     s2sad.check_grads(loss, (w,), modes=("rev",))
+
+
+# Each way of asking for a derivative other than grad: the call resolves
+# its function's derivative once and keeps it on the function, which must
+# never be used once something it was made from has changed.
+ENTRY_POINTS = {
+    "jvp": lambda f, x: s2sad.jvp(f, (x,), (np.ones_like(x),))[1],
+    "batched jvp": lambda f, x: s2sad.jvp(
+        f, (x,), (np.ones((1,) + x.shape),), batched=True)[1][0],
+    "vjp": lambda f, x: s2sad.vjp(f, x)[1](1.0)[0],
+    "batched vjp": lambda f, x: s2sad.vjp(f, x, batched=True)[1](
+        np.ones(1))[0][0],
+    "jacfwd": lambda f, x: s2sad.jacfwd(f)(x),
+    "jacrev": lambda f, x: s2sad.jacrev(f)(x),
+    "jacobian": lambda f, x: s2sad.jacobian(f)(x),
+    "hessian": lambda f, x: s2sad.hessian(f)(x),
+}
+
+
+def _expected(name, grad, hess, x):
+    """What an entry point gives for f with gradient `grad` and Hessian
+    `hess` at x (jvp along ones)."""
+    if name == "jvp" or name == "batched jvp":
+        return grad(x) @ np.ones_like(x)
+    if name == "hessian":
+        return hess(x)
+    return grad(x)
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_each_entry_point_follows_a_redefined_helper(notebook, name):
+    notebook.run("""
+        import numpy as np
+
+        def h(x):
+            return 2.0 * x
+
+        def f(x):
+            return np.sum(h(x) * x)
+    """)
+    f, x, run = notebook["f"], np.array([0.5, -1.0, 2.0]), ENTRY_POINTS[name]
+    for _ in range(2):  # (the second call finds it kept)
+        np.testing.assert_allclose(run(f, x), _expected(
+            name, lambda x: 4.0 * x, lambda x: 4.0 * np.eye(3), x))
+    notebook.run("""
+        def h(x):
+            return x ** 3
+    """)
+    for _ in range(2):
+        np.testing.assert_allclose(run(f, x), _expected(
+            name, lambda x: 4.0 * x ** 3, lambda x: np.diag(12.0 * x ** 2),
+            x))
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_each_entry_point_follows_new_code_defaults_and_cells(name):
+    scale = 2.0
+
+    def f(x, k=1.0):
+        return k * scale * np.sum(x * x)
+    x, run = np.array([0.5, -1.0, 2.0]), ENTRY_POINTS[name]
+    np.testing.assert_allclose(run(f, x), _expected(
+        name, lambda x: 4.0 * x, lambda x: 4.0 * np.eye(3), x))
+    f.__defaults__ = (3.0,)
+    np.testing.assert_allclose(run(f, x), _expected(
+        name, lambda x: 12.0 * x, lambda x: 12.0 * np.eye(3), x))
+
+    def cubes(x, k=1.0):
+        return k * scale * np.sum(x ** 3)
+    f.__code__ = cubes.__code__
+    np.testing.assert_allclose(run(f, x), _expected(
+        name, lambda x: 18.0 * x ** 2, lambda x: np.diag(36.0 * x), x))
+    scale = 1.0  # (a closure cell: read when the code runs)
+    np.testing.assert_allclose(run(f, x), _expected(
+        name, lambda x: 9.0 * x ** 2, lambda x: np.diag(18.0 * x), x))
+    s2sad.clear_cache()
+    np.testing.assert_allclose(run(f, x), _expected(
+        name, lambda x: 9.0 * x ** 2, lambda x: np.diag(18.0 * x), x))
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_a_wrapper_copying_the_functions_dict_is_its_own(name):
+    # functools.wraps copies f.__dict__ into the wrapper, which must not
+    # take what s2sad kept there for f
+    import functools
+
+    def f(x):
+        return np.sum(x * x)
+
+    @functools.wraps(f)
+    def doubled(x):
+        return 2.0 * f(x)
+    x, run = np.array([0.5, -1.0, 2.0]), ENTRY_POINTS[name]
+    np.testing.assert_allclose(run(f, x), _expected(
+        name, lambda x: 2.0 * x, lambda x: 2.0 * np.eye(3), x))
+    doubled = functools.wraps(f)(doubled)  # (now with what f keeps)
+    np.testing.assert_allclose(run(doubled, x), _expected(
+        name, lambda x: 4.0 * x, lambda x: 4.0 * np.eye(3), x))
+    np.testing.assert_allclose(run(f, x), _expected(
+        name, lambda x: 2.0 * x, lambda x: 2.0 * np.eye(3), x))
+
+
+def test_a_rule_added_later_wins_in_a_kept_jvp_and_vjp():
+    def softclip(x):
+        return np.tanh(x)
+
+    def model(x):
+        return softclip(x) * 2.0
+    assert s2sad.jvp(model, (0.2,), (1.0,))[1] == pytest.approx(
+        2 * (1 - np.tanh(0.2) ** 2))
+    assert s2sad.vjp(model, 0.2)[1](1.0)[0] == pytest.approx(
+        2 * (1 - np.tanh(0.2) ** 2))
+
+    @s2sad.adjoint(softclip)
+    def _(y, x):
+        d[x] = d[y] * 7.0
+
+    @s2sad.tangent(softclip)
+    def _(y, x):
+        d[y] = d[x] * 7.0
+    assert s2sad.jvp(model, (0.2,), (1.0,))[1] == 14.0
+    assert s2sad.vjp(model, 0.2)[1](1.0)[0] == 14.0
+
+
+def test_a_kept_jvp_follows_the_kinds_of_the_arguments():
+    def f(x, n):
+        return x * n
+    assert s2sad.jvp(f, (2.0, 3), (1.0, None))[1] == 3.0
+    assert s2sad.jvp(f, (2.0, 3.0), (1.0, 1.0))[1] == 5.0
+    assert s2sad.jvp(f, (2.0, 3), (1.0, None))[1] == 3.0
+    assert s2sad.vjp(f, 2.0, 3)[1](1.0) == (3.0, None)
+    assert s2sad.vjp(f, 2.0, 3.0)[1](1.0) == (3.0, 2.0)
