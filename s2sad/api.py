@@ -351,6 +351,22 @@ def _input_kind(value):
         else "real"
 
 
+def _is_real_input(value):
+    """Is `value` a float, a NumPy float64 or a NumPy array of floats (not
+    a subclass): an input every check passes at once?"""
+    cls = value.__class__
+    return cls is float or cls is np.float64 or (
+        cls is np.ndarray and value.dtype.kind == "f")
+
+
+def _real_inputs(args, positions):
+    """Are the arguments at `positions` each `_is_real_input`?"""
+    for i in positions:
+        if not _is_real_input(args[i]):
+            return False
+    return True
+
+
 def _describe(value):
     dtype = getattr(value, "dtype", None)
     if dtype is not None:
@@ -1125,6 +1141,8 @@ _TAKING_ALLOW_INT = ("grad", "jacrev")  # (value_and_grad: as grad)
 def _check_inputs(fun, args, positions, holomorphic, allow_int, what):
     """Refuse integer inputs (unless allow_int) and, for holomorphic, real
     ones, as JAX does; and masked arrays and np.matrix."""
+    if not holomorphic and _real_inputs(args, positions):
+        return  # (the common case, at once)
     subject = f"{what} of {_name(fun)}"
     if what == "jacfwd" and isinstance(fun, Derivative):  # hessian's
         subject = f"{what} of grad of {_name(fun)} (a Hessian)"
@@ -1222,6 +1240,8 @@ def _refuse_dataclasses(what, fun, args, argnums):
     for i in (argnums,) if isinstance(argnums, int) else argnums:
         if not isinstance(i, int) or not -len(args) <= i < len(args):
             continue  # (refused later, as argnums that name no argument)
+        if _is_real_input(args[i]):
+            continue  # (the common case, at once)
         for path, leaf in _leaves(args[i]):
             if runtime.fields(leaf) is not None:
                 where = "".join(f"[{p!r}]" for p in path)
@@ -1287,8 +1307,7 @@ def _jacrev(f, *args, argnums=0, has_aux=False, holomorphic=False,
     blocks = []
     for k, i in enumerate(positions):
         in_shape = np.shape(args[i])
-        kind = np.result_type(dtype, _jacobian_dtype(
-            args[i], np.iscomplexobj(args[i])))
+        kind = _block_kind(args[i], dtype)
         if _input_kind(args[i]) == "int":
             # allow_int: an integer input has no derivative (zeros, as the
             # gradient gives it)
@@ -1378,6 +1397,8 @@ def _check_numbers(f, value, what, records=False):
     """Refuse an output with a leaf that is not a number or an array of
     numbers (None, a string, an object; `records`: but a namedtuple's or
     dataclass's fields, which vjp takes): it has no derivative."""
+    if _is_real_input(value):
+        return  # (the common case, at once)
     for path, leaf in _leaves(value):
         if leaf is None or isinstance(leaf, (str, bytes)) or not (
                 records and runtime.fields(leaf) is not None) and \
@@ -1392,6 +1413,8 @@ def _check_numbers(f, value, what, records=False):
 
 def _check_real(f, value, holomorphic):
     """Refuse a complex output of jacrev unless holomorphic."""
+    if _is_real_input(value):
+        return  # (the common case, at once)
     if not holomorphic and _any_complex(value):
         raise errors.InputTypeError(
             f"jacrev of {_name(f)}: its output is complex; pass "
@@ -1622,8 +1645,7 @@ def _jacfwd(f, *args, argnums=0, has_aux=False, holomorphic=False,
         out_shape = np.shape(out)
         # (of the output's and the input's float types: float32 for a
         # float32 computation, as a gradient is)
-        kind = np.result_type(_jacobian_dtype(out, np.iscomplexobj(out)),
-                              dtype)
+        kind = _block_kind(out, dtype)
         columns.append(_jacobian_block(block, -1, kind, out_shape + shape))
     jac = columns[0] if isinstance(argnums, int) else tuple(columns)
     return (jac, aux) if has_aux else jac
@@ -1638,6 +1660,16 @@ def _unit_seeds(shape, start, count, dtype):
         return runtime.Diagonal(np.ones(n, dtype), unit=True)
     return np.eye(n, dtype=dtype)[start:start + count].reshape(
         (count,) + shape)
+
+
+def _block_kind(value, dtype):
+    """The dtype of a Jacobian's block between `value` (an input or output)
+    and a sweep's `dtype`: of their float types, or complex (float32 for a
+    float32 computation, as a gradient is)."""
+    if value.__class__ is np.ndarray and value.dtype is dtype:
+        return dtype  # (the common case, at once)
+    return np.result_type(_jacobian_dtype(value, np.iscomplexobj(value)),
+                          dtype)
 
 
 def _jacobian_block(parts, axis, kind, shape):

@@ -447,7 +447,7 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
                     "python", vector)
     found = _resolved(function, key)
     if found is not None:
-        return found
+        return found[0]
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -480,33 +480,36 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
 #
 # Resolving a call (the callee, the binding of its arguments, the cached
 # transformation, the adapter) costs tens of microseconds, more than the
-# derivative of a small function; `s2sad.jvp`, `vjp`, `jacfwd` and `jacrev`
-# resolve one on each call. A plain function's resolution is kept on the
-# function itself, per kind of call (`_call_key`), and used while the
-# generated code's guard says it is fresh: the guard `derive.checker` makes,
-# which covers the function's code and defaults, what the generated code
-# resolved (helpers, globals' kinds, closure cells) and the rule registry.
+# derivative of a small function; `s2sad.jvp`, `vjp`, `jacfwd`, `jacrev`
+# and `hessian` resolve one on each call. The resolution for a plain
+# function, or for a Derivative (`grad(f)`, a Hessian's rows), is kept on
+# it, per kind of call (`_call_key`), and used while the guard of the
+# generated code says it is fresh: the guard `derive.checker` makes, which
+# covers the function's code and defaults, what the generated code resolved
+# (helpers, globals' kinds, closure cells) and the rule registry; for a
+# Derivative, that it still computes with the same generated code.
 
 _GENERATION = [0]  # cleared with `clear_cache`: entries of an older one go
 
 
 def _call_key(kind, function, args, keywords, slots, spread, owned, backend,
               vector):
-    """What a plain function's resolved call depends on besides what its
-    guard covers: the kind of call, and which arguments can carry a
-    derivative (the adapter binds only those); None for a call that is not
-    kept (a callable that is not a plain function, `*xs` arguments, a
+    """What a resolved call depends on besides what its guard covers: the
+    kind of call, and which arguments can carry a derivative (the adapter
+    binds only those); None for a call that is not kept (a callable that
+    is neither a plain function nor a Derivative, `*xs` arguments, a
     compiled backend)."""
-    if function.__class__ is not types.FunctionType or spread or \
-            backend != "python":
+    if spread or backend != "python" or not (
+            function.__class__ is types.FunctionType or getattr(
+                function.__class__, "__s2sad_current__", None) is not None):
         return None
     return (kind, tuple(keywords), tuple(slots), owned, vector,
             _GENERATION[0], tuple(map(differentiable, args)))
 
 
 def _resolved(function, key):
-    """The resolution of a call kept on `function` for `key`, if it is
-    fresh; else None."""
+    """(the resolution of a call kept on `function` for `key`, the function
+    it differentiates) if it is fresh; else None."""
     if key is None:
         return None
     owner, kept = function.__dict__.get("__s2sad_calls__", _NOTHING_KEPT)
@@ -515,24 +518,33 @@ def _resolved(function, key):
     # holds that function's: not this one's)
     if found is None or not found[0]():
         return None
-    return found[1]
+    return found[1:]
 
 
 _NOTHING_KEPT = (None, {})
 
 
 def _remember(function, key, fn, leading, bound, generated, resolved):
-    """Keep `resolved` on `function` for `key` when it is the function's own
-    transformation, nothing bound to it, with the guard that says when it
-    is stale."""
-    if key is None or fn is not function or leading or bound or \
-            getattr(generated, "__s2sad_transformation__", None) is None:
+    """Keep `resolved`, made from `fn`'s `generated` code, on `function` for
+    `key`, with the guard that says when it is stale: when fn is the
+    function itself, or the code a Derivative computes with now, nothing
+    bound to it."""
+    if key is None or leading or bound or getattr(
+            generated, "__s2sad_transformation__", None) is None:
         return
+    outer = None
+    if fn is not function:
+        current = getattr(function.__class__, "__s2sad_current__", None)
+        if current is None or current(function) is not fn:
+            return
+
+        def outer():  # (refreshed when stale: then not fn)
+            return current(function) is fn
     owner, kept = function.__dict__.get("__s2sad_calls__", _NOTHING_KEPT)
     if owner is not function:
         kept = {}
         function.__dict__["__s2sad_calls__"] = (function, kept)
-    kept[key] = (derive.checker(function, generated), resolved)
+    kept[key] = (derive.checker(fn, generated, outer), resolved, fn)
 
 
 def batched_backward(generated):
@@ -611,8 +623,8 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False,
     found = _resolved(function, key)
     if found is not None:
         if vector and getattr(_SWEEPS, "depth", 0):
-            _check_linear(function)
-        return found
+            _check_linear(found[1])
+        return found[0]
     if recomputed(function) is not None:  # (only reverse recomputes)
         return jvp_function(recomputed(function).fn, args, keywords, slots,
                             spread, owned, backend, fallback, vector)

@@ -338,9 +338,9 @@ def _with_axes(t, ndim):
 def broadcast_directions(t, target):
     """`broadcast_like` in vector mode: `t` spread over target's shape,
     after its axis of directions."""
-    if t.__class__ is _ndarray and target.__class__ is _ndarray and \
-            t.dtype.kind != "O":
-        shape = target.shape  # (the common case, at once)
+    if (t.__class__ is _ndarray and t.dtype.kind != "O" or
+            t.__class__ is Diagonal) and target.__class__ is _ndarray:
+        shape = target.shape  # (the common cases, at once)
     elif not hasattr(t, "shape") or isinstance(target, dict) or \
             _is_sequence(target) or fields(target) is not None or \
             _is_sequence(t):
@@ -530,6 +530,25 @@ for _name, _ufunc in (("mul", np.multiply), ("add", np.add),
             lambda self, other, _u=_ufunc: _u(self, other))
     setattr(Diagonal, f"__r{_name}__",
             lambda self, other, _u=_ufunc: _u(other, self))
+
+
+def _scaled(diagonal, other, reflected=False, ufunc=np.multiply):
+    """`diagonal * other` (`other * diagonal`: reflected; `ufunc`: or
+    `diagonal / other`) at once where other is a float or a float64 array
+    of the diagonal's length (what `_kept_diagonal` keeps diagonal);
+    else through NumPy's protocol."""
+    cls = other.__class__
+    if cls is float or cls is np.float64 or cls is _ndarray and \
+            other.dtype is _FLOAT64 and other.shape == diagonal.values.shape:
+        return Diagonal(ufunc(other, diagonal.values) if reflected
+                        else ufunc(diagonal.values, other))
+    return ufunc(other, diagonal) if reflected else ufunc(diagonal, other)
+
+
+Diagonal.__mul__ = _scaled
+Diagonal.__rmul__ = lambda self, other: _scaled(self, other, True)
+Diagonal.__truediv__ = lambda self, other: _scaled(self, other,
+                                                    ufunc=np.true_divide)
 Diagonal.__neg__ = lambda self: np.negative(self)
 Diagonal.__pos__ = lambda self: self
 

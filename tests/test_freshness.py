@@ -520,3 +520,48 @@ def test_a_kept_jvp_follows_the_kinds_of_the_arguments():
     assert s2sad.jvp(f, (2.0, 3), (1.0, None))[1] == 3.0
     assert s2sad.vjp(f, 2.0, 3)[1](1.0) == (3.0, None)
     assert s2sad.vjp(f, 2.0, 3.0)[1](1.0) == (3.0, 2.0)
+
+
+def test_derivatives_of_a_held_gradient_follow_a_redefined_helper(notebook):
+    # a Hessian holds grad(f), whose resolution as a callee is kept on it
+    notebook.run("""
+        import numpy as np
+
+        def h(x):
+            return 2.0 * x
+
+        def f(x):
+            return np.sum(h(x) * x)
+    """)
+    g = s2sad.grad(notebook["f"])
+    held = [s2sad.hessian(notebook["f"]), s2sad.jacfwd(g), s2sad.jacrev(g),
+            lambda x: s2sad.jvp(g, (x,), (np.eye(3),), batched=True)[1],
+            lambda x: np.array([s2sad.vjp(g, x)[1](e)[0] for e in np.eye(3)])]
+    x = np.array([0.5, -1.0, 2.0])
+    for _ in range(2):
+        for run in held:
+            np.testing.assert_allclose(run(x), 4.0 * np.eye(3))
+    notebook.run("""
+        def h(x):
+            return x ** 3
+    """)
+    for _ in range(2):
+        for run in held:
+            np.testing.assert_allclose(run(x), np.diag(12.0 * x ** 2))
+
+
+def test_derivatives_of_a_held_gradient_follow_new_code():
+    def f(x):
+        return np.sum(x * x)
+    g = s2sad.grad(f)
+    held = [s2sad.hessian(f), s2sad.jacfwd(g), s2sad.jacrev(g),
+            lambda x: s2sad.jvp(g, (x,), (np.eye(3),), batched=True)[1]]
+    x = np.array([0.5, -1.0, 2.0])
+    for run in held * 2:
+        np.testing.assert_allclose(run(x), 2.0 * np.eye(3))
+
+    def quartic(x):
+        return np.sum(x ** 4)
+    f.__code__ = quartic.__code__  # (grad_f's own code is unchanged)
+    for run in held * 2:
+        np.testing.assert_allclose(run(x), np.diag(12.0 * x ** 2))
