@@ -1517,8 +1517,17 @@ class _Jacobian(_Transformed):
 
     @_located
     def __call__(self, *args, **kwargs):
-        self.mode = _jacobian_mode(self.args[0], args, self.keywords[
-            "argnums"], ties="forward")
+        # the mode, chosen by running f once, kept per shape of the
+        # arguments (it decides only the time a Jacobian takes, never its
+        # value)
+        kinds = _argument_kinds(args) if not kwargs else None
+        modes = self.__dict__.setdefault("_modes", {})
+        self.mode = modes.get(kinds) if kinds is not None else None
+        if self.mode is None:
+            self.mode = _jacobian_mode(self.args[0], args, self.keywords[
+                "argnums"], ties="forward")
+            if kinds is not None and len(modes) < 64:
+                modes[kinds] = self.mode
         try:
             return super().__call__(*args, mode=self.mode, **kwargs)
         except errors.UnsupportedCallError as exc:
@@ -1549,6 +1558,21 @@ def _jacobian(f, *args, argnums=0, mode=None, chunk_size=None):
     if (mode or _jacobian_mode(f, args, argnums)) == "forward":
         return _jacfwd(f, *args, argnums=argnums, chunk_size=chunk_size)
     return _jacrev(f, *args, argnums=argnums, chunk_size=chunk_size)
+
+
+def _argument_kinds(args):
+    """The class, shape and dtype of each argument when all are numbers or
+    NumPy arrays, else None."""
+    kinds = []
+    for a in args:
+        cls = a.__class__
+        if cls is np.ndarray or isinstance(a, np.generic):
+            kinds.append((cls, a.shape, a.dtype))
+        elif cls in (float, int, bool, complex):
+            kinds.append(cls)
+        else:
+            return None
+    return tuple(kinds)
 
 
 def _jacobian_mode(f, args, argnums, ties="reverse"):

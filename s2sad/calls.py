@@ -25,6 +25,7 @@ import linecache
 import re
 import threading
 import types
+import weakref
 
 import numpy
 
@@ -482,19 +483,51 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
 # transformation, the adapter) costs tens of microseconds, more than the
 # derivative of a small function; `s2sad.jvp`, `vjp`, `jacfwd`, `jacrev`
 # and `hessian` resolve one on each call. The resolution for a plain
-# function, or for a Derivative (`grad(f)`, a Hessian's rows), is kept on
-# it, per kind of call (`_call_key`), and used while the guard of the
-# generated code says it is fresh: the guard `derive.checker` makes, which
-# covers the function's code and defaults, what the generated code resolved
-# (helpers, globals' kinds, closure cells) and the rule registry; for a
-# Derivative, that it still computes with the same generated code.
+# function, or for a Derivative (`grad(f)`, a Hessian's rows), is kept per
+# kind of call (`_call_key`) in a table that holds the function weakly (and
+# nothing in its entries holds it: a closure goes, with what it binds, when
+# the user drops it; the function itself is left untouched, so it pickles
+# as before). An entry is used while the function has the code and
+# defaults it was made for and the generated code's guard says it is fresh
+# (what it resolved: helpers, globals' kinds, closure cells, the rule
+# registry); for a Derivative, while it computes with the same generated
+# code.
 
+_KEPT = weakref.WeakKeyDictionary()  # function -> {call key: _Kept}
 _GENERATION = [0]  # cleared with `clear_cache`: entries of an older one go
+
+
+class _Kept:
+    """A resolved call and what says it is still the one to use."""
+
+    __slots__ = ("resolved", "fn", "code", "defaults", "kwdefaults",
+                 "fresh", "current")
+
+    def __init__(self, resolved, fn, generated, current):
+        self.resolved = resolved
+        self.fn = fn if current is not None else None  # (not the function)
+        self.code = fn.__code__
+        self.defaults, self.kwdefaults = fn.__defaults__, fn.__kwdefaults__
+        self.fresh = generated.__s2sad_fresh__
+        self.current = current  # a Derivative's `__s2sad_current__`
+
+    def fn_of(self, function):
+        return function if self.fn is None else self.fn
+
+    def is_fresh(self, function):
+        fn = function
+        if self.current is not None:
+            fn = self.fn
+            if self.current(function) is not fn:  # (refreshed: new code)
+                return False
+        return fn.__code__ is self.code and \
+            fn.__defaults__ is self.defaults and \
+            fn.__kwdefaults__ is self.kwdefaults and self.fresh()
 
 
 def _call_key(kind, function, args, keywords, slots, spread, owned, backend,
               vector):
-    """What a resolved call depends on besides what its guard covers: the
+    """What a resolved call depends on besides what `_Kept` checks: the
     kind of call, and which arguments can carry a derivative (the adapter
     binds only those); None for a call that is not kept (a callable that
     is neither a plain function nor a Derivative, `*xs` arguments, a
@@ -508,43 +541,35 @@ def _call_key(kind, function, args, keywords, slots, spread, owned, backend,
 
 
 def _resolved(function, key):
-    """(the resolution of a call kept on `function` for `key`, the function
-    it differentiates) if it is fresh; else None."""
+    """(the resolution of a call kept for `function` and `key`, the
+    function it differentiates) if it is fresh; else None."""
     if key is None:
         return None
-    owner, kept = function.__dict__.get("__s2sad_calls__", _NOTHING_KEPT)
-    found = kept.get(key) if owner is function else None
-    # (a copy of another function's __dict__, as functools.wraps makes,
-    # holds that function's: not this one's)
-    if found is None or not found[0]():
+    kept = _KEPT.get(function)
+    found = kept.get(key) if kept is not None else None
+    if found is None or not found.is_fresh(function):
         return None
-    return found[1:]
-
-
-_NOTHING_KEPT = (None, {})
+    return found.resolved, found.fn_of(function)
 
 
 def _remember(function, key, fn, leading, bound, generated, resolved):
-    """Keep `resolved`, made from `fn`'s `generated` code, on `function` for
-    `key`, with the guard that says when it is stale: when fn is the
-    function itself, or the code a Derivative computes with now, nothing
-    bound to it."""
+    """Keep `resolved`, made from `fn`'s `generated` code, for `function`
+    and `key`: when fn is the function itself, or the code a Derivative
+    computes with now, nothing bound to it. (The entry holds what the
+    generated code's instance for the function holds, which
+    `derive.derive` keeps as long as the function lives.)"""
     if key is None or leading or bound or getattr(
-            generated, "__s2sad_transformation__", None) is None:
+            generated, "__s2sad_fresh__", None) is None:
         return
-    outer = None
+    current = None
     if fn is not function:
         current = getattr(function.__class__, "__s2sad_current__", None)
         if current is None or current(function) is not fn:
             return
-
-        def outer():  # (refreshed when stale: then not fn)
-            return current(function) is fn
-    owner, kept = function.__dict__.get("__s2sad_calls__", _NOTHING_KEPT)
-    if owner is not function:
-        kept = {}
-        function.__dict__["__s2sad_calls__"] = (function, kept)
-    kept[key] = (derive.checker(fn, generated, outer), resolved, fn)
+    kept = _KEPT.get(function)
+    if kept is None:
+        kept = _KEPT[function] = {}
+    kept[key] = _Kept(resolved, fn, generated, current)
 
 
 def batched_backward(generated):

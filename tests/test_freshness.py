@@ -565,3 +565,48 @@ def test_derivatives_of_a_held_gradient_follow_new_code():
     f.__code__ = quartic.__code__  # (grad_f's own code is unchanged)
     for run in held * 2:
         np.testing.assert_allclose(run(x), np.diag(12.0 * x ** 2))
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_what_an_entry_point_keeps_leaves_the_function_as_it_was(name):
+    # a closure over a batch, differentiated once per step of a loop: what
+    # is kept for it goes with it, at once (no reference cycle), and the
+    # function is left as it was (its __dict__, which pickling by value and
+    # functools.wraps copy)
+    import gc
+    import weakref
+
+    def make_loss(batch):
+        def loss(w):
+            return np.sum((batch @ w) ** 2)
+        return loss
+    run, w, refs = ENTRY_POINTS[name], np.array([0.5, -1.0, 2.0]), []
+    run(make_loss(np.ones((4, 3))), w)  # (making the code leaves cycles)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            loss = make_loss(np.ones((4, 3)))
+            run(loss, w)
+            run(loss, w)
+            assert vars(loss) == {}
+            refs.append(weakref.ref(loss))
+            del loss
+        assert sum(r() is not None for r in refs) == 0
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("name", ENTRY_POINTS)
+def test_a_recursive_closure_is_differentiated_each_time(name):
+    def make(scale):
+        def total(x, n=3):
+            return scale * np.sum(x) if n == 0 else total(x * x, n - 1)
+        return total
+    x, run = np.array([0.5, -1.0, 2.0]), ENTRY_POINTS[name]
+    for scale in (1.0, 2.0):  # (f(x) = scale sum(x^8))
+        total = make(scale)
+        for _ in range(2):
+            np.testing.assert_allclose(run(total, x), _expected(
+                name, lambda x: 8.0 * scale * x ** 7,
+                lambda x: np.diag(56.0 * scale * x ** 6), x))
