@@ -412,3 +412,18 @@ def test_joins_with_lists_of_constants():
                                rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(jac, s2sad.jacrev(with_constants)(x),
                                rtol=1e-14)
+
+
+def test_jacobian_chooses_its_mode_for_each_shape_of_the_arguments():
+    # the choice is kept per shape of the arguments: another shape chooses
+    # again
+    def head(x):
+        return np.sin(x[:2])
+    jac = s2sad.jacobian(head)
+    for n, mode in ((5, "reverse"), (1, "forward"), (5, "reverse"),
+                    (2, "forward"), (1, "forward")):
+        x = np.linspace(0.1, 0.9, n)
+        expected = np.zeros((min(n, 2), n))
+        expected[np.arange(min(n, 2)), np.arange(min(n, 2))] = np.cos(x[:2])
+        np.testing.assert_allclose(jac(x), expected, rtol=1e-14)
+        assert jac.mode == mode
