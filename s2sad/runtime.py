@@ -889,8 +889,12 @@ def _sum_directions_to(t, shape):
     if t.shape[1:] == shape or t.ndim - 1 < len(shape):
         return t
     extra = t.ndim - 1 - len(shape)
+    if t.__class__ is Diagonal and not shape:
+        return t.values.copy()  # (each direction's one element)
     if extra > 0:
-        t = np.sum(t, axis=tuple(range(1, extra + 1)))
+        axes = tuple(range(1, extra + 1))
+        t = np.add.reduce(t, axis=axes) if t.__class__ is _ndarray else \
+            np.sum(t, axis=axes)
     axes = tuple(i + 1 for i, n in enumerate(shape)
                  if n == 1 and t.shape[i + 1] != 1)
     if axes:
@@ -927,6 +931,10 @@ def unreduce_directions(t, x, axis=None, keepdims=False, where=True):
     g: spread over x's shape after the directions."""
     t = expand_reduced_directions(t, x, axis, keepdims)
     shape = np.shape(x)
+    if where is True and t.__class__ is _ndarray:  # (at once)
+        out = np.empty(t.shape[:1] + shape, t.dtype)
+        out[...] = t
+        return out
     out = np.broadcast_to(t, t.shape[:1] + shape)
     if where is not True:
         return np.where(where, out, 0.0)

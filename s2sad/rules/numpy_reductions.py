@@ -135,6 +135,12 @@ def _ties(a, y, axis, keepdims, initial, where):
 def _tie_weights(a, y, axis=None, keepdims=False, initial=None, where=True):
     """1/k at each of the k elements of `a` equal to the max or min `y` over
     `axis` (`initial` counting as one more when equal), 0 elsewhere."""
+    if initial is None and where is True and a.__class__ is np.ndarray \
+            and y.__class__ is np.float64:
+        # the max or min of a float array: one hit, or ties (at once)
+        hit = a == y
+        if np.count_nonzero(hit) == 1:
+            return hit.astype(float)
     if initial is None and where is True and not runtime.foreign(a):
         # y is attained in each group it reduces, so as many hits as groups
         # means one in each: no ties, and no count per group (the slow part)
