@@ -19,6 +19,7 @@ the function called itself when it is a closure over differentiated values
 """
 
 import builtins
+import collections
 import functools
 import inspect
 import linecache
@@ -293,6 +294,9 @@ _MAX_BINDINGS = 4096
 
 def clear_cache():
     _GENERATION[0] += 1
+    with _KEPT_LOCK:
+        _KEPT.clear()
+        _HELD.clear()
     _BINDINGS.clear()
     _WRAPPERS.clear()
     _ADAPTERS.clear()
@@ -484,27 +488,32 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
 # derivative of a small function; `s2sad.jvp`, `vjp`, `jacfwd`, `jacrev`
 # and `hessian` resolve one on each call. The resolution for a plain
 # function, or for a Derivative (`grad(f)`, a Hessian's rows), is kept per
-# kind of call (`_call_key`) in a table that holds the function weakly (and
-# nothing in its entries holds it: a closure goes, with what it binds, when
-# the user drops it; the function itself is left untouched, so it pickles
-# as before). An entry is used while the function has the code and
+# kind of call (`_call_key`), and used while the function has the code and
 # defaults it was made for and the generated code's guard says it is fresh
 # (what it resolved: helpers, globals' kinds, closure cells, the rule
 # registry); for a Derivative, while it computes with the same generated
-# code.
+# code. What is kept holds the function weakly and goes when it does (a
+# closure, with what it binds, when the user drops it), the function
+# itself is left untouched (it pickles as before), and at most
+# MAX_KEPT are kept, the least recently used dropped, as `derive.derive`
+# keeps its transformations.
 
-_KEPT = weakref.WeakKeyDictionary()  # function -> {call key: _Kept}
+MAX_KEPT = 512
+_KEPT = collections.OrderedDict()  # (id(function), key) -> _Kept
+_HELD = {}  # id(function) -> (a weak reference to it, its keys in _KEPT)
+_KEPT_LOCK = threading.RLock()  # (a function's death drops its entries,
+# on whichever thread it dies, maybe in the middle of another change)
 _GENERATION = [0]  # cleared with `clear_cache`: entries of an older one go
 
 
 class _Kept:
     """A resolved call and what says it is still the one to use."""
 
-    __slots__ = ("resolved", "fn", "code", "defaults", "kwdefaults",
+    __slots__ = ("ref", "resolved", "fn", "code", "defaults", "kwdefaults",
                  "fresh", "current")
 
-    def __init__(self, resolved, fn, generated, current):
-        self.resolved = resolved
+    def __init__(self, ref, resolved, fn, generated, current):
+        self.ref, self.resolved = ref, resolved
         self.fn = fn if current is not None else None  # (not the function)
         self.code = fn.__code__
         self.defaults, self.kwdefaults = fn.__defaults__, fn.__kwdefaults__
@@ -515,6 +524,8 @@ class _Kept:
         return function if self.fn is None else self.fn
 
     def is_fresh(self, function):
+        if self.ref() is not function:  # (another object, at the same id)
+            return False
         fn = function
         if self.current is not None:
             fn = self.fn
@@ -545,19 +556,21 @@ def _resolved(function, key):
     function it differentiates) if it is fresh; else None."""
     if key is None:
         return None
-    kept = _KEPT.get(function)
-    found = kept.get(key) if kept is not None else None
+    entry = (id(function), key)
+    found = _KEPT.get(entry)
     if found is None or not found.is_fresh(function):
         return None
+    try:
+        _KEPT.move_to_end(entry)
+    except KeyError:  # (dropped meanwhile)
+        pass
     return found.resolved, found.fn_of(function)
 
 
 def _remember(function, key, fn, leading, bound, generated, resolved):
     """Keep `resolved`, made from `fn`'s `generated` code, for `function`
     and `key`: when fn is the function itself, or the code a Derivative
-    computes with now, nothing bound to it. (The entry holds what the
-    generated code's instance for the function holds, which
-    `derive.derive` keeps as long as the function lives.)"""
+    computes with now, nothing bound to it."""
     if key is None or leading or bound or getattr(
             generated, "__s2sad_fresh__", None) is None:
         return
@@ -566,10 +579,32 @@ def _remember(function, key, fn, leading, bound, generated, resolved):
         current = getattr(function.__class__, "__s2sad_current__", None)
         if current is None or current(function) is not fn:
             return
-    kept = _KEPT.get(function)
-    if kept is None:
-        kept = _KEPT[function] = {}
-    kept[key] = _Kept(resolved, fn, generated, current)
+    ident = id(function)
+    with _KEPT_LOCK:
+        held = _HELD.get(ident)
+        if held is None or held[0]() is not function:
+            _forget(ident)  # (a dead object's at this id, not called back)
+            held = _HELD[ident] = (weakref.ref(function, functools.partial(
+                _forget, ident)), set())
+        ref, keys = held
+        _KEPT[(ident, key)] = _Kept(ref, resolved, fn, generated, current)
+        _KEPT.move_to_end((ident, key))
+        keys.add(key)
+        while len(_KEPT) > MAX_KEPT:
+            (old, old_key), _ = _KEPT.popitem(last=False)
+            _HELD.get(old, (None, set()))[1].discard(old_key)
+
+
+def _forget(ident, ref=None):
+    """Drop what is kept for the function at `ident` (`ref`: its weak
+    reference, calling back as the function goes)."""
+    with _KEPT_LOCK:
+        held = _HELD.get(ident)
+        if held is None or ref is not None and held[0] is not ref:
+            return  # (a later function at this id keeps its own)
+        del _HELD[ident]
+        for key in held[1]:
+            _KEPT.pop((ident, key), None)
 
 
 def batched_backward(generated):

@@ -610,3 +610,22 @@ def test_a_recursive_closure_is_differentiated_each_time(name):
             np.testing.assert_allclose(run(total, x), _expected(
                 name, lambda x: 8.0 * scale * x ** 7,
                 lambda x: np.diag(56.0 * scale * x ** 6), x))
+
+
+def test_what_is_kept_for_calls_is_bounded(monkeypatch):
+    # as derive.derive keeps at most MAX_TRANSFORMATIONS: the least
+    # recently used go, and come back when called again
+    from s2sad import calls
+    monkeypatch.setattr(calls, "MAX_KEPT", 3)
+    s2sad.clear_cache()
+    powers = []
+    for p in range(1, 7):
+        def power(x, p=float(p)):
+            return np.sum(x ** p)
+        powers.append(power)
+    x = np.array([0.5, 2.0])
+    for _ in range(2):
+        for p, power in enumerate(powers, 1):
+            np.testing.assert_allclose(s2sad.jvp(power, (x,), (x,))[1],
+                                       p * np.sum(x ** p))
+            assert len(calls._KEPT) <= 3
