@@ -1528,14 +1528,19 @@ class _Jacobian(_Transformed):
                 "argnums"], ties="forward")
             if kinds is not None and len(modes) < 64:
                 modes[kinds] = self.mode
+        # (what _Transformed.__call__ does, in this one entry point)
+        _refuse_dataclasses("jacobian", self.args[0], args,
+                            self.keywords["argnums"])
         try:
-            return super().__call__(*args, mode=self.mode, **kwargs)
+            return self.func(*self.args, *args, mode=self.mode,
+                             **self.keywords, **kwargs)
         except errors.UnsupportedCallError as exc:
             # a custom_vjp with no jvp: reverse mode, which it has
             if getattr(exc, "missing_mode", None) != self.mode:
                 raise
         self.mode = "reverse"
-        return super().__call__(*args, mode=self.mode, **kwargs)
+        return self.func(*self.args, *args, mode=self.mode, **self.keywords,
+                         **kwargs)
 
 
 @_located
