@@ -1525,7 +1525,7 @@ class _Jacobian(_Transformed):
         self.mode = modes.get(kinds) if kinds is not None else None
         if self.mode is None:
             self.mode = _jacobian_mode(self.args[0], args, self.keywords[
-                "argnums"], ties="forward")
+                "argnums"], ties="forward", has_aux=self.keywords["has_aux"])
             if kinds is not None and len(modes) < 64:
                 modes[kinds] = self.mode
         # (what _Transformed.__call__ does, in this one entry point)
@@ -1544,25 +1544,32 @@ class _Jacobian(_Transformed):
 
 
 @_located
-def jacobian(fun: Callable, argnums: Argnums = 0, *,
+def jacobian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
+             holomorphic: bool = False, *,
              chunk_size: Optional[int] = None) -> Callable:
     """The Jacobian of `fun`, by forward mode when it has no more inputs than
     outputs and by reverse mode otherwise: forward mode is one sweep of
     vector mode carrying a direction per input, reverse mode one backward
     sweep carrying a cotangent per output (`chunk_size`: at most this many
-    per sweep). The returned function records the mode it used last in its
-    `mode` attribute."""
+    per sweep). `has_aux` and `holomorphic` as jacfwd's and jacrev's. The
+    returned function records the mode it used last in its `mode`
+    attribute."""
     _check_chunk_size(chunk_size, "jacobian")
     return _Jacobian(_jacobian, fun, argnums=_tuple(argnums),
+                     has_aux=has_aux, holomorphic=holomorphic,
                      chunk_size=chunk_size)
 
 
-def _jacobian(f, *args, argnums=0, mode=None, chunk_size=None):
+def _jacobian(f, *args, argnums=0, has_aux=False, holomorphic=False,
+              mode=None, chunk_size=None):
     # (`mode`: as `_Jacobian` chose it; inside a function s2sad
     # differentiates, chosen here, reverse mode on ties)
-    if (mode or _jacobian_mode(f, args, argnums)) == "forward":
-        return _jacfwd(f, *args, argnums=argnums, chunk_size=chunk_size)
-    return _jacrev(f, *args, argnums=argnums, chunk_size=chunk_size)
+    if (mode or _jacobian_mode(f, args, argnums, has_aux=has_aux)) == \
+            "forward":
+        return _jacfwd(f, *args, argnums=argnums, has_aux=has_aux,
+                       holomorphic=holomorphic, chunk_size=chunk_size)
+    return _jacrev(f, *args, argnums=argnums, has_aux=has_aux,
+                   holomorphic=holomorphic, chunk_size=chunk_size)
 
 
 def _argument_kinds(args):
@@ -1580,7 +1587,7 @@ def _argument_kinds(args):
     return tuple(kinds)
 
 
-def _jacobian_mode(f, args, argnums, ties="reverse"):
+def _jacobian_mode(f, args, argnums, ties="reverse", has_aux=False):
     """The mode of fewer directions: forward mode's sweep of vector mode
     carries one per input, reverse mode's backward sweep one per output;
     `ties`: the mode where there are as many. (jacobian called directly
@@ -1590,7 +1597,11 @@ def _jacobian_mode(f, args, argnums, ties="reverse"):
     positions = (argnums,) if isinstance(argnums, int) else argnums
     _any_tree(None, args, positions)  # (argnums checked)
     inputs = sum(_size(args[i]) for i in positions)
-    outputs = _size(f(*_copied(args)))  # (f may change its arguments)
+    out = f(*_copied(args))  # (f may change its arguments)
+    if has_aux:
+        _check_aux(out, f)
+        out = out[0]
+    outputs = _size(out)
     if inputs == outputs:
         return ties
     return "forward" if inputs < outputs else "reverse"

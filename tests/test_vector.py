@@ -301,7 +301,8 @@ def test_a_float32_computation_gives_float32_jacobians():
         x.astype(float)), rtol=1e-4)
 
 
-@pytest.mark.parametrize("make", [s2sad.jacfwd, s2sad.jacrev])
+@pytest.mark.parametrize("make", [s2sad.jacfwd, s2sad.jacrev,
+                                  s2sad.jacobian])
 def test_has_aux_and_holomorphic(make):
     def with_aux(x):
         return np.sin(x) * 2.0, {"mean": np.mean(x)}
@@ -312,6 +313,23 @@ def test_has_aux_and_holomorphic(make):
     z = np.array([0.3 + 0.2j, -0.1 + 0.5j])
     jac = make(lambda z: z ** 3, holomorphic=True)(z)
     np.testing.assert_allclose(jac, np.diag(3.0 * z ** 2), rtol=1e-14)
+
+
+def test_jacobian_with_aux_chooses_its_mode_by_the_output_alone():
+    # the aux is not an output: 3 inputs and 2 outputs take reverse mode
+    # however large the aux
+    def head(x):
+        return np.sin(x[:2]), np.zeros(100)
+    jac = s2sad.jacobian(head, has_aux=True)
+    x = RNG.standard_normal(3)
+    value, aux = jac(x)
+    assert jac.mode == "reverse" and aux.shape == (100,)
+    np.testing.assert_allclose(value, np.eye(2, 3) * np.cos(x), rtol=1e-14)
+
+    def outer(x):  # (and inside a differentiated function)
+        return np.sum(s2sad.jacobian(head, has_aux=True)(x)[0] ** 2)
+    np.testing.assert_allclose(s2sad.grad(outer)(x), central(outer, (x,), 0),
+                               rtol=1e-6)
 
 
 @s2sad.custom_vjp

@@ -94,13 +94,17 @@ def elementwise_grad_fwd(y, fun, argnum: via_output = 0):
 
 
 @adjoint(api.jacobian)
-def jacobian_rev(y, fun, argnums: via_output = 0, *,
+def jacobian_rev(y, fun, argnums: via_output = 0,
+                 has_aux: via_output = False,
+                 holomorphic: via_output = False, *,
                  chunk_size: via_output = None):
     d[fun] = d[y][0]
 
 
 @tangent(api.jacobian)
-def jacobian_fwd(y, fun, argnums: via_output = 0, *,
+def jacobian_fwd(y, fun, argnums: via_output = 0,
+                 has_aux: via_output = False,
+                 holomorphic: via_output = False, *,
                  chunk_size: via_output = None):
     d[y] = (d[fun],)
 
