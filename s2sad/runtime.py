@@ -338,8 +338,12 @@ def _with_axes(t, ndim):
 def broadcast_directions(t, target):
     """`broadcast_like` in vector mode: `t` spread over target's shape,
     after its axis of directions."""
+    cls = target.__class__
+    if (cls is float or cls is np.float64) and t.__class__ is _ndarray \
+            and t.ndim == 1 and t.dtype.kind != "O":
+        return t  # (a number's tangent, at once)
     if (t.__class__ is _ndarray and t.dtype.kind != "O" or
-            t.__class__ is Diagonal) and target.__class__ is _ndarray:
+            t.__class__ is Diagonal) and cls is _ndarray:
         shape = target.shape  # (the common cases, at once)
     elif not hasattr(t, "shape") or isinstance(target, dict) or \
             _is_sequence(target) or fields(target) is not None or \
@@ -868,6 +872,10 @@ def attribute_directions(t, x, name, cotangent=False):
 def unbroadcast_directions(t, x):
     """`unbroadcast(g, x)` along the tangents `t` of g: summed over the
     axes NumPy broadcast x over, after the directions."""
+    cls = x.__class__
+    if (cls is float or cls is np.float64) and t.__class__ is _ndarray \
+            and t.ndim == 1 and t.dtype.kind == "f":
+        return t  # (a number's real tangent, at once)
     if not hasattr(t, "shape") or isinstance(x, dict) or _is_sequence(x) \
             or callable(x) or fields(x) is not None:  # (containers)
         return _exotic(t, unbroadcast, x)
