@@ -401,10 +401,19 @@ def _lambda_as_def(func, text, filename, first_line):
         line += before.count("\n")
         break
     params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
-    found = [] if module is None else [
-        n for n in gast.walk(module) if isinstance(n, gast.Lambda)
-        and n.lineno == line and [a.id for a in n.args.args
-                                  + n.args.kwonlyargs] == params]
+    found = [] if module is None else _lambdas_at(module, line, params)
+    if module is None:
+        # a line of a statement written over several lines (`grad(\n
+        # lambda w: ...)`, a dict's item): the lambda in the statement, as
+        # the whole file parses
+        line = code.co_firstlineno - first_line + 1
+        try:
+            with _quietly():
+                whole = gast.parse("".join(linecache.getlines(filename)))
+        except (SyntaxError, ValueError):
+            whole = None
+        if whole is not None:
+            found = _lambdas_at(whole, code.co_firstlineno, params)
     if len(found) != 1:
         raise errors.SourceUnavailableError(
             "cannot single out this lambda in its source line; define the "
@@ -417,6 +426,13 @@ def _lambda_as_def(func, text, filename, first_line):
     source = trees.unparse(definition) + "\n"
     # put the def on the lambda's line, its body on the same line
     return "\n" * (line - 1) + source.replace("\n    ", " ", 1)
+
+
+def _lambdas_at(module, line, params):
+    """The lambdas of `module` starting on `line` with these parameters."""
+    return [n for n in gast.walk(module) if isinstance(n, gast.Lambda)
+            and n.lineno == line
+            and [a.id for a in n.args.args + n.args.kwonlyargs] == params]
 
 
 def parse_source(text, filename="<string>", first_line=1, globals_=None,

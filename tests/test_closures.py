@@ -5,6 +5,8 @@ dispatch at run time to its own transformation. The closure of the function
 being differentiated is read when the gradient runs, not when it was made.
 """
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,25 @@ def test_a_lambda_on_the_line_of_a_clause_is_found():
         pass
     finally: found.append(s2sad.grad(lambda x: x ** 4)(1.0))  # noqa: E701
     assert found == [3.0, 3.0, 4.0]
+
+
+def test_a_lambda_on_a_line_of_a_longer_statement_is_found():
+    # its line alone does not parse: the rest of the call or display is on
+    # the lines around it
+    g = s2sad.grad(
+        lambda w: np.sum(np.sin(w)))
+    w = np.array([0.3, 0.7])
+    np.testing.assert_allclose(g(w), np.cos(w), rtol=1e-15)
+    results = dict(
+        value=1.0,
+        slope=s2sad.grad(lambda z: z ** 3)(2.0), curve=s2sad.hessian(
+            lambda z: z ** 4)(1.0))
+    assert results == {"value": 1.0, "slope": 12.0, "curve": 12.0}
+    line = inspect.currentframe().f_lineno + 3
+    with pytest.raises(s2sad.S2SADError) as info:
+        s2sad.grad(
+            lambda z: np.vectorize(np.sin)(z))(2.0)
+    assert f"test_closures.py:{line}" in str(info.value)
 
 
 def make_scaled(scale):
