@@ -33,17 +33,18 @@ stats = derive.stats  # counted for tests of the cache
 clear_cache = derive.clear_cache
 
 
-def _located(function):
+def _located(function, wrap=True):
     """An entry point of the API: an exception leaving it is pointed at
-    the user's code it passed through (`errors.locate`)."""
-    @functools.wraps(function)
+    the user's code it passed through (`errors.locate`). (`wrap`: with
+    function's name and docstring, as functools.wraps gives them; a
+    function made on each call, such as a vjp's pullback, has its own.)"""
     def entry(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except Exception as exc:
             errors.locate(exc)
             raise
-    return entry
+    return functools.wraps(function)(entry) if wrap else entry
 
 
 def _not_differentiated(instead, name=None):
@@ -394,6 +395,8 @@ def _zero_integer_leaves(value, grads):
     """The gradient allow_int gives an input holding integers: `grads`, the
     gradient in value's structure, with each integer leaf's replaced by
     float zeros (`_zeros_float`)."""
+    if _is_real_input(value):
+        return grads  # (no integer leaf, at once)
     for path in _integer_paths(value):
         grads = _put(grads, path, _zeros_float(_get(value, path)))
     return grads
@@ -903,6 +906,11 @@ def _tangent_problem(primal, tangent, where):
     saying why not."""
     if tangent is None:
         return None
+    arrays = primal.__class__ is np.ndarray, tangent.__class__ is np.ndarray
+    if _is_real_input(primal) and _is_real_input(tangent) and \
+            arrays[0] == arrays[1] and (
+                not arrays[0] or tangent.shape == primal.shape):
+        return None  # (real numbers, or real arrays of one shape, at once)
     if isinstance(primal, dict):
         if not isinstance(tangent, dict) or set(tangent) != set(primal):
             return (f"{where} is a dict with keys {sorted(primal, key=repr)}"
@@ -985,7 +993,6 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False,
     out = value[0] if has_aux else value
     _check_numbers(fun, out, "vjp", records=True)
 
-    @_located
     def vjp_fn(*cotangents):
         if len(cotangents) != 1:
             raise errors.S2SADError(
@@ -1009,6 +1016,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False,
         # float0), as grad's allow_int gives them
         return tuple(_zero_integer_leaves(primals[i], next(grads))
                      if i in argnums else None for i in range(len(primals)))
+    vjp_fn = _located(vjp_fn, wrap=False)
+    vjp_fn.__name__ = vjp_fn.__qualname__ = "vjp_fn"
     return (out, vjp_fn, value[1]) if has_aux else (out, vjp_fn)
 
 

@@ -1025,6 +1025,10 @@ def differentiable(value):
     """Can a value carry a derivative (not a flag, a count, a range of
     counts, a string, an integer array or a function, unless it binds
     differentiable values)?"""
+    cls = value.__class__
+    if cls is float or cls is numpy.float64 or cls is numpy.ndarray and \
+            value.dtype.kind in "fc":
+        return True  # (the common cases, at once)
     if isinstance(value, functools.partial) or getattr(
             value, "__s2sad_closure__", None) is not None:
         return any(map(differentiable, runtime.bound(value)))
