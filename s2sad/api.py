@@ -21,11 +21,13 @@ import marshal
 import math
 import operator
 import sys
+import types
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from s2sad import calls, derive, errors, frontend, kernels, runtime, ssa
+from s2sad import (
+    calls, derive, errors, frontend, kernels, reverse, runtime, ssa)
 
 Argnums = Union[int, Sequence[int]]
 
@@ -1911,7 +1913,12 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
     vector mode (`chunk_size`: at most this many directions per sweep; shape
     `x.shape + x.shape`). For a tuple of argnums, a tuple of tuples:
     `H[i][j]` has shape `x_i.shape + x_j.shape`. `(hessian, aux)` with
-    has_aux.
+    has_aux. Where the arguments at argnums are a few floats (at most 8),
+    each entry of the upper triangle is one sweep of forward over forward
+    mode on numbers instead (unless the gradient runs a gradient hook, or
+    a custom_vjp has no jvp), which keeps the generated float code: for
+    scalar code, tens of times faster than vector mode's arrays of
+    directions.
 
     With backend="numba", the Hessian of code on numbers (real numbers
     at argnums) is forward over forward mode compiled by Numba: one call
@@ -1932,25 +1939,105 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
     gradient = functools.partial(jacrev, holomorphic=True) if holomorphic \
         else grad
     if isinstance(argnums, int):
-        return jacfwd(gradient(fun, argnums, has_aux), argnums, has_aux,
-                      holomorphic, chunk_size=chunk_size).called("hessian")
-    rows = tuple(jacfwd(gradient(fun, i, has_aux), argnums, has_aux,
-                        holomorphic, chunk_size=chunk_size).called("hessian")
-                 for i in argnums)
-    return _Transformed(_hessian_blocks, rows, has_aux=has_aux)
+        rows = (jacfwd(gradient(fun, argnums, has_aux), argnums, has_aux,
+                       holomorphic, chunk_size=chunk_size).called("hessian"),)
+        swept = rows[0]
+    else:
+        rows = tuple(jacfwd(gradient(fun, i, has_aux), argnums, has_aux,
+                            holomorphic,
+                            chunk_size=chunk_size).called("hessian")
+                     for i in argnums)
+        swept = _Transformed(_hessian_blocks, rows, has_aux=has_aux)
+    if holomorphic:
+        return swept
+    # of a few floats: an entry per sweep of forward over forward mode,
+    # over the generated code's float variant (see `_hessian_of_numbers`)
+    numbers = _Transformed(_hessian_of_numbers, *swept.args,
+                           argnums=argnums, has_aux=has_aux,
+                           python=swept).called("hessian")
+    # (inside differentiated code, the sweep's derivative: it binds the
+    # same values, `runtime.bound`)
+    numbers.__s2sad_differentiated_as__ = swept
+    return numbers
 
 
-def _hessian_compiled(f, *args, argnums, has_aux, fallback, python):
+_NUMBERS_AT_MOST = 8  # inputs of a Hessian by entries (k (k + 1) / 2 sweeps)
+
+
+def _hessian_of_numbers(bound, *args, argnums, has_aux, python):
+    """hessian's where every argument at argnums is a float (or a NumPy
+    float64), at most _NUMBERS_AT_MOST of them: each entry of the upper
+    triangle is one sweep of the jvp of the jvp, code on numbers that keeps
+    the generated float variant (forward over reverse runs vector mode
+    over the gradient's general variant, whose tangents are arrays of
+    directions: there about 40 times slower, RK4 over 1000 steps). Else,
+    or where a gradient runs a gradient hook (which forward mode does
+    not), or forward mode is refused (a custom_vjp with no jvp), `python`:
+    the Hessian by one sweep of vector mode over the gradient. (`bound`:
+    what `python` binds, the gradient, or its rows of jacfwds of
+    gradients.)"""
+    gradients = tuple(row.args[0] for row in bound) if isinstance(
+        bound, tuple) else (bound,)
+    f = gradients[0].fun
+    positions = (argnums,) if isinstance(argnums, int) else argnums
+    if not _fits(f, args) or len(set(positions)) > _NUMBERS_AT_MOST or \
+            not all(args[i].__class__ is float or
+                    args[i].__class__ is np.float64
+                    for i in positions if -len(args) <= i < len(args)) or \
+            any(map(_runs_hooks, gradients)):
+        return python(*args)
+    try:
+        return _hessian_compiled(f, *args, argnums=argnums, has_aux=has_aux,
+                                 fallback="raise", python=python,
+                                 backend="python")
+    except errors.UnsupportedCallError as exc:
+        if getattr(exc, "missing_mode", None) != "forward":
+            raise
+    return python(*args)
+
+
+def _fits(f, args):
+    """Is `f` a plain function that takes `args` positionally, and only
+    them (no `*args`, `**kwargs` or keyword-only parameters)? (Anything
+    else goes through the sweep over the gradient, which binds and refuses
+    calls as a gradient does.)"""
+    code = getattr(f, "__code__", None)
+    if f.__class__ is not types.FunctionType or code.co_flags & (
+            inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or \
+            code.co_kwonlyargcount:
+        return False
+    return code.co_argcount - len(f.__defaults__ or ()) <= len(args) <= \
+        code.co_argcount
+
+
+def _runs_hooks(gradient):
+    """Does the code of `gradient` (a Derivative), or a callee's, run a
+    gradient hook (`with s2sad.grad_of(...)`)? Kept on its generated
+    function, whose guard covers the callees."""
+    try:
+        instance = gradient._fresh_instance()
+    except errors.S2SADError:
+        return True  # (refused in reverse mode: the sweep says why)
+    found = getattr(instance, "runs_hooks", None)
+    if found is None:
+        found = instance.runs_hooks = reverse.HOOK_COMMENT in \
+            derive.source_of(instance)
+    return found
+
+
+def _hessian_compiled(f, *args, argnums, has_aux, fallback, python,
+                      backend="numba"):
     """hessian's with backend='numba' (see `hessian`); `python`: the
     Python Hessian, for arguments at argnums that are not real numbers, an
     output that is not a real number (it says so), and calls the compiled
-    code cannot take (keyword-only arguments)."""
+    code cannot take (keyword-only arguments). (`backend`="python": the
+    same sweeps, not compiled.)"""
     positions = (argnums,) if isinstance(argnums, int) else argnums
     if not all(runtime.is_number(args[i]) for i in positions):
         return python(*args)
     _check_inputs(f, args, positions, False, False, "hessian")
     unique = tuple(dict.fromkeys(positions))  # (argnums=(0, 0): one block)
-    second = _second_derivative(f, args, unique, fallback)
+    second = _second_derivative(f, args, unique, fallback, backend=backend)
     if second is None:
         return python(*args)
     entries, aux = {}, None
@@ -1981,7 +2068,8 @@ def _second_entry(out, f, has_aux):
     return value, entry
 
 
-def _second_derivative(f, args, positions, fallback, outer=None):
+def _second_derivative(f, args, positions, fallback, outer=None,
+                       backend="numba"):
     """The second derivative of `f` at `args` along two directions, by
     forward over forward mode compiled by Numba: a function of (i, j)
     giving `((value, tangent), (its tangent))` for the inner tangent the
@@ -2006,7 +2094,7 @@ def _second_derivative(f, args, positions, fallback, outer=None):
         return None
     first = derive.derive(fn, shifted, mode="forward", owned=True)
     second = derive.derive(first, shifted, mode="forward", owned=True,
-                           backend="numba", fallback=fallback)
+                           backend=backend, fallback=fallback)
     units = [tuple(float(m == n) for m in range(len(positions)))
              for n in range(len(positions))]
 

@@ -187,3 +187,121 @@ def test_a_count_passed_to_a_backward_sweep_has_no_tangent(tmp_path,
             assert s2sad.jvp(s2sad.grad(f), (x,), (1.0,))[1] == \
                 pytest.approx(want)
             assert s2sad.grad(s2sad.grad(f))(x) == pytest.approx(want)
+
+
+def black_scholes(S, K, T, r, sigma):
+    d1 = (math.log(S / K) + (r + 0.5 * sigma ** 2) * T) / (sigma * T ** 0.5)
+    d2 = d1 - sigma * T ** 0.5
+    cdf = [0.5 * (1.0 + math.erf(d / 2.0 ** 0.5)) for d in (d1, d2)]
+    return S * cdf[0] - K * math.exp(-r * T) * cdf[1]
+
+
+def _floats_hessian_is_by_entries(monkeypatch):
+    """Record the Hessians taken by forward over forward mode, entry by
+    entry (of numbers), rather than by one sweep over the gradient."""
+    from s2sad import api
+    taken, by_entries = [], api._hessian_compiled
+
+    def spy(*args, **kwargs):
+        taken.append(kwargs.get("backend"))
+        return by_entries(*args, **kwargs)
+    monkeypatch.setattr(api, "_hessian_compiled", spy)
+    return taken
+
+
+FLOAT_CASES = [name for name, (_, args, argnums) in loop_corpus.CASES.items()
+               if any(isinstance(args[a], float) for a in argnums)]
+
+
+@pytest.mark.parametrize("name", FLOAT_CASES)
+def test_a_hessian_of_floats_is_taken_entry_by_entry(name, monkeypatch):
+    # forward over forward mode on numbers, one sweep per entry of the
+    # upper triangle: the same Hessian as the sweep over the gradient
+    # (given 0-d arrays), and as differences of gradients
+    func, args, argnums = loop_corpus.CASES[name]
+    taken = _floats_hessian_is_by_entries(monkeypatch)
+    floats = tuple(a for a in argnums if isinstance(args[a], float))
+    H = s2sad.hessian(func, argnums=floats)(*args)
+    assert taken == ["python"]
+    arrays = [np.asarray(a) if isinstance(a, float) else a for a in args]
+    swept = s2sad.hessian(func, argnums=floats)(*arrays)
+    for i, a in enumerate(floats):
+        row = np.array([H[i][j] for j in range(len(floats))])
+        np.testing.assert_allclose(row, np.array(swept[i], dtype=float),
+                                   rtol=1e-12, atol=1e-12)
+        differences = [_gradient_step(func, args, a, b) for b in floats]
+        scale = max(1.0, np.abs(row).max())
+        np.testing.assert_allclose(row, differences, rtol=1e-6,
+                                   atol=1e-7 * scale)
+        assert all(H[i][j].shape == () and H[i][j].dtype == np.float64
+                   for j in range(len(floats)))
+
+
+def _gradient_step(func, args, a, b, eps=1e-5):
+    """d/d args[b] of the gradient with respect to args[a], by central
+    differences."""
+    g = s2sad.grad(func, argnums=a)
+    plus, minus = list(args), list(args)
+    plus[b] += eps
+    minus[b] -= eps
+    return (g(*plus) - g(*minus)) / (2 * eps)
+
+
+def test_a_hessian_of_five_floats_and_of_numpy_floats(monkeypatch):
+    taken = _floats_hessian_is_by_entries(monkeypatch)
+    args = (100.0, 95.0, 0.5, 0.03, 0.2)
+    H = s2sad.hessian(black_scholes, argnums=(0, 1, 2, 3, 4))(*args)
+    swept = s2sad.hessian(black_scholes, argnums=(0, 1, 2, 3, 4))(
+        *map(np.asarray, args))
+    np.testing.assert_allclose(np.array(H, dtype=float),
+                               np.array(swept, dtype=float), rtol=1e-10)
+    gamma = s2sad.hessian(black_scholes)(*map(np.float64, args))
+    np.testing.assert_allclose(gamma, H[0][0], rtol=1e-15)
+    assert taken == ["python", "python"]
+    # more inputs than that: the sweep over the gradient
+    many = s2sad.hessian(lambda *xs: black_scholes(*xs[:5]) * xs[5] ** 2,
+                         argnums=tuple(range(6)))
+    many(*args, 1.0)
+    assert taken == ["python", "python"]
+
+
+def test_a_hessian_of_floats_keeps_the_hooks_and_rules_of_the_gradient(
+        monkeypatch):
+    # forward mode runs no gradient hook, and a custom_vjp with no jvp has
+    # no forward mode: those Hessians are of the gradient, as before
+    taken = _floats_hessian_is_by_entries(monkeypatch)
+
+    def hooked(x, y):
+        h = x * x * y
+        with s2sad.grad_of(h) as dh:
+            dh = dh * 3.0
+        return h + y
+
+    assert s2sad.hessian(hooked, argnums=(0, 1))(1.5, 2.0) == \
+        s2sad.hessian(hooked, argnums=(0, 1))(np.asarray(1.5),
+                                               np.asarray(2.0))
+    assert s2sad.hessian(hooked)(1.5, 2.0) == 3.0 * 2 * 2.0
+    assert taken == []
+
+    @s2sad.custom_vjp
+    def cube(x):
+        return x ** 3
+
+    cube.defvjp(lambda x: (x ** 3, x), lambda x, g: (3.0 * x * x * g,))
+
+    def uses(x):
+        return cube(x) * 2.0
+    assert s2sad.hessian(uses)(2.0) == pytest.approx(24.0, rel=1e-15)
+    assert taken == ["python"]  # (tried, and refused in forward mode)
+
+
+def test_a_hessian_of_floats_inside_a_differentiated_function():
+    # differentiated as the sweep over the gradient, which binds the same
+    # values (the closure's a)
+    def curvature(a):
+        return s2sad.hessian(lambda x: a * x ** 3 * math.sin(x))(1.5)
+    a, h = 0.7, 1e-6
+    expected = (curvature(a + h) - curvature(a - h)) / (2 * h)
+    assert s2sad.grad(curvature)(a) == pytest.approx(expected, rel=1e-8)
+    assert s2sad.jvp(curvature, (a,), (1.0,))[1] == pytest.approx(
+        expected, rel=1e-8)
