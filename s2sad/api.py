@@ -1519,6 +1519,9 @@ class _Transformed(functools.partial):
             "argnum", ()))  # (a Hessian's rows check their own)
         _refuse_dataclasses(self.what or self.func.__name__.lstrip("_"),
                             self.args[0], args, argnums)
+        if kwargs and self.func in (_jacfwd, _jacrev, _elementwise_grad):
+            return self.func(_with_keywords(self.args[0], kwargs),
+                             *self.args[1:], *args, **self.keywords)
         return super().__call__(*args, **kwargs)
 
 
@@ -1531,27 +1534,33 @@ class _Jacobian(_Transformed):
         # the mode, chosen by running f once, kept per shape of the
         # arguments (it decides only the time a Jacobian takes, never its
         # value)
+        f = _with_keywords(self.args[0], kwargs)
         kinds = _argument_kinds(args) if not kwargs else None
         modes = self.__dict__.setdefault("_modes", {})
         self.mode = modes.get(kinds) if kinds is not None else None
         if self.mode is None:
-            self.mode = _jacobian_mode(self.args[0], args, self.keywords[
-                "argnums"], ties="forward", has_aux=self.keywords["has_aux"])
+            self.mode = _jacobian_mode(f, args, self.keywords["argnums"],
+                                       ties="forward",
+                                       has_aux=self.keywords["has_aux"])
             if kinds is not None and len(modes) < 64:
                 modes[kinds] = self.mode
         # (what _Transformed.__call__ does, in this one entry point)
-        _refuse_dataclasses("jacobian", self.args[0], args,
-                            self.keywords["argnums"])
+        _refuse_dataclasses("jacobian", f, args, self.keywords["argnums"])
         try:
-            return self.func(*self.args, *args, mode=self.mode,
-                             **self.keywords, **kwargs)
+            return self.func(f, *args, mode=self.mode, **self.keywords)
         except errors.UnsupportedCallError as exc:
             # a custom_vjp with no jvp: reverse mode, which it has
             if getattr(exc, "missing_mode", None) != self.mode:
                 raise
         self.mode = "reverse"
-        return self.func(*self.args, *args, mode=self.mode, **self.keywords,
-                         **kwargs)
+        return self.func(f, *args, mode=self.mode, **self.keywords)
+
+
+def _with_keywords(f, kwargs):
+    """`f` with the keyword arguments of a call of a Jacobian bound to it:
+    they are not differentiated (as JAX's), only the positional arguments
+    argnums names."""
+    return functools.partial(f, **kwargs) if kwargs else f
 
 
 @_located
@@ -1742,8 +1751,8 @@ def _jacobian_dtype(x, complex_=False):
     """The dtype of a Jacobian's block for input x: complex for a complex
     one, x's own float or complex dtype (float32 stays float32, complex64
     complex64), else float64."""
-    if complex_:
-        return np.result_type(x, np.complex64)
+    if complex_:  # (of a Python number, as NumPy holds it: double)
+        return np.result_type(np.asarray(x).dtype, np.complex64)
     dtype = getattr(x, "dtype", None)
     return dtype if dtype is not None and dtype.kind == "f" else \
         np.dtype(float)
@@ -1964,7 +1973,7 @@ def hessian(fun: Callable, argnums: Argnums = 0, has_aux: bool = False,
 _NUMBERS_AT_MOST = 8  # inputs of a Hessian by entries (k (k + 1) / 2 sweeps)
 
 
-def _hessian_of_numbers(bound, *args, argnums, has_aux, python):
+def _hessian_of_numbers(bound, *args, argnums, has_aux, python, **kwargs):
     """hessian's where every argument at argnums is a float (or a NumPy
     float64), at most _NUMBERS_AT_MOST of them: each entry of the upper
     triangle is one sweep of the jvp of the jvp, code on numbers that keeps
@@ -1976,6 +1985,8 @@ def _hessian_of_numbers(bound, *args, argnums, has_aux, python):
     the Hessian by one sweep of vector mode over the gradient. (`bound`:
     what `python` binds, the gradient, or its rows of jacfwds of
     gradients.)"""
+    if kwargs:  # (bound, not differentiated: see `_with_keywords`)
+        return python(*args, **kwargs)
     gradients = tuple(row.args[0] for row in bound) if isinstance(
         bound, tuple) else (bound,)
     f = gradients[0].fun
@@ -1998,16 +2009,15 @@ def _hessian_of_numbers(bound, *args, argnums, has_aux, python):
 
 def _fits(f, args):
     """Is `f` a plain function that takes `args` positionally, and only
-    them (no `*args`, `**kwargs` or keyword-only parameters)? (Anything
-    else goes through the sweep over the gradient, which binds and refuses
-    calls as a gradient does.)"""
+    them (no defaults, `*args`, `**kwargs` or keyword-only parameters:
+    the jvp of its jvp takes its tangents after them)? (Anything else goes
+    through the sweep over the gradient, which binds and refuses calls as
+    a gradient does.)"""
     code = getattr(f, "__code__", None)
-    if f.__class__ is not types.FunctionType or code.co_flags & (
-            inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or \
-            code.co_kwonlyargcount:
-        return False
-    return code.co_argcount - len(f.__defaults__ or ()) <= len(args) <= \
-        code.co_argcount
+    return f.__class__ is types.FunctionType and not code.co_flags & (
+        inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) and not \
+        code.co_kwonlyargcount and not f.__defaults__ and \
+        len(args) == code.co_argcount
 
 
 def _runs_hooks(gradient):
@@ -2104,8 +2114,8 @@ def _second_derivative(f, args, positions, fallback, outer=None,
     return call
 
 
-def _hessian_blocks(rows, *args, has_aux=False):
-    out = [row(*args) for row in rows]
+def _hessian_blocks(rows, *args, has_aux=False, **kwargs):
+    out = [row(*args, **kwargs) for row in rows]
     if has_aux:
         return tuple(r[0] for r in out), out[0][1]
     return tuple(out)

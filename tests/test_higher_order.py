@@ -305,3 +305,30 @@ def test_a_hessian_of_floats_inside_a_differentiated_function():
     assert s2sad.grad(curvature)(a) == pytest.approx(expected, rel=1e-8)
     assert s2sad.jvp(curvature, (a,), (1.0,))[1] == pytest.approx(
         expected, rel=1e-8)
+
+
+def test_a_hessian_of_floats_with_defaults_and_keywords():
+    # (the sweep over the gradient takes what forward over forward mode
+    # would bind in other places: defaults, keywords)
+    def scaled(x, y=2.0):
+        return x ** 3 * y
+
+    def mixed(x, y):
+        return x ** 3 * y + math.sin(x * y)
+    assert s2sad.hessian(scaled)(0.7) == pytest.approx(8.4, rel=1e-15)
+    assert s2sad.hessian(scaled)(0.7, 3.0) == pytest.approx(12.6, rel=1e-15)
+    expected = 6 * 0.7 - math.sin(0.7)
+    assert s2sad.hessian(mixed)(0.7, y=1.0) == pytest.approx(expected,
+                                                             rel=1e-14)
+    assert s2sad.hessian(mixed, (0,))(0.7, y=1.0)[0][0] == pytest.approx(
+        expected, rel=1e-14)
+    slope = 3 * 0.49 + math.cos(0.7)
+    for transform in (s2sad.jacfwd, s2sad.jacrev, s2sad.jacobian):
+        assert transform(mixed)(0.7, y=1.0) == pytest.approx(slope,
+                                                             rel=1e-14)
+
+
+def test_a_holomorphic_hessian_of_a_python_complex_is_double():
+    H = s2sad.hessian(lambda z: z ** 4, holomorphic=True)(0.3 + 0.4j)
+    assert H.dtype == np.complex128
+    assert H == pytest.approx(12.0 * (0.3 + 0.4j) ** 2, rel=1e-15)

@@ -313,6 +313,10 @@ def test_has_aux_and_holomorphic(make):
     z = np.array([0.3 + 0.2j, -0.1 + 0.5j])
     jac = make(lambda z: z ** 3, holomorphic=True)(z)
     np.testing.assert_allclose(jac, np.diag(3.0 * z ** 2), rtol=1e-14)
+    # a Python complex is double precision, as NumPy holds it
+    jac = make(lambda z: z ** 4, holomorphic=True)(0.3 + 0.4j)
+    assert jac.dtype == np.complex128
+    assert jac == pytest.approx(4.0 * (0.3 + 0.4j) ** 3, rel=1e-15)
 
 
 def test_jacobian_with_aux_chooses_its_mode_by_the_output_alone():
