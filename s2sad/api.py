@@ -1991,7 +1991,8 @@ def _hessian_of_numbers(bound, *args, argnums, has_aux, python, **kwargs):
         bound, tuple) else (bound,)
     f = gradients[0].fun
     positions = (argnums,) if isinstance(argnums, int) else argnums
-    if not _fits(f, args) or len(set(positions)) > _NUMBERS_AT_MOST or \
+    if f.__class__ is not types.FunctionType or \
+            len(set(positions)) > _NUMBERS_AT_MOST or \
             not all(args[i].__class__ is float or
                     args[i].__class__ is np.float64
                     for i in positions if -len(args) <= i < len(args)) or \
@@ -2007,17 +2008,16 @@ def _hessian_of_numbers(bound, *args, argnums, has_aux, python, **kwargs):
     return python(*args)
 
 
-def _fits(f, args):
-    """Is `f` a plain function that takes `args` positionally, and only
-    them (no defaults, `*args`, `**kwargs` or keyword-only parameters:
-    the jvp of its jvp takes its tangents after them)? (Anything else goes
-    through the sweep over the gradient, which binds and refuses calls as
-    a gradient does.)"""
-    code = getattr(f, "__code__", None)
-    return f.__class__ is types.FunctionType and not code.co_flags & (
+def _takes_positionally(fn, values):
+    """Does `fn` take `values` positionally, one per parameter, with no
+    defaults, `*args`, `**kwargs` or keyword-only parameters? Its jvp, and
+    the jvp of that, then take their tangents positionally after them
+    (after a default, generated code takes them by name)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and not code.co_flags & (
         inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) and not \
-        code.co_kwonlyargcount and not f.__defaults__ and \
-        len(args) == code.co_argcount
+        code.co_kwonlyargcount and not fn.__defaults__ and \
+        len(values) == code.co_argcount
 
 
 def _runs_hooks(gradient):
@@ -2100,7 +2100,7 @@ def _second_derivative(f, args, positions, fallback, outer=None,
         except (TypeError, ValueError):
             return None
         values = None if bound.kwargs else bound.args
-    if items or values is None:
+    if items or values is None or not _takes_positionally(fn, values):
         return None
     first = derive.derive(fn, shifted, mode="forward", owned=True)
     second = derive.derive(first, shifted, mode="forward", owned=True,

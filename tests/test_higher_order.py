@@ -258,10 +258,12 @@ def test_a_hessian_of_five_floats_and_of_numpy_floats(monkeypatch):
     gamma = s2sad.hessian(black_scholes)(*map(np.float64, args))
     np.testing.assert_allclose(gamma, H[0][0], rtol=1e-15)
     assert taken == ["python", "python"]
-    # more inputs than that: the sweep over the gradient
-    many = s2sad.hessian(lambda *xs: black_scholes(*xs[:5]) * xs[5] ** 2,
-                         argnums=tuple(range(6)))
-    many(*args, 1.0)
+    # more inputs than 8: the sweep over the gradient
+    def nine(S, K, T, r, sigma, a, b, c, d):
+        return black_scholes(S, K, T, r, sigma) * a * b * c * d ** 2
+    many = s2sad.hessian(nine, argnums=tuple(range(9)))(*args, 1.0, 1.0, 1.0,
+                                                         1.0)
+    assert many[0][0] == pytest.approx(H[0][0], rel=1e-10)
     assert taken == ["python", "python"]
 
 

@@ -215,6 +215,18 @@ def test_a_hessian_by_central_differences_of_the_gradient():
                                                    abs=1e-8)
 
 
+def test_a_hessian_of_a_function_with_defaults_takes_the_python_one():
+    # its jvp takes the tangents by name after the default, which the
+    # second derivative's call (and Numba's kernel) cannot: the Python
+    # Hessian, as for other calls the compiled code cannot take
+    def scaled(x, y=2.0):
+        return x ** 3 * y
+    assert s2sad.hessian(scaled, backend="numba")(0.7) == pytest.approx(
+        8.4, rel=1e-15)
+    assert s2sad.hessian(scaled, backend="numba")(0.7, 3.0) == \
+        pytest.approx(12.6, rel=1e-15)
+
+
 def test_a_hessian_with_aux_and_of_numpy_floats():
     def loss(x, y):
         return x * x * y + math.cos(x * y), x - y
