@@ -1993,9 +1993,9 @@ def _hessian_of_numbers(bound, *args, argnums, has_aux, python, **kwargs):
     positions = (argnums,) if isinstance(argnums, int) else argnums
     if f.__class__ is not types.FunctionType or \
             len(set(positions)) > _NUMBERS_AT_MOST or \
-            not all(args[i].__class__ is float or
-                    args[i].__class__ is np.float64
-                    for i in positions if -len(args) <= i < len(args)) or \
+            not all(-len(args) <= i < len(args) and (
+                args[i].__class__ is float or args[i].__class__ is np.float64)
+                for i in positions) or \
             any(map(_runs_hooks, gradients)):
         return python(*args)
     try:
@@ -2043,8 +2043,9 @@ def _hessian_compiled(f, *args, argnums, has_aux, fallback, python,
     code cannot take (keyword-only arguments). (`backend`="python": the
     same sweeps, not compiled.)"""
     positions = (argnums,) if isinstance(argnums, int) else argnums
-    if not all(runtime.is_number(args[i]) for i in positions):
-        return python(*args)
+    if not all(-len(args) <= i < len(args) and runtime.is_number(args[i])
+               for i in positions):
+        return python(*args)  # (which refuses an argnums past the call's)
     _check_inputs(f, args, positions, False, False, "hessian")
     unique = tuple(dict.fromkeys(positions))  # (argnums=(0, 0): one block)
     second = _second_derivative(f, args, unique, fallback, backend=backend)

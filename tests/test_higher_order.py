@@ -334,3 +334,16 @@ def test_a_holomorphic_hessian_of_a_python_complex_is_double():
     H = s2sad.hessian(lambda z: z ** 4, holomorphic=True)(0.3 + 0.4j)
     assert H.dtype == np.complex128
     assert H == pytest.approx(12.0 * (0.3 + 0.4j) ** 2, rel=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_a_hessian_of_floats_missing_an_argument_is_refused(backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
+
+    def f(x, y):
+        return x * x * y
+    for argnums in ((0, 1), 1):
+        with pytest.raises(s2sad.S2SADError,
+                           match="argnums=1 does not name an argument"):
+            s2sad.hessian(f, argnums, backend=backend)(0.5)
