@@ -131,6 +131,16 @@ def _copy_of_restored(stmt, defs, need, own):
         source.name not in own
 
 
+def _plan_cost(plan):
+    """The time one iteration of a plan of `restore` costs, in arithmetic
+    operations: a tape entry (pushed, popped, and a number kept alive) as
+    three, a call (`math.sin`) as two."""
+    need, recompute, _ = plan
+    return 3 * len(need) + sum(
+        1 if s.fn in _ARITHMETIC or s.fn is ssa.identity else 2
+        for s in recompute)
+
+
 def _runtime_calls(stmts, runtime_name, helpers=None, weight=1,
                    counts=lambda call: True):
     """How many calls of s2sad's runtime helpers (the module generated code
@@ -1266,20 +1276,15 @@ class _Reverse(Transform):
                 own |= defined_in(region.test_body)
         invariant = self.loop_invariants(self.loops[0], block) \
             if place == "end" else set()
-        need = (_reads(reverse_code) & own) - invariant
-        recompute = []
-        for stmt in reversed(block):
-            if isinstance(stmt, ssa.Assign) and stmt.target in need \
-                    and (_copy_of_restored(stmt, defs, need, own)
-                         or self.recomputable(stmt)
-                         or self.read_again(stmt, own, region)):
-                recompute.insert(0, stmt)
-                need.discard(stmt.target)
-                operands = {o.name for o in stmt.operands()
-                            if isinstance(o, ssa.Var) and o.name in own}
-                self.invariants |= operands & invariant
-                need |= operands - invariant
-        self.invariants |= _reads(reverse_code) & invariant
+        read = _reads(reverse_code)
+        # two plans: recompute every number that can be (the least tape),
+        # or only those made of what is restored anyway (the least work);
+        # the cheaper by `_plan_cost` is taken, the first on a tie
+        plans = [self.plan(block, defs, own, invariant, region,
+                           (read & own) - invariant, thrifty)
+                 for thrifty in (False, True)]
+        need, recompute, used = min(plans, key=_plan_cost)
+        self.invariants |= used | (read & invariant)
         taped = sorted(need)
         self.restored = set(taped) | {s.target for s in recompute}
         recomputed = [ssa.render_assign(s) for s in recompute]
@@ -1292,6 +1297,42 @@ class _Reverse(Transform):
                                            "pop", gast.Load()), [], [])
             prologue.append(gast.Assign([_pack(popped, gast.Store())], pop, None))
         return prologue + recomputed
+
+    def plan(self, block, defs, own, invariant, region, need, thrifty):
+        """(need, recompute, invariants): what the backward sweep pops from
+        the tape for one iteration of `block` (or branch), the statements
+        it runs again to make the rest of what it reads (`need` at first),
+        and the loop invariants those read. Recomputed: copies, data read
+        again (`read_again`), and numbers made by cheap operations
+        (`recomputable`); with `thrifty`, only those of the numbers whose
+        operands are restored anyway or made again without the tape, the
+        others taped themselves."""
+        need, recompute, used = set(need), [], set()
+
+        def free(name, depth=4):  # (made again without a tape entry)
+            if name not in own or name in need or name in invariant:
+                return True
+            stmt = defs.get(name)
+            return depth > 0 and stmt is not None and (
+                self.read_again(stmt, own, region) or
+                self.recomputable(stmt)) and all(
+                    free(o.name, depth - 1) for o in stmt.operands()
+                    if isinstance(o, ssa.Var))
+
+        for stmt in reversed(block):
+            if isinstance(stmt, ssa.Assign) and stmt.target in need \
+                    and (_copy_of_restored(stmt, defs, need, own)
+                         or self.recomputable(stmt) and (not thrifty or all(
+                             free(o.name) for o in stmt.operands()
+                             if isinstance(o, ssa.Var)))
+                         or self.read_again(stmt, own, region)):
+                recompute.insert(0, stmt)
+                need.discard(stmt.target)
+                operands = {o.name for o in stmt.operands()
+                            if isinstance(o, ssa.Var) and o.name in own}
+                used |= operands & invariant
+                need |= operands - invariant
+        return need, recompute, used
 
     def tape_of(self, region, place):
         """The tape that the values pushed at `place` of `region` go to:

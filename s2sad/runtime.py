@@ -2299,6 +2299,19 @@ def concatenate_adjoint(g, arrays, axis=0):
     """The adjoint of np.concatenate(arrays, axis) (and of hstack, vstack,
     dstack, column_stack, which join along `axis` after promoting ranks):
     `g` cut back into pieces shaped like `arrays`."""
+    if axis == 0 and g.__class__ is _ndarray and g.dtype.kind == "f" and \
+            arrays.__class__ in (list, tuple):
+        # (the common case, at once: arrays of g's rank joined on axis 0)
+        ndim, start, pieces = g.ndim, 0, []
+        for a in arrays:
+            if a.__class__ is not _ndarray or a.ndim != ndim or \
+                    a.dtype.kind not in "fiub":
+                break
+            stop = start + a.shape[0]
+            pieces.append(g[start:stop])
+            start = stop
+        else:
+            return sequence(pieces)
     if axis is None:
         g, axis = np.ravel(g), 0
         sizes = [size(a) for a in arrays]
