@@ -24,6 +24,15 @@ any version of K (a linear update: the adjoint of a sum reads only
 shapes), nothing is kept: `K_3 = runtime.setitem_owned(K_2, (i, j), v)`.
 A forward sweep (a jvp) never needs them either.
 
+A list's `xs.append(v)`, `xs_2 = runtime.appended(xs_1, v)`, copies the
+list too: a list built in a loop then costs O(n^2). It appends in place,
+`xs_2 = runtime.appended_owned(xs_1, v)`, where the list is the function's
+own and nothing reads any of its versions before the last append has run
+(`sum(xs)` after the loop, not `xs[-1]` in it): what reads it, going
+forward or in the backward sweep, finds it whole, as it was when read. So
+far in a gradient only (a jvp's tangent list is still a new one at each
+append).
+
 This applies where the generated code runs its forward and backward sweep
 once per call (a gradient, a Jacobian-vector product), to arrays made by the
 function (by `np.zeros`, arithmetic, `.copy()`, ...; never an argument or a
@@ -52,7 +61,11 @@ _FRESH = {
     np.linspace, np.concatenate, np.stack, np.vstack, np.hstack, np.tile,
     np.outer, operator.add, operator.sub, operator.mul, operator.truediv,
     operator.floordiv, operator.pow, operator.matmul, operator.neg,
-    operator.mod, runtime.owned_copy, runtime.setitem}
+    operator.mod, runtime.owned_copy, runtime.setitem, ssa.make_list, list,
+    runtime.concatenated, runtime.repeated}
+# the updates that give back the array or list they update
+_UPDATES = {runtime.setitem, runtime.setitem_in_place, runtime.setitem_owned,
+            runtime.appended, runtime.appended_owned}
 _FRESH_METHODS = {"copy", "astype"}
 # what reads no more than the kind of its first operand in its adjoint
 _SHAPE_ONLY = {runtime.setitem, ssa.identity, runtime.overwritten, np.copy,
@@ -86,6 +99,9 @@ def normalize(func):
                                runtime.setitem_owned):
                     stmt = _calling(stmt, runtime.setitem, stmt.target,
                                     stmt.args[:3])
+                if stmt.fn is runtime.appended_owned:
+                    stmt = _calling(stmt, runtime.appended, stmt.target,
+                                    stmt.args)
                 if stmt.fn is runtime.cleared:  # (the optimiser's)
                     stmt = _calling(stmt, runtime.setitem, stmt.target,
                                     [*stmt.args[:2], ssa.Const(0.0)])
@@ -133,7 +149,8 @@ def update_in_place(func, mode):
         for phi in getattr(stmt, "phis", ()):
             defs[phi.target] = phi
     updates = [s for s in ssa.walk(func.body) if isinstance(s, ssa.Assign)
-               and s.fn is runtime.setitem and getattr(s, "unshared", False)
+               and s.fn in (runtime.setitem, runtime.appended)
+               and getattr(s, "unshared", False)
                and isinstance(s.args[0], ssa.Var) and not s.kwargs]
     if not updates:
         return
@@ -151,10 +168,18 @@ def update_in_place(func, mode):
     seen = {chains.find(name) for name in returned}  # by the caller
     chosen = [s for s in updates
               if fresh(s.args[0].name) and chains.find(s.target) not in seen]
+    appends = [s for s in chosen if s.fn is runtime.appended]
+    if appends:
+        # (a gradient's only: a forward sweep makes the zero tangent of a
+        # list without one from the list where it first needs it, later)
+        unread = _read_after_appends(func, chains, appends) \
+            if mode == "reverse" else set()
+        chosen = [s for s in chosen if s.fn is runtime.setitem or
+                  chains.find(s.target) in unread]
     if not chosen:
         return
     kept = set() if mode in ("forward", "vector", "linear") else _restored(
-        func, chains, chosen)
+        func, chains, [s for s in chosen if s.fn is runtime.setitem])
     func.body = _rewrite(func.body, {
         id(s): chains.find(s.target) in kept for s in chosen}, func.namer)
 
@@ -170,19 +195,7 @@ def _restored(func, chains, updates):
     depends on a parameter counts as differentiated."""
     if any(isinstance(s, ssa.GradOf) for s in ssa.walk(func.body)):
         return {chains.find(s.target) for s in updates}
-    order, loops = {}, {}
-
-    def place(stmts, around):
-        for stmt in stmts:
-            order[id(stmt)], loops[id(stmt)] = len(order), around
-            inner = around | {id(stmt)} if isinstance(
-                stmt, (ssa.For, ssa.While)) else around
-            for field in ("test_body", "body", "orelse"):
-                block = getattr(stmt, field, None)
-                if isinstance(block, list) and not isinstance(stmt,
-                                                              ssa.GradOf):
-                    place(block, inner)
-    place(func.body, frozenset())
+    order, loops = _places(func)
     varied = analysis.varied(func, func.all_params)
     users = collections.defaultdict(list)
     for stmt in ssa.walk(func.body):
@@ -216,6 +229,61 @@ def _restored(func, chains, updates):
                 for read in readers(name)):
             kept.add(root)
     return kept
+
+
+def _read_after_appends(func, chains, appends):
+    """The chains (roots) of `appends` of which every version is read only
+    after the last of them has run (in the program's order, and not in a
+    loop around one): only such a list may be appended to in place, as a
+    read of an earlier version, going forward or in the backward sweep,
+    would find the items appended since. Reads are any use but the
+    chain's own links (an update's list, a copy, a join)."""
+    order, loops = _places(func)
+    roots = {chains.find(s.target) for s in appends}
+    last = collections.defaultdict(list)  # root -> its appends
+    for stmt in appends:
+        last[chains.find(stmt.target)].append(stmt)
+    spoilt = set()
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and (
+                stmt.fn in _UPDATES or stmt.fn is ssa.identity):
+            operands = list(stmt.operands())[1:]  # (not the list updated)
+        elif isinstance(stmt, ssa.Assign):
+            operands = list(stmt.operands())
+        else:  # (what is returned, a test, a loop's iterable; joins are
+            # links)
+            operands = [getattr(stmt, field, None)
+                        for field in ("value", "test", "iter", "var")]
+        for operand in operands:
+            if not isinstance(operand, ssa.Var) or \
+                    operand.name not in chains.parent:
+                continue
+            root = chains.find(operand.name)
+            if root in roots and root not in spoilt and any(
+                    order[id(update)] > order[id(stmt)] or
+                    loops[id(update)] & loops[id(stmt)]
+                    for update in last[root]):
+                spoilt.add(root)
+    return roots - spoilt
+
+
+def _places(func):
+    """(order, loops): each statement's place in the program's order, and
+    the loops around it (ids)."""
+    order, loops = {}, {}
+
+    def place(stmts, around):
+        for stmt in stmts:
+            order[id(stmt)], loops[id(stmt)] = len(order), around
+            inner = around | {id(stmt)} if isinstance(
+                stmt, (ssa.For, ssa.While)) else around
+            for field in ("test_body", "body", "orelse"):
+                block = getattr(stmt, field, None)
+                if isinstance(block, list) and not isinstance(stmt,
+                                                              ssa.GradOf):
+                    place(block, inner)
+    place(func.body, frozenset())
+    return order, loops
 
 
 def _reads_value(stmt, name, varied, readers):
@@ -270,8 +338,8 @@ class _Fresh:
             result = False
         elif isinstance(made, ssa.Phi):
             result = all(self.side(o, seen) for o in (made.left, made.right))
-        elif made.fn in (ssa.identity, runtime.setitem):  # the same array
-            result = self.side(made.args[0], seen)
+        elif made.fn in (ssa.identity, runtime.setitem, runtime.appended):
+            result = self.side(made.args[0], seen)  # the same array (list)
         elif any(k == "copy" for k, _ in made.kwargs):
             result = False  # it may give its operand back
         elif isinstance(made.fn, ssa.Method):
@@ -295,8 +363,7 @@ def _chains(defs):
     for name, made in defs.items():
         if isinstance(made, ssa.Phi):
             sides = (made.left, made.right)
-        elif made.fn in (ssa.identity, runtime.setitem,
-                         runtime.setitem_in_place, runtime.setitem_owned):
+        elif made.fn is ssa.identity or made.fn in _UPDATES:
             sides = made.args[:1]
         else:
             continue
@@ -324,7 +391,10 @@ def _rewrite(stmts, chosen, namer):
     """`chosen`: id(update) -> whether its overwritten values are kept."""
     out = []
     for stmt in stmts:
-        if id(stmt) in chosen:
+        if id(stmt) in chosen and stmt.fn is runtime.appended:
+            stmt = _calling(stmt, runtime.appended_owned, stmt.target,
+                            stmt.args)
+        elif id(stmt) in chosen:
             array, index, value = stmt.args
             if chosen[id(stmt)]:
                 old = namer.fresh(f"{array.name}_old")

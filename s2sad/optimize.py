@@ -1526,7 +1526,7 @@ class _Vectors(list):
 
 # the runtime helpers that may write into their first argument
 _IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",
-             "accumulated")
+             "accumulated", "appended_owned")
 
 
 _REACH = 30  # statements `nest` looks ahead for a name's one read

@@ -2880,6 +2880,16 @@ def appended(items, value):
     return list(items) + [value]
 
 
+def appended_owned(items, value):
+    """`items.append(value)` in `items` itself, a list the generated code
+    owns that nothing reads again as it was (see s2sad.inplace); returns
+    items."""
+    if items.__class__ is list:
+        items.append(value)
+        return items
+    return appended(items, value)
+
+
 def concatenated(a, b):
     """`a + b` for lists or tuples (an adjoint, an object array, stays one)."""
     if getattr(a, "dtype", None) == object or getattr(b, "dtype", None) == object:
@@ -2894,7 +2904,17 @@ def concatenated(a, b):
 
 def repeated(items, n):
     """`items * n` for a list or tuple (`[0.0] * n`); an adjoint (an object
-    array) is repeated as a list would be."""
+    array) is repeated as a list would be. An `n` that is no int (an
+    array, with which `*` is NumPy's product) is refused."""
+    if n.__class__ is not int:
+        try:
+            operator.index(n)
+        except TypeError:
+            raise errors.S2SADError(
+                f"`*` of a list or tuple and a {type(n).__name__}: s2sad "
+                "differentiates it as repeating the list, which needs an "
+                "int; for NumPy's product, make the list an array first "
+                "(np.array(...))") from None
     if getattr(items, "dtype", None) == object:
         return sequence(list(items) * n)
     if not isinstance(items, (list, tuple)):
@@ -2984,9 +3004,13 @@ def setitem(x, index, value):
 _COPIED = type("Copied", (), {"__repr__": lambda self: "<copied>"})()
 
 
-def _updatable(x):
-    """Can `x[index] = value` be done in x itself: a writeable array?"""
-    return x.__class__ is np.ndarray and x.flags.writeable
+def _updatable(x, index):
+    """Can `x[index] = value` be done in x itself: a writeable array, or a
+    list written at an int (which keeps its length)?"""
+    if x.__class__ is np.ndarray:
+        return x.flags.writeable
+    return x.__class__ is list and (index.__class__ is int or
+                                    isinstance(index, np.integer))
 
 
 def overwritten(x, index):
@@ -2994,7 +3018,7 @@ def overwritten(x, index):
     sweep to put back (`restore`); for a value that cannot be updated in
     place (a list, a read-only array), a marker: `setitem_in_place` then
     copies it."""
-    if _updatable(x):
+    if _updatable(x, index):
         old = x[index]
         return old.copy() if old.__class__ is np.ndarray else old
     return _COPIED
@@ -3012,7 +3036,7 @@ def setitem_in_place(x, index, value, old):
 def setitem_owned(x, index, value):
     """`x[index] = value` in `x` itself, an array the generated code owns
     and whose overwritten values nothing reads again; returns x."""
-    if _updatable(x):
+    if _updatable(x, index):
         x[index] = value
         return x
     return setitem(x, index, value)
@@ -3022,9 +3046,10 @@ def cleared(g, index):
     """`setitem(g, index, 0.0)`, written into `g` (an adjoint array the
     generated code owns, whose items at `index` were read before as
     numbers) when `index` picks one element (an int per axis): the adjoint
-    of an element assignment in a loop is then O(1), not a copy of g.
-    Anything else (a slice, whose read may be a view of g) is copied."""
-    if g.__class__ is np.ndarray and g.dtype.kind in "fc" and \
+    of an element assignment in a loop is then O(1), not a copy of g (nor
+    of the object array holding a list's adjoints). Anything else (a
+    slice, whose read may be a view of g) is copied."""
+    if g.__class__ is np.ndarray and g.dtype.kind in "fcO" and \
             g.flags.writeable and _is_element(index, g.ndim):
         g[index] = 0.0
         return g
@@ -3033,9 +3058,10 @@ def cleared(g, index):
 
 def owned_adjoint(g):
     """A copy of the adjoint array `g` that a loop then changes in place
-    (`cleared`); an adjoint of another kind (a number, the adjoint of a
-    list or dict), which `cleared` copies anyway, as it is."""
-    if g.__class__ is np.ndarray and g.dtype.kind in "fc":
+    (`cleared`), the object array of a list's adjoints too; an adjoint of
+    another kind (a number, a dict's adjoint), which `cleared` copies
+    anyway, as it is."""
+    if g.__class__ is np.ndarray and g.dtype.kind in "fcO":
         return g.copy()
     return g
 

@@ -819,6 +819,8 @@ class _Lowering:
         if kind != "pop":
             self.emit(self.define(name), helper, [old] + args,
                       callee=self.runtime_call(helper.__name__), node=node)
+            # nothing else holds the list (checked above): see s2sad.inplace
+            self.out[-1].unshared = kind == "append"
             return True
         both = self.emit(self.namer.temp(), helper, [old] + args,
                          callee=self.runtime_call(helper.__name__), node=node)
@@ -1067,6 +1069,16 @@ class _Lowering:
         return stmt.fn in (operator.add, operator.sub, operator.mul,
                            operator.floordiv, operator.mod) and all(
             self.is_int(a) for a in stmt.args)
+
+    def counts_at_run_time(self, count):
+        """May `count`, in `items * count`, be taken for a repetition that
+        `runtime.repeated` checks when it runs (it refuses anything that is
+        not an int, as NumPy's product with an array): a parameter of the
+        user's function, `n` of `[0.0] * n` (not of generated code, whose
+        lists meet arrays)."""
+        return isinstance(count, Var) and count.name in \
+            self.parameter_names and count.name not in self.defs and \
+            not self.source.filename.startswith("<s2sad:")
 
     def is_sequence(self, operand, seen=None):
         """Is `operand` known to be a list or tuple (made by a literal, a
@@ -1463,7 +1475,8 @@ class _Lowering:
                             self.runtime_call("concatenated"))
                 items, count = args if self.is_sequence(args[0]) \
                     else args[::-1]  # (`n * xs`)
-                if not self.is_int(count):
+                if not self.is_int(count) and not self.counts_at_run_time(
+                        count):
                     raise self.error(
                         node, "a list or tuple times a value not known to be "
                         "an int (a repetition, or NumPy's product with an "

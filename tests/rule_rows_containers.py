@@ -53,6 +53,14 @@ ROWS = {
         ("np.stack(OP([x0, x1], x0 * 2.0))", [arr(3), arr(3)], ALL),
         ("np.stack(OP((x0,), x1))", [arr(2), arr(2)], ALL),
     ],
+    # in place, into a list the function made (s2sad.inplace, which makes
+    # it only in a gradient: a forward sweep would make the zero tangent
+    # of a list without tangents after the append)
+    runtime.appended_owned: [
+        ("np.stack(OP([x0, x1], x0 * 2.0))", [arr(3), arr(3)], ALL),
+        ("np.sum(np.array(OP(OP([x0, x1], x1 * x0), x1)) ** 2)",
+         [FLOAT, FLOAT], ALL),
+    ],
     runtime.popped: [
         ("np.stack(OP([x0, x1, 2.0 * x0], 1)[0])", [arr(3), arr(3)], ALL),
         ("OP([x0, x1], -1)[1] * x0", [arr(3), arr(3)], ALL),

@@ -507,9 +507,27 @@ def repeated_by_an_argument(x, n):
     return np.sum(w * np.linspace(1.0, 2.0, n))
 
 
-def test_a_list_times_a_count_not_known_as_an_int_is_refused():
-    # (a repetition, or NumPy's product with an array: known only when it
-    # runs, and differentiated differently)
+def repeated_by_a_product(x, scale):
+    w = [x[2]] * (scale * 2.0)
+    return np.sum(w)
+
+
+def test_a_list_times_a_count_given_as_an_argument_is_a_repetition():
+    # `[x[2]] * n` with n an argument: a repetition when n is an int, as
+    # Python's; NumPy's product with an array n is refused when it runs,
+    # at the line (the two are differentiated differently)
+    x = np.array([0.7, -1.3, 0.4])
+    for n in (3, np.int64(3), 0):
+        g = s2sad.grad(repeated_by_an_argument)(x, n)
+        np.testing.assert_allclose(
+            g, s2sad.grad(repeated_by_an_argument, optimize=False)(x, n),
+            rtol=1e-14)
+    s2sad.check_grads(repeated_by_an_argument, (x, 3), argnums=0)
+    with pytest.raises(errors.S2SADError, match=(
+            r"test_containers.py:\d+: `\*` of a list or tuple and a ndarray")):
+        s2sad.grad(repeated_by_an_argument)(x, np.array([1.0, 2.0, 3.0]))
+    # a count the function computes, not known to be an int, is refused
+    # where the code is generated
     with pytest.raises(errors.UnsupportedSyntaxError,
                        match="not known to be an int"):
-        s2sad.grad(repeated_by_an_argument)(np.array([0.7, -1.3, 0.4]), 3)
+        s2sad.grad(repeated_by_a_product)(x, 1.5)

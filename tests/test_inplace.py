@@ -9,6 +9,7 @@ values never change, and, from the generated code, that no copy of the
 whole array is made or taped per element.
 """
 
+import math
 import re
 
 import numpy as np
@@ -565,3 +566,154 @@ def test_an_array_without_adjoint_changed_after_a_derivative_read_it(f):
     np.testing.assert_allclose(g, s2sad.vjp(f, u)[1](1.0)[0], rtol=1e-13)
     s2sad.check_grads(f, (u,), modes=("fwd", "rev"))
     s2sad.check_grads(f, (u,), order=2)
+
+
+# ---- lists built by `.append()` --------------------------------------------
+
+def trajectory_sum(x, n):
+    xs = []
+    for _ in range(n):
+        x = x * 0.97 + 0.1 * math.sin(x)
+        xs.append(x)
+    return sum(xs) + 0.5 * np.sum(np.array(xs) ** 2)
+
+
+def last_read_in_loop(x, n):
+    xs = [x]
+    for _ in range(n):
+        xs.append(0.9 * xs[-1] + math.cos(xs[-1]))
+    return sum(xs)
+
+
+def copied_then_extended(x, ys):
+    zs = list(ys)
+    for y in ys:
+        zs.append(x * y)
+    return sum(zs) * x
+
+
+def returned_list(x, n):
+    xs = []
+    for k in range(n):
+        xs.append(x * k)
+    return np.sum(np.array(xs) ** 2), xs
+
+
+def appended_in_branches(x, n):
+    xs = [x]
+    for k in range(n):
+        if k % 2:
+            xs.append(x * k)
+        else:
+            xs.append(math.sin(x) + k)
+    return np.prod(np.array(xs))
+
+
+LISTS = [(trajectory_sum, (0.4, 30)), (last_read_in_loop, (0.3, 12)),
+         (copied_then_extended, (0.7, [1.0, -2.0, 0.5])),
+         (appended_in_branches, (0.8, 7))]
+
+
+@pytest.mark.parametrize("f, args", LISTS, ids=lambda v: getattr(
+    v, "__name__", ""))
+def test_lists_appended_in_place_give_the_derivatives(f, args):
+    kept = [list(a) if isinstance(a, list) else a for a in args]
+    value, g = s2sad.value_and_grad(f)(*args)
+    assert value == f(*args)
+    assert g == pytest.approx(s2sad.grad(f, optimize=False)(*args),
+                              rel=1e-13)
+    assert list(args) == kept  # (the caller's list unchanged)
+    s2sad.check_grads(f, args, argnums=0)
+    s2sad.check_grads(f, args, argnums=0, order=2)
+    assert s2sad.grad(f)(*args) == g  # (again: nothing left changed)
+
+
+def test_a_list_built_in_a_loop_is_appended_to_in_place():
+    # read only after the loop: one list, not a copy per append (O(n), not
+    # O(n^2)); read in the loop (`xs[-1]`), the backward sweep would find
+    # the later items in it: a new list per append, as before
+    built = s2sad.grad(trajectory_sum).source
+    assert "runtime.appended_owned(" in built and \
+        "runtime.appended(" not in built
+    for f in (copied_then_extended, appended_in_branches):
+        assert "runtime.appended(" not in s2sad.grad(f).source
+    read = s2sad.grad(last_read_in_loop).source
+    assert "runtime.appended_owned(" not in read
+    # a jvp's tangents: new lists; a returned list: never changed later
+    assert "appended_owned" not in s2sad.show(trajectory_sum, mode="forward")
+    grad = s2sad.grad(returned_list, has_aux=True)
+    g, xs = grad(0.5, 4)
+    assert xs == [0.0, 0.5, 1.0, 1.5] and "appended_owned" not in grad.source
+
+
+# ---- lists written at an index -------------------------------------------
+
+def filled_list(x, n):
+    out = [0.0 for _ in range(n)]
+    for i in range(n):
+        x = x * 0.97 + 0.1 * math.sin(x)
+        out[i] = x
+    return sum(out)
+
+
+def recurrence_in_a_list(x, ys):
+    out = [0.0] * len(ys)
+    out[0] = x
+    for i in range(1, len(ys)):
+        out[i] = out[i - 1] * math.sin(x) + ys[i] * out[i - 1] ** 2
+    return sum(out)
+
+
+def written_twice(x, n):
+    out = [x, 2.0 * x, 0.5]
+    for i in range(n):
+        out[i % 3] = out[i % 3] * x + out[(i + 1) % 3]
+    return out[0] * out[1] - out[2]
+
+
+def rows_of_a_list(W, n):
+    rows = [np.ones(W.shape[0]) for _ in range(n)]
+    for i in range(1, n):
+        rows[i] = np.tanh(W @ rows[i - 1])
+    return np.sum(rows[-1] ** 2) + 0.5 * np.sum(rows[1])
+
+
+WRITTEN_LISTS = [(filled_list, (0.4, 25)),
+                 (recurrence_in_a_list, (0.3, [0.0, 0.2, -0.1, 0.4, 0.3])),
+                 (written_twice, (0.9, 7))]
+
+
+@pytest.mark.parametrize("f, args", WRITTEN_LISTS, ids=lambda v: getattr(
+    v, "__name__", ""))
+def test_lists_written_in_place_give_the_derivatives(f, args):
+    kept = [list(a) if isinstance(a, list) else a for a in args]
+    value, g = s2sad.value_and_grad(f)(*args)
+    assert value == f(*args)
+    assert g == pytest.approx(s2sad.grad(f, optimize=False)(*args),
+                              rel=1e-13)
+    assert list(args) == kept
+    s2sad.check_grads(f, args, argnums=0)
+    s2sad.check_grads(f, args, argnums=0, order=2)
+    assert s2sad.grad(f)(*args) == g
+
+
+def test_a_list_of_arrays_written_in_place_gives_the_derivatives():
+    W = np.random.default_rng(5).standard_normal((3, 3)) * 0.5
+    g = s2sad.grad(rows_of_a_list)(W, 4)
+    np.testing.assert_allclose(
+        g, s2sad.grad(rows_of_a_list, optimize=False)(W, 4), rtol=1e-13)
+    s2sad.check_grads(rows_of_a_list, (W, 4), argnums=0)
+
+
+def test_a_list_written_in_a_loop_is_not_copied_per_item():
+    # each write goes into the list itself, and its adjoint's item is
+    # zeroed in the object array holding the adjoints (O(1) a step)
+    forward, backward = s2sad.grad(filled_list).source.split("reversed(")
+    assert "runtime.setitem_owned(" in forward and \
+        "runtime.setitem(" not in forward
+    assert "runtime.cleared(" in backward
+    # where an adjoint reads the items, what a write overwrote is kept and
+    # put back
+    source = s2sad.grad(recurrence_in_a_list).source
+    assert "runtime.setitem_in_place(" in source and \
+        "runtime.restore(" in source

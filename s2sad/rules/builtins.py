@@ -71,20 +71,23 @@ def min_fwd(z, x, y):
 
 # ---- lists (s2sad's SSA form updates them by copying, see runtime) ----
 
-takes_sequences(runtime.appended, runtime.popped,
+takes_sequences(runtime.appended, runtime.appended_owned, runtime.popped,
                 runtime.inserted, runtime.concatenated, runtime.repeated,
                 runtime.repeated_adjoint,
                 builtins.list, builtins.tuple, builtins.sum, builtins.len)
 
 
-@adjoint(runtime.appended)
+@adjoint(runtime.appended, runtime.appended_owned)
 def appended_rev(y, items, value):
     d[items] = d[y][:-1]
     d[value] = d[y][-1]
 
 
-@tangent(runtime.appended, structural=True, directions=True)
+@tangent(runtime.appended, runtime.appended_owned, structural=True,
+         directions=True)
 def appended_fwd(y, items, value):
+    # (the tangent list a new one: what holds the tangents is not known
+    # to be owned)
     d[y] = runtime.appended(d[items], d[value])
 
 
