@@ -2507,7 +2507,8 @@ def as_kind_of(g, x):
     those of g's real part, or of g, either way. (For a list or tuple x,
     item by item.)"""
     if g.__class__ is np.ndarray and x.__class__ is np.ndarray and \
-            g.dtype.kind == "f" and x.dtype.kind in "fiub":
+            g.dtype.kind == "f" and x.dtype.kind in "fiub" or \
+            g.__class__ in _REAL_SCALARS and x.__class__ in _REAL_SCALARS:
         return g  # the common cases, at once
     if _is_sequence(x) and _is_sequence(g) and len(g) == len(x):
         if _is_complex(g) or _is_complex(x) or getattr(
@@ -2832,7 +2833,13 @@ def clip_high(x, low, high):
 
 def balanced_max_partial(a, b):
     """The partial of max(a, b) w.r.t. a: 1 where a wins, 1/2 on ties."""
+    if a.__class__ in _REAL_SCALARS and b.__class__ in _REAL_SCALARS:
+        # (two numbers, at once: a number, 0 where either is nan)
+        return 1.0 if a > b else 0.5 if a == b else 0.0
     return np.where(np.greater(a, b), 1.0, np.where(np.equal(a, b), 0.5, 0.0))
+
+
+_REAL_SCALARS = (float, int, np.float64)
 
 
 # ---- containers: s2sad's SSA form never changes a list, dict or array in

@@ -397,3 +397,37 @@ def test_a_parameter_vector_unpacked_and_data_read_by_index_are_vectors():
     s2sad.check_grads(ar_residuals, (params, y), argnums=0, order=2)
     with pytest.raises(ValueError):
         grad(np.array([0.6, 0.1, 0.2]), y)  # (as the unpacking raises)
+
+
+def running_peak_max(mu, zs):
+    p = peak = 1.0
+    for z in zs:
+        p = p * math.exp(mu + z)
+        peak = max(peak, p)
+    return peak - min(p, 0.5 * peak)
+
+
+def running_peak_if(mu, zs):
+    p = peak = 1.0
+    for z in zs:
+        p = p * math.exp(mu + z)
+        if p > peak:
+            peak = p
+    low = p if p < 0.5 * peak else 0.5 * peak
+    return peak - low
+
+
+def test_max_and_min_of_numbers_in_a_loop_stay_numbers():
+    # the partials of max(a, b) of two numbers are numbers (not 0-d arrays,
+    # which made each step's adjoint NumPy's): the same gradient as the
+    # branches, in the input's class
+    zs = [0.1, -0.3, 0.25, 0.05, -0.2, 0.3]
+    for mu in (0.02, np.float64(0.02)):
+        g = s2sad.grad(running_peak_max)(mu, zs)
+        assert g == pytest.approx(s2sad.grad(running_peak_if)(mu, zs),
+                                  rel=1e-15)
+        assert type(g) is type(mu)
+    s2sad.check_grads(running_peak_max, (0.02, zs), argnums=0)
+    # a tie splits the derivative
+    assert s2sad.grad(lambda x: max(x, 2.0 * x - 1.0))(1.0) == 1.5
+    assert s2sad.grad(lambda x: min(x, x))(3.0) == 1.0
