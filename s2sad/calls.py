@@ -1043,7 +1043,15 @@ def differentiable(value):
         return any(map(differentiable, value))
     if isinstance(value, dict):
         return any(map(differentiable, value.values()))
-    return True
+    names = runtime.fields(value)  # (a namedtuple's, a dataclass's)
+    if names is not None:
+        return any(differentiable(getattr(value, n)) for n in names)
+    dtype = getattr(value, "dtype", None)  # (NumPy's numbers, other arrays)
+    if dtype is not None:
+        return getattr(dtype, "kind", "f") in "fc"
+    # a complex number; but not any other object (a model, a config: s2sad
+    # does not differentiate its attributes), which a method binds
+    return isinstance(value, complex)
 
 
 def _check_custom(fn, part):

@@ -48,3 +48,31 @@ def unknown_method(x):
 def test_a_method_without_a_numpy_twin_is_refused():
     with pytest.raises(s2sad.S2SADError, match="frobnicate"):
         s2sad.grad(unknown_method)(X)
+
+
+class Stepper:
+    def __init__(self, beta):
+        self.beta = beta
+
+    def step(self, s, a):
+        return s + self.beta * np.tanh(a * s)
+
+    def loss(self, a, s):
+        return self.step(s, a) ** 2 + self.step(a, s) * a
+
+
+def test_second_derivatives_of_a_method_calling_another_method():
+    # the object a method binds is no differentiated value (its
+    # attributes are constants): at second order its tangent was a zero
+    # array, and the inner method's jvp read `.beta` of it (found by the
+    # outside attack)
+    m = Stepper(0.5)
+    a, s = 0.7, 0.2
+    expected = s2sad.hessian(lambda a, s: m.loss(a, s), argnums=(0, 1))(a, s)
+    got = s2sad.hessian(m.loss, argnums=(0, 1))(a, s)
+    np.testing.assert_allclose(np.array(got), np.array(expected), rtol=1e-13)
+    assert s2sad.grad(s2sad.grad(m.loss))(a, s) == pytest.approx(
+        expected[0][0], rel=1e-13)
+    _, t = s2sad.jvp(s2sad.grad(m.loss), (a, s), (1.0, 0.0))
+    assert t == pytest.approx(expected[0][0], rel=1e-13)
+    s2sad.check_grads(m.loss, (a, s), argnums=(0, 1), order=2)
