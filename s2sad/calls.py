@@ -131,7 +131,7 @@ _OWN_MODULES = ("s2sad.runtime", "s2sad.calls")
 def _closure_of(fn):
     """The partial a nested function made by `runtime.closure` stands
     for, or None."""
-    if inspect.isfunction(fn):
+    if isinstance(fn, types.FunctionType):
         return getattr(fn, "__s2sad_closure__", None)
     return None
 
@@ -438,6 +438,11 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
             backward sweep in vector mode (it is linear in value_bar; a
             custom_vjp's bwd runs once per direction).
     """
+    key = _call_key("vjp", function, args, keywords, slots, spread, owned,
+                    "python", vector)
+    found = _resolved(function, key)
+    if found is not None:
+        return found[0]
     if recomputed(function) is not None:  # its own, recomputed
         checkpointed = recomputed(function)
         fn = checkpointed.fn
@@ -448,11 +453,6 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
         keep, again = _recomputation(tuple(keywords), checkpointed.save)
         return (functools.partial(keep, forward),
                 functools.partial(again, forward, pull))
-    key = _call_key("vjp", function, args, keywords, slots, spread, owned,
-                    "python", vector)
-    found = _resolved(function, key)
-    if found is not None:
-        return found[0]
     fn, leading, bound = callee(function)
     flat = _Flat(args, slots, spread, function, leading)
     keywords = tuple(bound) + tuple(k for k in keywords if k not in bound)
@@ -476,9 +476,10 @@ def vjp_functions(function, args, keywords, slots, spread=(), owned=False,
                                  functools.partial(_adapter(
                                      "pull", None, None, binding, flat,
                                      vector=True), batched), pull)
-    found = _bound(generated, flat.fixed(leading), bound), pull
-    _remember(function, key, fn, leading, bound, generated, found)
-    return found
+    fixed = flat.fixed(leading)
+    _remember(function, key, fn, len(fixed), bound, generated,
+              generated, pull)
+    return _bound(generated, fixed, bound), pull
 
 
 # ---- the derivative functions of a call, resolved once per kind of call ----
@@ -507,87 +508,149 @@ _GENERATION = [0]  # cleared with `clear_cache`: entries of an older one go
 
 
 class _Kept:
-    """A resolved call and what says it is still the one to use."""
+    """A resolved call, and what says it is still the one to use: `core`,
+    the derivative function (or adapter) before the call's first `nfixed`
+    leading arguments and its `keywords` are bound, and a vjp's `pull`."""
 
-    __slots__ = ("ref", "resolved", "fn", "code", "defaults", "kwdefaults",
-                 "fresh", "current")
+    __slots__ = ("ref", "core", "pull", "nfixed", "keywords", "fn", "code",
+                 "defaults", "kwdefaults", "fresh", "current", "closure")
 
-    def __init__(self, ref, resolved, fn, generated, current):
-        self.ref, self.resolved = ref, resolved
-        self.fn = fn if current is not None else None  # (not the function)
+    def __init__(self, ref, core, pull, nfixed, keywords, fn, generated,
+                 current, closure):
+        self.ref, self.core, self.pull = ref, core, pull
+        self.nfixed, self.keywords = nfixed, keywords
+        self.fn = fn if current is not None or closure is not None else None
         self.code = fn.__code__
         self.defaults, self.kwdefaults = fn.__defaults__, fn.__kwdefaults__
         self.fresh = generated.__s2sad_fresh__
         self.current = current  # a Derivative's `__s2sad_current__`
+        self.closure = closure  # a runtime.closure's values, bound
 
-    def fn_of(self, function):
-        return function if self.fn is None else self.fn
+    def fn_of(self, anchor):
+        return anchor if self.fn is None else self.fn
 
-    def is_fresh(self, function):
-        if self.ref() is not function:  # (another object, at the same id)
+    def is_fresh(self, function, anchor):
+        if self.ref() is not anchor:  # (another object, at the same id)
             return False
-        fn = function
+        fn = anchor
         if self.current is not None:
             fn = self.fn
             if self.current(function) is not fn:  # (refreshed: new code)
+                return False
+        elif self.closure is not None:
+            fn = self.fn
+            if _closure_of(function) is not self.closure:
                 return False
         return fn.__code__ is self.code and \
             fn.__defaults__ is self.defaults and \
             fn.__kwdefaults__ is self.kwdefaults and self.fresh()
 
+    def resolved(self, function):
+        """The derivative functions for a call of `function`: `core` with
+        its leading arguments (a closure's values, a method's object)."""
+        found = self.core
+        if self.nfixed or self.keywords:
+            found = functools.partial(
+                found, *_leading_of(function)[:self.nfixed], **self.keywords)
+        return found if self.pull is None else (found, self.pull)
+
+
+def _anchor(function):
+    """What a call's kept resolution is held by: a method's function (its
+    object is bound anew at each use: `self.step` is a new object each time
+    it is read), else the callable itself."""
+    if function.__class__ is types.MethodType:
+        return function.__func__
+    return function
+
+
+def _leading_of(function):
+    """The leading arguments `callee` gives for a kept kind of callable."""
+    if function.__class__ is types.MethodType:
+        return (function.__self__,)
+    closure = _closure_of(function)
+    return () if closure is None else closure.args
+
 
 def _call_key(kind, function, args, keywords, slots, spread, owned, backend,
               vector):
     """What a resolved call depends on besides what `_Kept` checks: the
-    kind of call, and which arguments can carry a derivative (the adapter
-    binds only those); None for a call that is not kept (a callable that
-    is neither a plain function nor a Derivative, `*xs` arguments, a
-    compiled backend)."""
-    if spread or backend != "python" or not (
-            function.__class__ is types.FunctionType or getattr(
-                function.__class__, "__s2sad_current__", None) is not None):
+    kind of call, and which arguments (and which values a closure or method
+    binds) can carry a derivative (the adapter binds only those); None for
+    a call that is not kept (a callable that is neither a plain function,
+    a nested function s2sad made, a method of a user's function nor a
+    Derivative; `*xs` arguments; a compiled backend)."""
+    if spread or backend != "python":
+        return None
+    cls = function.__class__
+    if cls is types.FunctionType:
+        closure = _closure_of(function)
+        if closure is not None and closure.keywords:
+            return None
+        leading = () if closure is None else closure.args
+    elif cls is types.MethodType:
+        if function.__func__.__class__ is not types.FunctionType:
+            return None
+        leading = (function.__self__,)
+    elif getattr(cls, "__s2sad_current__", None) is not None:
+        leading = ()
+    else:
         return None
     return (kind, tuple(keywords), tuple(slots), owned, vector,
-            _GENERATION[0], tuple(map(differentiable, args)))
+            _GENERATION[0], tuple(map(differentiable, args)),
+            tuple(map(differentiable, leading)))
 
 
 def _resolved(function, key):
-    """(the resolution of a call kept for `function` and `key`, the
-    function it differentiates) if it is fresh; else None."""
+    """(the derivative functions kept for a call of `function` of kind
+    `key`, the function they differentiate) if they are fresh; else
+    None."""
     if key is None:
         return None
-    entry = (id(function), key)
+    anchor = _anchor(function)
+    entry = (id(anchor), key)
     found = _KEPT.get(entry)
-    if found is None or not found.is_fresh(function):
+    if found is None or not found.is_fresh(function, anchor):
         return None
     try:
         _KEPT.move_to_end(entry)
     except KeyError:  # (dropped meanwhile)
         pass
-    return found.resolved, found.fn_of(function)
+    return found.resolved(function), found.fn_of(anchor)
 
 
-def _remember(function, key, fn, leading, bound, generated, resolved):
-    """Keep `resolved`, made from `fn`'s `generated` code, for `function`
-    and `key`: when fn is the function itself, or the code a Derivative
-    computes with now, nothing bound to it."""
-    if key is None or leading or bound or getattr(
-            generated, "__s2sad_fresh__", None) is None:
+def _remember(function, key, fn, nfixed, keywords, generated, core,
+              pull=None):
+    """Keep `core` (and a vjp's `pull`), made from `fn`'s `generated` code,
+    for calls of `function` of kind `key`, which bind `nfixed` leading
+    arguments and `keywords` to core: when fn is the function itself, a
+    method's function, the definition of a nested function s2sad made, or
+    the code a Derivative computes with now."""
+    if key is None or getattr(generated, "__s2sad_fresh__", None) is None:
         return
+    anchor = _anchor(function)
+    closure = _closure_of(function) if function is anchor else None
     current = None
-    if fn is not function:
-        current = getattr(function.__class__, "__s2sad_current__", None)
-        if current is None or current(function) is not fn:
-            return
-    ident = id(function)
+    if fn is not anchor:
+        if closure is not None and closure.func is fn:
+            pass
+        else:
+            closure = None
+            current = getattr(function.__class__, "__s2sad_current__", None)
+            if current is None or current(function) is not fn:
+                return
+    else:
+        closure = None
+    ident = id(anchor)
     with _KEPT_LOCK:
         held = _HELD.get(ident)
-        if held is None or held[0]() is not function:
+        if held is None or held[0]() is not anchor:
             _forget(ident)  # (a dead object's at this id, not called back)
-            held = _HELD[ident] = (weakref.ref(function, functools.partial(
+            held = _HELD[ident] = (weakref.ref(anchor, functools.partial(
                 _forget, ident)), set())
         ref, keys = held
-        _KEPT[(ident, key)] = _Kept(ref, resolved, fn, generated, current)
+        _KEPT[(ident, key)] = _Kept(ref, core, pull, nfixed, dict(keywords),
+                                    fn, generated, current, closure)
         _KEPT.move_to_end((ident, key))
         keys.add(key)
         while len(_KEPT) > MAX_KEPT:
@@ -707,9 +770,10 @@ def jvp_function(function, args, keywords, slots, spread=(), owned=False,
                               owned=owned, backend=backend, fallback=fallback)
     adapter = _adapter("jvp", generated.tangent_names, nargs, binding, flat,
                        keywords, args=leading + flat.args, vector=vector)
-    found = _bound(functools.partial(adapter, generated), flat.fixed(leading),
-                   bound)
-    _remember(function, key, fn, leading, bound, generated, found)
+    core = functools.partial(adapter, generated)
+    fixed = flat.fixed(leading)
+    found = _bound(core, fixed, bound)
+    _remember(function, key, fn, len(fixed), bound, generated, core)
     return found
 
 

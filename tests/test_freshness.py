@@ -8,6 +8,7 @@ gradient must follow it, and the value s2sad computes must equal f(*args).
 """
 
 import importlib
+import math
 import sys
 import textwrap
 
@@ -629,3 +630,67 @@ def test_what_is_kept_for_calls_is_bounded(monkeypatch):
             np.testing.assert_allclose(s2sad.jvp(power, (x,), (x,))[1],
                                        p * np.sum(x ** p))
             assert len(calls._KEPT) <= 3
+
+
+class Drift:
+    def __init__(self, rate):
+        self.rate = rate
+
+    def step(self, y, k):
+        return y + 0.01 * (self.rate * math.sin(k * y) - y)
+
+    def path(self, k, y, n):
+        for _ in range(n):
+            y = self.step(y, k)
+        return y
+
+
+def damped(k1, k2, y, n):
+    def rhs(y):
+        return -k1 * y + k2 * math.sin(y)
+    for _ in range(n):
+        y = y + 0.01 * rhs(y)
+    return y
+
+
+def test_closures_and_methods_called_in_a_loop_are_resolved_once(
+        monkeypatch):
+    # a nested function or a method called in a loop is dispatched when it
+    # runs; what that finds (its derivative functions) is kept for the
+    # nested function (each new one finds its own values) and for the
+    # method's function (each call binds its object anew)
+    from s2sad import calls
+    found = []
+    resolve = calls.callee
+    monkeypatch.setattr(calls, "callee",
+                        lambda fn: found.append(fn) or resolve(fn))
+    grad = s2sad.grad(damped, argnums=(0, 1, 2))
+    for k1 in (0.5, 0.8):
+        g = grad(k1, 0.3, 1.0, 50)
+        expected = s2sad.grad(damped, argnums=(0, 1, 2),
+                              optimize=False)(k1, 0.3, 1.0, 50)
+        np.testing.assert_allclose(g, expected, rtol=1e-13)
+    def resolved(name):
+        return sum(getattr(fn, "__name__", None) == name for fn in found)
+    assert resolved("rhs") <= 4  # (once a closure, not once a step)
+    s2sad.check_grads(damped, (0.5, 0.3, 1.0, 20), argnums=(0, 1, 2))
+    found.clear()
+    slow, fast = Drift(0.5), Drift(2.0)
+    for model in (slow, fast, slow):
+        g = s2sad.grad(model.path, argnums=(0, 1))(1.3, 0.4, 40)
+        expected = s2sad.grad(lambda k, y: model.path(k, y, 40),
+                              argnums=(0, 1), optimize=False)(1.3, 0.4)
+        np.testing.assert_allclose(g, expected, rtol=1e-13)
+    assert resolved("step") <= 6  # (once a kind of call)
+    # a method redefined on the class is followed
+    old = Drift.step
+    try:
+        Drift.step = lambda self, y, k: y + 0.01 * self.rate * y * k
+        g = s2sad.grad(slow.path, argnums=0)(1.3, 0.4, 3)
+        expected = s2sad.grad(lambda k: slow.path(k, 0.4, 3))(1.3)
+        assert g == pytest.approx(expected, rel=1e-13)
+    finally:
+        Drift.step = old
+    assert s2sad.grad(slow.path, argnums=0)(1.3, 0.4, 3) == pytest.approx(
+        s2sad.grad(lambda k: slow.path(k, 0.4, 3), optimize=False)(1.3),
+        rel=1e-13)
