@@ -614,20 +614,6 @@ LISTS = [(trajectory_sum, (0.4, 30)), (last_read_in_loop, (0.3, 12)),
          (appended_in_branches, (0.8, 7))]
 
 
-@pytest.mark.parametrize("f, args", LISTS, ids=lambda v: getattr(
-    v, "__name__", ""))
-def test_lists_appended_in_place_give_the_derivatives(f, args):
-    kept = [list(a) if isinstance(a, list) else a for a in args]
-    value, g = s2sad.value_and_grad(f)(*args)
-    assert value == f(*args)
-    assert g == pytest.approx(s2sad.grad(f, optimize=False)(*args),
-                              rel=1e-13)
-    assert list(args) == kept  # (the caller's list unchanged)
-    s2sad.check_grads(f, args, argnums=0)
-    s2sad.check_grads(f, args, argnums=0, order=2)
-    assert s2sad.grad(f)(*args) == g  # (again: nothing left changed)
-
-
 def test_a_list_built_in_a_loop_is_appended_to_in_place():
     # read only after the loop: one list, not a copy per append (O(n), not
     # O(n^2)); read in the loop (`xs[-1]`), the backward sweep would find
@@ -683,20 +669,6 @@ WRITTEN_LISTS = [(filled_list, (0.4, 25)),
                  (written_twice, (0.9, 7))]
 
 
-@pytest.mark.parametrize("f, args", WRITTEN_LISTS, ids=lambda v: getattr(
-    v, "__name__", ""))
-def test_lists_written_in_place_give_the_derivatives(f, args):
-    kept = [list(a) if isinstance(a, list) else a for a in args]
-    value, g = s2sad.value_and_grad(f)(*args)
-    assert value == f(*args)
-    assert g == pytest.approx(s2sad.grad(f, optimize=False)(*args),
-                              rel=1e-13)
-    assert list(args) == kept
-    s2sad.check_grads(f, args, argnums=0)
-    s2sad.check_grads(f, args, argnums=0, order=2)
-    assert s2sad.grad(f)(*args) == g
-
-
 def test_a_list_of_arrays_written_in_place_gives_the_derivatives():
     W = np.random.default_rng(5).standard_normal((3, 3)) * 0.5
     g = s2sad.grad(rows_of_a_list)(W, 4)
@@ -717,3 +689,17 @@ def test_a_list_written_in_a_loop_is_not_copied_per_item():
     source = s2sad.grad(recurrence_in_a_list).source
     assert "runtime.setitem_in_place(" in source and \
         "runtime.restore(" in source
+
+
+@pytest.mark.parametrize("f, args", LISTS + WRITTEN_LISTS,
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_lists_changed_in_place_give_the_derivatives(f, args):
+    kept = [list(a) if isinstance(a, list) else a for a in args]
+    value, g = s2sad.value_and_grad(f)(*args)
+    assert value == f(*args)
+    assert g == pytest.approx(s2sad.grad(f, optimize=False)(*args),
+                              rel=1e-13)
+    assert list(args) == kept  # (the caller's list unchanged)
+    s2sad.check_grads(f, args, argnums=0)
+    s2sad.check_grads(f, args, argnums=0, order=2)
+    assert s2sad.grad(f)(*args) == g  # (again: nothing left changed)
