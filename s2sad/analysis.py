@@ -325,6 +325,42 @@ def _range_item(stmt, ranges, indices):
         stmt.args[0].name in ranges and stmt.args[1].name in indices
 
 
+def numbers_in_arrays(func, params):
+    """Which of `params` to take for numbers in a variant on arrays (its
+    guard checks them, `runtime.is_number`): those each of whose reads
+    gives a number when they all are (arithmetic and `math` of numbers: a
+    rate, a spring constant, an initial value), or writes one into an
+    array (`traj[i] = x`), or fills one (`np.full(n, s0)`). Not one read
+    with an array (`w * X`, `X @ w`), indexed, iterated or reduced, which
+    may be an array itself."""
+    taken = set(params)
+    while taken:
+        scalars = known_scalars(func, tuple(taken))
+        dropped = set()
+        for stmt in ssa.walk(func.body):
+            if not isinstance(stmt, ssa.Assign):
+                if any(isinstance(o, ssa.Var) and o.name in taken
+                       for o in (getattr(stmt, "iter", None),)):
+                    dropped |= {stmt.iter.name}  # (iterated)
+                continue
+            for k, operand in enumerate(stmt.args):
+                if not isinstance(operand, ssa.Var) or \
+                        operand.name not in taken:
+                    continue
+                if stmt.target is not None and stmt.target in scalars or \
+                        stmt.fn in _WRITES and k == 2 or \
+                        stmt.fn is np.full and k == 1:
+                    continue
+                dropped.add(operand.name)
+            for _, operand in stmt.kwargs:
+                if isinstance(operand, ssa.Var) and operand.name in taken:
+                    dropped.add(operand.name)
+        if not dropped:
+            break
+        taken -= dropped
+    return tuple(p for p in params if p in taken)
+
+
 def indexed_only(func, param):
     """Is `param` read only as `param[i]`, i an int (a loop variable over a
     range, an int constant, int arithmetic of them: `ys[t - 1]`), by
@@ -789,8 +825,8 @@ def shape_keys(func, scalars, known_arrays=()):
     # with (by induction over the iterations)
     held_keys = set(held_arrays)
     while True:
-        keys, arrays, floats, loops = {}, set(known_arrays), set(
-            known_arrays), []
+        keys, arrays, floats, loops = {}, set(known_arrays), {
+            p for p in known_arrays if not isinstance(p, Number)}, []
         block(func.body)
         failed = False
         for loop in loops:

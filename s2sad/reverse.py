@@ -215,7 +215,8 @@ class _Reverse(Transform):
                 self.check_effect(stmt)
         self.check_globals_kept()
         self.scalars = analysis.known_scalars(func, tuple(assume_scalar) + tuple(
-            p for p in assume_arrays if isinstance(p, analysis.Vector)))
+            p for p in assume_arrays if isinstance(
+                p, (analysis.Vector, analysis.Number))))
         self.assume_scalar = assume_scalar
         # in a Python-float variant, the flag it sets when given NumPy
         # float64s (see `guard`), for the differentiated ones that are
@@ -623,11 +624,17 @@ class _Reverse(Transform):
         # only meet arithmetic, `y[t] - a * y[t - 1]`: a time series. Not
         # data whose items go on to a reduction, `np.sum(X[i] - X[j])`,
         # rows of a matrix, which would take the general version)
-        return tuple(analysis.Vector(p) if analysis.indexed_only(self.func, p)
-                     else p for p in self.func.params if p in self.wrt) + \
+        vectors = tuple(analysis.Vector(p) if analysis.indexed_only(
+            self.func, p) else p for p in self.func.params if p in self.wrt) + \
             tuple(analysis.Vector(p) for p in self.func.params
                   if p not in self.wrt and analysis.indexed_only(self.func, p)
                   and analysis.items_meet_arithmetic_only(self.func, p))
+        # (and the differentiated ones read as numbers, a model's constants
+        # and initial values, numbers: `traj[i] = x` of `x = x0 + ...`)
+        numbers = analysis.numbers_in_arrays(self.func, [
+            p for p in vectors if type(p) is str])
+        return tuple(analysis.Number(p) if p in numbers else p
+                     for p in vectors)
 
     def checks_guard_may_answer(self, generated, arrays):
         """How many of the general code's checks of kinds (weighted as
@@ -638,7 +645,8 @@ class _Reverse(Transform):
         is generated, as that would double the transformation's cost."""
         general = self.shape_keys()[:3] + (self.scalars,)
         scalars = analysis.known_scalars(self.func, tuple(
-            p for p in arrays if isinstance(p, analysis.Vector)))
+            p for p in arrays if isinstance(p, (analysis.Vector,
+                                                analysis.Number))))
         special = analysis.shape_keys(self.func, scalars, arrays)[:3] + (
             scalars,)
 
@@ -694,10 +702,15 @@ class _Reverse(Transform):
                     f"other inputs go to {self.fallback}.\n    ")
         elif self.fallback and self.assume_arrays:
             kinds = [f"{p} (1-D)" if isinstance(p, analysis.Vector) else p
-                     for p in self.assume_arrays]
-            note = (f"Specialised to real float NumPy arrays "
-                    f"{', '.join(kinds)}; other inputs go to "
-                    f"{self.fallback}.\n    ")
+                     for p in self.assume_arrays
+                     if not isinstance(p, analysis.Number)]
+            numbers = [p for p in self.assume_arrays
+                       if isinstance(p, analysis.Number)]
+            note = "Specialised to " + " and ".join(
+                ([f"real float NumPy arrays {', '.join(kinds)}"]
+                 if kinds else []) + (
+                    [f"numbers {', '.join(numbers)}"] if numbers else [])) \
+                + f"; other inputs go to {self.fallback}.\n    "
         elif self.fallback:
             kinds = "Python floats and NumPy float64s" if \
                 self.numpy_floats else "Python floats"
