@@ -30,8 +30,9 @@ list too: a list built in a loop then costs O(n^2). It appends in place,
 own and nothing reads any of its versions before the last append has run
 (`sum(xs)` after the loop, not `xs[-1]` in it): what reads it, going
 forward or in the backward sweep, finds it whole, as it was when read. So
-far in a gradient only (a jvp's tangent list is still a new one at each
-append).
+far in a gradient of the user's code only (a jvp's tangent list is still a
+new one at each append, and so is the tape of a gradient differentiated
+again, which its adjoints read as it was at each append).
 
 This applies where the generated code runs its forward and backward sweep
 once per call (a gradient, a Jacobian-vector product), to arrays made by the
@@ -173,7 +174,7 @@ def update_in_place(func, mode):
         # (a gradient's only: a forward sweep makes the zero tangent of a
         # list without one from the list where it first needs it, later)
         unread = _read_after_appends(func, chains, appends) \
-            if mode == "reverse" else set()
+            if mode == "reverse" and not _generated(func) else set()
         chosen = [s for s in chosen if s.fn is runtime.setitem or
                   chains.find(s.target) in unread]
     if not chosen:
@@ -229,6 +230,14 @@ def _restored(func, chains, updates):
                 for read in readers(name)):
             kept.add(root)
     return kept
+
+
+def _generated(func):
+    """Is `func` s2sad's generated code, differentiated again? Its lists
+    (a gradient's tape) meet adjoints that read them as they were at each
+    append (`unbroadcast` of an item's adjoint), so they keep a copy per
+    append."""
+    return func.source.filename.startswith("<s2sad:")
 
 
 def _read_after_appends(func, chains, appends):

@@ -741,6 +741,8 @@ class _Passes:
         the adjoint of an element assignment `K[i, j] = v` then zeroes that
         element of an array the loop owns (copied once before the loop,
         `runtime.owned_adjoint`), rather than copying K at each iteration."""
+        self.names_used = set(_names(tree, gast.Load)) | set(
+            _names(tree, gast.Store))
         for block in list(_blocks(tree.body)):
             for loop in [s for s in block if isinstance(s, (gast.For,
                                                             gast.While))]:
@@ -757,7 +759,7 @@ class _Passes:
         the loop carries whose arrays it must own."""
         stores = collections.Counter(_names(loop, gast.Store))
         loads = collections.Counter(_names(loop, gast.Load))
-        owned = []
+        owned = self.chains_cleared(loop, stores, loads)
         body = loop.body
         for stmt in list(body):
             carried, call = _target(stmt), getattr(stmt, "value", None)
@@ -795,6 +797,103 @@ class _Passes:
             stmt.value.args = stmt.value.args[:2]
             owned.append(carried)
         return owned
+
+    def chains_cleared(self, loop, stores, loads):
+        """`clear_in_place` of a chain of element clears in one iteration,
+        the adjoint of two writes or more (`K[i, j] = v; K[j, i] = v`):
+        `b0 = p; b1 = runtime.setitem(b0, i1, 0.0); ...; p =
+        runtime.setitem(bk, ik, 0.0)`, each b read otherwise only as its
+        item at the index the next clear zeroes. Each such read is taken
+        into a name just before that clear (what it reads is defined by
+        then, and not assigned again in the loop), and the clears zero
+        elements of the one array the loop owns; returns the names it
+        carries so."""
+        body, owned = loop.body, []
+        setitems = {}  # name -> (position, b, index) of `name = setitem(...)`
+        for k, stmt in enumerate(body):
+            name, call = _target(stmt), getattr(stmt, "value", None)
+            if name in self.derivative_names and self.is_runtime_call(
+                    call, "setitem") and len(call.args) == 3 and not \
+                    call.keywords and isinstance(call.args[0], gast.Name) \
+                    and _is_zero(call.args[2]) and stores[name] == 1:
+                setitems[name] = (k, call.args[0].id, call.args[1])
+        for carried in list(setitems):
+            chain, b = [], carried
+            while b in setitems and len(chain) <= len(setitems):
+                chain.append(b)
+                b = setitems[b][1]
+            start = next((k for k, s in enumerate(body) if _target(s) == b
+                          and isinstance(s.value, gast.Name) and
+                          s.value.id == carried), None)
+            if len(chain) < 2 or start is None or loads[carried] != 1 or \
+                    stores[b] != 1 or start > setitems[chain[-1]][0]:
+                continue
+            chain.reverse()  # (in the order the clears run)
+            reads = self.chain_reads(body, chain, setitems, stores, loads)
+            if reads is None:
+                continue
+            for name, nodes in reads:
+                at, source, index = setitems[name]
+                temp, count = f"{source}_item", 1
+                while temp in self.names_used:
+                    count += 1
+                    temp = f"{source}_item{count}"
+                self.names_used.add(temp)
+                for node, parent, field, i in nodes:
+                    value = gast.Name(temp, gast.Load(), None, None)
+                    if i is None:
+                        setattr(parent, field, value)
+                    else:
+                        getattr(parent, field)[i] = value
+                taken = gast.Assign([gast.Name(temp, gast.Store(), None,
+                                               None)], nodes[0][0], None)
+                body.insert(body.index(body[at]), taken)
+                setitems = {n: (k + (k >= at), s, x) for n, (k, s, x) in
+                            setitems.items()}
+            for name in chain:
+                call = body[setitems[name][0]].value
+                call.func.attr = "cleared"
+                call.args = call.args[:2]
+            owned.append(carried)
+        return owned
+
+    def chain_reads(self, body, chain, setitems, stores, loads):
+        """For each link `name = setitem(b, index, 0.0)` of `chain`, the
+        reads of b's item at index after it (node, parent, field, position
+        in the field's list), or None where b is read otherwise, or what
+        such a read reads is assigned after the clear or more than once in
+        the loop."""
+        out = []
+        for name in chain:
+            at, b, index = setitems[name]
+            found, items = [], 0
+            for k, other in enumerate(body):
+                if k == at:
+                    continue
+                for parent in trees.walk(other):
+                    for field, value in gast.iter_fields(parent):
+                        children = value if isinstance(value, list) else [
+                            value]
+                        for i, child in enumerate(children):
+                            if isinstance(child, gast.AST) and \
+                                    self.reads_item(child, b, index):
+                                items += 1
+                                if k < at:
+                                    continue  # (read before the clear)
+                                found.append((child, parent, field, i if
+                                              isinstance(value, list)
+                                              else None))
+            if loads[b] != 1 + items:
+                return None  # (b read otherwise)
+            for child, _, _, _ in found:
+                for read in set(_names(child, gast.Load)) - {b}:
+                    where = [k for k, s in enumerate(body)
+                             if read in _names(s, gast.Store)]
+                    if stores[read] > 1 or where and where[0] >= at:
+                        return None
+            if found:
+                out.append((name, found))
+        return out
 
     def reads_item(self, node, name, index):
         """Is `node` `runtime.item_adjoint(x, index)` with x `name` or

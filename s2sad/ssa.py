@@ -1074,11 +1074,21 @@ class _Lowering:
         """May `count`, in `items * count`, be taken for a repetition that
         `runtime.repeated` checks when it runs (it refuses anything that is
         not an int, as NumPy's product with an array): a parameter of the
-        user's function, `n` of `[0.0] * n` (not of generated code, whose
-        lists meet arrays)."""
-        return isinstance(count, Var) and count.name in \
-            self.parameter_names and count.name not in self.defs and \
-            not self.source.filename.startswith("<s2sad:")
+        user's function, `n` of `[0.0] * n`, or int arithmetic of such and
+        of ints, `[0.0] * (n + 1)` (not in generated code, whose lists meet
+        arrays)."""
+        if self.source.filename.startswith("<s2sad:"):
+            return False
+        if not isinstance(count, Var):
+            return isinstance(count, Const) and type(count.value) is int
+        stmt = self.defs.get(count.name)
+        if stmt is None:
+            return count.name in self.parameter_names
+        return isinstance(stmt, Assign) and (
+            stmt.fn is identity or stmt.fn in (
+                operator.add, operator.sub, operator.mul, operator.floordiv,
+                operator.mod)) and all(
+            self.is_int(a) or self.counts_at_run_time(a) for a in stmt.args)
 
     def is_sequence(self, operand, seen=None):
         """Is `operand` known to be a list or tuple (made by a literal, a

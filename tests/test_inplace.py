@@ -403,8 +403,30 @@ def read_after_each_write(x):
     return total + np.sum(np.exp(K))
 
 
+def symmetric_by_element(x):
+    # two writes an iteration, the same element twice on the diagonal
+    K = np.zeros((x.size, x.size))
+    for i in range(x.size):
+        for j in range(i + 1):
+            v = np.exp(-0.5 * (x[i] - x[j]) ** 2) * (1.0 + x[j])
+            K[i, j] = v
+            K[j, i] = v
+    return np.linalg.slogdet(K + np.eye(x.size))[1] + np.sum(K[0] * K[1])
+
+
+def two_rows_recorded(x):
+    traj = np.zeros((x.size, 2))
+    a, b = 1.0, 0.0
+    for i in range(x.size):
+        a, b = a * np.cos(x[i]) - b, b + 0.5 * a * x[i]
+        traj[i, 0] = a
+        traj[i, 1] = b * a
+    return np.sum(traj[:, 0] ** 2 * traj[:, 1])
+
+
 @pytest.mark.parametrize("f", [filled_by_element, recurrence, rows_written,
-                               sliding_slices, read_after_each_write])
+                               sliding_slices, read_after_each_write,
+                               symmetric_by_element, two_rows_recorded])
 def test_element_adjoints_zeroed_in_place_give_the_derivatives(f):
     x = RNG.standard_normal(4)
     kept = x.copy()
@@ -430,6 +452,17 @@ def test_no_copy_of_the_adjoint_per_element():
     assert "runtime.cleared(K_" in backward
     assert "runtime.setitem(" not in backward
     assert "runtime.cleared(" in s2sad.grad(filled_by_element).source
+    # two writes an iteration: each clear zeroes the one array the loop
+    # owns, the item read before it (O(1) a write, not a copy of K)
+    for f in (symmetric_by_element, two_rows_recorded):
+        source = s2sad.grad(f).source.split("\ndef ")[0]
+        backward = source[source.index("reversed("):]
+        assert backward.count("runtime.cleared(") == 2, backward
+        assert "runtime.setitem(" not in backward
+    x = RNG.standard_normal(5)
+    np.testing.assert_allclose(
+        s2sad.grad(symmetric_by_element)(x),
+        s2sad.grad(symmetric_by_element, optimize=False)(x), rtol=1e-13)
 
 
 def test_a_cotangent_is_never_zeroed_in_place():

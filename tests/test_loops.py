@@ -428,9 +428,25 @@ def test_max_and_min_of_numbers_in_a_loop_stay_numbers():
                                   rel=1e-15)
         assert type(g) is type(mu)
     s2sad.check_grads(running_peak_max, (0.02, zs), argnums=0)
-    # a tie splits the derivative
+    # a tie splits the derivative; where a nan makes neither larger, max
+    # and min give their first argument, as Python's, and its derivative
     assert s2sad.grad(lambda x: max(x, 2.0 * x - 1.0))(1.0) == 1.5
     assert s2sad.grad(lambda x: min(x, x))(3.0) == 1.0
+    both = (0, 1)
+    assert s2sad.grad(pair_max, argnums=both)(1.0, math.nan) == (1.0, 0.0)
+    assert s2sad.grad(pair_min, argnums=both)(math.nan, 1.0) == (1.0, 0.0)
+    assert s2sad.jvp(pair_max, (1.0, math.nan), (0.0, 1.0))[1] == 0.0
+    assert s2sad.jvp(pair_min, (1.0, math.nan), (1.0, 0.0))[1] == 1.0
+    assert s2sad.grad(lambda xs: min(xs[0], xs[1], xs[2]))(
+        [1.0, math.nan, 1.0]) == [0.5, 0.0, 0.5]
+
+
+def pair_max(x, y):
+    return max(x, y)
+
+
+def pair_min(x, y):
+    return min(x, y)
 
 
 def recorded_oscillator(k, x0, n):

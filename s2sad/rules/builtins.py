@@ -31,14 +31,19 @@ def float(y, x):
 
 @elementwise(builtins.max, domain="distinct")
 def max(z, x, y):
-    """Ties split the gradient equally (1/2 each), as JAX's maximum."""
-    return runtime.balanced_max_partial(x, y), runtime.balanced_max_partial(y, x)
+    """Ties split the gradient equally (1/2 each), as JAX's maximum. As
+    Python's max(x, y) gives y only where y > x, x has the rest: where a
+    nan makes neither larger, max(x, nan) is x, and so is its derivative."""
+    return 1.0 - runtime.balanced_max_partial(y, x), \
+        runtime.balanced_max_partial(y, x)
 
 
 @elementwise(builtins.min, domain="distinct")
 def min(z, x, y):
-    """Ties split the gradient equally (1/2 each), as JAX's minimum."""
-    return runtime.balanced_max_partial(y, x), runtime.balanced_max_partial(x, y)
+    """Ties split the gradient equally (1/2 each), as JAX's minimum; min(x,
+    y) gives y only where y < x (see max)."""
+    return 1.0 - runtime.balanced_max_partial(x, y), \
+        runtime.balanced_max_partial(x, y)
 
 
 # max and min give the winner itself, real or complex (0-d arrays): so is
@@ -47,25 +52,29 @@ def min(z, x, y):
 
 @adjoint(builtins.max, broadcasts=True, domain="distinct")
 def max_rev(z, x, y):
-    d[x] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(x, y), x)
+    d[x] = runtime.as_kind_of(
+        d[z] * (1.0 - runtime.balanced_max_partial(y, x)), x)
     d[y] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(y, x), y)
 
 
 @adjoint(builtins.min, broadcasts=True, domain="distinct")
 def min_rev(z, x, y):
-    d[x] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(y, x), x)
+    d[x] = runtime.as_kind_of(
+        d[z] * (1.0 - runtime.balanced_max_partial(x, y)), x)
     d[y] = runtime.as_kind_of(d[z] * runtime.balanced_max_partial(x, y), y)
 
 
 @tangent(builtins.max)
 def max_fwd(z, x, y):
-    d[z] = runtime.as_kind_of(d[x] * runtime.balanced_max_partial(x, y), z) + \
+    d[z] = runtime.as_kind_of(
+        d[x] * (1.0 - runtime.balanced_max_partial(y, x)), z) + \
         runtime.as_kind_of(d[y] * runtime.balanced_max_partial(y, x), z)
 
 
 @tangent(builtins.min)
 def min_fwd(z, x, y):
-    d[z] = runtime.as_kind_of(d[x] * runtime.balanced_max_partial(y, x), z) + \
+    d[z] = runtime.as_kind_of(
+        d[x] * (1.0 - runtime.balanced_max_partial(x, y)), z) + \
         runtime.as_kind_of(d[y] * runtime.balanced_max_partial(x, y), z)
 
 
