@@ -737,3 +737,31 @@ def test_lists_changed_in_place_give_the_derivatives(f, args):
     s2sad.check_grads(f, args, argnums=0)
     s2sad.check_grads(f, args, argnums=0, order=2)
     assert s2sad.grad(f)(*args) == g  # (again: nothing left changed)
+
+
+def binomial_sum(sigma, n):
+    u = math.exp(sigma)
+    vals = [u ** j for j in range(n + 1)]
+    for j in range(n):
+        vals[j] = vals[j + 1] + vals[j]
+    return vals[0]
+
+
+def leaves_by_count(x, n):
+    vals = [0.0] * (n + 1)
+    for j in range(n + 1):
+        vals[j] = x * j + math.sin(x * j)
+    return sum(vals)
+
+
+def test_a_gradient_of_a_gradient_of_a_list_built_in_place():
+    # the gradient's tape, differentiated again, is read as it was at each
+    # append by its adjoints: it is copied there (it raised in grad(grad))
+    expected = s2sad.hessian(binomial_sum)(0.2, 3)
+    assert s2sad.grad(s2sad.grad(binomial_sum))(0.2, 3) == pytest.approx(
+        expected, rel=1e-13)
+    s2sad.check_grads(binomial_sum, (0.2, 3), argnums=0, order=2)
+    # [0.0] * (n + 1) of an argument n: a repetition
+    assert s2sad.grad(leaves_by_count)(0.3, 4) == pytest.approx(
+        s2sad.grad(leaves_by_count, optimize=False)(0.3, 4), rel=1e-14)
+    s2sad.check_grads(leaves_by_count, (0.3, 4), argnums=0)
