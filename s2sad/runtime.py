@@ -24,9 +24,9 @@ def unbroadcast(g, x):
     if g.__class__ is _ndarray is x.__class__ and \
             g.dtype is _FLOAT64 is x.dtype and g.shape == x.shape:
         return g  # float64 arrays of one shape (the commonest case)
-    if type(g) is float:  # a Python float gradient: x was a scalar too
-        return g
     cls = g.__class__
+    if cls is float or cls is np.float64 and x.__class__ is float:
+        return g  # a number's gradient of a number (an element written)
     if cls is x.__class__ and (cls is np.float64 or cls is np.ndarray and (
             g.dtype.kind == "f" == x.dtype.kind)):
         # the common cases, at once
