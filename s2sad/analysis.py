@@ -339,9 +339,9 @@ def numbers_in_arrays(func, params):
         dropped = set()
         for stmt in ssa.walk(func.body):
             if not isinstance(stmt, ssa.Assign):
-                if any(isinstance(o, ssa.Var) and o.name in taken
-                       for o in (getattr(stmt, "iter", None),)):
-                    dropped |= {stmt.iter.name}  # (iterated)
+                iterated = getattr(stmt, "iter", None)
+                if isinstance(iterated, ssa.Var) and iterated.name in taken:
+                    dropped.add(iterated.name)
                 continue
             for k, operand in enumerate(stmt.args):
                 if not isinstance(operand, ssa.Var) or \

@@ -584,21 +584,16 @@ def _call_key(kind, function, args, keywords, slots, spread, owned, backend,
         return None
     cls = function.__class__
     if cls is types.FunctionType:
-        closure = _closure_of(function)
-        if closure is not None and closure.keywords:
+        if getattr(_closure_of(function), "keywords", None):
             return None
-        leading = () if closure is None else closure.args
     elif cls is types.MethodType:
         if function.__func__.__class__ is not types.FunctionType:
             return None
-        leading = (function.__self__,)
-    elif getattr(cls, "__s2sad_current__", None) is not None:
-        leading = ()
-    else:
+    elif getattr(cls, "__s2sad_current__", None) is None:
         return None
     return (kind, tuple(keywords), tuple(slots), owned, vector,
             _GENERATION[0], tuple(map(differentiable, args)),
-            tuple(map(differentiable, leading)))
+            tuple(map(differentiable, _leading_of(function))))
 
 
 def _resolved(function, key):
@@ -629,18 +624,14 @@ def _remember(function, key, fn, nfixed, keywords, generated, core,
     if key is None or getattr(generated, "__s2sad_fresh__", None) is None:
         return
     anchor = _anchor(function)
-    closure = _closure_of(function) if function is anchor else None
-    current = None
-    if fn is not anchor:
-        if closure is not None and closure.func is fn:
-            pass
-        else:
-            closure = None
-            current = getattr(function.__class__, "__s2sad_current__", None)
-            if current is None or current(function) is not fn:
-                return
-    else:
+    closure = _closure_of(function)
+    if closure is not None and closure.func is not fn:
         closure = None
+    current = None
+    if fn is not anchor and closure is None:
+        current = getattr(function.__class__, "__s2sad_current__", None)
+        if current is None or current(function) is not fn:
+            return
     ident = id(anchor)
     with _KEPT_LOCK:
         held = _HELD.get(ident)
@@ -726,7 +717,7 @@ def _check_linear(fn):
     found = _USERS.get(code)
     if found is None:
         filename = getattr(code, "co_filename", "")
-        found = _USERS[code] = not filename.startswith("<s2sad:") or any(
+        found = _USERS[code] = not errors.in_memory(filename) or any(
             reverse.HOOK_COMMENT in line
             for line in linecache.getlines(filename))
     if found:

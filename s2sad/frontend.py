@@ -61,6 +61,12 @@ class Source:
     def name(self):
         return self.tree.name
 
+    @property
+    def generated(self):
+        """Is this code s2sad generated (a derivative differentiated
+        again)?"""
+        return errors.in_memory(self.filename)
+
     def lineno(self, node):
         """The user's file line of a gast node (or None)."""
         line = getattr(node, "lineno", None)

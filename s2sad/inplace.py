@@ -172,9 +172,11 @@ def update_in_place(func, mode):
     appends = [s for s in chosen if s.fn is runtime.appended]
     if appends:
         # (a gradient's only: a forward sweep makes the zero tangent of a
-        # list without one from the list where it first needs it, later)
+        # list without one from the list where it first needs it, later;
+        # and not of generated code, whose tape its adjoints read as it
+        # was at each append: `unbroadcast` of an item's adjoint)
         unread = _read_after_appends(func, chains, appends) \
-            if mode == "reverse" and not _generated(func) else set()
+            if mode == "reverse" and not func.source.generated else set()
         chosen = [s for s in chosen if s.fn is runtime.setitem or
                   chains.find(s.target) in unread]
     if not chosen:
@@ -230,14 +232,6 @@ def _restored(func, chains, updates):
                 for read in readers(name)):
             kept.add(root)
     return kept
-
-
-def _generated(func):
-    """Is `func` s2sad's generated code, differentiated again? Its lists
-    (a gradient's tape) meet adjoints that read them as they were at each
-    append (`unbroadcast` of an item's adjoint), so they keep a copy per
-    append."""
-    return func.source.filename.startswith("<s2sad:")
 
 
 def _read_after_appends(func, chains, appends):

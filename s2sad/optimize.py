@@ -847,7 +847,7 @@ class _Passes:
                         getattr(parent, field)[i] = value
                 taken = gast.Assign([gast.Name(temp, gast.Store(), None,
                                                None)], nodes[0][0], None)
-                body.insert(body.index(body[at]), taken)
+                body.insert(at, taken)
                 setitems = {n: (k + (k >= at), s, x) for n, (k, s, x) in
                             setitems.items()}
             for name in chain:

@@ -1086,7 +1086,7 @@ class _Reverse(Transform):
         a `while` loop's whole test, the loop running to its end (its
         schedule is made for the steps it runs). (In code s2sad generated,
         differentiated again, the loops are its own: not checked.)"""
-        if self.source.filename.startswith("<s2sad:"):
+        if self.source.generated:
             return
         marks = {getattr(self.checkpointed_loop(s), "name", None): s
                  for s in ssa.walk(self.func.body)

@@ -1055,40 +1055,29 @@ class _Lowering:
                     todo.append(view)
         return found
 
-    def is_int(self, operand):
+    def is_int(self, operand, arguments=False):
         """Is `operand` known to be an int: a constant (a module-level
         one too, which the gradient's guard checks is unchanged),
-        `len(...)`, or int arithmetic of those?"""
+        `len(...)`, or int arithmetic of those? With `arguments`, an
+        argument of the user's function counts too, and a copy of one:
+        `n` of `[0.0] * n` or `[0.0] * (n + 1)`, a repetition that
+        `runtime.repeated` checks when it runs (it refuses anything that
+        is not an int, as NumPy's product with an array); not in generated
+        code, whose lists meet arrays."""
         if isinstance(operand, (Const, Free)):  # (a module's `N = 8` too)
             return type(operand.value) is int
-        stmt = self.defs.get(getattr(operand, "name", None))
+        arguments = arguments and not self.source.generated
+        name = getattr(operand, "name", None)
+        stmt = self.defs.get(name)
+        if arguments and stmt is None:
+            return name in self.parameter_names
         if not isinstance(stmt, Assign):
             return False
         if stmt.fn is len:
             return True
-        return stmt.fn in (operator.add, operator.sub, operator.mul,
-                           operator.floordiv, operator.mod) and all(
-            self.is_int(a) for a in stmt.args)
-
-    def counts_at_run_time(self, count):
-        """May `count`, in `items * count`, be taken for a repetition that
-        `runtime.repeated` checks when it runs (it refuses anything that is
-        not an int, as NumPy's product with an array): a parameter of the
-        user's function, `n` of `[0.0] * n`, or int arithmetic of such and
-        of ints, `[0.0] * (n + 1)` (not in generated code, whose lists meet
-        arrays)."""
-        if self.source.filename.startswith("<s2sad:"):
-            return False
-        if not isinstance(count, Var):
-            return isinstance(count, Const) and type(count.value) is int
-        stmt = self.defs.get(count.name)
-        if stmt is None:
-            return count.name in self.parameter_names
-        return isinstance(stmt, Assign) and (
-            stmt.fn is identity or stmt.fn in (
-                operator.add, operator.sub, operator.mul, operator.floordiv,
-                operator.mod)) and all(
-            self.is_int(a) or self.counts_at_run_time(a) for a in stmt.args)
+        return (stmt.fn in _INT_OPERATIONS or arguments and
+                stmt.fn is identity) and all(
+            self.is_int(a, arguments) for a in stmt.args)
 
     def is_sequence(self, operand, seen=None):
         """Is `operand` known to be a list or tuple (made by a literal, a
@@ -1485,8 +1474,7 @@ class _Lowering:
                             self.runtime_call("concatenated"))
                 items, count = args if self.is_sequence(args[0]) \
                     else args[::-1]  # (`n * xs`)
-                if not self.is_int(count) and not self.counts_at_run_time(
-                        count):
+                if not self.is_int(count, arguments=True):
                     raise self.error(
                         node, "a list or tuple times a value not known to be "
                         "an int (a repetition, or NumPy's product with an "
@@ -1944,6 +1932,9 @@ def _held(stmts, copies):
     return held
 
 
+# int arithmetic: of ints, an int
+_INT_OPERATIONS = {operator.add, operator.sub, operator.mul,
+                   operator.floordiv, operator.mod}
 _LIST_UPDATES = {"append": runtime.appended, "extend": runtime.concatenated,
                  "pop": runtime.popped}
 _SEQUENCES = {make_list, make_tuple, list, tuple, runtime.appended,

@@ -830,7 +830,7 @@ class Transform:
                 node = stmt.node or node
                 what = self.packed_call(stmt) or _KERNEL_REFUSALS.get(
                     stmt.fn) or f"this line's {describe(stmt)}"
-        if self.source.filename.startswith("<s2sad:") and what and \
+        if self.source.generated and what and \
                 not located:
             # a derivative of s2sad's code: of its loops, their tape
             what += (" (of the code s2sad generated for the derivative this "
@@ -897,7 +897,7 @@ class Transform:
         if not guard:
             if not arrays or analysis.uses_complex(self.func, True) or \
                     not self.func.plain or \
-                    self.source.filename.startswith("<s2sad:"):
+                    self.source.generated:
                 raise self.not_compilable(arrays=arrays)
             for stmt in ssa.walk(self.func.body):
                 if isinstance(stmt, ssa.Assign) and (
