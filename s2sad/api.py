@@ -27,7 +27,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from s2sad import (
-    calls, derive, errors, frontend, kernels, reverse, runtime, ssa)
+    calls, derive, errors, frontend, kernels, reverse, runtime, specialise,
+    ssa)
 
 Argnums = Union[int, Sequence[int]]
 
@@ -100,6 +101,7 @@ class Derivative:
             value = getattr(f, name, None)
             if isinstance(value, str):
                 setattr(self, name, value)
+        self._entry = self._quick
         try:
             self._refresh()
         except errors.NameResolutionError:
@@ -118,22 +120,14 @@ class Derivative:
         return None
 
     # slots: the attributes each call reads are the quickest to read
-    __slots__ = ("_fresh", "_target", "_instance", "_current", "_f",
-                 "_options", "_inputs", "_plain_inputs", "fun", "__dict__",
-                 "__weakref__")
+    __slots__ = ("_fresh", "_target", "_entry", "_instance", "_current",
+                 "_f", "_options", "_inputs", "_plain_inputs", "fun",
+                 "__dict__", "__weakref__")
 
     def __call__(self, *args, **kwargs):
         try:
-            # float, NumPy float64 and float-array inputs need no check:
-            # the quick path
-            for i in self._plain_inputs:
-                a = args[i] if i < len(args) else None
-                if a.__class__ is not float and a.__class__ is not \
-                        np.float64 and (
-                        a.__class__ is not np.ndarray or a.dtype.kind != "f"):
-                    return self._checked_call(args, kwargs)
             if self._fresh():
-                return self._target(*args, **kwargs)
+                return self._entry(*args, **kwargs)
             return self._call_stale(*args, **kwargs)
         except errors.OneElementOutput:
             return self._one_element(args, kwargs)
@@ -144,6 +138,48 @@ class Derivative:
                 raise refusal from None
             errors.locate(exc)
             raise
+
+    def _quick(self, *args, **kwargs):
+        """The generated code's call: at once for float, NumPy float64 and
+        float-array inputs, which need no check."""
+        for i in self._plain_inputs:
+            a = args[i] if i < len(args) else None
+            if a.__class__ is not float and a.__class__ is not \
+                    np.float64 and (
+                    a.__class__ is not np.ndarray or a.dtype.kind != "f"):
+                return self._checked_call(args, kwargs)
+        return self._target(*args, **kwargs)
+
+    def _first_call(self, *args, **kwargs):
+        if specialise.AT_ONCE:
+            return self._second_call(*args, **kwargs)
+        self._entry = self._second_call  # (a function called once pays
+        return self._quick(*args, **kwargs)  # nothing for what follows)
+
+    def _second_call(self, *args, **kwargs):
+        """The second call: the generated code specialised to the kinds of
+        its arguments (see `s2sad.specialise`), or kept as it is, from now
+        on."""
+        self._entry = self._quick
+        inputs = [args[i] if i < len(args) else None
+                  for i in self._plain_inputs]
+        if self._target is self._current and all(
+                specialise.is_plain_input(a) for a in inputs):
+            made = specialise.specialised(self._current, args, kwargs,
+                                          self._quick, self._plain_inputs)
+            if made is not None:
+                self._entry = made if specialise.CHECKED is None else \
+                    functools.partial(specialise.CHECKED, made, self._quick)
+        return self._entry(*args, **kwargs)
+
+    @property
+    def specialised_source(self):
+        """The generated code specialised to the kinds of the arguments it
+        was called with (see `s2sad.specialise`), or None: called once,
+        or nothing to specialise."""
+        entry = getattr(self._entry, "args", (self._entry,))[0]
+        return getattr(entry, "__s2sad_specialised__", None) \
+            if self._fresh() else None
 
     def _call_refusal(self, exc, args, kwargs):
         """The refusal, naming the function differentiated, of arguments
@@ -208,7 +244,7 @@ class Derivative:
 
     def _call_stale(self, *args, **kwargs):
         self._refresh()
-        return self._target(*args, **kwargs)
+        return self._entry(*args, **kwargs)
 
     def _refresh(self):
         self._instance, self._current, self._fresh = _derived(
@@ -218,6 +254,10 @@ class Derivative:
             target = functools.partial(_by_arity, self._f, self._options[0],
                                        self._derive_options())
         self._target = target
+        backend, holomorphic = self._options[6], self._options[4]
+        self._entry = self._first_call if backend == "python" and \
+            not holomorphic and target is self._current and isinstance(
+                target, types.FunctionType) else self._quick
 
     def _derive_options(self):
         _, has_aux, with_value, optimize = self._options[:4]

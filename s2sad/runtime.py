@@ -2121,16 +2121,21 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
     `setitem(total, index1, 0.0)`, and g1 is written there rather than
     added to those zeros (see optimize.replace_cleared)."""
     gs, indices = pairs[::2], pairs[1::2]
-    if total.__class__ is _ndarray and (
-            x.__class__ is _ndarray or x.__class__ is Like) and \
-            total.dtype is _FLOAT64 is x.dtype and total.shape == x.shape:
+    if (x.__class__ is _ndarray or x.__class__ is Like) and \
+            x.dtype is _FLOAT64 and (total is None or (
+                total.__class__ is _ndarray and total.dtype is _FLOAT64
+                and total.shape == x.shape)):
         for g, index in zip(gs, indices):  # (the common case, at once)
             cls = g.__class__
             if not (cls is float or cls is np.float64 or cls is _ndarray and
                     g.dtype is _FLOAT64) or not is_basic_index(index):
                 break
         else:  # float64 arrays and numbers, basic indices
-            out = total if owned and total.flags.writeable else total.copy()
+            if total is None:
+                out = np.zeros(x.shape)
+            else:
+                out = total if owned and total.flags.writeable \
+                    else total.copy()
             if replaced:
                 out[indices[0]] = gs[0]
                 gs, indices = gs[1:], indices[1:]

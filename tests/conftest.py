@@ -8,12 +8,51 @@ import tempfile
 import numpy as np
 import pytest
 
-from s2sad import codegen, errors
+from s2sad import codegen, errors, specialise
 
 # The disk cache: on, as for users, but in a directory of this run's own,
 # so that a run never reads what an earlier run (another version) wrote.
 _CACHE_DIR = tempfile.TemporaryDirectory(prefix="s2sad-test-cache-")
 os.environ["S2SAD_CACHE_DIR"] = _CACHE_DIR.name
+
+
+def _compared(specialised_code, general, *args, **kwargs):
+    """The specialised code's result, checked to be the general code's to
+    the bit (of the same types), or its exception the general code's."""
+    try:
+        result = specialised_code(*args, **kwargs)
+    except Exception as exc:
+        try:
+            general(*args, **kwargs)
+        except type(exc):
+            raise exc from None
+        raise AssertionError(f"only the specialised code raised {exc!r}")
+    _same(result, general(*args, **kwargs))
+    return result
+
+
+def _same(a, b):
+    assert type(a) is type(b), (type(a), type(b))
+    if isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (np.ndarray, np.generic, float, complex)):
+        assert np.shape(a) == np.shape(b) and getattr(
+            a, "dtype", None) == getattr(b, "dtype", None)
+        assert np.array_equal(a, b, equal_nan=True), (a, b)
+        assert not isinstance(a, np.ndarray) or not np.shares_memory(a, b)
+
+
+# With S2SAD_TEST_SPECIALISED=1, every derivative is specialised to its
+# arguments at its first call, and each call of specialised code compared
+# with the general code's (see s2sad.specialise).
+if os.environ.get("S2SAD_TEST_SPECIALISED") == "1":
+    specialise.AT_ONCE, specialise.CHECKED = True, _compared
 
 
 # A warning while compiling generated code ("'float' object is not

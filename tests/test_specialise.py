@@ -1,0 +1,204 @@
+"""A derivative specialised to the kinds of its arguments at its second call
+(s2sad.specialise): the same numbers to the bit, a guard sending other
+arguments to the general code, and gradients that share no memory."""
+
+import numpy as np
+import pytest
+
+import s2sad
+from s2sad import specialise
+
+SCALE = 0.5  # a module-level number the programs read
+
+
+def mlp(W1, b1, W2, b2, x, t):
+    h = np.tanh(W1 @ x + b1)
+    out = W2 @ h + b2
+    return SCALE * np.sum((out - t) ** 2)
+
+
+def _inputs(rng, hidden=6, inputs=4):
+    return (rng.normal(size=(hidden, inputs)), rng.normal(size=hidden),
+            rng.normal(size=(1, hidden)), rng.normal(size=1),
+            rng.normal(size=inputs), 0.3)
+
+
+def _general(f, argnums, *args):
+    """The general code's result: a derivative called once."""
+    return s2sad.grad(f, argnums)(*args)
+
+
+def _numeric(f, args, i, step=1e-6):
+    x = np.array(args[i], dtype=float)
+    out = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[k] += step
+        down[k] -= step
+        out[k] = (f(*args[:i], up, *args[i + 1:]) -
+                  f(*args[:i], down, *args[i + 1:])) / (2 * step)
+    return out
+
+
+def _same(a, b):
+    assert type(a) is type(b)
+    if isinstance(a, tuple):
+        for x, y in zip(a, b):
+            _same(x, y)
+    else:
+        assert np.shape(a) == np.shape(b) and np.result_type(a) == \
+            np.result_type(b)
+        assert np.array_equal(a, b)
+
+
+def test_the_second_call_runs_code_specialised_to_the_arguments(rng):
+    args = _inputs(rng)
+    g = s2sad.grad(mlp, (0, 1, 2, 3))
+    first = g(*args)
+    assert g.specialised_source is None  # (a function called once)
+    second = g(*args)
+    shown = g.specialised_source
+    assert "W1.shape == (6, 4)" in shown and "SCALE.__class__ is float" in \
+        shown and "matmul_adjoint" not in shown and "gradients" not in shown
+    assert "# grad of line" in shown  # (the general code's comments)
+    _same(first, second)
+    _same(second, _general(mlp, (0, 1, 2, 3), *args))
+    for i, part in enumerate(second):
+        np.testing.assert_allclose(part, _numeric(mlp, args, i), rtol=1e-6,
+                                   atol=1e-8)
+
+
+def test_other_arguments_take_the_general_code(rng):
+    args = _inputs(rng)
+    g = s2sad.grad(mlp, 0)
+    g(*args)
+    g(*args)
+    assert g.specialised_source is not None
+    others = [
+        _inputs(rng, hidden=3),  # other shapes
+        tuple(a.astype(np.float32) if isinstance(a, np.ndarray) else a
+              for a in args),  # other dtypes
+        args[:5] + (np.float64(0.3),),  # a NumPy float for a float
+        args[:5] + (np.array([0.3]),),  # an array for a float
+    ]
+    for other in others:
+        _same(g(*other), _general(mlp, 0, *other))
+    _same(g(*args), _general(mlp, 0, *args))  # (and back)
+
+
+def test_a_module_level_number_rebound_to_an_array_is_seen(rng):
+    global SCALE
+    args = _inputs(rng)
+    g = s2sad.grad(mlp, 0)
+    g(*args)
+    g(*args)
+    try:
+        SCALE = np.array([0.5, 2.0])  # (now the output has two elements)
+        with pytest.raises(Exception):
+            g(*args)
+        SCALE = 2.0
+        _same(g(*args), _general(mlp, 0, *args))
+        SCALE = 2  # an int
+        _same(g(*args), _general(mlp, 0, *args))
+    finally:
+        SCALE = 0.5
+
+
+def test_gradients_share_no_memory(rng):
+    def f(a, b):
+        return np.sum(a + b)
+
+    def g_of_views(x):
+        return np.sum(x[1:] * 2.0)
+
+    a, b = rng.normal(size=5), rng.normal(size=5)
+    g = s2sad.grad(f, (0, 1))
+    for _ in range(3):
+        ga, gb = g(a, b)
+        assert not np.shares_memory(ga, gb)
+        assert not np.shares_memory(ga, a) and not np.shares_memory(gb, b)
+        ga[0] = 99.0  # (a caller may write into a gradient)
+    h = s2sad.grad(g_of_views)
+    x = rng.normal(size=4)
+    for _ in range(3):
+        gx = h(x)
+        assert not np.shares_memory(gx, x)
+        np.testing.assert_array_equal(gx, [0.0, 2.0, 2.0, 2.0])
+
+
+def test_errors_numpy_is_asked_to_raise_still_raise(rng):
+    def f(x):
+        return np.sum(np.exp(x))
+
+    g = s2sad.grad(f)
+    x = np.array([1.0, 2.0])
+    g(x)
+    g(x)
+    assert g.specialised_source is not None
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            g(np.array([1000.0, 1.0]))
+    np.testing.assert_array_equal(g(x), np.exp(x))
+
+
+def test_value_and_grad_and_aux(rng):
+    def f(w, X, y):
+        z = X @ w
+        loss = np.mean(np.logaddexp(0.0, -y * z)) + SCALE * np.sum(w ** 2)
+        return loss, z
+
+    args = (rng.normal(size=3), rng.normal(size=(8, 3)),
+            np.sign(rng.normal(size=8)))
+    vg = s2sad.value_and_grad(f, has_aux=True)
+    first = vg(*args)
+    second = vg(*args)
+    assert vg.specialised_source is not None
+    (v1, aux1), g1 = first
+    (v2, aux2), g2 = second
+    assert v1 == v2 and type(v1) is type(v2)
+    _same(g1, g2)
+    np.testing.assert_array_equal(aux1, aux2)
+    np.testing.assert_allclose(
+        g2, _numeric(lambda *a: f(*a)[0], args, 0), rtol=1e-6)
+
+
+def test_loops_and_branches_keep_their_values(rng):
+    def f(u, steps, c):
+        total = 0.0
+        for _ in range(steps):
+            lap = np.zeros_like(u)
+            lap[1:-1] = u[2:] - 2 * u[1:-1] + u[:-2]
+            u = u + c * lap
+            if np.sum(u) > 0:
+                total = total + np.sum(u ** 2)
+            else:
+                total = total - np.sum(u)
+        return total
+
+    u = rng.normal(size=12)
+    g = s2sad.grad(f, (0, 2))
+    first = g(u, 5, 0.1)
+    _same(g(u, 5, 0.1), first)
+    _same(g(u, 3, 0.1), _general(f, (0, 2), u, 3, 0.1))
+    np.testing.assert_allclose(first[0], _numeric(f, (u, 5, 0.1), 0),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_nothing_to_decide_keeps_the_general_code():
+    def f(x):
+        return x * x
+
+    g = s2sad.grad(f)
+    g(2.0)
+    g(2.0)
+    assert g.specialised_source is None
+    assert g(3.0) == 6.0
+
+
+@pytest.mark.parametrize("value, fact", [
+    (np.ones((2, 3)), ("array", (2, 3))), (1.5, ("float", ())),
+    (np.float64(1.5), ("float64", ())), (np.ones(3, ">f8"), None),
+    ([1.0], None), (np.ones(2, dtype=object), None)])
+def test_facts_of_arguments(value, fact):
+    found = specialise.fact_of(value)
+    assert (found and (found.kind, found.shape)) == fact
