@@ -22,6 +22,7 @@ import math
 import operator
 import sys
 import types
+import weakref
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -101,7 +102,7 @@ class Derivative:
             value = getattr(f, name, None)
             if isinstance(value, str):
                 setattr(self, name, value)
-        self._entry = self._quick
+        self._entry, self._calls = None, -1
         try:
             self._refresh()
         except errors.NameResolutionError:
@@ -120,14 +121,19 @@ class Derivative:
         return None
 
     # slots: the attributes each call reads are the quickest to read
-    __slots__ = ("_fresh", "_target", "_entry", "_instance", "_current",
-                 "_f", "_options", "_inputs", "_plain_inputs", "fun",
-                 "__dict__", "__weakref__")
+    __slots__ = ("_fresh", "_target", "_entry", "_calls", "_instance",
+                 "_current", "_f", "_options", "_inputs", "_plain_inputs",
+                 "fun", "__dict__", "__weakref__")
 
     def __call__(self, *args, **kwargs):
         try:
             if self._fresh():
-                return self._entry(*args, **kwargs)
+                entry = self._entry  # (the code specialised, or None)
+                if entry is not None:
+                    return entry(*args, **kwargs)
+                if self._calls >= 0:
+                    return self._counted_call(args, kwargs)
+                return self._quick(*args, **kwargs)
             return self._call_stale(*args, **kwargs)
         except errors.OneElementOutput:
             return self._one_element(args, kwargs)
@@ -150,27 +156,29 @@ class Derivative:
                 return self._checked_call(args, kwargs)
         return self._target(*args, **kwargs)
 
-    def _first_call(self, *args, **kwargs):
-        if specialise.AT_ONCE:
-            return self._second_call(*args, **kwargs)
-        self._entry = self._second_call  # (a function called once pays
-        return self._quick(*args, **kwargs)  # nothing for what follows)
-
-    def _second_call(self, *args, **kwargs):
-        """The second call: the generated code specialised to the kinds of
-        its arguments (see `s2sad.specialise`), or kept as it is, from now
-        on."""
-        self._entry = self._quick
+    def _counted_call(self, args, kwargs):
+        """A call before the code is specialised: the second (or with
+        `specialise.AT_ONCE`, the first) specialises it to the kinds of
+        its arguments (see `s2sad.specialise`), or leaves it as it is from
+        then on. (What the specialised code holds reaches the derivative
+        through a weak reference: no reference cycle keeps it alive.)"""
+        self._calls += 1
+        if self._calls < 2 and not specialise.AT_ONCE:
+            return self._quick(*args, **kwargs)
+        self._calls = -1
         inputs = [args[i] if i < len(args) else None
                   for i in self._plain_inputs]
-        if self._target is self._current and all(
-                specialise.is_plain_input(a) for a in inputs):
-            made = specialise.specialised(self._current, args, kwargs,
-                                          self._quick, self._plain_inputs)
+        if all(specialise.is_plain_input(a) for a in inputs):
+            ref = weakref.ref(self)
+            made = specialise.specialised(
+                self._current, args, kwargs,
+                functools.partial(_turned_away, ref), self._plain_inputs)
             if made is not None:
                 self._entry = made if specialise.CHECKED is None else \
-                    functools.partial(specialise.CHECKED, made, self._quick)
-        return self._entry(*args, **kwargs)
+                    functools.partial(specialise.CHECKED, made,
+                                      functools.partial(_quick_of, ref))
+                return self._entry(*args, **kwargs)
+        return self._quick(*args, **kwargs)
 
     @property
     def specialised_source(self):
@@ -244,7 +252,9 @@ class Derivative:
 
     def _call_stale(self, *args, **kwargs):
         self._refresh()
-        return self._entry(*args, **kwargs)
+        if self._calls >= 0:
+            return self._counted_call(args, kwargs)
+        return self._quick(*args, **kwargs)
 
     def _refresh(self):
         self._instance, self._current, self._fresh = _derived(
@@ -255,9 +265,10 @@ class Derivative:
                                        self._derive_options())
         self._target = target
         backend, holomorphic = self._options[6], self._options[4]
-        self._entry = self._first_call if backend == "python" and \
-            not holomorphic and target is self._current and isinstance(
-                target, types.FunctionType) else self._quick
+        self._entry = None
+        self._calls = 0 if backend == "python" and not holomorphic and \
+            target is self._current and isinstance(
+                target, types.FunctionType) else -1
 
     def _derive_options(self):
         _, has_aux, with_value, optimize = self._options[:4]
@@ -525,6 +536,23 @@ def _derived(f, argnums, nargs, **options):
     target = functools.partial(instance, *leading, **keywords) \
         if leading or keywords else instance
     return instance, target, _freshness(f, fn, instance)
+
+
+def _quick_of(derivative, *args, **kwargs):
+    """`Derivative._quick` of a weakly referenced derivative."""
+    return derivative()._quick(*args, **kwargs)
+
+
+def _turned_away(derivative, *args, **kwargs):
+    """A call the guard of a derivative's specialised code sends back (the
+    derivative weakly referenced), as if made to the derivative: an error
+    is located now, at the user's call, before it passes through the
+    guard's line of generated code."""
+    try:
+        return derivative()._quick(*args, **kwargs)
+    except Exception as exc:
+        errors.locate(exc, caller=sys._getframe(2))
+        raise
 
 
 def _picking(target, leading, keywords, items, single, options):

@@ -423,9 +423,10 @@ def _text(filename, lineno):
     return linecache.getline(filename, lineno).strip() if lineno else ""
 
 
-def locate(exc):
+def locate(exc, caller=None):
     """Point an exception leaving s2sad's API at the user's code (called by
-    the API as the exception passes; the first call decides).
+    the API as the exception passes; the first call decides; `caller`: the
+    frame the call into s2sad came from, if not the frame calling this).
 
     An S2SADError with no location of its own, or one in generated code no
     line map reaches, is located at the innermost frame of generated code
@@ -454,7 +455,8 @@ def locate(exc):
             exc.relocate(_resolved(found.group(1), frames),
                          int(found.group(2)))
             return
-        where = frames[-1] if frames else _caller(sys._getframe(1))
+        where = frames[-1] if frames else _caller(
+            caller or sys._getframe(1))
         if where is not None:
             exc.relocate(*where)
         return

@@ -29,6 +29,7 @@ A program for which nothing is decided keeps the general function.
 import ast
 import builtins
 import collections
+import copy
 import types
 import warnings
 
@@ -45,9 +46,10 @@ AT_ONCE = False
 CHECKED = None
 
 # a value's kind: "array" (a NumPy array, of `shape` and `dtype`), "float"
-# (a Python float), "float64" (a NumPy float64), "int" (a Python int)
-# (and "shape", an array's shape); `value`: an int's, where the guard fixes
-# it (a length)
+# (a Python float), "float64" (a NumPy float64), "int" (a Python int),
+# "shape" (an array's shape, a tuple of ints), "tuple" and "list" (whose
+# `value` is the tuple of their items' facts), "range"; `value`: a
+# number's, where the guard fixes it (a length, a constant)
 Fact = collections.namedtuple("Fact", "kind shape dtype value",
                               defaults=(None,))
 _FLOAT = Fact("float", (), np.dtype(float))
@@ -63,12 +65,16 @@ _MATMUL_B = {(2, 2): "a.T @ g", (2, 1): "g @ a", (1, 1): "g * a",
              (1, 2): "a[..., None] * g"}
 
 _REDUCTIONS = {"sum", "mean", "max", "min", "prod"}
+_JOINS = (np.concatenate, np.stack, np.hstack, np.vstack)
+_MAKERS = (np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like,
+           np.empty_like, np.full_like)
 
 # helpers that compute from their arguments alone and make new values (or
 # give one of them back), whose results' kinds are found by running them on
 # stand-ins
 _PURE = {"unreduce", "expand_reduced", "unbroadcast_to", "logistic",
-         "attribute_cotangent", "power", "divide"}
+         "attribute_cotangent", "power", "divide", "concatenate_adjoint",
+         "balanced_max_partial"}
 _PURE_RULES = {"_tie_weights"}  # (of the rules' own helpers: by name)
 
 
@@ -87,6 +93,15 @@ def fact_of(value):
 
 def _stand_in(fact):
     """A value of the fact's kind holding no data of its own."""
+    if fact.kind in ("tuple", "list", "objects"):
+        items = [_stand_in(f) for f in fact.value]
+        if fact.kind == "objects":
+            held = np.empty(len(items), dtype=object)
+            held[:] = items
+            return held
+        return tuple(items) if fact.kind == "tuple" else items
+    if fact.kind == "shape":
+        return fact.shape
     if fact.value is not None:
         return fact.value
     if fact.kind == "array":
@@ -94,10 +109,32 @@ def _stand_in(fact):
     return {"float": 1.0, "float64": np.float64(1.0), "int": 1}[fact.kind]
 
 
+def _exact(fact):
+    """The value of an int, a shape, or a tuple of ints the guard fixes
+    (None for one of another kind, or not fixed)."""
+    if fact is None:
+        return None
+    if fact.kind == "shape":
+        return fact.shape
+    if fact.kind == "int":
+        return fact.value
+    if fact.kind == "tuple":
+        items = [_exact(f) for f in fact.value]
+        return None if None in items else tuple(items)
+    return None
+
+
+def _known(fact):
+    """Can a stand-in be made of the fact's kind?"""
+    return fact is not None and fact.kind != "range" and (
+        fact.kind not in ("tuple", "list", "objects") or
+        all(map(_known, fact.value)))
+
+
 def _result(compute, facts):
     """The fact of what `compute` makes of values of `facts`, found by
     running it on stand-ins (None where it fails or makes another kind)."""
-    if any(f is None or f.kind == "shape" for f in facts):
+    if not all(map(_known, facts)):
         return None
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -105,13 +142,46 @@ def _result(compute, facts):
             value = compute(*[_stand_in(f) for f in facts])
     except Exception:  # (the program raises there: the helper decides)
         return None
-    found = fact_of(value)
-    if found is None and value.__class__ is int:
-        found = _INT
-    if found is not None and found.kind != "array" and all(
-            f.value is not None for f in facts):
+    found = _fact_of_result(value)
+    if found is not None and found.kind in ("int", "float", "float64") and \
+            all(f.value is not None for f in facts):
         return found._replace(value=value)  # (known: of lengths, constants)
     return found
+
+
+def _fact_of_result(value):
+    """fact_of, for what an operation made (ints, tuples and lists of
+    arrays too)."""
+    found = fact_of(value)
+    if found is None and value.__class__ is int:
+        return _INT
+    if found is None and (value.__class__ in (tuple, list) or (
+            value.__class__ is _NDARRAY and value.dtype == object and
+            value.ndim == 1)):  # (the adjoint of a list: its items')
+        items = tuple(_fact_of_result(v) for v in value)
+        if all(items):
+            return Fact({tuple: "tuple", list: "list"}.get(
+                value.__class__, "objects"), (), None, items)
+    return found
+
+
+def _joined(facts):
+    """The fact every one of `facts` (of the paths that reach a point)
+    agrees on: their own, or without a value they differ in, or None."""
+    first = facts[0]
+    if first is not None and first.kind in ("tuple", "list", "objects") \
+            and any(f != first for f in facts):
+        if any(f is None or f.kind != first.kind or
+               len(f.value) != len(first.value) for f in facts):
+            return None
+        return first._replace(value=tuple(
+            _joined(list(items)) for items in zip(*(f.value for f in facts))))
+    if first is None or any(f != first for f in facts):
+        if first is None or any(f is None or f._replace(value=None) !=
+                                first._replace(value=None) for f in facts):
+            return None
+        return first._replace(value=None)
+    return first
 
 
 class _Specialiser:
@@ -129,6 +199,10 @@ class _Specialiser:
         self.seeds = set()  # names of seeds float64_seed() gives
         self.globals_read = {}  # module-level numbers read -> their facts
         self.local = set()  # names the function binds (see `specialised`)
+        # the lists a tape is (made `[]`, then only appended to and popped
+        # from) -> the fact of what is appended (None before the first)
+        self.tapes = {}
+        self.dry = []  # copies of loop bodies analysed (kept: see `loop`)
 
     # -- names ------------------------------------------------------------
 
@@ -141,7 +215,7 @@ class _Specialiser:
                     return self.cells[node.id].cell_contents
                 except ValueError:
                     return None
-            if node.id in self.facts:
+            if node.id in self.facts or node.id in self.local:
                 return None
             scope = self.function.__globals__
             if node.id in scope:
@@ -229,18 +303,56 @@ class _Specialiser:
 
     def expr_Subscript(self, node):
         node.value, fact, origin = self.expr(node.value)
-        index = _constant_index(node.slice)
-        node.slice = self.expr(node.slice)[0] if index is None else node.slice
-        if fact is not None and fact.kind == "shape" and \
-                index.__class__ is int and -len(fact.shape) <= index < len(
-                    fact.shape):
-            return node, Fact("int", (), None, fact.shape[index]), set()
-        if index is None or fact is None or fact.kind != "array":
+        node.slice = self.expr(node.slice)[0]
+        index = self.index(node.slice)
+        if fact is None or index is None:
+            return node, None, None
+        if fact.kind in ("shape", "tuple", "list", "objects") and \
+                index.__class__ is int:
+            items = fact.value if fact.kind != "shape" else tuple(
+                Fact("int", (), None, n) for n in fact.shape)
+            if -len(items) <= index < len(items):
+                return node, items[index], set() if fact.kind == "shape" \
+                    else None
+            return node, None, None
+        if fact.kind != "array":
             return node, None, None
         found = _result(lambda a: a[index], (fact,))
         if found is not None and found.kind != "array":
             return node, found, set()  # (an item: a number of its own)
         return node, found, origin  # (a view)
+
+    def index(self, node):
+        """The index `node` reads as a value whose parts are the same as
+        on any run (ints, slices and ints known, `None`, `...`), an int
+        of unknown value taken as 0 (an int drops its axis whatever it
+        is), or None."""
+        parts = node.elts if isinstance(node, ast.Tuple) else [node]
+        found = []
+        for part in parts:
+            fact = self.fact(part)
+            if isinstance(part, ast.Constant) and (
+                    part.value is None or part.value is Ellipsis):
+                found.append(part.value)
+            elif fact is not None and fact.kind == "int":
+                found.append(0 if fact.value is None else fact.value)
+            elif isinstance(part, ast.Slice) or isinstance(
+                    part, ast.Call) and self.resolve(part.func) is slice \
+                    and not part.keywords:
+                bounds = [part.lower, part.upper, part.step] if isinstance(
+                    part, ast.Slice) else part.args
+                values = [None if b is None or isinstance(
+                    b, ast.Constant) and b.value is None else _exact(
+                        self.fact(b)) for b in bounds]
+                if not all(v is None or v.__class__ is int for v in values) \
+                        or None in [_exact(self.fact(b)) for b, v in zip(
+                            bounds, values) if v is None and not (
+                            b is None or isinstance(b, ast.Constant))]:
+                    return None
+                found.append(slice(*values))
+            else:
+                return None
+        return tuple(found) if isinstance(node, ast.Tuple) else found[0]
 
     def expr_Call(self, node):
         callee = self.resolve(node.func)
@@ -254,7 +366,7 @@ class _Specialiser:
             rewrite = getattr(self, "helper_" + name, None)
             done = rewrite(node) if rewrite is not None else None
             if done is not None:
-                self.decided += 1
+                self.decided += done[0] is not node
                 return done
             if name not in _PURE:
                 return node, None, None
@@ -263,7 +375,9 @@ class _Specialiser:
             pass
         else:
             fact = self.numpy_call(node, callee)
-            return node, fact, self.made(node, fact)
+            return node, fact, None if fact is not None and fact.kind in (
+                "list", "tuple") or _is_call_of(node, "pop") \
+                else self.made(node, fact)
         fact = self.pure(node, callee)
         return node, fact, {id(node)} if fact is not None and all(
             self.fact(a) is None or self.fact(a).kind != "array"
@@ -294,16 +408,28 @@ class _Specialiser:
         return _result(compute, facts)
 
     def expr_Tuple(self, node):
-        node.elts = [self.expr(e)[0] for e in node.elts]
-        return node, None, None
+        done = [self.expr(e) for e in node.elts]
+        node.elts = [d[0] for d in done]
+        kind = "tuple" if isinstance(node, ast.Tuple) else "list"
+        if any(isinstance(e, ast.Starred) for e in node.elts):
+            return node, None, None
+        return node, Fact(kind, (), None, tuple(d[1] for d in done)), set()
+
+    expr_List = expr_Tuple
 
     def numpy_call(self, node, callee):
         """The fact of a NumPy call the facts cover: a ufunc, np.where, a
-        reduction (a function or a method, with a constant axis)."""
+        reduction (a function or a method, with a constant axis), a join
+        of arrays; and of `range`, `len`, `math` functions, a tape's
+        `pop()`."""
         if any(isinstance(a, ast.Starred) for a in node.args) or any(
                 k.arg is None for k in node.keywords):
             return None
         facts = [self.fact(a) for a in node.args]
+        if callee is None and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "pop" and not node.args and \
+                isinstance(node.func.value, ast.Name):
+            return self.tapes.get(node.func.value.id)
         if isinstance(callee, np.ufunc) and not node.keywords and \
                 callee.nout == 1 and len(facts) == callee.nin:
             return _result(callee, facts)
@@ -316,6 +442,15 @@ class _Specialiser:
         if set(options) - {"axis", "keepdims"}:
             return None
         name = getattr(callee, "__name__", None)
+        if callee is range or callee is reversed and facts and \
+                facts[0] is not None and facts[0].kind == "range":
+            return Fact("range", (), None)
+        if callee in _JOINS and len(facts) == 1 and facts[0] is not None \
+                and facts[0].kind in ("tuple", "list"):
+            return _result(lambda *items: callee(list(items), **options),
+                           facts[0].value)
+        if callee in _MAKERS and facts and not set(options) - {"dtype"}:
+            return self.made_array(callee, facts, options)
         if callee is len and len(facts) == 1 and not options and \
                 facts[0] is not None and facts[0].kind == "array" and \
                 facts[0].shape:
@@ -334,6 +469,34 @@ class _Specialiser:
                 return _result(lambda a: getattr(a, method)(**options),
                                [owner])
         return None
+
+    def made_array(self, callee, facts, options):
+        """The fact of a new array (np.zeros(n), np.full(n, x0), ...): of
+        the shape and dtype NumPy gives it, found without filling one."""
+        like = callee in (np.zeros_like, np.ones_like, np.empty_like,
+                          np.full_like)
+        first = facts[0]
+        if first is None or like and first.kind != "array":
+            return None
+        if len(facts) != (2 if callee in (np.full, np.full_like) else 1):
+            return None
+        if callee in (np.full, np.full_like):
+            fill = _result(np.asarray, facts[1:])
+            if fill is None:
+                return None
+            dtype = fill.dtype
+        else:
+            dtype = first.dtype if like else np.dtype(float)
+        dtype = np.dtype(options.get("dtype", dtype))
+        if like:
+            return Fact("array", first.shape, dtype)
+        size = _exact(first)
+        if size.__class__ is int:
+            size = (size,)
+        if size.__class__ is not tuple or not all(
+                n.__class__ is int and n >= 0 for n in size):
+            return None
+        return Fact("array", size, dtype)
 
     def fact(self, node):
         """The fact of an expression already rewritten."""
@@ -364,6 +527,48 @@ class _Specialiser:
                 "float", "float64"):
             return g, gf, set()  # (a number, given back)
         return None
+
+    def helper_shape(self, node):
+        x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if x is None or x.kind not in ("array", "float64"):
+            return None
+        return node, Fact("shape", x.shape, None), set()
+
+    def helper_unbroadcast_to(self, node):
+        if len(node.args) != 2 or node.keywords:
+            return None
+        g, shape = (self.fact(a) for a in node.args)
+        if g is None or shape is None or shape.kind != "shape" or \
+                g.kind not in ("array", "float", "float64"):
+            return None
+        if g.kind == "float" or g.shape == shape.shape:  # (given back)
+            return node.args[0], g, self.origin(node.args[0])
+        fact = _result(lambda a: runtime.unbroadcast_to(a, shape.shape), [g])
+        return (node, fact, {id(node)}) if fact is not None else None
+
+    def helper_iterable(self, node):
+        x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if x is None or x.kind != "array":
+            return None
+        return node.args[0], x, self.origin(node.args[0])
+
+    def helper_accumulated(self, node):
+        """`total + term` written into total: total's kind (the same
+        values as before: the call stays)."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        total, term = (self.fact(a) for a in node.args)
+        if total is None or term is None or total != term or \
+                total.kind != "array":
+            return None
+        origin = self.origin(node.args[0])
+        return node, total, origin and origin | {id(node)}
+
+    def helper_zeros_like(self, node):
+        x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if x is None or x.kind != "array" or x.dtype.kind != "f":
+            return None
+        return node, x, {id(node)}
 
     def helper_divide(self, node):
         """`a / b` where a is a NumPy value (which divides by zero without
@@ -490,48 +695,224 @@ class _Specialiser:
             if getattr(self.fact(a), "kind", None) != "float64":
                 return None
         node.args, node.keywords = [], []
+        self.decided += 1
         return node, None, None
 
     # -- statements -------------------------------------------------------
 
     def statements(self, body):
         for stmt in body:
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
-                    isinstance(stmt.targets[0], ast.Name):
-                decided = self.decided
-                stmt.value, fact, origin = self.expr(stmt.value)
-                name = stmt.targets[0].id
-                self.facts[name], self.origins[name] = fact, origin
-                if self.decided > decided and _is_call_of(
-                        stmt.value, "float64_seed"):
-                    self.seeds.add(name)
-            elif isinstance(stmt, (ast.Return, ast.Expr)) and \
-                    stmt.value is not None:
-                stmt.value = self.expr(stmt.value)[0]
-            elif isinstance(stmt, ast.Delete):
-                for target in stmt.targets:
-                    if isinstance(target, ast.Name):
-                        self.forget(target.id)
-            elif isinstance(stmt, ast.Assign) and all(
-                    isinstance(t, ast.Subscript) and
-                    isinstance(t.value, ast.Name) for t in stmt.targets):
-                # an element or slice written: the array keeps its kind
-                stmt.value = self.expr(stmt.value)[0]
-            else:  # (what a compound statement or another one binds)
-                for node in ast.walk(stmt):
-                    if isinstance(node, ast.Name) and \
-                            isinstance(node.ctx, (ast.Store, ast.Del)):
-                        self.forget(node.id)
-                seed = _seed_computed(stmt)
-                if seed in self.seeds:
-                    # `if seed is None: ...; seed = runtime.seed(value)`,
-                    # of a value float64_seed found is a float64: 1.0 as
-                    # a NumPy float64 either way
-                    self.facts[seed], self.origins[seed] = _FLOAT64, set()
+            method = getattr(self, "stmt_" + type(stmt).__name__, None)
+            if method is None or not method(stmt):
+                self.forget_bound(stmt)
+
+    def stmt_Assign(self, stmt):
+        if len(stmt.targets) != 1:
+            return False
+        target = stmt.targets[0]
+        decided = self.decided
+        stmt.value, fact, origin = self.expr(stmt.value)
+        if isinstance(target, ast.Name):
+            name = target.id
+            self.facts[name], self.origins[name] = fact, origin
+            if self.decided > decided and _is_call_of(stmt.value,
+                                                      "float64_seed"):
+                self.seeds.add(name)
+            if name in self.tapes and not (isinstance(
+                    stmt.value, ast.List) and not stmt.value.elts):
+                self.tapes.pop(name)  # (not a tape)
+            return True
+        if isinstance(target, ast.Tuple) and all(
+                isinstance(t, ast.Name) for t in target.elts):
+            # `a, b = _tape.pop()`: the items' kinds; their memory unknown
+            items = fact.value if fact is not None and fact.kind == \
+                "tuple" and len(fact.value) == len(target.elts) else \
+                (None,) * len(target.elts)
+            for t, item in zip(target.elts, items):
+                self.facts[t.id], self.origins[t.id] = item, None
+            return True
+        # an element or slice written (`a[i] = v`): the array keeps its kind
+        return isinstance(target, ast.Subscript) and isinstance(
+            target.value, ast.Name)
+
+    def stmt_Expr(self, stmt):
+        call = stmt.value
+        if _is_call_of(call, "append") and isinstance(
+                call.func.value, ast.Name) and \
+                call.func.value.id in self.tapes and len(call.args) == 1:
+            call.args[0], fact, origin = self.expr(call.args[0])
+            name = call.func.value.id
+            before = self.tapes[name]
+            self.tapes[name] = fact if before is None else _joined(
+                [before, fact])
+            return True
+        stmt.value = self.expr(stmt.value)[0]
+        return True
+
+    def stmt_Return(self, stmt):
+        if stmt.value is not None:
+            stmt.value = self.expr(stmt.value)[0]
+        return True
+
+    def stmt_Delete(self, stmt):
+        for target in stmt.targets:
+            if isinstance(target, ast.Name):
+                self.forget(target.id)
+        return True
+
+    def stmt_Pass(self, stmt):
+        return True
+
+    def stmt_If(self, stmt):
+        seed = _seed_computed(stmt)
+        if seed in self.seeds:
+            # `if seed is None: ...; seed = runtime.seed(value)`, of a value
+            # float64_seed found is a float64: 1.0 as a NumPy float64
+            # either way
+            self.forget_bound(stmt)
+            self.facts[seed], self.origins[seed] = _FLOAT64, set()
+            return True
+        stmt.test = self.expr(stmt.test)[0]
+        before = self.state()
+        self.statements(stmt.body)
+        taken = self.state()
+        self.facts, self.origins = before
+        self.statements(stmt.orelse)
+        self.facts, self.origins = _merged([taken, self.state()])
+        return True
+
+    def stmt_For(self, stmt):
+        if not isinstance(stmt.target, ast.Name) or stmt.orelse:
+            return False
+        stmt.iter, over, _ = self.expr(stmt.iter)
+        item = _INT if over is not None and over.kind == "range" else None
+        return self.loop(stmt, item)
+
+    def stmt_While(self, stmt):
+        return not stmt.orelse and self.loop(stmt, None)
+
+    def loop(self, stmt, item):
+        """A loop's statements, analysed with what holds on entry to every
+        iteration: the facts on entry to the loop, joined with those at
+        the end of an iteration until they no longer change (on copies of
+        the body). A loop that breaks or continues, or whose facts do not
+        settle, has its own names taken to be of unknown kinds."""
+        bound = _bound(stmt)
+        entry = self.state()
+
+        def enter(state):
+            self.facts, self.origins = state
+            if isinstance(stmt, ast.For):
+                name = stmt.target.id
+                self.facts[name], self.origins[name] = item, set()
+
+        # (the memory of what the loop binds is not followed: it may be
+        # an earlier iteration's)
+        settled = None
+        for name in bound:
+            entry[1][name] = None
+        if not any(isinstance(n, (ast.Break, ast.Continue))
+                   for n in ast.walk(stmt)):
+            assumed = entry
+            for _ in range(4):
+                enter(_copied(assumed))
+                self.dry_run(stmt)
+                joined = _merged([assumed, self.state()])
+                for name in bound:
+                    joined[1][name] = None
+                if joined[0] == assumed[0]:
+                    settled = assumed
+                    break
+                assumed = joined
+        if settled is None:  # (its own names: unknown)
+            settled = _copied(entry)
+            for name in bound:
+                settled[0].pop(name, None)
+        enter(_copied(settled))
+        if isinstance(stmt, ast.While):
+            stmt.test = self.expr(stmt.test)[0]
+        self.statements(stmt.body)
+        self.facts, self.origins = _copied(settled)
+        return True
+
+    def dry_run(self, stmt):
+        """Analyse a copy of a loop's test and body (kept alive, so that
+        the ids of its nodes are not given to others), leaving the code
+        and what has been decided as they were."""
+        decided, seeds = self.decided, set(self.seeds)
+        body = copy.deepcopy(stmt.body)
+        self.dry.append(body)
+        if isinstance(stmt, ast.While):
+            self.expr(copy.deepcopy(stmt.test))
+        self.statements(body)
+        self.decided, self.seeds = decided, seeds
+
+    def state(self):
+        return dict(self.facts), dict(self.origins)
+
+    def forget_bound(self, stmt):
+        for name in _bound(stmt):
+            self.forget(name)
 
     def forget(self, name):
         self.facts.pop(name, None)
         self.origins[name] = None
+
+
+def _tapes(definition):
+    """The names of the lists the function makes `[]` and then only
+    appends to (`xs.append(v)`, a statement) and pops from (`xs.pop()`)."""
+    parents = {}
+    for node in ast.walk(definition):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    made, other = set(), set()
+    for node in ast.walk(definition):
+        if not isinstance(node, ast.Name):
+            continue
+        parent = parents.get(node)
+        if isinstance(node.ctx, ast.Store):
+            if isinstance(parent, ast.Assign) and isinstance(
+                    parent.value, ast.List) and not parent.value.elts:
+                made.add(node.id)
+            else:
+                other.add(node.id)
+        elif isinstance(node.ctx, ast.Load):
+            call = parents.get(parent)
+            if not (isinstance(parent, ast.Attribute) and isinstance(
+                    call, ast.Call) and call.func is parent and (
+                    parent.attr == "pop" and not call.args or
+                    parent.attr == "append" and len(call.args) == 1 and
+                    isinstance(parents.get(call), ast.Expr))):
+                other.add(node.id)
+    return made - other
+
+
+def _bound(stmt):
+    """The names a statement binds or deletes."""
+    return {node.id for node in ast.walk(stmt) if isinstance(
+        node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del))}
+
+
+def _copied(state):
+    return dict(state[0]), {k: (set(v) if v is not None else None)
+                            for k, v in state[1].items()}
+
+
+def _merged(states):
+    """The facts and origins that hold after paths ending in `states`:
+    a name bound on some paths only keeps what those give it."""
+    facts, origins = {}, {}
+    for name in set().union(*(set(f) | set(o) for f, o in states)):
+        reached = [(f.get(name), o.get(name)) for f, o in states
+                   if name in f or name in o]
+        fact = _joined([f for f, _ in reached])
+        if fact is not None:
+            facts[name] = fact
+        found = [o for _, o in reached]
+        origins[name] = None if any(o is None for o in found) else \
+            set().union(*found)
+    return facts, origins
 
 
 def _is_call_of(node, helper):
@@ -575,36 +956,6 @@ def _copy(node):
     return ast.parse(ast.unparse(node), mode="eval").body
 
 
-def _constant_index(node):
-    """The value of an index made of constants (ints, slices of ints or
-    None, `None`, `...`), or None."""
-    parts = node.elts if isinstance(node, ast.Tuple) else [node]
-    out = []
-    for part in parts:
-        if isinstance(part, ast.Slice):
-            bounds = [getattr(part, b) for b in ("lower", "upper", "step")]
-            if not all(b is None or isinstance(b, ast.Constant) and
-                       b.value.__class__ is int or
-                       isinstance(b, ast.UnaryOp) and
-                       isinstance(b.op, ast.USub) and
-                       isinstance(b.operand, ast.Constant) and
-                       b.operand.value.__class__ is int for b in bounds):
-                return None
-            out.append(slice(*[None if b is None else ast.literal_eval(b)
-                               for b in bounds]))
-        elif isinstance(part, ast.Constant) and (
-                part.value is None or part.value is Ellipsis or
-                part.value.__class__ is int):
-            out.append(part.value)
-        elif isinstance(part, ast.UnaryOp) and isinstance(
-                part.op, ast.USub) and isinstance(part.operand, ast.Constant) \
-                and part.operand.value.__class__ is int:
-            out.append(-part.operand.value)
-        else:
-            return None
-    return tuple(out) if isinstance(node, ast.Tuple) else out[0]
-
-
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
            ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
            ast.Pow: lambda a, b: a ** b, ast.MatMult: lambda a, b: a @ b}
@@ -641,8 +992,10 @@ def specialised(function, args, kwargs, general, required=()):
     facts = {p: f for p, f in facts.items() if f is not None}
     if any(i >= len(params) or params[i] not in facts for i in required):
         return None
+    if not any(f.kind == "array" for f in facts.values()):
+        return None  # (code on numbers has a variant of its own already)
     text = errors.generated_text(code.co_filename)
-    if not facts or text is None:
+    if text is None:
         return None
     tree = ast.parse(text)
     definition = tree.body[0]
@@ -651,14 +1004,31 @@ def specialised(function, args, kwargs, general, required=()):
                 isinstance(n, ast.Name) and n.id == code.co_name
                 for n in ast.walk(definition)):
         return None
-    specialiser = _Specialiser(function, facts)
-    specialiser.parameters = set(facts)
-    specialiser.local = {n.id for n in ast.walk(definition) if isinstance(
-        n, ast.Name) and not isinstance(n.ctx, ast.Load)} | set(params)
     body = definition.body
     start = 1 if ast.get_docstring(definition) else 0
-    specialiser.statements(body[start:])
-    if not specialiser.decided:
+    local = {n.id for n in ast.walk(definition) if isinstance(
+        n, ast.Name) and not isinstance(n.ctx, ast.Load)} | set(params)
+
+    def analysed(stmts, tapes):
+        specialiser = _Specialiser(function, facts)
+        specialiser.parameters, specialiser.local = set(facts), local
+        specialiser.tapes = dict(tapes)
+        specialiser.statements(stmts)
+        return specialiser
+
+    # what the tapes hold is known once every append has been seen: the
+    # function is analysed (on copies) until it no longer changes, then
+    # specialised with it
+    tapes = dict.fromkeys(_tapes(definition))
+    for _ in range(3):
+        found = analysed(copy.deepcopy(body[start:]), tapes).tapes
+        if found == tapes:
+            break
+        tapes = found
+    else:
+        tapes = {}
+    specialiser = analysed(body[start:], tapes)
+    if not specialiser.decided or specialiser.tapes != tapes:
         return None
     taken = {n.id for n in ast.walk(definition) if isinstance(n, ast.Name)}
     names = _Names(taken | set(code.co_freevars) | set(params))

@@ -2,6 +2,8 @@
 (s2sad.specialise): the same numbers to the bit, a guard sending other
 arguments to the general code, and gradients that share no memory."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,14 @@ import s2sad
 from s2sad import specialise
 
 SCALE = 0.5  # a module-level number the programs read
+
+
+@pytest.fixture(autouse=True)
+def as_users_have_it(monkeypatch):
+    """Specialised at the second call, as for users, even in a run that
+    specialises every derivative at once (S2SAD_TEST_SPECIALISED=1)."""
+    monkeypatch.setattr(specialise, "AT_ONCE", False)
+    monkeypatch.setattr(specialise, "CHECKED", None)
 
 
 def mlp(W1, b1, W2, b2, x, t):
@@ -202,3 +212,60 @@ def test_nothing_to_decide_keeps_the_general_code():
 def test_facts_of_arguments(value, fact):
     found = specialise.fact_of(value)
     assert (found and (found.kind, found.shape)) == fact
+
+
+def test_a_refusal_after_specialising_names_the_call(rng):
+    def loss(w, X):
+        return np.mean((X @ w) ** 2)
+
+    g = s2sad.grad(loss)
+    w, X = np.array([0.5, -0.25]), np.eye(2)
+    g(w, X)
+    g(w, X)
+    assert g.specialised_source is not None
+    line = sys._getframe().f_lineno + 2
+    with pytest.raises(s2sad.S2SADError) as info:
+        g(np.array([1, 2]), X)
+    assert str(info.value).startswith(f"{__file__}:{line}: ")
+
+
+def rnn(W, U, xs, h):
+    for x in xs:
+        h = np.tanh(W @ h + U @ x)
+    return np.sum(h ** 2)
+
+
+def test_loops_over_a_tape_are_specialised(rng):
+    args = (0.3 * rng.normal(size=(5, 5)), rng.normal(size=(5, 3)),
+            rng.normal(size=(7, 3)), rng.normal(size=5))
+    g = s2sad.grad(rnn, (0, 1))
+    first = g(*args)
+    second = g(*args)
+    shown = g.specialised_source
+    loop = shown[shown.index("for "):]
+    assert "matmul_adjoint" not in loop and "unbroadcast(" not in loop
+    _same(first, second)
+    for i in (0, 1):
+        np.testing.assert_allclose(second[i], _numeric(rnn, args, i),
+                                   rtol=1e-6, atol=1e-8)
+    fewer = (args[0], args[1], args[2][:3], args[3])  # (a shorter tape)
+    _same(g(*fewer), _general(rnn, (0, 1), *fewer))
+
+
+def test_a_specialised_derivative_holds_no_reference_cycle(rng):
+    import gc
+    import weakref
+
+    args = _inputs(rng)
+    gc.collect()
+    gc.disable()
+    try:
+        g = s2sad.grad(mlp, 0)
+        g(*args)
+        g(*args)
+        assert g.specialised_source is not None
+        ref = weakref.ref(g)
+        del g
+        assert ref() is None
+    finally:
+        gc.enable()
