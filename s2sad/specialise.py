@@ -1,5 +1,5 @@
 """Specialising a generated gradient to the kinds of arguments it is called
-with: the last stage, after compilation, at a derivative's first call.
+with: the last stage, after compilation, at a derivative's second call.
 
 The generated code works for any inputs, and the runtime helpers it calls
 find out at each call what they were given: `unbroadcast` compares shapes,
@@ -9,12 +9,16 @@ cost more than the arithmetic (a 10-32-1 network on one example: 3 of its
 8 microseconds). A program called again and again with arrays of the same
 shapes gets the same answers each time, so they are taken once here:
 
-- the kinds of the arguments of the first call (float64 arrays of their
-  shapes, Python floats, NumPy float64s) are facts;
-- the facts of every value the function's top-level statements make follow
-  NumPy's own rules: each operation the facts cover (arithmetic, ufuncs,
-  `np.where`, products, reductions, constant slices, `.T`) is run once on
-  stand-ins of those shapes and dtypes that hold no data;
+- the kinds of the arguments of that call (arrays of their shapes and
+  dtypes, Python floats, NumPy float64s) and of the module-level numbers
+  the code reads are facts;
+- the facts of every value the function makes follow NumPy's own rules:
+  each operation the facts cover (arithmetic, ufuncs, `np.where`,
+  products, reductions, slices, joins, new arrays, `.T`) is run once on
+  stand-ins of those shapes and dtypes that hold no data (never one whose
+  result's shape depends on values: a mask, an index array); a loop is
+  read with what holds on entry to every iteration, a branch with what
+  both paths agree on, a tape's pops with what its appends pushed;
 - each helper call the facts decide is replaced by what the helper does
   for such values (the same NumPy operations, so the same results to the
   bit), and the gradients returned are left unchecked where each is a new
@@ -47,9 +51,10 @@ CHECKED = None
 
 # a value's kind: "array" (a NumPy array, of `shape` and `dtype`), "float"
 # (a Python float), "float64" (a NumPy float64), "int" (a Python int),
-# "shape" (an array's shape, a tuple of ints), "tuple" and "list" (whose
-# `value` is the tuple of their items' facts), "range"; `value`: a
-# number's, where the guard fixes it (a length, a constant)
+# "shape" (an array's shape, a tuple of ints), "tuple", "list" and
+# "objects" (a list's adjoint, an object array; their `value` is the tuple
+# of their items' facts), "range"; `value`: a number's, where the guard
+# fixes it (a length, a constant)
 Fact = collections.namedtuple("Fact", "kind shape dtype value",
                               defaults=(None,))
 _FLOAT = Fact("float", (), np.dtype(float))
@@ -250,6 +255,13 @@ class _Specialiser:
             keyword.value = self.expr(keyword.value)[0]
         return node
 
+    def expr_ListComp(self, node):
+        """(Not entered: its own names may hide the function's.)"""
+        return node, None, None
+
+    expr_SetComp = expr_DictComp = expr_GeneratorExp = expr_Lambda = \
+        expr_NamedExpr = expr_ListComp
+
     def expr_Name(self, node):
         if node.id in self.facts or node.id in self.local:
             return node, self.facts.get(node.id), self.origins.get(node.id)
@@ -304,18 +316,20 @@ class _Specialiser:
     def expr_Subscript(self, node):
         node.value, fact, origin = self.expr(node.value)
         node.slice = self.expr(node.slice)[0]
-        index = self.index(node.slice)
-        if fact is None or index is None:
+        if fact is None:
             return node, None, None
-        if fact.kind in ("shape", "tuple", "list", "objects") and \
-                index.__class__ is int:
+        if fact.kind in ("shape", "tuple", "list", "objects"):
+            # (an item of a container: at a position known, not taken as 0)
+            position = _exact(self.fact(node.slice))
             items = fact.value if fact.kind != "shape" else tuple(
                 Fact("int", (), None, n) for n in fact.shape)
-            if -len(items) <= index < len(items):
-                return node, items[index], set() if fact.kind == "shape" \
-                    else None
+            if position.__class__ is int and \
+                    -len(items) <= position < len(items):
+                return node, items[position], set() if fact.kind == \
+                    "shape" else None
             return node, None, None
-        if fact.kind != "array":
+        index = self.index(node.slice)
+        if fact.kind != "array" or index is None:
             return node, None, None
         found = _result(lambda a: a[index], (fact,))
         if found is not None and found.kind != "array":
@@ -705,6 +719,9 @@ class _Specialiser:
             method = getattr(self, "stmt_" + type(stmt).__name__, None)
             if method is None or not method(stmt):
                 self.forget_bound(stmt)
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.NamedExpr):  # (`(y := ...)`)
+                    self.forget_bound(node)
 
     def stmt_Assign(self, stmt):
         if len(stmt.targets) != 1:

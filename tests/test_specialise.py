@@ -269,3 +269,32 @@ def test_a_specialised_derivative_holds_no_reference_cycle(rng):
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_names_a_comprehension_binds_are_its_own(rng):
+    def f(x, W):
+        rows = [np.sum(x * W[i]) for x in (W[0], W[1]) for i in range(2)]
+        return np.sum(W @ x) + rows[0] * rows[3]
+
+    args = (rng.normal(size=3), rng.normal(size=(2, 3)))
+    g = s2sad.grad(f, (0, 1))
+    first = g(*args)
+    _same(g(*args), first)
+    for i in (0, 1):
+        np.testing.assert_allclose(first[i], _numeric(f, args, i), rtol=1e-6)
+
+
+def test_items_of_a_tuple_at_a_loop_index(rng):
+    def f(a, b):
+        parts = (a, b)
+        total = 0.0
+        for i in range(2):
+            total = total + np.sum(parts[i] @ parts[i].T)
+        return total
+
+    args = (rng.normal(size=(2, 3)), rng.normal(size=(4, 5)))
+    g = s2sad.grad(f, (0, 1))
+    first = g(*args)
+    _same(g(*args), first)
+    for i in (0, 1):
+        np.testing.assert_allclose(first[i], _numeric(f, args, i), rtol=1e-6)
