@@ -102,7 +102,7 @@ class Derivative:
             value = getattr(f, name, None)
             if isinstance(value, str):
                 setattr(self, name, value)
-        self._entry, self._calls = None, -1
+        self._entry, self._calls = None, 0
         try:
             self._refresh()
         except errors.NameResolutionError:
@@ -128,12 +128,21 @@ class Derivative:
     def __call__(self, *args, **kwargs):
         try:
             if self._fresh():
-                entry = self._entry  # (the code specialised, or None)
-                if entry is not None:
+                # the code specialised, _COUNTING (not yet), or None
+                entry = self._entry
+                if entry is not None and entry is not _COUNTING:
                     return entry(*args, **kwargs)
-                if self._calls >= 0:
+                # float, NumPy float64 and float-array inputs need no
+                # check: the quick path (`_quick`, inlined)
+                for i in self._plain_inputs:
+                    a = args[i] if i < len(args) else None
+                    if a.__class__ is not float and a.__class__ is not \
+                            np.float64 and (a.__class__ is not np.ndarray
+                                            or a.dtype.kind != "f"):
+                        return self._checked_call(args, kwargs)
+                if entry is not None:  # (_COUNTING)
                     return self._counted_call(args, kwargs)
-                return self._quick(*args, **kwargs)
+                return self._target(*args, **kwargs)
             return self._call_stale(*args, **kwargs)
         except errors.OneElementOutput:
             return self._one_element(args, kwargs)
@@ -146,39 +155,36 @@ class Derivative:
             raise
 
     def _quick(self, *args, **kwargs):
-        """The generated code's call: at once for float, NumPy float64 and
+        """The generated code's call, as `__call__` makes it before the
+        code is specialised: at once for float, NumPy float64 and
         float-array inputs, which need no check."""
-        for i in self._plain_inputs:
-            a = args[i] if i < len(args) else None
-            if a.__class__ is not float and a.__class__ is not \
-                    np.float64 and (
-                    a.__class__ is not np.ndarray or a.dtype.kind != "f"):
-                return self._checked_call(args, kwargs)
-        return self._target(*args, **kwargs)
+        if all(map(specialise.is_plain_input, [
+                args[i] if i < len(args) else None
+                for i in self._plain_inputs])):
+            return self._target(*args, **kwargs)
+        return self._checked_call(args, kwargs)
 
     def _counted_call(self, args, kwargs):
-        """A call before the code is specialised: the second (or with
-        `specialise.AT_ONCE`, the first) specialises it to the kinds of
-        its arguments (see `s2sad.specialise`), or leaves it as it is from
-        then on. (What the specialised code holds reaches the derivative
-        through a weak reference: no reference cycle keeps it alive.)"""
+        """A call (of inputs the quick path takes) before the code is
+        specialised: the second (or with `specialise.AT_ONCE`, the first)
+        specialises it to the kinds of its arguments (see
+        `s2sad.specialise`), or leaves it as it is from then on. (What the
+        specialised code holds reaches the derivative through a weak
+        reference: no reference cycle keeps it alive.)"""
         self._calls += 1
         if self._calls < 2 and not specialise.AT_ONCE:
-            return self._quick(*args, **kwargs)
-        self._calls = -1
-        inputs = [args[i] if i < len(args) else None
-                  for i in self._plain_inputs]
-        if all(specialise.is_plain_input(a) for a in inputs):
-            ref = weakref.ref(self)
-            made = specialise.specialised(
-                self._current, args, kwargs,
-                functools.partial(_turned_away, ref), self._plain_inputs)
-            if made is not None:
-                self._entry = made if specialise.CHECKED is None else \
-                    functools.partial(specialise.CHECKED, made,
-                                      functools.partial(_quick_of, ref))
-                return self._entry(*args, **kwargs)
-        return self._quick(*args, **kwargs)
+            return self._target(*args, **kwargs)
+        self._entry = None
+        ref = weakref.ref(self)
+        made = specialise.specialised(
+            self._current, args, kwargs, functools.partial(_turned_away, ref),
+            self._plain_inputs)
+        if made is not None:
+            self._entry = made if specialise.CHECKED is None else \
+                functools.partial(specialise.CHECKED, made,
+                                  functools.partial(_quick_of, ref))
+            return self._entry(*args, **kwargs)
+        return self._target(*args, **kwargs)
 
     @property
     def specialised_source(self):
@@ -252,8 +258,6 @@ class Derivative:
 
     def _call_stale(self, *args, **kwargs):
         self._refresh()
-        if self._calls >= 0:
-            return self._counted_call(args, kwargs)
         return self._quick(*args, **kwargs)
 
     def _refresh(self):
@@ -265,10 +269,10 @@ class Derivative:
                                        self._derive_options())
         self._target = target
         backend, holomorphic = self._options[6], self._options[4]
-        self._entry = None
-        self._calls = 0 if backend == "python" and not holomorphic and \
-            target is self._current and isinstance(
-                target, types.FunctionType) else -1
+        self._calls = 0
+        self._entry = _COUNTING if backend == "python" and not holomorphic \
+            and target is self._current and isinstance(
+                target, types.FunctionType) else None
 
     def _derive_options(self):
         _, has_aux, with_value, optimize = self._options[:4]
@@ -536,6 +540,11 @@ def _derived(f, argnums, nargs, **options):
     target = functools.partial(instance, *leading, **keywords) \
         if leading or keywords else instance
     return instance, target, _freshness(f, fn, instance)
+
+
+def _COUNTING():
+    """A derivative's entry while its calls are counted, before its code is
+    specialised (see `Derivative._counted_call`)."""
 
 
 def _quick_of(derivative, *args, **kwargs):

@@ -184,12 +184,6 @@ def source_text(filename):
     return None if entry is None else "".join(entry[2])
 
 
-def generated_text(filename):
-    """The source registered for `filename` (generated code), or None."""
-    entry = _SOURCES.get(filename)
-    return "".join(entry[2]) if entry is not None else None
-
-
 def register_source(filename, text):
     """Make `text` the source of `filename` for tracebacks, pdb and
     inspect: a `linecache` entry with no modification time, which

@@ -237,9 +237,8 @@ class _Specialiser:
     def expr(self, node):
         """(node rewritten, its fact, its origins)."""
         method = getattr(self, "expr_" + type(node).__name__, None)
-        if method is None:
-            return self.generic(node), None, None
-        done = method(node)
+        done = method(node) if method is not None else (
+            self.generic(node), None, None)
         self.known[id(done[0])] = done[1:]  # (for `fact` and `origin`)
         return done
 
@@ -1011,7 +1010,7 @@ def specialised(function, args, kwargs, general, required=()):
         return None
     if not any(f.kind == "array" for f in facts.values()):
         return None  # (code on numbers has a variant of its own already)
-    text = errors.generated_text(code.co_filename)
+    text = errors.source_text(code.co_filename)
     if text is None:
         return None
     tree = ast.parse(text)
