@@ -158,9 +158,8 @@ class Derivative:
         """The generated code's call, as `__call__` makes it before the
         code is specialised: at once for float, NumPy float64 and
         float-array inputs, which need no check."""
-        if all(map(specialise.is_plain_input, [
-                args[i] if i < len(args) else None
-                for i in self._plain_inputs])):
+        if all(map(_plain_input, [args[i] if i < len(args) else None
+                                  for i in self._plain_inputs])):
             return self._target(*args, **kwargs)
         return self._checked_call(args, kwargs)
 
@@ -542,6 +541,14 @@ def _derived(f, argnums, nargs, **options):
     return instance, target, _freshness(f, fn, instance)
 
 
+def _plain_input(value):
+    """Is `value` an input the quick path takes unchecked: a float, a
+    NumPy float64, a float array (as `Derivative.__call__` tests inline)?"""
+    cls = value.__class__
+    return cls is float or cls is np.float64 or \
+        cls is np.ndarray and value.dtype.kind == "f"
+
+
 def _COUNTING():
     """A derivative's entry while its calls are counted, before its code is
     specialised (see `Derivative._counted_call`)."""
@@ -558,7 +565,7 @@ def _turned_away(derivative, *args, **kwargs):
     is located now, at the user's call, before it passes through the
     guard's line of generated code."""
     try:
-        return derivative()._quick(*args, **kwargs)
+        return _quick_of(derivative, *args, **kwargs)
     except Exception as exc:
         errors.locate(exc, caller=sys._getframe(2))
         raise

@@ -161,13 +161,20 @@ def compile_code(text, name, free, tree=None, origin=None, closure=True):
         glob = ast.Global(names=[name])
         ast.copy_location(glob, function.body[0])
         function.body.insert(1 if ast.get_docstring(function) else 0, glob)
-    # def _s2sad_outer(): runtime = None; def name(...): ...; return name
-    # makes the free names closure variables of `name`.
+    return closure_code(inner.body, name, free, filename)
+
+
+def closure_code(body, name, free, filename):
+    """The code object of the function `name` that `body` (parsed
+    statements, its `def` among them) defines, compiled under `filename`
+    with the names `free` as its closure variables: `def _s2sad_outer():
+    runtime = None; def name(...): ...; return name` makes them cells."""
     outer = ast.parse(
         "def _s2sad_outer():\n" + "".join(f"    {n} = None\n" for n in free)
         + f"    return {name}", filename).body[0]
-    outer.body[len(free):len(free)] = inner.body
-    module = ast.Module(body=[outer], type_ignores=[])
+    outer.body[len(free):len(free)] = body
+    module = ast.fix_missing_locations(ast.Module(body=[outer],
+                                                  type_ignores=[]))
     with _compiling(filename):
         code = compile(module, filename, "exec")
     outer_code = next(c for c in code.co_consts

@@ -34,12 +34,13 @@ import ast
 import builtins
 import collections
 import copy
+import math
 import types
 import warnings
 
 import numpy as np
 
-from s2sad import errors, runtime
+from s2sad import codegen, errors, runtime
 
 _NDARRAY = np.ndarray
 
@@ -462,8 +463,8 @@ class _Specialiser:
                 and facts[0].kind in ("tuple", "list"):
             return _result(lambda *items: callee(list(items), **options),
                            facts[0].value)
-        if callee in _MAKERS and facts and not set(options) - {"dtype"}:
-            return self.made_array(callee, facts, options)
+        if callee in _MAKERS and facts and not options:
+            return self.made_array(callee, facts)
         if callee is len and len(facts) == 1 and not options and \
                 facts[0] is not None and facts[0].kind == "array" and \
                 facts[0].shape:
@@ -483,7 +484,7 @@ class _Specialiser:
                                [owner])
         return None
 
-    def made_array(self, callee, facts, options):
+    def made_array(self, callee, facts):
         """The fact of a new array (np.zeros(n), np.full(n, x0), ...): of
         the shape and dtype NumPy gives it, found without filling one."""
         like = callee in (np.zeros_like, np.ones_like, np.empty_like,
@@ -500,7 +501,6 @@ class _Specialiser:
             dtype = fill.dtype
         else:
             dtype = first.dtype if like else np.dtype(float)
-        dtype = np.dtype(options.get("dtype", dtype))
         if like:
             return Fact("array", first.shape, dtype)
         size = _exact(first)
@@ -618,10 +618,9 @@ class _Specialiser:
                 not all(isinstance(arg, (ast.Name, ast.Constant))
                         for arg in node.args):
             return None
-        names = dict(zip("gab", node.args))
-        expression = _substitute(ast.parse(way, mode="eval").body, names)
-        scope = {"g": None, "a": None, "b": None}
-        fact = _result(lambda *v: eval(way, {}, dict(zip(scope, v))), facts)
+        expression = _substitute(ast.parse(way, mode="eval").body,
+                                 dict(zip("gab", node.args)))
+        fact = _result(lambda *v: eval(way, {}, dict(zip("gab", v))), facts)
         if fact is None or fact.shape != facts[which].shape:
             return None
         return _located(expression, node), fact, {id(node)}
@@ -675,8 +674,8 @@ class _Specialiser:
         xf = self.fact(node.args[0])
         if xf is None or xf.kind != "array":
             return None
-        return _located(ast.Constant(int(np.prod(
-            xf.shape, dtype=np.int64))), node), _INT, set()
+        return _located(ast.Constant(math.prod(xf.shape)), node), _INT, \
+            set()
 
     def helper_float64_seed(self, node):
         """The output is a float64 whatever the values: only NumPy's error
@@ -963,27 +962,15 @@ def _substitute(tree, names):
     """`tree` with the names of `names` replaced by copies of its nodes."""
     class Put(ast.NodeTransformer):
         def visit_Name(self, node):
-            return ast.copy_location(
-                _copy(names[node.id]), node) if node.id in names else node
+            return ast.copy_location(copy.deepcopy(
+                names[node.id]), node) if node.id in names else node
     return Put().visit(tree)
-
-
-def _copy(node):
-    return ast.parse(ast.unparse(node), mode="eval").body
 
 
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
            ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
            ast.Pow: lambda a, b: a ** b, ast.MatMult: lambda a, b: a @ b}
 _UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: +a}
-
-
-def is_plain_input(value):
-    """Is `value` an input a derivative's quick path takes unchecked: a
-    float, a NumPy float64, a float array?"""
-    cls = value.__class__
-    return cls is float or cls is np.float64 or \
-        cls is _NDARRAY and value.dtype.kind == "f"
 
 
 def specialised(function, args, kwargs, general, required=()):
@@ -1022,6 +1009,7 @@ def specialised(function, args, kwargs, general, required=()):
         return None
     body = definition.body
     start = 1 if ast.get_docstring(definition) else 0
+    printed = {stmt.lineno: ast.unparse(stmt) for stmt in body[start:]}
     local = {n.id for n in ast.walk(definition) if isinstance(
         n, ast.Name) and not isinstance(n.ctx, ast.Load)} | set(params)
 
@@ -1051,17 +1039,16 @@ def specialised(function, args, kwargs, general, required=()):
     body.insert(start, _guard(definition, facts, specialiser.globals_read,
                               names, body[start], general))
     made = _compiled(function, tree, names)
-    made.__s2sad_specialised__ = _shown(text, definition, start)
+    made.__s2sad_specialised__ = _shown(text, definition, start, printed)
     return made
 
 
-def _shown(text, definition, start):
+def _shown(text, definition, start, old):
     """The specialised code as `.specialised_source` shows it: the general
     code's text, its comments kept, each statement the specialisation
-    changed printed anew, and the guard after the docstring."""
+    changed (printed otherwise than `old`, the general statements printed
+    by line) printed anew, and the guard after the docstring."""
     lines = text.splitlines()
-    general = ast.parse(text).body[0].body
-    old = {stmt.lineno: ast.unparse(stmt) for stmt in general}
     guard, body = definition.body[start], definition.body[start + 1:]
     head = body[0].lineno - 1 if body else len(lines)
     while head > 0 and lines[head - 1].strip().startswith("#"):
@@ -1134,20 +1121,9 @@ def _compiled(function, tree, names):
     read the general code, which they follow line for line), with the
     general code's cells and the guard's own."""
     code = function.__code__
-    free = list(code.co_freevars) + sorted(names.cells)
-    definition = tree.body[0]
-    outer = ast.parse("def _s2sad_outer():\n" + "".join(
-        f"    {n} = None\n" for n in free) + f"    return {code.co_name}"
-    ).body[0]
-    outer.body[len(free):len(free)] = [definition]
-    module = ast.Module(body=[outer], type_ignores=[])
-    ast.fix_missing_locations(module)
-    compiled = compile(module, code.co_filename, "exec")
-    outer_code = next(c for c in compiled.co_consts
-                      if isinstance(c, types.CodeType))
-    inner = next(c for c in outer_code.co_consts
-                 if isinstance(c, types.CodeType) and
-                 c.co_name == code.co_name)
+    inner = codegen.closure_code(
+        tree.body, code.co_name, list(code.co_freevars) + sorted(names.cells),
+        code.co_filename)
     cells = dict(zip(code.co_freevars, function.__closure__ or ()))
     cells.update(names.cells)
     made = types.FunctionType(inner, function.__globals__, code.co_name,
