@@ -1,15 +1,19 @@
 """NumPy reductions where central differences cannot look: ties of np.max and
 friends (kinks), exact zeros of np.prod and np.cumprod, the conventions at
-0 of np.std and np.linalg.norm; second and third derivatives; array methods.
+0 of np.std and np.linalg.norm; second and third derivatives; array methods;
+and the sums that undo broadcasting in the adjoints (runtime.summed).
 
 The registry test (tests/test_rules.py, rows in tests/rule_rows_reductions.py)
 checks first derivatives of every rule away from kinks.
 """
 
+import math
+
 import numpy as np
 import pytest
 
 import s2sad
+from s2sad import runtime
 
 W3 = np.array([0.5, -1.5, 2.0])
 W23 = np.array([[0.3, -1.1, 0.7], [1.9, 0.4, -0.8]])
@@ -424,3 +428,50 @@ def methods(x):
 
 def test_reduction_methods_match_central_differences():
     s2sad.check_grads(methods, (X,))
+
+
+# -- the sums that undo broadcasting ----------------------------------------
+
+@pytest.mark.parametrize("shape, axes, keepdims", [
+    ((1000, 10), (1,), True), ((10000, 3), (0,), False),
+    ((5, 40, 10), (0, 1), False), ((4, 50, 6), (1, 2), True),
+    ((64, 200), (1,), True),  # (a last axis past 128: NumPy's own sum)
+    ((6, 7, 8), (1,), True),  # (a middle axis: NumPy's own sum)
+    ((0, 3), (0,), False), ((300, 0), (1,), True), ((3,), (0,), False)])
+@pytest.mark.parametrize("kind", ["float64", "float32", "strided"])
+def test_unbroadcasting_sums_are_numpy_s_sums(shape, axes, keepdims, kind):
+    """runtime.summed, which sums a float64 array in C order over its
+    first axes or over its last (at most 128 elements) as a product with
+    ones: NumPy's sum to rounding, its shape and dtype, a new array."""
+    rng = np.random.default_rng(len(shape) + sum(shape))
+    a = rng.normal(size=shape) * 100.0 + 1.0
+    if kind == "float32":
+        a = a.astype(np.float32)
+    elif kind == "strided":
+        a = np.asarray(np.swapaxes(np.swapaxes(a, 0, -1).copy(), 0, -1))
+    got = runtime.summed(a, axes, keepdims)
+    expected = np.sum(a, axis=axes, keepdims=keepdims)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-12 if kind != "float32"
+                               else 1e-5, atol=1e-9)
+    assert not np.shares_memory(got, a)
+    if kind == "float64" and a.size:  # (as accurate: each sum, exactly)
+        moved = np.moveaxis(a, axes, range(len(axes))).reshape(
+            math.prod(a.shape[i] for i in axes), -1)
+        exact = np.array([math.fsum(col) for col in moved.T])
+        scale = np.abs(moved).sum(axis=0)
+        assert np.all(np.abs(got.ravel() - exact) <= 1e-15 * len(moved) *
+                      scale + 1e-300)
+
+
+def test_a_bias_added_to_a_batch_has_the_summed_gradient(rng):
+    def loss(W, b, X):
+        return np.sum(np.tanh(X @ W + b) ** 2)
+
+    W, b, X = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(
+        size=(5000, 3))
+    gW, gb = s2sad.grad(loss, (0, 1))(W, b, X)
+    h = np.tanh(X @ W + b)
+    d = 2 * h * (1 - h * h)
+    np.testing.assert_allclose(gb, d.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(gW, X.T @ d, rtol=1e-12)
