@@ -21,13 +21,21 @@ shapes gets the same answers each time, so they are taken once here:
   both paths agree on, a tape's pops with what its appends pushed;
 - each helper call the facts decide is replaced by what the helper does
   for such values (the same NumPy operations, so the same results to the
-  bit), and the gradients returned are left unchecked where each is a new
-  array of its input's shape and dtype that shares memory with nothing
-  else returned or given;
+  bit): an expression (`g @ b.T` for a product's adjoint), or statements
+  in the place of the assignment it is the value of (the adjoint of a
+  slice read: zeros, and `g` added into the slice); the gradients
+  returned are left unchecked where each is a new array of its input's
+  shape and dtype that shares memory with nothing else returned or given;
+  a branch on a class the facts fix is taken at once;
+- then what no longer needs to be done goes: a sum's adjoint spread over
+  an array that only meets arithmetic broadcasting it anyway
+  (`_spread_lazily`), and what a tape kept only for the helpers replaced
+  (`_drop_dead_tape_items`);
 - a guard in front sends any call with arguments of other kinds to the
   general function.
 
-A program for which nothing is decided keeps the general function.
+A program for which nothing is decided keeps the general function, and so
+does one the specialiser fails on (an error of its own is not the user's).
 """
 
 import ast
@@ -50,7 +58,8 @@ _NDARRAY = np.ndarray
 AT_ONCE = False
 CHECKED = None
 
-# a value's kind: "array" (a NumPy array, of `shape` and `dtype`), "float"
+# a value's kind: "array" (a NumPy array, of `shape` and `dtype`), "like"
+# (a runtime.Like: what a tape keeps of such an array), "float"
 # (a Python float), "float64" (a NumPy float64), "int" (a Python int),
 # "shape" (an array's shape, a tuple of ints), "tuple", "list" and
 # "objects" (a list's adjoint, an object array; their `value` is the tuple
@@ -62,6 +71,7 @@ _FLOAT = Fact("float", (), np.dtype(float))
 _FLOAT64 = Fact("float64", (), np.dtype(float))
 _INT = Fact("int", (), None)
 _F8 = np.dtype(np.float64)
+_CLASSES = {"array": _NDARRAY, "float": float, "float64": np.float64}
 
 # the ways of `matmul_adjoint_a` and `matmul_adjoint_b` (see runtime) for
 # float64 operands of these ranks, as (rank of a, rank of b) -> expression
@@ -71,6 +81,15 @@ _MATMUL_B = {(2, 2): "a.T @ g", (2, 1): "g @ a", (1, 1): "g * a",
              (1, 2): "a[..., None] * g"}
 
 _REDUCTIONS = {"sum", "mean", "max", "min", "prod"}
+_METHODS = _REDUCTIONS | {"copy"}  # (an array's, whose results are new)
+# NumPy's functions that reduce a float64 array by a ufunc's `reduce` (and
+# np.mean, a sum divided), by that ufunc's name; and makers of new arrays
+# of an array's shape, by the function that makes them from a shape
+_UFUNC_REDUCTIONS = {np.sum: "add", np.mean: "add", np.max: "maximum",
+                     np.amax: "maximum", np.min: "minimum",
+                     np.amin: "minimum", np.prod: "multiply"}
+_LIKE_MAKERS = {np.zeros_like: "zeros", np.ones_like: "ones",
+                np.empty_like: "empty"}
 _JOINS = (np.concatenate, np.stack, np.hstack, np.vstack)
 _MAKERS = (np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like,
            np.empty_like, np.full_like)
@@ -110,8 +129,9 @@ def _stand_in(fact):
         return fact.shape
     if fact.value is not None:
         return fact.value
-    if fact.kind == "array":
-        return np.broadcast_to(np.ones((), fact.dtype), fact.shape)
+    if fact.kind in ("array", "like"):
+        array = np.broadcast_to(np.ones((), fact.dtype), fact.shape)
+        return array if fact.kind == "array" else runtime.Like(array)
     return {"float": 1.0, "float64": np.float64(1.0), "int": 1}[fact.kind]
 
 
@@ -150,9 +170,16 @@ def _result(compute, facts):
         return None
     found = _fact_of_result(value)
     if found is not None and found.kind in ("int", "float", "float64") and \
-            all(f.value is not None for f in facts):
+            all(map(_valued, facts)):
         return found._replace(value=value)  # (known: of lengths, constants)
     return found
+
+
+def _valued(fact):
+    """Does the fact fix its value (of a container: each of its items')?"""
+    if fact.kind in ("tuple", "list", "objects"):
+        return all(map(_valued, fact.value))
+    return fact.kind == "shape" or fact.value is not None
 
 
 def _fact_of_result(value):
@@ -161,6 +188,8 @@ def _fact_of_result(value):
     found = fact_of(value)
     if found is None and value.__class__ is int:
         return _INT
+    if value.__class__ is runtime.Like:
+        return Fact("like", value.shape, value.dtype)
     if found is None and (value.__class__ in (tuple, list) or (
             value.__class__ is _NDARRAY and value.dtype == object and
             value.ndim == 1)):  # (the adjoint of a list: its items')
@@ -191,8 +220,9 @@ def _joined(facts):
 
 
 class _Specialiser:
-    def __init__(self, function, arguments):
+    def __init__(self, function, arguments, names):
         self.function = function
+        self.names = names  # (for what the code written reads: `reach`)
         self.cells = dict(zip(function.__code__.co_freevars,
                               function.__closure__ or ()))
         self.facts = dict(arguments)
@@ -209,6 +239,11 @@ class _Specialiser:
         # from) -> the fact of what is appended (None before the first)
         self.tapes = {}
         self.dry = []  # copies of loop bodies analysed (kept: see `loop`)
+        # id of a helper call -> a function that, given the name the call's
+        # value is assigned to, gives the statements that do what it does
+        # (which take the assignment's place); and those of the statement
+        # analysed
+        self.written, self.instead = {}, None
 
     # -- names ------------------------------------------------------------
 
@@ -232,6 +267,22 @@ class _Specialiser:
             if isinstance(owner, types.ModuleType):
                 return getattr(owner, node.attr, None)
         return None
+
+    def reach(self, value, name):
+        """A name the code reads `value` by (`np`, `runtime`): `name`
+        where the function's scope binds it to value, else a new cell's."""
+        if self.resolve(ast.Name(name, ast.Load())) is value:
+            return name
+        return self.names.of(name, value)
+
+    def parsed(self, text, **parts):
+        """The expression `text`, where `np` and `runtime` read NumPy and
+        s2sad's runtime, and the names `parts` name are those nodes."""
+        numpy, helpers = self.reach(np, "np"), self.reach(runtime, "runtime")
+        tree = ast.parse(text, mode="eval").body
+        return _substitute(tree, dict(parts, **{
+            "np": ast.Name(numpy, ast.Load()),
+            "runtime": ast.Name(helpers, ast.Load())}))
 
     # -- expressions ------------------------------------------------------
 
@@ -266,10 +317,9 @@ class _Specialiser:
         if node.id in self.facts or node.id in self.local:
             return node, self.facts.get(node.id), self.origins.get(node.id)
         value = self.resolve(node)
-        if value.__class__ in (float, np.float64, int) and \
-                node.id not in self.cells:
-            # a module-level number (a model's constant): the guard checks
-            # its kind, as it may be bound to another one
+        if value.__class__ in (float, np.float64, int):
+            # a module-level number (a model's constant) or a closure's:
+            # the guard checks its kind, as it may be bound to another one
             fact = fact_of(value) or _INT
             self.globals_read[node.id] = fact
             return node, fact, set()
@@ -277,7 +327,8 @@ class _Specialiser:
 
     def expr_Constant(self, node):
         cls = node.value.__class__
-        fact = _FLOAT if cls is float else _INT if cls is int else None
+        fact = _FLOAT if cls is float else _INT if cls in (int, bool) \
+            else None
         return node, fact and fact._replace(value=node.value), set()
 
     def expr_BinOp(self, node):
@@ -304,14 +355,49 @@ class _Specialiser:
         return node, None, None
 
     def expr_IfExp(self, node):
-        """`a / n if n else np.divide(a, n)` of a length n the guard fixes:
-        the branch taken."""
-        node.test, test, _ = self.expr(node.test)
-        if test is not None and test.kind in ("int", "float") and \
-                test.value is not None:
+        """`a / n if n else np.divide(a, n)` of a length n the guard fixes,
+        and a test the facts decide (see `truth`): the branch taken."""
+        known = self.truth(node.test)
+        if known is None:
+            node.test, test, _ = self.expr(node.test)
+            if test is not None and test.kind in ("int", "float") and \
+                    test.value is not None:
+                known = bool(test.value)
+        if known is not None:
             self.decided += 1
-            return self.expr(node.body if test.value else node.orelse)
+            return self.expr(node.body if known else node.orelse)
         return self.generic(node), None, None
+
+    def truth(self, test):
+        """True or False where the facts decide the test: `x.__class__ is
+        float` (and `is not`) of a value of known kind, a name bound to a
+        constant, and `not`, `and` and `or` of such tests; else None."""
+        if isinstance(test, ast.BoolOp):  # (each part decided, or none)
+            found = [self.truth(v) for v in test.values]
+            if None in found:
+                return None
+            return any(found) if isinstance(test.op, ast.Or) else all(found)
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            found = self.truth(test.operand)
+            return None if found is None else not found
+        if isinstance(test, ast.Name) and test.id in self.facts:
+            fact = self.facts[test.id]
+            if fact is not None and fact.kind == "int" and \
+                    fact.value is not None:
+                return bool(fact.value)
+            return None
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
+                isinstance(test.ops[0], (ast.Is, ast.IsNot)) and \
+                isinstance(test.left, ast.Attribute) and \
+                test.left.attr == "__class__" and \
+                isinstance(test.left.value, ast.Name):
+            fact = self.facts.get(test.left.value.id)
+            cls = _CLASSES.get(getattr(fact, "kind", None))
+            other = self.resolve(test.comparators[0])
+            if cls is None or not isinstance(other, type):
+                return None
+            return (cls is other) == isinstance(test.ops[0], ast.Is)
+        return None
 
     def expr_Subscript(self, node):
         node.value, fact, origin = self.expr(node.value)
@@ -379,6 +465,9 @@ class _Specialiser:
         if getattr(runtime, name, None) is callee is not None:
             rewrite = getattr(self, "helper_" + name, None)
             done = rewrite(node) if rewrite is not None else None
+            if done is not None and done[0] is not node and \
+                    not _evaluated_alike(node, [done[0]]):
+                done = None
             if done is not None:
                 self.decided += done[0] is not node
                 return done
@@ -387,11 +476,17 @@ class _Specialiser:
         elif name in _PURE_RULES and getattr(
                 callee, "__module__", "").startswith("s2sad.rules"):
             pass
+        elif callee is float and len(node.args) == 1 and not node.keywords \
+                and getattr(self.fact(node.args[0]), "kind", None) == "float":
+            return node.args[0], _FLOAT, set()  # (a float already)
         else:
             fact = self.numpy_call(node, callee)
-            return node, fact, None if fact is not None and fact.kind in (
+            origin = None if fact is not None and fact.kind in (
                 "list", "tuple") or _is_call_of(node, "pop") \
                 else self.made(node, fact)
+            if fact is not None and fact.kind in ("array", "float64"):
+                node = self.numpy_form(node, callee, fact)
+            return node, fact, origin
         fact = self.pure(node, callee)
         return node, fact, {id(node)} if fact is not None and all(
             self.fact(a) is None or self.fact(a).kind != "array"
@@ -476,13 +571,45 @@ class _Specialiser:
                 len(facts) == 1:
             return _result(lambda a: callee(a, **options), facts)
         if isinstance(node.func, ast.Attribute) and node.func.attr in \
-                _REDUCTIONS and not node.args and callee is None:
+                _METHODS and not node.args and callee is None:
             owner = self.fact(node.func.value)
             if owner is not None and owner.kind == "array":
                 method = node.func.attr
                 return _result(lambda a: getattr(a, method)(**options),
                                [owner])
         return None
+
+    def numpy_form(self, node, callee, fact):
+        """A NumPy function's call on a float64 array as the function
+        makes it, without its dispatch (a microsecond or two a call):
+        np.sum(a, axis=..., keepdims=...) as `np.add.reduce(a, ...)`, and
+        np.max, np.min, np.prod likewise; np.mean(a) as that sum divided
+        by the count; np.zeros_like(a) as np.zeros(shape), and np.ones_like
+        and np.empty_like likewise. (NumPy computes each in the same way,
+        so the values are the same to the bit.)"""
+        if len(node.args) != 1 or any(k.arg not in ("axis", "keepdims")
+                                      for k in node.keywords):
+            return node
+        a = self.fact(node.args[0])
+        if a is None or a.kind != "array" or a.dtype != _F8:
+            return node
+        if callee in _LIKE_MAKERS and not node.keywords:
+            maker = _LIKE_MAKERS[callee]
+            return _located(self.parsed(f"np.{maker}({a.shape!r})"), node)
+        reduce = _UFUNC_REDUCTIONS.get(callee)
+        if reduce is None or not np.prod(a.shape):
+            return node
+        options = {k.arg: k.value.value for k in node.keywords}
+        axis = options.get("axis")
+        count = math.prod(a.shape) if axis is None else math.prod(
+            a.shape[i] for i in ((axis,) if axis.__class__ is int else axis))
+        keywords = ", ".join(f"{k}={ast.unparse(v)}" for k, v in (
+            ("axis", ast.Constant(axis)), ("keepdims", ast.Constant(
+                options.get("keepdims", False)))) if k == "axis" or v.value)
+        text = f"np.{reduce}.reduce(A, {keywords})"
+        if callee is np.mean:
+            text += f" / {count}"
+        return _located(self.parsed(text, A=node.args[0]), node)
 
     def made_array(self, callee, facts):
         """The fact of a new array (np.zeros(n), np.full(n, x0), ...): of
@@ -535,10 +662,16 @@ class _Specialiser:
         if gf.kind == "array" == xf.kind and gf.dtype == _F8 == xf.dtype:
             if gf.shape == xf.shape:  # (as the helper returns it)
                 return g, gf, self.origin(g)
-            return node, xf, {id(node)}  # (summed: a new array)
+            return self.summed(node, g, gf, xf.shape)  # (a new array)
         if gf.kind == "float" or gf.kind == "float64" and xf.kind in (
                 "float", "float64"):
             return g, gf, set()  # (a number, given back)
+        if gf.kind == "array" and gf.dtype == _F8 and xf.kind in (
+                "float", "float64"):  # (summed into a Python float)
+            total = self.summed(node, g, gf, ())[0]
+            made = ast.Call(ast.Name(self.reach(float, "float"), ast.Load()),
+                            [total], [])
+            return _located(made, node), _FLOAT, set()
         return None
 
     def helper_shape(self, node):
@@ -550,14 +683,27 @@ class _Specialiser:
     def helper_unbroadcast_to(self, node):
         if len(node.args) != 2 or node.keywords:
             return None
-        g, shape = (self.fact(a) for a in node.args)
-        if g is None or shape is None or shape.kind != "shape" or \
+        g, shape = self.fact(node.args[0]), _exact(self.fact(node.args[1]))
+        if g is None or shape.__class__ is not tuple or \
                 g.kind not in ("array", "float", "float64"):
             return None
-        if g.kind == "float" or g.shape == shape.shape:  # (given back)
+        if g.kind == "float" or g.shape == shape:  # (given back)
             return node.args[0], g, self.origin(node.args[0])
-        fact = _result(lambda a: runtime.unbroadcast_to(a, shape.shape), [g])
+        if g.kind == "array" and g.dtype == _F8:
+            return self.summed(node, node.args[0], g, shape)
+        fact = _result(lambda a: runtime.unbroadcast_to(a, shape), [g])
         return (node, fact, {id(node)}) if fact is not None else None
+
+    def summed(self, node, g, gf, shape):
+        """A float64 array `g` summed to `shape` as the helpers do it:
+        `np.add.reduce(g, axis=None)` for a number, else `runtime.sum_to`
+        (without the helpers' tests of what they were given)."""
+        fact = _result(lambda a: runtime.sum_to(a, shape), [gf])
+        if fact is None:
+            return None
+        text = "np.add.reduce(G, axis=None)" if not shape else \
+            f"runtime.sum_to(G, {shape!r})"
+        return _located(self.parsed(text, G=g), node), fact, {id(node)}
 
     def helper_iterable(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
@@ -579,9 +725,18 @@ class _Specialiser:
 
     def helper_zeros_like(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
-        if x is None or x.kind != "array" or x.dtype.kind != "f":
+        if x is None or x.kind not in ("array", "like") or x.dtype.kind != \
+                "f":
             return None
-        return node, x, {id(node)}
+        return self.zeros(node, x._replace(kind="array"))
+
+    def zeros(self, node, fact):
+        """`np.zeros(shape)` for a new float64 array of zeros; for one of
+        another dtype, the call as it is."""
+        if fact.dtype != _F8:
+            return node, fact, {id(node)}
+        made = self.parsed(f"np.zeros({fact.shape!r})")
+        return _located(made, node), fact, {id(node)}
 
     def helper_divide(self, node):
         """`a / b` where a is a NumPy value (which divides by zero without
@@ -624,6 +779,256 @@ class _Specialiser:
         if fact is None or fact.shape != facts[which].shape:
             return None
         return _located(expression, node), fact, {id(node)}
+
+    def helper_getitem_adjoint(self, node):
+        if len(node.args) != 3 or node.keywords:
+            return None
+        g, x, index = node.args
+        return self.scattered(node, None, x, [(g, index)], False, False)
+
+    def helper_getitem_adjoints(self, node):
+        options = {k.arg: k.value for k in node.keywords}
+        if len(node.args) < 4 or len(node.args) % 2 or set(options) - {
+                "owned", "replaced"} or not all(
+                    isinstance(v, ast.Constant) for v in options.values()):
+            return None
+        total, x = node.args[:2]
+        if isinstance(total, ast.Constant) and total.value is None:
+            total = None
+        return self.scattered(
+            node, total, x, list(zip(node.args[2::2], node.args[3::2])),
+            getattr(options.get("owned"), "value", False),
+            getattr(options.get("replaced"), "value", False))
+
+    def scattered(self, node, total, x, pairs, owned, replaced):
+        """`total + getitem_adjoint(g1, x, index1) + ...` (see
+        runtime.getitem_adjoints) of a float64 array x (or what a tape
+        keeps of one), float64 gs and basic indices, as the helper does it:
+        an array of zeros (or total, or its copy), each g added into (or,
+        `replaced`, the first written to) its part. Statements, for the
+        assignment the call is the value of (`written`)."""
+        xf = self.fact(x)
+        if xf is None or xf.kind not in ("array", "like") or \
+                xf.dtype != _F8 or any(isinstance(a, ast.Starred)
+                                       for a in node.args):
+            return None
+        array = xf._replace(kind="array")
+        if total is not None and self.fact(total) != array:
+            return None
+        made_here = total is not None and self.made_here(total)
+        if owned and not made_here and not isinstance(total, ast.Name):
+            return None  # (read once: the helper reads it twice)
+        for g, index in pairs:
+            gf, place = self.fact(g), self.index(index)
+            if gf is None or gf.kind not in ("array", "float", "float64") \
+                    or gf.dtype != _F8 or place is None or not isinstance(
+                        index, (ast.Name, ast.Constant, ast.Tuple, ast.Call)):
+                return None
+            part = _result(lambda a: a[place], (array,))
+            added = _result(lambda a, v: a[place] + v, (array, gf))
+            if part is None or added is None or added._replace(
+                    value=None) != part._replace(value=None):
+                return None  # (a g that would broadcast the part it is in)
+
+        def write(name):
+            load = ast.Name(name.id, ast.Load())
+            if total is None:
+                start = self.parsed(f"np.zeros({xf.shape!r})")
+            elif owned and made_here:
+                start = total
+            elif owned:
+                start = self.parsed("T if T.flags.writeable else T.copy()",
+                                    T=total)
+            else:
+                start = self.parsed("T.copy()", T=total)
+            made = [ast.Assign([name], start)]
+            for i, (g, index) in enumerate(pairs):
+                target = ast.Subscript(load, self.subscript(index),
+                                       ast.Store())
+                made.append(ast.Assign([target], g) if replaced and i == 0
+                            else ast.AugAssign(target, ast.Add(), g))
+            return made
+        self.written[id(node)] = write
+        origin = {id(node)}
+        if owned and total is not None:
+            origin = None if self.origin(total) is None else \
+                self.origin(total) | origin
+        return node, array, origin
+
+    def subscript(self, index):
+        """The index `index` (an argument of a helper) written as a
+        subscript's: `slice(1, None, None)` as `1:`."""
+        if isinstance(index, ast.Tuple):
+            return ast.Tuple([self.subscript(e) for e in index.elts],
+                             ast.Load())
+        if isinstance(index, ast.Call) and self.resolve(index.func) is \
+                slice and not index.keywords and 1 <= len(index.args) <= 3:
+            bounds = [None if isinstance(b, ast.Constant) and b.value is
+                      None else b for b in index.args]
+            if len(bounds) == 1:
+                bounds = [None] + bounds
+            return ast.Slice(*bounds)
+        return index
+
+    def helper_setitem_owned(self, node, args=None):
+        """`x[index] = value` in x, an array made here (writeable)."""
+        if args is None and (len(node.args) != 3 or node.keywords):
+            return None
+        x, index, value = args or node.args
+        xf, vf, origin = self.fact(x), self.fact(value), self.origin(x)
+        if xf is None or xf.kind != "array" or xf.dtype != _F8 or \
+                not isinstance(x, ast.Name) or not self.made_here(x) or \
+                vf is None or vf.kind not in ("array", "float", "float64"):
+            return None
+
+        def write(name):
+            target = ast.Subscript(ast.Name(x.id, ast.Load()),
+                                   self.subscript(index), ast.Store())
+            return [ast.Assign([target], value),
+                    ast.Assign([name], ast.Name(x.id, ast.Load()))]
+        self.written[id(node)] = write
+        return node, xf, origin
+
+    def helper_overwritten(self, node):
+        """What `x[index] = ...` overwrites, copied, of an array made here
+        (writeable): `x[index].copy()`, or the number read."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        x, index = node.args
+        xf, place = self.fact(x), self.index(index)
+        if xf is None or xf.kind != "array" or place is None or \
+                not self.made_here(x):
+            return None
+        part = _result(lambda a: a[place], (xf,))
+        if part is None:
+            return None
+        read = ast.Subscript(x, self.subscript(index), ast.Load())
+        if part.kind == "array":
+            read = ast.Call(ast.Attribute(read, "copy", ast.Load()), [], [])
+        return _located(read, node), part, {id(node)}
+
+    def helper_setitem_in_place(self, node):
+        """`x[index] = value` in x, whose overwritten part was copied
+        (`old`: a value, not the helper's mark of a copy to make)."""
+        if len(node.args) != 4 or node.keywords or \
+                self.fact(node.args[3]) is None:
+            return None
+        return self.helper_setitem_owned(node, node.args[:3])
+
+    def helper_restore(self, node):
+        """`x[index] = old`, what a setitem overwrote put back (`old`, a
+        value: see helper_setitem_in_place)."""
+        if len(node.args) != 3 or node.keywords:
+            return None
+        x, index, old = node.args
+        xf, of = self.fact(x), self.fact(old)
+        if xf is None or xf.kind != "array" or of is None or not isinstance(
+                x, ast.Name):
+            return None
+
+        def write(_):
+            target = ast.Subscript(ast.Name(x.id, ast.Load()),
+                                   self.subscript(index), ast.Store())
+            return [ast.Assign([target], old)]
+        self.written[id(node)] = write
+        return node, None, None
+
+    def made_here(self, x):
+        """Is `x` an array an operation of the function made (so one it
+        can write into)?"""
+        origin = self.origin(x)
+        return origin is not None and not origin & self.parameters
+
+    def helper_attribute_cotangent(self, node):
+        """The adjoint of an array's `.T`: `g.T`."""
+        if len(node.args) != 3 or node.keywords:
+            return None
+        g, x, name = node.args
+        gf, xf = self.fact(g), self.fact(x)
+        if gf is None or gf.kind != "array" or xf is None or \
+                xf.kind != "array" or not isinstance(name, ast.Constant) \
+                or name.value != "T":
+            return None
+        return _located(ast.Attribute(g, "T", ast.Load()), node), \
+            _result(lambda a: a.T, (gf,)), self.origin(g)
+
+    def helper_check_unpacking(self, node):
+        """Nothing, where the shape unpacked has as many items."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        value, n = self.fact(node.args[0]), self.fact(node.args[1])
+        if value is None or value.kind != "shape" or n is None or \
+                n.value != len(value.shape):
+            return None
+        self.written[id(node)] = lambda _: []
+        return node, None, None
+
+    def helper_setitem(self, node):
+        """A copy of x with `x[index] = value`: x's kind (the call
+        stays)."""
+        if len(node.args) != 3 or node.keywords:
+            return None
+        x, value = self.fact(node.args[0]), self.fact(node.args[2])
+        if x is None or x.kind != "array" or x.dtype != _F8 or \
+                value is None or value.kind not in ("array", "float",
+                                                     "float64", "int"):
+            return None
+        return node, x, {id(node)}
+
+    def helper_item_adjoint(self, node):
+        """`g[index]`."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        g, index = node.args
+        gf, place = self.fact(g), self.index(index)
+        if gf is None or gf.kind != "array" or place is None:
+            return None
+        fact = _result(lambda a: a[place], (gf,))
+        read = _located(ast.Subscript(g, self.subscript(index), ast.Load()),
+                        node)
+        return read, fact, self.origin(g) if fact is not None and \
+            fact.kind == "array" else set()
+
+    def helper_through_cast(self, node):
+        """`g`, carried through a cast to floats."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        g, cast = node.args
+        cf = self.fact(cast)
+        if cf is None or cf.kind not in ("array", "like", "float64") or \
+                cf.dtype.kind != "f":
+            return None
+        return g, self.fact(g), self.origin(g)
+
+    def helper_like(self, node):
+        x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if x is None or x.kind != "array":
+            return None
+        return node, x._replace(kind="like"), set()
+
+    def updating(self, node, op):
+        """`a op b` where `a op= b` keeps a's shape and dtype (the helper
+        then gives a new value, of both)."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        a, b = (self.fact(n) for n in node.args)
+        if a is None or a.kind != "array" or b is None or \
+                _result(_BINARY[op], (a, b)) != a:
+            return None
+        return _located(ast.BinOp(node.args[0], op(), node.args[1]), node), \
+            a, {id(node)}
+
+    def helper_iadd(self, node):
+        return self.updating(node, ast.Add)
+
+    def helper_isub(self, node):
+        return self.updating(node, ast.Sub)
+
+    def helper_imul(self, node):
+        return self.updating(node, ast.Mult)
+
+    def helper_itruediv(self, node):
+        return self.updating(node, ast.Div)
 
     def helper_gradient(self, node):
         if len(node.args) != 2 or node.keywords:
@@ -677,6 +1082,14 @@ class _Specialiser:
         return _located(ast.Constant(math.prod(xf.shape)), node), _INT, \
             set()
 
+    def helper_seed(self, node):
+        """The seed of an output that is a number: 1 of its kind (the call
+        stays)."""
+        y = self.fact(node.args[0]) if node.args else None
+        if y is None or y.kind not in ("float", "float64"):
+            return None
+        return node, y._replace(value=None), set()
+
     def helper_float64_seed(self, node):
         """The output is a float64 whatever the values: only NumPy's error
         handling is left to check (`float64_seed()`)."""
@@ -713,6 +1126,7 @@ class _Specialiser:
     # -- statements -------------------------------------------------------
 
     def statements(self, body):
+        done = []
         for stmt in body:
             method = getattr(self, "stmt_" + type(stmt).__name__, None)
             if method is None or not method(stmt):
@@ -720,6 +1134,9 @@ class _Specialiser:
             for node in ast.walk(stmt):
                 if isinstance(node, ast.NamedExpr):  # (`(y := ...)`)
                     self.forget_bound(node)
+            done += [stmt] if self.instead is None else self.instead
+            self.instead = None  # (see `written`)
+        body[:] = done or [_located(ast.Pass(), s) for s in body[:1]]
 
     def stmt_Assign(self, stmt):
         if len(stmt.targets) != 1:
@@ -730,6 +1147,12 @@ class _Specialiser:
         if isinstance(target, ast.Name):
             name = target.id
             self.facts[name], self.origins[name] = fact, origin
+            write = self.written.pop(id(stmt.value), None)
+            made = write and write(ast.Name(name, ast.Store()))
+            if made is not None and _evaluated_alike(stmt.value, made) and \
+                    name not in _names_read(stmt.value):
+                self.decided += 1  # (statements in its place)
+                self.instead = [_located(m, stmt) for m in made]
             if self.decided > decided and _is_call_of(stmt.value,
                                                       "float64_seed"):
                 self.seeds.add(name)
@@ -762,6 +1185,11 @@ class _Specialiser:
                 [before, fact])
             return True
         stmt.value = self.expr(stmt.value)[0]
+        write = self.written.pop(id(stmt.value), None)
+        made = write and write(None)
+        if made is not None and _evaluated_alike(stmt.value, made):
+            self.decided += 1  # (statements in its place)
+            self.instead = [_located(m, stmt) for m in made]
         return True
 
     def stmt_Return(self, stmt):
@@ -786,6 +1214,13 @@ class _Specialiser:
             # either way
             self.forget_bound(stmt)
             self.facts[seed], self.origins[seed] = _FLOAT64, set()
+            return True
+        known = self.truth(stmt.test)
+        if known is not None:  # (the branch taken, in its place)
+            taken = stmt.body if known else stmt.orelse
+            self.statements(taken)
+            self.instead = taken
+            self.decided += 1
             return True
         stmt.test = self.expr(stmt.test)[0]
         before = self.state()
@@ -814,6 +1249,7 @@ class _Specialiser:
         settle, has its own names taken to be of unknown kinds."""
         bound = _bound(stmt)
         entry = self.state()
+        present = set(entry[0]) | set(entry[1])  # (names bound before it)
 
         def enter(state):
             self.facts, self.origins = state
@@ -826,8 +1262,9 @@ class _Specialiser:
         settled = None
         for name in bound:
             entry[1][name] = None
-        if not any(isinstance(n, (ast.Break, ast.Continue))
-                   for n in ast.walk(stmt)):
+        jumps = any(isinstance(n, (ast.Break, ast.Continue))
+                    for n in ast.walk(stmt))
+        if not jumps:
             assumed = entry
             for _ in range(4):
                 enter(_copied(assumed))
@@ -847,7 +1284,15 @@ class _Specialiser:
         if isinstance(stmt, ast.While):
             stmt.test = self.expr(stmt.test)[0]
         self.statements(stmt.body)
-        self.facts, self.origins = _copied(settled)
+        # after it: what held on entry to an iteration (none ran) or at
+        # the end of one (a name the body binds first, as the backward
+        # sweep reads it, keeps what it is given there)
+        ended = [] if jumps else [self.state()]
+        none_ran = _copied(settled)
+        for name in set(none_ran[1]) - present:
+            del none_ran[1][name]
+            none_ran[0].pop(name, None)
+        self.facts, self.origins = _merged([none_ran] + ended)
         return True
 
     def dry_run(self, stmt):
@@ -872,6 +1317,32 @@ class _Specialiser:
     def forget(self, name):
         self.facts.pop(name, None)
         self.origins[name] = None
+
+
+def _evaluated_alike(call, made):
+    """Does the code `made` (a node, or statements) that takes the place of
+    the helper call `call` evaluate each argument that may have an effect
+    (a call) once, as the call does? Those of names, constants,
+    arithmetic and slices may be read again or not at all."""
+    written = collections.Counter(ast.dump(n) for tree in made
+                                  for n in ast.walk(tree))
+    return all(written[ast.dump(a)] == 1 for a in call.args + [
+        k.value for k in call.keywords] if not _plain(a))
+
+
+def _plain(node):
+    """Is the expression one whose evaluation has no effect (names,
+    constants, attributes, items, arithmetic, tuples, slices)?"""
+    return all(isinstance(n, (ast.Name, ast.Constant, ast.Attribute,
+                              ast.Subscript, ast.Slice, ast.Tuple,
+                              ast.BinOp, ast.UnaryOp, ast.expr_context,
+                              ast.operator, ast.unaryop)) or
+               isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and
+               n.func.id == "slice" for n in ast.walk(node))
+
+
+def _names_read(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
 def _tapes(definition):
@@ -978,12 +1449,27 @@ def specialised(function, args, kwargs, general, required=()):
     `kwargs`, a call's arguments, behind a guard that calls `general`
     (`function`, or what calls it) for any others; or None where nothing
     would be decided. The guard checks the parameters at the positions
-    `required` (the differentiated ones), or nothing is made."""
+    `required` (the differentiated ones), or nothing is made. (A failure
+    to specialise leaves the general code, which computes the same; a
+    test run that compares the two, `CHECKED`, sees it.)"""
+    try:
+        return _specialised(function, args, kwargs, general, required)
+    except RecursionError:  # (an expression nested too deep to copy)
+        return None
+    except Exception:
+        if CHECKED is not None:
+            raise
+        return None
+
+
+def _specialised(function, args, kwargs, general, required):
     code = function.__code__
     if code.co_flags & (0x04 | 0x08) or code.co_kwonlyargcount or \
             code.co_posonlyargcount:
         return None  # (*args, **kwargs, keyword-only parameters)
     params = code.co_varnames[:code.co_argcount]
+    if len(args) > len(params):
+        return None  # (a call that does not fit: the general code says so)
     given = dict(zip(params, args))
     given.update(kwargs)
     defaults = function.__defaults__ or ()
@@ -995,8 +1481,6 @@ def specialised(function, args, kwargs, general, required=()):
     facts = {p: f for p, f in facts.items() if f is not None}
     if any(i >= len(params) or params[i] not in facts for i in required):
         return None
-    if not any(f.kind == "array" for f in facts.values()):
-        return None  # (code on numbers has a variant of its own already)
     text = errors.source_text(code.co_filename)
     if text is None:
         return None
@@ -1009,12 +1493,17 @@ def specialised(function, args, kwargs, general, required=()):
         return None
     body = definition.body
     start = 1 if ast.get_docstring(definition) else 0
-    printed = {stmt.lineno: ast.unparse(stmt) for stmt in body[start:]}
+    printed = {stmt.lineno: ast.unparse(stmt) for stmt in (
+        node for top in body[start:] for node in ast.walk(top)
+        if isinstance(node, ast.stmt))}
     local = {n.id for n in ast.walk(definition) if isinstance(
         n, ast.Name) and not isinstance(n.ctx, ast.Load)} | set(params)
 
+    taken = {n.id for n in ast.walk(definition) if isinstance(n, ast.Name)}
+    names = _Names(taken | set(code.co_freevars) | set(params))
+
     def analysed(stmts, tapes):
-        specialiser = _Specialiser(function, facts)
+        specialiser = _Specialiser(function, facts, names)
         specialiser.parameters, specialiser.local = set(facts), local
         specialiser.tapes = dict(tapes)
         specialiser.statements(stmts)
@@ -1031,16 +1520,195 @@ def specialised(function, args, kwargs, general, required=()):
         tapes = found
     else:
         tapes = {}
-    specialiser = analysed(body[start:], tapes)
-    if not specialiser.decided or specialiser.tapes != tapes:
+    stmts = body[start:]
+    specialiser = analysed(stmts, tapes)
+    if specialiser.tapes != tapes:
         return None
-    taken = {n.id for n in ast.walk(definition) if isinstance(n, ast.Name)}
-    names = _Names(taken | set(code.co_freevars) | set(params))
+    specialiser.decided += _spread_lazily(stmts, specialiser)
+    if specialiser.decided:
+        _drop_dead_tape_items(stmts, set(tapes))
+    if not specialiser.decided:
+        return None
+    body[start:] = stmts
     body.insert(start, _guard(definition, facts, specialiser.globals_read,
-                              names, body[start], general))
+                              names, specialiser.reach, body[start], general))
     made = _compiled(function, tree, names)
     made.__s2sad_specialised__ = _shown(text, definition, start, printed)
     return made
+
+
+def _spread_lazily(stmts, specialiser):
+    """Each `t = runtime.unreduce(g, x, ...)` (the adjoint of a sum: g
+    spread over x's shape) whose t is only an operand of `+`, `-`, `*` or
+    `/` with a value that gives the result x's shape anyway, made g with
+    the axes the sum took put back (as `runtime.expand_reduced`): NumPy
+    then broadcasts it, to the same values, without the copy. How many."""
+    parents, stores = {}, collections.Counter()
+    loads = collections.defaultdict(list)
+    for node in (n for stmt in stmts for n in ast.walk(stmt)):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads[node.id].append(node)
+            elif isinstance(node.ctx, ast.Store):
+                stores[node.id] += 1
+    spread = 0
+    for call in list(parents):
+        if not (isinstance(call, ast.Call) and specialiser.resolve(
+                call.func) is runtime.unreduce and 2 <= len(call.args) <= 4
+                and not call.keywords and all(
+                    isinstance(o, ast.Constant) for o in call.args[2:])):
+            continue
+        held = parents[call]  # (the value of `t = ...`, or an operand)
+        if isinstance(held, ast.Assign) and len(held.targets) == 1 and \
+                isinstance(held.targets[0], ast.Name) and \
+                stores[held.targets[0].id] == 1 and \
+                held.targets[0].id not in specialiser.parameters:
+            uses = loads[held.targets[0].id]
+        elif isinstance(held, ast.BinOp):
+            uses = [call]
+        else:
+            continue
+        g, x = call.args[:2]
+        options = [o.value for o in call.args[2:]]
+        gf, xf = specialiser.fact(g), specialiser.fact(x)
+        spread_fact = _result(
+            lambda gv, xv: runtime.expand_reduced(gv, xv, *options),
+            (gf, xf)) if gf is not None and xf is not None else None
+        if spread_fact is None or not all(_broadcast_alike(
+                parents.get(use), use, spread_fact, specialiser)
+                for use in uses):
+            continue
+        made = g if not options or spread_fact._replace(
+            value=None) == gf._replace(value=None) else _located(
+            specialiser.parsed(f"runtime.expand(G, {options[0]!r})", G=g),
+            call)
+        for field, value in ast.iter_fields(held):
+            if value is call:
+                setattr(held, field, made)
+        spread += 1
+    return spread
+
+
+def _drop_dead_tape_items(stmts, tapes):
+    """Take off the `tapes` (lists only appended to and popped from) the
+    items no statement reads once popped: what the general code keeps of
+    an array for the helpers the specialised code no longer calls
+    (`runtime.like(x)`, `runtime.shape(x)`). A tape left with nothing is
+    no longer appended to or popped from."""
+    order = []  # (statement, the loops it is in), in the order written
+
+    def visit(body, loops):
+        for stmt in body:
+            order.append((stmt, loops))
+            inner = loops + (stmt,) if isinstance(
+                stmt, (ast.For, ast.While)) else loops
+            for field in ("body", "orelse", "handlers", "finalbody"):
+                visit(getattr(stmt, field, None) or [], inner)
+    visit(stmts, ())
+    position = {id(stmt): i for i, (stmt, _) in enumerate(order)}
+    span = {}  # id of a loop -> the positions of its statements
+    for i, (stmt, loops) in enumerate(order):
+        for loop in loops:
+            first, _ = span.get(id(loop), (i, i))
+            span[id(loop)] = (first, i)
+    reads = collections.defaultdict(list)  # name -> positions read at
+    deletes = collections.defaultdict(list)  # name -> `del` statements
+    for i, (stmt, _) in enumerate(order):
+        if isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                deletes[getattr(target, "id", None)].append(i)
+            continue
+        for node in _own_nodes(stmt):
+            if isinstance(node, ast.Name) and not isinstance(
+                    node.ctx, ast.Store):
+                reads[node.id].append(i)
+    pushes, pops = collections.defaultdict(list), collections.defaultdict(
+        list)
+    for stmt, loops in order:
+        if isinstance(stmt, ast.Expr) and _is_call_of(stmt.value, "append") \
+                and getattr(stmt.value.func.value, "id", None) in tapes:
+            pushes[stmt.value.func.value.id].append(stmt)
+        elif isinstance(stmt, ast.Assign) and _is_call_of(
+                stmt.value, "pop") and getattr(
+                stmt.value.func.value, "id", None) in tapes:
+            pops[stmt.value.func.value.id].append((stmt, loops))
+
+    def later(positions, stmt, loops):
+        """Those of the positions that may run after `stmt`."""
+        at = position[id(stmt)]
+        return [i for i in positions if i > at or any(
+            span[id(loop)][0] <= i <= span[id(loop)][1] for loop in loops)]
+
+    def dead(name, stmt, loops):
+        return not later(reads[name], stmt, loops)
+
+    def droppable(item):
+        return isinstance(item, (ast.Name, ast.Constant)) or isinstance(
+            item, ast.Call) and _is_call_of(item, "like") or _is_call_of(
+                item, "shape") and all(isinstance(a, ast.Name)
+                                       for a in item.args)
+    dropped = set()
+    for tape in set(pushes) & set(pops):
+        items = {len(getattr(p.value.args[0], "elts", ())) if isinstance(
+            p.value.args[0], ast.Tuple) else None for p in pushes[tape]}
+        items |= {len(p.targets[0].elts) if isinstance(
+            p.targets[0], ast.Tuple) else None for p, _ in pops[tape]}
+        if len(items) != 1 or None in items:
+            continue
+        keep = [i for i in range(items.pop()) if not all(
+            isinstance(p.targets[0].elts[i], ast.Name) and dead(
+                p.targets[0].elts[i].id, p, loops) for p, loops in pops[tape])
+            or not all(droppable(p.value.args[0].elts[i])
+                       for p in pushes[tape])]
+        for p in pushes[tape]:
+            p.value.args[0].elts = [p.value.args[0].elts[i] for i in keep]
+        for p, loops in pops[tape]:
+            for name in {t.id for i, t in enumerate(p.targets[0].elts)
+                         if i not in keep}:  # (no longer bound there)
+                for i in later(deletes[name], p, loops):
+                    order[i][0].targets = [t for t in order[i][0].targets
+                                           if getattr(t, "id", None) != name]
+            p.targets[0].elts = [p.targets[0].elts[i] for i in keep]
+        if not keep:
+            dropped |= {id(p) for p in pushes[tape]} | {
+                id(p) for p, _ in pops[tape]}
+
+    def without(body):
+        body[:] = [stmt for stmt in body if id(stmt) not in dropped and not (
+            isinstance(stmt, ast.Delete) and not stmt.targets)] or [
+            _located(ast.Pass(), body[0])]
+        for stmt in body:
+            for field in ("body", "orelse", "finalbody"):
+                if getattr(stmt, field, None):
+                    without(getattr(stmt, field))
+    without(stmts)
+
+
+def _own_nodes(stmt):
+    """The nodes of a statement that are not in the statements it holds."""
+    for field, value in ast.iter_fields(stmt):
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, ast.AST) and not isinstance(
+                    v, (ast.stmt, ast.excepthandler)):
+                yield from ast.walk(v)
+
+
+def _broadcast_alike(binop, operand, fact, specialiser):
+    """Does `binop` (an arithmetic operation `operand` is a side of) give
+    the value of the same kind when that side is of `fact`?"""
+    if not isinstance(binop, ast.BinOp) or not isinstance(
+            binop.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)) or \
+            binop.left is binop.right:
+        return False
+    other = binop.right if binop.left is operand else binop.left
+    facts = (fact, specialiser.fact(other)) if binop.left is operand else \
+        (specialiser.fact(other), fact)
+    made = specialiser.fact(binop)
+    return made is not None and _result(
+        _BINARY[type(binop.op)], facts) == made
 
 
 def _shown(text, definition, start, old):
@@ -1054,24 +1722,46 @@ def _shown(text, definition, start, old):
     while head > 0 and lines[head - 1].strip().startswith("#"):
         head -= 1  # (comments before the first statement follow the guard)
     shown = lines[:head] + _indented(guard.shown)
-    stmts = {stmt.lineno: stmt for stmt in body}
-    line = head + 1
-    while line <= len(lines):
-        stmt = stmts.get(line)
-        if stmt is None:
+    shown += _shown_lines(lines, body, head + 1, len(lines), old, 1)
+    return "\n".join(shown) + "\n"
+
+
+def _shown_lines(lines, body, first, last, old, depth):
+    """The lines `first` to `last` of the general code's text shown for
+    the statements `body` made of those there (see `_shown`): of a loop
+    or a branch whose own line is unchanged, that line, and its
+    statements shown likewise."""
+    stmts = collections.defaultdict(list)  # (several: see `written`)
+    for stmt in body:
+        stmts[stmt.lineno].append(stmt)
+    shown = []
+    line = first
+    while line <= last:
+        made = stmts.get(line)
+        if made is None:
             if lines[line - 1].strip().startswith("#"):
                 shown.append(lines[line - 1])
             line += 1
             continue
-        printed = ast.unparse(stmt)
-        shown += lines[line - 1:stmt.end_lineno] if printed == old.get(
-            line) else _indented(printed)
-        line = stmt.end_lineno + 1
-    return "\n".join(shown) + "\n"
+        printed = "\n".join(map(ast.unparse, made))
+        end = max(stmt.end_lineno for stmt in made)
+        if printed == old.get(line):
+            shown += lines[line - 1:end]
+        elif len(made) == 1 and isinstance(made[0], (
+                ast.For, ast.While, ast.If)) and not made[0].orelse and \
+                printed.split("\n")[0] == old.get(line, "").split("\n")[0]:
+            shown.append(lines[line - 1])  # (its line, as it was)
+            shown += _shown_lines(lines, made[0].body, line + 1, end, old,
+                                  depth + 1)
+        else:
+            shown += _indented(printed, depth)
+        line = end + 1
+    return shown
 
 
-def _indented(text):
-    return ["    " + line if line else line for line in text.splitlines()]
+def _indented(text, depth=1):
+    return ["    " * depth + line if line else line
+            for line in text.splitlines()]
 
 
 class _Names:
@@ -1092,7 +1782,7 @@ class _Names:
         return name
 
 
-def _guard(definition, facts, numbers, names, first, general):
+def _guard(definition, facts, numbers, names, reach, first, general):
     """`if not (x.__class__ is ndarray and x.dtype is float64 and x.shape
     == (3,) and ...): return general(x, ...)`, for the parameters' `facts`
     and the module-level `numbers` read."""
@@ -1100,7 +1790,7 @@ def _guard(definition, facts, numbers, names, first, general):
     for param, fact in list(facts.items()) + list(numbers.items()):
         cls = {"array": _NDARRAY, "float": float, "float64": np.float64,
                "int": int}[fact.kind]
-        test = f"{param}.__class__ is {names.of(cls.__name__, cls)}"
+        test = f"{param}.__class__ is {reach(cls, cls.__name__)}"
         if fact.kind == "array":
             dtype = names.of(f"{fact.dtype.name}_dtype", fact.dtype)
             test += f" and {param}.dtype is {dtype} and " \

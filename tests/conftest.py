@@ -55,6 +55,16 @@ if os.environ.get("S2SAD_TEST_SPECIALISED") == "1":
     specialise.AT_ONCE, specialise.CHECKED = True, _compared
 
 
+@pytest.fixture
+def effects_counted(monkeypatch):
+    """For a test that counts what a differentiated function does (prints,
+    calls, changes to module-level data): each call runs the code once, as
+    for users, even where S2SAD_TEST_SPECIALISED=1 runs the general code
+    after the specialised to compare them."""
+    monkeypatch.setattr(specialise, "AT_ONCE", False)
+    monkeypatch.setattr(specialise, "CHECKED", None)
+
+
 # A warning while compiling generated code ("'float' object is not
 # subscriptable") is a bug of the generator: an error in every test.
 codegen.STRICT = True

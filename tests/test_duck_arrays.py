@@ -228,7 +228,8 @@ def _branch_args(f, rng, sign):
 @pytest.mark.parametrize("sign", [1.0, -0.3])
 @pytest.mark.parametrize("mode", ["rev", "fwd"])
 @pytest.mark.parametrize("f", BRANCHING, ids=lambda f: f.__name__)
-def test_a_branch_on_an_array_reads_its_test_once(f, mode, sign, rng):
+def test_a_branch_on_an_array_reads_its_test_once(f, mode, sign, rng,
+                                                effects_counted):
     args = _branch_args(f, rng, sign)
     ducks = [duck(a) for a in args]
     value, numbers = _computed(f, *ducks)
@@ -289,7 +290,7 @@ def twice_flagged(x, flag):
     return np.sum(y)
 
 
-def test_each_if_reads_its_test_where_the_function_does():
+def test_each_if_reads_its_test_where_the_function_does(effects_counted):
     # f(1.5, flag) is (1.5 * 1.5 + 1): the flag holds at the first `if` only
     x = np.array([1.5])
     value, gradient = s2sad.value_and_grad(twice_flagged)(x, Once())

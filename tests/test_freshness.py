@@ -654,7 +654,7 @@ def damped(k1, k2, y, n):
 
 
 def test_closures_and_methods_called_in_a_loop_are_resolved_once(
-        monkeypatch):
+        monkeypatch, effects_counted):
     # a nested function or a method called in a loop is dispatched when it
     # runs; what that finds (its derivative functions) is kept for the
     # nested function (each new one finds its own values) and for the

@@ -57,7 +57,7 @@ def _message(report):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_random_programs_agree_with_python(seed):
+def test_random_programs_agree_with_python(seed, effects_counted):
     report = fuzz.fuzz(PROGRAMS, seed, jobs=JOBS)
     assert report.programs == PROGRAMS
     assert not report.findings, _message(report)

@@ -319,7 +319,8 @@ def reads_around_a_method(x, counter):
     return a * b
 
 
-def test_nothing_held_is_reused_after_a_call_that_may_change_it():
+def test_nothing_held_is_reused_after_a_call_that_may_change_it(
+        effects_counted):
     # counter.w doubles in between: b is 2 a, so the gradient is 4 w^2 x
     assert s2sad.grad(reads_around_a_method)(2.0, Counter()) == 16.0 / 2.0
     out = optimized("""

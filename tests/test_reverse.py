@@ -104,7 +104,8 @@ def test_float_and_array_arguments_share_one_transformation():
     assert np.shape(ga) == () and np.shape(gb) == ()
 
 
-def test_calls_for_their_effect_run_in_the_forward_sweep(capsys):
+def test_calls_for_their_effect_run_in_the_forward_sweep(
+        capsys, effects_counted):
     def f(x):
         y = x * x
         print("y is", y)

@@ -2,6 +2,7 @@
 (s2sad.specialise): the same numbers to the bit, a guard sending other
 arguments to the general code, and gradients that share no memory."""
 
+import math
 import sys
 
 import numpy as np
@@ -194,15 +195,22 @@ def test_loops_and_branches_keep_their_values(rng):
                                rtol=1e-6, atol=1e-8)
 
 
-def test_nothing_to_decide_keeps_the_general_code():
-    def f(x):
-        return x * x
+def test_code_on_numbers_is_specialised_past_its_own_check():
+    """The float variant tests its inputs' classes; the guard has, and
+    calls of other kinds still take their own code."""
+    def f(x, y):
+        return x * x * y
 
-    g = s2sad.grad(f)
-    g(2.0)
-    g(2.0)
-    assert g.specialised_source is None
-    assert g(3.0) == 6.0
+    g = s2sad.grad(f, (0, 1))
+    assert g(2.0, 3.0) == (12.0, 4.0)
+    assert g(2.0, 3.0) == (12.0, 4.0)
+    shown = g.specialised_source
+    assert "x.__class__ is float" in shown and "is not float" not in shown
+    assert g(np.float64(2.0), 3.0) == (12.0, 4.0)
+    assert type(g(np.float64(2.0), 3.0)[0]) is np.float64
+    np.testing.assert_array_equal(g(np.array(2.0), 3.0)[0], 12.0)
+    with pytest.raises(s2sad.S2SADError):
+        g(2, 3.0)  # (an int: refused, as by the general code)
 
 
 @pytest.mark.parametrize("value, fact", [
@@ -298,3 +306,170 @@ def test_items_of_a_tuple_at_a_loop_index(rng):
     _same(g(*args), first)
     for i in (0, 1):
         np.testing.assert_allclose(first[i], _numeric(f, args, i), rtol=1e-6)
+
+
+# -- statements the specialised code writes in place of helpers ------------
+
+def wave(u0, steps, c):
+    """A user's leapfrog for the 1-D wave equation, its ends held at 0."""
+    prev, u = u0.copy(), u0.copy()
+    for _ in range(steps):
+        new = np.zeros_like(u)
+        new[1:-1] = 2 * u[1:-1] - prev[1:-1]
+        new[1:-1] += c * (u[2:] - 2 * u[1:-1] + u[:-2])
+        prev, u = u, new
+    return np.sum(u ** 2)
+
+
+def diffuse(T, steps, k):
+    """Explicit 2-D diffusion written into a copy each step."""
+    for _ in range(steps):
+        out = T.copy()
+        out[1:-1, 1:-1] += k * (T[2:, 1:-1] + T[:-2, 1:-1] + T[1:-1, 2:] +
+                                T[1:-1, :-2] - 4 * T[1:-1, 1:-1])
+        out[0, :] = out[1, :]  # (a row copied: an int index)
+        T = out
+    return np.sum(T * T) + np.max(T)
+
+
+@pytest.mark.parametrize("f, args", [
+    (wave, (np.sin(np.linspace(0.0, 3.0, 9)), 6, 0.3)),
+    (diffuse, (np.random.default_rng(3).normal(size=(6, 5)), 4, 0.15)),
+])
+def test_slice_updates_in_loops_are_written_as_slice_updates(f, args):
+    """The helpers of slice reads and writes (and of their adjoints) are
+    written as the NumPy writes they make, and the tape no longer keeps
+    what only they read: the same numbers, the caller's data unchanged."""
+    kept = args[0].copy()
+    g = s2sad.value_and_grad(f, 0)
+    first = g(*args)
+    second = g(*args)
+    shown = g.specialised_source
+    for helper in ("getitem_adjoint", "setitem_owned", "item_adjoint",
+                   "runtime.like(", ".append(", ".pop("):
+        assert helper not in shown
+    assert "# grad of line" in shown[shown.index("reversed"):]  # (its loop)
+    _same(first, second)
+    assert second[0] == f(*args)
+    np.testing.assert_array_equal(args[0], kept)
+    np.testing.assert_allclose(second[1], _numeric(f, args, 0), rtol=1e-6,
+                               atol=1e-8)
+    other = (np.ones(np.shape(args[0])[:-1] + (7,)),) + args[1:]
+    _same(g(*other), s2sad.value_and_grad(f, 0)(*other))
+    fewer = (args[0], 2, args[2])  # (another count of steps: one guard)
+    _same(g(*fewer), s2sad.value_and_grad(f, 0)(*fewer))
+
+
+def softmax_loss(W, X, Y):
+    logits = X @ W
+    logits = logits - logits.max(axis=1, keepdims=True)
+    logp = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+    return -np.sum(Y * logp) / X.shape[0] + np.mean(W ** 2)
+
+
+def test_adjoints_of_sums_are_broadcast_where_arithmetic_spreads_them(rng):
+    """The adjoint of a sum spread over its argument's shape is used
+    unspread where the arithmetic reading it broadcasts it anyway; the
+    sums unbroadcasting makes are written as sums."""
+    args = (rng.normal(size=(5, 3)), rng.normal(size=(40, 5)),
+            np.eye(3)[rng.integers(0, 3, size=40)])
+    g = s2sad.grad(softmax_loss)
+    first = g(*args)
+    second = g(*args)
+    shown = g.specialised_source
+    assert "unreduce(" not in shown and "unbroadcast(" not in shown
+    _same(first, second)
+    np.testing.assert_allclose(second, _numeric(softmax_loss, args, 0),
+                               rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(x),  # (the gradient is the spread adjoint itself)
+    lambda x: np.sum(x) * x[0, 1],
+    lambda x: np.mean(x, axis=0) @ np.ones(3),
+    lambda x: np.sum(np.sum(x, axis=1) ** 2),
+])
+def test_a_spread_adjoint_that_is_returned_or_multiplied_stays_an_array(f):
+    x = np.arange(6.0).reshape(2, 3)
+    g = s2sad.grad(f)
+    first = g(x)
+    second = g(x)
+    _same(first, second)
+    assert second.shape == x.shape and second.flags.writeable and \
+        second.flags.owndata and second.strides == x.strides
+    second += 1.0  # (the caller's to change: shares nothing)
+    _same(g(x), first)
+
+
+def test_numpy_reductions_give_what_numpy_gives(rng):
+    def f(x, y):
+        return (np.sum(x) * np.mean(y) + np.max(x) - np.min(y) +
+                np.sum(np.prod(x, axis=1, keepdims=True) * y) +
+                np.sum(np.mean(y, axis=0)) + np.sum(np.zeros_like(x) + x))
+
+    args = (rng.normal(size=(4, 3)), rng.normal(size=(4, 3)))
+    g = s2sad.value_and_grad(f, (0, 1))
+    first = g(*args)
+    second = g(*args)
+    assert "np.sum(" not in g.specialised_source.split("grad of line")[0]
+    _same(first, second)
+    assert second[0] == f(*args)
+    for i in (0, 1):
+        np.testing.assert_allclose(second[1][i], _numeric(f, args, i),
+                                   rtol=1e-6, atol=1e-8)
+
+
+def test_a_tape_item_read_again_is_kept(rng):
+    def f(x, n):
+        total = 0.0
+        for _ in range(n):
+            x = np.sin(x) * x  # (both read by the adjoint)
+            x[0] = 0.5 * x[1]
+            total = total + np.sum(x)
+        return total
+
+    args = (rng.normal(size=5), 4)
+    g = s2sad.grad(f)
+    first = g(*args)
+    _same(g(*args), first)
+    assert ".pop(" in g.specialised_source
+    np.testing.assert_allclose(first, _numeric(f, args, 0), rtol=1e-6,
+                               atol=1e-8)
+
+
+def test_a_closure_s_number_rebound_is_seen():
+    scale = 2.0
+
+    def f(x):
+        return np.sum(scale * x ** 2)
+
+    def rebind(value):
+        nonlocal scale
+        scale = value
+
+    g = s2sad.grad(f)
+    x = np.array([1.0, -2.0, 0.5])
+    g(x)
+    _same(g(x), 4.0 * x)
+    rebind(3.0)
+    _same(g(x), 6.0 * x)
+    rebind(np.array([1.0, 0.0, 2.0]))  # (an array: other code)
+    _same(g(x), 2.0 * np.array([1.0, 0.0, 2.0]) * x)
+    rebind(1)  # an int
+    _same(g(x), 2.0 * x)
+
+
+def test_a_value_made_from_a_list_of_numbers_is_not_taken_as_known():
+    """Values are found on stand-ins (1.0 for a float): a number made from
+    a list of them is not known, so a branch on it is not decided (here the
+    stand-ins' distance is 0, the arguments' is not)."""
+    def f(x0, x1):
+        d = math.dist([x0, x1], [1.0, 1.0])
+        return d * 2.0 if d else x0 * 3.0
+
+    g = s2sad.grad(f, (0, 1))
+    first = g(0.3, -0.2)
+    _same(g(0.3, -0.2), first)
+    assert g.specialised_source is not None
+    d = math.dist([0.3, -0.2], [1.0, 1.0])
+    np.testing.assert_allclose(first, (2.0 * -0.7 / d, 2.0 * -1.2 / d))

@@ -285,7 +285,8 @@ def logs(x):
     return np.sin(y)
 
 
-def test_print_and_logging_run_once_in_the_forward_sweep(capsys, caplog):
+def test_print_and_logging_run_once_in_the_forward_sweep(
+        capsys, caplog, effects_counted):
     caplog.set_level(logging.WARNING, logger="s2sad.tests")
     for g in (s2sad.grad(logs), s2sad.grad(s2sad.grad(logs)),
               lambda x: s2sad.jvp(logs, (x,), (1.0,))):
@@ -318,7 +319,7 @@ def returns_from_recorded_block(x):
     return y * 3.0
 
 
-def test_with_calls_exit_once_on_every_path():
+def test_with_calls_exit_once_on_every_path(effects_counted):
     for x, expected in ((0.5, np.exp(0.5) * 1.5), (-0.5, 6.0)):
         for g in (s2sad.grad(returns_from_recorded_block),
                   s2sad.grad(s2sad.grad(returns_from_recorded_block))):
