@@ -68,6 +68,10 @@ _FRESH = {
 _UPDATES = {runtime.setitem, runtime.setitem_in_place, runtime.setitem_owned,
             runtime.appended, runtime.appended_owned}
 _FRESH_METHODS = {"copy", "astype"}
+# what holds the values it is given (containers, a list appended to, a
+# value given back)
+_HOLDERS = {ssa.make_tuple, ssa.make_list, ssa.make_dict, ssa.identity,
+            runtime.appended, runtime.concatenated, runtime.inserted}
 # what reads no more than the kind of its first operand in its adjoint
 _SHAPE_ONLY = {runtime.setitem, ssa.identity, runtime.overwritten, np.copy,
                runtime.owned_copy}
@@ -157,15 +161,25 @@ def update_in_place(func, mode):
         return
     fresh = _Fresh(defs, set(func.all_params))
     chains = _chains(defs)
+    # what the caller is given: what is returned, what the containers
+    # returned hold at any depth (a has_aux gradient's `return loss,
+    # {"y": y[:2]}`), and the arrays what it is given may be views of
     returned = set()
-    for operand in analysis.returned(func.body):
-        if isinstance(operand, ssa.Var):
-            returned.add(operand.name)
-            made = defs.get(operand.name)
-            if isinstance(made, ssa.Assign) and made.fn in (
-                    ssa.make_tuple, ssa.make_list):
-                returned |= {o.name for o in made.operands()
-                             if isinstance(o, ssa.Var)}
+    held = [o.name for o in analysis.returned(func.body)
+            if isinstance(o, ssa.Var)]
+    while held:
+        name = held.pop()
+        if name in returned:
+            continue
+        returned.add(name)
+        made = defs.get(name)
+        if isinstance(made, ssa.Phi):
+            held += [o.name for o in (made.left, made.right)
+                     if isinstance(o, ssa.Var)]
+        elif isinstance(made, ssa.Assign) and (made.fn in _HOLDERS or
+                                               ssa.makes_view(made.fn)):
+            held += [o.name for o in made.operands()
+                     if isinstance(o, ssa.Var)]
     seen = {chains.find(name) for name in returned}  # by the caller
     chosen = [s for s in updates
               if fresh(s.args[0].name) and chains.find(s.target) not in seen]

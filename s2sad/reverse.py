@@ -472,10 +472,11 @@ class _Reverse(Transform):
         out = self.output
         body, sweep = self.sweeps()
         # the backward sweep restores loop values from the tape: a value
-        # returned with the gradient is kept before it runs
+        # returned with the gradient (the output's, the aux) is kept
+        # before it runs
         restored = set(trees.names(gast.Module(sweep, []), gast.Store))
         kept = {}
-        for operand in (out, self.aux) if self.with_value else ():
+        for operand in [out] * self.with_value + [self.aux] * self.has_aux:
             if isinstance(operand, ssa.Var) and operand.name in restored:
                 kept[operand.name] = self.namer.fresh(f"{operand.name}_value")
                 body.append(ssa.assign(kept[operand.name], load(operand.name)))

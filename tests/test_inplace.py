@@ -765,3 +765,56 @@ def test_a_gradient_of_a_gradient_of_a_list_built_in_place():
     assert s2sad.grad(leaves_by_count)(0.3, 4) == pytest.approx(
         s2sad.grad(leaves_by_count, optimize=False)(0.3, 4), rel=1e-14)
     s2sad.check_grads(leaves_by_count, (0.3, 4), argnums=0)
+
+
+# -- what the caller is given is never changed by the backward sweep --------
+
+def aux_in_a_dict(x):
+    y = x * 1.0
+    y[0] = y[1] * y[2]  # (its adjoint reads the old y[0]: put back in place)
+    return np.sum(y ** 2), {"y": y}
+
+
+def aux_a_view(x):
+    y = x * 1.0
+    y[0] = y[1] * y[2]
+    return np.sum(y ** 2), (y[0:2], y.T)
+
+
+def aux_after_a_loop(u0):
+    u = u0.copy()
+    for _ in range(3):
+        u[1:-1] = u[1:-1] * u[2:]
+    return np.sum(u ** 2), u
+
+
+@pytest.mark.parametrize("f", [aux_in_a_dict, aux_a_view, aux_after_a_loop])
+def test_an_aux_updated_in_place_is_returned_as_the_function_made_it(f):
+    """An array the function updates in place and returns with its output
+    (as the aux, in a container, or a view of it) is not updated in place
+    by the generated code: the backward sweep, putting the overwritten
+    values back, would change what the caller is given; nor is a name the
+    backward sweep binds again (a loop's) read for it after the sweep."""
+    x = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5])
+    expected = f(x.copy())[1]
+    for derivative in (s2sad.grad(f, has_aux=True),
+                       s2sad.value_and_grad(f, has_aux=True)):
+        for _ in range(3):
+            result = derivative(x)
+            aux = result[0][1] if isinstance(result[0], tuple) else \
+                result[1]  # (value_and_grad's, grad's)
+            _same_tree(aux, expected)
+        np.testing.assert_array_equal(x, [0.25, 0.5, 0.75, 1.0, 1.25, 1.5])
+
+
+def _same_tree(a, b):
+    assert type(a) is type(b)
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same_tree(a[k], b[k])
+    elif isinstance(a, (tuple, list)):
+        for p, q in zip(a, b):
+            _same_tree(p, q)
+    else:
+        np.testing.assert_array_equal(a, b)
