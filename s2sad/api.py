@@ -21,6 +21,7 @@ import marshal
 import math
 import operator
 import sys
+import time
 import types
 import weakref
 from typing import Any, Callable, Optional, Sequence, Union
@@ -165,14 +166,28 @@ class Derivative:
 
     def _counted_call(self, args, kwargs):
         """A call (of inputs the quick path takes) before the code is
-        specialised: the second (or with `specialise.AT_ONCE`, the first)
-        specialises it to the kinds of its arguments (see
-        `s2sad.specialise`), or leaves it as it is from then on. (What the
-        specialised code holds reaches the derivative through a weak
-        reference: no reference cycle keeps it alive.)"""
+        specialised to the kinds of its arguments (see `s2sad.specialise`).
+        Specialising takes milliseconds, which a derivative called a few
+        times would not win back: it is done once the calls have taken
+        longer than `specialise.worth` (ten times what specialising is
+        expected to cost), as measured at the 2nd, 4th, 8th, ... call
+        (each call since taken to be as long), or at the first call with
+        `specialise.AT_ONCE`. It is tried once, and the code it makes
+        runs from the next call on. (What the specialised code holds
+        reaches the derivative through a weak reference: no reference
+        cycle keeps it alive.)"""
         self._calls += 1
-        if self._calls < 2 and not specialise.AT_ONCE:
+        calls = self._calls
+        if specialise.AT_ONCE:
+            result = None
+        elif calls < 2 or calls & (calls - 1):  # (not measured)
             return self._target(*args, **kwargs)
+        else:
+            start = time.perf_counter()
+            result = self._target(*args, **kwargs)
+            if calls * (time.perf_counter() - start) < specialise.worth(
+                    self._current):
+                return result
         self._entry = None
         ref = weakref.ref(self)
         made = specialise.specialised(
@@ -182,17 +197,22 @@ class Derivative:
             self._entry = made if specialise.CHECKED is None else \
                 functools.partial(specialise.CHECKED, made,
                                   functools.partial(_quick_of, ref))
-            return self._entry(*args, **kwargs)
-        return self._target(*args, **kwargs)
+        if not specialise.AT_ONCE:
+            return result
+        return (self._entry or self._target)(*args, **kwargs)
 
     @property
     def specialised_source(self):
         """The generated code specialised to the kinds of the arguments it
-        was called with (see `s2sad.specialise`), or None: called once,
-        or nothing to specialise."""
+        was called with (see `s2sad.specialise`), or None: not called
+        often enough yet, or nothing to specialise."""
         entry = getattr(self._entry, "args", (self._entry,))[0]
-        return getattr(entry, "__s2sad_specialised__", None) \
-            if self._fresh() else None
+        shown = getattr(entry, "__s2sad_specialised__", None)
+        if shown is None or not self._fresh():
+            return None
+        if callable(shown):  # (printed once, when first asked for)
+            shown = entry.__s2sad_specialised__ = shown()
+        return shown
 
     def _call_refusal(self, exc, args, kwargs):
         """The refusal, naming the function differentiated, of arguments

@@ -1,5 +1,6 @@
 """Specialising a generated gradient to the kinds of arguments it is called
-with: the last stage, after compilation, at a derivative's second call.
+with: the last stage, after compilation, once a derivative's calls have
+taken ten times what specialising it costs (see `worth`).
 
 The generated code works for any inputs, and the runtime helpers it calls
 find out at each call what they were given: `unbroadcast` compares shapes,
@@ -52,11 +53,27 @@ from s2sad import codegen, errors, runtime
 
 _NDARRAY = np.ndarray
 
-# for tests: specialise at the first call rather than the second; and a
-# function `CHECKED(specialised, general, *args, **kwargs)` to call instead
-# of the specialised code (one that compares the two)
+# for tests: specialise at the first call; and a function
+# `CHECKED(specialised, general, *args, **kwargs)` to call instead of the
+# specialised code (one that compares the two)
 AT_ONCE = False
 CHECKED = None
+
+# Specialising a derivative takes about this long per character of its
+# generated code's text (1 to 8 microseconds on tools/realistic.py's
+# programs: parsing, analysing the loops' bodies again until their kinds
+# settle, compiling), and is done once its calls have taken WORTH times
+# that (see api.Derivative._counted_call): at most a tenth more time is
+# spent on it then. WORTH = 0 specialises at the second call.
+SECONDS_PER_CHARACTER = 4e-6
+WORTH = 10
+
+
+def worth(function):
+    """How long (in seconds) the calls of the generated `function` are to
+    have taken before it is specialised."""
+    text = errors.source_text(function.__code__.co_filename)
+    return WORTH * SECONDS_PER_CHARACTER * len(text or "")
 
 # a value's kind: "array" (a NumPy array, of `shape` and `dtype`), "like"
 # (a runtime.Like: what a tape keeps of such an array), "float"
@@ -71,6 +88,7 @@ _FLOAT = Fact("float", (), np.dtype(float))
 _FLOAT64 = Fact("float64", (), np.dtype(float))
 _INT = Fact("int", (), None)
 _F8 = np.dtype(np.float64)
+_NOTHING = Fact("nothing", (), None)  # (a tape before its first append)
 _CLASSES = {"array": _NDARRAY, "float": float, "float64": np.float64}
 
 # the ways of `matmul_adjoint_a` and `matmul_adjoint_b` (see runtime) for
@@ -162,10 +180,8 @@ def _result(compute, facts):
     running it on stand-ins (None where it fails or makes another kind)."""
     if not all(map(_known, facts)):
         return None
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            value = compute(*[_stand_in(f) for f in facts])
+    try:  # (NumPy's errors and warnings ignored: see `_specialised`)
+        value = compute(*[_stand_in(f) for f in facts])
     except Exception:  # (the program raises there: the helper decides)
         return None
     found = _fact_of_result(value)
@@ -236,14 +252,16 @@ class _Specialiser:
         self.globals_read = {}  # module-level numbers read -> their facts
         self.local = set()  # names the function binds (see `specialised`)
         # the lists a tape is (made `[]`, then only appended to and popped
-        # from) -> the fact of what is appended (None before the first)
-        self.tapes = {}
+        # from) -> the fact of what is appended (_NOTHING before the first
+        # append is seen), and the facts each pop gave (name, fact)
+        self.tapes, self.popped = {}, []
         self.dry = []  # copies of loop bodies analysed (kept: see `loop`)
         # id of a helper call -> a function that, given the name the call's
         # value is assigned to, gives the statements that do what it does
         # (which take the assignment's place); and those of the statement
         # analysed
         self.written, self.instead = {}, None
+        self.walrus = True  # (may the code hold `(y := ...)`)
 
     # -- names ------------------------------------------------------------
 
@@ -380,6 +398,18 @@ class _Specialiser:
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             found = self.truth(test.operand)
             return None if found is None else not found
+        if isinstance(test, ast.Call) and len(test.args) == 1 and \
+                not test.keywords and self.resolve(test.func) in (
+                    runtime.numpy_floats, runtime.is_number):
+            # (the float variant's tests of its inputs' classes)
+            values = test.args[0].elts if self.resolve(
+                test.func) is runtime.numpy_floats and isinstance(
+                test.args[0], ast.Tuple) else test.args
+            kinds = [getattr(self.facts.get(getattr(v, "id", None)), "kind",
+                             None) for v in values]
+            if all(k in ("float", "float64") for k in kinds):
+                return True
+            return False if "array" in kinds else None
         if isinstance(test, ast.Name) and test.id in self.facts:
             fact = self.facts[test.id]
             if fact is not None and fact.kind == "int" and \
@@ -538,17 +568,19 @@ class _Specialiser:
         if callee is None and isinstance(node.func, ast.Attribute) and \
                 node.func.attr == "pop" and not node.args and \
                 isinstance(node.func.value, ast.Name):
-            return self.tapes.get(node.func.value.id)
+            name = node.func.value.id
+            fact = self.tapes.get(name)
+            fact = None if fact is _NOTHING else fact
+            self.popped.append((name, fact))
+            return fact
         if isinstance(callee, np.ufunc) and not node.keywords and \
                 callee.nout == 1 and len(facts) == callee.nin:
             return _result(callee, facts)
         if callee is np.where and len(facts) == 3 and not node.keywords:
             return _result(np.where, facts)
-        keywords = {k.arg: k.value for k in node.keywords}
-        if not all(isinstance(v, ast.Constant) for v in keywords.values()):
-            return None
-        options = {k: v.value for k, v in keywords.items()}
-        if set(options) - {"axis", "keepdims"}:
+        options = {k.arg: _constant(k.value) for k in node.keywords}
+        if _UNKNOWN in options.values() or set(options) - {"axis",
+                                                             "keepdims"}:
             return None
         name = getattr(callee, "__name__", None)
         if callee is range or callee is reversed and facts and \
@@ -599,7 +631,7 @@ class _Specialiser:
         reduce = _UFUNC_REDUCTIONS.get(callee)
         if reduce is None or not np.prod(a.shape):
             return node
-        options = {k.arg: k.value.value for k in node.keywords}
+        options = {k.arg: _constant(k.value) for k in node.keywords}
         axis = options.get("axis")
         count = math.prod(a.shape) if axis is None else math.prod(
             a.shape[i] for i in ((axis,) if axis.__class__ is int else axis))
@@ -1131,9 +1163,9 @@ class _Specialiser:
             method = getattr(self, "stmt_" + type(stmt).__name__, None)
             if method is None or not method(stmt):
                 self.forget_bound(stmt)
-            for node in ast.walk(stmt):
+            for node in _own_nodes(stmt) if self.walrus else ():
                 if isinstance(node, ast.NamedExpr):  # (`(y := ...)`)
-                    self.forget_bound(node)
+                    self.forget_bound(node)  # (its own: see the bodies')
             done += [stmt] if self.instead is None else self.instead
             self.instead = None  # (see `written`)
         body[:] = done or [_located(ast.Pass(), s) for s in body[:1]]
@@ -1181,7 +1213,7 @@ class _Specialiser:
             call.args[0], fact, origin = self.expr(call.args[0])
             name = call.func.value.id
             before = self.tapes[name]
-            self.tapes[name] = fact if before is None else _joined(
+            self.tapes[name] = fact if before is _NOTHING else _joined(
                 [before, fact])
             return True
         stmt.value = self.expr(stmt.value)[0]
@@ -1228,7 +1260,8 @@ class _Specialiser:
         taken = self.state()
         self.facts, self.origins = before
         self.statements(stmt.orelse)
-        self.facts, self.origins = _merged([taken, self.state()])
+        self.facts, self.origins = _merged([taken, self.state()],
+                                           _bound(stmt))
         return True
 
     def stmt_For(self, stmt):
@@ -1269,7 +1302,7 @@ class _Specialiser:
             for _ in range(4):
                 enter(_copied(assumed))
                 self.dry_run(stmt)
-                joined = _merged([assumed, self.state()])
+                joined = _merged([assumed, self.state()], bound)
                 for name in bound:
                     joined[1][name] = None
                 if joined[0] == assumed[0]:
@@ -1292,7 +1325,7 @@ class _Specialiser:
         for name in set(none_ran[1]) - present:
             del none_ran[1][name]
             none_ran[0].pop(name, None)
-        self.facts, self.origins = _merged([none_ran] + ended)
+        self.facts, self.origins = _merged([none_ran] + ended, bound)
         return True
 
     def dry_run(self, stmt):
@@ -1300,10 +1333,10 @@ class _Specialiser:
         the ids of its nodes are not given to others), leaving the code
         and what has been decided as they were."""
         decided, seeds = self.decided, set(self.seeds)
-        body = copy.deepcopy(stmt.body)
+        body = _copy_tree(stmt.body)
         self.dry.append(body)
         if isinstance(stmt, ast.While):
-            self.expr(copy.deepcopy(stmt.test))
+            self.expr(_copy_tree(stmt.test))
         self.statements(body)
         self.decided, self.seeds = decided, seeds
 
@@ -1317,6 +1350,37 @@ class _Specialiser:
     def forget(self, name):
         self.facts.pop(name, None)
         self.origins[name] = None
+
+
+def _constant(node):
+    """The value of a constant expression (`1`, `-1`, `(0, 1)`, `True`),
+    or _UNKNOWN."""
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError,
+            RecursionError):
+        return _UNKNOWN
+
+
+_UNKNOWN = object()
+
+
+def _copy_tree(node):
+    """A copy of a syntax tree (or a list of them): `copy.deepcopy`'s, in
+    a fraction of its time."""
+    if node.__class__ is list:
+        return [_copy_tree(n) for n in node]
+    if not isinstance(node, ast.AST):
+        return node
+    made = node.__class__.__new__(node.__class__)
+    for field in node._fields:
+        value = getattr(node, field, None)
+        setattr(made, field, _copy_tree(value) if isinstance(
+            value, (ast.AST, list)) else value)
+    for attribute in node._attributes:
+        if hasattr(node, attribute):
+            setattr(made, attribute, getattr(node, attribute))
+    return made
 
 
 def _evaluated_alike(call, made):
@@ -1381,17 +1445,29 @@ def _bound(stmt):
 
 
 def _copied(state):
-    return dict(state[0]), {k: (set(v) if v is not None else None)
-                            for k, v in state[1].items()}
+    """A copy of facts and origins (a value's origins, a set, is never
+    changed once made: a new one is made)."""
+    return dict(state[0]), dict(state[1])
 
 
-def _merged(states):
+def _merged(states, among=None):
     """The facts and origins that hold after paths ending in `states`:
-    a name bound on some paths only keeps what those give it."""
-    facts, origins = {}, {}
-    for name in set().union(*(set(f) | set(o) for f, o in states)):
+    a name bound on some paths only keeps what those give it. Where only
+    the names `among` may differ between them, only those are joined."""
+    if among is None:
+        facts, origins = {}, {}
+        names = set().union(*(set(f) | set(o) for f, o in states))
+    else:
+        facts, origins = _copied(states[0])
+        names = among
+        for name in among:
+            facts.pop(name, None)
+            origins.pop(name, None)
+    for name in names:
         reached = [(f.get(name), o.get(name)) for f, o in states
                    if name in f or name in o]
+        if not reached:
+            continue  # (bound on no path: deleted on all)
         fact = _joined([f for f, _ in reached])
         if fact is not None:
             facts[name] = fact
@@ -1487,42 +1563,35 @@ def _specialised(function, args, kwargs, general, required):
     tree = ast.parse(text)
     definition = tree.body[0]
     if not isinstance(definition, ast.FunctionDef) or \
-            definition.name != code.co_name or any(
-                isinstance(n, ast.Name) and n.id == code.co_name
-                for n in ast.walk(definition)):
+            definition.name != code.co_name:
+        return None
+    taken, local, walrus = set(), set(params), False  # (one walk)
+    for n in ast.walk(definition):
+        if n.__class__ is ast.Name:
+            taken.add(n.id)
+            if n.ctx.__class__ is not ast.Load:
+                local.add(n.id)
+        walrus = walrus or n.__class__ is ast.NamedExpr
+    if code.co_name in taken:
         return None
     body = definition.body
     start = 1 if ast.get_docstring(definition) else 0
-    printed = {stmt.lineno: ast.unparse(stmt) for stmt in (
-        node for top in body[start:] for node in ast.walk(top)
-        if isinstance(node, ast.stmt))}
-    local = {n.id for n in ast.walk(definition) if isinstance(
-        n, ast.Name) and not isinstance(n.ctx, ast.Load)} | set(params)
-
-    taken = {n.id for n in ast.walk(definition) if isinstance(n, ast.Name)}
     names = _Names(taken | set(code.co_freevars) | set(params))
 
-    def analysed(stmts, tapes):
-        specialiser = _Specialiser(function, facts, names)
-        specialiser.parameters, specialiser.local = set(facts), local
-        specialiser.tapes = dict(tapes)
-        specialiser.statements(stmts)
-        return specialiser
-
-    # what the tapes hold is known once every append has been seen: the
-    # function is analysed (on copies) until it no longer changes, then
-    # specialised with it
-    tapes = dict.fromkeys(_tapes(definition))
-    for _ in range(3):
-        found = analysed(copy.deepcopy(body[start:]), tapes).tapes
-        if found == tapes:
-            break
-        tapes = found
-    else:
-        tapes = {}
+    specialiser = _Specialiser(function, facts, names)
+    specialiser.parameters, specialiser.local = set(facts), local
+    specialiser.walrus = walrus
+    tapes = _tapes(definition)
+    specialiser.tapes = dict.fromkeys(tapes, _NOTHING)
     stmts = body[start:]
-    specialiser = analysed(stmts, tapes)
-    if specialiser.tapes != tapes:
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (for `_result`'s stand-ins)
+        specialiser.statements(stmts)
+    # a tape's pops are analysed after its appends (the forward sweep comes
+    # first): each pop must have given what every append pushed, or not
+    # known it (before any append, in a loop's first round)
+    if any(fact is not None and fact != specialiser.tapes.get(name)
+           for name, fact in specialiser.popped):
         return None
     specialiser.decided += _spread_lazily(stmts, specialiser)
     if specialiser.decided:
@@ -1533,7 +1602,8 @@ def _specialised(function, args, kwargs, general, required):
     body.insert(start, _guard(definition, facts, specialiser.globals_read,
                               names, specialiser.reach, body[start], general))
     made = _compiled(function, tree, names)
-    made.__s2sad_specialised__ = _shown(text, definition, start, printed)
+    # (shown when asked for: `.specialised_source`)
+    made.__s2sad_specialised__ = lambda: _shown(text, definition, start)
     return made
 
 
@@ -1711,16 +1781,21 @@ def _broadcast_alike(binop, operand, fact, specialiser):
         _BINARY[type(binop.op)], facts) == made
 
 
-def _shown(text, definition, start, old):
+def _shown(text, definition, start):
     """The specialised code as `.specialised_source` shows it: the general
-    code's text, its comments kept, each statement the specialisation
-    changed (printed otherwise than `old`, the general statements printed
-    by line) printed anew, and the guard after the docstring."""
+    code's text (`text`), its comments kept, each statement the
+    specialisation changed (printed otherwise than the general code's
+    statement of its line) printed anew, and the guard after the
+    docstring."""
+    old = {stmt.lineno: ast.unparse(stmt) for stmt in ast.walk(
+        ast.parse(text).body[0]) if isinstance(stmt, ast.stmt)}
     lines = text.splitlines()
     guard, body = definition.body[start], definition.body[start + 1:]
-    head = body[0].lineno - 1 if body else len(lines)
+    # (the guard follows the docstring, or the line of `def`; the comments
+    # before the first statement follow the guard)
+    head = definition.body[0].end_lineno if start else guard.lineno - 1
     while head > 0 and lines[head - 1].strip().startswith("#"):
-        head -= 1  # (comments before the first statement follow the guard)
+        head -= 1
     shown = lines[:head] + _indented(guard.shown)
     shown += _shown_lines(lines, body, head + 1, len(lines), old, 1)
     return "\n".join(shown) + "\n"
@@ -1745,8 +1820,10 @@ def _shown_lines(lines, body, first, last, old, depth):
             continue
         printed = "\n".join(map(ast.unparse, made))
         end = max(stmt.end_lineno for stmt in made)
-        if printed == old.get(line):
-            shown += lines[line - 1:end]
+        if printed == old.get(line):  # (as written, at its depth now: a
+            shift = 4 * depth - made[0].col_offset  # branch taken at once
+            shown += [" " * shift + text if shift >= 0 else text[-shift:]
+                      for text in lines[line - 1:end]]  # loses a level)
         elif len(made) == 1 and isinstance(made[0], (
                 ast.For, ast.While, ast.If)) and not made[0].orelse and \
                 printed.split("\n")[0] == old.get(line, "").split("\n")[0]:

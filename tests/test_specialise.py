@@ -15,11 +15,13 @@ SCALE = 0.5  # a module-level number the programs read
 
 
 @pytest.fixture(autouse=True)
-def as_users_have_it(monkeypatch):
-    """Specialised at the second call, as for users, even in a run that
+def at_the_second_call(monkeypatch):
+    """Specialised at the second call (users' derivatives are once their
+    calls have taken long enough: see the last tests), even in a run that
     specialises every derivative at once (S2SAD_TEST_SPECIALISED=1)."""
     monkeypatch.setattr(specialise, "AT_ONCE", False)
     monkeypatch.setattr(specialise, "CHECKED", None)
+    monkeypatch.setattr(specialise, "WORTH", 0)
 
 
 def mlp(W1, b1, W2, b2, x, t):
@@ -473,3 +475,72 @@ def test_a_value_made_from_a_list_of_numbers_is_not_taken_as_known():
     assert g.specialised_source is not None
     d = math.dist([0.3, -0.2], [1.0, 1.0])
     np.testing.assert_allclose(first, (2.0 * -0.7 / d, 2.0 * -1.2 / d))
+
+
+def test_a_derivative_is_specialised_once_its_calls_have_taken_long_enough(
+        monkeypatch, rng):
+    """Not at once: a derivative called a few times never wins back the
+    milliseconds specialising takes. Once its calls have taken WORTH
+    times what that is expected to cost, it is, and its results stay."""
+    monkeypatch.setattr(specialise, "WORTH", 10)
+    args = _inputs(rng)
+    g = s2sad.grad(mlp, 0)
+    first = g(*args)
+    g(*args)
+    assert g.specialised_source is None  # (a few calls: not worth it)
+    text = g.source
+    cost = specialise.SECONDS_PER_CHARACTER * len(text)
+    assert specialise.worth(g._current) == pytest.approx(10 * cost, rel=0.5)
+    # calls as slow as specialising once are worth it after ten of them
+    monkeypatch.setattr(specialise, "SECONDS_PER_CHARACTER", 0.0)
+    for _ in range(2):
+        g(*args)
+    assert g.specialised_source is not None
+    _same(g(*args), first)
+
+
+def test_a_derivative_called_a_few_times_costs_no_specialising(
+        monkeypatch, rng):
+    """A new derivative per batch, called twice (an extragradient step):
+    nothing is specialised, as nothing would be won back."""
+    def make_loss(X, y):
+        def loss(w):
+            r = X @ w - y
+            return np.mean(r ** 2) + 0.01 * (w @ w)
+        return loss
+
+    w = np.zeros(5)
+    monkeypatch.setattr(specialise, "WORTH", 10)
+    for _ in range(5):
+        X, y = rng.normal(size=(32, 5)), rng.normal(size=32)
+        g = s2sad.grad(make_loss(X, y))
+        w = w - 0.1 * g(w - 0.1 * g(w))
+        assert g.specialised_source is None
+    assert np.all(np.isfinite(w))
+
+
+def logsumexp_rows(x):
+    m = np.max(x, axis=-1, keepdims=True)
+    return np.sum(m + np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)))
+
+
+def mixed(x, y):
+    return x ** 2 * y + y / x
+
+
+@pytest.mark.parametrize("f, args", [
+    (logsumexp_rows, (np.arange(20.0).reshape(4, 5) / 7.0,)),
+    (mixed, (np.float64(0.5), 0.3)), (mixed, (0.5, np.float64(0.3))),
+    (wave, (np.sin(np.linspace(0.0, 3.0, 9)), 6, 0.3)),
+    (rnn, (np.eye(3) * 0.3, np.ones((3, 2)), np.ones((4, 2)), np.ones(3)))])
+def test_the_specialised_source_is_the_code_that_runs(f, args):
+    """`.specialised_source` is Python (a branch taken at once loses its
+    level of indentation), the code that runs, with no helper the facts
+    decide left (a negative axis is a constant too)."""
+    import ast
+    g = s2sad.grad(f)
+    first = g(*args)
+    _same(g(*args), first)
+    shown = g.specialised_source
+    ast.parse(shown)
+    assert "unbroadcast(" not in shown and "numpy_floats(" not in shown
