@@ -75,6 +75,7 @@ def worth(function):
     text = errors.source_text(function.__code__.co_filename)
     return WORTH * SECONDS_PER_CHARACTER * len(text or "")
 
+
 # a value's kind: "array" (a NumPy array, of `shape` and `dtype`), "like"
 # (a runtime.Like: what a tape keeps of such an array), "float"
 # (a Python float), "float64" (a NumPy float64), "int" (a Python int),
@@ -1714,11 +1715,10 @@ def _drop_dead_tape_items(stmts, tapes):
     def dead(name, stmt, loops):
         return not later(reads[name], stmt, loops)
 
-    def droppable(item):
-        return isinstance(item, (ast.Name, ast.Constant)) or isinstance(
-            item, ast.Call) and _is_call_of(item, "like") or _is_call_of(
-                item, "shape") and all(isinstance(a, ast.Name)
-                                       for a in item.args)
+    def droppable(item):  # (a name, or `runtime.like(x)`, `.shape(x)`)
+        return isinstance(item, (ast.Name, ast.Constant)) or (
+            _is_call_of(item, "like") or _is_call_of(item, "shape")) and \
+            all(isinstance(a, ast.Name) for a in item.args)
     dropped = set()
     for tape in set(pushes) & set(pops):
         items = {len(getattr(p.value.args[0], "elts", ())) if isinstance(
