@@ -229,7 +229,7 @@ def bench_memory(n):
     """Peak memory of the logistic map's gradient, s2sad / hand-written."""
     generated = s2sad.grad(logistic_map)
     generated(0.3, 10)  # transformed before measuring
-    generated(0.3, 10)  # (and specialised to its arguments' kinds)
+    generated(0.3, 10)  # (the second call, which may specialise it)
     hand = peak_bytes(logistic_map_hand, 0.3, n)
     ours = peak_bytes(generated, 0.3, n)
     ratio = ours / hand

@@ -243,7 +243,7 @@ def main():
         if not same(got, want):
             raise SystemExit(f"{name}: the checkpointed gradient differs "
                              "from the plain one")
-        g(*args), g_plain(*args)  # (the second call specialises them)
+        g(*args), g_plain(*args)  # (the second, which may specialise)
         memory = peak_bytes(g, *args), peak_bytes(g_plain, *args)
         times = best_time(g, args, repeats), best_time(g_plain, args, repeats)
         share, ratio = memory[0] / memory[1], times[0] / times[1]
