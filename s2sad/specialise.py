@@ -915,9 +915,7 @@ class _Specialiser:
             return None
 
         def write(name):
-            target = ast.Subscript(ast.Name(x.id, ast.Load()),
-                                   self.subscript(index), ast.Store())
-            return [ast.Assign([target], value),
+            return [self.item_written(x, index, value),
                     ast.Assign([name], ast.Name(x.id, ast.Load()))]
         self.written[id(node)] = write
         return node, xf, origin
@@ -959,12 +957,14 @@ class _Specialiser:
                 x, ast.Name):
             return None
 
-        def write(_):
-            target = ast.Subscript(ast.Name(x.id, ast.Load()),
-                                   self.subscript(index), ast.Store())
-            return [ast.Assign([target], old)]
-        self.written[id(node)] = write
+        self.written[id(node)] = lambda _: [self.item_written(x, index, old)]
         return node, None, None
+
+    def item_written(self, x, index, value):
+        """`x[index] = value`, of the name x and a helper's index."""
+        target = ast.Subscript(ast.Name(x.id, ast.Load()),
+                               self.subscript(index), ast.Store())
+        return ast.Assign([target], value)
 
     def made_here(self, x):
         """Is `x` an array an operation of the function made (so one it
