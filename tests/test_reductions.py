@@ -464,6 +464,33 @@ def test_unbroadcasting_sums_are_numpy_s_sums(shape, axes, keepdims, kind):
                       scale + 1e-300)
 
 
+@pytest.mark.parametrize("shape, to", [
+    ((32, 32), (32, 1)), ((1000, 10), (1000, 1)), ((300, 3), (3,)),
+    ((8, 8), (1, 8)), ((64, 200), (64, 1)), ((5, 7), (5, 1)),
+    ((40, 1), (40, 1)), ((1, 70), (70,)), ((6, 12, 4), (12, 1))])
+@pytest.mark.parametrize("kind", ["float64", "float32", "strided"])
+def test_sums_to_a_shape_are_the_unbroadcasting_sums(shape, to, kind):
+    """runtime.sum_to, whose quick path for a matrix summed to a column or
+    a row must give what `summed` gives, bit for bit."""
+    a = np.random.default_rng(sum(shape)).normal(size=shape)
+    if kind == "float32":
+        a = a.astype(np.float32)
+    elif kind == "strided":
+        a = np.asarray(np.swapaxes(np.swapaxes(a, 0, -1).copy(), 0, -1))
+    extra = a.ndim - len(to)
+    expected = runtime.summed(a, tuple(range(extra)), False) if extra else a
+    axes = tuple(i for i, n in enumerate(to)
+                 if n == 1 and expected.shape[i] != 1)
+    if axes:
+        expected = runtime.summed(expected, axes, True)
+    got = runtime.sum_to(a, to)
+    assert got.shape == to and got.dtype == a.dtype
+    np.testing.assert_array_equal(got, expected.reshape(to))
+    np.testing.assert_allclose(got, np.sum(a, axis=tuple(
+        range(extra)) + tuple(i + extra for i in axes), keepdims=True
+    ).reshape(to), rtol=1e-5 if kind == "float32" else 1e-12)
+
+
 def test_a_bias_added_to_a_batch_has_the_summed_gradient(rng):
     def loss(W, b, X):
         return np.sum(np.tanh(X @ W + b) ** 2)
