@@ -138,6 +138,20 @@ class Source:
                 value = _MISSING
         return value
 
+    def unresolved(self, expr):
+        """What is missing of the dotted name `expr` that `resolve` did not
+        find: the name, or the attribute its object lacks (`XT.T` of a
+        list XT, where Python raises AttributeError)."""
+        path = trees.dotted(expr)
+        for end in range(len(path) - 1, 0, -1):
+            value = self.resolve_path(path[:end])
+            if value is not _MISSING:
+                kind = f"the module {value.__name__}" if isinstance(
+                    value, types.ModuleType) else f"a {type(value).__name__}"
+                return (f"`{'.'.join(path)}`: `{'.'.join(path[:end])}` is "
+                        f"{kind}, which has no attribute `{path[end]}`")
+        return f"name '{'.'.join(path)}' is not defined"
+
     def _record(self, path, value):
         if value is not _MISSING:
             self.resolved[path] = value

@@ -1446,7 +1446,7 @@ class _Lowering:
             return Free(self.own(node.id, value), value)
         value = self.source.resolve(node)
         if frontend.is_missing(value):
-            raise self.error(node, f"name '{_text(node)}' is not defined",
+            raise self.error(node, self.source.unresolved(node),
                              errors.NameResolutionError)
         if isinstance(node, gast.Name) and isinstance(value, (np.ndarray,
                                                               list)):

@@ -285,6 +285,28 @@ def test_names_defined_further_down_are_read_when_the_gradient_runs(
     np.testing.assert_allclose(notebook["dloss"](w), expected)
 
 
+def test_an_attribute_a_global_lacks_is_named_until_it_has_it(notebook):
+    # Python raises AttributeError there; s2sad says which part is missing,
+    # and reads the global again once it is rebound
+    notebook.run("""
+        import numpy as np
+        import s2sad
+
+        XT = [[1.0, 2.0], [3.0, 4.0]]
+
+        @s2sad.grad
+        def dloss(w):
+            return np.sum((XT.T @ w) ** 2)
+    """)
+    with pytest.raises(s2sad.S2SADError,
+                       match="`XT.T`: `XT` is a list, which has no attribute "
+                             "`T`"):
+        notebook["dloss"](np.ones(2))
+    notebook.run("XT = np.array([[1.0, 2.0], [3.0, 4.0]])")
+    w, X = np.array([0.1, -0.4]), np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(notebook["dloss"](w), 2 * X @ (X.T @ w))
+
+
 def power(z, p=2.0):
     return z ** p
 
