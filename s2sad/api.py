@@ -1124,7 +1124,27 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False,
                      if i in argnums else None for i in range(len(primals)))
     vjp_fn = _located(vjp_fn, wrap=False)
     vjp_fn.__name__ = vjp_fn.__qualname__ = "vjp_fn"
-    return (out, vjp_fn, value[1]) if has_aux else (out, vjp_fn)
+    # the arrays returned are the caller's to change (`r -= y`), not the
+    # values vjp_fn's sweep reads
+    out = _own_arrays(out)
+    return (out, vjp_fn, _own_arrays(value[1])) if has_aux else (out, vjp_fn)
+
+
+def _own_arrays(value):
+    """`value` with each NumPy array in it (in lists, tuples, namedtuples
+    and dicts) copied."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return type(value)((k, _own_arrays(v)) for k, v in value.items()) \
+            if type(value) is dict else value
+    if isinstance(value, (list, tuple)):
+        items = [_own_arrays(v) for v in value]
+        if type(value) in (list, tuple):
+            return type(value)(items)
+        if hasattr(value, "_make"):  # a namedtuple
+            return value._make(items)
+    return value
 
 
 def _batched_vjp(fun, primals, argnums, value, has_aux, pullback,

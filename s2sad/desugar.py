@@ -752,7 +752,8 @@ class _AugAssign(gast.NodeTransformer):
     def visit_AugAssign(self, node):
         load = copy.deepcopy(node.target)
         load.ctx = gast.Load()
-        value = gast.BinOp(left=load, op=node.op, right=node.value)
+        value = gast.copy_location(
+            gast.BinOp(left=load, op=node.op, right=node.value), node)
         value.s2sad_in_place = True  # `a += b` updates an array or list
         new = gast.Assign(targets=[node.target], value=value, type_comment=None)
         return gast.copy_location(new, node)
@@ -846,8 +847,10 @@ class _Loops(gast.NodeTransformer):
                 and not seq.keywords and (func.attr != "items" or (
                     isinstance(target, gast.Tuple) and len(target.elts) == 2)):
             if isinstance(func.value, gast.Name) and \
-                    func.value.id not in _assigned_in(node.body):
-                mapping = func.value.id  # (a copy would be another holder)
+                    func.value.id not in _rebound_in(node.body):
+                # (its items assigned in the loop: read as it goes, as
+                # Python's view of them; a copy would be another holder)
+                mapping = func.value.id
             else:
                 mapping = self.namer.temp()
                 before.append(_set(mapping, func.value, node))
@@ -876,7 +879,17 @@ class _Loops(gast.NodeTransformer):
                 "iterates (Python then iterates the new items too); loop "
                 f"over a copy (`for v in list({seq.id}):`) or with `while`")
         if isinstance(seq, gast.Name) and seq.id in _assigned_in(node.body):
-            return seq, target  # read as the loop goes: updates are seen
+            # read as the loop goes: updates are seen (of a list or an
+            # array, which the loop indexes: checked when it starts)
+            before.append(gast.copy_location(gast.Expr(_helper(
+                "check_indexed", [_load(seq.id), gast.Constant(
+                    self.source.located(node, (
+                        f"the loop changes `{seq.id}`, which it iterates, "
+                        f"and `{seq.id}` is not a list, tuple or array (a "
+                        "dict: its keys); loop over a list of what it holds "
+                        f"when the loop starts (`for k in list({seq.id}):`)"
+                    )), None)])), node))
+            return seq, target
         if isinstance(seq, (gast.Name, gast.Attribute)) or (
                 isinstance(seq, gast.Call) and not self.builtin(seq, "list")
                 and not getattr(seq, "s2sad_listed", False)
@@ -988,6 +1001,27 @@ def _assigned_in(stmts):
                 node.func, gast.Attribute) and isinstance(
                 node.func.value, gast.Name):
             names.add(node.func.value.id)  # xs.append(v)
+    return names
+
+
+def _rebound_in(stmts):
+    """Names the statements bind anew or update, or call a method of
+    (`d = {...}`, `d |= e`, `d.update(e)`), not those they only assign
+    into (`d[k] = v`)."""
+    names = set()
+    for node in gast.walk(gast.Module(list(stmts), [])):
+        if isinstance(node, (gast.Assign, gast.AugAssign)):
+            for target in getattr(node, "targets", None) or [node.target]:
+                names |= {n.id for n in gast.walk(target)
+                          if isinstance(n, gast.Name) and isinstance(
+                              n.ctx, gast.Store)}
+        elif isinstance(node, gast.Call) and isinstance(
+                node.func, gast.Attribute) and isinstance(
+                node.func.value, gast.Name):
+            names.add(node.func.value.id)
+        elif isinstance(node, (gast.For, gast.comprehension)) and \
+                isinstance(node.target, gast.Name):
+            names.add(node.target.id)
     return names
 
 

@@ -161,6 +161,7 @@ def _check_target(source, target):
         raise source.error(
             errors.UnsupportedSyntaxError, target,
             f"assignment into `{trees.unparse(target)}` (an item of an item) "
-            "is not supported; for an array write one index (`a[i, j]`), for "
-            "a list take the inner list into a variable, update it and "
-            "assign it back")
+            "is not supported; for an array write one index (`a[i, j]`); "
+            "for an item of a list or dict, copy it, update the copy and "
+            "assign it back (`row = list(rows[i])` or `w = d['w'].copy()`, "
+            "then `row[j] = v`, `rows[i] = row`)")

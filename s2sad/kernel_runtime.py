@@ -215,7 +215,17 @@ def _nothing(a, b):
 
 # checks a number passes: numbers share no memory and are rebound, never
 # changed in place
-check_distinct = check_updatable = check_unshared = _nothing
+check_distinct = check_updatable = check_unshared = check_indexed = _nothing
+
+
+@_compile
+def check_alone(container, item, message, *arguments):
+    return None
+
+
+@_compile
+def check_not_view(item, array, message):
+    return None
 
 
 def check_scalar(y, where):

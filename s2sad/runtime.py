@@ -1053,6 +1053,8 @@ def foreign(x):
 def copy_of(x, order="K", subok=False):
     """`np.copy(x, order, subok)`, but an array of another library is
     copied by its own `.copy()` (Dask has no `np.copy`)."""
+    if isinstance(x, dict):  # (the tangent of a dict's `.copy()`)
+        return dict(x)
     return x.copy() if foreign(x) else np.copy(x, order, subok)
 
 
@@ -1410,6 +1412,21 @@ def _unshared(g, held):
     return g
 
 
+def bit_or(a, b):
+    """`a | b`, where either may be a dict: dicts are refused (see
+    `_refuse_merge`)."""
+    if a.__class__ is dict or b.__class__ is dict or isinstance(
+            a, dict) or isinstance(b, dict):
+        _refuse_merge("`|` of dicts", "m = dict(d)` then `m.update(e)")
+    return a | b
+
+
+def _refuse_merge(what, instead):
+    raise errors.UnsupportedSyntaxError(
+        f"{what} is not supported: s2sad would give the values it merges no "
+        f"derivative; write `{instead}`")
+
+
 def _updating(op, symbol):
     """The helper generated code calls for `a <symbol>= b`: what Python
     leaves in `a`, as a new value. A number (any type without the in-place
@@ -1421,6 +1438,8 @@ def _updating(op, symbol):
     method = f"__{name}__"
 
     def update(a, b):
+        if op is operator.or_ and isinstance(a, dict):
+            _refuse_merge("`|=` of a dict", "d.update(e)")
         if a.__class__ is _ndarray:  # (the common case, at once)
             out = op(a, b)
             if out.__class__ is _ndarray and out.dtype is a.dtype and \
@@ -1800,6 +1819,62 @@ def check_distinct(arguments, message):
             if a is b or isinstance(a, np.ndarray) and isinstance(
                     b, np.ndarray) and np.may_share_memory(a, b):
                 raise errors.UnsupportedSyntaxError(message)
+
+
+def check_not_view(item, array, message):
+    """Refuse `item`, taken from `array` by indexing, where an update in
+    place of either would change the other: a view of an array (a row, a
+    slice; not a number, nor what an index array or a mask copies), or an
+    array or list a list, tuple or dict holds (`message` says why)."""
+    if isinstance(item, np.ndarray) and isinstance(array, np.ndarray):
+        if np.may_share_memory(item, array):
+            raise errors.UnsupportedSyntaxError(message)
+    elif isinstance(array, (list, tuple, dict)) and hasattr(
+            type(item), "__iadd__") and item.__class__ is not float and any(
+                item is held for held in (
+                    array.values() if isinstance(array, dict) else array)):
+        raise errors.UnsupportedSyntaxError(message)
+
+
+def check_alone(container, item, message, *arguments):
+    """Refuse an update in place of `item`, an array or list that
+    `container`, a list, tuple or dict an argument holds, holds, when the
+    arguments hold it more than once, or hold another array sharing its
+    memory (Python changes it through each). (An item of an array, a
+    number or a view, is the array's own: see `check_distinct`.)"""
+    if item.__class__ is float or not hasattr(type(item), "__iadd__") or \
+            not isinstance(container, (list, tuple, dict)):
+        return  # (a number: rebound, seen by nothing else)
+    held = 0
+    todo = list(arguments)
+    while todo:
+        value = todo.pop()
+        if value is item:
+            held += 1
+        elif isinstance(value, (list, tuple)):
+            todo += value
+        elif isinstance(value, dict):
+            todo += value.values()
+        elif isinstance(value, np.ndarray) and isinstance(
+                item, np.ndarray) and np.may_share_memory(value, item):
+            held += 2
+        if held > 1:
+            raise errors.UnsupportedSyntaxError(message)
+
+
+def shallow_copy(x):
+    """`copy.copy(x)` of a tangent: a new list, tuple, dict or array
+    holding the same items; a number as it is."""
+    if isinstance(x, (list, dict)) or x.__class__ is _ndarray:
+        return x.copy()
+    return copy.copy(x)
+
+
+def check_indexed(seq, message):
+    """A loop over `seq`, which it changes, reads `seq[i]` as it goes: a
+    list, tuple or array (a dict or a set is refused with `message`)."""
+    if not isinstance(seq, (list, tuple, np.ndarray)) and not foreign(seq):
+        raise errors.UnsupportedSyntaxError(message)
 
 
 def check_unpacking(value, n):

@@ -33,6 +33,7 @@ import dataclasses
 import inspect
 import operator
 import re
+import types
 
 import gast
 
@@ -414,6 +415,7 @@ class _Lowering:
         self.shared = {}  # SSA name -> where else its value is reachable
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
+        self.checked = set()  # stale elements checked not to be views
         # module-level arrays and lists read: name -> (node, value)
         self.global_arrays = {}
         self.blocks = {}  # SSA name -> the statement list defining it
@@ -575,7 +577,7 @@ class _Lowering:
     def emit(self, target, fn, args, kwargs=(), callee=None, node=None):
         for arg in list(args) + [v for _, v in kwargs]:
             if isinstance(arg, Var) and arg.name in self.stale:
-                raise self.stale_error(arg.name, node)
+                self.read_stale(arg.name, node)
         stmt = Assign(target, fn, args, kwargs, callee, node)
         self.out.append(stmt)
         self.defs[target] = stmt
@@ -834,8 +836,10 @@ class _Lowering:
         """`y[index] = value` as `y = runtime.setitem(y, index, value)`."""
         base = target.value
         if not (isinstance(base, gast.Name) and base.id in self.env):
-            what = "a module-level value" if isinstance(base, gast.Name) \
-                else f"`{_text(base)}`"
+            what = f"`{_text(base)}`"
+            if isinstance(base, gast.Name):
+                what = "a value of the enclosing function" if base.id in (
+                    self.source.cells or {}) else "a module-level value"
             raise self.error(node, f"assignment into {what} is not supported; "
                              "s2sad never changes values in place: build a "
                              "new array (np.where, np.concatenate) or copy "
@@ -847,8 +851,10 @@ class _Lowering:
                   callee=self.runtime_call("setitem"), node=node)
         # nothing else holds the array (checked above): see s2sad.inplace
         self.out[-1].unshared = True
-        if not self.is_sequence(old):  # an array's views see the update
-            for view in self.views_of(old.name):
+        if not self.is_sequence(old) and not self.holds_references(
+                old.name, set()):  # an array's views see the update
+            for view in self.stale_views(old.name, base.id, node) - {
+                    self.env[base.id]}:
                 self.stale.setdefault(view, (base.id, node))
 
     def updated(self, name, version, node):
@@ -858,6 +864,8 @@ class _Lowering:
         are rebound, and nothing else sees that)."""
         self.note_update(version)
         where = self.sharing(version, set())
+        if where == f"`{name}`":
+            where = "another name for the same array"
         if where == "the caller's argument":
             self.argument_updates.append((name, node))
         if not where:
@@ -871,37 +879,77 @@ class _Lowering:
                 f"instead: write `{name} = {name} {symbol} ...` if the other "
                 f"should keep its value, or copy first (`{name} = "
                 f"np.copy({name})`)")
-            self.emit(None, runtime.check_unshared,
-                      [Var(version), Const(message)], node=node,
-                      callee=self.runtime_call("check_unshared"))
-        for view in self.views_of(version) - {version, self.env[name]}:
+            taken = self.taken_from(version, where)
+            if taken is not None:  # `c = m[[0, 1]]`: a view, or a copy
+                self.emit(None, runtime.check_not_view,
+                          [Var(version), taken, Const(message)], node=node,
+                          callee=self.runtime_call("check_not_view"))
+            else:
+                self.emit(None, runtime.check_unshared,
+                          [Var(version), Const(message)], node=node,
+                          callee=self.runtime_call("check_unshared"))
+        same = self.same_object(version)
+        for view in self.stale_views(version, name, node) - {
+                version, self.env[name]}:
             made = self.defs.get(view)
             if isinstance(made, Phi) or getattr(made, "fn", None) is identity:
                 continue  # another name: the check above, when an array
+            if made.fn in _SHARES and any(
+                    isinstance(a, Var) and a.name in same for a in made.args):
+                continue  # a container holding it: the check above too
             self.stale.setdefault(view, (name, node))
 
     def updated_item(self, target, value, node):
         """Before `items[k] op= v` stores its result: the item, if an array
-        or list, was changed in place, and with it whatever else holds it
-        (`items = [w]`: w too); generated code refuses that."""
+        or list, was changed in place, and with it whatever else holds it;
+        generated code refuses that when it runs. What else may hold it:
+        a name (`items = [w]`: w too), a shallow copy of the container or
+        what it is one of (`ys = list(xs)`, `xs[:]`, `d.copy()`), or, of an
+        argument's container, the arguments again (`f([x, x])`)."""
         base = target.value
         if not (isinstance(base, gast.Name) and base.id in self.env
                 and isinstance(value, Var)):
             return
         item = self.defs[value.name].args[0]
-        if isinstance(item, Var) and self.holds_shared(self.env[base.id],
-                                                        set()):
-            symbol = _SYMBOLS[type(node.value.op)]
-            message = self.source.located(
-                node,
-                f"`{_text(target)} {symbol}= ...` changes that item in place "
-                f"if it is an array or list, and `{base.id}` holds values "
-                "that other names also hold, which would change with it; "
-                "s2sad makes a new value instead: write "
-                f"`{_text(target)} = {_text(target)} {symbol} ...`, or put "
-                f"copies into `{base.id}`")
-            self.emit(None, runtime.check_unshared, [item, Const(message)],
-                      node=node, callee=self.runtime_call("check_unshared"))
+        if not isinstance(item, Var):
+            return
+        container = self.env[base.id]
+        update = f"`{_text(target)} {_SYMBOLS[type(node.value.op)]}= ...`"
+        instead = (f"s2sad makes a new value instead: write `{_text(target)} "
+                   f"= {_text(target)} {_SYMBOLS[type(node.value.op)]} ...`")
+        checks = []  # (helper, its operands before the message, message)
+        if self.holds_shared(container, set()):
+            checks.append((runtime.check_unshared, [item], (
+                f"{update} changes that item in place if it is an array or "
+                f"list, and `{base.id}` holds values that other names also "
+                f"hold, which would change with it; {instead}, or put copies "
+                f"into `{base.id}`")))
+        else:
+            checks += [(runtime.check_not_view, [item, relative], (
+                f"{update} changes that item in place, and "
+                f"`{_user_name(relative.name)}` holds it too (a shallow copy, "
+                "`list(xs)`, `xs[:]` or `d.copy()`, holds the same items), "
+                f"which would change with it; {instead}, or copy the items "
+                "(`[x.copy() for x in xs]`)"))
+                for relative in self.shallow_relatives(container)
+                if relative.name != item.name]
+        made = self.defs.get(item.name)
+        if self.same_object(container) & set(self.parameter_names) and \
+                not self.numeric_array(container) and \
+                isinstance(made, Assign) and \
+                not _indexes_arrays_only(made.args[1]):
+            checks.append((runtime.check_alone, [made.args[0], item], (
+                f"{update} changes that item in place, and the arguments "
+                "hold it more than once (the same array twice in a list, or "
+                "in two arguments), which Python would change through each; "
+                "s2sad differentiates them as separate values: pass copies"
+            )))
+        for helper, operands, message in checks:
+            rest = [Var(name) for name in self.parameter_names] \
+                if helper is runtime.check_alone else []
+            self.emit(None, helper, operands + [
+                Const(self.source.located(node, message))] + rest, node=node,
+                callee=self.runtime_call(helper.__name__))
 
     def holds_shared(self, version, seen):
         """May the list, tuple or dict `version` hold a value that a name
@@ -934,6 +982,86 @@ class _Lowering:
         return self.holds_references(container.name, set()) and any(
             isinstance(a, Var) and self.named(a.name) for a in values)
 
+    def shallow_relatives(self, version):
+        """The containers that may hold the items of the container
+        `version` itself: what it is a shallow copy of (`ys = list(xs)`,
+        `xs[:]`, `xs + ys`, `d.copy()`, `dict(d)`) and the shallow copies
+        made of it so far."""
+        found = {}
+        for name in self.same_object(version):
+            made = self.defs.get(name)
+            if _shallow_copy(made):
+                found.update((a.name, a) for a in made.args
+                             if isinstance(a, Var))
+            for view in self.viewers.get(name, []):
+                if _shallow_copy(self.defs.get(view)):
+                    found[view] = Var(view)
+        # (a temporary is read once, where it is made: `list(map(f, xs))`)
+        return [found[name] for name in sorted(found)
+                if not name.startswith("_")]
+
+    def made_anew(self, version, seen, holder=None):
+        """Is `version` a value this function made that holds nothing
+        reachable otherwise: no argument, module-level value or view of
+        one, and, a list, tuple or dict, only items made so (`return m[0],
+        m[1]` returns views)? (`holder`: see `sharing`)"""
+        if version in seen:
+            return True
+        seen.add(version)
+        stmt = self.defs.get(version)
+        if stmt is None or self.sharing(version, set(), holder) is not None:
+            return False
+        if isinstance(stmt, Phi):
+            return all(self.made_anew(side.name, seen)
+                       for side in (stmt.left, stmt.right)
+                       if isinstance(side, Var))
+        if stmt.fn in _SEQUENCES or stmt.fn in (make_dict, dict) or (
+                stmt.fn is runtime.setitem
+                and self.holds_references(version, set())):
+            return all(self.made_anew(a.name, seen, _SHARES.get(stmt.fn))
+                       for a in stmt.args if isinstance(a, Var))
+        return True
+
+    def known_dict(self, operand, seen):
+        """Is `operand` a dict whatever the inputs (made by `{...}` or
+        dict(), or a copy, join or update of one)?"""
+        if not isinstance(operand, Var) or operand.name in seen:
+            return isinstance(operand, Var)  # (a loop's join, followed)
+        seen.add(operand.name)
+        stmt = self.defs.get(operand.name)
+        if isinstance(stmt, Phi):
+            return all(self.known_dict(side, seen) for side in (
+                stmt.left, stmt.right) if side is not None)
+        if not isinstance(stmt, Assign):
+            return False
+        if stmt.fn in (make_dict, dict):
+            return True
+        return (stmt.fn in (identity, runtime.setitem, copy.copy) or
+                isinstance(stmt.fn, Method) and stmt.fn.name == "copy") and \
+            self.known_dict(stmt.args[0], seen)
+
+    def may_be_dict(self, operand, seen):
+        """May `operand` be a dict (an argument, a dict, an item of a
+        container, what a call returned), not a value known to be a
+        number, a bool or an array (a comparison's, arithmetic's)?"""
+        if isinstance(operand, Const):
+            return isinstance(operand.value, dict)
+        if not isinstance(operand, Var) or operand.name in seen:
+            return False
+        seen.add(operand.name)
+        stmt = self.defs.get(operand.name)
+        if isinstance(stmt, Phi):
+            return any(self.may_be_dict(side, seen)
+                       for side in (stmt.left, stmt.right))
+        if stmt is None or stmt.fn in (make_dict, dict, operator.getitem,
+                                       call) or isinstance(stmt.fn, Method) \
+                or _is_user_function(stmt.fn):
+            return True
+        if stmt.fn in (identity, runtime.bit_or, runtime.ior,
+                       runtime.setitem):
+            return self.may_be_dict(stmt.args[0], seen)
+        return False
+
     def holds_references(self, version, seen):
         """Is `version` a list, tuple or dict (whose items are the values
         put in, not copies)?"""
@@ -947,7 +1075,8 @@ class _Lowering:
                        if isinstance(side, Var))
         if stmt is None:
             return False
-        if stmt.fn in (make_list, make_tuple, make_dict, list, tuple, dict):
+        if stmt.fn in (make_list, make_tuple, make_dict, list, tuple, dict,
+                       runtime.repeated):
             return True
         if stmt.fn in (identity, runtime.appended, runtime.setitem,
                        runtime.inserted) and isinstance(stmt.args[0], Var):
@@ -985,6 +1114,22 @@ class _Lowering:
                 todo.append(stmt.args[0].name)
         return found
 
+    def read_stale(self, version, node):
+        """A read of `version`, a view an update in place of its array has
+        made stale: refused, unless it is an element (`old = u[2]`, `y[0],
+        y[1] = y[1], y[0]`), which is a number, copied, where its array
+        has one axis: then the code checks, when it runs, that it is not a
+        view (a row of a matrix)."""
+        array = self.element_of(version)
+        if array is None:
+            raise self.stale_error(version, node)
+        if version in self.checked:
+            return
+        self.checked.add(version)
+        self.out.append(Assign(None, runtime.check_not_view, [
+            Var(version), array, Const(str(self.stale_error(version, node)))],
+            (), self.runtime_call("check_not_view"), node))
+
     def stale_error(self, version, node):
         array, update = self.stale[version]
         what = f"`{_user_name(version)}`" if not version.startswith("_") \
@@ -1018,15 +1163,21 @@ class _Lowering:
         if fn is identity or makes_view(fn):
             return values[:1]
         if fn in (make_list, make_tuple, make_dict, runtime.appended,
-                  runtime.concatenated, runtime.inserted, list, tuple):
+                  runtime.concatenated, runtime.inserted, list, tuple,
+                  copy.copy):
             return values  # (a copy of a list holds the same items)
+        if fn is runtime.setitem and self.holds_references(args[0].name,
+                                                           set()):
+            # `rows[i] = u[0]` into a list or dict: it holds the value
+            return [a for a in (args[0], args[2]) if isinstance(a, Var)]
         if any(k == "copy" for k, _ in kwargs) and (
                 fn is np.array or isinstance(fn, Method)
                 and fn.name == "astype"):
             return values[:1]
         if fn is call or isinstance(fn, Method) and \
                 fn.name not in _FRESH_METHODS or \
-                _is_user_function(fn) and not _returns_fresh(fn):
+                _is_user_function(fn) and not _returns_fresh(fn) or \
+                _may_give_back(fn):
             return values
         return []
 
@@ -1107,9 +1258,32 @@ class _Lowering:
         arguments (the caller's data), views and aliases."""
         self.note_update(self.env[name])
         where = self.sharing(self.env[name], set())
-        if where:
-            copy = f"list({name})" if "pop" in what or "extend" in what or \
-                "append" in what else f"np.copy({name})"
+        if where == f"`{name}`":  # (the name's own earlier value, swapped)
+            where = "another name for the same array"
+        if where == "the caller's argument":  # (in a function it calls)
+            raise self.error(node, f"{what} `{name}` would also change "
+                             f"{where}; s2sad does not change values in "
+                             "place: return the new value instead, and "
+                             "assign it where the function is called (`"
+                             f"{name} = {self.source.name}({name})`)")
+        taken = self.taken_from(self.env[name], where)
+        if taken is not None:  # `c = m[[0, 1]]; c[0] = v`: a copy is fine
+            message = self.source.located(
+                node, f"{what} `{name}` would also change {where}; s2sad "
+                "does not change values in place: make a copy first "
+                f"(`{name} = {name}.copy()`)")
+            self.emit(None, runtime.check_not_view,
+                      [Var(self.env[name]), taken, Const(message)],
+                      node=node, callee=self.runtime_call("check_not_view"))
+        elif where:
+            version = self.env[name]
+            if "pop" in what or "extend" in what or "append" in what or \
+                    self.is_sequence(Var(version)):
+                copy = f"list({name})"
+            elif self.holds_references(version, set()):
+                copy = f"dict({name})"
+            else:
+                copy = f"np.copy({name})"
             raise self.error(node, f"{what} `{name}` would also change "
                              f"{where}; s2sad does not change values in "
                              f"place: make a copy first (`{name} = {copy}`)")
@@ -1196,12 +1370,16 @@ class _Lowering:
                 # (its own copy into this name is not another holder)
                 deeper = self.sharing(source.name, seen,
                                       f"`{_user_name(version)}`")
-                if source.name.startswith("_"):  # a compiler temporary
+                current = self.env.get(_user_name(source.name))
+                if source.name.startswith("_") or current is not None and \
+                        source.name not in self.same_object(current):
+                    # a compiler temporary, or a name since bound to
+                    # another value (`a, b = b, a`): it holds it no more
                     return deeper
                 return deeper or f"`{_user_name(source.name)}`"
             return None
         if makes_view(stmt.fn):
-            return "what it was taken from (a view or an item of it)"
+            return _TAKEN_FROM
         if (stmt.fn in _IN_PLACE.values() or stmt.fn in _LIST_UPDATES.values()
                 or stmt.fn is runtime.setitem) and isinstance(
                     stmt.args[0], Var):  # the same object, updated
@@ -1215,9 +1393,11 @@ class _Lowering:
             return None if stmt.fn.name in _FRESH_METHODS else (
                 f"what `.{stmt.fn.name}()` returned (it may be held by "
                 "its object)")
-        if _is_user_function(stmt.fn) and not _returns_fresh(stmt.fn):
-            return (f"what `{stmt.fn.__name__}` returned (one of its "
-                    "arguments, or a value held elsewhere)")
+        if _is_user_function(stmt.fn) and not _returns_fresh(stmt.fn) or \
+                _may_give_back(stmt.fn):
+            return (f"what `{getattr(stmt.fn, '__name__', stmt.fn)}` "
+                    "returned (one of its arguments, or a value held "
+                    "elsewhere)")
         return None
 
     def branches(self, node, then, orelse):
@@ -1319,7 +1499,10 @@ class _Lowering:
         def copies(name):  # `name[i] = v` copies v: an array of numbers
             return name not in plain and name in self.env and \
                 self.numeric_array(self.env[name])
-        held = _held(body_nodes, copies)
+        def aliased(name):  # another name holds its value before the loop
+            return name in self.env and self.sharing(self.env[name],
+                                                     set()) is not None
+        held = _held(body_nodes, copies, aliased)
         for name in sorted(names | set(also)):
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
@@ -1353,7 +1536,7 @@ class _Lowering:
         before = self.loop_start(phis)
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
-        self.refuse_stale_next_time(before, body, node, iterable)
+        self.refuse_stale_next_time(before, phis, body, node, iterable)
         self.out.append(For(target, iterable, body, phis, node))
 
     def while_(self, node):
@@ -1362,7 +1545,7 @@ class _Lowering:
         test_body, test = self.block_with(lambda: self.truth(node.test))
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
-        self.refuse_stale_next_time(before, test_body + body, node)
+        self.refuse_stale_next_time(before, phis, test_body + body, node)
         self.out.append(While(test_body, test, body, phis, node))
 
     def loop_start(self, phis):
@@ -1372,18 +1555,27 @@ class _Lowering:
         return (set(self.defs) - {phi.target for _, phi in phis},
                 set(self.stale))
 
-    def refuse_stale_next_time(self, before, stmts, node, iterable=None):
-        """A view taken before a loop that the loop's body makes stale (an
-        update in place of what it views) and reads again, at the next
-        iteration (`for v in y[:-1]` reads its items so): NumPy's view
-        sees the update, s2sad's values would not. `before`: `loop_start`
-        (a phi of the loop is left out: the body may give it a view taken
-        after the update); `stmts`: the loop's statements; `iterable`: a
-        `for` loop's."""
+    def refuse_stale_next_time(self, before, phis, stmts, node,
+                               iterable=None):
+        """A view that the loop's body makes stale (an update in place of
+        what it views) and reads again, at the next iteration: one taken
+        before the loop (`for v in y[:-1]` reads its items so), or one an
+        iteration carries to the next (`hist.append(u[:3])` before
+        `u[1:-1] = ...`: the list holds views of every step's `u`). NumPy's
+        view sees the update, s2sad's values would not. A name the loop
+        carries so is stale after the loop too. `before`: `loop_start`;
+        `phis`: the loop's, closed; `stmts`: the loop's statements;
+        `iterable`: a `for` loop's."""
         defined, stale = before
         made_stale = {
             name for name in (set(self.stale) - stale) & defined
             if _user_name(name) != self.stale[name][0]}  # (its own value)
+        for phi in phis:
+            carried = self.stale.get(getattr(phi.right, "name", None))
+            if carried and _user_name(phi.target) != carried[0]:
+                self.stale.setdefault(phi.target, carried)
+                made_stale.add(phi.target)
+        self.refuse_carried_views(phis, stmts)
         if not made_stale:
             return
         reads = [(iterable.name, node.iter)] if isinstance(
@@ -1392,7 +1584,7 @@ class _Lowering:
                   if isinstance(stmt, Assign) for o in stmt.operands()
                   if isinstance(o, Var)]
         for name, where in reads:
-            if name not in made_stale:
+            if name not in made_stale or name in self.checked:
                 continue
             array, update = self.stale[name]
             made = self.defs.get(name)
@@ -1401,7 +1593,7 @@ class _Lowering:
                 what, where = f"`{_text(made.node)}`", made.node
             else:
                 what = f"`{_user_name(name)}`"
-            raise self.error(
+            error = self.error(
                 where or node, f"{what}, which is or holds a view of "
                 f"`{array}`, is read again on the loop's next iteration, after "
                 "line "
@@ -1410,6 +1602,152 @@ class _Lowering:
                 "arrays by making new ones, would not: read "
                 f"`{array}` itself in the loop (`{array}[i]`), or copy the "
                 "view (`.copy()`) if the loop should not see its own changes")
+            if self.element_of(name) is None:
+                raise error
+            # an element taken before the loop (`key = a[j]`): a number,
+            # unless a row; checked before the loop (it stays what it is)
+            self.checked.add(name)
+            self.out.append(Assign(None, runtime.check_not_view, [
+                Var(name), self.element_of(name), Const(str(error))], (),
+                self.runtime_call("check_not_view"), node))
+
+    def taken_from(self, version, where):
+        """The operand `version` was taken from by indexing (`m[[0, 1]]`,
+        `y[y > 0]`, `xs[:]`: a view of an array, or a copy), when that is
+        all `where` (`sharing`) says it shares; else None."""
+        made = self.defs.get(version)
+        if where == _TAKEN_FROM and isinstance(made, Assign) and \
+                made.fn is operator.getitem and isinstance(made.args[0], Var) \
+                and not (_indexes_arrays_only(made.args[1])
+                         and not self.is_sequence(made.args[0])):
+            return made.args[0]  # (a slice of an array: a view, refused)
+        return None
+
+    def stale_views(self, version, array, node):
+        """`views_of(version)`, which an update in place of it at `node`
+        makes stale, but for what holds only elements of it (`out.append(
+        y[0])`: numbers, unless rows of a matrix): those elements are
+        checked where they are read from the array instead."""
+        same = self.same_object(version)
+        direct = {view for name in same for view in self.viewers.get(name, [])
+                  if view not in same}
+        elements = {view for view in direct if self.element_of(view)}
+        plain = set().union(*(self.views_of(view)
+                              for view in direct - elements))
+        holders = {view: self.views_of(view) - {view} - plain
+                   for view in elements}
+        for view, held in holders.items():
+            if held:
+                named = sorted(_user_name(h) for h in held
+                               if not h.startswith("_"))
+                what = f"`{named[0]}` keeps" if named else "the code keeps"
+                self.check_element(view, self.error(
+                    self.defs[view].node or node,
+                    f"{what} an item of `{array}` that is a view of `{array}` "
+                    "(a row, not a number), read again after line "
+                    f"{self.source.lineno(node)} changes `{array}` in "
+                    "place; NumPy's view sees that change, and s2sad, which "
+                    "updates arrays by making new ones, would not: keep a "
+                    "copy (`.copy()`)"))
+        return self.views_of(version) - set().union(*holders.values())
+
+    def check_element(self, version, error):
+        """Check, right where `version`, an element (`element_of`), is
+        read from its array, that it is a number and not a view (raising
+        `error` if it is a view)."""
+        if version in self.checked:
+            return
+        self.checked.add(version)
+        made = self.defs[version]
+        block = self.blocks[version]
+        at = next(i for i, stmt in enumerate(block) if stmt is made)
+        block.insert(at + 1, Assign(None, runtime.check_not_view, [
+            Var(version), self.element_of(version), Const(str(error))], (),
+            self.runtime_call("check_not_view"), made.node))
+
+    def element_of(self, version):
+        """The array operand `version` was read from as an element (`a[j]`,
+        `g[1, 2]`: a number where the array has that many axes, else a
+        view), or None."""
+        made = self.defs.get(version)
+        if isinstance(made, Assign) and made.fn is operator.getitem and \
+                isinstance(made.args[0], Var) and \
+                not _indexes_arrays_only(made.args[1]) and not (
+                    isinstance(made.args[1], Var) and getattr(self.defs.get(
+                        made.args[1].name), "fn", None) in (slice,)):
+            return made.args[0]  # (not `y[i:i + 1]`: a view of an array)
+        return None
+
+    def refuse_carried_views(self, phis, stmts):
+        """A view an iteration takes after updating its array in place and
+        carries to the next (`u[1:-1] = ...; hist.append(u[:3])`), read
+        there after the next update (appending to `hist` again): the
+        update changes what the view shows, as NumPy sees it, where
+        s2sad's value would keep the last iteration's. (Known only once
+        the loop's joins are: `refuse_stale_next_time`.)"""
+        carried = {phi.target: phi for phi in phis}
+        body = list(walk(stmts))
+        for i, update in enumerate(body):
+            if not (isinstance(update, Assign) and update.args
+                    and isinstance(update.args[0], Var)
+                    and (update.fn is runtime.setitem
+                         and getattr(update, "unshared", False)
+                         and not self.is_sequence(update.args[0])
+                         or update.fn in _IN_PLACE.values())):
+                continue
+            array = _user_name(update.target)
+            # the views of it (what holds the array itself, or a number
+            # `+=` rebinds, is checked when the update runs: `updated`)
+            views = {view for version in self.same_object(update.args[0].name)
+                     for view in self.viewers.get(version, [])
+                     if isinstance(self.defs.get(view), Assign)
+                     and self.defs[view].fn not in _SHARES}
+            reaching = {view: self.views_of(view) for view in views}
+            reached = set().union(*reaching.values())
+            for name in sorted(set(carried) & reached):
+                if _user_name(name) == array:
+                    continue
+                elements = [view for view, found in reaching.items()
+                            if name in found]
+                if all(self.element_of(view) is not None
+                       for view in elements):
+                    # `out.append(y[0])`: numbers, unless rows; checked
+                    # when each is read
+                    for view in elements:
+                        self.check_element(view, self.error(
+                            self.defs[view].node or update.node,
+                            f"`{_user_name(name)}` keeps an item of "
+                            f"`{array}` from each iteration that is a view "
+                            f"of `{array}` (a row, not a number), read again "
+                            "after "
+                            "the loop changes it in place; NumPy's view "
+                            "sees that change, and s2sad, which updates "
+                            "arrays by making new ones, would not: keep a "
+                            "copy (`.copy()`)"))
+                    continue
+                held, todo = set(), [name]  # what holds its items now
+                while todo:
+                    version = todo.pop()
+                    if version not in held:
+                        held.add(version)
+                        todo += self.viewers.get(version, [])
+                if getattr(carried[name].right, "name", None) in held:
+                    self.stale.setdefault(name, (array, update.node))
+                for stmt in body[i + 1:]:
+                    if isinstance(stmt, Assign) and any(
+                            isinstance(o, Var) and o.name in held
+                            for o in stmt.operands()):
+                        changed = update.node or stmt.node
+                        raise self.error(
+                            stmt.node or update.node,
+                            f"`{_user_name(name)}` holds a view of `{array}` "
+                            "from the loop's last iteration, and is read "
+                            "after line "
+                            f"{self.source.lineno(changed)} changed "
+                            f"`{array}` in place; NumPy's view sees that "
+                            "change, and s2sad, which updates arrays by "
+                            "making new ones, would not: keep a copy "
+                            "(`.copy()`) of the view instead")
 
     # -- expressions --
 
@@ -1434,7 +1772,7 @@ class _Lowering:
             if node.id in self.env:
                 version = self.env[node.id]
                 if version in self.stale:
-                    raise self.stale_error(version, node)
+                    self.read_stale(version, node)
                 return Var(version)
             if node.id in self.defined or node.id in _assigned_names(self.source):
                 raise self.error(node, f"'{node.id}' is used before it is "
@@ -1486,6 +1824,11 @@ class _Lowering:
             if getattr(node, "s2sad_in_place", False):  # a += b
                 helper = _IN_PLACE[type(node.op)]
                 return helper, args, (), self.runtime_call(helper.__name__)
+            if isinstance(node.op, gast.BitOr) and any(
+                    self.may_be_dict(a, set()) for a in args):
+                # (`mask | other`, as most are, is known not to be)
+                return (runtime.bit_or, args, (),
+                        self.runtime_call("bit_or"))
             return _BINOPS[type(node.op)], args, (), None
         if isinstance(node, gast.UnaryOp):
             if isinstance(node.operand, gast.Constant) and isinstance(
@@ -1559,6 +1902,10 @@ class _Lowering:
             return call, [function] + args, kwargs, None
         callee = self.operand(node.func)
         args, kwargs = self.arguments(node)
+        if callee.value is list and len(args) == 1 and not kwargs and \
+                self.known_dict(args[0], set()):
+            # `list(d)`: its keys, which carry no derivative
+            return runtime.keys, args, (), self.runtime_call("keys")
         packed = _packed_form(callee.value)
         if packed is not None and not kwargs:  # math.hypot(x, *ys)
             return (packed, [self.gathered(args, node)], (),
@@ -1568,11 +1915,17 @@ class _Lowering:
         if callee.value is dataclasses.replace and len(args) == 1 and \
                 not isinstance(args[0], Spread) and all(k for k, _ in kwargs):
             return self.replaced(args[0], kwargs, node)
-        if _writes_in_place(callee.value, kwargs):
+        if _writes_in_place(callee.value, kwargs, args):
+            if isinstance(callee.value, types.MethodDescriptorType):
+                raise self.error(
+                    node, f"`{_text(node.func)}(obj, ...)` changes `obj` in "
+                    "place, which s2sad does not follow in this form; call "
+                    f"the method on the object (`obj.{callee.value.__name__}"
+                    "(...)`)")
             raise self.error(node, f"`{_text(node.func)}` writes into an "
-                             "array in place, which s2sad does not follow; "
-                             "assign its result to a name instead (`y = "
-                             "np.sin(x)`, `y = np.where(mask, v, y)`, "
+                             "argument in place, which s2sad does not "
+                             "follow; assign its result to a name instead "
+                             "(`y = np.sin(x)`, `y = np.where(mask, v, y)`, "
                              "`y[i] = v`)")
         return callee.value, args, kwargs, callee.expr
 
@@ -1830,9 +2183,15 @@ _CHANGED = {}  # code object -> changed_parameters of its function
 # methods that return a new value, never one their object holds
 _FRESH_METHODS = {
     "copy", "astype", "sum", "mean", "prod", "std", "var", "max", "min",
-    "dot", "cumsum", "cumprod", "round", "clip", "conj", "conjugate",
-    "flatten", "tolist", "all", "any", "argmax", "argmin", "item", "trace",
-    "nonzero", "repeat", "take", "count", "index", "keys"}
+    "dot", "cumsum", "cumprod", "round", "clip", "flatten", "tolist", "all",
+    "any", "argmax", "argmin", "item", "trace", "nonzero", "repeat", "take",
+    "count", "index", "keys",
+    # a random generator's draws (`rng.normal(size=n)`)
+    "normal", "standard_normal", "uniform", "integers", "random",
+    "exponential", "standard_exponential", "gamma", "beta", "binomial",
+    "poisson", "lognormal", "multivariate_normal", "choice", "permutation",
+    "standard_t", "laplace", "logistic", "chisquare", "dirichlet",
+    "multinomial", "geometric", "weibull", "rand", "randn", "randint"}
 
 
 def _packed_form(fn):
@@ -1868,6 +2227,57 @@ def _is_user_function(fn):
             and module.split(".")[0] not in ("numpy", "s2sad"))
 
 
+def may_share(fn):
+    """May the result of the operation `fn` share memory with one of its
+    arguments, as the lowering takes it (a view, an argument given back, a
+    method that may return what its object holds)?"""
+    if isinstance(fn, tuple) and fn[:1] == (getattr,):  # (`x.T`'s rule key)
+        return fn[1] not in METADATA
+    if isinstance(fn, Method):
+        return fn.name not in _FRESH_METHODS
+    return makes_view(fn) or _may_give_back(fn)
+
+
+_TAKEN_FROM = "what it was taken from (a view or an item of it)"
+
+
+def _may_give_back(fn):
+    """May a call of `fn`, not a view (`makes_view`) nor a function of the
+    user's, return one of its arguments or share its memory: one that
+    returns an argument as it is (`max(a, b)`, `np.linalg.matrix_power(a,
+    1)`, `np.real_if_close` of a real array), one with no rule (nothing
+    says what it returns: `np.ascontiguousarray`), or one with a rule from
+    outside NumPy, SciPy, math and the builtins (`s2sad.stop_gradient`, a
+    rule of the user's)?"""
+    if fn in _GIVES_BACK or isinstance(fn, type) and issubclass(
+            fn, np.generic):  # (`np.float64(a)` of a float64 array: a)
+        return True
+    if fn in _NEW_VALUES or getattr(fn, "__module__", None) == \
+            "numpy.random" or isinstance(getattr(fn, "__self__", None),
+                                         np.random.Generator):
+        return False
+    if isinstance(fn, np.ufunc) or not callable(fn) or isinstance(
+            fn, type) or _is_user_function(fn):
+        return False  # (a ufunc without `out`, a class: a new value; the
+        # user's function: read, see `_returns_fresh`)
+    from s2sad.rules import registry
+    module = (getattr(fn, "__module__", None) or "builtins").split(".")[
+        0].lstrip("_")  # (`_operator`)
+    return registry.lookup(fn) is None and module != "s2sad" or \
+        module not in ("numpy", "scipy", "math", "cmath", "builtins",
+                       "operator", "logging", "s2sad") or \
+        getattr(fn, "__name__", None) == "stop_gradient"
+
+
+# functions with no rule that return new values (arrays, lists, None)
+_NEW_VALUES = {print, copy.copy, copy.deepcopy, np.unique, np.histogram, np.bincount, np.cov,
+               np.corrcoef, np.logspace, np.polyfit, np.fromfunction,
+               np.meshgrid, np.histogram2d, np.histogramdd}
+
+# calls that may return an argument itself (besides views: `_VIEWS`)
+_GIVES_BACK = {max, min, np.linalg.matrix_power, np.real_if_close,
+               np.nan_to_num, np.einsum, np.diag, np.rollaxis}
+
 _FRESH = {}  # code object -> does the function return only new values?
 
 
@@ -1889,18 +2299,19 @@ def _returns_fresh(fn):
             return False
         _FRESH[code] = all(
             isinstance(r.value, Const) or isinstance(r.value, Var)
-            and r.value.name in lowering.defs
-            and lowering.sharing(r.value.name, set()) is None
+            and lowering.made_anew(r.value.name, set())
             for r in walk(body) if isinstance(r, Return))
     return _FRESH[code]
 
 
-def _held(stmts, copies):
+def _held(stmts, copies, aliased):
     """Names a loop body puts into a list, tuple or dict (`rows.append(v)`,
     `pairs = [(v, w)]`, `d[k] = v`) or gives another name: user name ->
     where; at the loop's head they may be held from the last iteration.
     `copies(name)`: is `name[i] = v` a copy of v's values (into an array
-    of numbers), which holds nothing?"""
+    of numbers), which holds nothing? Names a loop swaps (`u, unew = unew,
+    u`) exchange values and are held only when one was `aliased(name)`
+    before the loop (`first = u`), which the swap passes on."""
     held = {}
     nodes = list(gast.walk(gast.Module(list(stmts), [])))
     swaps = {id(n.value) for n in nodes if isinstance(n, gast.Assign)
@@ -1915,6 +2326,12 @@ def _held(stmts, copies):
             where = "an item of a list (from the last iteration)"
         elif isinstance(node, (gast.List, gast.Tuple, gast.Set)):
             values, where = node.elts, "a container (from the last iteration)"
+            if isinstance(getattr(node, "ctx", None), gast.Store):
+                # the targets of an unpacking: held only as said above
+                names = [v.id for v in values if isinstance(v, gast.Name)]
+                if not any(map(aliased, names)):
+                    continue
+                where = "another name (from the last iteration)"
         elif isinstance(node, gast.Dict):
             values, where = node.values, "a dict (from the last iteration)"
         elif isinstance(node, gast.Assign):
@@ -1929,6 +2346,20 @@ def _held(stmts, copies):
         for value in values:
             if isinstance(value, gast.Name):
                 held.setdefault(value.id, where)
+    # a swap passes what holds one name's value on to the others
+    groups = [{e.id for side in (n.targets[0], n.value)
+               for e in getattr(side, "elts", ()) if isinstance(e, gast.Name)}
+              for n in nodes if isinstance(n, gast.Assign)
+              and id(n.value) in swaps]
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            where = next((held[name] for name in sorted(group)
+                          if name in held), None)
+            for name in group if where else ():
+                if name not in held:
+                    held[name], changed = where, True
     return held
 
 
@@ -1989,18 +2420,68 @@ _WRITERS = {np.copyto, np.put, np.place, np.putmask, np.fill_diagonal,
 _WRITER_METHODS = {"fill", "put", "itemset", "resize", "setfield"}
 
 
-def _writes_in_place(fn, kwargs):
-    """Does calling `fn` change an array it is given (`out=`, np.copyto,
-    np.add.at)?"""
+def _shallow_copy(stmt):
+    """Does `stmt` make a container holding the items of its operands
+    (`list(xs)`, `xs[:]`, `xs + ys`, `d.copy()`, `dict(d)`)?"""
+    return isinstance(stmt, Assign) and bool(stmt.args) and isinstance(
+        stmt.args[0], Var) and (
+        stmt.fn in (list, tuple, dict, runtime.concatenated, copy.copy)
+        or isinstance(stmt.fn, Method) and stmt.fn.name == "copy"
+        or stmt.fn is operator.getitem and _indexes_arrays_only(stmt.args[1]))
+
+
+def _indexes_arrays_only(index):
+    """Is the operand `index` one only an array takes (a slice, a tuple of
+    indices, `...`), not a list's or a dict's key?"""
+    value = getattr(index, "value", None)
+    parts = value if isinstance(value, tuple) else (value,)
+    return isinstance(index, Const) and any(
+        isinstance(part, slice) or part is Ellipsis or part is None
+        for part in parts)
+
+
+def _writes_in_place(fn, kwargs, args=()):
+    """Does calling `fn` with `args` change an array or list it is given
+    (`out=` or an `out` given by position, np.copyto, np.add.at,
+    operator.iadd, a method called as a function: `list.append(xs, v)`)?"""
     if any(k == "out" for k, _ in kwargs):
         return True
+    def given(a):  # (an `out` given as None writes nowhere)
+        return not (isinstance(a, Const) and a.value is None)
+    if isinstance(fn, np.ufunc):  # (its outputs follow its inputs)
+        return any(map(given, args[fn.nin:])) or any(
+            isinstance(a, Spread) for a in args)
     if getattr(fn, "__name__", None) == "at" and isinstance(
             getattr(fn, "__self__", None), np.ufunc):
         return True
+    if isinstance(fn, types.MethodDescriptorType):  # `np.ndarray.sort(a)`
+        return fn.__name__ in _CHANGES_ITS_OBJECT | _WRITER_METHODS | {
+            "__setitem__", "__delitem__"} or fn.__name__.startswith("__i")
+    if fn in _OPERATOR_WRITERS:
+        return True
+    if args and getattr(fn, "__module__", "") in ("numpy", "numpy.linalg"):
+        try:  # `np.dot(a, b, out)`: an `out` parameter reached by position
+            names = [p.name for p in inspect.signature(fn).parameters.values()
+                     if p.kind in (p.POSITIONAL_ONLY,
+                                   p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            names = []
+        if "out" in names and (len(args) > names.index("out") and given(
+                args[names.index("out")]) or any(
+                isinstance(a, Spread) for a in args)):
+            return True
     try:
         return fn in _WRITERS
     except TypeError:
         return False
+
+
+# the operator module's functions that change their first argument
+_OPERATOR_WRITERS = {
+    operator.setitem, operator.delitem, operator.iadd, operator.iand,
+    operator.iconcat, operator.ifloordiv, operator.ilshift, operator.imatmul,
+    operator.imod, operator.imul, operator.ior, operator.ipow,
+    operator.irshift, operator.isub, operator.itruediv, operator.ixor}
 
 
 def _is_update(call, kind, env):

@@ -707,6 +707,17 @@ class Transform:
         if not any(isinstance(o, ssa.Var) and o.name in self.varied
                    for o in stmt.operands()):
             return
+        if stmt.target is None and isinstance(stmt.fn, ssa.Method) and \
+                stmt.fn.name in ("append", "extend", "pop", "insert"):
+            node = getattr(stmt.node, "value", stmt.node)
+            held = ssa._text(node.func.value) if isinstance(
+                getattr(node, "func", None), gast.Attribute) else "items[k]"
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"`.{stmt.fn.name}()` of `{held}`: s2sad follows "
+                f"`.{stmt.fn.name}()` of a name only; copy the list into "
+                f"one, change it and assign it back (`xs = list({held})`, "
+                f"`xs.{stmt.fn.name}(...)`, `{held} = xs`)")
         if stmt.target is None and (isinstance(stmt.fn, ssa.Method)
                                     or stmt.fn is ssa.call):
             raise self.source.error(
@@ -1325,6 +1336,11 @@ def describe(stmt):
     if isinstance(stmt.fn, ssa.Method):
         return f"`.{stmt.fn.name}()`"
     if stmt.fn is ssa.call:
+        node = getattr(stmt.node, "value", stmt.node)  # (of an Expr)
+        func = getattr(node, "func", None)  # (as the user wrote it)
+        if func is not None and isinstance(stmt.args[0], ssa.Var) and \
+                stmt.args[0].name.startswith("_"):
+            return f"`{ssa._text(func)}(...)`"
         return f"`{ssa._text(ssa.render_operand(stmt.args[0]))}(...)`"
     return f"{getattr(stmt.fn, '__name__', repr(stmt.fn))}"
 

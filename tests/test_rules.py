@@ -30,6 +30,7 @@ import importlib.util
 import inspect
 import itertools
 import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -555,6 +556,47 @@ def loaded_probe(rule, expr, args, argnums, tmp_path, rng):
         tmp_path, "probe", body, len(values), W=weight, **namespace
     )
     return probe, values, argnums
+
+
+def _arrays_in(value):
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, (list, tuple, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _arrays_in(item)
+
+
+def test_rules_whose_result_shares_an_arguments_memory_are_known_to():
+    # An operation whose result may be an argument, or a view of one, must
+    # be one the lowering takes for such (`ssa.may_share`): it then refuses
+    # an update in place of either while the other is read (Python's
+    # aliasing), where it would otherwise differentiate the result as a new
+    # value, silently wrong. Checked on every row of the registry test, for
+    # the operations a user's code calls (not s2sad's own helpers, which
+    # only generated code calls).
+    rng = np.random.default_rng(0)
+    unknown = set()
+    for case in RULE_CASES:
+        rule, expr, args, _ = case.values
+        if module_of(rule.key) in ("s2sad.runtime", ) or str(
+                module_of(rule.key)).startswith("s2sad.rules") or \
+                rule.key in TAPE_RULES:
+            continue
+        values = draw_args(args, rule.domain, rng)
+        names = {"np": np, "runtime": runtime, "OP": rule.key,
+                 **rule_rows_containers.NAMES,
+                 **{f"x{i}": v for i, v in enumerate(values)}}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = eval(expr, names)
+        except Exception:  # (a row made for s2sad's call, not Python's)
+            continue
+        inputs = [a for v in values for a in _arrays_in(v)]
+        if any(np.shares_memory(o, a) for o in _arrays_in(out)
+               for a in inputs) and not ssa.may_share(rule.key):
+            unknown.add(f"{rule.name}: {expr}")
+    assert not unknown, sorted(unknown)
 
 
 @pytest.mark.parametrize("rule, expr, args, argnums", RULE_CASES)

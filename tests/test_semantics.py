@@ -6,6 +6,7 @@ import copy
 import builtins
 import inspect
 import itertools
+import operator
 import re
 import sys
 import types
@@ -920,8 +921,11 @@ LOOP_STALE = [loops_over_a_view_it_changes, zips_views_it_changes,
 
 @pytest.mark.parametrize("f", LOOP_STALE, ids=[f.__name__ for f in LOOP_STALE])
 def test_a_view_read_again_after_its_loop_changed_it_is_refused(f):
+    # (a row, `A[0]`, is refused when the code runs: of a vector, a number)
     with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
-                       match="is read again on the loop's next iteration"):
+                       match="is read again on the loop's next iteration|"
+                             "view of `[A-Za-z]+` .a row, not a number., "
+                             "read again"):
         s2sad.grad(f)(np.array([0.5, -1.0, 2.0]))
     refused(f, np.array([0.5, -1.0, 2.0]))  # (at f's own line)
 
@@ -970,6 +974,124 @@ def loops_over_a_view_of_another_array(x):
                                loops_over_the_array_it_changes,
                                loops_over_a_view_of_another_array])
 def test_views_that_see_each_change_are_differentiated(f):
+    exact(f, np.array([0.5, -1.0, 2.0]))
+
+
+# Views a loop's iterations carry to later ones, in a list or a name,
+# while the loop changes their array in place: every view shows the array's
+# last values (the history of a stepper kept with `hist.append(u[:3])` is
+# the last state, repeated). Refused wherever they are read once changed.
+
+def history_of_views_taken_before_each_update(x):
+    u = x * 1.0
+    hist = []
+    for _ in range(3):
+        hist.append(u[:2])
+        u[1:] = u[1:] * 2.0 + u[:-1]
+    return np.sum(hist[0] ** 2)
+
+
+def history_of_views_taken_after_each_update(x):
+    u = x * 1.0
+    hist = []
+    for _ in range(3):
+        u[1:] = u[1:] * 2.0 + u[:-1]
+        hist.append(u[:2])
+    return np.sum(hist[0] ** 2)
+
+
+def history_of_views_in_a_while_loop(x):
+    u = x * 1.0
+    hist = []
+    k = 0
+    while k < 3:
+        hist.append(u[1:])
+        u[1:] = u[1:] * u[:-1]
+        k += 1
+    return np.sum(hist[-1] ** 2)
+
+
+def last_view_taken_before_the_update(x):
+    u = x * 1.0
+    for _ in range(2):
+        last = u[:2]
+        u[1:] = u[1:] * 2.0 + u[:-1]
+    return np.sum(last ** 2)
+
+
+def views_of_a_row_kept_in_a_dict(x):
+    u = np.outer(x, x)
+    rows = {}
+    for i in range(3):
+        rows[i] = u[0]
+        u[0] = u[0] * 2.0
+    return np.sum(rows[0] ** 2)
+
+
+def view_put_into_a_list_item(x):
+    u = np.outer(x, x)
+    rows = [None, None]
+    rows[0] = u[0]
+    u[0] = u[0] * 2.0
+    return np.sum(rows[0] ** 2)
+
+
+def view_put_into_a_dict(x):
+    u = np.outer(x, x)
+    rows = {}
+    rows["first"] = u[0]
+    u[0] = u[0] * 2.0
+    return np.sum(rows["first"] ** 2)
+
+
+CARRIED = [history_of_views_taken_before_each_update,
+           history_of_views_taken_after_each_update,
+           history_of_views_in_a_while_loop,
+           last_view_taken_before_the_update,
+           views_of_a_row_kept_in_a_dict, view_put_into_a_list_item,
+           view_put_into_a_dict]
+
+
+@pytest.mark.parametrize("f", CARRIED, ids=[f.__name__ for f in CARRIED])
+def test_views_a_loop_carries_past_a_change_of_their_array_are_refused(f):
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="view of `u`.*copy"):
+        s2sad.grad(f)(x)
+    refused(f, x)  # (at f's own line)
+
+
+def history_of_copies(x):
+    u = x * 1.0
+    hist = []
+    for _ in range(3):
+        hist.append(u[:2].copy())
+        u[1:] = u[1:] * 2.0 + u[:-1]
+    return np.sum(hist[0] ** 2) + np.sum(hist[2] ** 3)
+
+
+def last_view_taken_after_the_update(x):
+    u = x * 1.0
+    for _ in range(2):
+        u[1:] = u[1:] * 2.0 + u[:-1]
+        last = u[:2]
+    return np.sum(last ** 2)
+
+
+def view_used_before_the_update(x):
+    u = x * 1.0
+    total = 0.0
+    for _ in range(3):
+        v = u[1:]
+        total = total + np.sum(v ** 2)
+        u[1:] = u[1:] * 2.0 + u[:-1]
+    return total + np.sum(u)
+
+
+@pytest.mark.parametrize("f", [history_of_copies,
+                               last_view_taken_after_the_update,
+                               view_used_before_the_update])
+def test_views_a_loop_reads_before_they_change_are_differentiated(f):
     exact(f, np.array([0.5, -1.0, 2.0]))
 
 
@@ -1235,3 +1357,693 @@ def test_changing_an_argument_that_cannot_change_raises_as_python_does():
         np.testing.assert_array_equal(u, np.arange(1.0, 5.0))
     s2sad.check_grads(smooth_through_a_helper, (u, 0.3), argnums=1)
     assert s2sad.grad(append_to, argnums=1)([1.0, 2.0], 0.3) == 2.0
+
+
+# ---- an element read before its array changes is a number, a row a view ----
+
+def element_kept_across_its_update(b):
+    u = b * 1.0
+    old = u[2]
+    u[2] = u[2] * 3.0 + u[1]
+    return (u[2] - old) * u[3]
+
+
+def elements_swapped(b):
+    y = b * 1.0
+    y[0], y[1] = y[1], y[0]
+    return np.sum(y * np.arange(4.0))
+
+
+def insertion_sort(b):
+    a = b * 1.0
+    for j in range(1, 4):
+        key = a[j]
+        i = j - 1
+        while i >= 0 and a[i] > key:
+            a[i + 1] = a[i]
+            i -= 1
+        a[i + 1] = key
+    return np.sum(a * np.arange(4.0))
+
+
+def element_of_a_matrix_kept(b):
+    g = np.outer(b, b)
+    old = g[1, 2]
+    g[1, 2] = g[1, 2] * 3.0
+    return g[1, 2] - old + np.sum(g)
+
+
+def previous_element_carried(b):
+    u = b * 1.0
+    prev = u[0]
+    for i in range(1, 4):
+        cur = u[i]
+        u[i] = u[i] + 0.5 * prev
+        prev = cur
+    return np.sum(u ** 2)
+
+
+@pytest.mark.parametrize("f", [element_kept_across_its_update,
+                               elements_swapped, insertion_sort,
+                               element_of_a_matrix_kept,
+                               previous_element_carried])
+def test_elements_read_before_their_array_changes_are_differentiated(f):
+    exact(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+def rows_swapped(b):
+    m = np.outer(b, b)
+    m[0], m[1] = m[1], m[0]
+    return np.sum(m * np.arange(4.0))
+
+
+def row_read_after_its_update(b):
+    m = np.outer(b, b)
+    r = m[0]
+    m[0, 0] = 7.0
+    return np.sum(r)
+
+
+def rows_sorted_by_insertion(b):
+    a = np.outer(b, b)
+    for j in range(1, 4):
+        key = a[j]
+        i = j - 1
+        while i >= 0 and a[i, 0] > key[0]:
+            a[i + 1] = a[i]
+            i -= 1
+        a[i + 1] = key
+    return np.sum(a * np.arange(4.0))
+
+
+@pytest.mark.parametrize("f", [rows_swapped, row_read_after_its_update,
+                               rows_sorted_by_insertion])
+def test_rows_read_after_their_array_changes_are_refused(f):
+    # the same code as above, of a matrix: `m[0]` is a view, seen changing
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="view of `[ma]`"):
+        s2sad.grad(f)(np.array([0.3, -0.7, 1.1, 0.4]))
+    refused(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+# ---- what a call may give back: an argument itself, or a view ----
+
+def split_rows(m):
+    return m[0], m[1]
+
+
+def rows_in_a_dict(m):
+    return {"first": m[0], "second": m[1] * 1.0}
+
+
+def new_pair(m):
+    return m[0] * 1.0, m[1] + 0.0
+
+
+def rows_a_helper_returned(b):
+    m = np.outer(b, b)
+    r0, r1 = split_rows(m)
+    m[0, 0] = 7.0 * b[1]
+    return np.sum(r0 * r1)
+
+
+def rows_a_helper_returned_in_a_dict(b):
+    m = np.outer(b, b)
+    rows = rows_in_a_dict(m)
+    m[0, 0] = 7.0 * b[1]
+    return np.sum(rows["first"] * rows["second"])
+
+
+def conjugate_updated(b):
+    m = b * 1.0
+    v = m.conj()  # m itself, of real numbers
+    v += b ** 2
+    return np.sum(m * b)
+
+
+def diagonal_read_after_update(b):
+    m = np.outer(b, b)
+    d = np.diag(m)  # a view
+    m[0, 0] = 9.0 * b[1]
+    return np.sum(d ** 2)
+
+
+def transposed_by_einsum(b):
+    m = np.outer(b, b)
+    t = np.einsum("ij->ji", m)  # a view
+    m[0, 1] = 9.0 * b[1]
+    return np.sum(t ** 2)
+
+
+def contiguous_copy_updated(b):
+    m = b * 1.0
+    v = np.ascontiguousarray(m)  # m itself
+    v += b ** 2
+    return np.sum(m * b)
+
+
+def stopped_then_updated(b):
+    m = b * 1.0
+    v = s2sad.stop_gradient(m)  # m itself
+    v += b ** 2
+    return np.sum(m * b)
+
+
+def float64_of_an_array_updated(b):
+    m = b * 1.0
+    v = np.float64(m)  # m itself
+    v += b ** 2
+    return np.sum(m * b)
+
+
+GIVE_BACK = [rows_a_helper_returned, rows_a_helper_returned_in_a_dict,
+             conjugate_updated, diagonal_read_after_update,
+             transposed_by_einsum, contiguous_copy_updated,
+             stopped_then_updated, float64_of_an_array_updated]
+
+
+@pytest.mark.parametrize("f", GIVE_BACK, ids=[f.__name__ for f in GIVE_BACK])
+def test_what_a_call_may_give_back_is_not_taken_for_a_new_array(f):
+    refused(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+def new_rows_a_helper_returned(b):
+    m = np.outer(b, b)
+    r0, r1 = new_pair(m)
+    m[0, 0] = 7.0 * b[1]
+    return np.sum(r0 * r1) + np.sum(m)
+
+
+def test_new_arrays_a_helper_returns_in_a_tuple_are_differentiated():
+    exact(new_rows_a_helper_returned, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+# ---- containers: merges, shallow copies, items the arguments share ----
+
+def merged_in_place(b):
+    d = {"a": b[0]}
+    d |= {"b": b[1] * b[2]}
+    return d["a"] * d["b"]
+
+
+def merged(b):
+    d = {"a": b[0]}
+    m = d | {"b": b[1] * b[2]}
+    return m["a"] * m["b"]
+
+
+def merged_through_an_alias(b):
+    d = {"a": b[0]}
+    e = d
+    e |= {"b": b[1]}
+    return d.get("b", 0.0) * 3.0 + d["a"]
+
+
+def item_of_a_shallow_copy_updated(b):
+    xs = [b * 1.0, b * 2.0]
+    ys = list(xs)
+    ys[0] += b ** 2  # xs[0] too
+    return np.sum(xs[0] * b)
+
+
+def item_of_a_copied_list_updated(b):
+    xs = [b * 1.0, b * 2.0]
+    ys = xs.copy()
+    ys[0] += b ** 2
+    return np.sum(xs[0] * b)
+
+
+def item_of_a_copied_dict_updated(b):
+    d = {"a": b * 1.0}
+    e = dict(d)
+    e["a"] += b
+    return np.sum(d["a"] * b)
+
+
+CONTAINERS = [merged_in_place, merged, merged_through_an_alias,
+              item_of_a_shallow_copy_updated, item_of_a_copied_list_updated,
+              item_of_a_copied_dict_updated]
+
+
+@pytest.mark.parametrize("f", CONTAINERS, ids=[f.__name__ for f in CONTAINERS])
+def test_containers_sharing_what_they_hold_are_refused(f):
+    refused(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+def masks_joined(b):
+    mask = (b > 0) | (b < -0.5)
+    return np.sum(np.where(mask, b ** 2, 0.0))
+
+
+def numbers_of_a_shallow_copy(b):
+    xs = [b[0] * 1.0, b[1] * 2.0]
+    ys = list(xs)
+    ys[0] += b[2] ** 2  # a number: rebound
+    return xs[0] * ys[0] + ys[1]
+
+
+def dict_copied_then_changed(b):
+    d = {"a": b[0], "b": b[1]}
+    e = d.copy()
+    e["a"] = b[2] * 5.0
+    return d["a"] * e["a"] + e["b"]
+
+
+@pytest.mark.parametrize("f", [masks_joined, numbers_of_a_shallow_copy,
+                               dict_copied_then_changed])
+def test_containers_holding_their_own_values_are_differentiated(f):
+    exact(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+def first_item_updated(xs):
+    xs[0] += 1.0
+    return np.sum(xs[1] ** 2) + np.sum(xs[0])
+
+
+def test_an_argument_holding_one_array_twice_is_refused_when_it_changes():
+    x = np.array([0.3, -0.7])
+    for given in ([x, x], [x, x[:1]], {0: x, 1: x}):
+        with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                           match="hold it more than once"):
+            s2sad.value_and_grad(first_item_updated)(given)
+    xs = [x, x * 2.0]
+    value, g = s2sad.value_and_grad(first_item_updated)(xs)
+    assert value == first_item_updated([x.copy(), x * 2.0])
+    np.testing.assert_array_equal(xs[0], x)  # the caller's, unchanged
+    np.testing.assert_allclose(g[0], np.ones(2))
+    np.testing.assert_allclose(g[1], 2.0 * xs[1])
+
+
+def writes_by_position(b):
+    m = b * 1.0
+    np.add(m, b ** 2, m)
+    return np.sum(m * b)
+
+
+def sine_by_position(b):
+    m = b * 1.0
+    np.sin(m, m)
+    return np.sum(m * b)
+
+
+def product_by_position(b):
+    m = np.outer(b, b)
+    out = np.zeros((4, 4))
+    np.dot(m, m, out)
+    return np.sum(out * m)
+
+
+def added_by_operator(b):
+    m = b * 1.0
+    operator.iadd(m, b)
+    return np.sum(m * b)
+
+
+def sorted_by_the_class(b):
+    m = b * 1.0
+    np.ndarray.sort(m)
+    return np.sum(m * np.arange(4.0))
+
+
+def appended_by_the_class(b):
+    xs = [b[0]]
+    list.append(xs, b[1] * 3)
+    return xs[0] + xs[-1]
+
+
+WRITERS = [writes_by_position, sine_by_position, product_by_position,
+           added_by_operator, sorted_by_the_class, appended_by_the_class]
+
+
+@pytest.mark.parametrize("f", WRITERS, ids=[f.__name__ for f in WRITERS])
+def test_calls_that_write_into_their_arguments_are_refused(f):
+    refused(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+A_RESIDUAL = np.array([[1.0, 0.5], [0.2, -0.3], [0.7, 0.9]])
+
+
+def residual_model(p):
+    return np.tanh(A_RESIDUAL @ p)
+
+
+def test_the_output_vjp_returns_is_the_callers_to_change():
+    # Gauss-Newton's `r -= y` on the output, then its vjp
+    p, y = np.array([0.4, -0.2]), np.array([0.1, 0.2, 0.3])
+    r, vjp_fn = s2sad.vjp(residual_model, p)
+    r -= y
+    (g,) = vjp_fn(r)
+    h = np.tanh(A_RESIDUAL @ p)
+    np.testing.assert_allclose(g, A_RESIDUAL.T @ ((1 - h ** 2) * (h - y)))
+
+
+# ---- what indexing copies (an index array, a mask, a list's slice) ----
+
+def rows_picked_then_scaled(b):
+    m = np.outer(b, b)
+    c = m[[0, 1]]  # a copy
+    c *= 2.0
+    return np.sum(c) + np.sum(m)
+
+
+def masked_then_shifted(b):
+    y = b * 1.0
+    z = y[y > 0]  # a copy
+    z += 1.0
+    return np.sum(z ** 2) + np.sum(y)
+
+
+def list_slice_then_written(b):
+    xs = [b[0], b[1], b[2]]
+    ys = xs[:]  # a new list
+    ys[0] = b[3] * 2.0
+    return xs[0] * ys[0]
+
+
+def rows_picked_then_written(b):
+    m = np.outer(b, b)
+    c = m[[0, 1]]
+    c[0, 0] = 5.0 * b[1]
+    return np.sum(c) + np.sum(m)
+
+
+@pytest.mark.parametrize("f", [rows_picked_then_scaled, masked_then_shifted,
+                               list_slice_then_written,
+                               rows_picked_then_written])
+def test_copies_indexing_makes_may_change(f):
+    exact(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+def sliced_then_scaled(b):
+    m = np.outer(b, b)
+    c = m[0:2]  # a view
+    c *= 2.0
+    return np.sum(c) + np.sum(m)
+
+
+def item_of_a_list_of_arrays_shifted(b):
+    rows = [b * 1.0, b * 2.0]
+    r = rows[0]  # the array the list holds
+    r += 1.0
+    return np.sum(rows[0] * b)
+
+
+@pytest.mark.parametrize("f", [sliced_then_scaled,
+                               item_of_a_list_of_arrays_shifted])
+def test_views_and_items_indexing_gives_may_not_change(f):
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="what it was taken from"):
+        s2sad.grad(f)(np.array([0.3, -0.7, 1.1, 0.4]))
+    refused(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+# ---- new arrays that no name shares ----
+
+def noise_drawn_then_changed(b):
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=4)
+    z[0] = 0.0
+    z *= 2.0
+    return np.sum(z * b)
+
+
+def buffers_swapped(b):
+    u = b * 1.0
+    unew = b * 0.0
+    for _ in range(3):
+        unew[1:-1] = 0.5 * (u[:-2] + u[2:])
+        unew[0], unew[-1] = u[0], u[-1]
+        u, unew = unew, u
+    return np.sum(u ** 2)
+
+
+@pytest.mark.parametrize("f", [noise_drawn_then_changed, buffers_swapped])
+def test_arrays_no_other_name_holds_may_change(f):
+    exact(f, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+def relax_in_place(u):
+    u[1:-1] = 0.5 * (u[:-2] + u[2:])
+
+
+def relaxed_by_a_helper(b):
+    u = b * 1.0
+    relax_in_place(u)
+    return np.sum(u ** 2)
+
+
+def appended_to_a_list_in_a_dict(b):
+    hist = {"pos": []}
+    for _ in range(2):
+        hist["pos"].append(b * 2.0)
+    return np.sum(hist["pos"][1])
+
+
+def test_refusals_say_what_to_write_instead():
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    with pytest.raises(s2sad.S2SADError,
+                       match=r"return the new value instead.*"
+                             r"`u = relax_in_place\(u\)`"):
+        s2sad.grad(relaxed_by_a_helper)(x)
+    with pytest.raises(s2sad.S2SADError,
+                       match=r"`xs = list\(hist\['pos'\]\)`"):
+        s2sad.grad(appended_to_a_list_in_a_dict)(x)
+    with pytest.raises(s2sad.S2SADError, match=r"`e = dict\(e\)`"):
+        s2sad.grad(written_through_an_alias)(x)
+
+
+def written_through_an_alias(b):
+    d = {"a": b[0]}
+    e = d
+    e["a"] = b[1]
+    return d["a"]
+
+
+# ---- shallow copies hold the same items; swaps pass on what holds them ----
+
+def sliced_list_updated(b):
+    xs = [b * 1.0, b * 2.0]
+    ys = xs[:]
+    ys[0] += 1.0  # xs[0] too
+    return np.sum(xs[0])
+
+
+def list_updated_after_its_slice(b):
+    xs = [b * 1.0, b * 2.0]
+    ys = xs[:]
+    xs[0] += 1.0  # ys[0] too
+    return np.sum(ys[0] ** 2)
+
+
+def ensemble_with_a_backup(b):
+    states = [b * 1.0, b * 2.0]
+    backup = states[:]
+    for s in range(2):
+        states[s] += 0.1 * states[s] ** 2
+    return sum(np.sum((a - c) ** 2) for a, c in zip(states, backup))
+
+
+def item_of_a_copied_dict_shifted(b):
+    params = {"w": b * 1.0}
+    p2 = copy.copy(params)
+    p2["w"] += 1.0
+    return np.sum(params["w"] ** 2)
+
+
+def first_buffer_kept(b):
+    u = b * 1.0
+    unew = np.zeros_like(u)
+    first = u
+    for _ in range(3):
+        unew[:] = 2.0 * u
+        u, unew = unew, u
+    return np.sum(first)
+
+
+def buffers_listed(b):
+    u = b * 1.0
+    unew = np.zeros_like(u)
+    traj = []
+    for _ in range(3):
+        traj.append(u)
+        unew[:] = 2.0 * u
+        u, unew = unew, u
+    return np.sum(traj[0])
+
+
+def dict_iterated_while_changed(b):
+    q = {"w": b * 1.0}
+    for k in q:
+        q[k] = q[k] * 2.0
+    return np.sum(q["w"])
+
+
+SHALLOW = [sliced_list_updated, list_updated_after_its_slice,
+           ensemble_with_a_backup, item_of_a_copied_dict_shifted,
+           first_buffer_kept, buffers_listed, dict_iterated_while_changed]
+
+
+@pytest.mark.parametrize("f", SHALLOW, ids=[f.__name__ for f in SHALLOW])
+def test_items_and_buffers_other_names_hold_are_refused(f):
+    refused(f, np.array([0.5, -1.0, 2.0]))
+
+
+def copy_of_an_array_updated(b):
+    y = b.copy()
+    y[1:3] += 1.0
+    y[[0, 1]] *= 2.0
+    return np.sum(y ** 2)
+
+
+def key_of_a_copied_dict_rebound(b):
+    params = {"w": b * 1.0, "b": b[0]}
+    p2 = copy.copy(params)
+    p2["w"] = p2["w"] * 2.0
+    return np.sum(p2["w"]) * params["b"]
+
+
+def deep_copy_updated(b):
+    xs = [b * 1.0, b * 2.0]
+    ys = copy.deepcopy(xs)
+    ys[0] += 1.0
+    return np.sum(xs[0] * ys[0])
+
+
+def dict_keys_listed_while_changed(b):
+    q = {"w": b * 1.0, "v": b * 3.0}
+    for k in list(q):
+        q[k] = q[k] * 2.0
+    return np.sum(q["w"] * q["v"])
+
+
+@pytest.mark.parametrize("f", [copy_of_an_array_updated,
+                               key_of_a_copied_dict_rebound,
+                               deep_copy_updated,
+                               dict_keys_listed_while_changed])
+def test_copies_no_other_name_shares_are_differentiated(f):
+    exact(f, np.array([0.5, -1.0, 2.0]))
+
+
+# ---- a dict's keys, listed, carry no derivative ----
+
+def scaled_by_its_keys(p):
+    q = {"w": p["w"], "v": p["v"]}
+    for k in list(p):
+        q[k] = q[k] * 2.0
+    return np.sum(q["w"] * q["v"])
+
+
+def scaled_by_its_sorted_keys(p):
+    q = dict(p)
+    for k in sorted(p):
+        q[k] = q[k] * 2.0
+    return np.sum(q["w"] * q["v"])
+
+
+def scaled_through_keys(p):
+    q = dict(p)
+    for k in q.keys():
+        q[k] = q[k] * 2.0
+    return np.sum(q["w"] * q["v"])
+
+
+@pytest.mark.parametrize("f", [scaled_by_its_keys, scaled_by_its_sorted_keys,
+                               scaled_through_keys])
+def test_loops_over_a_dicts_keys_differentiate_its_values(f):
+    p = {"w": np.array([0.5, -1.0]), "v": np.array([2.0, 1.0])}
+    value, g = s2sad.value_and_grad(f)(p)
+    assert value == f({k: v.copy() for k, v in p.items()})
+    np.testing.assert_allclose(g["w"], 4.0 * p["v"])
+    np.testing.assert_allclose(g["v"], 4.0 * p["w"])
+    t = {"w": np.array([1.0, 0.0]), "v": np.array([0.0, 1.0])}
+    _, tangent = s2sad.jvp(f, (p,), (t,))
+    np.testing.assert_allclose(tangent, g["w"][0] + g["v"][1])
+
+
+# ---- elements a loop keeps while it changes their array ----
+
+def first_component_recorded_then_stepped(b):
+    y = b * 1.0
+    out = []
+    for _ in range(3):
+        out.append(y[0])
+        y[1:] = y[1:] * 2.0 + y[:-1]
+        y += 0.1 * y
+    return sum(out) + np.sum(y)
+
+
+def first_component_recorded_after_each_step(b):
+    y = b * 1.0
+    out = []
+    for _ in range(3):
+        y += 0.1 * y
+        out.append(y[0])
+    return sum(out)
+
+
+def test_elements_a_loop_keeps_are_numbers():
+    exact(first_component_recorded_then_stepped, np.array([1.0, 2.0, -0.5]))
+    exact(first_component_recorded_after_each_step,
+          np.array([1.0, 2.0, -0.5]))
+
+
+def rows_recorded_then_stepped(b):
+    y = np.outer(b, b)
+    out = []
+    for _ in range(3):
+        out.append(y[0])
+        y += 0.1 * y
+    return sum(np.sum(o) for o in out)
+
+
+def rows_recorded_after_each_step(b):
+    y = np.outer(b, b)
+    out = []
+    for _ in range(3):
+        y += 0.1 * y
+        out.append(y[0])
+    return sum(np.sum(o) for o in out)
+
+
+@pytest.mark.parametrize("f", [rows_recorded_then_stepped,
+                               rows_recorded_after_each_step])
+def test_rows_a_loop_keeps_while_it_changes_them_are_refused(f):
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match=r"keeps an item of `y`.*view of `y`"):
+        s2sad.grad(f)(np.array([1.0, 2.0, -0.5]))
+    refused(f, np.array([1.0, 2.0, -0.5]))
+
+
+def swapped_then_written(b):
+    u = b * 1.0
+    v = b * 2.0
+    u, v = v, u
+    u[0] = 5.0 * b[1]
+    return np.sum(u * v)
+
+
+def alias_rebound_then_written(b):
+    a = b * 1.0
+    c = a
+    a = b * 3.0  # `c` alone holds the first array
+    c[0] = 5.0
+    return np.sum(a * c)
+
+
+def test_a_name_bound_to_another_value_no_longer_holds_the_old_one():
+    exact(swapped_then_written, np.array([0.5, -1.0, 2.0]))
+    exact(alias_rebound_then_written, np.array([0.5, -1.0, 2.0]))
+
+
+def alias_written_in_a_loop_that_rebinds_it_later(b):
+    a = b * 1.0
+    c = a
+    for _ in range(2):
+        c[0] = 5.0 * b[1]  # the first time, `a` is still the same array
+        a = a * 2.0
+    return np.sum(a * c)
+
+
+def test_an_alias_a_loop_rebinds_after_the_write_is_refused():
+    refused(alias_written_in_a_loop_that_rebinds_it_later,
+            np.array([0.5, -1.0, 2.0]))

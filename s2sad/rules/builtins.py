@@ -1,14 +1,15 @@
 """Rules for Python built-ins."""
 
 import builtins
+import copy
 import logging
 
 import numpy as np
 
 from s2sad import runtime
 from s2sad.rules.registry import (
-    adjoint, d, elementwise, linear, non_differentiable, takes_sequences,
-    tangent, via_output)
+    adjoint, d, elementwise, linear, non_differentiable, only,
+    takes_sequences, tangent, via_output)
 
 
 @elementwise(builtins.abs, domain="nonzero")
@@ -159,7 +160,7 @@ def inserted_fwd(y, items, index, value):
 
 @adjoint(builtins.list, builtins.tuple)
 def list_rev(y, items):
-    d[items] = d[y]
+    d[items] = runtime.iterable_adjoint(d[y], items)  # (a dict's keys: 0)
 
 
 @tangent(builtins.list)
@@ -170,6 +171,21 @@ def list_fwd(y, items):
 @tangent(builtins.tuple)
 def tuple_fwd(y, items):
     d[y] = tuple(d[items])
+
+
+@adjoint(copy.copy, copy.deepcopy)
+def copy_rev(y, x, memo: only(None) = None):
+    d[x] = d[y]
+
+
+@tangent(copy.copy)
+def copy_fwd(y, x):
+    d[y] = runtime.shallow_copy(d[x])
+
+
+@tangent(copy.deepcopy)
+def deepcopy_fwd(y, x, memo: only(None) = None):
+    d[y] = copy.deepcopy(d[x])
 
 
 @adjoint(builtins.sum)
