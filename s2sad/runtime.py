@@ -1879,6 +1879,11 @@ def check_indexed(seq, message):
 
 def check_unpacking(value, n):
     """`a, b = value` takes exactly n items, as Python checks."""
+    if not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
+        raise errors.UnsupportedSyntaxError(
+            f"unpacking a {type(value).__name__} (an iterator): s2sad reads "
+            "what it unpacks by index; make it a list first (`a, b = "
+            "list(...)`)")
     if len(value) != n:
         raise ValueError(
             f"too many values to unpack (expected {n})" if len(value) > n

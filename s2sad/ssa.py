@@ -934,6 +934,15 @@ class _Lowering:
                 for relative in self.shallow_relatives(container)
                 if relative.name != item.name]
         made = self.defs.get(item.name)
+        if isinstance(made, Assign) and any(
+                getattr(self.defs.get(name), "fn", None) is runtime.repeated
+                for name in self.same_object(container)):
+            # `[np.zeros(2)] * 3`: one array, three times
+            checks.append((runtime.check_alone, [made.args[0], item], (
+                f"{update} changes that item in place, and `{base.id}` holds "
+                "it more than once (a list made by repeating one, `[a] * n`), "
+                "which Python would change at each place; make each item "
+                "anew (`[np.zeros(2) for _ in range(n)]`)"), [made.args[0]]))
         if self.same_object(container) & set(self.parameter_names) and \
                 not self.numeric_array(container) and \
                 isinstance(made, Assign) and \
@@ -942,13 +951,12 @@ class _Lowering:
                 f"{update} changes that item in place, and the arguments "
                 "hold it more than once (the same array twice in a list, or "
                 "in two arguments), which Python would change through each; "
-                "s2sad differentiates them as separate values: pass copies"
-            )))
-        for helper, operands, message in checks:
-            rest = [Var(name) for name in self.parameter_names] \
-                if helper is runtime.check_alone else []
+                "s2sad differentiates them as separate values: pass copies"),
+                [Var(name) for name in self.parameter_names]))
+        for helper, operands, message, *rest in checks:
             self.emit(None, helper, operands + [
-                Const(self.source.located(node, message))] + rest, node=node,
+                Const(self.source.located(node, message))] + (
+                rest[0] if rest else []), node=node,
                 callee=self.runtime_call(helper.__name__))
 
     def holds_shared(self, version, seen):
@@ -978,9 +986,10 @@ class _Lowering:
             return False
         if self.holds_shared(container.name, seen):
             return True
-        # (an array stores copies of what is written into it)
+        # (an array stores copies of what is written into it; a key or an
+        # index is not held: `p[k] = v.copy()`)
         return self.holds_references(container.name, set()) and any(
-            isinstance(a, Var) and self.named(a.name) for a in values)
+            isinstance(a, Var) and self.named(a.name) for a in values[-1:])
 
     def shallow_relatives(self, version):
         """The containers that may hold the items of the container
@@ -1867,6 +1876,10 @@ class _Lowering:
             return identity, [self.function_value(node)], (), None
         if isinstance(node, gast.BoolOp):
             return self.bool_op(node)
+        if isinstance(node, gast.Dict):  # `{**d, "s": 2.0}`
+            raise self.error(node, "`**` in a dict display is not supported; "
+                             "copy the dict and set the keys (`e = dict(d)`, "
+                             "`e['s'] = 2.0`, or `e.update(other)`)")
         raise self.error(node, f"{type(node).__name__} expressions are not "
                          "supported yet")
 
@@ -2464,8 +2477,8 @@ def _writes_in_place(fn, kwargs, args=()):
             names = [p.name for p in inspect.signature(fn).parameters.values()
                      if p.kind in (p.POSITIONAL_ONLY,
                                    p.POSITIONAL_OR_KEYWORD)]
-        except (TypeError, ValueError):
-            names = []
+        except (TypeError, ValueError):  # (np.dot before NumPy 2.4)
+            names = ["a", "b", "out"] if fn is np.dot else []
         if "out" in names and (len(args) > names.index("out") and given(
                 args[names.index("out")]) or any(
                 isinstance(a, Spread) for a in args)):

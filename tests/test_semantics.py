@@ -2047,3 +2047,49 @@ def alias_written_in_a_loop_that_rebinds_it_later(b):
 def test_an_alias_a_loop_rebinds_after_the_write_is_refused():
     refused(alias_written_in_a_loop_that_rebinds_it_later,
             np.array([0.5, -1.0, 2.0]))
+
+
+# ---- lists made by repetition hold one item several times ----
+
+def accumulators_made_by_repetition(b):
+    rows = [np.zeros(2)] * 3  # one array, three times
+    for i in range(3):
+        rows[i] += b[i] * np.array([1.0, 2.0])
+    return np.sum(rows[0] ** 2)
+
+
+def an_array_repeated(b):
+    y = b * 1.0
+    pair = [y] * 2
+    pair[1] *= 2.0
+    return np.sum(pair[0] * b)
+
+
+@pytest.mark.parametrize("f", [accumulators_made_by_repetition,
+                               an_array_repeated])
+def test_an_item_a_repeated_list_holds_twice_is_refused(f):
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match=r"more than once .a list made by repeating"):
+        s2sad.grad(f)(np.array([1.0, 2.0, 3.0]))
+    refused(f, np.array([1.0, 2.0, 3.0]))
+
+
+def slots_made_by_repetition_then_filled(b):
+    rows = [None] * 3
+    for i in range(3):
+        rows[i] = np.zeros(2)
+        rows[i] += b[i] * np.array([1.0, 2.0])
+    return np.sum(rows[0] ** 2) + np.sum(rows[2])
+
+
+def copies_of_a_dicts_values_updated(b):
+    params = {"w": b * 1.0, "v": b * 2.0}
+    p = {k: v.copy() for k, v in params.items()}
+    p["w"] += b
+    return np.sum(p["w"] * params["w"])
+
+
+@pytest.mark.parametrize("f", [slots_made_by_repetition_then_filled,
+                               copies_of_a_dicts_values_updated])
+def test_items_made_anew_may_change(f):
+    exact(f, np.array([1.0, 2.0, 3.0]))
