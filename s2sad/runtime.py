@@ -1415,8 +1415,7 @@ def _unshared(g, held):
 def bit_or(a, b):
     """`a | b`, where either may be a dict: dicts are refused (see
     `_refuse_merge`)."""
-    if a.__class__ is dict or b.__class__ is dict or isinstance(
-            a, dict) or isinstance(b, dict):
+    if isinstance(a, dict) or isinstance(b, dict):
         _refuse_merge("`|` of dicts", "m = dict(d)` then `m.update(e)")
     return a | b
 

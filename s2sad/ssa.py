@@ -2282,10 +2282,11 @@ def _may_give_back(fn):
         getattr(fn, "__name__", None) == "stop_gradient"
 
 
-# functions with no rule that return new values (arrays, lists, None)
-_NEW_VALUES = {print, copy.copy, copy.deepcopy, np.unique, np.histogram, np.bincount, np.cov,
-               np.corrcoef, np.logspace, np.polyfit, np.fromfunction,
-               np.meshgrid, np.histogram2d, np.histogramdd}
+# calls that return new values (arrays, lists, None), whatever their module
+# (a container's shallow copy holds the same items: see `_shallow_copy`)
+_NEW_VALUES = {print, copy.copy, copy.deepcopy, np.unique, np.histogram,
+               np.bincount, np.cov, np.corrcoef, np.logspace, np.polyfit,
+               np.fromfunction, np.meshgrid, np.histogram2d, np.histogramdd}
 
 # calls that may return an argument itself (besides views: `_VIEWS`)
 _GIVES_BACK = {max, min, np.linalg.matrix_power, np.real_if_close,

@@ -104,9 +104,8 @@ non_differentiable(
     operator.le, operator.gt, operator.ge, operator.is_, operator.is_not,
     operator.not_, operator.invert, operator.and_, operator.or_, operator.xor,
     operator.lshift, operator.rshift, runtime.ifloordiv, runtime.iand,
-    runtime.ior, runtime.bit_or, runtime.ixor, runtime.ilshift, runtime.irshift,
-    runtime.check_unshared, runtime.check_alone, runtime.check_not_view,
-    runtime.check_indexed,
-    runtime.check_unpacking,
+    runtime.ior, runtime.bit_or, runtime.ixor, runtime.ilshift,
+    runtime.irshift, runtime.check_unshared, runtime.check_alone,
+    runtime.check_not_view, runtime.check_indexed, runtime.check_unpacking,
     runtime.keys,
     runtime.check_distinct)
