@@ -416,6 +416,7 @@ class _Lowering:
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
         self.checked = set()  # stale elements checked not to be views
+        self.enclosing = []  # the blocks around the one being lowered
         # module-level arrays and lists read: name -> (node, value)
         self.global_arrays = {}
         self.blocks = {}  # SSA name -> the statement list defining it
@@ -477,9 +478,11 @@ class _Lowering:
         saved, self.out = self.out, []
         if self.top is None:
             self.top = self.out
+        self.enclosing.append(saved)
         returned = None
         for stmt in stmts:
             returned = self.statement(stmt)
+        self.enclosing.pop()
         block, self.out = self.out, saved
         return block, returned
 
@@ -1005,9 +1008,10 @@ class _Lowering:
             for view in self.viewers.get(name, []):
                 if _shallow_copy(self.defs.get(view)):
                     found[view] = Var(view)
-        # (a temporary is read once, where it is made: `list(map(f, xs))`)
+        # (a temporary is read once, where it is made: `list(map(f, xs))`;
+        # one a branch made holds nothing on the other path)
         return [found[name] for name in sorted(found)
-                if not name.startswith("_")]
+                if not name.startswith("_") and self.available(name)]
 
     def made_anew(self, version, seen, holder=None):
         """Is `version` a value this function made that holds nothing
@@ -1438,9 +1442,18 @@ class _Lowering:
 
     def block_with(self, lower_fn):
         saved, self.out = self.out, []
+        self.enclosing.append(saved)
         returned = lower_fn()
+        self.enclosing.pop()
         block, self.out = self.out, saved
         return block, returned
+
+    def available(self, version):
+        """Is `version` defined wherever the statement lowered now runs
+        (an argument, or made in this block or one around it)?"""
+        block = self.blocks.get(version)
+        return version not in self.defs or block is self.out or any(
+            block is outer for outer in self.enclosing)
 
     def if_(self, node):
         test = self.truth(node.test)
