@@ -2093,3 +2093,17 @@ def copies_of_a_dicts_values_updated(b):
                                copies_of_a_dicts_values_updated])
 def test_items_made_anew_may_change(f):
     exact(f, np.array([1.0, 2.0, 3.0]))
+
+
+def reversed_in_one_branch_then_updated(a, b):
+    if a[1] < 1.0:
+        r = b[::-1]  # a view made on one path only
+        a = a * r[0]
+    b[-2] *= 3.0
+    return np.sum(a) * np.sum(b)
+
+
+def test_a_copy_one_branch_made_is_not_checked_on_the_other():
+    for first in (0.5, 2.0):
+        exact(reversed_in_one_branch_then_updated,
+              np.array([0.3, first, -1.0]), np.array([1.0, 2.0, 3.0]))
