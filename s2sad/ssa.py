@@ -1723,7 +1723,7 @@ class _Lowering:
             views = {view for version in self.same_object(update.args[0].name)
                      for view in self.viewers.get(version, [])
                      if isinstance(self.defs.get(view), Assign)
-                     and self.defs[view].fn not in _SHARES}
+                     and makes_view(self.defs[view].fn)}
             reaching = {view: self.views_of(view) for view in views}
             reached = set().union(*reaching.values())
             for name in sorted(set(carried) & reached):
@@ -2302,7 +2302,7 @@ _NEW_VALUES = {print, copy.copy, copy.deepcopy, np.unique, np.histogram,
                np.fromfunction, np.meshgrid, np.histogram2d, np.histogramdd}
 
 # calls that may return an argument itself (besides views: `_VIEWS`)
-_GIVES_BACK = {max, min, np.linalg.matrix_power, np.real_if_close,
+_GIVES_BACK = {np.linalg.matrix_power, np.real_if_close,
                np.nan_to_num, np.einsum, np.diag, np.rollaxis}
 
 _FRESH = {}  # code object -> does the function return only new values?

@@ -580,8 +580,9 @@ def test_rules_whose_result_shares_an_arguments_memory_are_known_to():
         rule, expr, args, _ = case.values
         if module_of(rule.key) in ("s2sad.runtime", ) or str(
                 module_of(rule.key)).startswith("s2sad.rules") or \
-                rule.key in TAPE_RULES:
-            continue
+                rule.key in TAPE_RULES | {builtins.max, builtins.min}:
+            continue  # (max(a, b) gives back a or b: of numbers, or of
+            # one-element arrays, the only ones Python compares)
         values = draw_args(args, rule.domain, rng)
         names = {"np": np, "runtime": runtime, "OP": rule.key,
                  **rule_rows_containers.NAMES,
