@@ -1133,15 +1133,10 @@ class _Lowering:
         y[1] = y[1], y[0]`), which is a number, copied, where its array
         has one axis: then the code checks, when it runs, that it is not a
         view (a row of a matrix)."""
-        array = self.element_of(version)
-        if array is None:
+        if self.element_of(version) is None:
             raise self.stale_error(version, node)
-        if version in self.checked:
-            return
-        self.checked.add(version)
-        self.out.append(Assign(None, runtime.check_not_view, [
-            Var(version), array, Const(str(self.stale_error(version, node)))],
-            (), self.runtime_call("check_not_view"), node))
+        self.out += self.element_check(version, self.stale_error(
+            version, node), node)
 
     def stale_error(self, version, node):
         array, update = self.stale[version]
@@ -1628,10 +1623,7 @@ class _Lowering:
                 raise error
             # an element taken before the loop (`key = a[j]`): a number,
             # unless a row; checked before the loop (it stays what it is)
-            self.checked.add(name)
-            self.out.append(Assign(None, runtime.check_not_view, [
-                Var(name), self.element_of(name), Const(str(error))], (),
-                self.runtime_call("check_not_view"), node))
+            self.out += self.element_check(name, error, node)
 
     def taken_from(self, version, where):
         """The operand `version` was taken from by indexing (`m[[0, 1]]`,
@@ -1677,15 +1669,21 @@ class _Lowering:
         """Check, right where `version`, an element (`element_of`), is
         read from its array, that it is a number and not a view (raising
         `error` if it is a view)."""
-        if version in self.checked:
-            return
-        self.checked.add(version)
         made = self.defs[version]
         block = self.blocks[version]
         at = next(i for i, stmt in enumerate(block) if stmt is made)
-        block.insert(at + 1, Assign(None, runtime.check_not_view, [
+        block[at + 1:at + 1] = self.element_check(version, error, made.node)
+
+    def element_check(self, version, error, node):
+        """The statement checking, when the code runs, that `version`, an
+        element (`element_of`), is a number and not a view (raising
+        `error` if it is one): a list of it, empty once it is checked."""
+        if version in self.checked:
+            return []
+        self.checked.add(version)
+        return [Assign(None, runtime.check_not_view, [
             Var(version), self.element_of(version), Const(str(error))], (),
-            self.runtime_call("check_not_view"), made.node))
+            self.runtime_call("check_not_view"), node)]
 
     def element_of(self, version):
         """The array operand `version` was read from as an element (`a[j]`,
