@@ -205,6 +205,13 @@ def _calls_nothing(node):
     return not any(isinstance(n, gast.Call) for n in trees.walk(node))
 
 
+# the runtime helpers that sum an adjoint over axes (or spread it), linear
+# in it: a negation of their adjoint comes out of them (not out of
+# unreduce's zeros where a mask is False: their sign would turn)
+_SUMS = ("unbroadcast", "unbroadcast_to", "unreduce", "expand_reduced",
+         "sum_to")
+
+
 def _is_negation(node):
     return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub)
 
@@ -226,6 +233,18 @@ def _negated_factor(node, alone=False):
             new = gast.BinOp(node.left, node.op, node.right)
             setattr(new, field, negated)
             return new
+    return None
+
+
+def _sign_out(node):
+    """`a * c` for `node` `-a * c`, `c * -a` or `-a / c`, else None."""
+    if not (isinstance(node, gast.BinOp) and isinstance(
+            node.op, (gast.Mult, gast.Div))):
+        return None
+    if _is_negation(node.left):
+        return gast.BinOp(node.left.operand, node.op, node.right)
+    if isinstance(node.op, gast.Mult) and _is_negation(node.right):
+        return gast.BinOp(node.left, node.op, node.right.operand)
     return None
 
 
@@ -329,6 +348,12 @@ class _Passes:
                 return gast.BinOp(right, gast.Sub(), left.operand)
             if isinstance(op, gast.Sub) and _is_negation(right):
                 return gast.BinOp(left, gast.Add(), right.operand)
+            if isinstance(op, (gast.Add, gast.Sub)):
+                # b + -a * c -> b - a * c (the same to the bit)
+                product = _sign_out(right)
+                if product is not None:
+                    return gast.BinOp(left, gast.Sub() if isinstance(
+                        op, gast.Add) else gast.Add(), product)
             if isinstance(op, gast.Mult):
                 for a, b in ((left, right), (right, left)):
                     if _is_number(b, 1) and self.float_valued(a):
@@ -369,6 +394,15 @@ class _Passes:
         if self.is_runtime_call(node, "unbroadcast") and isinstance(
                 node.args[0], gast.Constant) and type(node.args[0].value) is float:
             return node.args[0]  # a Python float needs no unbroadcasting
+        if any(self.is_runtime_call(node, name) for name in _SUMS) and \
+                node.args and _is_negation(node.args[0]) and \
+                len(node.args) <= 4 and not node.keywords:  # (no mask)
+            # unbroadcast(-g, x) -> -unbroadcast(g, x): the sign turned on
+            # the sum, not on each of its terms (the same to the bit: IEEE
+            # rounding is symmetric in sign), where the reader may take it
+            call = gast.Call(node.func, [node.args[0].operand] + node.args[1:],
+                             node.keywords)
+            return gast.UnaryOp(gast.USub(), call)
         if self.is_runtime_call(node, ""):
             return _drop_default_arguments(node)
         return node
@@ -1240,8 +1274,9 @@ class _Passes:
         """`t = -a; ...; u = t * 4.0` -> `u = a * -4.0` in derivative code:
         a negation read once is moved into its reader where the reader's
         arithmetic takes the sign (into a number factor, or `b + t` into
-        `b - a`; see `identity`), so that it costs no pass of its own. Only
-        past pure statements that do not assign what it reads."""
+        `b - a`; see `identity`), or an adjoint's `g[i] += t` into
+        `g[i] -= a`, so that it costs no pass of its own. Only past pure
+        statements that do not assign what it reads."""
         loads = collections.Counter(_names(tree, gast.Load))
         for block in _blocks(tree.body):
             removed = set()
@@ -1252,27 +1287,46 @@ class _Passes:
                         not _is_negation(stmt.value) or not self.is_pure(
                             stmt.value):
                     continue
-                j = self.reader(block, i, removed)
-                if j is not None and _target(block[j]) in \
+                j = self.reader(block, i, removed, augmented=True)
+                if j is not None and (self.accumulates_negated(
+                        block[j], name, stmt.value) or _target(block[j]) in
                         self.derivative_names and self.takes_sign(
-                            block[j], name, stmt.value):
+                            block[j], name, stmt.value)):
                     removed.add(i)
                     self.stores[name] -= 1
             block[:] = [s for i, s in enumerate(block) if i not in removed]
 
-    def reader(self, block, i, removed, may_pass=lambda j, later: True):
+    def accumulates_negated(self, stmt, name, negation):
+        """`g[i] += t` or `g -= t` (g an adjoint) of `t`, `name`, made
+        `g[i] -= a` or `g += a` for `negation` (`-a`); returns whether
+        it was (the same numbers: x + -a is x - a)."""
+        if not (isinstance(stmt, gast.AugAssign) and isinstance(
+                stmt.op, (gast.Add, gast.Sub)) and isinstance(
+                    stmt.value, gast.Name) and stmt.value.id == name and
+                _root(stmt.target) in self.derivative_names):
+            return False
+        stmt.op = gast.Sub() if isinstance(stmt.op, gast.Add) else gast.Add()
+        stmt.value = negation.operand
+        return True
+
+    def reader(self, block, i, removed, may_pass=lambda j, later: True,
+               augmented=False):
         """The index of the assignment in `block` that reads the target of
         `block[i]`, if it comes within _REACH past assignments of pure
         values to names block[i] does not read (nothing in between changes
         what it reads or has effects to order against), each of which, and
-        the reader, `may_pass(j, later)`; else None. Statements in
-        `removed` and comments are skipped."""
+        the reader, `may_pass(j, later)`; else None. The reader may be an
+        augmented assignment if `augmented`. Statements in `removed` and
+        comments are skipped."""
         stmt = block[i]
         name, reads = _target(stmt), set(_names(stmt.value, gast.Load))
         for j in range(i + 1, min(len(block), i + 1 + _REACH)):
             later = block[j]
             if j in removed or codegen.is_comment(later):
                 continue
+            if augmented and isinstance(later, gast.AugAssign) and \
+                    name in _names(later.value, gast.Load):
+                return j if may_pass(j, later) else None
             if not isinstance(later, gast.Assign) or not may_pass(j, later):
                 return None
             if name in _names(later.value, gast.Load):
@@ -1744,6 +1798,13 @@ def _target(stmt):
     return None
 
 
+def _root(target):
+    """The name `g` of an assignment's target `g` or `g[i][j]`, or None."""
+    while isinstance(target, gast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, gast.Name) else None
+
+
 def _cannot_raise(node):
     """Is `node` a name, a constant, or a tuple of them? The user's own
     statements are kept even when nothing reads them unless they are: a
@@ -1830,64 +1891,96 @@ def _free(tree, runtime_name):
     a loop, when the next iteration assigns the name again):
 
     - at the function's top level, at the end of each block of statements
-      under one comment (the forward sweep, the adjoint of one line), the
-      names whose last read it holds; not in the last block, which the
-      return ends anyway;
-    - at the end of a loop's body, the names it assigns at its top level
-      and reads only after that, in the same iteration.
+      under one comment (the forward sweep, the adjoint of one line) and
+      before each loop, the names whose last read it holds; not in the
+      last block, which the return ends anyway. Names assigned at the top
+      level before that point (so bound there), whatever loops or branches
+      assign them too: a loop's carried value once the sweep has read it
+      last;
+    - at the end of a loop's body, the names assigned once that it assigns
+      at its top level and reads only after that, in the same iteration.
 
-    Only names assigned once and read by no nested function or generator
-    (which may run later); never the parameters, nor the output value a
-    seed reads (a number).
+    Only names read by no nested function or generator (which may run
+    later); never the parameters, nor the output value a seed reads (a
+    number).
     """
+    kept = kept_names(tree, runtime_name)
+    stores = collections.Counter(_names(tree, gast.Store))
+    loads = collections.Counter(_names(tree, gast.Load))
+    for loop in trees.walk(tree):
+        if isinstance(loop, (gast.For, gast.While)):
+            loop.body = _freed_each_iteration(loop.body, stores, loads, kept)
+    for block in _blocks(tree.body):
+        block[:] = _freed_after_loops(block, kept)
+    freed = freed_at_top_level(tree.body, kept_names(tree, runtime_name))
+    out = []
+    for i, stmt in enumerate(tree.body):
+        out.append(stmt)
+        if i in freed:
+            out.append(_deletion(freed[i]))
+    tree.body = out
+
+
+def kept_names(tree, runtime_name):
+    """The names of the function `tree` that `_free` leaves: its
+    parameters, what a nested function or generator reads (it may run
+    later), the output value a seed reads and a deferred seed (numbers),
+    and what a `del` frees already."""
     args = tree.args
     kept = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs
             + [args.vararg, args.kwarg] if a is not None}
-    stores = collections.Counter(_names(tree, gast.Store))
-    loads = collections.Counter(_names(tree, gast.Load))
-    loops = []
     for node in trees.walk(tree):
         if isinstance(node, (gast.Lambda, gast.FunctionDef,
                              gast.GeneratorExp)) and node is not tree:
-            kept.update(_names(node, gast.Load))  # (may read them later)
+            kept.update(_names(node, gast.Load))
         elif isinstance(node, gast.Call) and trees.dotted(node.func) in (
                 (runtime_name, "seed"), (runtime_name, "check_scalar")):
-            kept.update(_names(node, gast.Load))  # (the value: a number)
-        elif isinstance(node, (gast.For, gast.While)):
-            loops.append(node)
-    for loop in loops:  # (once all that is kept is known)
-        loop.body = _freed_each_iteration(loop.body, stores, loads, kept)
-    for block in _blocks(tree.body):
-        block[:] = _freed_after_loops(block, kept)
+            kept.update(_names(node, gast.Load))
+        elif isinstance(node, gast.Assign) and isinstance(
+                node.value, gast.Call) and trees.dotted(node.value.func) == (
+                    runtime_name, "float64_seed"):
+            kept.update(_names(node, gast.Store))  # (a number too)
+        elif isinstance(node, gast.Delete):
+            kept.update(name.id for name in node.targets)
+    return kept
 
-    body = tree.body
-    for stmt in body:
-        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With,
-                             gast.Try)):
-            kept.update(_names(stmt, gast.Store))
-    # block k: the statements from the k-th comment after some code (the
-    # first: from the start) to the next
-    blocks, k, code = [], 0, False
+
+def freed_at_top_level(body, kept):
+    """Where `_free` deletes what the function's top-level statements
+    `body` last read: {index of a statement: the names to delete after
+    it}, for the names not `kept`.
+
+    The body is cut before each comment that follows code (the forward
+    sweep, the adjoint of one line) and before each loop (a value read
+    last before a loop is not kept through it); a name goes at the end of
+    the piece holding its last read, not in the last piece (which the
+    return ends anyway), once a top-level assignment has bound it there,
+    whatever loops or branches assign it too (a loop's carried value)."""
+    bound = {}
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, gast.Assign):
+            for name in _names(stmt, gast.Store):
+                bound.setdefault(name, i)
+    pieces, k, code, after_comment = [], 0, False, False
     for stmt in body:
         comment = codegen.is_comment(stmt)
-        k += comment and code
-        code = code or not comment
-        blocks.append(k)
+        loop = isinstance(stmt, (gast.For, gast.While))
+        k += (comment and code) or (loop and not after_comment)
+        code, after_comment = code or not comment, comment
+        pieces.append(k)
+    ends = {}  # piece -> the index of its last statement
+    for i, piece in enumerate(pieces):
+        ends[piece] = i
     last = {}
     for i, stmt in enumerate(body):
         for name in _names(stmt, gast.Load):
-            last[name] = blocks[i]
-    freed = collections.defaultdict(list)  # block -> names
-    for name, block in last.items():
-        if block < blocks[-1] and stores[name] == 1 and name not in kept:
-            freed[block].append(name)
-    out = []
-    for i, stmt in enumerate(body):
-        out.append(stmt)
-        ends = i + 1 == len(body) or blocks[i + 1] != blocks[i]
-        if ends and freed.get(blocks[i]):
-            out.append(_deletion(freed[blocks[i]]))
-    tree.body = out
+            last[name] = pieces[i]
+    freed = collections.defaultdict(list)
+    for name, piece in last.items():
+        if piece < pieces[-1] and name not in kept and (
+                bound.get(name, len(body)) <= ends[piece]):
+            freed[ends[piece]].append(name)
+    return freed
 
 
 def _freed_each_iteration(body, stores, loads, kept):

@@ -18,6 +18,7 @@ import numpy as np
 
 from s2sad import (
     analysis, checkpoints, codegen, errors, runtime, ssa, trees)
+from s2sad.rules import registry
 from s2sad.transform import (ARRAYS, Generated, Later, Transform, defined_in,
                              load, partials, times)
 
@@ -186,6 +187,21 @@ _READS = {ssa.identity, operator.getitem, range, len, ssa.make_tuple}
 _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
                ssa.make_dict: "dict"}
 
+
+
+def _reciprocal(rule, operands, param, target):
+    """`-(z * z)`, the derivative of z = 1 / y in y, written with z alone
+    where the division's rule has it as `-z / y`: the backward sweep then
+    keeps z, not y too (a logistic function `1 / (1 + exp(-x))` keeps its
+    value and the exponential). The same as `-z / y` to rounding, at
+    y = 0, inf and nan too; None for any other partial."""
+    x = operands.get("x")
+    if rule is not registry.lookup(operator.truediv) or param != "y" or \
+            not isinstance(x, ssa.Const) or type(x.value) not in (
+                int, float) or x.value != 1:
+        return None
+    z = load(target)
+    return gast.UnaryOp(gast.USub(), gast.BinOp(z, gast.Mult(), load(target)))
 
 class _Reverse(Transform):
     def __init__(self, func, argnums, has_aux, with_value, assume_scalar=(),
@@ -1587,8 +1603,9 @@ class _Reverse(Transform):
         rule, tmpl, operands, filled = found
         out += filled.stmts
         if tmpl is rule.partials:
-            contributions = [(p, times(target_bar, partial))
-                             for p, partial in partials(tmpl, filled)]
+            contributions = [(p, times(target_bar, _reciprocal(
+                rule, operands, p, stmt.target) or partial))
+                for p, partial in partials(tmpl, filled)]
         else:
             contributions = filled.contributions
         inputs = tmpl.params[1:]

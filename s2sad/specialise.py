@@ -47,9 +47,10 @@ import math
 import types
 import warnings
 
+import gast
 import numpy as np
 
-from s2sad import codegen, errors, runtime
+from s2sad import codegen, errors, optimize, runtime
 
 _NDARRAY = np.ndarray
 
@@ -1588,6 +1589,9 @@ def _specialised(function, args, kwargs, general, required):
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (for `_result`'s stand-ins)
         specialiser.statements(stmts)
+    other = _handed_on(stmts, specialiser, params)
+    if other is not None:  # (the float code, given arrays: the arrays code)
+        return _specialised(other, args, kwargs, general, required)
     # a tape's pops are analysed after its appends (the forward sweep comes
     # first): each pop must have given what every append pushed, or not
     # known it (before any append, in a loop's first round)
@@ -1595,10 +1599,10 @@ def _specialised(function, args, kwargs, general, required):
            for name, fact in specialiser.popped):
         return None
     specialiser.decided += _spread_lazily(stmts, specialiser)
-    if specialiser.decided:
-        _drop_dead_tape_items(stmts, set(tapes))
     if not specialiser.decided:
         return None
+    _drop_dead_tape_items(stmts, set(tapes))
+    stmts = _freed(definition, stmts)
     body[start:] = stmts
     body.insert(start, _guard(definition, facts, specialiser.globals_read,
                               names, specialiser.reach, body[start], general))
@@ -1608,11 +1612,32 @@ def _specialised(function, args, kwargs, general, required):
     return made
 
 
+def _handed_on(stmts, specialiser, params):
+    """The generated function the code calls at once with all its
+    arguments and returns the result of, once its branches on the
+    arguments' kinds are taken (`return grad_f_arrays(x, n)`), or None:
+    it is what is to be specialised."""
+    first = stmts[0] if stmts else None
+    if not (isinstance(first, ast.Return) and isinstance(
+            first.value, ast.Call)) or first.value.keywords or [
+                getattr(a, "id", None) for a in first.value.args] != list(
+                    params):
+        return None
+    other = specialiser.resolve(first.value.func)
+    code = getattr(other, "__code__", None)
+    if not isinstance(other, types.FunctionType) or other is \
+            specialiser.function or errors.source_text(
+                code.co_filename) is None or \
+            code.co_varnames[:code.co_argcount] != tuple(params):
+        return None
+    return other
+
+
 def _spread_lazily(stmts, specialiser):
     """Each `t = runtime.unreduce(g, x, ...)` (the adjoint of a sum: g
-    spread over x's shape) whose t is only an operand of `+`, `-`, `*` or
-    `/` with a value that gives the result x's shape anyway, made g with
-    the axes the sum took put back (as `runtime.expand_reduced`): NumPy
+    spread over x's shape), or its negation, whose t is only an operand of
+    `+`, `-`, `*` or `/` with a value that gives the result x's shape
+    anyway, made g with the axes the sum took put back (as `runtime.expand_reduced`): NumPy
     then broadcasts it, to the same values, without the copy. How many."""
     parents, stores = {}, collections.Counter()
     loads = collections.defaultdict(list)
@@ -1632,13 +1657,16 @@ def _spread_lazily(stmts, specialiser):
                     isinstance(o, ast.Constant) for o in call.args[2:])):
             continue
         held = parents[call]  # (the value of `t = ...`, or an operand)
-        if isinstance(held, ast.Assign) and len(held.targets) == 1 and \
-                isinstance(held.targets[0], ast.Name) and \
-                stores[held.targets[0].id] == 1 and \
-                held.targets[0].id not in specialiser.parameters:
-            uses = loads[held.targets[0].id]
-        elif isinstance(held, ast.BinOp):
-            uses = [call]
+        value = held if isinstance(held, ast.UnaryOp) and isinstance(
+            held.op, ast.USub) else call  # (-unreduce(...): the same)
+        top = parents.get(held) if value is held else held
+        if isinstance(top, ast.Assign) and len(top.targets) == 1 and \
+                isinstance(top.targets[0], ast.Name) and \
+                stores[top.targets[0].id] == 1 and \
+                top.targets[0].id not in specialiser.parameters:
+            uses = loads[top.targets[0].id]
+        elif isinstance(top, ast.BinOp):
+            uses = [value]
         else:
             continue
         g, x = call.args[:2]
@@ -1662,12 +1690,33 @@ def _spread_lazily(stmts, specialiser):
     return spread
 
 
+def _freed(definition, stmts):
+    """`stmts`, the specialised function's body, with a `del` after the
+    top-level statements that last read what the general code went on
+    reading (the helpers' operands): freed as soon as `optimize._free`
+    would free them (see `optimize.freed_at_top_level`)."""
+    function = ast.FunctionDef(definition.name, definition.args, stmts, [],
+                               None, None)
+    tree = gast.ast_to_gast(function)
+    kept = optimize.kept_names(tree, "runtime")
+    freed = optimize.freed_at_top_level(tree.body, kept)
+    out = []
+    for i, stmt in enumerate(stmts):
+        out.append(stmt)
+        if i in freed:
+            deletion = ast.Delete([ast.Name(name, ast.Del())
+                                   for name in sorted(freed[i])])
+            deletion.freed = True  # (shown after the statement: `_shown`)
+            out.append(ast.copy_location(deletion, stmt))
+    return out
+
+
 def _drop_dead_tape_items(stmts, tapes):
     """Take off the `tapes` (lists only appended to and popped from) the
     items no statement reads once popped: what the general code keeps of
     an array for the helpers the specialised code no longer calls
     (`runtime.like(x)`, `runtime.shape(x)`). A tape left with nothing is
-    no longer appended to or popped from."""
+    no longer appended to or popped from, nor made."""
     order = []  # (statement, the loops it is in), in the order written
 
     def visit(body, loops):
@@ -1744,6 +1793,17 @@ def _drop_dead_tape_items(stmts, tapes):
         if not keep:
             dropped |= {id(p) for p in pushes[tape]} | {
                 id(p) for p, _ in pops[tape]}
+    # a tape no longer appended to is not made either
+    unused = {tape for tape in tapes if all(
+        id(p) in dropped for p in pushes[tape]) and all(
+            id(p) in dropped for p, _ in pops[tape])}
+    for stmt, _ in order:
+        if isinstance(stmt, ast.Assign) and isinstance(
+                stmt.targets[0], ast.Name) and stmt.targets[0].id in unused:
+            dropped.add(id(stmt))
+        elif isinstance(stmt, ast.Delete):
+            stmt.targets = [t for t in stmt.targets
+                            if getattr(t, "id", None) not in unused]
 
     def without(body):
         body[:] = [stmt for stmt in body if id(stmt) not in dropped and not (
@@ -1807,8 +1867,10 @@ def _shown_lines(lines, body, first, last, old, depth):
     or a branch whose own line is unchanged, that line, and its
     statements shown likewise."""
     stmts = collections.defaultdict(list)  # (several: see `written`)
+    freed = collections.defaultdict(list)  # (see `_freed`)
     for stmt in body:
-        stmts[stmt.lineno].append(stmt)
+        (freed if getattr(stmt, "freed", False) else stmts)[
+            stmt.lineno].append(stmt)
     shown = []
     line = first
     while line <= last:
@@ -1832,6 +1894,7 @@ def _shown_lines(lines, body, first, last, old, depth):
                                   depth + 1)
         else:
             shown += _indented(printed, depth)
+        shown += _indented("\n".join(map(ast.unparse, freed[line])), depth)
         line = end + 1
     return shown
 

@@ -14,7 +14,7 @@ import pytest
 import numpy as np
 
 import s2sad
-from s2sad import api, codegen, derive, optimize
+from s2sad import api, codegen, derive, optimize, specialise
 from tests import corpus, loop_corpus
 
 
@@ -428,6 +428,34 @@ def test_a_negation_read_once_is_taken_into_its_reader_s_arithmetic():
         return (u_bar, v_bar, m_bar, x_bar)""")
 
 
+def test_a_negation_comes_out_of_a_sum_and_into_an_accumulation():
+    out = optimized("""
+        def f(a, b, c, x, y):
+            t_bar = runtime.unbroadcast(-a, x)
+            g_bar = runtime.zeros_like(x)
+            n_bar = -b
+            g_bar[1:] += n_bar
+            m_bar = y + -c * x
+            return t_bar, g_bar, m_bar
+        """, derivatives={"t_bar", "g_bar", "n_bar", "m_bar"})
+    # a sum of negated terms is the negated sum (one pass over the smaller
+    # array); `g[i] += -b` is `g[i] -= b`, and `y + -c * x` is `y - c * x`
+    assert body(out) == textwrap.dedent("""\
+        t_bar = -runtime.unbroadcast(a, x)
+        g_bar = runtime.zeros_like(x)
+        g_bar[1:] -= b
+        m_bar = y - c * x
+        return (t_bar, g_bar, m_bar)""")
+
+
+def negated_sums(x, M):
+    s = np.sum(M - x[:, None] * 2.0, axis=1)
+    u = np.zeros(len(x))
+    for i in range(1, len(x)):
+        u[i - 1:i + 1] -= x[i - 1] * s[i]
+    return np.sum(u * u) - np.sum(np.max(M, axis=1, keepdims=True) - M)
+
+
 def negations(x, y):
     a = -x[1:] * 3.0
     b = np.sin(a) * (1.0 - x[:-1]) * y
@@ -446,6 +474,12 @@ def test_the_sign_taken_elsewhere_gives_the_same_bits():
         for g, h in zip(fast, plain):
             np.testing.assert_array_equal(g, h)
     s2sad.check_grads(negations, args, argnums=(0, 1))
+    args = (np.linspace(-1.0, 2.0, 5), np.arange(15.0).reshape(5, 3) % 4.0)
+    for argnums in (0, 1):
+        np.testing.assert_array_equal(
+            s2sad.grad(negated_sums, argnums)(*args),
+            s2sad.grad(negated_sums, argnums, optimize=False)(*args))
+    s2sad.check_grads(negated_sums, args, argnums=(0, 1), modes=("rev",))
 
 
 def mlp_loss(W, b, x, t):
@@ -790,6 +824,92 @@ def test_values_are_freed_once_nothing_reads_them():
     s2sad.check_grads(log_softmax_loss, (W, X, Y), argnums=0, order=2)
     s2sad.check_grads(log_softmax_loss, (W, X, Y), argnums=0,
                       modes=("fwd",))
+
+
+def stepped(u0, steps, stop):
+    # a value read only before the loop, values carried round it and read
+    # once after it, and a loop that may not run, or stop early
+    scale = np.sum(u0 ** 2)
+    u_prev, u = u0.copy(), u0 * 0.5
+    k = 0
+    while k < steps:
+        u_next = np.zeros_like(u)
+        u_next[1:-1] = 1.5 * u[1:-1] - u_prev[1:-1] + 0.2 * u[2:]
+        if k == stop:
+            break
+        u_prev, u = u, u_next
+        k += 1
+    return np.sum(u * u) * scale
+
+
+def heat(u, steps):
+    for _ in range(steps):
+        u = u.copy()
+        u[1:-1] += 0.2 * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return np.sum(u ** 2)
+
+
+def _kept_through_loops(source):
+    """The names each top-level loop of each function in `source` keeps
+    bound although neither it nor anything after it reads them (but
+    numbers: a deferred seed); [] when every value read last before a
+    loop, or last in a loop before another, is freed before it."""
+    kept = []
+    for function in ast.parse(source).body:
+        bound = {a.arg for a in function.args.args}
+        seeds = {t.id for node in ast.walk(function)
+                 if isinstance(node, ast.Assign) and isinstance(
+                     node.value, ast.Call) and ast.unparse(
+                     node.value.func).endswith("seed")
+                 for t in node.targets if isinstance(t, ast.Name)}
+        body = function.body
+        for i, stmt in enumerate(body):
+            if isinstance(stmt, (ast.For, ast.While)):
+                later = {n.id for s in body[i:] for n in ast.walk(s)
+                         if isinstance(n, ast.Name) and isinstance(
+                             n.ctx, ast.Load)}
+                kept += sorted(bound - later - seeds - {
+                    a.arg for a in function.args.args})
+            for node in ast.walk(stmt) if not isinstance(
+                    stmt, (ast.For, ast.While, ast.If)) else [stmt]:
+                if isinstance(node, ast.Name) and isinstance(node.ctx,
+                                                             ast.Store):
+                    bound.add(node.id)
+            if isinstance(stmt, ast.Assign):
+                bound.update(n.id for t in stmt.targets for n in ast.walk(t)
+                             if isinstance(n, ast.Name))
+            if isinstance(stmt, ast.Delete):
+                bound -= {t.id for t in stmt.targets}
+    return kept
+
+
+@pytest.mark.parametrize("f, args", [
+    (stepped, (np.linspace(0.0, 1.0, 7), 4, -1)),
+    (stepped, (np.linspace(0.0, 1.0, 7), 4, 2)),
+    (stepped, (np.linspace(0.0, 1.0, 7), 0, -1)),
+    (heat, (np.linspace(0.0, 1.0, 9) ** 2, 3)),
+    (heat, (np.linspace(0.0, 1.0, 9) ** 2, 0)),
+])
+def test_no_value_read_for_the_last_time_is_kept_through_a_loop(
+        f, args, monkeypatch):
+    # what the code reads last before a loop (the forward sweep's values
+    # before the first loop, the last step's values carried out of a loop
+    # before the backward sweep's loop) is freed before the loop, also in
+    # the code specialised to the arguments' kinds; loops that do not run
+    # or stop early leave every deleted name bound
+    g = s2sad.grad(f)
+    first = g(*args)
+    assert _kept_through_loops(g.source) == []
+    for _ in range(3):
+        np.testing.assert_array_equal(g(*args), first)
+    monkeypatch.setattr(specialise, "AT_ONCE", False)
+    monkeypatch.setattr(specialise, "CHECKED", None)
+    monkeypatch.setattr(specialise, "WORTH", 0)  # (at the second call)
+    h = s2sad.grad(f)
+    for _ in range(3):
+        np.testing.assert_array_equal(h(*args), first)
+    assert _kept_through_loops(h.specialised_source) == []
+    s2sad.check_grads(f, args, argnums=0, modes=("rev",))
 
 
 def mean_squared_error(w, X, y):
