@@ -4,6 +4,7 @@ Every helper returns a new value and never writes into its arguments, so
 generated code never modifies the caller's arrays.
 """
 
+import array
 import contextvars
 import copy
 import dataclasses
@@ -15,6 +16,21 @@ import warnings
 import numpy as np
 
 from s2sad import checkpoints, errors
+
+
+def number_tape():
+    """A tape of numbers, 8 bytes each rather than an object each (32
+    bytes for a NumPy float64): where specialised code keeps the numbers a
+    loop tapes one at a time (see `specialise._numbers_apart`)."""
+    return array.array("d")
+
+
+def float64s_popped(tape, n):
+    """The last `n` numbers of a `number_tape`, taken off it, as NumPy
+    float64s (in the order they were pushed)."""
+    items = tape[-n:]
+    del tape[-n:]
+    return tuple(map(np.float64, items))
 
 
 def unbroadcast(g, x):

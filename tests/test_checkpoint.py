@@ -757,7 +757,12 @@ def test_a_checkpointed_function_keeps_its_arguments_not_its_insides(rng):
         finally:
             tracemalloc.stop()
 
-    assert peak(layer) < 0.8 * peak(layer_plain)
+    # the plain layer's vjp keeps its insides for the backward sweep (W @ h
+    # and what tanh and sin read of it), the checkpointed one its
+    # arguments: at least one array of a layer's output less per layer
+    # (the rest of the peak, the gradients and the sweep's own arrays, is
+    # the same for both)
+    assert peak(layer_plain) - peak(layer) >= len(Ws) * x.nbytes
 
 
 def test_a_checkpointed_function_differentiated_itself_or_as_call(rng):

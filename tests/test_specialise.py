@@ -439,6 +439,74 @@ def test_a_tape_item_read_again_is_kept(rng):
                                atol=1e-8)
 
 
+def kernel_loss(params, X, y):
+    # a kernel built element by element: each element's exponent is a
+    # NumPy float64 its loop tapes alone, and the loop tapes its range too
+    scale, width = np.exp(params[0]), np.exp(params[1])
+    n = len(y)
+    K = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            r = -0.5 * np.sum((X[i] - X[j]) ** 2) / width ** 2
+            K[i, j] = scale * np.exp(r)
+    return y @ np.linalg.solve(K + 0.5 * np.eye(n), y)
+
+
+def diagonal_loss(params, n):
+    # a loop taping a float64 alone, and nothing else
+    K = np.eye(n)
+    for i in range(n):
+        r = -0.5 * params[0] * i
+        K[i, i] = np.exp(r)
+    return np.sum(K ** 2)
+
+
+def diagonal_products(params, n):
+    # a loop taping a tuple of float64s
+    K = np.eye(n)
+    for i in range(n):
+        a = params[0] * i
+        b = params[1] + a
+        K[i, i] = a * b
+    return np.sum(K ** 2)
+
+
+def test_numbers_a_loop_tapes_alone_are_kept_as_numbers(rng):
+    """A float64 or float pushed alone is kept on a tape of numbers (8
+    bytes each), and taken back as the same number of the same type; a
+    tape keeping other things too keeps them beside it."""
+    X, y = rng.normal(size=(6, 2)), rng.normal(size=6)
+    args = (np.array([0.2, -0.1]), X, y)
+    g = s2sad.grad(kernel_loss)
+    first = g(*args)
+    _same(g(*args), first)
+    _same(g(*args), _general(kernel_loss, 0, *args))
+    shown = g.specialised_source
+    assert "= runtime.number_tape()" in shown and \
+        "np.float64(_tape_numbers.pop())" in shown and "_tape = []" in shown
+    np.testing.assert_allclose(first, _numeric(kernel_loss, args, 0),
+                               rtol=1e-6, atol=1e-8)
+    fewer = (args[0], X[:3], y[:3])  # (another size: the general code)
+    _same(g(*fewer), _general(kernel_loss, 0, *fewer))
+
+    g = s2sad.grad(diagonal_loss)
+    args = (np.array([0.3, -0.2]), 4)
+    first = g(*args)
+    _same(g(*args), first)
+    _same(g(*args), _general(diagonal_loss, 0, *args))
+    assert "_tape = runtime.number_tape()" in g.specialised_source
+    np.testing.assert_allclose(first, _numeric(diagonal_loss, args, 0),
+                               rtol=1e-6, atol=1e-8)
+
+    g = s2sad.grad(diagonal_products)
+    first = g(*args)
+    _same(g(*args), first)
+    _same(g(*args), _general(diagonal_products, 0, *args))
+    assert "runtime.float64s_popped(_tape, 2)" in g.specialised_source
+    np.testing.assert_allclose(first, _numeric(diagonal_products, args, 0),
+                               rtol=1e-6, atol=1e-8)
+
+
 def test_a_closure_s_number_rebound_is_seen():
     scale = 2.0
 
