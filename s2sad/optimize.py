@@ -1897,8 +1897,9 @@ def _free(tree, runtime_name):
       level before that point (so bound there), whatever loops or branches
       assign them too: a loop's carried value once the sweep has read it
       last;
-    - at the end of a loop's body, the names assigned once that it assigns
-      at its top level and reads only after that, in the same iteration.
+    - in a loop's body, the names assigned once that it assigns at its
+      top level and reads only after that, in the same iteration: at the
+      end of the piece under one comment that reads them last.
 
     Only names read by no nested function or generator (which may run
     later); never the parameters, nor the output value a seed reads (a
@@ -1984,9 +1985,10 @@ def freed_at_top_level(body, kept):
 
 
 def _freed_each_iteration(body, stores, loads, kept):
-    """A loop's `body` with a `del` at its end of the names it assigns at
-    its top level (once in the function) and reads only after that, in
-    the same iteration (see `_free`)."""
+    """A loop's `body` with a `del` of the names it assigns at its top
+    level (once in the function) and reads only after that, in the same
+    iteration (see `_free`): at the end of the piece of the body, under
+    one comment, that reads them last."""
     assigned, read = {}, collections.Counter()
     early = set()  # read before the body assigns them: the last iteration's
     for i, stmt in enumerate(body):
@@ -1999,10 +2001,30 @@ def _freed_each_iteration(body, stores, loads, kept):
                 assigned.setdefault(name, i)
     names = [n for n in assigned if stores[n] == 1 and n not in kept and
              n not in early and read[n] and read[n] == loads[n]]
-    if not names or not body or isinstance(body[-1], (
-            gast.Break, gast.Continue, gast.Return)):
-        return body
-    return body + [_deletion(names)]
+    # at the end of the piece of the body (the adjoint of one line) that
+    # reads them last; those of the last piece at the end of the body
+    ends, end = {}, len(body) - 1
+    for i in range(len(body) - 1, -1, -1):
+        ends[i] = end
+        if codegen.is_comment(body[i]) and i and not codegen.is_comment(
+                body[i - 1]):
+            end = i - 1
+    last = {}
+    for i, stmt in enumerate(body):
+        for name in _names(stmt, gast.Load):
+            last[name] = i
+    freed = collections.defaultdict(list)
+    for name in names:
+        freed[ends[last[name]]].append(name)
+    if body and isinstance(body[-1], (gast.Break, gast.Continue,
+                                      gast.Return)):
+        freed.pop(len(body) - 1, None)
+    out = []
+    for i, stmt in enumerate(body):
+        out.append(stmt)
+        if freed.get(i):
+            out.append(_deletion(freed[i]))
+    return out
 
 
 def _freed_after_loops(block, kept):
