@@ -189,6 +189,50 @@ _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",
 
 
 
+def _signed_times(g, partial, target):
+    """`g * partial`, or `-(g * p)` for a partial `-p` whose sign is on the
+    rule's output z (`-z / y`, `-(z * z)`): z has the whole shape of the
+    operation, and the sum that unbroadcasts the product, or the adjoint
+    it is added to, may take the sign instead (see `optimize`); the same
+    bits either way."""
+    unsigned = _unsigned(partial, target)
+    if unsigned is None:
+        return times(g, partial)
+    return gast.UnaryOp(gast.USub(), times(g, unsigned))
+
+
+def _unsigned(partial, target):
+    """`p` for a `partial` `-p` whose sign is on the output `target`:
+    `-(z ...)`, `-z / y`, `-z * y`, `runtime.divide(-z, y)` and the
+    conditional `-z / y if y else np.divide(-z, y)`; else None."""
+    def output(node):
+        return isinstance(node, gast.Name) and node.id == target
+
+    def negated_output(node):
+        return isinstance(node, gast.UnaryOp) and isinstance(
+            node.op, gast.USub) and output(node.operand)
+    if isinstance(partial, gast.UnaryOp) and isinstance(
+            partial.op, gast.USub) and any(
+                output(n) for n in gast.walk(partial.operand)):
+        return partial.operand
+    if isinstance(partial, gast.BinOp) and isinstance(
+            partial.op, (gast.Div, gast.Mult)) and negated_output(
+                partial.left):
+        return gast.BinOp(partial.left.operand, partial.op, partial.right)
+    if isinstance(partial, gast.Call) and isinstance(
+            partial.func, gast.Attribute) and partial.func.attr == "divide" \
+            and len(partial.args) == 2 and not partial.keywords and \
+            negated_output(partial.args[0]):
+        return gast.Call(partial.func, [partial.args[0].operand,
+                                        partial.args[1]], [])
+    if isinstance(partial, gast.IfExp):
+        body, orelse = (_unsigned(partial.body, target),
+                        _unsigned(partial.orelse, target))
+        if body is not None and orelse is not None:
+            return gast.IfExp(partial.test, body, orelse)
+    return None
+
+
 def _reciprocal(rule, operands, param, target):
     """`-(z * z)`, the derivative of z = 1 / y in y, written with z alone
     where the division's rule has it as `-z / y`: the backward sweep then
@@ -1603,8 +1647,8 @@ class _Reverse(Transform):
         rule, tmpl, operands, filled = found
         out += filled.stmts
         if tmpl is rule.partials:
-            contributions = [(p, times(target_bar, _reciprocal(
-                rule, operands, p, stmt.target) or partial))
+            contributions = [(p, _signed_times(target_bar, _reciprocal(
+                rule, operands, p, stmt.target) or partial, stmt.target))
                 for p, partial in partials(tmpl, filled)]
         else:
             contributions = filled.contributions

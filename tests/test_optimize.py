@@ -440,6 +440,8 @@ def test_a_negation_comes_out_of_a_sum_and_into_an_accumulation():
         """, derivatives={"t_bar", "g_bar", "n_bar", "m_bar"})
     # a sum of negated terms is the negated sum (one pass over the smaller
     # array); `g[i] += -b` is `g[i] -= b`, and `y + -c * x` is `y - c * x`
+    # (and a rule's partial `-z / y` of its output z gives `-(g * (z /
+    # y))`, whose sign they take)
     assert body(out) == textwrap.dedent("""\
         t_bar = -runtime.unbroadcast(a, x)
         g_bar = runtime.zeros_like(x)
@@ -453,7 +455,9 @@ def negated_sums(x, M):
     u = np.zeros(len(x))
     for i in range(1, len(x)):
         u[i - 1:i + 1] -= x[i - 1] * s[i]
-    return np.sum(u * u) - np.sum(np.max(M, axis=1, keepdims=True) - M)
+    P = M / np.sum(M, axis=1, keepdims=True)  # (-P / sum, summed)
+    return np.sum(u * u) - np.sum(np.max(M, axis=1, keepdims=True) - M) + \
+        np.sum(P * P) + np.sum(1.0 / (2.0 + x * x))
 
 
 def negations(x, y):
