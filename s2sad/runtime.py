@@ -2882,8 +2882,33 @@ def _logistic(x, y, exp, np_exp):
         u = y - x
         e = exp(-abs(u))
         return 1.0 / (1.0 + e) if u <= 0.0 else e / (1.0 + e)
-    with np.errstate(over="ignore", invalid="ignore"):
+    if _ERROR_STATE is None:  # (NumPy 1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return 1.0 / (1.0 + np_exp(_difference(y, x)))
+    token = _ERROR_STATE.set(_overflow_ignored())
+    try:
         return 1.0 / (1.0 + np_exp(_difference(y, x)))
+    finally:
+        _ERROR_STATE.reset(token)
+
+
+def _overflow_ignored():
+    """NumPy's error state as `np.errstate(over="ignore",
+    invalid="ignore")` makes it from the current one, which it keeps for
+    the rest: made once per state (entering an np.errstate costs a
+    microsecond, about what a logistic function of 500 numbers does)."""
+    state = _ERROR_STATE.get()
+    made = _IGNORING_OVERFLOW.get(state)
+    if made is None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            made = _ERROR_STATE.get()
+        if len(_IGNORING_OVERFLOW) >= 16:
+            _IGNORING_OVERFLOW.clear()
+        _IGNORING_OVERFLOW[state] = made  # (holding state: its id is its)
+    return made
+
+
+_IGNORING_OVERFLOW = {}
 
 
 def _exp2(v):

@@ -2,6 +2,8 @@
 other source-to-source tools, and second derivatives of the rules whose
 adjoints call helpers."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -229,3 +231,28 @@ def test_logaddexp_derivatives_are_exact_at_large_close_and_infinite_operands(
         for kind in (float, np.float64, np.atleast_1d):
             assert all(np.isnan(np.ravel(g))
                        for g in grad(kind(inf), kind(inf)))
+
+
+def _summed_logaddexp(x, y):
+    return np.sum(np.logaddexp(x, y))
+
+
+def test_logaddexp_derivatives_keep_numpys_error_state_otherwise():
+    # the overflow of exp(2000) (the limit 0) is not warned of; the rest
+    # of NumPy's error handling is the caller's, during the call and after
+    grad = s2sad.grad(_summed_logaddexp, argnums=(0, 1))
+    x, y = np.array([-2000.0, 0.0]), np.array([0.0, 3.0])
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = grad(x, y)
+        with np.errstate(under="raise"):  # (exp(-2000) underflows)
+            with pytest.raises(FloatingPointError):
+                grad(-x, -y - 2000.0)
+            assert np.geterr()["under"] == "raise"
+        with np.errstate(over="raise", invalid="raise"):  # (its own)
+            assert np.array_equal(grad(x, y)[0], got[0])
+            assert np.geterr()["over"] == "raise"
+    assert np.geterr() == before
+    np.testing.assert_allclose(got[0], [0.0, 1.0 / (1.0 + np.exp(3.0))],
+                               rtol=1e-15)
