@@ -607,7 +607,7 @@ class _Statements:
         if isinstance(stmt, gast.Try):
             finally_ = self.block(stmt.finalbody)
             body = self.block(stmt.body + stmt.orelse)
-            return _before_returns(body, finally_, self.namer) + \
+            return _before_exits(body, finally_, self.namer) + \
                 copy.deepcopy(finally_)
         if isinstance(stmt, gast.Delete):
             return [gast.Expr(gast.Call(gast.Attribute(
@@ -632,7 +632,8 @@ class _Statements:
 
     def with_(self, node):
         """`with A as a: body` -> `_c = A; a = _c.__enter__(); body;
-        _c.__exit__(None, None, None)` (also before each `return`)."""
+        _c.__exit__(None, None, None)` (also before each `return`, and
+        each `break` or `continue` leaving it)."""
         setup, exits = [], []
         for item in node.items:
             manager = self.namer.temp()
@@ -645,7 +646,7 @@ class _Statements:
             exits.insert(0, gast.copy_location(gast.Expr(gast.Call(
                 gast.Attribute(_load(manager), "__exit__", gast.Load()),
                 [_const(None)] * 3, [])), node))
-        body = _before_returns(self.block(node.body), exits, self.namer)
+        body = _before_exits(self.block(node.body), exits, self.namer)
         return setup + body + exits
 
     def update(self, call, node):
@@ -703,30 +704,42 @@ def _raises(stmt):
     return getattr(stmt, "s2sad_raises", False)
 
 
-def _before_returns(stmts, run, namer):
-    """`stmts` with the statements `run` (copies) before each `return`
-    (not in nested functions): `return v` -> `_r = v; <run>; return _r`."""
+def _before_exits(stmts, run, namer):
+    """`stmts` (a `try` or `with` block's) with the statements `run` (the
+    `finally` block's, or the context managers' exits: copies) before each
+    statement leaving it, as Python runs them: `return v` -> `_r = v;
+    <run>; return _r` (the value is taken before they run: what they bind
+    anew is not returned, what they change in place is, as the straight
+    code that results says), and `break` or `continue` of a loop around
+    the block (not of one inside it)."""
+    rebound = _unbound_in(run)
+
     def make(node):
         value = node.value
-        if value is None or isinstance(value, (gast.Constant, gast.Name)):
+        if value is None or isinstance(value, gast.Constant) or isinstance(
+                value, gast.Name) and value.id not in rebound:
             return copy.deepcopy(run) + [node]
         name = namer.temp()
         return [_set(name, value, node)] + copy.deepcopy(run) + [
             gast.copy_location(gast.Return(_load(name)), node)]
 
-    def block(stmts):
+    def block(stmts, in_loop):
         out = []
         for stmt in stmts:
             if isinstance(stmt, gast.Return):
                 out += make(stmt)
                 continue
-            for field in ("body", "orelse"):
-                if isinstance(stmt, (gast.If, gast.For, gast.While,
-                                     gast.With)) and hasattr(stmt, field):
-                    setattr(stmt, field, block(getattr(stmt, field)))
+            if isinstance(stmt, (gast.Break, gast.Continue)) and not in_loop:
+                out += copy.deepcopy(run) + [stmt]
+                continue
+            if isinstance(stmt, (gast.If, gast.For, gast.While, gast.With)):
+                stmt.body = block(stmt.body, in_loop or isinstance(
+                    stmt, (gast.For, gast.While)))
+                if hasattr(stmt, "orelse"):
+                    stmt.orelse = block(stmt.orelse, in_loop)
             out.append(stmt)
         return out
-    return block(stmts) if run else stmts
+    return block(stmts, False) if run else stmts
 
 
 def _helper(name, args):
@@ -878,7 +891,21 @@ class _Loops(gast.NodeTransformer):
                 f"the loop changes the length of `{seq.id}`, which it "
                 "iterates (Python then iterates the new items too); loop "
                 f"over a copy (`for v in list({seq.id}):`) or with `while`")
-        if isinstance(seq, gast.Name) and seq.id in _assigned_in(node.body):
+        if isinstance(seq, gast.Name) and seq.id in _unbound_in(node.body):
+            # Python iterates what the name held when the loop started (as
+            # the loop below does, from `runtime.iterable`), whatever it
+            # is bound to later; but what the loop changes in place before
+            # binding the name anew changes what it iterates
+            if seq.id in _changed_in(node.body):
+                raise self.source.error(
+                    errors.UnsupportedSyntaxError, node,
+                    f"the loop both changes `{seq.id}`, which it iterates, "
+                    f"in place and binds `{seq.id}` anew; loop over a copy "
+                    f"of what it holds when the loop starts (`for v in "
+                    f"list({seq.id}):`, or `{seq.id}.copy()` of an array), "
+                    "or give the new value another name")
+        elif isinstance(seq, gast.Name) and seq.id in _assigned_in(
+                node.body):
             # read as the loop goes: updates are seen (of a list or an
             # array, which the loop indexes: checked when it starts)
             before.append(gast.copy_location(gast.Expr(_helper(
@@ -1002,6 +1029,38 @@ def _assigned_in(stmts):
                 node.func.value, gast.Name):
             names.add(node.func.value.id)  # xs.append(v)
     return names
+
+
+def _unbound_in(stmts):
+    """Names the statements bind anew (`xs = ...`, `a, xs = ...`, `for xs
+    in ...`, `with ... as xs`, `(xs := ...)`) or delete: the object a name
+    held before is no longer the one it holds."""
+    names = set()
+    for node in gast.walk(gast.Module(list(stmts), [])):
+        targets = []
+        if isinstance(node, gast.Assign):
+            targets = node.targets
+        elif isinstance(node, (gast.For, gast.NamedExpr)):
+            targets = [node.target]
+        elif isinstance(node, gast.withitem):
+            targets = [node.optional_vars] if node.optional_vars else []
+        elif isinstance(node, gast.Delete):
+            targets = node.targets
+        for target in targets:
+            while isinstance(target, gast.Starred):
+                target = target.value
+            if isinstance(target, gast.Name):
+                names.add(target.id)
+            elif isinstance(target, (gast.Tuple, gast.List)):
+                names |= _unbound_in([gast.Assign(target.elts, None)])
+    return names
+
+
+def _changed_in(stmts):
+    """Names the statements change in place: assign into (`xs[i] = v`,
+    `a, xs[0] = ...`), update (`xs += v`) or call a changing method of
+    (`xs.sort()`)."""
+    return {name for name, _ in changes(gast.Module(list(stmts), []))}
 
 
 def _rebound_in(stmts):

@@ -103,12 +103,6 @@ def _check(source, node):
                     "write a gradient hook as `with s2sad.grad_of(x) as "
                     "dx:`, x a variable of the function and the only item "
                     "of the `with`")
-        for stmt in _outside_loops(node.body):
-            if isinstance(stmt, (gast.Break, gast.Continue)):
-                raise source.error(
-                    errors.UnsupportedSyntaxError, stmt,
-                    "`break` and `continue` inside a `with` block are not "
-                    "supported; set a flag and test it after the block")
     if isinstance(node, (gast.For, gast.While)):
         if node.orelse:
             raise source.error(
@@ -121,17 +115,6 @@ def _check(source, node):
             _check_target(source, target)
     for child in gast.iter_child_nodes(node):
         _check(source, child)
-
-
-def _outside_loops(stmts):
-    """The nodes of `stmts`, not looking into loops or nested functions."""
-    stack = list(stmts)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (gast.For, gast.While, gast.FunctionDef,
-                                 gast.Lambda)):
-            stack.extend(gast.iter_child_nodes(node))
 
 
 def _is_grad_of(source, node):

@@ -35,14 +35,6 @@ def _bare_raise(x):
     return x
 
 
-def _with_break(x):
-    for i in range(3):
-        with np.errstate(all="ignore"):
-            x = x * 2
-            break
-    return x
-
-
 def _global(x):
     global SOMETHING
     SOMETHING = x
@@ -100,8 +92,6 @@ BAD = [
      "not defined"),
     (_bare_raise, (1.5,), errors.UnsupportedSyntaxError, "raise\n",
      "raise"),
-    (_with_break, (1.5,), errors.UnsupportedSyntaxError, "    break",
-     "with"),
     (_global, (1.5,), errors.UnsupportedSyntaxError, "global SOMETHING",
      "global"),
     (_del, (1.5,), errors.UnsupportedSyntaxError, "del y.real", "del"),

@@ -117,6 +117,60 @@ def returns_inside_try(x):
         np.ones(2)
 
 
+def continues_inside_try(x):
+    # the `finally` block runs on `continue` and `break` too
+    s = 0.0
+    for i in range(4):
+        try:
+            if i == 1:
+                continue
+            if i == 3:
+                break
+            s = s + x * i
+        finally:
+            s = s + x
+    return s
+
+
+def returns_a_name_finally_rebinds(x):
+    # the value returned is taken before the `finally` block runs
+    s = x * x
+    for i in range(3):
+        try:
+            if i == 1:
+                return s * 2.0
+            return s
+        finally:
+            s = s * 10.0
+    return x
+
+
+def exits_a_with_block_in_a_loop(x):
+    # __exit__ on `continue` and `break` too (the error state restored)
+    s = x
+    for i in range(4):
+        with np.errstate(over="ignore"):
+            if i == 1:
+                continue
+            if i == 2:
+                break
+            s = s * np.exp(x)
+    assert np.geterr()["over"] == "warn"
+    return s
+
+
+def iterates_what_it_rebinds(x):
+    # Python iterates what `xs` held when the loop started
+    xs = np.array([x, 2.0 * x, x * x])
+    total = 0.0
+    for i, v in enumerate(xs):
+        xs = xs[::-1] * 2.0
+        for w in xs:
+            xs = xs + w
+            total = total + v * w * i
+    return total
+
+
 def deletes(x):
     t = x * 2.0
     xs = [x, t, x * t]
@@ -143,7 +197,9 @@ def generators(x):
 
 STATEMENTS = [asserts, raises_on_bad_input, raises_on_other_path,
               raises_in_a_loop, formats, with_blocks, returns_inside_with,
-              tries, returns_inside_try, deletes, reads_a_global, generators]
+              tries, returns_inside_try, continues_inside_try,
+              returns_a_name_finally_rebinds, exits_a_with_block_in_a_loop,
+              iterates_what_it_rebinds, deletes, reads_a_global, generators]
 
 
 # ---- containers and built-ins ----
@@ -343,11 +399,12 @@ def _assigns_global(x):
     return x
 
 
-def _with_continue(x):
-    for i in range(2):
-        with np.errstate(all="ignore"):
-            continue
-    return x
+def _iterates_what_it_changes_and_rebinds(x):
+    xs = [x, x]
+    for v in xs:
+        xs[0] = v * 2.0
+        xs = [v, v]
+    return xs[0]
 
 
 def _deletes_a_slice(x):
@@ -371,7 +428,8 @@ def _generator_in_a_condition(x):
 @pytest.mark.parametrize("f, line, words", [
     (_bare_raise, "        raise", "bare `raise`"),
     (_assigns_global, "global SCALE", "global name `SCALE`"),
-    (_with_continue, "            continue", "inside a `with` block"),
+    (_iterates_what_it_changes_and_rebinds, "for v in xs",
+     "both changes `xs`"),
     (_deletes_a_slice, "del xs", "`del` is supported for"),
     (_three_argument_pow, "return pow(", "`pow` with a modulus"),
     (_max_with_default, "return max(", "`default=`"),
