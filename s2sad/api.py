@@ -1086,6 +1086,10 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False,
     vector output), and so does each cotangent it returns: one backward
     sweep of vector mode computes all k.
     """
+    # vjp_fn is the pullback at the primals as they are now: its sweep
+    # reads copies of their arrays, which the caller's later changes in
+    # place (`x[:] = 0`) do not reach
+    primals = tuple(map(_own_arrays, primals))
     argnums = tuple(i for i, p in enumerate(primals)
                     if calls.differentiable(p))
     if not argnums:

@@ -137,6 +137,23 @@ def test_a_returned_array_is_never_changed_afterwards():
     np.testing.assert_array_equal(dot, [0.0, 1.0, 2.0])
 
 
+def sines(x, data):
+    return np.sum(np.sin(x) * data["w"])
+
+
+def test_a_vjp_pulls_back_at_the_point_it_was_made_at():
+    # the caller's arrays changed in place after vjp (a buffer reused)
+    # are not what the pullback reads
+    x, data = np.linspace(0.0, 1.0, 3), {"w": np.array([1.0, 2.0, 3.0])}
+    expected = np.cos(x) * data["w"], np.sin(x)
+    value, pull = s2sad.vjp(sines, x, data)
+    x[:] = 0.0
+    data["w"][:] = 5.0
+    got = pull(1.0)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1]["w"], expected[1])
+
+
 def test_a_vjp_pulled_many_times_gives_the_same_cotangents():
     _, pull = s2sad.vjp(reads_between_writes, 0.7)
     first, = pull(1.0)
