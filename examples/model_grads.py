@@ -1,7 +1,7 @@
 # s2sad-output: written by s2sad; do not edit, generate it again.
 # From: examples/model.py
 # Command: s2sad examples/model.py loss --argnums 0 -o examples/model_grads.py
-# Generated: 2026-12-04 04:04:20 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
+# Generated: 2026-12-07 00:32:50 UTC by s2sad 0.1.0, Python 3.11.7, NumPy 2.4.6
 """The code s2sad generates for the functions of model.py, ahead of time.
 
 It needs s2sad, NumPy and the module it was generated from. It is a snapshot:
@@ -134,13 +134,16 @@ def vjp_bwd_forward(_t1, _t3, _t7, _tape, params, x_1, _t8_bar):
         dx = x_2_bar
         dx_2 = np.clip(dx, -10.0, 10.0)
         x_2_bar = dx_2
+        del dx, dx_2
         # grad of line 21: x = layer(w, b, x)
         _t9, _t10, _t11 = vjp_bwd_layer(*x_2_residuals, x_2_bar)
         x_1_bar = _t11
+        del _t11, x_2_residuals
         # grad of line 20: for w, b in params["layers"]:
         _t4_bar = runtime.getitem_adjoints(None, _t4, _t10, 1, _t9, 0)
         _t1_bar = runtime.getitem_adjoints(_t1_bar, _t1, _t4_bar, _k, owned=True)
-        del _t10, _t11, _t4, _t4_bar, _t9, dx, dx_2, x_2_residuals
+        del _t10, _t4, _t4_bar, _t9
+    del x_1_bar
     # grad of line 20: for w, b in params["layers"]:
     params_bar = runtime.getitem_adjoints(None, params, _t7_bar, 'scale', _t1_bar, 'layers')
     return (params_bar,)
@@ -181,15 +184,15 @@ map_module(__file__, (
     (120, 'model.py', 19),
     (127, 'model.py', 24),
     (135, 'model.py', 23),
-    (137, 'model.py', 24),
-    (138, 'model.py', 21),
-    (140, 'model.py', 24),
-    (141, 'model.py', 20),
-    (144, 'model.py', 19),
-    (145, 'model.py', 20),
-    (147, None, None),
-    (149, 'model.py', 14),
-    (155, 'model.py', 15),
-    (161, None, None),
+    (138, 'model.py', 24),
+    (139, 'model.py', 21),
+    (142, 'model.py', 24),
+    (143, 'model.py', 20),
+    (147, 'model.py', 19),
+    (148, 'model.py', 20),
+    (150, None, None),
+    (152, 'model.py', 14),
+    (158, 'model.py', 15),
+    (164, None, None),
 ))
 
