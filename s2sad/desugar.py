@@ -610,9 +610,12 @@ class _Statements:
             return _before_exits(body, finally_, self.namer) + \
                 copy.deepcopy(finally_)
         if isinstance(stmt, gast.Delete):
+            # `del xs[i]` -> `xs.pop(i)`; `del t` leaves t unbound (`t =
+            # None`, marked so: see ssa `_Lowering.statement`), in order
             return [gast.Expr(gast.Call(gast.Attribute(
                 t.value, "pop", gast.Load()), [t.slice], []))
-                for t in stmt.targets if isinstance(t, gast.Subscript)]
+                if isinstance(t, gast.Subscript) else _unbinding(t.id, stmt)
+                for t in stmt.targets]
         if isinstance(stmt, gast.Global):
             return []
         call = getattr(stmt, "value", None)
@@ -740,6 +743,13 @@ def _before_exits(stmts, run, namer):
             out.append(stmt)
         return out
     return block(stmts, False) if run else stmts
+
+
+def _unbinding(name, node):
+    """`name = None`, marked as leaving `name` unbound (`del name`)."""
+    unbind = _set(name, _const(None), node)
+    unbind.s2sad_unbinds = True
+    return unbind
 
 
 def _helper(name, args):

@@ -228,6 +228,13 @@ def check_not_view(item, array, message):
     return None
 
 
+@_compile
+def check_bound(value, name, message):
+    """(A kernel's names are typed: one a path leaves unbound reads as
+    None, which Numba's arithmetic refuses.)"""
+    return None
+
+
 def check_scalar(y, where):
     """A kernel's output is a number, unless a path left it undefined
     (`return y` of a `y` set in one branch) or it is an array: then the

@@ -1836,6 +1836,14 @@ def check_distinct(arguments, message):
                 raise errors.UnsupportedSyntaxError(message)
 
 
+def check_bound(value, name, message):
+    """Raise Python's UnboundLocalError (`message`) where `value`, a local
+    name's value on a path that may leave it unbound, is the generated
+    code's unbound value, None (a name no path assigned, or `del name`)."""
+    if value is None:
+        raise UnboundLocalError(message)
+
+
 def check_not_view(item, array, message):
     """Refuse `item`, taken from `array` by indexing, where an update in
     place of either would change the other: a view of an array (a row, a

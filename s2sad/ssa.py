@@ -416,6 +416,9 @@ class _Lowering:
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
         self.checked = set()  # stale elements checked not to be views
+        # SSA names of values a path may leave unbound (a name assigned on
+        # one branch, first in a loop, or deleted): read, they are checked
+        self.unbound = set()
         self.enclosing = []  # the blocks around the one being lowered
         # module-level arrays and lists read: name -> (node, value)
         self.global_arrays = {}
@@ -489,6 +492,8 @@ class _Lowering:
     def statement(self, node):
         if isinstance(node, gast.Assign):
             self.assign(node)
+            if getattr(node, "s2sad_unbinds", False):  # `del name`
+                self.unbound.add(self.env[node.targets[0].id])
         elif isinstance(node, gast.Return):
             value = self.expr(node.value) if node.value is not None \
                 else Const(None)
@@ -1138,6 +1143,18 @@ class _Lowering:
         self.out += self.element_check(version, self.stale_error(
             version, node), node)
 
+    def read_unbound(self, version, node):
+        """A read of `version`, which a path leaves unbound: the code
+        checks, when it runs, that it is bound, and raises Python's
+        UnboundLocalError if not (at every such read: one in a branch does
+        not cover the others)."""
+        name = _user_name(version)
+        self.out.append(Assign(None, runtime.check_bound, [
+            Var(version), Const(name), Const(self.source.located(node, (
+                f"cannot access local variable '{name}' where it is not "
+                "associated with a value")))], (),
+            self.runtime_call("check_bound"), node))
+
     def stale_error(self, version, node):
         array, update = self.stale[version]
         what = f"`{_user_name(version)}`" if not version.startswith("_") \
@@ -1430,6 +1447,8 @@ class _Lowering:
                 phis.append(Phi(self.namer.fresh(name),
                                 Var(a) if a else Undefined(),
                                 Var(b) if b else Undefined()))
+                if not a or not b or a in self.unbound or b in self.unbound:
+                    self.unbound.add(phis[-1].target)
                 self.env[name] = phis[-1].target
                 self.defs[phis[-1].target] = phis[-1]
                 self.blocks[phis[-1].target] = self.out
@@ -1523,6 +1542,8 @@ class _Lowering:
         for name in sorted(names | set(also)):
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
+            if name not in self.env or self.env[name] in self.unbound:
+                self.unbound.add(phi.target)
             self.env[name] = phi.target
             self.defs[phi.target] = phi
             self.blocks[phi.target] = self.out
@@ -1793,6 +1814,8 @@ class _Lowering:
                 version = self.env[node.id]
                 if version in self.stale:
                     self.read_stale(version, node)
+                if version in self.unbound:
+                    self.read_unbound(version, node)
                 return Var(version)
             if node.id in self.defined or node.id in _assigned_names(self.source):
                 raise self.error(node, f"'{node.id}' is used before it is "

@@ -447,6 +447,66 @@ def test_what_remains_refused_is_located_with_advice(f, line, words):
         assert words in str(info.value)
 
 
+def _deletes_then_reads(x):
+    t = x * 2.0
+    del t
+    return x + t
+
+
+def _binds_on_one_branch(x, flag):
+    if flag:
+        w = x * 2.0
+    pair = (x, w)  # (read without arithmetic: nothing else would fail)
+    return pair[0] + 1.0
+
+
+def _reads_what_a_loop_that_did_not_run_binds(x, n):
+    for i in range(n):
+        y = x * i
+    return x * len([y])
+
+
+def _reads_the_last_iterations_value(x, n):
+    s = x
+    for i in range(n):
+        if i > 0:
+            s = s + prev
+        prev = x * i
+    return s * i
+
+
+@pytest.mark.parametrize("f, args, line", [
+    (_deletes_then_reads, (1.5,), "return x + t"),
+    (_binds_on_one_branch, (1.5, False), "pair = (x, w)"),
+    (_reads_what_a_loop_that_did_not_run_binds, (1.5, 0),
+     "return x * len([y])"),
+    (_reads_the_last_iterations_value, (1.5, 0), "return s * i"),
+], ids=lambda c: getattr(c, "__name__", ""))
+def test_a_name_read_where_a_path_left_it_unbound_raises_as_python(
+        f, args, line):
+    # Python's UnboundLocalError at the user's line, in both modes, not a
+    # value made of what the name held before or of nothing
+    import inspect
+    with pytest.raises(UnboundLocalError):
+        f(*args)
+    lines, first = inspect.getsourcelines(f)
+    lineno = first + next(i for i, text in enumerate(lines) if line in text)
+    where = f"test_statements.py:{lineno}: cannot access local variable"
+    with pytest.raises(UnboundLocalError, match=where):
+        s2sad.grad(f)(*args)
+    with pytest.raises(UnboundLocalError, match=where):
+        s2sad.jvp(lambda x: f(x, *args[1:]), (args[0],), (1.0,))
+
+
+def test_a_name_bound_on_the_path_taken_is_read():
+    for f, args in ((_binds_on_one_branch, (1.5, True)),
+                    (_reads_what_a_loop_that_did_not_run_binds, (1.5, 3)),
+                    (_reads_the_last_iterations_value, (1.5, 4))):
+        value, gradient = s2sad.value_and_grad(f)(*args)
+        assert value == f(*args)
+        s2sad.check_grads(lambda x: f(x, *args[1:]), args[:1])
+
+
 def updates_from_comprehensions(x):
     d = {"a": x}
     d.update({k + "2": v * 3.0 for k, v in d.items()})
