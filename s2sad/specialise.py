@@ -1818,15 +1818,14 @@ def _drop_dead_tape_items(stmts, tapes):
 
 
 def _numbers_apart(stmts, specialiser, tapes):
-    """Each number a loop keeps alone on one of the `tapes` (a Python float
-    or NumPy float64 the statement `tape.append(x)` pushes, and `x =
-    tape.pop()` alone takes back), or each tuple of NumPy float64s it
-    keeps, kept on a tape of numbers instead (`runtime.number_tape`), 8
-    bytes each: a Gaussian-process kernel built element by element keeps
-    900 float64s in 7 KiB, not 29 KiB of objects. A float64 is taken back
-    as a NumPy float64 again (the same number). (Not tuples of Python
-    floats: a scalar loop would take longer to push and pop them one by
-    one.)
+    """Each NumPy float64 a loop keeps alone on one of the `tapes` (that
+    the statement `tape.append(x)` pushes, and `x = tape.pop()` alone
+    takes back), or each tuple of them, kept on a tape of numbers instead
+    (`runtime.number_tape`), 8 bytes each: a Gaussian-process kernel built
+    element by element keeps 900 float64s in 7 KiB, not 29 KiB of objects.
+    Each is taken back as a NumPy float64 again (the same number). (Not
+    Python floats: a loop of numbers pushes and pops them on a list in
+    half the time, and speed is what such a loop is short of.)
     The tape is made one where it keeps nothing else; else a tape of
     numbers is made beside it (after it, and deleted with it)."""
     pushes, pops = collections.defaultdict(list), {}
@@ -1858,10 +1857,8 @@ def _numbers_apart(stmts, specialiser, tapes):
             kinds = {getattr(specialiser.fact(i), "kind", None)
                      for i in items}
             if all(isinstance(i, ast.Name) for i in items) and \
-                    pop is not None and len(kinds) == 1 and kinds <= {
-                        "float", "float64"} and (
-                    not many or kinds == {"float64"}):
-                apart.append((push, pop, kinds.pop()))
+                    pop is not None and kinds == {"float64"}:
+                apart.append((push, pop, "float64"))
         if not apart:
             continue
         alone = len(apart) == len(pushes[tape])
