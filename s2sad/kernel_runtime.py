@@ -229,10 +229,12 @@ def check_not_view(item, array, message):
 
 
 @_compile
-def check_bound(value, name, message):
-    """(A kernel's names are typed: one a path leaves unbound reads as
-    None, which Numba's arithmetic refuses.)"""
-    return None
+def check_bound(bound, message):
+    """(Numba raises only exceptions whose arguments are constants: the
+    message says no line.)"""
+    if not bound:
+        raise UnboundLocalError("a local name is read where the path taken "
+                                "left it unbound")
 
 
 def check_scalar(y, where):

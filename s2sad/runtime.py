@@ -1836,11 +1836,12 @@ def check_distinct(arguments, message):
                 raise errors.UnsupportedSyntaxError(message)
 
 
-def check_bound(value, name, message):
-    """Raise Python's UnboundLocalError (`message`) where `value`, a local
-    name's value on a path that may leave it unbound, is the generated
-    code's unbound value, None (a name no path assigned, or `del name`)."""
-    if value is None:
+def check_bound(bound, message):
+    """Raise Python's UnboundLocalError (`message`) where `bound`, the flag
+    the generated code keeps of whether the path taken bound a local name
+    (assigned on one branch only, in a loop that may not run, or deleted),
+    is False."""
+    if not bound:
         raise UnboundLocalError(message)
 
 

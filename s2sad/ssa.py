@@ -417,8 +417,11 @@ class _Lowering:
         self.stale = {}  # SSA name of a view -> (array, update) after it
         self.checked = set()  # stale elements checked not to be views
         # SSA names of values a path may leave unbound (a name assigned on
-        # one branch, first in a loop, or deleted): read, they are checked
-        self.unbound = set()
+        # one branch, first in a loop, or deleted) -> the operand that is
+        # True where it is bound: a flag joined as they are; read, they
+        # are checked (`read_unbound`)
+        self.unbound = {}
+        self.loop_flags = []  # per loop being lowered: (name, flag phi)
         self.enclosing = []  # the blocks around the one being lowered
         # module-level arrays and lists read: name -> (node, value)
         self.global_arrays = {}
@@ -493,7 +496,7 @@ class _Lowering:
         if isinstance(node, gast.Assign):
             self.assign(node)
             if getattr(node, "s2sad_unbinds", False):  # `del name`
-                self.unbound.add(self.env[node.targets[0].id])
+                self.unbound[self.env[node.targets[0].id]] = Const(False)
         elif isinstance(node, gast.Return):
             value = self.expr(node.value) if node.value is not None \
                 else Const(None)
@@ -1145,15 +1148,37 @@ class _Lowering:
 
     def read_unbound(self, version, node):
         """A read of `version`, which a path leaves unbound: the code
-        checks, when it runs, that it is bound, and raises Python's
-        UnboundLocalError if not (at every such read: one in a branch does
-        not cover the others)."""
+        checks, when it runs, the flag that says whether the path taken
+        bound it, and raises Python's UnboundLocalError if not (at every
+        such read: one in a branch does not cover the others)."""
         name = _user_name(version)
         self.out.append(Assign(None, runtime.check_bound, [
-            Var(version), Const(name), Const(self.source.located(node, (
+            self.unbound[version], Const(self.source.located(node, (
                 f"cannot access local variable '{name}' where it is not "
                 "associated with a value")))], (),
             self.runtime_call("check_bound"), node))
+
+    def bound_flag(self, operand):
+        """The operand that is True where `operand` (a phi's) is bound."""
+        if isinstance(operand, Undefined):
+            return Const(False)
+        if isinstance(operand, Var):
+            return self.unbound.get(operand.name, Const(True))
+        return Const(True)
+
+    def flag_phi(self, phi):
+        """The phi joining the bound flags of `phi`'s operands, where one
+        may be unbound (then `phi.target` may be too), or None."""
+        left, right = self.bound_flag(phi.left), (
+            self.bound_flag(phi.right) if phi.right is not None else None)
+        if all(isinstance(f, Const) and f.value is True
+               for f in (left, right) if f is not None):
+            return None
+        flag = Phi(self.namer.fresh("_bound"), left, right)
+        self.unbound[phi.target] = Var(flag.target)
+        self.defs[flag.target] = flag
+        self.blocks[flag.target] = self.out
+        return flag
 
     def stale_error(self, version, node):
         array, update = self.stale[version]
@@ -1447,11 +1472,12 @@ class _Lowering:
                 phis.append(Phi(self.namer.fresh(name),
                                 Var(a) if a else Undefined(),
                                 Var(b) if b else Undefined()))
-                if not a or not b or a in self.unbound or b in self.unbound:
-                    self.unbound.add(phis[-1].target)
+                flag = self.flag_phi(phis[-1])
                 self.env[name] = phis[-1].target
                 self.defs[phis[-1].target] = phis[-1]
                 self.blocks[phis[-1].target] = self.out
+                if flag is not None:
+                    phis.append(flag)
         return then_block, then_ret, else_block, else_ret, phis
 
     def block_with(self, lower_fn):
@@ -1539,11 +1565,14 @@ class _Lowering:
             return name in self.env and self.sharing(self.env[name],
                                                      set()) is not None
         held = _held(body_nodes, copies, aliased)
+        flags = []
+        self.loop_flags.append(flags)
         for name in sorted(names | set(also)):
             entry = Var(self.env[name]) if name in self.env else Undefined()
             phi = Phi(self.namer.fresh(name), entry, None)
-            if name not in self.env or self.env[name] in self.unbound:
-                self.unbound.add(phi.target)
+            flag = self.flag_phi(phi)
+            if flag is not None:  # (its back edge set by close_loop)
+                flags.append((name, flag))
             self.env[name] = phi.target
             self.defs[phi.target] = phi
             self.blocks[phi.target] = self.out
@@ -1553,11 +1582,15 @@ class _Lowering:
         return phis
 
     def close_loop(self, phis, body_env):
-        """Set each phi's back-edge value; after the loop, names are the phis."""
+        """Set each phi's back-edge value; after the loop, names are the
+        phis (and those of the flags saying they are bound, `flag_phi`)."""
+        flags = self.loop_flags.pop()
+        for name, flag in flags:  # (before the names are the phis again)
+            flag.right = self.bound_flag(Var(body_env[name]))
         for name, phi in phis:
             phi.right = Var(body_env[name])
             self.env[name] = phi.target
-        return [phi for _, phi in phis]
+        return [phi for _, phi in phis] + [flag for _, flag in flags]
 
     def for_(self, node):
         if not isinstance(node.target, gast.Name):

@@ -498,10 +498,28 @@ def test_a_name_read_where_a_path_left_it_unbound_raises_as_python(
         s2sad.jvp(lambda x: f(x, *args[1:]), (args[0],), (1.0,))
 
 
+def _none_bound_in_a_loop(x):
+    i = 0
+    while i < 3:
+        cache = None  # (None is a value: the name is bound)
+        i += 1
+    return x * 5.0 if cache is None else x
+
+
+def _none_bound_on_one_branch(x, flag):
+    if flag:
+        y = None
+    with contextlib.nullcontext() as unused:  # (`as` binds None)
+        z = x * 3.0
+    return z * 2.0 if y is None and unused is None else x
+
+
 def test_a_name_bound_on_the_path_taken_is_read():
     for f, args in ((_binds_on_one_branch, (1.5, True)),
                     (_reads_what_a_loop_that_did_not_run_binds, (1.5, 3)),
-                    (_reads_the_last_iterations_value, (1.5, 4))):
+                    (_reads_the_last_iterations_value, (1.5, 4)),
+                    (_none_bound_in_a_loop, (1.5,)),
+                    (_none_bound_on_one_branch, (1.5, True))):
         value, gradient = s2sad.value_and_grad(f)(*args)
         assert value == f(*args)
         s2sad.check_grads(lambda x: f(x, *args[1:]), args[:1])
