@@ -215,20 +215,27 @@ def _restored(func, chains, updates):
     order, loops = _places(func)
     varied = analysis.varied(func, func.all_params)
     users = collections.defaultdict(list)
+    made = {}
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign):
             for operand in stmt.operands():
                 if isinstance(operand, ssa.Var):
                     users[operand.name].append(stmt)
+            if stmt.target is not None:
+                made[stmt.target] = stmt
     memo = {}
 
     def readers(name):
-        """The statements whose adjoints read the value of `name`."""
+        """The statements whose adjoints read the value of `name`: those
+        it is an operand of, and the one that made it where that one's
+        adjoint reads its own result (`-z / y` of `z = c / y`)."""
         if name not in memo:
             memo[name] = []  # (a cycle through a loop adds nothing)
             found = []
             for stmt in users[name]:
                 found += _reads_value(stmt, name, varied, readers)
+            if name in made and _reads_own_value(made[name], varied):
+                found.append(made[name])
             memo[name] = found
         return memo[name]
 
@@ -301,6 +308,24 @@ def _places(func):
                     place(block, inner)
     place(func.body, frozenset())
     return order, loops
+
+
+def _reads_own_value(stmt, varied):
+    """Does the adjoint of `stmt`, a differentiated statement, read the
+    value it made (a quotient, a power of a constant: its rule's template
+    reads its output)? A call with no rule (a function of the user's,
+    whose backward sweep may hold what it returned): taken to."""
+    if stmt.target not in varied or stmt.fn in _SHAPE_ONLY or \
+            ssa.makes_view(stmt.fn) or isinstance(stmt.fn, ssa.Method) and \
+            stmt.fn.name in _FRESH_METHODS:
+        return False
+    rule = analysis.rule_of(stmt)
+    if rule is None:
+        return stmt.fn not in _FRESH  # (the operators have rules)
+    if not rule.differentiable:
+        return False
+    tmpl = rule.template("adjoint", len(stmt.args)) or rule.partials
+    return tmpl is None or tmpl.reads_output
 
 
 def _reads_value(stmt, name, varied, readers):

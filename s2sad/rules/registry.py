@@ -189,6 +189,19 @@ class Template:
             check(self)
 
     @property
+    def reads_output(self):
+        """Does the body read the value of its first parameter, the
+        output (`-z / y` of `truediv(z, x, y)`), not only its adjoint
+        `d[z]`?"""
+        output = self.params[0] if self.params else None
+        inside_d = {id(n.slice) for n in gast.walk(gast.Module(
+            body=self.body, type_ignores=[])) if _is_d(n)}
+        return any(isinstance(n, gast.Name) and n.id == output and
+                   id(n) not in inside_d
+                   for n in gast.walk(gast.Module(body=self.body,
+                                                  type_ignores=[])))
+
+    @property
     def assigned(self):
         """The names its body assigns (its locals), found once per body (a
         copy of the template may be given another)."""
