@@ -406,9 +406,22 @@ class _Comprehensions:
                                0)]), node), before)
 
     def builtin_reversed(self, node, before):
+        """reversed(xs) -> xs[::-1]: a copy of a list where Python's
+        iterator reads the list as it goes, so refused where the function
+        changes xs in place (its changes would not be seen)."""
         if len(node.args) != 1 or node.keywords:
             return node
-        return gast.Subscript(node.args[0], gast.Slice(None, None, _const(-1)),
+        seq = node.args[0]
+        if isinstance(seq, gast.Name) and seq.id in {
+                name for name, _ in changes(self.source.tree)}:
+            raise self.source.error(
+                errors.UnsupportedSyntaxError, node,
+                f"`reversed({seq.id})` of `{seq.id}`, which the function "
+                f"changes in place: Python's iterator reads it as it goes, "
+                f"and s2sad reads it where `reversed` is called; iterate "
+                f"indices (`for i in range(len({seq.id}) - 1, -1, -1): v = "
+                f"{seq.id}[i]`) or a copy (`reversed(list({seq.id}))`)")
+        return gast.Subscript(seq, gast.Slice(None, None, _const(-1)),
                               gast.Load())
 
     def builtin_max(self, node, before, which="max"):

@@ -407,6 +407,15 @@ def _iterates_what_it_changes_and_rebinds(x):
     return xs[0]
 
 
+def _reverses_what_it_changes(x):
+    xs = [x, 2.0 * x, 3.0 * x]
+    s = 0.0
+    for v in reversed(xs):
+        s = s * 0.5 + v
+        xs[0] = xs[0] + v
+    return s
+
+
 def _deletes_a_slice(x):
     xs = [x, x]
     del xs[1:]
@@ -430,6 +439,8 @@ def _generator_in_a_condition(x):
     (_assigns_global, "global SCALE", "global name `SCALE`"),
     (_iterates_what_it_changes_and_rebinds, "for v in xs",
      "both changes `xs`"),
+    (_reverses_what_it_changes, "for v in reversed(xs)",
+     "which the function changes in place"),
     (_deletes_a_slice, "del xs", "`del` is supported for"),
     (_three_argument_pow, "return pow(", "`pow` with a modulus"),
     (_max_with_default, "return max(", "`default=`"),
