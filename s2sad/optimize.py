@@ -248,6 +248,10 @@ def _sign_out(node):
     return None
 
 
+def _is_true(node):
+    return isinstance(node, gast.Constant) and node.value is True
+
+
 def _is_number(node, value=None):
     ok = (isinstance(node, gast.Constant) and type(node.value) in (int, float))
     return ok and (value is None or node.value == value)
@@ -797,6 +801,15 @@ class _Passes:
         body = loop.body
         for stmt in list(body):
             carried, call = _target(stmt), getattr(stmt, "value", None)
+            outer = None
+            if self.is_runtime_call(call, "getitem_adjoints") and \
+                    call.args and self.is_runtime_call(
+                        call.args[0], "setitem") and any(
+                    k.arg == "owned" and _is_true(k.value)
+                    for k in call.keywords):
+                # `p = getitem_adjoints(setitem(b, index, 0.0), x, h, at,
+                # owned=True)`: the clear, then h added into what it gives
+                outer, call = call, call.args[0]
             if carried not in self.derivative_names or not \
                     self.is_runtime_call(call, "setitem") or \
                     len(call.args) != 3 or call.keywords or not isinstance(
@@ -821,14 +834,15 @@ class _Passes:
                 reads += items
                 last = max(last, k)
             moved = body[at + 1:last + 1]
+            read = set(_names(outer if outer is not None else index,
+                              gast.Load)) - {b}
             if reads != loads[b] or any(set(_names(
-                    other, gast.Store)) & set(_names(index, gast.Load))
-                    for other in moved):
+                    other, gast.Store)) & read for other in moved):
                 continue
             body.remove(stmt)  # after the items it reads
             body.insert(last, stmt)
-            stmt.value.func.attr = "cleared"
-            stmt.value.args = stmt.value.args[:2]
+            call.func.attr = "cleared"
+            call.args = call.args[:2]
             owned.append(carried)
         return owned
 
