@@ -2336,6 +2336,10 @@ def _may_give_back(fn):
             "numpy.random" or isinstance(getattr(fn, "__self__", None),
                                          np.random.Generator):
         return False
+    if isinstance(getattr(fn, "__self__", None), np.ndarray) and getattr(
+            fn, "__name__", None) in _FRESH_METHODS:
+        return False  # (a module-level array's `BASE.copy()`: a new one,
+        # as the method of a value of the function's own is)
     if isinstance(fn, np.ufunc) or not callable(fn) or isinstance(
             fn, type) or _is_user_function(fn):
         return False  # (a ufunc without `out`, a class: a new value; the

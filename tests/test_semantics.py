@@ -2107,3 +2107,25 @@ def test_a_copy_one_branch_made_is_not_checked_on_the_other():
     for first in (0.5, 2.0):
         exact(reversed_in_one_branch_then_updated,
               np.array([0.3, first, -1.0]), np.array([1.0, 2.0, 3.0]))
+
+
+TEMPLATE = np.array([0.5, 0.25, 0.125])
+
+
+def _fills_a_copy_of_a_module_array(s):
+    c = TEMPLATE.copy()
+    c[0] = s
+    d = TEMPLATE.astype(float)
+    d *= s
+    return np.sum(c * c) + np.sum(d)
+
+
+def test_a_copy_of_a_module_level_array_is_the_function_s_own():
+    # `TEMPLATE.copy()` (and `.astype`) is a new array, as `np.copy` is
+    # (outside attack: refused as "would also change what copy returned")
+    kept = TEMPLATE.copy()
+    value, gradient = s2sad.value_and_grad(_fills_a_copy_of_a_module_array)(
+        2.0)
+    assert value == _fills_a_copy_of_a_module_array(2.0)
+    s2sad.check_grads(_fills_a_copy_of_a_module_array, (2.0,))
+    np.testing.assert_array_equal(TEMPLATE, kept)
