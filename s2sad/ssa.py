@@ -474,6 +474,7 @@ class _Lowering:
                       callee=self.runtime_call("check_distinct"), node=tree)
             copies = self.out + copies
         body[:0] = copies
+        self.drop_unread_flags(body)
         function = Function(tree.name, params, body, self.source, self.namer,
                             tree.args, everything, self.imports)
         function.argument_updates = self.argument_updates
@@ -1157,6 +1158,33 @@ class _Lowering:
                 f"cannot access local variable '{name}' where it is not "
                 "associated with a value")))], (),
             self.runtime_call("check_bound"), node))
+
+    def drop_unread_flags(self, body):
+        """Take out of `body` the flag phis (`flag_phi`) that no check
+        reads, through the flags it reads: a name no path reads unbound
+        needs none."""
+        flags = {flag.name for flag in self.unbound.values()
+                 if isinstance(flag, Var)}
+        if not flags:
+            return
+        phis = {phi.target: phi for stmt in walk(body)
+                for phi in getattr(stmt, "phis", ()) if phi.target in flags}
+        needed = [stmt.args[0].name for stmt in walk(body)
+                  if isinstance(stmt, Assign) and
+                  stmt.fn is runtime.check_bound and
+                  isinstance(stmt.args[0], Var)]
+        read = set()
+        while needed:
+            name = needed.pop()
+            if name in read or name not in phis:
+                continue
+            read.add(name)
+            needed += [o.name for o in (phis[name].left, phis[name].right)
+                       if isinstance(o, Var)]
+        for stmt in walk(body):
+            if getattr(stmt, "phis", None):
+                stmt.phis = [phi for phi in stmt.phis
+                             if phi.target not in flags or phi.target in read]
 
     def bound_flag(self, operand):
         """The operand that is True where `operand` (a phi's) is bound."""
