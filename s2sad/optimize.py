@@ -1976,26 +1976,40 @@ def freed_at_top_level(body, kept):
         if isinstance(stmt, gast.Assign):
             for name in _names(stmt, gast.Store):
                 bound.setdefault(name, i)
-    pieces, k, code, after_comment = [], 0, False, False
-    for stmt in body:
-        comment = codegen.is_comment(stmt)
-        loop = isinstance(stmt, (gast.For, gast.While))
-        k += (comment and code) or (loop and not after_comment)
-        code, after_comment = code or not comment, comment
-        pieces.append(k)
-    ends = {}  # piece -> the index of its last statement
-    for i, piece in enumerate(pieces):
-        ends[piece] = i
+    ends = _piece_ends(body, loops=True)
+    freed = collections.defaultdict(list)
+    for name, i in _last_reads(body).items():
+        if ends[i] < ends[-1] and name not in kept and (
+                bound.get(name, len(body)) <= ends[i]):
+            freed[ends[i]].append(name)
+    return freed
+
+
+def _piece_ends(body, loops=False):
+    """For each statement of `body`, the index of the last statement of
+    its piece: the body is cut before each comment that follows code (the
+    forward sweep, the adjoint of one line) and, with `loops`, before each
+    loop not under a comment of its own."""
+    comments = [codegen.is_comment(stmt) for stmt in body]
+    starts = [i for i, stmt in enumerate(body) if i and not comments[i - 1]
+              and (comments[i] or loops and isinstance(stmt, (
+                  gast.For, gast.While)))]
+    ends, end = [0] * len(body), len(body) - 1
+    for i in range(len(body) - 1, -1, -1):
+        ends[i] = end
+        if starts and starts[-1] == i:
+            starts.pop()
+            end = i - 1
+    return ends
+
+
+def _last_reads(body):
+    """name -> the index of the statement of `body` that reads it last."""
     last = {}
     for i, stmt in enumerate(body):
         for name in _names(stmt, gast.Load):
-            last[name] = pieces[i]
-    freed = collections.defaultdict(list)
-    for name, piece in last.items():
-        if piece < pieces[-1] and name not in kept and (
-                bound.get(name, len(body)) <= ends[piece]):
-            freed[ends[piece]].append(name)
-    return freed
+            last[name] = i
+    return last
 
 
 def _freed_each_iteration(body, stores, loads, kept):
@@ -2017,16 +2031,7 @@ def _freed_each_iteration(body, stores, loads, kept):
              n not in early and read[n] and read[n] == loads[n]]
     # at the end of the piece of the body (the adjoint of one line) that
     # reads them last; those of the last piece at the end of the body
-    ends, end = {}, len(body) - 1
-    for i in range(len(body) - 1, -1, -1):
-        ends[i] = end
-        if codegen.is_comment(body[i]) and i and not codegen.is_comment(
-                body[i - 1]):
-            end = i - 1
-    last = {}
-    for i, stmt in enumerate(body):
-        for name in _names(stmt, gast.Load):
-            last[name] = i
+    ends, last = _piece_ends(body), _last_reads(body)
     freed = collections.defaultdict(list)
     for name in names:
         freed[ends[last[name]]].append(name)

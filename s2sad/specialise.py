@@ -1638,8 +1638,9 @@ def _spread_lazily(stmts, specialiser):
     """Each `t = runtime.unreduce(g, x, ...)` (the adjoint of a sum: g
     spread over x's shape), or its negation, whose t is only an operand of
     `+`, `-`, `*` or `/` with a value that gives the result x's shape
-    anyway, made g with the axes the sum took put back (as `runtime.expand_reduced`): NumPy
-    then broadcasts it, to the same values, without the copy. How many."""
+    anyway, made g with the axes the sum took put back (as
+    `runtime.expand_reduced`): NumPy then broadcasts it, to the same
+    values, without the copy. How many."""
     parents, stores = {}, collections.Counter()
     loads = collections.defaultdict(list)
     for node in (n for stmt in stmts for n in ast.walk(stmt)):
@@ -1845,7 +1846,7 @@ def _numbers_apart(stmts, specialiser, tapes):
             if isinstance(stmt, ast.Assign) and isinstance(
                 stmt.targets[0], ast.Name) and stmt.targets[0].id in tapes}
     for tape in sorted(set(pushes) & set(made)):
-        apart = []  # (push, its pop, kind)
+        apart = []  # (push, its pop)
         for push in pushes[tape]:
             item = push.value.args[0]
             many = isinstance(item, ast.Tuple)
@@ -1858,14 +1859,14 @@ def _numbers_apart(stmts, specialiser, tapes):
                      for i in items}
             if all(isinstance(i, ast.Name) for i in items) and \
                     pop is not None and kinds == {"float64"}:
-                apart.append((push, pop, "float64"))
+                apart.append((push, pop))
         if not apart:
             continue
         alone = len(apart) == len(pushes[tape])
         numbers = tape if alone else specialiser.names.of(
             tape + "_numbers", None)
         specialiser.names.cells.pop(numbers, None)  # (a local, not a cell)
-        for push, pop, kind in apart:
+        for push, pop in apart:
             push.value.func.value = ast.Name(numbers, ast.Load())
             pop.value.func.value = ast.Name(numbers, ast.Load())
             item = push.value.args[0]
@@ -1874,7 +1875,7 @@ def _numbers_apart(stmts, specialiser, tapes):
                 pop.value = _located(specialiser.parsed(
                     f"runtime.float64s_popped(T, {len(item.elts)})",
                     T=pop.value.func.value), pop)
-            elif kind == "float64":
+            else:
                 pop.value = _located(specialiser.parsed(
                     "np.float64(P)", P=pop.value), pop)
         make = stmts[made[tape]]

@@ -489,22 +489,16 @@ def test_numbers_a_loop_tapes_alone_are_kept_as_numbers(rng):
     fewer = (args[0], X[:3], y[:3])  # (another size: the general code)
     _same(g(*fewer), _general(kernel_loss, 0, *fewer))
 
-    g = s2sad.grad(diagonal_loss)
     args = (np.array([0.3, -0.2]), 4)
-    first = g(*args)
-    _same(g(*args), first)
-    _same(g(*args), _general(diagonal_loss, 0, *args))
-    assert "_tape = runtime.number_tape()" in g.specialised_source
-    np.testing.assert_allclose(first, _numeric(diagonal_loss, args, 0),
-                               rtol=1e-6, atol=1e-8)
-
-    g = s2sad.grad(diagonal_products)
-    first = g(*args)
-    _same(g(*args), first)
-    _same(g(*args), _general(diagonal_products, 0, *args))
-    assert "runtime.float64s_popped(_tape, 2)" in g.specialised_source
-    np.testing.assert_allclose(first, _numeric(diagonal_products, args, 0),
-                               rtol=1e-6, atol=1e-8)
+    for f, shown in ((diagonal_loss, "_tape = runtime.number_tape()"),
+                     (diagonal_products, "runtime.float64s_popped(_tape, 2)")):
+        g = s2sad.grad(f)
+        first = g(*args)
+        _same(g(*args), first)
+        _same(g(*args), _general(f, 0, *args))
+        assert shown in g.specialised_source
+        np.testing.assert_allclose(first, _numeric(f, args, 0), rtol=1e-6,
+                                   atol=1e-8)
 
 
 def test_a_closure_s_number_rebound_is_seen():
