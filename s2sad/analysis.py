@@ -286,6 +286,52 @@ class Number(str):
         return str(self)
 
 
+class Real(Number):
+    """A parameter not differentiated that a float variant takes to be a
+    real number, a Python int or float (or NumPy's int64 or float64: the
+    guard checks this, `runtime.is_real`), as what it computes from it
+    reaches the derivative: a step `h = T / n` of a step count."""
+
+
+def real_numbers(func, params, needed, assume=()):
+    """Which of `params` to take for real numbers (`Real`) in a float
+    variant: those whose values reach the names `needed` (the operands of
+    the derivative's statements) through what gives numbers of numbers
+    (arithmetic, `math`), each of whose reads then gives a number or a
+    range (`range(n)`) or is a test, given the parameters `assume`."""
+    sources = {}  # name -> the names its statement reads
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+            sources[stmt.target] = [o.name for o in stmt.operands()
+                                    if isinstance(o, ssa.Var)]
+    reaching, todo = set(needed), list(needed)
+    while todo:
+        for name in sources.get(todo.pop(), ()):
+            if name not in reaching:
+                reaching.add(name)
+                todo.append(name)
+    taken = {p for p in params if p in reaching}
+    while taken:
+        scalars = known_scalars(func, tuple(assume) + tuple(
+            Number(p) for p in taken))
+        dropped = set()
+        for stmt in ssa.walk(func.body):
+            if isinstance(stmt, ssa.Assign):
+                if stmt.target in scalars or stmt.fn is range and \
+                        not stmt.kwargs:
+                    continue
+                dropped |= {o.name for o in stmt.operands()
+                            if isinstance(o, ssa.Var) and o.name in taken}
+            elif not isinstance(stmt, (ssa.If, ssa.While)):
+                dropped |= {o.name for o in (getattr(stmt, "iter", None),
+                                             getattr(stmt, "value", None))
+                            if isinstance(o, ssa.Var) and o.name in taken}
+        if not dropped:
+            break
+        taken -= dropped
+    return tuple(Real(p) for p in params if p in taken)
+
+
 def deciding_only(func, param):
     """Is `param` read only by arithmetic and comparisons whose values
     reach nothing but the tests of `if`s and `while`s (`if t > t_stop:`)?"""

@@ -1978,6 +1978,15 @@ def as_float(g):
     return g if foreign(g) else float(g)
 
 
+def is_real(x):
+    """Is x a real number a float variant takes for a parameter it does
+    not differentiate (`analysis.Real`): a Python int or float, or a NumPy
+    int64 or float64?"""
+    cls = x.__class__
+    return cls is float or cls is int or cls is np.float64 or \
+        cls is np.int64
+
+
 def is_number(x):
     """Is x a number, Python's or NumPy's (reading it computes nothing, and
     gives the same each time: not a subclass with comparisons of its

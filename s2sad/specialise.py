@@ -91,7 +91,8 @@ _FLOAT64 = Fact("float64", (), np.dtype(float))
 _INT = Fact("int", (), None)
 _F8 = np.dtype(np.float64)
 _NOTHING = Fact("nothing", (), None)  # (a tape before its first append)
-_CLASSES = {"array": _NDARRAY, "float": float, "float64": np.float64}
+_CLASSES = {"array": _NDARRAY, "float": float, "float64": np.float64,
+            "int": int}
 
 # the ways of `matmul_adjoint_a` and `matmul_adjoint_b` (see runtime) for
 # float64 operands of these ranks, as (rank of a, rank of b) -> expression
@@ -133,6 +134,8 @@ def fact_of(value):
         return _FLOAT
     if cls is np.float64:
         return _FLOAT64
+    if cls is int:  # (a step count, an index: not a bool, a class of its own)
+        return _INT
     return None
 
 
@@ -204,8 +207,6 @@ def _fact_of_result(value):
     """fact_of, for what an operation made (ints, tuples and lists of
     arrays too)."""
     found = fact_of(value)
-    if found is None and value.__class__ is int:
-        return _INT
     if value.__class__ is runtime.Like:
         return Fact("like", value.shape, value.dtype)
     if found is None and (value.__class__ in (tuple, list) or (
@@ -340,7 +341,7 @@ class _Specialiser:
         if value.__class__ in (float, np.float64, int):
             # a module-level number (a model's constant) or a closure's:
             # the guard checks its kind, as it may be bound to another one
-            fact = fact_of(value) or _INT
+            fact = fact_of(value)
             self.globals_read[node.id] = fact
             return node, fact, set()
         return node, None, None
@@ -402,14 +403,16 @@ class _Specialiser:
             return None if found is None else not found
         if isinstance(test, ast.Call) and len(test.args) == 1 and \
                 not test.keywords and self.resolve(test.func) in (
-                    runtime.numpy_floats, runtime.is_number):
+                    runtime.numpy_floats, runtime.is_number,
+                    runtime.is_real):
             # (the float variant's tests of its inputs' classes)
-            values = test.args[0].elts if self.resolve(
-                test.func) is runtime.numpy_floats and isinstance(
+            floats = self.resolve(test.func) is runtime.numpy_floats
+            values = test.args[0].elts if floats and isinstance(
                 test.args[0], ast.Tuple) else test.args
             kinds = [getattr(self.facts.get(getattr(v, "id", None)), "kind",
                              None) for v in values]
-            if all(k in ("float", "float64") for k in kinds):
+            if all(k in ("float", "float64") or k == "int" and not floats
+                   for k in kinds):
                 return True
             return False if "array" in kinds else None
         if isinstance(test, ast.Name) and test.id in self.facts:
@@ -710,8 +713,8 @@ class _Specialiser:
 
     def helper_shape(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
-        if x is None or x.kind not in ("array", "float64"):
-            return None
+        if x is None or x.kind not in ("array", "float64", "float", "int"):
+            return None  # (a Python number's is `()`, as `shape` gives it)
         return node, Fact("shape", x.shape, None), set()
 
     def helper_unbroadcast_to(self, node):
@@ -2004,8 +2007,7 @@ def _guard(definition, facts, numbers, names, reach, first, general):
     and the module-level `numbers` read."""
     tests = []
     for param, fact in list(facts.items()) + list(numbers.items()):
-        cls = {"array": _NDARRAY, "float": float, "float64": np.float64,
-               "int": int}[fact.kind]
+        cls = _CLASSES[fact.kind]
         test = f"{param}.__class__ is {reach(cls, cls.__name__)}"
         if fact.kind == "array":
             dtype = names.of(f"{fact.dtype.name}_dtype", fact.dtype)

@@ -257,6 +257,12 @@ class Function:
             arguments.vararg is not None else None
 
     @property
+    def positional(self):
+        """Does the signature have only positional parameters (some with
+        defaults, perhaps): may a call pass each of them by position?"""
+        return self.all_params == self.params
+
+    @property
     def plain(self):
         """Does the signature have only positional parameters, no defaults?"""
         return self.all_params == self.params and not (

@@ -960,7 +960,9 @@ class Transform:
         call on numbers, see `analysis.ON_NUMBERS`)."""
         complex_values = analysis.uses_complex(self.func, True) if \
             identities else self.complex  # (a kernel's inputs are real)
-        if complex_values or not self.func.plain or generated is not None \
+        # (a compiled kernel's signature has no defaults)
+        simple = self.func.plain if identities else self.func.positional
+        if complex_values or not simple or generated is not None \
                 and (not generated.runtime_checks or self.callees) or \
                 not analysis.is_elementwise_program(
                 self.func, self.active, self.returned_tuples(), identities):
@@ -981,16 +983,23 @@ class Transform:
                 if isinstance(o, ssa.Var) and o.name not in used:
                     used.add(o.name)
                     todo.append(o.name)
-        floats = tuple(p for p in self.func.params
-                       if p in used or p in self.wrt)
+        wrt = tuple(p for p in self.func.params if p in self.wrt)
         vectors = tuple(analysis.Vector(p) for p in self.func.params
-                        if p not in floats and analysis.indexed_only(
-                            self.func, p))
+                        if p not in wrt and p not in used and
+                        analysis.indexed_only(self.func, p))
+        # (the parameters not differentiated that the derivative reads, or
+        # what it reads is computed from, `h = T / n`: ints or floats; else
+        # floats, those it reads)
+        reals = analysis.real_numbers(self.func, [
+            p for p in self.func.params if p not in wrt and
+            p not in vectors], used, wrt + vectors)
+        floats = wrt + tuple(p for p in self.func.params if p in used and
+                             p not in wrt and p not in reals)
         # (a threshold `if t > t_stop:` is then a test on Python values,
         # computed again in the backward sweep, not taped as a bool)
-        return floats + vectors + tuple(
+        return floats + reals + vectors + tuple(
             analysis.Number(p) for p in self.func.params
-            if p not in floats and p not in vectors and
+            if p not in floats and p not in vectors and p not in reals and
             analysis.deciding_only(self.func, p))
 
     def guard(self, tangents=()):
@@ -1003,10 +1012,13 @@ class Transform:
                                                gast.Load()), [gast.IsNot()],
                                 [cls])
 
-        def test(p, arrays):
+        def test(p, arrays, numpy_kinds=False):
+            if isinstance(p, analysis.Real) and not numpy_kinds:
+                return gast.BoolOp(gast.And(), [
+                    is_not(p, self.builtin(c)) for c in ("float", "int")])
             if isinstance(p, (analysis.Vector, analysis.Number)):
                 kind = "is_vector" if isinstance(p, analysis.Vector) else \
-                    "is_number"
+                    "is_real" if isinstance(p, analysis.Real) else "is_number"
                 return gast.UnaryOp(gast.Not(), self.runtime_call(
                     kind, [load(p.name)]))
             if not arrays:
@@ -1046,7 +1058,7 @@ class Transform:
         not_numpy_kinds = any_of([gast.UnaryOp(gast.Not(), self.runtime_call(
             "numpy_floats", [gast.Tuple([load(p) for p in floats],
                                         gast.Load())]))] + [
-            test(p, False) for p in checked if type(p) is not str] + [
+            test(p, False, True) for p in checked if type(p) is not str] + [
             test(p, True) for p in self.assume_arrays])
         return [
             ssa.assign(self.numpy_floats, gast.Constant(False, None)),

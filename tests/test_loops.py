@@ -494,3 +494,61 @@ def test_numbers_written_into_arrays_keep_the_number_path():
             filled_paths, argnums=(0, 1), optimize=False)(1.0, 0.3, Z)):
         assert g == pytest.approx(h, rel=1e-13)
     s2sad.check_grads(filled_paths, (1.0, 0.3, Z), argnums=(0, 1))
+
+
+GRAVITY = 9.81  # (a module-level constant, as a model's)
+
+
+def euler_pendulum(theta, n, t_end=2.0):
+    h = t_end / n  # (a step from an int step count)
+    omega = 0.0
+    for _ in range(n):
+        theta, omega = theta + h * omega, omega - h * GRAVITY * math.sin(
+            theta)
+    return theta
+
+
+def scaled_by_count(x, n):
+    return x * n + n * n / 2  # (an int read by the derivative's statements)
+
+
+def counts_an_array(x, n):
+    h = 1.0 / n
+    buffer = np.zeros(n)  # (here n may only be a size: not taken for one)
+    for i in range(n):
+        x = x + h * math.sin(x)
+        buffer[i] = x
+    return x + np.sum(buffer)
+
+
+@pytest.mark.parametrize("f, args", [
+    (euler_pendulum, (0.6, 40)), (scaled_by_count, (1.5, 3)),
+    (counts_an_array, (0.4, 12))])
+def test_an_int_the_derivative_reads_keeps_the_number_path(f, args):
+    # a step count (or any int not differentiated) that reaches what the
+    # derivative reads through arithmetic is a real number the guard
+    # checks (Python's int or float, NumPy's int64 or float64): the loop
+    # tapes numbers and adds no unbroadcasting; other kinds take the
+    # general version, which gives the same
+    grad = s2sad.grad(f)
+    first = grad.source.split("\ndef ")[0]
+    x, n = args
+    if f is counts_an_array:
+        assert "(n.__class__" not in first  # (n is not only a number)
+    else:
+        assert "n.__class__ is not float and n.__class__ is not int" in first
+        assert "runtime.shape(" not in first and "unbroadcast" not in first
+    plain = s2sad.grad(f, optimize=False)
+    expected = plain(np.array(x), n)
+    for given in [(x, n), (x, np.int64(n)), (np.float64(x), n),
+                  (x, np.array(n)), (np.array(x), n)]:
+        got = grad(*given)
+        assert got == pytest.approx(float(expected), rel=1e-13)
+        assert type(got) is type(given[0]) if not isinstance(
+            given[0], np.ndarray) else got.shape == ()
+    s2sad.check_grads(f, args, argnums=0)
+    if f is scaled_by_count:
+        assert grad(1.5, 3) == 3.0 and type(grad(1.5, 3)) is float
+    if f is euler_pendulum:  # (a default taken, or given by keyword)
+        assert grad(x, n, t_end=3.0) == pytest.approx(
+            float(plain(np.array(x), n, 3)), rel=1e-13)
