@@ -79,7 +79,8 @@ def worth(function):
 
 # a value's kind: "array" (a NumPy array, of `shape` and `dtype`), "like"
 # (a runtime.Like: what a tape keeps of such an array), "float"
-# (a Python float), "float64" (a NumPy float64), "int" (a Python int),
+# (a Python float), "float64" (a NumPy float64), "number" (either: a sum
+# begun at 0.0 that a loop adds float64s to), "int" (a Python int),
 # "shape" (an array's shape, a tuple of ints), "tuple", "list" and
 # "objects" (a list's adjoint, an object array; their `value` is the tuple
 # of their items' facts), "range"; `value`: a number's, where the guard
@@ -88,9 +89,11 @@ Fact = collections.namedtuple("Fact", "kind shape dtype value",
                               defaults=(None,))
 _FLOAT = Fact("float", (), np.dtype(float))
 _FLOAT64 = Fact("float64", (), np.dtype(float))
+_NUMBER = Fact("number", (), np.dtype(float))
 _INT = Fact("int", (), None)
 _F8 = np.dtype(np.float64)
 _NOTHING = Fact("nothing", (), None)  # (a tape before its first append)
+_NUMBERS = ("float", "float64", "number")
 _CLASSES = {"array": _NDARRAY, "float": float, "float64": np.float64,
             "int": int}
 
@@ -155,7 +158,8 @@ def _stand_in(fact):
     if fact.kind in ("array", "like"):
         array = np.broadcast_to(np.ones((), fact.dtype), fact.shape)
         return array if fact.kind == "array" else runtime.Like(array)
-    return {"float": 1.0, "float64": np.float64(1.0), "int": 1}[fact.kind]
+    return {"float": 1.0, "float64": np.float64(1.0), "int": 1,
+            "number": 1.0}[fact.kind]
 
 
 def _exact(fact):
@@ -185,6 +189,14 @@ def _result(compute, facts):
     running it on stand-ins (None where it fails or makes another kind)."""
     if not all(map(_known, facts)):
         return None
+    if any(f.kind in ("tuple", "list", "objects") and _holds_number(f)
+           for f in facts):
+        return None  # (each kind of each number would have to be tried)
+    if any(f.kind == "number" for f in facts):  # (what both kinds give)
+        return _joined([_result(compute, [f._replace(kind=kind) if
+                                          f.kind == "number" else f
+                                          for f in facts])
+                        for kind in ("float", "float64")])
     try:  # (NumPy's errors and warnings ignored: see `_specialised`)
         value = compute(*[_stand_in(f) for f in facts])
     except Exception:  # (the program raises there: the helper decides)
@@ -194,6 +206,13 @@ def _result(compute, facts):
             all(map(_valued, facts)):
         return found._replace(value=value)  # (known: of lengths, constants)
     return found
+
+
+def _holds_number(fact):
+    """Is the fact a number's, or of a container holding one?"""
+    if fact.kind in ("tuple", "list", "objects"):
+        return any(map(_holds_number, fact.value))
+    return fact.kind == "number"
 
 
 def _valued(fact):
@@ -221,8 +240,12 @@ def _fact_of_result(value):
 
 def _joined(facts):
     """The fact every one of `facts` (of the paths that reach a point)
-    agrees on: their own, or without a value they differ in, or None."""
+    agrees on: their own, or without a value they differ in, or a number
+    where some are Python floats and some NumPy float64s, or None."""
     first = facts[0]
+    if None not in facts and len({f.kind for f in facts}) > 1 and all(
+            f.kind in _NUMBERS for f in facts):
+        return _NUMBER
     if first is not None and first.kind in ("tuple", "list", "objects") \
             and any(f != first for f in facts):
         if any(f is None or f.kind != first.kind or
@@ -411,7 +434,7 @@ class _Specialiser:
                 test.args[0], ast.Tuple) else test.args
             kinds = [getattr(self.facts.get(getattr(v, "id", None)), "kind",
                              None) for v in values]
-            if all(k in ("float", "float64") or k == "int" and not floats
+            if all(k in _NUMBERS or k == "int" and not floats
                    for k in kinds):
                 return True
             return False if "array" in kinds else None
@@ -700,8 +723,8 @@ class _Specialiser:
             if gf.shape == xf.shape:  # (as the helper returns it)
                 return g, gf, self.origin(g)
             return self.summed(node, g, gf, xf.shape)  # (a new array)
-        if gf.kind == "float" or gf.kind == "float64" and xf.kind in (
-                "float", "float64"):
+        if gf.kind == "float" or gf.kind in _NUMBERS and xf.kind in \
+                _NUMBERS:
             return g, gf, set()  # (a number, given back)
         if gf.kind == "array" and gf.dtype == _F8 and xf.kind in (
                 "float", "float64"):  # (summed into a Python float)
@@ -713,7 +736,7 @@ class _Specialiser:
 
     def helper_shape(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
-        if x is None or x.kind not in ("array", "float64", "float", "int"):
+        if x is None or x.kind not in ("array", "int") + _NUMBERS:
             return None  # (a Python number's is `()`, as `shape` gives it)
         return node, Fact("shape", x.shape, None), set()
 
@@ -722,7 +745,7 @@ class _Specialiser:
             return None
         g, shape = self.fact(node.args[0]), _exact(self.fact(node.args[1]))
         if g is None or shape.__class__ is not tuple or \
-                g.kind not in ("array", "float", "float64"):
+                g.kind not in ("array",) + _NUMBERS:
             return None
         if g.kind == "float" or g.shape == shape:  # (given back)
             return node.args[0], g, self.origin(node.args[0])
@@ -1123,7 +1146,7 @@ class _Specialiser:
         """The seed of an output that is a number: 1 of its kind (the call
         stays)."""
         y = self.fact(node.args[0]) if node.args else None
-        if y is None or y.kind not in ("float", "float64"):
+        if y is None or y.kind not in _NUMBERS:
             return None
         return node, y._replace(value=None), set()
 

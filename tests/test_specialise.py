@@ -217,7 +217,8 @@ def test_code_on_numbers_is_specialised_past_its_own_check():
 
 @pytest.mark.parametrize("value, fact", [
     (np.ones((2, 3)), ("array", (2, 3))), (1.5, ("float", ())),
-    (np.float64(1.5), ("float64", ())), (np.ones(3, ">f8"), None),
+    (np.float64(1.5), ("float64", ())), (3, ("int", ())), (True, None),
+    (np.int64(3), None), (np.ones(3, ">f8"), None),
     ([1.0], None), (np.ones(2, dtype=object), None)])
 def test_facts_of_arguments(value, fact):
     found = specialise.fact_of(value)
@@ -606,3 +607,32 @@ def test_the_specialised_source_is_the_code_that_runs(f, args):
     shown = g.specialised_source
     ast.parse(shown)
     assert "unbroadcast(" not in shown and "numpy_floats(" not in shown
+
+
+def smoothed_loss(w, X, n):
+    h = 1.0 / n  # (an int step count)
+    total = 0.0  # (a Python float, to which the loop adds float64s)
+    for k in range(n):
+        total = total + h * np.sum(np.tanh(X @ w + k * h))
+    return total
+
+
+def test_an_int_argument_and_a_sum_begun_at_a_float_are_specialised(rng):
+    """An int argument is a fact the guard checks (`h = 1.0 / n` is then a
+    float), and a loop's sum that is a Python float on entry and a float64
+    after is a number: its adjoint's helpers are decided, and the backward
+    sweep keeps none; other kinds of n take the general code."""
+    args = (rng.normal(size=3), rng.normal(size=(5, 3)), 4)
+    g = s2sad.grad(smoothed_loss)
+    first = g(*args)
+    _same(g(*args), first)
+    _same(first, _general(smoothed_loss, 0, *args))
+    shown = g.specialised_source
+    assert "n.__class__ is int" in shown
+    backward = shown.split("reversed(")[1]
+    assert "unbroadcast" not in backward and "runtime.shape(" not in shown
+    np.testing.assert_allclose(first, _numeric(smoothed_loss, args, 0),
+                               rtol=1e-6, atol=1e-8)
+    for n in (np.int64(4), np.array(4), 3):
+        other = args[:2] + (n,)
+        _same(g(*other), _general(smoothed_loss, 0, *other))
