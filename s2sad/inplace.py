@@ -153,6 +153,8 @@ def update_in_place(func, mode):
             defs[stmt.target] = stmt
         for phi in getattr(stmt, "phis", ()):
             defs[phi.target] = phi
+    if mode == "reverse" and not func.source.generated:
+        _last_items_carried(func, defs)
     updates = [s for s in ssa.walk(func.body) if isinstance(s, ssa.Assign)
                and s.fn in (runtime.setitem, runtime.appended)
                and getattr(s, "unshared", False)
@@ -199,6 +201,52 @@ def update_in_place(func, mode):
         func, chains, [s for s in chosen if s.fn is runtime.setitem])
     func.body = _rewrite(func.body, {
         id(s): chains.find(s.target) in kept for s in chosen}, func.namer)
+
+
+def _last_items_carried(func, defs):
+    """`xs[-1]` of a list a loop appends to once an iteration (`xs = [x0]`
+    before it, then `xs.append(step(xs[-1]))`), read before the append or
+    after the loop: the item appended last, which the loop carries as a
+    value of its own (`last = phi(x0, v)`), so that no version of the
+    list is read in the loop but by its append, which may then run in
+    place (see `_read_after_appends`): a trajectory recorded so costs
+    O(steps), not O(steps^2)."""
+    order, loops = _places(func)
+    reads = collections.defaultdict(list)  # list name -> its `[-1]` reads
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.fn is operator.getitem \
+                and len(stmt.args) == 2 and isinstance(stmt.args[0], ssa.Var) \
+                and isinstance(stmt.args[1], ssa.Const) and \
+                type(stmt.args[1].value) is int and stmt.args[1].value == -1:
+            reads[stmt.args[0].name].append(stmt)
+    for loop in [s for s in ssa.walk(func.body)
+                 if isinstance(s, (ssa.For, ssa.While))]:
+        for phi in list(loop.phis):
+            append = defs.get(getattr(phi.right, "name", None))
+            entry = defs.get(getattr(phi.left, "name", None))
+            while isinstance(entry, ssa.Assign) and entry.fn is ssa.identity \
+                    and isinstance(entry.args[0], ssa.Var):
+                entry = defs.get(entry.args[0].name)
+            if not (phi.target in reads and isinstance(append, ssa.Assign)
+                    and append.fn is runtime.appended and not append.kwargs
+                    and any(s is append for s in loop.body) and
+                    append.args[0] == ssa.Var(phi.target) and
+                    isinstance(entry, ssa.Assign) and
+                    entry.fn is ssa.make_list and entry.args and
+                    not entry.spreads()):
+                continue
+            carried = []  # (in the loop before the append, or after it)
+            for read in reads[phi.target]:
+                inside = id(loop) in loops[id(read)]
+                if inside and order[id(read)] < order[id(append)] or \
+                        not inside and order[id(read)] > order[id(loop)]:
+                    carried.append(read)
+            if not carried:
+                continue
+            last = func.namer.fresh(f"{phi.target}_last")
+            loop.phis.append(ssa.Phi(last, entry.args[-1], append.args[1]))
+            for read in carried:
+                read.fn, read.args = ssa.identity, (ssa.Var(last),)
 
 
 def _restored(func, chains, updates):

@@ -2309,6 +2309,15 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
     if replaced and (_is_sequence(x) or isinstance(x, dict) or not all(
             map(is_basic_index, indices)) or np.shape(total) != np.shape(x)):
         total, replaced = setitem(total, indices[0], 0.0), False
+    if owned and total.__class__ is _ndarray and total.dtype.kind == "O" \
+            and x.__class__ in (list, tuple) and len(total) == len(x) and \
+            all(i.__class__ is int or i.__class__ is slice for i in indices):
+        # a list's items (or slices of them) read in a loop: each g added
+        # to its items' adjoints, in place (the sum of `getitem_adjoint`'s
+        # array of zeros would make each step O(len(x)))
+        for g, index in zip(gs, indices):
+            total[index] = total[index] + (zeros_like(x[index]) + g)
+        return total
     if _is_sequence(x) or isinstance(x, dict) or not all(
             map(is_basic_index, indices)):
         for g, index in zip(gs, indices):

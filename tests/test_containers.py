@@ -531,3 +531,123 @@ def test_a_list_times_a_count_given_as_an_argument_is_a_repetition():
     with pytest.raises(errors.UnsupportedSyntaxError,
                        match="not known to be an int"):
         s2sad.grad(repeated_by_a_product)(x, 1.5)
+
+
+def squares_summed_in_a_second_loop(x, n):
+    xs = []
+    for _ in range(n):
+        x = x + 0.01 * math.sin(x)
+        xs.append(x * x)
+    total = 0.0
+    for v in xs:  # (each item's adjoint added in the backward sweep)
+        total += v
+    return total
+
+
+def pairs_read_by_index(w, n):
+    history = [(w, 2.0 * w)]
+    for k in range(n):
+        a, b = history[-1]
+        history.append((np.tanh(a + 0.1 * b), a * b))
+    total = 0.0
+    for k in range(len(history)):
+        a, b = history[k]
+        total = total + np.sum(a * b)
+    return total + np.sum(history[1][0]) - np.sum(history[-1][1])
+
+
+def windows_of_a_list(x, n):
+    xs = [x * k for k in range(1, n + 1)]
+    total = 0.0
+    for k in range(n - 2):
+        total = total + sum(xs[k:k + 3]) * xs[k]
+    return total
+
+
+def _exact_and_as_unoptimised(f, args):
+    """The gradient in the first argument against central differences and
+    the unoptimised code's, and the value the function's."""
+    s2sad.check_grads(f, args, argnums=0)
+    value, g = s2sad.value_and_grad(f)(*args)
+    assert value == f(*args)
+    np.testing.assert_allclose(g, s2sad.grad(f, optimize=False)(*args),
+                               rtol=1e-13)
+
+
+@pytest.mark.parametrize("f, args", [
+    (squares_summed_in_a_second_loop, (0.3, 60)),
+    (pairs_read_by_index, (np.array([0.2, -0.4]), 12)),
+    (windows_of_a_list, (0.7, 9))])
+def test_items_of_a_list_read_in_a_loop(f, args):
+    # a list built in one loop and read item by item (or slice by slice) in
+    # another: the adjoint of each read is added to its items' adjoints in
+    # place, not by a sum with a list's worth of zeros each step
+    _exact_and_as_unoptimised(f, args)
+
+
+def test_the_adjoint_of_a_list_item_is_added_in_place_when_owned():
+    from s2sad import runtime
+    xs = [1.0, np.ones(2), (3.0, 4.0)]
+    total = runtime.zeros_like(xs)
+    for g, index in [(2.0, 0), (np.full(2, 0.5), 1), (2.0, 0),
+                     (runtime.sequence([1.0, -1.0]), 2),
+                     (runtime.sequence([1.0, np.ones(2)]), slice(0, 2))]:
+        expected = runtime.getitem_adjoints(total.copy(), xs, g, index)
+        same = runtime.getitem_adjoints(total, xs, g, index, owned=True)
+        assert same is total  # (written into, not made anew)
+        for a, b in zip(same, expected):
+            np.testing.assert_array_equal(np.asarray(a, dtype=object),
+                                          np.asarray(b, dtype=object))
+
+
+def trajectory_of_last_items(x, n):
+    xs = [x]
+    for _ in range(n):
+        xs.append(xs[-1] + 0.01 * math.sin(xs[-1]))
+    return xs[-1] + sum(xs) * 0.001
+
+
+def states_of_a_linear_map(s0, n):
+    A = np.array([[0.9, 0.2], [-0.3, 0.8]])
+    states = [s0, 0.5 * s0]  # (the last of several items)
+    for _ in range(n):
+        states.append(np.tanh(A @ states[-1]))
+    return np.sum(states[-1] ** 2) + sum(np.sum(s) for s in states)
+
+
+def pairs_of_a_while_loop(x, t_end):
+    history = [(x, 0.0)]
+    t = 0.0
+    while t < t_end:
+        position, velocity = history[-1]
+        history.append((position + 0.1 * velocity,
+                        velocity - 0.1 * math.sin(position)))
+        t += 0.1
+    position, velocity = history[-1]
+    return position * velocity + len(history)
+
+
+def last_item_after_the_append(x, n):
+    xs = [x, 2.0 * x]
+    for k in range(n):
+        xs.append(xs[-1] * xs[-2] * 0.5)
+        if xs[-1] > 10.0:  # (the new version read: no carry)
+            xs[-1] = xs[-1] / 10.0
+    return xs[-1]
+
+
+@pytest.mark.parametrize("f, args", [
+    (trajectory_of_last_items, (0.3, 40)),
+    (trajectory_of_last_items, (0.3, 0)),
+    (states_of_a_linear_map, (np.array([0.4, -0.7]), 12)),
+    (pairs_of_a_while_loop, (0.6, 1.25)),
+    (last_item_after_the_append, (1.3, 9))])
+def test_the_last_item_of_a_list_a_loop_appends_to(f, args):
+    # `xs[-1]` of a list a loop appends to is the item appended last, which
+    # the loop carries: its versions are read only by the appends, which
+    # then run in place (a trajectory costs O(steps), not O(steps^2))
+    _exact_and_as_unoptimised(f, args)
+    source = s2sad.grad(f).source
+    if f is not last_item_after_the_append:
+        assert "runtime.appended_owned(" in source and \
+            "runtime.appended(" not in source

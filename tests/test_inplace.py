@@ -684,6 +684,13 @@ def last_read_in_loop(x, n):
     return sum(xs)
 
 
+def second_last_read_in_loop(x, n):
+    xs = [x, x]
+    for _ in range(n):
+        xs.append(0.9 * xs[-2] + math.cos(xs[-1]))
+    return sum(xs)
+
+
 def copied_then_extended(x, ys):
     zs = list(ys)
     for y in ys:
@@ -709,20 +716,25 @@ def appended_in_branches(x, n):
 
 
 LISTS = [(trajectory_sum, (0.4, 30)), (last_read_in_loop, (0.3, 12)),
+         (second_last_read_in_loop, (0.3, 12)),
          (copied_then_extended, (0.7, [1.0, -2.0, 0.5])),
          (appended_in_branches, (0.8, 7))]
 
 
 def test_a_list_built_in_a_loop_is_appended_to_in_place():
     # read only after the loop: one list, not a copy per append (O(n), not
-    # O(n^2)); read in the loop (`xs[-1]`), the backward sweep would find
-    # the later items in it: a new list per append, as before
+    # O(n^2))
     built = s2sad.grad(trajectory_sum).source
     assert "runtime.appended_owned(" in built and \
         "runtime.appended(" not in built
     for f in (copied_then_extended, appended_in_branches):
         assert "runtime.appended(" not in s2sad.grad(f).source
-    read = s2sad.grad(last_read_in_loop).source
+    # `xs[-1]` read in the loop is the item appended last, which the loop
+    # carries; another item read there (`xs[-2]`), the backward sweep
+    # would find the later items in it: a new list per append, as before
+    carried = s2sad.grad(last_read_in_loop).source
+    assert "runtime.appended_owned(" in carried and "xs_1_last" in carried
+    read = s2sad.grad(second_last_read_in_loop).source
     assert "runtime.appended_owned(" not in read
     # a jvp's tangents: new lists; a returned list: never changed later
     assert "appended_owned" not in s2sad.show(trajectory_sum, mode="forward")
