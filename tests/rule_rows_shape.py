@@ -322,6 +322,19 @@ ROWS.update({
         ("OP(x0, x1, 3, axis=1)", [arr(2), FLOAT], ALL),
         ("OP(x0, 2.0, 6)", [arr()], ALL),
     ],
+    # (values start + k * step; the length, piecewise constant, is kept
+    # away from its jumps)
+    np.arange: [
+        ("OP(x0, x0 + 1.0, 0.25)", [0.3], ALL),
+        ("OP(0.0, 1.05, x0)", [0.1], ALL),
+        ("OP(x0, 2.9, x1)", [0.35, 0.4], ALL),
+        ("OP(3.5, step=x0) * x0", [0.45], ALL),
+        ("OP(x0) * x0", [2.6], ALL),
+    ],
+    np.heaviside: [
+        ("OP(x1, x0) * x1", [FLOAT, np.array([-1.0, 0.0, 2.0])], (0,)),
+        ("OP(np.array([0.0, 1.0]), x0)", [arr(2)], ALL),
+    ],
     np.nan_to_num: [
         ("OP(x0)", [arr(2, 3)], ALL),
         ("OP(x0 / x1)", [arr(3), arr(3)], ALL),

@@ -500,6 +500,46 @@ def linspace_fwd(y, start, stop, num=50, endpoint=True, retstep=False,
                                   axis) * t
 
 
+# np.arange(start, stop, step) makes start + k * step, k = 0, 1, ...: its
+# derivative in start is 1 and in step k (its length, which stop and all
+# three decide, is piecewise constant). Given one number, np.arange(stop)
+# makes 0, 1, ...: the number bound to `start` is then the stop.
+@adjoint(np.arange, constants=("stop",))
+def arange(y, start, stop=None, step=None, *, dtype: float_dtype = None):
+    d[start] = runtime.unbroadcast(np.sum(d[y]) * _stop_given(stop), start)
+    d[step] = runtime.unbroadcast(np.sum(d[y] * _counts(y)), step)
+
+
+@tangent(np.arange)
+def arange_fwd(y, start, stop=None, step=None, *,
+               dtype: float_dtype = None):
+    d[y] = runtime.broadcast_like(d[start] * _stop_given(stop), y) + \
+        d[step] * _counts(y)
+
+
+# np.heaviside(x1, x2) is 0 or 1 away from x1 == 0, and x2 there
+@adjoint(np.heaviside, constants=("x1",))
+def heaviside(y, x1, x2):
+    d[x2] = runtime.unbroadcast(np.where(x1 == 0, d[y], 0.0), x2)
+
+
+@tangent(np.heaviside)
+def heaviside_fwd(y, x1, x2):
+    d[y] = np.where(x1 == 0, runtime.broadcast_like(d[x2], y), 0.0)
+
+
+def _stop_given(stop):
+    """1.0 when np.arange was given its start (and stop), 0.0 when only
+    its stop (bound to `start`)."""
+    return 0.0 if stop is None else 1.0
+
+
+def _counts(y):
+    """0.0, 1.0, ...: how many steps from np.arange's start each item of
+    its result `y` lies."""
+    return np.arange(np.size(y), dtype=float, like=runtime.library(y))
+
+
 def _ends(y, axis):
     """An array shaped like np.linspace's start and stop, broadcast."""
     shape = np.shape(y)
@@ -710,17 +750,16 @@ non_differentiable(
     np.shape, np.ndim, np.size, np.sign, np.floor, np.ceil, np.round,
     np.around, np.rint, np.fix, np.trunc, np.isfinite, np.isnan, np.isinf,
     np.argmax, np.argmin, np.argsort, np.argpartition, np.zeros, np.ones,
-    np.empty, np.eye,
-    np.arange, np.zeros_like, np.ones_like, np.empty_like,
+    np.empty, np.eye, np.zeros_like, np.ones_like, np.empty_like,
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
     np.not_equal, np.logical_and, np.logical_or, np.logical_not,
     np.logical_xor, np.isposinf, np.isneginf, np.isnat, np.signbit,
     np.isclose, np.allclose, np.array_equal, np.array_equiv,
     np.iscomplex, np.isreal, np.iscomplexobj, np.isrealobj, np.isscalar,
-    np.result_type, np.heaviside, np.searchsorted,
+    np.result_type, np.searchsorted,
     np.digitize, np.count_nonzero, np.nonzero,
     np.nanargmax, np.nanargmin, np.all, np.any,
-    _degrees, _ends, _fractions, _full_widths, _interp_segments, _powers,
+    _degrees, _ends, _fractions, _stop_given, _counts, _full_widths, _interp_segments, _powers,
     _trapezoid_weights, _no_x, _along, _cut, _widths)
 
 # casts to NumPy's integer and boolean types: discrete values
