@@ -3113,7 +3113,9 @@ def repeated(items, n):
     array) is repeated as a list would be. An `n` that is no int (an
     array, with which `*` is NumPy's product) is refused."""
     if n.__class__ is not int:
-        try:
+        try:  # (an array, even 0-d with an int, multiplies item by item)
+            if isinstance(n, np.ndarray):
+                raise TypeError
             operator.index(n)
         except TypeError:
             raise errors.S2SADError(

@@ -1922,7 +1922,11 @@ class _Lowering:
                             self.runtime_call("concatenated"))
                 items, count = args if self.is_sequence(args[0]) \
                     else args[::-1]  # (`n * xs`)
-                if not self.is_int(count, arguments=True):
+                # (in the user's code, `runtime.repeated` refuses a count
+                # that is no int when it runs: `[0.0] * X.shape[0]` and
+                # `[x] * int(T / dt)` repeat; in generated code, whose lists
+                # meet arrays, a count must be known to be one here)
+                if self.source.generated and not self.is_int(count):
                     raise self.error(
                         node, "a list or tuple times a value not known to be "
                         "an int (a repetition, or NumPy's product with an "

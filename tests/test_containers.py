@@ -512,6 +512,16 @@ def repeated_by_a_product(x, scale):
     return np.sum(w)
 
 
+def repeated_by_computed_counts(a, X):
+    n = X.shape[0]
+    out = [0.0] * n
+    for i in range(n):
+        out[i] = a * X[i] + (out[i - 1] * 0.5 if i else 0.0)
+    steps = [a] * int(2.0 / 0.5)
+    squares = [a * a] * max(1, X.size - 1)
+    return sum(out) + sum(steps) + sum(squares)
+
+
 def test_a_list_times_a_count_given_as_an_argument_is_a_repetition():
     # `[x[2]] * n` with n an argument: a repetition when n is an int, as
     # Python's; NumPy's product with an array n is refused when it runs,
@@ -526,11 +536,23 @@ def test_a_list_times_a_count_given_as_an_argument_is_a_repetition():
     with pytest.raises(errors.S2SADError, match=(
             r"test_containers.py:\d+: `\*` of a list or tuple and a ndarray")):
         s2sad.grad(repeated_by_an_argument)(x, np.array([1.0, 2.0, 3.0]))
-    # a count the function computes, not known to be an int, is refused
-    # where the code is generated
-    with pytest.raises(errors.UnsupportedSyntaxError,
-                       match="not known to be an int"):
-        s2sad.grad(repeated_by_a_product)(x, 1.5)
+    # a count the function computes is a repetition when it is an int
+    # (`[0.0] * X.shape[0]`, `int(T / dt)`), refused when it runs if not;
+    # so is a 0-d array, with which `*` is NumPy's product too
+    for n in (2, 3.0):
+        with pytest.raises(errors.S2SADError, match=(
+                r"test_containers.py:\d+: `\*` of a list or tuple and a "
+                "float")):
+            s2sad.grad(repeated_by_a_product)(x, n / 2)
+    np.testing.assert_allclose(
+        s2sad.grad(repeated_by_computed_counts)(0.5, np.arange(3.0)),
+        s2sad.grad(repeated_by_computed_counts, optimize=False)(
+            0.5, np.arange(3.0)), rtol=1e-14)
+    s2sad.check_grads(repeated_by_computed_counts, (0.5, np.arange(3.0)),
+                      argnums=0)
+    with pytest.raises(errors.S2SADError, match="a list or tuple and a "
+                       "ndarray"):
+        s2sad.grad(repeated_by_an_argument)(x, np.array(3))
 
 
 def squares_summed_in_a_second_loop(x, n):
