@@ -349,7 +349,8 @@ def _snapshot(t):
         return None
     resolved, paths = [], {}
     for path, value in t.guard.resolved.items():
-        described = diskcache.describe(value)
+        described = ("absent",) if frontend.is_missing(value) else \
+            diskcache.describe(value)
         if described is None:
             return None
         resolved.append((path, described))
@@ -453,7 +454,8 @@ def _restore(payload, func, options):
     resolved = {}
     for path, described in payload["resolved"]:
         value = namespace.resolve_path(path)
-        if frontend.is_missing(value) or \
+        absent = frontend.is_missing(value)
+        if absent != (described == ("absent",)) or not absent and \
                 diskcache.describe(value) != described:
             return None
         resolved[path] = value
@@ -952,6 +954,10 @@ class _Guard:
         for k, (path, value) in enumerate(resolved.items()):
             expected = f"_s2sad_e{k}"
             read = ".".join(path)
+            if frontend.is_missing(value):  # (a name the code raises at)
+                tests.append(f"_s2sad_absent(lambda: {read})")
+                cells["_s2sad_absent"] = _absent
+                continue
             if path[0] in user_cells and len(path) == 1 and \
                     inspect.isfunction(value) and \
                     registry.lookup(value) is None:
@@ -1059,6 +1065,15 @@ class _Guard:
 _PRIMAL_NAMES = ("_s2sad_fn", "_s2sad_fncode", "_s2sad_fndefaults",
                  "_s2sad_fnkwdefaults", "_s2sad_others", "_s2sad_outer")
 _PRIMAL_TEST = _unchanged(*_PRIMAL_NAMES[:4])
+
+
+def _absent(read):
+    """Is the name `read` reads (a function of none) still not defined?"""
+    try:
+        read()
+    except (NameError, AttributeError):
+        return True
+    return False
 
 
 def checker(func, instance, outer=None):

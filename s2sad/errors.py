@@ -96,6 +96,12 @@ class NameResolutionError(S2SADError, NameError):
     """A free name in the function that does not resolve to a live object."""
 
 
+class AttributeResolutionError(S2SADError, AttributeError):
+    """A dotted name in the function whose object lacks the attribute
+    (`np.trapz` on NumPy 2), raised where the code reads it, as Python
+    raises AttributeError there."""
+
+
 class SourceUnavailableError(S2SADError):
     """The function's source cannot be retrieved (built-ins, REPL, exec)."""
 

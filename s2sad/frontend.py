@@ -152,6 +152,11 @@ class Source:
                         f"{kind}, which has no attribute `{path[end]}`")
         return f"name '{'.'.join(path)}' is not defined"
 
+    def record_absent(self, expr):
+        """Record that the dotted name `expr` is not defined: the code
+        generated raises where it is read (see `ssa`), while it is not."""
+        self.resolved[trees.dotted(expr)] = _MISSING
+
     def _record(self, path, value):
         if value is not _MISSING:
             self.resolved[path] = value

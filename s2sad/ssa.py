@@ -495,11 +495,30 @@ class _Lowering:
         returned = None
         for stmt in stmts:
             returned = self.statement(stmt)
+            if returned is RAISED:
+                break  # (what follows never runs)
         self.enclosing.pop()
         block, self.out = self.out, saved
         return block, returned
 
     def statement(self, node):
+        if not isinstance(node, (gast.Assign, gast.Return, gast.Expr)):
+            return self.compound(node)
+        try:
+            return self.compound(node)
+        except errors.NameResolutionError as error:
+            missing = getattr(error, "s2sad_missing", None)
+            if missing is None or not _evaluated_by(missing[0], node):
+                raise
+            # a name that is not defined (`np.trapz` on NumPy 2, a helper
+            # of a branch that does not run: `if DEBUG: plot(x)`) raises
+            # where the statement runs, as in Python
+            cls = errors.AttributeResolutionError if isinstance(
+                missing[0], gast.Attribute) else errors.NameResolutionError
+            self.source.record_absent(missing[0])  # (until it is defined)
+            return self.statement(_raising(cls, str(error), node))
+
+    def compound(self, node):
         if isinstance(node, gast.Assign):
             self.assign(node)
             if getattr(node, "s2sad_unbinds", False):  # `del name`
@@ -1537,6 +1556,8 @@ class _Lowering:
                 returned = None
                 for stmt in stmts:
                     returned = self.statement(stmt)
+                    if returned is RAISED:
+                        break  # (what follows never runs)
                 return returned
             return run
         then_block, then_ret, else_block, else_ret, phis = self.branches(
@@ -1894,8 +1915,10 @@ class _Lowering:
             return Free(self.own(node.id, value), value)
         value = self.source.resolve(node)
         if frontend.is_missing(value):
-            raise self.error(node, self.source.unresolved(node),
-                             errors.NameResolutionError)
+            error = self.error(node, self.source.unresolved(node),
+                               errors.NameResolutionError)
+            error.s2sad_missing = (node, self.source.unresolved(node))
+            raise error
         if isinstance(node, gast.Name) and isinstance(value, (np.ndarray,
                                                               list)):
             self.global_arrays.setdefault(node.id, (node, value))
@@ -2818,6 +2841,32 @@ def signature(func, extra=(), keyword_only=()):
         [strip(a) for a in args.posonlyargs], strip(args.vararg),
         [strip(a) for a in args.kwonlyargs] + params(keyword_only),
         kw_defaults + [None] * len(keyword_only), strip(args.kwarg), defaults)
+
+
+def _evaluated_by(expr, stmt):
+    """Is `expr` a part of the statement `stmt` that runs whenever `stmt`
+    does (not in a comprehension's or lambda's body)?"""
+    todo = [stmt]
+    while todo:
+        node = todo.pop()
+        if node is expr:
+            return True
+        if not isinstance(node, (gast.Lambda, gast.ListComp, gast.SetComp,
+                                 gast.DictComp, gast.GeneratorExp)):
+            todo.extend(gast.iter_child_nodes(node))
+    return False
+
+
+def _raising(cls, message, where):
+    """`raise cls(message)` at `where`, as desugaring writes a `raise`."""
+    name = gast.Name(cls.__name__, gast.Load(), None, None)
+    name.s2sad_builtin = cls
+    raised = gast.Name("raised", gast.Load(), None, None)
+    raised.s2sad_builtin = runtime.raised
+    stmt = gast.Expr(gast.Call(raised, [gast.Call(
+        name, [gast.Constant(message, None)], [])], []))
+    stmt.s2sad_raises = True
+    return gast.copy_location(stmt, where)
 
 
 def _phi_line(phi):

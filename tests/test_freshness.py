@@ -307,6 +307,47 @@ def test_an_attribute_a_global_lacks_is_named_until_it_has_it(notebook):
     np.testing.assert_allclose(notebook["dloss"](w), 2 * X @ (X.T @ w))
 
 
+def test_a_name_not_defined_raises_only_where_it_is_read(notebook):
+    # as Python: a branch that does not run may name what does not exist
+    # (a NumPy of another version, a helper of a debugging flag); the
+    # gradient raises where the name is read, and follows it once defined
+    notebook.run("""
+        import sys
+        import numpy as np
+        import s2sad
+
+        DEBUG = False
+
+        def loss(w):
+            if DEBUG:
+                plot_state(w)
+            y = np.tanh(w) ** 2
+            if hasattr(np, "no_such_function"):
+                return np.no_such_function(y)
+            if sys.version_info < (3, 0):
+                return python2_sum(y)
+            return np.sum(y)
+
+        dloss = s2sad.grad(loss)
+    """)
+    w = np.array([0.3, -0.8])
+    expected = 2 * np.tanh(w) * (1 - np.tanh(w) ** 2)
+    np.testing.assert_allclose(notebook["dloss"](w), expected)
+    notebook.run("DEBUG = True")
+    with pytest.raises(NameError, match=r"cell_1.py:10: name 'plot_state' "
+                       "is not defined"):
+        notebook["dloss"](w)
+    notebook.run("def plot_state(w):\n    pass")
+    np.testing.assert_allclose(notebook["dloss"](w), expected)
+    notebook.run("np.no_such_function = np.mean")
+    try:
+        np.testing.assert_allclose(notebook["dloss"](w), expected / 2)
+        s2sad.check_grads(notebook["loss"], (w,))
+    finally:
+        del np.no_such_function
+    np.testing.assert_allclose(notebook["dloss"](w), expected)
+
+
 def power(z, p=2.0):
     return z ** p
 
