@@ -55,20 +55,28 @@ class S2SADError(Exception):
         if filename is not None:
             self.relocate(*user_location(filename, lineno))
 
-    def reached_from(self, filename, lineno):
+    def reached_from(self, filename, lineno, called=None):
         """Add a line of the user's that led to this error (a call into
         code elsewhere, which s2sad refuses): each caller on the way adds
         its own. A refusal in a library's code (the standard library's,
         an installed package's) is said at the first line of the user's
-        that led to it, naming the library's lines in its message."""
+        that led to it, naming `called` (how that line names the function
+        it calls: "`norm.sf`"), the library's lines, and what the user may
+        do instead: its advice is for code the user cannot change."""
         if (self.filename, self.lineno) == (filename, lineno):
             return
         if _is_library(self.filename) and not _is_library(filename):
             inside = ", through ".join(
                 f"{display(*where)}" for where in [
                     (self.filename, self.lineno), *self._links])
-            self.message = (f"in the code of a library this line calls "
-                            f"({inside}): {self.message}")
+            what = f"{called}, which this line calls," if called else \
+                "a library function this line calls"
+            self.message = (
+                f"{what} has no derivative rule, and s2sad cannot "
+                f"differentiate its code ({inside}: {self.message}); give "
+                "it a rule (`@s2sad.adjoint(fn)`, or s2sad.custom_vjp for a "
+                "function of your own calling it), or compute it with "
+                "functions s2sad differentiates")
             self._links = []
             self.relocate(filename, lineno)
             return

@@ -544,7 +544,8 @@ class Transform:
                 return  # dispatched at run time: refused if the call runs
             exc.reached_from(*errors.user_location(
                 self.source.filename,
-                self.source.lineno(stmt.node) or self.source.first_line))
+                self.source.lineno(stmt.node) or self.source.first_line),
+                called=describe(stmt))
             raise
         if generated is None:
             return

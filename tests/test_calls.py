@@ -375,14 +375,20 @@ def averages_with_the_standard_library(x):
 
 
 def test_a_refusal_in_a_librarys_code_is_said_at_the_users_line():
-    # the library's lines are named in the message, after the user's
+    # the function called is named at the user's line, then the library's
+    # lines, and what the user can do (its own advice is for its code)
     with pytest.raises(s2sad.S2SADError) as info:
         s2sad.grad(averages_with_the_standard_library)(1.0)
     message = str(info.value)
     line = averages_with_the_standard_library.__code__.co_firstlineno + 1
     assert message.startswith(
-        f"{__file__}:{line}: in the code of a library this line calls "
+        f"{__file__}:{line}: `statistics.mean`, which this line calls, has "
+        "no derivative rule, and s2sad cannot differentiate its code "
         f"({statistics.__file__}:"), message
+    assert message.endswith("give it a rule (`@s2sad.adjoint(fn)`, or "
+                            "s2sad.custom_vjp for a function of your own "
+                            "calling it), or compute it with functions "
+                            "s2sad differentiates"), message
     assert "reached from" not in message
 
 
