@@ -407,12 +407,14 @@ def numbers_in_arrays(func, params):
     return tuple(p for p in params if p in taken)
 
 
-def indexed_only(func, param):
+def indexed_only(func, param, iterated=True):
     """Is `param` read only as `param[i]`, i an int (a loop variable over a
     range, an int constant, int arithmetic of them: `ys[t - 1]`), by
     unpacking (`a, b = params`), and by `len` and `.shape` (its
     metadata): items of a time series read in a scalar loop, or of a
-    parameter vector, which are numbers when it is a 1-D float array?"""
+    parameter vector, which are numbers when it is a 1-D float array (or a
+    list of floats)? With `iterated`, also by a `for` over it (`for c in
+    counts`)."""
     ranges = _ranges(func)
     ints = {s.target for s in ssa.walk(func.body)
             if isinstance(s, ssa.For) and isinstance(s.iter, ssa.Var)
@@ -443,6 +445,14 @@ def indexed_only(func, param):
             continue
         if not isinstance(stmt, ssa.Assign):
             return False
+        if iterated and stmt.fn is runtime.iterable and \
+                len(stmt.args) == 1 and not stmt.kwargs and \
+                stmt.target is not None:
+            # (`for v in xs`: its items, read as `_t1[_k]`)
+            if not indexed_only(func, stmt.target):
+                return False
+            found = True
+            continue
         if stmt.fn is len and len(stmt.args) == 1 or stmt.fn is getattr \
                 and isinstance(stmt.args[1], ssa.Const) and \
                 stmt.args[1].value in ssa.METADATA or \
@@ -455,6 +465,17 @@ def indexed_only(func, param):
             return False
         found = True
     return found
+
+
+def _iterated_vectors(func, vectors):
+    """`vectors` (names of `Vector`s) and what a `for` over one iterates,
+    `runtime.iterable(v)`: the same array."""
+    vectors = set(vectors)
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.fn is runtime.iterable and \
+                any(_is_named(stmt.args[0], v) for v in list(vectors)):
+            vectors.add(stmt.target)
+    return vectors
 
 
 def _is_named(operand, name):
@@ -503,7 +524,8 @@ def known_scalars(func, assume=(), partial_phis=False):
             defs.append((stmt.target, stmt))
         if isinstance(stmt, (ssa.If, ssa.For, ssa.While)):
             defs += [(phi.target, phi) for phi in stmt.phis]
-    vectors = {p for p in assume if isinstance(p, Vector)}
+    vectors = _iterated_vectors(func, {p for p in assume
+                                       if isinstance(p, Vector)})
     scalars = {str(p) for p in assume if not isinstance(p, Vector)} | {
         name for name, _ in defs}
     changed = True
@@ -1105,7 +1127,8 @@ def python_values(func, known=()):
             made[stmt.target] = stmt
         for phi in getattr(stmt, "phis", ()):
             joined[phi.target] = (phi.left, phi.right)
-    vectors = {p for p in known if isinstance(p, Vector)}
+    vectors = _iterated_vectors(func, {p for p in known
+                                       if isinstance(p, Vector)})
     known = {str(p) for p in known if not isinstance(p, Vector)}
     found = set(made) | set(joined)
     ranges = {s.target for s in made.values()

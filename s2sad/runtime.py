@@ -2047,8 +2047,18 @@ def _kernel_value(x, kinds):
 
 
 def is_vector(x):
-    """Is x a 1-D array of floats (its items, numbers)?"""
-    return x.__class__ is np.ndarray and x.ndim == 1 and x.dtype.kind == "f"
+    """Is x a 1-D array of floats, or a list or tuple of Python floats and
+    NumPy float64s (its items, numbers)?"""
+    cls = x.__class__
+    if cls is np.ndarray:
+        return x.ndim == 1 and x.dtype.kind == "f"
+    if cls is list or cls is tuple:
+        for item in x:
+            if item.__class__ is not float and \
+                    item.__class__ is not np.float64:
+                return False
+        return True
+    return False
 
 
 def check_scalar(y, where):

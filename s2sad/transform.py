@@ -985,9 +985,11 @@ class Transform:
                     used.add(o.name)
                     todo.append(o.name)
         wrt = tuple(p for p in self.func.params if p in self.wrt)
+        # (a compiled kernel takes what a `for` iterates as it is: a list
+        # or tuple of numbers compiles)
         vectors = tuple(analysis.Vector(p) for p in self.func.params
                         if p not in wrt and p not in used and
-                        analysis.indexed_only(self.func, p))
+                        analysis.indexed_only(self.func, p, not identities))
         # (the parameters not differentiated that the derivative reads, or
         # what it reads is computed from, `h = T / n`: ints or floats; else
         # floats, those it reads)

@@ -552,3 +552,39 @@ def test_an_int_the_derivative_reads_keeps_the_number_path(f, args):
     if f is euler_pendulum:  # (a default taken, or given by keyword)
         assert grad(x, n, t_end=3.0) == pytest.approx(
             float(plain(np.array(x), n, 3)), rel=1e-13)
+
+
+def poisson_nll(lam, counts):
+    total = 0.0
+    for c in counts:  # (the data iterated, not indexed)
+        total = total + lam - c * math.log(lam) + math.lgamma(c + 1.0)
+    return total
+
+
+def weighted_pairs(w, xs, ys):
+    total = 0.0
+    for x, y in zip(xs, ys):
+        total = total + (w * x - y) ** 2
+    return total
+
+
+@pytest.mark.parametrize("f, args", [
+    (poisson_nll, (2.5, np.array([1.0, 4.0, 2.0, 0.0, 3.0]))),
+    (weighted_pairs, (0.7, np.linspace(0.0, 1.0, 6), np.cos(np.arange(6.0))))])
+def test_data_iterated_in_a_loop_keeps_the_number_path(f, args):
+    # `for c in counts` of a 1-D float array (or a list of floats) gives
+    # numbers, as counts[i] does: the float variant takes it (guarded),
+    # reads each item again in the backward sweep, and tapes no shapes;
+    # other kinds (ints) take the general code
+    grad = s2sad.grad(f)
+    first = grad.source.split("\ndef ")[0]
+    assert "runtime.is_vector(" in first and "runtime.shape(" not in first
+    assert "_tape" not in first
+    expected = s2sad.grad(f, optimize=False)
+    for given in [args, (np.float64(args[0]),) + args[1:],
+                  (args[0],) + tuple(list(a) for a in args[1:]),
+                  (args[0],) + tuple(a.astype(int) for a in args[1:])]:
+        assert grad(*given) == pytest.approx(expected(*given), rel=1e-14)
+    s2sad.check_grads(f, args, argnums=0)
+    value, _ = s2sad.value_and_grad(f)(*args)
+    assert value == f(*args)
