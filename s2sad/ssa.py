@@ -508,14 +508,14 @@ class _Lowering:
             return self.compound(node)
         except errors.NameResolutionError as error:
             missing = getattr(error, "s2sad_missing", None)
-            if missing is None or not _evaluated_by(missing[0], node):
+            if missing is None or not _evaluated_by(missing, node):
                 raise
             # a name that is not defined (`np.trapz` on NumPy 2, a helper
             # of a branch that does not run: `if DEBUG: plot(x)`) raises
             # where the statement runs, as in Python
             cls = errors.AttributeResolutionError if isinstance(
-                missing[0], gast.Attribute) else errors.NameResolutionError
-            self.source.record_absent(missing[0])  # (until it is defined)
+                missing, gast.Attribute) else errors.NameResolutionError
+            self.source.record_absent(missing)  # (until it is defined)
             return self.statement(_raising(cls, str(error), node))
 
     def compound(self, node):
@@ -1917,7 +1917,7 @@ class _Lowering:
         if frontend.is_missing(value):
             error = self.error(node, self.source.unresolved(node),
                                errors.NameResolutionError)
-            error.s2sad_missing = (node, self.source.unresolved(node))
+            error.s2sad_missing = node  # (see `statement`)
             raise error
         if isinstance(node, gast.Name) and isinstance(value, (np.ndarray,
                                                               list)):

@@ -759,8 +759,9 @@ non_differentiable(
     np.result_type, np.searchsorted,
     np.digitize, np.count_nonzero, np.nonzero,
     np.nanargmax, np.nanargmin, np.all, np.any,
-    _degrees, _ends, _fractions, _stop_given, _counts, _full_widths, _interp_segments, _powers,
-    _trapezoid_weights, _no_x, _along, _cut, _widths)
+    _degrees, _ends, _fractions, _stop_given, _counts, _full_widths,
+    _interp_segments, _powers, _trapezoid_weights, _no_x, _along, _cut,
+    _widths)
 
 # casts to NumPy's integer and boolean types: discrete values
 non_differentiable(*{np.dtype(code).type for code in "bBhHiIlLqQpP?"})
