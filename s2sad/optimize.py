@@ -754,11 +754,11 @@ class _Passes:
     def in_place(self, tree):
         """`a_bar = a_bar + g` -> `a_bar = runtime.accumulated(a_bar, g)` in
         a loop, where a_bar starts as a new array (`runtime.zeros_like(a)`)
-        before the loop, nothing else assigns it and nothing in the loop
-        reads it otherwise: the array is the generated code's own, so g is
-        added into it (when the sum has its shape and dtype) rather than
-        copied at each iteration."""
-        stores = collections.Counter(_names(tree, gast.Store))
+        before the loop, nothing else in the loop assigns it and nothing in
+        it reads it otherwise: the array is the generated code's own, so g
+        is added into it (when the sum has its shape and dtype) rather than
+        copied at each iteration. (What the name holds after the loop, the
+        adjoint of a list's earlier version, say, is another matter.)"""
         for block in _blocks(tree.body):
             for i, stmt in enumerate(block):
                 name = _target(stmt)
@@ -768,8 +768,8 @@ class _Passes:
                 loop = next((s for s in block[i + 1:] if name in _names(
                     s, gast.Load) or name in _names(s, gast.Store)), None)
                 if isinstance(loop, (gast.For, gast.While)):
-                    _add_in_place(name, loop, stores[name] - 1,
-                                  self.runtime_name)
+                    _add_in_place(name, loop, _names(loop, gast.Store).count(
+                        name), self.runtime_name)
 
     def clear_in_place(self, tree):
         """`p = runtime.setitem(b, index, 0.0)` -> `p = runtime.cleared(b,
