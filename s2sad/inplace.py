@@ -204,14 +204,13 @@ def update_in_place(func, mode):
 
 
 def _last_items_carried(func, defs):
-    """`xs[-1]` of a list a loop appends to once an iteration (`xs = [x0]`
-    before it, then `xs.append(step(xs[-1]))`), read before the append or
-    after the loop: the item appended last, which the loop carries as a
-    value of its own (`last = phi(x0, v)`), so that no version of the
-    list is read in the loop but by its append, which may then run in
-    place (see `_read_after_appends`): a trajectory recorded so costs
+    """`xs[-1]` of a list the function made and appends to (`xs = [x0]`,
+    then `xs.append(step(xs[-1]))` in a loop, in branches, after a
+    `continue`): the item appended last, a value of its own that branches
+    and loops join as they join the list (`last = phi(x0, v)`). Then no
+    version of the list is read in a loop but by its appends, which may run
+    in place (see `_read_after_appends`): a trajectory recorded so costs
     O(steps), not O(steps^2)."""
-    order, loops = _places(func)
     reads = collections.defaultdict(list)  # list name -> its `[-1]` reads
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and stmt.fn is operator.getitem \
@@ -219,34 +218,60 @@ def _last_items_carried(func, defs):
                 and isinstance(stmt.args[1], ssa.Const) and \
                 type(stmt.args[1].value) is int and stmt.args[1].value == -1:
             reads[stmt.args[0].name].append(stmt)
-    for loop in [s for s in ssa.walk(func.body)
-                 if isinstance(s, (ssa.For, ssa.While))]:
-        for phi in list(loop.phis):
-            append = defs.get(getattr(phi.right, "name", None))
-            entry = defs.get(getattr(phi.left, "name", None))
-            while isinstance(entry, ssa.Assign) and entry.fn is ssa.identity \
-                    and isinstance(entry.args[0], ssa.Var):
-                entry = defs.get(entry.args[0].name)
-            if not (phi.target in reads and isinstance(append, ssa.Assign)
-                    and append.fn is runtime.appended and not append.kwargs
-                    and any(s is append for s in loop.body) and
-                    append.args[0] == ssa.Var(phi.target) and
-                    isinstance(entry, ssa.Assign) and
-                    entry.fn is ssa.make_list and entry.args and
-                    not entry.spreads()):
-                continue
-            carried = []  # (in the loop before the append, or after it)
-            for read in reads[phi.target]:
-                inside = id(loop) in loops[id(read)]
-                if inside and order[id(read)] < order[id(append)] or \
-                        not inside and order[id(read)] > order[id(loop)]:
-                    carried.append(read)
-            if not carried:
-                continue
-            last = func.namer.fresh(f"{phi.target}_last")
-            loop.phis.append(ssa.Phi(last, entry.args[-1], append.args[1]))
-            for read in carried:
-                read.fn, read.args = ssa.identity, (ssa.Var(last),)
+    if not reads:
+        return
+    joins = {phi.target: (stmt, phi) for stmt in ssa.walk(func.body)
+             for phi in getattr(stmt, "phis", ())}
+
+    def sides(name):  # (the versions a join or a copy is made of)
+        made = defs.get(name)
+        if isinstance(made, ssa.Phi):
+            return [made.left, made.right]
+        return made.args[:1]
+    # the versions whose last item is known: made by a list literal or an
+    # append, or joined or copied from such (the greatest such set)
+    known = {name for name, made in defs.items() if isinstance(
+        made, ssa.Phi) or isinstance(made, ssa.Assign) and (
+            made.fn is ssa.identity or made.fn is runtime.appended and
+            not made.kwargs or made.fn is ssa.make_list and made.args and
+            not made.spreads())}
+    changed = True
+    while changed:
+        changed = False
+        for name in list(known):
+            made = defs[name]
+            if (isinstance(made, ssa.Phi) or made.fn is ssa.identity) and \
+                    not all(isinstance(o, ssa.Var) and o.name in known
+                            for o in sides(name)):
+                known.discard(name)
+                changed = True
+    needed, todo = set(), [n for n in reads if n in known]
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            made = defs[name]
+            if isinstance(made, ssa.Phi) or made.fn is ssa.identity:
+                todo += [o.name for o in sides(name)]
+    lasts = {}  # version -> the operand holding its last item
+    for name in needed:
+        if isinstance(defs[name], ssa.Phi):
+            lasts[name] = ssa.Var(func.namer.fresh(f"{name}_last"))
+
+    def last(name):
+        made = defs[name]
+        if isinstance(made, ssa.Phi):
+            return lasts[name]
+        if made.fn is ssa.identity:
+            return last(made.args[0].name)
+        return made.args[-1]  # (of an append, or the literal's last)
+    for name, var in lasts.items():
+        stmt, phi = joins[name]
+        stmt.phis.append(ssa.Phi(var.name, last(phi.left.name),
+                                 last(phi.right.name)))
+    for name in needed & set(reads):
+        for read in reads[name]:
+            read.fn, read.args = ssa.identity, (last(name),)
 
 
 def _restored(func, chains, updates):

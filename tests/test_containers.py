@@ -658,16 +658,32 @@ def last_item_after_the_append(x, n):
     return xs[-1]
 
 
+def last_items_through_branches(x, n):
+    xs = [x]
+    ys = []
+    for k in range(n):
+        if k % 5 == 0:
+            continue  # (no append in this iteration)
+        if k % 3 == 0:
+            xs.append(xs[-1] * 0.9)
+        else:
+            xs.append(math.sin(xs[-1]) + 0.1)
+        ys.append(xs[-1] * 0.5)  # (the item just appended)
+    return sum(xs) + sum(ys) * xs[-1]
+
+
 @pytest.mark.parametrize("f, args", [
     (trajectory_of_last_items, (0.3, 40)),
     (trajectory_of_last_items, (0.3, 0)),
+    (last_items_through_branches, (0.4, 23)),
     (states_of_a_linear_map, (np.array([0.4, -0.7]), 12)),
     (pairs_of_a_while_loop, (0.6, 1.25)),
     (last_item_after_the_append, (1.3, 9))])
 def test_the_last_item_of_a_list_a_loop_appends_to(f, args):
     # `xs[-1]` of a list a loop appends to is the item appended last, which
-    # the loop carries: its versions are read only by the appends, which
-    # then run in place (a trajectory costs O(steps), not O(steps^2))
+    # the loop (and each branch) carries: its versions are read only by
+    # the appends, which then run in place (a trajectory costs O(steps),
+    # not O(steps^2))
     _exact_and_as_unoptimised(f, args)
     source = s2sad.grad(f).source
     if f is not last_item_after_the_append:
