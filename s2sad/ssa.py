@@ -504,19 +504,31 @@ class _Lowering:
     def statement(self, node):
         if not isinstance(node, (gast.Assign, gast.Return, gast.Expr)):
             return self.compound(node)
+        return self.raising_where_undefined(self.compound, node)
+
+    def raising_where_undefined(self, lower, node):
+        """`lower(node)`; or where `node` (a statement, or one side of a
+        conditional expression, `and` or `or`) reads a name that is not
+        defined (`np.trapz` on NumPy 2, a helper of a branch that does not
+        run: `if DEBUG: plot(x)`), the raise Python makes there when it
+        runs, and RAISED."""
         try:
-            return self.compound(node)
+            return lower(node)
         except errors.NameResolutionError as error:
             missing = getattr(error, "s2sad_missing", None)
             if missing is None or not _evaluated_by(missing, node):
                 raise
-            # a name that is not defined (`np.trapz` on NumPy 2, a helper
-            # of a branch that does not run: `if DEBUG: plot(x)`) raises
-            # where the statement runs, as in Python
             cls = errors.AttributeResolutionError if isinstance(
                 missing, gast.Attribute) else errors.NameResolutionError
             self.source.record_absent(missing)  # (until it is defined)
             return self.statement(_raising(cls, str(error), node))
+
+    def side(self, lower, node):
+        """One side of a conditional expression, `and` or `or`, lowered
+        (see `raising_where_undefined`): its value, or Undefined where it
+        raises."""
+        value = self.raising_where_undefined(lower, node)
+        return Undefined() if value is RAISED else value
 
     def compound(self, node):
         if isinstance(node, gast.Assign):
@@ -2170,7 +2182,8 @@ class _Lowering:
         lower = self.truth if truth else self.expr
         result = lower(node.values[0])
         for value in node.values[1:]:
-            block, operand = self.block_with(lambda: lower(value))
+            block, operand = self.block_with(
+                lambda: self.side(lower, value))
             joined = self.namer.temp()
             if isinstance(node.op, gast.Or):
                 phi = Phi(joined, Const(True) if truth else result, operand)
@@ -2215,8 +2228,10 @@ class _Lowering:
         `truth`)."""
         lower = self.truth if truth else self.expr
         test = self.truth(node.test)
-        then_block, then_value = self.block_with(lambda: lower(node.body))
-        else_block, else_value = self.block_with(lambda: lower(node.orelse))
+        then_block, then_value = self.block_with(
+            lambda: self.side(lower, node.body))
+        else_block, else_value = self.block_with(
+            lambda: self.side(lower, node.orelse))
         result = self.namer.temp()
         phi = Phi(result, then_value, else_value)
         self.defs[result] = phi  # (it holds what either side holds)
@@ -2748,7 +2763,8 @@ def render_call(fn, args, kwargs=(), callee=None):
         if isinstance(op, gast.cmpop):
             return gast.Compare(args[0], [op], [args[1]])
         return gast.BinOp(args[0], op, args[1])
-    if fn is getattr:
+    if fn is getattr and len(args) == 2 and isinstance(
+            args[1], gast.Constant) and str(args[1].value).isidentifier():
         return gast.Attribute(args[0], args[1].value, gast.Load())
     if fn is operator.getitem:
         return gast.Subscript(args[0], args[1], gast.Load())
@@ -2843,16 +2859,21 @@ def signature(func, extra=(), keyword_only=()):
         kw_defaults + [None] * len(keyword_only), strip(args.kwarg), defaults)
 
 
-def _evaluated_by(expr, stmt):
-    """Is `expr` a part of the statement `stmt` that runs whenever `stmt`
-    does (not in a comprehension's or lambda's body)?"""
-    todo = [stmt]
+def _evaluated_by(expr, node):
+    """Is `expr` a part of `node` (a statement or an expression) that runs
+    whenever `node` does (not in a comprehension's or lambda's body, nor
+    in a side of a conditional expression, `and` or `or` that may not)?"""
+    todo = [node]
     while todo:
         node = todo.pop()
         if node is expr:
             return True
-        if not isinstance(node, (gast.Lambda, gast.ListComp, gast.SetComp,
-                                 gast.DictComp, gast.GeneratorExp)):
+        if isinstance(node, gast.IfExp):
+            todo.append(node.test)
+        elif isinstance(node, gast.BoolOp):
+            todo.append(node.values[0])
+        elif not isinstance(node, (gast.Lambda, gast.ListComp, gast.SetComp,
+                                   gast.DictComp, gast.GeneratorExp)):
             todo.extend(gast.iter_child_nodes(node))
     return False
 

@@ -326,7 +326,8 @@ def test_a_name_not_defined_raises_only_where_it_is_read(notebook):
                 return np.no_such_function(y)
             if sys.version_info < (3, 0):
                 return python2_sum(y)
-            return np.sum(y)
+            total = getattr(np, "no_such_sum", None) or np.sum
+            return total(y) if hasattr(np, "sum") else np.no_such_sum(y)
 
         dloss = s2sad.grad(loss)
     """)
