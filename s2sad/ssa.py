@@ -527,7 +527,13 @@ class _Lowering:
         """One side of a conditional expression, `and` or `or`, lowered
         (see `raising_where_undefined`): its value, or Undefined where it
         raises."""
+        start = self.env.mark()
         value = self.raising_where_undefined(lower, node)
+        if self.env.changes(start):  # (no join of names there)
+            raise self.error(node, "a list changed in one side of a "
+                             "conditional expression, `and` or `or` (`.pop()`"
+                             " there) is not supported; write an `if` "
+                             "statement")
         return Undefined() if value is RAISED else value
 
     def compound(self, node):
@@ -2031,6 +2037,9 @@ class _Lowering:
         return args, [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
 
     def call(self, node):
+        if _is_update(node, "pop", self.env):  # `t + xs.pop()`
+            return identity, [self.list_update(gast.Expr(node), node)], (), \
+                None
         if not self.is_free(node.func):
             if isinstance(node.func, gast.Attribute):  # receiver.name(...)
                 receiver = self.expr(node.func.value)

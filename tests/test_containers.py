@@ -689,3 +689,40 @@ def test_the_last_item_of_a_list_a_loop_appends_to(f, args):
     if f is not last_item_after_the_append:
         assert "runtime.appended_owned(" in source and \
             "runtime.appended(" not in source
+
+
+def popped_in_a_loop(x, a):
+    xs = [x, a, x * a, 2.0, a * a]
+    t = 0.0
+    for _ in range(3):
+        t = t * 0.5 + xs.pop()  # (in an expression)
+    return t + xs.pop() * xs[-1]
+
+
+def popped_in_one_side(x, a):
+    xs = [x, a]
+    return xs.pop() if x > 0.0 else a
+
+
+def popped_from_both_ends(x, a):
+    xs = []
+    for k in range(6):
+        xs.append(x * a ** k)
+    t = 1.0
+    while len(xs) > 1:
+        t = t + xs.pop(0) * xs.pop()
+    return t
+
+
+@pytest.mark.parametrize("f", [popped_in_a_loop, popped_from_both_ends])
+def test_pop_in_an_expression_and_in_a_loop(f):
+    # `xs.pop()` inside an expression pops there, in the order Python
+    # evaluates it, as `v = xs.pop()` does
+    args = (0.7, 0.95)
+    s2sad.check_grads(f, args, argnums=(0, 1))
+    value, _ = s2sad.value_and_grad(f, argnums=(0, 1))(*args)
+    assert value == f(*args)
+    with pytest.raises(errors.UnsupportedSyntaxError, match=(
+            r"test_containers.py:\d+: a list changed in one side of a "
+            "conditional expression")):
+        s2sad.grad(popped_in_one_side)(*args)
