@@ -163,6 +163,8 @@ class _Comprehensions:
                 if isinstance(getattr(stmt, field, None), list):
                     setattr(stmt, field, self.block(getattr(stmt, field)))
             before = []
+            if isinstance(stmt, gast.For):  # (see `builtin_reversed`)
+                stmt.iter.s2sad_iterated_by = stmt
             for field in ("value", "test", "iter", "targets", "target"):
                 if hasattr(stmt, field) and not isinstance(stmt, gast.While):
                     setattr(stmt, field, self.hoist(
@@ -408,12 +410,22 @@ class _Comprehensions:
     def builtin_reversed(self, node, before):
         """reversed(xs) -> xs[::-1]: a copy of a list where Python's
         iterator reads the list as it goes, so refused where the function
-        changes xs in place (its changes would not be seen)."""
+        changes xs in place while it may (its changes would not be seen):
+        anywhere, but for the iterable of a `for` loop that neither changes
+        xs nor passes it to a call (`for v in reversed(xs)` after the loop
+        that built xs)."""
         if len(node.args) != 1 or node.keywords:
             return node
         seq = node.args[0]
+        loop = getattr(node, "s2sad_iterated_by", None)
         if isinstance(seq, gast.Name) and seq.id in {
-                name for name, _ in changes(self.source.tree)}:
+                name for name, _ in changes(self.source.tree)} and (
+                loop is None or any(
+                    seq.id in {name for name, _ in changes(stmt)} or any(
+                        isinstance(n, gast.Call) and any(
+                            isinstance(a, gast.Name) and a.id == seq.id
+                            for a in n.args) for n in gast.walk(stmt))
+                    for stmt in loop.body + loop.orelse)):
             raise self.source.error(
                 errors.UnsupportedSyntaxError, node,
                 f"`reversed({seq.id})` of `{seq.id}`, which the function "

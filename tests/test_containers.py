@@ -726,3 +726,19 @@ def test_pop_in_an_expression_and_in_a_loop(f):
             r"test_containers.py:\d+: a list changed in one side of a "
             "conditional expression")):
         s2sad.grad(popped_in_one_side)(*args)
+
+
+def built_then_reversed(x, n):
+    xs = [x]
+    for _ in range(n):
+        xs.append(math.sin(xs[-1]) + 0.1)
+    t = 0.0
+    for v in reversed(xs):  # (nothing changes xs while it is iterated)
+        t = t * 0.5 + v
+    return t
+
+
+def test_reversed_of_a_list_no_longer_changed():
+    # `for v in reversed(xs)` after the loop that built xs reads what
+    # Python's iterator reads; one whose body changes xs stays refused
+    _exact_and_as_unoptimised(built_then_reversed, (0.3, 10))
