@@ -203,75 +203,127 @@ def update_in_place(func, mode):
         id(s): chains.find(s.target) in kept for s in chosen}, func.namer)
 
 
-def _last_items_carried(func, defs):
-    """`xs[-1]` of a list the function made and appends to (`xs = [x0]`,
-    then `xs.append(step(xs[-1]))` in a loop, in branches, after a
-    `continue`): the item appended last, a value of its own that branches
-    and loops join as they join the list (`last = phi(x0, v)`). Then no
-    version of the list is read in a loop but by its appends, which may run
-    in place (see `_read_after_appends`): a trajectory recorded so costs
-    O(steps), not O(steps^2)."""
-    reads = collections.defaultdict(list)  # list name -> its `[-1]` reads
+def _last_items_carried(func, defs, deepest=4):
+    """`xs[-1]` (and `xs[-2]`, ... to `xs[-deepest]`) of a list the
+    function made and appends to (`xs = [x0]`, then `xs.append(step(xs[-1],
+    xs[-2]))` in a loop, in branches, after a `continue`): an item appended
+    lately, a value of its own that branches and loops join as they join
+    the list (`last = phi(x0, v)`). Then no version of the list is read in
+    a loop but by its appends, which may run in place (see
+    `_read_after_appends`): a trajectory or a multistep method's history
+    recorded so costs O(steps), not O(steps^2)."""
+    reads = collections.defaultdict(list)  # (list name, k) -> `[-k]` reads
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and stmt.fn is operator.getitem \
                 and len(stmt.args) == 2 and isinstance(stmt.args[0], ssa.Var) \
                 and isinstance(stmt.args[1], ssa.Const) and \
-                type(stmt.args[1].value) is int and stmt.args[1].value == -1:
-            reads[stmt.args[0].name].append(stmt)
+                type(stmt.args[1].value) is int:
+            index = stmt.args[1].value
+            if index >= 0:  # (`xs[0]`: the literal's, whatever is appended)
+                first = _first_item(stmt.args[0].name, index, defs, set())
+                if isinstance(first, (ssa.Var, ssa.Const)):
+                    stmt.fn, stmt.args = ssa.identity, (first,)
+            elif index >= -deepest:
+                reads[stmt.args[0].name, -index].append(stmt)
     if not reads:
         return
     joins = {phi.target: (stmt, phi) for stmt in ssa.walk(func.body)
              for phi in getattr(stmt, "phis", ())}
 
-    def sides(name):  # (the versions a join or a copy is made of)
+    def sources(name, k):  # (what the k-th last item of `name` is read off)
         made = defs.get(name)
         if isinstance(made, ssa.Phi):
-            return [made.left, made.right]
-        return made.args[:1]
-    # the versions whose last item is known: made by a list literal or an
-    # append, or joined or copied from such (the greatest such set)
-    known = {name for name, made in defs.items() if isinstance(
-        made, ssa.Phi) or isinstance(made, ssa.Assign) and (
-            made.fn is ssa.identity or made.fn is runtime.appended and
-            not made.kwargs or made.fn is ssa.make_list and made.args and
-            not made.spreads())}
+            return [(o, k) for o in (made.left, made.right)]
+        if made.fn is ssa.identity:
+            return [(made.args[0], k)]
+        if made.fn is runtime.appended and k > 1:
+            return [(made.args[0], k - 1)]
+        return []
+    # the versions whose k-th last item is known, (name, k): made by a list
+    # literal of k items or more, an append, or joined or copied from such
+    # (the greatest such set)
+    known = {(name, k) for name, made in defs.items()
+             for k in range(1, deepest + 1) if isinstance(made, ssa.Phi) or
+             isinstance(made, ssa.Assign) and (
+                 made.fn is ssa.identity or made.fn is runtime.appended and
+                 not made.kwargs or made.fn is ssa.make_list and
+                 len(made.args) >= k and not made.spreads())}
     changed = True
     while changed:
         changed = False
-        for name in list(known):
-            made = defs[name]
-            if (isinstance(made, ssa.Phi) or made.fn is ssa.identity) and \
-                    not all(isinstance(o, ssa.Var) and o.name in known
-                            for o in sides(name)):
-                known.discard(name)
+        for name, k in list(known):
+            if not all(isinstance(o, ssa.Var) and (o.name, k) in known
+                       for o, k in sources(name, k)):
+                known.discard((name, k))
                 changed = True
-    needed, todo = set(), [n for n in reads if n in known]
+    needed, todo = set(), [key for key in reads if key in known]
     while todo:
-        name = todo.pop()
-        if name not in needed:
-            needed.add(name)
-            made = defs[name]
-            if isinstance(made, ssa.Phi) or made.fn is ssa.identity:
-                todo += [o.name for o in sides(name)]
-    lasts = {}  # version -> the operand holding its last item
-    for name in needed:
+        key = todo.pop()
+        if key not in needed:
+            needed.add(key)
+            todo += [(o.name, k) for o, k in sources(*key)]
+    lasts = {}  # (version, k) -> the variable a join gives its item
+    for name, k in needed:
         if isinstance(defs[name], ssa.Phi):
-            lasts[name] = ssa.Var(func.namer.fresh(f"{name}_last"))
+            lasts[name, k] = ssa.Var(func.namer.fresh(
+                f"{name}_last" + (f"{k}" if k > 1 else "")))
 
-    def last(name):
+    def last(name, k):
+        if (name, k) in lasts:
+            return lasts[name, k]
         made = defs[name]
-        if isinstance(made, ssa.Phi):
-            return lasts[name]
-        if made.fn is ssa.identity:
-            return last(made.args[0].name)
-        return made.args[-1]  # (of an append, or the literal's last)
-    for name, var in lasts.items():
+        if made.fn is ssa.make_list:
+            return made.args[-k]
+        if made.fn is runtime.appended and k == 1:
+            return made.args[1]
+        (operand, k), = sources(name, k)
+        return last(operand.name, k)
+    for (name, k), var in lasts.items():
         stmt, phi = joins[name]
-        stmt.phis.append(ssa.Phi(var.name, last(phi.left.name),
-                                 last(phi.right.name)))
-    for name in needed & set(reads):
-        for read in reads[name]:
-            read.fn, read.args = ssa.identity, (last(name),)
+        right = last(phi.right.name, k)
+        if isinstance(stmt, (ssa.For, ssa.While)) and isinstance(
+                right, ssa.Var) and right.name in {p.target for p in stmt.phis} \
+                | {v.name for (n, _), v in lasts.items()
+                   if joins[n][0] is stmt}:
+            # (the item before the last is what the loop carried as its
+            # last: taken in a copy, as a loop's joins take their values at
+            # once)
+            copied = func.namer.fresh(f"{right.name}_copy")
+            stmt.body.append(ssa.Assign(copied, ssa.identity, [right],
+                                        node=stmt.node))
+            right = ssa.Var(copied)
+        stmt.phis.append(ssa.Phi(var.name, last(phi.left.name, k), right))
+    for key in needed & set(reads):
+        for read in reads[key]:
+            read.fn, read.args = ssa.identity, (last(*key),)
+
+
+def _first_item(name, index, defs, seen):
+    """The operand that is `name[index]` (index >= 0) of a version of a
+    list made by a literal of more items and appended to since (through
+    copies and joins that agree), or None; `seen` (a loop's join met again:
+    its other side decides) gives `seen` itself back."""
+    made = defs.get(name)
+    if isinstance(made, ssa.Phi):
+        if name in seen:
+            return seen
+        seen.add(name)
+        sides = [_first_item(o.name, index, defs, seen)
+                 if isinstance(o, ssa.Var) else None
+                 for o in (made.left, made.right)]
+        sides = [side for side in sides if side is not seen]
+        return sides[0] if sides and all(
+            side is not None and side == sides[0] for side in sides) else None
+    if not isinstance(made, ssa.Assign):
+        return None
+    if made.fn is ssa.make_list and not made.spreads():
+        return made.args[index] if index < len(made.args) else None
+    if made.fn is ssa.identity or made.fn is runtime.appended and \
+            not made.kwargs:
+        source = made.args[0]
+        return _first_item(source.name, index, defs, seen) if isinstance(
+            source, ssa.Var) else None
+    return None
 
 
 def _restored(func, chains, updates):

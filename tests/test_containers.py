@@ -742,3 +742,22 @@ def test_reversed_of_a_list_no_longer_changed():
     # `for v in reversed(xs)` after the loop that built xs reads what
     # Python's iterator reads; one whose body changes xs stays refused
     _exact_and_as_unoptimised(built_then_reversed, (0.3, 10))
+
+
+def two_step_method(y0, lam, n):
+    h = 0.05
+    ys = [y0, y0 + h * math.sin(lam * y0)]
+    fs = [math.sin(lam * ys[0]), math.sin(lam * ys[1])]  # (the literal's)
+    for _ in range(n):
+        ys.append(ys[-1] + h * (1.5 * fs[-1] - 0.5 * fs[-2]))
+        fs.append(math.sin(lam * ys[-1]))
+    return ys[-1] + 0.1 * sum(ys) + fs[0]
+
+
+def test_a_multistep_history_is_appended_to_in_place():
+    # xs[-2] of a list appended to is the item appended before the last,
+    # and xs[0] the literal's first: an Adams-Bashforth history costs
+    # O(steps)
+    _exact_and_as_unoptimised(two_step_method, (0.4, 1.3, 25))
+    source = s2sad.grad(two_step_method).source
+    assert "runtime.appended(" not in source and "_last2" in source

@@ -691,6 +691,13 @@ def second_last_read_in_loop(x, n):
     return sum(xs)
 
 
+def item_at_the_step_read_in_loop(x, n):
+    xs = [x, x]
+    for k in range(n):
+        xs.append(0.9 * xs[k] + math.cos(xs[-1]))
+    return sum(xs)
+
+
 def copied_then_extended(x, ys):
     zs = list(ys)
     for y in ys:
@@ -717,6 +724,7 @@ def appended_in_branches(x, n):
 
 LISTS = [(trajectory_sum, (0.4, 30)), (last_read_in_loop, (0.3, 12)),
          (second_last_read_in_loop, (0.3, 12)),
+         (item_at_the_step_read_in_loop, (0.3, 12)),
          (copied_then_extended, (0.7, [1.0, -2.0, 0.5])),
          (appended_in_branches, (0.8, 7))]
 
@@ -729,12 +737,15 @@ def test_a_list_built_in_a_loop_is_appended_to_in_place():
         "runtime.appended(" not in built
     for f in (copied_then_extended, appended_in_branches):
         assert "runtime.appended(" not in s2sad.grad(f).source
-    # `xs[-1]` read in the loop is the item appended last, which the loop
-    # carries; another item read there (`xs[-2]`), the backward sweep
-    # would find the later items in it: a new list per append, as before
-    carried = s2sad.grad(last_read_in_loop).source
-    assert "runtime.appended_owned(" in carried and "xs_1_last" in carried
-    read = s2sad.grad(second_last_read_in_loop).source
+    # `xs[-1]` and `xs[-2]` read in the loop are items appended lately,
+    # which the loop carries; an item at a varying index (`xs[k]`), the
+    # backward sweep would find the later items in the list: a new list per
+    # append, as before
+    for f in (last_read_in_loop, second_last_read_in_loop):
+        carried = s2sad.grad(f).source
+        assert "runtime.appended_owned(" in carried and \
+            "xs_1_last" in carried
+    read = s2sad.grad(item_at_the_step_read_in_loop).source
     assert "runtime.appended_owned(" not in read
     # a jvp's tangents: new lists; a returned list: never changed later
     assert "appended_owned" not in s2sad.show(trajectory_sum, mode="forward")
