@@ -420,12 +420,8 @@ class _Comprehensions:
         loop = getattr(node, "s2sad_iterated_by", None)
         if isinstance(seq, gast.Name) and seq.id in {
                 name for name, _ in changes(self.source.tree)} and (
-                loop is None or any(
-                    seq.id in {name for name, _ in changes(stmt)} or any(
-                        isinstance(n, gast.Call) and any(
-                            isinstance(a, gast.Name) and a.id == seq.id
-                            for a in n.args) for n in gast.walk(stmt))
-                    for stmt in loop.body + loop.orelse)):
+                loop is None or _may_change(loop.body + loop.orelse,
+                                            seq.id)):
             raise self.source.error(
                 errors.UnsupportedSyntaxError, node,
                 f"`reversed({seq.id})` of `{seq.id}`, which the function "
@@ -619,10 +615,10 @@ class _Statements:
             message = [stmt.msg] if stmt.msg is not None else []
             error = gast.Call(_load("AssertionError"), message, [])
             error.func.s2sad_builtin = AssertionError
-            fail = _raise(error, stmt)
+            fail = raising(error, stmt)
             return [gast.If(gast.UnaryOp(gast.Not(), stmt.test), [fail], [])]
         if isinstance(stmt, gast.Raise):
-            return [_raise(stmt.exc, stmt, stmt.cause)]
+            return [raising(stmt.exc, stmt, stmt.cause)]
         if isinstance(stmt, gast.With) and not fence._is_grad_of(self.source,
                                                                  stmt):
             return self.with_(stmt)
@@ -720,7 +716,15 @@ class _Statements:
         return out
 
 
-def _raise(exc, where, cause=None):
+def _may_change(stmts, name):
+    """May `stmts` change `name` in place: do they, or pass it to a call?"""
+    return any(name in {changed for changed, _ in changes(stmt)} or any(
+        isinstance(node, gast.Call) and any(
+            isinstance(a, gast.Name) and a.id == name for a in node.args)
+        for node in gast.walk(stmt)) for stmt in stmts)
+
+
+def raising(exc, where, cause=None):
     """`raise exc [from cause]` as the effect `runtime.raised(...)`, which
     `ssa` and the return lifting below take for an exit."""
     stmt = gast.Expr(_helper("raised", [exc] + ([cause] if cause else [])))

@@ -2052,13 +2052,7 @@ def is_vector(x):
     cls = x.__class__
     if cls is np.ndarray:
         return x.ndim == 1 and x.dtype.kind == "f"
-    if cls is list or cls is tuple:
-        for item in x:
-            if item.__class__ is not float and \
-                    item.__class__ is not np.float64:
-                return False
-        return True
-    return False
+    return (cls is list or cls is tuple) and numpy_floats(x)
 
 
 def check_scalar(y, where):

@@ -492,14 +492,20 @@ class _Lowering:
         if self.top is None:
             self.top = self.out
         self.enclosing.append(saved)
+        returned = self.statements(stmts)
+        self.enclosing.pop()
+        block, self.out = self.out, saved
+        return block, returned
+
+    def statements(self, stmts):
+        """Lower `stmts` where the lowering is; the last one's return
+        operand (RAISED after a raise: what follows never runs)."""
         returned = None
         for stmt in stmts:
             returned = self.statement(stmt)
             if returned is RAISED:
-                break  # (what follows never runs)
-        self.enclosing.pop()
-        block, self.out = self.out, saved
-        return block, returned
+                break
+        return returned
 
     def statement(self, node):
         if not isinstance(node, (gast.Assign, gast.Return, gast.Expr)):
@@ -521,7 +527,9 @@ class _Lowering:
             cls = errors.AttributeResolutionError if isinstance(
                 missing, gast.Attribute) else errors.NameResolutionError
             self.source.record_absent(missing)  # (until it is defined)
-            return self.statement(_raising(cls, str(error), node))
+            exc = gast.Call(_builtin_name(cls), [gast.Constant(
+                str(error), None)], [])
+            return self.statement(desugar.raising(exc, node))
 
     def side(self, lower, node):
         """One side of a conditional expression, `and` or `or`, lowered
@@ -1568,18 +1576,9 @@ class _Lowering:
 
     def if_(self, node):
         test = self.truth(node.test)
-
-        def lower_all(stmts):
-            def run():
-                returned = None
-                for stmt in stmts:
-                    returned = self.statement(stmt)
-                    if returned is RAISED:
-                        break  # (what follows never runs)
-                return returned
-            return run
         then_block, then_ret, else_block, else_ret, phis = self.branches(
-            node, lower_all(node.body), lower_all(node.orelse))
+            node, lambda: self.statements(node.body),
+            lambda: self.statements(node.orelse))
         returned = None
         if then_ret is RAISED and else_ret is RAISED:
             returned = RAISED
@@ -2887,16 +2886,12 @@ def _evaluated_by(expr, node):
     return False
 
 
-def _raising(cls, message, where):
-    """`raise cls(message)` at `where`, as desugaring writes a `raise`."""
-    name = gast.Name(cls.__name__, gast.Load(), None, None)
-    name.s2sad_builtin = cls
-    raised = gast.Name("raised", gast.Load(), None, None)
-    raised.s2sad_builtin = runtime.raised
-    stmt = gast.Expr(gast.Call(raised, [gast.Call(
-        name, [gast.Constant(message, None)], [])], []))
-    stmt.s2sad_raises = True
-    return gast.copy_location(stmt, where)
+def _builtin_name(value):
+    """A name the lowering reads as `value` (an exception class of s2sad's,
+    whatever the user's names are)."""
+    name = gast.Name(value.__name__, gast.Load(), None, None)
+    name.s2sad_builtin = value
+    return name
 
 
 def _phi_line(phi):
