@@ -33,6 +33,7 @@ import dataclasses
 import inspect
 import operator
 import re
+import sys
 import types
 
 import gast
@@ -2405,6 +2406,14 @@ def may_share(fn):
 _TAKEN_FROM = "what it was taken from (a view or an item of it)"
 
 
+def _is_generator(value):
+    """Is `value` a NumPy random Generator? (Without importing
+    numpy.random, which takes milliseconds, where nothing has: then it
+    cannot be one.)"""
+    random = sys.modules.get("numpy.random")
+    return random is not None and isinstance(value, random.Generator)
+
+
 def _may_give_back(fn):
     """May a call of `fn`, not a view (`makes_view`) nor a function of the
     user's, return one of its arguments or share its memory: one that
@@ -2417,8 +2426,7 @@ def _may_give_back(fn):
             fn, np.generic):  # (`np.float64(a)` of a float64 array: a)
         return True
     if fn in _NEW_VALUES or getattr(fn, "__module__", None) == \
-            "numpy.random" or isinstance(getattr(fn, "__self__", None),
-                                         np.random.Generator):
+            "numpy.random" or _is_generator(getattr(fn, "__self__", None)):
         return False
     if isinstance(getattr(fn, "__self__", None), np.ndarray) and getattr(
             fn, "__name__", None) in _FRESH_METHODS:

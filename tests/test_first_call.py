@@ -265,3 +265,59 @@ def test_made_again_from_the_text_it_was_read_from(monkeypatch):
     want = (y * (2 * x * np.cos(x) - x * x * np.sin(x)), np.cos(x) * x * x)
     for args in ((x, y), (np.float64(x), np.float64(y))):
         np.testing.assert_allclose(grad(*args), want, rtol=1e-12)
+
+
+_IMPORTS = """
+import sys
+import numpy as np
+import s2sad
+before = set(sys.modules)
+
+def energy(theta, omega):
+    return 0.5 * omega ** 2 + 9.81 * (1.0 - np.cos(theta)) * theta
+
+def weights(w, x):
+    return np.sum(np.tanh(w * x) ** 2)
+
+print(s2sad.grad(energy, argnums=(0, 1))(0.4, 1.3))
+print(s2sad.grad(weights)(np.ones(3), np.arange(3.0)))
+print(sorted(m for m in set(sys.modules) - before if m.startswith("numpy")))
+"""
+
+
+def test_a_first_gradient_imports_no_numpy_module_it_does_not_use(tmp_path):
+    """numpy.random takes milliseconds to import (a third of a small
+    function's first transformation): a transformation asks whether a
+    call is a random Generator's method only where something imported it,
+    as a function that draws from one has."""
+    (tmp_path / "first.py").write_text(_IMPORTS)
+    environ = dict(os.environ, S2SAD_CACHE="0",
+                   PYTHONPATH=os.pathsep.join(
+                       filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "first.py"], cwd=tmp_path,
+                          env=environ, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_a_generators_draw_is_a_new_value_not_its_argument():
+    """What the check above leaves out where numpy.random is imported: a
+    Generator's method makes a new array, so writing into its result
+    leaves the argument alone, and the gradient is through the scale."""
+    rng = np.random.default_rng(3)
+
+    def f(scale, shape_of):
+        noise = rng.standard_normal(shape_of.shape)
+        noise[0] = 0.0
+        return np.sum(scale * noise) + np.sum(shape_of)
+
+    x = np.ones(4)
+    g = s2sad.grad(f, argnums=(0, 1))
+    state = rng.bit_generator.state
+    scale_bar, x_bar = g(2.0, x)
+    rng.bit_generator.state = state
+    want = np.sum(np.random.default_rng(3).standard_normal(4)[1:])
+    np.testing.assert_allclose(scale_bar, want, rtol=1e-12)
+    np.testing.assert_array_equal(x_bar, np.ones(4))
+    np.testing.assert_array_equal(x, np.ones(4))
