@@ -1853,11 +1853,17 @@ def check_not_view(item, array, message):
     if isinstance(item, np.ndarray) and isinstance(array, np.ndarray):
         if np.may_share_memory(item, array):
             raise errors.UnsupportedSyntaxError(message)
-    elif isinstance(array, (list, tuple, dict)) and hasattr(
-            type(item), "__iadd__") and item.__class__ is not float and any(
-                item is held for held in (
-                    array.values() if isinstance(array, dict) else array)):
+    elif isinstance(array, (list, tuple, dict)) and _changeable(item) and \
+            any(item is held for held in (
+                array.values() if isinstance(array, dict) else array)):
         raise errors.UnsupportedSyntaxError(message)
+
+
+def _changeable(value):
+    """Can `value` be changed in place (an array, a list, a dict), where
+    a number, a string or a tuple can only be rebound?"""
+    return value.__class__ is not float and (
+        hasattr(type(value), "__iadd__") or isinstance(value, dict))
 
 
 def check_alone(container, item, message, *arguments):
@@ -1866,8 +1872,8 @@ def check_alone(container, item, message, *arguments):
     arguments hold it more than once, or hold another array sharing its
     memory (Python changes it through each). (An item of an array, a
     number or a view, is the array's own: see `check_distinct`.)"""
-    if item.__class__ is float or not hasattr(type(item), "__iadd__") or \
-            not isinstance(container, (list, tuple, dict)):
+    if not _changeable(item) or not isinstance(container, (list, tuple,
+                                                           dict)):
         return  # (a number: rebound, seen by nothing else)
     held = 0
     todo = list(arguments)
@@ -1918,7 +1924,7 @@ def check_unpacking(value, n):
 def check_unshared(value, message):
     """Refuse an update in place (`b += x`) of an array or list that other
     names also hold: s2sad makes a new value, which they would not see."""
-    if value.__class__ is not float and hasattr(type(value), "__iadd__"):
+    if _changeable(value):
         raise errors.UnsupportedSyntaxError(message)
 
 def check_argument(value, allowed, message):

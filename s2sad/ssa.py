@@ -1412,8 +1412,8 @@ class _Lowering:
                 copy = f"list({name})"
             elif self.holds_references(version, set()):
                 copy = f"dict({name})"
-            else:
-                copy = f"np.copy({name})"
+            else:  # (an array, a list or a dict: each has its .copy())
+                copy = f"{name}.copy()"
             raise self.error(node, f"{what} `{name}` would also change "
                              f"{where}; s2sad does not change values in "
                              f"place: make a copy first (`{name} = {copy}`)")

@@ -2129,3 +2129,73 @@ def test_a_copy_of_a_module_level_array_is_the_function_s_own():
     assert value == _fills_a_copy_of_a_module_array(2.0)
     s2sad.check_grads(_fills_a_copy_of_a_module_array, (2.0,))
     np.testing.assert_array_equal(TEMPLATE, kept)
+
+
+# A dict taken out of a dict or a list is the one the container holds, as
+# a list or an array taken out is: writing into it changes the container
+# too (outside attack: `inner = cfg["a"]; inner["w"] = ...` then
+# `cfg["a"]["w"]` gave the old value's derivative), so it is refused as
+# theirs are.
+
+def dict_of_a_dict_written(x):
+    cfg = {"a": {"w": x}}
+    inner = cfg["a"]
+    inner["w"] = inner["w"] * 2.0
+    return cfg["a"]["w"]
+
+
+def dict_of_a_list_written(x):
+    rows = [{"w": x}]
+    item = rows[0]
+    item["w"] = item["w"] * 3.0
+    return rows[0]["w"]
+
+
+def dict_of_a_dict_updated(x):
+    d = {"a": {"w": x}}
+    inner = d["a"]
+    inner.update(w=inner["w"] * 4.0)
+    return d["a"]["w"]
+
+
+def dicts_of_a_dict_written_in_a_loop(x):
+    d = {"p": {"w": x}, "q": {"w": 2.0 * x}}
+    for key, v in d.items():
+        v["w"] = v["w"] + x
+    return d["p"]["w"] * d["q"]["w"]
+
+
+def layers_written(layers, x):
+    for layer in layers:
+        layer["w"] = layer["w"] * x
+    return layers[0]["w"] + layers[1]["w"]
+
+
+TAKEN_DICTS = [dict_of_a_dict_written, dict_of_a_list_written,
+               dict_of_a_dict_updated, dicts_of_a_dict_written_in_a_loop]
+
+
+@pytest.mark.parametrize("f", TAKEN_DICTS,
+                         ids=[f.__name__ for f in TAKEN_DICTS])
+def test_a_dict_taken_from_a_container_is_refused_where_written(f):
+    refused(f, 1.5)
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="would also change what it was taken from"):
+        s2sad.jvp(f, (1.5,), (1.0,))
+
+
+def test_dicts_of_an_argument_written_are_refused():
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="assignment into `layer` would also change"):
+        s2sad.grad(layers_written, argnums=1)([{"w": 0.5}, {"w": 1.5}], 2.0)
+
+
+def dict_copied_out_of_a_dict_written(x):
+    cfg = {"a": {"w": x}}
+    inner = dict(cfg["a"])  # a copy: the container keeps its own
+    inner["w"] = inner["w"] * 2.0
+    return cfg["a"]["w"] * inner["w"]
+
+
+def test_a_copy_of_a_dict_taken_from_a_container_may_change():
+    exact(dict_copied_out_of_a_dict_written, 1.5)
