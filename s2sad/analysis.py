@@ -9,13 +9,15 @@ constants, results of `math` functions and of arithmetic on known scalars), so
 the engine can skip unbroadcasting against them.
 """
 
+import collections
+import inspect
 import math
 import operator
 
 import gast
 import numpy as np
 
-from s2sad import runtime, ssa
+from s2sad import errors, runtime, ssa
 from s2sad.rules import registry
 
 # ndarray methods whose NumPy function has another name
@@ -127,7 +129,9 @@ def varied(func, wrt):
 
 def active(func, wrt, outputs):
     """SSA names on a differentiable path from `wrt` to `outputs` (with
-    outputs None: every name depending on `wrt`)."""
+    outputs None: every name depending on `wrt`). Refuses a value of the
+    function's that a module-level container carries back to it (see
+    `check_read_back`)."""
     edges = list(_edges(func.body))
     varied = _reached(edges, wrt)
     if outputs is None:
@@ -142,7 +146,242 @@ def active(func, wrt, outputs):
                     if s not in useful:
                         useful.add(s)
                         changed = True
+    check_read_back(func, varied, useful)
     return varied & useful
+
+
+# ---- values that leave through a container and come back ----
+
+# the methods that put a value into their object
+_STORING = {"append", "extend", "insert", "update", "setdefault", "add",
+            "appendleft", "extendleft", "__setitem__"}
+_CONTAINERS = (list, dict, set, collections.deque)
+
+
+def check_read_back(func, varied, useful):
+    """Refuse a read of a list, dict or set that is not the function's own
+    (a module-level one, one of a closure or of an object: `TRAJ`,
+    `LOG.values`, `self.history`) which the function, or a function of
+    the user's it calls, has put a value depending on the inputs into
+    (`TRAJ.append(x * 2)`), where what it reads reaches the result
+    (`return TRAJ[0] * TRAJ[1]`): s2sad reads such a container as data,
+    constant, so the derivative through it would be silently 0. A record
+    the function only writes (`losses.append(loss)`), or reads for what
+    carries no derivative (`len(losses)`), stays as it is."""
+    defs = {s.target: s for s in ssa.walk(func.body)
+            if isinstance(s, ssa.Assign) and s.target is not None}
+    params = set(func.all_params)
+    stores = _stores(func, varied, defs, params)
+    if not stores:
+        return
+    seen = []  # (key, its store) met so far in program order
+
+    def visit(stmts, loops):
+        for stmt in stmts:
+            if isinstance(stmt, ssa.Assign):
+                if stmt.target in useful and stmt.fn not in (
+                        ssa.identity, getattr):
+                    for operand in stmt.operands():
+                        key = _holder(operand, defs, params)
+                        store = key and next(
+                            (st for k, st in seen + [
+                                kv for loop in loops for kv in loop]
+                             if _same_holder(k, key)), None)
+                        if store is not None:
+                            raise _read_back(func, stmt, operand, key, store)
+                seen.extend((k, stmt) for k in stores.get(id(stmt), ()))
+            elif isinstance(stmt, (ssa.For, ssa.While)):
+                inside = [(k, st) for st in ssa.walk([stmt])
+                          if isinstance(st, ssa.Assign)
+                          for k in stores.get(id(st), ())]
+                visit(getattr(stmt, "test_body", []) + stmt.body,
+                      loops + [inside])
+            elif isinstance(stmt, ssa.If):
+                visit(stmt.body, loops)
+                visit(stmt.orelse, loops)
+
+    visit(func.body, [])
+
+
+def _stores(func, varied, defs, params):
+    """id(statement) -> the holders (`_holder` keys) a statement puts a
+    value depending on the inputs into, for the statements that do."""
+    stores = {}
+    for stmt in ssa.walk(func.body):
+        if not isinstance(stmt, ssa.Assign) or not any(
+                isinstance(o, ssa.Var) and o.name in varied
+                for o in stmt.operands()):
+            continue
+        fn = stmt.fn
+        keys = set()
+        owner = getattr(fn, "__self__", None)
+        if isinstance(owner, _CONTAINERS) and getattr(
+                fn, "__name__", None) in _STORING:
+            keys.add(("object", _Held(owner)))  # TRAJ.append(v)
+        elif isinstance(fn, ssa.Method) and fn.name in _STORING and \
+                stmt.args:  # self.history.append(v)
+            key = _holder(stmt.args[0], defs, params)
+            if key is not None:
+                keys.add(key)
+        else:
+            keys |= {("object", _Held(c)) for c in stored_by(fn)}
+        if keys:
+            stores[id(stmt)] = keys
+    return stores
+
+
+def _holder(operand, defs, params):
+    """What a container operand is, to match stores and reads: ("object",
+    id, it) for one known now (a module-level name's, an attribute or item
+    of one), ("parameter", name, *attributes or keys) for one reached
+    from a parameter; None for the function's own values."""
+    if isinstance(operand, ssa.Free):
+        value = operand.value
+        return ("object", _Held(value)) if isinstance(
+            value, _CONTAINERS) or hasattr(value, "__dict__") else None
+    if not isinstance(operand, ssa.Var):
+        return None
+    stmt = defs.get(operand.name)
+    if stmt is None:
+        return ("parameter", operand.name) if operand.name in params \
+            else None
+    if stmt.fn is ssa.identity:
+        return _holder(stmt.args[0], defs, params)
+    if stmt.fn not in (getattr, operator.getitem) or len(stmt.args) != 2 \
+            or not isinstance(stmt.args[1], ssa.Const):
+        return None
+    base = _holder(stmt.args[0], defs, params)
+    part = stmt.args[1].value
+    if base is None or base[0] == "parameter":
+        return base and base + (part,)
+    try:  # (an attribute or item of an object known now)
+        value = getattr(base[1].value, part) if stmt.fn is getattr else \
+            base[1].value[part]
+    except Exception:
+        return None
+    return ("object", _Held(value)) if isinstance(
+        value, _CONTAINERS) or hasattr(value, "__dict__") else None
+
+
+class _Held:
+    """An object in a holder's key: equal to another only if the same."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return self.value is other.value
+
+    def __hash__(self):
+        return id(self.value)
+
+
+def _same_holder(stored, read):
+    """Is the container `read` the one `stored` (or does one hold the
+    other, for containers reached from a parameter)?"""
+    if stored[0] != read[0]:
+        return False
+    if stored[0] == "object":
+        return stored[1] == read[1]
+    shorter = min(len(stored), len(read))
+    return stored[:shorter] == read[:shorter]
+
+
+def _read_back(func, read, operand, key, store):
+    if isinstance(operand, ssa.Free):
+        what = f"`{operand!r}`"
+    elif key[0] == "parameter":
+        what = "`" + "".join(f".{p}" if isinstance(p, str) and
+                             p.isidentifier() else f"[{p!r}]"
+                             for p in key[2:]).join(
+                                 [key[1], ""]) + "`"
+    else:
+        what = "a list, dict or set"
+    return func.source.error(
+        errors.UnsupportedSyntaxError, _located(func, read),
+        f"{what} is read here after line {func.source.lineno(store.node)} "
+        "put a value computed from the differentiated inputs into it; it "
+        "is not the function's own (a module-level value, a closure's or "
+        "an object's), and s2sad reads such a container as constant data, "
+        "so the derivative through it would be lost: keep the values in a "
+        "local list (`values = []`, `values.append(v)`) and read that, or "
+        "pass the values to the function that needs them")
+
+
+def _located(func, stmt):
+    """The user's node of `stmt`, or of the first statement after it that
+    has one (what a comprehension's loop reads has none: its element's
+    statement does)."""
+    stmts = list(ssa.walk(func.body))
+    for later in stmts[stmts.index(stmt):]:
+        if getattr(later, "node", None) is not None and \
+                func.source.lineno(later.node):
+            return later.node
+    return stmt.node
+
+
+def stored_by(fn, depth=0):
+    """The lists, dicts and sets not its own that `fn`, a function or
+    method of the user's (or those it calls, a few levels deep), puts
+    values into, as its text shows: module-level ones, a closure's, its
+    object's (`self.values.append(v)` of a bound method). (Kept per
+    function and object.)"""
+    from s2sad import frontend, trees
+    self_obj = getattr(fn, "__self__", None)
+    func = getattr(fn, "__func__", fn)
+    module = getattr(func, "__module__", None) or ""
+    if not inspect.isfunction(func) or depth > 3 or module.split(".")[0] in (
+            "numpy", "scipy", "s2sad") or registry.lookup(func) is not None:
+        return []
+    key = (func.__code__, id(self_obj))
+    if key in _STORED:
+        return _STORED[key][1]
+    _STORED[key] = (self_obj, [])  # (a recursive call: nothing more)
+    try:
+        source = frontend.parse(func)
+    except errors.S2SADError:
+        return []
+    args = source.tree.args
+    names = [a.id for a in args.posonlyargs + args.args]
+    local = {n.id for n in trees.walk(source.tree)
+             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    local |= {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+
+    def resolve(node):
+        path = trees.dotted(node)
+        if path is None:
+            return None
+        if self_obj is not None and names and path[0] == names[0]:
+            value = self_obj
+            for attr in path[1:]:
+                value = getattr(value, attr, None)
+            return value
+        if path[0] in local:
+            return None
+        value = source.resolve_path(path)
+        return None if frontend.is_missing(value) else value
+
+    found = []
+    for node in trees.walk(source.tree):
+        if not isinstance(node, gast.Call):
+            continue
+        if isinstance(node.func, gast.Attribute) and node.func.attr in \
+                _STORING:
+            owner = resolve(node.func.value)
+            if isinstance(owner, _CONTAINERS):
+                found.append(owner)
+                continue
+        callee = resolve(node.func)
+        if callee is not None and callee is not fn:
+            found += stored_by(callee, depth + 1)
+    if len(_STORED) > 4096:
+        _STORED.clear()
+    _STORED[key] = (self_obj, found)
+    return found
+
+
+_STORED = {}  # (code, id of the bound object) -> (it, stored_by)
 
 
 def maybe_containers(func):

@@ -2131,6 +2131,162 @@ def test_a_copy_of_a_module_level_array_is_the_function_s_own():
     np.testing.assert_array_equal(TEMPLATE, kept)
 
 
+# ---- values that leave through a container not the function's own ----
+
+# A module-level list, dict or set, a closure's, an object's: s2sad reads
+# what they hold as constant data. A value computed from the inputs put
+# there and read back in the same call would lose its derivative (outside
+# attack: gradients of 0 where the derivative was 13.5), so the read is
+# refused at its line; a record only written, or read before anything of
+# this call was put there, or read for what carries no derivative, is
+# differentiated as before.
+
+TRAJECTORY = []
+STATE = {}
+SEEN = set()
+
+
+def _moved(state, dt):
+    new = state + dt * np.sin(state)
+    TRAJECTORY.append(new)
+    return new
+
+
+class _Recorder:
+    def __init__(self):
+        self.values = []
+        self.scale = 2.0
+
+    def record(self, v):
+        self.values.append(v)
+
+    def loss(self, x):
+        y = self.scale * x * x
+        self.values.append(y)
+        return y * self.values[-1]
+
+
+RECORDER = _Recorder()
+
+
+def appended_then_read(x):
+    TRAJECTORY.clear()
+    TRAJECTORY.append(x * 2.0)
+    TRAJECTORY.append(x * x)
+    return TRAJECTORY[0] * TRAJECTORY[1]
+
+
+def appended_by_a_helper_then_summed(x):
+    TRAJECTORY.clear()
+    s = x
+    for _ in range(3):
+        s = _moved(s, 0.1)
+    return sum(v * v for v in TRAJECTORY)
+
+
+def updated_then_read(x):
+    STATE.update(last=x * x)
+    return STATE["last"] * x
+
+
+def set_default_then_read(x):
+    STATE.pop("k", None)
+    return STATE.setdefault("k", x * 3.0) * x
+
+
+def inserted_then_read(x):
+    TRAJECTORY.clear()
+    TRAJECTORY.insert(0, x * 3.0)
+    return TRAJECTORY[0] * x
+
+
+def extended_then_iterated(x):
+    TRAJECTORY.clear()
+    TRAJECTORY.extend([x, x * x])
+    total = 0.0
+    for v in TRAJECTORY:
+        total = total + v
+    return total
+
+
+def recorded_by_a_method_then_read(x):
+    RECORDER.values.clear()
+    y = x * x
+    RECORDER.record(y)
+    return y + RECORDER.values[-1] * x
+
+
+def read_at_the_top_of_a_loop_that_appends(x):
+    TRAJECTORY.clear()
+    TRAJECTORY.append(1.0)
+    for _ in range(3):
+        x = x * TRAJECTORY[-1]
+        TRAJECTORY.append(x * 0.5)
+    return x
+
+
+def _closure_reading_back():
+    history = []
+
+    def loss(x):
+        history.append(x * x)
+        return history[-1] * x
+    return loss
+
+
+READ_BACK = [appended_then_read, appended_by_a_helper_then_summed,
+             updated_then_read, set_default_then_read, inserted_then_read,
+             extended_then_iterated, recorded_by_a_method_then_read,
+             read_at_the_top_of_a_loop_that_appends]
+
+
+@pytest.mark.parametrize("f", READ_BACK, ids=[f.__name__ for f in READ_BACK])
+def test_values_read_back_from_a_container_not_the_functions_are_refused(f):
+    refused(f, 1.5)
+    with pytest.raises(s2sad.errors.S2SADError,
+                       match="is read here after line|no derivative rule "
+                       "for `STATE.setdefault`"):
+        s2sad.jvp(f, (1.5,), (1.0,))
+
+
+def test_a_closures_list_read_back_and_a_methods_own_are_refused():
+    for f in (_closure_reading_back(), RECORDER.loss):
+        with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                           match=r"(`history`|`self\.values`) is read here"):
+            s2sad.grad(f)(1.5)
+
+
+LOSSES = []
+
+
+def recorded_only(x):
+    loss = np.sum(np.tanh(x) ** 2)
+    LOSSES.append(loss)  # as an optimiser's objective keeps its history
+    print(len(LOSSES), end="\r")
+    return loss
+
+
+def read_before_this_call_adds(x):
+    previous = LOSSES[0]  # (the first loss recorded: not this call's)
+    loss = np.sum(x ** 2)
+    LOSSES.append(loss)
+    return loss + 0.5 * previous
+
+
+def constants_put_and_read_back(x):
+    TRAJECTORY.clear()
+    TRAJECTORY.append(2.0)
+    SEEN.add(3.0)
+    return np.sum(x) * TRAJECTORY[-1] * len(SEEN)
+
+
+@pytest.mark.parametrize("f", [recorded_only, read_before_this_call_adds,
+                               constants_put_and_read_back])
+def test_records_only_written_or_read_before_are_differentiated(f, capsys):
+    LOSSES[:] = [0.25]
+    exact(f, np.array([0.3, -0.7, 1.1]))
+
+
 # A dict taken out of a dict or a list is the one the container holds, as
 # a list or an array taken out is: writing into it changes the container
 # too (outside attack: `inner = cfg["a"]; inner["w"] = ...` then
