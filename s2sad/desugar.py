@@ -646,6 +646,12 @@ class _Statements:
         if isinstance(stmt, (gast.Expr, gast.Assign)) and self.method_of_local(
                 call, "setdefault"):
             return self.setdefault(stmt, call)
+        if not isinstance(stmt, (gast.If, gast.For, gast.While)):
+            for node in trees.walk(stmt):
+                if self.method_of_local(node, "setdefault"):
+                    raise self.source.error(
+                        errors.UnsupportedSyntaxError, node,
+                        _SETDEFAULT_WHERE)
         return [stmt]
 
     def method_of_local(self, call, name):
@@ -696,9 +702,7 @@ class _Statements:
                 len(stmt.targets) == 1
                 and isinstance(stmt.targets[0], gast.Name)):
             raise self.source.error(
-                errors.UnsupportedSyntaxError, stmt,
-                "`.setdefault(key, value)` is supported as a statement or "
-                "assigned to a name; write `if key not in d: d[key] = value`")
+                errors.UnsupportedSyntaxError, stmt, _SETDEFAULT_WHERE)
         out = []
         key = call.args[0]
         if not isinstance(key, (gast.Name, gast.Constant)):
@@ -714,6 +718,12 @@ class _Statements:
             out.append(_assign(stmt.targets[0], gast.Subscript(
                 _load(mapping), copy.deepcopy(key), gast.Load()), stmt))
         return out
+
+
+_SETDEFAULT_WHERE = (
+    "`.setdefault(key, value)` is supported as a statement or assigned to a "
+    "name (`v = d.setdefault(key, value)`), not inside an expression; assign "
+    "it to a name first, or write `if key not in d: d[key] = value`")
 
 
 def _may_change(stmts, name):

@@ -53,6 +53,9 @@ def _check(source, node):
         for part in [node.func] + node.keywords:
             _check(source, part)
         return
+    if kind is gast.Starred and isinstance(node.ctx, gast.Store):
+        _check(source, node.value)  # `first, *rest = xs`: a list of the rest
+        return
     if kind is gast.Starred:
         raise source.error(
             errors.UnsupportedSyntaxError, node,

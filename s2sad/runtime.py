@@ -1907,14 +1907,18 @@ def check_indexed(seq, message):
         raise errors.UnsupportedSyntaxError(message)
 
 
-def check_unpacking(value, n):
-    """`a, b = value` takes exactly n items, as Python checks."""
+def check_unpacking(value, n, starred=False):
+    """`a, b = value` takes exactly n items, as Python checks (`starred`:
+    at least n, `a, *rest, b = value`)."""
     if not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
         raise errors.UnsupportedSyntaxError(
             f"unpacking a {type(value).__name__} (an iterator): s2sad reads "
             "what it unpacks by index; make it a list first (`a, b = "
             "list(...)`)")
-    if len(value) != n:
+    if starred and len(value) < n:
+        raise ValueError(f"not enough values to unpack (expected at least "
+                         f"{n}, got {len(value)})")
+    if len(value) != n and not starred:
         raise ValueError(
             f"too many values to unpack (expected {n})" if len(value) > n
             else f"not enough values to unpack (expected {n}, got "

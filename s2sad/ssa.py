@@ -618,15 +618,33 @@ class _Lowering:
         if isinstance(target, gast.Subscript):
             self.set_item(target, value, node)
             return
-        made = self.defs.get(value.name) if isinstance(value, Var) else None
-        if not (isinstance(made, Assign) and made.fn is make_tuple
-                and len(made.args) == len(target.elts)):  # `a, b = x`
+        starred = [i for i, elt in enumerate(target.elts)
+                   if isinstance(elt, gast.Starred)]
+        if starred:  # `first, *rest = x`: rest a list of what is left
             self.emit(None, runtime.check_unpacking,
+                      [value, Const(len(target.elts) - 1), Const(True)],
+                      node=node, callee=self.runtime_call("check_unpacking"))
+        made = self.defs.get(value.name) if isinstance(value, Var) else None
+        if not starred and not (isinstance(made, Assign) and
+                                made.fn is make_tuple and
+                                len(made.args) == len(target.elts)):
+            self.emit(None, runtime.check_unpacking,  # `a, b = x`
                       [value, Const(len(target.elts))], node=node,
                       callee=self.runtime_call("check_unpacking"))
+        star = starred[0] if starred else len(target.elts)
+        after = len(target.elts) - star - 1
         for i, elt in enumerate(target.elts):
             name = self.namer.temp()
-            self.emit(name, operator.getitem, [value, Const(i)], node=node)
+            if i == star:  # (Python's rest is a list, of any sequence)
+                rest = self.emit(name, operator.getitem, [value, Const(
+                    slice(i, -after if after else None))], node=node)
+                self.bind(elt.value, self.emit(
+                    self.namer.temp(), list, [rest], node=node,
+                    callee=self.own("list", list)), node)
+                continue
+            index = i if i < star else i - len(target.elts)
+            self.emit(name, operator.getitem, [value, Const(index)],
+                      node=node)
             self.bind(elt, Var(name), node)
 
     def define(self, name):

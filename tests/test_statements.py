@@ -305,9 +305,23 @@ def stored_iterators(x):
         1.0 if all(v > 0 for v in xs) else x)  # (the test always runs)
 
 
+def starred_targets(x):
+    # (outside attack: `first, *rest = v` was refused) the rest is a list,
+    # of a list, a tuple or an array's items, as Python makes it
+    first, *rest = [x, 2.0 * x, x * x]
+    *init, last = (np.sin(x), x, 3.0)
+    a, *middle, b = np.array([x, x ** 3, 2.0, x - 1.0])
+    total = 0.0
+    for head, *tail in [[x, 1.0, x * x], [2.0 * x, x]]:
+        total = total + head * sum(tail)
+    empty, *none = [x]
+    return first * sum(rest) + last * init[0] + a * b * len(middle) + \
+        sum(m * m for m in middle) + total + empty * len(none)
+
+
 CONTAINERS = [stored_iterators, dicts, dict_views, sorts, maps_and_filters, enumerate_zip,
               extremes, arithmetic_builtins, items_of_arrays, namedtuples,
-              dataclass_values]
+              dataclass_values, starred_targets]
 
 
 @pytest.mark.parametrize("f", STATEMENTS + CONTAINERS,
@@ -320,6 +334,16 @@ def test_derivatives_by_numbers(f):
     s2sad.check_grads(s2sad.grad(f), (x,))
     tangent = s2sad.jvp(f, (x,), (1.0,))[1]
     assert np.isclose(tangent, gradient, rtol=1e-12, atol=0.0)
+
+
+def test_a_starred_target_needs_its_other_items_as_python_does():
+    def unpacks(v):
+        a, *middle, b = v
+        return a * b
+    for g in (s2sad.grad(unpacks), lambda v: s2sad.jvp(unpacks, (v,), (v,))):
+        with pytest.raises(ValueError, match=r"not enough values to unpack "
+                           r"\(expected at least 2, got 1\)"):
+            g(np.array([1.0]))
 
 
 def test_raise_and_assert_raise_in_derivative_code():
@@ -434,6 +458,11 @@ def _generator_in_a_condition(x):
     return sum(v for v in [x]) if x > 0 else x  # (evaluated only if x > 0)
 
 
+def _sets_a_default_inside_an_expression(params, x):
+    p = dict(params)
+    return p["w"] * x + p.setdefault("c", 3.0) * x
+
+
 @pytest.mark.parametrize("f, line, words", [
     (_bare_raise, "        raise", "bare `raise`"),
     (_assigns_global, "global SCALE", "global name `SCALE`"),
@@ -446,6 +475,10 @@ def _generator_in_a_condition(x):
     (_max_with_default, "return max(", "`default=`"),
     (_generator_in_a_condition, "return sum(",
      "a generator expression in a part of"),
+    # (outside attack: "no derivative rule for .setdefault()", though a
+    # statement's or an assignment's is supported)
+    (_sets_a_default_inside_an_expression, "p.setdefault(",
+     "not inside an expression; assign it to a name first"),
 ], ids=lambda c: getattr(c, "__name__", ""))
 def test_what_remains_refused_is_located_with_advice(f, line, words):
     import inspect
