@@ -224,7 +224,8 @@ class _Comprehensions:
         looped = loop_iter and isinstance(node, gast.Call) and (
             isinstance(node.func, gast.Attribute) and node.func.attr in (
                 "items", "values", "keys")
-            or self.resolve(node.func) in (enumerate, zip))
+            or self.resolve(node.func) in (enumerate, zip)) and not (
+                any(isinstance(a, gast.Starred) for a in node.args))
         for field in node._fields:
             value = getattr(node, field)
             if looped and field == "args" and value and \
@@ -314,6 +315,9 @@ class _Comprehensions:
         fn = self.resolve(node.func)
         method = node.func.attr if isinstance(node.func, gast.Attribute) \
             and fn is None and self.is_local(node.func.value) else None
+        if fn is zip and len(node.args) == 1 and not node.keywords and \
+                isinstance(node.args[0], gast.Starred):
+            return self.transposed(node, before)
         if any(isinstance(a, gast.Starred) for a in node.args) or (
                 fn is None and method is None):
             return node
@@ -359,6 +363,21 @@ class _Comprehensions:
                                            gast.Store()),
                                 _call("zip", node.args), [], 0)]), node),
             before)
+
+    def transposed(self, node, before):
+        """`zip(*rows)`, kept or iterated: the list of the tuples of the
+        rows' items at each place, as many as the shortest row has:
+        `[tuple(row[j] for row in rows) for j in range(shortest)]`."""
+        rows = self.listed(node.args[0].value, before, node)
+        row, index = self.namer.fresh("_row"), self.namer.fresh("_j")
+        column = _call("tuple", [gast.GeneratorExp(
+            gast.Subscript(_load(row), _load(index), gast.Load()),
+            [gast.comprehension(_store(_load(row)), copy.deepcopy(rows), [],
+                                0)])])
+        return self.lower(gast.copy_location(gast.ListComp(column, [
+            gast.comprehension(_store(_load(index)), _call("range", [
+                _helper("zip_length", [copy.deepcopy(rows)])]), [], 0)]),
+            node), before)
 
     def builtin_enumerate(self, node, before):
         """`enumerate(xs)` kept in a variable: the list of its pairs."""

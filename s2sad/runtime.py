@@ -1547,6 +1547,12 @@ def sort_order(items, key=None, reverse=False):
                   else (lambda i: key(items[i])))
 
 
+def zip_length(rows):
+    """How many tuples `zip(*rows)` gives: the length of the shortest row
+    (none of no rows)."""
+    return min(map(len, rows)) if len(rows) else 0
+
+
 def max_index(items, key=None):
     """The index of the item `max(items, key=key)` gives (the first of
     equal ones, as max)."""

@@ -319,9 +319,21 @@ def starred_targets(x):
         sum(m * m for m in middle) + total + empty * len(none)
 
 
+def transposed_by_zip(x):
+    # (outside attack: `xs, ys = zip(*pairs)` was refused) zip(*rows), kept
+    # or iterated, as many tuples as the shortest row has items
+    pairs = [(x, 1.0), (2.0 * x, 3.0), (x * x, -1.0)]
+    xs, ys = zip(*pairs)
+    total = sum(a * b for a, b in zip(xs, ys)) + xs[2] * len(ys)
+    for column in zip(*[[x, x * x, 3.0], [1.0, np.sin(x)]]):
+        total = total + column[0] * column[1]
+    columns = list(zip(*np.array([[x, 2.0], [3.0, x * x]])))
+    return total + columns[0][1] * columns[1][0] + len(list(zip(*[])))
+
+
 CONTAINERS = [stored_iterators, dicts, dict_views, sorts, maps_and_filters, enumerate_zip,
               extremes, arithmetic_builtins, items_of_arrays, namedtuples,
-              dataclass_values, starred_targets]
+              dataclass_values, starred_targets, transposed_by_zip]
 
 
 @pytest.mark.parametrize("f", STATEMENTS + CONTAINERS,

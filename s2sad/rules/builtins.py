@@ -235,7 +235,7 @@ non_differentiable(builtins.len, builtins.range, builtins.int, builtins.round,
                    builtins.slice, builtins.reversed, builtins.format,
                    builtins.str, builtins.repr, builtins.ascii,
                    runtime.sort_order, runtime.max_index, runtime.min_index,
-                   runtime.is_mapping)
+                   runtime.is_mapping, runtime.zip_length)
 
 
 # called for their effect (run once, going forward), as print is: nothing to
