@@ -91,7 +91,7 @@ def normalize(func):
             # (generated code calls them as `runtime.<name>`)
             if isinstance(stmt, ssa.Assign) and isinstance(stmt.callee,
                                                            gast.Attribute):
-                if stmt.fn is runtime.restore:
+                if stmt.fn in (runtime.restore, runtime.unappended):
                     continue
                 if stmt.fn is runtime.like:
                     stmt = ssa.noted_as(stmt, ssa.Assign(
@@ -104,7 +104,8 @@ def normalize(func):
                                runtime.setitem_owned):
                     stmt = _calling(stmt, runtime.setitem, stmt.target,
                                     stmt.args[:3])
-                if stmt.fn is runtime.appended_owned:
+                if stmt.fn in (runtime.appended_owned,
+                               runtime.appended_in_place):
                     stmt = _calling(stmt, runtime.appended, stmt.target,
                                     stmt.args)
                 if stmt.fn is runtime.cleared:  # (the optimiser's)
@@ -186,19 +187,22 @@ def update_in_place(func, mode):
     chosen = [s for s in updates
               if fresh(s.args[0].name) and chains.find(s.target) not in seen]
     appends = [s for s in chosen if s.fn is runtime.appended]
+    undone = set()  # (the chains of appends the backward sweep undoes)
     if appends:
         # (a gradient's only: a forward sweep makes the zero tangent of a
         # list without one from the list where it first needs it, later;
         # and not of generated code, whose tape its adjoints read as it
         # was at each append: `unbroadcast` of an item's adjoint)
-        unread = _read_after_appends(func, chains, appends) \
-            if mode == "reverse" and not func.source.generated else set()
+        unread, undone = _read_after_appends(func, chains, appends, defs) \
+            if mode == "reverse" and not func.source.generated else (
+                set(), set())
         chosen = [s for s in chosen if s.fn is runtime.setitem or
-                  chains.find(s.target) in unread]
+                  chains.find(s.target) in unread | undone]
     if not chosen:
         return
     kept = set() if mode in ("forward", "vector", "linear") else _restored(
         func, chains, [s for s in chosen if s.fn is runtime.setitem])
+    kept |= undone
     func.body = _rewrite(func.body, {
         id(s): chains.find(s.target) in kept for s in chosen}, func.namer)
 
@@ -380,19 +384,28 @@ def _restored(func, chains, updates):
     return kept
 
 
-def _read_after_appends(func, chains, appends):
-    """The chains (roots) of `appends` of which every version is read only
-    after the last of them has run (in the program's order, and not in a
-    loop around one): only such a list may be appended to in place, as a
-    read of an earlier version, going forward or in the backward sweep,
-    would find the items appended since. Reads are any use but the
-    chain's own links (an update's list, a copy, a join)."""
+def _read_after_appends(func, chains, appends, defs):
+    """(unread, undone): the chains (roots) of `appends` of which every
+    version is read only after the last of them has run (in the program's
+    order, and not in a loop around one), which may be appended to in
+    place as they are; and of the others, those of which each version is
+    read going forward only before the append that takes it runs (an
+    item of the list so far, `x[t - 1]`, before `x.append(...)`), which
+    may be appended to in place where the backward sweep undoes each
+    append when it reaches it (`runtime.appended_in_place`): what it reads
+    of a version, going back, then finds the list as it was. A read of an
+    earlier version after an append would find the items appended since.
+    Reads are any use but the chain's own links (an update's list, a
+    copy, a join)."""
     order, loops = _places(func)
     roots = {chains.find(s.target) for s in appends}
     last = collections.defaultdict(list)  # root -> its appends
+    taking = collections.defaultdict(list)  # version -> the appends taking it
     for stmt in appends:
         last[chains.find(stmt.target)].append(stmt)
-    spoilt = set()
+        taking[_copied_from(stmt.args[0].name, defs)].append(stmt)
+    made_in = _made_in(func, loops)
+    spoilt, unsafe = set(), set()
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and (
                 stmt.fn in _UPDATES or stmt.fn is ssa.identity):
@@ -408,12 +421,46 @@ def _read_after_appends(func, chains, appends):
                     operand.name not in chains.parent:
                 continue
             root = chains.find(operand.name)
-            if root in roots and root not in spoilt and any(
-                    order[id(update)] > order[id(stmt)] or
-                    loops[id(update)] & loops[id(stmt)]
-                    for update in last[root]):
+            if root not in roots:
+                continue
+            if any(order[id(update)] > order[id(stmt)] or
+                   loops[id(update)] & loops[id(stmt)]
+                   for update in last[root]):
                 spoilt.add(root)
-    return roots - spoilt
+            # (the append taking the version runs once for each time it
+            # is made, and before the read where both are made as often:
+            # a loop's join read after the loop has left it is its last)
+            version = _copied_from(operand.name, defs)
+            made = made_in.get(version, frozenset())
+            if any(loops[id(update)] != made or made <= loops[id(stmt)] and
+                   order[id(update)] < order[id(stmt)]
+                   for update in taking[version]):
+                unsafe.add(root)
+    return roots - spoilt, spoilt - unsafe
+
+
+def _copied_from(name, defs):
+    """The version `name` is a copy of (through `a = b` copies), or name."""
+    made = defs.get(name)
+    while isinstance(made, ssa.Assign) and made.fn is ssa.identity and \
+            isinstance(made.args[0], ssa.Var):
+        name = made.args[0].name
+        made = defs.get(name)
+    return name
+
+
+def _made_in(func, loops):
+    """The loops around where each SSA name is made (a loop's own joins:
+    in it, made anew on each iteration)."""
+    made = {}
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None:
+            made[stmt.target] = loops[id(stmt)]
+        inner = loops[id(stmt)] | {id(stmt)} if isinstance(
+            stmt, (ssa.For, ssa.While)) else loops[id(stmt)]
+        for phi in getattr(stmt, "phis", ()):
+            made[phi.target] = inner
+    return made
 
 
 def _places(func):
@@ -559,8 +606,9 @@ def _rewrite(stmts, chosen, namer):
     out = []
     for stmt in stmts:
         if id(stmt) in chosen and stmt.fn is runtime.appended:
-            stmt = _calling(stmt, runtime.appended_owned, stmt.target,
-                            stmt.args)
+            helper = runtime.appended_in_place if chosen[id(stmt)] else \
+                runtime.appended_owned  # (undone going back, or not)
+            stmt = _calling(stmt, helper, stmt.target, stmt.args)
         elif id(stmt) in chosen:
             array, index, value = stmt.args
             if chosen[id(stmt)]:

@@ -87,6 +87,7 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.scatter(tree)
         passes.in_place(tree)
         passes.clear_in_place(tree)
+        passes.chain_in_place(tree)
     passes.absorb(tree)
     passes.nest(tree)
     if arrays:
@@ -770,6 +771,65 @@ class _Passes:
                 if isinstance(loop, (gast.For, gast.While)):
                     _add_in_place(name, loop, _names(loop, gast.Store).count(
                         name), self.runtime_name)
+
+    def chain_in_place(self, tree):
+        """A list's adjoint a loop carries through the adjoints of its items
+        read at indices, `c = b; ... b = runtime.getitem_adjoints(c[:-1],
+        x, g, i, ...)` (an item appended, then items read before it, going
+        back), c read otherwise only at constant indices (`c[-1]`): the
+        loop owns b (copied once before it, `runtime.owned_adjoint`), and
+        each iteration adds g into its items in place (`owned=True`)
+        rather than making the list's adjoint anew, O(its length) a step."""
+        for block in list(_blocks(tree.body)):
+            for loop in [s for s in block if isinstance(s, (gast.For,
+                                                            gast.While))]:
+                for name in self.chained_in(loop):
+                    copied = gast.Assign([gast.Name(name, gast.Store(), None,
+                                                    None)], _runtime_call(
+                        self.runtime_name, "owned_adjoint",
+                        [gast.Name(name, gast.Load(), None, None)]), None)
+                    block.insert(block.index(loop), copied)
+
+    def chained_in(self, loop):
+        """The names `chain_in_place` makes the loop own (its eligible
+        `getitem_adjoints` marked `owned=True`)."""
+        stores = collections.Counter(_names(loop, gast.Store))
+        loads = collections.Counter(_names(loop, gast.Load))
+        header = [loop.test] if isinstance(loop, gast.While) else [
+            loop.iter, loop.target]
+        body, owned = loop.body, []
+        for at, stmt in enumerate(body):
+            carried, call = _target(stmt), getattr(stmt, "value", None)
+            if carried not in self.derivative_names or not \
+                    self.is_runtime_call(call, "getitem_adjoints") or \
+                    call.keywords or not call.args:
+                continue
+            first = call.args[0]
+            if isinstance(first, gast.Subscript) and isinstance(
+                    first.slice, gast.Slice):
+                first = first.value  # (a view of it)
+            if not isinstance(first, gast.Name):
+                continue
+            copy = first.id
+            start = next((k for k, s in enumerate(body[:at]) if _target(
+                s) == copy and isinstance(s.value, gast.Name) and
+                s.value.id == carried), None)
+            if start is None or stores[carried] != 1 or stores[copy] != 1 \
+                    or loads[carried] != 1 or any(
+                        carried in _names(n, gast.Load) or copy in _names(
+                            n, gast.Load) for n in header + call.args[1:]):
+                continue
+            items = sum(isinstance(n, gast.Subscript) and isinstance(
+                n.value, gast.Name) and n.value.id == copy and isinstance(
+                n.slice, gast.Constant) for s in body[start + 1:at]
+                for n in trees.walk(s))
+            if loads[copy] != items + 1 or any(
+                    copy in _names(s, gast.Load) for s in body[at + 1:]):
+                continue  # (read otherwise, or after)
+            call.keywords.append(gast.keyword("owned",
+                                              gast.Constant(True, None)))
+            owned.append(carried)
+        return owned
 
     def clear_in_place(self, tree):
         """`p = runtime.setitem(b, index, 0.0)` -> `p = runtime.cleared(b,
@@ -1693,7 +1753,8 @@ class _Vectors(list):
 
 # the runtime helpers that may write into their first argument
 _IN_PLACE = ("setitem_owned", "setitem_in_place", "restore", "cleared",
-             "accumulated", "appended_owned")
+             "accumulated", "appended_owned", "appended_in_place",
+             "unappended")
 
 
 _REACH = 30  # statements `nest` looks ahead for a name's one read

@@ -181,7 +181,8 @@ _SHAPE_CHECKS = {"unbroadcast", "unbroadcast_to", "shape", "like",
 # what `read_again` takes a loop to do that changes nothing: operations
 # with rules (but the writes in place), and these
 _WRITES_IN_PLACE = {runtime.setitem_in_place, runtime.setitem_owned,
-                    runtime.restore}
+                    runtime.restore, runtime.appended_owned,
+                    runtime.appended_in_place}
 _READS = {ssa.identity, operator.getitem, range, len, ssa.make_tuple}
 
 _CONTAINERS = {ssa.make_tuple: "tuple", ssa.make_list: "list",

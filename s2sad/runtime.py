@@ -3116,6 +3116,25 @@ def appended_owned(items, value):
     return appended(items, value)
 
 
+def appended_in_place(items, value):
+    """`appended_owned` of a list whose earlier versions are read, their
+    items going forward before the next append, and anything of them in
+    the backward sweep, which takes the item off again when it reaches the
+    append (`unappended`): what it differentiates next reads the list as
+    it was (see s2sad.inplace)."""
+    if items.__class__ is list:
+        items.append(value)
+        return items
+    return appended(items, value)
+
+
+def unappended(y, items):
+    """Undo `y = appended_in_place(items, value)` where it appended in
+    place (y is items)."""
+    if y is items:
+        y.pop()
+
+
 def concatenated(a, b):
     """`a + b` for lists or tuples (an adjoint, an object array, stays one)."""
     if getattr(a, "dtype", None) == object or getattr(b, "dtype", None) == object:

@@ -1231,11 +1231,12 @@ _KERNEL_REFUSALS = {
     runtime.iterable: "a loop over an array or sequence",
     runtime.setitem: "an assignment into an array or list",
     runtime.setitem_in_place: "an assignment into an array or list",
-    runtime.appended: "`.append()`", runtime.appended_owned: "`.append()`"}
+    runtime.appended: "`.append()`", runtime.appended_owned: "`.append()`",
+    runtime.appended_in_place: "`.append()`"}
 # what a kernel on arrays has no derivative of (lists and dicts, whose
 # adjoints Python holds in objects)
 _NOT_IN_ARRAY_KERNELS = {ssa.make_list, ssa.make_dict, runtime.appended,
-                         runtime.appended_owned}
+                         runtime.appended_owned, runtime.appended_in_place}
 # the products of ints a kernel checks for Python's ints past 64 bits
 _WIDENING = {operator.mul: "python_mul", operator.imul: "python_mul",
              runtime.imul: "python_mul", operator.lshift: "python_lshift",

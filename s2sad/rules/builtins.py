@@ -81,7 +81,8 @@ def min_fwd(z, x, y):
 
 # ---- lists (s2sad's SSA form updates them by copying, see runtime) ----
 
-takes_sequences(runtime.appended, runtime.appended_owned, runtime.popped,
+takes_sequences(runtime.appended, runtime.appended_owned,
+                runtime.appended_in_place, runtime.popped,
                 runtime.inserted, runtime.concatenated, runtime.repeated,
                 runtime.repeated_adjoint,
                 builtins.list, builtins.tuple, builtins.sum, builtins.len)
@@ -93,8 +94,23 @@ def appended_rev(y, items, value):
     d[value] = d[y][-1]
 
 
-@tangent(runtime.appended, runtime.appended_owned, structural=True,
-         directions=True)
+# an append in place the backward sweep undoes (see s2sad.inplace): it
+# takes the item off first, so what it differentiates next reads the list
+# as it was
+
+
+@adjoint(runtime.appended_in_place)
+def appended_in_place_rev(y, items, value):
+    runtime.unappended(y, items)
+    d[items] = d[y][:-1]
+    d[value] = d[y][-1]
+
+
+non_differentiable(runtime.unappended)
+
+
+@tangent(runtime.appended, runtime.appended_owned, runtime.appended_in_place,
+         structural=True, directions=True)
 def appended_fwd(y, items, value):
     # (the tangent list a new one: what holds the tangents is not known
     # to be owned)
