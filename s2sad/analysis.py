@@ -602,14 +602,6 @@ def _ranges(func):
     return ranges
 
 
-def _range_item(stmt, ranges, indices):
-    """Is `stmt` `r[k]` of a range `r` at an int `k` among `indices` (as
-    a `for` with a `break` reads its range)?"""
-    return stmt.fn is operator.getitem and len(stmt.args) == 2 and all(
-        isinstance(o, ssa.Var) for o in stmt.args) and \
-        stmt.args[0].name in ranges and stmt.args[1].name in indices
-
-
 def numbers_in_arrays(func, params):
     """Which of `params` to take for numbers in a variant on arrays (its
     guard checks them, `runtime.is_number`): those each of whose reads
@@ -648,28 +640,14 @@ def numbers_in_arrays(func, params):
 
 def indexed_only(func, param, iterated=True):
     """Is `param` read only as `param[i]`, i an int (a loop variable over a
-    range, an int constant, int arithmetic of them: `ys[t - 1]`), by
-    unpacking (`a, b = params`), and by `len` and `.shape` (its
-    metadata): items of a time series read in a scalar loop, or of a
+    range, an int constant, int arithmetic of them: `ys[t - 1]`, a `while`
+    loop's counter), by unpacking (`a, b = params`), by `len` and `.shape`
+    (its metadata), by a total (`np.var(r)`: a number) and as a slice of
+    the same kind (`obs[1:]`): items of a time series read in a scalar loop, or of a
     parameter vector, which are numbers when it is a 1-D float array (or a
     list of floats)? With `iterated`, also by a `for` over it (`for c in
     counts`)."""
-    ranges = _ranges(func)
-    ints = {s.target for s in ssa.walk(func.body)
-            if isinstance(s, ssa.For) and isinstance(s.iter, ssa.Var)
-            and s.iter.name in ranges}
-    changed = True
-    while changed:  # and int arithmetic of them: `ys[t - 1]`
-        changed = False
-        for stmt in ssa.walk(func.body):
-            if isinstance(stmt, ssa.Assign) and stmt.target not in ints \
-                    and (stmt.fn in _INT_ARITHMETIC and stmt.args and all(
-                        isinstance(o, ssa.Var) and o.name in ints
-                        or isinstance(o, ssa.Const) and type(o.value) is int
-                        for o in stmt.args) or _range_item(stmt, ranges,
-                                                           ints)):
-                ints.add(stmt.target)
-                changed = True
+    ints = _int_indices(func)
     found = False
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign):
@@ -697,6 +675,14 @@ def indexed_only(func, param, iterated=True):
                 stmt.args[1].value in ssa.METADATA or \
                 stmt.fn is runtime.check_unpacking:  # (`a, b = params`)
             continue
+        if stmt.fn in _TOTALS and len(stmt.args) == 1 and not stmt.kwargs:
+            continue  # (`s2 = np.var(r)`: a number, of a vector)
+        if _is_vector_slice(stmt) and _is_named(stmt.args[0], param):
+            # (`for z in obs[1:]`: a slice of a vector is one)
+            if not indexed_only(func, stmt.target, iterated):
+                return False
+            found = True
+            continue
         index = stmt.args[1] if stmt.fn is operator.getitem else None
         if not (stmt.args and _is_named(stmt.args[0], param) and (
                 isinstance(index, ssa.Var) and index.name in ints
@@ -706,15 +692,68 @@ def indexed_only(func, param, iterated=True):
     return found
 
 
+def _int_indices(func):
+    """Names that hold ints whatever the inputs: a loop variable over a
+    range, int arithmetic of those and of int constants (`t - 1`), and a
+    counter a `while` loop steps (`i = 1`, ..., `i += 1`), joined as
+    such."""
+    ranges = _ranges(func)
+    ints = {s.target for s in ssa.walk(func.body)
+            if isinstance(s, ssa.For) and isinstance(s.iter, ssa.Var)
+            and s.iter.name in ranges}
+    made = {}  # the other candidates -> their operands
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign) and stmt.target is not None and (
+                stmt.fn in _INT_STEPS and stmt.args and not stmt.kwargs
+                and not stmt.spreads()):
+            made[stmt.target] = stmt.args
+        elif isinstance(stmt, ssa.Assign) and stmt.fn is operator.getitem \
+                and len(stmt.args) == 2 and isinstance(stmt.args[0], ssa.Var) \
+                and stmt.args[0].name in ranges:  # (an item of a range)
+            made[stmt.target] = stmt.args[1:]
+        for phi in getattr(stmt, "phis", ()):
+            made[phi.target] = (phi.left, phi.right)
+    changed = True
+    while changed:  # (the largest set that holds: a loop's counter)
+        changed = False
+        for name, operands in list(made.items()):
+            if not all(isinstance(o, ssa.Var) and (
+                    o.name in ints or o.name in made) or isinstance(
+                        o, ssa.Const) and type(o.value) is int
+                       for o in operands):
+                del made[name]
+                changed = True
+    return ints | set(made)
+
+
+# int arithmetic (of ints: an int), copies, and updates `i += 1`
+_INT_STEPS = _INT_ARITHMETIC | {ssa.identity, runtime.iadd, runtime.isub,
+                                runtime.imul, operator.iadd, operator.isub,
+                                operator.imul}
+
+
 def _iterated_vectors(func, vectors):
     """`vectors` (names of `Vector`s) and what a `for` over one iterates,
-    `runtime.iterable(v)`: the same array."""
+    `runtime.iterable(v)`: the same array; and their slices with constant
+    bounds, `v[1:]`: vectors too."""
     vectors = set(vectors)
     for stmt in ssa.walk(func.body):
-        if isinstance(stmt, ssa.Assign) and stmt.fn is runtime.iterable and \
+        if isinstance(stmt, ssa.Assign) and (
+                stmt.fn is runtime.iterable or _is_vector_slice(stmt)) and \
                 any(_is_named(stmt.args[0], v) for v in list(vectors)):
             vectors.add(stmt.target)
     return vectors
+
+
+def _is_vector_slice(stmt):
+    """Is `stmt` `t = v[a:b:c]` with int (or no) bounds: of a 1-D array, a
+    list or a tuple, one of the same kind?"""
+    index = stmt.args[1] if isinstance(stmt, ssa.Assign) and \
+        stmt.fn is operator.getitem and len(stmt.args) == 2 else None
+    return isinstance(index, ssa.Const) and index.value.__class__ is slice \
+        and stmt.target is not None and all(
+            part is None or part.__class__ is int for part in (
+                index.value.start, index.value.stop, index.value.step))
 
 
 def _is_named(operand, name):
