@@ -760,17 +760,28 @@ class _Passes:
         is added into it (when the sum has its shape and dtype) rather than
         copied at each iteration. (What the name holds after the loop, the
         adjoint of a list's earlier version, say, is another matter.)"""
-        for block in _blocks(tree.body):
+        for block in list(_blocks(tree.body)):
+            copies = []  # (the loop, the name it is to own a copy of)
             for i, stmt in enumerate(block):
                 name = _target(stmt)
-                if name not in self.derivative_names or not \
-                        self.is_runtime_call(stmt.value, "zeros_like"):
+                if name not in self.derivative_names:
                     continue
+                fresh = self.is_runtime_call(stmt.value, "zeros_like")
                 loop = next((s for s in block[i + 1:] if name in _names(
                     s, gast.Load) or name in _names(s, gast.Store)), None)
-                if isinstance(loop, (gast.For, gast.While)):
-                    _add_in_place(name, loop, _names(loop, gast.Store).count(
-                        name), self.runtime_name)
+                if isinstance(loop, (gast.For, gast.While)) and _add_in_place(
+                        name, loop, _names(loop, gast.Store).count(name),
+                        self.runtime_name, scatters_only=not fresh) and \
+                        not fresh:
+                    copies.append((loop, name))
+            for loop, name in copies:
+                # (an adjoint made otherwise, `runtime.unreduce(g, x)`, may
+                # be another's: the loop adds the items' adjoints into a
+                # copy it owns, made once)
+                block.insert(block.index(loop), gast.Assign(
+                    [gast.Name(name, gast.Store(), None, None)],
+                    _runtime_call(self.runtime_name, "owned_adjoint", [
+                        gast.Name(name, gast.Load(), None, None)]), None))
 
     def chain_in_place(self, tree):
         """A list's adjoint a loop carries through the adjoints of its items
@@ -1780,23 +1791,25 @@ def _parent_of_read(node, name):
     return None, None, None
 
 
-def _add_in_place(name, loop, assignments, runtime_name):
+def _add_in_place(name, loop, assignments, runtime_name, scatters_only=False):
     """Turn `loop`'s accumulations of `name` into `runtime.accumulated` if
-    they are all of its `assignments` and `loop` reads `name` nowhere else."""
+    they are all of its `assignments` and `loop` reads `name` nowhere else
+    (with `scatters_only`: if they all add items' adjoints, `scatter_into`);
+    whether it did."""
     sites = []
     for block in _blocks(loop.body):
         for i, stmt in enumerate(block):
             if name in _names(_shallow(stmt), gast.Load) or name in _names(
                     _shallow(stmt), gast.Store):
-                if not _accumulation(stmt) and not _scatter_into(
-                        stmt, runtime_name):
-                    return
+                if not (_accumulation(stmt) and not scatters_only) and \
+                        not _scatter_into(stmt, runtime_name):
+                    return False
                 sites.append((block, i))
     header = [loop.test] if isinstance(loop, gast.While) else [loop.iter,
                                                                  loop.target]
-    if len(sites) != assignments or any(
+    if not sites or len(sites) != assignments or any(
             name in _names(node, gast.Load) for node in header + loop.orelse):
-        return
+        return False
     for block, i in sites:
         stmt = block[i]
         if isinstance(stmt.value, gast.Call):  # (a `_scatter_into`)
@@ -1805,6 +1818,7 @@ def _add_in_place(name, loop, assignments, runtime_name):
         else:
             stmt.value = _runtime_call(runtime_name, "accumulated",
                                        [stmt.value.left, stmt.value.right])
+    return True
 
 
 def _scatter_into(stmt, runtime_name):

@@ -783,6 +783,14 @@ class _Specialiser:
         origin = self.origin(node.args[0])
         return node, total, origin and origin | {id(node)}
 
+    def helper_owned_adjoint(self, node):
+        """A float64 array's copy (what the helper makes of one)."""
+        x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if x is None or x.kind != "array" or x.dtype != _F8:
+            return None
+        made = self.parsed("X.copy()", X=node.args[0])
+        return _located(made, node), x, {id(node)}
+
     def helper_zeros_like(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
         if x is None or x.kind not in ("array", "like") or x.dtype.kind != \
@@ -1210,7 +1218,8 @@ class _Specialiser:
             write = self.written.pop(id(stmt.value), None)
             made = write and write(ast.Name(name, ast.Store()))
             if made is not None and _evaluated_alike(stmt.value, made) and \
-                    name not in _names_read(stmt.value):
+                    name not in _names_read(ast.Tuple(_added_to(
+                        stmt.value, name), ast.Load())):
                 self.decided += 1  # (statements in its place)
                 self.instead = [_located(m, stmt) for m in made]
             if self.decided > decided and _is_call_of(stmt.value,
@@ -1435,6 +1444,18 @@ def _plain(node):
 
 def _names_read(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _added_to(call, name):
+    """The parts of a helper's call that its statements in place read
+    after they bind `name`: all of it, but the array they add into where
+    that is `name` itself (`a = runtime.getitem_adjoints(a, x, g, i)` ->
+    `a[i] += g`)."""
+    first = call.args[0] if isinstance(call, ast.Call) and call.args \
+        else None
+    if isinstance(first, ast.Name) and first.id == name:
+        return list(call.args[1:]) + [k.value for k in call.keywords]
+    return [call]
 
 
 def _tapes(definition):

@@ -952,3 +952,48 @@ def _same_tree(a, b):
             _same_tree(p, q)
     else:
         np.testing.assert_array_equal(a, b)
+
+
+# -- an array's adjoint made before the loop that adds items' adjoints ------
+
+def spring_chain(x, k=10.0, rest=1.0):
+    # (outside attack: each step's `x[i] - x[i - 1]` added its adjoints
+    # into a copy of x's whole adjoint, made by the sum after the loop:
+    # O(n) a step, 8 to 15 times the function's time, growing with n)
+    energy = 0.5 * k * (x[0] - rest) ** 2
+    for i in range(1, len(x)):
+        stretch = x[i] - x[i - 1] - rest
+        energy = energy + 0.5 * k * stretch ** 2
+    return energy + 0.1 * np.sum(x)
+
+
+def test_items_adjoints_go_into_a_copy_the_loop_owns(monkeypatch):
+    from s2sad import specialise
+    monkeypatch.setattr(specialise, "AT_ONCE", False)
+    monkeypatch.setattr(specialise, "CHECKED", None)
+    monkeypatch.setattr(specialise, "WORTH", 0)  # (at the second call)
+    x = np.cumsum(np.linspace(0.9, 1.3, 12))
+    grad = s2sad.grad(spring_chain)
+    source = grad.source.split("\ndef ")[0]
+    # the adjoint the sum made (which may be another's) copied once, then
+    # each step's adjoints added into it in place
+    assert "runtime.owned_adjoint(x_bar)" in source and "owned=True" in \
+        source
+    kept = x.copy()
+    g = grad(x)
+    np.testing.assert_array_equal(x, kept)
+    np.testing.assert_allclose(g, s2sad.grad(spring_chain, optimize=False)(x),
+                               rtol=1e-13)
+    stretch = np.diff(x) - 1.0
+    expected = np.full(12, 0.1)
+    expected[0] += 10.0 * (x[0] - 1.0)
+    expected[1:] += 10.0 * stretch
+    expected[:-1] -= 10.0 * stretch
+    np.testing.assert_allclose(g, expected, rtol=1e-12)
+    s2sad.check_grads(spring_chain, (x,))
+    # specialised to a float64 vector: `x_bar[i] += g`, no call
+    for _ in range(3):
+        assert np.array_equal(grad(x), g)
+    shown = grad.specialised_source
+    assert "x_bar[i] += " in shown and "getitem_adjoints(x_bar, x, _t" \
+        not in shown

@@ -568,7 +568,7 @@ def weighted_pairs(w, xs, ys):
     return total
 
 
-def local_level_nll(log_q, obs):
+def local_level_over_a_slice(log_q, obs):
     # (outside attack: `for z in obs[1:]`, a slice of the data, took the
     # general code, 3.9 times a hand-written gradient)
     q, m, P, nll = math.exp(log_q), obs[0], 1e3, 0.0
@@ -610,7 +610,8 @@ def garch_nll(omega, r):
 @pytest.mark.parametrize("f, args", [
     (poisson_nll, (2.5, np.array([1.0, 4.0, 2.0, 0.0, 3.0]))),
     (weighted_pairs, (0.7, np.linspace(0.0, 1.0, 6), np.cos(np.arange(6.0)))),
-    (local_level_nll, (0.1, np.cumsum(np.sin(np.arange(8.0))) * 0.3)),
+    (local_level_over_a_slice,
+     (0.1, np.cumsum(np.sin(np.arange(8.0))) * 0.3)),
     (smoothing_with_skips, (0.3, np.array([1.0, 1.2, 0.8, 0.9, 1.1]))),
     (garch_nll, (0.01, np.sin(np.arange(9.0)) * 0.1))])
 def test_data_iterated_in_a_loop_keeps_the_number_path(f, args):
