@@ -602,17 +602,18 @@ def _ranges(func):
     return ranges
 
 
-def numbers_in_arrays(func, params):
+def numbers_in_arrays(func, params, vectors=()):
     """Which of `params` to take for numbers in a variant on arrays (its
     guard checks them, `runtime.is_number`): those each of whose reads
     gives a number when they all are (arithmetic and `math` of numbers: a
     rate, a spring constant, an initial value), or writes one into an
     array (`traj[i] = x`), or fills one (`np.full(n, s0)`). Not one read
     with an array (`w * X`, `X @ w`), indexed, iterated or reduced, which
-    may be an array itself."""
+    may be an array itself. (`vectors`: the `Vector`s the guard checks
+    too, whose items are numbers: `w * x` of `for x in xs` is one.)"""
     taken = set(params)
     while taken:
-        scalars = known_scalars(func, tuple(taken))
+        scalars = known_scalars(func, tuple(taken) + tuple(vectors))
         dropped = set()
         for stmt in ssa.walk(func.body):
             if not isinstance(stmt, ssa.Assign):
@@ -806,10 +807,17 @@ def known_scalars(func, assume=(), partial_phis=False):
                                        if isinstance(p, Vector)})
     scalars = {str(p) for p in assume if not isinstance(p, Vector)} | {
         name for name, _ in defs}
+    # (and the lists the function makes of numbers only, whose items are)
+    lists = {name for name, node in defs if isinstance(node, ssa.Phi) or
+             isinstance(node, ssa.Assign) and node.fn in _NUMBER_LISTS}
     changed = True
     while changed:
         changed = False
         for name, node in defs:
+            if name in lists and not _number_list(node, lists, scalars,
+                                                  vectors):
+                lists.discard(name)
+                changed = True
             if name not in scalars:
                 continue
             if isinstance(node, ssa.Phi):
@@ -820,6 +828,13 @@ def known_scalars(func, assume=(), partial_phis=False):
                     node.fn is operator.getitem and any(
                         _is_named(node.args[0], v) for v in vectors):
                 ok = True  # an item (its index: see `indexed_only`)
+            elif isinstance(node, ssa.Assign) and node.fn in (
+                    operator.getitem, sum) and node.args and isinstance(
+                        node.args[0], ssa.Var) and node.args[0].name in \
+                    lists and not node.kwargs:
+                # an item of a list of numbers (at an int: a slice is no
+                # number), their sum
+                ok = all(is_scalar(o, scalars) for o in node.args[1:])
             elif isinstance(node, ssa.Assign) and \
                     node.fn is operator.getitem and isinstance(
                     node.args[0], ssa.Var) and node.args[0].name in ranges:
@@ -837,6 +852,36 @@ def known_scalars(func, assume=(), partial_phis=False):
                 scalars.discard(name)
                 changed = True
     return scalars
+
+
+def _number_list(node, lists, scalars, vectors):
+    """Does the definition `node` give a list of numbers when `lists` are
+    and `scalars` numbers (a literal of numbers, appended a number, a
+    number written into one, a copy, a join, what a `for` iterates)?"""
+    if isinstance(node, ssa.Phi):
+        return all(isinstance(o, ssa.Var) and o.name in lists
+                   for o in (node.left, node.right))
+    if node.spreads() or node.kwargs:
+        return False
+    if node.fn is ssa.make_list:
+        return all(is_scalar(o, scalars) for o in node.args)
+    first = node.args[0] if node.args else None
+    held = isinstance(first, ssa.Var) and first.name in lists
+    if node.fn is runtime.iterable:
+        return held or any(_is_named(first, v) for v in vectors)
+    if node.fn in (ssa.identity, list):
+        return held and len(node.args) == 1
+    if node.fn in _APPENDS:
+        return held and is_scalar(node.args[1], scalars)
+    return held and len(node.args) == 3 and all(  # (`xs[i] = v`)
+        is_scalar(o, scalars) for o in node.args[1:])
+
+
+_APPENDS = {runtime.appended, runtime.appended_owned,
+            runtime.appended_in_place}
+_NUMBER_LISTS = _APPENDS | {
+    ssa.make_list, runtime.iterable, ssa.identity, list, runtime.setitem,
+    runtime.setitem_owned}
 
 
 def is_total(stmt):

@@ -103,8 +103,11 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None,
     special = _Reverse(func, argnums, has_aux, with_value,
                        assume_arrays=arrays,
                        fallback=general.function_name(arrays=True)).generate()
+    # (what its guard calls, once a call, is not counted: the checks it
+    # saves are what it is for)
     if _runtime_calls(generated.tree.body, helpers) - _runtime_calls(
-            special.tree.body, special.runtime_name) < _WORTH_A_VARIANT:
+            _unguarded(special.tree.body, general.function_name(arrays=True)),
+            special.runtime_name) < _WORTH_A_VARIANT:
         return [generated]  # (a second function for little or nothing)
     general.rename_as_arrays(generated.tree)
     return [special, generated]
@@ -114,6 +117,18 @@ def transform(func, argnums, has_aux=False, with_value=False, wanted=None,
 # loop counts as 4, in a loop in a loop as 16, ...): a call per iteration,
 # or 4 per call
 _WORTH_A_VARIANT = 4
+
+
+def _unguarded(body, fallback):
+    """A variant's statements but its guard (`if not ...: return
+    <fallback>(...)`)."""
+    def is_guard(stmt):
+        returned = stmt.body[0].value if isinstance(stmt, gast.If) and \
+            len(stmt.body) == 1 and isinstance(stmt.body[0], gast.Return) \
+            else None
+        return isinstance(returned, gast.Call) and isinstance(
+            returned.func, gast.Name) and returned.func.id == fallback
+    return [stmt for stmt in body if not is_guard(stmt)]
 
 
 def _copy_of_restored(stmt, defs, need, own):
@@ -694,7 +709,8 @@ class _Reverse(Transform):
         # (and the differentiated ones read as numbers, a model's constants
         # and initial values, numbers: `traj[i] = x` of `x = x0 + ...`)
         numbers = analysis.numbers_in_arrays(self.func, [
-            p for p in vectors if type(p) is str])
+            p for p in vectors if type(p) is str], [
+            p for p in vectors if isinstance(p, analysis.Vector)])
         return tuple(analysis.Number(p) if p in numbers else p
                      for p in vectors)
 

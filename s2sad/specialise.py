@@ -777,6 +777,11 @@ class _Specialiser:
         if len(node.args) != 2 or node.keywords:
             return None
         total, term = (self.fact(a) for a in node.args)
+        if total is not None and term is not None and total.kind in \
+                _NUMBERS and term.kind in _NUMBERS:  # (numbers: their sum)
+            fact = _result(_BINARY[ast.Add], (total, term))
+            return fact and (_located(ast.BinOp(
+                node.args[0], ast.Add(), node.args[1]), node), fact, set())
         if total is None or term is None or total != term or \
                 total.kind != "array":
             return None
@@ -793,6 +798,9 @@ class _Specialiser:
 
     def helper_zeros_like(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if x is not None and x.kind in _NUMBERS + ("int",):
+            made = ast.Constant(0.0)  # (a number's: as the helper gives)
+            return _located(made, node), _FLOAT._replace(value=0.0), set()
         if x is None or x.kind not in ("array", "like") or x.dtype.kind != \
                 "f":
             return None

@@ -635,3 +635,35 @@ def test_data_iterated_in_a_loop_keeps_the_number_path(f, args):
         y = np.array([1.0, 1.2, np.nan, 0.9, 1.1])
         assert grad(0.3, y) == pytest.approx(expected(0.3, y), rel=1e-14)
         s2sad.check_grads(f, (0.3, y), argnums=0)
+
+
+def sines_summed(w, xs):
+    # (outside attack: 36 times a hand-written loop at 1000 items)
+    vals = []
+    for x in xs:
+        vals.append(math.sin(w * x))
+    total = 0.0
+    for v in vals:
+        total += v
+    return total + sum([math.cos(w * x) for x in xs])
+
+
+def test_a_list_of_numbers_the_function_makes_has_numbers_for_items():
+    # the items of a list made of numbers (a literal, appends, a copy, a
+    # join) are numbers: adding them up tapes no shapes, and a number w
+    # with data xs takes the variant that checks them (`is_number`,
+    # `is_vector`) and adds w's adjoints as numbers
+    grad = s2sad.grad(sines_summed)
+    first = grad.source.split("\ndef ")[0]
+    assert "runtime.is_number(w)" in first and "runtime.is_vector(xs)" in \
+        first
+    assert "runtime.shape(" not in first and "unbroadcast" not in first
+    xs = list(np.linspace(0.0, 1.0, 7))
+    expected = sum(x * math.cos(0.7 * x) - x * math.sin(0.7 * x)
+                   for x in xs)
+    for given in (xs, np.array(xs), tuple(xs)):
+        assert grad(0.7, given) == pytest.approx(expected, rel=1e-13)
+    for other in ([1, 2, 3], np.arange(3, dtype=np.float32)):  # (general)
+        assert grad(0.7, other) == pytest.approx(s2sad.grad(
+            sines_summed, optimize=False)(0.7, other), rel=1e-6)
+    s2sad.check_grads(sines_summed, (0.7, np.array(xs)))
