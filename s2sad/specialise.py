@@ -1539,6 +1539,86 @@ def _is_call_of(node, helper):
         node.func, ast.Attribute) and node.func.attr == helper
 
 
+def _deferred(stmts, specialiser):
+    """Move into `if seed is None:` (where the function's value is
+    computed, for its seed, see `optimize.defer_value`) the statements
+    before it at the function's level that only it reads, now that the
+    derivative no longer does (a sum's terms, `np.logaddexp(0.0, z)`,
+    whose adjoint read them for their shape): computed only when the
+    value is. Only float64 arrays made by NumPy's arithmetic and ufuncs,
+    which raise for no value (a Python float's `a / b` may: it stays),
+    and past statements that only read. The names they bind are deleted
+    after the block, not after it where they no longer are."""
+    block = next((s for s in stmts if s.__class__ is ast.If and
+                  _seed_computed(s) in specialiser.seeds), None)
+    if block is None:
+        return
+    at = stmts.index(block)
+    inside = {id(n) for n in ast.walk(block)}
+    outside = collections.Counter(
+        n.id for s in stmts for n in ast.walk(s) if id(n) not in inside
+        and isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    moved, bound = [], set()
+    passed = set()  # what the statements moved past bind or delete
+    for stmt in reversed(stmts[:at]):
+        target = stmt.targets[0] if stmt.__class__ is ast.Assign and len(
+            stmt.targets) == 1 else None
+        if stmt.__class__ is ast.Delete:
+            passed.update(getattr(t, "id", None) for t in stmt.targets)
+            continue
+        if not isinstance(target, ast.Name) or \
+                target.id in specialiser.parameters:
+            break  # (a statement that may change what is read)
+        if outside[target.id] or not _raises_for_nothing(
+                stmt.value, specialiser) or _names_read(stmt.value) & passed:
+            passed.add(target.id)
+            continue  # (read elsewhere, left for its error, or reading
+            # what a statement after it changes)
+        moved.insert(0, stmt)
+        bound.add(target.id)
+        for n in ast.walk(stmt.value):  # (what it reads, read in the block)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                outside[n.id] -= 1
+    if not moved:
+        return
+    for stmt in moved:
+        stmts.remove(stmt)
+        _located(stmt, block.body[0])  # (shown in the block: see `_shown`)
+    deletion = ast.copy_location(ast.Delete(
+        [ast.Name(name, ast.Del()) for name in sorted(bound)]), block.body[-1])
+    deletion.freed = True  # (shown after the block's last statement)
+    block.body[:0] = moved
+    block.body.append(deletion)
+    for stmt in stmts:
+        if stmt.__class__ is ast.Delete and stmt is not block:
+            stmt.targets = [t for t in stmt.targets
+                            if getattr(t, "id", None) not in bound]
+    stmts[:] = [s for s in stmts if s.__class__ is not ast.Delete or
+                s.targets]
+
+
+def _raises_for_nothing(expr, specialiser):
+    """Is `expr` NumPy's arithmetic or ufuncs on float64 arrays (each of
+    its operations makes one: a float64 array of a known shape), which
+    raise for no value, only warn?"""
+    for node in ast.walk(expr):
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)):
+            fact = specialiser.fact(node)
+            if fact is None or fact.kind != "array" or fact.dtype != _F8:
+                return False
+            if isinstance(node, ast.Call) and not isinstance(
+                    specialiser.resolve(node.func), np.ufunc):
+                return False
+            if isinstance(node, ast.BinOp) and not isinstance(
+                    node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+                return False
+        elif not isinstance(node, (ast.Name, ast.Constant, ast.Load,
+                                   ast.operator, ast.unaryop)) and \
+                not isinstance(node, ast.Attribute):
+            return False
+    return True
+
+
 def _seed_computed(stmt):
     """X of `if X is None: ...` (where a seed is computed), or None."""
     test = getattr(stmt, "test", None)
@@ -1654,6 +1734,7 @@ def _specialised(function, args, kwargs, general, required):
            for name, fact in specialiser.popped):
         return None
     specialiser.decided += _spread_lazily(stmts, specialiser)
+    _deferred(stmts, specialiser)
     if not specialiser.decided:
         return None
     _drop_dead_tape_items(stmts, set(tapes))
@@ -1721,7 +1802,8 @@ def _spread_lazily(stmts, specialiser):
                 isinstance(top.targets[0], ast.Name) and \
                 stores[top.targets[0].id] == 1 and \
                 top.targets[0].id not in specialiser.parameters:
-            uses = loads[top.targets[0].id]
+            uses = _uses(loads[top.targets[0].id], parents, loads, stores,
+                         specialiser)
         elif isinstance(top, ast.BinOp):
             uses = [value]
         else:
@@ -1955,6 +2037,29 @@ def _own_nodes(stmt):
             if isinstance(v, ast.AST) and not isinstance(
                     v, (ast.stmt, ast.excepthandler)):
                 yield from ast.walk(v)
+
+
+def _uses(loads, parents, names_loaded, stores, specialiser):
+    """The operands of arithmetic that the reads `loads` of a name reach
+    through its negation (`-t`) and copies (`b = t`, `b = -t`, b bound
+    once), which read it as it is: those a value spread lazily must suit.
+    (Those of another kind are returned as they are: they do not suit.)"""
+    found = []
+    for use in loads:
+        while isinstance(parents.get(use), ast.UnaryOp) and isinstance(
+                parents[use].op, ast.USub):
+            use = parents[use]  # (-t: of the same kind)
+        parent = parents.get(use)
+        if isinstance(parent, ast.Assign) and parent.value is use and len(
+                parent.targets) == 1 and isinstance(
+                    parent.targets[0], ast.Name) and \
+                stores[parent.targets[0].id] == 1 and \
+                parent.targets[0].id not in specialiser.parameters:
+            found += _uses(names_loaded[parent.targets[0].id], parents,
+                           names_loaded, stores, specialiser)
+        else:
+            found.append(use)
+    return found
 
 
 def _broadcast_alike(binop, operand, fact, specialiser):

@@ -609,6 +609,37 @@ def test_the_specialised_source_is_the_code_that_runs(f, args):
     assert "unbroadcast(" not in shown and "numpy_floats(" not in shown
 
 
+def log_posterior(w, X, y, prior_sd=2.0):
+    z = X @ w
+    loglik = np.sum(y * z - np.logaddexp(0.0, z))
+    return loglik - 0.5 * np.sum(w ** 2) / prior_sd ** 2
+
+
+def test_what_only_the_value_reads_is_computed_only_with_it(rng):
+    """A sum's terms (`np.logaddexp(0.0, z)`), which its adjoint read for
+    their shape alone, are computed where the function's value is, which
+    a gradient computes only for its seed's kind (outside attack: 3.5
+    times a hand-written gradient, half of it the logaddexp)."""
+    X, w = rng.normal(size=(50, 4)), rng.normal(size=4) * 0.1
+    y = (rng.random(50) < 0.5).astype(float)
+    g = s2sad.grad(log_posterior)
+    first = g(w, X, y, 3.0)
+    second = g(w, X, y, 3.0)
+    _same(second, first)
+    shown = g.specialised_source
+    before, value_block = shown.split(" is None:\n")
+    value_block = value_block.split("    # grad of")[0]
+    assert "np.logaddexp(0.0, z)" in value_block and \
+        "logaddexp" not in before
+    import ast
+    ast.parse(shown)
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    np.testing.assert_allclose(second, X.T @ (y - p) - w / 9.0, rtol=1e-12)
+    value, again = s2sad.value_and_grad(log_posterior)(w, X, y, 3.0)
+    assert value == log_posterior(w, X, y, 3.0)
+    _same(again, first)
+
+
 def smoothed_loss(w, X, n):
     h = 1.0 / n  # (an int step count)
     total = 0.0  # (a Python float, to which the loop adds float64s)
