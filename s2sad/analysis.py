@@ -644,10 +644,10 @@ def indexed_only(func, param, iterated=True):
     range, an int constant, int arithmetic of them: `ys[t - 1]`, a `while`
     loop's counter), by unpacking (`a, b = params`), by `len` and `.shape`
     (its metadata), by a total (`np.var(r)`: a number) and as a slice of
-    the same kind (`obs[1:]`): items of a time series read in a scalar loop, or of a
-    parameter vector, which are numbers when it is a 1-D float array (or a
-    list of floats)? With `iterated`, also by a `for` over it (`for c in
-    counts`)."""
+    the same kind (`obs[1:]`): items of a time series read in a scalar
+    loop, or of a parameter vector, which are numbers when it is a 1-D
+    float array (or a list of floats)? With `iterated`, also by a `for`
+    over it (`for c in counts`)."""
     ints = _int_indices(func)
     found = False
     for stmt in ssa.walk(func.body):

@@ -778,10 +778,8 @@ class _Passes:
                 # (an adjoint made otherwise, `runtime.unreduce(g, x)`, may
                 # be another's: the loop adds the items' adjoints into a
                 # copy it owns, made once)
-                block.insert(block.index(loop), gast.Assign(
-                    [gast.Name(name, gast.Store(), None, None)],
-                    _runtime_call(self.runtime_name, "owned_adjoint", [
-                        gast.Name(name, gast.Load(), None, None)]), None))
+                block.insert(block.index(loop), _owned_copy(
+                    name, self.runtime_name))
 
     def chain_in_place(self, tree):
         """A list's adjoint a loop carries through the adjoints of its items
@@ -791,15 +789,18 @@ class _Passes:
         loop owns b (copied once before it, `runtime.owned_adjoint`), and
         each iteration adds g into its items in place (`owned=True`)
         rather than making the list's adjoint anew, O(its length) a step."""
+        self.own_before_loops(tree, self.chained_in)
+
+    def own_before_loops(self, tree, owned_in):
+        """Before each loop, `b = runtime.owned_adjoint(b)` for each name
+        `owned_in(loop)` gives (having rewritten the loop to change b's
+        array in place): a copy the loop owns, made once."""
         for block in list(_blocks(tree.body)):
             for loop in [s for s in block if isinstance(s, (gast.For,
                                                             gast.While))]:
-                for name in self.chained_in(loop):
-                    copied = gast.Assign([gast.Name(name, gast.Store(), None,
-                                                    None)], _runtime_call(
-                        self.runtime_name, "owned_adjoint",
-                        [gast.Name(name, gast.Load(), None, None)]), None)
-                    block.insert(block.index(loop), copied)
+                for name in owned_in(loop):
+                    block.insert(block.index(loop), _owned_copy(
+                        name, self.runtime_name))
 
     def chained_in(self, loop):
         """The names `chain_in_place` makes the loop own (its eligible
@@ -852,15 +853,7 @@ class _Passes:
         `runtime.owned_adjoint`), rather than copying K at each iteration."""
         self.names_used = set(_names(tree, gast.Load)) | set(
             _names(tree, gast.Store))
-        for block in list(_blocks(tree.body)):
-            for loop in [s for s in block if isinstance(s, (gast.For,
-                                                            gast.While))]:
-                for name in self.cleared_in(loop):
-                    copied = gast.Assign([gast.Name(name, gast.Store(), None,
-                                                    None)], _runtime_call(
-                        self.runtime_name, "owned_adjoint",
-                        [gast.Name(name, gast.Load(), None, None)]), None)
-                    block.insert(block.index(loop), copied)
+        self.own_before_loops(tree, self.cleared_in)
 
     def cleared_in(self, loop):
         """Rewrite `loop`'s eligible setitems (see `clear_in_place`), each
@@ -1789,6 +1782,13 @@ def _parent_of_read(node, name):
                     return parent, field, (
                         index if type(value) is list else None)
     return None, None, None
+
+
+def _owned_copy(name, runtime_name):
+    """`name = runtime.owned_adjoint(name)`."""
+    return gast.Assign([gast.Name(name, gast.Store(), None, None)],
+                       _runtime_call(runtime_name, "owned_adjoint", [
+                           gast.Name(name, gast.Load(), None, None)]), None)
 
 
 def _add_in_place(name, loop, assignments, runtime_name, scatters_only=False):
