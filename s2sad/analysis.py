@@ -17,7 +17,7 @@ import operator
 import gast
 import numpy as np
 
-from s2sad import errors, runtime, ssa
+from s2sad import errors, frontend, runtime, ssa, trees
 from s2sad.rules import registry
 
 # ndarray methods whose NumPy function has another name
@@ -232,9 +232,9 @@ def _stores(func, varied, defs, params):
 
 def _holder(operand, defs, params):
     """What a container operand is, to match stores and reads: ("object",
-    id, it) for one known now (a module-level name's, an attribute or item
-    of one), ("parameter", name, *attributes or keys) for one reached
-    from a parameter; None for the function's own values."""
+    it) for one known now (a module-level name's, an attribute or item of
+    one; `_Held`), ("parameter", name, *attributes or keys) for one
+    reached from a parameter; None for the function's own values."""
     if isinstance(operand, ssa.Free):
         value = operand.value
         return ("object", _Held(value)) if isinstance(
@@ -291,11 +291,10 @@ def _same_holder(stored, read):
 def _read_back(func, read, operand, key, store):
     if isinstance(operand, ssa.Free):
         what = f"`{operand!r}`"
-    elif key[0] == "parameter":
-        what = "`" + "".join(f".{p}" if isinstance(p, str) and
-                             p.isidentifier() else f"[{p!r}]"
-                             for p in key[2:]).join(
-                                 [key[1], ""]) + "`"
+    elif key[0] == "parameter":  # (`self.history`, `state["log"]`)
+        what = f"`{key[1]}" + "".join(
+            f".{p}" if isinstance(p, str) and p.isidentifier() else
+            f"[{p!r}]" for p in key[2:]) + "`"
     else:
         what = "a list, dict or set"
     return func.source.error(
@@ -327,7 +326,6 @@ def stored_by(fn, depth=0):
     values into, as its text shows: module-level ones, a closure's, its
     object's (`self.values.append(v)` of a bound method). (Kept per
     function and object.)"""
-    from s2sad import frontend, trees
     self_obj = getattr(fn, "__self__", None)
     func = getattr(fn, "__func__", fn)
     module = getattr(func, "__module__", None) or ""
