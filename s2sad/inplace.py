@@ -167,6 +167,11 @@ def update_in_place(func, mode):
     # what the caller is given: what is returned, what the containers
     # returned hold at any depth (a has_aux gradient's `return loss,
     # {"y": y[:2]}`), and the arrays what it is given may be views of
+    # (an item of a list is no view of it: `return values[0]` of a
+    # binomial tree's list leaves the list the function's to change)
+    lists = {chains.find(s.target) for s in ssa.walk(func.body)
+             if isinstance(s, ssa.Assign) and s.target is not None and
+             s.fn in (runtime.appended, ssa.make_list, list)}
     returned = set()
     held = [o.name for o in analysis.returned(func.body)
             if isinstance(o, ssa.Var)]
@@ -179,6 +184,10 @@ def update_in_place(func, mode):
         if isinstance(made, ssa.Phi):
             held += [o.name for o in (made.left, made.right)
                      if isinstance(o, ssa.Var)]
+        elif isinstance(made, ssa.Assign) and made.fn is operator.getitem \
+                and isinstance(made.args[0], ssa.Var) and \
+                chains.find(made.args[0].name) in lists:
+            continue
         elif isinstance(made, ssa.Assign) and (made.fn in _HOLDERS or
                                                ssa.makes_view(made.fn)):
             held += [o.name for o in made.operands()
@@ -202,9 +211,10 @@ def update_in_place(func, mode):
         return
     kept = set() if mode in ("forward", "vector", "linear") else _restored(
         func, chains, [s for s in chosen if s.fn is runtime.setitem])
-    kept |= undone
     func.body = _rewrite(func.body, {
-        id(s): chains.find(s.target) in kept for s in chosen}, func.namer)
+        id(s): chains.find(s.target) in (
+            undone if s.fn is runtime.appended else kept) for s in chosen},
+        func.namer)
 
 
 def _last_items_carried(func, defs, deepest=4):
@@ -602,7 +612,8 @@ class _UnionFind:
 
 
 def _rewrite(stmts, chosen, namer):
-    """`chosen`: id(update) -> whether its overwritten values are kept."""
+    """`chosen`: id(update) -> whether its overwritten values are kept (of
+    an append: whether the backward sweep undoes it)."""
     out = []
     for stmt in stmts:
         if id(stmt) in chosen and stmt.fn is runtime.appended:

@@ -831,9 +831,24 @@ def rows_of_a_list(W, n):
     return np.sum(rows[-1] ** 2) + 0.5 * np.sum(rows[1])
 
 
+def american_put(sigma, steps):
+    # (outside attack: a binomial tree rolled back in a list, returning
+    # its first item: the list was copied at each write, O(n^3), as an
+    # item returned was taken for a view of the list)
+    u = math.exp(sigma * math.sqrt(1.0 / steps))
+    d, p, disc = 1.0 / u, 0.5, 0.999
+    values = [max(1.0 - u ** j * d ** (steps - j), 0.0)
+              for j in range(steps + 1)]
+    for i in range(steps - 1, -1, -1):
+        for j in range(i + 1):
+            cont = disc * (p * values[j + 1] + (1 - p) * values[j])
+            values[j] = max(cont, 1.0 - u ** j * d ** (i - j))
+    return values[0]
+
+
 WRITTEN_LISTS = [(filled_list, (0.4, 25)),
                  (recurrence_in_a_list, (0.3, [0.0, 0.2, -0.1, 0.4, 0.3])),
-                 (written_twice, (0.9, 7))]
+                 (written_twice, (0.9, 7)), (american_put, (0.25, 8))]
 
 
 def test_a_list_of_arrays_written_in_place_gives_the_derivatives():
@@ -857,6 +872,11 @@ def test_a_list_written_in_a_loop_is_not_copied_per_item():
     source = s2sad.grad(recurrence_in_a_list).source
     assert "runtime.setitem_in_place(" in source and \
         "runtime.restore(" in source
+    # a list an item of which is returned: the item is no view of it
+    source = s2sad.grad(american_put).source.split("\ndef ")[0]
+    assert "runtime.setitem_in_place(" in source and \
+        "runtime.appended_owned(" in source and \
+        "runtime.setitem(values" not in source
 
 
 @pytest.mark.parametrize("f, args", LISTS + WRITTEN_LISTS,
