@@ -61,6 +61,14 @@ ROWS = {
         ("np.sum(np.array(OP(OP([x0, x1], x1 * x0), x1)) ** 2)",
          [FLOAT, FLOAT], ALL),
     ],
+    # in place too, and taken off again by the backward sweep when it
+    # reaches the append: the list read as it was before it (an item of it
+    # read at an index before the append, `x[t - 1]`)
+    runtime.appended_in_place: [
+        ("np.stack(OP([x0, x1], x0 * 2.0))", [arr(3), arr(3)], ALL),
+        ("np.sum(np.array(OP(OP([x0, x1], x1 * x0), x1)) ** 2)",
+         [FLOAT, FLOAT], ALL),
+    ],
     runtime.popped: [
         ("np.stack(OP([x0, x1, 2.0 * x0], 1)[0])", [arr(3), arr(3)], ALL),
         ("OP([x0, x1], -1)[1] * x0", [arr(3), arr(3)], ALL),
