@@ -153,7 +153,7 @@ def active(func, wrt, outputs):
 # ---- values that leave through a container and come back ----
 
 # the methods that put a value into their object
-_STORING = {"append", "extend", "insert", "update", "setdefault", "add",
+STORING = _STORING = {"append", "extend", "insert", "update", "setdefault", "add",
             "appendleft", "extendleft", "__setitem__"}
 _CONTAINERS = (list, dict, set, collections.deque)
 
@@ -181,9 +181,8 @@ def check_read_back(func, varied, useful):
             if isinstance(stmt, ssa.Assign):
                 if stmt.target in useful and stmt.fn not in (
                         ssa.identity, getattr):
-                    for operand in stmt.operands():
-                        key = _holder(operand, defs, params)
-                        store = key and next(
+                    for operand, key in _read_holders(stmt, defs, params):
+                        store = next(
                             (st for k, st in seen + [
                                 kv for loop in loops for kv in loop]
                              if _same_holder(k, key)), None)
@@ -224,11 +223,42 @@ def _stores(func, varied, defs, params):
             if key is not None:
                 keys.add(key)
         else:
-            keys |= {("object", _Held(c)) for c in stored_by(fn)}
+            keys |= {("object", _Held(c)) for c in touched_by(fn)[0]}
         if keys:
             stores[id(stmt)] = keys
     return stores
 
+
+def outside_holder(func, operand):
+    """Is `operand` a container not the function's own that its reads are
+    followed for (see `check_read_back`): one reached from a parameter
+    (`self.history`) or a module-level name?"""
+    defs = {s.target: s for s in ssa.walk(func.body)
+            if isinstance(s, ssa.Assign) and s.target is not None}
+    return _holder(operand, defs, set(func.all_params)) is not None
+
+
+def _read_holders(stmt, defs, params):
+    """(operand, `_holder` key) of each container `stmt` reads something
+    carrying a derivative from: its operands (`TRAJ[0]`, `sum(TRAJ)`),
+    the object of a method bound to one (`TRAJ.pop()`, `D.get(k)`), and
+    those a function of the user's it calls reads (`total()` reading
+    `TRAJ`, a closure's `last()` reading its `hist`). Not what reads none
+    (`len(TRAJ)`: its rule has no derivative)."""
+    rule = rule_of(stmt)
+    if rule is not None and not rule.differentiable:
+        return []
+    found = [(o, _holder(o, defs, params)) for o in stmt.operands()]
+    owner = getattr(stmt.fn, "__self__", None)
+    if isinstance(owner, _CONTAINERS):  # (`TRAJ.pop()`: TRAJ)
+        named = stmt.callee.value if isinstance(
+            stmt.callee, gast.Attribute) else None
+        found.append((named and f"`{trees.unparse(named)}`",
+                      ("object", _Held(owner))))
+    name = getattr(stmt.fn, "__name__", "the function")
+    found += [(f"a list, dict or set that `{name}` reads",
+               ("object", _Held(c))) for c in touched_by(stmt.fn)[1]]
+    return [(o, key) for o, key in found if key is not None]
 
 def _holder(operand, defs, params):
     """What a container operand is, to match stores and reads: ("object",
@@ -291,6 +321,10 @@ def _same_holder(stored, read):
 def _read_back(func, read, operand, key, store):
     if isinstance(operand, ssa.Free):
         what = f"`{operand!r}`"
+    elif isinstance(operand, str):  # (through a method or a function)
+        what = operand
+    elif operand is None:
+        what = "a list, dict or set that is not the function's own"
     elif key[0] == "parameter":  # (`self.history`, `state["log"]`)
         what = f"`{key[1]}" + "".join(
             f".{p}" if isinstance(p, str) and p.isidentifier() else
@@ -300,9 +334,10 @@ def _read_back(func, read, operand, key, store):
     return func.source.error(
         errors.UnsupportedSyntaxError, _located(func, read),
         f"{what} is read here after line {func.source.lineno(store.node)} "
-        "put a value computed from the differentiated inputs into it; it "
-        "is not the function's own (a module-level value, a closure's or "
-        "an object's), and s2sad reads such a container as constant data, "
+        "put a value computed from the differentiated inputs into it (it "
+        "is a module-level value, a closure's or an object's, read here or "
+        "by a function called here), and s2sad reads such a container as "
+        "constant data, "
         "so the derivative through it would be lost: keep the values in a "
         "local list (`values = []`, `values.append(v)`) and read that, or "
         "pass the values to the function that needs them")
@@ -320,26 +355,26 @@ def _located(func, stmt):
     return stmt.node
 
 
-def stored_by(fn, depth=0):
-    """The lists, dicts and sets not its own that `fn`, a function or
-    method of the user's (or those it calls, a few levels deep), puts
-    values into, as its text shows: module-level ones, a closure's, its
-    object's (`self.values.append(v)` of a bound method). (Kept per
-    function and object.)"""
+def touched_by(fn, depth=0):
+    """(stores, reads): the lists, dicts and sets not its own that `fn`, a
+    function or method of the user's (or those it calls, a few levels
+    deep), puts values into, and reads, as its text shows: module-level
+    ones, a closure's, its object's (`self.values.append(v)` of a bound
+    method). Empty for anything else. (Kept per function and object.)"""
     self_obj = getattr(fn, "__self__", None)
     func = getattr(fn, "__func__", fn)
     module = getattr(func, "__module__", None) or ""
     if not inspect.isfunction(func) or depth > 3 or module.split(".")[0] in (
             "numpy", "scipy", "s2sad") or registry.lookup(func) is not None:
-        return []
-    key = (func.__code__, id(self_obj))
-    if key in _STORED:
-        return _STORED[key][1]
-    _STORED[key] = (self_obj, [])  # (a recursive call: nothing more)
+        return (), ()
+    key = (func.__code__, id(self_obj), id(func.__closure__))
+    if key in _TOUCHED:
+        return _TOUCHED[key][1]
+    _TOUCHED[key] = (func, ((), ()))  # (a recursive call: nothing more)
     try:
         source = frontend.parse(func)
     except errors.S2SADError:
-        return []
+        return (), ()
     args = source.tree.args
     names = [a.id for a in args.posonlyargs + args.args]
     local = {n.id for n in trees.walk(source.tree)
@@ -360,7 +395,7 @@ def stored_by(fn, depth=0):
         value = source.resolve_path(path)
         return None if frontend.is_missing(value) else value
 
-    found = []
+    stores, reads, receivers = [], [], set()
     for node in trees.walk(source.tree):
         if not isinstance(node, gast.Call):
             continue
@@ -368,18 +403,28 @@ def stored_by(fn, depth=0):
                 _STORING:
             owner = resolve(node.func.value)
             if isinstance(owner, _CONTAINERS):
-                found.append(owner)
+                stores.append(owner)
+                receivers.add(id(node.func.value))
                 continue
         callee = resolve(node.func)
         if callee is not None and callee is not fn:
-            found += stored_by(callee, depth + 1)
-    if len(_STORED) > 4096:
-        _STORED.clear()
-    _STORED[key] = (self_obj, found)
-    return found
+            more = touched_by(callee, depth + 1)
+            stores += more[0]
+            reads += more[1]
+    for node in trees.walk(source.tree):
+        if isinstance(node, (gast.Name, gast.Attribute)) and isinstance(
+                node.ctx, gast.Load) and id(node) not in receivers:
+            value = resolve(node)
+            if isinstance(value, _CONTAINERS):
+                reads.append(value)
+    if len(_TOUCHED) > 4096:
+        _TOUCHED.clear()
+    _TOUCHED[key] = (func, (stores, reads))
+    return stores, reads
 
 
-_STORED = {}  # (code, id of the bound object) -> (it, stored_by)
+_TOUCHED = {}  # (code, ids of the bound object, cells) -> (function,
+# touched_by)
 
 
 def maybe_containers(func):

@@ -91,10 +91,18 @@ def _check_lazy(source):
         if isinstance(above, gast.Call) and place in above.args and \
                 _called_name(above) in _CONSUMERS or isinstance(
                     above, (gast.For, gast.comprehension)) and \
-                place is above.iter:
-            continue  # read as a whole where it is made
+                place is above.iter or isinstance(above, gast.Assign) and \
+                above.value is place and all(
+                    isinstance(t, (gast.Tuple, gast.List))
+                    for t in above.targets):
+            continue  # read as a whole where it is made (or unpacked)
         own = {n.id for g in getattr(node, "generators", ())
                for n in gast.walk(g.target) if isinstance(n, gast.Name)}
+        # (what `zip(*rows)` spreads is read where it is called)
+        own |= {n.id for a in getattr(node, "args", ())
+                if isinstance(a, gast.Starred) and isinstance(a.value,
+                                                              gast.Name)
+                for n in [a.value]}
         reads = sorted({n.id for n in gast.walk(node)
                         if isinstance(n, gast.Name)
                         and isinstance(n.ctx, gast.Load)} - own)
@@ -165,12 +173,15 @@ class _Comprehensions:
             before = []
             if isinstance(stmt, gast.For):  # (see `builtin_reversed`)
                 stmt.iter.s2sad_iterated_by = stmt
+            # (a `for` reads `zip(...)` or `enumerate(...)` item by item,
+            # but into a starred target, `for p, *q in zip(...)`: their list)
+            looped = isinstance(stmt, gast.For) and not any(
+                isinstance(n, gast.Starred) for n in gast.walk(stmt.target))
             for field in ("value", "test", "iter", "targets", "target"):
                 if hasattr(stmt, field) and not isinstance(stmt, gast.While):
                     setattr(stmt, field, self.hoist(
                         getattr(stmt, field), before,
-                        loop_iter=isinstance(stmt, gast.For)
-                        and field == "iter"))
+                        loop_iter=looped and field == "iter"))
             if isinstance(stmt, gast.While) and self.hoists(stmt.test):
                 raise self.error(stmt.test, "in a `while` test")
             out += before + [stmt]

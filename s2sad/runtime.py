@@ -1516,6 +1516,9 @@ def iterable_adjoint(g, seq):
     none."""
     if seq.__class__ is checkpoints.Checkpointed:
         seq = seq.iterable
+    if seq.__class__ is _ndarray and seq.dtype != object and \
+            g.__class__ is _ndarray and g.dtype == object:
+        return _rows_stacked(g, seq)  # (`list(M)`: rows, one array again)
     if isinstance(seq, (list, tuple, np.ndarray, str, range)) or foreign(
             seq):
         return g
@@ -1524,6 +1527,18 @@ def iterable_adjoint(g, seq):
     raise errors.UnsupportedCallError(
         f"a loop over a {type(seq).__name__} carries differentiated values, "
         "which s2sad does not follow through it; loop over a list of them")
+
+
+def _rows_stacked(g, array):
+    """The adjoints `g` of an array's items along its first axis (an object
+    array, a list's adjoint: rows, or 0.0 for those nothing read) as one
+    array of the array's shape."""
+    kinds = [np.asarray(item).dtype for item in g]
+    out = np.zeros(array.shape, np.result_type(*kinds, _float_type(
+        0.0, array)))
+    for i, item in enumerate(g):
+        out[i] = item
+    return out
 
 
 def raised(exception, cause=None):
@@ -1916,11 +1931,13 @@ def check_indexed(seq, message):
 def check_unpacking(value, n, starred=False):
     """`a, b = value` takes exactly n items, as Python checks (`starred`:
     at least n, `a, *rest, b = value`)."""
-    if not hasattr(value, "__len__") or not hasattr(value, "__getitem__"):
+    if not hasattr(value, "__len__") or not hasattr(value, "__getitem__") \
+            or isinstance(value, (dict, set, frozenset)):
+        what = "a dict, which gives its keys" if isinstance(value, dict) \
+            else f"a {type(value).__name__} (an iterator or a set)"
         raise errors.UnsupportedSyntaxError(
-            f"unpacking a {type(value).__name__} (an iterator): s2sad reads "
-            "what it unpacks by index; make it a list first (`a, b = "
-            "list(...)`)")
+            f"unpacking {what}: s2sad reads what it unpacks by index; make "
+            "it a list first (`a, b = list(...)`)")
     if starred and len(value) < n:
         raise ValueError(f"not enough values to unpack (expected at least "
                          f"{n}, got {len(value)})")

@@ -456,6 +456,9 @@ class _Lowering:
             for name in sorted(changed & set(everything)):
                 self.emit(self.define(name), runtime.owned_copy, [Var(name)],
                           callee=self.runtime_call("owned_copy"), node=tree)
+                # (changed in place as Python runs it: `buf.append(v)`, of
+                # a list that may be a module-level one the function reads)
+                self.updated_arguments.add(name)
         copies, self.out = self.out, []
         self.parameter_names = everything
         body, returned = self.block(tree.body)
@@ -469,8 +472,8 @@ class _Lowering:
             # through a module-level array that is the same array
             message = self.source.located(
                 tree, "two arguments, or an argument and a module-level "
-                "array the function reads, are the same array (or share "
-                f"memory), and this function changes "
+                "array or list the function reads, are the same array or "
+                f"list (or share memory), and this function changes "
                 f"`{sorted(self.updated_arguments)[0]}` in place, which "
                 "Python would also change through the other; s2sad "
                 "differentiates them as separate values: pass copies")

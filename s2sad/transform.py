@@ -709,16 +709,29 @@ class Transform:
                    for o in stmt.operands()):
             return
         if stmt.target is None and isinstance(stmt.fn, ssa.Method) and \
+                stmt.fn.name in analysis.STORING and stmt.args and \
+                analysis.outside_holder(self.func, stmt.args[0]):
+            return  # (a record kept in an object of the caller's or a
+            # module's, `self.history.append(loss)`, as TRAJ.append(v):
+            # run as Python runs it; read back, refused by `active`)
+        if stmt.target is None and isinstance(stmt.fn, ssa.Method) and \
                 stmt.fn.name in ("append", "extend", "pop", "insert"):
             node = getattr(stmt.node, "value", stmt.node)
             held = ssa._text(node.func.value) if isinstance(
                 getattr(node, "func", None), gast.Attribute) else "items[k]"
+            if stmt.fn.name == "insert":  # (of a name too)
+                raise self.source.error(
+                    errors.UnsupportedCallError, stmt.node,
+                    f"`.insert()` of a differentiated value into `{held}` "
+                    "is not supported; make the list anew (`xs = xs[:i] + "
+                    "[v] + xs[i:]`), or append and take `xs[::-1]` at the "
+                    "end")
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
                 f"`.{stmt.fn.name}()` of `{held}`: s2sad follows "
-                f"`.{stmt.fn.name}()` of a name only; copy the list into "
-                f"one, change it and assign it back (`xs = list({held})`, "
-                f"`xs.{stmt.fn.name}(...)`, `{held} = xs`)")
+                f"`.{stmt.fn.name}()` of a local name only; copy the list "
+                f"into one and go on with it (`xs = list({held})`, "
+                f"`xs.{stmt.fn.name}(...)`, then read `xs`)")
         if stmt.target is None and (isinstance(stmt.fn, ssa.Method)
                                     or stmt.fn is ssa.call):
             raise self.source.error(

@@ -2234,10 +2234,52 @@ def _closure_reading_back():
     return loss
 
 
+def _closure_reading_back_through_a_function():
+    history = []
+
+    def last():
+        return history[-1]
+
+    def loss(x):
+        history.append(x * 3.0)
+        return last() * x
+    return loss
+
+
+def _total():
+    return sum(TRAJECTORY)
+
+
+def read_back_by_a_helper(x):
+    # (second outside attack: a helper's read, `.pop()`, a set's `max` and
+    # `dict.get` carried the value back without a refusal)
+    TRAJECTORY.clear()
+    _moved(x, 0.1)
+    return _total() * 3.0
+
+
+def popped_back(x):
+    TRAJECTORY.clear()
+    TRAJECTORY.append(x * x)
+    return TRAJECTORY.pop() + x * x
+
+
+def read_back_from_a_set(x):
+    SEEN.clear()
+    SEEN.add(x * x)
+    return max(SEEN)
+
+
+def read_back_by_get(x):
+    STATE.update({"k": x * x})
+    return STATE.get("k")
+
+
 READ_BACK = [appended_then_read, appended_by_a_helper_then_summed,
              updated_then_read, set_default_then_read, inserted_then_read,
              extended_then_iterated, recorded_by_a_method_then_read,
-             read_at_the_top_of_a_loop_that_appends]
+             read_at_the_top_of_a_loop_that_appends, read_back_by_a_helper,
+             popped_back, read_back_from_a_set, read_back_by_get]
 
 
 @pytest.mark.parametrize("f", READ_BACK, ids=[f.__name__ for f in READ_BACK])
@@ -2250,10 +2292,49 @@ def test_values_read_back_from_a_container_not_the_functions_are_refused(f):
 
 
 def test_a_closures_list_read_back_and_a_methods_own_are_refused():
-    for f in (_closure_reading_back(), RECORDER.loss):
+    for f in (_closure_reading_back(), RECORDER.loss,
+              _closure_reading_back_through_a_function()):
         with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
-                           match=r"(`history`|`self\.values`) is read here"):
+                           match=r"(`history`|`self\.values`|`last` reads) "
+                           r"is read here"):
             s2sad.grad(f)(1.5)
+
+
+class _Model:
+    def __init__(self):
+        self.weights = np.array([1.0, -2.0])
+        self.history = []
+
+    def loss(self, x):
+        value = np.sum((self.weights * x) ** 2)
+        self.history.append(value)  # (a record of the caller's object)
+        return value
+
+
+def test_a_record_kept_in_the_callers_object_is_written_as_python_does():
+    # (second outside attack: refused, with advice itself refused)
+    model = _Model()
+    x = np.array([0.5, 1.5])
+    g = s2sad.grad(model.loss)(x)
+    np.testing.assert_allclose(g, 2 * model.weights ** 2 * x, rtol=1e-14)
+    assert len(model.history) == 1 and model.history[0] == model.loss(x)
+
+
+BUFFER = []
+
+
+def appends_to_its_argument(x, buffer):
+    buffer.append(x * x)
+    return sum(BUFFER) + x
+
+
+def test_a_list_argument_that_is_a_module_list_the_function_reads():
+    # (second outside attack: `buffer.append(v)` of BUFFER itself, then
+    # `sum(BUFFER)`, gave a wrong value too: s2sad appended to a copy)
+    with pytest.raises(s2sad.errors.S2SADError, match="array or list"):
+        s2sad.grad(appends_to_its_argument)(1.5, BUFFER)
+    assert BUFFER == []
+    assert s2sad.grad(appends_to_its_argument)(1.5, []) == 1.0
 
 
 LOSSES = []

@@ -331,9 +331,40 @@ def transposed_by_zip(x):
     return total + columns[0][1] * columns[1][0] + len(list(zip(*[])))
 
 
+def rows_unpacked(x):
+    # (second outside attack: the rows of a 2-D array a starred target or
+    # `list(M[1:])` kept crashed the gradient: their adjoints, a list's,
+    # were added into the array's as they were)
+    M = np.array([[x, 2.0 * x], [x * x, 1.0], [3.0, np.sin(x)]])
+    first, *rest = M
+    *init, last = M
+    rows = list(M[1:])
+    return np.sum(first * rest[-1]) + np.sum(init[0] * last) + \
+        np.sum(rows[0] ** 2)
+
+
+def windows_and_columns(x):
+    # (second outside attack: `for p, *q in zip(...)` had no rule for zip;
+    # `idx, xs = zip(*traj)` and `map(list, zip(*pts))`, unpacked at once,
+    # were refused as kept)
+    total = 0.0
+    for p, *q in zip([x, 2.0, x * x], [1.0, x, 3.0], [x, 0.5, 2.0]):
+        total = total + p * sum(q)
+    traj, pts = [], []
+    s = x
+    for t in range(3):
+        s = s * 0.9 + 0.1
+        traj.append((t, s))
+        pts.append((x * t, x * x))
+    idx, xs = zip(*traj)
+    X, Y = map(list, zip(*pts))
+    return total + sum(xs) * len(idx) + sum(X) + sum(Y)
+
+
 CONTAINERS = [stored_iterators, dicts, dict_views, sorts, maps_and_filters, enumerate_zip,
               extremes, arithmetic_builtins, items_of_arrays, namedtuples,
-              dataclass_values, starred_targets, transposed_by_zip]
+              dataclass_values, starred_targets, transposed_by_zip,
+              rows_unpacked, windows_and_columns]
 
 
 @pytest.mark.parametrize("f", STATEMENTS + CONTAINERS,
@@ -346,6 +377,21 @@ def test_derivatives_by_numbers(f):
     s2sad.check_grads(s2sad.grad(f), (x,))
     tangent = s2sad.jvp(f, (x,), (1.0,))[1]
     assert np.isclose(tangent, gradient, rtol=1e-12, atol=0.0)
+
+
+def test_a_dict_unpacked_is_refused_where_it_is_unpacked():
+    # (second outside attack: a KeyError from generated code)
+    import inspect
+    lines, first = inspect.getsourcelines(_unpacks_a_dict)
+    line = first + next(i for i, text in enumerate(lines)
+                        if "k1, k2 = d" in text)
+    for g in (s2sad.grad(_unpacks_a_dict),
+              lambda x: s2sad.jvp(_unpacks_a_dict, (x,), (1.0,))):
+        with pytest.raises(errors.UnsupportedSyntaxError,
+                           match="unpacking a dict, which gives its keys") \
+                as info:
+            g(1.5)
+        assert f"test_statements.py:{line}:" in str(info.value)
 
 
 def test_a_starred_target_needs_its_other_items_as_python_does():
@@ -470,6 +516,18 @@ def _generator_in_a_condition(x):
     return sum(v for v in [x]) if x > 0 else x  # (evaluated only if x > 0)
 
 
+def _unpacks_a_dict(x):
+    d = {"a": x, "b": 2.0 * x}
+    k1, k2 = d  # (its keys, which s2sad would read by index)
+    return d[k1] * d[k2]
+
+
+def _inserts(x):
+    xs = [1.0]
+    xs.insert(0, 2.0 * x)
+    return xs[0] * xs[1]
+
+
 def _sets_a_default_inside_an_expression(params, x):
     p = dict(params)
     return p["w"] * x + p.setdefault("c", 3.0) * x
@@ -491,6 +549,8 @@ def _sets_a_default_inside_an_expression(params, x):
     # statement's or an assignment's is supported)
     (_sets_a_default_inside_an_expression, "p.setdefault(",
      "not inside an expression; assign it to a name first"),
+    # (second outside attack: advice that went round in a circle)
+    (_inserts, "xs.insert(", "make the list anew"),
 ], ids=lambda c: getattr(c, "__name__", ""))
 def test_what_remains_refused_is_located_with_advice(f, line, words):
     import inspect
