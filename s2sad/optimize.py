@@ -822,6 +822,14 @@ class _Passes:
                 first = first.value  # (a view of it)
             if not isinstance(first, gast.Name):
                 continue
+            later = self.carried_after(body, at, carried, first.id, stores,
+                                       loads, header, call)
+            if later is not None:  # (`x = getitem_adjoints(b, ...); b =
+                # x[:-1]`: the adjoint read after an append of the step)
+                call.keywords.append(gast.keyword(
+                    "owned", gast.Constant(True, None)))
+                owned.append(later)
+                continue
             copy = first.id
             start = next((k for k, s in enumerate(body[:at]) if _target(
                 s) == copy and isinstance(s.value, gast.Name) and
@@ -842,6 +850,35 @@ class _Passes:
                                               gast.Constant(True, None)))
             owned.append(carried)
         return owned
+
+    def carried_after(self, body, at, made, total, stores, loads, header,
+                      call):
+        """The name the loop carries whose array `made = getitem_adjoints(
+        total, ...)` (at `at` in `body`) adds into and the loop hands on
+        by a later `total = made[:-1]` (or `= made`), `total` read only
+        there and `made` otherwise only at constant indices; or None."""
+        link = next((k for k, s in enumerate(body[at + 1:], at + 1)
+                     if _target(s) == total), None)
+        if link is None:
+            return None
+        value = body[link].value
+        if isinstance(value, gast.Subscript) and isinstance(
+                value.slice, gast.Slice):
+            value = value.value
+        if not (isinstance(value, gast.Name) and value.id == made) or \
+                stores[total] != 1 or stores[made] != 1 or \
+                loads[total] != 1 or any(
+                    total in _names(n, gast.Load) or made in _names(
+                        n, gast.Load) for n in header + call.args[1:]):
+            return None
+        items = sum(isinstance(n, gast.Subscript) and isinstance(
+            n.value, gast.Name) and n.value.id == made and isinstance(
+            n.slice, gast.Constant) for s in body[at + 1:]
+            for n in trees.walk(s))
+        if loads[made] != items + 1 or any(
+                made in _names(s, gast.Load) for s in body[:at]):
+            return None  # (read otherwise, or before)
+        return total
 
     def clear_in_place(self, tree):
         """`p = runtime.setitem(b, index, 0.0)` -> `p = runtime.cleared(b,
