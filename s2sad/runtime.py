@@ -280,6 +280,13 @@ def accumulated(total, term):
     if total.__class__ is np.ndarray and term.__class__ is np.ndarray \
             and term.shape == total.shape and term.dtype == total.dtype:
         return np.add(total, term, out=total)
+    if total.__class__ is np.ndarray and total.dtype == object and \
+            total.ndim == 1 and term.__class__ is np.ndarray and \
+            term.dtype != object and term.shape[:1] == total.shape:
+        # a list's adjoint (a nested list used as a matrix, `A @ x`) and
+        # an array's: item by item, the list's form kept
+        return sequence([accumulated(t, term[i])
+                         for i, t in enumerate(total)])
     return total + term
 
 

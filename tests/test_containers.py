@@ -761,3 +761,23 @@ def test_a_multistep_history_is_appended_to_in_place():
     _exact_and_as_unoptimised(two_step_method, (0.4, 1.3, 25))
     source = s2sad.grad(two_step_method).source
     assert "runtime.appended(" not in source and "_last2" in source
+
+
+def _iterated_layer(A, x0, n):
+    x = x0
+    for _ in range(n):
+        x = np.tanh(A @ x)
+    return np.sum(x ** 2)
+
+
+def test_a_matrix_given_as_nested_lists_in_a_loop():
+    # (second outside attack: a TypeError from the runtime: the list's
+    # zero adjoint, a list's form, met the product's adjoint, an array's)
+    A = [[0.5, 0.1], [0.2, -0.3]]
+    x = np.array([1.0, 2.0])
+    g_list, gx = s2sad.grad(_iterated_layer, argnums=(0, 1))(A, x, 3)
+    g_array, gx_array = s2sad.grad(_iterated_layer, argnums=(0, 1))(
+        np.array(A), x, 3)
+    assert isinstance(g_list, list) and isinstance(g_list[0], list)
+    np.testing.assert_allclose(np.array(g_list), g_array, rtol=1e-14)
+    np.testing.assert_allclose(gx, gx_array, rtol=1e-14)
