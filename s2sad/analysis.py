@@ -13,6 +13,7 @@ import collections
 import inspect
 import math
 import operator
+import weakref
 
 import gast
 import numpy as np
@@ -368,9 +369,18 @@ def touched_by(fn, depth=0):
             "numpy", "scipy", "s2sad") or registry.lookup(func) is not None:
         return (), ()
     key = (func.__code__, id(self_obj), id(func.__closure__))
-    if key in _TOUCHED:
-        return _TOUCHED[key][1]
-    _TOUCHED[key] = (func, ((), ()))  # (a recursive call: nothing more)
+    kept = _TOUCHED.get(key)
+    if kept is not None and kept[0]() is func and (
+            self_obj is None or kept[1]() is self_obj):
+        return kept[2]  # (the same function and object, not others with
+        # their ids: the entry holds them weakly)
+    try:
+        refs = (weakref.ref(func), weakref.ref(self_obj) if self_obj
+                is not None else None)
+    except TypeError:  # (an object that takes no weak reference)
+        refs = None
+    if refs is not None:
+        _TOUCHED[key] = refs + (((), ()),)  # (a recursion: nothing more)
     try:
         source = frontend.parse(func)
     except errors.S2SADError:
@@ -419,12 +429,13 @@ def touched_by(fn, depth=0):
                 reads.append(value)
     if len(_TOUCHED) > 4096:
         _TOUCHED.clear()
-    _TOUCHED[key] = (func, (stores, reads))
+    if refs is not None:
+        _TOUCHED[key] = refs + ((stores, reads),)
     return stores, reads
 
 
-_TOUCHED = {}  # (code, ids of the bound object, cells) -> (function,
-# touched_by)
+_TOUCHED = {}  # (code, ids of the bound object, cells) -> (weak
+# references to the function and object, touched_by)
 
 
 def maybe_containers(func):

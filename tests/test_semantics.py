@@ -2436,3 +2436,4 @@ def dict_copied_out_of_a_dict_written(x):
 
 def test_a_copy_of_a_dict_taken_from_a_container_may_change():
     exact(dict_copied_out_of_a_dict_written, 1.5)
+
