@@ -154,8 +154,8 @@ def active(func, wrt, outputs):
 # ---- values that leave through a container and come back ----
 
 # the methods that put a value into their object
-STORING = _STORING = {"append", "extend", "insert", "update", "setdefault", "add",
-            "appendleft", "extendleft", "__setitem__"}
+STORING = {"append", "extend", "insert", "update", "setdefault", "add",
+           "appendleft", "extendleft", "__setitem__"}
 _CONTAINERS = (list, dict, set, collections.deque)
 
 
@@ -169,12 +169,11 @@ def check_read_back(func, varied, useful):
     constant, so the derivative through it would be silently 0. A record
     the function only writes (`losses.append(loss)`), or reads for what
     carries no derivative (`len(losses)`), stays as it is."""
-    defs = {s.target: s for s in ssa.walk(func.body)
-            if isinstance(s, ssa.Assign) and s.target is not None}
     params = set(func.all_params)
-    stores = _stores(func, varied, defs, params)
+    stores = _stores(func, varied, params)
     if not stores:
         return
+    defs = definitions(func)
     seen = []  # (key, its store) met so far in program order
 
     def visit(stmts, loops):
@@ -203,10 +202,10 @@ def check_read_back(func, varied, useful):
     visit(func.body, [])
 
 
-def _stores(func, varied, defs, params):
+def _stores(func, varied, params):
     """id(statement) -> the holders (`_holder` keys) a statement puts a
     value depending on the inputs into, for the statements that do."""
-    stores = {}
+    stores, defs = {}, None  # (the definitions, made once one is needed)
     for stmt in ssa.walk(func.body):
         if not isinstance(stmt, ssa.Assign) or not any(
                 isinstance(o, ssa.Var) and o.name in varied
@@ -216,10 +215,11 @@ def _stores(func, varied, defs, params):
         keys = set()
         owner = getattr(fn, "__self__", None)
         if isinstance(owner, _CONTAINERS) and getattr(
-                fn, "__name__", None) in _STORING:
+                fn, "__name__", None) in STORING:
             keys.add(("object", _Held(owner)))  # TRAJ.append(v)
-        elif isinstance(fn, ssa.Method) and fn.name in _STORING and \
+        elif isinstance(fn, ssa.Method) and fn.name in STORING and \
                 stmt.args:  # self.history.append(v)
+            defs = defs if defs is not None else definitions(func)
             key = _holder(stmt.args[0], defs, params)
             if key is not None:
                 keys.add(key)
@@ -230,13 +230,17 @@ def _stores(func, varied, defs, params):
     return stores
 
 
-def outside_holder(func, operand):
+def outside_holder(func, operand, defs):
     """Is `operand` a container not the function's own that its reads are
     followed for (see `check_read_back`): one reached from a parameter
-    (`self.history`) or a module-level name?"""
-    defs = {s.target: s for s in ssa.walk(func.body)
-            if isinstance(s, ssa.Assign) and s.target is not None}
+    (`self.history`) or a module-level name? (`defs`: `definitions`.)"""
     return _holder(operand, defs, set(func.all_params)) is not None
+
+
+def definitions(func):
+    """SSA name -> the statement assigning it."""
+    return {s.target: s for s in ssa.walk(func.body)
+            if isinstance(s, ssa.Assign) and s.target is not None}
 
 
 def _read_holders(stmt, defs, params):
@@ -260,6 +264,7 @@ def _read_holders(stmt, defs, params):
     found += [(f"a list, dict or set that `{name}` reads",
                ("object", _Held(c))) for c in touched_by(stmt.fn)[1]]
     return [(o, key) for o, key in found if key is not None]
+
 
 def _holder(operand, defs, params):
     """What a container operand is, to match stores and reads: ("object",
@@ -338,10 +343,9 @@ def _read_back(func, read, operand, key, store):
         "put a value computed from the differentiated inputs into it (it "
         "is a module-level value, a closure's or an object's, read here or "
         "by a function called here), and s2sad reads such a container as "
-        "constant data, "
-        "so the derivative through it would be lost: keep the values in a "
-        "local list (`values = []`, `values.append(v)`) and read that, or "
-        "pass the values to the function that needs them")
+        "constant data, so the derivative through it would be lost: keep "
+        "the values in a local list (`values = []`, `values.append(v)`) and "
+        "read that, or pass the values to the function that needs them")
 
 
 def _located(func, stmt):
@@ -410,7 +414,7 @@ def touched_by(fn, depth=0):
         if not isinstance(node, gast.Call):
             continue
         if isinstance(node.func, gast.Attribute) and node.func.attr in \
-                _STORING:
+                STORING:
             owner = resolve(node.func.value)
             if isinstance(owner, _CONTAINERS):
                 stores.append(owner)
@@ -730,7 +734,7 @@ def indexed_only(func, param, iterated=True):
                 stmt.args[1].value in ssa.METADATA or \
                 stmt.fn is runtime.check_unpacking:  # (`a, b = params`)
             continue
-        if stmt.fn in _TOTALS and len(stmt.args) == 1 and not stmt.kwargs:
+        if is_total(stmt):
             continue  # (`s2 = np.var(r)`: a number, of a vector)
         if _is_vector_slice(stmt) and _is_named(stmt.args[0], param):
             # (`for z in obs[1:]`: a slice of a vector is one)
@@ -1054,8 +1058,7 @@ def elementwise_leaves(func, arrays):
     loop's value). Number constants are no leaves: NumPy gives `2.0 * x`
     x's dtype, so a value's dtype is that of its leaves together; a value
     whose leaves include another's has at least that one's dtype."""
-    made = {s.target: s for s in ssa.walk(func.body)
-            if isinstance(s, ssa.Assign) and s.target is not None}
+    made = definitions(func)
     found = {}
 
     def leaves(name):

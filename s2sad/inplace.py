@@ -66,7 +66,8 @@ _FRESH = {
     runtime.concatenated, runtime.repeated}
 # the updates that give back the array or list they update
 _UPDATES = {runtime.setitem, runtime.setitem_in_place, runtime.setitem_owned,
-            runtime.appended, runtime.appended_owned}
+            runtime.appended, runtime.appended_owned,
+            runtime.appended_in_place}
 _FRESH_METHODS = {"copy", "astype"}
 # what holds the values it is given (containers, a list appended to, a
 # value given back)

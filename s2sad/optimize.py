@@ -722,8 +722,7 @@ class _Passes:
                 total if total is not None else gast.Constant(None, None),
                 x] + pairs)
             if fresh:  # nothing else holds it: add into it
-                total.keywords.append(gast.keyword(
-                    "owned", gast.Constant(True, None)))
+                _mark_owned(total)
         return total
 
     def is_fresh(self, expr):
@@ -807,8 +806,7 @@ class _Passes:
         `getitem_adjoints` marked `owned=True`)."""
         stores = collections.Counter(_names(loop, gast.Store))
         loads = collections.Counter(_names(loop, gast.Load))
-        header = [loop.test] if isinstance(loop, gast.While) else [
-            loop.iter, loop.target]
+        header = _header(loop)
         body, owned = loop.body, []
         for at, stmt in enumerate(body):
             carried, call = _target(stmt), getattr(stmt, "value", None)
@@ -826,8 +824,7 @@ class _Passes:
                                        loads, header, call)
             if later is not None:  # (`x = getitem_adjoints(b, ...); b =
                 # x[:-1]`: the adjoint read after an append of the step)
-                call.keywords.append(gast.keyword(
-                    "owned", gast.Constant(True, None)))
+                _mark_owned(call)
                 owned.append(later)
                 continue
             copy = first.id
@@ -839,15 +836,10 @@ class _Passes:
                         carried in _names(n, gast.Load) or copy in _names(
                             n, gast.Load) for n in header + call.args[1:]):
                 continue
-            items = sum(isinstance(n, gast.Subscript) and isinstance(
-                n.value, gast.Name) and n.value.id == copy and isinstance(
-                n.slice, gast.Constant) for s in body[start + 1:at]
-                for n in trees.walk(s))
-            if loads[copy] != items + 1 or any(
-                    copy in _names(s, gast.Load) for s in body[at + 1:]):
+            if loads[copy] != _items_read(body[start + 1:at], copy) + 1 or \
+                    any(copy in _names(s, gast.Load) for s in body[at + 1:]):
                 continue  # (read otherwise, or after)
-            call.keywords.append(gast.keyword("owned",
-                                              gast.Constant(True, None)))
+            _mark_owned(call)
             owned.append(carried)
         return owned
 
@@ -871,11 +863,7 @@ class _Passes:
                     total in _names(n, gast.Load) or made in _names(
                         n, gast.Load) for n in header + call.args[1:]):
             return None
-        items = sum(isinstance(n, gast.Subscript) and isinstance(
-            n.value, gast.Name) and n.value.id == made and isinstance(
-            n.slice, gast.Constant) for s in body[at + 1:]
-            for n in trees.walk(s))
-        if loads[made] != items + 1 or any(
+        if loads[made] != _items_read(body[at + 1:], made) + 1 or any(
                 made in _names(s, gast.Load) for s in body[:at]):
             return None  # (read otherwise, or before)
         return total
@@ -1821,6 +1809,26 @@ def _parent_of_read(node, name):
     return None, None, None
 
 
+def _header(loop):
+    """What a loop evaluates outside its body: a `while`'s test, a `for`'s
+    iterable and target."""
+    return [loop.test] if isinstance(loop, gast.While) else [loop.iter,
+                                                             loop.target]
+
+
+def _items_read(stmts, name):
+    """How many times `stmts` read `name[k]`, k a constant."""
+    return sum(isinstance(n, gast.Subscript) and isinstance(
+        n.value, gast.Name) and n.value.id == name and isinstance(
+        n.slice, gast.Constant) for s in stmts for n in trees.walk(s))
+
+
+def _mark_owned(call):
+    """`call`, a `runtime.getitem_adjoints`, told its total is an array the
+    code owns (`owned=True`)."""
+    call.keywords.append(gast.keyword("owned", gast.Constant(True, None)))
+
+
 def _owned_copy(name, runtime_name):
     """`name = runtime.owned_adjoint(name)`."""
     return gast.Assign([gast.Name(name, gast.Store(), None, None)],
@@ -1842,16 +1850,14 @@ def _add_in_place(name, loop, assignments, runtime_name, scatters_only=False):
                         not _scatter_into(stmt, runtime_name):
                     return False
                 sites.append((block, i))
-    header = [loop.test] if isinstance(loop, gast.While) else [loop.iter,
-                                                                 loop.target]
+    header = _header(loop)
     if not sites or len(sites) != assignments or any(
             name in _names(node, gast.Load) for node in header + loop.orelse):
         return False
     for block, i in sites:
         stmt = block[i]
         if isinstance(stmt.value, gast.Call):  # (a `_scatter_into`)
-            stmt.value.keywords.append(gast.keyword(
-                "owned", gast.Constant(True, None)))
+            _mark_owned(stmt.value)
         else:
             stmt.value = _runtime_call(runtime_name, "accumulated",
                                        [stmt.value.left, stmt.value.right])

@@ -1540,7 +1540,7 @@ def _rows_stacked(g, array):
     """The adjoints `g` of an array's items along its first axis (an object
     array, a list's adjoint: rows, or 0.0 for those nothing read) as one
     array of the array's shape."""
-    kinds = [np.asarray(item).dtype for item in g]
+    kinds = {np.asarray(item).dtype for item in g}  # (a few, at most)
     out = np.zeros(array.shape, np.result_type(*kinds, _float_type(
         0.0, array)))
     for i, item in enumerate(g):
@@ -3146,10 +3146,7 @@ def appended_in_place(items, value):
     the backward sweep, which takes the item off again when it reaches the
     append (`unappended`): what it differentiates next reads the list as
     it was (see s2sad.inplace)."""
-    if items.__class__ is list:
-        items.append(value)
-        return items
-    return appended(items, value)
+    return appended_owned(items, value)
 
 
 def unappended(y, items):

@@ -128,8 +128,7 @@ class Transform:
     def definitions(self):
         """SSA name -> the statement assigning it (computed when first
         needed: forward mode's general code needs none)."""
-        return {s.target: s for s in ssa.walk(self.func.body)
-                if isinstance(s, ssa.Assign) and s.target is not None}
+        return analysis.definitions(self.func)
 
     def read_test(self, region, branch):
         """`branch`, the `if` that reads the test of `region` (an `if` or a
@@ -710,7 +709,8 @@ class Transform:
             return
         if stmt.target is None and isinstance(stmt.fn, ssa.Method) and \
                 stmt.fn.name in analysis.STORING and stmt.args and \
-                analysis.outside_holder(self.func, stmt.args[0]):
+                analysis.outside_holder(self.func, stmt.args[0],
+                                        self.definitions):
             return  # (a record kept in an object of the caller's or a
             # module's, `self.history.append(loss)`, as TRAJ.append(v):
             # run as Python runs it; read back, refused by `active`)
