@@ -69,6 +69,10 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     """
     passes = _Passes(set(derivative_names), runtime_name, resolve,
                      float_values)
+    # a copy of a name assigned more than once is read from what it copies;
+    # an adjoint's, only in code of floats (the passes for arrays below
+    # find a loop's adjoints by the copies heading its body)
+    passes.all_copies = not arrays
     passes.simplify(tree)  # simplifies bottom-up, to its own fixpoint
     # how many times each name is assigned, kept up to date by the passes
     # that remove assignments
@@ -283,6 +287,7 @@ class _Passes:
         self.resolve = resolve or (lambda name: None)
         self.updated = set()  # see `updated_in_place`
         self.fresh_names = set()  # see `scatter`
+        self.all_copies = False  # see `optimize`
 
     # -- expressions --
 
@@ -1583,57 +1588,74 @@ class _Held:
         self.barrier = self.epoch
 
     def block(self, stmts):
+        kept = []
         for stmt in stmts:
-            if isinstance(stmt, gast.FunctionDef):
-                self.forget({stmt.name})
-                continue
-            if isinstance(stmt, (gast.For, gast.While)):
-                self.loop(stmt)
-                continue
-            if isinstance(stmt, gast.If):
-                if self.impure(stmt.test):
-                    self.fence()
-                stmt.test = self.expr(stmt.test)[0]
-                start, barriers = self.barrier, []
-                for branch in (stmt.body, stmt.orelse):
-                    mark = len(self.log)
-                    self.barrier = start
-                    self.block(branch)
-                    self.undo(mark)
-                    barriers.append(self.barrier)
-                self.barrier = max(barriers)
-                self.forget(set(_names(stmt, gast.Store)))
-                continue
-            known = self.passes.summaries.get(id(stmt))
-            _, stores, calls = known[1] if known and known[0] is stmt \
-                else _summary(stmt)
-            impure = self.impure(stmt, calls)
-            if impure:
+            if not self.statement(stmt):
+                kept.append(stmt)
+        stmts[:] = kept
+
+    def statement(self, stmt):
+        """Walk one statement of a block; True when it is gone: a copy of a
+        name to itself (`a = b` read `a = a` where `b` copies `a`)."""
+        if isinstance(stmt, gast.FunctionDef):
+            self.forget({stmt.name})
+            return False
+        if isinstance(stmt, (gast.For, gast.While)):
+            self.loop(stmt)
+            return False
+        if isinstance(stmt, gast.Delete):  # (no longer read through)
+            self.forget(set(_names(stmt, gast.Del)))
+            return False
+        if isinstance(stmt, gast.If):
+            if self.impure(stmt.test):
                 self.fence()
-            target = _target(stmt)
-            if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
-                    and stmt.value is not None:
-                changed, self.passes.changed = self.passes.changed, False
-                # an array changed in place is its own (see
-                # `_Passes.updated_in_place`): not read from another name
-                stmt.value, key, reads = self.expr(
-                    stmt.value, whole=target not in self.updated)
-                if self.passes.changed:
-                    self.passes.dirty[id(stmt)] = stmt
-                self.passes.changed |= changed
-            else:
-                key = None
-            self.forget(stores)
-            if impure:
-                self.fence()
-            if key is not None and target is not None and target not in reads \
-                    and target not in self.updated \
-                    and not isinstance(stmt.value, _LEAVES):
-                self.hold(key, target, reads)
-            elif target is not None and type(stmt.value) is gast.Name and \
-                    self.stores[target] == 1 and \
-                    self.stores[stmt.value.id] <= 1:
-                self.copy(target, stmt.value.id)
+            stmt.test = self.expr(stmt.test)[0]
+            start, barriers = self.barrier, []
+            for branch in (stmt.body, stmt.orelse):
+                mark = len(self.log)
+                self.barrier = start
+                self.block(branch)
+                self.undo(mark)
+                barriers.append(self.barrier)
+            self.barrier = max(barriers)
+            self.forget(set(_names(stmt, gast.Store)))
+            return False
+        known = self.passes.summaries.get(id(stmt))
+        _, stores, calls = known[1] if known and known[0] is stmt \
+            else _summary(stmt)
+        impure = self.impure(stmt, calls)
+        if impure:
+            self.fence()
+        target = _target(stmt)
+        if isinstance(stmt, (gast.Assign, gast.Expr, gast.Return)) \
+                and stmt.value is not None:
+            changed, self.passes.changed = self.passes.changed, False
+            # an array changed in place is its own (see
+            # `_Passes.updated_in_place`): not read from another name
+            stmt.value, key, reads = self.expr(
+                stmt.value, whole=target not in self.updated)
+            if self.passes.changed:
+                self.passes.dirty[id(stmt)] = stmt
+            self.passes.changed |= changed
+            if type(stmt.value) is gast.Name and stmt.value.id == target:
+                self.stores[target] -= 1
+                return True
+        else:
+            key = None
+        self.forget(stores)
+        if impure:
+            self.fence()
+        if key is not None and target is not None and target not in reads \
+                and target not in self.updated \
+                and not isinstance(stmt.value, _LEAVES):
+            self.hold(key, target, reads)
+        elif target is not None and type(stmt.value) is gast.Name and (
+                self.stores[target] == 1 and self.stores[stmt.value.id] <= 1
+                or stmt.value.id != target and (
+                    self.passes.all_copies or
+                    target not in self.passes.derivative_names)):
+            self.copy(target, stmt.value.id)
+        return False
 
     def loop(self, stmt):
         assigned = set(_names(stmt, gast.Store))
@@ -1728,7 +1750,8 @@ class _Held:
             self.readers[read].append(key)
 
     def copy(self, name, source):
-        """`name = source`, both assigned once: read source for name."""
+        """`name = source`: read source for name until either is assigned
+        again."""
         self.log.append(("alias", name, self.alias.get(name)))
         self.alias[name] = source
         self.log.append(("copies", source, self.copies.get(source)))
