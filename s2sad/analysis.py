@@ -816,21 +816,35 @@ def _is_vector_slice(stmt):
 
 
 def _is_named(operand, name):
-    """Is `operand` the variable `name`, or the global of that name?"""
+    """Is `operand` the variable `name`, or the global of that name (or
+    dotted name, `ARM.lengths`)?"""
     if isinstance(operand, ssa.Free):
-        return isinstance(operand.expr, gast.Name) and operand.expr.id == name
+        path = trees.dotted(operand.expr)
+        return path is not None and ".".join(path) == name
     return isinstance(operand, ssa.Var) and operand.name == name
 
 
-def global_vectors(func):
+def global_vectors(func, lists=False):
     """The module-level (or closure) 1-D float arrays the function reads
     only at int indices, as `indexed_only` says of a parameter: their
-    items are numbers, while they hold such arrays."""
-    names = {o.expr.id: o.value for s in ssa.walk(func.body)
-             if isinstance(s, ssa.Assign) for o in s.operands()
-             if isinstance(o, ssa.Free) and isinstance(o.expr, gast.Name)
-             and isinstance(o.value, np.ndarray) and o.value.ndim == 1
-             and o.value.dtype.kind == "f"}
+    items are numbers, while they hold such arrays (which the caller
+    guards, `runtime.is_vector`). With `lists`, also the lists and tuples
+    of floats read so, and those that are attributes of module-level
+    objects (`ARM.lengths`, a robot arm's), held as the function reads
+    them."""
+    names = set()
+    for stmt in ssa.walk(func.body):
+        if not isinstance(stmt, ssa.Assign):
+            continue
+        for o in stmt.operands():
+            path = trees.dotted(o.expr) if isinstance(o, ssa.Free) else None
+            if path is None or len(path) > 1 and not lists:
+                continue
+            value = o.value
+            if isinstance(value, np.ndarray) and value.ndim == 1 and \
+                    value.dtype.kind == "f" or lists and type(value) in (
+                        list, tuple) and value and runtime.is_vector(value):
+                names.add(".".join(path))
     return tuple(Vector(name) for name in sorted(names)
                  if indexed_only(func, name))
 

@@ -37,6 +37,7 @@ globals, their kinds) and its code and defaults (see `derive`).
 import copy
 import inspect
 import operator
+import types
 
 import gast
 
@@ -110,13 +111,16 @@ class _Inliner:
         """The statements replacing `stmt`, or None to keep it."""
         if not isinstance(stmt, ssa.Assign) or depth >= MAX_DEPTH:
             return None
-        fn = stmt.fn
         if not self.eligible_call(stmt, stack):
             return None
+        fn, args = stmt.fn, list(stmt.args)
+        if isinstance(fn, types.MethodType):  # `ARM.tip(a)`: `tip(ARM, a)`
+            fn = fn.__func__
+            args.insert(0, ssa.Free(trees.clone(stmt.callee.value),
+                                    stmt.fn.__self__))
         helper = self.helper(fn, stack, depth)
         if helper is None or self.free[fn] & self.local:
             return None  # (its `G` would read the caller's local `G`)
-        args = list(stmt.args)
         defaults = fn.__defaults__ or ()
         missing = len(helper.params) - len(args)
         if missing < 0 or missing > len(defaults):
@@ -135,15 +139,38 @@ class _Inliner:
 
     def eligible_call(self, stmt, stack):
         fn = stmt.fn
+        if isinstance(fn, types.MethodType):
+            if not self.bound_to_global(stmt):
+                return False
+            fn = fn.__func__
+        elif not isinstance(stmt.callee, gast.Name) or \
+                stmt.callee.id in self.source.cells:
+            return False
         return (inspect.isfunction(fn) and calls.is_user_function(fn)
                 and fn not in stack and fn.__closure__ is None
                 and fn.__globals__ is self.source.globals
                 and fn.__code__.co_filename == self.source.filename
-                and isinstance(stmt.callee, gast.Name)
-                and stmt.callee.id not in self.source.cells
                 and not stmt.kwargs and not stmt.spreads()
                 and all(isinstance(d, (int, float, bool, type(None)))
                         for d in fn.__defaults__ or ()))
+
+    def bound_to_global(self, stmt):
+        """Is the call that of a method of an object the caller reads from
+        its module by name (`ARM.tip(a)`, with `ARM = Arm(...)` at module
+        level)? Its guard holds the method bound to that very object, so
+        the method's function with the object for `self` means the same;
+        the function is recorded too, for the guard of an inlined
+        helper's code (see `derive._guarded`)."""
+        callee = stmt.callee
+        if not (isinstance(callee, gast.Attribute) and isinstance(
+                callee.value, gast.Name)):
+            return False
+        name = callee.value.id
+        if name in self.local or name in self.source.cells or \
+                self.source.lookup(name) is not stmt.fn.__self__:
+            return False
+        self.source.resolve(gast.Attribute(callee, "__func__", gast.Load()))
+        return True
 
     def helper(self, fn, stack, depth):
         """The helper's SSA function, its own helpers inlined, or None if
@@ -226,7 +253,8 @@ class _Renamed:
         self.node = call.node
         self.shift = helper.source.first_line - source.first_line
         self.names = {}
-        self.bound = {}  # parameter -> the argument
+        self.bound = {}  # parameter (or attribute read) -> what it reads
+        self.source = source  # the caller's
 
     def name(self, name):
         if name not in self.names:
@@ -246,12 +274,42 @@ class _Renamed:
         # (SSA: the parameters and the arguments never change, so one is
         # the other throughout the body)
         self.bound = dict(zip(self.helper.params, args))
+        for param, arg in list(self.bound.items()):
+            if isinstance(arg, ssa.Free):
+                self.bind_attributes(param, arg)
         out = self.block(self.helper.body[:-1])
         value = self.operand(self.helper.body[-1].value)
         if target is not None:
             out.append(self.located(ssa.Assign(target, ssa.identity,
                                                [value])))
         return out
+
+    def bind_attributes(self, param, obj):
+        """A module-level object for `param` (a method's `self`) that the
+        helper reads only the attributes of (`self.lengths`), each a plain
+        value of the object or its class: the reads are the caller's
+        dotted names (`ARM.lengths`), which its guard checks the kind of,
+        as if the caller had written them (a list of floats read at int
+        indices then keeps the number path, see
+        `analysis.global_vectors`)."""
+        reads = {}
+        for stmt in ssa.walk(self.helper.body):
+            for k, operand in enumerate(_operands(stmt)):
+                if not (isinstance(operand, ssa.Var) and
+                        operand.name == param):
+                    continue
+                if not (k == 0 and isinstance(stmt, ssa.Assign) and
+                        stmt.fn is getattr and len(stmt.args) == 2 and
+                        isinstance(stmt.args[1], ssa.Const) and
+                        _plain_attribute(obj.value, stmt.args[1].value)):
+                    return  # (passed on, stored, called: read as it is)
+                reads[stmt.target] = stmt.args[1].value
+        for target, attribute in reads.items():
+            node = gast.Attribute(trees.clone(obj.expr), attribute,
+                                  gast.Load())
+            value = self.source.resolve(node)
+            if not frontend.is_missing(value):
+                self.bound[target] = ssa.Free(node, value)
 
     def located(self, stmt, node=None):
         """`stmt` located at the helper's `node` (numbered as the caller's
@@ -274,7 +332,8 @@ class _Renamed:
         return stmt
 
     def block(self, stmts):
-        return [self.statement(s) for s in stmts]
+        return [self.statement(s) for s in stmts if not (
+            isinstance(s, ssa.Assign) and s.target in self.bound)]
 
     def phis(self, phis):
         return [ssa.Phi(self.name(p.target), self.operand(p.left),
@@ -305,6 +364,27 @@ class _Renamed:
                 self.block(stmt.body), self.phis(stmt.phis), None),
                 stmt.node)
         raise AssertionError(f"cannot inline {type(stmt).__name__}")
+
+
+def _operands(stmt):
+    """What a statement reads (a join's sides too)."""
+    if isinstance(stmt, ssa.Assign):
+        return stmt.operands()
+    found = [getattr(stmt, f, None) for f in ("test", "iter", "value")]
+    return found + [o for p in getattr(stmt, "phis", ())
+                    for o in (p.left, p.right)]
+
+
+def _plain_attribute(obj, name):
+    """Is `obj.name` a value of the object or its class (no property or
+    other descriptor, which would compute it on each read)?"""
+    if type(name) is not str:
+        return False
+    try:
+        static = inspect.getattr_static(obj, name)
+    except AttributeError:
+        return False
+    return not hasattr(type(static), "__get__")
 
 
 def _forward_tuples(stmts, returned):

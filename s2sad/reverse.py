@@ -712,7 +712,8 @@ class _Reverse(Transform):
             p for p in vectors if type(p) is str], [
             p for p in vectors if isinstance(p, analysis.Vector)])
         return tuple(analysis.Number(p) if p in numbers else p
-                     for p in vectors)
+                     for p in vectors) + analysis.global_vectors(self.func,
+                                                                 True)
 
     def checks_guard_may_answer(self, generated, arrays):
         """How many of the general code's checks of kinds (weighted as
@@ -1571,16 +1572,26 @@ class _Reverse(Transform):
     def read_again(self, stmt, own, region):
         """Is `stmt` a number read at an index from an array or list made
         before the loop `region`, which nothing in the loop changes (`y[t]`
-        of a data array)? It is then read again in the backward sweep
-        rather than taped: the same number, and no memory per iteration."""
-        if stmt.fn is not operator.getitem or not isinstance(
-                stmt.args[0], ssa.Var) or stmt.args[0].name in own or \
+        of a data array), or from a module-level one (`L[i]`), which nothing
+        in the function changes? It is then read again in the backward
+        sweep rather than taped: the same number, and no memory per
+        iteration."""
+        held = stmt.args[0] if stmt.fn is operator.getitem else None
+        if not (isinstance(held, ssa.Var) and held.name not in own or
+                isinstance(held, ssa.Free)) or \
                 not analysis.is_scalar(ssa.Var(stmt.target), self.scalars) \
                 or not all(analysis.is_scalar(o, self.scalars)
                            for o in stmt.args[1:]):
             return False
+        return self.unchanging(region if isinstance(held, ssa.Var)
+                               else self.func)
+
+    def unchanging(self, region):
+        """Does `region` (a loop, or the function) change no array or list
+        and call nothing but what has a rule or reads?"""
         if id(region) not in self._unchanging:
             self._unchanging[id(region)] = all(
+                isinstance(s, (ssa.If, ssa.For, ssa.While, ssa.Return)) or
                 isinstance(s, ssa.Assign) and s.target is not None and
                 s.fn not in _WRITES_IN_PLACE and (
                     s.fn in _READS or analysis.rule_of(s) is not None)

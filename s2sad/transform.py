@@ -1013,10 +1013,13 @@ class Transform:
                              p not in wrt and p not in reals)
         # (a threshold `if t > t_stop:` is then a test on Python values,
         # computed again in the backward sweep, not taped as a bool)
+        # (and, in Python, the module-level lists or arrays of floats read
+        # at int indices, `L[i]`: a kernel takes arrays as arguments)
         return floats + reals + vectors + tuple(
             analysis.Number(p) for p in self.func.params
             if p not in floats and p not in vectors and p not in reals and
-            analysis.deciding_only(self.func, p))
+            analysis.deciding_only(self.func, p)) + (
+            () if identities else analysis.global_vectors(self.func, True))
 
     def guard(self, tangents=()):
         """`if x.__class__ is not float ...: return grad_f_arrays(x, ...)`
@@ -1352,8 +1355,13 @@ def times(g, partial):
 
 
 def load(identifier):
-    """A gast expression reading `identifier`."""
-    return gast.Name(identifier, gast.Load(), None, None)
+    """A gast expression reading `identifier`, or the dotted name
+    `identifier` names (a global's attribute, `ARM.lengths`)."""
+    first, *attributes = identifier.split(".")
+    node = gast.Name(first, gast.Load(), None, None)
+    for attribute in attributes:
+        node = gast.Attribute(node, attribute, gast.Load())
+    return node
 
 
 def describe(stmt):

@@ -279,3 +279,176 @@ def test_nested_helpers_keep_their_own_lines():
         text == "return x * x" for _, text in comments)
     for number, text in comments:  # each names its own line of this file
         assert lines[int(number) - 1].strip() == text
+
+
+# ---- methods of module-level objects ----
+
+class Arm:
+    """A planar robot arm: its links' lengths, its tip for joint angles."""
+
+    def __init__(self, lengths):
+        self.lengths = lengths
+
+    @property
+    def reach(self):  # computed on each read: not taken for a plain value
+        return sum(self.lengths)
+
+    def tip(self, angles):
+        x = 0.0
+        y = 0.0
+        phi = 0.0
+        for i in range(len(self.lengths)):
+            phi = phi + angles[i]
+            x = x + self.lengths[i] * math.cos(phi)
+            y = y + self.lengths[i] * math.sin(phi)
+        return x, y
+
+    def scaled_tip(self, angles):
+        x, y = self.tip(angles)  # (`self.tip`: called as it is)
+        return x / self.reach, y / self.reach
+
+
+ARM = Arm([1.0, 0.8, 0.5, 0.3])
+GOAL = (1.2, 0.9)
+
+
+def reach_loss(angles):
+    x, y = ARM.tip(angles)
+    return (x - GOAL[0]) ** 2 + (y - GOAL[1]) ** 2
+
+
+def scaled_loss(angles):
+    x, y = ARM.scaled_tip(angles)
+    return x * x + y * y
+
+
+def arm_loss_by_hand(angles, lengths=None, goal=GOAL):
+    """The gradient of `reach_loss` written out: each angle moves the
+    links after it."""
+    lengths = ARM.lengths if lengths is None else lengths
+    phis = np.cumsum(angles)
+    x = sum(l * math.cos(p) for l, p in zip(lengths, phis))
+    y = sum(l * math.sin(p) for l, p in zip(lengths, phis))
+    dx, dy = 2 * (x - goal[0]), 2 * (y - goal[1])
+    per_link = np.array([-dx * l * math.sin(p) + dy * l * math.cos(p)
+                         for l, p in zip(lengths, phis)])
+    return np.cumsum(per_link[::-1])[::-1]
+
+
+def test_a_method_of_a_module_level_object_is_inlined():
+    angles = np.array([0.3, 0.2, -0.1, 0.4])
+    g = s2sad.grad(reach_loss)
+    np.testing.assert_allclose(g(angles), arm_loss_by_hand(angles),
+                               rtol=1e-12)
+    value, grad = s2sad.value_and_grad(reach_loss)(angles)
+    assert value == reach_loss(angles)
+    source = g.source
+    assert "vjp_tip" not in source  # one function, one tape
+    # the link lengths read as the arm's, kept on the number path
+    assert "ARM.lengths[" in source and "runtime.shape" not in \
+        source.split("def grad_reach_loss_arrays")[0]
+    s2sad.check_grads(reach_loss, (angles,), modes=("fwd", "rev"), order=2)
+
+
+def test_an_inlined_methods_object_changed_is_seen():
+    angles = np.array([0.3, 0.2, -0.1, 0.4])
+    module = sys.modules[__name__]
+    g = s2sad.grad(reach_loss)
+    g(angles)
+    old = module.ARM
+    try:
+        ARM.lengths[1] = 0.6  # read when the code runs
+        np.testing.assert_allclose(g(angles), arm_loss_by_hand(angles),
+                                   rtol=1e-12)
+        ARM.lengths = [2.0, 1.0]  # another list, two links
+        np.testing.assert_allclose(g(angles[:2]),
+                                   arm_loss_by_hand(angles[:2]), rtol=1e-12)
+        ARM.lengths = np.array([1.0, 0.5, 0.25])  # another kind
+        np.testing.assert_allclose(g(angles[:3]),
+                                   arm_loss_by_hand(angles[:3]), rtol=1e-12)
+        ARM.lengths = [1.0, np.array(0.5), 1]  # items not floats
+        np.testing.assert_allclose(g(angles[:3]),
+                                   arm_loss_by_hand(angles[:3]), rtol=1e-12)
+        module.ARM = Arm([0.5, 0.5])  # another object
+        np.testing.assert_allclose(g(angles[:2]),
+                                   arm_loss_by_hand(angles[:2]), rtol=1e-12)
+
+        class Other(Arm):  # another class, whose tip differs
+            def tip(self, angles):
+                return angles[0] * 2.0, angles[1] * 3.0
+        module.ARM = Other([1.0])
+        expected = [4 * (2 * angles[0] - GOAL[0]),
+                    6 * (3 * angles[1] - GOAL[1]), 0.0, 0.0]
+        np.testing.assert_allclose(g(angles), expected, rtol=1e-12)
+        module.ARM = Arm([1.0, 0.8, 0.5, 0.3])
+
+        def tip(self, angles):  # the method redefined, as in a notebook
+            return angles[0], angles[1]
+        Arm.tip, saved = tip, Arm.tip
+        try:
+            np.testing.assert_allclose(
+                g(angles), [2 * (angles[0] - GOAL[0]),
+                            2 * (angles[1] - GOAL[1]), 0.0, 0.0])
+        finally:
+            Arm.tip = saved
+    finally:
+        module.ARM = old
+        ARM.lengths = [1.0, 0.8, 0.5, 0.3]
+    np.testing.assert_allclose(g(angles), arm_loss_by_hand(angles),
+                               rtol=1e-12)
+
+
+def test_a_method_reading_a_property_or_calling_its_own_is_right():
+    angles = np.array([0.3, 0.2, -0.1, 0.4])
+    s2sad.check_grads(scaled_loss, (angles,), modes=("fwd", "rev"))
+    assert s2sad.value_and_grad(scaled_loss)(angles)[0] == \
+        scaled_loss(angles)
+
+
+LINKS = [1.0, 0.8, 0.5]
+DATA = np.array([0.5, -1.0, 2.0, 0.25])
+
+
+def over_links(angles):
+    phi, x = 0.0, 0.0
+    for i in range(len(LINKS)):
+        phi = phi + angles[i]
+        x = x + LINKS[i] * math.cos(phi)
+    return x
+
+
+def over_data(a):
+    s = 0.0
+    for t in range(1, len(DATA)):
+        s = s + (DATA[t] - a * DATA[t - 1]) ** 2
+    return s
+
+
+def test_module_level_lists_and_arrays_of_floats_keep_the_number_path():
+    angles = np.array([0.3, 0.2, -0.1])
+    g = s2sad.grad(over_links)
+    s2sad.check_grads(over_links, (angles,), modes=("fwd", "rev"))
+    source = g.source.split("def grad_over_links_arrays")[0]
+    assert "runtime.is_vector(LINKS)" in source
+    assert "runtime.shape" not in source
+    # read again going back, not taped
+    assert "_tape" not in source or "LINKS[i]" in source.split(
+        "reversed")[1]
+    # (the first angle turns every link)
+    expected = -sum(LINKS[i] * math.sin(sum(angles[:i + 1]))
+                    for i in range(3))
+    assert g(angles)[0] == pytest.approx(expected, rel=1e-12)
+    assert s2sad.grad(over_data)(0.3) == pytest.approx(
+        numeric(over_data, (0.3,), 0), rel=1e-7)
+    assert "runtime.is_vector(DATA)" in s2sad.grad(over_data).source
+    module = sys.modules[__name__]
+    try:
+        module.LINKS = [1.0, np.array([0.5, 2.0]), 0.5]  # not numbers
+        with pytest.raises(errors.GradientShapeError):
+            g(angles)  # (x is an array: the general code says so)
+        module.LINKS = (2.0, 1.0, 1)  # a tuple, an int: the general code
+        s2sad.check_grads(over_links, (angles,), modes=("rev",))
+        np.testing.assert_allclose(g(angles), s2sad.grad(
+            over_links, optimize=False)(angles), rtol=1e-12)
+    finally:
+        module.LINKS = [1.0, 0.8, 0.5]
