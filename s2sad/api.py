@@ -1190,20 +1190,46 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False,
     forward-mode code at primals again, so its cost is one JVP. fun is
     called on copies of primals, taken here: a fun that changes its
     arguments in place changes neither the caller's nor the point f_jvp
-    differentiates at. (`backend`, `fallback`: as `jvp`'s.)
+    differentiates at. What fun reads besides its arguments (a global, an
+    object's attribute, a module-level list) is read when f_jvp runs: if
+    fun's value at primals is no longer the one returned here, the
+    derivative would be another function's, and f_jvp says so (an
+    `S2SADError`) rather than give it. (`backend`, `fallback`: as
+    `jvp`'s.)
     """
     kernels.check_backend(backend, fallback)
     primals = _copied(primals)
     value = _plain_call(fun, _copied(primals), "linearize")
     if has_aux:
         _check_aux(value, fun)
+    output = value[0] if has_aux else value
 
     @_located
     def f_jvp(*tangents):
         _primals_and_tangents(fun, primals, tangents, "linearize's f_jvp")
-        return jvp(fun, primals, tangents, has_aux=has_aux, backend=backend,
-                   fallback=fallback)[1]
+        now, tangent = jvp(fun, primals, tangents, has_aux=has_aux,
+                           backend=backend, fallback=fallback)[:2]
+        if not _same_values(now, output):
+            raise errors.S2SADError(
+                f"linearize's f_jvp of {_name(fun)}: the function now gives "
+                "another value at the primals than when linearize ran (a "
+                "global, an object's attribute or a list it reads has "
+                "changed, or it draws random numbers), so its derivative "
+                "there is another function's; s2sad keeps no linearised "
+                "program: call linearize again after the change, or use "
+                "vjp, whose vjp_fn keeps what the function read")
+        return tangent
     return (value[0], f_jvp, value[1]) if has_aux else (value, f_jvp)
+
+
+def _same_values(a, b):
+    """Do two outputs hold the same numbers in the same structure (NaNs
+    equal to NaNs)?"""
+    left, right = list(_leaves(a)), list(_leaves(b))
+    return len(left) == len(right) and all(
+        p == q and np.shape(x) == np.shape(y) and np.array_equal(
+            x, y, equal_nan=np.asarray(x).dtype.kind in "fc")
+        for (p, x), (q, y) in zip(left, right))
 
 
 @_located

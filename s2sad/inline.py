@@ -88,15 +88,18 @@ class _Inliner:
         self.lowered = {}  # helper -> its ssa.Function, or None
         self.returned = {}  # call target -> the items of a tuple returned
 
-    def block(self, stmts, stack, depth):
+    def block(self, stmts, stack, depth, only=None):
+        """`stmts` with the calls to inline inlined (with `only`, those of
+        the statements it holds, by id)."""
         out = []
         for stmt in stmts:
-            body = self.expansion(stmt, stack, depth)
+            body = self.expansion(stmt, stack, depth) if only is None or \
+                id(stmt) in only else None
             if body is not None:
                 out += body
                 continue
             out.append(ssa.with_blocks(
-                stmt, lambda inner: self.block(inner, stack, depth)))
+                stmt, lambda inner: self.block(inner, stack, depth, only)))
         return out
 
     def imports(self):
@@ -130,6 +133,9 @@ class _Inliner:
             self.helpers.append(fn)
         renamed = _Renamed(helper, self.namer, stmt, self.source)
         body = renamed.body(args, stmt.target)
+        if renamed.resolved:  # (`self.accel(th)` is now `SIM.accel(th)`)
+            body = self.block(body, stack + (fn,), depth + 1,
+                              renamed.resolved)
         made = {s.target: s.args for s in body if isinstance(s, ssa.Assign)
                 and s.fn is ssa.make_tuple and not s.spreads()}
         value = body[-1].args[0] if stmt.target is not None else None
@@ -255,6 +261,9 @@ class _Renamed:
         self.names = {}
         self.bound = {}  # parameter (or attribute read) -> what it reads
         self.source = source  # the caller's
+        # the ids of the statements calling a method of a module-level
+        # object bound to a parameter, the method now resolved
+        self.resolved = set()
 
     def name(self, name):
         if name not in self.names:
@@ -298,6 +307,11 @@ class _Renamed:
                 if not (isinstance(operand, ssa.Var) and
                         operand.name == param):
                     continue
+                if k == 0 and isinstance(stmt, ssa.Assign) and \
+                        isinstance(stmt.fn, ssa.Method) and isinstance(
+                            inspect.getattr_static(obj.value, stmt.fn.name,
+                                                   None), types.FunctionType):
+                    continue  # (`self.accel(th)`: see `method_of_object`)
                 if not (k == 0 and isinstance(stmt, ssa.Assign) and
                         stmt.fn is getattr and len(stmt.args) == 2 and
                         isinstance(stmt.args[1], ssa.Const) and
@@ -310,6 +324,23 @@ class _Renamed:
             value = self.source.resolve(node)
             if not frontend.is_missing(value):
                 self.bound[target] = ssa.Free(node, value)
+
+    def method_of_object(self, stmt, args):
+        """(the bound method, its dotted name) that `stmt` calls when it
+        is `self.accel(th)` with `self` a module-level object's name
+        (`SIM`): `SIM.accel`, resolved as the caller's own dotted names
+        are (its guard holds it), so that it is inlined too; else None."""
+        obj = args[0] if isinstance(stmt.fn, ssa.Method) and args else None
+        if not isinstance(obj, ssa.Free) or stmt.spreads() or \
+                trees.dotted(obj.expr) is None:
+            return None
+        node = gast.Attribute(trees.clone(obj.expr), stmt.fn.name,
+                              gast.Load())
+        value = self.source.resolve(node)
+        if not isinstance(value, types.MethodType) or \
+                value.__self__ is not obj.value:
+            return None
+        return value, node
 
     def located(self, stmt, node=None):
         """`stmt` located at the helper's `node` (numbered as the caller's
@@ -341,12 +372,19 @@ class _Renamed:
 
     def statement(self, stmt):
         if isinstance(stmt, ssa.Assign):
+            fn, args = stmt.fn, [self.operand(a) for a in stmt.args]
+            callee = trees.clone(stmt.callee) if stmt.callee is not None \
+                else None
+            method = self.method_of_object(stmt, args)
+            if method is not None:
+                fn, callee = method
+                args = args[1:]
             new = ssa.noted_as(stmt, ssa.Assign(
                 None if stmt.target is None else self.name(stmt.target),
-                stmt.fn, [self.operand(a) for a in stmt.args],
-                [(k, self.operand(v)) for k, v in stmt.kwargs],
-                trees.clone(stmt.callee) if stmt.callee is not None
-                else None))
+                fn, args, [(k, self.operand(v)) for k, v in stmt.kwargs],
+                callee))
+            if method is not None:
+                self.resolved.add(id(new))
             return self.located(new, stmt.node)
         if isinstance(stmt, ssa.If):
             return self.located(ssa.If(

@@ -1575,10 +1575,11 @@ class _Reverse(Transform):
         of a data array), or from a module-level one (`L[i]`), which nothing
         in the function changes? It is then read again in the backward
         sweep rather than taped: the same number, and no memory per
-        iteration."""
+        iteration. (Numba indexes no range.)"""
         held = stmt.args[0] if stmt.fn is operator.getitem else None
         if not (isinstance(held, ssa.Var) and held.name not in own or
-                isinstance(held, ssa.Free)) or \
+                isinstance(held, ssa.Free)) or self.kernel and \
+                self.is_range(held) or \
                 not analysis.is_scalar(ssa.Var(stmt.target), self.scalars) \
                 or not all(analysis.is_scalar(o, self.scalars)
                            for o in stmt.args[1:]):

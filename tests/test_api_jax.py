@@ -408,6 +408,33 @@ def test_linearize_works_on_copies_of_the_primals():
     np.testing.assert_array_equal(x, [1.0, 2.0, 2.0])
 
 
+SCALE = [2.0]
+
+
+def scaled_cubes(x):
+    return SCALE[0] * np.sum(x ** 3), x[0] * x[1]
+
+
+def test_linearize_refuses_a_derivative_of_a_function_since_changed():
+    # f_jvp runs the function's forward-mode code again: had what it reads
+    # besides its arguments changed since linearize, its derivative would
+    # be another function's, silently (JAX's is that of the function when
+    # linearize ran)
+    x, v = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.5, -0.25])
+    value, f_jvp = s2sad.linearize(scaled_cubes, x)
+    assert value == scaled_cubes(x)
+    expected = (2.0 * np.sum(3 * x ** 2 * v), v[0] * x[1] + x[0] * v[1])
+    close(f_jvp(v), expected)
+    SCALE[0] = 10.0
+    try:
+        with pytest.raises(errors.S2SADError, match="another value at the "
+                           "primals than when linearize ran"):
+            f_jvp(v)
+    finally:
+        SCALE[0] = 2.0
+    close(f_jvp(v), expected)  # the same function again
+
+
 def cube_sum(x):
     return np.sum(x ** 3)
 

@@ -452,3 +452,57 @@ def test_module_level_lists_and_arrays_of_floats_keep_the_number_path():
             over_links, optimize=False)(angles), rtol=1e-12)
     finally:
         module.LINKS = [1.0, 0.8, 0.5]
+
+
+class Pendulum:
+    """A pendulum stepped by its own methods, one calling another."""
+
+    def __init__(self, dt, g, length):
+        self.dt, self.g, self.length = dt, g, length
+
+    def accel(self, th):
+        return -self.g / self.length * math.sin(th)
+
+    def step(self, th, om):
+        om = om + self.dt * self.accel(th)
+        th = th + self.dt * om
+        return th, om
+
+
+SIM = Pendulum(0.01, 9.81, 1.0)
+
+
+def swing(th, om, n):
+    for _ in range(n):
+        th, om = SIM.step(th, om)
+    return th * th + 0.1 * om
+
+
+def test_a_method_calling_its_objects_methods_is_inlined_whole():
+    args = (0.3, 0.1, 40)
+    value, grads = s2sad.value_and_grad(swing, argnums=(0, 1))(*args)
+    assert value == swing(*args)
+    for i in (0, 1):
+        assert grads[i] == pytest.approx(numeric(swing, args, i), rel=1e-6)
+    source = s2sad.grad(swing, argnums=(0, 1)).source
+    assert "vjp" not in source and "SIM.accel" not in source
+    assert "runtime.shape" not in source.split("def grad_swing_arrays")[0]
+    s2sad.check_grads(lambda th: swing(th, 0.1, 5), (0.3,),
+                      modes=("fwd", "rev"), order=2)
+    g = s2sad.grad(swing)
+    before = g(*args)
+
+    class Stiffer(Pendulum):  # its own accel, called by the same step
+        def accel(self, th):
+            return -4.0 * self.g * th
+
+    module = sys.modules[__name__]
+    try:
+        module.SIM = Stiffer(0.01, 9.81, 1.0)
+        assert g(*args) == pytest.approx(numeric(swing, args, 0), rel=1e-6)
+        module.SIM = Pendulum(0.01, 9.81, 1.0)
+        assert g(*args) == before  # another object, the same class
+        SIM.g = 1.62  # the moon's: read when the code runs
+        assert g(*args) == pytest.approx(numeric(swing, args, 0), rel=1e-6)
+    finally:
+        module.SIM = Pendulum(0.01, 9.81, 1.0)
