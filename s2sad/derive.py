@@ -975,7 +975,16 @@ class _Guard:
                     tests.append(f"_s2sad_type({read}) is {expected}")
                     cells[expected] = types.FunctionType
                 continue
-            if _is_code(value):
+            if isinstance(value, types.MethodType) and isinstance(
+                    value.__func__, types.FunctionType) and len(path) > 1:
+                # a method of the user's, bound to the object the code
+                # reads by name when it runs (`ARM.tip`): the same function
+                # bound to whatever object that is (a new one each call,
+                # as a training loop makes, is no change to the code)
+                tests.append(f"{read}.__func__ is {expected} and "
+                             f"{read}.__self__ is {'.'.join(path[:-1])}")
+                cells[expected] = value.__func__
+            elif _is_code(value):
                 # a bound method is made anew at each read: same function
                 # and same object
                 same = "==" if _is_bound(value) else "is"

@@ -925,10 +925,17 @@ class _Lowering:
             if isinstance(base, gast.Name):
                 what = "a value of the enclosing function" if base.id in (
                     self.source.cells or {}) else "a module-level value"
+            path = trees.dotted(base)
+            held = None if path is None else self.source.resolve_path(path)
+            advice = (
+                "a count, cache or log kept outside the function is updated "
+                "outside it: around the call of the derivative, or from "
+                "what the function returns (an `aux` output)") if isinstance(
+                held, dict) else ("build a new array (np.where, "
+                                  "np.concatenate) or copy into a local "
+                                  "variable first")
             raise self.error(node, f"assignment into {what} is not supported; "
-                             "s2sad never changes values in place: build a "
-                             "new array (np.where, np.concatenate) or copy "
-                             "into a local variable first")
+                             f"s2sad never changes values in place: {advice}")
         self.check_unshared(base.id, node, "assignment into")
         index = self.index(target.slice)
         old = Var(self.env[base.id])

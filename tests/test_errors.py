@@ -162,3 +162,31 @@ def test_an_unused_function_without_a_rule_is_fine():
         k = math.factorial(n)
         return x * k
     assert s2sad.grad(f)(2.0, 3) == 6.0
+
+
+CALLS = {"n": 0}
+WEIGHTS = np.ones(3)
+
+
+def counts_its_calls(x):
+    CALLS["n"] += 1
+    return x * x
+
+
+def writes_a_global_array(x):
+    WEIGHTS[0] = x
+    return np.sum(WEIGHTS * x)
+
+
+def test_writing_into_a_module_level_value_is_refused_with_advice_for_it():
+    # a counter (a dict) is told where a count goes; an array, how to build
+    # a new one
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match=r"assignment into a module-level value .* a "
+                       r"count, cache or log .* outside it") as info:
+        s2sad.grad(counts_its_calls)(1.0)
+    assert "np.where" not in str(info.value)
+    with pytest.raises(errors.UnsupportedSyntaxError,
+                       match=r"build a new array \(np.where"):
+        s2sad.grad(writes_a_global_array)(1.0)
+    assert CALLS == {"n": 0} and WEIGHTS.tolist() == [1.0, 1.0, 1.0]

@@ -506,3 +506,36 @@ def test_a_method_calling_its_objects_methods_is_inlined_whole():
         assert g(*args) == pytest.approx(numeric(swing, args, 0), rel=1e-6)
     finally:
         module.SIM = Pendulum(0.01, 9.81, 1.0)
+
+
+def test_a_new_object_of_the_same_class_each_call_is_no_new_derivative():
+    # a training loop that makes its model anew each step: the code reads
+    # the object by name when it runs, so only the method's function and
+    # its binding to that object are checked
+    from s2sad import derive
+    angles = np.array([0.3, 0.2, -0.1, 0.4])
+    module = sys.modules[__name__]
+    g = s2sad.grad(reach_loss)
+    g(angles)
+    made = derive.stats["transformations"] + derive.stats["loaded"]
+    try:
+        for lengths in ([1.0, 0.8, 0.5, 0.3], [0.5, 0.5], [2.0, 1.0, 1.0]):
+            module.ARM = Arm(lengths)
+            np.testing.assert_allclose(
+                g(angles[:len(lengths)]),
+                arm_loss_by_hand(angles[:len(lengths)], lengths), rtol=1e-12)
+        assert derive.stats["transformations"] + derive.stats["loaded"] \
+            == made
+        other = Arm([1.0])
+        other.tip = lambda a: (a[0], a[1])  # the object's own: not the class's
+        module.ARM = other
+        np.testing.assert_allclose(g(angles), [
+            2 * (angles[0] - GOAL[0]), 2 * (angles[1] - GOAL[1]), 0.0, 0.0])
+        elsewhere = Arm([1.0])
+        module.ARM.tip = elsewhere.tip  # bound to another object
+        np.testing.assert_allclose(g(angles), [
+            -2 * math.sin(angles[0]) * (math.cos(angles[0]) - GOAL[0]) +
+            2 * math.cos(angles[0]) * (math.sin(angles[0]) - GOAL[1]),
+            0.0, 0.0, 0.0], atol=1e-15)
+    finally:
+        module.ARM = Arm([1.0, 0.8, 0.5, 0.3])
