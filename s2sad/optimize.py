@@ -92,6 +92,8 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.in_place(tree)
         passes.clear_in_place(tree)
         passes.chain_in_place(tree)
+    if not arrays and not compiled:
+        passes.drop_repeated_loops(tree)
     passes.absorb(tree)
     passes.nest(tree)
     if arrays:
@@ -1495,6 +1497,41 @@ class _Passes:
             getattr(parent, field)[index] = value
         return True
 
+    def drop_repeated_loops(self, tree):
+        """Drop a loop of the forward sweep that the backward sweep repeats
+        (a likelihood summed over data, `tot = tot + r * r`, whose total a
+        gradient does not return): one at the function's top level whose
+        values nothing after it reads, over the range the backward sweep
+        iterates in reverse, each of whose statements that may raise
+        (`DATA[t]`, `math.log(s)`, `1.0 / v`) the backward loop computes
+        again as written, the same value in the same iteration, and the
+        others arithmetic of numbers that cannot raise (`+`, `-`, `*`; code
+        of numbers: see `optimize`'s `arrays`). The backward sweep then
+        raises what the function would (see `eliminate`). What only fed
+        the loop goes with it."""
+        body, dropped = tree.body, False
+        for i in range(len(body) - 1, -1, -1):
+            loop = body[i]
+            if not (isinstance(loop, gast.For) and not loop.orelse and
+                    isinstance(loop.iter, gast.Name) and
+                    isinstance(loop.target, gast.Name)):
+                continue
+            back = next((s for s in body[i + 1:] if _iterates_back(
+                s, loop)), None)
+            if back is None or set(_names(loop, gast.Store)) & _live_in(
+                    body[i + 1:]):
+                continue
+            again = {trees.unparse(s) for s in back.body
+                     if isinstance(s, gast.Assign)}
+            if all(isinstance(s, gast.Assign) and len(s.targets) == 1 and
+                   isinstance(s.targets[0], gast.Name) and (
+                       _arithmetic(s.value) or trees.unparse(s) in again)
+                   for s in loop.body):
+                del body[i]
+                dropped = True
+        if dropped:
+            self.eliminate(tree)
+
     def eliminate(self, tree):
         """Drop assignments whose target is never read (self-reads excluded)
         and loops over ranges left with nothing to do."""
@@ -1969,6 +2006,30 @@ def _cannot_raise(node):
     if isinstance(node, (gast.Tuple, gast.List)):
         return all(map(_cannot_raise, node.elts))
     return isinstance(node, _LEAVES)
+
+
+def _iterates_back(stmt, loop):
+    """Is `stmt` `for t in reversed(r):` of the `for t in r:` `loop`?"""
+    it = getattr(stmt, "iter", None)
+    return isinstance(stmt, gast.For) and isinstance(
+        stmt.target, gast.Name) and stmt.target.id == loop.target.id and \
+        isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and \
+        it.func.id == "reversed" and len(it.args) == 1 and not \
+        it.keywords and isinstance(it.args[0], gast.Name) and \
+        it.args[0].id == loop.iter.id
+
+
+def _arithmetic(node):
+    """Is `node` `+`, `-` and `*` of names and number constants, which no
+    number makes raise?"""
+    if isinstance(node, gast.BinOp):
+        return isinstance(node.op, (gast.Add, gast.Sub, gast.Mult)) and \
+            _arithmetic(node.left) and _arithmetic(node.right)
+    if isinstance(node, gast.UnaryOp):
+        return isinstance(node.op, (gast.USub, gast.UAdd)) and \
+            _arithmetic(node.operand)
+    return isinstance(node, gast.Name) or isinstance(
+        node, gast.Constant) and type(node.value) in (int, float)
 
 
 def _inert(node):

@@ -6,6 +6,7 @@ That the passes never change a result is checked over the random programs
 """
 
 import ast
+import math
 import re
 import textwrap
 
@@ -1028,3 +1029,60 @@ def test_a_gradient_through_a_bool_factor_is_a_float(f, args, expected, kind):
     for gradient in (s2sad.grad(f)(*args), s2sad.value_and_grad(f)(*args)[1],
                      s2sad.grad(f, optimize=False)(*args)):
         assert gradient == expected and type(gradient) is kind
+
+
+SERIES = [0.5, -1.0, 2.0, 0.25, 1.5, -0.75]
+
+
+def ar_loss(a):
+    tot = 0.0
+    for t in range(1, len(SERIES)):
+        r = SERIES[t] - a * SERIES[t - 1]
+        tot = tot + r * r
+    return tot
+
+
+def inverse_distances(s):
+    tot = 0.0
+    for t in range(len(SERIES)):
+        tot = tot + 1.0 / (s - SERIES[t]) + s * SERIES[t]
+    return tot
+
+
+def log_distances(s):
+    tot = 0.0
+    for t in range(len(SERIES)):
+        tot = tot + math.log(s - SERIES[t])
+    return tot
+
+
+def _float_variant(g):
+    return g.source.split("_arrays(")[1].split("def ")[0]
+
+
+def test_a_forward_loop_the_backward_sweep_repeats_is_dropped():
+    # a sum over data whose total the gradient does not return: the
+    # backward loop computes again all that may raise in it, so the
+    # forward loop, which would only compute the total, goes
+    for f, x in ((ar_loss, 0.6), (inverse_distances, 3.0)):
+        g = s2sad.grad(f)
+        h = 1e-6
+        assert g(x) == pytest.approx((f(x + h) - f(x - h)) / (2 * h),
+                                     rel=1e-7)
+        assert _float_variant(g).count("for t in") == 1
+        value, grad = s2sad.value_and_grad(f)(x)  # (its value needs it)
+        assert value == f(x) and grad == g(x)
+    # what it raises, it still raises, at the user's line
+    with pytest.raises(ZeroDivisionError):
+        inverse_distances(2.0)
+    with pytest.raises(ZeroDivisionError) as info:
+        s2sad.grad(inverse_distances)(2.0)
+    where = "\n".join(getattr(info.value, "__notes__", ())) + str(
+        info.value)  # (Python 3.10: in the message)
+    assert "tot = tot + 1.0 / (s - SERIES[t]) + s * SERIES[t]" in where
+    # a statement that may raise and is not computed again keeps its loop
+    g = s2sad.grad(log_distances)
+    assert _float_variant(g).count("for t in") == 2
+    with pytest.raises(ValueError):
+        g(1.0)
+    assert g(3.0) == pytest.approx(sum(1.0 / (3.0 - v) for v in SERIES))
