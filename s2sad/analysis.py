@@ -706,7 +706,13 @@ def indexed_only(func, param, iterated=True):
     loop, or of a parameter vector, which are numbers when it is a 1-D
     float array (or a list of floats)? With `iterated`, also by a `for`
     over it (`for c in counts`)."""
-    ints = _int_indices(func)
+    return _items_read(func, param, iterated, _int_indices(func)) is True
+
+
+def _items_read(func, param, iterated, ints):
+    """`indexed_only`'s walk: None when `param` is read otherwise, else
+    whether an item is read (a copy read only for its length reads
+    none)."""
     found = False
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign):
@@ -720,14 +726,16 @@ def indexed_only(func, param, iterated=True):
         if not any(_is_named(o, param) for o in operands):
             continue
         if not isinstance(stmt, ssa.Assign):
-            return False
-        if iterated and stmt.fn is runtime.iterable and \
-                len(stmt.args) == 1 and not stmt.kwargs and \
-                stmt.target is not None:
-            # (`for v in xs`: its items, read as `_t1[_k]`)
-            if not indexed_only(func, stmt.target):
-                return False
-            found = True
+            return None
+        if (iterated and stmt.fn is runtime.iterable or
+                stmt.fn is ssa.identity) and len(stmt.args) == 1 and \
+                not stmt.kwargs and stmt.target is not None:
+            # (`for v in xs`: its items, read as `_t1[_k]`; a copy, `L =
+            # ARM.lengths`, read so)
+            read = _items_read(func, stmt.target, iterated, ints)
+            if read is None:
+                return None
+            found = found or read or stmt.fn is runtime.iterable
             continue
         if stmt.fn is len and len(stmt.args) == 1 or stmt.fn is getattr \
                 and isinstance(stmt.args[1], ssa.Const) and \
@@ -738,15 +746,15 @@ def indexed_only(func, param, iterated=True):
             continue  # (`s2 = np.var(r)`: a number, of a vector)
         if _is_vector_slice(stmt) and _is_named(stmt.args[0], param):
             # (`for z in obs[1:]`: a slice of a vector is one)
-            if not indexed_only(func, stmt.target, iterated):
-                return False
+            if _items_read(func, stmt.target, iterated, ints) is not True:
+                return None
             found = True
             continue
         index = stmt.args[1] if stmt.fn is operator.getitem else None
         if not (stmt.args and _is_named(stmt.args[0], param) and (
                 isinstance(index, ssa.Var) and index.name in ints
                 or isinstance(index, ssa.Const) and type(index.value) is int)):
-            return False
+            return None
         found = True
     return found
 
@@ -792,13 +800,14 @@ _INT_STEPS = _INT_ARITHMETIC | {ssa.identity, runtime.iadd, runtime.isub,
 
 
 def _iterated_vectors(func, vectors):
-    """`vectors` (names of `Vector`s) and what a `for` over one iterates,
-    `runtime.iterable(v)`: the same array; and their slices with constant
-    bounds, `v[1:]`: vectors too."""
+    """`vectors` (names of `Vector`s), their copies, and what a `for` over
+    one iterates, `runtime.iterable(v)`: the same array; and their slices
+    with constant bounds, `v[1:]`: vectors too."""
     vectors = set(vectors)
     for stmt in ssa.walk(func.body):
         if isinstance(stmt, ssa.Assign) and (
-                stmt.fn is runtime.iterable or _is_vector_slice(stmt)) and \
+                stmt.fn in (runtime.iterable, ssa.identity) or
+                _is_vector_slice(stmt)) and \
                 any(_is_named(stmt.args[0], v) for v in list(vectors)):
             vectors.add(stmt.target)
     return vectors

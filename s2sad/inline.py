@@ -259,7 +259,10 @@ class _Renamed:
         self.node = call.node
         self.shift = helper.source.first_line - source.first_line
         self.names = {}
-        self.bound = {}  # parameter (or attribute read) -> what it reads
+        self.bound = {}  # parameter -> the argument
+        # id of a statement reading an attribute of a module-level object
+        # bound to a parameter -> the dotted name it reads (`ARM.lengths`)
+        self.attributes = {}
         self.source = source  # the caller's
         # the ids of the statements calling a method of a module-level
         # object bound to a parameter, the method now resolved
@@ -283,7 +286,7 @@ class _Renamed:
         # (SSA: the parameters and the arguments never change, so one is
         # the other throughout the body)
         self.bound = dict(zip(self.helper.params, args))
-        for param, arg in list(self.bound.items()):
+        for param, arg in self.bound.items():
             if isinstance(arg, ssa.Free):
                 self.bind_attributes(param, arg)
         out = self.block(self.helper.body[:-1])
@@ -294,36 +297,24 @@ class _Renamed:
         return out
 
     def bind_attributes(self, param, obj):
-        """A module-level object for `param` (a method's `self`) that the
-        helper reads only the attributes of (`self.lengths`), each a plain
-        value of the object or its class: the reads are the caller's
-        dotted names (`ARM.lengths`), which its guard checks the kind of,
-        as if the caller had written them (a list of floats read at int
-        indices then keeps the number path, see
-        `analysis.global_vectors`)."""
-        reads = {}
+        """A module-level object for `param` (a method's `self`): its plain
+        attributes the helper reads (`self.lengths`, a value of the object
+        or its class) are read where the helper reads them as the caller's
+        dotted names (`ARM.lengths`), whose kind its guard checks, as if
+        the caller had written them (a list of floats read at int indices
+        then keeps the number path, see `analysis.global_vectors`)."""
         for stmt in ssa.walk(self.helper.body):
-            for k, operand in enumerate(_operands(stmt)):
-                if not (isinstance(operand, ssa.Var) and
-                        operand.name == param):
-                    continue
-                if k == 0 and isinstance(stmt, ssa.Assign) and \
-                        isinstance(stmt.fn, ssa.Method) and isinstance(
-                            inspect.getattr_static(obj.value, stmt.fn.name,
-                                                   None), types.FunctionType):
-                    continue  # (`self.accel(th)`: see `method_of_object`)
-                if not (k == 0 and isinstance(stmt, ssa.Assign) and
-                        stmt.fn is getattr and len(stmt.args) == 2 and
-                        isinstance(stmt.args[1], ssa.Const) and
-                        _plain_attribute(obj.value, stmt.args[1].value)):
-                    return  # (passed on, stored, called: read as it is)
-                reads[stmt.target] = stmt.args[1].value
-        for target, attribute in reads.items():
-            node = gast.Attribute(trees.clone(obj.expr), attribute,
-                                  gast.Load())
-            value = self.source.resolve(node)
-            if not frontend.is_missing(value):
-                self.bound[target] = ssa.Free(node, value)
+            if isinstance(stmt, ssa.Assign) and stmt.fn is getattr and \
+                    len(stmt.args) == 2 and isinstance(
+                        stmt.args[0], ssa.Var) and \
+                    stmt.args[0].name == param and isinstance(
+                        stmt.args[1], ssa.Const) and _plain_attribute(
+                        obj.value, stmt.args[1].value):
+                node = gast.Attribute(trees.clone(obj.expr),
+                                      stmt.args[1].value, gast.Load())
+                value = self.source.resolve(node)
+                if not frontend.is_missing(value):
+                    self.attributes[id(stmt)] = ssa.Free(node, value)
 
     def method_of_object(self, stmt, args):
         """(the bound method, its dotted name) that `stmt` calls when it
@@ -363,8 +354,7 @@ class _Renamed:
         return stmt
 
     def block(self, stmts):
-        return [self.statement(s) for s in stmts if not (
-            isinstance(s, ssa.Assign) and s.target in self.bound)]
+        return [self.statement(s) for s in stmts]
 
     def phis(self, phis):
         return [ssa.Phi(self.name(p.target), self.operand(p.left),
@@ -379,6 +369,9 @@ class _Renamed:
             if method is not None:
                 fn, callee = method
                 args = args[1:]
+            elif id(stmt) in self.attributes:
+                fn, args, callee = ssa.identity, [self.attributes[id(
+                    stmt)]], None
             new = ssa.noted_as(stmt, ssa.Assign(
                 None if stmt.target is None else self.name(stmt.target),
                 fn, args, [(k, self.operand(v)) for k, v in stmt.kwargs],
@@ -402,15 +395,6 @@ class _Renamed:
                 self.block(stmt.body), self.phis(stmt.phis), None),
                 stmt.node)
         raise AssertionError(f"cannot inline {type(stmt).__name__}")
-
-
-def _operands(stmt):
-    """What a statement reads (a join's sides too)."""
-    if isinstance(stmt, ssa.Assign):
-        return stmt.operands()
-    found = [getattr(stmt, f, None) for f in ("test", "iter", "value")]
-    return found + [o for p in getattr(stmt, "phis", ())
-                    for o in (p.left, p.right)]
 
 
 def _plain_attribute(obj, name):

@@ -1577,6 +1577,10 @@ class _Reverse(Transform):
         sweep rather than taped: the same number, and no memory per
         iteration. (Numba indexes no range.)"""
         held = stmt.args[0] if stmt.fn is operator.getitem else None
+        made = self.definitions.get(getattr(held, "name", None))
+        if getattr(made, "fn", None) is ssa.identity and isinstance(
+                made.args[0], ssa.Free):  # (`L = ARM.lengths`, read again)
+            held = made.args[0]
         if not (isinstance(held, ssa.Var) and held.name not in own or
                 isinstance(held, ssa.Free)) or self.kernel and \
                 self.is_range(held) or \

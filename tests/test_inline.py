@@ -539,3 +539,35 @@ def test_a_new_object_of_the_same_class_each_call_is_no_new_derivative():
             0.0, 0.0, 0.0], atol=1e-15)
     finally:
         module.ARM = Arm([1.0, 0.8, 0.5, 0.3])
+
+
+class Stepper:
+    def __init__(self):
+        self.dt = 0.1
+
+    def halve(self):  # changes the object: not inlined, called as it is
+        self.dt = self.dt / 2
+
+    def step(self, x):
+        dt = self.dt  # read before the call that changes it
+        self.halve()
+        return x * dt
+
+
+STEPPER = Stepper()
+
+
+def halving_loss(x):
+    return STEPPER.step(x) * x
+
+
+def test_an_attribute_read_before_a_call_changing_it_keeps_its_value():
+    try:
+        STEPPER.dt = 0.1
+        value, grad = s2sad.value_and_grad(halving_loss)(1.5)
+        assert STEPPER.dt == 0.05  # (the call ran, once)
+        STEPPER.dt = 0.1
+        assert value == halving_loss(1.5) == pytest.approx(0.225)
+        assert grad == pytest.approx(2 * 1.5 * 0.1)
+    finally:
+        STEPPER.dt = 0.1
