@@ -340,7 +340,7 @@ class _Comprehensions:
         if builtin is not None:
             return getattr(self, "builtin_" + builtin)(node, before)
         if method in ("get", "items", "values", "keys") and \
-                not node.keywords:
+                not node.keywords and not self.source.own_method(node.func):
             return self.dict_method(node, method, before)
         return node
 
@@ -687,6 +687,7 @@ class _Statements:
     def method_of_local(self, call, name):
         return (isinstance(call, gast.Call) and isinstance(
             call.func, gast.Attribute) and call.func.attr == name
+            and not self.source.own_method(call.func)
             and isinstance(call.func.value, gast.Name)
             and call.func.value.id in self.local)
 

@@ -96,6 +96,29 @@ class Source:
         IPython does when the error is raised)."""
         return f"{self.where(node)}: {message}"
 
+    def own_method(self, func):
+        """Is the callee `func` `self.name`, `self` the first parameter
+        (never assigned) of a method of a class of the user's (the function
+        is the class's attribute of its name) that has a method `name`
+        (plain, static or class)? Then `self.round(x)`, `self.get(k)`,
+        `self.update(z)` are the user's, whatever NumPy's or a dict's
+        method of that name would mean."""
+        if not (isinstance(func, gast.Attribute) and isinstance(
+                func.value, gast.Name) and self.tree is not None):
+            return False
+        args = self.tree.args
+        first = (args.posonlyargs + args.args)[:1]
+        if not first or first[0].id != func.value.id or any(
+                isinstance(n, gast.Name) and n.id == func.value.id and
+                not isinstance(n.ctx, gast.Load)
+                for n in trees.walk(self.tree.body)):
+            return False
+        owner = _owner_class(self.func)
+        member = None if owner is None else inspect.getattr_static(
+            owner, func.attr, None)
+        return isinstance(member, (types.FunctionType, staticmethod,
+                                   classmethod))
+
     def error(self, cls, node, message):
         """Build an S2SADError of class `cls` located at `node`."""
         return cls(message, self.filename, self.lineno(node) or self.first_line)
@@ -161,6 +184,22 @@ class Source:
         if value is not _MISSING:
             self.resolved[path] = value
         return value
+
+
+def _owner_class(func):
+    """The class of the user's whose method `func` is (defined in its
+    body at module level, and still its attribute of that name), or
+    None."""
+    path = getattr(func, "__qualname__", "").split(".")
+    if len(path) < 2 or "<locals>" in path:
+        return None
+    owner = getattr(func, "__globals__", {}).get(path[0])
+    for part in path[1:-1]:
+        owner = getattr(owner, part, None)
+    if not isinstance(owner, type):
+        return None
+    member = inspect.getattr_static(owner, path[-1], None)
+    return owner if getattr(member, "__func__", member) is func else None
 
 
 def is_missing(value):

@@ -116,6 +116,14 @@ def identity(x):
     return x
 
 
+def _means_something(name):
+    """Does a method of this name mean something to s2sad, were it an
+    array's, a list's, a dict's or a number's (a rule of NumPy's function
+    of that name, a list or dict update)?"""
+    return hasattr(np, name) or any(hasattr(kind, name) for kind in (
+        np.ndarray, list, dict, float, tuple, set))
+
+
 class Method:
     """The operation `receiver.name(*args)`: one object per method name, so
     it can key the rule registry (`ssa.method("append")`)."""
@@ -2065,6 +2073,13 @@ class _Lowering:
         return args, [(kw.arg, self.expr(kw.value)) for kw in node.keywords]
 
     def call(self, node):
+        if isinstance(node.func, gast.Attribute) and _means_something(
+                node.func.attr) and self.source.own_method(node.func):
+            # `self.round(x)` of a class of the user's that defines `round`:
+            # its method, called as any callable, not NumPy's `.round()`
+            function = self.expr(node.func)
+            args, kwargs = self.arguments(node)
+            return call, [function] + args, kwargs, None
         if _is_update(node, "pop", self.env):  # `t + xs.pop()`
             return identity, [self.list_update(gast.Expr(node), node)], (), \
                 None

@@ -76,3 +76,68 @@ def test_second_derivatives_of_a_method_calling_another_method():
     _, t = s2sad.jvp(s2sad.grad(m.loss), (a, s), (1.0, 0.0))
     assert t == pytest.approx(expected[0][0], rel=1e-13)
     s2sad.check_grads(m.loss, (a, s), argnums=(0, 1), order=2)
+
+
+class Curve:
+    """A class whose methods have the names of array, list and dict
+    methods (a Nelson-Siegel curve's `shape`, a filter's `update`)."""
+
+    def __init__(self, q):
+        self.q = q
+
+    def round(self, x):
+        return x * x
+
+    def shape(self, tau, lam):  # (a factor loading, as in Nelson-Siegel)
+        u = tau / lam
+        return (1.0 - np.exp(-u)) / u
+
+    def update(self, x):
+        return x * self.q
+
+    def get(self, x, y):
+        return x * y
+
+    def pop(self, x):
+        return x + 2.0
+
+    def sum(self, x):
+        return 3.0 * x
+
+    @staticmethod
+    def exp(x):
+        return 2.0 * x
+
+    def values(self, x):
+        return [x, 2.0 * x]
+
+    def total(self, x, lam):
+        t = self.round(x) + self.shape(1.5, lam) * x + self.update(x)
+        t = t + self.get(x, lam) + self.pop(x) + self.sum(x) + self.exp(x)
+        for v in self.values(x):
+            t = t + v * lam
+        return t
+
+
+CURVE = Curve(0.5)
+
+
+def curve_loss(x, lam):
+    return CURVE.total(x, lam)
+
+
+def test_a_classs_own_methods_named_as_numpys_are_its_own():
+    # `self.round(x)` of a class that defines `round` is that method, not
+    # the array method (a zero derivative), `self.update(z)` no dict's
+    # update (found by the outside attack: silent zeros, crashes)
+    x, lam = 0.7, 1.3
+    expected = curve_loss(x, lam)
+    assert CURVE.total(x, lam) == expected
+    for f, args in ((CURVE.total, (x, lam)), (curve_loss, (x, lam))):
+        value, grads = s2sad.value_and_grad(f, argnums=(0, 1))(*args)
+        assert value == expected
+        s2sad.check_grads(f, args, modes=("fwd", "rev"))
+    h = 1e-6
+    dlam = (curve_loss(x, lam + h) - curve_loss(x, lam - h)) / (2 * h)
+    assert s2sad.grad(CURVE.total, argnums=1)(x, lam) == pytest.approx(
+        dlam, rel=1e-7)
