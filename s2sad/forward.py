@@ -62,6 +62,8 @@ class _Forward(Transform):
         # a kernel's variant: the parameters its guard checks are numbers
         self.assume_scalar = assume_scalar
         self.fallback, self.kernel = fallback, kernel
+        if not kernel:
+            self.check_receivers()
         self.scalars = analysis.known_scalars(func, assume_scalar)
         self.python = analysis.python_values(func, assume_scalar)
         self.dots = {p: self.namer.fresh(f"{p}_dot") for p in self.wrt}

@@ -290,6 +290,8 @@ class _Reverse(Transform):
                     self.active:
                 self.check_effect(stmt)
         self.check_globals_kept()
+        if not kernel:
+            self.check_receivers()
         self.scalars = analysis.known_scalars(func, tuple(assume_scalar) + tuple(
             p for p in assume_arrays if isinstance(
                 p, (analysis.Vector, analysis.Number))))

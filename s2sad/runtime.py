@@ -9,8 +9,10 @@ import contextvars
 import copy
 import dataclasses
 import functools
+import inspect
 import math
 import operator
+import types
 import warnings
 
 import numpy as np
@@ -2084,6 +2086,32 @@ def _kernel_value(x, kinds):
     return cls is float or cls is int or cls is bool or \
         cls is np.float64 or kinds is _DATA_KINDS and (
             cls is np.int64 or cls is np.int32 or cls is np.bool_)
+
+
+def check_receiver(x, name, where):
+    """Before `x.name(...)` given a differentiated value, which s2sad
+    differentiates as the array method `name` (NumPy's function's rule):
+    refuse an object whose class has its own method of that name (the
+    derivative would be NumPy's method's, not its). `where` is "file:line:
+    `.name()`", the call."""
+    cls = x.__class__
+    if cls is _ndarray or cls is float or cls is int or cls is list:
+        return
+    own = inspect.getattr_static(cls, name, None)
+    module = getattr(getattr(own, "__func__", own), "__module__", None)
+    if isinstance(own, (types.FunctionType, staticmethod, classmethod)) and \
+            (module or "").split(".")[0] not in _ARRAY_LIBRARIES:
+        raise errors.UnsupportedCallError(
+            f"{where} is called on a {cls.__name__}, whose own method "
+            f"`{name}` s2sad would differentiate as the array method of that "
+            f"name: call it as `{cls.__name__}.{name}(obj, ...)`, or on an "
+            "object the function reads by its module-level name or on "
+            "`self` in a method of the class")
+
+
+# the libraries whose arrays' methods are written in Python (Dask's), whose
+# rules are NumPy's
+_ARRAY_LIBRARIES = ("numpy", "dask", "cupy", "cupyx", "xarray", "pandas")
 
 
 def is_vector(x):

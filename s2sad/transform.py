@@ -771,6 +771,47 @@ class Transform:
                         f"and assign it (`{name} = {name} ... ; return "
                         f"{name}`)")
 
+    def check_receivers(self):
+        """`model.round(a)`, `a` differentiated: s2sad takes `.round()` for
+        the array method of that name (NumPy's rule, a zero derivative),
+        which a class of the user's may define otherwise. Before each such
+        call on a value not differentiated, `runtime.check_receiver`
+        refuses, when the code runs, an object whose class has a method of
+        its own of that name. (One called on `self` by a method of the
+        class is the user's already: see `frontend.Source.own_method`.)"""
+        if self.varied is None:
+            self.varied = analysis.varied(self.func, self.wrt)
+        varied = self.varied
+
+        def visit(block):
+            k = 0
+            while k < len(block):
+                stmt = block[k]
+                if not isinstance(stmt, ssa.GradOf):
+                    for field in ("body", "orelse", "test_body"):
+                        inner = getattr(stmt, field, None)
+                        if isinstance(inner, list):
+                            visit(inner)
+                receiver = stmt.args[0] if isinstance(stmt, ssa.Assign) \
+                    and isinstance(stmt.fn, ssa.Method) and stmt.args \
+                    else None
+                if isinstance(receiver, ssa.Var) and receiver.name not in \
+                        varied and any(isinstance(o, ssa.Var) and o.name in
+                                       varied for o in stmt.operands()) and \
+                        not getattr(stmt, "receiver_checked", False) and \
+                        analysis.rule_of(stmt) is not None:
+                    stmt.receiver_checked = True  # (once per lowering)
+                    block.insert(k, ssa.Assign(None, runtime.check_receiver, [
+                        receiver, ssa.Const(stmt.fn.name),
+                        ssa.Const(self.source.located(stmt.node, (
+                            f"{describe(stmt)}")))],
+                        callee=gast.Attribute(load(self.import_name(
+                            "runtime", runtime)), "check_receiver",
+                            gast.Load()), node=stmt.node))
+                    k += 1
+                k += 1
+        visit(self.func.body)
+
     def check_globals_kept(self):
         """Refuse a call of a function of the user's that assigns a module
         global this function reads (`global SCALE; SCALE = v`, or

@@ -141,3 +141,25 @@ def test_a_classs_own_methods_named_as_numpys_are_its_own():
     dlam = (curve_loss(x, lam + h) - curve_loss(x, lam - h)) / (2 * h)
     assert s2sad.grad(CURVE.total, argnums=1)(x, lam) == pytest.approx(
         dlam, rel=1e-7)
+
+
+def rounded_by(model, a):
+    return model.round(a) + a
+
+
+def test_a_method_named_as_numpys_on_an_argument_is_refused_when_it_runs():
+    # `model.round(a)` is differentiated as the array method, whose
+    # derivative is zero: on an object whose class has its own `round`
+    # that was a silent wrong gradient; now refused at the call's line
+    with pytest.raises(s2sad.S2SADError, match=r"`\.round\(\)` is called "
+                       r"on a Curve, whose own method `round`"):
+        s2sad.grad(rounded_by, argnums=1)(CURVE, 0.7)
+    # an array's method given a differentiated value is NumPy's
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    g = s2sad.grad(projected, argnums=1)
+    np.testing.assert_allclose(g(W, np.array([0.5, -1.0])), [4.0, 6.0])
+    assert "runtime.check_receiver(W, 'dot'" in g.source
+
+
+def projected(W, x):
+    return np.sum(W.dot(x))
