@@ -573,6 +573,12 @@ class Vector(str):
         return str(self)
 
 
+class Reals(Vector):
+    """A `Vector` of data, not differentiated, whose items may be ints too
+    (counts, `[3, 1, 4]`, an int array): the caller guards this,
+    `runtime.is_real_vector`; its items are numbers, not known floats."""
+
+
 class Number(str):
     """A parameter taken to be a number, Python's or NumPy's (the caller
     guards this, `runtime.is_number`), that only decides branches (see
@@ -840,8 +846,8 @@ def global_vectors(func, lists=False):
     guards, `runtime.is_vector`). With `lists`, also the lists and tuples
     of floats read so, and those that are attributes of module-level
     objects (`ARM.lengths`, a robot arm's), held as the function reads
-    them."""
-    names = set()
+    them; with ints among their items too, as `Reals`."""
+    names = {}  # dotted name -> are its items floats?
     for stmt in ssa.walk(func.body):
         if not isinstance(stmt, ssa.Assign):
             continue
@@ -851,10 +857,15 @@ def global_vectors(func, lists=False):
                 continue
             value = o.value
             if isinstance(value, np.ndarray) and value.ndim == 1 and \
-                    value.dtype.kind == "f" or lists and type(value) in (
-                        list, tuple) and value and runtime.is_vector(value):
-                names.add(".".join(path))
-    return tuple(Vector(name) for name in sorted(names)
+                    value.dtype.kind == "f" or lists and (
+                        type(value) in (list, tuple) and value or
+                        isinstance(value, np.ndarray)) and \
+                    runtime.is_real_vector(value):
+                names[".".join(path)] = runtime.is_vector(value)
+    # (one of floats, as the guard checks then: a list of counts may be
+    # given floats too)
+    return tuple((Vector if floats or not lists else Reals)(name)
+                 for name, floats in sorted(names.items())
                  if indexed_only(func, name))
 
 

@@ -705,7 +705,7 @@ class _Reverse(Transform):
         # rows of a matrix, which would take the general version)
         vectors = tuple(analysis.Vector(p) if analysis.indexed_only(
             self.func, p) else p for p in self.func.params if p in self.wrt) + \
-            tuple(analysis.Vector(p) for p in self.func.params
+            tuple(analysis.Reals(p) for p in self.func.params
                   if p not in self.wrt and analysis.indexed_only(self.func, p)
                   and analysis.items_meet_arithmetic_only(self.func, p))
         # (and the differentiated ones read as numbers, a model's constants

@@ -2088,6 +2088,23 @@ def _kernel_value(x, kinds):
             cls is np.int64 or cls is np.int32 or cls is np.bool_)
 
 
+def is_real_vector(x):
+    """Is x a 1-D array of ints or floats, or a list or tuple of Python
+    ints and floats and NumPy int64s and float64s (no bools): data whose
+    items are numbers?"""
+    cls = x.__class__
+    if cls is np.ndarray:
+        return x.ndim == 1 and x.dtype.kind in "iuf"
+    if cls is not list and cls is not tuple:
+        return False
+    for value in x:
+        kind = value.__class__
+        if kind is not float and kind is not int and kind is not \
+                np.float64 and kind is not np.int64:
+            return False
+    return True
+
+
 def check_receiver(x, name, where):
     """Before `x.name(...)` given a differentiated value, which s2sad
     differentiates as the array method `name` (NumPy's function's rule):

@@ -155,7 +155,7 @@ class Transform:
             self.no_ints = analysis.without_ints(self.func, [
                 p for p in tuple(self.assume_scalar) + tuple(
                     self.assume_arrays)
-                if not isinstance(p, analysis.Number)])
+                if not isinstance(p, (analysis.Number, analysis.Reals))])
         return self.no_ints
 
     def render_reading(self, stmt):
@@ -1041,9 +1041,10 @@ class Transform:
         wrt = tuple(p for p in self.func.params if p in self.wrt)
         # (a compiled kernel takes what a `for` iterates as it is: a list
         # or tuple of numbers compiles)
-        vectors = tuple(analysis.Vector(p) for p in self.func.params
-                        if p not in wrt and p not in used and
-                        analysis.indexed_only(self.func, p, not identities))
+        # (in Python, data of ints too, counts: `Reals`)
+        vectors = tuple((analysis.Vector if identities else analysis.Reals)(
+            p) for p in self.func.params if p not in wrt and p not in used and
+            analysis.indexed_only(self.func, p, not identities))
         # (the parameters not differentiated that the derivative reads, or
         # what it reads is computed from, `h = T / n`: ints or floats; else
         # floats, those it reads)
@@ -1077,7 +1078,8 @@ class Transform:
                 return gast.BoolOp(gast.And(), [
                     is_not(p, self.builtin(c)) for c in ("float", "int")])
             if isinstance(p, (analysis.Vector, analysis.Number)):
-                kind = "is_vector" if isinstance(p, analysis.Vector) else \
+                kind = "is_real_vector" if isinstance(p, analysis.Reals) \
+                    else "is_vector" if isinstance(p, analysis.Vector) else \
                     "is_real" if isinstance(p, analysis.Real) else "is_number"
                 return gast.UnaryOp(gast.Not(), self.runtime_call(
                     kind, [load(p.name)]))

@@ -571,3 +571,41 @@ def test_an_attribute_read_before_a_call_changing_it_keeps_its_value():
         assert grad == pytest.approx(2 * 1.5 * 0.1)
     finally:
         STEPPER.dt = 0.1
+
+
+COUNTS = [3, 1, 4, 1, 5, 9, 2, 6]
+
+
+def poisson_ll(lam):
+    tot = 0.0
+    for k in COUNTS:
+        tot = tot + k * math.log(lam) - lam
+    return tot
+
+
+def poisson_ll_of(lam, counts):
+    tot = 0.0
+    for t in range(len(counts)):
+        tot = tot + counts[t] * math.log(lam) - lam
+    return tot
+
+
+def test_counts_keep_the_number_path():
+    # data of ints (counts), module-level or an argument, list or array,
+    # has numbers for items as data of floats has
+    expected = sum(COUNTS) / 2.5 - len(COUNTS)
+    g = s2sad.grad(poisson_ll)
+    assert g(2.5) == pytest.approx(expected, rel=1e-14)
+    source = g.source.split("def grad_poisson_ll_arrays")[0]
+    assert "runtime.is_real_vector(COUNTS)" in source
+    assert "runtime.shape" not in source
+    h = s2sad.grad(poisson_ll_of)
+    for counts in (COUNTS, np.array(COUNTS), tuple(float(k) for k in COUNTS)):
+        assert h(2.5, counts) == pytest.approx(expected, rel=1e-14)
+    assert "runtime.is_real_vector(counts)" in h.source
+    module = sys.modules[__name__]
+    try:  # not numbers: the general code, which says what it is given
+        module.COUNTS = [3, True, 4]
+        assert g(2.5) == pytest.approx(8 / 2.5 - 3, rel=1e-14)
+    finally:
+        module.COUNTS = [3, 1, 4, 1, 5, 9, 2, 6]

@@ -392,7 +392,9 @@ def test_a_parameter_vector_unpacked_and_data_read_by_index_are_vectors():
     for args in [(params, y), (params, list(y)), (list(params), y)]:
         np.testing.assert_allclose(grad(*args), expected(*args), rtol=1e-14)
     first = grad.source.split("\ndef ")[0]
-    assert "runtime.is_vector(y)" in first and "runtime.shape" not in first
+    # (data: a vector of numbers, ints or floats)
+    assert "runtime.is_real_vector(y)" in first and \
+        "runtime.shape" not in first
     s2sad.check_grads(ar_residuals, (params, y), argnums=0)
     s2sad.check_grads(ar_residuals, (params, y), argnums=0, order=2)
     with pytest.raises(ValueError):
@@ -618,10 +620,11 @@ def test_data_iterated_in_a_loop_keeps_the_number_path(f, args):
     # `for c in counts` of a 1-D float array (or a list of floats) gives
     # numbers, as counts[i] does: the float variant takes it (guarded),
     # reads each item again in the backward sweep, and tapes no shapes;
-    # other kinds (ints) take the general code
+    # ints too (counts); other kinds take the general code
     grad = s2sad.grad(f)
     first = grad.source.split("\ndef ")[0]
-    assert "runtime.is_vector(" in first and "runtime.shape(" not in first
+    assert "runtime.is_real_vector(" in first and \
+        "runtime.shape(" not in first
     assert "_tape" not in first or f not in (poisson_nll, weighted_pairs)
     expected = s2sad.grad(f, optimize=False)
     for given in [args, (np.float64(args[0]),) + args[1:],
@@ -655,8 +658,8 @@ def test_a_list_of_numbers_the_function_makes_has_numbers_for_items():
     # `is_vector`) and adds w's adjoints as numbers
     grad = s2sad.grad(sines_summed)
     first = grad.source.split("\ndef ")[0]
-    assert "runtime.is_number(w)" in first and "runtime.is_vector(xs)" in \
-        first
+    assert "runtime.is_number(w)" in first and \
+        "runtime.is_real_vector(xs)" in first
     assert "runtime.shape(" not in first and "unbroadcast" not in first
     xs = list(np.linspace(0.0, 1.0, 7))
     expected = sum(x * math.cos(0.7 * x) - x * math.sin(0.7 * x)
