@@ -56,6 +56,7 @@ class Source:
         self.globals = globals_
         self.cells = cells
         self.resolved = {}
+        self._assigned = None  # the names the body assigns (`own_method`)
 
     @property
     def name(self):
@@ -108,10 +109,12 @@ class Source:
             return False
         args = self.tree.args
         first = (args.posonlyargs + args.args)[:1]
-        if not first or first[0].id != func.value.id or any(
-                isinstance(n, gast.Name) and n.id == func.value.id and
-                not isinstance(n.ctx, gast.Load)
-                for n in trees.walk(self.tree.body)):
+        if self._assigned is None:
+            self._assigned = {n.id for n in trees.walk(self.tree.body)
+                              if isinstance(n, gast.Name) and
+                              not isinstance(n.ctx, gast.Load)}
+        if not first or first[0].id != func.value.id or \
+                func.value.id in self._assigned:
             return False
         owner = _owner_class(self.func)
         member = None if owner is None else inspect.getattr_static(

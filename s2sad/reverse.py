@@ -1599,7 +1599,8 @@ class _Reverse(Transform):
         if id(region) not in self._unchanging:
             self._unchanging[id(region)] = all(
                 isinstance(s, (ssa.If, ssa.For, ssa.While, ssa.Return)) or
-                isinstance(s, ssa.Assign) and s.target is not None and
+                isinstance(s, ssa.Assign) and s.fn is runtime.check_receiver
+                or isinstance(s, ssa.Assign) and s.target is not None and
                 s.fn not in _WRITES_IN_PLACE and (
                     s.fn in _READS or analysis.rule_of(s) is not None)
                 for s in ssa.walk(region.body))
