@@ -608,11 +608,11 @@ def test_a_parameter_vector_s_items_are_numbers_in_its_variant():
     g = grad(params, POINTS)
     special, general = grad.source.split("\n\n\ndef ")
     # (and the data, read at int indices into arithmetic alone: a series
-    # of numbers too)
+    # of numbers too, ints or floats)
     assert "Specialised to real float NumPy arrays params (1-D), points " \
         "(1-D)" in special
-    assert "if not runtime.is_vector(params) or not runtime.is_vector(" \
-        "points):" in special
+    assert "if not runtime.is_vector(params) or not " \
+        "runtime.is_real_vector(points):" in special
     # (scale and width are numbers: their adjoints need no unbroadcasting)
     assert special.count("unbroadcast") < general.count("unbroadcast")
     s2sad.check_grads(kernel_sum, (params, POINTS), argnums=0)
