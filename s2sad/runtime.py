@@ -2112,23 +2112,18 @@ def check_receiver(x, name, where):
     derivative would be NumPy's method's, not its). `where` is "file:line:
     `.name()`", the call."""
     cls = x.__class__
-    if cls is _ndarray or cls is float or cls is int or cls is list:
-        return
+    if cls is _ndarray or cls is float or cls is int or cls is list or \
+            hasattr(cls, "__array_function__") or hasattr(
+                cls, "__array_ufunc__"):
+        return  # (an array, or a duck array: NumPy's method's meaning)
     own = inspect.getattr_static(cls, name, None)
-    module = getattr(getattr(own, "__func__", own), "__module__", None)
-    if isinstance(own, (types.FunctionType, staticmethod, classmethod)) and \
-            (module or "").split(".")[0] not in _ARRAY_LIBRARIES:
+    if isinstance(own, (types.FunctionType, staticmethod, classmethod)):
         raise errors.UnsupportedCallError(
             f"{where} is called on a {cls.__name__}, whose own method "
             f"`{name}` s2sad would differentiate as the array method of that "
             f"name: call it as `{cls.__name__}.{name}(obj, ...)`, or on an "
             "object the function reads by its module-level name or on "
             "`self` in a method of the class")
-
-
-# the libraries whose arrays' methods are written in Python (Dask's), whose
-# rules are NumPy's
-_ARRAY_LIBRARIES = ("numpy", "dask", "cupy", "cupyx", "xarray", "pandas")
 
 
 def is_vector(x):
