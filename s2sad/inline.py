@@ -163,10 +163,11 @@ class _Inliner:
     def bound_to_global(self, stmt):
         """Is the call that of a method of an object the caller reads from
         its module by name (`ARM.tip(a)`, with `ARM = Arm(...)` at module
-        level)? Its guard holds the method bound to that very object, so
-        the method's function with the object for `self` means the same;
-        the function is recorded too, for the guard of an inlined
-        helper's code (see `derive._guarded`)."""
+        level)? The guard checks that what the name holds has this
+        method's function bound to it (see `derive._Guard`), so the
+        function with the object for `self` means the same; the function
+        is recorded too, for the guard of an inlined helper's code (see
+        `derive._guarded`)."""
         callee = stmt.callee
         if not (isinstance(callee, gast.Attribute) and isinstance(
                 callee.value, gast.Name)):

@@ -1590,10 +1590,12 @@ class _Held:
     before it is reused after it: each holder records the epoch it was made
     in, and such a call starts a new epoch that the holders must reach.
 
-    A copy `t = h` of names assigned once (which `propagate` removes next)
-    makes `t` an alias: from there on the walk reads `h` for `t`, so what
-    the copy's readers compute is found held in the same walk, not one
-    round of `optimize` later per link of a chain.
+    A copy `t = h` makes `t` an alias until either is assigned again: from
+    there on the walk reads `h` for `t`, so what the copy's readers compute
+    is found held in the same walk, not one round of `optimize` later per
+    link of a chain (names assigned once: `propagate` removes the copy
+    next; others, assigned in both sweeps, an adjoint's only in code of
+    numbers, see `optimize`). A copy read so to itself, `t = t`, goes.
     """
 
     def __init__(self, passes, stores):
@@ -1688,9 +1690,9 @@ class _Held:
             self.hold(key, target, reads)
         elif target is not None and type(stmt.value) is gast.Name and (
                 self.stores[target] == 1 and self.stores[stmt.value.id] <= 1
-                or stmt.value.id != target and (
-                    self.passes.all_copies or
-                    target not in self.passes.derivative_names)):
+                or self.passes.all_copies or
+                target not in self.passes.derivative_names):
+            # (not `a = a`: gone above)
             self.copy(target, stmt.value.id)
         return False
 

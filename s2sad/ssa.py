@@ -295,6 +295,21 @@ def walk(stmts):
             yield from walk(stmt.body)
 
 
+def blocks(stmts):
+    """`stmts` and every statement list nested in it (the bodies `walk`
+    goes through), to change in place."""
+    yield stmts
+    for stmt in stmts:
+        if isinstance(stmt, If):
+            yield from blocks(stmt.body)
+            yield from blocks(stmt.orelse)
+        elif isinstance(stmt, For):
+            yield from blocks(stmt.body)
+        elif isinstance(stmt, While):
+            yield from blocks(stmt.test_body)
+            yield from blocks(stmt.body)
+
+
 def with_blocks(stmt, change):
     """`stmt`, or a copy of it whose nested blocks are `change(block)`:
     the statements given are left as they are (a pass that may be given up

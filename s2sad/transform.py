@@ -782,16 +782,9 @@ class Transform:
         if self.varied is None:
             self.varied = analysis.varied(self.func, self.wrt)
         varied = self.varied
-
-        def visit(block):
-            k = 0
-            while k < len(block):
-                stmt = block[k]
-                if not isinstance(stmt, ssa.GradOf):
-                    for field in ("body", "orelse", "test_body"):
-                        inner = getattr(stmt, field, None)
-                        if isinstance(inner, list):
-                            visit(inner)
+        for block in list(ssa.blocks(self.func.body)):
+            checked = []
+            for stmt in block:
                 receiver = stmt.args[0] if isinstance(stmt, ssa.Assign) \
                     and isinstance(stmt.fn, ssa.Method) and stmt.args \
                     else None
@@ -801,16 +794,14 @@ class Transform:
                         not getattr(stmt, "receiver_checked", False) and \
                         analysis.rule_of(stmt) is not None:
                     stmt.receiver_checked = True  # (once per lowering)
-                    block.insert(k, ssa.Assign(None, runtime.check_receiver, [
-                        receiver, ssa.Const(stmt.fn.name),
-                        ssa.Const(self.source.located(stmt.node, (
-                            f"{describe(stmt)}")))],
+                    checked.append(ssa.Assign(None, runtime.check_receiver, [
+                        receiver, ssa.Const(stmt.fn.name), ssa.Const(
+                            self.source.located(stmt.node, describe(stmt)))],
                         callee=gast.Attribute(load(self.import_name(
                             "runtime", runtime)), "check_receiver",
                             gast.Load()), node=stmt.node))
-                    k += 1
-                k += 1
-        visit(self.func.body)
+                checked.append(stmt)
+            block[:] = checked
 
     def check_globals_kept(self):
         """Refuse a call of a function of the user's that assigns a module
@@ -1055,7 +1046,7 @@ class Transform:
                              p not in wrt and p not in reals)
         # (a threshold `if t > t_stop:` is then a test on Python values,
         # computed again in the backward sweep, not taped as a bool)
-        # (and, in Python, the module-level lists or arrays of floats read
+        # (and, in Python, the module-level lists or arrays of numbers read
         # at int indices, `L[i]`: a kernel takes arrays as arguments)
         return floats + reals + vectors + tuple(
             analysis.Number(p) for p in self.func.params
