@@ -100,6 +100,8 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
         passes.replace_cleared(tree)
     if not compiled:  # (compiled, an output's value costs little)
         passes.defer_value(tree)
+    # (what the passes above made the backward sweep stop reading)
+    drop_dead_tape_items(tree.body, tape_lists(tree))
     tree.body = _clean(tree.body)
     if arrays and not compiled:  # (Numba frees a value after its last use)
         _free(tree, runtime_name)
@@ -2295,3 +2297,147 @@ def _clean(stmts):
     return [s for i, s in enumerate(out) if not (
         codegen.is_comment(s) and (i + 1 == len(out) or isinstance(
             out[i + 1], gast.Return) or codegen.is_comment(out[i + 1])))]
+
+
+# -- what a tape keeps --
+# (shared by the optimiser, on gast, and the specialiser, on ast: `syntax`
+# is the module whose node classes the tree is made of)
+
+def tape_lists(tree, syntax=gast):
+    """The names of the lists `tree` makes `[]` and then only appends to
+    (`xs.append(v)`, a statement) and pops from (`xs.pop()`): its tapes."""
+    parents = {}
+    for node in gast.walk(tree):
+        for child in gast.iter_child_nodes(node):
+            parents[child] = node
+    made, other = set(), set()
+    for node in gast.walk(tree):
+        if not isinstance(node, syntax.Name):
+            continue
+        parent = parents.get(node)
+        if isinstance(node.ctx, syntax.Store):
+            if isinstance(parent, syntax.Assign) and isinstance(
+                    parent.value, syntax.List) and not parent.value.elts:
+                made.add(node.id)
+            else:
+                other.add(node.id)
+        elif isinstance(node.ctx, syntax.Load):
+            call = parents.get(parent)
+            if not (isinstance(parent, syntax.Attribute) and isinstance(
+                    call, syntax.Call) and call.func is parent and (
+                    parent.attr == "pop" and not call.args or
+                    parent.attr == "append" and len(call.args) == 1 and
+                    isinstance(parents.get(call), syntax.Expr))):
+                other.add(node.id)
+    return made - other
+
+
+def drop_dead_tape_items(stmts, tapes, syntax=gast):
+    """Take off the `tapes` (lists only appended to and popped from) the
+    items no statement reads once popped: what the reverse sweep kept for
+    a helper that a later pass (the optimiser's, the specialiser's) no
+    longer calls (`runtime.like(x)` for an adjoint the optimiser made a
+    copy). Only items whose push has no effect go (a name, a constant,
+    `runtime.like(x)`, `runtime.shape(x)`); a tape left with nothing is
+    no longer appended to or popped from, nor made."""
+    def call_of(node, method):
+        return isinstance(node, syntax.Call) and isinstance(
+            node.func, syntax.Attribute) and node.func.attr == method
+
+    order = []  # (statement, the loops it is in), in the order written
+
+    def visit(body, loops):
+        for stmt in body:
+            order.append((stmt, loops))
+            inner = loops + (stmt,) if isinstance(
+                stmt, (syntax.For, syntax.While)) else loops
+            for field in ("body", "orelse", "handlers", "finalbody"):
+                visit(getattr(stmt, field, None) or [], inner)
+    visit(stmts, ())
+    position = {id(stmt): i for i, (stmt, _) in enumerate(order)}
+    span = {}  # id of a loop -> the positions of its statements
+    for i, (stmt, loops) in enumerate(order):
+        for loop in loops:
+            first, _ = span.get(id(loop), (i, i))
+            span[id(loop)] = (first, i)
+    reads = collections.defaultdict(list)  # name -> positions read at
+    deletes = collections.defaultdict(list)  # name -> `del` statements
+    for i, (stmt, _) in enumerate(order):
+        if isinstance(stmt, syntax.Delete):
+            for target in stmt.targets:
+                deletes[getattr(target, "id", None)].append(i)
+            continue
+        for node in trees.own_nodes(stmt):
+            if isinstance(node, syntax.Name) and not isinstance(
+                    node.ctx, syntax.Store):
+                reads[node.id].append(i)
+    pushes, pops = collections.defaultdict(list), collections.defaultdict(
+        list)
+    for stmt, loops in order:
+        if isinstance(stmt, syntax.Expr) and call_of(stmt.value, "append") \
+                and getattr(stmt.value.func.value, "id", None) in tapes:
+            pushes[stmt.value.func.value.id].append(stmt)
+        elif isinstance(stmt, syntax.Assign) and call_of(
+                stmt.value, "pop") and getattr(
+                stmt.value.func.value, "id", None) in tapes:
+            pops[stmt.value.func.value.id].append((stmt, loops))
+
+    def later(positions, stmt, loops):
+        """Those of the positions that may run after `stmt`."""
+        at = position[id(stmt)]
+        return [i for i in positions if i > at or any(
+            span[id(loop)][0] <= i <= span[id(loop)][1] for loop in loops)]
+
+    def dead(name, stmt, loops):
+        return not later(reads[name], stmt, loops)
+
+    def droppable(item):  # (a name, or `runtime.like(x)`, `.shape(x)`)
+        return isinstance(item, (syntax.Name, syntax.Constant)) or (
+            call_of(item, "like") or call_of(item, "shape")) and \
+            all(isinstance(a, syntax.Name) for a in item.args)
+    dropped = set()
+    for tape in set(pushes) & set(pops):
+        items = {len(getattr(p.value.args[0], "elts", ())) if isinstance(
+            p.value.args[0], syntax.Tuple) else None for p in pushes[tape]}
+        items |= {len(p.targets[0].elts) if isinstance(
+            p.targets[0], syntax.Tuple) else None for p, _ in pops[tape]}
+        if len(items) != 1 or None in items:
+            continue
+        keep = [i for i in range(items.pop()) if not all(
+            isinstance(p.targets[0].elts[i], syntax.Name) and dead(
+                p.targets[0].elts[i].id, p, loops) for p, loops in pops[tape])
+            or not all(droppable(p.value.args[0].elts[i])
+                       for p in pushes[tape])]
+        for p in pushes[tape]:
+            p.value.args[0].elts = [p.value.args[0].elts[i] for i in keep]
+        for p, loops in pops[tape]:
+            for name in {t.id for i, t in enumerate(p.targets[0].elts)
+                         if i not in keep}:  # (no longer bound there)
+                for i in later(deletes[name], p, loops):
+                    order[i][0].targets = [t for t in order[i][0].targets
+                                           if getattr(t, "id", None) != name]
+            p.targets[0].elts = [p.targets[0].elts[i] for i in keep]
+        if not keep:
+            dropped |= {id(p) for p in pushes[tape]} | {
+                id(p) for p, _ in pops[tape]}
+    # a tape no longer appended to is not made either
+    unused = {tape for tape in tapes if all(
+        id(p) in dropped for p in pushes[tape]) and all(
+            id(p) in dropped for p, _ in pops[tape])}
+    for stmt, _ in order:
+        if isinstance(stmt, syntax.Assign) and isinstance(
+                stmt.targets[0], syntax.Name) and stmt.targets[0].id in unused:
+            dropped.add(id(stmt))
+        elif isinstance(stmt, syntax.Delete):
+            stmt.targets = [t for t in stmt.targets
+                            if getattr(t, "id", None) not in unused]
+
+    def without(body):
+        body[:] = [stmt for stmt in body if id(stmt) not in dropped and not (
+            isinstance(stmt, syntax.Delete) and not stmt.targets)] or [
+            gast.copy_location(syntax.Pass(), body[0])]
+        for stmt in body:
+            for field in ("body", "orelse", "finalbody"):
+                if getattr(stmt, field, None):
+                    without(getattr(stmt, field))
+    without(stmts)

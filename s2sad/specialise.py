@@ -31,7 +31,7 @@ shapes gets the same answers each time, so they are taken once here:
 - then what no longer needs to be done goes: a sum's adjoint spread over
   an array that only meets arithmetic broadcasting it anyway
   (`_spread_lazily`), and what a tape kept only for the helpers replaced
-  (`_drop_dead_tape_items`);
+  (`optimize.drop_dead_tape_items`);
 - a guard in front sends any call with arguments of other kinds to the
   general function.
 
@@ -50,7 +50,7 @@ import warnings
 import gast
 import numpy as np
 
-from s2sad import codegen, errors, optimize, runtime
+from s2sad import codegen, errors, optimize, runtime, trees
 
 _NDARRAY = np.ndarray
 
@@ -1207,7 +1207,7 @@ class _Specialiser:
             method = getattr(self, "stmt_" + type(stmt).__name__, None)
             if method is None or not method(stmt):
                 self.forget_bound(stmt)
-            for node in _own_nodes(stmt) if self.walrus else ():
+            for node in trees.own_nodes(stmt) if self.walrus else ():
                 if isinstance(node, ast.NamedExpr):  # (`(y := ...)`)
                     self.forget_bound(node)  # (its own: see the bodies')
             done += [stmt] if self.instead is None else self.instead
@@ -1466,35 +1466,6 @@ def _added_to(call, name):
     return [call]
 
 
-def _tapes(definition):
-    """The names of the lists the function makes `[]` and then only
-    appends to (`xs.append(v)`, a statement) and pops from (`xs.pop()`)."""
-    parents = {}
-    for node in ast.walk(definition):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    made, other = set(), set()
-    for node in ast.walk(definition):
-        if not isinstance(node, ast.Name):
-            continue
-        parent = parents.get(node)
-        if isinstance(node.ctx, ast.Store):
-            if isinstance(parent, ast.Assign) and isinstance(
-                    parent.value, ast.List) and not parent.value.elts:
-                made.add(node.id)
-            else:
-                other.add(node.id)
-        elif isinstance(node.ctx, ast.Load):
-            call = parents.get(parent)
-            if not (isinstance(parent, ast.Attribute) and isinstance(
-                    call, ast.Call) and call.func is parent and (
-                    parent.attr == "pop" and not call.args or
-                    parent.attr == "append" and len(call.args) == 1 and
-                    isinstance(parents.get(call), ast.Expr))):
-                other.add(node.id)
-    return made - other
-
-
 def _bound(stmt):
     """The names a statement binds or deletes."""
     return {node.id for node in ast.walk(stmt) if isinstance(
@@ -1718,7 +1689,7 @@ def _specialised(function, args, kwargs, general, required):
     specialiser = _Specialiser(function, facts, names)
     specialiser.parameters, specialiser.local = set(facts), local
     specialiser.walrus = walrus
-    tapes = _tapes(definition)
+    tapes = optimize.tape_lists(definition, ast)
     specialiser.tapes = dict.fromkeys(tapes, _NOTHING)
     stmts = body[start:]
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -1737,7 +1708,7 @@ def _specialised(function, args, kwargs, general, required):
     _deferred(stmts, specialiser)
     if not specialiser.decided:
         return None
-    _drop_dead_tape_items(stmts, set(tapes))
+    optimize.drop_dead_tape_items(stmts, set(tapes), ast)
     _numbers_apart(stmts, specialiser, set(tapes))
     stmts = _freed(definition, stmts)
     body[start:] = stmts
@@ -1850,111 +1821,6 @@ def _freed(definition, stmts):
     return out
 
 
-def _drop_dead_tape_items(stmts, tapes):
-    """Take off the `tapes` (lists only appended to and popped from) the
-    items no statement reads once popped: what the general code keeps of
-    an array for the helpers the specialised code no longer calls
-    (`runtime.like(x)`, `runtime.shape(x)`). A tape left with nothing is
-    no longer appended to or popped from, nor made."""
-    order = []  # (statement, the loops it is in), in the order written
-
-    def visit(body, loops):
-        for stmt in body:
-            order.append((stmt, loops))
-            inner = loops + (stmt,) if isinstance(
-                stmt, (ast.For, ast.While)) else loops
-            for field in ("body", "orelse", "handlers", "finalbody"):
-                visit(getattr(stmt, field, None) or [], inner)
-    visit(stmts, ())
-    position = {id(stmt): i for i, (stmt, _) in enumerate(order)}
-    span = {}  # id of a loop -> the positions of its statements
-    for i, (stmt, loops) in enumerate(order):
-        for loop in loops:
-            first, _ = span.get(id(loop), (i, i))
-            span[id(loop)] = (first, i)
-    reads = collections.defaultdict(list)  # name -> positions read at
-    deletes = collections.defaultdict(list)  # name -> `del` statements
-    for i, (stmt, _) in enumerate(order):
-        if isinstance(stmt, ast.Delete):
-            for target in stmt.targets:
-                deletes[getattr(target, "id", None)].append(i)
-            continue
-        for node in _own_nodes(stmt):
-            if isinstance(node, ast.Name) and not isinstance(
-                    node.ctx, ast.Store):
-                reads[node.id].append(i)
-    pushes, pops = collections.defaultdict(list), collections.defaultdict(
-        list)
-    for stmt, loops in order:
-        if isinstance(stmt, ast.Expr) and _is_call_of(stmt.value, "append") \
-                and getattr(stmt.value.func.value, "id", None) in tapes:
-            pushes[stmt.value.func.value.id].append(stmt)
-        elif isinstance(stmt, ast.Assign) and _is_call_of(
-                stmt.value, "pop") and getattr(
-                stmt.value.func.value, "id", None) in tapes:
-            pops[stmt.value.func.value.id].append((stmt, loops))
-
-    def later(positions, stmt, loops):
-        """Those of the positions that may run after `stmt`."""
-        at = position[id(stmt)]
-        return [i for i in positions if i > at or any(
-            span[id(loop)][0] <= i <= span[id(loop)][1] for loop in loops)]
-
-    def dead(name, stmt, loops):
-        return not later(reads[name], stmt, loops)
-
-    def droppable(item):  # (a name, or `runtime.like(x)`, `.shape(x)`)
-        return isinstance(item, (ast.Name, ast.Constant)) or (
-            _is_call_of(item, "like") or _is_call_of(item, "shape")) and \
-            all(isinstance(a, ast.Name) for a in item.args)
-    dropped = set()
-    for tape in set(pushes) & set(pops):
-        items = {len(getattr(p.value.args[0], "elts", ())) if isinstance(
-            p.value.args[0], ast.Tuple) else None for p in pushes[tape]}
-        items |= {len(p.targets[0].elts) if isinstance(
-            p.targets[0], ast.Tuple) else None for p, _ in pops[tape]}
-        if len(items) != 1 or None in items:
-            continue
-        keep = [i for i in range(items.pop()) if not all(
-            isinstance(p.targets[0].elts[i], ast.Name) and dead(
-                p.targets[0].elts[i].id, p, loops) for p, loops in pops[tape])
-            or not all(droppable(p.value.args[0].elts[i])
-                       for p in pushes[tape])]
-        for p in pushes[tape]:
-            p.value.args[0].elts = [p.value.args[0].elts[i] for i in keep]
-        for p, loops in pops[tape]:
-            for name in {t.id for i, t in enumerate(p.targets[0].elts)
-                         if i not in keep}:  # (no longer bound there)
-                for i in later(deletes[name], p, loops):
-                    order[i][0].targets = [t for t in order[i][0].targets
-                                           if getattr(t, "id", None) != name]
-            p.targets[0].elts = [p.targets[0].elts[i] for i in keep]
-        if not keep:
-            dropped |= {id(p) for p in pushes[tape]} | {
-                id(p) for p, _ in pops[tape]}
-    # a tape no longer appended to is not made either
-    unused = {tape for tape in tapes if all(
-        id(p) in dropped for p in pushes[tape]) and all(
-            id(p) in dropped for p, _ in pops[tape])}
-    for stmt, _ in order:
-        if isinstance(stmt, ast.Assign) and isinstance(
-                stmt.targets[0], ast.Name) and stmt.targets[0].id in unused:
-            dropped.add(id(stmt))
-        elif isinstance(stmt, ast.Delete):
-            stmt.targets = [t for t in stmt.targets
-                            if getattr(t, "id", None) not in unused]
-
-    def without(body):
-        body[:] = [stmt for stmt in body if id(stmt) not in dropped and not (
-            isinstance(stmt, ast.Delete) and not stmt.targets)] or [
-            _located(ast.Pass(), body[0])]
-        for stmt in body:
-            for field in ("body", "orelse", "finalbody"):
-                if getattr(stmt, field, None):
-                    without(getattr(stmt, field))
-    without(stmts)
-
-
 def _numbers_apart(stmts, specialiser, tapes):
     """Each NumPy float64 a loop keeps alone on one of the `tapes` (that
     the statement `tape.append(x)` pushes, and `x = tape.pop()` alone
@@ -2027,16 +1893,6 @@ def _numbers_apart(stmts, specialiser, tapes):
         made = {name: i + (i > made[tape]) for name, i in made.items()}
         for deletion in deletions[tape]:
             deletion.targets.append(ast.Name(numbers, ast.Del()))
-
-
-def _own_nodes(stmt):
-    """The nodes of a statement that are not in the statements it holds."""
-    for field, value in ast.iter_fields(stmt):
-        values = value if isinstance(value, list) else [value]
-        for v in values:
-            if isinstance(v, ast.AST) and not isinstance(
-                    v, (ast.stmt, ast.excepthandler)):
-                yield from ast.walk(v)
 
 
 def _uses(loads, parents, names_loaded, stores, specialiser):

@@ -136,6 +136,17 @@ def walk(node):
         push_children(stack, node)
 
 
+def own_nodes(stmt):
+    """The nodes of a statement (of gast or ast) that are not in the
+    statements it holds."""
+    for field, value in ast.iter_fields(stmt):
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, ast.AST) and not isinstance(
+                    v, (ast.stmt, ast.excepthandler)):
+                yield from ast.walk(v)
+
+
 def names(node, ctx):
     """Identifiers of the `ctx` (gast.Load or gast.Store) names in `node`."""
     found = []
