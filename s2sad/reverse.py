@@ -465,20 +465,37 @@ class _Reverse(Transform):
                 if other is not None:
                     node.args[position] = load(other)
 
-    def calls_numpy(self, stmts):
-        """Do the derivative statements `stmts` call NumPy (or the runtime's
-        power and divide, which do where Python raises: `0.0 ** -0.5` is
-        np.float64(inf))? Their values may then be NumPy floats."""
+    def numpy_valued(self, stmts):
+        """A test of an expression of the derivative statements `stmts`:
+        may it be a NumPy float? Where a call of NumPy (or of the runtime's
+        power and divide, which call it where Python raises: `0.0 ** -0.5`
+        is np.float64(inf)) makes it, or a name `stmts` assign so."""
         numpy = self.known_name("np", np)
         helpers = self.known_name("runtime", runtime)
-        for node in trees.walk(gast.Module(stmts, [])):
-            func = getattr(node, "func", None)
-            if isinstance(node, gast.Call) and isinstance(
-                    func, gast.Attribute) and isinstance(func.value, gast.Name) \
-                    and (func.value.id == numpy or func.value.id == helpers
-                         and func.attr in ("power", "divide")):
-                return True
-        return False
+        found = set()
+
+        def numpy_made(expr):
+            for node in trees.walk(expr):
+                func = getattr(node, "func", None)
+                if isinstance(node, gast.Name) and node.id in found or \
+                        isinstance(node, gast.Call) and isinstance(
+                            func, gast.Attribute) and isinstance(
+                            func.value, gast.Name) and (
+                            func.value.id == numpy or func.value.id ==
+                            helpers and func.attr in ("power", "divide")):
+                    return True
+            return False
+        assignments = [node for stmt in stmts for node in trees.walk(stmt)
+                       if isinstance(node, gast.Assign)]
+        grown = True
+        while grown:  # (a loop's statements may read what later ones make)
+            grown = False
+            for stmt in assignments:
+                targets = set(trees.names(stmt, gast.Store)) - found
+                if targets and numpy_made(stmt.value):
+                    found |= targets
+                    grown = True
+        return numpy_made
 
     def derivative_names(self, sweep):
         """Names the sweep assigns that are not primal values it restores."""
@@ -569,18 +586,21 @@ class _Reverse(Transform):
                 # real part (as the array code's `runtime.gradient`)
                 grads = [gast.Attribute(g, "real", gast.Load())
                          for g in grads]
-            converted = grads
             # (a NumPy value, or a lazy Dask one, may come through an
             # argument the guard does not check to be a float)
             unchecked = self.unchecked_values_reach() and not self.kernel
-            if complex_values or analysis.may_make_ints(self.func) or \
-                    unchecked or analysis.may_make_numpy_floats(self.func) \
-                    or self.calls_numpy(body[seed_at:]) or self.kernel:
-                # floats in, a float out (not an int, nor an np.float64;
-                # but a lazy Dask value stays one: `runtime.as_float`)
-                converted = [self.runtime_call("as_float", [g]) if unchecked
-                             else gast.Call(self.builtin("float"), [g], [])
-                             for g in grads]
+            every = complex_values or analysis.may_make_ints(self.func) \
+                or unchecked or analysis.may_make_numpy_floats(self.func) \
+                or self.kernel
+            numpy_made = self.numpy_valued(body[seed_at:])
+            # floats in, a float out (not an int, nor an np.float64; but a
+            # lazy Dask value stays one: `runtime.as_float`): each gradient
+            # that may be another, only those
+            converted = [
+                self.runtime_call("as_float", [g]) if unchecked
+                else gast.Call(self.builtin("float"), [g], [])
+                if every or numpy_made(g)
+                else g for g in grads]
         else:
             converted = None
 
