@@ -132,7 +132,8 @@ class Derivative:
                 # the code specialised, _COUNTING (not yet), or None
                 entry = self._entry
                 if entry is not None and entry is not _COUNTING:
-                    return entry(*args, **kwargs)
+                    # (without keywords, no dict passed on: a call's cost)
+                    return entry(*args, **kwargs) if kwargs else entry(*args)
                 # float, NumPy float64 and float-array inputs need no
                 # check: the quick path (`_quick`, inlined)
                 for i in self._plain_inputs:
@@ -143,7 +144,8 @@ class Derivative:
                         return self._checked_call(args, kwargs)
                 if entry is not None:  # (_COUNTING)
                     return self._counted_call(args, kwargs)
-                return self._target(*args, **kwargs)
+                return self._target(*args, **kwargs) if kwargs else \
+                    self._target(*args)
             return self._call_stale(*args, **kwargs)
         except errors.OneElementOutput:
             return self._one_element(args, kwargs)
