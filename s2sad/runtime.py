@@ -2089,18 +2089,20 @@ def _kernel_value(x, kinds):
 
 
 def is_real_vector(x):
-    """Is x a 1-D array of ints or floats, or a list or tuple of Python
-    ints and floats and NumPy int64s and float64s (no bools): data whose
-    items are numbers?"""
+    """Is x a 1-D array of bools, ints or floats, or a list or tuple of
+    Python bools, ints and floats and NumPy bools, int64s and float64s:
+    data whose items are numbers (a flag, a count, a measurement), the
+    same objects whichever variant reads them?"""
     cls = x.__class__
     if cls is np.ndarray:
-        return x.ndim == 1 and x.dtype.kind in "iuf"
+        return x.ndim == 1 and x.dtype.kind in "biuf"
     if cls is not list and cls is not tuple:
         return False
     for value in x:
         kind = value.__class__
         if kind is not float and kind is not int and kind is not \
-                np.float64 and kind is not np.int64:
+                np.float64 and kind is not np.int64 and kind is not bool \
+                and kind is not np.bool_:
             return False
     return True
 

@@ -2127,7 +2127,11 @@ class _Lowering:
             # `list(d)`: its keys, which carry no derivative
             return runtime.keys, args, (), self.runtime_call("keys")
         packed = _packed_form(callee.value)
-        if packed is not None and not kwargs:  # math.hypot(x, *ys)
+        if packed is not None and not kwargs and not (
+                len(args) == 2 and not any(isinstance(a, Spread)
+                                           for a in args)):
+            # math.hypot(x, *ys), (x, y, z): one sequence (math.hypot(x,
+            # y) has a rule of its own, on numbers)
             return (packed, [self.gathered(args, node)], (),
                     self.runtime_call(packed.__name__))
         if _record_fields(callee.value) is not None:

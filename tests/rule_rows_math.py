@@ -40,6 +40,11 @@ ROWS = {
         ("OP(2, x0)", [-2.5], ALL),
         ("OP(1, x0)", [40.0], ALL),
     ],
+    math.hypot: [  # (of two numbers: its own rule; others, runtime.hypot)
+        ("OP(x0, x1)", [FLOAT, FLOAT], ALL),
+        ("OP(x0, -2.5)", [FLOAT], ALL),
+        ("OP(x0 * x1, x0)", [FLOAT, FLOAT], ALL),
+    ],
     runtime.hypot: [
         ("OP([x0, x1])", [FLOAT, FLOAT], ALL),
         ("OP([x0, x1, x2])", [FLOAT, FLOAT, FLOAT], ALL),

@@ -104,6 +104,16 @@ def test_hypot_takes_any_number_of_arguments(f, args):
                               rtol=1e-5, atol=1e-7)
 
 
+def test_the_distance_of_a_point_keeps_the_number_path():
+    """math.hypot(x, y) is a function of two numbers (the form most
+    programs write), differentiated without a list: the code on numbers
+    serves it, in a loop too."""
+    for f in (hypot_two, hypot_three):
+        source = s2sad.grad(f).source.split("_arrays(")[0]
+        assert ("runtime.hypot" in source) == (f is hypot_three)
+    assert "math.hypot(x, y)" in s2sad.grad(hypot_two).source
+
+
 def test_hypot_and_dist_have_gradient_zero_at_zero():
     assert s2sad.grad(hypot_two, argnums=(0, 1))(0.0, 0.0) == (0.0, 0.0)
     assert s2sad.grad(hypot_spread)([0.0, 0.0]) == [0.0, 0.0]

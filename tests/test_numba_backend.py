@@ -648,10 +648,21 @@ def distance(x, y):
     return math.hypot(x, y) * x
 
 
+def distance_3d(x, y):
+    return math.hypot(x, y, 1.0) * x
+
+
 def test_a_variadic_math_function_is_named_in_its_refusal():
-    """math.hypot(x, y) is computed from the list [x, y]: the refusal
+    """math.hypot(x, y, z) is computed from the list [x, y, z]: the refusal
     names the call the user wrote, not a list."""
     with pytest.raises(errors.UnsupportedSyntaxError,
                        match="`math.hypot` of several numbers") as info:
-        s2sad.grad(distance, (0, 1), backend="numba")
-    assert info.value.lineno == distance.__code__.co_firstlineno + 1
+        s2sad.grad(distance_3d, (0, 1), backend="numba")
+    assert info.value.lineno == distance_3d.__code__.co_firstlineno + 1
+
+
+def test_the_distance_of_a_point_compiles():
+    """math.hypot(x, y), a function of two numbers, compiles as it is."""
+    x_bar, y_bar = compiled_gradient(distance, (3.0, 4.0), (0, 1))
+    assert math.isclose(x_bar, 5.0 + 9.0 / 5.0) and \
+        math.isclose(y_bar, 12.0 / 5.0)

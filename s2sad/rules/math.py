@@ -3,7 +3,7 @@
 Every public function of `math` is decided here (tools/coverage.py prints
 the table): a rule, a zero derivative (`non_differentiable`: floor, the
 predicates, the integer functions), or, for the functions of sequences
-(fsum, prod, dist, sumprod, hypot of any number of arguments), a rule
+(fsum, prod, dist, sumprod, hypot of other than two arguments), a rule
 taking the whole sequence. Their derivatives are written with NumPy
 functions of `runtime.as_array(xs)` that have rules themselves, so
 generated code differentiates again, to any order; a sequence's adjoint is
@@ -301,8 +301,16 @@ def polygamma(y, n, x):
 # `a = runtime.as_array(xs)` holds the items; a tangent of xs is made the same
 # (runtime.tree_like: a list's tangent may be held as an object array).
 
-variadic(math.hypot, runtime.hypot)
+variadic(math.hypot, runtime.hypot)  # (of other than two arguments)
 takes_sequences(math.fsum, math.prod, math.dist)
+
+
+@elementwise(math.hypot)
+def hypot(z, x, y):
+    """math.hypot(x, y), the distance of a point (as written most often):
+    numbers in, numbers out. Gradient 0 at the origin, as the sequence
+    form's and np.linalg.norm's."""
+    return x / (z if z else 1.0), y / (z if z else 1.0)
 
 
 @adjoint(runtime.hypot)
