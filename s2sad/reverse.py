@@ -733,9 +733,16 @@ class _Reverse(Transform):
         numbers = analysis.numbers_in_arrays(self.func, [
             p for p in vectors if type(p) is str], [
             p for p in vectors if isinstance(p, analysis.Vector)])
-        return tuple(analysis.Number(p) if p in numbers else p
-                     for p in vectors) + analysis.global_vectors(self.func,
-                                                                 True)
+        vectors = tuple(analysis.Number(p) if p in numbers else p
+                        for p in vectors)
+        # (and the parameters not differentiated that the derivative reads
+        # as numbers, ints or floats: a model's initial value `y = y0`
+        # stepped with the items of a parameter vector, `a, b = params`)
+        if any(isinstance(p, analysis.Vector) for p in vectors):
+            vectors += analysis.real_numbers(self.func, [
+                p for p in self.func.params if p not in self.wrt and
+                p not in vectors], self.derivative_operands(), vectors)
+        return vectors + analysis.global_vectors(self.func, True)
 
     def checks_guard_may_answer(self, generated, arrays):
         """How many of the general code's checks of kinds (weighted as
@@ -1082,9 +1089,12 @@ class _Reverse(Transform):
                         orelse)]
 
     def zero(self, name, like=None):
-        """`name_bar = runtime.zeros_like(like or name)`; `[]` for a stack."""
+        """`name_bar = runtime.zeros_like(like or name)`; `0.0` where a
+        variant's guard makes `like` a number (an item of a parameter
+        vector, a float): its adjoints, added up in a loop, are numbers."""
         like = ssa.Var(name) if like is None else like
-        if isinstance(like, ssa.Var):
+        if isinstance(like, ssa.Var) and not (
+                self.fallback and analysis.is_scalar(like, self.scalars)):
             value = self.runtime_call("zeros_like", [load(like.name)])
         else:
             value = gast.Constant(0.0, None)

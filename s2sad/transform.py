@@ -999,6 +999,27 @@ class Transform:
                     "compiled code answers otherwise (a float is not of "
                     "type float there)"))
 
+    def derivative_operands(self):
+        """The names the derivative's statements read (the operands of the
+        statements of differentiated values), and what those copy: a
+        loop-carried value's first value."""
+        used = {o.name for s in ssa.walk(self.func.body)
+                if isinstance(s, ssa.Assign) and s.target in self.active
+                for o in s.operands() if isinstance(o, ssa.Var)}
+        copies = collections.defaultdict(list)
+        for stmt in ssa.walk(self.func.body):
+            if isinstance(stmt, ssa.Assign) and stmt.fn is ssa.identity:
+                copies[stmt.target] += stmt.args
+            for phi in getattr(stmt, "phis", ()):
+                copies[phi.target] += [phi.left, phi.right]
+        todo = list(used)
+        while todo:
+            for o in copies.get(todo.pop(), ()):
+                if isinstance(o, ssa.Var) and o.name not in used:
+                    used.add(o.name)
+                    todo.append(o.name)
+        return used
+
     def scalar_guard(self, generated, identities=()):
         """Parameters to test for `float` in a scalar variant, or None
         (`generated`: the general version, None when it makes at least a
@@ -1013,22 +1034,7 @@ class Transform:
                 not analysis.is_elementwise_program(
                 self.func, self.active, self.returned_tuples(), identities):
             return None
-        used = {o.name for s in ssa.walk(self.func.body)
-                if isinstance(s, ssa.Assign) and s.target in self.active
-                for o in s.operands() if isinstance(o, ssa.Var)}
-        # and what those names copy: a loop-carried value's first value
-        copies = collections.defaultdict(list)
-        for stmt in ssa.walk(self.func.body):
-            if isinstance(stmt, ssa.Assign) and stmt.fn is ssa.identity:
-                copies[stmt.target] += stmt.args
-            for phi in getattr(stmt, "phis", ()):
-                copies[phi.target] += [phi.left, phi.right]
-        todo = list(used)
-        while todo:
-            for o in copies.get(todo.pop(), ()):
-                if isinstance(o, ssa.Var) and o.name not in used:
-                    used.add(o.name)
-                    todo.append(o.name)
+        used = self.derivative_operands()
         wrt = tuple(p for p in self.func.params if p in self.wrt)
         # (a compiled kernel takes what a `for` iterates as it is: a list
         # or tuple of numbers compiles)

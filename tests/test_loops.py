@@ -401,6 +401,37 @@ def test_a_parameter_vector_unpacked_and_data_read_by_index_are_vectors():
         grad(np.array([0.6, 0.1, 0.2]), y)  # (as the unpacking raises)
 
 
+def relaxation(params, y0):
+    # (outside attack: a parameter vector given as a tuple or list, with a
+    # number for the initial value, took the general code, 4.5 times the
+    # same loop on two floats)
+    a, b = params
+    y = y0
+    for _ in range(30):
+        y = y + 0.01 * math.sin(a * y + b)
+    return y
+
+
+def test_a_parameter_vector_and_a_number_it_steps_keep_the_number_path():
+    # the initial value, not differentiated, is a number the guard checks
+    # (an int or a float): what it steps is numbers, whose adjoints add up
+    # as numbers from 0.0, nothing taped but the state
+    grad = s2sad.grad(relaxation)
+    expected = s2sad.grad(relaxation, optimize=False)
+    first = grad.source.split("\ndef ")[0]
+    assert "numbers y0" in first and "runtime.shape" not in first and \
+        "accumulated" not in first and "a_bar = 0.0" in first
+    for args in [((1.3, 0.2), 0.4), ([1.3, 0.2], 0.4),
+                 (np.array([1.3, 0.2]), 0.4), ((1.3, 0.2), 1),
+                 ((1.3, 0.2), np.float64(0.4))]:
+        got = grad(*args)
+        assert type(got) is type(args[0])
+        np.testing.assert_allclose(got, expected(*args), rtol=1e-14)
+    s2sad.check_grads(relaxation, (np.array([1.3, 0.2]), 0.4), argnums=0)
+    value, _ = s2sad.value_and_grad(relaxation)((1.3, 0.2), 0.4)
+    assert value == relaxation((1.3, 0.2), 0.4)
+
+
 def running_peak_max(mu, zs):
     p = peak = 1.0
     for z in zs:
