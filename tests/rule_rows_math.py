@@ -1,8 +1,12 @@
-"""Rows of the registry test for the rules in s2sad/rules/math.py: rule key
--> [(expression, args, argnums)], merged into SPECIAL_CASES. Functions of
+"""Rows of the registry test for the rules in s2sad/rules/math.py and
+s2sad/rules/cmath.py (and the built-in `complex`): rule key -> [(expression,
+args, argnums)], merged into SPECIAL_CASES. cmath's values are complex: a
+row reads a real number of them (`.real`, `abs`, a product's part). Functions of
 sequences take lists of floats, tuples and arrays; literal floats pick
 points the rules' domains do not draw (a base, a negative argument)."""
 
+import builtins
+import cmath
 import math
 
 from s2sad import runtime
@@ -71,6 +75,77 @@ ROWS = {
         ("OP((x0,), (x1,))", [FLOAT, FLOAT], ALL),
         ("OP([x0, 1.0, x1], [0.5, x1, -x0])", [FLOAT, FLOAT], ALL),
         ("OP(x0, x1)", [arr(3), arr(3)], ALL),
+    ],
+
+    builtins.complex: [
+        ("(OP(x0, x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0, x1)) + OP(x0).real", [FLOAT, FLOAT], ALL),
+        ("(OP(x0, x1) ** 2).imag", [FLOAT, FLOAT], ALL),
+    ],
+    cmath.exp: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.sqrt: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.sin: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.cos: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.tan: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.asin: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.acos: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.atan: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.sinh: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.cosh: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.tanh: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.asinh: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.acosh: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.atanh: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.log10: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("abs(OP(x0))", [FLOAT], ALL),
+    ],
+    cmath.log: [
+        ("(OP(x0 + 0.3j * x1) * (1.0 - 2.0j)).real", [FLOAT, FLOAT], ALL),
+        ("OP(x0, x1).imag + abs(OP(x0 + 1j * x1, x2))", [FLOAT, FLOAT, FLOAT],
+         ALL),
     ],
 }
 

@@ -6,13 +6,14 @@ here the gradient s2sad generates for each row is differentiated again,
 in reverse (when it is a number) and forward mode, and checked against
 central differences of it."""
 
+import cmath
 import math
 
 import numpy as np
 import pytest
 
 import s2sad
-from s2sad import runtime
+from s2sad import errors, runtime
 from s2sad.rules import registry
 from tests.test_rules import (
     ALL, SPECIAL_CASES, draw_args, generated_rows, is_float, load_probe)
@@ -112,6 +113,44 @@ def test_the_distance_of_a_point_keeps_the_number_path():
         source = s2sad.grad(f).source.split("_arrays(")[0]
         assert ("runtime.hypot" in source) == (f is hypot_three)
     assert "math.hypot(x, y)" in s2sad.grad(hypot_two).source
+
+
+# ---- cmath: analytic functions of complex numbers ----
+
+
+def gil_pelaez_term(u, sigma, T):
+    # (outside attack: a characteristic-function pricer, written with
+    # cmath and complex(), was refused)
+    phi = cmath.exp(complex(-0.5 * sigma * sigma * T * u * u,
+                            -0.5 * sigma * sigma * T * u))
+    return (phi * cmath.exp(complex(0.0, -u * 0.3)) / complex(0.0, u)).real
+
+
+def branches(x):
+    z = complex(x, 0.5 * x)
+    return (cmath.tanh(z) + cmath.atan(z) + cmath.asinh(z) + cmath.cosh(z)
+            + cmath.log10(z) + cmath.log(z, 3.0) + cmath.sqrt(z)).imag + abs(
+                cmath.acos(z / 4.0))
+
+
+@pytest.mark.parametrize("f, args", [
+    (gil_pelaez_term, (0.7, 0.3, 1.5)), (branches, (0.8,))])
+def test_cmath_functions_have_their_real_twins_derivatives(f, args):
+    argnums = tuple(range(len(args)))
+    value, grads = s2sad.value_and_grad(f, argnums=argnums)(*args)
+    assert value == f(*args)
+    assert all(type(g) is float for g in grads)  # (a real input's: real)
+    s2sad.check_grads(f, args, argnums=argnums)
+    s2sad.check_grads(f, args, argnums=argnums, order=2)
+
+
+def phase_of(x):
+    return cmath.phase(complex(x, 1.0))
+
+
+def test_cmath_functions_that_are_not_analytic_are_refused():
+    with pytest.raises(errors.S2SADError, match="cmath.phase"):
+        s2sad.grad(phase_of)(0.5)
 
 
 def test_hypot_and_dist_have_gradient_zero_at_zero():

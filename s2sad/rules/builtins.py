@@ -30,6 +30,14 @@ def float(y, x):
     return 1.0
 
 
+@elementwise(builtins.complex)
+def complex(z, real=0.0, imag=0.0):
+    """real + 1j imag, whatever kinds of number they are (complex(1, 2j) is
+    -1): a real part's adjoint is the real part of z's, an imaginary
+    part's minus its imaginary part (dL = Re(c dz), rules/numpy.py)."""
+    return 1.0, 1j
+
+
 @elementwise(builtins.max, domain="distinct")
 def max(z, x, y):
     """Ties split the gradient equally (1/2 each), as JAX's maximum. As

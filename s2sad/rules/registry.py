@@ -317,12 +317,14 @@ def _rule(fn):
     return rule
 
 
-def elementwise(*fns: Callable, domain: str = "real"
+def elementwise(*fns: Callable, domain: str = "real",
+                makes_complex: bool = False
                 ) -> Callable[[Callable], Callable]:
     """Declare partial derivatives of elementwise functions: a rule
     decorator (`@s2sad.elementwise(np.tanh)`), whose template returns one
-    expression per input. Not autograd's `elementwise_grad`, which is
-    `s2sad.elementwise_grad`."""
+    expression per input (`makes_complex`: the functions give complex
+    values of real ones, as `cmath.exp`). Not autograd's
+    `elementwise_grad`, which is `s2sad.elementwise_grad`."""
     def register(template_fn):
         template = _template(template_fn, _partials)
         for fn in fns:
@@ -330,6 +332,7 @@ def elementwise(*fns: Callable, domain: str = "real"
             rule.partials = template
             rule.broadcasts = len(template.params) > 2
             rule.domain = domain
+            rule.makes_complex = makes_complex
         _changed()
         return template_fn
     return register
