@@ -410,7 +410,14 @@ class _Specialiser:
         if known is not None:
             self.decided += 1
             return self.expr(node.body if known else node.orelse)
-        return self.generic(node), None, None
+        # (undecided: of the kind both branches give, when they give one,
+        # `g / n if n else np.divide(g, n)` of a number n not known)
+        node.body, body, _ = self.expr(node.body)
+        node.orelse, orelse, _ = self.expr(node.orelse)
+        fact = body._replace(value=None) if body is not None and \
+            orelse is not None and body._replace(value=None) == \
+            orelse._replace(value=None) else None
+        return node, fact, self.made(node, fact)
 
     def truth(self, test):
         """True or False where the facts decide the test: `x.__class__ is
@@ -1897,14 +1904,28 @@ def _numbers_apart(stmts, specialiser, tapes):
 
 def _uses(loads, parents, names_loaded, stores, specialiser):
     """The operands of arithmetic that the reads `loads` of a name reach
-    through its negation (`-t`) and copies (`b = t`, `b = -t`, b bound
-    once), which read it as it is: those a value spread lazily must suit.
-    (Those of another kind are returned as they are: they do not suit.)"""
+    through its negation (`-t`), its product with a number or quotient by
+    one (`t / TEMP`: a number times a number is one, an array's spread
+    is the product's) and copies (`b = t`, `b = -t`, b bound once), which
+    read it as it is: those a value spread lazily must suit. (Those of
+    another kind are returned as they are: they do not suit.)"""
+    def scaled(use):
+        parent = parents.get(use)
+        if not isinstance(parent, ast.BinOp) or not (
+                isinstance(parent.op, ast.Mult) or isinstance(
+                    parent.op, ast.Div) and parent.left is use) or \
+                parent.left is parent.right:
+            return False
+        other = specialiser.fact(
+            parent.right if parent.left is use else parent.left)
+        return other is not None and other.shape == () and \
+            other.kind in ("float", "float64", "number", "int")
+
     found = []
     for use in loads:
         while isinstance(parents.get(use), ast.UnaryOp) and isinstance(
-                parents[use].op, ast.USub):
-            use = parents[use]  # (-t: of the same kind)
+                parents[use].op, ast.USub) or scaled(use):
+            use = parents[use]  # (-t, t / c: of the same kind)
         parent = parents.get(use)
         if isinstance(parent, ast.Assign) and parent.value is use and len(
                 parent.targets) == 1 and isinstance(
