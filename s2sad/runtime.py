@@ -2280,6 +2280,8 @@ def getitem_adjoint(g, x, index):
         out = np.zeros(x.shape, _adjoint_dtype(g))  # the common case
     elif _is_sequence(x) or isinstance(x, dict):
         out = zeros_like(x)
+        if index.__class__ is bool and not isinstance(x, dict):
+            index = int(index)  # (a list reads a bool as an int)
         out[index] = out[index] + g
         return out
     else:  # (in g's library when it is another's: a NumPy x, Dask data)
@@ -3304,10 +3306,21 @@ def setitem(x, index, value):
         return out if isinstance(x, list) else type(x)(out)
     elif x.__class__ is np.ndarray or not foreign(x):
         out = np.array(x, copy=True)
+        index = _item_index(out, index)
     else:  # (an array of another library: a copy by that library)
         out = x.copy()
     out[index] = value
     return out
+
+
+def _item_index(adjoints, index):
+    """`index` as a list reads it, for the object array holding a list's
+    adjoints: a Python bool is the int it equals (`xs[x > 0]`, `xs[flag]`),
+    which NumPy would take for a mask."""
+    if index.__class__ is bool and adjoints.__class__ is _ndarray and \
+            adjoints.dtype.kind == "O":
+        return int(index)
+    return index
 
 
 # what `overwritten` gives for a value that is not updated in place
@@ -3359,6 +3372,7 @@ def cleared(g, index):
     of an element assignment in a loop is then O(1), not a copy of g (nor
     of the object array holding a list's adjoints). Anything else (a
     slice, whose read may be a view of g) is copied."""
+    index = _item_index(g, index)
     if g.__class__ is np.ndarray and g.dtype.kind in "fcO" and \
             g.flags.writeable and _is_element(index, g.ndim):
         g[index] = 0.0
@@ -3398,7 +3412,7 @@ def item_adjoint(g, index):
     """`g[index]`, the adjoint of the item a setitem wrote (g may be a
     number: the adjoint of a 0-d array)."""
     if g.__class__ is _ndarray or not isinstance(g, (float, int, complex)):
-        return g[index]
+        return g[_item_index(g, index)]
     return as_array(g)[index]
 
 
@@ -3618,9 +3632,9 @@ def polygamma(n, x):
     while x < 16.0:
         shift -= step / x ** (n + 1)
         x += 1.0
-    series = math.factorial(n - 1) / x ** n + math.factorial(n) / (
-        2.0 * x ** (n + 1)) + sum(
-        b * math.factorial(2 * k + n - 1) / (math.factorial(2 * k)
-                                             * x ** (2 * k + n))
-        for k, b in enumerate(_BERNOULLI, 1))
+    inv = 1.0 / x  # (its powers underflow to 0 where x's overflow)
+    series = math.factorial(n - 1) * inv ** n + math.factorial(n) * (
+        0.5 * inv ** (n + 1)) + sum(
+        b * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
+        * inv ** (2 * k + n) for k, b in enumerate(_BERNOULLI, 1))
     return shift + (-1.0) ** (n + 1) * series

@@ -208,3 +208,16 @@ def integer_function(n):
 def test_an_integer_function_given_a_float_raises_as_python_does():
     with pytest.raises(TypeError):
         s2sad.grad(integer_function)(3.0)
+
+
+def test_second_derivatives_of_lgamma_hold_at_large_arguments():
+    # (outside attack: the Hessian of a negative-binomial likelihood as its
+    # dispersion grows, past 4e14, overflowed in x ** (2k + n))
+    for x in (3e14, 5e14, 1e20, 1e300):
+        assert runtime.polygamma(1, x) == pytest.approx(1.0 / x, rel=1e-12)
+        assert s2sad.hessian(log_gamma)(x) == pytest.approx(
+            runtime.polygamma(1, x), rel=1e-12)
+
+
+def log_gamma(x):
+    return math.lgamma(x)

@@ -2437,3 +2437,52 @@ def dict_copied_out_of_a_dict_written(x):
 def test_a_copy_of_a_dict_taken_from_a_container_may_change():
     exact(dict_copied_out_of_a_dict_written, 1.5)
 
+
+
+# ---- a Python bool indexing a list or tuple is the int it equals ----
+# (outside attack: the adjoint of `xs[flag]` went to every item for True
+# and to none for False, as NumPy's mask would take it; the value and the
+# jvp were right)
+
+
+def leaky(z, alpha):
+    return (alpha, 1.0)[z > 0] * z
+
+
+def pick_scaled(theta, e):
+    return theta[e] * 3.0
+
+
+def piecewise_fit(slopes, xs):
+    s = 0.0
+    for x in xs:
+        s += (slopes[x > 0] * x - 1.0) ** 2
+    return s
+
+
+def written_at_a_flag(x, e):
+    w = [x, 2.0 * x, 3.0 * x]
+    w[e] = w[e] * 5.0
+    return w[0] + w[1] + w[e + 1] * x
+
+
+def nested_at_flags(x, e):
+    m = [[x, 2.0 * x], [x * x, 3.0]]
+    return m[e][not e] * x + m[not e][e]
+
+
+def cubed_at_a_flag(theta, e):
+    return theta[e] ** 3
+
+
+@pytest.mark.parametrize("f, args", [
+    (leaky, (-2.0, 0.1)), (leaky, (2.0, 0.1)),
+    (pick_scaled, ((0.5, 2.0), True)), (pick_scaled, ([0.5, 2.0], False)),
+    (piecewise_fit, ((0.5, 2.0), [-1.0, 2.0, 0.5, -3.0])),
+    (written_at_a_flag, (1.3, True)), (written_at_a_flag, (1.3, False)),
+    (nested_at_flags, (0.7, True)), (nested_at_flags, (0.7, False)),
+    (cubed_at_a_flag, ((0.5, 2.0), True))])
+def test_a_bool_indexes_a_list_as_python_reads_it(f, args):
+    s2sad.check_grads(f, args, argnums=0, order=2)
+    value, _ = s2sad.value_and_grad(f)(*args)
+    assert value == f(*args)

@@ -2,8 +2,11 @@
 
 Its analytic functions (exp, log, sqrt, the trigonometric and hyperbolic
 functions and their inverses) have the derivatives of their real twins,
-written with `cmath` so that they hold on the whole complex plane, branch
-cuts aside (there the derivative is that of the branch `cmath` computes).
+written with `cmath` so that they hold on the whole complex plane off the
+branch cuts. On a cut itself, where no complex derivative exists (a real
+input past 1 of `asin`, `acos`, `atanh`; a negative one of `log`, `sqrt`),
+the formula is evaluated there, as NumPy's and JAX's rules evaluate it,
+and may give the one-sided derivative of the side `cmath` does not take.
 A real function of complex values is differentiated as JAX and NumPy's
 rules do (the engine conjugates: see rules/numpy.py). `phase`, `polar` and
 `rect`, not analytic, have no rule and are refused; the predicates and

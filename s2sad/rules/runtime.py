@@ -71,7 +71,8 @@ def expand_reduced_fwd(y, g, x, axis=None, keepdims=False):
 
 @adjoint(runtime.getitem_adjoint, constants=("x", "index"))
 def getitem_adjoint_rev(y, g, x: via_output, index):
-    d[g] = d[y][index]
+    # (item_adjoint: a list's adjoints read at a bool index as the list is)
+    d[g] = runtime.item_adjoint(d[y], index)
 
 
 @tangent(runtime.getitem_adjoint)
