@@ -223,37 +223,27 @@ def unread_names(source):
     return found
 
 
-def wave(u0, steps):
-    """A string's steps, each writing a slice of a new array twice: the
-    optimiser makes the adjoint of the first write a copy, which reads
-    nothing the tape kept of the array."""
-    u_prev = u0.copy()
-    u = u0.copy()
-    for _ in range(steps):
-        u_next = np.zeros_like(u)
-        u_next[1:-1] = 2 * u[1:-1] - u_prev[1:-1]
-        u_next[1:-1] += 0.25 * (u[2:] - 2 * u[1:-1] + u[:-2])
-        u_prev, u = u, u_next
-    return np.sum(u ** 2)
-
-
 def test_no_dead_code_and_no_tape_entry_left_unread():
     """Over the corpus: every name the optimised code assigns is read, and
     so is every value the backward sweep takes off a tape."""
     cases = list(corpus.CASES.values()) + list(loop_corpus.CASES.values())
-    for func, _, argnums in cases + [(wave, None, 0)]:
+    # (and a string's steps, each writing a slice of a new array twice: the
+    # optimiser makes the adjoint of the first write a copy, which reads
+    # nothing the tape kept of the array)
+    for func, _, argnums in cases + [(leapfrog_string, None, 0)]:
         unread = unread_names(s2sad.grad(func, argnums=argnums).source)
         assert not unread, (func.__name__, unread)
 
 
 def test_a_tape_keeps_nothing_a_later_pass_stopped_reading():
     u0 = np.sin(np.linspace(0.0, np.pi, 12)) ** 3
-    s2sad.check_grads(wave, (u0, 7), argnums=0)
-    value, _ = s2sad.value_and_grad(wave)(u0, 7)
-    assert value == wave(u0, 7)
-    floats = s2sad.grad(wave).source.split("def grad_wave_arrays")[0]
+    s2sad.check_grads(leapfrog_string, (u0, 7), argnums=0)
+    value, _ = s2sad.value_and_grad(leapfrog_string)(u0, 7)
+    assert value == leapfrog_string(u0, 7)
+    floats = s2sad.grad(leapfrog_string).source.split(
+        "\ndef grad_leapfrog_string_arrays")[0]
     pushed = re.search(r"_tape\.append\(\((.*)\)\)", floats).group(1)
-    assert pushed == "runtime.like(u_1), runtime.like(u_prev_1)"
+    assert pushed.count("runtime.like(") == 2, pushed
 
 
 def helper(x, y):
