@@ -412,12 +412,14 @@ class _Specialiser:
             return self.expr(node.body if known else node.orelse)
         # (undecided: of the kind both branches give, when they give one,
         # `g / n if n else np.divide(g, n)` of a number n not known)
-        node.body, body, _ = self.expr(node.body)
-        node.orelse, orelse, _ = self.expr(node.orelse)
+        node.body, body, left = self.expr(node.body)
+        node.orelse, orelse, right = self.expr(node.orelse)
         fact = body._replace(value=None) if body is not None and \
             orelse is not None and body._replace(value=None) == \
             orelse._replace(value=None) else None
-        return node, fact, self.made(node, fact)
+        # (either branch's value itself: its origins, not a new one's)
+        return node, fact, left | right if fact is not None and \
+            left is not None and right is not None else None
 
     def truth(self, test):
         """True or False where the facts decide the test: `x.__class__ is
