@@ -2340,6 +2340,9 @@ def drop_dead_tape_items(stmts, tapes, syntax=gast):
     copy). Only items whose push has no effect go (a name, a constant,
     `runtime.like(x)`, `runtime.shape(x)`); a tape left with nothing is
     no longer appended to or popped from, nor made."""
+    if not tapes:
+        return  # (most functions: nothing to walk for)
+
     def call_of(node, method):
         return isinstance(node, syntax.Call) and isinstance(
             node.func, syntax.Attribute) and node.func.attr == method

@@ -2280,8 +2280,7 @@ def getitem_adjoint(g, x, index):
         out = np.zeros(x.shape, _adjoint_dtype(g))  # the common case
     elif _is_sequence(x) or isinstance(x, dict):
         out = zeros_like(x)
-        if index.__class__ is bool and not isinstance(x, dict):
-            index = int(index)  # (a list reads a bool as an int)
+        index = _item_index(out, index)  # (a list reads a bool as an int)
         out[index] = out[index] + g
         return out
     else:  # (in g's library when it is another's: a NumPy x, Dask data)

@@ -285,14 +285,8 @@ def walk(stmts):
     """Every statement, nested ones included, in program order."""
     for stmt in stmts:
         yield stmt
-        if isinstance(stmt, If):
-            yield from walk(stmt.body)
-            yield from walk(stmt.orelse)
-        elif isinstance(stmt, For):
-            yield from walk(stmt.body)
-        elif isinstance(stmt, While):
-            yield from walk(stmt.test_body)
-            yield from walk(stmt.body)
+        for block in nested(stmt):
+            yield from walk(block)
 
 
 def blocks(stmts):
@@ -300,14 +294,20 @@ def blocks(stmts):
     goes through), to change in place."""
     yield stmts
     for stmt in stmts:
-        if isinstance(stmt, If):
-            yield from blocks(stmt.body)
-            yield from blocks(stmt.orelse)
-        elif isinstance(stmt, For):
-            yield from blocks(stmt.body)
-        elif isinstance(stmt, While):
-            yield from blocks(stmt.test_body)
-            yield from blocks(stmt.body)
+        for block in nested(stmt):
+            yield from blocks(block)
+
+
+def nested(stmt):
+    """The statement lists `stmt` holds, in program order: an If's body
+    and orelse, a For's body, a While's test_body and body."""
+    if isinstance(stmt, If):
+        return stmt.body, stmt.orelse
+    if isinstance(stmt, For):
+        return (stmt.body,)
+    if isinstance(stmt, While):
+        return stmt.test_body, stmt.body
+    return ()
 
 
 def with_blocks(stmt, change):
