@@ -98,6 +98,8 @@ def optimize(tree, derivative_names=(), runtime_name="runtime",
     passes.nest(tree)
     if arrays:
         passes.replace_cleared(tree)
+    if arrays and not compiled:  # (Numba's kernels copy their own)
+        passes.own_chains(tree)
     if not compiled:  # (compiled, an output's value costs little)
         passes.defer_value(tree)
     # (what the passes above made the backward sweep stop reading)
@@ -1041,11 +1043,81 @@ class _Passes:
                 out.append((name, found))
         return out
 
-    def reads_item(self, node, name, index):
+    def own_chains(self, tree):
+        """A list's or array's adjoint a loop carries through a chain of
+        its items' adjoints (the adjoint of `x[i] += v`, `f[i] -= s` in a
+        loop): `c = runtime.getitem_adjoints(b, x, g, i)`, `c[i]` read,
+        `b = runtime.getitem_adjoints(c, x, h, i, replaced=True)` (or
+        through copies `c = b`), each link of it read otherwise only as
+        items (`runtime.item_adjoint`) before the next. The loop owns b
+        (copied once before it, `runtime.owned_adjoint`), and each link
+        adds into it in place (`owned=True`) rather than copying it, O(its
+        length) a step. An item read then is a copy where it would be a
+        view of the array (`runtime.item_adjoint_copy`: a slice of it),
+        so that no later link changes it."""
+        self.own_before_loops(tree, self.owned_chain_in)
+
+    def owned_chain_in(self, loop):
+        """The names `own_chains` makes the loop own (rewriting it)."""
+        stores = collections.Counter(_names(loop, gast.Store))
+        loads = collections.Counter(_names(loop, gast.Load))
+        header = {n.id for n in trees.walk(gast.Tuple(_header(loop),
+                                                      gast.Load()))
+                  if isinstance(n, gast.Name)}
+        body, owned = loop.body, []
+        made = {_target(s): k for k, s in enumerate(body) if _target(s)}
+        for end, stmt in enumerate(body):
+            carried = _target(stmt)
+            if carried not in self.derivative_names or stores[carried] != 1 \
+                    or loads[carried] != 1 or carried in header:
+                continue
+            links, at, chain = [], end, set()  # (back from the last link)
+            while True:
+                value = body[at].value
+                if self.is_runtime_call(value, "getitem_adjoints") and \
+                        value.args and all(k.arg == "replaced"
+                                           for k in value.keywords):
+                    links.append(value)
+                    value = value.args[0]
+                name, reader = getattr(value, "id", None), at
+                if not isinstance(value, gast.Name) or name == carried:
+                    break
+                at = made.get(name, len(body))
+                if at >= reader or stores[name] != 1 or name in header or \
+                        not self.only_items_read(body, name, at, reader,
+                                                 loads[name]):
+                    break
+                chain.add(name)
+            if name != carried or not links:
+                continue
+            for link in links:
+                _mark_owned(link)
+            for node in trees.walk(gast.Tuple(body[at:end], gast.Load())):
+                if any(self.reads_item(node, c) for c in chain):
+                    node.func.attr = "item_adjoint_copy"
+            owned.append(carried)
+        return owned
+
+    def only_items_read(self, body, name, made, reader, loads):
+        """Does the loop body read `name`, made at `made`, only at `reader`
+        (once) and as items (`runtime.item_adjoint`) in between?"""
+        items = 0
+        for k, stmt in enumerate(body):
+            reads = _names(stmt, gast.Load).count(name)
+            if not reads:
+                continue
+            found = sum(self.reads_item(n, name) for n in trees.walk(stmt))
+            if not made < k <= reader or found != reads - (k == reader):
+                return False
+            items += found
+        return items + 1 == loads
+
+    def reads_item(self, node, name, index=None):
         """Is `node` `runtime.item_adjoint(x, index)` with x `name` or
-        `runtime.through_cast(name, y)`, the same `index`?"""
+        `runtime.through_cast(name, y)`, the same `index` (any, if None)?"""
         if not self.is_runtime_call(node, "item_adjoint") or len(
-                node.args) != 2 or gast.dump(node.args[1]) != gast.dump(index):
+                node.args) != 2 or index is not None and gast.dump(
+                    node.args[1]) != gast.dump(index):
             return False
         x = node.args[0]
         if self.is_runtime_call(x, "through_cast") and len(x.args) == 2:
@@ -2332,6 +2404,57 @@ def tape_lists(tree, syntax=gast):
     return made - other
 
 
+def names_pushed(item, syntax=gast):
+    """The names a tape's append of `item` is popped into, where it is a
+    tuple written out: the backward sweep pops each step's values as its
+    forward sweep pushed them, `x` for x or `runtime.like(x)`, `x_shape`
+    for `runtime.shape(x)` (None for an item of another kind); None for
+    anything else."""
+    if not isinstance(item, syntax.Tuple) or any(
+            isinstance(e, syntax.Starred) for e in item.elts):
+        return None
+    names = []
+    for e in item.elts:
+        called = e.args[0].id if isinstance(e, syntax.Call) and isinstance(
+            e.func, syntax.Attribute) and len(e.args) == 1 and isinstance(
+                e.args[0], syntax.Name) else None
+        kind = called and e.func.attr
+        names.append(e.id if isinstance(e, syntax.Name) else called if
+                     kind == "like" else called + "_shape" if
+                     kind == "shape" else None)
+    return tuple(names)
+
+
+def names_popped(pop, syntax=gast):
+    """The names the statement `a, b = tape.pop()` unpacks into (None for
+    a pop into one name)."""
+    target = pop.targets[0]
+    return tuple(getattr(t, "id", None) for t in target.elts) if \
+        isinstance(target, syntax.Tuple) else None
+
+
+def taken_by(names, pushed):
+    """Of `pushed` (the `names_pushed` of a tape's appends), those a pop
+    unpacking into `names` may take: those that push values so named, or,
+    where none does, all that push as many (none for a pop into one
+    name)."""
+    if names is None:
+        return []
+    return [k for k in pushed if k == names] or [
+        k for k in pushed if k is not None and len(k) == len(names)]
+
+
+def paired_pops(pushes, pops, syntax=gast):
+    """The appends of tuples to a tape (`pushes`, statements) that each of
+    its `pops` may take (see `taken_by`), by id of the pop."""
+    keys = {id(p): names_pushed(p.value.args[0], syntax) for p in pushes}
+    paired = {}
+    for pop in pops:
+        taken = taken_by(names_popped(pop, syntax), set(keys.values()))
+        paired[id(pop)] = [p for p in pushes if keys[id(p)] in taken]
+    return paired
+
+
 def drop_dead_tape_items(stmts, tapes, syntax=gast):
     """Take off the `tapes` (lists only appended to and popped from) the
     items no statement reads once popped: what the reverse sweep kept for
@@ -2398,31 +2521,50 @@ def drop_dead_tape_items(stmts, tapes, syntax=gast):
         return isinstance(item, (syntax.Name, syntax.Constant)) or (
             call_of(item, "like") or call_of(item, "shape")) and \
             all(isinstance(a, syntax.Name) for a in item.args)
-    dropped = set()
-    for tape in set(pushes) & set(pops):
-        items = {len(getattr(p.value.args[0], "elts", ())) if isinstance(
-            p.value.args[0], syntax.Tuple) else None for p in pushes[tape]}
-        items |= {len(p.targets[0].elts) if isinstance(
-            p.targets[0], syntax.Tuple) else None for p, _ in pops[tape]}
-        if len(items) != 1 or None in items:
-            continue
-        keep = [i for i in range(items.pop()) if not all(
+
+    def size(node):  # (of a tuple written out, else None)
+        return len(node.elts) if isinstance(node, syntax.Tuple) else None
+
+    def drop_dead_items(pushed, popped, n):
+        """Of the pushes of n-tuples and their pops, the items dead."""
+        keep = [i for i in range(n) if not all(
             isinstance(p.targets[0].elts[i], syntax.Name) and dead(
-                p.targets[0].elts[i].id, p, loops) for p, loops in pops[tape])
-            or not all(droppable(p.value.args[0].elts[i])
-                       for p in pushes[tape])]
-        for p in pushes[tape]:
+                p.targets[0].elts[i].id, p, loops) for p, loops in popped)
+            or not all(droppable(p.value.args[0].elts[i]) for p in pushed)]
+        for p in pushed:
             p.value.args[0].elts = [p.value.args[0].elts[i] for i in keep]
-        for p, loops in pops[tape]:
+        for p, loops in popped:
             for name in {t.id for i, t in enumerate(p.targets[0].elts)
                          if i not in keep}:  # (no longer bound there)
                 for i in later(deletes[name], p, loops):
                     order[i][0].targets = [t for t in order[i][0].targets
                                            if getattr(t, "id", None) != name]
             p.targets[0].elts = [p.targets[0].elts[i] for i in keep]
-        if not keep:
-            dropped |= {id(p) for p in pushes[tape]} | {
-                id(p) for p, _ in pops[tape]}
+        return keep
+
+    # the pushes of tuples and the pops they pair with (`paired_pops`),
+    # taken in groups closed under pairing (pushes of a name left as they
+    # are, and what a pop of a name may take)
+    dropped = set()
+    for tape in set(pushes) & set(pops):
+        paired = paired_pops(pushes[tape], [p for p, _ in pops[tape]],
+                             syntax)
+        groups = []  # [ids of pushes, [(pop, loops)]]
+        for pop, loops in pops[tape]:
+            group = [{id(p) for p in paired[id(pop)]}, [(pop, loops)]]
+            for other in [g for g in groups if g[0] & group[0]]:
+                groups.remove(other)
+                group = [group[0] | other[0], group[1] + other[1]]
+            groups.append(group)
+        for taken, popped in groups:
+            pushed = [p for p in pushes[tape] if id(p) in taken]
+            sizes = {size(p.value.args[0]) for p in pushed} | {
+                size(p.targets[0]) for p, _ in popped}
+            if not pushed or len(sizes) != 1 or None in sizes:
+                continue
+            if not drop_dead_items(pushed, popped, sizes.pop()):
+                dropped |= {id(p) for p in pushed} | {
+                    id(p) for p, _ in popped}
     # a tape no longer appended to is not made either
     unused = {tape for tape in tapes if all(
         id(p) in dropped for p in pushes[tape]) and all(

@@ -2393,18 +2393,36 @@ def getitem_adjoints(total, x, *pairs, owned=False, replaced=False):
                 else:
                     out[index] += g
             return out
+    if x.__class__ in (list, tuple) and (total is None or (
+            total.__class__ is _ndarray and total.dtype.kind == "O" and
+            len(total) == len(x))) and \
+            all(i.__class__ is int or i.__class__ is slice for i in indices):
+        # a list's items (or slices of them) read (in a loop): each g added
+        # to its items' adjoints, in total where the generated code owns
+        # it, else in a copy or zeros (a sum of `getitem_adjoint`'s arrays
+        # of zeros would make each step O(len(x)) in new objects); a
+        # number's to a number as it is (its zero, 0.0, would only turn
+        # -0.0 into 0.0)
+        if total is None:
+            total = zeros_like(x)
+        elif not owned:
+            total = total.copy()
+        for k, (g, index) in enumerate(zip(gs, indices)):
+            written = replaced and not k  # (g in place of what was there)
+            if (g.__class__ is float or g.__class__ is np.float64) and \
+                    x[index].__class__ in _REAL_SCALARS:
+                if written:
+                    total[index] = g
+                else:
+                    total[index] += g
+            else:
+                if written:
+                    total[index] = 0.0
+                total[index] = total[index] + (zeros_like(x[index]) + g)
+        return total
     if replaced and (_is_sequence(x) or isinstance(x, dict) or not all(
             map(is_basic_index, indices)) or np.shape(total) != np.shape(x)):
         total, replaced = setitem(total, indices[0], 0.0), False
-    if owned and total.__class__ is _ndarray and total.dtype.kind == "O" \
-            and x.__class__ in (list, tuple) and len(total) == len(x) and \
-            all(i.__class__ is int or i.__class__ is slice for i in indices):
-        # a list's items (or slices of them) read in a loop: each g added
-        # to its items' adjoints, in place (the sum of `getitem_adjoint`'s
-        # array of zeros would make each step O(len(x)))
-        for g, index in zip(gs, indices):
-            total[index] = total[index] + (zeros_like(x[index]) + g)
-        return total
     if _is_sequence(x) or isinstance(x, dict) or not all(
             map(is_basic_index, indices)):
         for g, index in zip(gs, indices):
@@ -3413,6 +3431,16 @@ def item_adjoint(g, index):
     if g.__class__ is _ndarray or not isinstance(g, (float, int, complex)):
         return g[_item_index(g, index)]
     return as_array(g)[index]
+
+
+def item_adjoint_copy(g, index):
+    """`item_adjoint(g, index)`, copied where it is a view of g (an
+    array's slice): what a loop reads of an adjoint it then changes in
+    place (see optimize.own_chains)."""
+    item = item_adjoint(g, index)
+    if item.__class__ is _ndarray and item.base is not None:
+        return item.copy()
+    return item
 
 
 def fields(x):

@@ -316,3 +316,31 @@ for _f in (invariants_in_loop, invariant_of_the_inner_loop_only,
     for _n in (3, 0):
         CASES[f"{_f.__name__}_{_n}"] = (
             _f, (np.array([0.1, -0.2, 0.3]), 0.7, _n), (0, 1))
+
+
+# a chain of springs whose positions, velocities and forces are lists the
+# function makes and writes item by item (`f[i] += s`, `x[i] += ...`)
+SPRINGS = 6
+DT = 0.01
+
+
+def spring_chain(k, m, steps=40):
+    x = [0.0] * SPRINGS
+    v = [0.0] * SPRINGS
+    x[0] = 1.0
+    for _ in range(steps):
+        f = [0.0] * SPRINGS
+        for i in range(SPRINGS - 1):
+            s = k * (x[i + 1] - x[i])
+            f[i] += s
+            f[i + 1] -= s
+        for i in range(SPRINGS):
+            v[i] += DT * f[i] / m
+            x[i] += DT * v[i]
+    total = 0.0
+    for xi in x:
+        total += xi * xi
+    return total
+
+
+CASES["spring_chain"] = (spring_chain, (2.0, 1.5, 8), (0, 1))

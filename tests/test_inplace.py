@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import s2sad
+from tests import loop_corpus
 
 RNG = np.random.default_rng(3)
 X = RNG.standard_normal((6, 2))
@@ -1031,3 +1032,61 @@ def test_items_adjoints_go_into_a_copy_the_loop_owns(monkeypatch):
     shown = grad.specialised_source
     assert "x_bar[i] += " in shown and "getitem_adjoints(x_bar, x, _t" \
         not in shown
+
+
+# An item updated in a loop, `x[i] += v` (or `-=`): the adjoint of x goes
+# through a chain of item adjoints each step, which the loop owns (copied
+# once before it) and changes in place, rather than copying per item.
+
+def springs_of_arrays(k, m):
+    n = 5
+    x, v = np.zeros(n), np.zeros(n)
+    x[0] = 1.0
+    for _ in range(30):
+        f = np.zeros(n)
+        for i in range(n - 1):
+            s = k * (x[i + 1] - x[i])
+            f[i] += s
+            f[i + 1] -= s
+        for i in range(n):
+            v[i] += 0.01 * f[i] / m
+            x[i] += 0.01 * v[i]
+    return np.sum(x * x)
+
+
+def slices_updated(a, b):
+    """Overlapping slices updated: the backward sweep reads each slice of
+    the adjoint (a copy: a view would change with a later write in place,
+    see `runtime.item_adjoint_copy`), then writes its adjoint there."""
+    v = np.linspace(0.5, 1.5, 6)
+    for i in range(5):
+        v[0:3] += a * i
+        v[2:5] *= b
+    return np.sum(v * v)
+
+
+@pytest.mark.parametrize("f", [loop_corpus.spring_chain, springs_of_arrays,
+                               slices_updated])
+def test_items_updated_in_a_loop_change_the_adjoint_the_loop_owns(f):
+    args = (1.7, 0.8)
+    source = s2sad.grad(f, (0, 1)).source.split("\ndef ")[0]
+    backward = source[source.index("_bar = "):]
+    assert "runtime.owned_adjoint(" in backward
+    assert all("owned=True" in line for line in backward.splitlines()
+               if "getitem_adjoints(" in line), backward
+    g = s2sad.grad(f, (0, 1))(*args)
+    unoptimised = s2sad.grad(f, (0, 1), optimize=False)(*args)
+    np.testing.assert_allclose(g, unoptimised, rtol=1e-13)
+    s2sad.check_grads(f, args, modes=("fwd", "rev"))
+    s2sad.check_grads(f, args, order=2)
+
+
+def test_what_a_loop_reads_of_an_adjoint_it_changes_is_a_copy():
+    from s2sad import runtime
+    g = np.arange(6.0)
+    part = runtime.item_adjoint_copy(g, slice(1, 4))
+    g[1:4] = 0.0
+    np.testing.assert_array_equal(part, [1.0, 2.0, 3.0])
+    assert runtime.item_adjoint_copy(g, 5) == 5.0
+    held = runtime.sequence([1.0, np.ones(2)])
+    assert runtime.item_adjoint_copy(held, 1) is held[1]  # (an item: its own)

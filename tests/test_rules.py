@@ -369,9 +369,11 @@ for _update in (runtime.iadd, runtime.isub, runtime.imul, runtime.itruediv,
 SPECIAL_CASES[runtime.imatmul] = [
     ("OP(x0, x1)", [arr(2, 3), arr(3, 3)], ALL),
     ("OP(x0, x1)", [arr(3, 3), arr(3, 3)], ALL)]
-SPECIAL_CASES[runtime.item_adjoint] = [
-    ("OP(x0, 1)", [arr(3)], ALL), ("OP(x0, (1, slice(0, 2)))", [arr(2, 3)],
-                                   ALL), ("OP(x0, ...)", [arr()], ALL)]
+SPECIAL_CASES[runtime.item_adjoint] = SPECIAL_CASES[
+    runtime.item_adjoint_copy] = [
+        ("OP(x0, 1)", [arr(3)], ALL), ("OP(x0, (1, slice(0, 2)))",
+                                       [arr(2, 3)], ALL),
+        ("OP(x0, ...)", [arr()], ALL)]
 SPECIAL_CASES[runtime.iterable] = [("np.sum(np.array(OP(x0)) ** 2)", [a], ALL)
                                    for a in (arr(3), arr(2, 3))]
 SPECIAL_CASES[runtime.from_triangle] = SPECIAL_CASES[runtime.to_triangle] = [

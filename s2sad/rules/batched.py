@@ -300,7 +300,7 @@ def getitem_adjoint_batched(y, g, x, index):
     d[y] = runtime.getitem_adjoint_directions(d[g], x, index)
 
 
-@batched(runtime.item_adjoint)
+@batched(runtime.item_adjoint, runtime.item_adjoint_copy)
 def item_adjoint_batched(y, g, index):
     d[y] = runtime.getitem_directions(d[g], g, index)
 

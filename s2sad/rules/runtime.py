@@ -192,12 +192,13 @@ linear(runtime.real_input, directions=True)
 linear(runtime.attribute_tangent, runtime.attribute_cotangent)
 
 
-@adjoint(runtime.item_adjoint, constants=("index",))
+# (item_adjoint_copy: the same values)
+@adjoint(runtime.item_adjoint, runtime.item_adjoint_copy, constants=("index",))
 def item_adjoint_rev(y, g, index: via_output):
     d[g] = runtime.setitem(runtime.zeros_like(g), index, d[y])
 
 
-@tangent(runtime.item_adjoint)
+@tangent(runtime.item_adjoint, runtime.item_adjoint_copy)
 def item_adjoint_fwd(y, g, index):
     d[y] = runtime.item_adjoint(d[g], index)
 
