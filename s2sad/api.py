@@ -237,6 +237,12 @@ class Derivative:
             if with_value:
                 return ((value, aux) if has_aux else value), grads
             return (grads, aux) if has_aux else grads
+        if not integers and self._entry is _COUNTING and all(
+                _plain_input(args[i]) or _floats(args[i])
+                for i in given) and self._fresh():
+            # (lists of floats: specialised too, behind a guard that sends
+            # other lists here again)
+            return self._counted_call(args, kwargs)
         out = self._call_fresh(args, kwargs)
         if not integers:
             return out
@@ -569,6 +575,12 @@ def _plain_input(value):
     cls = value.__class__
     return cls is float or cls is np.float64 or \
         cls is np.ndarray and value.dtype.kind == "f"
+
+
+def _floats(value):
+    """Is `value` a list of Python floats (which code specialised to one
+    takes: see `s2sad.specialise`)?"""
+    return value.__class__ is list and runtime.all_floats(value)
 
 
 def _COUNTING():

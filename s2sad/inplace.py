@@ -172,7 +172,8 @@ def update_in_place(func, mode):
     # binomial tree's list leaves the list the function's to change)
     lists = {chains.find(s.target) for s in ssa.walk(func.body)
              if isinstance(s, ssa.Assign) and s.target is not None and
-             s.fn in (runtime.appended, ssa.make_list, list)}
+             s.fn in (runtime.appended, ssa.make_list, list, runtime.repeated,
+                      runtime.concatenated)}
     returned = set()
     held = [o.name for o in analysis.returned(func.body)
             if isinstance(o, ssa.Var)]

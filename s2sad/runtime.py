@@ -1937,6 +1937,29 @@ def check_indexed(seq, message):
         raise errors.UnsupportedSyntaxError(message)
 
 
+def all_floats(items):
+    """Is every item of the list `items` a Python float? (A guard of code
+    specialised to a list of them: s2sad.specialise.)"""
+    for item in items:
+        if item.__class__ is not float:
+            return False
+    return True
+
+
+def check_list_method(items, name):
+    """`items.name(...)`, which s2sad differentiates as a list's method
+    (`append`, `extend`, `pop`; a dict's `pop` too), is called on what
+    Python would call it on: else Python's AttributeError where it has no
+    such method (an array's `.append`), or a refusal (a deque's)."""
+    if items.__class__ is list or isinstance(items, list) or (
+            name == "pop" and isinstance(items, dict)):
+        return
+    getattr(items, name)  # (Python's own AttributeError, where it has none)
+    raise errors.UnsupportedCallError(
+        f"`.{name}()` of a {type(items).__name__}: s2sad differentiates a "
+        "list's method; make it a list first (`items = list(items)`)")
+
+
 def check_unpacking(value, n, starred=False):
     """`a, b = value` takes exactly n items, as Python checks (`starred`:
     at least n, `a, *rest, b = value`)."""

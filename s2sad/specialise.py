@@ -83,8 +83,11 @@ def worth(function):
 # begun at 0.0 that a loop adds float64s to), "int" (a Python int),
 # "shape" (an array's shape, a tuple of ints), "tuple", "list" and
 # "objects" (a list's adjoint, an object array; their `value` is the tuple
-# of their items' facts), "range"; `value`: a number's, where the guard
-# fixes it (a length, a constant)
+# of their items' facts), "many list" and "many objects" (a list, or a
+# list's adjoint, whose length the facts do not fix, of numbers: their
+# `value` is the fact every item has, and `shape` holds the least length
+# they may have), "range"; `value`: a number's, where the guard fixes it
+# (a length, a constant)
 Fact = collections.namedtuple("Fact", "kind shape dtype value",
                               defaults=(None,))
 _FLOAT = Fact("float", (), np.dtype(float))
@@ -92,10 +95,11 @@ _FLOAT64 = Fact("float64", (), np.dtype(float))
 _NUMBER = Fact("number", (), np.dtype(float))
 _INT = Fact("int", (), None)
 _F8 = np.dtype(np.float64)
-_NOTHING = Fact("nothing", (), None)  # (a tape before its first append)
+_NOTHING = Fact("nothing", (), None)  # (the item of an empty list)
 _NUMBERS = ("float", "float64", "number")
+_MANY = ("many list", "many objects")
 _CLASSES = {"array": _NDARRAY, "float": float, "float64": np.float64,
-            "int": int}
+            "int": int, "many list": list}
 
 # the ways of `matmul_adjoint_a` and `matmul_adjoint_b` (see runtime) for
 # float64 operands of these ranks, as (rank of a, rank of b) -> expression
@@ -139,6 +143,8 @@ def fact_of(value):
         return _FLOAT64
     if cls is int:  # (a step count, an index: not a bool, a class of its own)
         return _INT
+    if cls is list and runtime.all_floats(value):  # (of any length)
+        return Fact("many list", (0,), None, _FLOAT)
     return None
 
 
@@ -179,7 +185,7 @@ def _exact(fact):
 
 def _known(fact):
     """Can a stand-in be made of the fact's kind?"""
-    return fact is not None and fact.kind != "range" and (
+    return fact is not None and fact.kind not in ("range",) + _MANY and (
         fact.kind not in ("tuple", "list", "objects") or
         all(map(_known, fact.value)))
 
@@ -241,16 +247,17 @@ def _fact_of_result(value):
 def _joined(facts):
     """The fact every one of `facts` (of the paths that reach a point)
     agrees on: their own, or without a value they differ in, or a number
-    where some are Python floats and some NumPy float64s, or None."""
+    where some are Python floats and some NumPy float64s, or, of lists of
+    numbers of different lengths, a list of that many numbers; or None."""
     first = facts[0]
     if None not in facts and len({f.kind for f in facts}) > 1 and all(
             f.kind in _NUMBERS for f in facts):
         return _NUMBER
     if first is not None and first.kind in ("tuple", "list", "objects") \
-            and any(f != first for f in facts):
-        if any(f is None or f.kind != first.kind or
+            + _MANY and any(f != first for f in facts):
+        if any(f is None or f.kind != first.kind or first.kind in _MANY or
                len(f.value) != len(first.value) for f in facts):
-            return None
+            return _many(facts)
         return first._replace(value=tuple(
             _joined(list(items)) for items in zip(*(f.value for f in facts))))
     if first is None or any(f != first for f in facts):
@@ -259,6 +266,63 @@ def _joined(facts):
             return None
         return first._replace(value=None)
     return first
+
+
+def _many(facts):
+    """The fact of lists (or of lists' adjoints) of numbers, of the lengths
+    and items `facts` give: one of "many" items, each a number of the kind
+    they all are (see `Fact`); or None."""
+    kinds = {f.kind.replace("many ", "") if f is not None else None
+             for f in facts}
+    if len(kinds) != 1 or kinds & {None, "tuple"}:
+        return None
+    items = [_item(f) for f in facts]
+    least = min(map(_least, facts))
+    item = _joined([i for i in items if i is not _NOTHING] or [_FLOAT])
+    if None in items or item is None or item.kind not in _NUMBERS:
+        return None
+    return Fact("many " + kinds.pop(), (least,), None, item)
+
+
+def _item(fact):
+    """The fact each item of a list (or a list's adjoint) of numbers has
+    (its numbers' values left out): _NOTHING for an empty one; else
+    None."""
+    if fact is None or fact.kind not in ("list", "objects") + _MANY:
+        return None
+    if fact.kind in _MANY:
+        return fact.value
+    if not fact.value:
+        return _NOTHING
+    item = _joined([f and f._replace(value=None) for f in fact.value])
+    return item if item is not None and item.kind in _NUMBERS else None
+
+
+def _many_of(kind, fact, item, added=0):
+    """The fact of a list (`kind` "list") or list's adjoint ("objects")
+    `fact` with an item of fact `item` written in it (`added` 0) or added
+    to its end (1); None unless both are of numbers."""
+    items = _item(fact)
+    if items is None or fact.kind not in (kind, "many " + kind) or \
+            item is None or item.kind not in _NUMBERS:
+        return None
+    item = item._replace(value=None)
+    if items is not _NOTHING:
+        item = _joined([item, items])  # (a number, both being numbers)
+    return Fact("many " + kind, (_least(fact) + added,), None, item)
+
+
+def _least(fact):
+    """The least length a list (or list's adjoint) of `fact` may have."""
+    return fact.shape[0] if fact.kind in _MANY else len(fact.value)
+
+
+def _position(fact):
+    """Is the fact an int's that indexes a list as NumPy indexes the
+    object array holding its adjoints (not a bool: see
+    runtime._item_index)?"""
+    return fact is not None and fact.kind == "int" and \
+        fact.value.__class__ is not bool
 
 
 class _Specialiser:
@@ -278,15 +342,23 @@ class _Specialiser:
         self.globals_read = {}  # module-level numbers read -> their facts
         self.local = set()  # names the function binds (see `specialised`)
         # the lists a tape is (made `[]`, then only appended to and popped
-        # from) -> the fact of what is appended (_NOTHING before the first
-        # append is seen), and the facts each pop gave (name, fact)
+        # from) -> the facts of what is appended, by the names of the items
+        # of a tuple written in the append (optimize.names_pushed; None for
+        # anything else), and the facts each pop gave (name, the names it
+        # unpacks into, fact): the backward sweep pops each step's values
+        # as its forward sweep pushed them, a tuple of values into names
+        # of theirs (see `_pushed`)
         self.tapes, self.popped = {}, []
+        self.unpacked = _ANY  # (by the pop analysed: see `stmt_Assign`)
         self.dry = []  # copies of loop bodies analysed (kept: see `loop`)
         # id of a helper call -> a function that, given the name the call's
         # value is assigned to, gives the statements that do what it does
         # (which take the assignment's place); and those of the statement
         # analysed
         self.written, self.instead = {}, None
+        # id of such a call -> a helper call among its arguments that its
+        # statements do the work of too (`cleared`)
+        self.inlined = {}
         self.walrus = True  # (may the code hold `(y := ...)`)
 
     # -- names ------------------------------------------------------------
@@ -414,9 +486,7 @@ class _Specialiser:
         # `g / n if n else np.divide(g, n)` of a number n not known)
         node.body, body, left = self.expr(node.body)
         node.orelse, orelse, right = self.expr(node.orelse)
-        fact = body._replace(value=None) if body is not None and \
-            orelse is not None and body._replace(value=None) == \
-            orelse._replace(value=None) else None
+        fact = _joined([body, orelse])  # (a number, of either kind)
         # (either branch's value itself: its origins, not a new one's)
         return node, fact, left | right if fact is not None and \
             left is not None and right is not None else None
@@ -470,6 +540,18 @@ class _Specialiser:
         node.value, fact, origin = self.expr(node.value)
         node.slice = self.expr(node.slice)[0]
         if fact is None:
+            return node, None, None
+        item = _item(fact)  # (of a list of numbers, or its adjoint)
+        if item is not None and item is not _NOTHING and _position(
+                self.fact(node.slice)) and (fact.kind in _MANY or _exact(
+                    self.fact(node.slice)) is None):
+            return node, item, set()  # (a number, at a position unknown)
+        if item is not None and isinstance(node.slice, ast.Slice):
+            kind = fact.kind.replace("many ", "")  # (a part of any length)
+            part = fact if item is _NOTHING else Fact(
+                "many " + kind, (0,), None, item)
+            return node, part, origin if kind == "objects" else {id(node)}
+        if fact.kind in _MANY:
             return node, None, None
         if fact.kind in ("shape", "tuple", "list", "objects"):
             # (an item of a container: at a position known, not taken as 0)
@@ -605,10 +687,9 @@ class _Specialiser:
         if callee is None and isinstance(node.func, ast.Attribute) and \
                 node.func.attr == "pop" and not node.args and \
                 isinstance(node.func.value, ast.Name):
-            name = node.func.value.id
-            fact = self.tapes.get(name)
-            fact = None if fact is _NOTHING else fact
-            self.popped.append((name, fact))
+            name, key = node.func.value.id, self.unpacked
+            fact = _pushed(self.tapes.get(name, {}), key)
+            self.popped.append((name, key, fact))
             return fact
         if isinstance(callee, np.ufunc) and not node.keywords and \
                 callee.nout == 1 and len(facts) == callee.nin:
@@ -633,9 +714,27 @@ class _Specialiser:
                 facts[0] is not None and facts[0].kind == "array" and \
                 facts[0].shape:
             return Fact("int", (), None, facts[0].shape[0])
+        if callee is len and len(facts) == 1 and not options and \
+                facts[0] is not None and facts[0].kind in _MANY:
+            return _INT  # (a length the facts do not fix)
         if isinstance(callee, types.BuiltinFunctionType) and getattr(
                 callee, "__module__", None) == "math" and not options:
             return _result(callee, facts)
+        if callee in (max, min) and len(facts) > 1 and not options and all(
+                f is not None and f.kind in _NUMBERS for f in facts):
+            return _joined([f._replace(value=None) for f in facts])  # (one)
+        if callee is list and len(facts) == 1 and not options and \
+                _item(facts[0]) is not None and facts[0].kind in (
+                    "list", "many list"):  # (a copy: a new list)
+            return Fact("many list", (_least(facts[0]),), None, _FLOAT if
+                        _item(facts[0]) is _NOTHING else _item(facts[0]))
+        if callee is abs and len(facts) == 1 and not options:
+            return _result(abs, facts)
+        if callee is sum and len(facts) == 1 and not options and \
+                _item(facts[0]) not in (None, _NOTHING) and \
+                facts[0].kind in ("list", "many list") and (
+                    facts[0].kind == "list" or facts[0].shape[0]):
+            return _item(facts[0])  # (0 and the items: of their kind)
         if name in _REDUCTIONS and callee is getattr(np, name, None) and \
                 len(facts) == 1:
             return _result(lambda a: callee(a, **options), facts)
@@ -776,9 +875,61 @@ class _Specialiser:
 
     def helper_iterable(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
-        if x is None or x.kind != "array":
+        if x is None or x.kind not in ("array", "list", "many list"):
             return None
         return node.args[0], x, self.origin(node.args[0])
+
+    def helper_iterable_adjoint(self, node):
+        """`g`, the adjoint of a list a loop went over."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        g, seq = map(self.fact, node.args)
+        if seq is None or seq.kind not in ("list", "many list"):
+            return None
+        return node.args[0], g, self.origin(node.args[0])
+
+    def helper_keep_last(self, node):
+        """`part`, of a list written at an int (once)."""
+        if len(node.args) != 3 or node.keywords:
+            return None
+        x = self.fact(node.args[1])
+        if x is None or x.kind not in ("list", "many list"):
+            return None
+        return node.args[0], self.fact(node.args[0]), self.origin(
+            node.args[0])
+
+    def helper_check_alone(self, node):
+        """Nothing, for a number updated (rebound: no other place sees
+        it)."""
+        if len(node.args) < 2 or isinstance(node.args[1], ast.Starred):
+            return None
+        item = self.fact(node.args[1])
+        if item is None or item.kind not in _NUMBERS + ("int",):
+            return None
+        self.written[id(node)] = lambda _: []
+        return node, None, None
+
+    def helper_check_list_method(self, node):
+        """Nothing, for a list."""
+        x = self.fact(node.args[0]) if node.args else None
+        if x is None or x.kind not in ("list", "many list"):
+            return None
+        self.written[id(node)] = lambda _: []
+        return node, None, None
+
+    def helper_repeated(self, node):
+        """A list of numbers, repeated (the call stays)."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        items, n = map(self.fact, node.args)
+        item = _item(items)
+        if item is None or items.kind != "list" or n is None or \
+                n.kind != "int":
+            return None
+        least = len(items.value) * max(n.value, 0) if \
+            n.value.__class__ is int else 0
+        return node, Fact("many list", (least,), None, _FLOAT if item is
+                          _NOTHING else item), {id(node)}
 
     def helper_accumulated(self, node):
         """`total + term` written into total: total's kind (the same
@@ -798,15 +949,20 @@ class _Specialiser:
         return node, total, origin and origin | {id(node)}
 
     def helper_owned_adjoint(self, node):
-        """A float64 array's copy (what the helper makes of one)."""
+        """A float64 array's copy (what the helper makes of one), or of the
+        object array holding a list's adjoints."""
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
-        if x is None or x.kind != "array" or x.dtype != _F8:
+        if x is None or (x.kind != "array" or x.dtype != _F8) and \
+                x.kind not in ("objects", "many objects"):
             return None
         made = self.parsed("X.copy()", X=node.args[0])
         return _located(made, node), x, {id(node)}
 
     def helper_zeros_like(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if _item(x) is not None and x.kind in ("list", "many list"):
+            zeros = Fact("many objects", (_least(x),), None, _FLOAT)
+            return node, zeros, {id(node)}  # (0.0 for each: the call stays)
         if x is not None and x.kind in _NUMBERS + ("int",):
             made = ast.Constant(0.0)  # (a number's: as the helper gives)
             return _located(made, node), _FLOAT._replace(value=0.0), set()
@@ -893,9 +1049,13 @@ class _Specialiser:
         `replaced`, the first written to) its part. Statements, for the
         assignment the call is the value of (`written`)."""
         xf = self.fact(x)
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            return None
+        if _item(xf) is not None and xf.kind in ("list", "many list"):
+            return self.scattered_items(node, total, x, pairs, owned,
+                                        replaced)
         if xf is None or xf.kind not in ("array", "like") or \
-                xf.dtype != _F8 or any(isinstance(a, ast.Starred)
-                                       for a in node.args):
+                xf.dtype != _F8:
             return None
         array = xf._replace(kind="array")
         if total is not None and self.fact(total) != array:
@@ -940,6 +1100,61 @@ class _Specialiser:
                 self.origin(total) | origin
         return node, array, origin
 
+    def scattered_items(self, node, total, x, pairs, owned, replaced):
+        """The same of a list x of numbers read at ints, of number gs:
+        each g added to its item's adjoint (`replaced`: the first written)
+        as the helper adds them, in `total` (the object array holding x's
+        adjoints, or what `cleared` makes of one) where it is `owned`,
+        else in its copy, or (total None) in zeros: statements (see
+        `written`). `getitem_adjoint`'s zeros with g added: the call
+        stays."""
+        xf, added = self.fact(x), [(g, self.fact(g)) for g, _ in pairs]
+        if any(f is None or f.kind not in _NUMBERS for _, f in added) or \
+                not all(_position(self.fact(i)) for _, i in pairs):
+            return None
+        if total is None and len(pairs) == 1 and \
+                _is_call_of(node, "getitem_adjoint"):
+            zeros = Fact("many objects", (_least(xf),), None, _FLOAT)
+            fact = _many_of("objects", zeros, _result(
+                _BINARY[ast.Add], (_FLOAT, added[0][1])))
+            return fact and (node, fact, {id(node)})  # (the call stays)
+        cleared = None  # (`runtime.cleared(g, index)` decided: inlined)
+        if _is_call_of(total, "cleared") and id(total) in self.written:
+            cleared, total = total, total.args[0]
+        fact = Fact("many objects", (_least(xf),), None, _FLOAT) if \
+            total is None else self.fact(cleared or total)
+        if not isinstance(total, (ast.Name, type(None))) or \
+                cleared is not None and (not owned or replaced):
+            return None
+        if replaced:
+            fact = _many_of("objects", fact, _FLOAT)  # (0.0 at index1)
+        for _, g in added:
+            fact = _many_of("objects", fact, _result(
+                _BINARY[ast.Add], (_item(fact), g)))
+        if fact is None:
+            return None
+
+        def write(name):
+            made = [] if cleared is None else self.written[id(cleared)](None)
+            if total is None:  # (zeros: 0.0 for each item)
+                made.append(ast.Assign([name], self.parsed(
+                    "runtime.zeros_like(X)", X=x)))
+            elif not owned or name.id != total.id:  # (`b = b` left out)
+                start = ast.Name(total.id, ast.Load())
+                made.append(ast.Assign([name], start if owned else
+                                       self.parsed("T.copy()", T=start)))
+            load = ast.Name(name.id, ast.Load())
+            for i, (g, index) in enumerate(pairs):  # (as the helper adds)
+                place = ast.Subscript(load, index, ast.Store())
+                made.append(ast.Assign([place], g) if replaced and i == 0
+                            else ast.AugAssign(place, ast.Add(), g))
+            return made
+        self.written[id(node)] = write
+        if cleared is not None:
+            self.inlined[id(node)] = cleared
+        return node, fact, self.origin(total) if owned and total is not \
+            None else {id(node)}
+
     def subscript(self, index):
         """The index `index` (an argument of a helper) written as a
         subscript's: `slice(1, None, None)` as `1:`."""
@@ -961,7 +1176,11 @@ class _Specialiser:
             return None
         x, index, value = args or node.args
         xf, vf, origin = self.fact(x), self.fact(value), self.origin(x)
-        if xf is None or xf.kind != "array" or xf.dtype != _F8 or \
+        listed = _many_of("list", xf, vf)  # (a list's number, at an int)
+        if listed is not None and isinstance(x, ast.Name) and _position(
+                self.fact(index)):
+            xf = listed
+        elif xf is None or xf.kind != "array" or xf.dtype != _F8 or \
                 not isinstance(x, ast.Name) or not self.made_here(x) or \
                 vf is None or vf.kind not in ("array", "float", "float64"):
             return None
@@ -979,6 +1198,10 @@ class _Specialiser:
             return None
         x, index = node.args
         xf, place = self.fact(x), self.index(index)
+        if _item(xf) not in (None, _NOTHING) and xf.kind in (
+                "list", "many list") and _position(self.fact(index)):
+            read = ast.Subscript(x, index, ast.Load())  # (a number)
+            return _located(read, node), _item(xf), set()
         if xf is None or xf.kind != "array" or place is None or \
                 not self.made_here(x):
             return None
@@ -1005,8 +1228,9 @@ class _Specialiser:
             return None
         x, index, old = node.args
         xf, of = self.fact(x), self.fact(old)
-        if xf is None or xf.kind != "array" or of is None or not isinstance(
-                x, ast.Name):
+        if xf is None or of is None or not isinstance(x, ast.Name) or (
+                xf.kind != "array" and not (_many_of("list", xf, of) and
+                                            _position(self.fact(index)))):
             return None
 
         self.written[id(node)] = lambda _: [self.item_written(x, index, old)]
@@ -1066,6 +1290,11 @@ class _Specialiser:
             return None
         g, index = node.args
         gf, place = self.fact(g), self.index(index)
+        if gf is not None and gf.kind in ("objects", "many objects") and \
+                _item(gf) not in (None, _NOTHING) and _position(
+                    self.fact(index)):  # (a list's adjoint: an item)
+            read = ast.Subscript(g, index, ast.Load())
+            return _located(read, node), _item(gf), set()
         if gf is None or gf.kind != "array" or place is None:
             return None
         fact = _result(lambda a: a[place], (gf,))
@@ -1074,29 +1303,140 @@ class _Specialiser:
         return read, fact, self.origin(g) if fact is not None and \
             fact.kind == "array" else set()
 
+    def helper_item_adjoint_copy(self, node):
+        """`g[index]`, copied where that is a view of g."""
+        done = self.helper_item_adjoint(node)
+        if done is None or done[1] is None or done[1].kind != "array":
+            return done
+        copied = ast.Call(ast.Attribute(done[0], "copy", ast.Load()), [], [])
+        return _located(copied, node), done[1], {id(node)}
+
     def helper_through_cast(self, node):
         """`g`, carried through a cast to floats."""
         if len(node.args) != 2 or node.keywords:
             return None
         g, cast = node.args
         cf = self.fact(cast)
-        if cf is None or cf.kind not in ("array", "like", "float64") or \
-                cf.dtype.kind != "f":
-            return None
+        if cf is None or (cf.kind not in ("array", "like", "float64") or
+                          cf.dtype.kind != "f") and \
+                cf.kind not in ("list", "tuple", "many list"):
+            return None  # (a list or tuple has no dtype: g as it is)
         return g, self.fact(g), self.origin(g)
 
     def helper_like(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
+        if x is not None and x.kind in ("list", "many list"):
+            return node.args[0], x, self.origin(node.args[0])  # (itself)
         if x is None or x.kind != "array":
             return None
         return node, x._replace(kind="like"), set()
 
+    def helper_appended_owned(self, node):
+        """`items.append(value)` in the list items, of numbers."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        items, value = node.args
+        fact = _many_of("list", self.fact(items), self.fact(value), 1)
+        if fact is None or not isinstance(items, ast.Name):
+            return None
+
+        def write(name):
+            append = ast.Attribute(ast.Name(items.id, ast.Load()), "append",
+                                   ast.Load())
+            return [ast.Expr(ast.Call(append, [value], [])),
+                    ast.Assign([name], ast.Name(items.id, ast.Load()))]
+        self.written[id(node)] = write
+        return node, fact, self.origin(items)
+
+    helper_appended_in_place = helper_appended_owned
+
+    def helper_unappended(self, node):
+        """`items.pop()`, the append in place of a number to the list items
+        undone (y is items then)."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        y, items = node.args
+        if _item(self.fact(items)) is None or self.fact(items).kind not in (
+                "list", "many list") or not isinstance(items, ast.Name):
+            return None
+        pop = ast.Attribute(ast.Name(items.id, ast.Load()), "pop", ast.Load())
+        self.written[id(node)] = lambda _: [ast.Expr(ast.Call(pop, [], []))]
+        return node, None, None
+
+    def helper_concatenated(self, node):
+        """`a + b` of two lists of numbers (what the helper gives)."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        a, b = map(self.fact, node.args)
+        if _item(a) is None or _item(b) is None or a.kind not in (
+                "list", "many list") or b.kind not in ("list", "many list"):
+            return None
+        items = [i for i in (_item(a), _item(b)) if i is not _NOTHING]
+        item = _joined(items) if items else _FLOAT
+        if item is None:
+            return None
+        joined = _located(ast.BinOp(node.args[0], ast.Add(), node.args[1]),
+                          node)
+        return joined, Fact("many list", (_least(a) + _least(b),), None,
+                            item), {id(node)}
+
+    def helper_appended(self, node):
+        """A new list, items and value (the call stays)."""
+        fact = _many_of("list", *map(self.fact, node.args), 1) if len(
+            node.args) == 2 and not node.keywords else None
+        return fact and (node, fact, {id(node)})
+
+    def helper_cleared(self, node):
+        """`g[index] = 0.0` in g, the object array holding the adjoints of
+        a list's numbers (which the helpers make writeable), at an int."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        g, index = node.args
+        gf = _many_of("objects", self.fact(g), _FLOAT)
+        if gf is None or not isinstance(g, ast.Name) or not _position(
+                self.fact(index)):
+            return None
+
+        def write(name):
+            made = [self.item_written(g, index, ast.Constant(0.0))]
+            return made + [ast.Assign([name], ast.Name(g.id, ast.Load()))] \
+                if name is not None else made
+        self.written[id(node)] = write
+        return node, gf, self.origin(g)
+
+    def helper_spread_over(self, node):
+        """The adjoint of `sum(items)` of a list of numbers: an object
+        array of g, for each (the call stays)."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        g, items = map(self.fact, node.args)
+        if g is None or g.kind not in _NUMBERS or _item(items) is None or \
+                items.kind not in ("list", "many list"):
+            return None
+        return node, Fact("many objects", (_least(items),), None,
+                          g._replace(value=None)), {id(node)}
+
+    def helper_as_kind_of(self, node):
+        """`g`, a real adjoint of a real number (as the helper gives it)."""
+        if len(node.args) != 2 or node.keywords:
+            return None
+        g, x = map(self.fact, node.args)
+        if g is None or x is None or g.kind not in _NUMBERS or \
+                x.kind not in _NUMBERS + ("int",):
+            return None
+        return node.args[0], g, self.origin(node.args[0])
+
     def updating(self, node, op):
         """`a op b` where `a op= b` keeps a's shape and dtype (the helper
-        then gives a new value, of both)."""
+        then gives a new value, of both), or a is a number."""
         if len(node.args) != 2 or node.keywords:
             return None
         a, b = (self.fact(n) for n in node.args)
+        if a is not None and b is not None and a.kind in _NUMBERS and \
+                b.kind in _NUMBERS + ("int",):  # (a number: rebound)
+            fact = _result(_BINARY[op], (a, b))
+            return fact and (_located(ast.BinOp(
+                node.args[0], op(), node.args[1]), node), fact, set())
         if a is None or a.kind != "array" or b is None or \
                 _result(_BINARY[op], (a, b)) != a:
             return None
@@ -1228,13 +1568,17 @@ class _Specialiser:
             return False
         target = stmt.targets[0]
         decided = self.decided
+        if _is_call_of(stmt.value, "pop"):
+            self.unpacked = optimize.names_popped(stmt, ast)
         stmt.value, fact, origin = self.expr(stmt.value)
+        self.unpacked = _ANY
         if isinstance(target, ast.Name):
             name = target.id
             self.facts[name], self.origins[name] = fact, origin
             write = self.written.pop(id(stmt.value), None)
             made = write and write(ast.Name(name, ast.Store()))
-            if made is not None and _evaluated_alike(stmt.value, made) and \
+            if made is not None and _evaluated_alike(
+                    stmt.value, made, self.inlined.get(id(stmt.value))) and \
                     name not in _names_read(ast.Tuple(_added_to(
                         stmt.value, name), ast.Load())):
                 self.decided += 1  # (statements in its place)
@@ -1264,11 +1608,11 @@ class _Specialiser:
         if _is_call_of(call, "append") and isinstance(
                 call.func.value, ast.Name) and \
                 call.func.value.id in self.tapes and len(call.args) == 1:
+            key = optimize.names_pushed(call.args[0], ast)
             call.args[0], fact, origin = self.expr(call.args[0])
-            name = call.func.value.id
-            before = self.tapes[name]
-            self.tapes[name] = fact if before is _NOTHING else _joined(
-                [before, fact])
+            pushed = self.tapes[call.func.value.id]
+            pushed[key] = _joined([pushed[key], fact]) if key in pushed \
+                else fact
             return True
         stmt.value = self.expr(stmt.value)[0]
         write = self.written.pop(id(stmt.value), None)
@@ -1345,9 +1689,10 @@ class _Specialiser:
                 self.facts[name], self.origins[name] = item, set()
 
         # (the memory of what the loop binds is not followed: it may be
-        # an earlier iteration's)
+        # an earlier iteration's; a name it binds first is unbound on
+        # entry, so only what an iteration gives it is read)
         settled = None
-        for name in bound:
+        for name in bound & present:
             entry[1][name] = None
         jumps = any(isinstance(n, (ast.Break, ast.Continue))
                     for n in ast.walk(stmt))
@@ -1417,6 +1762,23 @@ def _constant(node):
 
 
 _UNKNOWN = object()
+_ANY = object()  # (a pop not unpacked: see _Specialiser.tapes)
+
+
+def _pushed(pushed, key):
+    """The fact of what a pop unpacking into the names `key` (None: not
+    unpacked; _ANY: not known) takes from a tape whose appends pushed
+    `pushed` (see _Specialiser.tapes): of the appends of tuples whose
+    items it names so (or, if none, of as many items), or of one value
+    that may be such a tuple (or is not unpacked); None before any."""
+    if key is _ANY:
+        facts = list(pushed.values())
+    else:
+        facts = [pushed[k] for k in optimize.taken_by(key, pushed)]
+        facts += [fact for k, fact in pushed.items() if k is None and (
+            key is None or fact is None or fact.kind == "tuple" and
+            len(fact.value) == len(key))]
+    return _joined(facts) if facts else None
 
 
 def _copy_tree(node):
@@ -1437,14 +1799,17 @@ def _copy_tree(node):
     return made
 
 
-def _evaluated_alike(call, made):
+def _evaluated_alike(call, made, inlined=None):
     """Does the code `made` (a node, or statements) that takes the place of
     the helper call `call` evaluate each argument that may have an effect
     (a call) once, as the call does? Those of names, constants,
-    arithmetic and slices may be read again or not at all."""
+    arithmetic and slices may be read again or not at all. (`inlined`: an
+    argument, a helper's call, whose work `made` does: its own arguments
+    then.)"""
     written = collections.Counter(ast.dump(n) for tree in made
                                   for n in ast.walk(tree))
-    return all(written[ast.dump(a)] == 1 for a in call.args + [
+    arguments = [inlined.args if a is inlined else [a] for a in call.args]
+    return all(written[ast.dump(a)] == 1 for a in sum(arguments, []) + [
         k.value for k in call.keywords] if not _plain(a))
 
 
@@ -1633,6 +1998,7 @@ def _substitute(tree, names):
 
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
            ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+           ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b,
            ast.Pow: lambda a, b: a ** b, ast.MatMult: lambda a, b: a @ b}
 _UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: +a}
 
@@ -1699,7 +2065,7 @@ def _specialised(function, args, kwargs, general, required):
     specialiser.parameters, specialiser.local = set(facts), local
     specialiser.walrus = walrus
     tapes = optimize.tape_lists(definition, ast)
-    specialiser.tapes = dict.fromkeys(tapes, _NOTHING)
+    specialiser.tapes = {name: {} for name in tapes}
     stmts = body[start:]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (for `_result`'s stand-ins)
@@ -1708,10 +2074,11 @@ def _specialised(function, args, kwargs, general, required):
     if other is not None:  # (the float code, given arrays: the arrays code)
         return _specialised(other, args, kwargs, general, required)
     # a tape's pops are analysed after its appends (the forward sweep comes
-    # first): each pop must have given what every append pushed, or not
-    # known it (before any append, in a loop's first round)
-    if any(fact is not None and fact != specialiser.tapes.get(name)
-           for name, fact in specialiser.popped):
+    # first): each pop must have given what every append it takes from
+    # pushed, or not known it (before any append, in a loop's first round)
+    if any(fact is not None and fact != _pushed(
+            specialiser.tapes.get(name, {}), key)
+           for name, key, fact in specialiser.popped):
         return None
     specialiser.decided += _spread_lazily(stmts, specialiser)
     _deferred(stmts, specialiser)
@@ -2049,6 +2416,8 @@ def _guard(definition, facts, numbers, names, reach, first, general):
             dtype = names.of(f"{fact.dtype.name}_dtype", fact.dtype)
             test += f" and {param}.dtype is {dtype} and " \
                 f"{param}.shape == {fact.shape!r}"
+        elif fact.kind == "many list":  # (of Python floats)
+            test += f" and {reach(runtime, 'runtime')}.all_floats({param})"
         tests.append(test)
     general = names.of("general", general)
     params = ", ".join(a.arg for a in definition.args.args)

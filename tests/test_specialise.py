@@ -10,6 +10,7 @@ import pytest
 
 import s2sad
 from s2sad import specialise
+from tests import loop_corpus
 
 SCALE = 0.5  # a module-level number the programs read
 
@@ -219,7 +220,8 @@ def test_code_on_numbers_is_specialised_past_its_own_check():
     (np.ones((2, 3)), ("array", (2, 3))), (1.5, ("float", ())),
     (np.float64(1.5), ("float64", ())), (3, ("int", ())), (True, None),
     (np.int64(3), None), (np.ones(3, ">f8"), None),
-    ([1.0], None), (np.ones(2, dtype=object), None)])
+    ([1.0], ("many list", (0,))), ([1.0, 2], None), ((1.0,), None),
+    (np.ones(2, dtype=object), None)])
 def test_facts_of_arguments(value, fact):
     found = specialise.fact_of(value)
     assert (found and (found.kind, found.shape)) == fact
@@ -701,3 +703,123 @@ def test_an_int_argument_and_a_sum_begun_at_a_float_are_specialised(rng):
     for n in (np.int64(4), np.array(4), 3):
         other = args[:2] + (n,)
         _same(g(*other), _general(smoothed_loss, 0, *other))
+
+
+# ---------------------------------------------------------------------------
+# Lists of numbers the function makes and writes: a binomial tree, a
+# trajectory appended step by step, a chain of springs written item by
+# item. Their lengths are no fact (they follow the arguments' values), but
+# every item is a number of one kind: the specialised code reads, writes and
+# appends them, and adds into their adjoints, as Python does, without the
+# helpers that find out what they were given.
+
+DT = 0.01
+
+
+def binomial_call(S0, sigma, n=30):
+    dt = 1.0 / n
+    u = math.exp(sigma * math.sqrt(dt))
+    d = 1.0 / u
+    p = (math.exp(0.03 * dt) - d) / (u - d)
+    values = [max(S0 * u ** j * d ** (n - j) - 100.0, 0.0)
+              for j in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(i + 1):
+            values[j] = math.exp(-0.03 * dt) * (
+                p * values[j + 1] + (1.0 - p) * values[j])
+    return values[0]
+
+
+def trajectory_mean(a, y0, n):
+    ys = [y0]
+    for _ in range(n):
+        ys.append(ys[-1] + DT * math.sin(a * ys[-1]))
+    return sum(ys) / len(ys)
+
+
+def float64_items(w, n):
+    """Items that are NumPy float64s (np.exp of a float), some Python
+    floats: a list of numbers of either kind."""
+    out = [w]
+    for i in range(n):
+        out.append(np.exp(-out[-1] * 0.5) if i % 2 else out[-1] * w)
+    out[0] = out[-1] * 2.0
+    return out[0] + out[len(out) // 2]
+
+
+@pytest.mark.parametrize("f, args, argnums", [
+    (binomial_call, (101.0, 0.2), (0, 1)),
+    (trajectory_mean, (1.3, 0.4, 50), (0, 1)),
+    (loop_corpus.spring_chain, (2.0, 1.5), (0, 1)),
+    (float64_items, (0.7, 7), 0)])
+def test_lists_of_numbers_the_function_writes_are_specialised(f, args,
+                                                              argnums):
+    g = s2sad.grad(f, argnums)
+    first = g(*args)
+    second = g(*args)
+    shown = g.specialised_source
+    assert shown is not None
+    for helper in ("getitem_adjoints", "setitem_in_place", "overwritten",
+                   "item_adjoint", "appended_owned", "cleared", "restore"):
+        assert f"runtime.{helper}(" not in shown, helper
+    _same(first, second)
+    _same(second, _general(f, argnums, *args))
+    numbers = argnums if isinstance(argnums, tuple) else (argnums,)
+    for i, part in zip(numbers, second if isinstance(argnums, tuple)
+                       else (second,)):
+        np.testing.assert_allclose(part, _numeric(f, args, i), rtol=1e-6,
+                                   atol=1e-9)
+
+
+def test_a_list_s_lengths_and_kinds_follow_the_arguments(rng):
+    """A loop that does not run leaves the list as made; a list that holds
+    an array somewhere is no list of numbers (the helpers stay); other
+    kinds of arguments take the general code."""
+    g = s2sad.grad(trajectory_mean, (0, 1))
+    for n in (0, 1, 5):
+        _same(g(1.3, 0.4, n), _general(trajectory_mean, (0, 1), 1.3, 0.4, n))
+        _same(g(1.3, 0.4, n), _general(trajectory_mean, (0, 1), 1.3, 0.4, n))
+    _same(g(np.float64(1.3), 0.4, 5),
+          _general(trajectory_mean, (0, 1), np.float64(1.3), 0.4, 5))
+
+    def mixed(x, n):
+        items = [x, np.array([x, 2.0 * x])]
+        for i in range(n):
+            items.append(items[-1] * x)
+        return np.sum(items[-1]) + items[0]
+
+    h = s2sad.grad(mixed)
+    first = h(0.5, 3)
+    _same(h(0.5, 3), first)
+    np.testing.assert_allclose(first, _numeric(mixed, (0.5, 3), 0), rtol=1e-6)
+
+
+def discounted(rate, flows):
+    total = 0.0
+    for k in range(len(flows)):
+        total += flows[k] * math.exp(-rate * (k + 1))
+    return total
+
+
+def test_a_list_of_floats_argument_is_specialised():
+    """A list of Python floats given as an argument is a fact the guard
+    checks item by item; a list of other numbers (ints, NumPy float64s)
+    takes the general code, and the caller's list is never changed."""
+    g = s2sad.grad(discounted, (0, 1))
+    flows = [3.0, 3.0, 103.0]
+    first = g(0.05, flows)
+    second = g(0.05, flows)
+    shown = g.specialised_source
+    assert "runtime.all_floats(flows)" in shown
+    assert "getitem_adjoints" not in shown
+    _same(first[0], second[0])
+    assert first[1] == second[1] == _general(discounted, (0, 1), 0.05,
+                                             flows)[1]
+    assert flows == [3.0, 3.0, 103.0]
+    np.testing.assert_allclose(second[1], [math.exp(-0.05 * k)
+                                           for k in (1, 2, 3)], rtol=1e-15)
+    for other in ([3.0, np.float64(3.0), 103.0], [3.0, 3.0]):
+        assert g(0.05, other)[1] == _general(discounted, (0, 1), 0.05,
+                                             other)[1]
+    with pytest.raises(s2sad.S2SADError):
+        g(0.05, [3, 3, 103])  # (ints: refused, as by the general code)
