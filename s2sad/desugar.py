@@ -172,16 +172,21 @@ class _Comprehensions:
                     setattr(stmt, field, self.block(getattr(stmt, field)))
             before = []
             if isinstance(stmt, gast.For):  # (see `builtin_reversed`)
-                stmt.iter.s2sad_iterated_by = stmt
-            # (a `for` reads `zip(...)` or `enumerate(...)` item by item,
-            # but into a starred target, `for p, *q in zip(...)`: their list)
+                for iterated in self.read_in_step(stmt.iter):
+                    iterated.s2sad_iterated_by = stmt
+            # (a `for` reads `zip(...)` or `enumerate(...)` item by item
+            # into the names it unpacks to, but into a starred target, `for
+            # p, *q in zip(...)`, or one name, `for pair in zip(...)`: their
+            # list)
             looped = isinstance(stmt, gast.For) and not any(
-                isinstance(n, gast.Starred) for n in gast.walk(stmt.target))
+                isinstance(n, gast.Starred) for n in gast.walk(stmt.target)
+            ) and ("unpacked" if isinstance(stmt.target, gast.Tuple) else
+                   "named")
             for field in ("value", "test", "iter", "targets", "target"):
                 if hasattr(stmt, field) and not isinstance(stmt, gast.While):
                     setattr(stmt, field, self.hoist(
                         getattr(stmt, field), before,
-                        loop_iter=looped and field == "iter"))
+                        loop_iter=looped if field == "iter" else False))
             if isinstance(stmt, gast.While) and self.hoists(stmt.test):
                 raise self.error(stmt.test, "in a `while` test")
             out += before + [stmt]
@@ -209,6 +214,18 @@ class _Comprehensions:
             self.hoist(part, scratch)
         return bool(scratch)
 
+    def read_in_step(self, iterable):
+        """The iterables a `for` loop over `iterable` reads item by item as
+        it goes: itself, and the arguments of `enumerate` and `zip` it is
+        (at any depth)."""
+        found = [iterable]
+        if isinstance(iterable, gast.Call) and self.resolve(
+                iterable.func) in (enumerate, zip) and not iterable.keywords:
+            for arg in iterable.args[:1] if self.resolve(
+                    iterable.func) is enumerate else iterable.args:
+                found += self.read_in_step(arg)
+        return found
+
     def hoist(self, node, before, loop_iter=False):
         if isinstance(node, list):
             return [self.hoist(n, before) for n in node]
@@ -235,14 +252,16 @@ class _Comprehensions:
         looped = loop_iter and isinstance(node, gast.Call) and (
             isinstance(node.func, gast.Attribute) and node.func.attr in (
                 "items", "values", "keys")
-            or self.resolve(node.func) in (enumerate, zip)) and not (
+            or self.resolve(node.func) in (enumerate, zip) and
+            loop_iter == "unpacked") and not (
                 any(isinstance(a, gast.Starred) for a in node.args))
         for field in node._fields:
             value = getattr(node, field)
             if looped and field == "args" and value and \
                     self.resolve(node.func) is enumerate:
                 # `for i, (a, b) in enumerate(zip(...))`: one loop
-                value = [self.hoist(value[0], before, loop_iter=True)] + \
+                value = [self.hoist(value[0], before,
+                                    loop_iter="unpacked")] + \
                     self.hoist(value[1:], before)
             else:
                 value = self.hoist(value, before)

@@ -923,6 +923,9 @@ class _Lowering:
                              "positionally")
         helper = _LIST_UPDATES[kind]
         old = Var(self.env[name])
+        if not self.is_sequence(old):  # (an argument: a list, as Python's?)
+            self.emit(None, runtime.check_list_method, [old, Const(kind)],
+                      node=node, callee=self.runtime_call("check_list_method"))
         if kind == "extend":  # items + list(values)
             args = [self.emit(self.namer.temp(), list, args, node=node,
                               callee=self.own("list", list))]
@@ -1413,7 +1416,7 @@ class _Lowering:
 
     def is_sequence(self, operand, seen=None):
         """Is `operand` known to be a list or tuple (made by a literal, a
-        comprehension, list(), tuple() or a list update)?"""
+        comprehension, list(), tuple() or a list update, and written)?"""
         if isinstance(operand, Const):
             return isinstance(operand.value, tuple)
         if not isinstance(operand, Var):
@@ -1431,6 +1434,8 @@ class _Lowering:
         if stmt.fn is identity or operand.name in self.made:
             return operand.name in self.made or self.is_sequence(
                 stmt.args[0], seen)
+        if stmt.fn is runtime.setitem:  # (a list written: a list)
+            return self.is_sequence(stmt.args[0], seen)
         return stmt.fn in _SEQUENCES
 
     def check_unshared(self, name, node, what):

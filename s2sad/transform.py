@@ -877,8 +877,9 @@ class Transform:
         elif analysis.uses_complex(self.func, True):
             what = "its complex numbers"
         elif not self.func.plain:
-            what = "its signature (*args, keyword-only parameters or " \
-                "**kwargs)"
+            what = "its signature (default values, *args, keyword-only " \
+                "parameters or **kwargs: a kernel is called with each " \
+                "argument given)"
         else:
             stmt = analysis.not_elementwise(
                 self.func, self.active, self.returned_tuples(),

@@ -744,6 +744,48 @@ def test_reversed_of_a_list_no_longer_changed():
     _exact_and_as_unoptimised(built_then_reversed, (0.3, 10))
 
 
+def reversed_in_step_with_a_count(x, n):
+    xs = [x]
+    for _ in range(n):
+        xs.append(math.sin(xs[-1]) + 0.1)
+    t = 0.0
+    for j, v in enumerate(reversed(xs)):  # (enumerate and zip read it as
+        t = t + v / (j + 1)              # the loop goes: as `for v in`)
+    for u, v in zip(xs, reversed(xs)):
+        t = t + u * v
+    return t
+
+
+def pairs_kept_whole(x, n):
+    ys = [x * k for k in range(n)]
+    t = 0.0
+    for pair in zip(ys, reversed(ys)):  # (a tuple, not unpacked)
+        t = t + pair[0] * pair[1]
+    for item in enumerate(ys):
+        t = t + item[0] * item[1]
+    return t
+
+
+def rows_written_and_copied(x, n):
+    table = [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    table[0] = [x, 9.0]  # (a list of lists written: still a list)
+    for i in range(1, n):
+        row = list(table[i])  # a copy of a row, written, put back
+        row[1] = x * table[i - 1][0] + row[0]
+        table[i] = row
+    return table[n - 1][1]
+
+
+def test_reversed_and_rows_iterated_and_written_as_python_does():
+    # (outside attack: `enumerate(reversed(xs))` was refused as if xs
+    # changed while read; `for pair in zip(...)` had "no derivative rule
+    # for zip"; a row copied, written and put back into a list of lists
+    # written before was refused as a view of an array)
+    _exact_and_as_unoptimised(reversed_in_step_with_a_count, (0.3, 6))
+    _exact_and_as_unoptimised(pairs_kept_whole, (0.7, 4))
+    _exact_and_as_unoptimised(rows_written_and_copied, (0.7, 3))
+
+
 def two_step_method(y0, lam, n):
     h = 0.05
     ys = [y0, y0 + h * math.sin(lam * y0)]

@@ -2,6 +2,7 @@
 in-place updates, casts, and what gradients are returned as."""
 
 import ast
+import collections
 import copy
 import builtins
 import inspect
@@ -675,6 +676,47 @@ def test_an_argument_changed_by_a_method_is_the_derivatives_copy():
     assert value == sorts_an_argument(x, order.copy())
     np.testing.assert_array_equal(g, [0.0, 1.0, 2.0])
     np.testing.assert_array_equal(order, [2, 0, 1])
+
+
+def appends_to_an_argument(w, x):
+    w.append(x * x)
+    return sum(w) * x
+
+
+def extends_an_argument(w, x):
+    w.extend([x, 2.0 * x])
+    return w[-1] * w[0]
+
+
+def pops_from_an_argument(w, x):
+    last = w.pop()
+    return last * x
+
+
+def test_a_lists_method_on_another_kind_raises_as_python_does():
+    """`.append()`, `.extend()`, `.pop()` are differentiated as a list's
+    (a new list each time): on an argument that is no list, the derivative
+    raises Python's own AttributeError, where before it made a list of an
+    array; on a kind that has such a method (a deque), it refuses at the
+    user's line."""
+    cases = [(appends_to_an_argument, [1.0, 2.0]),
+             (extends_an_argument, [1.0]),
+             (pops_from_an_argument, [1.0, 3.0])]
+    for f, items in cases:
+        g = s2sad.grad(f, 1)(list(items), 0.5)
+        np.testing.assert_allclose(
+            g, (f(list(items), 0.5 + 1e-6) - f(list(items), 0.5 - 1e-6))
+            / 2e-6, rtol=1e-6)
+        for other in (np.array(items), tuple(items), "ab"):
+            with pytest.raises(AttributeError) as python:
+                f(other, 0.5)
+            for derivative in (s2sad.grad(f, 1), s2sad.value_and_grad(f, 1)):
+                with pytest.raises(AttributeError, match=re.escape(
+                        str(python.value))):
+                    derivative(other, 0.5)
+        with pytest.raises(s2sad.S2SADError, match=r"test_semantics\.py:\d+"
+                           r": `\.\w+\(\)` of a deque"):
+            s2sad.grad(f, 1)(collections.deque(items), 0.5)
 
 
 WEIGHTS_BY_INT = {0: 5.0, 1: 7.0}
