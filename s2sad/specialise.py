@@ -433,12 +433,14 @@ class _Specialiser:
         if node.id in self.facts or node.id in self.local:
             return node, self.facts.get(node.id), self.origins.get(node.id)
         value = self.resolve(node)
-        if value.__class__ in (float, np.float64, int):
-            # a module-level number (a model's constant) or a closure's:
-            # the guard checks its kind, as it may be bound to another one
+        if value.__class__ in (float, np.float64, int) or \
+                value.__class__ is list and runtime.all_floats(value):
+            # a module-level number (a model's constant) or a closure's, or
+            # a list of floats (data): the guard checks its kind, as it may
+            # be bound to another one (a list's items, at each call)
             fact = fact_of(value)
             self.globals_read[node.id] = fact
-            return node, fact, set()
+            return node, fact, set() if fact.kind != "many list" else None
         return node, None, None
 
     def expr_Constant(self, node):
@@ -461,6 +463,11 @@ class _Specialiser:
         return node, fact, self.made(node, fact)
 
     def expr_Attribute(self, node):
+        value = self.resolve(node)
+        if value.__class__ in (float, np.float64):  # (`math.pi`, `cfg.DT`)
+            fact = fact_of(value)
+            self.globals_read[ast.unparse(node)] = fact
+            return node, fact, set()
         node.value, fact, origin = self.expr(node.value)
         if fact is None or fact.kind != "array":
             return node, None, None
@@ -546,7 +553,9 @@ class _Specialiser:
                 self.fact(node.slice)) and (fact.kind in _MANY or _exact(
                     self.fact(node.slice)) is None):
             return node, item, set()  # (a number, at a position unknown)
-        if item is not None and isinstance(node.slice, ast.Slice):
+        if item is not None and (isinstance(node.slice, ast.Slice) or isinstance(
+                node.slice, ast.Call) and self.resolve(node.slice.func) is
+                slice):
             kind = fact.kind.replace("many ", "")  # (a part of any length)
             part = fact if item is _NOTHING else Fact(
                 "many " + kind, (0,), None, item)

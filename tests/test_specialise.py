@@ -823,3 +823,41 @@ def test_a_list_of_floats_argument_is_specialised():
                                              other)[1]
     with pytest.raises(s2sad.S2SADError):
         g(0.05, [3, 3, 103])  # (ints: refused, as by the general code)
+
+
+OBSERVED = [0.5 * math.cos(0.3 * k) for k in range(12)]  # data, as a list
+
+
+def fitted(decay, scale):
+    levels = [scale]
+    for t in range(1, len(OBSERVED)):
+        levels.append(levels[-1] * math.exp(-decay) + 0.1 * math.pi)
+    err = 0.0
+    for t in range(len(OBSERVED)):
+        err += (levels[t] - OBSERVED[t]) ** 2
+    return err
+
+
+def test_module_level_lists_of_floats_and_module_constants_are_facts():
+    """A module-level list of floats (data) and a module's float read as
+    an attribute (`math.pi`) are facts the guard checks at each call: the
+    list's items, so that data changed or made of other numbers takes the
+    general code."""
+    g = s2sad.grad(fitted, (0, 1))
+    first = g(0.2, 1.5)
+    _same(g(0.2, 1.5), first)
+    shown = g.specialised_source
+    assert "runtime.all_floats(OBSERVED)" in shown and \
+        "math.pi.__class__ is float" in shown
+    assert "unbroadcast" not in shown and "runtime.shape(" not in shown
+    _same(first, _general(fitted, (0, 1), 0.2, 1.5))
+    for i in (0, 1):
+        np.testing.assert_allclose(first[i], _numeric(
+            fitted, (0.2, 1.5), i), rtol=1e-6)
+    kept = OBSERVED[3]
+    OBSERVED[3] = 2  # (an int among the data)
+    try:
+        _same(g(0.2, 1.5), _general(fitted, (0, 1), 0.2, 1.5))
+        assert g(0.2, 1.5) != first
+    finally:
+        OBSERVED[3] = kept
