@@ -742,8 +742,10 @@ class _Specialiser:
         if callee is sum and len(facts) == 1 and not options and \
                 _item(facts[0]) not in (None, _NOTHING) and \
                 facts[0].kind in ("list", "many list") and (
-                    facts[0].kind == "list" or facts[0].shape[0]):
-            return _item(facts[0])  # (0 and the items: of their kind)
+                    _least(facts[0]) or _item(facts[0]) == _FLOAT):
+            # (0 and the items: of their kind; an empty list's sum is the
+            # int 0, which the helpers take as they take 0.0)
+            return _item(facts[0])
         if name in _REDUCTIONS and callee is getattr(np, name, None) and \
                 len(facts) == 1:
             return _result(lambda a: callee(a, **options), facts)

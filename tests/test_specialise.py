@@ -782,6 +782,15 @@ def test_a_list_s_lengths_and_kinds_follow_the_arguments(rng):
     _same(g(np.float64(1.3), 0.4, 5),
           _general(trajectory_mean, (0, 1), np.float64(1.3), 0.4, 5))
 
+    def summed(x, n):
+        terms = [x * k for k in range(n)]
+        return sum(terms) * x + x  # (n = 0: the sum is the int 0)
+
+    s = s2sad.grad(summed)
+    for n in (3, 3, 0, 1, 0):
+        assert s(0.7, n) == _general(summed, 0, 0.7, n)
+    assert "runtime.getitem_adjoints" not in s.specialised_source
+
     def mixed(x, n):
         items = [x, np.array([x, 2.0 * x])]
         for i in range(n):
