@@ -1142,15 +1142,17 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False,
                      if i in argnums else None for i in range(len(primals)))
     vjp_fn = _located(vjp_fn, wrap=False)
     vjp_fn.__name__ = vjp_fn.__qualname__ = "vjp_fn"
-    # the arrays returned are the caller's to change (`r -= y`), not the
-    # values vjp_fn's sweep reads
-    out = _own_arrays(out)
-    return (out, vjp_fn, _own_arrays(value[1])) if has_aux else (out, vjp_fn)
+    # the arrays and lists returned are the caller's to change (`r -= y`,
+    # `r.append(v)`), not the values vjp_fn reads (a name of their own:
+    # vjp_fn reads `out`)
+    given = _own_arrays(out)
+    return (given, vjp_fn, _own_arrays(value[1])) if has_aux else \
+        (given, vjp_fn)
 
 
 def _own_arrays(value):
     """`value` with each NumPy array in it (in lists, tuples, namedtuples
-    and dicts) copied."""
+    and dicts) copied, and the lists and dicts holding them."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, dict):
@@ -1233,7 +1235,9 @@ def linearize(fun: Callable, *primals: Any, has_aux: bool = False,
                 "program: call linearize again after the change, or use "
                 "vjp, whose vjp_fn keeps what the function read")
         return tangent
-    return (value[0], f_jvp, value[1]) if has_aux else (value, f_jvp)
+    # (the caller's to change: f_jvp compares with `output`, its own)
+    return (_own_arrays(value[0]), f_jvp, _own_arrays(value[1])) if \
+        has_aux else (_own_arrays(value), f_jvp)
 
 
 def _same_values(a, b):

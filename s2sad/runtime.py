@@ -1960,6 +1960,15 @@ def check_list_method(items, name):
         "list's method; make it a list first (`items = list(items)`)")
 
 
+def check_item_assignment(x):
+    """`x[i] = v` (or `x[i] += v`) in the user's code, where x is a tuple:
+    Python's TypeError, which `setitem` (that also writes the tangents of
+    lists, tuples) would not raise."""
+    if isinstance(x, tuple):
+        raise TypeError(f"'{type(x).__name__}' object does not support item "
+                        "assignment")
+
+
 def check_unpacking(value, n, starred=False):
     """`a, b = value` takes exactly n items, as Python checks (`starred`:
     at least n, `a, *rest, b = value`)."""
@@ -3342,6 +3351,14 @@ def setitem(x, index, value):
         out = type(x)(x)
     elif isinstance(x, (list, tuple)):  # (a tuple: a list's tangent)
         out = list(x)
+        if index.__class__ is slice:
+            value = list(value)
+            if len(value) != len(out[index]):
+                raise errors.UnsupportedSyntaxError(
+                    "a slice assignment that changes a list's length ("
+                    f"{len(out[index])} items replaced by {len(value)}) is "
+                    "not differentiated; make the new list instead (`v = "
+                    "v[:a] + w + v[b:]`)")
         out[index] = value
         return out if isinstance(x, list) else type(x)(out)
     elif x.__class__ is np.ndarray or not foreign(x):

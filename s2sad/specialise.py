@@ -921,12 +921,17 @@ class _Specialiser:
         return node, None, None
 
     def helper_check_list_method(self, node):
-        """Nothing, for a list."""
+        """Nothing, for a list (and, for `check_item_assignment`, an
+        array)."""
         x = self.fact(node.args[0]) if node.args else None
-        if x is None or x.kind not in ("list", "many list"):
+        if x is None or x.kind not in ("list", "many list") and not (
+                x.kind == "array" and _is_call_of(
+                    node, "check_item_assignment")):
             return None
         self.written[id(node)] = lambda _: []
         return node, None, None
+
+    helper_check_item_assignment = helper_check_list_method
 
     def helper_repeated(self, node):
         """A list of numbers, repeated (the call stays)."""

@@ -508,6 +508,7 @@ class _Lowering:
             copies = self.out + copies
         body[:0] = copies
         self.drop_unread_flags(body)
+        self.drop_known_item_checks(body)
         function = Function(tree.name, params, body, self.source, self.namer,
                             tree.args, everything, self.imports)
         function.argument_updates = self.argument_updates
@@ -965,6 +966,10 @@ class _Lowering:
         self.check_unshared(base.id, node, "assignment into")
         index = self.index(target.slice)
         old = Var(self.env[base.id])
+        if not self.source.generated:  # (where a tangent may be a tuple)
+            # a tuple's raises, in Python (see `drop_known_item_checks`)
+            self.emit(None, runtime.check_item_assignment, [old], node=node,
+                      callee=self.runtime_call("check_item_assignment"))
         self.emit(self.define(base.id), runtime.setitem, [old, index, value],
                   callee=self.runtime_call("setitem"), node=node)
         # nothing else holds the array (checked above): see s2sad.inplace
@@ -1265,6 +1270,20 @@ class _Lowering:
                 "associated with a value")))], (),
             self.runtime_call("check_bound"), node))
 
+    def drop_known_item_checks(self, body):
+        """Take out of `body` the checks that what an item is assigned into
+        is no tuple (`runtime.check_item_assignment`) where it is known to
+        be a list or an array, now that every join's sides are."""
+        def kept(stmts):
+            stmts[:] = [s for s in stmts if not (
+                isinstance(s, Assign) and
+                s.fn is runtime.check_item_assignment and
+                self.known_mutable(s.args[0]))]
+            for stmt in stmts:
+                for block in nested(stmt):
+                    kept(block)
+        kept(body)
+
     def drop_unread_flags(self, body):
         """Take out of `body` the flag phis (`flag_phi`) that no check
         reads, through the flags it reads: a name no path reads unbound
@@ -1437,6 +1456,35 @@ class _Lowering:
         if stmt.fn is runtime.setitem:  # (a list written: a list)
             return self.is_sequence(stmt.args[0], seen)
         return stmt.fn in _SEQUENCES
+
+    def known_mutable(self, operand, seen=None):
+        """Is `operand` known to be no tuple: a list or an array the
+        function made (a list literal, a comprehension, list(), a list
+        update, NumPy's functions and arithmetic), through copies, writes
+        and joins?"""
+        if not isinstance(operand, Var):
+            return False
+        seen = seen if seen is not None else set()
+        if operand.name in seen:
+            return True  # (a loop's back edge: decided by its entry)
+        seen.add(operand.name)
+        stmt = self.defs.get(operand.name)
+        if isinstance(stmt, Phi):
+            return all(self.known_mutable(side, seen) or isinstance(
+                side, Undefined) for side in (stmt.left, stmt.right))
+        if stmt is None:
+            return False
+        if stmt.fn in (identity, runtime.setitem):
+            return self.known_mutable(stmt.args[0], seen)
+        if stmt.fn in (make_list, list, runtime.appended, runtime.repeated,
+                       runtime.concatenated):
+            return stmt.fn is not runtime.repeated and \
+                stmt.fn is not runtime.concatenated or all(
+                    self.known_mutable(a, seen) for a in stmt.args[:1])
+        return getattr(stmt.fn, "__module__", "") == "numpy" or isinstance(
+            stmt.fn, np.ufunc) or stmt.fn in _INT_OPERATIONS | {
+                operator.truediv, operator.pow, operator.matmul,
+                operator.neg}
 
     def check_unshared(self, name, node, what):
         """s2sad updates a list or array by making a new one, which is

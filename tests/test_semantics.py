@@ -2528,3 +2528,87 @@ def test_a_bool_indexes_a_list_as_python_reads_it(f, args):
     s2sad.check_grads(f, args, argnums=0, order=2)
     value, _ = s2sad.value_and_grad(f)(*args)
     assert value == f(*args)
+
+
+def assigns_into_a_tuple(x):
+    t = (x, 2.0 * x)
+    t[0] = 1.0
+    return t[0] * t[1]
+
+
+def updates_a_tuple_item(x):
+    t = (x, 2.0 * x)
+    t[0] += 1.0
+    return t[0] * t[1]
+
+
+def updates_an_argument_s_items(xs):
+    for i in range(1, len(xs)):
+        xs[i] += xs[i - 1] * xs[i]
+    return xs[-1]
+
+
+def test_item_assignment_into_a_tuple_raises_as_python_does():
+    """(outside attack: `t[0] = v` and `t[0] += v` of a tuple were
+    differentiated as of a list, where Python raises.) A list or an
+    array known as one is not checked at all."""
+    for f, arg in [(assigns_into_a_tuple, 0.7), (updates_a_tuple_item, 0.7),
+                   (updates_an_argument_s_items, (0.5, 1.2, -0.3))]:
+        with pytest.raises(TypeError) as python:
+            f(arg)
+        for derivative in (s2sad.grad(f), s2sad.value_and_grad(f)):
+            with pytest.raises(TypeError, match=re.escape(
+                    str(python.value))):
+                derivative(arg)
+    exact(updates_an_argument_s_items, [0.5, 1.2, -0.3])
+    assert "check_item_assignment" not in s2sad.grad(
+        appends_to_an_argument, 1).source
+
+
+def shortens_a_list(xs):
+    v = list(xs)
+    v[3:] = []
+    return sum(v)
+
+
+def lengthens_a_list(xs):
+    v = list(xs)
+    v[1:2] = [v[0] * 3.0, v[1] * 5.0]
+    return v[0] + 10.0 * v[2]
+
+
+def test_a_slice_assignment_changing_a_lists_length_is_refused():
+    """(outside attack: the gradient came out as short as the new list,
+    or a join's error came from the backward sweep.) A slice assignment of
+    as many items is differentiated."""
+    xs = [0.5, 1.2, -0.3, 0.8, 0.9]
+    for f in (shortens_a_list, lengthens_a_list):
+        for derivative in (s2sad.grad(f), lambda a: s2sad.jvp(
+                f, (a,), ([1.0] * 5,))):
+            with pytest.raises(s2sad.S2SADError, match=(
+                    r"test_semantics\.py:\d+: a slice assignment that "
+                    r"changes a list's length")):
+                derivative(list(xs))
+
+
+def running_products(xs):
+    v = list(xs)
+    for i in range(1, len(v)):
+        v[i] += v[i - 1] * v[i]
+    return v
+
+
+def test_the_output_vjp_and_linearize_return_is_the_callers():
+    """(outside attack: appending to the list vjp returned changed what
+    its vjp_fn accepted, as vjp_fn read the name the copy was bound to.)"""
+    xs = [0.5, 1.2, -0.3, 0.8]
+    out, pull = s2sad.vjp(running_products, xs)
+    first = pull([1.0] * 4)
+    out.append(5.0)
+    out[0] = 99.0
+    assert pull([1.0] * 4) == first
+    out, f_jvp = s2sad.linearize(running_products, xs)
+    first = f_jvp([1.0] * 4)
+    out.append(5.0)
+    out[0] = 99.0
+    assert f_jvp([1.0] * 4) == first

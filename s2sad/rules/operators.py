@@ -107,7 +107,7 @@ non_differentiable(
     runtime.ior, runtime.bit_or, runtime.ixor, runtime.ilshift,
     runtime.irshift, runtime.check_unshared, runtime.check_alone,
     runtime.check_not_view, runtime.check_indexed, runtime.check_unpacking,
-    runtime.check_list_method,
+    runtime.check_list_method, runtime.check_item_assignment,
     runtime.check_bound,
     runtime.keys,
     runtime.check_distinct)
