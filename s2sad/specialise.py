@@ -284,11 +284,13 @@ def _many(facts):
     return Fact("many " + kinds.pop(), (least,), None, item)
 
 
-def _item(fact):
+def _item(fact, kind=None):
     """The fact each item of a list (or a list's adjoint) of numbers has
-    (its numbers' values left out): _NOTHING for an empty one; else
-    None."""
-    if fact is None or fact.kind not in ("list", "objects") + _MANY:
+    (its numbers' values left out): _NOTHING for an empty one; else None.
+    (`kind` "list" or "objects": of that container only, of a length
+    known or not.)"""
+    if fact is None or fact.kind not in ("list", "objects") + _MANY or \
+            kind is not None and fact.kind not in (kind, "many " + kind):
         return None
     if fact.kind in _MANY:
         return fact.value
@@ -302,9 +304,8 @@ def _many_of(kind, fact, item, added=0):
     """The fact of a list (`kind` "list") or list's adjoint ("objects")
     `fact` with an item of fact `item` written in it (`added` 0) or added
     to its end (1); None unless both are of numbers."""
-    items = _item(fact)
-    if items is None or fact.kind not in (kind, "many " + kind) or \
-            item is None or item.kind not in _NUMBERS:
+    items = _item(fact, kind)
+    if items is None or item is None or item.kind not in _NUMBERS:
         return None
     item = item._replace(value=None)
     if items is not _NOTHING:
@@ -732,20 +733,18 @@ class _Specialiser:
         if callee in (max, min) and len(facts) > 1 and not options and all(
                 f is not None and f.kind in _NUMBERS for f in facts):
             return _joined([f._replace(value=None) for f in facts])  # (one)
-        if callee is list and len(facts) == 1 and not options and \
-                _item(facts[0]) is not None and facts[0].kind in (
-                    "list", "many list"):  # (a copy: a new list)
+        item = _item(facts[0], "list") if len(facts) == 1 and \
+            not options else None
+        if callee is list and item is not None:  # (a copy: a new list)
             return Fact("many list", (_least(facts[0]),), None, _FLOAT if
-                        _item(facts[0]) is _NOTHING else _item(facts[0]))
+                        item is _NOTHING else item)
         if callee is abs and len(facts) == 1 and not options:
             return _result(abs, facts)
-        if callee is sum and len(facts) == 1 and not options and \
-                _item(facts[0]) not in (None, _NOTHING) and \
-                facts[0].kind in ("list", "many list") and (
-                    _least(facts[0]) or _item(facts[0]) == _FLOAT):
+        if callee is sum and item not in (None, _NOTHING) and (
+                _least(facts[0]) or item == _FLOAT):
             # (0 and the items: of their kind; an empty list's sum is the
             # int 0, which the helpers take as they take 0.0)
-            return _item(facts[0])
+            return item
         if name in _REDUCTIONS and callee is getattr(np, name, None) and \
                 len(facts) == 1:
             return _result(lambda a: callee(a, **options), facts)
@@ -912,26 +911,26 @@ class _Specialiser:
     def helper_check_alone(self, node):
         """Nothing, for a number updated (rebound: no other place sees
         it)."""
-        if len(node.args) < 2 or isinstance(node.args[1], ast.Starred):
-            return None
-        item = self.fact(node.args[1])
-        if item is None or item.kind not in _NUMBERS + ("int",):
-            return None
-        self.written[id(node)] = lambda _: []
-        return node, None, None
+        return self.passed(node, 1, _NUMBERS + ("int",))
 
     def helper_check_list_method(self, node):
-        """Nothing, for a list (and, for `check_item_assignment`, an
-        array)."""
-        x = self.fact(node.args[0]) if node.args else None
-        if x is None or x.kind not in ("list", "many list") and not (
-                x.kind == "array" and _is_call_of(
-                    node, "check_item_assignment")):
+        """Nothing, for a list."""
+        return self.passed(node, 0, ("list", "many list"))
+
+    def helper_check_item_assignment(self, node):
+        """Nothing, for a list or an array (no tuple)."""
+        return self.passed(node, 0, ("list", "many list", "array"))
+
+    def passed(self, node, position, kinds):
+        """Nothing in place of a check of the value at `position` among
+        the call's arguments, which the facts say is of one of `kinds`."""
+        value = node.args[position] if len(node.args) > position else None
+        fact = None if value is None or isinstance(
+            value, ast.Starred) else self.fact(value)
+        if fact is None or fact.kind not in kinds:
             return None
         self.written[id(node)] = lambda _: []
         return node, None, None
-
-    helper_check_item_assignment = helper_check_list_method
 
     def helper_repeated(self, node):
         """A list of numbers, repeated (the call stays)."""
@@ -976,7 +975,7 @@ class _Specialiser:
 
     def helper_zeros_like(self, node):
         x = self.fact(node.args[0]) if len(node.args) == 1 else None
-        if _item(x) is not None and x.kind in ("list", "many list"):
+        if _item(x, "list") is not None:
             zeros = Fact("many objects", (_least(x),), None, _FLOAT)
             return node, zeros, {id(node)}  # (0.0 for each: the call stays)
         if x is not None and x.kind in _NUMBERS + ("int",):
@@ -1067,7 +1066,7 @@ class _Specialiser:
         xf = self.fact(x)
         if any(isinstance(a, ast.Starred) for a in node.args):
             return None
-        if _item(xf) is not None and xf.kind in ("list", "many list"):
+        if _item(xf, "list") is not None:
             return self.scattered_items(node, total, x, pairs, owned,
                                         replaced)
         if xf is None or xf.kind not in ("array", "like") or \
@@ -1214,8 +1213,8 @@ class _Specialiser:
             return None
         x, index = node.args
         xf, place = self.fact(x), self.index(index)
-        if _item(xf) not in (None, _NOTHING) and xf.kind in (
-                "list", "many list") and _position(self.fact(index)):
+        if _item(xf, "list") not in (None, _NOTHING) and _position(
+                self.fact(index)):
             read = ast.Subscript(x, index, ast.Load())  # (a number)
             return _located(read, node), _item(xf), set()
         if xf is None or xf.kind != "array" or place is None or \
@@ -1306,9 +1305,8 @@ class _Specialiser:
             return None
         g, index = node.args
         gf, place = self.fact(g), self.index(index)
-        if gf is not None and gf.kind in ("objects", "many objects") and \
-                _item(gf) not in (None, _NOTHING) and _position(
-                    self.fact(index)):  # (a list's adjoint: an item)
+        if _item(gf, "objects") not in (None, _NOTHING) and _position(
+                self.fact(index)):  # (a list's adjoint: an item)
             read = ast.Subscript(g, index, ast.Load())
             return _located(read, node), _item(gf), set()
         if gf is None or gf.kind != "array" or place is None:
@@ -1372,8 +1370,8 @@ class _Specialiser:
         if len(node.args) != 2 or node.keywords:
             return None
         y, items = node.args
-        if _item(self.fact(items)) is None or self.fact(items).kind not in (
-                "list", "many list") or not isinstance(items, ast.Name):
+        if _item(self.fact(items), "list") is None or not isinstance(
+                items, ast.Name):
             return None
         pop = ast.Attribute(ast.Name(items.id, ast.Load()), "pop", ast.Load())
         self.written[id(node)] = lambda _: [ast.Expr(ast.Call(pop, [], []))]
@@ -1384,8 +1382,7 @@ class _Specialiser:
         if len(node.args) != 2 or node.keywords:
             return None
         a, b = map(self.fact, node.args)
-        if _item(a) is None or _item(b) is None or a.kind not in (
-                "list", "many list") or b.kind not in ("list", "many list"):
+        if _item(a, "list") is None or _item(b, "list") is None:
             return None
         items = [i for i in (_item(a), _item(b)) if i is not _NOTHING]
         item = _joined(items) if items else _FLOAT
@@ -1426,8 +1423,8 @@ class _Specialiser:
         if len(node.args) != 2 or node.keywords:
             return None
         g, items = map(self.fact, node.args)
-        if g is None or g.kind not in _NUMBERS or _item(items) is None or \
-                items.kind not in ("list", "many list"):
+        if g is None or g.kind not in _NUMBERS or \
+                _item(items, "list") is None:
             return None
         return node, Fact("many objects", (_least(items),), None,
                           g._replace(value=None)), {id(node)}

@@ -1474,13 +1474,11 @@ class _Lowering:
                 side, Undefined) for side in (stmt.left, stmt.right))
         if stmt is None:
             return False
-        if stmt.fn in (identity, runtime.setitem):
+        if stmt.fn in (identity, runtime.setitem, runtime.repeated,
+                       runtime.concatenated):  # (of a list: a list)
             return self.known_mutable(stmt.args[0], seen)
-        if stmt.fn in (make_list, list, runtime.appended, runtime.repeated,
-                       runtime.concatenated):
-            return stmt.fn is not runtime.repeated and \
-                stmt.fn is not runtime.concatenated or all(
-                    self.known_mutable(a, seen) for a in stmt.args[:1])
+        if stmt.fn in (make_list, list, runtime.appended):
+            return True
         return getattr(stmt.fn, "__module__", "") == "numpy" or isinstance(
             stmt.fn, np.ufunc) or stmt.fn in _INT_OPERATIONS | {
                 operator.truediv, operator.pow, operator.matmul,
