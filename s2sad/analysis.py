@@ -138,6 +138,10 @@ def active(func, wrt, outputs):
     if outputs is None:
         return varied
     useful = {o.name for o in outputs if isinstance(o, ssa.Var)}
+    # (a shift that a softmax or logsumexp cancels carries no derivative)
+    cancelled = shifts_cancelled(func)
+    edges = [(target, [s for s in sources if (target, s) not in cancelled])
+             for target, sources in edges] if cancelled else edges
     changed = True
     while changed:
         changed = False
@@ -149,6 +153,166 @@ def active(func, wrt, outputs):
                         changed = True
     check_read_back(func, varied, useful)
     return varied & useful
+
+
+# ---- shifts that cancel ----
+
+_SHIFTS = ("max", "min", "amax", "amin", "nanmax", "nanmin", "mean", "sum")
+_SUBTRACT = (operator.sub, np.subtract)
+
+
+def shifts_cancelled(func):
+    """The reads (target, source) of a shift `m` that the value it shifts
+    cancels, so that no derivative flows through them: `d = s - m` where
+    `m` reduces `s` over the axes a sum then normalises over (`m` is the
+    same along them; or another array's, over axes counted from the end),
+    in a softmax (`e = exp(d)`, read only by
+    `e / sum(e, axes, keepdims=True)`), a log-softmax (`d - log(sum(e,
+    ...))`) or a logsumexp (`m + log(sum(e, ...))`, whose two reads of m
+    cancel). Its derivative through them is exactly zero: the adjoint of
+    `d` sums to zero over the axes m is the same along (in exact
+    arithmetic), and computing it costs the max's tie weights and more."""
+    defs = {s.target: s for s in ssa.walk(func.body)
+            if isinstance(s, ssa.Assign) and s.target is not None}
+    readers = _readers(func)
+    cancelled = set()
+    for d, stmt in defs.items():
+        if not _is_op(stmt, _SUBTRACT):
+            continue
+        s, m = stmt.args
+        shift = _reduction(defs.get(m.name), _SHIFTS)
+        if shift is None or _name(shift[0]) != s.name and not all(
+                a < 0 for a in _axes(shift[1])):
+            continue  # (of another array: its axes counted from the end)
+        exps = [r for r in readers[d] if _is_op(r, (np.exp,), d)]
+        if len(exps) != 1:
+            continue
+        e = exps[0].target
+        sums = [r for r in readers[e] if _reduction(r, ("sum",))]
+        normalised = _reduction(sums[0], ("sum",)) if len(sums) == 1 else None
+        if normalised is None or not _same_along(shift[1:], normalised[1:]):
+            continue
+        z = sums[0].target
+        others = [r for r in readers[d] if r is not exps[0]]
+        divided = [r for r in readers[e] if r is not sums[0]]
+        if not others and all(_is_op(r, (operator.truediv, np.divide), e, z)
+                              for r in divided) and \
+                all(any(r is q for q in divided) for r in readers[z]):
+            cancelled.add((d, m.name))  # softmax
+            continue
+        logs = readers[z]
+        if divided or len(logs) != 1 or not _is_op(logs[0], (np.log,), z):
+            continue
+        log = logs[0].target
+        if others and all(_is_op(r, _SUBTRACT, d, log)
+                          for r in others) and len(readers[log]) == len(
+                              others):
+            cancelled.add((d, m.name))  # log-softmax
+        elif not others and len(readers[log]) == 1 and any(
+                _is_op(readers[log][0], (operator.add, np.add), *pair)
+                for pair in ((m.name, log), (log, m.name))):
+            cancelled.update({(d, m.name), (readers[log][0].target, m.name)})
+    return cancelled
+
+
+def within_shapes(func):
+    """name -> the name of the array it reduces, keeping the axes it reduces
+    or all of them (`np.max(s, axis=1, keepdims=True)`, `s.mean()`): a
+    value that never broadcasts wider than the array it reduces."""
+    within = {}
+    for stmt in ssa.walk(func.body):
+        reduced = _reduction(stmt, _SHIFTS)
+        if reduced is not None and isinstance(reduced[0], ssa.Var) and (
+                reduced[1] is None or reduced[2]):
+            within[stmt.target] = reduced[0].name
+    return within
+
+
+def _readers(func):
+    """name -> the statements (and phis) that read it; a phi whose value is
+    never read (a loop's last `e`, kept for after the loop) reads nothing."""
+    readers = collections.defaultdict(list)
+    for stmt in ssa.walk(func.body):
+        if isinstance(stmt, ssa.Assign):
+            read = stmt.operands()
+        else:
+            read = [getattr(stmt, f, None) for f in (
+                "test", "iter", "value", "var", "result")]
+        for operand in read:
+            if isinstance(operand, ssa.Var):
+                readers[operand.name].append(stmt)
+        for phi in getattr(stmt, "phis", ()):
+            for operand in (phi.left, phi.right):
+                if isinstance(operand, ssa.Var):
+                    readers[operand.name].append(phi)
+    unread = True
+    while unread:
+        unread = {id(r) for read in readers.values() for r in read
+                  if isinstance(r, ssa.Phi) and not readers.get(r.target)}
+        for name, read in readers.items():
+            read[:] = [r for r in read if id(r) not in unread]
+    return readers
+
+
+def _name(operand):
+    return operand.name if isinstance(operand, ssa.Var) else None
+
+
+def _is_op(stmt, fns, *names):
+    """Is `stmt` a call of one of `fns` on the Vars `names` (on two Vars,
+    with no names given), without keywords?"""
+    if not isinstance(stmt, ssa.Assign) or stmt.target is None or \
+            stmt.kwargs or not any(stmt.fn is f for f in fns) or \
+            not all(isinstance(a, ssa.Var) for a in stmt.args):
+        return False
+    if names:
+        return tuple(a.name for a in stmt.args) == names
+    return len(stmt.args) == 2
+
+
+def _reduction(stmt, kinds):
+    """(array, axis, keepdims) of `stmt` when it is `np.KIND(a, axis,
+    keepdims=...)` or `a.KIND(axis, keepdims=...)` for one of `kinds`,
+    with constant options and no others; else None."""
+    if not isinstance(stmt, ssa.Assign) or stmt.spreads():
+        return None
+    fn = stmt.fn
+    kind = fn.name if isinstance(fn, ssa.Method) else next(
+        (k for k in kinds if getattr(np, k, None) is fn), None)
+    if kind not in kinds or not 1 <= len(stmt.args) <= 2:
+        return None
+    options = dict(stmt.kwargs)
+    if len(stmt.args) == 2:
+        if "axis" in options:
+            return None
+        options["axis"] = stmt.args[1]
+    if set(options) - {"axis", "keepdims"} or not all(
+            isinstance(v, ssa.Const) for v in options.values()):
+        return None
+    axis = options["axis"].value if "axis" in options else None
+    keepdims = options["keepdims"].value if "keepdims" in options else False
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    if keepdims not in (True, False) or not (
+            axis is None or isinstance(axis, (int, tuple))):
+        return None
+    return stmt.args[0], axis, bool(keepdims)
+
+
+def _axes(axis):
+    return () if axis is None else axis if isinstance(axis, tuple) else (
+        axis,)
+
+
+def _same_along(shift, normalised):
+    """Is a shift reduced over (axis, keepdims) `shift` the same along the
+    axes the sum (axis, keepdims) `normalised` is over, which keeps them
+    (so that dividing by it, or subtracting its log, broadcasts along
+    them)?"""
+    (axis, keepdims), (over, kept) = shift, normalised
+    if over is not None and not kept:
+        return False
+    return axis is None or (axis == over and keepdims)
 
 
 # ---- values that leave through a container and come back ----

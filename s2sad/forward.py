@@ -66,6 +66,7 @@ class _Forward(Transform):
             self.check_receivers()
         self.scalars = analysis.known_scalars(func, assume_scalar)
         self.python = analysis.python_values(func, assume_scalar)
+        self.within = analysis.within_shapes(func)
         self.dots = {p: self.namer.fresh(f"{p}_dot") for p in self.wrt}
         self._tuples = None  # see `returned_tuples`
         if kernel:  # (its inputs are real: see `scalar_guard`)
@@ -358,13 +359,18 @@ class _Forward(Transform):
         if per_direction:
             made, value = self.per_direction(stmt, value, filled.stmts)
             out += made
+        inputs = [o for o in (operands[p] for p in tmpl.params[1:])
+                  if not isinstance(o, template.Default)]
+        varying = {o.name for o in inputs if isinstance(o, ssa.Var)
+                   and o.name in self.active}
         if rule.broadcasts and any(
-                not (isinstance(o, ssa.Var) and o.name in self.active)
+                not (isinstance(o, ssa.Var) and o.name in varying)
                 and not analysis.is_scalar(o, self.scalars)
-                for o in (operands[p] for p in tmpl.params[1:])
-                if not isinstance(o, template.Default)):
+                and self.within.get(getattr(o, "name", None)) not in varying
+                for o in inputs):
             # an input without a tangent may broadcast the output wider
-            # than the tangents: `y + a` with only scalar `a` varying
+            # than the tangents: `y + a` with only scalar `a` varying (not
+            # `s - np.max(s, axis=1, keepdims=True)`, the max within s)
             value = self.runtime_call(
                 "broadcast_directions" if self.vector else "broadcast_like",
                 [value, load(stmt.target)])

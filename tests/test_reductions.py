@@ -502,3 +502,151 @@ def test_a_bias_added_to_a_batch_has_the_summed_gradient(rng):
     d = 2 * h * (1 - h * h)
     np.testing.assert_allclose(gb, d.sum(axis=0), rtol=1e-12)
     np.testing.assert_allclose(gW, X.T @ d, rtol=1e-12)
+
+
+# ---- shifts that cancel: softmax, log-softmax and logsumexp ----
+# `e = np.exp(s - m)` with m a max (or any reduction) of s over the axes the
+# normalising sum is over: the result does not depend on m, so no derivative
+# flows back through it (no tie weights, and a tie of the max is no kink).
+
+
+def softmax_rows(s, t):
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return np.sum(e / e.sum(axis=1, keepdims=True) * t)
+
+
+def softmax_vector(s, t):
+    e = np.exp(s - np.max(s))
+    p = e / np.sum(e)
+    return np.sum(p * t)
+
+
+def log_softmax_last_axis(s, t):
+    z = s - np.max(s, axis=-1, keepdims=True)
+    return np.sum((z - np.log(np.sum(np.exp(z), axis=-1, keepdims=True))) * t)
+
+
+def logsumexp_rows(s, t):
+    m = np.max(s, axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(s - m), axis=1, keepdims=True))
+    return np.sum(lse * t[:, :1])
+
+
+def logsumexp_total(s, t):
+    m = np.max(s)
+    return np.log(np.sum(np.exp(s - m))) + m + np.sum(s * t)
+
+
+def softmax_centred_by_the_mean(s, t):
+    e = np.exp(s - np.mean(s, 1, keepdims=True))
+    return np.sum(e / np.sum(e, 1, keepdims=True) * t)
+
+
+def softmax_rows_shifted_by_the_total_max(s, t):
+    e = np.exp(s - np.max(s))
+    return np.sum(e / e.sum(axis=1, keepdims=True) * t)
+
+
+def softmax_in_a_loop(s, t):
+    total = 0.0
+    for k in range(1, 3):
+        ks = k * s
+        e = np.exp(ks - np.max(ks, axis=1, keepdims=True))
+        total = total + np.sum(e / e.sum(axis=1, keepdims=True) * t)
+    return total
+
+
+def softmax_of_scores_computed_twice(s, t):
+    # (the max of another array: the same along the last axis)
+    e = np.exp(2.0 * s - np.max(2.0 * s, axis=-1, keepdims=True))
+    return np.sum(e / np.sum(e, axis=-1, keepdims=True) * t)
+
+
+# the shift does not cancel: its derivative is computed
+
+
+def shifted_along_the_other_axis(s, t):
+    e = np.exp(s - s.max(axis=0, keepdims=True))
+    return np.sum(e / e.sum(axis=1, keepdims=True) * t)
+
+
+def exponentials_read_again(s, t):
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return np.sum(e / e.sum(axis=1, keepdims=True) * t) + np.sum(e)
+
+
+def normaliser_read_again(s, t):
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    z = e.sum(axis=1, keepdims=True)
+    return np.sum(e / z * t) + np.sum(np.log(z))
+
+
+def shifted_read_again(s, t):
+    d = s - s.max(axis=1, keepdims=True)
+    e = np.exp(d)
+    return np.sum(e / e.sum(axis=1, keepdims=True) * t) + np.sum(d * t)
+
+
+def normaliser_not_kept(s, t):  # (square: divides the columns)
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return np.sum(e / e.sum(axis=1) * t)
+
+
+def scores_computed_twice_axis_from_the_start(s, t):
+    e = np.exp(2.0 * s - np.max(2.0 * s, axis=1, keepdims=True))
+    return np.sum(e / np.sum(e, axis=1, keepdims=True) * t)
+
+
+def row_shift_total_normaliser(s, t):
+    e = np.exp(s - np.max(s, axis=1, keepdims=True))
+    return np.sum(e / e.sum() * t)
+
+
+def logsumexp_max_read_again(s, t):
+    m = np.max(s, axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(s - m), axis=1, keepdims=True))
+    return np.sum(lse * t[:, :1]) + np.sum(m)
+
+
+CANCELLED = [softmax_rows, softmax_vector, log_softmax_last_axis,
+             logsumexp_rows, logsumexp_total, softmax_centred_by_the_mean,
+             softmax_rows_shifted_by_the_total_max, softmax_in_a_loop,
+             softmax_of_scores_computed_twice]
+NOT_CANCELLED = [shifted_along_the_other_axis, exponentials_read_again,
+                 normaliser_read_again, shifted_read_again,
+                 normaliser_not_kept, row_shift_total_normaliser,
+                 scores_computed_twice_axis_from_the_start,
+                 logsumexp_max_read_again]
+S44 = np.array([[0.3, -1.2, 0.8, 0.1], [1.5, 0.2, -0.7, 0.9],
+                [-0.4, 0.6, 0.05, -1.1], [0.7, -0.3, 1.2, 0.4]])
+T44 = np.array([[1.0, -0.5, 0.25, 2.0], [0.3, 0.9, -1.4, 0.6],
+                [-0.8, 0.1, 0.7, 1.3], [0.2, -0.6, 0.5, -0.9]])
+
+
+@pytest.mark.parametrize("f", CANCELLED + NOT_CANCELLED)
+def test_shifted_normalisations_match_central_differences(f):
+    s, t = (S44[0], T44[0]) if f is softmax_vector else (S44, T44)
+    s2sad.check_grads(f, (s, t), order=2)
+    value, grad = s2sad.value_and_grad(f)(s, t)
+    assert value == f(s, t)
+
+
+@pytest.mark.parametrize("f", CANCELLED)
+def test_a_shift_that_cancels_carries_no_derivative(f):
+    # no tie weights (nor any derivative of the max) in the gradient, and at
+    # a tie of the max, where the max has a kink, the function has none:
+    # its gradient is the central differences'
+    s, t = (S44[0], T44[0]) if f is softmax_vector else (S44, T44)
+    tied = s.copy()
+    tied[..., 2] = tied[..., 0] = np.max(tied) + 0.5
+    grad = s2sad.grad(f)
+    assert np.allclose(grad(tied, t), s2sad.grad(f)(tied, t), rtol=0)
+    assert "tie_weights" not in grad.source
+    s2sad.check_grads(f, (tied, t), order=2)
+
+
+@pytest.mark.parametrize("f", NOT_CANCELLED)
+def test_a_shift_that_does_not_cancel_is_differentiated(f):
+    grad = s2sad.grad(f)
+    grad(S44, T44)
+    assert "tie_weights" in grad.source

@@ -160,7 +160,8 @@ def softmax_rows(W, X):
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     p = e / np.sum(e, axis=1, keepdims=True)
-    return np.sum(p * np.log(p + 1.0))
+    # (shifted read again: the max does not cancel, see test_reductions)
+    return np.sum(p * np.log(p + 1.0)) + 0.1 * np.sum(shifted ** 2)
 
 
 def test_a_reduction_that_keeps_its_axes_broadcasts_to_its_operand():
