@@ -1955,6 +1955,94 @@ def _deferred(stmts, specialiser):
                 s.targets]
 
 
+def _unread_dropped(stmts, specialiser):
+    """Drop the assignments to names nothing reads (but themselves) of
+    values that raise for nothing: the value of a function whose seed the
+    facts decided (`_t17 = _t10 - _t14 * _t5_2` of Python floats), a flag
+    whose test was decided (`_numpy_floats = False`). Only names that every
+    store of is such an assignment, deleted from the `del` statements too
+    (the general code keeps them: arrays there may not broadcast, and
+    NumPy float64s may raise for overflow)."""
+    stores = collections.defaultdict(list)  # name -> its assignments
+    loads = collections.Counter()
+    simple = set()  # (the targets of those assignments)
+    for node in (n for s in stmts for n in ast.walk(s)):
+        if node.__class__ is ast.Name and node.ctx.__class__ is ast.Load:
+            loads[node.id] += 1
+        elif node.__class__ is ast.Assign and len(node.targets) == 1 and \
+                node.targets[0].__class__ is ast.Name:
+            stores[node.targets[0].id].append(node)
+            simple.add(id(node.targets[0]))
+        elif node.__class__ is ast.Name and node.ctx.__class__ is \
+                ast.Store and id(node) not in simple:
+            stores[node.id].append(None)  # (bound otherwise: kept)
+    stores = {name: assigned for name, assigned in stores.items()
+              if name not in specialiser.parameters}
+    dropped = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, assigned in stores.items():
+            if name in dropped or None in assigned:
+                continue
+            own = sum(1 for a in assigned for n in ast.walk(a.value)
+                      if n.__class__ is ast.Name and n.id == name)
+            if loads[name] > own or not all(
+                    _quiet(a.value, specialiser) for a in assigned):
+                continue
+            dropped.add(name)
+            changed = True
+            for node in (n for a in assigned for n in ast.walk(a.value)):
+                if node.__class__ is ast.Name:
+                    loads[node.id] -= 1
+    if not dropped:
+        return
+    gone = {id(a) for name in dropped for a in stores[name]}
+    for block in _blocks(stmts):
+        block[:] = [s for s in block if id(s) not in gone]
+        for stmt in block:
+            if stmt.__class__ is ast.Delete:
+                stmt.targets = [t for t in stmt.targets
+                                if getattr(t, "id", None) not in dropped]
+        block[:] = [s for s in block if s.__class__ is not ast.Delete or
+                    s.targets] or [ast.Pass()]
+
+
+def _blocks(stmts):
+    """`stmts` and every statement list nested in them."""
+    yield stmts
+    for stmt in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list) and inner and isinstance(
+                    inner[0], ast.stmt):
+                yield from _blocks(inner)
+
+
+def _quiet(expr, specialiser):
+    """Does `expr` raise for no value: a constant, a bound name, `+`, `-`
+    and `*` of Python floats (and small int constants), or NumPy's
+    arithmetic on float64 arrays (`_raises_for_nothing`)?"""
+    if expr.__class__ is ast.Constant:
+        return True
+    fact = specialiser.fact(expr)
+    if expr.__class__ is ast.Name:
+        return fact is not None
+    if expr.__class__ is ast.BinOp and expr.op.__class__ in (
+            ast.Add, ast.Sub, ast.Mult) or expr.__class__ is ast.UnaryOp and \
+            expr.op.__class__ in (ast.USub, ast.UAdd):
+        operands = [expr.left, expr.right] if expr.__class__ is ast.BinOp \
+            else [expr.operand]
+        if getattr(fact, "kind", None) == "float" and all(
+                getattr(specialiser.fact(o), "kind", None) == "float" or
+                o.__class__ is ast.Constant and type(o.value) in (
+                    int, float) and abs(o.value) < 2 ** 53
+                for o in operands) and all(
+                    _quiet(o, specialiser) for o in operands):
+            return True
+    return _raises_for_nothing(expr, specialiser)
+
+
 def _raises_for_nothing(expr, specialiser):
     """Is `expr` NumPy's arithmetic or ufuncs on float64 arrays (each of
     its operations makes one: a float64 array of a known shape), which
@@ -2097,6 +2185,7 @@ def _specialised(function, args, kwargs, general, required):
     _deferred(stmts, specialiser)
     if not specialiser.decided:
         return None
+    _unread_dropped(stmts, specialiser)
     optimize.drop_dead_tape_items(stmts, set(tapes), ast)
     _numbers_apart(stmts, specialiser, set(tapes))
     stmts = _freed(definition, stmts)

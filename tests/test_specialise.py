@@ -216,6 +216,26 @@ def test_code_on_numbers_is_specialised_past_its_own_check():
         g(2, 3.0)  # (an int: refused, as by the general code)
 
 
+def test_specialised_code_on_numbers_computes_nothing_it_does_not_read():
+    """The value of f (its seed decided: 1.0) and the flag of NumPy float64
+    inputs (decided: Python floats) are not computed; a division, which
+    may raise, still is."""
+    def f(S, K, r):
+        d = math.log(S / K) + r
+        return S * math.erf(d) - K * math.exp(-r) * d + 1.0 / (S - K)
+
+    g = s2sad.grad(f, (0, 1, 2))
+    first = g(100.0, 95.0, 0.03)
+    assert g(100.0, 95.0, 0.03) == first
+    shown = g.specialised_source
+    body = shown[shown.index("return general"):]
+    assert "_numpy_floats" not in body
+    assert " = S * " not in body.split("# grad of")[0]  # (S * erf(d))
+    assert "1.0 / " in body  # (f's own ZeroDivisionError)
+    with pytest.raises(ZeroDivisionError):
+        g(95.0, 95.0, 0.03)
+
+
 @pytest.mark.parametrize("value, fact", [
     (np.ones((2, 3)), ("array", (2, 3))), (1.5, ("float", ())),
     (np.float64(1.5), ("float64", ())), (3, ("int", ())), (True, None),
