@@ -235,6 +235,11 @@ def check_not_view(item, array, message):
 
 
 @_compile
+def check_element_not_view(item, array, message):
+    return None
+
+
+@_compile
 def check_bound(bound, message):
     """(Numba raises only exceptions whose arguments are constants: the
     message says no line.)"""

@@ -1889,6 +1889,17 @@ def check_not_view(item, array, message):
         raise errors.UnsupportedSyntaxError(message)
 
 
+def check_element_not_view(item, array, message):
+    """Refuse `item`, read from `array` as an element (`a[j]`), where it is
+    a view of the array (a row of a matrix), which an update of the array
+    in place changes (`message` says why). An item of a list, tuple or
+    dict is left: an update of the container rebinds its slots, or adds
+    to them, and the item is what it was."""
+    if isinstance(item, np.ndarray) and isinstance(array, np.ndarray) and \
+            np.may_share_memory(item, array):
+        raise errors.UnsupportedSyntaxError(message)
+
+
 def _changeable(value):
     """Can `value` be changed in place (an array, a list, a dict), where
     a number, a string or a tuple can only be rebound?"""

@@ -445,7 +445,9 @@ class _Lowering:
         self.shared = {}  # SSA name -> where else its value is reachable
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
-        self.checked = set()  # stale elements checked not to be views
+        # stale elements checked not to be views (an array's), and not to
+        # be items changed in place (a list's too: `element_check`)
+        self.checked = set()
         # SSA names of values a path may leave unbound (a name assigned on
         # one branch, first in a loop, or deleted) -> the operand that is
         # True where it is bound: a flag joined as they are; read, they
@@ -1256,7 +1258,7 @@ class _Lowering:
         if self.element_of(version) is None:
             raise self.stale_error(version, node)
         self.out += self.element_check(version, self.stale_error(
-            version, node), node)
+            version, node), node, _changes_item(self.stale[version][1]))
 
     def read_unbound(self, version, node):
         """A read of `version`, which a path leaves unbound: the code
@@ -1830,7 +1832,7 @@ class _Lowering:
                   if isinstance(stmt, Assign) for o in stmt.operands()
                   if isinstance(o, Var)]
         for name, where in reads:
-            if name not in made_stale or name in self.checked:
+            if name not in made_stale or (name, True) in self.checked:
                 continue
             array, update = self.stale[name]
             made = self.defs.get(name)
@@ -1852,7 +1854,8 @@ class _Lowering:
                 raise error
             # an element taken before the loop (`key = a[j]`): a number,
             # unless a row; checked before the loop (it stays what it is)
-            self.out += self.element_check(name, error, node)
+            self.out += self.element_check(
+                name, error, node, _changes_item(update))
 
     def taken_from(self, version, where):
         """The operand `version` was taken from by indexing (`m[[0, 1]]`,
@@ -1870,7 +1873,9 @@ class _Lowering:
         """`views_of(version)`, which an update in place of it at `node`
         makes stale, but for what holds only elements of it (`out.append(
         y[0])`: numbers, unless rows of a matrix): those elements are
-        checked where they are read from the array instead."""
+        checked where they are read from the array instead (not to be
+        views of an array, nor, where `node` changes an item in place,
+        `rows[0] += [c]`, items of a list)."""
         same = self.same_object(version)
         direct = {view for name in same for view in self.viewers.get(name, [])
                   if view not in same}
@@ -1884,7 +1889,7 @@ class _Lowering:
                 named = sorted(_user_name(h) for h in held
                                if not h.startswith("_"))
                 what = f"`{named[0]}` keeps" if named else "the code keeps"
-                self.check_element(view, self.error(
+                self.check_element(view, _changes_item(node), self.error(
                     self.defs[view].node or node,
                     f"{what} an item of `{array}` that is a view of `{array}` "
                     "(a row, not a number), read again after line "
@@ -1894,25 +1899,34 @@ class _Lowering:
                     "copy (`.copy()`)"))
         return self.views_of(version) - set().union(*holders.values())
 
-    def check_element(self, version, error):
+    def check_element(self, version, items, error):
         """Check, right where `version`, an element (`element_of`), is
         read from its array, that it is a number and not a view (raising
-        `error` if it is a view)."""
+        `error` if it is a view); with `items`, nor an item of a list (see
+        `element_check`)."""
         made = self.defs[version]
         block = self.blocks[version]
         at = next(i for i, stmt in enumerate(block) if stmt is made)
-        block[at + 1:at + 1] = self.element_check(version, error, made.node)
+        block[at + 1:at + 1] = self.element_check(version, error, made.node,
+                                                  items)
 
-    def element_check(self, version, error, node):
+    def element_check(self, version, error, node, items=False):
         """The statement checking, when the code runs, that `version`, an
-        element (`element_of`), is a number and not a view (raising
-        `error` if it is one): a list of it, empty once it is checked."""
-        if version in self.checked:
+        element (`element_of`), is a number and not a view of an array
+        (raising `error` if it is one): a list of it, empty once it is
+        checked. With `items` (the update changes an item in place:
+        `rows[0] += [c]`), not an array or list a list, tuple or dict holds
+        either; an update that rebinds a slot of a list (`rows[0] = r`)
+        leaves the item it held as it was."""
+        if (version, items) in self.checked or (version, True) in \
+                self.checked:
             return []
-        self.checked.add(version)
-        return [Assign(None, runtime.check_not_view, [
+        self.checked.add((version, items))
+        check = runtime.check_not_view if items else \
+            runtime.check_element_not_view
+        return [Assign(None, check, [
             Var(version), self.element_of(version), Const(str(error))], (),
-            self.runtime_call("check_not_view"), node)]
+            self.runtime_call(check.__name__), node)]
 
     def element_of(self, version):
         """The array operand `version` was read from as an element (`a[j]`,
@@ -1963,7 +1977,8 @@ class _Lowering:
                     # `out.append(y[0])`: numbers, unless rows; checked
                     # when each is read
                     for view in elements:
-                        self.check_element(view, self.error(
+                        self.check_element(view, _changes_item(
+                            update.node), self.error(
                             self.defs[view].node or update.node,
                             f"`{_user_name(name)}` keeps an item of "
                             f"`{array}` from each iteration that is a view "
@@ -2779,6 +2794,14 @@ def _is_update(call, kind, env):
     return (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
             and call.func.attr == kind and isinstance(call.func.value, gast.Name)
             and call.func.value.id in env)
+
+
+def _changes_item(node):
+    """Does the update at `node` change an item of what it updates in
+    place (`rows[0] += [c]`, where `rows[0] = r` rebinds the slot)?"""
+    return isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+        isinstance(node.targets[0], gast.Subscript) and \
+        getattr(node.value, "s2sad_in_place", False)
 
 
 def _user_name(ssa_name):

@@ -2612,3 +2612,77 @@ def test_the_output_vjp_and_linearize_return_is_the_callers():
     out.append(5.0)
     out[0] = 99.0
     assert f_jvp([1.0] * 4) == first
+
+
+# ---- an item read, then its slot rebound: the item is what it was ----
+
+def row_copied_changed_and_put_back(rows, c):
+    r0 = list(rows[0])
+    r0[1] = r0[1] * c
+    rows[0] = r0
+    return sum(rows[0]) + sum(rows[1]) * c
+
+
+def old_row_kept_as_its_slot_is_rebound(rows, c):
+    old = rows[0]
+    rows[0] = [x * c for x in old]
+    return sum(old) + sum(rows[0])
+
+
+def rows_kept_as_a_loop_rebinds_them(rows, c):
+    keep = []
+    for k in range(2):
+        keep.append(rows[k])
+        rows[k] = [x * c for x in rows[k]]
+    return sum(keep[0]) + sum(rows[1]) * c
+
+
+def old_array_kept_as_its_slot_is_rebound(xs, c):
+    old = xs[0]
+    xs[0] = xs[0] * c
+    return np.sum(old) * c + np.sum(xs[0])
+
+
+# an item changed in place: what else holds it changes too
+
+
+def old_row_kept_as_it_grows(rows, c):
+    old = rows[0]
+    rows[0] += [c]
+    return sum(old) * c
+
+
+def old_array_kept_as_it_is_added_to(xs, c):
+    old = xs[0]
+    xs[0] += c
+    return np.sum(old) * c
+
+
+def row_of_a_matrix_kept_as_it_is_written(A, c):
+    row = A[0]
+    A[0] = A[0] * c
+    return np.sum(row) * c
+
+
+ROWS = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+ARRAYS = [np.array([1.0, 2.0]), np.array([3.0, 4.0])]
+
+
+@pytest.mark.parametrize("f, container", [
+    (row_copied_changed_and_put_back, ROWS),
+    (old_row_kept_as_its_slot_is_rebound, ROWS),
+    (rows_kept_as_a_loop_rebinds_them, ROWS),
+    (old_array_kept_as_its_slot_is_rebound, ARRAYS)])
+def test_an_item_whose_slot_is_rebound_is_what_it_was(f, container):
+    """(outside attack: a row read from a list of lists, whose slot was
+    then given another list, was refused as a view of the list; Python's
+    list keeps the old row as it was.)"""
+    exact(f, copy.deepcopy(container), 2.0, argnum=1)
+
+
+@pytest.mark.parametrize("f, container", [
+    (old_row_kept_as_it_grows, ROWS),
+    (old_array_kept_as_it_is_added_to, ARRAYS),
+    (row_of_a_matrix_kept_as_it_is_written, np.array(ROWS))])
+def test_an_item_changed_in_place_while_held_is_refused(f, container):
+    refused(f, copy.deepcopy(container), 2.0)
