@@ -445,6 +445,10 @@ class _Lowering:
         self.shared = {}  # SSA name -> where else its value is reachable
         self.made = set()  # SSA names of new values that look like views
         self.stale = {}  # SSA name of a view -> (array, update) after it
+        # a stale name that holds an element of the array it views (`r =
+        # la[0][:, None]`) -> (the element, whether the update changed it
+        # in place, the error): read again, the element is checked
+        self.stale_elements = {}
         # stale elements checked not to be views (an array's), and not to
         # be items changed in place (a list's too: `element_check`)
         self.checked = set()
@@ -1255,6 +1259,9 @@ class _Lowering:
         y[1] = y[1], y[0]`), which is a number, copied, where its array
         has one axis: then the code checks, when it runs, that it is not a
         view (a row of a matrix)."""
+        if version in self.stale_elements:
+            self.check_element(*self.stale_elements[version])
+            return
         if self.element_of(version) is None:
             raise self.stale_error(version, node)
         self.out += self.element_check(version, self.stale_error(
@@ -1819,9 +1826,13 @@ class _Lowering:
             name for name in (set(self.stale) - stale) & defined
             if _user_name(name) != self.stale[name][0]}  # (its own value)
         for phi in phis:
-            carried = self.stale.get(getattr(phi.right, "name", None))
+            right = getattr(phi.right, "name", None)
+            carried = self.stale.get(right)
             if carried and _user_name(phi.target) != carried[0]:
                 self.stale.setdefault(phi.target, carried)
+                if right in self.stale_elements:
+                    self.stale_elements.setdefault(
+                        phi.target, self.stale_elements[right])
                 made_stale.add(phi.target)
         self.refuse_carried_views(phis, stmts)
         if not made_stale:
@@ -1832,6 +1843,9 @@ class _Lowering:
                   if isinstance(stmt, Assign) for o in stmt.operands()
                   if isinstance(o, Var)]
         for name, where in reads:
+            if name in made_stale and name in self.stale_elements:
+                self.check_element(*self.stale_elements[name])
+                continue
             if name not in made_stale or (name, True) in self.checked:
                 continue
             array, update = self.stale[name]
@@ -1871,11 +1885,13 @@ class _Lowering:
 
     def stale_views(self, version, array, node):
         """`views_of(version)`, which an update in place of it at `node`
-        makes stale, but for what holds only elements of it (`out.append(
-        y[0])`: numbers, unless rows of a matrix): those elements are
-        checked where they are read from the array instead (not to be
-        views of an array, nor, where `node` changes an item in place,
-        `rows[0] += [c]`, items of a list)."""
+        makes stale. What holds only elements of it (`out.append(y[0])`,
+        `la[0][:, None]`: numbers, unless rows of a matrix) is stale where
+        an element is a view: read again after the update, the element is
+        checked where it is read from the array (not to be a view of an
+        array, nor, where `node` changes an item in place, `rows[0] +=
+        [c]`, an item of a list); not read again, it is left (`la[1] =
+        la[0][:, None].sum(axis=1)` reads the row before it writes)."""
         same = self.same_object(version)
         direct = {view for name in same for view in self.viewers.get(name, [])
                   if view not in same}
@@ -1885,19 +1901,19 @@ class _Lowering:
         holders = {view: self.views_of(view) - {view} - plain
                    for view in elements}
         for view, held in holders.items():
-            if held:
-                named = sorted(_user_name(h) for h in held
-                               if not h.startswith("_"))
-                what = f"`{named[0]}` keeps" if named else "the code keeps"
-                self.check_element(view, _changes_item(node), self.error(
-                    self.defs[view].node or node,
-                    f"{what} an item of `{array}` that is a view of `{array}` "
-                    "(a row, not a number), read again after line "
-                    f"{self.source.lineno(node)} changes `{array}` in "
-                    "place; NumPy's view sees that change, and s2sad, which "
-                    "updates arrays by making new ones, would not: keep a "
-                    "copy (`.copy()`)"))
-        return self.views_of(version) - set().union(*holders.values())
+            for holder in held:
+                what = f"`{_user_name(holder)}` keeps" if not \
+                    holder.startswith("_") else "the code keeps"
+                self.stale_elements.setdefault(holder, (
+                    view, _changes_item(node), self.error(
+                        self.defs[view].node or node,
+                        f"{what} an item of `{array}` that is a view of "
+                        f"`{array}` (a row, not a number), read again after "
+                        f"line {self.source.lineno(node)} changes `{array}` "
+                        "in place; NumPy's view sees that change, and "
+                        "s2sad, which updates arrays by making new ones, "
+                        "would not: keep a copy (`.copy()`)")))
+        return self.views_of(version)
 
     def check_element(self, version, items, error):
         """Check, right where `version`, an element (`element_of`), is

@@ -2686,3 +2686,73 @@ def test_an_item_whose_slot_is_rebound_is_what_it_was(f, container):
     (row_of_a_matrix_kept_as_it_is_written, np.array(ROWS))])
 def test_an_item_changed_in_place_while_held_is_refused(f, container):
     refused(f, copy.deepcopy(container), 2.0)
+
+
+# ---- a view of a row read before its array is written, not after ----
+
+def row_viewed_then_written(x):
+    la = np.zeros((2, 3))
+    la[0] = x
+    la[1] = la[0][:, None].sum(axis=1) * 2.0
+    return np.sum(la * la)
+
+
+def row_reversed_then_written(x):
+    la = np.zeros((3, 3))
+    la[0] = x
+    for t in range(1, 3):
+        la[t] = np.exp(la[t - 1][::-1]) * 0.5
+    return np.sum(la)
+
+
+def row_reshaped_into_a_new_array(x):
+    la = np.zeros((2, 3))
+    la[0] = x
+    r = la[0].reshape(-1, 1) * 2.0  # (a new array)
+    la[1] = r[:, 0]
+    return np.sum(la * la)
+
+
+def number_of_a_row_then_written(x):
+    la = np.zeros((2, 3))
+    la[0] = x
+    la[1] = la[0][1] * x
+    return np.sum(la * la)
+
+
+def log_space_forward(log_A, x):
+    alpha = np.zeros((3, 2))
+    alpha[0] = x
+    for t in range(1, 3):
+        scores = alpha[t - 1][:, None] + log_A
+        m = np.max(scores, axis=0)
+        alpha[t] = m + np.log(np.sum(np.exp(scores - m), axis=0))
+    return np.sum(alpha[-1])
+
+
+@pytest.mark.parametrize("f", [
+    row_viewed_then_written, row_reversed_then_written,
+    row_reshaped_into_a_new_array, number_of_a_row_then_written])
+def test_a_view_of_a_row_used_before_the_write_is_not_refused(f):
+    """(outside attack: `la[1] = la[0][:, None].sum(axis=1)`, a view of a
+    row read by the statement that then writes the array, was refused as
+    a view kept past the write.) It is refused only where read again."""
+    exact(f, np.array([0.3, -1.2, 0.8]))
+
+
+def test_a_log_space_recursion_over_rows_matches_differences():
+    log_A = np.log(np.array([[0.7, 0.3], [0.4, 0.6]]))
+    exact(log_space_forward, log_A, np.array([-0.2, -1.6]))
+    exact(log_space_forward, log_A, np.array([-0.2, -1.6]), argnum=1)
+
+
+def view_of_a_row_read_after_the_write(x):
+    la = np.zeros((2, 3))
+    la[0] = x
+    r = la[0][:, None]
+    la[0] = la[0] * 2.0
+    return np.sum(r * r)
+
+
+def test_a_view_of_a_row_read_after_the_write_is_refused():
+    refused(view_of_a_row_read_after_the_write, np.array([0.3, -1.2, 0.8]))
