@@ -165,7 +165,8 @@ def shifts_cancelled(func):
     """The reads (target, source) of a shift `m` that the value it shifts
     cancels, so that no derivative flows through them: `d = s - m` where
     `m` reduces `s` over the axes a sum then normalises over (`m` is the
-    same along them; or another array's, over axes counted from the end),
+    same along them, kept or leading; or another array's, over axes
+    counted from the end),
     in a softmax (`e = exp(d)`, read only by
     `e / sum(e, axes, keepdims=True)`), a log-softmax (`d - log(sum(e,
     ...))`) or a logsumexp (`m + log(sum(e, ...))`, whose two reads of m
@@ -306,13 +307,22 @@ def _axes(axis):
 
 def _same_along(shift, normalised):
     """Is a shift reduced over (axis, keepdims) `shift` the same along the
-    axes the sum (axis, keepdims) `normalised` is over, which keeps them
-    (so that dividing by it, or subtracting its log, broadcasts along
-    them)?"""
+    axes the sum (axis, keepdims) `normalised` is over, and do both
+    broadcast along them (dividing by the sum, or subtracting its log)?
+    A reduction broadcasts along its axes where it keeps them, or where
+    they lead (`np.max(a, axis=0)` against a)."""
     (axis, keepdims), (over, kept) = shift, normalised
-    if over is not None and not kept:
+    if over is not None and not kept and not _leading(over):
         return False
-    return axis is None or (axis == over and keepdims)
+    return axis is None or set(_axes(axis)) == set(_axes(over)) and (
+        keepdims or _leading(axis))
+
+
+def _leading(axis):
+    """Are the axes `axis` 0, 1, ... (a reduction over them, not keeping
+    them, broadcasts back along them)?"""
+    return axis is not None and sorted(_axes(axis)) == list(range(len(
+        _axes(axis))))
 
 
 # ---- values that leave through a container and come back ----

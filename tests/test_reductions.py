@@ -556,6 +556,17 @@ def softmax_in_a_loop(s, t):
     return total
 
 
+def softmax_columns_over_a_leading_axis(s, t):
+    # (a reduction over axis 0 broadcasts back along it, kept or not)
+    e = np.exp(s - s.max(axis=0))
+    return np.sum(e / e.sum(axis=0) * t)
+
+
+def logsumexp_columns(s, t):
+    m = np.max(s, axis=0)
+    return np.sum((m + np.log(np.sum(np.exp(s - m), axis=0))) * t[0])
+
+
 def softmax_of_scores_computed_twice(s, t):
     # (the max of another array: the same along the last axis)
     e = np.exp(2.0 * s - np.max(2.0 * s, axis=-1, keepdims=True))
@@ -597,6 +608,11 @@ def scores_computed_twice_axis_from_the_start(s, t):
     return np.sum(e / np.sum(e, axis=1, keepdims=True) * t)
 
 
+def row_max_not_kept(s, t):  # (square: it spreads along the columns)
+    e = np.exp(s - s.max(axis=1))
+    return np.sum(e / e.sum(axis=1, keepdims=True) * t)
+
+
 def row_shift_total_normaliser(s, t):
     e = np.exp(s - np.max(s, axis=1, keepdims=True))
     return np.sum(e / e.sum() * t)
@@ -611,11 +627,12 @@ def logsumexp_max_read_again(s, t):
 CANCELLED = [softmax_rows, softmax_vector, log_softmax_last_axis,
              logsumexp_rows, logsumexp_total, softmax_centred_by_the_mean,
              softmax_rows_shifted_by_the_total_max, softmax_in_a_loop,
-             softmax_of_scores_computed_twice]
+             softmax_of_scores_computed_twice,
+             softmax_columns_over_a_leading_axis, logsumexp_columns]
 NOT_CANCELLED = [shifted_along_the_other_axis, exponentials_read_again,
                  normaliser_read_again, shifted_read_again,
                  normaliser_not_kept, row_shift_total_normaliser,
-                 scores_computed_twice_axis_from_the_start,
+                 scores_computed_twice_axis_from_the_start, row_max_not_kept,
                  logsumexp_max_read_again]
 S44 = np.array([[0.3, -1.2, 0.8, 0.1], [1.5, 0.2, -0.7, 0.9],
                 [-0.4, 0.6, 0.05, -1.1], [0.7, -0.3, 1.2, 0.4]])
