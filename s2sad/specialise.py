@@ -574,6 +574,10 @@ class _Specialiser:
                     "shape" else None
             return node, None, None
         index = self.index(node.slice)
+        if fact.kind == "array" and index is None and _integer_index(
+                self.fact(node.slice)):  # (`p[np.arange(n), y]`: a copy)
+            return node, _result(lambda a, i: a[i], (
+                fact, self.fact(node.slice))), {id(node)}
         if fact.kind != "array" or index is None:
             return node, None, None
         found = _result(lambda a: a[index], (fact,))
@@ -720,6 +724,11 @@ class _Specialiser:
                            facts[0].value)
         if callee in _MAKERS and facts and not options:
             return self.made_array(callee, facts)
+        if callee is np.arange and not options and 1 <= len(facts) <= 3 \
+                and all(f is not None and f.kind == "int" and f.value is
+                        not None for f in facts):  # (ints of known values)
+            made = np.arange(*(f.value for f in facts))
+            return Fact("array", made.shape, made.dtype, None)
         if callee is len and len(facts) == 1 and not options and \
                 facts[0] is not None and facts[0].kind == "array" and \
                 facts[0].shape:
@@ -1078,6 +1087,12 @@ class _Specialiser:
         made_here = total is not None and self.made_here(total)
         if owned and not made_here and not isinstance(total, ast.Name):
             return None  # (read once: the helper reads it twice)
+        if total is None and len(pairs) == 1 and _integer_index(
+                self.fact(pairs[0][1])) and getattr(self.fact(
+                    pairs[0][0]), "dtype", None) == _F8:
+            # (`p[np.arange(n), y]`'s: indices that may repeat, added by
+            # np.add.at; the call stays, its result known)
+            return node, array, {id(node)}
         for g, index in pairs:
             gf, place = self.fact(g), self.index(index)
             if gf is None or gf.kind not in ("array", "float", "float64") \
@@ -1762,6 +1777,19 @@ class _Specialiser:
     def forget(self, name):
         self.facts.pop(name, None)
         self.origins[name] = None
+
+
+def _integer_index(fact):
+    """Is `fact` an index of int arrays (and ints) whose result's shape is
+    theirs whatever their values (`(np.arange(n), y)`; not a mask)?"""
+    if fact is None:
+        return False
+    if fact.kind == "tuple":
+        return any(f is not None and f.kind == "array" for f in fact.value) \
+            and all(f is not None and (f.kind == "int" or _integer_index(f))
+                    for f in fact.value)
+    return fact.kind == "array" and fact.dtype is not None and \
+        fact.dtype.kind in "iu"
 
 
 def _constant(node):

@@ -890,3 +890,27 @@ def test_module_level_lists_of_floats_and_module_constants_are_facts():
         assert g(0.2, 1.5) != first
     finally:
         OBSERVED[3] = kept
+
+
+def cross_entropy_of_integer_labels(W, X, y):
+    z = X @ W
+    z = z - np.max(z, axis=1, keepdims=True)
+    log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(log_p[np.arange(X.shape[0]), y])
+
+
+def test_arrays_indexed_by_integer_arrays_are_specialised(rng):
+    """(outside attack: `log_p[np.arange(n), y]` with y an int array kept
+    a cross-entropy on the general code however often it was called.)
+    The index's facts (np.arange of a known length, an int array) give
+    the item's; the adjoint's helper stays (labels may repeat)."""
+    W, X = rng.standard_normal((5, 3)), rng.standard_normal((8, 5))
+    f = cross_entropy_of_integer_labels
+    for y in (rng.integers(0, 3, 8), np.zeros(8, dtype=np.int64)):
+        g = s2sad.grad(f)
+        first = g(W, X, y)
+        _same(g(W, X, y), first)
+        assert "int64_dtype" in g.specialised_source
+        np.testing.assert_allclose(first, _numeric(f, (W, X, y), 0),
+                                   rtol=1e-6, atol=1e-8)
+    _same(g(W, X[:5], y[:5]), _general(f, 0, W, X[:5], y[:5]))  # (others)
