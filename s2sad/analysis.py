@@ -164,15 +164,15 @@ _SUBTRACT = (operator.sub, np.subtract)
 def shifts_cancelled(func):
     """The reads (target, source) of a shift `m` that the value it shifts
     cancels, so that no derivative flows through them: `d = s - m` where
-    `m` reduces `s` over the axes a sum then normalises over (`m` is the
-    same along them, kept or leading; or another array's, over axes
-    counted from the end),
-    in a softmax (`e = exp(d)`, read only by
-    `e / sum(e, axes, keepdims=True)`), a log-softmax (`d - log(sum(e,
-    ...))`) or a logsumexp (`m + log(sum(e, ...))`, whose two reads of m
-    cancel). Its derivative through them is exactly zero: the adjoint of
-    `d` sums to zero over the axes m is the same along (in exact
-    arithmetic), and computing it costs the max's tie weights and more."""
+    `m` reduces `s` over the axes a sum then normalises over (so that m
+    is the same along them: axes it keeps or that lead; or another
+    array's, over axes counted from the end), in a softmax (`e = exp(d)`,
+    read only by `e / sum(e, axes, keepdims=True)`), a log-softmax (`d -
+    log(sum(e, ...))`) or a logsumexp (`m + log(sum(e, ...))`, whose two
+    reads of m cancel). Its derivative through them is exactly zero: the
+    adjoint of `d` sums to zero over the axes m is the same along (in
+    exact arithmetic), and computing it costs the max's tie weights and
+    more."""
     defs = {s.target: s for s in ssa.walk(func.body)
             if isinstance(s, ssa.Assign) and s.target is not None}
     readers = _readers(func)
@@ -181,7 +181,7 @@ def shifts_cancelled(func):
         if not _is_op(stmt, _SUBTRACT):
             continue
         s, m = stmt.args
-        shift = _reduction(defs.get(m.name), _SHIFTS)
+        shift, unexpanded = _kept_reduction(m.name, defs, _SHIFTS)
         if shift is None or _name(shift[0]) != s.name and not all(
                 a < 0 for a in _axes(shift[1])):
             continue  # (of another array: its axes counted from the end)
@@ -191,40 +191,100 @@ def shifts_cancelled(func):
         e = exps[0].target
         sums = [r for r in readers[e] if _reduction(r, ("sum",))]
         normalised = _reduction(sums[0], ("sum",)) if len(sums) == 1 else None
-        if normalised is None or not _same_along(shift[1:], normalised[1:]):
-            continue
-        z = sums[0].target
+        z = sums[0].target if normalised is not None else None
+        expanded = [r for r in readers[z] if _expansion(r)] if z else []
+        if normalised is not None and len(readers[z]) == 1 == len(expanded):
+            # (`np.sum(e, -1)[..., None]`: the sum as if its axis was kept)
+            z, normalised = expanded[0].target, _kept_reduction(
+                expanded[0].target, defs, ("sum",))[0] or normalised
+        if normalised is None or shift[1] is not None and set(_axes(
+                shift[1])) != set(_axes(normalised[1])):
+            continue  # (m may vary along the axes the sum is over)
+        # (dividing by the sum, or subtracting its log, broadcasts it back)
+        back = _same_along(shift[1:], normalised[1:])
         others = [r for r in readers[d] if r is not exps[0]]
         divided = [r for r in readers[e] if r is not sums[0]]
-        if not others and all(_is_op(r, (operator.truediv, np.divide), e, z)
-                              for r in divided) and \
-                all(any(r is q for q in divided) for r in readers[z]):
+        if back and not others and all(_is_op(
+                r, (operator.truediv, np.divide), e, z) for r in divided) \
+                and all(any(r is q for q in divided) for r in readers[z]):
             cancelled.add((d, m.name))  # softmax
             continue
         logs = readers[z]
         if divided or len(logs) != 1 or not _is_op(logs[0], (np.log,), z):
             continue
         log = logs[0].target
-        if others and all(_is_op(r, _SUBTRACT, d, log)
-                          for r in others) and len(readers[log]) == len(
-                              others):
+        if back and others and all(_is_op(r, _SUBTRACT, d, log)
+                                   for r in others) and len(
+                                       readers[log]) == len(others):
             cancelled.add((d, m.name))  # log-softmax
-        elif not others and len(readers[log]) == 1 and any(
-                _is_op(readers[log][0], (operator.add, np.add), *pair)
-                for pair in ((m.name, log), (log, m.name))):
-            cancelled.update({(d, m.name), (readers[log][0].target, m.name)})
+        elif not others and len(readers[log]) == 1:
+            # logsumexp: m, laid out as the sum is (its axes kept, or not:
+            # m before `[:, None]`), or a number, plus the sum's log
+            kept = _reduction(defs.get(m.name), _SHIFTS)
+            laid_out = [m.name] if shift[1] is None or (
+                kept is None or kept[2]) == normalised[2] else []
+            laid_out += [unexpanded] if unexpanded and not normalised[2] \
+                else []
+            lse = readers[log][0]
+            added = next((name for name in laid_out if any(
+                _is_op(lse, (operator.add, np.add), *pair)
+                for pair in ((name, log), (log, name)))), None)
+            if added is not None:
+                cancelled.update({(d, m.name), (lse.target, added)})
     return cancelled
 
 
+def _kept_reduction(name, defs, kinds):
+    """(`_reduction` of the value `name` holds, the name of the reduction
+    an expansion of it expands, or None): a reduction over one axis that
+    `[:, None]`, `[..., None]` or `np.expand_dims` puts back where it was
+    is read as one that keeps it (`m = s.max(axis=1)`, then `m[:, None]`)."""
+    made = defs.get(name)
+    expansion = _expansion(made)
+    if expansion is None:
+        return _reduction(made, kinds), None
+    source, position = expansion
+    reduced = _reduction(defs.get(source), kinds)
+    if reduced is None or reduced[2] or reduced[1] != position:
+        return None, None
+    return (reduced[0], reduced[1], True), source
+
+
+def _expansion(stmt):
+    """(the name it expands, the axis it adds) of `x[:, None]`, `x[...,
+    None]`, `x[None]` (one None among full slices, after an Ellipsis the
+    axis counted from the end) or `np.expand_dims(x, axis)`; else None."""
+    if not isinstance(stmt, ssa.Assign) or stmt.kwargs or len(
+            stmt.args) != 2 or not isinstance(stmt.args[0], ssa.Var) or \
+            not isinstance(stmt.args[1], ssa.Const):
+        return None
+    index = stmt.args[1].value
+    if stmt.fn is np.expand_dims and isinstance(index, int):
+        return stmt.args[0].name, index
+    if stmt.fn is not operator.getitem:
+        return None
+    parts = index if isinstance(index, tuple) else (index,)
+    full = slice(None)
+    if parts.count(None) != 1 or not all(
+            p is None or p == full or p is Ellipsis for p in parts) or \
+            parts.count(Ellipsis) > 1:
+        return None
+    at = parts.index(None)
+    if Ellipsis in parts[:at]:
+        return stmt.args[0].name, at - len(parts)
+    return stmt.args[0].name, at
+
+
 def within_shapes(func):
-    """name -> the name of the array it reduces, keeping the axes it reduces
-    or all of them (`np.max(s, axis=1, keepdims=True)`, `s.mean()`): a
-    value that never broadcasts wider than the array it reduces."""
+    """name -> the name of the array it reduces, keeping the axes it reduces,
+    or over leading ones, or all of them (`np.max(s, axis=1,
+    keepdims=True)`, `np.max(s, axis=0)`, `s.mean()`): a value that never
+    broadcasts wider than the array it reduces."""
     within = {}
     for stmt in ssa.walk(func.body):
         reduced = _reduction(stmt, _SHIFTS)
         if reduced is not None and isinstance(reduced[0], ssa.Var) and (
-                reduced[1] is None or reduced[2]):
+                reduced[1] is None or reduced[2] or _leading(reduced[1])):
             within[stmt.target] = reduced[0].name
     return within
 

@@ -567,6 +567,21 @@ def logsumexp_columns(s, t):
     return np.sum((m + np.log(np.sum(np.exp(s - m), axis=0))) * t[0])
 
 
+def softmax_of_a_max_put_back(s, t):
+    # (`m[:, None]`, `[..., None]`, np.expand_dims: the axis kept after all)
+    m = s.max(axis=1)
+    e = np.exp(s - m[:, None])
+    e2 = np.exp(s - np.expand_dims(m, 1))
+    return np.sum(e / e.sum(axis=1)[:, None] * t) + np.sum(
+        e2 / np.sum(e2, axis=1, keepdims=True) * t)
+
+
+def logsumexp_of_a_max_put_back(s, t):
+    m = np.max(s, axis=-1)
+    lse = m + np.log(np.sum(np.exp(s - m[..., None]), axis=-1))
+    return np.sum(lse * t[:, 0])
+
+
 def softmax_of_scores_computed_twice(s, t):
     # (the max of another array: the same along the last axis)
     e = np.exp(2.0 * s - np.max(2.0 * s, axis=-1, keepdims=True))
@@ -613,6 +628,17 @@ def row_max_not_kept(s, t):  # (square: it spreads along the columns)
     return np.sum(e / e.sum(axis=1, keepdims=True) * t)
 
 
+def max_put_back_along_the_other_axis(s, t):
+    m = s.max(axis=1)
+    e = np.exp(s - m[None, :])
+    return np.sum(e / e.sum(axis=1, keepdims=True) * t)
+
+
+def kept_max_plus_log_of_a_sum_not_kept(s, t):  # (an outer sum)
+    m = s.max(axis=1, keepdims=True)
+    return np.sum((m + np.log(np.sum(np.exp(s - m), axis=1))) * t)
+
+
 def row_shift_total_normaliser(s, t):
     e = np.exp(s - np.max(s, axis=1, keepdims=True))
     return np.sum(e / e.sum() * t)
@@ -628,11 +654,14 @@ CANCELLED = [softmax_rows, softmax_vector, log_softmax_last_axis,
              logsumexp_rows, logsumexp_total, softmax_centred_by_the_mean,
              softmax_rows_shifted_by_the_total_max, softmax_in_a_loop,
              softmax_of_scores_computed_twice,
-             softmax_columns_over_a_leading_axis, logsumexp_columns]
+             softmax_columns_over_a_leading_axis, logsumexp_columns,
+             softmax_of_a_max_put_back, logsumexp_of_a_max_put_back]
 NOT_CANCELLED = [shifted_along_the_other_axis, exponentials_read_again,
                  normaliser_read_again, shifted_read_again,
                  normaliser_not_kept, row_shift_total_normaliser,
                  scores_computed_twice_axis_from_the_start, row_max_not_kept,
+                 max_put_back_along_the_other_axis,
+                 kept_max_plus_log_of_a_sum_not_kept,
                  logsumexp_max_read_again]
 S44 = np.array([[0.3, -1.2, 0.8, 0.1], [1.5, 0.2, -0.7, 0.9],
                 [-0.4, 0.6, 0.05, -1.1], [0.7, -0.3, 1.2, 0.4]])
