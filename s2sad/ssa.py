@@ -1667,9 +1667,21 @@ class _Lowering:
                 self.env[name] = phis[-1].target
                 self.defs[phis[-1].target] = phis[-1]
                 self.blocks[phis[-1].target] = self.out
+                self.join_stale(phis[-1].target, (a, b))
                 if flag is not None:
                     phis.append(flag)
         return then_block, then_ret, else_block, else_ret, phis
+
+    def join_stale(self, target, sides):
+        """A join of a view one branch made stale (`r = a[0:1]`, then `a[0]
+        = ...` in that branch) is stale after the `if`: read, it is refused
+        (or its element checked) as the view would be."""
+        for side in sides:
+            if side in self.stale:
+                self.stale.setdefault(target, self.stale[side])
+                if side in self.stale_elements:
+                    self.stale_elements.setdefault(
+                        target, self.stale_elements[side])
 
     def block_with(self, lower_fn):
         saved, self.out = self.out, []
@@ -1829,10 +1841,7 @@ class _Lowering:
             right = getattr(phi.right, "name", None)
             carried = self.stale.get(right)
             if carried and _user_name(phi.target) != carried[0]:
-                self.stale.setdefault(phi.target, carried)
-                if right in self.stale_elements:
-                    self.stale_elements.setdefault(
-                        phi.target, self.stale_elements[right])
+                self.join_stale(phi.target, (right,))
                 made_stale.add(phi.target)
         self.refuse_carried_views(phis, stmts)
         if not made_stale:

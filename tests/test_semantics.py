@@ -2756,3 +2756,48 @@ def view_of_a_row_read_after_the_write(x):
 
 def test_a_view_of_a_row_read_after_the_write_is_refused():
     refused(view_of_a_row_read_after_the_write, np.array([0.3, -1.2, 0.8]))
+
+
+# ---- a view one branch makes stale, read after the `if` ----
+
+def slice_viewed_and_written_in_a_branch(x, c):
+    la = np.zeros((2, 3))
+    la[0] = x
+    if c > 0:
+        r = la[0:1]
+        la[0] = la[0] * 2.0
+    else:
+        r = la[1:2]
+    return np.sum(r * r) * c
+
+
+def row_view_kept_in_a_branch(x, c):
+    la = np.zeros((2, 3))
+    la[0] = x
+    if c > 0:
+        r = la[0][:, None]
+        la[0] = la[0] * 2.0
+    else:
+        r = la[1][:, None]
+    return np.sum(r * r) * c
+
+
+def slice_viewed_then_written_in_the_other_branch(x, c):
+    la = np.zeros((2, 3))
+    la[0] = x
+    if c > 0:
+        r = la[0:1]
+    else:
+        r = la[1:2]
+        la[1] = la[0] * 2.0
+    return np.sum(r * r) * c
+
+
+@pytest.mark.parametrize("f", [
+    slice_viewed_and_written_in_a_branch, row_view_kept_in_a_branch,
+    slice_viewed_then_written_in_the_other_branch])
+def test_a_view_a_branch_made_stale_is_refused_after_the_if(f):
+    """(found looking for the class of an outside attack's: the view
+    joined after the `if` lost its staleness, and the gradient was that
+    of the view's old values.)"""
+    refused(f, np.array([0.3, -1.2, 0.8]), 1.5)
