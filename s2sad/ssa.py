@@ -980,11 +980,16 @@ class _Lowering:
                   callee=self.runtime_call("setitem"), node=node)
         # nothing else holds the array (checked above): see s2sad.inplace
         self.out[-1].unshared = True
-        if not self.is_sequence(old) and not self.holds_references(
-                old.name, set()):  # an array's views see the update
+        listed = self.is_sequence(old) or self.holds_references(
+            old.name, set())
+        if not listed or _changes_item(node):
+            # an array's views see the update; so does an item of a list
+            # or dict taken out (`a = xs[0]`) that `xs[0] += v` changes in
+            # place, if it can change (not a number: checked when it runs)
             for view in self.stale_views(old.name, base.id, node) - {
                     self.env[base.id]}:
-                self.stale.setdefault(view, (base.id, node))
+                if not listed or self.element_of(view) is not None:
+                    self.stale.setdefault(view, (base.id, node))
 
     def updated(self, name, version, node):
         """After `name op= value`: an array or list was changed in place,
@@ -1264,8 +1269,22 @@ class _Lowering:
             return
         if self.element_of(version) is None:
             raise self.stale_error(version, node)
-        self.out += self.element_check(version, self.stale_error(
-            version, node), node, _changes_item(self.stale[version][1]))
+        array, update = self.stale[version]
+        # (where it is read from its container, before the update: an
+        # update in place of a list, `setitem_owned`, no longer holds it)
+        self.check_element(version, self.items_changed(
+            version, array, update), self.stale_error(version, node))
+
+    def items_changed(self, element, array, node):
+        """Does the update at `node` of `array` (the user's name) change
+        the items of the container `element` was read from, were that a
+        list, tuple or dict? Where it changes an item in place (`rows[0]
+        += [c]`), or where the container is not the array updated but,
+        say, a list of its rows (`list(A)`, then `A *= 2`). (Rebinding a
+        slot of a list, `rows[0] = r`, leaves the item it held.)"""
+        container = self.element_of(element)
+        return _changes_item(node) or container is None or _user_name(
+            container.name) != array
 
     def read_unbound(self, version, node):
         """A read of `version`, which a path leaves unbound: the code
@@ -1878,7 +1897,7 @@ class _Lowering:
             # an element taken before the loop (`key = a[j]`): a number,
             # unless a row; checked before the loop (it stays what it is)
             self.out += self.element_check(
-                name, error, node, _changes_item(update))
+                name, error, node, self.items_changed(name, array, update))
 
     def taken_from(self, version, where):
         """The operand `version` was taken from by indexing (`m[[0, 1]]`,
@@ -1894,13 +1913,14 @@ class _Lowering:
 
     def stale_views(self, version, array, node):
         """`views_of(version)`, which an update in place of it at `node`
-        makes stale. What holds only elements of it (`out.append(y[0])`,
-        `la[0][:, None]`: numbers, unless rows of a matrix) is stale where
-        an element is a view: read again after the update, the element is
-        checked where it is read from the array (not to be a view of an
-        array, nor, where `node` changes an item in place, `rows[0] +=
-        [c]`, an item of a list); not read again, it is left (`la[1] =
-        la[0][:, None].sum(axis=1)` reads the row before it writes)."""
+        makes stale, but for what holds only elements of it (`out.append(
+        y[0])`, `la[0][:, None]`: numbers, unless rows of a matrix): those
+        elements are checked where they are read from the array (not to
+        be views of an array, nor, where `node` changes an item in place,
+        `rows[0] += [c]`, items of a list). Where only the code's own
+        values hold an element, the check waits for one of them to be
+        read again after the update (`la[1] = la[0][:, None].sum(axis=1)`
+        reads the row before it writes)."""
         same = self.same_object(version)
         direct = {view for name in same for view in self.viewers.get(name, [])
                   if view not in same}
@@ -1909,20 +1929,27 @@ class _Lowering:
                               for view in direct - elements))
         holders = {view: self.views_of(view) - {view} - plain
                    for view in elements}
+        checked = set()  # (the holders of elements checked now)
         for view, held in holders.items():
-            for holder in held:
-                what = f"`{_user_name(holder)}` keeps" if not \
-                    holder.startswith("_") else "the code keeps"
-                self.stale_elements.setdefault(holder, (
-                    view, _changes_item(node), self.error(
-                        self.defs[view].node or node,
-                        f"{what} an item of `{array}` that is a view of "
-                        f"`{array}` (a row, not a number), read again after "
-                        f"line {self.source.lineno(node)} changes `{array}` "
-                        "in place; NumPy's view sees that change, and "
-                        "s2sad, which updates arrays by making new ones, "
-                        "would not: keep a copy (`.copy()`)")))
-        return self.views_of(version)
+            named = sorted(_user_name(h) for h in held
+                           if not h.startswith("_"))
+            what = f"`{named[0]}` keeps" if named else "the code keeps"
+            check = (view, self.items_changed(view, array, node), self.error(
+                self.defs[view].node or node,
+                f"{what} an item of `{array}` that is a view of `{array}` "
+                "(a row, not a number), read again after line "
+                f"{self.source.lineno(node)} changes `{array}` in place; "
+                "NumPy's view sees that change, and s2sad, which updates "
+                "arrays by making new ones, would not: keep a copy "
+                "(`.copy()`)"))
+            if named:  # (which any read may reach, through a list's pop,
+                # a conditional expression, ...: checked where read)
+                self.check_element(*check)
+                checked |= held
+            else:  # only the code's own values: checked if read again
+                for holder in held:
+                    self.stale_elements.setdefault(holder, check)
+        return self.views_of(version) - checked
 
     def check_element(self, version, items, error):
         """Check, right where `version`, an element (`element_of`), is
@@ -2002,8 +2029,8 @@ class _Lowering:
                     # `out.append(y[0])`: numbers, unless rows; checked
                     # when each is read
                     for view in elements:
-                        self.check_element(view, _changes_item(
-                            update.node), self.error(
+                        self.check_element(view, self.items_changed(
+                            view, array, update.node), self.error(
                             self.defs[view].node or update.node,
                             f"`{_user_name(name)}` keeps an item of "
                             f"`{array}` from each iteration that is a view "
@@ -2400,6 +2427,10 @@ class _Lowering:
         for side in (then_value, else_value):
             if isinstance(side, Var):
                 self.viewers.setdefault(side.name, []).append(result)
+                if not side.name.startswith("_"):  # (`r = a if c else b`:
+                    # r may be a, which an update in place of a changes)
+                    self.shared.setdefault(
+                        side.name, f"what `{_text(node)}` gave")
         self.out.append(If(test, then_block, else_block, [phi], node))
         return identity, [Var(result)], (), None
 

@@ -2801,3 +2801,74 @@ def test_a_view_a_branch_made_stale_is_refused_after_the_if(f):
     joined after the `if` lost its staleness, and the gradient was that
     of the view's old values.)"""
     refused(f, np.array([0.3, -1.2, 0.8]), 1.5)
+
+
+# ---- an item of a list or dict changed in place while a name holds it ----
+# (outside attack: each gave the gradient of the item's old value)
+
+W3 = np.array([1.0, 2.0, 5.0])
+
+
+def item_of_a_list_added_to(x):
+    xs = [x * 1.0, x * 2.0]
+    a = xs[0]
+    xs[0] += x ** 2
+    return np.sum(a * W3)
+
+
+def item_of_a_dict_subtracted_from(x):
+    d = {"a": x * 1.0}
+    a = d["a"]
+    d["a"] -= x ** 2
+    return np.sum(a * W3)
+
+
+def parameter_kept_across_sgd_steps(x):
+    params = [x * 1.0, np.zeros(3)]
+    W = params[0]
+    for _ in range(3):
+        params[0] -= 0.2 * (params[0] - 1.0)
+    return np.sum(W ** 2)
+
+
+def row_popped_then_its_matrix_written(x):
+    A = np.outer(x, x)
+    rows = [A[0], A[1], A[2]]
+    r = rows.pop()
+    A[2] = x ** 3
+    return np.sum(r * W3)
+
+
+def row_picked_by_max_then_its_matrix_scaled(x):
+    A = np.outer(x, x)
+    r = max(list(A), key=np.sum)
+    A *= 2.0
+    return np.sum(r * W3)
+
+
+def array_chosen_by_a_conditional_then_added_to(x):
+    a, b = x * 1.0, x * 2.0
+    r = a if x[0] > 0 else b
+    a += x ** 2
+    return np.sum(r * W3)
+
+
+@pytest.mark.parametrize("f", [
+    item_of_a_list_added_to, item_of_a_dict_subtracted_from,
+    parameter_kept_across_sgd_steps, row_popped_then_its_matrix_written,
+    row_picked_by_max_then_its_matrix_scaled,
+    array_chosen_by_a_conditional_then_added_to])
+def test_a_value_an_update_in_place_changes_through_another_name_is_refused(
+        f):
+    refused(f, np.array([0.3, -1.2, 0.7]))
+
+
+def numbers_of_a_list_added_to_then_read(x):
+    xs = [float(x[0]), float(x[1])]
+    a = xs[0]
+    xs[0] += 2.0 * a
+    return a * xs[0] + xs[1]
+
+
+def test_a_number_taken_from_a_list_is_not_changed_by_its_update():
+    exact(numbers_of_a_list_added_to_then_read, np.array([0.3, -1.2]))
