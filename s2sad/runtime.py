@@ -1857,13 +1857,40 @@ def check_updatable(x, what):
 
 def check_distinct(arguments, message):
     """Refuse arguments that share memory, for a function that changes one
-    of them in place (Python would change the other too)."""
-    arrays = [a for a in arguments if isinstance(a, (np.ndarray, list))]
-    for i, a in enumerate(arrays):
-        for b in arrays[i + 1:]:
-            if a is b or isinstance(a, np.ndarray) and isinstance(
-                    b, np.ndarray) and np.may_share_memory(a, b):
-                raise errors.UnsupportedSyntaxError(message)
+    of them in place (Python would change the other too): two arguments
+    that are the same array or list or views of one array, or one that
+    holds another's (`f(x, [x])`, `f(x, {"a": x[:]})`, `f([x], [x])`).
+    (What one argument holds twice is `check_alone`'s.)"""
+    held = {}  # id of the memory's owner -> [(argument, array or list)]
+    for i, argument in enumerate(arguments):
+        for leaf in _changeable_leaves(argument):
+            root = leaf
+            while root.__class__ is np.ndarray and isinstance(
+                    root.base, np.ndarray):
+                root = root.base
+            for j, other in held.get(id(root), ()):
+                if j != i and (other is leaf or other.__class__ is
+                               np.ndarray and leaf.__class__ is np.ndarray
+                               and np.may_share_memory(other, leaf)):
+                    raise errors.UnsupportedSyntaxError(message)
+            held.setdefault(id(root), []).append((i, leaf))
+
+
+def _changeable_leaves(value):
+    """The arrays and lists `value` is or holds, through lists, tuples and
+    dicts (not past a list of numbers, which holds none)."""
+    if value.__class__ is np.ndarray:
+        yield value
+    elif isinstance(value, (list, tuple, dict)):
+        if isinstance(value, list):
+            yield value
+        items = value.values() if isinstance(value, dict) else value
+        if not {item.__class__ for item in items} <= _NUMBER_CLASSES:
+            for item in items:
+                yield from _changeable_leaves(item)
+
+
+_NUMBER_CLASSES = {float, int, bool, complex, np.float64}
 
 
 def check_bound(bound, message):

@@ -2872,3 +2872,30 @@ def numbers_of_a_list_added_to_then_read(x):
 
 def test_a_number_taken_from_a_list_is_not_changed_by_its_update():
     exact(numbers_of_a_list_added_to_then_read, np.array([0.3, -1.2]))
+
+
+def writes_its_array_and_reads_a_list(x, ys):
+    x[0] = x[2] ** 2
+    return np.sum(ys[0] * W3)
+
+
+def scales_its_array_and_reads_a_dict(x, d):
+    x *= 2.0
+    return np.sum(d["a"] * W3)
+
+
+@pytest.mark.parametrize("f, held", [
+    (writes_its_array_and_reads_a_list, lambda x: [x]),
+    (writes_its_array_and_reads_a_list, lambda x: [x[:]]),
+    (writes_its_array_and_reads_a_list, lambda x: ([x],)),
+    (scales_its_array_and_reads_a_dict, lambda x: {"a": x})])
+def test_an_argument_another_argument_holds_is_refused_if_changed(f, held):
+    """(outside attack: `f(x, [x])`, where f writes into x, gave the
+    gradient of the list's item as it was; `f(x, x)` was refused.)"""
+    x = np.array([0.3, -1.2, 0.7])
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match="share memory"):
+        s2sad.value_and_grad(f)(x, held(x))
+    value, _ = s2sad.value_and_grad(f)(x.copy(), held(x.copy()))
+    y = x.copy()
+    assert value == f(y.copy(), held(x.copy()))
