@@ -175,7 +175,7 @@ def shifts_cancelled(func):
     more."""
     defs = {s.target: s for s in ssa.walk(func.body)
             if isinstance(s, ssa.Assign) and s.target is not None}
-    readers = _readers(func)
+    readers = None  # (walked for once a shift is found)
     cancelled = set()
     for d, stmt in defs.items():
         if not _is_op(stmt, _SUBTRACT):
@@ -185,6 +185,8 @@ def shifts_cancelled(func):
         if shift is None or _name(shift[0]) != s.name and not all(
                 a < 0 for a in _axes(shift[1])):
             continue  # (of another array: its axes counted from the end)
+        if readers is None:
+            readers = _readers(func)
         exps = [r for r in readers[d] if _is_op(r, (np.exp,), d)]
         if len(exps) != 1:
             continue
@@ -220,9 +222,8 @@ def shifts_cancelled(func):
         elif not others and len(readers[log]) == 1:
             # logsumexp: m, laid out as the sum is (its axes kept, or not:
             # m before `[:, None]`), or a number, plus the sum's log
-            kept = _reduction(defs.get(m.name), _SHIFTS)
-            laid_out = [m.name] if shift[1] is None or (
-                kept is None or kept[2]) == normalised[2] else []
+            laid_out = [m.name] if shift[1] is None or \
+                shift[2] == normalised[2] else []
             laid_out += [unexpanded] if unexpanded and not normalised[2] \
                 else []
             lse = readers[log][0]

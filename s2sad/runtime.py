@@ -1273,7 +1273,7 @@ def _flat_arrays(groups):
     return out
 
 
-_NUMBER_CLASSES = (float, int, bool, complex, np.float64)
+_NUMBER_CLASSES = frozenset({float, int, bool, complex, np.float64})
 
 
 def _tangent_zeros(t, value):
@@ -1890,9 +1890,6 @@ def _changeable_leaves(value):
                 yield from _changeable_leaves(item)
 
 
-_NUMBER_CLASSES = {float, int, bool, complex, np.float64}
-
-
 def check_bound(bound, message):
     """Raise Python's UnboundLocalError (`message`) where `bound`, the flag
     the generated code keeps of whether the path taken bound a local name
@@ -1907,10 +1904,8 @@ def check_not_view(item, array, message):
     place of either would change the other: a view of an array (a row, a
     slice; not a number, nor what an index array or a mask copies), or an
     array or list a list, tuple or dict holds (`message` says why)."""
-    if isinstance(item, np.ndarray) and isinstance(array, np.ndarray):
-        if np.may_share_memory(item, array):
-            raise errors.UnsupportedSyntaxError(message)
-    elif isinstance(array, (list, tuple, dict)) and _changeable(item) and \
+    check_element_not_view(item, array, message)
+    if isinstance(array, (list, tuple, dict)) and _changeable(item) and \
             any(item is held for held in (
                 array.values() if isinstance(array, dict) else array)):
         raise errors.UnsupportedSyntaxError(message)

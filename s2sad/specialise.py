@@ -1975,12 +1975,7 @@ def _deferred(stmts, specialiser):
     deletion.freed = True  # (shown after the block's last statement)
     block.body[:0] = moved
     block.body.append(deletion)
-    for stmt in stmts:
-        if stmt.__class__ is ast.Delete and stmt is not block:
-            stmt.targets = [t for t in stmt.targets
-                            if getattr(t, "id", None) not in bound]
-    stmts[:] = [s for s in stmts if s.__class__ is not ast.Delete or
-                s.targets]
+    _undeleted(stmts, bound)
 
 
 def _unread_dropped(stmts, specialiser):
@@ -2028,12 +2023,19 @@ def _unread_dropped(stmts, specialiser):
     gone = {id(a) for name in dropped for a in stores[name]}
     for block in _blocks(stmts):
         block[:] = [s for s in block if id(s) not in gone]
-        for stmt in block:
-            if stmt.__class__ is ast.Delete:
-                stmt.targets = [t for t in stmt.targets
-                                if getattr(t, "id", None) not in dropped]
-        block[:] = [s for s in block if s.__class__ is not ast.Delete or
-                    s.targets] or [ast.Pass()]
+        _undeleted(block, dropped)
+        block[:] = block or [ast.Pass()]
+
+
+def _undeleted(stmts, names):
+    """Take `names` out of the `del` statements of the block `stmts`,
+    dropping those left with nothing to delete."""
+    for stmt in stmts:
+        if stmt.__class__ is ast.Delete:
+            stmt.targets = [t for t in stmt.targets
+                            if getattr(t, "id", None) not in names]
+    stmts[:] = [s for s in stmts if s.__class__ is not ast.Delete or
+                s.targets]
 
 
 def _blocks(stmts):
