@@ -697,7 +697,7 @@ class _Lowering:
         self.out.append(stmt)
         self.defs[target] = stmt
         self.blocks[target] = self.out
-        for viewed in self.viewed_by(fn, args, kwargs):
+        for viewed in self.viewed_by(fn, args, kwargs) if target else ():
             self.viewers.setdefault(viewed.name, []).append(target)
         where = _SHARES.get(fn)
         if fn is runtime.setitem and isinstance(args[0], Var) and \
@@ -910,6 +910,10 @@ class _Lowering:
                 old = Var(self.env[name])
                 self.emit(self.define(name), runtime.owned_copy, [old],
                           callee=self.runtime_call("owned_copy"), node=stmt)
+                # a view taken before sees the call's change, in Python
+                for view in self.stale_views(old.name, name, stmt) - {
+                        self.env[name]}:
+                    self.stale.setdefault(view, (name, stmt))
 
     def list_update(self, stmt, node=None):
         """`items.append(v)`, `.extend(vs)`, `.pop(i)` on a local list, as

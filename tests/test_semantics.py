@@ -2899,3 +2899,94 @@ def test_an_argument_another_argument_holds_is_refused_if_changed(f, held):
     value, _ = s2sad.value_and_grad(f)(x.copy(), held(x.copy()))
     y = x.copy()
     assert value == f(y.copy(), held(x.copy()))
+
+
+# ---- a helper of the user's, or a method, that changes an array in place
+# while a view of it is kept: Python's view sees the change ----
+
+def _set_row(M, i, v):
+    M[i] = v
+
+
+def _scaled_in_place(M):
+    M *= 2.0
+
+
+def row_kept_while_a_helper_writes_its_matrix(x):
+    M = np.ones((3, 3))
+    r = M[1]
+    _set_row(M, 1, 5.0)
+    return np.sum(r * x)
+
+
+def transpose_kept_while_a_helper_scales_its_matrix(x):
+    M = np.ones((3, 3))
+    r = M.T
+    _scaled_in_place(M)
+    return np.sum(r[0] * x)
+
+
+def row_kept_while_its_matrix_is_sorted(x):
+    M = np.array([[3.0, 1.0, 2.0]] * 3)
+    r = M[1]
+    M.sort(axis=1)
+    return np.sum(r * x)
+
+
+def row_of_an_argument_kept_while_a_helper_scales_it(x, M):
+    r = M[0]
+    _scaled_in_place(M)
+    return np.sum(r * x)
+
+
+def row_read_again_after_a_helper_scaled_its_matrix_in_a_loop(x):
+    M = np.ones((3, 3))
+    r = M[0]
+    s = 0.0
+    for _ in range(2):
+        s = s + np.sum(r * x)
+        _scaled_in_place(M)
+    return s
+
+
+@pytest.mark.parametrize("f", [
+    row_kept_while_a_helper_writes_its_matrix,
+    transpose_kept_while_a_helper_scales_its_matrix,
+    row_kept_while_its_matrix_is_sorted,
+    row_of_an_argument_kept_while_a_helper_scales_it,
+    row_read_again_after_a_helper_scaled_its_matrix_in_a_loop])
+def test_a_view_kept_while_a_call_changes_its_array_is_refused(f):
+    """(outside attack: the helper changed a copy, and the view kept the
+    old values: a silently wrong value and gradient.)"""
+    args = (np.array([0.3, -1.2, 0.7]),)
+    if "argument" in f.__name__:
+        args += (np.ones((3, 3)),)
+    refused(f, *args)
+
+
+def row_taken_after_a_helper_writes_its_matrix(x):
+    M = np.ones((3, 3))
+    _set_row(M, 1, 5.0)
+    return np.sum(M[1] * x)
+
+
+def row_copied_before_a_helper_writes_its_matrix(x):
+    M = np.ones((3, 3))
+    r = M[1].copy()
+    s = np.sum(r * x)
+    _set_row(M, 1, 5.0)
+    return s + np.sum(M[1] * x)
+
+
+def statement_conditional_call_on_a_list_item(x):
+    rows = [np.ones(3), np.ones(3)]
+    _set_row(rows[0], 1, 7.0) if x[0] > 0 else None
+    return np.sum(rows[0] * x)
+
+
+@pytest.mark.parametrize("f", [
+    row_taken_after_a_helper_writes_its_matrix,
+    row_copied_before_a_helper_writes_its_matrix,
+    statement_conditional_call_on_a_list_item])
+def test_views_a_call_does_not_make_stale_are_differentiated(f):
+    exact(f, np.array([0.3, -1.2, 0.7]))
