@@ -143,11 +143,13 @@ def _check_target(source, target):
             "assignment to an attribute (`obj.attr = ...`) is not supported: "
             "s2sad does not change objects; return the new value instead")
     elif isinstance(target, gast.Subscript) and isinstance(
-            target.value, gast.Subscript):
+            target.value, gast.Subscript) and isinstance(
+            target.value.value, gast.Subscript):
+        # (`rows[i][j] = v` is an update of the item `rows[i]`: see ssa)
         raise source.error(
             errors.UnsupportedSyntaxError, target,
-            f"assignment into `{trees.unparse(target)}` (an item of an item) "
-            "is not supported; for an array write one index (`a[i, j]`); "
-            "for an item of a list or dict, copy it, update the copy and "
-            "assign it back (`row = list(rows[i])` or `w = d['w'].copy()`, "
-            "then `row[j] = v`, `rows[i] = row`)")
+            f"assignment into `{trees.unparse(target)}` (an item of an item "
+            "of an item) is not supported; for an array write one index "
+            "(`a[i, j, k]`); for nested lists or dicts, copy the inner item, "
+            "update the copy and assign it back (`row = rows[i][j].copy()`, "
+            "`row[k] = v`, `rows[i][j] = row`)")

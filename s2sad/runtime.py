@@ -1994,12 +1994,22 @@ def check_list_method(items, name):
 
 
 def check_item_assignment(x):
-    """`x[i] = v` (or `x[i] += v`) in the user's code, where x is a tuple:
-    Python's TypeError, which `setitem` (that also writes the tangents of
-    lists, tuples) would not raise."""
-    if isinstance(x, tuple):
+    """`x[i] = v` (or `x[i] += v`) in the user's code, where x is a tuple
+    or a number (`rows[i][j] = v` of a list of numbers): Python's
+    TypeError, which `setitem` (that also writes the tangents of lists,
+    tuples) would not raise."""
+    if isinstance(x, tuple) or not hasattr(type(x), "__setitem__"):
         raise TypeError(f"'{type(x).__name__}' object does not support item "
                         "assignment")
+
+
+def check_view_of(item, array, message):
+    """`array[i][j] = v`, where `item`, `array[i]`, is a copy of items of
+    the array (`i` an index array or a mask): Python changes that copy and
+    drops it, so the array keeps its values; refused (`message` says
+    why), where s2sad would store the changed item back."""
+    if isinstance(array, np.ndarray) and not np.may_share_memory(item, array):
+        raise errors.UnsupportedSyntaxError(message)
 
 
 def check_unpacking(value, n, starred=False):

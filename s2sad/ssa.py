@@ -463,6 +463,7 @@ class _Lowering:
         self.global_arrays = {}
         self.blocks = {}  # SSA name -> the statement list defining it
         self.viewers = {}  # SSA name -> names made from it by view operations
+        self.counters = set()  # the targets of loops over a range
         self.stores = None  # user name -> how often the function assigns it
         self._parents = None  # id(node) -> its parent node (see `parent`)
         self.top = None  # the function body's statement list
@@ -955,8 +956,69 @@ class _Lowering:
                          [both, Const(1)], node=node)
 
     def set_item(self, target, value, node):
-        """`y[index] = value` as `y = runtime.setitem(y, index, value)`."""
+        """`y[index] = value` as `y = runtime.setitem(y, index, value)`;
+        `rows[i][j] = value` as in `set_item_of_item`."""
         base = target.value
+        if isinstance(base, gast.Subscript):
+            self.set_item_of_item(target, value, node)
+            return
+        self.check_local(base, node)
+        self.check_unshared(base.id, node, "assignment into")
+        self.store_item(base.id, self.index(target.slice), value, node)
+
+    def set_item_of_item(self, target, value, node):
+        """`rows[i][j] = v` (or `+= v`) changes the item `rows[i]` in place:
+        a list or dict, or a view of an array (its row), which the array
+        sees. As new values: `rows[i] = runtime.setitem(rows[i], j, v)`, an
+        update in place of that item, refused where Python would change it
+        through another holder as well (see `updated_item`). Where
+        `rows[i]` may copy an array's items (an index array, a mask: Python
+        changes the copy, and drops it), that is refused when it runs."""
+        outer = target.value
+        self.check_local(outer.value, node)
+        name = outer.value.id
+        self.check_unshared(name, node, "assignment into")
+        index = self.index(outer.slice)
+        array = Var(self.env[name])
+        inner = None
+        if self.numeric_array(array.name) and self.is_int(index):
+            inner = self.index(target.slice)  # `K[i][j]`, a row's: `K[i, j]`
+            if self.is_int(inner) or isinstance(inner, Const) and isinstance(
+                    inner.value, slice):
+                self.store_item(name, Const((index.value, inner.value)) if all(
+                    isinstance(i, Const) for i in (index, inner)) else
+                    self.emit(self.namer.temp(), make_tuple, [index, inner],
+                              node=node), value, node)
+                return
+        item = self.emit(self.namer.temp(), operator.getitem, [array, index],
+                         node=node)
+        if not self.source.generated:
+            self.emit(None, runtime.check_item_assignment, [item], node=node,
+                      callee=self.runtime_call("check_item_assignment"))
+        if not (self.is_int(index) or isinstance(index, Const) and isinstance(
+                index.value, (slice, tuple, str))):
+            self.emit(None, runtime.check_view_of, [item, array, Const(
+                self.source.located(node, (
+                    f"`{_text(target)} = ...` changes a copy of items of "
+                    f"`{name}` (NumPy's indexing by an array or a mask "
+                    f"copies), which Python drops: `{name}` does not "
+                    f"change; write one index (`{name}[{_text(outer.slice)}, "
+                    f"{_text(target.slice)}] = ...`) to change `{name}`")))],
+                node=node, callee=self.runtime_call("check_view_of"))
+        if inner is None:
+            inner = self.index(target.slice)
+        changed = self.emit(self.namer.temp(), runtime.setitem, [
+            item, inner, value],
+            callee=self.runtime_call("setitem"), node=node)
+        self.updated_item(outer, changed, node, f"`{_text(target)} = ...`", (
+            f"s2sad makes a new value instead: take a copy of the item, "
+            f"change it and put it back (`row = {_text(outer)}.copy()`, "
+            f"`row[{_text(target.slice)}] = ...`, `{_text(outer)} = row`)"))
+        self.store_item(name, index, changed, node)
+
+    def check_local(self, base, node):
+        """Refuse an assignment into `base` unless it names a value of the
+        function (not a module-level one, nor an attribute)."""
         if not (isinstance(base, gast.Name) and base.id in self.env):
             what = f"`{_text(base)}`"
             if isinstance(base, gast.Name):
@@ -973,14 +1035,16 @@ class _Lowering:
                                   "variable first")
             raise self.error(node, f"assignment into {what} is not supported; "
                              f"s2sad never changes values in place: {advice}")
-        self.check_unshared(base.id, node, "assignment into")
-        index = self.index(target.slice)
-        old = Var(self.env[base.id])
+
+    def store_item(self, name, index, value, node):
+        """`name = runtime.setitem(name, index, value)`, of a `name` nothing
+        else holds."""
+        old = Var(self.env[name])
         if not self.source.generated:  # (where a tangent may be a tuple)
             # a tuple's raises, in Python (see `drop_known_item_checks`)
             self.emit(None, runtime.check_item_assignment, [old], node=node,
                       callee=self.runtime_call("check_item_assignment"))
-        self.emit(self.define(base.id), runtime.setitem, [old, index, value],
+        self.emit(self.define(name), runtime.setitem, [old, index, value],
                   callee=self.runtime_call("setitem"), node=node)
         # nothing else holds the array (checked above): see s2sad.inplace
         self.out[-1].unshared = True
@@ -990,10 +1054,10 @@ class _Lowering:
             # an array's views see the update; so does an item of a list
             # or dict taken out (`a = xs[0]`) that `xs[0] += v` changes in
             # place, if it can change (not a number: checked when it runs)
-            for view in self.stale_views(old.name, base.id, node) - {
-                    self.env[base.id]}:
+            for view in self.stale_views(old.name, name, node) - {
+                    self.env[name]}:
                 if not listed or self.element_of(view) is not None:
-                    self.stale.setdefault(view, (base.id, node))
+                    self.stale.setdefault(view, (name, node))
 
     def updated(self, name, version, node):
         """After `name op= value`: an array or list was changed in place,
@@ -1037,7 +1101,7 @@ class _Lowering:
                 continue  # a container holding it: the check above too
             self.stale.setdefault(view, (name, node))
 
-    def updated_item(self, target, value, node):
+    def updated_item(self, target, value, node, update=None, instead=None):
         """Before `items[k] op= v` stores its result: the item, if an array
         or list, was changed in place, and with it whatever else holds it;
         generated code refuses that when it runs. What else may hold it:
@@ -1052,9 +1116,11 @@ class _Lowering:
         if not isinstance(item, Var):
             return
         container = self.env[base.id]
-        update = f"`{_text(target)} {_SYMBOLS[type(node.value.op)]}= ...`"
-        instead = (f"s2sad makes a new value instead: write `{_text(target)} "
-                   f"= {_text(target)} {_SYMBOLS[type(node.value.op)]} ...`")
+        if update is None:
+            symbol = _SYMBOLS[type(node.value.op)]
+            update = f"`{_text(target)} {symbol}= ...`"
+            instead = (f"s2sad makes a new value instead: write "
+                       f"`{_text(target)} = {_text(target)} {symbol} ...`")
         checks = []  # (helper, its operands before the message, message)
         if self.holds_shared(container, set()):
             checks.append((runtime.check_unshared, [item], (
@@ -1369,6 +1435,14 @@ class _Lowering:
         array, update = self.stale[version]
         what = f"`{_user_name(version)}`" if not version.startswith("_") \
             else "a value read earlier"
+        if _changes_item(update):  # (`r = rows[0]; rows[0][1] = v`)
+            return self.error(
+                node, f"{what} may be an item of `{array}` or a view of one, "
+                f"which line {self.source.lineno(update)} changed in place "
+                f"after {what} was taken (Python's {what} sees that change); "
+                "s2sad updates lists and arrays by making new ones, so it "
+                "would not: take it after the update, or copy it (`.copy()`, "
+                "`list(...)`)")
         return self.error(
             node, f"{what} may be a view of `{array}`, which line "
             f"{self.source.lineno(update)} changed after the view was taken "
@@ -1454,6 +1528,8 @@ class _Lowering:
             return type(operand.value) is int
         arguments = arguments and not self.source.generated
         name = getattr(operand, "name", None)
+        if name in self.counters:  # `i` of `for i in range(n)`
+            return True
         stmt = self.defs.get(name)
         if arguments and stmt is None:
             return name in self.parameter_names
@@ -1823,6 +1899,8 @@ class _Lowering:
         target = self.define(node.target.id)
         if isinstance(iterable, Var):  # the rows of an array: its views
             self.viewers.setdefault(iterable.name, []).append(target)
+            if getattr(self.defs.get(iterable.name), "fn", None) is range:
+                self.counters.add(target)  # (an int: see `is_int`)
         before = self.loop_start(phis)
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)
@@ -2858,10 +2936,12 @@ def _is_update(call, kind, env):
 
 def _changes_item(node):
     """Does the update at `node` change an item of what it updates in
-    place (`rows[0] += [c]`, where `rows[0] = r` rebinds the slot)?"""
+    place (`rows[0] += [c]`, `rows[0][1] = c`, where `rows[0] = r`
+    rebinds the slot)?"""
     return isinstance(node, gast.Assign) and len(node.targets) == 1 and \
-        isinstance(node.targets[0], gast.Subscript) and \
-        getattr(node.value, "s2sad_in_place", False)
+        isinstance(node.targets[0], gast.Subscript) and (
+            getattr(node.value, "s2sad_in_place", False) or
+            isinstance(node.targets[0].value, gast.Subscript))
 
 
 def _user_name(ssa_name):
@@ -2894,8 +2974,8 @@ def _assigned(nodes, updates=False):
             elif not updates:
                 continue
             elif isinstance(sub, gast.Subscript) and isinstance(
-                    sub.ctx, gast.Store) and isinstance(sub.value, gast.Name):
-                names.add(sub.value.id)  # y[i] = v makes a new y
+                    sub.ctx, gast.Store) and _root(sub) is not None:
+                names.add(_root(sub))  # y[i] = v, y[i][j] = v: a new y
             elif isinstance(sub, gast.Call) and isinstance(
                     sub.func, gast.Attribute) and sub.func.attr in \
                     _LIST_UPDATES and isinstance(sub.func.value, gast.Name):

@@ -67,10 +67,10 @@ def _while_else(x):
     return x
 
 
-def _item_of_an_item(x):
-    rows = [[0.0, 0.0], [0.0, 0.0]]
-    rows[0][1] = x * 2.0
-    return rows[0][1]
+def _item_of_an_item_of_an_item(x):
+    rows = [[[0.0, 0.0]], [[0.0, 0.0]]]
+    rows[0][0][1] = x * 2.0
+    return rows[0][0][1]
 
 
 _halved = np.vectorize(lambda a: a / 2.0)
@@ -82,8 +82,8 @@ def _vectorized(x):
 
 # (function, args, error class, the source line the error must name, words)
 BAD = [
-    (_item_of_an_item, (1.5,), errors.UnsupportedSyntaxError,
-     "rows[0][1] = x", "`rows[0][1]` (an item of an item)"),
+    (_item_of_an_item_of_an_item, (1.5,), errors.UnsupportedSyntaxError,
+     "rows[0][0][1] = x", "`rows[0][0][1]` (an item of an item of an item)"),
     (_vectorized, (np.ones(2),), errors.UnsupportedCallError,
      "np.sum(_halved(x))", "np.vectorize is not differentiated"),
     (no_rule, (1.5,), errors.UnsupportedCallError, "return cmath.phase",

@@ -2990,3 +2990,166 @@ def statement_conditional_call_on_a_list_item(x):
     statement_conditional_call_on_a_list_item])
 def test_views_a_call_does_not_make_stale_are_differentiated(f):
     exact(f, np.array([0.3, -1.2, 0.7]))
+
+
+# ---- an item of an item assigned (`K[i][j] = v`, `rows[i][j] += v`):
+# Python changes the item `K[i]` in place, which its container sees ----
+
+def kernel_matrix_by_rows(x):
+    n = len(x)
+    K = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            K[i][j] = np.exp(-(x[i] - x[j]) ** 2)
+        K[i][i] += 0.1
+    return np.linalg.slogdet(K)[1] + x @ np.linalg.solve(K, x)
+
+
+def table_of_lists(x):
+    n = len(x)
+    t = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            t[i][j] = x[i] * x[j] + (t[i - 1][j] if i > 0 else 0.0)
+    return sum(t[n - 1])
+
+
+def outer_product_updated(x):
+    A = np.outer(x, x)
+    A[1][2] += x[0] ** 2
+    A[0][:] *= 2.0
+    A[2][::2] = x[:2] ** 3
+    return np.sum(A ** 2)
+
+
+def dict_of_arrays_item_written(x):
+    d = {"w": np.ones(3), "b": 1.0}
+    d["w"][1] = x[0] * 3.0
+    return np.sum(d["w"] * x) + d["b"]
+
+
+def list_of_arrays_item_written(x):
+    ws = [x * 1.0, x * 2.0]
+    ws[1][0] = x[2] ** 3
+    return np.sum(ws[0] * ws[1])
+
+
+def rows_written_in_a_while_loop_with_a_branch(x):
+    rows = [[0.0] * 2 for _ in range(2)]
+    i = 0
+    while i < 2:
+        if x[i] > 0:
+            rows[i][0] = x[i] ** 2
+        else:
+            rows[i][1] = -x[i]
+        i += 1
+    return rows[0][0] + rows[0][1] * rows[1][1] + rows[1][0] * x[2]
+
+
+def row_of_an_argument_written(x, rows):
+    rows[0][1] = x[0] * 2.0
+    return rows[0][1] * x[1] + rows[1][0]
+
+
+NESTED = [kernel_matrix_by_rows, table_of_lists, outer_product_updated,
+          dict_of_arrays_item_written, list_of_arrays_item_written,
+          rows_written_in_a_while_loop_with_a_branch]
+
+
+@pytest.mark.parametrize("f", NESTED, ids=[f.__name__ for f in NESTED])
+def test_an_item_of_an_item_assigned_is_differentiated(f):
+    """(`K[i][j] = v` was refused, the commonest false refusal the outside
+    attacks met.)"""
+    exact(f, np.array([0.3, -1.2, 0.7]))
+
+
+def test_an_item_of_an_argument_list_assigned_leaves_the_callers_list():
+    rows = [[1.0, 2.0], [3.0, 4.0]]
+    exact(row_of_an_argument_written, np.array([0.3, -1.2, 0.7]), rows)
+    assert rows == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_a_hessian_through_an_item_of_an_item_assigned():
+    x = np.array([0.3, -1.2, 0.7])
+    h = s2sad.hessian(kernel_matrix_by_rows)(x)
+    g = s2sad.grad(kernel_matrix_by_rows)
+    eps = 1e-5
+    numeric = np.array([(g(x + eps * e) - g(x - eps * e)) / (2 * eps)
+                        for e in np.eye(3)])
+    np.testing.assert_allclose(h, numeric, rtol=1e-6, atol=1e-8)
+
+
+def row_kept_then_its_item_assigned(x):
+    rows = [[x[0], x[1]], [x[2], 1.0]]
+    r = rows[0]
+    rows[0][1] = x[2] * 2.0
+    return r[1] * x[0]
+
+
+def view_kept_then_its_item_assigned(x):
+    A = np.outer(x, x)
+    r = A[0]
+    A[0][1] = 7.0
+    return np.sum(r * x)
+
+
+def item_of_a_repeated_list_assigned(x):
+    rows = [[0.0, 0.0]] * 2
+    rows[0][1] = x[0]
+    return rows[1][1] * x[1]
+
+
+def item_held_by_another_name_assigned(x):
+    w = np.ones(3)
+    ws = [w]
+    ws[0][1] = x[0]
+    return w @ x
+
+
+def rows_by_an_index_array_assigned(x):
+    A = np.outer(x, x)
+    A[[0, 1]][0] = 5.0  # changes a copy: A keeps its values, in Python
+    return np.sum(A)
+
+
+def rows_by_a_mask_assigned(x):
+    A = np.outer(x, x)
+    A[x > 0][0] = 5.0
+    return np.sum(A)
+
+
+@pytest.mark.parametrize("f", [
+    row_kept_then_its_item_assigned, view_kept_then_its_item_assigned,
+    item_of_a_repeated_list_assigned, item_held_by_another_name_assigned,
+    rows_by_an_index_array_assigned, rows_by_a_mask_assigned])
+def test_an_item_of_an_item_assigned_is_refused_where_python_differs(f):
+    refused(f, np.array([0.3, -1.2, 0.7]))
+
+
+def item_of_a_number_assigned(x):
+    rows = [1.0, 2.0]
+    rows[0][1] = x[0]
+    return rows[0]
+
+
+def item_of_a_tuple_assigned(x):
+    rows = ((1.0, 2.0), (3.0, 4.0))
+    rows[0][1] = x[0]
+    return rows[0][0]
+
+
+@pytest.mark.parametrize("f", [item_of_a_number_assigned,
+                               item_of_a_tuple_assigned])
+def test_an_item_of_an_item_assigned_raises_where_python_raises(f):
+    with pytest.raises(TypeError, match="does not support item assignment"):
+        s2sad.grad(f)(np.array([0.3, -1.2, 0.7]))
+
+
+def test_an_item_of_an_item_of_an_item_assigned_is_refused_with_advice():
+    def deep(x):
+        t = [[[0.0]]]
+        t[0][0][0] = x[0]
+        return t[0][0][0]
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match=r"rows\[i\]\[j\]\.copy\(\)"):
+        s2sad.grad(deep)(np.array([0.3]))
