@@ -3407,10 +3407,29 @@ def setitem(x, index, value):
     elif x.__class__ is np.ndarray or not foreign(x):
         out = np.array(x, copy=True)
         index = _item_index(out, index)
+        if out.dtype.kind == "O" and value.__class__ is float and \
+                value == 0.0:  # (the adjoint of a list whose items changed)
+            _clear_items(out, index)
+            return out
     else:  # (an array of another library: a copy by that library)
         out = x.copy()
     out[index] = value
     return out
+
+
+def _clear_items(g, index):
+    """`g[index] = 0.0` in `g`, an object array: the adjoint of a list,
+    whose items at `index` a setitem replaced. An item that is itself the
+    adjoint of a list or dict gets that structure's zero instead, which the
+    adjoint of the list that was there reads by item (`rows = [r, s]; rows[0]
+    = [a, b]`, r's items read again through rows)."""
+    if isinstance(index, (int, np.integer)):
+        item = g[index]
+        g[index] = zeros_like(item) if item.__class__ is np.ndarray and \
+            item.dtype.kind == "O" or item.__class__ is DictAdjoint else 0.0
+        return
+    for k in np.arange(len(g))[index].ravel():
+        _clear_items(g, int(k))
 
 
 def _item_index(adjoints, index):
@@ -3475,7 +3494,10 @@ def cleared(g, index):
     index = _item_index(g, index)
     if g.__class__ is np.ndarray and g.dtype.kind in "fcO" and \
             g.flags.writeable and _is_element(index, g.ndim):
-        g[index] = 0.0
+        if g.dtype.kind == "O":
+            _clear_items(g, index)
+        else:
+            g[index] = 0.0
         return g
     return setitem(g, index, 0.0)
 

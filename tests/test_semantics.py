@@ -2643,6 +2643,37 @@ def old_array_kept_as_its_slot_is_rebound(xs, c):
     return np.sum(old) * c + np.sum(xs[0])
 
 
+def rows_made_here_then_a_slot_rebound(x):
+    rows = [[x[0], x[1]], [x[2], 1.0]]
+    old = rows[0]
+    rows[0] = [x[1] * 2.0, x[0]]
+    return old[1] * rows[0][0] + old[0]
+
+
+def rows_made_here_then_a_slice_rebound(x):
+    rows = [[x[0], x[1]], [x[2], 1.0], [1.0, 2.0]]
+    a, b = rows[0], rows[1]
+    rows[0:2] = [[x[1], x[0]], [x[0], x[2]]]
+    return a[0] * rows[0][0] + b[0] * rows[1][1]
+
+
+def dicts_made_here_then_an_entry_rebound(x):
+    d = {"a": {"w": x[0]}, "b": {"w": x[1]}}
+    old = d["a"]
+    d["a"] = {"w": x[2] * 3.0}
+    return old["w"] * d["a"]["w"] + d["b"]["w"]
+
+
+@pytest.mark.parametrize("f", [rows_made_here_then_a_slot_rebound,
+                               rows_made_here_then_a_slice_rebound,
+                               dicts_made_here_then_an_entry_rebound])
+def test_a_container_made_here_whose_slot_is_rebound_keeps_its_items(f):
+    """(the adjoint of the rebound slot was a number, which the adjoint of
+    the list that was there then read by item: a TypeError in the backward
+    sweep.)"""
+    exact(f, np.array([0.3, -1.2, 0.7]))
+
+
 # an item changed in place: what else holds it changes too
 
 
