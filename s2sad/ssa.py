@@ -1490,11 +1490,11 @@ class _Lowering:
             return values
         return []
 
-    def views_of(self, version):
+    def views_of(self, version, stop=()):
         """SSA names made from `version`, or from an earlier version of the
         same object (before a loop, before `y += 1` or `y[i] = v`), by
         operations that may return a view of it (`y[0]`, `y.T`,
-        `y.reshape(...)`), transitively."""
+        `y.reshape(...)`), transitively (not through the names `stop`)."""
         found, todo = set(), list(self.same_object(version))
         joins = None  # a phi's side -> its targets, once a view needs them
         while todo:
@@ -1510,7 +1510,7 @@ class _Lowering:
                                 joins[side.name].append(target)
             for view in self.viewers.get(name, []) + (
                     joins.get(name, []) if name in found else []):
-                if view not in found:
+                if view not in found and view not in stop:
                     found.add(view)
                     todo.append(view)
         return found
@@ -2007,9 +2007,16 @@ class _Lowering:
         direct = {view for name in same for view in self.viewers.get(name, [])
                   if view not in same}
         elements = {view for view in direct if self.element_of(view)}
+        todo = list(elements)  # and an element's elements (`v = A[0][1]`)
+        while todo:
+            for view in self.viewers.get(todo.pop(), []):
+                if view not in elements and self.element_of(view):
+                    elements.add(view)
+                    todo.append(view)
         plain = set().union(*(self.views_of(view)
                               for view in direct - elements))
-        holders = {view: self.views_of(view) - {view} - plain
+        # (what holds an element's element holds that one, checked itself)
+        holders = {view: self.views_of(view, stop=elements) - {view} - plain
                    for view in elements}
         checked = set()  # (the holders of elements checked now)
         for view, held in holders.items():

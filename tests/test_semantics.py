@@ -3184,3 +3184,44 @@ def test_an_item_of_an_item_of_an_item_assigned_is_refused_with_advice():
     with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
                        match=r"rows\[i\]\[j\]\.copy\(\)"):
         s2sad.grad(deep)(np.array([0.3]))
+
+
+def element_of_a_row_kept_across_its_write(x):
+    A = np.outer(x, x)
+    v = A[0][1]  # a number: the row is changed, v is not
+    A[0] = x * 3.0
+    return v * A[0][1]
+
+
+def element_of_a_listed_row_kept_across_its_write(x):
+    rows = [[x[0], x[1]], [x[2], 1.0]]
+    v = rows[0][1]
+    rows[0][1] = x[2] * 5.0
+    return v * rows[0][1]
+
+
+@pytest.mark.parametrize("f", [element_of_a_row_kept_across_its_write,
+                               element_of_a_listed_row_kept_across_its_write])
+def test_a_number_read_from_a_row_is_kept_across_the_rows_write(f):
+    """(was refused as a view: `v = A[0][1]` held the row `A[0]`.)"""
+    exact(f, np.array([0.3, -1.2, 0.7]))
+
+
+def row_of_a_row_of_a_cube_kept_across_its_write(x):
+    A = np.ones((2, 2, 3)) * x
+    v = A[0][1]  # a view of A
+    A[0] = 5.0
+    return np.sum(v * x)
+
+
+def row_and_its_element_listed_across_the_write(x):
+    A = np.outer(x, x)
+    held = [A[0], A[0][1]]
+    A[0] = x * 3.0
+    return np.sum(held[0] * x) + held[1]
+
+
+@pytest.mark.parametrize("f", [row_of_a_row_of_a_cube_kept_across_its_write,
+                               row_and_its_element_listed_across_the_write])
+def test_a_view_read_from_a_row_is_refused_across_the_rows_write(f):
+    refused(f, np.array([0.3, -1.2, 0.7]))
