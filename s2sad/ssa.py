@@ -1333,9 +1333,18 @@ class _Lowering:
         made stale: refused, unless it is an element (`old = u[2]`, `y[0],
         y[1] = y[1], y[0]`), which is a number, copied, where its array
         has one axis: then the code checks, when it runs, that it is not a
-        view (a row of a matrix)."""
+        view (a row of a matrix). So is what may be a copy (`c = A[:,
+        1].ravel()`, `np.asarray(rows)`), checked not to be a view of what
+        it was made from."""
         if version in self.stale_elements:
             self.check_element(*self.stale_elements[version])
+            return
+        made = self.defs.get(version)
+        if isinstance(made, Assign) and (made.fn in _MAYBE_VIEWS or isinstance(
+                made.fn, Method) and made.fn.name in _MAYBE_VIEWS) and \
+                isinstance(made.args[0], Var):
+            self.check_element(version, False, self.stale_error(version, node),
+                               made.args[0])
             return
         if self.element_of(version) is None:
             raise self.stale_error(version, node)
@@ -2040,18 +2049,19 @@ class _Lowering:
                     self.stale_elements.setdefault(holder, check)
         return self.views_of(version) - checked
 
-    def check_element(self, version, items, error):
+    def check_element(self, version, items, error, source=None):
         """Check, right where `version`, an element (`element_of`), is
         read from its array, that it is a number and not a view (raising
         `error` if it is a view); with `items`, nor an item of a list (see
-        `element_check`)."""
+        `element_check`). (`source`: what it is made from, where it is no
+        element: `ravel`'s operand.)"""
         made = self.defs[version]
         block = self.blocks[version]
         at = next(i for i, stmt in enumerate(block) if stmt is made)
         block[at + 1:at + 1] = self.element_check(version, error, made.node,
-                                                  items)
+                                                  items, source)
 
-    def element_check(self, version, error, node, items=False):
+    def element_check(self, version, error, node, items=False, source=None):
         """The statement checking, when the code runs, that `version`, an
         element (`element_of`), is a number and not a view of an array
         (raising `error` if it is one): a list of it, empty once it is
@@ -2066,8 +2076,8 @@ class _Lowering:
         check = runtime.check_not_view if items else \
             runtime.check_element_not_view
         return [Assign(None, check, [
-            Var(version), self.element_of(version), Const(str(error))], (),
-            self.runtime_call(check.__name__), node)]
+            Var(version), source or self.element_of(version),
+            Const(str(error))], (), self.runtime_call(check.__name__), node)]
 
     def element_of(self, version):
         """The array operand `version` was read from as an element (`a[j]`,
@@ -2831,6 +2841,9 @@ _VIEWS = {operator.getitem, getattr, np.reshape, np.transpose, np.ravel,
 METADATA = {"shape", "size", "ndim", "dtype", "nbytes", "itemsize"}
 _VIEW_METHODS = {"reshape", "transpose", "ravel", "squeeze", "view",
                  "swapaxes", "diagonal"}
+# of those, the functions and methods that copy where a view cannot do
+_MAYBE_VIEWS = {np.reshape, np.ravel, np.asarray, np.asanyarray, "reshape",
+                "ravel"}
 
 
 def makes_view(fn):

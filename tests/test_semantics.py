@@ -3225,3 +3225,44 @@ def row_and_its_element_listed_across_the_write(x):
                                row_and_its_element_listed_across_the_write])
 def test_a_view_read_from_a_row_is_refused_across_the_rows_write(f):
     refused(f, np.array([0.3, -1.2, 0.7]))
+
+
+def column_raveled_then_its_matrix_written(x):
+    A = np.outer(x, x)
+    c = A[:, 1].ravel()  # a column: ravel copies it
+    A[0, 1] = 9.0
+    return np.sum(c * x)
+
+
+def transpose_reshaped_then_its_matrix_written(x):
+    A = np.outer(x, x)
+    c = np.reshape(A.T, -1)  # copies
+    A[0, 1] = 9.0
+    return np.sum(c[:3] * x)
+
+
+def list_made_an_array_then_an_item_added_to(x):
+    rows = [x * 1.0, x * 2.0]
+    A = np.asarray(rows)  # copies the list's arrays
+    rows[0] += x
+    return np.sum(A[0] * x)
+
+
+@pytest.mark.parametrize("f", [column_raveled_then_its_matrix_written,
+                               transpose_reshaped_then_its_matrix_written,
+                               list_made_an_array_then_an_item_added_to])
+def test_what_may_be_a_copy_is_checked_when_it_runs(f):
+    """(ravel, reshape and asarray copy where a view cannot do; such a
+    copy read after its source's write was refused as a view.)"""
+    exact(f, np.array([0.3, -1.2, 0.7]))
+
+
+def matrix_reshaped_then_written(x):
+    A = np.outer(x, x)
+    c = A.reshape(-1)  # a view
+    A[0, 1] = 9.0
+    return np.sum(c[:3] * x)
+
+
+def test_what_is_a_view_after_all_is_refused_when_it_runs():
+    refused(matrix_reshaped_then_written, np.array([0.3, -1.2, 0.7]))
