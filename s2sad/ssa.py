@@ -464,6 +464,7 @@ class _Lowering:
         self.blocks = {}  # SSA name -> the statement list defining it
         self.viewers = {}  # SSA name -> names made from it by view operations
         self.counters = set()  # the targets of loops over a range
+        self.iterated = {}  # a loop's target -> what the loop iterates
         self.stores = None  # user name -> how often the function assigns it
         self._parents = None  # id(node) -> its parent node (see `parent`)
         self.top = None  # the function body's statement list
@@ -1074,13 +1075,24 @@ class _Lowering:
             self.check_updatable(version, node, "update of")
         if where:
             symbol = _SYMBOLS[type(node.value.op)]
+            container = self.element_of(version) or self.iterated.get(
+                version)
+            made = self.defs.get(getattr(container, "name", None))
+            if getattr(made, "fn", None) in (identity, runtime.iterable):
+                container = made.args[0]  # (what the loop iterates)
+            into = "" if where != _TAKEN_FROM or container is None or \
+                container.name.startswith("_") else (
+                    f"; to change the item in `{_user_name(container.name)}`, "
+                    f"update it there (`{_user_name(container.name)}[i] "
+                    f"{symbol}= ...`, in a loop over `range(len("
+                    f"{_user_name(container.name)}))`)")
             message = self.source.located(
                 node,
                 f"`{name} {symbol}= ...` changes the array or list `{name}` "
                 f"in place, and so also {where}; s2sad makes a new value "
                 f"instead: write `{name} = {name} {symbol} ...` if the other "
                 f"should keep its value, or copy first (`{name} = "
-                f"np.copy({name})`)")
+                f"np.copy({name})`){into}")
             taken = self.taken_from(version, where)
             if taken is not None:  # `c = m[[0, 1]]`: a view, or a copy
                 self.emit(None, runtime.check_not_view,
@@ -1910,6 +1922,7 @@ class _Lowering:
             self.viewers.setdefault(iterable.name, []).append(target)
             if getattr(self.defs.get(iterable.name), "fn", None) is range:
                 self.counters.add(target)  # (an int: see `is_int`)
+            self.iterated[target] = iterable
         before = self.loop_start(phis)
         body, _ = self.block(node.body)
         phis = self.close_loop(phis, self.env)

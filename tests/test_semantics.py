@@ -3266,3 +3266,19 @@ def matrix_reshaped_then_written(x):
 
 def test_what_is_a_view_after_all_is_refused_when_it_runs():
     refused(matrix_reshaped_then_written, np.array([0.3, -1.2, 0.7]))
+
+
+def parameters_updated_through_the_loop_target(x):
+    params = [x * 1.0, x * 2.0]
+    grads = [x, x]
+    for p, g in zip(params, grads):
+        p -= 0.1 * g
+    return np.sum(params[0] * params[1])
+
+
+def test_an_update_of_a_loop_target_is_refused_with_the_way_to_write_it():
+    with pytest.raises(s2sad.errors.UnsupportedSyntaxError,
+                       match=r"update it there \(`params\[i\] -= \.\.\.`, "
+                       r"in a loop over `range\(len\(params\)\)`\)"):
+        s2sad.grad(parameters_updated_through_the_loop_target)(
+            np.array([0.3, -1.2, 0.7]))
