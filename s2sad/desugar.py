@@ -44,6 +44,7 @@ def desugar(source):
     func = source.tree
     _check_lazy(source)
     namer = Namer(names_in(func))
+    _StarredDisplays().visit(func)
     loops = _Loops(source, namer)
     comprehensions = _Comprehensions(source, namer)
     body = []
@@ -858,6 +859,40 @@ class _Rename(gast.NodeTransformer):
         if node.id in self.renames:
             node.id = self.renames[node.id]
         return node
+
+
+class _StarredDisplays(gast.NodeTransformer):
+    """`[a, *b, c]` -> `[a] + list(b) + [c]`, `(*b, c)` -> `tuple(b) +
+    (c,)`: the items in order, each part evaluated once, left to right."""
+
+    def visit_List(self, node):
+        return self.joined(node, "list")
+
+    def visit_Tuple(self, node):
+        return self.joined(node, "tuple")
+
+    def joined(self, node, kind):
+        self.generic_visit(node)
+        if not isinstance(node.ctx, gast.Load) or not any(
+                isinstance(elt, gast.Starred) for elt in node.elts):
+            return node
+        display = gast.List if kind == "list" else gast.Tuple
+        parts, run = [], []
+        for elt in node.elts:
+            if isinstance(elt, gast.Starred):
+                if run:
+                    parts.append(display(run, gast.Load()))
+                    run = []
+                parts.append(_call(kind, [elt.value]))
+            else:
+                run.append(elt)
+        if run:
+            parts.append(display(run, gast.Load()))
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = gast.BinOp(joined, gast.Add(), part)
+        return gast.copy_location(joined, node) if len(parts) > 1 else \
+            gast.copy_location(parts[0], node)
 
 
 class _AugAssign(gast.NodeTransformer):

@@ -56,11 +56,16 @@ def _check(source, node):
     if kind is gast.Starred and isinstance(node.ctx, gast.Store):
         _check(source, node.value)  # `first, *rest = xs`: a list of the rest
         return
+    if kind in (gast.List, gast.Tuple) and isinstance(node.ctx, gast.Load):
+        for elt in node.elts:  # `[*xs, y]`: see desugar._starred_displays
+            _check(source, elt.value if isinstance(elt, gast.Starred)
+                   else elt)
+        return
     if kind is gast.Starred:
         raise source.error(
             errors.UnsupportedSyntaxError, node,
-            "starred expressions (`*xs`) are supported in calls only; build "
-            "the tuple or list with `+` or index it instead")
+            "starred expressions (`*xs`) are supported in calls, lists and "
+            "tuples only; build the set or dict with `|` or index it instead")
     if kind in _UNSUPPORTED:
         what, instead = _UNSUPPORTED[kind]
         raise source.error(errors.UnsupportedSyntaxError, node,

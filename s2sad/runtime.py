@@ -57,6 +57,10 @@ def unbroadcast(g, x):
             g) and len(g) == len(x) or callable(x):
         return g  # the adjoint of a container (or of a container's adjoint,
         # or of a closure: its bound values')
+    if x.__class__ is _ndarray and x.dtype.kind == "O" and g.__class__ is \
+            _ndarray and g.dtype.kind != "O" and g.ndim and len(g) == len(x):
+        return sequence(list(g))  # (a list's adjoint as its rows stacked:
+        # `list(M)`'s, of a derivative of a derivative)
     if isinstance(x, (list, tuple)) and (
             _is_sequence(g) or not _broadcasts_to(x, np.shape(g))):
         raise errors.S2SADError(_JOINED)

@@ -361,10 +361,30 @@ def windows_and_columns(x):
     return total + sum(xs) * len(idx) + sum(X) + sum(Y)
 
 
+def starred_displays(x):
+    # (outside attack: `[*rows]` and `(a, *b)` were refused) a list or tuple
+    # display with starred items holds each item of each, in order
+    M = np.array([[x, 2.0 * x], [x * x, 1.0]])
+    rows = [*M]
+    a = [x, np.sin(x)]
+    t = (x ** 3, *a, 3.0)
+    both = [*a, *t, *[x] * 2]
+    return np.sum(rows[0] * rows[1]) + sum(both) * t[1] + len((*t, *a))
+
+
+def rows_listed_and_multiplied(x):
+    # (the second derivative was wrong: the adjoint of a list's adjoint,
+    # `list(M)`'s rows stacked, was summed over the rows as if broadcast)
+    M = np.array([[x, 2.0 * x], [x * x, 1.0]])
+    rows = list(M)
+    return np.sum(rows[0] * rows[1])
+
+
 CONTAINERS = [stored_iterators, dicts, dict_views, sorts, maps_and_filters, enumerate_zip,
               extremes, arithmetic_builtins, items_of_arrays, namedtuples,
               dataclass_values, starred_targets, transposed_by_zip,
-              rows_unpacked, windows_and_columns]
+              rows_unpacked, windows_and_columns, starred_displays,
+              rows_listed_and_multiplied]
 
 
 @pytest.mark.parametrize("f", STATEMENTS + CONTAINERS,
