@@ -1833,11 +1833,38 @@ def owned_copy(x):
     (`idx.sort()`) or a helper (`fill(buf)`): the derivative never changes
     the caller's data. A read-only array's copy is read-only too, so that
     a change fails there as it fails on the argument."""
-    if x.__class__ is np.ndarray and not x.flags.writeable:
-        x = x.copy()
-        x.setflags(write=False)
+    if x.__class__ is np.ndarray:
+        return _owned(x, None)
+    if isinstance(x, (list, dict, tuple)):  # (what it holds too, `fill(K[0])`)
+        return _owned(x, {})
+    return x.copy() if isinstance(x, set) else x
+
+
+def _owned(x, copies):
+    """A copy of `x`, and of the arrays, lists and dicts it holds, each
+    copied once (`copies`: id -> copy), read-only where it was."""
+    if copies is not None and id(x) in copies:
+        return copies[id(x)]
+    if isinstance(x, np.ndarray):
+        made = x.copy()
+        if not x.flags.writeable:
+            made.setflags(write=False)
+    elif isinstance(x, list):
+        made = copies[id(x)] = []
+        made += [_owned(v, copies) for v in x]
+    elif isinstance(x, dict):
+        made = copies[id(x)] = copy.copy(x)
+        for key in made:
+            made[key] = _owned(made[key], copies)
+    elif isinstance(x, tuple):
+        items = [_owned(v, copies) for v in x]
+        made = x.__class__(*items) if hasattr(x, "_fields") else \
+            x.__class__(items)
+    else:
         return x
-    return x.copy() if isinstance(x, (np.ndarray, list, dict, set)) else x
+    if copies is not None:
+        copies[id(x)] = made
+    return made
 
 
 def check_updatable(x, what):
@@ -2007,12 +2034,15 @@ def check_item_assignment(x):
                         "assignment")
 
 
-def check_view_of(item, array, message):
-    """`array[i][j] = v`, where `item`, `array[i]`, is a copy of items of
-    the array (`i` an index array or a mask): Python changes that copy and
-    drops it, so the array keeps its values; refused (`message` says
-    why), where s2sad would store the changed item back."""
-    if isinstance(array, np.ndarray) and not np.may_share_memory(item, array):
+def check_view_of(item, array, index, message):
+    """`array[index][j] = v`, where `item`, `array[index]`, is a copy of
+    items of the array (`index` an index array or a mask, or a slice of a
+    list or tuple): Python changes that copy and drops it, so the array
+    keeps its values; refused (`message` says why), where s2sad would
+    store the changed item back."""
+    if isinstance(array, np.ndarray) and not np.may_share_memory(
+            item, array) or isinstance(array, (list, tuple)) and \
+            index.__class__ is slice:
         raise errors.UnsupportedSyntaxError(message)
 
 

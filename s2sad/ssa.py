@@ -707,6 +707,9 @@ class _Lowering:
             where = None  # assigning into an array of numbers copies
         if fn in (runtime.appended, runtime.setitem):
             args = args[1:]  # the list or array updated is not kept
+        if where and fn is identity and (target or "_").startswith("_"):
+            where = ("a value made from it that holds the same items (`dict("
+                     "...)`, `list(...)`)")  # (not a name of the user's)
         for arg in args if where else ():
             if isinstance(arg, Var):
                 self.shared.setdefault(arg.name, where.format(
@@ -996,15 +999,18 @@ class _Lowering:
         if not self.source.generated:
             self.emit(None, runtime.check_item_assignment, [item], node=node,
                       callee=self.runtime_call("check_item_assignment"))
-        if not (self.is_int(index) or isinstance(index, Const) and isinstance(
-                index.value, (slice, tuple, str))):
-            self.emit(None, runtime.check_view_of, [item, array, Const(
+        if not (self.is_int(index) or isinstance(index, Const) and (
+                isinstance(index.value, str) or isinstance(
+                    index.value, (slice, tuple)) and self.numeric_array(
+                        array.name))):
+            self.emit(None, runtime.check_view_of, [item, array, index, Const(
                 self.source.located(node, (
                     f"`{_text(target)} = ...` changes a copy of items of "
-                    f"`{name}` (NumPy's indexing by an array or a mask "
-                    f"copies), which Python drops: `{name}` does not "
-                    f"change; write one index (`{name}[{_text(outer.slice)}, "
-                    f"{_text(target.slice)}] = ...`) to change `{name}`")))],
+                    f"`{name}` (a list's slice, or NumPy's indexing by an "
+                    "array or a mask, copies), which Python drops: "
+                    f"`{name}` does not change; to change it, write into it "
+                    f"(`{name}[{_text(outer.slice)}, {_text(target.slice)}] "
+                    "= ...` of an array, an index loop of a list)")))],
                 node=node, callee=self.runtime_call("check_view_of"))
         if inner is None:
             inner = self.index(target.slice)
@@ -1041,24 +1047,26 @@ class _Lowering:
         """`name = runtime.setitem(name, index, value)`, of a `name` nothing
         else holds."""
         old = Var(self.env[name])
-        if not self.source.generated:  # (where a tangent may be a tuple)
+        if not self.source.generated and not _of_an_item(node):
+            # (`t[0][1] = v` assigns into `t[0]`, not into t)
             # a tuple's raises, in Python (see `drop_known_item_checks`)
             self.emit(None, runtime.check_item_assignment, [old], node=node,
                       callee=self.runtime_call("check_item_assignment"))
+        listed = self.is_sequence(old) or self.holds_references(
+            old.name, set())
+        # an array's views see the update; so does an item of a list or
+        # dict taken out (`a = xs[0]`) that `xs[0] += v` changes in place,
+        # if it can change (not a number: checked when it runs). (Found
+        # before the new version, which would hold them all.)
+        stale = self.stale_views(old.name, name, node) if not listed or \
+            _changes_item(node) else ()
         self.emit(self.define(name), runtime.setitem, [old, index, value],
                   callee=self.runtime_call("setitem"), node=node)
         # nothing else holds the array (checked above): see s2sad.inplace
         self.out[-1].unshared = True
-        listed = self.is_sequence(old) or self.holds_references(
-            old.name, set())
-        if not listed or _changes_item(node):
-            # an array's views see the update; so does an item of a list
-            # or dict taken out (`a = xs[0]`) that `xs[0] += v` changes in
-            # place, if it can change (not a number: checked when it runs)
-            for view in self.stale_views(old.name, name, node) - {
-                    self.env[name]}:
-                if not listed or self.element_of(view) is not None:
-                    self.stale.setdefault(view, (name, node))
+        for view in stale:
+            if not listed or self.element_of(view) is not None:
+                self.stale.setdefault(view, (name, node))
 
     def updated(self, name, version, node):
         """After `name op= value`: an array or list was changed in place,
@@ -1134,7 +1142,11 @@ class _Lowering:
             instead = (f"s2sad makes a new value instead: write "
                        f"`{_text(target)} = {_text(target)} {symbol} ...`")
         checks = []  # (helper, its operands before the message, message)
-        if self.holds_shared(container, set()):
+        named = self.holders_of_items(container) if self.holds_shared(
+            container, set()) else {}
+        for version in named or ():  # (`K.append(row)`: row, if read again)
+            self.stale.setdefault(version, (base.id, node))
+        if named is None:
             checks.append((runtime.check_unshared, [item], (
                 f"{update} changes that item in place if it is an array or "
                 f"list, and `{base.id}` holds values that other names also "
@@ -1174,6 +1186,42 @@ class _Lowering:
                 Const(self.source.located(node, message))] + (
                 rest[0] if rest else []), node=node,
                 callee=self.runtime_call(helper.__name__))
+
+    def holders_of_items(self, container):
+        """The current versions of the user's names that may hold what the
+        list, tuple or dict `container` holds (`K.append(row)`: row, and a
+        list row was appended to as well), which an update in place of an
+        item changes; or None where the code's own values may hold one
+        too, which is then checked when it runs."""
+        items, chain, todo = set(), set(), [container]
+        while todo:
+            version = todo.pop()
+            if version in chain:
+                continue
+            chain.add(version)
+            stmt = self.defs.get(version)
+            if isinstance(stmt, Phi):
+                todo += [side.name for side in (stmt.left, stmt.right)
+                         if isinstance(side, Var)]
+            elif not isinstance(stmt, Assign):
+                continue
+            elif stmt.fn in (make_list, make_tuple, make_dict):
+                items |= {a.name for a in stmt.args if isinstance(a, Var)}
+            elif stmt.fn in (runtime.appended, runtime.setitem,
+                             runtime.inserted, identity) and isinstance(
+                                 stmt.args[0], Var):
+                todo.append(stmt.args[0].name)
+                if stmt.fn is not identity and isinstance(stmt.args[-1], Var):
+                    items.add(stmt.args[-1].name)
+            else:
+                return None
+        own = self.views_of(container) | chain
+        holders = set().union(*(self.views_of(i) | self.same_object(i)
+                                for i in items)) - own
+        current = {v: k for k, v in self.env.items()}
+        if any(v.startswith("_") and v not in current for v in holders):
+            return None
+        return {v for v in holders if v in current}
 
     def holds_shared(self, version, seen):
         """May the list, tuple or dict `version` hold a value that a name
@@ -1309,14 +1357,21 @@ class _Lowering:
             return self.holds_references(stmt.args[0].name, seen)
         return False
 
-    def named(self, version):
+    def named(self, version, seen=None):
         """Is `version` a value a name holds: a variable, or a view of one
         (`[w.T]`), rather than a new value only the container holds?"""
         stmt = self.defs.get(version)
         if not version.startswith("_") or stmt is None:
             return True
+        seen = set() if seen is None else seen
+        if version in seen:
+            return False
+        seen.add(version)
+        if isinstance(stmt, Phi):  # (a comprehension's list, joined)
+            return any(isinstance(side, Var) and self.named(side.name, seen)
+                       for side in (stmt.left, stmt.right))
         if stmt.fn is identity or makes_view(stmt.fn):
-            return any(isinstance(a, Var) and self.named(a.name)
+            return any(isinstance(a, Var) and self.named(a.name, seen)
                        for a in stmt.args[:1])
         return False
 
@@ -2045,14 +2100,20 @@ class _Lowering:
             named = sorted(_user_name(h) for h in held
                            if not h.startswith("_"))
             what = f"`{named[0]}` keeps" if named else "the code keeps"
-            check = (view, self.items_changed(view, array, node), self.error(
+            items = self.items_changed(view, array, node)
+            check = (view, items, self.error(
                 self.defs[view].node or node,
                 f"{what} an item of `{array}` that is a view of `{array}` "
                 "(a row, not a number), read again after line "
                 f"{self.source.lineno(node)} changes `{array}` in place; "
                 "NumPy's view sees that change, and s2sad, which updates "
                 "arrays by making new ones, would not: keep a copy "
-                "(`.copy()`)"))
+                "(`.copy()`)" if not items or not _changes_item(node) else
+                f"{what} an item of `{array}` (an array, list or dict it "
+                f"holds), which line {self.source.lineno(node)} may change "
+                "in place before it is read again; Python's holder sees that "
+                "change, and s2sad, which updates lists and arrays by making "
+                "new ones, would not: keep a copy (`.copy()`, `list(...)`)"))
             if named:  # (which any read may reach, through a list's pop,
                 # a conditional expression, ...: checked where read)
                 self.check_element(*check)
@@ -2559,12 +2620,19 @@ def _changed_by_calls(tree, source):
                 and isinstance(node.value.func, gast.Attribute) \
                 and isinstance(node.value.func.value, gast.Name):
             changed.add(node.value.func.value.id)
+        elif isinstance(node, gast.Expr) and isinstance(
+                node.value, gast.Call):  # `rows[0].sort()` changes rows
+            changed |= _changed_by_call(node.value, source, methods=True)
         if isinstance(node, gast.Call):
             changed |= _changed_by_call(node, source, methods=False)
-    copies = [(n.targets[0].id, _root(n.value)) for n in trees.walk(tree)
-              if isinstance(n, gast.Assign)
-              and isinstance(n.targets[0], gast.Name)]
-    while True:  # `e = x; fill(e)`, `v = x.T; fill(v)` change x
+    copies = [(n.targets[0].id, _root(
+        n.value.args[0] if isinstance(n.value, gast.Call) and n.value.args
+        and getattr(n.value.func, "s2sad_builtin", None) is runtime.iterable
+        else n.value)) for n in trees.walk(tree)
+        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)]
+    # `e = x; fill(e)`, `v = x.T; fill(v)`, `for row in K: fill(row)` (as
+    # `_s = runtime.iterable(K)`, `row = _s[i]`) change x and K
+    while True:
         more = {source for target, source in copies if target in changed}
         if more <= changed:
             return changed
@@ -2577,9 +2645,10 @@ def _changed_by_call(call, source, methods=True):
     function of the user's updates."""
     changed = set()
     func = call.func
-    if methods and isinstance(func, gast.Attribute) and isinstance(
-            func.value, gast.Name) and func.attr in _CHANGES_ITS_OBJECT:
-        changed.add(func.value.id)
+    # (what holds an item or a view changed, `fill(K[0])`, changes too)
+    if methods and isinstance(func, gast.Attribute) and \
+            func.attr in _CHANGES_ITS_OBJECT and _held_root(func.value):
+        changed.add(_held_root(func.value))
     fn = source.resolve(func) if isinstance(
         func, (gast.Name, gast.Attribute)) else None
     if not _is_user_function(fn):
@@ -2587,12 +2656,29 @@ def _changed_by_call(call, source, methods=True):
     params = changed_parameters(fn)
     names = inspect.signature(fn).parameters
     for name, arg in zip(names, call.args):
-        if name in params and isinstance(arg, gast.Name):
-            changed.add(arg.id)
+        if name in params and _held_root(arg):
+            changed.add(_held_root(arg))
     for keyword in call.keywords:
-        if keyword.arg in params and isinstance(keyword.value, gast.Name):
-            changed.add(keyword.value.id)
+        if keyword.arg in params and _held_root(keyword.value):
+            changed.add(_held_root(keyword.value))
     return changed
+
+
+def _held_root(node):
+    """The name whose value holds `node` or shares its memory, which a
+    change of `node` in place changes too: `x` of `x`, `x[0]`, `x[1:][0]`,
+    `x.T`, `x.reshape(-1)`; else None (an object's attribute: `self.w`)."""
+    while True:
+        if isinstance(node, gast.Call) and isinstance(
+                node.func, gast.Attribute) and node.func.attr in _VIEW_METHODS:
+            node = node.func.value
+        elif isinstance(node, gast.Attribute) and node.attr in (
+                "T", "real", "imag", "flat"):
+            node = node.value
+        elif isinstance(node, gast.Subscript):
+            node = node.value
+        else:
+            return node.id if isinstance(node, gast.Name) else None
 
 
 # the methods that change their object in place (those that write into an
@@ -2967,14 +3053,20 @@ def _is_update(call, kind, env):
             and call.func.value.id in env)
 
 
+def _of_an_item(node):
+    """Is `node` an assignment into an item of an item (`rows[i][j] = v`)?"""
+    return isinstance(node, gast.Assign) and len(node.targets) == 1 and \
+        isinstance(node.targets[0], gast.Subscript) and \
+        isinstance(node.targets[0].value, gast.Subscript)
+
+
 def _changes_item(node):
     """Does the update at `node` change an item of what it updates in
     place (`rows[0] += [c]`, `rows[0][1] = c`, where `rows[0] = r`
     rebinds the slot)?"""
-    return isinstance(node, gast.Assign) and len(node.targets) == 1 and \
-        isinstance(node.targets[0], gast.Subscript) and (
-            getattr(node.value, "s2sad_in_place", False) or
-            isinstance(node.targets[0].value, gast.Subscript))
+    return _of_an_item(node) or isinstance(node, gast.Assign) and len(
+        node.targets) == 1 and isinstance(node.targets[0], gast.Subscript) \
+        and getattr(node.value, "s2sad_in_place", False)
 
 
 def _user_name(ssa_name):

@@ -3282,3 +3282,180 @@ def test_an_update_of_a_loop_target_is_refused_with_the_way_to_write_it():
                        r"in a loop over `range\(len\(params\)\)`\)"):
         s2sad.grad(parameters_updated_through_the_loop_target)(
             np.array([0.3, -1.2, 0.7]))
+
+
+# ---- found by an outside attack on items of items: what holds an item
+# that `K[i][j] = v` changes, helpers changing items, slices of lists ----
+
+def rows_unpacked_then_one_written(x):
+    rows = [[x[0], x[1]], [x[2], 1.0]]
+    r0, r1 = rows
+    rows[0][1] = x[0] * x[2]
+    return r0[1] + r1[0]
+
+
+def row_listed_then_written(x):
+    K = [[x[0], x[1]], [x[2], 1.0]]
+    sel = [K[0]]
+    K[0][0] = 3.0 * x[2]
+    return sel[0][0] * x[1]
+
+
+def arrays_unpacked_then_one_written(x):
+    ws = [x * 1.0, x * 2.0]
+    a, b = ws
+    ws[0][1] = x[2] * 3.0
+    return np.sum(a * b)
+
+
+def array_got_from_a_dict_then_written(x):
+    d = {"w": x * 1.0}
+    w = d.get("w")
+    d["w"][0] = x[1] * 2.0
+    return np.sum(w * x)
+
+
+def array_put_in_a_list_then_written_and_read(x):
+    w = x * 1.0
+    ws = [w]
+    ws[0][1] = x[0]
+    return np.sum(w * x)
+
+
+def slice_of_a_list_written(x):
+    ws = [x * 1.0, x * 2.0]
+    ws[0:1][0] = np.zeros(3)  # a copy, which Python drops
+    return np.sum(ws[0] * ws[1])
+
+
+def reversed_rows_written(x):
+    rows = [[x[0], x[1]], [x[2], 1.0]]
+    rows[::-1][0] = [7.0, 7.0]
+    return rows[1][0] * x[0]
+
+
+def last_row_read_after_the_diagonal_is_written(x):
+    K = []
+    for i in range(3):
+        row = []
+        for j in range(3):
+            row.append(x[i] * j)
+        K.append(row)
+    K[2][2] += 0.1
+    return sum(row) * x[0]
+
+
+@pytest.mark.parametrize("f", [
+    rows_unpacked_then_one_written, row_listed_then_written,
+    arrays_unpacked_then_one_written, array_got_from_a_dict_then_written,
+    array_put_in_a_list_then_written_and_read, slice_of_a_list_written,
+    reversed_rows_written, last_row_read_after_the_diagonal_is_written])
+def test_what_an_item_of_an_item_write_would_change_unseen_is_refused(f):
+    """(each gave the old value or a wrong gradient, silently.)"""
+    refused(f, np.array([1.5, 2.0, 0.5]))
+
+
+def _set(row, j, v):
+    row[j] = v
+
+
+def _bump_diagonal(M, c):
+    for i in range(len(M)):
+        M[i][i] += c
+
+
+def constant_row_changed_by_a_helper(x):
+    A = [[1.0, 2.0], [3.0, 4.0]]
+    _set(A[0], 1, 7.0)
+    return x[0] * A[0][1]
+
+
+def constant_row_reversed(x):
+    A = [[1.0, 2.0], [3.0, 4.0]]
+    A[0].reverse()
+    return x[0] * A[0][1]
+
+
+def rows_made_by_a_comprehension_then_written(x):
+    K = [[np.exp(-(a - b) ** 2) for b in x] for a in x]
+    for i in range(3):
+        K[i][i] += 0.1
+    return np.linalg.slogdet(np.array(K))[1]
+
+
+def kernel_by_appends_then_its_diagonal_written(x):
+    K = []
+    for i in range(3):
+        row = []  # (still holds the last row, not read again)
+        for j in range(3):
+            row.append(np.exp(-(x[i] - x[j]) ** 2))
+        K.append(row)
+    for i in range(3):
+        K[i][i] += 0.1
+    return np.linalg.slogdet(np.array(K))[1]
+
+
+def array_of_a_tuple_written(x):
+    t = (x * 1.0, x * 2.0)
+    t[0][1] = x[2] ** 2
+    return np.sum(t[0] * t[1])
+
+
+@pytest.mark.parametrize("f", [
+    constant_row_changed_by_a_helper, constant_row_reversed,
+    rows_made_by_a_comprehension_then_written,
+    kernel_by_appends_then_its_diagonal_written, array_of_a_tuple_written])
+def test_items_of_items_changed_in_place_are_differentiated(f):
+    """(a helper or method changing a constant row was folded away; a
+    comprehension's rows crashed; a leftover `row` was refused; an array
+    held by a tuple raised the tuple's TypeError.)"""
+    exact(f, np.array([1.5, 2.0, 0.5]))
+
+
+def row_of_a_list_argument_set_by_a_helper(x, K):
+    _set(K[0], 1, 7.0)
+    return x[0] * K[0][1]
+
+
+def diagonal_of_a_list_argument_bumped(x, K):
+    _bump_diagonal(K, 2.0)
+    return x[0] * K[0][0]
+
+
+def rows_of_a_list_argument_set_in_a_loop(x, K):
+    for row in K:
+        _set(row, 0, 3.0)
+    return x[0] * K[1][0]
+
+
+def transpose_of_an_argument_set_by_a_helper(x, A):
+    _set(A.T, 0, 7.0)
+    return np.sum(x * A[0])
+
+
+def array_of_a_dict_argument_set_by_a_helper(x, d):
+    _set(d["w"], 0, 5.0)
+    return np.sum(x * d["w"])
+
+
+@pytest.mark.parametrize("f, held", [
+    (row_of_a_list_argument_set_by_a_helper, [[1.0, 2.0], [3.0, 4.0]]),
+    (diagonal_of_a_list_argument_bumped, [[1.0, 0.3], [0.2, 1.0]]),
+    (rows_of_a_list_argument_set_in_a_loop, [[1.0, 2.0], [3.0, 4.0]]),
+    (transpose_of_an_argument_set_by_a_helper, np.ones((3, 3)))])
+def test_a_helper_changing_an_item_of_an_argument_leaves_the_callers(f, held):
+    """(the caller's lists, dicts and arrays were changed through their
+    items: a copy of the argument held the same items.)"""
+    kept = copy.deepcopy(held)
+    exact(f, np.array([1.5, 2.0, 0.5]), held)
+    assert repr(held) == repr(kept)
+
+
+def test_a_helper_changing_an_array_of_a_dict_argument_leaves_the_callers():
+    d, x = {"w": np.ones(3)}, np.array([1.5, 2.0, 0.5])
+    value, g = s2sad.value_and_grad(array_of_a_dict_argument_set_by_a_helper)(
+        x, d)
+    np.testing.assert_array_equal(d["w"], np.ones(3))
+    assert value == array_of_a_dict_argument_set_by_a_helper(
+        x, {"w": np.ones(3)})
+    np.testing.assert_array_equal(g, [5.0, 1.0, 1.0])
