@@ -1986,6 +1986,16 @@ def check_alone(container, item, message, *arguments):
             raise errors.UnsupportedSyntaxError(message)
 
 
+def check_held_once(container, item, message):
+    """Refuse an update in place of `item`, an array or list the list,
+    tuple or dict `container` holds more than once (appended twice: Python
+    changes it at each place)."""
+    if _changeable(item) and sum(value is item for value in (
+            container.values() if isinstance(container, dict)
+            else container)) > 1:
+        raise errors.UnsupportedSyntaxError(message)
+
+
 def shallow_copy(x):
     """`copy.copy(x)` of a tangent: a new list, tuple, dict or array
     holding the same items; a number as it is."""

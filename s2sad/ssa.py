@@ -1146,6 +1146,12 @@ class _Lowering:
             container, set()) else {}
         for version in named or ():  # (`K.append(row)`: row, if read again)
             self.stale.setdefault(version, (base.id, node))
+        if named:  # (`K.append(row)` twice: one list, changed at each place)
+            checks.append((runtime.check_held_once, [Var(container), item], (
+                f"{update} changes that item in place, and `{base.id}` "
+                "holds it more than once (the same list or array appended "
+                "or stored twice), which Python would change at each place; "
+                "store copies (`K.append(list(row))`, `.copy()`)")))
         if named is None:
             checks.append((runtime.check_unshared, [item], (
                 f"{update} changes that item in place if it is an array or "

@@ -3322,6 +3322,15 @@ def array_put_in_a_list_then_written_and_read(x):
     return np.sum(w * x)
 
 
+def row_appended_twice_then_written(x):
+    row = [x[0], x[1]]
+    K = []
+    K.append(row)
+    K.append(row)
+    K[0][1] = 5.0  # K[1] is the same list: it changes too
+    return K[1][1] * x[0]
+
+
 def slice_of_a_list_written(x):
     ws = [x * 1.0, x * 2.0]
     ws[0:1][0] = np.zeros(3)  # a copy, which Python drops
@@ -3349,6 +3358,7 @@ def last_row_read_after_the_diagonal_is_written(x):
     rows_unpacked_then_one_written, row_listed_then_written,
     arrays_unpacked_then_one_written, array_got_from_a_dict_then_written,
     array_put_in_a_list_then_written_and_read, slice_of_a_list_written,
+    row_appended_twice_then_written,
     reversed_rows_written, last_row_read_after_the_diagonal_is_written])
 def test_what_an_item_of_an_item_write_would_change_unseen_is_refused(f):
     """(each gave the old value or a wrong gradient, silently.)"""
