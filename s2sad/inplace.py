@@ -62,7 +62,8 @@ _FRESH = {
     np.linspace, np.concatenate, np.stack, np.vstack, np.hstack, np.tile,
     np.outer, operator.add, operator.sub, operator.mul, operator.truediv,
     operator.floordiv, operator.pow, operator.matmul, operator.neg,
-    operator.mod, runtime.owned_copy, runtime.setitem, ssa.make_list, list,
+    operator.mod, runtime.owned_copy, runtime.owned_argument, runtime.setitem,
+    ssa.make_list, list,
     runtime.concatenated, runtime.repeated}
 # the updates that give back the array or list they update
 _UPDATES = {runtime.setitem, runtime.setitem_in_place, runtime.setitem_owned,
@@ -75,7 +76,7 @@ _HOLDERS = {ssa.make_tuple, ssa.make_list, ssa.make_dict, ssa.identity,
             runtime.appended, runtime.concatenated, runtime.inserted}
 # what reads no more than the kind of its first operand in its adjoint
 _SHAPE_ONLY = {runtime.setitem, ssa.identity, runtime.overwritten, np.copy,
-               runtime.owned_copy}
+               runtime.owned_copy, runtime.owned_argument}
 
 
 def normalize(func):

@@ -1829,15 +1829,24 @@ def _copied(value):
 
 
 def owned_copy(x):
-    """A copy of an argument the function changes by a method
-    (`idx.sort()`) or a helper (`fill(buf)`): the derivative never changes
-    the caller's data. A read-only array's copy is read-only too, so that
-    a change fails there as it fails on the argument."""
+    """A copy of a value the function changes by a method (`idx.sort()`)
+    or a helper (`fill(buf)`), for the call to change: what was read of it
+    before, which the backward sweep may read again, stays as it was. (A
+    list's or dict's copy holds the same items: what else holds them sees
+    a change of one.) A read-only array's copy is read-only too, so that a
+    change fails there as it fails on the original."""
     if x.__class__ is np.ndarray:
         return _owned(x, None)
-    if isinstance(x, (list, dict, tuple)):  # (what it holds too, `fill(K[0])`)
+    return x.copy() if isinstance(x, (list, dict, set)) else x
+
+
+def owned_argument(x):
+    """`owned_copy` of an argument, and of the arrays, lists and dicts it
+    holds (`fill(K[0])`, `bump(K)` changing its rows): the derivative
+    never changes the caller's data."""
+    if isinstance(x, (list, dict, tuple)):
         return _owned(x, {})
-    return x.copy() if isinstance(x, set) else x
+    return owned_copy(x)
 
 
 def _owned(x, copies):

@@ -27,11 +27,14 @@ calls (`np.sin`), `getattr` for attribute reads, or one of the markers below.
         return _t3
 """
 
+import bisect
 import collections
 import copy
 import dataclasses
+import heapq
 import inspect
 import operator
+import random
 import re
 import sys
 import types
@@ -465,6 +468,7 @@ class _Lowering:
         self.viewers = {}  # SSA name -> names made from it by view operations
         self.counters = set()  # the targets of loops over a range
         self.iterated = {}  # a loop's target -> what the loop iterates
+        self.copies = {}  # SSA name -> the shallow copies made of it
         self.stores = None  # user name -> how often the function assigns it
         self._parents = None  # id(node) -> its parent node (see `parent`)
         self.top = None  # the function body's statement list
@@ -485,8 +489,9 @@ class _Lowering:
         if self.owned:  # `idx.sort()`, `fill(buf)` change the copy
             changed = _changed_by_calls(tree, self.source)
             for name in sorted(changed & set(everything)):
-                self.emit(self.define(name), runtime.owned_copy, [Var(name)],
-                          callee=self.runtime_call("owned_copy"), node=tree)
+                self.emit(self.define(name), runtime.owned_argument, [
+                    Var(name)], callee=self.runtime_call("owned_argument"),
+                    node=tree)
                 # (changed in place as Python runs it: `buf.append(v)`, of
                 # a list that may be a module-level one the function reads)
                 self.updated_arguments.add(name)
@@ -621,6 +626,8 @@ class _Lowering:
             for target in node.targets:
                 self.bind(target, value, node)
             return
+        if isinstance(value_node, gast.Call):  # `v = heapq.heappop(h)`
+            self.version_changed(node)
         if isinstance(first, gast.Name):
             before = self.env.get(first.id)
             value = self.expr(value_node, target=first.id)
@@ -701,6 +708,9 @@ class _Lowering:
         self.blocks[target] = self.out
         for viewed in self.viewed_by(fn, args, kwargs) if target else ():
             self.viewers.setdefault(viewed.name, []).append(target)
+        if target and _shallow_copy(stmt):  # (`d.copy()`: no view, if an
+            # array's; a list's or dict's holds the same items)
+            self.copies.setdefault(args[0].name, []).append(target)
         where = _SHARES.get(fn)
         if fn is runtime.setitem and isinstance(args[0], Var) and \
                 self.numeric_array(args[0].name):
@@ -1064,8 +1074,10 @@ class _Lowering:
                   callee=self.runtime_call("setitem"), node=node)
         # nothing else holds the array (checked above): see s2sad.inplace
         self.out[-1].unshared = True
-        for view in stale:
-            if not listed or self.element_of(view) is not None:
+        for view in stale:  # (of a list whose item changes in place, what
+            # holds its items too: `cp = [r for r in rows]`, `rows.copy()`)
+            if not listed or self.element_of(view) is not None or \
+                    _changes_item(node):
                 self.stale.setdefault(view, (name, node))
 
     def updated(self, name, version, node):
@@ -1221,6 +1233,9 @@ class _Lowering:
                     items.add(stmt.args[-1].name)
             else:
                 return None
+        if any(makes_view(getattr(self.defs.get(i), "fn", None))
+               for i in items):
+            return None  # (`[r for r in M]`: rows of M, which M holds)
         own = self.views_of(container) | chain
         holders = set().union(*(self.views_of(i) | self.same_object(i)
                                 for i in items)) - own
@@ -1272,7 +1287,8 @@ class _Lowering:
             if _shallow_copy(made):
                 found.update((a.name, a) for a in made.args
                              if isinstance(a, Var))
-            for view in self.viewers.get(name, []):
+            for view in self.viewers.get(name, []) + self.copies.get(
+                    name, []):
                 if _shallow_copy(self.defs.get(view)):
                     found[view] = Var(view)
         # (a temporary is read once, where it is made: `list(map(f, xs))`;
@@ -1714,11 +1730,12 @@ class _Lowering:
 
     def check_updatable(self, version, node, what):
         """At an update in place of `version`, which may be an argument (or
-        the copy `owned_copy` made of one), raise as Python would where it
+        the copy `owned_argument` made of one), raise as Python would where it
         cannot be changed (a tuple, a read-only array: s2sad changes a
         copy, which always can be)."""
         made = self.defs.get(version)
-        if isinstance(made, Assign) and made.fn is runtime.owned_copy:
+        if isinstance(made, Assign) and made.fn in (runtime.owned_copy,
+                                                    runtime.owned_argument):
             version = made.args[0].name
         if self.same_object(version) & set(self.parameter_names):
             self.emit(None, runtime.check_updatable,
@@ -2127,7 +2144,7 @@ class _Lowering:
             else:  # only the code's own values: checked if read again
                 for holder in held:
                     self.stale_elements.setdefault(holder, check)
-        return self.views_of(version) - checked
+        return self.views_of(version) - checked - same  # (not itself)
 
     def check_element(self, version, items, error, source=None):
         """Check, right where `version`, an element (`element_of`), is
@@ -2657,6 +2674,9 @@ def _changed_by_call(call, source, methods=True):
         changed.add(_held_root(func.value))
     fn = source.resolve(func) if isinstance(
         func, (gast.Name, gast.Attribute)) else None
+    if _hashable(fn) and fn in CHANGES_ITS_ARGUMENT and call.args and \
+            _held_root(call.args[0]):  # `heapq.heapify(idx)`
+        changed.add(_held_root(call.args[0]))
     if not _is_user_function(fn):
         return changed
     params = changed_parameters(fn)
@@ -2686,6 +2706,20 @@ def _held_root(node):
         else:
             return node.id if isinstance(node, gast.Name) else None
 
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+# the library functions that change their first argument in place
+CHANGES_ITS_ARGUMENT = {
+    heapq.heappush, heapq.heappop, heapq.heapify, heapq.heapreplace,
+    heapq.heappushpop, bisect.insort, bisect.insort_left, bisect.insort_right,
+    random.shuffle}
 
 # the methods that change their object in place (those that write into an
 # array, `.fill()`, are refused where they are lowered)

@@ -741,6 +741,13 @@ class Transform:
                 "function that returns the new value (np.sort(x), a new "
                 "list), or .append, .extend and .pop, which s2sad rewrites "
                 "that way")
+        if ssa._hashable(stmt.fn) and stmt.fn in ssa.CHANGES_ITS_ARGUMENT:
+            raise self.source.error(
+                errors.UnsupportedCallError, stmt.node,
+                f"{describe(stmt)} changes its list in place, with a "
+                "differentiated value in it, which s2sad cannot follow; keep "
+                "the values in a list and take what is needed by index or "
+                "with min/max/sorted (`i = min(range(len(d)), key=d.__getitem__)`)")
         if getattr(stmt.fn, "__s2sad_not_differentiated__", None):
             return  # (s2sad.check_grads: it changes no argument)
         if calls.is_user_function(stmt.fn) and stmt.target is not None:

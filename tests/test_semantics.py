@@ -2,8 +2,10 @@
 in-place updates, casts, and what gradients are returned as."""
 
 import ast
+import bisect
 import collections
 import copy
+import heapq
 import builtins
 import inspect
 import itertools
@@ -3469,3 +3471,90 @@ def test_a_helper_changing_an_array_of_a_dict_argument_leaves_the_callers():
     assert value == array_of_a_dict_argument_set_by_a_helper(
         x, {"w": np.ones(3)})
     np.testing.assert_array_equal(g, [5.0, 1.0, 1.0])
+
+
+# ---- found by a second outside attack on items of items: what else
+# holds the items (copies, comprehensions), library functions changing
+# their list ----
+
+def rows_copied_by_a_comprehension_then_one_written(x):
+    rows = [[x[0], x[1]], [x[1], x[2]]]
+    cp = [r for r in rows]
+    rows[0][0] *= x[2]
+    return cp[0][0] + cp[1][1]
+
+
+def rows_sorted_then_one_written(x):
+    rows = [[x[0], x[1]], [x[1], x[2]]]
+    cp = sorted(rows, key=lambda r: r[1])
+    rows[0][0] *= x[2]
+    return cp[0][0] + cp[1][1]
+
+
+def dict_copied_then_an_array_of_it_scaled(x):
+    params = {"w": x * 1.0}
+    start = params.copy()
+    params["w"] *= 2.0
+    return np.sum(start["w"])
+
+
+def one_row_held_twice_then_written(x):
+    row = [x[0], x[1]]
+    K = [row, row]
+    K[0][0] = x[0] * 3.0
+    return K[1][0] * x[1]
+
+
+def rows_of_an_array_listed_then_written(x):
+    M = np.outer(x, x)
+    rows = [r for r in M]
+    rows[0][1] = 7.0 * x[1]  # writes into M
+    return M[0, 1]
+
+
+def pushed_onto_a_heap(x):
+    h = []
+    heapq.heappush(h, x[0] * x[0])
+    return heapq.heappop(h)
+
+
+def inserted_in_order(x):
+    v = [1.0, 3.0]
+    bisect.insort(v, x[0] * x[1])
+    return v[1]
+
+
+@pytest.mark.parametrize("f", [
+    rows_copied_by_a_comprehension_then_one_written,
+    rows_sorted_then_one_written, dict_copied_then_an_array_of_it_scaled,
+    one_row_held_twice_then_written, rows_of_an_array_listed_then_written,
+    pushed_onto_a_heap, inserted_in_order])
+def test_what_holds_a_changed_item_or_a_changed_list_is_refused(f):
+    """(each gave the old value or a zero gradient, silently.)"""
+    refused(f, np.array([0.3, -0.7, 1.1]))
+
+
+def indices_made_a_heap(x):
+    idx = [2, 1, 0]
+    heapq.heapify(idx)
+    return x[idx[0]] + 2.0 * x[idx[1]]
+
+
+def constants_inserted_in_order(x):
+    vals = [1.0, 3.0]
+    bisect.insort(vals, 2.0)
+    return vals[1] * x[0]
+
+
+def rows_enumerated_and_their_diagonal_written(x):
+    K = [[x[0], x[1]], [x[1], x[2]]]
+    for i, row in enumerate(K):
+        K[i][i] = row[i] + 0.1
+    return K[0][0] * K[1][1]
+
+
+@pytest.mark.parametrize("f", [indices_made_a_heap,
+                               constants_inserted_in_order,
+                               rows_enumerated_and_their_diagonal_written])
+def test_lists_changed_by_library_functions_or_in_their_loop_are_exact(f):
+    exact(f, np.array([0.3, -0.7, 1.1]))
