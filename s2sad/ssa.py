@@ -1211,27 +1211,19 @@ class _Lowering:
         list row was appended to as well), which an update in place of an
         item changes; or None where the code's own values may hold one
         too, which is then checked when it runs."""
-        items, chain, todo = set(), set(), [container]
-        while todo:
-            version = todo.pop()
-            if version in chain:
-                continue
-            chain.add(version)
+        grown = (runtime.appended, runtime.setitem, runtime.inserted)
+        chain = self.earlier(container, lambda stmt: stmt.fn in grown + (
+            identity,))  # (its versions, and the lists it was made from)
+        items = set()
+        for version in chain:
             stmt = self.defs.get(version)
-            if isinstance(stmt, Phi):
-                todo += [side.name for side in (stmt.left, stmt.right)
-                         if isinstance(side, Var)]
-            elif not isinstance(stmt, Assign):
-                continue
-            elif stmt.fn in (make_list, make_tuple, make_dict):
+            if isinstance(stmt, Assign) and stmt.fn in (make_list, make_tuple,
+                                                        make_dict):
                 items |= {a.name for a in stmt.args if isinstance(a, Var)}
-            elif stmt.fn in (runtime.appended, runtime.setitem,
-                             runtime.inserted, identity) and isinstance(
-                                 stmt.args[0], Var):
-                todo.append(stmt.args[0].name)
-                if stmt.fn is not identity and isinstance(stmt.args[-1], Var):
+            elif isinstance(stmt, Assign) and stmt.fn in grown:
+                if isinstance(stmt.args[-1], Var):
                     items.add(stmt.args[-1].name)
-            else:
+            elif isinstance(stmt, Assign) and stmt.fn is not identity:
                 return None
         if any(makes_view(getattr(self.defs.get(i), "fn", None))
                for i in items):
@@ -1400,6 +1392,12 @@ class _Lowering:
     def same_object(self, version):
         """`version` and the earlier versions that may be the same Python
         object: a loop's entry, an alias, what an update in place updated."""
+        return self.earlier(version, lambda stmt: stmt.fn in (
+            identity, runtime.setitem) or stmt.fn in _IN_PLACE.values())
+
+    def earlier(self, version, follows):
+        """`version` and what it was made from, through joins and the
+        operations `follows` accepts (their first operand), transitively."""
         found, todo = set(), [version]
         while todo:
             name = todo.pop()
@@ -1408,12 +1406,9 @@ class _Lowering:
             found.add(name)
             stmt = self.defs.get(name)
             if isinstance(stmt, Phi):
-                todo += [side.name for side in (stmt.left, stmt.right)
-                         if isinstance(side, Var)]
+                todo += _sides(stmt)
             elif isinstance(stmt, Assign) and stmt.args and isinstance(
-                    stmt.args[0], Var) and (
-                    stmt.fn in (identity, runtime.setitem)
-                    or stmt.fn in _IN_PLACE.values()):
+                    stmt.args[0], Var) and follows(stmt):
                 todo.append(stmt.args[0].name)
         return found
 
@@ -3107,6 +3102,12 @@ def _changes_item(node):
     return _of_an_item(node) or isinstance(node, gast.Assign) and len(
         node.targets) == 1 and isinstance(node.targets[0], gast.Subscript) \
         and getattr(node.value, "s2sad_in_place", False)
+
+
+def _sides(phi):
+    """The names a join takes its value from (not constants)."""
+    return [side.name for side in (phi.left, phi.right)
+            if isinstance(side, Var)]
 
 
 def _user_name(ssa_name):
