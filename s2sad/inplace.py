@@ -73,7 +73,8 @@ _FRESH_METHODS = {"copy", "astype"}
 # what holds the values it is given (containers, a list appended to, a
 # value given back)
 _HOLDERS = {ssa.make_tuple, ssa.make_list, ssa.make_dict, ssa.identity,
-            runtime.appended, runtime.concatenated, runtime.inserted}
+            runtime.appended, runtime.concatenated, runtime.inserted,
+            runtime.changed}
 # what reads no more than the kind of its first operand in its adjoint
 _SHAPE_ONLY = {runtime.setitem, ssa.identity, runtime.overwritten, np.copy,
                runtime.owned_copy, runtime.owned_argument}

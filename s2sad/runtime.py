@@ -1840,6 +1840,11 @@ def owned_copy(x):
     return x.copy() if isinstance(x, (list, dict, set)) else x
 
 
+def changed(x):
+    """x itself, which a call has changed in place (see ssa `renewed`)."""
+    return x
+
+
 def owned_argument(x):
     """`owned_copy` of an argument, and of the arrays, lists and dicts it
     holds (`fill(K[0])`, `bump(K)` changing its rows): the derivative

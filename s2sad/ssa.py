@@ -600,9 +600,10 @@ class _Lowering:
         elif isinstance(node, gast.Expr) and self.list_update(node):
             pass
         elif isinstance(node, gast.Expr):  # a call for its effect: print(x)
-            self.version_changed(node)
+            shared = self.version_changed(node)
             fn, args, kwargs, callee = self.operation(node.value)
             self.emit(None, fn, args, kwargs, callee, node)
+            self.renewed(shared, node)
             if getattr(node, "s2sad_raises", False):
                 return RAISED
         elif isinstance(node, gast.FunctionDef):
@@ -626,8 +627,12 @@ class _Lowering:
             for target in node.targets:
                 self.bind(target, value, node)
             return
-        if isinstance(value_node, gast.Call):  # `v = heapq.heappop(h)`
-            self.version_changed(node)
+        shared = self.version_changed(node) if isinstance(
+            value_node, gast.Call) else []  # `v = heapq.heappop(h)`
+        self.assign_to(node, first, others, value_node)
+        self.renewed([name for name in shared if name in self.env], node)
+
+    def assign_to(self, node, first, others, value_node):
         if isinstance(first, gast.Name):
             before = self.env.get(first.id)
             value = self.expr(value_node, target=first.id)
@@ -919,9 +924,12 @@ class _Lowering:
         as they were. (A value other names hold too is left to the call:
         they would see the change.)"""
         if not isinstance(stmt.value, gast.Call):
-            return
+            return []
+        shared = []  # (see `renewed`)
         for name in sorted(_changed_by_call(stmt.value, self.source)):
-            if name in self.env and not self.sharing(self.env[name], set()):
+            if name in self.env and self.sharing(self.env[name], set()):
+                shared.append(name)
+            elif name in self.env:
                 old = Var(self.env[name])
                 self.emit(self.define(name), runtime.owned_copy, [old],
                           callee=self.runtime_call("owned_copy"), node=stmt)
@@ -929,6 +937,28 @@ class _Lowering:
                 for view in self.stale_views(old.name, name, stmt) - {
                         self.env[name]}:
                     self.stale.setdefault(view, (name, stmt))
+        return shared
+
+    def renewed(self, names, node):
+        """After a call changed in place the values of `names`, which other
+        names hold too (see `version_changed`): each name that may hold
+        one, an alias or a list or dict it is an item of (`r = K[0];
+        fill(r)`: K), is bound to `runtime.changed(value)`, the same object,
+        so that what was read of it before the call (a constant list's
+        items) is not taken for what it holds after."""
+        group, todo = set(), [self.env[name] for name in names]
+        while todo:
+            version = todo.pop()
+            if version in group:
+                continue
+            same = self.same_object(version)
+            group |= same
+            todo += [self.element_of(v).name for v in same
+                     if self.element_of(v) is not None]
+        for name, version in sorted(self.env.items()):
+            if version in group:
+                self.emit(self.define(name), runtime.changed, [Var(version)],
+                          callee=self.runtime_call("changed"), node=node)
 
     def list_update(self, stmt, node=None):
         """`items.append(v)`, `.extend(vs)`, `.pop(i)` on a local list, as
@@ -1393,7 +1423,8 @@ class _Lowering:
         """`version` and the earlier versions that may be the same Python
         object: a loop's entry, an alias, what an update in place updated."""
         return self.earlier(version, lambda stmt: stmt.fn in (
-            identity, runtime.setitem) or stmt.fn in _IN_PLACE.values())
+            identity, runtime.setitem, runtime.changed) or
+            stmt.fn in _IN_PLACE.values())
 
     def earlier(self, version, follows):
         """`version` and what it was made from, through joins and the
@@ -1815,7 +1846,7 @@ class _Lowering:
         if makes_view(stmt.fn):
             return _TAKEN_FROM
         if (stmt.fn in _IN_PLACE.values() or stmt.fn in _LIST_UPDATES.values()
-                or stmt.fn is runtime.setitem) and isinstance(
+                or stmt.fn in (runtime.setitem, runtime.changed)) and isinstance(
                     stmt.args[0], Var):  # the same object, updated
             return self.sharing(stmt.args[0].name, seen, holder)
         if _may_keep(stmt):  # `x.astype(float, copy=False)`

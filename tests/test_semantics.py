@@ -3553,8 +3553,29 @@ def rows_enumerated_and_their_diagonal_written(x):
     return K[0][0] * K[1][1]
 
 
+def _fill(r, v):
+    r[0] = v
+    r[1] = 2 * v
+
+
+def constants_sorted_through_another_name(x):
+    coef = [3.0, 1.0, 2.0]
+    c2 = coef
+    c2.sort()
+    return coef[0] * x[0]
+
+
+def constant_row_filled_through_a_name_for_it(x):
+    K = [[0.0, 0.0], [0.0, 0.0]]
+    r = K[0]
+    _fill(r, 3.0)
+    return K[0][1] * x[0]
+
+
 @pytest.mark.parametrize("f", [indices_made_a_heap,
                                constants_inserted_in_order,
-                               rows_enumerated_and_their_diagonal_written])
+                               rows_enumerated_and_their_diagonal_written,
+                               constants_sorted_through_another_name,
+                               constant_row_filled_through_a_name_for_it])
 def test_lists_changed_by_library_functions_or_in_their_loop_are_exact(f):
     exact(f, np.array([0.3, -0.7, 1.1]))

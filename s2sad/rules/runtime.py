@@ -184,6 +184,7 @@ linear(runtime.keep_last, directions=True)  # (a mask of part's shape)
 linear(runtime.through_cast, directions=True)
 linear(runtime.owned_copy, directions=True)  # a copy: the identity
 linear(runtime.owned_argument, directions=True)  # likewise
+linear(runtime.changed, directions=True)  # the identity
 linear(runtime.copy_of, directions=True)  # likewise
 linear(runtime.as_float)  # likewise
 # (the optimiser's) likewise
