@@ -1956,6 +1956,22 @@ def check_not_view(item, array, message):
         raise errors.UnsupportedSyntaxError(message)
 
 
+def check_not_rows(items, source, message):
+    """`items`, made of `source` by list(), tuple(), sorted() or a loop,
+    read after a slot of source is given a new value: refused (`message`
+    says why) where source is an array, whose rows the items are, views
+    that see the change (a list's or a dict's items, keys, are left)."""
+    if source.__class__ is np.ndarray or foreign(source):
+        raise errors.UnsupportedSyntaxError(message)
+
+
+def check_keys(items, source, message):
+    """`check_not_rows` where an item of source is changed in place, which
+    a list's items made of it see too: only a dict's keys are left."""
+    if not isinstance(source, dict):
+        raise errors.UnsupportedSyntaxError(message)
+
+
 def check_element_not_view(item, array, message):
     """Refuse `item`, read from `array` as an element (`a[j]`), where it is
     a view of the array (a row of a matrix), which an update of the array

@@ -2100,12 +2100,34 @@ class _Lowering:
                 "arrays by making new ones, would not: read "
                 f"`{array}` itself in the loop (`{array}[i]`), or copy the "
                 "view (`.copy()`) if the loop should not see its own changes")
+            source = self.listed_from(name) if name.startswith("_") \
+                else None  # (what a loop iterates: `for k in list(p)`)
+            if source is not None and source.name in self.same_object(
+                    self.env.get(array, "")):
+                # `for k in list(p)`: the keys of a dict, or a list's items,
+                # which a slot given a new value leaves: checked where made
+                self.check_element(name, _changes_item(update), error,
+                                   source, runtime.check_keys if
+                                   _changes_item(update) else
+                                   runtime.check_not_rows)
+                continue
             if self.element_of(name) is None:
                 raise error
             # an element taken before the loop (`key = a[j]`): a number,
             # unless a row; checked before the loop (it stays what it is)
             self.out += self.element_check(
                 name, error, node, self.items_changed(name, array, update))
+
+    def listed_from(self, version):
+        """What the items of `version` were listed from, by list(), tuple(),
+        sorted() or a loop over it (`for k in sorted(p)`), or None."""
+        made = self.defs.get(version)
+        while isinstance(made, Assign) and made.fn in (
+                list, tuple, sorted, runtime.iterable) and isinstance(
+                    made.args[0], Var):
+            version = made.args[0]
+            made = self.defs.get(version.name)
+        return version if isinstance(version, Var) else None
 
     def taken_from(self, version, where):
         """The operand `version` was taken from by indexing (`m[[0, 1]]`,
@@ -2172,7 +2194,8 @@ class _Lowering:
                     self.stale_elements.setdefault(holder, check)
         return self.views_of(version) - checked - same  # (not itself)
 
-    def check_element(self, version, items, error, source=None):
+    def check_element(self, version, items, error, source=None,
+                      check=None):
         """Check, right where `version`, an element (`element_of`), is
         read from its array, that it is a number and not a view (raising
         `error` if it is a view); with `items`, nor an item of a list (see
@@ -2182,9 +2205,10 @@ class _Lowering:
         block = self.blocks[version]
         at = next(i for i, stmt in enumerate(block) if stmt is made)
         block[at + 1:at + 1] = self.element_check(version, error, made.node,
-                                                  items, source)
+                                                  items, source, check)
 
-    def element_check(self, version, error, node, items=False, source=None):
+    def element_check(self, version, error, node, items=False, source=None,
+                      check=None):
         """The statement checking, when the code runs, that `version`, an
         element (`element_of`), is a number and not a view of an array
         (raising `error` if it is one): a list of it, empty once it is
@@ -2196,8 +2220,8 @@ class _Lowering:
                 self.checked:
             return []
         self.checked.add((version, items))
-        check = runtime.check_not_view if items else \
-            runtime.check_element_not_view
+        check = check or (runtime.check_not_view if items else
+                          runtime.check_element_not_view)
         return [Assign(None, check, [
             Var(version), source or self.element_of(version),
             Const(str(error))], (), self.runtime_call(check.__name__), node)]

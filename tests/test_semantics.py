@@ -3579,3 +3579,39 @@ def constant_row_filled_through_a_name_for_it(x):
                                constant_row_filled_through_a_name_for_it])
 def test_lists_changed_by_library_functions_or_in_their_loop_are_exact(f):
     exact(f, np.array([0.3, -0.7, 1.1]))
+
+
+def parameters_of_a_dict_decayed_by_key(p):
+    for k in list(p):
+        p[k] = p[k] - 0.1 * p[k] ** 2
+    return sum(np.sum(v) for v in p.values())
+
+
+def parameters_of_a_dict_decayed_in_place_by_key(p):
+    for k in list(p):
+        p[k] -= 0.1 * p[k] ** 2
+    return sum(np.sum(v) for v in p.values())
+
+
+@pytest.mark.parametrize("f", [parameters_of_a_dict_decayed_by_key,
+                               parameters_of_a_dict_decayed_in_place_by_key])
+def test_a_loop_over_a_dicts_keys_may_update_the_dict(f):
+    """(refused as a loop over a view, though `for k in list(p)` is the
+    rewrite s2sad's own message advises; a dict's keys are not its
+    values.)"""
+    p = {"a": np.array([1.0, 2.0]), "b": np.array([0.5])}
+    value, g = s2sad.value_and_grad(f)(p)
+    assert value == f(copy.deepcopy(p))
+    np.testing.assert_allclose(g["a"], 1.0 - 0.2 * p["a"])
+    np.testing.assert_allclose(g["b"], 1.0 - 0.2 * p["b"])
+
+
+def rows_of_an_array_listed_while_it_is_written(A):
+    for r in list(A):
+        A[0] = A[0] * 2.0
+    return np.sum(A)
+
+
+def test_a_loop_over_an_arrays_rows_while_it_is_written_is_refused():
+    refused(rows_of_an_array_listed_while_it_is_written,
+            np.array([[1.0, 2.0], [3.0, 4.0]]))
