@@ -1130,8 +1130,8 @@ class _Lowering:
             made = self.defs.get(getattr(container, "name", None))
             if getattr(made, "fn", None) in (identity, runtime.iterable):
                 container = made.args[0]  # (what the loop iterates)
-            into = "" if where != _TAKEN_FROM or container is None or \
-                container.name.startswith("_") else (
+            into = "" if where != _TAKEN_FROM or not isinstance(
+                container, Var) or container.name.startswith("_") else (
                     f"; to change the item in `{_user_name(container.name)}`, "
                     f"update it there (`{_user_name(container.name)}[i] "
                     f"{symbol}= ...`, in a loop over `range(len("
@@ -1412,8 +1412,7 @@ class _Lowering:
             return False
         seen.add(version)
         if isinstance(stmt, Phi):  # (a comprehension's list, joined)
-            return any(isinstance(side, Var) and self.named(side.name, seen)
-                       for side in (stmt.left, stmt.right))
+            return any(self.named(side, seen) for side in _sides(stmt))
         if stmt.fn is identity or makes_view(stmt.fn):
             return any(isinstance(a, Var) and self.named(a.name, seen)
                        for a in stmt.args[:1])
