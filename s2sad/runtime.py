@@ -1809,23 +1809,33 @@ def snapshot(state, schedule=None, step=None):
     return state  # (numbers: nothing can change them)
 
 
-def _copied(value):
+def _copied(value, copies=None):
+    """A copy of `value` and of the arrays, lists, tuples, dicts and sets
+    it holds, read-only where it was; with `copies` (id -> copy), what it
+    holds twice is copied once."""
+    if copies is not None and id(value) in copies:
+        return copies[id(value)]
     if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, list):
-        return [_copied(v) for v in value]
-    if isinstance(value, tuple):
-        items = [_copied(v) for v in value]
-        return value.__class__(*items) if hasattr(value, "_fields") else \
+        made = value.copy()
+        if not value.flags.writeable:
+            made.setflags(write=False)
+    elif isinstance(value, list):
+        made = [_copied(v, copies) for v in value]
+    elif isinstance(value, tuple):
+        items = [_copied(v, copies) for v in value]
+        made = value.__class__(*items) if hasattr(value, "_fields") else \
             value.__class__(items)  # (a named tuple takes its fields)
-    if isinstance(value, dict):
-        copied = copy.copy(value)
-        for key in copied:
-            copied[key] = _copied(copied[key])
-        return copied
-    if isinstance(value, set):
-        return set(value)
-    return value
+    elif isinstance(value, dict):
+        made = copy.copy(value)
+        for key in made:
+            made[key] = _copied(made[key], copies)
+    elif isinstance(value, set):
+        made = set(value)
+    else:
+        return value
+    if copies is not None:
+        copies[id(value)] = made
+    return made
 
 
 def owned_copy(x):
@@ -1836,7 +1846,7 @@ def owned_copy(x):
     a change of one.) A read-only array's copy is read-only too, so that a
     change fails there as it fails on the original."""
     if x.__class__ is np.ndarray:
-        return _owned(x, None)
+        return _copied(x)
     return x.copy() if isinstance(x, (list, dict, set)) else x
 
 
@@ -1850,35 +1860,8 @@ def owned_argument(x):
     holds (`fill(K[0])`, `bump(K)` changing its rows): the derivative
     never changes the caller's data."""
     if isinstance(x, (list, dict, tuple)):
-        return _owned(x, {})
+        return _copied(x, {})
     return owned_copy(x)
-
-
-def _owned(x, copies):
-    """A copy of `x`, and of the arrays, lists and dicts it holds, each
-    copied once (`copies`: id -> copy), read-only where it was."""
-    if copies is not None and id(x) in copies:
-        return copies[id(x)]
-    if isinstance(x, np.ndarray):
-        made = x.copy()
-        if not x.flags.writeable:
-            made.setflags(write=False)
-    elif isinstance(x, list):
-        made = copies[id(x)] = []
-        made += [_owned(v, copies) for v in x]
-    elif isinstance(x, dict):
-        made = copies[id(x)] = copy.copy(x)
-        for key in made:
-            made[key] = _owned(made[key], copies)
-    elif isinstance(x, tuple):
-        items = [_owned(v, copies) for v in x]
-        made = x.__class__(*items) if hasattr(x, "_fields") else \
-            x.__class__(items)
-    else:
-        return x
-    if copies is not None:
-        copies[id(x)] = made
-    return made
 
 
 def check_updatable(x, what):
