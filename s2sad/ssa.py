@@ -1029,10 +1029,8 @@ class _Lowering:
             inner = self.index(target.slice)  # `K[i][j]`, a row's: `K[i, j]`
             if self.is_int(inner) or isinstance(inner, Const) and isinstance(
                     inner.value, slice):
-                self.store_item(name, Const((index.value, inner.value)) if all(
-                    isinstance(i, Const) for i in (index, inner)) else
-                    self.emit(self.namer.temp(), make_tuple, [index, inner],
-                              node=node), value, node)
+                self.store_item(name, self.index_tuple([index, inner], node),
+                                value, node)
                 return
         item = self.emit(self.namer.temp(), operator.getitem, [array, index],
                          node=node)
@@ -1127,9 +1125,8 @@ class _Lowering:
             symbol = _SYMBOLS[type(node.value.op)]
             container = self.element_of(version) or self.iterated.get(
                 version)
-            made = self.defs.get(getattr(container, "name", None))
-            if getattr(made, "fn", None) in (identity, runtime.iterable):
-                container = made.args[0]  # (what the loop iterates)
+            if isinstance(container, Var):  # (what the loop iterates)
+                container = self.listed_from(container.name) or container
             into = "" if where != _TAKEN_FROM or not isinstance(
                 container, Var) or container.name.startswith("_") else (
                     f"; to change the item in `{_user_name(container.name)}`, "
@@ -2119,11 +2116,12 @@ class _Lowering:
 
     def listed_from(self, version):
         """What the items of `version` were listed from, by list(), tuple(),
-        sorted() or a loop over it (`for k in sorted(p)`), or None."""
+        sorted() or a loop over it (`for k in sorted(p)`), through other
+        names for it, or None."""
         made = self.defs.get(version)
         while isinstance(made, Assign) and made.fn in (
-                list, tuple, sorted, runtime.iterable) and isinstance(
-                    made.args[0], Var):
+                list, tuple, sorted, runtime.iterable, identity) and \
+                isinstance(made.args[0], Var):
             version = made.args[0]
             made = self.defs.get(version.name)
         return version if isinstance(version, Var) else None
@@ -2588,11 +2586,15 @@ class _Lowering:
                              callee=self.own("slice", slice),
                              node=node)
         if isinstance(node, gast.Tuple):
-            parts = [self.index(e) for e in node.elts]
-            if all(isinstance(p, Const) for p in parts):
-                return Const(tuple(p.value for p in parts))
-            return self.emit(self.namer.temp(), make_tuple, parts, node=node)
+            return self.index_tuple([self.index(e) for e in node.elts], node)
         return self.expr(node)
+
+    def index_tuple(self, parts, node):
+        """The index `(a, b, ...)` of the lowered `parts`: a constant where
+        they all are."""
+        if all(isinstance(p, Const) for p in parts):
+            return Const(tuple(p.value for p in parts))
+        return self.emit(self.namer.temp(), make_tuple, parts, node=node)
 
     def truth(self, node):
         """`node`, an expression only the truth of which is read (the test
@@ -2723,7 +2725,7 @@ def _changed_by_call(call, source, methods=True):
         changed.add(_held_root(func.value))
     fn = source.resolve(func) if isinstance(
         func, (gast.Name, gast.Attribute)) else None
-    if _hashable(fn) and fn in CHANGES_ITS_ARGUMENT and call.args and \
+    if changes_its_argument(fn) and call.args and \
             _held_root(call.args[0]):  # `heapq.heapify(idx)`
         changed.add(_held_root(call.args[0]))
     if not _is_user_function(fn):
@@ -2756,16 +2758,16 @@ def _held_root(node):
             return node.id if isinstance(node, gast.Name) else None
 
 
-def _hashable(value):
+def changes_its_argument(fn):
+    """Is `fn` a library function that changes its first argument in place
+    (`heapq.heappush`, `bisect.insort`, `random.shuffle`)?"""
     try:
-        hash(value)
-    except TypeError:
+        return fn in _CHANGES_ITS_ARGUMENT
+    except TypeError:  # (an unhashable callable)
         return False
-    return True
 
 
-# the library functions that change their first argument in place
-CHANGES_ITS_ARGUMENT = {
+_CHANGES_ITS_ARGUMENT = {
     heapq.heappush, heapq.heappop, heapq.heapify, heapq.heapreplace,
     heapq.heappushpop, bisect.insort, bisect.insort_left, bisect.insort_right,
     random.shuffle}

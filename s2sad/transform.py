@@ -741,7 +741,7 @@ class Transform:
                 "function that returns the new value (np.sort(x), a new "
                 "list), or .append, .extend and .pop, which s2sad rewrites "
                 "that way")
-        if ssa._hashable(stmt.fn) and stmt.fn in ssa.CHANGES_ITS_ARGUMENT:
+        if ssa.changes_its_argument(stmt.fn):
             raise self.source.error(
                 errors.UnsupportedCallError, stmt.node,
                 f"{describe(stmt)} changes its list in place, with a "
