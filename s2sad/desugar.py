@@ -44,13 +44,12 @@ def desugar(source):
     func = source.tree
     _check_lazy(source)
     namer = Namer(names_in(func))
-    _StarredDisplays().visit(func)
     loops = _Loops(source, namer)
     comprehensions = _Comprehensions(source, namer)
     body = []
     statements = _Statements(source, namer).block(func.body)
     for stmt in comprehensions.block(statements):
-        new = loops.visit(_AugAssign().visit(stmt))
+        new = loops.visit(_Shorthands().visit(stmt))
         body += new if isinstance(new, list) else [new]
     body = [s for s in body if not _is_constant_expr(s)]
     if not body or not _always_returns(body):
@@ -861,9 +860,19 @@ class _Rename(gast.NodeTransformer):
         return node
 
 
-class _StarredDisplays(gast.NodeTransformer):
-    """`[a, *b, c]` -> `[a] + list(b) + [c]`, `(*b, c)` -> `tuple(b) +
-    (c,)`: the items in order, each part evaluated once, left to right."""
+class _Shorthands(gast.NodeTransformer):
+    """`a += b` -> `a = a + b`, marked as an update in place; `[a, *b, c]`
+    -> `[a] + list(b) + [c]`, `(*b, c)` -> `tuple(b) + (c,)`: the items in
+    order, each part evaluated once, left to right."""
+
+    def visit_AugAssign(self, node):
+        load = copy.deepcopy(node.target)
+        load.ctx = gast.Load()
+        value = gast.copy_location(
+            gast.BinOp(left=load, op=node.op, right=node.value), node)
+        value.s2sad_in_place = True  # `a += b` updates an array or list
+        new = gast.Assign(targets=[node.target], value=value, type_comment=None)
+        return gast.copy_location(self.generic_visit(new), node)
 
     def visit_List(self, node):
         return self.joined(node, "list")
@@ -893,17 +902,6 @@ class _StarredDisplays(gast.NodeTransformer):
             joined = gast.BinOp(joined, gast.Add(), part)
         return gast.copy_location(joined, node) if len(parts) > 1 else \
             gast.copy_location(parts[0], node)
-
-
-class _AugAssign(gast.NodeTransformer):
-    def visit_AugAssign(self, node):
-        load = copy.deepcopy(node.target)
-        load.ctx = gast.Load()
-        value = gast.copy_location(
-            gast.BinOp(left=load, op=node.op, right=node.value), node)
-        value.s2sad_in_place = True  # `a += b` updates an array or list
-        new = gast.Assign(targets=[node.target], value=value, type_comment=None)
-        return gast.copy_location(new, node)
 
 
 class _Loops(gast.NodeTransformer):

@@ -57,7 +57,7 @@ def _check(source, node):
         _check(source, node.value)  # `first, *rest = xs`: a list of the rest
         return
     if kind in (gast.List, gast.Tuple) and isinstance(node.ctx, gast.Load):
-        for elt in node.elts:  # `[*xs, y]`: see desugar._StarredDisplays
+        for elt in node.elts:  # `[*xs, y]`: see desugar._Shorthands
             _check(source, elt.value if isinstance(elt, gast.Starred)
                    else elt)
         return
